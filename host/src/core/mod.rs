@@ -1,0 +1,2 @@
+//! The domain: instances, chats, messages, credentials and authorization.
+pub mod model;

@@ -1,0 +1,274 @@
+//! The domain types every layer shares: principals, instances, chats, messages,
+//! events and the errors core operations return. They mirror `wit/types.wit`
+//! one to one, so the plugin bindings convert field by field.
+
+use serde::{Deserialize, Serialize};
+
+/// What a principal may do; see `flags capabilities` in `wit/types.wit`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Capabilities {
+    pub read: bool,
+    pub send: bool,
+    pub manage: bool,
+    pub admin: bool,
+}
+
+impl Capabilities {
+    pub const ALL: Self = Self { read: true, send: true, manage: true, admin: true };
+    /// The fixed set of a script/service api key and of an instance token.
+    pub const STANDARD: Self = Self { read: true, send: true, manage: true, admin: false };
+
+    /// Parses names like `["read","send"]`; unknown names are an error.
+    pub fn from_names<S: AsRef<str>>(names: &[S]) -> Result<Self, String> {
+        let mut caps = Self::default();
+        for name in names {
+            match name.as_ref() {
+                "read" => caps.read = true,
+                "send" => caps.send = true,
+                "manage" => caps.manage = true,
+                "admin" => caps.admin = true,
+                other => return Err(format!("unknown capability `{other}` (expected read, send, manage, admin)")),
+            }
+        }
+        Ok(caps)
+    }
+
+    pub fn names(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if self.read { out.push("read") }
+        if self.send { out.push("send") }
+        if self.manage { out.push("manage") }
+        if self.admin { out.push("admin") }
+        out
+    }
+
+    pub fn has(&self, cap: Capability) -> bool {
+        match cap {
+            Capability::Read => self.read,
+            Capability::Send => self.send,
+            Capability::Manage => self.manage,
+            Capability::Admin => self.admin,
+        }
+    }
+}
+
+/// One capability, as an operation requires it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Capability {
+    Read,
+    Send,
+    Manage,
+    Admin,
+}
+
+impl Capability {
+    pub fn name(self) -> &'static str {
+        match self {
+            Capability::Read => "read",
+            Capability::Send => "send",
+            Capability::Manage => "manage",
+            Capability::Admin => "admin",
+        }
+    }
+}
+
+/// Who is calling. Built only from a stored credential (or a verified JWT by an auth
+/// plugin); every core operation takes one and checks it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Principal {
+    /// Credential id or person id, for logs and rate limits.
+    pub subject: String,
+    pub org: String,
+    pub caps: Capabilities,
+    /// Set for instance-bound credentials: only this instance id is visible.
+    pub instance: Option<String>,
+}
+
+/// How a caller names an instance.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InstanceRef {
+    Id(String),
+    Name(String),
+}
+
+impl std::fmt::Display for InstanceRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InstanceRef::Id(s) | InstanceRef::Name(s) => f.write_str(s),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectionState {
+    /// Never paired, or logged out: needs pairing.
+    Disconnected,
+    /// Pairing in progress (QR or pair code pending).
+    Connecting,
+    /// Paired and online.
+    Open,
+    /// Paired but the link is down for now.
+    Closed,
+}
+
+impl ConnectionState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectionState::Disconnected => "disconnected",
+            ConnectionState::Connecting => "connecting",
+            ConnectionState::Open => "open",
+            ConnectionState::Closed => "closed",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Instance {
+    /// ULID, immutable.
+    pub id: String,
+    /// Unique across the gateway; `[A-Za-z0-9._-]{1,64}`.
+    pub name: String,
+    pub org: String,
+    pub state: ConnectionState,
+    pub owner_jid: Option<String>,
+    /// Epoch ms.
+    pub created_at: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CreatedInstance {
+    pub instance: Instance,
+    /// The instance token, shown once (only its hash is stored).
+    pub token: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectInfo {
+    pub state: ConnectionState,
+    pub qr: Option<String>,
+    pub pair_code: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Chat {
+    pub jid: String,
+    pub name: Option<String>,
+    pub archived: bool,
+    pub pinned: bool,
+    pub muted_until: Option<u64>,
+    pub last_activity: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatPatch {
+    pub archived: Option<bool>,
+    pub pinned: Option<bool>,
+    pub muted_until: Option<u64>,
+    /// Clears the mute; wins over `muted_until`.
+    #[serde(default)]
+    pub unmute: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub id: String,
+    pub chat_jid: String,
+    pub from_me: bool,
+    pub sender: String,
+    /// Epoch ms.
+    pub timestamp: u64,
+    pub text: Option<String>,
+    /// Media file path relative to the data folder.
+    pub media: Option<String>,
+    pub revoked: bool,
+    pub deleted_for_me: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessagePage {
+    pub messages: Vec<Message>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RateDecision {
+    pub allowed: bool,
+    pub limit: u32,
+    pub remaining: u32,
+    /// Epoch ms when the window resets.
+    pub reset_at: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data", rename_all = "snake_case")]
+pub enum EventPayload {
+    MessageUpsert(Message),
+    MessageRevoked(Message),
+    MessageDeleted(Message),
+    ChatDeleted(String),
+    ChatUpdated(Chat),
+    ConnectionUpdate(ConnectionState),
+    QrUpdated(String),
+    InstanceDeleted(Instance),
+    InstanceCreated(Instance),
+}
+
+/// One outbox event. `id` is stable across redeliveries (`evt_<ulid>`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub id: String,
+    pub instance_id: String,
+    pub instance_name: String,
+    pub org: String,
+    pub timestamp: u64,
+    pub payload: EventPayload,
+}
+
+/// Why a core operation failed. Each dialect maps these onto its own shape.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CoreError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    NotConnected(String),
+    #[error("rate limited, retry after {0} ms")]
+    RateLimited(u64),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl CoreError {
+    /// The stable machine code (`not_found`, ...), as the native API reports it.
+    pub fn code(&self) -> &'static str {
+        match self {
+            CoreError::NotFound(_) => "not_found",
+            CoreError::Forbidden(_) => "forbidden",
+            CoreError::Invalid(_) => "invalid",
+            CoreError::Conflict(_) => "conflict",
+            CoreError::NotConnected(_) => "not_connected",
+            CoreError::RateLimited(_) => "rate_limited",
+            CoreError::Internal(_) => "internal",
+        }
+    }
+
+    pub fn http_status(&self) -> u16 {
+        match self {
+            CoreError::NotFound(_) => 404,
+            CoreError::Forbidden(_) => 403,
+            CoreError::Invalid(_) => 400,
+            CoreError::Conflict(_) => 409,
+            CoreError::NotConnected(_) => 503,
+            CoreError::RateLimited(_) => 429,
+            CoreError::Internal(_) => 500,
+        }
+    }
+}
+
+pub type CoreResult<T> = Result<T, CoreError>;
