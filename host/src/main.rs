@@ -1,1 +1,279 @@
-fn main() {}
+//! The `wagate` command: `serve`, and operator tools (`org`, `token`, `instance`)
+//! that work on the data folder directly or against a running server.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use wagate::config::{Config, LinkKind, LogFormat};
+use wagate::core::Core;
+use wagate::core::model::{Capabilities, InstanceRef};
+use wagate::store::records::CredentialKind;
+
+#[derive(Parser)]
+#[command(name = "wagate", version, about = "Self-hosted WhatsApp HTTP gateway with WebAssembly plugins")]
+struct Cli {
+    /// Log format.
+    #[arg(long, global = true, value_enum, env = "WAGATE_LOG_FORMAT")]
+    log_format: Option<LogFormat>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gateway.
+    Serve(ServeArgs),
+    /// Organisations.
+    Org {
+        #[command(subcommand)]
+        action: OrgAction,
+    },
+    /// Credentials.
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+    },
+    /// Instances.
+    Instance {
+        #[command(subcommand)]
+        action: InstanceAction,
+    },
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Optional wagate.toml; flags and env variables override it.
+    #[arg(long, env = "WAGATE_CONFIG")]
+    config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "WAGATE_LISTEN")]
+    listen: Option<std::net::SocketAddr>,
+    /// Data folder [default: ./wagate-data].
+    #[arg(long, env = "WAGATE_DATA")]
+    data: Option<PathBuf>,
+    /// WhatsApp link [default: sim].
+    #[arg(long, value_enum, env = "WAGATE_LINK")]
+    link: Option<LinkKind>,
+    /// TLS certificate chain (PEM); serves HTTPS with --tls-key.
+    #[arg(long, env = "WAGATE_TLS_CERT")]
+    tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, env = "WAGATE_TLS_KEY")]
+    tls_key: Option<PathBuf>,
+    /// Sim link: milliseconds until the simulated phone completes pairing.
+    #[arg(long, env = "WAGATE_SIM_PAIR_DELAY_MS")]
+    sim_pair_delay_ms: Option<u64>,
+}
+
+/// Where an operator command acts: the data folder (gateway stopped) or a running server.
+#[derive(Args)]
+struct Target {
+    /// Data folder to open directly (the gateway must not be running on it).
+    #[arg(long, env = "WAGATE_DATA", default_value = "./wagate-data", conflicts_with = "server")]
+    data: PathBuf,
+    /// A running gateway, e.g. http://127.0.0.1:8080 (needs --admin-token).
+    #[arg(long)]
+    server: Option<String>,
+    /// Admin token for --server.
+    #[arg(long, env = "WAGATE_ADMIN_TOKEN")]
+    admin_token: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum OrgAction {
+    /// Create an organisation.
+    Create {
+        name: String,
+        #[command(flatten)]
+        target: Target,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenAction {
+    /// Mint a credential; the token is printed once.
+    Create {
+        /// Org id or name.
+        #[arg(long)]
+        org: String,
+        /// api-key, ryze-account, evolution-key or instance.
+        #[arg(long, default_value = "api-key")]
+        kind: String,
+        /// Capabilities (read, send, manage, admin); default depends on the kind.
+        #[arg(long = "cap", value_delimiter = ',')]
+        caps: Vec<String>,
+        /// Bind the credential to one instance (id or name).
+        #[arg(long)]
+        instance: Option<String>,
+        #[arg(long)]
+        label: Option<String>,
+        #[command(flatten)]
+        target: Target,
+    },
+}
+
+#[derive(Subcommand)]
+enum InstanceAction {
+    /// List every instance.
+    List {
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Delete an instance and every record of it.
+    Delete {
+        /// Instance id or name.
+        instance: String,
+        #[command(flatten)]
+        target: Target,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    match cli.command {
+        Command::Serve(args) => {
+            let mut config = Config::load(args.config.as_deref())?;
+            if let Some(v) = args.listen {
+                config.listen = v;
+            }
+            if let Some(v) = args.data {
+                config.data = v;
+            }
+            if let Some(v) = args.link {
+                config.link = v;
+            }
+            if let Some(v) = cli.log_format {
+                config.log_format = v;
+            }
+            if args.tls_cert.is_some() {
+                config.tls_cert = args.tls_cert;
+            }
+            if args.tls_key.is_some() {
+                config.tls_key = args.tls_key;
+            }
+            if let Some(v) = args.sim_pair_delay_ms {
+                config.sim.pair_delay_ms = v;
+            }
+            init_tracing(config.log_format);
+            runtime.block_on(wagate::run::serve(config, wagate::run::shutdown_signal()))
+        }
+        Command::Org { action: OrgAction::Create { name, target } } => {
+            init_tracing(cli.log_format.unwrap_or(LogFormat::Human));
+            let out = runtime.block_on(on_target(&target, "POST", "/admin/orgs", serde_json::json!({"name": name}), |core| {
+                Box::pin(async move { Ok(serde_json::to_value(core.create_org(&name).await?)?) })
+            }))?;
+            println!("{}", serde_json::to_string_pretty(&out)?);
+            Ok(())
+        }
+        Command::Token { action: TokenAction::Create { org, kind, caps, instance, label, target } } => {
+            init_tracing(cli.log_format.unwrap_or(LogFormat::Human));
+            let kind_parsed = CredentialKind::parse(&kind)
+                .context("--kind must be api-key, ryze-account, evolution-key or instance")?;
+            let caps_parsed = if caps.is_empty() {
+                None
+            } else {
+                Some(Capabilities::from_names(&caps).map_err(anyhow::Error::msg)?)
+            };
+            let body = serde_json::json!({
+                "org": org, "kind": kind, "instance": instance, "label": label,
+                "capabilities": caps_parsed.map(|c| c.names()),
+            });
+            let out = runtime.block_on(on_target(&target, "POST", "/admin/credentials", body, |core| {
+                Box::pin(async move {
+                    let m = core.create_credential(&org, kind_parsed, caps_parsed, instance.as_deref(), label).await?;
+                    Ok(serde_json::json!({
+                        "id": m.record.id, "token": m.token, "org": m.record.org, "kind": m.record.kind,
+                        "capabilities": m.record.caps.names(), "instance": m.record.instance,
+                    }))
+                })
+            }))?;
+            println!("{}", serde_json::to_string_pretty(&out)?);
+            Ok(())
+        }
+        Command::Instance { action: InstanceAction::List { target } } => {
+            init_tracing(cli.log_format.unwrap_or(LogFormat::Human));
+            let out = runtime.block_on(on_target(&target, "GET", "/admin/instances", serde_json::Value::Null, |core| {
+                Box::pin(async move {
+                    let all: Vec<_> = core.all_instances()?.into_iter().map(|r| r.instance).collect();
+                    Ok(serde_json::to_value(all)?)
+                })
+            }))?;
+            println!("{}", serde_json::to_string_pretty(&out)?);
+            Ok(())
+        }
+        Command::Instance { action: InstanceAction::Delete { instance, target } } => {
+            init_tracing(cli.log_format.unwrap_or(LogFormat::Human));
+            let path = format!("/admin/instances/{}", percent_encode(&instance));
+            let out = runtime.block_on(on_target(&target, "DELETE", &path, serde_json::Value::Null, |core| {
+                Box::pin(async move {
+                    let which = InstanceRef::parse(&instance);
+                    let record = core
+                        .store()
+                        .read(|tx| wagate::core::authz::load_instance(tx, &which))?
+                        .with_context(|| format!("instance `{instance}` not found"))?;
+                    let admin = Core::admin_principal(&record.instance.org);
+                    Ok(serde_json::to_value(core.delete_instance(&admin, &InstanceRef::Id(record.instance.id)).await?)?)
+                })
+            }))?;
+            println!("{}", serde_json::to_string_pretty(&out)?);
+            Ok(())
+        }
+    }
+}
+
+type Local<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<serde_json::Value>> + 'a>>;
+
+/// Runs an operator action against a running server (through `/admin`) or, without
+/// `--server`, directly on the data folder.
+async fn on_target(
+    target: &Target,
+    method: &str,
+    path: &str,
+    body: serde_json::Value,
+    local: impl FnOnce(std::sync::Arc<Core>) -> Local<'static>,
+) -> anyhow::Result<serde_json::Value> {
+    match &target.server {
+        Some(server) => {
+            let token = target.admin_token.as_deref().context("--server needs --admin-token (or WAGATE_ADMIN_TOKEN)")?;
+            let auth = format!("Bearer {token}");
+            let body = (!body.is_null()).then(|| serde_json::to_vec(&body)).transpose()?;
+            let (server, method, path) = (server.clone(), method.to_string(), path.to_string());
+            let resp = tokio::task::spawn_blocking(move || {
+                wagate::client::request(
+                    &server,
+                    &method,
+                    &path,
+                    &[("Authorization", &auth), ("Content-Type", "application/json")],
+                    body.as_deref(),
+                )
+            })
+            .await??;
+            let json = resp.json();
+            if !(200..300).contains(&resp.status) {
+                anyhow::bail!("server answered {}: {}", resp.status, json);
+            }
+            Ok(json)
+        }
+        None => {
+            let config = Config { data: target.data.clone(), ..Config::default() };
+            let core = wagate::run::open_core(&config).await?;
+            local(core).await
+        }
+    }
+}
+
+fn percent_encode(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Human => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}

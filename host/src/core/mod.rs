@@ -1,2 +1,70 @@
 //! The domain: instances, chats, messages, credentials and authorization.
+//!
+//! Every operation takes the caller's [`Principal`] and authorizes it here (see
+//! [`authz`]) before it touches the store or the link. Nothing in core knows a dialect.
+
+pub mod authz;
+pub mod chats;
+pub mod credentials;
+pub mod ingest;
+pub mod instances;
+pub mod jid;
+pub mod messages;
 pub mod model;
+pub mod ratelimit;
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use model::{CoreError, Instance, RateDecision};
+
+use crate::store::Store;
+use crate::whatsapp::{Link, LinkError};
+
+/// The gateway's core: the store, the WhatsApp link and the rules between them.
+pub struct Core {
+    store: Store,
+    link: Arc<dyn Link>,
+    /// Instance ids with a delete in progress (a second delete is a conflict).
+    deleting: Mutex<HashSet<String>>,
+    limiter: ratelimit::RateLimiter,
+}
+
+impl Core {
+    pub fn new(store: Store, link: Arc<dyn Link>) -> Arc<Self> {
+        Arc::new(Core { store, link, deleting: Mutex::default(), limiter: ratelimit::RateLimiter::default() })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn link(&self) -> &Arc<dyn Link> {
+        &self.link
+    }
+
+    /// Counts one hit against a host-kept rate-limit bucket.
+    pub fn rate_limit(&self, bucket: &str, limit: u32, window_ms: u64) -> RateDecision {
+        self.limiter.hit(bucket, limit, window_ms)
+    }
+
+    /// The instance with its live connection state from the link.
+    fn live(&self, mut instance: Instance) -> Instance {
+        instance.state = self.link.state(&instance.id);
+        instance
+    }
+}
+
+/// How link failures read to callers.
+impl From<LinkError> for CoreError {
+    fn from(e: LinkError) -> Self {
+        match e {
+            LinkError::NotConnected => CoreError::NotConnected("instance is not connected to WhatsApp".into()),
+            LinkError::Rejected(m) => CoreError::Conflict(m),
+            LinkError::Failed(m) => {
+                tracing::warn!(error = %m, "whatsapp link failure");
+                CoreError::Internal(format!("whatsapp: {m}"))
+            }
+        }
+    }
+}

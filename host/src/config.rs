@@ -1,0 +1,91 @@
+//! Configuration: `wagate.toml` (optional) overlaid by command-line flags and env
+//! variables. Every value has a working default, so `wagate serve` needs nothing.
+//!
+//! ```toml
+//! listen = "127.0.0.1:8080"     # WAGATE_LISTEN / --listen
+//! data = "./wagate-data"         # WAGATE_DATA / --data
+//! link = "sim"                   # --link sim|whatsapp
+//! log_format = "human"           # --log-format human|json
+//! tls_cert = "cert.pem"          # --tls-cert (with tls_key: serve HTTPS)
+//! tls_key = "key.pem"            # --tls-key
+//! max_body_bytes = 1048576       # larger request bodies get 413
+//!
+//! [sim]
+//! pair_delay_ms = 500            # how long the simulated phone takes to "scan"
+//! ```
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Deserialize;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LinkKind {
+    /// In-process simulated WhatsApp network.
+    Sim,
+    /// The real network through whatsapp-rust (not built yet).
+    Whatsapp,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SimConfig {
+    pub pair_delay_ms: u64,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig { pair_delay_ms: 500 }
+    }
+}
+
+/// The whole configuration after defaults, file and overrides are merged.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data: PathBuf,
+    pub link: LinkKind,
+    pub log_format: LogFormat,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub max_body_bytes: usize,
+    pub sim: SimConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".parse().expect("valid default address"),
+            data: PathBuf::from("./wagate-data"),
+            link: LinkKind::Sim,
+            log_format: LogFormat::Human,
+            tls_cert: None,
+            tls_key: None,
+            max_body_bytes: 1024 * 1024,
+            sim: SimConfig::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads `path` (TOML); a missing optional file is the defaults.
+    pub fn load(path: Option<&Path>) -> anyhow::Result<Config> {
+        match path {
+            None => Ok(Config::default()),
+            Some(p) => {
+                let text = std::fs::read_to_string(p).with_context(|| format!("reading config {}", p.display()))?;
+                toml::from_str(&text).with_context(|| format!("parsing config {}", p.display()))
+            }
+        }
+    }
+}

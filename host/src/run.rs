@@ -1,0 +1,79 @@
+//! Putting the gateway together: store, link, core, admin token, server.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::config::{Config, LinkKind};
+use crate::core::Core;
+use crate::server::{self, App};
+use crate::store::Store;
+use crate::whatsapp::{Link, sim::SimLink};
+
+/// Opens the data folder and starts the core on the configured link.
+pub async fn open_core(config: &Config) -> anyhow::Result<Arc<Core>> {
+    let store = Store::open(&config.data)?;
+    let (events_tx, events_rx) = tokio::sync::mpsc::unbounded_channel();
+    let link: Arc<dyn Link> = match config.link {
+        LinkKind::Sim => Arc::new(SimLink::new(events_tx, Duration::from_millis(config.sim.pair_delay_ms))),
+        LinkKind::Whatsapp => anyhow::bail!(
+            "the `whatsapp` link (whatsapp-rust) is not built yet; run with `--link sim` (the default)"
+        ),
+    };
+    let core = Core::new(store, link);
+    core.start(events_rx).await?;
+    Ok(core)
+}
+
+/// Runs the gateway until `shutdown` resolves, then drains and closes the database.
+pub async fn serve(config: Config, shutdown: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+    let core = open_core(&config).await?;
+    let admin_env = std::env::var("WAGATE_ADMIN_TOKEN").ok().filter(|t| !t.is_empty());
+    if let Some(token) = core.ensure_admin_token(admin_env.as_deref()).await.context("storing the admin token")? {
+        // Printed once, on the first start without WAGATE_ADMIN_TOKEN; only its hash is kept.
+        println!("admin token (shown once, keep it): {token}");
+    }
+    let tls = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Some(server::load_tls(cert, key)?),
+        (None, None) => None,
+        _ => anyhow::bail!("TLS needs both --tls-cert and --tls-key"),
+    };
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(
+        %addr,
+        data = %config.data.display(),
+        link = core.link().name(),
+        tls = tls.is_some(),
+        "wagate listening"
+    );
+    // Tests and scripts read the bound address from stdout (useful with port 0).
+    println!("listening on {}://{addr}", if tls.is_some() { "https" } else { "http" });
+    let app = Arc::new(App { core: core.clone(), metrics: Default::default(), max_body_bytes: config.max_body_bytes });
+    server::serve(app, listener, tls, shutdown).await?;
+    drop(core);
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

@@ -1,0 +1,162 @@
+//! The operator API under `/admin`, guarded by the admin token
+//! (`Authorization: Bearer <WAGATE_ADMIN_TOKEN>`).
+//!
+//! | method | path | what |
+//! |---|---|---|
+//! | POST/GET | /admin/orgs | create `{name}` / list |
+//! | POST | /admin/credentials | mint `{org, kind, capabilities?, instance?, label?}` -> `{token}` shown once |
+//! | GET | /admin/instances | every instance of every org |
+//! | DELETE | /admin/instances/{i} | delete an instance (as its org's admin) |
+//! | POST | /admin/sim/{i}/inbound | sim only: inject `{from, text, fromMe?, media?}` -> `{id}` |
+//! | POST | /admin/sim/{i}/link | sim only: `{up: bool}` takes the link down or up |
+
+use base64::Engine;
+use http::{Method, StatusCode};
+use serde::Deserialize;
+
+use super::http::{ApiError, ApiResult, Req, json, ok};
+use crate::core::Core;
+use crate::core::authz::{instance_not_found, load_instance};
+use crate::core::model::{Capabilities, InstanceRef};
+use crate::store::records::{CredentialKind, InstanceRecord};
+use crate::whatsapp::sim::SimLink;
+
+pub async fn handle(core: &Core, req: &Req) -> (&'static str, ApiResult) {
+    let Some(seg) = req.segments("/admin") else { return ("admin:other", Err(ApiError::not_found())) };
+    let seg: Vec<&str> = seg.iter().map(String::as_str).collect();
+    let route = match seg.as_slice() {
+        ["orgs"] => "admin:orgs",
+        ["credentials"] => "admin:credentials",
+        ["instances"] | ["instances", _] => "admin:instances",
+        ["sim", _, "inbound"] => "admin:sim_inbound",
+        ["sim", _, "link"] => "admin:sim_link",
+        _ => "admin:other",
+    };
+    match req.bearer() {
+        Some(t) if core.check_admin_token(t) => {}
+        _ => return (route, Err(ApiError::unauthorized("missing or invalid admin token"))),
+    }
+    (route, dispatch(core, req, &seg).await)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OrgBody {
+    name: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CredentialBody {
+    org: String,
+    kind: String,
+    capabilities: Option<Vec<String>>,
+    instance: Option<String>,
+    label: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct InboundBody {
+    from: String,
+    text: Option<String>,
+    #[serde(default)]
+    from_me: bool,
+    media: Option<MediaBody>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MediaBody {
+    /// File contents, base64.
+    data: String,
+    /// File extension (`jpg`, `pdf`, ...).
+    ext: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LinkBody {
+    up: bool,
+}
+
+fn bad(msg: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "invalid", msg)
+}
+
+async fn dispatch(core: &Core, req: &Req, seg: &[&str]) -> ApiResult {
+    let m = &req.method;
+    match seg {
+        ["orgs"] if m == Method::POST => {
+            let body: OrgBody = req.json()?;
+            Ok(json(StatusCode::CREATED, &core.create_org(&body.name).await?))
+        }
+        ["orgs"] if m == Method::GET => ok(&core.list_orgs()?),
+        ["credentials"] if m == Method::POST => {
+            let body: CredentialBody = req.json()?;
+            let kind = CredentialKind::parse(&body.kind)
+                .ok_or_else(|| bad("kind must be api-key, ryze-account, evolution-key or instance"))?;
+            let caps = body.capabilities.as_deref().map(Capabilities::from_names).transpose().map_err(bad)?;
+            let minted = core.create_credential(&body.org, kind, caps, body.instance.as_deref(), body.label).await?;
+            Ok(json(
+                StatusCode::CREATED,
+                &serde_json::json!({
+                    "id": minted.record.id,
+                    "token": minted.token,
+                    "org": minted.record.org,
+                    "kind": minted.record.kind,
+                    "capabilities": minted.record.caps.names(),
+                    "instance": minted.record.instance,
+                }),
+            ))
+        }
+        ["instances"] if m == Method::GET => {
+            let mut all: Vec<_> = core.all_instances()?.into_iter().map(|r| r.instance).collect();
+            for i in &mut all {
+                i.state = core.link().state(&i.id);
+            }
+            all.sort_by(|a, b| a.name.cmp(&b.name));
+            ok(&all)
+        }
+        ["instances", i] if m == Method::DELETE => {
+            let record = find(core, i)?;
+            let admin = Core::admin_principal(&record.instance.org);
+            ok(&core.delete_instance(&admin, &InstanceRef::Id(record.instance.id)).await?)
+        }
+        ["sim", i, "inbound"] if m == Method::POST => {
+            let body: InboundBody = req.json()?;
+            let record = find(core, i)?;
+            let sim = sim(core)?;
+            let chat = crate::core::jid::normalize(&body.from)?;
+            let media = match body.media {
+                Some(media) => Some((
+                    base64::engine::general_purpose::STANDARD.decode(media.data.as_bytes()).map_err(|_| bad("media.data must be base64"))?,
+                    media.ext,
+                )),
+                None => None,
+            };
+            if body.text.is_none() && media.is_none() {
+                return Err(bad("give `text`, `media` or both"));
+            }
+            let inbound = sim.inject(&record.instance.id, &chat, body.text, body.from_me, media).map_err(crate::core::model::CoreError::from)?;
+            let message = core.ingest_message(&record.instance.id, inbound).await?;
+            Ok(json(StatusCode::CREATED, &serde_json::json!({"id": message.id, "message": message})))
+        }
+        ["sim", i, "link"] if m == Method::POST => {
+            let body: LinkBody = req.json()?;
+            let record = find(core, i)?;
+            sim(core)?.set_link_up(&record.instance.id, body.up);
+            ok(&serde_json::json!({"up": body.up, "state": core.link().state(&record.instance.id)}))
+        }
+        _ => Err(ApiError::not_found()),
+    }
+}
+
+fn find(core: &Core, i: &str) -> Result<InstanceRecord, ApiError> {
+    let which = InstanceRef::parse(i);
+    Ok(core.store().read(|tx| load_instance(tx, &which))?.ok_or_else(|| instance_not_found(&which))?)
+}
+
+fn sim(core: &Core) -> Result<&SimLink, ApiError> {
+    core.link().as_sim().ok_or_else(|| bad("this gateway does not run the `sim` link"))
+}

@@ -1,0 +1,142 @@
+//! The native API under `/core`: one endpoint per core operation, JSON in snake_case,
+//! `Authorization: Bearer <api key>`, errors `{"error":{"code","message"}}`. It is the
+//! dialect-free baseline the plugin dialects are measured against.
+//!
+//! | method | path | operation |
+//! |---|---|---|
+//! | GET/POST | /core/instances | list / create `{name}` |
+//! | GET/DELETE | /core/instances/{i} | get / delete |
+//! | POST | /core/instances/{i}/connect | connect `{phone?}` |
+//! | GET | /core/instances/{i}/state | connection state |
+//! | POST | /core/instances/{i}/logout | logout |
+//! | POST | /core/instances/{i}/messages | send text `{to, text}` |
+//! | DELETE | /core/instances/{i}/messages/{id}?for_everyone=true | revoke / delete for me |
+//! | GET | /core/instances/{i}/chats | list chats |
+//! | GET/PATCH/DELETE | /core/instances/{i}/chats/{jid} | get / update / delete (`?media=true`) |
+//! | GET | /core/instances/{i}/chats/{jid}/messages?limit&cursor | page of messages |
+//!
+//! `{i}` is an instance id or name.
+
+use http::{Method, StatusCode};
+use serde::Deserialize;
+
+use super::http::{ApiError, ApiResult, Req, flag, json, no_content, ok};
+use crate::core::Core;
+use crate::core::model::{ChatPatch, InstanceRef, Principal};
+
+/// Returns the metrics route label and the response.
+pub async fn handle(core: &Core, req: &Req) -> (&'static str, ApiResult) {
+    let Some(seg) = req.segments("/core") else { return ("core:other", Err(ApiError::not_found())) };
+    let seg: Vec<&str> = seg.iter().map(String::as_str).collect();
+    let route = route_label(&seg);
+    let principal = match req.bearer() {
+        Some(token) => match core.resolve_credential(token).await {
+            Some(p) => p,
+            None => return (route, Err(ApiError::unauthorized("invalid api key"))),
+        },
+        None => return (route, Err(ApiError::unauthorized("missing `Authorization: Bearer <api key>`"))),
+    };
+    (route, dispatch(core, &principal, req, &seg).await)
+}
+
+fn route_label(seg: &[&str]) -> &'static str {
+    match seg {
+        ["instances"] => "core:instances",
+        ["instances", _] => "core:instance",
+        ["instances", _, "connect"] => "core:connect",
+        ["instances", _, "state"] => "core:state",
+        ["instances", _, "logout"] => "core:logout",
+        ["instances", _, "messages"] => "core:send",
+        ["instances", _, "messages", _] => "core:message",
+        ["instances", _, "chats"] => "core:chats",
+        ["instances", _, "chats", _] => "core:chat",
+        ["instances", _, "chats", _, "messages"] => "core:chat_messages",
+        _ => "core:other",
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateBody {
+    name: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ConnectBody {
+    phone: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SendBody {
+    to: String,
+    text: String,
+}
+
+async fn dispatch(core: &Core, p: &Principal, req: &Req, seg: &[&str]) -> ApiResult {
+    let m = &req.method;
+    match seg {
+        ["instances"] => match *m {
+            Method::GET => ok(&core.list_instances(p).await?),
+            Method::POST => {
+                let body: CreateBody = req.json()?;
+                Ok(json(StatusCode::CREATED, &core.create_instance(p, &body.name).await?))
+            }
+            _ => Err(ApiError::method_not_allowed()),
+        },
+        ["instances", i] => {
+            let i = InstanceRef::parse(i);
+            match *m {
+                Method::GET => ok(&core.get_instance(p, &i).await?),
+                Method::DELETE => ok(&core.delete_instance(p, &i).await?),
+                _ => Err(ApiError::method_not_allowed()),
+            }
+        }
+        ["instances", i, "connect"] if m == Method::POST => {
+            let body: ConnectBody = req.json()?;
+            ok(&core.connect(p, &InstanceRef::parse(i), body.phone.as_deref()).await?)
+        }
+        ["instances", i, "state"] if m == Method::GET => {
+            ok(&serde_json::json!({"state": core.connection_state(p, &InstanceRef::parse(i)).await?}))
+        }
+        ["instances", i, "logout"] if m == Method::POST => ok(&core.logout(p, &InstanceRef::parse(i)).await?),
+        ["instances", i, "messages"] if m == Method::POST => {
+            let body: SendBody = req.json()?;
+            Ok(json(StatusCode::CREATED, &core.send_text(p, &InstanceRef::parse(i), &body.to, &body.text).await?))
+        }
+        ["instances", i, "messages", id] if m == Method::DELETE => {
+            let everyone = flag(req, "for_everyone", false)?;
+            ok(&core.delete_message(p, &InstanceRef::parse(i), id, everyone).await?)
+        }
+        ["instances", i, "chats"] if m == Method::GET => ok(&core.list_chats(p, &InstanceRef::parse(i)).await?),
+        ["instances", i, "chats", jid] => {
+            let i = InstanceRef::parse(i);
+            match *m {
+                Method::GET => ok(&core.get_chat(p, &i, jid).await?),
+                Method::PATCH => {
+                    let patch: ChatPatch = req.json()?;
+                    ok(&core.update_chat(p, &i, jid, patch).await?)
+                }
+                Method::DELETE => {
+                    let media = flag(req, "media", false)?;
+                    core.delete_chat(p, &i, jid, media).await?;
+                    no_content()
+                }
+                _ => Err(ApiError::method_not_allowed()),
+            }
+        }
+        ["instances", i, "chats", jid, "messages"] if m == Method::GET => {
+            let limit = match req.query_param("limit") {
+                None => 0,
+                Some(l) => l.parse::<u32>().ok().filter(|l| *l >= 1).ok_or_else(|| {
+                    ApiError::new(StatusCode::BAD_REQUEST, "invalid", "limit must be between 1 and 200")
+                })?,
+            };
+            let cursor = req.query_param("cursor");
+            ok(&core.list_messages(p, &InstanceRef::parse(i), jid, limit, cursor.as_deref()).await?)
+        }
+        _ if route_label(seg) != "core:other" => Err(ApiError::method_not_allowed()),
+        _ => Err(ApiError::not_found()),
+    }
+}

@@ -1,0 +1,132 @@
+//! Request/response plumbing shared by the native routes.
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, Response, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::core::model::CoreError;
+
+/// A request with its body already read (size-capped by the server).
+pub struct Req {
+    pub method: Method,
+    pub path: String,
+    pub query: Option<String>,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Req {
+    /// Path segments after `prefix`, percent-decoded. `None` when a segment is not
+    /// valid UTF-8 after decoding.
+    pub fn segments(&self, prefix: &str) -> Option<Vec<String>> {
+        let rest = self.path.strip_prefix(prefix)?;
+        rest.split('/')
+            .filter(|s| !s.is_empty())
+            .map(|s| percent_encoding::percent_decode_str(s).decode_utf8().ok().map(|c| c.into_owned()))
+            .collect()
+    }
+
+    /// A query parameter, percent-decoded (`+` as space).
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        let q = self.query.as_deref()?;
+        q.split('&').find_map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (k == name).then(|| {
+                let v = v.replace('+', " ");
+                percent_encoding::percent_decode_str(&v).decode_utf8_lossy().into_owned()
+            })
+        })
+    }
+
+    /// The token of an `Authorization: Bearer <token>` header.
+    pub fn bearer(&self) -> Option<&str> {
+        let v = self.headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
+        let (scheme, token) = v.split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+    }
+
+    /// The body as JSON `T`; an empty body reads as `{}`.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        let body: &[u8] = if self.body.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &self.body };
+        serde_json::from_slice(body).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid", format!("invalid JSON body: {e}")))
+    }
+}
+
+/// An error in the native shape `{"error":{"code","message"}}`.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError { status, code, message: message.into() }
+    }
+
+    pub fn not_found() -> Self {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route")
+    }
+
+    pub fn unauthorized(message: &str) -> Self {
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+
+    pub fn method_not_allowed() -> Self {
+        ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this route")
+    }
+
+    pub fn into_response(self) -> Response<Bytes> {
+        let mut resp = json(self.status, &serde_json::json!({"error": {"code": self.code, "message": self.message}}));
+        if self.status == StatusCode::UNAUTHORIZED {
+            resp.headers_mut().insert(http::header::WWW_AUTHENTICATE, http::HeaderValue::from_static("Bearer"));
+        }
+        resp
+    }
+}
+
+impl From<CoreError> for ApiError {
+    fn from(e: CoreError) -> Self {
+        let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        ApiError::new(status, e.code(), e.to_string())
+    }
+}
+
+pub type ApiResult = Result<Response<Bytes>, ApiError>;
+
+pub fn json<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> Response<Bytes> {
+    let body = serde_json::to_vec(value).expect("responses serialize infallibly");
+    Response::builder()
+        .status(status)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(Bytes::from(body))
+        .expect("static response parts are valid")
+}
+
+pub fn ok<T: Serialize + ?Sized>(value: &T) -> ApiResult {
+    Ok(json(StatusCode::OK, value))
+}
+
+pub fn no_content() -> ApiResult {
+    Ok(Response::builder().status(StatusCode::NO_CONTENT).body(Bytes::new()).expect("valid response"))
+}
+
+pub fn text(status: StatusCode, content_type: &'static str, body: String) -> Response<Bytes> {
+    Response::builder()
+        .status(status)
+        .header(http::header::CONTENT_TYPE, content_type)
+        .body(Bytes::from(body))
+        .expect("valid response")
+}
+
+/// Parses a boolean query flag: `true`/`1` or `false`/`0`; absent is `default`.
+pub fn flag(req: &Req, name: &str, default: bool) -> Result<bool, ApiError> {
+    match req.query_param(name).as_deref() {
+        None => Ok(default),
+        Some("true" | "1") => Ok(true),
+        Some("false" | "0") => Ok(false),
+        Some(other) => Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid", format!("`{name}` must be true or false, not `{other}`"))),
+    }
+}

@@ -1,0 +1,170 @@
+//! The HTTP server: hyper 1 on tokio, HTTPS through rustls when a certificate is
+//! configured, graceful drain on shutdown, and the route table:
+//! `/healthz`, `/metrics`, `/admin/...`, `/core/...`, then the plugin mounts.
+
+pub mod admin_api;
+pub mod core_api;
+pub mod http;
+mod tls;
+
+use std::convert::Infallible;
+use std::fmt::Write;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+
+use self::http::{ApiError, Req, text};
+use crate::core::Core;
+use crate::metrics::Metrics;
+
+pub use tls::load_tls;
+
+/// Everything a request handler needs.
+pub struct App {
+    pub core: Arc<Core>,
+    pub metrics: Metrics,
+    pub max_body_bytes: usize,
+}
+
+/// How long in-flight requests get to finish after a shutdown signal.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves until `shutdown` resolves, then stops accepting and drains open connections.
+pub async fn serve(
+    app: Arc<App>,
+    listener: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let service = service_fn(move |req| {
+            let app = app.clone();
+            async move { Ok::<_, Infallible>(handle(&app, req).await) }
+        });
+        let builder = {
+            let mut b = hyper::server::conn::http1::Builder::new();
+            b.max_headers(100).header_read_timeout(Duration::from_secs(30)).timer(hyper_util::rt::TokioTimer::new());
+            b
+        };
+        match &tls {
+            None => {
+                let conn = builder.serve_connection(TokioIo::new(stream), service);
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!(%peer, error = %e, "connection ended with an error");
+                    }
+                });
+            }
+            Some(acceptor) => {
+                let acceptor = acceptor.clone();
+                let watcher = graceful.watcher();
+                tokio::spawn(async move {
+                    match acceptor.accept(stream).await {
+                        Ok(tls_stream) => {
+                            let conn = builder.serve_connection(TokioIo::new(tls_stream), service);
+                            if let Err(e) = watcher.watch(conn).await {
+                                tracing::debug!(%peer, error = %e, "tls connection ended with an error");
+                            }
+                        }
+                        Err(e) => tracing::debug!(%peer, error = %e, "tls handshake failed"),
+                    }
+                });
+            }
+        }
+    }
+    tracing::info!("shutting down: draining in-flight requests");
+    tokio::select! {
+        _ = graceful.shutdown() => {}
+        _ = tokio::time::sleep(DRAIN_TIMEOUT) => tracing::warn!("drain timed out; closing remaining connections"),
+    }
+    Ok(())
+}
+
+async fn handle(app: &App, req: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
+    let started = Instant::now();
+    let (parts, body) = req.into_parts();
+    let (route, resp) = match Limited::new(body, app.max_body_bytes).collect().await {
+        Ok(collected) => {
+            let req = Req {
+                method: parts.method,
+                path: parts.uri.path().to_string(),
+                query: parts.uri.query().map(str::to_string),
+                headers: parts.headers,
+                body: collected.to_bytes(),
+            };
+            route(app, req).await
+        }
+        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => (
+            "body_too_large",
+            ApiError::new(
+                ::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("request body is larger than {} bytes", app.max_body_bytes),
+            )
+            .into_response(),
+        ),
+        Err(e) => {
+            tracing::debug!(error = %e, "reading request body");
+            ("body_error", ApiError::new(::http::StatusCode::BAD_REQUEST, "invalid", "could not read the request body").into_response())
+        }
+    };
+    app.metrics.observe(route, resp.status().as_u16(), started.elapsed());
+    resp.map(Full::new)
+}
+
+async fn route(app: &App, req: Req) -> (&'static str, ::http::Response<Bytes>) {
+    let path = req.path.as_str();
+    let (label, result) = if path == "/healthz" {
+        ("healthz", Ok(text(::http::StatusCode::OK, "text/plain", "ok\n".into())))
+    } else if path == "/metrics" {
+        ("metrics", Ok(text(::http::StatusCode::OK, "text/plain; version=0.0.4", metrics_text(app))))
+    } else if path == "/admin" || path.starts_with("/admin/") {
+        admin_api::handle(&app.core, &req).await
+    } else if path == "/core" || path.starts_with("/core/") {
+        core_api::handle(&app.core, &req).await
+    } else {
+        ("unmatched", Err(ApiError::not_found()))
+    };
+    (label, result.unwrap_or_else(ApiError::into_response))
+}
+
+fn metrics_text(app: &App) -> String {
+    let mut extra = String::new();
+    extra.push_str("# HELP wagate_instances Instances by connection state.\n# TYPE wagate_instances gauge\n");
+    let mut counts = std::collections::BTreeMap::new();
+    for state in ["disconnected", "connecting", "open", "closed"] {
+        counts.insert(state, 0u64);
+    }
+    if let Ok(all) = app.core.all_instances() {
+        for r in all {
+            *counts.entry(app.core.link().state(&r.instance.id).as_str()).or_default() += 1;
+        }
+    }
+    for (state, n) in counts {
+        let _ = writeln!(extra, "wagate_instances{{state=\"{state}\"}} {n}");
+    }
+    app.metrics.render(&extra)
+}

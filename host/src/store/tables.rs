@@ -1,0 +1,122 @@
+//! Table definitions and key layouts of the gateway's one redb file.
+//!
+//! Values are JSON (serde) so records stay readable and can gain fields without a
+//! migration. Keys that need ordering or prefix scans are byte strings built here, so
+//! the layout lives in one place:
+//!
+//! - chat key:    `instance_id \0 jid`
+//! - message key: `instance_id \0 jid \0 rev_ts(8, big endian) message_id`, where
+//!   `rev_ts = u64::MAX - timestamp_ms`, so a forward scan of one chat is newest first.
+//! - message id key: `instance_id \0 message_id` -> the message key.
+//!
+//! Instance ids are ULIDs and JIDs never contain `\0`, so prefixes cannot collide.
+
+use redb::{MultimapTableDefinition, TableDefinition};
+
+/// `schema_version` and other single values.
+pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+/// Small opaque settings (admin token hash).
+pub const SETTINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("settings");
+/// org id -> `OrgRecord`.
+pub const ORGS: TableDefinition<&str, &[u8]> = TableDefinition::new("orgs");
+/// org name -> org id (names are unique).
+pub const ORG_NAMES: TableDefinition<&str, &str> = TableDefinition::new("org_names");
+/// sha256(secret) -> `CredentialRecord`. Secrets themselves are never stored.
+pub const CREDENTIALS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("credentials");
+/// instance id -> sha256 of every credential bound to it (wiped with the instance).
+pub const CREDENTIALS_BY_INSTANCE: MultimapTableDefinition<&str, &[u8]> =
+    MultimapTableDefinition::new("credentials_by_instance");
+/// instance id -> `InstanceRecord`.
+pub const INSTANCES: TableDefinition<&str, &[u8]> = TableDefinition::new("instances");
+/// instance name -> instance id (names are unique across the gateway).
+pub const INSTANCE_NAMES: TableDefinition<&str, &str> = TableDefinition::new("instance_names");
+/// chat key -> `Chat`.
+pub const CHATS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("chats");
+/// message key -> `Message`.
+pub const MESSAGES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("messages");
+/// message id key -> message key.
+pub const MESSAGE_IDS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("message_ids");
+/// outbox sequence -> `Event`. Written in the same transaction as the change.
+pub const OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox");
+/// Media paths (relative to the data folder) whose removal was committed but not yet
+/// done on disk. Processed after each commit and again at start-up, so a crash between
+/// commit and unlink leaves no orphan file behind.
+pub const MEDIA_GC: TableDefinition<&str, ()> = TableDefinition::new("media_gc");
+
+const SEP: u8 = 0;
+
+/// `instance_id \0`: the prefix of every chat/message key of an instance.
+pub fn instance_prefix(instance_id: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(instance_id.len() + 1);
+    k.extend_from_slice(instance_id.as_bytes());
+    k.push(SEP);
+    k
+}
+
+/// `instance_id \0 jid`.
+pub fn chat_key(instance_id: &str, jid: &str) -> Vec<u8> {
+    let mut k = instance_prefix(instance_id);
+    k.extend_from_slice(jid.as_bytes());
+    k
+}
+
+/// `instance_id \0 jid \0`: the prefix of every message key of one chat.
+pub fn chat_messages_prefix(instance_id: &str, jid: &str) -> Vec<u8> {
+    let mut k = chat_key(instance_id, jid);
+    k.push(SEP);
+    k
+}
+
+/// The position of a message inside its chat: `rev_ts(8) message_id`.
+pub fn message_suffix(timestamp_ms: u64, message_id: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(8 + message_id.len());
+    k.extend_from_slice(&(u64::MAX - timestamp_ms).to_be_bytes());
+    k.extend_from_slice(message_id.as_bytes());
+    k
+}
+
+pub fn message_key(instance_id: &str, jid: &str, timestamp_ms: u64, message_id: &str) -> Vec<u8> {
+    let mut k = chat_messages_prefix(instance_id, jid);
+    k.extend_from_slice(&message_suffix(timestamp_ms, message_id));
+    k
+}
+
+pub fn message_id_key(instance_id: &str, message_id: &str) -> Vec<u8> {
+    let mut k = instance_prefix(instance_id);
+    k.extend_from_slice(message_id.as_bytes());
+    k
+}
+
+/// The smallest key greater than every key starting with `prefix` (an exclusive end
+/// bound for a prefix scan). Prefixes here always end in `\0`, so no carry is needed
+/// beyond the last byte.
+pub fn prefix_end(prefix: &[u8]) -> Vec<u8> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < u8::MAX {
+            end.push(last + 1);
+            return end;
+        }
+    }
+    vec![u8::MAX; prefix.len() + 1]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn newer_messages_sort_first_within_a_chat() {
+        let newer = message_key("I", "a@s.whatsapp.net", 2_000, "X");
+        let older = message_key("I", "a@s.whatsapp.net", 1_000, "A");
+        assert!(newer < older);
+    }
+
+    #[test]
+    fn chat_prefix_does_not_cover_a_longer_jid() {
+        let p = chat_messages_prefix("I", "1@s.whatsapp.net");
+        let other = message_key("I", "1@s.whatsapp.net.x", 5, "M");
+        assert!(!other.starts_with(&p));
+        assert!(p.as_slice() < prefix_end(&p).as_slice());
+    }
+}

@@ -1,0 +1,146 @@
+//! The single writer thread and its group commit.
+//!
+//! redb allows one write transaction at a time and each durable commit costs an fsync,
+//! so the writer drains every job that is already queued and runs them in one
+//! transaction: N concurrent mutations cost one fsync instead of N. Each caller is
+//! answered only after the commit that holds its change is durable.
+//!
+//! When a job fails, the whole batch is rolled back and its jobs are replayed one
+//! transaction each, so the failure stays with the job that caused it.
+
+use std::any::Any;
+use std::sync::Arc;
+use std::sync::mpsc;
+
+use redb::{Database, WriteTransaction};
+use tokio::sync::oneshot;
+
+use super::internal;
+use crate::core::model::{CoreError, CoreResult};
+
+/// Most jobs folded into one commit; bounds the latency one batch can add.
+const MAX_BATCH: usize = 512;
+
+type Output = Box<dyn Any + Send>;
+/// A mutation as the writer runs it: may be run more than once (see `Store::write`).
+pub type WriteJob = Box<dyn FnMut(&WriteTransaction) -> CoreResult<Output> + Send>;
+
+struct Queued {
+    job: WriteJob,
+    reply: Option<oneshot::Sender<CoreResult<Output>>>,
+}
+
+#[derive(Clone)]
+pub(super) struct Writer {
+    tx: mpsc::Sender<Queued>,
+}
+
+impl Writer {
+    pub(super) fn start(db: Arc<Database>) -> Self {
+        let (tx, rx) = mpsc::channel::<Queued>();
+        std::thread::Builder::new()
+            .name("wagate-writer".into())
+            .spawn(move || run(db, rx))
+            .expect("spawning the writer thread");
+        Writer { tx }
+    }
+
+    pub(super) async fn submit<T, F>(&self, mut job: F) -> CoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnMut(&WriteTransaction) -> CoreResult<T> + Send + 'static,
+    {
+        let (reply, rx) = oneshot::channel();
+        let job: WriteJob = Box::new(move |tx| job(tx).map(|v| Box::new(v) as Output));
+        self.tx
+            .send(Queued { job, reply: Some(reply) })
+            .map_err(|_| CoreError::Internal("the store is shut down".into()))?;
+        let out = rx.await.map_err(|_| CoreError::Internal("the store writer stopped".into()))??;
+        Ok(*out.downcast::<T>().expect("writer returns the job's own output type"))
+    }
+
+    /// Queues a job nobody waits for (housekeeping).
+    pub(super) fn submit_detached<F>(&self, mut job: F)
+    where
+        F: FnMut(&WriteTransaction) -> CoreResult<()> + Send + 'static,
+    {
+        let job: WriteJob = Box::new(move |tx| job(tx).map(|v| Box::new(v) as Output));
+        let _ = self.tx.send(Queued { job, reply: None });
+    }
+}
+
+fn run(db: Arc<Database>, rx: mpsc::Receiver<Queued>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        run_batch(&db, batch);
+    }
+}
+
+fn run_batch(db: &Database, mut batch: Vec<Queued>) {
+    if batch.len() > 1 {
+        match try_together(db, &mut batch) {
+            Ok(outputs) => {
+                for (queued, out) in batch.into_iter().zip(outputs) {
+                    reply(queued, Ok(out));
+                }
+                return;
+            }
+            Err(Some(e)) => {
+                // The commit itself failed: nothing of the batch is stored.
+                for queued in batch {
+                    reply(queued, Err(e.clone()));
+                }
+                return;
+            }
+            Err(None) => {} // a job failed: replay them one by one below
+        }
+    }
+    for mut queued in batch {
+        let result = run_alone(db, &mut queued.job);
+        reply(queued, result);
+    }
+}
+
+/// Runs the whole batch in one transaction. `Err(None)`: a job failed and the batch was
+/// rolled back; `Err(Some(e))`: storage failed for everyone.
+fn try_together(db: &Database, batch: &mut [Queued]) -> Result<Vec<Output>, Option<CoreError>> {
+    let tx = db.begin_write().map_err(|e| Some(internal(e)))?;
+    let mut outputs = Vec::with_capacity(batch.len());
+    for queued in batch.iter_mut() {
+        match (queued.job)(&tx) {
+            Ok(out) => outputs.push(out),
+            Err(_) => {
+                let _ = tx.abort();
+                return Err(None);
+            }
+        }
+    }
+    tx.commit().map_err(|e| Some(internal(e)))?;
+    Ok(outputs)
+}
+
+fn run_alone(db: &Database, job: &mut WriteJob) -> CoreResult<Output> {
+    let tx = db.begin_write().map_err(internal)?;
+    match job(&tx) {
+        Ok(out) => {
+            tx.commit().map_err(internal)?;
+            Ok(out)
+        }
+        Err(e) => {
+            let _ = tx.abort();
+            Err(e)
+        }
+    }
+}
+
+fn reply(queued: Queued, result: CoreResult<Output>) {
+    if let Some(tx) = queued.reply {
+        let _ = tx.send(result);
+    }
+}

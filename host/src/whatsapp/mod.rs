@@ -1,0 +1,103 @@
+//! The WhatsApp side: the [`Link`] trait core talks to, and its implementations.
+//!
+//! - [`sim`]: an in-process simulated network (demos, tests, benchmarks).
+//! - `whatsapp` (whatsapp-rust): not built yet; see README "Not built yet".
+
+pub mod sim;
+
+use async_trait::async_trait;
+
+use crate::core::model::{ChatPatch, ConnectionState};
+
+/// What `connect` hands back while pairing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Pairing {
+    /// Raw QR payload (what the phone scans).
+    pub qr: Option<String>,
+    /// Phone pair code (`ABCD-EFGH`).
+    pub pair_code: Option<String>,
+}
+
+/// A message accepted by WhatsApp.
+#[derive(Clone, Debug)]
+pub struct Sent {
+    pub id: String,
+    pub timestamp: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LinkError {
+    #[error("instance is not connected to WhatsApp")]
+    NotConnected,
+    /// WhatsApp refused the action (unknown message, already revoked, ...).
+    #[error("{0}")]
+    Rejected(String),
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// A message arriving from WhatsApp (from a contact, or from the paired phone itself).
+#[derive(Clone, Debug)]
+pub struct Inbound {
+    pub id: String,
+    pub chat_jid: String,
+    pub sender: String,
+    pub from_me: bool,
+    pub timestamp: u64,
+    pub text: Option<String>,
+    /// Media bytes and a file extension, stored by core under the data folder.
+    pub media: Option<(Vec<u8>, String)>,
+}
+
+/// Things the link reports on its own; core ingests them into the store + outbox.
+#[derive(Clone, Debug)]
+pub enum LinkEvent {
+    Qr { instance_id: String, code: String },
+    Connected { instance_id: String, owner_jid: String },
+    Disconnected { instance_id: String },
+    LoggedOut { instance_id: String },
+    Message { instance_id: String, message: Inbound },
+}
+
+/// One WhatsApp account connection per instance, addressed by instance id.
+#[async_trait]
+pub trait Link: Send + Sync + 'static {
+    /// `sim` or `whatsapp`.
+    fn name(&self) -> &'static str;
+
+    /// Starts pairing (QR, or a pair code for `phone`). Progress arrives as events.
+    async fn connect(&self, instance_id: &str, phone: Option<&str>) -> Result<Pairing, LinkError>;
+
+    /// Reconnects a session paired before a restart.
+    async fn resume(&self, instance_id: &str, owner_jid: &str) -> Result<(), LinkError>;
+
+    /// The live state; `Disconnected` for an instance the link does not know.
+    fn state(&self, instance_id: &str) -> ConnectionState;
+
+    async fn send_text(&self, instance_id: &str, to: &str, text: &str) -> Result<Sent, LinkError>;
+
+    /// Revokes a message for everyone.
+    async fn revoke(&self, instance_id: &str, chat: &str, message_id: &str, from_me: bool)
+    -> Result<(), LinkError>;
+
+    /// Deletes a message on this account's devices only (app state).
+    async fn delete_for_me(&self, instance_id: &str, chat: &str, message_id: &str, from_me: bool)
+    -> Result<(), LinkError>;
+
+    /// Deletes a chat on this account's devices (app state).
+    async fn delete_chat(&self, instance_id: &str, chat: &str) -> Result<(), LinkError>;
+
+    /// Archive/pin/mute through app state.
+    async fn update_chat(&self, instance_id: &str, chat: &str, patch: &ChatPatch) -> Result<(), LinkError>;
+
+    /// Logs out (the device leaves the phone's linked devices) and drops its keys.
+    async fn logout(&self, instance_id: &str) -> Result<(), LinkError>;
+
+    /// Forgets everything about the instance (after delete).
+    async fn forget(&self, instance_id: &str);
+
+    /// The simulated network, when this link is one (admin injection endpoints).
+    fn as_sim(&self) -> Option<&sim::SimLink> {
+        None
+    }
+}

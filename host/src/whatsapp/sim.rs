@@ -1,0 +1,239 @@
+//! `sim`: an in-process simulated WhatsApp network.
+//!
+//! Pairing completes by itself after `pair_delay`; sends get WhatsApp-like ids; revoke
+//! and delete-for-me succeed or fail as WhatsApp would (revoking a message twice, or a
+//! message of somebody else in a direct chat, is refused); the link of an instance can
+//! be taken down and up to exercise not-connected paths. Inbound messages are injected
+//! through [`SimLink::inject`] (the admin API).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rand::Rng;
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::{Inbound, Link, LinkError, LinkEvent, Pairing, Sent};
+use crate::core::model::{ChatPatch, ConnectionState};
+use crate::util::now_ms;
+
+/// Per-instance simulated session. Kept small: idle instances cost a few hundred bytes.
+#[derive(Default)]
+struct Session {
+    state: Option<ConnectionState>,
+    owner_jid: Option<String>,
+    /// The link was taken down by the operator: stays closed until taken up again.
+    held_down: bool,
+    revoked: HashSet<String>,
+}
+
+pub struct SimLink {
+    sessions: Arc<Mutex<HashMap<String, Session>>>,
+    events: UnboundedSender<LinkEvent>,
+    pair_delay: Duration,
+}
+
+impl SimLink {
+    pub fn new(events: UnboundedSender<LinkEvent>, pair_delay: Duration) -> Self {
+        SimLink { sessions: Arc::default(), events, pair_delay }
+    }
+
+    fn with_session<T>(&self, instance_id: &str, f: impl FnOnce(&mut Session) -> T) -> T {
+        let mut sessions = self.sessions.lock().expect("sim sessions lock");
+        f(sessions.entry(instance_id.to_string()).or_default())
+    }
+
+    fn require_open(&self, instance_id: &str) -> Result<(), LinkError> {
+        match self.state(instance_id) {
+            ConnectionState::Open => Ok(()),
+            _ => Err(LinkError::NotConnected),
+        }
+    }
+
+    /// Simulates a message arriving for an open instance. With `from_me`, a message sent
+    /// from the paired phone itself (WhatsApp syncs it to the gateway as its own).
+    pub fn inject(
+        &self,
+        instance_id: &str,
+        chat_jid: &str,
+        text: Option<String>,
+        from_me: bool,
+        media: Option<(Vec<u8>, String)>,
+    ) -> Result<Inbound, LinkError> {
+        self.require_open(instance_id)?;
+        let owner = self.with_session(instance_id, |s| s.owner_jid.clone()).unwrap_or_default();
+        let sender = if from_me { owner } else { chat_jid.to_string() };
+        let message = Inbound {
+            id: new_message_id(),
+            chat_jid: chat_jid.to_string(),
+            sender,
+            from_me,
+            timestamp: now_ms(),
+            text,
+            media,
+        };
+        Ok(message)
+    }
+
+    /// Takes the instance's link down (`up = false`) or brings it back.
+    pub fn set_link_up(&self, instance_id: &str, up: bool) {
+        let event = self.with_session(instance_id, |s| {
+            s.held_down = !up;
+            match (up, s.state) {
+                (false, Some(ConnectionState::Open)) => {
+                    s.state = Some(ConnectionState::Closed);
+                    Some(LinkEvent::Disconnected { instance_id: instance_id.to_string() })
+                }
+                (true, Some(ConnectionState::Closed)) => {
+                    s.state = Some(ConnectionState::Open);
+                    s.owner_jid.clone().map(|owner_jid| LinkEvent::Connected {
+                        instance_id: instance_id.to_string(),
+                        owner_jid,
+                    })
+                }
+                _ => None,
+            }
+        });
+        if let Some(ev) = event {
+            let _ = self.events.send(ev);
+        }
+    }
+
+    /// Number of sessions the sim holds (memory benchmarks).
+    pub fn session_count(&self) -> usize {
+        self.sessions.lock().expect("sim sessions lock").len()
+    }
+}
+
+#[async_trait]
+impl Link for SimLink {
+    fn name(&self) -> &'static str {
+        "sim"
+    }
+
+    async fn connect(&self, instance_id: &str, phone: Option<&str>) -> Result<Pairing, LinkError> {
+        let already = self.with_session(instance_id, |s| match s.state {
+            Some(ConnectionState::Open) | Some(ConnectionState::Closed) => true,
+            _ => {
+                s.state = Some(ConnectionState::Connecting);
+                false
+            }
+        });
+        if already {
+            return Ok(Pairing::default());
+        }
+        let pairing = match phone {
+            Some(_) => Pairing { qr: None, pair_code: Some(pair_code()) },
+            None => Pairing { qr: Some(qr_payload()), pair_code: None },
+        };
+        if let Some(qr) = &pairing.qr {
+            let _ = self.events.send(LinkEvent::Qr { instance_id: instance_id.to_string(), code: qr.clone() });
+        }
+        // The simulated phone "scans" after the delay.
+        let owner_jid = format!(
+            "{}@s.whatsapp.net",
+            phone.map(str::to_string).unwrap_or_else(|| format!("5500{:09}", rand::rng().random_range(0..1_000_000_000u64)))
+        );
+        let delay = self.pair_delay;
+        let events = self.events.clone();
+        let id = instance_id.to_string();
+        let sessions = self.sessions.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            let paired = {
+                let mut map = sessions.lock().expect("sim sessions lock");
+                match map.get_mut(&id) {
+                    Some(s) if s.state == Some(ConnectionState::Connecting) => {
+                        s.state = Some(if s.held_down { ConnectionState::Closed } else { ConnectionState::Open });
+                        s.owner_jid = Some(owner_jid.clone());
+                        !s.held_down
+                    }
+                    _ => false, // logged out or forgotten meanwhile
+                }
+            };
+            if paired {
+                let _ = events.send(LinkEvent::Connected { instance_id: id, owner_jid });
+            }
+        });
+        Ok(pairing)
+    }
+
+    async fn resume(&self, instance_id: &str, owner_jid: &str) -> Result<(), LinkError> {
+        self.with_session(instance_id, |s| {
+            s.state = Some(ConnectionState::Open);
+            s.owner_jid = Some(owner_jid.to_string());
+        });
+        Ok(())
+    }
+
+    fn state(&self, instance_id: &str) -> ConnectionState {
+        let sessions = self.sessions.lock().expect("sim sessions lock");
+        sessions.get(instance_id).and_then(|s| s.state).unwrap_or(ConnectionState::Disconnected)
+    }
+
+    async fn send_text(&self, instance_id: &str, _to: &str, _text: &str) -> Result<Sent, LinkError> {
+        self.require_open(instance_id)?;
+        Ok(Sent { id: new_message_id(), timestamp: now_ms() })
+    }
+
+    async fn revoke(&self, instance_id: &str, chat: &str, message_id: &str, from_me: bool) -> Result<(), LinkError> {
+        self.require_open(instance_id)?;
+        if !from_me && !chat.ends_with("@g.us") {
+            return Err(LinkError::Rejected("only messages sent by this account can be revoked".into()));
+        }
+        let fresh = self.with_session(instance_id, |s| s.revoked.insert(message_id.to_string()));
+        if !fresh {
+            return Err(LinkError::Rejected("message was already revoked".into()));
+        }
+        Ok(())
+    }
+
+    async fn delete_for_me(&self, instance_id: &str, _chat: &str, _id: &str, _from_me: bool) -> Result<(), LinkError> {
+        self.require_open(instance_id)
+    }
+
+    async fn delete_chat(&self, instance_id: &str, _chat: &str) -> Result<(), LinkError> {
+        self.require_open(instance_id)
+    }
+
+    async fn update_chat(&self, instance_id: &str, _chat: &str, _patch: &ChatPatch) -> Result<(), LinkError> {
+        self.require_open(instance_id)
+    }
+
+    async fn logout(&self, instance_id: &str) -> Result<(), LinkError> {
+        self.with_session(instance_id, |s| *s = Session::default());
+        Ok(())
+    }
+
+    async fn forget(&self, instance_id: &str) {
+        self.sessions.lock().expect("sim sessions lock").remove(instance_id);
+    }
+
+    fn as_sim(&self) -> Option<&SimLink> {
+        Some(self)
+    }
+}
+
+/// A WhatsApp-web-like message id: `3EB0` + 16 upper-case hex digits.
+fn new_message_id() -> String {
+    format!("3EB0{:016X}", rand::rng().random::<u64>())
+}
+
+fn qr_payload() -> String {
+    use base64::Engine;
+    let mut rng = rand::rng();
+    let part = |n: usize, rng: &mut rand::rngs::ThreadRng| {
+        let bytes: Vec<u8> = (0..n).map(|_| rng.random()).collect();
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    };
+    format!("2@{},{},{},{}", part(24, &mut rng), part(32, &mut rng), part(32, &mut rng), part(32, &mut rng))
+}
+
+fn pair_code() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTVWXYZ123456789";
+    let mut rng = rand::rng();
+    let mut code: String = (0..8).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect();
+    code.insert(4, '-');
+    code
+}
