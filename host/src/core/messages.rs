@@ -201,7 +201,11 @@ pub(crate) fn store_message(tx: &WriteTransaction, instance_id: &str, message: &
     if ids.get(id_key.as_slice()).map_err(internal)?.is_some() {
         return Ok(false);
     }
-    let key = tables::message_key(instance_id, &message.chat_jid, message.timestamp, &message.id);
+    let mut meta = tx.open_table(tables::META).map_err(internal)?;
+    let seq = meta.get("message_seq").map_err(internal)?.map(|v| v.value()).unwrap_or(0) + 1;
+    meta.insert("message_seq", seq).map_err(internal)?;
+    drop(meta);
+    let key = tables::message_key(instance_id, &message.chat_jid, message.timestamp, seq, &message.id);
     ids.insert(id_key.as_slice(), key.as_slice()).map_err(internal)?;
     tx.open_table(tables::MESSAGES).map_err(internal)?.insert(key.as_slice(), encode(message).as_slice()).map_err(internal)?;
     let mut chats = tx.open_table(tables::CHATS).map_err(internal)?;
@@ -225,7 +229,7 @@ fn encode_cursor(suffix: &[u8]) -> String {
 
 fn decode_cursor(cursor: &str) -> CoreResult<Vec<u8>> {
     match base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor) {
-        Ok(bytes) if bytes.len() > 8 && bytes.len() <= 8 + 128 => Ok(bytes),
+        Ok(bytes) if bytes.len() > tables::MESSAGE_SUFFIX_FIXED && bytes.len() <= tables::MESSAGE_SUFFIX_FIXED + 128 => Ok(bytes),
         _ => Err(CoreError::Invalid("invalid cursor; pass back the nextCursor of the previous page".into())),
     }
 }

@@ -5,8 +5,10 @@
 //! the layout lives in one place:
 //!
 //! - chat key:    `instance_id \0 jid`
-//! - message key: `instance_id \0 jid \0 rev_ts(8, big endian) message_id`, where
-//!   `rev_ts = u64::MAX - timestamp_ms`, so a forward scan of one chat is newest first.
+//! - message key: `instance_id \0 jid \0 rev_ts(8) rev_seq(8) message_id` (big endian),
+//!   where `rev_ts = u64::MAX - timestamp_ms` and `rev_seq = u64::MAX - seq` with `seq`
+//!   the store-wide arrival counter (`META["message_seq"]`): a forward scan of one chat
+//!   is newest first, and messages of the same millisecond keep their arrival order.
 //! - message id key: `instance_id \0 message_id` -> the message key.
 //!
 //! Instance ids are ULIDs and JIDs never contain `\0`, so prefixes cannot collide.
@@ -67,17 +69,21 @@ pub fn chat_messages_prefix(instance_id: &str, jid: &str) -> Vec<u8> {
     k
 }
 
-/// The position of a message inside its chat: `rev_ts(8) message_id`.
-pub fn message_suffix(timestamp_ms: u64, message_id: &str) -> Vec<u8> {
-    let mut k = Vec::with_capacity(8 + message_id.len());
+/// Length of the fixed part of a message suffix (`rev_ts` + `rev_seq`).
+pub const MESSAGE_SUFFIX_FIXED: usize = 16;
+
+/// The position of a message inside its chat: `rev_ts(8) rev_seq(8) message_id`.
+pub fn message_suffix(timestamp_ms: u64, seq: u64, message_id: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(MESSAGE_SUFFIX_FIXED + message_id.len());
     k.extend_from_slice(&(u64::MAX - timestamp_ms).to_be_bytes());
+    k.extend_from_slice(&(u64::MAX - seq).to_be_bytes());
     k.extend_from_slice(message_id.as_bytes());
     k
 }
 
-pub fn message_key(instance_id: &str, jid: &str, timestamp_ms: u64, message_id: &str) -> Vec<u8> {
+pub fn message_key(instance_id: &str, jid: &str, timestamp_ms: u64, seq: u64, message_id: &str) -> Vec<u8> {
     let mut k = chat_messages_prefix(instance_id, jid);
-    k.extend_from_slice(&message_suffix(timestamp_ms, message_id));
+    k.extend_from_slice(&message_suffix(timestamp_ms, seq, message_id));
     k
 }
 
@@ -107,15 +113,17 @@ mod tests {
 
     #[test]
     fn newer_messages_sort_first_within_a_chat() {
-        let newer = message_key("I", "a@s.whatsapp.net", 2_000, "X");
-        let older = message_key("I", "a@s.whatsapp.net", 1_000, "A");
+        let newer = message_key("I", "a@s.whatsapp.net", 2_000, 1, "A");
+        let older = message_key("I", "a@s.whatsapp.net", 1_000, 2, "Z");
         assert!(newer < older);
+        let later_arrival = message_key("I", "a@s.whatsapp.net", 1_000, 3, "A");
+        assert!(later_arrival < older, "same millisecond: arrival order");
     }
 
     #[test]
     fn chat_prefix_does_not_cover_a_longer_jid() {
         let p = chat_messages_prefix("I", "1@s.whatsapp.net");
-        let other = message_key("I", "1@s.whatsapp.net.x", 5, "M");
+        let other = message_key("I", "1@s.whatsapp.net.x", 5, 1, "M");
         assert!(!other.starts_with(&p));
         assert!(p.as_slice() < prefix_end(&p).as_slice());
     }
