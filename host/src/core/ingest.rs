@@ -12,7 +12,7 @@ use crate::events::outbox;
 use crate::store::records::InstanceRecord;
 use crate::store::{get_json, internal, tables};
 use crate::whatsapp::{Inbound, LinkEvent};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 impl Core {
     /// Reconnects the sessions that were paired before a restart and starts consuming
@@ -25,20 +25,15 @@ impl Core {
                 }
             }
         }
-        let core = self.clone();
-        tokio::spawn(async move { core.run_ingest(events).await });
+        // A weak handle: the link (owned by core) holds the sending side, so a strong
+        // one would keep core, and with it the database, alive forever.
+        let core = Arc::downgrade(self);
+        tokio::spawn(run_ingest(core, events));
         Ok(())
     }
 
-    async fn run_ingest(self: Arc<Self>, mut events: UnboundedReceiver<LinkEvent>) {
-        while let Some(event) = events.recv().await {
-            if let Err(e) = self.handle_link_event(event).await {
-                tracing::warn!(error = %e, "ingesting a link event");
-            }
-        }
-    }
 
-    async fn handle_link_event(&self, event: LinkEvent) -> CoreResult<()> {
+    pub(crate) async fn handle_link_event(&self, event: LinkEvent) -> CoreResult<()> {
         match event {
             LinkEvent::Connected { instance_id, owner_jid } => {
                 self.record_state(&instance_id, ConnectionState::Open, Some(Some(owner_jid))).await
@@ -105,6 +100,15 @@ impl Core {
             let _ = std::fs::remove_file(self.store.data_dir().join(rel));
         }
         result.map(|_| message)
+    }
+}
+
+async fn run_ingest(core: Weak<Core>, mut events: UnboundedReceiver<LinkEvent>) {
+    while let Some(event) = events.recv().await {
+        let Some(core) = core.upgrade() else { return };
+        if let Err(e) = core.handle_link_event(event).await {
+            tracing::warn!(error = %e, "ingesting a link event");
+        }
     }
 }
 
