@@ -18,7 +18,12 @@ fn a_newcomer_walks_through_every_operation() {
 
     let inbound = gw.inbound("shop", PEER, "hello", false);
     let mine = gw.inbound("shop", PEER, "from my phone", true);
-    let (s, sent) = gw.call("POST", "/core/instances/shop/messages", Some(&key), Some(json!({"to": PEER, "text": "hi back"})));
+    let (s, sent) = gw.call(
+        "POST",
+        "/core/instances/shop/messages",
+        Some(&key),
+        Some(json!({"to": PEER, "text": "hi back"})),
+    );
     assert_eq!(s, 201, "{sent}");
     assert_eq!(sent["chat_jid"], PEER_JID);
     assert_eq!(sent["from_me"], true);
@@ -28,52 +33,140 @@ fn a_newcomer_walks_through_every_operation() {
     assert_eq!(chats.as_array().unwrap().len(), 1);
     assert_eq!(chats[0]["jid"], PEER_JID);
 
-    let (s, page) = gw.call("GET", &format!("/core/instances/shop/chats/{PEER}/messages"), Some(&key), None);
+    let (s, page) = gw.call(
+        "GET",
+        &format!("/core/instances/shop/chats/{PEER}/messages"),
+        Some(&key),
+        None,
+    );
     assert_eq!(s, 200);
-    let ids: Vec<&str> = page["messages"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, [sent["id"].as_str().unwrap(), mine.as_str(), inbound.as_str()], "newest first");
+    let ids: Vec<&str> = page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            sent["id"].as_str().unwrap(),
+            mine.as_str(),
+            inbound.as_str()
+        ],
+        "newest first"
+    );
     assert!(page["next_cursor"].is_null());
 
     // Revoke my own message for everyone; a second revoke is an error.
-    let (s, revoked) = gw.call("DELETE", &format!("/core/instances/shop/messages/{mine}?for_everyone=true"), Some(&key), None);
+    let (s, revoked) = gw.call(
+        "DELETE",
+        &format!("/core/instances/shop/messages/{mine}?for_everyone=true"),
+        Some(&key),
+        None,
+    );
     assert_eq!(s, 200, "{revoked}");
     assert_eq!(revoked["revoked"], true);
     assert!(revoked["text"].is_null());
-    let (s, again) = gw.call("DELETE", &format!("/core/instances/shop/messages/{mine}?for_everyone=true"), Some(&key), None);
-    assert_eq!((s, again["error"]["code"].as_str()), (409, Some("conflict")));
+    let (s, again) = gw.call(
+        "DELETE",
+        &format!("/core/instances/shop/messages/{mine}?for_everyone=true"),
+        Some(&key),
+        None,
+    );
+    assert_eq!(
+        (s, again["error"]["code"].as_str()),
+        (409, Some("conflict"))
+    );
 
     // Delete the inbound one for me: gone from the listing.
-    let (s, deleted) = gw.call("DELETE", &format!("/core/instances/shop/messages/{inbound}"), Some(&key), None);
+    let (s, deleted) = gw.call(
+        "DELETE",
+        &format!("/core/instances/shop/messages/{inbound}"),
+        Some(&key),
+        None,
+    );
     assert_eq!(s, 200);
     assert_eq!(deleted["deleted_for_me"], true);
-    let (_, page) = gw.call("GET", &format!("/core/instances/shop/chats/{PEER}/messages"), Some(&key), None);
+    let (_, page) = gw.call(
+        "GET",
+        &format!("/core/instances/shop/chats/{PEER}/messages"),
+        Some(&key),
+        None,
+    );
     assert_eq!(page["messages"].as_array().unwrap().len(), 2);
-    let (s, _) = gw.call("DELETE", &format!("/core/instances/shop/messages/{inbound}"), Some(&key), None);
+    let (s, _) = gw.call(
+        "DELETE",
+        &format!("/core/instances/shop/messages/{inbound}"),
+        Some(&key),
+        None,
+    );
     assert_eq!(s, 404);
 
     // Archive, pin, mute; then unmute wins over mutedUntil.
-    let (s, chat) = gw.call("PATCH", &format!("/core/instances/shop/chats/{PEER}"), Some(&key), Some(json!({"archived": true, "pinned": true, "muted_until": 4102444800000u64})));
+    let (s, chat) = gw.call(
+        "PATCH",
+        &format!("/core/instances/shop/chats/{PEER}"),
+        Some(&key),
+        Some(json!({"archived": true, "pinned": true, "muted_until": 4102444800000u64})),
+    );
     assert_eq!(s, 200, "{chat}");
-    assert_eq!((chat["archived"].as_bool(), chat["pinned"].as_bool(), chat["muted_until"].as_u64()), (Some(true), Some(true), Some(4102444800000)));
-    let (_, chat) = gw.call("PATCH", &format!("/core/instances/shop/chats/{PEER_JID}"), Some(&key), Some(json!({"muted_until": 5, "unmute": true})));
+    assert_eq!(
+        (
+            chat["archived"].as_bool(),
+            chat["pinned"].as_bool(),
+            chat["muted_until"].as_u64()
+        ),
+        (Some(true), Some(true), Some(4102444800000))
+    );
+    let (_, chat) = gw.call(
+        "PATCH",
+        &format!("/core/instances/shop/chats/{PEER_JID}"),
+        Some(&key),
+        Some(json!({"muted_until": 5, "unmute": true})),
+    );
     assert!(chat["muted_until"].is_null());
     assert_eq!(chat["archived"], true, "omitted fields stay");
 
     // Delete the chat (local copy); it comes back on new activity.
-    let (s, body) = gw.call("DELETE", &format!("/core/instances/shop/chats/{PEER}"), Some(&key), None);
+    let (s, body) = gw.call(
+        "DELETE",
+        &format!("/core/instances/shop/chats/{PEER}"),
+        Some(&key),
+        None,
+    );
     assert_eq!((s, body), (204, serde_json::Value::Null));
-    let (s, _) = gw.call("GET", &format!("/core/instances/shop/chats/{PEER}/messages"), Some(&key), None);
+    let (s, _) = gw.call(
+        "GET",
+        &format!("/core/instances/shop/chats/{PEER}/messages"),
+        Some(&key),
+        None,
+    );
     assert_eq!(s, 404);
     gw.inbound("shop", PEER, "again", false);
-    let (_, page) = gw.call("GET", &format!("/core/instances/shop/chats/{PEER}/messages"), Some(&key), None);
+    let (_, page) = gw.call(
+        "GET",
+        &format!("/core/instances/shop/chats/{PEER}/messages"),
+        Some(&key),
+        None,
+    );
     assert_eq!(page["messages"].as_array().unwrap().len(), 1);
 
     // Logout keeps the data; connect again works.
     let (s, out) = gw.call("POST", "/core/instances/shop/logout", Some(&key), None);
     assert_eq!((s, out["state"].as_str()), (200, Some("disconnected")));
-    let (s, _) = gw.call("GET", &format!("/core/instances/shop/chats/{PEER}/messages"), Some(&key), None);
+    let (s, _) = gw.call(
+        "GET",
+        &format!("/core/instances/shop/chats/{PEER}/messages"),
+        Some(&key),
+        None,
+    );
     assert_eq!(s, 200);
-    let (s, info) = gw.call("POST", "/core/instances/shop/connect", Some(&key), Some(json!({"phone": "5511988887777"})));
+    let (s, info) = gw.call(
+        "POST",
+        "/core/instances/shop/connect",
+        Some(&key),
+        Some(json!({"phone": "5511988887777"})),
+    );
     assert_eq!(s, 200);
     assert_eq!(info["pair_code"].as_str().map(str::len), Some(9), "{info}");
     gw.wait_state(&key, "shop", "open");
@@ -94,61 +187,171 @@ fn errors_are_clear_and_in_the_native_shape() {
     let gw = Gateway::start();
     let key = gw.org_with_key("acme", None);
     let (s, v) = gw.call("GET", "/core/instances", None, None);
-    assert_eq!((s, v["error"]["code"].as_str()), (401, Some("unauthorized")));
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (401, Some("unauthorized"))
+    );
     let (s, _) = gw.call("GET", "/core/instances", Some("wa_nope"), None);
     assert_eq!(s, 401);
 
-    let r = gw.raw("POST", "/core/instances", &[("Authorization", &format!("Bearer {key}"))], b"{not json");
+    let r = gw.raw(
+        "POST",
+        "/core/instances",
+        &[("Authorization", &format!("Bearer {key}"))],
+        b"{not json",
+    );
     assert_eq!(r.status, 400);
     assert_eq!(r.json()["error"]["code"], "invalid");
-    for bad in ["", "has space", "a/b", "01ARZ3NDEKTSV4RRFFQ69G5FAV", &"x".repeat(65)] {
-        let (s, v) = gw.call("POST", "/core/instances", Some(&key), Some(json!({"name": bad})));
+    for bad in [
+        "",
+        "has space",
+        "a/b",
+        "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+        &"x".repeat(65),
+    ] {
+        let (s, v) = gw.call(
+            "POST",
+            "/core/instances",
+            Some(&key),
+            Some(json!({"name": bad})),
+        );
         assert_eq!(s, 400, "name {bad:?}: {v}");
     }
     gw.instance(&key, "one");
-    let (s, v) = gw.call("POST", "/core/instances", Some(&key), Some(json!({"name": "one"})));
+    let (s, v) = gw.call(
+        "POST",
+        "/core/instances",
+        Some(&key),
+        Some(json!({"name": "one"})),
+    );
     assert_eq!((s, v["error"]["code"].as_str()), (409, Some("conflict")));
     let (s, v) = gw.call("GET", "/core/instances/nope", Some(&key), None);
     assert_eq!((s, v["error"]["code"].as_str()), (404, Some("not_found")));
 
     // Not connected: sending and deleting messages say so.
-    let (s, v) = gw.call("POST", "/core/instances/one/messages", Some(&key), Some(json!({"to": PEER, "text": "x"})));
-    assert_eq!((s, v["error"]["code"].as_str()), (503, Some("not_connected")));
-    let (s, _) = gw.call("POST", "/core/instances/one/connect", Some(&key), Some(json!({"phone": "12ab"})));
+    let (s, v) = gw.call(
+        "POST",
+        "/core/instances/one/messages",
+        Some(&key),
+        Some(json!({"to": PEER, "text": "x"})),
+    );
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (503, Some("not_connected"))
+    );
+    let (s, _) = gw.call(
+        "POST",
+        "/core/instances/one/connect",
+        Some(&key),
+        Some(json!({"phone": "12ab"})),
+    );
     assert_eq!(s, 400);
     gw.call("POST", "/core/instances/one/connect", Some(&key), None);
     gw.wait_state(&key, "one", "open");
     let id = gw.inbound("one", PEER, "x", true);
     let (s, _) = gw.admin("POST", "/admin/sim/one/link", Some(json!({"up": false})));
     assert_eq!(s, 200);
-    let (s, v) = gw.call("DELETE", &format!("/core/instances/one/messages/{id}?for_everyone=true"), Some(&key), None);
-    assert_eq!((s, v["error"]["code"].as_str()), (503, Some("not_connected")));
-    let (s, _) = gw.call("DELETE", &format!("/core/instances/one/messages/{id}"), Some(&key), None);
+    let (s, v) = gw.call(
+        "DELETE",
+        &format!("/core/instances/one/messages/{id}?for_everyone=true"),
+        Some(&key),
+        None,
+    );
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (503, Some("not_connected"))
+    );
+    let (s, _) = gw.call(
+        "DELETE",
+        &format!("/core/instances/one/messages/{id}"),
+        Some(&key),
+        None,
+    );
     assert_eq!(s, 503);
     gw.admin("POST", "/admin/sim/one/link", Some(json!({"up": true})));
     gw.wait_state(&key, "one", "open");
 
-    let (s, v) = gw.call("DELETE", "/core/instances/one/messages/3EB0FFFFFFFFFFFFFFFF", Some(&key), None);
-    assert_eq!((s, v["error"]["message"].as_str()), (404, Some("message not found")));
-    let (s, v) = gw.call("DELETE", &format!("/core/instances/one/messages/{id}?for_everyone=maybe"), Some(&key), None);
+    let (s, v) = gw.call(
+        "DELETE",
+        "/core/instances/one/messages/3EB0FFFFFFFFFFFFFFFF",
+        Some(&key),
+        None,
+    );
+    assert_eq!(
+        (s, v["error"]["message"].as_str()),
+        (404, Some("message not found"))
+    );
+    let (s, v) = gw.call(
+        "DELETE",
+        &format!("/core/instances/one/messages/{id}?for_everyone=maybe"),
+        Some(&key),
+        None,
+    );
     assert_eq!(s, 400, "{v}");
     let other = gw.inbound("one", PEER, "not mine", false);
-    let (s, _) = gw.call("DELETE", &format!("/core/instances/one/messages/{other}?for_everyone=true"), Some(&key), None);
-    assert_eq!(s, 409, "a contact's message cannot be revoked in a direct chat");
+    let (s, _) = gw.call(
+        "DELETE",
+        &format!("/core/instances/one/messages/{other}?for_everyone=true"),
+        Some(&key),
+        None,
+    );
+    assert_eq!(
+        s, 409,
+        "a contact's message cannot be revoked in a direct chat"
+    );
 
-    let (s, v) = gw.call("POST", "/core/instances/one/messages", Some(&key), Some(json!({"to": "not-a-number", "text": "x"})));
+    let (s, v) = gw.call(
+        "POST",
+        "/core/instances/one/messages",
+        Some(&key),
+        Some(json!({"to": "not-a-number", "text": "x"})),
+    );
     assert_eq!(s, 400);
-    assert!(v["error"]["message"].as_str().unwrap().contains("JID"), "{v}");
-    let (s, _) = gw.call("POST", "/core/instances/one/messages", Some(&key), Some(json!({"to": PEER, "text": "  "})));
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("JID"),
+        "{v}"
+    );
+    let (s, _) = gw.call(
+        "POST",
+        "/core/instances/one/messages",
+        Some(&key),
+        Some(json!({"to": PEER, "text": "  "})),
+    );
     assert_eq!(s, 400);
-    let (s, _) = gw.call("GET", "/core/instances/one/chats/5511000000000/messages", Some(&key), None);
+    let (s, _) = gw.call(
+        "GET",
+        "/core/instances/one/chats/5511000000000/messages",
+        Some(&key),
+        None,
+    );
     assert_eq!(s, 404, "unknown chat");
-    let (s, _) = gw.call("DELETE", "/core/instances/one/chats/5511000000000", Some(&key), None);
+    let (s, _) = gw.call(
+        "DELETE",
+        "/core/instances/one/chats/5511000000000",
+        Some(&key),
+        None,
+    );
     assert_eq!(s, 404);
-    let (s, _) = gw.call("PATCH", &format!("/core/instances/one/chats/{PEER}"), Some(&key), Some(json!({"archived": "yes"})));
+    let (s, _) = gw.call(
+        "PATCH",
+        &format!("/core/instances/one/chats/{PEER}"),
+        Some(&key),
+        Some(json!({"archived": "yes"})),
+    );
     assert_eq!(s, 400);
-    for q in ["limit=0", "limit=201", "limit=abc", "cursor=!!!", "cursor=AAAA"] {
-        let (s, v) = gw.call("GET", &format!("/core/instances/one/chats/{PEER}/messages?{q}"), Some(&key), None);
+    for q in [
+        "limit=0",
+        "limit=201",
+        "limit=abc",
+        "cursor=!!!",
+        "cursor=AAAA",
+    ] {
+        let (s, v) = gw.call(
+            "GET",
+            &format!("/core/instances/one/chats/{PEER}/messages?{q}"),
+            Some(&key),
+            None,
+        );
         assert_eq!(s, 400, "{q}: {v}");
     }
     let (s, _) = gw.call("PUT", "/core/instances/one", Some(&key), None);
@@ -158,7 +361,12 @@ fn errors_are_clear_and_in_the_native_shape() {
 
     // Oversized body: 413, and the server keeps serving.
     let big = vec![b'a'; 2 * 1024 * 1024];
-    let r = gw.raw("POST", "/core/instances", &[("Authorization", &format!("Bearer {key}"))], &big);
+    let r = gw.raw(
+        "POST",
+        "/core/instances",
+        &[("Authorization", &format!("Bearer {key}"))],
+        &big,
+    );
     assert_eq!(r.status, 413);
     let (s, _) = gw.call("GET", "/core/instances", Some(&key), None);
     assert_eq!(s, 200);
@@ -181,17 +389,33 @@ fn authorization_matrix() {
         ("POST", "/core/instances/a/connect".into(), None),
         ("GET", "/core/instances/a/state".into(), None),
         ("POST", "/core/instances/a/logout".into(), None),
-        ("POST", "/core/instances/a/messages".into(), Some(json!({"to": PEER, "text": "x"}))),
+        (
+            "POST",
+            "/core/instances/a/messages".into(),
+            Some(json!({"to": PEER, "text": "x"})),
+        ),
         ("DELETE", format!("/core/instances/a/messages/{msg}"), None),
         ("GET", "/core/instances/a/chats".into(), None),
         ("GET", format!("/core/instances/a/chats/{PEER}"), None),
-        ("PATCH", format!("/core/instances/a/chats/{PEER}"), Some(json!({"archived": true}))),
+        (
+            "PATCH",
+            format!("/core/instances/a/chats/{PEER}"),
+            Some(json!({"archived": true})),
+        ),
         ("DELETE", format!("/core/instances/a/chats/{PEER}"), None),
-        ("GET", format!("/core/instances/a/chats/{PEER}/messages"), None),
+        (
+            "GET",
+            format!("/core/instances/a/chats/{PEER}/messages"),
+            None,
+        ),
     ];
     for (m, path, body) in &routes {
         let (s, v) = gw.call(m, path, Some(&other), body.clone());
-        assert_eq!((s, v["error"]["code"].as_str()), (404, Some("not_found")), "{m} {path}");
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (404, Some("not_found")),
+            "{m} {path}"
+        );
     }
     let (_, list) = gw.call("GET", "/core/instances", Some(&other), None);
     assert_eq!(list, json!([]));
@@ -206,7 +430,12 @@ fn authorization_matrix() {
     assert_eq!(s, 200);
     let (s, v) = gw.call("DELETE", "/core/instances/a", Some(&a_token), None);
     assert_eq!((s, v["error"]["code"].as_str()), (403, Some("forbidden")));
-    let (s, _) = gw.call("POST", "/core/instances", Some(&a_token), Some(json!({"name": "c"})));
+    let (s, _) = gw.call(
+        "POST",
+        "/core/instances",
+        Some(&a_token),
+        Some(json!({"name": "c"})),
+    );
     assert_eq!(s, 403);
 
     // Missing capability: forbidden on a visible instance.
@@ -218,12 +447,21 @@ fn authorization_matrix() {
             continue;
         }
         let (s, v) = gw.call(m, path, Some(&reader), body.clone());
-        assert_eq!((s, v["error"]["code"].as_str()), (403, Some("forbidden")), "{m} {path}");
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (403, Some("forbidden")),
+            "{m} {path}"
+        );
     }
     let sender = gw.key("acme", Some(&["send"]));
     let (s, _) = gw.call("GET", "/core/instances/a/chats", Some(&sender), None);
     assert_eq!(s, 403);
-    let (s, _) = gw.call("POST", "/core/instances/a/messages", Some(&sender), Some(json!({"to": PEER, "text": "ok"})));
+    let (s, _) = gw.call(
+        "POST",
+        "/core/instances/a/messages",
+        Some(&sender),
+        Some(json!({"to": PEER, "text": "ok"})),
+    );
     assert_eq!(s, 201);
 
     // The admin API wants the admin token.
@@ -264,18 +502,30 @@ fn paging_boundaries() {
             None => break,
         }
     }
-    assert_eq!(pages, 2, "exactly two full pages, the last with a null cursor");
+    assert_eq!(
+        pages, 2,
+        "exactly two full pages, the last with a null cursor"
+    );
     assert_eq!(seen, sent);
 
     let (_, page) = gw.call("GET", &format!("{path}?limit=200"), Some(&key), None);
     assert_eq!(page["messages"].as_array().unwrap().len(), 100);
     assert!(page["next_cursor"].is_null());
     let (_, page) = gw.call("GET", &path, Some(&key), None);
-    assert_eq!(page["messages"].as_array().unwrap().len(), 50, "default limit");
+    assert_eq!(
+        page["messages"].as_array().unwrap().len(),
+        50,
+        "default limit"
+    );
     let (_, page) = gw.call("GET", &format!("{path}?limit=1"), Some(&key), None);
     assert_eq!(page["messages"][0]["id"].as_str(), Some(sent[0].as_str()));
     let c = page["next_cursor"].as_str().unwrap().to_string();
-    let (_, page) = gw.call("GET", &format!("{path}?limit=99&cursor={c}"), Some(&key), None);
+    let (_, page) = gw.call(
+        "GET",
+        &format!("{path}?limit=99&cursor={c}"),
+        Some(&key),
+        None,
+    );
     assert_eq!(page["messages"].as_array().unwrap().len(), 99);
     assert!(page["next_cursor"].is_null());
 }
@@ -285,22 +535,51 @@ fn jids_are_normalised_one_way_over_http() {
     let gw = Gateway::start();
     let key = gw.org_with_key("acme", None);
     gw.connected_instance(&key, "j");
-    for to in ["+55 (11) 99999-9999", "5511999999999@c.us", "5511999999999:3@s.whatsapp.net"] {
-        let (s, m) = gw.call("POST", "/core/instances/j/messages", Some(&key), Some(json!({"to": to, "text": "x"})));
+    for to in [
+        "+55 (11) 99999-9999",
+        "5511999999999@c.us",
+        "5511999999999:3@s.whatsapp.net",
+    ] {
+        let (s, m) = gw.call(
+            "POST",
+            "/core/instances/j/messages",
+            Some(&key),
+            Some(json!({"to": to, "text": "x"})),
+        );
         assert_eq!(s, 201);
         assert_eq!(m["chat_jid"], PEER_JID, "{to}");
     }
     let group = "120363025246125888@g.us";
     gw.inbound("j", group, "in a group", false);
     let (_, chats) = gw.call("GET", "/core/instances/j/chats", Some(&key), None);
-    let jids: Vec<&str> = chats.as_array().unwrap().iter().map(|c| c["jid"].as_str().unwrap()).collect();
+    let jids: Vec<&str> = chats
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["jid"].as_str().unwrap())
+        .collect();
     assert_eq!(jids.len(), 2);
     assert!(jids.contains(&group) && jids.contains(&PEER_JID));
-    let (s, _) = gw.call("GET", "/core/instances/j/chats/120363025246125888%40g.us", Some(&key), None);
+    let (s, _) = gw.call(
+        "GET",
+        "/core/instances/j/chats/120363025246125888%40g.us",
+        Some(&key),
+        None,
+    );
     assert_eq!(s, 200);
-    let (s, _) = gw.call("GET", "/core/instances/j/chats/1234567890123@lid", Some(&key), None);
+    let (s, _) = gw.call(
+        "GET",
+        "/core/instances/j/chats/1234567890123@lid",
+        Some(&key),
+        None,
+    );
     assert_eq!(s, 404, "a valid but unknown lid chat");
-    let (s, _) = gw.call("GET", "/core/instances/j/chats/hello@example.com", Some(&key), None);
+    let (s, _) = gw.call(
+        "GET",
+        "/core/instances/j/chats/hello@example.com",
+        Some(&key),
+        None,
+    );
     assert_eq!(s, 400);
 }
 
@@ -312,21 +591,46 @@ fn a_restart_finds_everything_as_it_was() {
     let key = gw.org_with_key("acme", None);
     let (_, token) = gw.connected_instance(&key, "keep");
     let first = gw.inbound("keep", PEER, "one", false);
-    gw.call("PATCH", &format!("/core/instances/keep/chats/{PEER}"), Some(&key), Some(json!({"pinned": true})));
-    let (_, before) = gw.call("GET", &format!("/core/instances/keep/chats/{PEER}/messages"), Some(&key), None);
+    gw.call(
+        "PATCH",
+        &format!("/core/instances/keep/chats/{PEER}"),
+        Some(&key),
+        Some(json!({"pinned": true})),
+    );
+    let (_, before) = gw.call(
+        "GET",
+        &format!("/core/instances/keep/chats/{PEER}/messages"),
+        Some(&key),
+        None,
+    );
     let status = gw.stop();
     assert!(status.success(), "graceful stop: {status:?}");
 
     let gw = Gateway::start_on(&data, &[]);
-    let (s, after) = gw.call("GET", &format!("/core/instances/keep/chats/{PEER}/messages"), Some(&key), None);
+    let (s, after) = gw.call(
+        "GET",
+        &format!("/core/instances/keep/chats/{PEER}/messages"),
+        Some(&key),
+        None,
+    );
     assert_eq!(s, 200);
     assert_eq!(before, after);
-    let (_, chat) = gw.call("GET", &format!("/core/instances/keep/chats/{PEER}"), Some(&key), None);
+    let (_, chat) = gw.call(
+        "GET",
+        &format!("/core/instances/keep/chats/{PEER}"),
+        Some(&key),
+        None,
+    );
     assert_eq!(chat["pinned"], true);
     let (s, _) = gw.call("GET", "/core/instances/keep", Some(&token), None);
     assert_eq!(s, 200, "the instance token survives");
     gw.wait_state(&key, "keep", "open");
-    let (s, _) = gw.call("DELETE", &format!("/core/instances/keep/messages/{first}"), Some(&key), None);
+    let (s, _) = gw.call(
+        "DELETE",
+        &format!("/core/instances/keep/messages/{first}"),
+        Some(&key),
+        None,
+    );
     assert_eq!(s, 200, "the paired session is resumed after restart");
 }
 
@@ -340,9 +644,18 @@ fn health_and_metrics() {
     gw.call("GET", "/core/instances/zzz", Some(&key), None);
     let r = gw.raw("GET", "/metrics", &[], b"");
     let text = String::from_utf8(r.body).unwrap();
-    assert!(text.contains("wagate_http_requests_total{route=\"core:instance\",status=\"404\"} 1"), "{text}");
-    assert!(text.contains("wagate_instances{state=\"open\"} 1"), "{text}");
-    assert!(text.contains("wagate_http_request_duration_seconds_count"), "{text}");
+    assert!(
+        text.contains("wagate_http_requests_total{route=\"core:instance\",status=\"404\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("wagate_instances{state=\"open\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("wagate_http_request_duration_seconds_count"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -350,13 +663,30 @@ fn operator_cli_works_on_the_folder_and_against_the_server() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let cli = |args: &[&str]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_wagate")).args(args).env("WAGATE_ADMIN_TOKEN", common::ADMIN).output().unwrap();
-        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_wagate"))
+            .args(args)
+            .env("WAGATE_ADMIN_TOKEN", common::ADMIN)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
     };
     let d = data.to_str().unwrap();
     cli(&["org", "create", "acme", "--data", d]);
-    let tok = cli(&["token", "create", "--org", "acme", "--cap", "read,send,manage", "--data", d]);
+    let tok = cli(&[
+        "token",
+        "create",
+        "--org",
+        "acme",
+        "--cap",
+        "read,send,manage",
+        "--data",
+        d,
+    ]);
     let key = tok["token"].as_str().unwrap().to_string();
     assert!(key.starts_with("wa_"));
 
@@ -367,9 +697,16 @@ fn operator_cli_works_on_the_folder_and_against_the_server() {
     let gone = cli(&["instance", "delete", "cli-made", "--server", &gw.base]);
     assert_eq!(gone["name"], "cli-made");
     // The folder is locked while the server runs: a clear error, not corruption.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wagate")).args(["instance", "list", "--data", d]).output().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wagate"))
+        .args(["instance", "list", "--data", d])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("in use"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("in use"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     gw.stop();
     assert_eq!(cli(&["instance", "list", "--data", d]), json!([]));
 }

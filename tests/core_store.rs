@@ -3,14 +3,20 @@
 
 use std::sync::Arc;
 
-use redb::{MultimapTableHandle, ReadableDatabase, ReadableMultimapTable, ReadableTable, ReadableTableMetadata, TableHandle};
+use redb::{
+    MultimapTableHandle, ReadableDatabase, ReadableMultimapTable, ReadableTable,
+    ReadableTableMetadata, TableHandle,
+};
 use wagate::config::Config;
 use wagate::core::Core;
 use wagate::core::model::{CoreError, InstanceRef, Principal};
 use wagate::whatsapp::Inbound;
 
 async fn core_on(dir: &std::path::Path) -> Arc<Core> {
-    let mut config = Config { data: dir.to_path_buf(), ..Config::default() };
+    let mut config = Config {
+        data: dir.to_path_buf(),
+        ..Config::default()
+    };
     config.sim.pair_delay_ms = 0;
     wagate::run::open_core(&config).await.unwrap()
 }
@@ -20,7 +26,9 @@ async fn connected(core: &Core, p: &Principal, name: &str) -> String {
     let which = InstanceRef::Name(name.into());
     core.connect(p, &which, None).await.unwrap();
     for _ in 0..500 {
-        if core.connection_state(p, &which).await.unwrap() == wagate::core::model::ConnectionState::Open {
+        if core.connection_state(p, &which).await.unwrap()
+            == wagate::core::model::ConnectionState::Open
+        {
             return created.instance.id;
         }
         tokio::time::sleep(std::time::Duration::from_millis(2)).await;
@@ -65,7 +73,10 @@ fn keys_containing(db_path: &std::path::Path, needle: &str) -> Vec<(String, Stri
             for row in t.iter().unwrap() {
                 let (k, _) = row.unwrap();
                 if String::from_utf8_lossy(k.value()).contains(needle) {
-                    hits.push((name.clone(), String::from_utf8_lossy(k.value()).into_owned()));
+                    hits.push((
+                        name.clone(),
+                        String::from_utf8_lossy(k.value()).into_owned(),
+                    ));
                 }
             }
         } else if let Ok(t) = tx.open_table(redb::TableDefinition::<&str, &[u8]>::new(&name)) {
@@ -94,7 +105,9 @@ fn keys_containing(db_path: &std::path::Path, needle: &str) -> Vec<(String, Stri
     }
     for handle in tx.list_multimap_tables().unwrap() {
         let name = handle.name().to_string();
-        let t = tx.open_multimap_table(redb::MultimapTableDefinition::<&str, &[u8]>::new(&name)).unwrap();
+        let t = tx
+            .open_multimap_table(redb::MultimapTableDefinition::<&str, &[u8]>::new(&name))
+            .unwrap();
         for row in t.iter().unwrap() {
             let (k, _) = row.unwrap();
             if k.value().contains(needle) {
@@ -124,43 +137,87 @@ async fn deleting_an_instance_with_10000_messages_leaves_nothing_of_it() {
         tasks.push(tokio::spawn(async move {
             for n in (worker..10_000).step_by(16) {
                 let chat = format!("55119{:08}@s.whatsapp.net", n % 20);
-                core.ingest_message(&doomed, inbound(n, &chat, n % 10 == 0)).await.unwrap();
+                core.ingest_message(&doomed, inbound(n, &chat, n % 10 == 0))
+                    .await
+                    .unwrap();
             }
         }));
     }
     for t in tasks {
         t.await.unwrap();
     }
-    core.ingest_message(&kept, inbound(1, "5511000000001@s.whatsapp.net", true)).await.unwrap();
+    core.ingest_message(&kept, inbound(1, "5511000000001@s.whatsapp.net", true))
+        .await
+        .unwrap();
     let media_dir = data.join("media").join(&doomed);
     let files = walk(&media_dir);
     assert_eq!(files, 1_000, "media files written");
-    let extra = core.create_credential(&org.id, wagate::store::records::CredentialKind::ApiKey, None, Some("doomed"), None).await.unwrap();
+    let extra = core
+        .create_credential(
+            &org.id,
+            wagate::store::records::CredentialKind::ApiKey,
+            None,
+            Some("doomed"),
+            None,
+        )
+        .await
+        .unwrap();
 
     // Two deletes at once: one wins, the other is told a delete is running.
     let which = InstanceRef::Name("doomed".into());
-    let (a, b) = tokio::join!(core.delete_instance(&admin, &which), core.delete_instance(&admin, &which));
+    let (a, b) = tokio::join!(
+        core.delete_instance(&admin, &which),
+        core.delete_instance(&admin, &which)
+    );
     let outcomes = [a.is_ok(), b.is_ok()];
     assert_eq!(outcomes.iter().filter(|ok| **ok).count(), 1, "{a:?} {b:?}");
     let loser = if a.is_ok() { b } else { a };
-    assert!(matches!(loser, Err(CoreError::Conflict(_)) | Err(CoreError::NotFound(_))), "{loser:?}");
+    assert!(
+        matches!(
+            loser,
+            Err(CoreError::Conflict(_)) | Err(CoreError::NotFound(_))
+        ),
+        "{loser:?}"
+    );
 
-    assert!(core.resolve_credential(&extra.token).await.is_none(), "bound credential wiped");
+    assert!(
+        core.resolve_credential(&extra.token).await.is_none(),
+        "bound credential wiped"
+    );
     assert!(!media_dir.exists(), "media folder removed");
-    assert_eq!(walk(&data.join("media").join(&kept)), 1, "other instance's media untouched");
-    let (s, _) = (core.list_chats(&admin, &InstanceRef::Name("kept".into())).await.unwrap().len(), ());
+    assert_eq!(
+        walk(&data.join("media").join(&kept)),
+        1,
+        "other instance's media untouched"
+    );
+    let (s, _) = (
+        core.list_chats(&admin, &InstanceRef::Name("kept".into()))
+            .await
+            .unwrap()
+            .len(),
+        (),
+    );
     assert_eq!(s, 1);
     // The same name can be created again at once.
     core.create_instance(&admin, "doomed").await.unwrap();
     drop(core);
 
     let hits = keys_containing(&data.join("wagate.redb"), &doomed);
-    assert!(hits.is_empty(), "keys of the deleted instance remain: {:?}", &hits[..hits.len().min(5)]);
-    assert!(!keys_containing(&data.join("wagate.redb"), &kept).is_empty(), "the scan does find live keys");
+    assert!(
+        hits.is_empty(),
+        "keys of the deleted instance remain: {:?}",
+        &hits[..hits.len().min(5)]
+    );
+    assert!(
+        !keys_containing(&data.join("wagate.redb"), &kept).is_empty(),
+        "the scan does find live keys"
+    );
 }
 
 fn walk(dir: &std::path::Path) -> usize {
-    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
     entries
         .map(|e| {
             let p = e.unwrap().path();
@@ -179,7 +236,10 @@ async fn media_removal_is_finished_after_a_crash_between_commit_and_unlink() {
         // Simulate the state a crash leaves: the removal committed, the files still there.
         let db = redb::Database::create(data.join("wagate.redb")).unwrap();
         let tx = db.begin_write().unwrap();
-        tx.open_table(redb::TableDefinition::<&str, ()>::new("media_gc")).unwrap().insert("media/01ORPHAN", ()).unwrap();
+        tx.open_table(redb::TableDefinition::<&str, ()>::new("media_gc"))
+            .unwrap()
+            .insert("media/01ORPHAN", ())
+            .unwrap();
         tx.commit().unwrap();
     }
     let core = core_on(&data).await;

@@ -11,7 +11,11 @@ use wagate::core::model::{Capabilities, InstanceRef};
 use wagate::store::records::CredentialKind;
 
 #[derive(Parser)]
-#[command(name = "wagate", version, about = "Self-hosted WhatsApp HTTP gateway with WebAssembly plugins")]
+#[command(
+    name = "wagate",
+    version,
+    about = "Self-hosted WhatsApp HTTP gateway with WebAssembly plugins"
+)]
 struct Cli {
     /// Log format.
     #[arg(long, global = true, value_enum, env = "WAGATE_LOG_FORMAT")]
@@ -70,7 +74,12 @@ struct ServeArgs {
 #[derive(Args)]
 struct Target {
     /// Data folder to open directly (the gateway must not be running on it).
-    #[arg(long, env = "WAGATE_DATA", default_value = "./wagate-data", conflicts_with = "server")]
+    #[arg(
+        long,
+        env = "WAGATE_DATA",
+        default_value = "./wagate-data",
+        conflicts_with = "server"
+    )]
     data: PathBuf,
     /// A running gateway, e.g. http://127.0.0.1:8080 (needs --admin-token).
     #[arg(long)]
@@ -131,7 +140,9 @@ enum InstanceAction {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     match cli.command {
         Command::Serve(args) => {
             let mut config = Config::load(args.config.as_deref())?;
@@ -159,15 +170,35 @@ fn main() -> anyhow::Result<()> {
             init_tracing(config.log_format);
             runtime.block_on(wagate::run::serve(config, wagate::run::shutdown_signal()))
         }
-        Command::Org { action: OrgAction::Create { name, target } } => {
+        Command::Org {
+            action: OrgAction::Create { name, target },
+        } => {
             init_tracing(cli.log_format.unwrap_or(LogFormat::Human));
-            let out = runtime.block_on(on_target(&target, "POST", "/admin/orgs", serde_json::json!({"name": name}), |core| {
-                Box::pin(async move { Ok(serde_json::to_value(core.create_org(&name).await?)?) })
-            }))?;
+            let out = runtime.block_on(on_target(
+                &target,
+                "POST",
+                "/admin/orgs",
+                serde_json::json!({"name": name}),
+                |core| {
+                    Box::pin(
+                        async move { Ok(serde_json::to_value(core.create_org(&name).await?)?) },
+                    )
+                },
+            ))?;
             println!("{}", serde_json::to_string_pretty(&out)?);
             Ok(())
         }
-        Command::Token { action: TokenAction::Create { org, kind, caps, instance, label, target } } => {
+        Command::Token {
+            action:
+                TokenAction::Create {
+                    org,
+                    kind,
+                    caps,
+                    instance,
+                    label,
+                    target,
+                },
+        } => {
             init_tracing(cli.log_format.unwrap_or(LogFormat::Human));
             let kind_parsed = CredentialKind::parse(&kind)
                 .context("--kind must be api-key, ryze-account, evolution-key or instance")?;
@@ -192,38 +223,62 @@ fn main() -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&out)?);
             Ok(())
         }
-        Command::Instance { action: InstanceAction::List { target } } => {
+        Command::Instance {
+            action: InstanceAction::List { target },
+        } => {
             init_tracing(cli.log_format.unwrap_or(LogFormat::Human));
-            let out = runtime.block_on(on_target(&target, "GET", "/admin/instances", serde_json::Value::Null, |core| {
-                Box::pin(async move {
-                    let all: Vec<_> = core.all_instances()?.into_iter().map(|r| r.instance).collect();
-                    Ok(serde_json::to_value(all)?)
-                })
-            }))?;
+            let out = runtime.block_on(on_target(
+                &target,
+                "GET",
+                "/admin/instances",
+                serde_json::Value::Null,
+                |core| {
+                    Box::pin(async move {
+                        let all: Vec<_> = core
+                            .all_instances()?
+                            .into_iter()
+                            .map(|r| r.instance)
+                            .collect();
+                        Ok(serde_json::to_value(all)?)
+                    })
+                },
+            ))?;
             println!("{}", serde_json::to_string_pretty(&out)?);
             Ok(())
         }
-        Command::Instance { action: InstanceAction::Delete { instance, target } } => {
+        Command::Instance {
+            action: InstanceAction::Delete { instance, target },
+        } => {
             init_tracing(cli.log_format.unwrap_or(LogFormat::Human));
             let path = format!("/admin/instances/{}", percent_encode(&instance));
-            let out = runtime.block_on(on_target(&target, "DELETE", &path, serde_json::Value::Null, |core| {
-                Box::pin(async move {
-                    let which = InstanceRef::parse(&instance);
-                    let record = core
-                        .store()
-                        .read(|tx| wagate::core::authz::load_instance(tx, &which))?
-                        .with_context(|| format!("instance `{instance}` not found"))?;
-                    let admin = Core::admin_principal(&record.instance.org);
-                    Ok(serde_json::to_value(core.delete_instance(&admin, &InstanceRef::Id(record.instance.id)).await?)?)
-                })
-            }))?;
+            let out = runtime.block_on(on_target(
+                &target,
+                "DELETE",
+                &path,
+                serde_json::Value::Null,
+                |core| {
+                    Box::pin(async move {
+                        let which = InstanceRef::parse(&instance);
+                        let record = core
+                            .store()
+                            .read(|tx| wagate::core::authz::load_instance(tx, &which))?
+                            .with_context(|| format!("instance `{instance}` not found"))?;
+                        let admin = Core::admin_principal(&record.instance.org);
+                        Ok(serde_json::to_value(
+                            core.delete_instance(&admin, &InstanceRef::Id(record.instance.id))
+                                .await?,
+                        )?)
+                    })
+                },
+            ))?;
             println!("{}", serde_json::to_string_pretty(&out)?);
             Ok(())
         }
     }
 }
 
-type Local<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<serde_json::Value>> + 'a>>;
+type Local<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<serde_json::Value>> + 'a>>;
 
 /// Runs an operator action against a running server (through `/admin`) or, without
 /// `--server`, directly on the data folder.
@@ -236,16 +291,24 @@ async fn on_target(
 ) -> anyhow::Result<serde_json::Value> {
     match &target.server {
         Some(server) => {
-            let token = target.admin_token.as_deref().context("--server needs --admin-token (or WAGATE_ADMIN_TOKEN)")?;
+            let token = target
+                .admin_token
+                .as_deref()
+                .context("--server needs --admin-token (or WAGATE_ADMIN_TOKEN)")?;
             let auth = format!("Bearer {token}");
-            let body = (!body.is_null()).then(|| serde_json::to_vec(&body)).transpose()?;
+            let body = (!body.is_null())
+                .then(|| serde_json::to_vec(&body))
+                .transpose()?;
             let (server, method, path) = (server.clone(), method.to_string(), path.to_string());
             let resp = tokio::task::spawn_blocking(move || {
                 wagate::client::request(
                     &server,
                     &method,
                     &path,
-                    &[("Authorization", &auth), ("Content-Type", "application/json")],
+                    &[
+                        ("Authorization", &auth),
+                        ("Content-Type", "application/json"),
+                    ],
                     body.as_deref(),
                 )
             })
@@ -257,7 +320,10 @@ async fn on_target(
             Ok(json)
         }
         None => {
-            let config = Config { data: target.data.clone(), ..Config::default() };
+            let config = Config {
+                data: target.data.clone(),
+                ..Config::default()
+            };
             let core = wagate::run::open_core(&config).await?;
             local(core).await
         }
@@ -271,7 +337,9 @@ fn percent_encode(s: &str) -> String {
 fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Human => builder.init(),
         LogFormat::Json => builder.json().init(),

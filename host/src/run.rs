@@ -16,7 +16,10 @@ pub async fn open_core(config: &Config) -> anyhow::Result<Arc<Core>> {
     let store = Store::open(&config.data)?;
     let (events_tx, events_rx) = tokio::sync::mpsc::unbounded_channel();
     let link: Arc<dyn Link> = match config.link {
-        LinkKind::Sim => Arc::new(SimLink::new(events_tx, Duration::from_millis(config.sim.pair_delay_ms))),
+        LinkKind::Sim => Arc::new(SimLink::new(
+            events_tx,
+            Duration::from_millis(config.sim.pair_delay_ms),
+        )),
         LinkKind::Whatsapp => anyhow::bail!(
             "the `whatsapp` link (whatsapp-rust) is not built yet; run with `--link sim` (the default)"
         ),
@@ -27,10 +30,19 @@ pub async fn open_core(config: &Config) -> anyhow::Result<Arc<Core>> {
 }
 
 /// Runs the gateway until `shutdown` resolves, then drains and closes the database.
-pub async fn serve(config: Config, shutdown: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+pub async fn serve(
+    config: Config,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
     let core = open_core(&config).await?;
-    let admin_env = std::env::var("WAGATE_ADMIN_TOKEN").ok().filter(|t| !t.is_empty());
-    if let Some(token) = core.ensure_admin_token(admin_env.as_deref()).await.context("storing the admin token")? {
+    let admin_env = std::env::var("WAGATE_ADMIN_TOKEN")
+        .ok()
+        .filter(|t| !t.is_empty());
+    if let Some(token) = core
+        .ensure_admin_token(admin_env.as_deref())
+        .await
+        .context("storing the admin token")?
+    {
         // Printed once, on the first start without WAGATE_ADMIN_TOKEN; only its hash is kept.
         println!("admin token (shown once, keep it): {token}");
     }
@@ -51,8 +63,15 @@ pub async fn serve(config: Config, shutdown: impl std::future::Future<Output = (
         "wagate listening"
     );
     // Tests and scripts read the bound address from stdout (useful with port 0).
-    println!("listening on {}://{addr}", if tls.is_some() { "https" } else { "http" });
-    let app = Arc::new(App { core: core.clone(), metrics: Default::default(), max_body_bytes: config.max_body_bytes });
+    println!(
+        "listening on {}://{addr}",
+        if tls.is_some() { "https" } else { "http" }
+    );
+    let app = Arc::new(App {
+        core: core.clone(),
+        metrics: Default::default(),
+        max_body_bytes: config.max_body_bytes,
+    });
     server::serve(app, listener, tls, shutdown).await?;
     drop(core);
     tracing::info!("stopped");

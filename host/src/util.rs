@@ -19,7 +19,10 @@ pub fn secret_hash(secret: &str) -> [u8; 32] {
 pub fn new_secret(prefix: &str) -> String {
     use base64::Engine;
     let bytes: [u8; 32] = rand::random();
-    format!("{prefix}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+    format!(
+        "{prefix}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    )
 }
 
 /// Constant-time equality for secrets of equal length.

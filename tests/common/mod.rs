@@ -31,7 +31,14 @@ impl Gateway {
     /// Starts a gateway on `data` (kept by the caller) with extra args.
     pub fn start_on(data: &Path, extra: &[&str]) -> Gateway {
         let mut child = Command::new(env!("CARGO_BIN_EXE_wagate"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--sim-pair-delay-ms", "20", "--data"])
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--sim-pair-delay-ms",
+                "20",
+                "--data",
+            ])
             .arg(data)
             .args(extra)
             .env("WAGATE_ADMIN_TOKEN", ADMIN)
@@ -43,36 +50,60 @@ impl Gateway {
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
         let base = loop {
-            let line = lines.next().expect("wagate exited before listening").expect("stdout line");
+            let line = lines
+                .next()
+                .expect("wagate exited before listening")
+                .expect("stdout line");
             if let Some(addr) = line.strip_prefix("listening on ") {
                 break addr.trim().to_string();
             }
         };
         // Keep draining stdout so the child never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        Gateway { child, base, data: data.to_path_buf(), _tmp: None }
+        Gateway {
+            child,
+            base,
+            data: data.to_path_buf(),
+            _tmp: None,
+        }
     }
 
     /// Stops with SIGTERM and waits (graceful drain), returning the exit status.
     pub fn stop(mut self) -> std::process::ExitStatus {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
         let status = self.child.wait().expect("waiting for wagate");
         std::mem::forget(self._tmp.take());
         status
     }
 
-    pub fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
+    pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let auth = token.map(|t| format!("Bearer {t}"));
         let mut headers = vec![("Content-Type", "application/json")];
         if let Some(a) = &auth {
             headers.push(("Authorization", a.as_str()));
         }
         let body = body.map(|b| serde_json::to_vec(&b).unwrap());
-        let resp = wagate::client::request(&self.base, method, path, &headers, body.as_deref()).expect("request");
+        let resp = wagate::client::request(&self.base, method, path, &headers, body.as_deref())
+            .expect("request");
         (resp.status, resp.json())
     }
 
-    pub fn raw(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> wagate::client::Response {
+    pub fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> wagate::client::Response {
         wagate::client::request(&self.base, method, path, headers, Some(body)).expect("request")
     }
 
@@ -88,22 +119,39 @@ impl Gateway {
     }
 
     pub fn key(&self, org: &str, caps: Option<&[&str]>) -> String {
-        let (s, v) = self.admin("POST", "/admin/credentials", Some(json!({"org": org, "kind": "api-key", "capabilities": caps})));
+        let (s, v) = self.admin(
+            "POST",
+            "/admin/credentials",
+            Some(json!({"org": org, "kind": "api-key", "capabilities": caps})),
+        );
         assert_eq!(s, 201, "mint key: {v}");
         v["token"].as_str().unwrap().to_string()
     }
 
     /// Creates an instance and returns (instance json, instance token).
     pub fn instance(&self, key: &str, name: &str) -> (Value, String) {
-        let (s, v) = self.call("POST", "/core/instances", Some(key), Some(json!({"name": name})));
+        let (s, v) = self.call(
+            "POST",
+            "/core/instances",
+            Some(key),
+            Some(json!({"name": name})),
+        );
         assert_eq!(s, 201, "create instance: {v}");
-        (v["instance"].clone(), v["token"].as_str().unwrap().to_string())
+        (
+            v["instance"].clone(),
+            v["token"].as_str().unwrap().to_string(),
+        )
     }
 
     /// Creates an instance and waits until the sim has paired it.
     pub fn connected_instance(&self, key: &str, name: &str) -> (Value, String) {
         let created = self.instance(key, name);
-        let (s, v) = self.call("POST", &format!("/core/instances/{name}/connect"), Some(key), None);
+        let (s, v) = self.call(
+            "POST",
+            &format!("/core/instances/{name}/connect"),
+            Some(key),
+            None,
+        );
         assert_eq!(s, 200, "connect: {v}");
         self.wait_state(key, name, "open");
         created
@@ -111,7 +159,12 @@ impl Gateway {
 
     pub fn wait_state(&self, key: &str, name: &str, want: &str) {
         for _ in 0..200 {
-            let (_, v) = self.call("GET", &format!("/core/instances/{name}/state"), Some(key), None);
+            let (_, v) = self.call(
+                "GET",
+                &format!("/core/instances/{name}/state"),
+                Some(key),
+                None,
+            );
             if v["state"] == want {
                 return;
             }
@@ -122,7 +175,11 @@ impl Gateway {
 
     /// Injects an inbound message through the sim; returns its id.
     pub fn inbound(&self, name: &str, from: &str, text: &str, from_me: bool) -> String {
-        let (s, v) = self.admin("POST", &format!("/admin/sim/{name}/inbound"), Some(json!({"from": from, "text": text, "fromMe": from_me})));
+        let (s, v) = self.admin(
+            "POST",
+            &format!("/admin/sim/{name}/inbound"),
+            Some(json!({"from": from, "text": text, "fromMe": from_me})),
+        );
         assert_eq!(s, 201, "inbound: {v}");
         v["id"].as_str().unwrap().to_string()
     }

@@ -16,13 +16,19 @@ pub fn require(p: &Principal, cap: Capability) -> CoreResult<()> {
     if p.caps.has(cap) {
         Ok(())
     } else {
-        Err(CoreError::Forbidden(format!("this credential lacks the `{}` capability", cap.name())))
+        Err(CoreError::Forbidden(format!(
+            "this credential lacks the `{}` capability",
+            cap.name()
+        )))
     }
 }
 
 /// Whether `p` can see the instance at all.
 pub fn can_see(p: &Principal, instance: &InstanceRecord) -> bool {
-    instance.instance.org == p.org && p.instance.as_deref().is_none_or(|bound| bound == instance.instance.id)
+    instance.instance.org == p.org
+        && p.instance
+            .as_deref()
+            .is_none_or(|bound| bound == instance.instance.id)
 }
 
 pub fn instance_not_found(which: &InstanceRef) -> CoreError {
@@ -30,7 +36,10 @@ pub fn instance_not_found(which: &InstanceRef) -> CoreError {
 }
 
 /// Loads an instance by id or name, without any authorization.
-pub fn load_instance(tx: &ReadTransaction, which: &InstanceRef) -> CoreResult<Option<InstanceRecord>> {
+pub fn load_instance(
+    tx: &ReadTransaction,
+    which: &InstanceRef,
+) -> CoreResult<Option<InstanceRecord>> {
     let instances = tx.open_table(tables::INSTANCES).map_err(internal)?;
     let id = match which {
         InstanceRef::Id(id) => id.clone(),
@@ -47,7 +56,12 @@ pub fn load_instance(tx: &ReadTransaction, which: &InstanceRef) -> CoreResult<Op
 
 impl Core {
     /// The instance `which` as `p` may use it for an operation needing `cap`.
-    pub(crate) fn authorize(&self, p: &Principal, which: &InstanceRef, cap: Capability) -> CoreResult<InstanceRecord> {
+    pub(crate) fn authorize(
+        &self,
+        p: &Principal,
+        which: &InstanceRef,
+        cap: Capability,
+    ) -> CoreResult<InstanceRecord> {
         let record = self.store.read(|tx| load_instance(tx, which))?;
         match record {
             Some(r) if can_see(p, &r) => {
@@ -63,7 +77,11 @@ impl InstanceRef {
     /// A path segment naming an instance: a ULID is an id, anything else a name.
     /// Names that look like ULIDs are refused at creation, so this is unambiguous.
     pub fn parse(s: &str) -> InstanceRef {
-        if ulid::Ulid::from_string(s).is_ok() { InstanceRef::Id(s.to_string()) } else { InstanceRef::Name(s.to_string()) }
+        if ulid::Ulid::from_string(s).is_ok() {
+            InstanceRef::Id(s.to_string())
+        } else {
+            InstanceRef::Name(s.to_string())
+        }
     }
 }
 
@@ -87,7 +105,12 @@ mod tests {
     }
 
     fn principal(org: &str, instance: Option<&str>) -> Principal {
-        Principal { subject: "s".into(), org: org.into(), caps: Capabilities::STANDARD, instance: instance.map(Into::into) }
+        Principal {
+            subject: "s".into(),
+            org: org.into(),
+            caps: Capabilities::STANDARD,
+            instance: instance.map(Into::into),
+        }
     }
 
     #[test]
@@ -102,7 +125,10 @@ mod tests {
     fn missing_capability_is_forbidden() {
         let mut p = principal("o", None);
         p.caps.send = false;
-        assert_eq!(require(&p, Capability::Send).unwrap_err().code(), "forbidden");
+        assert_eq!(
+            require(&p, Capability::Send).unwrap_err().code(),
+            "forbidden"
+        );
         assert!(require(&p, Capability::Read).is_ok());
     }
 }

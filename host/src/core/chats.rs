@@ -3,7 +3,9 @@
 use super::Core;
 use super::jid;
 use super::messages::chat_not_found;
-use super::model::{Capability, Chat, ChatPatch, ConnectionState, CoreResult, EventPayload, InstanceRef, Principal};
+use super::model::{
+    Capability, Chat, ChatPatch, ConnectionState, CoreResult, EventPayload, InstanceRef, Principal,
+};
 use crate::events::outbox;
 use crate::store::{decode, encode, get_json, internal, tables};
 
@@ -16,33 +18,56 @@ impl Core {
         let mut chats = self.store.read(|tx| {
             let table = tx.open_table(tables::CHATS).map_err(internal)?;
             let mut out = Vec::new();
-            for row in table.range::<&[u8]>(prefix.as_slice()..end.as_slice()).map_err(internal)? {
+            for row in table
+                .range::<&[u8]>(prefix.as_slice()..end.as_slice())
+                .map_err(internal)?
+            {
                 out.push(decode::<Chat>(row.map_err(internal)?.1.value())?);
             }
             Ok(out)
         })?;
-        chats.sort_by(|a, b| b.pinned.cmp(&a.pinned).then(b.last_activity.cmp(&a.last_activity)));
+        chats.sort_by(|a, b| {
+            b.pinned
+                .cmp(&a.pinned)
+                .then(b.last_activity.cmp(&a.last_activity))
+        });
         Ok(chats)
     }
 
-    pub async fn get_chat(&self, p: &Principal, which: &InstanceRef, chat: &str) -> CoreResult<Chat> {
+    pub async fn get_chat(
+        &self,
+        p: &Principal,
+        which: &InstanceRef,
+        chat: &str,
+    ) -> CoreResult<Chat> {
         let record = self.authorize(p, which, Capability::Read)?;
         let chat_jid = jid::normalize(chat)?;
         self.store.read(|tx| {
             let table = tx.open_table(tables::CHATS).map_err(internal)?;
-            get_json::<_, Chat>(&table, tables::chat_key(&record.instance.id, &chat_jid).as_slice())?
-                .ok_or_else(chat_not_found)
+            get_json::<_, Chat>(
+                &table,
+                tables::chat_key(&record.instance.id, &chat_jid).as_slice(),
+            )?
+            .ok_or_else(chat_not_found)
         })
     }
 
     /// Applies a partial archive/pin/mute update; synced through WhatsApp app state
     /// when the link is open, stored locally either way.
-    pub async fn update_chat(&self, p: &Principal, which: &InstanceRef, chat: &str, patch: ChatPatch) -> CoreResult<Chat> {
+    pub async fn update_chat(
+        &self,
+        p: &Principal,
+        which: &InstanceRef,
+        chat: &str,
+        patch: ChatPatch,
+    ) -> CoreResult<Chat> {
         let record = self.authorize(p, which, Capability::Send)?;
         let chat_jid = jid::normalize(chat)?;
         let current = self.get_chat(p, which, &chat_jid).await?;
         if self.link.state(&record.instance.id) == ConnectionState::Open {
-            self.link.update_chat(&record.instance.id, &current.jid, &patch).await?;
+            self.link
+                .update_chat(&record.instance.id, &current.jid, &patch)
+                .await?;
         }
         let instance = record.instance;
         self.store
@@ -53,9 +78,14 @@ impl Core {
                     return Err(chat_not_found());
                 };
                 apply_patch(&mut chat, &patch);
-                table.insert(key.as_slice(), encode(&chat).as_slice()).map_err(internal)?;
+                table
+                    .insert(key.as_slice(), encode(&chat).as_slice())
+                    .map_err(internal)?;
                 drop(table);
-                outbox::append(tx, &outbox::event_for(&instance, EventPayload::ChatUpdated(chat.clone())))?;
+                outbox::append(
+                    tx,
+                    &outbox::event_for(&instance, EventPayload::ChatUpdated(chat.clone())),
+                )?;
                 Ok(chat)
             })
             .await
@@ -64,19 +94,31 @@ impl Core {
     /// Removes a chat and its stored messages from the gateway's copy (WhatsApp keeps
     /// the conversation; it comes back on new activity). With `media`, its media files
     /// go too. When the link is open, the chat is also deleted on the account's devices.
-    pub async fn delete_chat(&self, p: &Principal, which: &InstanceRef, chat: &str, media: bool) -> CoreResult<String> {
+    pub async fn delete_chat(
+        &self,
+        p: &Principal,
+        which: &InstanceRef,
+        chat: &str,
+        media: bool,
+    ) -> CoreResult<String> {
         let record = self.authorize(p, which, Capability::Send)?;
         let chat_jid = jid::normalize(chat)?;
         self.get_chat(p, which, &chat_jid).await?;
         if self.link.state(&record.instance.id) == ConnectionState::Open {
-            self.link.delete_chat(&record.instance.id, &chat_jid).await?;
+            self.link
+                .delete_chat(&record.instance.id, &chat_jid)
+                .await?;
         }
         let instance = record.instance;
         let jid_out = chat_jid.clone();
         self.store
             .write(move |tx| {
                 let mut chats = tx.open_table(tables::CHATS).map_err(internal)?;
-                if chats.remove(tables::chat_key(&instance.id, &chat_jid).as_slice()).map_err(internal)?.is_none() {
+                if chats
+                    .remove(tables::chat_key(&instance.id, &chat_jid).as_slice())
+                    .map_err(internal)?
+                    .is_none()
+                {
                     return Err(chat_not_found());
                 }
                 drop(chats);
@@ -85,17 +127,23 @@ impl Core {
                 let mut messages = tx.open_table(tables::MESSAGES).map_err(internal)?;
                 let mut ids = tx.open_table(tables::MESSAGE_IDS).map_err(internal)?;
                 let mut gc = tx.open_table(tables::MEDIA_GC).map_err(internal)?;
-                let removed = messages.extract_from_if::<&[u8], _>(prefix.as_slice()..end.as_slice(), |_, _| true).map_err(internal)?;
+                let removed = messages
+                    .extract_from_if::<&[u8], _>(prefix.as_slice()..end.as_slice(), |_, _| true)
+                    .map_err(internal)?;
                 for row in removed {
                     let (_, v) = row.map_err(internal)?;
                     let message = decode::<super::model::Message>(v.value())?;
-                    ids.remove(tables::message_id_key(&instance.id, &message.id).as_slice()).map_err(internal)?;
+                    ids.remove(tables::message_id_key(&instance.id, &message.id).as_slice())
+                        .map_err(internal)?;
                     if media && let Some(path) = &message.media {
                         gc.insert(path.as_str(), ()).map_err(internal)?;
                     }
                 }
                 drop((messages, ids, gc));
-                outbox::append(tx, &outbox::event_for(&instance, EventPayload::ChatDeleted(chat_jid.clone())))?;
+                outbox::append(
+                    tx,
+                    &outbox::event_for(&instance, EventPayload::ChatDeleted(chat_jid.clone())),
+                )?;
                 Ok(())
             })
             .await?;
@@ -127,11 +175,32 @@ mod tests {
 
     #[test]
     fn unmute_wins_and_omitted_fields_stay() {
-        let mut chat = Chat { jid: "j".into(), name: None, archived: true, pinned: false, muted_until: Some(5), last_activity: 1 };
-        apply_patch(&mut chat, &ChatPatch { archived: None, pinned: Some(true), muted_until: Some(99), unmute: true });
+        let mut chat = Chat {
+            jid: "j".into(),
+            name: None,
+            archived: true,
+            pinned: false,
+            muted_until: Some(5),
+            last_activity: 1,
+        };
+        apply_patch(
+            &mut chat,
+            &ChatPatch {
+                archived: None,
+                pinned: Some(true),
+                muted_until: Some(99),
+                unmute: true,
+            },
+        );
         assert!(chat.archived && chat.pinned);
         assert_eq!(chat.muted_until, None);
-        apply_patch(&mut chat, &ChatPatch { muted_until: Some(99), ..Default::default() });
+        apply_patch(
+            &mut chat,
+            &ChatPatch {
+                muted_until: Some(99),
+                ..Default::default()
+            },
+        );
         assert_eq!(chat.muted_until, Some(99));
     }
 }

@@ -23,17 +23,28 @@ impl Core {
     pub async fn create_org(&self, name: &str) -> CoreResult<OrgRecord> {
         let name = name.trim();
         if name.is_empty() || name.len() > 128 || name.chars().any(char::is_control) {
-            return Err(CoreError::Invalid("org name must be 1-128 printable characters".into()));
+            return Err(CoreError::Invalid(
+                "org name must be 1-128 printable characters".into(),
+            ));
         }
-        let org = OrgRecord { id: ulid::Ulid::new().to_string(), name: name.to_string(), created_at: now_ms() };
+        let org = OrgRecord {
+            id: ulid::Ulid::new().to_string(),
+            name: name.to_string(),
+            created_at: now_ms(),
+        };
         let stored = org.clone();
         self.store
             .write(move |tx| {
                 let mut names = tx.open_table(tables::ORG_NAMES).map_err(internal)?;
                 if names.get(stored.name.as_str()).map_err(internal)?.is_some() {
-                    return Err(CoreError::Conflict(format!("org `{}` already exists", stored.name)));
+                    return Err(CoreError::Conflict(format!(
+                        "org `{}` already exists",
+                        stored.name
+                    )));
                 }
-                names.insert(stored.name.as_str(), stored.id.as_str()).map_err(internal)?;
+                names
+                    .insert(stored.name.as_str(), stored.id.as_str())
+                    .map_err(internal)?;
                 tx.open_table(tables::ORGS)
                     .map_err(internal)?
                     .insert(stored.id.as_str(), encode(&stored).as_slice())
@@ -79,14 +90,26 @@ impl Core {
         instance: Option<&str>,
         label: Option<String>,
     ) -> CoreResult<MintedCredential> {
-        let org = self.find_org(org)?.ok_or_else(|| CoreError::NotFound(format!("org `{org}` not found")))?;
+        let org = self
+            .find_org(org)?
+            .ok_or_else(|| CoreError::NotFound(format!("org `{org}` not found")))?;
         let admin = Core::admin_principal(&org.id);
         let instance_id = match instance {
-            Some(i) => Some(self.authorize(&admin, &super::model::InstanceRef::parse(i), super::model::Capability::Read)?.instance.id),
+            Some(i) => Some(
+                self.authorize(
+                    &admin,
+                    &super::model::InstanceRef::parse(i),
+                    super::model::Capability::Read,
+                )?
+                .instance
+                .id,
+            ),
             None => None,
         };
         if kind == CredentialKind::Instance && instance_id.is_none() {
-            return Err(CoreError::Invalid("an instance credential needs an instance".into()));
+            return Err(CoreError::Invalid(
+                "an instance credential needs an instance".into(),
+            ));
         }
         let default_caps = match kind {
             CredentialKind::ApiKey | CredentialKind::Instance => Capabilities::STANDARD,
@@ -113,7 +136,11 @@ impl Core {
                 if let Some(instance) = &stored.instance {
                     // The instance may have been deleted since it was looked up.
                     let instances = tx.open_table(tables::INSTANCES).map_err(internal)?;
-                    if instances.get(instance.as_str()).map_err(internal)?.is_none() {
+                    if instances
+                        .get(instance.as_str())
+                        .map_err(internal)?
+                        .is_none()
+                    {
                         return Err(CoreError::NotFound("instance not found".into()));
                     }
                     tx.open_multimap_table(tables::CREDENTIALS_BY_INSTANCE)
@@ -169,7 +196,10 @@ impl Core {
         if stored.as_deref() != Some(hash.as_slice()) {
             self.store
                 .write(move |tx| {
-                    tx.open_table(tables::SETTINGS).map_err(internal)?.insert(ADMIN_TOKEN_HASH, hash.as_slice()).map_err(internal)?;
+                    tx.open_table(tables::SETTINGS)
+                        .map_err(internal)?
+                        .insert(ADMIN_TOKEN_HASH, hash.as_slice())
+                        .map_err(internal)?;
                     Ok(())
                 })
                 .await?;
@@ -180,7 +210,9 @@ impl Core {
     fn admin_token_hash(&self) -> CoreResult<Option<Vec<u8>>> {
         self.store.read(|tx| {
             let t = tx.open_table(tables::SETTINGS).map_err(internal)?;
-            Ok(t.get(ADMIN_TOKEN_HASH).map_err(internal)?.map(|v| v.value().to_vec()))
+            Ok(t.get(ADMIN_TOKEN_HASH)
+                .map_err(internal)?
+                .map(|v| v.value().to_vec()))
         })
     }
 
@@ -194,6 +226,11 @@ impl Core {
 
     /// The principal the admin acts as inside one org: everything, org-wide.
     pub fn admin_principal(org: &str) -> Principal {
-        Principal { subject: "admin".into(), org: org.to_string(), caps: Capabilities::ALL, instance: None }
+        Principal {
+            subject: "admin".into(),
+            org: org.to_string(),
+            caps: Capabilities::ALL,
+            instance: None,
+        }
     }
 }

@@ -7,7 +7,9 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::Core;
 use super::messages::store_message;
-use super::model::{ConnectionState, CoreError, CoreResult, EventPayload, Instance, InstanceRef, Message};
+use super::model::{
+    ConnectionState, CoreError, CoreResult, EventPayload, Instance, InstanceRef, Message,
+};
 use crate::events::outbox;
 use crate::store::records::InstanceRecord;
 use crate::store::{get_json, internal, tables};
@@ -17,12 +19,15 @@ use std::sync::{Arc, Weak};
 impl Core {
     /// Reconnects the sessions that were paired before a restart and starts consuming
     /// link events.
-    pub async fn start(self: &Arc<Self>, events: UnboundedReceiver<LinkEvent>) -> anyhow::Result<()> {
+    pub async fn start(
+        self: &Arc<Self>,
+        events: UnboundedReceiver<LinkEvent>,
+    ) -> anyhow::Result<()> {
         for record in self.all_instances()? {
-            if let Some(owner) = &record.instance.owner_jid {
-                if let Err(e) = self.link.resume(&record.instance.id, owner).await {
-                    tracing::warn!(instance = %record.instance.name, error = %e, "resuming session");
-                }
+            if let Some(owner) = &record.instance.owner_jid
+                && let Err(e) = self.link.resume(&record.instance.id, owner).await
+            {
+                tracing::warn!(instance = %record.instance.name, error = %e, "resuming session");
             }
         }
         // A weak handle: the link (owned by core) holds the sending side, so a strong
@@ -32,26 +37,36 @@ impl Core {
         Ok(())
     }
 
-
     pub(crate) async fn handle_link_event(&self, event: LinkEvent) -> CoreResult<()> {
         match event {
-            LinkEvent::Connected { instance_id, owner_jid } => {
-                self.record_state(&instance_id, ConnectionState::Open, Some(Some(owner_jid))).await
+            LinkEvent::Connected {
+                instance_id,
+                owner_jid,
+            } => {
+                self.record_state(&instance_id, ConnectionState::Open, Some(Some(owner_jid)))
+                    .await
             }
             LinkEvent::Disconnected { instance_id } => {
-                self.record_state(&instance_id, ConnectionState::Closed, None).await
+                self.record_state(&instance_id, ConnectionState::Closed, None)
+                    .await
             }
             LinkEvent::LoggedOut { instance_id } => {
-                self.record_state(&instance_id, ConnectionState::Disconnected, Some(None)).await
+                self.record_state(&instance_id, ConnectionState::Disconnected, Some(None))
+                    .await
             }
             LinkEvent::Qr { instance_id, code } => {
-                let Some(instance) = self.instance_by_id(&instance_id)? else { return Ok(()) };
+                let Some(instance) = self.instance_by_id(&instance_id)? else {
+                    return Ok(());
+                };
                 let event = outbox::event_for(&instance, EventPayload::QrUpdated(code));
-                self.store.write(move |tx| outbox::append(tx, &event).map(|_| ())).await
+                self.store
+                    .write(move |tx| outbox::append(tx, &event).map(|_| ()))
+                    .await
             }
-            LinkEvent::Message { instance_id, message } => {
-                self.ingest_message(&instance_id, message).await.map(|_| ())
-            }
+            LinkEvent::Message {
+                instance_id,
+                message,
+            } => self.ingest_message(&instance_id, message).await.map(|_| ()),
         }
     }
 
@@ -65,12 +80,19 @@ impl Core {
     /// Stores an inbound message (its media file first) with a `message-upsert` event.
     /// A message id already stored is a no-op, so re-delivery never duplicates.
     pub async fn ingest_message(&self, instance_id: &str, inbound: Inbound) -> CoreResult<Message> {
-        let instance = self
-            .instance_by_id(instance_id)?
-            .ok_or_else(|| super::authz::instance_not_found(&InstanceRef::Id(instance_id.into())))?;
+        let instance = self.instance_by_id(instance_id)?.ok_or_else(|| {
+            super::authz::instance_not_found(&InstanceRef::Id(instance_id.into()))
+        })?;
         let chat_jid = super::jid::normalize(&inbound.chat_jid)?;
         let media = match &inbound.media {
-            Some((bytes, ext)) => Some(write_media(self.store.data_dir(), instance_id, &chat_jid, &inbound.id, ext, bytes)?),
+            Some((bytes, ext)) => Some(write_media(
+                self.store.data_dir(),
+                instance_id,
+                &chat_jid,
+                &inbound.id,
+                ext,
+                bytes,
+            )?),
             None => None,
         };
         let message = Message {
@@ -89,7 +111,10 @@ impl Core {
             .store
             .write(move |tx| {
                 if store_message(tx, &instance.id, &stored)? {
-                    outbox::append(tx, &outbox::event_for(&instance, EventPayload::MessageUpsert(stored.clone())))?;
+                    outbox::append(
+                        tx,
+                        &outbox::event_for(&instance, EventPayload::MessageUpsert(stored.clone())),
+                    )?;
                 }
                 Ok(())
             })
@@ -114,11 +139,27 @@ async fn run_ingest(core: Weak<Core>, mut events: UnboundedReceiver<LinkEvent>) 
 
 /// Writes a media file to `media/<instance>/<chat>/<message>.<ext>` (relative path
 /// returned). Every component is validated: ids and JIDs come from the network.
-fn write_media(data_dir: &Path, instance_id: &str, chat_jid: &str, message_id: &str, ext: &str, bytes: &[u8]) -> CoreResult<String> {
-    let safe = |s: &str| !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'@' | b'.' | b'-' | b'_')) && !s.starts_with('.');
-    let ext_ok = !ext.is_empty() && ext.len() <= 8 && ext.bytes().all(|b| b.is_ascii_alphanumeric());
+fn write_media(
+    data_dir: &Path,
+    instance_id: &str,
+    chat_jid: &str,
+    message_id: &str,
+    ext: &str,
+    bytes: &[u8],
+) -> CoreResult<String> {
+    let safe = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 128
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'@' | b'.' | b'-' | b'_'))
+            && !s.starts_with('.')
+    };
+    let ext_ok =
+        !ext.is_empty() && ext.len() <= 8 && ext.bytes().all(|b| b.is_ascii_alphanumeric());
     if !(safe(instance_id) && safe(chat_jid) && safe(message_id) && ext_ok) {
-        return Err(CoreError::Invalid("media has an unsafe id or extension".into()));
+        return Err(CoreError::Invalid(
+            "media has an unsafe id or extension".into(),
+        ));
     }
     let dir = format!("{}/{chat_jid}", super::instances::media_dir(instance_id));
     let rel = format!("{dir}/{message_id}.{ext}");

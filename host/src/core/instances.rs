@@ -5,8 +5,8 @@ use redb::{ReadableTable, WriteTransaction};
 use super::Core;
 use super::authz::{can_see, instance_not_found, require};
 use super::model::{
-    Capabilities, Capability, ConnectInfo, ConnectionState, CoreError, CoreResult, CreatedInstance, EventPayload,
-    Instance, InstanceRef, Principal,
+    Capabilities, Capability, ConnectInfo, ConnectionState, CoreError, CoreResult, CreatedInstance,
+    EventPayload, Instance, InstanceRef, Principal,
 };
 use crate::events::outbox;
 use crate::store::records::{CredentialKind, CredentialRecord, InstanceRecord};
@@ -16,14 +16,18 @@ use crate::util::{new_secret, now_ms, secret_hash};
 /// Instance names: 1-64 of `[A-Za-z0-9._-]`, and not shaped like a ULID (ids and names
 /// share URL segments).
 pub fn validate_name(name: &str) -> CoreResult<()> {
-    let ok_chars = name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    let ok_chars = name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
     if name.is_empty() || name.len() > 64 || !ok_chars || name == "." || name == ".." {
         return Err(CoreError::Invalid(
             "instance name must be 1-64 characters of letters, digits, `.`, `_` or `-`".into(),
         ));
     }
     if ulid::Ulid::from_string(name).is_ok() {
-        return Err(CoreError::Invalid("instance name must not look like an instance id (ULID)".into()));
+        return Err(CoreError::Invalid(
+            "instance name must not look like an instance id (ULID)".into(),
+        ));
     }
     Ok(())
 }
@@ -36,7 +40,11 @@ struct DeletingGuard<'a> {
 
 impl Drop for DeletingGuard<'_> {
     fn drop(&mut self) {
-        self.core.deleting.lock().expect("deleting lock").remove(&self.id);
+        self.core
+            .deleting
+            .lock()
+            .expect("deleting lock")
+            .remove(&self.id);
     }
 }
 
@@ -45,7 +53,9 @@ impl Core {
     pub async fn create_instance(&self, p: &Principal, name: &str) -> CoreResult<CreatedInstance> {
         require(p, Capability::Manage)?;
         if p.instance.is_some() {
-            return Err(CoreError::Forbidden("an instance token cannot create instances".into()));
+            return Err(CoreError::Forbidden(
+                "an instance token cannot create instances".into(),
+            ));
         }
         validate_name(name)?;
         let instance = Instance {
@@ -67,24 +77,41 @@ impl Core {
             created_at: instance.created_at,
         };
         let hash = secret_hash(&token);
-        let record = InstanceRecord { instance: instance.clone(), settings: Default::default() };
+        let record = InstanceRecord {
+            instance: instance.clone(),
+            settings: Default::default(),
+        };
         let event = outbox::event_for(&instance, EventPayload::InstanceCreated(instance.clone()));
         self.store
             .write(move |tx| {
                 let mut names = tx.open_table(tables::INSTANCE_NAMES).map_err(internal)?;
-                if names.get(record.instance.name.as_str()).map_err(internal)?.is_some() {
+                if names
+                    .get(record.instance.name.as_str())
+                    .map_err(internal)?
+                    .is_some()
+                {
                     return Err(CoreError::Conflict(format!(
                         "instance name `{}` is already in use",
                         record.instance.name
                     )));
                 }
-                names.insert(record.instance.name.as_str(), record.instance.id.as_str()).map_err(internal)?;
+                names
+                    .insert(record.instance.name.as_str(), record.instance.id.as_str())
+                    .map_err(internal)?;
                 let mut instances = tx.open_table(tables::INSTANCES).map_err(internal)?;
-                instances.insert(record.instance.id.as_str(), encode(&record).as_slice()).map_err(internal)?;
+                instances
+                    .insert(record.instance.id.as_str(), encode(&record).as_slice())
+                    .map_err(internal)?;
                 let mut creds = tx.open_table(tables::CREDENTIALS).map_err(internal)?;
-                creds.insert(hash.as_slice(), encode(&credential).as_slice()).map_err(internal)?;
-                let mut by_instance = tx.open_multimap_table(tables::CREDENTIALS_BY_INSTANCE).map_err(internal)?;
-                by_instance.insert(record.instance.id.as_str(), hash.as_slice()).map_err(internal)?;
+                creds
+                    .insert(hash.as_slice(), encode(&credential).as_slice())
+                    .map_err(internal)?;
+                let mut by_instance = tx
+                    .open_multimap_table(tables::CREDENTIALS_BY_INSTANCE)
+                    .map_err(internal)?;
+                by_instance
+                    .insert(record.instance.id.as_str(), hash.as_slice())
+                    .map_err(internal)?;
                 drop((names, instances, creds, by_instance));
                 outbox::append(tx, &event)?;
                 Ok(())
@@ -124,26 +151,45 @@ impl Core {
     }
 
     /// Starts pairing: a QR payload, or a pair code when `phone` is given.
-    pub async fn connect(&self, p: &Principal, which: &InstanceRef, phone: Option<&str>) -> CoreResult<ConnectInfo> {
+    pub async fn connect(
+        &self,
+        p: &Principal,
+        which: &InstanceRef,
+        phone: Option<&str>,
+    ) -> CoreResult<ConnectInfo> {
         let record = self.authorize(p, which, Capability::Manage)?;
         let phone = match phone.map(str::trim).filter(|s| !s.is_empty()) {
             Some(raw) => {
                 let digits: String = raw.chars().filter(|c| c.is_ascii_digit()).collect();
-                let clean = raw.chars().all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '(' | ')'));
+                let clean = raw
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '(' | ')'));
                 if !clean || !(8..=15).contains(&digits.len()) {
                     return Err(CoreError::Invalid(
-                        "phone number must be 8-15 digits with country code, e.g. 5511999999999".into(),
+                        "phone number must be 8-15 digits with country code, e.g. 5511999999999"
+                            .into(),
                     ));
                 }
                 Some(digits)
             }
             None => None,
         };
-        let pairing = self.link.connect(&record.instance.id, phone.as_deref()).await?;
-        Ok(ConnectInfo { state: self.link.state(&record.instance.id), qr: pairing.qr, pair_code: pairing.pair_code })
+        let pairing = self
+            .link
+            .connect(&record.instance.id, phone.as_deref())
+            .await?;
+        Ok(ConnectInfo {
+            state: self.link.state(&record.instance.id),
+            qr: pairing.qr,
+            pair_code: pairing.pair_code,
+        })
     }
 
-    pub async fn connection_state(&self, p: &Principal, which: &InstanceRef) -> CoreResult<ConnectionState> {
+    pub async fn connection_state(
+        &self,
+        p: &Principal,
+        which: &InstanceRef,
+    ) -> CoreResult<ConnectionState> {
         let record = self.authorize(p, which, Capability::Read)?;
         Ok(self.link.state(&record.instance.id))
     }
@@ -152,7 +198,8 @@ impl Core {
     pub async fn logout(&self, p: &Principal, which: &InstanceRef) -> CoreResult<Instance> {
         let record = self.authorize(p, which, Capability::Manage)?;
         self.link.logout(&record.instance.id).await?;
-        self.record_state(&record.instance.id, ConnectionState::Disconnected, None).await?;
+        self.record_state(&record.instance.id, ConnectionState::Disconnected, None)
+            .await?;
         let mut instance = record.instance;
         instance.state = ConnectionState::Disconnected;
         instance.owner_jid = None;
@@ -161,24 +208,39 @@ impl Core {
 
     /// Deletes an instance: logs out if connected, commits the `instance-deleted` event
     /// and the removal of every record of it in one transaction, then removes its files.
-    pub async fn delete_instance(&self, p: &Principal, which: &InstanceRef) -> CoreResult<Instance> {
+    pub async fn delete_instance(
+        &self,
+        p: &Principal,
+        which: &InstanceRef,
+    ) -> CoreResult<Instance> {
         let record = self.authorize(p, which, Capability::Manage)?;
         if p.instance.is_some() {
             return Err(CoreError::Forbidden(
-                "an instance token cannot delete its own instance; use an organisation credential".into(),
+                "an instance token cannot delete its own instance; use an organisation credential"
+                    .into(),
             ));
         }
         let id = record.instance.id.clone();
-        if !self.deleting.lock().expect("deleting lock").insert(id.clone()) {
-            return Err(CoreError::Conflict("a delete of this instance is already in progress".into()));
+        if !self
+            .deleting
+            .lock()
+            .expect("deleting lock")
+            .insert(id.clone())
+        {
+            return Err(CoreError::Conflict(
+                "a delete of this instance is already in progress".into(),
+            ));
         }
-        let _guard = DeletingGuard { core: self, id: id.clone() };
+        let _guard = DeletingGuard {
+            core: self,
+            id: id.clone(),
+        };
 
-        if self.link.state(&id) != ConnectionState::Disconnected {
-            if let Err(e) = self.link.logout(&id).await {
-                // The data goes anyway; a failed logout must not keep a deleted instance.
-                tracing::warn!(instance = %id, error = %e, "logout during delete failed");
-            }
+        // The data goes anyway; a failed logout must not keep a deleted instance.
+        if self.link.state(&id) != ConnectionState::Disconnected
+            && let Err(e) = self.link.logout(&id).await
+        {
+            tracing::warn!(instance = %id, error = %e, "logout during delete failed");
         }
         let instance = self.live(record.instance.clone());
         let which = which.clone();
@@ -188,8 +250,13 @@ impl Core {
                 let instances = tx.open_table(tables::INSTANCES).map_err(internal)?;
                 let current: Option<InstanceRecord> = get_json(&instances, id.as_str())?;
                 drop(instances);
-                let Some(current) = current else { return Err(instance_not_found(&which)) };
-                let event = outbox::event_for(&current.instance, EventPayload::InstanceDeleted(current.instance.clone()));
+                let Some(current) = current else {
+                    return Err(instance_not_found(&which));
+                };
+                let event = outbox::event_for(
+                    &current.instance,
+                    EventPayload::InstanceDeleted(current.instance.clone()),
+                );
                 outbox::append(tx, &event)?;
                 wipe_instance(tx, &current)?;
                 Ok(current.instance)
@@ -197,7 +264,10 @@ impl Core {
             .await?;
         self.link.forget(&deleted.id).await;
         self.store.collect_media_garbage();
-        Ok(Instance { state: instance.state, ..deleted })
+        Ok(Instance {
+            state: instance.state,
+            ..deleted
+        })
     }
 
     /// Persists a state change (and the owner JID once paired) with its event.
@@ -214,7 +284,9 @@ impl Core {
                 let Some(mut rec) = get_json::<_, InstanceRecord>(&table, id.as_str())? else {
                     return Ok(()); // deleted meanwhile: nothing to record
                 };
-                let owner_changed = owner_jid.as_ref().is_some_and(|o| *o != rec.instance.owner_jid);
+                let owner_changed = owner_jid
+                    .as_ref()
+                    .is_some_and(|o| *o != rec.instance.owner_jid);
                 if rec.instance.state == state && !owner_changed {
                     return Ok(());
                 }
@@ -222,9 +294,14 @@ impl Core {
                 if let Some(owner) = &owner_jid {
                     rec.instance.owner_jid = owner.clone();
                 }
-                table.insert(id.as_str(), encode(&rec).as_slice()).map_err(internal)?;
+                table
+                    .insert(id.as_str(), encode(&rec).as_slice())
+                    .map_err(internal)?;
                 drop(table);
-                outbox::append(tx, &outbox::event_for(&rec.instance, EventPayload::ConnectionUpdate(state)))?;
+                outbox::append(
+                    tx,
+                    &outbox::event_for(&rec.instance, EventPayload::ConnectionUpdate(state)),
+                )?;
                 Ok(())
             })
             .await
@@ -239,16 +316,30 @@ fn wipe_instance(tx: &WriteTransaction, record: &InstanceRecord) -> CoreResult<(
     let end = tables::prefix_end(&prefix);
     for def in [tables::CHATS, tables::MESSAGES, tables::MESSAGE_IDS] {
         let mut t = tx.open_table(def).map_err(internal)?;
-        t.retain_in(prefix.as_slice()..end.as_slice(), |_, _| false).map_err(internal)?;
+        t.retain_in(prefix.as_slice()..end.as_slice(), |_, _| false)
+            .map_err(internal)?;
     }
-    let mut by_instance = tx.open_multimap_table(tables::CREDENTIALS_BY_INSTANCE).map_err(internal)?;
+    let mut by_instance = tx
+        .open_multimap_table(tables::CREDENTIALS_BY_INSTANCE)
+        .map_err(internal)?;
     let mut creds = tx.open_table(tables::CREDENTIALS).map_err(internal)?;
     for hash in by_instance.remove_all(id).map_err(internal)? {
-        creds.remove(hash.map_err(internal)?.value()).map_err(internal)?;
+        creds
+            .remove(hash.map_err(internal)?.value())
+            .map_err(internal)?;
     }
-    tx.open_table(tables::INSTANCE_NAMES).map_err(internal)?.remove(record.instance.name.as_str()).map_err(internal)?;
-    tx.open_table(tables::INSTANCES).map_err(internal)?.remove(id).map_err(internal)?;
-    tx.open_table(tables::MEDIA_GC).map_err(internal)?.insert(media_dir(id).as_str(), ()).map_err(internal)?;
+    tx.open_table(tables::INSTANCE_NAMES)
+        .map_err(internal)?
+        .remove(record.instance.name.as_str())
+        .map_err(internal)?;
+    tx.open_table(tables::INSTANCES)
+        .map_err(internal)?
+        .remove(id)
+        .map_err(internal)?;
+    tx.open_table(tables::MEDIA_GC)
+        .map_err(internal)?
+        .insert(media_dir(id).as_str(), ())
+        .map_err(internal)?;
     Ok(())
 }
 

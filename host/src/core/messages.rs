@@ -6,7 +6,8 @@ use redb::{ReadableTable, WriteTransaction};
 use super::Core;
 use super::jid;
 use super::model::{
-    Capability, Chat, CoreError, CoreResult, EventPayload, InstanceRef, Message, MessagePage, Principal,
+    Capability, Chat, CoreError, CoreResult, EventPayload, InstanceRef, Message, MessagePage,
+    Principal,
 };
 use crate::events::outbox;
 use crate::store::{decode, encode, get_json, internal, tables};
@@ -18,16 +19,27 @@ const MAX_TEXT_CHARS: usize = 65_536;
 
 impl Core {
     /// Sends a text message and stores it as the account's own.
-    pub async fn send_text(&self, p: &Principal, which: &InstanceRef, to: &str, text: &str) -> CoreResult<Message> {
+    pub async fn send_text(
+        &self,
+        p: &Principal,
+        which: &InstanceRef,
+        to: &str,
+        text: &str,
+    ) -> CoreResult<Message> {
         let record = self.authorize(p, which, Capability::Send)?;
         let chat_jid = jid::normalize(to)?;
         if text.trim().is_empty() {
             return Err(CoreError::Invalid("text must not be empty".into()));
         }
         if text.chars().count() > MAX_TEXT_CHARS {
-            return Err(CoreError::Invalid(format!("text is longer than {MAX_TEXT_CHARS} characters")));
+            return Err(CoreError::Invalid(format!(
+                "text is longer than {MAX_TEXT_CHARS} characters"
+            )));
         }
-        let sent = self.link.send_text(&record.instance.id, &chat_jid, text).await?;
+        let sent = self
+            .link
+            .send_text(&record.instance.id, &chat_jid, text)
+            .await?;
         let message = Message {
             id: sent.id,
             chat_jid,
@@ -44,7 +56,10 @@ impl Core {
         self.store
             .write(move |tx| {
                 store_message(tx, &instance.id, &stored)?;
-                outbox::append(tx, &outbox::event_for(&instance, EventPayload::MessageUpsert(stored.clone())))?;
+                outbox::append(
+                    tx,
+                    &outbox::event_for(&instance, EventPayload::MessageUpsert(stored.clone())),
+                )?;
                 Ok(())
             })
             .await?;
@@ -62,14 +77,30 @@ impl Core {
     ) -> CoreResult<Message> {
         let record = self.authorize(p, which, Capability::Send)?;
         let instance = record.instance;
-        let message = self.find_message(&instance.id, message_id)?.ok_or_else(message_not_found)?;
+        let message = self
+            .find_message(&instance.id, message_id)?
+            .ok_or_else(message_not_found)?;
         if for_everyone {
             if message.revoked {
                 return Err(CoreError::Conflict("message was already revoked".into()));
             }
-            self.link.revoke(&instance.id, &message.chat_jid, &message.id, message.from_me).await?;
+            self.link
+                .revoke(
+                    &instance.id,
+                    &message.chat_jid,
+                    &message.id,
+                    message.from_me,
+                )
+                .await?;
         } else {
-            self.link.delete_for_me(&instance.id, &message.chat_jid, &message.id, message.from_me).await?;
+            self.link
+                .delete_for_me(
+                    &instance.id,
+                    &message.chat_jid,
+                    &message.id,
+                    message.from_me,
+                )
+                .await?;
         }
         let id = message_id.to_string();
         let result = self
@@ -82,7 +113,10 @@ impl Core {
                     return Err(CoreError::Conflict("message was already revoked".into()));
                 }
                 if let Some(media) = &message.media {
-                    tx.open_table(tables::MEDIA_GC).map_err(internal)?.insert(media.as_str(), ()).map_err(internal)?;
+                    tx.open_table(tables::MEDIA_GC)
+                        .map_err(internal)?
+                        .insert(media.as_str(), ())
+                        .map_err(internal)?;
                 }
                 let payload = if for_everyone {
                     message.revoked = true;
@@ -94,7 +128,10 @@ impl Core {
                         .map_err(internal)?;
                     EventPayload::MessageRevoked(message.clone())
                 } else {
-                    tx.open_table(tables::MESSAGES).map_err(internal)?.remove(key.as_slice()).map_err(internal)?;
+                    tx.open_table(tables::MESSAGES)
+                        .map_err(internal)?
+                        .remove(key.as_slice())
+                        .map_err(internal)?;
                     tx.open_table(tables::MESSAGE_IDS)
                         .map_err(internal)?
                         .remove(tables::message_id_key(&instance.id, &id).as_slice())
@@ -124,13 +161,24 @@ impl Core {
         let limit = match limit {
             0 => DEFAULT_PAGE,
             1..=MAX_PAGE => limit,
-            _ => return Err(CoreError::Invalid(format!("limit must be between 1 and {MAX_PAGE}"))),
+            _ => {
+                return Err(CoreError::Invalid(format!(
+                    "limit must be between 1 and {MAX_PAGE}"
+                )));
+            }
         };
-        let after = cursor.filter(|c| !c.is_empty()).map(decode_cursor).transpose()?;
+        let after = cursor
+            .filter(|c| !c.is_empty())
+            .map(decode_cursor)
+            .transpose()?;
         let id = record.instance.id;
         self.store.read(|tx| {
             let chats = tx.open_table(tables::CHATS).map_err(internal)?;
-            if chats.get(tables::chat_key(&id, &chat_jid).as_slice()).map_err(internal)?.is_none() {
+            if chats
+                .get(tables::chat_key(&id, &chat_jid).as_slice())
+                .map_err(internal)?
+                .is_none()
+            {
                 return Err(chat_not_found());
             }
             let prefix = tables::chat_messages_prefix(&id, &chat_jid);
@@ -141,7 +189,10 @@ impl Core {
             };
             let table = tx.open_table(tables::MESSAGES).map_err(internal)?;
             let range = table
-                .range::<&[u8]>((std::ops::Bound::Excluded(start.as_slice()), std::ops::Bound::Excluded(end.as_slice())))
+                .range::<&[u8]>((
+                    std::ops::Bound::Excluded(start.as_slice()),
+                    std::ops::Bound::Excluded(end.as_slice()),
+                ))
                 .map_err(internal)?;
             let mut messages = Vec::with_capacity(limit as usize);
             let mut last_suffix = None;
@@ -155,8 +206,15 @@ impl Core {
                 last_suffix = Some(k.value()[prefix.len()..].to_vec());
                 messages.push(decode::<Message>(v.value())?);
             }
-            let next_cursor = if more { last_suffix.map(|s| encode_cursor(&s)) } else { None };
-            Ok(MessagePage { messages, next_cursor })
+            let next_cursor = if more {
+                last_suffix.map(|s| encode_cursor(&s))
+            } else {
+                None
+            };
+            Ok(MessagePage {
+                messages,
+                next_cursor,
+            })
         })
     }
 
@@ -164,7 +222,9 @@ impl Core {
     pub fn find_message(&self, instance_id: &str, message_id: &str) -> CoreResult<Option<Message>> {
         self.store.read(|tx| {
             let ids = tx.open_table(tables::MESSAGE_IDS).map_err(internal)?;
-            let Some(key) = ids.get(tables::message_id_key(instance_id, message_id).as_slice()).map_err(internal)?
+            let Some(key) = ids
+                .get(tables::message_id_key(instance_id, message_id).as_slice())
+                .map_err(internal)?
             else {
                 return Ok(None);
             };
@@ -183,9 +243,16 @@ pub fn chat_not_found() -> CoreError {
 }
 
 /// Loads a message and its key inside a write transaction.
-fn load_message(tx: &WriteTransaction, instance_id: &str, message_id: &str) -> CoreResult<Option<(Vec<u8>, Message)>> {
+fn load_message(
+    tx: &WriteTransaction,
+    instance_id: &str,
+    message_id: &str,
+) -> CoreResult<Option<(Vec<u8>, Message)>> {
     let ids = tx.open_table(tables::MESSAGE_IDS).map_err(internal)?;
-    let Some(key) = ids.get(tables::message_id_key(instance_id, message_id).as_slice()).map_err(internal)? else {
+    let Some(key) = ids
+        .get(tables::message_id_key(instance_id, message_id).as_slice())
+        .map_err(internal)?
+    else {
         return Ok(None);
     };
     let key = key.value().to_vec();
@@ -195,19 +262,38 @@ fn load_message(tx: &WriteTransaction, instance_id: &str, message_id: &str) -> C
 
 /// Stores a message and bumps (or creates) its chat. Returns false, writing nothing,
 /// when a message with this id is already stored (re-delivered events are no-ops).
-pub(crate) fn store_message(tx: &WriteTransaction, instance_id: &str, message: &Message) -> CoreResult<bool> {
+pub(crate) fn store_message(
+    tx: &WriteTransaction,
+    instance_id: &str,
+    message: &Message,
+) -> CoreResult<bool> {
     let mut ids = tx.open_table(tables::MESSAGE_IDS).map_err(internal)?;
     let id_key = tables::message_id_key(instance_id, &message.id);
     if ids.get(id_key.as_slice()).map_err(internal)?.is_some() {
         return Ok(false);
     }
     let mut meta = tx.open_table(tables::META).map_err(internal)?;
-    let seq = meta.get("message_seq").map_err(internal)?.map(|v| v.value()).unwrap_or(0) + 1;
+    let seq = meta
+        .get("message_seq")
+        .map_err(internal)?
+        .map(|v| v.value())
+        .unwrap_or(0)
+        + 1;
     meta.insert("message_seq", seq).map_err(internal)?;
     drop(meta);
-    let key = tables::message_key(instance_id, &message.chat_jid, message.timestamp, seq, &message.id);
-    ids.insert(id_key.as_slice(), key.as_slice()).map_err(internal)?;
-    tx.open_table(tables::MESSAGES).map_err(internal)?.insert(key.as_slice(), encode(message).as_slice()).map_err(internal)?;
+    let key = tables::message_key(
+        instance_id,
+        &message.chat_jid,
+        message.timestamp,
+        seq,
+        &message.id,
+    );
+    ids.insert(id_key.as_slice(), key.as_slice())
+        .map_err(internal)?;
+    tx.open_table(tables::MESSAGES)
+        .map_err(internal)?
+        .insert(key.as_slice(), encode(message).as_slice())
+        .map_err(internal)?;
     let mut chats = tx.open_table(tables::CHATS).map_err(internal)?;
     let chat_key = tables::chat_key(instance_id, &message.chat_jid);
     let mut chat: Chat = get_json(&chats, chat_key.as_slice())?.unwrap_or_else(|| Chat {
@@ -219,7 +305,9 @@ pub(crate) fn store_message(tx: &WriteTransaction, instance_id: &str, message: &
         last_activity: 0,
     });
     chat.last_activity = chat.last_activity.max(message.timestamp);
-    chats.insert(chat_key.as_slice(), encode(&chat).as_slice()).map_err(internal)?;
+    chats
+        .insert(chat_key.as_slice(), encode(&chat).as_slice())
+        .map_err(internal)?;
     Ok(true)
 }
 
@@ -229,7 +317,14 @@ fn encode_cursor(suffix: &[u8]) -> String {
 
 fn decode_cursor(cursor: &str) -> CoreResult<Vec<u8>> {
     match base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor) {
-        Ok(bytes) if bytes.len() > tables::MESSAGE_SUFFIX_FIXED && bytes.len() <= tables::MESSAGE_SUFFIX_FIXED + 128 => Ok(bytes),
-        _ => Err(CoreError::Invalid("invalid cursor; pass back the nextCursor of the previous page".into())),
+        Ok(bytes)
+            if bytes.len() > tables::MESSAGE_SUFFIX_FIXED
+                && bytes.len() <= tables::MESSAGE_SUFFIX_FIXED + 128 =>
+        {
+            Ok(bytes)
+        }
+        _ => Err(CoreError::Invalid(
+            "invalid cursor; pass back the nextCursor of the previous page".into(),
+        )),
     }
 }

@@ -32,7 +32,12 @@ pub struct Core {
 
 impl Core {
     pub fn new(store: Store, link: Arc<dyn Link>) -> Arc<Self> {
-        Arc::new(Core { store, link, deleting: Mutex::default(), limiter: ratelimit::RateLimiter::default() })
+        Arc::new(Core {
+            store,
+            link,
+            deleting: Mutex::default(),
+            limiter: ratelimit::RateLimiter::default(),
+        })
     }
 
     pub fn store(&self) -> &Store {
@@ -59,7 +64,9 @@ impl Core {
 impl From<LinkError> for CoreError {
     fn from(e: LinkError) -> Self {
         match e {
-            LinkError::NotConnected => CoreError::NotConnected("instance is not connected to WhatsApp".into()),
+            LinkError::NotConnected => {
+                CoreError::NotConnected("instance is not connected to WhatsApp".into())
+            }
             LinkError::Rejected(m) => CoreError::Conflict(m),
             LinkError::Failed(m) => {
                 tracing::warn!(error = %m, "whatsapp link failure");

@@ -14,9 +14,19 @@ pub struct Capabilities {
 }
 
 impl Capabilities {
-    pub const ALL: Self = Self { read: true, send: true, manage: true, admin: true };
+    pub const ALL: Self = Self {
+        read: true,
+        send: true,
+        manage: true,
+        admin: true,
+    };
     /// The fixed set of a script/service api key and of an instance token.
-    pub const STANDARD: Self = Self { read: true, send: true, manage: true, admin: false };
+    pub const STANDARD: Self = Self {
+        read: true,
+        send: true,
+        manage: true,
+        admin: false,
+    };
 
     /// Parses names like `["read","send"]`; unknown names are an error.
     pub fn from_names<S: AsRef<str>>(names: &[S]) -> Result<Self, String> {
@@ -27,7 +37,11 @@ impl Capabilities {
                 "send" => caps.send = true,
                 "manage" => caps.manage = true,
                 "admin" => caps.admin = true,
-                other => return Err(format!("unknown capability `{other}` (expected read, send, manage, admin)")),
+                other => {
+                    return Err(format!(
+                        "unknown capability `{other}` (expected read, send, manage, admin)"
+                    ));
+                }
             }
         }
         Ok(caps)
@@ -35,10 +49,18 @@ impl Capabilities {
 
     pub fn names(&self) -> Vec<&'static str> {
         let mut out = Vec::new();
-        if self.read { out.push("read") }
-        if self.send { out.push("send") }
-        if self.manage { out.push("manage") }
-        if self.admin { out.push("admin") }
+        if self.read {
+            out.push("read")
+        }
+        if self.send {
+            out.push("send")
+        }
+        if self.manage {
+            out.push("manage")
+        }
+        if self.admin {
+            out.push("admin")
+        }
         out
     }
 

@@ -30,15 +30,28 @@ impl RateLimiter {
         if map.len() > SWEEP_AT {
             map.retain(|_, w| now < w.started + w.len_ms);
         }
-        let w = map.entry(bucket.to_string()).or_insert(Window { started: now, len_ms: window_ms, count: 0 });
+        let w = map.entry(bucket.to_string()).or_insert(Window {
+            started: now,
+            len_ms: window_ms,
+            count: 0,
+        });
         if now >= w.started + w.len_ms {
-            *w = Window { started: now, len_ms: window_ms, count: 0 };
+            *w = Window {
+                started: now,
+                len_ms: window_ms,
+                count: 0,
+            };
         }
         let allowed = w.count < limit;
         if allowed {
             w.count += 1;
         }
-        RateDecision { allowed, limit, remaining: limit.saturating_sub(w.count), reset_at: w.started + w.len_ms }
+        RateDecision {
+            allowed,
+            limit,
+            remaining: limit.saturating_sub(w.count),
+            reset_at: w.started + w.len_ms,
+        }
     }
 }
 

@@ -25,7 +25,9 @@ pub fn append(tx: &WriteTransaction, event: &Event) -> CoreResult<u64> {
         Some((seq, _)) => seq.value() + 1,
         None => 1,
     };
-    table.insert(next, encode(event).as_slice()).map_err(internal)?;
+    table
+        .insert(next, encode(event).as_slice())
+        .map_err(internal)?;
     Ok(next)
 }
 

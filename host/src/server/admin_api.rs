@@ -22,7 +22,9 @@ use crate::store::records::{CredentialKind, InstanceRecord};
 use crate::whatsapp::sim::SimLink;
 
 pub async fn handle(core: &Core, req: &Req) -> (&'static str, ApiResult) {
-    let Some(seg) = req.segments("/admin") else { return ("admin:other", Err(ApiError::not_found())) };
+    let Some(seg) = req.segments("/admin") else {
+        return ("admin:other", Err(ApiError::not_found()));
+    };
     let seg: Vec<&str> = seg.iter().map(String::as_str).collect();
     let route = match seg.as_slice() {
         ["orgs"] => "admin:orgs",
@@ -34,7 +36,12 @@ pub async fn handle(core: &Core, req: &Req) -> (&'static str, ApiResult) {
     };
     match req.bearer() {
         Some(t) if core.check_admin_token(t) => {}
-        _ => return (route, Err(ApiError::unauthorized("missing or invalid admin token"))),
+        _ => {
+            return (
+                route,
+                Err(ApiError::unauthorized("missing or invalid admin token")),
+            );
+        }
     }
     (route, dispatch(core, req, &seg).await)
 }
@@ -89,15 +96,26 @@ async fn dispatch(core: &Core, req: &Req, seg: &[&str]) -> ApiResult {
     match seg {
         ["orgs"] if m == Method::POST => {
             let body: OrgBody = req.json()?;
-            Ok(json(StatusCode::CREATED, &core.create_org(&body.name).await?))
+            Ok(json(
+                StatusCode::CREATED,
+                &core.create_org(&body.name).await?,
+            ))
         }
         ["orgs"] if m == Method::GET => ok(&core.list_orgs()?),
         ["credentials"] if m == Method::POST => {
             let body: CredentialBody = req.json()?;
-            let kind = CredentialKind::parse(&body.kind)
-                .ok_or_else(|| bad("kind must be api-key, ryze-account, evolution-key or instance"))?;
-            let caps = body.capabilities.as_deref().map(Capabilities::from_names).transpose().map_err(bad)?;
-            let minted = core.create_credential(&body.org, kind, caps, body.instance.as_deref(), body.label).await?;
+            let kind = CredentialKind::parse(&body.kind).ok_or_else(|| {
+                bad("kind must be api-key, ryze-account, evolution-key or instance")
+            })?;
+            let caps = body
+                .capabilities
+                .as_deref()
+                .map(Capabilities::from_names)
+                .transpose()
+                .map_err(bad)?;
+            let minted = core
+                .create_credential(&body.org, kind, caps, body.instance.as_deref(), body.label)
+                .await?;
             Ok(json(
                 StatusCode::CREATED,
                 &serde_json::json!({
@@ -111,7 +129,11 @@ async fn dispatch(core: &Core, req: &Req, seg: &[&str]) -> ApiResult {
             ))
         }
         ["instances"] if m == Method::GET => {
-            let mut all: Vec<_> = core.all_instances()?.into_iter().map(|r| r.instance).collect();
+            let mut all: Vec<_> = core
+                .all_instances()?
+                .into_iter()
+                .map(|r| r.instance)
+                .collect();
             for i in &mut all {
                 i.state = core.link().state(&i.id);
             }
@@ -121,7 +143,9 @@ async fn dispatch(core: &Core, req: &Req, seg: &[&str]) -> ApiResult {
         ["instances", i] if m == Method::DELETE => {
             let record = find(core, i)?;
             let admin = Core::admin_principal(&record.instance.org);
-            ok(&core.delete_instance(&admin, &InstanceRef::Id(record.instance.id)).await?)
+            ok(&core
+                .delete_instance(&admin, &InstanceRef::Id(record.instance.id))
+                .await?)
         }
         ["sim", i, "inbound"] if m == Method::POST => {
             let body: InboundBody = req.json()?;
@@ -130,7 +154,9 @@ async fn dispatch(core: &Core, req: &Req, seg: &[&str]) -> ApiResult {
             let chat = crate::core::jid::normalize(&body.from)?;
             let media = match body.media {
                 Some(media) => Some((
-                    base64::engine::general_purpose::STANDARD.decode(media.data.as_bytes()).map_err(|_| bad("media.data must be base64"))?,
+                    base64::engine::general_purpose::STANDARD
+                        .decode(media.data.as_bytes())
+                        .map_err(|_| bad("media.data must be base64"))?,
                     media.ext,
                 )),
                 None => None,
@@ -138,9 +164,14 @@ async fn dispatch(core: &Core, req: &Req, seg: &[&str]) -> ApiResult {
             if body.text.is_none() && media.is_none() {
                 return Err(bad("give `text`, `media` or both"));
             }
-            let inbound = sim.inject(&record.instance.id, &chat, body.text, body.from_me, media).map_err(crate::core::model::CoreError::from)?;
+            let inbound = sim
+                .inject(&record.instance.id, &chat, body.text, body.from_me, media)
+                .map_err(crate::core::model::CoreError::from)?;
             let message = core.ingest_message(&record.instance.id, inbound).await?;
-            Ok(json(StatusCode::CREATED, &serde_json::json!({"id": message.id, "message": message})))
+            Ok(json(
+                StatusCode::CREATED,
+                &serde_json::json!({"id": message.id, "message": message}),
+            ))
         }
         ["sim", i, "link"] if m == Method::POST => {
             let body: LinkBody = req.json()?;
@@ -154,9 +185,14 @@ async fn dispatch(core: &Core, req: &Req, seg: &[&str]) -> ApiResult {
 
 fn find(core: &Core, i: &str) -> Result<InstanceRecord, ApiError> {
     let which = InstanceRef::parse(i);
-    Ok(core.store().read(|tx| load_instance(tx, &which))?.ok_or_else(|| instance_not_found(&which))?)
+    Ok(core
+        .store()
+        .read(|tx| load_instance(tx, &which))?
+        .ok_or_else(|| instance_not_found(&which))?)
 }
 
 fn sim(core: &Core) -> Result<&SimLink, ApiError> {
-    core.link().as_sim().ok_or_else(|| bad("this gateway does not run the `sim` link"))
+    core.link()
+        .as_sim()
+        .ok_or_else(|| bad("this gateway does not run the `sim` link"))
 }

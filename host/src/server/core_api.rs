@@ -26,7 +26,9 @@ use crate::core::model::{ChatPatch, InstanceRef, Principal};
 
 /// Returns the metrics route label and the response.
 pub async fn handle(core: &Core, req: &Req) -> (&'static str, ApiResult) {
-    let Some(seg) = req.segments("/core") else { return ("core:other", Err(ApiError::not_found())) };
+    let Some(seg) = req.segments("/core") else {
+        return ("core:other", Err(ApiError::not_found()));
+    };
     let seg: Vec<&str> = seg.iter().map(String::as_str).collect();
     let route = route_label(&seg);
     let principal = match req.bearer() {
@@ -34,7 +36,14 @@ pub async fn handle(core: &Core, req: &Req) -> (&'static str, ApiResult) {
             Some(p) => p,
             None => return (route, Err(ApiError::unauthorized("invalid api key"))),
         },
-        None => return (route, Err(ApiError::unauthorized("missing `Authorization: Bearer <api key>`"))),
+        None => {
+            return (
+                route,
+                Err(ApiError::unauthorized(
+                    "missing `Authorization: Bearer <api key>`",
+                )),
+            );
+        }
     };
     (route, dispatch(core, &principal, req, &seg).await)
 }
@@ -81,7 +90,10 @@ async fn dispatch(core: &Core, p: &Principal, req: &Req, seg: &[&str]) -> ApiRes
             Method::GET => ok(&core.list_instances(p).await?),
             Method::POST => {
                 let body: CreateBody = req.json()?;
-                Ok(json(StatusCode::CREATED, &core.create_instance(p, &body.name).await?))
+                Ok(json(
+                    StatusCode::CREATED,
+                    &core.create_instance(p, &body.name).await?,
+                ))
             }
             _ => Err(ApiError::method_not_allowed()),
         },
@@ -95,21 +107,34 @@ async fn dispatch(core: &Core, p: &Principal, req: &Req, seg: &[&str]) -> ApiRes
         }
         ["instances", i, "connect"] if m == Method::POST => {
             let body: ConnectBody = req.json()?;
-            ok(&core.connect(p, &InstanceRef::parse(i), body.phone.as_deref()).await?)
+            ok(&core
+                .connect(p, &InstanceRef::parse(i), body.phone.as_deref())
+                .await?)
         }
-        ["instances", i, "state"] if m == Method::GET => {
-            ok(&serde_json::json!({"state": core.connection_state(p, &InstanceRef::parse(i)).await?}))
+        ["instances", i, "state"] if m == Method::GET => ok(
+            &serde_json::json!({"state": core.connection_state(p, &InstanceRef::parse(i)).await?}),
+        ),
+        ["instances", i, "logout"] if m == Method::POST => {
+            ok(&core.logout(p, &InstanceRef::parse(i)).await?)
         }
-        ["instances", i, "logout"] if m == Method::POST => ok(&core.logout(p, &InstanceRef::parse(i)).await?),
         ["instances", i, "messages"] if m == Method::POST => {
             let body: SendBody = req.json()?;
-            Ok(json(StatusCode::CREATED, &core.send_text(p, &InstanceRef::parse(i), &body.to, &body.text).await?))
+            Ok(json(
+                StatusCode::CREATED,
+                &core
+                    .send_text(p, &InstanceRef::parse(i), &body.to, &body.text)
+                    .await?,
+            ))
         }
         ["instances", i, "messages", id] if m == Method::DELETE => {
             let everyone = flag(req, "for_everyone", false)?;
-            ok(&core.delete_message(p, &InstanceRef::parse(i), id, everyone).await?)
+            ok(&core
+                .delete_message(p, &InstanceRef::parse(i), id, everyone)
+                .await?)
         }
-        ["instances", i, "chats"] if m == Method::GET => ok(&core.list_chats(p, &InstanceRef::parse(i)).await?),
+        ["instances", i, "chats"] if m == Method::GET => {
+            ok(&core.list_chats(p, &InstanceRef::parse(i)).await?)
+        }
         ["instances", i, "chats", jid] => {
             let i = InstanceRef::parse(i);
             match *m {
@@ -130,11 +155,17 @@ async fn dispatch(core: &Core, p: &Principal, req: &Req, seg: &[&str]) -> ApiRes
             let limit = match req.query_param("limit") {
                 None => 0,
                 Some(l) => l.parse::<u32>().ok().filter(|l| *l >= 1).ok_or_else(|| {
-                    ApiError::new(StatusCode::BAD_REQUEST, "invalid", "limit must be between 1 and 200")
+                    ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "invalid",
+                        "limit must be between 1 and 200",
+                    )
                 })?,
             };
             let cursor = req.query_param("cursor");
-            ok(&core.list_messages(p, &InstanceRef::parse(i), jid, limit, cursor.as_deref()).await?)
+            ok(&core
+                .list_messages(p, &InstanceRef::parse(i), jid, limit, cursor.as_deref())
+                .await?)
         }
         _ if route_label(seg) != "core:other" => Err(ApiError::method_not_allowed()),
         _ => Err(ApiError::not_found()),

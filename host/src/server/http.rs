@@ -23,7 +23,12 @@ impl Req {
         let rest = self.path.strip_prefix(prefix)?;
         rest.split('/')
             .filter(|s| !s.is_empty())
-            .map(|s| percent_encoding::percent_decode_str(s).decode_utf8().ok().map(|c| c.into_owned()))
+            .map(|s| {
+                percent_encoding::percent_decode_str(s)
+                    .decode_utf8()
+                    .ok()
+                    .map(|c| c.into_owned())
+            })
             .collect()
     }
 
@@ -34,22 +39,41 @@ impl Req {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             (k == name).then(|| {
                 let v = v.replace('+', " ");
-                percent_encoding::percent_decode_str(&v).decode_utf8_lossy().into_owned()
+                percent_encoding::percent_decode_str(&v)
+                    .decode_utf8_lossy()
+                    .into_owned()
             })
         })
     }
 
     /// The token of an `Authorization: Bearer <token>` header.
     pub fn bearer(&self) -> Option<&str> {
-        let v = self.headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
+        let v = self
+            .headers
+            .get(http::header::AUTHORIZATION)?
+            .to_str()
+            .ok()?;
         let (scheme, token) = v.split_once(' ')?;
-        scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+        scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| token.trim())
+            .filter(|t| !t.is_empty())
     }
 
     /// The body as JSON `T`; an empty body reads as `{}`.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
-        let body: &[u8] = if self.body.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &self.body };
-        serde_json::from_slice(body).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid", format!("invalid JSON body: {e}")))
+        let body: &[u8] = if self.body.iter().all(u8::is_ascii_whitespace) {
+            b"{}"
+        } else {
+            &self.body
+        };
+        serde_json::from_slice(body).map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid",
+                format!("invalid JSON body: {e}"),
+            )
+        })
     }
 }
 
@@ -63,7 +87,11 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into() }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
     }
 
     pub fn not_found() -> Self {
@@ -75,13 +103,23 @@ impl ApiError {
     }
 
     pub fn method_not_allowed() -> Self {
-        ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this route")
+        ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "method not allowed on this route",
+        )
     }
 
     pub fn into_response(self) -> Response<Bytes> {
-        let mut resp = json(self.status, &serde_json::json!({"error": {"code": self.code, "message": self.message}}));
+        let mut resp = json(
+            self.status,
+            &serde_json::json!({"error": {"code": self.code, "message": self.message}}),
+        );
         if self.status == StatusCode::UNAUTHORIZED {
-            resp.headers_mut().insert(http::header::WWW_AUTHENTICATE, http::HeaderValue::from_static("Bearer"));
+            resp.headers_mut().insert(
+                http::header::WWW_AUTHENTICATE,
+                http::HeaderValue::from_static("Bearer"),
+            );
         }
         resp
     }
@@ -89,7 +127,8 @@ impl ApiError {
 
 impl From<CoreError> for ApiError {
     fn from(e: CoreError) -> Self {
-        let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         ApiError::new(status, e.code(), e.to_string())
     }
 }
@@ -110,7 +149,10 @@ pub fn ok<T: Serialize + ?Sized>(value: &T) -> ApiResult {
 }
 
 pub fn no_content() -> ApiResult {
-    Ok(Response::builder().status(StatusCode::NO_CONTENT).body(Bytes::new()).expect("valid response"))
+    Ok(Response::builder()
+        .status(StatusCode::NO_CONTENT)
+        .body(Bytes::new())
+        .expect("valid response"))
 }
 
 pub fn text(status: StatusCode, content_type: &'static str, body: String) -> Response<Bytes> {
@@ -127,6 +169,10 @@ pub fn flag(req: &Req, name: &str, default: bool) -> Result<bool, ApiError> {
         None => Ok(default),
         Some("true" | "1") => Ok(true),
         Some("false" | "0") => Ok(false),
-        Some(other) => Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid", format!("`{name}` must be true or false, not `{other}`"))),
+        Some(other) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid",
+            format!("`{name}` must be true or false, not `{other}`"),
+        )),
     }
 }

@@ -65,7 +65,9 @@ pub async fn serve(
         });
         let builder = {
             let mut b = hyper::server::conn::http1::Builder::new();
-            b.max_headers(100).header_read_timeout(Duration::from_secs(30)).timer(hyper_util::rt::TokioTimer::new());
+            b.max_headers(100)
+                .header_read_timeout(Duration::from_secs(30))
+                .timer(hyper_util::rt::TokioTimer::new());
             b
         };
         match &tls {
@@ -117,30 +119,54 @@ async fn handle(app: &App, req: hyper::Request<Incoming>) -> hyper::Response<Ful
             };
             route(app, req).await
         }
-        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => (
-            "body_too_large",
-            ApiError::new(
-                ::http::StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                format!("request body is larger than {} bytes", app.max_body_bytes),
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            (
+                "body_too_large",
+                ApiError::new(
+                    ::http::StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    format!("request body is larger than {} bytes", app.max_body_bytes),
+                )
+                .into_response(),
             )
-            .into_response(),
-        ),
+        }
         Err(e) => {
             tracing::debug!(error = %e, "reading request body");
-            ("body_error", ApiError::new(::http::StatusCode::BAD_REQUEST, "invalid", "could not read the request body").into_response())
+            (
+                "body_error",
+                ApiError::new(
+                    ::http::StatusCode::BAD_REQUEST,
+                    "invalid",
+                    "could not read the request body",
+                )
+                .into_response(),
+            )
         }
     };
-    app.metrics.observe(route, resp.status().as_u16(), started.elapsed());
+    app.metrics
+        .observe(route, resp.status().as_u16(), started.elapsed());
     resp.map(Full::new)
 }
 
 async fn route(app: &App, req: Req) -> (&'static str, ::http::Response<Bytes>) {
     let path = req.path.as_str();
     let (label, result) = if path == "/healthz" {
-        ("healthz", Ok(text(::http::StatusCode::OK, "text/plain", "ok\n".into())))
+        (
+            "healthz",
+            Ok(text(::http::StatusCode::OK, "text/plain", "ok\n".into())),
+        )
     } else if path == "/metrics" {
-        ("metrics", Ok(text(::http::StatusCode::OK, "text/plain; version=0.0.4", metrics_text(app))))
+        (
+            "metrics",
+            Ok(text(
+                ::http::StatusCode::OK,
+                "text/plain; version=0.0.4",
+                metrics_text(app),
+            )),
+        )
     } else if path == "/admin" || path.starts_with("/admin/") {
         admin_api::handle(&app.core, &req).await
     } else if path == "/core" || path.starts_with("/core/") {
@@ -153,14 +179,18 @@ async fn route(app: &App, req: Req) -> (&'static str, ::http::Response<Bytes>) {
 
 fn metrics_text(app: &App) -> String {
     let mut extra = String::new();
-    extra.push_str("# HELP wagate_instances Instances by connection state.\n# TYPE wagate_instances gauge\n");
+    extra.push_str(
+        "# HELP wagate_instances Instances by connection state.\n# TYPE wagate_instances gauge\n",
+    );
     let mut counts = std::collections::BTreeMap::new();
     for state in ["disconnected", "connecting", "open", "closed"] {
         counts.insert(state, 0u64);
     }
     if let Ok(all) = app.core.all_instances() {
         for r in all {
-            *counts.entry(app.core.link().state(&r.instance.id).as_str()).or_default() += 1;
+            *counts
+                .entry(app.core.link().state(&r.instance.id).as_str())
+                .or_default() += 1;
         }
     }
     for (state, n) in counts {

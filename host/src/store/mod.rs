@@ -48,7 +48,11 @@ impl Store {
         })?;
         migrate(&db).context("migrating the database schema")?;
         let db = Arc::new(db);
-        let store = Store { writer: writer::Writer::start(db.clone()), db, data_dir: data_dir.to_path_buf() };
+        let store = Store {
+            writer: writer::Writer::start(db.clone()),
+            db,
+            data_dir: data_dir.to_path_buf(),
+        };
         store.collect_media_garbage();
         Ok(store)
     }
@@ -120,7 +124,10 @@ impl Store {
     pub fn schema_version(&self) -> CoreResult<u64> {
         self.read(|tx| {
             let t = tx.open_table(tables::META).map_err(internal)?;
-            Ok(t.get("schema_version").map_err(internal)?.map(|v| v.value()).unwrap_or(0))
+            Ok(t.get("schema_version")
+                .map_err(internal)?
+                .map(|v| v.value())
+                .unwrap_or(0))
         })
     }
 }
@@ -129,11 +136,18 @@ impl Store {
 /// (never by callers) and are checked to stay inside the data folder anyway.
 fn remove_media_path(data_dir: &Path, rel: &str) {
     if rel.split('/').any(|part| part == ".." || part.is_empty()) {
-        tracing::warn!(path = rel, "refusing to remove a media path outside the data folder");
+        tracing::warn!(
+            path = rel,
+            "refusing to remove a media path outside the data folder"
+        );
         return;
     }
     let path = data_dir.join(rel);
-    let res = if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+    let res = if path.is_dir() {
+        std::fs::remove_dir_all(&path)
+    } else {
+        std::fs::remove_file(&path)
+    };
     match res {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -189,7 +203,10 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> CoreResult<T> {
 }
 
 /// Gets and decodes one JSON record.
-pub fn get_json<K, T>(table: &impl ReadableTable<K, &'static [u8]>, key: K::SelfType<'_>) -> CoreResult<Option<T>>
+pub fn get_json<K, T>(
+    table: &impl ReadableTable<K, &'static [u8]>,
+    key: K::SelfType<'_>,
+) -> CoreResult<Option<T>>
 where
     K: redb::Key + 'static,
     T: DeserializeOwned,

@@ -81,7 +81,13 @@ pub fn message_suffix(timestamp_ms: u64, seq: u64, message_id: &str) -> Vec<u8> 
     k
 }
 
-pub fn message_key(instance_id: &str, jid: &str, timestamp_ms: u64, seq: u64, message_id: &str) -> Vec<u8> {
+pub fn message_key(
+    instance_id: &str,
+    jid: &str,
+    timestamp_ms: u64,
+    seq: u64,
+    message_id: &str,
+) -> Vec<u8> {
     let mut k = chat_messages_prefix(instance_id, jid);
     k.extend_from_slice(&message_suffix(timestamp_ms, seq, message_id));
     k

@@ -53,10 +53,17 @@ impl Writer {
         let (reply, rx) = oneshot::channel();
         let job: WriteJob = Box::new(move |tx| job(tx).map(|v| Box::new(v) as Output));
         self.tx
-            .send(Queued { job, reply: Some(reply) })
+            .send(Queued {
+                job,
+                reply: Some(reply),
+            })
             .map_err(|_| CoreError::Internal("the store is shut down".into()))?;
-        let out = rx.await.map_err(|_| CoreError::Internal("the store writer stopped".into()))??;
-        Ok(*out.downcast::<T>().expect("writer returns the job's own output type"))
+        let out = rx
+            .await
+            .map_err(|_| CoreError::Internal("the store writer stopped".into()))??;
+        Ok(*out
+            .downcast::<T>()
+            .expect("writer returns the job's own output type"))
     }
 
     /// Queues a job nobody waits for (housekeeping).

@@ -52,11 +52,24 @@ pub struct Inbound {
 /// Things the link reports on its own; core ingests them into the store + outbox.
 #[derive(Clone, Debug)]
 pub enum LinkEvent {
-    Qr { instance_id: String, code: String },
-    Connected { instance_id: String, owner_jid: String },
-    Disconnected { instance_id: String },
-    LoggedOut { instance_id: String },
-    Message { instance_id: String, message: Inbound },
+    Qr {
+        instance_id: String,
+        code: String,
+    },
+    Connected {
+        instance_id: String,
+        owner_jid: String,
+    },
+    Disconnected {
+        instance_id: String,
+    },
+    LoggedOut {
+        instance_id: String,
+    },
+    Message {
+        instance_id: String,
+        message: Inbound,
+    },
 }
 
 /// One WhatsApp account connection per instance, addressed by instance id.
@@ -77,18 +90,33 @@ pub trait Link: Send + Sync + 'static {
     async fn send_text(&self, instance_id: &str, to: &str, text: &str) -> Result<Sent, LinkError>;
 
     /// Revokes a message for everyone.
-    async fn revoke(&self, instance_id: &str, chat: &str, message_id: &str, from_me: bool)
-    -> Result<(), LinkError>;
+    async fn revoke(
+        &self,
+        instance_id: &str,
+        chat: &str,
+        message_id: &str,
+        from_me: bool,
+    ) -> Result<(), LinkError>;
 
     /// Deletes a message on this account's devices only (app state).
-    async fn delete_for_me(&self, instance_id: &str, chat: &str, message_id: &str, from_me: bool)
-    -> Result<(), LinkError>;
+    async fn delete_for_me(
+        &self,
+        instance_id: &str,
+        chat: &str,
+        message_id: &str,
+        from_me: bool,
+    ) -> Result<(), LinkError>;
 
     /// Deletes a chat on this account's devices (app state).
     async fn delete_chat(&self, instance_id: &str, chat: &str) -> Result<(), LinkError>;
 
     /// Archive/pin/mute through app state.
-    async fn update_chat(&self, instance_id: &str, chat: &str, patch: &ChatPatch) -> Result<(), LinkError>;
+    async fn update_chat(
+        &self,
+        instance_id: &str,
+        chat: &str,
+        patch: &ChatPatch,
+    ) -> Result<(), LinkError>;
 
     /// Logs out (the device leaves the phone's linked devices) and drops its keys.
     async fn logout(&self, instance_id: &str) -> Result<(), LinkError>;

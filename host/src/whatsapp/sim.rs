@@ -36,7 +36,11 @@ pub struct SimLink {
 
 impl SimLink {
     pub fn new(events: UnboundedSender<LinkEvent>, pair_delay: Duration) -> Self {
-        SimLink { sessions: Arc::default(), events, pair_delay }
+        SimLink {
+            sessions: Arc::default(),
+            events,
+            pair_delay,
+        }
     }
 
     fn with_session<T>(&self, instance_id: &str, f: impl FnOnce(&mut Session) -> T) -> T {
@@ -62,7 +66,9 @@ impl SimLink {
         media: Option<(Vec<u8>, String)>,
     ) -> Result<Inbound, LinkError> {
         self.require_open(instance_id)?;
-        let owner = self.with_session(instance_id, |s| s.owner_jid.clone()).unwrap_or_default();
+        let owner = self
+            .with_session(instance_id, |s| s.owner_jid.clone())
+            .unwrap_or_default();
         let sender = if from_me { owner } else { chat_jid.to_string() };
         let message = Inbound {
             id: new_message_id(),
@@ -83,7 +89,9 @@ impl SimLink {
             match (up, s.state) {
                 (false, Some(ConnectionState::Open)) => {
                     s.state = Some(ConnectionState::Closed);
-                    Some(LinkEvent::Disconnected { instance_id: instance_id.to_string() })
+                    Some(LinkEvent::Disconnected {
+                        instance_id: instance_id.to_string(),
+                    })
                 }
                 (true, Some(ConnectionState::Closed)) => {
                     s.state = Some(ConnectionState::Open);
@@ -124,16 +132,28 @@ impl Link for SimLink {
             return Ok(Pairing::default());
         }
         let pairing = match phone {
-            Some(_) => Pairing { qr: None, pair_code: Some(pair_code()) },
-            None => Pairing { qr: Some(qr_payload()), pair_code: None },
+            Some(_) => Pairing {
+                qr: None,
+                pair_code: Some(pair_code()),
+            },
+            None => Pairing {
+                qr: Some(qr_payload()),
+                pair_code: None,
+            },
         };
         if let Some(qr) = &pairing.qr {
-            let _ = self.events.send(LinkEvent::Qr { instance_id: instance_id.to_string(), code: qr.clone() });
+            let _ = self.events.send(LinkEvent::Qr {
+                instance_id: instance_id.to_string(),
+                code: qr.clone(),
+            });
         }
         // The simulated phone "scans" after the delay.
         let owner_jid = format!(
             "{}@s.whatsapp.net",
-            phone.map(str::to_string).unwrap_or_else(|| format!("5500{:09}", rand::rng().random_range(0..1_000_000_000u64)))
+            phone.map(str::to_string).unwrap_or_else(|| format!(
+                "5500{:09}",
+                rand::rng().random_range(0..1_000_000_000u64)
+            ))
         );
         let delay = self.pair_delay;
         let events = self.events.clone();
@@ -145,7 +165,11 @@ impl Link for SimLink {
                 let mut map = sessions.lock().expect("sim sessions lock");
                 match map.get_mut(&id) {
                     Some(s) if s.state == Some(ConnectionState::Connecting) => {
-                        s.state = Some(if s.held_down { ConnectionState::Closed } else { ConnectionState::Open });
+                        s.state = Some(if s.held_down {
+                            ConnectionState::Closed
+                        } else {
+                            ConnectionState::Open
+                        });
                         s.owner_jid = Some(owner_jid.clone());
                         !s.held_down
                     }
@@ -153,7 +177,10 @@ impl Link for SimLink {
                 }
             };
             if paired {
-                let _ = events.send(LinkEvent::Connected { instance_id: id, owner_jid });
+                let _ = events.send(LinkEvent::Connected {
+                    instance_id: id,
+                    owner_jid,
+                });
             }
         });
         Ok(pairing)
@@ -169,18 +196,37 @@ impl Link for SimLink {
 
     fn state(&self, instance_id: &str) -> ConnectionState {
         let sessions = self.sessions.lock().expect("sim sessions lock");
-        sessions.get(instance_id).and_then(|s| s.state).unwrap_or(ConnectionState::Disconnected)
+        sessions
+            .get(instance_id)
+            .and_then(|s| s.state)
+            .unwrap_or(ConnectionState::Disconnected)
     }
 
-    async fn send_text(&self, instance_id: &str, _to: &str, _text: &str) -> Result<Sent, LinkError> {
+    async fn send_text(
+        &self,
+        instance_id: &str,
+        _to: &str,
+        _text: &str,
+    ) -> Result<Sent, LinkError> {
         self.require_open(instance_id)?;
-        Ok(Sent { id: new_message_id(), timestamp: now_ms() })
+        Ok(Sent {
+            id: new_message_id(),
+            timestamp: now_ms(),
+        })
     }
 
-    async fn revoke(&self, instance_id: &str, chat: &str, message_id: &str, from_me: bool) -> Result<(), LinkError> {
+    async fn revoke(
+        &self,
+        instance_id: &str,
+        chat: &str,
+        message_id: &str,
+        from_me: bool,
+    ) -> Result<(), LinkError> {
         self.require_open(instance_id)?;
         if !from_me && !chat.ends_with("@g.us") {
-            return Err(LinkError::Rejected("only messages sent by this account can be revoked".into()));
+            return Err(LinkError::Rejected(
+                "only messages sent by this account can be revoked".into(),
+            ));
         }
         let fresh = self.with_session(instance_id, |s| s.revoked.insert(message_id.to_string()));
         if !fresh {
@@ -189,7 +235,13 @@ impl Link for SimLink {
         Ok(())
     }
 
-    async fn delete_for_me(&self, instance_id: &str, _chat: &str, _id: &str, _from_me: bool) -> Result<(), LinkError> {
+    async fn delete_for_me(
+        &self,
+        instance_id: &str,
+        _chat: &str,
+        _id: &str,
+        _from_me: bool,
+    ) -> Result<(), LinkError> {
         self.require_open(instance_id)
     }
 
@@ -197,7 +249,12 @@ impl Link for SimLink {
         self.require_open(instance_id)
     }
 
-    async fn update_chat(&self, instance_id: &str, _chat: &str, _patch: &ChatPatch) -> Result<(), LinkError> {
+    async fn update_chat(
+        &self,
+        instance_id: &str,
+        _chat: &str,
+        _patch: &ChatPatch,
+    ) -> Result<(), LinkError> {
         self.require_open(instance_id)
     }
 
@@ -207,7 +264,10 @@ impl Link for SimLink {
     }
 
     async fn forget(&self, instance_id: &str) {
-        self.sessions.lock().expect("sim sessions lock").remove(instance_id);
+        self.sessions
+            .lock()
+            .expect("sim sessions lock")
+            .remove(instance_id);
     }
 
     fn as_sim(&self) -> Option<&SimLink> {
@@ -227,13 +287,21 @@ fn qr_payload() -> String {
         let bytes: Vec<u8> = (0..n).map(|_| rng.random()).collect();
         base64::engine::general_purpose::STANDARD.encode(bytes)
     };
-    format!("2@{},{},{},{}", part(24, &mut rng), part(32, &mut rng), part(32, &mut rng), part(32, &mut rng))
+    format!(
+        "2@{},{},{},{}",
+        part(24, &mut rng),
+        part(32, &mut rng),
+        part(32, &mut rng),
+        part(32, &mut rng)
+    )
 }
 
 fn pair_code() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTVWXYZ123456789";
     let mut rng = rand::rng();
-    let mut code: String = (0..8).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect();
+    let mut code: String = (0..8)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect();
     code.insert(4, '-');
     code
 }
