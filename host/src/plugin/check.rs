@@ -1,0 +1,174 @@
+//! `wagate plugin check FILE`: validate a component against the contract and describe it.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::Context;
+use wasmtime::Engine;
+use wasmtime::component::types::ComponentItem;
+use wasmtime::component::{Component, Linker};
+
+use super::bindings::auth::AuthPre;
+use super::bindings::dialect::DialectPre;
+use super::bindings::sink::SinkPre;
+use super::grants;
+use super::manifest::Grant;
+use super::registry::{CONTRACT_VERSION, sha256_hex};
+use super::state::PluginState;
+
+/// `wagate plugin check FILE`: validate a component and print world/imports/exports.
+///
+/// The component must compile, link against this host's interfaces (wagate contract
+/// plus an empty WASI), and implement at least one world (auth, dialect, sink) with
+/// matching types. The report lists the worlds it implements, the grants its manifest
+/// needs (`grants.imports`), its imports and exports, and its sha256 for pinning in the
+/// manifest. If a `plugin.toml` sits beside the file, it is checked against the
+/// component too.
+pub fn check_component(path: &Path) -> anyhow::Result<String> {
+    let wasm = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let engine = Engine::new(&super::engine::config(1, false)).map_err(anyhow::Error::from)?;
+    let component = Component::new(&engine, &wasm)
+        .map_err(anyhow::Error::from)
+        .with_context(|| format!("{} is not a valid WebAssembly component", path.display()))?;
+
+    let mut linker: Linker<PluginState> = Linker::new(&engine);
+    grants::add_to_linker(&mut linker)?;
+    let ty = component.component_type();
+
+    let mut imports = Vec::new();
+    let mut needed = Vec::new();
+    let mut problems = Vec::new();
+    for (name, item) in ty.imports(&engine) {
+        imports.push(describe(name, &item.ty, &engine));
+        if let Some(g) = Grant::from_import(name) {
+            needed.push(g.interface());
+        } else if !name.starts_with("wasi:")
+            && name.split('@').next() != Some("wagate:plugin/types")
+        {
+            problems.push(format!(
+                "imports `{name}`, which is neither part of the wagate contract nor WASI"
+            ));
+        }
+        if let Some(v) = name
+            .strip_prefix("wagate:plugin/")
+            .and_then(|r| r.split_once('@'))
+            .map(|(_, v)| v)
+            && v.split('.').take(2).ne(CONTRACT_VERSION.split('.').take(2))
+        {
+            problems.push(format!(
+                "imports `{name}`; this host speaks contract {CONTRACT_VERSION}"
+            ));
+        }
+    }
+    let exports: Vec<String> = ty
+        .exports(&engine)
+        .map(|(n, item)| describe(n, &item.ty, &engine))
+        .collect();
+
+    let mut worlds = Vec::new();
+    let mut mismatches = Vec::new();
+    if problems.is_empty() {
+        let pre = match linker.instantiate_pre(&component) {
+            Ok(pre) => pre,
+            Err(_) => {
+                let mut l = linker.clone();
+                super::registry::stub_unknown_wasi(&mut l, &engine, &component)?;
+                l.instantiate_pre(&component)
+                    .map_err(anyhow::Error::from)
+                    .context("linking against the host")?
+            }
+        };
+        match AuthPre::new(pre.clone()) {
+            Ok(_) => worlds.push("auth"),
+            Err(e) => mismatches.push(format!("auth: {e}")),
+        }
+        match DialectPre::new(pre.clone()) {
+            Ok(_) => worlds.push("dialect"),
+            Err(e) => mismatches.push(format!("dialect: {e}")),
+        }
+        match SinkPre::new(pre) {
+            Ok(_) => worlds.push("sink"),
+            Err(e) => mismatches.push(format!("sink: {e}")),
+        }
+    }
+    if !problems.is_empty() {
+        anyhow::bail!("{}: {}", path.display(), problems.join("; "));
+    }
+    if worlds.is_empty() {
+        anyhow::bail!(
+            "{} implements none of the worlds auth, dialect, sink:\n  {}",
+            path.display(),
+            mismatches.join("\n  ")
+        );
+    }
+
+    let mut out = String::new();
+    let _ = writeln!(out, "{}: ok", path.display());
+    let _ = writeln!(out, "size:    {} bytes", wasm.len());
+    let _ = writeln!(out, "sha256:  {}", sha256_hex(&wasm));
+    let _ = writeln!(out, "worlds:  {}", worlds.join(", "));
+    needed.sort();
+    needed.dedup();
+    let _ = writeln!(out, "grants:  imports = {:?}", needed);
+    let _ = writeln!(out, "imports:");
+    for i in &imports {
+        let _ = writeln!(out, "  {i}");
+    }
+    let _ = writeln!(out, "exports:");
+    for e in &exports {
+        let _ = writeln!(out, "  {e}");
+    }
+
+    let manifest_path = path.with_file_name("plugin.toml");
+    if manifest_path.is_file() {
+        let text = std::fs::read_to_string(&manifest_path)?;
+        match super::manifest::Manifest::parse(&text) {
+            Ok(m) => {
+                let missing: Vec<&str> = needed
+                    .iter()
+                    .copied()
+                    .filter(|n| !m.grants.imports.iter().any(|g| g.interface() == *n))
+                    .collect();
+                let undeclared: Vec<&str> = m
+                    .worlds
+                    .iter()
+                    .map(|w| w.as_str())
+                    .filter(|w| !worlds.contains(w))
+                    .collect();
+                if missing.is_empty() && undeclared.is_empty() {
+                    let _ = writeln!(out, "manifest {}: ok", manifest_path.display());
+                } else {
+                    anyhow::bail!(
+                        "{}: manifest {} does not fit the component: ungranted imports {:?}, unimplemented worlds {:?}",
+                        path.display(),
+                        manifest_path.display(),
+                        missing,
+                        undeclared
+                    );
+                }
+            }
+            Err(e) => anyhow::bail!("{}: {e:#}", manifest_path.display()),
+        }
+    }
+    Ok(out)
+}
+
+fn describe(name: &str, item: &ComponentItem, engine: &Engine) -> String {
+    match item {
+        ComponentItem::ComponentInstance(inst) => {
+            let funcs: Vec<&str> = inst
+                .exports(engine)
+                .filter(|(_, e)| matches!(e.ty, ComponentItem::ComponentFunc(_)))
+                .map(|(n, _)| n)
+                .collect();
+            if funcs.is_empty() {
+                name.to_string()
+            } else {
+                format!("{name} {{ {} }}", funcs.join(", "))
+            }
+        }
+        ComponentItem::ComponentFunc(_) => format!("{name}: func"),
+        ComponentItem::Type(_) => format!("{name}: type"),
+        _ => name.to_string(),
+    }
+}

@@ -1,0 +1,171 @@
+//! The operations plugins reach, as a trait: implemented by [`crate::core::Core`], and
+//! by test doubles, so the plugin runtime can be exercised without a store.
+
+use async_trait::async_trait;
+
+use crate::core::model::{
+    Chat, ChatPatch, ConnectInfo, ConnectionState, CoreResult, CreatedInstance, Instance,
+    InstanceRef, Message, MessagePage, Principal, RateDecision,
+};
+
+/// What the `core` and `identity` grants call. Every principal-taking method checks the
+/// principal itself (core's authorization); the plugin runtime only binds it.
+#[async_trait]
+#[allow(missing_docs)]
+pub trait CoreApi: Send + Sync + 'static {
+    async fn create_instance(&self, p: &Principal, name: &str) -> CoreResult<CreatedInstance>;
+    async fn get_instance(&self, p: &Principal, which: &InstanceRef) -> CoreResult<Instance>;
+    async fn list_instances(&self, p: &Principal) -> CoreResult<Vec<Instance>>;
+    async fn connect(
+        &self,
+        p: &Principal,
+        which: &InstanceRef,
+        phone: Option<&str>,
+    ) -> CoreResult<ConnectInfo>;
+    async fn connection_state(
+        &self,
+        p: &Principal,
+        which: &InstanceRef,
+    ) -> CoreResult<ConnectionState>;
+    async fn logout(&self, p: &Principal, which: &InstanceRef) -> CoreResult<Instance>;
+    async fn delete_instance(&self, p: &Principal, which: &InstanceRef) -> CoreResult<Instance>;
+    async fn send_text(
+        &self,
+        p: &Principal,
+        which: &InstanceRef,
+        to: &str,
+        text: &str,
+    ) -> CoreResult<Message>;
+    async fn delete_message(
+        &self,
+        p: &Principal,
+        which: &InstanceRef,
+        id: &str,
+        for_everyone: bool,
+    ) -> CoreResult<Message>;
+    async fn delete_chat(
+        &self,
+        p: &Principal,
+        which: &InstanceRef,
+        chat: &str,
+        media: bool,
+    ) -> CoreResult<String>;
+    async fn update_chat(
+        &self,
+        p: &Principal,
+        which: &InstanceRef,
+        chat: &str,
+        patch: ChatPatch,
+    ) -> CoreResult<Chat>;
+    async fn get_chat(&self, p: &Principal, which: &InstanceRef, chat: &str) -> CoreResult<Chat>;
+    async fn list_chats(&self, p: &Principal, which: &InstanceRef) -> CoreResult<Vec<Chat>>;
+    async fn list_messages(
+        &self,
+        p: &Principal,
+        which: &InstanceRef,
+        chat: &str,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> CoreResult<MessagePage>;
+    /// Count a hit on a host-kept bucket (already scoped by the caller).
+    fn rate_limit(&self, bucket: &str, limit: u32, window_ms: u64) -> RateDecision;
+    /// The principal of a stored credential matching `secret`.
+    async fn resolve_credential(&self, secret: &str) -> Option<Principal>;
+    /// Normalise a number or JID.
+    fn normalize_jid(&self, input: &str) -> CoreResult<String>;
+}
+
+#[async_trait]
+impl CoreApi for crate::core::Core {
+    async fn create_instance(&self, p: &Principal, name: &str) -> CoreResult<CreatedInstance> {
+        crate::core::Core::create_instance(self, p, name).await
+    }
+    async fn get_instance(&self, p: &Principal, which: &InstanceRef) -> CoreResult<Instance> {
+        crate::core::Core::get_instance(self, p, which).await
+    }
+    async fn list_instances(&self, p: &Principal) -> CoreResult<Vec<Instance>> {
+        crate::core::Core::list_instances(self, p).await
+    }
+    async fn connect(
+        &self,
+        p: &Principal,
+        which: &InstanceRef,
+        phone: Option<&str>,
+    ) -> CoreResult<ConnectInfo> {
+        crate::core::Core::connect(self, p, which, phone).await
+    }
+    async fn connection_state(
+        &self,
+        p: &Principal,
+        which: &InstanceRef,
+    ) -> CoreResult<ConnectionState> {
+        crate::core::Core::connection_state(self, p, which).await
+    }
+    async fn logout(&self, p: &Principal, which: &InstanceRef) -> CoreResult<Instance> {
+        crate::core::Core::logout(self, p, which).await
+    }
+    async fn delete_instance(&self, p: &Principal, which: &InstanceRef) -> CoreResult<Instance> {
+        crate::core::Core::delete_instance(self, p, which).await
+    }
+    async fn send_text(
+        &self,
+        p: &Principal,
+        which: &InstanceRef,
+        to: &str,
+        text: &str,
+    ) -> CoreResult<Message> {
+        crate::core::Core::send_text(self, p, which, to, text).await
+    }
+    async fn delete_message(
+        &self,
+        p: &Principal,
+        which: &InstanceRef,
+        id: &str,
+        for_everyone: bool,
+    ) -> CoreResult<Message> {
+        crate::core::Core::delete_message(self, p, which, id, for_everyone).await
+    }
+    async fn delete_chat(
+        &self,
+        p: &Principal,
+        which: &InstanceRef,
+        chat: &str,
+        media: bool,
+    ) -> CoreResult<String> {
+        crate::core::Core::delete_chat(self, p, which, chat, media).await
+    }
+    async fn update_chat(
+        &self,
+        p: &Principal,
+        which: &InstanceRef,
+        chat: &str,
+        patch: ChatPatch,
+    ) -> CoreResult<Chat> {
+        crate::core::Core::update_chat(self, p, which, chat, patch).await
+    }
+    async fn get_chat(&self, p: &Principal, which: &InstanceRef, chat: &str) -> CoreResult<Chat> {
+        crate::core::Core::get_chat(self, p, which, chat).await
+    }
+    async fn list_chats(&self, p: &Principal, which: &InstanceRef) -> CoreResult<Vec<Chat>> {
+        crate::core::Core::list_chats(self, p, which).await
+    }
+    async fn list_messages(
+        &self,
+        p: &Principal,
+        which: &InstanceRef,
+        chat: &str,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> CoreResult<MessagePage> {
+        crate::core::Core::list_messages(self, p, which, chat, limit, cursor).await
+    }
+    fn rate_limit(&self, bucket: &str, limit: u32, window_ms: u64) -> RateDecision {
+        crate::core::Core::rate_limit(self, bucket, limit, window_ms)
+    }
+    async fn resolve_credential(&self, secret: &str) -> Option<Principal> {
+        crate::core::Core::resolve_credential(self, secret).await
+    }
+    fn normalize_jid(&self, input: &str) -> CoreResult<String> {
+        crate::core::jid::normalize(input)
+    }
+}

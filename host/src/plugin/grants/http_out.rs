@@ -1,0 +1,231 @@
+//! The `http-out` grant: outbound HTTP only to the hosts the operator listed for the
+//! plugin, with host-owned timeouts and body caps.
+//!
+//! Plain `http://` only for now (hyper 1 client over a tokio TCP stream); `https://`
+//! answers `failed("https is not supported yet")`.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper_util::rt::TokioIo;
+use wasmtime::component::{HasSelf, Linker};
+
+use crate::plugin::bindings::http_out::{
+    self as wit, HttpError, OutboundRequest, OutboundResponse,
+};
+use crate::plugin::bindings::types::Header;
+use crate::plugin::manifest::HttpOutGrant;
+use crate::plugin::state::PluginState;
+
+/// The effective outbound policy of one plugin.
+#[derive(Clone, Debug)]
+pub struct HttpOutPolicy {
+    /// Allowed `(host, port)` pairs, hosts lower-case; `None` port means the scheme's
+    /// default port only.
+    allow: Vec<(String, Option<u16>)>,
+    /// Upper bound of one request's timeout.
+    pub max_timeout: Duration,
+    /// Request and response body cap.
+    pub max_body: usize,
+}
+
+impl HttpOutPolicy {
+    /// The policy of a grant.
+    pub fn from_grant(g: &HttpOutGrant) -> Self {
+        let allow = g
+            .hosts
+            .iter()
+            .map(|h| {
+                let h = h.to_ascii_lowercase();
+                // `[::1]:8080`, `host:8080`, `host`
+                match h.rsplit_once(':') {
+                    Some((host, port)) if !host.is_empty() && !port.contains(']') => {
+                        match port.parse() {
+                            Ok(p) => (host.trim_matches(['[', ']']).to_string(), Some(p)),
+                            Err(_) => (h.trim_matches(['[', ']']).to_string(), None),
+                        }
+                    }
+                    _ => (h.trim_matches(['[', ']']).to_string(), None),
+                }
+            })
+            .collect();
+        Self {
+            allow,
+            max_timeout: Duration::from_millis(g.timeout_ms.max(1)),
+            max_body: g.max_body_bytes,
+        }
+    }
+
+    /// Whether `host:port` may be reached (`default_port` is the scheme's).
+    pub fn allows(&self, host: &str, port: u16, default_port: u16) -> bool {
+        let host = host.to_ascii_lowercase();
+        let host = host.trim_matches(['[', ']']);
+        self.allow
+            .iter()
+            .any(|(h, p)| h == host && p.unwrap_or(default_port) == port)
+    }
+}
+
+/// Link `wagate:plugin/http-out`.
+pub fn add_to_linker(linker: &mut Linker<PluginState>) -> anyhow::Result<()> {
+    wit::add_to_linker::<PluginState, HasSelf<PluginState>>(linker, |s| s)?;
+    Ok(())
+}
+
+impl wit::Host for PluginState {
+    async fn fetch(
+        &mut self,
+        req: OutboundRequest,
+    ) -> wasmtime::Result<Result<OutboundResponse, HttpError>> {
+        let policy = self.plugin.http_out.clone();
+        let uri: http::Uri = match req.url.parse() {
+            Ok(u) => u,
+            Err(e) => {
+                return Ok(Err(HttpError::Failed(format!(
+                    "bad url `{}`: {e}",
+                    req.url
+                ))));
+            }
+        };
+        let (scheme_port, https) = match uri.scheme_str() {
+            Some("http") => (80, false),
+            Some("https") => (443, true),
+            _ => {
+                return Ok(Err(HttpError::Failed(format!(
+                    "url `{}` is not http(s)",
+                    req.url
+                ))));
+            }
+        };
+        let Some(host) = uri.host().map(str::to_string) else {
+            return Ok(Err(HttpError::Failed(format!(
+                "url `{}` has no host",
+                req.url
+            ))));
+        };
+        let port = uri.port_u16().unwrap_or(scheme_port);
+        if !policy.allows(&host, port, scheme_port) {
+            self.plugin
+                .counters
+                .http_out_denied
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            tracing::warn!(plugin = %self.plugin.name, %host, port, "http-out denied: not on the allowlist");
+            return Ok(Err(HttpError::Denied(format!(
+                "{host}:{port} is not on this plugin's http-out allowlist"
+            ))));
+        }
+        if https {
+            return Ok(Err(HttpError::Failed("https is not supported yet".into())));
+        }
+        if req.body.len() > policy.max_body {
+            return Ok(Err(HttpError::Failed(format!(
+                "request body over {} bytes",
+                policy.max_body
+            ))));
+        }
+        let timeout = match req.timeout_ms {
+            0 => policy.max_timeout,
+            ms => Duration::from_millis(ms.into()).min(policy.max_timeout),
+        };
+        let result = self
+            .host_call(async move {
+                tokio::time::timeout(timeout, send(host, port, uri, req, policy.max_body)).await
+            })
+            .await;
+        Ok(match result {
+            Ok(r) => r,
+            Err(_) => Err(HttpError::Timeout),
+        })
+    }
+}
+
+async fn send(
+    host: String,
+    port: u16,
+    uri: http::Uri,
+    req: OutboundRequest,
+    max_body: usize,
+) -> Result<OutboundResponse, HttpError> {
+    let failed = |what: &str, e: &dyn std::fmt::Display| HttpError::Failed(format!("{what}: {e}"));
+    let stream = tokio::net::TcpStream::connect((host.as_str(), port))
+        .await
+        .map_err(|e| failed("connect", &e))?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| failed("handshake", &e))?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    let path = uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/")
+        .to_string();
+    let mut builder = http::Request::builder()
+        .method(req.method.as_str())
+        .uri(path);
+    let host_header = if port == 80 {
+        host.clone()
+    } else {
+        format!("{host}:{port}")
+    };
+    builder = builder.header(http::header::HOST, host_header);
+    for Header { name, value } in &req.headers {
+        if name.eq_ignore_ascii_case("host") || name.eq_ignore_ascii_case("connection") {
+            continue;
+        }
+        builder = builder.header(name.as_str(), value.as_str());
+    }
+    let request = builder
+        .body(Full::new(Bytes::from(req.body)))
+        .map_err(|e| failed("request", &e))?;
+    let resp = sender
+        .send_request(request)
+        .await
+        .map_err(|e| failed("send", &e))?;
+    let status = resp.status().as_u16();
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| Header {
+            name: k.as_str().to_string(),
+            value: String::from_utf8_lossy(v.as_bytes()).into_owned(),
+        })
+        .collect();
+    let body = Limited::new(resp.into_body(), max_body)
+        .collect()
+        .await
+        .map_err(|e| HttpError::Failed(format!("response body (cap {max_body} bytes): {e}")))?
+        .to_bytes()
+        .to_vec();
+    Ok(OutboundResponse {
+        status,
+        headers,
+        body,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allowlist() {
+        let p = HttpOutPolicy::from_grant(&HttpOutGrant {
+            hosts: vec![
+                "Example.com".into(),
+                "127.0.0.1:8080".into(),
+                "[::1]:9000".into(),
+            ],
+            ..Default::default()
+        });
+        assert!(p.allows("example.com", 80, 80));
+        assert!(p.allows("example.com", 443, 443));
+        assert!(!p.allows("example.com", 8080, 80));
+        assert!(p.allows("127.0.0.1", 8080, 80));
+        assert!(!p.allows("127.0.0.1", 80, 80));
+        assert!(p.allows("[::1]", 9000, 80));
+        assert!(!p.allows("evil.com", 80, 80));
+    }
+}

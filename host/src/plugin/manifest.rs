@@ -1,0 +1,416 @@
+//! Plugin manifests (`plugin.toml`): what a plugin is, which worlds it implements, what
+//! it is granted, and its default configuration.
+//!
+//! ```toml
+//! name = "hello"                 # [a-z0-9][a-z0-9_-]*, unique in a deployment
+//! version = "0.1.0"
+//! worlds = ["dialect"]           # auth | dialect | sink (several if it exports several)
+//! sha256 = "9f2c..."             # hex sha256 of the .wasm; checked when present
+//! wasm = "hello.wasm"            # file plugins: path relative to this manifest
+//! default_auth = ["ryze-token"]  # dialects: auth plugins of its default mount
+//!
+//! [grants]
+//! imports = ["core", "log", "config"]   # core | identity | http-out | config | log
+//! memory_mib = 32                # linear-memory cap (default 32)
+//! deadline_ms = 100              # guest time per call (default 100); host calls excluded
+//! core_timeout_ms = 10000        # per `core`/`identity` host call (default 10 s)
+//!
+//! [grants.http_out]              # only with "http-out" in imports
+//! hosts = ["api.example.com", "127.0.0.1:8080"]   # host or host:port (port 80 if absent)
+//! timeout_ms = 10000             # cap on a request's own timeout
+//! max_body_bytes = 1048576       # request and response body cap
+//!
+//! [config]                       # read by the plugin through the `config` interface
+//! greeting = "hi"
+//!
+//! [errors]                       # the 5xx the host answers when this plugin fails
+//! status = 500
+//! content_type = "application/json"
+//! body = '{"error":{"code":"{code}","message":"{message}"}}'
+//! ```
+//!
+//! `{code}`, `{message}` and `{status}` in the error body are replaced (JSON-escaped),
+//! so a dialect's failures keep its own envelope.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail, ensure};
+use serde::Deserialize;
+
+/// Highest memory cap a manifest or deployment may grant, in MiB (the pooling allocator
+/// reserves this much address space per slot).
+pub const MAX_MEMORY_MIB: u32 = 256;
+/// Default linear-memory cap, in MiB.
+pub const DEFAULT_MEMORY_MIB: u32 = 32;
+/// Default guest-time deadline per call, in milliseconds.
+pub const DEFAULT_DEADLINE_MS: u64 = 100;
+/// Default timeout of one `core` or `identity` host call, in milliseconds.
+pub const DEFAULT_CORE_TIMEOUT_MS: u64 = 10_000;
+
+/// A world of `wit/worlds.wit` a plugin implements.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum World {
+    /// Exports `authenticate`.
+    Auth,
+    /// Exports `handle`, `render-event`, `openapi`.
+    Dialect,
+    /// Exports `deliver`.
+    Sink,
+}
+
+impl World {
+    /// The world's WIT name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            World::Auth => "auth",
+            World::Dialect => "dialect",
+            World::Sink => "sink",
+        }
+    }
+}
+
+/// An interface of the contract a plugin may be granted (and so import).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Grant {
+    /// `wagate:plugin/core`: the gateway's operations, as the request's principal.
+    Core,
+    /// `wagate:plugin/identity`: resolve secrets to principals.
+    Identity,
+    /// `wagate:plugin/http-out`: outbound HTTP to allow-listed hosts.
+    HttpOut,
+    /// `wagate:plugin/config`: the plugin's configuration.
+    Config,
+    /// `wagate:plugin/log`: the host's log.
+    Log,
+}
+
+impl Grant {
+    /// Every grant.
+    pub const ALL: [Grant; 5] = [
+        Grant::Core,
+        Grant::Identity,
+        Grant::HttpOut,
+        Grant::Config,
+        Grant::Log,
+    ];
+
+    /// The interface's name inside the `wagate:plugin` package.
+    pub fn interface(self) -> &'static str {
+        match self {
+            Grant::Core => "core",
+            Grant::Identity => "identity",
+            Grant::HttpOut => "http-out",
+            Grant::Config => "config",
+            Grant::Log => "log",
+        }
+    }
+
+    /// The grant an import name (`wagate:plugin/core@0.1.0`) asks for; `None` for
+    /// imports outside the granted interfaces (`types` needs no grant).
+    pub fn from_import(name: &str) -> Option<Grant> {
+        let rest = name.strip_prefix("wagate:plugin/")?;
+        let iface = rest.split('@').next().unwrap_or(rest);
+        Grant::ALL.into_iter().find(|g| g.interface() == iface)
+    }
+}
+
+/// A plugin manifest. See the module docs for the TOML shape.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// Unique name; mounts and the deployment config refer to the plugin by it.
+    pub name: String,
+    /// The plugin's own version (shown in logs and `/metrics`).
+    pub version: String,
+    /// One-line description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The worlds it implements.
+    pub worlds: Vec<World>,
+    /// Hex sha256 of the .wasm file; the load fails when it does not match.
+    #[serde(default)]
+    pub sha256: Option<String>,
+    /// Path of the .wasm, relative to the manifest (file plugins).
+    #[serde(default)]
+    pub wasm: Option<PathBuf>,
+    /// For dialects: the auth plugins guarding the dialect's default mount.
+    #[serde(default)]
+    pub default_auth: Vec<String>,
+    /// What the plugin may use.
+    #[serde(default)]
+    pub grants: Grants,
+    /// Default configuration (values may be strings, numbers or booleans).
+    #[serde(default)]
+    pub config: BTreeMap<String, toml::Value>,
+    /// The response the host answers when the plugin fails.
+    #[serde(default)]
+    pub errors: ErrorShape,
+}
+
+/// What a plugin is granted.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Grants {
+    /// Interfaces it may import.
+    pub imports: Vec<Grant>,
+    /// Linear-memory cap in MiB.
+    pub memory_mib: u32,
+    /// Guest time per call in milliseconds (time spent in host calls not counted).
+    pub deadline_ms: u64,
+    /// Timeout of one `core`/`identity` host call.
+    pub core_timeout_ms: u64,
+    /// Outbound HTTP settings (with the `http-out` import).
+    pub http_out: HttpOutGrant,
+}
+
+impl Default for Grants {
+    fn default() -> Self {
+        Self {
+            imports: Vec::new(),
+            memory_mib: DEFAULT_MEMORY_MIB,
+            deadline_ms: DEFAULT_DEADLINE_MS,
+            core_timeout_ms: DEFAULT_CORE_TIMEOUT_MS,
+            http_out: HttpOutGrant::default(),
+        }
+    }
+}
+
+impl Grants {
+    /// Whether `grant` is among the granted imports.
+    pub fn allows(&self, grant: Grant) -> bool {
+        self.imports.contains(&grant)
+    }
+}
+
+/// Outbound HTTP grant.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpOutGrant {
+    /// Reachable hosts: `host` (port 80 for http, 443 for https) or `host:port`.
+    pub hosts: Vec<String>,
+    /// Upper bound of a request's timeout, in milliseconds.
+    pub timeout_ms: u64,
+    /// Request and response body cap, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for HttpOutGrant {
+    fn default() -> Self {
+        Self {
+            hosts: Vec::new(),
+            timeout_ms: 10_000,
+            max_body_bytes: 1 << 20,
+        }
+    }
+}
+
+/// The response answered when the plugin fails (trap, deadline, memory cap,
+/// malformed output).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ErrorShape {
+    /// HTTP status (500..=599).
+    pub status: u16,
+    /// `content-type` of the body.
+    pub content_type: String,
+    /// Body template; `{code}`, `{message}`, `{status}` are substituted.
+    pub body: String,
+}
+
+impl Default for ErrorShape {
+    fn default() -> Self {
+        Self {
+            status: 500,
+            content_type: "application/json".into(),
+            body: r#"{"error":{"code":"{code}","message":"{message}"}}"#.into(),
+        }
+    }
+}
+
+impl ErrorShape {
+    /// The body for one failure: placeholders replaced, values JSON-string-escaped.
+    pub fn render(&self, code: &str, message: &str) -> Vec<u8> {
+        let esc = |s: &str| {
+            let quoted = serde_json::to_string(s).unwrap_or_default();
+            quoted[1..quoted.len().saturating_sub(1).max(1)].to_string()
+        };
+        self.body
+            .replace("{code}", &esc(code))
+            .replace("{message}", &esc(message))
+            .replace("{status}", &self.status.to_string())
+            .into_bytes()
+    }
+}
+
+impl Manifest {
+    /// Parse and validate a manifest.
+    pub fn parse(text: &str) -> anyhow::Result<Manifest> {
+        let m: Manifest = toml::from_str(text).context("parsing plugin manifest")?;
+        m.validate()?;
+        Ok(m)
+    }
+
+    /// Check names, limits and consistency.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        ensure!(
+            valid_name(&self.name),
+            "plugin name `{}` must match [a-z0-9][a-z0-9_-]*",
+            self.name
+        );
+        ensure!(
+            !self.version.trim().is_empty(),
+            "plugin `{}`: version is empty",
+            self.name
+        );
+        ensure!(
+            !self.worlds.is_empty(),
+            "plugin `{}`: `worlds` is empty",
+            self.name
+        );
+        if let Some(sha) = &self.sha256 {
+            ensure!(
+                sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit()),
+                "plugin `{}`: sha256 must be 64 hex digits",
+                self.name
+            );
+        }
+        let g = &self.grants;
+        ensure!(
+            (1..=MAX_MEMORY_MIB).contains(&g.memory_mib),
+            "plugin `{}`: memory_mib must be 1..={MAX_MEMORY_MIB}",
+            self.name
+        );
+        ensure!(
+            (1..=60_000).contains(&g.deadline_ms),
+            "plugin `{}`: deadline_ms must be 1..=60000",
+            self.name
+        );
+        ensure!(
+            g.core_timeout_ms >= 1,
+            "plugin `{}`: core_timeout_ms must be positive",
+            self.name
+        );
+        if !g.http_out.hosts.is_empty() && !g.allows(Grant::HttpOut) {
+            bail!(
+                "plugin `{}`: grants.http_out.hosts given but `http-out` is not in grants.imports",
+                self.name
+            );
+        }
+        for h in &g.http_out.hosts {
+            ensure!(
+                !h.is_empty() && !h.contains('/') && !h.contains('*'),
+                "plugin `{}`: http_out host `{h}` must be `host` or `host:port`",
+                self.name
+            );
+        }
+        ensure!(
+            (500..=599).contains(&self.errors.status),
+            "plugin `{}`: errors.status must be 5xx",
+            self.name
+        );
+        Ok(())
+    }
+
+    /// Whether the plugin implements `world`.
+    pub fn implements(&self, world: World) -> bool {
+        self.worlds.contains(&world)
+    }
+
+    /// The `[config]` table as strings (non-string values in their TOML form).
+    pub fn config_strings(&self) -> BTreeMap<String, String> {
+        self.config
+            .iter()
+            .map(|(k, v)| (k.clone(), value_string(v)))
+            .collect()
+    }
+}
+
+/// A TOML value as the string the `config` interface hands out.
+pub fn value_string(v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c.is_ascii_digit())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        && name.len() <= 64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_full_manifest() {
+        let m = Manifest::parse(
+            r#"
+            name = "x"
+            version = "1"
+            worlds = ["dialect", "sink"]
+            [grants]
+            imports = ["core", "http-out"]
+            memory_mib = 8
+            [grants.http_out]
+            hosts = ["example.com:8080"]
+            [config]
+            a = "b"
+            n = 3
+            "#,
+        )
+        .unwrap();
+        assert!(m.implements(World::Sink));
+        assert!(m.grants.allows(Grant::HttpOut));
+        assert_eq!(m.config_strings()["n"], "3");
+        assert_eq!(m.grants.deadline_ms, DEFAULT_DEADLINE_MS);
+    }
+
+    #[test]
+    fn rejects_bad_manifests() {
+        assert!(Manifest::parse("name='X'\nversion='1'\nworlds=['auth']").is_err());
+        assert!(Manifest::parse("name='x'\nversion='1'\nworlds=[]").is_err());
+        assert!(
+            Manifest::parse("name='x'\nversion='1'\nworlds=['auth']\n[grants]\nimports=['nope']")
+                .is_err()
+        );
+        assert!(
+            Manifest::parse("name='x'\nversion='1'\nworlds=['auth']\n[grants]\nmemory_mib=100000")
+                .is_err()
+        );
+        assert!(
+            Manifest::parse(
+                "name='x'\nversion='1'\nworlds=['auth']\n[grants.http_out]\nhosts=['a']"
+            )
+            .is_err(),
+            "hosts without the http-out import"
+        );
+        assert!(Manifest::parse("name='x'\nversion='1'\nworlds=['auth']\ntypo=1").is_err());
+    }
+
+    #[test]
+    fn import_names_map_to_grants() {
+        assert_eq!(
+            Grant::from_import("wagate:plugin/core@0.1.0"),
+            Some(Grant::Core)
+        );
+        assert_eq!(
+            Grant::from_import("wagate:plugin/http-out@0.1.0"),
+            Some(Grant::HttpOut)
+        );
+        assert_eq!(Grant::from_import("wagate:plugin/types@0.1.0"), None);
+        assert_eq!(Grant::from_import("wasi:cli/stderr@0.2.6"), None);
+    }
+
+    #[test]
+    fn error_shape_escapes() {
+        let body = ErrorShape::default().render("plugin_failed", "a \"quoted\" thing");
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["error"]["message"], "a \"quoted\" thing");
+    }
+}

@@ -1,0 +1,499 @@
+//! The plugin runtime: wasmtime engine, manifests and grants, limits, per-world
+//! bindings, the mount table and hot reload.
+//!
+//! Per request: route by the longest mount prefix, run the mount's auth plugins in
+//! order (allow stops, deny answers, skip goes on), then the dialect with the resolved
+//! principal bound to its `core` calls. Every call gets a fresh store from the plugin's
+//! cached `InstancePre` (nothing leaks between callers), a memory cap and a guest-time
+//! deadline. A trap, deadline, memory cap or malformed output becomes that request's
+//! 5xx (in the dialect's error shape), a log line and a metric, never a host crash.
+
+pub mod bindings;
+pub mod bundled;
+pub mod cache;
+mod check;
+pub mod config;
+pub mod core_api;
+pub mod engine;
+pub mod grants;
+pub mod limits;
+pub mod manifest;
+pub mod metrics;
+pub mod registry;
+pub mod state;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use arc_swap::ArcSwap;
+use bytes::Bytes;
+use wasmtime::Store;
+
+use crate::core::model::{Event, Principal};
+use bindings::auth::AuthOutcome;
+use bindings::types as wit;
+pub use check::check_component;
+pub use config::{MountConfig, PluginsConfig};
+pub use core_api::CoreApi;
+use manifest::ErrorShape;
+use metrics::{FailureKind, Metrics};
+use registry::{LoadedPlugin, PluginSet, Runtime};
+use state::PluginState;
+
+/// The loaded plugins and their mounts; cheap to clone (all clones share one set).
+#[derive(Clone)]
+pub struct PluginHost {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    runtime: Arc<Runtime>,
+    core: Arc<dyn CoreApi>,
+    set: ArcSwap<PluginSet>,
+    config: std::sync::Mutex<PluginsConfig>,
+    metrics: Arc<Metrics>,
+    reload_lock: tokio::sync::Mutex<()>,
+}
+
+/// Why one plugin call failed.
+#[derive(Debug)]
+pub struct PluginFailure {
+    /// The plugin.
+    pub plugin: String,
+    /// What went wrong.
+    pub kind: FailureKind,
+    /// Human-readable detail (the trap, the limit).
+    pub message: String,
+    /// What the plugin wrote to stderr (a panic message, typically).
+    pub stderr: String,
+}
+
+impl std::fmt::Display for PluginFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "plugin `{}` failed ({}): {}",
+            self.plugin,
+            self.kind.as_str(),
+            self.message
+        )?;
+        if !self.stderr.is_empty() {
+            write!(f, " [stderr: {}]", self.stderr)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for PluginFailure {}
+
+/// The result of a sink's `deliver`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// Every event was delivered.
+    Ok,
+    /// Retry the batch after this many milliseconds.
+    RetryAfter(u64),
+    /// The batch can never be delivered.
+    Permanent(String),
+}
+
+/// A summary of one loaded plugin.
+#[derive(Clone, Debug)]
+pub struct PluginInfo {
+    /// Its name.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+    /// The worlds it implements.
+    pub worlds: Vec<&'static str>,
+    /// Hex sha256 of its wasm.
+    pub sha256: String,
+    /// `bundled` or the wasm's path.
+    pub origin: String,
+}
+
+impl PluginHost {
+    /// Load bundled plugins + those in the deployment config, build the mount table.
+    pub async fn load(
+        cfg: &PluginsConfig,
+        core: Arc<crate::core::Core>,
+        cache_dir: &Path,
+    ) -> anyhow::Result<Self> {
+        Self::load_with(cfg, core, cache_dir).await
+    }
+
+    /// [`PluginHost::load`] over any [`CoreApi`] (tests and benchmarks use doubles).
+    pub async fn load_with(
+        cfg: &PluginsConfig,
+        core: Arc<dyn CoreApi>,
+        cache_dir: &Path,
+    ) -> anyhow::Result<Self> {
+        let runtime = Arc::new(Runtime::new(cfg.runtime.max_instances, cache_dir)?);
+        let metrics = Arc::new(Metrics::default());
+        let set = {
+            let (rt, m, c) = (runtime.clone(), metrics.clone(), cfg.clone());
+            tokio::task::spawn_blocking(move || registry::build_set(&rt, &m, &c))
+                .await
+                .context("plugin loader task")??
+        };
+        Ok(Self {
+            inner: Arc::new(Inner {
+                runtime,
+                core,
+                set: ArcSwap::from_pointee(set),
+                config: std::sync::Mutex::new(cfg.clone()),
+                metrics,
+                reload_lock: tokio::sync::Mutex::new(()),
+            }),
+        })
+    }
+
+    /// Route by longest mount prefix; None if no mount matches (server then 404s).
+    /// Runs the mount's auth plugins in order (allow/deny/skip), then the dialect.
+    pub async fn handle(&self, req: http::Request<Bytes>) -> Option<http::Response<Bytes>> {
+        // In-flight requests keep the set they started with, across reloads.
+        let set = self.inner.set.load_full();
+        let mount = set.route(req.uri().path())?;
+        let errors = &mount.dialect.shared.errors;
+        let (parts, body) = req.into_parts();
+        let mut wit_req = wit::HttpRequest {
+            method: parts.method.as_str().to_string(),
+            path: parts.uri.path().to_string(),
+            mount: mount.prefix.clone(),
+            query: parts.uri.query().map(str::to_string),
+            headers: parts
+                .headers
+                .iter()
+                .map(|(k, v)| wit::Header {
+                    name: k.as_str().to_string(),
+                    value: String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                })
+                .collect(),
+            body: Vec::new(),
+        };
+
+        let mut caller: Option<Principal> = None;
+        for auth in &mount.auth {
+            match self.call_auth(auth, &wit_req).await {
+                Ok(AuthOutcome::Allow(p)) => {
+                    caller = Some(p.into());
+                    break;
+                }
+                Ok(AuthOutcome::Deny(resp)) => {
+                    return Some(
+                        self.to_response(auth, resp)
+                            .unwrap_or_else(|f| self.failure(errors, f)),
+                    );
+                }
+                Ok(AuthOutcome::Skip) => {}
+                Err(f) => return Some(self.failure(errors, f)),
+            }
+        }
+
+        wit_req.body = body.to_vec();
+        let dialect = &mount.dialect;
+        let resp = match self.call_dialect(dialect, caller, &wit_req).await {
+            Ok(resp) => self.to_response(dialect, resp),
+            Err(f) => Err(f),
+        };
+        Some(resp.unwrap_or_else(|f| self.failure(errors, f)))
+    }
+
+    /// Re-read config + files, swap atomically; on error keep the old set.
+    ///
+    /// The config is re-read from [`PluginsConfig::source`] when set, else the config
+    /// last loaded is reused (plugin files are re-read either way).
+    pub async fn reload(&self) -> anyhow::Result<()> {
+        let cfg = {
+            let current = self
+                .inner
+                .config
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
+            match &current.source {
+                Some(path) => PluginsConfig::from_wagate_toml(path)?,
+                None => current,
+            }
+        };
+        self.reload_with(&cfg).await
+    }
+
+    /// Load the plugins of `cfg` and swap them in atomically; on error the old set
+    /// keeps serving. In-flight requests finish on the set they started with.
+    pub async fn reload_with(&self, cfg: &PluginsConfig) -> anyhow::Result<()> {
+        let _one_at_a_time = self.inner.reload_lock.lock().await;
+        let started = Instant::now();
+        let (rt, m, c) = (
+            self.inner.runtime.clone(),
+            self.inner.metrics.clone(),
+            cfg.clone(),
+        );
+        let built = tokio::task::spawn_blocking(move || registry::build_set(&rt, &m, &c))
+            .await
+            .context("plugin loader task")
+            .and_then(|r| r);
+        match built {
+            Ok(set) => {
+                let names: Vec<String> = set.plugins.keys().cloned().collect();
+                self.inner.set.store(Arc::new(set));
+                *self.inner.config.lock().unwrap_or_else(|e| e.into_inner()) = cfg.clone();
+                self.inner
+                    .metrics
+                    .reloads_ok
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tracing::info!(plugins = ?names, took = ?started.elapsed(), "plugins reloaded");
+                Ok(())
+            }
+            Err(e) => {
+                self.inner
+                    .metrics
+                    .reloads_failed
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tracing::warn!(error = %format!("{e:#}"), "plugin reload refused; the previous plugins keep serving");
+                Err(e.context("plugin reload refused; the previous plugins keep serving"))
+            }
+        }
+    }
+
+    /// Render one event with the named dialect (for webhooks later).
+    pub async fn render_event(&self, dialect: &str, ev: &Event) -> anyhow::Result<Option<Vec<u8>>> {
+        let set = self.inner.set.load_full();
+        let plugin = set
+            .plugins
+            .get(dialect)
+            .with_context(|| format!("no plugin named `{dialect}` is loaded"))?;
+        let pre = plugin
+            .dialect
+            .as_ref()
+            .with_context(|| format!("plugin `{dialect}` is not a dialect"))?;
+        let ev: wit::Event = ev.clone().into();
+        let out = self
+            .call(plugin, None, async |store| {
+                let inst = pre.instantiate_async(&mut *store).await?;
+                inst.call_render_event(&mut *store, &ev).await
+            })
+            .await?;
+        Ok(out)
+    }
+
+    /// The named dialect's OpenAPI document.
+    pub async fn openapi(&self, dialect: &str) -> anyhow::Result<String> {
+        let set = self.inner.set.load_full();
+        let plugin = set
+            .plugins
+            .get(dialect)
+            .with_context(|| format!("no plugin named `{dialect}` is loaded"))?;
+        let pre = plugin
+            .dialect
+            .as_ref()
+            .with_context(|| format!("plugin `{dialect}` is not a dialect"))?;
+        let out = self
+            .call(plugin, None, async |store| {
+                let inst = pre.instantiate_async(&mut *store).await?;
+                inst.call_openapi(&mut *store).await
+            })
+            .await?;
+        Ok(out)
+    }
+
+    /// Deliver a batch of events to the named sink plugin.
+    pub async fn deliver(&self, sink: &str, events: &[Event]) -> anyhow::Result<Delivery> {
+        use bindings::sink::Delivery as D;
+        let set = self.inner.set.load_full();
+        let plugin = set
+            .plugins
+            .get(sink)
+            .with_context(|| format!("no plugin named `{sink}` is loaded"))?;
+        let pre = plugin
+            .sink
+            .as_ref()
+            .with_context(|| format!("plugin `{sink}` is not a sink"))?;
+        let events: Vec<wit::Event> = events.iter().cloned().map(Into::into).collect();
+        let out = self
+            .call(plugin, None, async |store| {
+                let inst = pre.instantiate_async(&mut *store).await?;
+                inst.call_deliver(&mut *store, &events).await
+            })
+            .await?;
+        Ok(match out {
+            D::Ok => Delivery::Ok,
+            D::RetryAfter(ms) => Delivery::RetryAfter(ms),
+            D::Permanent(m) => Delivery::Permanent(m),
+        })
+    }
+
+    /// Counters of every plugin, in the Prometheus text format (appended to /metrics).
+    pub fn metrics_text(&self) -> String {
+        self.inner.metrics.render()
+    }
+
+    /// The loaded plugins.
+    pub fn plugins(&self) -> Vec<PluginInfo> {
+        self.inner
+            .set
+            .load()
+            .plugins
+            .values()
+            .map(|p| PluginInfo {
+                name: p.manifest.name.clone(),
+                version: p.manifest.version.clone(),
+                worlds: p.manifest.worlds.iter().map(|w| w.as_str()).collect(),
+                sha256: p.sha256.clone(),
+                origin: p.origin.clone(),
+            })
+            .collect()
+    }
+
+    /// The mount table, longest prefix first.
+    pub fn mounts(&self) -> Vec<MountConfig> {
+        self.inner
+            .set
+            .load()
+            .mounts
+            .iter()
+            .map(|m| MountConfig {
+                prefix: m.prefix.clone(),
+                dialect: m.dialect.manifest.name.clone(),
+                auth: m.auth.iter().map(|a| a.manifest.name.clone()).collect(),
+            })
+            .collect()
+    }
+
+    async fn call_auth(
+        &self,
+        plugin: &LoadedPlugin,
+        req: &wit::HttpRequest,
+    ) -> Result<AuthOutcome, PluginFailure> {
+        let pre = plugin.auth.as_ref().expect("mounts only list auth plugins");
+        self.call(plugin, None, async |store| {
+            let inst = pre.instantiate_async(&mut *store).await?;
+            inst.call_authenticate(&mut *store, req).await
+        })
+        .await
+    }
+
+    async fn call_dialect(
+        &self,
+        plugin: &LoadedPlugin,
+        caller: Option<Principal>,
+        req: &wit::HttpRequest,
+    ) -> Result<wit::HttpResponse, PluginFailure> {
+        let pre = plugin.dialect.as_ref().expect("mounts only name dialects");
+        let wit_caller: Option<wit::Principal> = caller.clone().map(Into::into);
+        self.call(plugin, caller, async |store| {
+            let inst = pre.instantiate_async(&mut *store).await?;
+            inst.call_handle(&mut *store, req, wit_caller.as_ref())
+                .await
+        })
+        .await
+    }
+
+    /// One call into a fresh store of `plugin`: wait for a pool slot, set limits, run
+    /// `f`, classify any failure (and count and log it).
+    async fn call<R>(
+        &self,
+        plugin: &LoadedPlugin,
+        principal: Option<Principal>,
+        f: impl AsyncFnOnce(&mut Store<PluginState>) -> wasmtime::Result<R>,
+    ) -> Result<R, PluginFailure> {
+        let started = Instant::now();
+        let _slot = self
+            .inner
+            .runtime
+            .permits
+            .acquire()
+            .await
+            .expect("the pool semaphore is never closed");
+        let state = PluginState::new(plugin.shared.clone(), self.inner.core.clone(), principal);
+        let mut store = Store::new(self.inner.runtime.engine.engine(), state);
+        store.limiter(|s| &mut s.limiter);
+        store.epoch_deadline_callback(limits::on_epoch);
+        let ticks = store.data().clock.next_ticks();
+        store.set_epoch_deadline(ticks);
+        let result = f(&mut store).await;
+        let counters = &plugin.shared.counters;
+        counters.record_call(started.elapsed());
+        result.map_err(|e| {
+            let data = store.data();
+            let kind = if data.clock.expired {
+                FailureKind::Deadline
+            } else if data.limiter.hit.is_some() {
+                FailureKind::Memory
+            } else if e.downcast_ref::<wasmtime::Trap>().is_some() {
+                FailureKind::Trap
+            } else if e.to_string().contains("instantiat") {
+                FailureKind::Instantiate
+            } else {
+                FailureKind::Trap
+            };
+            let message = match kind {
+                FailureKind::Deadline => {
+                    format!("exceeded its deadline of {} ms", plugin.shared.grants.deadline_ms)
+                }
+                FailureKind::Memory => format!(
+                    "exceeded its memory cap of {} MiB (asked for {} bytes)",
+                    plugin.shared.grants.memory_mib,
+                    data.limiter.hit.unwrap_or_default()
+                ),
+                _ => e.root_cause().to_string(),
+            };
+            let failure =
+                PluginFailure { plugin: plugin.shared.name.clone(), kind, message, stderr: data.stderr_text() };
+            counters.record_failure(kind);
+            tracing::warn!(plugin = %failure.plugin, kind = kind.as_str(), stderr = %failure.stderr, "{}", failure.message);
+            failure
+        })
+    }
+
+    /// Turn a plugin's response into an HTTP response, or a `malformed` failure.
+    fn to_response(
+        &self,
+        plugin: &LoadedPlugin,
+        resp: wit::HttpResponse,
+    ) -> Result<http::Response<Bytes>, PluginFailure> {
+        let malformed = |message: String| {
+            plugin
+                .shared
+                .counters
+                .record_failure(FailureKind::Malformed);
+            tracing::warn!(plugin = %plugin.shared.name, kind = "malformed", "{message}");
+            PluginFailure {
+                plugin: plugin.shared.name.clone(),
+                kind: FailureKind::Malformed,
+                message,
+                stderr: String::new(),
+            }
+        };
+        if !(100..=599).contains(&resp.status) {
+            return Err(malformed(format!("answered HTTP status {}", resp.status)));
+        }
+        let mut builder = http::Response::builder().status(resp.status);
+        for h in resp.headers {
+            let name = http::HeaderName::from_bytes(h.name.as_bytes())
+                .map_err(|_| malformed(format!("answered an invalid header name {:?}", h.name)))?;
+            let value = http::HeaderValue::from_str(&h.value)
+                .map_err(|_| malformed(format!("answered an invalid value for header `{name}`")))?;
+            builder = builder.header(name, value);
+        }
+        builder
+            .body(Bytes::from(resp.body))
+            .map_err(|e| malformed(format!("answered an invalid response: {e}")))
+    }
+
+    /// The 5xx for a failure, in the shape of `errors` (the mount's dialect's).
+    fn failure(&self, errors: &ErrorShape, f: PluginFailure) -> http::Response<Bytes> {
+        let message = format!("plugin `{}` failed: {}", f.plugin, f.message);
+        http::Response::builder()
+            .status(errors.status)
+            .header(http::header::CONTENT_TYPE, errors.content_type.as_str())
+            .body(Bytes::from(errors.render("plugin_failed", &message)))
+            .unwrap_or_else(|_| {
+                let mut r = http::Response::new(Bytes::from_static(b"plugin failed"));
+                *r.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+                r
+            })
+    }
+}

@@ -1,0 +1,531 @@
+//! Loading: manifests + wasm -> compiled, grant-checked, pre-instantiated plugins, and
+//! the mount table over them. A [`PluginSet`] is immutable; reload builds a new one and
+//! swaps it in whole.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, bail, ensure};
+use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
+use wasmtime::Engine;
+use wasmtime::component::{Component, Linker};
+
+use super::bindings::auth::AuthPre;
+use super::bindings::dialect::DialectPre;
+use super::bindings::sink::SinkPre;
+use super::bundled::BUNDLED;
+use super::cache::CodeCache;
+use super::config::{DEFAULT_MOUNTS, MountConfig, PluginsConfig, prefix_matches};
+use super::engine::PluginEngine;
+use super::grants::{self, PluginShared};
+use super::manifest::{Grant, Manifest, World, value_string};
+use super::metrics::Metrics;
+use super::state::PluginState;
+
+/// The contract version this host speaks (`package wagate:plugin@...` in `wit/`).
+pub const CONTRACT_VERSION: &str = "0.1.0";
+
+/// Engine, linker, code cache and the instance pool's gate: built once per host.
+pub struct Runtime {
+    /// The engine and its epoch ticker.
+    pub engine: PluginEngine,
+    /// WASI (empty context) and every wagate interface.
+    pub linker: Linker<PluginState>,
+    /// Compiled code cache.
+    pub cache: CodeCache,
+    /// One permit per pooled instance slot: calls wait here instead of failing when
+    /// the pool is full.
+    pub permits: Arc<Semaphore>,
+}
+
+impl Runtime {
+    /// Build the engine and linker.
+    pub fn new(max_instances: u32, cache_dir: &Path) -> anyhow::Result<Self> {
+        let engine = PluginEngine::new(max_instances)?;
+        let mut linker = Linker::new(engine.engine());
+        grants::add_to_linker(&mut linker).context("linking host interfaces")?;
+        Ok(Self {
+            engine,
+            linker,
+            cache: CodeCache::new(cache_dir)?,
+            permits: Arc::new(Semaphore::new(max_instances.max(1) as usize)),
+        })
+    }
+}
+
+/// One loaded plugin: its effective manifest and one `InstancePre` per world it
+/// implements.
+pub struct LoadedPlugin {
+    /// Name, grants, configuration and counters shared by its calls.
+    pub shared: Arc<PluginShared>,
+    /// The effective manifest (deployment settings applied).
+    pub manifest: Manifest,
+    /// Hex sha256 of its wasm.
+    pub sha256: String,
+    /// `bundled` or the wasm's path.
+    pub origin: String,
+    /// The component's imports.
+    pub imports: Vec<String>,
+    /// Pre-instantiated `auth` world.
+    pub auth: Option<AuthPre<PluginState>>,
+    /// Pre-instantiated `dialect` world.
+    pub dialect: Option<DialectPre<PluginState>>,
+    /// Pre-instantiated `sink` world.
+    pub sink: Option<SinkPre<PluginState>>,
+}
+
+/// A mount: path prefix -> auth chain -> dialect.
+pub struct Mount {
+    /// The path prefix.
+    pub prefix: String,
+    /// The dialect serving it.
+    pub dialect: Arc<LoadedPlugin>,
+    /// Auth plugins, in order.
+    pub auth: Vec<Arc<LoadedPlugin>>,
+}
+
+/// An immutable set of loaded plugins and the mount table over them.
+pub struct PluginSet {
+    /// By name.
+    pub plugins: BTreeMap<String, Arc<LoadedPlugin>>,
+    /// Longest prefix first.
+    pub mounts: Vec<Mount>,
+}
+
+impl PluginSet {
+    /// The mount with the longest prefix matching `path`.
+    pub fn route(&self, path: &str) -> Option<&Mount> {
+        self.mounts.iter().find(|m| prefix_matches(&m.prefix, path))
+    }
+}
+
+/// A plugin to load: manifest and wasm, from the bundle or a file.
+struct Source {
+    manifest: Manifest,
+    wasm: Vec<u8>,
+    sha256: String,
+    origin: String,
+}
+
+/// Hex sha256.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Load every plugin the config names and build the mount table.
+pub fn build_set(
+    rt: &Runtime,
+    metrics: &Metrics,
+    cfg: &PluginsConfig,
+) -> anyhow::Result<PluginSet> {
+    let mut sources: BTreeMap<String, Source> = BTreeMap::new();
+
+    // Bundled plugins.
+    let mut bundled_names = Vec::new();
+    for b in BUNDLED {
+        let manifest = Manifest::parse(b.manifest)
+            .with_context(|| format!("bundled plugin `{}`: plugin.toml", b.package))?;
+        bundled_names.push(manifest.name.clone());
+        let wanted = cfg
+            .bundled
+            .as_ref()
+            .is_none_or(|names| names.iter().any(|n| *n == manifest.name));
+        if wanted {
+            let src = Source {
+                wasm: b.wasm.to_vec(),
+                sha256: b.sha256.to_string(),
+                origin: "bundled".into(),
+                manifest,
+            };
+            sources.insert(src.manifest.name.clone(), src);
+        }
+    }
+    if let Some(names) = &cfg.bundled {
+        for n in names {
+            ensure!(
+                bundled_names.contains(n),
+                "[plugins].bundled names `{n}`, which is not bundled (bundled: {})",
+                bundled_names.join(", ")
+            );
+        }
+    }
+
+    // File plugins replace bundled ones of the same name.
+    let mut from_files = Vec::new();
+    for f in &cfg.file {
+        let src = read_file_plugin(&f.manifest, f.wasm.as_deref())?;
+        let name = src.manifest.name.clone();
+        ensure!(
+            !from_files.contains(&name),
+            "two [[plugins.file]] entries are named `{name}`"
+        );
+        from_files.push(name.clone());
+        sources.insert(name, src);
+    }
+
+    // Deployment settings.
+    for (name, s) in &cfg.settings {
+        let Some(src) = sources.get_mut(name) else {
+            bail!("[plugins.settings.{name}]: no plugin named `{name}` is loaded");
+        };
+        let m = &mut src.manifest;
+        for (k, v) in &s.config {
+            m.config.insert(k.clone(), v.clone());
+        }
+        if let Some(hosts) = &s.http_out_hosts {
+            m.grants.http_out.hosts = hosts.clone();
+        }
+        if let Some(mib) = s.memory_mib {
+            m.grants.memory_mib = mib;
+        }
+        if let Some(ms) = s.deadline_ms {
+            m.grants.deadline_ms = ms;
+        }
+        m.validate()
+            .with_context(|| format!("[plugins.settings.{name}]"))?;
+    }
+
+    let mut plugins = BTreeMap::new();
+    for (name, src) in sources {
+        let origin = src.origin.clone();
+        let loaded = load_plugin(rt, metrics, src)
+            .with_context(|| format!("loading plugin `{name}` ({origin})"))?;
+        plugins.insert(name, Arc::new(loaded));
+    }
+
+    let mounts = build_mounts(&plugins, cfg.mount.as_deref())?;
+    Ok(PluginSet { plugins, mounts })
+}
+
+fn read_file_plugin(manifest_path: &Path, wasm_override: Option<&Path>) -> anyhow::Result<Source> {
+    let text = std::fs::read_to_string(manifest_path)
+        .with_context(|| format!("reading plugin manifest {}", manifest_path.display()))?;
+    let manifest =
+        Manifest::parse(&text).with_context(|| format!("in {}", manifest_path.display()))?;
+    let base = manifest_path.parent().unwrap_or(Path::new("."));
+    let wasm_path: PathBuf = match (wasm_override, &manifest.wasm) {
+        (Some(p), _) => p.to_path_buf(),
+        (None, Some(p)) => base.join(p),
+        (None, None) => base.join(format!("{}.wasm", manifest.name)),
+    };
+    let wasm = std::fs::read(&wasm_path)
+        .with_context(|| format!("reading plugin wasm {}", wasm_path.display()))?;
+    let sha256 = sha256_hex(&wasm);
+    if let Some(expected) = &manifest.sha256 {
+        ensure!(
+            expected.eq_ignore_ascii_case(&sha256),
+            "{} has sha256 {sha256}, but its manifest pins {expected}",
+            wasm_path.display()
+        );
+    }
+    Ok(Source {
+        manifest,
+        wasm,
+        sha256,
+        origin: wasm_path.display().to_string(),
+    })
+}
+
+fn load_plugin(rt: &Runtime, metrics: &Metrics, src: Source) -> anyhow::Result<LoadedPlugin> {
+    let Source {
+        manifest,
+        wasm,
+        sha256,
+        origin,
+    } = src;
+    if let Some(pinned) = &manifest.sha256 {
+        ensure!(
+            pinned.eq_ignore_ascii_case(&sha256),
+            "wasm sha256 {sha256} does not match the manifest's {pinned}"
+        );
+    }
+    let engine = rt.engine.engine();
+    let component = rt.cache.load(engine, &wasm, &sha256)?;
+    let imports = check_imports(engine, &component, &manifest)?;
+
+    let pre = match rt.linker.instantiate_pre(&component) {
+        Ok(pre) => pre,
+        Err(first) => {
+            // WASI interfaces the host does not provide (e.g. wasi:http) are linked as
+            // functions that trap when called.
+            let mut linker = rt.linker.clone();
+            let stubbed = stub_unknown_wasi(&mut linker, engine, &component)?;
+            if stubbed.is_empty() {
+                return Err(anyhow::Error::from(first).context("linking the component"));
+            }
+            tracing::info!(plugin = %manifest.name, interfaces = ?stubbed, "WASI interfaces not provided to plugins are linked as traps");
+            linker
+                .instantiate_pre(&component)
+                .map_err(anyhow::Error::from)
+                .context("linking the component")?
+        }
+    };
+
+    let mut auth = None;
+    let mut dialect = None;
+    let mut sink = None;
+    for world in &manifest.worlds {
+        let ctx = || {
+            format!(
+                "the manifest declares world `{}`, but the component's exports do not match it",
+                world.as_str()
+            )
+        };
+        match world {
+            World::Auth => {
+                auth = Some(
+                    AuthPre::new(pre.clone())
+                        .map_err(anyhow::Error::from)
+                        .with_context(ctx)?,
+                )
+            }
+            World::Dialect => {
+                dialect = Some(
+                    DialectPre::new(pre.clone())
+                        .map_err(anyhow::Error::from)
+                        .with_context(ctx)?,
+                )
+            }
+            World::Sink => {
+                sink = Some(
+                    SinkPre::new(pre.clone())
+                        .map_err(anyhow::Error::from)
+                        .with_context(ctx)?,
+                )
+            }
+        }
+    }
+
+    let config = manifest
+        .config
+        .iter()
+        .map(|(k, v)| (k.clone(), value_string(v)))
+        .collect();
+    let shared = Arc::new(PluginShared::new(
+        &manifest,
+        config,
+        metrics.plugin(&manifest.name),
+    ));
+    tracing::info!(
+        plugin = %manifest.name, version = %manifest.version, %origin, sha256 = %&sha256[..12],
+        worlds = ?manifest.worlds.iter().map(|w| w.as_str()).collect::<Vec<_>>(),
+        "plugin loaded"
+    );
+    Ok(LoadedPlugin {
+        shared,
+        manifest,
+        sha256,
+        origin,
+        imports,
+        auth,
+        dialect,
+        sink,
+    })
+}
+
+/// Check every import of `component` against the manifest's grants: wagate interfaces
+/// must be granted (and of this contract version), WASI is linked to an empty context,
+/// anything else is refused. Returns the import names.
+pub fn check_imports(
+    engine: &Engine,
+    component: &Component,
+    manifest: &Manifest,
+) -> anyhow::Result<Vec<String>> {
+    let ty = component.component_type();
+    let mut names = Vec::new();
+    for (name, _) in ty.imports(engine) {
+        names.push(name.to_string());
+        if name.starts_with("wasi:") {
+            continue;
+        }
+        let Some(rest) = name.strip_prefix("wagate:plugin/") else {
+            bail!(
+                "the component imports `{name}`, which is neither part of the wagate contract nor WASI"
+            );
+        };
+        let (iface, version) = rest.split_once('@').unwrap_or((rest, ""));
+        ensure!(
+            version.is_empty() || compatible(version),
+            "the component imports `{name}`: built against contract {version}, this host speaks {CONTRACT_VERSION}"
+        );
+        match Grant::from_import(name) {
+            Some(g) if manifest.grants.allows(g) => {}
+            Some(g) => bail!(
+                "the component imports `{name}`, which its manifest does not grant (add \"{}\" to [grants].imports to allow it)",
+                g.interface()
+            ),
+            None if iface == "types" => {}
+            None => bail!("the component imports `{name}`, which this host does not provide"),
+        }
+    }
+    Ok(names)
+}
+
+/// The WASI 0.2 packages wasmtime-wasi links (to an empty context).
+const PROVIDED_WASI: &[&str] = &[
+    "wasi:cli/",
+    "wasi:clocks/",
+    "wasi:filesystem/",
+    "wasi:io/",
+    "wasi:random/",
+    "wasi:sockets/",
+];
+
+/// Whether the host links this WASI import (semver-compatible 0.2.x).
+fn wasi_provided(name: &str) -> bool {
+    PROVIDED_WASI.iter().any(|p| name.starts_with(p))
+        && name
+            .split_once('@')
+            .is_none_or(|(_, v)| v.starts_with("0.2."))
+}
+
+/// A stand-in for resources of WASI interfaces plugins do not get.
+struct Unavailable;
+
+/// Define every function of the WASI imports the host does not provide as a trap
+/// (their resources as opaque host resources). Returns the stubbed interfaces.
+/// `Linker::define_unknown_imports_as_traps` is not used because it would also shadow
+/// the provided interfaces that only match by semver (0.2.6 vs 0.2.12).
+pub fn stub_unknown_wasi(
+    linker: &mut Linker<PluginState>,
+    engine: &Engine,
+    component: &Component,
+) -> anyhow::Result<Vec<String>> {
+    use wasmtime::component::ResourceType;
+    use wasmtime::component::types::ComponentItem;
+    let mut stubbed = Vec::new();
+    for (name, item) in component.component_type().imports(engine) {
+        if !name.starts_with("wasi:") || wasi_provided(name) {
+            continue;
+        }
+        let ComponentItem::ComponentInstance(inst) = item.ty else {
+            bail!("the component imports `{name}`, which is not an interface");
+        };
+        let mut li = linker.instance(name).map_err(anyhow::Error::from)?;
+        for (item_name, export) in inst.exports(engine) {
+            match export.ty {
+                ComponentItem::ComponentFunc(_) => {
+                    let full = format!("{name}#{item_name}");
+                    li.func_new(item_name, move |_, _, _, _| {
+                        Err(wasmtime::format_err!(
+                            "`{full}` is not available to plugins"
+                        ))
+                    })
+                    .map_err(anyhow::Error::from)?;
+                }
+                ComponentItem::Resource(_) => {
+                    li.resource(
+                        item_name,
+                        ResourceType::host::<Unavailable>(),
+                        |_, _| Ok(()),
+                    )
+                    .map_err(anyhow::Error::from)?;
+                }
+                _ => {}
+            }
+        }
+        stubbed.push(name.to_string());
+    }
+    Ok(stubbed)
+}
+
+/// Semver compatibility with [`CONTRACT_VERSION`] (0.x: same minor).
+fn compatible(version: &str) -> bool {
+    let parts = |v: &str| -> Vec<u64> {
+        v.split(['.', '-', '+'])
+            .take(3)
+            .filter_map(|p| p.parse().ok())
+            .collect()
+    };
+    let (a, b) = (parts(version), parts(CONTRACT_VERSION));
+    match (a.as_slice(), b.as_slice()) {
+        ([0, m1, ..], [0, m2, ..]) => m1 == m2,
+        ([x, ..], [y, ..]) => x == y,
+        _ => false,
+    }
+}
+
+fn build_mounts(
+    plugins: &BTreeMap<String, Arc<LoadedPlugin>>,
+    configured: Option<&[MountConfig]>,
+) -> anyhow::Result<Vec<Mount>> {
+    let table: Vec<MountConfig> = match configured {
+        Some(m) => m.to_vec(),
+        None => DEFAULT_MOUNTS
+            .iter()
+            .filter_map(|(prefix, dialect)| {
+                let p = plugins.get(*dialect)?;
+                p.dialect.as_ref()?;
+                Some(MountConfig {
+                    prefix: prefix.to_string(),
+                    dialect: dialect.to_string(),
+                    auth: p
+                        .manifest
+                        .default_auth
+                        .iter()
+                        .filter(|a| plugins.contains_key(*a))
+                        .cloned()
+                        .collect(),
+                })
+            })
+            .collect(),
+    };
+    let mut mounts = Vec::new();
+    for m in table {
+        m.validate()?;
+        ensure!(
+            !mounts.iter().any(|x: &Mount| x.prefix == m.prefix),
+            "two mounts have the prefix `{}`",
+            m.prefix
+        );
+        let dialect = plugins.get(&m.dialect).with_context(|| {
+            format!(
+                "mount `{}`: no plugin named `{}` is loaded",
+                m.prefix, m.dialect
+            )
+        })?;
+        ensure!(
+            dialect.dialect.is_some(),
+            "mount `{}`: plugin `{}` is not a dialect",
+            m.prefix,
+            m.dialect
+        );
+        let mut auth = Vec::new();
+        for a in &m.auth {
+            let p = plugins.get(a).with_context(|| {
+                format!("mount `{}`: no auth plugin named `{a}` is loaded", m.prefix)
+            })?;
+            ensure!(
+                p.auth.is_some(),
+                "mount `{}`: plugin `{a}` is not an auth plugin",
+                m.prefix
+            );
+            auth.push(p.clone());
+        }
+        mounts.push(Mount {
+            prefix: m.prefix.clone(),
+            dialect: dialect.clone(),
+            auth,
+        });
+    }
+    mounts.sort_by(|a, b| b.prefix.len().cmp(&a.prefix.len()));
+    Ok(mounts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contract_compat() {
+        assert!(compatible("0.1.0"));
+        assert!(compatible("0.1.7"));
+        assert!(!compatible("0.2.0"));
+        assert!(!compatible("1.0.0"));
+    }
+}

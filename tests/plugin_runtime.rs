@@ -1,0 +1,632 @@
+//! The plugin runtime end to end, at the library level: real compiled components (the
+//! fixtures under plugins/testing, built by host/build.rs) over a real core (redb store
+//! + simulated WhatsApp link), through `PluginHost::handle`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use serde_json::Value;
+use wagate::core::Core;
+use wagate::core::model::{
+    Chat, ChatPatch, ConnectInfo, ConnectionState, CoreResult, CreatedInstance, Instance, InstanceRef, Message,
+    MessagePage, Principal, RateDecision,
+};
+use wagate::plugin::{CoreApi, PluginHost, PluginsConfig, check_component};
+use wagate::store::records::CredentialKind;
+
+const DIALECT: &str = "fixture_dialect.wasm";
+const AUTH: &str = "fixture_auth.wasm";
+
+fn fixture(file: &str) -> PathBuf {
+    Path::new(wagate::plugin::bundled::FIXTURES_DIR).join(file)
+}
+
+/// A real core with one org, one api key and one instance (`inst1`).
+struct Env {
+    core: Arc<Core>,
+    token: String,
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    async fn new() -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let store = wagate::store::Store::open(&dir.path().join("data")).unwrap();
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let link = Arc::new(wagate::whatsapp::sim::SimLink::new(
+            tx,
+            Duration::from_millis(5),
+        ));
+        let core = Core::new(store, link);
+        core.start(rx).await.unwrap();
+        core.create_org("acme").await.unwrap();
+        let cred = core
+            .create_credential("acme", CredentialKind::ApiKey, None, None, None)
+            .await
+            .unwrap();
+        let p = core.resolve_credential(&cred.token).await.unwrap();
+        core.create_instance(&p, "inst1").await.unwrap();
+        Env {
+            core,
+            token: cred.token,
+            dir,
+        }
+    }
+
+    /// Write a manifest for a fixture into the temp dir; returns its path.
+    fn manifest(&self, file_name: &str, wasm: &str, body: &str) -> PathBuf {
+        let path = self.dir.path().join(file_name);
+        let text = format!("wasm = {:?}\n{body}", fixture(wasm).display().to_string());
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// The standard config: fixture-auth + fixture-dialect (with `dialect_grants`
+    /// appended to its manifest) mounted at /fx; no bundled plugins.
+    fn config(&self, dialect_extra: &str) -> PluginsConfig {
+        let auth = self.manifest(
+            "auth.toml",
+            AUTH,
+            "name = \"fixture-auth\"\nversion = \"1\"\nworlds = [\"auth\"]\n[grants]\nimports = [\"identity\", \"log\"]\ndeadline_ms = 50\n",
+        );
+        let dialect = self.manifest(
+            "dialect.toml",
+            DIALECT,
+            &format!("name = \"fixture-dialect\"\nversion = \"1\"\nworlds = [\"dialect\"]\n{dialect_extra}"),
+        );
+        let toml = format!(
+            r#"
+            bundled = []
+            [[file]]
+            manifest = {auth:?}
+            [[file]]
+            manifest = {dialect:?}
+            [[mount]]
+            prefix = "/fx"
+            dialect = "fixture-dialect"
+            auth = ["fixture-auth"]
+            "#,
+            auth = auth.display().to_string(),
+            dialect = dialect.display().to_string(),
+        );
+        toml::from_str(&toml).unwrap()
+    }
+
+    async fn host(&self, cfg: &PluginsConfig) -> PluginHost {
+        PluginHost::load(cfg, self.core.clone(), &self.dir.path().join("cache"))
+            .await
+            .unwrap()
+    }
+}
+
+const FULL_GRANTS: &str = "[grants]\nimports = [\"core\", \"log\", \"config\", \"http-out\"]\ndeadline_ms = 50\nmemory_mib = 16\n[config]\nlabel = \"v1\"\n";
+
+async fn get(host: &PluginHost, path: &str, token: Option<&str>) -> (u16, Value) {
+    let mut req = http::Request::builder().method("GET").uri(path);
+    if let Some(t) = token {
+        req = req.header("x-test-token", t);
+    }
+    let resp = host
+        .handle(req.body(Bytes::new()).unwrap())
+        .await
+        .expect("a mount matches");
+    let body = serde_json::from_slice(resp.body()).unwrap_or(Value::Null);
+    (resp.status().as_u16(), body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_then_dialect_then_core() {
+    let env = Env::new().await;
+    let host = env.host(&env.config(FULL_GRANTS)).await;
+
+    let (s, v) = get(&host, "/fx/state/inst1", Some(&env.token)).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["state"], "disconnected");
+    assert!(
+        v["caller"].is_string(),
+        "the principal reached the dialect: {v}"
+    );
+
+    // No header: the auth plugin skips, the dialect has no caller, core refuses.
+    let (s, v) = get(&host, "/fx/state/inst1", None).await;
+    assert_eq!(s, 403, "{v}");
+    // Unknown token: the auth plugin denies with its own response.
+    let (s, v) = get(&host, "/fx/state/inst1", Some("nope")).await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (401, Some("unauthorized"))
+    );
+    // Another org's view: not found is the core's answer for unknown instances.
+    let (s, _) = get(&host, "/fx/state/missing", Some(&env.token)).await;
+    assert_eq!(s, 404);
+
+    // No mount for this path.
+    let req = http::Request::builder()
+        .uri("/elsewhere")
+        .body(Bytes::new())
+        .unwrap();
+    assert!(host.handle(req).await.is_none());
+    // Prefix matching is by segment.
+    let req = http::Request::builder()
+        .uri("/fxx/label")
+        .body(Bytes::new())
+        .unwrap();
+    assert!(host.handle(req).await.is_none());
+
+    assert_eq!(host.mounts()[0].prefix, "/fx");
+    let names: Vec<String> = host.plugins().into_iter().map(|p| p.name).collect();
+    assert_eq!(names, ["fixture-auth", "fixture-dialect"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn looping_plugin_is_stopped_within_its_deadline() {
+    let env = Env::new().await;
+    let host = env.host(&env.config(FULL_GRANTS)).await;
+    // Warm up (first instantiation maps the code).
+    assert_eq!(get(&host, "/fx/label", None).await.0, 200);
+
+    let started = Instant::now();
+    let (s, v) = get(&host, "/fx/loop", None).await;
+    let took = started.elapsed();
+    eprintln!("looping dialect (deadline 50 ms) answered after {took:?}");
+    assert_eq!(s, 500, "{v}");
+    assert_eq!(v["error"]["code"], "plugin_failed");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("deadline"),
+        "{v}"
+    );
+    assert!(
+        took >= Duration::from_millis(50),
+        "stopped before its deadline: {took:?}"
+    );
+    assert!(
+        took < Duration::from_millis(50 + 40),
+        "not stopped within its deadline: {took:?}"
+    );
+
+    // A looping auth plugin too.
+    let started = Instant::now();
+    let (s, _) = get(&host, "/fx/label", Some("loop")).await;
+    let took = started.elapsed();
+    eprintln!("looping auth plugin (deadline 50 ms) answered after {took:?}");
+    assert_eq!(s, 500);
+    assert!(took < Duration::from_millis(50 + 40), "{took:?}");
+
+    // The host keeps serving.
+    let (s, v) = get(&host, "/fx/label", None).await;
+    assert_eq!((s, v["label"].as_str()), (200, Some("v1")));
+    let metrics = host.metrics_text();
+    assert!(
+        metrics.contains(
+            "wagate_plugin_failures_total{plugin=\"fixture-dialect\",kind=\"deadline\"} 1"
+        ),
+        "{metrics}"
+    );
+    assert!(
+        metrics
+            .contains("wagate_plugin_failures_total{plugin=\"fixture-auth\",kind=\"deadline\"} 1"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guest_sleep_counts_against_the_deadline() {
+    let env = Env::new().await;
+    let host = env.host(&env.config(FULL_GRANTS)).await;
+    // Sleeping inside the guest (a WASI poll) is the plugin's own time: 80 ms > 50 ms.
+    let (s, v) = get(&host, "/fx/sleep?ms=80", None).await;
+    assert_eq!(s, 500, "{v}");
+    let (s, v) = get(&host, "/fx/sleep?ms=10", None).await;
+    assert_eq!(s, 200, "{v}");
+}
+
+/// The real core, with `connection_state` taking 120 ms (a slow disk, say).
+struct SlowCore(Arc<Core>);
+
+#[async_trait::async_trait]
+impl CoreApi for SlowCore {
+    async fn create_instance(&self, p: &Principal, name: &str) -> CoreResult<CreatedInstance> {
+        self.0.create_instance(p, name).await
+    }
+    async fn get_instance(&self, p: &Principal, w: &InstanceRef) -> CoreResult<Instance> {
+        self.0.get_instance(p, w).await
+    }
+    async fn list_instances(&self, p: &Principal) -> CoreResult<Vec<Instance>> {
+        self.0.list_instances(p).await
+    }
+    async fn connect(&self, p: &Principal, w: &InstanceRef, phone: Option<&str>) -> CoreResult<ConnectInfo> {
+        self.0.connect(p, w, phone).await
+    }
+    async fn connection_state(&self, p: &Principal, w: &InstanceRef) -> CoreResult<ConnectionState> {
+        tokio::time::sleep(Duration::from_millis(120)).await;
+        self.0.connection_state(p, w).await
+    }
+    async fn logout(&self, p: &Principal, w: &InstanceRef) -> CoreResult<Instance> {
+        self.0.logout(p, w).await
+    }
+    async fn delete_instance(&self, p: &Principal, w: &InstanceRef) -> CoreResult<Instance> {
+        self.0.delete_instance(p, w).await
+    }
+    async fn send_text(&self, p: &Principal, w: &InstanceRef, to: &str, text: &str) -> CoreResult<Message> {
+        self.0.send_text(p, w, to, text).await
+    }
+    async fn delete_message(&self, p: &Principal, w: &InstanceRef, id: &str, all: bool) -> CoreResult<Message> {
+        self.0.delete_message(p, w, id, all).await
+    }
+    async fn delete_chat(&self, p: &Principal, w: &InstanceRef, chat: &str, media: bool) -> CoreResult<String> {
+        self.0.delete_chat(p, w, chat, media).await
+    }
+    async fn update_chat(&self, p: &Principal, w: &InstanceRef, chat: &str, patch: ChatPatch) -> CoreResult<Chat> {
+        self.0.update_chat(p, w, chat, patch).await
+    }
+    async fn get_chat(&self, p: &Principal, w: &InstanceRef, chat: &str) -> CoreResult<Chat> {
+        self.0.get_chat(p, w, chat).await
+    }
+    async fn list_chats(&self, p: &Principal, w: &InstanceRef) -> CoreResult<Vec<Chat>> {
+        self.0.list_chats(p, w).await
+    }
+    async fn list_messages(
+        &self,
+        p: &Principal,
+        w: &InstanceRef,
+        chat: &str,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> CoreResult<MessagePage> {
+        self.0.list_messages(p, w, chat, limit, cursor).await
+    }
+    fn rate_limit(&self, bucket: &str, limit: u32, window_ms: u64) -> RateDecision {
+        self.0.rate_limit(bucket, limit, window_ms)
+    }
+    async fn resolve_credential(&self, secret: &str) -> Option<Principal> {
+        self.0.resolve_credential(secret).await
+    }
+    fn normalize_jid(&self, input: &str) -> CoreResult<String> {
+        wagate::core::jid::normalize(input)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn host_calls_do_not_count_against_the_deadline() {
+    let env = Env::new().await;
+    let core: Arc<dyn CoreApi> = Arc::new(SlowCore(env.core.clone()));
+    let host = PluginHost::load_with(&env.config(FULL_GRANTS), core, &env.dir.path().join("cache")).await.unwrap();
+    let started = Instant::now();
+    let (s, v) = get(&host, "/fx/state/inst1", Some(&env.token)).await;
+    assert_eq!(s, 200, "a 120 ms core call inside a 50 ms deadline: {v}");
+    assert!(started.elapsed() >= Duration::from_millis(120));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_cap_panic_and_malformed_output_are_5xx() {
+    let env = Env::new().await;
+    let host = env.host(&env.config(FULL_GRANTS)).await;
+
+    let (s, v) = get(&host, "/fx/grow?mb=64", None).await;
+    assert_eq!(s, 500, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("memory cap of 16 MiB"),
+        "{v}"
+    );
+    let (s, v) = get(&host, "/fx/grow?mb=4", None).await;
+    assert_eq!(s, 200, "under the cap works: {v}");
+
+    let (s, v) = get(&host, "/fx/panic", None).await;
+    assert_eq!(s, 500, "{v}");
+    assert_eq!(v["error"]["code"], "plugin_failed");
+
+    let (s, v) = get(&host, "/fx/bad-status", None).await;
+    assert_eq!(s, 500, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("status 42"),
+        "{v}"
+    );
+
+    assert_eq!(get(&host, "/fx/label", None).await.0, 200);
+    let m = host.metrics_text();
+    for kind in ["memory", "trap", "malformed"] {
+        let line =
+            format!("wagate_plugin_failures_total{{plugin=\"fixture-dialect\",kind=\"{kind}\"}} 1");
+        assert!(m.contains(&line), "missing {line} in\n{m}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dialect_error_shape_is_used_for_failures() {
+    let env = Env::new().await;
+    let grants = format!(
+        "{FULL_GRANTS}[errors]\nstatus = 503\nbody = '{{\"status\":{{status}},\"response\":{{\"message\":[\"{{message}}\"]}}}}'\n"
+    );
+    let host = env.host(&env.config(&grants)).await;
+    let (s, v) = get(&host, "/fx/panic", None).await;
+    assert_eq!(s, 503, "{v}");
+    assert_eq!(v["status"], 503);
+    assert!(
+        v["response"]["message"][0]
+            .as_str()
+            .unwrap()
+            .contains("fixture-dialect"),
+        "{v}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ungranted_import_is_refused_at_load() {
+    let env = Env::new().await;
+    // The fixture calls http-out; this manifest does not grant it.
+    let cfg = env.config("[grants]\nimports = [\"core\", \"log\", \"config\"]\n");
+    let err = PluginHost::load(&cfg, env.core.clone(), &env.dir.path().join("cache"))
+        .await
+        .err()
+        .expect("refused");
+    let msg = format!("{err:#}");
+    assert!(
+        msg.contains("wagate:plugin/http-out@0.1.0"),
+        "the error names the import: {msg}"
+    );
+    assert!(msg.contains("does not grant"), "{msg}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_out_only_reaches_listed_hosts() {
+    // A tiny upstream on loopback.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        loop {
+            let Ok((mut s, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let mut buf = [0u8; 1024];
+                let _ = s.read(&mut buf).await;
+                let _ = s
+                    .write_all(
+                        b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\nconnection: close\r\n\r\npong",
+                    )
+                    .await;
+            });
+        }
+    });
+
+    let env = Env::new().await;
+    let grants = format!("{FULL_GRANTS}[grants.http_out]\nhosts = [\"127.0.0.1:{port}\"]\n");
+    let host = env.host(&env.config(&grants)).await;
+
+    let (s, v) = get(
+        &host,
+        &format!("/fx/fetch?url=http://127.0.0.1:{port}/ping"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        (v["status"].as_u64(), v["body"].as_str()),
+        (Some(200), Some("pong"))
+    );
+
+    // Same host, other port; other host: denied before any connection is made.
+    for url in [
+        format!("http://127.0.0.1:{}/", port.wrapping_add(1)),
+        "http://127.0.0.2/".to_string(),
+    ] {
+        let (s, v) = get(&host, &format!("/fx/fetch?url={url}"), None).await;
+        assert_eq!(s, 403, "{url}: {v}");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("allowlist"),
+            "{v}"
+        );
+    }
+    assert!(
+        host.metrics_text()
+            .contains("wagate_plugin_http_out_denied_total{plugin=\"fixture-dialect\"} 2")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_swaps_under_concurrent_requests() {
+    let env = Env::new().await;
+    let cfg_v1 = env.config(FULL_GRANTS);
+    let host = env.host(&cfg_v1).await;
+    let mut cfg_v2 = cfg_v1.clone();
+    cfg_v2.settings.insert(
+        "fixture-dialect".into(),
+        toml::from_str("config = { label = \"v2\" }").unwrap(),
+    );
+
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let ok = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (host, stop, ok) = (host.clone(), stop.clone(), ok.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut seen = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                let (s, v) = get(&host, "/fx/sleep?ms=2", None).await;
+                assert_eq!(s, 200, "a request failed during reload: {v}");
+                seen.push(v["label"].as_str().unwrap().to_string());
+                ok.fetch_add(1, Ordering::Relaxed);
+            }
+            seen
+        }));
+    }
+    for i in 0..6 {
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        host.reload_with(if i % 2 == 0 { &cfg_v2 } else { &cfg_v1 })
+            .await
+            .unwrap();
+    }
+    // A broken config is refused and the old set keeps serving.
+    let mut broken = cfg_v2.clone();
+    broken.file[1].manifest = env.dir.path().join("missing.toml");
+    assert!(host.reload_with(&broken).await.is_err());
+    tokio::time::sleep(Duration::from_millis(40)).await;
+    stop.store(true, Ordering::Relaxed);
+
+    let mut labels = std::collections::BTreeSet::new();
+    for t in tasks {
+        labels.extend(t.await.expect("no request failed"));
+    }
+    eprintln!(
+        "{} requests during 6 reloads, labels seen: {labels:?}",
+        ok.load(Ordering::Relaxed)
+    );
+    assert!(labels.contains("v1") && labels.contains("v2"), "{labels:?}");
+    let (s, v) = get(&host, "/fx/label", None).await;
+    assert_eq!(
+        (s, v["label"].as_str()),
+        (200, Some("v1")),
+        "the last good reload (v1) serves"
+    );
+    assert!(
+        host.metrics_text()
+            .contains("wagate_plugin_reloads_total{result=\"error\"} 1")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_rereads_the_config_file() {
+    let env = Env::new().await;
+    let cfg = env.config(FULL_GRANTS);
+    // Write the same table into a wagate.toml and load from it.
+    let file_toml = |label: &str| {
+        format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\n\n[plugins]\nbundled = []\n[[plugins.file]]\nmanifest = {:?}\n[[plugins.file]]\nmanifest = {:?}\n[plugins.settings.fixture-dialect]\nconfig = {{ label = \"{label}\" }}\n[[plugins.mount]]\nprefix = \"/fx\"\ndialect = \"fixture-dialect\"\n",
+            cfg.file[0].manifest.display().to_string(),
+            cfg.file[1].manifest.display().to_string(),
+        )
+    };
+    let path = env.dir.path().join("wagate.toml");
+    std::fs::write(&path, file_toml("from-file-1")).unwrap();
+    let loaded = PluginsConfig::from_wagate_toml(&path).unwrap();
+    let host = env.host(&loaded).await;
+    assert_eq!(
+        get(&host, "/fx/label", None).await.1["label"],
+        "from-file-1"
+    );
+    std::fs::write(&path, file_toml("from-file-2")).unwrap();
+    host.reload().await.unwrap();
+    assert_eq!(
+        get(&host, "/fx/label", None).await.1["label"],
+        "from-file-2"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limit_and_render_event() {
+    let env = Env::new().await;
+    let host = env.host(&env.config(FULL_GRANTS)).await;
+    let statuses: Vec<u16> = {
+        let mut v = Vec::new();
+        for _ in 0..3 {
+            v.push(get(&host, "/fx/rate", Some(&env.token)).await.0);
+        }
+        v
+    };
+    assert_eq!(statuses, [200, 200, 429]);
+
+    let inst = wagate::core::model::Instance {
+        id: "01J".into(),
+        name: "inst1".into(),
+        org: "o".into(),
+        state: wagate::core::model::ConnectionState::Open,
+        owner_jid: None,
+        created_at: 1,
+    };
+    let ev = wagate::core::model::Event {
+        id: "evt_1".into(),
+        instance_id: "01J".into(),
+        instance_name: "inst1".into(),
+        org: "o".into(),
+        timestamp: 1,
+        payload: wagate::core::model::EventPayload::InstanceDeleted(inst),
+    };
+    let body = host
+        .render_event("fixture-dialect", &ev)
+        .await
+        .unwrap()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        (v["id"].as_str(), v["kind"].as_str()),
+        (Some("evt_1"), Some("instance.deleted"))
+    );
+    let ev2 = wagate::core::model::Event {
+        payload: wagate::core::model::EventPayload::QrUpdated("x".into()),
+        ..ev
+    };
+    assert_eq!(
+        host.render_event("fixture-dialect", &ev2).await.unwrap(),
+        None
+    );
+    assert!(
+        host.openapi("fixture-dialect")
+            .await
+            .unwrap()
+            .contains("openapi")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bundled_probe_loads_and_serves() {
+    let env = Env::new().await;
+    let mut cfg = env.config(FULL_GRANTS);
+    cfg.bundled = None;
+    cfg.mount
+        .as_mut()
+        .unwrap()
+        .push(wagate::plugin::MountConfig {
+            prefix: "/probe".into(),
+            dialect: "probe".into(),
+            auth: vec!["fixture-auth".into()],
+        });
+    let host = env.host(&cfg).await;
+    let (s, v) = get(&host, "/probe/instances", Some(&env.token)).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v[0]["name"], "inst1");
+    let (s, v) = get(&host, "/probe/whoami", None).await;
+    assert_eq!(s, 401, "{v}");
+}
+
+#[tokio::test]
+async fn default_config_mounts_only_existing_dialects() {
+    let env = Env::new().await;
+    let host = env.host(&PluginsConfig::default()).await;
+    // None of ryze / sessions-v1 / evolution is bundled yet unless they exist.
+    for m in host.mounts() {
+        assert!(
+            ["/api", "/api/v1", "/"].contains(&m.prefix.as_str()),
+            "{m:?}"
+        );
+    }
+    assert!(host.plugins().iter().any(|p| p.name == "probe"));
+}
+
+#[test]
+fn check_describes_a_component() {
+    let out = check_component(&fixture(DIALECT)).unwrap();
+    assert!(out.contains("worlds:  dialect"), "{out}");
+    assert!(out.contains("wagate:plugin/http-out@0.1.0"), "{out}");
+    assert!(
+        out.contains("grants:  imports = [\"config\", \"core\", \"http-out\", \"log\"]"),
+        "{out}"
+    );
+    let out = check_component(&fixture(AUTH)).unwrap();
+    assert!(out.contains("worlds:  auth"), "{out}");
+    let junk = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(junk.path(), b"not wasm").unwrap();
+    assert!(check_component(junk.path()).is_err());
+}
