@@ -11,8 +11,8 @@ use bytes::Bytes;
 use serde_json::Value;
 use wagate::core::Core;
 use wagate::core::model::{
-    Chat, ChatPatch, ConnectInfo, ConnectionState, CoreResult, CreatedInstance, Instance, InstanceRef, Message,
-    MessagePage, Principal, RateDecision,
+    Chat, ChatPatch, ConnectInfo, ConnectionState, CoreResult, CreatedInstance, Instance,
+    InstanceRef, Message, MessagePage, Principal, RateDecision,
 };
 use wagate::plugin::{CoreApi, PluginHost, PluginsConfig, check_component};
 use wagate::store::records::CredentialKind;
@@ -237,10 +237,19 @@ impl CoreApi for SlowCore {
     async fn list_instances(&self, p: &Principal) -> CoreResult<Vec<Instance>> {
         self.0.list_instances(p).await
     }
-    async fn connect(&self, p: &Principal, w: &InstanceRef, phone: Option<&str>) -> CoreResult<ConnectInfo> {
+    async fn connect(
+        &self,
+        p: &Principal,
+        w: &InstanceRef,
+        phone: Option<&str>,
+    ) -> CoreResult<ConnectInfo> {
         self.0.connect(p, w, phone).await
     }
-    async fn connection_state(&self, p: &Principal, w: &InstanceRef) -> CoreResult<ConnectionState> {
+    async fn connection_state(
+        &self,
+        p: &Principal,
+        w: &InstanceRef,
+    ) -> CoreResult<ConnectionState> {
         tokio::time::sleep(Duration::from_millis(120)).await;
         self.0.connection_state(p, w).await
     }
@@ -250,16 +259,40 @@ impl CoreApi for SlowCore {
     async fn delete_instance(&self, p: &Principal, w: &InstanceRef) -> CoreResult<Instance> {
         self.0.delete_instance(p, w).await
     }
-    async fn send_text(&self, p: &Principal, w: &InstanceRef, to: &str, text: &str) -> CoreResult<Message> {
+    async fn send_text(
+        &self,
+        p: &Principal,
+        w: &InstanceRef,
+        to: &str,
+        text: &str,
+    ) -> CoreResult<Message> {
         self.0.send_text(p, w, to, text).await
     }
-    async fn delete_message(&self, p: &Principal, w: &InstanceRef, id: &str, all: bool) -> CoreResult<Message> {
+    async fn delete_message(
+        &self,
+        p: &Principal,
+        w: &InstanceRef,
+        id: &str,
+        all: bool,
+    ) -> CoreResult<Message> {
         self.0.delete_message(p, w, id, all).await
     }
-    async fn delete_chat(&self, p: &Principal, w: &InstanceRef, chat: &str, media: bool) -> CoreResult<String> {
+    async fn delete_chat(
+        &self,
+        p: &Principal,
+        w: &InstanceRef,
+        chat: &str,
+        media: bool,
+    ) -> CoreResult<String> {
         self.0.delete_chat(p, w, chat, media).await
     }
-    async fn update_chat(&self, p: &Principal, w: &InstanceRef, chat: &str, patch: ChatPatch) -> CoreResult<Chat> {
+    async fn update_chat(
+        &self,
+        p: &Principal,
+        w: &InstanceRef,
+        chat: &str,
+        patch: ChatPatch,
+    ) -> CoreResult<Chat> {
         self.0.update_chat(p, w, chat, patch).await
     }
     async fn get_chat(&self, p: &Principal, w: &InstanceRef, chat: &str) -> CoreResult<Chat> {
@@ -293,7 +326,13 @@ impl CoreApi for SlowCore {
 async fn host_calls_do_not_count_against_the_deadline() {
     let env = Env::new().await;
     let core: Arc<dyn CoreApi> = Arc::new(SlowCore(env.core.clone()));
-    let host = PluginHost::load_with(&env.config(FULL_GRANTS), core, &env.dir.path().join("cache")).await.unwrap();
+    let host = PluginHost::load_with(
+        &env.config(FULL_GRANTS),
+        core,
+        &env.dir.path().join("cache"),
+    )
+    .await
+    .unwrap();
     let started = Instant::now();
     let (s, v) = get(&host, "/fx/state/inst1", Some(&env.token)).await;
     assert_eq!(s, 200, "a 120 ms core call inside a 50 ms deadline: {v}");

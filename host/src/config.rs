@@ -12,6 +12,9 @@
 //!
 //! [sim]
 //! pair_delay_ms = 500            # how long the simulated phone takes to "scan"
+//!
+//! [plugins]                      # which plugins load and where dialects mount;
+//!                                # see `plugin::config` (default: all bundled)
 //! ```
 
 use std::net::SocketAddr;
@@ -60,6 +63,8 @@ pub struct Config {
     pub tls_key: Option<PathBuf>,
     pub max_body_bytes: usize,
     pub sim: SimConfig,
+    /// The `[plugins]` table (see [`crate::plugin::PluginsConfig`]).
+    pub plugins: crate::plugin::PluginsConfig,
 }
 
 impl Default for Config {
@@ -73,6 +78,7 @@ impl Default for Config {
             tls_key: None,
             max_body_bytes: 1024 * 1024,
             sim: SimConfig::default(),
+            plugins: crate::plugin::PluginsConfig::default(),
         }
     }
 }
@@ -85,7 +91,12 @@ impl Config {
             Some(p) => {
                 let text = std::fs::read_to_string(p)
                     .with_context(|| format!("reading config {}", p.display()))?;
-                toml::from_str(&text).with_context(|| format!("parsing config {}", p.display()))
+                let mut config: Config = toml::from_str(&text)
+                    .with_context(|| format!("parsing config {}", p.display()))?;
+                // Read once more through the plugin loader so relative plugin paths are
+                // resolved against the file and reloads know where to re-read it.
+                config.plugins = crate::plugin::PluginsConfig::from_wagate_toml(p)?;
+                Ok(config)
             }
         }
     }

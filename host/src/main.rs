@@ -43,6 +43,28 @@ enum Command {
         #[command(subcommand)]
         action: InstanceAction,
     },
+    /// Plugins.
+    Plugin {
+        #[command(subcommand)]
+        action: PluginAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum PluginAction {
+    /// Validate a component against the contract; print its world, imports and exports.
+    Check {
+        /// The .wasm component.
+        file: PathBuf,
+    },
+    /// Ask a running gateway to reload its plugins (SIGHUP does the same).
+    Reload {
+        /// The running gateway.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        server: String,
+        #[arg(long, env = "WAGATE_ADMIN_TOKEN")]
+        admin_token: String,
+    },
 }
 
 #[derive(Args)]
@@ -220,6 +242,34 @@ fn main() -> anyhow::Result<()> {
                     }))
                 })
             }))?;
+            println!("{}", serde_json::to_string_pretty(&out)?);
+            Ok(())
+        }
+        Command::Plugin {
+            action: PluginAction::Check { file },
+        } => {
+            print!("{}", wagate::plugin::check_component(&file)?);
+            Ok(())
+        }
+        Command::Plugin {
+            action:
+                PluginAction::Reload {
+                    server,
+                    admin_token,
+                },
+        } => {
+            let target = Target {
+                data: PathBuf::new(),
+                server: Some(server),
+                admin_token: Some(admin_token),
+            };
+            let out = runtime.block_on(on_target(
+                &target,
+                "POST",
+                "/admin/plugins/reload",
+                serde_json::Value::Null,
+                |_| Box::pin(async { anyhow::bail!("reload needs a running server") }),
+            ))?;
             println!("{}", serde_json::to_string_pretty(&out)?);
             Ok(())
         }

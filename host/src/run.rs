@@ -46,6 +46,20 @@ pub async fn serve(
         // Printed once, on the first start without WAGATE_ADMIN_TOKEN; only its hash is kept.
         println!("admin token (shown once, keep it): {token}");
     }
+    let plugins = crate::plugin::PluginHost::load(
+        &config.plugins,
+        core.clone(),
+        &config.data.join("plugin-cache"),
+    )
+    .await
+    .context("loading plugins")?;
+    for p in plugins.plugins() {
+        tracing::info!(plugin = %p.name, version = %p.version, origin = %p.origin, "plugin loaded");
+    }
+    for m in plugins.mounts() {
+        tracing::info!(prefix = %m.prefix, dialect = %m.dialect, auth = ?m.auth, "mounted");
+    }
+    reload_on_sighup(plugins.clone());
     let tls = match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => Some(server::load_tls(cert, key)?),
         (None, None) => None,
@@ -69,6 +83,7 @@ pub async fn serve(
     );
     let app = Arc::new(App {
         core: core.clone(),
+        plugins,
         metrics: Default::default(),
         max_body_bytes: config.max_body_bytes,
     });
@@ -76,6 +91,25 @@ pub async fn serve(
     drop(core);
     tracing::info!("stopped");
     Ok(())
+}
+
+/// SIGHUP reloads the plugins (a broken set is refused; the old one keeps serving).
+fn reload_on_sighup(plugins: crate::plugin::PluginHost) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        else {
+            return;
+        };
+        while hup.recv().await.is_some() {
+            match plugins.reload().await {
+                Ok(()) => tracing::info!("plugins reloaded (SIGHUP)"),
+                Err(e) => {
+                    tracing::error!(error = %format!("{e:#}"), "plugin reload refused; the old plugins keep serving")
+                }
+            }
+        }
+    });
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

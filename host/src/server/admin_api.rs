@@ -9,6 +9,8 @@
 //! | DELETE | /admin/instances/{i} | delete an instance (as its org's admin) |
 //! | POST | /admin/sim/{i}/inbound | sim only: inject `{from, text, fromMe?, media?}` -> `{id}` |
 //! | POST | /admin/sim/{i}/link | sim only: `{up: bool}` takes the link down or up |
+//! | GET | /admin/plugins | loaded plugins and the mount table |
+//! | POST | /admin/plugins/reload | re-read plugins and config; swap atomically or keep the old set |
 
 use base64::Engine;
 use http::{Method, StatusCode};
@@ -21,7 +23,8 @@ use crate::core::model::{Capabilities, InstanceRef};
 use crate::store::records::{CredentialKind, InstanceRecord};
 use crate::whatsapp::sim::SimLink;
 
-pub async fn handle(core: &Core, req: &Req) -> (&'static str, ApiResult) {
+pub async fn handle(app: &super::App, req: &Req) -> (&'static str, ApiResult) {
+    let core = &app.core;
     let Some(seg) = req.segments("/admin") else {
         return ("admin:other", Err(ApiError::not_found()));
     };
@@ -32,6 +35,7 @@ pub async fn handle(core: &Core, req: &Req) -> (&'static str, ApiResult) {
         ["instances"] | ["instances", _] => "admin:instances",
         ["sim", _, "inbound"] => "admin:sim_inbound",
         ["sim", _, "link"] => "admin:sim_link",
+        ["plugins"] | ["plugins", "reload"] => "admin:plugins",
         _ => "admin:other",
     };
     match req.bearer() {
@@ -43,7 +47,40 @@ pub async fn handle(core: &Core, req: &Req) -> (&'static str, ApiResult) {
             );
         }
     }
-    (route, dispatch(core, req, &seg).await)
+    let result = match seg.as_slice() {
+        ["plugins"] if req.method == Method::GET => plugins(app),
+        ["plugins", "reload"] if req.method == Method::POST => match app.plugins.reload().await {
+            Ok(()) => plugins(app),
+            Err(e) => Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "reload_failed",
+                format!("{e:#}; the previous plugins keep serving"),
+            )),
+        },
+        _ => dispatch(core, req, &seg).await,
+    };
+    (route, result)
+}
+
+fn plugins(app: &super::App) -> ApiResult {
+    let plugins: Vec<_> = app
+        .plugins
+        .plugins()
+        .into_iter()
+        .map(|p| {
+            serde_json::json!({
+                "name": p.name, "version": p.version, "worlds": p.worlds,
+                "sha256": p.sha256, "origin": p.origin,
+            })
+        })
+        .collect();
+    let mounts: Vec<_> = app
+        .plugins
+        .mounts()
+        .into_iter()
+        .map(|m| serde_json::json!({"prefix": m.prefix, "dialect": m.dialect, "auth": m.auth}))
+        .collect();
+    ok(&serde_json::json!({"plugins": plugins, "mounts": mounts}))
 }
 
 #[derive(Deserialize)]

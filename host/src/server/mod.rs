@@ -29,6 +29,7 @@ pub use tls::load_tls;
 /// Everything a request handler needs.
 pub struct App {
     pub core: Arc<Core>,
+    pub plugins: crate::plugin::PluginHost,
     pub metrics: Metrics,
     pub max_body_bytes: usize,
 }
@@ -168,11 +169,26 @@ async fn route(app: &App, req: Req) -> (&'static str, ::http::Response<Bytes>) {
             )),
         )
     } else if path == "/admin" || path.starts_with("/admin/") {
-        admin_api::handle(&app.core, &req).await
+        admin_api::handle(app, &req).await
     } else if path == "/core" || path.starts_with("/core/") {
         core_api::handle(&app.core, &req).await
     } else {
-        ("unmatched", Err(ApiError::not_found()))
+        let mut builder = ::http::Request::builder()
+            .method(req.method)
+            .uri(match &req.query {
+                Some(q) => format!("{}?{q}", req.path),
+                None => req.path.clone(),
+            });
+        if let Some(h) = builder.headers_mut() {
+            *h = req.headers;
+        }
+        match builder.body(req.body) {
+            Ok(plugin_req) => match app.plugins.handle(plugin_req).await {
+                Some(resp) => ("plugin", Ok(resp)),
+                None => ("unmatched", Err(ApiError::not_found())),
+            },
+            Err(_) => ("unmatched", Err(ApiError::not_found())),
+        }
     };
     (label, result.unwrap_or_else(ApiError::into_response))
 }
@@ -196,5 +212,6 @@ fn metrics_text(app: &App) -> String {
     for (state, n) in counts {
         let _ = writeln!(extra, "wagate_instances{{state=\"{state}\"}} {n}");
     }
+    extra.push_str(&app.plugins.metrics_text());
     app.metrics.render(&extra)
 }

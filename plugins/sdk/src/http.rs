@@ -19,7 +19,11 @@ impl Request {
     /// Wrap a request the host passed to `handle`.
     pub fn new(raw: HttpRequest, caller: Option<Principal>) -> Self {
         let rel_path = relative_path(&raw.path, &raw.mount);
-        Self { raw, caller, rel_path }
+        Self {
+            raw,
+            caller,
+            rel_path,
+        }
     }
 
     /// The HTTP method (`GET`, `POST`, ...).
@@ -101,7 +105,10 @@ pub fn percent_decode(s: &str) -> String {
 
 /// A header record.
 pub fn header(name: &str, value: &str) -> Header {
-    Header { name: name.to_ascii_lowercase(), value: value.to_string() }
+    Header {
+        name: name.to_ascii_lowercase(),
+        value: value.to_string(),
+    }
 }
 
 /// A JSON response with `content-type: application/json`.
@@ -128,7 +135,10 @@ pub fn text(status: u16, body: &str) -> HttpResponse {
 /// wagate's neutral error shape: `{"error":{"code":..,"message":..}}`. Dialects with
 /// their own error envelope build it with [`json`] instead.
 pub fn json_error(status: u16, code: &str, message: &str) -> HttpResponse {
-    json(status, &serde_json::json!({ "error": { "code": code, "message": message } }))
+    json(
+        status,
+        &serde_json::json!({ "error": { "code": code, "message": message } }),
+    )
 }
 
 /// The HTTP status wagate uses for a core error (`not-found` 404, `forbidden` 403,
@@ -174,7 +184,11 @@ pub fn core_error_message(e: &CoreError) -> String {
 
 /// A core error in wagate's neutral error shape (see [`json_error`]).
 pub fn core_error(e: &CoreError) -> HttpResponse {
-    json_error(core_error_status(e), core_error_code(e), &core_error_message(e))
+    json_error(
+        core_error_status(e),
+        core_error_code(e),
+        &core_error_message(e),
+    )
 }
 
 /// The lower-case name of a connection state (`open`, `connecting`, ...).

@@ -193,7 +193,7 @@ pub mod prelude {
     };
     pub use crate::router::{Params, Router};
     pub use crate::types::{
-        Capabilities, Chat, ConnectionState, CoreError, Event, Header, HttpRequest,
-        HttpResponse, Instance, InstanceRef, Message, Principal,
+        Capabilities, Chat, ConnectionState, CoreError, Event, Header, HttpRequest, HttpResponse,
+        Instance, InstanceRef, Message, Principal,
     };
 }

@@ -10,7 +10,10 @@ pub struct Params(Vec<(String, String)>);
 impl Params {
     /// The value captured for `{name}`.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -96,7 +99,10 @@ impl Router {
     }
 
     /// Answer unmatched requests with `handler` instead of the default 404/405.
-    pub fn fallback(mut self, handler: impl Fn(&Request, &Params) -> HttpResponse + 'static) -> Self {
+    pub fn fallback(
+        mut self,
+        handler: impl Fn(&Request, &Params) -> HttpResponse + 'static,
+    ) -> Self {
         self.fallback = Some(Box::new(handler));
         self
     }
@@ -157,9 +163,17 @@ mod tests {
     #[test]
     fn matches() {
         let segs = |p: &str| {
-            Router::new().get(p, |_, _| crate::http::text(200, "")).routes.remove(0).segments
+            Router::new()
+                .get(p, |_, _| crate::http::text(200, ""))
+                .routes
+                .remove(0)
+                .segments
         };
-        let p = match_route(&segs("/chat/{jid}/messages"), &["chat", "a%40b", "messages"]).unwrap();
+        let p = match_route(
+            &segs("/chat/{jid}/messages"),
+            &["chat", "a%40b", "messages"],
+        )
+        .unwrap();
         assert_eq!(p.get("jid"), Some("a@b"));
         assert!(match_route(&segs("/chat/{jid}"), &["chat"]).is_none());
         let p = match_route(&segs("/files/{*rest}"), &["files", "a", "b"]).unwrap();

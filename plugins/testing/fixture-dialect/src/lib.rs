@@ -45,7 +45,9 @@ fn router() -> Router {
             }
             Err(e) => core_error(&e),
         })
-        .get("/label", |_req, _| json(200, &serde_json::json!({ "label": label() })))
+        .get("/label", |_req, _| {
+            json(200, &serde_json::json!({ "label": label() }))
+        })
         .get("/sleep", |req, _| {
             let ms: u64 = req.query("ms").and_then(|v| v.parse().ok()).unwrap_or(10);
             std::thread::sleep(std::time::Duration::from_millis(ms));
@@ -65,7 +67,11 @@ fn router() -> Router {
             json(200, &serde_json::json!({ "touched_pages": sum }))
         })
         .get("/panic", |_req, _| panic!("fixture asked to panic"))
-        .get("/bad-status", |_req, _| HttpResponse { status: 42, headers: vec![], body: vec![] })
+        .get("/bad-status", |_req, _| HttpResponse {
+            status: 42,
+            headers: vec![],
+            body: vec![],
+        })
         .get("/fetch", |req, _| {
             let url = req.query("url").unwrap_or_default();
             let out = http_out::fetch(&OutboundRequest {
@@ -90,7 +96,10 @@ fn router() -> Router {
         })
         .get("/rate", |_req, _| {
             let d = core::rate_limit("fixture", 2, 60_000);
-            json(if d.allowed { 200 } else { 429 }, &serde_json::json!({ "remaining": d.remaining }))
+            json(
+                if d.allowed { 200 } else { 429 },
+                &serde_json::json!({ "remaining": d.remaining }),
+            )
         })
 }
 
@@ -106,7 +115,10 @@ impl Guest for Fixture {
             EventPayload::ConnectionUpdate(_) => "connection.update",
             _ => return None,
         };
-        serde_json::to_vec(&serde_json::json!({ "id": ev.id, "kind": kind, "instance": ev.instance_name })).ok()
+        serde_json::to_vec(
+            &serde_json::json!({ "id": ev.id, "kind": kind, "instance": ev.instance_name }),
+        )
+        .ok()
     }
 
     fn openapi() -> String {
