@@ -46,6 +46,23 @@ pub async fn serve(
         // Printed once, on the first start without WAGATE_ADMIN_TOKEN; only its hash is kept.
         println!("admin token (shown once, keep it): {token}");
     }
+    // Evolution API's global key, as Evolution reads it: full rights in one org
+    // (WAGATE_EVOLUTION_ORG, default "default"), where instances created with it live.
+    if let Some(key) = std::env::var("AUTHENTICATION_API_KEY")
+        .ok()
+        .filter(|k| !k.is_empty())
+    {
+        let org = std::env::var("WAGATE_EVOLUTION_ORG").unwrap_or_else(|_| "default".into());
+        core.ensure_static_credential(
+            &org,
+            crate::store::records::CredentialKind::EvolutionKey,
+            &key,
+            crate::core::model::Capabilities::ALL,
+            "AUTHENTICATION_API_KEY",
+        )
+        .await
+        .context("registering AUTHENTICATION_API_KEY")?;
+    }
     let plugins = crate::plugin::PluginHost::load(
         &config.plugins,
         core.clone(),

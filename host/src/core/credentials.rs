@@ -154,6 +154,66 @@ impl Core {
         Ok(MintedCredential { record, token })
     }
 
+    /// Makes sure a credential with this exact `secret` exists in org `org_name`
+    /// (created if missing), for keys an operator sets from outside, such as
+    /// Evolution's global `AUTHENTICATION_API_KEY`. Idempotent across restarts.
+    pub async fn ensure_static_credential(
+        &self,
+        org_name: &str,
+        kind: CredentialKind,
+        secret: &str,
+        caps: Capabilities,
+        label: &str,
+    ) -> CoreResult<()> {
+        if secret.len() < 8 {
+            return Err(CoreError::Invalid(format!(
+                "the {label} must be at least 8 characters"
+            )));
+        }
+        let org = match self.find_org(org_name)? {
+            Some(org) => org,
+            None => match self.create_org(org_name).await {
+                Ok(org) => org,
+                Err(CoreError::Conflict(_)) => self
+                    .find_org(org_name)?
+                    .ok_or_else(|| CoreError::Internal("org vanished".into()))?,
+                Err(e) => return Err(e),
+            },
+        };
+        let hash = secret_hash(secret);
+        let record = CredentialRecord {
+            id: format!("static-{}", kind.as_str()),
+            org: org.id,
+            kind,
+            caps,
+            instance: None,
+            label: Some(label.to_string()),
+            created_at: now_ms(),
+        };
+        let slot = format!("static_credential:{}", kind.as_str());
+        self.store
+            .write(move |tx| {
+                let mut settings = tx.open_table(tables::SETTINGS).map_err(internal)?;
+                let previous = settings
+                    .get(slot.as_str())
+                    .map_err(internal)?
+                    .map(|v| v.value().to_vec());
+                let mut creds = tx.open_table(tables::CREDENTIALS).map_err(internal)?;
+                // A changed key replaces the old one: the old secret stops working.
+                if let Some(old) = previous.filter(|old| old.as_slice() != hash.as_slice()) {
+                    creds.remove(old.as_slice()).map_err(internal)?;
+                }
+                creds
+                    .insert(hash.as_slice(), encode(&record).as_slice())
+                    .map_err(internal)?;
+                settings
+                    .insert(slot.as_str(), hash.as_slice())
+                    .map_err(internal)?;
+                Ok(())
+            })
+            .await
+    }
+
     /// The principal of a presented secret, if it matches a stored credential.
     pub async fn resolve_credential(&self, secret: &str) -> Option<Principal> {
         self.resolve_credential_record(secret).map(|r| Principal {
