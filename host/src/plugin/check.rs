@@ -25,6 +25,12 @@ use super::state::PluginState;
 /// manifest. If a `plugin.toml` sits beside the file, it is checked against the
 /// component too.
 pub fn check_component(path: &Path) -> anyhow::Result<String> {
+    let beside = path.with_file_name("plugin.toml");
+    check_component_with(path, beside.is_file().then_some(beside.as_path()))
+}
+
+/// [`check_component`] with an explicit manifest to check the component against.
+pub fn check_component_with(path: &Path, manifest: Option<&Path>) -> anyhow::Result<String> {
     let wasm = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let engine = Engine::new(&super::engine::config(1, false)).map_err(anyhow::Error::from)?;
     let component = Component::new(&engine, &wasm)
@@ -119,8 +125,7 @@ pub fn check_component(path: &Path) -> anyhow::Result<String> {
         let _ = writeln!(out, "  {e}");
     }
 
-    let manifest_path = path.with_file_name("plugin.toml");
-    if manifest_path.is_file() {
+    if let Some(manifest_path) = manifest {
         let text = std::fs::read_to_string(&manifest_path)?;
         match super::manifest::Manifest::parse(&text) {
             Ok(m) => {

@@ -34,7 +34,7 @@ use wasmtime::Store;
 use crate::core::model::{Event, Principal};
 use bindings::auth::AuthOutcome;
 use bindings::types as wit;
-pub use check::check_component;
+pub use check::{check_component, check_component_with};
 pub use config::{MountConfig, PluginsConfig};
 pub use core_api::CoreApi;
 use manifest::ErrorShape;
