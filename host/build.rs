@@ -56,7 +56,7 @@ fn main() {
     let crates = if skip {
         Vec::new()
     } else {
-        discover(&plugins_dir)
+        discover(&root, &plugins_dir)
     };
 
     if !crates.is_empty() {
@@ -88,8 +88,10 @@ fn main() {
 }
 
 /// Plugin crates: `plugins/*/` (bundled when they have a plugin.toml) and
-/// `plugins/testing/*/` (fixtures).
-fn discover(plugins_dir: &Path) -> Vec<PluginCrate> {
+/// `plugins/testing/*/` (fixtures). Crates that are not workspace members yet are
+/// skipped with a warning (the inner cargo could not build them).
+fn discover(root: &Path, plugins_dir: &Path) -> Vec<PluginCrate> {
+    let members = workspace_members(root);
     let mut out = Vec::new();
     for (dir, fixture) in [
         (plugins_dir.to_path_buf(), false),
@@ -111,6 +113,17 @@ fn discover(plugins_dir: &Path) -> Vec<PluginCrate> {
                 .as_str()
                 .expect("package.name")
                 .to_string();
+            let rel = path
+                .strip_prefix(root)
+                .unwrap_or(&path)
+                .to_string_lossy()
+                .replace('\\', "/");
+            if !is_member(&members, &rel) {
+                println!(
+                    "cargo:warning={rel} is not in [workspace].members of Cargo.toml; it is not built or bundled"
+                );
+                continue;
+            }
             out.push(PluginCrate {
                 package,
                 dir: path,
@@ -119,6 +132,34 @@ fn discover(plugins_dir: &Path) -> Vec<PluginCrate> {
         }
     }
     out
+}
+
+/// `[workspace].members` of the root Cargo.toml.
+fn workspace_members(root: &Path) -> Vec<String> {
+    let text =
+        std::fs::read_to_string(root.join("Cargo.toml")).expect("reading the root Cargo.toml");
+    let value: toml::Table = text.parse().expect("parsing the root Cargo.toml");
+    value
+        .get("workspace")
+        .and_then(|w| w.get("members"))
+        .and_then(|m| m.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(|s| s.trim_end_matches('/').to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Whether `rel` (e.g. `plugins/probe`) is listed, directly or by a `dir/*` glob.
+fn is_member(members: &[String], rel: &str) -> bool {
+    members.iter().any(|m| {
+        m == rel
+            || m.strip_suffix("/*").is_some_and(|dir| {
+                rel.rsplit_once('/')
+                    .is_some_and(|(parent, _)| parent == dir)
+            })
+    })
 }
 
 fn build(root: &Path, target_dir: &Path, crates: &[PluginCrate]) {

@@ -10,7 +10,10 @@ use common::Gateway;
 use serde_json::Value;
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// Build the example exactly as its README says; returns the component's path.
@@ -18,7 +21,13 @@ fn build_example() -> PathBuf {
     let dir = root().join("examples/hello-dialect");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
-        .args(["build", "--release", "--target", "wasm32-wasip2", "--manifest-path"])
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "--manifest-path",
+        ])
         .arg(dir.join("Cargo.toml"))
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
@@ -26,7 +35,11 @@ fn build_example() -> PathBuf {
         .env_remove("RUSTC_WORKSPACE_WRAPPER")
         .output()
         .expect("running cargo");
-    assert!(out.status.success(), "building the example failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "building the example failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let wasm = dir.join("target/wasm32-wasip2/release/hello_dialect.wasm");
     assert!(wasm.is_file(), "{} missing", wasm.display());
     wasm
@@ -43,9 +56,13 @@ fn get(gw: &Gateway, path: &str, token: Option<&str>) -> (u16, Value) {
 fn example_plugin_builds_and_serves_through_the_gateway() {
     let wasm = build_example();
     let manifest = root().join("examples/hello-dialect/plugin.toml");
-    let report = wagate::plugin::check_component_with(&wasm, Some(&manifest)).expect("plugin check");
+    let report =
+        wagate::plugin::check_component_with(&wasm, Some(&manifest)).expect("plugin check");
     assert!(report.contains("worlds:  dialect"), "{report}");
-    assert!(report.contains("manifest") && report.contains(": ok"), "the manifest fits: {report}");
+    assert!(
+        report.contains("manifest") && report.contains(": ok"),
+        "the manifest fits: {report}"
+    );
 
     let tmp = tempfile::tempdir().unwrap();
     let config = tmp.path().join("wagate.toml");
@@ -78,20 +95,38 @@ fn example_plugin_builds_and_serves_through_the_gateway() {
 
     // Core's answers keep their meaning through the dialect.
     assert_eq!(get(&gw, "/hello/nope", Some(&key)).0, 404);
-    assert_eq!(get(&gw, "/hello/shop", None).0, 403, "no credential: core refuses");
-    assert_eq!(get(&gw, "/hello/shop", Some("wrong")).0, 401, "bearer denies unknown tokens");
+    assert_eq!(
+        get(&gw, "/hello/shop", None).0,
+        403,
+        "no credential: core refuses"
+    );
+    assert_eq!(
+        get(&gw, "/hello/shop", Some("wrong")).0,
+        401,
+        "bearer denies unknown tokens"
+    );
     let other = gw.org_with_key("other", None);
-    assert_eq!(get(&gw, "/hello/shop", Some(&other)).0, 404, "another org's instance is invisible");
+    assert_eq!(
+        get(&gw, "/hello/shop", Some(&other)).0,
+        404,
+        "another org's instance is invisible"
+    );
 
     // Hot reload through the admin API picks up the new config.
     write_config("reloaded");
     let (s, v) = gw.admin("POST", "/admin/plugins/reload", None);
     assert_eq!(s, 200, "{v}");
-    assert_eq!(get(&gw, "/hello/shop", Some(&key)).1["greeting"], "reloaded");
+    assert_eq!(
+        get(&gw, "/hello/shop", Some(&key)).1["greeting"],
+        "reloaded"
+    );
 
     // The plugin counters are on /metrics.
     let m = wagate::client::request(&gw.base, "GET", "/metrics", &[], None).expect("metrics");
     let text = String::from_utf8_lossy(&m.body).to_string();
-    assert!(text.contains("wagate_plugin_calls_total{plugin=\"hello\"}"), "{text}");
+    assert!(
+        text.contains("wagate_plugin_calls_total{plugin=\"hello\"}"),
+        "{text}"
+    );
     gw.stop();
 }

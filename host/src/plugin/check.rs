@@ -126,7 +126,8 @@ pub fn check_component_with(path: &Path, manifest: Option<&Path>) -> anyhow::Res
     }
 
     if let Some(manifest_path) = manifest {
-        let text = std::fs::read_to_string(&manifest_path)?;
+        let text = std::fs::read_to_string(manifest_path)
+            .with_context(|| format!("reading {}", manifest_path.display()))?;
         match super::manifest::Manifest::parse(&text) {
             Ok(m) => {
                 let missing: Vec<&str> = needed

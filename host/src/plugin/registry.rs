@@ -134,7 +134,7 @@ pub fn build_set(
         let wanted = cfg
             .bundled
             .as_ref()
-            .is_none_or(|names| names.iter().any(|n| *n == manifest.name));
+            .is_none_or(|names| names.contains(&manifest.name));
         if wanted {
             let src = Source {
                 wasm: b.wasm.to_vec(),
@@ -513,7 +513,7 @@ fn build_mounts(
             auth,
         });
     }
-    mounts.sort_by(|a, b| b.prefix.len().cmp(&a.prefix.len()));
+    mounts.sort_by_key(|m| std::cmp::Reverse(m.prefix.len()));
     Ok(mounts)
 }
 
