@@ -319,6 +319,7 @@ fn wipe_instance(tx: &WriteTransaction, record: &InstanceRecord) -> CoreResult<(
         t.retain_in(prefix.as_slice()..end.as_slice(), |_, _| false)
             .map_err(internal)?;
     }
+    super::webhooks::retire_instance_webhooks(tx, id)?;
     let mut by_instance = tx
         .open_multimap_table(tables::CREDENTIALS_BY_INSTANCE)
         .map_err(internal)?;

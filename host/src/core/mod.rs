@@ -12,6 +12,7 @@ pub mod jid;
 pub mod messages;
 pub mod model;
 pub mod ratelimit;
+pub mod webhooks;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};

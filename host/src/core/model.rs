@@ -236,6 +236,78 @@ pub enum EventPayload {
     InstanceCreated(Instance),
 }
 
+impl EventPayload {
+    /// Every event kind, as webhook filters name them.
+    pub const KINDS: [&'static str; 9] = [
+        "message_upsert",
+        "message_revoked",
+        "message_deleted",
+        "chat_deleted",
+        "chat_updated",
+        "connection_update",
+        "qr_updated",
+        "instance_deleted",
+        "instance_created",
+    ];
+
+    /// The kind of this event (one of [`Self::KINDS`]).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EventPayload::MessageUpsert(_) => "message_upsert",
+            EventPayload::MessageRevoked(_) => "message_revoked",
+            EventPayload::MessageDeleted(_) => "message_deleted",
+            EventPayload::ChatDeleted(_) => "chat_deleted",
+            EventPayload::ChatUpdated(_) => "chat_updated",
+            EventPayload::ConnectionUpdate(_) => "connection_update",
+            EventPayload::QrUpdated(_) => "qr_updated",
+            EventPayload::InstanceDeleted(_) => "instance_deleted",
+            EventPayload::InstanceCreated(_) => "instance_created",
+        }
+    }
+}
+
+/// A webhook destination as a caller describes it (`set-webhooks`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSpec {
+    /// `http://` or `https://` URL.
+    pub url: String,
+    /// Event kinds to deliver (see [`EventPayload::KINDS`]); empty: all.
+    #[serde(default)]
+    pub events: Vec<String>,
+    /// Extra headers sent with every delivery.
+    #[serde(default)]
+    pub headers: Vec<(String, String)>,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// HMAC-SHA256 signing secret; generated when absent.
+    #[serde(default)]
+    pub secret: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A stored webhook. Invariant: `url` was validated; `secret` is never empty.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Webhook {
+    /// `wh_<ulid>`.
+    pub id: String,
+    pub instance_id: String,
+    /// Which dialect renders its bodies (the one whose endpoint set it), or `core`.
+    pub dialect: String,
+    pub url: String,
+    pub events: Vec<String>,
+    pub headers: Vec<(String, String)>,
+    pub enabled: bool,
+    pub secret: String,
+    pub created_at: u64,
+    /// The instance was deleted: kept only until its queued deliveries are done.
+    #[serde(default)]
+    pub retired: bool,
+}
+
 /// One outbox event. `id` is stable across redeliveries (`evt_<ulid>`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {

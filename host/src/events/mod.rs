@@ -1,4 +1,6 @@
-//! Events: written to the outbox in the same transaction as the change they describe.
-//! The dispatcher that delivers them to sinks is not built yet (issue 7).
+//! Events: written to the outbox in the same transaction as the change they describe,
+//! fanned out to each webhook's delivery queue in that transaction, and delivered by
+//! the [`dispatcher`].
 
+pub mod dispatcher;
 pub mod outbox;

@@ -18,16 +18,25 @@ pub fn event_for(instance: &Instance, payload: EventPayload) -> Event {
     }
 }
 
-/// Appends `event` at the next sequence number, inside the caller's transaction.
+/// Appends `event` at the next sequence number, inside the caller's transaction, and
+/// queues it for the instance's webhooks in the same transaction.
 pub fn append(tx: &WriteTransaction, event: &Event) -> CoreResult<u64> {
-    let mut table = tx.open_table(tables::OUTBOX).map_err(internal)?;
-    let next = match table.last().map_err(internal)? {
-        Some((seq, _)) => seq.value() + 1,
-        None => 1,
-    };
-    table
+    // The sequence lives in META, not in the table's last key: the outbox is compacted,
+    // and a reused number would collide with deliveries still queued under it.
+    let mut meta = tx.open_table(tables::META).map_err(internal)?;
+    let next = meta
+        .get("outbox_seq")
+        .map_err(internal)?
+        .map(|v| v.value())
+        .unwrap_or(0)
+        + 1;
+    meta.insert("outbox_seq", next).map_err(internal)?;
+    drop(meta);
+    tx.open_table(tables::OUTBOX)
+        .map_err(internal)?
         .insert(next, encode(event).as_slice())
         .map_err(internal)?;
+    crate::core::webhooks::fan_out(tx, next, event)?;
     Ok(next)
 }
 

@@ -57,6 +57,11 @@ impl Store {
         Ok(store)
     }
 
+    /// Notified after every durable commit (the event dispatcher waits on it).
+    pub fn commits(&self) -> Arc<tokio::sync::Notify> {
+        self.writer.commits.clone()
+    }
+
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
     }
@@ -183,6 +188,10 @@ fn migrate(db: &Database) -> anyhow::Result<()> {
     tx.open_table(tables::MESSAGE_IDS)?;
     tx.open_table(tables::OUTBOX)?;
     tx.open_table(tables::MEDIA_GC)?;
+    tx.open_table(tables::WEBHOOKS)?;
+    tx.open_multimap_table(tables::WEBHOOKS_BY_INSTANCE)?;
+    tx.open_table(tables::DELIVERY_QUEUE)?;
+    tx.open_table(tables::DEAD_LETTERS)?;
     tx.commit()?;
     Ok(())
 }

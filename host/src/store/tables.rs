@@ -45,6 +45,20 @@ pub const OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox");
 /// commit and unlink leaves no orphan file behind.
 pub const MEDIA_GC: TableDefinition<&str, ()> = TableDefinition::new("media_gc");
 
+/// webhook id -> `Webhook`. Retired webhooks (of deleted instances) stay until their
+/// queue is drained.
+pub const WEBHOOKS: TableDefinition<&str, &[u8]> = TableDefinition::new("webhooks");
+/// instance id -> webhook ids (live webhooks only; removed with the instance).
+pub const WEBHOOKS_BY_INSTANCE: MultimapTableDefinition<&str, &str> =
+    MultimapTableDefinition::new("webhooks_by_instance");
+/// delivery key (`webhook_id \0 seq(8)`) -> `QueuedDelivery`. Filled in the same
+/// transaction as the outbox event (fan-out at write), drained by the dispatcher in
+/// key order, so each destination receives its instance's events in order.
+pub const DELIVERY_QUEUE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("delivery_queue");
+/// dead-letter id -> `DeadLetter`: deliveries that failed for good, for an operator
+/// to list and replay.
+pub const DEAD_LETTERS: TableDefinition<&str, &[u8]> = TableDefinition::new("dead_letters");
+
 const SEP: u8 = 0;
 
 /// `instance_id \0`: the prefix of every chat/message key of an instance.
@@ -90,6 +104,13 @@ pub fn message_key(
 ) -> Vec<u8> {
     let mut k = chat_messages_prefix(instance_id, jid);
     k.extend_from_slice(&message_suffix(timestamp_ms, seq, message_id));
+    k
+}
+
+/// `webhook_id \0 seq(8, big endian)`.
+pub fn delivery_key(webhook_id: &str, seq: u64) -> Vec<u8> {
+    let mut k = instance_prefix(webhook_id);
+    k.extend_from_slice(&seq.to_be_bytes());
     k
 }
 

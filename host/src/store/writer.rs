@@ -33,16 +33,20 @@ struct Queued {
 #[derive(Clone)]
 pub(super) struct Writer {
     tx: mpsc::Sender<Queued>,
+    /// Notified after each successful commit.
+    pub(super) commits: Arc<tokio::sync::Notify>,
 }
 
 impl Writer {
     pub(super) fn start(db: Arc<Database>) -> Self {
         let (tx, rx) = mpsc::channel::<Queued>();
+        let commits = Arc::new(tokio::sync::Notify::new());
+        let notify = commits.clone();
         std::thread::Builder::new()
             .name("wagate-writer".into())
-            .spawn(move || run(db, rx))
+            .spawn(move || run(db, rx, notify))
             .expect("spawning the writer thread");
-        Writer { tx }
+        Writer { tx, commits }
     }
 
     pub(super) async fn submit<T, F>(&self, mut job: F) -> CoreResult<T>
@@ -76,7 +80,7 @@ impl Writer {
     }
 }
 
-fn run(db: Arc<Database>, rx: mpsc::Receiver<Queued>) {
+fn run(db: Arc<Database>, rx: mpsc::Receiver<Queued>, commits: Arc<tokio::sync::Notify>) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -86,6 +90,7 @@ fn run(db: Arc<Database>, rx: mpsc::Receiver<Queued>) {
             }
         }
         run_batch(&db, batch);
+        commits.notify_one();
     }
 }
 

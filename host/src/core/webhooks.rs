@@ -1,0 +1,249 @@
+//! Webhook destinations of an instance, and the fan-out of events to their queues.
+//!
+//! Each dialect manages its own webhooks (the host records which dialect set them, and
+//! that dialect renders their bodies); the native API's are rendered as core JSON.
+
+use redb::{ReadableMultimapTable, ReadableTable, WriteTransaction};
+
+use super::Core;
+use super::authz::require;
+use super::model::{
+    Capability, CoreError, CoreResult, Event, InstanceRef, Principal, Webhook, WebhookSpec,
+};
+use crate::store::{decode, encode, get_json, internal, tables};
+use crate::util::{new_secret, now_ms};
+
+/// Most webhooks one instance may have, over all dialects.
+pub const MAX_WEBHOOKS_PER_INSTANCE: usize = 10;
+
+/// A delivery waiting in `DELIVERY_QUEUE`.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct QueuedDelivery {
+    pub event: Event,
+    pub attempts: u32,
+    /// Epoch ms before which the dispatcher does not try again.
+    pub next_attempt_at: u64,
+    pub last_error: Option<String>,
+}
+
+impl Core {
+    /// The webhooks of `which` set through `dialect`.
+    pub async fn list_webhooks(
+        &self,
+        p: &Principal,
+        which: &InstanceRef,
+        dialect: &str,
+    ) -> CoreResult<Vec<Webhook>> {
+        let record = self.authorize(p, which, Capability::Manage)?;
+        let id = record.instance.id;
+        self.store.read(|tx| {
+            let by_instance = tx
+                .open_multimap_table(tables::WEBHOOKS_BY_INSTANCE)
+                .map_err(internal)?;
+            let hooks = tx.open_table(tables::WEBHOOKS).map_err(internal)?;
+            let mut out = Vec::new();
+            for wid in by_instance.get(id.as_str()).map_err(internal)? {
+                let wid = wid.map_err(internal)?;
+                if let Some(w) = get_json::<_, Webhook>(&hooks, wid.value())?
+                    && w.dialect == dialect
+                {
+                    out.push(w);
+                }
+            }
+            out.sort_by(|a, b| a.id.cmp(&b.id));
+            Ok(out)
+        })
+    }
+
+    /// Replaces the webhooks of `which` that `dialect` manages with `specs`. Webhooks of
+    /// other dialects stay. Deliveries already queued for a replaced webhook are dropped
+    /// with it. Needs `manage`.
+    pub async fn set_webhooks(
+        &self,
+        p: &Principal,
+        which: &InstanceRef,
+        dialect: &str,
+        specs: Vec<WebhookSpec>,
+    ) -> CoreResult<Vec<Webhook>> {
+        let record = self.authorize(p, which, Capability::Manage)?;
+        require(p, Capability::Manage)?;
+        let now = now_ms();
+        let mut hooks = Vec::with_capacity(specs.len());
+        for spec in specs {
+            validate_spec(&spec)?;
+            hooks.push(Webhook {
+                id: format!("wh_{}", ulid::Ulid::new()),
+                instance_id: record.instance.id.clone(),
+                dialect: dialect.to_string(),
+                url: spec.url,
+                events: spec.events,
+                headers: spec.headers,
+                enabled: spec.enabled,
+                secret: spec
+                    .secret
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or_else(|| new_secret("whsec_")),
+                created_at: now,
+                retired: false,
+            });
+        }
+        let instance_id = record.instance.id;
+        let dialect = dialect.to_string();
+        let stored = hooks.clone();
+        self.store
+            .write(move |tx| {
+                let mut by_instance = tx
+                    .open_multimap_table(tables::WEBHOOKS_BY_INSTANCE)
+                    .map_err(internal)?;
+                let mut table = tx.open_table(tables::WEBHOOKS).map_err(internal)?;
+                let mut replaced = Vec::new();
+                let mut others = 0;
+                for wid in by_instance.get(instance_id.as_str()).map_err(internal)? {
+                    let wid = wid.map_err(internal)?.value().to_string();
+                    match get_json::<_, Webhook>(&table, wid.as_str())? {
+                        Some(w) if w.dialect == dialect => replaced.push(wid),
+                        Some(_) => others += 1,
+                        None => {}
+                    }
+                }
+                if others + stored.len() > MAX_WEBHOOKS_PER_INSTANCE {
+                    return Err(CoreError::Invalid(format!(
+                        "an instance has at most {MAX_WEBHOOKS_PER_INSTANCE} webhooks"
+                    )));
+                }
+                let mut queue = tx.open_table(tables::DELIVERY_QUEUE).map_err(internal)?;
+                for wid in &replaced {
+                    by_instance
+                        .remove(instance_id.as_str(), wid.as_str())
+                        .map_err(internal)?;
+                    table.remove(wid.as_str()).map_err(internal)?;
+                    let prefix = tables::instance_prefix(wid);
+                    let end = tables::prefix_end(&prefix);
+                    queue
+                        .retain_in(prefix.as_slice()..end.as_slice(), |_, _| false)
+                        .map_err(internal)?;
+                }
+                for w in &stored {
+                    table
+                        .insert(w.id.as_str(), encode(w).as_slice())
+                        .map_err(internal)?;
+                    by_instance
+                        .insert(instance_id.as_str(), w.id.as_str())
+                        .map_err(internal)?;
+                }
+                Ok(())
+            })
+            .await?;
+        Ok(hooks)
+    }
+}
+
+fn validate_spec(spec: &WebhookSpec) -> CoreResult<()> {
+    let rest = spec
+        .url
+        .strip_prefix("http://")
+        .or_else(|| spec.url.strip_prefix("https://"))
+        .ok_or_else(|| {
+            CoreError::Invalid("webhook url must start with http:// or https://".into())
+        })?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if host.is_empty()
+        || host.contains('@')
+        || spec.url.len() > 2048
+        || spec.url.chars().any(char::is_whitespace)
+    {
+        return Err(CoreError::Invalid(
+            "webhook url must be an absolute URL with a host".into(),
+        ));
+    }
+    for kind in &spec.events {
+        if !super::model::EventPayload::KINDS.contains(&kind.as_str()) {
+            return Err(CoreError::Invalid(format!(
+                "unknown event `{kind}`; known: {}",
+                super::model::EventPayload::KINDS.join(", ")
+            )));
+        }
+    }
+    for (name, value) in &spec.headers {
+        let ok_name =
+            !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if !ok_name || value.chars().any(|c| c.is_control()) {
+            return Err(CoreError::Invalid(format!(
+                "invalid webhook header `{name}`"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Queues `event` (already in the outbox at `seq`) for every live, enabled webhook of
+/// its instance whose filter matches. Runs inside the transaction of the change.
+pub(crate) fn fan_out(tx: &WriteTransaction, seq: u64, event: &Event) -> CoreResult<usize> {
+    let by_instance = tx
+        .open_multimap_table(tables::WEBHOOKS_BY_INSTANCE)
+        .map_err(internal)?;
+    let ids: Vec<String> = by_instance
+        .get(event.instance_id.as_str())
+        .map_err(internal)?
+        .map(|r| r.map(|v| v.value().to_string()).map_err(internal))
+        .collect::<CoreResult<_>>()?;
+    drop(by_instance);
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let hooks = tx.open_table(tables::WEBHOOKS).map_err(internal)?;
+    let mut queue = tx.open_table(tables::DELIVERY_QUEUE).map_err(internal)?;
+    let kind = event.payload.kind();
+    let mut queued = 0;
+    for wid in ids {
+        let Some(w) = get_json::<_, Webhook>(&hooks, wid.as_str())? else {
+            continue;
+        };
+        if !w.enabled || w.retired || !(w.events.is_empty() || w.events.iter().any(|k| k == kind)) {
+            continue;
+        }
+        let item = QueuedDelivery {
+            event: event.clone(),
+            attempts: 0,
+            next_attempt_at: 0,
+            last_error: None,
+        };
+        queue
+            .insert(
+                tables::delivery_key(&w.id, seq).as_slice(),
+                encode(&item).as_slice(),
+            )
+            .map_err(internal)?;
+        queued += 1;
+    }
+    Ok(queued)
+}
+
+/// On instance deletion: its webhooks leave the instance index and become retired, so
+/// the deliveries already queued (the deletion event among them) still go out; the
+/// dispatcher removes a retired webhook once its queue is empty.
+pub(crate) fn retire_instance_webhooks(tx: &WriteTransaction, instance_id: &str) -> CoreResult<()> {
+    let mut by_instance = tx
+        .open_multimap_table(tables::WEBHOOKS_BY_INSTANCE)
+        .map_err(internal)?;
+    let ids: Vec<String> = by_instance
+        .remove_all(instance_id)
+        .map_err(internal)?
+        .map(|r| r.map(|v| v.value().to_string()).map_err(internal))
+        .collect::<CoreResult<_>>()?;
+    let mut hooks = tx.open_table(tables::WEBHOOKS).map_err(internal)?;
+    for wid in ids {
+        let existing = hooks
+            .get(wid.as_str())
+            .map_err(internal)?
+            .map(|v| v.value().to_vec());
+        if let Some(bytes) = existing {
+            let mut w: Webhook = decode(&bytes)?;
+            w.retired = true;
+            hooks
+                .insert(wid.as_str(), encode(&w).as_slice())
+                .map_err(internal)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,420 @@
+//! The dispatcher: drains each webhook's delivery queue in order.
+//!
+//! Guarantees, and how:
+//! - Nothing is lost: an event is queued in the same redb transaction as the change it
+//!   describes (see `core::webhooks::fan_out`) and leaves the queue only after its
+//!   receiver accepted it (or it was dead-lettered). A restart or `kill -9` resumes from
+//!   the queue.
+//! - At-least-once, with a stable event id (`evt_<ulid>`) for de-duplication: a crash
+//!   between delivery and the queue update redelivers.
+//! - Ordered per instance: a webhook belongs to one instance; its queue is keyed by
+//!   the outbox sequence and only its head is ever in flight.
+//! - Retries: exponential backoff with jitter, at least the sink's `retry-after`; after
+//!   `max_attempts` the delivery goes to the dead-letter table, where an operator can
+//!   list and replay it.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rand::Rng;
+use redb::ReadableTable;
+use serde::{Deserialize, Serialize};
+use tokio::task::JoinSet;
+
+use crate::core::model::{CoreError, CoreResult, Event, Webhook};
+use crate::core::webhooks::QueuedDelivery;
+use crate::store::{Store, decode, encode, get_json, internal, tables};
+use crate::util::now_ms;
+
+/// What a delivery attempt came to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Delivered,
+    /// Try again, not before this many milliseconds.
+    RetryAfter(u64),
+    /// Will never succeed (e.g. 410 Gone): dead-letter it.
+    Permanent(String),
+}
+
+/// How the dispatcher renders and sends; implemented over the plugin host.
+#[async_trait]
+pub trait Transport: Send + Sync + 'static {
+    /// The body for `event` in the envelope of `dialect`; `None` when that dialect has no
+    /// such event (the delivery is then skipped).
+    async fn render(&self, dialect: &str, event: &Event) -> anyhow::Result<Option<Vec<u8>>>;
+    /// Sends one rendered event to the webhook.
+    async fn send(&self, hook: &Webhook, event: &Event, body: Vec<u8>) -> anyhow::Result<Outcome>;
+}
+
+/// Retry policy (`[events]` in wagate.toml).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DispatchConfig {
+    /// Attempts before a delivery is dead-lettered.
+    pub max_attempts: u32,
+    /// First retry delay; doubles each attempt (with jitter).
+    pub base_backoff_ms: u64,
+    pub max_backoff_ms: u64,
+    /// Webhooks delivered to at the same time.
+    pub concurrency: usize,
+}
+
+impl Default for DispatchConfig {
+    fn default() -> Self {
+        DispatchConfig {
+            max_attempts: 12,
+            base_backoff_ms: 500,
+            max_backoff_ms: 300_000,
+            concurrency: 32,
+        }
+    }
+}
+
+/// A delivery that failed for good.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DeadLetter {
+    pub id: String,
+    pub seq: u64,
+    /// The webhook as it was (replay needs it even after the instance is gone).
+    pub webhook: Webhook,
+    pub event: Event,
+    pub attempts: u32,
+    pub error: String,
+    pub failed_at: u64,
+}
+
+pub struct Dispatcher {
+    store: Store,
+    transport: Arc<dyn Transport>,
+    config: DispatchConfig,
+}
+
+/// The head of one webhook's queue.
+struct Head {
+    webhook: Webhook,
+    key: Vec<u8>,
+    seq: u64,
+    item: QueuedDelivery,
+}
+
+impl Dispatcher {
+    pub fn new(store: Store, transport: Arc<dyn Transport>, config: DispatchConfig) -> Arc<Self> {
+        Arc::new(Dispatcher {
+            store,
+            transport,
+            config,
+        })
+    }
+
+    /// Runs until the process ends.
+    pub fn spawn(self: &Arc<Self>) {
+        let me = self.clone();
+        tokio::spawn(async move { me.run().await });
+    }
+
+    async fn run(self: Arc<Self>) {
+        let commits = self.store.commits();
+        let mut in_flight: HashSet<String> = HashSet::new();
+        let mut tasks: JoinSet<String> = JoinSet::new();
+        loop {
+            let mut wait = Duration::from_secs(1);
+            match self.due_heads(&in_flight) {
+                Ok((heads, next_due)) => {
+                    for head in heads {
+                        if in_flight.len() >= self.config.concurrency {
+                            break;
+                        }
+                        in_flight.insert(head.webhook.id.clone());
+                        let me = self.clone();
+                        tasks.spawn(async move {
+                            let id = head.webhook.id.clone();
+                            me.attempt(head).await;
+                            id
+                        });
+                    }
+                    if let Some(due) = next_due {
+                        wait = wait.min(Duration::from_millis(due.saturating_sub(now_ms())));
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "reading delivery queues"),
+            }
+            tokio::select! {
+                _ = commits.notified() => {}
+                Some(done) = tasks.join_next(), if !tasks.is_empty() => {
+                    if let Ok(id) = done { in_flight.remove(&id); }
+                }
+                _ = tokio::time::sleep(wait) => {}
+            }
+            // Collect every other finished task without waiting.
+            while let Some(done) = tasks.try_join_next() {
+                if let Ok(id) = done {
+                    in_flight.remove(&id);
+                }
+            }
+        }
+    }
+
+    /// Heads that are due now, and the earliest time a waiting head becomes due.
+    /// Retired webhooks with an empty queue are removed on the way.
+    fn due_heads(&self, in_flight: &HashSet<String>) -> CoreResult<(Vec<Head>, Option<u64>)> {
+        let now = now_ms();
+        let mut drained_retired = Vec::new();
+        let (heads, next) = self.store.read(|tx| {
+            let hooks = tx.open_table(tables::WEBHOOKS).map_err(internal)?;
+            let queue = tx.open_table(tables::DELIVERY_QUEUE).map_err(internal)?;
+            let mut heads = Vec::new();
+            let mut next: Option<u64> = None;
+            for row in hooks.iter().map_err(internal)? {
+                let (_, v) = row.map_err(internal)?;
+                let webhook: Webhook = decode(v.value())?;
+                if in_flight.contains(&webhook.id) {
+                    continue;
+                }
+                let prefix = tables::instance_prefix(&webhook.id);
+                let end = tables::prefix_end(&prefix);
+                let first = queue
+                    .range::<&[u8]>(prefix.as_slice()..end.as_slice())
+                    .map_err(internal)?
+                    .next();
+                let Some(first) = first else {
+                    if webhook.retired {
+                        drained_retired.push(webhook.id);
+                    }
+                    continue;
+                };
+                let (k, v) = first.map_err(internal)?;
+                let key = k.value().to_vec();
+                let seq = u64::from_be_bytes(
+                    key[prefix.len()..prefix.len() + 8]
+                        .try_into()
+                        .map_err(internal)?,
+                );
+                let item: QueuedDelivery = decode(v.value())?;
+                if item.next_attempt_at <= now {
+                    heads.push(Head {
+                        webhook,
+                        key,
+                        seq,
+                        item,
+                    });
+                } else {
+                    next = Some(
+                        next.map_or(item.next_attempt_at, |n: u64| n.min(item.next_attempt_at)),
+                    );
+                }
+            }
+            Ok((heads, next))
+        })?;
+        if !drained_retired.is_empty() {
+            let store = self.store.clone();
+            tokio::spawn(async move {
+                let _ = store
+                    .write(move |tx| {
+                        let mut hooks = tx.open_table(tables::WEBHOOKS).map_err(internal)?;
+                        let queue = tx.open_table(tables::DELIVERY_QUEUE).map_err(internal)?;
+                        for id in &drained_retired {
+                            let prefix = tables::instance_prefix(id);
+                            let end = tables::prefix_end(&prefix);
+                            // Only if nothing was replayed into it meanwhile.
+                            if queue
+                                .range::<&[u8]>(prefix.as_slice()..end.as_slice())
+                                .map_err(internal)?
+                                .next()
+                                .is_none()
+                            {
+                                hooks.remove(id.as_str()).map_err(internal)?;
+                            }
+                        }
+                        Ok(())
+                    })
+                    .await;
+            });
+        }
+        Ok((heads, next))
+    }
+
+    /// One delivery attempt of a queue head, and its bookkeeping.
+    async fn attempt(&self, head: Head) {
+        let (outcome, error) = match self
+            .transport
+            .render(&head.webhook.dialect, &head.item.event)
+            .await
+        {
+            Ok(None) => (Outcome::Delivered, None), // the dialect has no such event
+            Ok(Some(body)) => match self
+                .transport
+                .send(&head.webhook, &head.item.event, body)
+                .await
+            {
+                Ok(outcome) => (outcome, None),
+                Err(e) => (Outcome::RetryAfter(0), Some(format!("{e:#}"))),
+            },
+            Err(e) => (Outcome::RetryAfter(0), Some(format!("rendering: {e:#}"))),
+        };
+        let result = match outcome {
+            Outcome::Delivered => self.remove(head.key).await,
+            Outcome::RetryAfter(ms) => {
+                let attempts = head.item.attempts + 1;
+                let error = error
+                    .unwrap_or_else(|| format!("receiver asked to retry (attempt {attempts})"));
+                if attempts >= self.config.max_attempts {
+                    self.dead_letter(
+                        head,
+                        attempts,
+                        format!("gave up after {attempts} attempts: {error}"),
+                    )
+                    .await
+                } else {
+                    let delay = self.backoff(attempts).max(ms);
+                    let mut item = head.item;
+                    item.attempts = attempts;
+                    item.next_attempt_at = now_ms() + delay;
+                    item.last_error = Some(error);
+                    self.update(head.key, item).await
+                }
+            }
+            Outcome::Permanent(reason) => self.dead_letter(head, 0, reason).await,
+        };
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "recording a delivery outcome");
+        }
+    }
+
+    /// `base * 2^(attempts-1)`, capped, with ±25% jitter so receivers are not stampeded.
+    fn backoff(&self, attempts: u32) -> u64 {
+        let exp = self
+            .config
+            .base_backoff_ms
+            .saturating_mul(1u64 << attempts.saturating_sub(1).min(30));
+        let capped = exp.min(self.config.max_backoff_ms) as f64;
+        (capped * rand::rng().random_range(0.75..1.25)) as u64
+    }
+
+    async fn remove(&self, key: Vec<u8>) -> CoreResult<()> {
+        self.store
+            .write(move |tx| {
+                tx.open_table(tables::DELIVERY_QUEUE)
+                    .map_err(internal)?
+                    .remove(key.as_slice())
+                    .map_err(internal)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn update(&self, key: Vec<u8>, item: QueuedDelivery) -> CoreResult<()> {
+        self.store
+            .write(move |tx| {
+                let mut queue = tx.open_table(tables::DELIVERY_QUEUE).map_err(internal)?;
+                // Only if still queued (a replacement of the webhook may have dropped it).
+                if queue.get(key.as_slice()).map_err(internal)?.is_some() {
+                    queue
+                        .insert(key.as_slice(), encode(&item).as_slice())
+                        .map_err(internal)?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn dead_letter(&self, head: Head, attempts: u32, error: String) -> CoreResult<()> {
+        tracing::warn!(webhook = %head.webhook.id, event = %head.item.event.id, %error, "delivery dead-lettered");
+        let letter = DeadLetter {
+            id: format!("dl_{}", ulid::Ulid::new()),
+            seq: head.seq,
+            webhook: head.webhook,
+            event: head.item.event,
+            attempts: attempts.max(head.item.attempts + 1),
+            error,
+            failed_at: now_ms(),
+        };
+        let key = head.key;
+        self.store
+            .write(move |tx| {
+                let mut queue = tx.open_table(tables::DELIVERY_QUEUE).map_err(internal)?;
+                if queue.remove(key.as_slice()).map_err(internal)?.is_some() {
+                    tx.open_table(tables::DEAD_LETTERS)
+                        .map_err(internal)?
+                        .insert(letter.id.as_str(), encode(&letter).as_slice())
+                        .map_err(internal)?;
+                }
+                Ok(())
+            })
+            .await
+    }
+}
+
+/// Dead letters, oldest first.
+pub fn list_dead_letters(store: &Store) -> CoreResult<Vec<DeadLetter>> {
+    store.read(|tx| {
+        let t = tx.open_table(tables::DEAD_LETTERS).map_err(internal)?;
+        let mut out = Vec::new();
+        for row in t.iter().map_err(internal)? {
+            out.push(decode::<DeadLetter>(row.map_err(internal)?.1.value())?);
+        }
+        Ok(out)
+    })
+}
+
+/// Puts dead letters back at the head of their webhook's queue (all of them when `ids`
+/// is empty). Returns how many were replayed.
+pub async fn replay_dead_letters(store: &Store, ids: Vec<String>) -> CoreResult<usize> {
+    store
+        .write(move |tx| {
+            let mut letters = tx.open_table(tables::DEAD_LETTERS).map_err(internal)?;
+            let wanted: Vec<DeadLetter> = if ids.is_empty() {
+                let mut all = Vec::new();
+                for row in letters.iter().map_err(internal)? {
+                    all.push(decode::<DeadLetter>(row.map_err(internal)?.1.value())?);
+                }
+                all
+            } else {
+                let mut some = Vec::new();
+                for id in &ids {
+                    match get_json::<_, DeadLetter>(&letters, id.as_str())? {
+                        Some(l) => some.push(l),
+                        None => {
+                            return Err(CoreError::NotFound(format!(
+                                "dead letter `{id}` not found"
+                            )));
+                        }
+                    }
+                }
+                some
+            };
+            let mut hooks = tx.open_table(tables::WEBHOOKS).map_err(internal)?;
+            let mut queue = tx.open_table(tables::DELIVERY_QUEUE).map_err(internal)?;
+            for letter in &wanted {
+                if hooks
+                    .get(letter.webhook.id.as_str())
+                    .map_err(internal)?
+                    .is_none()
+                {
+                    // The webhook is gone (instance deleted, or replaced): bring it back
+                    // retired, just long enough to deliver what is replayed.
+                    let mut w = letter.webhook.clone();
+                    w.retired = true;
+                    hooks
+                        .insert(w.id.as_str(), encode(&w).as_slice())
+                        .map_err(internal)?;
+                }
+                let item = QueuedDelivery {
+                    event: letter.event.clone(),
+                    attempts: 0,
+                    next_attempt_at: 0,
+                    last_error: None,
+                };
+                queue
+                    .insert(
+                        tables::delivery_key(&letter.webhook.id, letter.seq).as_slice(),
+                        encode(&item).as_slice(),
+                    )
+                    .map_err(internal)?;
+                letters.remove(letter.id.as_str()).map_err(internal)?;
+            }
+            Ok(wanted.len())
+        })
+        .await
+}
