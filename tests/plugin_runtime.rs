@@ -311,6 +311,23 @@ impl CoreApi for SlowCore {
     ) -> CoreResult<MessagePage> {
         self.0.list_messages(p, w, chat, limit, cursor).await
     }
+    async fn list_webhooks(
+        &self,
+        p: &Principal,
+        w: &InstanceRef,
+        dialect: &str,
+    ) -> CoreResult<Vec<wagate::core::model::Webhook>> {
+        self.0.list_webhooks(p, w, dialect).await
+    }
+    async fn set_webhooks(
+        &self,
+        p: &Principal,
+        w: &InstanceRef,
+        dialect: &str,
+        specs: Vec<wagate::core::model::WebhookSpec>,
+    ) -> CoreResult<Vec<wagate::core::model::Webhook>> {
+        self.0.set_webhooks(p, w, dialect, specs).await
+    }
     fn rate_limit(&self, bucket: &str, limit: u32, window_ms: u64) -> RateDecision {
         self.0.rate_limit(bucket, limit, window_ms)
     }
@@ -668,4 +685,47 @@ fn check_describes_a_component() {
     let junk = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(junk.path(), b"not wasm").unwrap();
     assert!(check_component(junk.path()).is_err());
+}
+
+/// A writer collecting log output for assertions.
+#[derive(Clone, Default)]
+struct LogBuf(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuf {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_panic_is_logged_with_the_plugins_own_message() {
+    let logs = LogBuf::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::WARN)
+        .finish();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    tracing::subscriber::with_default(subscriber, || {
+        rt.block_on(async {
+            let env = Env::new().await;
+            let host = env.host(&env.config(FULL_GRANTS)).await;
+            let (s, _) = get(&host, "/fx/panic", None).await;
+            assert_eq!(s, 500);
+        })
+    });
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(text.contains("fixture-dialect"), "{text}");
+    assert!(
+        text.contains("fixture asked to panic"),
+        "the guest's panic message is in the log: {text}"
+    );
 }

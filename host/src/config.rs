@@ -13,6 +13,11 @@
 //! [sim]
 //! pair_delay_ms = 500            # how long the simulated phone takes to "scan"
 //!
+//! [events]                       # webhook delivery retries
+//! max_attempts = 12              # then the delivery is dead-lettered
+//! base_backoff_ms = 500          # doubles per attempt, with jitter, up to
+//! max_backoff_ms = 300000
+//!
 //! [plugins]                      # which plugins load and where dialects mount;
 //!                                # see `plugin::config` (default: all bundled)
 //! ```
@@ -65,6 +70,8 @@ pub struct Config {
     pub sim: SimConfig,
     /// The `[plugins]` table (see [`crate::plugin::PluginsConfig`]).
     pub plugins: crate::plugin::PluginsConfig,
+    /// The `[events]` table: webhook retry policy.
+    pub events: crate::events::dispatcher::DispatchConfig,
 }
 
 impl Default for Config {
@@ -79,6 +86,7 @@ impl Default for Config {
             max_body_bytes: 1024 * 1024,
             sim: SimConfig::default(),
             plugins: crate::plugin::PluginsConfig::default(),
+            events: Default::default(),
         }
     }
 }

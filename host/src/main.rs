@@ -43,10 +43,40 @@ enum Command {
         #[command(subcommand)]
         action: InstanceAction,
     },
+    /// Event delivery.
+    Events {
+        #[command(subcommand)]
+        action: EventsAction,
+    },
     /// Plugins.
     Plugin {
         #[command(subcommand)]
         action: PluginAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum EventsAction {
+    /// Deliveries that failed for good.
+    DeadLetter {
+        #[command(subcommand)]
+        action: DeadLetterAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum DeadLetterAction {
+    /// List dead letters.
+    List {
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Put dead letters back at the head of their queues (all, or those named by --id).
+    Replay {
+        #[arg(long = "id")]
+        ids: Vec<String>,
+        #[command(flatten)]
+        target: Target,
     },
 }
 
@@ -242,6 +272,42 @@ fn main() -> anyhow::Result<()> {
                     }))
                 })
             }))?;
+            println!("{}", serde_json::to_string_pretty(&out)?);
+            Ok(())
+        }
+        Command::Events {
+            action: EventsAction::DeadLetter { action },
+        } => {
+            init_tracing(cli.log_format.unwrap_or(LogFormat::Human));
+            let out = match action {
+                DeadLetterAction::List { target } => runtime.block_on(on_target(
+                    &target,
+                    "GET",
+                    "/admin/events/dead-letters",
+                    serde_json::Value::Null,
+                    |core| {
+                        Box::pin(async move {
+                            Ok(serde_json::to_value(
+                                wagate::events::dispatcher::list_dead_letters(core.store())?,
+                            )?)
+                        })
+                    },
+                ))?,
+                DeadLetterAction::Replay { ids, target } => runtime.block_on(on_target(
+                    &target,
+                    "POST",
+                    "/admin/events/dead-letters/replay",
+                    serde_json::json!({ "ids": ids }),
+                    |core| {
+                        Box::pin(async move {
+                            let n =
+                                wagate::events::dispatcher::replay_dead_letters(core.store(), ids)
+                                    .await?;
+                            Ok(serde_json::json!({ "replayed": n }))
+                        })
+                    },
+                ))?,
+            };
             println!("{}", serde_json::to_string_pretty(&out)?);
             Ok(())
         }

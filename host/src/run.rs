@@ -77,6 +77,14 @@ pub async fn serve(
         tracing::info!(prefix = %m.prefix, dialect = %m.dialect, auth = ?m.auth, "mounted");
     }
     reload_on_sighup(plugins.clone());
+    crate::events::dispatcher::Dispatcher::new(
+        core.store().clone(),
+        Arc::new(crate::events::transport::PluginTransport {
+            plugins: plugins.clone(),
+        }),
+        config.events.clone(),
+    )
+    .spawn();
     let tls = match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => Some(server::load_tls(cert, key)?),
         (None, None) => None,

@@ -4,3 +4,4 @@
 
 pub mod dispatcher;
 pub mod outbox;
+pub mod transport;

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 
 use crate::core::model::{
     Chat, ChatPatch, ConnectInfo, ConnectionState, CoreResult, CreatedInstance, Instance,
-    InstanceRef, Message, MessagePage, Principal, RateDecision,
+    InstanceRef, Message, MessagePage, Principal, RateDecision, Webhook, WebhookSpec,
 };
 
 /// What the `core` and `identity` grants call. Every principal-taking method checks the
@@ -67,6 +67,21 @@ pub trait CoreApi: Send + Sync + 'static {
         limit: u32,
         cursor: Option<&str>,
     ) -> CoreResult<MessagePage>;
+    /// The webhooks of `which` that `dialect` set.
+    async fn list_webhooks(
+        &self,
+        p: &Principal,
+        which: &InstanceRef,
+        dialect: &str,
+    ) -> CoreResult<Vec<Webhook>>;
+    /// Replace the webhooks of `which` that `dialect` set.
+    async fn set_webhooks(
+        &self,
+        p: &Principal,
+        which: &InstanceRef,
+        dialect: &str,
+        specs: Vec<WebhookSpec>,
+    ) -> CoreResult<Vec<Webhook>>;
     /// Count a hit on a host-kept bucket (already scoped by the caller).
     fn rate_limit(&self, bucket: &str, limit: u32, window_ms: u64) -> RateDecision;
     /// The principal of a stored credential matching `secret`.
@@ -159,6 +174,24 @@ impl CoreApi for crate::core::Core {
     ) -> CoreResult<MessagePage> {
         crate::core::Core::list_messages(self, p, which, chat, limit, cursor).await
     }
+    async fn list_webhooks(
+        &self,
+        p: &Principal,
+        which: &InstanceRef,
+        dialect: &str,
+    ) -> CoreResult<Vec<Webhook>> {
+        crate::core::Core::list_webhooks(self, p, which, dialect).await
+    }
+    async fn set_webhooks(
+        &self,
+        p: &Principal,
+        which: &InstanceRef,
+        dialect: &str,
+        specs: Vec<WebhookSpec>,
+    ) -> CoreResult<Vec<Webhook>> {
+        crate::core::Core::set_webhooks(self, p, which, dialect, specs).await
+    }
+
     fn rate_limit(&self, bucket: &str, limit: u32, window_ms: u64) -> RateDecision {
         crate::core::Core::rate_limit(self, bucket, limit, window_ms)
     }

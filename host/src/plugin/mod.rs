@@ -299,9 +299,15 @@ impl PluginHost {
         Ok(out)
     }
 
-    /// Deliver a batch of events to the named sink plugin.
-    pub async fn deliver(&self, sink: &str, events: &[Event]) -> anyhow::Result<Delivery> {
-        use bindings::sink::Delivery as D;
+    /// Deliver a batch of rendered events to the named sink plugin; with a destination
+    /// (a webhook), the plugin may reach that destination's host during this call.
+    pub async fn deliver(
+        &self,
+        sink: &str,
+        destination: Option<&crate::core::model::Webhook>,
+        batch: &[(Event, Vec<u8>)],
+    ) -> anyhow::Result<Delivery> {
+        use bindings::sink::{Delivery as D, Destination, Outgoing};
         let set = self.inner.set.load_full();
         let plugin = set
             .plugins
@@ -311,11 +317,32 @@ impl PluginHost {
             .sink
             .as_ref()
             .with_context(|| format!("plugin `{sink}` is not a sink"))?;
-        let events: Vec<wit::Event> = events.iter().cloned().map(Into::into).collect();
+        let dest = destination.map(|w| Destination {
+            id: w.id.clone(),
+            url: w.url.clone(),
+            headers: w
+                .headers
+                .iter()
+                .map(|(name, value)| wit::Header {
+                    name: name.clone(),
+                    value: value.clone(),
+                })
+                .collect(),
+            secret: w.secret.clone(),
+        });
+        let dest_host = destination.and_then(|w| destination_host(&w.url));
+        let batch: Vec<Outgoing> = batch
+            .iter()
+            .map(|(event, body)| Outgoing {
+                event: event.clone().into(),
+                body: body.clone(),
+            })
+            .collect();
         let out = self
             .call(plugin, None, async |store| {
+                store.data_mut().destination_host = dest_host;
                 let inst = pre.instantiate_async(&mut *store).await?;
-                inst.call_deliver(&mut *store, &events).await
+                inst.call_deliver(&mut *store, dest.as_ref(), &batch).await
             })
             .await?;
         Ok(match out {
@@ -496,4 +523,16 @@ impl PluginHost {
                 r
             })
     }
+}
+
+/// `(host, port)` of an absolute http(s) URL, the port defaulted from the scheme.
+fn destination_host(url: &str) -> Option<(String, u16)> {
+    let uri: http::Uri = url.parse().ok()?;
+    let default = match uri.scheme_str()? {
+        "http" => 80,
+        "https" => 443,
+        _ => return None,
+    };
+    let host = uri.host()?.trim_matches(['[', ']']).to_ascii_lowercase();
+    Some((host, uri.port_u16().unwrap_or(default)))
 }

@@ -32,6 +32,9 @@ pub struct PluginState {
     pub clock: CallClock,
     /// What the plugin wrote to stderr (panic messages).
     pub stderr: MemoryOutputPipe,
+    /// One more `(host, port)` http-out may reach during this call: the destination of
+    /// a sink's `deliver` (a webhook URL its owner set), and nothing else.
+    pub destination_host: Option<(String, u16)>,
     wasi: WasiCtx,
     table: ResourceTable,
 }
@@ -60,6 +63,7 @@ impl PluginState {
             limiter,
             clock,
             stderr,
+            destination_host: None,
             wasi,
             table: ResourceTable::new(),
         }

@@ -9,6 +9,8 @@
 //! | DELETE | /admin/instances/{i} | delete an instance (as its org's admin) |
 //! | POST | /admin/sim/{i}/inbound | sim only: inject `{from, text, fromMe?, media?}` -> `{id}` |
 //! | POST | /admin/sim/{i}/link | sim only: `{up: bool}` takes the link down or up |
+//! | GET | /admin/events/dead-letters | deliveries that failed for good |
+//! | POST | /admin/events/dead-letters/replay | `{ids?: [...]}` (all when absent) back to their queues |
 //! | GET | /admin/plugins | loaded plugins and the mount table |
 //! | POST | /admin/plugins/reload | re-read plugins and config; swap atomically or keep the old set |
 
@@ -36,6 +38,7 @@ pub async fn handle(app: &super::App, req: &Req) -> (&'static str, ApiResult) {
         ["sim", _, "inbound"] => "admin:sim_inbound",
         ["sim", _, "link"] => "admin:sim_link",
         ["plugins"] | ["plugins", "reload"] => "admin:plugins",
+        ["events", ..] => "admin:events",
         _ => "admin:other",
     };
     match req.bearer() {
@@ -209,6 +212,20 @@ async fn dispatch(core: &Core, req: &Req, seg: &[&str]) -> ApiResult {
                 StatusCode::CREATED,
                 &serde_json::json!({"id": message.id, "message": message}),
             ))
+        }
+        ["events", "dead-letters"] if m == Method::GET => {
+            ok(&crate::events::dispatcher::list_dead_letters(core.store())?)
+        }
+        ["events", "dead-letters", "replay"] if m == Method::POST => {
+            #[derive(Deserialize, Default)]
+            #[serde(deny_unknown_fields)]
+            struct ReplayBody {
+                #[serde(default)]
+                ids: Vec<String>,
+            }
+            let body: ReplayBody = req.json()?;
+            let n = crate::events::dispatcher::replay_dead_letters(core.store(), body.ids).await?;
+            ok(&serde_json::json!({"replayed": n}))
         }
         ["sim", i, "link"] if m == Method::POST => {
             let body: LinkBody = req.json()?;

@@ -14,6 +14,7 @@
 //! | GET | /core/instances/{i}/chats | list chats |
 //! | GET/PATCH/DELETE | /core/instances/{i}/chats/{jid} | get / update / delete (`?media=true`) |
 //! | GET | /core/instances/{i}/chats/{jid}/messages?limit&cursor | page of messages |
+//! | GET/PUT | /core/instances/{i}/webhooks | list / replace the native webhooks `[{url, events?, headers?, enabled?, secret?}]` |
 //!
 //! `{i}` is an instance id or name.
 
@@ -22,7 +23,10 @@ use serde::Deserialize;
 
 use super::http::{ApiError, ApiResult, Req, flag, json, no_content, ok};
 use crate::core::Core;
-use crate::core::model::{ChatPatch, InstanceRef, Principal};
+use crate::core::model::{ChatPatch, InstanceRef, Principal, WebhookSpec};
+
+/// Webhooks set through the native API render events as core JSON.
+pub const NATIVE_DIALECT: &str = "core";
 
 /// Returns the metrics route label and the response.
 pub async fn handle(core: &Core, req: &Req) -> (&'static str, ApiResult) {
@@ -60,6 +64,7 @@ fn route_label(seg: &[&str]) -> &'static str {
         ["instances", _, "chats"] => "core:chats",
         ["instances", _, "chats", _] => "core:chat",
         ["instances", _, "chats", _, "messages"] => "core:chat_messages",
+        ["instances", _, "webhooks"] => "core:webhooks",
         _ => "core:other",
     }
 }
@@ -166,6 +171,17 @@ async fn dispatch(core: &Core, p: &Principal, req: &Req, seg: &[&str]) -> ApiRes
             ok(&core
                 .list_messages(p, &InstanceRef::parse(i), jid, limit, cursor.as_deref())
                 .await?)
+        }
+        ["instances", i, "webhooks"] => {
+            let i = InstanceRef::parse(i);
+            match *m {
+                Method::GET => ok(&core.list_webhooks(p, &i, NATIVE_DIALECT).await?),
+                Method::PUT => {
+                    let specs: Vec<WebhookSpec> = req.json()?;
+                    ok(&core.set_webhooks(p, &i, NATIVE_DIALECT, specs).await?)
+                }
+                _ => Err(ApiError::method_not_allowed()),
+            }
         }
         _ if route_label(seg) != "core:other" => Err(ApiError::method_not_allowed()),
         _ => Err(ApiError::not_found()),

@@ -38,6 +38,64 @@ macro_rules! core_op {
 }
 
 impl wit_core::Host for PluginState {
+    async fn get_webhooks(
+        &mut self,
+        which: wit::InstanceRef,
+    ) -> wasmtime::Result<Result<Vec<wit::Webhook>, wit::CoreError>> {
+        let which = which.into();
+        // The calling plugin is the dialect that owns these webhooks.
+        let dialect = self.plugin.name.clone();
+        let Some(p) = self.principal.clone() else {
+            return Ok(Err(wit::CoreError::Forbidden(
+                "no authenticated caller".into(),
+            )));
+        };
+        let core = self.core.clone();
+        let timeout = self.plugin.core_timeout;
+        let res = self
+            .host_call(async move {
+                tokio::time::timeout(timeout, core.list_webhooks(&p, &which, &dialect)).await
+            })
+            .await;
+        Ok(match res {
+            Ok(r) => r
+                .map(|v| v.into_iter().map(Into::into).collect())
+                .map_err(Into::into),
+            Err(_) => Err(wit::CoreError::Internal(format!(
+                "core call timed out after {timeout:?}"
+            ))),
+        })
+    }
+
+    async fn set_webhooks(
+        &mut self,
+        which: wit::InstanceRef,
+        hooks: Vec<wit::WebhookSpec>,
+    ) -> wasmtime::Result<Result<Vec<wit::Webhook>, wit::CoreError>> {
+        let which = which.into();
+        let dialect = self.plugin.name.clone();
+        let specs: Vec<model::WebhookSpec> = hooks.into_iter().map(Into::into).collect();
+        let Some(p) = self.principal.clone() else {
+            return Ok(Err(wit::CoreError::Forbidden(
+                "no authenticated caller".into(),
+            )));
+        };
+        let core = self.core.clone();
+        let timeout = self.plugin.core_timeout;
+        let res = self
+            .host_call(async move {
+                tokio::time::timeout(timeout, core.set_webhooks(&p, &which, &dialect, specs)).await
+            })
+            .await;
+        Ok(match res {
+            Ok(r) => r
+                .map(|v| v.into_iter().map(Into::into).collect())
+                .map_err(Into::into),
+            Err(_) => Err(wit::CoreError::Internal(format!(
+                "core call timed out after {timeout:?}"
+            ))),
+        })
+    }
     async fn create_instance(
         &mut self,
         name: String,
@@ -232,6 +290,36 @@ impl wit_core::Host for PluginState {
 }
 
 // ---- conversions between core::model and the WIT types ------------------------------
+
+impl From<wit::WebhookSpec> for model::WebhookSpec {
+    fn from(w: wit::WebhookSpec) -> Self {
+        model::WebhookSpec {
+            url: w.url,
+            events: w.events,
+            headers: w.headers.into_iter().map(|h| (h.name, h.value)).collect(),
+            enabled: w.enabled,
+            secret: w.secret,
+        }
+    }
+}
+
+impl From<model::Webhook> for wit::Webhook {
+    fn from(w: model::Webhook) -> Self {
+        wit::Webhook {
+            id: w.id,
+            url: w.url,
+            events: w.events,
+            headers: w
+                .headers
+                .into_iter()
+                .map(|(name, value)| wit::Header { name, value })
+                .collect(),
+            enabled: w.enabled,
+            secret: w.secret,
+            created_at: w.created_at,
+        }
+    }
+}
 
 impl From<model::CoreError> for wit::CoreError {
     fn from(e: model::CoreError) -> Self {

@@ -105,7 +105,10 @@ impl wit::Host for PluginState {
             ))));
         };
         let port = uri.port_u16().unwrap_or(scheme_port);
-        if !policy.allows(&host, port, scheme_port) {
+        let is_destination = self.destination_host.as_ref().is_some_and(|(h, p)| {
+            h.eq_ignore_ascii_case(host.trim_matches(['[', ']'])) && *p == port
+        });
+        if !is_destination && !policy.allows(&host, port, scheme_port) {
             self.plugin
                 .counters
                 .http_out_denied

@@ -1,0 +1,38 @@
+//! The dispatcher's transport over the plugin host: dialect plugins render, the
+//! `webhook` sink plugin signs and sends through http-out.
+
+use async_trait::async_trait;
+
+use super::dispatcher::{Outcome, Transport};
+use crate::core::model::{Event, Webhook};
+use crate::plugin::{Delivery, PluginHost};
+use crate::server::core_api::NATIVE_DIALECT;
+
+/// The bundled sink that POSTs to webhooks.
+pub const WEBHOOK_SINK: &str = "webhook";
+
+pub struct PluginTransport {
+    pub plugins: PluginHost,
+}
+
+#[async_trait]
+impl Transport for PluginTransport {
+    async fn render(&self, dialect: &str, event: &Event) -> anyhow::Result<Option<Vec<u8>>> {
+        if dialect == NATIVE_DIALECT {
+            return Ok(Some(serde_json::to_vec(event)?));
+        }
+        self.plugins.render_event(dialect, event).await
+    }
+
+    async fn send(&self, hook: &Webhook, event: &Event, body: Vec<u8>) -> anyhow::Result<Outcome> {
+        let outcome = self
+            .plugins
+            .deliver(WEBHOOK_SINK, Some(hook), &[(event.clone(), body)])
+            .await?;
+        Ok(match outcome {
+            Delivery::Ok => Outcome::Delivered,
+            Delivery::RetryAfter(ms) => Outcome::RetryAfter(ms),
+            Delivery::Permanent(reason) => Outcome::Permanent(reason),
+        })
+    }
+}

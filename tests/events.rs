@@ -1,0 +1,415 @@
+//! Webhook delivery end to end: the real binary, the real `webhook` sink plugin, a
+//! local receiver on loopback.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::Gateway;
+use hmac::{Hmac, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+const PEER: &str = "5511999999999";
+
+/// One request the receiver got.
+#[derive(Clone, Debug)]
+struct Received {
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Received {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap()
+    }
+}
+
+/// A webhook receiver answering each call with `status(call_number)`.
+struct Receiver {
+    port: u16,
+    got: Arc<Mutex<Vec<Received>>>,
+}
+
+impl Receiver {
+    fn start(status: impl Fn(usize) -> u16 + Send + 'static) -> Receiver {
+        Self::start_on(TcpListener::bind("127.0.0.1:0").unwrap(), status)
+    }
+
+    fn start_on(listener: TcpListener, status: impl Fn(usize) -> u16 + Send + 'static) -> Receiver {
+        let port = listener.local_addr().unwrap().port();
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let sink = got.clone();
+        std::thread::spawn(move || {
+            let mut calls = 0;
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut headers = Vec::new();
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                    continue;
+                }
+                loop {
+                    line.clear();
+                    reader.read_line(&mut line).unwrap();
+                    let l = line.trim_end();
+                    if l.is_empty() {
+                        break;
+                    }
+                    if let Some((k, v)) = l.split_once(':') {
+                        headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+                    }
+                }
+                let len: usize = headers
+                    .iter()
+                    .find(|(k, _)| k == "content-length")
+                    .map(|(_, v)| v.parse().unwrap())
+                    .unwrap_or(0);
+                let mut body = vec![0; len];
+                reader.read_exact(&mut body).unwrap();
+                calls += 1;
+                let code = status(calls);
+                if (200..300).contains(&code) {
+                    sink.lock().unwrap().push(Received { headers, body });
+                }
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {code} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+            }
+        });
+        Receiver { port, got }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/hook", self.port)
+    }
+
+    fn wait_for(&self, n: usize, within: Duration) -> Vec<Received> {
+        let start = Instant::now();
+        loop {
+            let got = self.got.lock().unwrap().clone();
+            if got.len() >= n || start.elapsed() > within {
+                return got;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+fn fast_retries(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("wagate.toml");
+    std::fs::write(
+        &path,
+        "[events]\nmax_attempts = 5\nbase_backoff_ms = 20\nmax_backoff_ms = 200\n",
+    )
+    .unwrap();
+    path
+}
+
+fn set_webhook(gw: &Gateway, key: &str, instance: &str, spec: Value) -> Value {
+    let (s, v) = gw.call(
+        "PUT",
+        &format!("/core/instances/{instance}/webhooks"),
+        Some(key),
+        Some(json!([spec])),
+    );
+    assert_eq!(s, 200, "{v}");
+    v[0].clone()
+}
+
+fn message_id(r: &Received) -> String {
+    r.json()["payload"]["data"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn a_receiver_that_fails_three_times_gets_everything_in_order() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = fast_retries(tmp.path());
+    let gw = Gateway::start_on(
+        &tmp.path().join("data"),
+        &["--config", config.to_str().unwrap()],
+    );
+    let key = gw.org_with_key("acme", None);
+    gw.connected_instance(&key, "hooked");
+    let receiver = Receiver::start(|call| if call <= 3 { 500 } else { 200 });
+    set_webhook(
+        &gw,
+        &key,
+        "hooked",
+        json!({"url": receiver.url(), "events": ["message_upsert"]}),
+    );
+    let sent: Vec<String> = (0..5)
+        .map(|i| gw.inbound("hooked", PEER, &format!("m{i}"), false))
+        .collect();
+    let got = receiver.wait_for(5, Duration::from_secs(20));
+    let ids: Vec<String> = got.iter().map(message_id).collect();
+    assert_eq!(ids, sent, "delivered once it recovered, in order");
+    let event_ids: Vec<&str> = got
+        .iter()
+        .map(|r| r.header("x-wagate-event-id").unwrap())
+        .collect();
+    assert!(event_ids.iter().all(|id| id.starts_with("evt_")));
+    assert_eq!(got[0].json()["instance_name"], "hooked");
+}
+
+#[test]
+fn the_signature_verifies_with_the_documented_scheme() {
+    let gw = Gateway::start();
+    let key = gw.org_with_key("acme", None);
+    gw.connected_instance(&key, "signed");
+    let receiver = Receiver::start(|_| 200);
+    let hook = set_webhook(
+        &gw,
+        &key,
+        "signed",
+        json!({"url": receiver.url(), "secret": "s3cret-value", "headers": [["x-tenant", "acme"]]}),
+    );
+    assert_eq!(hook["secret"], "s3cret-value");
+    gw.inbound("signed", PEER, "hello", false);
+    let got = receiver.wait_for(1, Duration::from_secs(10));
+    let r = got
+        .iter()
+        .find(|r| r.json()["payload"]["type"] == "message_upsert")
+        .expect("message event delivered");
+    let ts = r.header("x-wagate-timestamp").unwrap();
+    let sig = r.header("x-wagate-signature").unwrap();
+    let expect = |secret: &str| {
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+        mac.update(format!("{ts}.").as_bytes());
+        mac.update(&r.body);
+        format!(
+            "sha256={}",
+            mac.finalize()
+                .into_bytes()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        )
+    };
+    assert_eq!(sig, expect("s3cret-value"));
+    assert_ne!(sig, expect("wrong-secret"));
+    assert_eq!(r.header("x-tenant"), Some("acme"));
+    let age = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        - ts.parse::<u64>().unwrap();
+    assert!(age < 60);
+}
+
+#[test]
+fn gone_receivers_are_dead_lettered_then_replayed_by_the_operator() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = fast_retries(tmp.path());
+    let gw = Gateway::start_on(
+        &tmp.path().join("data"),
+        &["--config", config.to_str().unwrap()],
+    );
+    let key = gw.org_with_key("acme", None);
+    gw.connected_instance(&key, "gone");
+    let healthy = Arc::new(Mutex::new(false));
+    let flag = healthy.clone();
+    let receiver = Receiver::start(move |_| if *flag.lock().unwrap() { 200 } else { 410 });
+    set_webhook(
+        &gw,
+        &key,
+        "gone",
+        json!({"url": receiver.url(), "events": ["message_upsert"]}),
+    );
+    let id = gw.inbound("gone", PEER, "lost?", false);
+    let mut letters = Value::Null;
+    for _ in 0..200 {
+        let (_, v) = gw.admin("GET", "/admin/events/dead-letters", None);
+        if v.as_array().is_some_and(|a| !a.is_empty()) {
+            letters = v;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(letters.as_array().map(Vec::len), Some(1), "{letters}");
+    assert!(
+        letters[0]["error"].as_str().unwrap().contains("410"),
+        "{letters}"
+    );
+    assert!(receiver.got.lock().unwrap().is_empty());
+
+    *healthy.lock().unwrap() = true;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wagate"))
+        .args([
+            "events",
+            "dead-letter",
+            "replay",
+            "--server",
+            &gw.base,
+            "--admin-token",
+            common::ADMIN,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got = receiver.wait_for(1, Duration::from_secs(10));
+    assert_eq!(got.len(), 1);
+    assert_eq!(message_id(&got[0]), id);
+    let (_, v) = gw.admin("GET", "/admin/events/dead-letters", None);
+    assert_eq!(v, json!([]));
+}
+
+#[test]
+fn nothing_is_lost_across_an_outage_and_a_sigkill() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = fast_retries(tmp.path());
+    std::fs::write(
+        &config,
+        "[events]\nmax_attempts = 1000\nbase_backoff_ms = 20\nmax_backoff_ms = 300\n",
+    )
+    .unwrap();
+    let data = tmp.path().join("data");
+    let args = ["--config", config.to_str().unwrap()];
+    // Reserve a port for the receiver, and keep it closed during the outage.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/hook");
+
+    let mut gw = Gateway::start_on(&data, &args);
+    let key = gw.org_with_key("acme", None);
+    gw.connected_instance(&key, "a");
+    gw.connected_instance(&key, "b");
+    set_webhook(
+        &gw,
+        &key,
+        "a",
+        json!({"url": url, "events": ["message_upsert"]}),
+    );
+    set_webhook(
+        &gw,
+        &key,
+        "b",
+        json!({"url": url, "events": ["message_upsert"]}),
+    );
+    let mut sent_a = Vec::new();
+    let mut sent_b = Vec::new();
+    for i in 0..500 {
+        let inst = if i % 2 == 0 { "a" } else { "b" };
+        let id = gw.inbound(inst, PEER, &format!("m{i}"), false);
+        if i % 2 == 0 {
+            sent_a.push(id)
+        } else {
+            sent_b.push(id)
+        }
+    }
+    // kill -9 midway: no drain, no clean close.
+    gw.child.kill().unwrap();
+    gw.child.wait().unwrap();
+    drop(gw);
+
+    let gw = Gateway::start_on(&data, &args);
+    gw.wait_state(&key, "a", "open");
+    for i in 500..1000 {
+        let inst = if i % 2 == 0 { "a" } else { "b" };
+        let id = gw.inbound(inst, PEER, &format!("m{i}"), false);
+        if i % 2 == 0 {
+            sent_a.push(id)
+        } else {
+            sent_b.push(id)
+        }
+    }
+    let receiver = Receiver::start_on(TcpListener::bind(("127.0.0.1", port)).unwrap(), |_| 200);
+    let got = receiver.wait_for(1000, Duration::from_secs(60));
+    let mut first_seen_a = Vec::new();
+    let mut first_seen_b = Vec::new();
+    for r in &got {
+        let v = r.json();
+        let id = message_id(r);
+        let list = if v["instance_name"] == "a" {
+            &mut first_seen_a
+        } else {
+            &mut first_seen_b
+        };
+        if !list.contains(&id) {
+            list.push(id);
+        }
+    }
+    assert_eq!(
+        first_seen_a.len() + first_seen_b.len(),
+        1000,
+        "every event arrived at least once"
+    );
+    assert_eq!(first_seen_a, sent_a, "instance a in order");
+    assert_eq!(first_seen_b, sent_b, "instance b in order");
+}
+
+#[test]
+fn the_deletion_event_is_delivered_after_the_instance_is_gone() {
+    let gw = Gateway::start();
+    let key = gw.org_with_key("acme", None);
+    gw.connected_instance(&key, "doomed");
+    let receiver = Receiver::start(|_| 200);
+    set_webhook(
+        &gw,
+        &key,
+        "doomed",
+        json!({"url": receiver.url(), "events": ["instance_deleted"]}),
+    );
+    let (s, _) = gw.call("DELETE", "/core/instances/doomed", Some(&key), None);
+    assert_eq!(s, 200);
+    let got = receiver.wait_for(1, Duration::from_secs(10));
+    assert_eq!(got.len(), 1);
+    let v = got[0].json();
+    assert_eq!(v["payload"]["type"], "instance_deleted");
+    assert_eq!(v["payload"]["data"]["name"], "doomed");
+}
+
+#[test]
+fn webhook_specs_are_validated() {
+    let gw = Gateway::start();
+    let key = gw.org_with_key("acme", None);
+    gw.instance(&key, "v");
+    for bad in [
+        json!({"url": "ftp://x"}),
+        json!({"url": "http://"}),
+        json!({"url": "http://x", "events": ["nope"]}),
+        json!({"nourl": 1}),
+    ] {
+        let (s, v) = gw.call(
+            "PUT",
+            "/core/instances/v/webhooks",
+            Some(&key),
+            Some(json!([bad])),
+        );
+        assert_eq!(s, 400, "{v}");
+    }
+    let too_many: Vec<Value> = (0..11)
+        .map(|i| json!({"url": format!("http://127.0.0.1:9/{i}")}))
+        .collect();
+    let (s, _) = gw.call(
+        "PUT",
+        "/core/instances/v/webhooks",
+        Some(&key),
+        Some(Value::Array(too_many)),
+    );
+    assert_eq!(s, 400);
+    let reader = gw.key("acme", Some(&["read"]));
+    let (s, _) = gw.call("GET", "/core/instances/v/webhooks", Some(&reader), None);
+    assert_eq!(s, 403, "webhooks hold secrets: manage only");
+}
