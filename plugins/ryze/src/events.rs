@@ -1,0 +1,164 @@
+//! Events in RyzeAPI's webhook/WebSocket envelope:
+//!
+//! ```json
+//! {"event": "message.exchange", "data": {...},
+//!  "instanceData": {"baseUrl": "...", "instance": "<name>", "token": null}}
+//! ```
+//!
+//! - `message.exchange`: a message received or sent (`data.type` `"message"`), or
+//!   revoked for everyone (`data.type` `"message_revoke"`); `data.message` follows
+//!   RyzeAPI's catalog (`id`, `direction`, `timestamp`, `chat`, `sender`, `content`).
+//! - `instance.state`: connection changes (`connected`, `connecting`, `disconnected`,
+//!   `logged_out`), a new QR (`qr_ready` with `qrCode`), and `deleted` when the
+//!   instance goes.
+//! - `message.status`: core has no delivery-receipt event yet, so nothing renders as
+//!   one; deletes "for me", chat updates and instance creation have no Ryze event.
+//!
+//! `instanceData.token` is `null`: the gateway keeps only hashes of tokens.
+
+use serde_json::{Value, json};
+use wagate_plugin_sdk::types::{ConnectionState, Event, EventPayload, Message};
+
+use crate::util::{chat_type, display_jid, iso8601};
+
+/// The envelope for `ev`, or `None` when RyzeAPI has no such event.
+pub fn render(ev: &Event, base_url: &str) -> Option<Value> {
+    let (event, data) = match &ev.payload {
+        EventPayload::MessageUpsert(m) => ("message.exchange", exchange(m, "message")),
+        EventPayload::MessageRevoked(m) => ("message.exchange", exchange(m, "message_revoke")),
+        EventPayload::ConnectionUpdate(state) => (
+            "instance.state",
+            json!({
+                "state": state_name(*state),
+                "instance": ev.instance_name,
+                "timestamp": iso8601(ev.timestamp),
+            }),
+        ),
+        EventPayload::QrUpdated(qr) => (
+            "instance.state",
+            json!({
+                "state": "qr_ready",
+                "instance": ev.instance_name,
+                "qrCode": qr,
+                "timestamp": iso8601(ev.timestamp),
+            }),
+        ),
+        EventPayload::InstanceDeleted(_) => (
+            "instance.state",
+            json!({
+                "state": "deleted",
+                "instance": ev.instance_name,
+                "timestamp": iso8601(ev.timestamp),
+            }),
+        ),
+        EventPayload::MessageDeleted(_)
+        | EventPayload::ChatDeleted(_)
+        | EventPayload::ChatUpdated(_)
+        | EventPayload::InstanceCreated(_) => return None,
+    };
+    Some(json!({
+        "event": event,
+        "data": data,
+        "instanceData": {
+            "baseUrl": base_url,
+            "instance": ev.instance_name,
+            "token": Value::Null,
+        },
+    }))
+}
+
+fn state_name(s: ConnectionState) -> &'static str {
+    match s {
+        ConnectionState::Open => "connected",
+        ConnectionState::Connecting => "connecting",
+        ConnectionState::Closed => "disconnected",
+        ConnectionState::Disconnected => "logged_out",
+    }
+}
+
+/// `data` of a `message.exchange` event; `kind` is `message` or `message_revoke`.
+fn exchange(m: &Message, kind: &str) -> Value {
+    let content = if kind == "message_revoke" {
+        json!({})
+    } else {
+        json!({ "text": m.text })
+    };
+    let mut message = json!({
+        "id": m.id,
+        "type": kind,
+        "direction": if m.from_me { "outgoing" } else { "incoming" },
+        "fromMe": m.from_me,
+        "timestamp": iso8601(m.timestamp),
+        "chat": {
+            "jid": display_jid(&m.chat_jid),
+            "type": chat_type(&m.chat_jid),
+        },
+        "sender": { "jid": display_jid(&m.sender) },
+        "content": content,
+    });
+    if kind == "message_revoke" {
+        message["revoked"] = json!(true);
+    } else if let Some(media) = &m.media {
+        message["media"] = json!({ "path": media });
+    }
+    json!({ "type": kind, "id": m.id, "message": message })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(revoked: bool) -> Message {
+        Message {
+            id: "3EB0X".into(),
+            chat_jid: "5511999999999@s.whatsapp.net".into(),
+            from_me: false,
+            sender: "5511999999999@s.whatsapp.net".into(),
+            timestamp: 1_777_372_200_000,
+            text: (!revoked).then(|| "hi".into()),
+            media: None,
+            revoked,
+            deleted_for_me: false,
+        }
+    }
+
+    fn event(payload: EventPayload) -> Event {
+        Event {
+            id: "ev1".into(),
+            instance_id: "01J".into(),
+            instance_name: "inst".into(),
+            org: "acme".into(),
+            timestamp: 1_777_372_200_000,
+            payload,
+        }
+    }
+
+    #[test]
+    fn revoke_is_a_message_exchange_of_type_message_revoke() {
+        let v = render(&event(EventPayload::MessageRevoked(msg(true))), "").unwrap();
+        assert_eq!(v["event"], "message.exchange");
+        assert_eq!(v["data"]["type"], "message_revoke");
+        assert_eq!(v["data"]["message"]["id"], "3EB0X");
+        assert_eq!(v["instanceData"]["instance"], "inst");
+    }
+
+    #[test]
+    fn upsert_and_state() {
+        let v = render(
+            &event(EventPayload::MessageUpsert(msg(false))),
+            "https://gw",
+        )
+        .unwrap();
+        assert_eq!(v["data"]["message"]["content"]["text"], "hi");
+        assert_eq!(v["data"]["message"]["chat"]["jid"], "5511999999999");
+        assert_eq!(v["instanceData"]["baseUrl"], "https://gw");
+        let v = render(
+            &event(EventPayload::ConnectionUpdate(ConnectionState::Open)),
+            "",
+        )
+        .unwrap();
+        assert_eq!(v["event"], "instance.state");
+        assert_eq!(v["data"]["state"], "connected");
+        assert!(render(&event(EventPayload::ChatDeleted("x".into())), "").is_none());
+    }
+}

@@ -1,0 +1,281 @@
+//! The dialect's OpenAPI 3.1 document, served at `GET <mount>/openapi.json`.
+
+use serde_json::{Value, json};
+
+fn err(desc: &str, example: &str) -> Value {
+    json!({
+        "description": desc,
+        "content": { "application/json": {
+            "schema": { "$ref": "#/components/schemas/Error" },
+            "example": { "success": false, "error": { "message": example } },
+        }},
+    })
+}
+
+fn okr(desc: &str, example: Value) -> Value {
+    json!({
+        "description": desc,
+        "content": { "application/json": { "example": example } },
+    })
+}
+
+fn instance_param() -> Value {
+    json!({ "name": "instance", "in": "path", "required": true,
+            "description": "Instance name.", "schema": { "type": "string" } })
+}
+
+fn body(props: Value, required: &[&str], example: Value) -> Value {
+    json!({
+        "required": true,
+        "content": { "application/json": {
+            "schema": { "type": "object", "properties": props, "required": required },
+            "example": example,
+        }},
+    })
+}
+
+/// Adds the responses every authenticated route can give.
+fn common(mut responses: Value) -> Value {
+    responses["401"] = err("Token missing or invalid.", "Invalid token");
+    responses["429"] = err(
+        "More than the limit per minute.",
+        "Rate limit exceeded. Try again later.",
+    );
+    responses
+}
+
+fn op(summary: &str, params: Value, body: Option<Value>, responses: Value) -> Value {
+    let mut o = json!({
+        "summary": summary,
+        "parameters": params,
+        "responses": common(responses),
+    });
+    if let Some(b) = body {
+        o["requestBody"] = b;
+    }
+    o
+}
+
+pub fn document() -> String {
+    let not_found = || {
+        err(
+            "Instance does not exist (or is not visible to the token).",
+            "Instance not found",
+        )
+    };
+    let not_connected = || {
+        err(
+            "No active WhatsApp session.",
+            "Instance is not connected to WhatsApp",
+        )
+    };
+    let bad_body = || err("Malformed JSON.", "Invalid request body");
+    let number_required = || err("Missing `number`.", "Number is required");
+    let number_body = |extra: Value, example: Value| {
+        let mut props = json!({ "number": { "type": "string", "description": "Number (5511999999999) or JID (...@s.whatsapp.net, ...@lid, ...@g.us)." } });
+        if let (Some(p), Some(e)) = (props.as_object_mut(), extra.as_object()) {
+            p.extend(e.clone());
+        }
+        body(props, &["number"], example)
+    };
+
+    let doc = json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "wagate: RyzeAPI dialect",
+            "version": "0.1.0",
+            "description": "RyzeAPI-compatible WhatsApp API served by wagate. Authenticate with the `token` header: a TokenAccount (whole account) or a TokenInstance (one instance, returned by POST /api/instance/new). Every authenticated answer carries X-RateLimit-Limit, X-RateLimit-Remaining and X-RateLimit-Reset (Unix seconds); the limit is per token, 100/min (instance creation 20/min).",
+        },
+        "servers": [{ "url": "/api" }],
+        "security": [{ "token": [] }],
+        "components": {
+            "securitySchemes": {
+                "token": { "type": "apiKey", "in": "header", "name": "token" },
+            },
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["success", "error"],
+                    "properties": {
+                        "success": { "const": false },
+                        "error": { "type": "object", "required": ["message"],
+                                   "properties": { "message": { "type": "string" } } },
+                    },
+                },
+                "Event": {
+                    "type": "object",
+                    "description": "Webhook/WebSocket envelope. event: message.exchange (data.type message | message_revoke) or instance.state.",
+                    "properties": {
+                        "event": { "type": "string", "enum": ["message.exchange", "message.status", "instance.state"] },
+                        "data": { "type": "object" },
+                        "instanceData": { "type": "object", "properties": {
+                            "baseUrl": { "type": "string" }, "instance": { "type": "string" },
+                            "token": { "type": ["string", "null"] } } },
+                    },
+                },
+            },
+        },
+        "paths": {
+            "/instance/new": { "post": op(
+                "Create an instance (TokenAccount only; 20/min). Returns the TokenInstance.",
+                json!([]),
+                Some(body(json!({ "name": { "type": "string" } }), &["name"], json!({ "name": "my-instance" }))),
+                json!({
+                    "201": okr("Created.", json!({ "success": true, "message": "Instance created successfully",
+                        "instance": { "id": "01J...", "name": "my-instance", "token": "wai_...", "status": "disconnected",
+                                      "connection": { "state": "disconnected", "numberJid": null }, "createdAt": "2026-04-28T10:30:00Z" },
+                        "data": { "token": "wai_..." } })),
+                    "400": err("Missing name, invalid name or malformed JSON.", "Name is required"),
+                    "409": err("The name is taken.", "Instance name already in use"),
+                }),
+            )},
+            "/instance/list": { "get": op(
+                "List instances (the recommended status check). A TokenInstance sees only its own.",
+                json!([{ "name": "instanceName", "in": "query", "schema": { "type": "string" },
+                         "description": "Comma-separated names (TokenAccount only)." }]),
+                None,
+                json!({
+                    "200": okr("Instances.", json!({ "success": true, "message": "1 Instance found", "data": [
+                        { "id": "01J...", "name": "my-instance", "status": "connected",
+                          "connection": { "state": "connected", "numberJid": "5511999999999@s.whatsapp.net" },
+                          "createdAt": "2026-04-28T10:30:00Z" }] })),
+                    "404": not_found(),
+                }),
+            )},
+            "/instance/status/{instance}": { "get": op(
+                "One instance's state (wagate convenience; RyzeAPI uses /instance/list?instanceName=).",
+                json!([instance_param()]), None,
+                json!({ "200": okr("State.", json!({ "success": true, "message": "Instance status retrieved", "status": "connected", "instance": {} })),
+                        "404": not_found() }),
+            )},
+            "/instance/connect/{instance}": { "get": op(
+                "Start pairing: a QR code, or an 8-character pairing code with ?number=. qrCodeBase64 is an SVG data URL.",
+                json!([instance_param(), { "name": "number", "in": "query", "schema": { "type": "string" } }]), None,
+                json!({
+                    "200": okr("QR, pairing code, or already connected.", json!({ "success": true, "message": "QR code generated",
+                        "qrCode": "2@abc...", "qrCodeBase64": "data:image/svg+xml;base64,...", "status": "qr" })),
+                    "400": err("Bad number.", "phone number must be 8-15 digits with country code, e.g. 5511999999999"),
+                    "404": not_found(),
+                }),
+            )},
+            "/instance/logout/{instance}": { "delete": op(
+                "Log out of WhatsApp; the instance and its token stay.",
+                json!([instance_param()]), None,
+                json!({ "200": okr("Logged out.", json!({ "success": true, "message": "Instance logged out", "instance": { "status": "loggedout" } })),
+                        "404": not_found(),
+                        "500": err("Internal failure.", "Failed to logout instance") }),
+            )},
+            "/instance/delete/{instance}": { "delete": op(
+                "Delete the instance and all of its data (TokenAccount only; a TokenInstance gets 401).",
+                json!([instance_param()]), None,
+                json!({ "200": okr("Deleted.", json!({ "success": true, "message": "Instance deleted", "instance": { "status": "deleted" } })),
+                        "404": not_found(),
+                        "500": err("Internal failure during teardown.", "Failed to delete instance: <reason>") }),
+            )},
+            "/message/text/{instance}": { "post": op(
+                "Send a text message.",
+                json!([instance_param()]),
+                Some(number_body(json!({ "message": { "type": "string" } }), json!({ "number": "5511999999999", "message": "Hello!" }))),
+                json!({
+                    "200": okr("Sent.", json!({ "success": true, "message": "Message sent successfully", "status": "sent",
+                        "data": { "messageId": "3EB0...", "direction": "outgoing", "timestamp": "2026-04-28T10:30:00Z",
+                                  "chat": { "jid": "5511999999999", "type": "private" }, "sender": { "jid": "5511888888888" },
+                                  "content": { "text": "Hello!" } } })),
+                    "400": bad_body(), "404": not_found(), "503": not_connected(),
+                }),
+            )},
+            "/chat/archive/{instance}": { "post": op(
+                "Archive or unarchive a chat.",
+                json!([instance_param()]),
+                Some(number_body(json!({ "archive": { "type": "boolean" } }), json!({ "number": "5511999999999", "archive": true }))),
+                json!({ "200": okr("Done.", json!({ "success": true, "message": "Chat archived successfully", "chat_jid": "5511999999999@s.whatsapp.net", "archived": true })),
+                        "400": number_required(), "404": not_found(), "503": not_connected() }),
+            )},
+            "/chat/pin/{instance}": { "post": op(
+                "Pin or unpin a chat.",
+                json!([instance_param()]),
+                Some(number_body(json!({ "pin": { "type": "boolean" } }), json!({ "number": "5511999999999", "pin": true }))),
+                json!({ "200": okr("Done.", json!({ "success": true, "message": "Chat pinned successfully", "chat_jid": "5511999999999@s.whatsapp.net", "pinned": true })),
+                        "400": number_required(), "404": not_found(), "503": not_connected() }),
+            )},
+            "/chat/mute/{instance}": { "post": op(
+                "Mute (for a duration such as 8h, 1w, or always) or unmute a chat.",
+                json!([instance_param()]),
+                Some(number_body(json!({ "mute": { "type": "boolean" }, "duration": { "type": "string" } }), json!({ "number": "5511999999999", "mute": true, "duration": "8h" }))),
+                json!({ "200": okr("Done.", json!({ "success": true, "message": "Chat muted for 8 hours", "chat_jid": "5511999999999@s.whatsapp.net", "muted": true, "duration": 28800 })),
+                        "400": err("Bad duration, missing number or malformed JSON.", "Invalid duration: soon"), "404": not_found(), "503": not_connected() }),
+            )},
+            "/chat/contacts/{instance}": { "get": op(
+                "Stored chats: pinned first, then by last activity.",
+                json!([instance_param(),
+                       { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 1000, "default": 100 } },
+                       { "name": "offset", "in": "query", "schema": { "type": "integer", "minimum": 0, "default": 0 } },
+                       { "name": "search", "in": "query", "schema": { "type": "string" } }]),
+                None,
+                json!({ "200": okr("Chats.", json!({ "success": true, "message": "1 chats found", "count": 1, "total": 1, "offset": 0, "hasMore": false,
+                            "contacts": [{ "jid": "5511999999999@s.whatsapp.net", "number": "5511999999999", "name": null, "type": "private",
+                                           "archived": false, "pinned": false, "muted": false, "mutedUntil": null, "lastActivity": "2026-04-28T10:30:00Z" }] })),
+                        "404": not_found() }),
+            )},
+            "/chat/history/{instance}": { "post": op(
+                "A chat's stored messages, newest first; from/to bound the window, nextCursor continues.",
+                json!([instance_param()]),
+                Some(number_body(json!({ "count": { "type": "integer", "default": 50 }, "from": { "type": "string", "format": "date-time" },
+                                         "to": { "type": "string", "format": "date-time" }, "cursor": { "type": "string" } }),
+                                 json!({ "number": "5511999999999", "count": 50 }))),
+                json!({ "200": okr("Messages.", json!({ "success": true, "message": "History retrieved successfully", "chat_jid": "5511999999999@s.whatsapp.net",
+                            "count": 1, "hasMore": false, "nextCursor": null, "messages": [{ "id": "3EB0...", "fromMe": false, "direction": "incoming",
+                            "senderJid": "5511999999999@s.whatsapp.net", "chatJid": "5511999999999@s.whatsapp.net", "timestamp": "2026-04-28T10:30:00Z",
+                            "type": "text", "text": "Hi", "revoked": false }] })),
+                        "400": number_required(), "404": not_found() }),
+            )},
+            "/chat/delete/{instance}": { "delete": op(
+                "Delete a message for everyone (revoke) or only for me.",
+                json!([instance_param()]),
+                Some(body(json!({ "messageId": { "type": "string" }, "deleteForEveryone": { "type": "boolean", "default": false } }),
+                          &["messageId"], json!({ "messageId": "3EB08FCF27E532F1B0F5", "deleteForEveryone": true }))),
+                json!({
+                    "200": okr("Deleted.", json!({ "success": true, "message": "Message deleted for everyone successfully",
+                        "message_id": "3EB08FCF27E532F1B0F5", "chat_jid": "5511999999999@s.whatsapp.net",
+                        "delete_type": "revoke", "deleted_for_everyone": true })),
+                    "400": err("Malformed JSON or missing messageId.", "MessageID is required"),
+                    "404": err("Instance or message not found.", "message not found"),
+                    "409": err("Revoking a message already revoked.", "Message was already revoked"),
+                    "503": not_connected(),
+                }),
+            )},
+            "/chat/deleteChat/{instance}": { "delete": op(
+                "Remove a chat locally, optionally with its stored media.",
+                json!([instance_param()]),
+                Some(number_body(json!({ "deleteMedia": { "type": "boolean", "default": false } }), json!({ "number": "5511999999999", "deleteMedia": true }))),
+                json!({
+                    "200": okr("Deleted.", json!({ "success": true, "message": "Chat deleted successfully (including media)",
+                        "chat_jid": "5511999999999@s.whatsapp.net", "delete_media": true })),
+                    "400": number_required(), "404": not_found(), "503": not_connected(),
+                }),
+            )},
+            "/openapi.json": { "get": {
+                "summary": "This document.",
+                "security": [],
+                "responses": { "200": { "description": "OpenAPI 3.1 JSON." } },
+            }},
+        },
+    });
+    doc.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn is_openapi_3_1_with_the_seed_paths() {
+        let v: serde_json::Value = serde_json::from_str(&super::document()).unwrap();
+        assert_eq!(v["openapi"], "3.1.0");
+        for p in [
+            "/chat/deleteChat/{instance}",
+            "/chat/delete/{instance}",
+            "/instance/delete/{instance}",
+        ] {
+            assert!(v["paths"][p]["delete"].is_object(), "{p}");
+        }
+    }
+}
