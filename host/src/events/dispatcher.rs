@@ -28,6 +28,9 @@ use crate::core::webhooks::QueuedDelivery;
 use crate::store::{Store, decode, encode, get_json, internal, tables};
 use crate::util::now_ms;
 
+/// How often the outbox is compacted.
+const COMPACT_EVERY: Duration = Duration::from_secs(30);
+
 /// What a delivery attempt came to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -118,7 +121,16 @@ impl Dispatcher {
         let commits = self.store.commits();
         let mut in_flight: HashSet<String> = HashSet::new();
         let mut tasks: JoinSet<String> = JoinSet::new();
+        let mut last_compaction = std::time::Instant::now();
         loop {
+            if last_compaction.elapsed() > COMPACT_EVERY {
+                last_compaction = std::time::Instant::now();
+                match super::outbox::compact(&self.store).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::debug!(removed = n, "outbox compacted"),
+                    Err(e) => tracing::warn!(error = %e, "compacting the outbox"),
+                }
+            }
             let mut wait = Duration::from_secs(1);
             match self.due_heads(&in_flight) {
                 Ok((heads, next_due)) => {

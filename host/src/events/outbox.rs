@@ -50,3 +50,78 @@ pub fn read_after(tx: &ReadTransaction, after: u64, limit: usize) -> CoreResult<
     }
     Ok(out)
 }
+
+/// How many of the newest events the outbox keeps for inspection after every sink has
+/// passed them.
+pub const KEEP_TAIL: u64 = 1_000;
+
+/// Removes outbox events every sink has passed. Webhooks take their events at write
+/// time (fan-out into their own queues), so today every event is passed as soon as it
+/// is committed; only the newest [`KEEP_TAIL`] stay. Returns how many were removed.
+pub async fn compact(store: &crate::store::Store) -> CoreResult<u64> {
+    store
+        .write(|tx| {
+            let last = tx
+                .open_table(tables::META)
+                .map_err(internal)?
+                .get("outbox_seq")
+                .map_err(internal)?
+                .map(|v| v.value())
+                .unwrap_or(0);
+            let below = last.saturating_sub(KEEP_TAIL);
+            if below == 0 {
+                return Ok(0);
+            }
+            let mut table = tx.open_table(tables::OUTBOX).map_err(internal)?;
+            let mut removed = 0;
+            table
+                .retain_in(..=below, |_, _| {
+                    removed += 1;
+                    false
+                })
+                .map_err(internal)?;
+            Ok(removed)
+        })
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::model::{ConnectionState, Instance};
+
+    #[tokio::test]
+    async fn compaction_keeps_the_newest_tail_and_the_sequence_moves_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::open(dir.path()).unwrap();
+        let instance = Instance {
+            id: "01HINSTANCE".into(),
+            name: "n".into(),
+            org: "o".into(),
+            state: ConnectionState::Open,
+            owner_jid: None,
+            created_at: 0,
+        };
+        let total = KEEP_TAIL + 250;
+        for _ in 0..total {
+            let ev = event_for(
+                &instance,
+                EventPayload::ConnectionUpdate(ConnectionState::Open),
+            );
+            store
+                .write(move |tx| append(tx, &ev).map(|_| ()))
+                .await
+                .unwrap();
+        }
+        assert_eq!(compact(&store).await.unwrap(), 250);
+        let rest = store.read(|tx| read_after(tx, 0, usize::MAX)).unwrap();
+        assert_eq!(rest.len() as u64, KEEP_TAIL);
+        assert_eq!(rest[0].0, 251);
+        let ev = event_for(
+            &instance,
+            EventPayload::ConnectionUpdate(ConnectionState::Closed),
+        );
+        let seq = store.write(move |tx| append(tx, &ev)).await.unwrap();
+        assert_eq!(seq, total + 1, "sequence numbers are never reused");
+    }
+}
