@@ -28,8 +28,23 @@ impl Gateway {
         gw
     }
 
+    /// Starts a gateway on a fresh temporary data folder with extra environment
+    /// variables for the child (e.g. `AUTHENTICATION_API_KEY`).
+    pub fn start_with_env(envs: &[(&str, &str)]) -> Gateway {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let data = tmp.path().join("data");
+        let mut gw = Gateway::start_on_with_env(&data, &[], envs);
+        gw._tmp = Some(tmp);
+        gw
+    }
+
     /// Starts a gateway on `data` (kept by the caller) with extra args.
     pub fn start_on(data: &Path, extra: &[&str]) -> Gateway {
+        Gateway::start_on_with_env(data, extra, &[])
+    }
+
+    /// [`Gateway::start_on`] with extra environment variables for the child.
+    pub fn start_on_with_env(data: &Path, extra: &[&str], envs: &[(&str, &str)]) -> Gateway {
         let mut child = Command::new(env!("CARGO_BIN_EXE_wagate"))
             .args([
                 "serve",
@@ -43,6 +58,7 @@ impl Gateway {
             .args(extra)
             .env("WAGATE_ADMIN_TOKEN", ADMIN)
             .env("RUST_LOG", "warn")
+            .envs(envs.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

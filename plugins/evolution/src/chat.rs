@@ -1,0 +1,495 @@
+//! `/message/sendText` and `/chat/*`: send, revoke, archive, find messages and chats.
+
+use serde::Serialize;
+use serde_json::{Value, json as j};
+use wagate_plugin_sdk::prelude::*;
+
+use crate::input::{self, bad};
+use crate::shape::{self, Style};
+use crate::util::{self, iso};
+use crate::{Reply, core_error, guard};
+
+/// Evolution's `findMessages` page size when `offset` is not given.
+const DEFAULT_OFFSET: u64 = 50;
+/// Core's largest page, used to walk a chat.
+const CORE_PAGE: u32 = 200;
+
+// ---- messages as Evolution writes them (`prepareMessage`) --------------------------
+
+#[derive(Serialize, Clone)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Key {
+    pub remote_jid: String,
+    pub from_me: bool,
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub participant: Option<String>,
+    /// Logical delete marker (`logical_message_delete`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted: Option<bool>,
+}
+
+/// One message: the `messageRaw` of sendText and MESSAGES_UPSERT, and (with `id` and
+/// `MessageUpdate`) a findMessages record.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct MessageBody {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub key: Key,
+    pub push_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<&'static str>,
+    pub message: Value,
+    pub context_info: Option<Value>,
+    pub message_type: &'static str,
+    pub message_timestamp: u64,
+    pub instance_id: String,
+    pub source: &'static str,
+    #[serde(rename = "MessageUpdate", skip_serializing_if = "Option::is_none")]
+    pub message_update: Option<Vec<Value>>,
+}
+
+pub(crate) fn key_of(m: &Message) -> Key {
+    let group = m.chat_jid.ends_with("@g.us");
+    Key {
+        remote_jid: m.chat_jid.clone(),
+        from_me: m.from_me,
+        id: m.id.clone(),
+        participant: (group && !m.from_me).then(|| m.sender.clone()),
+        deleted: None,
+    }
+}
+
+/// The message's type and content in Baileys' terms.
+fn content(m: &Message) -> (&'static str, Value) {
+    match &m.media {
+        None => (
+            "conversation",
+            j!({ "conversation": m.text.clone().unwrap_or_default() }),
+        ),
+        Some(path) => {
+            let ext = path.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+            let kind = match ext.as_str() {
+                "jpg" | "jpeg" | "png" | "webp" | "gif" => "imageMessage",
+                "mp4" | "3gp" | "mov" => "videoMessage",
+                "ogg" | "opus" | "mp3" | "m4a" | "aac" | "wav" => "audioMessage",
+                _ => "documentMessage",
+            };
+            let mut inner = serde_json::Map::new();
+            if let Some(t) = &m.text {
+                inner.insert("caption".into(), Value::String(t.clone()));
+            }
+            inner.insert("mediaPath".into(), Value::String(path.clone()));
+            let mut outer = serde_json::Map::new();
+            outer.insert(kind.into(), Value::Object(inner));
+            (kind, Value::Object(outer))
+        }
+    }
+}
+
+/// `messageRaw` (sendText's answer, MESSAGES_UPSERT's data).
+pub(crate) fn raw(m: &Message, instance_id: &str) -> MessageBody {
+    let (kind, message) = content(m);
+    MessageBody {
+        id: None,
+        key: key_of(m),
+        push_name: push_name(m),
+        status: Some(if m.from_me {
+            "SERVER_ACK"
+        } else {
+            "DELIVERY_ACK"
+        }),
+        message,
+        context_info: None,
+        message_type: kind,
+        message_timestamp: m.timestamp / 1000,
+        instance_id: instance_id.to_string(),
+        source: util::source(&m.id),
+        message_update: None,
+    }
+}
+
+/// Baileys' fallback when WhatsApp gave no push name: "Você" for own messages, the
+/// participant's number in groups. Core keeps no push names.
+fn push_name(m: &Message) -> Option<String> {
+    if m.from_me {
+        Some("Você".into())
+    } else if m.chat_jid.ends_with("@g.us") {
+        m.sender.split('@').next().map(str::to_string)
+    } else {
+        None
+    }
+}
+
+fn record(m: &Message, instance_id: &str) -> MessageBody {
+    let mut body = raw(m, instance_id);
+    body.id = Some(m.id.clone());
+    body.status = None;
+    body.message_update = Some(Vec::new());
+    if m.revoked {
+        body.key.deleted = Some(true);
+        body.status = Some("DELETED");
+    }
+    body
+}
+
+// ---- POST /message/sendText/{instanceName} --------------------------------------
+
+pub fn send_text(req: &Request, name: &str) -> Reply {
+    let instance = guard(req, name, Style::Evolution)?;
+    let body = input::body(req)?;
+    let number = input::req_str(&body, "number")?;
+    let text = match body.get("text") {
+        Some(Value::String(t)) => t.clone(),
+        None | Some(Value::Null) => return Err(bad("instance requires property \"text\"")),
+        Some(_) => return Err(bad("text is not of a type(s) string")),
+    };
+    let to = strip_device(&number);
+    let sent = core::send_text(&InstanceRef::Id(instance.id.clone()), &to, &text)
+        .map_err(|e| core_error(&e))?;
+    let mut out = raw(&sent, &instance.id);
+    out.status = Some("PENDING");
+    Ok(json(201, &out))
+}
+
+/// Evolution accepts `5511999999999`, `+55 11 99999-9999` and full JIDs.
+fn strip_device(number: &str) -> String {
+    if number.contains('@') {
+        number.trim().to_string()
+    } else {
+        number.chars().filter(char::is_ascii_digit).collect()
+    }
+}
+
+fn normalize(jid: &str) -> Result<String, HttpResponse> {
+    core::normalize_jid(&strip_device(jid)).map_err(|e| core_error(&e))
+}
+
+// ---- DELETE /chat/deleteMessageForEveryone/{instanceName} -----------------------
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Revoke {
+    key: Key,
+    message: RevokeMessage,
+    message_timestamp: String,
+    status: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RevokeMessage {
+    protocol_message: Protocol,
+}
+
+#[derive(Serialize)]
+struct Protocol {
+    key: Key,
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
+/// Revokes the message `id` for everyone. Core finds it by id (ids are unique per
+/// instance); `remoteJid` must be a valid JID and is echoed in the answer, which has
+/// Baileys' shape for the REVOKE protocol message it sends.
+pub fn delete_for_everyone(req: &Request, name: &str) -> Reply {
+    let instance = guard(req, name, Style::Evolution)?;
+    let body = input::body(req)?;
+    let id = input::req_str(&body, "id")?;
+    let from_me = input::req_bool(&body, "fromMe")?;
+    let remote = input::req_str(&body, "remoteJid")?;
+    let participant = match input::opt_str(&body, "participant")? {
+        Some(p) if p.is_empty() => return Err(bad("The \"participant\" cannot be empty")),
+        p => p,
+    };
+    let remote = normalize(&remote)?;
+    let revoked = match core::delete_message(&InstanceRef::Id(instance.id), &id, true) {
+        Ok(m) => m,
+        Err(e @ CoreError::NotConnected(_)) | Err(e @ CoreError::Internal(_)) => {
+            return Err(shape::evolution(
+                500,
+                [
+                    "Error while deleting message for everyone".to_string(),
+                    wagate_plugin_sdk::http::core_error_message(&e),
+                ],
+            ));
+        }
+        Err(e) => return Err(core_error(&e)),
+    };
+    let target = Key {
+        remote_jid: remote.clone(),
+        from_me,
+        id: revoked.id.clone(),
+        participant,
+        deleted: None,
+    };
+    Ok(json(
+        201,
+        &Revoke {
+            key: Key {
+                remote_jid: remote,
+                from_me: true,
+                id: revoked.id,
+                participant: None,
+                deleted: None,
+            },
+            message: RevokeMessage {
+                protocol_message: Protocol {
+                    key: target,
+                    kind: "REVOKE",
+                },
+            },
+            message_timestamp: (now_secs()).to_string(),
+            status: "PENDING",
+        },
+    ))
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+// ---- POST /chat/archiveChat/{instanceName} ---------------------------------------
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Archived {
+    chat_id: String,
+    archived: bool,
+}
+
+/// `{chat | lastMessage.key.remoteJid, archive}`. As in Evolution, success answers
+/// `archived: true` for archive and unarchive alike ("the change was made"), and any
+/// failure is a 500 carrying `{archived:false, message:[..]}`.
+pub fn archive(req: &Request, name: &str) -> Reply {
+    let instance = guard(req, name, Style::Evolution)?;
+    let body = input::body(req)?;
+    let archive = input::req_bool(&body, "archive")?;
+    let chat = match input::opt_str(&body, "chat")?.filter(|c| !c.is_empty()) {
+        Some(c) => Some(c),
+        None => input::opt_str(&body, "lastMessage.key.remoteJid")?,
+    };
+    let fail = |why: String| {
+        shape::evolution(
+            500,
+            [j!({
+                "archived": false,
+                "message": ["An error occurred while archiving the chat. Open a calling.", why],
+            })],
+        )
+    };
+    let Some(chat) = chat else {
+        return Err(fail("Last message not found".into()));
+    };
+    let jid = normalize(&chat).map_err(|_| fail(format!("Invalid chat \"{chat}\"")))?;
+    let patch = wagate_plugin_sdk::types::ChatPatch {
+        archived: Some(archive),
+        pinned: None,
+        muted_until: None,
+        unmute: false,
+    };
+    core::update_chat(&InstanceRef::Id(instance.id), &jid, patch).map_err(|e| match e {
+        CoreError::NotFound(_) => fail("Last message not found".into()),
+        e => fail(wagate_plugin_sdk::http::core_error_message(&e)),
+    })?;
+    Ok(json(
+        201,
+        &Archived {
+            chat_id: chat,
+            archived: true,
+        },
+    ))
+}
+
+// ---- POST /chat/findMessages/{instanceName} ------------------------------------
+
+#[derive(Serialize)]
+struct MessagesPage {
+    messages: Page,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Page {
+    total: u64,
+    pages: u64,
+    current_page: u64,
+    records: Vec<MessageBody>,
+}
+
+/// Every stored message of one chat, newest first (deleted-for-me ones are hidden by
+/// core; revoked ones only with `logical_message_delete`).
+fn chat_messages(
+    which: &InstanceRef,
+    jid: &str,
+    keep_revoked: bool,
+) -> Result<Vec<Message>, HttpResponse> {
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = match core::list_messages(which, jid, CORE_PAGE, cursor.as_deref()) {
+            Ok(p) => p,
+            Err(CoreError::NotFound(_)) => return Ok(out),
+            Err(e) => return Err(core_error(&e)),
+        };
+        out.extend(
+            page.messages
+                .into_iter()
+                .filter(|m| keep_revoked || !m.revoked),
+        );
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// `{where: {id?, key: {id?, fromMe?, remoteJid?, participant(s)?}, messageTimestamp:
+/// {gte?, lte?}}, page?, offset?}` -> `{messages: {total, pages, currentPage, records}}`,
+/// newest first, `offset` (default 50) records per page.
+pub fn find_messages(req: &Request, name: &str) -> Reply {
+    let instance = guard(req, name, Style::Evolution)?;
+    let body = input::body(req)?;
+    let id = match input::opt_str(&body, "where.key.id")? {
+        Some(id) => Some(id),
+        None => input::opt_str(&body, "where.id")?,
+    };
+    let from_me = input::opt_bool(&body, "where.key.fromMe")?;
+    let remote = input::opt_str(&body, "where.key.remoteJid")?.filter(|s| !s.is_empty());
+    let participant = match input::opt_str(&body, "where.key.participant")? {
+        Some(p) => Some(p),
+        None => input::opt_str(&body, "where.key.participants")?,
+    };
+    let gte = input::opt_instant(&body, "where.messageTimestamp.gte")?;
+    let lte = input::opt_instant(&body, "where.messageTimestamp.lte")?;
+    let offset = input::opt_uint(&body, "offset")?
+        .filter(|o| *o > 0)
+        .unwrap_or(DEFAULT_OFFSET);
+    let page = input::opt_uint(&body, "page")?
+        .filter(|p| *p > 0)
+        .unwrap_or(1);
+    let keep_revoked = util::flag("logical_message_delete", false);
+
+    let which = InstanceRef::Id(instance.id.clone());
+    let chats: Vec<String> = match &remote {
+        Some(r) => vec![normalize(r)?],
+        None => core::list_chats(&which)
+            .map_err(|e| core_error(&e))?
+            .into_iter()
+            .map(|c| c.jid)
+            .collect(),
+    };
+    let mut all = Vec::new();
+    for jid in &chats {
+        all.extend(chat_messages(&which, jid, keep_revoked)?);
+    }
+    // Evolution compares whole seconds.
+    let secs = |ms: u64| ms / 1000;
+    all.retain(|m| {
+        id.as_deref().is_none_or(|id| m.id == id)
+            && from_me.is_none_or(|f| m.from_me == f)
+            && participant
+                .as_deref()
+                .is_none_or(|p| m.sender == p && m.chat_jid.ends_with("@g.us"))
+            && gte.is_none_or(|g| secs(m.timestamp) >= secs(g))
+            && lte.is_none_or(|l| secs(m.timestamp) <= secs(l))
+    });
+    all.sort_by_key(|m| std::cmp::Reverse(m.timestamp));
+    let total = all.len() as u64;
+    let skip = offset.saturating_mul(page - 1);
+    let records = all
+        .iter()
+        .skip(usize::try_from(skip).unwrap_or(usize::MAX))
+        .take(usize::try_from(offset).unwrap_or(usize::MAX))
+        .map(|m| record(m, &instance.id))
+        .collect();
+    Ok(json(
+        200,
+        &MessagesPage {
+            messages: Page {
+                total,
+                pages: total.div_ceil(offset),
+                current_page: page,
+                records,
+            },
+        },
+    ))
+}
+
+// ---- POST /chat/findChats/{instanceName} ---------------------------------------
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ChatBody {
+    id: Option<String>,
+    remote_jid: String,
+    push_name: Option<String>,
+    profile_pic_url: Option<String>,
+    updated_at: String,
+    window_start: Option<String>,
+    window_expires: Option<String>,
+    window_active: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_message: Option<MessageBody>,
+    unread_count: u32,
+    is_saved: bool,
+    /// wagate's own fields (Evolution keeps no archive state).
+    archived: bool,
+    pinned: bool,
+}
+
+/// `{where: {remoteJid?}, take?, skip?}` -> `[chat, ...]`, most recent activity first,
+/// each with its `lastMessage`.
+pub fn find_chats(req: &Request, name: &str) -> Reply {
+    let instance = guard(req, name, Style::Evolution)?;
+    let body = input::body(req)?;
+    let remote = input::opt_str(&body, "where.remoteJid")?.filter(|s| !s.is_empty());
+    let take = input::opt_uint(&body, "take")?;
+    let skip = input::opt_uint(&body, "skip")?.unwrap_or(0);
+    let which = InstanceRef::Id(instance.id.clone());
+    let chats: Vec<Chat> = match &remote {
+        Some(r) => match core::get_chat(&which, &normalize(r)?) {
+            Ok(c) => vec![c],
+            Err(CoreError::NotFound(_)) => Vec::new(),
+            Err(e) => return Err(core_error(&e)),
+        },
+        None => core::list_chats(&which).map_err(|e| core_error(&e))?,
+    };
+    let keep_revoked = util::flag("logical_message_delete", false);
+    let mut out = Vec::new();
+    for c in chats
+        .into_iter()
+        .skip(usize::try_from(skip).unwrap_or(usize::MAX))
+        .take(take.map_or(usize::MAX, |t| usize::try_from(t).unwrap_or(usize::MAX)))
+    {
+        let last = match core::list_messages(&which, &c.jid, 20, None) {
+            Ok(p) => p
+                .messages
+                .into_iter()
+                .find(|m| keep_revoked || !m.revoked)
+                .map(|m| record(&m, &instance.id)),
+            Err(CoreError::NotFound(_)) => None,
+            Err(e) => return Err(core_error(&e)),
+        };
+        out.push(ChatBody {
+            id: None,
+            remote_jid: c.jid,
+            push_name: c.name,
+            profile_pic_url: None,
+            updated_at: iso(c.last_activity),
+            window_start: None,
+            window_expires: None,
+            window_active: false,
+            last_message: last,
+            unread_count: 0,
+            is_saved: false,
+            archived: c.archived,
+            pinned: c.pinned,
+        });
+    }
+    Ok(json(200, &out))
+}

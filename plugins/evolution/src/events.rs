@@ -1,0 +1,236 @@
+//! Events in Evolution's webhook envelope:
+//! `{event, instance, data, destination, date_time, sender, server_url, apikey}`.
+//!
+//! | core event | Evolution event | data |
+//! |---|---|---|
+//! | instance-deleted | INSTANCE_DELETE | `{instanceName, instanceId}` (the spec's example) |
+//! | instance-created | INSTANCE_CREATE | `{instanceName, instanceId}` |
+//! | message-upsert | MESSAGES_UPSERT | the message as `prepareMessage` writes it |
+//! | message-revoked | MESSAGES_DELETE | the message with `status: "DELETED"` |
+//! | chat-updated | CHATS_UPDATE | `[{remoteJid, instanceId, archived, pinned}]` |
+//! | chat-deleted | CHATS_DELETE | `[remoteJid]` |
+//! | connection-update | CONNECTION_UPDATE | `{instance, state, statusReason}` |
+//! | qr-updated | QRCODE_UPDATED | `{qrcode: {instance, pairingCode, code, base64}}` |
+//! | message-deleted (for me) | none: Evolution has no such event | |
+//!
+//! Event names are upper-case by default, as the spec's INSTANCE_DELETE example shows
+//! (and as Evolution's own webhook config names them); config `event_names = "dotted"`
+//! gives the `instance.delete` form Evolution puts on the wire.
+//!
+//! Envelope fields that Evolution would leave `undefined` are omitted: `destination`
+//! (config `webhook_url`), `sender` (the paired number, when the event carries it),
+//! `server_url` (config `server_url`). `date_time` is the event's time (ISO-8601, UTC).
+//! `apikey` is `null`: wagate keeps only hashes of instance tokens, so it never echoes
+//! one (Evolution does the same with `EXPOSE_IN_FETCH_INSTANCES=false`). Config
+//! `envelope = "minimal"` renders only `event`, `instance` and `data`.
+
+use serde::Serialize;
+use serde_json::Value;
+use serde_json::value::RawValue;
+use wagate_plugin_sdk::prelude::*;
+use wagate_plugin_sdk::types::EventPayload;
+
+use crate::chat::{self, key_of};
+use crate::qr;
+use crate::util::{self, iso};
+
+#[derive(Serialize)]
+struct Envelope<'a> {
+    event: String,
+    instance: &'a str,
+    data: Box<RawValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    destination: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    date_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sender: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    server_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    apikey: Option<Option<String>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct InstanceData<'a> {
+    instance_name: &'a str,
+    instance_id: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Deleted {
+    id: String,
+    instance_id: String,
+    key: chat::Key,
+    message_type: &'static str,
+    status: &'static str,
+    source: &'static str,
+    message_timestamp: u64,
+    push_name: Option<String>,
+    participant: Option<String>,
+    message: Value,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ChatUpdate<'a> {
+    remote_jid: &'a str,
+    instance_id: &'a str,
+    archived: bool,
+    pinned: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Connection<'a> {
+    instance: &'a str,
+    state: &'a str,
+    status_reason: u16,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct QrData<'a> {
+    instance: &'a str,
+    pairing_code: Option<String>,
+    code: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    base64: Option<String>,
+}
+
+#[derive(Serialize)]
+struct QrEvent<'a> {
+    qrcode: QrData<'a>,
+}
+
+/// Serialized as is (field order kept: serde_json's `Value` would sort the keys).
+fn to_value<T: Serialize>(v: &T) -> Box<RawValue> {
+    serde_json::value::to_raw_value(v)
+        .unwrap_or_else(|_| RawValue::from_string("null".into()).expect("null is JSON"))
+}
+
+/// The event's name (`INSTANCE_DELETE`) and data, and the paired number if the event
+/// tells it; `None` for events Evolution does not have.
+fn translate(ev: &Event) -> Option<(&'static str, Box<RawValue>, Option<String>)> {
+    Some(match &ev.payload {
+        EventPayload::InstanceDeleted(i) => (
+            "INSTANCE_DELETE",
+            to_value(&InstanceData {
+                instance_name: &i.name,
+                instance_id: &i.id,
+            }),
+            i.owner_jid.clone(),
+        ),
+        EventPayload::InstanceCreated(i) => (
+            "INSTANCE_CREATE",
+            to_value(&InstanceData {
+                instance_name: &i.name,
+                instance_id: &i.id,
+            }),
+            i.owner_jid.clone(),
+        ),
+        EventPayload::MessageUpsert(m) => (
+            "MESSAGES_UPSERT",
+            to_value(&chat::raw(m, &ev.instance_id)),
+            m.from_me.then(|| m.sender.clone()),
+        ),
+        EventPayload::MessageRevoked(m) => {
+            let raw = chat::raw(m, &ev.instance_id);
+            let key = key_of(m);
+            (
+                "MESSAGES_DELETE",
+                to_value(&Deleted {
+                    id: m.id.clone(),
+                    instance_id: ev.instance_id.clone(),
+                    participant: key.participant.clone(),
+                    key,
+                    message_type: raw.message_type,
+                    status: "DELETED",
+                    source: raw.source,
+                    message_timestamp: raw.message_timestamp,
+                    push_name: raw.push_name,
+                    message: raw.message,
+                }),
+                m.from_me.then(|| m.sender.clone()),
+            )
+        }
+        EventPayload::MessageDeleted(_) => return None,
+        EventPayload::ChatUpdated(c) => (
+            "CHATS_UPDATE",
+            to_value(&[ChatUpdate {
+                remote_jid: &c.jid,
+                instance_id: &ev.instance_id,
+                archived: c.archived,
+                pinned: c.pinned,
+            }]),
+            None,
+        ),
+        EventPayload::ChatDeleted(jid) => ("CHATS_DELETE", to_value(&[jid]), None),
+        EventPayload::ConnectionUpdate(state) => (
+            "CONNECTION_UPDATE",
+            to_value(&Connection {
+                instance: &ev.instance_name,
+                state: util::state(*state),
+                // Baileys' DisconnectReason: 200 while up, 428 connectionClosed.
+                status_reason: match state {
+                    ConnectionState::Open | ConnectionState::Connecting => 200,
+                    ConnectionState::Closed | ConnectionState::Disconnected => 428,
+                },
+            }),
+            None,
+        ),
+        EventPayload::QrUpdated(code) => (
+            "QRCODE_UPDATED",
+            to_value(&QrEvent {
+                qrcode: QrData {
+                    instance: &ev.instance_name,
+                    pairing_code: None,
+                    code,
+                    base64: qr::data_url(code),
+                },
+            }),
+            None,
+        ),
+    })
+}
+
+/// `INSTANCE_DELETE` -> `instance.delete` (Evolution's `Events` enum values).
+fn dotted(name: &str) -> String {
+    name.to_ascii_lowercase().replacen('_', ".", 1)
+}
+
+/// The webhook body of `ev`, or `None` when Evolution has no such event.
+pub fn render(ev: &Event) -> Option<Vec<u8>> {
+    let (name, data, sender) = translate(ev)?;
+    let event = match util::setting("event_names").as_deref() {
+        Some("dotted") => dotted(name),
+        _ => name.to_string(),
+    };
+    let minimal = util::setting("envelope").as_deref() == Some("minimal");
+    let envelope = if minimal {
+        Envelope {
+            event,
+            instance: &ev.instance_name,
+            data,
+            destination: None,
+            date_time: None,
+            sender: None,
+            server_url: None,
+            apikey: None,
+        }
+    } else {
+        Envelope {
+            event,
+            instance: &ev.instance_name,
+            data,
+            destination: util::setting("webhook_url"),
+            date_time: Some(iso(ev.timestamp)),
+            sender,
+            server_url: util::setting("server_url"),
+            apikey: Some(None),
+        }
+    };
+    serde_json::to_vec(&envelope).ok()
+}

@@ -1,0 +1,180 @@
+//! `evolution`: Evolution API v2's HTTP dialect, bundled with wagate and mounted at `/`
+//! by default behind the `evolution-apikey` auth plugin.
+//!
+//! | method | path | |
+//! |---|---|---|
+//! | POST | /instance/create | create (`hash` is the instance's own token) |
+//! | GET | /instance/connect/{instanceName} | QR (`base64` PNG data URL); `?number=` pair code |
+//! | GET | /instance/connectionState/{instanceName} | `open` / `connecting` / `close` |
+//! | GET | /instance/fetchInstances | `?instanceName=` / `?instanceId=` filters |
+//! | POST | /instance/restart/{instanceName} | |
+//! | DELETE | /instance/logout/{instanceName} | keeps the data; pair again with connect |
+//! | DELETE | /instance/delete/{instanceName} | the spec's body, errors and rate limit |
+//! | POST | /message/sendText/{instanceName} | `{number, text}` |
+//! | DELETE | /chat/deleteMessageForEveryone/{instanceName} | `{id, fromMe, remoteJid, participant?}` |
+//! | POST | /chat/archiveChat/{instanceName} | `{chat | lastMessage.key.remoteJid, archive}` |
+//! | POST | /chat/findMessages/{instanceName} | `{where, page, offset}` -> `{messages:{total,pages,currentPage,records}}` |
+//! | POST | /chat/findChats/{instanceName} | `{where:{remoteJid}, take, skip}` -> `[...]` |
+//! | GET | / , /openapi.json | welcome, OpenAPI 3.1 (no key needed) |
+//!
+//! Authorization follows Evolution's guards on top of core's: no or unknown `apikey` is
+//! 401; an instance token reaches only its own instance (401 elsewhere, as Evolution's
+//! `auth.guard` answers); an unknown instance is 404 `The "x" instance does not exist`
+//! (the delete route: 400, per its spec). Errors use Evolution's exception shape
+//! `{"status":N,"error":"..","response":{"message":[..]}}`; the delete route uses its
+//! documented `{"error":true,"message":".."}`.
+//!
+//! Events render in Evolution's webhook envelope (see `events.rs`).
+//!
+//! Config (`[plugins.settings.evolution] config = {...}`), all optional:
+//! `server_url` (the envelope's `server_url`), `webhook_url` (its `destination`),
+//! `event_names` (`upper`: `INSTANCE_DELETE` as the spec shows, default; `dotted`:
+//! `instance.delete` as Evolution sends on the wire), `envelope` (`full`, default; or
+//! `minimal`: only `event`, `instance`, `data`), `logical_message_delete` (`true`: revoked
+//! messages stay in findMessages with `status: DELETED`, as Evolution's
+//! `DATABASE_DELETE_DATA_LOGICAL_MESSAGE_DELETE`), `client_name`.
+
+use wagate_plugin_sdk::dialect::Guest;
+use wagate_plugin_sdk::prelude::*;
+
+mod chat;
+mod events;
+mod input;
+mod instance;
+mod openapi;
+mod qr;
+pub mod shape;
+mod util;
+
+use shape::Style;
+
+/// A handler's outcome: the answer, or an early error answer.
+pub(crate) type Reply = Result<HttpResponse, HttpResponse>;
+
+/// The version reported by `GET /` (Evolution API's, whose surface this mirrors).
+pub(crate) const EVOLUTION_VERSION: &str = "2.3.6";
+
+struct Evolution;
+
+fn run(req: &Request, params: &Params, f: fn(&Request, &str) -> Reply) -> HttpResponse {
+    let name = params.get("instanceName").unwrap_or_default();
+    f(req, name).unwrap_or_else(|e| e)
+}
+
+fn router() -> Router {
+    Router::new()
+        .get("/", |_, _| instance::welcome())
+        .get("/openapi.json", |_, _| HttpResponse {
+            status: 200,
+            headers: vec![header("content-type", "application/json")],
+            body: openapi::document().into_bytes(),
+        })
+        .post("/instance/create", |req, _| {
+            instance::create(req).unwrap_or_else(|e| e)
+        })
+        .get("/instance/fetchInstances", |req, _| {
+            instance::fetch(req).unwrap_or_else(|e| e)
+        })
+        .get("/instance/connect/{instanceName}", |r, p| {
+            run(r, p, instance::connect)
+        })
+        .get("/instance/connectionState/{instanceName}", |r, p| {
+            run(r, p, instance::connection_state)
+        })
+        .post("/instance/restart/{instanceName}", |r, p| {
+            run(r, p, instance::restart)
+        })
+        .delete("/instance/logout/{instanceName}", |r, p| {
+            run(r, p, instance::logout)
+        })
+        .delete("/instance/delete/{instanceName}", |r, p| {
+            run(r, p, instance::delete)
+        })
+        .post("/message/sendText/{instanceName}", |r, p| {
+            run(r, p, chat::send_text)
+        })
+        .delete("/chat/deleteMessageForEveryone/{instanceName}", |r, p| {
+            run(r, p, chat::delete_for_everyone)
+        })
+        .post("/chat/archiveChat/{instanceName}", |r, p| {
+            run(r, p, chat::archive)
+        })
+        .post("/chat/findMessages/{instanceName}", |r, p| {
+            run(r, p, chat::find_messages)
+        })
+        .post("/chat/findChats/{instanceName}", |r, p| {
+            run(r, p, chat::find_chats)
+        })
+        .fallback(|req, _| {
+            // Express's catch-all, as Evolution answers it.
+            let mut url = req.raw.path.clone();
+            if let Some(q) = &req.raw.query {
+                url.push('?');
+                url.push_str(q);
+            }
+            shape::evolution(
+                404,
+                [format!(
+                    "Cannot {} {url}",
+                    req.method().to_ascii_uppercase()
+                )],
+            )
+        })
+}
+
+/// Evolution's guards for a route on `{instanceName}`: a caller, an instance the caller
+/// may see, and (for an instance token) that very instance. Returns the instance.
+pub(crate) fn guard(req: &Request, name: &str, style: Style) -> Result<Instance, HttpResponse> {
+    let Some(caller) = &req.caller else {
+        return Err(shape::unauthorized(style));
+    };
+    if let Some(bound) = &caller.instance {
+        // Evolution's auth guard: a non-global key passes only when it is the token of
+        // the instance named in the path. Whether that other instance exists is not
+        // told.
+        return match core::get_instance(&InstanceRef::Id(bound.clone())) {
+            Ok(i) if i.name == name => Ok(i),
+            _ => Err(shape::unauthorized(style)),
+        };
+    }
+    match core::get_instance(&InstanceRef::Name(name.to_string())) {
+        Ok(i) => Ok(i),
+        Err(CoreError::NotFound(_)) => Err(shape::instance_missing(style, name)),
+        Err(CoreError::Forbidden(_)) => Err(shape::unauthorized(style)),
+        Err(e) => Err(core_error(&e)),
+    }
+}
+
+/// A core error in Evolution's exception shape.
+pub(crate) fn core_error(e: &CoreError) -> HttpResponse {
+    let msg = wagate_plugin_sdk::http::core_error_message(e);
+    let status = match e {
+        CoreError::NotFound(_) => 404,
+        CoreError::Forbidden(_) => 403,
+        CoreError::Invalid(_) | CoreError::Conflict(_) | CoreError::NotConnected(_) => 400,
+        CoreError::RateLimited(_) => 429,
+        CoreError::Internal(_) => 500,
+    };
+    let mut resp = shape::evolution_msg(status, &msg);
+    if let CoreError::RateLimited(ms) = e {
+        resp.headers
+            .push(header("retry-after", &ms.div_ceil(1000).max(1).to_string()));
+    }
+    resp
+}
+
+impl Guest for Evolution {
+    fn handle(req: HttpRequest, caller: Option<Principal>) -> HttpResponse {
+        router().handle(&Request::new(req, caller))
+    }
+
+    fn render_event(ev: Event) -> Option<Vec<u8>> {
+        events::render(&ev)
+    }
+
+    fn openapi() -> String {
+        openapi::document()
+    }
+}
+
+wagate_plugin_sdk::export_dialect!(Evolution);
