@@ -1,0 +1,507 @@
+//! The routes and their handlers.
+//!
+//! Error precedence follows core's: an invisible session (unknown, another
+//! organisation's) is `not_found`; then a missing capability is `forbidden`; then an
+//! unknown chat or message is `not_found`; only then is a malformed body or query a
+//! `validation_error`. Core checks the first two itself; when the dialect rejects
+//! input before calling core, [`checked`] re-establishes the same order.
+
+use serde_json::{Map, Value, json};
+use wagate_plugin_sdk::prelude::*;
+use wagate_plugin_sdk::types::ChatPatch;
+
+use crate::render::{self, error, forbidden, no_content, not_found, validation};
+
+/// Default and largest page size of `GET .../messages`.
+const DEFAULT_LIMIT: u32 = 50;
+const MAX_LIMIT: u32 = 200;
+
+#[derive(Clone, Copy)]
+enum Cap {
+    Read,
+    Send,
+    Manage,
+}
+
+impl Cap {
+    fn name(self) -> &'static str {
+        match self {
+            Cap::Read => "read",
+            Cap::Send => "send",
+            Cap::Manage => "manage",
+        }
+    }
+
+    fn held_by(self, p: &Principal) -> bool {
+        let flag = match self {
+            Cap::Read => Capabilities::READ,
+            Cap::Send => Capabilities::SEND,
+            Cap::Manage => Capabilities::MANAGE,
+        };
+        p.capabilities.contains(flag)
+    }
+}
+
+/// A sub-resource of a session whose absence is `not_found` too.
+#[derive(Clone, Copy)]
+enum Within<'a> {
+    Session,
+    Chat(&'a str),
+    Message,
+}
+
+type Handler = fn(&Request, &Params) -> HttpResponse;
+
+/// Wrap a handler: no caller is 401.
+fn authed(h: Handler) -> impl Fn(&Request, &Params) -> HttpResponse {
+    move |req, params| {
+        if req.caller.is_none() {
+            return render::unauthorized();
+        }
+        h(req, params)
+    }
+}
+
+pub fn router() -> Router {
+    Router::new()
+        .get("/openapi.json", |_, _| {
+            json(200, &crate::openapi::document())
+        })
+        .get("/sessions", authed(list_sessions))
+        .post("/sessions", authed(create_session))
+        .get("/sessions/{sid}", authed(get_session))
+        .delete("/sessions/{sid}", authed(delete_session))
+        .post("/sessions/{sid}/connect", authed(connect))
+        .post("/sessions/{sid}/logout", authed(logout))
+        .get("/sessions/{sid}/chats", authed(list_chats))
+        .get("/sessions/{sid}/chats/{cid}", authed(get_chat))
+        .patch("/sessions/{sid}/chats/{cid}", authed(patch_chat))
+        .delete("/sessions/{sid}/chats/{cid}", authed(delete_chat))
+        .get(
+            "/sessions/{sid}/chats/{cid}/messages",
+            authed(list_messages),
+        )
+        .post("/sessions/{sid}/messages", authed(send_text))
+        .delete("/sessions/{sid}/messages/{mid}", authed(delete_message))
+        .post(
+            "/sessions/{sid}/messages/{mid}/revoke",
+            authed(revoke_message),
+        )
+        .fallback(|req, _| {
+            let segs: Vec<&str> = req.rel_path.split('/').filter(|s| !s.is_empty()).collect();
+            let known = matches!(
+                segs.as_slice(),
+                ["openapi.json"]
+                    | ["sessions"]
+                    | ["sessions", _]
+                    | ["sessions", _, "connect" | "logout" | "chats" | "messages"]
+                    | ["sessions", _, "chats" | "messages", _]
+                    | ["sessions", _, "chats", _, "messages"]
+                    | ["sessions", _, "messages", _, "revoke"]
+            );
+            if known {
+                error(
+                    405,
+                    "method_not_allowed",
+                    "method not allowed on this path",
+                    json!({}),
+                )
+            } else {
+                not_found("no such route")
+            }
+        })
+}
+
+fn caller(req: &Request) -> &Principal {
+    req.caller.as_ref().expect("routes are wrapped in `authed`")
+}
+
+fn sid(params: &Params) -> String {
+    params.get("sid").unwrap_or_default().to_string()
+}
+
+fn session_ref(sid: &str) -> InstanceRef {
+    InstanceRef::Id(sid.to_string())
+}
+
+/// Answer the first failing check, in core's order: the session is visible, the caller
+/// holds `cap`, the sub-resource exists (chats only, when the caller may read);
+/// `None` when all pass.
+fn precheck(req: &Request, sid: &str, cap: Cap, within: Within) -> Option<HttpResponse> {
+    if let Err(CoreError::NotFound(_)) = core::get_instance(&session_ref(sid)) {
+        return Some(not_found("session not found"));
+    }
+    if !cap.held_by(caller(req)) {
+        return Some(forbidden(cap.name()));
+    }
+    match within {
+        Within::Session => None,
+        Within::Chat(cid) => {
+            if core::normalize_jid(cid).is_err() {
+                return Some(not_found("chat not found"));
+            }
+            if Cap::Read.held_by(caller(req))
+                && let Err(CoreError::NotFound(_)) = core::get_chat(&session_ref(sid), cid)
+            {
+                return Some(not_found("chat not found"));
+            }
+            None
+        }
+        Within::Message => None,
+    }
+}
+
+/// `invalid` (a 422) once the checks that come before validation have passed.
+fn checked(
+    req: &Request,
+    sid: &str,
+    cap: Cap,
+    within: Within,
+    invalid: HttpResponse,
+) -> HttpResponse {
+    precheck(req, sid, cap, within).unwrap_or(invalid)
+}
+
+/// A core error of an operation on session `sid` needing `cap`, in sessions/v1 words.
+fn core_failure(req: &Request, e: CoreError, sid: &str, cap: Cap, within: Within) -> HttpResponse {
+    match e {
+        CoreError::NotFound(_) => match within {
+            Within::Session => not_found("session not found"),
+            Within::Chat(_) | Within::Message => {
+                let what = if matches!(within, Within::Message) {
+                    "message"
+                } else {
+                    "chat"
+                };
+                precheck(req, sid, cap, Within::Session)
+                    .unwrap_or_else(|| not_found(&format!("{what} not found")))
+            }
+        },
+        CoreError::Forbidden(_) => forbidden(cap.name()),
+        CoreError::Invalid(m) => match within {
+            // A malformed chat id names no stored chat.
+            Within::Chat(cid) if core::normalize_jid(cid).is_err() => {
+                precheck(req, sid, cap, within).unwrap_or_else(|| not_found("chat not found"))
+            }
+            _ => checked(req, sid, cap, within, validation(&m, json!({}))),
+        },
+        CoreError::Conflict(m) => error(409, "conflict", &m, json!({})),
+        CoreError::NotConnected(m) => error(409, "not_connected", &m, json!({})),
+        CoreError::RateLimited(ms) => {
+            let mut r = error(
+                429,
+                "rate_limited",
+                "too many requests",
+                json!({ "retryAfterMs": ms }),
+            );
+            r.headers
+                .push(header("retry-after", &ms.div_ceil(1000).max(1).to_string()));
+            r
+        }
+        CoreError::Internal(m) => error(500, "internal", &m, json!({})),
+    }
+}
+
+/// The body as a JSON object; an empty body is `{}` when `empty_ok`.
+fn body_object(req: &Request, empty_ok: bool) -> Result<Map<String, Value>, HttpResponse> {
+    let body = &req.raw.body;
+    if empty_ok && body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Map::new());
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(m)) => Ok(m),
+        _ => Err(validation("request body must be a JSON object", json!({}))),
+    }
+}
+
+/// Reject fields outside `allowed`.
+fn unknown_fields(obj: &Map<String, Value>, allowed: &[&str], fields: &mut Map<String, Value>) {
+    for k in obj.keys() {
+        if !allowed.contains(&k.as_str()) {
+            fields.insert(k.clone(), json!("unknown field"));
+        }
+    }
+}
+
+fn invalid_fields(fields: Map<String, Value>) -> HttpResponse {
+    validation("request body is invalid", Value::Object(fields))
+}
+
+// ---- sessions -------------------------------------------------------------------
+
+fn list_sessions(req: &Request, _: &Params) -> HttpResponse {
+    match core::list_instances() {
+        Ok(list) => json(
+            200,
+            &render::page(list.iter().map(render::session).collect(), None),
+        ),
+        Err(e) => core_failure(req, e, "", Cap::Read, Within::Session),
+    }
+}
+
+fn create_session(req: &Request, _: &Params) -> HttpResponse {
+    if !Cap::Manage.held_by(caller(req)) {
+        return forbidden("manage");
+    }
+    let obj = match body_object(req, false) {
+        Ok(o) => o,
+        Err(r) => return r,
+    };
+    let mut fields = Map::new();
+    unknown_fields(&obj, &["name"], &mut fields);
+    let name = match obj.get("name") {
+        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.clone()),
+        _ => {
+            fields.insert("name".into(), json!("required, a non-empty string"));
+            None
+        }
+    };
+    let (Some(name), true) = (name, fields.is_empty()) else {
+        return invalid_fields(fields);
+    };
+    match core::create_instance(&name) {
+        Ok(created) => json(201, &render::session(&created.instance)),
+        Err(CoreError::Invalid(m)) => validation(&m, json!({ "name": m })),
+        Err(CoreError::Forbidden(_)) => forbidden("manage"),
+        Err(CoreError::Conflict(m)) => error(409, "conflict", &m, json!({})),
+        Err(e) => core_failure(req, e, "", Cap::Manage, Within::Session),
+    }
+}
+
+fn get_session(req: &Request, p: &Params) -> HttpResponse {
+    let sid = sid(p);
+    match core::get_instance(&session_ref(&sid)) {
+        Ok(i) => json(200, &render::session(&i)),
+        Err(e) => core_failure(req, e, &sid, Cap::Read, Within::Session),
+    }
+}
+
+fn delete_session(req: &Request, p: &Params) -> HttpResponse {
+    let sid = sid(p);
+    match core::delete_instance(&session_ref(&sid)) {
+        Ok(_) => no_content(),
+        Err(e) => core_failure(req, e, &sid, Cap::Manage, Within::Session),
+    }
+}
+
+fn connect(req: &Request, p: &Params) -> HttpResponse {
+    let sid = sid(p);
+    let obj = match body_object(req, true) {
+        Ok(o) => o,
+        Err(r) => return checked(req, &sid, Cap::Manage, Within::Session, r),
+    };
+    let mut fields = Map::new();
+    unknown_fields(&obj, &["phoneNumber"], &mut fields);
+    let phone = match obj.get("phoneNumber") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s))
+            if !s.is_empty()
+                && s.trim_start_matches('+')
+                    .bytes()
+                    .all(|b| b.is_ascii_digit()) =>
+        {
+            Some(s.trim_start_matches('+').to_string())
+        }
+        Some(_) => {
+            fields.insert(
+                "phoneNumber".into(),
+                json!("digits with country code, e.g. 6281234567890"),
+            );
+            None
+        }
+    };
+    if !fields.is_empty() {
+        return checked(
+            req,
+            &sid,
+            Cap::Manage,
+            Within::Session,
+            invalid_fields(fields),
+        );
+    }
+    match core::connect(&session_ref(&sid), phone.as_deref()) {
+        Ok(info) => json(200, &render::connect_info(&info)),
+        Err(e) => core_failure(req, e, &sid, Cap::Manage, Within::Session),
+    }
+}
+
+fn logout(req: &Request, p: &Params) -> HttpResponse {
+    let sid = sid(p);
+    match core::logout(&session_ref(&sid)) {
+        Ok(i) => json(200, &render::session(&i)),
+        Err(e) => core_failure(req, e, &sid, Cap::Manage, Within::Session),
+    }
+}
+
+// ---- chats ----------------------------------------------------------------------
+
+fn list_chats(req: &Request, p: &Params) -> HttpResponse {
+    let sid = sid(p);
+    match core::list_chats(&session_ref(&sid)) {
+        Ok(chats) => json(
+            200,
+            &render::page(chats.iter().map(render::chat).collect(), None),
+        ),
+        Err(e) => core_failure(req, e, &sid, Cap::Read, Within::Session),
+    }
+}
+
+fn get_chat(req: &Request, p: &Params) -> HttpResponse {
+    let (sid, cid) = (sid(p), p.get("cid").unwrap_or_default());
+    match core::get_chat(&session_ref(&sid), cid) {
+        Ok(c) => json(200, &render::chat(&c)),
+        Err(e) => core_failure(req, e, &sid, Cap::Read, Within::Chat(cid)),
+    }
+}
+
+/// Parse a PATCH body: `archived`, `pinned` (booleans), `mutedUntil` (epoch ms, or
+/// `null` to clear), `unmute` (boolean, wins over `mutedUntil`).
+fn parse_patch(req: &Request) -> Result<ChatPatch, HttpResponse> {
+    let obj = body_object(req, false)?;
+    let mut fields = Map::new();
+    unknown_fields(
+        &obj,
+        &["archived", "pinned", "mutedUntil", "unmute"],
+        &mut fields,
+    );
+    let mut flag = |name: &str| match obj.get(name) {
+        None => None,
+        Some(Value::Bool(b)) => Some(*b),
+        Some(_) => {
+            fields.insert(name.into(), json!("must be a boolean"));
+            None
+        }
+    };
+    let archived = flag("archived");
+    let pinned = flag("pinned");
+    let unmute = flag("unmute").unwrap_or(false);
+    let muted_until = match obj.get("mutedUntil") {
+        None => None,
+        // `null` clears the mute, as `unmute` does.
+        Some(Value::Null) => Some(0),
+        Some(v) => match v.as_u64() {
+            Some(ms) => Some(ms),
+            None => {
+                fields.insert(
+                    "mutedUntil".into(),
+                    json!("must be a non-negative integer (Unix epoch milliseconds) or null"),
+                );
+                None
+            }
+        },
+    };
+    if !fields.is_empty() {
+        return Err(invalid_fields(fields));
+    }
+    Ok(ChatPatch {
+        archived,
+        pinned,
+        muted_until,
+        unmute,
+    })
+}
+
+fn patch_chat(req: &Request, p: &Params) -> HttpResponse {
+    let (sid, cid) = (sid(p), p.get("cid").unwrap_or_default());
+    let patch = match parse_patch(req) {
+        Ok(patch) => patch,
+        Err(r) => return checked(req, &sid, Cap::Send, Within::Chat(cid), r),
+    };
+    match core::update_chat(&session_ref(&sid), cid, patch) {
+        Ok(c) => json(200, &render::chat(&c)),
+        Err(e) => core_failure(req, e, &sid, Cap::Send, Within::Chat(cid)),
+    }
+}
+
+fn delete_chat(req: &Request, p: &Params) -> HttpResponse {
+    let (sid, cid) = (sid(p), p.get("cid").unwrap_or_default());
+    match core::delete_chat(&session_ref(&sid), cid, false) {
+        Ok(_) => no_content(),
+        Err(e) => core_failure(req, e, &sid, Cap::Send, Within::Chat(cid)),
+    }
+}
+
+fn list_messages(req: &Request, p: &Params) -> HttpResponse {
+    let (sid, cid) = (sid(p), p.get("cid").unwrap_or_default());
+    let limit = match req.query("limit") {
+        None => DEFAULT_LIMIT,
+        Some(l) => match l.parse::<u32>() {
+            Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+            _ => {
+                let r = validation(
+                    "invalid query parameter",
+                    json!({ "limit": format!("must be an integer from 1 to {MAX_LIMIT}") }),
+                );
+                return checked(req, &sid, Cap::Read, Within::Chat(cid), r);
+            }
+        },
+    };
+    let cursor = req.query("cursor").filter(|c| !c.is_empty());
+    match core::list_messages(&session_ref(&sid), cid, limit, cursor.as_deref()) {
+        Ok(page) => json(
+            200,
+            &render::page(
+                page.messages.iter().map(render::message).collect(),
+                page.next_cursor,
+            ),
+        ),
+        Err(CoreError::Invalid(_)) if core::normalize_jid(cid).is_ok() => {
+            // The cursor is the only other input core validates.
+            let r = validation(
+                "invalid query parameter",
+                json!({ "cursor": "pass back the nextCursor of the previous page" }),
+            );
+            checked(req, &sid, Cap::Read, Within::Chat(cid), r)
+        }
+        Err(e) => core_failure(req, e, &sid, Cap::Read, Within::Chat(cid)),
+    }
+}
+
+// ---- messages -------------------------------------------------------------------
+
+fn send_text(req: &Request, p: &Params) -> HttpResponse {
+    let sid = sid(p);
+    let obj = match body_object(req, false) {
+        Ok(o) => o,
+        Err(r) => return checked(req, &sid, Cap::Send, Within::Session, r),
+    };
+    let mut fields = Map::new();
+    unknown_fields(&obj, &["to", "text"], &mut fields);
+    let mut string = |name: &str| match obj.get(name) {
+        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        _ => {
+            fields.insert(name.into(), json!("required, a non-empty string"));
+            None
+        }
+    };
+    let (to, text) = (string("to"), string("text"));
+    let (Some(to), Some(text), true) = (to, text, fields.is_empty()) else {
+        return checked(
+            req,
+            &sid,
+            Cap::Send,
+            Within::Session,
+            invalid_fields(fields),
+        );
+    };
+    match core::send_text(&session_ref(&sid), &to, &text) {
+        Ok(m) => json(201, &render::message(&m)),
+        Err(e) => core_failure(req, e, &sid, Cap::Send, Within::Session),
+    }
+}
+
+fn delete_message(req: &Request, p: &Params) -> HttpResponse {
+    let (sid, mid) = (sid(p), p.get("mid").unwrap_or_default());
+    match core::delete_message(&session_ref(&sid), mid, false) {
+        Ok(_) => no_content(),
+        Err(e) => core_failure(req, e, &sid, Cap::Send, Within::Message),
+    }
+}
+
+fn revoke_message(req: &Request, p: &Params) -> HttpResponse {
+    let (sid, mid) = (sid(p), p.get("mid").unwrap_or_default());
+    match core::delete_message(&session_ref(&sid), mid, true) {
+        Ok(m) => json(200, &render::message(&m)),
+        Err(e) => core_failure(req, e, &sid, Cap::Send, Within::Message),
+    }
+}

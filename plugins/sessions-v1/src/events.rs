@@ -1,0 +1,92 @@
+//! Events in the sessions/v1 envelope:
+//! `{schema:"v1", id:"evt_…", event, session, organization, timestamp, payload}`.
+//!
+//! | core event | `event` | `payload` |
+//! |---|---|---|
+//! | message-upsert | `message` / `message.from_me` | message fields |
+//! | message-revoked | `message.revoked` | message fields + `targetId` |
+//! | message-deleted | `message.deleted` | `{chatJid, targetId}` |
+//! | chat-deleted | `chat.deleted` | `{chatJid}` |
+//! | chat-updated | `chat.update` | `{chatJid, change:"settings", archived, pinned, mutedUntil}` |
+//! | connection-update | `session.status` | `{status}` |
+//! | qr-updated | `auth.qr` | `{code}` |
+//! | instance-created | `session.created` | the session |
+//! | instance-deleted | `session.deleted` | the session |
+
+use serde_json::{Value, json};
+use wagate_plugin_sdk::prelude::*;
+use wagate_plugin_sdk::types::EventPayload;
+
+use crate::render;
+
+fn message_payload(m: &Message) -> Value {
+    json!({
+        "waMessageId": m.id,
+        "chatJid": m.chat_jid,
+        "senderJid": m.sender,
+        "fromMe": m.from_me,
+        "type": if m.revoked { "revoke" } else if m.media.is_some() { "media" } else { "text" },
+        "body": m.text,
+        "hasMedia": m.media.is_some(),
+        "timestamp": m.timestamp,
+    })
+}
+
+/// The event's name and payload.
+fn name_and_payload(p: &EventPayload) -> (&'static str, Value) {
+    match p {
+        EventPayload::MessageUpsert(m) => (
+            if m.from_me {
+                "message.from_me"
+            } else {
+                "message"
+            },
+            message_payload(m),
+        ),
+        EventPayload::MessageRevoked(m) => {
+            let mut v = message_payload(m);
+            v["targetId"] = json!(m.id);
+            ("message.revoked", v)
+        }
+        EventPayload::MessageDeleted(m) => (
+            "message.deleted",
+            json!({ "chatJid": m.chat_jid, "targetId": m.id }),
+        ),
+        EventPayload::ChatDeleted(jid) => ("chat.deleted", json!({ "chatJid": jid })),
+        EventPayload::ChatUpdated(c) => (
+            "chat.update",
+            json!({
+                "chatJid": c.jid,
+                "change": "settings",
+                "archived": c.archived,
+                "pinned": c.pinned,
+                "mutedUntil": c.muted_until,
+            }),
+        ),
+        EventPayload::ConnectionUpdate(s) => {
+            ("session.status", json!({ "status": render::status(*s) }))
+        }
+        EventPayload::QrUpdated(code) => ("auth.qr", json!({ "code": code })),
+        EventPayload::InstanceCreated(i) => ("session.created", render::session(i)),
+        EventPayload::InstanceDeleted(i) => ("session.deleted", render::session(i)),
+    }
+}
+
+/// The whole envelope. Every core event has a sessions/v1 rendering.
+pub fn render(ev: &Event) -> Option<Value> {
+    let (event, payload) = name_and_payload(&ev.payload);
+    let id = if ev.id.starts_with("evt_") {
+        ev.id.clone()
+    } else {
+        format!("evt_{}", ev.id)
+    };
+    Some(json!({
+        "schema": "v1",
+        "id": id,
+        "event": event,
+        "session": ev.instance_id,
+        "organization": ev.org,
+        "timestamp": ev.timestamp,
+        "payload": payload,
+    }))
+}

@@ -1,0 +1,48 @@
+//! `sessions-v1`: the sessions/v1 REST dialect (the API of quick-whatsapp-gateway),
+//! mounted by default at `/api/v1` behind the `bearer` auth plugin.
+//!
+//! A *session* is one attached WhatsApp number (a wagate instance); its id `sid` is the
+//! instance id (a ULID). Chats are named by their JID (`cid`). Every error is
+//! `{"error":{"code","message","details"}}`; a session of another organisation is
+//! `not_found`, never `forbidden` (the host enforces this; the dialect only words it).
+//!
+//! | method | path | needs |
+//! |---|---|---|
+//! | GET | /openapi.json | nothing |
+//! | GET, POST | /sessions | read, manage |
+//! | GET, DELETE | /sessions/{sid} | read, manage |
+//! | POST | /sessions/{sid}/connect, /sessions/{sid}/logout | manage |
+//! | GET | /sessions/{sid}/chats | read |
+//! | GET | /sessions/{sid}/chats/{cid} | read |
+//! | PATCH, DELETE | /sessions/{sid}/chats/{cid} | send |
+//! | GET | /sessions/{sid}/chats/{cid}/messages?limit&cursor | read |
+//! | POST | /sessions/{sid}/messages | send |
+//! | DELETE | /sessions/{sid}/messages/{mid} | send |
+//! | POST | /sessions/{sid}/messages/{mid}/revoke | send |
+
+mod api;
+mod events;
+mod openapi;
+mod render;
+
+use wagate_plugin_sdk::dialect::Guest;
+use wagate_plugin_sdk::prelude::*;
+
+struct SessionsV1;
+
+impl Guest for SessionsV1 {
+    fn handle(req: HttpRequest, caller: Option<Principal>) -> HttpResponse {
+        let req = Request::new(req, caller);
+        api::router().handle(&req)
+    }
+
+    fn render_event(ev: Event) -> Option<Vec<u8>> {
+        events::render(&ev).map(|v| v.to_string().into_bytes())
+    }
+
+    fn openapi() -> String {
+        openapi::document().to_string()
+    }
+}
+
+wagate_plugin_sdk::export_dialect!(SessionsV1);

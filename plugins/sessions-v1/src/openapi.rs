@@ -1,0 +1,298 @@
+//! The OpenAPI 3.1 document served at `GET /api/v1/openapi.json`.
+
+use serde_json::{Value, json};
+
+const AUTH_DESCRIPTION: &str = "Send Authorization: Bearer <token>. The router accepts two kinds of token and tries each in turn: a frontend-minted login JWT (verified against the frontend JWKS; the person's org + role are read from it), or an api-key for a script/service (carrying a fixed set of gateway permissions). The bearerFormat: JWT label describes the person-login case.";
+
+const DELETE_CHAT: &str = "Removes the chat in the path (`cid`) from the gateway's **stored copy**, along with its locally stored messages. This is a **local delete only**: it does not delete the chat on WhatsApp, and the chat may reappear if new activity is later ingested for it. On success returns **204 No Content** with no body. Requires the `send` capability. **Errors** - `not_found` (404): the session does not exist, is not owned by the caller's organization, or no chat with that `cid` is stored. - `forbidden` (403): the caller lacks the `send` capability.";
+
+const PATCH_CHAT: &str = "Changes the archive, pin, and mute state of the chat in the path (`cid`) and returns the updated chat. **Partial update:** only the fields you send are changed; omitted fields stay as they are. - `archived` — set the chat's archived state. - `pinned` — set whether the chat is pinned to the top. - `mutedUntil` — mute until this instant, as Unix epoch **milliseconds**. - `unmute` — when `true`, clears any existing mute. Takes precedence over `mutedUntil`. Requires the `send` capability. **Errors** - `not_found` (404): the session does not exist, is not owned by the caller's organization, or no chat with that `cid` is stored. - `validation_error` (422): the request body is malformed. - `forbidden` (403): the caller lacks the `send` capability.";
+
+const LIST_MESSAGES: &str = "Returns a page of messages in the chat named by `cid`, served from the gateway's **stored copy** (the message history the gateway has ingested), newest first. Page through results with `limit` and `cursor`: send the `nextCursor` from the previous response back as `cursor` to fetch the next (older) page. When `nextCursor` is `null` there are no more messages. Requires the `read` capability. **Errors** - `not_found` (404): the session does not exist, is not owned by the caller's organization, or no chat with that `cid` is stored. - `forbidden` (403): the caller lacks the `read` capability.";
+
+fn r(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+fn error_response(description: &str) -> Value {
+    json!({
+        "description": description,
+        "content": { "application/json": { "schema": r("Error") } }
+    })
+}
+
+fn ok(description: &str, schema: Value) -> Value {
+    json!({ "description": description, "content": { "application/json": { "schema": schema } } })
+}
+
+fn sid() -> Value {
+    json!({
+        "name": "sid", "in": "path", "required": true,
+        "description": "The WhatsApp session id (a session is one attached WhatsApp number). The session must be owned by the caller's organization or the request fails with not_found.",
+        "schema": { "type": "string" }
+    })
+}
+
+fn cid() -> Value {
+    json!({
+        "name": "cid", "in": "path", "required": true,
+        "description": "The chat's JID. Format is 123...@s.whatsapp.net for a direct chat or 123...@g.us for a group.",
+        "schema": { "type": "string" }
+    })
+}
+
+fn mid() -> Value {
+    json!({ "name": "mid", "in": "path", "required": true, "description": "The WhatsApp message id.", "schema": { "type": "string" } })
+}
+
+fn body(schema: Value) -> Value {
+    json!({ "required": true, "content": { "application/json": { "schema": schema } } })
+}
+
+/// One operation with the error responses every authenticated route shares.
+fn op(id: &str, summary: &str, description: &str, params: Vec<Value>, responses: Value) -> Value {
+    let mut responses = responses;
+    let map = responses.as_object_mut().expect("responses is an object");
+    map.entry("401")
+        .or_insert_with(|| error_response("`unauthorized`: no valid bearer token"));
+    json!({
+        "operationId": id,
+        "summary": summary,
+        "description": description,
+        "parameters": params,
+        "responses": responses,
+    })
+}
+
+fn page_of(item: &str) -> Value {
+    json!({
+        "type": "object",
+        "required": ["data", "nextCursor"],
+        "properties": {
+            "data": { "type": "array", "items": r(item) },
+            "nextCursor": { "type": ["string", "null"], "description": "Pass back as `cursor` for the next (older) page; `null` when there are no more." }
+        }
+    })
+}
+
+pub fn document() -> Value {
+    let not_found = || {
+        error_response(
+            "`not_found`: the session does not exist or is not owned by the caller's organization",
+        )
+    };
+    let chat_not_found = || {
+        error_response(
+            "`not_found`: the session does not exist, is not owned by the caller's organization, or no chat with that `cid` is stored",
+        )
+    };
+    let forbidden = |cap: &str| {
+        error_response(&format!(
+            "`forbidden`: the caller lacks the `{cap}` capability"
+        ))
+    };
+    let invalid = || error_response("`validation_error`: the request is malformed");
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "wagate sessions/v1",
+            "version": "1.0.0",
+            "description": "The sessions/v1 API of the wagate WhatsApp gateway. Errors are always {\"error\":{\"code\",\"message\",\"details\"}}."
+        },
+        "servers": [{ "url": "/api/v1" }],
+        "security": [{ "bearerAuth": [] }],
+        "paths": {
+            "/sessions": {
+                "get": op("listSessions", "List sessions", "The sessions of the caller's organization. Requires `read`.", vec![], json!({
+                    "200": ok("The sessions", page_of("Session")), "403": forbidden("read")
+                })),
+                "post": {
+                    "operationId": "createSession", "summary": "Create a session",
+                    "description": "Creates a session (not yet paired). Requires `manage`.",
+                    "requestBody": body(r("CreateSession")),
+                    "responses": {
+                        "201": ok("The session", r("Session")), "403": forbidden("manage"),
+                        "409": error_response("`conflict`: the name is taken"), "422": invalid(),
+                        "401": error_response("`unauthorized`")
+                    }
+                }
+            },
+            "/sessions/{sid}": {
+                "get": op("getSession", "Get a session", "Requires `read`.", vec![sid()], json!({
+                    "200": ok("The session", r("Session")), "403": forbidden("read"), "404": not_found()
+                })),
+                "delete": op("deleteSession", "Delete a session", "Logs the session out if connected and removes it with all its stored chats, messages and media. 204 with no body. Requires `manage`.", vec![sid()], json!({
+                    "204": { "description": "Deleted" }, "403": forbidden("manage"), "404": not_found(),
+                    "409": error_response("`conflict`: a delete is already running")
+                }))
+            },
+            "/sessions/{sid}/connect": {
+                "post": {
+                    "operationId": "connectSession", "summary": "Connect (pair) a session",
+                    "description": "Starts pairing: returns a QR payload to render, or an 8-character pair code when `phoneNumber` is given. Already connected: the status and no code. Requires `manage`.",
+                    "parameters": [sid()],
+                    "requestBody": { "required": false, "content": { "application/json": { "schema": r("Connect") } } },
+                    "responses": {
+                        "200": ok("Pairing information", r("ConnectInfo")), "403": forbidden("manage"),
+                        "404": not_found(), "422": invalid(), "401": error_response("`unauthorized`")
+                    }
+                }
+            },
+            "/sessions/{sid}/logout": {
+                "post": op("logoutSession", "Log a session out", "Unlinks the device; the session and its stored data stay and it can pair again. Requires `manage`.", vec![sid()], json!({
+                    "200": ok("The session", r("Session")), "403": forbidden("manage"), "404": not_found()
+                }))
+            },
+            "/sessions/{sid}/chats": {
+                "get": op("listChats", "List chats", "Stored chats, pinned first, then by most recent activity. Requires `read`.", vec![sid()], json!({
+                    "200": ok("The chats", page_of("Chat")), "403": forbidden("read"), "404": not_found()
+                }))
+            },
+            "/sessions/{sid}/chats/{cid}": {
+                "get": op("getChat", "Get a chat", "One stored chat. Requires `read`.", vec![sid(), cid()], json!({
+                    "200": ok("The chat", r("Chat")), "403": forbidden("read"), "404": chat_not_found()
+                })),
+                "patch": {
+                    "operationId": "updateChat", "summary": "Update a chat (archive/pin/mute)",
+                    "description": PATCH_CHAT,
+                    "parameters": [sid(), cid()],
+                    "requestBody": body(r("ChatPatch")),
+                    "responses": {
+                        "200": ok("The updated chat", r("Chat")), "403": forbidden("send"),
+                        "404": chat_not_found(), "422": invalid(), "401": error_response("`unauthorized`")
+                    }
+                },
+                "delete": op("deleteChat", "Delete a chat", DELETE_CHAT, vec![sid(), cid()], json!({
+                    "204": { "description": "Deleted; no body" }, "403": forbidden("send"), "404": chat_not_found()
+                }))
+            },
+            "/sessions/{sid}/chats/{cid}/messages": {
+                "get": op("listChatMessages", "List chat messages", LIST_MESSAGES, vec![
+                    sid(), cid(),
+                    json!({ "name": "limit", "in": "query", "required": false, "description": "Page size, 1-200 (default 50).", "schema": { "type": "integer", "minimum": 1, "maximum": 200, "default": 50 } }),
+                    json!({ "name": "cursor", "in": "query", "required": false, "description": "The `nextCursor` of the previous page.", "schema": { "type": "string" } })
+                ], json!({
+                    "200": ok("A page of messages, newest first", page_of("Message")),
+                    "403": forbidden("read"), "404": chat_not_found(), "422": invalid()
+                }))
+            },
+            "/sessions/{sid}/messages": {
+                "post": {
+                    "operationId": "sendText", "summary": "Send a text message",
+                    "description": "Requires `send`.",
+                    "parameters": [sid()],
+                    "requestBody": body(r("SendText")),
+                    "responses": {
+                        "201": ok("The sent message", r("Message")), "403": forbidden("send"),
+                        "404": not_found(), "409": error_response("`not_connected`: the session is not connected"),
+                        "422": invalid(), "401": error_response("`unauthorized`")
+                    }
+                }
+            },
+            "/sessions/{sid}/messages/{mid}": {
+                "delete": op("deleteMessage", "Delete a message for me", "Deletes a stored message on this account only (and from the gateway's copy). 204 with no body. Requires `send`.", vec![sid(), mid()], json!({
+                    "204": { "description": "Deleted; no body" }, "403": forbidden("send"),
+                    "404": error_response("`not_found`: no such session or message")
+                }))
+            },
+            "/sessions/{sid}/messages/{mid}/revoke": {
+                "post": op("revokeMessage", "Revoke a message for everyone", "Replaces the message with \"This message was deleted\" for everyone. Requires `send`.", vec![sid(), mid()], json!({
+                    "200": ok("The revoked message", r("Message")), "403": forbidden("send"),
+                    "404": error_response("`not_found`: no such session or message"),
+                    "409": error_response("`conflict`: already revoked")
+                }))
+            }
+        },
+        "components": {
+            "securitySchemes": {
+                "bearerAuth": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": AUTH_DESCRIPTION }
+            },
+            "schemas": {
+                "Error": {
+                    "type": "object", "required": ["error"],
+                    "properties": { "error": {
+                        "type": "object", "required": ["code", "message", "details"],
+                        "properties": {
+                            "code": { "type": "string", "enum": ["unauthorized", "forbidden", "not_found", "validation_error", "conflict", "not_connected", "rate_limited", "method_not_allowed", "internal", "plugin_failed"] },
+                            "message": { "type": "string" },
+                            "details": { "type": "object", "additionalProperties": true }
+                        }
+                    } }
+                },
+                "Session": {
+                    "type": "object",
+                    "properties": {
+                        "id": { "type": "string", "description": "ULID" },
+                        "name": { "type": "string" },
+                        "organization": { "type": "string" },
+                        "status": { "type": "string", "enum": ["stopped", "scan_qr_code", "working", "failed"] },
+                        "phoneJid": { "type": ["string", "null"] },
+                        "createdAt": { "type": "integer", "description": "epoch ms" }
+                    }
+                },
+                "CreateSession": { "type": "object", "required": ["name"], "additionalProperties": false, "properties": { "name": { "type": "string" } } },
+                "Connect": { "type": "object", "additionalProperties": false, "properties": { "phoneNumber": { "type": "string", "description": "Digits with country code: ask for a pair code instead of a QR." } } },
+                "ConnectInfo": {
+                    "type": "object",
+                    "properties": {
+                        "status": { "type": "string" },
+                        "qr": { "type": ["string", "null"] },
+                        "pairCode": { "type": ["string", "null"] }
+                    }
+                },
+                "Chat": {
+                    "type": "object",
+                    "properties": {
+                        "id": { "type": "string", "description": "The chat's JID" },
+                        "name": { "type": ["string", "null"] },
+                        "type": { "type": "string", "enum": ["direct", "group"] },
+                        "archived": { "type": "boolean" },
+                        "pinned": { "type": "boolean" },
+                        "mutedUntil": { "type": ["integer", "null"], "description": "epoch ms; null when not muted" },
+                        "lastActivityAt": { "type": "integer", "description": "epoch ms" }
+                    }
+                },
+                "ChatPatch": {
+                    "type": "object", "additionalProperties": false,
+                    "properties": {
+                        "archived": { "type": "boolean" },
+                        "pinned": { "type": "boolean" },
+                        "mutedUntil": { "type": ["integer", "null"], "minimum": 0, "description": "Unix epoch milliseconds; null (or 0) clears the mute" },
+                        "unmute": { "type": "boolean", "description": "Clears any mute; wins over mutedUntil" }
+                    }
+                },
+                "Message": {
+                    "type": "object",
+                    "properties": {
+                        "id": { "type": "string" },
+                        "chatId": { "type": "string" },
+                        "fromMe": { "type": "boolean" },
+                        "sender": { "type": "string" },
+                        "timestamp": { "type": "integer", "description": "epoch ms" },
+                        "type": { "type": "string", "enum": ["text", "media", "revoked"] },
+                        "text": { "type": ["string", "null"] },
+                        "hasMedia": { "type": "boolean" },
+                        "revoked": { "type": "boolean" }
+                    }
+                },
+                "SendText": {
+                    "type": "object", "required": ["to", "text"], "additionalProperties": false,
+                    "properties": { "to": { "type": "string", "description": "Number with country code or JID" }, "text": { "type": "string" } }
+                },
+                "Event": {
+                    "type": "object",
+                    "required": ["schema", "id", "event", "session", "organization", "timestamp", "payload"],
+                    "properties": {
+                        "schema": { "const": "v1" },
+                        "id": { "type": "string", "description": "evt_…; de-duplicate on it" },
+                        "event": { "type": "string", "enum": ["message", "message.from_me", "message.revoked", "message.deleted", "chat.deleted", "chat.update", "session.status", "auth.qr", "session.created", "session.deleted"] },
+                        "session": { "type": "string" },
+                        "organization": { "type": "string" },
+                        "timestamp": { "type": "integer" },
+                        "payload": { "type": "object" }
+                    }
+                }
+            }
+        }
+    })
+}

@@ -1,0 +1,120 @@
+//! The sessions/v1 wire shapes: sessions, chats, messages, pages and errors.
+
+use serde_json::{Value, json};
+use wagate_plugin_sdk::prelude::*;
+use wagate_plugin_sdk::types::ConnectInfo;
+
+/// `{"error":{"code","message","details"}}` with `status`.
+pub fn error(status: u16, code: &str, message: &str, details: Value) -> HttpResponse {
+    json(
+        status,
+        &json!({ "error": { "code": code, "message": message, "details": details } }),
+    )
+}
+
+/// 404 `not_found` with `message` (`session not found`, `chat not found`, ...).
+pub fn not_found(message: &str) -> HttpResponse {
+    error(404, "not_found", message, json!({}))
+}
+
+/// 403 `forbidden`: the caller lacks `capability`.
+pub fn forbidden(capability: &str) -> HttpResponse {
+    error(
+        403,
+        "forbidden",
+        &format!("this operation requires the `{capability}` capability"),
+        json!({ "capability": capability }),
+    )
+}
+
+/// 422 `validation_error`; `fields` maps a field to what is wrong with it.
+pub fn validation(message: &str, fields: Value) -> HttpResponse {
+    let details = if fields.as_object().is_some_and(|f| !f.is_empty()) {
+        json!({ "fields": fields })
+    } else {
+        json!({})
+    };
+    error(422, "validation_error", message, details)
+}
+
+/// 401 `unauthorized`.
+pub fn unauthorized() -> HttpResponse {
+    error(
+        401,
+        "unauthorized",
+        "send `Authorization: Bearer <token>` (a login JWT or an api key)",
+        json!({}),
+    )
+}
+
+/// 204 with no body.
+pub fn no_content() -> HttpResponse {
+    HttpResponse {
+        status: 204,
+        headers: Vec::new(),
+        body: Vec::new(),
+    }
+}
+
+/// The sessions/v1 status of a connection state.
+pub fn status(state: ConnectionState) -> &'static str {
+    match state {
+        ConnectionState::Disconnected => "stopped",
+        ConnectionState::Connecting => "scan_qr_code",
+        ConnectionState::Open => "working",
+        ConnectionState::Closed => "failed",
+    }
+}
+
+pub fn session(i: &Instance) -> Value {
+    json!({
+        "id": i.id,
+        "name": i.name,
+        "organization": i.org,
+        "status": status(i.state),
+        "phoneJid": i.owner_jid,
+        "createdAt": i.created_at,
+    })
+}
+
+pub fn connect_info(c: &ConnectInfo) -> Value {
+    json!({ "status": status(c.state), "qr": c.qr, "pairCode": c.pair_code })
+}
+
+pub fn chat(c: &Chat) -> Value {
+    json!({
+        "id": c.jid,
+        "name": c.name,
+        "type": if c.jid.ends_with("@g.us") { "group" } else { "direct" },
+        "archived": c.archived,
+        "pinned": c.pinned,
+        "mutedUntil": c.muted_until,
+        "lastActivityAt": c.last_activity,
+    })
+}
+
+pub fn message(m: &Message) -> Value {
+    let kind = if m.revoked {
+        "revoked"
+    } else if m.media.is_some() {
+        "media"
+    } else {
+        "text"
+    };
+    json!({
+        "id": m.id,
+        "chatId": m.chat_jid,
+        "fromMe": m.from_me,
+        "sender": m.sender,
+        "timestamp": m.timestamp,
+        "type": kind,
+        "text": m.text,
+        "hasMedia": m.media.is_some(),
+        "revoked": m.revoked,
+    })
+}
+
+/// The list envelope: `{"data":[...],"nextCursor":...}` (`null` at the end).
+pub fn page(data: Vec<Value>, next_cursor: Option<String>) -> Value {
+    json!({ "data": data, "nextCursor": next_cursor })
+}
