@@ -162,6 +162,17 @@ async fn auth_then_dialect_then_core() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_state_survives_between_calls() {
+    let env = Env::new().await;
+    let host = env.host(&env.config(FULL_GRANTS)).await;
+    for _ in 0..20 {
+        let (s, v) = get(&host, "/fx/counter", None).await;
+        assert_eq!(s, 200);
+        assert_eq!((v["static"].as_u64(), v["heap"].as_u64()), (Some(1), Some(1)), "{v}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn looping_plugin_is_stopped_within_its_deadline() {
     let env = Env::new().await;
     let host = env.host(&env.config(FULL_GRANTS)).await;

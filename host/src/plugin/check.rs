@@ -32,7 +32,8 @@ pub fn check_component(path: &Path) -> anyhow::Result<String> {
 /// [`check_component`] with an explicit manifest to check the component against.
 pub fn check_component_with(path: &Path, manifest: Option<&Path>) -> anyhow::Result<String> {
     let wasm = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let engine = Engine::new(&super::engine::config(1, false)).map_err(anyhow::Error::from)?;
+    let engine =
+        Engine::new(&super::engine::config(1, false, None)).map_err(anyhow::Error::from)?;
     let component = Component::new(&engine, &wasm)
         .map_err(anyhow::Error::from)
         .with_context(|| format!("{} is not a valid WebAssembly component", path.display()))?;

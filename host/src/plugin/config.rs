@@ -103,17 +103,24 @@ pub struct MountConfig {
     pub auth: Vec<String>,
 }
 
-/// Engine sizing.
+/// Engine sizing (`[plugins.runtime]`). Read at start only; reload keeps the engine.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RuntimeConfig {
     /// Plugin instances alive at once (pool size); requests beyond it wait.
     pub max_instances: u32,
+    /// KiB of each instance's memory kept resident between calls. Absent: 4096 where
+    /// Linux's PAGEMAP_SCAN is available (only dirtied pages are reset), else 0
+    /// (reset by madvise).
+    pub keep_resident_kib: Option<u32>,
 }
 
 impl Default for RuntimeConfig {
     fn default() -> Self {
-        Self { max_instances: 256 }
+        Self {
+            max_instances: 256,
+            keep_resident_kib: None,
+        }
     }
 }
 

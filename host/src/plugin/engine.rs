@@ -21,11 +21,22 @@ pub const YIELD_SLICE_TICKS: u64 = 5;
 /// Core instances of one Rust wasip2 component (main module plus adapter shims).
 const CORE_INSTANCES_PER_COMPONENT: u32 = 8;
 
+/// Bytes of each linear memory kept resident between calls when PAGEMAP_SCAN is
+/// available (covers a Rust guest's stack, data and a typical heap).
+pub const DEFAULT_KEEP_RESIDENT: usize = 4 << 20;
+
+/// Whether the kernel supports the PAGEMAP_SCAN ioctl (Linux 6.7+).
+pub fn pagemap_scan_available() -> bool {
+    PoolingAllocationConfig::is_pagemap_scan_available()
+}
+
 /// The engine configuration shared by the runtime and `wagate plugin check`.
 ///
 /// `max_instances` sizes the pooling allocator: that many plugin instances (one per
-/// in-flight call) can be alive at once.
-pub fn config(max_instances: u32, pooling: bool) -> Config {
+/// in-flight call) can be alive at once. `keep_resident` is the bytes of a memory slot
+/// kept resident between calls (`None`: [`DEFAULT_KEEP_RESIDENT`] with PAGEMAP_SCAN,
+/// else 0).
+pub fn config(max_instances: u32, pooling: bool, keep_resident: Option<usize>) -> Config {
     let max_instances = max_instances.max(1);
     let mut cfg = Config::new();
     cfg.wasm_component_model(true)
@@ -45,6 +56,19 @@ pub fn config(max_instances: u32, pooling: bool) -> Config {
             .max_tables_per_component(CORE_INSTANCES_PER_COMPONENT * 2)
             .max_memory_size((MAX_MEMORY_MIB as usize) << 20)
             .max_unused_warm_slots(max_instances.min(64));
+        // Resetting a reused slot: with Linux's PAGEMAP_SCAN (6.7+) only the pages the
+        // last call dirtied are restored in place and stay resident (no madvise, no page
+        // faults on the next call); without it, wasmtime's default madvise reset.
+        let keep = keep_resident.unwrap_or(if pagemap_scan_available() {
+            DEFAULT_KEEP_RESIDENT
+        } else {
+            0
+        });
+        if keep > 0 {
+            pool.linear_memory_keep_resident(keep)
+                .table_keep_resident(keep.min(1 << 20))
+                .pagemap_scan(wasmtime::Enabled::Auto);
+        }
         cfg.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     }
     cfg
@@ -58,8 +82,8 @@ pub struct PluginEngine {
 
 impl PluginEngine {
     /// Create the engine and start its ticker.
-    pub fn new(max_instances: u32) -> anyhow::Result<Self> {
-        let engine = Engine::new(&config(max_instances, true))
+    pub fn new(max_instances: u32, keep_resident: Option<usize>) -> anyhow::Result<Self> {
+        let engine = Engine::new(&config(max_instances, true, keep_resident))
             .map_err(anyhow::Error::from)
             .context("creating the wasmtime engine (pooling allocator)")?;
         let stop = Arc::new(AtomicBool::new(false));

@@ -130,7 +130,7 @@ impl PluginHost {
         core: Arc<dyn CoreApi>,
         cache_dir: &Path,
     ) -> anyhow::Result<Self> {
-        let runtime = Arc::new(Runtime::new(cfg.runtime.max_instances, cache_dir)?);
+        let runtime = Arc::new(Runtime::new(&cfg.runtime, cache_dir)?);
         let metrics = Arc::new(Metrics::default());
         let set = {
             let (rt, m, c) = (runtime.clone(), metrics.clone(), cfg.clone());

@@ -17,7 +17,7 @@ use super::bindings::dialect::DialectPre;
 use super::bindings::sink::SinkPre;
 use super::bundled::BUNDLED;
 use super::cache::CodeCache;
-use super::config::{DEFAULT_MOUNTS, MountConfig, PluginsConfig, prefix_matches};
+use super::config::{DEFAULT_MOUNTS, MountConfig, PluginsConfig, RuntimeConfig, prefix_matches};
 use super::engine::PluginEngine;
 use super::grants::{self, PluginShared};
 use super::manifest::{Grant, Manifest, World, value_string};
@@ -42,8 +42,12 @@ pub struct Runtime {
 
 impl Runtime {
     /// Build the engine and linker.
-    pub fn new(max_instances: u32, cache_dir: &Path) -> anyhow::Result<Self> {
-        let engine = PluginEngine::new(max_instances)?;
+    pub fn new(cfg: &RuntimeConfig, cache_dir: &Path) -> anyhow::Result<Self> {
+        let max_instances = cfg.max_instances;
+        let engine = PluginEngine::new(
+            max_instances,
+            cfg.keep_resident_kib.map(|k| (k as usize) << 10),
+        )?;
         let mut linker = Linker::new(engine.engine());
         grants::add_to_linker(&mut linker).context("linking host interfaces")?;
         Ok(Self {

@@ -10,6 +10,8 @@
 //! - `GET /bad-status`: answers status 42 (malformed output).
 //! - `GET /fetch?url=U`: outbound GET through `http-out`, answers its status and body.
 //! - `GET /rate`: one hit on the `fixture` rate-limit bucket (limit 2 per minute).
+//! - `GET /counter`: bumps a static counter and a heap value; always 1 if no state
+//!   survives between calls.
 
 use wagate_plugin_sdk::dialect::Guest;
 use wagate_plugin_sdk::http_out::{self, HttpError, OutboundRequest};
@@ -93,6 +95,14 @@ fn router() -> Router {
                 Err(HttpError::Timeout) => json_error(504, "timeout", "outbound timeout"),
                 Err(HttpError::Failed(m)) => json_error(502, "failed", &m),
             }
+        })
+        .get("/counter", |_req, _| {
+            static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+            static HEAP: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
+            let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            let mut heap = HEAP.lock().unwrap();
+            heap.push(1);
+            json(200, &serde_json::json!({ "static": n, "heap": heap.len() }))
         })
         .get("/rate", |_req, _| {
             let d = core::rate_limit("fixture", 2, 60_000);
