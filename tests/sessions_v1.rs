@@ -707,10 +707,7 @@ fn sessions_messages_and_openapi() {
     );
 
     // Send, list chats, delete for me, revoke.
-    let sid = {
-        let s = paired_session(gw, &key, "shop3");
-        s
-    };
+    let sid = paired_session(gw, &key, "shop3");
     let (s, sent) = v1(
         gw,
         "POST",

@@ -16,7 +16,21 @@
 //! does not survive between requests and the auth world has no host-kept cache: the
 //! JWKS is fetched once per JWT-authenticated request (never for api keys). A rotated
 //! key is therefore picked up on the next request, but every JWT request costs one
-//! round trip to the JWKS host. See the crate's report for the WIT that would fix it.
+//! round trip to the JWKS host, and "refetch on an unknown kid at most once a minute"
+//! cannot be honoured (there is nothing to remember the last fetch in). A host-kept,
+//! per-plugin cache import in the auth world would fix both, e.g.
+//!
+//! ```wit
+//! interface cache {
+//!     /// The value stored under `key` by this plugin and when it was stored (epoch ms).
+//!     get: func(key: string) -> option<tuple<list<u8>, u64>>;
+//!     /// Store `value` under `key` for `ttl-ms`; the host caps size and entry count.
+//!     set: func(key: string, value: list<u8>, ttl-ms: u64);
+//! }
+//! ```
+//!
+//! with which the JWKS would be kept for its max-age and refetched on an unknown `kid`
+//! only when the stored copy is over a minute old.
 
 mod jwt;
 mod settings;
