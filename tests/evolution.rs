@@ -745,6 +745,8 @@ fn errors_and_documents_in_evolution_shape() {
         "/instance/logout/{instanceName}",
         "/chat/findMessages/{instanceName}",
         "/message/sendText/{instanceName}",
+        "/webhook/set/{instanceName}",
+        "/webhook/find/{instanceName}",
     ] {
         assert!(v["paths"][path].is_object(), "{path} documented");
     }
@@ -858,9 +860,299 @@ fn an_evolution_instance_is_one_instance_of_the_gateway() {
         None,
     );
     assert_eq!((s, body), (404, evo_not_found("shared")));
+    // Created through Evolution, deleted through Ryze's paths by a TokenAccount of the
+    // same organisation; each dialect answers in its own shape.
+    create(&gw, GLOBAL_KEY, "crossing");
+    let (s, minted) = gw.admin(
+        "POST",
+        "/admin/credentials",
+        Some(json!({"org": "default", "kind": "ryze-account"})),
+    );
+    assert_eq!(s, 201, "{minted}");
+    let account = minted["token"].as_str().unwrap();
+    let resp = gw.raw(
+        "DELETE",
+        "/api/instance/delete/crossing",
+        &[("token", account)],
+        b"",
+    );
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.json()["success"], true, "{:?}", resp.json());
+    let (s, body, _) = evo(
+        &gw,
+        "DELETE",
+        "/instance/delete/crossing",
+        Some(GLOBAL_KEY),
+        None,
+    );
+    assert_eq!((s, body), (400, seed_not_found("crossing")));
+    // And the other way round.
+    let resp = gw.raw(
+        "POST",
+        "/api/instance/new",
+        &[("token", account), ("content-type", "application/json")],
+        br#"{"name":"from-ryze"}"#,
+    );
+    assert_eq!(resp.status, 201, "{:?}", resp.json());
+    let (s, body, _) = evo(
+        &gw,
+        "DELETE",
+        "/instance/delete/from-ryze",
+        Some(GLOBAL_KEY),
+        None,
+    );
+    assert_eq!((s, body.as_str()), (200, SEED_SUCCESS));
 }
 
-// ---- library level: event rendering, a core conflict ------------------------------
+/// A webhook receiver on loopback: records every body, answers 200.
+struct Receiver {
+    port: u16,
+    got: Arc<std::sync::Mutex<Vec<Value>>>,
+}
+
+impl Receiver {
+    fn start() -> Receiver {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let got = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = got.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut len = 0usize;
+                let mut line = String::new();
+                loop {
+                    line.clear();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        break;
+                    }
+                    let l = line.trim_end();
+                    if l.is_empty() {
+                        break;
+                    }
+                    if let Some((k, v)) = l.split_once(':')
+                        && k.trim().eq_ignore_ascii_case("content-length")
+                    {
+                        len = v.trim().parse().unwrap();
+                    }
+                }
+                let mut body = vec![0; len];
+                if reader.read_exact(&mut body).is_ok()
+                    && let Ok(v) = serde_json::from_slice(&body)
+                {
+                    sink.lock().unwrap().push(v);
+                }
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+            }
+        });
+        Receiver { port, got }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/evolution", self.port)
+    }
+
+    /// Waits until a body with `event` arrived; returns everything received so far.
+    fn wait_for(&self, event: &str) -> Vec<Value> {
+        for _ in 0..500 {
+            let got = self.got.lock().unwrap().clone();
+            if got.iter().any(|v| v["event"] == event) {
+                return got;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("no {event} delivered; got {:?}", self.got.lock().unwrap());
+    }
+}
+
+#[test]
+fn webhooks_deliver_evolution_envelopes_and_the_deletion_event_last() {
+    let gw = start();
+    let receiver = Receiver::start();
+    create(&gw, GLOBAL_KEY, "hooked");
+
+    // Nothing configured yet.
+    let (s, v) = evo_json(&gw, "GET", "/webhook/find/hooked", Some(GLOBAL_KEY), None);
+    assert_eq!((s, v), (200, Value::Null));
+
+    // Validation as Evolution's schema, and what wagate refuses.
+    let (s, body, _) = evo(
+        &gw,
+        "POST",
+        "/webhook/set/hooked",
+        Some(GLOBAL_KEY),
+        Some(json!({"webhook": {"url": receiver.url()}})),
+    );
+    assert_eq!(
+        (s, body.as_str()),
+        (
+            400,
+            r#"{"status":400,"error":"Bad Request","response":{"message":["instance requires property \"webhook.enabled\""]}}"#
+        )
+    );
+    let (s, v) = evo_json(
+        &gw,
+        "POST",
+        "/webhook/set/hooked",
+        Some(GLOBAL_KEY),
+        Some(
+            json!({"webhook": {"enabled": true, "url": receiver.url(), "events": ["NOT_AN_EVENT"]}}),
+        ),
+    );
+    assert_eq!(s, 400, "{v}");
+    let (s, _) = evo_json(
+        &gw,
+        "POST",
+        "/webhook/set/hooked",
+        Some(GLOBAL_KEY),
+        Some(json!({"webhook": {"enabled": true, "url": receiver.url(), "byEvents": true}})),
+    );
+    assert_eq!(s, 400);
+
+    let (s, v) = evo_json(
+        &gw,
+        "POST",
+        "/webhook/set/hooked",
+        Some(GLOBAL_KEY),
+        Some(json!({"webhook": {
+            "enabled": true,
+            "url": receiver.url(),
+            "headers": {"x-tenant": "acme"},
+            "events": ["MESSAGES_UPSERT", "CONNECTION_UPDATE", "INSTANCE_DELETE", "PRESENCE_UPDATE"]
+        }})),
+    );
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["url"], receiver.url().as_str());
+    assert_eq!(v["enabled"], true);
+    assert_eq!(
+        v["events"],
+        json!(["MESSAGES_UPSERT", "CONNECTION_UPDATE", "INSTANCE_DELETE"])
+    );
+    assert_eq!(v["headers"], json!({"x-tenant": "acme"}));
+    assert_eq!(v["webhookByEvents"], false);
+    let (s, found) = evo_json(&gw, "GET", "/webhook/find/hooked", Some(GLOBAL_KEY), None);
+    assert_eq!((s, found["id"].clone()), (200, v["id"].clone()));
+
+    connect_and_wait(&gw, GLOBAL_KEY, "hooked");
+    let (_, fetched) = evo_json(
+        &gw,
+        "GET",
+        "/instance/fetchInstances?instanceName=hooked",
+        Some(GLOBAL_KEY),
+        None,
+    );
+    let instance_id = fetched[0]["id"].as_str().unwrap().to_string();
+    let inbound = gw.inbound("hooked", PEER, "hello", false);
+    receiver.wait_for("MESSAGES_UPSERT");
+
+    let (s, body, _) = evo(
+        &gw,
+        "DELETE",
+        "/instance/delete/hooked",
+        Some(GLOBAL_KEY),
+        None,
+    );
+    assert_eq!((s, body.as_str()), (200, SEED_SUCCESS));
+    let got = receiver.wait_for("INSTANCE_DELETE");
+
+    // Delivered although the instance is gone: the event was committed with the
+    // deletion, before the data went.
+    let last = got.last().unwrap();
+    assert_eq!(
+        last["event"], "INSTANCE_DELETE",
+        "the deletion event comes last: {got:?}"
+    );
+    assert_eq!(last["instance"], "hooked");
+    assert_eq!(
+        last["data"],
+        json!({"instanceName": "hooked", "instanceId": instance_id})
+    );
+    assert!(last["date_time"].as_str().unwrap().ends_with('Z'));
+    assert!(last["apikey"].is_null());
+    let events: Vec<&str> = got.iter().map(|v| v["event"].as_str().unwrap()).collect();
+    assert!(events.contains(&"CONNECTION_UPDATE"), "{events:?}");
+    let upsert = got
+        .iter()
+        .find(|v| v["event"] == "MESSAGES_UPSERT")
+        .unwrap();
+    assert_eq!(upsert["data"]["key"]["id"], inbound.as_str());
+    assert_eq!(upsert["data"]["message"]["conversation"], "hello");
+    assert!(
+        !events.contains(&"INSTANCE_CREATE"),
+        "not subscribed: {events:?}"
+    );
+    let (s, body, _) = evo(&gw, "GET", "/webhook/find/hooked", Some(GLOBAL_KEY), None);
+    assert_eq!((s, body), (404, evo_not_found("hooked")));
+}
+
+#[test]
+fn create_configures_the_webhook_it_is_given() {
+    let gw = start();
+    let receiver = Receiver::start();
+    let (s, v) = evo_json(
+        &gw,
+        "POST",
+        "/instance/create",
+        Some(GLOBAL_KEY),
+        Some(
+            json!({"instanceName": "born-hooked", "webhook": {"url": receiver.url(), "events": ["QRCODE_UPDATED"]}}),
+        ),
+    );
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["webhook"]["webhookUrl"], receiver.url().as_str());
+    let (_, found) = evo_json(
+        &gw,
+        "GET",
+        "/webhook/find/born-hooked",
+        Some(GLOBAL_KEY),
+        None,
+    );
+    assert_eq!(found["events"], json!(["QRCODE_UPDATED"]));
+    assert_eq!(found["enabled"], true);
+    let (s, _) = evo_json(
+        &gw,
+        "GET",
+        "/instance/connect/born-hooked",
+        Some(GLOBAL_KEY),
+        None,
+    );
+    assert_eq!(s, 200);
+    let got = receiver.wait_for("QRCODE_UPDATED");
+    let qr = got.iter().find(|v| v["event"] == "QRCODE_UPDATED").unwrap();
+    assert_eq!(qr["instance"], "born-hooked");
+    assert!(
+        qr["data"]["qrcode"]["code"]
+            .as_str()
+            .unwrap()
+            .starts_with("2@")
+    );
+    assert_png_data_url(qr["data"]["qrcode"]["base64"].as_str().unwrap());
+
+    // A webhook core refuses leaves no instance behind, as in Evolution.
+    let (s, v) = evo_json(
+        &gw,
+        "POST",
+        "/instance/create",
+        Some(GLOBAL_KEY),
+        Some(json!({"instanceName": "bad-hook", "webhook": {"url": "ftp://nowhere"}})),
+    );
+    assert_eq!(s, 400, "{v}");
+    let (s, body, _) = evo(
+        &gw,
+        "GET",
+        "/instance/connectionState/bad-hook",
+        Some(GLOBAL_KEY),
+        None,
+    );
+    assert_eq!((s, body), (404, evo_not_found("bad-hook")));
+}
+
+// ---- library level: event rendering ------------------------------
 
 mod library {
     use super::*;

@@ -217,6 +217,12 @@ pub fn create(req: &Request) -> Reply {
         wavoip_token: input::opt_str(&body, "wavoipToken")?.unwrap_or_default(),
     };
 
+    // Evolution's create also configures the webhook (enabled unless it says not).
+    let hook_spec = match body.get("webhook") {
+        Some(v) if !v.is_null() => Some(crate::webhook::spec(&body, "webhook", Some(true))?),
+        _ => None,
+    };
+
     let created = match core::create_instance(&name) {
         Ok(c) => c,
         // Evolution's instanceLoggedGuard.
@@ -231,6 +237,13 @@ pub fn create(req: &Request) -> Reply {
         Err(e) => return Err(core_error(&e)),
     };
     let instance = created.instance;
+    if let Some(spec) = hook_spec
+        && let Err(e) = crate::webhook::apply(&instance, spec)
+    {
+        // As Evolution does when any part of create fails: the instance goes again.
+        let _ = core::delete_instance(&InstanceRef::Id(instance.id.clone()));
+        return Err(e);
+    }
 
     let mut status = util::state(instance.state);
     let mut qrcode = None;

@@ -15,6 +15,8 @@
 //! | POST | /chat/archiveChat/{instanceName} | `{chat | lastMessage.key.remoteJid, archive}` |
 //! | POST | /chat/findMessages/{instanceName} | `{where, page, offset}` -> `{messages:{total,pages,currentPage,records}}` |
 //! | POST | /chat/findChats/{instanceName} | `{where:{remoteJid}, take, skip}` -> `[...]` |
+//! | POST | /webhook/set/{instanceName} | `{webhook:{enabled, url, headers?, events?}}` (see webhook.rs) |
+//! | GET | /webhook/find/{instanceName} | the instance's webhook or `null` |
 //! | GET | / , /openapi.json | welcome, OpenAPI 3.1 (no key needed) |
 //!
 //! Authorization follows Evolution's guards on top of core's: no or unknown `apikey` is
@@ -45,6 +47,7 @@ mod openapi;
 mod qr;
 pub mod shape;
 mod util;
+mod webhook;
 
 use shape::Style;
 
@@ -104,6 +107,12 @@ fn router() -> Router {
         })
         .post("/chat/findChats/{instanceName}", |r, p| {
             run(r, p, chat::find_chats)
+        })
+        .post("/webhook/set/{instanceName}", |r, p| {
+            run(r, p, webhook::set)
+        })
+        .get("/webhook/find/{instanceName}", |r, p| {
+            run(r, p, webhook::find)
         })
         .fallback(|req, _| {
             // Express's catch-all, as Evolution answers it.

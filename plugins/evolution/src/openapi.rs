@@ -231,6 +231,24 @@ pub fn document() -> String {
                         "records": { "type": "array", "items": { "$ref": "#/components/schemas/Message" } }
                     } } }
                 }))) },
+            "/webhook/set/{instanceName}": { "post": op("Set the instance's webhook", "Webhook", true,
+                Some(body(json!({
+                    "type": "object", "required": ["webhook"],
+                    "properties": { "webhook": {
+                        "type": "object", "required": ["enabled", "url"],
+                        "properties": {
+                            "enabled": { "type": "boolean" },
+                            "url": { "type": "string", "format": "uri" },
+                            "headers": { "type": "object", "additionalProperties": { "type": "string" } },
+                            "byEvents": { "const": false, "description": "true is not supported" },
+                            "base64": { "type": "boolean", "description": "accepted; events carry no media bytes" },
+                            "events": { "type": "array", "items": { "enum": crate::webhook::EVOLUTION_EVENTS } }
+                        }
+                    } }
+                }))),
+                ok("201", "The stored webhook (`secret` signs deliveries, HMAC-SHA256)", obj())) },
+            "/webhook/find/{instanceName}": { "get": op("The instance's webhook", "Webhook", true, None,
+                ok("200", "The stored webhook, or null", json!({ "type": ["object", "null"] }))) },
             "/chat/findChats/{instanceName}": { "post": op("Find stored chats", "Chat", true,
                 Some(body(json!({
                     "type": "object",

@@ -1,0 +1,264 @@
+//! `POST /webhook/set/{instanceName}` and `GET /webhook/find/{instanceName}`, on core's
+//! typed webhooks (one per instance for this dialect, as in Evolution). Deliveries go
+//! through the bundled webhook sink with bodies from this dialect's `render-event`.
+//!
+//! Evolution's event names map onto core's event kinds:
+//!
+//! | Evolution | core |
+//! |---|---|
+//! | QRCODE_UPDATED | qr_updated |
+//! | MESSAGES_UPSERT | message_upsert |
+//! | MESSAGES_DELETE | message_revoked |
+//! | CHATS_UPDATE | chat_updated |
+//! | CHATS_DELETE | chat_deleted |
+//! | CONNECTION_UPDATE | connection_update |
+//! | INSTANCE_CREATE | instance_created |
+//! | INSTANCE_DELETE | instance_deleted |
+//!
+//! Evolution's other names are accepted (they are valid there) but wagate never emits
+//! them. Not supported, and refused rather than ignored: `byEvents: true` (Evolution
+//! posts each event to `url/<event-name>`; wagate posts to the one URL) and a
+//! `jwt_key` header (Evolution signs a JWT with it; wagate signs every delivery with
+//! HMAC-SHA256, see the README). `base64` is accepted and answered `false`: wagate's
+//! events carry no media bytes.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use wagate_plugin_sdk::prelude::*;
+use wagate_plugin_sdk::types::{Webhook, WebhookSpec};
+
+use crate::input::{self, bad};
+use crate::shape::Style;
+use crate::util::iso;
+use crate::{Reply, core_error, guard};
+
+/// Every event name Evolution's webhook config accepts (its `EventController.events`).
+pub const EVOLUTION_EVENTS: [&str; 31] = [
+    "APPLICATION_STARTUP",
+    "QRCODE_UPDATED",
+    "MESSAGES_SET",
+    "MESSAGES_UPSERT",
+    "MESSAGES_EDITED",
+    "MESSAGES_UPDATE",
+    "MESSAGES_DELETE",
+    "SEND_MESSAGE",
+    "SEND_MESSAGE_UPDATE",
+    "CONTACTS_SET",
+    "CONTACTS_UPSERT",
+    "CONTACTS_UPDATE",
+    "PRESENCE_UPDATE",
+    "CHATS_SET",
+    "CHATS_UPSERT",
+    "CHATS_UPDATE",
+    "CHATS_DELETE",
+    "GROUPS_UPSERT",
+    "GROUP_UPDATE",
+    "GROUP_PARTICIPANTS_UPDATE",
+    "CONNECTION_UPDATE",
+    "LABELS_EDIT",
+    "LABELS_ASSOCIATION",
+    "CALL",
+    "TYPEBOT_START",
+    "TYPEBOT_CHANGE_STATUS",
+    "REMOVE_INSTANCE",
+    "LOGOUT_INSTANCE",
+    "INSTANCE_CREATE",
+    "INSTANCE_DELETE",
+    "STATUS_INSTANCE",
+];
+
+/// (Evolution name, core kind).
+const KINDS: [(&str, &str); 8] = [
+    ("QRCODE_UPDATED", "qr_updated"),
+    ("MESSAGES_UPSERT", "message_upsert"),
+    ("MESSAGES_DELETE", "message_revoked"),
+    ("CHATS_UPDATE", "chat_updated"),
+    ("CHATS_DELETE", "chat_deleted"),
+    ("CONNECTION_UPDATE", "connection_update"),
+    ("INSTANCE_CREATE", "instance_created"),
+    ("INSTANCE_DELETE", "instance_deleted"),
+];
+
+/// A kind this dialect never renders: stands for "only events wagate does not emit"
+/// (core reads an empty list as "all").
+const NOTHING: &str = "message_deleted";
+
+/// Evolution's stored webhook row.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Row {
+    id: String,
+    url: String,
+    headers: Value,
+    enabled: bool,
+    events: Vec<&'static str>,
+    webhook_by_events: bool,
+    webhook_base64: bool,
+    created_at: String,
+    updated_at: String,
+    instance_id: String,
+    /// wagate's: the HMAC-SHA256 key its deliveries are signed with.
+    secret: String,
+}
+
+fn row(w: Webhook, instance_id: &str) -> Row {
+    let events: Vec<&'static str> = if !w.enabled {
+        Vec::new()
+    } else if w.events.is_empty() {
+        EVOLUTION_EVENTS.to_vec()
+    } else {
+        KINDS
+            .iter()
+            .filter(|(_, k)| w.events.iter().any(|e| e == k))
+            .map(|(e, _)| *e)
+            .collect()
+    };
+    let headers: Map<String, Value> = w
+        .headers
+        .into_iter()
+        .map(|h| (h.name, Value::String(h.value)))
+        .collect();
+    Row {
+        id: w.id,
+        url: w.url,
+        headers: Value::Object(headers),
+        enabled: w.enabled,
+        events,
+        webhook_by_events: false,
+        webhook_base64: false,
+        created_at: iso(w.created_at),
+        updated_at: iso(w.created_at),
+        instance_id: instance_id.to_string(),
+        secret: w.secret,
+    }
+}
+
+/// Reads Evolution's `webhook` object (`{enabled, url, headers?, byEvents?, base64?,
+/// events?}`) into core's spec. `prefix` names the object in messages (`webhook`).
+pub fn spec(
+    v: &Value,
+    prefix: &str,
+    default_enabled: Option<bool>,
+) -> Result<WebhookSpec, HttpResponse> {
+    let path = |k: &str| format!("{prefix}.{k}");
+    let enabled = match default_enabled {
+        Some(d) => input::opt_bool(v, &path("enabled"))?.unwrap_or(d),
+        None => input::req_bool(v, &path("enabled"))?,
+    };
+    let url = input::req_str(v, &path("url"))?;
+    if input::opt_bool(v, &path("byEvents"))? == Some(true) {
+        return Err(bad(&format!(
+            "{} is not supported: wagate posts every event to the one url",
+            path("byEvents")
+        )));
+    }
+    input::opt_bool(v, &path("base64"))?;
+    let lookup = |k: &str| {
+        prefix
+            .split('.')
+            .chain([k])
+            .try_fold(v, |v, k| v.get(k))
+            .filter(|v| !v.is_null())
+    };
+    let mut headers = Vec::new();
+    match lookup("headers") {
+        None => {}
+        Some(Value::Object(map)) => {
+            for (k, val) in map {
+                if k.eq_ignore_ascii_case("jwt_key") {
+                    return Err(bad(&format!(
+                        "{}.jwt_key is not supported: wagate signs deliveries with HMAC-SHA256",
+                        path("headers")
+                    )));
+                }
+                let value = match val {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                headers.push(header(k, &value));
+            }
+        }
+        Some(_) => {
+            return Err(bad(&format!(
+                "{} is not of a type(s) object",
+                path("headers")
+            )));
+        }
+    }
+    let mut kinds = Vec::new();
+    let mut named = false;
+    match lookup("events") {
+        None => {}
+        Some(Value::Array(list)) => {
+            for (i, e) in list.iter().enumerate() {
+                let name = e.as_str().filter(|n| EVOLUTION_EVENTS.contains(n));
+                let Some(name) = name else {
+                    return Err(bad(&format!(
+                        "{}[{i}] is not one of enum values: {}",
+                        path("events"),
+                        EVOLUTION_EVENTS.join(",")
+                    )));
+                };
+                named = true;
+                if let Some((_, kind)) = KINDS.iter().find(|(n, _)| *n == name)
+                    && !kinds.iter().any(|k| k == kind)
+                {
+                    kinds.push(kind.to_string());
+                }
+            }
+        }
+        Some(_) => {
+            return Err(bad(&format!(
+                "{} is not of a type(s) array",
+                path("events")
+            )));
+        }
+    }
+    if named && kinds.is_empty() {
+        kinds.push(NOTHING.to_string());
+    }
+    Ok(WebhookSpec {
+        url,
+        events: kinds,
+        headers,
+        enabled,
+        secret: None,
+    })
+}
+
+/// Replaces this dialect's webhook of the instance; the answer in Evolution's row shape.
+pub fn apply(instance: &Instance, spec: WebhookSpec) -> Result<Value, HttpResponse> {
+    let set = core::set_webhooks(&InstanceRef::Id(instance.id.clone()), &[spec])
+        .map_err(|e| core_error(&e))?;
+    let hook = set
+        .into_iter()
+        .next()
+        .ok_or_else(|| crate::shape::evolution_msg(500, "the webhook was not stored"))?;
+    serde_json::to_value(row(hook, &instance.id))
+        .map_err(|e| crate::shape::evolution_msg(500, &e.to_string()))
+}
+
+// ---- POST /webhook/set/{instanceName} ---------------------------------------------
+
+pub fn set(req: &Request, name: &str) -> Reply {
+    let instance = guard(req, name, Style::Evolution)?;
+    let body = input::body(req)?;
+    if body.get("webhook").is_none_or(Value::is_null) {
+        return Err(bad("instance requires property \"webhook\""));
+    }
+    let spec = spec(&body, "webhook", None)?;
+    let row = apply(&instance, spec)?;
+    Ok(json(201, &row))
+}
+
+// ---- GET /webhook/find/{instanceName} ---------------------------------------------
+
+pub fn find(req: &Request, name: &str) -> Reply {
+    let instance = guard(req, name, Style::Evolution)?;
+    let hooks =
+        core::get_webhooks(&InstanceRef::Id(instance.id.clone())).map_err(|e| core_error(&e))?;
+    Ok(match hooks.into_iter().next() {
+        Some(w) => json(200, &row(w, &instance.id)),
+        None => json(200, &Value::Null),
+    })
+}
