@@ -9,6 +9,7 @@
 //! tls_cert = "cert.pem"          # --tls-cert (with tls_key: serve HTTPS)
 //! tls_key = "key.pem"            # --tls-key
 //! max_body_bytes = 1048576       # larger request bodies get 413
+//! max_write_batch = 512          # mutations per durable commit (1: no group commit)
 //!
 //! [sim]
 //! pair_delay_ms = 500            # how long the simulated phone takes to "scan"
@@ -67,6 +68,8 @@ pub struct Config {
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub max_body_bytes: usize,
+    /// Most mutations folded into one durable commit (group commit); 1 turns it off.
+    pub max_write_batch: usize,
     pub sim: SimConfig,
     /// The `[plugins]` table (see [`crate::plugin::PluginsConfig`]).
     pub plugins: crate::plugin::PluginsConfig,
@@ -84,6 +87,7 @@ impl Default for Config {
             tls_cert: None,
             tls_key: None,
             max_body_bytes: 1024 * 1024,
+            max_write_batch: 512,
             sim: SimConfig::default(),
             plugins: crate::plugin::PluginsConfig::default(),
             events: Default::default(),

@@ -13,7 +13,7 @@ use crate::whatsapp::{Link, sim::SimLink};
 
 /// Opens the data folder and starts the core on the configured link.
 pub async fn open_core(config: &Config) -> anyhow::Result<Arc<Core>> {
-    let store = Store::open(&config.data)?;
+    let store = Store::open_with(&config.data, config.max_write_batch)?;
     let (events_tx, events_rx) = tokio::sync::mpsc::unbounded_channel();
     let link: Arc<dyn Link> = match config.link {
         LinkKind::Sim => Arc::new(SimLink::new(

@@ -36,6 +36,12 @@ impl Store {
     /// Opens (or creates) `<data_dir>/wagate.redb`, runs migrations and finishes any
     /// media removals a crash interrupted.
     pub fn open(data_dir: &Path) -> anyhow::Result<Self> {
+        Self::open_with(data_dir, writer::DEFAULT_MAX_BATCH)
+    }
+
+    /// [`Store::open`] with the most mutations one commit may hold (1: no group
+    /// commit; benchmarks compare the two).
+    pub fn open_with(data_dir: &Path, max_batch: usize) -> anyhow::Result<Self> {
         std::fs::create_dir_all(data_dir)
             .with_context(|| format!("creating data folder {}", data_dir.display()))?;
         let path = data_dir.join("wagate.redb");
@@ -49,7 +55,7 @@ impl Store {
         migrate(&db).context("migrating the database schema")?;
         let db = Arc::new(db);
         let store = Store {
-            writer: writer::Writer::start(db.clone()),
+            writer: writer::Writer::start(db.clone(), max_batch),
             db,
             data_dir: data_dir.to_path_buf(),
         };

@@ -18,8 +18,8 @@ use tokio::sync::oneshot;
 use super::internal;
 use crate::core::model::{CoreError, CoreResult};
 
-/// Most jobs folded into one commit; bounds the latency one batch can add.
-const MAX_BATCH: usize = 512;
+/// Most jobs folded into one commit by default; bounds the latency one batch can add.
+pub const DEFAULT_MAX_BATCH: usize = 512;
 
 type Output = Box<dyn Any + Send>;
 /// A mutation as the writer runs it: may be run more than once (see `Store::write`).
@@ -38,13 +38,14 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    pub(super) fn start(db: Arc<Database>) -> Self {
+    /// Starts the writer thread; `max_batch` of 1 turns group commit off.
+    pub(super) fn start(db: Arc<Database>, max_batch: usize) -> Self {
         let (tx, rx) = mpsc::channel::<Queued>();
         let commits = Arc::new(tokio::sync::Notify::new());
         let notify = commits.clone();
         std::thread::Builder::new()
             .name("wagate-writer".into())
-            .spawn(move || run(db, rx, notify))
+            .spawn(move || run(db, rx, notify, max_batch.max(1)))
             .expect("spawning the writer thread");
         Writer { tx, commits }
     }
@@ -80,10 +81,10 @@ impl Writer {
     }
 }
 
-fn run(db: Arc<Database>, rx: mpsc::Receiver<Queued>, commits: Arc<tokio::sync::Notify>) {
+fn run(db: Arc<Database>, rx: mpsc::Receiver<Queued>, commits: Arc<tokio::sync::Notify>, max_batch: usize) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
+        while batch.len() < max_batch {
             match rx.try_recv() {
                 Ok(next) => batch.push(next),
                 Err(_) => break,
