@@ -457,6 +457,13 @@ fn authorization_matrix() {
     let (s, _) = gw.call("GET", "/core/instances/a/chats", Some(&sender), None);
     assert_eq!(s, 403);
     let (s, _) = gw.call(
+        "PATCH",
+        &format!("/core/instances/a/chats/{PEER}"),
+        Some(&sender),
+        Some(json!({"pinned": true})),
+    );
+    assert_eq!(s, 200, "changing a chat needs send only");
+    let (s, _) = gw.call(
         "POST",
         "/core/instances/a/messages",
         Some(&sender),

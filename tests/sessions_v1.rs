@@ -224,10 +224,8 @@ fn seed_delete_chat() {
     assert_eq!(v["nextCursor"], Value::Null);
 }
 
-/// The seed: DELETE and PATCH require `send` (only). Core's delete-chat and update-chat
-/// also look the chat up with `read` today, so a send-only key gets 403: a core fix.
+/// The seed: DELETE and PATCH require `send` (only), not `read`.
 #[test]
-#[ignore = "core: delete_chat/update_chat also require `read` (reported to the lead)"]
 fn seed_delete_chat_needs_send_only() {
     let env = Env::start("");
     let gw = &env.gw;

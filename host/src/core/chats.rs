@@ -42,13 +42,16 @@ impl Core {
     ) -> CoreResult<Chat> {
         let record = self.authorize(p, which, Capability::Read)?;
         let chat_jid = jid::normalize(chat)?;
+        self.stored_chat(&record.instance.id, &chat_jid)
+    }
+
+    /// A stored chat, without authorization: callers have authorized already (with the
+    /// capability their own operation needs).
+    fn stored_chat(&self, instance_id: &str, chat_jid: &str) -> CoreResult<Chat> {
         self.store.read(|tx| {
             let table = tx.open_table(tables::CHATS).map_err(internal)?;
-            get_json::<_, Chat>(
-                &table,
-                tables::chat_key(&record.instance.id, &chat_jid).as_slice(),
-            )?
-            .ok_or_else(chat_not_found)
+            get_json::<_, Chat>(&table, tables::chat_key(instance_id, chat_jid).as_slice())?
+                .ok_or_else(chat_not_found)
         })
     }
 
@@ -63,7 +66,7 @@ impl Core {
     ) -> CoreResult<Chat> {
         let record = self.authorize(p, which, Capability::Send)?;
         let chat_jid = jid::normalize(chat)?;
-        let current = self.get_chat(p, which, &chat_jid).await?;
+        let current = self.stored_chat(&record.instance.id, &chat_jid)?;
         if self.link.state(&record.instance.id) == ConnectionState::Open {
             self.link
                 .update_chat(&record.instance.id, &current.jid, &patch)
@@ -103,7 +106,7 @@ impl Core {
     ) -> CoreResult<String> {
         let record = self.authorize(p, which, Capability::Send)?;
         let chat_jid = jid::normalize(chat)?;
-        self.get_chat(p, which, &chat_jid).await?;
+        self.stored_chat(&record.instance.id, &chat_jid)?;
         if self.link.state(&record.instance.id) == ConnectionState::Open {
             self.link
                 .delete_chat(&record.instance.id, &chat_jid)
