@@ -413,3 +413,80 @@ fn webhook_specs_are_validated() {
     let (s, _) = gw.call("GET", "/core/instances/v/webhooks", Some(&reader), None);
     assert_eq!(s, 403, "webhooks hold secrets: manage only");
 }
+
+#[test]
+fn webhooks_reach_https_receivers_trusting_an_extra_ca() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let ca_path = tmp.path().join("ca.pem");
+    std::fs::write(&ca_path, cert.cert.pem()).unwrap();
+    let config = std::sync::Arc::new(
+        rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![cert.cert.der().clone()],
+                rustls::pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into()),
+            )
+            .unwrap(),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let got: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+    let sink = got.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(tcp) = stream else { continue };
+            let conn = rustls::ServerConnection::new(config.clone()).unwrap();
+            let mut tls = rustls::StreamOwned::new(conn, tcp);
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            // Read the head, then the body by content-length.
+            let (head_end, len) = loop {
+                let Ok(n) = tls.read(&mut chunk) else { break (0, 0) };
+                if n == 0 {
+                    break (0, 0);
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                    let head = String::from_utf8_lossy(&buf[..pos]).to_ascii_lowercase();
+                    let len = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .map(|v| v.trim().parse::<usize>().unwrap())
+                        .unwrap_or(0);
+                    break (pos + 4, len);
+                }
+            };
+            if head_end == 0 {
+                continue;
+            }
+            while buf.len() < head_end + len {
+                let n = tls.read(&mut chunk).unwrap_or(0);
+                if n == 0 {
+                    break;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            sink.lock().unwrap().push(buf[head_end..].to_vec());
+            let _ = tls.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            let _ = tls.flush();
+            tls.conn.send_close_notify();
+            let _ = tls.flush();
+        }
+    });
+    let gw = Gateway::start_on_with_env(&tmp.path().join("data"), &[], &[("WAGATE_EXTRA_CA_FILE", ca_path.to_str().unwrap())]);
+    let key = gw.org_with_key("acme", None);
+    gw.connected_instance(&key, "tls");
+    set_webhook(&gw, &key, "tls", json!({"url": format!("https://localhost:{port}/hook"), "events": ["message_upsert"]}));
+    let id = gw.inbound("tls", PEER, "over tls", false);
+    let start = Instant::now();
+    while got.lock().unwrap().is_empty() && start.elapsed() < Duration::from_secs(15) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let bodies = got.lock().unwrap().clone();
+    assert_eq!(bodies.len(), 1, "delivered over https");
+    let v: Value = serde_json::from_slice(&bodies[0]).unwrap();
+    assert_eq!(v["payload"]["data"]["id"], id);
+}

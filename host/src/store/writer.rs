@@ -81,7 +81,12 @@ impl Writer {
     }
 }
 
-fn run(db: Arc<Database>, rx: mpsc::Receiver<Queued>, commits: Arc<tokio::sync::Notify>, max_batch: usize) {
+fn run(
+    db: Arc<Database>,
+    rx: mpsc::Receiver<Queued>,
+    commits: Arc<tokio::sync::Notify>,
+    max_batch: usize,
+) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < max_batch {

@@ -1,8 +1,8 @@
 //! The `http-out` grant: outbound HTTP only to the hosts the operator listed for the
 //! plugin, with host-owned timeouts and body caps.
 //!
-//! Plain `http://` only for now (hyper 1 client over a tokio TCP stream); `https://`
-//! answers `failed("https is not supported yet")`.
+//! `http://` and `https://` (rustls, with the Mozilla roots of `webpki-roots`, plus the
+//! PEM certificates in the file named by `WAGATE_EXTRA_CA_FILE` for private CAs).
 
 use std::time::Duration;
 
@@ -118,9 +118,6 @@ impl wit::Host for PluginState {
                 "{host}:{port} is not on this plugin's http-out allowlist"
             ))));
         }
-        if https {
-            return Ok(Err(HttpError::Failed("https is not supported yet".into())));
-        }
         if req.body.len() > policy.max_body {
             return Ok(Err(HttpError::Failed(format!(
                 "request body over {} bytes",
@@ -133,7 +130,8 @@ impl wit::Host for PluginState {
         };
         let result = self
             .host_call(async move {
-                tokio::time::timeout(timeout, send(host, port, uri, req, policy.max_body)).await
+                tokio::time::timeout(timeout, send(host, port, https, uri, req, policy.max_body))
+                    .await
             })
             .await;
         Ok(match result {
@@ -143,18 +141,78 @@ impl wit::Host for PluginState {
     }
 }
 
+fn failed(what: &str, e: &dyn std::fmt::Display) -> HttpError {
+    HttpError::Failed(format!("{what}: {e}"))
+}
+
+/// The TLS client configuration, built once: Mozilla's roots plus an operator's extra
+/// CA file (`WAGATE_EXTRA_CA_FILE`, PEM), e.g. for receivers behind a private CA.
+fn tls_connector() -> Result<tokio_rustls::TlsConnector, HttpError> {
+    static CONNECTOR: std::sync::OnceLock<Result<tokio_rustls::TlsConnector, String>> =
+        std::sync::OnceLock::new();
+    CONNECTOR
+        .get_or_init(|| {
+            let mut roots = rustls::RootCertStore::empty();
+            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+            if let Ok(path) = std::env::var("WAGATE_EXTRA_CA_FILE") {
+                let file = std::fs::File::open(&path)
+                    .map_err(|e| format!("opening WAGATE_EXTRA_CA_FILE {path}: {e}"))?;
+                for cert in rustls_pemfile::certs(&mut std::io::BufReader::new(file)) {
+                    let cert = cert.map_err(|e| format!("reading {path}: {e}"))?;
+                    roots.add(cert).map_err(|e| format!("adding a CA from {path}: {e}"))?;
+                }
+            }
+            let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+            Ok(tokio_rustls::TlsConnector::from(std::sync::Arc::new(config)))
+        })
+        .clone()
+        .map_err(|e| HttpError::Failed(format!("tls setup: {e}")))
+}
+
 async fn send(
     host: String,
     port: u16,
+    https: bool,
     uri: http::Uri,
     req: OutboundRequest,
     max_body: usize,
 ) -> Result<OutboundResponse, HttpError> {
-    let failed = |what: &str, e: &dyn std::fmt::Display| HttpError::Failed(format!("{what}: {e}"));
     let stream = tokio::net::TcpStream::connect((host.as_str(), port))
         .await
         .map_err(|e| failed("connect", &e))?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+    if https {
+        let name = rustls::pki_types::ServerName::try_from(host.clone())
+            .map_err(|e| failed("tls server name", &e))?;
+        let tls = tls_connector()?
+            .connect(name, stream)
+            .await
+            .map_err(|e| failed("tls handshake", &e))?;
+        exchange(TokioIo::new(tls), host, port, 443, uri, req, max_body).await
+    } else {
+        exchange(TokioIo::new(stream), host, port, 80, uri, req, max_body).await
+    }
+}
+
+/// One HTTP/1.1 request/response over an established (plain or TLS) connection.
+async fn exchange<S>(
+    io: S,
+    host: String,
+    port: u16,
+    default_port: u16,
+    uri: http::Uri,
+    req: OutboundRequest,
+    max_body: usize,
+) -> Result<OutboundResponse, HttpError>
+where
+    S: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(io)
         .await
         .map_err(|e| failed("handshake", &e))?;
     tokio::spawn(async move {
@@ -168,7 +226,7 @@ async fn send(
     let mut builder = http::Request::builder()
         .method(req.method.as_str())
         .uri(path);
-    let host_header = if port == 80 {
+    let host_header = if port == default_port {
         host.clone()
     } else {
         format!("{host}:{port}")
