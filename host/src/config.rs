@@ -73,6 +73,9 @@ pub struct Config {
     pub sim: SimConfig,
     /// The `[plugins]` table (see [`crate::plugin::PluginsConfig`]).
     pub plugins: crate::plugin::PluginsConfig,
+    /// `[[streams]]`: WebSocket event stream routes; absent: the defaults in
+    /// [`crate::server::stream`].
+    pub streams: Option<Vec<crate::server::stream::StreamRoute>>,
     /// The `[events]` table: webhook retry policy.
     pub events: crate::events::dispatcher::DispatchConfig,
 }
@@ -91,6 +94,7 @@ impl Default for Config {
             sim: SimConfig::default(),
             plugins: crate::plugin::PluginsConfig::default(),
             events: Default::default(),
+            streams: None,
         }
     }
 }

@@ -109,6 +109,11 @@ pub async fn serve(
     let app = Arc::new(App {
         core: core.clone(),
         plugins,
+        live: crate::events::live::LiveFeed::start(core.store().clone()),
+        streams: config
+            .streams
+            .clone()
+            .unwrap_or_else(crate::server::stream::default_routes),
         metrics: Default::default(),
         max_body_bytes: config.max_body_bytes,
     });

@@ -118,7 +118,7 @@ impl Dispatcher {
     }
 
     async fn run(self: Arc<Self>) {
-        let commits = self.store.commits();
+        let mut commits = self.store.commits();
         let mut in_flight: HashSet<String> = HashSet::new();
         let mut tasks: JoinSet<String> = JoinSet::new();
         let mut last_compaction = std::time::Instant::now();
@@ -153,7 +153,7 @@ impl Dispatcher {
                 Err(e) => tracing::warn!(error = %e, "reading delivery queues"),
             }
             tokio::select! {
-                _ = commits.notified() => {}
+                _ = commits.changed() => {}
                 Some(done) = tasks.join_next(), if !tasks.is_empty() => {
                     if let Ok(id) = done { in_flight.remove(&id); }
                 }

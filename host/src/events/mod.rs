@@ -3,5 +3,6 @@
 //! the [`dispatcher`].
 
 pub mod dispatcher;
+pub mod live;
 pub mod outbox;
 pub mod transport;

@@ -201,6 +201,54 @@ impl PluginHost {
         Some(resp.unwrap_or_else(|f| self.failure(errors, f)))
     }
 
+    /// Runs the auth plugins of the mount that serves `dialect` on a request head, as
+    /// `handle` would (for routes the host serves on a dialect's behalf, such as event
+    /// streams). `Ok(None)`: every scheme skipped; `Err`: the response to answer with.
+    pub async fn authenticate_for(
+        &self,
+        dialect: &str,
+        head: &http::request::Parts,
+    ) -> Result<Option<Principal>, http::Response<Bytes>> {
+        let set = self.inner.set.load_full();
+        let Some(mount) = set.mounts.iter().find(|m| m.dialect.shared.name == dialect) else {
+            return Err(http::Response::builder()
+                .status(404)
+                .body(Bytes::from_static(
+                    b"{\"error\":{\"code\":\"not_found\",\"message\":\"dialect not mounted\"}}",
+                ))
+                .expect("static response"));
+        };
+        let errors = &mount.dialect.shared.errors;
+        let wit_req = wit::HttpRequest {
+            method: head.method.as_str().to_string(),
+            path: head.uri.path().to_string(),
+            mount: mount.prefix.clone(),
+            query: head.uri.query().map(str::to_string),
+            headers: head
+                .headers
+                .iter()
+                .map(|(k, v)| wit::Header {
+                    name: k.as_str().to_string(),
+                    value: String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                })
+                .collect(),
+            body: Vec::new(),
+        };
+        for auth in &mount.auth {
+            match self.call_auth(auth, &wit_req).await {
+                Ok(AuthOutcome::Allow(p)) => return Ok(Some(p.into())),
+                Ok(AuthOutcome::Deny(resp)) => {
+                    return Err(self
+                        .to_response(auth, resp)
+                        .unwrap_or_else(|f| self.failure(errors, f)));
+                }
+                Ok(AuthOutcome::Skip) => {}
+                Err(f) => return Err(self.failure(errors, f)),
+            }
+        }
+        Ok(None)
+    }
+
     /// Re-read config + files, swap atomically; on error keep the old set.
     ///
     /// The config is re-read from [`PluginsConfig::source`] when set, else the config

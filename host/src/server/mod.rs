@@ -5,6 +5,7 @@
 pub mod admin_api;
 pub mod core_api;
 pub mod http;
+pub mod stream;
 mod tls;
 
 use std::convert::Infallible;
@@ -30,12 +31,19 @@ pub use tls::load_tls;
 pub struct App {
     pub core: Arc<Core>,
     pub plugins: crate::plugin::PluginHost,
+    /// Committed events, live, for WebSocket streams.
+    pub live: crate::events::live::LiveFeed,
+    pub streams: Vec<stream::StreamRoute>,
     pub metrics: Metrics,
     pub max_body_bytes: usize,
 }
 
 /// How long in-flight requests get to finish after a shutdown signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Largest request head (request line and headers) read; larger ones get 431. Also
+/// hyper's read-buffer cap, so bodies stream through in chunks of at most this.
+const MAX_HEAD_BYTES: usize = 64 * 1024;
 
 /// Serves until `shutdown` resolves, then stops accepting and drains open connections.
 pub async fn serve(
@@ -44,9 +52,13 @@ pub async fn serve(
     tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    // Graceful drain: every connection task watches `stop`; on shutdown each finishes
+    // its in-flight request and closes (upgraded WebSocket streams end with the process).
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut connections = tokio::task::JoinSet::new();
     tokio::pin!(shutdown);
     loop {
+        while connections.try_join_next().is_some() {}
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
@@ -66,48 +78,63 @@ pub async fn serve(
         });
         let builder = {
             let mut b = hyper::server::conn::http1::Builder::new();
+            // Past 100 header fields or 64 KiB of request head, hyper answers 431.
             b.max_headers(100)
+                .max_buf_size(MAX_HEAD_BYTES)
                 .header_read_timeout(Duration::from_secs(30))
                 .timer(hyper_util::rt::TokioTimer::new());
             b
         };
-        match &tls {
-            None => {
-                let conn = builder.serve_connection(TokioIo::new(stream), service);
-                let conn = graceful.watch(conn);
-                tokio::spawn(async move {
-                    if let Err(e) = conn.await {
-                        tracing::debug!(%peer, error = %e, "connection ended with an error");
+        let mut stop = stop_rx.clone();
+        let acceptor = tls.clone();
+        connections.spawn(async move {
+            let result = match acceptor {
+                None => {
+                    let conn = builder
+                        .serve_connection(TokioIo::new(stream), service)
+                        .with_upgrades();
+                    drive(conn, &mut stop).await
+                }
+                Some(acceptor) => match acceptor.accept(stream).await {
+                    Ok(tls_stream) => {
+                        let conn = builder
+                            .serve_connection(TokioIo::new(tls_stream), service)
+                            .with_upgrades();
+                        drive(conn, &mut stop).await
                     }
-                });
-            }
-            Some(acceptor) => {
-                let acceptor = acceptor.clone();
-                let watcher = graceful.watcher();
-                tokio::spawn(async move {
-                    match acceptor.accept(stream).await {
-                        Ok(tls_stream) => {
-                            let conn = builder.serve_connection(TokioIo::new(tls_stream), service);
-                            if let Err(e) = watcher.watch(conn).await {
-                                tracing::debug!(%peer, error = %e, "tls connection ended with an error");
-                            }
-                        }
-                        Err(e) => tracing::debug!(%peer, error = %e, "tls handshake failed"),
+                    Err(e) => {
+                        tracing::debug!(%peer, error = %e, "tls handshake failed");
+                        Ok(())
                     }
-                });
+                },
+            };
+            if let Err(e) = result {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
-        }
+        });
     }
     tracing::info!("shutting down: draining in-flight requests");
-    tokio::select! {
-        _ = graceful.shutdown() => {}
-        _ = tokio::time::sleep(DRAIN_TIMEOUT) => tracing::warn!("drain timed out; closing remaining connections"),
+    let _ = stop_tx.send(true);
+    let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!("drain timed out; closing remaining connections");
     }
     Ok(())
 }
 
-async fn handle(app: &App, req: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
+async fn handle(app: &Arc<App>, req: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
     let started = Instant::now();
+    if stream::is_upgrade(&req)
+        && let Some((route, instance)) = stream::match_route(&app.streams, req.uri().path())
+    {
+        let resp = stream::upgrade(app, route, instance, req).await;
+        app.metrics
+            .observe("stream", resp.status().as_u16(), started.elapsed());
+        return resp.map(Full::new);
+    }
     let (parts, body) = req.into_parts();
     let (route, resp) = match Limited::new(body, app.max_body_bytes).collect().await {
         Ok(collected) => {
@@ -214,4 +241,25 @@ fn metrics_text(app: &App) -> String {
     }
     extra.push_str(&app.plugins.metrics_text());
     app.metrics.render(&extra)
+}
+
+/// Serves one connection until it ends, or until `stop` flips: then hyper finishes the
+/// request in flight and closes the connection.
+async fn drive<I, S>(
+    conn: hyper::server::conn::http1::UpgradeableConnection<I, S>,
+    stop: &mut tokio::sync::watch::Receiver<bool>,
+) -> hyper::Result<()>
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    S: hyper::service::HttpService<Incoming, ResBody = Full<Bytes>>,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    tokio::pin!(conn);
+    tokio::select! {
+        res = conn.as_mut() => res,
+        _ = async { let _ = stop.wait_for(|s| *s).await; } => {
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    }
 }

@@ -63,9 +63,10 @@ impl Store {
         Ok(store)
     }
 
-    /// Notified after every durable commit (the event dispatcher waits on it).
-    pub fn commits(&self) -> Arc<tokio::sync::Notify> {
-        self.writer.commits.clone()
+    /// Changes after every durable commit (the event dispatcher and the live event
+    /// feed wait on it).
+    pub fn commits(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.writer.commits.subscribe()
     }
 
     pub fn data_dir(&self) -> &Path {

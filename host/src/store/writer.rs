@@ -33,15 +33,15 @@ struct Queued {
 #[derive(Clone)]
 pub(super) struct Writer {
     tx: mpsc::Sender<Queued>,
-    /// Notified after each successful commit.
-    pub(super) commits: Arc<tokio::sync::Notify>,
+    /// Counts commits; every subscriber sees each change (dispatcher, live feed).
+    pub(super) commits: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl Writer {
     /// Starts the writer thread; `max_batch` of 1 turns group commit off.
     pub(super) fn start(db: Arc<Database>, max_batch: usize) -> Self {
         let (tx, rx) = mpsc::channel::<Queued>();
-        let commits = Arc::new(tokio::sync::Notify::new());
+        let commits = Arc::new(tokio::sync::watch::Sender::new(0u64));
         let notify = commits.clone();
         std::thread::Builder::new()
             .name("wagate-writer".into())
@@ -84,7 +84,7 @@ impl Writer {
 fn run(
     db: Arc<Database>,
     rx: mpsc::Receiver<Queued>,
-    commits: Arc<tokio::sync::Notify>,
+    commits: Arc<tokio::sync::watch::Sender<u64>>,
     max_batch: usize,
 ) {
     while let Ok(first) = rx.recv() {
@@ -96,7 +96,7 @@ fn run(
             }
         }
         run_batch(&db, batch);
-        commits.notify_one();
+        commits.send_modify(|n| *n += 1);
     }
 }
 
