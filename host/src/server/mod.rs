@@ -41,8 +41,7 @@ pub struct App {
 /// How long in-flight requests get to finish after a shutdown signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Largest request head (request line and headers) read; larger ones get 431. Also
-/// hyper's read-buffer cap, so bodies stream through in chunks of at most this.
+/// Largest request head (request line and headers) read; larger ones get 431.
 const MAX_HEAD_BYTES: usize = 64 * 1024;
 
 /// Serves until `shutdown` resolves, then stops accepting and drains open connections.
@@ -80,7 +79,7 @@ pub async fn serve(
             let mut b = hyper::server::conn::http1::Builder::new();
             // Past 100 header fields or 64 KiB of request head, hyper answers 431.
             b.max_headers(100)
-                .max_buf_size(MAX_HEAD_BYTES)
+                .max_header_size(MAX_HEAD_BYTES)
                 .header_read_timeout(Duration::from_secs(30))
                 .timer(hyper_util::rt::TokioTimer::new());
             b
