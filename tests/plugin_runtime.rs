@@ -70,7 +70,7 @@ impl Env {
         let auth = self.manifest(
             "auth.toml",
             AUTH,
-            "name = \"fixture-auth\"\nversion = \"1\"\nworlds = [\"auth\"]\n[grants]\nimports = [\"identity\", \"log\"]\ndeadline_ms = 50\n",
+            "name = \"fixture-auth\"\nversion = \"1\"\nworlds = [\"auth\"]\n[grants]\nimports = [\"identity\", \"log\"]\ndeadline_ms = 1000\n",
         );
         let dialect = self.manifest(
             "dialect.toml",
@@ -102,7 +102,9 @@ impl Env {
     }
 }
 
-const FULL_GRANTS: &str = "[grants]\nimports = [\"core\", \"log\", \"config\", \"http-out\"]\ndeadline_ms = 50\nmemory_mib = 16\n[config]\nlabel = \"v1\"\n";
+/// Every grant; a deadline generous enough for a loaded CI machine (the deadline tests
+/// lower it).
+const FULL_GRANTS: &str = "[grants]\nimports = [\"core\", \"log\", \"config\", \"http-out\", \"cache\"]\ndeadline_ms = 1000\nmemory_mib = 16\n[config]\nlabel = \"v1\"\n";
 
 async fn get(host: &PluginHost, path: &str, token: Option<&str>) -> (u16, Value) {
     let mut req = http::Request::builder().method("GET").uri(path);
@@ -161,6 +163,49 @@ async fn auth_then_dialect_then_core() {
     assert_eq!(names, ["fixture-auth", "fixture-dialect"]);
 }
 
+async fn put(host: &PluginHost, path: &str, body: &str) -> (u16, Value) {
+    let req = http::Request::builder()
+        .method("PUT")
+        .uri(path)
+        .body(Bytes::from(body.to_string()))
+        .unwrap();
+    let resp = host.handle(req).await.expect("a mount matches");
+    (
+        resp.status().as_u16(),
+        serde_json::from_slice(resp.body()).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn host_kept_cache_survives_calls_and_reloads() {
+    let env = Env::new().await;
+    let grants = format!("{FULL_GRANTS}[grants.cache]\nmax_entries = 2\nmax_bytes = 1000\n");
+    let cfg = env.config(&grants);
+    let host = env.host(&cfg).await;
+    assert_eq!(get(&host, "/fx/cache/jwks", None).await.0, 404);
+    assert_eq!(put(&host, "/fx/cache/jwks", "keys-v1").await.0, 200);
+    let (s, v) = get(&host, "/fx/cache/jwks", None).await;
+    assert_eq!((s, v["value"].as_str()), (200, Some("keys-v1")), "{v}");
+    host.reload_with(&cfg).await.unwrap();
+    assert_eq!(
+        get(&host, "/fx/cache/jwks", None).await.1["value"],
+        "keys-v1",
+        "kept across reload"
+    );
+    // Bounds: the oldest entry goes; an oversized value is refused; ttl expires.
+    put(&host, "/fx/cache/a", "1").await;
+    put(&host, "/fx/cache/b", "2").await;
+    assert_eq!(
+        get(&host, "/fx/cache/jwks", None).await.0,
+        404,
+        "evicted (max_entries = 2)"
+    );
+    assert_eq!(put(&host, "/fx/cache/big", &"x".repeat(2000)).await.0, 413);
+    assert_eq!(put(&host, "/fx/cache/t?ttl=20", "soon gone").await.0, 200);
+    tokio::time::sleep(Duration::from_millis(40)).await;
+    assert_eq!(get(&host, "/fx/cache/t", None).await.0, 404, "expired");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_state_survives_between_calls() {
     let env = Env::new().await;
@@ -168,14 +213,33 @@ async fn no_state_survives_between_calls() {
     for _ in 0..20 {
         let (s, v) = get(&host, "/fx/counter", None).await;
         assert_eq!(s, 200);
-        assert_eq!((v["static"].as_u64(), v["heap"].as_u64()), (Some(1), Some(1)), "{v}");
+        assert_eq!(
+            (v["static"].as_u64(), v["heap"].as_u64()),
+            (Some(1), Some(1)),
+            "{v}"
+        );
     }
 }
+
+/// The config with both fixtures' deadlines lowered to 50 ms (deployment settings).
+fn with_50ms_deadlines(mut cfg: PluginsConfig) -> PluginsConfig {
+    for name in ["fixture-dialect", "fixture-auth"] {
+        cfg.settings
+            .insert(name.into(), toml::from_str("deadline_ms = 50").unwrap());
+    }
+    cfg
+}
+
+/// Slack for the response after a deadline: one tick, the trap unwinding, and a busy
+/// 2-core CI machine running other tests (the measured figure is printed).
+const SLACK: Duration = Duration::from_millis(150);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn looping_plugin_is_stopped_within_its_deadline() {
     let env = Env::new().await;
-    let host = env.host(&env.config(FULL_GRANTS)).await;
+    let host = env
+        .host(&with_50ms_deadlines(env.config(FULL_GRANTS)))
+        .await;
     // Warm up (first instantiation maps the code).
     assert_eq!(get(&host, "/fx/label", None).await.0, 200);
 
@@ -194,7 +258,7 @@ async fn looping_plugin_is_stopped_within_its_deadline() {
         "stopped before its deadline: {took:?}"
     );
     assert!(
-        took < Duration::from_millis(50 + 40),
+        took < Duration::from_millis(50) + SLACK,
         "not stopped within its deadline: {took:?}"
     );
 
@@ -204,7 +268,7 @@ async fn looping_plugin_is_stopped_within_its_deadline() {
     let took = started.elapsed();
     eprintln!("looping auth plugin (deadline 50 ms) answered after {took:?}");
     assert_eq!(s, 500);
-    assert!(took < Duration::from_millis(50 + 40), "{took:?}");
+    assert!(took < Duration::from_millis(50) + SLACK, "{took:?}");
 
     // The host keeps serving.
     let (s, v) = get(&host, "/fx/label", None).await;
@@ -226,7 +290,9 @@ async fn looping_plugin_is_stopped_within_its_deadline() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn guest_sleep_counts_against_the_deadline() {
     let env = Env::new().await;
-    let host = env.host(&env.config(FULL_GRANTS)).await;
+    let host = env
+        .host(&with_50ms_deadlines(env.config(FULL_GRANTS)))
+        .await;
     // Sleeping inside the guest (a WASI poll) is the plugin's own time: 80 ms > 50 ms.
     let (s, v) = get(&host, "/fx/sleep?ms=80", None).await;
     assert_eq!(s, 500, "{v}");
@@ -234,7 +300,7 @@ async fn guest_sleep_counts_against_the_deadline() {
     assert_eq!(s, 200, "{v}");
 }
 
-/// The real core, with `connection_state` taking 120 ms (a slow disk, say).
+/// The real core, with `connection_state` taking 300 ms (a slow disk, say).
 struct SlowCore(Arc<Core>);
 
 #[async_trait::async_trait]
@@ -261,7 +327,7 @@ impl CoreApi for SlowCore {
         p: &Principal,
         w: &InstanceRef,
     ) -> CoreResult<ConnectionState> {
-        tokio::time::sleep(Duration::from_millis(120)).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
         self.0.connection_state(p, w).await
     }
     async fn logout(&self, p: &Principal, w: &InstanceRef) -> CoreResult<Instance> {
@@ -354,17 +420,18 @@ impl CoreApi for SlowCore {
 async fn host_calls_do_not_count_against_the_deadline() {
     let env = Env::new().await;
     let core: Arc<dyn CoreApi> = Arc::new(SlowCore(env.core.clone()));
-    let host = PluginHost::load_with(
-        &env.config(FULL_GRANTS),
-        core,
-        &env.dir.path().join("cache"),
-    )
-    .await
-    .unwrap();
+    let mut cfg = env.config(FULL_GRANTS);
+    for name in ["fixture-dialect", "fixture-auth"] {
+        cfg.settings
+            .insert(name.into(), toml::from_str("deadline_ms = 100").unwrap());
+    }
+    let host = PluginHost::load_with(&cfg, core, &env.dir.path().join("cache"))
+        .await
+        .unwrap();
     let started = Instant::now();
     let (s, v) = get(&host, "/fx/state/inst1", Some(&env.token)).await;
-    assert_eq!(s, 200, "a 120 ms core call inside a 50 ms deadline: {v}");
-    assert!(started.elapsed() >= Duration::from_millis(120));
+    assert_eq!(s, 200, "a 300 ms core call inside a 100 ms deadline: {v}");
+    assert!(started.elapsed() >= Duration::from_millis(300));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -430,7 +497,7 @@ async fn dialect_error_shape_is_used_for_failures() {
 async fn ungranted_import_is_refused_at_load() {
     let env = Env::new().await;
     // The fixture calls http-out; this manifest does not grant it.
-    let cfg = env.config("[grants]\nimports = [\"core\", \"log\", \"config\"]\n");
+    let cfg = env.config("[grants]\nimports = [\"core\", \"log\", \"config\", \"cache\"]\n");
     let err = PluginHost::load(&cfg, env.core.clone(), &env.dir.path().join("cache"))
         .await
         .err()
@@ -688,7 +755,7 @@ fn check_describes_a_component() {
     assert!(out.contains("worlds:  dialect"), "{out}");
     assert!(out.contains("wagate:plugin/http-out@0.1.0"), "{out}");
     assert!(
-        out.contains("grants:  imports = [\"config\", \"core\", \"http-out\", \"log\"]"),
+        out.contains("grants:  imports = [\"cache\", \"config\", \"core\", \"http-out\", \"log\"]"),
         "{out}"
     );
     let out = check_component(&fixture(AUTH)).unwrap();

@@ -98,7 +98,7 @@ async fn run(iters: usize) {
     std::fs::write(
         &fx_manifest,
         format!(
-            "name = \"fixture-dialect\"\nversion = \"1\"\nworlds = [\"dialect\"]\nwasm = {:?}\n[grants]\nimports = [\"core\", \"log\", \"config\", \"http-out\"]\n",
+            "name = \"fixture-dialect\"\nversion = \"1\"\nworlds = [\"dialect\"]\nwasm = {:?}\n[grants]\nimports = [\"core\", \"log\", \"config\", \"http-out\", \"cache\"]\n",
             fixtures.join("fixture_dialect.wasm").display().to_string()
         ),
     )
@@ -120,6 +120,13 @@ async fn run(iters: usize) {
         ..Default::default()
     };
     let host = PluginHost::load(&cfg, core.clone(), &dir.path().join("cache"))
+        .await
+        .unwrap();
+    // The same plugins on an engine that resets memory slots with madvise (the
+    // wasmtime default) instead of keeping them resident.
+    let mut cfg_madvise = cfg.clone();
+    cfg_madvise.runtime.keep_resident_kib = Some(0);
+    let host_madvise = PluginHost::load(&cfg_madvise, core.clone(), &dir.path().join("cache"))
         .await
         .unwrap();
 

@@ -26,6 +26,7 @@ pub mod dialect {
             "wagate:plugin/types": super::auth::wagate::plugin::types,
             "wagate:plugin/log": super::auth::wagate::plugin::log,
             "wagate:plugin/config": super::auth::wagate::plugin::config,
+            "wagate:plugin/cache": super::auth::wagate::plugin::cache,
             "wagate:plugin/http-out": super::auth::wagate::plugin::http_out,
         },
     });
@@ -42,10 +43,13 @@ pub mod sink {
             "wagate:plugin/types": super::auth::wagate::plugin::types,
             "wagate:plugin/log": super::auth::wagate::plugin::log,
             "wagate:plugin/config": super::auth::wagate::plugin::config,
+            "wagate:plugin/cache": super::auth::wagate::plugin::cache,
             "wagate:plugin/http-out": super::auth::wagate::plugin::http_out,
         },
     });
 }
 
-pub use auth::wagate::plugin::{config as wit_config, http_out, identity, log as wit_log, types};
+pub use auth::wagate::plugin::{
+    cache as wit_cache, config as wit_config, http_out, identity, log as wit_log, types,
+};
 pub use dialect::wagate::plugin::core as wit_core;

@@ -1,11 +1,17 @@
 //! Per-call limits: the linear-memory cap and the guest-time deadline.
 //!
-//! The deadline counts guest time only: time the plugin spends waiting in host calls
-//! (`core`, `identity`, `http-out`, which have their own timeouts) is subtracted, so a
-//! slow disk or WhatsApp round trip does not kill a well-behaved plugin, while a plugin
-//! that loops is stopped about one tick after its budget. A hard wall-clock cap
+//! The deadline counts guest time: wall time from the start of the call minus the time
+//! spent waiting in the grants' host calls (`core`, `identity`, `http-out`, which have
+//! their own timeouts) and minus the time spent queued after yielding the executor
+//! thread (a plugin yields every [`YIELD_SLICE_TICKS`] ticks so it never holds a worker
+//! for its whole budget). So a slow disk or WhatsApp round trip does not kill a
+//! well-behaved plugin, while one that loops is stopped about one tick after its
+//! budget. What still counts: waits inside WASI (a guest `sleep`) and the OS not
+//! scheduling the process at all (a starved machine). A hard wall-clock cap
 //! ([`WALL_CAP`]) bounds a call in any case.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use wasmtime::{ResourceLimiter, StoreContextMut, UpdateDeadline};
@@ -76,6 +82,9 @@ impl ResourceLimiter for MemoryLimiter {
 pub struct CallClock {
     started: Instant,
     host_time: Duration,
+    /// Time spent waiting to be polled again after yielding the executor thread (shared
+    /// with the yield future; created on the first yield).
+    yield_wait: Option<Arc<AtomicU64>>,
     budget: Duration,
     /// Set when the deadline (or the wall cap) stopped the plugin.
     pub expired: bool,
@@ -92,15 +101,10 @@ impl CallClock {
         Self {
             started: Instant::now(),
             host_time: Duration::ZERO,
+            yield_wait: None,
             budget,
             expired: false,
         }
-    }
-
-    /// Restart the clock (each exported call gets the full budget).
-    pub fn restart(&mut self) {
-        self.started = Instant::now();
-        self.host_time = Duration::ZERO;
     }
 
     /// Add time spent in a host call (not counted against the budget).
@@ -110,7 +114,14 @@ impl CallClock {
 
     /// Guest time used so far.
     pub fn guest_time(&self) -> Duration {
-        self.started.elapsed().saturating_sub(self.host_time)
+        let waited = self
+            .yield_wait
+            .as_ref()
+            .map_or(0, |w| w.load(Ordering::Relaxed));
+        self.started
+            .elapsed()
+            .saturating_sub(self.host_time)
+            .saturating_sub(Duration::from_nanos(waited))
     }
 
     /// Ticks until the next check: the rest of the budget, at most one yield slice.
@@ -127,5 +138,19 @@ pub fn on_epoch(mut store: StoreContextMut<'_, PluginState>) -> wasmtime::Result
         clock.expired = true;
         return Err(wasmtime::Error::new(DeadlineExceeded(clock.budget)));
     }
-    Ok(UpdateDeadline::Yield(clock.next_ticks()))
+    // Yield the executor thread; the time until this task is polled again (other tasks
+    // running) is not the plugin's.
+    let waited = clock
+        .yield_wait
+        .get_or_insert_with(Default::default)
+        .clone();
+    let ticks = clock.next_ticks();
+    Ok(UpdateDeadline::YieldCustom(
+        ticks,
+        Box::pin(async move {
+            let t = Instant::now();
+            tokio::task::yield_now().await;
+            waited.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        }),
+    ))
 }

@@ -10,7 +10,7 @@
 //! default_auth = ["ryze-token"]  # dialects: auth plugins of its default mount
 //!
 //! [grants]
-//! imports = ["core", "log", "config"]   # core | identity | http-out | config | log
+//! imports = ["core", "log", "config"]   # core | identity | http-out | config | log | cache
 //! memory_mib = 32                # linear-memory cap (default 32)
 //! deadline_ms = 100              # guest time per call (default 100); host calls excluded
 //! core_timeout_ms = 10000        # per `core`/`identity` host call (default 10 s)
@@ -19,6 +19,10 @@
 //! hosts = ["api.example.com", "127.0.0.1:8080"]   # host or host:port (port 80 if absent)
 //! timeout_ms = 10000             # cap on a request's own timeout
 //! max_body_bytes = 1048576       # request and response body cap
+//!
+//! [grants.cache]                 # only with "cache" in imports
+//! max_entries = 256              # oldest stored evicted first past either bound
+//! max_bytes = 1048576
 //!
 //! [config]                       # read by the plugin through the `config` interface
 //! greeting = "hi"
@@ -85,16 +89,19 @@ pub enum Grant {
     Config,
     /// `wagate:plugin/log`: the host's log.
     Log,
+    /// `wagate:plugin/cache`: a host-kept key-value cache.
+    Cache,
 }
 
 impl Grant {
     /// Every grant.
-    pub const ALL: [Grant; 5] = [
+    pub const ALL: [Grant; 6] = [
         Grant::Core,
         Grant::Identity,
         Grant::HttpOut,
         Grant::Config,
         Grant::Log,
+        Grant::Cache,
     ];
 
     /// The interface's name inside the `wagate:plugin` package.
@@ -105,6 +112,7 @@ impl Grant {
             Grant::HttpOut => "http-out",
             Grant::Config => "config",
             Grant::Log => "log",
+            Grant::Cache => "cache",
         }
     }
 
@@ -164,6 +172,27 @@ pub struct Grants {
     pub core_timeout_ms: u64,
     /// Outbound HTTP settings (with the `http-out` import).
     pub http_out: HttpOutGrant,
+    /// Cache bounds (with the `cache` import).
+    pub cache: CacheGrant,
+}
+
+/// Bounds of a plugin's host-kept cache.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CacheGrant {
+    /// Most entries kept.
+    pub max_entries: usize,
+    /// Most bytes kept (keys + values).
+    pub max_bytes: usize,
+}
+
+impl Default for CacheGrant {
+    fn default() -> Self {
+        Self {
+            max_entries: 256,
+            max_bytes: 1 << 20,
+        }
+    }
 }
 
 impl Default for Grants {
@@ -174,6 +203,7 @@ impl Default for Grants {
             deadline_ms: DEFAULT_DEADLINE_MS,
             core_timeout_ms: DEFAULT_CORE_TIMEOUT_MS,
             http_out: HttpOutGrant::default(),
+            cache: CacheGrant::default(),
         }
     }
 }

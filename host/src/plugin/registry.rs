@@ -35,6 +35,8 @@ pub struct Runtime {
     pub linker: Linker<PluginState>,
     /// Compiled code cache.
     pub cache: CodeCache,
+    /// The plugins' host-kept caches (`cache` grant), by plugin name.
+    pub caches: super::grants::cache::Caches,
     /// One permit per pooled instance slot: calls wait here instead of failing when
     /// the pool is full.
     pub permits: Arc<Semaphore>,
@@ -54,6 +56,7 @@ impl Runtime {
             engine,
             linker,
             cache: CodeCache::new(cache_dir)?,
+            caches: Default::default(),
             permits: Arc::new(Semaphore::new(max_instances.max(1) as usize)),
         })
     }
@@ -314,6 +317,7 @@ fn load_plugin(rt: &Runtime, metrics: &Metrics, src: Source) -> anyhow::Result<L
         &manifest,
         config,
         metrics.plugin(&manifest.name),
+        rt.caches.plugin(&manifest.name),
     ));
     tracing::info!(
         plugin = %manifest.name, version = %manifest.version, %origin, sha256 = %&sha256[..12],

@@ -57,6 +57,7 @@ pub mod wit {
                 import wagate:plugin/identity@0.1.0;
                 import wagate:plugin/http-out@0.1.0;
                 import wagate:plugin/config@0.1.0;
+                import wagate:plugin/cache@0.1.0;
                 import wagate:plugin/log@0.1.0;
             }
         ",
@@ -91,6 +92,11 @@ pub mod http_out {
 /// The plugin's configuration. Needs the `config` grant.
 pub mod config {
     pub use crate::wit::wagate::plugin::config::*;
+}
+
+/// A host-kept key-value cache that survives between requests. Needs the `cache` grant.
+pub mod cache {
+    pub use crate::wit::wagate::plugin::cache::*;
 }
 
 /// Logging into the host's log. Needs the `log` grant.
@@ -131,6 +137,7 @@ pub mod auth {
             "wagate:plugin/identity@0.1.0": crate::wit::wagate::plugin::identity,
             "wagate:plugin/http-out@0.1.0": crate::wit::wagate::plugin::http_out,
             "wagate:plugin/config@0.1.0": crate::wit::wagate::plugin::config,
+            "wagate:plugin/cache@0.1.0": crate::wit::wagate::plugin::cache,
             "wagate:plugin/log@0.1.0": crate::wit::wagate::plugin::log,
         },
     });
@@ -153,6 +160,7 @@ pub mod dialect {
             "wagate:plugin/core@0.1.0": crate::wit::wagate::plugin::core,
             "wagate:plugin/http-out@0.1.0": crate::wit::wagate::plugin::http_out,
             "wagate:plugin/config@0.1.0": crate::wit::wagate::plugin::config,
+            "wagate:plugin/cache@0.1.0": crate::wit::wagate::plugin::cache,
             "wagate:plugin/log@0.1.0": crate::wit::wagate::plugin::log,
         },
     });
@@ -173,6 +181,7 @@ pub mod sink {
             "wagate:plugin/types@0.1.0": crate::wit::wagate::plugin::types,
             "wagate:plugin/http-out@0.1.0": crate::wit::wagate::plugin::http_out,
             "wagate:plugin/config@0.1.0": crate::wit::wagate::plugin::config,
+            "wagate:plugin/cache@0.1.0": crate::wit::wagate::plugin::cache,
             "wagate:plugin/log@0.1.0": crate::wit::wagate::plugin::log,
         },
     });

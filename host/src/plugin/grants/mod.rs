@@ -3,6 +3,7 @@
 //! from the manifest into [`PluginShared`], (3) serves calls from the per-call
 //! [`PluginState`](super::state::PluginState). Adding a grant touches no other grant.
 
+pub mod cache;
 pub mod config;
 pub mod core;
 pub mod http_out;
@@ -38,6 +39,8 @@ pub struct PluginShared {
     pub errors: ErrorShape,
     /// This plugin's counters.
     pub counters: Arc<PluginCounters>,
+    /// `cache` grant: this plugin's host-kept cache (shared across reloads).
+    pub cache: Arc<cache::PluginCache>,
 }
 
 impl PluginShared {
@@ -46,6 +49,7 @@ impl PluginShared {
         manifest: &Manifest,
         config: BTreeMap<String, String>,
         counters: Arc<PluginCounters>,
+        cache: Arc<cache::PluginCache>,
     ) -> Self {
         Self {
             name: manifest.name.clone(),
@@ -56,6 +60,7 @@ impl PluginShared {
             http_out: http_out::HttpOutPolicy::from_grant(&manifest.grants.http_out),
             errors: manifest.errors.clone(),
             counters,
+            cache,
         }
     }
 }
@@ -71,6 +76,7 @@ pub fn add_to_linker(linker: &mut Linker<PluginState>) -> anyhow::Result<()> {
     http_out::add_to_linker(linker)?;
     config::add_to_linker(linker)?;
     log::add_to_linker(linker)?;
+    cache::add_to_linker(linker)?;
     Ok(())
 }
 

@@ -10,6 +10,7 @@
 //! - `GET /bad-status`: answers status 42 (malformed output).
 //! - `GET /fetch?url=U`: outbound GET through `http-out`, answers its status and body.
 //! - `GET /rate`: one hit on the `fixture` rate-limit bucket (limit 2 per minute).
+//! - `PUT /cache/{key}` stores the body for `?ttl=MS`; `GET /cache/{key}` reads it back.
 //! - `GET /counter`: bumps a static counter and a heap value; always 1 if no state
 //!   survives between calls.
 
@@ -17,7 +18,7 @@ use wagate_plugin_sdk::dialect::Guest;
 use wagate_plugin_sdk::http_out::{self, HttpError, OutboundRequest};
 use wagate_plugin_sdk::prelude::*;
 use wagate_plugin_sdk::types::EventPayload;
-use wagate_plugin_sdk::{config, log};
+use wagate_plugin_sdk::{cache, config, log};
 
 struct Fixture;
 
@@ -95,6 +96,18 @@ fn router() -> Router {
                 Err(HttpError::Timeout) => json_error(504, "timeout", "outbound timeout"),
                 Err(HttpError::Failed(m)) => json_error(502, "failed", &m),
             }
+        })
+        .put("/cache/{key}", |req, params| {
+            let ttl: u64 = req.query("ttl").and_then(|v| v.parse().ok()).unwrap_or(0);
+            let ok = cache::set(params.get("key").unwrap_or_default(), &req.raw.body, ttl);
+            json(if ok { 200 } else { 413 }, &serde_json::json!({ "stored": ok }))
+        })
+        .get("/cache/{key}", |_req, params| match cache::get(params.get("key").unwrap_or_default()) {
+            Some(c) => json(
+                200,
+                &serde_json::json!({ "value": String::from_utf8_lossy(&c.value), "stored_at": c.stored_at }),
+            ),
+            None => json_error(404, "not_found", "not cached"),
         })
         .get("/counter", |_req, _| {
             static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
