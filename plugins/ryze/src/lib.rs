@@ -21,6 +21,8 @@
 //! | POST | /chat/history/{instance} | `{number, count, from, to, cursor}` newest first |
 //! | DELETE | /chat/delete/{instance} | `{messageId, deleteForEveryone}` revoke / delete for me |
 //! | DELETE | /chat/deleteChat/{instance} | `{number, deleteMedia}` |
+//! | POST | /events/webhook/{instance} | create/update the webhook of `label` (upsert; 3 enabled max) |
+//! | GET | /events/getWebhook/{instance}[?label=] | the instance's webhooks, or one by label |
 //! | GET | /openapi.json | this dialect's OpenAPI 3.1 document (no token needed) |
 //!
 //! Every authenticated answer carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` and
@@ -31,6 +33,7 @@ mod events;
 mod openapi;
 mod routes;
 mod util;
+mod webhooks;
 
 use serde_json::{Value, json};
 use wagate_plugin_sdk::dialect::Guest;

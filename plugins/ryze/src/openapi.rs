@@ -56,6 +56,62 @@ fn op(summary: &str, params: Value, body: Option<Value>, responses: Value) -> Va
     o
 }
 
+/// `POST /events/webhook/{instance}`.
+fn set_webhook_op(not_found: Value) -> Value {
+    op(
+        "Create or update the webhook of `label` (upsert by label, default `default`; at most 3 enabled per instance). Without events it receives every type; {\"label\": ..., \"enabled\": false} soft-disables. Deliveries are the Event envelope, signed with HMAC-SHA256 under the webhook's `secret`, with headers x-ryze-label and x-ryze-events. byEvents: true is not supported; mediaBase64 is answered false. TokenAccount or TokenInstance.",
+        json!([instance_param()]),
+        Some(json!({
+            "required": true,
+            "content": { "application/json": {
+                "schema": { "type": "object", "properties": {
+                    "label": { "type": "string", "maxLength": 64, "default": "default" },
+                    "enabled": { "type": "boolean", "default": true },
+                    "url": { "type": "string", "format": "uri", "description": "http:// or https://; required when enabled." },
+                    "authorization": { "type": "object", "description": "{\"type\": \"Bearer\", \"token\": \"...\"} (sent as Authorization: Bearer ...) or a map of header name to value." },
+                    "byEvents": { "type": "boolean", "const": false },
+                    "events": { "type": "array", "items": { "$ref": "#/components/schemas/EventName" } },
+                    "mediaBase64": { "type": "boolean" },
+                }},
+                "example": { "label": "analytics-pipeline", "enabled": true, "url": "https://meuapp.com/webhook",
+                             "authorization": { "type": "Bearer", "token": "svc-token-xyz" },
+                             "events": ["message.exchange", "instance.state"] },
+            }},
+        })),
+        json!({
+            "200": okr("Stored.", json!({ "success": true, "message": "Webhook configured successfully",
+                "webhook": { "$ref": "#/components/schemas/Webhook" } })),
+            "400": err("Malformed body, unknown event, missing url, byEvents, or a fourth enabled webhook.", "URL is required"),
+            "404": not_found,
+        }),
+    )
+}
+
+/// `GET /events/getWebhook/{instance}`.
+fn get_webhook_op() -> Value {
+    op(
+        "The instance's webhooks (enabled and disabled, sorted by label), or with ?label= the one of that label (empty: default).",
+        json!([instance_param(), { "name": "label", "in": "query", "schema": { "type": "string" } }]),
+        None,
+        json!({
+            "200": {
+                "description": "webhooks (without ?label=) or webhook (with it).",
+                "content": { "application/json": {
+                    "schema": { "type": "object", "properties": {
+                        "success": { "const": true },
+                        "webhooks": { "type": "array", "items": { "$ref": "#/components/schemas/Webhook" } },
+                        "webhook": { "$ref": "#/components/schemas/Webhook" },
+                    }},
+                    "example": { "success": true, "webhooks": [{ "label": "default", "enabled": true,
+                        "url": "https://meuapp.com/webhook", "authorization": null, "byEvents": false, "events": [],
+                        "mediaBase64": false, "id": "wh_01J...", "secret": "whsec_...", "createdAt": "2026-04-28T10:30:00Z" }] },
+                }},
+            },
+            "404": err("Instance not found, or no webhook with that label.", "Webhook not found"),
+        }),
+    )
+}
+
 pub fn document() -> String {
     let not_found = || {
         err(
@@ -79,7 +135,7 @@ pub fn document() -> String {
         body(props, &["number"], example)
     };
 
-    let doc = json!({
+    let mut doc = json!({
         "openapi": "3.1.0",
         "info": {
             "title": "wagate: RyzeAPI dialect",
@@ -100,6 +156,26 @@ pub fn document() -> String {
                         "success": { "const": false },
                         "error": { "type": "object", "required": ["message"],
                                    "properties": { "message": { "type": "string" } } },
+                    },
+                },
+                "EventName": {
+                    "type": "string",
+                    "description": "RyzeAPI event types. wagate emits message.exchange (messages, revocations) and instance.state (connection, QR, deletion); the others are accepted and never sent.",
+                    "enum": ["message.exchange", "message.status", "call.update", "group.flow", "instance.state", "label.update"],
+                },
+                "Webhook": {
+                    "type": "object",
+                    "properties": {
+                        "label": { "type": "string" },
+                        "enabled": { "type": "boolean" },
+                        "url": { "type": ["string", "null"], "description": "null while disabled." },
+                        "authorization": { "type": ["object", "null"], "description": "The headers sent with each delivery (lower-case names); null when none or disabled." },
+                        "byEvents": { "const": false },
+                        "events": { "type": "array", "items": { "$ref": "#/components/schemas/EventName" }, "description": "Empty: every type." },
+                        "mediaBase64": { "const": false },
+                        "id": { "type": "string", "description": "wagate's webhook id (changes on every upsert of the instance's webhooks)." },
+                        "secret": { "type": "string", "description": "HMAC-SHA256 key of the deliveries' signature." },
+                        "createdAt": { "type": "string", "format": "date-time" },
                     },
                 },
                 "Event": {
@@ -261,6 +337,8 @@ pub fn document() -> String {
             }},
         },
     });
+    doc["paths"]["/events/webhook/{instance}"] = json!({ "post": set_webhook_op(not_found()) });
+    doc["paths"]["/events/getWebhook/{instance}"] = json!({ "get": get_webhook_op() });
     doc.to_string()
 }
 
@@ -277,5 +355,7 @@ mod tests {
         ] {
             assert!(v["paths"][p]["delete"].is_object(), "{p}");
         }
+        assert!(v["paths"]["/events/webhook/{instance}"]["post"].is_object());
+        assert!(v["paths"]["/events/getWebhook/{instance}"]["get"].is_object());
     }
 }

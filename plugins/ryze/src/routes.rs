@@ -33,6 +33,8 @@ pub fn router() -> Router {
         .post("/chat/history/{instance}", history)
         .delete("/chat/delete/{instance}", delete_message)
         .delete("/chat/deleteChat/{instance}", delete_chat)
+        .post("/events/webhook/{instance}", set_webhook)
+        .get("/events/getWebhook/{instance}", get_webhook)
         .fallback(|_, _| fail(404, "Route not found"))
 }
 
@@ -780,6 +782,24 @@ fn history(req: &Request, params: &Params) -> HttpResponse {
         ))
     };
     run().unwrap_or_else(|e| e)
+}
+
+// ---- events -----------------------------------------------------------------------------
+
+/// `POST /events/webhook/{instance}` (see `webhooks.rs`).
+fn set_webhook(req: &Request, params: &Params) -> HttpResponse {
+    let which = which(params);
+    find_instance(&which)
+        .and_then(|_| crate::webhooks::set(req, &which))
+        .unwrap_or_else(|e| e)
+}
+
+/// `GET /events/getWebhook/{instance}[?label=]` (see `webhooks.rs`).
+fn get_webhook(req: &Request, params: &Params) -> HttpResponse {
+    let which = which(params);
+    find_instance(&which)
+        .and_then(|_| crate::webhooks::get(req, &which))
+        .unwrap_or_else(|e| e)
 }
 
 #[cfg(test)]
