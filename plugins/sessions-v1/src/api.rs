@@ -17,7 +17,7 @@ const DEFAULT_LIMIT: u32 = 50;
 const MAX_LIMIT: u32 = 200;
 
 #[derive(Clone, Copy)]
-enum Cap {
+pub(crate) enum Cap {
     Read,
     Send,
     Manage,
@@ -44,7 +44,7 @@ impl Cap {
 
 /// A sub-resource of a session whose absence is `not_found` too.
 #[derive(Clone, Copy)]
-enum Within<'a> {
+pub(crate) enum Within<'a> {
     Session,
     Chat(&'a str),
     Message,
@@ -87,6 +87,14 @@ pub fn router() -> Router {
             "/sessions/{sid}/messages/{mid}/revoke",
             authed(revoke_message),
         )
+        .get(
+            "/sessions/{sid}/webhooks",
+            authed(crate::webhooks::get_webhooks),
+        )
+        .put(
+            "/sessions/{sid}/webhooks",
+            authed(crate::webhooks::put_webhooks),
+        )
         .fallback(|req, _| {
             let segs: Vec<&str> = req.rel_path.split('/').filter(|s| !s.is_empty()).collect();
             let known = matches!(
@@ -94,7 +102,11 @@ pub fn router() -> Router {
                 ["openapi.json"]
                     | ["sessions"]
                     | ["sessions", _]
-                    | ["sessions", _, "connect" | "logout" | "chats" | "messages"]
+                    | [
+                        "sessions",
+                        _,
+                        "connect" | "logout" | "chats" | "messages" | "webhooks"
+                    ]
                     | ["sessions", _, "chats" | "messages", _]
                     | ["sessions", _, "chats", _, "messages"]
                     | ["sessions", _, "messages", _, "revoke"]
@@ -116,11 +128,11 @@ fn caller(req: &Request) -> &Principal {
     req.caller.as_ref().expect("routes are wrapped in `authed`")
 }
 
-fn sid(params: &Params) -> String {
+pub(crate) fn sid(params: &Params) -> String {
     params.get("sid").unwrap_or_default().to_string()
 }
 
-fn session_ref(sid: &str) -> InstanceRef {
+pub(crate) fn session_ref(sid: &str) -> InstanceRef {
     InstanceRef::Id(sid.to_string())
 }
 
@@ -152,7 +164,7 @@ fn precheck(req: &Request, sid: &str, cap: Cap, within: Within) -> Option<HttpRe
 }
 
 /// `invalid` (a 422) once the checks that come before validation have passed.
-fn checked(
+pub(crate) fn checked(
     req: &Request,
     sid: &str,
     cap: Cap,
@@ -163,7 +175,13 @@ fn checked(
 }
 
 /// A core error of an operation on session `sid` needing `cap`, in sessions/v1 words.
-fn core_failure(req: &Request, e: CoreError, sid: &str, cap: Cap, within: Within) -> HttpResponse {
+pub(crate) fn core_failure(
+    req: &Request,
+    e: CoreError,
+    sid: &str,
+    cap: Cap,
+    within: Within,
+) -> HttpResponse {
     match e {
         CoreError::NotFound(_) => match within {
             Within::Session => not_found("session not found"),
@@ -203,7 +221,10 @@ fn core_failure(req: &Request, e: CoreError, sid: &str, cap: Cap, within: Within
 }
 
 /// The body as a JSON object; an empty body is `{}` when `empty_ok`.
-fn body_object(req: &Request, empty_ok: bool) -> Result<Map<String, Value>, HttpResponse> {
+pub(crate) fn body_object(
+    req: &Request,
+    empty_ok: bool,
+) -> Result<Map<String, Value>, HttpResponse> {
     let body = &req.raw.body;
     if empty_ok && body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Map::new());

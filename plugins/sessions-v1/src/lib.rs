@@ -19,11 +19,13 @@
 //! | POST | /sessions/{sid}/messages | send |
 //! | DELETE | /sessions/{sid}/messages/{mid} | send |
 //! | POST | /sessions/{sid}/messages/{mid}/revoke | send |
+//! | GET, PUT | /sessions/{sid}/webhooks | manage |
 
 mod api;
 mod events;
 mod openapi;
 mod render;
+mod webhooks;
 
 use wagate_plugin_sdk::dialect::Guest;
 use wagate_plugin_sdk::prelude::*;

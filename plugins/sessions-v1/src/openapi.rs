@@ -92,7 +92,7 @@ pub fn document() -> Value {
         ))
     };
     let invalid = || error_response("`validation_error`: the request is malformed");
-    json!({
+    let mut doc = json!({
         "openapi": "3.1.0",
         "info": {
             "title": "wagate sessions/v1",
@@ -294,5 +294,62 @@ pub fn document() -> Value {
                 }
             }
         }
-    })
+    });
+    add_webhooks(&mut doc);
+    doc
+}
+
+const WEBHOOKS: &str = "The session's webhooks set through this API (webhooks set through other APIs of the gateway are not listed and stay as they are). Deliveries are the Event envelope, POSTed with `X-Wagate-Event-Id`, `X-Wagate-Timestamp` and `X-Wagate-Signature` (`sha256=` + hex HMAC-SHA256(secret, `{timestamp}.{body}`)) plus the webhook's own headers. `events` names the envelope's `event` values; empty means all. `message` and `message.from_me` are one subscription: naming either delivers both. Requires `manage` (webhooks hold signing secrets). **Errors** - `not_found` (404): the session does not exist or is not owned by the caller's organization. - `forbidden` (403): the caller lacks the `manage` capability. - `validation_error` (422): the request body is malformed (`details.fields` names each problem).";
+
+/// `GET`/`PUT /sessions/{sid}/webhooks` and their schemas.
+fn add_webhooks(doc: &mut Value) {
+    let not_found = error_response(
+        "`not_found`: the session does not exist or is not owned by the caller's organization",
+    );
+    let forbidden = error_response("`forbidden`: the caller lacks the `manage` capability");
+    doc["paths"]["/sessions/{sid}/webhooks"] = json!({
+        "get": op("listWebhooks", "List a session's webhooks", WEBHOOKS, vec![sid()], json!({
+            "200": ok("The webhooks", page_of("Webhook")), "403": forbidden.clone(), "404": not_found.clone()
+        })),
+        "put": {
+            "operationId": "replaceWebhooks", "summary": "Replace a session's webhooks",
+            "description": format!("{WEBHOOKS} The body replaces the whole set (at most 10 per session); `{{\"webhooks\": []}}` removes them all. A webhook without `secret` gets a generated one."),
+            "parameters": [sid()],
+            "requestBody": body(r("WebhookSet")),
+            "responses": {
+                "200": ok("The webhooks now set", page_of("Webhook")), "403": forbidden, "404": not_found,
+                "422": error_response("`validation_error`: the request body is malformed"),
+                "401": error_response("`unauthorized`")
+            }
+        }
+    });
+    let schemas = &mut doc["components"]["schemas"];
+    let names: Vec<&str> = crate::webhooks::EVENTS.iter().map(|(n, _)| *n).collect();
+    schemas["EventName"] = json!({ "type": "string", "enum": names });
+    schemas["WebhookSpec"] = json!({
+        "type": "object", "required": ["url"], "additionalProperties": false,
+        "properties": {
+            "url": { "type": "string", "format": "uri", "description": "http:// or https://" },
+            "events": { "type": "array", "items": r("EventName"), "description": "Empty or absent: every event." },
+            "headers": { "type": "object", "additionalProperties": { "type": "string" }, "description": "Extra headers sent with every delivery." },
+            "enabled": { "type": "boolean", "default": true },
+            "secret": { "type": "string", "minLength": 16, "maxLength": 256, "description": "HMAC-SHA256 signing secret; generated when absent." }
+        }
+    });
+    schemas["WebhookSet"] = json!({
+        "type": "object", "required": ["webhooks"], "additionalProperties": false,
+        "properties": { "webhooks": { "type": "array", "maxItems": 10, "items": r("WebhookSpec") } }
+    });
+    schemas["Webhook"] = json!({
+        "type": "object",
+        "properties": {
+            "id": { "type": "string", "description": "wh_<ulid>; a PUT gives every webhook a new id" },
+            "url": { "type": "string" },
+            "events": { "type": "array", "items": r("EventName") },
+            "headers": { "type": "object", "additionalProperties": { "type": "string" } },
+            "enabled": { "type": "boolean" },
+            "secret": { "type": "string" },
+            "createdAt": { "type": "integer", "description": "epoch ms" }
+        }
+    });
 }
