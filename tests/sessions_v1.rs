@@ -1058,8 +1058,13 @@ fn claims(org: &str, role: &str) -> Value {
 }
 
 fn jwt_env(jwks_server: &JwksServer, allowed_host: &str) -> Env {
+    jwt_env_with(jwks_server, allowed_host, "")
+}
+
+/// [`jwt_env`] with `extra` bearer config entries (`, key = value` each).
+fn jwt_env_with(jwks_server: &JwksServer, allowed_host: &str, extra: &str) -> Env {
     Env::start(&format!(
-        "http_out_hosts = [{allowed_host:?}]\nconfig = {{ jwks_url = \"http://{}/jwks.json\", issuer = {ISS:?}, audience = {AUD:?}, leeway_seconds = 30 }}",
+        "http_out_hosts = [{allowed_host:?}]\nconfig = {{ jwks_url = \"http://{}/jwks.json\", issuer = {ISS:?}, audience = {AUD:?}, leeway_seconds = 30{extra} }}",
         jwks_server.addr
     ))
 }
@@ -1293,13 +1298,16 @@ fn jwt_unknown_kid_then_key_rotation() {
     let old = RsaKey::new("2024-01");
     let new = RsaKey::new("2024-02");
     let server = JwksServer::start(jwks(&[old.jwk()]));
-    let env = jwt_env(&server, &server.addr);
+    // Refetches for unknown kids at most once a second here (a minute by default).
+    let env = jwt_env_with(&server, &server.addr, ", jwks_refetch_seconds = 1");
     let gw = &env.gw;
     let acme = org_id(gw, "acme");
     let c = claims(&acme, "member");
+    let hits = || server.hits.load(Ordering::SeqCst);
 
     assert_eq!(v1(gw, "GET", "/sessions", &old.token(&c), None).0, 200);
-    // Signed with a key the JWKS does not list yet.
+    assert_eq!(hits(), 1);
+    // Signed with a key the JWKS does not list yet: one refetch, still unknown.
     assert_eq!(
         v1(gw, "GET", "/sessions", &new.token(&c), None),
         (
@@ -1311,13 +1319,104 @@ fn jwt_unknown_kid_then_key_rotation() {
             )
         )
     );
+    assert_eq!(hits(), 2);
     // The identity provider rotates: the new key is published, the old one retired.
+    // Once the refetch interval has passed, the new kid makes the set be refetched.
     server.set(jwks(&[new.jwk()]));
+    std::thread::sleep(std::time::Duration::from_millis(1200));
     assert_eq!(v1(gw, "GET", "/sessions", &new.token(&c), None).0, 200);
+    assert_eq!(hits(), 3);
+    assert_eq!(v1(gw, "GET", "/sessions", &new.token(&c), None).0, 200);
+    assert_eq!(hits(), 3, "the rotated set is served from the cache");
     assert_eq!(v1(gw, "GET", "/sessions", &old.token(&c), None).0, 401);
     // A token without kid is tried against every fitting key.
     let no_kid = new.sign(json!({"alg": "RS256"}), &c);
     assert_eq!(v1(gw, "GET", "/sessions", &no_kid, None).0, 200);
+}
+
+#[test]
+fn jwks_is_cached_and_refetched_on_an_unknown_kid_at_most_once_a_minute() {
+    let rsa_key = RsaKey::new("rsa-1");
+    let ec_key = EcKey::new("ec-1");
+    let server = JwksServer::start(jwks(&[rsa_key.jwk(), ec_key.jwk()]));
+    // Default cache settings: fresh for 10 minutes, unknown-kid refetch once a minute.
+    let env = jwt_env(&server, &server.addr);
+    let gw = &env.gw;
+    let acme = org_id(gw, "acme");
+    let c = claims(&acme, "owner");
+    let hits = || server.hits.load(Ordering::SeqCst);
+    let unknown_key = |kid: &str| {
+        (
+            401,
+            err(
+                "unauthorized",
+                &format!("no signing key `{kid}` in the JWKS for RS256"),
+                json!({"reason": "unknown_key"}),
+            ),
+        )
+    };
+
+    assert_eq!(hits(), 0);
+    const N: usize = 10;
+    for i in 0..N {
+        let token = if i % 2 == 0 {
+            rsa_key.token(&c)
+        } else {
+            ec_key.token(&c)
+        };
+        assert_eq!(v1(gw, "GET", "/sessions", &token, None).0, 200);
+    }
+    assert_eq!(hits(), 1, "{N} JWT requests, one JWKS fetch");
+
+    // An unknown kid: one refetch.
+    let stranger = RsaKey::new("rsa-2");
+    assert_eq!(
+        v1(gw, "GET", "/sessions", &stranger.token(&c), None),
+        unknown_key("rsa-2")
+    );
+    assert_eq!(hits(), 2);
+    // Another unknown kid within the minute: no refetch.
+    let other = RsaKey::new("rsa-3");
+    assert_eq!(
+        v1(gw, "GET", "/sessions", &other.token(&c), None),
+        unknown_key("rsa-3")
+    );
+    assert_eq!(hits(), 2);
+    // Even once published, a new kid waits for the minute to pass (no refetch storm).
+    server.set(jwks(&[rsa_key.jwk(), ec_key.jwk(), other.jwk()]));
+    assert_eq!(
+        v1(gw, "GET", "/sessions", &other.token(&c), None),
+        unknown_key("rsa-3")
+    );
+    assert_eq!(hits(), 2);
+    // Known keys keep being served from the cache.
+    assert_eq!(v1(gw, "GET", "/sessions", &rsa_key.token(&c), None).0, 200);
+    assert_eq!(v1(gw, "GET", "/sessions", &ec_key.token(&c), None).0, 200);
+    assert_eq!(hits(), 2);
+}
+
+#[test]
+fn jwks_cached_set_is_kept_while_the_jwks_host_fails() {
+    let key = EcKey::new("ec-1");
+    let server = JwksServer::start(jwks(&[key.jwk()]));
+    // Fresh for one second, then refreshed on the next JWT request.
+    let env = jwt_env_with(&server, &server.addr, ", jwks_cache_seconds = 1");
+    let gw = &env.gw;
+    let acme = org_id(gw, "acme");
+    let c = claims(&acme, "owner");
+    let hits = || server.hits.load(Ordering::SeqCst);
+
+    assert_eq!(v1(gw, "GET", "/sessions", &key.token(&c), None).0, 200);
+    assert_eq!(hits(), 1);
+    // The JWKS host breaks; once the set is stale, the refresh fails and the cached set
+    // keeps verifying tokens.
+    server.set("<html>maintenance</html>".into());
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    assert_eq!(v1(gw, "GET", "/sessions", &key.token(&c), None).0, 200);
+    assert_eq!(hits(), 2);
+    // The failed refresh is not retried within the refetch interval (a minute).
+    assert_eq!(v1(gw, "GET", "/sessions", &key.token(&c), None).0, 200);
+    assert_eq!(hits(), 2);
 }
 
 #[test]

@@ -5,10 +5,9 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
-use wagate_plugin_sdk::http_out::{self, HttpError, OutboundRequest};
-use wagate_plugin_sdk::log;
 use wagate_plugin_sdk::prelude::*;
 
+use crate::jwks;
 use crate::settings::Settings;
 
 /// Why a token was refused: a stable `reason` code and a message for the caller.
@@ -17,7 +16,7 @@ pub struct Refusal {
     pub message: String,
 }
 
-fn refuse(reason: &'static str, message: impl Into<String>) -> Refusal {
+pub(crate) fn refuse(reason: &'static str, message: impl Into<String>) -> Refusal {
     Refusal {
         reason,
         message: message.into(),
@@ -87,14 +86,17 @@ pub fn verify(token: &str, s: &Settings, now: u64) -> Result<Principal, Refusal>
     let signature = b64(sig)?;
     let claims = json_object(&b64(p)?, "payload")?;
 
-    let jwks = fetch_jwks(s)?;
-    let candidates: Vec<&Value> = jwks
-        .iter()
-        .filter(|k| {
-            key_fits(k, alg)
-                && kid.is_none_or(|kid| k.get("kid").and_then(Value::as_str) == Some(kid))
-        })
-        .collect();
+    let fits = |k: &Value| {
+        key_fits(k, alg) && kid.is_none_or(|kid| k.get("kid").and_then(Value::as_str) == Some(kid))
+    };
+    let mut set = jwks::current(s)?;
+    if !set.fetched_now
+        && !set.keys.iter().any(fits)
+        && let Some(keys) = jwks::refetch_for_unknown_key(s)
+    {
+        set.keys = keys;
+    }
+    let candidates: Vec<&Value> = set.keys.iter().filter(|k| fits(k)).collect();
     if candidates.is_empty() {
         return Err(refuse(
             "unknown_key",
@@ -185,44 +187,6 @@ fn verify_with(k: &Value, alg: Alg, msg: &[u8], sig: &[u8]) -> bool {
             };
             key.verify(msg, &sig).is_ok()
         }
-    }
-}
-
-/// The JWKS's `keys`, fetched through http-out (the operator's allowlist applies).
-fn fetch_jwks(s: &Settings) -> Result<Vec<Value>, Refusal> {
-    let unavailable = |detail: String| {
-        log::warn(&format!(
-            "bearer: JWKS {} unavailable: {detail}",
-            s.jwks_url
-        ));
-        refuse(
-            "jwks_unavailable",
-            "login tokens cannot be verified right now",
-        )
-    };
-    let resp = http_out::fetch(&OutboundRequest {
-        method: "GET".into(),
-        url: s.jwks_url.clone(),
-        headers: vec![header("accept", "application/json")],
-        body: Vec::new(),
-        timeout_ms: s.jwks_timeout_ms,
-    })
-    .map_err(|e| {
-        unavailable(match e {
-            HttpError::Denied(m) => format!("denied by http-out: {m}"),
-            HttpError::Timeout => "timed out".into(),
-            HttpError::Failed(m) => m,
-        })
-    })?;
-    if resp.status != 200 {
-        return Err(unavailable(format!("HTTP {}", resp.status)));
-    }
-    match serde_json::from_slice::<Value>(&resp.body) {
-        Ok(Value::Object(mut m)) => match m.remove("keys") {
-            Some(Value::Array(keys)) => Ok(keys),
-            _ => Err(unavailable("no `keys` array".into())),
-        },
-        _ => Err(unavailable("not a JSON object".into())),
     }
 }
 

@@ -12,26 +12,26 @@
 //! dialect, decides). Any other bearer token: 401
 //! `{"error":{"code":"unauthorized","message",details:{"reason"}}}`.
 //!
-//! **JWKS caching.** The host runs every auth call in a fresh store, so guest memory
-//! does not survive between requests and the auth world has no host-kept cache: the
-//! JWKS is fetched once per JWT-authenticated request (never for api keys). A rotated
-//! key is therefore picked up on the next request, but every JWT request costs one
-//! round trip to the JWKS host, and "refetch on an unknown kid at most once a minute"
-//! cannot be honoured (there is nothing to remember the last fetch in). A host-kept,
-//! per-plugin cache import in the auth world would fix both, e.g.
+//! **JWKS caching.** The host runs every auth call in a fresh store, so the JWKS is kept
+//! in the host's per-plugin `cache` (granted as `cache`; see `jwks.rs`), never fetched
+//! for api keys:
 //!
-//! ```wit
-//! interface cache {
-//!     /// The value stored under `key` by this plugin and when it was stored (epoch ms).
-//!     get: func(key: string) -> option<tuple<list<u8>, u64>>;
-//!     /// Store `value` under `key` for `ttl-ms`; the host caps size and entry count.
-//!     set: func(key: string, value: list<u8>, ttl-ms: u64);
-//! }
-//! ```
+//! - a fetched set is served from the cache for `jwks_cache_seconds` (default 600),
+//!   then fetched again on the next JWT request;
+//! - a token whose `kid` (or, without a `kid`, whose algorithm) matches no cached key
+//!   makes one refetch, at most once per `jwks_refetch_seconds` (default 60; the time
+//!   of the last refetch is kept in the cache too): a newly published key is accepted
+//!   at the latest on the first request after that interval, and a stream of tokens
+//!   with made-up `kid`s costs one round trip per interval; within the interval such
+//!   tokens are refused as `unknown_key`;
+//! - when fetching fails but a set was fetched less than `jwks_cache_seconds` +
+//!   `jwks_stale_seconds` (default 3600) ago, that set keeps being used (and the fetch is
+//!   retried at most once per `jwks_refetch_seconds`); with no usable set the token is
+//!   refused as `jwks_unavailable`.
 //!
-//! with which the JWKS would be kept for its max-age and refetched on an unknown `kid`
-//! only when the stored copy is over a minute old.
+//! The cache survives plugin reloads but not a restart; it is keyed by `jwks_url`.
 
+mod jwks;
 mod jwt;
 mod settings;
 

@@ -15,6 +15,13 @@ pub struct Settings {
     pub roles: BTreeMap<String, Capabilities>,
     pub leeway_seconds: u64,
     pub jwks_timeout_ms: u32,
+    /// How long a fetched JWKS is served from the cache before it is fetched again.
+    pub jwks_cache_seconds: u64,
+    /// Least time between two refetches for unknown keys (or retries of a failed fetch).
+    pub jwks_refetch_seconds: u64,
+    /// How long past `jwks_cache_seconds` a cached JWKS is still used while fetching
+    /// it fails.
+    pub jwks_stale_seconds: u64,
 }
 
 fn get(key: &str, default: &str) -> String {
@@ -77,6 +84,9 @@ impl Settings {
             roles: parse_roles(&get("roles", "{}"))?,
             leeway_seconds: number("leeway_seconds", 60)?,
             jwks_timeout_ms: number("jwks_timeout_ms", 3000)?,
+            jwks_cache_seconds: number("jwks_cache_seconds", 600)?,
+            jwks_refetch_seconds: number("jwks_refetch_seconds", 60)?,
+            jwks_stale_seconds: number("jwks_stale_seconds", 3600)?,
         })
     }
 }
