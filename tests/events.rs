@@ -421,15 +421,17 @@ fn webhooks_reach_https_receivers_trusting_an_extra_ca() {
     let ca_path = tmp.path().join("ca.pem");
     std::fs::write(&ca_path, cert.cert.pem()).unwrap();
     let config = std::sync::Arc::new(
-        rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(
-                vec![cert.cert.der().clone()],
-                rustls::pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into()),
-            )
-            .unwrap(),
+        rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.cert.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into()),
+        )
+        .unwrap(),
     );
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -444,7 +446,9 @@ fn webhooks_reach_https_receivers_trusting_an_extra_ca() {
             let mut chunk = [0u8; 4096];
             // Read the head, then the body by content-length.
             let (head_end, len) = loop {
-                let Ok(n) = tls.read(&mut chunk) else { break (0, 0) };
+                let Ok(n) = tls.read(&mut chunk) else {
+                    break (0, 0);
+                };
                 if n == 0 {
                     break (0, 0);
                 }
@@ -470,16 +474,26 @@ fn webhooks_reach_https_receivers_trusting_an_extra_ca() {
                 buf.extend_from_slice(&chunk[..n]);
             }
             sink.lock().unwrap().push(buf[head_end..].to_vec());
-            let _ = tls.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            let _ =
+                tls.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
             let _ = tls.flush();
             tls.conn.send_close_notify();
             let _ = tls.flush();
         }
     });
-    let gw = Gateway::start_on_with_env(&tmp.path().join("data"), &[], &[("WAGATE_EXTRA_CA_FILE", ca_path.to_str().unwrap())]);
+    let gw = Gateway::start_on_with_env(
+        &tmp.path().join("data"),
+        &[],
+        &[("WAGATE_EXTRA_CA_FILE", ca_path.to_str().unwrap())],
+    );
     let key = gw.org_with_key("acme", None);
     gw.connected_instance(&key, "tls");
-    set_webhook(&gw, &key, "tls", json!({"url": format!("https://localhost:{port}/hook"), "events": ["message_upsert"]}));
+    set_webhook(
+        &gw,
+        &key,
+        "tls",
+        json!({"url": format!("https://localhost:{port}/hook"), "events": ["message_upsert"]}),
+    );
     let id = gw.inbound("tls", PEER, "over tls", false);
     let start = Instant::now();
     while got.lock().unwrap().is_empty() && start.elapsed() < Duration::from_secs(15) {
@@ -489,4 +503,50 @@ fn webhooks_reach_https_receivers_trusting_an_extra_ca() {
     assert_eq!(bodies.len(), 1, "delivered over https");
     let v: Value = serde_json::from_slice(&bodies[0]).unwrap();
     assert_eq!(v["payload"]["data"]["id"], id);
+}
+
+#[test]
+fn setting_webhooks_again_keeps_matching_ones_with_their_queue_and_secret() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = fast_retries(tmp.path());
+    let gw = Gateway::start_on(
+        &tmp.path().join("data"),
+        &["--config", config.to_str().unwrap()],
+    );
+    let key = gw.org_with_key("acme", None);
+    gw.connected_instance(&key, "kept");
+    let receiver = Receiver::start(|call| if call <= 2 { 500 } else { 200 });
+    let first = set_webhook(
+        &gw,
+        &key,
+        "kept",
+        json!({"url": receiver.url(), "events": ["message_upsert"]}),
+    );
+    let id = gw.inbound("kept", PEER, "queued before the change", false);
+    let (s, v) = gw.call(
+        "PUT",
+        "/core/instances/kept/webhooks",
+        Some(&key),
+        Some(json!([{"url": receiver.url(), "events": ["message_upsert"]}, {"url": "http://127.0.0.1:9/other", "events": ["instance_created"]}])),
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v[0]["id"], first["id"], "same URL: same webhook");
+    assert_eq!(v[0]["secret"], first["secret"], "its secret is kept");
+    assert_ne!(v[1]["id"], first["id"]);
+    let got = receiver.wait_for(1, Duration::from_secs(20));
+    assert_eq!(
+        got.len(),
+        1,
+        "the delivery queued before the change still arrives"
+    );
+    assert_eq!(message_id(&got[0]), id);
+    let (_, v) = gw.call(
+        "PUT",
+        "/core/instances/kept/webhooks",
+        Some(&key),
+        Some(json!([])),
+    );
+    assert_eq!(v, json!([]));
+    let (_, v) = gw.call("GET", "/core/instances/kept/webhooks", Some(&key), None);
+    assert_eq!(v, json!([]));
 }

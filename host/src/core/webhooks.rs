@@ -6,7 +6,6 @@
 use redb::{ReadableMultimapTable, ReadableTable, WriteTransaction};
 
 use super::Core;
-use super::authz::require;
 use super::model::{
     Capability, CoreError, CoreResult, Event, InstanceRef, Principal, Webhook, WebhookSpec,
 };
@@ -56,8 +55,10 @@ impl Core {
     }
 
     /// Replaces the webhooks of `which` that `dialect` manages with `specs`. Webhooks of
-    /// other dialects stay. Deliveries already queued for a replaced webhook are dropped
-    /// with it. Needs `manage`.
+    /// other dialects stay. A spec whose URL matches one of the dialect's current
+    /// webhooks updates it in place: it keeps its id, its queued deliveries and (unless a
+    /// new one is given) its secret. Webhooks no spec matches are removed with their
+    /// queued deliveries. Needs `manage`.
     pub async fn set_webhooks(
         &self,
         p: &Principal,
@@ -66,64 +67,75 @@ impl Core {
         specs: Vec<WebhookSpec>,
     ) -> CoreResult<Vec<Webhook>> {
         let record = self.authorize(p, which, Capability::Manage)?;
-        require(p, Capability::Manage)?;
-        let now = now_ms();
-        let mut hooks = Vec::with_capacity(specs.len());
-        for spec in specs {
-            validate_spec(&spec)?;
-            hooks.push(Webhook {
-                id: format!("wh_{}", ulid::Ulid::new()),
-                instance_id: record.instance.id.clone(),
-                dialect: dialect.to_string(),
-                url: spec.url,
-                events: spec.events,
-                headers: spec.headers,
-                enabled: spec.enabled,
-                secret: spec
-                    .secret
-                    .filter(|s| !s.is_empty())
-                    .unwrap_or_else(|| new_secret("whsec_")),
-                created_at: now,
-                retired: false,
-            });
+        for spec in &specs {
+            validate_spec(spec)?;
         }
+        // Fresh ids and secrets are drawn here, not in the job, which may run twice.
+        let fresh: Vec<(String, String)> = specs
+            .iter()
+            .map(|_| (format!("wh_{}", ulid::Ulid::new()), new_secret("whsec_")))
+            .collect();
+        let now = now_ms();
         let instance_id = record.instance.id;
         let dialect = dialect.to_string();
-        let stored = hooks.clone();
         self.store
             .write(move |tx| {
                 let mut by_instance = tx
                     .open_multimap_table(tables::WEBHOOKS_BY_INSTANCE)
                     .map_err(internal)?;
                 let mut table = tx.open_table(tables::WEBHOOKS).map_err(internal)?;
-                let mut replaced = Vec::new();
+                let mut current = Vec::new();
                 let mut others = 0;
                 for wid in by_instance.get(instance_id.as_str()).map_err(internal)? {
                     let wid = wid.map_err(internal)?.value().to_string();
                     match get_json::<_, Webhook>(&table, wid.as_str())? {
-                        Some(w) if w.dialect == dialect => replaced.push(wid),
+                        Some(w) if w.dialect == dialect => current.push(w),
                         Some(_) => others += 1,
                         None => {}
                     }
                 }
-                if others + stored.len() > MAX_WEBHOOKS_PER_INSTANCE {
+                if others + specs.len() > MAX_WEBHOOKS_PER_INSTANCE {
                     return Err(CoreError::Invalid(format!(
                         "an instance has at most {MAX_WEBHOOKS_PER_INSTANCE} webhooks"
                     )));
                 }
+                let mut hooks = Vec::with_capacity(specs.len());
+                for (spec, (fresh_id, fresh_secret)) in specs.iter().zip(&fresh) {
+                    let kept = current
+                        .iter()
+                        .position(|w| w.url == spec.url)
+                        .map(|i| current.swap_remove(i));
+                    let given = spec.secret.clone().filter(|s| !s.is_empty());
+                    hooks.push(Webhook {
+                        id: kept
+                            .as_ref()
+                            .map_or_else(|| fresh_id.clone(), |w| w.id.clone()),
+                        instance_id: instance_id.clone(),
+                        dialect: dialect.clone(),
+                        url: spec.url.clone(),
+                        events: spec.events.clone(),
+                        headers: spec.headers.clone(),
+                        enabled: spec.enabled,
+                        secret: given
+                            .or_else(|| kept.as_ref().map(|w| w.secret.clone()))
+                            .unwrap_or_else(|| fresh_secret.clone()),
+                        created_at: kept.as_ref().map_or(now, |w| w.created_at),
+                        retired: false,
+                    });
+                }
                 let mut queue = tx.open_table(tables::DELIVERY_QUEUE).map_err(internal)?;
-                for wid in &replaced {
+                for gone in &current {
                     by_instance
-                        .remove(instance_id.as_str(), wid.as_str())
+                        .remove(instance_id.as_str(), gone.id.as_str())
                         .map_err(internal)?;
-                    table.remove(wid.as_str()).map_err(internal)?;
-                    let prefix = tables::instance_prefix(wid);
+                    table.remove(gone.id.as_str()).map_err(internal)?;
+                    let prefix = tables::instance_prefix(&gone.id);
                     let end = tables::prefix_end(&prefix);
                     queue
                         .retain_in(prefix.as_slice()..end.as_slice(), |_, _| false)
                         .map_err(internal)?;
                 }
-                for w in &stored {
+                for w in &hooks {
                     table
                         .insert(w.id.as_str(), encode(w).as_slice())
                         .map_err(internal)?;
@@ -131,10 +143,9 @@ impl Core {
                         .insert(instance_id.as_str(), w.id.as_str())
                         .map_err(internal)?;
                 }
-                Ok(())
+                Ok(hooks)
             })
-            .await?;
-        Ok(hooks)
+            .await
     }
 }
 
