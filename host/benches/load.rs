@@ -13,7 +13,8 @@
 //! spawns `target/release/wagate serve` on a temp folder, port 0). Options after `--`:
 //! `--secs S` per case (3), `--conns C` keep-alive connections (32), `--max-requests N`
 //! per case (500000), `--pool N` messages ingested per delete case (20000),
-//! `--idle 0,1000,10000`, `--skip-memory`, `--skip-load`, `--bin PATH`.
+//! `--idle 0,1000,10000`, `--skip-memory`, `--skip-load`, `--bin PATH`, `--only TEXT`
+//! (only the cases whose name contains TEXT, and the floor).
 //! Every case is bounded by its time and request count; a delete case also by its pool.
 //!
 //! Evolution has no delete-for-me route: its delete case is `deleteMessageForEveryone`
@@ -46,6 +47,7 @@ struct Opts {
     idle: Vec<usize>,
     skip_memory: bool,
     skip_load: bool,
+    only: Option<String>,
     bin: PathBuf,
 }
 
@@ -69,6 +71,7 @@ fn opts() -> Opts {
             .collect(),
         skip_memory: args.iter().any(|a| a == "--skip-memory"),
         skip_load: args.iter().any(|a| a == "--skip-load"),
+        only: val("--only"),
         bin: val("--bin")
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_wagate"))),
@@ -278,6 +281,7 @@ struct Outcome {
     p50: f64,
     p90: f64,
     p99: f64,
+    max: f64,
 }
 
 /// Runs `make(i)` for i in 0.. over `conns` keep-alive connections to `addr` until
@@ -362,16 +366,19 @@ async fn run_case(
         p50: pct(0.5),
         p90: pct(0.9),
         p99: pct(0.99),
+        max: pct(1.0),
     }
 }
 
 fn print_table(title: &str, rows: &[Outcome], floor_rps: f64) {
     println!("\n{title}\n");
-    println!("| case | requests | req/s | % of floor | p50 ms | p90 ms | p99 ms | errors |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| case | requests | req/s | % of floor | p50 ms | p90 ms | p99 ms | max ms | errors |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for o in rows {
         println!(
-            "| {} | {} | {:.0} | {:.1}% | {:.2} | {:.2} | {:.2} | {} |",
+            "| {} | {} | {:.0} | {:.1}% | {:.2} | {:.2} | {:.2} | {:.1} | {} |",
             o.name,
             o.done,
             o.rps,
@@ -379,6 +386,7 @@ fn print_table(title: &str, rows: &[Outcome], floor_rps: f64) {
             o.p50,
             o.p90,
             o.p99,
+            o.max,
             o.errors
         );
     }
@@ -681,13 +689,16 @@ async fn load(o: &Opts) {
         o.conns, o.secs, o.max_requests
     );
     let mut rows = Vec::new();
-    for (name, a, make) in reads {
+    let wanted = |name: &str| {
+        name.starts_with("floor") || o.only.as_deref().is_none_or(|w| name.contains(w))
+    };
+    for (name, a, make) in reads.into_iter().filter(|c| wanted(c.0)) {
         rows.push(run_case(name, a, o.conns, o.secs, o.max_requests, make).await);
     }
     let floor_rps = rows[0].rps;
     print_table("Read: one page of 20 messages", &rows, floor_rps);
     let mut rows = Vec::new();
-    for (name, a, make, limit) in deletes {
+    for (name, a, make, limit) in deletes.into_iter().filter(|c| wanted(c.0)) {
         rows.push(run_case(name, a, o.conns, o.secs, limit.min(o.max_requests), make).await);
     }
     let floor_rps = rows[0].rps;
