@@ -769,7 +769,7 @@ fn fuzzed_requests_get_only_documented_4xx() {
         // Odd parameters, one slot at a time and all together.
         for odd in ODD_PARAMS {
             let odd_long = "a".repeat(3000 + (rng.next() % 3000) as usize);
-            let odd = if rng.next() % 8 == 0 {
+            let odd = if rng.next().is_multiple_of(8) {
                 odd_long.as_str()
             } else {
                 odd

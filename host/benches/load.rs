@@ -590,7 +590,8 @@ async fn load(o: &Opts) {
         "ingested 5 x {} messages through POST /admin/sim/bench/inbound at {ingest_rate:.0}/s (32 connections)",
         o.pool
     );
-    let pool_case = |k: usize, f: Arc<dyn Fn(&str, &str) -> Req + Send + Sync>| -> Make {
+    type PoolReq = Arc<dyn Fn(&str, &str) -> Req + Send + Sync>;
+    let pool_case = |k: usize, f: PoolReq| -> Make {
         let (jid, ids) = pools[k].clone();
         Arc::new(move |i| f(&ids[i], &jid))
     };
