@@ -92,6 +92,11 @@ pub struct Dispatcher {
     store: Store,
     transport: Arc<dyn Transport>,
     config: DispatchConfig,
+    /// Deliveries the receiver accepted whose removal from the queue is not committed
+    /// yet. The next head is taken past them, so a webhook's deliveries do not wait on
+    /// each removal's fsync; a crash before the removal commits redelivers (at least
+    /// once, as promised).
+    removing: Arc<std::sync::Mutex<HashSet<Vec<u8>>>>,
 }
 
 /// The head of one webhook's queue.
@@ -108,6 +113,7 @@ impl Dispatcher {
             store,
             transport,
             config,
+            removing: Default::default(),
         })
     }
 
@@ -178,6 +184,7 @@ impl Dispatcher {
             let queue = tx.open_table(tables::DELIVERY_QUEUE).map_err(internal)?;
             let mut heads = Vec::new();
             let mut next: Option<u64> = None;
+            let removing = self.removing.lock().expect("removing lock").clone();
             for row in hooks.iter().map_err(internal)? {
                 let (_, v) = row.map_err(internal)?;
                 let webhook: Webhook = decode(v.value())?;
@@ -186,12 +193,17 @@ impl Dispatcher {
                 }
                 let prefix = tables::instance_prefix(&webhook.id);
                 let end = tables::prefix_end(&prefix);
-                let first = queue
+                let mut range = queue
                     .range::<&[u8]>(prefix.as_slice()..end.as_slice())
-                    .map_err(internal)?
-                    .next();
+                    .map_err(internal)?;
+                let first = loop {
+                    match range.next() {
+                        Some(Ok((k, _))) if removing.contains(k.value()) => continue,
+                        other => break other,
+                    }
+                };
                 let Some(first) = first else {
-                    if webhook.retired {
+                    if webhook.retired && removing.is_empty() {
                         drained_retired.push(webhook.id);
                     }
                     continue;
@@ -266,7 +278,21 @@ impl Dispatcher {
             Err(e) => (Outcome::RetryAfter(0), Some(format!("rendering: {e:#}"))),
         };
         let result = match outcome {
-            Outcome::Delivered => self.remove(head.key).await,
+            Outcome::Delivered => {
+                // Take the next head at once; the removal commits in the background.
+                self.removing
+                    .lock()
+                    .expect("removing lock")
+                    .insert(head.key.clone());
+                let (store, removing, key) = (self.store.clone(), self.removing.clone(), head.key);
+                tokio::spawn(async move {
+                    if let Err(e) = remove(&store, key.clone()).await {
+                        tracing::warn!(error = %e, "removing a delivered event from its queue");
+                    }
+                    removing.lock().expect("removing lock").remove(&key);
+                });
+                Ok(())
+            }
             Outcome::RetryAfter(ms) => {
                 let attempts = head.item.attempts + 1;
                 let error = error
@@ -302,18 +328,6 @@ impl Dispatcher {
             .saturating_mul(1u64 << attempts.saturating_sub(1).min(30));
         let capped = exp.min(self.config.max_backoff_ms) as f64;
         (capped * rand::rng().random_range(0.75..1.25)) as u64
-    }
-
-    async fn remove(&self, key: Vec<u8>) -> CoreResult<()> {
-        self.store
-            .write(move |tx| {
-                tx.open_table(tables::DELIVERY_QUEUE)
-                    .map_err(internal)?
-                    .remove(key.as_slice())
-                    .map_err(internal)?;
-                Ok(())
-            })
-            .await
     }
 
     async fn update(&self, key: Vec<u8>, item: QueuedDelivery) -> CoreResult<()> {
@@ -356,6 +370,19 @@ impl Dispatcher {
             })
             .await
     }
+}
+
+/// Removes one delivered event from its queue.
+async fn remove(store: &Store, key: Vec<u8>) -> CoreResult<()> {
+    store
+        .write(move |tx| {
+            tx.open_table(tables::DELIVERY_QUEUE)
+                .map_err(internal)?
+                .remove(key.as_slice())
+                .map_err(internal)?;
+            Ok(())
+        })
+        .await
 }
 
 /// Dead letters, oldest first.

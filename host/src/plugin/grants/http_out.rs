@@ -159,7 +159,9 @@ fn tls_connector() -> Result<tokio_rustls::TlsConnector, HttpError> {
                     .map_err(|e| format!("opening WAGATE_EXTRA_CA_FILE {path}: {e}"))?;
                 for cert in rustls_pemfile::certs(&mut std::io::BufReader::new(file)) {
                     let cert = cert.map_err(|e| format!("reading {path}: {e}"))?;
-                    roots.add(cert).map_err(|e| format!("adding a CA from {path}: {e}"))?;
+                    roots
+                        .add(cert)
+                        .map_err(|e| format!("adding a CA from {path}: {e}"))?;
                 }
             }
             let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
@@ -169,7 +171,9 @@ fn tls_connector() -> Result<tokio_rustls::TlsConnector, HttpError> {
             .map_err(|e| e.to_string())?
             .with_root_certificates(roots)
             .with_no_client_auth();
-            Ok(tokio_rustls::TlsConnector::from(std::sync::Arc::new(config)))
+            Ok(tokio_rustls::TlsConnector::from(std::sync::Arc::new(
+                config,
+            )))
         })
         .clone()
         .map_err(|e| HttpError::Failed(format!("tls setup: {e}")))
