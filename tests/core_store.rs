@@ -106,7 +106,9 @@ fn keys_containing(db_path: &std::path::Path, needle: &str) -> Vec<(String, Stri
     for handle in tx.list_multimap_tables().unwrap() {
         let name = handle.name().to_string();
         // Multimap values are byte strings (credential hashes) or strings (webhook ids).
-        if let Ok(t) = tx.open_multimap_table(redb::MultimapTableDefinition::<&str, &[u8]>::new(&name)) {
+        if let Ok(t) =
+            tx.open_multimap_table(redb::MultimapTableDefinition::<&str, &[u8]>::new(&name))
+        {
             for row in t.iter().unwrap() {
                 let (k, _) = row.unwrap();
                 if k.value().contains(needle) {
@@ -114,7 +116,9 @@ fn keys_containing(db_path: &std::path::Path, needle: &str) -> Vec<(String, Stri
                 }
             }
         } else {
-            let t = tx.open_multimap_table(redb::MultimapTableDefinition::<&str, &str>::new(&name)).unwrap();
+            let t = tx
+                .open_multimap_table(redb::MultimapTableDefinition::<&str, &str>::new(&name))
+                .unwrap();
             for row in t.iter().unwrap() {
                 let (k, _) = row.unwrap();
                 if k.value().contains(needle) {
@@ -134,8 +138,19 @@ async fn deleting_an_instance_with_10000_messages_leaves_nothing_of_it() {
     let org = core.create_org("acme").await.unwrap();
     let admin = Core::admin_principal(&org.id);
     let doomed = connected(&core, &admin, "doomed").await;
-    let spec = wagate::core::model::WebhookSpec { url: "http://127.0.0.1:9/hook".into(), enabled: true, ..Default::default() };
-    core.set_webhooks(&admin, &InstanceRef::Name("doomed".into()), "core", vec![spec]).await.unwrap();
+    let spec = wagate::core::model::WebhookSpec {
+        url: "http://127.0.0.1:9/hook".into(),
+        enabled: true,
+        ..Default::default()
+    };
+    core.set_webhooks(
+        &admin,
+        &InstanceRef::Name("doomed".into()),
+        "core",
+        vec![spec],
+    )
+    .await
+    .unwrap();
     let kept = connected(&core, &admin, "kept").await;
 
     // 10,000 messages over 20 chats, every tenth with a media file; ingested

@@ -19,11 +19,18 @@ const ADMIN: &str = "events-bench-admin";
 
 fn arg(name: &str, default: usize) -> usize {
     let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
 }
 
 fn main() {
@@ -31,7 +38,14 @@ fn main() {
     let producers = arg("--producers", 8);
     let tmp = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_wagate"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--sim-pair-delay-ms", "0", "--data"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--sim-pair-delay-ms",
+            "0",
+            "--data",
+        ])
         .arg(tmp.path().join("data"))
         .env("WAGATE_ADMIN_TOKEN", ADMIN)
         .env("RUST_LOG", "error")
@@ -49,12 +63,29 @@ fn main() {
     let call = |method: &str, path: &str, token: &str, body: Value| -> Value {
         let auth = format!("Bearer {token}");
         let body = serde_json::to_vec(&body).unwrap();
-        wagate::client::request(&base, method, path, &[("Authorization", &auth), ("Content-Type", "application/json")], Some(&body))
-            .unwrap()
-            .json()
+        wagate::client::request(
+            &base,
+            method,
+            path,
+            &[
+                ("Authorization", &auth),
+                ("Content-Type", "application/json"),
+            ],
+            Some(&body),
+        )
+        .unwrap()
+        .json()
     };
     call("POST", "/admin/orgs", ADMIN, json!({"name": "bench"}));
-    let key = call("POST", "/admin/credentials", ADMIN, json!({"org": "bench", "kind": "api-key"}))["token"].as_str().unwrap().to_string();
+    let key = call(
+        "POST",
+        "/admin/credentials",
+        ADMIN,
+        json!({"org": "bench", "kind": "api-key"}),
+    )["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
     call("POST", "/core/instances", &key, json!({"name": "ev"}));
     call("POST", "/core/instances/ev/connect", &key, json!({}));
     while call("GET", "/core/instances/ev/state", &key, Value::Null)["state"] != "open" {
@@ -91,10 +122,16 @@ fn main() {
             {
                 sink.lock().unwrap().push((received, ts));
             }
-            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
         }
     });
-    call("PUT", "/core/instances/ev/webhooks", &key, json!([{"url": format!("http://127.0.0.1:{port}/"), "events": ["message_upsert"]}]));
+    call(
+        "PUT",
+        "/core/instances/ev/webhooks",
+        &key,
+        json!([{"url": format!("http://127.0.0.1:{port}/"), "events": ["message_upsert"]}]),
+    );
 
     let started = Instant::now();
     let per = events.div_ceil(producers);
@@ -103,9 +140,19 @@ fn main() {
             let base = base.clone();
             std::thread::spawn(move || {
                 for i in 0..per {
-                    let body = serde_json::to_vec(&json!({"from": "5511999999999", "text": format!("p{p} m{i}")})).unwrap();
+                    let body = serde_json::to_vec(
+                        &json!({"from": "5511999999999", "text": format!("p{p} m{i}")}),
+                    )
+                    .unwrap();
                     let auth = format!("Bearer {ADMIN}");
-                    let r = wagate::client::request(&base, "POST", "/admin/sim/ev/inbound", &[("Authorization", &auth)], Some(&body)).unwrap();
+                    let r = wagate::client::request(
+                        &base,
+                        "POST",
+                        "/admin/sim/ev/inbound",
+                        &[("Authorization", &auth)],
+                        Some(&body),
+                    )
+                    .unwrap();
                     assert_eq!(r.status, 201);
                 }
             })
@@ -126,8 +173,21 @@ fn main() {
     lat.sort_unstable();
     let pct = |p: f64| lat[((lat.len() as f64 - 1.0) * p) as usize];
     println!("events bench: {produced} events from {producers} producers over HTTP, one webhook");
-    println!("produced (committed) in {produced_in:.2?} = {:.0} events/s", produced as f64 / produced_in.as_secs_f64());
-    println!("delivered {} in {delivered_in:.2?} = {:.0} events/s end to end", got.len(), got.len() as f64 / delivered_in.as_secs_f64());
-    println!("commit-to-delivery latency ms: p50 {} p90 {} p99 {} max {}", pct(0.5), pct(0.9), pct(0.99), lat[lat.len() - 1]);
+    println!(
+        "produced (committed) in {produced_in:.2?} = {:.0} events/s",
+        produced as f64 / produced_in.as_secs_f64()
+    );
+    println!(
+        "delivered {} in {delivered_in:.2?} = {:.0} events/s end to end",
+        got.len(),
+        got.len() as f64 / delivered_in.as_secs_f64()
+    );
+    println!(
+        "commit-to-delivery latency ms: p50 {} p90 {} p99 {} max {}",
+        pct(0.5),
+        pct(0.9),
+        pct(0.99),
+        lat[lat.len() - 1]
+    );
     let _ = child.kill();
 }
