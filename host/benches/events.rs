@@ -190,4 +190,5 @@ fn main() {
         lat[lat.len() - 1]
     );
     let _ = child.kill();
+    let _ = child.wait();
 }
