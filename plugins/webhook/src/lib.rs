@@ -26,7 +26,9 @@ const DEFAULT_RETRY_MS: u64 = 0;
 impl Guest for Webhook {
     fn deliver(destination: Option<Destination>, batch: Vec<Outgoing>) -> Delivery {
         let Some(dest) = destination else {
-            return Delivery::Permanent("the webhook sink is called per webhook destination".into());
+            return Delivery::Permanent(
+                "the webhook sink is called per webhook destination".into(),
+            );
         };
         for out in batch {
             match post(&dest, &out) {
@@ -45,10 +47,22 @@ fn post(dest: &Destination, out: &Outgoing) -> Delivery {
         .unwrap_or(0)
         .to_string();
     let mut headers = vec![
-        Header { name: "content-type".into(), value: "application/json".into() },
-        Header { name: "x-wagate-event-id".into(), value: out.event.id.clone() },
-        Header { name: "x-wagate-timestamp".into(), value: timestamp.clone() },
-        Header { name: "x-wagate-signature".into(), value: format!("sha256={}", sign(&dest.secret, &timestamp, &out.body)) },
+        Header {
+            name: "content-type".into(),
+            value: "application/json".into(),
+        },
+        Header {
+            name: "x-wagate-event-id".into(),
+            value: out.event.id.clone(),
+        },
+        Header {
+            name: "x-wagate-timestamp".into(),
+            value: timestamp.clone(),
+        },
+        Header {
+            name: "x-wagate-signature".into(),
+            value: format!("sha256={}", sign(&dest.secret, &timestamp, &out.body)),
+        },
     ];
     headers.extend(dest.headers.iter().cloned());
     let req = OutboundRequest {
@@ -60,7 +74,9 @@ fn post(dest: &Destination, out: &Outgoing) -> Delivery {
     };
     match http_out::fetch(&req) {
         Ok(resp) => classify(resp.status, retry_after_ms(&resp.headers)),
-        Err(HttpError::Denied(why)) => Delivery::Permanent(format!("not allowed to reach the webhook: {why}")),
+        Err(HttpError::Denied(why)) => {
+            Delivery::Permanent(format!("not allowed to reach the webhook: {why}"))
+        }
         Err(HttpError::Timeout) => Delivery::RetryAfter(DEFAULT_RETRY_MS),
         Err(HttpError::Failed(why)) => {
             wagate_plugin_sdk::log::warn(&format!("webhook {} unreachable: {why}", dest.id));
@@ -79,16 +95,28 @@ fn classify(status: u16, retry_after: Option<u64>) -> Delivery {
 }
 
 fn retry_after_ms(headers: &[Header]) -> Option<u64> {
-    let value = headers.iter().find(|h| h.name.eq_ignore_ascii_case("retry-after"))?;
-    value.value.trim().parse::<u64>().ok().map(|s| s.saturating_mul(1000).min(3_600_000))
+    let value = headers
+        .iter()
+        .find(|h| h.name.eq_ignore_ascii_case("retry-after"))?;
+    value
+        .value
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(|s| s.saturating_mul(1000).min(3_600_000))
 }
 
 fn sign(secret: &str, timestamp: &str, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
     mac.update(timestamp.as_bytes());
     mac.update(b".");
     mac.update(body);
-    mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 wagate_plugin_sdk::export_sink!(Webhook);
@@ -101,7 +129,10 @@ mod tests {
     fn statuses_map_to_outcomes() {
         assert!(matches!(classify(204, None), Delivery::Ok));
         assert!(matches!(classify(410, None), Delivery::Permanent(_)));
-        assert!(matches!(classify(429, Some(5000)), Delivery::RetryAfter(5000)));
+        assert!(matches!(
+            classify(429, Some(5000)),
+            Delivery::RetryAfter(5000)
+        ));
         assert!(matches!(classify(408, None), Delivery::RetryAfter(_)));
         assert!(matches!(classify(500, None), Delivery::RetryAfter(_)));
     }
