@@ -14,7 +14,8 @@
 //! `--secs S` per case (3), `--conns C` keep-alive connections (32), `--max-requests N`
 //! per case (500000), `--pool N` messages ingested per delete case (20000),
 //! `--idle 0,1000,10000`, `--skip-memory`, `--skip-load`, `--bin PATH`, `--only TEXT`
-//! (only the cases whose name contains TEXT, and the floor).
+//! (only the cases whose name contains TEXT, and the floor). The gateway logs at `warn`
+//! on stderr; `WAGATE_LOAD_LOG` sets its `RUST_LOG` instead.
 //! Every case is bounded by its time and request count; a delete case also by its pool.
 //!
 //! Evolution has no delete-for-me route: its delete case is `deleteMessageForEveryone`
@@ -109,7 +110,10 @@ impl Gateway {
             .arg("--config")
             .arg(&cfg)
             .env("WAGATE_ADMIN_TOKEN", ADMIN)
-            .env("RUST_LOG", "warn")
+            .env(
+                "RUST_LOG",
+                std::env::var("WAGATE_LOAD_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
