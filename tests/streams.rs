@@ -153,3 +153,52 @@ async fn streams_are_authorised_by_the_dialects_auth() {
     let (s, _) = gw.call("GET", "/api/v1/sessions/x/events", Some(&key), None);
     assert!(s == 404 || s == 405, "{s}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ticket_opens_its_stream_once() {
+    let gw = tokio::task::spawn_blocking(Gateway::start).await.unwrap();
+    let key = gw.org_with_key("acme", None);
+    let (inst, _) = gw.connected_instance(&key, "ticketed");
+    let (other, _) = gw.connected_instance(&key, "elsewhere");
+    let sid = inst["id"].as_str().unwrap().to_string();
+    let path = format!("/api/v1/sessions/{sid}/events");
+    let (s, body) = gw.call("POST", &format!("{path}/ticket"), None, None);
+    assert_eq!(s, 401, "a ticket needs the usual credential: {body}");
+    let (s, t) = gw.call("POST", &format!("{path}/ticket"), Some(&key), None);
+    assert_eq!(s, 201, "{t}");
+    let ticket = t["ticket"].as_str().unwrap().to_string();
+    assert!(t["expiresAt"].as_u64().is_some());
+
+    // Not for another instance's stream.
+    let other_path = format!(
+        "/api/v1/sessions/{}/events?ticket={ticket}",
+        other["id"].as_str().unwrap()
+    );
+    assert_eq!(connect(&gw, &other_path, &[]).await.err(), Some(401));
+    // That attempt used it up: a ticket is single-use, even when refused.
+    assert_eq!(
+        connect(&gw, &format!("{path}?ticket={ticket}"), &[])
+            .await
+            .err(),
+        Some(401)
+    );
+
+    let (_, t) = gw.call("POST", &format!("{path}/ticket"), Some(&key), None);
+    let ticket = t["ticket"].as_str().unwrap().to_string();
+    let mut ws = connect(&gw, &format!("{path}?ticket={ticket}"), &[])
+        .await
+        .expect("upgrade with a ticket");
+    let id = gw.inbound("ticketed", PEER, "via ticket", false);
+    let mut ev = next_json(&mut ws).await;
+    while ev["event"] == "session.status" {
+        ev = next_json(&mut ws).await;
+    }
+    assert!(ev.to_string().contains(&id), "{ev}");
+    assert_eq!(
+        connect(&gw, &format!("{path}?ticket={ticket}"), &[])
+            .await
+            .err(),
+        Some(401),
+        "used once"
+    );
+}

@@ -110,6 +110,7 @@ pub async fn serve(
         core: core.clone(),
         plugins,
         live: crate::events::live::LiveFeed::start(core.store().clone()),
+        tickets: Default::default(),
         streams: config
             .streams
             .clone()

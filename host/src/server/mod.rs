@@ -34,6 +34,8 @@ pub struct App {
     /// Committed events, live, for WebSocket streams.
     pub live: crate::events::live::LiveFeed,
     pub streams: Vec<stream::StreamRoute>,
+    /// Single-use tickets for opening streams from browsers.
+    pub tickets: stream::Tickets,
     pub metrics: Metrics,
     pub max_body_bytes: usize,
 }
@@ -132,6 +134,15 @@ async fn handle(app: &Arc<App>, req: hyper::Request<Incoming>) -> hyper::Respons
         let resp = stream::upgrade(app, route, instance, req).await;
         app.metrics
             .observe("stream", resp.status().as_u16(), started.elapsed());
+        return resp.map(Full::new);
+    }
+    if req.method() == ::http::Method::POST
+        && let Some(stream_path) = req.uri().path().strip_suffix("/ticket")
+        && let Some((route, instance)) = stream::match_route(&app.streams, stream_path)
+    {
+        let resp = stream::issue_ticket(app, route, instance, req).await;
+        app.metrics
+            .observe("stream_ticket", resp.status().as_u16(), started.elapsed());
         return resp.map(Full::new);
     }
     let (parts, body) = req.into_parts();

@@ -9,7 +9,10 @@
 //! | `/evolution/ws/{instance}` | evolution | `apikey` header or `?apikey=` |
 //! | `/api/v1/sessions/{instance}/events` | sessions-v1 | `Authorization: Bearer` or `?access_token=` |
 //!
-//! The query forms exist because browsers cannot set headers on a WebSocket. Each text
+//! The query forms exist because browsers cannot set headers on a WebSocket. Better
+//! still for browsers, a ticket: `POST {stream path}/ticket` with the usual credential
+//! answers `{"ticket","expiresAt"}`; the ticket opens that one stream once, within
+//! [`TICKET_TTL`], as `?ticket=...`, so no long-lived secret ends up in a URL. Each text
 //! frame is one event in the dialect's envelope (the same body its webhooks get).
 //! Backpressure: a client that does not keep up (its send stalls for
 //! [`SEND_TIMEOUT`], or it falls behind the live feed's buffer) is closed with 1008,
@@ -34,6 +37,58 @@ use crate::core::model::{EventPayload, InstanceRef};
 
 /// How long one frame may take to go out before the client counts as too slow.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long a stream ticket stays valid (it is also single-use).
+pub const TICKET_TTL: Duration = Duration::from_secs(60);
+
+/// Short-lived, single-use stream tickets, in memory (a restart invalidates them).
+#[derive(Default)]
+pub struct Tickets {
+    issued: std::sync::Mutex<std::collections::HashMap<String, Ticket>>,
+}
+
+struct Ticket {
+    principal: crate::core::model::Principal,
+    dialect: String,
+    instance_id: String,
+    expires_at: std::time::Instant,
+}
+
+impl Tickets {
+    fn issue(
+        &self,
+        principal: crate::core::model::Principal,
+        dialect: &str,
+        instance_id: &str,
+    ) -> String {
+        let ticket = crate::util::new_secret("wst_");
+        let mut issued = self.issued.lock().expect("tickets lock");
+        let now = std::time::Instant::now();
+        issued.retain(|_, t| t.expires_at > now);
+        issued.insert(
+            ticket.clone(),
+            Ticket {
+                principal,
+                dialect: dialect.to_string(),
+                instance_id: instance_id.to_string(),
+                expires_at: now + TICKET_TTL,
+            },
+        );
+        ticket
+    }
+
+    /// The ticket's principal and instance id if it is unexpired and was issued for
+    /// this dialect's stream; the ticket is used up either way.
+    fn redeem(
+        &self,
+        ticket: &str,
+        dialect: &str,
+    ) -> Option<(crate::core::model::Principal, String)> {
+        let t = self.issued.lock().expect("tickets lock").remove(ticket)?;
+        (t.expires_at > std::time::Instant::now() && t.dialect == dialect)
+            .then_some((t.principal, t.instance_id))
+    }
+}
 
 /// One stream route.
 #[derive(Clone, Debug, Deserialize)]
@@ -102,17 +157,32 @@ pub async fn upgrade<B: Send + 'static>(
     req: hyper::Request<B>,
 ) -> Response<Bytes> {
     let (mut parts, body) = req.into_parts();
-    credentials_from_query(&mut parts);
-    let principal = match app.plugins.authenticate_for(&route.dialect, &parts).await {
-        Ok(Some(p)) => p,
-        Ok(None) => return ApiError::unauthorized("missing credentials").into_response(),
-        Err(denied) => return denied,
+    let ticket = query_param(&parts, "ticket");
+    let (principal, ticket_instance) = match ticket {
+        Some(t) => match app.tickets.redeem(&t, &route.dialect) {
+            Some((p, instance_id)) => (p, Some(instance_id)),
+            None => {
+                return ApiError::unauthorized("invalid or expired stream ticket").into_response();
+            }
+        },
+        None => {
+            credentials_from_query(&mut parts);
+            match app.plugins.authenticate_for(&route.dialect, &parts).await {
+                Ok(Some(p)) => (p, None),
+                Ok(None) => return ApiError::unauthorized("missing credentials").into_response(),
+                Err(denied) => return denied,
+            }
+        }
     };
     let which = InstanceRef::parse(&instance);
     let inst = match app.core.get_instance(&principal, &which).await {
         Ok(i) => i,
         Err(e) => return ApiError::from(e).into_response(),
     };
+    // A ticket opens only the stream of the instance it was issued for.
+    if ticket_instance.is_some_and(|id| id != inst.id) {
+        return ApiError::unauthorized("invalid or expired stream ticket").into_response();
+    }
     let Some(key) = parts.headers.get(http::header::SEC_WEBSOCKET_KEY).cloned() else {
         return ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -158,6 +228,47 @@ pub async fn upgrade<B: Send + 'static>(
         )
         .body(Bytes::new())
         .expect("valid upgrade response")
+}
+
+/// `POST {stream path}/ticket`: a single-use ticket for that stream, for the caller the
+/// dialect's auth plugins resolve (who must be able to read the instance).
+pub async fn issue_ticket<B>(
+    app: &Arc<App>,
+    route: &StreamRoute,
+    instance: String,
+    req: hyper::Request<B>,
+) -> Response<Bytes> {
+    let (parts, _body) = req.into_parts();
+    let principal = match app.plugins.authenticate_for(&route.dialect, &parts).await {
+        Ok(Some(p)) => p,
+        Ok(None) => return ApiError::unauthorized("missing credentials").into_response(),
+        Err(denied) => return denied,
+    };
+    let inst = match app
+        .core
+        .get_instance(&principal, &InstanceRef::parse(&instance))
+        .await
+    {
+        Ok(i) => i,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let ticket = app.tickets.issue(principal, &route.dialect, &inst.id);
+    let expires_at = crate::util::now_ms() + TICKET_TTL.as_millis() as u64;
+    super::http::json(
+        StatusCode::CREATED,
+        &serde_json::json!({"ticket": ticket, "expiresAt": expires_at}),
+    )
+}
+
+fn query_param(parts: &http::request::Parts, name: &str) -> Option<String> {
+    parts.uri.query()?.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        (k == name).then(|| {
+            percent_encoding::percent_decode_str(v)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+    })
 }
 
 /// Browsers cannot set headers on a WebSocket: accept the credential as a query
