@@ -55,34 +55,53 @@ pub fn read_after(tx: &ReadTransaction, after: u64, limit: usize) -> CoreResult<
 /// passed them.
 pub const KEEP_TAIL: u64 = 1_000;
 
+/// Most events one compaction transaction removes: the writer is single, so one huge
+/// delete would stall every other write (a 4 s stall was measured at 110k events).
+const COMPACT_CHUNK: u64 = 2_000;
+
 /// Removes outbox events every sink has passed. Webhooks take their events at write
 /// time (fan-out into their own queues), so today every event is passed as soon as it
-/// is committed; only the newest [`KEEP_TAIL`] stay. Returns how many were removed.
+/// is committed; only the newest [`KEEP_TAIL`] stay. Works in chunks of
+/// [`COMPACT_CHUNK`], each its own transaction, so other writes interleave. Returns how
+/// many were removed.
 pub async fn compact(store: &crate::store::Store) -> CoreResult<u64> {
-    store
-        .write(|tx| {
-            let last = tx
-                .open_table(tables::META)
-                .map_err(internal)?
-                .get("outbox_seq")
-                .map_err(internal)?
-                .map(|v| v.value())
-                .unwrap_or(0);
-            let below = last.saturating_sub(KEEP_TAIL);
-            if below == 0 {
-                return Ok(0);
-            }
-            let mut table = tx.open_table(tables::OUTBOX).map_err(internal)?;
-            let mut removed = 0;
-            table
-                .retain_in(..=below, |_, _| {
-                    removed += 1;
-                    false
-                })
-                .map_err(internal)?;
-            Ok(removed)
-        })
-        .await
+    let mut total = 0;
+    loop {
+        let removed = store
+            .write(|tx| {
+                let last = tx
+                    .open_table(tables::META)
+                    .map_err(internal)?
+                    .get("outbox_seq")
+                    .map_err(internal)?
+                    .map(|v| v.value())
+                    .unwrap_or(0);
+                let below = last.saturating_sub(KEEP_TAIL);
+                let mut table = tx.open_table(tables::OUTBOX).map_err(internal)?;
+                let first = match table.first().map_err(internal)? {
+                    Some((seq, _)) => seq.value(),
+                    None => return Ok(0),
+                };
+                if first > below {
+                    return Ok(0);
+                }
+                let upto = below.min(first + COMPACT_CHUNK - 1);
+                let mut removed = 0;
+                table
+                    .retain_in(first..=upto, |_, _| {
+                        removed += 1;
+                        false
+                    })
+                    .map_err(internal)?;
+                Ok(removed)
+            })
+            .await?;
+        if removed == 0 {
+            return Ok(total);
+        }
+        total += removed;
+        tokio::task::yield_now().await;
+    }
 }
 
 #[cfg(test)]
