@@ -18,19 +18,32 @@ const CALLERS: usize = 256;
 
 fn main() {
     let quick = std::env::args().any(|a| a == "quick");
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     println!("group commit benchmark (durable deletes through core, {CALLERS} concurrent callers)");
     let (with_n, without_n) = if quick { (5_000, 500) } else { (40_000, 2_000) };
     let with = rt.block_on(round(512, with_n));
     let without = rt.block_on(round(1, without_n));
-    println!("max_write_batch=512: {with_n} deletes in {:.2?} = {:.0} deletes/s", with.0, with.1);
-    println!("max_write_batch=1:   {without_n} deletes in {:.2?} = {:.0} deletes/s", without.0, without.1);
+    println!(
+        "max_write_batch=512: {with_n} deletes in {:.2?} = {:.0} deletes/s",
+        with.0, with.1
+    );
+    println!(
+        "max_write_batch=1:   {without_n} deletes in {:.2?} = {:.0} deletes/s",
+        without.0, without.1
+    );
     println!("ratio with/without: {:.1}x", with.1 / without.1);
 }
 
 async fn round(max_batch: usize, n: usize) -> (Duration, f64) {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = Config { data: dir.path().to_path_buf(), max_write_batch: max_batch, ..Config::default() };
+    let mut config = Config {
+        data: dir.path().to_path_buf(),
+        max_write_batch: max_batch,
+        ..Config::default()
+    };
     config.sim.pair_delay_ms = 0;
     let core = wagate::run::open_core(&config).await.unwrap();
     let org = core.create_org("bench").await.unwrap();
