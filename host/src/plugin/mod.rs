@@ -156,41 +156,12 @@ impl PluginHost {
         // In-flight requests keep the set they started with, across reloads.
         let set = self.inner.set.load_full();
         let mount = set.route(req.uri().path())?;
-        let errors = &mount.dialect.shared.errors;
         let (parts, body) = req.into_parts();
-        let mut wit_req = wit::HttpRequest {
-            method: parts.method.as_str().to_string(),
-            path: parts.uri.path().to_string(),
-            mount: mount.prefix.clone(),
-            query: parts.uri.query().map(str::to_string),
-            headers: parts
-                .headers
-                .iter()
-                .map(|(k, v)| wit::Header {
-                    name: k.as_str().to_string(),
-                    value: String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                })
-                .collect(),
-            body: Vec::new(),
+        let mut wit_req = head_request(mount, &parts);
+        let caller = match self.run_auth(mount, &wit_req).await {
+            Ok(caller) => caller,
+            Err(denied) => return Some(denied),
         };
-
-        let mut caller: Option<Principal> = None;
-        for auth in &mount.auth {
-            match self.call_auth(auth, &wit_req).await {
-                Ok(AuthOutcome::Allow(p)) => {
-                    caller = Some(p.into());
-                    break;
-                }
-                Ok(AuthOutcome::Deny(resp)) => {
-                    return Some(
-                        self.to_response(auth, resp)
-                            .unwrap_or_else(|f| self.failure(errors, f)),
-                    );
-                }
-                Ok(AuthOutcome::Skip) => {}
-                Err(f) => return Some(self.failure(errors, f)),
-            }
-        }
 
         wit_req.body = body.to_vec();
         let dialect = &mount.dialect;
@@ -198,7 +169,7 @@ impl PluginHost {
             Ok(resp) => self.to_response(dialect, resp),
             Err(f) => Err(f),
         };
-        Some(resp.unwrap_or_else(|f| self.failure(errors, f)))
+        Some(resp.unwrap_or_else(|f| self.failure(&dialect.shared.errors, f)))
     }
 
     /// Runs the auth plugins of the mount that serves `dialect` on a request head, as
@@ -218,24 +189,19 @@ impl PluginHost {
                 ))
                 .expect("static response"));
         };
+        self.run_auth(mount, &head_request(mount, head)).await
+    }
+
+    /// The mount's auth plugins in order: the first `allow` names the caller, a `deny`
+    /// is the answer, all `skip`: no caller.
+    async fn run_auth(
+        &self,
+        mount: &registry::Mount,
+        req: &wit::HttpRequest,
+    ) -> Result<Option<Principal>, http::Response<Bytes>> {
         let errors = &mount.dialect.shared.errors;
-        let wit_req = wit::HttpRequest {
-            method: head.method.as_str().to_string(),
-            path: head.uri.path().to_string(),
-            mount: mount.prefix.clone(),
-            query: head.uri.query().map(str::to_string),
-            headers: head
-                .headers
-                .iter()
-                .map(|(k, v)| wit::Header {
-                    name: k.as_str().to_string(),
-                    value: String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                })
-                .collect(),
-            body: Vec::new(),
-        };
         for auth in &mount.auth {
-            match self.call_auth(auth, &wit_req).await {
+            match self.call_auth(auth, req).await {
                 Ok(AuthOutcome::Allow(p)) => return Ok(Some(p.into())),
                 Ok(AuthOutcome::Deny(resp)) => {
                     return Err(self
@@ -583,4 +549,23 @@ fn destination_host(url: &str) -> Option<(String, u16)> {
     };
     let host = uri.host()?.trim_matches(['[', ']']).to_ascii_lowercase();
     Some((host, uri.port_u16().unwrap_or(default)))
+}
+
+/// The request head as plugins see it (the body is filled in for dialects only).
+fn head_request(mount: &registry::Mount, parts: &http::request::Parts) -> wit::HttpRequest {
+    wit::HttpRequest {
+        method: parts.method.as_str().to_string(),
+        path: parts.uri.path().to_string(),
+        mount: mount.prefix.clone(),
+        query: parts.uri.query().map(str::to_string),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(k, v)| wit::Header {
+                name: k.as_str().to_string(),
+                value: String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            })
+            .collect(),
+        body: Vec::new(),
+    }
 }
