@@ -2,110 +2,21 @@
 //! local receiver on loopback.
 
 mod common;
+#[path = "common/receiver.rs"]
+mod receiver;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::Gateway;
 use hmac::{Hmac, Mac};
+use receiver::{Received, Receiver};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
 const PEER: &str = "5511999999999";
-
-/// One request the receiver got.
-#[derive(Clone, Debug)]
-struct Received {
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Received {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap()
-    }
-}
-
-/// A webhook receiver answering each call with `status(call_number)`.
-struct Receiver {
-    port: u16,
-    got: Arc<Mutex<Vec<Received>>>,
-}
-
-impl Receiver {
-    fn start(status: impl Fn(usize) -> u16 + Send + 'static) -> Receiver {
-        Self::start_on(TcpListener::bind("127.0.0.1:0").unwrap(), status)
-    }
-
-    fn start_on(listener: TcpListener, status: impl Fn(usize) -> u16 + Send + 'static) -> Receiver {
-        let port = listener.local_addr().unwrap().port();
-        let got = Arc::new(Mutex::new(Vec::new()));
-        let sink = got.clone();
-        std::thread::spawn(move || {
-            let mut calls = 0;
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut headers = Vec::new();
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                    continue;
-                }
-                loop {
-                    line.clear();
-                    reader.read_line(&mut line).unwrap();
-                    let l = line.trim_end();
-                    if l.is_empty() {
-                        break;
-                    }
-                    if let Some((k, v)) = l.split_once(':') {
-                        headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
-                    }
-                }
-                let len: usize = headers
-                    .iter()
-                    .find(|(k, _)| k == "content-length")
-                    .map(|(_, v)| v.parse().unwrap())
-                    .unwrap_or(0);
-                let mut body = vec![0; len];
-                reader.read_exact(&mut body).unwrap();
-                calls += 1;
-                let code = status(calls);
-                if (200..300).contains(&code) {
-                    sink.lock().unwrap().push(Received { headers, body });
-                }
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 {code} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                );
-            }
-        });
-        Receiver { port, got }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/hook", self.port)
-    }
-
-    fn wait_for(&self, n: usize, within: Duration) -> Vec<Received> {
-        let start = Instant::now();
-        loop {
-            let got = self.got.lock().unwrap().clone();
-            if got.len() >= n || start.elapsed() > within {
-                return got;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
 
 fn fast_retries(dir: &std::path::Path) -> std::path::PathBuf {
     let path = dir.join("wagate.toml");
@@ -129,7 +40,7 @@ fn set_webhook(gw: &Gateway, key: &str, instance: &str, spec: Value) -> Value {
 }
 
 fn message_id(r: &Received) -> String {
-    r.json()["payload"]["data"]["id"]
+    r.body["payload"]["data"]["id"]
         .as_str()
         .unwrap()
         .to_string()
@@ -145,12 +56,12 @@ fn a_receiver_that_fails_three_times_gets_everything_in_order() {
     );
     let key = gw.org_with_key("acme", None);
     gw.connected_instance(&key, "hooked");
-    let receiver = Receiver::start(|call| if call <= 3 { 500 } else { 200 });
+    let receiver = Receiver::start_with(|call| if call <= 3 { 500 } else { 200 });
     set_webhook(
         &gw,
         &key,
         "hooked",
-        json!({"url": receiver.url(), "events": ["message_upsert"]}),
+        json!({"url": receiver.url("hook"), "events": ["message_upsert"]}),
     );
     let sent: Vec<String> = (0..5)
         .map(|i| gw.inbound("hooked", PEER, &format!("m{i}"), false))
@@ -163,7 +74,7 @@ fn a_receiver_that_fails_three_times_gets_everything_in_order() {
         .map(|r| r.header("x-wagate-event-id").unwrap())
         .collect();
     assert!(event_ids.iter().all(|id| id.starts_with("evt_")));
-    assert_eq!(got[0].json()["instance_name"], "hooked");
+    assert_eq!(got[0].body["instance_name"], "hooked");
 }
 
 #[test]
@@ -171,26 +82,26 @@ fn the_signature_verifies_with_the_documented_scheme() {
     let gw = Gateway::start();
     let key = gw.org_with_key("acme", None);
     gw.connected_instance(&key, "signed");
-    let receiver = Receiver::start(|_| 200);
+    let receiver = Receiver::start_with(|_| 200);
     let hook = set_webhook(
         &gw,
         &key,
         "signed",
-        json!({"url": receiver.url(), "secret": "s3cret-value", "headers": [["x-tenant", "acme"]]}),
+        json!({"url": receiver.url("hook"), "secret": "s3cret-value", "headers": [["x-tenant", "acme"]]}),
     );
     assert_eq!(hook["secret"], "s3cret-value");
     gw.inbound("signed", PEER, "hello", false);
     let got = receiver.wait_for(1, Duration::from_secs(10));
     let r = got
         .iter()
-        .find(|r| r.json()["payload"]["type"] == "message_upsert")
+        .find(|r| r.body["payload"]["type"] == "message_upsert")
         .expect("message event delivered");
     let ts = r.header("x-wagate-timestamp").unwrap();
     let sig = r.header("x-wagate-signature").unwrap();
     let expect = |secret: &str| {
         let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
         mac.update(format!("{ts}.").as_bytes());
-        mac.update(&r.body);
+        mac.update(&r.raw);
         format!(
             "sha256={}",
             mac.finalize()
@@ -223,12 +134,12 @@ fn gone_receivers_are_dead_lettered_then_replayed_by_the_operator() {
     gw.connected_instance(&key, "gone");
     let healthy = Arc::new(Mutex::new(false));
     let flag = healthy.clone();
-    let receiver = Receiver::start(move |_| if *flag.lock().unwrap() { 200 } else { 410 });
+    let receiver = Receiver::start_with(move |_| if *flag.lock().unwrap() { 200 } else { 410 });
     set_webhook(
         &gw,
         &key,
         "gone",
-        json!({"url": receiver.url(), "events": ["message_upsert"]}),
+        json!({"url": receiver.url("hook"), "events": ["message_upsert"]}),
     );
     let id = gw.inbound("gone", PEER, "lost?", false);
     let mut letters = Value::Null;
@@ -245,7 +156,7 @@ fn gone_receivers_are_dead_lettered_then_replayed_by_the_operator() {
         letters[0]["error"].as_str().unwrap().contains("410"),
         "{letters}"
     );
-    assert!(receiver.got.lock().unwrap().is_empty());
+    assert!(receiver.all().is_empty());
 
     *healthy.lock().unwrap() = true;
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_wagate"))
@@ -339,7 +250,7 @@ fn nothing_is_lost_across_an_outage_and_a_sigkill() {
     let mut first_seen_a = Vec::new();
     let mut first_seen_b = Vec::new();
     for r in &got {
-        let v = r.json();
+        let v = &r.body;
         let id = message_id(r);
         let list = if v["instance_name"] == "a" {
             &mut first_seen_a
@@ -364,18 +275,18 @@ fn the_deletion_event_is_delivered_after_the_instance_is_gone() {
     let gw = Gateway::start();
     let key = gw.org_with_key("acme", None);
     gw.connected_instance(&key, "doomed");
-    let receiver = Receiver::start(|_| 200);
+    let receiver = Receiver::start_with(|_| 200);
     set_webhook(
         &gw,
         &key,
         "doomed",
-        json!({"url": receiver.url(), "events": ["instance_deleted"]}),
+        json!({"url": receiver.url("hook"), "events": ["instance_deleted"]}),
     );
     let (s, _) = gw.call("DELETE", "/core/instances/doomed", Some(&key), None);
     assert_eq!(s, 200);
     let got = receiver.wait_for(1, Duration::from_secs(10));
     assert_eq!(got.len(), 1);
-    let v = got[0].json();
+    let v = &got[0].body;
     assert_eq!(v["payload"]["type"], "instance_deleted");
     assert_eq!(v["payload"]["data"]["name"], "doomed");
 }
@@ -515,19 +426,19 @@ fn setting_webhooks_again_keeps_matching_ones_with_their_queue_and_secret() {
     );
     let key = gw.org_with_key("acme", None);
     gw.connected_instance(&key, "kept");
-    let receiver = Receiver::start(|call| if call <= 2 { 500 } else { 200 });
+    let receiver = Receiver::start_with(|call| if call <= 2 { 500 } else { 200 });
     let first = set_webhook(
         &gw,
         &key,
         "kept",
-        json!({"url": receiver.url(), "events": ["message_upsert"]}),
+        json!({"url": receiver.url("hook"), "events": ["message_upsert"]}),
     );
     let id = gw.inbound("kept", PEER, "queued before the change", false);
     let (s, v) = gw.call(
         "PUT",
         "/core/instances/kept/webhooks",
         Some(&key),
-        Some(json!([{"url": receiver.url(), "events": ["message_upsert"]}, {"url": "http://127.0.0.1:9/other", "events": ["instance_created"]}])),
+        Some(json!([{"url": receiver.url("hook"), "events": ["message_upsert"]}, {"url": "http://127.0.0.1:9/other", "events": ["instance_created"]}])),
     );
     assert_eq!(s, 200, "{v}");
     assert_eq!(v[0]["id"], first["id"], "same URL: same webhook");

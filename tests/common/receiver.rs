@@ -1,6 +1,6 @@
-//! A webhook receiver on loopback for the dialect webhook tests: records every
-//! request's path, headers and JSON body and answers 200. Include it with
-//! `#[path = "common/receiver.rs"] mod receiver;`.
+//! A webhook receiver on loopback for the webhook tests: records every accepted
+//! request's path, headers and body, and answers each call with a status the test
+//! scripts (200 by default). Include it with `#[path = "common/receiver.rs"] mod receiver;`.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -16,7 +16,10 @@ pub struct Received {
     pub path: String,
     /// Lower-case names.
     pub headers: Vec<(String, String)>,
+    /// The body as JSON (`Null` when it is not JSON).
     pub body: Value,
+    /// The body's bytes as sent (signatures are computed over these).
+    pub raw: Vec<u8>,
 }
 
 impl Received {
@@ -34,12 +37,28 @@ pub struct Receiver {
 }
 
 impl Receiver {
+    /// A receiver that accepts everything.
     pub fn start() -> Receiver {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        Self::start_with(|_| 200)
+    }
+
+    /// A receiver answering call number `n` (from 1) with `status(n)`; only 2xx calls
+    /// are recorded.
+    pub fn start_with(status: impl Fn(usize) -> u16 + Send + 'static) -> Receiver {
+        Self::start_on(TcpListener::bind("127.0.0.1:0").unwrap(), status)
+    }
+
+    /// As [`Receiver::start_with`], on a listener the test bound itself (e.g. on a port
+    /// reserved before the receiver comes up).
+    pub fn start_on(
+        listener: TcpListener,
+        status: impl Fn(usize) -> u16 + Send + 'static,
+    ) -> Receiver {
         let port = listener.local_addr().unwrap().port();
         let got = Arc::new(Mutex::new(Vec::new()));
         let sink = got.clone();
         std::thread::spawn(move || {
+            let mut calls = 0;
             for stream in listener.incoming() {
                 let Ok(mut stream) = stream else { continue };
                 let mut reader = BufReader::new(stream.try_clone().unwrap());
@@ -67,19 +86,24 @@ impl Receiver {
                     .find(|(k, _)| k == "content-length")
                     .and_then(|(_, v)| v.parse().ok())
                     .unwrap_or(0);
-                let mut body = vec![0; len];
-                if reader.read_exact(&mut body).is_ok()
-                    && let Ok(body) = serde_json::from_slice(&body)
-                {
+                let mut raw = vec![0; len];
+                if reader.read_exact(&mut raw).is_err() {
+                    continue;
+                }
+                calls += 1;
+                let code = status(calls);
+                if (200..300).contains(&code) {
+                    let body = serde_json::from_slice(&raw).unwrap_or(Value::Null);
                     sink.lock().unwrap().push(Received {
                         path,
                         headers,
                         body,
+                        raw,
                     });
                 }
                 let _ = write!(
                     stream,
-                    "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    "HTTP/1.1 {code} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
                 );
             }
         });
@@ -106,6 +130,18 @@ impl Receiver {
             }
             if start.elapsed() > Duration::from_secs(15) {
                 panic!("{what} never arrived; got {got:#?}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits until `n` requests were recorded or `within` passed; returns them.
+    pub fn wait_for(&self, n: usize, within: Duration) -> Vec<Received> {
+        let start = Instant::now();
+        loop {
+            let got = self.all();
+            if got.len() >= n || start.elapsed() > within {
+                return got;
             }
             std::thread::sleep(Duration::from_millis(20));
         }
