@@ -15,9 +15,19 @@ pub fn add_to_linker(linker: &mut Linker<PluginState>) -> anyhow::Result<()> {
 }
 
 /// Run one core operation as the request's principal, with the grant's timeout, and
-/// convert its result to the WIT types.
+/// convert its result to the WIT types (`list` converts each element of a list).
 macro_rules! core_op {
+    ($self:ident, list |$core:ident, $p:ident| $call:expr) => {{
+        let res = core_op!(@run $self, |$core, $p| $call);
+        Ok(res.and_then(|r| r.map(|v| v.into_iter().map(Into::into).collect()).map_err(Into::into)))
+    }};
     ($self:ident, |$core:ident, $p:ident| $call:expr) => {{
+        let res = core_op!(@run $self, |$core, $p| $call);
+        Ok(res.and_then(|r| r.map(Into::into).map_err(Into::into)))
+    }};
+    // The call itself: `Ok(core result)`, or `Err(wit error)` when there is no caller
+    // or the call timed out.
+    (@run $self:ident, |$core:ident, $p:ident| $call:expr) => {{
         let Some($p) = $self.principal.clone() else {
             return Ok(Err(wit::CoreError::Forbidden(
                 "no authenticated caller".into(),
@@ -25,15 +35,15 @@ macro_rules! core_op {
         };
         let $core = $self.core.clone();
         let timeout = $self.plugin.core_timeout;
-        let res = $self
+        match $self
             .host_call(async move { tokio::time::timeout(timeout, async { $call }).await })
-            .await;
-        Ok(match res {
-            Ok(r) => r.map(Into::into).map_err(Into::into),
+            .await
+        {
+            Ok(r) => Ok(r),
             Err(_) => Err(wit::CoreError::Internal(format!(
                 "core call timed out after {timeout:?}"
             ))),
-        })
+        }
     }};
 }
 
@@ -45,26 +55,11 @@ impl wit_core::Host for PluginState {
         let which = which.into();
         // The calling plugin is the dialect that owns these webhooks.
         let dialect = self.plugin.name.clone();
-        let Some(p) = self.principal.clone() else {
-            return Ok(Err(wit::CoreError::Forbidden(
-                "no authenticated caller".into(),
-            )));
-        };
-        let core = self.core.clone();
-        let timeout = self.plugin.core_timeout;
-        let res = self
-            .host_call(async move {
-                tokio::time::timeout(timeout, core.list_webhooks(&p, &which, &dialect)).await
-            })
-            .await;
-        Ok(match res {
-            Ok(r) => r
-                .map(|v| v.into_iter().map(Into::into).collect())
-                .map_err(Into::into),
-            Err(_) => Err(wit::CoreError::Internal(format!(
-                "core call timed out after {timeout:?}"
-            ))),
-        })
+        core_op!(
+            self,
+            list | core,
+            p | core.list_webhooks(&p, &which, &dialect).await
+        )
     }
 
     async fn set_webhooks(
@@ -75,26 +70,11 @@ impl wit_core::Host for PluginState {
         let which = which.into();
         let dialect = self.plugin.name.clone();
         let specs: Vec<model::WebhookSpec> = hooks.into_iter().map(Into::into).collect();
-        let Some(p) = self.principal.clone() else {
-            return Ok(Err(wit::CoreError::Forbidden(
-                "no authenticated caller".into(),
-            )));
-        };
-        let core = self.core.clone();
-        let timeout = self.plugin.core_timeout;
-        let res = self
-            .host_call(async move {
-                tokio::time::timeout(timeout, core.set_webhooks(&p, &which, &dialect, specs)).await
-            })
-            .await;
-        Ok(match res {
-            Ok(r) => r
-                .map(|v| v.into_iter().map(Into::into).collect())
-                .map_err(Into::into),
-            Err(_) => Err(wit::CoreError::Internal(format!(
-                "core call timed out after {timeout:?}"
-            ))),
-        })
+        core_op!(
+            self,
+            list | core,
+            p | core.set_webhooks(&p, &which, &dialect, specs).await
+        )
     }
     async fn create_instance(
         &mut self,
@@ -114,24 +94,7 @@ impl wit_core::Host for PluginState {
     async fn list_instances(
         &mut self,
     ) -> wasmtime::Result<Result<Vec<wit::Instance>, wit::CoreError>> {
-        let Some(p) = self.principal.clone() else {
-            return Ok(Err(wit::CoreError::Forbidden(
-                "no authenticated caller".into(),
-            )));
-        };
-        let core = self.core.clone();
-        let timeout = self.plugin.core_timeout;
-        let res = self
-            .host_call(async move { tokio::time::timeout(timeout, core.list_instances(&p)).await })
-            .await;
-        Ok(match res {
-            Ok(r) => r
-                .map(|v| v.into_iter().map(Into::into).collect())
-                .map_err(Into::into),
-            Err(_) => Err(wit::CoreError::Internal(format!(
-                "core call timed out after {timeout:?}"
-            ))),
-        })
+        core_op!(self, list | core, p | core.list_instances(&p).await)
     }
 
     async fn connect(
@@ -229,27 +192,8 @@ impl wit_core::Host for PluginState {
         &mut self,
         which: wit::InstanceRef,
     ) -> wasmtime::Result<Result<Vec<wit::Chat>, wit::CoreError>> {
-        let Some(p) = self.principal.clone() else {
-            return Ok(Err(wit::CoreError::Forbidden(
-                "no authenticated caller".into(),
-            )));
-        };
         let which = which.into();
-        let core = self.core.clone();
-        let timeout = self.plugin.core_timeout;
-        let res = self
-            .host_call(
-                async move { tokio::time::timeout(timeout, core.list_chats(&p, &which)).await },
-            )
-            .await;
-        Ok(match res {
-            Ok(r) => r
-                .map(|v| v.into_iter().map(Into::into).collect())
-                .map_err(Into::into),
-            Err(_) => Err(wit::CoreError::Internal(format!(
-                "core call timed out after {timeout:?}"
-            ))),
-        })
+        core_op!(self, list | core, p | core.list_chats(&p, &which).await)
     }
 
     async fn list_messages(
