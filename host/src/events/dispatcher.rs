@@ -179,12 +179,17 @@ impl Dispatcher {
     fn due_heads(&self, in_flight: &HashSet<String>) -> CoreResult<(Vec<Head>, Option<u64>)> {
         let now = now_ms();
         let mut drained_retired = Vec::new();
+        // Snapshot the in-progress removals *before* the read transaction begins: a key
+        // leaves `removing` only after its removal committed, so a key missing from this
+        // snapshot is either undelivered or already gone from the transaction's view.
+        // (Taken the other way round, a removal committing in between would make a
+        // delivered event look due again.)
+        let removing = self.removing.lock().expect("removing lock").clone();
         let (heads, next) = self.store.read(|tx| {
             let hooks = tx.open_table(tables::WEBHOOKS).map_err(internal)?;
             let queue = tx.open_table(tables::DELIVERY_QUEUE).map_err(internal)?;
             let mut heads = Vec::new();
             let mut next: Option<u64> = None;
-            let removing = self.removing.lock().expect("removing lock").clone();
             for row in hooks.iter().map_err(internal)? {
                 let (_, v) = row.map_err(internal)?;
                 let webhook: Webhook = decode(v.value())?;
