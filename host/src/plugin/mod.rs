@@ -272,17 +272,10 @@ impl PluginHost {
         }
     }
 
-    /// Render one event with the named dialect (for webhooks later).
+    /// Render one event with the named dialect (webhook bodies, stream frames).
     pub async fn render_event(&self, dialect: &str, ev: &Event) -> anyhow::Result<Option<Vec<u8>>> {
         let set = self.inner.set.load_full();
-        let plugin = set
-            .plugins
-            .get(dialect)
-            .with_context(|| format!("no plugin named `{dialect}` is loaded"))?;
-        let pre = plugin
-            .dialect
-            .as_ref()
-            .with_context(|| format!("plugin `{dialect}` is not a dialect"))?;
+        let (plugin, pre) = set.dialect(dialect)?;
         let ev: wit::Event = ev.clone().into();
         let out = self
             .call(plugin, None, async |store| {
@@ -296,14 +289,7 @@ impl PluginHost {
     /// The named dialect's OpenAPI document.
     pub async fn openapi(&self, dialect: &str) -> anyhow::Result<String> {
         let set = self.inner.set.load_full();
-        let plugin = set
-            .plugins
-            .get(dialect)
-            .with_context(|| format!("no plugin named `{dialect}` is loaded"))?;
-        let pre = plugin
-            .dialect
-            .as_ref()
-            .with_context(|| format!("plugin `{dialect}` is not a dialect"))?;
+        let (plugin, pre) = set.dialect(dialect)?;
         let out = self
             .call(plugin, None, async |store| {
                 let inst = pre.instantiate_async(&mut *store).await?;

@@ -106,6 +106,22 @@ impl PluginSet {
     pub fn route(&self, path: &str) -> Option<&Mount> {
         self.mounts.iter().find(|m| prefix_matches(&m.prefix, path))
     }
+
+    /// The loaded plugin `name` and its dialect export, or why there is none.
+    pub fn dialect(
+        &self,
+        name: &str,
+    ) -> anyhow::Result<(&Arc<LoadedPlugin>, &DialectPre<PluginState>)> {
+        let plugin = self
+            .plugins
+            .get(name)
+            .with_context(|| format!("no plugin named `{name}` is loaded"))?;
+        let pre = plugin
+            .dialect
+            .as_ref()
+            .with_context(|| format!("plugin `{name}` is not a dialect"))?;
+        Ok((plugin, pre))
+    }
 }
 
 /// A plugin to load: manifest and wasm, from the bundle or a file.
