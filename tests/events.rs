@@ -18,6 +18,12 @@ use sha2::Sha256;
 
 const PEER: &str = "5511999999999";
 
+/// A gateway on `dir/data` whose webhook retries are quick (tests wait on them).
+fn start_with_fast_retries(dir: &std::path::Path) -> Gateway {
+    let config = fast_retries(dir);
+    Gateway::start_on(&dir.join("data"), &["--config", config.to_str().unwrap()])
+}
+
 fn fast_retries(dir: &std::path::Path) -> std::path::PathBuf {
     let path = dir.join("wagate.toml");
     std::fs::write(
@@ -49,11 +55,7 @@ fn message_id(r: &Received) -> String {
 #[test]
 fn a_receiver_that_fails_three_times_gets_everything_in_order() {
     let tmp = tempfile::tempdir().unwrap();
-    let config = fast_retries(tmp.path());
-    let gw = Gateway::start_on(
-        &tmp.path().join("data"),
-        &["--config", config.to_str().unwrap()],
-    );
+    let gw = start_with_fast_retries(tmp.path());
     let key = gw.org_with_key("acme", None);
     gw.connected_instance(&key, "hooked");
     let receiver = Receiver::start_with(|call| if call <= 3 { 500 } else { 200 });
@@ -125,11 +127,7 @@ fn the_signature_verifies_with_the_documented_scheme() {
 #[test]
 fn gone_receivers_are_dead_lettered_then_replayed_by_the_operator() {
     let tmp = tempfile::tempdir().unwrap();
-    let config = fast_retries(tmp.path());
-    let gw = Gateway::start_on(
-        &tmp.path().join("data"),
-        &["--config", config.to_str().unwrap()],
-    );
+    let gw = start_with_fast_retries(tmp.path());
     let key = gw.org_with_key("acme", None);
     gw.connected_instance(&key, "gone");
     let healthy = Arc::new(Mutex::new(false));
@@ -419,11 +417,7 @@ fn webhooks_reach_https_receivers_trusting_an_extra_ca() {
 #[test]
 fn setting_webhooks_again_keeps_matching_ones_with_their_queue_and_secret() {
     let tmp = tempfile::tempdir().unwrap();
-    let config = fast_retries(tmp.path());
-    let gw = Gateway::start_on(
-        &tmp.path().join("data"),
-        &["--config", config.to_str().unwrap()],
-    );
+    let gw = start_with_fast_retries(tmp.path());
     let key = gw.org_with_key("acme", None);
     gw.connected_instance(&key, "kept");
     let receiver = Receiver::start_with(|call| if call <= 2 { 500 } else { 200 });
