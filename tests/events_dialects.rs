@@ -137,11 +137,10 @@ fn instance_deleted_reaches_the_receiver_in_all_three_envelopes() {
         };
         assert!(s == 200 || s == 204, "delete {name} via {via}: {s} {v}");
 
-        let got = rx.wait_until(&format!("all three deletions of {name}"), |_| {
-            let all = rx.all();
+        let got = rx.wait_until_all(&format!("all three deletions of {name}"), |all| {
             ["/ryze", "/evolution", "/v1"]
                 .iter()
-                .all(|p| !for_instance(&all, p, name, &id).is_empty())
+                .all(|p| !for_instance(all, p, name, &id).is_empty())
         });
 
         let ryze = for_instance(&got, "/ryze", name, &id);

@@ -122,10 +122,16 @@ impl Receiver {
     /// Waits (up to 15 s) until some request satisfies `pred`; returns everything
     /// received so far.
     pub fn wait_until(&self, what: &str, pred: impl Fn(&Received) -> bool) -> Vec<Received> {
+        self.wait_until_all(what, |got| got.iter().any(&pred))
+    }
+
+    /// Waits until `pred` holds for everything recorded so far; returns that same
+    /// snapshot, so what the caller asserts on is exactly what satisfied the wait.
+    pub fn wait_until_all(&self, what: &str, pred: impl Fn(&[Received]) -> bool) -> Vec<Received> {
         let start = Instant::now();
         loop {
             let got = self.all();
-            if got.iter().any(&pred) {
+            if pred(&got) {
                 return got;
             }
             if start.elapsed() > Duration::from_secs(15) {
