@@ -3,6 +3,7 @@
 //! - [`sim`]: an in-process simulated network (demos, tests, benchmarks).
 //! - `whatsapp` (whatsapp-rust): not built yet; see README "Not built yet".
 
+pub mod real;
 pub mod sim;
 
 use async_trait::async_trait;
