@@ -1288,6 +1288,7 @@ mod library {
             media: None,
             revoked: false,
             deleted_for_me: false,
+            origin: None,
         };
         let parse =
             |s: Option<String>| -> Value { serde_json::from_str(&s.expect("rendered")).unwrap() };

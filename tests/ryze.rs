@@ -1253,6 +1253,7 @@ async fn events_render_in_ryze_envelope() {
         media: None,
         revoked,
         deleted_for_me: false,
+        origin: None,
     };
     let event = |payload: EventPayload| Event {
         id: "01JEVENT".into(),

@@ -1503,6 +1503,7 @@ async fn events_render_in_the_v1_envelope() {
         media: None,
         revoked: false,
         deleted_for_me: false,
+        origin: None,
     };
     assert_eq!(
         render(event(EventPayload::MessageUpsert(message.clone()))).await,

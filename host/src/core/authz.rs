@@ -55,6 +55,12 @@ pub fn load_instance(
 }
 
 impl Core {
+    /// Whether instance `instance_id` exists and `p` can see it (any capability).
+    pub fn can_reach(&self, p: &Principal, instance_id: &str) -> bool {
+        let which = InstanceRef::Id(instance_id.to_string());
+        matches!(self.store.read(|tx| load_instance(tx, &which)), Ok(Some(r)) if can_see(p, &r))
+    }
+
     /// The instance `which` as `p` may use it for an operation needing `cap`.
     pub(crate) fn authorize(
         &self,

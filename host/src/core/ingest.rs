@@ -105,6 +105,7 @@ impl Core {
             media: media.clone(),
             revoked: false,
             deleted_for_me: false,
+            origin: None,
         };
         let stored = message.clone();
         let result = self

@@ -309,7 +309,8 @@ impl Core {
 }
 
 /// Removes every record of an instance inside `tx`: chats, messages, message ids,
-/// bound credentials, the name, the record itself; and queues its media folder.
+/// webhooks (retired) and integrations, plugin storage, bound credentials (integration
+/// inbound secrets among them), the name, the record itself; and queues its media folder.
 fn wipe_instance(tx: &WriteTransaction, record: &InstanceRecord) -> CoreResult<()> {
     let id = record.instance.id.as_str();
     let prefix = tables::instance_prefix(id);
@@ -320,6 +321,7 @@ fn wipe_instance(tx: &WriteTransaction, record: &InstanceRecord) -> CoreResult<(
             .map_err(internal)?;
     }
     super::webhooks::retire_instance_webhooks(tx, id)?;
+    super::plugin_storage::wipe_instance(tx, id)?;
     let mut by_instance = tx
         .open_multimap_table(tables::CREDENTIALS_BY_INSTANCE)
         .map_err(internal)?;

@@ -26,6 +26,19 @@ impl Core {
         to: &str,
         text: &str,
     ) -> CoreResult<Message> {
+        self.send_text_from(p, which, to, text, None).await
+    }
+
+    /// [`Core::send_text`], stamping the stored message (and its event) with `origin`:
+    /// the plugin whose request caused it.
+    pub async fn send_text_from(
+        &self,
+        p: &Principal,
+        which: &InstanceRef,
+        to: &str,
+        text: &str,
+        origin: Option<&str>,
+    ) -> CoreResult<Message> {
         let record = self.authorize(p, which, Capability::Send)?;
         let chat_jid = jid::normalize(to)?;
         if text.trim().is_empty() {
@@ -50,6 +63,7 @@ impl Core {
             media: None,
             revoked: false,
             deleted_for_me: false,
+            origin: origin.map(str::to_string),
         };
         let instance = record.instance;
         let stored = message.clone();

@@ -8,9 +8,11 @@ pub mod chats;
 pub mod credentials;
 pub mod ingest;
 pub mod instances;
+pub mod integrations;
 pub mod jid;
 pub mod messages;
 pub mod model;
+pub mod plugin_storage;
 pub mod ratelimit;
 pub mod webhooks;
 

@@ -205,6 +205,11 @@ pub struct Message {
     pub media: Option<String>,
     pub revoked: bool,
     pub deleted_for_me: bool,
+    /// The plugin whose request created the message (a dialect's `core.send-text`), so
+    /// a sink can skip its own echoes; absent for messages from the phone, the native
+    /// API and contacts (and for records stored before the field existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -306,6 +311,89 @@ pub struct Webhook {
     /// The instance was deleted: kept only until its queued deliveries are done.
     #[serde(default)]
     pub retired: bool,
+    /// The sink plugin that delivers to it (`webhook` for every plain webhook, and for
+    /// records stored before the field existed).
+    #[serde(default = "webhook_sink", skip_serializing_if = "is_webhook_sink")]
+    pub sink: String,
+    /// Set when this destination is an instance's integration with `sink` (see
+    /// `core::integrations`): then it is managed by the integration calls only, never
+    /// listed or replaced as a webhook.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integration: Option<IntegrationData>,
+}
+
+/// The bundled sink of plain webhooks.
+pub const WEBHOOK_SINK: &str = "webhook";
+
+fn webhook_sink() -> String {
+    WEBHOOK_SINK.into()
+}
+
+fn is_webhook_sink(sink: &str) -> bool {
+    sink == WEBHOOK_SINK
+}
+
+impl Webhook {
+    /// Whether this is a plain webhook that `dialect` set (not an integration).
+    pub fn is_webhook_of(&self, dialect: &str) -> bool {
+        self.integration.is_none() && self.dialect == dialect
+    }
+}
+
+/// What an integration destination holds beyond a webhook's fields. The secret values
+/// (`secret_headers`, `inbound_secret`) stay in the host: a sink's `destination` and
+/// dead letters never carry them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntegrationData {
+    /// The sink's settings, a JSON object (as text, the sink documents its schema).
+    pub settings: String,
+    /// Added by http-out to the sink's requests to the URL's host during `deliver`.
+    pub secret_headers: Vec<(String, String)>,
+    /// The instance-bound credential (read + send) the sink's inbound route accepts.
+    pub inbound_secret: String,
+    /// sha256 of `inbound_secret`: its key in `CREDENTIALS`.
+    pub inbound_hash: Vec<u8>,
+    /// The credential's id (what logs and principals show).
+    pub inbound_credential_id: String,
+}
+
+/// An integration as a caller describes it (`set-integration`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IntegrationSpec {
+    pub sink: String,
+    pub url: String,
+    pub settings: String,
+    /// `None` keeps the current ones.
+    pub secret_headers: Option<Vec<(String, String)>>,
+    pub enabled: bool,
+}
+
+/// A stored integration, as callers see it (secret header values masked out).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Integration {
+    pub sink: String,
+    pub url: String,
+    pub settings: String,
+    pub enabled: bool,
+    pub secret_header_names: Vec<String>,
+    pub inbound_secret: String,
+    pub created_at: u64,
+}
+
+impl Integration {
+    /// The caller's view of an integration destination; `None` for a plain webhook.
+    pub fn of(w: &Webhook) -> Option<Integration> {
+        let data = w.integration.as_ref()?;
+        Some(Integration {
+            sink: w.sink.clone(),
+            url: w.url.clone(),
+            settings: data.settings.clone(),
+            enabled: w.enabled,
+            secret_header_names: data.secret_headers.iter().map(|(n, _)| n.clone()).collect(),
+            inbound_secret: data.inbound_secret.clone(),
+            created_at: w.created_at,
+        })
+    }
 }
 
 /// One outbox event. `id` is stable across redeliveries (`evt_<ulid>`).

@@ -44,7 +44,7 @@ impl Core {
             for wid in by_instance.get(id.as_str()).map_err(internal)? {
                 let wid = wid.map_err(internal)?;
                 if let Some(w) = get_json::<_, Webhook>(&hooks, wid.value())?
-                    && w.dialect == dialect
+                    && w.is_webhook_of(dialect)
                 {
                     out.push(w);
                 }
@@ -89,9 +89,10 @@ impl Core {
                 for wid in by_instance.get(instance_id.as_str()).map_err(internal)? {
                     let wid = wid.map_err(internal)?.value().to_string();
                     match get_json::<_, Webhook>(&table, wid.as_str())? {
-                        Some(w) if w.dialect == dialect => current.push(w),
-                        Some(_) => others += 1,
-                        None => {}
+                        Some(w) if w.is_webhook_of(&dialect) => current.push(w),
+                        // Integrations have their own limit (one per sink).
+                        Some(w) if w.integration.is_none() => others += 1,
+                        _ => {}
                     }
                 }
                 if others + specs.len() > MAX_WEBHOOKS_PER_INSTANCE {
@@ -121,6 +122,8 @@ impl Core {
                             .unwrap_or_else(|| fresh_secret.clone()),
                         created_at: kept.as_ref().map_or(now, |w| w.created_at),
                         retired: false,
+                        sink: super::model::WEBHOOK_SINK.to_string(),
+                        integration: None,
                     });
                 }
                 let mut queue = tx.open_table(tables::DELIVERY_QUEUE).map_err(internal)?;
@@ -150,23 +153,7 @@ impl Core {
 }
 
 fn validate_spec(spec: &WebhookSpec) -> CoreResult<()> {
-    let rest = spec
-        .url
-        .strip_prefix("http://")
-        .or_else(|| spec.url.strip_prefix("https://"))
-        .ok_or_else(|| {
-            CoreError::Invalid("webhook url must start with http:// or https://".into())
-        })?;
-    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-    if host.is_empty()
-        || host.contains('@')
-        || spec.url.len() > 2048
-        || spec.url.chars().any(char::is_whitespace)
-    {
-        return Err(CoreError::Invalid(
-            "webhook url must be an absolute URL with a host".into(),
-        ));
-    }
+    validate_url("webhook", &spec.url)?;
     for kind in &spec.events {
         if !super::model::EventPayload::KINDS.contains(&kind.as_str()) {
             return Err(CoreError::Invalid(format!(
@@ -175,12 +162,41 @@ fn validate_spec(spec: &WebhookSpec) -> CoreResult<()> {
             )));
         }
     }
-    for (name, value) in &spec.headers {
-        let ok_name =
-            !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    validate_headers("webhook", &spec.headers)
+}
+
+/// An absolute `http(s)://` URL with a host and no userinfo (`what` names it in errors).
+pub(crate) fn validate_url(what: &str, url: &str) -> CoreResult<()> {
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+        .ok_or_else(|| {
+            CoreError::Invalid(format!("{what} url must start with http:// or https://"))
+        })?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if host.is_empty()
+        || host.contains('@')
+        || url.len() > 2048
+        || url.chars().any(char::is_whitespace)
+    {
+        return Err(CoreError::Invalid(format!(
+            "{what} url must be an absolute URL with a host"
+        )));
+    }
+    Ok(())
+}
+
+/// Header names of letters, digits, `-` and `_` (Chatwoot's `api_access_token`); values
+/// without control characters.
+pub(crate) fn validate_headers(what: &str, headers: &[(String, String)]) -> CoreResult<()> {
+    for (name, value) in headers {
+        let ok_name = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         if !ok_name || value.chars().any(|c| c.is_control()) {
             return Err(CoreError::Invalid(format!(
-                "invalid webhook header `{name}`"
+                "invalid {what} header `{name}`"
             )));
         }
     }
@@ -232,7 +248,10 @@ pub(crate) fn fan_out(tx: &WriteTransaction, seq: u64, event: &Event) -> CoreRes
 
 /// On instance deletion: its webhooks leave the instance index and become retired, so
 /// the deliveries already queued (the deletion event among them) still go out; the
-/// dispatcher removes a retired webhook once its queue is empty.
+/// dispatcher removes a retired webhook once its queue is empty. Integrations go at
+/// once with their queues: their sink's stored state for the instance is wiped in the
+/// same transaction, so there is nothing left for late deliveries to act on (and their
+/// secret headers must not outlive the instance).
 pub(crate) fn retire_instance_webhooks(tx: &WriteTransaction, instance_id: &str) -> CoreResult<()> {
     let mut by_instance = tx
         .open_multimap_table(tables::WEBHOOKS_BY_INSTANCE)
@@ -250,11 +269,27 @@ pub(crate) fn retire_instance_webhooks(tx: &WriteTransaction, instance_id: &str)
             .map(|v| v.value().to_vec());
         if let Some(bytes) = existing {
             let mut w: Webhook = decode(&bytes)?;
+            if w.integration.is_some() {
+                hooks.remove(wid.as_str()).map_err(internal)?;
+                drop_queue(tx, &w.id)?;
+                continue;
+            }
             w.retired = true;
             hooks
                 .insert(wid.as_str(), encode(&w).as_slice())
                 .map_err(internal)?;
         }
     }
+    Ok(())
+}
+
+/// Removes every queued delivery of destination `webhook_id`.
+pub(crate) fn drop_queue(tx: &WriteTransaction, webhook_id: &str) -> CoreResult<()> {
+    let prefix = tables::instance_prefix(webhook_id);
+    let end = tables::prefix_end(&prefix);
+    tx.open_table(tables::DELIVERY_QUEUE)
+        .map_err(internal)?
+        .retain_in(prefix.as_slice()..end.as_slice(), |_, _| false)
+        .map_err(internal)?;
     Ok(())
 }

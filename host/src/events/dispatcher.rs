@@ -352,10 +352,17 @@ impl Dispatcher {
 
     async fn dead_letter(&self, head: Head, attempts: u32, error: String) -> CoreResult<()> {
         tracing::warn!(webhook = %head.webhook.id, event = %head.item.event.id, %error, "delivery dead-lettered");
+        let mut webhook = head.webhook;
+        // Dead letters are listed to operators: an integration's secret values stay in
+        // its live record only (a replay delivers through that record while it exists).
+        if let Some(data) = webhook.integration.as_mut() {
+            data.secret_headers.iter_mut().for_each(|(_, v)| v.clear());
+            data.inbound_secret.clear();
+        }
         let letter = DeadLetter {
             id: format!("dl_{}", ulid::Ulid::new()),
             seq: head.seq,
-            webhook: head.webhook,
+            webhook,
             event: head.item.event,
             attempts: attempts.max(head.item.attempts + 1),
             error,
@@ -430,12 +437,18 @@ pub async fn replay_dead_letters(store: &Store, ids: Vec<String>) -> CoreResult<
             };
             let mut hooks = tx.open_table(tables::WEBHOOKS).map_err(internal)?;
             let mut queue = tx.open_table(tables::DELIVERY_QUEUE).map_err(internal)?;
+            let mut replayed = 0;
             for letter in &wanted {
-                if hooks
+                let gone = hooks
                     .get(letter.webhook.id.as_str())
                     .map_err(internal)?
-                    .is_none()
-                {
+                    .is_none();
+                if gone && letter.webhook.integration.is_some() {
+                    // A deleted integration cannot be brought back: its secrets were not
+                    // kept in the letter, and its sink's state is gone. It stays listed.
+                    continue;
+                }
+                if gone {
                     // The webhook is gone (instance deleted, or replaced): bring it back
                     // retired, just long enough to deliver what is replayed.
                     let mut w = letter.webhook.clone();
@@ -457,8 +470,9 @@ pub async fn replay_dead_letters(store: &Store, ids: Vec<String>) -> CoreResult<
                     )
                     .map_err(internal)?;
                 letters.remove(letter.id.as_str()).map_err(internal)?;
+                replayed += 1;
             }
-            Ok(wanted.len())
+            Ok(replayed)
         })
         .await
 }

@@ -1,5 +1,6 @@
-//! The dispatcher's transport over the plugin host: dialect plugins render, the
-//! `webhook` sink plugin signs and sends through http-out.
+//! The dispatcher's transport over the plugin host: dialect plugins render (integrations
+//! get the native `/core` JSON), and the destination's sink plugin sends through
+//! http-out: `webhook` for plain webhooks, the integration's sink (`chatwoot`) else.
 
 use async_trait::async_trait;
 
@@ -9,7 +10,7 @@ use crate::plugin::{Delivery, PluginHost};
 use crate::server::core_api::NATIVE_DIALECT;
 
 /// The bundled sink that POSTs to webhooks.
-pub const WEBHOOK_SINK: &str = "webhook";
+pub use crate::core::model::WEBHOOK_SINK;
 
 pub struct PluginTransport {
     pub plugins: PluginHost,
@@ -27,7 +28,7 @@ impl Transport for PluginTransport {
     async fn send(&self, hook: &Webhook, event: &Event, body: Vec<u8>) -> anyhow::Result<Outcome> {
         let outcome = self
             .plugins
-            .deliver(WEBHOOK_SINK, Some(hook), &[(event.clone(), body)])
+            .deliver(&hook.sink, Some(hook), &[(event.clone(), body)])
             .await?;
         Ok(match outcome {
             Delivery::Ok => Outcome::Delivered,

@@ -1,7 +1,7 @@
 //! Host-side bindings of the WIT worlds (`wit/worlds.wit`).
 //!
 //! `auth` generates the shared interfaces (types, log, config, identity, http-out);
-//! `dialect` adds `core`; `sink` reuses all of them. Every import is `async` (host calls
+//! `dialect` adds `core` and `storage`; `sink` reuses all of them. Every import is `async` (host calls
 //! may await core or the network) and `trappable` (a host-side failure can end the
 //! guest's call instead of returning a made-up value).
 
@@ -45,6 +45,7 @@ pub mod sink {
             "wagate:plugin/config": super::auth::wagate::plugin::config,
             "wagate:plugin/cache": super::auth::wagate::plugin::cache,
             "wagate:plugin/http-out": super::auth::wagate::plugin::http_out,
+            "wagate:plugin/storage": super::dialect::wagate::plugin::storage,
         },
     });
 }
@@ -53,3 +54,4 @@ pub use auth::wagate::plugin::{
     cache as wit_cache, config as wit_config, http_out, identity, log as wit_log, types,
 };
 pub use dialect::wagate::plugin::core as wit_core;
+pub use dialect::wagate::plugin::storage as wit_storage;

@@ -28,7 +28,9 @@
 //! ```
 //!
 //! Default mounts, each present only when its dialect is loaded: Ryze (`ryze`) at
-//! `/api`, sessions/v1 (`sessions-v1`) at `/api/v1`, Evolution (`evolution`) at `/`.
+//! `/api`, sessions/v1 (`sessions-v1`) at `/api/v1`, Chatwoot's inbound webhooks
+//! (`chatwoot`, behind `url-token`) at `/chatwoot/webhook`, Evolution (`evolution`) at
+//! `/` (so Evolution's own `/chatwoot/set` and `/chatwoot/find` stay Evolution's).
 //! Their auth plugins are the dialect manifest's `default_auth` list.
 
 use std::collections::BTreeMap;
@@ -41,6 +43,7 @@ use serde::Deserialize;
 pub const DEFAULT_MOUNTS: &[(&str, &str)] = &[
     ("/api", "ryze"),
     ("/api/v1", "sessions-v1"),
+    ("/chatwoot/webhook", "chatwoot"),
     ("/", "evolution"),
 ];
 

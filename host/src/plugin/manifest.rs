@@ -10,7 +10,7 @@
 //! default_auth = ["ryze-token"]  # dialects: auth plugins of its default mount
 //!
 //! [grants]
-//! imports = ["core", "log", "config"]   # core | identity | http-out | config | log | cache
+//! imports = ["core", "log", "config"]   # core | identity | http-out | config | log | cache | storage
 //! memory_mib = 32                # linear-memory cap (default 32)
 //! deadline_ms = 100              # guest time per call (default 100); host calls excluded
 //! core_timeout_ms = 10000        # per `core`/`identity` host call (default 10 s)
@@ -91,17 +91,20 @@ pub enum Grant {
     Log,
     /// `wagate:plugin/cache`: a host-kept key-value cache.
     Cache,
+    /// `wagate:plugin/storage`: durable per-instance key-value storage.
+    Storage,
 }
 
 impl Grant {
     /// Every grant.
-    pub const ALL: [Grant; 6] = [
+    pub const ALL: [Grant; 7] = [
         Grant::Core,
         Grant::Identity,
         Grant::HttpOut,
         Grant::Config,
         Grant::Log,
         Grant::Cache,
+        Grant::Storage,
     ];
 
     /// The interface's name inside the `wagate:plugin` package.
@@ -113,6 +116,7 @@ impl Grant {
             Grant::Config => "config",
             Grant::Log => "log",
             Grant::Cache => "cache",
+            Grant::Storage => "storage",
         }
     }
 

@@ -165,7 +165,10 @@ impl PluginHost {
 
         wit_req.body = body.to_vec();
         let dialect = &mount.dialect;
-        let resp = match self.call_dialect(dialect, caller, &wit_req).await {
+        let resp = match self
+            .call_dialect(dialect, caller, &wit_req, set.sinks.clone())
+            .await
+        {
             Ok(resp) => self.to_response(dialect, resp),
             Err(f) => Err(f),
         };
@@ -300,7 +303,9 @@ impl PluginHost {
     }
 
     /// Deliver a batch of rendered events to the named sink plugin; with a destination
-    /// (a webhook), the plugin may reach that destination's host during this call.
+    /// (a webhook or an integration), the plugin may reach that destination's host
+    /// during this call (with an integration's secret headers added to every request
+    /// to it) and its `storage` calls are scoped to the destination's instance.
     pub async fn deliver(
         &self,
         sink: &str,
@@ -328,9 +333,20 @@ impl PluginHost {
                     value: value.clone(),
                 })
                 .collect(),
-            secret: w.secret.clone(),
+            // An integration's sink gets no secret value at all: it does not sign, and
+            // its API token reaches the wire through http-out only.
+            secret: if w.integration.is_some() {
+                String::new()
+            } else {
+                w.secret.clone()
+            },
         });
         let dest_host = destination.and_then(|w| destination_host(&w.url));
+        let secret_headers = destination
+            .and_then(|w| w.integration.as_ref())
+            .map(|i| i.secret_headers.clone())
+            .unwrap_or_default();
+        let dest_instance = destination.map(|w| w.instance_id.clone());
         let batch: Vec<Outgoing> = batch
             .iter()
             .map(|(event, body)| Outgoing {
@@ -340,7 +356,10 @@ impl PluginHost {
             .collect();
         let out = self
             .call(plugin, None, async |store| {
-                store.data_mut().destination_host = dest_host;
+                let data = store.data_mut();
+                data.destination_host = dest_host;
+                data.destination_secret_headers = secret_headers;
+                data.deliver_instance = dest_instance;
                 let inst = pre.instantiate_async(&mut *store).await?;
                 inst.call_deliver(&mut *store, dest.as_ref(), &batch).await
             })
@@ -407,10 +426,12 @@ impl PluginHost {
         plugin: &LoadedPlugin,
         caller: Option<Principal>,
         req: &wit::HttpRequest,
+        sinks: Arc<std::collections::BTreeSet<String>>,
     ) -> Result<wit::HttpResponse, PluginFailure> {
         let pre = plugin.dialect.as_ref().expect("mounts only name dialects");
         let wit_caller: Option<wit::Principal> = caller.clone().map(Into::into);
         self.call(plugin, caller, async |store| {
+            store.data_mut().loaded_sinks = sinks;
             let inst = pre.instantiate_async(&mut *store).await?;
             inst.call_handle(&mut *store, req, wit_caller.as_ref())
                 .await

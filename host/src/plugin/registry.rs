@@ -99,6 +99,8 @@ pub struct PluginSet {
     pub plugins: BTreeMap<String, Arc<LoadedPlugin>>,
     /// Longest prefix first.
     pub mounts: Vec<Mount>,
+    /// Names of the plugins that export `sink` (what integrations may name).
+    pub sinks: Arc<std::collections::BTreeSet<String>>,
 }
 
 impl PluginSet {
@@ -222,7 +224,18 @@ pub fn build_set(
     }
 
     let mounts = build_mounts(&plugins, cfg.mount.as_deref())?;
-    Ok(PluginSet { plugins, mounts })
+    let sinks = Arc::new(
+        plugins
+            .values()
+            .filter(|p| p.sink.is_some())
+            .map(|p| p.manifest.name.clone())
+            .collect(),
+    );
+    Ok(PluginSet {
+        plugins,
+        mounts,
+        sinks,
+    })
 }
 
 fn read_file_plugin(manifest_path: &Path, wasm_override: Option<&Path>) -> anyhow::Result<Source> {

@@ -35,6 +35,16 @@ pub struct PluginState {
     /// One more `(host, port)` http-out may reach during this call: the destination of
     /// a sink's `deliver` (a webhook URL its owner set), and nothing else.
     pub destination_host: Option<(String, u16)>,
+    /// Headers http-out adds to every request to `destination_host` (an integration's
+    /// secret headers, e.g. Chatwoot's `api_access_token`), replacing same-named ones
+    /// the guest set. The guest never sees their values.
+    pub destination_secret_headers: Vec<(String, String)>,
+    /// The instance a sink's `deliver` concerns: the only one its `storage` calls may
+    /// touch. (During `handle`, `principal` scopes them instead.)
+    pub deliver_instance: Option<String>,
+    /// Names of the loaded sink plugins (dialect calls): what `core.set-integration`
+    /// accepts as `sink`.
+    pub loaded_sinks: Arc<std::collections::BTreeSet<String>>,
     wasi: WasiCtx,
     table: ResourceTable,
 }
@@ -64,6 +74,9 @@ impl PluginState {
             clock,
             stderr,
             destination_host: None,
+            destination_secret_headers: Vec::new(),
+            deliver_instance: None,
+            loaded_sinks: Arc::default(),
             wasi,
             table: ResourceTable::new(),
         }

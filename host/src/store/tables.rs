@@ -10,6 +10,10 @@
 //!   the store-wide arrival counter (`META["message_seq"]`): a forward scan of one chat
 //!   is newest first, and messages of the same millisecond keep their arrival order.
 //! - message id key: `instance_id \0 message_id` -> the message key.
+//! - plugin storage key: `instance_id \0 plugin \0 key` (the `storage` grant): the
+//!   instance prefix wipes an instance's entries of every plugin, `instance_id \0
+//!   plugin \0` one plugin's (plugin names are `[a-z0-9_-]`, so they hold no `\0`;
+//!   the plugin's own key is last, so it may hold any byte).
 //!
 //! Instance ids are ULIDs and JIDs never contain `\0`, so prefixes cannot collide.
 
@@ -58,6 +62,10 @@ pub const DELIVERY_QUEUE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("
 /// dead-letter id -> `DeadLetter`: deliveries that failed for good, for an operator
 /// to list and replay.
 pub const DEAD_LETTERS: TableDefinition<&str, &[u8]> = TableDefinition::new("dead_letters");
+
+/// plugin storage key -> the value a plugin stored (`storage` grant). Never evicted;
+/// removed with the instance, or with the plugin's integration of it.
+pub const PLUGIN_STORAGE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("plugin_storage");
 
 const SEP: u8 = 0;
 
@@ -117,6 +125,21 @@ pub fn delivery_key(webhook_id: &str, seq: u64) -> Vec<u8> {
 pub fn message_id_key(instance_id: &str, message_id: &str) -> Vec<u8> {
     let mut k = instance_prefix(instance_id);
     k.extend_from_slice(message_id.as_bytes());
+    k
+}
+
+/// `instance_id \0 plugin \0`: the prefix of one plugin's storage for an instance.
+pub fn plugin_storage_prefix(instance_id: &str, plugin: &str) -> Vec<u8> {
+    let mut k = instance_prefix(instance_id);
+    k.extend_from_slice(plugin.as_bytes());
+    k.push(SEP);
+    k
+}
+
+/// `instance_id \0 plugin \0 key`.
+pub fn plugin_storage_key(instance_id: &str, plugin: &str, key: &str) -> Vec<u8> {
+    let mut k = plugin_storage_prefix(instance_id, plugin);
+    k.extend_from_slice(key.as_bytes());
     k
 }
 

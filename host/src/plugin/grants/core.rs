@@ -139,7 +139,51 @@ impl wit_core::Host for PluginState {
         text: String,
     ) -> wasmtime::Result<Result<wit::Message, wit::CoreError>> {
         let which = which.into();
-        core_op!(self, |core, p| core.send_text(&p, &which, &to, &text).await)
+        // Stamped with this dialect's name, so a sink can tell its own sends apart.
+        let origin = self.plugin.name.clone();
+        core_op!(self, |core, p| core
+            .send_text_from(&p, &which, &to, &text, &origin)
+            .await)
+    }
+
+    async fn get_integration(
+        &mut self,
+        which: wit::InstanceRef,
+        sink: String,
+    ) -> wasmtime::Result<Result<Option<wit::Integration>, wit::CoreError>> {
+        let which = which.into();
+        core_op!(self, |core, p| core
+            .get_integration(&p, &which, &sink)
+            .await
+            .map(|i| i.map(Into::into)))
+    }
+
+    async fn set_integration(
+        &mut self,
+        which: wit::InstanceRef,
+        spec: wit::IntegrationSpec,
+    ) -> wasmtime::Result<Result<wit::Integration, wit::CoreError>> {
+        // Only the runtime knows which plugins are loaded sinks; core trusts this check.
+        if !self.loaded_sinks.contains(&spec.sink) {
+            return Ok(Err(wit::CoreError::NotFound(format!(
+                "no sink plugin named `{}` is loaded",
+                spec.sink
+            ))));
+        }
+        let which = which.into();
+        let spec: model::IntegrationSpec = spec.into();
+        core_op!(self, |core, p| core.set_integration(&p, &which, spec).await)
+    }
+
+    async fn delete_integration(
+        &mut self,
+        which: wit::InstanceRef,
+        sink: String,
+    ) -> wasmtime::Result<Result<bool, wit::CoreError>> {
+        let which = which.into();
+        core_op!(self, |core, p| core
+            .delete_integration(&p, &which, &sink)
+            .await)
     }
 
     async fn delete_message(
@@ -261,6 +305,34 @@ impl From<model::Webhook> for wit::Webhook {
             enabled: w.enabled,
             secret: w.secret,
             created_at: w.created_at,
+        }
+    }
+}
+
+impl From<wit::IntegrationSpec> for model::IntegrationSpec {
+    fn from(i: wit::IntegrationSpec) -> Self {
+        model::IntegrationSpec {
+            sink: i.sink,
+            url: i.url,
+            settings: i.settings,
+            secret_headers: i
+                .secret_headers
+                .map(|hs| hs.into_iter().map(|h| (h.name, h.value)).collect()),
+            enabled: i.enabled,
+        }
+    }
+}
+
+impl From<model::Integration> for wit::Integration {
+    fn from(i: model::Integration) -> Self {
+        wit::Integration {
+            sink: i.sink,
+            url: i.url,
+            settings: i.settings,
+            enabled: i.enabled,
+            secret_header_names: i.secret_header_names,
+            inbound_secret: i.inbound_secret,
+            created_at: i.created_at,
         }
     }
 }

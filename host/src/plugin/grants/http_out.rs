@@ -118,6 +118,10 @@ impl wit::Host for PluginState {
                 "{host}:{port} is not on this plugin's http-out allowlist"
             ))));
         }
+        let mut req = req;
+        if is_destination {
+            inject_secret_headers(&mut req.headers, &self.destination_secret_headers);
+        }
         if req.body.len() > policy.max_body {
             return Ok(Err(HttpError::Failed(format!(
                 "request body over {} bytes",
@@ -139,6 +143,19 @@ impl wit::Host for PluginState {
             Err(_) => Err(HttpError::Timeout),
         })
     }
+}
+
+/// Adds the destination's secret headers, replacing any the guest set under the same
+/// names (case-insensitively), so a guest can neither read nor override them.
+fn inject_secret_headers(headers: &mut Vec<Header>, secrets: &[(String, String)]) {
+    if secrets.is_empty() {
+        return;
+    }
+    headers.retain(|h| !secrets.iter().any(|(n, _)| n.eq_ignore_ascii_case(&h.name)));
+    headers.extend(secrets.iter().map(|(name, value)| Header {
+        name: name.clone(),
+        value: value.clone(),
+    }));
 }
 
 fn failed(what: &str, e: &dyn std::fmt::Display) -> HttpError {
@@ -274,6 +291,21 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secret_headers_replace_the_guests() {
+        let h = |n: &str, v: &str| Header {
+            name: n.into(),
+            value: v.into(),
+        };
+        let mut headers = vec![h("API_ACCESS_TOKEN", "forged"), h("content-type", "x")];
+        inject_secret_headers(&mut headers, &[("api_access_token".into(), "real".into())]);
+        let names: Vec<_> = headers.iter().map(|h| (&*h.name, &*h.value)).collect();
+        assert_eq!(
+            names,
+            vec![("content-type", "x"), ("api_access_token", "real")]
+        );
+    }
 
     #[test]
     fn allowlist() {

@@ -9,6 +9,7 @@ pub mod core;
 pub mod http_out;
 pub mod identity;
 pub mod log;
+pub mod storage;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -77,6 +78,7 @@ pub fn add_to_linker(linker: &mut Linker<PluginState>) -> anyhow::Result<()> {
     config::add_to_linker(linker)?;
     log::add_to_linker(linker)?;
     cache::add_to_linker(linker)?;
+    storage::add_to_linker(linker)?;
     Ok(())
 }
 
