@@ -199,6 +199,7 @@ fn migrate(db: &Database) -> anyhow::Result<()> {
     tx.open_multimap_table(tables::WEBHOOKS_BY_INSTANCE)?;
     tx.open_table(tables::DELIVERY_QUEUE)?;
     tx.open_table(tables::DEAD_LETTERS)?;
+    tx.open_table(tables::PLUGIN_STORAGE)?;
     tx.commit()?;
     Ok(())
 }

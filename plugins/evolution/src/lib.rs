@@ -17,6 +17,8 @@
 //! | POST | /chat/findChats/{instanceName} | `{where:{remoteJid}, take, skip}` -> `[...]` |
 //! | POST | /webhook/set/{instanceName} | `{webhook:{enabled, url, headers?, events?}}` (see webhook.rs) |
 //! | GET | /webhook/find/{instanceName} | the instance's webhook or `null` |
+//! | POST | /chatwoot/set/{instanceName} | Evolution's `ChatwootDto` -> the `chatwoot` integration (see chatwoot.rs) |
+//! | GET | /chatwoot/find/{instanceName} | the integration in Evolution's shape, token masked, `webhook_url` |
 //! | GET | / , /openapi.json | welcome, OpenAPI 3.1 (no key needed) |
 //!
 //! Authorization follows Evolution's guards on top of core's: no or unknown `apikey` is
@@ -40,6 +42,7 @@ use wagate_plugin_sdk::dialect::Guest;
 use wagate_plugin_sdk::prelude::*;
 
 mod chat;
+mod chatwoot;
 mod events;
 mod input;
 mod instance;
@@ -113,6 +116,12 @@ fn router() -> Router {
         })
         .get("/webhook/find/{instanceName}", |r, p| {
             run(r, p, webhook::find)
+        })
+        .post("/chatwoot/set/{instanceName}", |r, p| {
+            run(r, p, chatwoot::set)
+        })
+        .get("/chatwoot/find/{instanceName}", |r, p| {
+            run(r, p, chatwoot::find)
         })
         .fallback(|req, _| {
             // Express's catch-all, as Evolution answers it.

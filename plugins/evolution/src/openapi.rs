@@ -91,7 +91,7 @@ pub fn document() -> String {
         "500": { "description": "Internal error", "content": { "application/json": { "schema": seed_error } } }
     });
 
-    let doc = json!({
+    let mut doc = json!({
         "openapi": "3.1.0",
         "info": {
             "title": "wagate: Evolution API v2 dialect",
@@ -101,6 +101,18 @@ pub fn document() -> String {
         "components": {
             "securitySchemes": { "apikey": { "type": "apiKey", "in": "header", "name": "apikey" } },
             "schemas": {
+                "Chatwoot": {
+                    "type": "object",
+                    "properties": {
+                        "enabled": { "type": "boolean" }, "accountId": { "type": "string" },
+                        "token": { "type": "string", "description": "masked: ******** when set" },
+                        "url": { "type": "string" }, "nameInbox": { "type": "string" },
+                        "signMsg": { "type": "boolean" }, "signDelimiter": { "type": ["string", "null"] },
+                        "reopenConversation": { "type": "boolean" }, "conversationPending": { "type": "boolean" },
+                        "ignoreJids": { "type": "array", "items": { "type": "string" } },
+                        "webhook_url": { "type": "string", "description": "{server}/chatwoot/webhook/{instanceName}?token={inbound secret}" }
+                    }
+                },
                 "Error": {
                     "type": "object",
                     "properties": {
@@ -260,5 +272,46 @@ pub fn document() -> String {
                 ok("200", "Chats, most recent first", json!({ "type": "array", "items": obj() }))) }
         }
     });
+    for (path, item) in chatwoot_paths() {
+        doc["paths"][path] = item;
+    }
     doc.to_string()
+}
+/// The Chatwoot routes (kept apart: one `json!` for the whole document would exceed the
+/// macro's recursion limit).
+fn chatwoot_paths() -> [(&'static str, Value); 2] {
+    [
+        (
+            "/chatwoot/set/{instanceName}",
+            json!({ "post": op("Set the instance's Chatwoot sync", "Chatwoot", true,
+                Some(body(json!({
+                    "type": "object",
+                    "required": ["enabled", "accountId", "token", "url", "signMsg", "reopenConversation", "conversationPending"],
+                    "properties": {
+                        "enabled": { "type": "boolean", "description": "false keeps the config and stops the sync" },
+                        "accountId": { "type": ["string", "integer"], "description": "Chatwoot account id (numeric)" },
+                        "token": { "type": "string", "description": "Chatwoot api_access_token; kept by the gateway, never shown again" },
+                        "url": { "type": "string", "format": "uri", "description": "Chatwoot base URL" },
+                        "signMsg": { "type": "boolean" },
+                        "signDelimiter": { "type": ["string", "null"] },
+                        "nameInbox": { "type": ["string", "null"], "description": "default: the instance name" },
+                        "reopenConversation": { "type": "boolean" },
+                        "conversationPending": { "type": "boolean" },
+                        "autoCreate": { "type": "boolean", "description": "create the inbox (at the first delivery) when none has that name" },
+                        "ignoreJids": { "type": "array", "items": { "type": "string" } },
+                        "importContacts": { "const": false, "description": "true is not supported" },
+                        "importMessages": { "const": false, "description": "true is not supported" },
+                        "mergeBrazilContacts": { "type": "boolean", "description": "accepted, not applied" },
+                        "daysLimitImportMessages": { "type": "number", "description": "accepted, not applied" },
+                        "number": { "type": "string" }, "organization": { "type": "string" }, "logo": { "type": "string" }
+                    }
+                }))),
+                ok("201", "The config as given (token masked) and `webhook_url`, the URL (with its token) Chatwoot's inbox must call", json!({ "$ref": "#/components/schemas/Chatwoot" }))) }),
+        ),
+        (
+            "/chatwoot/find/{instanceName}",
+            json!({ "get": op("The instance's Chatwoot sync", "Chatwoot", true, None,
+                ok("200", "The config (token masked) and `webhook_url`; when none is set, enabled false and empty strings", json!({ "$ref": "#/components/schemas/Chatwoot" }))) }),
+        ),
+    ]
 }

@@ -30,9 +30,9 @@
 //! wagate_plugin_sdk::export_dialect!(Hello);
 //! ```
 //!
-//! The imported interfaces (`core`, `identity`, `http_out`, `config`, `log`) are plain
-//! functions; a component only imports what it calls, and the host refuses to load a
-//! plugin that calls an interface its manifest does not grant.
+//! The imported interfaces (`core`, `identity`, `http_out`, `config`, `cache`, `storage`,
+//! `log`) are plain functions; a component only imports what it calls, and the host
+//! refuses to load a plugin that calls an interface its manifest does not grant.
 
 #![warn(missing_docs)]
 
@@ -58,6 +58,7 @@ pub mod wit {
                 import wagate:plugin/http-out@0.1.0;
                 import wagate:plugin/config@0.1.0;
                 import wagate:plugin/cache@0.1.0;
+                import wagate:plugin/storage@0.1.0;
                 import wagate:plugin/log@0.1.0;
             }
         ",
@@ -97,6 +98,13 @@ pub mod config {
 /// A host-kept key-value cache that survives between requests. Needs the `cache` grant.
 pub mod cache {
     pub use crate::wit::wagate::plugin::cache::*;
+}
+
+/// Durable per-instance key-value storage kept in the gateway's database (never
+/// evicted; removed with the instance or the plugin's integration of it). Needs the
+/// `storage` grant.
+pub mod storage {
+    pub use crate::wit::wagate::plugin::storage::*;
 }
 
 /// Logging into the host's log. Needs the `log` grant.
@@ -161,6 +169,7 @@ pub mod dialect {
             "wagate:plugin/http-out@0.1.0": crate::wit::wagate::plugin::http_out,
             "wagate:plugin/config@0.1.0": crate::wit::wagate::plugin::config,
             "wagate:plugin/cache@0.1.0": crate::wit::wagate::plugin::cache,
+            "wagate:plugin/storage@0.1.0": crate::wit::wagate::plugin::storage,
             "wagate:plugin/log@0.1.0": crate::wit::wagate::plugin::log,
         },
     });
@@ -182,6 +191,7 @@ pub mod sink {
             "wagate:plugin/http-out@0.1.0": crate::wit::wagate::plugin::http_out,
             "wagate:plugin/config@0.1.0": crate::wit::wagate::plugin::config,
             "wagate:plugin/cache@0.1.0": crate::wit::wagate::plugin::cache,
+            "wagate:plugin/storage@0.1.0": crate::wit::wagate::plugin::storage,
             "wagate:plugin/log@0.1.0": crate::wit::wagate::plugin::log,
         },
     });

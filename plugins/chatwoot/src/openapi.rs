@@ -1,0 +1,51 @@
+//! The dialect's OpenAPI 3.1 document: the one route Chatwoot calls.
+
+use serde_json::json;
+
+pub fn document() -> String {
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "wagate chatwoot (inbound webhook)",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Chatwoot's webhook for an instance's inbox. Configure it through a dialect's Chatwoot endpoints (e.g. Evolution's POST /chatwoot/set/{instanceName}, whose answer's webhook_url is this route with its token); an auto-created inbox points here by itself."
+        },
+        "paths": {
+            "/{instanceName}": {
+                "post": {
+                    "summary": "Receive a Chatwoot webhook",
+                    "description": "message_created (outgoing, not private, by an agent) is sent on WhatsApp; message_updated with content_attributes.deleted revokes the WhatsApp message; conversation_status_changed and every other event send nothing.",
+                    "parameters": [
+                        { "name": "instanceName", "in": "path", "required": true, "schema": { "type": "string" } },
+                        { "name": "token", "in": "query", "required": true, "description": "The integration's inbound secret (bound to the instance).", "schema": { "type": "string" } }
+                    ],
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "properties": {
+                        "event": { "type": "string" },
+                        "id": { "type": "integer" },
+                        "content": { "type": ["string", "null"] },
+                        "message_type": { "type": "string" },
+                        "private": { "type": "boolean" },
+                        "source_id": { "type": ["string", "null"] },
+                        "content_attributes": { "type": "object" },
+                        "sender": { "type": "object" },
+                        "conversation": { "type": "object" }
+                    } } } } },
+                    "responses": {
+                        "200": { "description": "Done or ignored", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Answer" } } } },
+                        "400": { "description": "The body is not a JSON object", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Answer" } } } },
+                        "401": { "description": "No token, or not this instance's", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Answer" } } } },
+                        "404": { "description": "No such instance, or no Chatwoot integration", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Answer" } } } },
+                        "502": { "description": "WhatsApp did not take the message (Chatwoot marks it failed)", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Answer" } } } }
+                    }
+                }
+            }
+        },
+        "components": { "schemas": { "Answer": { "type": "object", "properties": {
+            "status": { "type": "string", "enum": ["ok", "ignored", "error"] },
+            "action": { "type": "string" },
+            "reason": { "type": "string" },
+            "id": { "type": "string", "description": "The WhatsApp message id, when sent" }
+        } } } }
+    })
+    .to_string()
+}
