@@ -690,3 +690,113 @@ fn disabled_and_failing_chatwoot() {
         "pending"
     );
 }
+
+#[test]
+fn sessions_v1_chatwoot_endpoints() {
+    let tmp = tempfile::tempdir().unwrap();
+    let gw = start(tmp.path());
+    let key = gw.org_with_key("acme", None);
+    let (instance, _) = gw.connected_instance(&key, "desk");
+    let sid = instance["id"].as_str().unwrap().to_string();
+    let cw = FakeChatwoot::start(&[]);
+    let path = format!("/api/v1/sessions/{sid}/integrations/chatwoot");
+
+    let (s, v) = gw.call("GET", &path, Some(&key), None);
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (404, Some("not_found")),
+        "{v}"
+    );
+    // The token is needed the first time; every problem is named.
+    let (s, v) = gw.call(
+        "PUT",
+        &path,
+        Some(&key),
+        Some(json!({"url": cw.url(), "accountId": "x", "colour": "red"})),
+    );
+    assert_eq!(s, 422, "{v}");
+    let fields = &v["error"]["details"]["fields"];
+    for k in ["token", "accountId", "colour"] {
+        assert!(fields.get(k).is_some(), "{k}: {v}");
+    }
+
+    let spec = json!({"url": cw.url(), "accountId": 1, "token": CW_TOKEN,
+                      "inboxName": "Desk", "autoCreateInbox": true});
+    let resp = gw.raw(
+        "PUT",
+        &path,
+        &[
+            ("content-type", "application/json"),
+            ("authorization", &format!("Bearer {key}")),
+        ],
+        spec.to_string().as_bytes(),
+    );
+    let text = String::from_utf8(resp.body).unwrap();
+    assert_eq!(resp.status, 200, "{text}");
+    assert!(!text.contains(CW_TOKEN), "the token is shown: {text}");
+    let set: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(set["tokenSet"], true);
+    assert_eq!(set["accountId"], "1");
+    assert_eq!(set["inboxName"], "Desk");
+    let webhook_url = set["webhookUrl"].as_str().unwrap().to_string();
+    assert!(
+        webhook_url.starts_with(&format!("{}/chatwoot/webhook/desk?token=", gw.base)),
+        "{webhook_url}"
+    );
+    let (s, got) = gw.call("GET", &path, Some(&key), None);
+    assert_eq!(s, 200, "{got}");
+    assert_eq!(got["webhookUrl"], webhook_url.as_str());
+
+    // Synced, with the token on every call.
+    gw.inbound("desk", PEER, "hi desk", false);
+    let calls = cw.wait("the message", |c| {
+        c.iter()
+            .any(|c| c.method == "POST" && c.path.ends_with("/messages"))
+    });
+    assert_eq!(calls[1].body["name"], "Desk");
+    assert!(calls.iter().all(|c| c.token.as_deref() == Some(CW_TOKEN)));
+    let conversation = cw.data.lock().unwrap().conversations[0]["id"]
+        .as_u64()
+        .unwrap();
+
+    // A later PUT without the token keeps it.
+    let (s, v) = gw.call(
+        "PUT",
+        &path,
+        Some(&key),
+        Some(json!({"url": cw.url(), "accountId": 1, "inboxName": "Desk", "signMessages": true})),
+    );
+    assert_eq!((s, &v["tokenSet"]), (200, &json!(true)), "{v}");
+    let (s, v) = chatwoot_calls(&gw, &webhook_url, &agent_reply(7001, conversation, "On it"));
+    assert_eq!((s, v["status"].as_str()), (200, Some("ok")), "{v}");
+    let (s, page) = gw.call(
+        "GET",
+        &format!("/api/v1/sessions/{sid}/chats/{PEER_JID}/messages"),
+        Some(&key),
+        None,
+    );
+    assert_eq!(s, 200, "{page}");
+    assert!(
+        page.to_string().contains("*Ana:*\\nOn it"),
+        "the signed reply is not stored: {page}"
+    );
+    let n = cw.calls().len();
+    gw.inbound("desk", PEER, "thanks", false);
+    let calls = cw.wait("the second message", |c| c.len() > n);
+    assert!(calls.iter().all(|c| c.token.as_deref() == Some(CW_TOKEN)));
+
+    // DELETE removes it and its webhook token.
+    let (s, _) = gw.call("DELETE", &path, Some(&key), None);
+    assert_eq!(s, 204);
+    let (s, _) = gw.call("GET", &path, Some(&key), None);
+    assert_eq!(s, 404);
+    let (s, _) = gw.call("DELETE", &path, Some(&key), None);
+    assert_eq!(s, 404);
+    assert_eq!(
+        chatwoot_calls(&gw, &webhook_url, &agent_reply(7002, conversation, "x")).0,
+        401
+    );
+    let n = cw.calls().len();
+    gw.inbound("desk", PEER, "not synced any more", false);
+    cw.quiet(n);
+}

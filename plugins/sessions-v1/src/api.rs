@@ -95,6 +95,18 @@ pub fn router() -> Router {
             "/sessions/{sid}/webhooks",
             authed(crate::webhooks::put_webhooks),
         )
+        .get(
+            "/sessions/{sid}/integrations/chatwoot",
+            authed(crate::integrations::get_chatwoot),
+        )
+        .put(
+            "/sessions/{sid}/integrations/chatwoot",
+            authed(crate::integrations::put_chatwoot),
+        )
+        .delete(
+            "/sessions/{sid}/integrations/chatwoot",
+            authed(crate::integrations::delete_chatwoot),
+        )
         .fallback(|req, _| {
             let segs: Vec<&str> = req.rel_path.split('/').filter(|s| !s.is_empty()).collect();
             let known = matches!(
@@ -110,6 +122,7 @@ pub fn router() -> Router {
                     | ["sessions", _, "chats" | "messages", _]
                     | ["sessions", _, "chats", _, "messages"]
                     | ["sessions", _, "messages", _, "revoke"]
+                    | ["sessions", _, "integrations", "chatwoot"]
             );
             if known {
                 error(

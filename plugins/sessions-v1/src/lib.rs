@@ -20,9 +20,11 @@
 //! | DELETE | /sessions/{sid}/messages/{mid} | send |
 //! | POST | /sessions/{sid}/messages/{mid}/revoke | send |
 //! | GET, PUT | /sessions/{sid}/webhooks | manage |
+//! | GET, PUT, DELETE | /sessions/{sid}/integrations/chatwoot | manage |
 
 mod api;
 mod events;
+mod integrations;
 mod openapi;
 mod render;
 mod webhooks;

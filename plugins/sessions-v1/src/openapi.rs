@@ -296,6 +296,7 @@ pub fn document() -> Value {
         }
     });
     add_webhooks(&mut doc);
+    add_chatwoot(&mut doc);
     doc
 }
 
@@ -349,6 +350,69 @@ fn add_webhooks(doc: &mut Value) {
             "headers": { "type": "object", "additionalProperties": { "type": "string" } },
             "enabled": { "type": "boolean" },
             "secret": { "type": "string" },
+            "createdAt": { "type": "integer", "description": "epoch ms" }
+        }
+    });
+}
+
+const CHATWOOT: &str = "The session's Chatwoot sync: the bundled `chatwoot` plugin mirrors the session's chats into a Chatwoot inbox (contact by phone number, its open conversation, each message once) and sends agent replies back on WhatsApp through Chatwoot's webhook at `webhookUrl`. The Chatwoot `token` is kept by the gateway and only added to the sync's calls to Chatwoot (`api_access_token`); answers say `tokenSet`, never the token. Requires `manage`. **Errors** - `not_found` (404): the session does not exist, is not owned by the caller's organization, or (GET, DELETE) has no Chatwoot integration. - `forbidden` (403): the caller lacks the `manage` capability. - `validation_error` (422): the request body is malformed (`details.fields` names each problem).";
+
+/// `GET`/`PUT`/`DELETE /sessions/{sid}/integrations/chatwoot` and their schemas.
+fn add_chatwoot(doc: &mut Value) {
+    let not_found = error_response(
+        "`not_found`: the session does not exist, is not the caller's organization's, or has no Chatwoot integration",
+    );
+    let forbidden = error_response("`forbidden`: the caller lacks the `manage` capability");
+    doc["paths"]["/sessions/{sid}/integrations/chatwoot"] = json!({
+        "get": op("getChatwootIntegration", "A session's Chatwoot sync", CHATWOOT, vec![sid()], json!({
+            "200": ok("The integration", r("ChatwootIntegration")), "403": forbidden.clone(), "404": not_found.clone()
+        })),
+        "put": {
+            "operationId": "setChatwootIntegration", "summary": "Set a session's Chatwoot sync",
+            "description": format!("{CHATWOOT} Creates or replaces it; `token` is required the first time and kept when a later PUT omits it. The sync starts with the next event."),
+            "parameters": [sid()],
+            "requestBody": body(r("ChatwootIntegrationSpec")),
+            "responses": {
+                "200": ok("The integration now set", r("ChatwootIntegration")), "403": forbidden.clone(), "404": not_found.clone(),
+                "422": error_response("`validation_error`: the request body is malformed"),
+                "401": error_response("`unauthorized`")
+            }
+        },
+        "delete": op("deleteChatwootIntegration", "Stop and remove a session's Chatwoot sync",
+            &format!("{CHATWOOT} Removes the integration, its queued deliveries, its webhook token and the sync's mapping; Chatwoot's own data stays. 204 No Content."),
+            vec![sid()], json!({ "204": { "description": "Removed" }, "403": forbidden, "404": not_found }))
+    });
+    let schemas = &mut doc["components"]["schemas"];
+    schemas["ChatwootIntegrationSpec"] = json!({
+        "type": "object", "required": ["url", "accountId"], "additionalProperties": false,
+        "properties": {
+            "url": { "type": "string", "format": "uri", "description": "Chatwoot's base URL" },
+            "accountId": { "type": ["integer", "string"], "description": "numeric account id" },
+            "token": { "type": "string", "description": "api_access_token; required the first time" },
+            "enabled": { "type": "boolean", "default": true },
+            "inboxId": { "type": ["integer", "null"], "description": "use this inbox; else it is found by inboxName" },
+            "inboxName": { "type": ["string", "null"], "description": "default: the session's name" },
+            "autoCreateInbox": { "type": "boolean", "default": false },
+            "signMessages": { "type": "boolean", "default": false, "description": "prefix agent replies with *Agent:*" },
+            "signDelimiter": { "type": ["string", "null"], "description": "default a newline" },
+            "reopenConversation": { "type": "boolean", "default": false },
+            "conversationPending": { "type": "boolean", "default": false },
+            "ignoreJids": { "type": "array", "items": { "type": "string" }, "description": "JIDs, or @g.us / @s.whatsapp.net for all groups / people" },
+            "serverUrl": { "type": "string", "description": "this gateway's public URL (webhookUrl's base); default: the request's" }
+        }
+    });
+    schemas["ChatwootIntegration"] = json!({
+        "type": "object",
+        "properties": {
+            "sink": { "const": "chatwoot" }, "url": { "type": "string" }, "enabled": { "type": "boolean" },
+            "accountId": { "type": "string" }, "inboxId": { "type": ["integer", "null"] },
+            "inboxName": { "type": "string" }, "autoCreateInbox": { "type": "boolean" },
+            "signMessages": { "type": "boolean" }, "signDelimiter": { "type": ["string", "null"] },
+            "reopenConversation": { "type": "boolean" }, "conversationPending": { "type": "boolean" },
+            "ignoreJids": { "type": "array", "items": { "type": "string" } },
+            "serverUrl": { "type": "string" },
+            "tokenSet": { "type": "boolean" },
+            "webhookUrl": { "type": "string", "description": "set as the Chatwoot inbox's webhook (carries its token)" },
             "createdAt": { "type": "integer", "description": "epoch ms" }
         }
     });
