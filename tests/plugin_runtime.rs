@@ -739,14 +739,30 @@ async fn bundled_probe_loads_and_serves() {
 async fn default_config_mounts_only_existing_dialects() {
     let env = Env::new().await;
     let host = env.host(&PluginsConfig::default()).await;
-    // None of ryze / sessions-v1 / evolution is bundled yet unless they exist.
+    // None of ryze / sessions-v1 / chatwoot / evolution is bundled yet unless they exist.
     for m in host.mounts() {
         assert!(
-            ["/api", "/api/v1", "/"].contains(&m.prefix.as_str()),
+            ["/api", "/api/v1", "/chatwoot/webhook", "/"].contains(&m.prefix.as_str()),
             "{m:?}"
         );
     }
     assert!(host.plugins().iter().any(|p| p.name == "probe"));
+    // Chatwoot's inbound webhooks sit behind `url-token`, under Evolution's `/` (whose
+    // own /chatwoot/set and /chatwoot/find stay Evolution's: longest prefix wins).
+    let mounts = host.mounts();
+    let cw = mounts
+        .iter()
+        .find(|m| m.prefix == "/chatwoot/webhook")
+        .expect("chatwoot is bundled");
+    assert_eq!(
+        (cw.dialect.as_str(), cw.auth.clone()),
+        ("chatwoot", vec!["url-token".to_string()])
+    );
+    assert!(
+        mounts
+            .iter()
+            .any(|m| m.prefix == "/" && m.dialect == "evolution")
+    );
 }
 
 #[test]
