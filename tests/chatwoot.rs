@@ -48,6 +48,8 @@ struct Data {
     /// Paths (`POST /contacts`, ...) whose next call is applied but answered 500, as if
     /// the answer were lost.
     lose: Vec<String>,
+    /// Answer every call with this status without applying it (Chatwoot is down).
+    down: Option<u16>,
 }
 
 struct FakeChatwoot {
@@ -167,14 +169,18 @@ fn serve(mut stream: std::net::TcpStream, data: &Mutex<Data>) {
             body: body.clone(),
             token: header("api_access_token"),
         });
-        let (status, answer) = route(&mut d, &method, &path, &body);
-        let key = format!("{method} {}", path.strip_prefix(ACCOUNT).unwrap_or(&path));
-        match d.lose.iter().position(|l| *l == key) {
-            Some(i) if status == 200 => {
-                d.lose.remove(i);
-                (500, json!({"error": "lost"}))
+        if let Some(status) = d.down {
+            (status, json!({"error": "down"}))
+        } else {
+            let (status, answer) = route(&mut d, &method, &path, &body);
+            let key = format!("{method} {}", path.strip_prefix(ACCOUNT).unwrap_or(&path));
+            match d.lose.iter().position(|l| *l == key) {
+                Some(i) if status == 200 => {
+                    d.lose.remove(i);
+                    (500, json!({"error": "lost"}))
+                }
+                _ => (status, answer),
             }
-            _ => (status, answer),
         }
     };
     let text = answer.to_string();
@@ -799,4 +805,59 @@ fn sessions_v1_chatwoot_endpoints() {
     let n = cw.calls().len();
     gw.inbound("desk", PEER, "not synced any more", false);
     cw.quiet(n);
+}
+
+#[test]
+fn chatwoot_outage_across_a_restart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let config = tmp.path().join("wagate.toml");
+    // A retry budget that outlasts the outage and the restart.
+    std::fs::write(
+        &config,
+        "[events]\nmax_attempts = 60\nbase_backoff_ms = 50\nmax_backoff_ms = 400\n",
+    )
+    .unwrap();
+    let args = ["--config", config.to_str().unwrap()];
+    let gw = Gateway::start_on(&data, &args);
+    let key = gw.org_with_key("acme", None);
+    let (instance, _) = gw.connected_instance(&key, "desk");
+    let sid = instance["id"].as_str().unwrap().to_string();
+    let cw = FakeChatwoot::start(&[]);
+    let (s, v) = gw.call(
+        "PUT",
+        &format!("/api/v1/sessions/{sid}/integrations/chatwoot"),
+        Some(&key),
+        Some(json!({"url": cw.url(), "accountId": 1, "token": CW_TOKEN, "autoCreateInbox": true})),
+    );
+    assert_eq!(s, 200, "{v}");
+
+    // Chatwoot is down: the events wait in the queue, retried.
+    cw.data.lock().unwrap().down = Some(503);
+    let first = gw.inbound("desk", PEER, "one", false);
+    let second = gw.inbound("desk", PEER, "two", false);
+    cw.wait("a refused attempt", |c| c.len() >= 2);
+    assert!(gw.stop().success());
+
+    // Chatwoot is back, and so is the gateway: each message arrives once, in order.
+    cw.data.lock().unwrap().down = None;
+    let gw = Gateway::start_on(&data, &args);
+    cw.wait("both messages", |_| cw.messages().len() >= 2);
+    cw.quiet(cw.calls().len());
+    let sources: Vec<Value> = cw
+        .messages()
+        .iter()
+        .map(|m| m["source_id"].clone())
+        .collect();
+    assert_eq!(
+        sources,
+        [
+            json!(format!("WAID:{first}")),
+            json!(format!("WAID:{second}"))
+        ]
+    );
+    assert_eq!(cw.count(|d| d.contacts.len()), 1);
+    assert_eq!(cw.count(|d| d.conversations.len()), 1);
+    assert_eq!(cw.count(|d| d.inboxes.len()), 1);
+    drop(gw);
 }
