@@ -643,6 +643,38 @@ fn disabled_and_failing_chatwoot() {
             "autoCreate": true
         })
     };
+    // Evolution's validation: schema first, then its controller's checks when enabled.
+    for (patch, message) in [
+        (
+            json!({"signMsg": "yes"}),
+            "signMsg is not of a type(s) boolean",
+        ),
+        (json!({"token": ""}), "The \"token\" cannot be empty"),
+        (json!({"url": "chatwoot.local"}), "url is not valid"),
+        (
+            json!({"importMessages": true}),
+            "importMessages is not supported: wagate syncs from the next event on",
+        ),
+    ] {
+        let mut body = set(true, CW_TOKEN);
+        for (k, v) in patch.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let (s, v) = evo_json(&gw, "POST", "/chatwoot/set/shop", &hash, Some(body));
+        assert_eq!(s, 400, "{v}");
+        assert_eq!(v["response"]["message"][0], message, "{v}");
+    }
+    let (s, v) = evo_json(&gw, "GET", "/chatwoot/find/shop", &hash, None);
+    assert_eq!(
+        (s, &v["enabled"], &v["url"]),
+        (200, &json!(false), &json!("")),
+        "{v}"
+    );
+    // Another instance's token may not touch this one.
+    let other = open_instance(&gw, "other");
+    let (s, _) = evo_json(&gw, "GET", "/chatwoot/find/shop", &other, None);
+    assert_eq!(s, 401);
+
     // Disabled: stored, nothing synced.
     let (s, v) = evo_json(
         &gw,
