@@ -288,6 +288,20 @@ fn the_sink_gets_native_json_with_origin_and_the_secret_header_reaches_only_the_
             r.body
         );
     }
+    // The native API shows the same on the stored messages.
+    let (s, page) = gw.call(
+        "GET",
+        &format!("/core/instances/shop/chats/{PEER}/messages"),
+        Some(&key),
+        None,
+    );
+    assert_eq!(s, 200, "{page}");
+    let listed = page["messages"].as_array().unwrap();
+    assert_eq!(listed.len(), 3, "{page}");
+    for m in listed {
+        let want = (m["id"] == sent_id.as_str()).then_some("fixture-integration");
+        assert_eq!(m["origin"].as_str(), want, "{m}");
+    }
 
     for r in &got {
         // The host's secret replaced the guest's forged header.
@@ -389,7 +403,21 @@ fn integration_crud_is_authorized_and_validated() {
     let (s, v) = gw.call("GET", "/core/instances/shop/webhooks", Some(&key), None);
     assert_eq!((s, v), (200, json!([])));
 
-    // The inbound secret authenticates the url-token mount, for its instance only.
+    // The inbound secret authenticates the url-token mount, for its instance only:
+    // storage of another instance of the same org is out of its scope.
+    let (shop2, _) = gw.instance(&key, "shop2");
+    let shop_id = first_id(&gw, &key, "shop");
+    let inbound_storage = |id: &str| {
+        gw.raw(
+            "PUT",
+            &format!("/fxin/storage/{id}/k?token={inbound}"),
+            &[],
+            b"v",
+        )
+        .status
+    };
+    assert_eq!(inbound_storage(&shop_id), 200);
+    assert_eq!(inbound_storage(shop2["id"].as_str().unwrap()), 403);
     let (s, v) = gw.call(
         "GET",
         &format!("/fxin/integration/shop?token={inbound}"),
@@ -479,6 +507,13 @@ fn deleting_the_instance_removes_integration_storage_and_inbound_credential() {
         .filter(|w| w.contains(&id))
         .collect();
     assert!(left.is_empty(), "integration left behind: {left:?}");
+}
+
+/// The id of instance `name`.
+fn first_id(gw: &Gateway, key: &str, name: &str) -> String {
+    let (s, v) = gw.call("GET", &format!("/core/instances/{name}"), Some(key), None);
+    assert_eq!(s, 200, "{v}");
+    v["id"].as_str().unwrap().to_string()
 }
 
 /// `(status, json)` of a raw response.

@@ -171,6 +171,16 @@ mod tests {
     }
 
     #[test]
+    fn plugin_storage_prefixes_do_not_overlap() {
+        let a = plugin_storage_prefix("I", "chat");
+        let key_of_longer_name = plugin_storage_key("I", "chatwoot", "k");
+        assert!(!key_of_longer_name.starts_with(&a));
+        assert!(plugin_storage_key("I", "chat", "woot\0k").starts_with(&a));
+        assert!(plugin_storage_key("I", "chat", "k").starts_with(&instance_prefix("I")));
+        assert!(!plugin_storage_key("I2", "chat", "k").starts_with(&instance_prefix("I")));
+    }
+
+    #[test]
     fn chat_prefix_does_not_cover_a_longer_jid() {
         let p = chat_messages_prefix("I", "1@s.whatsapp.net");
         let other = message_key("I", "1@s.whatsapp.net.x", 5, 1, "M");
