@@ -152,6 +152,28 @@ async fn deleting_an_instance_with_10000_messages_leaves_nothing_of_it() {
     .await
     .unwrap();
     let kept = connected(&core, &admin, "kept").await;
+    // An integration and plugin storage for both: the doomed instance's go with it.
+    let mut inbound_secrets = Vec::new();
+    for (name, id) in [("doomed", &doomed), ("kept", &kept)] {
+        let integration = core
+            .set_integration(
+                &admin,
+                &InstanceRef::Name(name.into()),
+                wagate::core::model::IntegrationSpec {
+                    sink: "chatwoot".into(),
+                    url: "http://127.0.0.1:9/".into(),
+                    settings: "{}".into(),
+                    secret_headers: Some(vec![("api_access_token".into(), "t".into())]),
+                    enabled: true,
+                },
+            )
+            .await
+            .unwrap();
+        inbound_secrets.push(integration.inbound_secret);
+        core.storage_set("chatwoot", id, "conversation:1", b"42".to_vec())
+            .await
+            .unwrap();
+    }
 
     // 10,000 messages over 20 chats, every tenth with a media file; ingested
     // concurrently so the writer's group commit keeps this quick.
@@ -209,6 +231,22 @@ async fn deleting_an_instance_with_10000_messages_leaves_nothing_of_it() {
         core.resolve_credential(&extra.token).await.is_none(),
         "bound credential wiped"
     );
+    assert!(
+        core.resolve_credential(&inbound_secrets[0]).await.is_none(),
+        "the integration's inbound secret wiped"
+    );
+    assert!(core.resolve_credential(&inbound_secrets[1]).await.is_some());
+    assert_eq!(
+        core.storage_get("chatwoot", &doomed, "conversation:1")
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        core.storage_get("chatwoot", &kept, "conversation:1")
+            .unwrap(),
+        Some(b"42".to_vec())
+    );
+    assert!(core.integration_of(&kept, "chatwoot").unwrap().is_some());
     assert!(!media_dir.exists(), "media folder removed");
     assert_eq!(
         walk(&data.join("media").join(&kept)),
