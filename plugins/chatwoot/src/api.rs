@@ -260,8 +260,9 @@ fn created_id(v: &Value, what: &str) -> Result<u64, ApiError> {
         })
 }
 
-/// Percent-encodes a query value (`+` must not reach Chatwoot as a space).
-fn encode(s: &str) -> String {
+/// Percent-encodes a query value or path segment (`+` must not reach Chatwoot as a
+/// space).
+pub(crate) fn encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {

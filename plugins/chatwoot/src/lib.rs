@@ -119,21 +119,9 @@ pub fn webhook_url(base: &str, instance: &str, secret: &str) -> String {
     format!(
         "{}/chatwoot/webhook/{}?token={}",
         base.trim_end_matches('/'),
-        encode(instance),
-        encode(secret)
+        api::encode(instance),
+        api::encode(secret)
     )
-}
-
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 fn answer((status, body): inbound::Answer) -> HttpResponse {
