@@ -199,6 +199,9 @@ fn migrate(db: &Database) -> anyhow::Result<()> {
     tx.open_multimap_table(tables::WEBHOOKS_BY_INSTANCE)?;
     tx.open_table(tables::DELIVERY_QUEUE)?;
     tx.open_table(tables::DEAD_LETTERS)?;
+    for table in tables::WA_TABLES {
+        tx.open_table(table)?;
+    }
     tx.commit()?;
     Ok(())
 }
