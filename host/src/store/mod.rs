@@ -200,6 +200,9 @@ fn migrate(db: &Database) -> anyhow::Result<()> {
     tx.open_table(tables::DELIVERY_QUEUE)?;
     tx.open_table(tables::DEAD_LETTERS)?;
     tx.open_table(tables::PLUGIN_STORAGE)?;
+    for table in tables::WA_TABLES {
+        tx.open_table(table)?;
+    }
     tx.commit()?;
     Ok(())
 }

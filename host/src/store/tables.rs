@@ -16,6 +16,14 @@
 //!   the plugin's own key is last, so it may hold any byte).
 //!
 //! Instance ids are ULIDs and JIDs never contain `\0`, so prefixes cannot collide.
+//!
+//! WhatsApp session keys (whatsapp-rust's storage traits, see
+//! `whatsapp::real::store`) live in the `wa_*` tables below, every key built by
+//! [`wa_key`]: `instance_id \0 part \0 part ... last`, so one file holds many
+//! instances' sessions and [`WA_TABLES`] + [`instance_prefix`] find all of one
+//! instance's keys. Only the last part may contain `\0` (a peer-chosen message id, say):
+//! earlier parts containing it are refused, so no key can pose as another's prefix.
+//! Numeric parts are 4-byte big endian, so a prefix scan returns them in order.
 
 use redb::{MultimapTableDefinition, TableDefinition};
 
@@ -67,7 +75,103 @@ pub const DEAD_LETTERS: TableDefinition<&str, &[u8]> = TableDefinition::new("dea
 /// removed with the instance, or with the plugin's integration of it.
 pub const PLUGIN_STORAGE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("plugin_storage");
 
+// --- WhatsApp session keys (whatsapp-rust's Backend traits), one row per item. ---
+
+/// `instance \0` -> the paired device (wacore `Device`, JSON): our own keys and ids.
+pub const WA_DEVICE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("wa_device");
+/// `instance \0 address` -> a peer's 32-byte identity key.
+pub const WA_IDENTITIES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("wa_identities");
+/// `instance \0 address` -> a Signal session record.
+pub const WA_SESSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("wa_sessions");
+/// `instance \0 id(4)` -> `uploaded(1) record`: one-time pre-keys.
+pub const WA_PREKEYS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("wa_prekeys");
+/// `instance \0 id(4)` -> signed pre-key record.
+pub const WA_SIGNED_PREKEYS: TableDefinition<&[u8], &[u8]> =
+    TableDefinition::new("wa_signed_prekeys");
+/// `instance \0 sender_key_name` -> group sender key record.
+pub const WA_SENDER_KEYS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("wa_sender_keys");
+/// `instance \0 key_id` -> app-state sync key (JSON).
+pub const WA_SYNC_KEYS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("wa_sync_keys");
+/// `instance \0 collection` -> app-state version and ltHash (JSON).
+pub const WA_APP_VERSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("wa_app_versions");
+/// `instance \0 collection \0 index_mac` -> value MAC.
+pub const WA_MUTATION_MACS: TableDefinition<&[u8], &[u8]> =
+    TableDefinition::new("wa_mutation_macs");
+/// `instance \0 name` -> small per-instance values (`latest_sync_key_id`).
+pub const WA_META: TableDefinition<&[u8], &[u8]> = TableDefinition::new("wa_meta");
+/// `instance \0 group \0 device_jid` -> `has_key(1)`: who holds our sender key.
+pub const WA_SENDER_KEY_DEVICES: TableDefinition<&[u8], &[u8]> =
+    TableDefinition::new("wa_sender_key_devices");
+/// `instance \0 lid` -> LID/phone mapping (JSON).
+pub const WA_LID_PN: TableDefinition<&[u8], &[u8]> = TableDefinition::new("wa_lid_pn");
+/// `instance \0 phone` -> lid: the reverse of [`WA_LID_PN`], kept in the same commit.
+pub const WA_PN_LID: TableDefinition<&[u8], &[u8]> = TableDefinition::new("wa_pn_lid");
+/// `instance \0 address \0 message_id` -> base key (retry collision detection).
+pub const WA_BASE_KEYS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("wa_base_keys");
+/// `instance \0 user` -> the user's device list (JSON).
+pub const WA_DEVICE_LISTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("wa_device_lists");
+/// `instance \0 group` -> opaque group metadata blob.
+pub const WA_GROUP_METADATA: TableDefinition<&[u8], &[u8]> =
+    TableDefinition::new("wa_group_metadata");
+/// `instance \0 jid` -> trusted-contact token (JSON).
+pub const WA_TC_TOKENS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("wa_tc_tokens");
+/// `instance \0 chat \0 message_id` -> `stored_at_secs(8) payload`: sent messages kept
+/// for retry receipts.
+pub const WA_SENT_MESSAGES: TableDefinition<&[u8], &[u8]> =
+    TableDefinition::new("wa_sent_messages");
+/// `instance \0 chat \0 sender \0 id` -> `stored_at_secs(8) message`: decrypted
+/// inbound messages awaiting the durability hook.
+pub const WA_PENDING_INBOUND: TableDefinition<&[u8], &[u8]> =
+    TableDefinition::new("wa_pending_inbound");
+/// `instance \0 chat \0 sender \0 msg_id` -> `secret(32) expires_at(8) message_ts(8)`.
+pub const WA_MSG_SECRETS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("wa_msg_secrets");
+
+/// Every WhatsApp key table: created at open, emptied of an instance by its wipe.
+pub const WA_TABLES: [TableDefinition<&[u8], &[u8]>; 20] = [
+    WA_DEVICE,
+    WA_IDENTITIES,
+    WA_SESSIONS,
+    WA_PREKEYS,
+    WA_SIGNED_PREKEYS,
+    WA_SENDER_KEYS,
+    WA_SYNC_KEYS,
+    WA_APP_VERSIONS,
+    WA_MUTATION_MACS,
+    WA_META,
+    WA_SENDER_KEY_DEVICES,
+    WA_LID_PN,
+    WA_PN_LID,
+    WA_BASE_KEYS,
+    WA_DEVICE_LISTS,
+    WA_GROUP_METADATA,
+    WA_TC_TOKENS,
+    WA_SENT_MESSAGES,
+    WA_PENDING_INBOUND,
+    WA_MSG_SECRETS,
+];
+
 const SEP: u8 = 0;
+
+/// `instance_id \0 parts[0] \0 ... parts[n-1]`; `None` when a part other than the
+/// last contains `\0` (it could then pose as a prefix of another key). An empty
+/// `parts` gives the instance prefix itself.
+pub fn wa_key(instance_id: &str, parts: &[&[u8]]) -> Option<Vec<u8>> {
+    let len = parts.iter().map(|p| p.len() + 1).sum::<usize>();
+    let mut k = Vec::with_capacity(instance_id.len() + 1 + len);
+    k.extend_from_slice(instance_id.as_bytes());
+    k.push(SEP);
+    for (i, part) in parts.iter().enumerate() {
+        let last = i + 1 == parts.len();
+        if !last && part.contains(&SEP) {
+            return None;
+        }
+        k.extend_from_slice(part);
+        if !last {
+            k.push(SEP);
+        }
+    }
+    Some(k)
+}
 
 /// `instance_id \0`: the prefix of every chat/message key of an instance.
 pub fn instance_prefix(instance_id: &str) -> Vec<u8> {
@@ -178,6 +282,12 @@ mod tests {
         assert!(plugin_storage_key("I", "chat", "woot\0k").starts_with(&a));
         assert!(plugin_storage_key("I", "chat", "k").starts_with(&instance_prefix("I")));
         assert!(!plugin_storage_key("I2", "chat", "k").starts_with(&instance_prefix("I")));
+
+    fn wa_keys_refuse_a_separator_before_the_last_part() {
+        assert_eq!(wa_key("I", &[]).unwrap(), b"I\0");
+        assert_eq!(wa_key("I", &[b"g", b"d"]).unwrap(), b"I\0g\0d");
+        assert_eq!(wa_key("I", &[b"g", b"d\0x"]).unwrap(), b"I\0g\0d\0x");
+        assert!(wa_key("I", &[b"g\0d", b"x"]).is_none());
     }
 
     #[test]
