@@ -282,7 +282,9 @@ mod tests {
         assert!(plugin_storage_key("I", "chat", "woot\0k").starts_with(&a));
         assert!(plugin_storage_key("I", "chat", "k").starts_with(&instance_prefix("I")));
         assert!(!plugin_storage_key("I2", "chat", "k").starts_with(&instance_prefix("I")));
+    }
 
+    #[test]
     fn wa_keys_refuse_a_separator_before_the_last_part() {
         assert_eq!(wa_key("I", &[]).unwrap(), b"I\0");
         assert_eq!(wa_key("I", &[b"g", b"d"]).unwrap(), b"I\0g\0d");
