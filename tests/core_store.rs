@@ -7,7 +7,7 @@ use redb::{
     MultimapTableHandle, ReadableDatabase, ReadableMultimapTable, ReadableTable,
     ReadableTableMetadata, TableHandle,
 };
-use wagate::config::Config;
+use wagate::config::{Config, LinkKind};
 use wagate::core::Core;
 use wagate::core::model::{CoreError, InstanceRef, Principal};
 use wagate::whatsapp::Inbound;
@@ -15,6 +15,7 @@ use wagate::whatsapp::Inbound;
 async fn core_on(dir: &std::path::Path) -> Arc<Core> {
     let mut config = Config {
         data: dir.to_path_buf(),
+        link: LinkKind::Sim,
         ..Config::default()
     };
     config.sim.pair_delay_ms = 0;

@@ -42,6 +42,8 @@ fn main() {
             "serve",
             "--listen",
             "127.0.0.1:0",
+            "--link",
+            "sim",
             "--sim-pair-delay-ms",
             "0",
             "--data",

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use wagate::config::Config;
+use wagate::config::{Config, LinkKind};
 use wagate::core::Core;
 use wagate::core::model::{ConnectionState, InstanceRef};
 use wagate::whatsapp::Inbound;
@@ -42,6 +42,7 @@ async fn round(max_batch: usize, n: usize) -> (Duration, f64) {
     let mut config = Config {
         data: dir.path().to_path_buf(),
         max_write_batch: max_batch,
+        link: LinkKind::Sim,
         ..Config::default()
     };
     config.sim.pair_delay_ms = 0;

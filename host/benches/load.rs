@@ -102,6 +102,8 @@ impl Gateway {
                 "serve",
                 "--listen",
                 "127.0.0.1:0",
+                "--link",
+                "sim",
                 "--sim-pair-delay-ms",
                 "1",
             ])

@@ -4,12 +4,18 @@
 //! ```toml
 //! listen = "127.0.0.1:8080"     # WAGATE_LISTEN / --listen
 //! data = "./wagate-data"         # WAGATE_DATA / --data
-//! link = "sim"                   # --link sim|whatsapp
+//! link = "whatsapp"              # --link whatsapp|sim
 //! log_format = "human"           # --log-format human|json
 //! tls_cert = "cert.pem"          # --tls-cert (with tls_key: serve HTTPS)
 //! tls_key = "key.pem"            # --tls-key
 //! max_body_bytes = 1048576       # larger request bodies get 413
 //! max_write_batch = 512          # mutations per durable commit (1: no group commit)
+//!
+//! [whatsapp]                     # the real link (whatsapp-rust)
+//! url = "wss://web.whatsapp.com/ws/chat"
+//! version = "2.3000.1042742319"  # WhatsApp Web version announced; never fetched
+//! reconnect_base_ms = 1000       # reconnect delay ceiling, doubling per failed
+//! reconnect_max_ms = 300000      # attempt up to this (jittered)
 //!
 //! [sim]
 //! pair_delay_ms = 500            # how long the simulated phone takes to "scan"
@@ -34,7 +40,7 @@ use serde::Deserialize;
 pub enum LinkKind {
     /// In-process simulated WhatsApp network.
     Sim,
-    /// The real network through whatsapp-rust (not built yet).
+    /// The real network through whatsapp-rust (the default).
     Whatsapp,
 }
 
@@ -71,6 +77,8 @@ pub struct Config {
     /// Most mutations folded into one durable commit (group commit); 1 turns it off.
     pub max_write_batch: usize,
     pub sim: SimConfig,
+    /// The `[whatsapp]` table: the real link's endpoint, version and reconnect policy.
+    pub whatsapp: crate::whatsapp::real::WhatsAppConfig,
     /// The `[plugins]` table (see [`crate::plugin::PluginsConfig`]).
     pub plugins: crate::plugin::PluginsConfig,
     /// `[[streams]]`: WebSocket event stream routes; absent: the defaults in
@@ -85,13 +93,14 @@ impl Default for Config {
         Config {
             listen: "127.0.0.1:8080".parse().expect("valid default address"),
             data: PathBuf::from("./wagate-data"),
-            link: LinkKind::Sim,
+            link: LinkKind::Whatsapp,
             log_format: LogFormat::Human,
             tls_cert: None,
             tls_key: None,
             max_body_bytes: 1024 * 1024,
             max_write_batch: 512,
             sim: SimConfig::default(),
+            whatsapp: Default::default(),
             plugins: crate::plugin::PluginsConfig::default(),
             events: Default::default(),
             streams: None,

@@ -108,7 +108,7 @@ struct ServeArgs {
     /// Data folder [default: ./wagate-data].
     #[arg(long, env = "WAGATE_DATA")]
     data: Option<PathBuf>,
-    /// WhatsApp link [default: sim].
+    /// WhatsApp link [default: whatsapp].
     #[arg(long, value_enum, env = "WAGATE_LINK")]
     link: Option<LinkKind>,
     /// TLS certificate chain (PEM); serves HTTPS with --tls-key.
@@ -120,6 +120,9 @@ struct ServeArgs {
     /// Sim link: milliseconds until the simulated phone completes pairing.
     #[arg(long, env = "WAGATE_SIM_PAIR_DELAY_MS")]
     sim_pair_delay_ms: Option<u64>,
+    /// WhatsApp link: the WebSocket URL [default: wss://web.whatsapp.com/ws/chat].
+    #[arg(long, env = "WAGATE_WHATSAPP_URL")]
+    whatsapp_url: Option<String>,
 }
 
 /// Where an operator command acts: the data folder (gateway stopped) or a running server.
@@ -188,6 +191,19 @@ enum InstanceAction {
         #[command(flatten)]
         target: Target,
     },
+    /// Pair an instance with WhatsApp: shows the QR code in the terminal, refreshed as
+    /// WhatsApp issues new ones, until the phone has scanned it (or prints a pair code
+    /// with --phone). Without --server the session runs in this process (the gateway
+    /// must not be running on the data folder).
+    Connect {
+        /// Instance id or name.
+        instance: String,
+        /// Pair by phone number (digits with country code) instead: prints a pair code.
+        #[arg(long)]
+        phone: Option<String>,
+        #[command(flatten)]
+        target: Target,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -218,6 +234,9 @@ fn main() -> anyhow::Result<()> {
             }
             if let Some(v) = args.sim_pair_delay_ms {
                 config.sim.pair_delay_ms = v;
+            }
+            if let Some(v) = args.whatsapp_url {
+                config.whatsapp.url = v;
             }
             init_tracing(config.log_format);
             runtime.block_on(wagate::run::serve(config, wagate::run::shutdown_signal()))
@@ -363,6 +382,17 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Instance {
+            action:
+                InstanceAction::Connect {
+                    instance,
+                    phone,
+                    target,
+                },
+        } => {
+            init_tracing(cli.log_format.unwrap_or(LogFormat::Human));
+            runtime.block_on(connect_instance(&target, &instance, phone.as_deref()))
+        }
+        Command::Instance {
             action: InstanceAction::Delete { instance, target },
         } => {
             init_tracing(cli.log_format.unwrap_or(LogFormat::Human));
@@ -436,13 +466,107 @@ async fn on_target(
             Ok(json)
         }
         None => {
+            // Operator commands on the data folder must not bring every paired
+            // instance online (the whatsapp link resumes sessions at start): the sim
+            // link only restores their states in memory.
             let config = Config {
                 data: target.data.clone(),
+                link: LinkKind::Sim,
                 ..Config::default()
             };
             let core = wagate::run::open_core(&config).await?;
             local(core).await
         }
+    }
+}
+
+/// `wagate instance connect`: asks for pairing every two seconds (the link answers
+/// with the current QR code, starting the session on the first call) and prints each
+/// new QR code until the instance is open.
+async fn connect_instance(
+    target: &Target,
+    instance: &str,
+    phone: Option<&str>,
+) -> anyhow::Result<()> {
+    let local = match &target.server {
+        Some(_) => None,
+        None => {
+            let mut config = Config {
+                data: target.data.clone(),
+                link: LinkKind::Whatsapp,
+                ..Config::default()
+            };
+            if let Ok(url) = std::env::var("WAGATE_WHATSAPP_URL")
+                && !url.is_empty()
+            {
+                config.whatsapp.url = url;
+            }
+            Some(wagate::run::open_core(&config).await?)
+        }
+    };
+    let path = format!("/admin/instances/{}/connect", percent_encode(instance));
+    let body = match phone {
+        Some(p) => serde_json::json!({ "phone": p }),
+        None => serde_json::Value::Null,
+    };
+    let mut shown_qr: Option<String> = None;
+    let mut shown_code: Option<String> = None;
+    let mut seen_pairing = false;
+    loop {
+        let info = match &local {
+            Some(core) => {
+                let which = InstanceRef::parse(instance);
+                let record = core
+                    .store()
+                    .read(|tx| wagate::core::authz::load_instance(tx, &which))?
+                    .with_context(|| format!("instance `{instance}` not found"))?;
+                let admin = Core::admin_principal(&record.instance.org);
+                serde_json::to_value(
+                    core.connect(&admin, &InstanceRef::Id(record.instance.id), phone)
+                        .await?,
+                )?
+            }
+            None => on_target(target, "POST", &path, body.clone(), |_| {
+                Box::pin(async { anyhow::bail!("unreachable: --server is set") })
+            })
+            .await
+            .context("asking the gateway to connect the instance")?,
+        };
+        match info["state"].as_str().unwrap_or("") {
+            "open" => {
+                println!("connected");
+                return Ok(());
+            }
+            "closed" if !seen_pairing => {
+                println!("already paired; the gateway is reconnecting it (state closed)");
+                return Ok(());
+            }
+            "disconnected" if seen_pairing => {
+                anyhow::bail!("pairing ended without a scan; run the command again")
+            }
+            _ => {}
+        }
+        if let Some(code) = info["pair_code"].as_str()
+            && shown_code.as_deref() != Some(code)
+        {
+            seen_pairing = true;
+            println!("On the phone: Linked devices > Link with phone number, enter: {code}");
+            shown_code = Some(code.to_string());
+        }
+        if let Some(qr) = info["qr"].as_str()
+            && shown_qr.as_deref() != Some(qr)
+        {
+            seen_pairing = true;
+            // Clear the screen so the current code is the only one to scan.
+            print!("\x1b[2J\x1b[H");
+            println!("{}", wagate::whatsapp::real::terminal::qr_text(qr)?);
+            println!("Scan with WhatsApp > Linked devices > Link a device (Ctrl-C to stop).");
+            shown_qr = Some(qr.to_string());
+        }
+        if info["qr"].is_null() && info["pair_code"].is_null() && !seen_pairing {
+            eprintln!("waiting for WhatsApp (state {})...", info["state"]);
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     }
 }
 

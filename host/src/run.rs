@@ -9,7 +9,7 @@ use crate::config::{Config, LinkKind};
 use crate::core::Core;
 use crate::server::{self, App};
 use crate::store::Store;
-use crate::whatsapp::{Link, sim::SimLink};
+use crate::whatsapp::{Link, real::WhatsAppLink, sim::SimLink};
 
 /// Opens the data folder and starts the core on the configured link.
 pub async fn open_core(config: &Config) -> anyhow::Result<Arc<Core>> {
@@ -20,8 +20,9 @@ pub async fn open_core(config: &Config) -> anyhow::Result<Arc<Core>> {
             events_tx,
             Duration::from_millis(config.sim.pair_delay_ms),
         )),
-        LinkKind::Whatsapp => anyhow::bail!(
-            "the `whatsapp` link (whatsapp-rust) is not built yet; run with `--link sim` (the default)"
+        LinkKind::Whatsapp => Arc::new(
+            WhatsAppLink::new(store.clone(), events_tx, &config.whatsapp)
+                .context("configuring the whatsapp link")?,
         ),
     };
     let core = Core::new(store, link);

@@ -58,6 +58,9 @@ impl Gateway {
             .args(extra)
             .env("WAGATE_ADMIN_TOKEN", ADMIN)
             .env("RUST_LOG", "warn")
+            // The tests run on the simulated network unless they pass `--link whatsapp`
+            // (a flag wins over this variable) or set WAGATE_LINK in `envs`.
+            .env("WAGATE_LINK", "sim")
             .envs(envs.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

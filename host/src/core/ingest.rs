@@ -67,6 +67,35 @@ impl Core {
                 instance_id,
                 message,
             } => self.ingest_message(&instance_id, message).await.map(|_| ()),
+            LinkEvent::Replaced { instance_id } => {
+                tracing::warn!(instance = %instance_id, "session replaced by another client");
+                self.record_state(&instance_id, ConnectionState::Closed, None)
+                    .await
+            }
+            LinkEvent::Banned {
+                instance_id,
+                until_ms,
+                reason,
+            } => {
+                tracing::warn!(instance = %instance_id, until_ms, %reason, "account temporarily banned by WhatsApp");
+                self.record_state(&instance_id, ConnectionState::Closed, None)
+                    .await
+            }
+            LinkEvent::PairingExpired { instance_id } => {
+                self.record_state(&instance_id, ConnectionState::Disconnected, None)
+                    .await
+            }
+            LinkEvent::Receipt {
+                instance_id,
+                message_ids,
+                kind,
+                ..
+            } => {
+                // No message-status model or event kind yet (README "Not built yet"):
+                // receipts are reported by the link but not stored.
+                tracing::debug!(instance = %instance_id, %kind, count = message_ids.len(), "receipt");
+                Ok(())
+            }
         }
     }
 

@@ -7,6 +7,7 @@
 //! | POST | /admin/credentials | mint `{org, kind, capabilities?, instance?, label?}` -> `{token}` shown once |
 //! | GET | /admin/instances | every instance of every org |
 //! | DELETE | /admin/instances/{i} | delete an instance (as its org's admin) |
+//! | POST | /admin/instances/{i}/connect | start pairing `{phone?}` -> `{state, qr, pair_code}` (`wagate instance connect`) |
 //! | POST | /admin/sim/{i}/inbound | sim only: inject `{from, text, fromMe?, media?}` -> `{id}` |
 //! | POST | /admin/sim/{i}/link | sim only: `{up: bool}` takes the link down or up |
 //! | GET | /admin/events/dead-letters | deliveries that failed for good |
@@ -35,6 +36,7 @@ pub async fn handle(app: &super::App, req: &Req) -> (&'static str, ApiResult) {
         ["orgs"] => "admin:orgs",
         ["credentials"] => "admin:credentials",
         ["instances"] | ["instances", _] => "admin:instances",
+        ["instances", _, "connect"] => "admin:instance_connect",
         ["sim", _, "inbound"] => "admin:sim_inbound",
         ["sim", _, "link"] => "admin:sim_link",
         ["plugins"] | ["plugins", "reload"] => "admin:plugins",
@@ -100,6 +102,13 @@ struct CredentialBody {
     capabilities: Option<Vec<String>>,
     instance: Option<String>,
     label: Option<String>,
+}
+
+/// `POST /admin/instances/{i}/connect`: a phone number asks for a pair code.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConnectBody {
+    phone: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -185,6 +194,22 @@ async fn dispatch(core: &Core, req: &Req, seg: &[&str]) -> ApiResult {
             let admin = Core::admin_principal(&record.instance.org);
             ok(&core
                 .delete_instance(&admin, &InstanceRef::Id(record.instance.id))
+                .await?)
+        }
+        ["instances", i, "connect"] if m == Method::POST => {
+            let body: ConnectBody = if req.body.is_empty() {
+                ConnectBody::default()
+            } else {
+                req.json()?
+            };
+            let record = find(core, i)?;
+            let admin = Core::admin_principal(&record.instance.org);
+            ok(&core
+                .connect(
+                    &admin,
+                    &InstanceRef::Id(record.instance.id),
+                    body.phone.as_deref(),
+                )
                 .await?)
         }
         ["sim", i, "inbound"] if m == Method::POST => {

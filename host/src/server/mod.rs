@@ -249,6 +249,7 @@ fn metrics_text(app: &App) -> String {
     for (state, n) in counts {
         let _ = writeln!(extra, "wagate_instances{{state=\"{state}\"}} {n}");
     }
+    extra.push_str(&app.core.link().metrics_text());
     extra.push_str(&app.plugins.metrics_text());
     app.metrics.render(&extra)
 }

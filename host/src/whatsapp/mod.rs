@@ -1,7 +1,7 @@
 //! The WhatsApp side: the [`Link`] trait core talks to, and its implementations.
 //!
 //! - [`sim`]: an in-process simulated network (demos, tests, benchmarks).
-//! - `whatsapp` (whatsapp-rust): not built yet; see README "Not built yet".
+//! - [`real`]: the real network through whatsapp-rust (`--link whatsapp`, the default).
 
 pub mod real;
 pub mod sim;
@@ -71,6 +71,32 @@ pub enum LinkEvent {
         instance_id: String,
         message: Inbound,
     },
+    /// WhatsApp closed the session because another client connected with the same
+    /// keys; the link stops it (no reconnect fight). Recorded as `closed`.
+    Replaced {
+        instance_id: String,
+    },
+    /// WhatsApp banned the account until `until_ms`; the link reconnects after it.
+    /// Recorded as `closed`.
+    Banned {
+        instance_id: String,
+        until_ms: u64,
+        reason: String,
+    },
+    /// No pairing code was used before WhatsApp stopped issuing them; the instance
+    /// needs a new connect. Recorded as `disconnected`.
+    PairingExpired {
+        instance_id: String,
+    },
+    /// Delivery/read receipts for messages of a chat (`kind`: delivered, read,
+    /// played, ...).
+    Receipt {
+        instance_id: String,
+        chat_jid: String,
+        message_ids: Vec<String>,
+        kind: String,
+        timestamp: u64,
+    },
 }
 
 /// One WhatsApp account connection per instance, addressed by instance id.
@@ -124,6 +150,11 @@ pub trait Link: Send + Sync + 'static {
 
     /// Forgets everything about the instance (after delete).
     async fn forget(&self, instance_id: &str);
+
+    /// Prometheus lines the link adds to `/metrics` (sessions, tasks).
+    fn metrics_text(&self) -> String {
+        String::new()
+    }
 
     /// The simulated network, when this link is one (admin injection endpoints).
     fn as_sim(&self) -> Option<&sim::SimLink> {

@@ -1,6 +1,407 @@
 //! The real WhatsApp link: whatsapp-rust sessions, one per instance, whose keys live in
 //! the gateway's own redb file.
 //!
+//! - [`session`]: one instance's client, its supervisor (connect, reconnect with
+//!   backoff, stop) and the bridge from the library's events to [`LinkEvent`]s.
+//! - [`backoff`]: the reconnect delays (exponential, jittered, capped).
+//! - [`tasks`]: counts every task the sessions run (`/metrics`, leak tests).
+//! - [`terminal`]: QR codes as text for `wagate instance connect`.
+//! - [`convert`]: library messages (live and history sync) -> [`Inbound`](super::Inbound).
 //! - [`store`]: the redb-backed implementation of whatsapp-rust's storage traits.
+//!
+//! Lifecycle of an instance on this link:
+//! - `connect` starts a session (unless one runs) and returns the first QR code (or,
+//!   with a phone number, a pair code) once WhatsApp issued it; later QR codes arrive
+//!   as [`LinkEvent::Qr`]. Offline, it returns without a code after the first failed
+//!   attempt and the session keeps retrying with backoff: state `connecting`.
+//! - `resume` (at start-up, for instances paired before) starts the session on the
+//!   stored keys: state `closed` until connected, then `open`.
+//! - `logout` unlinks the device (when connected), stops the session and wipes its
+//!   keys; `forget` (instance deleted) stops it and wipes its keys. Both return only
+//!   after the session's tasks ended.
 
+pub mod backoff;
+pub mod convert;
+pub mod session;
 pub mod store;
+pub mod tasks;
+pub mod terminal;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::sync::mpsc::UnboundedSender;
+use whatsapp_rust::RevokeType;
+
+use self::backoff::Backoff;
+use self::session::{Session, Settings, Shared, jid};
+use self::tasks::TaskCounter;
+use super::{Link, LinkError, LinkEvent, Pairing, Sent};
+use crate::core::model::{ChatPatch, ConnectionState};
+use crate::store::Store;
+use crate::util::now_ms;
+
+/// How long `connect` waits for WhatsApp's first QR or pair code (the library's own
+/// transport connect timeout is 20 s).
+const CONNECT_WAIT: Duration = Duration::from_secs(20);
+
+/// `[whatsapp]` in wagate.toml.
+#[derive(Clone, Debug, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WhatsAppConfig {
+    /// WhatsApp's WebSocket endpoint; tests point it at a local fake server.
+    pub url: String,
+    /// The WhatsApp Web version the client announces (`2.3000.x`). Always set: with
+    /// no version the library fetches it from web.whatsapp.com before every connect.
+    pub version: String,
+    /// First reconnect delay ceiling, doubling per failed attempt...
+    pub reconnect_base_ms: u64,
+    /// ...up to this ceiling.
+    pub reconnect_max_ms: u64,
+}
+
+impl Default for WhatsAppConfig {
+    fn default() -> Self {
+        WhatsAppConfig {
+            url: "wss://web.whatsapp.com/ws/chat".into(),
+            // whatsapp-rust 0.7.0's built-in default.
+            version: "2.3000.1042742319".into(),
+            reconnect_base_ms: 1_000,
+            reconnect_max_ms: 300_000,
+        }
+    }
+}
+
+impl WhatsAppConfig {
+    fn settings(&self) -> anyhow::Result<Settings> {
+        let parts: Vec<&str> = self.version.split('.').collect();
+        let version = match parts.as_slice() {
+            [a, b, c] => (a.parse()?, b.parse()?, c.parse()?),
+            _ => anyhow::bail!(
+                "[whatsapp] version `{}` must look like 2.3000.1042742319",
+                self.version
+            ),
+        };
+        if self.reconnect_base_ms == 0 || self.reconnect_max_ms < self.reconnect_base_ms {
+            anyhow::bail!("[whatsapp] needs 0 < reconnect_base_ms <= reconnect_max_ms");
+        }
+        Ok(Settings {
+            url: self.url.clone(),
+            version,
+            backoff: Backoff {
+                base: Duration::from_millis(self.reconnect_base_ms),
+                cap: Duration::from_millis(self.reconnect_max_ms),
+            },
+        })
+    }
+}
+
+/// whatsapp-rust behind the [`Link`] trait: a registry of per-instance sessions.
+pub struct WhatsAppLink {
+    shared: Arc<Shared>,
+    sessions: Mutex<HashMap<String, Arc<Session>>>,
+    /// Serialises starting and stopping sessions (two connects of one instance must
+    /// not build two clients on the same keys).
+    lifecycle: tokio::sync::Mutex<()>,
+    /// Every client ever built, weakly: the live ones are counted in `/metrics`, so a
+    /// client kept alive after its session ended (a leak) shows.
+    clients: Mutex<Vec<std::sync::Weak<whatsapp_rust::Client>>>,
+}
+
+impl WhatsAppLink {
+    pub fn new(
+        store: Store,
+        events: UnboundedSender<LinkEvent>,
+        config: &WhatsAppConfig,
+    ) -> anyhow::Result<Self> {
+        Ok(WhatsAppLink {
+            shared: Arc::new(Shared {
+                store,
+                events,
+                settings: config.settings()?,
+                tasks: TaskCounter::default(),
+            }),
+            sessions: Mutex::default(),
+            lifecycle: tokio::sync::Mutex::new(()),
+            clients: Mutex::default(),
+        })
+    }
+
+    fn session(&self, instance_id: &str) -> Option<Arc<Session>> {
+        self.sessions
+            .lock()
+            .expect("sessions lock")
+            .get(instance_id)
+            .cloned()
+    }
+
+    fn open(&self, instance_id: &str) -> Result<Arc<Session>, LinkError> {
+        let session = self.session(instance_id).ok_or(LinkError::NotConnected)?;
+        session.open_client()?;
+        Ok(session)
+    }
+
+    /// The running session of the instance, started if there is none (or the last
+    /// one ended). The caller holds `lifecycle`.
+    async fn ensure_session(&self, instance_id: &str) -> Result<Arc<Session>, LinkError> {
+        if let Some(s) = self.session(instance_id) {
+            if !s.status().stopped {
+                return Ok(s);
+            }
+            s.stop().await; // ended on WhatsApp's word: make way for a new one
+        }
+        let session = Session::start(&self.shared, instance_id)
+            .await
+            .map_err(|e| LinkError::Failed(format!("{e:#}")))?;
+        {
+            let mut clients = self.clients.lock().expect("clients lock");
+            clients.retain(|c| c.strong_count() > 0);
+            clients.push(Arc::downgrade(&session.client));
+        }
+        self.sessions
+            .lock()
+            .expect("sessions lock")
+            .insert(instance_id.to_string(), session.clone());
+        Ok(session)
+    }
+
+    /// Stops and removes the instance's session, waiting until its tasks ended.
+    async fn stop_session(&self, instance_id: &str) -> Option<Arc<Session>> {
+        let session = self
+            .sessions
+            .lock()
+            .expect("sessions lock")
+            .remove(instance_id);
+        if let Some(s) = &session {
+            s.stop().await;
+        }
+        session
+    }
+
+    /// Sessions whose supervisor still runs.
+    pub fn running_sessions(&self) -> usize {
+        let sessions = self.sessions.lock().expect("sessions lock");
+        sessions.values().filter(|s| !s.status().stopped).count()
+    }
+
+    /// Live tasks of all sessions (the library's and the supervisors).
+    pub fn live_tasks(&self) -> i64 {
+        self.shared.tasks.live()
+    }
+
+    /// whatsapp-rust clients still in memory.
+    pub fn live_clients(&self) -> usize {
+        let mut clients = self.clients.lock().expect("clients lock");
+        clients.retain(|c| c.strong_count() > 0);
+        clients.len()
+    }
+}
+
+impl Drop for WhatsAppLink {
+    /// The gateway is shutting down: every supervisor disconnects its client.
+    fn drop(&mut self) {
+        if let Ok(sessions) = self.sessions.lock() {
+            for s in sessions.values() {
+                s.signal_stop();
+            }
+        }
+    }
+}
+
+fn failed(what: &str) -> impl Fn(String) -> LinkError + '_ {
+    move |e| LinkError::Failed(format!("{what}: {e}"))
+}
+
+#[async_trait]
+impl Link for WhatsAppLink {
+    fn name(&self) -> &'static str {
+        "whatsapp"
+    }
+
+    async fn connect(&self, instance_id: &str, phone: Option<&str>) -> Result<Pairing, LinkError> {
+        let session = {
+            let _guard = self.lifecycle.lock().await;
+            self.ensure_session(instance_id).await?
+        };
+        let status = session.status();
+        if status.open || status.paired {
+            return Ok(Pairing::default());
+        }
+        match phone {
+            Some(phone) => Ok(Pairing {
+                qr: None,
+                pair_code: session.pair_code(phone, CONNECT_WAIT).await?,
+            }),
+            None => Ok(Pairing {
+                qr: session.settle(CONNECT_WAIT).await.qr,
+                pair_code: None,
+            }),
+        }
+    }
+
+    async fn resume(&self, instance_id: &str, _owner_jid: &str) -> Result<(), LinkError> {
+        let _guard = self.lifecycle.lock().await;
+        self.ensure_session(instance_id).await.map(|_| ())
+    }
+
+    fn state(&self, instance_id: &str) -> ConnectionState {
+        self.session(instance_id)
+            .map(|s| s.status().state())
+            .unwrap_or(ConnectionState::Disconnected)
+    }
+
+    async fn send_text(&self, instance_id: &str, to: &str, text: &str) -> Result<Sent, LinkError> {
+        let session = self.open(instance_id)?;
+        let message = whatsapp_rust::waproto::whatsapp::Message {
+            conversation: Some(text.to_string()),
+            ..Default::default()
+        };
+        let result = session
+            .client
+            .send_message(jid(to)?, message)
+            .await
+            .map_err(|e| failed("sending the message")(e.to_string()))?;
+        Ok(Sent {
+            id: result.message_id,
+            timestamp: now_ms(),
+        })
+    }
+
+    async fn revoke(
+        &self,
+        instance_id: &str,
+        chat: &str,
+        message_id: &str,
+        from_me: bool,
+    ) -> Result<(), LinkError> {
+        let session = self.open(instance_id)?;
+        if !from_me {
+            // Revoking another member's message needs the group-admin form with the
+            // original sender, which the trait does not carry.
+            return Err(LinkError::Rejected(
+                "only messages sent by this account can be revoked".into(),
+            ));
+        }
+        session
+            .client
+            .revoke_message(jid(chat)?, message_id, RevokeType::Sender)
+            .await
+            .map_err(|e| failed("revoking the message")(e.to_string()))
+    }
+
+    async fn delete_for_me(
+        &self,
+        instance_id: &str,
+        chat: &str,
+        message_id: &str,
+        from_me: bool,
+    ) -> Result<(), LinkError> {
+        let session = self.open(instance_id)?;
+        session
+            .client
+            .chat_actions()
+            .delete_message_for_me(&jid(chat)?, None, message_id, from_me, false, None)
+            .await
+            .map_err(|e| failed("deleting the message for me")(e.to_string()))
+    }
+
+    async fn delete_chat(&self, instance_id: &str, chat: &str) -> Result<(), LinkError> {
+        let session = self.open(instance_id)?;
+        session
+            .client
+            .chat_actions()
+            .delete_chat(&jid(chat)?, false, None)
+            .await
+            .map_err(|e| failed("deleting the chat")(e.to_string()))
+    }
+
+    async fn update_chat(
+        &self,
+        instance_id: &str,
+        chat: &str,
+        patch: &ChatPatch,
+    ) -> Result<(), LinkError> {
+        let session = self.open(instance_id)?;
+        let actions = session.client.chat_actions();
+        let chat = jid(chat)?;
+        let err =
+            |what: &'static str| move |e: whatsapp_rust::AppStateError| failed(what)(e.to_string());
+        match patch.archived {
+            Some(true) => actions
+                .archive_chat(&chat, None)
+                .await
+                .map_err(err("archiving the chat"))?,
+            Some(false) => actions
+                .unarchive_chat(&chat, None)
+                .await
+                .map_err(err("unarchiving the chat"))?,
+            None => {}
+        }
+        match patch.pinned {
+            Some(true) => actions
+                .pin_chat(&chat)
+                .await
+                .map_err(err("pinning the chat"))?,
+            Some(false) => actions
+                .unpin_chat(&chat)
+                .await
+                .map_err(err("unpinning the chat"))?,
+            None => {}
+        }
+        if patch.unmute {
+            actions
+                .unmute_chat(&chat)
+                .await
+                .map_err(err("unmuting the chat"))?;
+        } else if let Some(until) = patch.muted_until {
+            let until = i64::try_from(until)
+                .map_err(|_| LinkError::Rejected("muted_until is out of range".into()))?;
+            actions
+                .mute_chat_until(&chat, until)
+                .await
+                .map_err(|e| match e {
+                    whatsapp_rust::AppStateError::InvalidRequest(m) => LinkError::Rejected(m),
+                    other => failed("muting the chat")(other.to_string()),
+                })?;
+        }
+        Ok(())
+    }
+
+    async fn logout(&self, instance_id: &str) -> Result<(), LinkError> {
+        let _guard = self.lifecycle.lock().await;
+        if let Some(session) = self.session(instance_id) {
+            session.logout().await;
+        }
+        self.stop_session(instance_id).await;
+        store::wipe(&self.shared.store, instance_id)
+            .await
+            .map_err(|e| LinkError::Failed(format!("wiping the WhatsApp keys: {e:#}")))
+    }
+
+    async fn forget(&self, instance_id: &str) {
+        let _guard = self.lifecycle.lock().await;
+        self.stop_session(instance_id).await;
+        if let Err(e) = store::wipe(&self.shared.store, instance_id).await {
+            tracing::warn!(instance = %instance_id, error = %format!("{e:#}"), "wiping the WhatsApp keys of a deleted instance");
+        }
+    }
+
+    fn metrics_text(&self) -> String {
+        format!(
+            "# HELP wagate_whatsapp_sessions WhatsApp sessions whose supervisor runs.\n\
+             # TYPE wagate_whatsapp_sessions gauge\n\
+             wagate_whatsapp_sessions {}\n\
+             # HELP wagate_whatsapp_tasks Live tasks of all WhatsApp sessions.\n\
+             # TYPE wagate_whatsapp_tasks gauge\n\
+             wagate_whatsapp_tasks {}\n\
+             # HELP wagate_whatsapp_clients whatsapp-rust clients in memory.\n\
+             # TYPE wagate_whatsapp_clients gauge\n\
+             wagate_whatsapp_clients {}\n",
+            self.running_sessions(),
+            self.live_tasks(),
+            self.live_clients()
+        )
+    }
+}

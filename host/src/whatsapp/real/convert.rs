@@ -1,0 +1,170 @@
+//! whatsapp-rust's message shapes -> the gateway's [`Inbound`].
+//!
+//! The library keeps no history: every live message and every message of a history
+//! sync chunk is handed to core, which stores it (a message id already stored is a
+//! no-op, so a history chunk repeating live traffic never duplicates anything).
+
+use whatsapp_rust::types::events::InboundMessage;
+use whatsapp_rust::wacore::proto_helpers::MessageExt;
+use whatsapp_rust::waproto::whatsapp as wa;
+
+use crate::whatsapp::Inbound;
+
+/// What the gateway keeps of a message's content: its text, or a media caption.
+/// Media bytes are not downloaded (yet): a media message is stored with its caption.
+pub fn text_of(message: &wa::Message) -> Option<String> {
+    let base = message.get_base_message();
+    if let Some(text) = base.text_content() {
+        return Some(text.to_string());
+    }
+    let caption = base
+        .image_message
+        .as_option()
+        .and_then(|m| m.caption.clone())
+        .or_else(|| {
+            base.video_message
+                .as_option()
+                .and_then(|m| m.caption.clone())
+        })
+        .or_else(|| {
+            base.document_message
+                .as_option()
+                .and_then(|m| m.caption.clone())
+        });
+    caption.filter(|c| !c.is_empty())
+}
+
+/// Whether a message carries something a chat shows: text, or anything that is not a
+/// protocol message (revoke, edit), a bare sender-key distribution or a reaction.
+fn is_content(message: &wa::Message) -> bool {
+    let base = message.get_base_message();
+    text_of(message).is_some()
+        || (base.protocol_message.as_option().is_none()
+            && base.sender_key_distribution_message.as_option().is_none()
+            && base.reaction_message.as_option().is_none())
+}
+
+/// A live (or offline-drained) message. `None` for protocol-only messages.
+pub fn live(inbound: &InboundMessage) -> Option<Inbound> {
+    if !is_content(&inbound.message) {
+        return None;
+    }
+    let info = &inbound.info;
+    Some(Inbound {
+        id: info.id.to_string(),
+        chat_jid: info.source.chat.to_non_ad_string(),
+        sender: info.source.sender.to_non_ad_string(),
+        from_me: info.source.is_from_me,
+        timestamp: info.timestamp.timestamp_millis().max(0) as u64,
+        text: text_of(&inbound.message),
+        media: None,
+    })
+}
+
+/// The messages of one history sync chunk, oldest first per chat. `own` is this
+/// account's JID, the sender of its own messages.
+pub fn history(sync: &wa::HistorySync, own: &str) -> Vec<Inbound> {
+    let mut out = Vec::new();
+    for conversation in &sync.conversations {
+        for entry in &conversation.messages {
+            let Some(info) = entry.message.as_option() else {
+                continue;
+            };
+            let Some(key) = info.key.as_option() else {
+                continue;
+            };
+            let (Some(id), Some(message)) = (key.id.clone(), info.message.as_option()) else {
+                continue;
+            };
+            if !is_content(message) {
+                continue;
+            }
+            let chat = key
+                .remote_jid
+                .clone()
+                .unwrap_or_else(|| conversation.id.clone());
+            let from_me = key.from_me.unwrap_or(false);
+            let sender = if from_me {
+                own.to_string()
+            } else {
+                key.participant
+                    .clone()
+                    .or_else(|| info.participant.clone())
+                    .unwrap_or_else(|| chat.clone())
+            };
+            out.push(Inbound {
+                id,
+                chat_jid: chat,
+                sender,
+                from_me,
+                // WebMessageInfo timestamps are seconds.
+                timestamp: info.message_timestamp.unwrap_or(0).saturating_mul(1000),
+                text: text_of(message),
+                media: None,
+            });
+        }
+    }
+    out.sort_by_key(|m| m.timestamp);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use whatsapp_rust::waproto::buffa::MessageField;
+
+    fn web_message(id: &str, from_me: bool, text: &str, ts: u64) -> wa::HistorySyncMsg {
+        wa::HistorySyncMsg {
+            message: MessageField::some(wa::WebMessageInfo {
+                key: MessageField::some(wa::MessageKey {
+                    remote_jid: Some("5511999999999@s.whatsapp.net".into()),
+                    from_me: Some(from_me),
+                    id: Some(id.into()),
+                    participant: None,
+                }),
+                message: MessageField::some(wa::Message {
+                    conversation: Some(text.into()),
+                    ..Default::default()
+                }),
+                message_timestamp: Some(ts),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn history_messages_become_inbound_oldest_first() {
+        let sync = wa::HistorySync {
+            conversations: vec![wa::Conversation {
+                id: "5511999999999@s.whatsapp.net".into(),
+                messages: vec![
+                    web_message("B", true, "reply", 200),
+                    web_message("A", false, "hi", 100),
+                ],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let got = history(&sync, "5500000000000@s.whatsapp.net");
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].id, "A");
+        assert_eq!(got[0].sender, "5511999999999@s.whatsapp.net");
+        assert_eq!(got[0].timestamp, 100_000);
+        assert_eq!(got[1].text.as_deref(), Some("reply"));
+        assert_eq!(got[1].sender, "5500000000000@s.whatsapp.net");
+        assert!(got[1].from_me);
+    }
+
+    #[test]
+    fn captions_stand_in_for_media() {
+        let m = wa::Message {
+            image_message: MessageField::some(wa::message::ImageMessage {
+                caption: Some("look".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert_eq!(text_of(&m).as_deref(), Some("look"));
+    }
+}

@@ -1,0 +1,561 @@
+//! One instance's WhatsApp session: the whatsapp-rust client, the gateway's supervisor
+//! task that connects it and reconnects with backoff, and the bridge from the
+//! library's events to [`LinkEvent`]s.
+//!
+//! Reconnecting is the supervisor's job, not the library's: the client's own loop is
+//! turned off (`enable_auto_reconnect = false`), so each `Client::run` is exactly one
+//! connection (or one failed attempt), after which the supervisor decides: reconnect
+//! at once (the 515 restart WhatsApp asks for right after pairing), wait out a
+//! temporary ban, stop for good (logged out, replaced by another client, pairing
+//! codes exhausted, client outdated), or sleep [`Backoff::delay`] and try again.
+//! Stopping a session ([`Session::stop`]) disconnects the client, which fires its
+//! shutdown signal (every library task watches it), and waits for the supervisor to
+//! end, so nothing of the instance keeps running.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc::UnboundedSender, watch};
+use tokio::task::JoinHandle;
+use whatsapp_rust::bot::{Bot, BotHandle};
+use whatsapp_rust::pair_code::PairCodeOptions;
+use whatsapp_rust::transport::TokioWebSocketTransportFactory;
+use whatsapp_rust::types::events::{Event, EventHandler};
+use whatsapp_rust::{Client, Jid};
+
+use super::backoff::Backoff;
+use super::convert;
+use super::store::RedbBackend;
+use super::tasks::{CountingRuntime, TaskCounter, spawn_counted};
+use crate::core::model::ConnectionState;
+use crate::store::Store;
+use crate::util::now_ms;
+use crate::whatsapp::{LinkError, LinkEvent};
+
+/// A connection that stayed up this long resets the backoff (WhatsApp Web's
+/// `resetDelay`); a shorter one counts as a failed attempt.
+const STABLE: Duration = Duration::from_secs(30);
+/// How long stopping a session waits for the library to wind down before the
+/// supervisor is aborted.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+
+/// How every session of a link reaches WhatsApp.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// WebSocket URL (WhatsApp's own, or a test server).
+    pub url: String,
+    /// The WhatsApp Web version announced; set explicitly so the client never
+    /// fetches it from web.whatsapp.com (which, offline, would fail every attempt).
+    pub version: (u32, u32, u32),
+    pub backoff: Backoff,
+}
+
+/// What all sessions of a link share.
+pub struct Shared {
+    pub store: Store,
+    pub events: UnboundedSender<LinkEvent>,
+    pub settings: Settings,
+    /// Live tasks of every session (library tasks and the supervisors).
+    pub tasks: TaskCounter,
+}
+
+/// Why a session ended on WhatsApp's word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// The phone removed this device (or WhatsApp refused its keys): keys wiped.
+    LoggedOut,
+    /// Another client connected with the same keys.
+    Replaced,
+    /// No pairing code was scanned before WhatsApp stopped issuing them.
+    PairingExpired,
+    /// WhatsApp refused the announced client version.
+    Outdated,
+}
+
+/// The live view of a session, published on a watch channel.
+#[derive(Clone, Debug, Default)]
+pub struct Status {
+    /// The device completed pairing (now or before a restart).
+    pub paired: bool,
+    /// Connected and logged in.
+    pub open: bool,
+    /// The latest QR payload while pairing.
+    pub qr: Option<String>,
+    /// The latest phone pair code.
+    pub pair_code: Option<String>,
+    /// Connection attempts that ended before a session was up.
+    pub failures: u64,
+    /// The supervisor has ended (with the verdict when WhatsApp ended it).
+    pub stopped: bool,
+    pub verdict: Option<Verdict>,
+}
+
+impl Status {
+    pub fn state(&self) -> ConnectionState {
+        match self {
+            s if s.open => ConnectionState::Open,
+            s if s.stopped => match s.verdict {
+                Some(Verdict::Replaced) | Some(Verdict::Outdated) if s.paired => {
+                    ConnectionState::Closed
+                }
+                _ => ConnectionState::Disconnected,
+            },
+            s if s.paired => ConnectionState::Closed,
+            _ => ConnectionState::Connecting,
+        }
+    }
+}
+
+/// Set by the event handler (inline on the library's dispatch path), read by the
+/// supervisor after each connection.
+#[derive(Default)]
+struct Flags {
+    /// Pairing just succeeded: WhatsApp closes the stream (515) and expects an
+    /// immediate reconnect.
+    pair_success: AtomicBool,
+    /// The current connection reached `Connected`.
+    connected: AtomicBool,
+    /// WhatsApp ended the session for good.
+    verdict: Mutex<Option<Verdict>>,
+    /// A temporary ban: reconnect only after it expires.
+    banned_for: Mutex<Option<Duration>>,
+    /// The operator asked for the logout (the library reports it like one from the
+    /// phone; only the log line differs).
+    leaving: AtomicBool,
+}
+
+/// One running session.
+pub struct Session {
+    pub client: Arc<Client>,
+    flags: Arc<Flags>,
+    status: Arc<watch::Sender<Status>>,
+    stop: watch::Sender<bool>,
+    supervisor: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Session {
+    /// Builds the client on the instance's stored keys and starts its supervisor.
+    pub async fn start(shared: &Arc<Shared>, instance_id: &str) -> anyhow::Result<Arc<Session>> {
+        let status = Arc::new(watch::Sender::new(Status::default()));
+        let flags = Arc::new(Flags::default());
+        let client_slot: Arc<OnceLock<Weak<Client>>> = Arc::default();
+        let handler = Bridge {
+            instance_id: instance_id.to_string(),
+            events: shared.events.clone(),
+            status: status.clone(),
+            flags: flags.clone(),
+            client: client_slot.clone(),
+            tasks: shared.tasks.clone(),
+        };
+        let settings = &shared.settings;
+        let bot = Bot::builder()
+            .with_backend(RedbBackend::new(shared.store.clone(), instance_id))
+            .with_transport_factory(TokioWebSocketTransportFactory::new().with_url(&settings.url))
+            .with_runtime(CountingRuntime::new(shared.tasks.clone()))
+            .with_version(settings.version)
+            .with_event_handler(handler)
+            .build()
+            .await
+            .map_err(|e| anyhow::anyhow!("building the WhatsApp client: {e}"))?;
+        let client = bot.client();
+        let _ = client_slot.set(Arc::downgrade(&client));
+        // The supervisor owns reconnecting (see the module doc).
+        client.enable_auto_reconnect.store(false, Ordering::SeqCst);
+        let paired = client.pn().is_some();
+        status.send_modify(|s| s.paired = paired);
+
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let ctx = Supervisor {
+            instance_id: instance_id.to_string(),
+            client: client.clone(),
+            status: status.clone(),
+            flags,
+            backoff: settings.backoff,
+            store: shared.store.clone(),
+            stop: stop_rx,
+        };
+        let flags = ctx.flags.clone();
+        // Spawned before the first run starts, so a stop can never miss it.
+        let handle = bot.spawn();
+        let supervisor = spawn_counted(&shared.tasks, ctx.run(handle));
+        Ok(Arc::new(Session {
+            client,
+            flags,
+            status,
+            stop: stop_tx,
+            supervisor: Mutex::new(Some(supervisor)),
+        }))
+    }
+
+    pub fn status(&self) -> Status {
+        self.status.borrow().clone()
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<Status> {
+        self.status.subscribe()
+    }
+
+    /// Tells the supervisor to stop (no wait): for shutdown, where nobody awaits.
+    pub fn signal_stop(&self) {
+        let _ = self.stop.send(true);
+    }
+
+    /// Stops the session and waits until its supervisor, and with it the client's
+    /// connection, has ended.
+    pub async fn stop(&self) {
+        self.signal_stop();
+        let handle = self.supervisor.lock().expect("supervisor lock").take();
+        if let Some(mut handle) = handle
+            && tokio::time::timeout(STOP_GRACE, &mut handle).await.is_err()
+        {
+            tracing::warn!("WhatsApp session did not stop in time; aborting it");
+            handle.abort();
+            let _ = handle.await;
+        }
+    }
+
+    /// Waits until a QR code or pair code is there, the session is open, an attempt
+    /// failed (offline), or `wait` elapsed; returns the status then.
+    pub async fn settle(&self, wait: Duration) -> Status {
+        let mut rx = self.subscribe();
+        let failures = rx.borrow().failures;
+        let _ = tokio::time::timeout(
+            wait,
+            rx.wait_for(|s| {
+                s.qr.is_some()
+                    || s.pair_code.is_some()
+                    || s.open
+                    || s.stopped
+                    || s.failures > failures
+            }),
+        )
+        .await;
+        self.status()
+    }
+
+    /// Asks WhatsApp for a phone pair code once the socket is up. `Ok(None)` when the
+    /// socket does not come up (offline): the session keeps retrying meanwhile.
+    pub async fn pair_code(
+        &self,
+        phone: &str,
+        wait: Duration,
+    ) -> Result<Option<String>, LinkError> {
+        if let Some(code) = self.status().pair_code {
+            return Ok(Some(code));
+        }
+        let mut rx = self.subscribe();
+        let failures = rx.borrow().failures;
+        tokio::select! {
+            up = self.client.wait_for_socket(wait) => {
+                if up.is_err() {
+                    return Ok(None);
+                }
+            }
+            _ = rx.wait_for(|s| s.stopped || s.failures > failures) => return Ok(None),
+        }
+        let options = PairCodeOptions {
+            phone_number: phone.to_string(),
+            ..Default::default()
+        };
+        let code = self
+            .client
+            .pair_with_code(options)
+            .await
+            .map_err(|e| LinkError::Failed(format!("requesting a pair code: {e}")))?;
+        self.status
+            .send_modify(|s| s.pair_code = Some(code.clone()));
+        Ok(Some(code))
+    }
+
+    /// Unlinks the device (when connected; offline the IQ cannot be sent) and ends
+    /// the run loop; the supervisor then ends with the LoggedOut verdict.
+    pub async fn logout(&self) {
+        self.flags.leaving.store(true, Ordering::SeqCst);
+        self.client.logout().await;
+    }
+
+    /// The client, if the session is open (connected and logged in).
+    pub fn open_client(&self) -> Result<&Arc<Client>, LinkError> {
+        if self.status.borrow().open && self.client.is_logged_in() {
+            Ok(&self.client)
+        } else {
+            Err(LinkError::NotConnected)
+        }
+    }
+}
+
+/// The supervisor task of one session.
+struct Supervisor {
+    instance_id: String,
+    client: Arc<Client>,
+    status: Arc<watch::Sender<Status>>,
+    flags: Arc<Flags>,
+    backoff: Backoff,
+    store: Store,
+    stop: watch::Receiver<bool>,
+}
+
+impl Supervisor {
+    async fn run(mut self, first: BotHandle) {
+        let mut first = Some(first);
+        let mut attempt: u32 = 0;
+        let verdict = loop {
+            self.flags.connected.store(false, Ordering::SeqCst);
+            let started = Instant::now();
+            // The first connection runs in the bot's task (which also wired the
+            // event handler); later ones run here.
+            let client = self.client.clone();
+            let first_run = first.take();
+            let run = async move {
+                match first_run {
+                    Some(handle) => handle.await,
+                    None => client.run().await,
+                }
+            };
+            tokio::pin!(run);
+            let stopped = tokio::select! {
+                _ = &mut run => false,
+                _ = self.stop.wait_for(|s| *s) => true,
+            };
+            if stopped {
+                // Let the run loop see the shutdown and unwind on its own.
+                self.client.disconnect().await;
+                if tokio::time::timeout(STOP_GRACE, &mut run).await.is_err() {
+                    tracing::warn!(instance = %self.instance_id, "WhatsApp run loop did not end after disconnect");
+                }
+                break None;
+            }
+            self.status.send_modify(|s| s.open = false);
+            if let Some(v) = *self.flags.verdict.lock().expect("verdict lock") {
+                break Some(v);
+            }
+            let ban = self.flags.banned_for.lock().expect("ban lock").take();
+            if let Some(ban) = ban {
+                tracing::warn!(instance = %self.instance_id, ?ban, "WhatsApp banned the account for a while; reconnecting after it");
+                attempt = 0;
+                if self.sleep(ban).await {
+                    break None;
+                }
+                continue;
+            }
+            if self.flags.pair_success.swap(false, Ordering::SeqCst) {
+                attempt = 0;
+                continue; // the 515 restart after pairing: reconnect now
+            }
+            let was_up = self.flags.connected.load(Ordering::SeqCst);
+            if !was_up {
+                self.status.send_modify(|s| s.failures += 1);
+            }
+            if was_up && started.elapsed() >= STABLE {
+                attempt = 0;
+            }
+            let delay = self.backoff.delay(attempt);
+            attempt = attempt.saturating_add(1);
+            tracing::debug!(instance = %self.instance_id, attempt, ?delay, "WhatsApp reconnect scheduled");
+            if self.sleep(delay).await {
+                break None;
+            }
+        };
+        // Idempotent; after a verdict the library has not necessarily fired its
+        // shutdown signal yet, and that signal is what its background tasks watch.
+        self.client.disconnect().await;
+        if verdict == Some(Verdict::LoggedOut)
+            && let Err(e) = super::store::wipe(&self.store, &self.instance_id).await
+        {
+            tracing::warn!(instance = %self.instance_id, error = %format!("{e:#}"), "wiping the WhatsApp keys after logout");
+        }
+        self.status.send_modify(|s| {
+            s.open = false;
+            s.stopped = true;
+            s.verdict = verdict;
+            if verdict == Some(Verdict::LoggedOut) {
+                s.paired = false;
+            }
+        });
+    }
+
+    /// Sleeps `d`; true when the session was told to stop meanwhile.
+    async fn sleep(&mut self, d: Duration) -> bool {
+        tokio::select! {
+            _ = tokio::time::sleep(d) => false,
+            _ = self.stop.wait_for(|s| *s) => true,
+        }
+    }
+}
+
+/// The library's events -> the session status, the supervisor's flags and
+/// [`LinkEvent`]s. Runs inline on the library's dispatch path, so it only updates
+/// state and sends on an unbounded channel (history chunks are decoded on a task).
+struct Bridge {
+    instance_id: String,
+    events: UnboundedSender<LinkEvent>,
+    status: Arc<watch::Sender<Status>>,
+    flags: Arc<Flags>,
+    client: Arc<OnceLock<Weak<Client>>>,
+    tasks: TaskCounter,
+}
+
+impl Bridge {
+    fn send(&self, event: LinkEvent) {
+        let _ = self.events.send(event);
+    }
+
+    fn id(&self) -> String {
+        self.instance_id.clone()
+    }
+
+    fn own_jid(&self) -> Option<String> {
+        let client = self.client.get()?.upgrade()?;
+        client.pn().map(|jid| jid.to_non_ad_string())
+    }
+
+    fn end(&self, verdict: Verdict) {
+        *self.flags.verdict.lock().expect("verdict lock") = Some(verdict);
+        self.status.send_modify(|s| s.open = false);
+    }
+}
+
+impl EventHandler for Bridge {
+    fn handle_event(&self, event: Arc<Event>) {
+        match &*event {
+            Event::PairingQrCode(qr) => {
+                self.status.send_modify(|s| s.qr = Some(qr.code.clone()));
+                self.send(LinkEvent::Qr {
+                    instance_id: self.id(),
+                    code: qr.code.clone(),
+                });
+            }
+            Event::PairingCode(pc) => {
+                self.status
+                    .send_modify(|s| s.pair_code = Some(pc.code.clone()));
+            }
+            Event::PairSuccess(_) => {
+                self.flags.pair_success.store(true, Ordering::SeqCst);
+                self.status.send_modify(|s| {
+                    s.paired = true;
+                    s.qr = None;
+                    s.pair_code = None;
+                });
+            }
+            Event::Connected(_) => {
+                self.flags.connected.store(true, Ordering::SeqCst);
+                self.status.send_modify(|s| {
+                    s.open = true;
+                    s.paired = true;
+                    s.qr = None;
+                    s.pair_code = None;
+                });
+                match self.own_jid() {
+                    Some(owner_jid) => self.send(LinkEvent::Connected {
+                        instance_id: self.id(),
+                        owner_jid,
+                    }),
+                    None => {
+                        tracing::warn!(instance = %self.instance_id, "connected without an own JID")
+                    }
+                }
+            }
+            Event::Disconnected(d) => {
+                tracing::info!(instance = %self.instance_id, reason = %d.reason, "WhatsApp connection lost");
+                let was_open = self.status.send_replace({
+                    let mut s = self.status.borrow().clone();
+                    s.open = false;
+                    s
+                });
+                if was_open.open {
+                    self.send(LinkEvent::Disconnected {
+                        instance_id: self.id(),
+                    });
+                }
+            }
+            Event::LoggedOut(l) => {
+                if self.flags.leaving.load(Ordering::SeqCst) {
+                    tracing::info!(instance = %self.instance_id, "logged out");
+                } else {
+                    tracing::warn!(instance = %self.instance_id, reason = ?l.reason, "WhatsApp logged this device out");
+                }
+                self.end(Verdict::LoggedOut);
+                self.send(LinkEvent::LoggedOut {
+                    instance_id: self.id(),
+                });
+            }
+            Event::StreamReplaced(_) => {
+                tracing::warn!(instance = %self.instance_id, "another client connected with this device's keys; stopping");
+                self.end(Verdict::Replaced);
+                self.send(LinkEvent::Replaced {
+                    instance_id: self.id(),
+                });
+            }
+            Event::TemporaryBan(ban) => {
+                let expire = ban.expire.to_std().unwrap_or_default();
+                *self.flags.banned_for.lock().expect("ban lock") = Some(expire);
+                self.status.send_modify(|s| s.open = false);
+                self.send(LinkEvent::Banned {
+                    instance_id: self.id(),
+                    until_ms: now_ms().saturating_add(expire.as_millis() as u64),
+                    reason: ban.code.to_string(),
+                });
+            }
+            Event::ClientOutdated(_) => {
+                tracing::error!(instance = %self.instance_id, "WhatsApp refused the client version; set [whatsapp] version in wagate.toml to a current WhatsApp Web version");
+                self.end(Verdict::Outdated);
+                self.send(LinkEvent::Disconnected {
+                    instance_id: self.id(),
+                });
+            }
+            Event::PairingQrCodesExhausted(_) => {
+                self.end(Verdict::PairingExpired);
+                self.status.send_modify(|s| s.qr = None);
+                self.send(LinkEvent::PairingExpired {
+                    instance_id: self.id(),
+                });
+            }
+            Event::Messages(batch) => {
+                for message in batch.iter().filter_map(convert::live) {
+                    self.send(LinkEvent::Message {
+                        instance_id: self.id(),
+                        message,
+                    });
+                }
+            }
+            Event::Receipt(r) => self.send(LinkEvent::Receipt {
+                instance_id: self.id(),
+                chat_jid: r.source.chat.to_non_ad_string(),
+                message_ids: r.message_ids.iter().map(|id| id.to_string()).collect(),
+                kind: format!("{:?}", r.r#type).to_lowercase(),
+                timestamp: r.timestamp.timestamp_millis().max(0) as u64,
+            }),
+            Event::HistorySync(_) => {
+                // Decoding a chunk (zlib + protobuf, up to megabytes) is kept off the
+                // library's dispatch path.
+                let events = self.events.clone();
+                let id = self.id();
+                let own = self.own_jid().unwrap_or_default();
+                let event = event.clone();
+                drop(spawn_counted(&self.tasks, async move {
+                    let Event::HistorySync(lazy) = &*event else {
+                        return;
+                    };
+                    let Some(sync) = lazy.get() else {
+                        tracing::warn!(instance = %id, "undecodable history sync chunk");
+                        return;
+                    };
+                    for message in convert::history(sync, &own) {
+                        let _ = events.send(LinkEvent::Message {
+                            instance_id: id.clone(),
+                            message,
+                        });
+                    }
+                }));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Parses a chat id from core (already normalised) into a JID.
+pub fn jid(chat: &str) -> Result<Jid, LinkError> {
+    chat.parse::<Jid>()
+        .map_err(|e| LinkError::Rejected(format!("invalid chat id `{chat}`: {e}")))
+}
