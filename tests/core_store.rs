@@ -66,6 +66,16 @@ fn keys_containing(db_path: &std::path::Path, needle: &str) -> Vec<(String, Stri
     };
     let tx = db.begin_read().unwrap();
     let mut hits = Vec::new();
+    // The WhatsApp key tables (`wa_*`, byte keys `instance \0 ...`) are read by the
+    // first branch below; check they are all there, so none is left out by a rename.
+    let names: Vec<String> = tx
+        .list_tables()
+        .unwrap()
+        .map(|h| h.name().to_string())
+        .collect();
+    for table in wagate::store::tables::WA_TABLES {
+        assert!(names.iter().any(|n| n == table.name()), "{}", table.name());
+    }
     for handle in tx.list_tables().unwrap() {
         let name = handle.name().to_string();
         // Keys of every table are either strings or bytes (the outbox's are u64 sequence
@@ -102,6 +112,14 @@ fn keys_containing(db_path: &std::path::Path, needle: &str) -> Vec<(String, Stri
                     hits.push((name.clone(), k.value().to_string()));
                 }
             }
+        } else {
+            // A table none of the above can open would be skipped silently and could
+            // hide an instance's keys: only these two, whose keys are a name and a
+            // sequence number, may be.
+            assert!(
+                ["meta", "outbox"].contains(&name.as_str()),
+                "the key scan cannot read table {name}: teach it the table's key type"
+            );
         }
     }
     for handle in tx.list_multimap_tables().unwrap() {
