@@ -1004,6 +1004,27 @@ async fn a_saved_device_loads_back_whole() {
     );
 }
 
+/// The glue the adapter relies on: whatsapp-rust's own persistence manager creates
+/// its device in the redb file and finds the same keys after a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_clients_persistence_manager_keeps_its_device_across_a_restart() {
+    use whatsapp_rust::store::persistence_manager::PersistenceManager;
+    let env = Env::new();
+    let backend: Arc<dyn Backend> = Arc::new(env.backend(A));
+    let pm = PersistenceManager::new(backend).await.unwrap();
+    let identity = pm.get_device_snapshot().identity_key.public_key.serialize();
+    pm.modify_device(|d| d.push_name = "Gateway".into()).await;
+    pm.flush().await.unwrap();
+    drop(pm);
+
+    let env = env.reopen();
+    let backend: Arc<dyn Backend> = Arc::new(env.backend(A));
+    let pm = PersistenceManager::new(backend).await.unwrap();
+    let device = pm.get_device_snapshot();
+    assert_eq!(device.identity_key.public_key.serialize(), identity);
+    assert_eq!(device.push_name, "Gateway");
+}
+
 // --- What a shared, durable store adds ---------------------------------------------
 
 /// One of each kind of row, so isolation and wipe tests cover every table.
