@@ -11,6 +11,8 @@ use wagate::config::{Config, LinkKind};
 use wagate::core::Core;
 use wagate::core::model::{CoreError, InstanceRef, Principal};
 use wagate::whatsapp::Inbound;
+use wagate::whatsapp::real::store::RedbBackend;
+use whatsapp_rust::wacore::store::traits::SignalStore;
 
 async fn core_on(dir: &std::path::Path) -> Arc<Core> {
     let mut config = Config {
@@ -66,6 +68,16 @@ fn keys_containing(db_path: &std::path::Path, needle: &str) -> Vec<(String, Stri
     };
     let tx = db.begin_read().unwrap();
     let mut hits = Vec::new();
+    // The WhatsApp key tables (`wa_*`, byte keys `instance \0 ...`) are read by the
+    // first branch below; check they are all there, so none is left out by a rename.
+    let names: Vec<String> = tx
+        .list_tables()
+        .unwrap()
+        .map(|h| h.name().to_string())
+        .collect();
+    for table in wagate::store::tables::WA_TABLES {
+        assert!(names.iter().any(|n| n == table.name()), "{}", table.name());
+    }
     for handle in tx.list_tables().unwrap() {
         let name = handle.name().to_string();
         // Keys of every table are either strings or bytes (the outbox's are u64 sequence
@@ -102,6 +114,14 @@ fn keys_containing(db_path: &std::path::Path, needle: &str) -> Vec<(String, Stri
                     hits.push((name.clone(), k.value().to_string()));
                 }
             }
+        } else {
+            // A table none of the above can open would be skipped silently and could
+            // hide an instance's keys: only these two, whose keys are a name and a
+            // sequence number, may be.
+            assert!(
+                ["meta", "outbox"].contains(&name.as_str()),
+                "the key scan cannot read table {name}: teach it the table's key type"
+            );
         }
     }
     for handle in tx.list_multimap_tables().unwrap() {
@@ -172,6 +192,15 @@ async fn deleting_an_instance_with_10000_messages_leaves_nothing_of_it() {
             .unwrap();
         inbound_secrets.push(integration.inbound_secret);
         core.storage_set("chatwoot", id, "conversation:1", b"42".to_vec())
+            .await
+            .unwrap();
+        // WhatsApp session keys (as the whatsapp link stores them): deleted with the
+        // instance even when no link session runs (an offline `instance delete`).
+        let keys = RedbBackend::new(core.store().clone(), id);
+        keys.put_session("5511999990000@s.whatsapp.net", b"session")
+            .await
+            .unwrap();
+        keys.put_identity("5511999990000@s.whatsapp.net", [7; 32])
             .await
             .unwrap();
     }

@@ -279,3 +279,43 @@ fn admin_connect_endpoint_and_cli_reach_the_same_session() {
     assert_eq!(s, 200);
     gw.stop();
 }
+
+#[test]
+fn instances_paired_without_stored_keys_are_not_resumed() {
+    // Paired on the sim link: an owner JID in the store, but no WhatsApp keys.
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let sim = Gateway::start_on(&data, &[]);
+    let key = sim.org_with_key("acme", None);
+    sim.connected_instance(&key, "old");
+    sim.stop();
+
+    let refuser = Refuser::start();
+    let cfg = tmp.path().join("wagate.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[whatsapp]\nurl = \"ws://127.0.0.1:{}/ws/chat\"\n",
+            refuser.port
+        ),
+    )
+    .unwrap();
+    let gw = Gateway::start_on(
+        &data,
+        &["--link", "whatsapp", "--config", cfg.to_str().unwrap()],
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while state(&gw, &key, "old") != "disconnected" {
+        assert!(
+            Instant::now() < deadline,
+            "the stored state never became disconnected"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (_, listed) = gw.call("GET", "/core/instances/old", Some(&key), None);
+    assert!(listed["owner_jid"].is_null(), "{listed}");
+    assert_eq!(live(&gw).0, 0, "no session started for it");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(refuser.count(), 0, "nothing dialled WhatsApp");
+    gw.stop();
+}

@@ -322,6 +322,9 @@ fn wipe_instance(tx: &WriteTransaction, record: &InstanceRecord) -> CoreResult<(
     }
     super::webhooks::retire_instance_webhooks(tx, id)?;
     super::plugin_storage::wipe_instance(tx, id)?;
+    // The WhatsApp session keys go in the same commit: the link's own wipe (on forget)
+    // does not run when the instance is deleted offline (`wagate instance delete --data`).
+    crate::whatsapp::real::store::wipe_in(tx, id).map_err(internal)?;
     let mut by_instance = tx
         .open_multimap_table(tables::CREDENTIALS_BY_INSTANCE)
         .map_err(internal)?;

@@ -243,6 +243,19 @@ impl Link for WhatsAppLink {
 
     async fn resume(&self, instance_id: &str, _owner_jid: &str) -> Result<(), LinkError> {
         let _guard = self.lifecycle.lock().await;
+        let paired = store::paired_jid(&self.shared.store, instance_id)
+            .await
+            .map_err(|e| LinkError::Failed(format!("reading the stored device: {e:#}")))?;
+        if paired.is_none() {
+            // The instance was paired (on this link before its keys were wiped, or on
+            // another link) but no paired device is stored: resuming would only show
+            // QR codes nobody asked for. It needs a new connect.
+            tracing::info!(instance = %instance_id, "no paired WhatsApp device stored; not resuming");
+            let _ = self.shared.events.send(LinkEvent::LoggedOut {
+                instance_id: instance_id.to_string(),
+            });
+            return Ok(());
+        }
         self.ensure_session(instance_id).await.map(|_| ())
     }
 

@@ -39,6 +39,10 @@ const STABLE: Duration = Duration::from_secs(30);
 /// How long stopping a session waits for the library to wind down before the
 /// supervisor is aborted.
 const STOP_GRACE: Duration = Duration::from_secs(10);
+/// How long a stopped session lets its run loop unwind by itself before dropping it:
+/// an attempt stuck in the transport connect (a black-holed network, up to the
+/// library's 20 s timeout) is cancelled instead of holding up a delete.
+const UNWIND_GRACE: Duration = Duration::from_secs(2);
 
 /// How every session of a link reaches WhatsApp.
 #[derive(Clone, Debug)]
@@ -321,8 +325,8 @@ impl Supervisor {
             if stopped {
                 // Let the run loop see the shutdown and unwind on its own.
                 self.client.disconnect().await;
-                if tokio::time::timeout(STOP_GRACE, &mut run).await.is_err() {
-                    tracing::warn!(instance = %self.instance_id, "WhatsApp run loop did not end after disconnect");
+                if tokio::time::timeout(UNWIND_GRACE, &mut run).await.is_err() {
+                    tracing::debug!(instance = %self.instance_id, "cancelling a connection attempt in progress");
                 }
                 break None;
             }
