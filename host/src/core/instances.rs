@@ -179,7 +179,7 @@ impl Core {
             .connect(&record.instance.id, phone.as_deref())
             .await?;
         Ok(ConnectInfo {
-            state: self.link.state(&record.instance.id),
+            state: self.live_state(&record.instance),
             qr: pairing.qr,
             pair_code: pairing.pair_code,
         })
@@ -191,7 +191,7 @@ impl Core {
         which: &InstanceRef,
     ) -> CoreResult<ConnectionState> {
         let record = self.authorize(p, which, Capability::Read)?;
-        Ok(self.link.state(&record.instance.id))
+        Ok(self.live_state(&record.instance))
     }
 
     /// Logs out of WhatsApp; the instance and its data stay, and it can pair again.

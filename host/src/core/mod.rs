@@ -58,8 +58,20 @@ impl Core {
 
     /// The instance with its live connection state from the link.
     fn live(&self, mut instance: Instance) -> Instance {
-        instance.state = self.link.state(&instance.id);
+        instance.state = self.live_state(&instance);
         instance
+    }
+
+    /// The link's live state of a stored instance. The link turns `Open` a moment before
+    /// core has stored the pairing (owner JID) it reported with it; until then the
+    /// instance reads as `Connecting`, so "connected" always comes with its number.
+    fn live_state(&self, instance: &Instance) -> model::ConnectionState {
+        match self.link.state(&instance.id) {
+            model::ConnectionState::Open if instance.owner_jid.is_none() => {
+                model::ConnectionState::Connecting
+            }
+            state => state,
+        }
     }
 }
 
