@@ -1,0 +1,190 @@
+//! The real gateway binary on `--link whatsapp`, pointed (`--whatsapp-url`) at the
+//! in-process fake WhatsApp server (`tests/common/fake_whatsapp.rs`): what a user
+//! of a dialect sees when the real client talks to a server speaking the real
+//! handshake.
+//!
+//! The binary under test is the one `cargo test` builds, which carries
+//! whatsapp-rust's test-only `danger-skip-cert-chain-verify` (a dev-dependency
+//! feature); a `cargo build` binary would refuse the fake server's certificate.
+
+mod common;
+#[path = "common/fake_whatsapp.rs"]
+mod fake_whatsapp;
+
+use std::time::Duration;
+
+use common::Gateway;
+use fake_whatsapp::{FakeWhatsApp, Login, Script};
+use serde_json::{Value, json};
+
+const GLOBAL_KEY: &str = "evolution-global-key-for-tests";
+
+/// A gateway on the whatsapp link talking to `server`, with the Evolution dialect's
+/// global key set.
+fn gateway(server: &FakeWhatsApp) -> (Gateway, tempfile::TempDir) {
+    let tmp = tempfile::tempdir().unwrap();
+    let url = server.url();
+    let gw = Gateway::start_on_with_env(
+        &tmp.path().join("data"),
+        &["--link", "whatsapp", "--whatsapp-url", &url],
+        &[("AUTHENTICATION_API_KEY", GLOBAL_KEY)],
+    );
+    (gw, tmp)
+}
+
+fn evo(gw: &Gateway, method: &str, path: &str, key: &str, body: Option<Value>) -> (u16, Value) {
+    let body = body
+        .map(|b| serde_json::to_vec(&b).unwrap())
+        .unwrap_or_default();
+    let resp = gw.raw(
+        method,
+        path,
+        &[("content-type", "application/json"), ("apikey", key)],
+        &body,
+    );
+    let text = String::from_utf8_lossy(&resp.body).to_string();
+    let v = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{method} {path}: not JSON ({e}): {text}"));
+    (resp.status, v)
+}
+
+#[test]
+fn evolution_connect_returns_the_qr_code_the_server_offered() {
+    let server = FakeWhatsApp::start_with(Script {
+        pair_refs: vec!["2@gateway-ref".into()],
+        ..Script::default()
+    });
+    let (gw, _tmp) = gateway(&server);
+
+    let (s, v) = evo(
+        &gw,
+        "POST",
+        "/instance/create",
+        GLOBAL_KEY,
+        Some(json!({"instanceName": "shop", "integration": "WHATSAPP-BAILEYS"})),
+    );
+    assert_eq!(s, 201, "create: {v}");
+    let hash = v["hash"].as_str().expect("hash").to_string();
+
+    // Connect waits (briefly) for the first QR code and returns it.
+    let (s, v) = evo(&gw, "GET", "/instance/connect/shop", &hash, None);
+    assert_eq!(s, 200, "connect: {v}");
+    let code = v["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no QR code in {v}\nserver saw:\n{}", server.dump()));
+    assert!(
+        code.starts_with("2@gateway-ref,"),
+        "the QR payload carries the server's ref: {code}"
+    );
+    let png = v["base64"].as_str().expect("base64 QR image");
+    assert!(png.starts_with("data:image/png;base64,"), "{png:.40}");
+
+    // It came over a real handshake as a device asking to be paired.
+    let sessions = server.sessions();
+    assert!(
+        sessions
+            .iter()
+            .any(|s| s.login == Login::Registration && s.pattern == "XX"),
+        "{sessions:?}"
+    );
+    // The gateway's client acknowledged the pairing offer.
+    server.wait_node("the pair-device ack", Duration::from_secs(10), |n| {
+        n.tag == "iq" && fake_whatsapp::attr(n, "type").as_deref() == Some("result")
+    });
+}
+
+/// The phone number and device of the seeded device.
+const PHONE: &str = "15550002222";
+const DEVICE: u16 = 3;
+
+/// Writes a paired whatsapp-rust device for `instance_id` into the gateway's own
+/// store (through the same `RedbBackend` the link uses), as pairing would have
+/// left it, then waits until the database file is free again.
+fn seed_paired_device(data: &std::path::Path, instance_id: &str) {
+    use std::sync::Arc;
+    use wagate::whatsapp::real::store::RedbBackend;
+    use whatsapp_rust::store::persistence_manager::PersistenceManager;
+    use whatsapp_rust::wacore::store::DeviceCommand;
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = wagate::store::Store::open(data).expect("open the gateway's store");
+        let pm = PersistenceManager::new(Arc::new(RedbBackend::new(store, instance_id)))
+            .await
+            .expect("persistence manager");
+        let pn = format!("{PHONE}:{DEVICE}@s.whatsapp.net").parse().unwrap();
+        let lid = format!("100000000000002:{DEVICE}@lid").parse().unwrap();
+        pm.process_command(DeviceCommand::SetId(Some(pn))).await;
+        pm.process_command(DeviceCommand::SetLid(Some(lid))).await;
+        pm.process_command(DeviceCommand::SetPushName("Gateway Tester".into()))
+            .await;
+        pm.flush().await.expect("device saved");
+    });
+    drop(rt);
+    // The store's writer thread closes the file a moment after the last handle.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while redb::Database::open(data.join("wagate.redb")).is_err() {
+        assert!(std::time::Instant::now() < deadline, "store never closed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn seeded_device_connects_and_a_401_logs_the_instance_out() {
+    let server = FakeWhatsApp::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+
+    // An instance that was paired before (the sim link records its owner), whose
+    // whatsapp-rust keys are in the data folder: what a restart resumes.
+    let gw = Gateway::start_on(&data, &[]);
+    let key = gw.org_with_key("acme", None);
+    let (instance, _) = gw.connected_instance(&key, "shop");
+    let id = instance["id"].as_str().expect("instance id").to_string();
+    gw.stop();
+    seed_paired_device(&data, &id);
+
+    let url = server.url();
+    let gw = Gateway::start_on(&data, &["--link", "whatsapp", "--whatsapp-url", &url]);
+    // Resumed over the real handshake as the seeded device, then logged in.
+    gw.wait_state(&key, "shop", "open");
+    let sessions = server.sessions();
+    assert_eq!(
+        sessions.first().map(|s| s.login.clone()),
+        Some(Login::Device {
+            username: PHONE.parse().unwrap(),
+            device: DEVICE as u32
+        }),
+        "{sessions:?}"
+    );
+
+    assert_ne!(owner_jid(&gw, &key), Value::Null, "paired before the 401");
+
+    // The server ends the session: the device was removed from the phone.
+    assert!(server.stream_error("401"), "no live connection to end");
+    gw.wait_state(&key, "shop", "disconnected");
+    assert_eq!(
+        owner_jid(&gw, &key),
+        Value::Null,
+        "a logged-out instance has no owner"
+    );
+    // And it stays logged out: no reconnect to the server.
+    let connections = server.connections();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(server.connections(), connections, "reconnected after a 401");
+}
+
+/// The instance's recorded owner (`owner_jid`), which must be present in the body.
+fn owner_jid(gw: &Gateway, key: &str) -> Value {
+    let (s, v) = gw.call("GET", "/core/instances/shop", Some(key), None);
+    assert_eq!(s, 200, "{v}");
+    let instance = if v.get("instance").is_some() {
+        &v["instance"]
+    } else {
+        &v
+    };
+    instance
+        .get("owner_jid")
+        .unwrap_or_else(|| panic!("no owner_jid in {v}"))
+        .clone()
+}
