@@ -10,6 +10,8 @@
 mod common;
 #[path = "common/fake_whatsapp.rs"]
 mod fake_whatsapp;
+#[path = "common/receiver.rs"]
+mod receiver;
 
 use std::time::Duration;
 
@@ -159,6 +161,14 @@ fn seeded_device_connects_and_a_401_logs_the_instance_out() {
     );
 
     assert_ne!(owner_jid(&gw, &key), Value::Null, "paired before the 401");
+    let hooks = receiver::Receiver::start();
+    let (s, v) = gw.call(
+        "PUT",
+        "/core/instances/shop/webhooks",
+        Some(&key),
+        Some(json!([{"url": hooks.url("hook")}])),
+    );
+    assert_eq!(s, 200, "set webhook: {v}");
 
     // The server ends the session: the device was removed from the phone.
     assert!(server.stream_error("401"), "no live connection to end");
@@ -168,6 +178,11 @@ fn seeded_device_connects_and_a_401_logs_the_instance_out() {
         Value::Null,
         "a logged-out instance has no owner"
     );
+    // Subscribers hear it as a connection update to `disconnected`.
+    hooks.wait_until("a connection_update to disconnected", |r| {
+        r.body["payload"]["type"] == "connection_update"
+            && r.body["payload"]["data"] == "disconnected"
+    });
     // And it stays logged out: no reconnect to the server.
     let connections = server.connections();
     std::thread::sleep(Duration::from_millis(1500));
