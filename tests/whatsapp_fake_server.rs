@@ -17,17 +17,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
-use fake_whatsapp::{FakeWhatsApp, Login, Script, attr, child, content_bytes, is_iq};
+use fake_whatsapp::{
+    FakeWhatsApp, Login, Script, attr, decode_app_state_patch, is_app_state_patch, is_iq,
+};
 use tokio::sync::mpsc;
 use whatsapp_rust::bot::{Bot, BotHandle};
 use whatsapp_rust::store::persistence_manager::PersistenceManager;
 use whatsapp_rust::transport::TokioWebSocketTransportFactory;
 use whatsapp_rust::types::events::Event;
-use whatsapp_rust::wacore::appstate::{decode_record, expand_app_state_keys};
 use whatsapp_rust::wacore::store::traits::AppStateSyncKey;
 use whatsapp_rust::wacore::store::{DeviceCommand, InMemoryBackend};
 use whatsapp_rust::wacore_binary::Jid;
-use whatsapp_rust::waproto::whatsapp as wa;
 
 /// Generous for a loaded CI machine; the happy paths take well under a second.
 const WAIT: Duration = Duration::from_secs(20);
@@ -271,38 +271,10 @@ async fn sent_mutation(
 ) -> whatsapp_rust::wacore::appstate::decode::Mutation {
     let iq = server
         .wait_node_async(&format!("an app-state patch for {collection}"), WAIT, |n| {
-            is_iq(n, "w:sync:app:state", "set")
-                && child(n, "sync")
-                    .and_then(|s| child(s, "collection"))
-                    .is_some_and(|c| {
-                        attr(c, "name").as_deref() == Some(collection)
-                            && child(c, "patch").is_some()
-                    })
+            is_app_state_patch(n, collection)
         })
         .await;
-    assert_eq!(attr(&iq, "to").as_deref(), Some(fake_whatsapp::SERVER));
-    let coll = child(child(&iq, "sync").unwrap(), "collection").unwrap();
-    assert!(attr(coll, "version").is_some(), "base version attribute");
-    let patch_bytes = content_bytes(child(coll, "patch").unwrap()).expect("patch bytes");
-    let patch = whatsapp_rust::waproto::codec::syncd_patch_decode(patch_bytes).expect("SyncdPatch");
-    assert_eq!(patch.mutations.len(), 1, "one mutation per chat action");
-    let mutation = &patch.mutations[0];
-    assert_eq!(
-        mutation.operation,
-        Some(wa::syncd_mutation::SyncdOperation::SET.into())
-    );
-    let record = mutation.record.as_option().expect("mutation record");
-    // MACs validated: the patch was sealed with the seeded key, as the phone and
-    // the server will check.
-    let (decoded, _) = decode_record(
-        wa::syncd_mutation::SyncdOperation::SET,
-        record,
-        &expand_app_state_keys(key_data),
-        key_id,
-        true,
-    )
-    .expect("patch decrypts and its MACs hold");
-    decoded
+    decode_app_state_patch(&iq, key_id, key_data)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -367,10 +339,7 @@ async fn chat_action_without_an_app_state_key_is_refused_locally() {
     assert!(err.to_string().contains("no app state sync key"), "{err}");
     assert!(
         server
-            .find(|n| is_iq(n, "w:sync:app:state", "set")
-                && child(n, "sync")
-                    .and_then(|s| child(s, "collection"))
-                    .is_some_and(|c| child(c, "patch").is_some()))
+            .find(|n| is_app_state_patch(n, "regular_low"))
             .is_none(),
         "a patch was sent:\n{}",
         server.dump()

@@ -102,7 +102,11 @@ const DEVICE: u16 = 3;
 /// Writes a paired whatsapp-rust device for `instance_id` into the gateway's own
 /// store (through the same `RedbBackend` the link uses), as pairing would have
 /// left it, then waits until the database file is free again.
-fn seed_paired_device(data: &std::path::Path, instance_id: &str) {
+fn seed_paired_device(
+    data: &std::path::Path,
+    instance_id: &str,
+    app_state_key: Option<(&[u8], &[u8])>,
+) {
     use std::sync::Arc;
     use wagate::whatsapp::real::store::RedbBackend;
     use whatsapp_rust::store::persistence_manager::PersistenceManager;
@@ -111,7 +115,24 @@ fn seed_paired_device(data: &std::path::Path, instance_id: &str) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let store = wagate::store::Store::open(data).expect("open the gateway's store");
-        let pm = PersistenceManager::new(Arc::new(RedbBackend::new(store, instance_id)))
+        let backend = Arc::new(RedbBackend::new(store, instance_id));
+        if let Some((key_id, key_data)) = app_state_key {
+            // Normally shared by the phone after pairing; lets the client seal
+            // app-state patches (archive, delete chat).
+            use whatsapp_rust::wacore::store::traits::{AppStateSyncKey, AppSyncStore};
+            backend
+                .set_sync_key(
+                    key_id,
+                    AppStateSyncKey {
+                        key_data: key_data.to_vec(),
+                        fingerprint: Vec::new(),
+                        timestamp: 1_700_000_000_000,
+                    },
+                )
+                .await
+                .expect("app-state key stored");
+        }
+        let pm = PersistenceManager::new(backend)
             .await
             .expect("persistence manager");
         let pn = format!("{PHONE}:{DEVICE}@s.whatsapp.net").parse().unwrap();
@@ -144,7 +165,7 @@ fn seeded_device_connects_and_a_401_logs_the_instance_out() {
     let (instance, _) = gw.connected_instance(&key, "shop");
     let id = instance["id"].as_str().expect("instance id").to_string();
     gw.stop();
-    seed_paired_device(&data, &id);
+    seed_paired_device(&data, &id, None);
 
     let url = server.url();
     let gw = Gateway::start_on(&data, &["--link", "whatsapp", "--whatsapp-url", &url]);
@@ -202,4 +223,54 @@ fn owner_jid(gw: &Gateway, key: &str) -> Value {
         .get("owner_jid")
         .unwrap_or_else(|| panic!("no owner_jid in {v}"))
         .clone()
+}
+
+const PEER: &str = "5511999999999";
+const PEER_JID: &str = "5511999999999@s.whatsapp.net";
+
+#[test]
+fn archive_and_delete_chat_reach_the_server_as_app_state_patches() {
+    let server = FakeWhatsApp::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+
+    // Paired before, with a chat in the gateway's copy (from an inbound message).
+    let gw = Gateway::start_on(&data, &[]);
+    let key = gw.org_with_key("acme", None);
+    let (instance, _) = gw.connected_instance(&key, "shop");
+    gw.inbound("shop", PEER, "hello", false);
+    let id = instance["id"].as_str().expect("instance id").to_string();
+    gw.stop();
+    let (key_id, key_data) = (b"gateway-key-1".as_slice(), [0x33u8; 32]);
+    seed_paired_device(&data, &id, Some((key_id, &key_data)));
+
+    let url = server.url();
+    let gw = Gateway::start_on(&data, &["--link", "whatsapp", "--whatsapp-url", &url]);
+    gw.wait_state(&key, "shop", "open");
+
+    let path = format!("/core/instances/shop/chats/{PEER_JID}");
+    let (s, v) = gw.call("PATCH", &path, Some(&key), Some(json!({"archived": true})));
+    assert_eq!(s, 200, "archive: {v}");
+    let iq = server.wait_node("an archive patch", Duration::from_secs(10), |n| {
+        fake_whatsapp::is_app_state_patch(n, "regular_low")
+    });
+    let archive = fake_whatsapp::decode_app_state_patch(&iq, key_id, &key_data);
+    assert_eq!(archive.index, ["archive", PEER_JID]);
+    assert_eq!(
+        archive
+            .action_value
+            .expect("action value")
+            .archive_chat_action
+            .as_option()
+            .and_then(|a| a.archived),
+        Some(true)
+    );
+
+    let (s, v) = gw.call("DELETE", &path, Some(&key), None);
+    assert_eq!(s, 204, "delete: {v}");
+    let iq = server.wait_node("a delete-chat patch", Duration::from_secs(10), |n| {
+        fake_whatsapp::is_app_state_patch(n, "regular_high")
+    });
+    let delete = fake_whatsapp::decode_app_state_patch(&iq, key_id, &key_data);
+    assert_eq!(delete.index, ["deleteChat", PEER_JID, "0"]);
 }

@@ -729,3 +729,51 @@ pub fn content_bytes(node: &Node) -> Option<&[u8]> {
         _ => None,
     }
 }
+
+/// Whether `node` is a `w:sync:app:state` set IQ carrying a patch for `collection`
+/// (what the client sends for a chat action such as archive or delete chat).
+pub fn is_app_state_patch(node: &Node, collection: &str) -> bool {
+    is_iq(node, "w:sync:app:state", "set")
+        && child(node, "sync")
+            .and_then(|s| child(s, "collection"))
+            .is_some_and(|c| {
+                attr(c, "name").as_deref() == Some(collection) && child(c, "patch").is_some()
+            })
+}
+
+/// Checks the shape of an app-state patch IQ (addressed to the server, a base
+/// version, one SET mutation) and decrypts that mutation with the app-state key
+/// (`key_id`, `key_data`), validating its MACs: what the phone will do with it.
+pub fn decode_app_state_patch(
+    iq: &Node,
+    key_id: &[u8],
+    key_data: &[u8],
+) -> whatsapp_rust::wacore::appstate::decode::Mutation {
+    use whatsapp_rust::wacore::appstate::{decode_record, expand_app_state_keys};
+    assert_eq!(attr(iq, "to").as_deref(), Some(SERVER), "{}", display(iq));
+    let coll = child(iq, "sync")
+        .and_then(|s| child(s, "collection"))
+        .expect("sync/collection");
+    assert!(attr(coll, "version").is_some(), "base version attribute");
+    let patch_bytes = child(coll, "patch")
+        .and_then(content_bytes)
+        .expect("patch bytes");
+    let patch =
+        whatsapp_rust::waproto::codec::syncd_patch_decode(patch_bytes).expect("a SyncdPatch");
+    assert_eq!(patch.mutations.len(), 1, "one mutation per chat action");
+    let mutation = &patch.mutations[0];
+    assert_eq!(
+        mutation.operation,
+        Some(wa::syncd_mutation::SyncdOperation::SET.into())
+    );
+    let record = mutation.record.as_option().expect("mutation record");
+    let (decoded, _) = decode_record(
+        wa::syncd_mutation::SyncdOperation::SET,
+        record,
+        &expand_app_state_keys(key_data),
+        key_id,
+        true,
+    )
+    .expect("the patch decrypts and its MACs hold");
+    decoded
+}
