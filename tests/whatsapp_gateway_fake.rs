@@ -162,13 +162,17 @@ fn seeded_device_connects_and_a_401_logs_the_instance_out() {
     // whatsapp-rust keys are in the data folder: what a restart resumes.
     let gw = Gateway::start_on(&data, &[]);
     let key = gw.org_with_key("acme", None);
-    let (instance, _) = gw.connected_instance(&key, "shop");
+    let (instance, token) = gw.connected_instance(&key, "shop");
     let id = instance["id"].as_str().expect("instance id").to_string();
     gw.stop();
     seed_paired_device(&data, &id, None);
 
     let url = server.url();
-    let gw = Gateway::start_on(&data, &["--link", "whatsapp", "--whatsapp-url", &url]);
+    let gw = Gateway::start_on_with_env(
+        &data,
+        &["--link", "whatsapp", "--whatsapp-url", &url],
+        &[("AUTHENTICATION_API_KEY", GLOBAL_KEY)],
+    );
     // Resumed over the real handshake as the seeded device, then logged in.
     gw.wait_state(&key, "shop", "open");
     let sessions = server.sessions();
@@ -190,6 +194,18 @@ fn seeded_device_connects_and_a_401_logs_the_instance_out() {
         Some(json!([{"url": hooks.url("hook")}])),
     );
     assert_eq!(s, 200, "set webhook: {v}");
+    // The same instance through the Evolution dialect's own webhook.
+    let (s, v) = evo(
+        &gw,
+        "POST",
+        "/webhook/set/shop",
+        &token,
+        Some(
+            json!({"webhook": {"enabled": true, "url": hooks.url("evolution"),
+            "events": ["CONNECTION_UPDATE"]}}),
+        ),
+    );
+    assert_eq!(s, 201, "evolution webhook: {v}");
 
     // The server ends the session: the device was removed from the phone.
     assert!(server.stream_error("401"), "no live connection to end");
@@ -203,6 +219,14 @@ fn seeded_device_connects_and_a_401_logs_the_instance_out() {
     hooks.wait_until("a connection_update to disconnected", |r| {
         r.body["payload"]["type"] == "connection_update"
             && r.body["payload"]["data"] == "disconnected"
+    });
+    // Evolution's rendering: CONNECTION_UPDATE, state `close`, Baileys' 428.
+    hooks.wait_until("Evolution's CONNECTION_UPDATE to close", |r| {
+        r.path.ends_with("evolution")
+            && (r.body["event"] == "CONNECTION_UPDATE" || r.body["event"] == "connection.update")
+            && r.body["instance"] == "shop"
+            && r.body["data"]["state"] == "close"
+            && r.body["data"]["statusReason"] == 428
     });
     // And it stays logged out: no reconnect to the server.
     let connections = server.connections();
