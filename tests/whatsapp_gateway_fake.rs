@@ -3,9 +3,18 @@
 //! of a dialect sees when the real client talks to a server speaking the real
 //! handshake.
 //!
+//! - Evolution `GET /instance/connect` and Ryze `GET /api/instance/connect` return
+//!   the QR code built from the server's pairing ref;
+//! - a device seeded into the data folder (through `RedbBackend`) is resumed and
+//!   shows `open`; a 401 stream error then makes the instance `disconnected` with no
+//!   owner, never reconnects, and webhooks (core and Evolution) hear it;
+//! - archive / delete chat through the core API reach the server as app-state
+//!   patches that decrypt to the expected mutations.
+//!
 //! The binary under test is the one `cargo test` builds, which carries
 //! whatsapp-rust's test-only `danger-skip-cert-chain-verify` (a dev-dependency
-//! feature); a `cargo build` binary would refuse the fake server's certificate.
+//! feature); a `cargo build` binary would refuse the fake server's certificate. (A
+//! `cargo build` running at the same time rewrites `target/debug/wagate` without it.)
 
 mod common;
 #[path = "common/fake_whatsapp.rs"]
@@ -93,6 +102,49 @@ fn evolution_connect_returns_the_qr_code_the_server_offered() {
     server.wait_node("the pair-device ack", Duration::from_secs(10), |n| {
         n.tag == "iq" && fake_whatsapp::attr(n, "type").as_deref() == Some("result")
     });
+}
+
+#[test]
+fn ryze_connect_returns_the_qr_code_the_server_offered() {
+    let server = FakeWhatsApp::start_with(Script {
+        pair_refs: vec!["2@ryze-ref".into()],
+        ..Script::default()
+    });
+    let (gw, _tmp) = gateway(&server);
+    let (s, _) = gw.admin("POST", "/admin/orgs", Some(json!({"name": "acme"})));
+    assert_eq!(s, 201);
+    let (s, v) = gw.admin(
+        "POST",
+        "/admin/credentials",
+        Some(json!({"org": "acme", "kind": "ryze-account"})),
+    );
+    assert_eq!(s, 201, "mint ryze-account: {v}");
+    let account = v["token"].as_str().unwrap().to_string();
+    let ryze = |method: &str, path: &str, token: &str, body: &str| {
+        let resp = gw.raw(
+            method,
+            path,
+            &[("content-type", "application/json"), ("token", token)],
+            body.as_bytes(),
+        );
+        let v: Value = serde_json::from_slice(&resp.body).expect("JSON body");
+        (resp.status, v)
+    };
+    let (s, v) = ryze("POST", "/api/instance/new", &account, r#"{"name":"shop"}"#);
+    assert_eq!(s, 201, "create: {v}");
+    let token = v["instance"]["token"].as_str().unwrap().to_string();
+
+    let (s, v) = ryze("GET", "/api/instance/connect/shop", &token, "");
+    assert_eq!(s, 200, "connect: {v}");
+    assert_eq!(v["status"], "qr", "{v}");
+    let code = v["qrCode"].as_str().expect("qrCode");
+    assert!(code.starts_with("2@ryze-ref,"), "{code}");
+    assert!(
+        v["qrCodeBase64"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("data:image/svg+xml;base64,")),
+        "{v}"
+    );
 }
 
 /// The phone number and device of the seeded device.
