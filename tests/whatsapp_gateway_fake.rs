@@ -1,0 +1,352 @@
+//! The real gateway binary on `--link whatsapp`, pointed (`--whatsapp-url`) at the
+//! in-process fake WhatsApp server (`tests/common/fake_whatsapp.rs`): what a user
+//! of a dialect sees when the real client talks to a server speaking the real
+//! handshake.
+//!
+//! - Evolution `GET /instance/connect` and Ryze `GET /api/instance/connect` return
+//!   the QR code built from the server's pairing ref;
+//! - a device seeded into the data folder (through `RedbBackend`) is resumed and
+//!   shows `open`; a 401 stream error then makes the instance `disconnected` with no
+//!   owner, never reconnects, and webhooks (core and Evolution) hear it;
+//! - archive / delete chat through the core API reach the server as app-state
+//!   patches that decrypt to the expected mutations.
+//!
+//! The binary under test is the one `cargo test` builds, which carries
+//! whatsapp-rust's test-only `danger-skip-cert-chain-verify` (a dev-dependency
+//! feature); a `cargo build` binary would refuse the fake server's certificate. (A
+//! `cargo build` running at the same time rewrites `target/debug/wagate` without it.)
+
+mod common;
+#[path = "common/fake_whatsapp.rs"]
+mod fake_whatsapp;
+#[path = "common/receiver.rs"]
+mod receiver;
+
+use std::time::Duration;
+
+use common::Gateway;
+use fake_whatsapp::{FakeWhatsApp, Login, Script};
+use serde_json::{Value, json};
+
+const GLOBAL_KEY: &str = "evolution-global-key-for-tests";
+
+/// A gateway on the whatsapp link talking to `server`, with the Evolution dialect's
+/// global key set.
+fn gateway(server: &FakeWhatsApp) -> (Gateway, tempfile::TempDir) {
+    let tmp = tempfile::tempdir().unwrap();
+    let url = server.url();
+    let gw = Gateway::start_on_with_env(
+        &tmp.path().join("data"),
+        &["--link", "whatsapp", "--whatsapp-url", &url],
+        &[("AUTHENTICATION_API_KEY", GLOBAL_KEY)],
+    );
+    (gw, tmp)
+}
+
+fn evo(gw: &Gateway, method: &str, path: &str, key: &str, body: Option<Value>) -> (u16, Value) {
+    let body = body
+        .map(|b| serde_json::to_vec(&b).unwrap())
+        .unwrap_or_default();
+    let resp = gw.raw(
+        method,
+        path,
+        &[("content-type", "application/json"), ("apikey", key)],
+        &body,
+    );
+    let text = String::from_utf8_lossy(&resp.body).to_string();
+    let v = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{method} {path}: not JSON ({e}): {text}"));
+    (resp.status, v)
+}
+
+#[test]
+fn evolution_connect_returns_the_qr_code_the_server_offered() {
+    let server = FakeWhatsApp::start_with(Script {
+        pair_refs: vec!["2@gateway-ref".into()],
+        ..Script::default()
+    });
+    let (gw, _tmp) = gateway(&server);
+
+    let (s, v) = evo(
+        &gw,
+        "POST",
+        "/instance/create",
+        GLOBAL_KEY,
+        Some(json!({"instanceName": "shop", "integration": "WHATSAPP-BAILEYS"})),
+    );
+    assert_eq!(s, 201, "create: {v}");
+    let hash = v["hash"].as_str().expect("hash").to_string();
+
+    // Connect waits (briefly) for the first QR code and returns it.
+    let (s, v) = evo(&gw, "GET", "/instance/connect/shop", &hash, None);
+    assert_eq!(s, 200, "connect: {v}");
+    let code = v["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no QR code in {v}\nserver saw:\n{}", server.dump()));
+    assert!(
+        code.starts_with("2@gateway-ref,"),
+        "the QR payload carries the server's ref: {code}"
+    );
+    let png = v["base64"].as_str().expect("base64 QR image");
+    assert!(png.starts_with("data:image/png;base64,"), "{png:.40}");
+
+    // It came over a real handshake as a device asking to be paired.
+    let sessions = server.sessions();
+    assert!(
+        sessions
+            .iter()
+            .any(|s| s.login == Login::Registration && s.pattern == "XX"),
+        "{sessions:?}"
+    );
+    // The gateway's client acknowledged the pairing offer.
+    server.wait_node("the pair-device ack", Duration::from_secs(10), |n| {
+        n.tag == "iq" && fake_whatsapp::attr(n, "type").as_deref() == Some("result")
+    });
+}
+
+#[test]
+fn ryze_connect_returns_the_qr_code_the_server_offered() {
+    let server = FakeWhatsApp::start_with(Script {
+        pair_refs: vec!["2@ryze-ref".into()],
+        ..Script::default()
+    });
+    let (gw, _tmp) = gateway(&server);
+    let (s, _) = gw.admin("POST", "/admin/orgs", Some(json!({"name": "acme"})));
+    assert_eq!(s, 201);
+    let (s, v) = gw.admin(
+        "POST",
+        "/admin/credentials",
+        Some(json!({"org": "acme", "kind": "ryze-account"})),
+    );
+    assert_eq!(s, 201, "mint ryze-account: {v}");
+    let account = v["token"].as_str().unwrap().to_string();
+    let ryze = |method: &str, path: &str, token: &str, body: &str| {
+        let resp = gw.raw(
+            method,
+            path,
+            &[("content-type", "application/json"), ("token", token)],
+            body.as_bytes(),
+        );
+        let v: Value = serde_json::from_slice(&resp.body).expect("JSON body");
+        (resp.status, v)
+    };
+    let (s, v) = ryze("POST", "/api/instance/new", &account, r#"{"name":"shop"}"#);
+    assert_eq!(s, 201, "create: {v}");
+    let token = v["instance"]["token"].as_str().unwrap().to_string();
+
+    let (s, v) = ryze("GET", "/api/instance/connect/shop", &token, "");
+    assert_eq!(s, 200, "connect: {v}");
+    assert_eq!(v["status"], "qr", "{v}");
+    let code = v["qrCode"].as_str().expect("qrCode");
+    assert!(code.starts_with("2@ryze-ref,"), "{code}");
+    assert!(
+        v["qrCodeBase64"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("data:image/svg+xml;base64,")),
+        "{v}"
+    );
+}
+
+/// The phone number and device of the seeded device.
+const PHONE: &str = "15550002222";
+const DEVICE: u16 = 3;
+
+/// Writes a paired whatsapp-rust device for `instance_id` into the gateway's own
+/// store (through the same `RedbBackend` the link uses), as pairing would have
+/// left it, then waits until the database file is free again.
+fn seed_paired_device(
+    data: &std::path::Path,
+    instance_id: &str,
+    app_state_key: Option<(&[u8], &[u8])>,
+) {
+    use std::sync::Arc;
+    use wagate::whatsapp::real::store::RedbBackend;
+    use whatsapp_rust::store::persistence_manager::PersistenceManager;
+    use whatsapp_rust::wacore::store::DeviceCommand;
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = wagate::store::Store::open(data).expect("open the gateway's store");
+        let backend = Arc::new(RedbBackend::new(store, instance_id));
+        if let Some((key_id, key_data)) = app_state_key {
+            // Normally shared by the phone after pairing; lets the client seal
+            // app-state patches (archive, delete chat).
+            use whatsapp_rust::wacore::store::traits::{AppStateSyncKey, AppSyncStore};
+            backend
+                .set_sync_key(
+                    key_id,
+                    AppStateSyncKey {
+                        key_data: key_data.to_vec(),
+                        fingerprint: Vec::new(),
+                        timestamp: 1_700_000_000_000,
+                    },
+                )
+                .await
+                .expect("app-state key stored");
+        }
+        let pm = PersistenceManager::new(backend)
+            .await
+            .expect("persistence manager");
+        let pn = format!("{PHONE}:{DEVICE}@s.whatsapp.net").parse().unwrap();
+        let lid = format!("100000000000002:{DEVICE}@lid").parse().unwrap();
+        pm.process_command(DeviceCommand::SetId(Some(pn))).await;
+        pm.process_command(DeviceCommand::SetLid(Some(lid))).await;
+        pm.process_command(DeviceCommand::SetPushName("Gateway Tester".into()))
+            .await;
+        pm.flush().await.expect("device saved");
+    });
+    drop(rt);
+    // The store's writer thread closes the file a moment after the last handle.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while redb::Database::open(data.join("wagate.redb")).is_err() {
+        assert!(std::time::Instant::now() < deadline, "store never closed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn seeded_device_connects_and_a_401_logs_the_instance_out() {
+    let server = FakeWhatsApp::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+
+    // An instance that was paired before (the sim link records its owner), whose
+    // whatsapp-rust keys are in the data folder: what a restart resumes.
+    let gw = Gateway::start_on(&data, &[]);
+    let key = gw.org_with_key("acme", None);
+    let (instance, token) = gw.connected_instance(&key, "shop");
+    let id = instance["id"].as_str().expect("instance id").to_string();
+    gw.stop();
+    seed_paired_device(&data, &id, None);
+
+    let url = server.url();
+    let gw = Gateway::start_on_with_env(
+        &data,
+        &["--link", "whatsapp", "--whatsapp-url", &url],
+        &[("AUTHENTICATION_API_KEY", GLOBAL_KEY)],
+    );
+    // Resumed over the real handshake as the seeded device, then logged in.
+    gw.wait_state(&key, "shop", "open");
+    let sessions = server.sessions();
+    assert_eq!(
+        sessions.first().map(|s| s.login.clone()),
+        Some(Login::Device {
+            username: PHONE.parse().unwrap(),
+            device: DEVICE as u32
+        }),
+        "{sessions:?}"
+    );
+
+    assert_ne!(owner_jid(&gw, &key), Value::Null, "paired before the 401");
+    let hooks = receiver::Receiver::start();
+    let (s, v) = gw.call(
+        "PUT",
+        "/core/instances/shop/webhooks",
+        Some(&key),
+        Some(json!([{"url": hooks.url("hook")}])),
+    );
+    assert_eq!(s, 200, "set webhook: {v}");
+    // The same instance through the Evolution dialect's own webhook.
+    let (s, v) = evo(
+        &gw,
+        "POST",
+        "/webhook/set/shop",
+        &token,
+        Some(
+            json!({"webhook": {"enabled": true, "url": hooks.url("evolution"),
+            "events": ["CONNECTION_UPDATE"]}}),
+        ),
+    );
+    assert_eq!(s, 201, "evolution webhook: {v}");
+
+    // The server ends the session: the device was removed from the phone.
+    assert!(server.stream_error("401"), "no live connection to end");
+    gw.wait_state(&key, "shop", "disconnected");
+    assert_eq!(
+        owner_jid(&gw, &key),
+        Value::Null,
+        "a logged-out instance has no owner"
+    );
+    // Subscribers hear it as a connection update to `disconnected`.
+    hooks.wait_until("a connection_update to disconnected", |r| {
+        r.body["payload"]["type"] == "connection_update"
+            && r.body["payload"]["data"] == "disconnected"
+    });
+    // Evolution's rendering: CONNECTION_UPDATE, state `close`, Baileys' 428.
+    hooks.wait_until("Evolution's CONNECTION_UPDATE to close", |r| {
+        r.path.ends_with("evolution")
+            && (r.body["event"] == "CONNECTION_UPDATE" || r.body["event"] == "connection.update")
+            && r.body["instance"] == "shop"
+            && r.body["data"]["state"] == "close"
+            && r.body["data"]["statusReason"] == 428
+    });
+    // And it stays logged out: no reconnect to the server.
+    let connections = server.connections();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(server.connections(), connections, "reconnected after a 401");
+}
+
+/// The instance's recorded owner (`owner_jid`), which must be present in the body.
+fn owner_jid(gw: &Gateway, key: &str) -> Value {
+    let (s, v) = gw.call("GET", "/core/instances/shop", Some(key), None);
+    assert_eq!(s, 200, "{v}");
+    let instance = if v.get("instance").is_some() {
+        &v["instance"]
+    } else {
+        &v
+    };
+    instance
+        .get("owner_jid")
+        .unwrap_or_else(|| panic!("no owner_jid in {v}"))
+        .clone()
+}
+
+const PEER: &str = "5511999999999";
+const PEER_JID: &str = "5511999999999@s.whatsapp.net";
+
+#[test]
+fn archive_and_delete_chat_reach_the_server_as_app_state_patches() {
+    let server = FakeWhatsApp::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+
+    // Paired before, with a chat in the gateway's copy (from an inbound message).
+    let gw = Gateway::start_on(&data, &[]);
+    let key = gw.org_with_key("acme", None);
+    let (instance, _) = gw.connected_instance(&key, "shop");
+    gw.inbound("shop", PEER, "hello", false);
+    let id = instance["id"].as_str().expect("instance id").to_string();
+    gw.stop();
+    let (key_id, key_data) = (b"gateway-key-1".as_slice(), [0x33u8; 32]);
+    seed_paired_device(&data, &id, Some((key_id, &key_data)));
+
+    let url = server.url();
+    let gw = Gateway::start_on(&data, &["--link", "whatsapp", "--whatsapp-url", &url]);
+    gw.wait_state(&key, "shop", "open");
+
+    let path = format!("/core/instances/shop/chats/{PEER_JID}");
+    let (s, v) = gw.call("PATCH", &path, Some(&key), Some(json!({"archived": true})));
+    assert_eq!(s, 200, "archive: {v}");
+    let iq = server.wait_node("an archive patch", Duration::from_secs(10), |n| {
+        fake_whatsapp::is_app_state_patch(n, "regular_low")
+    });
+    let archive = fake_whatsapp::decode_app_state_patch(&iq, key_id, &key_data);
+    assert_eq!(archive.index, ["archive", PEER_JID]);
+    assert_eq!(
+        archive
+            .action_value
+            .expect("action value")
+            .archive_chat_action
+            .as_option()
+            .and_then(|a| a.archived),
+        Some(true)
+    );
+
+    let (s, v) = gw.call("DELETE", &path, Some(&key), None);
+    assert_eq!(s, 204, "delete: {v}");
+    let iq = server.wait_node("a delete-chat patch", Duration::from_secs(10), |n| {
+        fake_whatsapp::is_app_state_patch(n, "regular_high")
+    });
+    let delete = fake_whatsapp::decode_app_state_patch(&iq, key_id, &key_data);
+    assert_eq!(delete.index, ["deleteChat", PEER_JID, "0"]);
+}
