@@ -95,34 +95,30 @@ fn run(
                 Err(_) => break,
             }
         }
-        run_batch(&db, batch);
+        let results = run_batch(&db, &mut batch);
+        // Counted before anyone is answered: a caller that got its reply always sees
+        // its commit in `Store::commits` (and so does a dispatcher woken by it).
         commits.send_modify(|n| *n += 1);
+        for (queued, result) in batch.into_iter().zip(results) {
+            reply(queued, result);
+        }
     }
 }
 
-fn run_batch(db: &Database, mut batch: Vec<Queued>) {
+/// Commits the batch, together when it can, and returns each job's result in order.
+fn run_batch(db: &Database, batch: &mut [Queued]) -> Vec<CoreResult<Output>> {
     if batch.len() > 1 {
-        match try_together(db, &mut batch) {
-            Ok(outputs) => {
-                for (queued, out) in batch.into_iter().zip(outputs) {
-                    reply(queued, Ok(out));
-                }
-                return;
-            }
-            Err(Some(e)) => {
-                // The commit itself failed: nothing of the batch is stored.
-                for queued in batch {
-                    reply(queued, Err(e.clone()));
-                }
-                return;
-            }
+        match try_together(db, batch) {
+            Ok(outputs) => return outputs.into_iter().map(Ok).collect(),
+            // The commit itself failed: nothing of the batch is stored.
+            Err(Some(e)) => return batch.iter().map(|_| Err(e.clone())).collect(),
             Err(None) => {} // a job failed: replay them one by one below
         }
     }
-    for mut queued in batch {
-        let result = run_alone(db, &mut queued.job);
-        reply(queued, result);
-    }
+    batch
+        .iter_mut()
+        .map(|queued| run_alone(db, &mut queued.job))
+        .collect()
 }
 
 /// Runs the whole batch in one transaction. `Err(None)`: a job failed and the batch was
