@@ -339,3 +339,71 @@ async fn media_removal_is_finished_after_a_crash_between_commit_and_unlink() {
     assert!(!data.join("media/01ORPHAN").exists());
     drop(core);
 }
+
+/// Receipts from WhatsApp move a stored message's status forward only, in one commit;
+/// receipts for messages the gateway never stored are skipped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receipts_move_a_message_status_forward_only() {
+    use wagate::core::model::DeliveryStatus;
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let core = core_on(&data).await;
+    let org = core.create_org("acme").await.unwrap();
+    let admin = Core::admin_principal(&org.id);
+    let id = connected(&core, &admin, "receipts").await;
+    let chat = "5511000000009@s.whatsapp.net";
+    let stored = core
+        .ingest_message(&id, inbound(1, chat, false))
+        .await
+        .unwrap();
+    assert_eq!(stored.status, None);
+
+    let status_of = |core: &Core| core.find_message(&id, &stored.id).unwrap().unwrap().status;
+    let ids = vec![stored.id.clone(), "3EB0NEVERSTORED".to_string()];
+    let changed = core
+        .record_receipts(&id, ids.clone(), DeliveryStatus::Delivered)
+        .await
+        .unwrap();
+    assert_eq!(changed, 1, "the unknown id is skipped");
+    assert_eq!(status_of(&core), Some(DeliveryStatus::Delivered));
+    core.record_receipts(&id, ids.clone(), DeliveryStatus::Read)
+        .await
+        .unwrap();
+    // A late `delivered` after `read` changes nothing.
+    let changed = core
+        .record_receipts(&id, ids, DeliveryStatus::Delivered)
+        .await
+        .unwrap();
+    assert_eq!(changed, 0);
+    assert_eq!(status_of(&core), Some(DeliveryStatus::Read));
+
+    // What a reader of the chat sees.
+    let page = core
+        .list_messages(
+            &admin,
+            &InstanceRef::Name("receipts".into()),
+            chat,
+            10,
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.messages[0].status, Some(DeliveryStatus::Read));
+    assert_eq!(
+        serde_json::to_value(&page.messages[0]).unwrap()["status"],
+        "read"
+    );
+
+    // The receipt kinds the whatsapp link reports map onto these statuses.
+    for (kind, want) in [
+        ("delivered", Some(DeliveryStatus::Delivered)),
+        ("read", Some(DeliveryStatus::Read)),
+        ("readself", Some(DeliveryStatus::Read)),
+        ("read-self", Some(DeliveryStatus::Read)),
+        ("playedself", Some(DeliveryStatus::Played)),
+        ("retry", None),
+        ("other(\"x\")", None),
+    ] {
+        assert_eq!(DeliveryStatus::from_receipt_kind(kind), want, "{kind}");
+    }
+}

@@ -1289,6 +1289,7 @@ mod library {
             revoked: false,
             deleted_for_me: false,
             origin: None,
+            status: None,
         };
         let parse =
             |s: Option<String>| -> Value { serde_json::from_str(&s.expect("rendered")).unwrap() };

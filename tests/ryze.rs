@@ -1254,6 +1254,7 @@ async fn events_render_in_ryze_envelope() {
         revoked,
         deleted_for_me: false,
         origin: None,
+        status: None,
     };
     let event = |payload: EventPayload| Event {
         id: "01JEVENT".into(),

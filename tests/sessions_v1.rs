@@ -1504,6 +1504,7 @@ async fn events_render_in_the_v1_envelope() {
         revoked: false,
         deleted_for_me: false,
         origin: None,
+        status: None,
     };
     assert_eq!(
         render(event(EventPayload::MessageUpsert(message.clone()))).await,

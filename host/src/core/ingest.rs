@@ -8,7 +8,8 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use super::Core;
 use super::messages::store_message;
 use super::model::{
-    ConnectionState, CoreError, CoreResult, EventPayload, Instance, InstanceRef, Message,
+    ConnectionState, CoreError, CoreResult, DeliveryStatus, EventPayload, Instance, InstanceRef,
+    Message,
 };
 use crate::events::outbox;
 use crate::store::records::InstanceRecord;
@@ -91,10 +92,13 @@ impl Core {
                 kind,
                 ..
             } => {
-                // No message-status model or event kind yet (README "Not built yet"):
-                // receipts are reported by the link but not stored.
-                tracing::debug!(instance = %instance_id, %kind, count = message_ids.len(), "receipt");
-                Ok(())
+                let Some(status) = DeliveryStatus::from_receipt_kind(&kind) else {
+                    tracing::debug!(instance = %instance_id, %kind, "receipt without a delivery status");
+                    return Ok(());
+                };
+                self.record_receipts(&instance_id, message_ids, status)
+                    .await
+                    .map(|_| ())
             }
         }
     }
@@ -135,6 +139,7 @@ impl Core {
             revoked: false,
             deleted_for_me: false,
             origin: None,
+            status: None,
         };
         let stored = message.clone();
         let result = self

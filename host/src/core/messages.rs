@@ -6,8 +6,8 @@ use redb::{ReadableTable, WriteTransaction};
 use super::Core;
 use super::jid;
 use super::model::{
-    Capability, Chat, CoreError, CoreResult, EventPayload, InstanceRef, Message, MessagePage,
-    Principal,
+    Capability, Chat, CoreError, CoreResult, DeliveryStatus, EventPayload, InstanceRef, Message,
+    MessagePage, Principal,
 };
 use crate::events::outbox;
 use crate::store::{decode, encode, get_json, internal, tables};
@@ -64,6 +64,7 @@ impl Core {
             revoked: false,
             deleted_for_me: false,
             origin: origin.map(str::to_string),
+            status: None,
         };
         let instance = record.instance;
         let stored = message.clone();
@@ -245,6 +246,40 @@ impl Core {
             let messages = tx.open_table(tables::MESSAGES).map_err(internal)?;
             get_json(&messages, key.value())
         })
+    }
+}
+
+impl Core {
+    /// Raises the stored status of `message_ids` to `status` (never lowers it), in one
+    /// commit; ids the gateway never stored are skipped. Returns how many changed.
+    /// No event is emitted yet (README "Not built yet": status events).
+    pub async fn record_receipts(
+        &self,
+        instance_id: &str,
+        message_ids: Vec<String>,
+        status: DeliveryStatus,
+    ) -> CoreResult<usize> {
+        let instance_id = instance_id.to_string();
+        self.store
+            .write(move |tx| {
+                let mut changed = 0;
+                for id in &message_ids {
+                    let Some((key, mut message)) = load_message(tx, &instance_id, id)? else {
+                        continue;
+                    };
+                    if message.status.is_some_and(|s| s >= status) {
+                        continue;
+                    }
+                    message.status = Some(status);
+                    tx.open_table(tables::MESSAGES)
+                        .map_err(internal)?
+                        .insert(key.as_slice(), encode(&message).as_slice())
+                        .map_err(internal)?;
+                    changed += 1;
+                }
+                Ok(changed)
+            })
+            .await
     }
 }
 

@@ -210,6 +210,37 @@ pub struct Message {
     /// API and contacts (and for records stored before the field existed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<String>,
+    /// The furthest delivery receipt WhatsApp reported for it; absent until one arrives
+    /// (the sim link reports none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<DeliveryStatus>,
+}
+
+/// How far a message got, from WhatsApp's receipts. Ordered: a receipt only ever moves
+/// a message forward (a late `delivered` after `read` changes nothing).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    Sent,
+    Delivered,
+    Read,
+    Played,
+}
+
+impl DeliveryStatus {
+    /// The status a receipt kind (as the whatsapp link names it) stands for; `None` for
+    /// receipts that say nothing about delivery (retry, sender, server error, ...).
+    /// `read-self`/`played-self` are this account's other devices reading an incoming
+    /// message.
+    pub fn from_receipt_kind(kind: &str) -> Option<Self> {
+        match kind.replace(['-', '_'], "").as_str() {
+            "sent" => Some(Self::Sent),
+            "delivered" | "delivery" => Some(Self::Delivered),
+            "read" | "readself" => Some(Self::Read),
+            "played" | "playedself" => Some(Self::Played),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
