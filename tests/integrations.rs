@@ -381,7 +381,7 @@ fn integration_crud_is_authorized_and_validated() {
     assert_eq!(s, 404, "unknown sink: {v}");
 
     // Create, then replace: one per (instance, sink), the inbound secret is stable and
-    // the secret header is kept when the new spec leaves it out.
+    // the secret header is kept when the new spec leaves it out (same server).
     let (s, first) = fx(&gw, "PUT", "/integration/shop", &key, Some(spec));
     assert_eq!(s, 200, "{first}");
     let inbound = first["inboundSecret"].as_str().unwrap().to_string();
@@ -390,15 +390,51 @@ fn integration_crud_is_authorized_and_validated() {
         "PUT",
         "/integration/shop",
         &key,
-        Some(json!({"url": "http://127.0.0.1:10/", "settings": {"a": 2}, "enabled": false})),
+        Some(json!({"url": "http://127.0.0.1:9/v2/", "settings": {"a": 2}, "enabled": false})),
     );
     assert_eq!(s, 200, "{second}");
+    // Moving to another server (scheme, host or port) without giving the token again is
+    // refused: the held token would otherwise go to whoever runs the new URL.
+    for moved in [
+        "http://127.0.0.1:10/",
+        "https://127.0.0.1:9/",
+        "http://attacker.example:9/",
+    ] {
+        let (s, v) = fx(
+            &gw,
+            "PUT",
+            "/integration/shop",
+            &key,
+            Some(json!({"url": moved, "settings": {"a": 3}})),
+        );
+        assert_eq!(s, 400, "{moved}: {v}");
+    }
+    let (s, got) = fx(&gw, "GET", "/integration/shop", &key, None);
+    assert_eq!(s, 200);
+    assert_eq!(
+        got["url"], "http://127.0.0.1:9/v2/",
+        "unchanged after the refusals"
+    );
+    assert_eq!(got["settings"], json!({"a": 2}));
     assert_eq!(second["inboundSecret"], inbound.as_str());
     assert_eq!(second["secretHeaderNames"], json!(["api_access_token"]));
     assert_eq!(second["settings"], json!({"a": 2}));
     assert_eq!(second["enabled"], false);
     let (s, got) = fx(&gw, "GET", "/integration/shop", &key, None);
     assert_eq!((s, &got), (200, &second));
+    // With the token given again, the move is fine.
+    let (s, v) = fx(
+        &gw,
+        "PUT",
+        "/integration/shop",
+        &key,
+        Some(
+            json!({"url": "http://127.0.0.1:10/", "settings": {"a": 2}, "token": "t2", "enabled": false}),
+        ),
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["url"], "http://127.0.0.1:10/");
+    assert_eq!(v["inboundSecret"], inbound.as_str());
     // Integrations are not webhooks: the native webhook list does not show them.
     let (s, v) = gw.call("GET", "/core/instances/shop/webhooks", Some(&key), None);
     assert_eq!((s, v), (200, json!([])));

@@ -29,3 +29,48 @@ pub fn new_secret(prefix: &str) -> String {
 pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
+
+/// Where an absolute `http(s)` URL points: scheme, host (lower case, no brackets) and
+/// port (defaulted from the scheme). Secrets bound to a URL (an integration's API
+/// token) may only go to the same origin, never to the same host over plain http.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin {
+    pub https: bool,
+    pub host: String,
+    pub port: u16,
+}
+
+impl Origin {
+    pub fn of(url: &str) -> Option<Origin> {
+        let uri: http::Uri = url.parse().ok()?;
+        let (https, default_port) = match uri.scheme_str()? {
+            "http" => (false, 80),
+            "https" => (true, 443),
+            _ => return None,
+        };
+        Some(Origin {
+            https,
+            host: uri.host()?.trim_matches(['[', ']']).to_ascii_lowercase(),
+            port: uri.port_u16().unwrap_or(default_port),
+        })
+    }
+}
+
+#[cfg(test)]
+mod origin_tests {
+    use super::Origin;
+
+    #[test]
+    fn origins_differ_by_scheme_host_or_port_only() {
+        let o = |u: &str| Origin::of(u).unwrap();
+        assert_eq!(
+            o("https://CW.example/api"),
+            o("https://cw.example:443/other")
+        );
+        assert_ne!(o("https://cw.example"), o("http://cw.example:443"));
+        assert_ne!(o("http://cw.example"), o("http://cw.example:8080"));
+        assert_eq!(o("http://[::1]:9/").host, "::1");
+        assert!(Origin::of("ftp://cw.example").is_none());
+        assert!(Origin::of("not a url").is_none());
+    }
+}

@@ -25,7 +25,7 @@ use super::webhooks::{drop_queue, validate_headers, validate_url};
 use crate::server::core_api::NATIVE_DIALECT;
 use crate::store::records::{CredentialKind, CredentialRecord};
 use crate::store::{encode, get_json, internal, tables};
-use crate::util::{new_secret, now_ms, secret_hash};
+use crate::util::{Origin, new_secret, now_ms, secret_hash};
 
 /// Largest `settings` document, in bytes.
 pub const MAX_SETTINGS_BYTES: usize = 64 * 1024;
@@ -92,6 +92,22 @@ impl Core {
                 let hook = match current {
                     Some(mut w) => {
                         let data = w.integration.as_mut().expect("find returns integrations");
+                        let moved = Origin::of(&w.url) != Origin::of(&spec.url);
+                        // The held secrets were given for the current server: moving to
+                        // another one without giving them again would hand them to it.
+                        if moved && spec.secret_headers.is_none() && !data.secret_headers.is_empty()
+                        {
+                            return Err(CoreError::Invalid(
+                                "the secret headers (API token) must be given again when the \
+                                 url moves to another server"
+                                    .into(),
+                            ));
+                        }
+                        // What the sink stored (ids of the old server's inboxes,
+                        // conversations, messages) means nothing on another server.
+                        if moved {
+                            super::plugin_storage::wipe_plugin(tx, &instance.id, &spec.sink)?;
+                        }
                         data.settings = spec.settings;
                         if let Some(headers) = spec.secret_headers {
                             data.secret_headers = headers;

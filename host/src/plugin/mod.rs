@@ -341,7 +341,7 @@ impl PluginHost {
                 w.secret.clone()
             },
         });
-        let dest_host = destination.and_then(|w| destination_host(&w.url));
+        let dest_origin = destination.and_then(|w| crate::util::Origin::of(&w.url));
         let secret_headers = destination
             .and_then(|w| w.integration.as_ref())
             .map(|i| i.secret_headers.clone())
@@ -357,7 +357,7 @@ impl PluginHost {
         let out = self
             .call(plugin, None, async |store| {
                 let data = store.data_mut();
-                data.destination_host = dest_host;
+                data.destination = dest_origin;
                 data.destination_secret_headers = secret_headers;
                 data.deliver_instance = dest_instance;
                 let inst = pre.instantiate_async(&mut *store).await?;
@@ -544,18 +544,6 @@ impl PluginHost {
                 r
             })
     }
-}
-
-/// `(host, port)` of an absolute http(s) URL, the port defaulted from the scheme.
-fn destination_host(url: &str) -> Option<(String, u16)> {
-    let uri: http::Uri = url.parse().ok()?;
-    let default = match uri.scheme_str()? {
-        "http" => 80,
-        "https" => 443,
-        _ => return None,
-    };
-    let host = uri.host()?.trim_matches(['[', ']']).to_ascii_lowercase();
-    Some((host, uri.port_u16().unwrap_or(default)))
 }
 
 /// The request head as plugins see it (the body is filled in for dialects only).

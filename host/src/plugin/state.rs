@@ -32,12 +32,13 @@ pub struct PluginState {
     pub clock: CallClock,
     /// What the plugin wrote to stderr (panic messages).
     pub stderr: MemoryOutputPipe,
-    /// One more `(host, port)` http-out may reach during this call: the destination of
-    /// a sink's `deliver` (a webhook URL its owner set), and nothing else.
-    pub destination_host: Option<(String, u16)>,
-    /// Headers http-out adds to every request to `destination_host` (an integration's
-    /// secret headers, e.g. Chatwoot's `api_access_token`), replacing same-named ones
-    /// the guest set. The guest never sees their values.
+    /// One more `host:port` http-out may reach during this call: the destination of a
+    /// sink's `deliver` (a webhook URL its owner set), and nothing else.
+    pub destination: Option<crate::util::Origin>,
+    /// Headers http-out adds to every request to `destination`'s origin (same scheme,
+    /// host and port: an integration's secret headers, e.g. Chatwoot's
+    /// `api_access_token`), replacing same-named ones the guest set. The guest never
+    /// sees their values.
     pub destination_secret_headers: Vec<(String, String)>,
     /// The instance a sink's `deliver` concerns: the only one its `storage` calls may
     /// touch. (During `handle`, `principal` scopes them instead.)
@@ -73,7 +74,7 @@ impl PluginState {
             limiter,
             clock,
             stderr,
-            destination_host: None,
+            destination: None,
             destination_secret_headers: Vec::new(),
             deliver_instance: None,
             loaded_sinks: Arc::default(),

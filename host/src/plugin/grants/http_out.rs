@@ -105,9 +105,10 @@ impl wit::Host for PluginState {
             ))));
         };
         let port = uri.port_u16().unwrap_or(scheme_port);
-        let is_destination = self.destination_host.as_ref().is_some_and(|(h, p)| {
-            h.eq_ignore_ascii_case(host.trim_matches(['[', ']'])) && *p == port
+        let destination = self.destination.as_ref().filter(|d| {
+            d.host.eq_ignore_ascii_case(host.trim_matches(['[', ']'])) && d.port == port
         });
+        let is_destination = destination.is_some();
         if !is_destination && !policy.allows(&host, port, scheme_port) {
             self.plugin
                 .counters
@@ -119,7 +120,9 @@ impl wit::Host for PluginState {
             ))));
         }
         let mut req = req;
-        if is_destination {
+        // Secret headers only over the destination's own scheme: an `https` integration's
+        // token must not go out in clear to `http://` on the same host and port.
+        if destination.is_some_and(|d| d.https == https) {
             inject_secret_headers(&mut req.headers, &self.destination_secret_headers);
         }
         if req.body.len() > policy.max_body {
