@@ -253,12 +253,27 @@ impl Core {
     /// Raises the stored status of `message_ids` to `status` (never lowers it), in one
     /// commit; ids the gateway never stored are skipped. Returns how many changed.
     /// No event is emitted yet (README "Not built yet": status events).
+    ///
+    /// Looked up by id alone, not by the receipt's chat: a receipt may name the chat by
+    /// LID where the message was stored under the phone JID, and ids are random.
     pub async fn record_receipts(
         &self,
         instance_id: &str,
         message_ids: Vec<String>,
         status: DeliveryStatus,
     ) -> CoreResult<usize> {
+        // Most receipts change nothing (repeats, group members after the first, a late
+        // `delivery` after `read`): check on a read transaction and spare the commit.
+        let any_raised = message_ids.iter().try_fold(false, |any, id| {
+            Ok::<_, CoreError>(
+                any || self
+                    .find_message(instance_id, id)?
+                    .is_some_and(|m| m.status.is_none_or(|s| s < status)),
+            )
+        })?;
+        if !any_raised {
+            return Ok(0);
+        }
         let instance_id = instance_id.to_string();
         self.store
             .write(move |tx| {

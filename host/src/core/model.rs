@@ -228,16 +228,16 @@ pub enum DeliveryStatus {
 }
 
 impl DeliveryStatus {
-    /// The status a receipt kind (as the whatsapp link names it) stands for; `None` for
-    /// receipts that say nothing about delivery (retry, sender, server error, ...).
-    /// `read-self`/`played-self` are this account's other devices reading an incoming
-    /// message.
+    /// The status a receipt type stands for, by its wire name (what the whatsapp link
+    /// reports: `delivery`, `read`, ...); `None` for receipts that say nothing about
+    /// delivery (retry, sender, server-error, ...). `read-self`/`played-self` are this
+    /// account's other devices reading an incoming message.
     pub fn from_receipt_kind(kind: &str) -> Option<Self> {
-        match kind.replace(['-', '_'], "").as_str() {
+        match kind {
             "sent" => Some(Self::Sent),
-            "delivered" | "delivery" => Some(Self::Delivered),
-            "read" | "readself" => Some(Self::Read),
-            "played" | "playedself" => Some(Self::Played),
+            "delivery" | "" => Some(Self::Delivered),
+            "read" | "read-self" => Some(Self::Read),
+            "played" | "played-self" => Some(Self::Played),
             _ => None,
         }
     }

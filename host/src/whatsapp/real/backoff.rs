@@ -1,11 +1,11 @@
-//! Reconnect delays: exponential with full jitter, capped.
+//! Reconnect delays: exponential with "equal jitter", capped.
 //!
 //! whatsapp-rust's own loop retries with a Fibonacci backoff up to 15 minutes that
 //! cannot be configured, and reconnects at once after "expected" disconnects; the
 //! gateway runs its own supervisor instead (see [`super::session`]) so an offline
 //! gateway never spins: attempt `n` waits a uniformly random time in
-//! `[0, min(cap, base * 2^n)]` ("full jitter", which also spreads many instances
-//! reconnecting after one outage).
+//! `[c/2, c]` with `c = min(cap, base * 2^n)` (the jitter spreads many instances
+//! reconnecting after one outage; see [`Backoff::delay`] for why not `[0, c]`).
 
 use std::time::Duration;
 
@@ -18,15 +18,6 @@ pub struct Backoff {
     pub base: Duration,
     /// The largest ceiling any retry reaches.
     pub cap: Duration,
-}
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Backoff {
-            base: Duration::from_secs(1),
-            cap: Duration::from_secs(300),
-        }
-    }
 }
 
 impl Backoff {
@@ -54,9 +45,17 @@ impl Backoff {
 mod tests {
     use super::*;
 
+    /// The policy of a default `[whatsapp]` config.
+    fn default_policy() -> Backoff {
+        super::super::WhatsAppConfig::default()
+            .settings()
+            .unwrap()
+            .backoff
+    }
+
     #[test]
     fn ceilings_double_then_stop_at_the_cap() {
-        let b = Backoff::default();
+        let b = default_policy();
         let secs: Vec<u64> = (0..12).map(|n| b.ceiling(n).as_secs()).collect();
         assert_eq!(secs, [1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300, 300]);
         assert_eq!(b.ceiling(u32::MAX), b.cap, "no overflow on huge attempts");
@@ -64,7 +63,7 @@ mod tests {
 
     #[test]
     fn delays_stay_between_half_the_ceiling_and_the_ceiling() {
-        let b = Backoff::default();
+        let b = default_policy();
         for attempt in 0..20 {
             for _ in 0..50 {
                 let d = b.delay(attempt);

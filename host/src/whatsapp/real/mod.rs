@@ -108,6 +108,10 @@ pub struct WhatsAppLink {
     /// Every client ever built, weakly: the live ones are counted in `/metrics`, so a
     /// client kept alive after its session ended (a leak) shows.
     clients: Mutex<Vec<std::sync::Weak<whatsapp_rust::Client>>>,
+    /// Instances deleted while this process runs. Instance ids are never reused, and a
+    /// connect that authorised just before the delete and got `lifecycle` just after it
+    /// must not start a session (and fresh keys) that nobody would ever stop.
+    forgotten: Mutex<std::collections::HashSet<String>>,
 }
 
 impl WhatsAppLink {
@@ -126,6 +130,7 @@ impl WhatsAppLink {
             sessions: Mutex::default(),
             lifecycle: tokio::sync::Mutex::new(()),
             clients: Mutex::default(),
+            forgotten: Mutex::default(),
         })
     }
 
@@ -146,6 +151,14 @@ impl WhatsAppLink {
     /// The running session of the instance, started if there is none (or the last
     /// one ended). The caller holds `lifecycle`.
     async fn ensure_session(&self, instance_id: &str) -> Result<Arc<Session>, LinkError> {
+        if self
+            .forgotten
+            .lock()
+            .expect("forgotten lock")
+            .contains(instance_id)
+        {
+            return Err(LinkError::Rejected("the instance was deleted".into()));
+        }
         if let Some(s) = self.session(instance_id) {
             if !s.status().stopped {
                 return Ok(s);
@@ -395,6 +408,10 @@ impl Link for WhatsAppLink {
 
     async fn forget(&self, instance_id: &str) {
         let _guard = self.lifecycle.lock().await;
+        self.forgotten
+            .lock()
+            .expect("forgotten lock")
+            .insert(instance_id.to_string());
         self.stop_session(instance_id).await;
         if let Err(e) = store::wipe(&self.shared.store, instance_id).await {
             tracing::warn!(instance = %instance_id, error = %format!("{e:#}"), "wiping the WhatsApp keys of a deleted instance");

@@ -336,9 +336,12 @@ impl Supervisor {
             }
             let ban = self.flags.banned_for.lock().expect("ban lock").take();
             if let Some(ban) = ban {
-                tracing::warn!(instance = %self.instance_id, ?ban, "WhatsApp banned the account for a while; reconnecting after it");
-                attempt = 0;
-                if self.sleep(ban).await {
+                // Never shorter than the backoff, and the backoff keeps growing: a ban
+                // with no (or a past) expiry must not become a tight reconnect loop.
+                let wait = ban.max(self.backoff.delay(attempt));
+                attempt = attempt.saturating_add(1);
+                tracing::warn!(instance = %self.instance_id, ?ban, ?wait, "WhatsApp banned the account for a while; reconnecting after it");
+                if self.sleep(wait).await {
                     break None;
                 }
                 continue;
@@ -462,12 +465,14 @@ impl EventHandler for Bridge {
             }
             Event::Disconnected(d) => {
                 tracing::info!(instance = %self.instance_id, reason = %d.reason, "WhatsApp connection lost");
-                let was_open = self.status.send_replace({
-                    let mut s = self.status.borrow().clone();
+                // In place, under the channel's lock: a read-copy-replace could undo
+                // a concurrent update (the supervisor marking the session stopped).
+                let mut was_open = false;
+                self.status.send_modify(|s| {
+                    was_open = s.open;
                     s.open = false;
-                    s
                 });
-                if was_open.open {
+                if was_open {
                     self.send(LinkEvent::Disconnected {
                         instance_id: self.id(),
                     });
@@ -527,7 +532,7 @@ impl EventHandler for Bridge {
                 instance_id: self.id(),
                 chat_jid: r.source.chat.to_non_ad_string(),
                 message_ids: r.message_ids.iter().map(|id| id.to_string()).collect(),
-                kind: format!("{:?}", r.r#type).to_lowercase(),
+                kind: r.r#type.as_wire_str().to_string(),
                 timestamp: r.timestamp.timestamp_millis().max(0) as u64,
             }),
             Event::HistorySync(_) => {
