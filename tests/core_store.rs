@@ -406,3 +406,45 @@ async fn receipts_move_a_message_status_forward_only() {
         assert_eq!(DeliveryStatus::from_receipt_kind(kind), want, "{kind}");
     }
 }
+
+/// A history-sync chunk is stored in one commit as a backfill: no `message-upsert`
+/// events (webhooks and Chatwoot must not see the backlog as new traffic), and ids
+/// already stored are skipped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_is_one_commit_without_events() {
+    let tmp = tempfile::tempdir().unwrap();
+    let core = core_on(&tmp.path().join("data")).await;
+    let org = core.create_org("acme").await.unwrap();
+    let admin = Core::admin_principal(&org.id);
+    let id = connected(&core, &admin, "history").await;
+    let chat = "5511000000010@s.whatsapp.net";
+    let live = core
+        .ingest_message(&id, inbound(1, chat, false))
+        .await
+        .unwrap();
+
+    let outbox_len = |core: &Core| {
+        core.store()
+            .read(|tx| wagate::events::outbox::read_after(tx, 0, 100_000))
+            .unwrap()
+            .len()
+    };
+    let events_before = outbox_len(&core);
+    let commits = core.store().commits();
+    let commits_before = *commits.borrow();
+    let chunk: Vec<Inbound> = (1..=5).map(|n| inbound(n, chat, false)).collect();
+    let new = core.ingest_history(&id, chunk).await.unwrap();
+    assert_eq!(new, 4, "the live message (n=1) is already stored");
+    assert_eq!(
+        *commits.borrow(),
+        commits_before + 1,
+        "one commit for the chunk"
+    );
+    assert_eq!(outbox_len(&core), events_before, "no events for a backfill");
+    let page = core
+        .list_messages(&admin, &InstanceRef::Name("history".into()), chat, 50, None)
+        .await
+        .unwrap();
+    assert_eq!(page.messages.len(), 5);
+    assert!(page.messages.iter().any(|m| m.id == live.id));
+}

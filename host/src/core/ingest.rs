@@ -68,6 +68,13 @@ impl Core {
                 instance_id,
                 message,
             } => self.ingest_message(&instance_id, message).await.map(|_| ()),
+            LinkEvent::History {
+                instance_id,
+                messages,
+            } => self
+                .ingest_history(&instance_id, messages)
+                .await
+                .map(|_| ()),
             LinkEvent::Replaced { instance_id } => {
                 tracing::warn!(instance = %instance_id, "session replaced by another client");
                 self.record_state(&instance_id, ConnectionState::Closed, None)
@@ -160,6 +167,52 @@ impl Core {
             let _ = std::fs::remove_file(self.store.data_dir().join(rel));
         }
         result.map(|_| message)
+    }
+}
+
+impl Core {
+    /// Stores a history-sync chunk in one commit, without events (a backfill, not new
+    /// traffic); ids already stored are skipped. Returns how many were new. The whatsapp
+    /// link does not download media, so history messages carry none.
+    pub async fn ingest_history(
+        &self,
+        instance_id: &str,
+        messages: Vec<Inbound>,
+    ) -> CoreResult<usize> {
+        let Some(instance) = self.instance_by_id(instance_id)? else {
+            return Ok(0); // deleted while the chunk was decoded
+        };
+        let mut stored = Vec::with_capacity(messages.len());
+        for inbound in messages {
+            let Ok(chat_jid) = super::jid::normalize(&inbound.chat_jid) else {
+                tracing::debug!(instance = %instance_id, chat = %inbound.chat_jid, "history message of an odd chat skipped");
+                continue;
+            };
+            stored.push(Message {
+                id: inbound.id,
+                chat_jid,
+                from_me: inbound.from_me,
+                sender: inbound.sender,
+                timestamp: inbound.timestamp,
+                text: inbound.text,
+                media: None,
+                revoked: false,
+                deleted_for_me: false,
+                origin: None,
+                status: None,
+            });
+        }
+        self.store
+            .write(move |tx| {
+                let mut new = 0;
+                for message in &stored {
+                    if store_message(tx, &instance.id, message)? {
+                        new += 1;
+                    }
+                }
+                Ok(new)
+            })
+            .await
     }
 }
 

@@ -71,6 +71,13 @@ pub enum LinkEvent {
         instance_id: String,
         message: Inbound,
     },
+    /// Older messages WhatsApp sends after pairing (history sync), one chunk at a time.
+    /// Stored as a backfill: one commit per chunk and no `message-upsert` events, so
+    /// webhooks and the Chatwoot sync do not see the backlog as new traffic.
+    History {
+        instance_id: String,
+        messages: Vec<Inbound>,
+    },
     /// WhatsApp closed the session because another client connected with the same
     /// keys; the link stops it (no reconnect fight). Recorded as `closed`.
     Replaced {

@@ -550,12 +550,10 @@ impl EventHandler for Bridge {
                         tracing::warn!(instance = %id, "undecodable history sync chunk");
                         return;
                     };
-                    for message in convert::history(sync, &own) {
-                        let _ = events.send(LinkEvent::Message {
-                            instance_id: id.clone(),
-                            message,
-                        });
-                    }
+                    let _ = events.send(LinkEvent::History {
+                        instance_id: id,
+                        messages: convert::history(sync, &own),
+                    });
                 }));
             }
             _ => {}
