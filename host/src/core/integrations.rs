@@ -14,7 +14,7 @@
 //! back. The inbound secret is minted on the first set, kept across later sets (the
 //! service's callback URL holds it), and removed with the integration or the instance.
 
-use redb::{ReadableMultimapTable, WriteTransaction};
+use redb::{ReadableMultimapTable, ReadableTable, WriteTransaction};
 
 use super::Core;
 use super::model::{
@@ -52,16 +52,7 @@ impl Core {
                 .open_multimap_table(tables::WEBHOOKS_BY_INSTANCE)
                 .map_err(internal)?;
             let hooks = tx.open_table(tables::WEBHOOKS).map_err(internal)?;
-            for wid in by_instance.get(instance_id).map_err(internal)? {
-                let wid = wid.map_err(internal)?;
-                if let Some(w) = get_json::<_, Webhook>(&hooks, wid.value())?
-                    && w.integration.is_some()
-                    && w.sink == sink
-                {
-                    return Ok(Some(w));
-                }
-            }
-            Ok(None)
+            find_in(&by_instance, &hooks, instance_id, sink)
         })?;
         Ok(found.as_ref().and_then(Integration::of))
     }
@@ -227,9 +218,19 @@ fn find(tx: &WriteTransaction, instance_id: &str, sink: &str) -> CoreResult<Opti
         .open_multimap_table(tables::WEBHOOKS_BY_INSTANCE)
         .map_err(internal)?;
     let hooks = tx.open_table(tables::WEBHOOKS).map_err(internal)?;
+    find_in(&by_instance, &hooks, instance_id, sink)
+}
+
+/// The integration destination of `instance_id` with `sink`, in a read or a write.
+fn find_in(
+    by_instance: &impl ReadableMultimapTable<&'static str, &'static str>,
+    hooks: &impl ReadableTable<&'static str, &'static [u8]>,
+    instance_id: &str,
+    sink: &str,
+) -> CoreResult<Option<Webhook>> {
     for wid in by_instance.get(instance_id).map_err(internal)? {
         let wid = wid.map_err(internal)?;
-        if let Some(w) = get_json::<_, Webhook>(&hooks, wid.value())?
+        if let Some(w) = get_json::<_, Webhook>(hooks, wid.value())?
             && w.integration.is_some()
             && w.sink == sink
         {
