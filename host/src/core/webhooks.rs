@@ -126,17 +126,12 @@ impl Core {
                         integration: None,
                     });
                 }
-                let mut queue = tx.open_table(tables::DELIVERY_QUEUE).map_err(internal)?;
                 for gone in &current {
                     by_instance
                         .remove(instance_id.as_str(), gone.id.as_str())
                         .map_err(internal)?;
                     table.remove(gone.id.as_str()).map_err(internal)?;
-                    let prefix = tables::instance_prefix(&gone.id);
-                    let end = tables::prefix_end(&prefix);
-                    queue
-                        .retain_in(prefix.as_slice()..end.as_slice(), |_, _| false)
-                        .map_err(internal)?;
+                    drop_queue(tx, &gone.id)?;
                 }
                 for w in &hooks {
                     table
