@@ -4,13 +4,16 @@
 //! every call (method, path, body, `api_access_token`).
 
 mod common;
+#[path = "common/receiver.rs"]
+mod receiver;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::Gateway;
+use receiver::read_request;
 use serde_json::{Value, json};
 
 const GLOBAL_KEY: &str = "evolution-global-key-for-chatwoot-tests";
@@ -126,41 +129,12 @@ impl FakeChatwoot {
 
 fn serve(mut stream: std::net::TcpStream, data: &Mutex<Data>) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut line = String::new();
-    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+    let Some(request) = read_request(&mut reader) else {
         return;
-    }
-    let mut parts = line.split_whitespace();
-    let method = parts.next().unwrap_or("").to_string();
-    let path = parts.next().unwrap_or("").to_string();
-    let mut headers = Vec::new();
-    loop {
-        line.clear();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            break;
-        }
-        let l = line.trim_end();
-        if l.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = l.split_once(':') {
-            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
-        }
-    }
-    let header = |name: &str| {
-        headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
     };
-    let len: usize = header("content-length")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let mut raw = vec![0; len];
-    if reader.read_exact(&mut raw).is_err() {
-        return;
-    }
-    let body: Value = serde_json::from_slice(&raw).unwrap_or(Value::Null);
+    let (method, path) = (request.method.clone(), request.path.clone());
+    let header = |name: &str| request.header(name).map(str::to_string);
+    let body: Value = serde_json::from_slice(&request.raw).unwrap_or(Value::Null);
     let (status, answer) = {
         let mut d = data.lock().unwrap();
         d.calls.push(Call {
