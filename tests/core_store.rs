@@ -232,7 +232,7 @@ async fn deleting_an_instance_with_10000_messages_leaves_nothing_of_it() {
     let extra = core
         .create_credential(
             &org.id,
-            wagate::store::records::CredentialKind::ApiKey,
+            wagate::core::records::CredentialKind::api_key(),
             None,
             Some("doomed"),
             None,
@@ -394,7 +394,8 @@ async fn receipts_move_a_message_status_forward_only() {
         "read"
     );
 
-    // The receipt types (wire names, as the whatsapp link reports them) map onto these.
+    // The receipt types (wire names, which the whatsapp link maps before core sees
+    // them) map onto these.
     for (kind, want) in [
         ("delivery", Some(DeliveryStatus::Delivered)),
         ("read", Some(DeliveryStatus::Read)),
@@ -403,7 +404,11 @@ async fn receipts_move_a_message_status_forward_only() {
         ("retry", None),
         ("server-error", None),
     ] {
-        assert_eq!(DeliveryStatus::from_receipt_kind(kind), want, "{kind}");
+        assert_eq!(
+            wagate::whatsapp::real::convert::receipt_status(kind),
+            want,
+            "{kind}"
+        );
     }
 }
 
@@ -425,7 +430,7 @@ async fn history_is_one_commit_without_events() {
 
     let outbox_len = |core: &Core| {
         core.store()
-            .read(|tx| wagate::events::outbox::read_after(tx, 0, 100_000))
+            .read(|tx| wagate::core::outbox::read_after(tx, 0, 100_000))
             .unwrap()
             .len()
     };

@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use wagate::core::Core;
 use wagate::core::model::{ConnectionState, Event, EventPayload, InstanceRef};
+use wagate::core::records::CredentialKind;
 use wagate::plugin::{MountConfig, PluginHost, PluginsConfig};
-use wagate::store::records::CredentialKind;
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -86,7 +86,7 @@ async fn run(iters: usize) {
     core.start(rx).await.unwrap();
     core.create_org("acme").await.unwrap();
     let cred = core
-        .create_credential("acme", CredentialKind::ApiKey, None, None, None)
+        .create_credential("acme", CredentialKind::api_key(), None, None, None)
         .await
         .unwrap();
     let p = core.resolve_credential(&cred.token).await.unwrap();

@@ -81,9 +81,9 @@ pub struct Config {
     pub whatsapp: crate::whatsapp::real::WhatsAppConfig,
     /// The `[plugins]` table (see [`crate::plugin::PluginsConfig`]).
     pub plugins: crate::plugin::PluginsConfig,
-    /// `[[streams]]`: WebSocket event stream routes; absent: the defaults in
-    /// [`crate::server::stream`].
-    pub streams: Option<Vec<crate::server::stream::StreamRoute>>,
+    /// `[[streams]]`: WebSocket event stream routes; absent: those the loaded dialects
+    /// declare (see [`crate::server::stream`]).
+    pub streams: Option<Vec<crate::plugin::config::StreamRoute>>,
     /// The `[events]` table: webhook retry policy.
     pub events: crate::events::dispatcher::DispatchConfig,
 }

@@ -208,7 +208,7 @@ pub(crate) fn fan_out(tx: &WriteTransaction, seq: u64, event: &Event) -> CoreRes
         .get(event.instance_id.as_str())
         .map_err(internal)?
         .map(|r| r.map(|v| v.value().to_string()).map_err(internal))
-        .collect::<CoreResult<_>>()?;
+        .collect::<crate::store::StoreResult<_>>()?;
     drop(by_instance);
     if ids.is_empty() {
         return Ok(0);
@@ -255,7 +255,7 @@ pub(crate) fn retire_instance_webhooks(tx: &WriteTransaction, instance_id: &str)
         .remove_all(instance_id)
         .map_err(internal)?
         .map(|r| r.map(|v| v.value().to_string()).map_err(internal))
-        .collect::<CoreResult<_>>()?;
+        .collect::<crate::store::StoreResult<_>>()?;
     let mut hooks = tx.open_table(tables::WEBHOOKS).map_err(internal)?;
     for wid in ids {
         let existing = hooks

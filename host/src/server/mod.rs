@@ -30,14 +30,28 @@ pub use tls::load_tls;
 /// Everything a request handler needs.
 pub struct App {
     pub core: Arc<Core>,
+    /// The simulated network, when the gateway runs the `sim` link: only the admin
+    /// API's injection endpoints (`/admin/sim/...`) reach it.
+    pub sim: Option<Arc<crate::whatsapp::sim::SimLink>>,
     pub plugins: crate::plugin::PluginHost,
     /// Committed events, live, for WebSocket streams.
     pub live: crate::events::live::LiveFeed,
-    pub streams: Vec<stream::StreamRoute>,
+    /// The deployment's `[[streams]]`; `None`: the mounted dialects' defaults.
+    pub streams: Option<Arc<Vec<stream::StreamRoute>>>,
     /// Single-use tickets for opening streams from browsers.
     pub tickets: stream::Tickets,
     pub metrics: Metrics,
     pub max_body_bytes: usize,
+}
+
+impl App {
+    /// The stream routes in force: the deployment's, else the loaded dialects'.
+    fn stream_routes(&self) -> Arc<Vec<stream::StreamRoute>> {
+        match &self.streams {
+            Some(routes) => routes.clone(),
+            None => self.plugins.default_streams(),
+        }
+    }
 }
 
 /// How long in-flight requests get to finish after a shutdown signal.
@@ -129,7 +143,7 @@ pub async fn serve(
 async fn handle(app: &Arc<App>, req: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
     let started = Instant::now();
     if stream::is_upgrade(&req)
-        && let Some((route, instance)) = stream::match_route(&app.streams, req.uri().path())
+        && let Some((route, instance)) = stream::match_route(&app.stream_routes(), req.uri().path())
     {
         let resp = stream::upgrade(app, route, instance, req).await;
         app.metrics
@@ -138,7 +152,7 @@ async fn handle(app: &Arc<App>, req: hyper::Request<Incoming>) -> hyper::Respons
     }
     if req.method() == ::http::Method::POST
         && let Some(stream_path) = req.uri().path().strip_suffix("/ticket")
-        && let Some((route, instance)) = stream::match_route(&app.streams, stream_path)
+        && let Some((route, instance)) = stream::match_route(&app.stream_routes(), stream_path)
     {
         let resp = stream::issue_ticket(app, route, instance, req).await;
         app.metrics
