@@ -160,7 +160,8 @@ async fn deleting_an_instance_with_10000_messages_leaves_nothing_of_it() {
     let admin = Core::admin_principal(&org.id);
     let doomed = connected(&core, &admin, "doomed").await;
     let spec = wagate::core::model::WebhookSpec {
-        url: "http://127.0.0.1:9/hook".into(),
+        // Never delivered here; a reserved name (RFC 2606) the outbound guard lets be set.
+        url: "http://hooks.invalid:9/hook".into(),
         enabled: true,
         ..Default::default()
     };
@@ -182,7 +183,7 @@ async fn deleting_an_instance_with_10000_messages_leaves_nothing_of_it() {
                 &InstanceRef::Name(name.into()),
                 wagate::core::model::IntegrationSpec {
                     sink: "chatwoot".into(),
-                    url: "http://127.0.0.1:9/".into(),
+                    url: "http://chat.invalid:9/".into(),
                     settings: "{}".into(),
                     secret_headers: Some(vec![("api_access_token".into(), "t".into())]),
                     enabled: true,

@@ -40,6 +40,11 @@ impl Env {
 
     /// [`Env::new`] over the link `make` builds from the link's event channel.
     async fn with_link(make: impl FnOnce(LinkEvents) -> Arc<dyn Link>) -> Env {
+        // The fixtures call loopback servers, which the outbound guard refuses unless
+        // allowed (as a test gateway's WAGATE_OUTBOUND_ALLOW does).
+        wagate::outbound::install(wagate::outbound::Policy::new(vec![
+            "127.0.0.0/8".parse().unwrap(),
+        ]));
         let dir = tempfile::tempdir().unwrap();
         let store = wagate::store::Store::open(&dir.path().join("data")).unwrap();
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
@@ -658,10 +663,16 @@ async fn rate_limit_and_render_event() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bundled_probe_loads_and_serves() {
+async fn probe_fixture_loads_by_path_and_serves() {
     let env = Env::new().await;
     let mut cfg = env.config(FULL_GRANTS);
-    cfg.bundled = None;
+    let probe = env.manifest(
+        "probe.toml",
+        "probe.wasm",
+        "name = \"probe\"\nversion = \"1\"\nworlds = [\"dialect\"]\n[grants]\nimports = [\"core\", \"log\"]\n",
+    );
+    cfg.file
+        .push(toml::from_str(&format!("manifest = {:?}", probe.display().to_string())).unwrap());
     cfg.mount
         .as_mut()
         .unwrap()
@@ -689,7 +700,13 @@ async fn default_config_mounts_only_existing_dialects() {
             "{m:?}"
         );
     }
-    assert!(host.plugins().iter().any(|p| p.name == "probe"));
+    // The bench and test fixture `probe` is not in the shipped set.
+    assert!(!host.plugins().iter().any(|p| p.name == "probe"));
+    assert!(
+        !wagate::plugin::bundled::BUNDLED
+            .iter()
+            .any(|b| b.package == "probe" || b.package.starts_with("fixture-"))
+    );
     // Chatwoot's inbound webhooks sit behind `url-token`, under Evolution's `/` (whose
     // own /chatwoot/set and /chatwoot/find stay Evolution's: longest prefix wins).
     let mounts = host.mounts();

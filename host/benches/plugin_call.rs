@@ -9,7 +9,8 @@
 //! - `native`: resolve the bearer token, `core.get_instance`, serialize the JSON the
 //!   dialect would answer (what a native route does).
 //! - `plugins`: `PluginHost::handle` -> `bearer` (auth world, `identity.resolve`) ->
-//!   `probe` (dialect world, `core.get-instance`, JSON) -> HTTP response.
+//!   `probe` (a fixture loaded by path; dialect world, `core.get-instance`, JSON) ->
+//!   HTTP response.
 //! - `instantiate+call`: fresh store + instantiate + one export call with no host calls
 //!   (`render-event` of the fixture dialect), the floor of any plugin call.
 //! - `(madvise)`: the same on an engine that resets memory slots with madvise (the
@@ -103,15 +104,22 @@ async fn run(iters: usize) {
         ),
     )
     .unwrap();
+    // `probe` is a fixture, not bundled: loaded by path like fixture-dialect.
+    let probe_manifest = dir.path().join("probe.toml");
+    std::fs::write(
+        &probe_manifest,
+        format!(
+            "name = \"probe\"\nversion = \"1\"\nworlds = [\"dialect\"]\nwasm = {:?}\n[grants]\nimports = [\"core\", \"log\"]\nmemory_mib = 16\ndeadline_ms = 100\n",
+            fixtures.join("probe.wasm").display().to_string()
+        ),
+    )
+    .unwrap();
     let cfg = PluginsConfig {
-        bundled: Some(vec!["bearer".into(), "probe".into()]),
-        file: vec![
-            toml::from_str(&format!(
-                "manifest = {:?}",
-                fx_manifest.display().to_string()
-            ))
-            .unwrap(),
-        ],
+        bundled: Some(vec!["bearer".into()]),
+        file: [&fx_manifest, &probe_manifest]
+            .iter()
+            .map(|m| toml::from_str(&format!("manifest = {:?}", m.display().to_string())).unwrap())
+            .collect(),
         mount: Some(vec![MountConfig {
             prefix: "/probe".into(),
             dialect: "probe".into(),

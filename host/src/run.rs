@@ -53,6 +53,16 @@ pub async fn serve(
     config: Config,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
+    // Bind first: a taken port is reported at once, not after the store is opened and
+    // every plugin compiled.
+    let listener = bind(config.listen).await?;
+    crate::outbound::install(
+        crate::outbound::Policy::from_config(
+            &config.outbound,
+            std::env::var("WAGATE_OUTBOUND_ALLOW").ok().as_deref(),
+        )
+        .context("reading the [outbound] configuration")?,
+    );
     let (core, sim) = open_core_and_sim(&config).await?;
     let admin_env = std::env::var("WAGATE_ADMIN_TOKEN")
         .ok()
@@ -93,9 +103,6 @@ pub async fn serve(
         (None, None) => None,
         _ => anyhow::bail!("TLS needs both --tls-cert and --tls-key"),
     };
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("listening on {}", config.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!(
         %addr,
@@ -118,6 +125,7 @@ pub async fn serve(
         streams: config.streams.clone().map(Arc::new),
         metrics: Default::default(),
         max_body_bytes: config.max_body_bytes,
+        limits: config.server.clone(),
     });
     server::serve(app, listener, tls, shutdown).await?;
     drop(core);
@@ -149,6 +157,19 @@ async fn register_env_credentials(
             .with_context(|| format!("registering {} (declared by plugin `{plugin}`)", decl.env))?;
     }
     Ok(())
+}
+
+/// Binds the listen address, saying plainly when it is taken.
+async fn bind(addr: std::net::SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AddrInUse {
+            anyhow::anyhow!(
+                "cannot listen on {addr}: the address is already in use (is another wagate or another program running there?)"
+            )
+        } else {
+            anyhow::anyhow!("cannot listen on {addr}: {e}")
+        }
+    })
 }
 
 /// SIGHUP reloads the plugins (a broken set is refused; the old one keeps serving).

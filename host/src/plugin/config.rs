@@ -3,7 +3,7 @@
 //! ```toml
 //! [plugins]
 //! # Bundled plugins to load, by name. Absent: all of them.
-//! bundled = ["ryze", "ryze-token", "probe"]
+//! bundled = ["ryze", "ryze-token", "webhook"]
 //!
 //! # Plugins from files: a manifest (plugin.toml) and its .wasm (the manifest's `wasm`
 //! # key, relative to the manifest, or `wasm` here). A file plugin with the name of a

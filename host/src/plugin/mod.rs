@@ -351,9 +351,13 @@ impl PluginHost {
         let dest = destination.map(|w| Destination {
             id: w.id.clone(),
             url: w.url.clone(),
+            // Stored before set-time validation refused them, framing and X-Wagate-*
+            // headers would override the sink's own (its signature, the body length):
+            // they never reach a sink.
             headers: w
                 .headers
                 .iter()
+                .filter(|(name, _)| !crate::core::webhooks::is_reserved_header(name))
                 .map(|(name, value)| wit::Header {
                     name: name.clone(),
                     value: value.clone(),

@@ -187,6 +187,16 @@ impl wit::Host for HttpOutView<'_> {
             })
             .await;
         Ok(match result {
+            Ok(Err(HttpError::Denied(why))) => {
+                // The outbound guard refused the address the host resolved to.
+                self.base
+                    .plugin
+                    .counters
+                    .http_out_denied
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tracing::warn!(plugin = %self.base.plugin.name, reason = %why, "http-out denied: refused address");
+                Err(HttpError::Denied(why))
+            }
             Ok(r) => r,
             Err(_) => Err(HttpError::Timeout),
         })
@@ -252,12 +262,17 @@ async fn send(
     req: OutboundRequest,
     max_body: usize,
 ) -> Result<OutboundResponse, HttpError> {
-    let stream = tokio::net::TcpStream::connect((host.as_str(), port))
+    // Through the outbound guard: only an address the policy allows is dialled.
+    let stream = crate::outbound::connect(&host, port)
         .await
-        .map_err(|e| failed("connect", &e))?;
+        .map_err(|e| match e {
+            crate::outbound::ConnectError::Refused(why) => HttpError::Denied(why),
+            crate::outbound::ConnectError::Io(e) => failed("connect", &e),
+        })?;
     if https {
-        let name = rustls::pki_types::ServerName::try_from(host.clone())
-            .map_err(|e| failed("tls server name", &e))?;
+        let name =
+            rustls::pki_types::ServerName::try_from(host.trim_matches(['[', ']']).to_string())
+                .map_err(|e| failed("tls server name", &e))?;
         let tls = tls_connector()?
             .connect(name, stream)
             .await
@@ -302,7 +317,9 @@ where
     };
     builder = builder.header(http::header::HOST, host_header);
     for Header { name, value } in &req.headers {
-        if name.eq_ignore_ascii_case("host") || name.eq_ignore_ascii_case("connection") {
+        // The host frames the message and names the host itself: a guest's (or a stored
+        // webhook's) `Content-Length: 0` would otherwise cut the body off.
+        if crate::core::webhooks::is_framing_header(name) {
             continue;
         }
         builder = builder.header(name.as_str(), value.as_str());

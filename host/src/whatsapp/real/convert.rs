@@ -109,6 +109,21 @@ pub fn history(sync: &wa::HistorySync, own: &str) -> Vec<Inbound> {
     out
 }
 
+/// The delivery status a receipt stands for, by the receipt type's wire name
+/// (`delivery`, `read`, ...); `None` for receipts that say nothing about delivery
+/// (retry, sender, server-error, ...). `read-self`/`played-self` are this account's
+/// other devices reading an incoming message. Wire names stop here: core sees the
+/// typed status only.
+pub fn receipt_status(wire: &str) -> Option<DeliveryStatus> {
+    match wire {
+        "sent" => Some(DeliveryStatus::Sent),
+        "delivery" | "" => Some(DeliveryStatus::Delivered),
+        "read" | "read-self" => Some(DeliveryStatus::Read),
+        "played" | "played-self" => Some(DeliveryStatus::Played),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,20 +182,5 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(text_of(&m).as_deref(), Some("look"));
-    }
-}
-
-/// The delivery status a receipt stands for, by the receipt type's wire name
-/// (`delivery`, `read`, ...); `None` for receipts that say nothing about delivery
-/// (retry, sender, server-error, ...). `read-self`/`played-self` are this account's
-/// other devices reading an incoming message. Wire names stop here: core sees the
-/// typed status only.
-pub fn receipt_status(wire: &str) -> Option<DeliveryStatus> {
-    match wire {
-        "sent" => Some(DeliveryStatus::Sent),
-        "delivery" | "" => Some(DeliveryStatus::Delivered),
-        "read" | "read-self" => Some(DeliveryStatus::Read),
-        "played" | "played-self" => Some(DeliveryStatus::Played),
-        _ => None,
     }
 }
