@@ -80,8 +80,8 @@ pub struct ServerConfig {
     /// A request body must be read completely within this time from the end of its
     /// head (a body trickled byte by byte is cut off): 408, and the connection closes.
     pub body_timeout_ms: u64,
-    /// Most connections open at once (WebSocket streams count until upgraded); more
-    /// are answered 503 and closed. 0: no cap.
+    /// Most connections open at once (WebSocket streams included); more are answered
+    /// 503 and closed. 0: no cap.
     pub max_connections: usize,
     /// Most connections open at once from one client address. 0: no cap. (Behind a
     /// reverse proxy every client has the proxy's address.)

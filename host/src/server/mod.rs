@@ -96,9 +96,13 @@ pub async fn serve(
             continue;
         };
         let _ = stream.set_nodelay(true);
+        let slot = Arc::new(slot);
         let app = app.clone();
-        let service = service_fn(move |req| {
+        let request_slot = slot.clone();
+        let service = service_fn(move |mut req: hyper::Request<Incoming>| {
             let app = app.clone();
+            // A WebSocket upgrade keeps it for as long as its stream runs.
+            req.extensions_mut().insert(request_slot.clone());
             async move { Ok::<_, Infallible>(handle(&app, req).await) }
         });
         let builder = {
@@ -316,8 +320,9 @@ struct GateInner {
     open: std::sync::Mutex<(usize, std::collections::HashMap<std::net::IpAddr, usize>)>,
 }
 
-/// One admitted connection; dropping it gives its place back.
-struct Slot {
+/// One admitted connection; dropping it (every clone of the `Arc`) gives its place
+/// back.
+pub(crate) struct Slot {
     gate: ConnectionGate,
     ip: std::net::IpAddr,
 }

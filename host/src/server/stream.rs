@@ -182,10 +182,13 @@ pub async fn upgrade<B: Send + 'static>(
         )
         .into_response();
     }
-    let req = hyper::Request::from_parts(parts, body);
+    let mut req = hyper::Request::from_parts(parts, body);
+    // The connection's place under the `[server]` caps: held while the stream runs.
+    let slot = req.extensions_mut().remove::<Arc<super::Slot>>();
     let app = app.clone();
     let dialect = route.dialect.clone();
     tokio::spawn(async move {
+        let _slot = slot;
         match hyper::upgrade::on(req).await {
             Ok(upgraded) => {
                 let ws =
