@@ -832,3 +832,66 @@ async fn get_message_reads_a_stored_message_as_the_caller() {
     let (s, v) = get(&host, "/fx/message/inst1/3EB0AAAA", Some(&other.token)).await;
     assert_eq!(s, 404, "{v}");
 }
+
+/// A third-party plugin set declares what the host used to hard-code: its auth plugin
+/// a credential kind (minted with its prefix and default capabilities), its dialect a
+/// default mount and stream route; with no mount table in the deployment, the dialect
+/// is served there. A kind that clashes with another's prefix is refused at load.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugins_declare_their_credential_kinds_mounts_and_streams() {
+    let env = Env::new().await;
+    let auth = env.manifest(
+        "auth.toml",
+        AUTH,
+        "name = \"fixture-auth\"\nversion = \"1\"\nworlds = [\"auth\"]\n[grants]\nimports = [\"identity\"]\n\
+         [[credential_kinds]]\nname = \"fixture-key\"\nprefix = \"fx_\"\ncapabilities = [\"read\"]\n",
+    );
+    let dialect = env.manifest(
+        "dialect.toml",
+        DIALECT,
+        "name = \"fixture-dialect\"\nversion = \"1\"\nworlds = [\"dialect\"]\n\
+         default_auth = [\"fixture-auth\"]\ndefault_mount = \"/third\"\n\
+         default_streams = [\"/third/ws/{instance}\"]\n[grants]\nimports = [\"core\", \"log\", \"config\", \"http-out\", \"cache\"]\n",
+    );
+    let cfg: PluginsConfig = toml::from_str(&format!(
+        "bundled = []\n[[file]]\nmanifest = {:?}\n[[file]]\nmanifest = {:?}\n",
+        auth.display().to_string(),
+        dialect.display().to_string()
+    ))
+    .unwrap();
+    let host = env.host(&cfg).await;
+
+    let minted = env
+        .core
+        .create_credential("acme", CredentialKind::new("fixture-key"), None, None, None)
+        .await
+        .unwrap();
+    assert!(minted.token.starts_with("fx_"), "{}", minted.token);
+    assert_eq!(minted.record.caps.names(), ["read"]);
+    let (s, v) = get(&host, "/third/instances", Some(&minted.token)).await;
+    assert_eq!((s, v), (200, serde_json::json!(["inst1"])));
+    assert_eq!(host.mounts()[0].prefix, "/third");
+    let streams = host.default_streams();
+    assert_eq!(
+        (streams[0].path.as_str(), streams[0].dialect.as_str()),
+        ("/third/ws/{instance}", "fixture-dialect")
+    );
+
+    // Reusing the host's `wa_` prefix is refused, and the old set keeps serving.
+    let clash = env.manifest(
+        "auth.toml",
+        AUTH,
+        "name = \"fixture-auth\"\nversion = \"1\"\nworlds = [\"auth\"]\n[grants]\nimports = [\"identity\"]\n\
+         [[credential_kinds]]\nname = \"fixture-key\"\nprefix = \"wa_\"\ncapabilities = [\"read\"]\n",
+    );
+    assert_eq!(clash, auth);
+    let err = host.reload_with(&cfg).await.unwrap_err();
+    assert!(
+        format!("{err:#}").contains("clashes with `api-key`"),
+        "{err:#}"
+    );
+    assert_eq!(
+        get(&host, "/third/instances", Some(&minted.token)).await.0,
+        200
+    );
+}
