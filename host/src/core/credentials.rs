@@ -112,7 +112,9 @@ impl Core {
             ));
         }
         let default_caps = match kind {
-            CredentialKind::ApiKey | CredentialKind::Instance => Capabilities::STANDARD,
+            CredentialKind::ApiKey | CredentialKind::Instance | CredentialKind::Inbound => {
+                Capabilities::STANDARD
+            }
             CredentialKind::RyzeAccount | CredentialKind::EvolutionKey => Capabilities::ALL,
         };
         let record = CredentialRecord {
@@ -214,14 +216,22 @@ impl Core {
             .await
     }
 
-    /// The principal of a presented secret, if it matches a stored credential.
+    /// The principal of a presented secret, if it matches a stored credential that is
+    /// not an integration's inbound secret (those are accepted only at their sink's
+    /// inbound route: see [`Core::resolve_inbound_credential`]).
     pub async fn resolve_credential(&self, secret: &str) -> Option<Principal> {
-        self.resolve_credential_record(secret).map(|r| Principal {
-            subject: r.id,
-            org: r.org,
-            caps: r.caps,
-            instance: r.instance,
-        })
+        self.resolve_credential_record(secret)
+            .filter(|r| r.kind != CredentialKind::Inbound)
+            .map(principal_of)
+    }
+
+    /// The principal of a presented integration inbound secret; `None` for every other
+    /// credential (an instance token or api key does not belong in a URL another
+    /// service stores).
+    pub async fn resolve_inbound_credential(&self, secret: &str) -> Option<Principal> {
+        self.resolve_credential_record(secret)
+            .filter(|r| r.kind == CredentialKind::Inbound)
+            .map(principal_of)
     }
 
     /// The stored record of a presented secret (kind included).
@@ -292,5 +302,14 @@ impl Core {
             caps: Capabilities::ALL,
             instance: None,
         }
+    }
+}
+
+fn principal_of(r: CredentialRecord) -> Principal {
+    Principal {
+        subject: r.id,
+        org: r.org,
+        caps: r.caps,
+        instance: r.instance,
     }
 }

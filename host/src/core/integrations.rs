@@ -70,7 +70,7 @@ impl Core {
         // Fresh ids and secrets are drawn here, not in the job, which may run twice.
         let fresh_id = format!("wh_{}", ulid::Ulid::new());
         let fresh_signing = new_secret("whsec_");
-        let fresh_inbound = new_secret(CredentialKind::Instance.prefix());
+        let fresh_inbound = new_secret(CredentialKind::Inbound.prefix());
         let fresh_credential_id = ulid::Ulid::new().to_string();
         let now = now_ms();
         let instance = record.instance;
@@ -112,7 +112,7 @@ impl Core {
                         let credential = CredentialRecord {
                             id: fresh_credential_id.clone(),
                             org: instance.org.clone(),
-                            kind: CredentialKind::Instance,
+                            kind: CredentialKind::Inbound,
                             caps: Capabilities {
                                 read: true,
                                 send: true,

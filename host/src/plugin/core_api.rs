@@ -160,8 +160,14 @@ pub trait CoreApi: Send + Sync + 'static {
     }
     /// Count a hit on a host-kept bucket (already scoped by the caller).
     fn rate_limit(&self, bucket: &str, limit: u32, window_ms: u64) -> RateDecision;
-    /// The principal of a stored credential matching `secret`.
+    /// The principal of a stored credential matching `secret` (never an integration's
+    /// inbound secret).
     async fn resolve_credential(&self, secret: &str) -> Option<Principal>;
+    /// The principal of an integration's inbound secret matching `secret` (nothing
+    /// else).
+    async fn resolve_inbound_credential(&self, _secret: &str) -> Option<Principal> {
+        None
+    }
     /// Normalise a number or JID.
     fn normalize_jid(&self, input: &str) -> CoreResult<String>;
 }
@@ -338,6 +344,9 @@ impl CoreApi for crate::core::Core {
     }
     async fn resolve_credential(&self, secret: &str) -> Option<Principal> {
         crate::core::Core::resolve_credential(self, secret).await
+    }
+    async fn resolve_inbound_credential(&self, secret: &str) -> Option<Principal> {
+        crate::core::Core::resolve_inbound_credential(self, secret).await
     }
     fn normalize_jid(&self, input: &str) -> CoreResult<String> {
         crate::core::jid::normalize(input)

@@ -22,7 +22,7 @@ pub use writer::WriteJob;
 
 /// The schema this build writes. Bump it and add a step to [`migrate`] when a table's
 /// layout changes.
-pub const SCHEMA_VERSION: u64 = 1;
+pub const SCHEMA_VERSION: u64 = 3;
 
 /// Handle to the database; cheap to clone.
 #[derive(Clone)]
@@ -178,7 +178,15 @@ fn migrate(db: &Database) -> anyhow::Result<()> {
                 "the database has schema {found}, newer than this build's {SCHEMA_VERSION}; use a newer wagate"
             );
         }
-        // Migration steps go here, one per version: `if found < 2 { ... }`.
+        // One step per version, oldest first; each runs in this one transaction, so a
+        // file is migrated wholly or not at all. A fresh file (found 0) has nothing to
+        // migrate.
+        if (1..2).contains(&found) {
+            migrate_inbound_kinds(&tx)?;
+        }
+        if (1..3).contains(&found) {
+            migrate_names_per_org(&tx)?;
+        }
         meta.insert("schema_version", SCHEMA_VERSION)?;
     }
     // Opening a table in a write transaction creates it, so readers never meet a
@@ -204,6 +212,87 @@ fn migrate(db: &Database) -> anyhow::Result<()> {
         tx.open_table(table)?;
     }
     tx.commit()?;
+    Ok(())
+}
+
+/// Schema 2: integrations' inbound secrets get their own credential kind (`inbound`),
+/// which only the sink's inbound route accepts; schema 1 stored them as `instance`
+/// credentials, which every dialect accepted. The secrets themselves (in Chatwoot's
+/// settings) keep working: only the kind of their records changes.
+fn migrate_inbound_kinds(tx: &WriteTransaction) -> anyhow::Result<()> {
+    use self::records::{CredentialKind, CredentialRecord};
+    use crate::core::model::Webhook;
+    let hashes: Vec<Vec<u8>> = {
+        let webhooks = tx.open_table(tables::WEBHOOKS)?;
+        let mut out = Vec::new();
+        for row in webhooks.iter()? {
+            let hook: Webhook = serde_json::from_slice(row?.1.value())?;
+            if let Some(data) = hook.integration {
+                out.push(data.inbound_hash);
+            }
+        }
+        out
+    };
+    let mut creds = tx.open_table(tables::CREDENTIALS)?;
+    let mut moved = 0;
+    for hash in hashes {
+        let record: Option<CredentialRecord> = match creds.get(hash.as_slice())? {
+            Some(v) => Some(serde_json::from_slice(v.value())?),
+            None => None,
+        };
+        if let Some(mut record) = record.filter(|r| r.kind == CredentialKind::Instance) {
+            record.kind = CredentialKind::Inbound;
+            creds.insert(hash.as_slice(), encode(&record).as_slice())?;
+            moved += 1;
+        }
+    }
+    if moved > 0 {
+        tracing::info!(
+            count = moved,
+            "schema 2: integration inbound secrets now have their own credential kind"
+        );
+    }
+    Ok(())
+}
+
+/// Schema 3: instance names are unique per org, not across the gateway. The name index
+/// was `name -> id`; it becomes `org \0 name -> id` ([`tables::instance_name_key`]),
+/// each instance's org read from its record. An entry whose instance is gone is
+/// dropped (nothing could reach it).
+fn migrate_names_per_org(tx: &WriteTransaction) -> anyhow::Result<()> {
+    use self::records::InstanceRecord;
+    let old: Vec<(String, String)> = {
+        let names = tx.open_table(tables::INSTANCE_NAMES)?;
+        let mut out = Vec::new();
+        for row in names.iter()? {
+            let (k, v) = row?;
+            out.push((k.value().to_string(), v.value().to_string()));
+        }
+        out
+    };
+    let instances = tx.open_table(tables::INSTANCES)?;
+    let mut names = tx.open_table(tables::INSTANCE_NAMES)?;
+    names.retain(|_, _| false)?;
+    let mut moved = 0;
+    for (name, id) in old {
+        if name.contains('\0') {
+            // Already `org \0 name` (names cannot hold the separator): keep it.
+            names.insert(name.as_str(), id.as_str())?;
+            continue;
+        }
+        let Some(record) = instances.get(id.as_str())? else {
+            tracing::warn!(%name, %id, "schema 3: dropping the name of a missing instance");
+            continue;
+        };
+        let record: InstanceRecord = serde_json::from_slice(record.value())?;
+        let key = tables::instance_name_key(&record.instance.org, &name);
+        names.insert(key.as_str(), id.as_str())?;
+        moved += 1;
+    }
+    tracing::info!(
+        count = moved,
+        "schema 3: instance names are now unique per org"
+    );
     Ok(())
 }
 

@@ -26,6 +26,13 @@ pub enum CredentialKind {
     /// An instance's own token (Ryze TokenInstance, Evolution `hash`), minted by
     /// create-instance. Invariant: `instance` is set.
     Instance,
+    /// An integration's inbound secret (the `?token=` of the URL a sink's service calls
+    /// back, e.g. Chatwoot's webhook), minted by `set-integration`. It lives in another
+    /// service's settings, so it is scoped to the one route it exists for: only an auth
+    /// plugin granted `inbound_secrets` (url-token, in front of the sink's inbound
+    /// mount) resolves it, and such a plugin resolves nothing else. Invariant:
+    /// `instance` is set. Not mintable through the admin API.
+    Inbound,
 }
 
 impl CredentialKind {
@@ -35,6 +42,7 @@ impl CredentialKind {
             "ryze-account" => Some(Self::RyzeAccount),
             "evolution-key" => Some(Self::EvolutionKey),
             "instance" => Some(Self::Instance),
+            // `inbound` is not parsed: only an integration mints one.
             _ => None,
         }
     }
@@ -45,6 +53,7 @@ impl CredentialKind {
             Self::RyzeAccount => "ryze-account",
             Self::EvolutionKey => "evolution-key",
             Self::Instance => "instance",
+            Self::Inbound => "inbound",
         }
     }
 
@@ -55,6 +64,7 @@ impl CredentialKind {
             Self::RyzeAccount => "ryze_",
             Self::EvolutionKey => "evo_",
             Self::Instance => "wai_",
+            Self::Inbound => "wain_",
         }
     }
 }
@@ -73,7 +83,7 @@ pub struct CredentialRecord {
     pub created_at: u64,
 }
 
-/// An instance. Invariant: `INSTANCE_NAMES[instance.name] == instance.id`.
+/// An instance. Invariant: `INSTANCE_NAMES[instance_name_key(org, name)] == id`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct InstanceRecord {
     #[serde(flatten)]

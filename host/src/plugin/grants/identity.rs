@@ -16,9 +16,19 @@ impl identity::Host for PluginState {
     async fn resolve(&mut self, secret: String) -> wasmtime::Result<Option<types::Principal>> {
         let core = self.core.clone();
         let timeout = self.plugin.core_timeout;
+        // An inbound secret is accepted only by the plugin granted them, and that plugin
+        // accepts nothing else (see `Grants::inbound_secrets`).
+        let inbound = self.plugin.grants.inbound_secrets;
         let found = self
             .host_call(async move {
-                tokio::time::timeout(timeout, core.resolve_credential(&secret)).await
+                let resolve = async {
+                    if inbound {
+                        core.resolve_inbound_credential(&secret).await
+                    } else {
+                        core.resolve_credential(&secret).await
+                    }
+                };
+                tokio::time::timeout(timeout, resolve).await
             })
             .await;
         match found {
