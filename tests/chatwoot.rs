@@ -867,3 +867,191 @@ fn chatwoot_outage_across_a_restart() {
     assert_eq!(cw.count(|d| d.inboxes.len()), 1);
     drop(gw);
 }
+
+/// Sets the Chatwoot integration of `shop` through Evolution; returns the
+/// `webhook_url` Chatwoot is given and the inbound secret in it.
+fn set_chatwoot(gw: &Gateway, hash: &str, cw: &FakeChatwoot) -> (String, String) {
+    let set = json!({
+        "enabled": true, "accountId": "1", "token": CW_TOKEN, "url": cw.url(),
+        "signMsg": false, "reopenConversation": true, "conversationPending": false,
+        "nameInbox": "WhatsApp shop", "autoCreate": true
+    });
+    let (s, v) = evo_json(gw, "POST", "/chatwoot/set/shop", hash, Some(set));
+    assert_eq!(s, 201, "{v}");
+    let url = v["webhook_url"].as_str().unwrap().to_string();
+    let secret = url.split_once("token=").unwrap().1.to_string();
+    (url, secret)
+}
+
+/// What the inbound secret reaches outside its route: each dialect's 401, nothing read.
+fn assert_secret_refused_everywhere(gw: &Gateway, secret: &str) {
+    // Evolution (`apikey`).
+    for (method, path, body) in [
+        ("POST", "/chat/findMessages/shop", Some(json!({}))),
+        ("GET", "/instance/fetchInstances", None),
+        (
+            "POST",
+            "/message/sendText/shop",
+            Some(json!({"number": PEER, "text": "x"})),
+        ),
+    ] {
+        let (s, text) = evo(gw, method, path, secret, body);
+        assert_eq!(s, 401, "Evolution {path}: {text}");
+        assert!(text.contains("Unauthorized"), "{text}");
+    }
+    // Ryze (`token` header).
+    let r = gw.raw(
+        "POST",
+        "/api/chat/history/shop",
+        &[("content-type", "application/json"), ("token", secret)],
+        json!({"number": PEER}).to_string().as_bytes(),
+    );
+    assert_eq!(r.status, 401, "Ryze: {:?}", r.json());
+    assert_eq!(r.json()["success"], false);
+    // sessions/v1 and the native API (bearer).
+    for path in ["/api/v1/sessions", "/core/instances"] {
+        let (s, v) = gw.call("GET", path, Some(secret), None);
+        assert_eq!(s, 401, "{path}: {v}");
+    }
+}
+
+/// Issue 14, defect 8: the inbound secret is a credential of its own kind, accepted by
+/// the Chatwoot inbound route only, and that route accepts nothing else.
+#[test]
+fn the_inbound_secret_opens_only_the_chatwoot_route() {
+    let tmp = tempfile::tempdir().unwrap();
+    let gw = start(tmp.path());
+    let hash = open_instance(&gw, "shop");
+    let cw = FakeChatwoot::start(&[]);
+    let (url, secret) = set_chatwoot(&gw, &hash, &cw);
+    gw.inbound("shop", PEER, "hello from the phone", false);
+
+    assert_secret_refused_everywhere(&gw, &secret);
+
+    // At the Chatwoot route: the secret works; the instance token, an api key and the
+    // global key do not.
+    let (s, v) = chatwoot_calls(&gw, &url, &agent_reply(8001, 103, "ok"));
+    assert_eq!(s, 200, "{v}");
+    let base = url.split('?').next().unwrap();
+    let key = gw.org_with_key("default", None);
+    for other in [hash.as_str(), key.as_str(), GLOBAL_KEY] {
+        let (s, v) = chatwoot_calls(
+            &gw,
+            &format!("{base}?token={other}"),
+            &agent_reply(8002, 103, "no"),
+        );
+        assert_eq!(s, 401, "{other}: {v}");
+        let r = gw.raw(
+            "POST",
+            "/chatwoot/webhook/shop",
+            &[
+                ("content-type", "application/json"),
+                ("x-wagate-token", other),
+            ],
+            &agent_reply(8003, 103, "no"),
+        );
+        assert_eq!(r.status, 401, "{other} in the header");
+    }
+
+    // Issue 14, defect 4 at this route: an agent reply the instance cannot send because
+    // it is logged out is the caller's state (409), not a gateway failure (5xx).
+    let (s, v) = evo_json(&gw, "DELETE", "/instance/logout/shop", GLOBAL_KEY, None);
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = chatwoot_calls(&gw, &url, &agent_reply(8004, 103, "while logged out"));
+    assert_eq!(s, 409, "{v}");
+    assert_eq!(v["status"], "error", "{v}");
+    assert!(
+        v["reason"].as_str().unwrap().contains("not connected"),
+        "{v}"
+    );
+}
+
+/// Issue 14, defect 8: a data file of schema 1 stored the inbound secret as an
+/// `instance` credential (and kept instance names in one global index); after the
+/// upgrade the same secret still works at the Chatwoot route and nowhere else.
+#[test]
+fn inbound_secrets_of_schema_1_keep_working_at_their_route_only() {
+    use redb::{ReadableDatabase, ReadableTable, TableDefinition};
+    const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+    const CREDENTIALS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("credentials");
+    const NAMES: TableDefinition<&str, &str> = TableDefinition::new("instance_names");
+
+    let tmp = tempfile::tempdir().unwrap();
+    let gw = start(tmp.path());
+    let hash = open_instance(&gw, "shop");
+    let cw = FakeChatwoot::start(&[]);
+    let (url, secret) = set_chatwoot(&gw, &hash, &cw);
+    assert!(gw.stop().success());
+
+    // Write the file back the way schema 1 stored it.
+    let db = redb::Database::open(tmp.path().join("data").join("wagate.redb")).unwrap();
+    let tx = db.begin_write().unwrap();
+    {
+        let mut creds = tx.open_table(CREDENTIALS).unwrap();
+        let rows: Vec<(Vec<u8>, Value)> = creds
+            .iter()
+            .unwrap()
+            .map(|r| {
+                let (k, v) = r.unwrap();
+                (
+                    k.value().to_vec(),
+                    serde_json::from_slice(v.value()).unwrap(),
+                )
+            })
+            .collect();
+        let mut downgraded = 0;
+        for (k, mut v) in rows {
+            if v["kind"] == "inbound" {
+                v["kind"] = json!("instance");
+                creds
+                    .insert(k.as_slice(), serde_json::to_vec(&v).unwrap().as_slice())
+                    .unwrap();
+                downgraded += 1;
+            }
+        }
+        assert_eq!(downgraded, 1, "one inbound secret was stored");
+        // Schema 1's name index: the bare name.
+        let mut names = tx.open_table(NAMES).unwrap();
+        let rows: Vec<(String, String)> = names
+            .iter()
+            .unwrap()
+            .map(|r| {
+                let (k, v) = r.unwrap();
+                (k.value().to_string(), v.value().to_string())
+            })
+            .collect();
+        names.retain(|_, _| false).unwrap();
+        for (k, id) in rows {
+            let bare = k.rsplit('\0').next().unwrap().to_string();
+            assert_ne!(bare, k, "the index is per org now");
+            names.insert(bare.as_str(), id.as_str()).unwrap();
+        }
+        drop(names);
+        tx.open_table(META)
+            .unwrap()
+            .insert("schema_version", 1)
+            .unwrap();
+    }
+    tx.commit().unwrap();
+    drop(db);
+
+    let gw = start(tmp.path());
+    let (s, v) = chatwoot_calls(&gw, &url, &agent_reply(8101, 103, "still works"));
+    assert_eq!(s, 200, "{v}");
+    assert_secret_refused_everywhere(&gw, &secret);
+    // The file is at the current schema.
+    drop(cw);
+    let gw_data = gw.data.clone();
+    assert!(gw.stop().success());
+    let db = redb::Database::open(gw_data.join("wagate.redb")).unwrap();
+    let version = db
+        .begin_read()
+        .unwrap()
+        .open_table(META)
+        .unwrap()
+        .get("schema_version")
+        .unwrap()
+        .unwrap()
+        .value();
+    assert!(version >= 2, "{version}");
+}

@@ -772,3 +772,387 @@ fn operator_cli_works_on_the_folder_and_against_the_server() {
     gw.stop();
     assert_eq!(cli(&["instance", "list", "--data", d]), json!([]));
 }
+
+/// Mints a credential of `kind` for `org`.
+fn mint(gw: &Gateway, org: &str, kind: &str) -> String {
+    let (s, v) = gw.admin(
+        "POST",
+        "/admin/credentials",
+        Some(json!({"org": org, "kind": kind})),
+    );
+    assert_eq!(s, 201, "mint {kind}: {v}");
+    v["token"].as_str().unwrap().to_string()
+}
+
+fn wagate_cli(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_wagate"))
+        .args(args)
+        .env("WAGATE_ADMIN_TOKEN", common::ADMIN)
+        .output()
+        .unwrap()
+}
+
+/// Issue 14, defect 5: names are unique per org. Two orgs both create `shop` through
+/// every dialect, each sees and deletes only its own; the operator disambiguates by
+/// org or id and an ambiguous name is refused with the orgs to choose from.
+#[test]
+fn instance_names_are_each_orgs_own() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let gw = Gateway::start_on(&data, &[]);
+    let a = gw.org_with_key("acme", None);
+    let b = gw.org_with_key("beta", None);
+
+    // Native API.
+    let (a_shop, _) = gw.instance(&a, "shop");
+    let (b_shop, _) = gw.instance(&b, "shop");
+    assert_ne!(a_shop["id"], b_shop["id"]);
+    let (s, v) = gw.call(
+        "POST",
+        "/core/instances",
+        Some(&a),
+        Some(json!({"name": "shop"})),
+    );
+    assert_eq!(s, 409, "the same name twice in one org: {v}");
+    for (key, mine) in [(&a, &a_shop), (&b, &b_shop)] {
+        let (s, v) = gw.call("GET", "/core/instances/shop", Some(key), None);
+        assert_eq!((s, &v["id"]), (200, &mine["id"]), "{v}");
+        let (_, list) = gw.call("GET", "/core/instances", Some(key), None);
+        assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    }
+
+    // Evolution (`apikey`) and Ryze (`token`).
+    let (ea, eb) = (
+        mint(&gw, "acme", "evolution-key"),
+        mint(&gw, "beta", "evolution-key"),
+    );
+    for key in [&ea, &eb] {
+        let r = gw.raw(
+            "POST",
+            "/instance/create",
+            &[("content-type", "application/json"), ("apikey", key)],
+            json!({"instanceName": "evo"}).to_string().as_bytes(),
+        );
+        assert_eq!(r.status, 201, "{:?}", r.json());
+    }
+    let (ra, rb) = (
+        mint(&gw, "acme", "ryze-account"),
+        mint(&gw, "beta", "ryze-account"),
+    );
+    for token in [&ra, &rb] {
+        let r = gw.raw(
+            "POST",
+            "/api/instance/new",
+            &[("content-type", "application/json"), ("token", token)],
+            json!({"name": "ry"}).to_string().as_bytes(),
+        );
+        assert_eq!(r.status, 201, "{:?}", r.json());
+    }
+
+    // Each deletes its own; the other's stays.
+    let (s, v) = gw.call("DELETE", "/core/instances/shop", Some(&a), None);
+    assert_eq!((s, &v["id"]), (200, &a_shop["id"]), "{v}");
+    let (s, v) = gw.call("GET", "/core/instances/shop", Some(&b), None);
+    assert_eq!((s, &v["id"]), (200, &b_shop["id"]), "{v}");
+    let (s, _) = gw.call("GET", "/core/instances/shop", Some(&a), None);
+    assert_eq!(s, 404);
+    let r = gw.raw("DELETE", "/instance/delete/evo", &[("apikey", &eb)], b"");
+    assert_eq!(r.status, 200, "{:?}", r.json());
+    let r = gw.raw(
+        "GET",
+        "/instance/connectionState/evo",
+        &[("apikey", &ea)],
+        b"",
+    );
+    assert_eq!(r.status, 200, "acme's evo is still there: {:?}", r.json());
+    let r = gw.raw(
+        "GET",
+        "/instance/connectionState/evo",
+        &[("apikey", &eb)],
+        b"",
+    );
+    assert_eq!(r.status, 404, "{:?}", r.json());
+
+    // The operator: an ambiguous name is refused and names both orgs; `?org=` picks.
+    let (s, v) = gw.admin("DELETE", "/admin/instances/ry", None);
+    assert_eq!(s, 400, "{v}");
+    let msg = v["error"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("acme") && msg.contains("beta") && msg.contains("org"),
+        "{msg}"
+    );
+    let (s, v) = gw.admin("DELETE", "/admin/instances/ry?org=beta", None);
+    assert_eq!(s, 200, "{v}");
+    let (s, _) = gw.admin("DELETE", "/admin/instances/ry?org=beta", None);
+    assert_eq!(s, 404);
+    let (s, v) = gw.admin("DELETE", "/admin/instances/ry?org=nope", None);
+    assert_eq!(s, 404, "{v}");
+    let r = gw.raw("GET", "/api/instance/status/ry", &[("token", &ra)], b"");
+    assert_eq!(r.status, 200, "acme's ry is still there: {:?}", r.json());
+
+    // The CLI on the data folder: the same choice as `--org`.
+    let (a_shop2, _) = gw.instance(&a, "shop");
+    gw.stop();
+    let d = data.to_str().unwrap();
+    let out = wagate_cli(&["instance", "delete", "shop", "--data", d]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--org") && err.contains("acme") && err.contains("beta"),
+        "{err}"
+    );
+    let out = wagate_cli(&["instance", "delete", "shop", "--org", "acme", "--data", d]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let gone: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(gone["id"], a_shop2["id"]);
+    // Now only beta uses `shop`: the bare name is unambiguous again.
+    let out = wagate_cli(&["instance", "delete", "shop", "--data", d]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let gone: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(gone["id"], b_shop["id"]);
+}
+
+/// Issue 14, defect 5: a data file whose name index is the old global one (schema 2:
+/// `name -> id`) is migrated at start-up: each instance keeps its name in its org, and
+/// another org can now use the name.
+#[test]
+fn a_global_name_index_is_migrated_per_org() {
+    use redb::{ReadableDatabase, ReadableTable, TableDefinition};
+    const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+    const NAMES: TableDefinition<&str, &str> = TableDefinition::new("instance_names");
+    const INSTANCES: TableDefinition<&str, &[u8]> = TableDefinition::new("instances");
+
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let gw = Gateway::start_on(&data, &[]);
+    let a = gw.org_with_key("acme", None);
+    let b = gw.org_with_key("beta", None);
+    let (one, _) = gw.instance(&a, "one");
+    let (two, _) = gw.instance(&b, "two");
+    assert!(gw.stop().success());
+
+    // Rewrite the index the way schema 2 kept it.
+    let path = data.join("wagate.redb");
+    {
+        let db = redb::Database::open(&path).unwrap();
+        let tx = db.begin_write().unwrap();
+        {
+            let ids: Vec<(String, String)> = tx
+                .open_table(INSTANCES)
+                .unwrap()
+                .iter()
+                .unwrap()
+                .map(|r| {
+                    let (k, v) = r.unwrap();
+                    let rec: serde_json::Value = serde_json::from_slice(v.value()).unwrap();
+                    (
+                        rec["name"].as_str().unwrap().to_string(),
+                        k.value().to_string(),
+                    )
+                })
+                .collect();
+            assert_eq!(ids.len(), 2);
+            let mut names = tx.open_table(NAMES).unwrap();
+            names.retain(|_, _| false).unwrap();
+            for (name, id) in &ids {
+                names.insert(name.as_str(), id.as_str()).unwrap();
+            }
+            tx.open_table(META)
+                .unwrap()
+                .insert("schema_version", 2)
+                .unwrap();
+        }
+        tx.commit().unwrap();
+    }
+
+    let gw = Gateway::start_on(&data, &[]);
+    let (s, v) = gw.call("GET", "/core/instances/one", Some(&a), None);
+    assert_eq!((s, &v["id"]), (200, &one["id"]), "{v}");
+    let (s, v) = gw.call("GET", "/core/instances/two", Some(&b), None);
+    assert_eq!((s, &v["id"]), (200, &two["id"]), "{v}");
+    let (s, _) = gw.call("GET", "/core/instances/one", Some(&b), None);
+    assert_eq!(s, 404, "another org's name stays invisible");
+    let (beta_one, _) = gw.instance(&b, "one");
+    assert_ne!(beta_one["id"], one["id"]);
+    let (s, v) = gw.call("GET", "/core/instances/one", Some(&a), None);
+    assert_eq!((s, &v["id"]), (200, &one["id"]), "{v}");
+    assert!(gw.stop().success());
+    let db = redb::Database::open(&path).unwrap();
+    let version = db
+        .begin_read()
+        .unwrap()
+        .open_table(META)
+        .unwrap()
+        .get("schema_version")
+        .unwrap()
+        .unwrap()
+        .value();
+    assert_eq!(version, 3);
+}
+
+/// Issue 14, defect 1: a chat of large inbound messages (40 of 1,000,000 characters,
+/// 60 of 65,536 emoji) reads page by page through `/core` and every dialect: every page
+/// 200, and walking each dialect's cursor (or pages) reaches every message exactly once.
+/// Texts longer than the gateway keeps are stored cut, with `truncated`.
+#[test]
+fn large_inbound_messages_page_through_every_dialect() {
+    use std::collections::HashSet;
+    let gw = Gateway::start_with_env(&[("AUTHENTICATION_API_KEY", "evo-global-for-big")]);
+    let key = gw.org_with_key("default", None);
+    gw.connected_instance(&key, "big");
+    let huge = "x".repeat(1_000_000);
+    let emoji = "😀".repeat(65_536);
+    let mut ids = HashSet::new();
+    for i in 0..100 {
+        let text = if i % 5 < 2 { &huge } else { &emoji };
+        ids.insert(gw.inbound("big", PEER, text, false));
+    }
+    assert_eq!(ids.len(), 100);
+
+    // /core: what was stored, page by page.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/core/instances/big/chats/{PEER}/messages?limit=200&cursor={c}"),
+            None => format!("/core/instances/big/chats/{PEER}/messages?limit=200"),
+        };
+        let (s, v) = gw.call("GET", &path, Some(&key), None);
+        assert_eq!(s, 200, "/core page {pages}");
+        pages += 1;
+        for m in v["messages"].as_array().unwrap() {
+            let text = m["text"].as_str().unwrap();
+            assert_eq!(text.chars().count(), 65_536, "stored at the cap");
+            let cut = text.starts_with('x');
+            assert_eq!(
+                m["truncated"].as_bool().unwrap_or(false),
+                cut,
+                "{}",
+                m["id"]
+            );
+            seen.push(m["id"].as_str().unwrap().to_string());
+        }
+        cursor = v["next_cursor"].as_str().map(str::to_string);
+        if cursor.is_none() {
+            break;
+        }
+    }
+    assert!(
+        pages > 1,
+        "a 200-message page of this chat is split by size"
+    );
+    let once = |seen: &[String], what: &str| {
+        let set: HashSet<String> = seen.iter().cloned().collect();
+        assert_eq!(seen.len(), 100, "{what}: every message once");
+        assert_eq!(set, ids, "{what}");
+    };
+    once(&seen, "/core");
+
+    // sessions/v1.
+    let (s, v) = gw.call("GET", "/api/v1/sessions", Some(&key), None);
+    assert_eq!(s, 200, "{v}");
+    let sid = v["data"][0]["id"].as_str().unwrap().to_string();
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut path = format!("/api/v1/sessions/{sid}/chats/{PEER}/messages?limit=100");
+        if let Some(c) = &cursor {
+            path.push_str(&format!("&cursor={c}"));
+        }
+        let (s, v) = gw.call("GET", &path, Some(&key), None);
+        assert_eq!(
+            s,
+            200,
+            "sessions/v1: {}",
+            v.to_string().chars().take(300).collect::<String>()
+        );
+        seen.extend(
+            v["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["id"].as_str().unwrap().to_string()),
+        );
+        cursor = v["nextCursor"].as_str().map(str::to_string);
+        if cursor.is_none() {
+            break;
+        }
+    }
+    once(&seen, "sessions/v1");
+
+    // Ryze: `count` up to 1000, `nextCursor` continues.
+    let (s, v) = gw.admin(
+        "POST",
+        "/admin/credentials",
+        Some(json!({"org": "default", "kind": "ryze-account"})),
+    );
+    assert_eq!(s, 201, "{v}");
+    let ryze = v["token"].as_str().unwrap().to_string();
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let body = json!({"number": PEER, "count": 1000, "cursor": cursor});
+        let r = gw.raw(
+            "POST",
+            "/api/chat/history/big",
+            &[("content-type", "application/json"), ("token", &ryze)],
+            body.to_string().as_bytes(),
+        );
+        assert_eq!(r.status, 200, "Ryze");
+        let v = r.json();
+        seen.extend(
+            v["messages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["id"].as_str().unwrap().to_string()),
+        );
+        cursor = v["nextCursor"].as_str().map(str::to_string);
+        if cursor.is_none() {
+            break;
+        }
+    }
+    once(&seen, "Ryze");
+
+    // Evolution: `page` from 1 to `pages`.
+    let mut seen = Vec::new();
+    let mut page = 1;
+    loop {
+        let r = gw.raw(
+            "POST",
+            "/chat/findMessages/big",
+            &[
+                ("content-type", "application/json"),
+                ("apikey", "evo-global-for-big"),
+            ],
+            json!({"where": {"key": {"remoteJid": PEER}}, "page": page, "offset": 100})
+                .to_string()
+                .as_bytes(),
+        );
+        assert_eq!(r.status, 200, "Evolution page {page}");
+        let v = r.json();
+        assert_eq!(v["messages"]["total"], 100);
+        seen.extend(
+            v["messages"]["records"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["key"]["id"].as_str().unwrap().to_string()),
+        );
+        if page >= v["messages"]["pages"].as_u64().unwrap() {
+            break;
+        }
+        page += 1;
+    }
+    assert!(page > 1, "Evolution's page of 100 is split by size");
+    once(&seen, "Evolution");
+}

@@ -263,10 +263,18 @@ async fn deleting_an_instance_with_10000_messages_leaves_nothing_of_it() {
         "bound credential wiped"
     );
     assert!(
-        core.resolve_credential(&inbound_secrets[0]).await.is_none(),
+        core.resolve_inbound_credential(&inbound_secrets[0])
+            .await
+            .is_none(),
         "the integration's inbound secret wiped"
     );
-    assert!(core.resolve_credential(&inbound_secrets[1]).await.is_some());
+    assert!(
+        core.resolve_inbound_credential(&inbound_secrets[1])
+            .await
+            .is_some()
+    );
+    // An inbound secret is no credential anywhere but at its inbound route.
+    assert!(core.resolve_credential(&inbound_secrets[1]).await.is_none());
     assert_eq!(
         core.storage_get("chatwoot", &doomed, "conversation:1")
             .unwrap(),

@@ -1288,6 +1288,7 @@ mod library {
             media: None,
             revoked: false,
             deleted_for_me: false,
+            truncated: false,
             origin: None,
             status: None,
         };
@@ -1344,3 +1345,218 @@ mod library {
         assert_eq!(v["data"]["instanceName"], "my-instance");
     }
 }
+
+/// A key of the default org with only `caps`, in Evolution's kind.
+fn evo_key_with(gw: &Gateway, caps: &[&str]) -> String {
+    let (s, v) = gw.admin(
+        "POST",
+        "/admin/credentials",
+        Some(json!({"org": "default", "kind": "evolution-key", "capabilities": caps})),
+    );
+    assert_eq!(s, 201, "mint evolution-key: {v}");
+    v["token"].as_str().unwrap().to_string()
+}
+
+/// Issue 14, defect 6: a key without `manage` gets 403 from connect and restart
+/// whatever the instance's state (they answer from the state, so the right is checked
+/// before it is read).
+#[test]
+fn a_read_only_key_is_forbidden_before_any_state_is_read() {
+    let gw = start();
+    create(&gw, GLOBAL_KEY, "open1");
+    connect_and_wait(&gw, GLOBAL_KEY, "open1");
+    create(&gw, GLOBAL_KEY, "closed1");
+    let read_only = evo_key_with(&gw, &["read"]);
+    assert_eq!(
+        state(&gw, &read_only, "open1"),
+        "open",
+        "reading is allowed"
+    );
+    for name in ["open1", "closed1"] {
+        for (method, path) in [
+            ("GET", format!("/instance/connect/{name}")),
+            ("POST", format!("/instance/restart/{name}")),
+            ("DELETE", format!("/instance/logout/{name}")),
+        ] {
+            let (s, v) = evo_json(&gw, method, &path, Some(&read_only), None);
+            assert_eq!(s, 403, "{method} {path}: {v}");
+            assert_eq!(v["error"], "Forbidden", "{v}");
+            assert_eq!(v["status"], 403, "{v}");
+        }
+    }
+    // Nothing was started on the closed instance.
+    assert_eq!(state(&gw, GLOBAL_KEY, "closed1"), "close");
+}
+
+/// Issue 14, defect 4: every core error class answers its 4xx in Evolution's
+/// exception shape on the chat routes; nothing the caller did is a 500.
+#[test]
+fn chat_route_errors_map_to_client_statuses() {
+    let gw = start();
+    create(&gw, GLOBAL_KEY, "shop");
+    connect_and_wait(&gw, GLOBAL_KEY, "shop");
+    let id = gw.inbound("shop", PEER, "hello", false);
+    create(&gw, GLOBAL_KEY, "idle");
+    let read_only = evo_key_with(&gw, &["read"]);
+    let archive = |chat: Value| json!({"chat": chat, "archive": true});
+    let revoke = json!({"id": id, "fromMe": false, "remoteJid": PEER_JID});
+
+    // (case, key, method, path, body, status, a message it must carry)
+    let cases: Vec<Case> = vec![
+        (
+            "forbidden archive",
+            &read_only,
+            "POST",
+            "/chat/archiveChat/shop".into(),
+            archive(json!(PEER)),
+            403,
+            "send",
+        ),
+        (
+            "forbidden send",
+            &read_only,
+            "POST",
+            "/message/sendText/shop".into(),
+            json!({"number": PEER, "text": "x"}),
+            403,
+            "send",
+        ),
+        (
+            "forbidden revoke",
+            &read_only,
+            "DELETE",
+            "/chat/deleteMessageForEveryone/shop".into(),
+            revoke.clone(),
+            403,
+            "send",
+        ),
+        (
+            "forbidden webhook",
+            &read_only,
+            "POST",
+            "/webhook/set/shop".into(),
+            json!({"webhook": {"enabled": true, "url": "http://127.0.0.1:9/x"}}),
+            403,
+            "manage",
+        ),
+        (
+            "forbidden create",
+            &read_only,
+            "POST",
+            "/instance/create".into(),
+            json!({"instanceName": "nope"}),
+            403,
+            "manage",
+        ),
+        (
+            "missing chat",
+            GLOBAL_KEY,
+            "POST",
+            "/chat/archiveChat/shop".into(),
+            json!({"archive": true}),
+            400,
+            "chat",
+        ),
+        (
+            "malformed chat",
+            GLOBAL_KEY,
+            "POST",
+            "/chat/archiveChat/shop".into(),
+            archive(json!("not a number!")),
+            400,
+            "",
+        ),
+        (
+            "non-string chat",
+            GLOBAL_KEY,
+            "POST",
+            "/chat/archiveChat/shop".into(),
+            archive(json!(5)),
+            400,
+            "chat",
+        ),
+        (
+            "unknown chat",
+            GLOBAL_KEY,
+            "POST",
+            "/chat/archiveChat/shop".into(),
+            archive(json!("5511888888888")),
+            404,
+            "Last message not found",
+        ),
+        (
+            "unknown instance",
+            GLOBAL_KEY,
+            "POST",
+            "/chat/archiveChat/ghost".into(),
+            archive(json!(PEER)),
+            404,
+            "ghost",
+        ),
+        (
+            "unknown message",
+            GLOBAL_KEY,
+            "DELETE",
+            "/chat/deleteMessageForEveryone/shop".into(),
+            json!({"id": "NOPE", "fromMe": true, "remoteJid": PEER_JID}),
+            404,
+            "",
+        ),
+        (
+            "not connected send",
+            GLOBAL_KEY,
+            "POST",
+            "/message/sendText/idle".into(),
+            json!({"number": PEER, "text": "x"}),
+            400,
+            "",
+        ),
+    ];
+    for (case, key, method, path, body, status, needle) in &cases {
+        let (s, v) = evo_json(&gw, method, path, Some(key), Some(body.clone()));
+        assert_eq!(s, *status, "{case}: {v}");
+        assert_eq!(v["status"], *status, "{case}: Evolution's shape: {v}");
+        assert!(v["response"]["message"].is_array(), "{case}: {v}");
+        assert!(v.to_string().contains(needle), "{case}: `{needle}` in {v}");
+    }
+
+    // Not connected: the stored message of an instance that logged out.
+    let (s, v) = evo_json(
+        &gw,
+        "DELETE",
+        "/instance/logout/shop",
+        Some(GLOBAL_KEY),
+        None,
+    );
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = evo_json(
+        &gw,
+        "DELETE",
+        "/chat/deleteMessageForEveryone/shop",
+        Some(GLOBAL_KEY),
+        Some(revoke),
+    );
+    assert_eq!(
+        s, 400,
+        "not connected is the caller's state, not a gateway failure: {v}"
+    );
+    assert_eq!(v["error"], "Bad Request", "{v}");
+    assert!(v.to_string().contains("not connected"), "{v}");
+
+    // The archive that works still answers as Evolution does.
+    let gw2 = start();
+    create(&gw2, GLOBAL_KEY, "a");
+    connect_and_wait(&gw2, GLOBAL_KEY, "a");
+    gw2.inbound("a", PEER, "hi", false);
+    let (s, v) = evo_json(
+        &gw2,
+        "POST",
+        "/chat/archiveChat/a",
+        Some(GLOBAL_KEY),
+        Some(archive(json!(PEER))),
+    );
+    assert_eq!((s, v), (201, json!({"chatId": PEER, "archived": true})));
+}
+
+/// One row of a table-driven error test.
+type Case<'a> = (&'a str, &'a str, &'a str, String, Value, u16, &'a str);

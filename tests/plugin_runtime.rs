@@ -247,6 +247,20 @@ fn with_50ms_deadlines(mut cfg: PluginsConfig) -> PluginsConfig {
 /// 2-core CI machine running other tests (the measured figure is printed).
 const SLACK: Duration = Duration::from_millis(150);
 
+/// A plugin failure answers the mount's error shape with a generic message: which
+/// plugin failed and why (deadline, memory cap, trap) stay in the log and the metrics
+/// (issue 14, defect 1: the limits are the gateway's internals).
+fn assert_generic(v: &serde_json::Value) {
+    let message = v["error"]["message"].as_str().unwrap();
+    assert_eq!(
+        message, "internal error: the request could not be completed",
+        "{v}"
+    );
+    for leak in ["fixture", "MiB", "deadline", "memory", "status 42", "ms"] {
+        assert!(!message.contains(leak), "`{leak}` told to the caller: {v}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn looping_plugin_is_stopped_within_its_deadline() {
     let env = Env::new().await;
@@ -262,10 +276,7 @@ async fn looping_plugin_is_stopped_within_its_deadline() {
     eprintln!("looping dialect (deadline 50 ms) answered after {took:?}");
     assert_eq!(s, 500, "{v}");
     assert_eq!(v["error"]["code"], "plugin_failed");
-    assert!(
-        v["error"]["message"].as_str().unwrap().contains("deadline"),
-        "{v}"
-    );
+    assert_generic(&v);
     assert!(
         took >= Duration::from_millis(50),
         "stopped before its deadline: {took:?}"
@@ -389,13 +400,7 @@ async fn memory_cap_panic_and_malformed_output_are_5xx() {
 
     let (s, v) = get(&host, "/fx/grow?mb=64", None).await;
     assert_eq!(s, 500, "{v}");
-    assert!(
-        v["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("memory cap of 16 MiB"),
-        "{v}"
-    );
+    assert_generic(&v);
     let (s, v) = get(&host, "/fx/grow?mb=4", None).await;
     assert_eq!(s, 200, "under the cap works: {v}");
 
@@ -405,13 +410,7 @@ async fn memory_cap_panic_and_malformed_output_are_5xx() {
 
     let (s, v) = get(&host, "/fx/bad-status", None).await;
     assert_eq!(s, 500, "{v}");
-    assert!(
-        v["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("status 42"),
-        "{v}"
-    );
+    assert_generic(&v);
 
     assert_eq!(get(&host, "/fx/label", None).await.0, 200);
     let m = host.metrics_text();
@@ -432,11 +431,10 @@ async fn dialect_error_shape_is_used_for_failures() {
     let (s, v) = get(&host, "/fx/panic", None).await;
     assert_eq!(s, 503, "{v}");
     assert_eq!(v["status"], 503);
-    assert!(
-        v["response"]["message"][0]
-            .as_str()
-            .unwrap()
-            .contains("fixture-dialect"),
+    // The dialect's shape, with the generic message: which plugin failed stays in the
+    // log.
+    assert_eq!(
+        v["response"]["message"][0], "internal error: the request could not be completed",
         "{v}"
     );
 }

@@ -708,12 +708,11 @@ fn seed_delete_instance_example_and_errors() {
         match s {
             200 => assert_eq!(v["instance"]["status"], "deleted"),
             404 => assert_eq!(v, &error("Instance not found")),
-            500 => assert!(
-                v["error"]["message"]
-                    .as_str()
-                    .unwrap()
-                    .starts_with("Failed to delete instance: "),
-                "{v}"
+            // A delete already running is the caller's conflict, not a failure of the
+            // gateway (issue 14: 5xx only for the gateway's own failures).
+            409 => assert_eq!(
+                v,
+                &error("a delete of this instance is already in progress")
             ),
             _ => panic!("unexpected {s} {v}"),
         }
@@ -1253,6 +1252,7 @@ async fn events_render_in_ryze_envelope() {
         media: None,
         revoked,
         deleted_for_me: false,
+        truncated: false,
         origin: None,
         status: None,
     };
@@ -1328,3 +1328,167 @@ async fn events_render_in_ryze_envelope() {
     let doc: Value = serde_json::from_str(&host.openapi("ryze").await.unwrap()).unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
 }
+
+/// Issue 14, defects 4 and 6: one mapping of core errors for every route, and the
+/// right checked before the body or the connection state: a token without `send` gets
+/// 403 even with a bad body on a disconnected instance.
+#[test]
+fn route_errors_map_to_their_status_and_rights_come_first() {
+    let gw = Gateway::start();
+    let acct = account(&gw, "acme");
+    connected(&gw, &acct, "live");
+    create(&gw, &acct, "idle");
+    let id = gw.inbound("live", "5511999999999", "from my phone", true);
+    let (s, v) = gw.admin(
+        "POST",
+        "/admin/credentials",
+        Some(json!({"org": "acme", "kind": "ryze-account", "capabilities": ["read"]})),
+    );
+    assert_eq!(s, 201, "{v}");
+    let read_only = v["token"].as_str().unwrap().to_string();
+    const FORBIDDEN: &str = "Token does not have permission for this operation";
+
+    // (case, token, method, path, body, status, message)
+    let cases: Vec<Case> = vec![
+        (
+            "forbidden, bad body, idle",
+            &read_only,
+            "POST",
+            "/api/message/text/idle",
+            "{",
+            403,
+            FORBIDDEN,
+        ),
+        (
+            "forbidden, idle",
+            &read_only,
+            "POST",
+            "/api/message/text/idle",
+            r#"{"number":"5511999999999","message":"x"}"#,
+            403,
+            FORBIDDEN,
+        ),
+        (
+            "forbidden archive",
+            &read_only,
+            "POST",
+            "/api/chat/archive/live",
+            r#"{"number":"5511999999999","archive":true}"#,
+            403,
+            FORBIDDEN,
+        ),
+        (
+            "forbidden revoke",
+            &read_only,
+            "DELETE",
+            "/api/chat/delete/idle",
+            "{}",
+            403,
+            FORBIDDEN,
+        ),
+        (
+            "forbidden webhook",
+            &read_only,
+            "GET",
+            "/api/events/getWebhook/live",
+            "",
+            403,
+            FORBIDDEN,
+        ),
+        (
+            "forbidden connect",
+            &read_only,
+            "GET",
+            "/api/instance/connect/idle",
+            "",
+            403,
+            FORBIDDEN,
+        ),
+        (
+            "forbidden logout",
+            &read_only,
+            "DELETE",
+            "/api/instance/logout/live",
+            "",
+            403,
+            FORBIDDEN,
+        ),
+        (
+            "invalid body",
+            &acct,
+            "POST",
+            "/api/message/text/live",
+            "{",
+            400,
+            "Invalid request body",
+        ),
+        (
+            "missing number",
+            &acct,
+            "POST",
+            "/api/message/text/live",
+            r#"{"message":"x"}"#,
+            400,
+            "Number is required",
+        ),
+        (
+            "unknown instance",
+            &acct,
+            "POST",
+            "/api/message/text/ghost",
+            r#"{"number":"1","message":"x"}"#,
+            404,
+            "Instance not found",
+        ),
+        (
+            "unknown message",
+            &acct,
+            "DELETE",
+            "/api/chat/delete/live",
+            r#"{"messageId":"NOPE","deleteForEveryone":true}"#,
+            404,
+            "message not found",
+        ),
+        (
+            "not connected",
+            &acct,
+            "POST",
+            "/api/message/text/idle",
+            r#"{"number":"5511999999999","message":"x"}"#,
+            503,
+            "Instance is not connected to WhatsApp",
+        ),
+        (
+            "logout of a logged-out instance",
+            &acct,
+            "DELETE",
+            "/api/instance/logout/idle",
+            "",
+            0,
+            "",
+        ),
+    ];
+    for (case, token, method, path, body, status, message) in &cases {
+        let r = ryze(&gw, method, path, Some(token), body);
+        let v = r.json();
+        if *status == 0 {
+            // Whatever core says of it, it is not the gateway's failure.
+            assert!(r.status < 500, "{case}: {} {v}", r.status);
+            continue;
+        }
+        assert_eq!(r.status, *status, "{case}: {v}");
+        assert_eq!(v, error(message), "{case}");
+    }
+
+    // A revoke that was done already is a conflict, not a failure.
+    let body = format!(r#"{{"messageId":"{id}","deleteForEveryone":true}}"#);
+    assert_eq!(
+        ryze(&gw, "DELETE", "/api/chat/delete/live", Some(&acct), &body).status,
+        200
+    );
+    let r = ryze(&gw, "DELETE", "/api/chat/delete/live", Some(&acct), &body);
+    assert_eq!(r.status, 409, "{:?}", r.json());
+}
+
+/// One row of a table-driven error test.
+type Case<'a> = (&'a str, &'a str, &'a str, &'a str, &'a str, u16, &'a str);

@@ -1513,6 +1513,7 @@ async fn events_render_in_the_v1_envelope() {
         media: None,
         revoked: false,
         deleted_for_me: false,
+        truncated: false,
         origin: None,
         status: None,
     };
@@ -1572,3 +1573,119 @@ async fn events_render_in_the_v1_envelope() {
         (Some("message.revoked"), Some("3EB0"))
     );
 }
+
+/// Issue 14, defects 4 and 6: every core error class answers one status in
+/// sessions/v1's shape, and the right comes before the body and the session's state.
+#[test]
+fn core_errors_map_to_one_status_each() {
+    let env = Env::start("");
+    let gw = &env.gw;
+    let key = gw.org_with_key("acme", None);
+    let live = paired_session(gw, &key, "live");
+    let (s, v) = v1(
+        gw,
+        "POST",
+        "/sessions",
+        &key,
+        Some(json!({ "name": "idle" })),
+    );
+    assert_eq!(s, 201, "{v}");
+    let idle = v["id"].as_str().unwrap().to_string();
+    let read_only = gw.key("acme", Some(&["read"]));
+    let text = json!({ "to": "6281234567890", "text": "hi" });
+
+    // (case, token, method, path, body, status, code)
+    let cases: Vec<Case> = vec![
+        (
+            "forbidden send, idle",
+            &read_only,
+            "POST",
+            format!("/sessions/{idle}/messages"),
+            Some(text.clone()),
+            403,
+            "forbidden",
+        ),
+        (
+            "forbidden send, bad body",
+            &read_only,
+            "POST",
+            format!("/sessions/{idle}/messages"),
+            Some(json!({})),
+            403,
+            "forbidden",
+        ),
+        (
+            "forbidden connect",
+            &read_only,
+            "POST",
+            format!("/sessions/{idle}/connect"),
+            None,
+            403,
+            "forbidden",
+        ),
+        (
+            "forbidden connect, open",
+            &read_only,
+            "POST",
+            format!("/sessions/{live}/connect"),
+            None,
+            403,
+            "forbidden",
+        ),
+        (
+            "invalid body",
+            &key,
+            "POST",
+            format!("/sessions/{live}/messages"),
+            Some(json!({})),
+            422,
+            "",
+        ),
+        (
+            "unknown session",
+            &key,
+            "GET",
+            "/sessions/01ARZ3NDEKTSV4RRFFQ69G5FAV".into(),
+            None,
+            404,
+            "not_found",
+        ),
+        (
+            "unknown message",
+            &key,
+            "DELETE",
+            format!("/sessions/{live}/messages/NOPE"),
+            None,
+            404,
+            "not_found",
+        ),
+        (
+            "not connected",
+            &key,
+            "POST",
+            format!("/sessions/{idle}/messages"),
+            Some(text.clone()),
+            409,
+            "not_connected",
+        ),
+    ];
+    for (case, token, method, path, body, status, code) in cases {
+        let (s, v) = v1(gw, method, &path, token, body);
+        assert_eq!(s, status, "{case}: {v}");
+        assert!(v["error"]["message"].is_string(), "{case}: {v}");
+        if !code.is_empty() {
+            assert_eq!(v["error"]["code"], code, "{case}: {v}");
+        }
+    }
+}
+
+/// One row of a table-driven error test.
+type Case<'a> = (
+    &'a str,
+    &'a str,
+    &'a str,
+    String,
+    Option<Value>,
+    u16,
+    &'a str,
+);

@@ -187,8 +187,12 @@ enum InstanceAction {
     },
     /// Delete an instance and every record of it.
     Delete {
-        /// Instance id or name.
+        /// Instance id or name (names are unique per organisation: a name several
+        /// organisations use needs --org).
         instance: String,
+        /// The organisation (id or name) whose instance of that name is meant.
+        #[arg(long)]
+        org: Option<String>,
         #[command(flatten)]
         target: Target,
     },
@@ -197,8 +201,11 @@ enum InstanceAction {
     /// with --phone). Without --server the session runs in this process (the gateway
     /// must not be running on the data folder).
     Connect {
-        /// Instance id or name.
+        /// Instance id or name (a name several organisations use needs --org).
         instance: String,
+        /// The organisation (id or name) whose instance of that name is meant.
+        #[arg(long)]
+        org: Option<String>,
         /// Pair by phone number (digits with country code) instead: prints a pair code.
         #[arg(long)]
         phone: Option<String>,
@@ -385,18 +392,33 @@ fn main() -> anyhow::Result<()> {
             action:
                 InstanceAction::Connect {
                     instance,
+                    org,
                     phone,
                     target,
                 },
         } => {
             init_tracing(cli.log_format.unwrap_or(LogFormat::Human));
-            runtime.block_on(connect_instance(&target, &instance, phone.as_deref()))
+            runtime.block_on(connect_instance(
+                &target,
+                &instance,
+                org.as_deref(),
+                phone.as_deref(),
+            ))
         }
         Command::Instance {
-            action: InstanceAction::Delete { instance, target },
+            action:
+                InstanceAction::Delete {
+                    instance,
+                    org,
+                    target,
+                },
         } => {
             init_tracing(cli.log_format.unwrap_or(LogFormat::Human));
-            let path = format!("/admin/instances/{}", percent_encode(&instance));
+            let path = format!(
+                "/admin/instances/{}{}",
+                percent_encode(&instance),
+                org_query(org.as_deref())
+            );
             let out = runtime.block_on(on_target(
                 &target,
                 "DELETE",
@@ -404,11 +426,10 @@ fn main() -> anyhow::Result<()> {
                 serde_json::Value::Null,
                 |core| {
                     Box::pin(async move {
-                        let which = InstanceRef::parse(&instance);
-                        let record = core
-                            .store()
-                            .read(|tx| wagate::core::authz::load_instance(tx, &which))?
-                            .with_context(|| format!("instance `{instance}` not found"))?;
+                        let record = core.find_instance_for_operator(
+                            org.as_deref(),
+                            &InstanceRef::parse(&instance),
+                        )?;
                         let admin = Core::admin_principal(&record.instance.org);
                         Ok(serde_json::to_value(
                             core.delete_instance(&admin, &InstanceRef::Id(record.instance.id))
@@ -486,6 +507,7 @@ async fn on_target(
 async fn connect_instance(
     target: &Target,
     instance: &str,
+    org: Option<&str>,
     phone: Option<&str>,
 ) -> anyhow::Result<()> {
     let local = match &target.server {
@@ -504,7 +526,11 @@ async fn connect_instance(
             Some(wagate::run::open_core(&config).await?)
         }
     };
-    let path = format!("/admin/instances/{}/connect", percent_encode(instance));
+    let path = format!(
+        "/admin/instances/{}/connect{}",
+        percent_encode(instance),
+        org_query(org)
+    );
     let body = match phone {
         Some(p) => serde_json::json!({ "phone": p }),
         None => serde_json::Value::Null,
@@ -515,11 +541,7 @@ async fn connect_instance(
     loop {
         let info = match &local {
             Some(core) => {
-                let which = InstanceRef::parse(instance);
-                let record = core
-                    .store()
-                    .read(|tx| wagate::core::authz::load_instance(tx, &which))?
-                    .with_context(|| format!("instance `{instance}` not found"))?;
+                let record = core.find_instance_for_operator(org, &InstanceRef::parse(instance))?;
                 let admin = Core::admin_principal(&record.instance.org);
                 serde_json::to_value(
                     core.connect(&admin, &InstanceRef::Id(record.instance.id), phone)
@@ -568,6 +590,12 @@ async fn connect_instance(
         }
         tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     }
+}
+
+/// `?org=<org>` for an admin path, or nothing.
+fn org_query(org: Option<&str>) -> String {
+    org.map(|o| format!("?org={}", percent_encode(o)))
+        .unwrap_or_default()
 }
 
 fn percent_encode(s: &str) -> String {

@@ -35,9 +35,12 @@ pub fn instance_not_found(which: &InstanceRef) -> CoreError {
     CoreError::NotFound(format!("instance `{which}` not found"))
 }
 
-/// Loads an instance by id or name, without any authorization.
+/// Loads an instance by id, or by its name within `org` (names are unique per org
+/// only), without any authorization: an id of another org is returned, and the
+/// caller decides what it may see.
 pub fn load_instance(
     tx: &ReadTransaction,
+    org: &str,
     which: &InstanceRef,
 ) -> CoreResult<Option<InstanceRecord>> {
     let instances = tx.open_table(tables::INSTANCES).map_err(internal)?;
@@ -45,7 +48,8 @@ pub fn load_instance(
         InstanceRef::Id(id) => id.clone(),
         InstanceRef::Name(name) => {
             let names = tx.open_table(tables::INSTANCE_NAMES).map_err(internal)?;
-            match names.get(name.as_str()).map_err(internal)? {
+            let key = tables::instance_name_key(org, name);
+            match names.get(key.as_str()).map_err(internal)? {
                 Some(id) => id.value().to_string(),
                 None => return Ok(None),
             }
@@ -58,7 +62,7 @@ impl Core {
     /// Whether instance `instance_id` exists and `p` can see it (any capability).
     pub fn can_reach(&self, p: &Principal, instance_id: &str) -> bool {
         let which = InstanceRef::Id(instance_id.to_string());
-        matches!(self.store.read(|tx| load_instance(tx, &which)), Ok(Some(r)) if can_see(p, &r))
+        matches!(self.store.read(|tx| load_instance(tx, &p.org, &which)), Ok(Some(r)) if can_see(p, &r))
     }
 
     /// The instance `which` as `p` may use it for an operation needing `cap`.
@@ -68,7 +72,7 @@ impl Core {
         which: &InstanceRef,
         cap: Capability,
     ) -> CoreResult<InstanceRecord> {
-        let record = self.store.read(|tx| load_instance(tx, which))?;
+        let record = self.store.read(|tx| load_instance(tx, &p.org, which))?;
         match record {
             Some(r) if can_see(p, &r) => {
                 require(p, cap)?;
@@ -76,6 +80,60 @@ impl Core {
             }
             _ => Err(instance_not_found(which)),
         }
+    }
+}
+
+impl Core {
+    /// An instance as the operator names it (admin API, CLI), across orgs: an id; or a
+    /// name within `org` (its id or name); or, without `org`, a name only one org uses.
+    /// A name several orgs use is refused with the orgs to choose from, never guessed.
+    pub fn find_instance_for_operator(
+        &self,
+        org: Option<&str>,
+        which: &InstanceRef,
+    ) -> CoreResult<InstanceRecord> {
+        let org = match org {
+            Some(o) => Some(
+                self.find_org(o)?
+                    .ok_or_else(|| CoreError::NotFound(format!("org `{o}` not found")))?,
+            ),
+            None => None,
+        };
+        let found = match (which, &org) {
+            (InstanceRef::Id(_), _) => self
+                .store
+                .read(|tx| load_instance(tx, "", which))?
+                .filter(|r| org.as_ref().is_none_or(|o| o.id == r.instance.org)),
+            (InstanceRef::Name(_), Some(o)) => {
+                self.store.read(|tx| load_instance(tx, &o.id, which))?
+            }
+            (InstanceRef::Name(name), None) => {
+                let mut matches: Vec<InstanceRecord> = self
+                    .all_instances()?
+                    .into_iter()
+                    .filter(|r| &r.instance.name == name)
+                    .collect();
+                if matches.len() > 1 {
+                    let mut orgs: Vec<String> = matches
+                        .iter()
+                        .map(|r| match self.find_org(&r.instance.org) {
+                            Ok(Some(o)) => o.name,
+                            _ => r.instance.org.clone(),
+                        })
+                        .collect();
+                    orgs.sort();
+                    return Err(CoreError::Invalid(format!(
+                        "instance name `{name}` is used in {} organisations ({}): name the \
+                         organisation (`--org`, or `?org=` on the admin API) or use the \
+                         instance id",
+                        orgs.len(),
+                        orgs.join(", ")
+                    )));
+                }
+                matches.pop()
+            }
+        };
+        found.ok_or_else(|| instance_not_found(which))
     }
 }
 

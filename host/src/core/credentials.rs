@@ -152,6 +152,11 @@ impl Core {
             None => None,
         };
         let spec = self.credential_kind(&kind)?;
+        if kind.is_inbound() {
+            return Err(CoreError::Invalid(
+                "inbound secrets are minted by integrations only".into(),
+            ));
+        }
         if kind.is_instance() && instance_id.is_none() {
             return Err(CoreError::Invalid(
                 "an instance credential needs an instance".into(),
@@ -256,14 +261,22 @@ impl Core {
             .await
     }
 
-    /// The principal of a presented secret, if it matches a stored credential.
+    /// The principal of a presented secret, if it matches a stored credential that is
+    /// not an integration's inbound secret (those are accepted only at their sink's
+    /// inbound route: see [`Core::resolve_inbound_credential`]).
     pub async fn resolve_credential(&self, secret: &str) -> Option<Principal> {
-        self.resolve_credential_record(secret).map(|r| Principal {
-            subject: r.id,
-            org: r.org,
-            caps: r.caps,
-            instance: r.instance,
-        })
+        self.resolve_credential_record(secret)
+            .filter(|r| !r.kind.is_inbound())
+            .map(principal_of)
+    }
+
+    /// The principal of a presented integration inbound secret; `None` for every other
+    /// credential (an instance token or api key does not belong in a URL another
+    /// service stores).
+    pub async fn resolve_inbound_credential(&self, secret: &str) -> Option<Principal> {
+        self.resolve_credential_record(secret)
+            .filter(|r| r.kind.is_inbound())
+            .map(principal_of)
     }
 
     /// The stored record of a presented secret (kind included).
@@ -334,5 +347,14 @@ impl Core {
             caps: Capabilities::ALL,
             instance: None,
         }
+    }
+}
+
+fn principal_of(r: CredentialRecord) -> Principal {
+    Principal {
+        subject: r.id,
+        org: r.org,
+        caps: r.caps,
+        instance: r.instance,
     }
 }

@@ -129,18 +129,20 @@ impl Core {
             )?),
             None => None,
         };
+        let (text, truncated) = super::messages::cap_text(inbound.text);
         let message = Message {
             id: inbound.id,
             chat_jid,
             from_me: inbound.from_me,
             sender: inbound.sender,
             timestamp: inbound.timestamp,
-            text: inbound.text,
+            text,
             media: media.clone(),
             revoked: false,
             deleted_for_me: false,
             origin: None,
             status: None,
+            truncated,
         };
         let stored = message.clone();
         let result = self
@@ -182,18 +184,20 @@ impl Core {
                 tracing::debug!(instance = %instance_id, chat = %inbound.chat_jid, "history message of an odd chat skipped");
                 continue;
             };
+            let (text, truncated) = super::messages::cap_text(inbound.text);
             stored.push(Message {
                 id: inbound.id,
                 chat_jid,
                 from_me: inbound.from_me,
                 sender: inbound.sender,
                 timestamp: inbound.timestamp,
-                text: inbound.text,
+                text,
                 media: None,
                 revoked: false,
                 deleted_for_me: false,
                 origin: None,
                 status: None,
+                truncated,
             });
         }
         self.store

@@ -86,19 +86,19 @@ impl Core {
         let event = outbox::event_for(&instance, EventPayload::InstanceCreated(instance.clone()));
         self.store
             .write(move |tx| {
+                // Names are the org's own: another org's use of it is neither a
+                // conflict nor visible.
+                let name_key =
+                    tables::instance_name_key(&record.instance.org, &record.instance.name);
                 let mut names = tx.open_table(tables::INSTANCE_NAMES).map_err(internal)?;
-                if names
-                    .get(record.instance.name.as_str())
-                    .map_err(internal)?
-                    .is_some()
-                {
+                if names.get(name_key.as_str()).map_err(internal)?.is_some() {
                     return Err(CoreError::Conflict(format!(
                         "instance name `{}` is already in use",
                         record.instance.name
                     )));
                 }
                 names
-                    .insert(record.instance.name.as_str(), record.instance.id.as_str())
+                    .insert(name_key.as_str(), record.instance.id.as_str())
                     .map_err(internal)?;
                 let mut instances = tx.open_table(tables::INSTANCES).map_err(internal)?;
                 instances
@@ -338,7 +338,7 @@ fn wipe_instance(tx: &WriteTransaction, record: &InstanceRecord) -> CoreResult<(
     }
     tx.open_table(tables::INSTANCE_NAMES)
         .map_err(internal)?
-        .remove(record.instance.name.as_str())
+        .remove(tables::instance_name_key(&record.instance.org, &record.instance.name).as_str())
         .map_err(internal)?;
     tx.open_table(tables::INSTANCES)
         .map_err(internal)?

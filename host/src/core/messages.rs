@@ -14,8 +14,42 @@ use crate::store::{decode, encode, get_json, internal, tables};
 
 pub const DEFAULT_PAGE: u32 = 50;
 pub const MAX_PAGE: u32 = 200;
-/// WhatsApp's own cap on a text message.
-const MAX_TEXT_CHARS: usize = 65_536;
+/// The most bytes of message content one page carries (besides counting messages): a
+/// page is lifted whole into a dialect plugin, whose memory is capped (32 MiB for the
+/// bundled ones), and rendered there, so its size must be bounded by what it holds,
+/// not only by how many. A page always has at least one message (one is at most
+/// [`MAX_TEXT_CHARS`] characters, < 300 KiB); past the budget the page ends and its
+/// `next_cursor` continues with the message that did not fit, so a walk skips nothing.
+pub const PAGE_BYTES: usize = 1 << 20;
+
+/// What a message weighs against [`PAGE_BYTES`]: its strings, plus a fixed allowance
+/// for the other fields.
+fn page_weight(m: &Message) -> usize {
+    const FIXED: usize = 64;
+    FIXED
+        + m.id.len()
+        + m.chat_jid.len()
+        + m.sender.len()
+        + m.text.as_ref().map_or(0, String::len)
+        + m.media.as_ref().map_or(0, String::len)
+        + m.origin.as_ref().map_or(0, String::len)
+}
+/// WhatsApp's own cap on a text message: what a caller may send, and what the gateway
+/// stores of a text it receives (see [`cap_text`]).
+pub const MAX_TEXT_CHARS: usize = 65_536;
+
+/// A received text as the gateway stores it: at most [`MAX_TEXT_CHARS`] characters
+/// (the rest is dropped; the flag says so). Inbound text comes from the network with no
+/// bound of its own, and every stored message must fit a page a dialect can render.
+pub fn cap_text(text: Option<String>) -> (Option<String>, bool) {
+    match text {
+        Some(t) => match t.char_indices().nth(MAX_TEXT_CHARS) {
+            Some((cut, _)) => (Some(t[..cut].to_string()), true),
+            None => (Some(t), false),
+        },
+        None => (None, false),
+    }
+}
 
 impl Core {
     /// Sends a text message and stores it as the account's own.
@@ -63,6 +97,7 @@ impl Core {
             media: None,
             revoked: false,
             deleted_for_me: false,
+            truncated: false,
             origin: origin.map(str::to_string),
             status: None,
         };
@@ -212,14 +247,24 @@ impl Core {
             let mut messages = Vec::with_capacity(limit as usize);
             let mut last_suffix = None;
             let mut more = false;
+            let mut bytes = 0;
             for row in range {
                 let (k, v) = row.map_err(internal)?;
                 if messages.len() == limit as usize {
                     more = true;
                     break;
                 }
+                let message = decode::<Message>(v.value())?;
+                let weight = page_weight(&message);
+                if !messages.is_empty() && bytes + weight > PAGE_BYTES {
+                    // The cursor stays on the last message taken: this one opens the
+                    // next page.
+                    more = true;
+                    break;
+                }
+                bytes += weight;
                 last_suffix = Some(k.value()[prefix.len()..].to_vec());
-                messages.push(decode::<Message>(v.value())?);
+                messages.push(message);
             }
             let next_cursor = if more {
                 last_suffix.map(|s| encode_cursor(&s))

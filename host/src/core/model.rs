@@ -149,7 +149,8 @@ impl ConnectionState {
 pub struct Instance {
     /// ULID, immutable.
     pub id: String,
-    /// Unique across the gateway; `[A-Za-z0-9._-]{1,64}`.
+    /// Unique within its org (another org may use the same name);
+    /// `[A-Za-z0-9._-]{1,64}`.
     pub name: String,
     pub org: String,
     pub state: ConnectionState,
@@ -214,6 +215,11 @@ pub struct Message {
     /// (the sim link reports none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<DeliveryStatus>,
+    /// The text arrived longer than the gateway stores (65,536 characters, WhatsApp's
+    /// own cap on what a client sends) and `text` is its beginning; the rest was not
+    /// kept. Absent when the whole text was stored.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
 }
 
 /// How far a message got, from WhatsApp's receipts. Ordered: a receipt only ever moves

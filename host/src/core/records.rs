@@ -29,6 +29,13 @@ impl CredentialKind {
     /// An instance's own token (`wai_...`), minted by create-instance and by
     /// integrations. Invariant: its credential's `instance` is set.
     pub const INSTANCE: &'static str = "instance";
+    /// An integration's inbound secret (the `?token=` of the URL a sink's service calls
+    /// back, e.g. Chatwoot's webhook), minted by `set-integration` only. It lives in
+    /// another service's settings, so it is scoped to the one route it exists for: only
+    /// an auth plugin granted `inbound_secrets` (url-token, in front of the sink's
+    /// inbound mount) resolves it, and such a plugin resolves nothing else. Invariant:
+    /// its credential's `instance` is set.
+    pub const INBOUND: &'static str = "inbound";
 
     /// The kind named `name` (whether anything declares it is checked where a
     /// credential is minted).
@@ -51,9 +58,19 @@ impl CredentialKind {
         &self.0
     }
 
+    /// The host's `inbound` kind.
+    pub fn inbound() -> Self {
+        Self::new(Self::INBOUND)
+    }
+
     /// Whether this is the host's instance-bound kind.
     pub fn is_instance(&self) -> bool {
         self.0 == Self::INSTANCE
+    }
+
+    /// Whether this is an integration's inbound secret.
+    pub fn is_inbound(&self) -> bool {
+        self.0 == Self::INBOUND
     }
 }
 
@@ -65,6 +82,8 @@ impl std::fmt::Display for CredentialKind {
 
 /// The prefix of instance tokens (the host's `instance` kind).
 pub const INSTANCE_TOKEN_PREFIX: &str = "wai_";
+/// The prefix of integrations' inbound secrets (the host's `inbound` kind).
+pub const INBOUND_SECRET_PREFIX: &str = "wain_";
 
 /// How credentials of one kind are minted: the token prefix (so a leaked secret says
 /// what it is, and secret scanners match it) and the capabilities a credential gets
@@ -79,8 +98,8 @@ pub struct CredentialKindSpec {
 }
 
 impl CredentialKindSpec {
-    /// The two kinds the host itself mints.
-    pub fn builtin() -> [CredentialKindSpec; 2] {
+    /// The kinds the host itself mints.
+    pub fn builtin() -> [CredentialKindSpec; 3] {
         [
             CredentialKindSpec {
                 kind: CredentialKind::api_key(),
@@ -91,6 +110,12 @@ impl CredentialKindSpec {
             CredentialKindSpec {
                 kind: CredentialKind::instance(),
                 prefix: INSTANCE_TOKEN_PREFIX.into(),
+                default_caps: Capabilities::STANDARD,
+                declared_by: "host".into(),
+            },
+            CredentialKindSpec {
+                kind: CredentialKind::inbound(),
+                prefix: INBOUND_SECRET_PREFIX.into(),
                 default_caps: Capabilities::STANDARD,
                 declared_by: "host".into(),
             },
@@ -112,7 +137,7 @@ pub struct CredentialRecord {
     pub created_at: u64,
 }
 
-/// An instance. Invariant: `INSTANCE_NAMES[instance.name] == instance.id`.
+/// An instance. Invariant: `INSTANCE_NAMES[instance_name_key(org, name)] == id`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct InstanceRecord {
     #[serde(flatten)]

@@ -29,6 +29,8 @@
 //! memory_mib = 32                # linear-memory cap (default 32)
 //! deadline_ms = 100              # guest time per call (default 100); host calls excluded
 //! core_timeout_ms = 10000        # per `core`/`identity` host call (default 10 s)
+//! inbound_secrets = false        # with "identity": resolve integrations' inbound secrets
+//!                                # and only those (url-token); default: all but those
 //!
 //! [grants.http_out]              # only with "http-out" in imports
 //! hosts = ["api.example.com", "127.0.0.1:8080"]   # host or host:port (port 80 if absent)
@@ -242,6 +244,10 @@ pub struct Grants {
     pub http_out: HttpOutGrant,
     /// Cache bounds (with the `cache` import).
     pub cache: CacheGrant,
+    /// With the `identity` import: resolve integrations' inbound secrets, and only
+    /// those (the auth plugin in front of a sink's inbound route, `url-token`). Every
+    /// other auth plugin resolves every credential but those.
+    pub inbound_secrets: bool,
 }
 
 /// Bounds of a plugin's host-kept cache.
@@ -272,6 +278,7 @@ impl Default for Grants {
             core_timeout_ms: DEFAULT_CORE_TIMEOUT_MS,
             http_out: HttpOutGrant::default(),
             cache: CacheGrant::default(),
+            inbound_secrets: false,
         }
     }
 }

@@ -600,13 +600,16 @@ impl PluginHost {
             .map_err(|e| malformed(format!("answered an invalid response: {e}")))
     }
 
-    /// The 5xx for a failure, in the shape of `errors` (the mount's dialect's).
-    fn failure(&self, errors: &ErrorShape, f: PluginFailure) -> http::Response<Bytes> {
-        let message = format!("plugin `{}` failed: {}", f.plugin, f.message);
+    /// The 5xx for a failure, in the shape of `errors` (the mount's dialect's). The
+    /// caller gets a generic message: which plugin failed and why (its deadline, its
+    /// memory cap, a trap) are the gateway's internals, logged where the failure was
+    /// classified (`call`, `to_response`), not told to whoever sent the request.
+    fn failure(&self, errors: &ErrorShape, _failure: PluginFailure) -> http::Response<Bytes> {
+        let message = "internal error: the request could not be completed";
         http::Response::builder()
             .status(errors.status)
             .header(http::header::CONTENT_TYPE, errors.content_type.as_str())
-            .body(Bytes::from(errors.render("plugin_failed", &message)))
+            .body(Bytes::from(errors.render("plugin_failed", message)))
             .unwrap_or_else(|_| {
                 let mut r = http::Response::new(Bytes::from_static(b"plugin failed"));
                 *r.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;

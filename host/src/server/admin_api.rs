@@ -6,10 +6,13 @@
 //! | POST/GET | /admin/orgs | create `{name}` / list |
 //! | POST | /admin/credentials | mint `{org, kind, capabilities?, instance?, label?}` -> `{token}` shown once |
 //! | GET | /admin/instances | every instance of every org |
-//! | DELETE | /admin/instances/{i} | delete an instance (as its org's admin) |
-//! | POST | /admin/instances/{i}/connect | start pairing `{phone?}` -> `{state, qr, pair_code}` (`wagate instance connect`) |
+//! | DELETE | /admin/instances/{i}[?org=] | delete an instance (as its org's admin) |
+//! | POST | /admin/instances/{i}/connect[?org=] | start pairing `{phone?}` -> `{state, qr, pair_code}` (`wagate instance connect`) |
 //! | POST | /admin/sim/{i}/inbound | sim only: inject `{from, text, fromMe?, media?}` -> `{id}` |
 //! | POST | /admin/sim/{i}/link | sim only: `{up: bool}` takes the link down or up |
+//!
+//! `{i}` is an instance id or name. Names are unique per org only: `?org=<id or name>`
+//! picks the org; without it a name used by several orgs is refused (400, naming them).
 //! | GET | /admin/events/dead-letters | deliveries that failed for good |
 //! | POST | /admin/events/dead-letters/replay | `{ids?: [...]}` (all when absent) back to their queues |
 //! | GET | /admin/plugins | loaded plugins and the mount table |
@@ -21,7 +24,6 @@ use serde::Deserialize;
 
 use super::http::{ApiError, ApiResult, Req, json, ok};
 use crate::core::Core;
-use crate::core::authz::{instance_not_found, load_instance};
 use crate::core::model::{Capabilities, InstanceRef};
 use crate::core::records::{CredentialKind, InstanceRecord};
 use crate::whatsapp::sim::SimLink;
@@ -188,7 +190,7 @@ async fn dispatch(core: &Core, sim_link: Option<&SimLink>, req: &Req, seg: &[&st
             ok(&all)
         }
         ["instances", i] if m == Method::DELETE => {
-            let record = find(core, i)?;
+            let record = find(core, req, i)?;
             let admin = Core::admin_principal(&record.instance.org);
             ok(&core
                 .delete_instance(&admin, &InstanceRef::Id(record.instance.id))
@@ -200,7 +202,7 @@ async fn dispatch(core: &Core, sim_link: Option<&SimLink>, req: &Req, seg: &[&st
             } else {
                 req.json()?
             };
-            let record = find(core, i)?;
+            let record = find(core, req, i)?;
             let admin = Core::admin_principal(&record.instance.org);
             ok(&core
                 .connect(
@@ -212,7 +214,7 @@ async fn dispatch(core: &Core, sim_link: Option<&SimLink>, req: &Req, seg: &[&st
         }
         ["sim", i, "inbound"] if m == Method::POST => {
             let body: InboundBody = req.json()?;
-            let record = find(core, i)?;
+            let record = find(core, req, i)?;
             let sim = sim(sim_link)?;
             let chat = crate::core::jid::normalize(&body.from)?;
             let media = match body.media {
@@ -252,7 +254,7 @@ async fn dispatch(core: &Core, sim_link: Option<&SimLink>, req: &Req, seg: &[&st
         }
         ["sim", i, "link"] if m == Method::POST => {
             let body: LinkBody = req.json()?;
-            let record = find(core, i)?;
+            let record = find(core, req, i)?;
             sim(sim_link)?.set_link_up(&record.instance.id, body.up);
             ok(&serde_json::json!({"up": body.up, "state": core.link().state(&record.instance.id)}))
         }
@@ -260,12 +262,11 @@ async fn dispatch(core: &Core, sim_link: Option<&SimLink>, req: &Req, seg: &[&st
     }
 }
 
-fn find(core: &Core, i: &str) -> Result<InstanceRecord, ApiError> {
-    let which = InstanceRef::parse(i);
-    Ok(core
-        .store()
-        .read(|tx| load_instance(tx, &which))?
-        .ok_or_else(|| instance_not_found(&which))?)
+/// The instance `{i}` names: an id, or a name within `?org=` (id or name); without
+/// `?org=`, a name only one org uses (names are unique per org only).
+fn find(core: &Core, req: &Req, i: &str) -> Result<InstanceRecord, ApiError> {
+    let org = req.query_param("org");
+    Ok(core.find_instance_for_operator(org.as_deref(), &InstanceRef::parse(i))?)
 }
 
 fn sim(sim_link: Option<&SimLink>) -> Result<&SimLink, ApiError> {

@@ -5,6 +5,7 @@
 //! writer thread; the writer batches concurrent mutations into one durable commit
 //! (group commit, see [`writer`]) and answers each caller once its commit is on disk.
 
+mod migrations;
 pub mod tables;
 mod writer;
 
@@ -20,7 +21,7 @@ pub use writer::WriteJob;
 
 /// The schema this build writes. Bump it and add a step to [`migrate`] when a table's
 /// layout changes.
-pub const SCHEMA_VERSION: u64 = 1;
+pub const SCHEMA_VERSION: u64 = 3;
 
 /// Why the store could not do what it was asked. Callers map it into their own error
 /// type (`From<StoreError>`); the detail is logged where the error is made, since it is
@@ -197,7 +198,15 @@ fn migrate(db: &Database) -> anyhow::Result<()> {
                 "the database has schema {found}, newer than this build's {SCHEMA_VERSION}; use a newer wagate"
             );
         }
-        // Migration steps go here, one per version: `if found < 2 { ... }`.
+        // One step per version, oldest first; each runs in this one transaction, so a
+        // file is migrated wholly or not at all. A fresh file (found 0) has nothing to
+        // migrate.
+        if (1..2).contains(&found) {
+            migrations::inbound_kinds(&tx)?;
+        }
+        if (1..3).contains(&found) {
+            migrations::names_per_org(&tx)?;
+        }
         meta.insert("schema_version", SCHEMA_VERSION)?;
     }
     // Opening a table in a write transaction creates it, so readers never meet a

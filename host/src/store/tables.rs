@@ -42,7 +42,9 @@ pub const CREDENTIALS_BY_INSTANCE: MultimapTableDefinition<&str, &[u8]> =
     MultimapTableDefinition::new("credentials_by_instance");
 /// instance id -> `InstanceRecord`.
 pub const INSTANCES: TableDefinition<&str, &[u8]> = TableDefinition::new("instances");
-/// instance name -> instance id (names are unique across the gateway).
+/// `org_id \0 instance name` ([`instance_name_key`]) -> instance id: names are unique
+/// within an org, and each org's names are its own (schema 3; before, the key was the
+/// bare name, unique across the gateway).
 pub const INSTANCE_NAMES: TableDefinition<&str, &str> = TableDefinition::new("instance_names");
 /// chat key -> `Chat`.
 pub const CHATS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("chats");
@@ -171,6 +173,12 @@ pub fn wa_key(instance_id: &str, parts: &[&[u8]]) -> Option<Vec<u8>> {
         }
     }
     Some(k)
+}
+
+/// The [`INSTANCE_NAMES`] key of `name` in `org` (org ids are ULIDs and names are
+/// `[A-Za-z0-9._-]`, so neither holds the separator).
+pub fn instance_name_key(org: &str, name: &str) -> String {
+    format!("{org}\0{name}")
 }
 
 /// `instance_id \0`: the prefix of every chat/message key of an instance.

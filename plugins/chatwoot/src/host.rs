@@ -73,11 +73,19 @@ impl HostWa {
     }
 }
 
+/// Core's answer as the inbound route reports it: what the caller can fix (a
+/// disconnected instance, a text too long, a missing right, a rate limit) is a 4xx;
+/// only the gateway's own failure is a 502 (WhatsApp did not take it).
 fn wa_error(e: CoreError) -> WaError {
+    let message = wagate_plugin_sdk::http::core_error_message(&e);
     match e {
         CoreError::Conflict(_) => WaError::Conflict,
         CoreError::NotFound(_) => WaError::NotFound,
-        other => WaError::Other(wagate_plugin_sdk::http::core_error_message(&other)),
+        CoreError::Invalid(_) => WaError::Refused(422, message),
+        CoreError::Forbidden(_) => WaError::Refused(403, message),
+        CoreError::NotConnected(_) => WaError::Refused(409, message),
+        CoreError::RateLimited(_) => WaError::Refused(429, message),
+        CoreError::Internal(_) => WaError::Other(message),
     }
 }
 

@@ -147,6 +147,10 @@ pub enum WaError {
     /// Already revoked.
     Conflict,
     NotFound,
+    /// Refused for a reason on the caller's side (the instance is not connected, the
+    /// text is too long, ...): answered with this 4xx status.
+    Refused(u16, String),
+    /// The gateway failed.
     Other(String),
 }
 
@@ -214,12 +218,13 @@ fn run(action: Action, settings: &Settings, kv: &dyn Kv, wa: &dyn Wa) -> Result<
                 Err(e) => {
                     // Not sent: release the claim so Chatwoot's retry (or a resend) works.
                     kv.delete(&mark)?;
-                    let why = match e {
-                        WaError::Other(m) => m,
-                        WaError::NotFound => "the contact is not reachable".into(),
-                        WaError::Conflict => "refused by the gateway".into(),
+                    let (status, why) = match e {
+                        WaError::Refused(status, m) => (status, m),
+                        WaError::Other(m) => (502, m),
+                        WaError::NotFound => (502, "the contact is not reachable".into()),
+                        WaError::Conflict => (502, "refused by the gateway".into()),
                     };
-                    Ok(failed(502, &format!("not sent on WhatsApp: {why}")))
+                    Ok(failed(status, &format!("not sent on WhatsApp: {why}")))
                 }
             }
         }
@@ -240,6 +245,9 @@ fn run(action: Action, settings: &Settings, kv: &dyn Kv, wa: &dyn Wa) -> Result<
             match wa.revoke(&wa_id) {
                 Ok(()) => Ok(ok("revoked")),
                 Err(WaError::Conflict) | Err(WaError::NotFound) => Ok(ok("already revoked")),
+                Err(WaError::Refused(status, m)) => {
+                    Ok(failed(status, &format!("not revoked: {m}")))
+                }
                 Err(WaError::Other(m)) => Ok(failed(502, &format!("not revoked: {m}"))),
             }
         }

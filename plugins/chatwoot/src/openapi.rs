@@ -35,7 +35,10 @@ pub fn document() -> String {
                         "400": { "description": "The body is not a JSON object", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Answer" } } } },
                         "401": { "description": "No token, or not this instance's", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Answer" } } } },
                         "404": { "description": "No such instance, or no Chatwoot integration", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Answer" } } } },
-                        "502": { "description": "WhatsApp did not take the message (Chatwoot marks it failed)", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Answer" } } } }
+                        "409": { "description": "The instance is not connected to WhatsApp: not sent (Chatwoot marks it failed)", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Answer" } } } },
+                        "422": { "description": "Not sendable as it is (no WhatsApp number for the contact, text too long)", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Answer" } } } },
+                        "429": { "description": "Rate limited: not sent", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Answer" } } } },
+                        "502": { "description": "The gateway failed to hand the message to WhatsApp (Chatwoot marks it failed)", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Answer" } } } }
                     }
                 }
             }

@@ -7,7 +7,7 @@ use wagate_plugin_sdk::prelude::*;
 use crate::input::{self, bad};
 use crate::shape::{self, Style};
 use crate::util::{self, iso};
-use crate::{Reply, core_error, guard};
+use crate::{Cap, Reply, core_error, guard};
 
 /// Evolution's `findMessages` page size when `offset` is not given.
 const DEFAULT_OFFSET: u64 = 50;
@@ -137,7 +137,7 @@ fn record(m: &Message, instance_id: &str) -> MessageBody {
 // ---- POST /message/sendText/{instanceName} --------------------------------------
 
 pub fn send_text(req: &Request, name: &str) -> Reply {
-    let instance = guard(req, name, Style::Evolution)?;
+    let instance = guard(req, name, Style::Evolution, Cap::Send)?;
     let body = input::body(req)?;
     let number = input::req_str(&body, "number")?;
     let text = match body.get("text") {
@@ -194,7 +194,7 @@ struct Protocol {
 /// instance); `remoteJid` must be a valid JID and is echoed in the answer, which has
 /// Baileys' shape for the REVOKE protocol message it sends.
 pub fn delete_for_everyone(req: &Request, name: &str) -> Reply {
-    let instance = guard(req, name, Style::Evolution)?;
+    let instance = guard(req, name, Style::Evolution, Cap::Send)?;
     let body = input::body(req)?;
     let id = input::req_str(&body, "id")?;
     let from_me = input::req_bool(&body, "fromMe")?;
@@ -204,19 +204,10 @@ pub fn delete_for_everyone(req: &Request, name: &str) -> Reply {
         p => p,
     };
     let remote = normalize(&remote)?;
-    let revoked = match core::delete_message(&InstanceRef::Id(instance.id), &id, true) {
-        Ok(m) => m,
-        Err(e @ CoreError::NotConnected(_)) | Err(e @ CoreError::Internal(_)) => {
-            return Err(shape::evolution(
-                500,
-                [
-                    "Error while deleting message for everyone".to_string(),
-                    wagate_plugin_sdk::http::core_error_message(&e),
-                ],
-            ));
-        }
-        Err(e) => return Err(core_error(&e)),
-    };
+    // A disconnected instance is the caller's state to fix (400 in the shared mapping),
+    // not a gateway failure.
+    let revoked = core::delete_message(&InstanceRef::Id(instance.id), &id, true)
+        .map_err(|e| core_error(&e))?;
     let target = Key {
         remote_jid: remote.clone(),
         from_me,
@@ -263,29 +254,22 @@ struct Archived {
 }
 
 /// `{chat | lastMessage.key.remoteJid, archive}`. As in Evolution, success answers
-/// `archived: true` for archive and unarchive alike ("the change was made"), and any
-/// failure is a 500 carrying `{archived:false, message:[..]}`.
+/// `archived: true` for archive and unarchive alike ("the change was made"). Evolution
+/// turns every failure into a 500; here the caller's mistakes answer as such: no
+/// `send` right 403 (the guard), a missing or malformed `chat` 400, a chat the gateway
+/// has no message of 404 `Last message not found` (Evolution's own words for it).
 pub fn archive(req: &Request, name: &str) -> Reply {
-    let instance = guard(req, name, Style::Evolution)?;
+    let instance = guard(req, name, Style::Evolution, Cap::Send)?;
     let body = input::body(req)?;
     let archive = input::req_bool(&body, "archive")?;
     let chat = match input::opt_str(&body, "chat")?.filter(|c| !c.is_empty()) {
-        Some(c) => Some(c),
-        None => input::opt_str(&body, "lastMessage.key.remoteJid")?,
+        Some(c) => c,
+        None => match input::opt_str(&body, "lastMessage.key.remoteJid")? {
+            Some(c) if !c.is_empty() => c,
+            _ => return Err(bad("instance requires property \"chat\"")),
+        },
     };
-    let fail = |why: String| {
-        shape::evolution(
-            500,
-            [j!({
-                "archived": false,
-                "message": ["An error occurred while archiving the chat. Open a calling.", why],
-            })],
-        )
-    };
-    let Some(chat) = chat else {
-        return Err(fail("Last message not found".into()));
-    };
-    let jid = normalize(&chat).map_err(|_| fail(format!("Invalid chat \"{chat}\"")))?;
+    let jid = normalize(&chat)?;
     let patch = wagate_plugin_sdk::types::ChatPatch {
         archived: Some(archive),
         pinned: None,
@@ -293,8 +277,8 @@ pub fn archive(req: &Request, name: &str) -> Reply {
         unmute: false,
     };
     core::update_chat(&InstanceRef::Id(instance.id), &jid, patch).map_err(|e| match e {
-        CoreError::NotFound(_) => fail("Last message not found".into()),
-        e => fail(wagate_plugin_sdk::http::core_error_message(&e)),
+        CoreError::NotFound(_) => shape::evolution_msg(404, "Last message not found"),
+        e => core_error(&e),
     })?;
     Ok(json(
         201,
@@ -321,38 +305,72 @@ struct Page {
     records: Vec<MessageBody>,
 }
 
-/// Every stored message of one chat, newest first (deleted-for-me ones are hidden by
-/// core; revoked ones only with `logical_message_delete`).
-fn chat_messages(
+/// The most bytes of message content one findMessages page carries. The page is built
+/// in this plugin's capped memory (64 MiB), so a page of large messages holds fewer
+/// records than `offset` asks (see [`find_messages`]).
+const PAGE_BYTES: u64 = 4 << 20;
+
+/// What a message weighs against [`PAGE_BYTES`]: its strings and an allowance for the
+/// rest of its record.
+fn weight(m: &Message) -> u64 {
+    (512 + m.id.len()
+        + m.chat_jid.len()
+        + m.sender.len()
+        + m.text.as_ref().map_or(0, String::len)
+        + m.media.as_ref().map_or(0, String::len)) as u64
+}
+
+/// Walks every stored message of one chat, newest first (deleted-for-me ones are
+/// hidden by core; revoked ones only with `logical_message_delete`), one core page at a
+/// time, so only the page in hand is held. A chat the gateway never stored has none.
+/// `each` answers whether to go on.
+fn walk_chat(
     which: &InstanceRef,
     jid: &str,
     keep_revoked: bool,
-) -> Result<Vec<Message>, HttpResponse> {
-    let mut out = Vec::new();
+    mut each: impl FnMut(Message) -> bool,
+) -> Result<(), HttpResponse> {
     let mut cursor = None;
     loop {
         let page = match core::list_messages(which, jid, CORE_PAGE, cursor.as_deref()) {
             Ok(p) => p,
-            Err(CoreError::NotFound(_)) => return Ok(out),
+            Err(CoreError::NotFound(_)) => return Ok(()),
             Err(e) => return Err(core_error(&e)),
         };
-        out.extend(
-            page.messages
-                .into_iter()
-                .filter(|m| keep_revoked || !m.revoked),
-        );
+        for m in page.messages {
+            if (keep_revoked || !m.revoked) && !each(m) {
+                return Ok(());
+            }
+        }
         match page.next_cursor {
             Some(c) => cursor = Some(c),
-            None => return Ok(out),
+            None => return Ok(()),
         }
     }
+}
+
+/// One message that matched, without its content: which it is, and how it sorts and
+/// weighs.
+struct Hit {
+    id: String,
+    timestamp: u64,
+    chat: usize,
+    weight: u64,
 }
 
 /// `{where: {id?, key: {id?, fromMe?, remoteJid?, participant(s)?}, messageTimestamp:
 /// {gte?, lte?}}, page?, offset?}` -> `{messages: {total, pages, currentPage, records}}`,
 /// newest first, `offset` (default 50) records per page.
+///
+/// The chat is read twice, one core page at a time: first to find, count and sort the
+/// matching messages by their metadata only, then to pick the records of the asked
+/// page. So a page never holds more than it shows, whatever the chat holds. When the
+/// largest matching message times `offset` would exceed [`PAGE_BYTES`], every page of
+/// this query holds fewer records (the same number on each page, at least one) and
+/// `pages` counts pages of that size, so walking `page` from 1 to `pages` still reads
+/// every message exactly once.
 pub fn find_messages(req: &Request, name: &str) -> Reply {
-    let instance = guard(req, name, Style::Evolution)?;
+    let instance = guard(req, name, Style::Evolution, Cap::Read)?;
     let body = input::body(req)?;
     let id = match input::opt_str(&body, "where.key.id")? {
         Some(id) => Some(id),
@@ -383,13 +401,9 @@ pub fn find_messages(req: &Request, name: &str) -> Reply {
             .map(|c| c.jid)
             .collect(),
     };
-    let mut all = Vec::new();
-    for jid in &chats {
-        all.extend(chat_messages(&which, jid, keep_revoked)?);
-    }
     // Evolution compares whole seconds.
     let secs = |ms: u64| ms / 1000;
-    all.retain(|m| {
+    let matches = |m: &Message| {
         id.as_deref().is_none_or(|id| m.id == id)
             && from_me.is_none_or(|f| m.from_me == f)
             && participant
@@ -397,14 +411,55 @@ pub fn find_messages(req: &Request, name: &str) -> Reply {
                 .is_none_or(|p| m.sender == p && m.chat_jid.ends_with("@g.us"))
             && gte.is_none_or(|g| secs(m.timestamp) >= secs(g))
             && lte.is_none_or(|l| secs(m.timestamp) <= secs(l))
-    });
-    all.sort_by_key(|m| std::cmp::Reverse(m.timestamp));
-    let total = all.len() as u64;
-    let skip = offset.saturating_mul(page - 1);
-    let records = all
+    };
+
+    // 1. Find, count and sort by metadata.
+    let mut hits: Vec<Hit> = Vec::new();
+    for (chat, jid) in chats.iter().enumerate() {
+        walk_chat(&which, jid, keep_revoked, |m| {
+            if matches(&m) {
+                hits.push(Hit {
+                    weight: weight(&m),
+                    timestamp: m.timestamp,
+                    chat,
+                    id: m.id,
+                });
+            }
+            true
+        })?;
+    }
+    // Stable: messages of one millisecond keep their chat's order.
+    hits.sort_by_key(|h| std::cmp::Reverse(h.timestamp));
+    let total = hits.len() as u64;
+    let heaviest = hits.iter().map(|h| h.weight).max().unwrap_or(1).max(1);
+    let per_page = offset.min((PAGE_BYTES / heaviest).max(1));
+    let skip = usize::try_from(per_page.saturating_mul(page - 1)).unwrap_or(usize::MAX);
+    let take = usize::try_from(per_page).unwrap_or(usize::MAX);
+    let wanted: Vec<&Hit> = hits.iter().skip(skip).take(take).collect();
+
+    // 2. Pick the page's records by id (ids are unique per instance), in the sorted
+    // order; a chat's walk stops once its records are found.
+    let mut picked: Vec<Option<Message>> = (0..wanted.len()).map(|_| None).collect();
+    for (chat, jid) in chats.iter().enumerate() {
+        let mut slots: std::collections::HashMap<&str, usize> = wanted
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| h.chat == chat)
+            .map(|(slot, h)| (h.id.as_str(), slot))
+            .collect();
+        if slots.is_empty() {
+            continue;
+        }
+        walk_chat(&which, jid, keep_revoked, |m| {
+            if let Some(slot) = slots.remove(m.id.as_str()) {
+                picked[slot] = Some(m);
+            }
+            !slots.is_empty()
+        })?;
+    }
+    let records = picked
         .iter()
-        .skip(usize::try_from(skip).unwrap_or(usize::MAX))
-        .take(usize::try_from(offset).unwrap_or(usize::MAX))
+        .flatten()
         .map(|m| record(m, &instance.id))
         .collect();
     Ok(json(
@@ -412,7 +467,7 @@ pub fn find_messages(req: &Request, name: &str) -> Reply {
         &MessagesPage {
             messages: Page {
                 total,
-                pages: total.div_ceil(offset),
+                pages: total.div_ceil(per_page),
                 current_page: page,
                 records,
             },
@@ -445,7 +500,7 @@ struct ChatBody {
 /// `{where: {remoteJid?}, take?, skip?}` -> `[chat, ...]`, most recent activity first,
 /// each with its `lastMessage`.
 pub fn find_chats(req: &Request, name: &str) -> Reply {
-    let instance = guard(req, name, Style::Evolution)?;
+    let instance = guard(req, name, Style::Evolution, Cap::Read)?;
     let body = input::body(req)?;
     let remote = input::opt_str(&body, "where.remoteJid")?.filter(|s| !s.is_empty());
     let take = input::opt_uint(&body, "take")?;

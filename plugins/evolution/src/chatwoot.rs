@@ -27,7 +27,7 @@ use wagate_plugin_sdk::types::{Integration, IntegrationSpec};
 use crate::input::{self, bad};
 use crate::shape::Style;
 use crate::util::setting;
-use crate::{Reply, core_error, guard};
+use crate::{Cap, Reply, core_error, guard};
 
 /// The sink plugin that runs the sync.
 const SINK: &str = "chatwoot";
@@ -39,7 +39,7 @@ const MASK: &str = "********";
 // ---- POST /chatwoot/set/{instanceName} --------------------------------------------
 
 pub fn set(req: &Request, name: &str) -> Reply {
-    let instance = guard(req, name, Style::Evolution)?;
+    let instance = guard(req, name, Style::Evolution, Cap::Manage)?;
     let body = input::body(req)?;
     // Evolution's chatwootSchema: required, typed, not empty.
     let enabled = input::req_bool(&body, "enabled")?;
@@ -176,7 +176,7 @@ const DTO_KEYS: &[&str] = &[
 // ---- GET /chatwoot/find/{instanceName} --------------------------------------------
 
 pub fn find(req: &Request, name: &str) -> Reply {
-    let instance = guard(req, name, Style::Evolution)?;
+    let instance = guard(req, name, Style::Evolution, Cap::Manage)?;
     let found = core::get_integration(&InstanceRef::Id(instance.id.clone()), SINK)
         .map_err(|e| core_error(&e))?;
     let Some(integration) = found else {

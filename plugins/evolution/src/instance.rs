@@ -8,7 +8,7 @@ use wagate_plugin_sdk::prelude::*;
 use crate::input::{self, bad};
 use crate::shape::{self, Style};
 use crate::util::{self, iso};
-use crate::{EVOLUTION_VERSION, Reply, core_error, guard, qr};
+use crate::{Cap, EVOLUTION_VERSION, Reply, core_error, guard, qr};
 
 /// Baileys is the only integration wagate speaks.
 const INTEGRATION: &str = "WHATSAPP-BAILEYS";
@@ -187,8 +187,16 @@ struct Settings {
 }
 
 pub fn create(req: &Request) -> Reply {
-    if req.caller.is_none() {
+    let Some(caller) = &req.caller else {
         return Err(shape::unauthorized(Style::Evolution));
+    };
+    // Only an org-wide key may create (Evolution's auth guard answers 401 to any
+    // other); an org-wide key without `manage` lacks the right (403), whatever the body.
+    if caller.instance.is_some() {
+        return Err(shape::unauthorized(Style::Evolution));
+    }
+    if !caller.capabilities.contains(Capabilities::MANAGE) {
+        return Err(crate::forbidden(Style::Evolution, Cap::Manage));
     }
     let body = input::body(req)?;
     let name = input::req_str(&body, "instanceName")?;
@@ -233,7 +241,6 @@ pub fn create(req: &Request) -> Reply {
             ));
         }
         // Only an org-wide key may create: Evolution's auth guard answers 401.
-        Err(CoreError::Forbidden(_)) => return Err(shape::unauthorized(Style::Evolution)),
         Err(e) => return Err(core_error(&e)),
     };
     let instance = created.instance;
@@ -302,7 +309,7 @@ pub fn create(req: &Request) -> Reply {
 // ---- GET /instance/connect/{instanceName} ----------------------------------------
 
 pub fn connect(req: &Request, name: &str) -> Reply {
-    let instance = guard(req, name, Style::Evolution)?;
+    let instance = guard(req, name, Style::Evolution, Cap::Manage)?;
     let which = InstanceRef::Id(instance.id);
     let state = core::connection_state(&which).map_err(|e| core_error(&e))?;
     if state == ConnectionState::Open {
@@ -319,7 +326,7 @@ pub fn connect(req: &Request, name: &str) -> Reply {
 // ---- GET /instance/connectionState/{instanceName} -------------------------------
 
 pub fn connection_state(req: &Request, name: &str) -> Reply {
-    let instance = guard(req, name, Style::Evolution)?;
+    let instance = guard(req, name, Style::Evolution, Cap::Read)?;
     let state =
         core::connection_state(&InstanceRef::Id(instance.id)).map_err(|e| core_error(&e))?;
     Ok(state_body(name, state))
@@ -332,7 +339,7 @@ pub fn connection_state(req: &Request, name: &str) -> Reply {
 /// be; a session that was never paired or was logged out is "not connected", as in
 /// Evolution.
 pub fn restart(req: &Request, name: &str) -> Reply {
-    let instance = guard(req, name, Style::Evolution)?;
+    let instance = guard(req, name, Style::Evolution, Cap::Manage)?;
     let which = InstanceRef::Id(instance.id);
     let state = core::connection_state(&which).map_err(|e| core_error(&e))?;
     if state == ConnectionState::Disconnected {
@@ -351,7 +358,7 @@ pub fn restart(req: &Request, name: &str) -> Reply {
 // ---- DELETE /instance/logout/{instanceName} ------------------------------------
 
 pub fn logout(req: &Request, name: &str) -> Reply {
-    let instance = guard(req, name, Style::Evolution)?;
+    let instance = guard(req, name, Style::Evolution, Cap::Manage)?;
     let which = InstanceRef::Id(instance.id);
     let state = core::connection_state(&which).map_err(|e| core_error(&e))?;
     if state == ConnectionState::Disconnected {
@@ -370,7 +377,7 @@ pub fn logout(req: &Request, name: &str) -> Reply {
 pub fn delete(req: &Request, name: &str) -> Reply {
     let style = Style::Delete;
     // 1. Validate: the key, the instance, the caller's right to it.
-    let instance = guard(req, name, style)?;
+    let instance = guard(req, name, style, Cap::Manage)?;
     if req.caller.as_ref().is_some_and(|c| c.instance.is_some()) {
         // An instance token never deletes (core refuses it too): "no permission".
         return Err(shape::unauthorized(style));
@@ -453,11 +460,7 @@ pub fn fetch(req: &Request) -> Reply {
     let bound = caller.instance.is_some();
     let by_name = req.query("instanceName").filter(|s| !s.is_empty());
     let by_id = req.query("instanceId").filter(|s| !s.is_empty());
-    let list = match core::list_instances() {
-        Ok(l) => l,
-        Err(CoreError::Forbidden(_)) => return Err(shape::unauthorized(Style::Evolution)),
-        Err(e) => return Err(core_error(&e)),
-    };
+    let list = core::list_instances().map_err(|e| core_error(&e))?;
     let list: Vec<Instance> = list
         .into_iter()
         .filter(|i| by_name.as_deref().is_none_or(|n| i.name == n))

@@ -140,32 +140,85 @@ fn router() -> Router {
         })
 }
 
-/// Evolution's guards for a route on `{instanceName}`: a caller, an instance the caller
-/// may see, and (for an instance token) that very instance. Returns the instance.
-pub(crate) fn guard(req: &Request, name: &str, style: Style) -> Result<Instance, HttpResponse> {
-    let Some(caller) = &req.caller else {
-        return Err(shape::unauthorized(style));
-    };
-    if let Some(bound) = &caller.instance {
-        // Evolution's auth guard: a non-global key passes only when it is the token of
-        // the instance named in the path. Whether that other instance exists is not
-        // told.
-        return match core::get_instance(&InstanceRef::Id(bound.clone())) {
-            Ok(i) if i.name == name => Ok(i),
-            _ => Err(shape::unauthorized(style)),
-        };
+/// What a route needs of its caller, checked by [`guard`] before anything about the
+/// instance's state is read or told.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Cap {
+    Read,
+    Send,
+    Manage,
+}
+
+impl Cap {
+    fn flag(self) -> Capabilities {
+        match self {
+            Cap::Read => Capabilities::READ,
+            Cap::Send => Capabilities::SEND,
+            Cap::Manage => Capabilities::MANAGE,
+        }
     }
-    match core::get_instance(&InstanceRef::Name(name.to_string())) {
-        Ok(i) => Ok(i),
-        Err(CoreError::NotFound(_)) => Err(shape::instance_missing(style, name)),
-        Err(CoreError::Forbidden(_)) => Err(shape::unauthorized(style)),
-        Err(e) => Err(core_error(&e)),
+
+    fn name(self) -> &'static str {
+        match self {
+            Cap::Read => "read",
+            Cap::Send => "send",
+            Cap::Manage => "manage",
+        }
     }
 }
 
-/// A core error in Evolution's exception shape.
+/// Evolution's guards for a route on `{instanceName}`: a caller, an instance the caller
+/// may see, (for an instance token) that very instance, and the capability the route
+/// needs. Returns the instance.
+///
+/// The capability is checked here, before the route reads the instance's state: a
+/// route that answers from the state (connect on an open instance, restart on a
+/// disconnected one) would otherwise tell a caller without the right what only the
+/// right may learn, and answer 200 or 400 where the answer is 403.
+pub(crate) fn guard(
+    req: &Request,
+    name: &str,
+    style: Style,
+    cap: Cap,
+) -> Result<Instance, HttpResponse> {
+    let Some(caller) = &req.caller else {
+        return Err(shape::unauthorized(style));
+    };
+    let instance = if let Some(bound) = &caller.instance {
+        // Evolution's auth guard: a non-global key passes only when it is the token of
+        // the instance named in the path. Whether that other instance exists is not
+        // told.
+        match core::get_instance(&InstanceRef::Id(bound.clone())) {
+            Ok(i) if i.name == name => i,
+            _ => return Err(shape::unauthorized(style)),
+        }
+    } else {
+        match core::get_instance(&InstanceRef::Name(name.to_string())) {
+            Ok(i) => i,
+            Err(CoreError::NotFound(_)) => return Err(shape::instance_missing(style, name)),
+            Err(CoreError::Forbidden(_)) => return Err(shape::unauthorized(style)),
+            Err(e) => return Err(core_error(&e)),
+        }
+    };
+    if !caller.capabilities.contains(cap.flag()) {
+        return Err(forbidden(style, cap));
+    }
+    Ok(instance)
+}
+
+/// 403 for a credential without `cap`, in the route's shape.
+pub(crate) fn forbidden(style: Style, cap: Cap) -> HttpResponse {
+    let msg = format!("this credential lacks the `{}` capability", cap.name());
+    match style {
+        Style::Evolution => shape::evolution_msg(403, &msg),
+        Style::Delete => shape::delete_error(403, &msg),
+    }
+}
+
+/// The one mapping of a core error onto Evolution's exception shape, used by every
+/// route: a client's mistake (unknown thing, missing right, bad input, a state that
+/// does not allow the operation) is a 4xx; only the gateway's own failure is a 500.
 pub(crate) fn core_error(e: &CoreError) -> HttpResponse {
-    let msg = wagate_plugin_sdk::http::core_error_message(e);
     let status = match e {
         CoreError::NotFound(_) => 404,
         CoreError::Forbidden(_) => 403,
@@ -173,6 +226,7 @@ pub(crate) fn core_error(e: &CoreError) -> HttpResponse {
         CoreError::RateLimited(_) => 429,
         CoreError::Internal(_) => 500,
     };
+    let msg = wagate_plugin_sdk::http::core_error_message(e);
     let mut resp = shape::evolution_msg(status, &msg);
     if let CoreError::RateLimited(ms) = e {
         resp.headers

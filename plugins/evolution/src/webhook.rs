@@ -30,7 +30,7 @@ use wagate_plugin_sdk::types::{Webhook, WebhookSpec};
 use crate::input::{self, bad};
 use crate::shape::Style;
 use crate::util::iso;
-use crate::{Reply, core_error, guard};
+use crate::{Cap, Reply, core_error, guard};
 
 /// Every event name Evolution's webhook config accepts (its `EventController.events`).
 pub const EVOLUTION_EVENTS: [&str; 31] = [
@@ -241,7 +241,7 @@ pub fn apply(instance: &Instance, spec: WebhookSpec) -> Result<Value, HttpRespon
 // ---- POST /webhook/set/{instanceName} ---------------------------------------------
 
 pub fn set(req: &Request, name: &str) -> Reply {
-    let instance = guard(req, name, Style::Evolution)?;
+    let instance = guard(req, name, Style::Evolution, Cap::Manage)?;
     let body = input::body(req)?;
     if body.get("webhook").is_none_or(Value::is_null) {
         return Err(bad("instance requires property \"webhook\""));
@@ -254,7 +254,7 @@ pub fn set(req: &Request, name: &str) -> Reply {
 // ---- GET /webhook/find/{instanceName} ---------------------------------------------
 
 pub fn find(req: &Request, name: &str) -> Reply {
-    let instance = guard(req, name, Style::Evolution)?;
+    let instance = guard(req, name, Style::Evolution, Cap::Manage)?;
     let hooks =
         core::get_webhooks(&InstanceRef::Id(instance.id.clone())).map_err(|e| core_error(&e))?;
     Ok(match hooks.into_iter().next() {

@@ -50,12 +50,23 @@ fn which(params: &Params) -> InstanceRef {
     InstanceRef::Name(params.get("instance").unwrap_or_default().to_string())
 }
 
-/// The instance as the caller sees it (404 `Instance not found` otherwise).
-fn find_instance(which: &InstanceRef) -> Result<Instance, HttpResponse> {
-    core::get_instance(which).map_err(|e| match e {
+/// The instance as the caller sees it (404 `Instance not found` otherwise), for a route
+/// needing `cap` (403 without it). The capability is checked here, before the route
+/// validates the body or looks at the connection state, so a caller without the right
+/// always gets 403, never a 400 or 503 that depends on what it may not do.
+fn find_instance(
+    req: &Request,
+    which: &InstanceRef,
+    cap: Capabilities,
+) -> Result<Instance, HttpResponse> {
+    let instance = core::get_instance(which).map_err(|e| match e {
         CoreError::NotFound(_) => fail(404, msg::INSTANCE_NOT_FOUND),
         other => core_fail(&other),
-    })
+    })?;
+    if !caller(req).capabilities.contains(cap) {
+        return Err(fail(403, msg::FORBIDDEN));
+    }
+    Ok(instance)
 }
 
 /// 503 unless the instance has a live WhatsApp session.
@@ -254,8 +265,8 @@ fn list_instances(req: &Request, _: &Params) -> HttpResponse {
 }
 
 /// `GET /instance/status/{instance}`.
-fn instance_status(_req: &Request, params: &Params) -> HttpResponse {
-    match find_instance(&which(params)) {
+fn instance_status(req: &Request, params: &Params) -> HttpResponse {
+    match find_instance(req, &which(params), Capabilities::READ) {
         Ok(i) => ok(
             200,
             json!({
@@ -333,8 +344,9 @@ fn logout(_req: &Request, params: &Params) -> HttpResponse {
             }),
         ),
         Err(CoreError::NotFound(_)) => fail(404, msg::INSTANCE_NOT_FOUND),
-        Err(e @ (CoreError::Forbidden(_) | CoreError::RateLimited(_))) => core_fail(&e),
-        Err(_) => fail(500, "Failed to logout instance"),
+        Err(CoreError::Internal(_)) => fail(500, "Failed to logout instance"),
+        // The caller's side (no right, not connected, ...): the shared mapping.
+        Err(e) => core_fail(&e),
     }
 }
 
@@ -358,17 +370,15 @@ fn delete_instance(req: &Request, params: &Params) -> HttpResponse {
 }
 
 /// The seed's error rows: 401 for a credential that may not delete, 404, 429, and 500
-/// `Failed to delete instance: <reason>` for anything else (a delete already running
-/// included).
+/// `Failed to delete instance: <reason>` for the gateway's own failure. A delete
+/// already running is the caller's conflict (409), not a failure; the rest follows the
+/// shared mapping.
 fn delete_instance_error(e: &CoreError) -> HttpResponse {
     match e {
         CoreError::NotFound(_) => fail(404, msg::INSTANCE_NOT_FOUND),
         CoreError::Forbidden(_) => fail(401, msg::INVALID_TOKEN),
-        CoreError::RateLimited(_) => fail(429, msg::RATE_LIMITED),
-        CoreError::Invalid(m)
-        | CoreError::Conflict(m)
-        | CoreError::NotConnected(m)
-        | CoreError::Internal(m) => fail(500, &format!("Failed to delete instance: {m}")),
+        CoreError::Internal(m) => fail(500, &format!("Failed to delete instance: {m}")),
+        other => core_fail(other),
     }
 }
 
@@ -384,7 +394,7 @@ struct SendTextBody {
 fn send_text(req: &Request, params: &Params) -> HttpResponse {
     let run = || -> Result<HttpResponse, HttpResponse> {
         let which = which(params);
-        let instance = find_instance(&which)?;
+        let instance = find_instance(req, &which, Capabilities::SEND)?;
         let b: SendTextBody = body(req)?;
         let number = required(b.number, msg::NUMBER_REQUIRED)?;
         let text = match b.message {
@@ -426,7 +436,7 @@ struct DeleteMessageBody {
 fn delete_message(req: &Request, params: &Params) -> HttpResponse {
     let run = || -> Result<HttpResponse, HttpResponse> {
         let which = which(params);
-        let instance = find_instance(&which)?;
+        let instance = find_instance(req, &which, Capabilities::SEND)?;
         let b: DeleteMessageBody = body(req)?;
         let id = required(b.message_id, msg::MESSAGE_ID_REQUIRED)?;
         require_connected(&instance)?;
@@ -471,7 +481,7 @@ struct DeleteChatBody {
 fn delete_chat(req: &Request, params: &Params) -> HttpResponse {
     let run = || -> Result<HttpResponse, HttpResponse> {
         let which = which(params);
-        let instance = find_instance(&which)?;
+        let instance = find_instance(req, &which, Capabilities::SEND)?;
         let b: DeleteChatBody = body(req)?;
         let number = required(b.number, msg::NUMBER_REQUIRED)?;
         require_connected(&instance)?;
@@ -533,7 +543,7 @@ fn patch_chat<B: DeserializeOwned>(
 ) -> HttpResponse {
     let run = || -> Result<HttpResponse, HttpResponse> {
         let which = which(params);
-        let instance = find_instance(&which)?;
+        let instance = find_instance(req, &which, Capabilities::SEND)?;
         let b: B = body_detailed(req)?;
         let number = required(number_of(&b), msg::NUMBER_REQUIRED)?;
         let patch = patch_of(&b)?;
@@ -652,7 +662,7 @@ fn mute_chat(req: &Request, params: &Params) -> HttpResponse {
 /// then by last activity.
 fn list_chats(req: &Request, params: &Params) -> HttpResponse {
     let which = which(params);
-    if let Err(r) = find_instance(&which) {
+    if let Err(r) = find_instance(req, &which, Capabilities::READ) {
         return r;
     }
     let mut chats = match core::list_chats(&which) {
@@ -710,13 +720,20 @@ struct HistoryBody {
     cursor: Option<String>,
 }
 
+/// The most bytes of message text one history answer gathers before it stops at the
+/// end of the core page it is on (and hands out that page's cursor). The answer is built
+/// in this plugin's capped memory, so it is bounded by size as well as by `count`.
+const HISTORY_BYTES: usize = 1 << 20;
+
 /// `POST /chat/history/{instance} {number, count, from, to, cursor}`: stored messages,
 /// newest first. `from`/`to` (ISO 8601) bound the window as in RyzeAPI; `nextCursor`
-/// (a wagate addition) continues exactly where a page stopped.
+/// (a wagate addition) continues exactly where a page stopped. A page holds `count`
+/// messages or about [`HISTORY_BYTES`] of text, whichever comes first (`hasMore` and
+/// `nextCursor` then say there is more).
 fn history(req: &Request, params: &Params) -> HttpResponse {
     let run = || -> Result<HttpResponse, HttpResponse> {
         let which = which(params);
-        find_instance(&which)?;
+        find_instance(req, &which, Capabilities::READ)?;
         let b: HistoryBody = body_detailed(req)?;
         let number = required(b.number, msg::NUMBER_REQUIRED)?;
         let count = b.count.unwrap_or(50);
@@ -741,6 +758,7 @@ fn history(req: &Request, params: &Params) -> HttpResponse {
         let mut out: Vec<Value> = Vec::new();
         let mut cursor = b.cursor.filter(|c| !c.is_empty());
         let mut past_window = false;
+        let mut bytes = 0;
         loop {
             let want = (count as usize - out.len()).min(200) as u32;
             let page = match core::list_messages(&which, &jid, want, cursor.as_deref()) {
@@ -760,10 +778,16 @@ fn history(req: &Request, params: &Params) -> HttpResponse {
                     past_window = true;
                     break;
                 }
+                bytes += m.text.as_ref().map_or(0, String::len);
                 out.push(message_json(m));
             }
             cursor = page.next_cursor;
-            if past_window || cursor.is_none() || out.len() >= count as usize {
+            // Core pages are taken whole, so the cursor is exact wherever this stops.
+            if past_window
+                || cursor.is_none()
+                || out.len() >= count as usize
+                || bytes >= HISTORY_BYTES
+            {
                 break;
             }
         }
@@ -789,7 +813,7 @@ fn history(req: &Request, params: &Params) -> HttpResponse {
 /// `POST /events/webhook/{instance}` (see `webhooks.rs`).
 fn set_webhook(req: &Request, params: &Params) -> HttpResponse {
     let which = which(params);
-    find_instance(&which)
+    find_instance(req, &which, Capabilities::MANAGE)
         .and_then(|_| crate::webhooks::set(req, &which))
         .unwrap_or_else(|e| e)
 }
@@ -797,7 +821,7 @@ fn set_webhook(req: &Request, params: &Params) -> HttpResponse {
 /// `GET /events/getWebhook/{instance}[?label=]` (see `webhooks.rs`).
 fn get_webhook(req: &Request, params: &Params) -> HttpResponse {
     let which = which(params);
-    find_instance(&which)
+    find_instance(req, &which, Capabilities::MANAGE)
         .and_then(|_| crate::webhooks::get(req, &which))
         .unwrap_or_else(|e| e)
 }
@@ -825,6 +849,9 @@ mod tests {
         assert_eq!(r.status, 404);
         assert_eq!(body(&r)["error"]["message"], "Instance not found");
         let r = delete_instance_error(&CoreError::Conflict("already running".into()));
-        assert_eq!(r.status, 500);
+        assert_eq!(
+            r.status, 409,
+            "a delete already running is not a gateway failure"
+        );
     }
 }

@@ -67,10 +67,20 @@ impl identity::Host for IdentityView<'_> {
         };
         let core = ctx.core.clone();
         let timeout = self.base.plugin.core_timeout;
+        // An inbound secret is accepted only by the plugin granted them, and that plugin
+        // accepts nothing else (see `Grants::inbound_secrets`).
+        let inbound = self.base.plugin.grants.inbound_secrets;
         let found = self
             .base
             .host_call(async move {
-                tokio::time::timeout(timeout, core.resolve_credential(&secret)).await
+                let resolve = async {
+                    if inbound {
+                        core.resolve_inbound_credential(&secret).await
+                    } else {
+                        core.resolve_credential(&secret).await
+                    }
+                };
+                tokio::time::timeout(timeout, resolve).await
             })
             .await;
         match found {
