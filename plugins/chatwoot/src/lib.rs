@@ -186,6 +186,8 @@ impl DialectGuest for Chatwoot {
                 headers: vec![header("content-type", "application/json")],
                 body: openapi::document().into_bytes(),
             })
+            .method_not_allowed(|_, _| refuse(405, "method not allowed on this path"))
+            .fallback(|_, _| refuse(404, "no such route"))
             .handle(&Request::new(req, caller))
     }
 

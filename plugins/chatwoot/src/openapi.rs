@@ -13,11 +13,11 @@ pub fn document() -> String {
         "paths": {
             "/{instanceName}": {
                 "post": {
+                    "operationId": "chatwootWebhook",
                     "summary": "Receive a Chatwoot webhook",
                     "description": "message_created (outgoing, not private, by an agent) is sent on WhatsApp; message_updated with content_attributes.deleted revokes the WhatsApp message; conversation_status_changed and every other event send nothing.",
                     "parameters": [
-                        { "name": "instanceName", "in": "path", "required": true, "schema": { "type": "string" } },
-                        { "name": "token", "in": "query", "required": true, "description": "The integration's inbound secret (bound to the instance).", "schema": { "type": "string" } }
+                        { "name": "instanceName", "in": "path", "required": true, "schema": { "type": "string", "minLength": 1 } }
                     ],
                     "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "properties": {
                         "event": { "type": "string" },
@@ -33,6 +33,7 @@ pub fn document() -> String {
                     "responses": {
                         "200": { "description": "Done or ignored", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Answer" } } } },
                         "400": { "description": "The body is not a JSON object", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Answer" } } } },
+                        "413": { "description": "The request body is larger than the gateway's max_body_bytes (answered by the gateway, in its own error shape)", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/GatewayError" } } } },
                         "401": { "description": "No token, or not this instance's", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Answer" } } } },
                         "404": { "description": "No such instance, or no Chatwoot integration", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Answer" } } } },
                         "409": { "description": "The instance is not connected to WhatsApp: not sent (Chatwoot marks it failed)", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Answer" } } } },
@@ -41,9 +42,27 @@ pub fn document() -> String {
                         "502": { "description": "The gateway failed to hand the message to WhatsApp (Chatwoot marks it failed)", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Answer" } } } }
                     }
                 }
+            },
+            "/openapi.json": {
+                "get": {
+                    "operationId": "openapi",
+                    "summary": "This document",
+                    "security": [],
+                    "responses": {
+                        "200": { "description": "OpenAPI 3.1 JSON", "content": { "application/json": { "schema": { "type": "object" } } } }
+                    }
+                }
             }
         },
-        "components": { "schemas": { "Answer": { "type": "object", "properties": {
+        "security": [{ "token": [] }, { "tokenHeader": [] }],
+        "components": {
+            "securitySchemes": {
+                "token": { "type": "apiKey", "in": "query", "name": "token", "description": "The integration's inbound secret (bound to the instance), as the webhook_url a dialect's Chatwoot endpoint answers carries it." },
+                "tokenHeader": { "type": "apiKey", "in": "header", "name": "x-wagate-token", "description": "The same secret as a header." }
+            },
+            "schemas": {
+            "GatewayError": { "type": "object", "required": ["error"], "properties": { "error": { "type": "object", "required": ["code", "message"], "properties": { "code": { "type": "string" }, "message": { "type": "string" } } } } },
+            "Answer": { "type": "object", "required": ["status"], "properties": {
             "status": { "type": "string", "enum": ["ok", "ignored", "error"] },
             "action": { "type": "string" },
             "reason": { "type": "string" },

@@ -123,6 +123,16 @@ fn router() -> Router {
         .get("/chatwoot/find/{instanceName}", |r, p| {
             run(r, p, chatwoot::find)
         })
+        .method_not_allowed(|req, _| {
+            shape::evolution(
+                405,
+                [format!(
+                    "Cannot {} {}",
+                    req.method().to_ascii_uppercase(),
+                    req.raw.path
+                )],
+            )
+        })
         .fallback(|req, _| {
             // Express's catch-all, as Evolution answers it.
             let mut url = req.raw.path.clone();

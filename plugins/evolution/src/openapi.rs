@@ -5,9 +5,150 @@ use serde_json::{Value, json};
 fn instance_param() -> Value {
     json!({
         "name": "instanceName", "in": "path", "required": true,
-        "schema": { "type": "string" },
-        "description": "The instanceName given at creation."
+        "schema": { "type": "string", "minLength": 1 },
+        "description": "The instanceName given at creation (an unknown one, or another organisation's, is 404)."
     })
+}
+
+/// (path, method, operationId) of every operation: `links` name operations by id.
+const OPERATION_IDS: [(&str, &str, &str); 16] = [
+    ("/instance/create", "post", "createInstance"),
+    ("/instance/fetchInstances", "get", "fetchInstances"),
+    ("/instance/connect/{instanceName}", "get", "connectInstance"),
+    (
+        "/instance/connectionState/{instanceName}",
+        "get",
+        "connectionState",
+    ),
+    (
+        "/instance/restart/{instanceName}",
+        "post",
+        "restartInstance",
+    ),
+    (
+        "/instance/logout/{instanceName}",
+        "delete",
+        "logoutInstance",
+    ),
+    (
+        "/instance/delete/{instanceName}",
+        "delete",
+        "deleteInstance",
+    ),
+    ("/message/sendText/{instanceName}", "post", "sendText"),
+    (
+        "/chat/deleteMessageForEveryone/{instanceName}",
+        "delete",
+        "deleteMessageForEveryone",
+    ),
+    ("/chat/archiveChat/{instanceName}", "post", "archiveChat"),
+    ("/chat/findMessages/{instanceName}", "post", "findMessages"),
+    ("/chat/findChats/{instanceName}", "post", "findChats"),
+    ("/webhook/set/{instanceName}", "post", "setWebhook"),
+    ("/webhook/find/{instanceName}", "get", "findWebhook"),
+    ("/chatwoot/set/{instanceName}", "post", "setChatwoot"),
+    ("/chatwoot/find/{instanceName}", "get", "findChatwoot"),
+];
+
+/// The operations a created instance's name feeds, in the order a client uses them
+/// (read, use, then log out and delete).
+const USES_OF_CREATED: [&str; 13] = [
+    "connectionState",
+    "connectInstance",
+    "restartInstance",
+    "sendText",
+    "archiveChat",
+    "findMessages",
+    "findChats",
+    "setWebhook",
+    "findWebhook",
+    "findChatwoot",
+    "logoutInstance",
+    "deleteInstance",
+    "fetchInstances",
+];
+
+/// Schemas and responses kept out of `document`'s one `json!` (its macro recursion
+/// limit).
+fn extras(doc: &mut Value) {
+    let schemas = json!({
+                "GatewayError": {
+                    "type": "object", "required": ["error"],
+                    "properties": { "error": { "type": "object", "required": ["code", "message"], "properties": { "code": { "type": "string" }, "message": { "type": "string" } } } }
+                },
+                "InstanceName": {
+                    "type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9._-]+$",
+                    "not": { "anyOf": [{ "enum": [".", ".."] }, { "pattern": "^[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$" }] },
+                    "description": "1-64 letters, digits, `.`, `_` or `-`; not `.`/`..` and not shaped like an instance id (a ULID)."
+                },
+                "Number": {
+                    "type": "string", "minLength": 1,
+                    "pattern": "^(\\+?[0-9 ().\\-]{8,40}|[0-9]{5,20}(:[0-9]+)?@(s\\.whatsapp\\.net|c\\.us)|[0-9]{5,25}(:[0-9]+)?@lid|[0-9]{1,25}(-[0-9]{1,25})?@g\\.us)$",
+                    "description": "Number with country code, 8-15 digits (`+`, spaces, dots, dashes and parentheses are ignored), or a JID (...@s.whatsapp.net, ...@lid, ...@g.us)"
+                }
+    });
+    let responses = json!({
+                "Forbidden": { "description": "The key lacks the capability the operation needs (read, send or manage)", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+                "TooManyRequests": { "description": "A rate limit of the gateway (see Retry-After)", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+                "PayloadTooLarge": { "description": "The request body is larger than the gateway's max_body_bytes (answered by the gateway, in its own error shape)", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/GatewayError" } } } }
+    });
+    for (at, extra) in [("schemas", schemas), ("responses", responses)] {
+        if let (Some(into), Some(extra)) =
+            (doc["components"][at].as_object_mut(), extra.as_object())
+        {
+            into.extend(extra.clone());
+        }
+    }
+}
+
+/// Operation ids, the create -> use -> delete `links`, and the statuses every
+/// operation can answer besides its own: 401 (no or a wrong apikey), 403 (the key lacks
+/// a capability), 429 (a core rate limit), and for an operation with a body 400 and 413
+/// (over the gateway's `max_body_bytes`, answered by the gateway in its own shape). An
+/// operation's own wording of a status is kept.
+fn finish(doc: &mut Value) {
+    for (path, method, id) in OPERATION_IDS {
+        doc["paths"][path][method]["operationId"] = json!(id);
+    }
+    let links: serde_json::Map<String, Value> = USES_OF_CREATED
+        .iter()
+        .map(|op| {
+            let parameters = if *op == "fetchInstances" {
+                json!({ "query.instanceName": "$response.body#/instance/instanceName" })
+            } else {
+                json!({ "path.instanceName": "$response.body#/instance/instanceName" })
+            };
+            (
+                op.to_string(),
+                json!({ "operationId": op, "parameters": parameters }),
+            )
+        })
+        .collect();
+    doc["paths"]["/instance/create"]["post"]["responses"]["201"]["links"] = Value::Object(links);
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return;
+    };
+    for item in paths.values_mut() {
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
+        for op in item.values_mut() {
+            let with_body = op.get("requestBody").is_some();
+            let responses = &mut op["responses"];
+            let mut add = |status: &str, name: &str| {
+                if responses.get(status).is_none() {
+                    responses[status] = json!({ "$ref": format!("#/components/responses/{name}") });
+                }
+            };
+            add("401", "Unauthorized");
+            add("403", "Forbidden");
+            add("429", "TooManyRequests");
+            if with_body {
+                add("400", "BadRequest");
+                add("413", "PayloadTooLarge");
+            }
+        }
+    }
 }
 
 fn body(schema: Value) -> Value {
@@ -43,6 +184,29 @@ fn op(
         o["requestBody"] = r;
     }
     o
+}
+
+/// `POST /instance/create`'s answers.
+fn created() -> Value {
+    json!({
+        "201": {
+            "description": "Created; `hash` is the instance token (shown once)",
+            "content": { "application/json": { "schema": {
+                "type": "object", "required": ["instance", "hash"],
+                "properties": {
+                    "instance": { "type": "object", "required": ["instanceName", "instanceId", "status"], "properties": {
+                        "instanceName": { "type": "string" }, "instanceId": { "type": "string" },
+                        "integration": { "type": "string" }, "status": { "type": "string" }
+                    } },
+                    "hash": { "type": "string" },
+                    "qrcode": { "$ref": "#/components/schemas/QrCode" }
+                }
+            } } }
+        },
+        "400": { "$ref": "#/components/responses/BadRequest" },
+        "401": { "description": "Missing or invalid apikey, or an instance's token (only an organisation-wide key creates)", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+        "403": { "description": "The name is already in use, or the key lacks the `manage` capability", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }
+    })
 }
 
 fn obj() -> Value {
@@ -114,11 +278,13 @@ pub fn document() -> String {
                     }
                 },
                 "Error": {
-                    "type": "object",
+                    "type": "object", "required": ["status", "error", "response"],
                     "properties": {
                         "status": { "type": "integer" },
                         "error": { "type": "string" },
-                        "response": { "type": "object", "properties": { "message": {} } }
+                        "response": { "type": "object", "required": ["message"], "properties": { "message": {
+                            "anyOf": [{ "type": "string" }, { "type": "array", "items": { "type": "string" } }]
+                        } } }
                     }
                 },
                 "Success": {
@@ -129,7 +295,7 @@ pub fn document() -> String {
                     }
                 },
                 "QrCode": {
-                    "type": "object",
+                    "type": "object", "required": ["pairingCode", "count"],
                     "properties": {
                         "pairingCode": { "type": ["string", "null"] },
                         "code": { "type": "string", "description": "The raw QR payload" },
@@ -138,8 +304,8 @@ pub fn document() -> String {
                     }
                 },
                 "ConnectionState": {
-                    "type": "object",
-                    "properties": { "instance": { "type": "object", "properties": {
+                    "type": "object", "required": ["instance"],
+                    "properties": { "instance": { "type": "object", "required": ["instanceName", "state"], "properties": {
                         "instanceName": { "type": "string" },
                         "state": { "enum": ["open", "connecting", "close"] }
                     } } }
@@ -161,7 +327,7 @@ pub fn document() -> String {
             },
             "responses": {
                 "BadRequest": { "description": "Invalid input", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
-                "Unauthorized": { "description": "Missing or invalid apikey", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+                "Unauthorized": { "description": "Missing or invalid apikey, or an instance's token used on another instance", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
                 "NotFound": { "description": "The instance does not exist", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }
             }
         },
@@ -170,13 +336,14 @@ pub fn document() -> String {
                 Some(body(json!({
                     "type": "object", "required": ["instanceName"],
                     "properties": {
-                        "instanceName": { "type": "string" },
+                        "instanceName": { "$ref": "#/components/schemas/InstanceName" },
                         "integration": { "const": "WHATSAPP-BAILEYS" },
+                        "token": { "type": "string", "maxLength": 0, "description": "Custom tokens are not supported (400); wagate mints the token and returns it as `hash`." },
                         "qrcode": { "type": "boolean", "description": "Start pairing and return the QR code" },
-                        "number": { "type": "string", "description": "With qrcode: pair by code for this number" }
+                        "number": { "type": "string", "description": "With qrcode: pair by code for this number (8-15 digits with country code)" }
                     }
                 }))),
-                ok("201", "Created; `hash` is the instance token (shown once)", obj())) },
+                created()) },
             "/instance/fetchInstances": { "get": {
                 "summary": "List instances", "tags": ["Instance"], "security": [{ "apikey": [] }],
                 "parameters": [
@@ -202,23 +369,28 @@ pub fn document() -> String {
             "/message/sendText/{instanceName}": { "post": op("Send a text message", "Message", true,
                 Some(body(json!({
                     "type": "object", "required": ["number", "text"],
-                    "properties": { "number": { "type": "string" }, "text": { "type": "string" } }
+                    "properties": { "number": { "$ref": "#/components/schemas/Number" }, "text": { "type": "string", "minLength": 1, "maxLength": 65536 } }
                 }))),
                 ok("201", "The message", json!({ "$ref": "#/components/schemas/Message" }))) },
             "/chat/deleteMessageForEveryone/{instanceName}": { "delete": op("Revoke a message for everyone", "Chat", true,
                 Some(body(json!({
                     "type": "object", "required": ["id", "fromMe", "remoteJid"],
                     "properties": {
-                        "id": { "type": "string" }, "fromMe": { "type": "boolean" },
-                        "remoteJid": { "type": "string" }, "participant": { "type": "string" }
+                        "id": { "type": "string", "minLength": 1 }, "fromMe": { "type": "boolean" },
+                        "remoteJid": { "$ref": "#/components/schemas/Number" }, "participant": { "type": "string", "minLength": 1 }
                     }
                 }))),
                 ok("201", "The REVOKE protocol message", obj())) },
             "/chat/archiveChat/{instanceName}": { "post": op("Archive or unarchive a chat", "Chat", true,
                 Some(body(json!({
                     "type": "object", "required": ["archive"],
+                    "description": "The chat is `chat`, or else `lastMessage.key.remoteJid`: one of them is required.",
+                    "anyOf": [
+                        { "required": ["chat"], "properties": { "chat": { "minLength": 1 } } },
+                        { "required": ["lastMessage"], "properties": { "lastMessage": { "required": ["key"], "properties": { "key": { "required": ["remoteJid"] } } } } }
+                    ],
                     "properties": {
-                        "chat": { "type": "string" }, "archive": { "type": "boolean" },
+                        "chat": { "$ref": "#/components/schemas/Number" }, "archive": { "type": "boolean" },
                         "lastMessage": { "type": "object", "properties": { "key": { "$ref": "#/components/schemas/MessageKey" } } }
                     }
                 }))),
@@ -275,6 +447,8 @@ pub fn document() -> String {
     for (path, item) in chatwoot_paths() {
         doc["paths"][path] = item;
     }
+    extras(&mut doc);
+    finish(&mut doc);
     doc.to_string()
 }
 /// The Chatwoot routes (kept apart: one `json!` for the whole document would exceed the

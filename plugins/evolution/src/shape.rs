@@ -61,6 +61,7 @@ pub fn reason(status: u16) -> &'static str {
         401 => "Unauthorized",
         403 => "Forbidden",
         404 => "Not Found",
+        405 => "Method Not Allowed",
         409 => "Conflict",
         429 => "Too Many Requests",
         503 => "Service Unavailable",

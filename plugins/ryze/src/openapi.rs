@@ -15,13 +15,27 @@ fn err(desc: &str, example: &str) -> Value {
 fn okr(desc: &str, example: Value) -> Value {
     json!({
         "description": desc,
-        "content": { "application/json": { "example": example } },
+        "content": { "application/json": {
+            "schema": { "$ref": "#/components/schemas/Success" },
+            "example": example,
+        }},
     })
 }
 
 fn instance_param() -> Value {
     json!({ "name": "instance", "in": "path", "required": true,
-            "description": "Instance name.", "schema": { "type": "string" } })
+            "description": "Instance name (an unknown one, or another account's, is 404).",
+            "schema": { "type": "string", "minLength": 1 } })
+}
+
+/// What core accepts as a number or JID (`core::jid::normalize`): 8-15 digits with the
+/// country code (`+`, spaces, dots, dashes and parentheses are ignored), or a JID.
+pub(crate) const NUMBER_PATTERN: &str = r"^(\+?[0-9 ().\-]{8,40}|[0-9]{5,20}(:[0-9]+)?@(s\.whatsapp\.net|c\.us)|[0-9]{5,25}(:[0-9]+)?@lid|[0-9]{1,25}(-[0-9]{1,25})?@g\.us)$";
+
+/// The body's `number`: required, and answered 400 when it is not a number or JID.
+fn number_schema() -> Value {
+    json!({ "type": "string", "minLength": 1, "pattern": NUMBER_PATTERN,
+            "description": "Number with country code, 8-15 digits (5511999999999; `+`, spaces, dots, dashes and parentheses are ignored), or a JID (...@s.whatsapp.net, ...@lid, ...@g.us)." })
 }
 
 fn body(props: Value, required: &[&str], example: Value) -> Value {
@@ -34,26 +48,148 @@ fn body(props: Value, required: &[&str], example: Value) -> Value {
     })
 }
 
-/// Adds the responses every authenticated route can give.
-fn common(mut responses: Value) -> Value {
-    responses["401"] = err("Token missing or invalid.", "Invalid token");
-    responses["429"] = err(
-        "More than the limit per minute.",
-        "Rate limit exceeded. Try again later.",
+/// Adds the responses every authenticated route can give (a route's own wording of a
+/// status wins).
+fn common(mut responses: Value, with_body: bool) -> Value {
+    let mut add = |status: &str, r: Value| {
+        if responses.get(status).is_none() {
+            responses[status] = r;
+        }
+    };
+    add("401", err("Token missing or invalid.", "Invalid token"));
+    add(
+        "403",
+        err(
+            "The token lacks the capability the operation needs (read, send or manage).",
+            "Token does not have permission for this operation",
+        ),
     );
+    add(
+        "429",
+        err(
+            "More than the limit per minute.",
+            "Rate limit exceeded. Try again later.",
+        ),
+    );
+    if with_body {
+        add("413", too_large());
+    }
     responses
+}
+
+/// The gateway refuses a body over its `max_body_bytes` before the dialect sees it, in
+/// the gateway's own error shape.
+fn too_large() -> Value {
+    json!({
+        "description": "The request body is larger than the gateway's max_body_bytes (answered by the gateway, in its own error shape).",
+        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/GatewayError" } } },
+    })
 }
 
 fn op(summary: &str, params: Value, body: Option<Value>, responses: Value) -> Value {
     let mut o = json!({
         "summary": summary,
         "parameters": params,
-        "responses": common(responses),
+        "responses": common(responses, body.is_some()),
     });
     if let Some(b) = body {
         o["requestBody"] = b;
     }
     o
+}
+
+/// (path, method, operationId) of every operation: `links` name operations by id.
+const OPERATION_IDS: [(&str, &str, &str); 17] = [
+    ("/instance/new", "post", "createInstance"),
+    ("/instance/list", "get", "listInstances"),
+    ("/instance/status/{instance}", "get", "getInstanceStatus"),
+    ("/instance/connect/{instance}", "get", "connectInstance"),
+    ("/instance/logout/{instance}", "delete", "logoutInstance"),
+    ("/instance/delete/{instance}", "delete", "deleteInstance"),
+    ("/message/text/{instance}", "post", "sendText"),
+    ("/chat/archive/{instance}", "post", "archiveChat"),
+    ("/chat/pin/{instance}", "post", "pinChat"),
+    ("/chat/mute/{instance}", "post", "muteChat"),
+    ("/chat/contacts/{instance}", "get", "listChats"),
+    ("/chat/history/{instance}", "post", "chatHistory"),
+    ("/chat/delete/{instance}", "delete", "deleteMessage"),
+    ("/chat/deleteChat/{instance}", "delete", "deleteChat"),
+    ("/events/webhook/{instance}", "post", "setWebhook"),
+    ("/events/getWebhook/{instance}", "get", "getWebhook"),
+    ("/openapi.json", "get", "openapi"),
+];
+
+/// The operations a created instance's name feeds, in the order a client uses them
+/// (read, use, then log out and delete).
+const USES_OF_CREATED: [&str; 14] = [
+    "getInstanceStatus",
+    "connectInstance",
+    "sendText",
+    "archiveChat",
+    "pinChat",
+    "muteChat",
+    "listChats",
+    "chatHistory",
+    "deleteChat",
+    "setWebhook",
+    "getWebhook",
+    "logoutInstance",
+    "deleteInstance",
+    "listInstances",
+];
+
+/// The 201 of `POST /instance/new`, with `links` from the created instance's name to
+/// the operations on it (create -> use -> delete), for generated clients and stateful
+/// testers.
+fn created(example: Value) -> Value {
+    let mut r = okr(
+        "Created; `instance.token` is the TokenInstance (shown once).",
+        example,
+    );
+    let links: serde_json::Map<String, Value> = USES_OF_CREATED
+        .iter()
+        .map(|op| {
+            let parameters = if *op == "listInstances" {
+                json!({ "query.instanceName": "$response.body#/instance/name" })
+            } else {
+                json!({ "path.instance": "$response.body#/instance/name" })
+            };
+            (
+                op.to_string(),
+                json!({ "operationId": op, "parameters": parameters }),
+            )
+        })
+        .collect();
+    r["links"] = Value::Object(links);
+    r
+}
+
+/// Schemas kept out of `document`'s one `json!` (its macro recursion limit).
+fn extra_schemas(doc: &mut Value) {
+    let extra = json!({
+                "Success": {
+                    "type": "object",
+                    "required": ["success"],
+                    "properties": { "success": { "const": true }, "message": { "type": "string" } },
+                },
+                "InstanceName": {
+                    "type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9._-]+$",
+                    "not": { "anyOf": [{ "enum": [".", ".."] }, { "pattern": "^[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$" }] },
+                    "description": "1-64 letters, digits, `.`, `_` or `-`; not `.`/`..` and not shaped like an instance id (a ULID).",
+                },
+                "GatewayError": {
+                    "type": "object",
+                    "required": ["error"],
+                    "properties": { "error": { "type": "object", "required": ["code", "message"], "properties": {
+                        "code": { "type": "string" }, "message": { "type": "string" } } } },
+                }
+    });
+    if let (Some(schemas), Some(extra)) = (
+        doc["components"]["schemas"].as_object_mut(),
+        extra.as_object(),
+    ) {
+        schemas.extend(extra.clone());
+    }
 }
 
 /// `POST /events/webhook/{instance}`.
@@ -128,7 +264,7 @@ pub fn document() -> String {
     let bad_body = || err("Malformed JSON.", "Invalid request body");
     let number_required = || err("Missing `number`.", "Number is required");
     let number_body = |extra: Value, example: Value| {
-        let mut props = json!({ "number": { "type": "string", "description": "Number (5511999999999) or JID (...@s.whatsapp.net, ...@lid, ...@g.us)." } });
+        let mut props = json!({ "number": number_schema() });
         if let (Some(p), Some(e)) = (props.as_object_mut(), extra.as_object()) {
             p.extend(e.clone());
         }
@@ -195,13 +331,16 @@ pub fn document() -> String {
             "/instance/new": { "post": op(
                 "Create an instance (TokenAccount only; 20/min). Returns the TokenInstance.",
                 json!([]),
-                Some(body(json!({ "name": { "type": "string" } }), &["name"], json!({ "name": "my-instance" }))),
+                Some(body(json!({ "name": { "$ref": "#/components/schemas/InstanceName" },
+                                  "token": { "type": "string", "maxLength": 0, "description": "Custom tokens are not supported (400); omit it." } }),
+                          &["name"], json!({ "name": "my-instance" }))),
                 json!({
-                    "201": okr("Created.", json!({ "success": true, "message": "Instance created successfully",
+                    "201": created(json!({ "success": true, "message": "Instance created successfully",
                         "instance": { "id": "01J...", "name": "my-instance", "token": "wai_...", "status": "disconnected",
                                       "connection": { "state": "disconnected", "numberJid": null }, "createdAt": "2026-04-28T10:30:00Z" },
                         "data": { "token": "wai_..." } })),
-                    "400": err("Missing name, invalid name or malformed JSON.", "Name is required"),
+                    "400": err("Missing name, invalid name, a custom token, or malformed JSON.", "Name is required"),
+                    "401": err("Token missing or invalid, or a TokenInstance (only a TokenAccount creates).", "Invalid token"),
                     "409": err("The name is taken.", "Instance name already in use"),
                 }),
             )},
@@ -226,7 +365,7 @@ pub fn document() -> String {
             )},
             "/instance/connect/{instance}": { "get": op(
                 "Start pairing: a QR code, or an 8-character pairing code with ?number=. qrCodeBase64 is an SVG data URL.",
-                json!([instance_param(), { "name": "number", "in": "query", "schema": { "type": "string" } }]), None,
+                json!([instance_param(), { "name": "number", "in": "query", "description": "Ask for a pairing code for this number (8-15 digits with country code).", "schema": { "type": "string", "pattern": "^\\+?[0-9 ().\\-]{8,40}$" } }]), None,
                 json!({
                     "200": okr("QR, pairing code, or already connected.", json!({ "success": true, "message": "QR code generated",
                         "qrCode": "2@abc...", "qrCodeBase64": "data:image/svg+xml;base64,...", "status": "qr" })),
@@ -291,24 +430,25 @@ pub fn document() -> String {
                 json!({ "200": okr("Chats.", json!({ "success": true, "message": "1 chats found", "count": 1, "total": 1, "offset": 0, "hasMore": false,
                             "contacts": [{ "jid": "5511999999999@s.whatsapp.net", "number": "5511999999999", "name": null, "type": "private",
                                            "archived": false, "pinned": false, "muted": false, "mutedUntil": null, "lastActivity": "2026-04-28T10:30:00Z" }] })),
+                        "400": err("limit out of 1-1000.", "limit must be between 1 and 1000"),
                         "404": not_found() }),
             )},
             "/chat/history/{instance}": { "post": op(
                 "A chat's stored messages, newest first; from/to bound the window, nextCursor continues.",
                 json!([instance_param()]),
-                Some(number_body(json!({ "count": { "type": "integer", "default": 50 }, "from": { "type": "string", "format": "date-time" },
+                Some(number_body(json!({ "count": { "type": "integer", "minimum": 1, "maximum": 1000, "default": 50 }, "from": { "type": "string", "format": "date-time" },
                                          "to": { "type": "string", "format": "date-time" }, "cursor": { "type": "string" } }),
                                  json!({ "number": "5511999999999", "count": 50 }))),
                 json!({ "200": okr("Messages.", json!({ "success": true, "message": "History retrieved successfully", "chat_jid": "5511999999999@s.whatsapp.net",
                             "count": 1, "hasMore": false, "nextCursor": null, "messages": [{ "id": "3EB0...", "fromMe": false, "direction": "incoming",
                             "senderJid": "5511999999999@s.whatsapp.net", "chatJid": "5511999999999@s.whatsapp.net", "timestamp": "2026-04-28T10:30:00Z",
                             "type": "text", "text": "Hi", "revoked": false }] })),
-                        "400": number_required(), "404": not_found() }),
+                        "400": err("Malformed JSON, missing or invalid number, count out of 1-1000, or a bad date.", "Number is required"), "404": not_found() }),
             )},
             "/chat/delete/{instance}": { "delete": op(
                 "Delete a message for everyone (revoke) or only for me.",
                 json!([instance_param()]),
-                Some(body(json!({ "messageId": { "type": "string" }, "deleteForEveryone": { "type": "boolean", "default": false } }),
+                Some(body(json!({ "messageId": { "type": "string", "minLength": 1, "pattern": "\\S" }, "deleteForEveryone": { "type": "boolean", "default": false } }),
                           &["messageId"], json!({ "messageId": "3EB08FCF27E532F1B0F5", "deleteForEveryone": true }))),
                 json!({
                     "200": okr("Deleted.", json!({ "success": true, "message": "Message deleted for everyone successfully",
@@ -339,6 +479,10 @@ pub fn document() -> String {
     });
     doc["paths"]["/events/webhook/{instance}"] = json!({ "post": set_webhook_op(not_found()) });
     doc["paths"]["/events/getWebhook/{instance}"] = json!({ "get": get_webhook_op() });
+    extra_schemas(&mut doc);
+    for (path, method, id) in OPERATION_IDS {
+        doc["paths"][path][method]["operationId"] = json!(id);
+    }
     doc.to_string()
 }
 

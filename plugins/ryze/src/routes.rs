@@ -35,6 +35,9 @@ pub fn router() -> Router {
         .delete("/chat/deleteChat/{instance}", delete_chat)
         .post("/events/webhook/{instance}", set_webhook)
         .get("/events/getWebhook/{instance}", get_webhook)
+        // Served before auth in lib.rs; listed so other methods on it answer 405.
+        .get("/openapi.json", |_, _| fail(404, "Route not found"))
+        .method_not_allowed(|_, _| fail(405, "Method not allowed"))
         .fallback(|_, _| fail(404, "Route not found"))
 }
 

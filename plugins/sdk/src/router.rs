@@ -1,6 +1,6 @@
 //! A small router: method + path pattern with `{params}`, first match wins.
 
-use crate::http::{Request, json_error, percent_decode};
+use crate::http::{Request, header, json_error, percent_decode};
 use crate::types::HttpResponse;
 
 /// Path parameters captured by a route pattern (`/chat/{jid}` -> `jid`), percent-decoded.
@@ -20,6 +20,10 @@ impl Params {
 /// A route handler.
 pub type Handler = Box<dyn Fn(&Request, &Params) -> HttpResponse>;
 
+/// Renders the 405 answer for a path that has routes, none for the request's method;
+/// gets the methods the path does allow (the router adds the `Allow` header itself).
+pub type NotAllowedHandler = Box<dyn Fn(&Request, &[&str]) -> HttpResponse>;
+
 struct Route {
     method: String,
     segments: Vec<Segment>,
@@ -37,12 +41,15 @@ enum Segment {
 ///
 /// Patterns are `/`-separated; a segment `{name}` captures one segment, a final
 /// `{*name}` captures the rest. A path that matches a pattern under another method
-/// answers 405, no match at all answers 404 (both in wagate's neutral error shape,
-/// see [`Router::fallback`] to change that).
+/// answers 405 with an `Allow` header listing the path's methods (HTTP requires it, and
+/// OpenAPI testers check it); no match at all answers 404. Both default to wagate's
+/// neutral error shape: [`Router::method_not_allowed`] and [`Router::fallback`] render
+/// them in a dialect's own.
 #[derive(Default)]
 pub struct Router {
     routes: Vec<Route>,
     fallback: Option<Handler>,
+    not_allowed: Option<NotAllowedHandler>,
 }
 
 impl Router {
@@ -98,7 +105,8 @@ impl Router {
         self.route("DELETE", p, h)
     }
 
-    /// Answer unmatched requests with `handler` instead of the default 404/405.
+    /// Answer requests whose path matches no route with `handler` instead of the
+    /// default 404.
     pub fn fallback(
         mut self,
         handler: impl Fn(&Request, &Params) -> HttpResponse + 'static,
@@ -107,25 +115,45 @@ impl Router {
         self
     }
 
+    /// Render the 405 for a known path under an undeclared method with `handler`
+    /// (given the path's methods) instead of the neutral shape. The router sets the
+    /// `Allow` header on whatever it returns.
+    pub fn method_not_allowed(
+        mut self,
+        handler: impl Fn(&Request, &[&str]) -> HttpResponse + 'static,
+    ) -> Self {
+        self.not_allowed = Some(Box::new(handler));
+        self
+    }
+
     /// Dispatch `req` to the first matching route.
     pub fn handle(&self, req: &Request) -> HttpResponse {
         let path: Vec<&str> = split(&req.rel_path).collect();
-        let mut path_matched = false;
+        let method = req.method().to_ascii_uppercase();
+        let mut allowed: Vec<&str> = Vec::new();
         for route in &self.routes {
             if let Some(params) = match_route(&route.segments, &path) {
-                if route.method == req.method().to_ascii_uppercase() {
+                if route.method == method {
                     return (route.handler)(req, &params);
                 }
-                path_matched = true;
+                if !allowed.contains(&route.method.as_str()) {
+                    allowed.push(&route.method);
+                }
             }
         }
-        if let Some(fallback) = &self.fallback {
-            return fallback(req, &Params::default());
+        if !allowed.is_empty() {
+            let mut resp = match &self.not_allowed {
+                Some(render) => render(req, &allowed),
+                None => json_error(405, "method_not_allowed", "method not allowed on this path"),
+            };
+            resp.headers
+                .retain(|h| !h.name.eq_ignore_ascii_case("allow"));
+            resp.headers.push(header("allow", &allowed.join(", ")));
+            return resp;
         }
-        if path_matched {
-            json_error(405, "method_not_allowed", "method not allowed on this path")
-        } else {
-            json_error(404, "not_found", "no such route")
+        match &self.fallback {
+            Some(fallback) => fallback(req, &Params::default()),
+            None => json_error(404, "not_found", "no such route"),
         }
     }
 }
@@ -178,5 +206,57 @@ mod tests {
         assert!(match_route(&segs("/chat/{jid}"), &["chat"]).is_none());
         let p = match_route(&segs("/files/{*rest}"), &["files", "a", "b"]).unwrap();
         assert_eq!(p.get("rest"), Some("a/b"));
+    }
+
+    fn request(method: &str, path: &str) -> Request {
+        Request::new(
+            crate::types::HttpRequest {
+                method: method.into(),
+                path: path.into(),
+                mount: "/m".into(),
+                query: None,
+                headers: vec![],
+                body: vec![],
+            },
+            None,
+        )
+    }
+
+    fn allow(resp: &HttpResponse) -> Option<&str> {
+        resp.headers
+            .iter()
+            .find(|h| h.name == "allow")
+            .map(|h| h.value.as_str())
+    }
+
+    #[test]
+    fn known_path_under_another_method_is_405_with_allow() {
+        let ok = |_: &Request, _: &Params| crate::http::text(200, "");
+        let router = Router::new()
+            .get("/x/{id}", ok)
+            .delete("/x/{id}", ok)
+            .post("/y", ok)
+            .fallback(|_, _| crate::http::text(404, "mine"));
+        let resp = router.handle(&request("PUT", "/m/x/1"));
+        assert_eq!(resp.status, 405);
+        assert_eq!(allow(&resp), Some("GET, DELETE"));
+        // The fallback renders only unknown paths.
+        let resp = router.handle(&request("GET", "/m/z"));
+        assert_eq!(
+            (resp.status, resp.body.as_slice()),
+            (404, b"mine".as_slice())
+        );
+        assert_eq!(allow(&resp), None);
+
+        // A dialect's own 405 body keeps the router's Allow header.
+        let router = Router::new()
+            .post("/y", ok)
+            .method_not_allowed(|_, methods| crate::http::text(405, &methods.join("|")));
+        let resp = router.handle(&request("GET", "/m/y"));
+        assert_eq!(
+            (resp.status, resp.body.as_slice()),
+            (405, b"POST".as_slice())
+        );
+        assert_eq!(allow(&resp), Some("POST"));
     }
 }

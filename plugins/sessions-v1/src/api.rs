@@ -107,34 +107,15 @@ pub fn router() -> Router {
             "/sessions/{sid}/integrations/chatwoot",
             authed(crate::integrations::delete_chatwoot),
         )
-        .fallback(|req, _| {
-            let segs: Vec<&str> = req.rel_path.split('/').filter(|s| !s.is_empty()).collect();
-            let known = matches!(
-                segs.as_slice(),
-                ["openapi.json"]
-                    | ["sessions"]
-                    | ["sessions", _]
-                    | [
-                        "sessions",
-                        _,
-                        "connect" | "logout" | "chats" | "messages" | "webhooks"
-                    ]
-                    | ["sessions", _, "chats" | "messages", _]
-                    | ["sessions", _, "chats", _, "messages"]
-                    | ["sessions", _, "messages", _, "revoke"]
-                    | ["sessions", _, "integrations", "chatwoot"]
-            );
-            if known {
-                error(
-                    405,
-                    "method_not_allowed",
-                    "method not allowed on this path",
-                    json!({}),
-                )
-            } else {
-                not_found("no such route")
-            }
+        .method_not_allowed(|_, _| {
+            error(
+                405,
+                "method_not_allowed",
+                "method not allowed on this path",
+                json!({}),
+            )
         })
+        .fallback(|_, _| not_found("no such route"))
 }
 
 fn caller(req: &Request) -> &Principal {

@@ -230,8 +230,12 @@ pub fn document() -> Value {
                         "createdAt": { "type": "integer", "description": "epoch ms" }
                     }
                 },
-                "CreateSession": { "type": "object", "required": ["name"], "additionalProperties": false, "properties": { "name": { "type": "string" } } },
-                "Connect": { "type": "object", "additionalProperties": false, "properties": { "phoneNumber": { "type": "string", "description": "Digits with country code: ask for a pair code instead of a QR." } } },
+                "CreateSession": { "type": "object", "required": ["name"], "additionalProperties": false, "properties": { "name": {
+                    "type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9._-]+$",
+                    "not": { "anyOf": [{ "enum": [".", ".."] }, { "pattern": "^[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$" }] },
+                    "description": "1-64 letters, digits, `.`, `_` or `-`; not `.`/`..` and not shaped like a session id (a ULID)."
+                } } },
+                "Connect": { "type": "object", "additionalProperties": false, "properties": { "phoneNumber": { "type": ["string", "null"], "pattern": "^\\+?[0-9]{8,15}$", "description": "8-15 digits with country code (a leading `+` is allowed): ask for a pair code instead of a QR." } } },
                 "ConnectInfo": {
                     "type": "object",
                     "properties": {
@@ -277,7 +281,10 @@ pub fn document() -> Value {
                 },
                 "SendText": {
                     "type": "object", "required": ["to", "text"], "additionalProperties": false,
-                    "properties": { "to": { "type": "string", "description": "Number with country code or JID" }, "text": { "type": "string" } }
+                    "properties": {
+                        "to": { "type": "string", "minLength": 1, "pattern": "^(\\+?[0-9 ().\\-]{8,40}|[0-9]{5,20}(:[0-9]+)?@(s\\.whatsapp\\.net|c\\.us)|[0-9]{5,25}(:[0-9]+)?@lid|[0-9]{1,25}(-[0-9]{1,25})?@g\\.us)$", "description": "Number with country code, 8-15 digits (`+`, spaces, dots, dashes and parentheses are ignored), or a JID" },
+                        "text": { "type": "string", "minLength": 1, "maxLength": 65536 }
+                    }
                 },
                 "Event": {
                     "type": "object",
@@ -297,7 +304,84 @@ pub fn document() -> Value {
     });
     add_webhooks(&mut doc);
     add_chatwoot(&mut doc);
+    add_links(&mut doc);
+    add_common_responses(&mut doc);
     doc
+}
+
+/// The statuses any operation can answer besides its own: 401 (no valid token), 429
+/// (a core rate limit), and for an operation with a body 422 (malformed) and 413 (over
+/// the gateway's `max_body_bytes`, answered by the gateway itself in its own shape).
+/// An operation's own wording of a status is kept.
+fn add_common_responses(doc: &mut Value) {
+    doc["components"]["schemas"]["GatewayError"] = json!({
+        "type": "object", "required": ["error"],
+        "properties": { "error": { "type": "object", "required": ["code", "message"], "properties": { "code": { "type": "string" }, "message": { "type": "string" } } } }
+    });
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return;
+    };
+    for item in paths.values_mut() {
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
+        for op in item.values_mut() {
+            let with_body = op.get("requestBody").is_some();
+            let responses = &mut op["responses"];
+            let mut add = |status: &str, r: Value| {
+                if responses.get(status).is_none() {
+                    responses[status] = r;
+                }
+            };
+            add(
+                "401",
+                error_response("`unauthorized`: no valid bearer token"),
+            );
+            add(
+                "429",
+                error_response("`rate_limited`: too many requests (see Retry-After)"),
+            );
+            if with_body {
+                add(
+                    "422",
+                    error_response("`validation_error`: the request body is malformed"),
+                );
+                add(
+                    "413",
+                    json!({
+                        "description": "The request body is larger than the gateway's max_body_bytes (answered by the gateway, in its own error shape).",
+                        "content": { "application/json": { "schema": r("GatewayError") } }
+                    }),
+                );
+            }
+        }
+    }
+}
+
+/// `links` from a created session's id to the operations on it (create -> use ->
+/// delete), for generated clients and stateful testers.
+fn add_links(doc: &mut Value) {
+    let uses = [
+        "getSession",
+        "connectSession",
+        "listChats",
+        "sendText",
+        "listWebhooks",
+        "replaceWebhooks",
+        "getChatwootIntegration",
+        "logoutSession",
+        "deleteSession",
+    ];
+    let links: serde_json::Map<String, Value> = uses
+        .iter()
+        .map(|op| {
+            (
+                op.to_string(),
+                json!({ "operationId": op, "parameters": { "path.sid": "$response.body#/id" } }),
+            )
+        })
+        .collect();
+    doc["paths"]["/sessions"]["post"]["responses"]["201"]["links"] = Value::Object(links);
 }
 
 const WEBHOOKS: &str = "The session's webhooks set through this API (webhooks set through other APIs of the gateway are not listed and stay as they are). Deliveries are the Event envelope, POSTed with `X-Wagate-Event-Id`, `X-Wagate-Timestamp` and `X-Wagate-Signature` (`sha256=` + hex HMAC-SHA256(secret, `{timestamp}.{body}`)) plus the webhook's own headers. `events` names the envelope's `event` values; empty means all. `message` and `message.from_me` are one subscription: naming either delivers both. Requires `manage` (webhooks hold signing secrets). **Errors** - `not_found` (404): the session does not exist or is not owned by the caller's organization. - `forbidden` (403): the caller lacks the `manage` capability. - `validation_error` (422): the request body is malformed (`details.fields` names each problem).";
