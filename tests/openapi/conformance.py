@@ -78,6 +78,10 @@ class Gateway:
                 "WAGATE_ADMIN_TOKEN": ADMIN,
                 "RUST_LOG": env.get("RUST_LOG", "error"),
                 "WAGATE_EVOLUTION_ORG": ORG,
+                # The Chatwoot integration points at a loopback address (nothing is
+                # delivered there during the run); the outbound guard refuses loopback
+                # unless the operator allows it.
+                "WAGATE_OUTBOUND_ALLOW": "127.0.0.0/8",
             }
         )
         self.proc = subprocess.Popen(
