@@ -32,7 +32,10 @@ pub fn can_see(p: &Principal, instance: &InstanceRecord) -> bool {
 }
 
 pub fn instance_not_found(which: &InstanceRef) -> CoreError {
-    CoreError::NotFound(format!("instance `{which}` not found"))
+    CoreError::NotFound(
+        super::model::Resource::Instance,
+        format!("instance `{which}` not found"),
+    )
 }
 
 /// Loads an instance by id or name, without any authorization.

@@ -8,12 +8,10 @@ use wasmtime::Engine;
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, Linker};
 
-use super::bindings::auth::AuthPre;
-use super::bindings::dialect::DialectPre;
-use super::bindings::sink::SinkPre;
+use super::compat::{AuthPre, Contract, DialectPre, SinkPre};
 use super::grants;
 use super::manifest::Grant;
-use super::registry::{CONTRACT_VERSION, sha256_hex};
+use super::registry::sha256_hex;
 use super::state::PluginState;
 
 /// `wagate plugin check FILE`: validate a component and print world/imports/exports.
@@ -40,6 +38,7 @@ pub fn check_component_with(path: &Path, manifest: Option<&Path>) -> anyhow::Res
 
     let mut linker: Linker<PluginState> = Linker::new(&engine);
     grants::add_to_linker(&mut linker)?;
+    super::compat::add_to_linker(&mut linker)?;
     let ty = component.component_type();
 
     let mut imports = Vec::new();
@@ -60,10 +59,11 @@ pub fn check_component_with(path: &Path, manifest: Option<&Path>) -> anyhow::Res
             .strip_prefix("wagate:plugin/")
             .and_then(|r| r.split_once('@'))
             .map(|(_, v)| v)
-            && v.split('.').take(2).ne(CONTRACT_VERSION.split('.').take(2))
+            && Contract::of_version(v).is_none()
         {
             problems.push(format!(
-                "imports `{name}`; this host speaks contract {CONTRACT_VERSION}"
+                "imports `{name}`; this host serves contract {}",
+                super::compat::supported()
             ));
         }
     }
@@ -74,7 +74,14 @@ pub fn check_component_with(path: &Path, manifest: Option<&Path>) -> anyhow::Res
 
     let mut worlds = Vec::new();
     let mut mismatches = Vec::new();
-    if problems.is_empty() {
+    let contract = match Contract::of_component(&engine, &component) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            problems.push(format!("{e:#}"));
+            None
+        }
+    };
+    if let (true, Some(contract)) = (problems.is_empty(), contract) {
         let pre = match linker.instantiate_pre(&component) {
             Ok(pre) => pre,
             Err(_) => {
@@ -85,15 +92,15 @@ pub fn check_component_with(path: &Path, manifest: Option<&Path>) -> anyhow::Res
                     .context("linking against the host")?
             }
         };
-        match AuthPre::new(pre.clone()) {
+        match AuthPre::new(contract, pre.clone()) {
             Ok(_) => worlds.push("auth"),
             Err(e) => mismatches.push(format!("auth: {e}")),
         }
-        match DialectPre::new(pre.clone()) {
+        match DialectPre::new(contract, pre.clone()) {
             Ok(_) => worlds.push("dialect"),
             Err(e) => mismatches.push(format!("dialect: {e}")),
         }
-        match SinkPre::new(pre) {
+        match SinkPre::new(contract, pre) {
             Ok(_) => worlds.push("sink"),
             Err(e) => mismatches.push(format!("sink: {e}")),
         }
@@ -114,6 +121,9 @@ pub fn check_component_with(path: &Path, manifest: Option<&Path>) -> anyhow::Res
     let _ = writeln!(out, "size:    {} bytes", wasm.len());
     let _ = writeln!(out, "sha256:  {}", sha256_hex(&wasm));
     let _ = writeln!(out, "worlds:  {}", worlds.join(", "));
+    if let Some(c) = contract {
+        let _ = writeln!(out, "contract: wagate:plugin@{}", c.version());
+    }
     needed.sort();
     needed.dedup();
     let _ = writeln!(out, "grants:  imports = {:?}", needed);

@@ -12,6 +12,7 @@ pub mod bindings;
 pub mod bundled;
 pub mod cache;
 mod check;
+pub mod compat;
 pub mod config;
 pub mod core_api;
 pub mod engine;
@@ -282,8 +283,7 @@ impl PluginHost {
         let ev: wit::Event = ev.clone().into();
         let out = self
             .call(plugin, None, async |store| {
-                let inst = pre.instantiate_async(&mut *store).await?;
-                inst.call_render_event(&mut *store, &ev).await
+                pre.render_event(&mut *store, &ev).await
             })
             .await?;
         Ok(out)
@@ -294,10 +294,7 @@ impl PluginHost {
         let set = self.inner.set.load_full();
         let (plugin, pre) = set.dialect(dialect)?;
         let out = self
-            .call(plugin, None, async |store| {
-                let inst = pre.instantiate_async(&mut *store).await?;
-                inst.call_openapi(&mut *store).await
-            })
+            .call(plugin, None, async |store| pre.openapi(&mut *store).await)
             .await?;
         Ok(out)
     }
@@ -360,8 +357,7 @@ impl PluginHost {
                 data.destination = dest_origin;
                 data.destination_secret_headers = secret_headers;
                 data.deliver_instance = dest_instance;
-                let inst = pre.instantiate_async(&mut *store).await?;
-                inst.call_deliver(&mut *store, dest.as_ref(), &batch).await
+                pre.deliver(&mut *store, dest.as_ref(), &batch).await
             })
             .await?;
         Ok(match out {
@@ -415,8 +411,7 @@ impl PluginHost {
     ) -> Result<AuthOutcome, PluginFailure> {
         let pre = plugin.auth.as_ref().expect("mounts only list auth plugins");
         self.call(plugin, None, async |store| {
-            let inst = pre.instantiate_async(&mut *store).await?;
-            inst.call_authenticate(&mut *store, req).await
+            pre.authenticate(&mut *store, req).await
         })
         .await
     }
@@ -432,9 +427,7 @@ impl PluginHost {
         let wit_caller: Option<wit::Principal> = caller.clone().map(Into::into);
         self.call(plugin, caller, async |store| {
             store.data_mut().loaded_sinks = sinks;
-            let inst = pre.instantiate_async(&mut *store).await?;
-            inst.call_handle(&mut *store, req, wit_caller.as_ref())
-                .await
+            pre.handle(&mut *store, req, wit_caller.as_ref()).await
         })
         .await
     }

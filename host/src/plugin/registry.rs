@@ -12,11 +12,9 @@ use tokio::sync::Semaphore;
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 
-use super::bindings::auth::AuthPre;
-use super::bindings::dialect::DialectPre;
-use super::bindings::sink::SinkPre;
 use super::bundled::BUNDLED;
 use super::cache::CodeCache;
+use super::compat::{AuthPre, Contract, DialectPre, SinkPre};
 use super::config::{DEFAULT_MOUNTS, MountConfig, PluginsConfig, RuntimeConfig, prefix_matches};
 use super::engine::PluginEngine;
 use super::grants::{self, PluginShared};
@@ -25,7 +23,7 @@ use super::metrics::Metrics;
 use super::state::PluginState;
 
 /// The contract version this host speaks (`package wagate:plugin@...` in `wit/`).
-pub const CONTRACT_VERSION: &str = "0.1.0";
+pub const CONTRACT_VERSION: &str = "0.2.0";
 
 /// Engine, linker, code cache and the instance pool's gate: built once per host.
 pub struct Runtime {
@@ -52,6 +50,7 @@ impl Runtime {
         )?;
         let mut linker = Linker::new(engine.engine());
         grants::add_to_linker(&mut linker).context("linking host interfaces")?;
+        super::compat::add_to_linker(&mut linker).context("linking older contract versions")?;
         Ok(Self {
             engine,
             linker,
@@ -75,6 +74,8 @@ pub struct LoadedPlugin {
     pub origin: String,
     /// The component's imports.
     pub imports: Vec<String>,
+    /// The contract version it was built against.
+    pub contract: Contract,
     /// Pre-instantiated `auth` world.
     pub auth: Option<AuthPre<PluginState>>,
     /// Pre-instantiated `dialect` world.
@@ -283,6 +284,7 @@ fn load_plugin(rt: &Runtime, metrics: &Metrics, src: Source) -> anyhow::Result<L
     let engine = rt.engine.engine();
     let component = rt.cache.load(engine, &wasm, &sha256)?;
     let imports = check_imports(engine, &component, &manifest)?;
+    let contract = Contract::of_component(engine, &component)?;
 
     let pre = match rt.linker.instantiate_pre(&component) {
         Ok(pre) => pre,
@@ -315,21 +317,21 @@ fn load_plugin(rt: &Runtime, metrics: &Metrics, src: Source) -> anyhow::Result<L
         match world {
             World::Auth => {
                 auth = Some(
-                    AuthPre::new(pre.clone())
+                    AuthPre::new(contract, pre.clone())
                         .map_err(anyhow::Error::from)
                         .with_context(ctx)?,
                 )
             }
             World::Dialect => {
                 dialect = Some(
-                    DialectPre::new(pre.clone())
+                    DialectPre::new(contract, pre.clone())
                         .map_err(anyhow::Error::from)
                         .with_context(ctx)?,
                 )
             }
             World::Sink => {
                 sink = Some(
-                    SinkPre::new(pre.clone())
+                    SinkPre::new(contract, pre.clone())
                         .map_err(anyhow::Error::from)
                         .with_context(ctx)?,
                 )
@@ -350,6 +352,7 @@ fn load_plugin(rt: &Runtime, metrics: &Metrics, src: Source) -> anyhow::Result<L
     ));
     tracing::info!(
         plugin = %manifest.name, version = %manifest.version, %origin, sha256 = %&sha256[..12],
+        contract = contract.version(),
         worlds = ?manifest.worlds.iter().map(|w| w.as_str()).collect::<Vec<_>>(),
         "plugin loaded"
     );
@@ -359,6 +362,7 @@ fn load_plugin(rt: &Runtime, metrics: &Metrics, src: Source) -> anyhow::Result<L
         sha256,
         origin,
         imports,
+        contract,
         auth,
         dialect,
         sink,
@@ -387,8 +391,9 @@ pub fn check_imports(
         };
         let (iface, version) = rest.split_once('@').unwrap_or((rest, ""));
         ensure!(
-            version.is_empty() || compatible(version),
-            "the component imports `{name}`: built against contract {version}, this host speaks {CONTRACT_VERSION}"
+            version.is_empty() || Contract::of_version(version).is_some(),
+            "the component imports `{name}`: built against contract {version}, this host serves {}",
+            super::compat::supported()
         );
         match Grant::from_import(name) {
             Some(g) if manifest.grants.allows(g) => {}
@@ -471,22 +476,6 @@ pub fn stub_unknown_wasi(
     Ok(stubbed)
 }
 
-/// Semver compatibility with [`CONTRACT_VERSION`] (0.x: same minor).
-fn compatible(version: &str) -> bool {
-    let parts = |v: &str| -> Vec<u64> {
-        v.split(['.', '-', '+'])
-            .take(3)
-            .filter_map(|p| p.parse().ok())
-            .collect()
-    };
-    let (a, b) = (parts(version), parts(CONTRACT_VERSION));
-    match (a.as_slice(), b.as_slice()) {
-        ([0, m1, ..], [0, m2, ..]) => m1 == m2,
-        ([x, ..], [y, ..]) => x == y,
-        _ => false,
-    }
-}
-
 fn build_mounts(
     plugins: &BTreeMap<String, Arc<LoadedPlugin>>,
     configured: Option<&[MountConfig]>,
@@ -552,17 +541,4 @@ fn build_mounts(
     }
     mounts.sort_by_key(|m| std::cmp::Reverse(m.prefix.len()));
     Ok(mounts)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn contract_compat() {
-        assert!(compatible("0.1.0"));
-        assert!(compatible("0.1.7"));
-        assert!(!compatible("0.2.0"));
-        assert!(!compatible("1.0.0"));
-    }
 }

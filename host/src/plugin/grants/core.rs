@@ -165,10 +165,10 @@ impl wit_core::Host for PluginState {
     ) -> wasmtime::Result<Result<wit::Integration, wit::CoreError>> {
         // Only the runtime knows which plugins are loaded sinks; core trusts this check.
         if !self.loaded_sinks.contains(&spec.sink) {
-            return Ok(Err(wit::CoreError::NotFound(format!(
-                "no sink plugin named `{}` is loaded",
-                spec.sink
-            ))));
+            return Ok(Err(wit::CoreError::NotFound(wit::Missing {
+                kind: wit::ResourceKind::Sink,
+                message: format!("no sink plugin named `{}` is loaded", spec.sink),
+            })));
         }
         let which = which.into();
         let spec: model::IntegrationSpec = spec.into();
@@ -341,13 +341,32 @@ impl From<model::CoreError> for wit::CoreError {
     fn from(e: model::CoreError) -> Self {
         use model::CoreError as E;
         match e {
-            E::NotFound(m) => wit::CoreError::NotFound(m),
+            E::NotFound(kind, message) => wit::CoreError::NotFound(wit::Missing {
+                kind: kind.into(),
+                message,
+            }),
             E::Forbidden(m) => wit::CoreError::Forbidden(m),
             E::Invalid(m) => wit::CoreError::Invalid(m),
             E::Conflict(m) => wit::CoreError::Conflict(m),
             E::NotConnected(m) => wit::CoreError::NotConnected(m),
             E::RateLimited(ms) => wit::CoreError::RateLimited(ms),
             E::Internal(m) => wit::CoreError::Internal(m),
+        }
+    }
+}
+
+impl From<model::Resource> for wit::ResourceKind {
+    fn from(r: model::Resource) -> Self {
+        use model::Resource as R;
+        match r {
+            R::Instance => wit::ResourceKind::Instance,
+            R::Chat => wit::ResourceKind::Chat,
+            R::Message => wit::ResourceKind::Message,
+            R::Webhook => wit::ResourceKind::Webhook,
+            R::Integration => wit::ResourceKind::Integration,
+            R::Sink => wit::ResourceKind::Sink,
+            R::Org => wit::ResourceKind::Org,
+            R::DeadLetter => wit::ResourceKind::DeadLetter,
         }
     }
 }
