@@ -44,7 +44,8 @@ pub use wit_bindgen;
 pub mod base64;
 pub mod http;
 pub mod router;
-#[cfg(all(feature = "testing", not(target_arch = "wasm32")))]
+// Also under `cfg(test)`, so the SDK's own `cargo test` exercises the fakes.
+#[cfg(all(any(feature = "testing", test), not(target_arch = "wasm32")))]
 pub mod testing;
 pub mod time;
 pub mod url;
@@ -107,11 +108,11 @@ pub mod types {
 /// native target, the fakes installed for the current thread (`testing::install`).
 macro_rules! import {
     ($iface:ident :: $name:ident ($($a:ident),*) via |$f:ident| $fake:expr) => {{
-        #[cfg(all(feature = "testing", not(target_arch = "wasm32")))]
+        #[cfg(all(any(feature = "testing", test), not(target_arch = "wasm32")))]
         {
             crate::testing::with(|$f| $fake)
         }
-        #[cfg(not(all(feature = "testing", not(target_arch = "wasm32"))))]
+        #[cfg(not(all(any(feature = "testing", test), not(target_arch = "wasm32"))))]
         {
             crate::wit::wagate::plugin::$iface::$name($($a),*)
         }
@@ -133,7 +134,7 @@ macro_rules! core_ops {
         /// A fake of the gateway's operations for unit tests (`testing` feature):
         /// implement the operations the code under test calls; any other panics
         /// with its name, so a test never passes on an answer nobody wrote.
-        #[cfg(all(feature = "testing", not(target_arch = "wasm32")))]
+        #[cfg(all(any(feature = "testing", test), not(target_arch = "wasm32")))]
         #[allow(unused_variables)]
         pub trait Fake {
             $(
