@@ -57,6 +57,29 @@ fn a_newcomer_walks_through_every_operation() {
     );
     assert!(page["next_cursor"].is_null());
 
+    // One message by id, in whichever chat it is; an unknown id is not found.
+    let (s, one) = gw.call(
+        "GET",
+        &format!("/core/instances/shop/messages/{inbound}"),
+        Some(&key),
+        None,
+    );
+    assert_eq!(s, 200, "{one}");
+    assert_eq!(
+        (one["id"].as_str(), one["text"].as_str()),
+        (Some(inbound.as_str()), Some("hello"))
+    );
+    let (s, none) = gw.call(
+        "GET",
+        "/core/instances/shop/messages/NOPE",
+        Some(&key),
+        None,
+    );
+    assert_eq!(
+        (s, none["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
+
     // Revoke my own message for everyone; a second revoke is an error.
     let (s, revoked) = gw.call(
         "DELETE",
@@ -696,6 +719,38 @@ fn operator_cli_works_on_the_folder_and_against_the_server() {
     ]);
     let key = tok["token"].as_str().unwrap().to_string();
     assert!(key.starts_with("wa_"));
+    // Kinds a bundled plugin declares are minted offline too, with their prefix and
+    // default capabilities; an unknown kind is refused with the known ones listed.
+    let ryze = cli(&[
+        "token",
+        "create",
+        "--org",
+        "acme",
+        "--kind",
+        "ryze-account",
+        "--data",
+        d,
+    ]);
+    assert!(
+        ryze["token"].as_str().unwrap().starts_with("ryze_"),
+        "{ryze}"
+    );
+    assert_eq!(
+        ryze["capabilities"],
+        json!(["read", "send", "manage", "admin"])
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wagate"))
+        .args([
+            "token", "create", "--org", "acme", "--kind", "nope", "--data", d,
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("unknown credential kind `nope`") && err.contains("evolution-key"),
+        "{err}"
+    );
 
     let gw = Gateway::start_on(&data, &[]);
     gw.instance(&key, "cli-made");

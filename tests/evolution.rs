@@ -1167,11 +1167,11 @@ mod library {
     }
 
     async fn host(
-        core: Arc<dyn wagate::plugin::CoreApi>,
+        core: Arc<wagate::core::Core>,
         cfg: &PluginsConfig,
         dir: &std::path::Path,
     ) -> PluginHost {
-        PluginHost::load_with(cfg, core, &dir.join("cache"))
+        PluginHost::load(cfg, core, &dir.join("cache"))
             .await
             .unwrap()
     }

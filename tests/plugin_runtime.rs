@@ -10,12 +10,14 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use serde_json::Value;
 use wagate::core::Core;
-use wagate::core::model::{
-    Chat, ChatPatch, ConnectInfo, ConnectionState, CoreResult, CreatedInstance, Instance,
-    InstanceRef, Message, MessagePage, Principal, RateDecision,
-};
-use wagate::plugin::{CoreApi, PluginHost, PluginsConfig, check_component};
-use wagate::store::records::CredentialKind;
+use wagate::core::model::{ChatPatch, ConnectionState};
+use wagate::core::records::CredentialKind;
+use wagate::plugin::{PluginHost, PluginsConfig, check_component};
+use wagate::whatsapp::sim::SimLink;
+use wagate::whatsapp::{Link, LinkError, LinkEvent, Pairing, Sent};
+
+/// The sending half of the channel a link reports its events on.
+type LinkEvents = tokio::sync::mpsc::UnboundedSender<LinkEvent>;
 
 const DIALECT: &str = "fixture_dialect.wasm";
 const AUTH: &str = "fixture_auth.wasm";
@@ -33,18 +35,25 @@ struct Env {
 
 impl Env {
     async fn new() -> Env {
+        Env::with_link(|tx| Arc::new(SimLink::new(tx, Duration::from_millis(5)))).await
+    }
+
+    /// [`Env::new`] over the link `make` builds from the link's event channel.
+    async fn with_link(make: impl FnOnce(LinkEvents) -> Arc<dyn Link>) -> Env {
+        // The fixtures call loopback servers, which the outbound guard refuses unless
+        // allowed (as a test gateway's WAGATE_OUTBOUND_ALLOW does).
+        wagate::outbound::install(wagate::outbound::Policy::new(vec![
+            "127.0.0.0/8".parse().unwrap(),
+        ]));
         let dir = tempfile::tempdir().unwrap();
         let store = wagate::store::Store::open(&dir.path().join("data")).unwrap();
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        let link = Arc::new(wagate::whatsapp::sim::SimLink::new(
-            tx,
-            Duration::from_millis(5),
-        ));
+        let link = make(tx);
         let core = Core::new(store, link);
         core.start(rx).await.unwrap();
         core.create_org("acme").await.unwrap();
         let cred = core
-            .create_credential("acme", CredentialKind::ApiKey, None, None, None)
+            .create_credential("acme", CredentialKind::api_key(), None, None, None)
             .await
             .unwrap();
         let p = core.resolve_credential(&cred.token).await.unwrap();
@@ -107,7 +116,11 @@ impl Env {
 const FULL_GRANTS: &str = "[grants]\nimports = [\"core\", \"log\", \"config\", \"http-out\", \"cache\"]\ndeadline_ms = 1000\nmemory_mib = 16\n[config]\nlabel = \"v1\"\n";
 
 async fn get(host: &PluginHost, path: &str, token: Option<&str>) -> (u16, Value) {
-    let mut req = http::Request::builder().method("GET").uri(path);
+    request(host, "GET", path, token).await
+}
+
+async fn request(host: &PluginHost, method: &str, path: &str, token: Option<&str>) -> (u16, Value) {
+    let mut req = http::Request::builder().method(method).uri(path);
     if let Some(t) = token {
         req = req.header("x-test-token", t);
     }
@@ -300,136 +313,71 @@ async fn guest_sleep_counts_against_the_deadline() {
     assert_eq!(s, 200, "{v}");
 }
 
-/// The real core, with `connection_state` taking 300 ms (a slow disk, say).
-struct SlowCore(Arc<Core>);
+/// The simulated link, with `connect` taking 300 ms (a slow network, say): the seam a
+/// test slows the core at, instead of wrapping every core operation.
+struct SlowLink(Arc<SimLink>);
 
 #[async_trait::async_trait]
-impl CoreApi for SlowCore {
-    async fn create_instance(&self, p: &Principal, name: &str) -> CoreResult<CreatedInstance> {
-        self.0.create_instance(p, name).await
+impl Link for SlowLink {
+    fn name(&self) -> &'static str {
+        "slow-sim"
     }
-    async fn get_instance(&self, p: &Principal, w: &InstanceRef) -> CoreResult<Instance> {
-        self.0.get_instance(p, w).await
-    }
-    async fn list_instances(&self, p: &Principal) -> CoreResult<Vec<Instance>> {
-        self.0.list_instances(p).await
-    }
-    async fn connect(
-        &self,
-        p: &Principal,
-        w: &InstanceRef,
-        phone: Option<&str>,
-    ) -> CoreResult<ConnectInfo> {
-        self.0.connect(p, w, phone).await
-    }
-    async fn connection_state(
-        &self,
-        p: &Principal,
-        w: &InstanceRef,
-    ) -> CoreResult<ConnectionState> {
+    async fn connect(&self, id: &str, phone: Option<&str>) -> Result<Pairing, LinkError> {
         tokio::time::sleep(Duration::from_millis(300)).await;
-        self.0.connection_state(p, w).await
+        self.0.connect(id, phone).await
     }
-    async fn logout(&self, p: &Principal, w: &InstanceRef) -> CoreResult<Instance> {
-        self.0.logout(p, w).await
+    async fn resume(&self, id: &str, owner: &str) -> Result<(), LinkError> {
+        self.0.resume(id, owner).await
     }
-    async fn delete_instance(&self, p: &Principal, w: &InstanceRef) -> CoreResult<Instance> {
-        self.0.delete_instance(p, w).await
+    fn state(&self, id: &str) -> ConnectionState {
+        self.0.state(id)
     }
-    async fn send_text(
+    async fn send_text(&self, id: &str, to: &str, text: &str) -> Result<Sent, LinkError> {
+        self.0.send_text(id, to, text).await
+    }
+    async fn revoke(&self, id: &str, chat: &str, msg: &str, mine: bool) -> Result<(), LinkError> {
+        self.0.revoke(id, chat, msg, mine).await
+    }
+    async fn delete_for_me(
         &self,
-        p: &Principal,
-        w: &InstanceRef,
-        to: &str,
-        text: &str,
-    ) -> CoreResult<Message> {
-        self.0.send_text(p, w, to, text).await
-    }
-    async fn delete_message(
-        &self,
-        p: &Principal,
-        w: &InstanceRef,
         id: &str,
-        all: bool,
-    ) -> CoreResult<Message> {
-        self.0.delete_message(p, w, id, all).await
-    }
-    async fn delete_chat(
-        &self,
-        p: &Principal,
-        w: &InstanceRef,
         chat: &str,
-        media: bool,
-    ) -> CoreResult<String> {
-        self.0.delete_chat(p, w, chat, media).await
+        msg: &str,
+        mine: bool,
+    ) -> Result<(), LinkError> {
+        self.0.delete_for_me(id, chat, msg, mine).await
     }
-    async fn update_chat(
-        &self,
-        p: &Principal,
-        w: &InstanceRef,
-        chat: &str,
-        patch: ChatPatch,
-    ) -> CoreResult<Chat> {
-        self.0.update_chat(p, w, chat, patch).await
+    async fn delete_chat(&self, id: &str, chat: &str) -> Result<(), LinkError> {
+        self.0.delete_chat(id, chat).await
     }
-    async fn get_chat(&self, p: &Principal, w: &InstanceRef, chat: &str) -> CoreResult<Chat> {
-        self.0.get_chat(p, w, chat).await
+    async fn update_chat(&self, id: &str, chat: &str, patch: &ChatPatch) -> Result<(), LinkError> {
+        self.0.update_chat(id, chat, patch).await
     }
-    async fn list_chats(&self, p: &Principal, w: &InstanceRef) -> CoreResult<Vec<Chat>> {
-        self.0.list_chats(p, w).await
+    async fn logout(&self, id: &str) -> Result<(), LinkError> {
+        self.0.logout(id).await
     }
-    async fn list_messages(
-        &self,
-        p: &Principal,
-        w: &InstanceRef,
-        chat: &str,
-        limit: u32,
-        cursor: Option<&str>,
-    ) -> CoreResult<MessagePage> {
-        self.0.list_messages(p, w, chat, limit, cursor).await
-    }
-    async fn list_webhooks(
-        &self,
-        p: &Principal,
-        w: &InstanceRef,
-        dialect: &str,
-    ) -> CoreResult<Vec<wagate::core::model::Webhook>> {
-        self.0.list_webhooks(p, w, dialect).await
-    }
-    async fn set_webhooks(
-        &self,
-        p: &Principal,
-        w: &InstanceRef,
-        dialect: &str,
-        specs: Vec<wagate::core::model::WebhookSpec>,
-    ) -> CoreResult<Vec<wagate::core::model::Webhook>> {
-        self.0.set_webhooks(p, w, dialect, specs).await
-    }
-    fn rate_limit(&self, bucket: &str, limit: u32, window_ms: u64) -> RateDecision {
-        self.0.rate_limit(bucket, limit, window_ms)
-    }
-    async fn resolve_credential(&self, secret: &str) -> Option<Principal> {
-        self.0.resolve_credential(secret).await
-    }
-    fn normalize_jid(&self, input: &str) -> CoreResult<String> {
-        wagate::core::jid::normalize(input)
+    async fn forget(&self, id: &str) {
+        self.0.forget(id).await
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn host_calls_do_not_count_against_the_deadline() {
-    let env = Env::new().await;
-    let core: Arc<dyn CoreApi> = Arc::new(SlowCore(env.core.clone()));
+    let env = Env::with_link(|tx| {
+        Arc::new(SlowLink(Arc::new(SimLink::new(
+            tx,
+            Duration::from_millis(5),
+        ))))
+    })
+    .await;
     let mut cfg = env.config(FULL_GRANTS);
     for name in ["fixture-dialect", "fixture-auth"] {
         cfg.settings
             .insert(name.into(), toml::from_str("deadline_ms = 100").unwrap());
     }
-    let host = PluginHost::load_with(&cfg, core, &env.dir.path().join("cache"))
-        .await
-        .unwrap();
+    let host = env.host(&cfg).await;
     let started = Instant::now();
-    let (s, v) = get(&host, "/fx/state/inst1", Some(&env.token)).await;
+    let (s, v) = request(&host, "POST", "/fx/connect/inst1", Some(&env.token)).await;
     assert_eq!(s, 200, "a 300 ms core call inside a 100 ms deadline: {v}");
     assert!(started.elapsed() >= Duration::from_millis(300));
 }
@@ -715,10 +663,16 @@ async fn rate_limit_and_render_event() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bundled_probe_loads_and_serves() {
+async fn probe_fixture_loads_by_path_and_serves() {
     let env = Env::new().await;
     let mut cfg = env.config(FULL_GRANTS);
-    cfg.bundled = None;
+    let probe = env.manifest(
+        "probe.toml",
+        "probe.wasm",
+        "name = \"probe\"\nversion = \"1\"\nworlds = [\"dialect\"]\n[grants]\nimports = [\"core\", \"log\"]\n",
+    );
+    cfg.file
+        .push(toml::from_str(&format!("manifest = {:?}", probe.display().to_string())).unwrap());
     cfg.mount
         .as_mut()
         .unwrap()
@@ -746,7 +700,13 @@ async fn default_config_mounts_only_existing_dialects() {
             "{m:?}"
         );
     }
-    assert!(host.plugins().iter().any(|p| p.name == "probe"));
+    // The bench and test fixture `probe` is not in the shipped set.
+    assert!(!host.plugins().iter().any(|p| p.name == "probe"));
+    assert!(
+        !wagate::plugin::bundled::BUNDLED
+            .iter()
+            .any(|b| b.package == "probe" || b.package.starts_with("fixture-"))
+    );
     // Chatwoot's inbound webhooks sit behind `url-token`, under Evolution's `/` (whose
     // own /chatwoot/set and /chatwoot/find stay Evolution's: longest prefix wins).
     let mounts = host.mounts();
@@ -822,4 +782,53 @@ fn a_panic_is_logged_with_the_plugins_own_message() {
         text.contains("fixture asked to panic"),
         "the guest's panic message is in the log: {text}"
     );
+}
+
+/// `core.get-message`, the first operation added with the contract's recipe (core
+/// function, WIT declaration, one grant function, SDK re-export): a dialect reads a
+/// stored message by id as its caller, and nothing of another org.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_message_reads_a_stored_message_as_the_caller() {
+    let env = Env::new().await;
+    let host = env.host(&env.config(FULL_GRANTS)).await;
+    let p = env.core.resolve_credential(&env.token).await.unwrap();
+    let inst = env
+        .core
+        .get_instance(&p, &wagate::core::model::InstanceRef::Name("inst1".into()))
+        .await
+        .unwrap();
+    env.core
+        .ingest_message(
+            &inst.id,
+            wagate::whatsapp::Inbound {
+                id: "3EB0AAAA".into(),
+                chat_jid: "5511999999999@s.whatsapp.net".into(),
+                sender: "5511999999999@s.whatsapp.net".into(),
+                from_me: false,
+                timestamp: 1_700_000_000_000,
+                text: Some("hello".into()),
+                media: None,
+            },
+        )
+        .await
+        .unwrap();
+
+    let (s, v) = get(&host, "/fx/message/inst1/3EB0AAAA", Some(&env.token)).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["text"], "hello");
+    assert_eq!(v["chat"], "5511999999999@s.whatsapp.net");
+    let (s, v) = get(&host, "/fx/message/inst1/NOPE", Some(&env.token)).await;
+    assert_eq!(s, 404, "{v}");
+    let (s, _) = get(&host, "/fx/message/inst1/3EB0AAAA", None).await;
+    assert_eq!(s, 403, "no caller, no core");
+
+    // Another org's key does not reach the message (its instance is not found).
+    env.core.create_org("other").await.unwrap();
+    let other = env
+        .core
+        .create_credential("other", CredentialKind::api_key(), None, None, None)
+        .await
+        .unwrap();
+    let (s, v) = get(&host, "/fx/message/inst1/3EB0AAAA", Some(&other.token)).await;
+    assert_eq!(s, 404, "{v}");
 }

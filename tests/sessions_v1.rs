@@ -877,14 +877,24 @@ fn api_keys_and_unauthenticated_requests() {
             )
         )
     );
-    // Other wagate credentials are not api keys.
-    let (_, v) = gw.admin(
+    // Other wagate credentials (an instance token here) are not api keys. Kinds the
+    // unloaded dialects declare cannot even be minted on this gateway.
+    let (_, instance_token) = gw.instance(&key, "not-a-key");
+    assert!(instance_token.starts_with("wai_"));
+    assert_eq!(v1(gw, "GET", "/sessions", &instance_token, None).0, 401);
+    let (s, v) = gw.admin(
         "POST",
         "/admin/credentials",
         Some(json!({"org": "acme", "kind": "evolution-key"})),
     );
-    let evo = v["token"].as_str().unwrap();
-    assert_eq!(v1(gw, "GET", "/sessions", evo, None).0, 401);
+    assert_eq!(s, 400, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown credential kind"),
+        "{v}"
+    );
     // A JWT while no JWKS is configured.
     assert_eq!(
         v1(gw, "GET", "/sessions", "a.b.c", None),

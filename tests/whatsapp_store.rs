@@ -1286,9 +1286,11 @@ async fn a_batch_is_one_commit_and_all_or_nothing() {
                 .read(|tx| {
                     let t = tx.open_table(tables::WA_SESSIONS).unwrap();
                     let end = tables::prefix_end(&prefix);
-                    Ok(t.range::<&[u8]>(prefix.as_slice()..end.as_slice())
-                        .unwrap()
-                        .count())
+                    Ok::<_, wagate::store::StoreError>(
+                        t.range::<&[u8]>(prefix.as_slice()..end.as_slice())
+                            .unwrap()
+                            .count(),
+                    )
                 })
                 .unwrap();
             seen.insert(n);

@@ -50,6 +50,9 @@ fn main() {
         ])
         .arg(tmp.path().join("data"))
         .env("WAGATE_ADMIN_TOKEN", ADMIN)
+        // The bench's webhook receiver is on loopback, which the outbound guard refuses
+        // unless allowed.
+        .env("WAGATE_OUTBOUND_ALLOW", "127.0.0.0/8")
         .env("RUST_LOG", "error")
         .stdout(Stdio::piped())
         .spawn()

@@ -112,6 +112,9 @@ impl Gateway {
             .arg("--config")
             .arg(&cfg)
             .env("WAGATE_ADMIN_TOKEN", ADMIN)
+            // Webhook receivers are on loopback, which the outbound guard refuses unless
+            // allowed.
+            .env("WAGATE_OUTBOUND_ALLOW", "127.0.0.0/8")
             .env(
                 "RUST_LOG",
                 std::env::var("WAGATE_LOAD_LOG").unwrap_or_else(|_| "warn".into()),

@@ -9,7 +9,8 @@
 //! - `native`: resolve the bearer token, `core.get_instance`, serialize the JSON the
 //!   dialect would answer (what a native route does).
 //! - `plugins`: `PluginHost::handle` -> `bearer` (auth world, `identity.resolve`) ->
-//!   `probe` (dialect world, `core.get-instance`, JSON) -> HTTP response.
+//!   `probe` (a fixture loaded by path; dialect world, `core.get-instance`, JSON) ->
+//!   HTTP response.
 //! - `instantiate+call`: fresh store + instantiate + one export call with no host calls
 //!   (`render-event` of the fixture dialect), the floor of any plugin call.
 //! - `(madvise)`: the same on an engine that resets memory slots with madvise (the
@@ -21,8 +22,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use wagate::core::Core;
 use wagate::core::model::{ConnectionState, Event, EventPayload, InstanceRef};
+use wagate::core::records::CredentialKind;
 use wagate::plugin::{MountConfig, PluginHost, PluginsConfig};
-use wagate::store::records::CredentialKind;
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -86,7 +87,7 @@ async fn run(iters: usize) {
     core.start(rx).await.unwrap();
     core.create_org("acme").await.unwrap();
     let cred = core
-        .create_credential("acme", CredentialKind::ApiKey, None, None, None)
+        .create_credential("acme", CredentialKind::api_key(), None, None, None)
         .await
         .unwrap();
     let p = core.resolve_credential(&cred.token).await.unwrap();
@@ -103,15 +104,22 @@ async fn run(iters: usize) {
         ),
     )
     .unwrap();
+    // `probe` is a fixture, not bundled: loaded by path like fixture-dialect.
+    let probe_manifest = dir.path().join("probe.toml");
+    std::fs::write(
+        &probe_manifest,
+        format!(
+            "name = \"probe\"\nversion = \"1\"\nworlds = [\"dialect\"]\nwasm = {:?}\n[grants]\nimports = [\"core\", \"log\"]\nmemory_mib = 16\ndeadline_ms = 100\n",
+            fixtures.join("probe.wasm").display().to_string()
+        ),
+    )
+    .unwrap();
     let cfg = PluginsConfig {
-        bundled: Some(vec!["bearer".into(), "probe".into()]),
-        file: vec![
-            toml::from_str(&format!(
-                "manifest = {:?}",
-                fx_manifest.display().to_string()
-            ))
-            .unwrap(),
-        ],
+        bundled: Some(vec!["bearer".into()]),
+        file: [&fx_manifest, &probe_manifest]
+            .iter()
+            .map(|m| toml::from_str(&format!("manifest = {:?}", m.display().to_string())).unwrap())
+            .collect(),
         mount: Some(vec![MountConfig {
             prefix: "/probe".into(),
             dialect: "probe".into(),

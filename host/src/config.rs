@@ -11,6 +11,17 @@
 //! max_body_bytes = 1048576       # larger request bodies get 413
 //! max_write_batch = 512          # mutations per durable commit (1: no group commit)
 //!
+//! [server]                       # slow clients and connection bounds
+//! header_timeout_ms = 10000      # a request head must be complete by then (also the
+//!                                # idle keep-alive timeout); else the connection closes
+//! body_timeout_ms = 30000        # a request body must be complete by then; else 408
+//! max_connections = 1024         # open connections; more are answered 503 and closed
+//! max_connections_per_ip = 256   # per client address (0: no per-address cap)
+//!
+//! [outbound]                     # the SSRF guard (see `outbound`)
+//! allow = ["10.1.2.3/32"]        # private ranges the host may reach anyway (default
+//!                                # none); WAGATE_OUTBOUND_ALLOW adds comma-separated CIDRs
+//!
 //! [whatsapp]                     # the real link (whatsapp-rust)
 //! url = "wss://web.whatsapp.com/ws/chat"
 //! version = "2.3000.1042742319"  # WhatsApp Web version announced; never fetched
@@ -57,6 +68,37 @@ pub struct SimConfig {
     pub pair_delay_ms: u64,
 }
 
+/// The `[server]` table: how long a client may take and how many connections it may
+/// hold.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// A request head (request line and headers) must be complete within this time
+    /// from when the connection starts waiting for it. hyper runs the same timer while
+    /// a keep-alive connection is idle, so it is also the idle keep-alive timeout.
+    pub header_timeout_ms: u64,
+    /// A request body must be read completely within this time from the end of its
+    /// head (a body trickled byte by byte is cut off): 408, and the connection closes.
+    pub body_timeout_ms: u64,
+    /// Most connections open at once (WebSocket streams included); more are answered
+    /// 503 and closed. 0: no cap.
+    pub max_connections: usize,
+    /// Most connections open at once from one client address. 0: no cap. (Behind a
+    /// reverse proxy every client has the proxy's address.)
+    pub max_connections_per_ip: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            header_timeout_ms: 10_000,
+            body_timeout_ms: 30_000,
+            max_connections: 1024,
+            max_connections_per_ip: 256,
+        }
+    }
+}
+
 impl Default for SimConfig {
     fn default() -> Self {
         SimConfig { pair_delay_ms: 500 }
@@ -77,13 +119,17 @@ pub struct Config {
     /// Most mutations folded into one durable commit (group commit); 1 turns it off.
     pub max_write_batch: usize,
     pub sim: SimConfig,
+    /// The `[server]` table: timeouts and connection caps.
+    pub server: ServerConfig,
+    /// The `[outbound]` table: private ranges outbound requests may reach anyway.
+    pub outbound: crate::outbound::OutboundConfig,
     /// The `[whatsapp]` table: the real link's endpoint, version and reconnect policy.
     pub whatsapp: crate::whatsapp::real::WhatsAppConfig,
     /// The `[plugins]` table (see [`crate::plugin::PluginsConfig`]).
     pub plugins: crate::plugin::PluginsConfig,
-    /// `[[streams]]`: WebSocket event stream routes; absent: the defaults in
-    /// [`crate::server::stream`].
-    pub streams: Option<Vec<crate::server::stream::StreamRoute>>,
+    /// `[[streams]]`: WebSocket event stream routes; absent: those the loaded dialects
+    /// declare (see [`crate::server::stream`]).
+    pub streams: Option<Vec<crate::plugin::config::StreamRoute>>,
     /// The `[events]` table: webhook retry policy.
     pub events: crate::events::dispatcher::DispatchConfig,
 }
@@ -100,6 +146,8 @@ impl Default for Config {
             max_body_bytes: 1024 * 1024,
             max_write_batch: 512,
             sim: SimConfig::default(),
+            server: ServerConfig::default(),
+            outbound: Default::default(),
             whatsapp: Default::default(),
             plugins: crate::plugin::PluginsConfig::default(),
             events: Default::default(),

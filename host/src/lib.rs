@@ -9,6 +9,7 @@ pub mod config;
 pub mod core;
 pub mod events;
 pub mod metrics;
+pub mod outbound;
 pub mod plugin;
 pub mod run;
 pub mod server;

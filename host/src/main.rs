@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use wagate::config::{Config, LinkKind, LogFormat};
 use wagate::core::Core;
 use wagate::core::model::{Capabilities, InstanceRef};
-use wagate::store::records::CredentialKind;
+use wagate::core::records::CredentialKind;
 
 #[derive(Parser)]
 #[command(
@@ -161,7 +161,8 @@ enum TokenAction {
         /// Org id or name.
         #[arg(long)]
         org: String,
-        /// api-key, ryze-account, evolution-key or instance.
+        /// api-key, instance, or a kind a plugin declares (bundled: ryze-account,
+        /// evolution-key).
         #[arg(long, default_value = "api-key")]
         kind: String,
         /// Capabilities (read, send, manage, admin); default depends on the kind.
@@ -271,8 +272,7 @@ fn main() -> anyhow::Result<()> {
                 },
         } => {
             init_tracing(cli.log_format.unwrap_or(LogFormat::Human));
-            let kind_parsed = CredentialKind::parse(&kind)
-                .context("--kind must be api-key, ryze-account, evolution-key or instance")?;
+            let kind_parsed = CredentialKind::new(&kind);
             let caps_parsed = if caps.is_empty() {
                 None
             } else {

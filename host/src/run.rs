@@ -13,21 +13,39 @@ use crate::whatsapp::{Link, real::WhatsAppLink, sim::SimLink};
 
 /// Opens the data folder and starts the core on the configured link.
 pub async fn open_core(config: &Config) -> anyhow::Result<Arc<Core>> {
+    Ok(open_core_and_sim(config).await?.0)
+}
+
+/// [`open_core`], plus the simulated network when the configured link is `sim`: the
+/// admin API's injection endpoints drive it directly, so no test hook sits on the
+/// [`Link`] trait that production links implement.
+async fn open_core_and_sim(config: &Config) -> anyhow::Result<(Arc<Core>, Option<Arc<SimLink>>)> {
     let store = Store::open_with(&config.data, config.max_write_batch)?;
     let (events_tx, events_rx) = tokio::sync::mpsc::unbounded_channel();
-    let link: Arc<dyn Link> = match config.link {
-        LinkKind::Sim => Arc::new(SimLink::new(
-            events_tx,
-            Duration::from_millis(config.sim.pair_delay_ms),
-        )),
-        LinkKind::Whatsapp => Arc::new(
-            WhatsAppLink::new(store.clone(), events_tx, &config.whatsapp)
-                .context("configuring the whatsapp link")?,
+    let (link, sim): (Arc<dyn Link>, _) = match config.link {
+        LinkKind::Sim => {
+            let sim = Arc::new(SimLink::new(
+                events_tx,
+                Duration::from_millis(config.sim.pair_delay_ms),
+            ));
+            (sim.clone(), Some(sim))
+        }
+        LinkKind::Whatsapp => (
+            Arc::new(
+                WhatsAppLink::new(store.clone(), events_tx, &config.whatsapp)
+                    .context("configuring the whatsapp link")?,
+            ),
+            None,
         ),
     };
     let core = Core::new(store, link);
+    // Known before any plugin is compiled, so operator commands on a stopped gateway
+    // mint the plugins' kinds too; loading the plugins declares them again.
+    core.declare_credential_kinds(crate::plugin::registry::declared_credential_kinds(
+        &config.plugins,
+    )?)?;
     core.start(events_rx).await?;
-    Ok(core)
+    Ok((core, sim))
 }
 
 /// Runs the gateway until `shutdown` resolves, then drains and closes the database.
@@ -35,7 +53,17 @@ pub async fn serve(
     config: Config,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let core = open_core(&config).await?;
+    // Bind first: a taken port is reported at once, not after the store is opened and
+    // every plugin compiled.
+    let listener = bind(config.listen).await?;
+    crate::outbound::install(
+        crate::outbound::Policy::from_config(
+            &config.outbound,
+            std::env::var("WAGATE_OUTBOUND_ALLOW").ok().as_deref(),
+        )
+        .context("reading the [outbound] configuration")?,
+    );
+    let (core, sim) = open_core_and_sim(&config).await?;
     let admin_env = std::env::var("WAGATE_ADMIN_TOKEN")
         .ok()
         .filter(|t| !t.is_empty());
@@ -46,23 +74,6 @@ pub async fn serve(
     {
         // Printed once, on the first start without WAGATE_ADMIN_TOKEN; only its hash is kept.
         println!("admin token (shown once, keep it): {token}");
-    }
-    // Evolution API's global key, as Evolution reads it: full rights in one org
-    // (WAGATE_EVOLUTION_ORG, default "default"), where instances created with it live.
-    if let Some(key) = std::env::var("AUTHENTICATION_API_KEY")
-        .ok()
-        .filter(|k| !k.is_empty())
-    {
-        let org = std::env::var("WAGATE_EVOLUTION_ORG").unwrap_or_else(|_| "default".into());
-        core.ensure_static_credential(
-            &org,
-            crate::store::records::CredentialKind::EvolutionKey,
-            &key,
-            crate::core::model::Capabilities::ALL,
-            "AUTHENTICATION_API_KEY",
-        )
-        .await
-        .context("registering AUTHENTICATION_API_KEY")?;
     }
     let plugins = crate::plugin::PluginHost::load(
         &config.plugins,
@@ -77,6 +88,7 @@ pub async fn serve(
     for m in plugins.mounts() {
         tracing::info!(prefix = %m.prefix, dialect = %m.dialect, auth = ?m.auth, "mounted");
     }
+    register_env_credentials(&core, &plugins).await?;
     reload_on_sighup(plugins.clone());
     crate::events::dispatcher::Dispatcher::new(
         core.store().clone(),
@@ -91,9 +103,6 @@ pub async fn serve(
         (None, None) => None,
         _ => anyhow::bail!("TLS needs both --tls-cert and --tls-key"),
     };
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("listening on {}", config.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!(
         %addr,
@@ -109,20 +118,58 @@ pub async fn serve(
     );
     let app = Arc::new(App {
         core: core.clone(),
+        sim,
         plugins,
         live: crate::events::live::LiveFeed::start(core.store().clone()),
         tickets: Default::default(),
-        streams: config
-            .streams
-            .clone()
-            .unwrap_or_else(crate::server::stream::default_routes),
+        streams: config.streams.clone().map(Arc::new),
         metrics: Default::default(),
         max_body_bytes: config.max_body_bytes,
+        limits: config.server.clone(),
     });
     server::serve(app, listener, tls, shutdown).await?;
     drop(core);
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Registers the keys the loaded plugins declare in `[[env_credentials]]` (Evolution's
+/// `AUTHENTICATION_API_KEY`, say) from the environment, each with the default
+/// capabilities of its kind, in its org (created if missing).
+async fn register_env_credentials(
+    core: &Core,
+    plugins: &crate::plugin::PluginHost,
+) -> anyhow::Result<()> {
+    for (plugin, decl) in plugins.env_credentials() {
+        let Some(key) = std::env::var(&decl.env).ok().filter(|k| !k.is_empty()) else {
+            continue;
+        };
+        let org = decl
+            .org_env
+            .as_deref()
+            .and_then(|v| std::env::var(v).ok())
+            .filter(|o| !o.is_empty())
+            .unwrap_or_else(|| decl.org.clone());
+        let kind = crate::core::records::CredentialKind::new(&decl.kind);
+        let caps = core.credential_kind(&kind)?.default_caps;
+        core.ensure_static_credential(&org, kind, &key, caps, &decl.env)
+            .await
+            .with_context(|| format!("registering {} (declared by plugin `{plugin}`)", decl.env))?;
+    }
+    Ok(())
+}
+
+/// Binds the listen address, saying plainly when it is taken.
+async fn bind(addr: std::net::SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AddrInUse {
+            anyhow::anyhow!(
+                "cannot listen on {addr}: the address is already in use (is another wagate or another program running there?)"
+            )
+        } else {
+            anyhow::anyhow!("cannot listen on {addr}: {e}")
+        }
+    })
 }
 
 /// SIGHUP reloads the plugins (a broken set is refused; the old one keeps serving).

@@ -10,6 +10,9 @@ use serde_json::{Value, json};
 
 pub const ADMIN: &str = "test-admin-token";
 
+/// The outbound allowance every test gateway gets: loopback, in IPv4 and IPv6.
+pub const LOOPBACK: &str = "127.0.0.0/8,::1/128";
+
 /// A running gateway. Killed on drop.
 pub struct Gateway {
     pub child: Child,
@@ -61,6 +64,10 @@ impl Gateway {
             // The tests run on the simulated network unless they pass `--link whatsapp`
             // (a flag wins over this variable) or set WAGATE_LINK in `envs`.
             .env("WAGATE_LINK", "sim")
+            // Receivers, fake Chatwoot and JWKS servers live on loopback, which the
+            // outbound guard refuses by default. (A test passes
+            // `("WAGATE_OUTBOUND_ALLOW", "")` to run with the default policy.)
+            .env("WAGATE_OUTBOUND_ALLOW", LOOPBACK)
             .envs(envs.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

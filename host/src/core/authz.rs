@@ -9,7 +9,7 @@ use redb::ReadTransaction;
 
 use super::Core;
 use super::model::{Capability, CoreError, CoreResult, InstanceRef, Principal};
-use crate::store::records::InstanceRecord;
+use crate::core::records::InstanceRecord;
 use crate::store::{get_json, internal, tables};
 
 pub fn require(p: &Principal, cap: Capability) -> CoreResult<()> {
@@ -54,7 +54,7 @@ pub fn load_instance(
             }
         }
     };
-    get_json(&instances, id.as_str())
+    Ok(get_json(&instances, id.as_str())?)
 }
 
 impl Core {

@@ -6,7 +6,7 @@ use super::messages::chat_not_found;
 use super::model::{
     Capability, Chat, ChatPatch, ConnectionState, CoreResult, EventPayload, InstanceRef, Principal,
 };
-use crate::events::outbox;
+use crate::core::outbox;
 use crate::store::{decode, encode, get_json, internal, tables};
 
 impl Core {
@@ -15,7 +15,7 @@ impl Core {
         let record = self.authorize(p, which, Capability::Read)?;
         let prefix = tables::instance_prefix(&record.instance.id);
         let end = tables::prefix_end(&prefix);
-        let mut chats = self.store.read(|tx| {
+        let mut chats = self.store.read(|tx| -> CoreResult<Vec<Chat>> {
             let table = tx.open_table(tables::CHATS).map_err(internal)?;
             let mut out = Vec::new();
             for row in table

@@ -5,7 +5,7 @@ use redb::ReadableTable;
 
 use super::Core;
 use super::model::{Capabilities, CoreError, CoreResult, Principal};
-use crate::store::records::{CredentialKind, CredentialRecord, OrgRecord};
+use crate::core::records::{CredentialKind, CredentialKindSpec, CredentialRecord, OrgRecord};
 use crate::store::{decode, encode, get_json, internal, tables};
 use crate::util::{ct_eq, new_secret, now_ms, secret_hash};
 
@@ -19,6 +19,51 @@ pub struct MintedCredential {
 }
 
 impl Core {
+    /// Replaces the credential kinds plugins declare (the host's own two always stay).
+    /// A kind declared twice, or a plugin redeclaring a host kind or reusing a prefix,
+    /// is refused and nothing changes.
+    pub fn declare_credential_kinds(&self, declared: Vec<CredentialKindSpec>) -> CoreResult<()> {
+        let mut kinds: std::collections::BTreeMap<CredentialKind, CredentialKindSpec> =
+            CredentialKindSpec::builtin()
+                .into_iter()
+                .map(|s| (s.kind.clone(), s))
+                .collect();
+        for spec in declared {
+            if let Some(other) = kinds
+                .values()
+                .find(|o| o.kind == spec.kind || o.prefix == spec.prefix)
+            {
+                return Err(CoreError::Invalid(format!(
+                    "credential kind `{}` (prefix `{}`) of `{}` clashes with `{}` (prefix `{}`) of `{}`",
+                    spec.kind,
+                    spec.prefix,
+                    spec.declared_by,
+                    other.kind,
+                    other.prefix,
+                    other.declared_by
+                )));
+            }
+            kinds.insert(spec.kind.clone(), spec);
+        }
+        *self
+            .credential_kinds
+            .write()
+            .expect("credential kinds lock") = kinds;
+        Ok(())
+    }
+
+    /// How credentials of `kind` are minted, if the host or a loaded plugin declares it.
+    pub fn credential_kind(&self, kind: &CredentialKind) -> CoreResult<CredentialKindSpec> {
+        let kinds = self.credential_kinds.read().expect("credential kinds lock");
+        kinds.get(kind).cloned().ok_or_else(|| {
+            let known: Vec<&str> = kinds.keys().map(CredentialKind::as_str).collect();
+            CoreError::Invalid(format!(
+                "unknown credential kind `{kind}` (known: {})",
+                known.join(", ")
+            ))
+        })
+    }
+
     /// Creates an organisation; names are unique.
     pub async fn create_org(&self, name: &str) -> CoreResult<OrgRecord> {
         let name = name.trim();
@@ -75,7 +120,7 @@ impl Core {
             }
             let names = tx.open_table(tables::ORG_NAMES).map_err(internal)?;
             match names.get(id_or_name).map_err(internal)? {
-                Some(id) => get_json(&orgs, id.value()),
+                Some(id) => Ok(get_json(&orgs, id.value())?),
                 None => Ok(None),
             }
         })
@@ -109,25 +154,22 @@ impl Core {
             ),
             None => None,
         };
-        if kind == CredentialKind::Instance && instance_id.is_none() {
+        let spec = self.credential_kind(&kind)?;
+        if kind.is_instance() && instance_id.is_none() {
             return Err(CoreError::Invalid(
                 "an instance credential needs an instance".into(),
             ));
         }
-        let default_caps = match kind {
-            CredentialKind::ApiKey | CredentialKind::Instance => Capabilities::STANDARD,
-            CredentialKind::RyzeAccount | CredentialKind::EvolutionKey => Capabilities::ALL,
-        };
         let record = CredentialRecord {
             id: ulid::Ulid::new().to_string(),
             org: org.id,
             kind,
-            caps: caps.unwrap_or(default_caps),
+            caps: caps.unwrap_or(spec.default_caps),
             instance: instance_id,
             label,
             created_at: now_ms(),
         };
-        let token = new_secret(kind.prefix());
+        let token = new_secret(&spec.prefix);
         let hash = secret_hash(&token);
         let stored = record.clone();
         self.store
@@ -187,6 +229,7 @@ impl Core {
             },
         };
         let hash = secret_hash(secret);
+        let slot = format!("static_credential:{}", kind.as_str());
         let record = CredentialRecord {
             id: format!("static-{}", kind.as_str()),
             org: org.id,
@@ -196,9 +239,8 @@ impl Core {
             label: Some(label.to_string()),
             created_at: now_ms(),
         };
-        let slot = format!("static_credential:{}", kind.as_str());
         self.store
-            .write(move |tx| {
+            .write(move |tx| -> CoreResult<()> {
                 let mut settings = tx.open_table(tables::SETTINGS).map_err(internal)?;
                 let previous = settings
                     .get(slot.as_str())
@@ -261,7 +303,7 @@ impl Core {
         };
         if stored.as_deref() != Some(hash.as_slice()) {
             self.store
-                .write(move |tx| {
+                .write(move |tx| -> CoreResult<()> {
                     tx.open_table(tables::SETTINGS)
                         .map_err(internal)?
                         .insert(ADMIN_TOKEN_HASH, hash.as_slice())

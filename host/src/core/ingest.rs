@@ -8,11 +8,10 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use super::Core;
 use super::messages::store_message;
 use super::model::{
-    ConnectionState, CoreError, CoreResult, DeliveryStatus, EventPayload, Instance, InstanceRef,
-    Message,
+    ConnectionState, CoreError, CoreResult, EventPayload, Instance, InstanceRef, Message,
 };
-use crate::events::outbox;
-use crate::store::records::InstanceRecord;
+use crate::core::outbox;
+use crate::core::records::InstanceRecord;
 use crate::store::{get_json, internal, tables};
 use crate::whatsapp::{Inbound, LinkEvent};
 use std::sync::{Arc, Weak};
@@ -96,17 +95,12 @@ impl Core {
             LinkEvent::Receipt {
                 instance_id,
                 message_ids,
-                kind,
+                status,
                 ..
-            } => {
-                let Some(status) = DeliveryStatus::from_receipt_kind(&kind) else {
-                    tracing::debug!(instance = %instance_id, %kind, "receipt without a delivery status");
-                    return Ok(());
-                };
-                self.record_receipts(&instance_id, message_ids, status)
-                    .await
-                    .map(|_| ())
-            }
+            } => self
+                .record_receipts(&instance_id, message_ids, status)
+                .await
+                .map(|_| ()),
         }
     }
 

@@ -8,8 +8,10 @@ use super::model::{
     Capabilities, Capability, ConnectInfo, ConnectionState, CoreError, CoreResult, CreatedInstance,
     EventPayload, Instance, InstanceRef, Principal,
 };
-use crate::events::outbox;
-use crate::store::records::{CredentialKind, CredentialRecord, InstanceRecord};
+use crate::core::outbox;
+use crate::core::records::{
+    CredentialKind, CredentialRecord, INSTANCE_TOKEN_PREFIX, InstanceRecord,
+};
 use crate::store::{decode, encode, get_json, internal, tables};
 use crate::util::{new_secret, now_ms, secret_hash};
 
@@ -66,11 +68,11 @@ impl Core {
             owner_jid: None,
             created_at: now_ms(),
         };
-        let token = new_secret(CredentialKind::Instance.prefix());
+        let token = new_secret(INSTANCE_TOKEN_PREFIX);
         let credential = CredentialRecord {
             id: ulid::Ulid::new().to_string(),
             org: p.org.clone(),
-            kind: CredentialKind::Instance,
+            kind: CredentialKind::instance(),
             caps: Capabilities::STANDARD,
             instance: Some(instance.id.clone()),
             label: Some(format!("instance token of {name}")),

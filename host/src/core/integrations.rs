@@ -22,8 +22,8 @@ use super::model::{
     IntegrationSpec, Principal, Webhook,
 };
 use super::webhooks::{drop_queue, validate_headers, validate_url};
-use crate::server::core_api::NATIVE_DIALECT;
-use crate::store::records::{CredentialKind, CredentialRecord};
+use crate::core::model::NATIVE_DIALECT;
+use crate::core::records::{CredentialKind, CredentialRecord, INSTANCE_TOKEN_PREFIX};
 use crate::store::{encode, get_json, internal, tables};
 use crate::util::{Origin, new_secret, now_ms, secret_hash};
 
@@ -70,7 +70,7 @@ impl Core {
         // Fresh ids and secrets are drawn here, not in the job, which may run twice.
         let fresh_id = format!("wh_{}", ulid::Ulid::new());
         let fresh_signing = new_secret("whsec_");
-        let fresh_inbound = new_secret(CredentialKind::Instance.prefix());
+        let fresh_inbound = new_secret(INSTANCE_TOKEN_PREFIX);
         let fresh_credential_id = ulid::Ulid::new().to_string();
         let now = now_ms();
         let instance = record.instance;
@@ -112,7 +112,7 @@ impl Core {
                         let credential = CredentialRecord {
                             id: fresh_credential_id.clone(),
                             org: instance.org.clone(),
-                            kind: CredentialKind::Instance,
+                            kind: CredentialKind::instance(),
                             caps: Capabilities {
                                 read: true,
                                 send: true,

@@ -9,7 +9,7 @@ use super::model::{
     Capability, Chat, CoreError, CoreResult, DeliveryStatus, EventPayload, InstanceRef, Message,
     MessagePage, Principal,
 };
-use crate::events::outbox;
+use crate::core::outbox;
 use crate::store::{decode, encode, get_json, internal, tables};
 
 pub const DEFAULT_PAGE: u32 = 50;
@@ -69,7 +69,7 @@ impl Core {
         let instance = record.instance;
         let stored = message.clone();
         self.store
-            .write(move |tx| {
+            .write(move |tx| -> CoreResult<()> {
                 store_message(tx, &instance.id, &stored)?;
                 outbox::append(
                     tx,
@@ -233,6 +233,21 @@ impl Core {
         })
     }
 
+    /// One stored message of `which` by id (in any chat). Needs `read`.
+    pub async fn get_message(
+        &self,
+        p: &Principal,
+        which: &InstanceRef,
+        message_id: &str,
+    ) -> CoreResult<Message> {
+        let record = self.authorize(p, which, Capability::Read)?;
+        if message_id.is_empty() {
+            return Err(CoreError::Invalid("a message id is required".into()));
+        }
+        self.find_message(&record.instance.id, message_id)?
+            .ok_or_else(message_not_found)
+    }
+
     /// A stored message by id, if any.
     pub fn find_message(&self, instance_id: &str, message_id: &str) -> CoreResult<Option<Message>> {
         self.store.read(|tx| {
@@ -244,7 +259,7 @@ impl Core {
                 return Ok(None);
             };
             let messages = tx.open_table(tables::MESSAGES).map_err(internal)?;
-            get_json(&messages, key.value())
+            Ok(get_json(&messages, key.value())?)
         })
     }
 }

@@ -12,12 +12,14 @@ pub mod integrations;
 pub mod jid;
 pub mod messages;
 pub mod model;
+pub mod outbox;
 pub mod plugin_storage;
 pub mod ratelimit;
+pub mod records;
 pub mod webhooks;
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex, RwLock};
 
 use model::{CoreError, Instance, RateDecision};
 
@@ -31,6 +33,9 @@ pub struct Core {
     /// Instance ids with a delete in progress (a second delete is a conflict).
     deleting: Mutex<HashSet<String>>,
     limiter: ratelimit::RateLimiter,
+    /// The credential kinds that can be minted: the host's own and those the loaded
+    /// plugins declare (see [`Core::declare_credential_kinds`]).
+    credential_kinds: RwLock<BTreeMap<records::CredentialKind, records::CredentialKindSpec>>,
 }
 
 impl Core {
@@ -40,6 +45,12 @@ impl Core {
             link,
             deleting: Mutex::default(),
             limiter: ratelimit::RateLimiter::default(),
+            credential_kinds: RwLock::new(
+                records::CredentialKindSpec::builtin()
+                    .into_iter()
+                    .map(|s| (s.kind.clone(), s))
+                    .collect(),
+            ),
         })
     }
 

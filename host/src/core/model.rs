@@ -227,22 +227,6 @@ pub enum DeliveryStatus {
     Played,
 }
 
-impl DeliveryStatus {
-    /// The status a receipt type stands for, by its wire name (what the whatsapp link
-    /// reports: `delivery`, `read`, ...); `None` for receipts that say nothing about
-    /// delivery (retry, sender, server-error, ...). `read-self`/`played-self` are this
-    /// account's other devices reading an incoming message.
-    pub fn from_receipt_kind(kind: &str) -> Option<Self> {
-        match kind {
-            "sent" => Some(Self::Sent),
-            "delivery" | "" => Some(Self::Delivered),
-            "read" | "read-self" => Some(Self::Read),
-            "played" | "played-self" => Some(Self::Played),
-            _ => None,
-        }
-    }
-}
-
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessagePage {
     pub messages: Vec<Message>,
@@ -355,6 +339,10 @@ pub struct Webhook {
 
 /// The bundled sink of plain webhooks.
 pub const WEBHOOK_SINK: &str = "webhook";
+
+/// The "dialect" of webhooks set through the native API (`/core`): their events are
+/// rendered as core JSON by the host instead of by a dialect plugin.
+pub const NATIVE_DIALECT: &str = "core";
 
 fn webhook_sink() -> String {
     WEBHOOK_SINK.into()
@@ -486,17 +474,12 @@ impl CoreError {
             CoreError::Internal(_) => "internal",
         }
     }
+}
 
-    pub fn http_status(&self) -> u16 {
-        match self {
-            CoreError::NotFound(..) => 404,
-            CoreError::Forbidden(_) => 403,
-            CoreError::Invalid(_) => 400,
-            CoreError::Conflict(_) => 409,
-            CoreError::NotConnected(_) => 503,
-            CoreError::RateLimited(_) => 429,
-            CoreError::Internal(_) => 500,
-        }
+/// A store failure reads as an internal error (the store logged the detail).
+impl From<crate::store::StoreError> for CoreError {
+    fn from(e: crate::store::StoreError) -> Self {
+        CoreError::Internal(e.to_string())
     }
 }
 

@@ -178,7 +178,37 @@ pub(crate) fn validate_url(what: &str, url: &str) -> CoreResult<()> {
             "{what} url must be an absolute URL with a host"
         )));
     }
-    Ok(())
+    // A courtesy: a literal private address is refused now rather than at every
+    // delivery (the guard itself checks the resolved address at connect time).
+    crate::outbound::check_url(url).map_err(|why| CoreError::Invalid(format!("{what} url {why}")))
+}
+
+/// Headers the host sets itself when it sends a request: framing and hop-by-hop
+/// headers (a custom `Content-Length: 0` would cut every delivery's body off) and
+/// `Host`. Never taken from a caller.
+const FRAMING_HEADERS: &[&str] = &[
+    "content-length",
+    "transfer-encoding",
+    "host",
+    "connection",
+    "keep-alive",
+    "te",
+    "trailer",
+    "upgrade",
+    "expect",
+];
+
+/// Whether `name` is a framing, hop-by-hop or `Proxy-*` header ([`FRAMING_HEADERS`]).
+pub fn is_framing_header(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    FRAMING_HEADERS.contains(&lower.as_str()) || lower.starts_with("proxy-")
+}
+
+/// Whether a caller may not set header `name` on a webhook or integration: framing
+/// headers, and the gateway's own `X-Wagate-*` (its signature, event id, timestamp),
+/// which a custom header must not duplicate or override.
+pub fn is_reserved_header(name: &str) -> bool {
+    is_framing_header(name) || name.to_ascii_lowercase().starts_with("x-wagate-")
 }
 
 /// Header names of letters, digits, `-` and `_` (Chatwoot's `api_access_token`); values
@@ -192,6 +222,11 @@ pub(crate) fn validate_headers(what: &str, headers: &[(String, String)]) -> Core
         if !ok_name || value.chars().any(|c| c.is_control()) {
             return Err(CoreError::Invalid(format!(
                 "invalid {what} header `{name}`"
+            )));
+        }
+        if is_reserved_header(name) {
+            return Err(CoreError::Invalid(format!(
+                "{what} header `{name}` cannot be set: the gateway sets framing, hop-by-hop and X-Wagate-* headers itself"
             )));
         }
     }
@@ -208,7 +243,7 @@ pub(crate) fn fan_out(tx: &WriteTransaction, seq: u64, event: &Event) -> CoreRes
         .get(event.instance_id.as_str())
         .map_err(internal)?
         .map(|r| r.map(|v| v.value().to_string()).map_err(internal))
-        .collect::<CoreResult<_>>()?;
+        .collect::<crate::store::StoreResult<_>>()?;
     drop(by_instance);
     if ids.is_empty() {
         return Ok(0);
@@ -255,7 +290,7 @@ pub(crate) fn retire_instance_webhooks(tx: &WriteTransaction, instance_id: &str)
         .remove_all(instance_id)
         .map_err(internal)?
         .map(|r| r.map(|v| v.value().to_string()).map_err(internal))
-        .collect::<CoreResult<_>>()?;
+        .collect::<crate::store::StoreResult<_>>()?;
     let mut hooks = tx.open_table(tables::WEBHOOKS).map_err(internal)?;
     for wid in ids {
         let existing = hooks

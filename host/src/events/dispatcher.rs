@@ -131,7 +131,7 @@ impl Dispatcher {
         loop {
             if last_compaction.elapsed() > COMPACT_EVERY {
                 last_compaction = std::time::Instant::now();
-                match super::outbox::compact(&self.store).await {
+                match crate::core::outbox::compact(&self.store).await {
                     Ok(0) => {}
                     Ok(n) => tracing::debug!(removed = n, "outbox compacted"),
                     Err(e) => tracing::warn!(error = %e, "compacting the outbox"),
@@ -185,7 +185,7 @@ impl Dispatcher {
         // (Taken the other way round, a removal committing in between would make a
         // delivered event look due again.)
         let removing = self.removing.lock().expect("removing lock").clone();
-        let (heads, next) = self.store.read(|tx| {
+        let (heads, next) = self.store.read(|tx| -> CoreResult<_> {
             let hooks = tx.open_table(tables::WEBHOOKS).map_err(internal)?;
             let queue = tx.open_table(tables::DELIVERY_QUEUE).map_err(internal)?;
             let mut heads = Vec::new();
@@ -240,7 +240,7 @@ impl Dispatcher {
             let store = self.store.clone();
             tokio::spawn(async move {
                 let _ = store
-                    .write(move |tx| {
+                    .write(move |tx| -> CoreResult<()> {
                         let mut hooks = tx.open_table(tables::WEBHOOKS).map_err(internal)?;
                         let queue = tx.open_table(tables::DELIVERY_QUEUE).map_err(internal)?;
                         for id in &drained_retired {

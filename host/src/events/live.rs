@@ -31,7 +31,7 @@ impl LiveFeed {
                     last = current_seq(&store).unwrap_or(last);
                     continue;
                 }
-                match store.read(|t| super::outbox::read_after(t, last, 10_000)) {
+                match store.read(|t| crate::core::outbox::read_after(t, last, 10_000)) {
                     Ok(events) => {
                         for (seq, event) in events {
                             last = seq;

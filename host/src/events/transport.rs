@@ -5,9 +5,9 @@
 use async_trait::async_trait;
 
 use super::dispatcher::{Outcome, Transport};
+use crate::core::model::NATIVE_DIALECT;
 use crate::core::model::{Event, Webhook};
 use crate::plugin::{Delivery, PluginHost};
-use crate::server::core_api::NATIVE_DIALECT;
 
 /// The bundled sink that POSTs to webhooks.
 pub use crate::core::model::WEBHOOK_SINK;

@@ -5,14 +5,12 @@ use std::path::Path;
 
 use anyhow::Context;
 use wasmtime::Engine;
+use wasmtime::component::Component;
 use wasmtime::component::types::ComponentItem;
-use wasmtime::component::{Component, Linker};
 
 use super::compat::{AuthPre, Contract, DialectPre, SinkPre};
-use super::grants;
 use super::manifest::Grant;
 use super::registry::sha256_hex;
-use super::state::PluginState;
 
 /// `wagate plugin check FILE`: validate a component and print world/imports/exports.
 ///
@@ -36,9 +34,7 @@ pub fn check_component_with(path: &Path, manifest: Option<&Path>) -> anyhow::Res
         .map_err(anyhow::Error::from)
         .with_context(|| format!("{} is not a valid WebAssembly component", path.display()))?;
 
-    let mut linker: Linker<PluginState> = Linker::new(&engine);
-    grants::add_to_linker(&mut linker)?;
-    super::compat::add_to_linker(&mut linker)?;
+    let linkers = super::registry::Linkers::new(&engine)?;
     let ty = component.component_type();
 
     let mut imports = Vec::new();
@@ -82,27 +78,24 @@ pub fn check_component_with(path: &Path, manifest: Option<&Path>) -> anyhow::Res
         }
     };
     if let (true, Some(contract)) = (problems.is_empty(), contract) {
-        let pre = match linker.instantiate_pre(&component) {
-            Ok(pre) => pre,
-            Err(_) => {
-                let mut l = linker.clone();
-                super::registry::stub_unknown_wasi(&mut l, &engine, &component)?;
-                l.instantiate_pre(&component)
-                    .map_err(anyhow::Error::from)
-                    .context("linking against the host")?
-            }
-        };
-        match AuthPre::new(contract, pre.clone()) {
+        // Linking is checked against each world's interfaces; a link failure shows as
+        // that world's mismatch.
+        let link = |l| super::registry::instantiate_pre(l, &engine, &component, "check");
+        match link(&linkers.auth).and_then(|pre| AuthPre::new(contract, pre).map_err(anyhow::Error::from)) {
             Ok(_) => worlds.push("auth"),
-            Err(e) => mismatches.push(format!("auth: {e}")),
+            Err(e) => mismatches.push(format!("auth: {e:#}")),
         }
-        match DialectPre::new(contract, pre.clone()) {
+        let link = |l| super::registry::instantiate_pre(l, &engine, &component, "check");
+        match link(&linkers.dialect)
+            .and_then(|pre| DialectPre::new(contract, pre).map_err(anyhow::Error::from))
+        {
             Ok(_) => worlds.push("dialect"),
-            Err(e) => mismatches.push(format!("dialect: {e}")),
+            Err(e) => mismatches.push(format!("dialect: {e:#}")),
         }
-        match SinkPre::new(contract, pre) {
+        let link = |l| super::registry::instantiate_pre(l, &engine, &component, "check");
+        match link(&linkers.sink).and_then(|pre| SinkPre::new(contract, pre).map_err(anyhow::Error::from)) {
             Ok(_) => worlds.push("sink"),
-            Err(e) => mismatches.push(format!("sink: {e}")),
+            Err(e) => mismatches.push(format!("sink: {e:#}")),
         }
     }
     if !problems.is_empty() {

@@ -3,7 +3,7 @@
 //! ```toml
 //! [plugins]
 //! # Bundled plugins to load, by name. Absent: all of them.
-//! bundled = ["ryze", "ryze-token", "probe"]
+//! bundled = ["ryze", "ryze-token", "webhook"]
 //!
 //! # Plugins from files: a manifest (plugin.toml) and its .wasm (the manifest's `wasm`
 //! # key, relative to the manifest, or `wasm` here). A file plugin with the name of a
@@ -27,25 +27,19 @@
 //! auth = ["ryze-token"]   # tried in order: allow stops, deny answers, skip goes on
 //! ```
 //!
-//! Default mounts, each present only when its dialect is loaded: Ryze (`ryze`) at
-//! `/api`, sessions/v1 (`sessions-v1`) at `/api/v1`, Chatwoot's inbound webhooks
-//! (`chatwoot`, behind `url-token`) at `/chatwoot/webhook`, Evolution (`evolution`) at
-//! `/` (so Evolution's own `/chatwoot/set` and `/chatwoot/find` stay Evolution's).
-//! Their auth plugins are the dialect manifest's `default_auth` list.
+//! Default mounts: every loaded dialect whose manifest names a `default_mount`, behind
+//! the auth plugins of its `default_auth` list (those that are loaded). The bundled
+//! dialects declare Ryze (`ryze`) at `/api`, sessions/v1 (`sessions-v1`) at `/api/v1`,
+//! Chatwoot's inbound webhooks (`chatwoot`, behind `url-token`) at `/chatwoot/webhook`
+//! and Evolution (`evolution`) at `/` (longest prefix wins, so Evolution's own
+//! `/chatwoot/set` and `/chatwoot/find` stay Evolution's). Two dialects declaring the
+//! same default prefix is an error that asks for an explicit mount table.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::{Context, ensure};
 use serde::Deserialize;
-
-/// The default mount table: `(prefix, dialect)`.
-pub const DEFAULT_MOUNTS: &[(&str, &str)] = &[
-    ("/api", "ryze"),
-    ("/api/v1", "sessions-v1"),
-    ("/chatwoot/webhook", "chatwoot"),
-    ("/", "evolution"),
-];
 
 /// The `[plugins]` table. `Default` loads every bundled plugin with the default mounts.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -57,7 +51,7 @@ pub struct PluginsConfig {
     pub file: Vec<FilePlugin>,
     /// Per-plugin overrides (`[plugins.settings.<name>]`).
     pub settings: BTreeMap<String, PluginSettings>,
-    /// The mount table (`[[plugins.mount]]`); `None` means [`DEFAULT_MOUNTS`].
+    /// The mount table (`[[plugins.mount]]`); `None`: the dialects' default mounts.
     pub mount: Option<Vec<MountConfig>>,
     /// Engine sizing (`[plugins.runtime]`).
     pub runtime: RuntimeConfig,
@@ -104,6 +98,17 @@ pub struct MountConfig {
     /// Names of loaded auth plugins, tried in order.
     #[serde(default)]
     pub auth: Vec<String>,
+}
+
+/// One WebSocket event stream route (`[[streams]]` in wagate.toml, or a dialect's
+/// `default_streams`).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StreamRoute {
+    /// Absolute path with one `{instance}` segment (an instance name or id).
+    pub path: String,
+    /// The dialect that renders the events and whose mount's auth plugins authorise.
+    pub dialect: String,
 }
 
 /// Engine sizing (`[plugins.runtime]`). Read at start only; reload keeps the engine.
@@ -165,23 +170,27 @@ impl PluginsConfig {
 impl MountConfig {
     /// Check the prefix's shape.
     pub fn validate(&self) -> anyhow::Result<()> {
-        let p = &self.prefix;
-        ensure!(p.starts_with('/'), "mount prefix `{p}` must start with `/`");
-        ensure!(
-            p == "/" || !p.ends_with('/'),
-            "mount prefix `{p}` must not end with `/`"
-        );
-        ensure!(
-            !p.contains("//") && !p.contains('?') && !p.contains('#'),
-            "mount prefix `{p}` is malformed"
-        );
-        Ok(())
+        check_prefix(&self.prefix)
     }
 
     /// Whether `path` is under this mount.
     pub fn matches(&self, path: &str) -> bool {
         prefix_matches(&self.prefix, path)
     }
+}
+
+/// Check a mount prefix's shape: `/` or `/segment[/segment...]`, no trailing slash.
+pub fn check_prefix(p: &str) -> anyhow::Result<()> {
+    ensure!(p.starts_with('/'), "mount prefix `{p}` must start with `/`");
+    ensure!(
+        p == "/" || !p.ends_with('/'),
+        "mount prefix `{p}` must not end with `/`"
+    );
+    ensure!(
+        !p.contains("//") && !p.contains('?') && !p.contains('#'),
+        "mount prefix `{p}` is malformed"
+    );
+    Ok(())
 }
 
 /// `/api` matches `/api`, `/api/` and `/api/...`, not `/apix`; `/` matches everything.

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use wasmtime::{ResourceLimiter, StoreContextMut, UpdateDeadline};
 
 use super::engine::{YIELD_SLICE_TICKS, ticks_for};
-use super::state::PluginState;
+use super::state::CallState;
 
 /// No call may take longer than this, host calls included.
 pub const WALL_CAP: Duration = Duration::from_secs(60);
@@ -132,8 +132,10 @@ impl CallClock {
 
 /// The epoch-deadline callback: stop the guest when its guest time is spent, else yield
 /// the executor thread and check again a slice later.
-pub fn on_epoch(mut store: StoreContextMut<'_, PluginState>) -> wasmtime::Result<UpdateDeadline> {
-    let clock = &mut store.data_mut().clock;
+pub fn on_epoch<T: CallState>(
+    mut store: StoreContextMut<'_, T>,
+) -> wasmtime::Result<UpdateDeadline> {
+    let clock = &mut store.data_mut().base().clock;
     if clock.guest_time() >= clock.budget || clock.started.elapsed() >= WALL_CAP {
         clock.expired = true;
         return Err(wasmtime::Error::new(DeadlineExceeded(clock.budget)));

@@ -8,6 +8,21 @@
 //! sha256 = "9f2c..."             # hex sha256 of the .wasm; checked when present
 //! wasm = "hello.wasm"            # file plugins: path relative to this manifest
 //! default_auth = ["ryze-token"]  # dialects: auth plugins of its default mount
+//! default_mount = "/hello"       # dialects: where it mounts when the deployment has no
+//!                                # [[plugins.mount]] table (absent: not mounted)
+//! default_streams = ["/hello/ws/{instance}"]  # dialects: WebSocket event streams it
+//!                                # renders when the deployment has no [[streams]] table
+//!
+//! [[credential_kinds]]           # auth plugins: a kind of credential the admin API and
+//! name = "hello-key"             # `wagate token create --kind` mint; [a-z0-9-]+
+//! prefix = "hello_"              # token prefix, [a-z0-9]+_ , unique in a deployment
+//! capabilities = ["read", "send"] # what a new credential of this kind gets by default
+//!
+//! [[env_credentials]]            # a key the operator sets in the environment, registered
+//! env = "HELLO_API_KEY"          # at start as a credential of `kind` (not WAGATE_*)
+//! kind = "hello-key"             # a kind this manifest declares
+//! org = "default"                # the org it belongs to (created if missing) ...
+//! org_env = "HELLO_ORG"          # ... unless this variable names another
 //!
 //! [grants]
 //! imports = ["core", "log", "config"]   # core | identity | http-out | config | log | cache | storage
@@ -151,6 +166,18 @@ pub struct Manifest {
     /// For dialects: the auth plugins guarding the dialect's default mount.
     #[serde(default)]
     pub default_auth: Vec<String>,
+    /// For dialects: the prefix of its default mount (none: not mounted by default).
+    #[serde(default)]
+    pub default_mount: Option<String>,
+    /// For dialects: stream routes (`{instance}` once) it renders by default.
+    #[serde(default)]
+    pub default_streams: Vec<String>,
+    /// Credential kinds this plugin brings (auth plugins).
+    #[serde(default)]
+    pub credential_kinds: Vec<CredentialKindDecl>,
+    /// Keys the host registers from the environment at start.
+    #[serde(default)]
+    pub env_credentials: Vec<EnvCredential>,
     /// What the plugin may use.
     #[serde(default)]
     pub grants: Grants,
@@ -160,6 +187,43 @@ pub struct Manifest {
     /// The response the host answers when the plugin fails.
     #[serde(default)]
     pub errors: ErrorShape,
+}
+
+/// A credential kind a plugin declares (`[[credential_kinds]]`).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialKindDecl {
+    /// The kind's name (`ryze-account`).
+    pub name: String,
+    /// Its tokens' prefix (`ryze_`).
+    pub prefix: String,
+    /// Capability names a new credential gets when its creator names none.
+    pub capabilities: Vec<String>,
+    /// What it is for (shown by `wagate plugin` listings).
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// A key the host reads from the environment at start and keeps registered as a
+/// credential (`[[env_credentials]]`), as Evolution API does with
+/// `AUTHENTICATION_API_KEY`. A changed value replaces the old key.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvCredential {
+    /// The variable holding the key.
+    pub env: String,
+    /// The kind it is registered as (declared by the same manifest).
+    pub kind: String,
+    /// The org it belongs to.
+    #[serde(default = "default_org")]
+    pub org: String,
+    /// A variable that, when set, names the org instead of `org`.
+    #[serde(default)]
+    pub org_env: Option<String>,
+}
+
+fn default_org() -> String {
+    "default".into()
 }
 
 /// What a plugin is granted.
@@ -345,7 +409,83 @@ impl Manifest {
             "plugin `{}`: errors.status must be 5xx",
             self.name
         );
+        self.validate_declarations()
+    }
+
+    /// Check the mounts, streams and credentials the plugin declares.
+    fn validate_declarations(&self) -> anyhow::Result<()> {
+        let name = &self.name;
+        if let Some(prefix) = &self.default_mount {
+            ensure!(
+                self.implements(World::Dialect),
+                "plugin `{name}`: default_mount needs the dialect world"
+            );
+            super::config::check_prefix(prefix)
+                .with_context(|| format!("plugin `{name}`: default_mount"))?;
+        }
+        for path in &self.default_streams {
+            ensure!(
+                self.implements(World::Dialect),
+                "plugin `{name}`: default_streams needs the dialect world"
+            );
+            ensure!(
+                path.starts_with('/') && path.matches("{instance}").count() == 1,
+                "plugin `{name}`: stream route `{path}` must be an absolute path with one {{instance}}"
+            );
+        }
+        for k in &self.credential_kinds {
+            ensure!(
+                !k.name.is_empty()
+                    && k.name.len() <= 64
+                    && k.name
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+                "plugin `{name}`: credential kind `{}` must match [a-z0-9-]+",
+                k.name
+            );
+            ensure!(
+                k.prefix.len() >= 2
+                    && k.prefix.len() <= 16
+                    && k.prefix.ends_with('_')
+                    && k.prefix[..k.prefix.len() - 1]
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()),
+                "plugin `{name}`: credential kind `{}`: prefix `{}` must match [a-z0-9]+_",
+                k.name,
+                k.prefix
+            );
+            crate::core::model::Capabilities::from_names(&k.capabilities).map_err(|e| {
+                anyhow::anyhow!("plugin `{name}`: credential kind `{}`: {e}", k.name)
+            })?;
+        }
+        for e in &self.env_credentials {
+            ensure!(
+                !e.env.is_empty() && !e.env.starts_with("WAGATE_"),
+                "plugin `{name}`: env_credentials: `{}` is not a variable a plugin may claim (WAGATE_* are the host's)",
+                e.env
+            );
+            ensure!(
+                self.credential_kinds.iter().any(|k| k.name == e.kind),
+                "plugin `{name}`: env_credentials `{}`: kind `{}` is not declared in this manifest",
+                e.env,
+                e.kind
+            );
+        }
         Ok(())
+    }
+
+    /// The credential kinds this plugin declares, as core mints them.
+    pub fn credential_kind_specs(&self) -> Vec<crate::core::records::CredentialKindSpec> {
+        self.credential_kinds
+            .iter()
+            .map(|k| crate::core::records::CredentialKindSpec {
+                kind: crate::core::records::CredentialKind::new(&k.name),
+                prefix: k.prefix.clone(),
+                default_caps: crate::core::model::Capabilities::from_names(&k.capabilities)
+                    .unwrap_or_default(),
+                declared_by: self.name.clone(),
+            })
+            .collect()
     }
 
     /// Whether the plugin implements `world`.

@@ -147,7 +147,7 @@ impl Metrics {
         }
         let _ = writeln!(
             out,
-            "# HELP wagate_plugin_http_out_denied_total Outbound calls refused by the allowlist."
+            "# HELP wagate_plugin_http_out_denied_total Outbound calls refused by the allowlist or the outbound (SSRF) guard."
         );
         let _ = writeln!(out, "# TYPE wagate_plugin_http_out_denied_total counter");
         for (name, c) in map.iter() {

@@ -14,7 +14,7 @@ pub mod cache;
 mod check;
 pub mod compat;
 pub mod config;
-pub mod core_api;
+pub mod convert;
 pub mod engine;
 pub mod grants;
 pub mod limits;
@@ -37,11 +37,10 @@ use bindings::auth::AuthOutcome;
 use bindings::types as wit;
 pub use check::{check_component, check_component_with};
 pub use config::{MountConfig, PluginsConfig};
-pub use core_api::CoreApi;
 use manifest::ErrorShape;
 use metrics::{FailureKind, Metrics};
 use registry::{LoadedPlugin, PluginSet, Runtime};
-use state::PluginState;
+use state::{AuthCall, CallBase, CallState, DialectCall, SinkCall};
 
 /// The loaded plugins and their mounts; cheap to clone (all clones share one set).
 #[derive(Clone)]
@@ -51,7 +50,7 @@ pub struct PluginHost {
 
 struct Inner {
     runtime: Arc<Runtime>,
-    core: Arc<dyn CoreApi>,
+    core: Arc<crate::core::Core>,
     set: ArcSwap<PluginSet>,
     config: std::sync::Mutex<PluginsConfig>,
     metrics: Arc<Metrics>,
@@ -122,15 +121,6 @@ impl PluginHost {
         core: Arc<crate::core::Core>,
         cache_dir: &Path,
     ) -> anyhow::Result<Self> {
-        Self::load_with(cfg, core, cache_dir).await
-    }
-
-    /// [`PluginHost::load`] over any [`CoreApi`] (tests and benchmarks use doubles).
-    pub async fn load_with(
-        cfg: &PluginsConfig,
-        core: Arc<dyn CoreApi>,
-        cache_dir: &Path,
-    ) -> anyhow::Result<Self> {
         let runtime = Arc::new(Runtime::new(&cfg.runtime, cache_dir)?);
         let metrics = Arc::new(Metrics::default());
         let set = {
@@ -139,6 +129,8 @@ impl PluginHost {
                 .await
                 .context("plugin loader task")??
         };
+        core.declare_credential_kinds(set.credential_kinds())
+            .context("the plugins' credential kinds")?;
         Ok(Self {
             inner: Arc::new(Inner {
                 runtime,
@@ -149,6 +141,28 @@ impl PluginHost {
                 reload_lock: tokio::sync::Mutex::new(()),
             }),
         })
+    }
+
+    /// The stream routes the mounted dialects declare (`default_streams`).
+    pub fn default_streams(&self) -> Arc<Vec<config::StreamRoute>> {
+        self.inner.set.load().default_streams.clone()
+    }
+
+    /// The keys the loaded plugins ask the host to register from the environment
+    /// (`[[env_credentials]]`), with the plugin that declared each.
+    pub fn env_credentials(&self) -> Vec<(String, manifest::EnvCredential)> {
+        self.inner
+            .set
+            .load()
+            .plugins
+            .values()
+            .flat_map(|p| {
+                p.manifest
+                    .env_credentials
+                    .iter()
+                    .map(|e| (p.manifest.name.clone(), e.clone()))
+            })
+            .collect()
     }
 
     /// Route by longest mount prefix; None if no mount matches (server then 404s).
@@ -249,10 +263,16 @@ impl PluginHost {
             self.inner.metrics.clone(),
             cfg.clone(),
         );
+        let core = self.inner.core.clone();
         let built = tokio::task::spawn_blocking(move || registry::build_set(&rt, &m, &c))
             .await
             .context("plugin loader task")
-            .and_then(|r| r);
+            .and_then(|r| r)
+            .and_then(|set| {
+                core.declare_credential_kinds(set.credential_kinds())
+                    .context("the plugins' credential kinds")?;
+                Ok(set)
+            });
         match built {
             Ok(set) => {
                 let names: Vec<String> = set.plugins.keys().cloned().collect();
@@ -282,9 +302,12 @@ impl PluginHost {
         let (plugin, pre) = set.dialect(dialect)?;
         let ev: wit::Event = ev.clone().into();
         let out = self
-            .call(plugin, None, async |store| {
-                pre.render_event(&mut *store, &ev).await
-            })
+            .call(
+                self.dialect_call(plugin, None, Arc::default()),
+                async |store| {
+                    pre.render_event(&mut *store, &ev).await
+                },
+            )
             .await?;
         Ok(out)
     }
@@ -294,7 +317,12 @@ impl PluginHost {
         let set = self.inner.set.load_full();
         let (plugin, pre) = set.dialect(dialect)?;
         let out = self
-            .call(plugin, None, async |store| pre.openapi(&mut *store).await)
+            .call(
+                self.dialect_call(plugin, None, Arc::default()),
+                async |store| {
+                    pre.openapi(&mut *store).await
+                },
+            )
             .await?;
         Ok(out)
     }
@@ -322,9 +350,13 @@ impl PluginHost {
         let dest = destination.map(|w| Destination {
             id: w.id.clone(),
             url: w.url.clone(),
+            // Stored before set-time validation refused them, framing and X-Wagate-*
+            // headers would override the sink's own (its signature, the body length):
+            // they never reach a sink.
             headers: w
                 .headers
                 .iter()
+                .filter(|(name, _)| !crate::core::webhooks::is_reserved_header(name))
                 .map(|(name, value)| wit::Header {
                     name: name.clone(),
                     value: value.clone(),
@@ -343,7 +375,21 @@ impl PluginHost {
             .and_then(|w| w.integration.as_ref())
             .map(|i| i.secret_headers.clone())
             .unwrap_or_default();
-        let dest_instance = destination.map(|w| w.instance_id.clone());
+        let scope = match destination {
+            Some(w) => grants::storage::StorageScope::Instance(w.instance_id.clone()),
+            None => grants::storage::StorageScope::Nothing,
+        };
+        let state = SinkCall {
+            base: CallBase::new(plugin.shared.clone()),
+            storage: grants::storage::StorageCtx {
+                core: self.inner.core.clone(),
+                scope,
+            },
+            http_out: grants::http_out::HttpOutCtx {
+                destination: dest_origin,
+                destination_secret_headers: secret_headers,
+            },
+        };
         let batch: Vec<Outgoing> = batch
             .iter()
             .map(|(event, body)| Outgoing {
@@ -352,11 +398,7 @@ impl PluginHost {
             })
             .collect();
         let out = self
-            .call(plugin, None, async |store| {
-                let data = store.data_mut();
-                data.destination = dest_origin;
-                data.destination_secret_headers = secret_headers;
-                data.deliver_instance = dest_instance;
+            .call(state, async |store| {
                 pre.deliver(&mut *store, dest.as_ref(), &batch).await
             })
             .await?;
@@ -410,7 +452,14 @@ impl PluginHost {
         req: &wit::HttpRequest,
     ) -> Result<AuthOutcome, PluginFailure> {
         let pre = plugin.auth.as_ref().expect("mounts only list auth plugins");
-        self.call(plugin, None, async |store| {
+        let state = AuthCall {
+            base: CallBase::new(plugin.shared.clone()),
+            identity: grants::identity::IdentityCtx {
+                core: self.inner.core.clone(),
+            },
+            http_out: Default::default(),
+        };
+        self.call(state, async |store| {
             pre.authenticate(&mut *store, req).await
         })
         .await
@@ -425,20 +474,42 @@ impl PluginHost {
     ) -> Result<wit::HttpResponse, PluginFailure> {
         let pre = plugin.dialect.as_ref().expect("mounts only name dialects");
         let wit_caller: Option<wit::Principal> = caller.clone().map(Into::into);
-        self.call(plugin, caller, async |store| {
-            store.data_mut().loaded_sinks = sinks;
+        self.call(self.dialect_call(plugin, caller, sinks), async |store| {
             pre.handle(&mut *store, req, wit_caller.as_ref()).await
         })
         .await
     }
 
-    /// One call into a fresh store of `plugin`: wait for a pool slot, set limits, run
-    /// `f`, classify any failure (and count and log it).
-    async fn call<R>(
+    /// The store data of a dialect call as `caller` (none: `render-event`, `openapi`).
+    fn dialect_call(
         &self,
         plugin: &LoadedPlugin,
-        principal: Option<Principal>,
-        f: impl AsyncFnOnce(&mut Store<PluginState>) -> wasmtime::Result<R>,
+        caller: Option<Principal>,
+        sinks: Arc<std::collections::BTreeSet<String>>,
+    ) -> DialectCall {
+        let core = self.inner.core.clone();
+        let scope = match &caller {
+            Some(p) => grants::storage::StorageScope::Caller(p.clone()),
+            None => grants::storage::StorageScope::Nothing,
+        };
+        DialectCall {
+            base: CallBase::new(plugin.shared.clone()),
+            core: grants::core::CoreCtx {
+                core: core.clone(),
+                principal: caller,
+                loaded_sinks: sinks,
+            },
+            storage: grants::storage::StorageCtx { core, scope },
+            http_out: Default::default(),
+        }
+    }
+
+    /// One call into a fresh store holding `state` (made for one plugin): wait for a
+    /// pool slot, set limits, run `f`, classify any failure (and count and log it).
+    async fn call<T: CallState, R>(
+        &self,
+        state: T,
+        f: impl AsyncFnOnce(&mut Store<T>) -> wasmtime::Result<R>,
     ) -> Result<R, PluginFailure> {
         let started = Instant::now();
         let _slot = self
@@ -448,17 +519,17 @@ impl PluginHost {
             .acquire()
             .await
             .expect("the pool semaphore is never closed");
-        let state = PluginState::new(plugin.shared.clone(), self.inner.core.clone(), principal);
+        let plugin = state.base_ref().plugin.clone();
         let mut store = Store::new(self.inner.runtime.engine.engine(), state);
-        store.limiter(|s| &mut s.limiter);
+        store.limiter(|s| &mut s.base().limiter);
         store.epoch_deadline_callback(limits::on_epoch);
-        let ticks = store.data().clock.next_ticks();
+        let ticks = store.data().base_ref().clock.next_ticks();
         store.set_epoch_deadline(ticks);
         let result = f(&mut store).await;
-        let counters = &plugin.shared.counters;
+        let counters = &plugin.counters;
         counters.record_call(started.elapsed());
         result.map_err(|e| {
-            let data = store.data();
+            let data = store.data().base_ref();
             let kind = if data.clock.expired {
                 FailureKind::Deadline
             } else if data.limiter.hit.is_some() {
@@ -472,17 +543,17 @@ impl PluginHost {
             };
             let message = match kind {
                 FailureKind::Deadline => {
-                    format!("exceeded its deadline of {} ms", plugin.shared.grants.deadline_ms)
+                    format!("exceeded its deadline of {} ms", plugin.grants.deadline_ms)
                 }
                 FailureKind::Memory => format!(
                     "exceeded its memory cap of {} MiB (asked for {} bytes)",
-                    plugin.shared.grants.memory_mib,
+                    plugin.grants.memory_mib,
                     data.limiter.hit.unwrap_or_default()
                 ),
                 _ => e.root_cause().to_string(),
             };
             let failure =
-                PluginFailure { plugin: plugin.shared.name.clone(), kind, message, stderr: data.stderr_text() };
+                PluginFailure { plugin: plugin.name.clone(), kind, message, stderr: data.stderr_text() };
             counters.record_failure(kind);
             tracing::warn!(plugin = %failure.plugin, kind = kind.as_str(), stderr = %failure.stderr, "{}", failure.message);
             failure

@@ -15,12 +15,12 @@ use wasmtime::component::{Component, Linker};
 use super::bundled::BUNDLED;
 use super::cache::CodeCache;
 use super::compat::{AuthPre, Contract, DialectPre, SinkPre};
-use super::config::{DEFAULT_MOUNTS, MountConfig, PluginsConfig, RuntimeConfig, prefix_matches};
+use super::config::{MountConfig, PluginsConfig, RuntimeConfig, StreamRoute, prefix_matches};
 use super::engine::PluginEngine;
 use super::grants::{self, PluginShared};
 use super::manifest::{Grant, Manifest, World, value_string};
 use super::metrics::Metrics;
-use super::state::PluginState;
+use super::state::{AuthCall, DialectCall, SinkCall};
 
 /// The contract version this host speaks (`package wagate:plugin@...` in `wit/`).
 pub const CONTRACT_VERSION: &str = "0.2.0";
@@ -29,8 +29,9 @@ pub const CONTRACT_VERSION: &str = "0.2.0";
 pub struct Runtime {
     /// The engine and its epoch ticker.
     pub engine: PluginEngine,
-    /// WASI (empty context) and every wagate interface.
-    pub linker: Linker<PluginState>,
+    /// WASI (empty context) and every wagate interface, one linker per world's store
+    /// data.
+    pub linkers: Linkers,
     /// Compiled code cache.
     pub cache: CodeCache,
     /// The plugins' host-kept caches (`cache` grant), by plugin name.
@@ -48,15 +49,44 @@ impl Runtime {
             max_instances,
             cfg.keep_resident_kib.map(|k| (k as usize) << 10),
         )?;
-        let mut linker = Linker::new(engine.engine());
-        grants::add_to_linker(&mut linker).context("linking host interfaces")?;
-        super::compat::add_to_linker(&mut linker).context("linking older contract versions")?;
+        let linkers = Linkers::new(engine.engine()).context("linking host interfaces")?;
         Ok(Self {
             engine,
-            linker,
+            linkers,
             cache: CodeCache::new(cache_dir)?,
             caches: Default::default(),
             permits: Arc::new(Semaphore::new(max_instances.max(1) as usize)),
+        })
+    }
+}
+
+/// The host interfaces linked for each world's store data.
+pub struct Linkers {
+    /// For `authenticate` calls.
+    pub auth: Linker<AuthCall>,
+    /// For `handle`, `render-event` and `openapi` calls.
+    pub dialect: Linker<DialectCall>,
+    /// For `deliver` calls.
+    pub sink: Linker<SinkCall>,
+}
+
+impl Linkers {
+    /// Link every interface for each world, in the current contract and in every
+    /// older one this host still serves (`compat`).
+    pub fn new(engine: &wasmtime::Engine) -> anyhow::Result<Self> {
+        let mut auth = Linker::new(engine);
+        grants::add_to_linker(&mut auth)?;
+        super::compat::add_to_linker(&mut auth)?;
+        let mut dialect = Linker::new(engine);
+        grants::add_to_linker(&mut dialect)?;
+        super::compat::add_to_linker(&mut dialect)?;
+        let mut sink = Linker::new(engine);
+        grants::add_to_linker(&mut sink)?;
+        super::compat::add_to_linker(&mut sink)?;
+        Ok(Self {
+            auth,
+            dialect,
+            sink,
         })
     }
 }
@@ -77,11 +107,11 @@ pub struct LoadedPlugin {
     /// The contract version it was built against.
     pub contract: Contract,
     /// Pre-instantiated `auth` world.
-    pub auth: Option<AuthPre<PluginState>>,
+    pub auth: Option<AuthPre<AuthCall>>,
     /// Pre-instantiated `dialect` world.
-    pub dialect: Option<DialectPre<PluginState>>,
+    pub dialect: Option<DialectPre<DialectCall>>,
     /// Pre-instantiated `sink` world.
-    pub sink: Option<SinkPre<PluginState>>,
+    pub sink: Option<SinkPre<SinkCall>>,
 }
 
 /// A mount: path prefix -> auth chain -> dialect.
@@ -102,9 +132,19 @@ pub struct PluginSet {
     pub mounts: Vec<Mount>,
     /// Names of the plugins that export `sink` (what integrations may name).
     pub sinks: Arc<std::collections::BTreeSet<String>>,
+    /// The stream routes the mounted dialects declare (`default_streams`).
+    pub default_streams: Arc<Vec<StreamRoute>>,
 }
 
 impl PluginSet {
+    /// The credential kinds the loaded plugins declare.
+    pub fn credential_kinds(&self) -> Vec<crate::core::records::CredentialKindSpec> {
+        self.plugins
+            .values()
+            .flat_map(|p| p.manifest.credential_kind_specs())
+            .collect()
+    }
+
     /// The mount with the longest prefix matching `path`.
     pub fn route(&self, path: &str) -> Option<&Mount> {
         self.mounts.iter().find(|m| prefix_matches(&m.prefix, path))
@@ -114,7 +154,7 @@ impl PluginSet {
     pub fn dialect(
         &self,
         name: &str,
-    ) -> anyhow::Result<(&Arc<LoadedPlugin>, &DialectPre<PluginState>)> {
+    ) -> anyhow::Result<(&Arc<LoadedPlugin>, &DialectPre<DialectCall>)> {
         let plugin = self
             .plugins
             .get(name)
@@ -232,11 +272,55 @@ pub fn build_set(
             .map(|p| p.manifest.name.clone())
             .collect(),
     );
+    // A dialect's streams are authorised by its mount's auth plugins: only mounted
+    // dialects have any.
+    let mut default_streams: Vec<StreamRoute> = Vec::new();
+    for m in &mounts {
+        for path in &m.dialect.manifest.default_streams {
+            if !default_streams.iter().any(|r| &r.path == path) {
+                default_streams.push(StreamRoute {
+                    path: path.clone(),
+                    dialect: m.dialect.manifest.name.clone(),
+                });
+            }
+        }
+    }
     Ok(PluginSet {
         plugins,
         mounts,
         sinks,
+        default_streams: Arc::new(default_streams),
     })
+}
+
+/// The credential kinds the plugins of `cfg` declare, from their manifests alone
+/// (nothing is compiled): what the operator CLI mints with while the gateway is
+/// stopped.
+pub fn declared_credential_kinds(
+    cfg: &PluginsConfig,
+) -> anyhow::Result<Vec<crate::core::records::CredentialKindSpec>> {
+    let mut manifests: BTreeMap<String, Manifest> = BTreeMap::new();
+    for b in BUNDLED {
+        let m = Manifest::parse(b.manifest)
+            .with_context(|| format!("bundled plugin `{}`: plugin.toml", b.package))?;
+        if cfg
+            .bundled
+            .as_ref()
+            .is_none_or(|names| names.contains(&m.name))
+        {
+            manifests.insert(m.name.clone(), m);
+        }
+    }
+    for f in &cfg.file {
+        let text = std::fs::read_to_string(&f.manifest)
+            .with_context(|| format!("reading plugin manifest {}", f.manifest.display()))?;
+        let m = Manifest::parse(&text).with_context(|| format!("in {}", f.manifest.display()))?;
+        manifests.insert(m.name.clone(), m);
+    }
+    Ok(manifests
+        .values()
+        .flat_map(Manifest::credential_kind_specs)
+        .collect())
 }
 
 fn read_file_plugin(manifest_path: &Path, wasm_override: Option<&Path>) -> anyhow::Result<Source> {
@@ -286,24 +370,6 @@ fn load_plugin(rt: &Runtime, metrics: &Metrics, src: Source) -> anyhow::Result<L
     let imports = check_imports(engine, &component, &manifest)?;
     let contract = Contract::of_component(engine, &component)?;
 
-    let pre = match rt.linker.instantiate_pre(&component) {
-        Ok(pre) => pre,
-        Err(first) => {
-            // WASI interfaces the host does not provide (e.g. wasi:http) are linked as
-            // functions that trap when called.
-            let mut linker = rt.linker.clone();
-            let stubbed = stub_unknown_wasi(&mut linker, engine, &component)?;
-            if stubbed.is_empty() {
-                return Err(anyhow::Error::from(first).context("linking the component"));
-            }
-            tracing::info!(plugin = %manifest.name, interfaces = ?stubbed, "WASI interfaces not provided to plugins are linked as traps");
-            linker
-                .instantiate_pre(&component)
-                .map_err(anyhow::Error::from)
-                .context("linking the component")?
-        }
-    };
-
     let mut auth = None;
     let mut dialect = None;
     let mut sink = None;
@@ -316,22 +382,25 @@ fn load_plugin(rt: &Runtime, metrics: &Metrics, src: Source) -> anyhow::Result<L
         };
         match world {
             World::Auth => {
+                let pre = instantiate_pre(&rt.linkers.auth, engine, &component, &manifest.name)?;
                 auth = Some(
-                    AuthPre::new(contract, pre.clone())
+                    AuthPre::new(contract, pre)
                         .map_err(anyhow::Error::from)
                         .with_context(ctx)?,
                 )
             }
             World::Dialect => {
+                let pre = instantiate_pre(&rt.linkers.dialect, engine, &component, &manifest.name)?;
                 dialect = Some(
-                    DialectPre::new(contract, pre.clone())
+                    DialectPre::new(contract, pre)
                         .map_err(anyhow::Error::from)
                         .with_context(ctx)?,
                 )
             }
             World::Sink => {
+                let pre = instantiate_pre(&rt.linkers.sink, engine, &component, &manifest.name)?;
                 sink = Some(
-                    SinkPre::new(contract, pre.clone())
+                    SinkPre::new(contract, pre)
                         .map_err(anyhow::Error::from)
                         .with_context(ctx)?,
                 )
@@ -426,6 +495,31 @@ fn wasi_provided(name: &str) -> bool {
             .is_none_or(|(_, v)| v.starts_with("0.2."))
 }
 
+/// Link `component` for one world's store data. WASI interfaces the host does not
+/// provide (e.g. wasi:http) are linked as functions that trap when called.
+pub(crate) fn instantiate_pre<T: 'static>(
+    linker: &Linker<T>,
+    engine: &Engine,
+    component: &Component,
+    plugin: &str,
+) -> anyhow::Result<wasmtime::component::InstancePre<T>> {
+    match linker.instantiate_pre(component) {
+        Ok(pre) => Ok(pre),
+        Err(first) => {
+            let mut linker = linker.clone();
+            let stubbed = stub_unknown_wasi(&mut linker, engine, component)?;
+            if stubbed.is_empty() {
+                return Err(anyhow::Error::from(first).context("linking the component"));
+            }
+            tracing::debug!(plugin, interfaces = ?stubbed, "WASI interfaces not provided to plugins are linked as traps");
+            linker
+                .instantiate_pre(component)
+                .map_err(anyhow::Error::from)
+                .context("linking the component")
+        }
+    }
+}
+
 /// A stand-in for resources of WASI interfaces plugins do not get.
 struct Unavailable;
 
@@ -433,8 +527,8 @@ struct Unavailable;
 /// (their resources as opaque host resources). Returns the stubbed interfaces.
 /// `Linker::define_unknown_imports_as_traps` is not used because it would also shadow
 /// the provided interfaces that only match by semver (0.2.6 vs 0.2.12).
-pub fn stub_unknown_wasi(
-    linker: &mut Linker<PluginState>,
+pub fn stub_unknown_wasi<T: 'static>(
+    linker: &mut Linker<T>,
     engine: &Engine,
     component: &Component,
 ) -> anyhow::Result<Vec<String>> {
@@ -476,30 +570,46 @@ pub fn stub_unknown_wasi(
     Ok(stubbed)
 }
 
+/// The mounts the loaded dialects declare (`default_mount` in their manifests).
+fn default_mounts(
+    plugins: &BTreeMap<String, Arc<LoadedPlugin>>,
+) -> anyhow::Result<Vec<MountConfig>> {
+    let mut table: Vec<MountConfig> = Vec::new();
+    for (name, p) in plugins {
+        let Some(prefix) = &p.manifest.default_mount else {
+            continue;
+        };
+        if p.dialect.is_none() {
+            continue;
+        }
+        if let Some(other) = table.iter().find(|m| &m.prefix == prefix) {
+            bail!(
+                "dialects `{}` and `{name}` both declare the default mount `{prefix}`; give a [[plugins.mount]] table",
+                other.dialect
+            );
+        }
+        table.push(MountConfig {
+            prefix: prefix.clone(),
+            dialect: name.clone(),
+            auth: p
+                .manifest
+                .default_auth
+                .iter()
+                .filter(|a| plugins.contains_key(*a))
+                .cloned()
+                .collect(),
+        });
+    }
+    Ok(table)
+}
+
 fn build_mounts(
     plugins: &BTreeMap<String, Arc<LoadedPlugin>>,
     configured: Option<&[MountConfig]>,
 ) -> anyhow::Result<Vec<Mount>> {
     let table: Vec<MountConfig> = match configured {
         Some(m) => m.to_vec(),
-        None => DEFAULT_MOUNTS
-            .iter()
-            .filter_map(|(prefix, dialect)| {
-                let p = plugins.get(*dialect)?;
-                p.dialect.as_ref()?;
-                Some(MountConfig {
-                    prefix: prefix.to_string(),
-                    dialect: dialect.to_string(),
-                    auth: p
-                        .manifest
-                        .default_auth
-                        .iter()
-                        .filter(|a| plugins.contains_key(*a))
-                        .cloned()
-                        .collect(),
-                })
-            })
-            .collect(),
+        None => default_mounts(plugins)?,
     };
     let mut mounts = Vec::new();
     for m in table {

@@ -1,7 +1,11 @@
-//! The data of one plugin store: what the host functions of every grant see.
+//! The data of plugin stores: one type per world, so each call holds exactly the grant
+//! contexts its world may use (a sink's store has no principal; an auth plugin's has no
+//! storage scope and no core).
 //!
 //! A store lives for one call (one auth decision, one dialect request, one rendered
-//! event), so nothing a plugin keeps in memory survives to the next caller.
+//! event, one delivery), so nothing a plugin keeps in memory survives to the next
+//! caller. What every world shares (the plugin's settings, its limits, WASI) is the
+//! [`CallBase`]; each grant reaches the rest through its own view (`grants::*::Has*`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,54 +14,35 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use super::core_api::CoreApi;
 use super::grants::PluginShared;
+use super::grants::core::CoreCtx;
+use super::grants::http_out::HttpOutCtx;
+use super::grants::identity::IdentityCtx;
+use super::grants::storage::StorageCtx;
 use super::limits::{CallClock, MemoryLimiter};
-use crate::core::model::Principal;
 
 /// Bytes of a plugin's stderr kept per call (shown in the log when the call fails).
 const STDERR_CAPTURE: usize = 4096;
 
-/// Store data of one plugin call.
-pub struct PluginState {
+/// What every call's store holds, whatever the world: the plugin's settings, its
+/// memory cap and guest-time clock, and an empty WASI context.
+pub struct CallBase {
     /// The plugin's name, grants and configuration.
     pub plugin: Arc<PluginShared>,
-    /// The gateway's operations.
-    pub core: Arc<dyn CoreApi>,
-    /// The request's principal, bound to every `core` call (dialects only).
-    pub principal: Option<Principal>,
     /// Memory cap.
     pub limiter: MemoryLimiter,
     /// Guest-time deadline.
     pub clock: CallClock,
     /// What the plugin wrote to stderr (panic messages).
     pub stderr: MemoryOutputPipe,
-    /// One more `host:port` http-out may reach during this call: the destination of a
-    /// sink's `deliver` (a webhook URL its owner set), and nothing else.
-    pub destination: Option<crate::util::Origin>,
-    /// Headers http-out adds to every request to `destination`'s origin (same scheme,
-    /// host and port: an integration's secret headers, e.g. Chatwoot's
-    /// `api_access_token`), replacing same-named ones the guest set. The guest never
-    /// sees their values.
-    pub destination_secret_headers: Vec<(String, String)>,
-    /// The instance a sink's `deliver` concerns: the only one its `storage` calls may
-    /// touch. (During `handle`, `principal` scopes them instead.)
-    pub deliver_instance: Option<String>,
-    /// Names of the loaded sink plugins (dialect calls): what `core.set-integration`
-    /// accepts as `sink`.
-    pub loaded_sinks: Arc<std::collections::BTreeSet<String>>,
     wasi: WasiCtx,
     table: ResourceTable,
 }
 
-impl PluginState {
+impl CallBase {
     /// Fresh state for one call: an empty WASI context (no env, args, preopens or
     /// network; stdout discarded, stderr captured).
-    pub fn new(
-        plugin: Arc<PluginShared>,
-        core: Arc<dyn CoreApi>,
-        principal: Option<Principal>,
-    ) -> Self {
+    pub fn new(plugin: Arc<PluginShared>) -> Self {
         let stderr = MemoryOutputPipe::new(STDERR_CAPTURE);
         let wasi = WasiCtx::builder()
             .stderr(stderr.clone())
@@ -69,15 +54,9 @@ impl PluginState {
         let clock = CallClock::new(Duration::from_millis(plugin.grants.deadline_ms));
         Self {
             plugin,
-            core,
-            principal,
             limiter,
             clock,
             stderr,
-            destination: None,
-            destination_secret_headers: Vec::new(),
-            deliver_instance: None,
-            loaded_sinks: Arc::default(),
             wasi,
             table: ResourceTable::new(),
         }
@@ -99,11 +78,69 @@ impl PluginState {
     }
 }
 
-impl WasiView for PluginState {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
-    }
+/// The store data of one world's calls.
+pub trait CallState: WasiView + Send + 'static {
+    /// What every world shares.
+    fn base(&mut self) -> &mut CallBase;
+    /// [`CallState::base`], shared.
+    fn base_ref(&self) -> &CallBase;
 }
+
+/// An `auth` call: resolves the secret a request presents. No caller exists yet, so
+/// there is no core and no storage scope.
+pub struct AuthCall {
+    /// Settings, limits, WASI.
+    pub base: CallBase,
+    /// `identity`: the core's credential lookup.
+    pub identity: IdentityCtx,
+    /// `http-out`: the allowlist only (a JWKS host, say).
+    pub http_out: HttpOutCtx,
+}
+
+/// A `dialect` call: `handle` as the request's caller, or `render-event`/`openapi`
+/// with no caller.
+pub struct DialectCall {
+    /// Settings, limits, WASI.
+    pub base: CallBase,
+    /// `core`: the gateway's operations as the caller.
+    pub core: CoreCtx,
+    /// `storage`: the instances the caller can see.
+    pub storage: StorageCtx,
+    /// `http-out`: the allowlist only.
+    pub http_out: HttpOutCtx,
+}
+
+/// A `sink` call: `deliver` to one destination. It acts for no caller: it may reach
+/// the destination's host and its instance's storage, nothing else.
+pub struct SinkCall {
+    /// Settings, limits, WASI.
+    pub base: CallBase,
+    /// `storage`: the destination's instance.
+    pub storage: StorageCtx,
+    /// `http-out`: the allowlist plus the destination.
+    pub http_out: HttpOutCtx,
+}
+
+macro_rules! call_state {
+    ($($t:ty),*) => {$(
+        impl CallState for $t {
+            fn base(&mut self) -> &mut CallBase {
+                &mut self.base
+            }
+            fn base_ref(&self) -> &CallBase {
+                &self.base
+            }
+        }
+
+        impl WasiView for $t {
+            fn ctx(&mut self) -> WasiCtxView<'_> {
+                WasiCtxView {
+                    ctx: &mut self.base.wasi,
+                    table: &mut self.base.table,
+                }
+            }
+        }
+    )*};
+}
+
+call_state!(AuthCall, DialectCall, SinkCall);

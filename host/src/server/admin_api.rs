@@ -23,7 +23,7 @@ use super::http::{ApiError, ApiResult, Req, json, ok};
 use crate::core::Core;
 use crate::core::authz::{instance_not_found, load_instance};
 use crate::core::model::{Capabilities, InstanceRef};
-use crate::store::records::{CredentialKind, InstanceRecord};
+use crate::core::records::{CredentialKind, InstanceRecord};
 use crate::whatsapp::sim::SimLink;
 
 pub async fn handle(app: &super::App, req: &Req) -> (&'static str, ApiResult) {
@@ -62,7 +62,7 @@ pub async fn handle(app: &super::App, req: &Req) -> (&'static str, ApiResult) {
                 format!("{e:#}; the previous plugins keep serving"),
             )),
         },
-        _ => dispatch(core, req, &seg).await,
+        _ => dispatch(core, app.sim.as_deref(), req, &seg).await,
     };
     (route, result)
 }
@@ -140,7 +140,7 @@ fn bad(msg: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, "invalid", msg)
 }
 
-async fn dispatch(core: &Core, req: &Req, seg: &[&str]) -> ApiResult {
+async fn dispatch(core: &Core, sim_link: Option<&SimLink>, req: &Req, seg: &[&str]) -> ApiResult {
     let m = &req.method;
     match seg {
         ["orgs"] if m == Method::POST => {
@@ -153,9 +153,7 @@ async fn dispatch(core: &Core, req: &Req, seg: &[&str]) -> ApiResult {
         ["orgs"] if m == Method::GET => ok(&core.list_orgs()?),
         ["credentials"] if m == Method::POST => {
             let body: CredentialBody = req.json()?;
-            let kind = CredentialKind::parse(&body.kind).ok_or_else(|| {
-                bad("kind must be api-key, ryze-account, evolution-key or instance")
-            })?;
+            let kind = CredentialKind::new(&body.kind);
             let caps = body
                 .capabilities
                 .as_deref()
@@ -215,7 +213,7 @@ async fn dispatch(core: &Core, req: &Req, seg: &[&str]) -> ApiResult {
         ["sim", i, "inbound"] if m == Method::POST => {
             let body: InboundBody = req.json()?;
             let record = find(core, i)?;
-            let sim = sim(core)?;
+            let sim = sim(sim_link)?;
             let chat = crate::core::jid::normalize(&body.from)?;
             let media = match body.media {
                 Some(media) => Some((
@@ -255,7 +253,7 @@ async fn dispatch(core: &Core, req: &Req, seg: &[&str]) -> ApiResult {
         ["sim", i, "link"] if m == Method::POST => {
             let body: LinkBody = req.json()?;
             let record = find(core, i)?;
-            sim(core)?.set_link_up(&record.instance.id, body.up);
+            sim(sim_link)?.set_link_up(&record.instance.id, body.up);
             ok(&serde_json::json!({"up": body.up, "state": core.link().state(&record.instance.id)}))
         }
         _ => Err(ApiError::not_found()),
@@ -270,8 +268,6 @@ fn find(core: &Core, i: &str) -> Result<InstanceRecord, ApiError> {
         .ok_or_else(|| instance_not_found(&which))?)
 }
 
-fn sim(core: &Core) -> Result<&SimLink, ApiError> {
-    core.link()
-        .as_sim()
-        .ok_or_else(|| bad("this gateway does not run the `sim` link"))
+fn sim(sim_link: Option<&SimLink>) -> Result<&SimLink, ApiError> {
+    sim_link.ok_or_else(|| bad("this gateway does not run the `sim` link"))
 }

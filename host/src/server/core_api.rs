@@ -10,6 +10,7 @@
 //! | GET | /core/instances/{i}/state | connection state |
 //! | POST | /core/instances/{i}/logout | logout |
 //! | POST | /core/instances/{i}/messages | send text `{to, text}` |
+//! | GET | /core/instances/{i}/messages/{id} | one stored message |
 //! | DELETE | /core/instances/{i}/messages/{id}?for_everyone=true | revoke / delete for me |
 //! | GET | /core/instances/{i}/chats | list chats |
 //! | GET/PATCH/DELETE | /core/instances/{i}/chats/{jid} | get / update / delete (`?media=true`) |
@@ -23,10 +24,7 @@ use serde::Deserialize;
 
 use super::http::{ApiError, ApiResult, Req, flag, json, no_content, ok};
 use crate::core::Core;
-use crate::core::model::{ChatPatch, InstanceRef, Principal, WebhookSpec};
-
-/// Webhooks set through the native API render events as core JSON.
-pub const NATIVE_DIALECT: &str = "core";
+use crate::core::model::{ChatPatch, InstanceRef, NATIVE_DIALECT, Principal, WebhookSpec};
 
 /// Returns the metrics route label and the response.
 pub async fn handle(core: &Core, req: &Req) -> (&'static str, ApiResult) {
@@ -130,6 +128,9 @@ async fn dispatch(core: &Core, p: &Principal, req: &Req, seg: &[&str]) -> ApiRes
                     .send_text(p, &InstanceRef::parse(i), &body.to, &body.text)
                     .await?,
             ))
+        }
+        ["instances", i, "messages", id] if m == Method::GET => {
+            ok(&core.get_message(p, &InstanceRef::parse(i), id).await?)
         }
         ["instances", i, "messages", id] if m == Method::DELETE => {
             let everyone = flag(req, "for_everyone", false)?;

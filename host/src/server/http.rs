@@ -125,11 +125,23 @@ impl ApiError {
     }
 }
 
+/// The HTTP status the native API answers a core error with (the dialects choose their
+/// own in their plugins).
+fn core_error_status(e: &CoreError) -> StatusCode {
+    match e {
+        CoreError::NotFound(..) => StatusCode::NOT_FOUND,
+        CoreError::Forbidden(_) => StatusCode::FORBIDDEN,
+        CoreError::Invalid(_) => StatusCode::BAD_REQUEST,
+        CoreError::Conflict(_) => StatusCode::CONFLICT,
+        CoreError::NotConnected(_) => StatusCode::SERVICE_UNAVAILABLE,
+        CoreError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+        CoreError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
 impl From<CoreError> for ApiError {
     fn from(e: CoreError) -> Self {
-        let status =
-            StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        ApiError::new(status, e.code(), e.to_string())
+        ApiError::new(core_error_status(&e), e.code(), e.to_string())
     }
 }
 

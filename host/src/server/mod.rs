@@ -30,14 +30,30 @@ pub use tls::load_tls;
 /// Everything a request handler needs.
 pub struct App {
     pub core: Arc<Core>,
+    /// The simulated network, when the gateway runs the `sim` link: only the admin
+    /// API's injection endpoints (`/admin/sim/...`) reach it.
+    pub sim: Option<Arc<crate::whatsapp::sim::SimLink>>,
     pub plugins: crate::plugin::PluginHost,
     /// Committed events, live, for WebSocket streams.
     pub live: crate::events::live::LiveFeed,
-    pub streams: Vec<stream::StreamRoute>,
+    /// The deployment's `[[streams]]`; `None`: the mounted dialects' defaults.
+    pub streams: Option<Arc<Vec<stream::StreamRoute>>>,
     /// Single-use tickets for opening streams from browsers.
     pub tickets: stream::Tickets,
     pub metrics: Metrics,
     pub max_body_bytes: usize,
+    /// Timeouts and connection caps (`[server]`).
+    pub limits: crate::config::ServerConfig,
+}
+
+impl App {
+    /// The stream routes in force: the deployment's, else the loaded dialects'.
+    fn stream_routes(&self) -> Arc<Vec<stream::StreamRoute>> {
+        match &self.streams {
+            Some(routes) => routes.clone(),
+            None => self.plugins.default_streams(),
+        }
+    }
 }
 
 /// How long in-flight requests get to finish after a shutdown signal.
@@ -57,6 +73,8 @@ pub async fn serve(
     // its in-flight request and closes (upgraded WebSocket streams end with the process).
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut connections = tokio::task::JoinSet::new();
+    let gate = ConnectionGate::new(&app.limits);
+    let header_timeout = Duration::from_millis(app.limits.header_timeout_ms.max(1));
     tokio::pin!(shutdown);
     loop {
         while connections.try_join_next().is_some() {}
@@ -71,10 +89,20 @@ pub async fn serve(
             },
             _ = &mut shutdown => break,
         };
+        let Some(slot) = gate.admit(peer.ip()) else {
+            app.metrics
+                .observe("connection_refused", 503, Duration::ZERO);
+            refuse(stream);
+            continue;
+        };
         let _ = stream.set_nodelay(true);
+        let slot = Arc::new(slot);
         let app = app.clone();
-        let service = service_fn(move |req| {
+        let request_slot = slot.clone();
+        let service = service_fn(move |mut req: hyper::Request<Incoming>| {
             let app = app.clone();
+            // A WebSocket upgrade keeps it for as long as its stream runs.
+            req.extensions_mut().insert(request_slot.clone());
             async move { Ok::<_, Infallible>(handle(&app, req).await) }
         });
         let builder = {
@@ -82,13 +110,15 @@ pub async fn serve(
             // Past 100 header fields or 64 KiB of request head, hyper answers 431.
             b.max_headers(100)
                 .max_header_size(MAX_HEAD_BYTES)
-                .header_read_timeout(Duration::from_secs(30))
+                .header_read_timeout(header_timeout)
                 .timer(hyper_util::rt::TokioTimer::new());
             b
         };
         let mut stop = stop_rx.clone();
         let acceptor = tls.clone();
         connections.spawn(async move {
+            // Held until the connection ends: its place under the caps.
+            let _slot = slot;
             let result = match acceptor {
                 None => {
                     let conn = builder
@@ -129,7 +159,7 @@ pub async fn serve(
 async fn handle(app: &Arc<App>, req: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
     let started = Instant::now();
     if stream::is_upgrade(&req)
-        && let Some((route, instance)) = stream::match_route(&app.streams, req.uri().path())
+        && let Some((route, instance)) = stream::match_route(&app.stream_routes(), req.uri().path())
     {
         let resp = stream::upgrade(app, route, instance, req).await;
         app.metrics
@@ -138,7 +168,7 @@ async fn handle(app: &Arc<App>, req: hyper::Request<Incoming>) -> hyper::Respons
     }
     if req.method() == ::http::Method::POST
         && let Some(stream_path) = req.uri().path().strip_suffix("/ticket")
-        && let Some((route, instance)) = stream::match_route(&app.streams, stream_path)
+        && let Some((route, instance)) = stream::match_route(&app.stream_routes(), stream_path)
     {
         let resp = stream::issue_ticket(app, route, instance, req).await;
         app.metrics
@@ -146,7 +176,30 @@ async fn handle(app: &Arc<App>, req: hyper::Request<Incoming>) -> hyper::Respons
         return resp.map(Full::new);
     }
     let (parts, body) = req.into_parts();
-    let (route, resp) = match Limited::new(body, app.max_body_bytes).collect().await {
+    // The whole body must arrive within the body timeout: a client trickling it a byte
+    // at a time would otherwise hold the connection (and this task) for ever.
+    let body_timeout = Duration::from_millis(app.limits.body_timeout_ms.max(1));
+    let read = tokio::time::timeout(
+        body_timeout,
+        Limited::new(body, app.max_body_bytes).collect(),
+    );
+    let Ok(read) = read.await else {
+        let mut resp = ApiError::new(
+            ::http::StatusCode::REQUEST_TIMEOUT,
+            "timeout",
+            "the request body did not arrive in time",
+        )
+        .into_response();
+        // The rest of the body is still on the wire: this connection cannot carry
+        // another request.
+        resp.headers_mut().insert(
+            ::http::header::CONNECTION,
+            ::http::HeaderValue::from_static("close"),
+        );
+        app.metrics.observe("body_timeout", 408, started.elapsed());
+        return resp.map(Full::new);
+    };
+    let (route, resp) = match read {
         Ok(collected) => {
             let req = Req {
                 method: parts.method,
@@ -252,6 +305,87 @@ fn metrics_text(app: &App) -> String {
     extra.push_str(&app.core.link().metrics_text());
     extra.push_str(&app.plugins.metrics_text());
     app.metrics.render(&extra)
+}
+
+/// Counts open connections, in all and per client address, against the `[server]`
+/// caps.
+#[derive(Clone)]
+struct ConnectionGate {
+    inner: Arc<GateInner>,
+}
+
+struct GateInner {
+    max: usize,
+    max_per_ip: usize,
+    open: std::sync::Mutex<(usize, std::collections::HashMap<std::net::IpAddr, usize>)>,
+}
+
+/// One admitted connection; dropping it (every clone of the `Arc`) gives its place
+/// back.
+pub(crate) struct Slot {
+    gate: ConnectionGate,
+    ip: std::net::IpAddr,
+}
+
+impl ConnectionGate {
+    fn new(limits: &crate::config::ServerConfig) -> Self {
+        ConnectionGate {
+            inner: Arc::new(GateInner {
+                max: limits.max_connections,
+                max_per_ip: limits.max_connections_per_ip,
+                open: Default::default(),
+            }),
+        }
+    }
+
+    /// A slot for a new connection from `ip`, or `None` when a cap is reached.
+    fn admit(&self, ip: std::net::IpAddr) -> Option<Slot> {
+        let mut open = self.inner.open.lock().unwrap_or_else(|e| e.into_inner());
+        let (total, per_ip) = &mut *open;
+        let from_ip = per_ip.get(&ip).copied().unwrap_or(0);
+        if (self.inner.max > 0 && *total >= self.inner.max)
+            || (self.inner.max_per_ip > 0 && from_ip >= self.inner.max_per_ip)
+        {
+            return None;
+        }
+        *total += 1;
+        per_ip.insert(ip, from_ip + 1);
+        Some(Slot {
+            gate: self.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut open = self
+            .gate
+            .inner
+            .open
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let (total, per_ip) = &mut *open;
+        *total = total.saturating_sub(1);
+        if let Some(n) = per_ip.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                per_ip.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// Answers a connection over the caps with a plain 503 (best effort, without waiting
+/// for or reading its request) and closes it.
+fn refuse(stream: tokio::net::TcpStream) {
+    const BODY: &str = r#"{"error":{"code":"unavailable","message":"too many open connections"}}"#;
+    let resp = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{BODY}",
+        BODY.len()
+    );
+    let _ = stream.try_write(resp.as_bytes());
+    // Dropped here: closed.
 }
 
 /// Serves one connection until it ends, or until `stop` flips: then hyper finishes the

@@ -1,7 +1,8 @@
 //! WebSocket event streams: one instance's events, live, rendered by a dialect and
 //! authorised by that dialect's auth plugins.
 //!
-//! Routes (`[[streams]]` in wagate.toml; these are the defaults):
+//! Routes: `[[streams]]` in wagate.toml; absent, the routes the loaded dialects declare
+//! in their manifests (`default_streams`). The bundled dialects declare:
 //!
 //! | path | dialect | credential |
 //! |---|---|---|
@@ -25,7 +26,6 @@ use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use http::{Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, frame::coding::CloseCode};
@@ -90,29 +90,7 @@ impl Tickets {
     }
 }
 
-/// One stream route.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StreamRoute {
-    /// Absolute path with one `{instance}` segment (an instance name or id).
-    pub path: String,
-    /// The dialect that renders the events and whose mount's auth plugins authorise.
-    pub dialect: String,
-}
-
-pub fn default_routes() -> Vec<StreamRoute> {
-    [
-        ("/ws/{instance}", "ryze"),
-        ("/evolution/ws/{instance}", "evolution"),
-        ("/api/v1/sessions/{instance}/events", "sessions-v1"),
-    ]
-    .into_iter()
-    .map(|(path, dialect)| StreamRoute {
-        path: path.into(),
-        dialect: dialect.into(),
-    })
-    .collect()
-}
+pub use crate::plugin::config::StreamRoute;
 
 /// The route and instance segment a path matches, if any.
 pub fn match_route<'a>(routes: &'a [StreamRoute], path: &str) -> Option<(&'a StreamRoute, String)> {
@@ -204,10 +182,13 @@ pub async fn upgrade<B: Send + 'static>(
         )
         .into_response();
     }
-    let req = hyper::Request::from_parts(parts, body);
+    let mut req = hyper::Request::from_parts(parts, body);
+    // The connection's place under the `[server]` caps: held while the stream runs.
+    let slot = req.extensions_mut().remove::<Arc<super::Slot>>();
     let app = app.clone();
     let dialect = route.dialect.clone();
     tokio::spawn(async move {
+        let _slot = slot;
         match hyper::upgrade::on(req).await {
             Ok(upgraded) => {
                 let ws =
@@ -359,7 +340,16 @@ mod tests {
 
     #[test]
     fn routes_match_their_instance_segment() {
-        let routes = default_routes();
+        let routes: Vec<StreamRoute> = [
+            ("/ws/{instance}", "ryze"),
+            ("/api/v1/sessions/{instance}/events", "sessions-v1"),
+        ]
+        .into_iter()
+        .map(|(path, dialect)| StreamRoute {
+            path: path.into(),
+            dialect: dialect.into(),
+        })
+        .collect();
         let (r, i) = match_route(&routes, "/ws/shop").unwrap();
         assert_eq!((r.dialect.as_str(), i.as_str()), ("ryze", "shop"));
         let (r, i) = match_route(&routes, "/api/v1/sessions/01HX/events").unwrap();

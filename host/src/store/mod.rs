@@ -5,7 +5,6 @@
 //! writer thread; the writer batches concurrent mutations into one durable commit
 //! (group commit, see [`writer`]) and answers each caller once its commit is on disk.
 
-pub mod records;
 pub mod tables;
 mod writer;
 
@@ -17,12 +16,28 @@ use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, WriteTran
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::core::model::{CoreError, CoreResult};
 pub use writer::WriteJob;
 
 /// The schema this build writes. Bump it and add a step to [`migrate`] when a table's
 /// layout changes.
 pub const SCHEMA_VERSION: u64 = 1;
+
+/// Why the store could not do what it was asked. Callers map it into their own error
+/// type (`From<StoreError>`); the detail is logged where the error is made, since it is
+/// the operator's business, not the caller's.
+#[derive(Clone, Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The storage engine failed (I/O, a corrupt page, a record that does not decode).
+    #[error("storage error")]
+    Storage,
+    /// The writer thread is gone (the gateway is shutting down).
+    #[error("the store is shut down")]
+    ShutDown,
+}
+
+/// A result whose error is the store's own.
+pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Handle to the database; cheap to clone.
 #[derive(Clone)]
@@ -74,7 +89,10 @@ impl Store {
     }
 
     /// Runs `f` in a read transaction on the calling thread.
-    pub fn read<T>(&self, f: impl FnOnce(&ReadTransaction) -> CoreResult<T>) -> CoreResult<T> {
+    pub fn read<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&ReadTransaction) -> Result<T, E>,
+    ) -> Result<T, E> {
         let tx = self.db.begin_read().map_err(internal)?;
         f(&tx)
     }
@@ -85,10 +103,11 @@ impl Store {
     /// A job must check everything that can fail *before* it writes: when a job returns
     /// an error, the writer rolls the batch back and replays the other jobs, so a
     /// failing job never leaves half a change behind, but it may run more than once.
-    pub async fn write<T, F>(&self, job: F) -> CoreResult<T>
+    pub async fn write<T, E, F>(&self, job: F) -> Result<T, E>
     where
         T: Send + 'static,
-        F: FnMut(&WriteTransaction) -> CoreResult<T> + Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnMut(&WriteTransaction) -> Result<T, E> + Send + 'static,
     {
         self.writer.submit(job).await
     }
@@ -97,7 +116,7 @@ impl Store {
     /// then clears their entries. Core calls it after a commit that queued removals;
     /// `open` calls it for removals a crash interrupted.
     pub fn collect_media_garbage(&self) {
-        let pending: Vec<String> = match self.read(|tx| {
+        let pending: Vec<String> = match self.read(|tx| -> StoreResult<Vec<String>> {
             let table = match tx.open_table(tables::MEDIA_GC) {
                 Ok(t) => t,
                 Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
@@ -133,7 +152,7 @@ impl Store {
     }
 
     /// Reads the current schema version (for `wagate` diagnostics and tests).
-    pub fn schema_version(&self) -> CoreResult<u64> {
+    pub fn schema_version(&self) -> StoreResult<u64> {
         self.read(|tx| {
             let t = tx.open_table(tables::META).map_err(internal)?;
             Ok(t.get("schema_version")
@@ -207,18 +226,18 @@ fn migrate(db: &Database) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Maps a storage failure to `CoreError::Internal`, logging the detail (which callers
-/// do not see).
-pub fn internal(e: impl std::fmt::Display) -> CoreError {
+/// Maps a storage engine failure to [`StoreError::Storage`], logging the detail (which
+/// callers do not see).
+pub fn internal(e: impl std::fmt::Display) -> StoreError {
     tracing::error!(error = %e, "storage error");
-    CoreError::Internal("storage error".into())
+    StoreError::Storage
 }
 
 pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(value).expect("records serialize infallibly")
 }
 
-pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> CoreResult<T> {
+pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> StoreResult<T> {
     serde_json::from_slice(bytes).map_err(internal)
 }
 
@@ -226,7 +245,7 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> CoreResult<T> {
 pub fn get_json<K, T>(
     table: &impl ReadableTable<K, &'static [u8]>,
     key: K::SelfType<'_>,
-) -> CoreResult<Option<T>>
+) -> StoreResult<Option<T>>
 where
     K: redb::Key + 'static,
     T: DeserializeOwned,

@@ -15,19 +15,25 @@ use std::sync::mpsc;
 use redb::{Database, WriteTransaction};
 use tokio::sync::oneshot;
 
-use super::internal;
-use crate::core::model::{CoreError, CoreResult};
+use super::{StoreError, internal};
 
 /// Most jobs folded into one commit by default; bounds the latency one batch can add.
 pub const DEFAULT_MAX_BATCH: usize = 512;
 
+/// A job's own value or its own error, type-erased so jobs of every caller share one
+/// queue (`submit` restores the types).
 type Output = Box<dyn Any + Send>;
+/// What a job answers: `Ok` its value, `Err` its own (caller-typed) error.
+type JobResult = Result<Output, Output>;
 /// A mutation as the writer runs it: may be run more than once (see `Store::write`).
-pub type WriteJob = Box<dyn FnMut(&WriteTransaction) -> CoreResult<Output> + Send>;
+pub type WriteJob = Box<dyn FnMut(&WriteTransaction) -> JobResult + Send>;
+
+/// What a caller is answered: its job's result, or why the store could not commit it.
+type Reply = Result<JobResult, StoreError>;
 
 struct Queued {
     job: WriteJob,
-    reply: Option<oneshot::Sender<CoreResult<Output>>>,
+    reply: Option<oneshot::Sender<Reply>>,
 }
 
 #[derive(Clone)]
@@ -50,33 +56,44 @@ impl Writer {
         Writer { tx, commits }
     }
 
-    pub(super) async fn submit<T, F>(&self, mut job: F) -> CoreResult<T>
+    pub(super) async fn submit<T, E, F>(&self, mut job: F) -> Result<T, E>
     where
         T: Send + 'static,
-        F: FnMut(&WriteTransaction) -> CoreResult<T> + Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnMut(&WriteTransaction) -> Result<T, E> + Send + 'static,
     {
         let (reply, rx) = oneshot::channel();
-        let job: WriteJob = Box::new(move |tx| job(tx).map(|v| Box::new(v) as Output));
+        let job: WriteJob = Box::new(move |tx| {
+            job(tx)
+                .map(|v| Box::new(v) as Output)
+                .map_err(|e| Box::new(e) as Output)
+        });
         self.tx
             .send(Queued {
                 job,
                 reply: Some(reply),
             })
-            .map_err(|_| CoreError::Internal("the store is shut down".into()))?;
-        let out = rx
-            .await
-            .map_err(|_| CoreError::Internal("the store writer stopped".into()))??;
-        Ok(*out
-            .downcast::<T>()
-            .expect("writer returns the job's own output type"))
+            .map_err(|_| StoreError::ShutDown)?;
+        match rx.await.map_err(|_| StoreError::ShutDown)?? {
+            Ok(out) => Ok(*out
+                .downcast::<T>()
+                .expect("writer returns the job's own output type")),
+            Err(err) => Err(*err
+                .downcast::<E>()
+                .expect("writer returns the job's own error type")),
+        }
     }
 
     /// Queues a job nobody waits for (housekeeping).
     pub(super) fn submit_detached<F>(&self, mut job: F)
     where
-        F: FnMut(&WriteTransaction) -> CoreResult<()> + Send + 'static,
+        F: FnMut(&WriteTransaction) -> Result<(), StoreError> + Send + 'static,
     {
-        let job: WriteJob = Box::new(move |tx| job(tx).map(|v| Box::new(v) as Output));
+        let job: WriteJob = Box::new(move |tx| {
+            job(tx)
+                .map(|v| Box::new(v) as Output)
+                .map_err(|e| Box::new(e) as Output)
+        });
         let _ = self.tx.send(Queued { job, reply: None });
     }
 }
@@ -106,10 +123,10 @@ fn run(
 }
 
 /// Commits the batch, together when it can, and returns each job's result in order.
-fn run_batch(db: &Database, batch: &mut [Queued]) -> Vec<CoreResult<Output>> {
+fn run_batch(db: &Database, batch: &mut [Queued]) -> Vec<Reply> {
     if batch.len() > 1 {
         match try_together(db, batch) {
-            Ok(outputs) => return outputs.into_iter().map(Ok).collect(),
+            Ok(outputs) => return outputs.into_iter().map(|o| Ok(Ok(o))).collect(),
             // The commit itself failed: nothing of the batch is stored.
             Err(Some(e)) => return batch.iter().map(|_| Err(e.clone())).collect(),
             Err(None) => {} // a job failed: replay them one by one below
@@ -123,7 +140,7 @@ fn run_batch(db: &Database, batch: &mut [Queued]) -> Vec<CoreResult<Output>> {
 
 /// Runs the whole batch in one transaction. `Err(None)`: a job failed and the batch was
 /// rolled back; `Err(Some(e))`: storage failed for everyone.
-fn try_together(db: &Database, batch: &mut [Queued]) -> Result<Vec<Output>, Option<CoreError>> {
+fn try_together(db: &Database, batch: &mut [Queued]) -> Result<Vec<Output>, Option<StoreError>> {
     let tx = db.begin_write().map_err(|e| Some(internal(e)))?;
     let mut outputs = Vec::with_capacity(batch.len());
     for queued in batch.iter_mut() {
@@ -139,21 +156,21 @@ fn try_together(db: &Database, batch: &mut [Queued]) -> Result<Vec<Output>, Opti
     Ok(outputs)
 }
 
-fn run_alone(db: &Database, job: &mut WriteJob) -> CoreResult<Output> {
+fn run_alone(db: &Database, job: &mut WriteJob) -> Reply {
     let tx = db.begin_write().map_err(internal)?;
     match job(&tx) {
         Ok(out) => {
             tx.commit().map_err(internal)?;
-            Ok(out)
+            Ok(Ok(out))
         }
         Err(e) => {
             let _ = tx.abort();
-            Err(e)
+            Ok(Err(e))
         }
     }
 }
 
-fn reply(queued: Queued, result: CoreResult<Output>) {
+fn reply(queued: Queued, result: Reply) {
     if let Some(tx) = queued.reply {
         let _ = tx.send(result);
     }

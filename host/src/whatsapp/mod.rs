@@ -8,7 +8,7 @@ pub mod sim;
 
 use async_trait::async_trait;
 
-use crate::core::model::{ChatPatch, ConnectionState};
+use crate::core::model::{ChatPatch, ConnectionState, DeliveryStatus};
 
 /// What `connect` hands back while pairing.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -95,13 +95,13 @@ pub enum LinkEvent {
     PairingExpired {
         instance_id: String,
     },
-    /// Delivery/read receipts for messages of a chat (`kind`: delivered, read,
-    /// played, ...).
+    /// Delivery/read receipts for messages of a chat, as the status they raise the
+    /// messages to (receipts that say nothing about delivery are not reported).
     Receipt {
         instance_id: String,
         chat_jid: String,
         message_ids: Vec<String>,
-        kind: String,
+        status: DeliveryStatus,
         timestamp: u64,
     },
 }
@@ -161,10 +161,5 @@ pub trait Link: Send + Sync + 'static {
     /// Prometheus lines the link adds to `/metrics` (sessions, tasks).
     fn metrics_text(&self) -> String {
         String::new()
-    }
-
-    /// The simulated network, when this link is one (admin injection endpoints).
-    fn as_sim(&self) -> Option<&sim::SimLink> {
-        None
     }
 }

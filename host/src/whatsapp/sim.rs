@@ -269,10 +269,6 @@ impl Link for SimLink {
             .expect("sim sessions lock")
             .remove(instance_id);
     }
-
-    fn as_sim(&self) -> Option<&SimLink> {
-        Some(self)
-    }
 }
 
 /// A WhatsApp-web-like message id: `3EB0` + 16 upper-case hex digits.

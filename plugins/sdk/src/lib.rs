@@ -188,6 +188,8 @@ pub mod core {
         fn list_chats(which: &InstanceRef) -> Result<Vec<Chat>, CoreError>;
         /// A page of a chat's messages, newest first (`read`).
         fn list_messages(which: &InstanceRef, chat: &str, limit: u32, cursor: Option<&str>) -> Result<MessagePage, CoreError>;
+        /// One stored message by id, in whichever chat it is (`read`).
+        fn get_message(which: &InstanceRef, message_id: &str) -> Result<Message, CoreError>;
         /// This dialect's webhooks of the instance (`manage`).
         fn get_webhooks(which: &InstanceRef) -> Result<Vec<Webhook>, CoreError>;
         /// Replace this dialect's webhooks of the instance (`manage`).

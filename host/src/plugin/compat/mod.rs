@@ -101,14 +101,11 @@ pub fn semver_compatible(version: &str, of: &str) -> bool {
 /// ones are linked by `grants::add_to_linker`).
 pub fn add_to_linker<T>(linker: &mut Linker<T>) -> anyhow::Result<()>
 where
-    T: super::bindings::wit_core::Host
-        + super::bindings::identity::Host
-        + super::bindings::http_out::Host
-        + super::bindings::wit_config::Host
-        + super::bindings::wit_cache::Host
-        + super::bindings::wit_storage::Host
-        + super::bindings::wit_log::Host
-        + 'static,
+    T: super::state::CallState
+        + super::grants::core::HasCore
+        + super::grants::identity::HasIdentity
+        + super::grants::http_out::HasHttpOut
+        + super::grants::storage::HasStorage,
 {
     v0_1::add_to_linker(linker)
 }

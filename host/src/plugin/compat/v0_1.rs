@@ -5,11 +5,14 @@
 //! way in reverse. The two versions differ only in `core-error.not-found`, which 0.2
 //! gave a resource kind (`missing`); a 0.1 plugin gets its message, as before.
 
-use std::marker::PhantomData;
-
 use wasmtime::component::{HasData, Linker};
 
 use crate::plugin::bindings as cur;
+use crate::plugin::grants::core::{CoreView, HasCore};
+use crate::plugin::grants::http_out::{HasHttpOut, HttpOutView};
+use crate::plugin::grants::identity::{HasIdentity, IdentityView};
+use crate::plugin::grants::storage::{HasStorage, StorageView};
+use crate::plugin::state::{CallBase, CallState};
 
 /// Bindings of the 0.1 worlds, generated from the frozen WIT (as `bindings.rs` does
 /// for the current one).
@@ -383,27 +386,20 @@ macro_rules! forward {
     ($cur:path; $(fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty;)*) => {
         $(
             async fn $name(&mut self, $($arg: $ty),*) -> wasmtime::Result<$ret> {
-                Ok(<T as $cur>::$name(&mut *self.0, $($arg.conv()),*).await?.conv())
+                Ok(<V as $cur>::$name(&mut self.0, $($arg.conv()),*).await?.conv())
             }
         )*
     };
 }
 
-/// The store data as the 0.1 interfaces see it: a view that forwards every call to
-/// the data's implementation of the current interfaces. (A wrapper, because the
-/// generated bindings already implement each `Host` for `&mut impl Host`.)
-pub struct V01<'a, T>(&'a mut T);
+/// A current grant's view of a call, as the 0.1 interfaces see it: every 0.1 function
+/// forwards to the view's current implementation. (A wrapper, because the generated
+/// bindings already implement each `Host` for `&mut impl Host`.)
+pub struct V01<V>(V);
 
-/// [`HasData`] for [`V01`], as the generated `add_to_linker` functions want it.
-struct V01Data<T>(PhantomData<T>);
+impl<V: Send> old::Host for V01<V> {}
 
-impl<T: 'static> HasData for V01Data<T> {
-    type Data<'a> = V01<'a, T>;
-}
-
-impl<T: Send> old::Host for V01<'_, T> {}
-
-impl<T: cur::wit_core::Host> old_core::Host for V01<'_, T> {
+impl<V: cur::wit_core::Host> old_core::Host for V01<V> {
     forward! { cur::wit_core::Host;
         fn create_instance(name: String) -> Result<old::CreatedInstance, old::CoreError>;
         fn get_instance(which: old::InstanceRef) -> Result<old::Instance, old::CoreError>;
@@ -429,25 +425,25 @@ impl<T: cur::wit_core::Host> old_core::Host for V01<'_, T> {
     }
 }
 
-impl<T: cur::identity::Host> old_identity::Host for V01<'_, T> {
+impl<V: cur::identity::Host> old_identity::Host for V01<V> {
     forward! { cur::identity::Host;
         fn resolve(secret: String) -> Option<old::Principal>;
     }
 }
 
-impl<T: cur::http_out::Host> old_http::Host for V01<'_, T> {
+impl<V: cur::http_out::Host> old_http::Host for V01<V> {
     forward! { cur::http_out::Host;
         fn fetch(req: old_http::OutboundRequest) -> Result<old_http::OutboundResponse, old_http::HttpError>;
     }
 }
 
-impl<T: cur::wit_config::Host> old_config::Host for V01<'_, T> {
+impl<V: cur::wit_config::Host> old_config::Host for V01<V> {
     forward! { cur::wit_config::Host;
         fn get(key: String) -> Option<String>;
     }
 }
 
-impl<T: cur::wit_cache::Host> old_cache::Host for V01<'_, T> {
+impl<V: cur::wit_cache::Host> old_cache::Host for V01<V> {
     forward! { cur::wit_cache::Host;
         fn get(key: String) -> Option<old_cache::Cached>;
         fn set(key: String, value: Vec<u8>, ttl_ms: u64) -> bool;
@@ -455,7 +451,7 @@ impl<T: cur::wit_cache::Host> old_cache::Host for V01<'_, T> {
     }
 }
 
-impl<T: cur::wit_storage::Host> old_storage::Host for V01<'_, T> {
+impl<V: cur::wit_storage::Host> old_storage::Host for V01<V> {
     forward! { cur::wit_storage::Host;
         fn get(instance_id: String, key: String) -> Result<Option<Vec<u8>>, String>;
         fn set(instance_id: String, key: String, value: Vec<u8>) -> Result<(), String>;
@@ -464,7 +460,7 @@ impl<T: cur::wit_storage::Host> old_storage::Host for V01<'_, T> {
     }
 }
 
-impl<T: cur::wit_log::Host> old_log::Host for V01<'_, T> {
+impl<V: cur::wit_log::Host> old_log::Host for V01<V> {
     forward! { cur::wit_log::Host;
         fn log(level: old_log::Level, message: String) -> ();
     }
@@ -472,26 +468,37 @@ impl<T: cur::wit_log::Host> old_log::Host for V01<'_, T> {
 
 identity!(());
 
-/// Link every 0.1 interface (`wagate:plugin/...@0.1.0`) into `linker`, served by the
-/// store data's implementation of the current ones.
+/// [`HasData`] markers: which grant view each 0.1 interface runs on, as the generated
+/// `add_to_linker` functions want it.
+macro_rules! views {
+    ($($marker:ident => $view:ty;)*) => {$(
+        struct $marker;
+        impl HasData for $marker {
+            type Data<'a> = V01<$view>;
+        }
+    )*};
+}
+views! {
+    OnBase => &'a mut CallBase;
+    OnCore => CoreView<'a>;
+    OnIdentity => IdentityView<'a>;
+    OnHttpOut => HttpOutView<'a>;
+    OnStorage => StorageView<'a>;
+}
+
+/// Link every 0.1 interface (`wagate:plugin/...@0.1.0`) into a world's `linker`, each
+/// served by the same grant view as its current counterpart (`grants::add_to_linker`).
 pub fn add_to_linker<T>(linker: &mut Linker<T>) -> anyhow::Result<()>
 where
-    T: cur::wit_core::Host
-        + cur::identity::Host
-        + cur::http_out::Host
-        + cur::wit_config::Host
-        + cur::wit_cache::Host
-        + cur::wit_storage::Host
-        + cur::wit_log::Host
-        + 'static,
+    T: CallState + HasCore + HasIdentity + HasHttpOut + HasStorage,
 {
-    old::add_to_linker::<T, V01Data<T>>(linker, |s| V01(s))?;
-    old_core::add_to_linker::<T, V01Data<T>>(linker, |s| V01(s))?;
-    old_identity::add_to_linker::<T, V01Data<T>>(linker, |s| V01(s))?;
-    old_http::add_to_linker::<T, V01Data<T>>(linker, |s| V01(s))?;
-    old_config::add_to_linker::<T, V01Data<T>>(linker, |s| V01(s))?;
-    old_cache::add_to_linker::<T, V01Data<T>>(linker, |s| V01(s))?;
-    old_storage::add_to_linker::<T, V01Data<T>>(linker, |s| V01(s))?;
-    old_log::add_to_linker::<T, V01Data<T>>(linker, |s| V01(s))?;
+    old::add_to_linker::<T, OnBase>(linker, |s| V01(s.base()))?;
+    old_core::add_to_linker::<T, OnCore>(linker, |s| V01(s.core()))?;
+    old_identity::add_to_linker::<T, OnIdentity>(linker, |s| V01(s.identity()))?;
+    old_http::add_to_linker::<T, OnHttpOut>(linker, |s| V01(s.http_out()))?;
+    old_config::add_to_linker::<T, OnBase>(linker, |s| V01(s.base()))?;
+    old_cache::add_to_linker::<T, OnBase>(linker, |s| V01(s.base()))?;
+    old_storage::add_to_linker::<T, OnStorage>(linker, |s| V01(s.storage()))?;
+    old_log::add_to_linker::<T, OnBase>(linker, |s| V01(s.base()))?;
     Ok(())
 }

@@ -9,11 +9,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use wasmtime::component::{HasSelf, Linker};
+use wasmtime::component::Linker;
 
 use crate::plugin::bindings::wit_cache::{self, Cached};
 use crate::plugin::manifest::CacheGrant;
-use crate::plugin::state::PluginState;
+use crate::plugin::state::{CallBase, CallState};
 
 struct Entry {
     value: Vec<u8>,
@@ -131,12 +131,12 @@ impl Caches {
 }
 
 /// Link `wagate:plugin/cache`.
-pub fn add_to_linker(linker: &mut Linker<PluginState>) -> anyhow::Result<()> {
-    wit_cache::add_to_linker::<PluginState, HasSelf<PluginState>>(linker, |s| s)?;
+pub fn add_to_linker<T: CallState>(linker: &mut Linker<T>) -> anyhow::Result<()> {
+    wit_cache::add_to_linker::<T, super::Base>(linker, T::base)?;
     Ok(())
 }
 
-impl wit_cache::Host for PluginState {
+impl wit_cache::Host for CallBase {
     async fn get(&mut self, key: String) -> wasmtime::Result<Option<Cached>> {
         Ok(self
             .plugin

@@ -1,16 +1,70 @@
 //! The `core` grant: a dialect calls the gateway's operations, always as the principal
 //! the mount's auth plugins resolved for this request (a dialect cannot name another).
-//! Also holds the conversions between the WIT types and `core::model`.
+//! Each WIT function is one call of [`crate::core::Core`]; the type conversions live in
+//! [`crate::plugin::convert`]. Only `dialect` calls carry its context.
 
-use wasmtime::component::{HasSelf, Linker};
+use std::collections::BTreeSet;
+use std::sync::Arc;
 
-use crate::core::model;
+use wasmtime::component::{HasData, Linker};
+
+use crate::core::Core;
+use crate::core::model::{self, Principal};
 use crate::plugin::bindings::{types as wit, wit_core};
-use crate::plugin::state::PluginState;
+use crate::plugin::state::{AuthCall, CallBase, CallState, DialectCall, SinkCall};
+
+/// What a `core` call needs: the core, the request's caller (bound to every call; a
+/// dialect cannot name another) and the loaded sinks (what `set-integration` accepts).
+pub struct CoreCtx {
+    /// The gateway's core.
+    pub core: Arc<Core>,
+    /// The request's principal; `None` outside `handle` or for anonymous requests.
+    pub principal: Option<Principal>,
+    /// Names of the loaded sink plugins.
+    pub loaded_sinks: Arc<BTreeSet<String>>,
+}
+
+/// The grant's view of one call.
+pub struct CoreView<'a> {
+    ctx: Option<&'a CoreCtx>,
+    base: &'a mut CallBase,
+}
+
+/// Store data that hands out the `core` view.
+pub trait HasCore {
+    /// This call's view (`ctx: None` where the world does not grant core).
+    fn core(&mut self) -> CoreView<'_>;
+}
+
+impl HasCore for DialectCall {
+    fn core(&mut self) -> CoreView<'_> {
+        CoreView {
+            ctx: Some(&self.core),
+            base: &mut self.base,
+        }
+    }
+}
+
+macro_rules! no_core {
+    ($($t:ty),*) => {$(
+        impl HasCore for $t {
+            fn core(&mut self) -> CoreView<'_> {
+                CoreView { ctx: None, base: &mut self.base }
+            }
+        }
+    )*};
+}
+no_core!(AuthCall, SinkCall);
+
+struct Grant;
+
+impl HasData for Grant {
+    type Data<'a> = CoreView<'a>;
+}
 
 /// Link `wagate:plugin/core`.
-pub fn add_to_linker(linker: &mut Linker<PluginState>) -> anyhow::Result<()> {
-    wit_core::add_to_linker::<PluginState, HasSelf<PluginState>>(linker, |s| s)?;
+pub fn add_to_linker<T: CallState + HasCore>(linker: &mut Linker<T>) -> anyhow::Result<()> {
+    wit_core::add_to_linker::<T, Grant>(linker, T::core)?;
     Ok(())
 }
 
@@ -28,14 +82,14 @@ macro_rules! core_op {
     // The call itself: `Ok(core result)`, or `Err(wit error)` when there is no caller
     // or the call timed out.
     (@run $self:ident, |$core:ident, $p:ident| $call:expr) => {{
-        let Some($p) = $self.principal.clone() else {
+        let Some(($core, $p)) = $self.caller() else {
             return Ok(Err(wit::CoreError::Forbidden(
                 "no authenticated caller".into(),
             )));
         };
-        let $core = $self.core.clone();
-        let timeout = $self.plugin.core_timeout;
+        let timeout = $self.base.plugin.core_timeout;
         match $self
+            .base
             .host_call(async move { tokio::time::timeout(timeout, async { $call }).await })
             .await
         {
@@ -47,14 +101,22 @@ macro_rules! core_op {
     }};
 }
 
-impl wit_core::Host for PluginState {
+impl CoreView<'_> {
+    /// The core and the caller, when this call has both.
+    fn caller(&self) -> Option<(Arc<Core>, Principal)> {
+        let ctx = self.ctx?;
+        Some((ctx.core.clone(), ctx.principal.clone()?))
+    }
+}
+
+impl wit_core::Host for CoreView<'_> {
     async fn get_webhooks(
         &mut self,
         which: wit::InstanceRef,
     ) -> wasmtime::Result<Result<Vec<wit::Webhook>, wit::CoreError>> {
         let which = which.into();
         // The calling plugin is the dialect that owns these webhooks.
-        let dialect = self.plugin.name.clone();
+        let dialect = self.base.plugin.name.clone();
         core_op!(
             self,
             list | core,
@@ -68,7 +130,7 @@ impl wit_core::Host for PluginState {
         hooks: Vec<wit::WebhookSpec>,
     ) -> wasmtime::Result<Result<Vec<wit::Webhook>, wit::CoreError>> {
         let which = which.into();
-        let dialect = self.plugin.name.clone();
+        let dialect = self.base.plugin.name.clone();
         let specs: Vec<model::WebhookSpec> = hooks.into_iter().map(Into::into).collect();
         core_op!(
             self,
@@ -140,9 +202,9 @@ impl wit_core::Host for PluginState {
     ) -> wasmtime::Result<Result<wit::Message, wit::CoreError>> {
         let which = which.into();
         // Stamped with this dialect's name, so a sink can tell its own sends apart.
-        let origin = self.plugin.name.clone();
+        let origin = self.base.plugin.name.clone();
         core_op!(self, |core, p| core
-            .send_text_from(&p, &which, &to, &text, &origin)
+            .send_text_from(&p, &which, &to, &text, Some(&origin))
             .await)
     }
 
@@ -164,7 +226,10 @@ impl wit_core::Host for PluginState {
         spec: wit::IntegrationSpec,
     ) -> wasmtime::Result<Result<wit::Integration, wit::CoreError>> {
         // Only the runtime knows which plugins are loaded sinks; core trusts this check.
-        if !self.loaded_sinks.contains(&spec.sink) {
+        if !self
+            .ctx
+            .is_some_and(|c| c.loaded_sinks.contains(&spec.sink))
+        {
             return Ok(Err(wit::CoreError::NotFound(wit::Missing {
                 kind: wit::ResourceKind::Sink,
                 message: format!("no sink plugin named `{}` is loaded", spec.sink),
@@ -253,11 +318,22 @@ impl wit_core::Host for PluginState {
             .await)
     }
 
+    async fn get_message(
+        &mut self,
+        which: wit::InstanceRef,
+        message_id: String,
+    ) -> wasmtime::Result<Result<wit::Message, wit::CoreError>> {
+        let which = which.into();
+        core_op!(self, |core, p| core
+            .get_message(&p, &which, &message_id)
+            .await)
+    }
+
     async fn normalize_jid(
         &mut self,
         input: String,
     ) -> wasmtime::Result<Result<String, wit::CoreError>> {
-        Ok(self.core.normalize_jid(&input).map_err(Into::into))
+        Ok(crate::core::jid::normalize(&input).map_err(Into::into))
     }
 
     async fn rate_limit(
@@ -267,300 +343,91 @@ impl wit_core::Host for PluginState {
         window_ms: u64,
     ) -> wasmtime::Result<wit::RateDecision> {
         // Scoped to this plugin and the caller, so plugins and callers never share a bucket.
-        let subject = self
+        let Some(ctx) = self.ctx else {
+            // No core in this world: nothing is allowed.
+            return Ok(wit::RateDecision {
+                allowed: false,
+                limit,
+                remaining: 0,
+                reset_at: 0,
+            });
+        };
+        let subject = ctx
             .principal
             .as_ref()
             .map(|p| p.subject.as_str())
             .unwrap_or("-");
-        let scoped = format!("plugin:{}:{}:{}", self.plugin.name, subject, bucket);
-        Ok(self.core.rate_limit(&scoped, limit, window_ms).into())
+        let scoped = format!("plugin:{}:{}:{}", self.base.plugin.name, subject, bucket);
+        Ok(ctx.core.rate_limit(&scoped, limit, window_ms).into())
     }
 }
 
-// ---- conversions between core::model and the WIT types ------------------------------
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::records::CredentialKind;
+    use crate::plugin::bindings::wit_core::Host;
 
-impl From<wit::WebhookSpec> for model::WebhookSpec {
-    fn from(w: wit::WebhookSpec) -> Self {
-        model::WebhookSpec {
-            url: w.url,
-            events: w.events,
-            headers: w.headers.into_iter().map(|h| (h.name, h.value)).collect(),
-            enabled: w.enabled,
-            secret: w.secret,
-        }
-    }
-}
+    #[tokio::test]
+    async fn calls_run_as_the_bound_caller_and_nowhere_else() {
+        let (core, _dir) = super::super::tests::core().await;
+        let minted = core
+            .create_credential("acme", CredentialKind::api_key(), None, None, None)
+            .await
+            .unwrap();
+        let caller = core.resolve_credential(&minted.token).await.unwrap();
+        let mut base = super::super::tests::base("");
 
-impl From<model::Webhook> for wit::Webhook {
-    fn from(w: model::Webhook) -> Self {
-        wit::Webhook {
-            id: w.id,
-            url: w.url,
-            events: w.events,
-            headers: w
-                .headers
-                .into_iter()
-                .map(|(name, value)| wit::Header { name, value })
-                .collect(),
-            enabled: w.enabled,
-            secret: w.secret,
-            created_at: w.created_at,
-        }
-    }
-}
+        let ctx = CoreCtx {
+            core: core.clone(),
+            principal: Some(caller),
+            loaded_sinks: Arc::default(),
+        };
+        let mut view = CoreView {
+            ctx: Some(&ctx),
+            base: &mut base,
+        };
+        let created = view.create_instance("shop".into()).await.unwrap().unwrap();
+        assert_eq!(created.instance.name, "shop");
+        let listed = view.list_instances().await.unwrap().unwrap();
+        assert_eq!(listed.len(), 1);
+        // A sink that is not loaded cannot be named in an integration.
+        let spec = wit::IntegrationSpec {
+            sink: "nope".into(),
+            url: "https://example.com".into(),
+            settings: String::new(),
+            secret_headers: None,
+            enabled: true,
+        };
+        let which = wit::InstanceRef::Name("shop".into());
+        assert!(matches!(
+            view.set_integration(which, spec).await.unwrap(),
+            Err(wit::CoreError::NotFound(m)) if m.kind == wit::ResourceKind::Sink
+        ));
 
-impl From<wit::IntegrationSpec> for model::IntegrationSpec {
-    fn from(i: wit::IntegrationSpec) -> Self {
-        model::IntegrationSpec {
-            sink: i.sink,
-            url: i.url,
-            settings: i.settings,
-            secret_headers: i
-                .secret_headers
-                .map(|hs| hs.into_iter().map(|h| (h.name, h.value)).collect()),
-            enabled: i.enabled,
-        }
-    }
-}
+        // No caller (render-event, openapi, anonymous requests): refused.
+        let anonymous = CoreCtx {
+            principal: None,
+            ..ctx
+        };
+        let mut view = CoreView {
+            ctx: Some(&anonymous),
+            base: &mut base,
+        };
+        assert!(matches!(
+            view.list_instances().await.unwrap(),
+            Err(wit::CoreError::Forbidden(_))
+        ));
 
-impl From<model::Integration> for wit::Integration {
-    fn from(i: model::Integration) -> Self {
-        wit::Integration {
-            sink: i.sink,
-            url: i.url,
-            settings: i.settings,
-            enabled: i.enabled,
-            secret_header_names: i.secret_header_names,
-            inbound_secret: i.inbound_secret,
-            created_at: i.created_at,
-        }
-    }
-}
-
-impl From<model::CoreError> for wit::CoreError {
-    fn from(e: model::CoreError) -> Self {
-        use model::CoreError as E;
-        match e {
-            E::NotFound(kind, message) => wit::CoreError::NotFound(wit::Missing {
-                kind: kind.into(),
-                message,
-            }),
-            E::Forbidden(m) => wit::CoreError::Forbidden(m),
-            E::Invalid(m) => wit::CoreError::Invalid(m),
-            E::Conflict(m) => wit::CoreError::Conflict(m),
-            E::NotConnected(m) => wit::CoreError::NotConnected(m),
-            E::RateLimited(ms) => wit::CoreError::RateLimited(ms),
-            E::Internal(m) => wit::CoreError::Internal(m),
-        }
-    }
-}
-
-impl From<model::Resource> for wit::ResourceKind {
-    fn from(r: model::Resource) -> Self {
-        use model::Resource as R;
-        match r {
-            R::Instance => wit::ResourceKind::Instance,
-            R::Chat => wit::ResourceKind::Chat,
-            R::Message => wit::ResourceKind::Message,
-            R::Webhook => wit::ResourceKind::Webhook,
-            R::Integration => wit::ResourceKind::Integration,
-            R::Sink => wit::ResourceKind::Sink,
-            R::Org => wit::ResourceKind::Org,
-            R::DeadLetter => wit::ResourceKind::DeadLetter,
-        }
-    }
-}
-
-impl From<wit::InstanceRef> for model::InstanceRef {
-    fn from(r: wit::InstanceRef) -> Self {
-        match r {
-            wit::InstanceRef::Id(s) => model::InstanceRef::Id(s),
-            wit::InstanceRef::Name(s) => model::InstanceRef::Name(s),
-        }
-    }
-}
-
-impl From<model::Capabilities> for wit::Capabilities {
-    fn from(c: model::Capabilities) -> Self {
-        let mut out = wit::Capabilities::empty();
-        if c.read {
-            out |= wit::Capabilities::READ;
-        }
-        if c.send {
-            out |= wit::Capabilities::SEND;
-        }
-        if c.manage {
-            out |= wit::Capabilities::MANAGE;
-        }
-        if c.admin {
-            out |= wit::Capabilities::ADMIN;
-        }
-        out
-    }
-}
-
-impl From<wit::Capabilities> for model::Capabilities {
-    fn from(c: wit::Capabilities) -> Self {
-        model::Capabilities {
-            read: c.contains(wit::Capabilities::READ),
-            send: c.contains(wit::Capabilities::SEND),
-            manage: c.contains(wit::Capabilities::MANAGE),
-            admin: c.contains(wit::Capabilities::ADMIN),
-        }
-    }
-}
-
-impl From<model::Principal> for wit::Principal {
-    fn from(p: model::Principal) -> Self {
-        wit::Principal {
-            subject: p.subject,
-            org: p.org,
-            capabilities: p.caps.into(),
-            instance: p.instance,
-        }
-    }
-}
-
-impl From<wit::Principal> for model::Principal {
-    fn from(p: wit::Principal) -> Self {
-        model::Principal {
-            subject: p.subject,
-            org: p.org,
-            caps: p.capabilities.into(),
-            instance: p.instance,
-        }
-    }
-}
-
-impl From<model::ConnectionState> for wit::ConnectionState {
-    fn from(s: model::ConnectionState) -> Self {
-        match s {
-            model::ConnectionState::Disconnected => wit::ConnectionState::Disconnected,
-            model::ConnectionState::Connecting => wit::ConnectionState::Connecting,
-            model::ConnectionState::Open => wit::ConnectionState::Open,
-            model::ConnectionState::Closed => wit::ConnectionState::Closed,
-        }
-    }
-}
-
-impl From<model::Instance> for wit::Instance {
-    fn from(i: model::Instance) -> Self {
-        wit::Instance {
-            id: i.id,
-            name: i.name,
-            org: i.org,
-            state: i.state.into(),
-            owner_jid: i.owner_jid,
-            created_at: i.created_at,
-        }
-    }
-}
-
-impl From<model::CreatedInstance> for wit::CreatedInstance {
-    fn from(c: model::CreatedInstance) -> Self {
-        wit::CreatedInstance {
-            instance: c.instance.into(),
-            token: c.token,
-        }
-    }
-}
-
-impl From<model::ConnectInfo> for wit::ConnectInfo {
-    fn from(c: model::ConnectInfo) -> Self {
-        wit::ConnectInfo {
-            state: c.state.into(),
-            qr: c.qr,
-            pair_code: c.pair_code,
-        }
-    }
-}
-
-impl From<model::Chat> for wit::Chat {
-    fn from(c: model::Chat) -> Self {
-        wit::Chat {
-            jid: c.jid,
-            name: c.name,
-            archived: c.archived,
-            pinned: c.pinned,
-            muted_until: c.muted_until,
-            last_activity: c.last_activity,
-        }
-    }
-}
-
-impl From<wit::ChatPatch> for model::ChatPatch {
-    fn from(p: wit::ChatPatch) -> Self {
-        model::ChatPatch {
-            archived: p.archived,
-            pinned: p.pinned,
-            muted_until: p.muted_until,
-            unmute: p.unmute,
-        }
-    }
-}
-
-impl From<model::Message> for wit::Message {
-    fn from(m: model::Message) -> Self {
-        wit::Message {
-            id: m.id,
-            chat_jid: m.chat_jid,
-            from_me: m.from_me,
-            sender: m.sender,
-            timestamp: m.timestamp,
-            text: m.text,
-            media: m.media,
-            revoked: m.revoked,
-            deleted_for_me: m.deleted_for_me,
-        }
-    }
-}
-
-impl From<model::MessagePage> for wit::MessagePage {
-    fn from(p: model::MessagePage) -> Self {
-        wit::MessagePage {
-            messages: p.messages.into_iter().map(Into::into).collect(),
-            next_cursor: p.next_cursor,
-        }
-    }
-}
-
-impl From<model::RateDecision> for wit::RateDecision {
-    fn from(d: model::RateDecision) -> Self {
-        wit::RateDecision {
-            allowed: d.allowed,
-            limit: d.limit,
-            remaining: d.remaining,
-            reset_at: d.reset_at,
-        }
-    }
-}
-
-impl From<model::EventPayload> for wit::EventPayload {
-    fn from(p: model::EventPayload) -> Self {
-        use model::EventPayload as P;
-        match p {
-            P::MessageUpsert(m) => wit::EventPayload::MessageUpsert(m.into()),
-            P::MessageRevoked(m) => wit::EventPayload::MessageRevoked(m.into()),
-            P::MessageDeleted(m) => wit::EventPayload::MessageDeleted(m.into()),
-            P::ChatDeleted(j) => wit::EventPayload::ChatDeleted(j),
-            P::ChatUpdated(c) => wit::EventPayload::ChatUpdated(c.into()),
-            P::ConnectionUpdate(s) => wit::EventPayload::ConnectionUpdate(s.into()),
-            P::QrUpdated(q) => wit::EventPayload::QrUpdated(q),
-            P::InstanceDeleted(i) => wit::EventPayload::InstanceDeleted(i.into()),
-            P::InstanceCreated(i) => wit::EventPayload::InstanceCreated(i.into()),
-        }
-    }
-}
-
-impl From<model::Event> for wit::Event {
-    fn from(e: model::Event) -> Self {
-        wit::Event {
-            id: e.id,
-            instance_id: e.instance_id,
-            instance_name: e.instance_name,
-            org: e.org,
-            timestamp: e.timestamp,
-            payload: e.payload.into(),
-        }
+        // A world without the grant (a sink's deliver): refused, and rate limits deny.
+        let mut view = CoreView {
+            ctx: None,
+            base: &mut base,
+        };
+        assert!(matches!(
+            view.list_instances().await.unwrap(),
+            Err(wit::CoreError::Forbidden(_))
+        ));
+        assert!(!view.rate_limit("b".into(), 5, 1000).await.unwrap().allowed);
     }
 }

@@ -9,14 +9,14 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::rt::TokioIo;
-use wasmtime::component::{HasSelf, Linker};
+use wasmtime::component::{HasData, Linker};
 
 use crate::plugin::bindings::http_out::{
     self as wit, HttpError, OutboundRequest, OutboundResponse,
 };
 use crate::plugin::bindings::types::Header;
 use crate::plugin::manifest::HttpOutGrant;
-use crate::plugin::state::PluginState;
+use crate::plugin::state::{AuthCall, CallBase, CallState, DialectCall, SinkCall};
 
 /// The effective outbound policy of one plugin.
 #[derive(Clone, Debug)]
@@ -67,18 +67,61 @@ impl HttpOutPolicy {
     }
 }
 
+/// What one call adds to the plugin's allowlist: for a sink's `deliver`, the
+/// destination (a webhook URL its owner set) and the headers to add on every request to
+/// it; nothing in other calls.
+#[derive(Default)]
+pub struct HttpOutCtx {
+    /// One more `host:port` this call may reach.
+    pub destination: Option<crate::util::Origin>,
+    /// Headers added to every request to `destination`'s origin (same scheme, host and
+    /// port: an integration's secret headers, e.g. Chatwoot's `api_access_token`),
+    /// replacing same-named ones the guest set. The guest never sees their values.
+    pub destination_secret_headers: Vec<(String, String)>,
+}
+
+/// The grant's view of one call.
+pub struct HttpOutView<'a> {
+    ctx: &'a HttpOutCtx,
+    base: &'a mut CallBase,
+}
+
+/// Store data that hands out the `http-out` view (every world may be granted it; the
+/// allowlist is the plugin's, the destination the call's).
+pub trait HasHttpOut {
+    /// This call's view.
+    fn http_out(&mut self) -> HttpOutView<'_>;
+}
+
+macro_rules! with_http_out {
+    ($($t:ty),*) => {$(
+        impl HasHttpOut for $t {
+            fn http_out(&mut self) -> HttpOutView<'_> {
+                HttpOutView { ctx: &self.http_out, base: &mut self.base }
+            }
+        }
+    )*};
+}
+with_http_out!(AuthCall, DialectCall, SinkCall);
+
+struct Grant;
+
+impl HasData for Grant {
+    type Data<'a> = HttpOutView<'a>;
+}
+
 /// Link `wagate:plugin/http-out`.
-pub fn add_to_linker(linker: &mut Linker<PluginState>) -> anyhow::Result<()> {
-    wit::add_to_linker::<PluginState, HasSelf<PluginState>>(linker, |s| s)?;
+pub fn add_to_linker<T: CallState + HasHttpOut>(linker: &mut Linker<T>) -> anyhow::Result<()> {
+    wit::add_to_linker::<T, Grant>(linker, T::http_out)?;
     Ok(())
 }
 
-impl wit::Host for PluginState {
+impl wit::Host for HttpOutView<'_> {
     async fn fetch(
         &mut self,
         req: OutboundRequest,
     ) -> wasmtime::Result<Result<OutboundResponse, HttpError>> {
-        let policy = self.plugin.http_out.clone();
+        let policy = self.base.plugin.http_out.clone();
         let uri: http::Uri = match req.url.parse() {
             Ok(u) => u,
             Err(e) => {
@@ -105,16 +148,17 @@ impl wit::Host for PluginState {
             ))));
         };
         let port = uri.port_u16().unwrap_or(scheme_port);
-        let destination = self.destination.as_ref().filter(|d| {
+        let destination = self.ctx.destination.as_ref().filter(|d| {
             d.host.eq_ignore_ascii_case(host.trim_matches(['[', ']'])) && d.port == port
         });
         let is_destination = destination.is_some();
         if !is_destination && !policy.allows(&host, port, scheme_port) {
-            self.plugin
+            self.base
+                .plugin
                 .counters
                 .http_out_denied
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            tracing::warn!(plugin = %self.plugin.name, %host, port, "http-out denied: not on the allowlist");
+            tracing::warn!(plugin = %self.base.plugin.name, %host, port, "http-out denied: not on the allowlist");
             return Ok(Err(HttpError::Denied(format!(
                 "{host}:{port} is not on this plugin's http-out allowlist"
             ))));
@@ -123,7 +167,7 @@ impl wit::Host for PluginState {
         // Secret headers only over the destination's own scheme: an `https` integration's
         // token must not go out in clear to `http://` on the same host and port.
         if destination.is_some_and(|d| d.https == https) {
-            inject_secret_headers(&mut req.headers, &self.destination_secret_headers);
+            inject_secret_headers(&mut req.headers, &self.ctx.destination_secret_headers);
         }
         if req.body.len() > policy.max_body {
             return Ok(Err(HttpError::Failed(format!(
@@ -136,12 +180,23 @@ impl wit::Host for PluginState {
             ms => Duration::from_millis(ms.into()).min(policy.max_timeout),
         };
         let result = self
+            .base
             .host_call(async move {
                 tokio::time::timeout(timeout, send(host, port, https, uri, req, policy.max_body))
                     .await
             })
             .await;
         Ok(match result {
+            Ok(Err(HttpError::Denied(why))) => {
+                // The outbound guard refused the address the host resolved to.
+                self.base
+                    .plugin
+                    .counters
+                    .http_out_denied
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tracing::warn!(plugin = %self.base.plugin.name, reason = %why, "http-out denied: refused address");
+                Err(HttpError::Denied(why))
+            }
             Ok(r) => r,
             Err(_) => Err(HttpError::Timeout),
         })
@@ -207,12 +262,17 @@ async fn send(
     req: OutboundRequest,
     max_body: usize,
 ) -> Result<OutboundResponse, HttpError> {
-    let stream = tokio::net::TcpStream::connect((host.as_str(), port))
+    // Through the outbound guard: only an address the policy allows is dialled.
+    let stream = crate::outbound::connect(&host, port)
         .await
-        .map_err(|e| failed("connect", &e))?;
+        .map_err(|e| match e {
+            crate::outbound::ConnectError::Refused(why) => HttpError::Denied(why),
+            crate::outbound::ConnectError::Io(e) => failed("connect", &e),
+        })?;
     if https {
-        let name = rustls::pki_types::ServerName::try_from(host.clone())
-            .map_err(|e| failed("tls server name", &e))?;
+        let name =
+            rustls::pki_types::ServerName::try_from(host.trim_matches(['[', ']']).to_string())
+                .map_err(|e| failed("tls server name", &e))?;
         let tls = tls_connector()?
             .connect(name, stream)
             .await
@@ -257,7 +317,9 @@ where
     };
     builder = builder.header(http::header::HOST, host_header);
     for Header { name, value } in &req.headers {
-        if name.eq_ignore_ascii_case("host") || name.eq_ignore_ascii_case("connection") {
+        // The host frames the message and names the host itself: a guest's (or a stored
+        // webhook's) `Content-Length: 0` would otherwise cut the body off.
+        if crate::core::webhooks::is_framing_header(name) {
             continue;
         }
         builder = builder.header(name.as_str(), value.as_str());
@@ -308,6 +370,45 @@ mod tests {
             names,
             vec![("content-type", "x"), ("api_access_token", "real")]
         );
+    }
+
+    #[tokio::test]
+    async fn only_the_allowlist_and_the_calls_destination_are_reached() {
+        use crate::plugin::bindings::http_out::Host;
+        let mut base = super::super::tests::base(
+            "[grants]\nimports = [\"http-out\"]\n[grants.http_out]\nhosts = [\"allowed.invalid\"]\n",
+        );
+        let get = |url: &str| OutboundRequest {
+            method: "GET".into(),
+            url: url.into(),
+            headers: Vec::new(),
+            body: Vec::new(),
+            timeout_ms: 200,
+        };
+        let none = HttpOutCtx::default();
+        let mut view = HttpOutView {
+            ctx: &none,
+            base: &mut base,
+        };
+        let denied = view.fetch(get("http://dest.invalid/hook")).await.unwrap();
+        assert!(matches!(denied, Err(HttpError::Denied(_))), "{denied:?}");
+        // The allowlisted host is let through (and fails to resolve: `.invalid`).
+        let tried = view.fetch(get("http://allowed.invalid/")).await.unwrap();
+        assert!(!matches!(tried, Err(HttpError::Denied(_))), "{tried:?}");
+
+        // A delivery's destination is reachable during that call only.
+        let deliver = HttpOutCtx {
+            destination: crate::util::Origin::of("http://dest.invalid/hook"),
+            destination_secret_headers: Vec::new(),
+        };
+        let mut view = HttpOutView {
+            ctx: &deliver,
+            base: &mut base,
+        };
+        let tried = view.fetch(get("http://dest.invalid/hook")).await.unwrap();
+        assert!(!matches!(tried, Err(HttpError::Denied(_))), "{tried:?}");
+        let denied = view.fetch(get("http://dest.invalid:8080/")).await.unwrap();
+        assert!(matches!(denied, Err(HttpError::Denied(_))), "{denied:?}");
     }
 
     #[test]

@@ -1,22 +1,74 @@
 //! The `identity` grant: auth plugins resolve a presented secret to a stored principal
-//! (core keeps only hashes of secrets).
+//! (core keeps only hashes of secrets). Only `auth` calls carry its context; in other
+//! worlds nothing resolves.
 
-use wasmtime::component::{HasSelf, Linker};
+use std::sync::Arc;
 
+use wasmtime::component::{HasData, Linker};
+
+use crate::core::Core;
 use crate::plugin::bindings::{identity, types};
-use crate::plugin::state::PluginState;
+use crate::plugin::state::{AuthCall, CallBase, CallState, DialectCall, SinkCall};
+
+/// What an `identity` call needs: the core's credential lookup.
+pub struct IdentityCtx {
+    /// The gateway's core.
+    pub core: Arc<Core>,
+}
+
+/// The grant's view of one call.
+pub struct IdentityView<'a> {
+    ctx: Option<&'a IdentityCtx>,
+    base: &'a mut CallBase,
+}
+
+/// Store data that hands out the `identity` view.
+pub trait HasIdentity {
+    /// This call's view (`ctx: None` where the world does not grant identity).
+    fn identity(&mut self) -> IdentityView<'_>;
+}
+
+impl HasIdentity for AuthCall {
+    fn identity(&mut self) -> IdentityView<'_> {
+        IdentityView {
+            ctx: Some(&self.identity),
+            base: &mut self.base,
+        }
+    }
+}
+
+macro_rules! no_identity {
+    ($($t:ty),*) => {$(
+        impl HasIdentity for $t {
+            fn identity(&mut self) -> IdentityView<'_> {
+                IdentityView { ctx: None, base: &mut self.base }
+            }
+        }
+    )*};
+}
+no_identity!(DialectCall, SinkCall);
+
+struct Grant;
+
+impl HasData for Grant {
+    type Data<'a> = IdentityView<'a>;
+}
 
 /// Link `wagate:plugin/identity`.
-pub fn add_to_linker(linker: &mut Linker<PluginState>) -> anyhow::Result<()> {
-    identity::add_to_linker::<PluginState, HasSelf<PluginState>>(linker, |s| s)?;
+pub fn add_to_linker<T: CallState + HasIdentity>(linker: &mut Linker<T>) -> anyhow::Result<()> {
+    identity::add_to_linker::<T, Grant>(linker, T::identity)?;
     Ok(())
 }
 
-impl identity::Host for PluginState {
+impl identity::Host for IdentityView<'_> {
     async fn resolve(&mut self, secret: String) -> wasmtime::Result<Option<types::Principal>> {
-        let core = self.core.clone();
-        let timeout = self.plugin.core_timeout;
+        let Some(ctx) = self.ctx else {
+            return Ok(None);
+        };
+        let core = ctx.core.clone();
+        let timeout = self.base.plugin.core_timeout;
         let found = self
+            .base
             .host_call(async move {
                 tokio::time::timeout(timeout, core.resolve_credential(&secret)).await
             })
@@ -24,9 +76,41 @@ impl identity::Host for PluginState {
         match found {
             Ok(p) => Ok(p.map(Into::into)),
             Err(_) => {
-                tracing::warn!(plugin = %self.plugin.name, "identity.resolve timed out");
+                tracing::warn!(plugin = %self.base.plugin.name, "identity.resolve timed out");
                 Ok(None)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::records::CredentialKind;
+    use crate::plugin::bindings::identity::Host;
+
+    #[tokio::test]
+    async fn resolves_stored_credentials_only_where_granted() {
+        let (core, _dir) = super::super::tests::core().await;
+        let minted = core
+            .create_credential("acme", CredentialKind::api_key(), None, None, None)
+            .await
+            .unwrap();
+        let ctx = IdentityCtx { core: core.clone() };
+        let mut base = super::super::tests::base("");
+        let mut view = IdentityView {
+            ctx: Some(&ctx),
+            base: &mut base,
+        };
+        let p = view.resolve(minted.token.clone()).await.unwrap().unwrap();
+        assert_eq!(p.subject, minted.record.id);
+        assert!(view.resolve("wa_nope".into()).await.unwrap().is_none());
+
+        // A world without the grant resolves nothing, even a valid secret.
+        let mut view = IdentityView {
+            ctx: None,
+            base: &mut base,
+        };
+        assert!(view.resolve(minted.token).await.unwrap().is_none());
     }
 }

@@ -1,7 +1,12 @@
 //! The grants: one module per interface a plugin can be granted, in Spin's factor
-//! style. Each module (1) links its interface into the linker, (2) reads its settings
-//! from the manifest into [`PluginShared`], (3) serves calls from the per-call
-//! [`PluginState`](super::state::PluginState). Adding a grant touches no other grant.
+//! style. Each module owns (1) its per-call context (`core`: the caller and the loaded
+//! sinks; `http-out`: the destination and its secret headers; `storage`: the scope;
+//! `identity`: the credential lookup) and the view its host functions run on, (2) the
+//! `Has*` trait a world's store data implements to hand out that view (`None` where the
+//! world does not grant it: the call is refused), (3) its linking, and (4) its unit
+//! tests. `config`, `log` and `cache` need nothing beyond the plugin's settings, so they
+//! run on [`CallBase`]. Adding a grant touches no other grant: only its module, the
+//! world types that carry its context (`state.rs`) and [`add_to_linker`].
 
 pub mod cache;
 pub mod config;
@@ -14,12 +19,13 @@ pub mod storage;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use wasmtime::component::{HasSelf, Linker};
+use std::sync::Arc;
+
+use wasmtime::component::{HasData, Linker};
 
 use super::manifest::{ErrorShape, Grants, Manifest};
 use super::metrics::PluginCounters;
-use super::state::PluginState;
-use std::sync::Arc;
+use super::state::{CallBase, CallState};
 
 /// What every call of one loaded plugin shares: identity, effective grants and
 /// configuration (manifest merged with the deployment's settings).
@@ -66,12 +72,28 @@ impl PluginShared {
     }
 }
 
-/// Link WASI (an empty context) and every wagate interface into `linker`. Which of
-/// them a plugin may actually import is checked per plugin at load time
-/// (`registry::check_imports`).
-pub fn add_to_linker(linker: &mut Linker<PluginState>) -> anyhow::Result<()> {
+/// The grants' view of the shared call state (`config`, `log`, `cache`, `types`).
+pub struct Base;
+
+impl HasData for Base {
+    type Data<'a> = &'a mut CallBase;
+}
+
+/// Link WASI (an empty context) and every wagate interface into a world's `linker`.
+/// Every world links every interface, so a component exporting several worlds (the
+/// Chatwoot plugin is a dialect and a sink) instantiates in each; what a world does not
+/// grant answers as refused. Which interfaces a plugin may import at all is checked per
+/// plugin at load time (`registry::check_imports`).
+pub fn add_to_linker<T>(linker: &mut Linker<T>) -> anyhow::Result<()>
+where
+    T: CallState
+        + core::HasCore
+        + identity::HasIdentity
+        + http_out::HasHttpOut
+        + storage::HasStorage,
+{
     wasmtime_wasi::p2::add_to_linker_async(linker)?;
-    super::bindings::types::add_to_linker::<PluginState, HasSelf<PluginState>>(linker, |s| s)?;
+    super::bindings::types::add_to_linker::<T, Base>(linker, T::base)?;
     core::add_to_linker(linker)?;
     identity::add_to_linker(linker)?;
     http_out::add_to_linker(linker)?;
@@ -83,4 +105,42 @@ pub fn add_to_linker(linker: &mut Linker<PluginState>) -> anyhow::Result<()> {
 }
 
 /// `wagate:plugin/types` has no functions; linking it only registers its types.
-impl super::bindings::types::Host for PluginState {}
+impl super::bindings::types::Host for CallBase {}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    //! What the grants' unit tests share.
+
+    use super::*;
+
+    /// A call base for a plugin whose manifest is `worlds = ["dialect"]` plus `extra`.
+    pub(crate) fn base(extra: &str) -> CallBase {
+        let manifest = Manifest::parse(&format!(
+            "name = \"t\"\nversion = \"1\"\nworlds = [\"dialect\"]\n{extra}"
+        ))
+        .expect("test manifest");
+        let config = manifest.config_strings();
+        CallBase::new(Arc::new(PluginShared::new(
+            &manifest,
+            config,
+            Arc::default(),
+            Arc::default(),
+        )))
+    }
+
+    /// A real core over a fresh redb file and the simulated link, with org `acme`;
+    /// the temp dir lives as long as the core is used.
+    pub(crate) async fn core() -> (Arc<crate::core::Core>, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = crate::store::Store::open(&dir.path().join("data")).expect("store");
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let link = Arc::new(crate::whatsapp::sim::SimLink::new(
+            tx,
+            Duration::from_millis(5),
+        ));
+        let core = crate::core::Core::new(store, link);
+        core.start(rx).await.expect("core starts");
+        core.create_org("acme").await.expect("org");
+        (core, dir)
+    }
+}

@@ -8,6 +8,7 @@ use whatsapp_rust::types::events::InboundMessage;
 use whatsapp_rust::wacore::proto_helpers::MessageExt;
 use whatsapp_rust::waproto::whatsapp as wa;
 
+use crate::core::model::DeliveryStatus;
 use crate::whatsapp::Inbound;
 
 /// What the gateway keeps of a message's content: its text, or a media caption.
@@ -106,6 +107,21 @@ pub fn history(sync: &wa::HistorySync, own: &str) -> Vec<Inbound> {
     }
     out.sort_by_key(|m| m.timestamp);
     out
+}
+
+/// The delivery status a receipt stands for, by the receipt type's wire name
+/// (`delivery`, `read`, ...); `None` for receipts that say nothing about delivery
+/// (retry, sender, server-error, ...). `read-self`/`played-self` are this account's
+/// other devices reading an incoming message. Wire names stop here: core sees the
+/// typed status only.
+pub fn receipt_status(wire: &str) -> Option<DeliveryStatus> {
+    match wire {
+        "sent" => Some(DeliveryStatus::Sent),
+        "delivery" | "" => Some(DeliveryStatus::Delivered),
+        "read" | "read-self" => Some(DeliveryStatus::Read),
+        "played" | "played-self" => Some(DeliveryStatus::Played),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

@@ -528,13 +528,20 @@ impl EventHandler for Bridge {
                     });
                 }
             }
-            Event::Receipt(r) => self.send(LinkEvent::Receipt {
-                instance_id: self.id(),
-                chat_jid: r.source.chat.to_non_ad_string(),
-                message_ids: r.message_ids.iter().map(|id| id.to_string()).collect(),
-                kind: r.r#type.as_wire_str().to_string(),
-                timestamp: r.timestamp.timestamp_millis().max(0) as u64,
-            }),
+            Event::Receipt(r) => match convert::receipt_status(r.r#type.as_wire_str()) {
+                Some(status) => self.send(LinkEvent::Receipt {
+                    instance_id: self.id(),
+                    chat_jid: r.source.chat.to_non_ad_string(),
+                    message_ids: r.message_ids.iter().map(|id| id.to_string()).collect(),
+                    status,
+                    timestamp: r.timestamp.timestamp_millis().max(0) as u64,
+                }),
+                None => tracing::debug!(
+                    instance = %self.id(),
+                    kind = r.r#type.as_wire_str(),
+                    "receipt without a delivery status"
+                ),
+            },
             Event::HistorySync(_) => {
                 // Decoding a chunk (zlib + protobuf, up to megabytes) is kept off the
                 // library's dispatch path.

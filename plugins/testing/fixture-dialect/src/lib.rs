@@ -1,6 +1,9 @@
 //! Test fixture dialect. Routes (relative to the mount):
 //!
 //! - `GET /state/{instance}`: the instance's connection state via `core`, and the caller.
+//! - `POST /connect/{instance}`: starts pairing via `core` (a host call that waits on the
+//!   link), answers the state.
+//! - `GET /message/{instance}/{id}`: one stored message via `core.get-message`.
 //! - `GET /instances`: names of the instances the caller sees.
 //! - `GET /label`: the `label` config value (tells plugin versions apart in reload tests).
 //! - `GET /sleep?ms=N`: sleeps N ms (guest time) then answers like `/label`.
@@ -37,6 +40,23 @@ fn router() -> Router {
                         "state": state_name(state),
                         "caller": req.caller.as_ref().map(|p| p.subject.clone()),
                     }),
+                ),
+                Err(e) => core_error(&e),
+            }
+        })
+        .post("/connect/{instance}", |_req, params| {
+            let which = InstanceRef::Name(params.get("instance").unwrap_or_default().into());
+            match core::connect(&which, None) {
+                Ok(info) => json(200, &serde_json::json!({ "state": state_name(info.state) })),
+                Err(e) => core_error(&e),
+            }
+        })
+        .get("/message/{instance}/{id}", |_req, params| {
+            let which = InstanceRef::Name(params.get("instance").unwrap_or_default().into());
+            match core::get_message(&which, params.get("id").unwrap_or_default()) {
+                Ok(m) => json(
+                    200,
+                    &serde_json::json!({ "id": m.id, "chat": m.chat_jid, "text": m.text }),
                 ),
                 Err(e) => core_error(&e),
             }

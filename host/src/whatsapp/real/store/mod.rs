@@ -92,7 +92,7 @@ impl RedbBackend {
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || {
             store
-                .read(|tx| Ok(f(tx)))
+                .read(|tx| Ok::<_, crate::store::StoreError>(f(tx)))
                 .map_err(|e| StoreError::Database(Box::new(e)))?
         })
         .await

@@ -1,4 +1,5 @@
-//! `probe`: a tiny diagnostic dialect, bundled with wagate.
+//! `probe`: a tiny dialect for benches and tests (not bundled: loaded by path from
+//! `WAGATE_FIXTURES_DIR`).
 //!
 //! - `GET /instances`: the instances the caller sees (`id`, `name`, `state`).
 //! - `GET /instances/{name}`: one instance.

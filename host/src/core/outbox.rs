@@ -68,7 +68,7 @@ pub async fn compact(store: &crate::store::Store) -> CoreResult<u64> {
     let mut total = 0;
     loop {
         let removed = store
-            .write(|tx| {
+            .write(|tx| -> CoreResult<u64> {
                 let last = tx
                     .open_table(tables::META)
                     .map_err(internal)?

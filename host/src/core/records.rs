@@ -1,0 +1,124 @@
+//! Records stored as JSON values. Each type's invariants are stated at the type.
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::model::{Capabilities, Instance};
+
+/// An organisation. Invariant: `name` is unique (`ORG_NAMES` maps it back to `id`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct OrgRecord {
+    pub id: String,
+    pub name: String,
+    pub created_at: u64,
+}
+
+/// What kind of secret a credential is: decides the token's prefix, its default
+/// capabilities, and which auth scheme is expected to present it (authorization itself
+/// only looks at the principal). The host defines two kinds, `api-key` and `instance`;
+/// plugins declare the others in their manifest (`[[credential_kinds]]`, e.g. the Ryze
+/// auth plugin's `ryze-account`), and core learns them through
+/// [`crate::core::Core::declare_credential_kinds`]. Stored as its name, so records of
+/// kinds whose plugin is not loaded stay readable.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CredentialKind(String);
+
+impl CredentialKind {
+    /// Script/service key (`wa_...`): the native API and bearer-style dialects.
+    pub const API_KEY: &'static str = "api-key";
+    /// An instance's own token (`wai_...`), minted by create-instance and by
+    /// integrations. Invariant: its credential's `instance` is set.
+    pub const INSTANCE: &'static str = "instance";
+
+    /// The kind named `name` (whether anything declares it is checked where a
+    /// credential is minted).
+    pub fn new(name: impl Into<String>) -> Self {
+        Self(name.into())
+    }
+
+    /// The host's `api-key` kind.
+    pub fn api_key() -> Self {
+        Self::new(Self::API_KEY)
+    }
+
+    /// The host's `instance` kind.
+    pub fn instance() -> Self {
+        Self::new(Self::INSTANCE)
+    }
+
+    /// Its name, as stored and as the admin API takes it.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether this is the host's instance-bound kind.
+    pub fn is_instance(&self) -> bool {
+        self.0 == Self::INSTANCE
+    }
+}
+
+impl std::fmt::Display for CredentialKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The prefix of instance tokens (the host's `instance` kind).
+pub const INSTANCE_TOKEN_PREFIX: &str = "wai_";
+
+/// How credentials of one kind are minted: the token prefix (so a leaked secret says
+/// what it is, and secret scanners match it) and the capabilities a credential gets
+/// when its creator names none.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CredentialKindSpec {
+    pub kind: CredentialKind,
+    pub prefix: String,
+    pub default_caps: Capabilities,
+    /// Who declared it: `host`, or the plugin's name.
+    pub declared_by: String,
+}
+
+impl CredentialKindSpec {
+    /// The two kinds the host itself mints.
+    pub fn builtin() -> [CredentialKindSpec; 2] {
+        [
+            CredentialKindSpec {
+                kind: CredentialKind::api_key(),
+                prefix: "wa_".into(),
+                default_caps: Capabilities::STANDARD,
+                declared_by: "host".into(),
+            },
+            CredentialKindSpec {
+                kind: CredentialKind::instance(),
+                prefix: INSTANCE_TOKEN_PREFIX.into(),
+                default_caps: Capabilities::STANDARD,
+                declared_by: "host".into(),
+            },
+        ]
+    }
+}
+
+/// A credential, keyed by the sha256 of its secret. Invariant: the secret is never
+/// stored; `id` is what logs and principals show.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CredentialRecord {
+    pub id: String,
+    pub org: String,
+    pub kind: CredentialKind,
+    pub caps: Capabilities,
+    /// Bound instance id; bound credentials are wiped with their instance.
+    pub instance: Option<String>,
+    pub label: Option<String>,
+    pub created_at: u64,
+}
+
+/// An instance. Invariant: `INSTANCE_NAMES[instance.name] == instance.id`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct InstanceRecord {
+    #[serde(flatten)]
+    pub instance: Instance,
+    /// Free-form per-instance settings owned by plugins (webhook, chatwoot, ...), wiped
+    /// with the instance.
+    #[serde(default)]
+    pub settings: serde_json::Map<String, serde_json::Value>,
+}

@@ -1,0 +1,292 @@
+//! Conversions between the WIT types (`wagate:plugin/types`) and `core::model`: the one
+//! place where the contract's shapes meet the core's. Every grant uses them; none
+//! defines its own.
+
+use crate::core::model;
+use crate::plugin::bindings::types as wit;
+
+impl From<wit::WebhookSpec> for model::WebhookSpec {
+    fn from(w: wit::WebhookSpec) -> Self {
+        model::WebhookSpec {
+            url: w.url,
+            events: w.events,
+            headers: w.headers.into_iter().map(|h| (h.name, h.value)).collect(),
+            enabled: w.enabled,
+            secret: w.secret,
+        }
+    }
+}
+
+impl From<model::Webhook> for wit::Webhook {
+    fn from(w: model::Webhook) -> Self {
+        wit::Webhook {
+            id: w.id,
+            url: w.url,
+            events: w.events,
+            headers: w
+                .headers
+                .into_iter()
+                .map(|(name, value)| wit::Header { name, value })
+                .collect(),
+            enabled: w.enabled,
+            secret: w.secret,
+            created_at: w.created_at,
+        }
+    }
+}
+
+impl From<wit::IntegrationSpec> for model::IntegrationSpec {
+    fn from(i: wit::IntegrationSpec) -> Self {
+        model::IntegrationSpec {
+            sink: i.sink,
+            url: i.url,
+            settings: i.settings,
+            secret_headers: i
+                .secret_headers
+                .map(|hs| hs.into_iter().map(|h| (h.name, h.value)).collect()),
+            enabled: i.enabled,
+        }
+    }
+}
+
+impl From<model::Integration> for wit::Integration {
+    fn from(i: model::Integration) -> Self {
+        wit::Integration {
+            sink: i.sink,
+            url: i.url,
+            settings: i.settings,
+            enabled: i.enabled,
+            secret_header_names: i.secret_header_names,
+            inbound_secret: i.inbound_secret,
+            created_at: i.created_at,
+        }
+    }
+}
+
+impl From<model::Resource> for wit::ResourceKind {
+    fn from(r: model::Resource) -> Self {
+        use model::Resource as R;
+        match r {
+            R::Instance => wit::ResourceKind::Instance,
+            R::Chat => wit::ResourceKind::Chat,
+            R::Message => wit::ResourceKind::Message,
+            R::Webhook => wit::ResourceKind::Webhook,
+            R::Integration => wit::ResourceKind::Integration,
+            R::Sink => wit::ResourceKind::Sink,
+            R::Org => wit::ResourceKind::Org,
+            R::DeadLetter => wit::ResourceKind::DeadLetter,
+        }
+    }
+}
+
+impl From<model::CoreError> for wit::CoreError {
+    fn from(e: model::CoreError) -> Self {
+        use model::CoreError as E;
+        match e {
+            E::NotFound(kind, message) => wit::CoreError::NotFound(wit::Missing {
+                kind: kind.into(),
+                message,
+            }),
+            E::Forbidden(m) => wit::CoreError::Forbidden(m),
+            E::Invalid(m) => wit::CoreError::Invalid(m),
+            E::Conflict(m) => wit::CoreError::Conflict(m),
+            E::NotConnected(m) => wit::CoreError::NotConnected(m),
+            E::RateLimited(ms) => wit::CoreError::RateLimited(ms),
+            E::Internal(m) => wit::CoreError::Internal(m),
+        }
+    }
+}
+
+impl From<wit::InstanceRef> for model::InstanceRef {
+    fn from(r: wit::InstanceRef) -> Self {
+        match r {
+            wit::InstanceRef::Id(s) => model::InstanceRef::Id(s),
+            wit::InstanceRef::Name(s) => model::InstanceRef::Name(s),
+        }
+    }
+}
+
+impl From<model::Capabilities> for wit::Capabilities {
+    fn from(c: model::Capabilities) -> Self {
+        let mut out = wit::Capabilities::empty();
+        if c.read {
+            out |= wit::Capabilities::READ;
+        }
+        if c.send {
+            out |= wit::Capabilities::SEND;
+        }
+        if c.manage {
+            out |= wit::Capabilities::MANAGE;
+        }
+        if c.admin {
+            out |= wit::Capabilities::ADMIN;
+        }
+        out
+    }
+}
+
+impl From<wit::Capabilities> for model::Capabilities {
+    fn from(c: wit::Capabilities) -> Self {
+        model::Capabilities {
+            read: c.contains(wit::Capabilities::READ),
+            send: c.contains(wit::Capabilities::SEND),
+            manage: c.contains(wit::Capabilities::MANAGE),
+            admin: c.contains(wit::Capabilities::ADMIN),
+        }
+    }
+}
+
+impl From<model::Principal> for wit::Principal {
+    fn from(p: model::Principal) -> Self {
+        wit::Principal {
+            subject: p.subject,
+            org: p.org,
+            capabilities: p.caps.into(),
+            instance: p.instance,
+        }
+    }
+}
+
+impl From<wit::Principal> for model::Principal {
+    fn from(p: wit::Principal) -> Self {
+        model::Principal {
+            subject: p.subject,
+            org: p.org,
+            caps: p.capabilities.into(),
+            instance: p.instance,
+        }
+    }
+}
+
+impl From<model::ConnectionState> for wit::ConnectionState {
+    fn from(s: model::ConnectionState) -> Self {
+        match s {
+            model::ConnectionState::Disconnected => wit::ConnectionState::Disconnected,
+            model::ConnectionState::Connecting => wit::ConnectionState::Connecting,
+            model::ConnectionState::Open => wit::ConnectionState::Open,
+            model::ConnectionState::Closed => wit::ConnectionState::Closed,
+        }
+    }
+}
+
+impl From<model::Instance> for wit::Instance {
+    fn from(i: model::Instance) -> Self {
+        wit::Instance {
+            id: i.id,
+            name: i.name,
+            org: i.org,
+            state: i.state.into(),
+            owner_jid: i.owner_jid,
+            created_at: i.created_at,
+        }
+    }
+}
+
+impl From<model::CreatedInstance> for wit::CreatedInstance {
+    fn from(c: model::CreatedInstance) -> Self {
+        wit::CreatedInstance {
+            instance: c.instance.into(),
+            token: c.token,
+        }
+    }
+}
+
+impl From<model::ConnectInfo> for wit::ConnectInfo {
+    fn from(c: model::ConnectInfo) -> Self {
+        wit::ConnectInfo {
+            state: c.state.into(),
+            qr: c.qr,
+            pair_code: c.pair_code,
+        }
+    }
+}
+
+impl From<model::Chat> for wit::Chat {
+    fn from(c: model::Chat) -> Self {
+        wit::Chat {
+            jid: c.jid,
+            name: c.name,
+            archived: c.archived,
+            pinned: c.pinned,
+            muted_until: c.muted_until,
+            last_activity: c.last_activity,
+        }
+    }
+}
+
+impl From<wit::ChatPatch> for model::ChatPatch {
+    fn from(p: wit::ChatPatch) -> Self {
+        model::ChatPatch {
+            archived: p.archived,
+            pinned: p.pinned,
+            muted_until: p.muted_until,
+            unmute: p.unmute,
+        }
+    }
+}
+
+impl From<model::Message> for wit::Message {
+    fn from(m: model::Message) -> Self {
+        wit::Message {
+            id: m.id,
+            chat_jid: m.chat_jid,
+            from_me: m.from_me,
+            sender: m.sender,
+            timestamp: m.timestamp,
+            text: m.text,
+            media: m.media,
+            revoked: m.revoked,
+            deleted_for_me: m.deleted_for_me,
+        }
+    }
+}
+
+impl From<model::MessagePage> for wit::MessagePage {
+    fn from(p: model::MessagePage) -> Self {
+        wit::MessagePage {
+            messages: p.messages.into_iter().map(Into::into).collect(),
+            next_cursor: p.next_cursor,
+        }
+    }
+}
+
+impl From<model::RateDecision> for wit::RateDecision {
+    fn from(d: model::RateDecision) -> Self {
+        wit::RateDecision {
+            allowed: d.allowed,
+            limit: d.limit,
+            remaining: d.remaining,
+            reset_at: d.reset_at,
+        }
+    }
+}
+
+impl From<model::EventPayload> for wit::EventPayload {
+    fn from(p: model::EventPayload) -> Self {
+        use model::EventPayload as P;
+        match p {
+            P::MessageUpsert(m) => wit::EventPayload::MessageUpsert(m.into()),
+            P::MessageRevoked(m) => wit::EventPayload::MessageRevoked(m.into()),
+            P::MessageDeleted(m) => wit::EventPayload::MessageDeleted(m.into()),
+            P::ChatDeleted(j) => wit::EventPayload::ChatDeleted(j),
+            P::ChatUpdated(c) => wit::EventPayload::ChatUpdated(c.into()),
+            P::ConnectionUpdate(s) => wit::EventPayload::ConnectionUpdate(s.into()),
+            P::QrUpdated(q) => wit::EventPayload::QrUpdated(q),
+            P::InstanceDeleted(i) => wit::EventPayload::InstanceDeleted(i.into()),
+            P::InstanceCreated(i) => wit::EventPayload::InstanceCreated(i.into()),
+        }
+    }
+}
+
+impl From<model::Event> for wit::Event {
+    fn from(e: model::Event) -> Self {
+        wit::Event {
+            id: e.id,
+            instance_id: e.instance_id,
+            instance_name: e.instance_name,
+            org: e.org,
+            timestamp: e.timestamp,
+            payload: e.payload.into(),
+        }
+    }
+}
