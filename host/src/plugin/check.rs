@@ -81,7 +81,9 @@ pub fn check_component_with(path: &Path, manifest: Option<&Path>) -> anyhow::Res
         // Linking is checked against each world's interfaces; a link failure shows as
         // that world's mismatch.
         let link = |l| super::registry::instantiate_pre(l, &engine, &component, "check");
-        match link(&linkers.auth).and_then(|pre| AuthPre::new(contract, pre).map_err(anyhow::Error::from)) {
+        match link(&linkers.auth)
+            .and_then(|pre| AuthPre::new(contract, pre).map_err(anyhow::Error::from))
+        {
             Ok(_) => worlds.push("auth"),
             Err(e) => mismatches.push(format!("auth: {e:#}")),
         }
@@ -93,7 +95,9 @@ pub fn check_component_with(path: &Path, manifest: Option<&Path>) -> anyhow::Res
             Err(e) => mismatches.push(format!("dialect: {e:#}")),
         }
         let link = |l| super::registry::instantiate_pre(l, &engine, &component, "check");
-        match link(&linkers.sink).and_then(|pre| SinkPre::new(contract, pre).map_err(anyhow::Error::from)) {
+        match link(&linkers.sink)
+            .and_then(|pre| SinkPre::new(contract, pre).map_err(anyhow::Error::from))
+        {
             Ok(_) => worlds.push("sink"),
             Err(e) => mismatches.push(format!("sink: {e:#}")),
         }

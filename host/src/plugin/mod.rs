@@ -304,9 +304,7 @@ impl PluginHost {
         let out = self
             .call(
                 self.dialect_call(plugin, None, Arc::default()),
-                async |store| {
-                    pre.render_event(&mut *store, &ev).await
-                },
+                async |store| pre.render_event(&mut *store, &ev).await,
             )
             .await?;
         Ok(out)
@@ -319,9 +317,7 @@ impl PluginHost {
         let out = self
             .call(
                 self.dialect_call(plugin, None, Arc::default()),
-                async |store| {
-                    pre.openapi(&mut *store).await
-                },
+                async |store| pre.openapi(&mut *store).await,
             )
             .await?;
         Ok(out)
