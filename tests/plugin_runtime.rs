@@ -450,7 +450,7 @@ async fn ungranted_import_is_refused_at_load() {
         .expect("refused");
     let msg = format!("{err:#}");
     assert!(
-        msg.contains("wagate:plugin/http-out@0.1.0"),
+        msg.contains("wagate:plugin/http-out@0.2.0"),
         "the error names the import: {msg}"
     );
     assert!(msg.contains("does not grant"), "{msg}");
@@ -727,7 +727,7 @@ async fn default_config_mounts_only_existing_dialects() {
 fn check_describes_a_component() {
     let out = check_component(&fixture(DIALECT)).unwrap();
     assert!(out.contains("worlds:  dialect"), "{out}");
-    assert!(out.contains("wagate:plugin/http-out@0.1.0"), "{out}");
+    assert!(out.contains("wagate:plugin/http-out@0.2.0"), "{out}");
     assert!(
         out.contains("grants:  imports = [\"cache\", \"config\", \"core\", \"http-out\", \"log\"]"),
         "{out}"

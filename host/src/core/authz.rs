@@ -8,7 +8,7 @@
 use redb::ReadTransaction;
 
 use super::Core;
-use super::model::{Capability, CoreError, CoreResult, InstanceRef, Principal};
+use super::model::{Capability, CoreError, CoreResult, InstanceRef, Principal, Resource};
 use crate::core::records::InstanceRecord;
 use crate::store::{get_json, internal, tables};
 
@@ -32,7 +32,7 @@ pub fn can_see(p: &Principal, instance: &InstanceRecord) -> bool {
 }
 
 pub fn instance_not_found(which: &InstanceRef) -> CoreError {
-    CoreError::NotFound(format!("instance `{which}` not found"))
+    CoreError::NotFound(Resource::Instance, format!("instance `{which}` not found"))
 }
 
 /// Loads an instance by id, or by its name within `org` (names are unique per org
@@ -93,10 +93,9 @@ impl Core {
         which: &InstanceRef,
     ) -> CoreResult<InstanceRecord> {
         let org = match org {
-            Some(o) => Some(
-                self.find_org(o)?
-                    .ok_or_else(|| CoreError::NotFound(format!("org `{o}` not found")))?,
-            ),
+            Some(o) => Some(self.find_org(o)?.ok_or_else(|| {
+                CoreError::NotFound(Resource::Org, format!("org `{o}` not found"))
+            })?),
             None => None,
         };
         let found = match (which, &org) {

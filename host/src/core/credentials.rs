@@ -135,9 +135,12 @@ impl Core {
         instance: Option<&str>,
         label: Option<String>,
     ) -> CoreResult<MintedCredential> {
-        let org = self
-            .find_org(org)?
-            .ok_or_else(|| CoreError::NotFound(format!("org `{org}` not found")))?;
+        let org = self.find_org(org)?.ok_or_else(|| {
+            CoreError::NotFound(
+                super::model::Resource::Org,
+                format!("org `{org}` not found"),
+            )
+        })?;
         let admin = Core::admin_principal(&org.id);
         let instance_id = match instance {
             Some(i) => Some(
@@ -188,7 +191,10 @@ impl Core {
                         .map_err(internal)?
                         .is_none()
                     {
-                        return Err(CoreError::NotFound("instance not found".into()));
+                        return Err(CoreError::NotFound(
+                            super::model::Resource::Instance,
+                            "instance not found".into(),
+                        ));
                     }
                     tx.open_multimap_table(tables::CREDENTIALS_BY_INSTANCE)
                         .map_err(internal)?

@@ -359,11 +359,11 @@ impl Core {
 }
 
 pub fn message_not_found() -> CoreError {
-    CoreError::NotFound("message not found".into())
+    CoreError::NotFound(super::model::Resource::Message, "message not found".into())
 }
 
 pub fn chat_not_found() -> CoreError {
-    CoreError::NotFound("chat not found".into())
+    CoreError::NotFound(super::model::Resource::Chat, "chat not found".into())
 }
 
 /// Loads a message and its key inside a write transaction.

@@ -432,11 +432,27 @@ pub struct Event {
     pub payload: EventPayload,
 }
 
+/// What a [`CoreError::NotFound`] is about (WIT `resource-kind`): dialects answer
+/// "chat not found" and "instance not found" differently without reading messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resource {
+    Instance,
+    Chat,
+    Message,
+    Webhook,
+    Integration,
+    /// A sink plugin that is not loaded.
+    Sink,
+    Org,
+    DeadLetter,
+}
+
 /// Why a core operation failed. Each dialect maps these onto its own shape.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum CoreError {
-    #[error("{0}")]
-    NotFound(String),
+    /// The resource does not exist or is not visible to the caller; the message names it.
+    #[error("{1}")]
+    NotFound(Resource, String),
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
@@ -455,7 +471,7 @@ impl CoreError {
     /// The stable machine code (`not_found`, ...), as the native API reports it.
     pub fn code(&self) -> &'static str {
         match self {
-            CoreError::NotFound(_) => "not_found",
+            CoreError::NotFound(..) => "not_found",
             CoreError::Forbidden(_) => "forbidden",
             CoreError::Invalid(_) => "invalid",
             CoreError::Conflict(_) => "conflict",

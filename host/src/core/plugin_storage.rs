@@ -61,9 +61,10 @@ impl Core {
                     .map_err(internal)?
                     .is_some();
                 if !exists {
-                    return Err(CoreError::NotFound(format!(
-                        "instance `{instance_id}` not found"
-                    )));
+                    return Err(CoreError::NotFound(
+                        super::model::Resource::Instance,
+                        format!("instance `{instance_id}` not found"),
+                    ));
                 }
                 tx.open_table(tables::PLUGIN_STORAGE)
                     .map_err(internal)?

@@ -427,9 +427,10 @@ pub async fn replay_dead_letters(store: &Store, ids: Vec<String>) -> CoreResult<
                     match get_json::<_, DeadLetter>(&letters, id.as_str())? {
                         Some(l) => some.push(l),
                         None => {
-                            return Err(CoreError::NotFound(format!(
-                                "dead letter `{id}` not found"
-                            )));
+                            return Err(CoreError::NotFound(
+                                crate::core::model::Resource::DeadLetter,
+                                format!("dead letter `{id}` not found"),
+                            ));
                         }
                     }
                 }

@@ -8,11 +8,9 @@ use wasmtime::Engine;
 use wasmtime::component::Component;
 use wasmtime::component::types::ComponentItem;
 
-use super::bindings::auth::AuthPre;
-use super::bindings::dialect::DialectPre;
-use super::bindings::sink::SinkPre;
+use super::compat::{AuthPre, Contract, DialectPre, SinkPre};
 use super::manifest::Grant;
-use super::registry::{CONTRACT_VERSION, sha256_hex};
+use super::registry::sha256_hex;
 
 /// `wagate plugin check FILE`: validate a component and print world/imports/exports.
 ///
@@ -57,10 +55,11 @@ pub fn check_component_with(path: &Path, manifest: Option<&Path>) -> anyhow::Res
             .strip_prefix("wagate:plugin/")
             .and_then(|r| r.split_once('@'))
             .map(|(_, v)| v)
-            && v.split('.').take(2).ne(CONTRACT_VERSION.split('.').take(2))
+            && Contract::of_version(v).is_none()
         {
             problems.push(format!(
-                "imports `{name}`; this host speaks contract {CONTRACT_VERSION}"
+                "imports `{name}`; this host serves contract {}",
+                super::compat::supported()
             ));
         }
     }
@@ -71,23 +70,34 @@ pub fn check_component_with(path: &Path, manifest: Option<&Path>) -> anyhow::Res
 
     let mut worlds = Vec::new();
     let mut mismatches = Vec::new();
-    if problems.is_empty() {
+    let contract = match Contract::of_component(&engine, &component) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            problems.push(format!("{e:#}"));
+            None
+        }
+    };
+    if let (true, Some(contract)) = (problems.is_empty(), contract) {
         // Linking is checked against each world's interfaces; a link failure shows as
         // that world's mismatch.
         let link = |l| super::registry::instantiate_pre(l, &engine, &component, "check");
-        match link(&linkers.auth).and_then(|pre| AuthPre::new(pre).map_err(anyhow::Error::from)) {
+        match link(&linkers.auth)
+            .and_then(|pre| AuthPre::new(contract, pre).map_err(anyhow::Error::from))
+        {
             Ok(_) => worlds.push("auth"),
             Err(e) => mismatches.push(format!("auth: {e:#}")),
         }
         let link = |l| super::registry::instantiate_pre(l, &engine, &component, "check");
         match link(&linkers.dialect)
-            .and_then(|pre| DialectPre::new(pre).map_err(anyhow::Error::from))
+            .and_then(|pre| DialectPre::new(contract, pre).map_err(anyhow::Error::from))
         {
             Ok(_) => worlds.push("dialect"),
             Err(e) => mismatches.push(format!("dialect: {e:#}")),
         }
         let link = |l| super::registry::instantiate_pre(l, &engine, &component, "check");
-        match link(&linkers.sink).and_then(|pre| SinkPre::new(pre).map_err(anyhow::Error::from)) {
+        match link(&linkers.sink)
+            .and_then(|pre| SinkPre::new(contract, pre).map_err(anyhow::Error::from))
+        {
             Ok(_) => worlds.push("sink"),
             Err(e) => mismatches.push(format!("sink: {e:#}")),
         }
@@ -108,6 +118,9 @@ pub fn check_component_with(path: &Path, manifest: Option<&Path>) -> anyhow::Res
     let _ = writeln!(out, "size:    {} bytes", wasm.len());
     let _ = writeln!(out, "sha256:  {}", sha256_hex(&wasm));
     let _ = writeln!(out, "worlds:  {}", worlds.join(", "));
+    if let Some(c) = contract {
+        let _ = writeln!(out, "contract: wagate:plugin@{}", c.version());
+    }
     needed.sort();
     needed.dedup();
     let _ = writeln!(out, "grants:  imports = {:?}", needed);

@@ -63,11 +63,30 @@ impl From<model::Integration> for wit::Integration {
     }
 }
 
+impl From<model::Resource> for wit::ResourceKind {
+    fn from(r: model::Resource) -> Self {
+        use model::Resource as R;
+        match r {
+            R::Instance => wit::ResourceKind::Instance,
+            R::Chat => wit::ResourceKind::Chat,
+            R::Message => wit::ResourceKind::Message,
+            R::Webhook => wit::ResourceKind::Webhook,
+            R::Integration => wit::ResourceKind::Integration,
+            R::Sink => wit::ResourceKind::Sink,
+            R::Org => wit::ResourceKind::Org,
+            R::DeadLetter => wit::ResourceKind::DeadLetter,
+        }
+    }
+}
+
 impl From<model::CoreError> for wit::CoreError {
     fn from(e: model::CoreError) -> Self {
         use model::CoreError as E;
         match e {
-            E::NotFound(m) => wit::CoreError::NotFound(m),
+            E::NotFound(kind, message) => wit::CoreError::NotFound(wit::Missing {
+                kind: kind.into(),
+                message,
+            }),
             E::Forbidden(m) => wit::CoreError::Forbidden(m),
             E::Invalid(m) => wit::CoreError::Invalid(m),
             E::Conflict(m) => wit::CoreError::Conflict(m),

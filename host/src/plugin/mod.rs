@@ -12,6 +12,7 @@ pub mod bindings;
 pub mod bundled;
 pub mod cache;
 mod check;
+pub mod compat;
 pub mod config;
 pub mod convert;
 pub mod engine;
@@ -303,10 +304,7 @@ impl PluginHost {
         let out = self
             .call(
                 self.dialect_call(plugin, None, Arc::default()),
-                async |store| {
-                    let inst = pre.instantiate_async(&mut *store).await?;
-                    inst.call_render_event(&mut *store, &ev).await
-                },
+                async |store| pre.render_event(&mut *store, &ev).await,
             )
             .await?;
         Ok(out)
@@ -319,10 +317,7 @@ impl PluginHost {
         let out = self
             .call(
                 self.dialect_call(plugin, None, Arc::default()),
-                async |store| {
-                    let inst = pre.instantiate_async(&mut *store).await?;
-                    inst.call_openapi(&mut *store).await
-                },
+                async |store| pre.openapi(&mut *store).await,
             )
             .await?;
         Ok(out)
@@ -400,8 +395,7 @@ impl PluginHost {
             .collect();
         let out = self
             .call(state, async |store| {
-                let inst = pre.instantiate_async(&mut *store).await?;
-                inst.call_deliver(&mut *store, dest.as_ref(), &batch).await
+                pre.deliver(&mut *store, dest.as_ref(), &batch).await
             })
             .await?;
         Ok(match out {
@@ -462,8 +456,7 @@ impl PluginHost {
             http_out: Default::default(),
         };
         self.call(state, async |store| {
-            let inst = pre.instantiate_async(&mut *store).await?;
-            inst.call_authenticate(&mut *store, req).await
+            pre.authenticate(&mut *store, req).await
         })
         .await
     }
@@ -478,9 +471,7 @@ impl PluginHost {
         let pre = plugin.dialect.as_ref().expect("mounts only name dialects");
         let wit_caller: Option<wit::Principal> = caller.clone().map(Into::into);
         self.call(self.dialect_call(plugin, caller, sinks), async |store| {
-            let inst = pre.instantiate_async(&mut *store).await?;
-            inst.call_handle(&mut *store, req, wit_caller.as_ref())
-                .await
+            pre.handle(&mut *store, req, wit_caller.as_ref()).await
         })
         .await
     }

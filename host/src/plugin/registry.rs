@@ -12,11 +12,9 @@ use tokio::sync::Semaphore;
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 
-use super::bindings::auth::AuthPre;
-use super::bindings::dialect::DialectPre;
-use super::bindings::sink::SinkPre;
 use super::bundled::BUNDLED;
 use super::cache::CodeCache;
+use super::compat::{AuthPre, Contract, DialectPre, SinkPre};
 use super::config::{MountConfig, PluginsConfig, RuntimeConfig, StreamRoute, prefix_matches};
 use super::engine::PluginEngine;
 use super::grants::{self, PluginShared};
@@ -25,7 +23,7 @@ use super::metrics::Metrics;
 use super::state::{AuthCall, DialectCall, SinkCall};
 
 /// The contract version this host speaks (`package wagate:plugin@...` in `wit/`).
-pub const CONTRACT_VERSION: &str = "0.1.0";
+pub const CONTRACT_VERSION: &str = "0.2.0";
 
 /// Engine, linker, code cache and the instance pool's gate: built once per host.
 pub struct Runtime {
@@ -73,14 +71,18 @@ pub struct Linkers {
 }
 
 impl Linkers {
-    /// Link every interface for each world.
+    /// Link every interface for each world, in the current contract and in every
+    /// older one this host still serves (`compat`).
     pub fn new(engine: &wasmtime::Engine) -> anyhow::Result<Self> {
         let mut auth = Linker::new(engine);
         grants::add_to_linker(&mut auth)?;
+        super::compat::add_to_linker(&mut auth)?;
         let mut dialect = Linker::new(engine);
         grants::add_to_linker(&mut dialect)?;
+        super::compat::add_to_linker(&mut dialect)?;
         let mut sink = Linker::new(engine);
         grants::add_to_linker(&mut sink)?;
+        super::compat::add_to_linker(&mut sink)?;
         Ok(Self {
             auth,
             dialect,
@@ -102,6 +104,8 @@ pub struct LoadedPlugin {
     pub origin: String,
     /// The component's imports.
     pub imports: Vec<String>,
+    /// The contract version it was built against.
+    pub contract: Contract,
     /// Pre-instantiated `auth` world.
     pub auth: Option<AuthPre<AuthCall>>,
     /// Pre-instantiated `dialect` world.
@@ -364,6 +368,7 @@ fn load_plugin(rt: &Runtime, metrics: &Metrics, src: Source) -> anyhow::Result<L
     let engine = rt.engine.engine();
     let component = rt.cache.load(engine, &wasm, &sha256)?;
     let imports = check_imports(engine, &component, &manifest)?;
+    let contract = Contract::of_component(engine, &component)?;
 
     let mut auth = None;
     let mut dialect = None;
@@ -379,7 +384,7 @@ fn load_plugin(rt: &Runtime, metrics: &Metrics, src: Source) -> anyhow::Result<L
             World::Auth => {
                 let pre = instantiate_pre(&rt.linkers.auth, engine, &component, &manifest.name)?;
                 auth = Some(
-                    AuthPre::new(pre)
+                    AuthPre::new(contract, pre)
                         .map_err(anyhow::Error::from)
                         .with_context(ctx)?,
                 )
@@ -387,7 +392,7 @@ fn load_plugin(rt: &Runtime, metrics: &Metrics, src: Source) -> anyhow::Result<L
             World::Dialect => {
                 let pre = instantiate_pre(&rt.linkers.dialect, engine, &component, &manifest.name)?;
                 dialect = Some(
-                    DialectPre::new(pre)
+                    DialectPre::new(contract, pre)
                         .map_err(anyhow::Error::from)
                         .with_context(ctx)?,
                 )
@@ -395,7 +400,7 @@ fn load_plugin(rt: &Runtime, metrics: &Metrics, src: Source) -> anyhow::Result<L
             World::Sink => {
                 let pre = instantiate_pre(&rt.linkers.sink, engine, &component, &manifest.name)?;
                 sink = Some(
-                    SinkPre::new(pre)
+                    SinkPre::new(contract, pre)
                         .map_err(anyhow::Error::from)
                         .with_context(ctx)?,
                 )
@@ -416,6 +421,7 @@ fn load_plugin(rt: &Runtime, metrics: &Metrics, src: Source) -> anyhow::Result<L
     ));
     tracing::info!(
         plugin = %manifest.name, version = %manifest.version, %origin, sha256 = %&sha256[..12],
+        contract = contract.version(),
         worlds = ?manifest.worlds.iter().map(|w| w.as_str()).collect::<Vec<_>>(),
         "plugin loaded"
     );
@@ -425,6 +431,7 @@ fn load_plugin(rt: &Runtime, metrics: &Metrics, src: Source) -> anyhow::Result<L
         sha256,
         origin,
         imports,
+        contract,
         auth,
         dialect,
         sink,
@@ -453,8 +460,9 @@ pub fn check_imports(
         };
         let (iface, version) = rest.split_once('@').unwrap_or((rest, ""));
         ensure!(
-            version.is_empty() || compatible(version),
-            "the component imports `{name}`: built against contract {version}, this host speaks {CONTRACT_VERSION}"
+            version.is_empty() || Contract::of_version(version).is_some(),
+            "the component imports `{name}`: built against contract {version}, this host serves {}",
+            super::compat::supported()
         );
         match Grant::from_import(name) {
             Some(g) if manifest.grants.allows(g) => {}
@@ -562,22 +570,6 @@ pub fn stub_unknown_wasi<T: 'static>(
     Ok(stubbed)
 }
 
-/// Semver compatibility with [`CONTRACT_VERSION`] (0.x: same minor).
-fn compatible(version: &str) -> bool {
-    let parts = |v: &str| -> Vec<u64> {
-        v.split(['.', '-', '+'])
-            .take(3)
-            .filter_map(|p| p.parse().ok())
-            .collect()
-    };
-    let (a, b) = (parts(version), parts(CONTRACT_VERSION));
-    match (a.as_slice(), b.as_slice()) {
-        ([0, m1, ..], [0, m2, ..]) => m1 == m2,
-        ([x, ..], [y, ..]) => x == y,
-        _ => false,
-    }
-}
-
 /// The mounts the loaded dialects declare (`default_mount` in their manifests).
 fn default_mounts(
     plugins: &BTreeMap<String, Arc<LoadedPlugin>>,
@@ -659,17 +651,4 @@ fn build_mounts(
     }
     mounts.sort_by_key(|m| std::cmp::Reverse(m.prefix.len()));
     Ok(mounts)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn contract_compat() {
-        assert!(compatible("0.1.0"));
-        assert!(compatible("0.1.7"));
-        assert!(!compatible("0.2.0"));
-        assert!(!compatible("1.0.0"));
-    }
 }

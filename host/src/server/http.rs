@@ -129,7 +129,7 @@ impl ApiError {
 /// own in their plugins).
 fn core_error_status(e: &CoreError) -> StatusCode {
     match e {
-        CoreError::NotFound(_) => StatusCode::NOT_FOUND,
+        CoreError::NotFound(..) => StatusCode::NOT_FOUND,
         CoreError::Forbidden(_) => StatusCode::FORBIDDEN,
         CoreError::Invalid(_) => StatusCode::BAD_REQUEST,
         CoreError::Conflict(_) => StatusCode::CONFLICT,

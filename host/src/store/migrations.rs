@@ -85,6 +85,9 @@ pub(super) fn names_per_org(tx: &WriteTransaction) -> anyhow::Result<()> {
         names.insert(key.as_str(), id.as_str())?;
         moved += 1;
     }
-    tracing::info!(count = moved, "schema 3: instance names are now unique per org");
+    tracing::info!(
+        count = moved,
+        "schema 3: instance names are now unique per org"
+    );
     Ok(())
 }

@@ -20,6 +20,7 @@ use wagate_plugin_sdk::{cache, log};
 
 use crate::jwt::{Refusal, refuse};
 use crate::settings::Settings;
+use wagate_plugin_sdk::time::now_ms;
 
 /// A key set and whether it was fetched by this very call.
 pub struct KeySet {
@@ -33,14 +34,6 @@ fn keys_entry(s: &Settings) -> String {
 
 fn refetch_entry(s: &Settings) -> String {
     format!("jwks-refetch:{}", s.jwks_url)
-}
-
-/// Milliseconds since the Unix epoch (WASI wall clock, the host's `stored-at` clock).
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 /// The key set to verify with: the cached one while fresh, else a fetched one, else

@@ -2,8 +2,6 @@
 //! SHA-256) and ES256 (ECDSA P-256 with SHA-256) against a JWKS; every other `alg`
 //! (`none`, `HS256`, ...) is refused before any key is looked at.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
 use wagate_plugin_sdk::prelude::*;
 
@@ -23,14 +21,6 @@ pub(crate) fn refuse(reason: &'static str, message: impl Into<String>) -> Refusa
     }
 }
 
-/// Seconds since the Unix epoch (WASI wall clock).
-pub fn now_seconds() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Alg {
     Rs256,
@@ -38,9 +28,8 @@ enum Alg {
 }
 
 fn b64(part: &str) -> Result<Vec<u8>, Refusal> {
-    URL_SAFE_NO_PAD
-        .decode(part)
-        .map_err(|_| refuse("malformed", "token is not base64url JWS"))
+    wagate_plugin_sdk::base64::decode_url(part)
+        .ok_or_else(|| refuse("malformed", "token is not base64url JWS"))
 }
 
 fn json_object(bytes: &[u8], what: &str) -> Result<Map<String, Value>, Refusal> {
@@ -139,7 +128,7 @@ fn verify_with(k: &Value, alg: Alg, msg: &[u8], sig: &[u8]) -> bool {
     let part = |name: &str| {
         k.get(name)
             .and_then(Value::as_str)
-            .and_then(|v| URL_SAFE_NO_PAD.decode(v).ok())
+            .and_then(wagate_plugin_sdk::base64::decode_url)
     };
     match alg {
         Alg::Rs256 => {

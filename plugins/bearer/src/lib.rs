@@ -107,7 +107,7 @@ fn jwt_principal(token: &str) -> AuthOutcome {
     if settings.jwks_url.is_empty() {
         return deny("login tokens are not accepted here", "jwt_disabled");
     }
-    match jwt::verify(token, &settings, jwt::now_seconds()) {
+    match jwt::verify(token, &settings, wagate_plugin_sdk::time::now_secs()) {
         Ok(p) => AuthOutcome::Allow(p),
         Err(r) => {
             log::debug(&format!("bearer: JWT refused: {}", r.reason));

@@ -2,6 +2,7 @@
 //! (`/api/v1/accounts/{account}/...`), and what each answer means for a delivery.
 
 use serde_json::{Value, json};
+use wagate_plugin_sdk::url::encode;
 
 use crate::env::{Net, NetError, Reply};
 
@@ -260,20 +261,6 @@ fn created_id(v: &Value, what: &str) -> Result<u64, ApiError> {
         })
 }
 
-/// Percent-encodes a query value or path segment (`+` must not reach Chatwoot as a
-/// space).
-pub(crate) fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,11 +289,6 @@ mod tests {
             classify("POST", "/x", r(422)),
             Err(ApiError::Permanent(_))
         ));
-    }
-
-    #[test]
-    fn query_encoding_keeps_the_plus() {
-        assert_eq!(encode("+5511 9@x"), "%2B5511%209%40x");
     }
 
     #[test]

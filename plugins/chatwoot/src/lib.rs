@@ -119,8 +119,8 @@ pub fn webhook_url(base: &str, instance: &str, secret: &str) -> String {
     format!(
         "{}/chatwoot/webhook/{}?token={}",
         base.trim_end_matches('/'),
-        api::encode(instance),
-        api::encode(secret)
+        wagate_plugin_sdk::url::encode(instance),
+        wagate_plugin_sdk::url::encode(secret)
     )
 }
 

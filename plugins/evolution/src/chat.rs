@@ -8,6 +8,7 @@ use crate::input::{self, bad};
 use crate::shape::{self, Style};
 use crate::util::{self, iso};
 use crate::{Cap, Reply, core_error, guard};
+use wagate_plugin_sdk::time::now_secs;
 
 /// Evolution's `findMessages` page size when `offset` is not given.
 const DEFAULT_OFFSET: u64 = 50;
@@ -237,13 +238,6 @@ pub fn delete_for_everyone(req: &Request, name: &str) -> Reply {
     ))
 }
 
-fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
 // ---- POST /chat/archiveChat/{instanceName} ---------------------------------------
 
 #[derive(Serialize)]
@@ -277,7 +271,9 @@ pub fn archive(req: &Request, name: &str) -> Reply {
         unmute: false,
     };
     core::update_chat(&InstanceRef::Id(instance.id), &jid, patch).map_err(|e| match e {
-        CoreError::NotFound(_) => shape::evolution_msg(404, "Last message not found"),
+        e if e.is_not_found(ResourceKind::Chat) => {
+            shape::evolution_msg(404, "Last message not found")
+        }
         e => core_error(&e),
     })?;
     Ok(json(
@@ -334,7 +330,8 @@ fn walk_chat(
     loop {
         let page = match core::list_messages(which, jid, CORE_PAGE, cursor.as_deref()) {
             Ok(p) => p,
-            Err(CoreError::NotFound(_)) => return Ok(()),
+            // A chat the gateway never stored has no messages.
+            Err(e) if e.is_not_found(ResourceKind::Chat) => return Ok(()),
             Err(e) => return Err(core_error(&e)),
         };
         for m in page.messages {
@@ -509,7 +506,7 @@ pub fn find_chats(req: &Request, name: &str) -> Reply {
     let chats: Vec<Chat> = match &remote {
         Some(r) => match core::get_chat(&which, &normalize(r)?) {
             Ok(c) => vec![c],
-            Err(CoreError::NotFound(_)) => Vec::new(),
+            Err(e) if e.is_not_found(ResourceKind::Chat) => Vec::new(),
             Err(e) => return Err(core_error(&e)),
         },
         None => core::list_chats(&which).map_err(|e| core_error(&e))?,
@@ -527,7 +524,7 @@ pub fn find_chats(req: &Request, name: &str) -> Reply {
                 .into_iter()
                 .find(|m| keep_revoked || !m.revoked)
                 .map(|m| record(&m, &instance.id)),
-            Err(CoreError::NotFound(_)) => None,
+            Err(e) if e.is_not_found(ResourceKind::Chat) => None,
             Err(e) => return Err(core_error(&e)),
         };
         out.push(ChatBody {

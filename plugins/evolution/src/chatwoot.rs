@@ -23,6 +23,7 @@
 use serde_json::{Map, Value, json};
 use wagate_plugin_sdk::prelude::*;
 use wagate_plugin_sdk::types::{Integration, IntegrationSpec};
+use wagate_plugin_sdk::url::{self, encode};
 
 use crate::input::{self, bad};
 use crate::shape::Style;
@@ -69,7 +70,9 @@ pub fn set(req: &Request, name: &str) -> Reply {
 
     // Evolution's controller, when enabled.
     if enabled {
-        if !is_url(&url) {
+        // class-validator's `isURL(url, { require_tld: false })`, as far as wagate can
+        // use the URL: `http://` or `https://` with a host.
+        if !url::is_http(&url) {
             return Err(bad("url is not valid"));
         }
         if !account_id.chars().all(|c| c.is_ascii_digit()) {
@@ -258,33 +261,13 @@ fn string_list(body: &Value, key: &str) -> Result<Option<Vec<String>>, HttpRespo
     }
 }
 
-/// class-validator's `isURL(url, { require_tld: false })`, as far as wagate can use the
-/// URL: `http://` or `https://` with a host.
-fn is_url(url: &str) -> bool {
-    let rest = url
-        .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("https://"));
-    match rest {
-        Some(r) => {
-            let host = r.split(['/', '?', '#']).next().unwrap_or("");
-            !host.is_empty() && !host.contains(char::is_whitespace)
-        }
-        None => false,
-    }
-}
-
 /// This gateway's base URL as Chatwoot should call it: the `server_url` config, else
 /// the scheme and `Host` of the request.
 fn server_url(req: &Request) -> String {
     if let Some(s) = setting("server_url") {
         return s.trim_end_matches('/').to_string();
     }
-    let scheme = req.header("x-forwarded-proto").unwrap_or("http");
-    let host = req
-        .header("x-forwarded-host")
-        .or_else(|| req.header("host"))
-        .unwrap_or("localhost");
-    format!("{scheme}://{host}")
+    req.base_url()
 }
 
 /// Evolution's `webhook_url`, with the inbound secret Chatwoot must present.
@@ -297,32 +280,9 @@ fn webhook_url(server: &str, instance: &str, integration: &Integration) -> Strin
     )
 }
 
-/// `encodeURIComponent`.
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn urls() {
-        assert!(is_url("http://127.0.0.1:3000"));
-        assert!(is_url("https://chat.example.com/"));
-        assert!(!is_url("ftp://x"));
-        assert!(!is_url("http://"));
-        assert!(!is_url("chat.example.com"));
-        assert_eq!(encode("a b/c"), "a%20b%2Fc");
-    }
 
     #[test]
     fn lists_and_accounts() {

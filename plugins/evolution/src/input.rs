@@ -89,34 +89,9 @@ pub fn opt_instant(v: &Value, path: &str) -> Result<Option<u64>, HttpResponse> {
     match lookup(v, path) {
         None => Ok(None),
         Some(Value::Number(n)) => n.as_u64().map(Some).ok_or_else(invalid),
-        Some(Value::String(s)) => parse_iso(s).map(Some).ok_or_else(invalid),
+        Some(Value::String(s)) => wagate_plugin_sdk::time::parse_iso8601(s)
+            .map(Some)
+            .ok_or_else(invalid),
         Some(_) => Err(invalid()),
     }
-}
-
-fn parse_iso(s: &str) -> Option<u64> {
-    let s = s.trim().trim_end_matches('Z');
-    let (date, time) = s.split_once('T').unwrap_or((s, "00:00:00"));
-    let mut d = date.split('-').map(|p| p.parse::<i64>().ok());
-    let (y, mo, day) = (d.next()??, d.next()??, d.next()??);
-    if d.next().is_some() || !(1..=12).contains(&mo) || !(1..=31).contains(&day) {
-        return None;
-    }
-    let (hms, frac) = time.split_once('.').unwrap_or((time, "0"));
-    let mut t = hms.split(':').map(|p| p.parse::<i64>().ok());
-    let h = t.next()??;
-    let mi = t.next().unwrap_or(Some(0))?;
-    let sec = t.next().unwrap_or(Some(0))?;
-    let frac: String = frac.chars().chain("000".chars()).take(3).collect();
-    let ms = frac.parse::<i64>().ok()?;
-    // Howard Hinnant's days_from_civil.
-    let y = if mo <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = (mo + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let total = ((days * 86_400 + h * 3600 + mi * 60 + sec) * 1000) + ms;
-    u64::try_from(total).ok()
 }

@@ -9,6 +9,7 @@ use crate::input::{self, bad};
 use crate::shape::{self, Style};
 use crate::util::{self, iso};
 use crate::{Cap, EVOLUTION_VERSION, Reply, core_error, guard, qr};
+use wagate_plugin_sdk::time::now_ms;
 
 /// Baileys is the only integration wagate speaks.
 const INTEGRATION: &str = "WHATSAPP-BAILEYS";
@@ -425,13 +426,6 @@ fn retry_after_secs(t: u64) -> u64 {
         t
     };
     ms.div_ceil(1000).max(1)
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 // ---- GET /instance/fetchInstances ------------------------------------------------

@@ -6,7 +6,6 @@
 //! pairing payload is a ~250 px image of about 8 KB: small enough that compression is
 //! not worth a dependency.
 
-use base64::Engine;
 use qrcode::{Color, EcLevel, QrCode};
 
 const MARGIN: usize = 3;
@@ -20,7 +19,7 @@ pub fn data_url(payload: &str) -> Option<String> {
     let png = png(&code);
     Some(format!(
         "data:image/png;base64,{}",
-        base64::engine::general_purpose::STANDARD.encode(png)
+        wagate_plugin_sdk::base64::encode(&png)
     ))
 }
 

@@ -70,16 +70,13 @@ pub(crate) fn fail(status: u16, message: &str) -> HttpResponse {
 /// with their own wording (delete instance, revoke) map before falling back to this.
 pub(crate) fn core_fail(e: &CoreError) -> HttpResponse {
     match e {
-        CoreError::NotFound(m) => {
-            let m = m.to_ascii_lowercase();
-            if m.starts_with("message") {
-                fail(404, msg::MESSAGE_NOT_FOUND)
-            } else if m.starts_with("chat") {
-                fail(404, msg::CHAT_NOT_FOUND)
-            } else {
-                fail(404, msg::INSTANCE_NOT_FOUND)
-            }
-        }
+        CoreError::NotFound(m) => match m.kind {
+            ResourceKind::Message => fail(404, msg::MESSAGE_NOT_FOUND),
+            ResourceKind::Chat => fail(404, msg::CHAT_NOT_FOUND),
+            ResourceKind::Instance => fail(404, msg::INSTANCE_NOT_FOUND),
+            // Webhooks, integrations, sinks: Ryze has no fixed wording; core's names it.
+            _ => fail(404, &m.message),
+        },
         CoreError::Forbidden(_) => fail(403, msg::FORBIDDEN),
         CoreError::Invalid(m) => fail(400, m),
         CoreError::Conflict(m) => fail(409, m),
@@ -177,15 +174,22 @@ mod tests {
         serde_json::from_slice(&r.body).unwrap()
     }
 
+    fn not_found(kind: ResourceKind, message: &str) -> CoreError {
+        CoreError::NotFound(Missing {
+            kind,
+            message: message.into(),
+        })
+    }
+
     #[test]
     fn core_errors_map_to_ryze_messages() {
-        let r = core_fail(&CoreError::NotFound("instance `x` not found".into()));
+        let r = core_fail(&not_found(ResourceKind::Instance, "instance `x` not found"));
         assert_eq!(r.status, 404);
         assert_eq!(
             body(&r),
             json!({"success": false, "error": {"message": "Instance not found"}})
         );
-        let r = core_fail(&CoreError::NotFound("message not found".into()));
+        let r = core_fail(&not_found(ResourceKind::Message, "message not found"));
         assert_eq!(body(&r)["error"]["message"], "message not found");
         let r = core_fail(&CoreError::NotConnected("down".into()));
         assert_eq!(r.status, 503);

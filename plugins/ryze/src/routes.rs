@@ -13,6 +13,7 @@ use wagate_plugin_sdk::types::{ChatPatch, ConnectionState};
 
 use crate::util::{display_jid, human_duration, iso8601, parse_duration, parse_iso8601};
 use crate::{core_fail, fail, msg, ok};
+use wagate_plugin_sdk::time::now_ms;
 
 /// Chats muted further out than this (year 9999) are muted "permanently".
 const PERMANENT_MUTE_AFTER: u64 = 253_402_300_799_000;
@@ -39,6 +40,8 @@ pub fn router() -> Router {
         .get("/openapi.json", |_, _| fail(404, "Route not found"))
         .method_not_allowed(|_, _| fail(405, "Method not allowed"))
         .fallback(|_, _| fail(404, "Route not found"))
+        // A body that is not JSON of the route's shape is 400 `Invalid request body`.
+        .body_errors(|_| fail(400, msg::INVALID_BODY))
 }
 
 // ---- shared pieces ------------------------------------------------------------------
@@ -81,13 +84,7 @@ fn require_connected(instance: &Instance) -> Result<(), HttpResponse> {
     }
 }
 
-/// The body as `T`; malformed JSON (or a field of the wrong type) is 400
-/// `Invalid request body`.
-fn body<T: DeserializeOwned>(req: &Request) -> Result<T, HttpResponse> {
-    serde_json::from_slice(&req.raw.body).map_err(|_| fail(400, msg::INVALID_BODY))
-}
-
-/// Like [`body`], with the parser's reason appended (`Invalid request body: ...`), as
+/// A body as `T` like `Request::body`, with the parser's reason appended (`Invalid request body: ...`), as
 /// RyzeAPI's chat-state and history endpoints answer.
 fn body_detailed<T: DeserializeOwned>(req: &Request) -> Result<T, HttpResponse> {
     serde_json::from_slice(&req.raw.body)
@@ -136,13 +133,6 @@ fn instance_json(i: &Instance) -> Value {
         },
         "createdAt": iso8601(i.created_at),
     })
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 fn chat_json(c: &Chat, now: u64) -> Value {
@@ -195,37 +185,34 @@ struct CreateBody {
 }
 
 /// `POST /instance/new {name}`: TokenAccount only; 201 with the TokenInstance.
-fn create_instance(req: &Request, _: &Params) -> HttpResponse {
+fn create_instance(req: &Request, _: &Params) -> Result<HttpResponse, HttpResponse> {
     if caller(req).instance.is_some() {
-        return fail(401, msg::INVALID_TOKEN);
+        return Err(fail(401, msg::INVALID_TOKEN));
     }
-    let run = || -> Result<HttpResponse, HttpResponse> {
-        let b: CreateBody = body(req)?;
-        let name = required(b.name, "Name is required")?;
-        if b.token.is_some_and(|t| !t.trim().is_empty()) {
-            return Err(fail(
-                400,
-                "Custom instance tokens are not supported; omit `token` to get a generated one",
-            ));
-        }
-        let created = core::create_instance(&name).map_err(|e| match e {
-            CoreError::Conflict(_) => fail(409, "Instance name already in use"),
-            CoreError::Forbidden(_) => fail(401, msg::INVALID_TOKEN),
-            other => core_fail(&other),
-        })?;
-        let mut instance = instance_json(&created.instance);
-        instance["token"] = json!(created.token);
-        Ok(ok(
-            201,
-            json!({
-                "success": true,
-                "message": "Instance created successfully",
-                "instance": instance,
-                "data": { "token": created.token },
-            }),
-        ))
-    };
-    run().unwrap_or_else(|e| e)
+    let b: CreateBody = req.body()?;
+    let name = required(b.name, "Name is required")?;
+    if b.token.is_some_and(|t| !t.trim().is_empty()) {
+        return Err(fail(
+            400,
+            "Custom instance tokens are not supported; omit `token` to get a generated one",
+        ));
+    }
+    let created = core::create_instance(&name).map_err(|e| match e {
+        CoreError::Conflict(_) => fail(409, "Instance name already in use"),
+        CoreError::Forbidden(_) => fail(401, msg::INVALID_TOKEN),
+        other => core_fail(&other),
+    })?;
+    let mut instance = instance_json(&created.instance);
+    instance["token"] = json!(created.token);
+    Ok(ok(
+        201,
+        json!({
+            "success": true,
+            "message": "Instance created successfully",
+            "instance": instance,
+            "data": { "token": created.token },
+        }),
+    ))
 }
 
 /// `GET /instance/list[?instanceName=a,b]`: the instances the token sees. A
@@ -394,36 +381,33 @@ struct SendTextBody {
 }
 
 /// `POST /message/text/{instance} {number, message}`.
-fn send_text(req: &Request, params: &Params) -> HttpResponse {
-    let run = || -> Result<HttpResponse, HttpResponse> {
-        let which = which(params);
-        let instance = find_instance(req, &which, Capabilities::SEND)?;
-        let b: SendTextBody = body(req)?;
-        let number = required(b.number, msg::NUMBER_REQUIRED)?;
-        let text = match b.message {
-            Some(t) if !t.trim().is_empty() => t,
-            _ => return Err(fail(400, "Message is required")),
-        };
-        require_connected(&instance)?;
-        let m = core::send_text(&which, &number, &text).map_err(|e| core_fail(&e))?;
-        Ok(ok(
-            200,
-            json!({
-                "success": true,
-                "message": "Message sent successfully",
-                "status": "sent",
-                "data": {
-                    "messageId": m.id,
-                    "direction": "outgoing",
-                    "timestamp": iso8601(m.timestamp),
-                    "chat": { "jid": display_jid(&m.chat_jid), "type": crate::util::chat_type(&m.chat_jid) },
-                    "sender": { "jid": display_jid(&m.sender) },
-                    "content": { "text": m.text },
-                },
-            }),
-        ))
+fn send_text(req: &Request, params: &Params) -> Result<HttpResponse, HttpResponse> {
+    let which = which(params);
+    let instance = find_instance(req, &which, Capabilities::SEND)?;
+    let b: SendTextBody = req.body()?;
+    let number = required(b.number, msg::NUMBER_REQUIRED)?;
+    let text = match b.message {
+        Some(t) if !t.trim().is_empty() => t,
+        _ => return Err(fail(400, "Message is required")),
     };
-    run().unwrap_or_else(|e| e)
+    require_connected(&instance)?;
+    let m = core::send_text(&which, &number, &text).map_err(|e| core_fail(&e))?;
+    Ok(ok(
+        200,
+        json!({
+            "success": true,
+            "message": "Message sent successfully",
+            "status": "sent",
+            "data": {
+                "messageId": m.id,
+                "direction": "outgoing",
+                "timestamp": iso8601(m.timestamp),
+                "chat": { "jid": display_jid(&m.chat_jid), "type": crate::util::chat_type(&m.chat_jid) },
+                "sender": { "jid": display_jid(&m.sender) },
+                "content": { "text": m.text },
+            },
+        }),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -436,38 +420,35 @@ struct DeleteMessageBody {
 
 /// `DELETE /chat/delete/{instance} {messageId, deleteForEveryone}` (seed:
 /// ryze-delete-message).
-fn delete_message(req: &Request, params: &Params) -> HttpResponse {
-    let run = || -> Result<HttpResponse, HttpResponse> {
-        let which = which(params);
-        let instance = find_instance(req, &which, Capabilities::SEND)?;
-        let b: DeleteMessageBody = body(req)?;
-        let id = required(b.message_id, msg::MESSAGE_ID_REQUIRED)?;
-        require_connected(&instance)?;
-        let everyone = b.delete_for_everyone;
-        let m = core::delete_message(&which, &id, everyone).map_err(|e| match e {
-            // WhatsApp refuses the revoke (already revoked, or another person's
-            // message in a 1:1 chat).
-            CoreError::Conflict(m) => fail(409, &sentence(&m)),
-            other => core_fail(&other),
-        })?;
-        let (message, kind) = if everyone {
-            ("Message deleted for everyone successfully", "revoke")
-        } else {
-            ("Message deleted for me successfully", "delete_for_me")
-        };
-        Ok(ok(
-            200,
-            json!({
-                "success": true,
-                "message": message,
-                "message_id": m.id,
-                "chat_jid": m.chat_jid,
-                "delete_type": kind,
-                "deleted_for_everyone": everyone,
-            }),
-        ))
+fn delete_message(req: &Request, params: &Params) -> Result<HttpResponse, HttpResponse> {
+    let which = which(params);
+    let instance = find_instance(req, &which, Capabilities::SEND)?;
+    let b: DeleteMessageBody = req.body()?;
+    let id = required(b.message_id, msg::MESSAGE_ID_REQUIRED)?;
+    require_connected(&instance)?;
+    let everyone = b.delete_for_everyone;
+    let m = core::delete_message(&which, &id, everyone).map_err(|e| match e {
+        // WhatsApp refuses the revoke (already revoked, or another person's
+        // message in a 1:1 chat).
+        CoreError::Conflict(m) => fail(409, &sentence(&m)),
+        other => core_fail(&other),
+    })?;
+    let (message, kind) = if everyone {
+        ("Message deleted for everyone successfully", "revoke")
+    } else {
+        ("Message deleted for me successfully", "delete_for_me")
     };
-    run().unwrap_or_else(|e| e)
+    Ok(ok(
+        200,
+        json!({
+            "success": true,
+            "message": message,
+            "message_id": m.id,
+            "chat_jid": m.chat_jid,
+            "delete_type": kind,
+            "deleted_for_everyone": everyone,
+        }),
+    ))
 }
 
 // ---- chats ----------------------------------------------------------------------------
@@ -481,36 +462,31 @@ struct DeleteChatBody {
 
 /// `DELETE /chat/deleteChat/{instance} {number, deleteMedia}` (seed: ryze-delete-chat).
 /// Idempotent: a chat the gateway does not hold (any more) is deleted already.
-fn delete_chat(req: &Request, params: &Params) -> HttpResponse {
-    let run = || -> Result<HttpResponse, HttpResponse> {
-        let which = which(params);
-        let instance = find_instance(req, &which, Capabilities::SEND)?;
-        let b: DeleteChatBody = body(req)?;
-        let number = required(b.number, msg::NUMBER_REQUIRED)?;
-        require_connected(&instance)?;
-        let jid = match core::delete_chat(&which, &number, b.delete_media) {
-            Ok(jid) => jid,
-            Err(CoreError::NotFound(m)) if m.to_ascii_lowercase().starts_with("chat") => {
-                normalize(&number)?
-            }
-            Err(e) => return Err(core_fail(&e)),
-        };
-        let message = if b.delete_media {
-            "Chat deleted successfully (including media)"
-        } else {
-            "Chat deleted successfully"
-        };
-        Ok(ok(
-            200,
-            json!({
-                "success": true,
-                "message": message,
-                "chat_jid": jid,
-                "delete_media": b.delete_media,
-            }),
-        ))
+fn delete_chat(req: &Request, params: &Params) -> Result<HttpResponse, HttpResponse> {
+    let which = which(params);
+    let instance = find_instance(req, &which, Capabilities::SEND)?;
+    let b: DeleteChatBody = req.body()?;
+    let number = required(b.number, msg::NUMBER_REQUIRED)?;
+    require_connected(&instance)?;
+    let jid = match core::delete_chat(&which, &number, b.delete_media) {
+        Ok(jid) => jid,
+        Err(e) if e.is_not_found(ResourceKind::Chat) => normalize(&number)?,
+        Err(e) => return Err(core_fail(&e)),
     };
-    run().unwrap_or_else(|e| e)
+    let message = if b.delete_media {
+        "Chat deleted successfully (including media)"
+    } else {
+        "Chat deleted successfully"
+    };
+    Ok(ok(
+        200,
+        json!({
+            "success": true,
+            "message": message,
+            "chat_jid": jid,
+            "delete_media": b.delete_media,
+        }),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -733,82 +709,76 @@ const HISTORY_BYTES: usize = 1 << 20;
 /// (a wagate addition) continues exactly where a page stopped. A page holds `count`
 /// messages or about [`HISTORY_BYTES`] of text, whichever comes first (`hasMore` and
 /// `nextCursor` then say there is more).
-fn history(req: &Request, params: &Params) -> HttpResponse {
-    let run = || -> Result<HttpResponse, HttpResponse> {
-        let which = which(params);
-        find_instance(req, &which, Capabilities::READ)?;
-        let b: HistoryBody = body_detailed(req)?;
-        let number = required(b.number, msg::NUMBER_REQUIRED)?;
-        let count = b.count.unwrap_or(50);
-        if !(1..=1000).contains(&count) {
-            return Err(fail(400, "count must be between 1 and 1000"));
+fn history(req: &Request, params: &Params) -> Result<HttpResponse, HttpResponse> {
+    let which = which(params);
+    find_instance(req, &which, Capabilities::READ)?;
+    let b: HistoryBody = body_detailed(req)?;
+    let number = required(b.number, msg::NUMBER_REQUIRED)?;
+    let count = b.count.unwrap_or(50);
+    if !(1..=1000).contains(&count) {
+        return Err(fail(400, "count must be between 1 and 1000"));
+    }
+    let bound = |v: &Option<String>, name: &str| -> Result<Option<u64>, HttpResponse> {
+        match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None => Ok(None),
+            Some(s) => parse_iso8601(s).map(Some).ok_or_else(|| {
+                fail(
+                    400,
+                    &format!("invalid '{name}' date format. Use ISO 8601 format (e.g., '2026-02-16T18:32:39Z')"),
+                )
+            }),
         }
-        let bound = |v: &Option<String>, name: &str| -> Result<Option<u64>, HttpResponse> {
-            match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-                None => Ok(None),
-                Some(s) => parse_iso8601(s).map(Some).ok_or_else(|| {
-                    fail(
-                        400,
-                        &format!("invalid '{name}' date format. Use ISO 8601 format (e.g., '2026-02-16T18:32:39Z')"),
-                    )
-                }),
-            }
-        };
-        let from = bound(&b.from, "from")?;
-        let to = bound(&b.to, "to")?;
-        let jid = normalize(&number)?;
+    };
+    let from = bound(&b.from, "from")?;
+    let to = bound(&b.to, "to")?;
+    let jid = normalize(&number)?;
 
-        let mut out: Vec<Value> = Vec::new();
-        let mut cursor = b.cursor.filter(|c| !c.is_empty());
-        let mut past_window = false;
-        let mut bytes = 0;
-        loop {
-            let want = (count as usize - out.len()).min(200) as u32;
-            let page = match core::list_messages(&which, &jid, want, cursor.as_deref()) {
-                Ok(p) => p,
-                // A chat the gateway never stored has no history.
-                Err(CoreError::NotFound(m)) if m.to_ascii_lowercase().starts_with("chat") => {
-                    cursor = None;
-                    break;
-                }
-                Err(e) => return Err(core_fail(&e)),
-            };
-            for m in &page.messages {
-                if to.is_some_and(|to| m.timestamp > to) {
-                    continue;
-                }
-                if from.is_some_and(|from| m.timestamp < from) {
-                    past_window = true;
-                    break;
-                }
-                bytes += m.text.as_ref().map_or(0, String::len);
-                out.push(message_json(m));
-            }
-            cursor = page.next_cursor;
-            // Core pages are taken whole, so the cursor is exact wherever this stops.
-            if past_window
-                || cursor.is_none()
-                || out.len() >= count as usize
-                || bytes >= HISTORY_BYTES
-            {
+    let mut out: Vec<Value> = Vec::new();
+    let mut cursor = b.cursor.filter(|c| !c.is_empty());
+    let mut past_window = false;
+    let mut bytes = 0;
+    loop {
+        let want = (count as usize - out.len()).min(200) as u32;
+        let page = match core::list_messages(&which, &jid, want, cursor.as_deref()) {
+            Ok(p) => p,
+            // A chat the gateway never stored has no history.
+            Err(e) if e.is_not_found(ResourceKind::Chat) => {
+                cursor = None;
                 break;
             }
+            Err(e) => return Err(core_fail(&e)),
+        };
+        for m in &page.messages {
+            if to.is_some_and(|to| m.timestamp > to) {
+                continue;
+            }
+            if from.is_some_and(|from| m.timestamp < from) {
+                past_window = true;
+                break;
+            }
+            bytes += m.text.as_ref().map_or(0, String::len);
+            out.push(message_json(m));
         }
-        let next = if past_window { None } else { cursor };
-        Ok(ok(
-            200,
-            json!({
-                "success": true,
-                "message": "History retrieved successfully",
-                "chat_jid": jid,
-                "count": out.len(),
-                "hasMore": next.is_some(),
-                "nextCursor": next,
-                "messages": out,
-            }),
-        ))
-    };
-    run().unwrap_or_else(|e| e)
+        cursor = page.next_cursor;
+        // Core pages are taken whole, so the cursor is exact wherever this stops.
+        if past_window || cursor.is_none() || out.len() >= count as usize || bytes >= HISTORY_BYTES
+        {
+            break;
+        }
+    }
+    let next = if past_window { None } else { cursor };
+    Ok(ok(
+        200,
+        json!({
+            "success": true,
+            "message": "History retrieved successfully",
+            "chat_jid": jid,
+            "count": out.len(),
+            "hasMore": next.is_some(),
+            "nextCursor": next,
+            "messages": out,
+        }),
+    ))
 }
 
 // ---- events -----------------------------------------------------------------------------
@@ -848,7 +818,10 @@ mod tests {
         let r = delete_instance_error(&CoreError::Forbidden("instance token".into()));
         assert_eq!(r.status, 401);
         assert_eq!(body(&r)["error"]["message"], "Invalid token");
-        let r = delete_instance_error(&CoreError::NotFound("instance `x` not found".into()));
+        let r = delete_instance_error(&CoreError::NotFound(Missing {
+            kind: ResourceKind::Instance,
+            message: "instance `x` not found".into(),
+        }));
         assert_eq!(r.status, 404);
         assert_eq!(body(&r)["error"]["message"], "Instance not found");
         let r = delete_instance_error(&CoreError::Conflict("already running".into()));

@@ -1,115 +1,9 @@
-//! Small pure helpers: ISO-8601 times, base64, QR rendering, JID display, durations.
+//! Small pure helpers: QR rendering, JID display, durations (and the SDK's ISO-8601
+//! times, re-exported for the routes).
 
-/// `2026-04-28T10:30:00Z` for epoch milliseconds (UTC, second precision).
-pub fn iso8601(ms: u64) -> String {
-    let secs = ms / 1000;
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
-}
-
-/// Epoch milliseconds of an ISO-8601 UTC time (`2026-04-28T10:30:00Z`, optional
-/// fraction, `Z` or `+00:00`; a bare date means its midnight). `None` if malformed.
-pub fn parse_iso8601(s: &str) -> Option<u64> {
-    let s = s.trim();
-    let (date, time) = match s.split_once(['T', ' ']) {
-        Some((d, t)) => (d, Some(t)),
-        None => (s, None),
-    };
-    let mut dp = date.split('-');
-    let y: i64 = dp.next()?.parse().ok()?;
-    let m: u32 = dp.next()?.parse().ok()?;
-    let d: u32 = dp.next()?.parse().ok()?;
-    if dp.next().is_some() || !(1..=12).contains(&m) || !(1..=31).contains(&d) || y < 1970 {
-        return None;
-    }
-    let mut secs_of_day = 0u64;
-    let mut offset_secs = 0i64;
-    if let Some(t) = time {
-        let (clock, offset) = if let Some(c) = t.strip_suffix('Z') {
-            (c, 0i64)
-        } else if let Some(pos) = t.rfind(['+', '-']) {
-            let (c, o) = t.split_at(pos);
-            let sign = if o.starts_with('-') { -1 } else { 1 };
-            let (oh, om) = o[1..].split_once(':').unwrap_or((&o[1..], "0"));
-            let oh: i64 = oh.parse().ok()?;
-            let om: i64 = om.parse().ok()?;
-            (c, sign * (oh * 3600 + om * 60))
-        } else {
-            (t, 0)
-        };
-        let clock = clock.split('.').next()?;
-        let mut cp = clock.split(':');
-        let h: u64 = cp.next()?.parse().ok()?;
-        let mi: u64 = cp.next()?.parse().ok()?;
-        let se: u64 = cp.next().map(str::parse).transpose().ok()?.unwrap_or(0);
-        if h > 23 || mi > 59 || se > 60 {
-            return None;
-        }
-        secs_of_day = h * 3600 + mi * 60 + se;
-        offset_secs = offset;
-    }
-    let days = days_from_civil(y, m, d);
-    let secs = days * 86_400 + secs_of_day as i64 - offset_secs;
-    (secs >= 0).then(|| secs as u64 * 1000)
-}
-
-// Howard Hinnant's civil-date algorithms.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let m = m as i64;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i64 - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// Standard base64 with padding.
-pub fn base64(bytes: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        out.push(T[(n >> 18) as usize & 63] as char);
-        out.push(T[(n >> 12) as usize & 63] as char);
-        out.push(if chunk.len() > 1 {
-            T[(n >> 6) as usize & 63] as char
-        } else {
-            '='
-        });
-        out.push(if chunk.len() > 2 {
-            T[n as usize & 63] as char
-        } else {
-            '='
-        });
-    }
-    out
-}
+// Times and base64 are the SDK's (one tested implementation for every plugin).
+use wagate_plugin_sdk::base64;
+pub use wagate_plugin_sdk::time::{iso8601, parse_iso8601};
 
 /// The QR payload rendered as an SVG image, as a `data:image/svg+xml;base64,...` URL
 /// (RyzeAPI returns a PNG data URL; SVG keeps the plugin pure Rust and small, and
@@ -124,7 +18,7 @@ pub fn qr_data_url(payload: &str) -> Option<String> {
         .build();
     Some(format!(
         "data:image/svg+xml;base64,{}",
-        base64(svg.as_bytes())
+        base64::encode(svg.as_bytes())
     ))
 }
 
@@ -199,36 +93,6 @@ pub fn human_duration(secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn times_round_trip() {
-        assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
-        assert_eq!(iso8601(1_777_372_200_000), "2026-04-28T10:30:00Z");
-        assert_eq!(
-            parse_iso8601("2026-04-28T10:30:00Z"),
-            Some(1_777_372_200_000)
-        );
-        assert_eq!(
-            parse_iso8601("2026-04-28T10:30:00.123Z"),
-            Some(1_777_372_200_000)
-        );
-        assert_eq!(
-            parse_iso8601("2026-04-28T12:30:00+02:00"),
-            Some(1_777_372_200_000)
-        );
-        assert_eq!(parse_iso8601("2024-02-29"), Some(1_709_164_800_000));
-        assert_eq!(parse_iso8601("yesterday"), None);
-        assert_eq!(parse_iso8601("2026-13-01T00:00:00Z"), None);
-    }
-
-    #[test]
-    fn base64_matches_the_standard() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
-        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
-    }
 
     #[test]
     fn durations() {

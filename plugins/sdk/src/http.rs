@@ -2,6 +2,7 @@
 
 use crate::types::{ConnectionState, CoreError, Header, HttpRequest, HttpResponse, Principal};
 use serde::Serialize;
+use std::cell::Cell;
 
 /// An inbound request as a dialect sees it: the raw [`HttpRequest`], the caller the
 /// mount's auth plugins resolved, and the path relative to the mount.
@@ -13,6 +14,38 @@ pub struct Request {
     pub caller: Option<Principal>,
     /// The path with the mount prefix removed, always starting with `/`.
     pub rel_path: String,
+    /// How [`Request::body`] answers a body it cannot read (the router sets it, see
+    /// [`crate::router::Router::body_errors`]).
+    body_errors: Cell<fn(&BodyError) -> HttpResponse>,
+}
+
+/// Why a request body could not be read as the expected JSON.
+#[derive(Debug)]
+pub enum BodyError {
+    /// The body is empty.
+    Empty,
+    /// The body is not JSON.
+    Syntax(serde_json::Error),
+    /// The body is JSON, but not of the expected shape (a missing field, a wrong type).
+    Shape(serde_json::Error),
+}
+
+impl std::fmt::Display for BodyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BodyError::Empty => f.write_str("the request body is empty"),
+            BodyError::Syntax(e) => write!(f, "the request body is not JSON: {e}"),
+            BodyError::Shape(e) => write!(f, "the request body does not fit: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for BodyError {}
+
+/// The answer to a body [`Request::body`] cannot read when no mapper is set: wagate's
+/// neutral shape, `400 {"error":{"code":"invalid_body","message":...}}`.
+pub fn default_body_error(e: &BodyError) -> HttpResponse {
+    json_error(400, "invalid_body", &e.to_string())
 }
 
 impl Request {
@@ -23,7 +56,35 @@ impl Request {
             raw,
             caller,
             rel_path,
+            body_errors: Cell::new(default_body_error),
         }
+    }
+
+    /// Answer unreadable bodies with `mapper` (see [`Request::body`]).
+    pub fn with_body_errors(self, mapper: fn(&BodyError) -> HttpResponse) -> Self {
+        self.body_errors.set(mapper);
+        self
+    }
+
+    pub(crate) fn set_body_errors(&self, mapper: fn(&BodyError) -> HttpResponse) {
+        self.body_errors.set(mapper);
+    }
+
+    /// The body as JSON of type `T`, or the response for a body that is empty, not
+    /// JSON or not of that shape, from the body-error mapper (the router's
+    /// [`body_errors`](crate::router::Router::body_errors), else
+    /// [`default_body_error`]). For `?` in handlers that return a `Result`.
+    pub fn body<T: serde::de::DeserializeOwned>(&self) -> Result<T, HttpResponse> {
+        let error = if self.raw.body.iter().all(u8::is_ascii_whitespace) {
+            BodyError::Empty
+        } else {
+            match serde_json::from_slice(&self.raw.body) {
+                Ok(v) => return Ok(v),
+                Err(e) if e.is_data() => BodyError::Shape(e),
+                Err(e) => BodyError::Syntax(e),
+            }
+        };
+        Err((self.body_errors.get())(&error))
     }
 
     /// The HTTP method (`GET`, `POST`, ...).
@@ -47,6 +108,24 @@ impl Request {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             (percent_decode(k) == name).then(|| percent_decode(v))
         })
+    }
+
+    /// The scheme and host the client addressed, e.g. `https://gw.example.com`: from
+    /// `X-Forwarded-Proto` / `X-Forwarded-Host` when a proxy set them, else `http` and
+    /// the `Host` header (`localhost` without one). For URLs a dialect hands back to
+    /// the client or to a service that must call the gateway (callback URLs).
+    pub fn base_url(&self) -> String {
+        let first = |name: &str| {
+            self.header(name)
+                .and_then(|v| v.split(',').next())
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+        };
+        let scheme = first("x-forwarded-proto").unwrap_or("http");
+        let host = first("x-forwarded-host")
+            .or_else(|| first("host"))
+            .unwrap_or("localhost");
+        format!("{scheme}://{host}")
     }
 
     /// The body parsed as JSON.
@@ -146,7 +225,7 @@ pub fn json_error(status: u16, code: &str, message: &str) -> HttpResponse {
 /// `internal` 500).
 pub fn core_error_status(e: &CoreError) -> u16 {
     match e {
-        CoreError::NotFound(_) => 404,
+        CoreError::NotFound(..) => 404,
         CoreError::Forbidden(_) => 403,
         CoreError::Invalid(_) => 400,
         CoreError::Conflict(_) => 409,
@@ -159,7 +238,7 @@ pub fn core_error_status(e: &CoreError) -> u16 {
 /// The stable code of a core error (`not_found`, `forbidden`, ...).
 pub fn core_error_code(e: &CoreError) -> &'static str {
     match e {
-        CoreError::NotFound(_) => "not_found",
+        CoreError::NotFound(..) => "not_found",
         CoreError::Forbidden(_) => "forbidden",
         CoreError::Invalid(_) => "invalid",
         CoreError::Conflict(_) => "conflict",
@@ -172,8 +251,8 @@ pub fn core_error_code(e: &CoreError) -> &'static str {
 /// The message carried by a core error.
 pub fn core_error_message(e: &CoreError) -> String {
     match e {
-        CoreError::NotFound(m)
-        | CoreError::Forbidden(m)
+        CoreError::NotFound(m) => m.message.clone(),
+        CoreError::Forbidden(m)
         | CoreError::Invalid(m)
         | CoreError::Conflict(m)
         | CoreError::NotConnected(m)
@@ -211,6 +290,38 @@ mod tests {
         assert_eq!(relative_path("/api", "/api"), "/");
         assert_eq!(relative_path("/x", "/"), "/x");
         assert_eq!(relative_path("/api/x?a=1", "/api/"), "/x");
+    }
+
+    fn request(headers: &[(&str, &str)]) -> Request {
+        Request::new(
+            HttpRequest {
+                method: "GET".into(),
+                path: "/api/x".into(),
+                mount: "/api".into(),
+                query: None,
+                headers: headers.iter().map(|(n, v)| header(n, v)).collect(),
+                body: Vec::new(),
+            },
+            None,
+        )
+    }
+
+    #[test]
+    fn base_urls() {
+        assert_eq!(request(&[]).base_url(), "http://localhost");
+        assert_eq!(
+            request(&[("host", "127.0.0.1:8080")]).base_url(),
+            "http://127.0.0.1:8080"
+        );
+        assert_eq!(
+            request(&[
+                ("Host", "internal:8080"),
+                ("X-Forwarded-Proto", "https"),
+                ("X-Forwarded-Host", "gw.example.com, proxy.local"),
+            ])
+            .base_url(),
+            "https://gw.example.com"
+        );
     }
 
     #[test]

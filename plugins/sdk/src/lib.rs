@@ -41,25 +41,31 @@ extern crate self as wagate_plugin_sdk;
 #[doc(hidden)]
 pub use wit_bindgen;
 
+pub mod base64;
 pub mod http;
 pub mod router;
+// Also under `cfg(test)`, so the SDK's own `cargo test` exercises the fakes.
+#[cfg(all(any(feature = "testing", test), not(target_arch = "wasm32")))]
+pub mod testing;
+pub mod time;
+pub mod url;
 
 /// Generated bindings of every interface a plugin may import (and the shared types).
 #[allow(missing_docs, clippy::all)]
 pub mod wit {
     wit_bindgen::generate!({
-        path: "../../wit",
+        path: "wit",
         inline: "
             package wagate:sdk;
             world imports {
-                import wagate:plugin/types@0.1.0;
-                import wagate:plugin/core@0.1.0;
-                import wagate:plugin/identity@0.1.0;
-                import wagate:plugin/http-out@0.1.0;
-                import wagate:plugin/config@0.1.0;
-                import wagate:plugin/cache@0.1.0;
-                import wagate:plugin/storage@0.1.0;
-                import wagate:plugin/log@0.1.0;
+                import wagate:plugin/types@0.2.0;
+                import wagate:plugin/core@0.2.0;
+                import wagate:plugin/identity@0.2.0;
+                import wagate:plugin/http-out@0.2.0;
+                import wagate:plugin/config@0.2.0;
+                import wagate:plugin/cache@0.2.0;
+                import wagate:plugin/storage@0.2.0;
+                import wagate:plugin/log@0.2.0;
             }
         ",
         world: "wagate:sdk/imports",
@@ -73,43 +79,220 @@ pub mod wit {
 /// The contract's shared types (`principal`, `http-request`, `instance`, `core-error`, ...).
 pub mod types {
     pub use crate::wit::wagate::plugin::types::*;
+
+    impl CoreError {
+        /// What was not found, for a `not-found` error (`None` for any other error).
+        /// Match on this instead of the message, which is for people:
+        ///
+        /// ```ignore
+        /// match core::list_messages(&which, &jid, 50, None) {
+        ///     Err(e) if e.not_found() == Some(ResourceKind::Chat) => empty_history(),
+        ///     ...
+        /// }
+        /// ```
+        pub fn not_found(&self) -> Option<ResourceKind> {
+            match self {
+                CoreError::NotFound(m) => Some(m.kind),
+                _ => None,
+            }
+        }
+
+        /// Whether this is `not-found` about a `kind`.
+        pub fn is_not_found(&self, kind: ResourceKind) -> bool {
+            self.not_found() == Some(kind)
+        }
+    }
 }
 
-/// The gateway's operations (`wit/core.wit`, interface `core`). Needs the `core` grant.
+/// Calls an imported function: the host's on wasm; with the `testing` feature on a
+/// native target, the fakes installed for the current thread (`testing::install`).
+macro_rules! import {
+    ($iface:ident :: $name:ident ($($a:ident),*) via |$f:ident| $fake:expr) => {{
+        #[cfg(all(any(feature = "testing", test), not(target_arch = "wasm32")))]
+        {
+            crate::testing::with(|$f| $fake)
+        }
+        #[cfg(not(all(any(feature = "testing", test), not(target_arch = "wasm32"))))]
+        {
+            crate::wit::wagate::plugin::$iface::$name($($a),*)
+        }
+    }};
+}
+
+/// The `core` functions: one wrapper each (which plugins call), and with the `testing`
+/// feature one method each of [`core::Fake`](crate::core::Fake), whose default panics
+/// naming the operation a test did not fake.
+macro_rules! core_ops {
+    ($( $(#[$doc:meta])* fn $name:ident($($a:ident: $t:ty),*) -> $r:ty; )*) => {
+        $(
+            $(#[$doc])*
+            pub fn $name($($a: $t),*) -> $r {
+                import!(core::$name($($a),*) via |f| f.core_mut().$name($($a),*))
+            }
+        )*
+
+        /// A fake of the gateway's operations for unit tests (`testing` feature):
+        /// implement the operations the code under test calls; any other panics
+        /// with its name, so a test never passes on an answer nobody wrote.
+        #[cfg(all(any(feature = "testing", test), not(target_arch = "wasm32")))]
+        #[allow(unused_variables)]
+        pub trait Fake {
+            $(
+                #[doc = concat!("`core::", stringify!($name), "`.")]
+                fn $name(&mut self, $($a: $t),*) -> $r {
+                    panic!(concat!(
+                        "sdk::testing: the test did not fake core::",
+                        stringify!($name)
+                    ))
+                }
+            )*
+        }
+    };
+}
+
+/// The gateway's operations (`wit/core.wit`, interface `core`), run as the request's
+/// caller. Needs the `core` grant. See `wit/core.wit` for what each does and needs.
 pub mod core {
-    pub use crate::wit::wagate::plugin::core::*;
+    use crate::types::{
+        Chat, ChatPatch, ConnectInfo, ConnectionState, CoreError, CreatedInstance, Instance,
+        InstanceRef, Integration, IntegrationSpec, Message, MessagePage, RateDecision, Webhook,
+        WebhookSpec,
+    };
+
+    core_ops! {
+        /// Create an instance in the caller's organisation (`manage`).
+        fn create_instance(name: &str) -> Result<CreatedInstance, CoreError>;
+        /// One instance (`read`).
+        fn get_instance(which: &InstanceRef) -> Result<Instance, CoreError>;
+        /// Every instance the caller can see (`read`).
+        fn list_instances() -> Result<Vec<Instance>, CoreError>;
+        /// Start pairing: a QR payload, or a pair code for `phone` (`manage`).
+        fn connect(which: &InstanceRef, phone: Option<&str>) -> Result<ConnectInfo, CoreError>;
+        /// The live connection state (`read`).
+        fn connection_state(which: &InstanceRef) -> Result<ConnectionState, CoreError>;
+        /// Log the session out of WhatsApp (`manage`).
+        fn logout(which: &InstanceRef) -> Result<Instance, CoreError>;
+        /// Delete the instance and all its data (`manage`, org-wide credential).
+        fn delete_instance(which: &InstanceRef) -> Result<Instance, CoreError>;
+        /// Send a text message (`send`).
+        fn send_text(which: &InstanceRef, to: &str, text: &str) -> Result<Message, CoreError>;
+        /// Revoke a message for everyone or delete it for me (`send`).
+        fn delete_message(which: &InstanceRef, message_id: &str, for_everyone: bool) -> Result<Message, CoreError>;
+        /// Remove a chat from the gateway's copy (`send`).
+        fn delete_chat(which: &InstanceRef, chat: &str, media: bool) -> Result<String, CoreError>;
+        /// Change archive/pin/mute of a chat (`send`).
+        fn update_chat(which: &InstanceRef, chat: &str, patch: ChatPatch) -> Result<Chat, CoreError>;
+        /// One stored chat (`read`).
+        fn get_chat(which: &InstanceRef, chat: &str) -> Result<Chat, CoreError>;
+        /// Stored chats, most recent first (`read`).
+        fn list_chats(which: &InstanceRef) -> Result<Vec<Chat>, CoreError>;
+        /// A page of a chat's messages, newest first (`read`).
+        fn list_messages(which: &InstanceRef, chat: &str, limit: u32, cursor: Option<&str>) -> Result<MessagePage, CoreError>;
+        /// One stored message by id, in whichever chat it is (`read`).
+        fn get_message(which: &InstanceRef, message_id: &str) -> Result<Message, CoreError>;
+        /// This dialect's webhooks of the instance (`manage`).
+        fn get_webhooks(which: &InstanceRef) -> Result<Vec<Webhook>, CoreError>;
+        /// Replace this dialect's webhooks of the instance (`manage`).
+        fn set_webhooks(which: &InstanceRef, hooks: &[WebhookSpec]) -> Result<Vec<Webhook>, CoreError>;
+        /// The instance's integration with the sink plugin `sink` (`manage`).
+        fn get_integration(which: &InstanceRef, sink: &str) -> Result<Option<Integration>, CoreError>;
+        /// Create or replace the instance's integration with `spec.sink` (`manage`).
+        fn set_integration(which: &InstanceRef, spec: &IntegrationSpec) -> Result<Integration, CoreError>;
+        /// Remove the instance's integration with `sink` (`manage`).
+        fn delete_integration(which: &InstanceRef, sink: &str) -> Result<bool, CoreError>;
+        /// Normalise a number or JID the way core does.
+        fn normalize_jid(input: &str) -> Result<String, CoreError>;
+        /// Count one hit against a host-kept rate-limit bucket.
+        fn rate_limit(bucket: &str, limit: u32, window_ms: u64) -> RateDecision;
+    }
 }
 
 /// Resolve a presented secret to a principal. Needs the `identity` grant.
 pub mod identity {
-    pub use crate::wit::wagate::plugin::identity::*;
+    use crate::types::Principal;
+
+    /// The principal whose credential matches `secret`, if any.
+    pub fn resolve(secret: &str) -> Option<Principal> {
+        import!(identity::resolve(secret) via |f| f.identity(secret))
+    }
 }
 
 /// Outbound HTTP to the hosts the operator allowed. Needs the `http-out` grant.
 pub mod http_out {
-    pub use crate::wit::wagate::plugin::http_out::*;
+    pub use crate::wit::wagate::plugin::http_out::{HttpError, OutboundRequest, OutboundResponse};
+
+    /// Send `req` and wait for the whole answer.
+    pub fn fetch(req: &OutboundRequest) -> Result<OutboundResponse, HttpError> {
+        import!(http_out::fetch(req) via |f| f.fetch(req))
+    }
 }
 
 /// The plugin's configuration. Needs the `config` grant.
 pub mod config {
-    pub use crate::wit::wagate::plugin::config::*;
+    /// The value of `key`, if configured.
+    pub fn get(key: &str) -> Option<String> {
+        import!(config::get(key) via |f| f.config.get(key).cloned())
+    }
 }
 
 /// A host-kept key-value cache that survives between requests. Needs the `cache` grant.
 pub mod cache {
-    pub use crate::wit::wagate::plugin::cache::*;
+    pub use crate::wit::wagate::plugin::cache::Cached;
+
+    /// The value stored under `key`, unless it expired or was evicted.
+    pub fn get(key: &str) -> Option<Cached> {
+        import!(cache::get(key) via |f| f.cache_get(key))
+    }
+
+    /// Store `value` under `key` for `ttl_ms` milliseconds (0: until evicted).
+    pub fn set(key: &str, value: &[u8], ttl_ms: u64) -> bool {
+        import!(cache::set(key, value, ttl_ms) via |f| f.cache_set(key, value, ttl_ms))
+    }
+
+    /// Remove `key`.
+    pub fn delete(key: &str) {
+        import!(cache::delete(key) via |f| {
+            f.cache.remove(key);
+        })
+    }
 }
 
 /// Durable per-instance key-value storage kept in the gateway's database (never
 /// evicted; removed with the instance or the plugin's integration of it). Needs the
 /// `storage` grant.
 pub mod storage {
-    pub use crate::wit::wagate::plugin::storage::*;
+    use crate::types::Integration;
+
+    /// The value stored under `key` for `instance_id`.
+    pub fn get(instance_id: &str, key: &str) -> Result<Option<Vec<u8>>, String> {
+        import!(storage::get(instance_id, key) via |f| f.storage_get(instance_id, key))
+    }
+
+    /// Store `value` under `key` for `instance_id`.
+    pub fn set(instance_id: &str, key: &str, value: &[u8]) -> Result<(), String> {
+        import!(storage::set(instance_id, key, value) via |f| f.storage_set(instance_id, key, value))
+    }
+
+    /// Remove `key`.
+    pub fn delete(instance_id: &str, key: &str) -> Result<(), String> {
+        import!(storage::delete(instance_id, key) via |f| f.storage_delete(instance_id, key))
+    }
+
+    /// This plugin's integration of `instance_id`.
+    pub fn integration(instance_id: &str) -> Option<Integration> {
+        import!(storage::integration(instance_id) via |f| f.integrations.get(instance_id).cloned())
+    }
 }
 
 /// Logging into the host's log. Needs the `log` grant.
 pub mod log {
-    pub use crate::wit::wagate::plugin::log::{Level, log};
+    pub use crate::wit::wagate::plugin::log::Level;
+
+    /// Write one log line (the host truncates very long ones). Under `testing`, lines
+    /// are kept in the fakes (`Fakes::logs`).
+    pub fn log(level: Level, message: &str) {
+        import!(log::log(level, message) via |f| f.logs.push((level, message.to_string())))
+    }
 
     /// Log at `info`.
     pub fn info(msg: &str) {
@@ -134,19 +317,19 @@ pub mod log {
 #[allow(missing_docs, clippy::all)]
 pub mod auth {
     wit_bindgen::generate!({
-        path: "../../wit",
-        world: "wagate:plugin/auth@0.1.0",
+        path: "wit",
+        world: "wagate:plugin/auth@0.2.0",
         runtime_path: "wagate_plugin_sdk::wit_bindgen::rt",
         pub_export_macro: true,
         export_macro_name: "export_auth",
         default_bindings_module: "wagate_plugin_sdk::auth",
         with: {
-            "wagate:plugin/types@0.1.0": crate::wit::wagate::plugin::types,
-            "wagate:plugin/identity@0.1.0": crate::wit::wagate::plugin::identity,
-            "wagate:plugin/http-out@0.1.0": crate::wit::wagate::plugin::http_out,
-            "wagate:plugin/config@0.1.0": crate::wit::wagate::plugin::config,
-            "wagate:plugin/cache@0.1.0": crate::wit::wagate::plugin::cache,
-            "wagate:plugin/log@0.1.0": crate::wit::wagate::plugin::log,
+            "wagate:plugin/types@0.2.0": crate::wit::wagate::plugin::types,
+            "wagate:plugin/identity@0.2.0": crate::wit::wagate::plugin::identity,
+            "wagate:plugin/http-out@0.2.0": crate::wit::wagate::plugin::http_out,
+            "wagate:plugin/config@0.2.0": crate::wit::wagate::plugin::config,
+            "wagate:plugin/cache@0.2.0": crate::wit::wagate::plugin::cache,
+            "wagate:plugin/log@0.2.0": crate::wit::wagate::plugin::log,
         },
     });
 }
@@ -157,20 +340,20 @@ pub mod auth {
 #[allow(missing_docs, clippy::all)]
 pub mod dialect {
     wit_bindgen::generate!({
-        path: "../../wit",
-        world: "wagate:plugin/dialect@0.1.0",
+        path: "wit",
+        world: "wagate:plugin/dialect@0.2.0",
         runtime_path: "wagate_plugin_sdk::wit_bindgen::rt",
         pub_export_macro: true,
         export_macro_name: "export_dialect",
         default_bindings_module: "wagate_plugin_sdk::dialect",
         with: {
-            "wagate:plugin/types@0.1.0": crate::wit::wagate::plugin::types,
-            "wagate:plugin/core@0.1.0": crate::wit::wagate::plugin::core,
-            "wagate:plugin/http-out@0.1.0": crate::wit::wagate::plugin::http_out,
-            "wagate:plugin/config@0.1.0": crate::wit::wagate::plugin::config,
-            "wagate:plugin/cache@0.1.0": crate::wit::wagate::plugin::cache,
-            "wagate:plugin/storage@0.1.0": crate::wit::wagate::plugin::storage,
-            "wagate:plugin/log@0.1.0": crate::wit::wagate::plugin::log,
+            "wagate:plugin/types@0.2.0": crate::wit::wagate::plugin::types,
+            "wagate:plugin/core@0.2.0": crate::wit::wagate::plugin::core,
+            "wagate:plugin/http-out@0.2.0": crate::wit::wagate::plugin::http_out,
+            "wagate:plugin/config@0.2.0": crate::wit::wagate::plugin::config,
+            "wagate:plugin/cache@0.2.0": crate::wit::wagate::plugin::cache,
+            "wagate:plugin/storage@0.2.0": crate::wit::wagate::plugin::storage,
+            "wagate:plugin/log@0.2.0": crate::wit::wagate::plugin::log,
         },
     });
 }
@@ -180,19 +363,19 @@ pub mod dialect {
 #[allow(missing_docs, clippy::all)]
 pub mod sink {
     wit_bindgen::generate!({
-        path: "../../wit",
-        world: "wagate:plugin/sink@0.1.0",
+        path: "wit",
+        world: "wagate:plugin/sink@0.2.0",
         runtime_path: "wagate_plugin_sdk::wit_bindgen::rt",
         pub_export_macro: true,
         export_macro_name: "export_sink",
         default_bindings_module: "wagate_plugin_sdk::sink",
         with: {
-            "wagate:plugin/types@0.1.0": crate::wit::wagate::plugin::types,
-            "wagate:plugin/http-out@0.1.0": crate::wit::wagate::plugin::http_out,
-            "wagate:plugin/config@0.1.0": crate::wit::wagate::plugin::config,
-            "wagate:plugin/cache@0.1.0": crate::wit::wagate::plugin::cache,
-            "wagate:plugin/storage@0.1.0": crate::wit::wagate::plugin::storage,
-            "wagate:plugin/log@0.1.0": crate::wit::wagate::plugin::log,
+            "wagate:plugin/types@0.2.0": crate::wit::wagate::plugin::types,
+            "wagate:plugin/http-out@0.2.0": crate::wit::wagate::plugin::http_out,
+            "wagate:plugin/config@0.2.0": crate::wit::wagate::plugin::config,
+            "wagate:plugin/cache@0.2.0": crate::wit::wagate::plugin::cache,
+            "wagate:plugin/storage@0.2.0": crate::wit::wagate::plugin::storage,
+            "wagate:plugin/log@0.2.0": crate::wit::wagate::plugin::log,
         },
     });
 }
@@ -208,11 +391,12 @@ pub use sink::export_sink;
 pub mod prelude {
     pub use crate::core;
     pub use crate::http::{
-        Request, core_error, core_error_status, header, json, json_error, state_name, text,
+        BodyError, Request, core_error, core_error_status, header, json, json_error, state_name,
+        text,
     };
-    pub use crate::router::{Params, Router};
+    pub use crate::router::{IntoResponse, Params, Router};
     pub use crate::types::{
         Capabilities, Chat, ConnectionState, CoreError, Event, Header, HttpRequest, HttpResponse,
-        Instance, InstanceRef, Message, Principal,
+        Instance, InstanceRef, Message, Missing, Principal, ResourceKind,
     };
 }

@@ -1,7 +1,35 @@
 //! A small router: method + path pattern with `{params}`, first match wins.
 
-use crate::http::{Request, header, json_error, percent_decode};
+use crate::http::{BodyError, Request, header, json_error, percent_decode};
 use crate::types::HttpResponse;
+
+/// What a handler may return: a response, or `Result<HttpResponse, HttpResponse>` so
+/// that `?` answers early with the error response (a bad body, a core error mapped
+/// into the dialect's shape):
+///
+/// ```ignore
+/// fn send(req: &Request, params: &Params) -> Result<HttpResponse, HttpResponse> {
+///     let body: SendBody = req.body()?;
+///     let msg = core::send_text(&which(params), &body.to, &body.text).map_err(my_error)?;
+///     Ok(json(201, &msg_json(&msg)))
+/// }
+/// ```
+pub trait IntoResponse {
+    /// The response to answer.
+    fn into_response(self) -> HttpResponse;
+}
+
+impl IntoResponse for HttpResponse {
+    fn into_response(self) -> HttpResponse {
+        self
+    }
+}
+
+impl IntoResponse for Result<HttpResponse, HttpResponse> {
+    fn into_response(self) -> HttpResponse {
+        self.unwrap_or_else(|e| e)
+    }
+}
 
 /// Path parameters captured by a route pattern (`/chat/{jid}` -> `jid`), percent-decoded.
 #[derive(Debug, Default, Clone)]
@@ -50,6 +78,7 @@ pub struct Router {
     routes: Vec<Route>,
     fallback: Option<Handler>,
     not_allowed: Option<NotAllowedHandler>,
+    body_errors: Option<fn(&BodyError) -> HttpResponse>,
 }
 
 impl Router {
@@ -58,12 +87,13 @@ impl Router {
         Self::default()
     }
 
-    /// Add a route for `method` (upper-case, e.g. `"PATCH"`).
-    pub fn route(
+    /// Add a route for `method` (upper-case, e.g. `"PATCH"`). The handler returns an
+    /// [`HttpResponse`] or a `Result<HttpResponse, HttpResponse>` ([`IntoResponse`]).
+    pub fn route<R: IntoResponse>(
         mut self,
         method: &str,
         pattern: &str,
-        handler: impl Fn(&Request, &Params) -> HttpResponse + 'static,
+        handler: impl Fn(&Request, &Params) -> R + 'static,
     ) -> Self {
         let segments = split(pattern)
             .map(|s| {
@@ -79,30 +109,59 @@ impl Router {
         self.routes.push(Route {
             method: method.to_ascii_uppercase(),
             segments,
-            handler: Box::new(handler),
+            handler: Box::new(move |req, params| handler(req, params).into_response()),
         });
         self
     }
 
     /// Add a `GET` route.
-    pub fn get(self, p: &str, h: impl Fn(&Request, &Params) -> HttpResponse + 'static) -> Self {
+    pub fn get<R: IntoResponse>(
+        self,
+        p: &str,
+        h: impl Fn(&Request, &Params) -> R + 'static,
+    ) -> Self {
         self.route("GET", p, h)
     }
     /// Add a `POST` route.
-    pub fn post(self, p: &str, h: impl Fn(&Request, &Params) -> HttpResponse + 'static) -> Self {
+    pub fn post<R: IntoResponse>(
+        self,
+        p: &str,
+        h: impl Fn(&Request, &Params) -> R + 'static,
+    ) -> Self {
         self.route("POST", p, h)
     }
     /// Add a `PUT` route.
-    pub fn put(self, p: &str, h: impl Fn(&Request, &Params) -> HttpResponse + 'static) -> Self {
+    pub fn put<R: IntoResponse>(
+        self,
+        p: &str,
+        h: impl Fn(&Request, &Params) -> R + 'static,
+    ) -> Self {
         self.route("PUT", p, h)
     }
     /// Add a `PATCH` route.
-    pub fn patch(self, p: &str, h: impl Fn(&Request, &Params) -> HttpResponse + 'static) -> Self {
+    pub fn patch<R: IntoResponse>(
+        self,
+        p: &str,
+        h: impl Fn(&Request, &Params) -> R + 'static,
+    ) -> Self {
         self.route("PATCH", p, h)
     }
     /// Add a `DELETE` route.
-    pub fn delete(self, p: &str, h: impl Fn(&Request, &Params) -> HttpResponse + 'static) -> Self {
+    pub fn delete<R: IntoResponse>(
+        self,
+        p: &str,
+        h: impl Fn(&Request, &Params) -> R + 'static,
+    ) -> Self {
         self.route("DELETE", p, h)
+    }
+
+    /// Answer a body that [`Request::body`] cannot read (empty, not JSON, not the
+    /// expected shape) with `mapper`'s response, in the dialect's own error shape,
+    /// for every request this router dispatches. Without it the answer is wagate's
+    /// neutral `400 {"error":{"code":"invalid_body",...}}`.
+    pub fn body_errors(mut self, mapper: fn(&BodyError) -> HttpResponse) -> Self {
+        self.body_errors = Some(mapper);
+        self
     }
 
     /// Answer requests whose path matches no route with `handler` instead of the
@@ -128,6 +187,9 @@ impl Router {
 
     /// Dispatch `req` to the first matching route.
     pub fn handle(&self, req: &Request) -> HttpResponse {
+        if let Some(mapper) = self.body_errors {
+            req.set_body_errors(mapper);
+        }
         let path: Vec<&str> = split(&req.rel_path).collect();
         let method = req.method().to_ascii_uppercase();
         let mut allowed: Vec<&str> = Vec::new();
@@ -208,15 +270,15 @@ mod tests {
         assert_eq!(p.get("rest"), Some("a/b"));
     }
 
-    fn request(method: &str, path: &str) -> Request {
+    fn request(method: &str, path: &str, body: &str) -> Request {
         Request::new(
             crate::types::HttpRequest {
                 method: method.into(),
                 path: path.into(),
                 mount: "/m".into(),
                 query: None,
-                headers: vec![],
-                body: vec![],
+                headers: Vec::new(),
+                body: body.as_bytes().to_vec(),
             },
             None,
         )
@@ -237,11 +299,11 @@ mod tests {
             .delete("/x/{id}", ok)
             .post("/y", ok)
             .fallback(|_, _| crate::http::text(404, "mine"));
-        let resp = router.handle(&request("PUT", "/m/x/1"));
+        let resp = router.handle(&request("PUT", "/m/x/1", ""));
         assert_eq!(resp.status, 405);
         assert_eq!(allow(&resp), Some("GET, DELETE"));
         // The fallback renders only unknown paths.
-        let resp = router.handle(&request("GET", "/m/z"));
+        let resp = router.handle(&request("GET", "/m/z", ""));
         assert_eq!(
             (resp.status, resp.body.as_slice()),
             (404, b"mine".as_slice())
@@ -252,11 +314,53 @@ mod tests {
         let router = Router::new()
             .post("/y", ok)
             .method_not_allowed(|_, methods| crate::http::text(405, &methods.join("|")));
-        let resp = router.handle(&request("GET", "/m/y"));
+        let resp = router.handle(&request("GET", "/m/y", ""));
         assert_eq!(
             (resp.status, resp.body.as_slice()),
             (405, b"POST".as_slice())
         );
         assert_eq!(allow(&resp), Some("POST"));
+    }
+
+    #[derive(serde::Deserialize)]
+    struct Greeting {
+        name: String,
+    }
+
+    fn greet(req: &Request, _: &Params) -> Result<HttpResponse, HttpResponse> {
+        let g: Greeting = req.body()?;
+        if g.name.is_empty() {
+            return Err(json_error(422, "empty", "name is empty"));
+        }
+        Ok(crate::http::text(200, &format!("hi {}", g.name)))
+    }
+
+    fn teapot(e: &BodyError) -> HttpResponse {
+        crate::http::json(418, &serde_json::json!({ "bad": e.to_string() }))
+    }
+
+    #[test]
+    fn result_handlers_and_body_errors() {
+        let plain = Router::new().post("/greet", greet);
+        let r = plain.handle(&request("POST", "/m/greet", r#"{"name":"ana"}"#));
+        assert_eq!((r.status, r.body.as_slice()), (200, &b"hi ana"[..]));
+        let r = plain.handle(&request("POST", "/m/greet", r#"{"name":""}"#));
+        assert_eq!(r.status, 422, "the handler's own Err");
+        let r = plain.handle(&request("POST", "/m/greet", "{"));
+        assert_eq!(r.status, 400, "the neutral body error");
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(v["error"]["code"], "invalid_body");
+
+        let custom = Router::new().post("/greet", greet).body_errors(teapot);
+        for (body, what) in [
+            ("", "empty"),
+            ("{", "not JSON"),
+            (r#"{"name":1}"#, "wrong shape"),
+        ] {
+            let r = custom.handle(&request("POST", "/m/greet", body));
+            assert_eq!(r.status, 418, "{what}");
+            let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+            assert!(!v["bad"].as_str().unwrap().is_empty(), "{what}: {v}");
+        }
     }
 }

@@ -23,6 +23,7 @@
 use serde_json::{Map, Value, json};
 use wagate_plugin_sdk::prelude::*;
 use wagate_plugin_sdk::types::{Integration, IntegrationSpec};
+use wagate_plugin_sdk::url::{self, encode};
 
 use crate::api::{Cap, Within, body_object, checked, core_failure, session_ref, sid};
 use crate::render::{no_content, not_found, validation};
@@ -62,7 +63,7 @@ fn parse(
         fields.insert(k.to_string(), json!(why));
     };
     let url = match body.get("url") {
-        Some(Value::String(u)) if is_url(u) => u.trim_end_matches('/').to_string(),
+        Some(Value::String(u)) if url::is_http(u) => u.trim_end_matches('/').to_string(),
         _ => {
             bad("url", "required, an http:// or https:// URL");
             String::new()
@@ -115,7 +116,7 @@ fn parse(
     let inbox_name = text("inboxName");
     let delimiter = text("signDelimiter");
     let server = text("serverUrl");
-    if server.as_deref().is_some_and(|s| !is_url(s)) {
+    if server.as_deref().is_some_and(|s| !url::is_http(s)) {
         fields.insert("serverUrl".into(), json!("an http:// or https:// URL"));
     }
     let inbox_id = match body.get("inboxId") {
@@ -159,38 +160,6 @@ fn parse(
         secret_headers: token.map(|t| vec![header(TOKEN_HEADER, &t)]),
         enabled,
     })
-}
-
-fn is_url(u: &str) -> bool {
-    let rest = u
-        .strip_prefix("http://")
-        .or_else(|| u.strip_prefix("https://"));
-    rest.is_some_and(|r| {
-        let host = r.split(['/', '?', '#']).next().unwrap_or("");
-        !host.is_empty() && !host.contains(char::is_whitespace)
-    })
-}
-
-/// The scheme and `Host` the request came in on.
-fn request_base(req: &Request) -> String {
-    let scheme = req.header("x-forwarded-proto").unwrap_or("http");
-    let host = req
-        .header("x-forwarded-host")
-        .or_else(|| req.header("host"))
-        .unwrap_or("localhost");
-    format!("{scheme}://{host}")
-}
-
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 /// The integration in the v1 shape.
@@ -243,7 +212,7 @@ pub fn get_chatwoot(req: &Request, p: &Params) -> HttpResponse {
         return not_found("the session has no chatwoot integration");
     };
     match session_name(&sid) {
-        Ok(name) => json(200, &render(&i, &name, &request_base(req))),
+        Ok(name) => json(200, &render(&i, &name, &req.base_url())),
         Err(e) => fail(e),
     }
 }
@@ -265,7 +234,7 @@ pub fn put_chatwoot(req: &Request, p: &Params) -> HttpResponse {
             .iter()
             .any(|n| n.eq_ignore_ascii_case(TOKEN_HEADER))
     });
-    let base = request_base(req);
+    let base = req.base_url();
     let spec = match parse(&body, have_token, &base) {
         Ok(w) => w,
         Err(fields) => {

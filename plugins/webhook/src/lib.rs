@@ -41,11 +41,7 @@ impl Guest for Webhook {
 }
 
 fn post(dest: &Destination, out: &Outgoing) -> Delivery {
-    let timestamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-        .to_string();
+    let timestamp = wagate_plugin_sdk::time::now_secs().to_string();
     let mut headers = vec![
         Header {
             name: "content-type".into(),

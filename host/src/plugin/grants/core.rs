@@ -230,10 +230,10 @@ impl wit_core::Host for CoreView<'_> {
             .ctx
             .is_some_and(|c| c.loaded_sinks.contains(&spec.sink))
         {
-            return Ok(Err(wit::CoreError::NotFound(format!(
-                "no sink plugin named `{}` is loaded",
-                spec.sink
-            ))));
+            return Ok(Err(wit::CoreError::NotFound(wit::Missing {
+                kind: wit::ResourceKind::Sink,
+                message: format!("no sink plugin named `{}` is loaded", spec.sink),
+            })));
         }
         let which = which.into();
         let spec: model::IntegrationSpec = spec.into();
@@ -402,7 +402,7 @@ mod tests {
         let which = wit::InstanceRef::Name("shop".into());
         assert!(matches!(
             view.set_integration(which, spec).await.unwrap(),
-            Err(wit::CoreError::NotFound(_))
+            Err(wit::CoreError::NotFound(m)) if m.kind == wit::ResourceKind::Sink
         ));
 
         // No caller (render-event, openapi, anonymous requests): refused.

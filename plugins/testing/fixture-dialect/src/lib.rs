@@ -76,7 +76,8 @@ fn router() -> Router {
             std::thread::sleep(std::time::Duration::from_millis(ms));
             json(200, &serde_json::json!({ "label": label() }))
         })
-        .get("/loop", |_req, _| {
+        // Diverging handlers name their type: a handler may return any `IntoResponse`.
+        .get("/loop", |_req, _| -> HttpResponse {
             log::info("looping forever");
             let mut n: u64 = 0;
             loop {
@@ -89,7 +90,7 @@ fn router() -> Router {
             let sum: u64 = v.iter().step_by(4096).map(|b| *b as u64).sum();
             json(200, &serde_json::json!({ "touched_pages": sum }))
         })
-        .get("/panic", |_req, _| panic!("fixture asked to panic"))
+        .get("/panic", |_req, _| -> HttpResponse { panic!("fixture asked to panic") })
         .get("/bad-status", |_req, _| HttpResponse {
             status: 42,
             headers: vec![],
