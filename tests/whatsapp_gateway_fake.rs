@@ -262,6 +262,12 @@ fn seeded_device_connects_and_a_401_logs_the_instance_out() {
     // The server ends the session: the device was removed from the phone.
     assert!(server.stream_error("401"), "no live connection to end");
     gw.wait_state(&key, "shop", "disconnected");
+    // The link reports the state before core has ingested the logout that clears the
+    // pairing (a plain disconnect keeps it), so the owner is gone a moment later.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while owner_jid(&gw, &key) != Value::Null && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     assert_eq!(
         owner_jid(&gw, &key),
         Value::Null,
