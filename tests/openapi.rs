@@ -47,7 +47,8 @@ fn undeclared_methods_on_documented_paths_answer_405_with_allow_in_each_dialects
 
     // (mount, auth header, what marks the dialect's error shape)
     type Shape = fn(&Value) -> bool;
-    let dialects: [(&str, Vec<(&str, &str)>, Shape); 4] = [
+    type Dialect<'a> = (&'a str, Vec<(&'a str, &'a str)>, Shape);
+    let dialects: [Dialect; 4] = [
         ("/api", vec![("token", ryze.as_str())], |b| {
             b["success"] == false && b["error"]["message"].is_string()
         }),
