@@ -17,6 +17,7 @@
 //! spelling the WHATWG URL parser normalises, `2130706433`, `0x7f000001`, `127.1`) or
 //! `localhost` in a refused range is rejected with a clear error then, rather than
 //! failing at every delivery. It does not resolve names; [`connect`] is the guard.
+#![warn(missing_docs)]
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::str::FromStr;
@@ -96,6 +97,8 @@ pub struct Policy {
 }
 
 impl Policy {
+    /// A policy that lets the given ranges through the refusal of private and local
+    /// addresses (the `[outbound] allow` setting).
     pub fn new(allow: Vec<Cidr>) -> Self {
         Policy { allow }
     }

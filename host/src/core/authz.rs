@@ -4,6 +4,7 @@
 //! 1. An instance of another organisation, or (for an instance-bound credential) any
 //!    other instance, does not exist for the caller: `not-found`, never `forbidden`.
 //! 2. A visible instance with a missing capability: `forbidden`.
+#![warn(missing_docs)]
 
 use redb::ReadTransaction;
 
@@ -12,6 +13,7 @@ use super::model::{Capability, CoreError, CoreResult, InstanceRef, Principal};
 use crate::core::records::InstanceRecord;
 use crate::store::{get_json, internal, tables};
 
+/// Refuses with `Forbidden` unless the credential holds the capability.
 pub fn require(p: &Principal, cap: Capability) -> CoreResult<()> {
     if p.caps.has(cap) {
         Ok(())
@@ -31,6 +33,8 @@ pub fn can_see(p: &Principal, instance: &InstanceRecord) -> bool {
             .is_none_or(|bound| bound == instance.instance.id)
 }
 
+/// The one error for an instance that is absent or not visible, so a caller cannot
+/// probe for other organisations' instances.
 pub fn instance_not_found(which: &InstanceRef) -> CoreError {
     CoreError::NotFound(format!("instance `{which}` not found"))
 }

@@ -1,4 +1,5 @@
 //! Chats: list, read, archive/pin/mute, delete (local copy, optionally with media).
+#![warn(missing_docs)]
 
 use super::Core;
 use super::jid;
@@ -34,6 +35,7 @@ impl Core {
         Ok(chats)
     }
 
+    /// One stored chat, by number or JID in any accepted spelling.
     pub async fn get_chat(
         &self,
         p: &Principal,

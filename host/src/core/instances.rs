@@ -1,4 +1,5 @@
 //! Instance lifecycle: create, read, connect, state, logout, delete.
+#![warn(missing_docs)]
 
 use redb::{ReadableTable, WriteTransaction};
 
@@ -122,6 +123,7 @@ impl Core {
         Ok(CreatedInstance { instance, token })
     }
 
+    /// One instance as the caller may see it.
     pub async fn get_instance(&self, p: &Principal, which: &InstanceRef) -> CoreResult<Instance> {
         let record = self.authorize(p, which, Capability::Read)?;
         Ok(self.live(record.instance))
@@ -187,6 +189,7 @@ impl Core {
         })
     }
 
+    /// The instance's current link state, as the live link reports it.
     pub async fn connection_state(
         &self,
         p: &Principal,

@@ -5,11 +5,13 @@
 //! `<digits>@s.whatsapp.net` (a `:device` suffix is dropped); `<digits>@lid`;
 //! `<digits>[-<digits>]@g.us`; the legacy `@c.us` becomes `@s.whatsapp.net`.
 //! Everything else is an `invalid` error that says what was expected.
+#![warn(missing_docs)]
 
 use super::model::{CoreError, CoreResult};
 
 const EXPECTED: &str = "expected a phone number with country code (5511999999999) or a JID (...@s.whatsapp.net, ...@lid, ...@g.us)";
 
+/// The canonical JID for a number or JID, or an `invalid` error saying what was expected.
 pub fn normalize(input: &str) -> CoreResult<String> {
     let s = input.trim();
     if s.is_empty() {

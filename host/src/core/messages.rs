@@ -1,4 +1,5 @@
 //! Messages: send, store, delete for me / revoke, page through.
+#![warn(missing_docs)]
 
 use base64::Engine;
 use redb::{ReadableTable, WriteTransaction};
@@ -12,7 +13,9 @@ use super::model::{
 use crate::core::outbox;
 use crate::store::{decode, encode, get_json, internal, tables};
 
+/// Messages per page when the caller gives no limit.
 pub const DEFAULT_PAGE: u32 = 50;
+/// Largest page a caller may ask for, so one request cannot scan a whole chat.
 pub const MAX_PAGE: u32 = 200;
 /// WhatsApp's own cap on a text message.
 const MAX_TEXT_CHARS: usize = 65_536;
@@ -313,10 +316,12 @@ impl Core {
     }
 }
 
+/// The `NotFound` error every dialect maps for an unknown message id.
 pub fn message_not_found() -> CoreError {
     CoreError::NotFound("message not found".into())
 }
 
+/// The `NotFound` error every dialect maps for an unknown chat.
 pub fn chat_not_found() -> CoreError {
     CoreError::NotFound("chat not found".into())
 }

@@ -1,5 +1,6 @@
 //! Fixed-window rate limits kept by the host, so they hold across plugin instances,
 //! reloads and dialects.
+#![warn(missing_docs)]
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -7,6 +8,7 @@ use std::sync::Mutex;
 use super::model::RateDecision;
 use crate::util::now_ms;
 
+/// Counters per limit key, each in its current fixed window.
 #[derive(Default)]
 pub struct RateLimiter {
     windows: Mutex<HashMap<String, Window>>,

@@ -1,6 +1,7 @@
 //! The live event feed: every committed event, as soon as its commit is durable, to
 //! whoever listens (WebSocket streams). Read from the outbox after each commit, so the
 //! feed carries exactly what was committed, in outbox order.
+#![warn(missing_docs)]
 
 use std::sync::Arc;
 
@@ -13,6 +14,7 @@ use crate::store::{Store, internal, tables};
 /// lags is told so and dropped by the stream layer).
 const CAPACITY: usize = 4096;
 
+/// A cheap-to-clone handle on the feed; every clone sees the same events.
 #[derive(Clone)]
 pub struct LiveFeed {
     tx: broadcast::Sender<Arc<Event>>,
@@ -45,6 +47,7 @@ impl LiveFeed {
         feed
     }
 
+    /// A new listener that receives events committed from now on (no backlog).
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
         self.tx.subscribe()
     }

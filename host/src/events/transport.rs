@@ -1,6 +1,7 @@
 //! The dispatcher's transport over the plugin host: dialect plugins render (integrations
 //! get the native `/core` JSON), and the destination's sink plugin sends through
 //! http-out: `webhook` for plain webhooks, the integration's sink (`chatwoot`) else.
+#![warn(missing_docs)]
 
 use async_trait::async_trait;
 
@@ -12,7 +13,9 @@ use crate::plugin::{Delivery, PluginHost};
 /// The bundled sink that POSTs to webhooks.
 pub use crate::core::model::WEBHOOK_SINK;
 
+/// The dispatcher's [`Transport`] in production: renders and sends through plugins.
 pub struct PluginTransport {
+    /// The loaded dialects (to render) and sinks (to send).
     pub plugins: PluginHost,
 }
 

@@ -14,6 +14,7 @@
 //! | POST | /admin/events/dead-letters/replay | `{ids?: [...]}` (all when absent) back to their queues |
 //! | GET | /admin/plugins | loaded plugins and the mount table |
 //! | POST | /admin/plugins/reload | re-read plugins and config; swap atomically or keep the old set |
+#![warn(missing_docs)]
 
 use base64::Engine;
 use http::{Method, StatusCode};
@@ -26,6 +27,7 @@ use crate::core::model::{Capabilities, InstanceRef};
 use crate::core::records::{CredentialKind, InstanceRecord};
 use crate::whatsapp::sim::SimLink;
 
+/// Answers one `/admin` request; the route name it returns labels the metrics.
 pub async fn handle(app: &super::App, req: &Req) -> (&'static str, ApiResult) {
     let core = &app.core;
     let Some(seg) = req.segments("/admin") else {

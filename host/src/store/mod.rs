@@ -4,6 +4,7 @@
 //! writers). Every mutation goes through [`Store::write`], which hands it to the single
 //! writer thread; the writer batches concurrent mutations into one durable commit
 //! (group commit, see [`writer`]) and answers each caller once its commit is on disk.
+#![warn(missing_docs)]
 
 pub mod tables;
 mod writer;
@@ -84,6 +85,7 @@ impl Store {
         self.writer.commits.subscribe()
     }
 
+    /// The data folder holding the redb file; media files live beside it.
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
     }
@@ -233,10 +235,12 @@ pub fn internal(e: impl std::fmt::Display) -> StoreError {
     StoreError::Storage
 }
 
+/// Serializes a record to its stored JSON form.
 pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(value).expect("records serialize infallibly")
 }
 
+/// Reads a stored JSON record; a record that no longer parses is a storage error.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> StoreResult<T> {
     serde_json::from_slice(bytes).map_err(internal)
 }

@@ -5,6 +5,7 @@
 //! message of somebody else in a direct chat, is refused); the link of an instance can
 //! be taken down and up to exercise not-connected paths. Inbound messages are injected
 //! through [`SimLink::inject`] (the admin API).
+#![warn(missing_docs)]
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -28,6 +29,7 @@ struct Session {
     revoked: HashSet<String>,
 }
 
+/// The simulated network as a [`Link`](super::Link): one session per instance.
 pub struct SimLink {
     sessions: Arc<Mutex<HashMap<String, Session>>>,
     events: UnboundedSender<LinkEvent>,
@@ -35,6 +37,7 @@ pub struct SimLink {
 }
 
 impl SimLink {
+    /// A network that reports to `events` and completes a pairing after `pair_delay`.
     pub fn new(events: UnboundedSender<LinkEvent>, pair_delay: Duration) -> Self {
         SimLink {
             sessions: Arc::default(),

@@ -7,6 +7,7 @@
 //! future wrapped so a live-task counter goes up when it starts and down when it ends
 //! or is aborted (the wrapper is dropped either way). The gateway's own per-session
 //! tasks are spawned through [`spawn_counted`] and counted the same way.
+#![warn(missing_docs)]
 
 use std::future::Future;
 use std::pin::Pin;
@@ -23,6 +24,7 @@ use whatsapp_rust::wacore::runtime::{AbortHandle, Runtime};
 pub struct TaskCounter(Arc<AtomicI64>);
 
 impl TaskCounter {
+    /// Tasks running now; zero once a link's sessions are gone means no task leaked.
     pub fn live(&self) -> i64 {
         self.0.load(Ordering::SeqCst)
     }
@@ -70,6 +72,7 @@ pub struct CountingRuntime {
 }
 
 impl CountingRuntime {
+    /// A runtime whose spawned tasks are counted in `counter`.
     pub fn new(counter: TaskCounter) -> Self {
         CountingRuntime { counter }
     }

@@ -37,6 +37,7 @@
 //! Reads open a redb read transaction (MVCC: never blocked by the writer) inside
 //! `tokio::task::spawn_blocking`, so no redb call runs on an async worker thread (the
 //! writer thread takes care of that for writes).
+#![warn(missing_docs)]
 
 mod appsync;
 mod device;
@@ -74,6 +75,7 @@ impl RedbBackend {
         }
     }
 
+    /// The instance whose keys this backend reads and writes.
     pub fn instance_id(&self) -> &str {
         &self.instance_id
     }
