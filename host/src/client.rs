@@ -1,6 +1,5 @@
 //! A minimal blocking HTTP/1.1 client for the CLI's `--server` mode and the tests:
 //! plain `http://` on loopback or a LAN, one request per connection.
-#![warn(missing_docs)]
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

@@ -39,7 +39,6 @@
 //! [plugins]                      # which plugins load and where dialects mount;
 //!                                # see `plugin::config` (default: all bundled)
 //! ```
-#![warn(missing_docs)]
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -1,6 +1,5 @@
 //! Prometheus text metrics: requests by route and status, a latency histogram, and
 //! (computed at scrape time by the server) instances by state.
-#![warn(missing_docs)]
 
 use std::collections::HashMap;
 use std::fmt::Write;

@@ -17,7 +17,6 @@
 //! spelling the WHATWG URL parser normalises, `2130706433`, `0x7f000001`, `127.1`) or
 //! `localhost` in a refused range is rejected with a clear error then, rather than
 //! failing at every delivery. It does not resolve names; [`connect`] is the guard.
-#![warn(missing_docs)]
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::str::FromStr;

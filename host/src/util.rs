@@ -1,5 +1,4 @@
 //! Small helpers shared across layers.
-#![warn(missing_docs)]
 
 use sha2::{Digest, Sha256};
 

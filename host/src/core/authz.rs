@@ -4,7 +4,6 @@
 //! 1. An instance of another organisation, or (for an instance-bound credential) any
 //!    other instance, does not exist for the caller: `not-found`, never `forbidden`.
 //! 2. A visible instance with a missing capability: `forbidden`.
-#![warn(missing_docs)]
 
 use redb::ReadTransaction;
 

@@ -1,5 +1,4 @@
 //! Chats: list, read, archive/pin/mute, delete (local copy, optionally with media).
-#![warn(missing_docs)]
 
 use super::Core;
 use super::jid;

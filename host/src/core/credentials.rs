@@ -1,6 +1,5 @@
 //! Organisations, credentials and the admin token. Secrets are shown once, when
 //! minted; the store keeps their sha256 only.
-#![warn(missing_docs)]
 
 use redb::ReadableTable;
 

@@ -1,5 +1,4 @@
 //! Instance lifecycle: create, read, connect, state, logout, delete.
-#![warn(missing_docs)]
 
 use redb::{ReadableTable, WriteTransaction};
 

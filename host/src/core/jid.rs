@@ -5,7 +5,6 @@
 //! `<digits>@s.whatsapp.net` (a `:device` suffix is dropped); `<digits>@lid`;
 //! `<digits>[-<digits>]@g.us`; the legacy `@c.us` becomes `@s.whatsapp.net`.
 //! Everything else is an `invalid` error that says what was expected.
-#![warn(missing_docs)]
 
 use super::model::{CoreError, CoreResult};
 

@@ -1,5 +1,4 @@
 //! Messages: send, store, delete for me / revoke, page through.
-#![warn(missing_docs)]
 
 use base64::Engine;
 use redb::{ReadableTable, WriteTransaction};

@@ -1,6 +1,5 @@
 //! Fixed-window rate limits kept by the host, so they hold across plugin instances,
 //! reloads and dialects.
-#![warn(missing_docs)]
 
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -1,5 +1,4 @@
 //! Records stored as JSON values. Each type's invariants are stated at the type.
-#![warn(missing_docs)]
 
 use serde::{Deserialize, Serialize};
 

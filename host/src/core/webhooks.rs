@@ -2,7 +2,6 @@
 //!
 //! Each dialect manages its own webhooks (the host records which dialect set them, and
 //! that dialect renders their bodies); the native API's are rendered as core JSON.
-#![warn(missing_docs)]
 
 use redb::{ReadableMultimapTable, ReadableTable, WriteTransaction};
 

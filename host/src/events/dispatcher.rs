@@ -12,7 +12,6 @@
 //! - Retries: exponential backoff with jitter, at least the sink's `retry-after`; after
 //!   `max_attempts` the delivery goes to the dead-letter table, where an operator can
 //!   list and replay it.
-#![warn(missing_docs)]
 
 use std::collections::HashSet;
 use std::sync::Arc;

@@ -1,7 +1,6 @@
 //! The live event feed: every committed event, as soon as its commit is durable, to
 //! whoever listens (WebSocket streams). Read from the outbox after each commit, so the
 //! feed carries exactly what was committed, in outbox order.
-#![warn(missing_docs)]
 
 use std::sync::Arc;
 

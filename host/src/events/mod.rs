@@ -3,7 +3,6 @@
 //! fans them out to each webhook's delivery queue there; this module only reads them:
 //! the [`dispatcher`] delivers the queues to sinks, [`live`] feeds the streams.
 //! Dependencies point one way: events -> core, never back.
-#![warn(missing_docs)]
 
 pub mod dispatcher;
 pub mod live;

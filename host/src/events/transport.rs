@@ -1,7 +1,6 @@
 //! The dispatcher's transport over the plugin host: dialect plugins render (integrations
 //! get the native `/core` JSON), and the destination's sink plugin sends through
 //! http-out: `webhook` for plain webhooks, the integration's sink (`chatwoot`) else.
-#![warn(missing_docs)]
 
 use async_trait::async_trait;
 

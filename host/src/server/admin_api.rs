@@ -14,7 +14,6 @@
 //! | POST | /admin/events/dead-letters/replay | `{ids?: [...]}` (all when absent) back to their queues |
 //! | GET | /admin/plugins | loaded plugins and the mount table |
 //! | POST | /admin/plugins/reload | re-read plugins and config; swap atomically or keep the old set |
-#![warn(missing_docs)]
 
 use base64::Engine;
 use http::{Method, StatusCode};

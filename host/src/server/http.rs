@@ -1,5 +1,4 @@
 //! Request/response plumbing shared by the native routes.
-#![warn(missing_docs)]
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, Response, StatusCode};

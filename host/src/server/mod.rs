@@ -1,7 +1,6 @@
 //! The HTTP server: hyper 1 on tokio, HTTPS through rustls when a certificate is
 //! configured, graceful drain on shutdown, and the route table:
 //! `/healthz`, `/metrics`, `/admin/...`, `/core/...`, then the plugin mounts.
-#![warn(missing_docs)]
 
 pub mod admin_api;
 pub mod core_api;

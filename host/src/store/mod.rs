@@ -4,7 +4,6 @@
 //! writers). Every mutation goes through [`Store::write`], which hands it to the single
 //! writer thread; the writer batches concurrent mutations into one durable commit
 //! (group commit, see [`writer`]) and answers each caller once its commit is on disk.
-#![warn(missing_docs)]
 
 pub mod tables;
 mod writer;

@@ -2,7 +2,6 @@
 //!
 //! - [`sim`]: an in-process simulated network (demos, tests, benchmarks).
 //! - [`real`]: the real network through whatsapp-rust (`--link whatsapp`, the default).
-#![warn(missing_docs)]
 
 pub mod real;
 pub mod sim;

@@ -5,7 +5,6 @@
 //! message of somebody else in a direct chat, is refused); the link of an instance can
 //! be taken down and up to exercise not-connected paths. Inbound messages are injected
 //! through [`SimLink::inject`] (the admin API).
-#![warn(missing_docs)]
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};

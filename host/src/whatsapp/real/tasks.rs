@@ -7,7 +7,6 @@
 //! future wrapped so a live-task counter goes up when it starts and down when it ends
 //! or is aborted (the wrapper is dropped either way). The gateway's own per-session
 //! tasks are spawned through [`spawn_counted`] and counted the same way.
-#![warn(missing_docs)]
 
 use std::future::Future;
 use std::pin::Pin;

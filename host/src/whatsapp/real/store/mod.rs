@@ -37,7 +37,6 @@
 //! Reads open a redb read transaction (MVCC: never blocked by the writer) inside
 //! `tokio::task::spawn_blocking`, so no redb call runs on an async worker thread (the
 //! writer thread takes care of that for writes).
-#![warn(missing_docs)]
 
 mod appsync;
 mod device;
