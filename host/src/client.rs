@@ -10,12 +10,16 @@ use anyhow::Context;
 /// A response: status, headers (lower-cased names) and body.
 #[derive(Debug)]
 pub struct Response {
+    /// HTTP status code.
     pub status: u16,
+    /// Headers in the order received, names lower-cased so lookups need not fold case.
     pub headers: Vec<(String, String)>,
+    /// The whole body, read to the end of the connection.
     pub body: Vec<u8>,
 }
 
 impl Response {
+    /// The first value of a header, matched case-insensitively.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()

@@ -46,6 +46,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde::Deserialize;
 
+/// Which WhatsApp network the gateway talks to (`link`, `--link`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum LinkKind {
@@ -55,16 +56,21 @@ pub enum LinkKind {
     Whatsapp,
 }
 
+/// How log lines are formatted (`log_format`, `--log-format`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
+    /// Readable lines for a terminal (the default).
     Human,
+    /// One JSON object per line, for log collectors.
     Json,
 }
 
+/// The `[sim]` table: how the simulated network behaves.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SimConfig {
+    /// How long the simulated phone takes to "scan" a pairing code.
     pub pair_delay_ms: u64,
 }
 
@@ -109,15 +115,23 @@ impl Default for SimConfig {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
+    /// Address the HTTP server binds.
     pub listen: SocketAddr,
+    /// Folder of the redb file and received media.
     pub data: PathBuf,
+    /// The real WhatsApp network or the simulated one.
     pub link: LinkKind,
+    /// Human or JSON log lines.
     pub log_format: LogFormat,
+    /// PEM certificate chain; with `tls_key` the server speaks HTTPS.
     pub tls_cert: Option<PathBuf>,
+    /// PEM private key for `tls_cert`.
     pub tls_key: Option<PathBuf>,
+    /// Largest request body accepted; a larger one gets 413.
     pub max_body_bytes: usize,
     /// Most mutations folded into one durable commit (group commit); 1 turns it off.
     pub max_write_batch: usize,
+    /// The `[sim]` table, used only with the `sim` link.
     pub sim: SimConfig,
     /// The `[server]` table: timeouts and connection caps.
     pub server: ServerConfig,

@@ -3,6 +3,9 @@
 //!
 //! Data flows one way: HTTP ([`server`]) -> auth plugin -> dialect plugin -> [`core`]
 //! (authorize, then [`store`] + [`whatsapp`] link + [`events`] outbox) -> dialect.
+// Every public item says what it is for (a crate cannot add its own lints on top of
+// `[lints] workspace = true`, so this one is set here).
+#![warn(missing_docs)]
 
 pub mod client;
 pub mod config;

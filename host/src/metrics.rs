@@ -11,6 +11,8 @@ const BUCKETS: [f64; 12] = [
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 2.5,
 ];
 
+/// The server's counters and histogram, shared by every connection and rendered by
+/// `GET /metrics`.
 #[derive(Default)]
 pub struct Metrics {
     inner: Mutex<Inner>,

@@ -96,6 +96,8 @@ pub struct Policy {
 }
 
 impl Policy {
+    /// A policy that lets the given ranges through the refusal of private and local
+    /// addresses (the `[outbound] allow` setting).
     pub fn new(allow: Vec<Cidr>) -> Self {
         Policy { allow }
     }

@@ -35,12 +35,16 @@ pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 /// token) may only go to the same origin, never to the same host over plain http.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Origin {
+    /// `https` rather than plain `http`: a secret bound to https never goes over http.
     pub https: bool,
+    /// Host name or IP literal, lower case, IPv6 without brackets.
     pub host: String,
+    /// Explicit port, or 80/443 from the scheme, so `:443` and no port compare equal.
     pub port: u16,
 }
 
 impl Origin {
+    /// Parses an absolute `http(s)` URL; `None` for another scheme or no host.
     pub fn of(url: &str) -> Option<Origin> {
         let uri: http::Uri = url.parse().ok()?;
         let (https, default_port) = match uri.scheme_str()? {

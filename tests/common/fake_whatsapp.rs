@@ -24,6 +24,9 @@
 //! The server owns a small tokio runtime, so it serves both `#[tokio::test]`s and
 //! blocking tests that drive the real gateway binary.
 #![allow(dead_code)]
+// A test binary has no library API: `pub` here only means "usable from the test
+// files", so the workspace's `unreachable_pub` lint is noise for this harness.
+#![allow(unreachable_pub)]
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

@@ -1,6 +1,9 @@
 //! Shared test harness: runs the real `wagate` binary on loopback with a fresh data
 //! folder and talks to it over real HTTP.
 #![allow(dead_code)]
+// A test binary has no library API: `pub` here only means "usable from the test
+// files", so the workspace's `unreachable_pub` lint is noise for this harness.
+#![allow(unreachable_pub)]
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

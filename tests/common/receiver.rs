@@ -2,6 +2,9 @@
 //! request's path, headers and body, and answers each call with a status the test
 //! scripts (200 by default). Include it with `#[path = "common/receiver.rs"] mod receiver;`.
 #![allow(dead_code)]
+// A test binary has no library API: `pub` here only means "usable from the test
+// files", so the workspace's `unreachable_pub` lint is noise for this harness.
+#![allow(unreachable_pub)]
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;

@@ -12,6 +12,7 @@ use super::model::{Capability, CoreError, CoreResult, InstanceRef, Principal, Re
 use crate::core::records::InstanceRecord;
 use crate::store::{get_json, internal, tables};
 
+/// Refuses with `Forbidden` unless the credential holds the capability.
 pub fn require(p: &Principal, cap: Capability) -> CoreResult<()> {
     if p.caps.has(cap) {
         Ok(())
@@ -31,6 +32,8 @@ pub fn can_see(p: &Principal, instance: &InstanceRecord) -> bool {
             .is_none_or(|bound| bound == instance.instance.id)
 }
 
+/// The one error for an instance that is absent or not visible, so a caller cannot
+/// probe for other organisations' instances.
 pub fn instance_not_found(which: &InstanceRef) -> CoreError {
     CoreError::NotFound(Resource::Instance, format!("instance `{which}` not found"))
 }

@@ -34,6 +34,7 @@ impl Core {
         Ok(chats)
     }
 
+    /// One stored chat, by number or JID in any accepted spelling.
     pub async fn get_chat(
         &self,
         p: &Principal,

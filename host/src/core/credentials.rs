@@ -14,7 +14,9 @@ const ADMIN_TOKEN_HASH: &str = "admin_token_sha256";
 /// A newly minted credential: the record and its secret (shown once).
 #[derive(Clone, Debug)]
 pub struct MintedCredential {
+    /// What is stored: the secret's hash, never the secret.
     pub record: CredentialRecord,
+    /// The secret itself, returned to the caller once and never stored.
     pub token: String,
 }
 
@@ -100,6 +102,7 @@ impl Core {
         Ok(org)
     }
 
+    /// Every organisation, for the admin API.
     pub fn list_orgs(&self) -> CoreResult<Vec<OrgRecord>> {
         self.store.read(|tx| {
             let t = tx.open_table(tables::ORGS).map_err(internal)?;

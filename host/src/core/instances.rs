@@ -122,6 +122,7 @@ impl Core {
         Ok(CreatedInstance { instance, token })
     }
 
+    /// One instance as the caller may see it.
     pub async fn get_instance(&self, p: &Principal, which: &InstanceRef) -> CoreResult<Instance> {
         let record = self.authorize(p, which, Capability::Read)?;
         Ok(self.live(record.instance))
@@ -187,6 +188,7 @@ impl Core {
         })
     }
 
+    /// The instance's current link state, as the live link reports it.
     pub async fn connection_state(
         &self,
         p: &Principal,

@@ -10,6 +10,7 @@ use super::model::{CoreError, CoreResult};
 
 const EXPECTED: &str = "expected a phone number with country code (5511999999999) or a JID (...@s.whatsapp.net, ...@lid, ...@g.us)";
 
+/// The canonical JID for a number or JID, or an `invalid` error saying what was expected.
 pub fn normalize(input: &str) -> CoreResult<String> {
     let s = input.trim();
     if s.is_empty() {

@@ -12,7 +12,9 @@ use super::model::{
 use crate::core::outbox;
 use crate::store::{decode, encode, get_json, internal, tables};
 
+/// Messages per page when the caller gives no limit.
 pub const DEFAULT_PAGE: u32 = 50;
+/// Largest page a caller may ask for, so one request cannot scan a whole chat.
 pub const MAX_PAGE: u32 = 200;
 /// The most bytes of message content one page carries (besides counting messages): a
 /// page is lifted whole into a dialect plugin, whose memory is capped (32 MiB for the
@@ -358,10 +360,12 @@ impl Core {
     }
 }
 
+/// The `NotFound` error every dialect maps for an unknown message id.
 pub fn message_not_found() -> CoreError {
     CoreError::NotFound(super::model::Resource::Message, "message not found".into())
 }
 
+/// The `NotFound` error every dialect maps for an unknown chat.
 pub fn chat_not_found() -> CoreError {
     CoreError::NotFound(super::model::Resource::Chat, "chat not found".into())
 }

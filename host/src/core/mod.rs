@@ -39,6 +39,8 @@ pub struct Core {
 }
 
 impl Core {
+    /// The core over a store and a link, knowing the host's own credential kinds until
+    /// the plugins declare theirs.
     pub fn new(store: Store, link: Arc<dyn Link>) -> Arc<Self> {
         Arc::new(Core {
             store,
@@ -54,10 +56,12 @@ impl Core {
         })
     }
 
+    /// The store, for callers that read records directly (the dead-letter admin commands).
     pub fn store(&self) -> &Store {
         &self.store
     }
 
+    /// The WhatsApp link the operations drive.
     pub fn link(&self) -> &Arc<dyn Link> {
         &self.link
     }

@@ -7,13 +7,18 @@ use serde::{Deserialize, Serialize};
 /// What a principal may do; see `flags capabilities` in `wit/types.wit`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Capabilities {
+    /// May list and read instances, chats and messages.
     pub read: bool,
+    /// May send and delete messages.
     pub send: bool,
+    /// May create, connect, configure and delete instances.
     pub manage: bool,
+    /// The operator's own principal only; no minted credential holds it.
     pub admin: bool,
 }
 
 impl Capabilities {
+    /// Every capability: the principal the admin token acts as inside an org.
     pub const ALL: Self = Self {
         read: true,
         send: true,
@@ -47,6 +52,7 @@ impl Capabilities {
         Ok(caps)
     }
 
+    /// The names of the set capabilities (what `from_names` parses back).
     pub fn names(&self) -> Vec<&'static str> {
         let mut out = Vec::new();
         if self.read {
@@ -64,6 +70,7 @@ impl Capabilities {
         out
     }
 
+    /// Whether the set includes `cap`.
     pub fn has(&self, cap: Capability) -> bool {
         match cap {
             Capability::Read => self.read,
@@ -77,13 +84,18 @@ impl Capabilities {
 /// One capability, as an operation requires it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Capability {
+    /// See [`Capabilities::read`].
     Read,
+    /// See [`Capabilities::send`].
     Send,
+    /// See [`Capabilities::manage`].
     Manage,
+    /// See [`Capabilities::admin`].
     Admin,
 }
 
 impl Capability {
+    /// Its name as credentials and error messages spell it.
     pub fn name(self) -> &'static str {
         match self {
             Capability::Read => "read",
@@ -100,7 +112,9 @@ impl Capability {
 pub struct Principal {
     /// Credential id or person id, for logs and rate limits.
     pub subject: String,
+    /// The org whose instances it can reach; nothing crosses orgs.
     pub org: String,
+    /// What it may do.
     pub caps: Capabilities,
     /// Set for instance-bound credentials: only this instance id is visible.
     pub instance: Option<String>,
@@ -109,7 +123,9 @@ pub struct Principal {
 /// How a caller names an instance.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum InstanceRef {
+    /// By ULID, as stored.
     Id(String),
+    /// By the instance's unique name.
     Name(String),
 }
 
@@ -121,6 +137,7 @@ impl std::fmt::Display for InstanceRef {
     }
 }
 
+/// An instance's link to WhatsApp, as every dialect reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ConnectionState {
@@ -135,6 +152,7 @@ pub enum ConnectionState {
 }
 
 impl ConnectionState {
+    /// The state's name in the native API and WIT (`snake_case`).
     pub fn as_str(self) -> &'static str {
         match self {
             ConnectionState::Disconnected => "disconnected",
@@ -145,6 +163,7 @@ impl ConnectionState {
     }
 }
 
+/// A WhatsApp account connection, as callers see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Instance {
     /// ULID, immutable.
@@ -152,59 +171,87 @@ pub struct Instance {
     /// Unique within its org (another org may use the same name);
     /// `[A-Za-z0-9._-]{1,64}`.
     pub name: String,
+    /// The org that owns it.
     pub org: String,
+    /// Its link state as last recorded.
     pub state: ConnectionState,
+    /// The paired account's JID; absent until the first pairing.
     pub owner_jid: Option<String>,
     /// Epoch ms.
     pub created_at: u64,
 }
 
+/// What create-instance returns: the instance and, once, its token.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CreatedInstance {
+    /// The created instance.
     pub instance: Instance,
     /// The instance token, shown once (only its hash is stored).
     pub token: String,
 }
 
+/// What connect returns: the state and any pairing code to show.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnectInfo {
+    /// The state after the call.
     pub state: ConnectionState,
+    /// QR payload to show while pairing.
     pub qr: Option<String>,
+    /// Phone pair code, when connect was given a number.
     pub pair_code: Option<String>,
 }
 
+/// A chat as stored: one per contact or group the instance has talked to.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Chat {
+    /// The contact's or group's JID.
     pub jid: String,
+    /// Display name, when WhatsApp told us one.
     pub name: Option<String>,
+    /// Archived on the account.
     pub archived: bool,
+    /// Pinned on the account.
     pub pinned: bool,
+    /// Muted until this epoch ms; absent: not muted.
     pub muted_until: Option<u64>,
+    /// Epoch ms of the newest message or change.
     pub last_activity: u64,
 }
 
+/// A partial chat update: absent fields stay as they are.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatPatch {
+    /// Set or clear the archive flag.
     pub archived: Option<bool>,
+    /// Set or clear the pin.
     pub pinned: Option<bool>,
+    /// Mute until this epoch ms.
     pub muted_until: Option<u64>,
     /// Clears the mute; wins over `muted_until`.
     #[serde(default)]
     pub unmute: bool,
 }
 
+/// A stored message, incoming or sent.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {
+    /// WhatsApp's message id.
     pub id: String,
+    /// The chat it belongs to.
     pub chat_jid: String,
+    /// Written by this account.
     pub from_me: bool,
+    /// Who wrote it (in a group, the member).
     pub sender: String,
     /// Epoch ms.
     pub timestamp: u64,
+    /// Text or caption, if any.
     pub text: Option<String>,
     /// Media file path relative to the data folder.
     pub media: Option<String>,
+    /// Revoked for everyone.
     pub revoked: bool,
+    /// Deleted on this account's devices only.
     pub deleted_for_me: bool,
     /// The plugin whose request created the message (a dialect's `core.send-text`), so
     /// a sink can skip its own echoes; absent for messages from the phone, the native
@@ -227,38 +274,59 @@ pub struct Message {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryStatus {
+    /// Accepted by WhatsApp's server.
     Sent,
+    /// Reached the recipient's device.
     Delivered,
+    /// Read by the recipient.
     Read,
+    /// A voice or video message was played.
     Played,
 }
 
+/// One page of a chat's messages, newest first.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessagePage {
+    /// The messages of this page.
     pub messages: Vec<Message>,
+    /// Pass back to get the next (older) page; absent on the last page.
     pub next_cursor: Option<String>,
 }
 
+/// The outcome of one rate-limit check, with what the caller needs for its headers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RateDecision {
+    /// Whether the call may go ahead.
     pub allowed: bool,
+    /// Calls allowed per window.
     pub limit: u32,
+    /// Calls left in the current window.
     pub remaining: u32,
     /// Epoch ms when the window resets.
     pub reset_at: u64,
 }
 
+/// What happened, as one outbox event carries it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "data", rename_all = "snake_case")]
 pub enum EventPayload {
+    /// A message was stored (received, sent, or synced from another device).
     MessageUpsert(Message),
+    /// A message was revoked for everyone.
     MessageRevoked(Message),
+    /// A message was deleted for this account.
     MessageDeleted(Message),
+    /// A chat was deleted (its JID).
     ChatDeleted(String),
+    /// A chat's flags changed.
     ChatUpdated(Chat),
+    /// The instance's link state changed.
     ConnectionUpdate(ConnectionState),
+    /// A new QR payload to show while pairing.
     QrUpdated(String),
+    /// An instance was deleted.
     InstanceDeleted(Instance),
+    /// An instance was created.
     InstanceCreated(Instance),
 }
 
@@ -304,6 +372,7 @@ pub struct WebhookSpec {
     /// Extra headers sent with every delivery.
     #[serde(default)]
     pub headers: Vec<(String, String)>,
+    /// Disabled webhooks keep their settings but get no deliveries.
     #[serde(default = "yes")]
     pub enabled: bool,
     /// HMAC-SHA256 signing secret; generated when absent.
@@ -320,14 +389,21 @@ fn yes() -> bool {
 pub struct Webhook {
     /// `wh_<ulid>`.
     pub id: String,
+    /// The instance whose events it receives.
     pub instance_id: String,
     /// Which dialect renders its bodies (the one whose endpoint set it), or `core`.
     pub dialect: String,
+    /// Where deliveries are POSTed.
     pub url: String,
+    /// Event kinds delivered; empty: all.
     pub events: Vec<String>,
+    /// Extra headers sent with every delivery.
     pub headers: Vec<(String, String)>,
+    /// Whether deliveries are made.
     pub enabled: bool,
+    /// HMAC-SHA256 signing secret of the deliveries.
     pub secret: String,
+    /// Epoch ms of creation.
     pub created_at: u64,
     /// The instance was deleted: kept only until its queued deliveries are done.
     #[serde(default)]
@@ -385,23 +461,34 @@ pub struct IntegrationData {
 /// An integration as a caller describes it (`set-integration`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct IntegrationSpec {
+    /// The sink plugin that serves it (`chatwoot`, say).
     pub sink: String,
+    /// The sink's destination URL.
     pub url: String,
+    /// The sink's settings, a JSON object as text.
     pub settings: String,
     /// `None` keeps the current ones.
     pub secret_headers: Option<Vec<(String, String)>>,
+    /// Disabled integrations get no deliveries.
     pub enabled: bool,
 }
 
 /// A stored integration, as callers see it (secret header values masked out).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Integration {
+    /// The sink plugin that serves it.
     pub sink: String,
+    /// The sink's destination URL.
     pub url: String,
+    /// The sink's settings, a JSON object as text.
     pub settings: String,
+    /// Whether it gets deliveries.
     pub enabled: bool,
+    /// Names of the secret headers set; their values are never shown.
     pub secret_header_names: Vec<String>,
+    /// The credential the sink's inbound route accepts (for the remote side to call back).
     pub inbound_secret: String,
+    /// Epoch ms of creation.
     pub created_at: u64,
 }
 
@@ -424,11 +511,17 @@ impl Integration {
 /// One outbox event. `id` is stable across redeliveries (`evt_<ulid>`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
+    /// `evt_<ulid>`, for receivers to drop duplicates.
     pub id: String,
+    /// The instance it happened on.
     pub instance_id: String,
+    /// The instance's name when it happened.
     pub instance_name: String,
+    /// The instance's org.
     pub org: String,
+    /// Epoch ms it was committed.
     pub timestamp: u64,
+    /// What happened.
     pub payload: EventPayload,
 }
 
@@ -453,16 +546,22 @@ pub enum CoreError {
     /// The resource does not exist or is not visible to the caller; the message names it.
     #[error("{1}")]
     NotFound(Resource, String),
+    /// The credential lacks a capability.
     #[error("{0}")]
     Forbidden(String),
+    /// The input is malformed; the message says what was expected.
     #[error("{0}")]
     Invalid(String),
+    /// The request clashes with current state (a taken name, say).
     #[error("{0}")]
     Conflict(String),
+    /// The instance has no open WhatsApp session.
     #[error("{0}")]
     NotConnected(String),
+    /// Too many calls: retry after this many milliseconds.
     #[error("rate limited, retry after {0} ms")]
     RateLimited(u64),
+    /// A failure of the gateway itself; details are in its log.
     #[error("{0}")]
     Internal(String),
 }
@@ -489,4 +588,5 @@ impl From<crate::store::StoreError> for CoreError {
     }
 }
 
+/// What every core operation returns.
 pub type CoreResult<T> = Result<T, CoreError>;

@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use super::model::RateDecision;
 use crate::util::now_ms;
 
+/// Counters per limit key, each in its current fixed window.
 #[derive(Default)]
 pub struct RateLimiter {
     windows: Mutex<HashMap<String, Window>>,

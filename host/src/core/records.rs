@@ -7,8 +7,11 @@ use crate::core::model::{Capabilities, Instance};
 /// An organisation. Invariant: `name` is unique (`ORG_NAMES` maps it back to `id`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct OrgRecord {
+    /// Stable id (a ULID); records of the org refer to it, never to the name.
     pub id: String,
+    /// Operator-chosen name, unique across orgs.
     pub name: String,
+    /// Epoch ms of creation.
     pub created_at: u64,
 }
 
@@ -90,8 +93,11 @@ pub const INBOUND_SECRET_PREFIX: &str = "wain_";
 /// when its creator names none.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CredentialKindSpec {
+    /// The kind being declared.
     pub kind: CredentialKind,
+    /// Start of every minted token of this kind (`wa_`, `wai_`, a plugin's own).
     pub prefix: String,
+    /// Capabilities when the creator names none.
     pub default_caps: Capabilities,
     /// Who declared it: `host`, or the plugin's name.
     pub declared_by: String,
@@ -127,19 +133,26 @@ impl CredentialKindSpec {
 /// stored; `id` is what logs and principals show.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CredentialRecord {
+    /// Public id, safe to log (the secret's hash is the key, not this).
     pub id: String,
+    /// The org whose instances it may reach.
     pub org: String,
+    /// What kind of secret it is.
     pub kind: CredentialKind,
+    /// What it may do.
     pub caps: Capabilities,
     /// Bound instance id; bound credentials are wiped with their instance.
     pub instance: Option<String>,
+    /// Operator's note on what it is for.
     pub label: Option<String>,
+    /// Epoch ms of creation.
     pub created_at: u64,
 }
 
 /// An instance. Invariant: `INSTANCE_NAMES[instance_name_key(org, name)] == id`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct InstanceRecord {
+    /// The instance as the API shows it (flattened: one JSON object on disk).
     #[serde(flatten)]
     pub instance: Instance,
     /// Free-form per-instance settings owned by plugins (webhook, chatwoot, ...), wiped

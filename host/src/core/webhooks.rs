@@ -18,10 +18,13 @@ pub const MAX_WEBHOOKS_PER_INSTANCE: usize = 10;
 /// A delivery waiting in `DELIVERY_QUEUE`.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct QueuedDelivery {
+    /// The event as the sink will receive it.
     pub event: Event,
+    /// Tries so far; past the dispatcher's limit the delivery goes to the dead letters.
     pub attempts: u32,
     /// Epoch ms before which the dispatcher does not try again.
     pub next_attempt_at: u64,
+    /// Why the last try failed, kept for an operator inspecting the queue.
     pub last_error: Option<String>,
 }
 

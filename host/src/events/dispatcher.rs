@@ -34,6 +34,7 @@ const COMPACT_EVERY: Duration = Duration::from_secs(30);
 /// What a delivery attempt came to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
+    /// The receiver accepted it: it leaves the queue.
     Delivered,
     /// Try again, not before this many milliseconds.
     RetryAfter(u64),
@@ -59,6 +60,7 @@ pub struct DispatchConfig {
     pub max_attempts: u32,
     /// First retry delay; doubles each attempt (with jitter).
     pub base_backoff_ms: u64,
+    /// Ceiling of the doubling retry delay.
     pub max_backoff_ms: u64,
     /// Webhooks delivered to at the same time.
     pub concurrency: usize,
@@ -78,16 +80,24 @@ impl Default for DispatchConfig {
 /// A delivery that failed for good.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct DeadLetter {
+    /// `dl_<ulid>`, what an operator names to replay it.
     pub id: String,
+    /// Its place in the webhook's delivery order, kept so a replay re-queues it there.
     pub seq: u64,
     /// The webhook as it was (replay needs it even after the instance is gone).
     pub webhook: Webhook,
+    /// The event that was not delivered.
     pub event: Event,
+    /// Tries made before giving up.
     pub attempts: u32,
+    /// Why the last try failed.
     pub error: String,
+    /// Epoch ms when it was dead-lettered.
     pub failed_at: u64,
 }
 
+/// Delivers queued events to each webhook in order, retrying with backoff and
+/// dead-lettering what cannot be delivered.
 pub struct Dispatcher {
     store: Store,
     transport: Arc<dyn Transport>,
@@ -108,6 +118,7 @@ struct Head {
 }
 
 impl Dispatcher {
+    /// A dispatcher over the store's delivery queue; it does nothing until [`Dispatcher::spawn`].
     pub fn new(store: Store, transport: Arc<dyn Transport>, config: DispatchConfig) -> Arc<Self> {
         Arc::new(Dispatcher {
             store,

@@ -13,6 +13,7 @@ use crate::store::{Store, internal, tables};
 /// lags is told so and dropped by the stream layer).
 const CAPACITY: usize = 4096;
 
+/// A cheap-to-clone handle on the feed; every clone sees the same events.
 #[derive(Clone)]
 pub struct LiveFeed {
     tx: broadcast::Sender<Arc<Event>>,
@@ -45,6 +46,7 @@ impl LiveFeed {
         feed
     }
 
+    /// A new listener that receives events committed from now on (no backlog).
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
         self.tx.subscribe()
     }

@@ -12,7 +12,9 @@ use crate::plugin::{Delivery, PluginHost};
 /// The bundled sink that POSTs to webhooks.
 pub use crate::core::model::WEBHOOK_SINK;
 
+/// The dispatcher's [`Transport`] in production: renders and sends through plugins.
 pub struct PluginTransport {
+    /// The loaded dialects (to render) and sinks (to send).
     pub plugins: PluginHost,
 }
 

@@ -28,6 +28,7 @@ use crate::core::model::{Capabilities, InstanceRef};
 use crate::core::records::{CredentialKind, InstanceRecord};
 use crate::whatsapp::sim::SimLink;
 
+/// Answers one `/admin` request; the route name it returns labels the metrics.
 pub async fn handle(app: &super::App, req: &Req) -> (&'static str, ApiResult) {
     let core = &app.core;
     let Some(seg) = req.segments("/admin") else {

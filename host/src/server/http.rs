@@ -9,10 +9,15 @@ use crate::core::model::CoreError;
 
 /// A request with its body already read (size-capped by the server).
 pub struct Req {
+    /// The request method.
     pub method: Method,
+    /// The path as sent, without the query (percent-encoding kept).
     pub path: String,
+    /// The raw query string after `?`, if any.
     pub query: Option<String>,
+    /// The request headers.
     pub headers: HeaderMap,
+    /// The whole body, already read within `max_body_bytes`.
     pub body: Bytes,
 }
 
@@ -80,12 +85,16 @@ impl Req {
 /// An error in the native shape `{"error":{"code","message"}}`.
 #[derive(Debug)]
 pub struct ApiError {
+    /// The HTTP status it is answered with.
     pub status: StatusCode,
+    /// A stable machine-readable code (`not_found`, `invalid`, ...).
     pub code: &'static str,
+    /// What went wrong, for a person.
     pub message: String,
 }
 
 impl ApiError {
+    /// An error with any status and code.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         ApiError {
             status,
@@ -94,14 +103,17 @@ impl ApiError {
         }
     }
 
+    /// 404 for a path no route matches.
     pub fn not_found() -> Self {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route")
     }
 
+    /// 401 with a `WWW-Authenticate: Bearer` challenge (added by `into_response`).
     pub fn unauthorized(message: &str) -> Self {
         ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
     }
 
+    /// 405 for a known path with a method it does not serve.
     pub fn method_not_allowed() -> Self {
         ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -110,6 +122,7 @@ impl ApiError {
         )
     }
 
+    /// The error as a JSON response in the native shape.
     pub fn into_response(self) -> Response<Bytes> {
         let mut resp = json(
             self.status,
@@ -145,8 +158,10 @@ impl From<CoreError> for ApiError {
     }
 }
 
+/// What a native route handler returns: a response, or an error to render.
 pub type ApiResult = Result<Response<Bytes>, ApiError>;
 
+/// A JSON response with the given status.
 pub fn json<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> Response<Bytes> {
     let body = serde_json::to_vec(value).expect("responses serialize infallibly");
     Response::builder()
@@ -156,10 +171,12 @@ pub fn json<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> Response<By
         .expect("static response parts are valid")
 }
 
+/// 200 with a JSON body.
 pub fn ok<T: Serialize + ?Sized>(value: &T) -> ApiResult {
     Ok(json(StatusCode::OK, value))
 }
 
+/// 204 with no body.
 pub fn no_content() -> ApiResult {
     Ok(Response::builder()
         .status(StatusCode::NO_CONTENT)
@@ -167,6 +184,7 @@ pub fn no_content() -> ApiResult {
         .expect("valid response"))
 }
 
+/// A response with a non-JSON body (metrics text, say) and its content type.
 pub fn text(status: StatusCode, content_type: &'static str, body: String) -> Response<Bytes> {
     Response::builder()
         .status(status)

@@ -29,10 +29,12 @@ pub use tls::load_tls;
 
 /// Everything a request handler needs.
 pub struct App {
+    /// The operations every dialect and the admin API call.
     pub core: Arc<Core>,
     /// The simulated network, when the gateway runs the `sim` link: only the admin
     /// API's injection endpoints (`/admin/sim/...`) reach it.
     pub sim: Option<Arc<crate::whatsapp::sim::SimLink>>,
+    /// The loaded auth, dialect and sink plugins and their mounts.
     pub plugins: crate::plugin::PluginHost,
     /// Committed events, live, for WebSocket streams.
     pub live: crate::events::live::LiveFeed,
@@ -40,7 +42,9 @@ pub struct App {
     pub streams: Option<Arc<Vec<stream::StreamRoute>>>,
     /// Single-use tickets for opening streams from browsers.
     pub tickets: stream::Tickets,
+    /// Request counters and latencies served at `/metrics`.
     pub metrics: Metrics,
+    /// Largest request body read; a larger one is refused before it reaches a plugin.
     pub max_body_bytes: usize,
     /// Timeouts and connection caps (`[server]`).
     pub limits: crate::config::ServerConfig,

@@ -85,6 +85,7 @@ impl Store {
         self.writer.commits.subscribe()
     }
 
+    /// The data folder holding the redb file; media files live beside it.
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
     }
@@ -242,10 +243,12 @@ pub fn internal(e: impl std::fmt::Display) -> StoreError {
     StoreError::Storage
 }
 
+/// Serializes a record to its stored JSON form.
 pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(value).expect("records serialize infallibly")
 }
 
+/// Reads a stored JSON record; a record that no longer parses is a storage error.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> StoreResult<T> {
     serde_json::from_slice(bytes).map_err(internal)
 }

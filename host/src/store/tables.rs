@@ -215,6 +215,7 @@ pub fn message_suffix(timestamp_ms: u64, seq: u64, message_id: &str) -> Vec<u8> 
     k
 }
 
+/// The full key of one message in a chat, ordered newest first (see the module docs).
 pub fn message_key(
     instance_id: &str,
     jid: &str,
@@ -234,6 +235,7 @@ pub fn delivery_key(webhook_id: &str, seq: u64) -> Vec<u8> {
     k
 }
 
+/// `instance_id \0 message_id`: finds a message's full key from its id alone.
 pub fn message_id_key(instance_id: &str, message_id: &str) -> Vec<u8> {
     let mut k = instance_prefix(instance_id);
     k.extend_from_slice(message_id.as_bytes());

@@ -18,7 +18,7 @@ use tokio::sync::oneshot;
 use super::{StoreError, internal};
 
 /// Most jobs folded into one commit by default; bounds the latency one batch can add.
-pub const DEFAULT_MAX_BATCH: usize = 512;
+pub(crate) const DEFAULT_MAX_BATCH: usize = 512;
 
 /// A job's own value or its own error, type-erased so jobs of every caller share one
 /// queue (`submit` restores the types).

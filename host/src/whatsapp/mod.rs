@@ -22,17 +22,22 @@ pub struct Pairing {
 /// A message accepted by WhatsApp.
 #[derive(Clone, Debug)]
 pub struct Sent {
+    /// WhatsApp's message id, by which later receipts and revokes name it.
     pub id: String,
+    /// Epoch ms WhatsApp gave the message.
     pub timestamp: u64,
 }
 
+/// Why a link operation failed; core maps each to its own error kind.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum LinkError {
+    /// The instance has no open session (never paired, logged out, or reconnecting).
     #[error("instance is not connected to WhatsApp")]
     NotConnected,
     /// WhatsApp refused the action (unknown message, already revoked, ...).
     #[error("{0}")]
     Rejected(String),
+    /// The link itself failed (network, protocol, storage): not the caller's fault.
     #[error("{0}")]
     Failed(String),
 }
@@ -40,11 +45,17 @@ pub enum LinkError {
 /// A message arriving from WhatsApp (from a contact, or from the paired phone itself).
 #[derive(Clone, Debug)]
 pub struct Inbound {
+    /// WhatsApp's message id (unique within the instance).
     pub id: String,
+    /// The chat it belongs to: the contact's JID, or the group's.
     pub chat_jid: String,
+    /// Who wrote it (in a group, the member; else the chat's JID or our own).
     pub sender: String,
+    /// Written by this account (on the paired phone or another device).
     pub from_me: bool,
+    /// Epoch ms WhatsApp gave the message.
     pub timestamp: u64,
+    /// The text or caption, if it has one.
     pub text: Option<String>,
     /// Media bytes and a file extension, stored by core under the data folder.
     pub media: Option<(Vec<u8>, String)>,
@@ -53,55 +64,80 @@ pub struct Inbound {
 /// Things the link reports on its own; core ingests them into the store + outbox.
 #[derive(Clone, Debug)]
 pub enum LinkEvent {
+    /// A new QR code to show while pairing (WhatsApp rotates them).
     Qr {
+        /// The instance whose session reported it.
         instance_id: String,
+        /// The raw QR payload.
         code: String,
     },
+    /// The session is open: paired, or reconnected after a drop or restart.
     Connected {
+        /// The instance whose session reported it.
         instance_id: String,
+        /// The account's own JID.
         owner_jid: String,
     },
+    /// The connection dropped (the instance stays paired).
     Disconnected {
+        /// The instance whose session reported it.
         instance_id: String,
     },
+    /// The phone unlinked this device: the session keys are void and pairing starts over.
     LoggedOut {
+        /// The instance whose session reported it.
         instance_id: String,
     },
+    /// A new message, incoming or sent from another of the account's devices.
     Message {
+        /// The instance whose session reported it.
         instance_id: String,
+        /// The message.
         message: Inbound,
     },
     /// Older messages WhatsApp sends after pairing (history sync), one chunk at a time.
     /// Stored as a backfill: one commit per chunk and no `message-upsert` events, so
     /// webhooks and the Chatwoot sync do not see the backlog as new traffic.
     History {
+        /// The instance whose session reported it.
         instance_id: String,
+        /// The chunk's messages.
         messages: Vec<Inbound>,
     },
     /// WhatsApp closed the session because another client connected with the same
     /// keys; the link stops it (no reconnect fight). Recorded as `closed`.
     Replaced {
+        /// The instance whose session reported it.
         instance_id: String,
     },
     /// WhatsApp banned the account until `until_ms`; the link reconnects after it.
     /// Recorded as `closed`.
     Banned {
+        /// The instance whose session reported it.
         instance_id: String,
+        /// Epoch ms when the ban ends.
         until_ms: u64,
+        /// WhatsApp's stated reason.
         reason: String,
     },
     /// No pairing code was used before WhatsApp stopped issuing them; the instance
     /// needs a new connect. Recorded as `disconnected`.
     PairingExpired {
+        /// The instance whose session reported it.
         instance_id: String,
     },
     /// Delivery/read receipts for messages of a chat, as the status they raise the
     /// messages to (receipts that say nothing about delivery are not reported).
     Receipt {
+        /// The instance whose session reported it.
         instance_id: String,
+        /// The chat of the messages.
         chat_jid: String,
+        /// The messages the receipt covers.
         message_ids: Vec<String>,
+        /// The status the messages reach (never lowered by core).
         status: DeliveryStatus,
+        /// Epoch ms of the receipt.
         timestamp: u64,
     },
 }
@@ -121,6 +157,7 @@ pub trait Link: Send + Sync + 'static {
     /// The live state; `Disconnected` for an instance the link does not know.
     fn state(&self, instance_id: &str) -> ConnectionState;
 
+    /// Sends a text message to a normalised JID; returns once WhatsApp accepted it.
     async fn send_text(&self, instance_id: &str, to: &str, text: &str) -> Result<Sent, LinkError>;
 
     /// Revokes a message for everyone.

@@ -28,6 +28,7 @@ struct Session {
     revoked: HashSet<String>,
 }
 
+/// The simulated network as a [`Link`](super::Link): one session per instance.
 pub struct SimLink {
     sessions: Arc<Mutex<HashMap<String, Session>>>,
     events: UnboundedSender<LinkEvent>,
@@ -35,6 +36,7 @@ pub struct SimLink {
 }
 
 impl SimLink {
+    /// A network that reports to `events` and completes a pairing after `pair_delay`.
     pub fn new(events: UnboundedSender<LinkEvent>, pair_delay: Duration) -> Self {
         SimLink {
             sessions: Arc::default(),

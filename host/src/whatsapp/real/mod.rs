@@ -115,6 +115,8 @@ pub struct WhatsAppLink {
 }
 
 impl WhatsAppLink {
+    /// A link with no session yet, keeping session keys in `store` and reporting to
+    /// `events`; fails on invalid `[whatsapp]` settings.
     pub fn new(
         store: Store,
         events: UnboundedSender<LinkEvent>,

@@ -52,13 +52,17 @@ pub struct Settings {
     /// The WhatsApp Web version announced; set explicitly so the client never
     /// fetches it from web.whatsapp.com (which, offline, would fail every attempt).
     pub version: (u32, u32, u32),
+    /// Delays between reconnect attempts.
     pub backoff: Backoff,
 }
 
 /// What all sessions of a link share.
 pub struct Shared {
+    /// The gateway's store, where session keys live.
     pub store: Store,
+    /// Where sessions report to core.
     pub events: UnboundedSender<LinkEvent>,
+    /// How sessions reach WhatsApp.
     pub settings: Settings,
     /// Live tasks of every session (library tasks and the supervisors).
     pub tasks: TaskCounter,
@@ -92,10 +96,12 @@ pub struct Status {
     pub failures: u64,
     /// The supervisor has ended (with the verdict when WhatsApp ended it).
     pub stopped: bool,
+    /// Why WhatsApp ended the session, when it did.
     pub verdict: Option<Verdict>,
 }
 
 impl Status {
+    /// The connection state this status shows to API callers.
     pub fn state(&self) -> ConnectionState {
         match self {
             s if s.open => ConnectionState::Open,
@@ -131,6 +137,7 @@ struct Flags {
 
 /// One running session.
 pub struct Session {
+    /// whatsapp-rust's client, through which sends and revokes go.
     pub client: Arc<Client>,
     flags: Arc<Flags>,
     status: Arc<watch::Sender<Status>>,
@@ -192,10 +199,12 @@ impl Session {
         }))
     }
 
+    /// A snapshot of the session's status now.
     pub fn status(&self) -> Status {
         self.status.borrow().clone()
     }
 
+    /// Follows status changes (pairing codes, open, stopped) as they happen.
     pub fn subscribe(&self) -> watch::Receiver<Status> {
         self.status.subscribe()
     }

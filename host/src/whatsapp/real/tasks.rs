@@ -23,6 +23,7 @@ use whatsapp_rust::wacore::runtime::{AbortHandle, Runtime};
 pub struct TaskCounter(Arc<AtomicI64>);
 
 impl TaskCounter {
+    /// Tasks running now; zero once a link's sessions are gone means no task leaked.
     pub fn live(&self) -> i64 {
         self.0.load(Ordering::SeqCst)
     }
@@ -70,6 +71,7 @@ pub struct CountingRuntime {
 }
 
 impl CountingRuntime {
+    /// A runtime whose spawned tasks are counted in `counter`.
     pub fn new(counter: TaskCounter) -> Self {
         CountingRuntime { counter }
     }

@@ -74,6 +74,7 @@ impl RedbBackend {
         }
     }
 
+    /// The instance whose keys this backend reads and writes.
     pub fn instance_id(&self) -> &str {
         &self.instance_id
     }
