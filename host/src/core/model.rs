@@ -529,14 +529,21 @@ pub struct Event {
 /// "chat not found" and "instance not found" differently without reading messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Resource {
+    /// An instance (by id or name, within the caller's org).
     Instance,
+    /// A chat the instance has not stored.
     Chat,
+    /// A message id the instance has not stored.
     Message,
+    /// A webhook id.
     Webhook,
+    /// An instance's integration with a sink.
     Integration,
     /// A sink plugin that is not loaded.
     Sink,
+    /// An organisation.
     Org,
+    /// A dead letter id.
     DeadLetter,
 }
 
