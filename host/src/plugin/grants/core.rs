@@ -365,17 +365,12 @@ impl wit_core::Host for CoreView<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::records::CredentialKind;
     use crate::plugin::bindings::wit_core::Host;
 
     #[tokio::test]
     async fn calls_run_as_the_bound_caller_and_nowhere_else() {
         let (core, _dir) = super::super::tests::core().await;
-        let minted = core
-            .create_credential("acme", CredentialKind::api_key(), None, None, None)
-            .await
-            .unwrap();
-        let caller = core.resolve_credential(&minted.token).await.unwrap();
+        let (_, caller) = super::super::tests::api_key(&core, "acme").await;
         let mut base = super::super::tests::base("");
 
         let ctx = CoreCtx {

@@ -96,24 +96,20 @@ impl identity::Host for IdentityView<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::records::CredentialKind;
     use crate::plugin::bindings::identity::Host;
 
     #[tokio::test]
     async fn resolves_stored_credentials_only_where_granted() {
         let (core, _dir) = super::super::tests::core().await;
-        let minted = core
-            .create_credential("acme", CredentialKind::api_key(), None, None, None)
-            .await
-            .unwrap();
+        let (token, caller) = super::super::tests::api_key(&core, "acme").await;
         let ctx = IdentityCtx { core: core.clone() };
         let mut base = super::super::tests::base("");
         let mut view = IdentityView {
             ctx: Some(&ctx),
             base: &mut base,
         };
-        let p = view.resolve(minted.token.clone()).await.unwrap().unwrap();
-        assert_eq!(p.subject, minted.record.id);
+        let p = view.resolve(token.clone()).await.unwrap().unwrap();
+        assert_eq!(p.subject, caller.subject);
         assert!(view.resolve("wa_nope".into()).await.unwrap().is_none());
 
         // A world without the grant resolves nothing, even a valid secret.
@@ -121,6 +117,6 @@ mod tests {
             ctx: None,
             base: &mut base,
         };
-        assert!(view.resolve(minted.token).await.unwrap().is_none());
+        assert!(view.resolve(token).await.unwrap().is_none());
     }
 }

@@ -128,6 +128,28 @@ pub(crate) mod tests {
         )))
     }
 
+    /// A fresh api key of `org` and the principal it resolves to.
+    pub(crate) async fn api_key(
+        core: &crate::core::Core,
+        org: &str,
+    ) -> (String, crate::core::model::Principal) {
+        let minted = core
+            .create_credential(
+                org,
+                crate::core::records::CredentialKind::api_key(),
+                None,
+                None,
+                None,
+            )
+            .await
+            .expect("api key");
+        let caller = core
+            .resolve_credential(&minted.token)
+            .await
+            .expect("resolves");
+        (minted.token, caller)
+    }
+
     /// A real core over a fresh redb file and the simulated link, with org `acme`;
     /// the temp dir lives as long as the core is used.
     pub(crate) async fn core() -> (Arc<crate::core::Core>, tempfile::TempDir) {

@@ -181,17 +181,12 @@ impl wit_storage::Host for StorageView<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::records::CredentialKind;
     use crate::plugin::bindings::wit_storage::Host;
 
     #[tokio::test]
     async fn each_scope_reaches_only_its_instances() {
         let (core, _dir) = super::super::tests::core().await;
-        let minted = core
-            .create_credential("acme", CredentialKind::api_key(), None, None, None)
-            .await
-            .unwrap();
-        let caller = core.resolve_credential(&minted.token).await.unwrap();
+        let (_, caller) = super::super::tests::api_key(&core, "acme").await;
         let shop = core
             .create_instance(&caller, "shop")
             .await
@@ -199,11 +194,7 @@ mod tests {
             .instance
             .id;
         core.create_org("other").await.unwrap();
-        let other_key = core
-            .create_credential("other", CredentialKind::api_key(), None, None, None)
-            .await
-            .unwrap();
-        let other = core.resolve_credential(&other_key.token).await.unwrap();
+        let (_, other) = super::super::tests::api_key(&core, "other").await;
         let theirs = core
             .create_instance(&other, "theirs")
             .await
