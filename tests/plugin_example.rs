@@ -167,7 +167,7 @@ fn example_plugin_builds_against_the_packaged_sdk_and_serves() {
         std::fs::write(
             &config,
             format!(
-                "[plugins]\n[[plugins.file]]\nmanifest = {:?}\n[plugins.settings.hello]\nconfig = {{ greeting = {greeting:?} }}\n[[plugins.mount]]\nprefix = \"/hello\"\ndialect = \"hello\"\nauth = [\"bearer\"]\n",
+                "[plugins]\n[[plugins.file]]\nmanifest = {:?}\n[plugins.settings.hello]\nconfig = {{ greeting = {greeting:?} }}\n",
                 manifest.display().to_string()
             ),
         )
@@ -177,7 +177,17 @@ fn example_plugin_builds_against_the_packaged_sdk_and_serves() {
     let data = tmp.path().join("data");
     let gw = Gateway::start_on(&data, &["--config", config.to_str().unwrap()]);
 
-    let key = gw.org_with_key("acme", None);
+    // No mount table: the example mounts itself where its manifest says, and its own
+    // credential kind is minted with its prefix.
+    gw.org_with_key("acme", None);
+    let (s, v) = gw.admin(
+        "POST",
+        "/admin/credentials",
+        Some(serde_json::json!({"org": "acme", "kind": "hello-key"})),
+    );
+    assert_eq!(s, 201, "{v}");
+    let key = v["token"].as_str().unwrap().to_string();
+    assert!(key.starts_with("hello_"), "{key}");
     gw.instance(&key, "shop");
     let (s, v) = get(&gw, "/hello/shop", Some(&key));
     assert_eq!(s, 200, "{v}");
