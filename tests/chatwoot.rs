@@ -971,7 +971,7 @@ fn the_inbound_secret_opens_only_the_chatwoot_route() {
 /// upgrade the same secret still works at the Chatwoot route and nowhere else.
 #[test]
 fn inbound_secrets_of_schema_1_keep_working_at_their_route_only() {
-    use redb::{ReadableDatabase, ReadableTable, TableDefinition};
+    use redb::{ReadableTable, TableDefinition};
     const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
     const CREDENTIALS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("credentials");
     const NAMES: TableDefinition<&str, &str> = TableDefinition::new("instance_names");
@@ -1043,15 +1043,6 @@ fn inbound_secrets_of_schema_1_keep_working_at_their_route_only() {
     drop(cw);
     let gw_data = gw.data.clone();
     assert!(gw.stop().success());
-    let db = redb::Database::open(gw_data.join("wagate.redb")).unwrap();
-    let version = db
-        .begin_read()
-        .unwrap()
-        .open_table(META)
-        .unwrap()
-        .get("schema_version")
-        .unwrap()
-        .unwrap()
-        .value();
+    let version = common::stored_schema_version(&gw_data);
     assert!(version >= 2, "{version}");
 }

@@ -925,7 +925,7 @@ fn instance_names_are_each_orgs_own() {
 /// another org can now use the name.
 #[test]
 fn a_global_name_index_is_migrated_per_org() {
-    use redb::{ReadableDatabase, ReadableTable, TableDefinition};
+    use redb::{ReadableTable, TableDefinition};
     const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
     const NAMES: TableDefinition<&str, &str> = TableDefinition::new("instance_names");
     const INSTANCES: TableDefinition<&str, &[u8]> = TableDefinition::new("instances");
@@ -985,17 +985,7 @@ fn a_global_name_index_is_migrated_per_org() {
     let (s, v) = gw.call("GET", "/core/instances/one", Some(&a), None);
     assert_eq!((s, &v["id"]), (200, &one["id"]), "{v}");
     assert!(gw.stop().success());
-    let db = redb::Database::open(&path).unwrap();
-    let version = db
-        .begin_read()
-        .unwrap()
-        .open_table(META)
-        .unwrap()
-        .get("schema_version")
-        .unwrap()
-        .unwrap()
-        .value();
-    assert_eq!(version, 3);
+    assert_eq!(common::stored_schema_version(&data), 3);
 }
 
 /// Issue 14, defect 1: a chat of large inbound messages (40 of 1,000,000 characters,

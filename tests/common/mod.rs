@@ -220,3 +220,18 @@ impl Drop for Gateway {
         let _ = self.child.wait();
     }
 }
+
+/// The `schema_version` stored in a data folder's redb file, read without opening the
+/// store (which would migrate it): what a migration test checks after the gateway ran.
+pub fn stored_schema_version(data: &Path) -> u64 {
+    use redb::ReadableDatabase;
+    let db = redb::Database::open(data.join("wagate.redb")).expect("open the redb file");
+    db.begin_read()
+        .unwrap()
+        .open_table(wagate::store::tables::META)
+        .unwrap()
+        .get("schema_version")
+        .unwrap()
+        .expect("a schema_version is stored")
+        .value()
+}
