@@ -3,9 +3,8 @@
 //! Chatwoot on loopback that implements exactly the endpoints the sync uses and records
 //! every call (method, path, body, `api_access_token`).
 
-mod common;
-#[path = "common/receiver.rs"]
-mod receiver;
+use crate::common;
+use crate::common::receiver;
 
 use std::io::{BufReader, Write};
 use std::net::TcpListener;
@@ -13,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::Gateway;
+use common::evolution::{evo, evo_json, open_instance};
 use receiver::read_request;
 use serde_json::{Value, json};
 
@@ -281,60 +281,6 @@ fn start(dir: &std::path::Path) -> Gateway {
     )
 }
 
-fn evo(gw: &Gateway, method: &str, path: &str, key: &str, body: Option<Value>) -> (u16, String) {
-    let body = body
-        .map(|b| serde_json::to_vec(&b).unwrap())
-        .unwrap_or_default();
-    let resp = gw.raw(
-        method,
-        path,
-        &[("content-type", "application/json"), ("apikey", key)],
-        &body,
-    );
-    (resp.status, String::from_utf8(resp.body).unwrap())
-}
-
-fn evo_json(
-    gw: &Gateway,
-    method: &str,
-    path: &str,
-    key: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let (s, text) = evo(gw, method, path, key, body);
-    let v = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}: {text}"));
-    (s, v)
-}
-
-/// Creates and pairs an instance through Evolution; its token (`hash`).
-fn open_instance(gw: &Gateway, name: &str) -> String {
-    let (s, v) = evo_json(
-        gw,
-        "POST",
-        "/instance/create",
-        GLOBAL_KEY,
-        Some(json!({"instanceName": name, "integration": "WHATSAPP-BAILEYS"})),
-    );
-    assert_eq!(s, 201, "{v}");
-    let hash = v["hash"].as_str().unwrap().to_string();
-    let (s, v) = evo_json(gw, "GET", &format!("/instance/connect/{name}"), &hash, None);
-    assert_eq!(s, 200, "{v}");
-    for _ in 0..300 {
-        let (_, v) = evo_json(
-            gw,
-            "GET",
-            &format!("/instance/connectionState/{name}"),
-            &hash,
-            None,
-        );
-        if v["instance"]["state"] == "open" {
-            return hash;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    panic!("{name} never opened");
-}
-
 /// Chatwoot calling the gateway's webhook route (`url` is the `webhook_url` the set
 /// answer gave, or a variation of it).
 fn chatwoot_calls(gw: &Gateway, url: &str, body: &[u8]) -> (u16, Value) {
@@ -351,7 +297,7 @@ fn stored(gw: &Gateway, hash: &str) -> Vec<Value> {
         gw,
         "POST",
         "/chat/findMessages/shop",
-        hash,
+        Some(hash),
         Some(json!({"where": {"key": {"remoteJid": PEER_JID}}})),
     );
     assert_eq!(s, 200, "{v}");
@@ -376,7 +322,7 @@ fn agent_reply(id: u64, conversation: u64, content: &str) -> Vec<u8> {
 fn chatwoot_sync_both_ways() {
     let tmp = tempfile::tempdir().unwrap();
     let gw = start(tmp.path());
-    let hash = open_instance(&gw, "shop");
+    let hash = open_instance(&gw, GLOBAL_KEY, "shop");
     // Chatwoot "loses" the answers to the first contact creation and the first message
     // post (it applies them, then answers 500).
     let cw = FakeChatwoot::start(&["POST /contacts", "POST /conversations/103/messages"]);
@@ -387,7 +333,7 @@ fn chatwoot_sync_both_ways() {
         "signMsg": true, "reopenConversation": true, "conversationPending": false,
         "nameInbox": "WhatsApp shop", "autoCreate": true
     });
-    let (s, text) = evo(&gw, "POST", "/chatwoot/set/shop", &hash, Some(set));
+    let (s, text, _) = evo(&gw, "POST", "/chatwoot/set/shop", Some(&hash), Some(set));
     assert_eq!(s, 201, "{text}");
     assert!(!text.contains(CW_TOKEN), "the token is echoed: {text}");
     let v: Value = serde_json::from_str(&text).unwrap();
@@ -399,7 +345,7 @@ fn chatwoot_sync_both_ways() {
         webhook_url.starts_with(&format!("{}/chatwoot/webhook/shop?token=", gw.base)),
         "{webhook_url}"
     );
-    let (s, text) = evo(&gw, "GET", "/chatwoot/find/shop", &hash, None);
+    let (s, text, _) = evo(&gw, "GET", "/chatwoot/find/shop", Some(&hash), None);
     assert_eq!(s, 200, "{text}");
     assert!(!text.contains(CW_TOKEN), "find shows the token: {text}");
     let found: Value = serde_json::from_str(&text).unwrap();
@@ -415,7 +361,7 @@ fn chatwoot_sync_both_ways() {
         &gw,
         "POST",
         "/chatwoot/set/shop",
-        &hash,
+        Some(&hash),
         Some(json!({"enabled": true})),
     );
     assert_eq!(s, 400, "{v}");
@@ -518,11 +464,11 @@ fn chatwoot_sync_both_ways() {
     cw.quiet(n);
 
     // -- WhatsApp revoke -> one DELETE -----------------------------------------------------
-    let (s, text) = evo(
+    let (s, text, _) = evo(
         &gw,
         "DELETE",
         "/chat/deleteMessageForEveryone/shop",
-        &hash,
+        Some(&hash),
         Some(json!({"id": m2, "remoteJid": PEER_JID, "fromMe": true})),
     );
     assert!(s == 200 || s == 201, "{s} {text}");
@@ -584,12 +530,18 @@ fn chatwoot_sync_both_ways() {
     }
 
     // -- deleting the instance removes the config and the inbound token ---------------------
-    let (s, text) = evo(&gw, "DELETE", "/instance/delete/shop", GLOBAL_KEY, None);
+    let (s, text, _) = evo(
+        &gw,
+        "DELETE",
+        "/instance/delete/shop",
+        Some(GLOBAL_KEY),
+        None,
+    );
     assert_eq!(s, 200, "{text}");
     let (s, _) = chatwoot_calls(&gw, &webhook_url, &agent_reply(9020, 103, "gone"));
     assert_eq!(s, 401);
-    let hash = open_instance(&gw, "shop");
-    let (s, v) = evo_json(&gw, "GET", "/chatwoot/find/shop", &hash, None);
+    let hash = open_instance(&gw, GLOBAL_KEY, "shop");
+    let (s, v) = evo_json(&gw, "GET", "/chatwoot/find/shop", Some(&hash), None);
     assert_eq!(s, 200, "{v}");
     assert_eq!(
         v,
@@ -608,7 +560,7 @@ fn chatwoot_sync_both_ways() {
 fn disabled_and_failing_chatwoot() {
     let tmp = tempfile::tempdir().unwrap();
     let gw = start(tmp.path());
-    let hash = open_instance(&gw, "shop");
+    let hash = open_instance(&gw, GLOBAL_KEY, "shop");
     let cw = FakeChatwoot::start(&[]);
     let set = |enabled: bool, token: &str| {
         json!({
@@ -634,19 +586,19 @@ fn disabled_and_failing_chatwoot() {
         for (k, v) in patch.as_object().unwrap() {
             body[k] = v.clone();
         }
-        let (s, v) = evo_json(&gw, "POST", "/chatwoot/set/shop", &hash, Some(body));
+        let (s, v) = evo_json(&gw, "POST", "/chatwoot/set/shop", Some(&hash), Some(body));
         assert_eq!(s, 400, "{v}");
         assert_eq!(v["response"]["message"][0], message, "{v}");
     }
-    let (s, v) = evo_json(&gw, "GET", "/chatwoot/find/shop", &hash, None);
+    let (s, v) = evo_json(&gw, "GET", "/chatwoot/find/shop", Some(&hash), None);
     assert_eq!(
         (s, &v["enabled"], &v["url"]),
         (200, &json!(false), &json!("")),
         "{v}"
     );
     // Another instance's token may not touch this one.
-    let other = open_instance(&gw, "other");
-    let (s, _) = evo_json(&gw, "GET", "/chatwoot/find/shop", &other, None);
+    let other = open_instance(&gw, GLOBAL_KEY, "other");
+    let (s, _) = evo_json(&gw, "GET", "/chatwoot/find/shop", Some(&other), None);
     assert_eq!(s, 401);
 
     // Disabled: stored, nothing synced.
@@ -654,12 +606,12 @@ fn disabled_and_failing_chatwoot() {
         &gw,
         "POST",
         "/chatwoot/set/shop",
-        &hash,
+        Some(&hash),
         Some(set(false, CW_TOKEN)),
     );
     assert_eq!(s, 201, "{v}");
     assert_eq!(v["signDelimiter"], Value::Null);
-    let (_, found) = evo_json(&gw, "GET", "/chatwoot/find/shop", &hash, None);
+    let (_, found) = evo_json(&gw, "GET", "/chatwoot/find/shop", Some(&hash), None);
     assert_eq!(found["enabled"], false);
     assert_eq!(found["nameInbox"], "shop");
     gw.inbound("shop", PEER, "not synced", false);
@@ -669,7 +621,7 @@ fn disabled_and_failing_chatwoot() {
     // a reason; the next events still flow once fixed.
     let mut bad = set(true, CW_TOKEN);
     bad["accountId"] = json!("2");
-    let (s, v) = evo_json(&gw, "POST", "/chatwoot/set/shop", &hash, Some(bad));
+    let (s, v) = evo_json(&gw, "POST", "/chatwoot/set/shop", Some(&hash), Some(bad));
     assert_eq!(s, 201, "{v}");
     gw.inbound("shop", PEER, "to a wrong account", false);
     let calls = cw.wait("the failing call", |c| !c.is_empty());
@@ -687,7 +639,7 @@ fn disabled_and_failing_chatwoot() {
         &gw,
         "POST",
         "/chatwoot/set/shop",
-        &hash,
+        Some(&hash),
         Some(set(true, CW_TOKEN)),
     );
     assert_eq!(s, 201);
@@ -876,7 +828,7 @@ fn set_chatwoot(gw: &Gateway, hash: &str, cw: &FakeChatwoot) -> (String, String)
         "signMsg": false, "reopenConversation": true, "conversationPending": false,
         "nameInbox": "WhatsApp shop", "autoCreate": true
     });
-    let (s, v) = evo_json(gw, "POST", "/chatwoot/set/shop", hash, Some(set));
+    let (s, v) = evo_json(gw, "POST", "/chatwoot/set/shop", Some(hash), Some(set));
     assert_eq!(s, 201, "{v}");
     let url = v["webhook_url"].as_str().unwrap().to_string();
     let secret = url.split_once("token=").unwrap().1.to_string();
@@ -895,7 +847,7 @@ fn assert_secret_refused_everywhere(gw: &Gateway, secret: &str) {
             Some(json!({"number": PEER, "text": "x"})),
         ),
     ] {
-        let (s, text) = evo(gw, method, path, secret, body);
+        let (s, text, _) = evo(gw, method, path, Some(secret), body);
         assert_eq!(s, 401, "Evolution {path}: {text}");
         assert!(text.contains("Unauthorized"), "{text}");
     }
@@ -921,7 +873,7 @@ fn assert_secret_refused_everywhere(gw: &Gateway, secret: &str) {
 fn the_inbound_secret_opens_only_the_chatwoot_route() {
     let tmp = tempfile::tempdir().unwrap();
     let gw = start(tmp.path());
-    let hash = open_instance(&gw, "shop");
+    let hash = open_instance(&gw, GLOBAL_KEY, "shop");
     let cw = FakeChatwoot::start(&[]);
     let (url, secret) = set_chatwoot(&gw, &hash, &cw);
     gw.inbound("shop", PEER, "hello from the phone", false);
@@ -955,7 +907,13 @@ fn the_inbound_secret_opens_only_the_chatwoot_route() {
 
     // Issue 14, defect 4 at this route: an agent reply the instance cannot send because
     // it is logged out is the caller's state (409), not a gateway failure (5xx).
-    let (s, v) = evo_json(&gw, "DELETE", "/instance/logout/shop", GLOBAL_KEY, None);
+    let (s, v) = evo_json(
+        &gw,
+        "DELETE",
+        "/instance/logout/shop",
+        Some(GLOBAL_KEY),
+        None,
+    );
     assert_eq!(s, 200, "{v}");
     let (s, v) = chatwoot_calls(&gw, &url, &agent_reply(8004, 103, "while logged out"));
     assert_eq!(s, 409, "{v}");
@@ -978,7 +936,7 @@ fn inbound_secrets_of_schema_1_keep_working_at_their_route_only() {
 
     let tmp = tempfile::tempdir().unwrap();
     let gw = start(tmp.path());
-    let hash = open_instance(&gw, "shop");
+    let hash = open_instance(&gw, GLOBAL_KEY, "shop");
     let cw = FakeChatwoot::start(&[]);
     let (url, secret) = set_chatwoot(&gw, &hash, &cw);
     assert!(gw.stop().success());

@@ -1,6 +1,6 @@
 //! The native `/core` and `/admin` APIs through the real binary over loopback HTTP.
 
-mod common;
+use crate::common;
 
 use common::Gateway;
 use serde_json::json;

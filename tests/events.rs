@@ -1,9 +1,8 @@
 //! Webhook delivery end to end: the real binary, the real `webhook` sink plugin, a
 //! local receiver on loopback.
 
-mod common;
-#[path = "common/receiver.rs"]
-mod receiver;
+use crate::common;
+use crate::common::receiver;
 
 use std::io::{Read, Write};
 use std::net::TcpListener;

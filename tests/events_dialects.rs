@@ -5,9 +5,8 @@
 //! each dialect in turn, and every webhook gets its dialect's deletion envelope:
 //! Ryze `instance.state`/`deleted`, Evolution `INSTANCE_DELETE`, v1 `session.deleted`.
 
-mod common;
-#[path = "common/receiver.rs"]
-mod receiver;
+use crate::common;
+use crate::common::receiver;
 
 use common::Gateway;
 use receiver::{Received, Receiver};

@@ -5,12 +5,13 @@
 //! The delete route is checked byte for byte against its spec
 //! (shared/seeds/evolution-delete-instance.md): success, not found, unauthorized.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use common::Gateway;
+use common::evolution::{connect_and_wait, create, evo, evo_json, state, wait_open};
 use serde_json::{Value, json};
 
 const GLOBAL_KEY: &str = "evolution-global-key-for-tests";
@@ -38,86 +39,6 @@ fn evo_not_found(name: &str) -> String {
 
 fn start() -> Gateway {
     Gateway::start_with_env(&[("AUTHENTICATION_API_KEY", GLOBAL_KEY)])
-}
-
-/// One request with an optional `apikey`; returns (status, body text, the response).
-fn evo(
-    gw: &Gateway,
-    method: &str,
-    path: &str,
-    key: Option<&str>,
-    body: Option<Value>,
-) -> (u16, String, wagate::client::Response) {
-    let mut headers = vec![("content-type", "application/json")];
-    if let Some(k) = key {
-        headers.push(("apikey", k));
-    }
-    let body = body
-        .map(|b| serde_json::to_vec(&b).unwrap())
-        .unwrap_or_default();
-    let resp = gw.raw(method, path, &headers, &body);
-    let text = String::from_utf8(resp.body.clone()).expect("utf-8 body");
-    (resp.status, text, resp)
-}
-
-fn evo_json(
-    gw: &Gateway,
-    method: &str,
-    path: &str,
-    key: Option<&str>,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let (s, text, _) = evo(gw, method, path, key, body);
-    let v = serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("{method} {path}: not JSON ({e}): {text}"));
-    (s, v)
-}
-
-/// Creates an instance through Evolution; returns its `hash` (instance token).
-fn create(gw: &Gateway, key: &str, name: &str) -> String {
-    let (s, v) = evo_json(
-        gw,
-        "POST",
-        "/instance/create",
-        Some(key),
-        Some(json!({"instanceName": name, "integration": "WHATSAPP-BAILEYS"})),
-    );
-    assert_eq!(s, 201, "create {name}: {v}");
-    v["hash"].as_str().expect("hash").to_string()
-}
-
-fn state(gw: &Gateway, key: &str, name: &str) -> String {
-    let (s, v) = evo_json(
-        gw,
-        "GET",
-        &format!("/instance/connectionState/{name}"),
-        Some(key),
-        None,
-    );
-    assert_eq!(s, 200, "{v}");
-    v["instance"]["state"].as_str().unwrap().to_string()
-}
-
-fn wait_open(gw: &Gateway, key: &str, name: &str) {
-    for _ in 0..300 {
-        if state(gw, key, name) == "open" {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    panic!("{name} never opened");
-}
-
-fn connect_and_wait(gw: &Gateway, key: &str, name: &str) {
-    let (s, v) = evo_json(
-        gw,
-        "GET",
-        &format!("/instance/connect/{name}"),
-        Some(key),
-        None,
-    );
-    assert_eq!(s, 200, "{v}");
-    wait_open(gw, key, name);
 }
 
 /// Checks a `data:image/png;base64,` URL holds a well-formed PNG (signature, chunk CRCs,

@@ -13,7 +13,7 @@
 //!   the server healthy afterwards.
 //! - `oversized_body_is_413_and_oversized_headers_are_431`: the request limits.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 use std::io::{Read, Write};

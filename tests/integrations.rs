@@ -5,9 +5,8 @@
 //! through a dialect, integration CRUD authorization, and what instance deletion
 //! removes (integration, storage, inbound credential).
 
-mod common;
-#[path = "common/receiver.rs"]
-mod receiver;
+use crate::common;
+use crate::common::receiver;
 
 use std::path::{Path, PathBuf};
 

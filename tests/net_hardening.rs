@@ -3,15 +3,15 @@
 //! headers that would override framing or the signature; slow clients and connection
 //! caps; a taken listen port failing fast.
 
-mod common;
-#[path = "common/receiver.rs"]
-mod receiver;
+use crate::common;
+use crate::common::receiver;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
 use common::Gateway;
+use common::evolution::{connect_and_wait, create};
 use hmac::{Hmac, Mac};
 use receiver::{Received, Receiver};
 use serde_json::{Value, json};
@@ -204,43 +204,6 @@ fn receiver_on(ip: &str) -> (Receiver, String) {
     )
 }
 
-fn evo_create(gw: &Gateway, name: &str) -> String {
-    let (s, v) = send(
-        gw,
-        "POST",
-        "/instance/create",
-        ("apikey", GLOBAL_KEY),
-        json!({"instanceName": name, "integration": "WHATSAPP-BAILEYS"}),
-    );
-    assert_eq!(s, 201, "{v}");
-    v["hash"].as_str().unwrap().to_string()
-}
-
-fn evo_open(gw: &Gateway, name: &str, hash: &str) {
-    let (s, v) = send(
-        gw,
-        "GET",
-        &format!("/instance/connect/{name}"),
-        ("apikey", hash),
-        Value::Null,
-    );
-    assert_eq!(s, 200, "{v}");
-    for _ in 0..500 {
-        let (_, v) = send(
-            gw,
-            "GET",
-            &format!("/instance/connectionState/{name}"),
-            ("apikey", hash),
-            Value::Null,
-        );
-        if v["instance"]["state"] == "open" {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    panic!("{name} never opened");
-}
-
 fn chatwoot_set(gw: &Gateway, name: &str, hash: &str, url: &str) {
     let (s, v) = send(
         gw,
@@ -269,8 +232,8 @@ fn a_name_resolving_to_a_refused_address_is_refused_at_connect_time() {
     let by_name = format!("http://localhost:{refused_port}");
 
     let gw = Gateway::start_on_with_env(&data, &[], &[("AUTHENTICATION_API_KEY", GLOBAL_KEY)]);
-    let a = evo_create(&gw, "shop-a");
-    let b = evo_create(&gw, "shop-b");
+    let a = create(&gw, GLOBAL_KEY, "shop-a");
+    let b = create(&gw, GLOBAL_KEY, "shop-b");
     let key = gw.org_with_key("default", None);
     let (s, v) = gw.call(
         "PUT",
@@ -294,8 +257,8 @@ fn a_name_resolving_to_a_refused_address_is_refused_at_connect_time() {
             ("WAGATE_OUTBOUND_ALLOW", "127.0.0.2/32"),
         ],
     );
-    evo_open(&gw, "shop-a", &a);
-    evo_open(&gw, "shop-b", &b);
+    connect_and_wait(&gw, &a, "shop-a");
+    connect_and_wait(&gw, &b, "shop-b");
     gw.inbound("shop-a", "5511999999999", "hello a", false);
     gw.inbound("shop-b", "5511999999999", "hello b", false);
 
@@ -392,7 +355,7 @@ fn framing_and_gateway_headers_are_refused_in_webhook_settings() {
         );
     }
     // Evolution.
-    evo_create(&gw, "evo-inst");
+    create(&gw, GLOBAL_KEY, "evo-inst");
     let (s, v) = send(
         &gw,
         "POST",

@@ -4,7 +4,7 @@
 //! Evolution's `connect` answers each match exactly one branch of its `oneOf`.
 //! (The property-based run of every document is `tests/openapi/conformance.py`.)
 
-mod common;
+use crate::common;
 
 use common::Gateway;
 use serde_json::{Value, json};

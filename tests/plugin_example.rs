@@ -3,9 +3,8 @@
 //! through a running gateway (the real binary, real HTTP). Also: the SDK's vendored
 //! copy of the contract is the contract the host binds.
 
-mod common;
-#[path = "common/receiver.rs"]
-mod receiver;
+use crate::common;
+use crate::common::receiver;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

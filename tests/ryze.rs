@@ -3,108 +3,13 @@
 //! of the three delete seeds (whole JSON bodies), the lifecycle around them,
 //! TokenAccount vs TokenInstance, tenancy, rate limits, OpenAPI, and event rendering.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
+use common::ryze::{account, connected, create, error, ryze, ryze_json, state, wait_connected};
 use common::{ADMIN, Gateway};
 use serde_json::{Value, json};
-use wagate::client::Response;
-
-// ---- helpers ----------------------------------------------------------------------------
-
-/// One request with RyzeAPI's `token` header (none when `token` is `None`) and a raw
-/// body.
-fn ryze(gw: &Gateway, method: &str, path: &str, token: Option<&str>, body: &str) -> Response {
-    let mut headers = vec![("Content-Type", "application/json")];
-    if let Some(t) = token {
-        headers.push(("token", t));
-    }
-    gw.raw(method, path, &headers, body.as_bytes())
-}
-
-fn ryze_json(
-    gw: &Gateway,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Value,
-) -> (u16, Value) {
-    let r = ryze(gw, method, path, token, &body.to_string());
-    (r.status, r.json())
-}
-
-fn error(message: &str) -> Value {
-    json!({"success": false, "error": {"message": message}})
-}
-
-/// An org and a TokenAccount for it.
-fn account(gw: &Gateway, org: &str) -> String {
-    let (s, _) = gw.admin("POST", "/admin/orgs", Some(json!({"name": org})));
-    assert!(s == 201 || s == 409, "create org: {s}");
-    let (s, v) = gw.admin(
-        "POST",
-        "/admin/credentials",
-        Some(json!({"org": org, "kind": "ryze-account"})),
-    );
-    assert_eq!(s, 201, "mint ryze-account: {v}");
-    let token = v["token"].as_str().unwrap().to_string();
-    assert!(token.starts_with("ryze_"), "{token}");
-    token
-}
-
-/// `POST /api/instance/new`; returns the TokenInstance.
-fn create(gw: &Gateway, account: &str, name: &str) -> String {
-    let (s, v) = ryze_json(
-        gw,
-        "POST",
-        "/api/instance/new",
-        Some(account),
-        json!({"name": name}),
-    );
-    assert_eq!(s, 201, "create {name}: {v}");
-    v["instance"]["token"].as_str().unwrap().to_string()
-}
-
-fn state(gw: &Gateway, token: &str, name: &str) -> String {
-    let (s, v) = ryze_json(
-        gw,
-        "GET",
-        &format!("/api/instance/list?instanceName={name}"),
-        Some(token),
-        Value::Null,
-    );
-    assert_eq!(s, 200, "{v}");
-    v["data"][0]["connection"]["state"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
-fn wait_connected(gw: &Gateway, token: &str, name: &str) {
-    for _ in 0..300 {
-        if state(gw, token, name) == "connected" {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    panic!("{name} never connected");
-}
-
-/// Create + connect (QR) + wait; returns the TokenInstance.
-fn connected(gw: &Gateway, account: &str, name: &str) -> String {
-    let token = create(gw, account, name);
-    let r = ryze(
-        gw,
-        "GET",
-        &format!("/api/instance/connect/{name}"),
-        Some(&token),
-        "",
-    );
-    assert_eq!(r.status, 200, "{}", r.json());
-    wait_connected(gw, &token, name);
-    token
-}
 
 // ---- auth and OpenAPI -------------------------------------------------------------------
 

@@ -4,24 +4,19 @@
 //! Ryze's `{event, data, instanceData}` envelope to a local receiver, the
 //! `instance.state` `deleted` event last.
 
-mod common;
-#[path = "common/receiver.rs"]
-mod receiver;
-
-use std::time::Duration;
+use crate::common;
+use crate::common::receiver;
 
 use common::Gateway;
+use common::ryze::{account, create, error, wait_connected};
 use receiver::Receiver;
 use serde_json::{Value, json};
 
 const PEER: &str = "5511999999999";
 
+/// A Ryze request answering (status, JSON body).
 fn ryze(gw: &Gateway, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, Value) {
-    let mut headers = vec![("Content-Type", "application/json")];
-    if let Some(t) = token {
-        headers.push(("token", t));
-    }
-    let r = gw.raw(method, path, &headers, body.as_bytes());
+    let r = common::ryze::ryze(gw, method, path, token, body);
     (r.status, r.json())
 }
 
@@ -43,52 +38,6 @@ fn get(gw: &Gateway, token: &str, instance: &str, query: &str) -> (u16, Value) {
         Some(token),
         "",
     )
-}
-
-fn error(message: &str) -> Value {
-    json!({"success": false, "error": {"message": message}})
-}
-
-fn account(gw: &Gateway, org: &str) -> String {
-    let (s, _) = gw.admin("POST", "/admin/orgs", Some(json!({"name": org})));
-    assert!(s == 201 || s == 409, "create org: {s}");
-    let (s, v) = gw.admin(
-        "POST",
-        "/admin/credentials",
-        Some(json!({"org": org, "kind": "ryze-account"})),
-    );
-    assert_eq!(s, 201, "{v}");
-    v["token"].as_str().unwrap().to_string()
-}
-
-/// `POST /api/instance/new`; returns the TokenInstance.
-fn create(gw: &Gateway, account: &str, name: &str) -> String {
-    let (s, v) = ryze(
-        gw,
-        "POST",
-        "/api/instance/new",
-        Some(account),
-        &json!({"name": name}).to_string(),
-    );
-    assert_eq!(s, 201, "{v}");
-    v["instance"]["token"].as_str().unwrap().to_string()
-}
-
-fn wait_connected(gw: &Gateway, token: &str, name: &str) {
-    for _ in 0..300 {
-        let (_, v) = ryze(
-            gw,
-            "GET",
-            &format!("/api/instance/status/{name}"),
-            Some(token),
-            "",
-        );
-        if v["status"] == "connected" {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    panic!("{name} never connected");
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! rest of the dialect, capability and cross-org rules for every endpoint, paging, and
 //! login JWTs (RS256, ES256) verified against a JWKS served by the test.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::Gateway;
+use common::v1::{err, paired_session, v1};
 use serde_json::{Value, json};
 
 const JID: &str = "6281234567890@s.whatsapp.net";
@@ -74,22 +75,6 @@ fn call(gw: &Gateway, method: &str, path: &str, token: Option<&str>, body: Optio
     }
 }
 
-fn v1(gw: &Gateway, method: &str, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
-    let bytes = body.map(|b| serde_json::to_vec(&b).unwrap());
-    let r = call(
-        gw,
-        method,
-        &format!("/api/v1{path}"),
-        Some(token),
-        bytes.as_deref(),
-    );
-    (r.status, r.body)
-}
-
-fn err(code: &str, message: &str, details: Value) -> Value {
-    json!({ "error": { "code": code, "message": message, "details": details } })
-}
-
 fn session_nf() -> Value {
     err("not_found", "session not found", json!({}))
 }
@@ -104,23 +89,6 @@ fn forbidden(cap: &str) -> Value {
         &format!("this operation requires the `{cap}` capability"),
         json!({ "capability": cap }),
     )
-}
-
-/// Creates a session through sessions/v1, pairs it (sim) and returns its id.
-fn paired_session(gw: &Gateway, key: &str, name: &str) -> String {
-    let (s, v) = v1(gw, "POST", "/sessions", key, Some(json!({ "name": name })));
-    assert_eq!(s, 201, "{v}");
-    let sid = v["id"].as_str().unwrap().to_string();
-    let (s, v) = v1(gw, "POST", &format!("/sessions/{sid}/connect"), key, None);
-    assert_eq!(s, 200, "{v}");
-    for _ in 0..300 {
-        let (_, v) = v1(gw, "GET", &format!("/sessions/{sid}"), key, None);
-        if v["status"] == "working" {
-            return sid;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    panic!("session {name} never paired");
 }
 
 /// An org, a full key, and a paired session with one chat holding `n` messages.

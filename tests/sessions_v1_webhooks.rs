@@ -3,36 +3,18 @@
 //! without `manage`, and deliveries of the v1 envelope to a local receiver with
 //! `session.deleted` last after `DELETE /api/v1/sessions/{sid}`.
 
-mod common;
-#[path = "common/receiver.rs"]
-mod receiver;
+use crate::common;
+use crate::common::receiver;
 
 use common::Gateway;
+use common::v1::{create_session, err, pair, v1_raw};
 use receiver::Receiver;
 use serde_json::{Value, json};
 
 const PEER: &str = "6281234567890";
 
-fn v1(gw: &Gateway, method: &str, path: &str, token: &str, body: Option<&str>) -> (u16, Value) {
-    let auth = format!("Bearer {token}");
-    let headers = [
-        ("Content-Type", "application/json"),
-        ("Authorization", auth.as_str()),
-    ];
-    let r = wagate::client::request(
-        &gw.base,
-        method,
-        &format!("/api/v1{path}"),
-        &headers,
-        body.map(str::as_bytes),
-    )
-    .expect("request");
-    let v = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
-    (r.status, v)
-}
-
 fn put(gw: &Gateway, token: &str, sid: &str, body: Value) -> (u16, Value) {
-    v1(
+    v1_raw(
         gw,
         "PUT",
         &format!("/sessions/{sid}/webhooks"),
@@ -41,39 +23,15 @@ fn put(gw: &Gateway, token: &str, sid: &str, body: Value) -> (u16, Value) {
     )
 }
 
-fn err(code: &str, message: &str, details: Value) -> Value {
-    json!({ "error": { "code": code, "message": message, "details": details } })
-}
-
-fn session(gw: &Gateway, key: &str, name: &str) -> String {
-    let body = json!({ "name": name }).to_string();
-    let (s, v) = v1(gw, "POST", "/sessions", key, Some(&body));
-    assert_eq!(s, 201, "{v}");
-    v["id"].as_str().unwrap().to_string()
-}
-
-fn pair(gw: &Gateway, key: &str, sid: &str) {
-    let (s, v) = v1(gw, "POST", &format!("/sessions/{sid}/connect"), key, None);
-    assert_eq!(s, 200, "{v}");
-    for _ in 0..300 {
-        let (_, v) = v1(gw, "GET", &format!("/sessions/{sid}"), key, None);
-        if v["status"] == "working" {
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    panic!("session {sid} never paired");
-}
-
 #[test]
 fn round_trip_validation_and_access() {
     let gw = Gateway::start();
     let key = gw.org_with_key("acme", None);
-    let sid = session(&gw, &key, "acme-phone");
+    let sid = create_session(&gw, &key, "acme-phone");
     let path = format!("/sessions/{sid}/webhooks");
 
     assert_eq!(
-        v1(&gw, "GET", &path, &key, None),
+        v1_raw(&gw, "GET", &path, &key, None),
         (200, json!({"data": [], "nextCursor": null}))
     );
 
@@ -109,7 +67,7 @@ fn round_trip_validation_and_access() {
     assert_eq!(all["events"], json!([]));
     assert!(all["secret"].as_str().unwrap().starts_with("whsec_"));
 
-    let (s, got) = v1(&gw, "GET", &path, &key, None);
+    let (s, got) = v1_raw(&gw, "GET", &path, &key, None);
     assert_eq!(s, 200);
     let mut ids: Vec<&str> = got["data"]
         .as_array()
@@ -123,7 +81,7 @@ fn round_trip_validation_and_access() {
     assert_eq!(ids, put_ids);
 
     // 422: malformed JSON, not an object, and field problems named by path.
-    let invalid = |body: &str| v1(&gw, "PUT", &path, &key, Some(body));
+    let invalid = |body: &str| v1_raw(&gw, "PUT", &path, &key, Some(body));
     assert_eq!(
         invalid("{nope"),
         (
@@ -170,14 +128,14 @@ fn round_trip_validation_and_access() {
         )
     );
     // Nothing changed.
-    assert_eq!(v1(&gw, "GET", &path, &key, None).1, got);
+    assert_eq!(v1_raw(&gw, "GET", &path, &key, None).1, got);
 
     // Another organisation: not_found, before any validation.
     let other = gw.org_with_key("globex", None);
     let nf = err("not_found", "session not found", json!({}));
-    assert_eq!(v1(&gw, "GET", &path, &other, None), (404, nf.clone()));
+    assert_eq!(v1_raw(&gw, "GET", &path, &other, None), (404, nf.clone()));
     assert_eq!(
-        v1(&gw, "PUT", &path, &other, Some("{nope")),
+        v1_raw(&gw, "PUT", &path, &other, Some("{nope")),
         (404, nf.clone())
     );
     assert_eq!(
@@ -185,7 +143,7 @@ fn round_trip_validation_and_access() {
         (404, nf.clone())
     );
     assert_eq!(
-        v1(
+        v1_raw(
             &gw,
             "GET",
             "/sessions/01JNOSUCHSESSION0000000000/webhooks",
@@ -203,11 +161,11 @@ fn round_trip_validation_and_access() {
         json!({"capability": "manage"}),
     );
     assert_eq!(
-        v1(&gw, "GET", &path, &reader, None),
+        v1_raw(&gw, "GET", &path, &reader, None),
         (403, forbidden.clone())
     );
     assert_eq!(
-        v1(&gw, "PUT", &path, &reader, Some("{nope")),
+        v1_raw(&gw, "PUT", &path, &reader, Some("{nope")),
         (403, forbidden.clone())
     );
     assert_eq!(
@@ -216,7 +174,7 @@ fn round_trip_validation_and_access() {
     );
 
     // Other methods on the path: 405 in the v1 shape.
-    let (s, v) = v1(&gw, "POST", &path, &key, Some("{}"));
+    let (s, v) = v1_raw(&gw, "POST", &path, &key, Some("{}"));
     assert_eq!(
         (s, v["error"]["code"].clone()),
         (405, json!("method_not_allowed"))
@@ -229,7 +187,7 @@ fn round_trip_validation_and_access() {
     );
 
     // The OpenAPI document has the path.
-    let (s, doc) = v1(&gw, "GET", "/openapi.json", &key, None);
+    let (s, doc) = v1_raw(&gw, "GET", "/openapi.json", &key, None);
     assert_eq!(s, 200);
     assert!(doc["paths"]["/sessions/{sid}/webhooks"]["put"].is_object());
     assert!(doc["components"]["schemas"]["Webhook"].is_object());
@@ -240,7 +198,7 @@ fn deliveries_use_the_v1_envelope_and_session_deleted_comes_last() {
     let gw = Gateway::start();
     let receiver = Receiver::start();
     let key = gw.org_with_key("acme", None);
-    let sid = session(&gw, &key, "hooked-v1");
+    let sid = create_session(&gw, &key, "hooked-v1");
     let (s, v) = put(
         &gw,
         &key,
@@ -256,10 +214,10 @@ fn deliveries_use_the_v1_envelope_and_session_deleted_comes_last() {
     let mid = gw.inbound("hooked-v1", PEER, "hello v1", false);
     receiver.wait_until("message", |r| r.body["event"] == "message");
 
-    let (_, session) = v1(&gw, "GET", &format!("/sessions/{sid}"), &key, None);
+    let (_, session) = v1_raw(&gw, "GET", &format!("/sessions/{sid}"), &key, None);
     let organization = session["organization"].clone();
     assert!(organization.is_string(), "{session}");
-    let (s, v) = v1(&gw, "DELETE", &format!("/sessions/{sid}"), &key, None);
+    let (s, v) = v1_raw(&gw, "DELETE", &format!("/sessions/{sid}"), &key, None);
     assert_eq!((s, v), (204, Value::Null));
     let got = receiver.wait_until("session.deleted", |r| r.body["event"] == "session.deleted");
 
@@ -320,7 +278,7 @@ fn deliveries_use_the_v1_envelope_and_session_deleted_comes_last() {
     assert_eq!(last.body["payload"]["name"], "hooked-v1");
     // The session is gone, and so are its webhooks.
     assert_eq!(
-        v1(&gw, "GET", &format!("/sessions/{sid}/webhooks"), &key, None),
+        v1_raw(&gw, "GET", &format!("/sessions/{sid}/webhooks"), &key, None),
         (404, err("not_found", "session not found", json!({})))
     );
 }

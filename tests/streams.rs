@@ -1,13 +1,14 @@
 //! WebSocket event streams through the real binary: authorised by each dialect's auth
 //! plugins, events rendered in that dialect's envelope.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
 use common::Gateway;
+use common::ryze::account;
 use futures_util::StreamExt;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
@@ -52,21 +53,11 @@ where
     }
 }
 
-fn ryze_account(gw: &Gateway, org: &str) -> String {
-    let (s, v) = gw.admin(
-        "POST",
-        "/admin/credentials",
-        Some(json!({"org": org, "kind": "ryze-account"})),
-    );
-    assert_eq!(s, 201, "{v}");
-    v["token"].as_str().unwrap().to_string()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ryze_stream_delivers_its_envelope_and_closes_on_delete() {
     let gw = tokio::task::spawn_blocking(Gateway::start).await.unwrap();
     let key = gw.org_with_key("acme", None);
-    let token = ryze_account(&gw, "acme");
+    let token = account(&gw, "acme");
     gw.connected_instance(&key, "live");
     let mut ws = connect(&gw, "/ws/live", &[("token", &token)])
         .await
@@ -113,7 +104,7 @@ async fn streams_are_authorised_by_the_dialects_auth() {
             .err(),
         Some(401)
     );
-    let other_ryze = ryze_account(&gw, "other");
+    let other_ryze = account(&gw, "other");
     assert_eq!(
         connect(&gw, "/ws/guarded", &[("token", &other_ryze)])
             .await

@@ -10,8 +10,7 @@
 //! - archive / delete chat send a `w:sync:app:state` IQ whose patch decrypts, with
 //!   the app-state key the test seeded, to the expected mutation.
 
-#[path = "common/fake_whatsapp.rs"]
-mod fake_whatsapp;
+use crate::common::fake_whatsapp;
 
 use std::sync::Arc;
 use std::time::Duration;

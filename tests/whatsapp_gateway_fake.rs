@@ -16,11 +16,9 @@
 //! feature); a `cargo build` binary would refuse the fake server's certificate. (A
 //! `cargo build` running at the same time rewrites `target/debug/wagate` without it.)
 
-mod common;
-#[path = "common/fake_whatsapp.rs"]
-mod fake_whatsapp;
-#[path = "common/receiver.rs"]
-mod receiver;
+use crate::common;
+use crate::common::fake_whatsapp;
+use crate::common::receiver;
 
 use std::time::Duration;
 

@@ -6,7 +6,7 @@
 //! "WhatsApp" here is a loopback TCP listener that accepts each connection and closes
 //! it at once, recording when each attempt arrived.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::net::TcpListener;

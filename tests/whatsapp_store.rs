@@ -1346,7 +1346,7 @@ async fn bad_keys_and_ids_are_errors_not_panics() {
 }
 
 /// Figures for BENCHMARKS-style notes; run with
-/// `cargo test --test whatsapp_store -- --ignored --nocapture bench_`.
+/// `cargo test --test suite whatsapp_store:: -- --ignored --nocapture bench_`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a measurement, not a check"]
 async fn bench_prekey_and_session_writes() {

@@ -5,6 +5,12 @@
 // files", so the workspace's `unreachable_pub` lint is noise for this harness.
 #![allow(unreachable_pub)]
 
+pub mod evolution;
+pub mod fake_whatsapp;
+pub mod receiver;
+pub mod ryze;
+pub mod v1;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -1,6 +1,6 @@
 //! A webhook receiver on loopback for the webhook tests: records every accepted
 //! request's path, headers and body, and answers each call with a status the test
-//! scripts (200 by default). Include it with `#[path = "common/receiver.rs"] mod receiver;`.
+//! scripts (200 by default). Used as `common::receiver`.
 #![allow(dead_code)]
 // A test binary has no library API: `pub` here only means "usable from the test
 // files", so the workspace's `unreachable_pub` lint is noise for this harness.

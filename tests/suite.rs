@@ -1,0 +1,30 @@
+//! The end-to-end and integration tests, as one test binary: each file beside this one
+//! is a module (`cargo test --test suite ryze::` runs one file's tests). One binary
+//! instead of one per file because each links the whole host (wasmtime, whatsapp-rust)
+//! again: measured cold, the 21 separate binaries cost 45 s user + 10 s sys of
+//! compile and link against 15 s + 1 s for this one (see BENCHMARKS.md), and libtest
+//! keeps both threads busy across files instead of waiting on each file's slowest test.
+
+mod common;
+
+mod chatwoot;
+mod core_api;
+mod core_store;
+mod events;
+mod events_dialects;
+mod evolution;
+mod faults;
+mod integrations;
+mod net_hardening;
+mod openapi;
+mod plugin_example;
+mod plugin_runtime;
+mod ryze;
+mod ryze_webhooks;
+mod sessions_v1;
+mod sessions_v1_webhooks;
+mod streams;
+mod whatsapp_fake_server;
+mod whatsapp_gateway_fake;
+mod whatsapp_link;
+mod whatsapp_store;
