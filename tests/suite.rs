@@ -8,6 +8,7 @@
 mod common;
 
 mod chatwoot;
+mod console;
 mod core_api;
 mod core_store;
 mod events;

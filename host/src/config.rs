@@ -146,6 +146,8 @@ pub struct Config {
     pub streams: Option<Vec<crate::plugin::config::StreamRoute>>,
     /// The `[events]` table: webhook retry policy.
     pub events: crate::events::dispatcher::DispatchConfig,
+    /// The `[console]` table: the operator web console (on at `/console` by default).
+    pub console: crate::server::console::ConsoleConfig,
 }
 
 impl Default for Config {
@@ -166,6 +168,7 @@ impl Default for Config {
             plugins: crate::plugin::PluginsConfig::default(),
             events: Default::default(),
             streams: None,
+            console: Default::default(),
         }
     }
 }

@@ -126,6 +126,7 @@ pub async fn serve(
         metrics: Default::default(),
         max_body_bytes: config.max_body_bytes,
         limits: config.server.clone(),
+        console: server::console::Console::new(&config.console, tls.is_some()),
     });
     server::serve(app, listener, tls, shutdown).await?;
     drop(core);

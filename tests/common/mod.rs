@@ -10,6 +10,7 @@ pub mod fake_whatsapp;
 pub mod receiver;
 pub mod ryze;
 pub mod v1;
+pub mod ws;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -3,6 +3,7 @@
 //! `/healthz`, `/metrics`, `/admin/...`, `/core/...`, then the plugin mounts.
 
 pub mod admin_api;
+pub mod console;
 pub mod core_api;
 pub mod http;
 pub mod stream;
@@ -48,6 +49,8 @@ pub struct App {
     pub max_body_bytes: usize,
     /// Timeouts and connection caps (`[server]`).
     pub limits: crate::config::ServerConfig,
+    /// The operator console (`[console]`) and its sessions.
+    pub console: console::Console,
 }
 
 impl App {
@@ -162,6 +165,12 @@ pub async fn serve(
 
 async fn handle(app: &Arc<App>, req: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
     let started = Instant::now();
+    if stream::is_upgrade(&req) && app.console.sub_path(req.uri().path()) == Some("/api/events") {
+        let resp = console::live::upgrade(app, req).await;
+        app.metrics
+            .observe("console:events", resp.status().as_u16(), started.elapsed());
+        return resp.map(Full::new);
+    }
     if stream::is_upgrade(&req)
         && let Some((route, instance)) = stream::match_route(&app.stream_routes(), req.uri().path())
     {
@@ -266,6 +275,8 @@ async fn route(app: &App, req: Req) -> (&'static str, ::http::Response<Bytes>) {
         admin_api::handle(app, &req).await
     } else if path == "/core" || path.starts_with("/core/") {
         core_api::handle(&app.core, &req).await
+    } else if let Some(sub) = app.console.sub_path(path).map(str::to_string) {
+        console::handle(app, req, &sub).await
     } else {
         let mut builder = ::http::Request::builder()
             .method(req.method)

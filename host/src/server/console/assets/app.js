@@ -1,0 +1,448 @@
+// The wagate operator console: plain JavaScript, no build step, no dependencies.
+// Everything it calls is the gateway's own native API through the console's session
+// proxy (/console/api/core/..., /console/api/admin/...); the page never sees the key
+// it logged in with. DOM is built with textContent only (never innerHTML with data),
+// so nothing a contact writes can run as code here.
+"use strict";
+
+const BASE = location.pathname.replace(/\/+$/, "");
+const state = { who: null, instances: new Map(), feed: null, view: null, qrFor: null };
+
+function fmt(template, values) {
+  return template.replace(/\{(\w+)\}/g, (_, k) => (k in values ? String(values[k]) : ""));
+}
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else if (k === "text") node.textContent = v;
+    else node.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat()) if (c !== null && c !== undefined) node.append(c);
+  return node;
+}
+
+function say(message, isError) {
+  const s = document.getElementById("status");
+  s.textContent = message;
+  s.className = isError ? "status error" : "status";
+}
+
+async function call(method, path, body) {
+  const opts = { method, headers: { "X-Wagate-Console": "1" }, credentials: "same-origin" };
+  if (body !== undefined) {
+    opts.headers["Content-Type"] = "application/json";
+    opts.body = JSON.stringify(body);
+  }
+  const resp = await fetch(BASE + path, opts);
+  const text = await resp.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch (_) { data = text; }
+  if (!resp.ok) {
+    const message = (data && data.error && data.error.message) || resp.statusText;
+    const err = new Error(message);
+    err.status = resp.status;
+    throw err;
+  }
+  return data;
+}
+
+const core = (method, path, body) => call(method, "/api/core" + path, body);
+const admin = (method, path, body) => call(method, "/api/admin" + path, body);
+const enc = encodeURIComponent;
+
+function guard(fn) {
+  return async (...args) => {
+    try { await fn(...args); } catch (e) {
+      if (e.status === 401) return showLogin();
+      say(fmt(S.error, { message: e.message }), true);
+    }
+  };
+}
+
+// ---- session ---------------------------------------------------------------------
+
+function showLogin(message) {
+  closeFeed();
+  state.who = null;
+  document.getElementById("nav").hidden = true;
+  document.getElementById("logout").hidden = true;
+  document.getElementById("who").textContent = "";
+  const input = el("input", { id: "token", type: "password", autocomplete: "current-password", required: true });
+  const form = el("form", { class: "card narrow", onsubmit: async (e) => {
+      e.preventDefault();
+      try {
+        state.who = await call("POST", "/session", { token: input.value });
+        input.value = "";
+        startSession();
+      } catch (err) {
+        say(fmt(S.loginFailed, { message: err.message }), true);
+      }
+    } },
+    el("h1", { text: S.loginTitle }),
+    el("p", { text: S.loginHelp }),
+    el("label", { for: "token", text: S.loginLabel }), input,
+    el("button", { type: "submit", text: S.loginButton }));
+  render(form);
+  if (message) say(message, true);
+  input.focus();
+}
+
+function startSession() {
+  const who = state.who;
+  document.getElementById("who").textContent =
+    who.kind === "admin" ? S.loggedInAdmin : fmt(S.loggedInOrg, { org: who.org });
+  const logout = document.getElementById("logout");
+  logout.textContent = S.logout;
+  logout.hidden = false;
+  const nav = document.getElementById("nav");
+  nav.replaceChildren(
+    el("a", { href: "#/instances", text: S.navInstances }),
+    who.kind === "admin" ? el("a", { href: "#/credentials", text: S.navCredentials }) : null,
+    who.kind === "admin" ? el("a", { href: "#/plugins", text: S.navPlugins }) : null,
+    who.kind === "admin" ? el("a", { href: "#/dead", text: S.navDeadLetters }) : null);
+  nav.hidden = false;
+  openFeed();
+  route();
+}
+
+// ---- live feed -------------------------------------------------------------------
+
+function openFeed() {
+  closeFeed();
+  const proto = location.protocol === "https:" ? "wss:" : "ws:";
+  const ws = new WebSocket(proto + "//" + location.host + BASE + "/api/events");
+  state.feed = ws;
+  ws.onopen = () => document.body.classList.add("live");
+  ws.onmessage = (m) => { try { onEvent(JSON.parse(m.data)); } catch (_) { /* not ours */ } };
+  ws.onclose = () => {
+    document.body.classList.remove("live");
+    if (state.feed === ws && state.who) setTimeout(() => state.who && openFeed(), 2000);
+  };
+}
+
+function closeFeed() {
+  const ws = state.feed;
+  state.feed = null;
+  if (ws) ws.close();
+}
+
+function onEvent(ev) {
+  const p = ev.payload || {};
+  const inst = state.instances.get(ev.instance_id);
+  if (p.type === "connection_update" && inst) {
+    inst.state = p.data;
+    if (p.data === "open") state.qrFor = null;
+  } else if (p.type === "instance_created") {
+    state.instances.set(p.data.id, p.data);
+  } else if (p.type === "instance_deleted") {
+    state.instances.delete(ev.instance_id);
+  } else if (p.type === "qr_updated" && state.qrFor === ev.instance_id) {
+    showQr(p.data);
+  }
+  if (state.view && state.view.onEvent) state.view.onEvent(ev);
+}
+
+// ---- router ----------------------------------------------------------------------
+
+function render(node) {
+  const main = document.getElementById("main");
+  main.replaceChildren(node);
+}
+
+function route() {
+  if (!state.who) return;
+  const parts = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
+  state.view = null;
+  const go = {
+    "": viewInstances, instances: viewInstances,
+    i: () => (parts[2] === "chat" ? viewChat(parts[1], parts[3]) : viewInstance(parts[1])),
+    credentials: viewCredentials, plugins: viewPlugins, dead: viewDeadLetters,
+  }[parts[0]] || viewInstances;
+  guard(go)();
+}
+
+// ---- instances -------------------------------------------------------------------
+
+async function loadInstances() {
+  const list = state.who.kind === "admin" ? await admin("GET", "/instances") : await core("GET", "/instances");
+  state.instances = new Map(list.map((r) => { const i = r.instance || r; return [i.id, i]; }));
+}
+
+function stateBadge(s) {
+  return el("span", { class: "badge " + s, text: S["state_" + s] || s });
+}
+
+async function viewInstances() {
+  await loadInstances();
+  const search = el("input", { id: "search", type: "search" });
+  const tbody = el("tbody");
+  const fill = () => {
+    const q = search.value.trim().toLowerCase();
+    const rows = [...state.instances.values()]
+      .filter((i) => !q || i.name.toLowerCase().includes(q) || (i.owner_jid || "").includes(q))
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map((i) => el("tr", { "data-instance": i.name },
+        el("td", {}, el("a", { href: "#/i/" + enc(i.name), text: i.name })),
+        state.who.kind === "admin" ? el("td", { text: i.org }) : null,
+        el("td", {}, stateBadge(i.state)),
+        el("td", { text: (i.owner_jid || "").split("@")[0].split(":")[0] })));
+    tbody.replaceChildren(...rows);
+    if (!rows.length) tbody.append(el("tr", {}, el("td", { colspan: 4, text: S.noInstances })));
+  };
+  search.addEventListener("input", fill);
+  const name = el("input", { id: "new-name", required: true, pattern: "[A-Za-z0-9._-]{1,64}" });
+  const create = state.who.kind === "org"
+    ? el("form", { class: "inline", onsubmit: guard(async (e) => {
+        e.preventDefault();
+        const created = await core("POST", "/instances", { name: name.value });
+        state.instances.set(created.instance.id, created.instance);
+        location.hash = "#/i/" + enc(created.instance.name);
+      }) }, el("label", { for: "new-name", text: S.createName }), name,
+        el("button", { type: "submit", text: S.create }))
+    : null;
+  fill();
+  state.view = { onEvent: fill };
+  render(el("section", { class: "card" },
+    el("h1", { text: S.instancesTitle }),
+    el("label", { for: "search", text: S.search }), search,
+    el("table", {}, el("thead", {}, el("tr", {},
+      el("th", { text: S.colName }),
+      state.who.kind === "admin" ? el("th", { text: S.colOrg }) : null,
+      el("th", { text: S.colState }), el("th", { text: S.colNumber }))), tbody),
+    create));
+}
+
+function showQr(payload) {
+  const box = document.getElementById("qr");
+  if (!box) return;
+  fetch(BASE + "/api/qr", {
+    method: "POST", credentials: "same-origin",
+    headers: { "X-Wagate-Console": "1", "Content-Type": "application/json" },
+    body: JSON.stringify({ text: payload }),
+  }).then((r) => r.text()).then((svg) => {
+    const img = el("img", { alt: S.scanQr, src: "data:image/svg+xml;base64," + btoa(svg) });
+    box.replaceChildren(img, el("p", { text: S.scanQr }));
+  });
+}
+
+async function viewInstance(name) {
+  if (state.who.kind === "admin") return viewAdminInstance(name);
+  const inst = await core("GET", "/instances/" + enc(name));
+  const live = await core("GET", "/instances/" + enc(name) + "/state");
+  inst.state = live.state;
+  state.instances.set(inst.id, inst);
+  const header = el("div", { id: "inst-state" });
+  const drawState = () => {
+    const i = state.instances.get(inst.id) || inst;
+    header.replaceChildren(stateBadge(i.state),
+      i.state === "open" && i.owner_jid ? el("span", { text: " " + fmt(S.connected, { jid: i.owner_jid }) }) : null);
+    if (i.state === "open") { const q = document.getElementById("qr"); if (q) q.replaceChildren(); }
+  };
+  const phone = el("input", { id: "phone", inputmode: "tel" });
+  const connect = el("form", { class: "inline", onsubmit: guard(async (e) => {
+      e.preventDefault();
+      state.qrFor = inst.id;
+      const info = await core("POST", "/instances/" + enc(name) + "/connect",
+        phone.value.trim() ? { phone: phone.value.trim() } : {});
+      if (info.pair_code) document.getElementById("qr").replaceChildren(el("p", { class: "code", text: fmt(S.pairCode, { code: info.pair_code }) }));
+      else if (info.qr) showQr(info.qr);
+    }) }, el("label", { for: "phone", text: S.pairPhone }), phone, el("button", { type: "submit", text: S.connect }));
+  const chats = el("ul", { class: "chats" });
+  const loadChats = guard(async () => {
+    const list = await core("GET", "/instances/" + enc(name) + "/chats");
+    chats.replaceChildren(...list.map((c) => el("li", {},
+      el("a", { href: "#/i/" + enc(name) + "/chat/" + enc(c.jid), text: c.name || c.jid }),
+      c.archived ? el("span", { class: "tag", text: S.archive }) : null,
+      c.pinned ? el("span", { class: "tag", text: S.pin }) : null)));
+    if (!list.length) chats.append(el("li", { text: S.noChats }));
+  });
+  state.view = { onEvent: (ev) => {
+    if (ev.instance_id !== inst.id) return;
+    const t = ev.payload.type;
+    if (t === "connection_update") guard(async () => { Object.assign(inst, await core("GET", "/instances/" + enc(name))); inst.state = ev.payload.data; state.instances.set(inst.id, inst); drawState(); })();
+    if (t === "message_upsert" || t === "chat_deleted" || t === "chat_updated") loadChats();
+    if (t === "instance_deleted") { say(fmt(S.deleted, { name })); location.hash = "#/instances"; }
+  } };
+  drawState();
+  await loadChats();
+  render(el("section", { class: "card" },
+    el("a", { href: "#/instances", text: S.back }),
+    el("h1", { text: name }), header,
+    connect, el("div", { id: "qr", class: "qr" }),
+    el("div", { class: "actions" },
+      el("button", { type: "button", onclick: guard(async () => { await core("POST", "/instances/" + enc(name) + "/logout"); }) , text: S.logoutInstance }),
+      el("button", { type: "button", class: "danger", onclick: () => confirmDelete(name, () => core("DELETE", "/instances/" + enc(name))), text: S.deleteInstance })),
+    el("h2", { text: S.chatsTitle }), chats,
+    await webhooksPanel(name)));
+}
+
+async function viewAdminInstance(name) {
+  const i = [...state.instances.values()].find((x) => x.name === name || x.id === name);
+  if (!i) { await loadInstances(); }
+  const inst = [...state.instances.values()].find((x) => x.name === name || x.id === name);
+  if (!inst) throw new Error("instance not found");
+  state.view = { onEvent: (ev) => { if (ev.instance_id === inst.id && ev.payload.type === "instance_deleted") location.hash = "#/instances"; } };
+  render(el("section", { class: "card" },
+    el("a", { href: "#/instances", text: S.back }),
+    el("h1", { text: inst.name }), el("p", { text: inst.org }), stateBadge(inst.state),
+    el("div", { class: "actions" },
+      el("button", { type: "button", class: "danger", text: S.deleteInstance,
+        onclick: () => confirmDelete(inst.name, () => admin("DELETE", "/instances/" + enc(inst.id))) }))));
+}
+
+function confirmDelete(name, doDelete) {
+  const typed = el("input", { id: "confirm-name", autocomplete: "off" });
+  const dialog = el("dialog", { class: "card", "aria-labelledby": "confirm-title" },
+    el("h2", { id: "confirm-title", text: S.deleteInstance }),
+    el("p", { text: fmt(S.deleteConfirm, { name }) }),
+    el("label", { for: "confirm-name", text: S.deleteTypeName }), typed,
+    el("div", { class: "actions" },
+      el("button", { type: "button", text: S.cancel, onclick: () => { dialog.close(); dialog.remove(); } }),
+      el("button", { type: "button", class: "danger", id: "confirm-go", text: S.deleteGo, onclick: guard(async () => {
+        if (typed.value !== name) { typed.focus(); return; }
+        await doDelete();
+        dialog.close(); dialog.remove();
+        say(fmt(S.deleted, { name }));
+        location.hash = "#/instances";
+      }) })));
+  document.body.append(dialog);
+  dialog.showModal();
+  typed.focus();
+}
+
+async function webhooksPanel(name) {
+  const list = el("ul");
+  const url = el("input", { id: "hook-url", type: "url", required: true });
+  let hooks = [];
+  const draw = () => {
+    list.replaceChildren(...hooks.map((h, n) => el("li", {}, el("span", { text: h.url + (h.events && h.events.length ? " (" + h.events.join(", ") + ")" : "") }),
+      el("button", { type: "button", text: S.webhookRemove, onclick: guard(async () => {
+        const rest = hooks.filter((_, k) => k !== n).map((x) => ({ url: x.url, events: x.events || [] }));
+        hooks = await core("PUT", "/instances/" + enc(name) + "/webhooks", rest);
+        draw();
+      }) }))));
+    if (!hooks.length) list.append(el("li", { text: S.noWebhooks }));
+  };
+  hooks = await core("GET", "/instances/" + enc(name) + "/webhooks");
+  draw();
+  return el("section", {}, el("h2", { text: S.webhooksTitle }), list,
+    el("form", { class: "inline", onsubmit: guard(async (e) => {
+      e.preventDefault();
+      const next = hooks.map((x) => ({ url: x.url, events: x.events || [] })).concat([{ url: url.value, events: [] }]);
+      hooks = await core("PUT", "/instances/" + enc(name) + "/webhooks", next);
+      url.value = "";
+      draw();
+    }) }, el("label", { for: "hook-url", text: S.webhookUrl }), url, el("button", { type: "submit", text: S.webhookAdd })));
+}
+
+// ---- chat ------------------------------------------------------------------------
+
+async function viewChat(name, jid) {
+  const base = "/instances/" + enc(name);
+  const chat = await core("GET", base + "/chats/" + enc(jid));
+  const list = el("ol", { class: "messages" });
+  let cursor = null;
+  const olderBtn = el("button", { type: "button", text: S.older });
+  const row = (m) => el("li", { class: m.from_me ? "mine" : "", "data-id": m.id },
+    el("span", { class: "meta", text: (m.from_me ? S.fromMe : m.sender.split("@")[0]) + " \u00b7 " + new Date(m.timestamp).toLocaleString() }),
+    el("span", { class: "text", text: m.revoked ? S.revoked : (m.text || "") }),
+    m.revoked ? null : el("span", { class: "actions" },
+      m.from_me ? el("button", { type: "button", text: S.revoke, onclick: guard(async () => { await core("DELETE", base + "/messages/" + enc(m.id) + "?for_everyone=true"); await reload(); }) }) : null,
+      el("button", { type: "button", text: S.deleteForMe, onclick: guard(async () => { await core("DELETE", base + "/messages/" + enc(m.id)); await reload(); }) })));
+  const page = async (from) => {
+    const q = "?limit=50" + (from ? "&cursor=" + enc(from) : "");
+    const p = await core("GET", base + "/chats/" + enc(jid) + "/messages" + q);
+    cursor = p.next_cursor || null;
+    olderBtn.hidden = !cursor;
+    return p.messages.filter((m) => !m.deleted_for_me).map(row);
+  };
+  const reload = async () => { list.replaceChildren(...await page(null)); };
+  olderBtn.addEventListener("click", guard(async () => { list.append(...await page(cursor)); }));
+  await reload();
+  const text = el("textarea", { id: "send-text", required: true, rows: 2 });
+  const flags = el("div", { class: "actions" },
+    el("button", { type: "button", text: chat.archived ? S.unarchive : S.archive, onclick: guard(async () => { await core("PATCH", base + "/chats/" + enc(jid), { archived: !chat.archived }); route(); }) }),
+    el("button", { type: "button", text: chat.pinned ? S.unpin : S.pin, onclick: guard(async () => { await core("PATCH", base + "/chats/" + enc(jid), { pinned: !chat.pinned }); route(); }) }),
+    el("button", { type: "button", text: chat.muted_until ? S.unmute : S.mute, onclick: guard(async () => {
+      await core("PATCH", base + "/chats/" + enc(jid), chat.muted_until ? { unmute: true } : { muted_until: Date.now() + 8 * 3600 * 1000 }); route(); }) }),
+    el("button", { type: "button", class: "danger", text: S.deleteChat, onclick: guard(async () => {
+      if (!window.confirm(fmt(S.deleteChatConfirm, { jid }))) return;
+      await core("DELETE", base + "/chats/" + enc(jid) + "?media=true");
+      location.hash = "#/i/" + enc(name);
+    }) }));
+  state.view = { onEvent: (ev) => {
+    const d = ev.payload.data;
+    if (ev.payload.type.startsWith("message_") && d && d.chat_jid === jid) guard(reload)();
+  } };
+  render(el("section", { class: "card" },
+    el("a", { href: "#/i/" + enc(name), text: name }),
+    el("h1", { text: fmt(S.messagesTitle, { jid: chat.name || jid }) }), flags,
+    el("form", { class: "send", onsubmit: guard(async (e) => {
+      e.preventDefault();
+      await core("POST", base + "/messages", { to: jid, text: text.value });
+      text.value = "";
+      say(S.sent);
+      await reload();
+    }) }, el("label", { for: "send-text", text: S.sendText }), text, el("button", { type: "submit", text: S.send })),
+    list, olderBtn));
+}
+
+// ---- admin -----------------------------------------------------------------------
+
+async function viewCredentials() {
+  const orgs = await admin("GET", "/orgs");
+  const orgList = el("ul", {}, ...orgs.map((o) => el("li", { text: o.name + " (" + o.id + ")" })));
+  const orgName = el("input", { id: "org-name", required: true });
+  const credOrg = el("select", { id: "cred-org" }, ...orgs.map((o) => el("option", { value: o.name, text: o.name })));
+  const caps = ["read", "send", "manage", "admin"].map((c) => el("input", { type: "checkbox", id: "cap-" + c, value: c, checked: c !== "admin" }));
+  const shown = el("p", { class: "secret", role: "alert" });
+  render(el("section", { class: "card" },
+    el("h1", { text: S.orgsTitle }), orgList,
+    el("form", { class: "inline", onsubmit: guard(async (e) => {
+      e.preventDefault();
+      await admin("POST", "/orgs", { name: orgName.value });
+      route();
+    }) }, el("label", { for: "org-name", text: S.orgName }), orgName, el("button", { type: "submit", text: S.orgCreate })),
+    el("h2", { text: S.credTitle }),
+    el("form", { onsubmit: guard(async (e) => {
+      e.preventDefault();
+      const capabilities = caps.filter((c) => c.checked).map((c) => c.value);
+      const made = await admin("POST", "/credentials", { org: credOrg.value, kind: "api-key", capabilities });
+      shown.textContent = fmt(S.credShown, { token: made.token });
+    }) }, el("label", { for: "cred-org", text: S.credOrg }), credOrg,
+      el("fieldset", {}, el("legend", { text: S.credCaps }),
+        ...caps.map((c) => el("label", { class: "check" }, c, " " + c.value))),
+      el("button", { type: "submit", text: S.credCreate })), shown));
+}
+
+async function viewPlugins() {
+  const data = await admin("GET", "/plugins");
+  const pre = el("pre", { text: JSON.stringify(data, null, 2) });
+  render(el("section", { class: "card" }, el("h1", { text: S.pluginsTitle }),
+    el("button", { type: "button", text: S.reload, onclick: guard(async () => { await admin("POST", "/plugins/reload"); say(S.reloaded); route(); }) }),
+    pre));
+}
+
+async function viewDeadLetters() {
+  const dead = await admin("GET", "/events/dead-letters");
+  const items = Array.isArray(dead) ? dead : (dead.dead_letters || []);
+  render(el("section", { class: "card" }, el("h1", { text: S.deadTitle }),
+    items.length ? el("button", { type: "button", text: S.replayAll, onclick: guard(async () => {
+      const r = await admin("POST", "/events/dead-letters/replay", {});
+      say(fmt(S.replayed, { n: r.replayed }));
+      route();
+    }) }) : el("p", { text: S.noDead }),
+    el("ul", {}, ...items.map((d) => el("li", { "data-dead": d.id || "", text: JSON.stringify(d) })))));
+}
+
+// ---- start -----------------------------------------------------------------------
+
+window.addEventListener("hashchange", route);
+document.getElementById("logout").addEventListener("click", async () => {
+  try { await call("DELETE", "/session"); } catch (_) { /* logged out anyway */ }
+  showLogin();
+});
+call("GET", "/session").then((who) => { state.who = who; startSession(); }, () => showLogin());
