@@ -92,17 +92,20 @@ function showLogin(message) {
 
 function startSession() {
   const who = state.who;
+  say("");
   document.getElementById("who").textContent =
     who.kind === "admin" ? S.loggedInAdmin : fmt(S.loggedInOrg, { org: who.org });
   const logout = document.getElementById("logout");
   logout.textContent = S.logout;
   logout.hidden = false;
   const nav = document.getElementById("nav");
-  nav.replaceChildren(
-    el("a", { href: "#/instances", text: S.navInstances }),
-    who.kind === "admin" ? el("a", { href: "#/credentials", text: S.navCredentials }) : null,
-    who.kind === "admin" ? el("a", { href: "#/plugins", text: S.navPlugins }) : null,
-    who.kind === "admin" ? el("a", { href: "#/dead", text: S.navDeadLetters }) : null);
+  const links = [el("a", { href: "#/instances", text: S.navInstances })];
+  if (who.kind === "admin") {
+    links.push(el("a", { href: "#/credentials", text: S.navCredentials }),
+      el("a", { href: "#/plugins", text: S.navPlugins }),
+      el("a", { href: "#/dead", text: S.navDeadLetters }));
+  }
+  nav.replaceChildren(...links);
   nav.hidden = false;
   openFeed();
   route();
@@ -154,6 +157,8 @@ function render(node) {
 
 function route() {
   if (!state.who) return;
+  // An error belongs to the screen it happened on; a success note may outlive it.
+  if (document.getElementById("status").classList.contains("error")) say("");
   const parts = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
   state.view = null;
   const go = {
@@ -237,8 +242,9 @@ async function viewInstance(name) {
   const header = el("div", { id: "inst-state" });
   const drawState = () => {
     const i = state.instances.get(inst.id) || inst;
-    header.replaceChildren(stateBadge(i.state),
-      i.state === "open" && i.owner_jid ? el("span", { text: " " + fmt(S.connected, { jid: i.owner_jid }) }) : null);
+    header.replaceChildren(...[stateBadge(i.state),
+      i.state === "open" && i.owner_jid ? el("span", { text: " " + fmt(S.connected, { jid: i.owner_jid }) }) : null].filter(Boolean));
+    connect.hidden = i.state === "open";
     if (i.state === "open") { const q = document.getElementById("qr"); if (q) q.replaceChildren(); }
   };
   const phone = el("input", { id: "phone", inputmode: "tel" });
@@ -247,6 +253,9 @@ async function viewInstance(name) {
       state.qrFor = inst.id;
       const info = await core("POST", "/instances/" + enc(name) + "/connect",
         phone.value.trim() ? { phone: phone.value.trim() } : {});
+      const shown = state.instances.get(inst.id) || inst;
+      shown.state = info.state;
+      drawState();
       if (info.pair_code) document.getElementById("qr").replaceChildren(el("p", { class: "code", text: fmt(S.pairCode, { code: info.pair_code }) }));
       else if (info.qr) showQr(info.qr);
     }) }, el("label", { for: "phone", text: S.pairPhone }), phone, el("button", { type: "submit", text: S.connect }));
@@ -420,22 +429,38 @@ async function viewCredentials() {
 
 async function viewPlugins() {
   const data = await admin("GET", "/plugins");
-  const pre = el("pre", { text: JSON.stringify(data, null, 2) });
+  const table = (heads, rows) => el("table", {}, el("thead", {}, el("tr", {}, ...heads.map((h) => el("th", { text: h })))),
+    el("tbody", {}, ...rows.map((r) => el("tr", {}, ...r.map((c) => el("td", { class: "wrap", text: c }))))));
   render(el("section", { class: "card" }, el("h1", { text: S.pluginsTitle }),
-    el("button", { type: "button", text: S.reload, onclick: guard(async () => { await admin("POST", "/plugins/reload"); say(S.reloaded); route(); }) }),
-    pre));
+    el("button", { type: "button", text: S.reload, onclick: guard(async () => { await admin("POST", "/plugins/reload"); route(); say(S.reloaded); }) }),
+    table([S.colName, S.colVersion, S.colWorlds, S.colOrigin],
+      data.plugins.map((p) => [p.name, p.version, p.worlds.join(", "), p.origin])),
+    el("h2", { text: S.mountsTitle }),
+    table([S.colPrefix, S.colDialect, S.colAuth],
+      data.mounts.map((m) => [m.prefix, m.dialect, (m.auth || []).join(", ")]))));
 }
 
 async function viewDeadLetters() {
   const dead = await admin("GET", "/events/dead-letters");
-  const items = Array.isArray(dead) ? dead : (dead.dead_letters || []);
+  const replay = (ids) => guard(async () => {
+    const r = await admin("POST", "/events/dead-letters/replay", ids ? { ids } : {});
+    route();
+    say(fmt(S.replayed, { n: r.replayed }));
+  });
+  // The webhook's secret and headers are in the record: they are not shown.
+  const rows = dead.map((d) => el("tr", { "data-dead": d.id },
+    el("td", { text: d.event.instance_name }),
+    el("td", { text: d.event.payload.type }),
+    el("td", { class: "wrap", text: d.webhook.url }),
+    el("td", { text: String(d.attempts) }),
+    el("td", { class: "wrap", text: d.error }),
+    el("td", { text: new Date(d.failed_at).toLocaleString() }),
+    el("td", {}, el("button", { type: "button", text: S.replay, onclick: replay([d.id]) }))));
   render(el("section", { class: "card" }, el("h1", { text: S.deadTitle }),
-    items.length ? el("button", { type: "button", text: S.replayAll, onclick: guard(async () => {
-      const r = await admin("POST", "/events/dead-letters/replay", {});
-      say(fmt(S.replayed, { n: r.replayed }));
-      route();
-    }) }) : el("p", { text: S.noDead }),
-    el("ul", {}, ...items.map((d) => el("li", { "data-dead": d.id || "", text: JSON.stringify(d) })))));
+    dead.length ? el("button", { type: "button", text: S.replayAll, onclick: replay(null) }) : el("p", { text: S.noDead }),
+    dead.length ? el("table", {}, el("thead", {}, el("tr", {},
+      ...[S.colInstance, S.colEvent, S.colDestination, S.colAttempts, S.colError, S.colFailed, ""].map((h) => el("th", { text: h })))),
+      el("tbody", {}, ...rows)) : null));
 }
 
 // ---- start -----------------------------------------------------------------------
