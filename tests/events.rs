@@ -454,3 +454,64 @@ fn setting_webhooks_again_keeps_matching_ones_with_their_queue_and_secret() {
     let (_, v) = gw.call("GET", "/core/instances/kept/webhooks", Some(&key), None);
     assert_eq!(v, json!([]));
 }
+
+#[test]
+fn a_webhooks_recent_deliveries_show_each_attempt_newest_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let gw = start_with_fast_retries(tmp.path());
+    let key = gw.org_with_key("acme", None);
+    let rival = gw.org_with_key("rival", None);
+    gw.connected_instance(&key, "hooked");
+    let receiver = Receiver::start_with(|call| if call <= 2 { 503 } else { 200 });
+    let hook = set_webhook(
+        &gw,
+        &key,
+        "hooked",
+        json!({"url": receiver.url("hook"), "events": ["message_upsert"]}),
+    );
+    let wid = hook["id"].as_str().unwrap();
+    let path = format!("/core/instances/hooked/webhooks/{wid}/deliveries");
+    let (s, v) = gw.call("GET", &path, Some(&key), None);
+    assert_eq!((s, v), (200, json!([])), "nothing delivered yet");
+
+    let id = gw.inbound("hooked", PEER, "watched", false);
+    receiver.wait_until("the delivery", |r| message_id(r) == id);
+    let mut attempts = Value::Null;
+    for _ in 0..200 {
+        attempts = gw.call("GET", &path, Some(&key), None).1;
+        if attempts.as_array().is_some_and(|a| a.len() == 3) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let a = attempts.as_array().expect("a list");
+    assert_eq!(a.len(), 3, "{attempts}");
+    let outcomes: Vec<&str> = a.iter().map(|x| x["outcome"].as_str().unwrap()).collect();
+    assert_eq!(
+        outcomes,
+        ["delivered", "retrying", "retrying"],
+        "newest first: {attempts}"
+    );
+    let numbers: Vec<u64> = a.iter().map(|x| x["attempt"].as_u64().unwrap()).collect();
+    assert_eq!(numbers, [3, 2, 1]);
+    assert!(a.iter().all(|x| x["event_type"] == "message_upsert"));
+    assert!(
+        a[1]["error"].as_str().unwrap().contains("retry"),
+        "{attempts}"
+    );
+    assert!(a[0].get("error").is_none());
+
+    // Another org, an unknown webhook, and a key without `manage` are refused.
+    let (s, _) = gw.call("GET", &path, Some(&rival), None);
+    assert_eq!(s, 404);
+    let (s, v) = gw.call(
+        "GET",
+        "/core/instances/hooked/webhooks/wh_nope/deliveries",
+        Some(&key),
+        None,
+    );
+    assert_eq!(s, 404, "{v}");
+    let reader = gw.key("acme", Some(&["read"]));
+    let (s, _) = gw.call("GET", &path, Some(&reader), None);
+    assert_eq!(s, 403);
+}

@@ -96,6 +96,7 @@ pub async fn serve(
             plugins: plugins.clone(),
         }),
         config.events.clone(),
+        core.delivery_log(),
     )
     .spawn();
     let tls = match (&config.tls_cert, &config.tls_key) {

@@ -4,8 +4,8 @@ Playwright against the real binary on the simulated network.
 
 An operator logs in with an org key (after a wrong key is refused), creates an
 instance, pairs it by QR and watches it turn connected without reloading, sees an
-injected message arrive live, sends a reply and revokes it, adds a webhook whose
-failed delivery becomes a dead letter, is refused another org's instance, logs out;
+injected message arrive live, sends a reply and revokes it, adds a webhook and sees its
+failed delivery become a dead letter in its recent deliveries, is refused another org's instance, logs out;
 then the admin logs in, replays the dead letter (the receiver gets it) and deletes the
 instance through the confirmation dialog.
 
@@ -124,13 +124,16 @@ def main():
             # A webhook whose receiver fails: the delivery becomes a dead letter.
             page.get_by_label("Webhook URL").fill(receiver.url)
             page.get_by_role("button", name="Add webhook").click()
-            expect(page.locator("section ul li", has_text=receiver.url)).to_be_visible()
+            expect(page.locator(".hook", has_text=receiver.url)).to_be_visible()
 
             # An inbound message appears live in the chat list.
             gw.admin("POST", "/admin/sim/shop/inbound", {"from": PEER, "text": "hi from the phone"})
             chat = page.get_by_role("link", name=f"{PEER}@s.whatsapp.net")
             expect(chat).to_be_visible()
             t.check(True, "an injected message's chat appears live")
+            # The failing receiver's attempt shows in the webhook's recent deliveries.
+            expect(page.locator("table.deliveries tr[data-outcome=dead_lettered]").first).to_be_visible(timeout=20000)
+            t.check(True, "the webhook's failed delivery is listed as a dead letter")
             shot(page, "instance")
             chat.click()
             expect(page.locator(".messages")).to_contain_text("hi from the phone")
@@ -177,6 +180,13 @@ def main():
                     "the replayed dead letter reaches the receiver")
 
             page.get_by_role("link", name="Instances").click()
+            # Phone width: one column, the list still usable.
+            page.set_viewport_size({"width": 390, "height": 800})
+            expect(page.get_by_role("link", name="shop")).to_be_visible()
+            t.check(page.evaluate("document.documentElement.scrollWidth <= 390"),
+                    "no sideways scrolling at phone width")
+            shot(page, "phone")
+            page.set_viewport_size({"width": 1100, "height": 800})
             page.get_by_role("link", name="shop").click()
             page.get_by_role("button", name="Delete instance").click()
             page.get_by_label("Instance name").fill("shop")

@@ -6,6 +6,7 @@
 pub mod authz;
 pub mod chats;
 pub mod credentials;
+pub mod deliveries;
 pub mod ingest;
 pub mod instances;
 pub mod integrations;
@@ -36,6 +37,8 @@ pub struct Core {
     /// The credential kinds that can be minted: the host's own and those the loaded
     /// plugins declare (see [`Core::declare_credential_kinds`]).
     credential_kinds: RwLock<BTreeMap<records::CredentialKind, records::CredentialKindSpec>>,
+    /// Recent delivery attempts per webhook, recorded by the event dispatcher.
+    deliveries: Arc<deliveries::DeliveryLog>,
 }
 
 impl Core {
@@ -53,6 +56,7 @@ impl Core {
                     .map(|s| (s.kind.clone(), s))
                     .collect(),
             ),
+            deliveries: Arc::default(),
         })
     }
 

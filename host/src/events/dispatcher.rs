@@ -23,6 +23,7 @@ use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinSet;
 
+use crate::core::deliveries::{DeliveryAttempt, DeliveryLog, DeliveryOutcome};
 use crate::core::model::{CoreError, CoreResult, Event, Webhook};
 use crate::core::webhooks::QueuedDelivery;
 use crate::store::{Store, decode, encode, get_json, internal, tables};
@@ -107,6 +108,8 @@ pub struct Dispatcher {
     /// each removal's fsync; a crash before the removal commits redelivers (at least
     /// once, as promised).
     removing: Arc<std::sync::Mutex<HashSet<Vec<u8>>>>,
+    /// Where each attempt's outcome is shown to operators (core's recent-attempts window).
+    log: Arc<DeliveryLog>,
 }
 
 /// The head of one webhook's queue.
@@ -119,12 +122,18 @@ struct Head {
 
 impl Dispatcher {
     /// A dispatcher over the store's delivery queue; it does nothing until [`Dispatcher::spawn`].
-    pub fn new(store: Store, transport: Arc<dyn Transport>, config: DispatchConfig) -> Arc<Self> {
+    pub fn new(
+        store: Store,
+        transport: Arc<dyn Transport>,
+        config: DispatchConfig,
+        log: Arc<DeliveryLog>,
+    ) -> Arc<Self> {
         Arc::new(Dispatcher {
             store,
             transport,
             config,
             removing: Default::default(),
+            log,
         })
     }
 
@@ -293,6 +302,7 @@ impl Dispatcher {
             },
             Err(e) => (Outcome::RetryAfter(0), Some(format!("rendering: {e:#}"))),
         };
+        self.log_attempt(&head, &outcome, error.as_deref());
         let result = match outcome {
             Outcome::Delivered => {
                 // Take the next head at once; the removal commits in the background.
@@ -334,6 +344,33 @@ impl Dispatcher {
         if let Err(e) = result {
             tracing::warn!(error = %e, "recording a delivery outcome");
         }
+    }
+
+    fn log_attempt(&self, head: &Head, outcome: &Outcome, error: Option<&str>) {
+        let attempt = head.item.attempts + 1;
+        let (outcome, error) = match outcome {
+            Outcome::Delivered => (DeliveryOutcome::Delivered, None),
+            Outcome::RetryAfter(_) if attempt >= self.config.max_attempts => (
+                DeliveryOutcome::DeadLettered,
+                Some(error.unwrap_or("the receiver asked to retry").to_string()),
+            ),
+            Outcome::RetryAfter(_) => (
+                DeliveryOutcome::Retrying,
+                Some(error.unwrap_or("the receiver asked to retry").to_string()),
+            ),
+            Outcome::Permanent(reason) => (DeliveryOutcome::DeadLettered, Some(reason.clone())),
+        };
+        self.log.record(
+            &head.webhook.id,
+            DeliveryAttempt {
+                event_id: head.item.event.id.clone(),
+                event_type: head.item.event.payload.kind().to_string(),
+                at: now_ms(),
+                attempt,
+                outcome,
+                error,
+            },
+        );
     }
 
     /// `base * 2^(attempts-1)`, capped, with ±25% jitter so receivers are not stampeded.

@@ -16,6 +16,7 @@
 //! | GET/PATCH/DELETE | /core/instances/{i}/chats/{jid} | get / update / delete (`?media=true`) |
 //! | GET | /core/instances/{i}/chats/{jid}/messages?limit&cursor | page of messages |
 //! | GET/PUT | /core/instances/{i}/webhooks | list / replace the native webhooks `[{url, events?, headers?, enabled?, secret?}]` |
+//! | GET | /core/instances/{i}/webhooks/{id}/deliveries | the webhook's recent delivery attempts, newest first |
 //!
 //! `{i}` is an instance id or name.
 
@@ -63,6 +64,7 @@ fn route_label(seg: &[&str]) -> &'static str {
         ["instances", _, "chats", _] => "core:chat",
         ["instances", _, "chats", _, "messages"] => "core:chat_messages",
         ["instances", _, "webhooks"] => "core:webhooks",
+        ["instances", _, "webhooks", _, "deliveries"] => "core:webhook_deliveries",
         _ => "core:other",
     }
 }
@@ -184,6 +186,9 @@ async fn dispatch(core: &Core, p: &Principal, req: &Req, seg: &[&str]) -> ApiRes
                 _ => Err(ApiError::method_not_allowed()),
             }
         }
+        ["instances", i, "webhooks", id, "deliveries"] if m == Method::GET => ok(&core
+            .webhook_deliveries(p, &InstanceRef::parse(i), id)
+            .await?),
         _ if route_label(seg) != "core:other" => Err(ApiError::method_not_allowed()),
         _ => Err(ApiError::not_found()),
     }

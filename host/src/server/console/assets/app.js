@@ -160,6 +160,7 @@ function route() {
   // An error belongs to the screen it happened on; a success note may outlive it.
   if (document.getElementById("status").classList.contains("error")) say("");
   const parts = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
+  if (state.view && state.view.timer) clearInterval(state.view.timer);
   state.view = null;
   const go = {
     "": viewInstances, instances: viewInstances,
@@ -273,10 +274,15 @@ async function viewInstance(name) {
     const t = ev.payload.type;
     if (t === "connection_update") guard(async () => { Object.assign(inst, await core("GET", "/instances/" + enc(name))); inst.state = ev.payload.data; state.instances.set(inst.id, inst); drawState(); })();
     if (t === "message_upsert" || t === "chat_deleted" || t === "chat_updated") loadChats();
+    // Deliveries follow events by a moment: look again shortly after each one.
+    setTimeout(() => hooksPanel.refresh(), 700);
     if (t === "instance_deleted") { say(fmt(S.deleted, { name })); location.hash = "#/instances"; }
   } };
   drawState();
   await loadChats();
+  const hooksPanel = await webhooksPanel(name);
+  // A retry or a dead letter happens without a new event: look every few seconds too.
+  state.view.timer = setInterval(() => hooksPanel.refresh(), 5000);
   render(el("section", { class: "card" },
     el("a", { href: "#/instances", text: S.back }),
     el("h1", { text: name }), header,
@@ -285,7 +291,7 @@ async function viewInstance(name) {
       el("button", { type: "button", onclick: guard(async () => { await core("POST", "/instances/" + enc(name) + "/logout"); }) , text: S.logoutInstance }),
       el("button", { type: "button", class: "danger", onclick: () => confirmDelete(name, () => core("DELETE", "/instances/" + enc(name))), text: S.deleteInstance })),
     el("h2", { text: S.chatsTitle }), chats,
-    await webhooksPanel(name)));
+    hooksPanel));
 }
 
 async function viewAdminInstance(name) {
@@ -323,28 +329,49 @@ function confirmDelete(name, doDelete) {
 }
 
 async function webhooksPanel(name) {
-  const list = el("ul");
+  const base = "/instances/" + enc(name) + "/webhooks";
+  const list = el("div");
   const url = el("input", { id: "hook-url", type: "url", required: true });
   let hooks = [];
-  const draw = () => {
-    list.replaceChildren(...hooks.map((h, n) => el("li", {}, el("span", { text: h.url + (h.events && h.events.length ? " (" + h.events.join(", ") + ")" : "") }),
-      el("button", { type: "button", text: S.webhookRemove, onclick: guard(async () => {
-        const rest = hooks.filter((_, k) => k !== n).map((x) => ({ url: x.url, events: x.events || [] }));
-        hooks = await core("PUT", "/instances/" + enc(name) + "/webhooks", rest);
-        draw();
-      }) }))));
-    if (!hooks.length) list.append(el("li", { text: S.noWebhooks }));
+  const specs = (xs) => xs.map((x) => ({ url: x.url, events: x.events || [], headers: x.headers || [], enabled: x.enabled, secret: x.secret }));
+  const save = async (next) => { hooks = await core("PUT", base, next); await draw(); };
+  const deliveries = async (h) => {
+    const recent = await core("GET", base + "/" + enc(h.id) + "/deliveries");
+    if (!recent.length) return el("p", { class: "meta", text: S.noDeliveries });
+    return el("table", { class: "deliveries", "data-webhook": h.id },
+      el("thead", {}, el("tr", {}, ...[S.colWhen, S.colEvent, S.colAttempt, S.colOutcome, S.colError].map((x) => el("th", { text: x })))),
+      el("tbody", {}, ...recent.map((d) => el("tr", { "data-outcome": d.outcome },
+        el("td", { text: new Date(d.at).toLocaleTimeString() }), el("td", { text: d.event_type }),
+        el("td", { text: String(d.attempt) }), el("td", {}, el("span", { class: "badge " + d.outcome, text: S["outcome_" + d.outcome] || d.outcome })),
+        el("td", { class: "wrap", text: d.error || "" })))));
   };
-  hooks = await core("GET", "/instances/" + enc(name) + "/webhooks");
-  draw();
-  return el("section", {}, el("h2", { text: S.webhooksTitle }), list,
+  const draw = async () => {
+    const items = [];
+    for (const [n, h] of hooks.entries()) {
+      items.push(el("div", { class: "hook" },
+        el("p", {}, el("strong", { class: "wrap", text: h.url }), " ",
+          el("span", { class: "tag", text: h.enabled ? S.enabled : S.disabled }),
+          h.events && h.events.length ? el("span", { class: "tag", text: h.events.join(", ") }) : null),
+        el("div", { class: "actions" },
+          el("button", { type: "button", text: h.enabled ? S.disable : S.enable, onclick: guard(async () => {
+            const next = specs(hooks); next[n].enabled = !h.enabled; await save(next); }) }),
+          el("button", { type: "button", text: S.webhookRemove, onclick: guard(async () => {
+            await save(specs(hooks.filter((_, k) => k !== n))); }) })),
+        el("h3", { text: S.deliveriesTitle }), await deliveries(h)));
+    }
+    list.replaceChildren(...items);
+    if (!hooks.length) list.append(el("p", { text: S.noWebhooks }));
+  };
+  hooks = await core("GET", base);
+  await draw();
+  const panel = el("section", {}, el("h2", { text: S.webhooksTitle }), list,
     el("form", { class: "inline", onsubmit: guard(async (e) => {
       e.preventDefault();
-      const next = hooks.map((x) => ({ url: x.url, events: x.events || [] })).concat([{ url: url.value, events: [] }]);
-      hooks = await core("PUT", "/instances/" + enc(name) + "/webhooks", next);
+      await save(specs(hooks).concat([{ url: url.value, events: [] }]));
       url.value = "";
-      draw();
     }) }, el("label", { for: "hook-url", text: S.webhookUrl }), url, el("button", { type: "submit", text: S.webhookAdd })));
+  panel.refresh = guard(draw);
+  return panel;
 }
 
 // ---- chat ------------------------------------------------------------------------
