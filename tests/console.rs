@@ -203,6 +203,30 @@ fn login_proxy_tenancy_and_logout() {
     assert_eq!(orgs.json().as_array().unwrap().len(), 2);
     let all = console(&gw, "GET", "/api/admin/instances", Some(&admin), None).json();
     assert_eq!(all.as_array().unwrap().len(), 2, "{all}");
+    // Plugin health: a dialect that served a call counts it, with failures by kind.
+    assert_eq!(gw.raw("GET", "/api/openapi.json", &[], b"").status, 200);
+    let plugins = console(&gw, "GET", "/api/admin/plugins", Some(&admin), None).json();
+    let find = |name: &str| {
+        plugins["plugins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("{name} in {plugins}"))
+            .clone()
+    };
+    let ryze = find("ryze");
+    assert!(ryze["health"]["calls"].as_u64().unwrap() >= 1, "{ryze}");
+    assert_eq!(ryze["health"]["failures"]["trap"], 0, "{ryze}");
+    let kinds: Vec<&String> = ryze["health"]["failures"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(
+        kinds,
+        ["deadline", "instantiate", "malformed", "memory", "trap"]
+    );
 
     // A QR code drawn for pairing.
     let r = console(

@@ -179,6 +179,13 @@ def main():
             t.check(any(b"hi from the phone" in b for b in receiver.received),
                     "the replayed dead letter reaches the receiver")
 
+            page.get_by_role("link", name="Plugins").click()
+            row = page.locator("tr", has=page.locator("td", has_text="webhook")).first
+            expect(row).to_be_visible()
+            calls = int(row.locator("td").nth(3).inner_text())
+            t.check(calls >= 1, f"the plugins screen shows the webhook sink's calls ({calls})")
+            shot(page, "plugins")
+
             page.get_by_role("link", name="Instances").click()
             # Phone width: one column, the list still usable.
             page.set_viewport_size({"width": 390, "height": 800})

@@ -85,6 +85,19 @@ impl PluginCounters {
     }
 }
 
+/// A snapshot of one plugin's counters.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct PluginHealth {
+    /// Calls started.
+    pub calls: u64,
+    /// Mean call time, microseconds.
+    pub mean_call_us: u64,
+    /// Failed calls by kind (`trap`, `deadline`, `memory`, `malformed`, `instantiate`).
+    pub failures: BTreeMap<&'static str, u64>,
+    /// Outbound calls refused by the allowlist or the outbound guard.
+    pub http_out_denied: u64,
+}
+
 /// All plugin counters of a host.
 #[derive(Default)]
 pub struct Metrics {
@@ -100,6 +113,23 @@ impl Metrics {
     pub fn plugin(&self, name: &str) -> Arc<PluginCounters> {
         let mut map = self.plugins.lock().unwrap_or_else(|e| e.into_inner());
         map.entry(name.to_string()).or_default().clone()
+    }
+
+    /// One plugin's counters so far, for the admin API and the console; `None` before
+    /// its first call.
+    pub fn health(&self, name: &str) -> Option<PluginHealth> {
+        let map = self.plugins.lock().unwrap_or_else(|e| e.into_inner());
+        let c = map.get(name)?;
+        let calls = c.calls.load(Relaxed);
+        Some(PluginHealth {
+            calls,
+            mean_call_us: c.call_micros.load(Relaxed).checked_div(calls).unwrap_or(0),
+            failures: FailureKind::ALL
+                .iter()
+                .map(|k| (k.as_str(), c.failures(*k)))
+                .collect(),
+            http_out_denied: c.http_out_denied.load(Relaxed),
+        })
     }
 
     /// Prometheus text exposition of every counter.

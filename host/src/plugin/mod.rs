@@ -410,6 +410,11 @@ impl PluginHost {
         self.inner.metrics.render()
     }
 
+    /// A plugin's call counters so far (`None` before its first call).
+    pub fn health(&self, name: &str) -> Option<metrics::PluginHealth> {
+        self.inner.metrics.health(name)
+    }
+
     /// The loaded plugins.
     pub fn plugins(&self) -> Vec<PluginInfo> {
         self.inner

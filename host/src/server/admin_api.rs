@@ -15,7 +15,7 @@
 //! picks the org; without it a name used by several orgs is refused (400, naming them).
 //! | GET | /admin/events/dead-letters | deliveries that failed for good |
 //! | POST | /admin/events/dead-letters/replay | `{ids?: [...]}` (all when absent) back to their queues |
-//! | GET | /admin/plugins | loaded plugins and the mount table |
+//! | GET | /admin/plugins | loaded plugins (with their call and failure counters) and the mount table |
 //! | POST | /admin/plugins/reload | re-read plugins and config; swap atomically or keep the old set |
 
 use base64::Engine;
@@ -79,6 +79,7 @@ fn plugins(app: &super::App) -> ApiResult {
             serde_json::json!({
                 "name": p.name, "version": p.version, "worlds": p.worlds,
                 "sha256": p.sha256, "origin": p.origin,
+                "health": app.plugins.health(&p.name),
             })
         })
         .collect();

@@ -460,8 +460,13 @@ async function viewPlugins() {
     el("tbody", {}, ...rows.map((r) => el("tr", {}, ...r.map((c) => el("td", { class: "wrap", text: c }))))));
   render(el("section", { class: "card" }, el("h1", { text: S.pluginsTitle }),
     el("button", { type: "button", text: S.reload, onclick: guard(async () => { await admin("POST", "/plugins/reload"); route(); say(S.reloaded); }) }),
-    table([S.colName, S.colVersion, S.colWorlds, S.colOrigin],
-      data.plugins.map((p) => [p.name, p.version, p.worlds.join(", "), p.origin])),
+    table([S.colName, S.colVersion, S.colWorlds, S.colCalls, S.colMeanCall, S.colFailures],
+      data.plugins.map((p) => {
+        const h = p.health || { calls: 0, mean_call_us: 0, failures: {} };
+        const failed = Object.entries(h.failures).filter(([, n]) => n > 0).map(([k, n]) => k + " " + n);
+        return [p.name, p.version, p.worlds.join(", "), String(h.calls),
+          (h.mean_call_us / 1000).toFixed(2) + " ms", failed.length ? failed.join(", ") : S.none];
+      })),
     el("h2", { text: S.mountsTitle }),
     table([S.colPrefix, S.colDialect, S.colAuth],
       data.mounts.map((m) => [m.prefix, m.dialect, (m.auth || []).join(", ")]))));

@@ -71,6 +71,7 @@ window.S = {
   pluginsTitle: "Plugins",
   reload: "Reload plugins",
   mountsTitle: "Mounts",
+  colCalls: "Calls", colMeanCall: "Mean call", colFailures: "Failures", none: "none",
   colVersion: "Version", colWorlds: "Worlds", colOrigin: "Origin",
   colPrefix: "Path prefix", colDialect: "Dialect", colAuth: "Auth",
   reloaded: "Plugins reloaded.",
