@@ -456,7 +456,7 @@ fn setting_webhooks_again_keeps_matching_ones_with_their_queue_and_secret() {
 }
 
 #[test]
-fn a_webhooks_recent_deliveries_show_each_attempt_newest_first() {
+fn a_webhooks_recent_deliveries_show_each_attempt_and_a_test_delivery() {
     let tmp = tempfile::tempdir().unwrap();
     let gw = start_with_fast_retries(tmp.path());
     let key = gw.org_with_key("acme", None);
@@ -500,6 +500,38 @@ fn a_webhooks_recent_deliveries_show_each_attempt_newest_first() {
         "{attempts}"
     );
     assert!(a[0].get("error").is_none());
+
+    // A test delivery: the current connection state, to this webhook alone.
+    let test = format!("/core/instances/hooked/webhooks/{wid}/test");
+    let (s, v) = gw.call("POST", &test, Some(&key), None);
+    assert_eq!(s, 202, "{v}");
+    let event_id = v["event_id"].as_str().unwrap().to_string();
+    let got = receiver.wait_until("the test delivery", |r| {
+        r.header("x-wagate-event-id") == Some(event_id.as_str())
+    });
+    let last = got.last().unwrap();
+    assert_eq!(
+        last.body["payload"]["type"], "connection_update",
+        "{:?}",
+        last.body
+    );
+    assert_eq!(last.body["payload"]["data"], "open");
+    let (_, recent) = gw.call("GET", &path, Some(&key), None);
+    assert_eq!(recent[0]["event_id"], event_id.as_str(), "{recent}");
+    assert_eq!(recent[0]["outcome"], "delivered");
+    // Not for another org's webhook; not for a disabled one.
+    let (s, _) = gw.call("POST", &test, Some(&rival), None);
+    assert_eq!(s, 404);
+    let mut off = hook.clone();
+    off["enabled"] = json!(false);
+    let spec = json!({"url": off["url"], "events": off["events"], "enabled": false, "secret": off["secret"]});
+    set_webhook(&gw, &key, "hooked", spec);
+    let (s, v) = gw.call("POST", &test, Some(&key), None);
+    assert_eq!(s, 400, "{v}");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("disabled"),
+        "{v}"
+    );
 
     // Another org, an unknown webhook, and a key without `manage` are refused.
     let (s, _) = gw.call("GET", &path, Some(&rival), None);

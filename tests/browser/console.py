@@ -134,6 +134,9 @@ def main():
             # The failing receiver's attempt shows in the webhook's recent deliveries.
             expect(page.locator("table.deliveries tr[data-outcome=dead_lettered]").first).to_be_visible(timeout=20000)
             t.check(True, "the webhook's failed delivery is listed as a dead letter")
+            page.get_by_role("button", name="Send a test").click()
+            expect(page.locator("table.deliveries td", has_text="connection_update").first).to_be_visible(timeout=20000)
+            t.check(True, "a test delivery is sent and its outcome listed")
             shot(page, "instance")
             chat.click()
             expect(page.locator(".messages")).to_contain_text("hi from the phone")

@@ -13,8 +13,11 @@ use std::sync::Mutex;
 use serde::Serialize;
 
 use super::Core;
-use super::model::{Capability, CoreError, CoreResult, InstanceRef, Principal, Resource, Webhook};
-use crate::store::{get_json, internal, tables};
+use super::model::{
+    Capability, CoreError, CoreResult, EventPayload, InstanceRef, Principal, Resource, Webhook,
+};
+use super::webhooks::QueuedDelivery;
+use crate::store::{encode, get_json, internal, tables};
 
 /// Attempts kept per webhook.
 pub const PER_WEBHOOK: usize = 20;
@@ -111,6 +114,68 @@ impl Core {
                 format!("webhook {webhook_id} not found"),
             )),
         }
+    }
+
+    /// Queues a test delivery to one of the instance's webhooks (any dialect's): the
+    /// instance's current connection state as a `connection_update` event, rendered by
+    /// the webhook's dialect like any other, behind what is already queued for it and
+    /// to it alone (it does not enter the outbox, so no stream or other webhook sees
+    /// it; its event filter is not applied: the operator asked for it). Answers the
+    /// event's id; the attempt shows in [`Core::webhook_deliveries`].
+    pub async fn test_webhook(
+        &self,
+        p: &Principal,
+        which: &InstanceRef,
+        webhook_id: &str,
+    ) -> CoreResult<String> {
+        let record = self.authorize(p, which, Capability::Manage)?;
+        let event = super::outbox::event_for(
+            &record.instance,
+            EventPayload::ConnectionUpdate(self.live_state(&record.instance)),
+        );
+        let (instance_id, webhook_id, event_id) = (
+            record.instance.id.clone(),
+            webhook_id.to_string(),
+            event.id.clone(),
+        );
+        self.store
+            .write(move |tx| {
+                let hook = {
+                    let hooks = tx.open_table(tables::WEBHOOKS).map_err(internal)?;
+                    get_json::<_, Webhook>(&hooks, webhook_id.as_str())?
+                };
+                let hook = match hook {
+                    Some(h) if h.instance_id == instance_id && !h.retired => h,
+                    _ => {
+                        return Err(CoreError::NotFound(
+                            Resource::Webhook,
+                            format!("webhook {webhook_id} not found"),
+                        ));
+                    }
+                };
+                if !hook.enabled {
+                    return Err(CoreError::Invalid(
+                        "the webhook is disabled: enable it to test it".into(),
+                    ));
+                }
+                let seq = super::outbox::next_seq(tx)?;
+                let item = QueuedDelivery {
+                    event: event.clone(),
+                    attempts: 0,
+                    next_attempt_at: 0,
+                    last_error: None,
+                };
+                tx.open_table(tables::DELIVERY_QUEUE)
+                    .map_err(internal)?
+                    .insert(
+                        tables::delivery_key(&hook.id, seq).as_slice(),
+                        encode(&item).as_slice(),
+                    )
+                    .map_err(internal)?;
+                Ok(())
+            })
+            .await?;
+        Ok(event_id)
     }
 
     /// The log the dispatcher records its attempts in.

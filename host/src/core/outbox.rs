@@ -21,8 +21,20 @@ pub fn event_for(instance: &Instance, payload: EventPayload) -> Event {
 /// Appends `event` at the next sequence number, inside the caller's transaction, and
 /// queues it for the instance's webhooks in the same transaction.
 pub fn append(tx: &WriteTransaction, event: &Event) -> CoreResult<u64> {
-    // The sequence lives in META, not in the table's last key: the outbox is compacted,
-    // and a reused number would collide with deliveries still queued under it.
+    let next = next_seq(tx)?;
+    tx.open_table(tables::OUTBOX)
+        .map_err(internal)?
+        .insert(next, encode(event).as_slice())
+        .map_err(internal)?;
+    crate::core::webhooks::fan_out(tx, next, event)?;
+    Ok(next)
+}
+
+/// Takes the next outbox sequence number. It lives in META, not in the table's last
+/// key: the outbox is compacted, and a reused number would collide with deliveries
+/// still queued under it. (A webhook test delivery takes one too, so its place in its
+/// webhook's queue is after everything queued before it.)
+pub(crate) fn next_seq(tx: &WriteTransaction) -> CoreResult<u64> {
     let mut meta = tx.open_table(tables::META).map_err(internal)?;
     let next = meta
         .get("outbox_seq")
@@ -31,12 +43,6 @@ pub fn append(tx: &WriteTransaction, event: &Event) -> CoreResult<u64> {
         .unwrap_or(0)
         + 1;
     meta.insert("outbox_seq", next).map_err(internal)?;
-    drop(meta);
-    tx.open_table(tables::OUTBOX)
-        .map_err(internal)?
-        .insert(next, encode(event).as_slice())
-        .map_err(internal)?;
-    crate::core::webhooks::fan_out(tx, next, event)?;
     Ok(next)
 }
 

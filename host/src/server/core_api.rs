@@ -17,6 +17,7 @@
 //! | GET | /core/instances/{i}/chats/{jid}/messages?limit&cursor | page of messages |
 //! | GET/PUT | /core/instances/{i}/webhooks | list / replace the native webhooks `[{url, events?, headers?, enabled?, secret?}]` |
 //! | GET | /core/instances/{i}/webhooks/{id}/deliveries | the webhook's recent delivery attempts, newest first |
+//! | POST | /core/instances/{i}/webhooks/{id}/test | queue a test delivery (the current `connection_update`) -> `{event_id}` |
 //!
 //! `{i}` is an instance id or name.
 
@@ -65,6 +66,7 @@ fn route_label(seg: &[&str]) -> &'static str {
         ["instances", _, "chats", _, "messages"] => "core:chat_messages",
         ["instances", _, "webhooks"] => "core:webhooks",
         ["instances", _, "webhooks", _, "deliveries"] => "core:webhook_deliveries",
+        ["instances", _, "webhooks", _, "test"] => "core:webhook_test",
         _ => "core:other",
     }
 }
@@ -189,6 +191,10 @@ async fn dispatch(core: &Core, p: &Principal, req: &Req, seg: &[&str]) -> ApiRes
         ["instances", i, "webhooks", id, "deliveries"] if m == Method::GET => ok(&core
             .webhook_deliveries(p, &InstanceRef::parse(i), id)
             .await?),
+        ["instances", i, "webhooks", id, "test"] if m == Method::POST => Ok(json(
+            StatusCode::ACCEPTED,
+            &serde_json::json!({"event_id": core.test_webhook(p, &InstanceRef::parse(i), id).await?}),
+        )),
         _ if route_label(seg) != "core:other" => Err(ApiError::method_not_allowed()),
         _ => Err(ApiError::not_found()),
     }

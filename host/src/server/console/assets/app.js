@@ -355,6 +355,10 @@ async function webhooksPanel(name) {
         el("div", { class: "actions" },
           el("button", { type: "button", text: h.enabled ? S.disable : S.enable, onclick: guard(async () => {
             const next = specs(hooks); next[n].enabled = !h.enabled; await save(next); }) }),
+          el("button", { type: "button", text: S.webhookTest, disabled: !h.enabled, onclick: guard(async () => {
+            await core("POST", base + "/" + enc(h.id) + "/test");
+            say(S.testQueued);
+            setTimeout(() => draw().catch(() => {}), 1000); }) }),
           el("button", { type: "button", text: S.webhookRemove, onclick: guard(async () => {
             await save(specs(hooks.filter((_, k) => k !== n))); }) })),
         el("h3", { text: S.deliveriesTitle }), await deliveries(h)));

@@ -54,6 +54,8 @@ window.S = {
   webhookUrl: "Webhook URL",
   webhookAdd: "Add webhook",
   webhookRemove: "Remove",
+  webhookTest: "Send a test",
+  testQueued: "Test delivery queued (the current connection state); see its outcome below.",
   noWebhooks: "No webhooks.",
   enabled: "enabled", disabled: "disabled", enable: "Enable", disable: "Disable",
   deliveriesTitle: "Recent deliveries",
