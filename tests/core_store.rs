@@ -47,7 +47,20 @@ fn inbound(n: usize, chat: &str, with_media: bool) -> Inbound {
         from_me: false,
         timestamp: 1_700_000_000_000 + n as u64,
         text: Some(format!("message {n}")),
-        media: with_media.then(|| (vec![7u8; 64], "jpg".to_string())),
+        media: with_media.then(|| wagate::whatsapp::InboundMedia {
+            info: wagate::core::model::MediaInfo {
+                kind: wagate::core::model::MediaKind::Image,
+                mimetype: "image/jpeg".into(),
+                size: 64,
+                sha256: String::new(),
+                file_name: None,
+                duration_secs: None,
+                width: None,
+                height: None,
+                stored: false,
+            },
+            bytes: Some(vec![7u8; 64].into()),
+        }),
     }
 }
 

@@ -346,6 +346,14 @@ impl Link for SlowLink {
     async fn send_text(&self, id: &str, to: &str, text: &str) -> Result<Sent, LinkError> {
         self.0.send_text(id, to, text).await
     }
+    async fn send_media(
+        &self,
+        id: &str,
+        to: &str,
+        media: &wagate::whatsapp::OutboundMedia,
+    ) -> Result<Sent, LinkError> {
+        self.0.send_media(id, to, media).await
+    }
     async fn revoke(&self, id: &str, chat: &str, msg: &str, mine: bool) -> Result<(), LinkError> {
         self.0.revoke(id, chat, msg, mine).await
     }

@@ -10,6 +10,7 @@ pub mod ingest;
 pub mod instances;
 pub mod integrations;
 pub mod jid;
+pub mod media;
 pub mod messages;
 pub mod model;
 pub mod outbox;
@@ -36,13 +37,29 @@ pub struct Core {
     /// The credential kinds that can be minted: the host's own and those the loaded
     /// plugins declare (see [`Core::declare_credential_kinds`]).
     credential_kinds: RwLock<BTreeMap<records::CredentialKind, records::CredentialKindSpec>>,
+    /// Where media bytes are kept (the data folder by default).
+    media_store: Arc<dyn crate::media::store::MediaStore>,
+    /// The `[media]` limits of sends and URL fetches.
+    media_config: crate::media::MediaConfig,
 }
 
 impl Core {
     /// The core over a store and a link, knowing the host's own credential kinds until
     /// the plugins declare theirs.
     pub fn new(store: Store, link: Arc<dyn Link>) -> Arc<Self> {
+        Self::with_media(store, link, crate::media::MediaConfig::default())
+    }
+
+    /// [`Core::new`] with the `[media]` limits of the configuration; the media bytes
+    /// are kept under the store's data folder.
+    pub fn with_media(
+        store: Store,
+        link: Arc<dyn Link>,
+        media_config: crate::media::MediaConfig,
+    ) -> Arc<Self> {
         Arc::new(Core {
+            media_store: Arc::new(crate::media::store::DiskStore::new(store.data_dir())),
+            media_config,
             store,
             link,
             deleting: Mutex::default(),

@@ -89,6 +89,8 @@ impl From<model::CoreError> for wit::CoreError {
             }),
             E::Forbidden(m) => wit::CoreError::Forbidden(m),
             E::Invalid(m) => wit::CoreError::Invalid(m),
+            // Until the contract has its own case.
+            E::TooLarge(m) => wit::CoreError::Invalid(m),
             E::Conflict(m) => wit::CoreError::Conflict(m),
             E::NotConnected(m) => wit::CoreError::NotConnected(m),
             E::RateLimited(ms) => wit::CoreError::RateLimited(ms),
@@ -234,7 +236,8 @@ impl From<model::Message> for wit::Message {
             sender: m.sender,
             timestamp: m.timestamp,
             text: m.text,
-            media: m.media,
+            // Until the contract carries the media record: its kind.
+            media: m.media.map(|i| i.kind.as_str().to_string()),
             revoked: m.revoked,
             deleted_for_me: m.deleted_for_me,
         }

@@ -145,6 +145,7 @@ fn core_error_status(e: &CoreError) -> StatusCode {
         CoreError::NotFound(..) => StatusCode::NOT_FOUND,
         CoreError::Forbidden(_) => StatusCode::FORBIDDEN,
         CoreError::Invalid(_) => StatusCode::BAD_REQUEST,
+        CoreError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
         CoreError::Conflict(_) => StatusCode::CONFLICT,
         CoreError::NotConnected(_) => StatusCode::SERVICE_UNAVAILABLE,
         CoreError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
