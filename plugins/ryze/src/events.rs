@@ -99,7 +99,7 @@ fn exchange(m: &Message, kind: &str) -> Value {
     if kind == "message_revoke" {
         message["revoked"] = json!(true);
     } else if let Some(media) = &m.media {
-        message["media"] = json!({ "path": media });
+        message["media"] = crate::media::media_json(media);
     }
     json!({ "type": kind, "id": m.id, "message": message })
 }

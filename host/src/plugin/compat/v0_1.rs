@@ -203,19 +203,49 @@ record!(
         unmute
     }
 );
-record!(
-    old / new::Message {
-        id,
-        chat_jid,
-        from_me,
-        sender,
-        timestamp,
-        text,
-        media,
-        revoked,
-        deleted_for_me
+/// 0.1's `media` was the path of the stored file; a 0.1 plugin only ever tested it for
+/// presence, so it gets the media's MIME type (and an 0.1 plugin never hands a message
+/// back to the host, so the other direction only keeps presence).
+impl Conv<new::Message> for old::Message {
+    fn conv(self) -> new::Message {
+        new::Message {
+            id: self.id,
+            chat_jid: self.chat_jid,
+            from_me: self.from_me,
+            sender: self.sender,
+            timestamp: self.timestamp,
+            text: self.text,
+            media: self.media.map(|mimetype| new::MediaInfo {
+                kind: new::MediaKind::Document,
+                mimetype,
+                size: 0,
+                sha256: String::new(),
+                file_name: None,
+                duration_secs: None,
+                width: None,
+                height: None,
+                stored: false,
+            }),
+            revoked: self.revoked,
+            deleted_for_me: self.deleted_for_me,
+        }
     }
-);
+}
+impl Conv<old::Message> for new::Message {
+    fn conv(self) -> old::Message {
+        old::Message {
+            id: self.id,
+            chat_jid: self.chat_jid,
+            from_me: self.from_me,
+            sender: self.sender,
+            timestamp: self.timestamp,
+            text: self.text,
+            media: self.media.map(|m| m.mimetype),
+            revoked: self.revoked,
+            deleted_for_me: self.deleted_for_me,
+        }
+    }
+}
 record!(
     old / new::MessagePage {
         messages,
@@ -374,6 +404,8 @@ impl Conv<old::CoreError> for new::CoreError {
             new::CoreError::Invalid(m) => old::CoreError::Invalid(m),
             new::CoreError::Conflict(m) => old::CoreError::Conflict(m),
             new::CoreError::NotConnected(m) => old::CoreError::NotConnected(m),
+            // 0.1 has no such case: the nearest is the caller's error.
+            new::CoreError::TooLarge(m) => old::CoreError::Invalid(m),
             new::CoreError::RateLimited(ms) => old::CoreError::RateLimited(ms),
             new::CoreError::Internal(m) => old::CoreError::Internal(m),
         }
