@@ -1088,3 +1088,90 @@ fn short(body: &Value) -> String {
         s
     }
 }
+
+// ---- schema 4: the old media path strings become media records ---------------------------
+
+#[test]
+fn schema_4_turns_stored_media_paths_into_media_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let gw = Gateway::start_on(&data, &[]);
+    let key = gw.org_with_key("acme", None);
+    let (instance, _) = gw.connected_instance(&key, "shop");
+    let instance_id = instance["id"].as_str().unwrap().to_string();
+    let (s, v) = gw.admin(
+        "POST",
+        "/admin/sim/shop/inbound",
+        Some(json!({"from": PEER, "text": "old", "media": {"data": B64.encode(png()), "kind": "image"}})),
+    );
+    assert_eq!(s, 201, "{v}");
+    let id = v["id"].as_str().unwrap().to_string();
+    assert!(gw.stop().success());
+    // Rewrite the record and the file as schema 3 kept them: `media` a path with the
+    // file's extension, the file under that name.
+    let dir_of = data.join("media").join(&instance_id).join(PEER_JID);
+    std::fs::rename(dir_of.join(&id), dir_of.join(format!("{id}.png"))).unwrap();
+    {
+        use redb::{ReadableDatabase, ReadableTable, TableDefinition};
+        const MESSAGES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("messages");
+        const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+        let db = redb::Database::open(data.join("wagate.redb")).unwrap();
+        let rows: Vec<(Vec<u8>, Value)> = {
+            let tx = db.begin_read().unwrap();
+            let t = tx.open_table(MESSAGES).unwrap();
+            t.iter()
+                .unwrap()
+                .map(|r| {
+                    let (k, v) = r.unwrap();
+                    (
+                        k.value().to_vec(),
+                        serde_json::from_slice(v.value()).unwrap(),
+                    )
+                })
+                .collect()
+        };
+        let tx = db.begin_write().unwrap();
+        {
+            let mut t = tx.open_table(MESSAGES).unwrap();
+            for (k, mut m) in rows {
+                if m["id"] == id {
+                    m["media"] = json!(format!("media/{instance_id}/{PEER_JID}/{id}.png"));
+                    t.insert(k.as_slice(), serde_json::to_vec(&m).unwrap().as_slice())
+                        .unwrap();
+                }
+            }
+            tx.open_table(META)
+                .unwrap()
+                .insert("schema_version", 3)
+                .unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    let gw = Gateway::start_on(&data, &[]);
+    let (s, m) = gw.call(
+        "GET",
+        &format!("/core/instances/shop/messages/{id}"),
+        Some(&key),
+        None,
+    );
+    assert_eq!(s, 200, "{m}");
+    assert_eq!(
+        m["media"],
+        json!({"kind": "image", "mimetype": "image/png", "size": png().len(),
+               "sha256": sha256_hex(&png()), "stored": true})
+    );
+    let auth = format!("Bearer {key}");
+    let r = gw.raw(
+        "GET",
+        &format!("/core/instances/shop/messages/{id}/media"),
+        &[("Authorization", auth.as_str())],
+        b"",
+    );
+    assert_eq!((r.status, &r.body), (200, &png()));
+    assert!(dir_of.join(&id).is_file() && !dir_of.join(format!("{id}.png")).exists());
+    assert!(gw.stop().success());
+    assert_eq!(
+        common::stored_schema_version(&data),
+        wagate::store::SCHEMA_VERSION
+    );
+}

@@ -344,6 +344,7 @@ impl From<model::EventPayload> for wit::EventPayload {
         match p {
             P::MessageUpsert(m) => wit::EventPayload::MessageUpsert(m.into()),
             P::MessageRevoked(m) => wit::EventPayload::MessageRevoked(m.into()),
+            P::MessageMedia(m) => wit::EventPayload::MessageMedia(m.into()),
             P::MessageDeleted(m) => wit::EventPayload::MessageDeleted(m.into()),
             P::ChatDeleted(j) => wit::EventPayload::ChatDeleted(j),
             P::ChatUpdated(c) => wit::EventPayload::ChatUpdated(c.into()),

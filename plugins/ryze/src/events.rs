@@ -52,6 +52,7 @@ pub fn render(ev: &Event, base_url: &str) -> Option<Value> {
             }),
         ),
         EventPayload::MessageDeleted(_)
+        | EventPayload::MessageMedia(_)
         | EventPayload::ChatDeleted(_)
         | EventPayload::ChatUpdated(_)
         | EventPayload::InstanceCreated(_) => return None,

@@ -292,7 +292,7 @@ pub fn document() -> Value {
                     "properties": {
                         "schema": { "const": "v1" },
                         "id": { "type": "string", "description": "evt_…; de-duplicate on it" },
-                        "event": { "type": "string", "enum": ["message", "message.from_me", "message.revoked", "message.deleted", "chat.deleted", "chat.update", "session.status", "auth.qr", "session.created", "session.deleted"] },
+                        "event": { "type": "string", "enum": ["message", "message.from_me", "message.media", "message.revoked", "message.deleted", "chat.deleted", "chat.update", "session.status", "auth.qr", "session.created", "session.deleted"] },
                         "session": { "type": "string" },
                         "organization": { "type": "string" },
                         "timestamp": { "type": "integer" },

@@ -300,17 +300,43 @@ record!(
         created_at
     }
 );
-variant!(old / new::EventPayload {
-    MessageUpsert(x),
-    MessageRevoked(x),
-    MessageDeleted(x),
-    ChatDeleted(x),
-    ChatUpdated(x),
-    ConnectionUpdate(x),
-    QrUpdated(x),
-    InstanceDeleted(x),
-    InstanceCreated(x),
-});
+/// The event payloads both versions have, case by case; 0.2's `message-media` (the
+/// media of a stored message arrived) reaches a 0.1 plugin as a `message-upsert` of the
+/// updated message, the only way 0.1 has to say a message changed.
+impl Conv<new::EventPayload> for old::EventPayload {
+    fn conv(self) -> new::EventPayload {
+        use new::EventPayload as N;
+        use old::EventPayload as O;
+        match self {
+            O::MessageUpsert(x) => N::MessageUpsert(x.conv()),
+            O::MessageRevoked(x) => N::MessageRevoked(x.conv()),
+            O::MessageDeleted(x) => N::MessageDeleted(x.conv()),
+            O::ChatDeleted(x) => N::ChatDeleted(x.conv()),
+            O::ChatUpdated(x) => N::ChatUpdated(x.conv()),
+            O::ConnectionUpdate(x) => N::ConnectionUpdate(x.conv()),
+            O::QrUpdated(x) => N::QrUpdated(x.conv()),
+            O::InstanceDeleted(x) => N::InstanceDeleted(x.conv()),
+            O::InstanceCreated(x) => N::InstanceCreated(x.conv()),
+        }
+    }
+}
+impl Conv<old::EventPayload> for new::EventPayload {
+    fn conv(self) -> old::EventPayload {
+        use new::EventPayload as N;
+        use old::EventPayload as O;
+        match self {
+            N::MessageUpsert(x) | N::MessageMedia(x) => O::MessageUpsert(x.conv()),
+            N::MessageRevoked(x) => O::MessageRevoked(x.conv()),
+            N::MessageDeleted(x) => O::MessageDeleted(x.conv()),
+            N::ChatDeleted(x) => O::ChatDeleted(x.conv()),
+            N::ChatUpdated(x) => O::ChatUpdated(x.conv()),
+            N::ConnectionUpdate(x) => O::ConnectionUpdate(x.conv()),
+            N::QrUpdated(x) => O::QrUpdated(x.conv()),
+            N::InstanceDeleted(x) => O::InstanceDeleted(x.conv()),
+            N::InstanceCreated(x) => O::InstanceCreated(x.conv()),
+        }
+    }
+}
 record!(
     old / new::Event {
         id,
