@@ -265,9 +265,7 @@ fn seed_delete_chat_examples_and_errors() {
         Some(json!({"from": "5511999999999", "text": "pic", "media": {"data": "aGVsbG8=", "ext": "jpg"}})),
     );
     assert_eq!(s, 201, "{v}");
-    let media = gw
-        .data
-        .join(v["message"]["media"].as_str().expect("media path"));
+    let media = gw.data.join(v["mediaPath"].as_str().expect("media path"));
     assert!(media.exists(), "{}", media.display());
     let r = ryze(
         &gw,

@@ -16,6 +16,7 @@ mod events_dialects;
 mod evolution;
 mod faults;
 mod integrations;
+mod media;
 mod net_hardening;
 mod openapi;
 mod plugin_example;

@@ -22,6 +22,12 @@
 //! allow = ["10.1.2.3/32"]        # private ranges the host may reach anyway (default
 //!                                # none); WAGATE_OUTBOUND_ALLOW adds comma-separated CIDRs
 //!
+//! [media]                        # media sends and URL sources (see `media`)
+//! max_bytes = 67108864           # largest media sent or fetched (64 MiB); more: 413
+//! connect_timeout_ms = 10000     # connecting to a media URL
+//! fetch_timeout_ms = 120000      # a whole media URL fetch, redirects included
+//! max_redirects = 5              # each redirect re-checked by the SSRF guard
+//!
 //! [whatsapp]                     # the real link (whatsapp-rust)
 //! url = "wss://web.whatsapp.com/ws/chat"
 //! version = "2.3000.1042742319"  # WhatsApp Web version announced; never fetched
@@ -137,6 +143,8 @@ pub struct Config {
     pub server: ServerConfig,
     /// The `[outbound]` table: private ranges outbound requests may reach anyway.
     pub outbound: crate::outbound::OutboundConfig,
+    /// The `[media]` table: size cap and timeouts of media sends and URL fetches.
+    pub media: crate::media::MediaConfig,
     /// The `[whatsapp]` table: the real link's endpoint, version and reconnect policy.
     pub whatsapp: crate::whatsapp::real::WhatsAppConfig,
     /// The `[plugins]` table (see [`crate::plugin::PluginsConfig`]).
@@ -164,6 +172,7 @@ impl Default for Config {
             sim: SimConfig::default(),
             server: ServerConfig::default(),
             outbound: Default::default(),
+            media: Default::default(),
             whatsapp: Default::default(),
             plugins: crate::plugin::PluginsConfig::default(),
             events: Default::default(),

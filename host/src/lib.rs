@@ -11,6 +11,7 @@ pub mod client;
 pub mod config;
 pub mod core;
 pub mod events;
+pub mod media;
 pub mod metrics;
 pub mod outbound;
 pub mod plugin;

@@ -266,6 +266,40 @@ pub async fn connect(host: &str, port: u16) -> Result<tokio::net::TcpStream, Con
     })
 }
 
+/// The TLS client configuration of every outbound connection, built once: Mozilla's
+/// roots plus an operator's extra CA file (`WAGATE_EXTRA_CA_FILE`, PEM), e.g. for
+/// receivers behind a private CA.
+pub fn tls_connector() -> Result<tokio_rustls::TlsConnector, String> {
+    static CONNECTOR: std::sync::OnceLock<Result<tokio_rustls::TlsConnector, String>> =
+        std::sync::OnceLock::new();
+    CONNECTOR
+        .get_or_init(|| {
+            let mut roots = rustls::RootCertStore::empty();
+            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+            if let Ok(path) = std::env::var("WAGATE_EXTRA_CA_FILE") {
+                let file = std::fs::File::open(&path)
+                    .map_err(|e| format!("opening WAGATE_EXTRA_CA_FILE {path}: {e}"))?;
+                for cert in rustls_pemfile::certs(&mut std::io::BufReader::new(file)) {
+                    let cert = cert.map_err(|e| format!("reading {path}: {e}"))?;
+                    roots
+                        .add(cert)
+                        .map_err(|e| format!("adding a CA from {path}: {e}"))?;
+                }
+            }
+            let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+            Ok(tokio_rustls::TlsConnector::from(std::sync::Arc::new(
+                config,
+            )))
+        })
+        .clone()
+}
+
 /// The set-time check of a webhook or integration URL: `Err` with a message for the
 /// caller when its host is a literal address, or `localhost`, in a range the policy
 /// refuses. Names are not resolved here ([`connect`] checks what they resolve to).

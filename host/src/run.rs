@@ -38,7 +38,7 @@ async fn open_core_and_sim(config: &Config) -> anyhow::Result<(Arc<Core>, Option
             None,
         ),
     };
-    let core = Core::new(store, link);
+    let core = Core::with_media(store, link, config.media.clone());
     // Known before any plugin is compiled, so operator commands on a stopped gateway
     // mint the plugins' kinds too; loading the plugins declares them again.
     core.declare_credential_kinds(crate::plugin::registry::declared_credential_kinds(

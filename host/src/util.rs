@@ -15,6 +15,14 @@ pub fn secret_hash(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()
 }
 
+/// sha256 of some bytes, lowercase hex (a media file's checksum).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// A new random secret: `prefix` + 32 bytes of OS randomness, base64url.
 pub fn new_secret(prefix: &str) -> String {
     use base64::Engine;

@@ -4,7 +4,8 @@ Playwright against the real binary on the simulated network.
 
 An operator logs in with an org key (after a wrong key is refused), creates an
 instance, pairs it by QR and watches it turn connected without reloading, sees an
-injected message arrive live, sends a reply and revokes it, adds a webhook and sees its
+injected message arrive live, views an inbound photo, sends a document and a reply
+and revokes the reply, adds a webhook and sees its
 failed delivery become a dead letter in its recent deliveries, is refused another org's instance, logs out;
 then the admin logs in, replays the dead letter (the receiver gets it) and deletes the
 instance through the confirmation dialog.
@@ -16,6 +17,7 @@ from `--screenshots docs/console`).
 """
 
 import argparse
+import base64
 import http.server
 import os
 import sys
@@ -27,6 +29,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Gateway, Tally, find_binary, find_chromium, launch, log  # noqa: E402
 
 PEER = "5511999999999"
+
+# A 2x1 PNG (what the inline view must draw) and a small PDF (what a send carries).
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAIAAAABCAIAAAB7QOjdAAAADUlEQVR4nGP4zwAE/wEHAAH/4iOeWQAAAABJRU5ErkJggg==")
+PDF = b"%PDF-1.4\n% wagate console test\n" + bytes(range(256)) * 4
 
 
 class Receiver:
@@ -138,8 +145,28 @@ def main():
             expect(page.locator("table.deliveries td", has_text="connection_update").first).to_be_visible(timeout=20000)
             t.check(True, "a test delivery is sent and its outcome listed")
             shot(page, "instance")
+            # A photo from the contact: drawn inline on request, from the gateway's bytes.
+            gw.admin("POST", "/admin/sim/shop/inbound", {
+                "from": PEER, "text": "a photo",
+                "media": {"data": base64.b64encode(PNG).decode(), "kind": "image", "mimetype": "image/png"}})
             chat.click()
             expect(page.locator(".messages")).to_contain_text("hi from the phone")
+            photo = page.locator(".messages li", has_text="a photo")
+            photo.get_by_role("button", name="Show").click()
+            expect(photo.locator("img.inline-media")).to_be_visible()
+            width = photo.locator("img.inline-media").evaluate("img => img.naturalWidth")
+            t.check(width == 2, f"an inbound photo is shown from its stored bytes (width {width})")
+            # A document sent from the console, with a caption.
+            page.get_by_label("Attach a file (optional)").set_input_files(
+                {"name": "terms.pdf", "mimeType": "application/pdf", "buffer": PDF})
+            page.get_by_label("Message (or a file's caption)").fill("our terms")
+            page.get_by_role("button", name="Send").click()
+            sent_doc = page.locator(".messages li.mine", has_text="our terms")
+            expect(sent_doc.locator("[data-media=document]")).to_be_visible()
+            status, page_json = gw.call("GET", f"/core/instances/shop/chats/{PEER}@s.whatsapp.net/messages?limit=5", key)
+            doc = next(m for m in page_json["messages"] if m.get("text") == "our terms")
+            t.check(doc["media"]["file_name"] == "terms.pdf" and doc["media"]["size"] == len(PDF),
+                    "a file attached in the console is sent as a document")
 
             # Reply, then revoke the reply.
             page.get_by_label("Message").fill("hello from the console")

@@ -139,8 +139,9 @@ impl Core {
                     let message = decode::<super::model::Message>(v.value())?;
                     ids.remove(tables::message_id_key(&instance.id, &message.id).as_slice())
                         .map_err(internal)?;
-                    if media && let Some(path) = &message.media {
-                        gc.insert(path.as_str(), ()).map_err(internal)?;
+                    if media && message.media.is_some() {
+                        let key = super::media::media_key(&instance.id, &message)?;
+                        gc.insert(key.as_str(), ()).map_err(internal)?;
                     }
                 }
                 drop((messages, ids, gc));

@@ -1,14 +1,12 @@
 //! What the WhatsApp link reports on its own: pairing progress, state changes and
 //! inbound messages, written to the store with their events.
 
-use std::path::Path;
-
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::Core;
 use super::messages::store_message;
 use super::model::{
-    ConnectionState, CoreError, CoreResult, EventPayload, Instance, InstanceRef, Message,
+    ConnectionState, CoreResult, EventPayload, Instance, InstanceRef, MediaInfo, Message,
 };
 use crate::core::outbox;
 use crate::core::records::InstanceRecord;
@@ -37,7 +35,9 @@ impl Core {
         Ok(())
     }
 
-    pub(crate) async fn handle_link_event(&self, event: LinkEvent) -> CoreResult<()> {
+    /// Ingests one event the link reported (the ingest loop calls it for each; tests
+    /// drive it directly).
+    pub async fn handle_link_event(&self, event: LinkEvent) -> CoreResult<()> {
         match event {
             LinkEvent::Connected {
                 instance_id,
@@ -92,6 +92,25 @@ impl Core {
                 self.record_state(&instance_id, ConnectionState::Disconnected, None)
                     .await
             }
+            LinkEvent::MediaDownloaded {
+                instance_id,
+                message_id,
+                bytes,
+                ..
+            } => {
+                self.media_downloaded(&instance_id, &message_id, bytes)
+                    .await
+            }
+            LinkEvent::MediaFailed {
+                instance_id,
+                chat_jid,
+                message_id,
+                reason,
+            } => {
+                // The message keeps `stored: false`, which every read of it shows.
+                tracing::warn!(instance = %instance_id, chat = %chat_jid, message = %message_id, %reason, "media download failed");
+                Ok(())
+            }
             LinkEvent::Receipt {
                 instance_id,
                 message_ids,
@@ -104,6 +123,10 @@ impl Core {
         }
     }
 
+    pub(crate) fn instance_of(&self, id: &str) -> CoreResult<Option<Instance>> {
+        self.instance_by_id(id)
+    }
+
     fn instance_by_id(&self, id: &str) -> CoreResult<Option<Instance>> {
         self.store.read(|tx| {
             let t = tx.open_table(tables::INSTANCES).map_err(internal)?;
@@ -111,25 +134,25 @@ impl Core {
         })
     }
 
-    /// Stores an inbound message (its media file first) with a `message-upsert` event.
-    /// A message id already stored is a no-op, so re-delivery never duplicates.
+    /// Stores an inbound message (its media bytes first, when the link has them) with
+    /// a `message-upsert` event. A message id already stored is a no-op, so
+    /// re-delivery never duplicates.
     pub async fn ingest_message(&self, instance_id: &str, inbound: Inbound) -> CoreResult<Message> {
         let instance = self.instance_by_id(instance_id)?.ok_or_else(|| {
             super::authz::instance_not_found(&InstanceRef::Id(instance_id.into()))
         })?;
         let chat_jid = super::jid::normalize(&inbound.chat_jid)?;
-        let media = match &inbound.media {
-            Some((bytes, ext)) => Some(write_media(
-                self.store.data_dir(),
-                instance_id,
-                &chat_jid,
-                &inbound.id,
-                ext,
-                bytes,
-            )?),
-            None => None,
-        };
         let (text, truncated) = super::messages::cap_text(inbound.text);
+        let (media, bytes) = match inbound.media {
+            Some(m) => (
+                Some(MediaInfo {
+                    stored: false,
+                    ..m.info
+                }),
+                m.bytes,
+            ),
+            None => (None, None),
+        };
         let message = Message {
             id: inbound.id,
             chat_jid,
@@ -137,39 +160,22 @@ impl Core {
             sender: inbound.sender,
             timestamp: inbound.timestamp,
             text,
-            media: media.clone(),
+            media,
             revoked: false,
             deleted_for_me: false,
             origin: None,
             status: None,
             truncated,
         };
-        let stored = message.clone();
-        let result = self
-            .store
-            .write(move |tx| {
-                if store_message(tx, &instance.id, &stored)? {
-                    outbox::append(
-                        tx,
-                        &outbox::event_for(&instance, EventPayload::MessageUpsert(stored.clone())),
-                    )?;
-                }
-                Ok(())
-            })
-            .await;
-        if result.is_err()
-            && let Some(rel) = &media
-        {
-            let _ = std::fs::remove_file(self.store.data_dir().join(rel));
-        }
-        result.map(|_| message)
+        self.commit_with_media(&instance, message, bytes, false)
+            .await
     }
 }
 
 impl Core {
     /// Stores a history-sync chunk in one commit, without events (a backfill, not new
-    /// traffic); ids already stored are skipped. Returns how many were new. The whatsapp
-    /// link does not download media, so history messages carry none.
+    /// traffic); ids already stored are skipped. Returns how many were new. History
+    /// media is not downloaded: its messages say `stored: false`.
     pub async fn ingest_history(
         &self,
         instance_id: &str,
@@ -192,7 +198,11 @@ impl Core {
                 sender: inbound.sender,
                 timestamp: inbound.timestamp,
                 text,
-                media: None,
+                // History media is never downloaded: its metadata is kept, unstored.
+                media: inbound.media.map(|m| MediaInfo {
+                    stored: false,
+                    ..m.info
+                }),
                 revoked: false,
                 deleted_for_me: false,
                 origin: None,
@@ -221,35 +231,4 @@ async fn run_ingest(core: Weak<Core>, mut events: UnboundedReceiver<LinkEvent>) 
             tracing::warn!(error = %e, "ingesting a link event");
         }
     }
-}
-
-/// Writes a media file to `media/<instance>/<chat>/<message>.<ext>` (relative path
-/// returned). Every component is validated: ids and JIDs come from the network.
-fn write_media(
-    data_dir: &Path,
-    instance_id: &str,
-    chat_jid: &str,
-    message_id: &str,
-    ext: &str,
-    bytes: &[u8],
-) -> CoreResult<String> {
-    let safe = |s: &str| {
-        !s.is_empty()
-            && s.len() <= 128
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'@' | b'.' | b'-' | b'_'))
-            && !s.starts_with('.')
-    };
-    let ext_ok =
-        !ext.is_empty() && ext.len() <= 8 && ext.bytes().all(|b| b.is_ascii_alphanumeric());
-    if !(safe(instance_id) && safe(chat_jid) && safe(message_id) && ext_ok) {
-        return Err(CoreError::Invalid(
-            "media has an unsafe id or extension".into(),
-        ));
-    }
-    let dir = format!("{}/{chat_jid}", super::instances::media_dir(instance_id));
-    let rel = format!("{dir}/{message_id}.{ext}");
-    std::fs::create_dir_all(data_dir.join(&dir)).map_err(internal)?;
-    std::fs::write(data_dir.join(&rel), bytes).map_err(internal)?;
-    Ok(rel)
 }

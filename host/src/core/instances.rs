@@ -355,5 +355,5 @@ fn wipe_instance(tx: &WriteTransaction, record: &InstanceRecord) -> CoreResult<(
 
 /// The folder of an instance's media, relative to the data folder.
 pub fn media_dir(instance_id: &str) -> String {
-    format!("media/{instance_id}")
+    crate::media::store::MediaKey::instance_prefix(instance_id)
 }

@@ -33,7 +33,10 @@ fn page_weight(m: &Message) -> usize {
         + m.chat_jid.len()
         + m.sender.len()
         + m.text.as_ref().map_or(0, String::len)
-        + m.media.as_ref().map_or(0, String::len)
+        + m.media.as_ref().map_or(0, |i| {
+            // The info's strings plus its numbers and flags, as a dialect renders them.
+            64 + i.mimetype.len() + i.sha256.len() + i.file_name.as_ref().map_or(0, String::len)
+        })
         + m.origin.as_ref().map_or(0, String::len)
 }
 /// WhatsApp's own cap on a text message: what a caller may send, and what the gateway
@@ -164,10 +167,11 @@ impl Core {
                 if for_everyone && message.revoked {
                     return Err(CoreError::Conflict("message was already revoked".into()));
                 }
-                if let Some(media) = &message.media {
+                if message.media.is_some() {
+                    let key = super::media::media_key(&instance.id, &message)?;
                     tx.open_table(tables::MEDIA_GC)
                         .map_err(internal)?
-                        .insert(media.as_str(), ())
+                        .insert(key.as_str(), ())
                         .map_err(internal)?;
                 }
                 let payload = if for_everyone {
@@ -371,7 +375,7 @@ pub fn chat_not_found() -> CoreError {
 }
 
 /// Loads a message and its key inside a write transaction.
-fn load_message(
+pub(crate) fn load_message(
     tx: &WriteTransaction,
     instance_id: &str,
     message_id: &str,

@@ -11,6 +11,7 @@ pub mod ingest;
 pub mod instances;
 pub mod integrations;
 pub mod jid;
+pub mod media;
 pub mod messages;
 pub mod model;
 pub mod outbox;
@@ -39,13 +40,29 @@ pub struct Core {
     credential_kinds: RwLock<BTreeMap<records::CredentialKind, records::CredentialKindSpec>>,
     /// Recent delivery attempts per webhook, recorded by the event dispatcher.
     deliveries: Arc<deliveries::DeliveryLog>,
+    /// Where media bytes are kept (the data folder by default).
+    media_store: Arc<dyn crate::media::store::MediaStore>,
+    /// The `[media]` limits of sends and URL fetches.
+    media_config: crate::media::MediaConfig,
 }
 
 impl Core {
     /// The core over a store and a link, knowing the host's own credential kinds until
     /// the plugins declare theirs.
     pub fn new(store: Store, link: Arc<dyn Link>) -> Arc<Self> {
+        Self::with_media(store, link, crate::media::MediaConfig::default())
+    }
+
+    /// [`Core::new`] with the `[media]` limits of the configuration; the media bytes
+    /// are kept under the store's data folder.
+    pub fn with_media(
+        store: Store,
+        link: Arc<dyn Link>,
+        media_config: crate::media::MediaConfig,
+    ) -> Arc<Self> {
         Arc::new(Core {
+            media_store: Arc::new(crate::media::store::DiskStore::new(store.data_dir())),
+            media_config,
             store,
             link,
             deleting: Mutex::default(),

@@ -247,8 +247,12 @@ pub struct Message {
     pub timestamp: u64,
     /// Text or caption, if any.
     pub text: Option<String>,
-    /// Media file path relative to the data folder.
-    pub media: Option<String>,
+    /// The message's media (its bytes live in the media store under a key derived from
+    /// instance, chat and message id, so the record holds no path). Records stored
+    /// before schema 4 held a relative path here; they still decode (see
+    /// [`legacy_media`]).
+    #[serde(default, deserialize_with = "legacy_media")]
+    pub media: Option<MediaInfo>,
     /// Revoked for everyone.
     pub revoked: bool,
     /// Deleted on this account's devices only.
@@ -267,6 +271,127 @@ pub struct Message {
     /// kept. Absent when the whole text was stored.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub truncated: bool,
+}
+
+/// What kind of media a message carries: WhatsApp's message types for media.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MediaKind {
+    /// A photo (JPEG, PNG, WebP).
+    Image,
+    /// A video (MP4).
+    Video,
+    /// An audio file, shown as a player.
+    Audio,
+    /// A push-to-talk voice note (Opus in Ogg), shown as a waveform.
+    Voice,
+    /// Any file, shown with its name.
+    Document,
+    /// A sticker (WebP).
+    Sticker,
+    /// A round video note (push-to-talk video).
+    VideoNote,
+}
+
+impl MediaKind {
+    /// Every kind, in the order of the WIT enum.
+    pub const ALL: [MediaKind; 7] = [
+        MediaKind::Image,
+        MediaKind::Video,
+        MediaKind::Audio,
+        MediaKind::Voice,
+        MediaKind::Document,
+        MediaKind::Sticker,
+        MediaKind::VideoNote,
+    ];
+
+    /// Its name in the native API and stored records (`snake_case`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MediaKind::Image => "image",
+            MediaKind::Video => "video",
+            MediaKind::Audio => "audio",
+            MediaKind::Voice => "voice",
+            MediaKind::Document => "document",
+            MediaKind::Sticker => "sticker",
+            MediaKind::VideoNote => "video_note",
+        }
+    }
+
+    /// The kind a file of `mimetype` is shown as when the caller names none: images,
+    /// videos and audio as such, anything else as a document.
+    pub fn for_mimetype(mimetype: &str) -> MediaKind {
+        match mimetype.split('/').next().unwrap_or("") {
+            "image" => MediaKind::Image,
+            "video" => MediaKind::Video,
+            "audio" => MediaKind::Audio,
+            _ => MediaKind::Document,
+        }
+    }
+
+    /// Parses [`MediaKind::as_str`]'s names.
+    pub fn parse(s: &str) -> Option<MediaKind> {
+        MediaKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// A message's media, as every message record carries it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaInfo {
+    /// What kind of media it is.
+    pub kind: MediaKind,
+    /// Its MIME type (`image/jpeg`, ...).
+    pub mimetype: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// SHA-256 of the bytes, lowercase hex (empty when not known).
+    pub sha256: String,
+    /// The file name it was sent with (documents), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_name: Option<String>,
+    /// Length of audio or video, in seconds, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_secs: Option<u32>,
+    /// Width of an image or video, in pixels, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    /// Height of an image or video, in pixels, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+    /// The bytes are in the media store (an inbound download can still be pending or
+    /// have failed; a revoked message's bytes are gone).
+    pub stored: bool,
+}
+
+/// Reads `Message.media` as stored now (a [`MediaInfo`]) or before schema 4 (a path
+/// `media/<instance>/<chat>/<id>.<ext>` relative to the data folder). Schema 4 rewrites
+/// stored messages, but outbox events keep the old shape until they are delivered.
+fn legacy_media<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<MediaInfo>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Field {
+        Info(MediaInfo),
+        Path(String),
+    }
+    Ok(match Option::<Field>::deserialize(d)? {
+        None => None,
+        Some(Field::Info(info)) => Some(info),
+        Some(Field::Path(path)) => {
+            let ext = path.rsplit_once('.').map_or("", |(_, e)| e);
+            let mimetype = crate::media::sniff::from_extension(ext);
+            Some(MediaInfo {
+                kind: MediaKind::for_mimetype(mimetype),
+                mimetype: mimetype.to_string(),
+                size: 0,
+                sha256: String::new(),
+                file_name: None,
+                duration_secs: None,
+                width: None,
+                height: None,
+                stored: false,
+            })
+        }
+    })
 }
 
 /// How far a message got, from WhatsApp's receipts. Ordered: a receipt only ever moves
@@ -314,6 +439,9 @@ pub enum EventPayload {
     MessageUpsert(Message),
     /// A message was revoked for everyone.
     MessageRevoked(Message),
+    /// The bytes of a stored message's media arrived after the message (the real link
+    /// downloads inbound media in the background): the message, `media.stored` true.
+    MessageMedia(Message),
     /// A message was deleted for this account.
     MessageDeleted(Message),
     /// A chat was deleted (its JID).
@@ -332,9 +460,10 @@ pub enum EventPayload {
 
 impl EventPayload {
     /// Every event kind, as webhook filters name them.
-    pub const KINDS: [&'static str; 9] = [
+    pub const KINDS: [&'static str; 10] = [
         "message_upsert",
         "message_revoked",
+        "message_media",
         "message_deleted",
         "chat_deleted",
         "chat_updated",
@@ -349,6 +478,7 @@ impl EventPayload {
         match self {
             EventPayload::MessageUpsert(_) => "message_upsert",
             EventPayload::MessageRevoked(_) => "message_revoked",
+            EventPayload::MessageMedia(_) => "message_media",
             EventPayload::MessageDeleted(_) => "message_deleted",
             EventPayload::ChatDeleted(_) => "chat_deleted",
             EventPayload::ChatUpdated(_) => "chat_updated",
@@ -565,6 +695,10 @@ pub enum CoreError {
     /// The instance has no open WhatsApp session.
     #[error("{0}")]
     NotConnected(String),
+    /// The input is larger than the gateway accepts (a media file over `[media]
+    /// max_bytes`); dialects answer 413 where their product has it.
+    #[error("{0}")]
+    TooLarge(String),
     /// Too many calls: retry after this many milliseconds.
     #[error("rate limited, retry after {0} ms")]
     RateLimited(u64),
@@ -582,6 +716,7 @@ impl CoreError {
             CoreError::Invalid(_) => "invalid",
             CoreError::Conflict(_) => "conflict",
             CoreError::NotConnected(_) => "not_connected",
+            CoreError::TooLarge(_) => "too_large",
             CoreError::RateLimited(_) => "rate_limited",
             CoreError::Internal(_) => "internal",
         }

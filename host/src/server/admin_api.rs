@@ -8,7 +8,7 @@
 //! | GET | /admin/instances | every instance of every org |
 //! | DELETE | /admin/instances/{i}[?org=] | delete an instance (as its org's admin) |
 //! | POST | /admin/instances/{i}/connect[?org=] | start pairing `{phone?}` -> `{state, qr, pair_code}` (`wagate instance connect`) |
-//! | POST | /admin/sim/{i}/inbound | sim only: inject `{from, text, fromMe?, media?}` -> `{id}` |
+//! | POST | /admin/sim/{i}/inbound | sim only: inject `{from, text, fromMe?, media?: {data, kind?, mimetype?, ext?, fileName?, durationSecs?}}` -> `{id, message, mediaPath}` |
 //! | POST | /admin/sim/{i}/link | sim only: `{up: bool}` takes the link down or up |
 //!
 //! `{i}` is an instance id or name. Names are unique per org only: `?org=<id or name>`
@@ -126,12 +126,59 @@ struct InboundBody {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct MediaBody {
     /// File contents, base64.
     data: String,
-    /// File extension (`jpg`, `pdf`, ...).
-    ext: String,
+    /// `image`, `video`, `audio`, `voice`, `document`, `sticker`, `video_note`;
+    /// default: from the type.
+    kind: Option<String>,
+    /// MIME type; default: sniffed from the bytes, else from `ext`.
+    mimetype: Option<String>,
+    /// File extension (`jpg`, `pdf`, ...), a hint for the type.
+    ext: Option<String>,
+    /// File name (documents).
+    file_name: Option<String>,
+    /// Length of audio or video, seconds.
+    duration_secs: Option<u32>,
+}
+
+/// The sim's inbound media as the link would report it: bytes inline, metadata from
+/// the body (or sniffed), `stored` left to core.
+fn inbound_media(media: MediaBody) -> Result<crate::whatsapp::InboundMedia, ApiError> {
+    use crate::core::model::{MediaInfo, MediaKind};
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(media.data.as_bytes())
+        .map_err(|_| bad("media.data must be base64"))?;
+    if bytes.is_empty() {
+        return Err(bad("media.data is empty"));
+    }
+    let stated = media.mimetype.or_else(|| {
+        media
+            .ext
+            .map(|e| crate::media::sniff::from_extension(&e).to_string())
+    });
+    let mimetype = crate::media::sniff::resolve(stated.as_deref(), &bytes);
+    let kind = match media.kind.as_deref() {
+        Some(k) => MediaKind::parse(k).ok_or_else(|| {
+            bad("media.kind must be image, video, audio, voice, document, sticker or video_note")
+        })?,
+        None => MediaKind::for_mimetype(&mimetype),
+    };
+    Ok(crate::whatsapp::InboundMedia {
+        info: MediaInfo {
+            kind,
+            mimetype,
+            size: bytes.len() as u64,
+            sha256: crate::util::sha256_hex(&bytes),
+            file_name: media.file_name,
+            duration_secs: media.duration_secs,
+            width: None,
+            height: None,
+            stored: false,
+        },
+        bytes: Some(bytes.into()),
+    })
 }
 
 #[derive(Deserialize)]
@@ -220,12 +267,7 @@ async fn dispatch(core: &Core, sim_link: Option<&SimLink>, req: &Req, seg: &[&st
             let sim = sim(sim_link)?;
             let chat = crate::core::jid::normalize(&body.from)?;
             let media = match body.media {
-                Some(media) => Some((
-                    base64::engine::general_purpose::STANDARD
-                        .decode(media.data.as_bytes())
-                        .map_err(|_| bad("media.data must be base64"))?,
-                    media.ext,
-                )),
+                Some(media) => Some(inbound_media(media)?),
                 None => None,
             };
             if body.text.is_none() && media.is_none() {
@@ -235,9 +277,22 @@ async fn dispatch(core: &Core, sim_link: Option<&SimLink>, req: &Req, seg: &[&st
                 .inject(&record.instance.id, &chat, body.text, body.from_me, media)
                 .map_err(crate::core::model::CoreError::from)?;
             let message = core.ingest_message(&record.instance.id, inbound).await?;
+            // Where the bytes went, relative to the data folder (the operator's own
+            // disk layout; tests check deletes against it).
+            let media_path = message
+                .media
+                .as_ref()
+                .and_then(|_| {
+                    crate::media::store::MediaKey::message(
+                        &record.instance.id,
+                        &message.chat_jid,
+                        &message.id,
+                    )
+                })
+                .map(|k| k.as_str().to_string());
             Ok(json(
                 StatusCode::CREATED,
-                &serde_json::json!({"id": message.id, "message": message}),
+                &serde_json::json!({"id": message.id, "message": message, "mediaPath": media_path}),
             ))
         }
         ["events", "dead-letters"] if m == Method::GET => {

@@ -145,6 +145,7 @@ fn core_error_status(e: &CoreError) -> StatusCode {
         CoreError::NotFound(..) => StatusCode::NOT_FOUND,
         CoreError::Forbidden(_) => StatusCode::FORBIDDEN,
         CoreError::Invalid(_) => StatusCode::BAD_REQUEST,
+        CoreError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
         CoreError::Conflict(_) => StatusCode::CONFLICT,
         CoreError::NotConnected(_) => StatusCode::SERVICE_UNAVAILABLE,
         CoreError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -174,6 +175,50 @@ pub fn json<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> Response<By
 /// 200 with a JSON body.
 pub fn ok<T: Serialize + ?Sized>(value: &T) -> ApiResult {
     Ok(json(StatusCode::OK, value))
+}
+
+/// A stored media file: its bytes with its type, length and (when it has one) file
+/// name as `Content-Disposition`, and its checksum as an `ETag`.
+pub fn media_response(bytes: Bytes, info: &crate::core::model::MediaInfo) -> Response<Bytes> {
+    // The type came from the network or a caller: one that is no valid header value
+    // is served as plain bytes.
+    let content_type = http::HeaderValue::from_str(&info.mimetype)
+        .unwrap_or(http::HeaderValue::from_static("application/octet-stream"));
+    let mut b = Response::builder()
+        .status(StatusCode::OK)
+        .header(http::header::CONTENT_TYPE, content_type)
+        .header(http::header::CONTENT_LENGTH, bytes.len())
+        // The type is a contact's or caller's claim: a browser that opens these bytes
+        // must neither sniff them into something else nor run them with any origin.
+        .header(http::header::X_CONTENT_TYPE_OPTIONS, "nosniff")
+        .header(
+            http::header::CONTENT_SECURITY_POLICY,
+            "sandbox; default-src 'none'",
+        );
+    if !info.sha256.is_empty() && info.sha256.bytes().all(|c| c.is_ascii_hexdigit()) {
+        b = b.header(http::header::ETAG, format!("\"{}\"", info.sha256));
+    }
+    if let Some(name) = &info.file_name {
+        // Only printable ASCII in the quoted form; other names go percent-encoded.
+        let plain: String = name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let encoded =
+            percent_encoding::utf8_percent_encode(name, percent_encoding::NON_ALPHANUMERIC);
+        b = b.header(
+            http::header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{plain}\"; filename*=UTF-8''{encoded}"),
+        );
+    }
+    b.body(bytes)
+        .expect("every header value was checked or encoded")
 }
 
 /// 204 with no body.

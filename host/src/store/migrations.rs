@@ -5,6 +5,8 @@
 //! store depends on nothing above it, and a step must keep reading the layout of its
 //! own version even after the record types move on.
 
+use std::path::Path;
+
 use redb::{ReadableTable, WriteTransaction};
 use serde_json::Value;
 
@@ -89,5 +91,62 @@ pub(super) fn names_per_org(tx: &WriteTransaction) -> anyhow::Result<()> {
         count = moved,
         "schema 3: instance names are now unique per org"
     );
+    Ok(())
+}
+
+/// Schema 4: a message's `media` was the path of its file relative to the data folder
+/// (`media/<instance>/<chat>/<id>.<ext>`); it becomes the media record (kind, type,
+/// size, sha256, whether the bytes are stored) and the file moves to the media store's
+/// key, the same path without the extension. The type is read from the bytes, else the
+/// extension. Renaming before the commit is safe to repeat: a file already at its new
+/// place is found there.
+pub(super) fn media_records(tx: &WriteTransaction, data_dir: &Path) -> anyhow::Result<()> {
+    let mut messages = tx.open_table(tables::MESSAGES)?;
+    let mut changed: Vec<(Vec<u8>, Value)> = Vec::new();
+    for row in messages.iter()? {
+        let (k, v) = row?;
+        let mut record: Value = serde_json::from_slice(v.value())?;
+        let Some(path) = record["media"].as_str().map(str::to_string) else {
+            continue;
+        };
+        let (stem, ext) = match path.rsplit_once('.') {
+            Some((stem, ext)) if !stem.ends_with('/') && !ext.contains('/') => (stem, ext),
+            _ => (path.as_str(), ""),
+        };
+        let safe = !path.split('/').any(|p| p == ".." || p.is_empty());
+        let (old, new) = (data_dir.join(&path), data_dir.join(stem));
+        if safe && old != new && old.is_file() && !new.exists() {
+            std::fs::rename(&old, &new)?;
+        }
+        let bytes = if safe { std::fs::read(&new).ok() } else { None };
+        let stated = crate::media::sniff::from_extension(ext);
+        let mimetype = match &bytes {
+            Some(b) => crate::media::sniff::resolve(Some(stated), b),
+            None => stated.to_string(),
+        };
+        let kind = match mimetype.split('/').next().unwrap_or("") {
+            "image" => "image",
+            "video" => "video",
+            "audio" => "audio",
+            _ => "document",
+        };
+        record["media"] = serde_json::json!({
+            "kind": kind,
+            "mimetype": mimetype,
+            "size": bytes.as_ref().map_or(0, Vec::len),
+            "sha256": bytes.as_deref().map(crate::util::sha256_hex).unwrap_or_default(),
+            "stored": bytes.is_some(),
+        });
+        changed.push((k.value().to_vec(), record));
+    }
+    for (k, record) in &changed {
+        messages.insert(k.as_slice(), encode(record).as_slice())?;
+    }
+    if !changed.is_empty() {
+        tracing::info!(
+            count = changed.len(),
+            "schema 4: message media paths became media records"
+        );
+    }
     Ok(())
 }

@@ -21,7 +21,7 @@ pub use writer::WriteJob;
 
 /// The schema this build writes. Bump it and add a step to [`migrate`] when a table's
 /// layout changes.
-pub const SCHEMA_VERSION: u64 = 3;
+pub const SCHEMA_VERSION: u64 = 4;
 
 /// Why the store could not do what it was asked. Callers map it into their own error
 /// type (`From<StoreError>`); the detail is logged where the error is made, since it is
@@ -68,7 +68,7 @@ impl Store {
             ),
             other => anyhow::Error::new(other).context(format!("opening {}", path.display())),
         })?;
-        migrate(&db).context("migrating the database schema")?;
+        migrate(&db, data_dir).context("migrating the database schema")?;
         let db = Arc::new(db);
         let store = Store {
             writer: writer::Writer::start(db.clone(), max_batch),
@@ -189,7 +189,7 @@ fn remove_media_path(data_dir: &Path, rel: &str) {
 }
 
 /// Creates every table and brings an older file up to [`SCHEMA_VERSION`].
-fn migrate(db: &Database) -> anyhow::Result<()> {
+fn migrate(db: &Database, data_dir: &Path) -> anyhow::Result<()> {
     let tx = db.begin_write()?;
     {
         let mut meta = tx.open_table(tables::META)?;
@@ -207,6 +207,9 @@ fn migrate(db: &Database) -> anyhow::Result<()> {
         }
         if (1..3).contains(&found) {
             migrations::names_per_org(&tx)?;
+        }
+        if (1..4).contains(&found) {
+            migrations::media_records(&tx, data_dir)?;
         }
         meta.insert("schema_version", SCHEMA_VERSION)?;
     }

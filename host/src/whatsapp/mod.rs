@@ -8,7 +8,7 @@ pub mod sim;
 
 use async_trait::async_trait;
 
-use crate::core::model::{ChatPatch, ConnectionState, DeliveryStatus};
+use crate::core::model::{ChatPatch, ConnectionState, DeliveryStatus, MediaInfo, MediaKind};
 
 /// What `connect` hands back while pairing.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -57,8 +57,45 @@ pub struct Inbound {
     pub timestamp: u64,
     /// The text or caption, if it has one.
     pub text: Option<String>,
-    /// Media bytes and a file extension, stored by core under the data folder.
-    pub media: Option<(Vec<u8>, String)>,
+    /// The message's media, if it carries any.
+    pub media: Option<InboundMedia>,
+}
+
+/// Media arriving with a message.
+#[derive(Clone, Debug)]
+pub struct InboundMedia {
+    /// What WhatsApp said about it (`stored` is core's to set).
+    pub info: MediaInfo,
+    /// The bytes, when the link has them at once (the sim). The real link hands `None`
+    /// and downloads them in the background, then reports
+    /// [`LinkEvent::MediaDownloaded`] or [`LinkEvent::MediaFailed`].
+    pub bytes: Option<bytes::Bytes>,
+}
+
+/// Media to send: the bytes (already fetched and checked by core) and what WhatsApp
+/// shows with them.
+#[derive(Clone, Debug)]
+pub struct OutboundMedia {
+    /// How WhatsApp shows it.
+    pub kind: MediaKind,
+    /// The bytes.
+    pub bytes: bytes::Bytes,
+    /// Their MIME type.
+    pub mimetype: String,
+    /// The file name (documents show it).
+    pub file_name: Option<String>,
+    /// A caption (not for audio, voice notes and stickers).
+    pub caption: Option<String>,
+    /// Length of audio or video, in seconds, when the caller knows it.
+    pub duration_secs: Option<u32>,
+    /// Width of an image or video, when the caller knows it.
+    pub width: Option<u32>,
+    /// Height of an image or video, when the caller knows it.
+    pub height: Option<u32>,
+    /// The id of a message this one quotes (replies to).
+    pub quoted: Option<String>,
+    /// JIDs mentioned in the caption.
+    pub mentions: Vec<String>,
 }
 
 /// Things the link reports on its own; core ingests them into the store + outbox.
@@ -126,6 +163,30 @@ pub enum LinkEvent {
         /// The instance whose session reported it.
         instance_id: String,
     },
+    /// The bytes of an inbound message's media, downloaded after the message was
+    /// reported (the real link downloads off the event path).
+    MediaDownloaded {
+        /// The instance whose session reported it.
+        instance_id: String,
+        /// The chat of the message.
+        chat_jid: String,
+        /// The message whose media this is.
+        message_id: String,
+        /// The decrypted bytes.
+        bytes: bytes::Bytes,
+    },
+    /// An inbound message's media could not be downloaded (expired, gone, failed
+    /// after retries); the message keeps `stored: false`.
+    MediaFailed {
+        /// The instance whose session reported it.
+        instance_id: String,
+        /// The chat of the message.
+        chat_jid: String,
+        /// The message whose media failed.
+        message_id: String,
+        /// Why, for logs and the event.
+        reason: String,
+    },
     /// Delivery/read receipts for messages of a chat, as the status they raise the
     /// messages to (receipts that say nothing about delivery are not reported).
     Receipt {
@@ -159,6 +220,14 @@ pub trait Link: Send + Sync + 'static {
 
     /// Sends a text message to a normalised JID; returns once WhatsApp accepted it.
     async fn send_text(&self, instance_id: &str, to: &str, text: &str) -> Result<Sent, LinkError>;
+
+    /// Sends media to a normalised JID; returns once WhatsApp accepted it.
+    async fn send_media(
+        &self,
+        instance_id: &str,
+        to: &str,
+        media: &OutboundMedia,
+    ) -> Result<Sent, LinkError>;
 
     /// Revokes a message for everyone.
     async fn revoke(

@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use rand::Rng;
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::{Inbound, Link, LinkError, LinkEvent, Pairing, Sent};
+use super::{Inbound, InboundMedia, Link, LinkError, LinkEvent, OutboundMedia, Pairing, Sent};
 use crate::core::model::{ChatPatch, ConnectionState};
 use crate::util::now_ms;
 
@@ -65,7 +65,7 @@ impl SimLink {
         chat_jid: &str,
         text: Option<String>,
         from_me: bool,
-        media: Option<(Vec<u8>, String)>,
+        media: Option<InboundMedia>,
     ) -> Result<Inbound, LinkError> {
         self.require_open(instance_id)?;
         let owner = self
@@ -211,6 +211,24 @@ impl Link for SimLink {
         _text: &str,
     ) -> Result<Sent, LinkError> {
         self.require_open(instance_id)?;
+        Ok(Sent {
+            id: new_message_id(),
+            timestamp: now_ms(),
+        })
+    }
+
+    async fn send_media(
+        &self,
+        instance_id: &str,
+        _to: &str,
+        media: &OutboundMedia,
+    ) -> Result<Sent, LinkError> {
+        self.require_open(instance_id)?;
+        // WhatsApp refuses an empty upload; core never hands one, the check keeps the
+        // sim as strict as the network.
+        if media.bytes.is_empty() {
+            return Err(LinkError::Rejected("media has no bytes".into()));
+        }
         Ok(Sent {
             id: new_message_id(),
             timestamp: now_ms(),

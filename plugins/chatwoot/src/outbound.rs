@@ -60,10 +60,20 @@ pub struct WaMessage {
     #[serde(default)]
     pub text: Option<String>,
     #[serde(default)]
-    pub media: Option<String>,
+    pub media: Option<WaMedia>,
     /// The plugin whose request created the message (stamped by the host).
     #[serde(default)]
     pub origin: Option<String>,
+}
+
+/// The media record of a native event's message (the fields the sync shows).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct WaMedia {
+    /// `image`, `video`, `audio`, `voice`, `document`, `sticker`, `video_note`.
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub file_name: Option<String>,
 }
 
 /// The sync of one instance's events into one Chatwoot account.
@@ -356,9 +366,9 @@ pub fn content(m: &WaMessage) -> Option<String> {
     let body = match (m.text.as_deref().map(str::trim), &m.media) {
         (Some(t), _) if !t.is_empty() => m.text.clone().unwrap_or_default(),
         // Media bytes are not uploaded (yet): the agent sees that a file came.
-        (_, Some(path)) => format!(
+        (_, Some(media)) => format!(
             "[media: {}]",
-            path.rsplit('/').next().unwrap_or(path.as_str())
+            media.file_name.as_deref().unwrap_or(media.kind.as_str())
         ),
         _ => return None,
     };

@@ -220,38 +220,8 @@ fn failed(what: &str, e: &dyn std::fmt::Display) -> HttpError {
     HttpError::Failed(format!("{what}: {e}"))
 }
 
-/// The TLS client configuration, built once: Mozilla's roots plus an operator's extra
-/// CA file (`WAGATE_EXTRA_CA_FILE`, PEM), e.g. for receivers behind a private CA.
 fn tls_connector() -> Result<tokio_rustls::TlsConnector, HttpError> {
-    static CONNECTOR: std::sync::OnceLock<Result<tokio_rustls::TlsConnector, String>> =
-        std::sync::OnceLock::new();
-    CONNECTOR
-        .get_or_init(|| {
-            let mut roots = rustls::RootCertStore::empty();
-            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-            if let Ok(path) = std::env::var("WAGATE_EXTRA_CA_FILE") {
-                let file = std::fs::File::open(&path)
-                    .map_err(|e| format!("opening WAGATE_EXTRA_CA_FILE {path}: {e}"))?;
-                for cert in rustls_pemfile::certs(&mut std::io::BufReader::new(file)) {
-                    let cert = cert.map_err(|e| format!("reading {path}: {e}"))?;
-                    roots
-                        .add(cert)
-                        .map_err(|e| format!("adding a CA from {path}: {e}"))?;
-                }
-            }
-            let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
-                rustls::crypto::ring::default_provider(),
-            ))
-            .with_safe_default_protocol_versions()
-            .map_err(|e| e.to_string())?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-            Ok(tokio_rustls::TlsConnector::from(std::sync::Arc::new(
-                config,
-            )))
-        })
-        .clone()
-        .map_err(|e| HttpError::Failed(format!("tls setup: {e}")))
+    crate::outbound::tls_connector().map_err(|e| HttpError::Failed(format!("tls setup: {e}")))
 }
 
 async fn send(

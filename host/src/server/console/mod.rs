@@ -99,7 +99,7 @@ const STRINGS_JS: &str = include_str!("assets/strings.js");
 
 /// Scripts, styles and connections from the console's own origin only; nothing inline,
 /// no framing.
-const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
                    connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
 
 /// Serves one console request (`sub` is the path under the console); returns the

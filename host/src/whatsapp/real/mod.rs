@@ -297,6 +297,17 @@ impl Link for WhatsAppLink {
         })
     }
 
+    async fn send_media(
+        &self,
+        _instance_id: &str,
+        _to: &str,
+        _media: &super::OutboundMedia,
+    ) -> Result<Sent, LinkError> {
+        Err(LinkError::Failed(
+            "media sending is not built for the whatsapp link yet".into(),
+        ))
+    }
+
     async fn revoke(
         &self,
         instance_id: &str,

@@ -380,6 +380,56 @@ async function webhooksPanel(name) {
 
 // ---- chat ------------------------------------------------------------------------
 
+// Images the page may draw inline; anything else is offered as a download only. The
+// type comes from the network: a blob is never given a type the browser could run
+// (HTML, SVG, ...), so a contact's file cannot script this page.
+const INLINE_IMAGES = ["image/png", "image/jpeg", "image/gif", "image/webp"];
+
+function mediaOf(base, m) {
+  const info = m.media;
+  const label = fmt(S.mediaLabel, { kind: S["kind_" + info.kind] || info.kind, size: (info.size / 1024).toFixed(1) });
+  const box = el("span", { class: "media", "data-media": info.kind }, el("span", { class: "tag", text: label }));
+  if (!info.stored) {
+    box.append(el("span", { class: "tag", text: S.mediaPending }));
+    return box;
+  }
+  const fetchBlob = async (type) => {
+    const resp = await fetch(BASE + "/api/core" + base + "/messages/" + enc(m.id) + "/media",
+      { headers: { "X-Wagate-Console": "1" }, credentials: "same-origin" });
+    if (!resp.ok) throw new Error(resp.statusText);
+    return new Blob([await resp.arrayBuffer()], { type });
+  };
+  const inline = INLINE_IMAGES.includes(info.mimetype);
+  box.append(el("button", { type: "button", text: inline ? S.mediaShow : S.mediaDownload, onclick: guard(async (e) => {
+    const blob = await fetchBlob(inline ? info.mimetype : "application/octet-stream");
+    const url = URL.createObjectURL(blob);
+    if (inline) {
+      e.target.replaceWith(el("img", { class: "inline-media", src: url, alt: info.file_name || label }));
+    } else {
+      const a = el("a", { href: url, download: info.file_name || m.id });
+      document.body.append(a); a.click(); a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
+    }
+  }) }));
+  return box;
+}
+
+function kindOfFile(type) {
+  if (type.startsWith("image/")) return "image";
+  if (type.startsWith("video/")) return "video";
+  if (type.startsWith("audio/")) return "audio";
+  return "document";
+}
+
+function base64Of(file) {
+  return new Promise((resolve, reject) => {
+    const r = new FileReader();
+    r.onload = () => resolve(String(r.result).split(",")[1] || "");
+    r.onerror = () => reject(r.error);
+    r.readAsDataURL(file);
+  });
+}
+
 async function viewChat(name, jid) {
   const base = "/instances/" + enc(name);
   const chat = await core("GET", base + "/chats/" + enc(jid));
@@ -389,6 +439,7 @@ async function viewChat(name, jid) {
   const row = (m) => el("li", { class: m.from_me ? "mine" : "", "data-id": m.id },
     el("span", { class: "meta", text: (m.from_me ? S.fromMe : m.sender.split("@")[0]) + " \u00b7 " + new Date(m.timestamp).toLocaleString() }),
     el("span", { class: "text", text: m.revoked ? S.revoked : (m.text || "") }),
+    m.media && !m.revoked ? mediaOf(base, m) : null,
     m.revoked ? null : el("span", { class: "actions" },
       m.from_me ? el("button", { type: "button", text: S.revoke, onclick: guard(async () => { await core("DELETE", base + "/messages/" + enc(m.id) + "?for_everyone=true"); await reload(); }) }) : null,
       el("button", { type: "button", text: S.deleteForMe, onclick: guard(async () => { await core("DELETE", base + "/messages/" + enc(m.id)); await reload(); }) })));
@@ -402,7 +453,8 @@ async function viewChat(name, jid) {
   const reload = async () => { list.replaceChildren(...await page(null)); };
   olderBtn.addEventListener("click", guard(async () => { list.append(...await page(cursor)); }));
   await reload();
-  const text = el("textarea", { id: "send-text", required: true, rows: 2 });
+  const text = el("textarea", { id: "send-text", rows: 2 });
+  const file = el("input", { id: "send-file", type: "file" });
   const flags = el("div", { class: "actions" },
     el("button", { type: "button", text: chat.archived ? S.unarchive : S.archive, onclick: guard(async () => { await core("PATCH", base + "/chats/" + enc(jid), { archived: !chat.archived }); route(); }) }),
     el("button", { type: "button", text: chat.pinned ? S.unpin : S.pin, onclick: guard(async () => { await core("PATCH", base + "/chats/" + enc(jid), { pinned: !chat.pinned }); route(); }) }),
@@ -422,11 +474,25 @@ async function viewChat(name, jid) {
     el("h1", { text: fmt(S.messagesTitle, { jid: chat.name || jid }) }), flags,
     el("form", { class: "send", onsubmit: guard(async (e) => {
       e.preventDefault();
-      await core("POST", base + "/messages", { to: jid, text: text.value });
+      const chosen = file.files && file.files[0];
+      if (chosen) {
+        await core("POST", base + "/messages/media", {
+          to: jid, kind: kindOfFile(chosen.type), data: await base64Of(chosen),
+          mimetype: chosen.type || undefined, file_name: chosen.name,
+          caption: text.value.trim() || undefined,
+        });
+        file.value = "";
+      } else if (text.value.trim()) {
+        await core("POST", base + "/messages", { to: jid, text: text.value });
+      } else {
+        return;
+      }
       text.value = "";
       say(S.sent);
       await reload();
-    }) }, el("label", { for: "send-text", text: S.sendText }), text, el("button", { type: "submit", text: S.send })),
+    }) }, el("label", { for: "send-text", text: S.sendText }), text,
+      el("label", { for: "send-file", text: S.sendFile }), file,
+      el("button", { type: "submit", text: S.send })),
     list, olderBtn));
 }
 

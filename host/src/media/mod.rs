@@ -1,0 +1,35 @@
+//! Media bytes: where they are kept ([`store`]), what a byte string is ([`sniff`]) and
+//! how a URL source is fetched for a caller ([`fetch`]). Nothing here knows a message
+//! record: core decides what to store and when, this layer only moves bytes.
+
+pub mod fetch;
+pub mod sniff;
+pub mod store;
+
+use serde::Deserialize;
+
+/// The `[media]` table of `wagate.toml`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MediaConfig {
+    /// Largest media a send may carry or a URL source may deliver, in bytes (64 MiB,
+    /// WhatsApp's own cap on most media; documents may be larger on WhatsApp, not here).
+    pub max_bytes: u64,
+    /// How long connecting to a URL source may take.
+    pub connect_timeout_ms: u64,
+    /// How long a whole URL fetch (redirects and body included) may take.
+    pub fetch_timeout_ms: u64,
+    /// Redirects a URL fetch follows, each re-checked by the SSRF guard.
+    pub max_redirects: u32,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        MediaConfig {
+            max_bytes: 64 * 1024 * 1024,
+            connect_timeout_ms: 10_000,
+            fetch_timeout_ms: 120_000,
+            max_redirects: 5,
+        }
+    }
+}
