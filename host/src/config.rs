@@ -36,6 +36,14 @@
 //! base_backoff_ms = 500          # doubles per attempt, with jitter, up to
 //! max_backoff_ms = 300000
 //!
+//! [cors]                         # browsers on other origins (see `server::cors`)
+//! allow_origins = ["https://app.example.com"]  # default none: no cross-origin; "*": any
+//! allow_methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+//! allow_headers = []             # default: those the browser asks for
+//! allow_credentials = false
+//! max_age_secs = 600
+//! admin = false                  # also cover /admin and /metrics
+//!
 //! [plugins]                      # which plugins load and where dialects mount;
 //!                                # see `plugin::config` (default: all bundled)
 //! ```
@@ -146,6 +154,8 @@ pub struct Config {
     pub streams: Option<Vec<crate::plugin::config::StreamRoute>>,
     /// The `[events]` table: webhook retry policy.
     pub events: crate::events::dispatcher::DispatchConfig,
+    /// The `[cors]` table (see [`crate::server::cors`]).
+    pub cors: crate::server::cors::CorsConfig,
 }
 
 impl Default for Config {
@@ -166,6 +176,7 @@ impl Default for Config {
             plugins: crate::plugin::PluginsConfig::default(),
             events: Default::default(),
             streams: None,
+            cors: Default::default(),
         }
     }
 }
