@@ -380,6 +380,9 @@ impl Link for SlowLink {
     async fn update_chat(&self, id: &str, chat: &str, patch: &ChatPatch) -> Result<(), LinkError> {
         self.0.update_chat(id, chat, patch).await
     }
+    async fn restart(&self, id: &str) -> Result<(), LinkError> {
+        self.0.restart(id).await
+    }
     async fn logout(&self, id: &str) -> Result<(), LinkError> {
         self.0.logout(id).await
     }

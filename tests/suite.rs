@@ -9,11 +9,13 @@ mod common;
 
 mod chatwoot;
 mod console;
+mod cors;
 mod core_api;
 mod core_store;
 mod events;
 mod events_dialects;
 mod evolution;
+mod evolution_surface;
 mod faults;
 mod integrations;
 mod media;

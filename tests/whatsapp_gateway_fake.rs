@@ -354,3 +354,58 @@ fn archive_and_delete_chat_reach_the_server_as_app_state_patches() {
     let delete = fake_whatsapp::decode_app_state_patch(&iq, key_id, &key_data);
     assert_eq!(delete.index, ["deleteChat", PEER_JID, "0"]);
 }
+
+/// Issue 18: Evolution's `POST /instance/restart` really restarts the session on the
+/// real link: the open connection is dropped and the stored device logs in again over
+/// a new handshake (a second `Device` login on the server), then the instance is open.
+#[test]
+fn evolution_restart_drops_the_connection_and_logs_in_again() {
+    let server = FakeWhatsApp::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let gw = Gateway::start_on(&data, &[]);
+    let key = gw.org_with_key("acme", None);
+    let (instance, token) = gw.connected_instance(&key, "shop");
+    let id = instance["id"].as_str().expect("instance id").to_string();
+    gw.stop();
+    seed_paired_device(&data, &id, None);
+
+    let url = server.url();
+    let gw = Gateway::start_on_with_env(
+        &data,
+        &["--link", "whatsapp", "--whatsapp-url", &url],
+        &[("AUTHENTICATION_API_KEY", GLOBAL_KEY)],
+    );
+    gw.wait_state(&key, "shop", "open");
+    let device = Login::Device {
+        username: PHONE.parse().unwrap(),
+        device: DEVICE as u32,
+    };
+    let logins = |server: &FakeWhatsApp| {
+        server
+            .sessions()
+            .iter()
+            .filter(|s| s.login == device)
+            .count()
+    };
+    assert_eq!(logins(&server), 1, "{:?}", server.sessions());
+    let connections = server.connections();
+
+    let (s, v) = evo(&gw, "POST", "/instance/restart/shop", &token, None);
+    assert_eq!(s, 200, "restart: {v}");
+    assert_eq!(v["instance"]["instanceName"], "shop", "{v}");
+    // A new connection and a second login as the same device; the first is gone.
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while logins(&server) < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no second login after restart:\n{}",
+            server.dump()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(server.connections() > connections);
+    gw.wait_state(&key, "shop", "open");
+    // Still paired with the same account: a restart is not a logout.
+    assert_ne!(owner_jid(&gw, &key), Value::Null);
+}

@@ -42,6 +42,14 @@
 //! base_backoff_ms = 500          # doubles per attempt, with jitter, up to
 //! max_backoff_ms = 300000
 //!
+//! [cors]                         # browsers on other origins (see `server::cors`)
+//! allow_origins = ["https://app.example.com"]  # default none: no cross-origin; "*": any
+//! allow_methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+//! allow_headers = []             # default: those the browser asks for
+//! allow_credentials = false
+//! max_age_secs = 600
+//! admin = false                  # also cover /admin and /metrics
+//!
 //! [plugins]                      # which plugins load and where dialects mount;
 //!                                # see `plugin::config` (default: all bundled)
 //! ```
@@ -156,6 +164,8 @@ pub struct Config {
     pub events: crate::events::dispatcher::DispatchConfig,
     /// The `[console]` table: the operator web console (on at `/console` by default).
     pub console: crate::server::console::ConsoleConfig,
+    /// The `[cors]` table (see [`crate::server::cors`]).
+    pub cors: crate::server::cors::CorsConfig,
 }
 
 impl Default for Config {
@@ -178,6 +188,7 @@ impl Default for Config {
             events: Default::default(),
             streams: None,
             console: Default::default(),
+            cors: Default::default(),
         }
     }
 }

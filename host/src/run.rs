@@ -89,6 +89,11 @@ pub async fn serve(
         tracing::info!(prefix = %m.prefix, dialect = %m.dialect, auth = ?m.auth, "mounted");
     }
     register_env_credentials(&core, &plugins).await?;
+    let cors = server::cors::Cors::from_sources(&config.cors, &plugins.cors_env(), |name| {
+        std::env::var(name).ok()
+    })
+    .context("reading the CORS configuration")?;
+    tracing::info!(enabled = cors.is_some(), "cross-origin requests");
     reload_on_sighup(plugins.clone());
     crate::events::dispatcher::Dispatcher::new(
         core.store().clone(),
@@ -128,6 +133,7 @@ pub async fn serve(
         max_body_bytes: config.max_body_bytes,
         limits: config.server.clone(),
         console: server::console::Console::new(&config.console, tls.is_some()),
+        cors,
     });
     server::serve(app, listener, tls, shutdown).await?;
     drop(core);

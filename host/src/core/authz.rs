@@ -176,6 +176,7 @@ mod tests {
             org: org.into(),
             caps: Capabilities::STANDARD,
             instance: instance.map(Into::into),
+            may_delete_own_instance: false,
         }
     }
 

@@ -355,6 +355,7 @@ impl Core {
             org: org.to_string(),
             caps: Capabilities::ALL,
             instance: None,
+            may_delete_own_instance: false,
         }
     }
 }
@@ -365,5 +366,6 @@ fn principal_of(r: CredentialRecord) -> Principal {
         org: r.org,
         caps: r.caps,
         instance: r.instance,
+        may_delete_own_instance: false,
     }
 }

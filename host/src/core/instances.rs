@@ -5,8 +5,8 @@ use redb::{ReadableTable, WriteTransaction};
 use super::Core;
 use super::authz::{can_see, instance_not_found, require};
 use super::model::{
-    Capabilities, Capability, ConnectInfo, ConnectionState, CoreError, CoreResult, CreatedInstance,
-    EventPayload, Instance, InstanceRef, Principal,
+    Capabilities, Capability, ConnectInfo, ConnectionState, CoreError, CoreResult, CreateOptions,
+    CreatedInstance, EventPayload, Instance, InstanceRef, InstanceStats, Principal,
 };
 use crate::core::outbox;
 use crate::core::records::{
@@ -53,6 +53,19 @@ impl Drop for DeletingGuard<'_> {
 impl Core {
     /// Creates an instance in the caller's org and mints its token (shown once).
     pub async fn create_instance(&self, p: &Principal, name: &str) -> CoreResult<CreatedInstance> {
+        self.create_instance_with(p, name, &CreateOptions::default())
+            .await
+    }
+
+    /// [`Core::create_instance`] with options: a caller-chosen instance token is
+    /// stored as a hash like a minted one (and refused when it is too short or already
+    /// some credential's secret).
+    pub async fn create_instance_with(
+        &self,
+        p: &Principal,
+        name: &str,
+        options: &CreateOptions,
+    ) -> CoreResult<CreatedInstance> {
         require(p, Capability::Manage)?;
         if p.instance.is_some() {
             return Err(CoreError::Forbidden(
@@ -68,7 +81,16 @@ impl Core {
             owner_jid: None,
             created_at: now_ms(),
         };
-        let token = new_secret(INSTANCE_TOKEN_PREFIX);
+        let token = match options.token.as_deref() {
+            Some(chosen) => {
+                validate_chosen_token(chosen)?;
+                if self.check_admin_token(chosen) {
+                    return Err(token_in_use());
+                }
+                chosen.to_string()
+            }
+            None => new_secret(INSTANCE_TOKEN_PREFIX),
+        };
         let credential = CredentialRecord {
             id: ulid::Ulid::new().to_string(),
             org: p.org.clone(),
@@ -105,6 +127,11 @@ impl Core {
                     .insert(record.instance.id.as_str(), encode(&record).as_slice())
                     .map_err(internal)?;
                 let mut creds = tx.open_table(tables::CREDENTIALS).map_err(internal)?;
+                // A chosen token that is already a secret (another instance's, a key's)
+                // would replace that credential: refused, without saying whose it is.
+                if creds.get(hash.as_slice()).map_err(internal)?.is_some() {
+                    return Err(token_in_use());
+                }
                 creds
                     .insert(hash.as_slice(), encode(&credential).as_slice())
                     .map_err(internal)?;
@@ -188,6 +215,53 @@ impl Core {
         })
     }
 
+    /// Restarts the instance's session: the link drops its connection to WhatsApp and
+    /// connects again with the same keys (a session still pairing starts over). An
+    /// instance with no session (never paired, logged out) has nothing to restart.
+    pub async fn restart_instance(
+        &self,
+        p: &Principal,
+        which: &InstanceRef,
+    ) -> CoreResult<Instance> {
+        let record = self.authorize(p, which, Capability::Manage)?;
+        if self.live_state(&record.instance) == ConnectionState::Disconnected {
+            return Err(CoreError::NotConnected(
+                "instance is not connected to WhatsApp: connect it first".into(),
+            ));
+        }
+        self.link.restart(&record.instance.id).await?;
+        Ok(self.live(record.instance))
+    }
+
+    /// How many chats and messages the gateway stores for the instance.
+    pub async fn instance_stats(
+        &self,
+        p: &Principal,
+        which: &InstanceRef,
+    ) -> CoreResult<InstanceStats> {
+        let record = self.authorize(p, which, Capability::Read)?;
+        let prefix = tables::instance_prefix(&record.instance.id);
+        let end = tables::prefix_end(&prefix);
+        self.store.read(|tx| {
+            let count = |def: redb::TableDefinition<&[u8], &[u8]>| -> CoreResult<u64> {
+                let table = tx.open_table(def).map_err(internal)?;
+                let mut n = 0u64;
+                for row in table
+                    .range::<&[u8]>(prefix.as_slice()..end.as_slice())
+                    .map_err(internal)?
+                {
+                    row.map_err(internal)?;
+                    n += 1;
+                }
+                Ok(n)
+            };
+            Ok(InstanceStats {
+                chats: count(tables::CHATS)?,
+                messages: count(tables::MESSAGE_IDS)?,
+            })
+        })
+    }
+
     /// The instance's current link state, as the live link reports it.
     pub async fn connection_state(
         &self,
@@ -218,7 +292,9 @@ impl Core {
         which: &InstanceRef,
     ) -> CoreResult<Instance> {
         let record = self.authorize(p, which, Capability::Manage)?;
-        if p.instance.is_some() {
+        // Whether an instance's own token may remove it is the dialect's rule, carried
+        // by the principal its auth plugin resolved (`instance_tokens_may_delete`).
+        if p.instance.is_some() && !p.may_delete_own_instance {
             return Err(CoreError::Forbidden(
                 "an instance token cannot delete its own instance; use an organisation credential"
                     .into(),
@@ -351,6 +427,28 @@ fn wipe_instance(tx: &WriteTransaction, record: &InstanceRecord) -> CoreResult<(
         .insert(media_dir(id).as_str(), ())
         .map_err(internal)?;
     Ok(())
+}
+
+/// Shortest caller-chosen instance token accepted: a token is a password that opens
+/// the instance, and a short one is guessed.
+pub const MIN_CHOSEN_TOKEN_LEN: usize = 8;
+
+fn validate_chosen_token(token: &str) -> CoreResult<()> {
+    if token.chars().count() < MIN_CHOSEN_TOKEN_LEN || token.len() > 512 {
+        return Err(CoreError::Invalid(format!(
+            "a chosen token must be {MIN_CHOSEN_TOKEN_LEN} to 512 characters long"
+        )));
+    }
+    if token.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(CoreError::Invalid(
+            "a chosen token may not contain spaces or control characters".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn token_in_use() -> CoreError {
+    CoreError::Conflict("this token is already in use; choose another".into())
 }
 
 /// The folder of an instance's media, relative to the data folder.

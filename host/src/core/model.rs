@@ -118,6 +118,11 @@ pub struct Principal {
     pub caps: Capabilities,
     /// Set for instance-bound credentials: only this instance id is visible.
     pub instance: Option<String>,
+    /// For an instance-bound principal: it may delete its own instance. Set by the host
+    /// from the resolving auth plugin's manifest (`instance_tokens_may_delete`), so each
+    /// dialect's rule (Evolution: yes; RyzeAPI: no) is decided here, in core.
+    #[serde(default)]
+    pub may_delete_own_instance: bool,
 }
 
 /// How a caller names an instance.
@@ -188,6 +193,22 @@ pub struct CreatedInstance {
     pub instance: Instance,
     /// The instance token, shown once (only its hash is stored).
     pub token: String,
+}
+
+/// Options of [`crate::core::Core::create_instance_with`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CreateOptions {
+    /// The instance token the caller chose (stored hashed); `None`: one is minted.
+    pub token: Option<String>,
+}
+
+/// What the gateway stores for an instance, counted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceStats {
+    /// Stored chats.
+    pub chats: u64,
+    /// Stored messages, all chats.
+    pub messages: u64,
 }
 
 /// What connect returns: the state and any pairing code to show.

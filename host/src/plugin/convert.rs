@@ -155,6 +155,9 @@ impl From<wit::Principal> for model::Principal {
             org: p.org,
             caps: p.capabilities.into(),
             instance: p.instance,
+            // Not in the contract: the host sets it from the resolving auth plugin's
+            // manifest (see `PluginHost::run_auth`), never a plugin's own say.
+            may_delete_own_instance: false,
         }
     }
 }
@@ -179,6 +182,21 @@ impl From<model::Instance> for wit::Instance {
             state: i.state.into(),
             owner_jid: i.owner_jid,
             created_at: i.created_at,
+        }
+    }
+}
+
+impl From<wit::CreateOptions> for model::CreateOptions {
+    fn from(o: wit::CreateOptions) -> Self {
+        model::CreateOptions { token: o.token }
+    }
+}
+
+impl From<model::InstanceStats> for wit::InstanceStats {
+    fn from(s: model::InstanceStats) -> Self {
+        wit::InstanceStats {
+            chats: s.chats,
+            messages: s.messages,
         }
     }
 }

@@ -12,6 +12,8 @@
 //!                                # [[plugins.mount]] table (absent: not mounted)
 //! default_streams = ["/hello/ws/{instance}"]  # dialects: WebSocket event streams it
 //!                                # renders when the deployment has no [[streams]] table
+//! instance_tokens_may_delete = false  # auth plugins: an instance token resolved here
+//!                                # may delete its own instance (logout is always allowed)
 //!
 //! [[credential_kinds]]           # auth plugins: a kind of credential the admin API and
 //! name = "hello-key"             # `wagate token create --kind` mint; [a-z0-9-]+
@@ -23,6 +25,13 @@
 //! kind = "hello-key"             # a kind this manifest declares
 //! org = "default"                # the org it belongs to (created if missing) ...
 //! org_env = "HELLO_ORG"          # ... unless this variable names another
+//!
+//! [cors_env]                     # dialects: variables of the environment that set the
+//! origins = "HELLO_CORS_ORIGIN"  # host's CORS policy while this dialect is mounted
+//! methods = "HELLO_CORS_METHODS" # (comma-separated lists; `*` for any), as the API the
+//! headers = "HELLO_CORS_HEADERS" # dialect mirrors reads them; every key optional, none
+//! credentials = "HELLO_CORS_CREDENTIALS"  # may be WAGATE_* (see `server::cors`)
+//! max_age = "HELLO_CORS_MAX_AGE"
 //!
 //! [grants]
 //! imports = ["core", "log", "config"]   # core | identity | http-out | config | log | cache | storage
@@ -180,6 +189,15 @@ pub struct Manifest {
     /// Keys the host registers from the environment at start.
     #[serde(default)]
     pub env_credentials: Vec<EnvCredential>,
+    /// For auth plugins: an instance token this plugin resolves may delete its own
+    /// instance (Evolution's guard lets an instance's token reach every route of its
+    /// instance; RyzeAPI refuses it). Core decides on it; default `false`.
+    #[serde(default)]
+    pub instance_tokens_may_delete: bool,
+    /// For dialects: environment variables that set the host's CORS policy while the
+    /// dialect is mounted (Evolution's `CORS_ORIGIN`, ...).
+    #[serde(default)]
+    pub cors_env: CorsEnv,
     /// What the plugin may use.
     #[serde(default)]
     pub grants: Grants,
@@ -222,6 +240,40 @@ pub struct EnvCredential {
     /// A variable that, when set, names the org instead of `org`.
     #[serde(default)]
     pub org_env: Option<String>,
+}
+
+/// The environment variables a dialect reads its CORS policy from (`[cors_env]`), so
+/// a deployment that sets them for the API the dialect mirrors keeps working. The host
+/// reads them only while the dialect is mounted; each names one setting of
+/// `server::cors`, and an unset or empty variable leaves that setting alone.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorsEnv {
+    /// Allowed origins, comma-separated; `*` for any.
+    pub origins: Option<String>,
+    /// Allowed methods, comma-separated.
+    pub methods: Option<String>,
+    /// Allowed request headers, comma-separated.
+    pub headers: Option<String>,
+    /// `true` to allow credentials (cookies, `Authorization`).
+    pub credentials: Option<String>,
+    /// How long a browser may cache a preflight, in seconds.
+    pub max_age: Option<String>,
+}
+
+impl CorsEnv {
+    /// The variables named, in a fixed order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        [
+            &self.origins,
+            &self.methods,
+            &self.headers,
+            &self.credentials,
+            &self.max_age,
+        ]
+        .into_iter()
+        .filter_map(|v| v.as_deref())
+    }
 }
 
 fn default_org() -> String {
@@ -465,6 +517,20 @@ impl Manifest {
                 anyhow::anyhow!("plugin `{name}`: credential kind `{}`: {e}", k.name)
             })?;
         }
+        ensure!(
+            !self.instance_tokens_may_delete || self.implements(World::Auth),
+            "plugin `{name}`: instance_tokens_may_delete needs the auth world"
+        );
+        for env in self.cors_env.names() {
+            ensure!(
+                self.implements(World::Dialect),
+                "plugin `{name}`: cors_env needs the dialect world"
+            );
+            ensure!(
+                !env.is_empty() && !env.starts_with("WAGATE_"),
+                "plugin `{name}`: cors_env: `{env}` is not a variable a plugin may claim (WAGATE_* are the host's)"
+            );
+        }
         for e in &self.env_credentials {
             ensure!(
                 !e.env.is_empty() && !e.env.starts_with("WAGATE_"),
@@ -572,6 +638,34 @@ mod tests {
             "hosts without the http-out import"
         );
         assert!(Manifest::parse("name='x'\nversion='1'\nworlds=['auth']\ntypo=1").is_err());
+    }
+
+    #[test]
+    fn cors_env_is_for_dialects_and_not_the_hosts_variables() {
+        let m = Manifest::parse(
+            "name='x'\nversion='1'\nworlds=['dialect']\n[cors_env]\norigins='X_ORIGIN'\ncredentials='X_CRED'",
+        )
+        .unwrap();
+        assert_eq!(m.cors_env.origins.as_deref(), Some("X_ORIGIN"));
+        assert_eq!(
+            m.cors_env.names().collect::<Vec<_>>(),
+            ["X_ORIGIN", "X_CRED"]
+        );
+        assert!(
+            Manifest::parse("name='x'\nversion='1'\nworlds=['auth']\n[cors_env]\norigins='X'")
+                .is_err(),
+            "an auth plugin has no surface of its own"
+        );
+        assert!(
+            Manifest::parse(
+                "name='x'\nversion='1'\nworlds=['dialect']\n[cors_env]\norigins='WAGATE_CORS_ORIGINS'"
+            )
+            .is_err()
+        );
+        assert!(
+            Manifest::parse("name='x'\nversion='1'\nworlds=['dialect']\n[cors_env]\ntypo='X'")
+                .is_err()
+        );
     }
 
     #[test]

@@ -165,6 +165,22 @@ impl PluginHost {
             .collect()
     }
 
+    /// The `[cors_env]` declarations of the mounted dialects, with each dialect's name
+    /// (a loaded but unmounted dialect serves nothing, so it sets no policy).
+    pub fn cors_env(&self) -> Vec<(String, manifest::CorsEnv)> {
+        let set = self.inner.set.load();
+        let mut out: Vec<(String, manifest::CorsEnv)> = Vec::new();
+        for m in &set.mounts {
+            let manifest = &m.dialect.manifest;
+            if manifest.cors_env != manifest::CorsEnv::default()
+                && !out.iter().any(|(n, _)| n == &manifest.name)
+            {
+                out.push((manifest.name.clone(), manifest.cors_env.clone()));
+            }
+        }
+        out
+    }
+
     /// Route by longest mount prefix; None if no mount matches (server then 404s).
     /// Runs the mount's auth plugins in order (allow/deny/skip), then the dialect.
     pub async fn handle(&self, req: http::Request<Bytes>) -> Option<http::Response<Bytes>> {
@@ -220,7 +236,12 @@ impl PluginHost {
         let errors = &mount.dialect.shared.errors;
         for auth in &mount.auth {
             match self.call_auth(auth, req).await {
-                Ok(AuthOutcome::Allow(p)) => return Ok(Some(p.into())),
+                Ok(AuthOutcome::Allow(p)) => {
+                    let mut p: Principal = p.into();
+                    p.may_delete_own_instance =
+                        p.instance.is_some() && auth.manifest.instance_tokens_may_delete;
+                    return Ok(Some(p));
+                }
                 Ok(AuthOutcome::Deny(resp)) => {
                     return Err(self
                         .to_response(auth, resp)

@@ -5,6 +5,7 @@
 pub mod admin_api;
 pub mod console;
 pub mod core_api;
+pub mod cors;
 pub mod http;
 pub mod stream;
 mod tls;
@@ -51,6 +52,8 @@ pub struct App {
     pub limits: crate::config::ServerConfig,
     /// The operator console (`[console]`) and its sessions.
     pub console: console::Console,
+    /// The CORS policy; `None`: no cross-origin request is allowed (see [`cors`]).
+    pub cors: Option<cors::Cors>,
 }
 
 impl App {
@@ -110,7 +113,7 @@ pub async fn serve(
             let app = app.clone();
             // A WebSocket upgrade keeps it for as long as its stream runs.
             req.extensions_mut().insert(request_slot.clone());
-            async move { Ok::<_, Infallible>(handle(&app, req).await) }
+            async move { Ok::<_, Infallible>(respond(app, req).await) }
         });
         let builder = {
             let mut b = hyper::server::conn::http1::Builder::new();
@@ -161,6 +164,60 @@ pub async fn serve(
         tracing::warn!("drain timed out; closing remaining connections");
     }
     Ok(())
+}
+
+/// Answers one request: CORS first (a preflight never reaches auth or a plugin), then
+/// [`handle`].
+async fn respond(app: Arc<App>, req: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
+    use tower::{Layer, ServiceExt};
+    let Some(policy) = app.cors.as_ref() else {
+        return handle(&app, req).await;
+    };
+    // The console is same-origin only, whatever the policy: its session cookie must
+    // never be usable from another origin (see `console`).
+    if app.console.sub_path(req.uri().path()).is_some() {
+        return handle(&app, req).await;
+    }
+    match policy.decide(&req) {
+        cors::Decision::Pass => handle(&app, req).await,
+        cors::Decision::Refuse => {
+            app.metrics.observe("cors_refused", 204, Duration::ZERO);
+            let mut resp = hyper::Response::new(Full::default());
+            *resp.status_mut() = ::http::StatusCode::NO_CONTENT;
+            resp
+        }
+        cors::Decision::Apply => {
+            let service = policy.layer().layer(Handler(app.clone()));
+            match service.oneshot(req).await {
+                Ok(resp) => resp,
+                Err(never) => match never {},
+            }
+        }
+    }
+}
+
+/// [`handle`] as a tower service, for tower-http's CORS layer to wrap.
+#[derive(Clone)]
+struct Handler(Arc<App>);
+
+impl tower::Service<hyper::Request<Incoming>> for Handler {
+    type Response = hyper::Response<Full<Bytes>>;
+    type Error = Infallible;
+    type Future = std::pin::Pin<
+        Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send + 'static>,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Infallible>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: hyper::Request<Incoming>) -> Self::Future {
+        let app = self.0.clone();
+        Box::pin(async move { Ok(handle(&app, req).await) })
+    }
 }
 
 async fn handle(app: &Arc<App>, req: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {

@@ -258,6 +258,10 @@ pub trait Link: Send + Sync + 'static {
         patch: &ChatPatch,
     ) -> Result<(), LinkError>;
 
+    /// Drops the instance's connection and connects again with the same keys (a
+    /// session still pairing starts over with a new code). Progress arrives as events.
+    async fn restart(&self, instance_id: &str) -> Result<(), LinkError>;
+
     /// Logs out (the device leaves the phone's linked devices) and drops its keys.
     async fn logout(&self, instance_id: &str) -> Result<(), LinkError>;
 

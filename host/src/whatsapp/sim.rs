@@ -278,6 +278,57 @@ impl Link for SimLink {
         self.require_open(instance_id)
     }
 
+    async fn restart(&self, instance_id: &str) -> Result<(), LinkError> {
+        // A paired session goes down (reported as a drop) and comes back after the pair
+        // delay, as a reconnect with stored keys does; one still pairing starts over.
+        let (was, owner) = self.with_session(instance_id, |s| {
+            let was = s.state;
+            if was.is_some() {
+                s.state = Some(ConnectionState::Connecting);
+            }
+            (was, s.owner_jid.clone())
+        });
+        match (was, owner) {
+            (None | Some(ConnectionState::Disconnected), _) => Err(LinkError::NotConnected),
+            (_, Some(owner_jid)) => {
+                let _ = self.events.send(LinkEvent::Disconnected {
+                    instance_id: instance_id.to_string(),
+                });
+                let (delay, events, sessions) =
+                    (self.pair_delay, self.events.clone(), self.sessions.clone());
+                let id = instance_id.to_string();
+                tokio::spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    let back = {
+                        let mut map = sessions.lock().expect("sim sessions lock");
+                        match map.get_mut(&id) {
+                            Some(s) if s.state == Some(ConnectionState::Connecting) => {
+                                s.state = Some(if s.held_down {
+                                    ConnectionState::Closed
+                                } else {
+                                    ConnectionState::Open
+                                });
+                                !s.held_down
+                            }
+                            _ => false,
+                        }
+                    };
+                    if back {
+                        let _ = events.send(LinkEvent::Connected {
+                            instance_id: id,
+                            owner_jid,
+                        });
+                    }
+                });
+                Ok(())
+            }
+            (_, None) => {
+                self.with_session(instance_id, |s| s.state = None);
+                self.connect(instance_id, None).await.map(|_| ())
+            }
+        }
+    }
+
     async fn logout(&self, instance_id: &str) -> Result<(), LinkError> {
         self.with_session(instance_id, |s| *s = Session::default());
         Ok(())

@@ -42,6 +42,17 @@ const MASK: &str = "********";
 pub fn set(req: &Request, name: &str) -> Reply {
     let instance = guard(req, name, Style::Evolution, Cap::Manage)?;
     let body = input::body(req)?;
+    Ok(json(201, &configure(req, &instance, &body)?))
+}
+
+/// Validates a `ChatwootDto` and makes it the instance's integration; returns what
+/// `set` answers (also used by `instance/create`'s inline `chatwoot*` fields).
+pub(crate) fn configure(
+    req: &Request,
+    instance: &Instance,
+    body: &Value,
+) -> Result<Value, HttpResponse> {
+    let body = body.clone();
     // Evolution's chatwootSchema: required, typed, not empty.
     let enabled = input::req_bool(&body, "enabled")?;
     let account_id = account(&body)?;
@@ -151,7 +162,7 @@ pub fn set(req: &Request, name: &str) -> Reply {
         "webhook_url".into(),
         json!(webhook_url(&server_url, &instance.name, &stored)),
     );
-    Ok(json(201, &Value::Object(answer)))
+    Ok(Value::Object(answer))
 }
 
 /// The fields of Evolution's `ChatwootDto` (what `set` echoes back).

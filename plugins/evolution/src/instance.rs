@@ -4,6 +4,7 @@
 use serde::Serialize;
 use serde_json::Value;
 use wagate_plugin_sdk::prelude::*;
+use wagate_plugin_sdk::types::CreateOptions;
 
 use crate::input::{self, bad};
 use crate::shape::{self, Style};
@@ -142,6 +143,8 @@ struct Created {
     settings: Settings,
     #[serde(skip_serializing_if = "Option::is_none")]
     qrcode: Option<QrCodeBody>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    chatwoot: Option<Value>,
 }
 
 #[derive(Serialize)]
@@ -201,57 +204,55 @@ pub fn create(req: &Request) -> Reply {
     }
     let body = input::body(req)?;
     let name = input::req_str(&body, "instanceName")?;
-    if let Some(token) = input::opt_str(&body, "token")?
-        && !token.is_empty()
-    {
-        return Err(bad(
-            "a custom \"token\" is not supported: wagate mints the instance token and returns it as \"hash\"",
-        ));
-    }
+    // A caller-chosen token becomes the instance token (stored hashed, as a minted one).
+    let token = input::opt_str(&body, "token")?.filter(|t| !t.is_empty());
     let integration = input::opt_str(&body, "integration")?;
     if integration.as_deref().is_some_and(|i| i != INTEGRATION) {
         return Err(bad("Invalid integration"));
     }
     let want_qr = input::opt_bool(&body, "qrcode")?.unwrap_or(false);
     let number = input::opt_str(&body, "number")?.filter(|n| !n.is_empty());
-    let flag = |k: &str| input::opt_bool(&body, k).map(|b| b.unwrap_or(false));
-    let settings = Settings {
-        reject_call: flag("rejectCall")?,
-        msg_call: input::opt_str(&body, "msgCall")?.unwrap_or_default(),
-        groups_ignore: flag("groupsIgnore")?,
-        always_online: flag("alwaysOnline")?,
-        read_messages: flag("readMessages")?,
-        read_status: flag("readStatus")?,
-        sync_full_history: flag("syncFullHistory")?,
-        wavoip_token: input::opt_str(&body, "wavoipToken")?.unwrap_or_default(),
-    };
+    let settings = settings(&body)?;
+    refuse_unbuilt(&body)?;
 
     // Evolution's create also configures the webhook (enabled unless it says not).
     let hook_spec = match body.get("webhook") {
         Some(v) if !v.is_null() => Some(crate::webhook::spec(&body, "webhook", Some(true))?),
         _ => None,
     };
+    let chatwoot = inline_chatwoot(&body)?;
 
-    let created = match core::create_instance(&name) {
+    // Evolution's instanceLoggedGuard: a name in use is 403 before anything is made.
+    if core::get_instance(&InstanceRef::Name(name.clone())).is_ok() {
+        return Err(name_in_use(&name));
+    }
+    let options = CreateOptions {
+        token: token.clone(),
+    };
+    let created = match core::create_instance_with(&name, &options) {
         Ok(c) => c,
-        // Evolution's instanceLoggedGuard.
-        Err(CoreError::Conflict(_)) => {
-            return Err(shape::evolution_msg(
-                403,
-                &format!("This name \"{name}\" is already in use."),
-            ));
+        Err(CoreError::Conflict(_)) if token.is_some() => {
+            // The name was free a moment ago: the chosen token is what is taken.
+            return Err(bad("This token is already in use"));
         }
-        // Only an org-wide key may create: Evolution's auth guard answers 401.
+        Err(CoreError::Conflict(_)) => return Err(name_in_use(&name)),
         Err(e) => return Err(core_error(&e)),
     };
     let instance = created.instance;
-    if let Some(spec) = hook_spec
-        && let Err(e) = crate::webhook::apply(&instance, spec)
-    {
-        // As Evolution does when any part of create fails: the instance goes again.
+    // As Evolution does when any part of create fails: the instance goes again.
+    let undo = |e: HttpResponse| {
         let _ = core::delete_instance(&InstanceRef::Id(instance.id.clone()));
-        return Err(e);
+        e
+    };
+    if let Some(spec) = hook_spec {
+        crate::webhook::apply(&instance, spec).map_err(undo)?;
     }
+    let chatwoot = match chatwoot {
+        Some(dto) => Some(chatwoot_answer(
+            crate::chatwoot::configure(req, &instance, &dto).map_err(undo)?,
+        )),
+        None => None,
+    };
 
     let mut status = util::state(instance.state);
     let mut qrcode = None;
@@ -303,8 +304,132 @@ pub fn create(req: &Request) -> Reply {
             sqs: enabled("sqs"),
             settings,
             qrcode,
+            chatwoot,
         },
     ))
+}
+
+fn name_in_use(name: &str) -> HttpResponse {
+    shape::evolution_msg(403, &format!("This name \"{name}\" is already in use."))
+}
+
+/// The instance settings of create's body. wagate has no per-instance settings yet
+/// (issue 18's settings routes): the defaults are accepted and answered; asking for
+/// any other value is refused by name rather than stored and ignored.
+fn settings(body: &Value) -> Result<Settings, HttpResponse> {
+    let flag = |k: &str| input::opt_bool(body, k).map(|b| b.unwrap_or(false));
+    let settings = Settings {
+        reject_call: flag("rejectCall")?,
+        msg_call: input::opt_str(body, "msgCall")?.unwrap_or_default(),
+        groups_ignore: flag("groupsIgnore")?,
+        always_online: flag("alwaysOnline")?,
+        read_messages: flag("readMessages")?,
+        read_status: flag("readStatus")?,
+        sync_full_history: flag("syncFullHistory")?,
+        wavoip_token: input::opt_str(body, "wavoipToken")?.unwrap_or_default(),
+    };
+    let asked: Vec<&str> = [
+        ("rejectCall", settings.reject_call),
+        ("msgCall", !settings.msg_call.is_empty()),
+        ("groupsIgnore", settings.groups_ignore),
+        ("alwaysOnline", settings.always_online),
+        ("readMessages", settings.read_messages),
+        ("readStatus", settings.read_status),
+        ("syncFullHistory", settings.sync_full_history),
+        ("wavoipToken", !settings.wavoip_token.is_empty()),
+    ]
+    .into_iter()
+    .filter_map(|(k, set)| set.then_some(k))
+    .collect();
+    if !asked.is_empty() {
+        return Err(not_yet(&asked.join(", "), "instance settings"));
+    }
+    Ok(settings)
+}
+
+/// The inline blocks of create whose feature wagate does not have yet: refused by
+/// name when they ask for something (an `enabled: false` block or an empty proxy
+/// asks for nothing and is accepted).
+fn refuse_unbuilt(body: &Value) -> Result<(), HttpResponse> {
+    for block in ["websocket", "rabbitmq", "nats", "sqs"] {
+        let on = match body.get(block).and_then(|b| b.get("enabled")) {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => return Err(bad(&format!("{block}.enabled is not of a type(s) boolean"))),
+        };
+        // The flat forms of the JSON schema (`rabbitmqEnabled`, ...).
+        let flat = input::opt_bool(body, &format!("{block}Enabled"))?.unwrap_or(false);
+        if on || flat {
+            return Err(not_yet(block, "this event transport"));
+        }
+    }
+    for key in ["proxyHost", "proxyPort", "proxyProtocol"] {
+        if input::opt_str(body, key)?.is_some_and(|v| !v.is_empty()) {
+            return Err(not_yet("proxy", "a proxy per instance"));
+        }
+    }
+    Ok(())
+}
+
+/// 400: `what` names a feature wagate does not have yet.
+fn not_yet(what: &str, feature: &str) -> HttpResponse {
+    bad(&format!(
+        "{what}: {feature} is not supported by this gateway yet; create the instance without it"
+    ))
+}
+
+/// Create's flat `chatwoot*` fields as a `ChatwootDto` for `chatwoot::configure`, when
+/// the three Evolution needs (`chatwootAccountId`, `chatwootToken`, `chatwootUrl`)
+/// are there; `None` otherwise (as Evolution, which then skips Chatwoot).
+fn inline_chatwoot(body: &Value) -> Result<Option<Value>, HttpResponse> {
+    let present = |k: &str| {
+        body.get(k)
+            .is_some_and(|v| !v.is_null() && v.as_str() != Some(""))
+    };
+    if !(present("chatwootAccountId") && present("chatwootToken") && present("chatwootUrl")) {
+        return Ok(None);
+    }
+    let mut dto = serde_json::Map::new();
+    dto.insert("enabled".into(), Value::Bool(true));
+    for (flat, key) in [
+        ("chatwootAccountId", "accountId"),
+        ("chatwootToken", "token"),
+        ("chatwootUrl", "url"),
+        ("chatwootSignMsg", "signMsg"),
+        ("chatwootReopenConversation", "reopenConversation"),
+        ("chatwootConversationPending", "conversationPending"),
+        ("chatwootNameInbox", "nameInbox"),
+        ("chatwootMergeBrazilContacts", "mergeBrazilContacts"),
+        ("chatwootImportContacts", "importContacts"),
+        ("chatwootImportMessages", "importMessages"),
+        ("chatwootDaysLimitImportMessages", "daysLimitImportMessages"),
+        ("chatwootOrganization", "organization"),
+        ("chatwootLogo", "logo"),
+        ("chatwootAutoCreate", "autoCreate"),
+        ("number", "number"),
+    ] {
+        if let Some(v) = body.get(flat).filter(|v| !v.is_null()) {
+            dto.insert(key.into(), v.clone());
+        }
+    }
+    // Evolution's create: these three must be booleans ("signMsg is required").
+    for key in ["signMsg", "reopenConversation", "conversationPending"] {
+        if !dto.get(key).is_some_and(Value::is_boolean) {
+            return Err(bad(&format!("{key} is required")));
+        }
+    }
+    Ok(Some(Value::Object(dto)))
+}
+
+/// Create's `chatwoot` block from what `chatwoot::configure` answers: Evolution's field
+/// names there (`webhookUrl`), the token masked.
+fn chatwoot_answer(mut configured: Value) -> Value {
+    if let Some(obj) = configured.as_object_mut()
+        && let Some(url) = obj.remove("webhook_url")
+    {
+        obj.insert("webhookUrl".into(), url);
+    }
+    configured
 }
 
 // ---- GET /instance/connect/{instanceName} ----------------------------------------
@@ -335,19 +460,23 @@ pub fn connection_state(req: &Request, name: &str) -> Reply {
 
 // ---- POST /instance/restart/{instanceName} --------------------------------------
 
-/// Evolution closes the socket and connects again. Core has no restart: a session that
-/// is up (or reconnecting by itself) is left as it is and answered as a connect would
-/// be; a session that was never paired or was logged out is "not connected", as in
-/// Evolution.
+/// Evolution closes the socket and connects again, then answers as connect does. Here
+/// core restarts the session (the link drops its connection and logs in again with
+/// the stored keys): a paired instance answers its state (`connecting` while it logs
+/// in again), one still pairing answers its new QR code. An instance that was never
+/// paired or was logged out is "not connected", as in Evolution.
 pub fn restart(req: &Request, name: &str) -> Reply {
     let instance = guard(req, name, Style::Evolution, Cap::Manage)?;
     let which = InstanceRef::Id(instance.id);
-    let state = core::connection_state(&which).map_err(|e| core_error(&e))?;
-    if state == ConnectionState::Disconnected {
-        return Err(bad(&format!("The \"{name}\" instance is not connected")));
-    }
-    if state == ConnectionState::Open {
-        return Ok(state_body(name, state));
+    let restarted = match core::restart_instance(&which) {
+        Ok(i) => i,
+        Err(CoreError::NotConnected(_)) => {
+            return Err(bad(&format!("The \"{name}\" instance is not connected")));
+        }
+        Err(e) => return Err(core_error(&e)),
+    };
+    if restarted.owner_jid.is_some() {
+        return Ok(state_body(name, restarted.state));
     }
     let info = core::connect(&which, None).map_err(|e| core_error(&e))?;
     Ok(match QrCodeBody::from_info(&info) {
@@ -378,11 +507,9 @@ pub fn logout(req: &Request, name: &str) -> Reply {
 pub fn delete(req: &Request, name: &str) -> Reply {
     let style = Style::Delete;
     // 1. Validate: the key, the instance, the caller's right to it.
+    // An instance's own token may delete it, as Evolution's guard allows: core decides,
+    // from the principal `evolution-apikey` resolved (`instance_tokens_may_delete`).
     let instance = guard(req, name, style, Cap::Manage)?;
-    if req.caller.as_ref().is_some_and(|c| c.instance.is_some()) {
-        // An instance token never deletes (core refuses it too): "no permission".
-        return Err(shape::unauthorized(style));
-    }
     // Rate limit per key, counted on validated requests only.
     for (limit, window, what) in DELETE_LIMITS {
         let d = core::rate_limit(&format!("instance-delete:{window}"), limit, window);
@@ -430,6 +557,12 @@ fn retry_after_secs(t: u64) -> u64 {
 
 // ---- GET /instance/fetchInstances ------------------------------------------------
 
+/// One instance as Evolution's `fetchInstances` answers it (its Prisma `Instance` row
+/// with the relations it includes), field order as Evolution writes it. Values wagate
+/// does not have are null, never made up: `profileName`, `profilePicUrl`,
+/// `businessId`, the disconnection fields, `Setting` (no per-instance settings yet),
+/// `Proxy`/`Rabbitmq`/`Nats`/`Sqs`/`Websocket` (not built), `_count.Contact` (no
+/// contact store). `Chatwoot` is the instance's Chatwoot integration, if any.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Fetched {
@@ -442,9 +575,39 @@ struct Fetched {
     integration: &'static str,
     number: Option<String>,
     business_id: Option<String>,
+    token: Option<String>,
     client_name: String,
+    disconnection_reason_code: Option<u16>,
+    disconnection_object: Option<Value>,
+    disconnection_at: Option<String>,
     created_at: String,
     updated_at: String,
+    #[serde(rename = "Chatwoot")]
+    chatwoot: Option<Value>,
+    #[serde(rename = "Proxy")]
+    proxy: Option<Value>,
+    #[serde(rename = "Rabbitmq")]
+    rabbitmq: Option<Value>,
+    #[serde(rename = "Nats")]
+    nats: Option<Value>,
+    #[serde(rename = "Sqs")]
+    sqs: Option<Value>,
+    #[serde(rename = "Websocket")]
+    websocket: Option<Value>,
+    #[serde(rename = "Setting")]
+    setting: Option<Value>,
+    #[serde(rename = "_count")]
+    count: Counts,
+}
+
+#[derive(Serialize)]
+struct Counts {
+    #[serde(rename = "Message")]
+    message: u64,
+    #[serde(rename = "Contact")]
+    contact: Option<u64>,
+    #[serde(rename = "Chat")]
+    chat: u64,
 }
 
 pub fn fetch(req: &Request) -> Reply {
@@ -472,14 +635,27 @@ pub fn fetch(req: &Request) -> Reply {
             &format!("Instance \"{what}\" not found"),
         ));
     }
+    // Evolution answers each instance's stored token, and its clients call the
+    // instance's routes with it. wagate keeps only hashes, so it answers the key this
+    // request came with: it works for every instance listed (the global key reaches
+    // them all; an instance token lists only its own instance). No secret is told
+    // that the caller does not already hold.
+    let token = req
+        .header("apikey")
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .map(str::to_string);
     let client = client_name();
-    let out: Vec<Fetched> = list
-        .into_iter()
-        .map(|i| Fetched {
+    let mut out = Vec::with_capacity(list.len());
+    for i in list {
+        let which = InstanceRef::Id(i.id.clone());
+        let stats = core::get_instance_stats(&which).map_err(|e| core_error(&e))?;
+        out.push(Fetched {
             number: i
                 .owner_jid
                 .as_deref()
                 .map(|j| j.split('@').next().unwrap_or(j).to_string()),
+            chatwoot: chatwoot_row(&which, caller),
             id: i.id,
             name: i.name,
             connection_status: util::state(i.state),
@@ -488,10 +664,54 @@ pub fn fetch(req: &Request) -> Reply {
             profile_pic_url: None,
             integration: INTEGRATION,
             business_id: None,
+            token: token.clone(),
             client_name: client.clone(),
+            disconnection_reason_code: None,
+            disconnection_object: None,
+            disconnection_at: None,
             created_at: iso(i.created_at),
             updated_at: iso(i.created_at),
-        })
-        .collect();
+            proxy: None,
+            rabbitmq: None,
+            nats: None,
+            sqs: None,
+            websocket: None,
+            setting: None,
+            count: Counts {
+                message: stats.messages,
+                contact: None,
+                chat: stats.chats,
+            },
+        });
+    }
     Ok(json(200, &out))
+}
+
+/// The instance's Chatwoot integration as Evolution's `Chatwoot` row (token never
+/// shown), for a caller who may read integrations (`manage`); else null.
+fn chatwoot_row(which: &InstanceRef, caller: &Principal) -> Option<Value> {
+    if !caller.capabilities.contains(Capabilities::MANAGE) {
+        return None;
+    }
+    let integration = core::get_integration(which, "chatwoot").ok()??;
+    let s: Value = serde_json::from_str(&integration.settings).unwrap_or(Value::Null);
+    let get = |k: &str| s.get(k).cloned().unwrap_or(Value::Null);
+    Some(serde_json::json!({
+        "enabled": integration.enabled,
+        "accountId": get("accountId"),
+        "url": integration.url,
+        "nameInbox": get("nameInbox"),
+        "signMsg": get("signMsg"),
+        "signDelimiter": get("signDelimiter"),
+        "number": get("number"),
+        "reopenConversation": get("reopenConversation"),
+        "conversationPending": get("conversationPending"),
+        "mergeBrazilContacts": get("mergeBrazilContacts"),
+        "importContacts": get("importContacts"),
+        "importMessages": get("importMessages"),
+        "daysLimitImportMessages": get("daysLimitImportMessages"),
+        "organization": get("organization"),
+        "logo": get("logo"),
+        "ignoreJids": get("ignoreJids"),
+    }))
 }

@@ -22,6 +22,31 @@
 //! | POST | /chatwoot/set/{instanceName} | Evolution's `ChatwootDto` -> the `chatwoot` integration (see chatwoot.rs) |
 //! | GET | /chatwoot/find/{instanceName} | the integration in Evolution's shape, token masked, `webhook_url` |
 //! | GET | / , /openapi.json | welcome, OpenAPI 3.1 (no key needed) |
+//! | POST | /verify-creds | `Credentials are valid` for an org-wide key (see surface.rs) |
+//! | | sendTemplate, sendList, sendButtons, /template/*, /business/*, /baileys/*, /webhook/meta, /webhook/evolution | "Method not available in the Baileys service", after the guards (see surface.rs) |
+//!
+//! `instance/create` takes Evolution's whole `InstanceDto`: `token` (a caller-chosen
+//! instance token, 8-512 characters, stored hashed; refused if already some
+//! credential's), `number` (the pair code's number with `qrcode`), `webhook` (set as
+//! the instance's webhook), the flat `chatwoot*` fields (the Chatwoot integration, as
+//! `/chatwoot/set`; `importContacts`/`importMessages` true are refused). Blocks whose
+//! feature wagate lacks yet are refused by name with 400 when they ask for anything:
+//! the settings (`rejectCall`, `alwaysOnline`, ... other than their defaults), a
+//! proxy (`proxyHost`, ...), `websocket`/`rabbitmq`/`nats`/`sqs` with `enabled: true`.
+//!
+//! `fetchInstances` answers Evolution's row shape: `token` is the `apikey` the request
+//! came with (wagate keeps only hashes; that key reaches every instance listed),
+//! `_count.Message`/`_count.Chat` are the stored counts, `_count.Contact`,
+//! `profileName`, `profilePicUrl`, `Setting`, `Proxy`, `Websocket`, the brokers and
+//! the disconnection fields are null (not known or not built), `Chatwoot` is the
+//! Chatwoot integration (to `manage` callers).
+//!
+//! `restart` drops the session's connection and logs in again with the stored keys
+//! (core's `restart-instance`); an instance's own token may delete or log out its
+//! instance (the `evolution-apikey` manifest's `instance_tokens_may_delete`).
+//!
+//! CORS: the plugin declares Evolution's `CORS_ORIGIN`, `CORS_METHODS` and
+//! `CORS_CREDENTIALS` (`[cors_env]` in plugin.toml); the host answers preflights.
 //!
 //! Authorization follows Evolution's guards on top of core's: no or unknown `apikey` is
 //! 401; an instance token reaches only its own instance (401 elsewhere, as Evolution's
@@ -52,6 +77,7 @@ mod media;
 mod openapi;
 mod qr;
 pub mod shape;
+mod surface;
 mod util;
 mod webhook;
 
@@ -71,7 +97,7 @@ fn run(req: &Request, params: &Params, f: fn(&Request, &str) -> Reply) -> HttpRe
 }
 
 fn router() -> Router {
-    media::routes(Router::new())
+    let routes = media::routes(Router::new())
         .get("/", |_, _| instance::welcome())
         .get("/openapi.json", |_, _| HttpResponse {
             status: 200,
@@ -125,7 +151,8 @@ fn router() -> Router {
         })
         .get("/chatwoot/find/{instanceName}", |r, p| {
             run(r, p, chatwoot::find)
-        })
+        });
+    surface::routes(routes)
         .method_not_allowed(|req, _| {
             shape::evolution(
                 405,

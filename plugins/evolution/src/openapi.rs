@@ -242,7 +242,7 @@ pub fn document() -> String {
             } }
         },
         "401": {
-            "description": "Missing or invalid apikey, or no permission (instance tokens cannot delete)",
+            "description": "Missing or invalid apikey, or no permission (an instance's own token may delete only its instance)",
             "content": { "application/json": {
                 "schema": seed_error,
                 "example": { "error": true, "message": "Unauthorized" }
@@ -338,9 +338,18 @@ pub fn document() -> String {
                     "properties": {
                         "instanceName": { "$ref": "#/components/schemas/InstanceName" },
                         "integration": { "const": "WHATSAPP-BAILEYS" },
-                        "token": { "type": "string", "maxLength": 0, "description": "Custom tokens are not supported (400); wagate mints the token and returns it as `hash`." },
+                        "token": { "type": "string", "description": "The instance's own token, chosen by the caller: 8-512 characters without spaces, stored hashed and answered back as `hash`; refused (400) when it is already some credential's. Absent or empty: wagate mints one." },
                         "qrcode": { "type": "boolean", "description": "Start pairing and return the QR code" },
-                        "number": { "type": "string", "description": "With qrcode: pair by code for this number (8-15 digits with country code)" }
+                        "number": { "type": "string", "description": "With qrcode: pair by code for this number (8-15 digits with country code)" },
+                        "webhook": { "type": "object", "description": "Set as the instance's webhook, as /webhook/set's `webhook` (enabled unless it says false)" },
+                        "chatwootAccountId": { "type": "string", "description": "With chatwootToken and chatwootUrl: the Chatwoot integration, as /chatwoot/set (chatwootSignMsg, chatwootReopenConversation and chatwootConversationPending then required)" },
+                        "chatwootToken": { "type": "string" }, "chatwootUrl": { "type": "string" },
+                        "rejectCall": { "const": false, "description": "Instance settings are not supported yet: true (or a non-empty msgCall/wavoipToken) is refused with 400, by name" },
+                        "groupsIgnore": { "const": false }, "alwaysOnline": { "const": false },
+                        "readMessages": { "const": false }, "readStatus": { "const": false },
+                        "syncFullHistory": { "const": false }, "msgCall": { "const": "" }, "wavoipToken": { "const": "" },
+                        "proxyHost": { "const": "", "description": "A proxy per instance is not supported yet: refused with 400" },
+                        "websocket": { "type": "object", "properties": { "enabled": { "const": false } }, "description": "Not supported yet: enabled true is refused with 400 (so are rabbitmq, nats, sqs)" }
                     }
                 }))),
                 created()) },
@@ -350,7 +359,7 @@ pub fn document() -> String {
                     { "name": "instanceName", "in": "query", "schema": { "type": "string" } },
                     { "name": "instanceId", "in": "query", "schema": { "type": "string" } }
                 ],
-                "responses": ok("200", "Instances", json!({ "type": "array", "items": obj() }))
+                "responses": ok("200", "Instances, in Evolution's row shape", json!({ "type": "array", "items": { "$ref": "#/components/schemas/FetchedInstance" } }))
             } },
             "/instance/connect/{instanceName}": { "get": {
                 "summary": "Connect: QR code, or pair code with ?number=", "tags": ["Instance"],
@@ -361,8 +370,8 @@ pub fn document() -> String {
             } },
             "/instance/connectionState/{instanceName}": { "get": op("Connection state", "Instance", true, None,
                 ok("200", "State", json!({ "$ref": "#/components/schemas/ConnectionState" }))) },
-            "/instance/restart/{instanceName}": { "post": op("Restart the connection", "Instance", true, None,
-                ok("200", "As connect", obj())) },
+            "/instance/restart/{instanceName}": { "post": op("Restart the session: drop the connection and log in again with the stored keys", "Instance", true, None,
+                ok("200", "A paired instance: its state (connecting while it logs in again); one still pairing: its new QR code. 400 when it is not paired nor pairing", json!({ "oneOf": [{ "$ref": "#/components/schemas/QrCode" }, { "$ref": "#/components/schemas/ConnectionState" }] }))) },
             "/instance/logout/{instanceName}": { "delete": op("Log out of WhatsApp (keeps the data)", "Instance", true, None,
                 ok("200", "Logged out", json!({ "$ref": "#/components/schemas/Success" }))) },
             "/instance/delete/{instanceName}": { "delete": op("Delete an instance permanently", "Instance", true, None, delete_responses) },
@@ -447,6 +456,7 @@ pub fn document() -> String {
     for (path, item) in chatwoot_paths().into_iter().chain(media_paths()) {
         doc["paths"][path] = item;
     }
+    surface_paths(&mut doc);
     extras(&mut doc);
     finish(&mut doc);
     doc.to_string()
@@ -602,4 +612,188 @@ fn media_paths() -> Vec<(&'static str, Value)> {
             json!({ "post": base64_op }),
         ),
     ]
+}
+
+/// `GET /`, `POST /verify-creds`, the `FetchedInstance` schema and the routes a
+/// WhatsApp Web gateway cannot serve (see `surface.rs`).
+fn surface_paths(doc: &mut Value) {
+    let not_available = |summary: &str, tag: &str, id: &str| {
+        let mut o = op(
+            summary,
+            tag,
+            true,
+            None,
+            json!({
+                "400": { "description": "Method not available in the Baileys service (also: invalid input)", "content": { "application/json": {
+                    "schema": { "$ref": "#/components/schemas/Error" },
+                    "example": { "status": 400, "error": "Bad Request", "response": { "message": ["Method not available in the Baileys service"] } }
+                } } },
+                "401": { "$ref": "#/components/responses/Unauthorized" },
+                "404": { "$ref": "#/components/responses/NotFound" }
+            }),
+        );
+        o["operationId"] = json!(id);
+        o
+    };
+    let mut paths: Vec<(String, &str, Value)> = vec![
+        (
+            "/message/sendTemplate/{instanceName}".into(),
+            "post",
+            not_available(
+                "Cloud API template message: not available on WhatsApp Web",
+                "Message",
+                "sendTemplate",
+            ),
+        ),
+        (
+            "/message/sendList/{instanceName}".into(),
+            "post",
+            not_available(
+                "List message: not available on WhatsApp Web",
+                "Message",
+                "sendList",
+            ),
+        ),
+        (
+            "/message/sendButtons/{instanceName}".into(),
+            "post",
+            not_available(
+                "Buttons message: not available on WhatsApp Web",
+                "Message",
+                "sendButtons",
+            ),
+        ),
+        (
+            "/template/create/{instanceName}".into(),
+            "post",
+            not_available(
+                "Cloud API template: not available on WhatsApp Web",
+                "Template",
+                "createTemplate",
+            ),
+        ),
+        (
+            "/template/find/{instanceName}".into(),
+            "get",
+            not_available(
+                "Cloud API templates: not available on WhatsApp Web",
+                "Template",
+                "findTemplate",
+            ),
+        ),
+        (
+            "/business/getCatalog/{instanceName}".into(),
+            "post",
+            not_available(
+                "Business catalog: not available here",
+                "Business",
+                "getCatalog",
+            ),
+        ),
+        (
+            "/business/getCollections/{instanceName}".into(),
+            "post",
+            not_available(
+                "Business collections: not available here",
+                "Business",
+                "getCollections",
+            ),
+        ),
+    ];
+    for route in [
+        "onWhatsapp",
+        "profilePictureUrl",
+        "assertSessions",
+        "createParticipantNodes",
+        "getUSyncDevices",
+        "generateMessageTag",
+        "sendNode",
+        "signalRepositoryDecryptMessage",
+        "getAuthState",
+    ] {
+        paths.push((
+            format!("/baileys/{route}/{{instanceName}}"),
+            "post",
+            not_available(
+                "Baileys internals: not served by this gateway",
+                "Baileys",
+                &format!("baileys_{route}"),
+            ),
+        ));
+    }
+    let channel_webhook = |summary: &str, id: &str| {
+        json!({
+            "summary": summary, "tags": ["Channel"], "security": [], "operationId": id,
+            "responses": { "400": { "description": "Method not available in the Baileys service", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } } }
+        })
+    };
+    paths.push((
+        "/webhook/meta".into(),
+        "get",
+        channel_webhook(
+            "Cloud API webhook verification: not available here",
+            "verifyMetaWebhook",
+        ),
+    ));
+    paths.push((
+        "/webhook/meta".into(),
+        "post",
+        channel_webhook("Cloud API webhook: not available here", "metaWebhook"),
+    ));
+    paths.push((
+        "/webhook/evolution".into(),
+        "post",
+        channel_webhook(
+            "Evolution channel webhook: not available here",
+            "evolutionWebhook",
+        ),
+    ));
+    paths.push(("/".into(), "get", json!({
+        "summary": "Welcome: the Evolution version mirrored and the client name", "tags": ["Instance"], "security": [],
+        "operationId": "welcome",
+        "responses": { "200": { "description": "Welcome", "content": { "application/json": { "schema": {
+            "type": "object", "required": ["status", "message", "version", "clientName"],
+            "properties": {
+                "status": { "const": 200 }, "message": { "type": "string" }, "version": { "type": "string" },
+                "clientName": { "type": "string" }, "documentation": { "type": "string" }
+            }
+        } } } } }
+    })));
+    paths.push(("/verify-creds".into(), "post", json!({
+        "summary": "Check the apikey: valid for an organisation-wide key (an instance token is 401, as Evolution's guard answers)",
+        "tags": ["Instance"], "security": [{ "apikey": [] }], "operationId": "verifyCreds",
+        "responses": {
+            "200": { "description": "Credentials are valid", "content": { "application/json": { "schema": {
+                "type": "object", "required": ["status", "message"],
+                "properties": { "status": { "const": 200 }, "message": { "const": "Credentials are valid" } }
+            } } } },
+            "401": { "$ref": "#/components/responses/Unauthorized" }
+        }
+    })));
+    for (path, method, item) in paths {
+        doc["paths"][path.as_str()][method] = item;
+    }
+    let nullable = |t: &str| json!({ "type": [t, "null"] });
+    doc["components"]["schemas"]["FetchedInstance"] = json!({
+        "type": "object",
+        "required": ["id", "name", "connectionStatus", "integration", "token", "clientName", "_count"],
+        "description": "Evolution's instance row. Values wagate does not know or has not built are null, never made up.",
+        "properties": {
+            "id": { "type": "string" }, "name": { "type": "string" },
+            "connectionStatus": { "enum": ["open", "connecting", "close"] },
+            "ownerJid": nullable("string"), "profileName": nullable("string"), "profilePicUrl": nullable("string"),
+            "integration": { "const": "WHATSAPP-BAILEYS" }, "number": nullable("string"), "businessId": nullable("string"),
+            "token": { "type": ["string", "null"], "description": "The apikey this request was made with (only hashes are stored): it reaches every instance listed" },
+            "clientName": { "type": "string" },
+            "disconnectionReasonCode": nullable("integer"), "disconnectionObject": {}, "disconnectionAt": nullable("string"),
+            "createdAt": { "type": "string" }, "updatedAt": { "type": "string" },
+            "Chatwoot": { "type": ["object", "null"], "description": "The Chatwoot integration (token never shown), to `manage` callers" },
+            "Proxy": { "type": "null" }, "Rabbitmq": { "type": "null" }, "Nats": { "type": "null" },
+            "Sqs": { "type": "null" }, "Websocket": { "type": "null" },
+            "Setting": { "type": "null", "description": "No per-instance settings yet" },
+            "_count": { "type": "object", "required": ["Message", "Contact", "Chat"], "properties": {
+                "Message": { "type": "integer" }, "Contact": { "type": "null", "description": "No contact store yet" }, "Chat": { "type": "integer" }
+            } }
+        }
+    });
 }

@@ -155,14 +155,21 @@ macro_rules! core_ops {
 /// caller. Needs the `core` grant. See `wit/core.wit` for what each does and needs.
 pub mod core {
     use crate::types::{
-        Chat, ChatPatch, ConnectInfo, ConnectionState, CoreError, CreatedInstance, Instance,
-        InstanceRef, Integration, IntegrationSpec, MediaFile, MediaSend, Message, MessagePage,
+        Chat, ChatPatch, ConnectInfo, ConnectionState, CoreError, CreateOptions, CreatedInstance,
+        Instance, InstanceRef, InstanceStats, Integration, IntegrationSpec, MediaFile, MediaSend,
+        Message, MessagePage,
         RateDecision, Webhook, WebhookSpec,
     };
 
     core_ops! {
         /// Create an instance in the caller's organisation (`manage`).
         fn create_instance(name: &str) -> Result<CreatedInstance, CoreError>;
+        /// Create an instance with options, e.g. a caller-chosen token (`manage`).
+        fn create_instance_with(name: &str, options: &CreateOptions) -> Result<CreatedInstance, CoreError>;
+        /// Drop the session's connection and connect again with the same keys (`manage`).
+        fn restart_instance(which: &InstanceRef) -> Result<Instance, CoreError>;
+        /// How many chats and messages are stored for the instance (`read`).
+        fn get_instance_stats(which: &InstanceRef) -> Result<InstanceStats, CoreError>;
         /// One instance (`read`).
         fn get_instance(which: &InstanceRef) -> Result<Instance, CoreError>;
         /// Every instance the caller can see (`read`).

@@ -145,6 +145,33 @@ impl wit_core::Host for CoreView<'_> {
         core_op!(self, |core, p| core.create_instance(&p, &name).await)
     }
 
+    async fn create_instance_with(
+        &mut self,
+        name: String,
+        options: wit::CreateOptions,
+    ) -> wasmtime::Result<Result<wit::CreatedInstance, wit::CoreError>> {
+        let options = options.into();
+        core_op!(self, |core, p| core
+            .create_instance_with(&p, &name, &options)
+            .await)
+    }
+
+    async fn restart_instance(
+        &mut self,
+        which: wit::InstanceRef,
+    ) -> wasmtime::Result<Result<wit::Instance, wit::CoreError>> {
+        let which = which.into();
+        core_op!(self, |core, p| core.restart_instance(&p, &which).await)
+    }
+
+    async fn get_instance_stats(
+        &mut self,
+        which: wit::InstanceRef,
+    ) -> wasmtime::Result<Result<wit::InstanceStats, wit::CoreError>> {
+        let which = which.into();
+        core_op!(self, |core, p| core.instance_stats(&p, &which).await)
+    }
+
     async fn get_instance(
         &mut self,
         which: wit::InstanceRef,

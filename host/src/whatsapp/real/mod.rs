@@ -408,6 +408,17 @@ impl Link for WhatsAppLink {
         Ok(())
     }
 
+    async fn restart(&self, instance_id: &str) -> Result<(), LinkError> {
+        let _guard = self.lifecycle.lock().await;
+        // The old client goes with its socket; the new one logs in with the stored
+        // keys (or, never paired, asks for a new QR code).
+        if self.stop_session(instance_id).await.is_none() {
+            return Err(LinkError::NotConnected);
+        }
+        tracing::info!(instance = %instance_id, "restarting the WhatsApp session");
+        self.ensure_session(instance_id).await.map(|_| ())
+    }
+
     async fn logout(&self, instance_id: &str) -> Result<(), LinkError> {
         let _guard = self.lifecycle.lock().await;
         if let Some(session) = self.session(instance_id) {
