@@ -131,8 +131,7 @@ fn opt_string(body: &Value, key: &str) -> Result<Option<String>, HttpResponse> {
 }
 
 /// Sends and answers the stored message as `sendText` does (201, `PENDING`).
-fn send(req: &Request, name: &str, field: &str, kind: MediaKind, mut form: Form) -> Reply {
-    let instance = guard(req, name, Style::Evolution, Cap::Send)?;
+fn send(instance: &Instance, field: &str, kind: MediaKind, mut form: Form) -> Reply {
     let number = crate::input::req_str(&form.fields, "number")?;
     let (quoted, mentions) = options(&form.fields)?;
     let caption = opt_string(&form.fields, "caption")?;
@@ -167,6 +166,8 @@ fn send(req: &Request, name: &str, field: &str, kind: MediaKind, mut form: Form)
 /// `POST /message/sendMedia/{instanceName}`: `{number, mediatype, mimetype?, caption?,
 /// fileName?, media}` or the same as a form with `file`.
 fn send_media(req: &Request, name: &str) -> Reply {
+    // Evolution's guards run before its body validation.
+    let instance = guard(req, name, Style::Evolution, Cap::Send)?;
     let form = form(req)?;
     let kind = match form.fields.get("mediatype") {
         None | Some(Value::Null) => return Err(bad("instance requires property \"mediatype\"")),
@@ -185,26 +186,32 @@ fn send_media(req: &Request, name: &str) -> Reply {
         },
         Some(_) => return Err(bad("mediatype is not of a type(s) string")),
     };
-    send(req, name, "media", kind, form)
+    send(&instance, "media", kind, form)
 }
 
 /// `POST /message/sendWhatsAppAudio/{instanceName}`: `{number, audio}`, sent as a
 /// push-to-talk voice note.
 fn send_audio(req: &Request, name: &str) -> Reply {
+    // Evolution's guards run before its body validation.
+    let instance = guard(req, name, Style::Evolution, Cap::Send)?;
     let form = form(req)?;
-    send(req, name, "audio", MediaKind::Voice, form)
+    send(&instance, "audio", MediaKind::Voice, form)
 }
 
 /// `POST /message/sendSticker/{instanceName}`: `{number, sticker}` (WebP).
 fn send_sticker(req: &Request, name: &str) -> Reply {
+    // Evolution's guards run before its body validation.
+    let instance = guard(req, name, Style::Evolution, Cap::Send)?;
     let form = form(req)?;
-    send(req, name, "sticker", MediaKind::Sticker, form)
+    send(&instance, "sticker", MediaKind::Sticker, form)
 }
 
 /// `POST /message/sendPtv/{instanceName}`: `{number, video}`, a round video note.
 fn send_ptv(req: &Request, name: &str) -> Reply {
+    // Evolution's guards run before its body validation.
+    let instance = guard(req, name, Style::Evolution, Cap::Send)?;
     let form = form(req)?;
-    send(req, name, "video", MediaKind::VideoNote, form)
+    send(&instance, "video", MediaKind::VideoNote, form)
 }
 
 /// `POST /chat/getBase64FromMediaMessage/{instanceName}`: `{message: {key: {id}},
