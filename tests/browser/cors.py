@@ -27,25 +27,19 @@ import http.server
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
-import time
-import urllib.error
-import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Gateway, Tally, find_binary, find_chromium, launch, log  # noqa: E402
+
 GLOBAL_KEY = "browser-test-global-key"
 
 PAGE = b"""<!doctype html>
 <html><head><meta charset="utf-8"><title>wagate CORS</title></head>
 <body><p>calls wagate on another origin</p></body></html>
 """
-
-
-def log(msg):
-    print(f"browser: {msg}", flush=True)
 
 
 def serve_page():
@@ -65,46 +59,6 @@ def serve_page():
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return f"http://127.0.0.1:{server.server_address[1]}", server
-
-
-class Gateway:
-    def __init__(self, binary, tmp, env_extra):
-        env = dict(os.environ)
-        env.update({"WAGATE_ADMIN_TOKEN": "browser-admin", "RUST_LOG": "error"})
-        env.update(env_extra)
-        self.proc = subprocess.Popen(
-            [binary, "serve", "--listen", "127.0.0.1:0", "--link", "sim",
-             "--data", os.path.join(tmp, "data")],
-            env=env, stdout=subprocess.PIPE, text=True,
-        )
-        self.base = None
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            line = self.proc.stdout.readline()
-            if not line:
-                break
-            if line.startswith("listening on "):
-                self.base = line.split("listening on ", 1)[1].strip()
-                break
-        if self.base is None:
-            self.stop()
-            raise SystemExit("browser: wagate exited or never listened")
-        threading.Thread(target=lambda: [None for _ in self.proc.stdout], daemon=True).start()
-
-    def instance_names(self):
-        req = urllib.request.Request(self.base + "/instance/fetchInstances")
-        req.add_header("apikey", GLOBAL_KEY)
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            return [i["name"] for i in json.loads(resp.read())]
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 # Runs in the page: the two calls a browser app makes first, reporting what the page
@@ -127,22 +81,13 @@ CALLS = """async ({base, key, name}) => {
 }"""
 
 
-def find_binary():
-    path = os.path.join(ROOT, "target", "debug", "wagate")
-    if not os.path.exists(path):
-        raise SystemExit("browser: no target/debug/wagate; run cargo test first")
-    return path
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--wagate", default=None)
     ap.add_argument("--chromium", default=None, help="default: chromium on PATH")
     args = ap.parse_args()
-    binary = args.wagate or find_binary()
-    chromium = args.chromium or shutil.which("chromium") or shutil.which("chromium-browser")
-    if not chromium:
-        raise SystemExit("browser: chromium is not installed (apt-get install chromium)")
+    binary = find_binary(args.wagate)
+    chromium = find_chromium(args.chromium)
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -151,25 +96,17 @@ def main():
     allowed, allowed_srv = serve_page()
     other, other_srv = serve_page()
     tmp = tempfile.mkdtemp(prefix="wagate-browser-")
-    gw = Gateway(binary, tmp, {
+    gw = Gateway(binary, os.path.join(tmp, "data"), {
         "AUTHENTICATION_API_KEY": GLOBAL_KEY,
         "CORS_ORIGIN": allowed,
         "CORS_CREDENTIALS": "true",
     })
-    failures = []
-
-    def check(cond, what):
-        log(("ok: " if cond else "FAILED: ") + what)
-        if not cond:
-            failures.append(what)
+    t = Tally()
+    check = t.check
 
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path=chromium, headless=True,
-                # Root in a container has no user namespaces for Chromium's sandbox.
-                args=["--no-sandbox"],
-            )
+            browser = launch(p, chromium)
             page = browser.new_page()
 
             page.goto(allowed + "/")
@@ -190,7 +127,8 @@ def main():
                   "another origin's create is blocked by the browser")
             browser.close()
 
-        names = gw.instance_names()
+        _, rows = gw.call("GET", "/instance/fetchInstances", headers={"apikey": GLOBAL_KEY})
+        names = [i["name"] for i in rows]
         check("from-allowed" in names, "the allowed origin's instance exists")
         check("from-other" not in names,
               "the other origin's create never reached the gateway (preflight refused)")
@@ -200,10 +138,7 @@ def main():
         other_srv.shutdown()
         shutil.rmtree(tmp, ignore_errors=True)
 
-    if failures:
-        log(f"{len(failures)} failed")
-        sys.exit(1)
-    log("all passed")
+    t.done()
 
 
 if __name__ == "__main__":
