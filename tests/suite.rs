@@ -9,9 +9,9 @@ mod common;
 
 mod chatwoot;
 mod console;
-mod cors;
 mod core_api;
 mod core_store;
+mod cors;
 mod events;
 mod events_dialects;
 mod evolution;

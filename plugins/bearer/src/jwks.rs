@@ -23,7 +23,7 @@ use crate::settings::Settings;
 use wagate_plugin_sdk::time::now_ms;
 
 /// A key set and whether it was fetched by this very call.
-pub struct KeySet {
+pub(crate) struct KeySet {
     pub keys: Vec<Value>,
     pub fetched_now: bool,
 }
@@ -38,7 +38,7 @@ fn refetch_entry(s: &Settings) -> String {
 
 /// The key set to verify with: the cached one while fresh, else a fetched one, else
 /// (the fetch failed) the cached one while still usable.
-pub fn current(s: &Settings) -> Result<KeySet, Refusal> {
+pub(crate) fn current(s: &Settings) -> Result<KeySet, Refusal> {
     let now = now_ms();
     let Some((keys, stored_at)) = cached(s) else {
         let keys = fetch(s).map_err(|e| unavailable(s, &e))?;
@@ -88,7 +88,7 @@ pub fn current(s: &Settings) -> Result<KeySet, Refusal> {
 /// A token's key is not in the set: fetch the set again, unless that was already tried
 /// within `jwks_refetch_seconds`. `None` when not refetched or the fetch failed (the
 /// caller keeps the set it has).
-pub fn refetch_for_unknown_key(s: &Settings) -> Option<Vec<Value>> {
+pub(crate) fn refetch_for_unknown_key(s: &Settings) -> Option<Vec<Value>> {
     let now = now_ms();
     if recently_attempted(s, now) {
         log::debug("bearer: unknown JWKS key; refetched less than the interval ago");

@@ -9,7 +9,7 @@ use crate::jwks;
 use crate::settings::Settings;
 
 /// Why a token was refused: a stable `reason` code and a message for the caller.
-pub struct Refusal {
+pub(crate) struct Refusal {
     pub reason: &'static str,
     pub message: String,
 }
@@ -43,7 +43,7 @@ fn json_object(bytes: &[u8], what: &str) -> Result<Map<String, Value>, Refusal> 
 }
 
 /// Verify `token` and build the caller's principal from its claims.
-pub fn verify(token: &str, s: &Settings, now: u64) -> Result<Principal, Refusal> {
+pub(crate) fn verify(token: &str, s: &Settings, now: u64) -> Result<Principal, Refusal> {
     let mut parts = token.split('.');
     let (Some(h), Some(p), Some(sig), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use wagate_plugin_sdk::config;
 use wagate_plugin_sdk::prelude::Capabilities;
 
-pub struct Settings {
+pub(crate) struct Settings {
     pub jwks_url: String,
     pub issuer: String,
     pub audience: String,
@@ -40,7 +40,7 @@ fn number<T: std::str::FromStr>(key: &str, default: T) -> Result<T, String> {
     }
 }
 
-pub fn capability(name: &str) -> Option<Capabilities> {
+pub(crate) fn capability(name: &str) -> Option<Capabilities> {
     Some(match name {
         "read" => Capabilities::READ,
         "send" => Capabilities::SEND,
@@ -74,7 +74,7 @@ fn parse_roles(text: &str) -> Result<BTreeMap<String, Capabilities>, String> {
 }
 
 impl Settings {
-    pub fn load() -> Result<Settings, String> {
+    pub(crate) fn load() -> Result<Settings, String> {
         Ok(Settings {
             jwks_url: get("jwks_url", ""),
             issuer: get("issuer", ""),

@@ -8,7 +8,7 @@ use crate::env::{Net, NetError, Reply};
 
 /// Why a Chatwoot call did not succeed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ApiError {
+pub(crate) enum ApiError {
     /// Worth trying again later (5xx, 408, 429, timeout, connection failure).
     Retry(String),
     /// Never going to work as configured (bad token, rejected input, not allowed).
@@ -19,7 +19,7 @@ pub enum ApiError {
 
 /// A contact as `contacts/search` lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Contact {
+pub(crate) struct Contact {
     pub id: u64,
     pub phone_number: Option<String>,
     pub identifier: Option<String>,
@@ -27,7 +27,7 @@ pub struct Contact {
 
 /// A conversation as `contacts/{id}/conversations` lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Conversation {
+pub(crate) struct Conversation {
     pub id: u64,
     pub inbox_id: u64,
     pub status: String,
@@ -35,20 +35,20 @@ pub struct Conversation {
 
 /// A message as `conversations/{id}/messages` lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Posted {
+pub(crate) struct Posted {
     pub id: u64,
     pub source_id: Option<String>,
 }
 
 /// One account of one Chatwoot server.
-pub struct Chatwoot<'a> {
+pub(crate) struct Chatwoot<'a> {
     net: &'a dyn Net,
     /// `{url}/api/v1/accounts/{account}`.
     base: String,
 }
 
 impl<'a> Chatwoot<'a> {
-    pub fn new(net: &'a dyn Net, url: &str, account: &str) -> Self {
+    pub(crate) fn new(net: &'a dyn Net, url: &str, account: &str) -> Self {
         Chatwoot {
             net,
             base: format!("{}/api/v1/accounts/{account}", url.trim_end_matches('/')),
@@ -68,7 +68,7 @@ impl<'a> Chatwoot<'a> {
     }
 
     /// Every inbox of the account: (id, name).
-    pub fn inboxes(&self) -> Result<Vec<(u64, String)>, ApiError> {
+    pub(crate) fn inboxes(&self) -> Result<Vec<(u64, String)>, ApiError> {
         let v = self.call("GET", "/inboxes", None)?;
         Ok(list(&v)
             .iter()
@@ -77,7 +77,7 @@ impl<'a> Chatwoot<'a> {
     }
 
     /// Creates an API-channel inbox whose webhook is `webhook_url`; its id.
-    pub fn create_inbox(&self, name: &str, webhook_url: &str) -> Result<u64, ApiError> {
+    pub(crate) fn create_inbox(&self, name: &str, webhook_url: &str) -> Result<u64, ApiError> {
         let body =
             json!({ "name": name, "channel": { "type": "api", "webhook_url": webhook_url } });
         let v = self.call("POST", "/inboxes", Some(&body))?;
@@ -85,7 +85,7 @@ impl<'a> Chatwoot<'a> {
     }
 
     /// Contacts matching `q` (a `+digits` phone number or an identifier).
-    pub fn search_contacts(&self, q: &str) -> Result<Vec<Contact>, ApiError> {
+    pub(crate) fn search_contacts(&self, q: &str) -> Result<Vec<Contact>, ApiError> {
         let v = self.call("GET", &format!("/contacts/search?q={}", encode(q)), None)?;
         Ok(list(&v)
             .iter()
@@ -100,7 +100,7 @@ impl<'a> Chatwoot<'a> {
     }
 
     /// Creates a contact in `inbox`; its id.
-    pub fn create_contact(
+    pub(crate) fn create_contact(
         &self,
         inbox: u64,
         name: &str,
@@ -121,7 +121,10 @@ impl<'a> Chatwoot<'a> {
     }
 
     /// The conversations of a contact, in every inbox.
-    pub fn contact_conversations(&self, contact: u64) -> Result<Vec<Conversation>, ApiError> {
+    pub(crate) fn contact_conversations(
+        &self,
+        contact: u64,
+    ) -> Result<Vec<Conversation>, ApiError> {
         let v = self.call("GET", &format!("/contacts/{contact}/conversations"), None)?;
         Ok(list(&v)
             .iter()
@@ -136,7 +139,7 @@ impl<'a> Chatwoot<'a> {
     }
 
     /// Opens a conversation of `contact` in `inbox`; its id.
-    pub fn create_conversation(
+    pub(crate) fn create_conversation(
         &self,
         contact: u64,
         inbox: u64,
@@ -152,7 +155,7 @@ impl<'a> Chatwoot<'a> {
 
     /// Posts a message; its id. `source_id` (`WAID:<whatsapp id>`) lets a later attempt
     /// recognise it.
-    pub fn create_message(
+    pub(crate) fn create_message(
         &self,
         conversation: u64,
         content: &str,
@@ -174,7 +177,7 @@ impl<'a> Chatwoot<'a> {
     }
 
     /// The conversation's latest messages (Chatwoot answers the newest page).
-    pub fn messages(&self, conversation: u64) -> Result<Vec<Posted>, ApiError> {
+    pub(crate) fn messages(&self, conversation: u64) -> Result<Vec<Posted>, ApiError> {
         let v = self.call(
             "GET",
             &format!("/conversations/{conversation}/messages"),
@@ -191,7 +194,7 @@ impl<'a> Chatwoot<'a> {
             .collect())
     }
 
-    pub fn delete_message(&self, conversation: u64, message: u64) -> Result<(), ApiError> {
+    pub(crate) fn delete_message(&self, conversation: u64, message: u64) -> Result<(), ApiError> {
         self.call(
             "DELETE",
             &format!("/conversations/{conversation}/messages/{message}"),

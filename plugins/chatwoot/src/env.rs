@@ -7,21 +7,21 @@ use serde_json::Value;
 
 /// Chatwoot's answer to one call.
 #[derive(Debug, Clone)]
-pub struct Reply {
+pub(crate) struct Reply {
     pub status: u16,
     pub body: Vec<u8>,
 }
 
 impl Reply {
     /// The body as JSON (`Null` when it is not JSON).
-    pub fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or(Value::Null)
     }
 }
 
 /// Why no answer came.
 #[derive(Debug, Clone)]
-pub enum NetError {
+pub(crate) enum NetError {
     /// The host's allowlist refused the URL (a configuration problem, never transient).
     Denied(String),
     /// No answer within the timeout: the request may or may not have been applied.
@@ -31,12 +31,12 @@ pub enum NetError {
 }
 
 /// JSON calls to Chatwoot. The `api_access_token` is not a parameter: the host adds it.
-pub trait Net {
+pub(crate) trait Net {
     fn call(&self, method: &str, url: &str, body: Option<&Value>) -> Result<Reply, NetError>;
 }
 
 /// The plugin's durable key-value storage for one instance.
-pub trait Kv {
+pub(crate) trait Kv {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String>;
     fn set(&self, key: &str, value: &[u8]) -> Result<(), String>;
     fn delete(&self, key: &str) -> Result<(), String>;

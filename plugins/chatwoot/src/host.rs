@@ -14,7 +14,7 @@ use crate::inbound::{Wa, WaError};
 const TIMEOUT_MS: u32 = 10_000;
 
 /// Chatwoot through http-out; the host adds `api_access_token` to these requests.
-pub struct HostNet;
+pub(crate) struct HostNet;
 
 impl Net for HostNet {
     fn call(&self, method: &str, url: &str, body: Option<&Value>) -> Result<Reply, NetError> {
@@ -46,7 +46,7 @@ impl Net for HostNet {
 }
 
 /// The plugin's storage for one instance.
-pub struct HostKv {
+pub(crate) struct HostKv {
     pub instance_id: String,
 }
 
@@ -63,7 +63,7 @@ impl Kv for HostKv {
 }
 
 /// WhatsApp through `core`, as the webhook's caller.
-pub struct HostWa {
+pub(crate) struct HostWa {
     pub instance_id: String,
 }
 

@@ -19,7 +19,7 @@ use crate::settings::Settings;
 
 /// What a webhook asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
+pub(crate) enum Action {
     Send {
         /// Chatwoot message id.
         message: u64,
@@ -41,7 +41,7 @@ pub enum Action {
 }
 
 /// Reads a webhook body; `Err` when it is not a JSON object.
-pub fn parse(body: &[u8]) -> Result<Action, String> {
+pub(crate) fn parse(body: &[u8]) -> Result<Action, String> {
     let v: Value = serde_json::from_slice(body).map_err(|e| format!("invalid JSON: {e}"))?;
     if !v.is_object() {
         return Err("the body is not a JSON object".into());
@@ -135,7 +135,7 @@ fn created(v: &Value, conversation: Option<u64>) -> Action {
 }
 
 /// WhatsApp, as the webhook's caller (the instance-bound inbound credential).
-pub trait Wa {
+pub(crate) trait Wa {
     /// Send `text` to `to` (a JID or number); the new message's id.
     fn send_text(&self, to: &str, text: &str) -> Result<String, WaError>;
     /// Revoke a message for everyone.
@@ -143,7 +143,7 @@ pub trait Wa {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WaError {
+pub(crate) enum WaError {
     /// Already revoked.
     Conflict,
     NotFound,
@@ -155,7 +155,7 @@ pub enum WaError {
 }
 
 /// Answer to Chatwoot: status and a small JSON body.
-pub type Answer = (u16, Value);
+pub(crate) type Answer = (u16, Value);
 
 fn ok(action: &str) -> Answer {
     (200, json!({ "status": "ok", "action": action }))
@@ -170,7 +170,7 @@ fn failed(status: u16, why: &str) -> Answer {
 }
 
 /// Does what `action` asks.
-pub fn execute(action: Action, settings: &Settings, kv: &dyn Kv, wa: &dyn Wa) -> Answer {
+pub(crate) fn execute(action: Action, settings: &Settings, kv: &dyn Kv, wa: &dyn Wa) -> Answer {
     match run(action, settings, kv, wa) {
         Ok(a) => a,
         Err(e) => failed(500, &format!("plugin storage: {e}")),

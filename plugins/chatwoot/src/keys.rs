@@ -12,26 +12,26 @@
 //! | `cw:{chatwoot id}` | `{"wa"}` or `{"sending":true}` | Chatwoot -> WhatsApp |
 //! | `intent:{whatsapp id}` | `{"conversation"}` | a POST whose answer may be lost |
 
-pub fn inbox(account: &str, name: &str) -> String {
+pub(crate) fn inbox(account: &str, name: &str) -> String {
     format!("inbox:{account}:{name}")
 }
 
-pub fn chat(inbox: u64, jid: &str) -> String {
+pub(crate) fn chat(inbox: u64, jid: &str) -> String {
     format!("chat:{inbox}:{jid}")
 }
 
-pub fn conv(conversation: u64) -> String {
+pub(crate) fn conv(conversation: u64) -> String {
     format!("conv:{conversation}")
 }
 
-pub fn wa(id: &str) -> String {
+pub(crate) fn wa(id: &str) -> String {
     format!("wa:{id}")
 }
 
-pub fn cw(id: u64) -> String {
+pub(crate) fn cw(id: u64) -> String {
     format!("cw:{id}")
 }
 
-pub fn intent(id: &str) -> String {
+pub(crate) fn intent(id: &str) -> String {
     format!("intent:{id}")
 }

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-pub fn document() -> String {
+pub(crate) fn document() -> String {
     json!({
         "openapi": "3.1.0",
         "info": {

@@ -18,7 +18,7 @@ use crate::settings::Settings;
 
 /// What the dispatcher should do with the event.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     Done,
     Retry(String),
     Permanent(String),
@@ -50,7 +50,7 @@ fn api(what: &str) -> impl Fn(ApiError) -> Fail + '_ {
 
 /// The message fields of a native event that the sync reads.
 #[derive(Debug, Clone, serde::Deserialize)]
-pub struct WaMessage {
+pub(crate) struct WaMessage {
     pub id: String,
     pub chat_jid: String,
     #[serde(default)]
@@ -68,7 +68,7 @@ pub struct WaMessage {
 
 /// The media record of a native event's message (the fields the sync shows).
 #[derive(Debug, Clone, serde::Deserialize)]
-pub struct WaMedia {
+pub(crate) struct WaMedia {
     /// `image`, `video`, `audio`, `voice`, `document`, `sticker`, `video_note`.
     #[serde(default)]
     pub kind: String,
@@ -77,7 +77,7 @@ pub struct WaMedia {
 }
 
 /// The sync of one instance's events into one Chatwoot account.
-pub struct Sync<'a> {
+pub(crate) struct Sync<'a> {
     pub api: Chatwoot<'a>,
     pub kv: &'a dyn Kv,
     pub settings: &'a Settings,
@@ -87,11 +87,11 @@ pub struct Sync<'a> {
 }
 
 /// This plugin's name, as the host stamps it in `origin`.
-pub const ORIGIN: &str = "chatwoot";
+pub(crate) const ORIGIN: &str = "chatwoot";
 
 impl Sync<'_> {
     /// Mirror one event.
-    pub fn event(&self, body: &[u8]) -> Outcome {
+    pub(crate) fn event(&self, body: &[u8]) -> Outcome {
         let v: Value = match serde_json::from_slice(body) {
             Ok(v) => v,
             Err(e) => return Outcome::Permanent(format!("event body is not JSON: {e}")),
@@ -325,7 +325,7 @@ impl Sync<'_> {
 
 /// How a chat appears as a Chatwoot contact.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Identity {
+pub(crate) struct Identity {
     /// `+digits` for phone-number JIDs; a LID's number is not known from the JID.
     pub phone: Option<String>,
     /// The chat's JID.
@@ -334,7 +334,7 @@ pub struct Identity {
 }
 
 impl Identity {
-    pub fn of(jid: &str) -> Identity {
+    pub(crate) fn of(jid: &str) -> Identity {
         let (user, server) = jid.split_once('@').unwrap_or((jid, ""));
         // `5511...:12@s.whatsapp.net` (a device) is the same person.
         let user = user.split(':').next().unwrap_or(user);
@@ -362,7 +362,7 @@ fn skipped_chat(jid: &str) -> bool {
 }
 
 /// The text posted to Chatwoot for a message, `None` when there is nothing to show.
-pub fn content(m: &WaMessage) -> Option<String> {
+pub(crate) fn content(m: &WaMessage) -> Option<String> {
     let body = match (m.text.as_deref().map(str::trim), &m.media) {
         (Some(t), _) if !t.is_empty() => m.text.clone().unwrap_or_default(),
         // Media bytes are not uploaded (yet): the agent sees that a file came.

@@ -8,7 +8,7 @@ use serde_json::Value;
 /// See the crate docs for the meaning of each field.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
-pub struct Settings {
+pub(crate) struct Settings {
     /// Chatwoot account id (`/api/v1/accounts/{accountId}/...`); a string or a number.
     #[serde(deserialize_with = "id_text")]
     pub account_id: String,
@@ -54,7 +54,7 @@ fn id_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
 
 impl Settings {
     /// Parse and check the settings text; the error says what is wrong.
-    pub fn parse(text: &str) -> Result<Settings, String> {
+    pub(crate) fn parse(text: &str) -> Result<Settings, String> {
         let s: Settings = serde_json::from_str(text).map_err(|e| format!("settings: {e}"))?;
         let account = s.account_id.trim();
         if account.is_empty() || !account.chars().all(|c| c.is_ascii_digit()) {
@@ -67,13 +67,13 @@ impl Settings {
     }
 
     /// The inbox name to look for: `name_inbox`, else the instance's name.
-    pub fn inbox_name<'a>(&'a self, instance_name: &'a str) -> &'a str {
+    pub(crate) fn inbox_name<'a>(&'a self, instance_name: &'a str) -> &'a str {
         let n = self.name_inbox.trim();
         if n.is_empty() { instance_name } else { n }
     }
 
     /// Whether the chat `jid` is excluded by `ignore_jids`.
-    pub fn ignores(&self, jid: &str) -> bool {
+    pub(crate) fn ignores(&self, jid: &str) -> bool {
         self.ignore_jids.iter().any(|rule| {
             let rule = rule.trim();
             match rule {
@@ -86,7 +86,7 @@ impl Settings {
     }
 
     /// `text` signed with the agent's name, when `sign_msg` is on.
-    pub fn sign(&self, agent: Option<&str>, text: &str) -> String {
+    pub(crate) fn sign(&self, agent: Option<&str>, text: &str) -> String {
         match agent.map(str::trim).filter(|a| !a.is_empty()) {
             Some(name) if self.sign_msg => {
                 let delim = self

@@ -121,7 +121,7 @@ fn record(m: &Message, instance_id: &str) -> MessageBody {
 
 // ---- POST /message/sendText/{instanceName} --------------------------------------
 
-pub fn send_text(req: &Request, name: &str) -> Reply {
+pub(crate) fn send_text(req: &Request, name: &str) -> Reply {
     let instance = guard(req, name, Style::Evolution, Cap::Send)?;
     let body = input::body(req)?;
     let number = input::req_str(&body, "number")?;
@@ -178,7 +178,7 @@ struct Protocol {
 /// Revokes the message `id` for everyone. Core finds it by id (ids are unique per
 /// instance); `remoteJid` must be a valid JID and is echoed in the answer, which has
 /// Baileys' shape for the REVOKE protocol message it sends.
-pub fn delete_for_everyone(req: &Request, name: &str) -> Reply {
+pub(crate) fn delete_for_everyone(req: &Request, name: &str) -> Reply {
     let instance = guard(req, name, Style::Evolution, Cap::Send)?;
     let body = input::body(req)?;
     let id = input::req_str(&body, "id")?;
@@ -236,7 +236,7 @@ struct Archived {
 /// turns every failure into a 500; here the caller's mistakes answer as such: no
 /// `send` right 403 (the guard), a missing or malformed `chat` 400, a chat the gateway
 /// has no message of 404 `Last message not found` (Evolution's own words for it).
-pub fn archive(req: &Request, name: &str) -> Reply {
+pub(crate) fn archive(req: &Request, name: &str) -> Reply {
     let instance = guard(req, name, Style::Evolution, Cap::Send)?;
     let body = input::body(req)?;
     let archive = input::req_bool(&body, "archive")?;
@@ -352,7 +352,7 @@ struct Hit {
 /// this query holds fewer records (the same number on each page, at least one) and
 /// `pages` counts pages of that size, so walking `page` from 1 to `pages` still reads
 /// every message exactly once.
-pub fn find_messages(req: &Request, name: &str) -> Reply {
+pub(crate) fn find_messages(req: &Request, name: &str) -> Reply {
     let instance = guard(req, name, Style::Evolution, Cap::Read)?;
     let body = input::body(req)?;
     let id = match input::opt_str(&body, "where.key.id")? {
@@ -482,7 +482,7 @@ struct ChatBody {
 
 /// `{where: {remoteJid?}, take?, skip?}` -> `[chat, ...]`, most recent activity first,
 /// each with its `lastMessage`.
-pub fn find_chats(req: &Request, name: &str) -> Reply {
+pub(crate) fn find_chats(req: &Request, name: &str) -> Reply {
     let instance = guard(req, name, Style::Evolution, Cap::Read)?;
     let body = input::body(req)?;
     let remote = input::opt_str(&body, "where.remoteJid")?.filter(|s| !s.is_empty());

@@ -39,7 +39,7 @@ const MASK: &str = "********";
 
 // ---- POST /chatwoot/set/{instanceName} --------------------------------------------
 
-pub fn set(req: &Request, name: &str) -> Reply {
+pub(crate) fn set(req: &Request, name: &str) -> Reply {
     let instance = guard(req, name, Style::Evolution, Cap::Manage)?;
     let body = input::body(req)?;
     Ok(json(201, &configure(req, &instance, &body)?))
@@ -189,7 +189,7 @@ const DTO_KEYS: &[&str] = &[
 
 // ---- GET /chatwoot/find/{instanceName} --------------------------------------------
 
-pub fn find(req: &Request, name: &str) -> Reply {
+pub(crate) fn find(req: &Request, name: &str) -> Reply {
     let instance = guard(req, name, Style::Evolution, Cap::Manage)?;
     let found = core::get_integration(&InstanceRef::Id(instance.id.clone()), SINK)
         .map_err(|e| core_error(&e))?;

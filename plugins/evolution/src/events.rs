@@ -204,7 +204,7 @@ fn dotted(name: &str) -> String {
 }
 
 /// The webhook body of `ev`, or `None` when Evolution has no such event.
-pub fn render(ev: &Event) -> Option<Vec<u8>> {
+pub(crate) fn render(ev: &Event) -> Option<Vec<u8>> {
     let (name, data, sender) = translate(ev)?;
     let event = match util::setting("event_names").as_deref() {
         Some("dotted") => dotted(name),

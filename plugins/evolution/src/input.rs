@@ -8,7 +8,7 @@ use wagate_plugin_sdk::prelude::*;
 use crate::shape;
 
 /// The JSON body; an empty body is `{}`.
-pub fn body(req: &Request) -> Result<Value, HttpResponse> {
+pub(crate) fn body(req: &Request) -> Result<Value, HttpResponse> {
     if req.raw.body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Object(Default::default()));
     }
@@ -20,7 +20,7 @@ pub fn body(req: &Request) -> Result<Value, HttpResponse> {
 }
 
 /// 400 in Evolution's shape with one message.
-pub fn bad(msg: &str) -> HttpResponse {
+pub(crate) fn bad(msg: &str) -> HttpResponse {
     shape::evolution_msg(400, msg)
 }
 
@@ -32,7 +32,7 @@ fn lookup<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
 }
 
 /// A required, non-empty string.
-pub fn req_str(v: &Value, path: &str) -> Result<String, HttpResponse> {
+pub(crate) fn req_str(v: &Value, path: &str) -> Result<String, HttpResponse> {
     match lookup(v, path) {
         None => Err(bad(&format!("instance requires property \"{path}\""))),
         Some(Value::String(s)) if s.is_empty() => {
@@ -44,7 +44,7 @@ pub fn req_str(v: &Value, path: &str) -> Result<String, HttpResponse> {
 }
 
 /// An optional string (`None` when absent or null).
-pub fn opt_str(v: &Value, path: &str) -> Result<Option<String>, HttpResponse> {
+pub(crate) fn opt_str(v: &Value, path: &str) -> Result<Option<String>, HttpResponse> {
     match lookup(v, path) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -53,7 +53,7 @@ pub fn opt_str(v: &Value, path: &str) -> Result<Option<String>, HttpResponse> {
 }
 
 /// A required boolean.
-pub fn req_bool(v: &Value, path: &str) -> Result<bool, HttpResponse> {
+pub(crate) fn req_bool(v: &Value, path: &str) -> Result<bool, HttpResponse> {
     match lookup(v, path) {
         None => Err(bad(&format!("instance requires property \"{path}\""))),
         Some(Value::Bool(b)) => Ok(*b),
@@ -62,7 +62,7 @@ pub fn req_bool(v: &Value, path: &str) -> Result<bool, HttpResponse> {
 }
 
 /// An optional boolean.
-pub fn opt_bool(v: &Value, path: &str) -> Result<Option<bool>, HttpResponse> {
+pub(crate) fn opt_bool(v: &Value, path: &str) -> Result<Option<bool>, HttpResponse> {
     match lookup(v, path) {
         None => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),
@@ -72,7 +72,7 @@ pub fn opt_bool(v: &Value, path: &str) -> Result<Option<bool>, HttpResponse> {
 
 /// An optional non-negative integer (numbers and numeric strings are accepted, as
 /// query-like paging fields often arrive as strings).
-pub fn opt_uint(v: &Value, path: &str) -> Result<Option<u64>, HttpResponse> {
+pub(crate) fn opt_uint(v: &Value, path: &str) -> Result<Option<u64>, HttpResponse> {
     match lookup(v, path) {
         None => Ok(None),
         Some(Value::Number(n)) if n.as_u64().is_some() => Ok(n.as_u64()),
@@ -84,7 +84,7 @@ pub fn opt_uint(v: &Value, path: &str) -> Result<Option<u64>, HttpResponse> {
 /// An instant as Evolution's filters take it (`new Date(x)`): epoch milliseconds, or an
 /// ISO-8601 date-time (`2024-05-01`, `2024-05-01T12:00:00Z`, with optional fraction).
 /// Returns epoch milliseconds.
-pub fn opt_instant(v: &Value, path: &str) -> Result<Option<u64>, HttpResponse> {
+pub(crate) fn opt_instant(v: &Value, path: &str) -> Result<Option<u64>, HttpResponse> {
     let invalid = || bad(&format!("{path} is not a valid date"));
     match lookup(v, path) {
         None => Ok(None),

@@ -111,7 +111,7 @@ struct Welcome<'a> {
     documentation: &'a str,
 }
 
-pub fn welcome() -> HttpResponse {
+pub(crate) fn welcome() -> HttpResponse {
     json(
         200,
         &Welcome {
@@ -190,7 +190,7 @@ struct Settings {
     wavoip_token: String,
 }
 
-pub fn create(req: &Request) -> Reply {
+pub(crate) fn create(req: &Request) -> Reply {
     let Some(caller) = &req.caller else {
         return Err(shape::unauthorized(Style::Evolution));
     };
@@ -434,7 +434,7 @@ fn chatwoot_answer(mut configured: Value) -> Value {
 
 // ---- GET /instance/connect/{instanceName} ----------------------------------------
 
-pub fn connect(req: &Request, name: &str) -> Reply {
+pub(crate) fn connect(req: &Request, name: &str) -> Reply {
     let instance = guard(req, name, Style::Evolution, Cap::Manage)?;
     let which = InstanceRef::Id(instance.id);
     let state = core::connection_state(&which).map_err(|e| core_error(&e))?;
@@ -451,7 +451,7 @@ pub fn connect(req: &Request, name: &str) -> Reply {
 
 // ---- GET /instance/connectionState/{instanceName} -------------------------------
 
-pub fn connection_state(req: &Request, name: &str) -> Reply {
+pub(crate) fn connection_state(req: &Request, name: &str) -> Reply {
     let instance = guard(req, name, Style::Evolution, Cap::Read)?;
     let state =
         core::connection_state(&InstanceRef::Id(instance.id)).map_err(|e| core_error(&e))?;
@@ -465,7 +465,7 @@ pub fn connection_state(req: &Request, name: &str) -> Reply {
 /// the stored keys): a paired instance answers its state (`connecting` while it logs
 /// in again), one still pairing answers its new QR code. An instance that was never
 /// paired or was logged out is "not connected", as in Evolution.
-pub fn restart(req: &Request, name: &str) -> Reply {
+pub(crate) fn restart(req: &Request, name: &str) -> Reply {
     let instance = guard(req, name, Style::Evolution, Cap::Manage)?;
     let which = InstanceRef::Id(instance.id);
     let restarted = match core::restart_instance(&which) {
@@ -487,7 +487,7 @@ pub fn restart(req: &Request, name: &str) -> Reply {
 
 // ---- DELETE /instance/logout/{instanceName} ------------------------------------
 
-pub fn logout(req: &Request, name: &str) -> Reply {
+pub(crate) fn logout(req: &Request, name: &str) -> Reply {
     let instance = guard(req, name, Style::Evolution, Cap::Manage)?;
     let which = InstanceRef::Id(instance.id);
     let state = core::connection_state(&which).map_err(|e| core_error(&e))?;
@@ -504,7 +504,7 @@ pub fn logout(req: &Request, name: &str) -> Reply {
 /// operation (log out if connected or connecting, commit the INSTANCE_DELETE event, then
 /// remove the registry entry, every record and the files), so the event is out before
 /// the data goes and a failure leaves the instance whole.
-pub fn delete(req: &Request, name: &str) -> Reply {
+pub(crate) fn delete(req: &Request, name: &str) -> Reply {
     let style = Style::Delete;
     // 1. Validate: the key, the instance, the caller's right to it.
     // An instance's own token may delete it, as Evolution's guard allows: core decides,
@@ -610,7 +610,7 @@ struct Counts {
     chat: u64,
 }
 
-pub fn fetch(req: &Request) -> Reply {
+pub(crate) fn fetch(req: &Request) -> Reply {
     let Some(caller) = &req.caller else {
         return Err(shape::unauthorized(Style::Evolution));
     };

@@ -214,7 +214,7 @@ fn obj() -> Value {
 }
 
 /// The document as JSON text.
-pub fn document() -> String {
+pub(crate) fn document() -> String {
     let message_key = json!({
         "type": "object",
         "properties": {

@@ -12,7 +12,7 @@ const MARGIN: usize = 3;
 const SCALE: usize = 4;
 
 /// The QR code of `payload` as a PNG data URL, or `None` if it does not fit a QR code.
-pub fn data_url(payload: &str) -> Option<String> {
+pub(crate) fn data_url(payload: &str) -> Option<String> {
     let code = QrCode::with_error_correction_level(payload.as_bytes(), EcLevel::H)
         .or_else(|_| QrCode::with_error_correction_level(payload.as_bytes(), EcLevel::L))
         .ok()?;

@@ -14,7 +14,7 @@ use wagate_plugin_sdk::prelude::*;
 
 /// Which error body a route answers with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Style {
+pub(crate) enum Style {
     /// The exception filter's `{"status","error","response":{"message"}}`.
     Evolution,
     /// The delete route's `{"error":true,"message"}`.
@@ -23,8 +23,10 @@ pub enum Style {
 
 impl Style {
     /// The style of a request path relative to the mount (`/instance/delete/x` is the
-    /// delete route's; everything else Evolution's).
-    pub fn of(method: &str, rel_path: &str) -> Style {
+    /// delete route's; everything else Evolution's). Only `evolution-apikey`, which
+    /// includes this file, calls it (the dialect knows its routes' styles).
+    #[allow(dead_code)]
+    pub(crate) fn of(method: &str, rel_path: &str) -> Style {
         let segs: Vec<&str> = rel_path.split('/').filter(|s| !s.is_empty()).collect();
         if method.eq_ignore_ascii_case("DELETE")
             && matches!(segs.as_slice(), ["instance", "delete", _])
@@ -55,7 +57,7 @@ struct DeleteError<'a> {
 }
 
 /// The reason phrase Evolution's exception classes put in `error`.
-pub fn reason(status: u16) -> &'static str {
+pub(crate) fn reason(status: u16) -> &'static str {
     match status {
         400 => "Bad Request",
         401 => "Unauthorized",
@@ -71,7 +73,7 @@ pub fn reason(status: u16) -> &'static str {
 }
 
 /// `{"status":N,"error":"<reason>","response":{"message":<messages>}}`.
-pub fn evolution<M: Serialize>(status: u16, messages: M) -> HttpResponse {
+pub(crate) fn evolution<M: Serialize>(status: u16, messages: M) -> HttpResponse {
     json(
         status,
         &Envelope {
@@ -83,12 +85,12 @@ pub fn evolution<M: Serialize>(status: u16, messages: M) -> HttpResponse {
 }
 
 /// `evolution(status, [message])`.
-pub fn evolution_msg(status: u16, message: &str) -> HttpResponse {
+pub(crate) fn evolution_msg(status: u16, message: &str) -> HttpResponse {
     evolution(status, [message])
 }
 
 /// `{"error":true,"message":"..."}` (the delete route's documented shape).
-pub fn delete_error(status: u16, message: &str) -> HttpResponse {
+pub(crate) fn delete_error(status: u16, message: &str) -> HttpResponse {
     json(
         status,
         &DeleteError {
@@ -101,7 +103,7 @@ pub fn delete_error(status: u16, message: &str) -> HttpResponse {
 /// 401 in the route's shape: `{"status":401,"error":"Unauthorized","response":
 /// {"message":"Unauthorized"}}`, or `{"error":true,"message":"Unauthorized"}` on the
 /// delete route.
-pub fn unauthorized(style: Style) -> HttpResponse {
+pub(crate) fn unauthorized(style: Style) -> HttpResponse {
     match style {
         Style::Evolution => evolution(401, "Unauthorized"),
         Style::Delete => delete_error(401, "Unauthorized"),
@@ -111,7 +113,7 @@ pub fn unauthorized(style: Style) -> HttpResponse {
 /// Evolution's instance-guard answer for an unknown instance: 404 `The "x" instance
 /// does not exist`; on the delete route 400 with the same message, as its spec lists
 /// "400 - instance doesn't exist".
-pub fn instance_missing(style: Style, name: &str) -> HttpResponse {
+pub(crate) fn instance_missing(style: Style, name: &str) -> HttpResponse {
     let msg = format!("The \"{name}\" instance does not exist");
     match style {
         Style::Evolution => evolution_msg(404, &msg),

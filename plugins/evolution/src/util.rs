@@ -6,7 +6,7 @@ use wagate_plugin_sdk::prelude::*;
 /// Evolution's connection states are Baileys' `open`, `connecting` and `close`; core's
 /// `disconnected` (never paired or logged out) and `closed` (paired, link down) are
 /// both `close` there.
-pub fn state(s: ConnectionState) -> &'static str {
+pub(crate) fn state(s: ConnectionState) -> &'static str {
     match s {
         ConnectionState::Open => "open",
         ConnectionState::Connecting => "connecting",
@@ -16,10 +16,10 @@ pub fn state(s: ConnectionState) -> &'static str {
 
 /// `2024-05-01T12:34:56.789Z` for epoch milliseconds (UTC), as JavaScript's
 /// `toISOString` writes it.
-pub use wagate_plugin_sdk::time::iso8601_millis as iso;
+pub(crate) use wagate_plugin_sdk::time::iso8601_millis as iso;
 
 /// Baileys' `getDevice`: which kind of client produced a message id.
-pub fn source(id: &str) -> &'static str {
+pub(crate) fn source(id: &str) -> &'static str {
     let n = id.len();
     if id.starts_with("3A") && n == 20 {
         "ios"
@@ -35,12 +35,12 @@ pub fn source(id: &str) -> &'static str {
 }
 
 /// A config value; empty counts as unset.
-pub fn setting(key: &str) -> Option<String> {
+pub(crate) fn setting(key: &str) -> Option<String> {
     config::get(key).filter(|v| !v.trim().is_empty())
 }
 
 /// A boolean config value (`true`/`1`/`yes`), `default` when unset.
-pub fn flag(key: &str, default: bool) -> bool {
+pub(crate) fn flag(key: &str, default: bool) -> bool {
     match setting(key) {
         Some(v) => matches!(v.trim(), "true" | "1" | "yes" | "on"),
         None => default,

@@ -33,7 +33,7 @@ use crate::util::iso;
 use crate::{Cap, Reply, core_error, guard};
 
 /// Every event name Evolution's webhook config accepts (its `EventController.events`).
-pub const EVOLUTION_EVENTS: [&str; 31] = [
+pub(crate) const EVOLUTION_EVENTS: [&str; 31] = [
     "APPLICATION_STARTUP",
     "QRCODE_UPDATED",
     "MESSAGES_SET",
@@ -135,7 +135,7 @@ fn row(w: Webhook, instance_id: &str) -> Row {
 
 /// Reads Evolution's `webhook` object (`{enabled, url, headers?, byEvents?, base64?,
 /// events?}`) into core's spec. `prefix` names the object in messages (`webhook`).
-pub fn spec(
+pub(crate) fn spec(
     v: &Value,
     prefix: &str,
     default_enabled: Option<bool>,
@@ -227,7 +227,7 @@ pub fn spec(
 }
 
 /// Replaces this dialect's webhook of the instance; the answer in Evolution's row shape.
-pub fn apply(instance: &Instance, spec: WebhookSpec) -> Result<Value, HttpResponse> {
+pub(crate) fn apply(instance: &Instance, spec: WebhookSpec) -> Result<Value, HttpResponse> {
     let set = core::set_webhooks(&InstanceRef::Id(instance.id.clone()), &[spec])
         .map_err(|e| core_error(&e))?;
     let hook = set
@@ -240,7 +240,7 @@ pub fn apply(instance: &Instance, spec: WebhookSpec) -> Result<Value, HttpRespon
 
 // ---- POST /webhook/set/{instanceName} ---------------------------------------------
 
-pub fn set(req: &Request, name: &str) -> Reply {
+pub(crate) fn set(req: &Request, name: &str) -> Reply {
     let instance = guard(req, name, Style::Evolution, Cap::Manage)?;
     let body = input::body(req)?;
     if body.get("webhook").is_none_or(Value::is_null) {
@@ -253,7 +253,7 @@ pub fn set(req: &Request, name: &str) -> Reply {
 
 // ---- GET /webhook/find/{instanceName} ---------------------------------------------
 
-pub fn find(req: &Request, name: &str) -> Reply {
+pub(crate) fn find(req: &Request, name: &str) -> Reply {
     let instance = guard(req, name, Style::Evolution, Cap::Manage)?;
     let hooks =
         core::get_webhooks(&InstanceRef::Id(instance.id.clone())).map_err(|e| core_error(&e))?;

@@ -22,7 +22,7 @@ use wagate_plugin_sdk::types::{ConnectionState, Event, EventPayload, Message};
 use crate::util::{chat_type, display_jid, iso8601};
 
 /// The envelope for `ev`, or `None` when RyzeAPI has no such event.
-pub fn render(ev: &Event, base_url: &str) -> Option<Value> {
+pub(crate) fn render(ev: &Event, base_url: &str) -> Option<Value> {
     let (event, data) = match &ev.payload {
         EventPayload::MessageUpsert(m) => ("message.exchange", exchange(m, "message")),
         EventPayload::MessageRevoked(m) => ("message.exchange", exchange(m, "message_revoke")),

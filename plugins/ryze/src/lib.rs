@@ -44,16 +44,16 @@ use wagate_plugin_sdk::prelude::*;
 
 /// RyzeAPI's literal error messages.
 pub(crate) mod msg {
-    pub const INVALID_TOKEN: &str = "Invalid token";
-    pub const INVALID_BODY: &str = "Invalid request body";
-    pub const NUMBER_REQUIRED: &str = "Number is required";
-    pub const MESSAGE_ID_REQUIRED: &str = "MessageID is required";
-    pub const INSTANCE_NOT_FOUND: &str = "Instance not found";
-    pub const MESSAGE_NOT_FOUND: &str = "message not found";
-    pub const CHAT_NOT_FOUND: &str = "Chat not found";
-    pub const NOT_CONNECTED: &str = "Instance is not connected to WhatsApp";
-    pub const RATE_LIMITED: &str = "Rate limit exceeded. Try again later.";
-    pub const FORBIDDEN: &str = "Token does not have permission for this operation";
+    pub(crate) const INVALID_TOKEN: &str = "Invalid token";
+    pub(crate) const INVALID_BODY: &str = "Invalid request body";
+    pub(crate) const NUMBER_REQUIRED: &str = "Number is required";
+    pub(crate) const MESSAGE_ID_REQUIRED: &str = "MessageID is required";
+    pub(crate) const INSTANCE_NOT_FOUND: &str = "Instance not found";
+    pub(crate) const MESSAGE_NOT_FOUND: &str = "message not found";
+    pub(crate) const CHAT_NOT_FOUND: &str = "Chat not found";
+    pub(crate) const NOT_CONNECTED: &str = "Instance is not connected to WhatsApp";
+    pub(crate) const RATE_LIMITED: &str = "Rate limit exceeded. Try again later.";
+    pub(crate) const FORBIDDEN: &str = "Token does not have permission for this operation";
 }
 
 /// A success answer: `body` is the whole JSON object (it carries `success: true`).
@@ -99,7 +99,7 @@ pub(crate) struct Settings {
 }
 
 impl Settings {
-    pub fn load() -> Settings {
+    pub(crate) fn load() -> Settings {
         fn num<T: std::str::FromStr>(key: &str, default: T) -> T {
             wagate_plugin_sdk::config::get(key)
                 .and_then(|v| v.trim().parse().ok())

@@ -248,7 +248,7 @@ fn get_webhook_op() -> Value {
     )
 }
 
-pub fn document() -> String {
+pub(crate) fn document() -> String {
     let not_found = || {
         err(
             "Instance does not exist (or is not visible to the token).",

@@ -18,7 +18,7 @@ use wagate_plugin_sdk::time::now_ms;
 /// Chats muted further out than this (year 9999) are muted "permanently".
 const PERMANENT_MUTE_AFTER: u64 = 253_402_300_799_000;
 
-pub fn router() -> Router {
+pub(crate) fn router() -> Router {
     crate::media::routes(Router::new())
         .post("/instance/new", create_instance)
         .get("/instance/list", list_instances)

@@ -3,12 +3,12 @@
 
 // Times and base64 are the SDK's (one tested implementation for every plugin).
 use wagate_plugin_sdk::base64;
-pub use wagate_plugin_sdk::time::{iso8601, parse_iso8601};
+pub(crate) use wagate_plugin_sdk::time::{iso8601, parse_iso8601};
 
 /// The QR payload rendered as an SVG image, as a `data:image/svg+xml;base64,...` URL
 /// (RyzeAPI returns a PNG data URL; SVG keeps the plugin pure Rust and small, and
 /// renders in the same `<img src>`). `None` if the payload does not fit a QR code.
-pub fn qr_data_url(payload: &str) -> Option<String> {
+pub(crate) fn qr_data_url(payload: &str) -> Option<String> {
     use qrcode::render::svg;
     let code = qrcode::QrCode::new(payload.as_bytes()).ok()?;
     let svg = code
@@ -24,7 +24,7 @@ pub fn qr_data_url(payload: &str) -> Option<String> {
 
 /// How RyzeAPI's event catalog shows a JID: the bare number for a person
 /// (`5511999999999`), the full JID otherwise (`...@g.us`, `...@lid`).
-pub fn display_jid(jid: &str) -> String {
+pub(crate) fn display_jid(jid: &str) -> String {
     match jid.strip_suffix("@s.whatsapp.net") {
         Some(user) => user.to_string(),
         None => jid.to_string(),
@@ -32,7 +32,7 @@ pub fn display_jid(jid: &str) -> String {
 }
 
 /// `group` for `@g.us`, `newsletter` for `@newsletter`, else `private`.
-pub fn chat_type(jid: &str) -> &'static str {
+pub(crate) fn chat_type(jid: &str) -> &'static str {
     if jid.ends_with("@g.us") {
         "group"
     } else if jid.ends_with("@newsletter") {
@@ -45,7 +45,7 @@ pub fn chat_type(jid: &str) -> &'static str {
 /// A mute duration as RyzeAPI accepts it: `"8h"`, `"8 hours"`, `"7d"`, `"1w"`,
 /// `"1 week"`, `"30m"`, `"90 minutes"`, a bare number of seconds; `"always"`,
 /// `"forever"`, `"permanent"` or empty mean no expiry (`Ok(None)`). Seconds otherwise.
-pub fn parse_duration(s: &str) -> Result<Option<u64>, ()> {
+pub(crate) fn parse_duration(s: &str) -> Result<Option<u64>, ()> {
     let s = s.trim().to_ascii_lowercase();
     if s.is_empty() || matches!(s.as_str(), "always" | "forever" | "permanent") {
         return Ok(None);
@@ -69,7 +69,7 @@ pub fn parse_duration(s: &str) -> Result<Option<u64>, ()> {
 }
 
 /// `"8 hours"`, `"1 week"`, `"2 days"`, `"30 minutes"`, `"45 seconds"`.
-pub fn human_duration(secs: u64) -> String {
+pub(crate) fn human_duration(secs: u64) -> String {
     let unit = |n: u64, one: &str| {
         if n == 1 {
             format!("1 {one}")

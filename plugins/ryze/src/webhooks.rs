@@ -43,7 +43,7 @@ use crate::util::iso8601;
 use crate::{core_fail, fail, msg, ok};
 
 /// RyzeAPI's six event types.
-pub const RYZE_EVENTS: [&str; 6] = [
+pub(crate) const RYZE_EVENTS: [&str; 6] = [
     "message.exchange",
     "message.status",
     "call.update",
@@ -66,15 +66,15 @@ const KINDS: [(&str, &str); 5] = [
 const NOTHING: &str = "message_deleted";
 
 /// Enabled webhooks one instance may have (RyzeAPI's limit).
-pub const MAX_ENABLED: usize = 3;
+pub(crate) const MAX_ENABLED: usize = 3;
 
-pub const LABEL_HEADER: &str = "x-ryze-label";
-pub const EVENTS_HEADER: &str = "x-ryze-events";
+pub(crate) const LABEL_HEADER: &str = "x-ryze-label";
+pub(crate) const EVENTS_HEADER: &str = "x-ryze-events";
 const DEFAULT_LABEL: &str = "default";
 const NOT_FOUND: &str = "Webhook not found";
 
 /// The core kinds a list of RyzeAPI names stands for (empty: all).
-pub fn kinds_of(names: &[String]) -> Vec<String> {
+pub(crate) fn kinds_of(names: &[String]) -> Vec<String> {
     if names.is_empty() {
         return Vec::new();
     }
@@ -168,7 +168,7 @@ impl Row {
 
 /// What the body asks for, validated.
 #[derive(Debug, PartialEq)]
-pub struct Wanted {
+pub(crate) struct Wanted {
     pub label: String,
     pub enabled: bool,
     pub url: Option<String>,
@@ -181,7 +181,7 @@ fn bad(m: &str) -> HttpResponse {
 }
 
 /// Reads and validates the body of `POST /events/webhook/{instance}`.
-pub fn parse(body: &[u8]) -> Result<Wanted, HttpResponse> {
+pub(crate) fn parse(body: &[u8]) -> Result<Wanted, HttpResponse> {
     let v: Value =
         serde_json::from_slice(body).map_err(|e| bad(&format!("{}: {e}", msg::INVALID_BODY)))?;
     let Value::Object(o) = v else {
@@ -346,7 +346,7 @@ fn hook_error(e: &CoreError) -> HttpResponse {
 }
 
 /// `POST /events/webhook/{instance}`.
-pub fn set(req: &Request, which: &InstanceRef) -> Result<HttpResponse, HttpResponse> {
+pub(crate) fn set(req: &Request, which: &InstanceRef) -> Result<HttpResponse, HttpResponse> {
     let wanted = parse(&req.raw.body)?;
     let existing = rows(which)?;
     let previous = existing.iter().find(|r| r.label == wanted.label);
@@ -386,7 +386,7 @@ pub fn set(req: &Request, which: &InstanceRef) -> Result<HttpResponse, HttpRespo
 }
 
 /// `GET /events/getWebhook/{instance}[?label=]`.
-pub fn get(req: &Request, which: &InstanceRef) -> Result<HttpResponse, HttpResponse> {
+pub(crate) fn get(req: &Request, which: &InstanceRef) -> Result<HttpResponse, HttpResponse> {
     let rows = rows(which)?;
     match req.query("label") {
         Some(label) => {

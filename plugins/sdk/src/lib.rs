@@ -157,8 +157,7 @@ pub mod core {
     use crate::types::{
         Chat, ChatPatch, ConnectInfo, ConnectionState, CoreError, CreateOptions, CreatedInstance,
         Instance, InstanceRef, InstanceStats, Integration, IntegrationSpec, MediaFile, MediaSend,
-        Message, MessagePage,
-        RateDecision, Webhook, WebhookSpec,
+        Message, MessagePage, RateDecision, Webhook, WebhookSpec,
     };
 
     core_ops! {

@@ -62,7 +62,7 @@ fn authed(h: Handler) -> impl Fn(&Request, &Params) -> HttpResponse {
     }
 }
 
-pub fn router() -> Router {
+pub(crate) fn router() -> Router {
     Router::new()
         .get("/openapi.json", |_, _| {
             json(200, &crate::openapi::document())

@@ -74,7 +74,7 @@ fn name_and_payload(p: &EventPayload) -> (&'static str, Value) {
 }
 
 /// The whole envelope. Every core event has a sessions/v1 rendering.
-pub fn render(ev: &Event) -> Option<Value> {
+pub(crate) fn render(ev: &Event) -> Option<Value> {
     let (event, payload) = name_and_payload(&ev.payload);
     let id = if ev.id.starts_with("evt_") {
         ev.id.clone()

@@ -201,7 +201,7 @@ fn session_name(sid: &str) -> Result<String, CoreError> {
     core::get_instance(&session_ref(sid)).map(|i| i.name)
 }
 
-pub fn get_chatwoot(req: &Request, p: &Params) -> HttpResponse {
+pub(crate) fn get_chatwoot(req: &Request, p: &Params) -> HttpResponse {
     let sid = sid(p);
     let fail = |e| core_failure(req, e, &sid, Cap::Manage, Within::Session);
     let found = match core::get_integration(&session_ref(&sid), SINK) {
@@ -217,7 +217,7 @@ pub fn get_chatwoot(req: &Request, p: &Params) -> HttpResponse {
     }
 }
 
-pub fn put_chatwoot(req: &Request, p: &Params) -> HttpResponse {
+pub(crate) fn put_chatwoot(req: &Request, p: &Params) -> HttpResponse {
     let sid = sid(p);
     let fail = |e| core_failure(req, e, &sid, Cap::Manage, Within::Session);
     let invalid = |r| checked(req, &sid, Cap::Manage, Within::Session, r);
@@ -251,7 +251,7 @@ pub fn put_chatwoot(req: &Request, p: &Params) -> HttpResponse {
     }
 }
 
-pub fn delete_chatwoot(req: &Request, p: &Params) -> HttpResponse {
+pub(crate) fn delete_chatwoot(req: &Request, p: &Params) -> HttpResponse {
     let sid = sid(p);
     match core::delete_integration(&session_ref(&sid), SINK) {
         Ok(true) => no_content(),

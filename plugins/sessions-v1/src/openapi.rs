@@ -75,7 +75,7 @@ fn page_of(item: &str) -> Value {
     })
 }
 
-pub fn document() -> Value {
+pub(crate) fn document() -> Value {
     let not_found = || {
         error_response(
             "`not_found`: the session does not exist or is not owned by the caller's organization",

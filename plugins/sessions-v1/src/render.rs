@@ -5,7 +5,7 @@ use wagate_plugin_sdk::prelude::*;
 use wagate_plugin_sdk::types::ConnectInfo;
 
 /// `{"error":{"code","message","details"}}` with `status`.
-pub fn error(status: u16, code: &str, message: &str, details: Value) -> HttpResponse {
+pub(crate) fn error(status: u16, code: &str, message: &str, details: Value) -> HttpResponse {
     json(
         status,
         &json!({ "error": { "code": code, "message": message, "details": details } }),
@@ -13,12 +13,12 @@ pub fn error(status: u16, code: &str, message: &str, details: Value) -> HttpResp
 }
 
 /// 404 `not_found` with `message` (`session not found`, `chat not found`, ...).
-pub fn not_found(message: &str) -> HttpResponse {
+pub(crate) fn not_found(message: &str) -> HttpResponse {
     error(404, "not_found", message, json!({}))
 }
 
 /// 403 `forbidden`: the caller lacks `capability`.
-pub fn forbidden(capability: &str) -> HttpResponse {
+pub(crate) fn forbidden(capability: &str) -> HttpResponse {
     error(
         403,
         "forbidden",
@@ -28,7 +28,7 @@ pub fn forbidden(capability: &str) -> HttpResponse {
 }
 
 /// 422 `validation_error`; `fields` maps a field to what is wrong with it.
-pub fn validation(message: &str, fields: Value) -> HttpResponse {
+pub(crate) fn validation(message: &str, fields: Value) -> HttpResponse {
     let details = if fields.as_object().is_some_and(|f| !f.is_empty()) {
         json!({ "fields": fields })
     } else {
@@ -38,7 +38,7 @@ pub fn validation(message: &str, fields: Value) -> HttpResponse {
 }
 
 /// 401 `unauthorized`.
-pub fn unauthorized() -> HttpResponse {
+pub(crate) fn unauthorized() -> HttpResponse {
     error(
         401,
         "unauthorized",
@@ -48,7 +48,7 @@ pub fn unauthorized() -> HttpResponse {
 }
 
 /// 204 with no body.
-pub fn no_content() -> HttpResponse {
+pub(crate) fn no_content() -> HttpResponse {
     HttpResponse {
         status: 204,
         headers: Vec::new(),
@@ -57,7 +57,7 @@ pub fn no_content() -> HttpResponse {
 }
 
 /// The sessions/v1 status of a connection state.
-pub fn status(state: ConnectionState) -> &'static str {
+pub(crate) fn status(state: ConnectionState) -> &'static str {
     match state {
         ConnectionState::Disconnected => "stopped",
         ConnectionState::Connecting => "scan_qr_code",
@@ -66,7 +66,7 @@ pub fn status(state: ConnectionState) -> &'static str {
     }
 }
 
-pub fn session(i: &Instance) -> Value {
+pub(crate) fn session(i: &Instance) -> Value {
     json!({
         "id": i.id,
         "name": i.name,
@@ -77,11 +77,11 @@ pub fn session(i: &Instance) -> Value {
     })
 }
 
-pub fn connect_info(c: &ConnectInfo) -> Value {
+pub(crate) fn connect_info(c: &ConnectInfo) -> Value {
     json!({ "status": status(c.state), "qr": c.qr, "pairCode": c.pair_code })
 }
 
-pub fn chat(c: &Chat) -> Value {
+pub(crate) fn chat(c: &Chat) -> Value {
     json!({
         "id": c.jid,
         "name": c.name,
@@ -93,7 +93,7 @@ pub fn chat(c: &Chat) -> Value {
     })
 }
 
-pub fn message(m: &Message) -> Value {
+pub(crate) fn message(m: &Message) -> Value {
     let kind = if m.revoked {
         "revoked"
     } else if m.media.is_some() {
@@ -123,6 +123,6 @@ pub fn message(m: &Message) -> Value {
 }
 
 /// The list envelope: `{"data":[...],"nextCursor":...}` (`null` at the end).
-pub fn page(data: Vec<Value>, next_cursor: Option<String>) -> Value {
+pub(crate) fn page(data: Vec<Value>, next_cursor: Option<String>) -> Value {
     json!({ "data": data, "nextCursor": next_cursor })
 }

@@ -34,7 +34,7 @@ use crate::api::{Cap, Within, body_object, checked, core_failure, session_ref, s
 use crate::render::{self, validation};
 
 /// (v1 event name, core kind), in the order answers list them.
-pub const EVENTS: [(&str, &str); 10] = [
+pub(crate) const EVENTS: [(&str, &str); 10] = [
     ("message", "message_upsert"),
     ("message.from_me", "message_upsert"),
     ("message.revoked", "message_revoked"),
@@ -51,7 +51,7 @@ pub const EVENTS: [(&str, &str); 10] = [
 const MAX_HOOKS: usize = 10;
 
 /// One webhook in the v1 shape.
-pub fn webhook(w: &Webhook) -> Value {
+pub(crate) fn webhook(w: &Webhook) -> Value {
     let events: Vec<&str> = EVENTS
         .iter()
         .filter(|(_, kind)| w.events.iter().any(|k| k == kind))
@@ -74,7 +74,7 @@ pub fn webhook(w: &Webhook) -> Value {
 }
 
 /// Reads the `PUT` body; `fields` collects what is wrong, keyed by JSON path.
-pub fn parse(body: &Map<String, Value>) -> Result<Vec<WebhookSpec>, Map<String, Value>> {
+pub(crate) fn parse(body: &Map<String, Value>) -> Result<Vec<WebhookSpec>, Map<String, Value>> {
     let mut fields = Map::new();
     for k in body.keys() {
         if k != "webhooks" {
@@ -208,7 +208,7 @@ fn list(hooks: &[Webhook]) -> HttpResponse {
     )
 }
 
-pub fn get_webhooks(req: &Request, p: &Params) -> HttpResponse {
+pub(crate) fn get_webhooks(req: &Request, p: &Params) -> HttpResponse {
     let sid = sid(p);
     match core::get_webhooks(&session_ref(&sid)) {
         Ok(hooks) => list(&hooks),
@@ -216,7 +216,7 @@ pub fn get_webhooks(req: &Request, p: &Params) -> HttpResponse {
     }
 }
 
-pub fn put_webhooks(req: &Request, p: &Params) -> HttpResponse {
+pub(crate) fn put_webhooks(req: &Request, p: &Params) -> HttpResponse {
     let sid = sid(p);
     let invalid = |r| checked(req, &sid, Cap::Manage, Within::Session, r);
     let body = match body_object(req, false) {

@@ -66,14 +66,14 @@ fn router() -> Router {
                 }),
                 enabled: body["enabled"].as_bool().unwrap_or(true),
             };
-            match core::set_integration(&instance(&params), &spec) {
+            match core::set_integration(&instance(params), &spec) {
                 Ok(i) => json(200, &integration_json(&i)),
                 Err(e) => core_error(&e),
             }
         })
         .get(
             "/integration/{instance}",
-            |_req, params| match core::get_integration(&instance(&params), NAME) {
+            |_req, params| match core::get_integration(&instance(params), NAME) {
                 Ok(Some(i)) => json(200, &integration_json(&i)),
                 Ok(None) => json_error(404, "not_found", "no integration"),
                 Err(e) => core_error(&e),
@@ -81,7 +81,7 @@ fn router() -> Router {
         )
         .delete(
             "/integration/{instance}",
-            |_req, params| match core::delete_integration(&instance(&params), NAME) {
+            |_req, params| match core::delete_integration(&instance(params), NAME) {
                 Ok(deleted) => json(200, &json!({ "deleted": deleted })),
                 Err(e) => core_error(&e),
             },
@@ -123,7 +123,7 @@ fn router() -> Router {
             };
             let to = body["to"].as_str().unwrap_or_default();
             let text = body["text"].as_str().unwrap_or_default();
-            match core::send_text(&instance(&params), to, text) {
+            match core::send_text(&instance(params), to, text) {
                 Ok(m) => json(200, &json!({ "id": m.id })),
                 Err(e) => core_error(&e),
             }
