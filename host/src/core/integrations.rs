@@ -33,6 +33,33 @@ pub const MAX_SETTINGS_BYTES: usize = 64 * 1024;
 pub const MAX_SECRET_HEADERS: usize = 8;
 
 impl Core {
+    /// Every integration of `which`, by sink name. Needs `manage`.
+    pub async fn list_integrations(
+        &self,
+        p: &Principal,
+        which: &InstanceRef,
+    ) -> CoreResult<Vec<Integration>> {
+        let record = self.authorize(p, which, Capability::Manage)?;
+        let id = record.instance.id;
+        self.store.read(|tx| {
+            let by_instance = tx
+                .open_multimap_table(tables::WEBHOOKS_BY_INSTANCE)
+                .map_err(internal)?;
+            let hooks = tx.open_table(tables::WEBHOOKS).map_err(internal)?;
+            let mut out = Vec::new();
+            for wid in by_instance.get(id.as_str()).map_err(internal)? {
+                let wid = wid.map_err(internal)?;
+                if let Some(w) = get_json::<_, Webhook>(&hooks, wid.value())?
+                    && let Some(i) = Integration::of(&w)
+                {
+                    out.push(i);
+                }
+            }
+            out.sort_by(|a, b| a.sink.cmp(&b.sink));
+            Ok(out)
+        })
+    }
+
     /// The integration of `which` with `sink`, if any. Needs `manage`.
     pub async fn get_integration(
         &self,

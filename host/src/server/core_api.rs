@@ -9,6 +9,8 @@
 //! | POST | /core/instances/{i}/connect | connect `{phone?}` |
 //! | GET | /core/instances/{i}/state | connection state |
 //! | POST | /core/instances/{i}/logout | logout |
+//! | POST | /core/instances/{i}/restart | drop the WhatsApp session and log in again with the stored keys |
+//! | GET | /core/instances/{i}/integrations | the instance's integrations (Chatwoot, ...); secret header values are never shown |
 //! | POST | /core/instances/{i}/messages | send text `{to, text}` |
 //! | POST | /core/instances/{i}/messages/media | send media `{to, kind, data\|url, mimetype?, file_name?, caption?, duration_secs?, quoted?, mentions?}` |
 //! | GET | /core/instances/{i}/messages/{id} | one stored message |
@@ -61,6 +63,8 @@ fn route_label(seg: &[&str]) -> &'static str {
         ["instances", _, "connect"] => "core:connect",
         ["instances", _, "state"] => "core:state",
         ["instances", _, "logout"] => "core:logout",
+        ["instances", _, "restart"] => "core:restart",
+        ["instances", _, "integrations"] => "core:integrations",
         ["instances", _, "messages"] => "core:send",
         ["instances", _, "messages", "media"] => "core:send_media",
         ["instances", _, "messages", _, "media"] => "core:media",
@@ -127,6 +131,12 @@ async fn dispatch(core: &Core, p: &Principal, req: &Req, seg: &[&str]) -> ApiRes
         ),
         ["instances", i, "logout"] if m == Method::POST => {
             ok(&core.logout(p, &InstanceRef::parse(i)).await?)
+        }
+        ["instances", i, "restart"] if m == Method::POST => {
+            ok(&core.restart_instance(p, &InstanceRef::parse(i)).await?)
+        }
+        ["instances", i, "integrations"] if m == Method::GET => {
+            ok(&core.list_integrations(p, &InstanceRef::parse(i)).await?)
         }
         ["instances", i, "messages"] if m == Method::POST => {
             let body: SendBody = req.json()?;

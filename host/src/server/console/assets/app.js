@@ -288,10 +288,12 @@ async function viewInstance(name) {
     el("h1", { text: name }), header,
     connect, el("div", { id: "qr", class: "qr" }),
     el("div", { class: "actions" },
+      el("button", { type: "button", text: S.restartInstance, onclick: guard(async () => {
+        await core("POST", "/instances/" + enc(name) + "/restart"); say(S.restarted); }) }),
       el("button", { type: "button", onclick: guard(async () => { await core("POST", "/instances/" + enc(name) + "/logout"); }) , text: S.logoutInstance }),
       el("button", { type: "button", class: "danger", onclick: () => confirmDelete(name, () => core("DELETE", "/instances/" + enc(name))), text: S.deleteInstance })),
     el("h2", { text: S.chatsTitle }), chats,
-    hooksPanel));
+    hooksPanel, await integrationsPanel(name)));
 }
 
 async function viewAdminInstance(name) {
@@ -376,6 +378,18 @@ async function webhooksPanel(name) {
     }) }, el("label", { for: "hook-url", text: S.webhookUrl }), url, el("button", { type: "submit", text: S.webhookAdd })));
   panel.refresh = guard(draw);
   return panel;
+}
+
+// The instance's integrations (set through a dialect, e.g. Evolution's /chatwoot/set):
+// shown, not edited here; the inbound secret is not shown.
+async function integrationsPanel(name) {
+  const list = await core("GET", "/instances/" + enc(name) + "/integrations");
+  return el("section", {}, el("h2", { text: S.integrationsTitle }),
+    list.length ? el("ul", {}, ...list.map((i) => el("li", { "data-integration": i.sink },
+      el("strong", { text: i.sink }), " ", el("span", { class: "wrap", text: i.url }), " ",
+      el("span", { class: "tag", text: i.enabled ? S.enabled : S.disabled }),
+      i.secret_header_names.length ? el("span", { class: "tag", text: fmt(S.secretHeaders, { names: i.secret_header_names.join(", ") }) }) : null)))
+      : el("p", { text: S.noIntegrations }));
 }
 
 // ---- chat ------------------------------------------------------------------------
