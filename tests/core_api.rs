@@ -985,7 +985,10 @@ fn a_global_name_index_is_migrated_per_org() {
     let (s, v) = gw.call("GET", "/core/instances/one", Some(&a), None);
     assert_eq!((s, &v["id"]), (200, &one["id"]), "{v}");
     assert!(gw.stop().success());
-    assert_eq!(common::stored_schema_version(&data), 3);
+    assert_eq!(
+        common::stored_schema_version(&data),
+        wagate::store::SCHEMA_VERSION
+    );
 }
 
 /// Issue 14, defect 1: a chat of large inbound messages (40 of 1,000,000 characters,

@@ -475,3 +475,83 @@ async fn history_is_one_commit_without_events() {
     assert_eq!(page.messages.len(), 5);
     assert!(page.messages.iter().any(|m| m.id == live.id));
 }
+
+/// The real link reports inbound media without bytes and downloads them later: the
+/// message is stored `stored: false` (its media not served), then `MediaDownloaded`
+/// puts the bytes in the media store, marks it stored and emits `message_media` in one
+/// commit; `MediaFailed` changes nothing; a download for a message deleted meanwhile
+/// leaves no file behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn media_downloaded_later_is_stored_announced_and_served() {
+    use wagate::core::model::EventPayload;
+    use wagate::whatsapp::LinkEvent;
+    let dir = tempfile::tempdir().unwrap();
+    let core = core_on(dir.path()).await;
+    let org = core.create_org("acme").await.unwrap();
+    let admin = Core::admin_principal(&org.id);
+    let id = connected(&core, &admin, "shop").await;
+    let chat = "5511999999999@s.whatsapp.net";
+    let which = InstanceRef::Id(id.clone());
+    let mut pending = inbound(1, chat, true);
+    pending.media.as_mut().unwrap().bytes = None;
+    let m = core.ingest_message(&id, pending).await.unwrap();
+    assert!(!m.media.as_ref().unwrap().stored);
+    assert!(matches!(
+        core.get_media(&admin, &which, &m.id).await,
+        Err(CoreError::NotFound(..))
+    ));
+    let outbox = |core: &Core| {
+        core.store()
+            .read(|tx| wagate::core::outbox::read_after(tx, 0, 100_000))
+            .unwrap()
+    };
+    let before = outbox(&core).len();
+    core.handle_link_event(LinkEvent::MediaFailed {
+        instance_id: id.clone(),
+        chat_jid: chat.into(),
+        message_id: m.id.clone(),
+        reason: "expired".into(),
+    })
+    .await
+    .unwrap();
+    assert_eq!(outbox(&core).len(), before);
+    let bytes = bytes::Bytes::from_static(b"\xff\xd8\xff\xe0 a jpeg");
+    core.handle_link_event(LinkEvent::MediaDownloaded {
+        instance_id: id.clone(),
+        chat_jid: chat.into(),
+        message_id: m.id.clone(),
+        bytes: bytes.clone(),
+    })
+    .await
+    .unwrap();
+    let (served, info) = core.get_media(&admin, &which, &m.id).await.unwrap();
+    assert_eq!(served, bytes);
+    assert!(info.stored);
+    assert_eq!(info.size, bytes.len() as u64);
+    let events = outbox(&core);
+    assert_eq!(events.len(), before + 1);
+    match &events.last().unwrap().1.payload {
+        EventPayload::MessageMedia(msg) => {
+            assert_eq!(msg.id, m.id);
+            assert!(msg.media.as_ref().unwrap().stored);
+        }
+        other => panic!("{other:?}"),
+    }
+    // A download for a message deleted meanwhile stores nothing.
+    let mut gone = inbound(2, chat, true);
+    gone.media.as_mut().unwrap().bytes = None;
+    let g = core.ingest_message(&id, gone).await.unwrap();
+    core.delete_message(&admin, &which, &g.id, false)
+        .await
+        .unwrap();
+    core.handle_link_event(LinkEvent::MediaDownloaded {
+        instance_id: id.clone(),
+        chat_jid: chat.into(),
+        message_id: g.id.clone(),
+        bytes,
+    })
+    .await
+    .unwrap();
+    let path = dir.path().join("media").join(&id).join(chat).join(&g.id);
+    assert!(!path.exists(), "{}", path.display());
+}

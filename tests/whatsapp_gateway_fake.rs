@@ -12,8 +12,11 @@
 //!   patches that decrypt to the expected mutations;
 //! - media: a contact's end-to-end encrypted image and document are downloaded
 //!   from the fake media host (HTTPS, trusted through `WAGATE_EXTRA_CA_FILE`),
-//!   decrypted, stored and served back byte-identical through `/core`; a file the
-//!   host keeps failing is retried, then given up with the message kept unstored.
+//!   decrypted, stored, announced (`message_media` webhook) and served back
+//!   byte-identical through `/core`; an image sent through `/core` is uploaded
+//!   encrypted and reaches the contact, whose Signal session decrypts the message
+//!   and whose media key decrypts the upload to the original bytes; a file the host
+//!   keeps failing is retried, then given up with the message kept unstored.
 //!
 //! The binary under test is the one `cargo test` builds, which carries
 //! whatsapp-rust's test-only `danger-skip-cert-chain-verify` (a dev-dependency
@@ -524,6 +527,14 @@ fn inbound_media_is_downloaded_stored_and_served_back_byte_identical() {
     let mut contact = rt.block_on(fake_whatsapp::fake_peer::Peer::new());
     server.add_contact(PEER, contact.bundle().clone());
     rt.block_on(contact.start_session(&device_address(), &bundle));
+    let hooks = receiver::Receiver::start();
+    let (s, v) = gw.call(
+        "PUT",
+        "/core/instances/shop/webhooks",
+        Some(&key),
+        Some(json!([{"url": hooks.url("hook")}])),
+    );
+    assert_eq!(s, 200, "set webhook: {v}");
 
     // An image with a caption, and a PDF document with its file name.
     let photo = sample(90_000, 1);
@@ -583,14 +594,74 @@ fn inbound_media_is_downloaded_stored_and_served_back_byte_identical() {
     assert_eq!(m["media"]["kind"], "document", "{m}");
     assert_eq!(m["media"]["file_name"], "invoice.pdf", "{m}");
 
-    // In the media store byte-identical (decrypted, verified against the hashes).
-    // (Read from the disk store: core has no media read route on this branch yet.)
-    for (id, bytes) in [("3EB0IMAGE0001", &photo), ("3EB0DOC00001", &pdf)] {
+    // Served back byte-identical (decrypted, verified against the hashes), with the
+    // type WhatsApp gave, from the media store.
+    for (id, bytes, mime) in [
+        ("3EB0IMAGE0001", &photo, "image/png"),
+        ("3EB0DOC00001", &pdf, "application/pdf"),
+    ] {
+        let auth = format!("Bearer {key}");
+        let resp = gw.raw(
+            "GET",
+            &format!("/core/instances/shop/messages/{id}/media"),
+            &[("Authorization", auth.as_str())],
+            b"",
+        );
+        assert_eq!(resp.status, 200, "{}", String::from_utf8_lossy(&resp.body));
+        assert_eq!(&resp.body, bytes, "{id} byte-identical");
+        assert_eq!(resp.header("content-type"), Some(mime));
         let stored = std::fs::read(media_dir.join(id)).expect("the stored file");
-        assert_eq!(&stored, bytes, "{id} byte-identical");
+        assert_eq!(&stored, bytes, "{id} on disk");
+        // Subscribers hear when the bytes are there.
+        hooks.wait_until("a message_media event", |r| {
+            r.body["payload"]["type"] == "message_media"
+                && r.body["payload"]["data"]["id"] == id
+                && r.body["payload"]["data"]["media"]["stored"] == true
+        });
     }
     assert_eq!(server.media().downloads_of(&photo_path), 1);
     assert_eq!(server.media().downloads_of(&pdf_path), 1);
+
+    // A reply with an image through the core API: encrypted and uploaded to the
+    // media host, and the message carrying its key reaches the contact.
+    use base64::Engine as _;
+    let reply = sample(50_000, 9);
+    let (s, v) = gw.call(
+        "POST",
+        "/core/instances/shop/messages/media",
+        Some(&key),
+        Some(json!({
+            "to": PEER_JID,
+            "kind": "image",
+            "data": base64::engine::general_purpose::STANDARD.encode(&reply),
+            "mimetype": "image/png",
+            "caption": "back to you",
+        })),
+    );
+    assert_eq!(s, 201, "send media: {v}");
+    let id = v["id"].as_str().expect("message id").to_string();
+    let stanza = server.wait_node("the reply", Duration::from_secs(10), |n| {
+        n.tag == "message" && fake_whatsapp::attr(n, "id").as_deref() == Some(id.as_str())
+    });
+    let (kind, ciphertext) =
+        fake_whatsapp::enc_for(&stanza, PEER).expect("a payload for the contact");
+    let got = rt.block_on(contact.decrypt(&device_address(), &kind, &ciphertext));
+    let image = got.image_message.as_option().expect("an image message");
+    assert_eq!(image.caption.as_deref(), Some("back to you"));
+    assert_eq!(image.mimetype.as_deref(), Some("image/png"));
+    let upload = server
+        .media()
+        .uploads()
+        .into_iter()
+        .find(|u| Some(&u.direct_path) == image.direct_path.as_ref())
+        .expect("the upload the message names");
+    let plain = whatsapp_rust::download::DownloadUtils::verify_and_decrypt(
+        &upload.body,
+        image.media_key.as_deref().expect("media key"),
+        MediaType::Image,
+    )
+    .expect("decrypts with the message's key");
+    assert_eq!(plain, reply, "byte-identical at the contact");
 }
 
 #[test]
@@ -648,4 +719,12 @@ fn a_media_download_failing_at_the_host_is_retried_then_given_up() {
     let m = wait_message(&gw, &key, "3EB0VIDEO0001", "the video message", |_| true);
     assert_eq!(m["media"]["stored"], false, "{m}");
     assert!(!media_dir.join("3EB0VIDEO0001").exists(), "no file stored");
+    let auth = format!("Bearer {key}");
+    let resp = gw.raw(
+        "GET",
+        "/core/instances/shop/messages/3EB0VIDEO0001/media",
+        &[("Authorization", auth.as_str())],
+        b"",
+    );
+    assert_eq!(resp.status, 404, "{}", String::from_utf8_lossy(&resp.body));
 }

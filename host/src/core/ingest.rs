@@ -35,7 +35,9 @@ impl Core {
         Ok(())
     }
 
-    pub(crate) async fn handle_link_event(&self, event: LinkEvent) -> CoreResult<()> {
+    /// Ingests one event the link reported (the ingest loop calls it for each; tests
+    /// drive it directly).
+    pub async fn handle_link_event(&self, event: LinkEvent) -> CoreResult<()> {
         match event {
             LinkEvent::Connected {
                 instance_id,
@@ -119,6 +121,10 @@ impl Core {
                 .await
                 .map(|_| ()),
         }
+    }
+
+    pub(crate) fn instance_of(&self, id: &str) -> CoreResult<Option<Instance>> {
+        self.instance_by_id(id)
     }
 
     fn instance_by_id(&self, id: &str) -> CoreResult<Option<Instance>> {

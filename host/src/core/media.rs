@@ -262,7 +262,8 @@ impl Core {
         }
     }
 
-    /// A background download finished: keep the bytes and mark the message stored.
+    /// A background download finished: keep the bytes, mark the message stored and
+    /// emit `message-media` (in one commit).
     pub(crate) async fn media_downloaded(
         &self,
         instance_id: &str,
@@ -283,6 +284,10 @@ impl Core {
             .await
             .map_err(internal_io)?;
         let (id, mid) = (instance_id.to_string(), message_id.to_string());
+        let Some(instance) = self.instance_of(instance_id)? else {
+            let _ = self.media_store.remove(&key).await;
+            return Ok(());
+        };
         let updated = self
             .store
             .write(move |tx| {
@@ -301,6 +306,10 @@ impl Core {
                     .map_err(internal)?
                     .insert(k.as_slice(), encode(&m).as_slice())
                     .map_err(internal)?;
+                outbox::append(
+                    tx,
+                    &outbox::event_for(&instance, EventPayload::MessageMedia(m)),
+                )?;
                 Ok(true)
             })
             .await;

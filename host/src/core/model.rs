@@ -439,6 +439,9 @@ pub enum EventPayload {
     MessageUpsert(Message),
     /// A message was revoked for everyone.
     MessageRevoked(Message),
+    /// The bytes of a stored message's media arrived after the message (the real link
+    /// downloads inbound media in the background): the message, `media.stored` true.
+    MessageMedia(Message),
     /// A message was deleted for this account.
     MessageDeleted(Message),
     /// A chat was deleted (its JID).
@@ -457,9 +460,10 @@ pub enum EventPayload {
 
 impl EventPayload {
     /// Every event kind, as webhook filters name them.
-    pub const KINDS: [&'static str; 9] = [
+    pub const KINDS: [&'static str; 10] = [
         "message_upsert",
         "message_revoked",
+        "message_media",
         "message_deleted",
         "chat_deleted",
         "chat_updated",
@@ -474,6 +478,7 @@ impl EventPayload {
         match self {
             EventPayload::MessageUpsert(_) => "message_upsert",
             EventPayload::MessageRevoked(_) => "message_revoked",
+            EventPayload::MessageMedia(_) => "message_media",
             EventPayload::MessageDeleted(_) => "message_deleted",
             EventPayload::ChatDeleted(_) => "chat_deleted",
             EventPayload::ChatUpdated(_) => "chat_updated",

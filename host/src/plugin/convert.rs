@@ -89,8 +89,7 @@ impl From<model::CoreError> for wit::CoreError {
             }),
             E::Forbidden(m) => wit::CoreError::Forbidden(m),
             E::Invalid(m) => wit::CoreError::Invalid(m),
-            // Until the contract has its own case.
-            E::TooLarge(m) => wit::CoreError::Invalid(m),
+            E::TooLarge(m) => wit::CoreError::TooLarge(m),
             E::Conflict(m) => wit::CoreError::Conflict(m),
             E::NotConnected(m) => wit::CoreError::NotConnected(m),
             E::RateLimited(ms) => wit::CoreError::RateLimited(ms),
@@ -236,10 +235,85 @@ impl From<model::Message> for wit::Message {
             sender: m.sender,
             timestamp: m.timestamp,
             text: m.text,
-            // Until the contract carries the media record: its kind.
-            media: m.media.map(|i| i.kind.as_str().to_string()),
+            media: m.media.map(Into::into),
             revoked: m.revoked,
             deleted_for_me: m.deleted_for_me,
+        }
+    }
+}
+
+impl From<model::MediaKind> for wit::MediaKind {
+    fn from(k: model::MediaKind) -> Self {
+        use model::MediaKind as K;
+        match k {
+            K::Image => wit::MediaKind::Image,
+            K::Video => wit::MediaKind::Video,
+            K::Audio => wit::MediaKind::Audio,
+            K::Voice => wit::MediaKind::Voice,
+            K::Document => wit::MediaKind::Document,
+            K::Sticker => wit::MediaKind::Sticker,
+            K::VideoNote => wit::MediaKind::VideoNote,
+        }
+    }
+}
+
+impl From<wit::MediaKind> for model::MediaKind {
+    fn from(k: wit::MediaKind) -> Self {
+        use model::MediaKind as K;
+        match k {
+            wit::MediaKind::Image => K::Image,
+            wit::MediaKind::Video => K::Video,
+            wit::MediaKind::Audio => K::Audio,
+            wit::MediaKind::Voice => K::Voice,
+            wit::MediaKind::Document => K::Document,
+            wit::MediaKind::Sticker => K::Sticker,
+            wit::MediaKind::VideoNote => K::VideoNote,
+        }
+    }
+}
+
+impl From<model::MediaInfo> for wit::MediaInfo {
+    fn from(i: model::MediaInfo) -> Self {
+        wit::MediaInfo {
+            kind: i.kind.into(),
+            mimetype: i.mimetype,
+            size: i.size,
+            sha256: i.sha256,
+            file_name: i.file_name,
+            duration_secs: i.duration_secs,
+            width: i.width,
+            height: i.height,
+            stored: i.stored,
+        }
+    }
+}
+
+impl From<wit::MediaSend> for crate::core::media::SendMedia {
+    fn from(m: wit::MediaSend) -> Self {
+        crate::core::media::SendMedia {
+            kind: m.kind.into(),
+            source: match m.source {
+                wit::MediaSource::Bytes(b) => crate::core::media::MediaSource::Bytes(b.into()),
+                wit::MediaSource::Url(u) => crate::core::media::MediaSource::Url(u),
+            },
+            mimetype: m.mimetype,
+            file_name: m.file_name,
+            caption: m.caption,
+            duration_secs: m.duration_secs,
+            width: None,
+            height: None,
+            quoted: m.quoted,
+            mentions: m.mentions,
+        }
+    }
+}
+
+/// `get-media`'s answer: the bytes are copied into the guest once, here.
+impl From<(bytes::Bytes, model::MediaInfo)> for wit::MediaFile {
+    fn from((bytes, info): (bytes::Bytes, model::MediaInfo)) -> Self {
+        wit::MediaFile {
+            info: info.into(),
+            bytes: bytes.to_vec(),
         }
     }
 }
@@ -270,6 +344,7 @@ impl From<model::EventPayload> for wit::EventPayload {
         match p {
             P::MessageUpsert(m) => wit::EventPayload::MessageUpsert(m.into()),
             P::MessageRevoked(m) => wit::EventPayload::MessageRevoked(m.into()),
+            P::MessageMedia(m) => wit::EventPayload::MessageMedia(m.into()),
             P::MessageDeleted(m) => wit::EventPayload::MessageDeleted(m.into()),
             P::ChatDeleted(j) => wit::EventPayload::ChatDeleted(j),
             P::ChatUpdated(c) => wit::EventPayload::ChatUpdated(c.into()),

@@ -10,7 +10,9 @@
 //! | GET | /core/instances/{i}/state | connection state |
 //! | POST | /core/instances/{i}/logout | logout |
 //! | POST | /core/instances/{i}/messages | send text `{to, text}` |
+//! | POST | /core/instances/{i}/messages/media | send media `{to, kind, data\|url, mimetype?, file_name?, caption?, duration_secs?, quoted?, mentions?}` |
 //! | GET | /core/instances/{i}/messages/{id} | one stored message |
+//! | GET | /core/instances/{i}/messages/{id}/media | the media bytes (its `Content-Type`) |
 //! | DELETE | /core/instances/{i}/messages/{id}?for_everyone=true | revoke / delete for me |
 //! | GET | /core/instances/{i}/chats | list chats |
 //! | GET/PATCH/DELETE | /core/instances/{i}/chats/{jid} | get / update / delete (`?media=true`) |
@@ -58,6 +60,8 @@ fn route_label(seg: &[&str]) -> &'static str {
         ["instances", _, "state"] => "core:state",
         ["instances", _, "logout"] => "core:logout",
         ["instances", _, "messages"] => "core:send",
+        ["instances", _, "messages", "media"] => "core:send_media",
+        ["instances", _, "messages", _, "media"] => "core:media",
         ["instances", _, "messages", _] => "core:message",
         ["instances", _, "chats"] => "core:chats",
         ["instances", _, "chats", _] => "core:chat",
@@ -129,6 +133,20 @@ async fn dispatch(core: &Core, p: &Principal, req: &Req, seg: &[&str]) -> ApiRes
                     .await?,
             ))
         }
+        ["instances", i, "messages", "media"] if m == Method::POST => {
+            let body: MediaBody = req.json()?;
+            let (to, send) = body.into_send()?;
+            Ok(json(
+                StatusCode::CREATED,
+                &core
+                    .send_media(p, &InstanceRef::parse(i), &to, send, None)
+                    .await?,
+            ))
+        }
+        ["instances", i, "messages", id, "media"] if m == Method::GET => {
+            let (bytes, info) = core.get_media(p, &InstanceRef::parse(i), id).await?;
+            Ok(super::http::media_response(bytes, &info))
+        }
         ["instances", i, "messages", id] if m == Method::GET => {
             ok(&core.get_message(p, &InstanceRef::parse(i), id).await?)
         }
@@ -186,5 +204,57 @@ async fn dispatch(core: &Core, p: &Principal, req: &Req, seg: &[&str]) -> ApiRes
         }
         _ if route_label(seg) != "core:other" => Err(ApiError::method_not_allowed()),
         _ => Err(ApiError::not_found()),
+    }
+}
+
+/// `POST /core/instances/{i}/messages/media`: exactly one of `data` (base64) and `url`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MediaBody {
+    to: String,
+    kind: crate::core::model::MediaKind,
+    data: Option<String>,
+    url: Option<String>,
+    mimetype: Option<String>,
+    file_name: Option<String>,
+    caption: Option<String>,
+    duration_secs: Option<u32>,
+    width: Option<u32>,
+    height: Option<u32>,
+    quoted: Option<String>,
+    #[serde(default)]
+    mentions: Vec<String>,
+}
+
+impl MediaBody {
+    fn into_send(self) -> Result<(String, crate::core::media::SendMedia), ApiError> {
+        use crate::core::media::MediaSource;
+        use base64::Engine;
+        let invalid = |m: &str| ApiError::new(StatusCode::BAD_REQUEST, "invalid", m);
+        let source = match (self.data, self.url) {
+            (Some(d), None) => MediaSource::Bytes(
+                base64::engine::general_purpose::STANDARD
+                    .decode(d.trim().as_bytes())
+                    .map_err(|_| invalid("`data` is not valid base64"))?
+                    .into(),
+            ),
+            (None, Some(u)) => MediaSource::Url(u),
+            _ => return Err(invalid("give exactly one of `data` (base64) and `url`")),
+        };
+        Ok((
+            self.to,
+            crate::core::media::SendMedia {
+                kind: self.kind,
+                source,
+                mimetype: self.mimetype,
+                file_name: self.file_name,
+                caption: self.caption,
+                duration_secs: self.duration_secs,
+                width: self.width,
+                height: self.height,
+                quoted: self.quoted,
+                mentions: self.mentions,
+            },
+        ))
     }
 }

@@ -177,6 +177,43 @@ pub fn ok<T: Serialize + ?Sized>(value: &T) -> ApiResult {
     Ok(json(StatusCode::OK, value))
 }
 
+/// A stored media file: its bytes with its type, length and (when it has one) file
+/// name as `Content-Disposition`, and its checksum as an `ETag`.
+pub fn media_response(bytes: Bytes, info: &crate::core::model::MediaInfo) -> Response<Bytes> {
+    // The type came from the network or a caller: one that is no valid header value
+    // is served as plain bytes.
+    let content_type = http::HeaderValue::from_str(&info.mimetype)
+        .unwrap_or(http::HeaderValue::from_static("application/octet-stream"));
+    let mut b = Response::builder()
+        .status(StatusCode::OK)
+        .header(http::header::CONTENT_TYPE, content_type)
+        .header(http::header::CONTENT_LENGTH, bytes.len());
+    if !info.sha256.is_empty() && info.sha256.bytes().all(|c| c.is_ascii_hexdigit()) {
+        b = b.header(http::header::ETAG, format!("\"{}\"", info.sha256));
+    }
+    if let Some(name) = &info.file_name {
+        // Only printable ASCII in the quoted form; other names go percent-encoded.
+        let plain: String = name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let encoded =
+            percent_encoding::utf8_percent_encode(name, percent_encoding::NON_ALPHANUMERIC);
+        b = b.header(
+            http::header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{plain}\"; filename*=UTF-8''{encoded}"),
+        );
+    }
+    b.body(bytes)
+        .expect("every header value was checked or encoded")
+}
+
 /// 204 with no body.
 pub fn no_content() -> ApiResult {
     Ok(Response::builder()

@@ -82,6 +82,7 @@ fn wa_error(e: CoreError) -> WaError {
         CoreError::Conflict(_) => WaError::Conflict,
         CoreError::NotFound(_) => WaError::NotFound,
         CoreError::Invalid(_) => WaError::Refused(422, message),
+        CoreError::TooLarge(_) => WaError::Refused(413, message),
         CoreError::Forbidden(_) => WaError::Refused(403, message),
         CoreError::NotConnected(_) => WaError::Refused(409, message),
         CoreError::RateLimited(_) => WaError::Refused(429, message),

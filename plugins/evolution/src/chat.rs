@@ -69,23 +69,7 @@ fn content(m: &Message) -> (&'static str, Value) {
             "conversation",
             j!({ "conversation": m.text.clone().unwrap_or_default() }),
         ),
-        Some(path) => {
-            let ext = path.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
-            let kind = match ext.as_str() {
-                "jpg" | "jpeg" | "png" | "webp" | "gif" => "imageMessage",
-                "mp4" | "3gp" | "mov" => "videoMessage",
-                "ogg" | "opus" | "mp3" | "m4a" | "aac" | "wav" => "audioMessage",
-                _ => "documentMessage",
-            };
-            let mut inner = serde_json::Map::new();
-            if let Some(t) = &m.text {
-                inner.insert("caption".into(), Value::String(t.clone()));
-            }
-            inner.insert("mediaPath".into(), Value::String(path.clone()));
-            let mut outer = serde_json::Map::new();
-            outer.insert(kind.into(), Value::Object(inner));
-            (kind, Value::Object(outer))
-        }
+        Some(info) => crate::media::content(info, m.text.as_deref()),
     }
 }
 
@@ -155,7 +139,7 @@ pub fn send_text(req: &Request, name: &str) -> Reply {
 }
 
 /// Evolution accepts `5511999999999`, `+55 11 99999-9999` and full JIDs.
-fn strip_device(number: &str) -> String {
+pub(crate) fn strip_device(number: &str) -> String {
     if number.contains('@') {
         number.trim().to_string()
     } else {
@@ -313,7 +297,9 @@ fn weight(m: &Message) -> u64 {
         + m.chat_jid.len()
         + m.sender.len()
         + m.text.as_ref().map_or(0, String::len)
-        + m.media.as_ref().map_or(0, String::len)) as u64
+        + m.media.as_ref().map_or(0, |i| {
+            256 + i.mimetype.len() + i.file_name.as_ref().map_or(0, String::len)
+        })) as u64
 }
 
 /// Walks every stored message of one chat, newest first (deleted-for-me ones are

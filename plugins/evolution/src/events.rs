@@ -156,7 +156,9 @@ fn translate(ev: &Event) -> Option<(&'static str, Box<RawValue>, Option<String>)
                 m.from_me.then(|| m.sender.clone()),
             )
         }
-        EventPayload::MessageDeleted(_) => return None,
+        // Evolution downloads media on demand (getBase64FromMediaMessage): no event says
+        // the bytes arrived.
+        EventPayload::MessageDeleted(_) | EventPayload::MessageMedia(_) => return None,
         EventPayload::ChatUpdated(c) => (
             "CHATS_UPDATE",
             to_value(&[ChatUpdate {

@@ -11,6 +11,8 @@
 //! | DELETE | /instance/logout/{instanceName} | keeps the data; pair again with connect |
 //! | DELETE | /instance/delete/{instanceName} | the spec's body, errors and rate limit |
 //! | POST | /message/sendText/{instanceName} | `{number, text}` |
+//! | POST | /message/sendMedia, sendWhatsAppAudio, sendSticker, sendPtv /{instanceName} | media (see media.rs) |
+//! | POST | /chat/getBase64FromMediaMessage/{instanceName} | `{message:{key:{id}}}` -> the media as base64 |
 //! | DELETE | /chat/deleteMessageForEveryone/{instanceName} | `{id, fromMe, remoteJid, participant?}` |
 //! | POST | /chat/archiveChat/{instanceName} | `{chat | lastMessage.key.remoteJid, archive}` |
 //! | POST | /chat/findMessages/{instanceName} | `{where, page, offset}` -> `{messages:{total,pages,currentPage,records}}` |
@@ -46,6 +48,7 @@ mod chatwoot;
 mod events;
 mod input;
 mod instance;
+mod media;
 mod openapi;
 mod qr;
 pub mod shape;
@@ -68,7 +71,7 @@ fn run(req: &Request, params: &Params, f: fn(&Request, &str) -> Reply) -> HttpRe
 }
 
 fn router() -> Router {
-    Router::new()
+    media::routes(Router::new())
         .get("/", |_, _| instance::welcome())
         .get("/openapi.json", |_, _| HttpResponse {
             status: 200,
@@ -233,6 +236,7 @@ pub(crate) fn core_error(e: &CoreError) -> HttpResponse {
         CoreError::NotFound(_) => 404,
         CoreError::Forbidden(_) => 403,
         CoreError::Invalid(_) | CoreError::Conflict(_) | CoreError::NotConnected(_) => 400,
+        CoreError::TooLarge(_) => 413,
         CoreError::RateLimited(_) => 429,
         CoreError::Internal(_) => 500,
     };

@@ -444,7 +444,7 @@ pub fn document() -> String {
                 ok("200", "Chats, most recent first", json!({ "type": "array", "items": obj() }))) }
         }
     });
-    for (path, item) in chatwoot_paths() {
+    for (path, item) in chatwoot_paths().into_iter().chain(media_paths()) {
         doc["paths"][path] = item;
     }
     extras(&mut doc);
@@ -486,6 +486,120 @@ fn chatwoot_paths() -> [(&'static str, Value); 2] {
             "/chatwoot/find/{instanceName}",
             json!({ "get": op("The instance's Chatwoot sync", "Chatwoot", true, None,
                 ok("200", "The config (token masked) and `webhook_url`; when none is set, enabled false and empty strings", json!({ "$ref": "#/components/schemas/Chatwoot" }))) }),
+        ),
+    ]
+}
+
+/// The media routes (see `media.rs`), with their operation ids.
+fn media_paths() -> Vec<(&'static str, Value)> {
+    let number = json!({ "$ref": "#/components/schemas/Number" });
+    let source = |what: &str| json!({ "type": "string", "minLength": 1, "description": format!("{what}: an http(s) URL the gateway fetches (its outbound policy applies), or base64") });
+    let common = |mut props: Value| {
+        props["number"] = number.clone();
+        props["mentioned"] =
+            json!({ "type": "array", "items": { "type": "string", "pattern": "^\\d+" } });
+        props["quoted"] = json!({ "type": "object", "properties": { "key": { "type": "object", "properties": { "id": { "type": "string" } } } } });
+        props["delay"] = json!({ "type": "integer", "description": "accepted, not applied" });
+        props
+    };
+    let media_json = json!({
+        "type": "object", "required": ["number", "mediatype"],
+        "properties": common(json!({
+            "mediatype": { "enum": ["image", "document", "video", "audio"] },
+            "mimetype": { "type": "string" }, "caption": { "type": "string" },
+            "fileName": { "type": "string", "description": "required for a base64 document" },
+            "media": source("The file")
+        }))
+    });
+    let mut media_form = media_json.clone();
+    media_form["properties"]["file"] = json!({ "type": "string", "format": "binary", "description": "the file, instead of `media`" });
+    let too_large = json!({ "description": "The media is larger than the gateway's [media] max_bytes", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } });
+    let sent = |id: &str, summary: &str, request: Value| {
+        let mut o = op(
+            summary,
+            "Message",
+            true,
+            Some(request),
+            ok(
+                "201",
+                "The message (status PENDING)",
+                json!({ "$ref": "#/components/schemas/Message" }),
+            ),
+        );
+        o["operationId"] = json!(id);
+        o["responses"]["413"] = too_large.clone();
+        json!({ "post": o })
+    };
+    let single = |field: &str, what: &str| {
+        body(json!({
+            "type": "object", "required": ["number", field],
+            "properties": common(json!({ field: source(what) }))
+        }))
+    };
+    let mut base64_op = op(
+        "A stored message's media as base64",
+        "Chat",
+        true,
+        Some(body(json!({
+            "type": "object", "required": ["message"],
+            "properties": {
+                "message": { "type": "object", "required": ["key"], "properties": { "key": { "type": "object", "required": ["id"], "properties": { "id": { "type": "string", "minLength": 1 } } } } },
+                "convertToMp4": { "type": "boolean", "description": "accepted; audio comes back as stored" }
+            }
+        }))),
+        ok(
+            "201",
+            "The media",
+            json!({
+                "type": "object", "required": ["mediaType", "mimetype", "base64"],
+                "properties": {
+                    "mediaType": { "type": "string" }, "fileName": { "type": "string" }, "caption": { "type": ["string", "null"] },
+                    "size": { "type": "object", "properties": { "fileLength": { "type": "string" }, "height": { "type": ["integer", "null"] }, "width": { "type": ["integer", "null"] } } },
+                    "mimetype": { "type": "string" }, "base64": { "type": "string" }, "buffer": { "type": "null" }
+                }
+            }),
+        ),
+    );
+    base64_op["operationId"] = json!("getBase64FromMediaMessage");
+    vec![
+        (
+            "/message/sendMedia/{instanceName}",
+            sent(
+                "sendMedia",
+                "Send an image, video, audio file or document",
+                json!({ "required": true, "content": {
+                "application/json": { "schema": media_json },
+                "multipart/form-data": { "schema": media_form }
+            } }),
+            ),
+        ),
+        (
+            "/message/sendWhatsAppAudio/{instanceName}",
+            sent(
+                "sendWhatsAppAudio",
+                "Send a voice note (push-to-talk)",
+                single("audio", "The audio"),
+            ),
+        ),
+        (
+            "/message/sendSticker/{instanceName}",
+            sent(
+                "sendSticker",
+                "Send a sticker (WebP; not converted)",
+                single("sticker", "The WebP image"),
+            ),
+        ),
+        (
+            "/message/sendPtv/{instanceName}",
+            sent(
+                "sendPtv",
+                "Send a round video note",
+                single("video", "The video"),
+            ),
+        ),
+        (
+            "/chat/getBase64FromMediaMessage/{instanceName}",
+            json!({ "post": base64_op }),
         ),
     ]
 }

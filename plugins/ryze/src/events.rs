@@ -52,6 +52,7 @@ pub fn render(ev: &Event, base_url: &str) -> Option<Value> {
             }),
         ),
         EventPayload::MessageDeleted(_)
+        | EventPayload::MessageMedia(_)
         | EventPayload::ChatDeleted(_)
         | EventPayload::ChatUpdated(_)
         | EventPayload::InstanceCreated(_) => return None,
@@ -99,7 +100,7 @@ fn exchange(m: &Message, kind: &str) -> Value {
     if kind == "message_revoke" {
         message["revoked"] = json!(true);
     } else if let Some(media) = &m.media {
-        message["media"] = json!({ "path": media });
+        message["media"] = crate::media::media_json(media);
     }
     json!({ "type": kind, "id": m.id, "message": message })
 }

@@ -14,6 +14,8 @@
 //! | DELETE | /instance/logout/{instance} | log out of WhatsApp, keep the instance |
 //! | DELETE | /instance/delete/{instance} | delete everything (TokenAccount only) |
 //! | POST | /message/text/{instance} | send `{number, message}` |
+//! | POST | /message/{image,video,audio,document,sticker}/{instance} | send media `{number, media, caption?, fileName?, ptt?}` (media.rs) |
+//! | GET | /message/download/{instance}?messageId=[&format=base64] | a stored message's media |
 //! | POST | /chat/archive/{instance} | `{number, archive}` |
 //! | POST | /chat/pin/{instance} | `{number, pin}` |
 //! | POST | /chat/mute/{instance} | `{number, mute, duration}` |
@@ -30,6 +32,7 @@
 //! again later.`. The counters are host-kept (`core.rate-limit`), per token.
 
 mod events;
+mod media;
 mod openapi;
 mod routes;
 mod util;
@@ -79,6 +82,7 @@ pub(crate) fn core_fail(e: &CoreError) -> HttpResponse {
         },
         CoreError::Forbidden(_) => fail(403, msg::FORBIDDEN),
         CoreError::Invalid(m) => fail(400, m),
+        CoreError::TooLarge(m) => fail(413, m),
         CoreError::Conflict(m) => fail(409, m),
         CoreError::NotConnected(_) => fail(503, msg::NOT_CONNECTED),
         CoreError::RateLimited(_) => fail(429, msg::RATE_LIMITED),

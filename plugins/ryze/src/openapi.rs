@@ -480,10 +480,83 @@ pub fn document() -> String {
     doc["paths"]["/events/webhook/{instance}"] = json!({ "post": set_webhook_op(not_found()) });
     doc["paths"]["/events/getWebhook/{instance}"] = json!({ "get": get_webhook_op() });
     extra_schemas(&mut doc);
+    media_paths(&mut doc);
     for (path, method, id) in OPERATION_IDS {
         doc["paths"][path][method]["operationId"] = json!(id);
     }
     doc.to_string()
+}
+
+/// The media routes (see `media.rs`), with their operation ids.
+fn media_paths(doc: &mut Value) {
+    let responses = |extra: &str| {
+        json!({
+            "400": err(&format!("A missing field, media that is neither an http(s) URL nor base64, a type the kind cannot carry, or a URL that is unreachable or refused by the gateway's outbound policy.{extra}"), "Media must be an http(s) URL or base64"),
+            "404": err("Unknown instance, or an unknown message to reply to.", "Instance not found"),
+            "413": err("The media is larger than the gateway's [media] max_bytes.", "media is larger than 67108864 bytes"),
+            "503": err("The instance is not connected.", "Instance is not connected to WhatsApp"),
+        })
+    };
+    for (kind, summary) in [
+        ("image", "Send an image (JPEG, PNG, WebP)."),
+        ("video", "Send a video."),
+        (
+            "audio",
+            "Send an audio file, or with `ptt: true` a voice note.",
+        ),
+        (
+            "document",
+            "Send a document (any file; `fileName` names it).",
+        ),
+        ("sticker", "Send a sticker (WebP)."),
+    ] {
+        let mut responses = responses("");
+        responses["200"] = okr(
+            "Sent.",
+            json!({ "success": true, "message": "Message sent successfully", "status": "sent",
+                "data": { "messageId": "3EB0...", "direction": "outgoing", "timestamp": "2026-04-28T10:30:00Z",
+                          "chat": { "jid": "5511999999999", "type": "private" }, "sender": { "jid": "5511888888888" },
+                          "content": { "text": "caption", "media": { "type": kind, "mimetype": "image/jpeg", "size": 20480,
+                              "sha256": "9f86d0...", "fileName": null, "seconds": null, "width": null, "height": null, "available": true } } } }),
+        );
+        let mut o = op(
+            summary,
+            json!([instance_param()]),
+            Some(body(
+                json!({
+                    "number": number_schema(),
+                    "media": { "type": "string", "minLength": 1, "description": "An http(s) URL the gateway fetches, base64, or a data: URL." },
+                    "caption": { "type": "string" }, "fileName": { "type": "string" }, "mimetype": { "type": "string" },
+                    "ptt": { "type": "boolean", "description": "audio only: send as a voice note" },
+                    "replyTo": { "type": "string", "description": "id of a stored message to reply to" },
+                    "mentions": { "type": "array", "items": { "type": "string" } },
+                }),
+                &["number", "media"],
+                json!({ "number": "5511999999999", "media": "https://example.com/photo.jpg", "caption": "Hello!" }),
+            )),
+            responses,
+        );
+        o["operationId"] = json!(format!("send{}{}", kind[..1].to_uppercase(), &kind[1..]));
+        doc["paths"][format!("/message/{kind}/{{instance}}")] = json!({ "post": o });
+    }
+    let mut download = op(
+        "A stored message's media: the bytes with their Content-Type, or with `format=base64` a JSON envelope.",
+        json!([
+            instance_param(),
+            { "name": "messageId", "in": "query", "required": true, "schema": { "type": "string", "minLength": 1 } },
+            { "name": "format", "in": "query", "required": false, "schema": { "enum": ["binary", "base64"] } },
+        ]),
+        None,
+        json!({
+            "200": { "description": "The media.", "content": {
+                "application/octet-stream": { "schema": { "type": "string", "format": "binary" } },
+                "application/json": { "schema": { "$ref": "#/components/schemas/Success" } } } },
+            "400": err("`messageId` missing, or an unknown `format`.", "MessageID is required"),
+            "404": err("Unknown instance or message, a message without media, or media whose bytes are not stored.", "The message has no media"),
+        }),
+    );
+    download["operationId"] = json!("downloadMedia");
+    doc["paths"]["/message/download/{instance}"] = json!({ "get": download });
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ use wagate_plugin_sdk::time::now_ms;
 const PERMANENT_MUTE_AFTER: u64 = 253_402_300_799_000;
 
 pub fn router() -> Router {
-    Router::new()
+    crate::media::routes(Router::new())
         .post("/instance/new", create_instance)
         .get("/instance/list", list_instances)
         .get("/instance/status/{instance}", instance_status)
@@ -52,7 +52,7 @@ fn caller(req: &Request) -> &Principal {
         .expect("lib.rs answers 401 before routing a request without a caller")
 }
 
-fn which(params: &Params) -> InstanceRef {
+pub(crate) fn which(params: &Params) -> InstanceRef {
     InstanceRef::Name(params.get("instance").unwrap_or_default().to_string())
 }
 
@@ -60,7 +60,7 @@ fn which(params: &Params) -> InstanceRef {
 /// needing `cap` (403 without it). The capability is checked here, before the route
 /// validates the body or looks at the connection state, so a caller without the right
 /// always gets 403, never a 400 or 503 that depends on what it may not do.
-fn find_instance(
+pub(crate) fn find_instance(
     req: &Request,
     which: &InstanceRef,
     cap: Capabilities,
@@ -76,7 +76,7 @@ fn find_instance(
 }
 
 /// 503 unless the instance has a live WhatsApp session.
-fn require_connected(instance: &Instance) -> Result<(), HttpResponse> {
+pub(crate) fn require_connected(instance: &Instance) -> Result<(), HttpResponse> {
     if instance.state == ConnectionState::Open {
         Ok(())
     } else {
@@ -92,7 +92,7 @@ fn body_detailed<T: DeserializeOwned>(req: &Request) -> Result<T, HttpResponse> 
 }
 
 /// A required, non-blank string field.
-fn required(v: Option<String>, message: &str) -> Result<String, HttpResponse> {
+pub(crate) fn required(v: Option<String>, message: &str) -> Result<String, HttpResponse> {
     match v.map(|s| s.trim().to_string()) {
         Some(s) if !s.is_empty() => Ok(s),
         _ => Err(fail(400, message)),
@@ -105,7 +105,7 @@ fn normalize(number: &str) -> Result<String, HttpResponse> {
 }
 
 /// `m` with its first letter in upper case.
-fn sentence(m: &str) -> String {
+pub(crate) fn sentence(m: &str) -> String {
     let mut c = m.chars();
     match c.next() {
         Some(first) => first.to_uppercase().chain(c).collect(),
@@ -172,6 +172,7 @@ pub(crate) fn message_json(m: &Message) -> Value {
         "timestamp": iso8601(m.timestamp),
         "type": kind,
         "text": m.text,
+        "media": m.media.as_ref().map(crate::media::media_json),
         "revoked": m.revoked,
     })
 }

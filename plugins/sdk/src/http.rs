@@ -228,6 +228,7 @@ pub fn core_error_status(e: &CoreError) -> u16 {
         CoreError::NotFound(..) => 404,
         CoreError::Forbidden(_) => 403,
         CoreError::Invalid(_) => 400,
+        CoreError::TooLarge(_) => 413,
         CoreError::Conflict(_) => 409,
         CoreError::NotConnected(_) => 503,
         CoreError::RateLimited(_) => 429,
@@ -241,6 +242,7 @@ pub fn core_error_code(e: &CoreError) -> &'static str {
         CoreError::NotFound(..) => "not_found",
         CoreError::Forbidden(_) => "forbidden",
         CoreError::Invalid(_) => "invalid",
+        CoreError::TooLarge(_) => "too_large",
         CoreError::Conflict(_) => "conflict",
         CoreError::NotConnected(_) => "not_connected",
         CoreError::RateLimited(_) => "rate_limited",
@@ -254,6 +256,7 @@ pub fn core_error_message(e: &CoreError) -> String {
         CoreError::NotFound(m) => m.message.clone(),
         CoreError::Forbidden(m)
         | CoreError::Invalid(m)
+        | CoreError::TooLarge(m)
         | CoreError::Conflict(m)
         | CoreError::NotConnected(m)
         | CoreError::Internal(m) => m.clone(),

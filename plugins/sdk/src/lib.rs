@@ -43,6 +43,7 @@ pub use wit_bindgen;
 
 pub mod base64;
 pub mod http;
+pub mod multipart;
 pub mod router;
 // Also under `cfg(test)`, so the SDK's own `cargo test` exercises the fakes.
 #[cfg(all(any(feature = "testing", test), not(target_arch = "wasm32")))]
@@ -155,8 +156,8 @@ macro_rules! core_ops {
 pub mod core {
     use crate::types::{
         Chat, ChatPatch, ConnectInfo, ConnectionState, CoreError, CreatedInstance, Instance,
-        InstanceRef, Integration, IntegrationSpec, Message, MessagePage, RateDecision, Webhook,
-        WebhookSpec,
+        InstanceRef, Integration, IntegrationSpec, MediaFile, MediaSend, Message, MessagePage,
+        RateDecision, Webhook, WebhookSpec,
     };
 
     core_ops! {
@@ -176,6 +177,10 @@ pub mod core {
         fn delete_instance(which: &InstanceRef) -> Result<Instance, CoreError>;
         /// Send a text message (`send`).
         fn send_text(which: &InstanceRef, to: &str, text: &str) -> Result<Message, CoreError>;
+        /// Send media from bytes or a URL the host fetches (`send`).
+        fn send_media(which: &InstanceRef, to: &str, media: &MediaSend) -> Result<Message, CoreError>;
+        /// A stored message's media bytes and record (`read`).
+        fn get_media(which: &InstanceRef, message_id: &str) -> Result<MediaFile, CoreError>;
         /// Revoke a message for everyone or delete it for me (`send`).
         fn delete_message(which: &InstanceRef, message_id: &str, for_everyone: bool) -> Result<Message, CoreError>;
         /// Remove a chat from the gateway's copy (`send`).
@@ -397,6 +402,7 @@ pub mod prelude {
     pub use crate::router::{IntoResponse, Params, Router};
     pub use crate::types::{
         Capabilities, Chat, ConnectionState, CoreError, Event, Header, HttpRequest, HttpResponse,
-        Instance, InstanceRef, Message, Missing, Principal, ResourceKind,
+        Instance, InstanceRef, MediaFile, MediaInfo, MediaKind, MediaSend, MediaSource, Message,
+        Missing, Principal, ResourceKind,
     };
 }

@@ -83,6 +83,10 @@ pub fn router() -> Router {
         )
         .post("/sessions/{sid}/messages", authed(send_text))
         .delete("/sessions/{sid}/messages/{mid}", authed(delete_message))
+        .get(
+            "/sessions/{sid}/messages/{mid}/media",
+            authed(crate::media::download),
+        )
         .post(
             "/sessions/{sid}/messages/{mid}/revoke",
             authed(revoke_message),
@@ -198,6 +202,7 @@ pub(crate) fn core_failure(
             _ => checked(req, sid, cap, within, validation(&m, json!({}))),
         },
         CoreError::Conflict(m) => error(409, "conflict", &m, json!({})),
+        CoreError::TooLarge(m) => error(413, "too_large", &m, json!({})),
         CoreError::NotConnected(m) => error(409, "not_connected", &m, json!({})),
         CoreError::RateLimited(ms) => {
             let mut r = error(
@@ -238,7 +243,7 @@ fn unknown_fields(obj: &Map<String, Value>, allowed: &[&str], fields: &mut Map<S
     }
 }
 
-fn invalid_fields(fields: Map<String, Value>) -> HttpResponse {
+pub(crate) fn invalid_fields(fields: Map<String, Value>) -> HttpResponse {
     validation("request body is invalid", Value::Object(fields))
 }
 
@@ -480,8 +485,25 @@ fn send_text(req: &Request, p: &Params) -> HttpResponse {
         Ok(o) => o,
         Err(r) => return checked(req, &sid, Cap::Send, Within::Session, r),
     };
+    if let Some(kind) = obj
+        .get("type")
+        .and_then(Value::as_str)
+        .and_then(crate::media::kind_of)
+    {
+        return crate::media::send(req, &sid, &obj, kind);
+    }
     let mut fields = Map::new();
-    unknown_fields(&obj, &["to", "text"], &mut fields);
+    unknown_fields(&obj, &["to", "text", "type"], &mut fields);
+    match obj.get("type") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(t)) if t == "text" => {}
+        Some(_) => {
+            fields.insert(
+                "type".into(),
+                json!("one of text, image, video, audio, voice, document, sticker, video_note"),
+            );
+        }
+    }
     let mut string = |name: &str| match obj.get(name) {
         Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
         _ => {

@@ -48,6 +48,7 @@ fn name_and_payload(p: &EventPayload) -> (&'static str, Value) {
             v["targetId"] = json!(m.id);
             ("message.revoked", v)
         }
+        EventPayload::MessageMedia(m) => ("message.media", message_payload(m)),
         EventPayload::MessageDeleted(m) => (
             "message.deleted",
             json!({ "chatJid": m.chat_jid, "targetId": m.id }),

@@ -16,7 +16,8 @@
 //! | GET | /sessions/{sid}/chats/{cid} | read |
 //! | PATCH, DELETE | /sessions/{sid}/chats/{cid} | send |
 //! | GET | /sessions/{sid}/chats/{cid}/messages?limit&cursor | read |
-//! | POST | /sessions/{sid}/messages | send |
+//! | POST | /sessions/{sid}/messages | send (text, or media by `type`: see media.rs) |
+//! | GET | /sessions/{sid}/messages/{mid}/media | read |
 //! | DELETE | /sessions/{sid}/messages/{mid} | send |
 //! | POST | /sessions/{sid}/messages/{mid}/revoke | send |
 //! | GET, PUT | /sessions/{sid}/webhooks | manage |
@@ -25,6 +26,7 @@
 mod api;
 mod events;
 mod integrations;
+mod media;
 mod openapi;
 mod render;
 mod webhooks;

@@ -292,7 +292,7 @@ pub fn document() -> Value {
                     "properties": {
                         "schema": { "const": "v1" },
                         "id": { "type": "string", "description": "evt_…; de-duplicate on it" },
-                        "event": { "type": "string", "enum": ["message", "message.from_me", "message.revoked", "message.deleted", "chat.deleted", "chat.update", "session.status", "auth.qr", "session.created", "session.deleted"] },
+                        "event": { "type": "string", "enum": ["message", "message.from_me", "message.media", "message.revoked", "message.deleted", "chat.deleted", "chat.update", "session.status", "auth.qr", "session.created", "session.deleted"] },
                         "session": { "type": "string" },
                         "organization": { "type": "string" },
                         "timestamp": { "type": "integer" },
@@ -304,6 +304,7 @@ pub fn document() -> Value {
     });
     add_webhooks(&mut doc);
     add_chatwoot(&mut doc);
+    add_media(&mut doc);
     add_links(&mut doc);
     add_common_responses(&mut doc);
     doc
@@ -499,5 +500,54 @@ fn add_chatwoot(doc: &mut Value) {
             "webhookUrl": { "type": "string", "description": "set as the Chatwoot inbox's webhook (carries its token)" },
             "createdAt": { "type": "integer", "description": "epoch ms" }
         }
+    });
+}
+
+/// Media (see `media.rs`): the send body's media form, the message's media record, and
+/// `GET /sessions/{sid}/messages/{mid}/media`.
+fn add_media(doc: &mut Value) {
+    let schemas = &mut doc["components"]["schemas"];
+    schemas["SendText"]["properties"]["type"] = json!({ "const": "text" });
+    let to = schemas["SendText"]["properties"]["to"].clone();
+    schemas["SendMedia"] = json!({
+        "type": "object", "required": ["to", "type", "media"], "additionalProperties": false,
+        "properties": {
+            "to": to,
+            "type": { "enum": ["image", "video", "audio", "voice", "document", "sticker", "video_note"] },
+            "media": {
+                "type": "object", "additionalProperties": false,
+                "description": "Exactly one of `data` (base64) and `url` (http(s), fetched by the gateway under its outbound policy and size cap).",
+                "properties": {
+                    "data": { "type": "string", "minLength": 1 }, "url": { "type": "string", "format": "uri" },
+                    "mimetype": { "type": "string" }, "filename": { "type": "string" }, "caption": { "type": "string" }
+                }
+            },
+            "caption": { "type": "string" },
+            "replyTo": { "type": "string", "description": "id of a stored message this one replies to" },
+            "mentions": { "type": "array", "items": { "type": "string" } }
+        }
+    });
+    schemas["Message"]["properties"]["media"] = json!({
+        "type": ["object", "null"],
+        "properties": {
+            "kind": { "type": "string" }, "mimetype": { "type": "string" }, "size": { "type": "integer" },
+            "filename": { "type": ["string", "null"] }, "sha256": { "type": "string" },
+            "available": { "type": "boolean", "description": "the bytes are stored (GET .../media serves them)" }
+        }
+    });
+    let send = &mut doc["paths"]["/sessions/{sid}/messages"]["post"];
+    send["summary"] = json!("Send a text or media message");
+    send["description"] = json!(
+        "Text with `{to, text}`; media with `{to, type, media: {data | url, ...}}`. Media larger than the gateway's `[media] max_bytes` is 413 `too_large`. Requires `send`."
+    );
+    send["requestBody"]["content"]["application/json"]["schema"] =
+        json!({ "oneOf": [r("SendText"), r("SendMedia")] });
+    send["responses"]["413"] =
+        error_response("`too_large`: the media is larger than the gateway accepts");
+    doc["paths"]["/sessions/{sid}/messages/{mid}/media"] = json!({
+        "get": op("getMessageMedia", "A message's media", "The stored bytes with their Content-Type (and Content-Disposition when the file has a name). Requires `read`.", vec![sid(), mid()], json!({
+            "200": { "description": "The media bytes", "content": { "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } } },
+            "404": error_response("`not_found`: no such session or message, or the message has no stored media")
+        }))
     });
 }

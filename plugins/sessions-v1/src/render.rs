@@ -110,6 +110,14 @@ pub fn message(m: &Message) -> Value {
         "type": kind,
         "text": m.text,
         "hasMedia": m.media.is_some(),
+        "media": m.media.as_ref().map(|i| json!({
+            "kind": crate::media::kind_name(i.kind),
+            "mimetype": i.mimetype,
+            "size": i.size,
+            "filename": i.file_name,
+            "sha256": i.sha256,
+            "available": i.stored,
+        })),
         "revoked": m.revoked,
     })
 }

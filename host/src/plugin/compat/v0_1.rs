@@ -203,19 +203,49 @@ record!(
         unmute
     }
 );
-record!(
-    old / new::Message {
-        id,
-        chat_jid,
-        from_me,
-        sender,
-        timestamp,
-        text,
-        media,
-        revoked,
-        deleted_for_me
+/// 0.1's `media` was the path of the stored file; a 0.1 plugin only ever tested it for
+/// presence, so it gets the media's MIME type (and an 0.1 plugin never hands a message
+/// back to the host, so the other direction only keeps presence).
+impl Conv<new::Message> for old::Message {
+    fn conv(self) -> new::Message {
+        new::Message {
+            id: self.id,
+            chat_jid: self.chat_jid,
+            from_me: self.from_me,
+            sender: self.sender,
+            timestamp: self.timestamp,
+            text: self.text,
+            media: self.media.map(|mimetype| new::MediaInfo {
+                kind: new::MediaKind::Document,
+                mimetype,
+                size: 0,
+                sha256: String::new(),
+                file_name: None,
+                duration_secs: None,
+                width: None,
+                height: None,
+                stored: false,
+            }),
+            revoked: self.revoked,
+            deleted_for_me: self.deleted_for_me,
+        }
     }
-);
+}
+impl Conv<old::Message> for new::Message {
+    fn conv(self) -> old::Message {
+        old::Message {
+            id: self.id,
+            chat_jid: self.chat_jid,
+            from_me: self.from_me,
+            sender: self.sender,
+            timestamp: self.timestamp,
+            text: self.text,
+            media: self.media.map(|m| m.mimetype),
+            revoked: self.revoked,
+            deleted_for_me: self.deleted_for_me,
+        }
+    }
+}
 record!(
     old / new::MessagePage {
         messages,
@@ -270,17 +300,43 @@ record!(
         created_at
     }
 );
-variant!(old / new::EventPayload {
-    MessageUpsert(x),
-    MessageRevoked(x),
-    MessageDeleted(x),
-    ChatDeleted(x),
-    ChatUpdated(x),
-    ConnectionUpdate(x),
-    QrUpdated(x),
-    InstanceDeleted(x),
-    InstanceCreated(x),
-});
+/// The event payloads both versions have, case by case; 0.2's `message-media` (the
+/// media of a stored message arrived) reaches a 0.1 plugin as a `message-upsert` of the
+/// updated message, the only way 0.1 has to say a message changed.
+impl Conv<new::EventPayload> for old::EventPayload {
+    fn conv(self) -> new::EventPayload {
+        use new::EventPayload as N;
+        use old::EventPayload as O;
+        match self {
+            O::MessageUpsert(x) => N::MessageUpsert(x.conv()),
+            O::MessageRevoked(x) => N::MessageRevoked(x.conv()),
+            O::MessageDeleted(x) => N::MessageDeleted(x.conv()),
+            O::ChatDeleted(x) => N::ChatDeleted(x.conv()),
+            O::ChatUpdated(x) => N::ChatUpdated(x.conv()),
+            O::ConnectionUpdate(x) => N::ConnectionUpdate(x.conv()),
+            O::QrUpdated(x) => N::QrUpdated(x.conv()),
+            O::InstanceDeleted(x) => N::InstanceDeleted(x.conv()),
+            O::InstanceCreated(x) => N::InstanceCreated(x.conv()),
+        }
+    }
+}
+impl Conv<old::EventPayload> for new::EventPayload {
+    fn conv(self) -> old::EventPayload {
+        use new::EventPayload as N;
+        use old::EventPayload as O;
+        match self {
+            N::MessageUpsert(x) | N::MessageMedia(x) => O::MessageUpsert(x.conv()),
+            N::MessageRevoked(x) => O::MessageRevoked(x.conv()),
+            N::MessageDeleted(x) => O::MessageDeleted(x.conv()),
+            N::ChatDeleted(x) => O::ChatDeleted(x.conv()),
+            N::ChatUpdated(x) => O::ChatUpdated(x.conv()),
+            N::ConnectionUpdate(x) => O::ConnectionUpdate(x.conv()),
+            N::QrUpdated(x) => O::QrUpdated(x.conv()),
+            N::InstanceDeleted(x) => O::InstanceDeleted(x.conv()),
+            N::InstanceCreated(x) => O::InstanceCreated(x.conv()),
+        }
+    }
+}
 record!(
     old / new::Event {
         id,
@@ -374,6 +430,8 @@ impl Conv<old::CoreError> for new::CoreError {
             new::CoreError::Invalid(m) => old::CoreError::Invalid(m),
             new::CoreError::Conflict(m) => old::CoreError::Conflict(m),
             new::CoreError::NotConnected(m) => old::CoreError::NotConnected(m),
+            // 0.1 has no such case: the nearest is the caller's error.
+            new::CoreError::TooLarge(m) => old::CoreError::Invalid(m),
             new::CoreError::RateLimited(ms) => old::CoreError::RateLimited(ms),
             new::CoreError::Internal(m) => old::CoreError::Internal(m),
         }

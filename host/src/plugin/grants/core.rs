@@ -208,6 +208,31 @@ impl wit_core::Host for CoreView<'_> {
             .await)
     }
 
+    async fn send_media(
+        &mut self,
+        which: wit::InstanceRef,
+        to: String,
+        media: wit::MediaSend,
+    ) -> wasmtime::Result<Result<wit::Message, wit::CoreError>> {
+        let which = which.into();
+        let origin = self.base.plugin.name.clone();
+        let req = media.into();
+        core_op!(self, |core, p| core
+            .send_media(&p, &which, &to, req, Some(&origin))
+            .await)
+    }
+
+    async fn get_media(
+        &mut self,
+        which: wit::InstanceRef,
+        message_id: String,
+    ) -> wasmtime::Result<Result<wit::MediaFile, wit::CoreError>> {
+        let which = which.into();
+        core_op!(self, |core, p| core
+            .get_media(&p, &which, &message_id)
+            .await)
+    }
+
     async fn get_integration(
         &mut self,
         which: wit::InstanceRef,

@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""RSS growth of the gateway while it sends one 16 MiB video through the native media
+route, once from a URL source (a loopback server in this script) and once as base64 in
+the request body. Starts the given binary on the sim link with max_body_bytes raised to
+32 MiB, samples /proc/<pid>/status VmRSS every 5 ms during each request, prints the
+baseline, the peak and the growth as a multiple of the file size.
+
+    python3 host/benches/media_rss.py target/debug/wagate
+"""
+import base64, json, os, subprocess, sys, time, urllib.request, tempfile, http.server, threading
+binary = sys.argv[1]
+d = tempfile.mkdtemp()
+cfg = os.path.join(d, "wagate.toml")
+open(cfg, "w").write("max_body_bytes = 33554432\n")
+env = dict(os.environ, WAGATE_ADMIN_TOKEN="adm", WAGATE_LINK="sim", RUST_LOG="warn", WAGATE_OUTBOUND_ALLOW="127.0.0.0/8")
+p = subprocess.Popen([binary, "serve", "--listen", "127.0.0.1:0", "--sim-pair-delay-ms", "20", "--data", os.path.join(d, "data"), "--config", cfg], env=env, stdout=subprocess.PIPE, text=True)
+for line in p.stdout:
+    if line.startswith("listening on "):
+        base = "http://" + line.split()[-1].replace("http://", "")
+        break
+threading.Thread(target=lambda: [None for _ in p.stdout], daemon=True).start()
+def call(method, path, token, body=None):
+    req = urllib.request.Request(base + path, method=method, data=None if body is None else json.dumps(body).encode(), headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+def rss():
+    for l in open(f"/proc/{p.pid}/status"):
+        if l.startswith("VmRSS"):
+            return int(l.split()[1]) * 1024
+    return 0
+call("POST", "/admin/orgs", "adm", {"name": "acme"})
+s, b = call("POST", "/admin/credentials", "adm", {"org": "acme", "kind": "api-key"})
+key = json.loads(b)["token"]
+call("POST", "/core/instances", key, {"name": "shop"})
+call("POST", "/core/instances/shop/connect", key, {})
+time.sleep(1)
+video = b"\0\0\0\x18ftypisom\0\0\x02\0" + os.urandom(16 * 1024 * 1024 - 16)
+# a URL source too, served from memory
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200); self.send_header("Content-Type", "video/mp4"); self.send_header("Content-Length", str(len(video))); self.end_headers(); self.wfile.write(video)
+    def log_message(self, *a): pass
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+threading.Thread(target=srv.serve_forever, daemon=True).start()
+url = f"http://127.0.0.1:{srv.server_address[1]}/v.mp4"
+# warm up with a small send so lazily built state is counted in the baseline
+call("POST", "/core/instances/shop/messages/media", key, {"to": "5511999999999", "kind": "video", "data": base64.b64encode(video[:4096]).decode()})
+time.sleep(0.5)
+out = {}
+for label, body in [("url", {"to": "5511999999999", "kind": "video", "url": url}),
+                    ("base64", {"to": "5511999999999", "kind": "video", "data": base64.b64encode(video).decode()})]:
+    before = rss()
+    peak = [before]
+    stop = [False]
+    def sample():
+        while not stop[0]:
+            peak[0] = max(peak[0], rss()); time.sleep(0.005)
+    t = threading.Thread(target=sample); t.start()
+    t0 = time.time(); s, b = call("POST", "/core/instances/shop/messages/media", key, body); dt = time.time() - t0
+    stop[0] = True; t.join()
+    assert s == 201, (s, b[:200])
+    out[label] = (before, peak[0], dt)
+    time.sleep(0.5)
+p.terminate(); p.wait()
+for k, (before, peak, dt) in out.items():
+    print(f"{k}: RSS before {before/2**20:.1f} MiB, peak {peak/2**20:.1f} MiB, growth {(peak-before)/2**20:.1f} MiB for a 16 MiB video ({(peak-before)/len(video):.2f}x), {dt*1000:.0f} ms")

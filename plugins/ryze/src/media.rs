@@ -1,0 +1,194 @@
+//! Media sends and download. No seed shows RyzeAPI's media routes, so they follow the
+//! seeds' style (`/api/{area}/{action}/{instance}`, the `token` header, `{"success":...}`
+//! envelopes) and are documented in this dialect's OpenAPI document:
+//!
+//! - `POST /message/{image|video|audio|document|sticker}/{instance}`: `{number, media,
+//!   caption?, fileName?, mimetype?, ptt?, replyTo?, mentions?}`; `media` is an
+//!   `http(s)` URL (the gateway fetches it) or base64 (a `data:` URL too). `ptt: true`
+//!   sends audio as a voice note. Answers as `/message/text` does, with `content.media`.
+//! - `GET /message/download/{instance}?messageId=`: the stored bytes with their
+//!   `Content-Type`; `&format=base64` answers `{"success":true,"data":{...,"base64"}}`.
+
+use serde_json::{Value, json};
+use wagate_plugin_sdk::prelude::*;
+
+use crate::routes::{find_instance, require_connected, required, which};
+use crate::util::{display_jid, iso8601};
+use crate::{core_fail, fail, msg, ok};
+
+/// The media routes, added to the dialect's router.
+pub(crate) fn routes(r: Router) -> Router {
+    r.post("/message/image/{instance}", |q, p| {
+        send(q, p, MediaKind::Image)
+    })
+    .post("/message/video/{instance}", |q, p| {
+        send(q, p, MediaKind::Video)
+    })
+    .post("/message/audio/{instance}", |q, p| {
+        send(q, p, MediaKind::Audio)
+    })
+    .post("/message/document/{instance}", |q, p| {
+        send(q, p, MediaKind::Document)
+    })
+    .post("/message/sticker/{instance}", |q, p| {
+        send(q, p, MediaKind::Sticker)
+    })
+    .get("/message/download/{instance}", download)
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SendBody {
+    number: Option<String>,
+    media: Option<String>,
+    caption: Option<String>,
+    file_name: Option<String>,
+    mimetype: Option<String>,
+    #[serde(default)]
+    ptt: bool,
+    reply_to: Option<String>,
+    #[serde(default)]
+    mentions: Vec<String>,
+}
+
+fn send(req: &Request, params: &Params, kind: MediaKind) -> Result<HttpResponse, HttpResponse> {
+    let which = which(params);
+    let instance = find_instance(req, &which, Capabilities::SEND)?;
+    let b: SendBody = req.body()?;
+    let number = required(b.number, msg::NUMBER_REQUIRED)?;
+    let media = required(b.media, "Media is required")?;
+    let kind = if kind == MediaKind::Audio && b.ptt {
+        MediaKind::Voice
+    } else {
+        kind
+    };
+    let source = source(&media)?;
+    require_connected(&instance)?;
+    let send = MediaSend {
+        kind,
+        source,
+        mimetype: b.mimetype.filter(|m| !m.trim().is_empty()),
+        file_name: b.file_name.filter(|n| !n.trim().is_empty()),
+        caption: b.caption,
+        duration_secs: None,
+        quoted: b.reply_to.filter(|r| !r.is_empty()),
+        mentions: b.mentions,
+    };
+    let m = core::send_media(&which, &number, &send).map_err(|e| core_fail(&e))?;
+    Ok(ok(
+        200,
+        json!({
+            "success": true,
+            "message": "Message sent successfully",
+            "status": "sent",
+            "data": {
+                "messageId": m.id,
+                "direction": "outgoing",
+                "timestamp": iso8601(m.timestamp),
+                "chat": { "jid": display_jid(&m.chat_jid), "type": crate::util::chat_type(&m.chat_jid) },
+                "sender": { "jid": display_jid(&m.sender) },
+                "content": { "text": m.text, "media": m.media.as_ref().map(media_json) },
+            },
+        }),
+    ))
+}
+
+/// A URL, base64, or a `data:<type>;base64,` URL.
+fn source(media: &str) -> Result<MediaSource, HttpResponse> {
+    let lower = media.to_ascii_lowercase();
+    if lower.starts_with("http://") || lower.starts_with("https://") {
+        return Ok(MediaSource::Url(media.to_string()));
+    }
+    let data = match lower.starts_with("data:") {
+        true => media.split_once(',').map_or("", |(_, d)| d),
+        false => media,
+    };
+    let compact: String = data.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    match wagate_plugin_sdk::base64::decode(&compact) {
+        Some(bytes) if !bytes.is_empty() => Ok(MediaSource::Bytes(bytes)),
+        _ => Err(fail(400, "Media must be an http(s) URL or base64")),
+    }
+}
+
+/// A message's media as the dialect's message shapes carry it.
+pub(crate) fn media_json(i: &MediaInfo) -> Value {
+    json!({
+        "type": kind_name(i.kind),
+        "mimetype": i.mimetype,
+        "size": i.size,
+        "sha256": i.sha256,
+        "fileName": i.file_name,
+        "seconds": i.duration_secs,
+        "width": i.width,
+        "height": i.height,
+        "available": i.stored,
+    })
+}
+
+pub(crate) fn kind_name(k: MediaKind) -> &'static str {
+    match k {
+        MediaKind::Image => "image",
+        MediaKind::Video => "video",
+        MediaKind::Audio => "audio",
+        MediaKind::Voice => "ptt",
+        MediaKind::Document => "document",
+        MediaKind::Sticker => "sticker",
+        MediaKind::VideoNote => "ptv",
+    }
+}
+
+/// `GET /message/download/{instance}?messageId=[&format=base64]`.
+fn download(req: &Request, params: &Params) -> Result<HttpResponse, HttpResponse> {
+    let which = which(params);
+    find_instance(req, &which, Capabilities::READ)?;
+    let id = required(req.query("messageId"), msg::MESSAGE_ID_REQUIRED)?;
+    let file = core::get_media(&which, &id).map_err(|e| match e {
+        // Core words the cases of a stored message (no media, bytes not stored); an
+        // unknown id is RyzeAPI's usual "message not found".
+        CoreError::NotFound(m)
+            if m.kind == ResourceKind::Message && m.message != msg::MESSAGE_NOT_FOUND =>
+        {
+            fail(404, &crate::routes::sentence(&m.message))
+        }
+        other => core_fail(&other),
+    })?;
+    let info = &file.info;
+    match req.query("format").as_deref() {
+        None | Some("") | Some("binary") => {
+            let mut headers = vec![header("content-type", &info.mimetype)];
+            if let Some(n) = &info.file_name {
+                let safe: String = n
+                    .chars()
+                    .map(|c| {
+                        if c.is_ascii_graphic() && c != '"' || c == ' ' {
+                            c
+                        } else {
+                            '_'
+                        }
+                    })
+                    .collect();
+                headers.push(header(
+                    "content-disposition",
+                    &format!("attachment; filename=\"{safe}\""),
+                ));
+            }
+            Ok(HttpResponse {
+                status: 200,
+                headers,
+                body: file.bytes,
+            })
+        }
+        Some("base64") => Ok(ok(
+            200,
+            json!({
+                "success": true,
+                "data": {
+                    "messageId": id,
+                    "media": media_json(info),
+                    "base64": wagate_plugin_sdk::base64::encode(&file.bytes),
+                },
+            }),
+        )),
+        Some(_) => Err(fail(400, "format must be binary or base64")),
+    }
+}
