@@ -8,7 +8,12 @@
 //! - a pre-seeded (paired) device logs in and reaches `Connected`;
 //! - a 401 stream error logs the device out and stops the client;
 //! - archive / delete chat send a `w:sync:app:state` IQ whose patch decrypts, with
-//!   the app-state key the test seeded, to the expected mutation.
+//!   the app-state key the test seeded, to the expected mutation;
+//! - media: an upload asks for the media connection, lands encrypted on the fake
+//!   media host (HTTPS, through the gateway's own media HTTP client) and decrypts
+//!   there with the media key of the message the client sends a contact (which the
+//!   contact's Signal session decrypts); a contact's end-to-end encrypted image is
+//!   received and its file downloaded and decrypted byte-identical.
 
 use crate::common::fake_whatsapp;
 
@@ -44,9 +49,12 @@ async fn spawn_bot(
     server: &FakeWhatsApp,
 ) -> (BotHandle, mpsc::UnboundedReceiver<Arc<Event>>) {
     let (tx, rx) = mpsc::unbounded_channel();
+    // The gateway's media client, trusting the fake media host's certificate.
+    let tls = server.media().client_tls();
     let bot = Bot::builder()
         .with_backend_arc(backend)
         .with_transport_factory(TokioWebSocketTransportFactory::new().with_url(server.url()))
+        .with_http_client(wagate::whatsapp::real::http::MediaHttp::new(tls, 64 << 20))
         // A fixed version: otherwise connect() first fetches the current WhatsApp
         // Web version over HTTPS, which a test must not depend on.
         .with_version((2, 3000, 1_000_000_000))
@@ -343,5 +351,180 @@ async fn chat_action_without_an_app_state_key_is_refused_locally() {
         "a patch was sent:\n{}",
         server.dump()
     );
+    bot.shutdown().await;
+}
+
+/// The peer's phone number (a contact registered with the fake server).
+const CONTACT: &str = "15550009999";
+
+/// The device's published keys, as the fake server would hand them to a contact.
+async fn device_bundle(backend: &Backend) -> fake_whatsapp::fake_peer::Bundle {
+    use whatsapp_rust::wacore::libsignal::protocol::IdentityKey;
+    let device = PersistenceManager::new(backend.clone())
+        .await
+        .expect("reload")
+        .get_device_snapshot();
+    fake_whatsapp::fake_peer::Bundle {
+        registration_id: device.registration_id,
+        device_id: DEVICE as u32,
+        identity: IdentityKey::new(device.identity_key.public_key),
+        signed_pre_key_id: device.signed_pre_key_id,
+        signed_pre_key: device.signed_pre_key.public_key,
+        signature: device.signed_pre_key_signature.to_vec(),
+        pre_key: None,
+    }
+}
+
+/// The Signal address of the seeded device (how the contact names its session).
+fn device_address() -> whatsapp_rust::wacore::libsignal::protocol::ProtocolAddress {
+    use whatsapp_rust::wacore::types::jid::JidExt as _;
+    let jid: Jid = format!("{PHONE}:{DEVICE}@s.whatsapp.net").parse().unwrap();
+    jid.to_protocol_address()
+}
+
+/// Bytes that are not all alike, so a wrong key or offset cannot pass.
+fn sample(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 31 % 251) as u8).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn media_upload_is_encrypted_with_the_key_the_contact_receives() {
+    use whatsapp_rust::download::{DownloadUtils, MediaType};
+    let server = FakeWhatsApp::start();
+    let backend = paired_backend().await;
+    // The device has its account identity, as pairing leaves it: a first message
+    // to a contact (a pre-key message) must carry it.
+    let pm = PersistenceManager::new(backend.clone()).await.expect("pm");
+    pm.process_command(DeviceCommand::SetAccount(Some(
+        whatsapp_rust::waproto::whatsapp::ADVSignedDeviceIdentity {
+            details: Some(vec![1, 2, 3]),
+            account_signature_key: Some(vec![7; 32]),
+            account_signature: Some(vec![8; 64]),
+            device_signature: Some(vec![9; 64]),
+        },
+    )))
+    .await;
+    pm.flush().await.expect("saved");
+    drop(pm);
+    let mut contact = fake_whatsapp::fake_peer::Peer::new().await;
+    server.add_contact(CONTACT, contact.bundle().clone());
+    let (bot, _events) = connected_bot(&server, backend).await;
+    let client = bot.client();
+
+    let photo = sample(100_000);
+    let upload = client
+        .upload(photo.clone(), MediaType::Image, Default::default())
+        .await
+        .expect("upload");
+    // The client asked the chat server where to upload, then uploaded there.
+    assert!(
+        server.find(|n| is_iq(n, "w:m", "set")).is_some(),
+        "no media connection query:\n{}",
+        server.dump()
+    );
+    let uploads = server.media().uploads();
+    assert_eq!(uploads.len(), 1, "one upload");
+    assert_eq!(uploads[0].kind, "image");
+    assert_eq!(uploads[0].direct_path, upload.direct_path);
+    assert_ne!(uploads[0].body[..64], photo[..64], "uploaded encrypted");
+
+    // The message to the contact carries the key; the contact decrypts the message
+    // with its Signal session, then the file with the key in it.
+    let message = whatsapp_rust::media::image_message(
+        upload,
+        whatsapp_rust::media::ImageOptions {
+            caption: Some("a photo".into()),
+            mimetype: Some("image/png".into()),
+            ..Default::default()
+        },
+    );
+    let to: Jid = format!("{CONTACT}@s.whatsapp.net").parse().unwrap();
+    let sent = client.send_message(to, message).await.expect("sent");
+    let stanza = server
+        .wait_node_async("the message to the contact", WAIT, |n| {
+            n.tag == "message" && attr(n, "id").as_deref() == Some(sent.message_id.as_str())
+        })
+        .await;
+    let (kind, ciphertext) =
+        fake_whatsapp::enc_for(&stanza, CONTACT).expect("a payload for the contact");
+    let received = contact.decrypt(&device_address(), &kind, &ciphertext).await;
+    let image = received
+        .image_message
+        .as_option()
+        .expect("an image message");
+    assert_eq!(image.caption.as_deref(), Some("a photo"));
+    assert_eq!(image.mimetype.as_deref(), Some("image/png"));
+    assert_eq!(image.file_length, Some(photo.len() as u64));
+    let key = image.media_key.clone().expect("media key");
+    let plain = DownloadUtils::verify_and_decrypt(&uploads[0].body, &key, MediaType::Image)
+        .expect("the upload decrypts with the message's key");
+    assert_eq!(plain, photo, "byte-identical");
+    bot.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_contacts_encrypted_image_is_received_and_downloaded() {
+    use whatsapp_rust::download::MediaType;
+    use whatsapp_rust::waproto::buffa::MessageField;
+    use whatsapp_rust::waproto::whatsapp as wa;
+    let server = FakeWhatsApp::start();
+    let backend = paired_backend().await;
+    let mut contact = fake_whatsapp::fake_peer::Peer::new().await;
+    server.add_contact(CONTACT, contact.bundle().clone());
+    contact
+        .start_session(&device_address(), &device_bundle(&backend).await)
+        .await;
+    let (bot, mut events) = connected_bot(&server, backend).await;
+
+    // The contact's phone encrypts the file and uploads it...
+    let photo = sample(70_000);
+    let enc =
+        whatsapp_rust::wacore::upload::encrypt_media(&photo, MediaType::Image).expect("encrypt");
+    let direct_path = server.media().put("image", enc.data_to_upload);
+    // ...then sends the message naming it, end-to-end encrypted to this device.
+    let message = wa::Message {
+        image_message: MessageField::some(wa::message::ImageMessage {
+            direct_path: Some(direct_path.clone()),
+            media_key: Some(enc.media_key.to_vec()),
+            file_sha256: Some(enc.file_sha256.to_vec()),
+            file_enc_sha256: Some(enc.file_enc_sha256.to_vec()),
+            file_length: Some(photo.len() as u64),
+            mimetype: Some("image/png".into()),
+            caption: Some("from my phone".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let (kind, ciphertext) = contact.encrypt(&device_address(), &message).await;
+    assert_eq!(kind, "pkmsg", "the first message sets the session up");
+    let from = format!("{CONTACT}@s.whatsapp.net");
+    assert!(server.send(fake_whatsapp::message_node(
+        &from,
+        "3EB0FAKEIMAGE1",
+        kind,
+        ciphertext,
+        Some("image"),
+    )));
+
+    let event = next_event(&mut events, "the contact's message", |e| {
+        matches!(e, Event::Messages(batch) if batch.iter().any(|m| m.info.id.as_str() == "3EB0FAKEIMAGE1"))
+    })
+    .await;
+    let Event::Messages(batch) = &*event else {
+        unreachable!()
+    };
+    let inbound = batch
+        .iter()
+        .find(|m| m.info.id.as_str() == "3EB0FAKEIMAGE1")
+        .unwrap();
+    let image = inbound
+        .message
+        .image_message
+        .as_option()
+        .expect("decrypted to the image message");
+    assert_eq!(image.caption.as_deref(), Some("from my phone"));
+    let bytes = bot.client().download(image).await.expect("downloaded");
+    assert_eq!(bytes, photo, "byte-identical");
+    assert_eq!(server.media().downloads_of(&direct_path), 1);
     bot.shutdown().await;
 }

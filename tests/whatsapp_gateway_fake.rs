@@ -9,7 +9,14 @@
 //!   shows `open`; a 401 stream error then makes the instance `disconnected` with no
 //!   owner, never reconnects, and webhooks (core and Evolution) hear it;
 //! - archive / delete chat through the core API reach the server as app-state
-//!   patches that decrypt to the expected mutations.
+//!   patches that decrypt to the expected mutations;
+//! - media: a contact's end-to-end encrypted image and document are downloaded
+//!   from the fake media host (HTTPS, trusted through `WAGATE_EXTRA_CA_FILE`),
+//!   decrypted, stored, announced (`message_media` webhook) and served back
+//!   byte-identical through `/core`; an image sent through `/core` is uploaded
+//!   encrypted and reaches the contact, whose Signal session decrypts the message
+//!   and whose media key decrypts the upload to the original bytes; a file the host
+//!   keeps failing is retried, then given up with the message kept unstored.
 //!
 //! The binary under test is the one `cargo test` builds, which carries
 //! whatsapp-rust's test-only `danger-skip-cert-chain-verify` (a dev-dependency
@@ -151,19 +158,20 @@ const DEVICE: u16 = 3;
 
 /// Writes a paired whatsapp-rust device for `instance_id` into the gateway's own
 /// store (through the same `RedbBackend` the link uses), as pairing would have
-/// left it, then waits until the database file is free again.
+/// left it, then waits until the database file is free again. Returns the
+/// device's published keys (what a contact starts a session from).
 fn seed_paired_device(
     data: &std::path::Path,
     instance_id: &str,
     app_state_key: Option<(&[u8], &[u8])>,
-) {
+) -> fake_whatsapp::fake_peer::Bundle {
     use std::sync::Arc;
     use wagate::whatsapp::real::store::RedbBackend;
     use whatsapp_rust::store::persistence_manager::PersistenceManager;
     use whatsapp_rust::wacore::store::DeviceCommand;
 
     let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
+    let bundle = rt.block_on(async {
         let store = wagate::store::Store::open(data).expect("open the gateway's store");
         let backend = Arc::new(RedbBackend::new(store, instance_id));
         if let Some((key_id, key_data)) = app_state_key {
@@ -192,6 +200,18 @@ fn seed_paired_device(
         pm.process_command(DeviceCommand::SetPushName("Gateway Tester".into()))
             .await;
         pm.flush().await.expect("device saved");
+        let device = pm.get_device_snapshot();
+        fake_whatsapp::fake_peer::Bundle {
+            registration_id: device.registration_id,
+            device_id: DEVICE as u32,
+            identity: whatsapp_rust::wacore::libsignal::protocol::IdentityKey::new(
+                device.identity_key.public_key,
+            ),
+            signed_pre_key_id: device.signed_pre_key_id,
+            signed_pre_key: device.signed_pre_key.public_key,
+            signature: device.signed_pre_key_signature.to_vec(),
+            pre_key: None,
+        }
     });
     drop(rt);
     // The store's writer thread closes the file a moment after the last handle.
@@ -200,6 +220,7 @@ fn seed_paired_device(
         assert!(std::time::Instant::now() < deadline, "store never closed");
         std::thread::sleep(Duration::from_millis(20));
     }
+    bundle
 }
 
 #[test]
@@ -408,4 +429,355 @@ fn evolution_restart_drops_the_connection_and_logs_in_again() {
     gw.wait_state(&key, "shop", "open");
     // Still paired with the same account: a restart is not a logout.
     assert_ne!(owner_jid(&gw, &key), Value::Null);
+}
+
+/// The seeded device's Signal address (how a contact names its session with it).
+fn device_address() -> whatsapp_rust::wacore::libsignal::protocol::ProtocolAddress {
+    use whatsapp_rust::wacore::types::jid::JidExt as _;
+    let jid: whatsapp_rust::Jid = format!("{PHONE}:{DEVICE}@s.whatsapp.net").parse().unwrap();
+    jid.to_protocol_address()
+}
+
+/// A paired instance `shop` on the whatsapp link, resumed against `server`, trusting
+/// its media host, with fast media retries.
+struct MediaGateway {
+    gw: Gateway,
+    key: String,
+    /// The device's published keys.
+    bundle: fake_whatsapp::fake_peer::Bundle,
+    /// Where the media store keeps this instance's files for the contact's chat.
+    media_dir: std::path::PathBuf,
+}
+
+fn media_gateway(server: &FakeWhatsApp, tmp: &tempfile::TempDir) -> MediaGateway {
+    let data = tmp.path().join("data");
+    let gw = Gateway::start_on(&data, &[]);
+    let key = gw.org_with_key("acme", None);
+    let (instance, _) = gw.connected_instance(&key, "shop");
+    let id = instance["id"].as_str().expect("instance id").to_string();
+    gw.stop();
+    let bundle = seed_paired_device(&data, &id, None);
+    let ca = tmp.path().join("media-ca.pem");
+    std::fs::write(&ca, server.media().ca_pem()).unwrap();
+    let config = tmp.path().join("wagate.toml");
+    std::fs::write(
+        &config,
+        "[whatsapp.media]\nattempts = 3\nretry_base_ms = 50\n",
+    )
+    .unwrap();
+    let url = server.url();
+    let gw = Gateway::start_on_with_env(
+        &data,
+        &[
+            "--link",
+            "whatsapp",
+            "--whatsapp-url",
+            &url,
+            "--config",
+            config.to_str().unwrap(),
+        ],
+        &[("WAGATE_EXTRA_CA_FILE", ca.to_str().unwrap())],
+    );
+    gw.wait_state(&key, "shop", "open");
+    MediaGateway {
+        gw,
+        key,
+        bundle,
+        media_dir: data.join("media").join(&id).join(PEER_JID),
+    }
+}
+
+/// Sends `message` from `contact` to the seeded device, end-to-end encrypted.
+fn deliver(
+    server: &FakeWhatsApp,
+    rt: &tokio::runtime::Runtime,
+    contact: &mut fake_whatsapp::fake_peer::Peer,
+    id: &str,
+    message: &whatsapp_rust::waproto::whatsapp::Message,
+    mediatype: &str,
+) {
+    let (kind, ciphertext) = rt.block_on(contact.encrypt(&device_address(), message));
+    let from = format!("{PEER}@s.whatsapp.net");
+    assert!(
+        server.send(fake_whatsapp::message_node(
+            &from,
+            id,
+            kind,
+            ciphertext,
+            Some(mediatype)
+        )),
+        "no live connection"
+    );
+}
+
+/// The stored message `id` of the contact's chat, once `pred` holds for it.
+fn wait_message(
+    gw: &Gateway,
+    key: &str,
+    id: &str,
+    what: &str,
+    pred: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let (s, page) = gw.call(
+            "GET",
+            &format!("/core/instances/shop/chats/{PEER_JID}/messages"),
+            Some(key),
+            None,
+        );
+        if s == 404 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+            continue; // the chat comes with its first message
+        }
+        let (_, chats) = gw.call("GET", "/core/instances/shop/chats", Some(key), None);
+        assert_eq!(s, 200, "no {what}: {page}; chats: {chats}");
+        let found = page["messages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|m| m["id"] == id)
+            .cloned();
+        if let Some(m) = found.filter(|m| pred(m)) {
+            return m;
+        }
+        assert!(std::time::Instant::now() < deadline, "no {what}: {page}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Encrypts `bytes` as WhatsApp media of `media_type` and keeps the file on the
+/// fake media host; the message fields naming it.
+fn host_file(
+    server: &FakeWhatsApp,
+    bytes: &[u8],
+    media_type: whatsapp_rust::download::MediaType,
+    mms: &str,
+) -> (String, whatsapp_rust::wacore::upload::EncryptedMedia) {
+    let enc = whatsapp_rust::wacore::upload::encrypt_media(bytes, media_type).expect("encrypt");
+    let path = server.media().put(mms, enc.data_to_upload.clone());
+    (path, enc)
+}
+
+fn sample(len: usize, seed: usize) -> Vec<u8> {
+    (0..len).map(|i| ((i * 31 + seed) % 251) as u8).collect()
+}
+
+#[test]
+fn inbound_media_is_downloaded_stored_and_served_back_byte_identical() {
+    use whatsapp_rust::download::MediaType;
+    use whatsapp_rust::waproto::buffa::MessageField;
+    use whatsapp_rust::waproto::whatsapp as wa;
+    let server = FakeWhatsApp::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let MediaGateway {
+        gw,
+        key,
+        bundle,
+        media_dir,
+    } = media_gateway(&server, &tmp);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut contact = rt.block_on(fake_whatsapp::fake_peer::Peer::new());
+    server.add_contact(PEER, contact.bundle().clone());
+    rt.block_on(contact.start_session(&device_address(), &bundle));
+    let hooks = receiver::Receiver::start();
+    let (s, v) = gw.call(
+        "PUT",
+        "/core/instances/shop/webhooks",
+        Some(&key),
+        Some(json!([{"url": hooks.url("hook")}])),
+    );
+    assert_eq!(s, 200, "set webhook: {v}");
+
+    // An image with a caption, and a PDF document with its file name.
+    let photo = sample(90_000, 1);
+    let (photo_path, enc) = host_file(&server, &photo, MediaType::Image, "image");
+    let image = wa::Message {
+        image_message: MessageField::some(wa::message::ImageMessage {
+            direct_path: Some(photo_path.clone()),
+            media_key: Some(enc.media_key.to_vec()),
+            file_sha256: Some(enc.file_sha256.to_vec()),
+            file_enc_sha256: Some(enc.file_enc_sha256.to_vec()),
+            file_length: Some(photo.len() as u64),
+            mimetype: Some("image/png".into()),
+            caption: Some("the photo".into()),
+            width: Some(640),
+            height: Some(480),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    deliver(&server, &rt, &mut contact, "3EB0IMAGE0001", &image, "image");
+    let pdf = sample(30_000, 7);
+    let (pdf_path, enc) = host_file(&server, &pdf, MediaType::Document, "document");
+    let document = wa::Message {
+        document_message: MessageField::some(wa::message::DocumentMessage {
+            direct_path: Some(pdf_path.clone()),
+            media_key: Some(enc.media_key.to_vec()),
+            file_sha256: Some(enc.file_sha256.to_vec()),
+            file_enc_sha256: Some(enc.file_enc_sha256.to_vec()),
+            file_length: Some(pdf.len() as u64),
+            mimetype: Some("application/pdf".into()),
+            file_name: Some("invoice.pdf".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    deliver(
+        &server,
+        &rt,
+        &mut contact,
+        "3EB0DOC00001",
+        &document,
+        "document",
+    );
+
+    // Stored at once with their metadata; `stored` turns true once the bytes are in.
+    let m = wait_message(&gw, &key, "3EB0IMAGE0001", "stored image", |m| {
+        m["media"]["stored"] == true
+    });
+    assert_eq!(m["text"], "the photo", "{m}");
+    assert_eq!(m["media"]["kind"], "image", "{m}");
+    assert_eq!(m["media"]["mimetype"], "image/png", "{m}");
+    assert_eq!(m["media"]["size"], photo.len(), "{m}");
+    assert_eq!(m["media"]["width"], 640, "{m}");
+    let m = wait_message(&gw, &key, "3EB0DOC00001", "stored document", |m| {
+        m["media"]["stored"] == true
+    });
+    assert_eq!(m["media"]["kind"], "document", "{m}");
+    assert_eq!(m["media"]["file_name"], "invoice.pdf", "{m}");
+
+    // Served back byte-identical (decrypted, verified against the hashes), with the
+    // type WhatsApp gave, from the media store.
+    for (id, bytes, mime) in [
+        ("3EB0IMAGE0001", &photo, "image/png"),
+        ("3EB0DOC00001", &pdf, "application/pdf"),
+    ] {
+        let auth = format!("Bearer {key}");
+        let resp = gw.raw(
+            "GET",
+            &format!("/core/instances/shop/messages/{id}/media"),
+            &[("Authorization", auth.as_str())],
+            b"",
+        );
+        assert_eq!(resp.status, 200, "{}", String::from_utf8_lossy(&resp.body));
+        assert_eq!(&resp.body, bytes, "{id} byte-identical");
+        assert_eq!(resp.header("content-type"), Some(mime));
+        let stored = std::fs::read(media_dir.join(id)).expect("the stored file");
+        assert_eq!(&stored, bytes, "{id} on disk");
+        // Subscribers hear when the bytes are there.
+        hooks.wait_until("a message_media event", |r| {
+            r.body["payload"]["type"] == "message_media"
+                && r.body["payload"]["data"]["id"] == id
+                && r.body["payload"]["data"]["media"]["stored"] == true
+        });
+    }
+    assert_eq!(server.media().downloads_of(&photo_path), 1);
+    assert_eq!(server.media().downloads_of(&pdf_path), 1);
+
+    // A reply with an image through the core API: encrypted and uploaded to the
+    // media host, and the message carrying its key reaches the contact.
+    use base64::Engine as _;
+    let reply = sample(50_000, 9);
+    let (s, v) = gw.call(
+        "POST",
+        "/core/instances/shop/messages/media",
+        Some(&key),
+        Some(json!({
+            "to": PEER_JID,
+            "kind": "image",
+            "data": base64::engine::general_purpose::STANDARD.encode(&reply),
+            "mimetype": "image/png",
+            "caption": "back to you",
+        })),
+    );
+    assert_eq!(s, 201, "send media: {v}");
+    let id = v["id"].as_str().expect("message id").to_string();
+    let stanza = server.wait_node("the reply", Duration::from_secs(10), |n| {
+        n.tag == "message" && fake_whatsapp::attr(n, "id").as_deref() == Some(id.as_str())
+    });
+    let (kind, ciphertext) =
+        fake_whatsapp::enc_for(&stanza, PEER).expect("a payload for the contact");
+    let got = rt.block_on(contact.decrypt(&device_address(), &kind, &ciphertext));
+    let image = got.image_message.as_option().expect("an image message");
+    assert_eq!(image.caption.as_deref(), Some("back to you"));
+    assert_eq!(image.mimetype.as_deref(), Some("image/png"));
+    let upload = server
+        .media()
+        .uploads()
+        .into_iter()
+        .find(|u| Some(&u.direct_path) == image.direct_path.as_ref())
+        .expect("the upload the message names");
+    let plain = whatsapp_rust::download::DownloadUtils::verify_and_decrypt(
+        &upload.body,
+        image.media_key.as_deref().expect("media key"),
+        MediaType::Image,
+    )
+    .expect("decrypts with the message's key");
+    assert_eq!(plain, reply, "byte-identical at the contact");
+}
+
+#[test]
+fn a_media_download_failing_at_the_host_is_retried_then_given_up() {
+    use whatsapp_rust::download::MediaType;
+    use whatsapp_rust::waproto::buffa::MessageField;
+    use whatsapp_rust::waproto::whatsapp as wa;
+    let server = FakeWhatsApp::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let MediaGateway {
+        gw,
+        key,
+        bundle,
+        media_dir,
+    } = media_gateway(&server, &tmp);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut contact = rt.block_on(fake_whatsapp::fake_peer::Peer::new());
+    server.add_contact(PEER, contact.bundle().clone());
+    rt.block_on(contact.start_session(&device_address(), &bundle));
+
+    let clip = sample(20_000, 3);
+    let (path, enc) = host_file(&server, &clip, MediaType::Video, "video");
+    server.media().fail(&path, 503);
+    let video = wa::Message {
+        video_message: MessageField::some(wa::message::VideoMessage {
+            direct_path: Some(path.clone()),
+            media_key: Some(enc.media_key.to_vec()),
+            file_sha256: Some(enc.file_sha256.to_vec()),
+            file_enc_sha256: Some(enc.file_enc_sha256.to_vec()),
+            file_length: Some(clip.len() as u64),
+            mimetype: Some("video/mp4".into()),
+            seconds: Some(4),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    deliver(&server, &rt, &mut contact, "3EB0VIDEO0001", &video, "video");
+
+    // Kept with its metadata while the host fails...
+    let m = wait_message(&gw, &key, "3EB0VIDEO0001", "the video message", |_| true);
+    assert_eq!(m["media"]["kind"], "video", "{m}");
+    assert_eq!(m["media"]["duration_secs"], 4, "{m}");
+    // ...tried the configured 3 times (attempts = 3), then given up.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while server.media().downloads_of(&path) < 3 {
+        assert!(std::time::Instant::now() < deadline, "not retried");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(1000));
+    assert_eq!(
+        server.media().downloads_of(&path),
+        3,
+        "no attempt after the last"
+    );
+    let m = wait_message(&gw, &key, "3EB0VIDEO0001", "the video message", |_| true);
+    assert_eq!(m["media"]["stored"], false, "{m}");
+    assert!(!media_dir.join("3EB0VIDEO0001").exists(), "no file stored");
+    let auth = format!("Bearer {key}");
+    let resp = gw.raw(
+        "GET",
+        "/core/instances/shop/messages/3EB0VIDEO0001/media",
+        &[("Authorization", auth.as_str())],
+        b"",
+    );
+    assert_eq!(resp.status, 404, "{}", String::from_utf8_lossy(&resp.body));
 }

@@ -34,6 +34,14 @@
 //! reconnect_base_ms = 1000       # reconnect delay ceiling, doubling per failed
 //! reconnect_max_ms = 300000      # attempt up to this (jittered)
 //!
+//! [whatsapp.media]               # inbound media on the real link (all instances)
+//! download = "all"               # "all" | "none": fetch the bytes in the background
+//! kinds = ["image", "voice"]     # only these kinds (default: every kind)
+//! max_bytes = 67108864           # larger media keeps its metadata only
+//! concurrency = 4                # downloads at once per instance
+//! attempts = 4                   # tries per file, then reported failed
+//! retry_base_ms = 2000           # first retry delay ceiling, doubling
+//!
 //! [sim]
 //! pair_delay_ms = 500            # how long the simulated phone takes to "scan"
 //!

@@ -17,6 +17,12 @@
 //!   `pair-device` IQ carrying the configured refs, from which it renders QR codes;
 //! - a registered client gets `<success>`;
 //! - every IQ is answered (see [`answer`]) so nothing waits for a timeout;
+//! - the media-connection query names the media host this server runs
+//!   ([`fake_media`], loopback HTTPS), where uploads land and downloads come from;
+//! - contacts registered with [`FakeWhatsApp::add_contact`] (a [`fake_peer::Peer`]
+//!   each, one device) are listed by the device query (usync) and their keys
+//!   handed out by the pre-key fetch, so the client can encrypt messages to them;
+//!   other users have no devices;
 //! - tests push stanzas on demand ([`FakeWhatsApp::send`], [`FakeWhatsApp::stream_error`]).
 //!
 //! Every node the client sends is recorded ([`FakeWhatsApp::received`]).
@@ -27,6 +33,11 @@
 // A test binary has no library API: `pub` here only means "usable from the test
 // files", so the workspace's `unreachable_pub` lint is noise for this harness.
 #![allow(unreachable_pub)]
+
+#[path = "fake_media.rs"]
+pub mod fake_media;
+#[path = "fake_peer.rs"]
+pub mod fake_peer;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -104,12 +115,17 @@ struct Shared {
     pushers: Mutex<Vec<(usize, mpsc::UnboundedSender<Node>)>>,
     /// Connection attempts (WebSocket upgrades) so far.
     connections: Mutex<usize>,
+    /// The media host's name, announced in answers to the media-connection query.
+    media_host: String,
+    /// Contacts' published keys, by user (phone number).
+    contacts: Mutex<std::collections::HashMap<String, fake_peer::Bundle>>,
 }
 
 /// A running fake server. Stops when dropped.
 pub struct FakeWhatsApp {
     addr: SocketAddr,
     shared: Arc<Shared>,
+    media: fake_media::MediaHost,
     runtime: Option<tokio::runtime::Runtime>,
 }
 
@@ -122,6 +138,13 @@ impl FakeWhatsApp {
     pub fn start_with(script: Script) -> FakeWhatsApp {
         let identity = random_key_pair();
         let cert_chain = test_cert_chain(&public_bytes(&identity));
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("fake-whatsapp")
+            .enable_all()
+            .build()
+            .expect("fake server runtime");
+        let media = fake_media::MediaHost::start(&runtime);
         let shared = Arc::new(Shared {
             script,
             identity,
@@ -130,6 +153,8 @@ impl FakeWhatsApp {
             received: Mutex::new(Vec::new()),
             pushers: Mutex::new(Vec::new()),
             connections: Mutex::new(0),
+            media_host: media.hostname(),
+            contacts: Mutex::default(),
         });
         // Bound synchronously so the port is known before anything connects.
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind fake server");
@@ -137,12 +162,6 @@ impl FakeWhatsApp {
             .set_nonblocking(true)
             .expect("nonblocking listener");
         let addr = listener.local_addr().expect("fake server address");
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("fake-whatsapp")
-            .enable_all()
-            .build()
-            .expect("fake server runtime");
         let accept_shared = shared.clone();
         runtime.spawn(async move {
             let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
@@ -163,6 +182,7 @@ impl FakeWhatsApp {
         FakeWhatsApp {
             addr,
             shared,
+            media,
             runtime: Some(runtime),
         }
     }
@@ -170,6 +190,21 @@ impl FakeWhatsApp {
     /// The URL to hand to the client's transport (`with_url`).
     pub fn url(&self) -> String {
         format!("ws://{}/ws/chat", self.addr)
+    }
+
+    /// The media host (uploads, downloads, its certificate).
+    pub fn media(&self) -> &fake_media::MediaHost {
+        &self.media
+    }
+
+    /// Registers a contact (`user` is its phone number) with one device (0) whose
+    /// keys are `bundle`.
+    pub fn add_contact(&self, user: &str, bundle: fake_peer::Bundle) {
+        self.shared
+            .contacts
+            .lock()
+            .unwrap()
+            .insert(user.to_string(), bundle);
     }
 
     /// WebSocket connections accepted so far.
@@ -290,6 +325,50 @@ pub fn attr(node: &Node, key: &str) -> Option<String> {
 /// The first child of `node` tagged `tag`.
 pub fn child<'a>(node: &'a Node, tag: &str) -> Option<&'a Node> {
     node.get_optional_child(tag)
+}
+
+/// A one-to-one message from `from` (a contact's JID) carrying one encrypted
+/// payload (`kind` `pkmsg` or `msg`), as the server delivers it to the client;
+/// `mediatype` is set for media messages (the real server's hint).
+pub fn message_node(
+    from: &str,
+    id: &str,
+    kind: &str,
+    ciphertext: Vec<u8>,
+    mediatype: Option<&str>,
+) -> Node {
+    let mut enc = NodeBuilder::new("enc")
+        .attr("v", "2")
+        .attr("type", kind.to_string());
+    if let Some(m) = mediatype {
+        enc = enc.attr("mediatype", m.to_string());
+    }
+    NodeBuilder::new("message")
+        .attr("from", from.to_string())
+        .attr("id", id.to_string())
+        .attr("type", if mediatype.is_some() { "media" } else { "text" })
+        .attr("t", unix_now().to_string())
+        .attr("notify", "Fake Contact")
+        .children([enc.bytes(ciphertext).build()])
+        .build()
+}
+
+/// The encrypted payload a client's `<message>` carries for `user` (a phone
+/// number): its `enc` type and bytes, whether the payload sits in the stanza or in
+/// `participants/to[jid]`.
+pub fn enc_for(message: &Node, user: &str) -> Option<(String, Vec<u8>)> {
+    let for_user =
+        |jid: Option<String>| jid.is_some_and(|j| j.split(['@', ':']).next() == Some(user));
+    let enc = if for_user(attr(message, "to")) && child(message, "enc").is_some() {
+        child(message, "enc")
+    } else {
+        child(message, "participants")?
+            .children()?
+            .iter()
+            .find(|to| to.tag == "to" && for_user(attr(to, "jid")))
+            .and_then(|to| child(to, "enc"))
+    }?;
+    Some((attr(enc, "type")?, content_bytes(enc)?.to_vec()))
 }
 
 /// Whether `node` is an `<iq>` of namespace `xmlns` and type `ty`.
@@ -518,7 +597,7 @@ async fn session(
                 let Some(frame) = frame? else { return Ok(()) };
                 let node = transport.open(frame)?;
                 shared.received.lock().unwrap().push(Received { conn, node: node.clone() });
-                for reply in answer(&node) {
+                for reply in answer(shared, &node) {
                     transport.send(&reply).await?;
                 }
             }
@@ -533,7 +612,7 @@ async fn session(
 /// The replies to one client stanza. Every `get`/`set` IQ is answered so no client
 /// call waits out its timeout; an empty `result` is enough for most (the client
 /// logs what it cannot parse and carries on).
-fn answer(node: &Node) -> Vec<Node> {
+fn answer(shared: &Shared, node: &Node) -> Vec<Node> {
     if node.tag != "iq" {
         return Vec::new();
     }
@@ -563,6 +642,67 @@ fn answer(node: &Node) -> Vec<Node> {
                 .children([NodeBuilder::new("offline").attr("count", "0").build()])
                 .build(),
         ],
+        // The device list query: a registered contact has its phone (device 0),
+        // anyone else no device at all.
+        Some("usync") => {
+            let contacts = shared.contacts.lock().unwrap();
+            let users = child(node, "usync")
+                .and_then(|u| child(u, "list"))
+                .and_then(|l| l.children())
+                .unwrap_or_default()
+                .iter()
+                .filter(|u| u.tag == "user")
+                .filter_map(|u| attr(u, "jid"))
+                .map(|jid| {
+                    let user = jid.split(['@', ':']).next().unwrap_or_default().to_string();
+                    let devices: Vec<Node> = if contacts.contains_key(&user) {
+                        vec![NodeBuilder::new("device").attr("id", "0").build()]
+                    } else {
+                        Vec::new()
+                    };
+                    NodeBuilder::new("user")
+                        .attr("jid", jid)
+                        .children([NodeBuilder::new("devices")
+                            .children([NodeBuilder::new("device-list").children(devices).build()])
+                            .build()])
+                        .build()
+                })
+                .collect::<Vec<_>>();
+            vec![result(vec![
+                NodeBuilder::new("usync")
+                    .children([NodeBuilder::new("list").children(users).build()])
+                    .build(),
+            ])]
+        }
+        // The pre-key fetch: each registered contact's published keys.
+        Some("encrypt") if ty == "get" && child(node, "key").is_some() => {
+            let contacts = shared.contacts.lock().unwrap();
+            let users = child(node, "key")
+                .and_then(|k| k.children())
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|u| attr(u, "jid"))
+                .filter_map(|jid| {
+                    let user = jid.split(['@', ':']).next().unwrap_or_default();
+                    contacts.get(user).map(|b| bundle_node(&jid, b))
+                })
+                .collect::<Vec<_>>();
+            vec![result(vec![
+                NodeBuilder::new("list").children(users).build(),
+            ])]
+        }
+        // The media connection: our media host, and the auth token it checks.
+        Some("w:m") => vec![result(vec![
+            NodeBuilder::new("media_conn")
+                .attr("auth", fake_media::AUTH)
+                .attr("ttl", "3600")
+                .attr("auth_ttl", "3600")
+                .children([NodeBuilder::new("host")
+                    .attr("hostname", shared.media_host.clone())
+                    .attr("type", "primary")
+                    .build()])
+                .build(),
+        ])],
         // App-state: accept a patch (or answer a fetch) for each collection with
         // no further patches, at the version that follows the client's.
         Some("w:sync:app:state") => {
@@ -590,6 +730,49 @@ fn answer(node: &Node) -> Vec<Node> {
         }
         _ => vec![result(Vec::new())],
     }
+}
+
+/// A device's keys as the pre-key fetch answers them.
+fn bundle_node(jid: &str, b: &fake_peer::Bundle) -> Node {
+    let id3 = |id: u32| id.to_be_bytes()[1..].to_vec();
+    let djb =
+        |k: &whatsapp_rust::wacore::libsignal::protocol::PublicKey| k.public_key_bytes().to_vec();
+    let mut children = vec![
+        NodeBuilder::new("registration")
+            .bytes(b.registration_id.to_be_bytes().to_vec())
+            .build(),
+        NodeBuilder::new("type").bytes(vec![5u8]).build(),
+        NodeBuilder::new("identity")
+            .bytes(djb(b.identity.public_key()))
+            .build(),
+        NodeBuilder::new("skey")
+            .children([
+                NodeBuilder::new("id")
+                    .bytes(id3(b.signed_pre_key_id))
+                    .build(),
+                NodeBuilder::new("value")
+                    .bytes(djb(&b.signed_pre_key))
+                    .build(),
+                NodeBuilder::new("signature")
+                    .bytes(b.signature.clone())
+                    .build(),
+            ])
+            .build(),
+    ];
+    if let Some((id, key)) = &b.pre_key {
+        children.push(
+            NodeBuilder::new("key")
+                .children([
+                    NodeBuilder::new("id").bytes(id3(*id)).build(),
+                    NodeBuilder::new("value").bytes(djb(key)).build(),
+                ])
+                .build(),
+        );
+    }
+    NodeBuilder::new("user")
+        .attr("jid", jid.to_string())
+        .children(children)
+        .build()
 }
 
 type Ciphers = (NoiseCipher, NoiseCipher, Vec<u8>, &'static str);

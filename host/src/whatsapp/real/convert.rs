@@ -3,16 +3,22 @@
 //! The library keeps no history: every live message and every message of a history
 //! sync chunk is handed to core, which stores it (a message id already stored is a
 //! no-op, so a history chunk repeating live traffic never duplicates anything).
+//!
+//! A media message becomes its caption (as `text`) plus its media metadata with
+//! `bytes: None`; the live path also hands back the reference the session's
+//! background downloader fetches the file by (see [`super::media`]). History sync
+//! media is recorded but not downloaded (an old backlog's files are mostly expired,
+//! and fetching them all at pairing would swamp the link).
 
 use whatsapp_rust::types::events::InboundMessage;
 use whatsapp_rust::wacore::proto_helpers::MessageExt;
 use whatsapp_rust::waproto::whatsapp as wa;
 
+use super::media::{MediaRef, inbound_media};
 use crate::core::model::DeliveryStatus;
-use crate::whatsapp::Inbound;
+use crate::whatsapp::{Inbound, InboundMedia};
 
-/// What the gateway keeps of a message's content: its text, or a media caption.
-/// Media bytes are not downloaded (yet): a media message is stored with its caption.
+/// What the gateway keeps of a message's text: its text, or a media caption.
 pub fn text_of(message: &wa::Message) -> Option<String> {
     let base = message.get_base_message();
     if let Some(text) = base.text_content() {
@@ -45,21 +51,34 @@ fn is_content(message: &wa::Message) -> bool {
             && base.reaction_message.as_option().is_none())
 }
 
-/// A live (or offline-drained) message. `None` for protocol-only messages.
-pub fn live(inbound: &InboundMessage) -> Option<Inbound> {
+/// The media metadata core stores on the message (bytes to follow, or not).
+fn media_of(message: &wa::Message) -> (Option<InboundMedia>, Option<MediaRef>) {
+    match inbound_media(message) {
+        Some((info, reference)) => (Some(InboundMedia { info, bytes: None }), reference),
+        None => (None, None),
+    }
+}
+
+/// A live (or offline-drained) message, with the reference to download its media
+/// by. `None` for protocol-only messages.
+pub fn live(inbound: &InboundMessage) -> Option<(Inbound, Option<MediaRef>)> {
     if !is_content(&inbound.message) {
         return None;
     }
     let info = &inbound.info;
-    Some(Inbound {
-        id: info.id.to_string(),
-        chat_jid: info.source.chat.to_non_ad_string(),
-        sender: info.source.sender.to_non_ad_string(),
-        from_me: info.source.is_from_me,
-        timestamp: info.timestamp.timestamp_millis().max(0) as u64,
-        text: text_of(&inbound.message),
-        media: None,
-    })
+    let (media, reference) = media_of(&inbound.message);
+    Some((
+        Inbound {
+            id: info.id.to_string(),
+            chat_jid: info.source.chat.to_non_ad_string(),
+            sender: info.source.sender.to_non_ad_string(),
+            from_me: info.source.is_from_me,
+            timestamp: info.timestamp.timestamp_millis().max(0) as u64,
+            text: text_of(&inbound.message),
+            media,
+        },
+        reference,
+    ))
 }
 
 /// The messages of one history sync chunk, oldest first per chat. `own` is this
@@ -101,7 +120,7 @@ pub fn history(sync: &wa::HistorySync, own: &str) -> Vec<Inbound> {
                 // WebMessageInfo timestamps are seconds.
                 timestamp: info.message_timestamp.unwrap_or(0).saturating_mul(1000),
                 text: text_of(message),
-                media: None,
+                media: media_of(message).0,
             });
         }
     }
@@ -182,5 +201,54 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(text_of(&m).as_deref(), Some("look"));
+    }
+
+    #[test]
+    fn media_messages_carry_their_metadata_and_a_download_reference() {
+        use crate::core::model::MediaKind;
+        let m = wa::Message {
+            audio_message: MessageField::some(wa::message::AudioMessage {
+                direct_path: Some("/v/t62/abc".into()),
+                media_key: Some(vec![1; 32]),
+                file_sha256: Some(vec![0xab; 32]),
+                file_enc_sha256: Some(vec![2; 32]),
+                file_length: Some(1234),
+                mimetype: Some("audio/ogg; codecs=opus".into()),
+                seconds: Some(7),
+                ptt: Some(true),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let (media, reference) = media_of(&m);
+        let info = media.expect("media").info;
+        assert_eq!(info.kind, MediaKind::Voice);
+        assert_eq!(info.size, 1234);
+        assert_eq!(info.duration_secs, Some(7));
+        assert_eq!(info.sha256, "ab".repeat(32));
+        assert!(!info.stored);
+        assert_eq!(reference.expect("reference").direct_path, "/v/t62/abc");
+
+        // A document wrapped for its caption: caption as text, the file name kept.
+        let doc = wa::Message {
+            document_with_caption_message: MessageField::some(wa::message::FutureProofMessage {
+                message: MessageField::some(wa::Message {
+                    document_message: MessageField::some(wa::message::DocumentMessage {
+                        file_name: Some("report.pdf".into()),
+                        caption: Some("the report".into()),
+                        mimetype: Some("application/pdf".into()),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }),
+            }),
+            ..Default::default()
+        };
+        assert_eq!(text_of(&doc).as_deref(), Some("the report"));
+        let (media, reference) = media_of(&doc);
+        let info = media.expect("media").info;
+        assert_eq!(info.kind, MediaKind::Document);
+        assert_eq!(info.file_name.as_deref(), Some("report.pdf"));
+        assert!(reference.is_none(), "no CDN fields: nothing to download");
     }
 }

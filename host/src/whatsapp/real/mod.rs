@@ -7,6 +7,8 @@
 //! - [`tasks`]: counts every task the sessions run (`/metrics`, leak tests).
 //! - [`terminal`]: QR codes as text for `wagate instance connect`.
 //! - [`convert`]: library messages (live and history sync) -> [`Inbound`](super::Inbound).
+//! - [`media`]: media messages both ways, and the background inbound downloader.
+//! - [`http`]: the HTTPS client of media transfers (the host's TLS roots).
 //! - [`store`]: the redb-backed implementation of whatsapp-rust's storage traits.
 //!
 //! Lifecycle of an instance on this link:
@@ -22,6 +24,8 @@
 
 pub mod backoff;
 pub mod convert;
+pub mod http;
+pub mod media;
 pub mod session;
 pub mod store;
 pub mod tasks;
@@ -36,9 +40,11 @@ use tokio::sync::mpsc::UnboundedSender;
 use whatsapp_rust::RevokeType;
 
 use self::backoff::Backoff;
+use self::http::MediaHttp;
+use self::media::DownloadConfig;
 use self::session::{Session, Settings, Shared, jid};
 use self::tasks::TaskCounter;
-use super::{Link, LinkError, LinkEvent, Pairing, Sent};
+use super::{Link, LinkError, LinkEvent, OutboundMedia, Pairing, Sent};
 use crate::core::model::{ChatPatch, ConnectionState};
 use crate::store::Store;
 use crate::util::now_ms;
@@ -60,6 +66,8 @@ pub struct WhatsAppConfig {
     pub reconnect_base_ms: u64,
     /// ...up to this ceiling.
     pub reconnect_max_ms: u64,
+    /// `[whatsapp.media]`: which inbound media is downloaded.
+    pub media: DownloadConfig,
 }
 
 impl Default for WhatsAppConfig {
@@ -70,6 +78,7 @@ impl Default for WhatsAppConfig {
             version: "2.3000.1042742319".into(),
             reconnect_base_ms: 1_000,
             reconnect_max_ms: 300_000,
+            media: DownloadConfig::default(),
         }
     }
 }
@@ -87,6 +96,12 @@ impl WhatsAppConfig {
         if self.reconnect_base_ms == 0 || self.reconnect_max_ms < self.reconnect_base_ms {
             anyhow::bail!("[whatsapp] needs 0 < reconnect_base_ms <= reconnect_max_ms");
         }
+        self.media.validate()?;
+        let tls = crate::outbound::tls_connector()
+            .map_err(|e| anyhow::anyhow!("media TLS setup: {e}"))?;
+        // The encrypted file is the plaintext plus at most 16 bytes of padding and a
+        // 10-byte MAC.
+        let max_body = self.media.max_bytes.saturating_add(64);
         Ok(Settings {
             url: self.url.clone(),
             version,
@@ -94,6 +109,8 @@ impl WhatsAppConfig {
                 base: Duration::from_millis(self.reconnect_base_ms),
                 cap: Duration::from_millis(self.reconnect_max_ms),
             },
+            media: Arc::new(self.media.clone()),
+            http: MediaHttp::new(tls, max_body),
         })
     }
 }
@@ -299,13 +316,32 @@ impl Link for WhatsAppLink {
 
     async fn send_media(
         &self,
-        _instance_id: &str,
-        _to: &str,
-        _media: &super::OutboundMedia,
+        instance_id: &str,
+        to: &str,
+        media: &OutboundMedia,
     ) -> Result<Sent, LinkError> {
-        Err(LinkError::Failed(
-            "media sending is not built for the whatsapp link yet".into(),
-        ))
+        let session = self.open(instance_id)?;
+        let to = jid(to)?;
+        // whatsapp-rust encrypts (fresh media key, AES-CBC + HMAC) and uploads to
+        // the hosts of the media connection, refreshing it on an auth error.
+        let upload = session
+            .client
+            .upload(
+                media.bytes.to_vec(),
+                media::media_type(media.kind),
+                whatsapp_rust::upload::UploadOptions::default(),
+            )
+            .await
+            .map_err(|e| failed("uploading the media")(format!("{e:#}")))?;
+        let result = session
+            .client
+            .send_message(to, media::message(upload, media))
+            .await
+            .map_err(|e| failed("sending the media message")(e.to_string()))?;
+        Ok(Sent {
+            id: result.message_id,
+            timestamp: now_ms(),
+        })
     }
 
     async fn revoke(

@@ -26,6 +26,8 @@ use whatsapp_rust::{Client, Jid};
 
 use super::backoff::Backoff;
 use super::convert;
+use super::http::MediaHttp;
+use super::media::{DownloadConfig, Downloads, Job};
 use super::store::RedbBackend;
 use super::tasks::{CountingRuntime, TaskCounter, spawn_counted};
 use crate::core::model::ConnectionState;
@@ -54,6 +56,10 @@ pub struct Settings {
     pub version: (u32, u32, u32),
     /// Delays between reconnect attempts.
     pub backoff: Backoff,
+    /// Which inbound media to download, and how.
+    pub media: Arc<DownloadConfig>,
+    /// The HTTPS client of media uploads and downloads.
+    pub http: MediaHttp,
 }
 
 /// What all sessions of a link share.
@@ -151,6 +157,8 @@ impl Session {
         let status = Arc::new(watch::Sender::new(Status::default()));
         let flags = Arc::new(Flags::default());
         let client_slot: Arc<OnceLock<Weak<Client>>> = Arc::default();
+        let settings = &shared.settings;
+        let (stop_tx, stop_rx) = watch::channel(false);
         let handler = Bridge {
             instance_id: instance_id.to_string(),
             events: shared.events.clone(),
@@ -158,11 +166,17 @@ impl Session {
             flags: flags.clone(),
             client: client_slot.clone(),
             tasks: shared.tasks.clone(),
+            downloads: Downloads::new(
+                settings.media.clone(),
+                shared.events.clone(),
+                shared.tasks.clone(),
+                stop_rx.clone(),
+            ),
         };
-        let settings = &shared.settings;
         let bot = Bot::builder()
             .with_backend(RedbBackend::new(shared.store.clone(), instance_id))
             .with_transport_factory(TokioWebSocketTransportFactory::new().with_url(&settings.url))
+            .with_http_client(settings.http.clone())
             .with_runtime(CountingRuntime::new(shared.tasks.clone()))
             .with_version(settings.version)
             .with_event_handler(handler)
@@ -176,7 +190,6 @@ impl Session {
         let paired = client.pn().is_some();
         status.send_modify(|s| s.paired = paired);
 
-        let (stop_tx, stop_rx) = watch::channel(false);
         let ctx = Supervisor {
             instance_id: instance_id.to_string(),
             client: client.clone(),
@@ -410,6 +423,8 @@ struct Bridge {
     flags: Arc<Flags>,
     client: Arc<OnceLock<Weak<Client>>>,
     tasks: TaskCounter,
+    /// Fetches inbound media off this (the library's dispatch) path.
+    downloads: Downloads,
 }
 
 impl Bridge {
@@ -530,11 +545,34 @@ impl EventHandler for Bridge {
                 });
             }
             Event::Messages(batch) => {
-                for message in batch.iter().filter_map(convert::live) {
+                for (message, reference) in batch.iter().filter_map(convert::live) {
+                    let job = match (&message.media, reference) {
+                        (Some(media), Some(reference))
+                            if self
+                                .downloads
+                                .config
+                                .wants(media.info.kind, media.info.size) =>
+                        {
+                            Some(Job {
+                                instance_id: self.id(),
+                                chat_jid: message.chat_jid.clone(),
+                                message_id: message.id.clone(),
+                                sender: message.sender.clone(),
+                                from_me: message.from_me,
+                                reference,
+                            })
+                        }
+                        _ => None,
+                    };
+                    // The message first: core stores it before its bytes arrive
+                    // (same channel, so in this order).
                     self.send(LinkEvent::Message {
                         instance_id: self.id(),
                         message,
                     });
+                    if let (Some(job), Some(client)) = (job, self.client.get()) {
+                        self.downloads.start(client.clone(), job);
+                    }
                 }
             }
             Event::Receipt(r) => match convert::receipt_status(r.r#type.as_wire_str()) {
