@@ -1149,3 +1149,42 @@ fn large_inbound_messages_page_through_every_dialect() {
     assert!(page > 1, "Evolution's page of 100 is split by size");
     once(&seen, "Evolution");
 }
+
+#[test]
+fn restart_and_integrations_on_the_native_api() {
+    let gw = Gateway::start();
+    let key = gw.org_with_key("acme", None);
+    let reader = gw.key("acme", Some(&["read"]));
+    gw.instance(&key, "idle");
+    let (s, v) = gw.call("POST", "/core/instances/idle/restart", Some(&key), None);
+    assert_eq!(
+        s, 503,
+        "an unpaired instance cannot restart (not_connected): {v}"
+    );
+    assert_eq!(v["error"]["code"], "not_connected");
+    gw.connected_instance(&key, "shop");
+    let (s, v) = gw.call("POST", "/core/instances/shop/restart", Some(&key), None);
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["name"], "shop");
+    gw.wait_state(&key, "shop", "open");
+    let (s, _) = gw.call("POST", "/core/instances/shop/restart", Some(&reader), None);
+    assert_eq!(s, 403, "restart needs manage");
+
+    let (s, v) = gw.call("GET", "/core/instances/shop/integrations", Some(&key), None);
+    assert_eq!((s, v), (200, json!([])));
+    let (s, _) = gw.call(
+        "GET",
+        "/core/instances/shop/integrations",
+        Some(&reader),
+        None,
+    );
+    assert_eq!(s, 403, "integrations need manage");
+    let other = gw.org_with_key("rival", None);
+    let (s, _) = gw.call(
+        "GET",
+        "/core/instances/shop/integrations",
+        Some(&other),
+        None,
+    );
+    assert_eq!(s, 404);
+}
