@@ -40,24 +40,13 @@ impl Core {
         which: &InstanceRef,
     ) -> CoreResult<Vec<Integration>> {
         let record = self.authorize(p, which, Capability::Manage)?;
-        let id = record.instance.id;
-        self.store.read(|tx| {
-            let by_instance = tx
-                .open_multimap_table(tables::WEBHOOKS_BY_INSTANCE)
-                .map_err(internal)?;
-            let hooks = tx.open_table(tables::WEBHOOKS).map_err(internal)?;
-            let mut out = Vec::new();
-            for wid in by_instance.get(id.as_str()).map_err(internal)? {
-                let wid = wid.map_err(internal)?;
-                if let Some(w) = get_json::<_, Webhook>(&hooks, wid.value())?
-                    && let Some(i) = Integration::of(&w)
-                {
-                    out.push(i);
-                }
-            }
-            out.sort_by(|a, b| a.sink.cmp(&b.sink));
-            Ok(out)
-        })
+        let mut out: Vec<Integration> = self
+            .destinations_of(&record.instance.id)?
+            .iter()
+            .filter_map(Integration::of)
+            .collect();
+        out.sort_by(|a, b| a.sink.cmp(&b.sink));
+        Ok(out)
     }
 
     /// The integration of `which` with `sink`, if any. Needs `manage`.

@@ -37,22 +37,30 @@ impl Core {
         dialect: &str,
     ) -> CoreResult<Vec<Webhook>> {
         let record = self.authorize(p, which, Capability::Manage)?;
-        let id = record.instance.id;
+        let mut out: Vec<Webhook> = self
+            .destinations_of(&record.instance.id)?
+            .into_iter()
+            .filter(|w| w.is_webhook_of(dialect))
+            .collect();
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(out)
+    }
+
+    /// Every delivery destination of an instance: its webhooks of every dialect and its
+    /// integrations.
+    pub(crate) fn destinations_of(&self, instance_id: &str) -> CoreResult<Vec<Webhook>> {
         self.store.read(|tx| {
             let by_instance = tx
                 .open_multimap_table(tables::WEBHOOKS_BY_INSTANCE)
                 .map_err(internal)?;
             let hooks = tx.open_table(tables::WEBHOOKS).map_err(internal)?;
             let mut out = Vec::new();
-            for wid in by_instance.get(id.as_str()).map_err(internal)? {
+            for wid in by_instance.get(instance_id).map_err(internal)? {
                 let wid = wid.map_err(internal)?;
-                if let Some(w) = get_json::<_, Webhook>(&hooks, wid.value())?
-                    && w.is_webhook_of(dialect)
-                {
+                if let Some(w) = get_json::<_, Webhook>(&hooks, wid.value())? {
                     out.push(w);
                 }
             }
-            out.sort_by(|a, b| a.id.cmp(&b.id));
             Ok(out)
         })
     }

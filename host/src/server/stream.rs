@@ -182,11 +182,29 @@ pub async fn upgrade<B: Send + 'static>(
         )
         .into_response();
     }
-    let mut req = hyper::Request::from_parts(parts, body);
-    // The connection's place under the `[server]` caps: held while the stream runs.
-    let slot = req.extensions_mut().remove::<Arc<super::Slot>>();
+    let req = hyper::Request::from_parts(parts, body);
     let app = app.clone();
     let dialect = route.dialect.clone();
+    accept(req, &key, move |ws| run(app, ws, dialect, inst.id))
+}
+
+/// An upgraded connection, as a WebSocket.
+pub(crate) type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
+
+/// Completes a WebSocket handshake whose request was checked: answers 101 and runs
+/// `serve` on the socket in its own task once hyper hands the connection over. The
+/// connection keeps its place under the `[server]` caps while `serve` runs.
+pub(crate) fn accept<B, F, Fut>(
+    mut req: hyper::Request<B>,
+    key: &http::HeaderValue,
+    serve: F,
+) -> Response<Bytes>
+where
+    B: Send + 'static,
+    F: FnOnce(Socket) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let slot = req.extensions_mut().remove::<Arc<super::Slot>>();
     tokio::spawn(async move {
         let _slot = slot;
         match hyper::upgrade::on(req).await {
@@ -194,7 +212,7 @@ pub async fn upgrade<B: Send + 'static>(
                 let ws =
                     WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None)
                         .await;
-                run(app, ws, dialect, inst.id).await;
+                serve(ws).await;
             }
             Err(e) => tracing::debug!(error = %e, "websocket upgrade failed"),
         }

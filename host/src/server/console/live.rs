@@ -12,17 +12,14 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use http::{Response, StatusCode, header};
-use hyper_util::rt::TokioIo;
 use tokio::sync::broadcast::error::RecvError;
-use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::protocol::Role;
-use tokio_tungstenite::tungstenite::{Message, handshake::derive_accept_key};
+use tokio_tungstenite::tungstenite::Message;
 
 use super::session::Login;
 use crate::core::model::Event;
 use crate::server::App;
 use crate::server::http::ApiError;
-use crate::server::stream::SEND_TIMEOUT;
+use crate::server::stream::{SEND_TIMEOUT, Socket};
 
 /// How often an open feed re-checks its session and credential.
 pub const RECHECK: Duration = Duration::from_secs(15);
@@ -54,31 +51,8 @@ pub async fn upgrade<B: Send + 'static>(app: &Arc<App>, req: hyper::Request<B>) 
         )
         .into_response();
     };
-    let mut req = req;
-    let slot = req.extensions_mut().remove::<Arc<crate::server::Slot>>();
     let app = app.clone();
-    tokio::spawn(async move {
-        let _slot = slot;
-        match hyper::upgrade::on(req).await {
-            Ok(upgraded) => {
-                let ws =
-                    WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None)
-                        .await;
-                run(app, ws, session_id, who, scope).await;
-            }
-            Err(e) => tracing::debug!(error = %e, "console feed upgrade failed"),
-        }
-    });
-    Response::builder()
-        .status(StatusCode::SWITCHING_PROTOCOLS)
-        .header(header::CONNECTION, "upgrade")
-        .header(header::UPGRADE, "websocket")
-        .header(
-            header::SEC_WEBSOCKET_ACCEPT,
-            derive_accept_key(key.as_bytes()),
-        )
-        .body(Bytes::new())
-        .expect("valid upgrade response")
+    crate::server::stream::accept(req, &key, move |ws| run(app, ws, session_id, who, scope))
 }
 
 /// Which events a session sees.
@@ -132,15 +106,7 @@ fn same_origin(headers: &http::HeaderMap) -> bool {
     }
 }
 
-async fn run<S>(
-    app: Arc<App>,
-    mut ws: WebSocketStream<S>,
-    session_id: String,
-    who: Login,
-    scope: Scope,
-) where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-{
+async fn run(app: Arc<App>, mut ws: Socket, session_id: String, who: Login, scope: Scope) {
     let mut feed = app.live.subscribe();
     let mut recheck = tokio::time::interval(RECHECK);
     recheck.tick().await;
