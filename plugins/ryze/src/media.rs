@@ -13,7 +13,6 @@ use serde_json::{Value, json};
 use wagate_plugin_sdk::prelude::*;
 
 use crate::routes::{find_instance, require_connected, required, which};
-use crate::util::{display_jid, iso8601};
 use crate::{core_fail, fail, msg, ok};
 
 /// The media routes, added to the dialect's router.
@@ -75,22 +74,7 @@ fn send(req: &Request, params: &Params, kind: MediaKind) -> Result<HttpResponse,
         mentions: b.mentions,
     };
     let m = core::send_media(&which, &number, &send).map_err(|e| core_fail(&e))?;
-    Ok(ok(
-        200,
-        json!({
-            "success": true,
-            "message": "Message sent successfully",
-            "status": "sent",
-            "data": {
-                "messageId": m.id,
-                "direction": "outgoing",
-                "timestamp": iso8601(m.timestamp),
-                "chat": { "jid": display_jid(&m.chat_jid), "type": crate::util::chat_type(&m.chat_jid) },
-                "sender": { "jid": display_jid(&m.sender) },
-                "content": { "text": m.text, "media": m.media.as_ref().map(media_json) },
-            },
-        }),
-    ))
+    Ok(crate::routes::sent(&m))
 }
 
 /// A URL, base64, or a `data:<type>;base64,` URL.

@@ -393,7 +393,17 @@ fn send_text(req: &Request, params: &Params) -> Result<HttpResponse, HttpRespons
     };
     require_connected(&instance)?;
     let m = core::send_text(&which, &number, &text).map_err(|e| core_fail(&e))?;
-    Ok(ok(
+    Ok(sent(&m))
+}
+
+/// The answer to a send (text or media): the message as RyzeAPI shows a sent one; its
+/// `content` carries `media` only when the message has some.
+pub(crate) fn sent(m: &Message) -> HttpResponse {
+    let mut content = json!({ "text": m.text });
+    if let Some(media) = &m.media {
+        content["media"] = crate::media::media_json(media);
+    }
+    ok(
         200,
         json!({
             "success": true,
@@ -405,10 +415,10 @@ fn send_text(req: &Request, params: &Params) -> Result<HttpResponse, HttpRespons
                 "timestamp": iso8601(m.timestamp),
                 "chat": { "jid": display_jid(&m.chat_jid), "type": crate::util::chat_type(&m.chat_jid) },
                 "sender": { "jid": display_jid(&m.sender) },
-                "content": { "text": m.text },
+                "content": content,
             },
         }),
-    ))
+    )
 }
 
 #[derive(Deserialize)]
