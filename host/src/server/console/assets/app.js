@@ -53,9 +53,13 @@ const core = (method, path, body) => call(method, "/api/core" + path, body);
 const admin = (method, path, body) => call(method, "/api/admin" + path, body);
 const enc = encodeURIComponent;
 
-function guard(fn) {
+// Runs fn, showing its failure. With a view: once that screen is gone (the operator
+// moved on or logged out) its late failures are dropped, so an answer to the old
+// session's request cannot log out the new one or paint an error on another screen.
+function guard(fn, view) {
   return async (...args) => {
     try { await fn(...args); } catch (e) {
+      if (view && view.left) return;
       if (e.status === 401) return showLogin();
       say(fmt(S.error, { message: e.message }), true);
     }
@@ -65,6 +69,7 @@ function guard(fn) {
 // ---- session ---------------------------------------------------------------------
 
 function showLogin(message) {
+  leaveView();
   closeFeed();
   state.who = null;
   document.getElementById("nav").hidden = true;
@@ -155,19 +160,42 @@ function render(node) {
   main.replaceChildren(node);
 }
 
+// The screen being shown: route() makes a new one each time. Views are async; one that
+// finishes after the operator moved on finds itself left and neither draws nor keeps
+// timers, so a slow answer never paints over the screen that replaced it.
+function leaveView() {
+  const view = state.view;
+  if (view) {
+    view.left = true;
+    for (const t of view.timers) clearInterval(t);
+  }
+  state.view = null;
+}
+
+// Draws a view's screen unless the operator has left it.
+function show(view, node) {
+  if (!view.left) render(node);
+}
+
+// Calls fn every ms while the view is shown.
+function every(view, ms, fn) {
+  if (!view.left) view.timers.push(setInterval(() => view.left || fn(), ms));
+}
+
 function route() {
   if (!state.who) return;
   // An error belongs to the screen it happened on; a success note may outlive it.
   if (document.getElementById("status").classList.contains("error")) say("");
   const parts = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
-  if (state.view && state.view.timer) clearInterval(state.view.timer);
-  state.view = null;
+  leaveView();
+  const view = { onEvent: null, timers: [], left: false };
+  state.view = view;
   const go = {
     "": viewInstances, instances: viewInstances,
-    i: () => (parts[2] === "chat" ? viewChat(parts[1], parts[3]) : viewInstance(parts[1])),
+    i: (v) => (parts[2] === "chat" ? viewChat(v, parts[1], parts[3]) : viewInstance(v, parts[1])),
     credentials: viewCredentials, plugins: viewPlugins, dead: viewDeadLetters,
   }[parts[0]] || viewInstances;
-  guard(go)();
+  guard(go, view)(view);
 }
 
 // ---- instances -------------------------------------------------------------------
@@ -181,7 +209,7 @@ function stateBadge(s) {
   return el("span", { class: "badge " + s, text: S["state_" + s] || s });
 }
 
-async function viewInstances() {
+async function viewInstances(view) {
   await loadInstances();
   const search = el("input", { id: "search", type: "search" });
   const tbody = el("tbody");
@@ -210,8 +238,8 @@ async function viewInstances() {
         el("button", { type: "submit", text: S.create }))
     : null;
   fill();
-  state.view = { onEvent: fill };
-  render(el("section", { class: "card" },
+  view.onEvent = fill;
+  show(view, el("section", { class: "card" },
     el("h1", { text: S.instancesTitle }),
     el("label", { for: "search", text: S.search }), search,
     el("table", {}, el("thead", {}, el("tr", {},
@@ -234,8 +262,8 @@ function showQr(payload) {
   });
 }
 
-async function viewInstance(name) {
-  if (state.who.kind === "admin") return viewAdminInstance(name);
+async function viewInstance(view, name) {
+  if (state.who.kind === "admin") return viewAdminInstance(view, name);
   const inst = await core("GET", "/instances/" + enc(name));
   const live = await core("GET", "/instances/" + enc(name) + "/state");
   inst.state = live.state;
@@ -268,22 +296,22 @@ async function viewInstance(name) {
       c.archived ? el("span", { class: "tag", text: S.archive }) : null,
       c.pinned ? el("span", { class: "tag", text: S.pin }) : null)));
     if (!list.length) chats.append(el("li", { text: S.noChats }));
-  });
-  state.view = { onEvent: (ev) => {
+  }, view);
+  view.onEvent = (ev) => {
     if (ev.instance_id !== inst.id) return;
     const t = ev.payload.type;
-    if (t === "connection_update") guard(async () => { Object.assign(inst, await core("GET", "/instances/" + enc(name))); inst.state = ev.payload.data; state.instances.set(inst.id, inst); drawState(); })();
+    if (t === "connection_update") guard(async () => { Object.assign(inst, await core("GET", "/instances/" + enc(name))); inst.state = ev.payload.data; state.instances.set(inst.id, inst); drawState(); }, view)();
     if (t === "message_upsert" || t === "chat_deleted" || t === "chat_updated") loadChats();
     // Deliveries follow events by a moment: look again shortly after each one.
-    setTimeout(() => hooksPanel.refresh(), 700);
+    setTimeout(() => view.left || hooksPanel.refresh(), 700);
     if (t === "instance_deleted") { say(fmt(S.deleted, { name })); location.hash = "#/instances"; }
-  } };
+  };
   drawState();
   await loadChats();
-  const hooksPanel = await webhooksPanel(name);
+  const hooksPanel = await webhooksPanel(view, name);
   // A retry or a dead letter happens without a new event: look every few seconds too.
-  state.view.timer = setInterval(() => hooksPanel.refresh(), 5000);
-  render(el("section", { class: "card" },
+  every(view, 5000, () => hooksPanel.refresh());
+  show(view, el("section", { class: "card" },
     el("a", { href: "#/instances", text: S.back }),
     el("h1", { text: name }), header,
     connect, el("div", { id: "qr", class: "qr" }),
@@ -296,13 +324,13 @@ async function viewInstance(name) {
     hooksPanel, await integrationsPanel(name)));
 }
 
-async function viewAdminInstance(name) {
+async function viewAdminInstance(view, name) {
   const i = [...state.instances.values()].find((x) => x.name === name || x.id === name);
   if (!i) { await loadInstances(); }
   const inst = [...state.instances.values()].find((x) => x.name === name || x.id === name);
   if (!inst) throw new Error("instance not found");
-  state.view = { onEvent: (ev) => { if (ev.instance_id === inst.id && ev.payload.type === "instance_deleted") location.hash = "#/instances"; } };
-  render(el("section", { class: "card" },
+  view.onEvent = (ev) => { if (ev.instance_id === inst.id && ev.payload.type === "instance_deleted") location.hash = "#/instances"; };
+  show(view, el("section", { class: "card" },
     el("a", { href: "#/instances", text: S.back }),
     el("h1", { text: inst.name }), el("p", { text: inst.org }), stateBadge(inst.state),
     el("div", { class: "actions" },
@@ -330,7 +358,7 @@ function confirmDelete(name, doDelete) {
   typed.focus();
 }
 
-async function webhooksPanel(name) {
+async function webhooksPanel(view, name) {
   const base = "/instances/" + enc(name) + "/webhooks";
   const list = el("div");
   const url = el("input", { id: "hook-url", type: "url", required: true });
@@ -360,7 +388,7 @@ async function webhooksPanel(name) {
           el("button", { type: "button", text: S.webhookTest, disabled: !h.enabled, onclick: guard(async () => {
             await core("POST", base + "/" + enc(h.id) + "/test");
             say(S.testQueued);
-            setTimeout(() => draw().catch(() => {}), 1000); }) }),
+            setTimeout(() => view.left || draw().catch(() => {}), 1000); }) }),
           el("button", { type: "button", text: S.webhookRemove, onclick: guard(async () => {
             await save(specs(hooks.filter((_, k) => k !== n))); }) })),
         el("h3", { text: S.deliveriesTitle }), await deliveries(h)));
@@ -376,7 +404,7 @@ async function webhooksPanel(name) {
       await save(specs(hooks).concat([{ url: url.value, events: [] }]));
       url.value = "";
     }) }, el("label", { for: "hook-url", text: S.webhookUrl }), url, el("button", { type: "submit", text: S.webhookAdd })));
-  panel.refresh = guard(draw);
+  panel.refresh = guard(draw, view);
   return panel;
 }
 
@@ -444,7 +472,7 @@ function base64Of(file) {
   });
 }
 
-async function viewChat(name, jid) {
+async function viewChat(view, name, jid) {
   const base = "/instances/" + enc(name);
   const chat = await core("GET", base + "/chats/" + enc(jid));
   const list = el("ol", { class: "messages" });
@@ -479,11 +507,11 @@ async function viewChat(name, jid) {
       await core("DELETE", base + "/chats/" + enc(jid) + "?media=true");
       location.hash = "#/i/" + enc(name);
     }) }));
-  state.view = { onEvent: (ev) => {
+  view.onEvent = (ev) => {
     const d = ev.payload.data;
-    if (ev.payload.type.startsWith("message_") && d && d.chat_jid === jid) guard(reload)();
-  } };
-  render(el("section", { class: "card" },
+    if (ev.payload.type.startsWith("message_") && d && d.chat_jid === jid) guard(reload, view)();
+  };
+  show(view, el("section", { class: "card" },
     el("a", { href: "#/i/" + enc(name), text: name }),
     el("h1", { text: fmt(S.messagesTitle, { jid: chat.name || jid }) }), flags,
     el("form", { class: "send", onsubmit: guard(async (e) => {
@@ -512,14 +540,14 @@ async function viewChat(name, jid) {
 
 // ---- admin -----------------------------------------------------------------------
 
-async function viewCredentials() {
+async function viewCredentials(view) {
   const orgs = await admin("GET", "/orgs");
   const orgList = el("ul", {}, ...orgs.map((o) => el("li", { text: o.name + " (" + o.id + ")" })));
   const orgName = el("input", { id: "org-name", required: true });
   const credOrg = el("select", { id: "cred-org" }, ...orgs.map((o) => el("option", { value: o.name, text: o.name })));
   const caps = ["read", "send", "manage", "admin"].map((c) => el("input", { type: "checkbox", id: "cap-" + c, value: c, checked: c !== "admin" }));
   const shown = el("p", { class: "secret", role: "alert" });
-  render(el("section", { class: "card" },
+  show(view, el("section", { class: "card" },
     el("h1", { text: S.orgsTitle }), orgList,
     el("form", { class: "inline", onsubmit: guard(async (e) => {
       e.preventDefault();
@@ -538,11 +566,11 @@ async function viewCredentials() {
       el("button", { type: "submit", text: S.credCreate })), shown));
 }
 
-async function viewPlugins() {
+async function viewPlugins(view) {
   const data = await admin("GET", "/plugins");
   const table = (heads, rows) => el("table", {}, el("thead", {}, el("tr", {}, ...heads.map((h) => el("th", { text: h })))),
     el("tbody", {}, ...rows.map((r) => el("tr", {}, ...r.map((c) => el("td", { class: "wrap", text: c }))))));
-  render(el("section", { class: "card" }, el("h1", { text: S.pluginsTitle }),
+  show(view, el("section", { class: "card" }, el("h1", { text: S.pluginsTitle }),
     el("button", { type: "button", text: S.reload, onclick: guard(async () => { await admin("POST", "/plugins/reload"); route(); say(S.reloaded); }) }),
     table([S.colName, S.colVersion, S.colWorlds, S.colCalls, S.colMeanCall, S.colFailures],
       data.plugins.map((p) => {
@@ -556,7 +584,7 @@ async function viewPlugins() {
       data.mounts.map((m) => [m.prefix, m.dialect, (m.auth || []).join(", ")]))));
 }
 
-async function viewDeadLetters() {
+async function viewDeadLetters(view) {
   const dead = await admin("GET", "/events/dead-letters");
   const replay = (ids) => guard(async () => {
     const r = await admin("POST", "/events/dead-letters/replay", ids ? { ids } : {});
@@ -572,7 +600,7 @@ async function viewDeadLetters() {
     el("td", { class: "wrap", text: d.error }),
     el("td", { text: new Date(d.failed_at).toLocaleString() }),
     el("td", {}, el("button", { type: "button", text: S.replay, onclick: replay([d.id]) }))));
-  render(el("section", { class: "card" }, el("h1", { text: S.deadTitle }),
+  show(view, el("section", { class: "card" }, el("h1", { text: S.deadTitle }),
     dead.length ? el("button", { type: "button", text: S.replayAll, onclick: replay(null) }) : el("p", { text: S.noDead }),
     dead.length ? el("table", {}, el("thead", {}, el("tr", {},
       ...[S.colInstance, S.colEvent, S.colDestination, S.colAttempts, S.colError, S.colFailed, ""].map((h) => el("th", { text: h })))),
