@@ -1174,3 +1174,156 @@ fn schema_4_turns_stored_media_paths_into_media_records() {
         wagate::store::SCHEMA_VERSION
     );
 }
+
+// ---- files larger than the server's body cap ----------------------------------------------
+
+/// The `wagate_media_uploads_staged` gauge.
+fn staged_now(gw: &Gateway) -> String {
+    let r = gw.raw("GET", "/metrics", &[], b"");
+    let text = String::from_utf8(r.body).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("wagate_media_uploads_staged "))
+        .unwrap_or("absent")
+        .to_string()
+}
+
+#[test]
+fn a_file_larger_than_the_body_cap_is_sent_by_base64_in_every_dialect() {
+    // 3 MiB: about 4 MiB as base64, four times the default `max_body_bytes`.
+    let w = world("", &[]);
+    let big = file(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 3 << 20);
+    let b64 = B64.encode(&big);
+    let ryze = ryze_token(&w.gw);
+
+    let (s, v) = evo(
+        &w,
+        "/message/sendMedia/shop",
+        json!({"number": PEER, "mediatype": "image", "caption": "big", "media": b64}),
+    );
+    assert_eq!(s, 201, "evolution: {}", short(&v));
+    assert_eq!(
+        v["message"]["imageMessage"]["fileLength"],
+        big.len().to_string()
+    );
+    assert_eq!(stored_bytes(&w, v["key"]["id"].as_str().unwrap()), big);
+
+    let r = w.gw.raw(
+        "POST",
+        "/api/message/image/shop",
+        &[
+            ("token", ryze.as_str()),
+            ("content-type", "application/json"),
+        ],
+        json!({"number": PEER, "media": format!("data:image/png;base64,{b64}")})
+            .to_string()
+            .as_bytes(),
+    );
+    let v: Value = r.json();
+    assert_eq!(r.status, 200, "ryze: {}", short(&v));
+    assert_eq!(
+        stored_bytes(&w, v["data"]["messageId"].as_str().unwrap()),
+        big
+    );
+
+    let (s, v) = sessions(
+        &w,
+        "POST",
+        "/messages",
+        Some(json!({"to": PEER, "type": "image", "media": {"data": b64}})),
+    );
+    assert_eq!(s, 201, "sessions/v1: {}", short(&v));
+    assert_eq!(stored_bytes(&w, v["id"].as_str().unwrap()), big);
+
+    let (s, v) = w.send(json!({"to": PEER, "kind": "image", "data": b64}));
+    assert_eq!(s, 201, "native: {}", short(&v));
+    assert_eq!(stored_bytes(&w, v["id"].as_str().unwrap()), big);
+
+    // The decoded bytes are held only while their request runs.
+    assert_eq!(staged_now(&w.gw), "0");
+
+    // A route that carries no media keeps the server's cap, answered in the dialect's
+    // shape.
+    let (s, v) = evo(
+        &w,
+        "/message/sendText/shop",
+        json!({"number": PEER, "text": "x".repeat(2 << 20)}),
+    );
+    assert_eq!(s, 413, "{}", short(&v));
+    assert_eq!(v["error"], "Payload Too Large", "{}", short(&v));
+    assert!(
+        v["response"]["message"][0]
+            .as_str()
+            .unwrap()
+            .contains("larger than 1048576 bytes"),
+        "{}",
+        short(&v)
+    );
+
+    // A caller the dialect's auth refuses is refused before any media is staged.
+    let r = w.gw.raw(
+        "POST",
+        "/message/sendMedia/shop",
+        &[("apikey", "wrong"), ("content-type", "application/json")],
+        json!({"number": PEER, "mediatype": "image", "media": B64.encode(file(b"\x89PNG", 100_000))})
+            .to_string()
+            .as_bytes(),
+    );
+    assert_eq!(r.status, 401);
+    assert_eq!(staged_now(&w.gw), "0");
+}
+
+#[test]
+fn a_media_body_over_the_media_cap_is_413_in_each_dialects_shape_and_stores_nothing() {
+    // [media] max_bytes 1 MiB: a media route reads at most 1 MiB * 4/3 + 1 MiB.
+    let w = world("[media]\nmax_bytes = 1048576\n", &[]);
+    let b64 = B64.encode(file(b"\x89PNG\r\n\x1a\n", 3 << 20));
+    let (s, v) = evo(
+        &w,
+        "/message/sendMedia/shop",
+        json!({"number": PEER, "mediatype": "image", "media": b64}),
+    );
+    assert_eq!(s, 413, "{}", short(&v));
+    assert_eq!(v["status"], 413);
+    assert_eq!(v["error"], "Payload Too Large");
+    let ryze = ryze_token(&w.gw);
+    let r = w.gw.raw(
+        "POST",
+        "/api/message/document/shop",
+        &[
+            ("token", ryze.as_str()),
+            ("content-type", "application/json"),
+        ],
+        json!({"number": PEER, "media": b64}).to_string().as_bytes(),
+    );
+    let v: Value = r.json();
+    assert_eq!(r.status, 413, "{}", short(&v));
+    assert_eq!(v["success"], false);
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("larger than")
+    );
+    let (s, v) = sessions(
+        &w,
+        "POST",
+        "/messages",
+        Some(json!({"to": PEER, "type": "image", "media": {"data": b64}})),
+    );
+    assert_eq!(
+        (s, &v["error"]["code"]),
+        (413, &json!("too_large")),
+        "{}",
+        short(&v)
+    );
+    // Between the two caps: read, decoded, then refused by the media cap itself.
+    let b64 = B64.encode(file(b"\x89PNG\r\n\x1a\n", (1 << 20) + 1000));
+    let (s, v) = evo(
+        &w,
+        "/message/sendMedia/shop",
+        json!({"number": PEER, "mediatype": "image", "media": b64}),
+    );
+    assert_eq!(s, 413, "{}", short(&v));
+    assert!(!w.gw.data.join("media").join(&w.instance_id).exists());
+    assert_eq!(staged_now(&w.gw), "0");
+}

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""RSS growth of the gateway while it sends one 16 MiB video through the native media
-route, once from a URL source (a loopback server in this script) and once as base64 in
-the request body. Starts the given binary on the sim link with max_body_bytes raised to
-32 MiB, samples /proc/<pid>/status VmRSS every 5 ms during each request, prints the
-baseline, the peak and the growth as a multiple of the file size.
+"""RSS growth of the gateway while it sends one 16 MiB video: through the native media
+route from a URL source (a loopback server in this script) and as base64 in the JSON
+body, then as base64 through Evolution's sendMedia (a dialect plugin; the host stages
+the field, see `core::uploads`). Starts the given binary on the sim link with the
+default limits, samples /proc/<pid>/status VmRSS every 5 ms during each request,
+prints the baseline, the peak and the growth as a multiple of the file size.
 
     python3 host/benches/media_rss.py target/debug/wagate
 """
@@ -11,7 +12,7 @@ import base64, json, os, subprocess, sys, time, urllib.request, tempfile, http.s
 binary = sys.argv[1]
 d = tempfile.mkdtemp()
 cfg = os.path.join(d, "wagate.toml")
-open(cfg, "w").write("max_body_bytes = 33554432\n")
+open(cfg, "w").write("")
 env = dict(os.environ, WAGATE_ADMIN_TOKEN="adm", WAGATE_LINK="sim", RUST_LOG="warn", WAGATE_OUTBOUND_ALLOW="127.0.0.0/8")
 p = subprocess.Popen([binary, "serve", "--listen", "127.0.0.1:0", "--sim-pair-delay-ms", "20", "--data", os.path.join(d, "data"), "--config", cfg], env=env, stdout=subprocess.PIPE, text=True)
 for line in p.stdout:
@@ -20,7 +21,8 @@ for line in p.stdout:
         break
 threading.Thread(target=lambda: [None for _ in p.stdout], daemon=True).start()
 def call(method, path, token, body=None):
-    req = urllib.request.Request(base + path, method=method, data=None if body is None else json.dumps(body).encode(), headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
+    headers = {"Authorization": "Bearer " + token, "apikey": token, "Content-Type": "application/json"}
+    req = urllib.request.Request(base + path, method=method, data=None if body is None else json.dumps(body).encode(), headers=headers)
     try:
         with urllib.request.urlopen(req) as r:
             return r.status, r.read()
@@ -50,8 +52,11 @@ url = f"http://127.0.0.1:{srv.server_address[1]}/v.mp4"
 call("POST", "/core/instances/shop/messages/media", key, {"to": "5511999999999", "kind": "video", "data": base64.b64encode(video[:4096]).decode()})
 time.sleep(0.5)
 out = {}
-for label, body in [("url", {"to": "5511999999999", "kind": "video", "url": url}),
-                    ("base64", {"to": "5511999999999", "kind": "video", "data": base64.b64encode(video).decode()})]:
+native = "/core/instances/shop/messages/media"
+for label, path, body in [
+        ("native url", native, {"to": "5511999999999", "kind": "video", "url": url}),
+        ("native base64", native, {"to": "5511999999999", "kind": "video", "data": base64.b64encode(video).decode()}),
+        ("evolution base64", "/message/sendMedia/shop", {"number": "5511999999999", "mediatype": "video", "media": base64.b64encode(video).decode()})]:
     before = rss()
     peak = [before]
     stop = [False]
@@ -59,9 +64,9 @@ for label, body in [("url", {"to": "5511999999999", "kind": "video", "url": url}
         while not stop[0]:
             peak[0] = max(peak[0], rss()); time.sleep(0.005)
     t = threading.Thread(target=sample); t.start()
-    t0 = time.time(); s, b = call("POST", "/core/instances/shop/messages/media", key, body); dt = time.time() - t0
+    t0 = time.time(); s, b = call("POST", path, key, body); dt = time.time() - t0
     stop[0] = True; t.join()
-    assert s == 201, (s, b[:200])
+    assert s == 201, (label, s, b[:200])
     out[label] = (before, peak[0], dt)
     time.sleep(0.5)
 p.terminate(); p.wait()

@@ -30,6 +30,9 @@ pub enum MediaSource {
     Bytes(Bytes),
     /// An `http(s)` URL the host fetches under `[media]` and the SSRF guard.
     Url(String),
+    /// Bytes the server took out of this request's body (see [`super::uploads`]): the
+    /// id of a `wagate-upload:` reference.
+    Upload(String),
 }
 
 /// A media send as a caller describes it.
@@ -99,6 +102,14 @@ impl Core {
         let max = self.media_config.max_bytes;
         let (bytes, stated_type, url_name) = match req.source {
             MediaSource::Bytes(b) => (b, req.mimetype.clone(), None),
+            MediaSource::Upload(id) => {
+                let bytes = self.uploads.take(&id).ok_or_else(|| {
+                    CoreError::Invalid(
+                        "the media upload this send names is not part of its request".into(),
+                    )
+                })?;
+                (bytes, req.mimetype.clone(), None)
+            }
             MediaSource::Url(url) => {
                 let fetched = crate::media::fetch::fetch(&url, &self.media_config)
                     .await

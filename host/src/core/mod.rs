@@ -18,6 +18,7 @@ pub mod outbox;
 pub mod plugin_storage;
 pub mod ratelimit;
 pub mod records;
+pub mod uploads;
 pub mod webhooks;
 
 use std::collections::{BTreeMap, HashSet};
@@ -44,6 +45,8 @@ pub struct Core {
     media_store: Arc<dyn crate::media::store::MediaStore>,
     /// The `[media]` limits of sends and URL fetches.
     media_config: crate::media::MediaConfig,
+    /// Media bytes the server took out of request bodies in flight.
+    uploads: Arc<uploads::Uploads>,
 }
 
 impl Core {
@@ -74,7 +77,20 @@ impl Core {
                     .collect(),
             ),
             deliveries: Arc::default(),
+            uploads: Arc::default(),
         })
+    }
+
+    /// The media bytes staged by the requests in flight (see [`uploads`]).
+    pub fn uploads(&self) -> &Arc<uploads::Uploads> {
+        &self.uploads
+    }
+
+    /// The largest request body a media route reads: `[media] max_bytes` as base64
+    /// (4/3 of it) plus room for the rest of the request.
+    pub fn media_body_cap(&self) -> usize {
+        let max = usize::try_from(self.media_config.max_bytes).unwrap_or(usize::MAX);
+        max.saturating_add(max / 3).saturating_add(1 << 20)
     }
 
     /// The store, for callers that read records directly (the dead-letter admin commands).

@@ -313,6 +313,7 @@ impl From<wit::MediaSend> for crate::core::media::SendMedia {
             source: match m.source {
                 wit::MediaSource::Bytes(b) => crate::core::media::MediaSource::Bytes(b.into()),
                 wit::MediaSource::Url(u) => crate::core::media::MediaSource::Url(u),
+                wit::MediaSource::Upload(id) => crate::core::media::MediaSource::Upload(id),
             },
             mimetype: m.mimetype,
             file_name: m.file_name,

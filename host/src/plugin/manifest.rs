@@ -33,6 +33,12 @@
 //! credentials = "HELLO_CORS_CREDENTIALS"  # may be WAGATE_* (see `server::cors`)
 //! max_age = "HELLO_CORS_MAX_AGE"
 //!
+//! [uploads]                      # dialects: media routes (POST, paths under the mount)
+//! routes = ["/send/{instance}"]  # whose bodies may be as large as [media] max_bytes in
+//! fields = ["/media"]            # base64; these JSON fields' large base64 values reach
+//!                                # the plugin as `wagate-upload:<id>` (SDK `uploads`)
+//! too_large_body = '{"error":"{message}"}'  # the 413's body (default: [errors] body)
+//!
 //! [grants]
 //! imports = ["core", "log", "config"]   # core | identity | http-out | config | log | cache | storage
 //! memory_mib = 32                # linear-memory cap (default 32)
@@ -198,6 +204,10 @@ pub struct Manifest {
     /// dialect is mounted (Evolution's `CORS_ORIGIN`, ...).
     #[serde(default)]
     pub cors_env: CorsEnv,
+    /// For dialects: the routes whose bodies carry media, and the fields the host
+    /// stages out of them (see [`UploadRoutes`]).
+    #[serde(default)]
+    pub uploads: UploadRoutes,
     /// What the plugin may use.
     #[serde(default)]
     pub grants: Grants,
@@ -273,6 +283,53 @@ impl CorsEnv {
         ]
         .into_iter()
         .filter_map(|v| v.as_deref())
+    }
+}
+
+/// A dialect's media routes (`[uploads]`). A `POST` to one of them may carry a body up
+/// to `[media] max_bytes` as base64 (not just the server's `max_body_bytes`), and each
+/// listed field whose value is large base64 (or a `data:` URL of it) is decoded by the
+/// host and replaced with a `wagate-upload:<id>` reference before the plugin reads the
+/// body (see `core::uploads`), so a file never has to fit in the plugin's memory.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UploadRoutes {
+    /// Paths under the mount, `{name}` matching one segment
+    /// (`/message/sendMedia/{instanceName}`).
+    #[serde(default)]
+    pub routes: Vec<String>,
+    /// JSON pointers of the fields to stage (`/media`, `/media/data`).
+    #[serde(default)]
+    pub fields: Vec<String>,
+    /// Whether a `data:<type>;base64,` URL in those fields is staged too (RyzeAPI
+    /// accepts one; Evolution does not, and its plugin answers such a value itself).
+    #[serde(default)]
+    pub data_urls: bool,
+    /// The body of the 413 a too-large body gets, in the dialect's shape (`{message}`
+    /// replaced, JSON-escaped); absent: the `[errors]` body with status 413.
+    #[serde(default)]
+    pub too_large_body: Option<String>,
+}
+
+impl UploadRoutes {
+    /// Whether `path` (under the mount) is one of the routes.
+    pub fn matches(&self, path: &str) -> bool {
+        self.routes.iter().any(|route| {
+            let mut want = route.split('/');
+            let mut got = path.split('/');
+            loop {
+                match (want.next(), got.next()) {
+                    (None, None) => return true,
+                    (Some(w), Some(g)) if w.starts_with('{') && w.ends_with('}') => {
+                        if g.is_empty() {
+                            return false;
+                        }
+                    }
+                    (Some(w), Some(g)) if w == g => {}
+                    _ => return false,
+                }
+            }
+        })
     }
 }
 
@@ -531,6 +588,24 @@ impl Manifest {
                 "plugin `{name}`: cors_env: `{env}` is not a variable a plugin may claim (WAGATE_* are the host's)"
             );
         }
+        if !self.uploads.routes.is_empty() || !self.uploads.fields.is_empty() {
+            ensure!(
+                self.implements(World::Dialect),
+                "plugin `{name}`: uploads needs the dialect world"
+            );
+            for route in &self.uploads.routes {
+                ensure!(
+                    route.starts_with('/'),
+                    "plugin `{name}`: uploads: route `{route}` must be an absolute path under the mount"
+                );
+            }
+            for field in &self.uploads.fields {
+                ensure!(
+                    field.len() > 1 && field.starts_with('/') && !field.contains('~'),
+                    "plugin `{name}`: uploads: field `{field}` must be a JSON pointer such as `/media`"
+                );
+            }
+        }
         for e in &self.env_credentials {
             ensure!(
                 !e.env.is_empty() && !e.env.starts_with("WAGATE_"),
@@ -638,6 +713,29 @@ mod tests {
             "hosts without the http-out import"
         );
         assert!(Manifest::parse("name='x'\nversion='1'\nworlds=['auth']\ntypo=1").is_err());
+    }
+
+    #[test]
+    fn upload_routes_match_one_segment_per_parameter() {
+        let m = Manifest::parse(
+            "name='x'\nversion='1'\nworlds=['dialect']\n[uploads]\nroutes=['/message/sendMedia/{instance}']\nfields=['/media']",
+        )
+        .unwrap();
+        assert!(m.uploads.matches("/message/sendMedia/shop"));
+        assert!(!m.uploads.matches("/message/sendMedia/"));
+        assert!(!m.uploads.matches("/message/sendMedia/shop/x"));
+        assert!(!m.uploads.matches("/message/sendText/shop"));
+        assert!(
+            Manifest::parse(
+                "name='x'\nversion='1'\nworlds=['dialect']\n[uploads]\nfields=['media']"
+            )
+            .is_err(),
+            "a field is a JSON pointer"
+        );
+        assert!(
+            Manifest::parse("name='x'\nversion='1'\nworlds=['auth']\n[uploads]\nroutes=['/a']")
+                .is_err()
+        );
     }
 
     #[test]

@@ -184,26 +184,72 @@ impl PluginHost {
     /// Route by longest mount prefix; None if no mount matches (server then 404s).
     /// Runs the mount's auth plugins in order (allow/deny/skip), then the dialect.
     pub async fn handle(&self, req: http::Request<Bytes>) -> Option<http::Response<Bytes>> {
+        let (parts, body) = req.into_parts();
+        match self.admit(&parts).await? {
+            Ok(admitted) => Some(self.serve(admitted, body).await),
+            Err(denied) => Some(denied),
+        }
+    }
+
+    /// The first half of [`handle`], on the request head alone: the mount by longest
+    /// prefix (None: no mount matches) and its auth chain. The server reads the body
+    /// only for a request admitted here, up to the cap [`Admitted::uploads`] decides.
+    pub async fn admit(
+        &self,
+        head: &http::request::Parts,
+    ) -> Option<Result<Admitted, http::Response<Bytes>>> {
         // In-flight requests keep the set they started with, across reloads.
         let set = self.inner.set.load_full();
-        let mount = set.route(req.uri().path())?;
-        let (parts, body) = req.into_parts();
-        let mut wit_req = head_request(mount, &parts);
-        let caller = match self.run_auth(mount, &wit_req).await {
-            Ok(caller) => caller,
-            Err(denied) => return Some(denied),
-        };
+        let mount = set.route_index(head.uri.path())?;
+        let req = head_request(&set.mounts[mount], head);
+        Some(match self.run_auth(&set.mounts[mount], &req).await {
+            Ok(caller) => Ok(Admitted {
+                set,
+                mount,
+                caller,
+                req,
+            }),
+            Err(denied) => Err(denied),
+        })
+    }
 
-        wit_req.body = body.to_vec();
-        let dialect = &mount.dialect;
+    /// The second half of [`handle`]: the admitted request's dialect call with `body`.
+    pub async fn serve(&self, admitted: Admitted, body: Bytes) -> http::Response<Bytes> {
+        let Admitted {
+            set,
+            mount,
+            caller,
+            mut req,
+        } = admitted;
+        req.body = body.to_vec();
+        let dialect = &set.mounts[mount].dialect;
         let resp = match self
-            .call_dialect(dialect, caller, &wit_req, set.sinks.clone())
+            .call_dialect(dialect, caller, &req, set.sinks.clone())
             .await
         {
             Ok(resp) => self.to_response(dialect, resp),
             Err(f) => Err(f),
         };
-        Some(resp.unwrap_or_else(|f| self.failure(&dialect.shared.errors, f)))
+        resp.unwrap_or_else(|f| self.failure(&dialect.shared.errors, f))
+    }
+
+    /// The 413 an admitted request's too-large body gets, in its dialect's shape.
+    pub fn too_large(&self, admitted: &Admitted, message: &str) -> http::Response<Bytes> {
+        let manifest = &admitted.set.mounts[admitted.mount].dialect.manifest;
+        let shape = ErrorShape {
+            status: 413,
+            body: manifest
+                .uploads
+                .too_large_body
+                .clone()
+                .unwrap_or_else(|| manifest.errors.body.clone()),
+            content_type: manifest.errors.content_type.clone(),
+        };
+        http::Response::builder()
+            .status(http::StatusCode::PAYLOAD_TOO_LARGE)
+            .header(http::header::CONTENT_TYPE, shape.content_type.as_str())
+            .body(Bytes::from(shape.render("payload_too_large", message)))
+            .expect("valid 413")
     }
 
     /// Runs the auth plugins of the mount that serves `dialect` on a request head, as
@@ -632,6 +678,29 @@ impl PluginHost {
                 *r.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
                 r
             })
+    }
+}
+
+/// A dialect request its mount's auth chain let through ([`PluginHost::admit`]), its
+/// body not read yet.
+pub struct Admitted {
+    set: Arc<PluginSet>,
+    mount: usize,
+    caller: Option<Principal>,
+    req: wit::HttpRequest,
+}
+
+impl Admitted {
+    /// The dialect's `[uploads]` when this request is a `POST` to one of its media
+    /// routes (a larger body, its media fields staged); `None` for any other request.
+    pub fn uploads(&self) -> Option<&manifest::UploadRoutes> {
+        let mount = &self.set.mounts[self.mount];
+        let uploads = &mount.dialect.manifest.uploads;
+        let under = match mount.prefix.as_str() {
+            "/" => self.req.path.as_str(),
+            prefix => self.req.path.strip_prefix(prefix).unwrap_or_default(),
+        };
+        (self.req.method == "POST" && uploads.matches(under)).then_some(uploads)
     }
 }
 

@@ -145,9 +145,11 @@ impl PluginSet {
             .collect()
     }
 
-    /// The mount with the longest prefix matching `path`.
-    pub fn route(&self, path: &str) -> Option<&Mount> {
-        self.mounts.iter().find(|m| prefix_matches(&m.prefix, path))
+    /// The position in `mounts` of the mount with the longest prefix matching `path`.
+    pub fn route_index(&self, path: &str) -> Option<usize> {
+        self.mounts
+            .iter()
+            .position(|m| prefix_matches(&m.prefix, path))
     }
 
     /// The loaded plugin `name` and its dialect export, or why there is none.

@@ -56,6 +56,43 @@ pub async fn handle(core: &Core, req: &Req) -> (&'static str, ApiResult) {
     (route, dispatch(core, &principal, req, &seg).await)
 }
 
+/// Whether a request head is a native media send (`POST
+/// /core/instances/{i}/messages/media`) by a key the gateway knows: only such a body
+/// may be as large as `[media]` allows; an unknown caller's stays under
+/// `max_body_bytes` (and is refused after it is read, as any other).
+pub async fn is_media_send_by_known_key(core: &Core, head: &http::request::Parts) -> bool {
+    let seg: Vec<&str> = head.uri.path().split('/').skip(1).collect();
+    if head.method != Method::POST
+        || !matches!(
+            seg.as_slice(),
+            ["core", "instances", _, "messages", "media"]
+        )
+    {
+        return false;
+    }
+    let token = head
+        .headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim());
+    match token {
+        Some(t) if !t.is_empty() => core.resolve_credential(t).await.is_some(),
+        _ => false,
+    }
+}
+
+/// The native media send's `data` is staged like a dialect's media field.
+pub fn media_uploads() -> crate::plugin::manifest::UploadRoutes {
+    crate::plugin::manifest::UploadRoutes {
+        routes: vec!["/core/instances/{i}/messages/media".into()],
+        fields: vec!["/data".into()],
+        data_urls: false,
+        too_large_body: None,
+    }
+}
+
 fn route_label(seg: &[&str]) -> &'static str {
     match seg {
         ["instances"] => "core:instances",
@@ -253,6 +290,9 @@ impl MediaBody {
         use base64::Engine;
         let invalid = |m: &str| ApiError::new(StatusCode::BAD_REQUEST, "invalid", m);
         let source = match (self.data, self.url) {
+            (Some(d), None) if d.starts_with(crate::core::uploads::REFERENCE_PREFIX) => {
+                MediaSource::Upload(d[crate::core::uploads::REFERENCE_PREFIX.len()..].to_string())
+            }
             (Some(d), None) => MediaSource::Bytes(
                 base64::engine::general_purpose::STANDARD
                     .decode(d.trim().as_bytes())

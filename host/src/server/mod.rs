@@ -3,12 +3,14 @@
 //! `/healthz`, `/metrics`, `/admin/...`, `/core/...`, then the plugin mounts.
 
 pub mod admin_api;
+mod body;
 pub mod console;
 pub mod core_api;
 pub mod cors;
 pub mod http;
 pub mod stream;
 mod tls;
+mod uploads;
 
 use std::convert::Infallible;
 use std::fmt::Write;
@@ -17,7 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -246,55 +248,95 @@ async fn handle(app: &Arc<App>, req: hyper::Request<Incoming>) -> hyper::Respons
         return resp.map(Full::new);
     }
     let (parts, body) = req.into_parts();
+    // A dialect request passes its mount's auth on the head alone, before its body is
+    // read: a refused caller's body is only drained (never buffered or parsed), and an
+    // admitted one to a media route may send one as large as `[media]` allows.
+    let admitted = if is_host_route(app, parts.uri.path()) {
+        None
+    } else {
+        match app.plugins.admit(&parts).await {
+            Some(Ok(admitted)) => Some(admitted),
+            Some(Err(denied)) => {
+                body::linger(body);
+                app.metrics
+                    .observe("plugin", denied.status().as_u16(), started.elapsed());
+                return denied.map(Full::new);
+            }
+            None => None,
+        }
+    };
+    let uploads = match &admitted {
+        Some(admitted) => admitted.uploads().cloned(),
+        None if core_api::is_media_send_by_known_key(&app.core, &parts).await => {
+            Some(core_api::media_uploads())
+        }
+        None => None,
+    };
+    let cap = match uploads {
+        Some(_) => app.core.media_body_cap(),
+        None => app.max_body_bytes,
+    };
     // The whole body must arrive within the body timeout: a client trickling it a byte
     // at a time would otherwise hold the connection (and this task) for ever.
-    let body_timeout = Duration::from_millis(app.limits.body_timeout_ms.max(1));
-    let read = tokio::time::timeout(
-        body_timeout,
-        Limited::new(body, app.max_body_bytes).collect(),
-    );
-    let Ok(read) = read.await else {
-        let mut resp = ApiError::new(
-            ::http::StatusCode::REQUEST_TIMEOUT,
-            "timeout",
-            "the request body did not arrive in time",
-        )
-        .into_response();
-        // The rest of the body is still on the wire: this connection cannot carry
-        // another request.
-        resp.headers_mut().insert(
-            ::http::header::CONNECTION,
-            ::http::HeaderValue::from_static("close"),
-        );
-        app.metrics.observe("body_timeout", 408, started.elapsed());
-        return resp.map(Full::new);
+    let expected = parts
+        .headers
+        .get(::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    let read = body::read(body, cap, expected, body_timeout(app)).await;
+    // Staged media lives until the request has been answered, used or not.
+    let staged;
+    let read = match (read, &uploads) {
+        (Ok(body), Some(routes)) => {
+            let (body, guards) = uploads::stage(app.core.uploads(), routes, body);
+            staged = guards;
+            Ok(body)
+        }
+        (read, _) => {
+            staged = Vec::new();
+            read
+        }
     };
-    let (route, resp) = match read {
-        Ok(collected) => {
+    let (route, resp) = match (read, admitted) {
+        (Ok(body), Some(admitted)) => ("plugin", app.plugins.serve(admitted, body).await),
+        (Ok(body), None) => {
             let req = Req {
                 method: parts.method,
                 path: parts.uri.path().to_string(),
                 query: parts.uri.query().map(str::to_string),
                 headers: parts.headers,
-                body: collected.to_bytes(),
+                body,
             };
             route(app, req).await
         }
-        Err(e)
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some() =>
-        {
-            (
-                "body_too_large",
-                ApiError::new(
+        (Err(body::BodyError::TooLarge), admitted) => {
+            let message = format!("request body is larger than {cap} bytes");
+            let resp = match admitted {
+                Some(admitted) => app.plugins.too_large(&admitted, &message),
+                None => ApiError::new(
                     ::http::StatusCode::PAYLOAD_TOO_LARGE,
                     "payload_too_large",
-                    format!("request body is larger than {} bytes", app.max_body_bytes),
+                    message,
                 )
                 .into_response(),
-            )
+            };
+            ("body_too_large", resp)
         }
-        Err(e) => {
+        (Err(body::BodyError::Timeout), _) => {
+            let mut resp = ApiError::new(
+                ::http::StatusCode::REQUEST_TIMEOUT,
+                "timeout",
+                "the request body did not arrive in time",
+            )
+            .into_response();
+            // The rest of the body is still on the wire: this connection cannot carry
+            // another request.
+            resp.headers_mut().insert(
+                ::http::header::CONNECTION,
+                ::http::HeaderValue::from_static("close"),
+            );
+            ("body_timeout", resp)
+        }
+        (Err(body::BodyError::Broken(e)), _) => {
             tracing::debug!(error = %e, "reading request body");
             (
                 "body_error",
@@ -307,11 +349,28 @@ async fn handle(app: &Arc<App>, req: hyper::Request<Incoming>) -> hyper::Respons
             )
         }
     };
+    drop(staged);
     app.metrics
         .observe(route, resp.status().as_u16(), started.elapsed());
     resp.map(Full::new)
 }
 
+fn body_timeout(app: &App) -> Duration {
+    Duration::from_millis(app.limits.body_timeout_ms.max(1))
+}
+
+/// Whether the host serves `path` itself (everything else is a dialect's).
+fn is_host_route(app: &App, path: &str) -> bool {
+    path == "/healthz"
+        || path == "/metrics"
+        || path == "/admin"
+        || path.starts_with("/admin/")
+        || path == "/core"
+        || path.starts_with("/core/")
+        || app.console.sub_path(path).is_some()
+}
+
+/// Serves a request to one of the host's own routes ([`is_host_route`]).
 async fn route(app: &App, req: Req) -> (&'static str, ::http::Response<Bytes>) {
     let path = req.path.as_str();
     let (label, result) = if path == "/healthz" {
@@ -335,22 +394,8 @@ async fn route(app: &App, req: Req) -> (&'static str, ::http::Response<Bytes>) {
     } else if let Some(sub) = app.console.sub_path(path).map(str::to_string) {
         console::handle(app, req, &sub).await
     } else {
-        let mut builder = ::http::Request::builder()
-            .method(req.method)
-            .uri(match &req.query {
-                Some(q) => format!("{}?{q}", req.path),
-                None => req.path.clone(),
-            });
-        if let Some(h) = builder.headers_mut() {
-            *h = req.headers;
-        }
-        match builder.body(req.body) {
-            Ok(plugin_req) => match app.plugins.handle(plugin_req).await {
-                Some(resp) => ("plugin", Ok(resp)),
-                None => ("unmatched", Err(ApiError::not_found())),
-            },
-            Err(_) => ("unmatched", Err(ApiError::not_found())),
-        }
+        // Dialect paths were served before their body was read (`handle`).
+        ("unmatched", Err(ApiError::not_found()))
     };
     (label, result.unwrap_or_else(ApiError::into_response))
 }
@@ -374,6 +419,11 @@ fn metrics_text(app: &App) -> String {
     for (state, n) in counts {
         let _ = writeln!(extra, "wagate_instances{{state=\"{state}\"}} {n}");
     }
+    let _ = writeln!(
+        extra,
+        "# HELP wagate_media_uploads_staged Media the server decoded out of request bodies in flight.\n# TYPE wagate_media_uploads_staged gauge\nwagate_media_uploads_staged {}",
+        app.core.uploads().held()
+    );
     extra.push_str(&app.core.link().metrics_text());
     extra.push_str(&app.plugins.metrics_text());
     app.metrics.render(&extra)

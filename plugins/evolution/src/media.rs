@@ -94,6 +94,9 @@ fn source(form: &mut Form, field: &str) -> Result<(MediaSource, bool), HttpRespo
         Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
         _ => return Err(owned()),
     };
+    if let Some(staged) = wagate_plugin_sdk::uploads::source(&value) {
+        return Ok((staged, true));
+    }
     let lower = value.to_ascii_lowercase();
     if lower.starts_with("http://") || lower.starts_with("https://") {
         return Ok((MediaSource::Url(value), false));

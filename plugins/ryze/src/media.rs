@@ -77,8 +77,12 @@ fn send(req: &Request, params: &Params, kind: MediaKind) -> Result<HttpResponse,
     Ok(crate::routes::sent(&m))
 }
 
-/// A URL, base64, or a `data:<type>;base64,` URL.
+/// A URL, base64, a `data:<type>;base64,` URL, or the host's reference to a large one
+/// it decoded itself (`[uploads]` in plugin.toml).
 fn source(media: &str) -> Result<MediaSource, HttpResponse> {
+    if let Some(staged) = wagate_plugin_sdk::uploads::source(media) {
+        return Ok(staged);
+    }
     let lower = media.to_ascii_lowercase();
     if lower.starts_with("http://") || lower.starts_with("https://") {
         return Ok(MediaSource::Url(media.to_string()));

@@ -49,6 +49,7 @@ pub mod router;
 #[cfg(all(any(feature = "testing", test), not(target_arch = "wasm32")))]
 pub mod testing;
 pub mod time;
+pub mod uploads;
 pub mod url;
 
 /// Generated bindings of every interface a plugin may import (and the shared types).

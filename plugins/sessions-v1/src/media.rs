@@ -81,6 +81,9 @@ pub(crate) fn send(
             let data = text(m.get("data"), "media.data", &mut fields);
             let url = text(m.get("url"), "media.url", &mut fields);
             let source = match (data, url) {
+                (Some(d), None) if wagate_plugin_sdk::uploads::source(&d).is_some() => {
+                    wagate_plugin_sdk::uploads::source(&d)
+                }
                 (Some(d), None) => {
                     let compact: String = d.chars().filter(|c| !c.is_ascii_whitespace()).collect();
                     match wagate_plugin_sdk::base64::decode(&compact) {
