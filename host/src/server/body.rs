@@ -37,7 +37,7 @@ pub(super) async fn read(
     cap: usize,
     expected: Option<usize>,
     deadline: Duration,
-) -> Result<Bytes, BodyError> {
+) -> Result<BytesMut, BodyError> {
     let mut body = body;
     let mut out = BytesMut::with_capacity(expected.unwrap_or(0).min(cap));
     let reading = async {
@@ -53,7 +53,7 @@ pub(super) async fn read(
         Ok(())
     };
     match tokio::time::timeout(deadline, reading).await {
-        Ok(Ok(())) => Ok(out.freeze()),
+        Ok(Ok(())) => Ok(out),
         Ok(Err(BodyError::TooLarge)) => {
             linger(body);
             Err(BodyError::TooLarge)

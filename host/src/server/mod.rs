@@ -291,9 +291,13 @@ async fn handle(app: &Arc<App>, req: hyper::Request<Incoming>) -> hyper::Respons
             staged = guards;
             Ok(body)
         }
-        (read, _) => {
+        (read, None) => {
             staged = Vec::new();
-            read
+            read.map(bytes::BytesMut::freeze)
+        }
+        (Err(e), Some(_)) => {
+            staged = Vec::new();
+            Err(e)
         }
     };
     let (route, resp) = match (read, admitted) {

@@ -11,11 +11,9 @@
 //! text that is not base64, a body that is not a JSON object): the plugin then parses
 //! it as before and answers in its own error shape.
 
-use std::borrow::Cow;
 use std::sync::Arc;
 
-use base64::Engine as _;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
 use crate::core::uploads::{Staged, Uploads};
 use crate::plugin::manifest::UploadRoutes;
@@ -24,60 +22,65 @@ use crate::plugin::manifest::UploadRoutes;
 /// values keep every error path the plugin's own.
 const MIN_STAGED_LEN: usize = 16 * 1024;
 
-/// Standard base64, padding optional, non-canonical trailing bits refused (as the
-/// SDK's decoder).
-const BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
-    &base64::alphabet::STANDARD,
-    base64::engine::GeneralPurposeConfig::new()
-        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
-);
-
 /// `body` with the `routes`' listed fields staged in `uploads`; the guards keep the
 /// staged bytes until the request ends.
+///
+/// Each value is decoded in place, over its own base64 (the output never overtakes the
+/// input), and the staged bytes are slices of the body's buffer: a staged file costs
+/// no memory beyond the body it came in, and only the small rest is copied.
 pub(super) fn stage(
     uploads: &Arc<Uploads>,
     routes: &UploadRoutes,
-    body: Bytes,
+    mut body: BytesMut,
 ) -> (Bytes, Vec<Staged>) {
-    let Ok(text) = std::str::from_utf8(&body) else {
-        return (body, Vec::new());
+    let mut found: Vec<(usize, usize, usize, usize)> = {
+        let Ok(text) = std::str::from_utf8(&body) else {
+            return (body.freeze(), Vec::new());
+        };
+        // The scanner below may assume well-formed JSON; a malformed body is the plugin's.
+        if serde_json::from_str::<serde::de::IgnoredAny>(text).is_err() {
+            return (body.freeze(), Vec::new());
+        }
+        let base = text.as_ptr() as usize;
+        routes
+            .fields
+            .iter()
+            .filter_map(|pointer| {
+                let raw = locate(text, pointer)?;
+                let start = raw.as_ptr() as usize - base;
+                let data = base64_of(raw, routes.data_urls)?;
+                Some((start, start + raw.len(), start + data.0, start + data.1))
+            })
+            .collect()
     };
-    // The scanner below may assume well-formed JSON; a malformed body is the plugin's.
-    if serde_json::from_str::<serde::de::IgnoredAny>(text).is_err() {
-        return (body, Vec::new());
-    }
-    let base = text.as_ptr() as usize;
-    let mut found: Vec<(usize, usize, Vec<u8>)> = routes
-        .fields
-        .iter()
-        .filter_map(|pointer| {
-            let raw = locate(text, pointer)?;
-            let bytes = decode(raw, routes.data_urls)?;
-            let start = raw.as_ptr() as usize - base;
-            Some((start, start + raw.len(), bytes))
-        })
-        .collect();
-    if found.is_empty() {
-        return (body, Vec::new());
-    }
-    found.sort_by_key(|(start, _, _)| *start);
+    found.sort_by_key(|f| f.0);
     // Two pointers naming the same value (or one inside another) stage it once.
     found.dedup_by(|later, earlier| later.0 < earlier.1);
-    let mut out = Vec::with_capacity(
-        body.len() - found.iter().map(|f| f.1 - f.0).sum::<usize>() + 80 * found.len(),
-    );
+    // Checked first, decoded second: a value that is not base64 after all must reach
+    // the plugin as it came, not half overwritten.
+    found.retain(|&(_, _, from, to)| decode_in_place(&mut body, from, to, false).is_some());
+    if found.is_empty() {
+        return (body.freeze(), Vec::new());
+    }
+    let decoded: Vec<usize> = found
+        .iter()
+        .map(|&(_, _, from, to)| decode_in_place(&mut body, from, to, true).unwrap_or(0))
+        .collect();
+    let removed: usize = found.iter().map(|f| f.1 - f.0).sum();
+    let mut out = Vec::with_capacity(body.len() - removed + 80 * found.len());
+    let whole = body.freeze();
     let mut staged = Vec::with_capacity(found.len());
     let mut at = 0;
-    for (start, end, bytes) in found {
-        let guard = uploads.stage(Bytes::from(bytes));
-        out.extend_from_slice(&body[at..start]);
+    for ((start, end, from, _), len) in found.into_iter().zip(decoded) {
+        let guard = uploads.stage(whole.slice(from..from + len));
+        out.extend_from_slice(&whole[at..start]);
         out.push(b'"');
         out.extend_from_slice(guard.reference().as_bytes());
         out.push(b'"');
         staged.push(guard);
         at = end;
     }
-    out.extend_from_slice(&body[at..]);
+    out.extend_from_slice(&whole[at..]);
     (Bytes::from(out), staged)
 }
 
@@ -176,32 +179,84 @@ fn value_end(b: &[u8], i: usize) -> usize {
     }
 }
 
-/// The bytes a raw JSON string of base64 (or, when allowed, a base64 `data:` URL)
-/// stands for; `None` for anything else.
-fn decode(raw: &str, data_urls: bool) -> Option<Vec<u8>> {
+/// Where the base64 is inside a raw JSON string (offsets into `raw`): past the quote,
+/// and past a `data:<type>;base64,` prefix when the dialect takes one. `None`: not a
+/// string, too small to stage, or a `data:` URL the dialect does not take.
+fn base64_of(raw: &str, data_urls: bool) -> Option<(usize, usize)> {
     if raw.len() < MIN_STAGED_LEN || !raw.starts_with('"') {
         return None;
     }
-    let text: Cow<str> = if raw.contains('\\') {
-        Cow::Owned(serde_json::from_str::<String>(raw).ok()?)
-    } else {
-        Cow::Borrowed(&raw[1..raw.len() - 1])
-    };
-    let data = match text.strip_prefix("data:") {
+    let content = &raw[1..raw.len() - 1];
+    let skip = match content.strip_prefix("data:") {
         Some(url) if data_urls => {
-            let (head, data) = url.split_once(',')?;
-            head.ends_with(";base64").then_some(data)?
+            let (head, _) = url.split_once(',')?;
+            if !head.ends_with(";base64") {
+                return None;
+            }
+            "data:".len() + head.len() + 1
         }
         Some(_) => return None,
-        None => &text,
+        None => 0,
     };
-    let compact: Cow<str> = if data.bytes().any(|b| b.is_ascii_whitespace()) {
-        Cow::Owned(data.chars().filter(|c| !c.is_ascii_whitespace()).collect())
-    } else {
-        Cow::Borrowed(data)
-    };
-    let bytes = BASE64.decode(compact.as_bytes()).ok()?;
-    (!bytes.is_empty()).then_some(bytes)
+    Some((1 + skip, raw.len() - 1))
+}
+
+/// The value of each standard base64 character, 0xFF for the others.
+const SEXTET: [u8; 256] = {
+    let mut t = [0xFFu8; 256];
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut i = 0;
+    while i < 64 {
+        t[alphabet[i] as usize] = i as u8;
+        i += 1;
+    }
+    t
+};
+
+/// Decodes the standard base64 written as JSON string content in `buf[from..to]`
+/// (whitespace, and the escapes `\n` `\r` `\t` `\/`, allowed; padding optional;
+/// non-zero trailing bits refused) to `buf[from..from + n]`, answering `n`. With
+/// `write` false it only checks. `None`: not base64, or empty.
+fn decode_in_place(buf: &mut [u8], from: usize, to: usize, write: bool) -> Option<usize> {
+    let (mut read, mut out) = (from, from);
+    let (mut acc, mut bits, mut sextets, mut pads) = (0u32, 0u32, 0usize, 0usize);
+    while read < to {
+        let mut c = buf[read];
+        read += 1;
+        if c == b'\\' {
+            c = match *buf.get(read)? {
+                b'n' | b'r' | b't' => b' ',
+                b'/' => b'/',
+                _ => return None,
+            };
+            read += 1;
+        }
+        if c.is_ascii_whitespace() {
+            continue;
+        }
+        if c == b'=' {
+            pads += 1;
+            continue;
+        }
+        let v = SEXTET[usize::from(c)];
+        if v == 0xFF || pads > 0 {
+            return None;
+        }
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        sextets += 1;
+        if bits >= 8 {
+            bits -= 8;
+            // `out` trails `read`: three bytes out for every four characters in.
+            if write {
+                buf[out] = (acc >> bits) as u8;
+            }
+            out += 1;
+            acc &= (1 << bits) - 1;
+        }
+    }
+    let whole = sextets % 4 != 1 && (pads == 0 || (pads <= 2 && (sextets + pads) % 4 == 0));
+    (whole && acc == 0 && out > from).then_some(out - from)
 }
 
 #[cfg(test)]
@@ -225,6 +280,14 @@ mod tests {
             .map(str::to_string)
     }
 
+    use base64::Engine as _;
+
+    const BASE64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+    fn body(text: impl AsRef<[u8]>) -> BytesMut {
+        BytesMut::from(text.as_ref())
+    }
+
     #[test]
     fn a_large_base64_field_is_staged_and_the_rest_kept() {
         let uploads = Arc::new(Uploads::default());
@@ -233,7 +296,7 @@ mod tests {
             "number": "5511", "media": BASE64.encode(&file), "caption": "hi \"there\"",
             "nested": {"data": BASE64.encode(&file)}, "url": "https://x.test/a.png",
         });
-        let body = Bytes::from(serde_json::to_vec(&body).unwrap());
+        let body = self::body(serde_json::to_vec(&body).unwrap());
         let (out, staged) = stage(
             &uploads,
             &routes(&["/media", "/nested/data", "/url", "/missing"], false),
@@ -271,16 +334,12 @@ mod tests {
                 BASE64.encode(vec![1u8; MIN_STAGED_LEN])
             ),
         ] {
-            let (out, staged) = stage(
-                &uploads,
-                &routes(&["/media"], false),
-                Bytes::from(body.clone()),
-            );
+            let (out, staged) = stage(&uploads, &routes(&["/media"], false), self::body(&body));
             assert!(staged.is_empty(), "{body}");
             assert_eq!(out, body.as_bytes());
         }
         let body = serde_json::json!({"media": data_url}).to_string();
-        let (_, staged) = stage(&uploads, &routes(&["/media"], true), Bytes::from(body));
+        let (_, staged) = stage(&uploads, &routes(&["/media"], true), self::body(body));
         assert_eq!(staged.len(), 1, "a data: URL when the dialect accepts one");
     }
 
@@ -301,6 +360,40 @@ mod tests {
     }
 
     #[test]
+    fn the_in_place_decoder_agrees_with_a_standard_one() {
+        for len in 0..40usize {
+            let file: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
+            let padded = BASE64.encode(&file);
+            for text in [padded.clone(), padded.trim_end_matches('=').to_string()] {
+                let mut buf = text.clone().into_bytes();
+                let n = decode_in_place(&mut buf, 0, text.len(), true);
+                assert_eq!(
+                    n.map(|n| buf[..n].to_vec()),
+                    (len > 0).then(|| file.clone()),
+                    "{text}"
+                );
+            }
+        }
+        for bad in [
+            "QQ=",
+            "QR==",
+            "Q",
+            "QUJD=",
+            "QU=JD",
+            "QUJ*",
+            "QUJD\\u0041",
+            "====",
+        ] {
+            let mut buf = bad.as_bytes().to_vec();
+            assert_eq!(
+                decode_in_place(&mut buf, 0, bad.len(), false),
+                None,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
     fn escaped_and_wrapped_base64_is_decoded() {
         let uploads = Arc::new(Uploads::default());
         let file = vec![0xABu8; 30_000];
@@ -312,7 +405,7 @@ mod tests {
             .collect::<Vec<_>>()
             .join("\\n");
         let body = format!("{{\"media\":\"{wrapped}\"}}");
-        let (out, staged) = stage(&uploads, &routes(&["/media"], false), Bytes::from(body));
+        let (out, staged) = stage(&uploads, &routes(&["/media"], false), self::body(body));
         assert_eq!(staged.len(), 1);
         assert_eq!(uploads.take(&id_of(&out, "/media").unwrap()).unwrap(), file);
     }
