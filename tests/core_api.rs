@@ -3,7 +3,7 @@
 use crate::common;
 
 use common::Gateway;
-use serde_json::json;
+use serde_json::{Value, json};
 
 const PEER: &str = "5511999999999";
 const PEER_JID: &str = "5511999999999@s.whatsapp.net";
@@ -1187,4 +1187,62 @@ fn restart_and_integrations_on_the_native_api() {
         None,
     );
     assert_eq!(s, 404);
+
+    // Set, read, edit and remove one (the console's integrations panel uses these).
+    let path = "/core/instances/shop/integrations/chatwoot";
+    let spec = json!({
+        "url": "https://chatwoot.example.com",
+        "settings": {"accountId": "7", "nameInbox": "shop"},
+        "secret_headers": {"api_access_token": "tok-1"},
+    });
+    let (s, v) = gw.call("PUT", path, Some(&key), Some(spec.clone()));
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["sink"], "chatwoot");
+    assert_eq!(v["enabled"], true, "enabled unless said otherwise");
+    assert_eq!(v["secret_header_names"], json!(["api_access_token"]));
+    assert!(
+        !v.to_string().contains("tok-1"),
+        "a secret value is never shown: {v}"
+    );
+    let settings: Value = serde_json::from_str(v["settings"].as_str().unwrap()).unwrap();
+    assert_eq!(settings["accountId"], "7");
+    // An edit without secret_headers keeps the held ones.
+    let (s, v) = gw.call(
+        "PUT",
+        path,
+        Some(&key),
+        Some(json!({"url": "https://chatwoot.example.com", "settings": {"accountId": "8"}, "enabled": false})),
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        (&v["enabled"], &v["secret_header_names"]),
+        (&json!(false), &json!(["api_access_token"]))
+    );
+    let (_, list) = gw.call("GET", "/core/instances/shop/integrations", Some(&key), None);
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    // Refusals: an unknown sink, a body that is not the shape, a read-only key, another org.
+    let (s, v) = gw.call(
+        "PUT",
+        "/core/instances/shop/integrations/nope",
+        Some(&key),
+        Some(spec.clone()),
+    );
+    assert_eq!((s, &v["error"]["code"]), (400, &json!("invalid")), "{v}");
+    let (s, _) = gw.call(
+        "PUT",
+        path,
+        Some(&key),
+        Some(json!({"url": "https://x.test", "settings": "a string"})),
+    );
+    assert_eq!(s, 400);
+    let (s, _) = gw.call("PUT", path, Some(&reader), Some(spec.clone()));
+    assert_eq!(s, 403);
+    let (s, _) = gw.call("DELETE", path, Some(&other), None);
+    assert_eq!(s, 404);
+    let (s, _) = gw.call("DELETE", path, Some(&key), None);
+    assert_eq!(s, 204);
+    let (s, v) = gw.call("DELETE", path, Some(&key), None);
+    assert_eq!((s, &v["error"]["code"]), (404, &json!("not_found")), "{v}");
+    let (_, list) = gw.call("GET", "/core/instances/shop/integrations", Some(&key), None);
+    assert_eq!(list, json!([]));
 }

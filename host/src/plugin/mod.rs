@@ -143,6 +143,11 @@ impl PluginHost {
         })
     }
 
+    /// The names of the loaded sink plugins (what an integration may name).
+    pub fn sinks(&self) -> Arc<std::collections::BTreeSet<String>> {
+        self.inner.set.load().sinks.clone()
+    }
+
     /// The stream routes the mounted dialects declare (`default_streams`).
     pub fn default_streams(&self) -> Arc<Vec<config::StreamRoute>> {
         self.inner.set.load().default_streams.clone()

@@ -11,6 +11,7 @@
 //! | POST | /core/instances/{i}/logout | logout |
 //! | POST | /core/instances/{i}/restart | drop the WhatsApp session and log in again with the stored keys |
 //! | GET | /core/instances/{i}/integrations | the instance's integrations (Chatwoot, ...); secret header values are never shown |
+//! | PUT/DELETE | /core/instances/{i}/integrations/{sink} | create or replace `{url, settings: {..}, secret_headers?: {name: value}, enabled?}` (`secret_headers` absent: the held ones are kept) / remove |
 //! | POST | /core/instances/{i}/messages | send text `{to, text}` |
 //! | POST | /core/instances/{i}/messages/media | send media `{to, kind, data\|url, mimetype?, file_name?, caption?, duration_secs?, quoted?, mentions?}` |
 //! | GET | /core/instances/{i}/messages/{id} | one stored message |
@@ -30,10 +31,15 @@ use serde::Deserialize;
 
 use super::http::{ApiError, ApiResult, Req, flag, json, no_content, ok};
 use crate::core::Core;
-use crate::core::model::{ChatPatch, InstanceRef, NATIVE_DIALECT, Principal, WebhookSpec};
+use std::collections::BTreeSet;
 
-/// Returns the metrics route label and the response.
-pub async fn handle(core: &Core, req: &Req) -> (&'static str, ApiResult) {
+use crate::core::model::{
+    ChatPatch, InstanceRef, IntegrationSpec, NATIVE_DIALECT, Principal, WebhookSpec,
+};
+
+/// Returns the metrics route label and the response. `sinks` are the loaded sink
+/// plugins: what an integration may name.
+pub async fn handle(core: &Core, sinks: &BTreeSet<String>, req: &Req) -> (&'static str, ApiResult) {
     let Some(seg) = req.segments("/core") else {
         return ("core:other", Err(ApiError::not_found()));
     };
@@ -53,7 +59,7 @@ pub async fn handle(core: &Core, req: &Req) -> (&'static str, ApiResult) {
             );
         }
     };
-    (route, dispatch(core, &principal, req, &seg).await)
+    (route, dispatch(core, sinks, &principal, req, &seg).await)
 }
 
 /// Whether a request head is a native media send (`POST
@@ -102,6 +108,7 @@ fn route_label(seg: &[&str]) -> &'static str {
         ["instances", _, "logout"] => "core:logout",
         ["instances", _, "restart"] => "core:restart",
         ["instances", _, "integrations"] => "core:integrations",
+        ["instances", _, "integrations", _] => "core:integration",
         ["instances", _, "messages"] => "core:send",
         ["instances", _, "messages", "media"] => "core:send_media",
         ["instances", _, "messages", _, "media"] => "core:media",
@@ -135,7 +142,13 @@ struct SendBody {
     text: String,
 }
 
-async fn dispatch(core: &Core, p: &Principal, req: &Req, seg: &[&str]) -> ApiResult {
+async fn dispatch(
+    core: &Core,
+    sinks: &BTreeSet<String>,
+    p: &Principal,
+    req: &Req,
+    seg: &[&str],
+) -> ApiResult {
     let m = &req.method;
     match seg {
         ["instances"] => match *m {
@@ -174,6 +187,33 @@ async fn dispatch(core: &Core, p: &Principal, req: &Req, seg: &[&str]) -> ApiRes
         }
         ["instances", i, "integrations"] if m == Method::GET => {
             ok(&core.list_integrations(p, &InstanceRef::parse(i)).await?)
+        }
+        ["instances", i, "integrations", sink] if m == Method::PUT => {
+            if !sinks.contains(*sink) {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid",
+                    format!("no loaded sink plugin is named `{sink}`"),
+                ));
+            }
+            let body: IntegrationBody = req.json()?;
+            ok(&core
+                .set_integration(p, &InstanceRef::parse(i), body.into_spec(sink))
+                .await?)
+        }
+        ["instances", i, "integrations", sink] if m == Method::DELETE => {
+            if core
+                .delete_integration(p, &InstanceRef::parse(i), sink)
+                .await?
+            {
+                no_content()
+            } else {
+                Err(ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "not_found",
+                    format!("the instance has no `{sink}` integration"),
+                ))
+            }
         }
         ["instances", i, "messages"] if m == Method::POST => {
             let body: SendBody = req.json()?;
@@ -266,6 +306,33 @@ async fn dispatch(core: &Core, p: &Principal, req: &Req, seg: &[&str]) -> ApiRes
 }
 
 /// `POST /core/instances/{i}/messages/media`: exactly one of `data` (base64) and `url`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IntegrationBody {
+    url: String,
+    settings: serde_json::Map<String, serde_json::Value>,
+    /// Absent: the held secret headers are kept.
+    secret_headers: Option<std::collections::BTreeMap<String, String>>,
+    #[serde(default = "enabled_by_default")]
+    enabled: bool,
+}
+
+fn enabled_by_default() -> bool {
+    true
+}
+
+impl IntegrationBody {
+    fn into_spec(self, sink: &str) -> IntegrationSpec {
+        IntegrationSpec {
+            sink: sink.to_string(),
+            url: self.url,
+            settings: serde_json::Value::Object(self.settings).to_string(),
+            secret_headers: self.secret_headers.map(|h| h.into_iter().collect()),
+            enabled: self.enabled,
+        }
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct MediaBody {

@@ -394,7 +394,7 @@ async fn route(app: &App, req: Req) -> (&'static str, ::http::Response<Bytes>) {
     } else if path == "/admin" || path.starts_with("/admin/") {
         admin_api::handle(app, &req).await
     } else if path == "/core" || path.starts_with("/core/") {
-        core_api::handle(&app.core, &req).await
+        core_api::handle(&app.core, &app.plugins.sinks(), &req).await
     } else if let Some(sub) = app.console.sub_path(path).map(str::to_string) {
         console::handle(app, req, &sub).await
     } else {

@@ -269,7 +269,7 @@ async fn api(app: &App, req: Req, sub: &str) -> ApiResult {
     let (_, result) = if is_admin_api {
         super::admin_api::handle(app, &inner).await
     } else {
-        super::core_api::handle(&app.core, &inner).await
+        super::core_api::handle(&app.core, &app.plugins.sinks(), &inner).await
     };
     result
 }
