@@ -444,6 +444,21 @@ fn setting_webhooks_again_keeps_matching_ones_with_their_queue_and_secret() {
         "the delivery queued before the change still arrives"
     );
     assert_eq!(message_id(&got[0]), id);
+    // Named by id, a webhook keeps its identity across a URL change (an edit); an id
+    // that is not one of the instance's webhooks is a new webhook.
+    let (s, v) = gw.call(
+        "PUT",
+        "/core/instances/kept/webhooks",
+        Some(&key),
+        Some(json!([{"id": first["id"], "url": receiver.url("moved")}, {"id": "wh_not-mine", "url": "http://127.0.0.1:9/other"}])),
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        (&v[0]["id"], &v[0]["secret"]),
+        (&first["id"], &first["secret"])
+    );
+    assert!(v[0]["url"].as_str().unwrap().ends_with("/moved"), "{v}");
+    assert_ne!(v[1]["id"], "wh_not-mine");
     let (_, v) = gw.call(
         "PUT",
         "/core/instances/kept/webhooks",

@@ -63,6 +63,33 @@ class Receiver:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
 
 
+AXE = os.path.join(ROOT, "target", "axe", "node_modules", "axe-core", "axe.min.js")
+
+
+def audit(page, t, what):
+    """Runs axe-core (the WCAG 2.1 A and AA rules) on the page as it is now: a serious
+    or critical violation fails the check; lesser ones are logged."""
+    if not os.path.exists(AXE):
+        raise SystemExit(f"browser: axe-core is not installed ({AXE}); "
+                         "npm install --prefix target/axe axe-core@4.14.1")
+    page.add_script_tag(path=AXE)
+    result = page.evaluate("""async () => {
+        const r = await axe.run(document, {runOnly: {type: "tag",
+            values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}});
+        return {passed: r.passes.length, violations: r.violations.map((v) => ({id: v.id,
+            impact: v.impact, help: v.help, where: v.nodes.slice(0, 3).map((n) => n.target.join(" "))}))};
+    }""")
+    passed, found = result["passed"], result["violations"]
+    serious = [v for v in found if v["impact"] in ("serious", "critical")]
+    for v in found:
+        if v not in serious:
+            log(f"accessibility ({what}, {v['impact']}): {v['id']}: {v['help']} at {v['where']}")
+    # A page axe found nothing to check on would pass vacuously.
+    t.check(passed >= 10 and not serious,
+            f"no serious accessibility violation on the {what} ({passed} rules passed)"
+            + (f": {json.dumps(serious)}" if serious else ""))
+
+
 def describe_failure(page, refused):
     """What the page showed when a step failed: its address, the status line, who is
     logged in and the start of the main area, plus a screenshot under target/."""
@@ -122,7 +149,9 @@ def main():
 
         with sync_playwright() as p:
             browser = launch(p, chromium)
-            page = browser.new_page(viewport={"width": 1100, "height": 800})
+            # CSP bypassed only so the accessibility audit can inject axe-core; the
+            # console's own policy is checked by tests/console.rs.
+            page = browser.new_page(viewport={"width": 1100, "height": 800}, bypass_csp=True)
             page.set_default_timeout(15000)
             expect.set_options(timeout=15000)  # a loaded CI machine is slower than 5 s
             refused = []  # the page's requests the gateway refused, for a failure's report
@@ -137,6 +166,7 @@ def main():
                 expect(page.locator("#status")).to_contain_text("refused")
                 t.check(True, "a wrong key is refused with a message")
                 shot(page, "login")
+                audit(page, t, "login screen")
                 page.get_by_label("API key or admin token").fill(key)
                 page.get_by_role("button", name="Log in").click()
                 expect(page.locator("#who")).to_contain_text("org")
@@ -170,6 +200,47 @@ def main():
                 page.get_by_role("button", name="Send a test").click()
                 expect(page.locator("table.deliveries td", has_text="connection_update").first).to_be_visible(timeout=20000)
                 t.check(True, "a test delivery is sent and its outcome listed")
+                # The webhook is edited in place: same webhook (id, secret, deliveries),
+                # new URL and event filter.
+                _, before = gw.call("GET", "/core/instances/shop/webhooks", key)
+                page.locator(".hook", has_text=receiver.url).get_by_role("button", name="Edit").click()
+                form = page.locator("[data-webhook-form]")
+                form.locator("input[type=url]").fill(receiver.url + "?edited=1")
+                form.get_by_label("Events (comma-separated; empty for all)").fill("message_upsert")
+                form.get_by_role("button", name="Save").click()
+                expect(page.locator(".hook", has_text="?edited=1")).to_contain_text("message_upsert")
+                _, after = gw.call("GET", "/core/instances/shop/webhooks", key)
+                t.check(len(after) == 1 and after[0]["id"] == before[0]["id"]
+                        and after[0]["url"].endswith("?edited=1") and after[0]["events"] == ["message_upsert"],
+                        "a webhook edited in place keeps its identity")
+                expect(page.locator("table.deliveries tr").first).to_be_visible()
+                # An integration is added, edited (disabled; its secret kept) and removed.
+                page.locator("summary", has_text="Add an integration").click()
+                new = page.locator("[data-integration-form=new]")
+                new.get_by_label("Integration (sink plugin)").fill("chatwoot")
+                new.get_by_label("Its server URL").fill(receiver.url)
+                new.get_by_label("Settings (JSON object, as the sink documents them)").fill('{"accountId": "1", "nameInbox": "shop"}')
+                new.get_by_label("Secret header name (e.g. api_access_token)").fill("api_access_token")
+                new.get_by_label("Secret header value").fill("tok-console")
+                new.get_by_role("button", name="Add an integration").click()
+                row = page.locator("[data-integration=chatwoot]")
+                expect(row).to_contain_text("secret headers: api_access_token")
+                row.get_by_role("button", name="Edit").click()
+                edit = page.locator("[data-integration-form=edit]")
+                edit.get_by_label("enabled").uncheck()
+                edit.get_by_role("button", name="Save").click()
+                expect(page.locator("[data-integration=chatwoot]")).to_contain_text("disabled")
+                _, ints = gw.call("GET", "/core/instances/shop/integrations", key)
+                t.check(len(ints) == 1 and not ints[0]["enabled"]
+                        and ints[0]["secret_header_names"] == ["api_access_token"]
+                        and "tok-console" not in json.dumps(ints),
+                        "an integration is added and edited, its secret kept and never shown")
+                audit(page, t, "instance screen")
+                page.once("dialog", lambda d: d.accept())
+                page.locator("[data-integration=chatwoot]").get_by_role("button", name="Remove").click()
+                expect(page.locator("[data-integration=chatwoot]")).to_have_count(0)
+                _, ints = gw.call("GET", "/core/instances/shop/integrations", key)
+                t.check(ints == [], "an integration is removed")
                 shot(page, "instance")
                 # A photo from the contact: drawn inline on request, from the gateway's bytes.
                 gw.admin("POST", "/admin/sim/shop/inbound", {
@@ -201,6 +272,7 @@ def main():
                 expect(mine).to_be_visible()
                 t.check(True, "a reply is sent and listed")
                 shot(page, "chat")
+                audit(page, t, "chat screen")
                 mine.get_by_role("button", name="Revoke for everyone").click()
                 expect(page.locator(".messages li.mine").first).to_contain_text("(revoked)")
                 t.check(True, "the reply is revoked")
@@ -216,9 +288,11 @@ def main():
                 t.check(status == 401, "after logout the session is gone")
 
                 # The admin replays the dead letter and deletes the instance.
-                page.get_by_label("API key or admin token").fill(gw.admin_token)
-                page.get_by_role("button", name="Log in").click()
+                # By keyboard alone: the token field has the focus, Enter submits.
+                page.keyboard.type(gw.admin_token)
+                page.keyboard.press("Enter")
                 expect(page.locator("#who")).to_contain_text("admin")
+                t.check(True, "the admin logs in by keyboard alone")
                 page.get_by_role("link", name="Dead letters").click()
                 deadline = time.time() + 20
                 while page.locator("[data-dead]").count() == 0 and time.time() < deadline:
@@ -226,6 +300,7 @@ def main():
                     page.reload()
                 t.check(page.locator("[data-dead]").count() >= 1, "the failed delivery is a dead letter")
                 shot(page, "dead-letters")
+                audit(page, t, "dead letters screen")
                 receiver.healthy = True
                 page.get_by_role("button", name="Replay all").click()
                 expect(page.locator("#status")).to_contain_text("replayed")
@@ -241,6 +316,7 @@ def main():
                 calls = int(row.locator("td").nth(3).inner_text())
                 t.check(calls >= 1, f"the plugins screen shows the webhook sink's calls ({calls})")
                 shot(page, "plugins")
+                audit(page, t, "plugins screen")
 
                 page.get_by_role("link", name="Instances").click()
                 # Phone width: one column, the list still usable.
@@ -249,6 +325,7 @@ def main():
                 t.check(page.evaluate("document.documentElement.scrollWidth <= 390"),
                         "no sideways scrolling at phone width")
                 shot(page, "phone")
+                audit(page, t, "instance list at phone width")
                 page.set_viewport_size({"width": 1100, "height": 800})
                 page.get_by_role("link", name="shop").click()
                 page.get_by_role("button", name="Delete instance").click()

@@ -515,6 +515,11 @@ impl EventPayload {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookSpec {
+    /// The webhook this spec edits (native API): it keeps its id, secret, creation time
+    /// and delivery history even when its URL changes. Absent: the current webhook
+    /// with the same URL, if any, is the one kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     /// `http://` or `https://` URL.
     pub url: String,
     /// Event kinds to deliver (see [`EventPayload::KINDS`]); empty: all.

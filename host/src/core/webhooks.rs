@@ -113,9 +113,11 @@ impl Core {
                 }
                 let mut hooks = Vec::with_capacity(specs.len());
                 for (spec, (fresh_id, fresh_secret)) in specs.iter().zip(&fresh) {
-                    let kept = current
-                        .iter()
-                        .position(|w| w.url == spec.url)
+                    let kept = spec
+                        .id
+                        .as_ref()
+                        .and_then(|id| current.iter().position(|w| &w.id == id))
+                        .or_else(|| current.iter().position(|w| w.url == spec.url))
                         .map(|i| current.swap_remove(i));
                     let given = spec.secret.clone().filter(|s| !s.is_empty());
                     hooks.push(Webhook {

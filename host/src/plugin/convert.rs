@@ -8,6 +8,8 @@ use crate::plugin::bindings::types as wit;
 impl From<wit::WebhookSpec> for model::WebhookSpec {
     fn from(w: wit::WebhookSpec) -> Self {
         model::WebhookSpec {
+            // A dialect's webhooks are matched by URL (its products have no ids for them).
+            id: None,
             url: w.url,
             events: w.events,
             headers: w.headers.into_iter().map(|h| (h.name, h.value)).collect(),

@@ -20,7 +20,7 @@
 //! | GET | /core/instances/{i}/chats | list chats |
 //! | GET/PATCH/DELETE | /core/instances/{i}/chats/{jid} | get / update / delete (`?media=true`) |
 //! | GET | /core/instances/{i}/chats/{jid}/messages?limit&cursor | page of messages |
-//! | GET/PUT | /core/instances/{i}/webhooks | list / replace the native webhooks `[{url, events?, headers?, enabled?, secret?}]` |
+//! | GET/PUT | /core/instances/{i}/webhooks | list / replace the native webhooks `[{id?, url, events?, headers?, enabled?, secret?}]` (`id` keeps a webhook, its secret and deliveries, across a URL change; else the same URL does) |
 //! | GET | /core/instances/{i}/webhooks/{id}/deliveries | the webhook's recent delivery attempts, newest first |
 //! | POST | /core/instances/{i}/webhooks/{id}/test | queue a test delivery (the current `connection_update`) -> `{event_id}` |
 //!

@@ -307,10 +307,11 @@ async fn check_login(app: &App, who: &Login) -> Result<(), ApiError> {
     }
 }
 
-/// `{"kind":"admin"}` or `{"kind":"org","org":..,"capabilities":[..],"instance":..}`.
+/// `{"kind":"admin","sinks":[..]}` or `{"kind":"org","org":..,"capabilities":[..],
+/// "instance":..,"sinks":[..]}`; `sinks` are the loaded sink plugins.
 async fn whoami(app: &App, who: &Login) -> ApiResult {
     match who {
-        Login::Admin(_) => ok(&serde_json::json!({"kind": "admin"})),
+        Login::Admin(_) => ok(&serde_json::json!({"kind": "admin", "sinks": *app.plugins.sinks()})),
         Login::Credential(t) => {
             let p = app
                 .core
@@ -322,6 +323,8 @@ async fn whoami(app: &App, who: &Login) -> ApiResult {
                 "org": p.org,
                 "capabilities": p.caps,
                 "instance": p.instance,
+                // What an integration may name (the console offers them).
+                "sinks": *app.plugins.sinks(),
             }))
         }
     }

@@ -321,7 +321,7 @@ async function viewInstance(view, name) {
       el("button", { type: "button", onclick: guard(async () => { await core("POST", "/instances/" + enc(name) + "/logout"); }) , text: S.logoutInstance }),
       el("button", { type: "button", class: "danger", onclick: () => confirmDelete(name, () => core("DELETE", "/instances/" + enc(name))), text: S.deleteInstance })),
     el("h2", { text: S.chatsTitle }), chats,
-    hooksPanel, await integrationsPanel(name)));
+    hooksPanel, await integrationsPanel(view, name)));
 }
 
 async function viewAdminInstance(view, name) {
@@ -363,7 +363,7 @@ async function webhooksPanel(view, name) {
   const list = el("div");
   const url = el("input", { id: "hook-url", type: "url", required: true });
   let hooks = [];
-  const specs = (xs) => xs.map((x) => ({ url: x.url, events: x.events || [], headers: x.headers || [], enabled: x.enabled, secret: x.secret }));
+  const specs = (xs) => xs.map((x) => ({ id: x.id, url: x.url, events: x.events || [], headers: x.headers || [], enabled: x.enabled, secret: x.secret }));
   const save = async (next) => { hooks = await core("PUT", base, next); await draw(); };
   const deliveries = async (h) => {
     const recent = await core("GET", base + "/" + enc(h.id) + "/deliveries");
@@ -375,6 +375,24 @@ async function webhooksPanel(view, name) {
         el("td", { text: String(d.attempt) }), el("td", {}, el("span", { class: "badge " + d.outcome, text: S["outcome_" + d.outcome] || d.outcome })),
         el("td", { class: "wrap", text: d.error || "" })))));
   };
+  // One webhook's URL and event filter edited in place; its headers and secret stay.
+  const editHook = (n, h) => {
+    const hookUrl = el("input", { id: "hook-url-" + n, type: "url", required: true, value: h.url });
+    const events = el("input", { id: "hook-events-" + n, value: (h.events || []).join(", ") });
+    return el("form", { class: "stack", "data-webhook-form": h.id, onsubmit: guard(async (e) => {
+        e.preventDefault();
+        const next = specs(hooks);
+        next[n].url = hookUrl.value;
+        next[n].events = events.value.split(",").map((x) => x.trim()).filter(Boolean);
+        await save(next);
+        say(S.webhookSaved);
+      }, view) },
+      el("label", { for: hookUrl.id, text: S.webhookUrl }), hookUrl,
+      el("label", { for: events.id, text: S.webhookEvents }), events,
+      el("div", { class: "actions" },
+        el("button", { type: "submit", text: S.save }),
+        el("button", { type: "button", text: S.cancel, onclick: () => draw().catch(() => {}) })));
+  };
   const draw = async () => {
     const items = [];
     for (const [n, h] of hooks.entries()) {
@@ -383,6 +401,11 @@ async function webhooksPanel(view, name) {
           el("span", { class: "tag", text: h.enabled ? S.enabled : S.disabled }),
           h.events && h.events.length ? el("span", { class: "tag", text: h.events.join(", ") }) : null),
         el("div", { class: "actions" },
+          el("button", { type: "button", text: S.edit, onclick: (e) => {
+            const row = e.target.closest(".hook");
+            row.replaceChildren(editHook(n, h));
+            row.querySelector("input").focus();
+          } }),
           el("button", { type: "button", text: h.enabled ? S.disable : S.enable, onclick: guard(async () => {
             const next = specs(hooks); next[n].enabled = !h.enabled; await save(next); }) }),
           el("button", { type: "button", text: S.webhookTest, disabled: !h.enabled, onclick: guard(async () => {
@@ -408,16 +431,68 @@ async function webhooksPanel(view, name) {
   return panel;
 }
 
-// The instance's integrations (set through a dialect, e.g. Evolution's /chatwoot/set):
-// shown, not edited here; the inbound secret is not shown.
-async function integrationsPanel(name) {
-  const list = await core("GET", "/instances/" + enc(name) + "/integrations");
-  return el("section", {}, el("h2", { text: S.integrationsTitle }),
-    list.length ? el("ul", {}, ...list.map((i) => el("li", { "data-integration": i.sink },
-      el("strong", { text: i.sink }), " ", el("span", { class: "wrap", text: i.url }), " ",
-      el("span", { class: "tag", text: i.enabled ? S.enabled : S.disabled }),
-      i.secret_header_names.length ? el("span", { class: "tag", text: fmt(S.secretHeaders, { names: i.secret_header_names.join(", ") }) }) : null)))
-      : el("p", { text: S.noIntegrations }));
+// The instance's integrations (Chatwoot, ...): listed, added, edited and removed. The
+// secret headers' values are write-only: an edit that leaves them empty keeps them.
+async function integrationsPanel(view, name) {
+  const base = "/instances/" + enc(name) + "/integrations";
+  const box = el("section", {}, el("h2", { text: S.integrationsTitle }));
+  const list = el("div");
+  const form = (current) => {
+    const n = current ? "edit" : "new";
+    const sink = el("input", { id: "int-sink-" + n, required: true, list: "int-sinks", value: current ? current.sink : "", readonly: !!current });
+    const url = el("input", { id: "int-url-" + n, type: "url", required: true, value: current ? current.url : "" });
+    const settings = el("textarea", { id: "int-settings-" + n, rows: 4 });
+    settings.value = current ? JSON.stringify(JSON.parse(current.settings || "{}"), null, 2) : "{}";
+    const hname = el("input", { id: "int-hname-" + n, autocomplete: "off", value: current && current.secret_header_names[0] || "" });
+    const hvalue = el("input", { id: "int-hvalue-" + n, type: "password", autocomplete: "off" });
+    const enabled = el("input", { id: "int-enabled-" + n, type: "checkbox", checked: current ? current.enabled : true });
+    return el("form", { class: "stack", "data-integration-form": n, onsubmit: guard(async (e) => {
+        e.preventDefault();
+        let parsed;
+        try { parsed = JSON.parse(settings.value || "{}"); } catch (err) { return say(fmt(S.settingsNotJson, { message: err.message }), true); }
+        const body = { url: url.value, settings: parsed, enabled: enabled.checked };
+        if (hname.value.trim() && hvalue.value) body.secret_headers = { [hname.value.trim()]: hvalue.value };
+        await core("PUT", base + "/" + enc(sink.value.trim()), body);
+        say(S.integrationSaved);
+        if (!current) {
+          // The add form starts empty again, folded away.
+          e.target.reset();
+          settings.value = "{}";
+          e.target.closest("details").open = false;
+        }
+        await draw();
+      }, view) },
+      el("label", { for: sink.id, text: S.integrationSink }), sink,
+      el("label", { for: url.id, text: S.integrationUrl }), url,
+      el("label", { for: settings.id, text: S.integrationSettings }), settings,
+      el("label", { for: hname.id, text: S.secretHeaderName }), hname,
+      el("label", { for: hvalue.id, text: current ? S.secretHeaderValueKeep : S.secretHeaderValue }), hvalue,
+      el("label", { class: "check" }, enabled, " " + S.enabled),
+      el("button", { type: "submit", text: current ? S.save : S.integrationAdd }));
+  };
+  const draw = async () => {
+    const items = await core("GET", base);
+    list.replaceChildren(...items.map((i) => {
+      const row = el("div", { class: "hook", "data-integration": i.sink },
+        el("p", {}, el("strong", { text: i.sink }), " ", el("span", { class: "wrap", text: i.url }), " ",
+          el("span", { class: "tag", text: i.enabled ? S.enabled : S.disabled }),
+          i.secret_header_names.length ? el("span", { class: "tag", text: fmt(S.secretHeaders, { names: i.secret_header_names.join(", ") }) }) : null),
+        el("div", { class: "actions" },
+          el("button", { type: "button", text: S.edit, onclick: () => { row.replaceChildren(form(i)); row.querySelector("input:not([readonly])").focus(); } }),
+          el("button", { type: "button", text: S.integrationRemove, onclick: guard(async () => {
+            if (!window.confirm(fmt(S.integrationRemoveConfirm, { sink: i.sink }))) return;
+            await core("DELETE", base + "/" + enc(i.sink));
+            say(fmt(S.integrationRemoved, { sink: i.sink }));
+            await draw();
+          }, view) })));
+      return row;
+    }));
+    if (!items.length) list.append(el("p", { text: S.noIntegrations }));
+  };
+  await draw();
+  const sinks = el("datalist", { id: "int-sinks" }, ...(state.who.sinks || []).map((x) => el("option", { value: x })));
+  box.append(list, el("details", {}, el("summary", { text: S.integrationAdd }), form(null)), sinks);
+  return box;
 }
 
 // ---- chat ------------------------------------------------------------------------
