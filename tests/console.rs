@@ -138,7 +138,16 @@ fn login_proxy_tenancy_and_logout() {
     let sid = login(&gw, &key);
     let who = console(&gw, "GET", "/session", Some(&sid), None).json();
     assert_eq!(who["kind"], "org");
+    assert_eq!(who["org_name"], "acme", "{who}");
     assert_eq!(who["capabilities"]["manage"], true, "{who}");
+    assert!(
+        who["sinks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s == "chatwoot"),
+        "the loaded sinks, offered for integrations: {who}"
+    );
 
     // The native API, as the session's key.
     let r = console(

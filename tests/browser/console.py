@@ -169,7 +169,7 @@ def main():
                 audit(page, t, "login screen")
                 page.get_by_label("API key or admin token").fill(key)
                 page.get_by_role("button", name="Log in").click()
-                expect(page.locator("#who")).to_contain_text("org")
+                expect(page.locator("#who")).to_contain_text("org acme")
                 t.check(page.evaluate("document.cookie") == "", "the session cookie is HttpOnly (not readable by scripts)")
 
                 # Create an instance and pair it by QR, watching the state change live.

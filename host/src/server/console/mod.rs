@@ -318,9 +318,17 @@ async fn whoami(app: &App, who: &Login) -> ApiResult {
                 .resolve_credential(t)
                 .await
                 .ok_or_else(|| ApiError::unauthorized("not logged in"))?;
+            // The org's name for the page's header (its id when the name is gone).
+            let org_name = app
+                .core
+                .find_org(&p.org)
+                .ok()
+                .flatten()
+                .map_or_else(|| p.org.clone(), |o| o.name);
             ok(&serde_json::json!({
                 "kind": "org",
                 "org": p.org,
+                "org_name": org_name,
                 "capabilities": p.caps,
                 "instance": p.instance,
                 // What an integration may name (the console offers them).

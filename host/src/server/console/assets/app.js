@@ -99,7 +99,7 @@ function startSession() {
   const who = state.who;
   say("");
   document.getElementById("who").textContent =
-    who.kind === "admin" ? S.loggedInAdmin : fmt(S.loggedInOrg, { org: who.org });
+    who.kind === "admin" ? S.loggedInAdmin : fmt(S.loggedInOrg, { org: who.org_name || who.org });
   const logout = document.getElementById("logout");
   logout.textContent = S.logout;
   logout.hidden = false;
