@@ -86,6 +86,10 @@ impl Files {
                     let Some(req) = receiver::read_request(&mut reader) else {
                         return;
                     };
+                    // A slow server: longer than a short core-call timeout.
+                    if req.path.starts_with("/slow/") {
+                        std::thread::sleep(std::time::Duration::from_millis(1500));
+                    }
                     let (status, headers, body) = r
                         .lock()
                         .unwrap()
@@ -1326,4 +1330,20 @@ fn a_media_body_over_the_media_cap_is_413_in_each_dialects_shape_and_stores_noth
     assert_eq!(s, 413, "{}", short(&v));
     assert!(!w.gw.data.join("media").join(&w.instance_id).exists());
     assert_eq!(staged_now(&w.gw), "0");
+}
+
+#[test]
+fn a_dialects_url_send_is_not_cut_by_its_core_call_timeout() {
+    // The dialect's core calls time out after 300 ms; a media send, which fetches its
+    // URL inside the call, gets twice [media] fetch_timeout_ms instead.
+    let w = world("[plugins.settings.evolution]\ncore_timeout_ms = 300\n", &[]);
+    let files = Files::start();
+    let url = files.serve("/slow/p.png", "image/png", png());
+    let (s, v) = evo(
+        &w,
+        "/message/sendMedia/shop",
+        json!({"number": PEER, "mediatype": "image", "media": url}),
+    );
+    assert_eq!(s, 201, "{}", short(&v));
+    assert_eq!(stored_bytes(&w, v["key"]["id"].as_str().unwrap()), png());
 }

@@ -93,6 +93,12 @@ impl Core {
         max.saturating_add(max / 3).saturating_add(1 << 20)
     }
 
+    /// How long a media send may take as a whole: a URL fetch (`[media]
+    /// fetch_timeout_ms`) and as long again for the upload to WhatsApp.
+    pub fn media_send_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.media_config.fetch_timeout_ms.saturating_mul(2))
+    }
+
     /// The store, for callers that read records directly (the dead-letter admin commands).
     pub fn store(&self) -> &Store {
         &self.store

@@ -18,6 +18,8 @@
 //! http_out_hosts = ["127.0.0.1:9000"]  # replaces grants.http_out.hosts
 //! memory_mib = 16                      # replaces grants.memory_mib
 //! deadline_ms = 50                     # replaces grants.deadline_ms
+//! core_timeout_ms = 5000               # replaces grants.core_timeout_ms (a media
+//!                                      # send gets at least twice [media]'s fetch timeout)
 //!
 //! # The mount table. Absent: the defaults (below). Longest prefix wins; a prefix
 //! # matches itself and the paths under it (`/api` matches `/api/x`, not `/apix`).
@@ -85,6 +87,8 @@ pub struct PluginSettings {
     pub memory_mib: Option<u32>,
     /// Replaces `grants.deadline_ms`.
     pub deadline_ms: Option<u64>,
+    /// Replaces `grants.core_timeout_ms`.
+    pub core_timeout_ms: Option<u64>,
 }
 
 /// One mount: requests under `prefix` go through `auth` then `dialect`.

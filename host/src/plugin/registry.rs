@@ -254,6 +254,9 @@ pub fn build_set(
         if let Some(ms) = s.deadline_ms {
             m.grants.deadline_ms = ms;
         }
+        if let Some(ms) = s.core_timeout_ms {
+            m.grants.core_timeout_ms = ms;
+        }
         m.validate()
             .with_context(|| format!("[plugins.settings.{name}]"))?;
     }

@@ -82,12 +82,17 @@ macro_rules! core_op {
     // The call itself: `Ok(core result)`, or `Err(wit error)` when there is no caller
     // or the call timed out.
     (@run $self:ident, |$core:ident, $p:ident| $call:expr) => {{
+        let timeout = $self.base.plugin.core_timeout;
+        core_op!(@run_within $self, timeout, |$core, $p| $call)
+    }};
+    // The same with an explicit timeout (a media send, which may fetch a URL).
+    (@run_within $self:ident, $timeout:expr, |$core:ident, $p:ident| $call:expr) => {{
         let Some(($core, $p)) = $self.caller() else {
             return Ok(Err(wit::CoreError::Forbidden(
                 "no authenticated caller".into(),
             )));
         };
-        let timeout = $self.base.plugin.core_timeout;
+        let timeout: std::time::Duration = $timeout;
         match $self
             .base
             .host_call(async move { tokio::time::timeout(timeout, async { $call }).await })
@@ -244,9 +249,16 @@ impl wit_core::Host for CoreView<'_> {
         let which = which.into();
         let origin = self.base.plugin.name.clone();
         let req = media.into();
-        core_op!(self, |core, p| core
+        // A URL source is fetched inside this call, under `[media]`'s own timeouts:
+        // the grant's usual timeout (10 s) must not cut a fetch the operator allows.
+        let timeout = match self.caller() {
+            Some((core, _)) => self.base.plugin.core_timeout.max(core.media_send_timeout()),
+            None => self.base.plugin.core_timeout,
+        };
+        let res = core_op!(@run_within self, timeout, |core, p| core
             .send_media(&p, &which, &to, req, Some(&origin))
-            .await)
+            .await);
+        Ok(res.and_then(|r| r.map(Into::into).map_err(Into::into)))
     }
 
     async fn get_media(
