@@ -1347,3 +1347,101 @@ fn a_dialects_url_send_is_not_cut_by_its_core_call_timeout() {
     assert_eq!(s, 201, "{}", short(&v));
     assert_eq!(stored_bytes(&w, v["key"]["id"].as_str().unwrap()), png());
 }
+
+// ---- which inbound media an instance downloads ---------------------------------------------
+
+#[test]
+fn an_instance_chooses_which_inbound_media_it_downloads() {
+    let w = world("", &[]);
+    let path = "/core/instances/shop/media-download";
+    let (s, v) = w.native("GET", path, None);
+    assert_eq!(
+        (s, v),
+        (200, Value::Null),
+        "the default until one is chosen"
+    );
+    // Documents only, up to 4 KiB.
+    let (s, v) = w.native(
+        "PUT",
+        path,
+        Some(json!({"kinds": ["document"], "max_bytes": 4096})),
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        v,
+        json!({"enabled": true, "kinds": ["document"], "max_bytes": 4096})
+    );
+    let photo = w.inbound("image", &png(), json!({"mimetype": "image/png"}));
+    assert_eq!(photo["media"]["stored"], false, "{photo}");
+    assert_eq!(
+        photo["media"]["size"],
+        png().len(),
+        "the metadata is kept: {photo}"
+    );
+    let r = w.get_raw(&format!(
+        "/core/instances/shop/messages/{}/media",
+        photo["id"].as_str().unwrap()
+    ));
+    assert_eq!(r.status, 404);
+    let doc = w.inbound("document", &pdf(), json!({"mimetype": "application/pdf"}));
+    assert_eq!(doc["media"]["stored"], true, "{doc}");
+    let big = file(b"%PDF-1.4\n", 5000);
+    let doc = w.inbound("document", &big, json!({"mimetype": "application/pdf"}));
+    assert_eq!(doc["media"]["stored"], false, "over its max_bytes: {doc}");
+    // Nothing at all.
+    let (s, _) = w.native("PUT", path, Some(json!({"enabled": false})));
+    assert_eq!(s, 200);
+    let doc = w.inbound("document", &pdf(), json!({"mimetype": "application/pdf"}));
+    assert_eq!(doc["media"]["stored"], false);
+    // Back to the default: everything.
+    let (s, _) = w.native("DELETE", path, None);
+    assert_eq!(s, 204);
+    assert_eq!(w.native("GET", path, None), (200, Value::Null));
+    let photo = w.inbound("image", &png(), json!({"mimetype": "image/png"}));
+    assert_eq!(photo["media"]["stored"], true);
+    assert_eq!(stored_bytes(&w, photo["id"].as_str().unwrap()), png());
+
+    // Refusals: a kind WhatsApp has not, an unknown field, a read-only key, another org.
+    for bad in [json!({"kinds": ["hologram"]}), json!({"everything": true})] {
+        let (s, v) = w.native("PUT", path, Some(bad));
+        assert_eq!((s, &v["error"]["code"]), (400, &json!("invalid")), "{v}");
+    }
+    let reader = w.gw.key("acme", Some(&["read"]));
+    let (s, _) =
+        w.gw.call("PUT", path, Some(&reader), Some(json!({"enabled": false})));
+    assert_eq!(s, 403);
+    let (s, _) = w.gw.call("GET", path, Some(&reader), None);
+    assert_eq!(s, 200, "reading the choice needs read");
+    let other = w.gw.org_with_key("rival", None);
+    let (s, _) = w.gw.call("GET", path, Some(&other), None);
+    assert_eq!(s, 404);
+}
+
+#[test]
+fn an_instances_media_choice_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (key, id) = {
+        let gw = Gateway::start_on(&data, &[]);
+        let key = gw.org_with_key("acme", None);
+        let (instance, _) = gw.connected_instance(&key, "shop");
+        let (s, _) = gw.call(
+            "PUT",
+            "/core/instances/shop/media-download",
+            Some(&key),
+            Some(json!({"enabled": false})),
+        );
+        assert_eq!(s, 200);
+        (key, instance["id"].as_str().unwrap().to_string())
+    };
+    let gw = Gateway::start_on(&data, &[]);
+    gw.wait_state(&key, "shop", "open");
+    let (s, v) = gw.admin(
+        "POST",
+        "/admin/sim/shop/inbound",
+        Some(json!({"from": PEER, "text": "look", "media": {"data": B64.encode(png()), "kind": "image"}})),
+    );
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["message"]["media"]["stored"], false, "{v}");
+    assert!(!gw.data.join("media").join(&id).exists());
+}

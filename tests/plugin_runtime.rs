@@ -389,6 +389,10 @@ impl Link for SlowLink {
     async fn forget(&self, id: &str) {
         self.0.forget(id).await
     }
+
+    fn set_media_download(&self, id: &str, choice: Option<wagate::whatsapp::MediaDownload>) {
+        self.0.set_media_download(id, choice)
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -781,3 +781,76 @@ fn a_media_download_failing_at_the_host_is_retried_then_given_up() {
     );
     assert_eq!(resp.status, 404, "{}", String::from_utf8_lossy(&resp.body));
 }
+
+#[test]
+fn an_instances_media_choice_keeps_the_real_link_from_downloading() {
+    use whatsapp_rust::download::MediaType;
+    use whatsapp_rust::waproto::buffa::MessageField;
+    use whatsapp_rust::waproto::whatsapp as wa;
+    let server = FakeWhatsApp::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let MediaGateway {
+        gw, key, bundle, ..
+    } = media_gateway(&server, &tmp);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut contact = rt.block_on(fake_whatsapp::fake_peer::Peer::new());
+    server.add_contact(PEER, contact.bundle().clone());
+    rt.block_on(contact.start_session(&device_address(), &bundle));
+    // Documents only.
+    let (s, v) = gw.call(
+        "PUT",
+        "/core/instances/shop/media-download",
+        Some(&key),
+        Some(json!({"kinds": ["document"]})),
+    );
+    assert_eq!(s, 200, "{v}");
+
+    let photo = sample(20_000, 3);
+    let (photo_path, enc) = host_file(&server, &photo, MediaType::Image, "image");
+    let image = wa::Message {
+        image_message: MessageField::some(wa::message::ImageMessage {
+            direct_path: Some(photo_path.clone()),
+            media_key: Some(enc.media_key.to_vec()),
+            file_sha256: Some(enc.file_sha256.to_vec()),
+            file_enc_sha256: Some(enc.file_enc_sha256.to_vec()),
+            file_length: Some(photo.len() as u64),
+            mimetype: Some("image/png".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    deliver(&server, &rt, &mut contact, "3EB0SKIPPED01", &image, "image");
+    let pdf = sample(10_000, 9);
+    let (pdf_path, enc) = host_file(&server, &pdf, MediaType::Document, "document");
+    let document = wa::Message {
+        document_message: MessageField::some(wa::message::DocumentMessage {
+            direct_path: Some(pdf_path.clone()),
+            media_key: Some(enc.media_key.to_vec()),
+            file_sha256: Some(enc.file_sha256.to_vec()),
+            file_enc_sha256: Some(enc.file_enc_sha256.to_vec()),
+            file_length: Some(pdf.len() as u64),
+            mimetype: Some("application/pdf".into()),
+            file_name: Some("kept.pdf".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    deliver(
+        &server,
+        &rt,
+        &mut contact,
+        "3EB0KEPT00001",
+        &document,
+        "document",
+    );
+    // The document arrives after the image on the same connection: once its bytes are
+    // in, the image's download would have been queued long since.
+    wait_message(&gw, &key, "3EB0KEPT00001", "stored document", |m| {
+        m["media"]["stored"] == true
+    });
+    let m = wait_message(&gw, &key, "3EB0SKIPPED01", "the image", |_| true);
+    assert_eq!(m["media"]["stored"], false, "{m}");
+    assert_eq!(m["media"]["size"], photo.len(), "its metadata is kept: {m}");
+    assert_eq!(server.media().downloads_of(&photo_path), 0, "never fetched");
+    assert_eq!(server.media().downloads_of(&pdf_path), 1);
+}

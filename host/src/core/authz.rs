@@ -167,6 +167,7 @@ mod tests {
                 created_at: 0,
             },
             settings: Default::default(),
+            media_download: None,
         }
     }
 

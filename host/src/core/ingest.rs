@@ -22,6 +22,11 @@ impl Core {
         events: UnboundedReceiver<LinkEvent>,
     ) -> anyhow::Result<()> {
         for record in self.all_instances()? {
+            // Before the session resumes: the first messages it receives follow it.
+            if record.media_download.is_some() {
+                self.link
+                    .set_media_download(&record.instance.id, record.media_download.clone());
+            }
             if let Some(owner) = &record.instance.owner_jid
                 && let Err(e) = self.link.resume(&record.instance.id, owner).await
             {

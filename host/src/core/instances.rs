@@ -104,6 +104,7 @@ impl Core {
         let record = InstanceRecord {
             instance: instance.clone(),
             settings: Default::default(),
+            media_download: None,
         };
         let event = outbox::event_for(&instance, EventPayload::InstanceCreated(instance.clone()));
         self.store

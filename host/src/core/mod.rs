@@ -12,6 +12,7 @@ pub mod instances;
 pub mod integrations;
 pub mod jid;
 pub mod media;
+pub mod media_download;
 pub mod messages;
 pub mod model;
 pub mod outbox;

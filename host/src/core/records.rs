@@ -159,4 +159,8 @@ pub struct InstanceRecord {
     /// with the instance.
     #[serde(default)]
     pub settings: serde_json::Map<String, serde_json::Value>,
+    /// The instance's own choice of inbound media to download; `None`: the
+    /// deployment's default (see [`crate::whatsapp::MediaDownload`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_download: Option<crate::whatsapp::MediaDownload>,
 }

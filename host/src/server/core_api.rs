@@ -11,6 +11,7 @@
 //! | POST | /core/instances/{i}/logout | logout |
 //! | POST | /core/instances/{i}/restart | drop the WhatsApp session and log in again with the stored keys |
 //! | GET | /core/instances/{i}/integrations | the instance's integrations (Chatwoot, ...); secret header values are never shown |
+//! | GET/PUT/DELETE | /core/instances/{i}/media-download | the instance's choice of inbound media to download `{enabled?, kinds?, max_bytes?}` (`null`: the deployment's `[whatsapp.media]`) / set it / back to the default |
 //! | PUT/DELETE | /core/instances/{i}/integrations/{sink} | create or replace `{url, settings: {..}, secret_headers?: {name: value}, enabled?}` (`secret_headers` absent: the held ones are kept) / remove |
 //! | POST | /core/instances/{i}/messages | send text `{to, text}` |
 //! | POST | /core/instances/{i}/messages/media | send media `{to, kind, data\|url, mimetype?, file_name?, caption?, duration_secs?, quoted?, mentions?}` |
@@ -109,6 +110,7 @@ fn route_label(seg: &[&str]) -> &'static str {
         ["instances", _, "restart"] => "core:restart",
         ["instances", _, "integrations"] => "core:integrations",
         ["instances", _, "integrations", _] => "core:integration",
+        ["instances", _, "media-download"] => "core:media_download",
         ["instances", _, "messages"] => "core:send",
         ["instances", _, "messages", "media"] => "core:send_media",
         ["instances", _, "messages", _, "media"] => "core:media",
@@ -188,6 +190,21 @@ async fn dispatch(
         ["instances", i, "integrations"] if m == Method::GET => {
             ok(&core.list_integrations(p, &InstanceRef::parse(i)).await?)
         }
+        ["instances", i, "media-download"] => match *m {
+            Method::GET => ok(&core.media_download(p, &InstanceRef::parse(i)).await?),
+            Method::PUT => {
+                let choice: crate::whatsapp::MediaDownload = req.json()?;
+                ok(&core
+                    .set_media_download(p, &InstanceRef::parse(i), Some(choice))
+                    .await?)
+            }
+            Method::DELETE => {
+                core.set_media_download(p, &InstanceRef::parse(i), None)
+                    .await?;
+                no_content()
+            }
+            _ => Err(ApiError::method_not_allowed()),
+        },
         ["instances", i, "integrations", sink] if m == Method::PUT => {
             if !sinks.contains(*sink) {
                 return Err(ApiError::new(

@@ -7,6 +7,7 @@ pub mod real;
 pub mod sim;
 
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
 
 use crate::core::model::{ChatPatch, ConnectionState, DeliveryStatus, MediaInfo, MediaKind};
 
@@ -203,6 +204,58 @@ pub enum LinkEvent {
     },
 }
 
+/// One instance's choice of which inbound media the link downloads, over the
+/// deployment's default (`[whatsapp.media]` on the real link; everything on the sim).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MediaDownload {
+    /// `false`: no media bytes at all (messages keep their metadata, `stored: false`).
+    #[serde(default = "download_by_default")]
+    pub enabled: bool,
+    /// Only these kinds; empty: every kind.
+    #[serde(default)]
+    pub kinds: Vec<MediaKind>,
+    /// Nothing larger (as the message declares it); `None`: the deployment's cap.
+    #[serde(default)]
+    pub max_bytes: Option<u64>,
+}
+
+fn download_by_default() -> bool {
+    true
+}
+
+impl MediaDownload {
+    /// Whether this choice lets the link download media of `kind` and `size` (the
+    /// deployment's own cap applies too).
+    pub fn wants(&self, kind: MediaKind, size: u64) -> bool {
+        self.enabled
+            && (self.kinds.is_empty() || self.kinds.contains(&kind))
+            && self.max_bytes.is_none_or(|max| size <= max)
+    }
+}
+
+/// The instances' [`MediaDownload`] choices, shared by a link and its sessions.
+#[derive(Default)]
+pub struct MediaDownloads(std::sync::RwLock<std::collections::HashMap<String, MediaDownload>>);
+
+impl MediaDownloads {
+    /// Sets (or, with `None`, clears) an instance's choice.
+    pub fn set(&self, instance_id: &str, choice: Option<MediaDownload>) {
+        let mut map = self.0.write().unwrap_or_else(|e| e.into_inner());
+        match choice {
+            Some(c) => map.insert(instance_id.to_string(), c),
+            None => map.remove(instance_id),
+        };
+    }
+
+    /// Whether the instance's choice (if it made one) lets media of `kind` and `size`
+    /// be downloaded.
+    pub fn allows(&self, instance_id: &str, kind: MediaKind, size: u64) -> bool {
+        let map = self.0.read().unwrap_or_else(|e| e.into_inner());
+        map.get(instance_id).is_none_or(|c| c.wants(kind, size))
+    }
+}
+
 /// One WhatsApp account connection per instance, addressed by instance id.
 #[async_trait]
 pub trait Link: Send + Sync + 'static {
@@ -267,6 +320,10 @@ pub trait Link: Send + Sync + 'static {
 
     /// Forgets everything about the instance (after delete).
     async fn forget(&self, instance_id: &str);
+
+    /// The instance's choice of inbound media to download (`None`: the default), for
+    /// the messages that arrive from now on.
+    fn set_media_download(&self, instance_id: &str, choice: Option<MediaDownload>);
 
     /// Prometheus lines the link adds to `/metrics` (sessions, tasks).
     fn metrics_text(&self) -> String {

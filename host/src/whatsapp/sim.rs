@@ -33,6 +33,8 @@ pub struct SimLink {
     sessions: Arc<Mutex<HashMap<String, Session>>>,
     events: UnboundedSender<LinkEvent>,
     pair_delay: Duration,
+    /// The instances' choices of inbound media (the sim's default: everything).
+    media_choices: super::MediaDownloads,
 }
 
 impl SimLink {
@@ -42,6 +44,7 @@ impl SimLink {
             sessions: Arc::default(),
             events,
             pair_delay,
+            media_choices: super::MediaDownloads::default(),
         }
     }
 
@@ -72,6 +75,17 @@ impl SimLink {
             .with_session(instance_id, |s| s.owner_jid.clone())
             .unwrap_or_default();
         let sender = if from_me { owner } else { chat_jid.to_string() };
+        // As the real link: media the instance chose not to download keeps its
+        // metadata and comes without its bytes.
+        let media = media.map(|mut m| {
+            if !self
+                .media_choices
+                .allows(instance_id, m.info.kind, m.info.size)
+            {
+                m.bytes = None;
+            }
+            m
+        });
         let message = Inbound {
             id: new_message_id(),
             chat_jid: chat_jid.to_string(),
@@ -339,6 +353,11 @@ impl Link for SimLink {
             .lock()
             .expect("sim sessions lock")
             .remove(instance_id);
+        self.media_choices.set(instance_id, None);
+    }
+
+    fn set_media_download(&self, instance_id: &str, choice: Option<super::MediaDownload>) {
+        self.media_choices.set(instance_id, choice);
     }
 }
 

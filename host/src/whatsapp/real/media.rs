@@ -40,8 +40,8 @@ pub enum DownloadPolicy {
     None,
 }
 
-/// `[whatsapp.media]` in wagate.toml: what inbound media the real link downloads.
-/// One policy for every instance (a per-instance override is not built yet).
+/// `[whatsapp.media]` in wagate.toml: what inbound media the real link downloads, for
+/// every instance (an instance's own choice, `MediaDownload`, narrows it further).
 #[derive(Clone, Debug, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DownloadConfig {

@@ -145,6 +145,7 @@ impl WhatsAppLink {
                 events,
                 settings: config.settings()?,
                 tasks: TaskCounter::default(),
+                media_choices: Arc::default(),
             }),
             sessions: Mutex::default(),
             lifecycle: tokio::sync::Mutex::new(()),
@@ -466,7 +467,16 @@ impl Link for WhatsAppLink {
             .map_err(|e| LinkError::Failed(format!("wiping the WhatsApp keys: {e:#}")))
     }
 
+    fn set_media_download(
+        &self,
+        instance_id: &str,
+        choice: Option<crate::whatsapp::MediaDownload>,
+    ) {
+        self.shared.media_choices.set(instance_id, choice);
+    }
+
     async fn forget(&self, instance_id: &str) {
+        self.shared.media_choices.set(instance_id, None);
         let _guard = self.lifecycle.lock().await;
         self.forgotten
             .lock()

@@ -72,6 +72,8 @@ pub struct Shared {
     pub settings: Settings,
     /// Live tasks of every session (library tasks and the supervisors).
     pub tasks: TaskCounter,
+    /// The instances' own choices of inbound media, over `settings.media`.
+    pub media_choices: Arc<crate::whatsapp::MediaDownloads>,
 }
 
 /// Why a session ended on WhatsApp's word.
@@ -166,6 +168,7 @@ impl Session {
             flags: flags.clone(),
             client: client_slot.clone(),
             tasks: shared.tasks.clone(),
+            media_choices: shared.media_choices.clone(),
             downloads: Downloads::new(
                 settings.media.clone(),
                 shared.events.clone(),
@@ -423,6 +426,8 @@ struct Bridge {
     flags: Arc<Flags>,
     client: Arc<OnceLock<Weak<Client>>>,
     tasks: TaskCounter,
+    /// The instances' own choices of inbound media.
+    media_choices: Arc<crate::whatsapp::MediaDownloads>,
     /// Fetches inbound media off this (the library's dispatch) path.
     downloads: Downloads,
 }
@@ -551,7 +556,12 @@ impl EventHandler for Bridge {
                             if self
                                 .downloads
                                 .config
-                                .wants(media.info.kind, media.info.size) =>
+                                .wants(media.info.kind, media.info.size)
+                                && self.media_choices.allows(
+                                    &self.instance_id,
+                                    media.info.kind,
+                                    media.info.size,
+                                ) =>
                         {
                             Some(Job {
                                 instance_id: self.id(),
