@@ -235,6 +235,22 @@ def main():
                         and ints[0]["secret_header_names"] == ["api_access_token"]
                         and "tok-console" not in json.dumps(ints),
                         "an integration is added and edited, its secret kept and never shown")
+                # The instance's own choice of inbound media: documents only.
+                md = page.locator("[data-media-download]")
+                md.get_by_label("Choose for this instance").check()
+                md.get_by_label("document").check()
+                md.get_by_role("button", name="Save").click()
+                expect(page.locator("#status")).to_contain_text("Inbound media choice saved")
+                _, choice = gw.call("GET", "/core/instances/shop/media-download", key)
+                t.check(choice == {"enabled": True, "kinds": ["document"]},
+                        f"the instance's inbound media choice is saved ({choice})")
+                md.get_by_label("Choose for this instance").uncheck()
+                md.get_by_role("button", name="Save").click()
+                deadline = time.time() + 10
+                while choice is not None and time.time() < deadline:
+                    time.sleep(0.2)
+                    _, choice = gw.call("GET", "/core/instances/shop/media-download", key)
+                t.check(choice is None, "and cleared back to the default")
                 audit(page, t, "instance screen")
                 page.once("dialog", lambda d: d.accept())
                 page.locator("[data-integration=chatwoot]").get_by_role("button", name="Remove").click()

@@ -216,7 +216,7 @@ pub struct MediaDownload {
     #[serde(default)]
     pub kinds: Vec<MediaKind>,
     /// Nothing larger (as the message declares it); `None`: the deployment's cap.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_bytes: Option<u64>,
 }
 

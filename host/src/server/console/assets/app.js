@@ -321,7 +321,7 @@ async function viewInstance(view, name) {
       el("button", { type: "button", onclick: guard(async () => { await core("POST", "/instances/" + enc(name) + "/logout"); }) , text: S.logoutInstance }),
       el("button", { type: "button", class: "danger", onclick: () => confirmDelete(name, () => core("DELETE", "/instances/" + enc(name))), text: S.deleteInstance })),
     el("h2", { text: S.chatsTitle }), chats,
-    hooksPanel, await integrationsPanel(view, name)));
+    hooksPanel, await integrationsPanel(view, name), await mediaDownloadPanel(view, name)));
 }
 
 async function viewAdminInstance(view, name) {
@@ -493,6 +493,41 @@ async function integrationsPanel(view, name) {
   const sinks = el("datalist", { id: "int-sinks" }, ...(state.who.sinks || []).map((x) => el("option", { value: x })));
   box.append(list, el("details", {}, el("summary", { text: S.integrationAdd }), form(null)), sinks);
   return box;
+}
+
+// Which inbound media the instance downloads: the deployment's default, or its own
+// choice (on or off, which kinds, up to a size).
+const MEDIA_KINDS = ["image", "video", "audio", "voice", "document", "sticker", "video_note"];
+async function mediaDownloadPanel(view, name) {
+  const path = "/instances/" + enc(name) + "/media-download";
+  const choice = await core("GET", path);
+  const own = el("input", { id: "md-own", type: "checkbox", checked: !!choice });
+  const enabled = el("input", { id: "md-enabled", type: "checkbox", checked: choice ? choice.enabled : true });
+  const kinds = MEDIA_KINDS.map((k) => el("input", { type: "checkbox", value: k,
+    checked: !!choice && choice.kinds.includes(k) }));
+  const maxMb = el("input", { id: "md-max", type: "number", min: "0", step: "any", inputmode: "decimal",
+    value: choice && choice.max_bytes ? String(choice.max_bytes / 1048576) : "" });
+  const fields = el("fieldset", { disabled: !choice },
+    el("legend", { text: S.mdChoice }),
+    el("label", { class: "check" }, enabled, " " + S.mdEnabled),
+    el("fieldset", {}, el("legend", { text: S.mdKinds }),
+      ...kinds.map((c) => el("label", { class: "check" }, c, " " + c.value))),
+    el("label", { for: maxMb.id, text: S.mdMax }), maxMb);
+  own.addEventListener("change", () => { fields.disabled = !own.checked; });
+  return el("section", {}, el("h2", { text: S.mdTitle }),
+    el("form", { class: "stack", "data-media-download": "", onsubmit: guard(async (e) => {
+        e.preventDefault();
+        if (!own.checked) {
+          await core("DELETE", path);
+        } else {
+          const body = { enabled: enabled.checked, kinds: kinds.filter((c) => c.checked).map((c) => c.value) };
+          if (maxMb.value) body.max_bytes = Math.round(Number(maxMb.value) * 1048576);
+          await core("PUT", path, body);
+        }
+        say(S.mdSaved);
+      }, view) },
+      el("label", { class: "check" }, own, " " + S.mdOwn), fields,
+      el("button", { type: "submit", text: S.save })));
 }
 
 // ---- chat ------------------------------------------------------------------------
