@@ -546,6 +546,43 @@ fn wait_message(
     }
 }
 
+/// The fields of a PNG image message naming a file `host_file` keeps.
+fn image_fields(
+    path: &str,
+    enc: &whatsapp_rust::wacore::upload::EncryptedMedia,
+    len: usize,
+) -> whatsapp_rust::waproto::whatsapp::message::ImageMessage {
+    whatsapp_rust::waproto::whatsapp::message::ImageMessage {
+        direct_path: Some(path.into()),
+        media_key: Some(enc.media_key.to_vec()),
+        file_sha256: Some(enc.file_sha256.to_vec()),
+        file_enc_sha256: Some(enc.file_enc_sha256.to_vec()),
+        file_length: Some(len as u64),
+        mimetype: Some("image/png".into()),
+        ..Default::default()
+    }
+}
+
+/// The fields of a PDF document message named `file_name`, naming a file `host_file`
+/// keeps.
+fn document_fields(
+    path: &str,
+    enc: &whatsapp_rust::wacore::upload::EncryptedMedia,
+    len: usize,
+    file_name: &str,
+) -> whatsapp_rust::waproto::whatsapp::message::DocumentMessage {
+    whatsapp_rust::waproto::whatsapp::message::DocumentMessage {
+        direct_path: Some(path.into()),
+        media_key: Some(enc.media_key.to_vec()),
+        file_sha256: Some(enc.file_sha256.to_vec()),
+        file_enc_sha256: Some(enc.file_enc_sha256.to_vec()),
+        file_length: Some(len as u64),
+        mimetype: Some("application/pdf".into()),
+        file_name: Some(file_name.into()),
+        ..Default::default()
+    }
+}
+
 /// Encrypts `bytes` as WhatsApp media of `media_type` and keeps the file on the
 /// fake media host; the message fields naming it.
 fn host_file(
@@ -594,16 +631,10 @@ fn inbound_media_is_downloaded_stored_and_served_back_byte_identical() {
     let (photo_path, enc) = host_file(&server, &photo, MediaType::Image, "image");
     let image = wa::Message {
         image_message: MessageField::some(wa::message::ImageMessage {
-            direct_path: Some(photo_path.clone()),
-            media_key: Some(enc.media_key.to_vec()),
-            file_sha256: Some(enc.file_sha256.to_vec()),
-            file_enc_sha256: Some(enc.file_enc_sha256.to_vec()),
-            file_length: Some(photo.len() as u64),
-            mimetype: Some("image/png".into()),
             caption: Some("the photo".into()),
             width: Some(640),
             height: Some(480),
-            ..Default::default()
+            ..image_fields(&photo_path, &enc, photo.len())
         }),
         ..Default::default()
     };
@@ -611,16 +642,12 @@ fn inbound_media_is_downloaded_stored_and_served_back_byte_identical() {
     let pdf = sample(30_000, 7);
     let (pdf_path, enc) = host_file(&server, &pdf, MediaType::Document, "document");
     let document = wa::Message {
-        document_message: MessageField::some(wa::message::DocumentMessage {
-            direct_path: Some(pdf_path.clone()),
-            media_key: Some(enc.media_key.to_vec()),
-            file_sha256: Some(enc.file_sha256.to_vec()),
-            file_enc_sha256: Some(enc.file_enc_sha256.to_vec()),
-            file_length: Some(pdf.len() as u64),
-            mimetype: Some("application/pdf".into()),
-            file_name: Some("invoice.pdf".into()),
-            ..Default::default()
-        }),
+        document_message: MessageField::some(document_fields(
+            &pdf_path,
+            &enc,
+            pdf.len(),
+            "invoice.pdf",
+        )),
         ..Default::default()
     };
     deliver(
@@ -808,31 +835,19 @@ fn an_instances_media_choice_keeps_the_real_link_from_downloading() {
     let photo = sample(20_000, 3);
     let (photo_path, enc) = host_file(&server, &photo, MediaType::Image, "image");
     let image = wa::Message {
-        image_message: MessageField::some(wa::message::ImageMessage {
-            direct_path: Some(photo_path.clone()),
-            media_key: Some(enc.media_key.to_vec()),
-            file_sha256: Some(enc.file_sha256.to_vec()),
-            file_enc_sha256: Some(enc.file_enc_sha256.to_vec()),
-            file_length: Some(photo.len() as u64),
-            mimetype: Some("image/png".into()),
-            ..Default::default()
-        }),
+        image_message: MessageField::some(image_fields(&photo_path, &enc, photo.len())),
         ..Default::default()
     };
     deliver(&server, &rt, &mut contact, "3EB0SKIPPED01", &image, "image");
     let pdf = sample(10_000, 9);
     let (pdf_path, enc) = host_file(&server, &pdf, MediaType::Document, "document");
     let document = wa::Message {
-        document_message: MessageField::some(wa::message::DocumentMessage {
-            direct_path: Some(pdf_path.clone()),
-            media_key: Some(enc.media_key.to_vec()),
-            file_sha256: Some(enc.file_sha256.to_vec()),
-            file_enc_sha256: Some(enc.file_enc_sha256.to_vec()),
-            file_length: Some(pdf.len() as u64),
-            mimetype: Some("application/pdf".into()),
-            file_name: Some("kept.pdf".into()),
-            ..Default::default()
-        }),
+        document_message: MessageField::some(document_fields(
+            &pdf_path,
+            &enc,
+            pdf.len(),
+            "kept.pdf",
+        )),
         ..Default::default()
     };
     deliver(
