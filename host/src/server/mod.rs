@@ -251,7 +251,8 @@ async fn handle(app: &Arc<App>, req: hyper::Request<Incoming>) -> hyper::Respons
     // A dialect request passes its mount's auth on the head alone, before its body is
     // read: a refused caller's body is only drained (never buffered or parsed), and an
     // admitted one to a media route may send one as large as `[media]` allows.
-    let admitted = if is_host_route(app, parts.uri.path()) {
+    let host_route = HostRoute::of(app, parts.uri.path());
+    let admitted = if host_route.is_some() {
         None
     } else {
         match app.plugins.admit(&parts).await {
@@ -284,21 +285,12 @@ async fn handle(app: &Arc<App>, req: hyper::Request<Incoming>) -> hyper::Respons
         .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
     let read = body::read(body, cap, expected, body_timeout(app)).await;
     // Staged media lives until the request has been answered, used or not.
-    let staged;
-    let read = match (read, &uploads) {
+    let (read, staged) = match (read, &uploads) {
         (Ok(body), Some(routes)) => {
-            let (body, guards) = uploads::stage(app.core.uploads(), routes, body);
-            staged = guards;
-            Ok(body)
+            let (body, staged) = uploads::stage(app.core.uploads(), routes, body);
+            (Ok(body), staged)
         }
-        (read, None) => {
-            staged = Vec::new();
-            read.map(bytes::BytesMut::freeze)
-        }
-        (Err(e), Some(_)) => {
-            staged = Vec::new();
-            Err(e)
-        }
+        (read, _) => (read.map(bytes::BytesMut::freeze), Vec::new()),
     };
     let (route, resp) = match (read, admitted) {
         (Ok(body), Some(admitted)) => ("plugin", app.plugins.serve(admitted, body).await),
@@ -310,7 +302,7 @@ async fn handle(app: &Arc<App>, req: hyper::Request<Incoming>) -> hyper::Respons
                 headers: parts.headers,
                 body,
             };
-            route(app, req).await
+            route(app, host_route, req).await
         }
         (Err(body::BodyError::TooLarge), admitted) => {
             let message = format!("request body is larger than {cap} bytes");
@@ -363,43 +355,57 @@ fn body_timeout(app: &App) -> Duration {
     Duration::from_millis(app.limits.body_timeout_ms.max(1))
 }
 
-/// Whether the host serves `path` itself (everything else is a dialect's).
-fn is_host_route(app: &App, path: &str) -> bool {
-    path == "/healthz"
-        || path == "/metrics"
-        || path == "/admin"
-        || path.starts_with("/admin/")
-        || path == "/core"
-        || path.starts_with("/core/")
-        || app.console.sub_path(path).is_some()
+/// A route the host serves itself; every other path is a dialect's.
+enum HostRoute {
+    Healthz,
+    Metrics,
+    Admin,
+    Core,
+    /// The console, with the path under it.
+    Console(String),
 }
 
-/// Serves a request to one of the host's own routes ([`is_host_route`]).
-async fn route(app: &App, req: Req) -> (&'static str, ::http::Response<Bytes>) {
-    let path = req.path.as_str();
-    let (label, result) = if path == "/healthz" {
-        (
+impl HostRoute {
+    fn of(app: &App, path: &str) -> Option<HostRoute> {
+        let under = |prefix: &str| {
+            path.strip_prefix(prefix)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        };
+        Some(match path {
+            "/healthz" => HostRoute::Healthz,
+            "/metrics" => HostRoute::Metrics,
+            _ if under("/admin") => HostRoute::Admin,
+            _ if under("/core") => HostRoute::Core,
+            _ => HostRoute::Console(app.console.sub_path(path)?.to_string()),
+        })
+    }
+}
+
+/// Serves a request to one of the host's own routes ([`HostRoute`]); `None` for a
+/// path none of them serves.
+async fn route(
+    app: &App,
+    host: Option<HostRoute>,
+    req: Req,
+) -> (&'static str, ::http::Response<Bytes>) {
+    let (label, result) = match host {
+        Some(HostRoute::Healthz) => (
             "healthz",
             Ok(text(::http::StatusCode::OK, "text/plain", "ok\n".into())),
-        )
-    } else if path == "/metrics" {
-        (
+        ),
+        Some(HostRoute::Metrics) => (
             "metrics",
             Ok(text(
                 ::http::StatusCode::OK,
                 "text/plain; version=0.0.4",
                 metrics_text(app),
             )),
-        )
-    } else if path == "/admin" || path.starts_with("/admin/") {
-        admin_api::handle(app, &req).await
-    } else if path == "/core" || path.starts_with("/core/") {
-        core_api::handle(&app.core, &app.plugins.sinks(), &req).await
-    } else if let Some(sub) = app.console.sub_path(path).map(str::to_string) {
-        console::handle(app, req, &sub).await
-    } else {
+        ),
+        Some(HostRoute::Admin) => admin_api::handle(app, &req).await,
+        Some(HostRoute::Core) => core_api::handle(&app.core, &app.plugins.sinks(), &req).await,
+        Some(HostRoute::Console(sub)) => console::handle(app, req, &sub).await,
         // Dialect paths were served before their body was read (`handle`).
-        ("unmatched", Err(ApiError::not_found()))
+        None => ("unmatched", Err(ApiError::not_found())),
     };
     (label, result.unwrap_or_else(ApiError::into_response))
 }
