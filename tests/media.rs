@@ -1278,7 +1278,8 @@ fn a_file_larger_than_the_body_cap_is_sent_by_base64_in_every_dialect() {
 
 #[test]
 fn a_media_body_over_the_media_cap_is_413_in_each_dialects_shape_and_stores_nothing() {
-    // [media] max_bytes 1 MiB: a media route reads at most 1 MiB * 4/3 + 1 MiB.
+    // [media] max_bytes 1 MiB: a media route reads at most about 2.4 MiB (the base64 of
+    // 1 MiB, room for line breaks in it, and 1 MiB for the rest).
     let w = world("[media]\nmax_bytes = 1048576\n", &[]);
     let b64 = B64.encode(file(b"\x89PNG\r\n\x1a\n", 3 << 20));
     let (s, v) = evo(
