@@ -232,6 +232,7 @@ fn migrate(db: &Database, data_dir: &Path) -> anyhow::Result<()> {
     tx.open_table(tables::DELIVERY_QUEUE)?;
     tx.open_table(tables::DEAD_LETTERS)?;
     tx.open_table(tables::PLUGIN_STORAGE)?;
+    tx.open_table(tables::GROUPS)?;
     for table in tables::WA_TABLES {
         tx.open_table(table)?;
     }

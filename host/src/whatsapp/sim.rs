@@ -14,7 +14,12 @@ use async_trait::async_trait;
 use rand::Rng;
 use tokio::sync::mpsc::UnboundedSender;
 
+mod groups;
+
+pub use groups::on_whatsapp;
+
 use super::{Inbound, InboundMedia, Link, LinkError, LinkEvent, OutboundMedia, Pairing, Sent};
+use crate::core::groups::{Group, GroupSetting, ParticipantAction, ParticipantResult};
 use crate::core::model::{ChatPatch, ConnectionState};
 use crate::util::now_ms;
 
@@ -31,6 +36,9 @@ struct Session {
 /// The simulated network as a [`Link`](super::Link): one session per instance.
 pub struct SimLink {
     sessions: Arc<Mutex<HashMap<String, Session>>>,
+    /// The network's groups, shared by every instance (two instances can meet in one
+    /// group, one joining by the other's invite link).
+    groups: Mutex<groups::SimGroups>,
     events: UnboundedSender<LinkEvent>,
     pair_delay: Duration,
 }
@@ -40,6 +48,7 @@ impl SimLink {
     pub fn new(events: UnboundedSender<LinkEvent>, pair_delay: Duration) -> Self {
         SimLink {
             sessions: Arc::default(),
+            groups: Mutex::default(),
             events,
             pair_delay,
         }
@@ -48,6 +57,13 @@ impl SimLink {
     fn with_session<T>(&self, instance_id: &str, f: impl FnOnce(&mut Session) -> T) -> T {
         let mut sessions = self.sessions.lock().expect("sim sessions lock");
         f(sessions.entry(instance_id.to_string()).or_default())
+    }
+
+    /// The account's own JID, for an open session.
+    fn me(&self, instance_id: &str) -> Result<String, LinkError> {
+        self.require_open(instance_id)?;
+        self.with_session(instance_id, |s| s.owner_jid.clone())
+            .ok_or(LinkError::NotConnected)
     }
 
     fn require_open(&self, instance_id: &str) -> Result<(), LinkError> {
@@ -108,6 +124,10 @@ impl SimLink {
         if let Some(ev) = event {
             let _ = self.events.send(ev);
         }
+    }
+
+    fn sim_groups(&self) -> std::sync::MutexGuard<'_, groups::SimGroups> {
+        self.groups.lock().expect("sim groups lock")
     }
 
     /// Number of sessions the sim holds (memory benchmarks).
@@ -339,6 +359,93 @@ impl Link for SimLink {
             .lock()
             .expect("sim sessions lock")
             .remove(instance_id);
+    }
+
+    async fn create_group(
+        &self,
+        instance_id: &str,
+        subject: &str,
+        participants: &[String],
+    ) -> Result<Group, LinkError> {
+        let me = self.me(instance_id)?;
+        Ok(self.sim_groups().create(&me, subject, participants))
+    }
+
+    async fn list_groups(&self, instance_id: &str) -> Result<Vec<Group>, LinkError> {
+        let me = self.me(instance_id)?;
+        Ok(self.sim_groups().of(&me))
+    }
+
+    async fn group_info(&self, instance_id: &str, group: &str) -> Result<Group, LinkError> {
+        let me = self.me(instance_id)?;
+        self.sim_groups().info(&me, group)
+    }
+
+    async fn set_group_subject(
+        &self,
+        instance_id: &str,
+        group: &str,
+        subject: &str,
+    ) -> Result<(), LinkError> {
+        let me = self.me(instance_id)?;
+        self.sim_groups().set_subject(&me, group, subject)
+    }
+
+    async fn set_group_description(
+        &self,
+        instance_id: &str,
+        group: &str,
+        description: Option<&str>,
+    ) -> Result<(), LinkError> {
+        let me = self.me(instance_id)?;
+        self.sim_groups().set_description(&me, group, description)
+    }
+
+    async fn set_group_setting(
+        &self,
+        instance_id: &str,
+        group: &str,
+        setting: GroupSetting,
+    ) -> Result<(), LinkError> {
+        let me = self.me(instance_id)?;
+        self.sim_groups().set_setting(&me, group, setting)
+    }
+
+    async fn update_group_participants(
+        &self,
+        instance_id: &str,
+        group: &str,
+        action: ParticipantAction,
+        participants: &[String],
+    ) -> Result<Vec<ParticipantResult>, LinkError> {
+        let me = self.me(instance_id)?;
+        self.sim_groups()
+            .update_participants(&me, group, action, participants)
+    }
+
+    async fn group_invite_code(
+        &self,
+        instance_id: &str,
+        group: &str,
+        revoke: bool,
+    ) -> Result<String, LinkError> {
+        let me = self.me(instance_id)?;
+        self.sim_groups().invite_code(&me, group, revoke)
+    }
+
+    async fn group_invite_info(&self, instance_id: &str, code: &str) -> Result<Group, LinkError> {
+        self.require_open(instance_id)?;
+        self.sim_groups().invite_info(code)
+    }
+
+    async fn join_group(&self, instance_id: &str, code: &str) -> Result<String, LinkError> {
+        let me = self.me(instance_id)?;
+        self.sim_groups().join(&me, code)
+    }
+
+    async fn leave_group(&self, instance_id: &str, group: &str) -> Result<(), LinkError> {
+        let me = self.me(instance_id)?;
+        self.sim_groups().leave(&me, group)
     }
 }
 
