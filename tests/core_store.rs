@@ -61,6 +61,7 @@ fn inbound(n: usize, chat: &str, with_media: bool) -> Inbound {
             },
             bytes: Some(vec![7u8; 64].into()),
         }),
+        push_name: None,
     }
 }
 
@@ -340,6 +341,10 @@ async fn deleting_an_instance_with_10000_messages_leaves_nothing_of_it() {
     assert!(
         live.iter().any(|(table, _)| table == "groups"),
         "the scan reads the groups table: {live:?}"
+    );
+    assert!(
+        live.iter().any(|(table, _)| table == "contacts"),
+        "the scan reads the contacts table: {live:?}"
     );
 }
 

@@ -15,6 +15,7 @@ mod cors;
 mod events;
 mod events_dialects;
 mod evolution;
+mod evolution_contacts;
 mod evolution_groups;
 mod evolution_surface;
 mod faults;

@@ -388,7 +388,7 @@ impl Core {
     }
 }
 
-/// Removes every record of an instance inside `tx`: chats, messages, message ids, groups,
+/// Removes every record of an instance inside `tx`: chats, messages, message ids, groups, contacts,
 /// webhooks (retired) and integrations, plugin storage, bound credentials (integration
 /// inbound secrets among them), the name, the record itself; and queues its media folder.
 fn wipe_instance(tx: &WriteTransaction, record: &InstanceRecord) -> CoreResult<()> {
@@ -400,6 +400,7 @@ fn wipe_instance(tx: &WriteTransaction, record: &InstanceRecord) -> CoreResult<(
         tables::MESSAGES,
         tables::MESSAGE_IDS,
         tables::GROUPS,
+        tables::CONTACTS,
     ] {
         let mut t = tx.open_table(def).map_err(internal)?;
         t.retain_in(prefix.as_slice()..end.as_slice(), |_, _| false)

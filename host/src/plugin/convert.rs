@@ -476,3 +476,32 @@ mod groups {
         }
     }
 }
+
+// ---- Contacts (issue 16) -----------------------------------------------------------
+
+mod contacts {
+    use crate::core::contacts as c;
+    use crate::plugin::bindings::types as wit;
+
+    impl From<c::NumberCheck> for wit::NumberCheck {
+        fn from(n: c::NumberCheck) -> Self {
+            wit::NumberCheck {
+                input: n.input,
+                jid: n.jid,
+                exists: n.exists,
+                error: n.error,
+            }
+        }
+    }
+
+    impl From<c::Contact> for wit::Contact {
+        fn from(x: c::Contact) -> Self {
+            wit::Contact {
+                jid: x.jid,
+                push_name: x.push_name,
+                created_at: x.created_at,
+                updated_at: x.updated_at,
+            }
+        }
+    }
+}

@@ -67,6 +67,8 @@ pub struct Inbound {
     pub text: Option<String>,
     /// The message's media, if it carries any.
     pub media: Option<InboundMedia>,
+    /// The name the sender gave WhatsApp (its "push name"), when the message carried it.
+    pub push_name: Option<String>,
 }
 
 /// Media arriving with a message.
@@ -379,6 +381,39 @@ pub trait Link: Send + Sync + 'static {
     /// Leaves a group.
     async fn leave_group(&self, instance_id: &str, group: &str) -> Result<(), LinkError> {
         let _ = (instance_id, group);
+        Err(unsupported(self.name()))
+    }
+
+    // ---- Contacts (issue 16), likewise. --------------------------------------------
+
+    /// Which of `jids` (normalised person JIDs) WhatsApp has an account for.
+    async fn check_numbers(
+        &self,
+        instance_id: &str,
+        jids: &[String],
+    ) -> Result<Vec<String>, LinkError> {
+        let _ = (instance_id, jids);
+        Err(unsupported(self.name()))
+    }
+
+    /// The profile picture URL of `jid`; `None` when there is none this account may see.
+    async fn profile_picture_url(
+        &self,
+        instance_id: &str,
+        jid: &str,
+    ) -> Result<Option<String>, LinkError> {
+        let _ = (instance_id, jid);
+        Err(unsupported(self.name()))
+    }
+
+    /// Blocks (`true`) or unblocks `jid`.
+    async fn set_blocked(
+        &self,
+        instance_id: &str,
+        jid: &str,
+        blocked: bool,
+    ) -> Result<(), LinkError> {
+        let _ = (instance_id, jid, blocked);
         Err(unsupported(self.name()))
     }
 }

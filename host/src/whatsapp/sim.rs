@@ -31,6 +31,8 @@ struct Session {
     /// The link was taken down by the operator: stays closed until taken up again.
     held_down: bool,
     revoked: HashSet<String>,
+    /// JIDs this account blocked.
+    blocked: HashSet<String>,
 }
 
 /// The simulated network as a [`Link`](super::Link): one session per instance.
@@ -96,6 +98,7 @@ impl SimLink {
             timestamp: now_ms(),
             text,
             media,
+            push_name: None,
         };
         Ok(message)
     }
@@ -446,6 +449,48 @@ impl Link for SimLink {
     async fn leave_group(&self, instance_id: &str, group: &str) -> Result<(), LinkError> {
         let me = self.me(instance_id)?;
         self.sim_groups().leave(&me, group)
+    }
+
+    async fn check_numbers(
+        &self,
+        instance_id: &str,
+        jids: &[String],
+    ) -> Result<Vec<String>, LinkError> {
+        self.require_open(instance_id)?;
+        Ok(jids.iter().filter(|j| on_whatsapp(j)).cloned().collect())
+    }
+
+    /// Everybody on the sim network has a picture, at a URL made from their JID; the
+    /// unregistered have none.
+    async fn profile_picture_url(
+        &self,
+        instance_id: &str,
+        jid: &str,
+    ) -> Result<Option<String>, LinkError> {
+        self.require_open(instance_id)?;
+        let user = jid.split('@').next().unwrap_or_default();
+        Ok((on_whatsapp(jid) || jid.ends_with("@g.us"))
+            .then(|| format!("https://pps.whatsapp.net/sim/{user}.jpg")))
+    }
+
+    async fn set_blocked(
+        &self,
+        instance_id: &str,
+        jid: &str,
+        blocked: bool,
+    ) -> Result<(), LinkError> {
+        self.require_open(instance_id)?;
+        if !on_whatsapp(jid) {
+            return Err(LinkError::NotFound(format!("{jid} is not on WhatsApp")));
+        }
+        self.with_session(instance_id, |s| {
+            if blocked {
+                s.blocked.insert(jid.to_string());
+            } else {
+                s.blocked.remove(jid);
+            }
+        });
+        Ok(())
     }
 }
 

@@ -457,6 +457,7 @@ pub(crate) fn document() -> String {
         .into_iter()
         .chain(media_paths())
         .chain(crate::group::openapi_paths())
+        .chain(crate::contacts::openapi_paths())
     {
         doc["paths"][path] = item;
     }

@@ -161,6 +161,8 @@ pub mod core {
     };
     // Groups (issue 16).
     use crate::types::{Group, GroupCreate, GroupSetting, ParticipantAction, ParticipantResult};
+    // Contacts (issue 16).
+    use crate::types::{Contact, NumberCheck};
 
     core_ops! {
         /// Create an instance in the caller's organisation (`manage`).
@@ -241,6 +243,16 @@ pub mod core {
         fn join_group(which: &InstanceRef, code: &str) -> Result<String, CoreError>;
         /// Leave a group; its JID (`send`).
         fn leave_group(which: &InstanceRef, group: &str) -> Result<String, CoreError>;
+
+        // ---- Contacts (issue 16) ----
+        /// Which numbers are on WhatsApp, each answered or its error (`read`).
+        fn check_numbers(which: &InstanceRef, numbers: &[String]) -> Result<Vec<NumberCheck>, CoreError>;
+        /// The people the instance has heard from (`read`).
+        fn list_contacts(which: &InstanceRef) -> Result<Vec<Contact>, CoreError>;
+        /// A profile picture URL, if any (`read`).
+        fn profile_picture_url(which: &InstanceRef, who: &str) -> Result<Option<String>, CoreError>;
+        /// Block or unblock; the JID (`send`).
+        fn set_blocked(which: &InstanceRef, who: &str, blocked: bool) -> Result<String, CoreError>;
     }
 }
 

@@ -534,6 +534,52 @@ impl wit_core::Host for CoreView<'_> {
         let which = which.into();
         core_op!(self, |core, p| core.leave_group(&p, &which, &group).await)
     }
+
+    // ---- Contacts (issue 16) -------------------------------------------------------
+
+    async fn check_numbers(
+        &mut self,
+        which: wit::InstanceRef,
+        numbers: Vec<String>,
+    ) -> wasmtime::Result<Result<Vec<wit::NumberCheck>, wit::CoreError>> {
+        let which = which.into();
+        core_op!(
+            self,
+            list | core,
+            p | core.check_numbers(&p, &which, &numbers).await
+        )
+    }
+
+    async fn list_contacts(
+        &mut self,
+        which: wit::InstanceRef,
+    ) -> wasmtime::Result<Result<Vec<wit::Contact>, wit::CoreError>> {
+        let which = which.into();
+        core_op!(self, list | core, p | core.list_contacts(&p, &which).await)
+    }
+
+    async fn profile_picture_url(
+        &mut self,
+        which: wit::InstanceRef,
+        who: String,
+    ) -> wasmtime::Result<Result<Option<String>, wit::CoreError>> {
+        let which = which.into();
+        core_op!(self, |core, p| core
+            .profile_picture_url(&p, &which, &who)
+            .await)
+    }
+
+    async fn set_blocked(
+        &mut self,
+        which: wit::InstanceRef,
+        who: String,
+        blocked: bool,
+    ) -> wasmtime::Result<Result<String, wit::CoreError>> {
+        let which = which.into();
+        core_op!(self, |core, p| core
+            .set_blocked(&p, &which, &who, blocked)
+            .await)
+    }
 }
 
 #[cfg(test)]
