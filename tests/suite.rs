@@ -26,6 +26,7 @@ mod openapi;
 mod plugin_example;
 mod plugin_runtime;
 mod ryze;
+mod ryze_groups;
 mod ryze_webhooks;
 mod sessions_v1;
 mod sessions_v1_webhooks;
