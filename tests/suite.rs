@@ -29,6 +29,7 @@ mod ryze;
 mod ryze_groups;
 mod ryze_webhooks;
 mod sessions_v1;
+mod sessions_v1_groups;
 mod sessions_v1_webhooks;
 mod streams;
 mod whatsapp_fake_server;
