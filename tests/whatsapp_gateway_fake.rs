@@ -785,9 +785,9 @@ fn a_media_download_failing_at_the_host_is_retried_then_given_up() {
 /// Issue 16: Evolution's group routes on the real link reach the server as `w:g2`
 /// IQs, and the server's answers and refusals come back in Evolution's shapes:
 /// create, read, promote, a remove refused in a group where the account is no admin,
-/// an unknown group, leave.
+/// an unknown group, leave. Then a number check goes out as a usync contact query.
 #[test]
-fn group_routes_reach_the_server_as_group_iqs() {
+fn group_and_number_routes_reach_the_server_as_iqs() {
     let server = FakeWhatsApp::start();
     let me = format!("{PHONE}@s.whatsapp.net");
     server.set_account(&me);
@@ -953,5 +953,25 @@ fn group_routes_reach_the_server_as_group_iqs() {
             .iter()
             .any(|(j, _)| *j == me),
         "the server saw the account leave"
+    );
+
+    // Number checks: usync's contact protocol, a registered contact `in`.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let contact = rt.block_on(fake_whatsapp::fake_peer::Peer::new());
+    server.add_contact(PEER, contact.bundle().clone());
+    let (s, v) = evo(
+        &gw,
+        "POST",
+        "/chat/whatsappNumbers/shop",
+        GLOBAL_KEY,
+        Some(json!({"numbers": [PEER, "15550009999"]})),
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        v,
+        json!([
+            {"jid": PEER_JID, "exists": true, "number": PEER},
+            {"jid": "15550009999@s.whatsapp.net", "exists": false, "number": "15550009999"},
+        ])
     );
 }

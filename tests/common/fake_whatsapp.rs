@@ -678,6 +678,51 @@ fn answer(shared: &Shared, node: &Node) -> Vec<Node> {
         ],
         // The device list query: a registered contact has its phone (device 0),
         // anyone else no device at all.
+        // The contact protocol (is this number on WhatsApp?): a registered contact
+        // is `in`, any other number `out`.
+        Some("usync")
+            if child(node, "usync")
+                .and_then(|u| child(u, "query"))
+                .and_then(|q| child(q, "contact"))
+                .is_some() =>
+        {
+            let contacts = shared.contacts.lock().unwrap();
+            let users = child(node, "usync")
+                .and_then(|u| child(u, "list"))
+                .and_then(|l| l.children())
+                .unwrap_or_default()
+                .iter()
+                .filter(|u| u.tag == "user")
+                .filter_map(|u| {
+                    let phone = child(u, "contact").and_then(|c| match &c.content {
+                        Some(NodeContent::String(s)) => Some(s.to_string()),
+                        Some(NodeContent::Bytes(b)) => String::from_utf8(b.clone()).ok(),
+                        _ => None,
+                    });
+                    let phone = phone.or_else(|| {
+                        attr(u, "jid")
+                            .map(|j| j.split(['@', ':']).next().unwrap_or_default().to_string())
+                    })?;
+                    let phone = phone.trim_start_matches('+').to_string();
+                    let kind = if contacts.contains_key(&phone) {
+                        "in"
+                    } else {
+                        "out"
+                    };
+                    Some(
+                        NodeBuilder::new("user")
+                            .attr("jid", format!("{phone}@s.whatsapp.net"))
+                            .children([NodeBuilder::new("contact").attr("type", kind).build()])
+                            .build(),
+                    )
+                })
+                .collect::<Vec<_>>();
+            vec![result(vec![
+                NodeBuilder::new("usync")
+                    .children([NodeBuilder::new("list").children(users).build()])
+                    .build(),
+            ])]
+        }
         Some("usync") => {
             let contacts = shared.contacts.lock().unwrap();
             let users = child(node, "usync")

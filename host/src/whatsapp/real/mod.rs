@@ -23,6 +23,7 @@
 //!   after the session's tasks ended.
 
 pub mod backoff;
+mod contacts;
 pub mod convert;
 mod groups;
 pub mod http;
@@ -556,6 +557,31 @@ impl Link for WhatsAppLink {
 
     async fn leave_group(&self, instance_id: &str, group: &str) -> Result<(), LinkError> {
         self.wa_leave_group(instance_id, group).await
+    }
+
+    async fn check_numbers(
+        &self,
+        instance_id: &str,
+        jids: &[String],
+    ) -> Result<Vec<String>, LinkError> {
+        self.wa_check_numbers(instance_id, jids).await
+    }
+
+    async fn profile_picture_url(
+        &self,
+        instance_id: &str,
+        jid: &str,
+    ) -> Result<Option<String>, LinkError> {
+        self.wa_profile_picture_url(instance_id, jid).await
+    }
+
+    async fn set_blocked(
+        &self,
+        instance_id: &str,
+        jid: &str,
+        blocked: bool,
+    ) -> Result<(), LinkError> {
+        self.wa_set_blocked(instance_id, jid, blocked).await
     }
 
     fn metrics_text(&self) -> String {
