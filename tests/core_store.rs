@@ -61,6 +61,7 @@ fn inbound(n: usize, chat: &str, with_media: bool) -> Inbound {
             },
             bytes: Some(vec![7u8; 64].into()),
         }),
+        push_name: None,
     }
 }
 
@@ -217,6 +218,18 @@ async fn deleting_an_instance_with_10000_messages_leaves_nothing_of_it() {
         keys.put_identity("5511999990000@s.whatsapp.net", [7; 32])
             .await
             .unwrap();
+        // A stored group (issue 16): its row goes with the instance.
+        core.create_group(
+            &admin,
+            &InstanceRef::Name(name.into()),
+            wagate::core::groups::GroupCreate {
+                subject: format!("{name}'s group"),
+                participants: vec!["5511999990001".into()],
+                description: None,
+            },
+        )
+        .await
+        .unwrap();
     }
 
     // 10,000 messages over 20 chats, every tenth with a media file; ingested
@@ -323,9 +336,15 @@ async fn deleting_an_instance_with_10000_messages_leaves_nothing_of_it() {
         "keys of the deleted instance remain: {:?}",
         &hits[..hits.len().min(5)]
     );
+    let live = keys_containing(&data.join("wagate.redb"), &kept);
+    assert!(!live.is_empty(), "the scan does find live keys");
     assert!(
-        !keys_containing(&data.join("wagate.redb"), &kept).is_empty(),
-        "the scan does find live keys"
+        live.iter().any(|(table, _)| table == "groups"),
+        "the scan reads the groups table: {live:?}"
+    );
+    assert!(
+        live.iter().any(|(table, _)| table == "contacts"),
+        "the scan reads the contacts table: {live:?}"
     );
 }
 

@@ -35,7 +35,18 @@ fn matches(template: &str, path: &str) -> bool {
 
 #[test]
 fn undeclared_methods_on_documented_paths_answer_405_with_allow_in_each_dialects_shape() {
-    let gw = Gateway::start();
+    // The sweep sends more requests than Ryze's default 100 a minute per token.
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("wagate.toml");
+    std::fs::write(
+        &cfg,
+        "[plugins.settings.ryze]\nconfig = { rate_limit = 1000000 }\n",
+    )
+    .unwrap();
+    let gw = Gateway::start_on(
+        &tmp.path().join("data"),
+        &["--config", cfg.to_str().unwrap()],
+    );
     gw.org_with_key("acme", None);
     let (s, v) = gw.admin(
         "POST",

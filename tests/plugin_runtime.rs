@@ -829,6 +829,7 @@ async fn get_message_reads_a_stored_message_as_the_caller() {
                 timestamp: 1_700_000_000_000,
                 text: Some("hello".into()),
                 media: None,
+                push_name: None,
             },
         )
         .await

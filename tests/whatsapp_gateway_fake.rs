@@ -869,3 +869,197 @@ fn an_instances_media_choice_keeps_the_real_link_from_downloading() {
     assert_eq!(server.media().downloads_of(&photo_path), 0, "never fetched");
     assert_eq!(server.media().downloads_of(&pdf_path), 1);
 }
+
+/// Issue 16: Evolution's group routes on the real link reach the server as `w:g2`
+/// IQs, and the server's answers and refusals come back in Evolution's shapes:
+/// create, read, promote, a remove refused in a group where the account is no admin,
+/// an unknown group, leave. Then a number check goes out as a usync contact query.
+#[test]
+fn group_and_number_routes_reach_the_server_as_iqs() {
+    let server = FakeWhatsApp::start();
+    let me = format!("{PHONE}@s.whatsapp.net");
+    server.set_account(&me);
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let env = [("AUTHENTICATION_API_KEY", GLOBAL_KEY)];
+
+    // An Evolution instance paired before (on the sim), then resumed on the real link.
+    let gw = Gateway::start_on_with_env(&data, &[], &env);
+    let (s, v) = evo(
+        &gw,
+        "POST",
+        "/instance/create",
+        GLOBAL_KEY,
+        Some(json!({"instanceName": "shop", "integration": "WHATSAPP-BAILEYS"})),
+    );
+    assert_eq!(s, 201, "{v}");
+    let id = v["instance"]["instanceId"].as_str().unwrap().to_string();
+    let (s, _) = evo(&gw, "GET", "/instance/connect/shop", GLOBAL_KEY, None);
+    assert_eq!(s, 200);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while evo(
+        &gw,
+        "GET",
+        "/instance/connectionState/shop",
+        GLOBAL_KEY,
+        None,
+    )
+    .1["instance"]["state"]
+        != "open"
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never paired on the sim"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    gw.stop();
+    seed_paired_device(&data, &id, None);
+    let url = server.url();
+    let gw =
+        Gateway::start_on_with_env(&data, &["--link", "whatsapp", "--whatsapp-url", &url], &env);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while evo(
+        &gw,
+        "GET",
+        "/instance/connectionState/shop",
+        GLOBAL_KEY,
+        None,
+    )
+    .1["instance"]["state"]
+        != "open"
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never connected to the fake server"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let (s, g) = evo(
+        &gw,
+        "POST",
+        "/group/create/shop",
+        GLOBAL_KEY,
+        Some(json!({"subject": "Team", "participants": [PEER]})),
+    );
+    assert_eq!(s, 201, "{g}");
+    let gjid = g["id"].as_str().unwrap().to_string();
+    assert_eq!(g["subject"], "Team");
+    assert_eq!(g["owner"], me.as_str());
+    let held = server.group(&gjid).expect("the server created the group");
+    assert_eq!(held.subject, "Team");
+    assert!(
+        held.participants
+            .contains(&(PEER_JID.to_string(), "member".to_string())),
+        "{held:?}"
+    );
+
+    let (s, v) = evo(
+        &gw,
+        "POST",
+        "/group/updateParticipant/shop",
+        GLOBAL_KEY,
+        Some(json!({"groupJid": gjid, "action": "promote", "participants": [PEER]})),
+    );
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["updateParticipants"][0]["status"], "200", "{v}");
+    assert!(
+        server
+            .group(&gjid)
+            .unwrap()
+            .participants
+            .contains(&(PEER_JID.to_string(), "admin".to_string()))
+    );
+    let (s, info) = evo(
+        &gw,
+        "GET",
+        &format!("/group/findGroupInfos/shop?groupJid={gjid}"),
+        GLOBAL_KEY,
+        None,
+    );
+    assert_eq!(s, 200, "{info}");
+    assert_eq!(info["size"], 2);
+
+    // A group where this account is a plain member: the server refuses the remove.
+    let theirs = "120363000000000099@g.us";
+    server.add_group(
+        theirs,
+        fake_whatsapp::FakeGroup {
+            subject: "Theirs".into(),
+            participants: vec![
+                (PEER_JID.into(), "superadmin".into()),
+                (me.clone(), "member".into()),
+            ],
+        },
+    );
+    let (s, v) = evo(
+        &gw,
+        "POST",
+        "/group/updateParticipant/shop",
+        GLOBAL_KEY,
+        Some(json!({"groupJid": theirs, "action": "remove", "participants": [PEER]})),
+    );
+    assert_eq!(s, 400, "{v}");
+    assert_eq!(v["response"]["message"][0], "Error updating participants");
+    assert!(
+        v["response"]["message"][1]
+            .as_str()
+            .unwrap()
+            .contains("not an admin"),
+        "{v}"
+    );
+    assert_eq!(
+        server.group(theirs).unwrap().participants.len(),
+        2,
+        "nobody removed"
+    );
+
+    let (s, v) = evo(
+        &gw,
+        "GET",
+        "/group/findGroupInfos/shop?groupJid=120363000000000077@g.us",
+        GLOBAL_KEY,
+        None,
+    );
+    assert_eq!(s, 404, "{v}");
+    assert_eq!(v["response"]["message"][0], "Error fetching group");
+
+    let (s, v) = evo(
+        &gw,
+        "DELETE",
+        &format!("/group/leaveGroup/shop?groupJid={gjid}"),
+        GLOBAL_KEY,
+        None,
+    );
+    assert_eq!(s, 200, "{v}");
+    assert!(
+        !server
+            .group(&gjid)
+            .unwrap()
+            .participants
+            .iter()
+            .any(|(j, _)| *j == me),
+        "the server saw the account leave"
+    );
+
+    // Number checks: usync's contact protocol, a registered contact `in`.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let contact = rt.block_on(fake_whatsapp::fake_peer::Peer::new());
+    server.add_contact(PEER, contact.bundle().clone());
+    let (s, v) = evo(
+        &gw,
+        "POST",
+        "/chat/whatsappNumbers/shop",
+        GLOBAL_KEY,
+        Some(json!({"numbers": [PEER, "15550009999"]})),
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        v,
+        json!([
+            {"jid": PEER_JID, "exists": true, "number": PEER},
+            {"jid": "15550009999@s.whatsapp.net", "exists": false, "number": "15550009999"},
+        ])
+    );
+}

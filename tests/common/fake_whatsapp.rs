@@ -119,6 +119,18 @@ struct Shared {
     media_host: String,
     /// Contacts' published keys, by user (phone number).
     contacts: Mutex<std::collections::HashMap<String, fake_peer::Bundle>>,
+    /// Groups (`w:g2`), by JID: their subject and (jid, role) participants.
+    groups: Mutex<std::collections::BTreeMap<String, FakeGroup>>,
+    /// The paired account's JID, as groups name their creator and check admins.
+    account: Mutex<String>,
+}
+
+/// A group the fake server keeps.
+#[derive(Clone, Debug, Default)]
+pub struct FakeGroup {
+    pub subject: String,
+    /// (jid, `member` / `admin` / `superadmin`).
+    pub participants: Vec<(String, String)>,
 }
 
 /// A running fake server. Stops when dropped.
@@ -155,6 +167,8 @@ impl FakeWhatsApp {
             connections: Mutex::new(0),
             media_host: media.hostname(),
             contacts: Mutex::default(),
+            groups: Mutex::default(),
+            account: Mutex::default(),
         });
         // Bound synchronously so the port is known before anything connects.
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind fake server");
@@ -205,6 +219,26 @@ impl FakeWhatsApp {
             .lock()
             .unwrap()
             .insert(user.to_string(), bundle);
+    }
+
+    /// Says which account the client is (its JID, as the pairing gave it): group
+    /// answers name it as creator and check its role.
+    pub fn set_account(&self, jid: &str) {
+        *self.shared.account.lock().unwrap() = jid.to_string();
+    }
+
+    /// Adds (or replaces) a group the server knows.
+    pub fn add_group(&self, jid: &str, group: FakeGroup) {
+        self.shared
+            .groups
+            .lock()
+            .unwrap()
+            .insert(jid.to_string(), group);
+    }
+
+    /// A group as the server now holds it.
+    pub fn group(&self, jid: &str) -> Option<FakeGroup> {
+        self.shared.groups.lock().unwrap().get(jid).cloned()
     }
 
     /// WebSocket connections accepted so far.
@@ -644,6 +678,51 @@ fn answer(shared: &Shared, node: &Node) -> Vec<Node> {
         ],
         // The device list query: a registered contact has its phone (device 0),
         // anyone else no device at all.
+        // The contact protocol (is this number on WhatsApp?): a registered contact
+        // is `in`, any other number `out`.
+        Some("usync")
+            if child(node, "usync")
+                .and_then(|u| child(u, "query"))
+                .and_then(|q| child(q, "contact"))
+                .is_some() =>
+        {
+            let contacts = shared.contacts.lock().unwrap();
+            let users = child(node, "usync")
+                .and_then(|u| child(u, "list"))
+                .and_then(|l| l.children())
+                .unwrap_or_default()
+                .iter()
+                .filter(|u| u.tag == "user")
+                .filter_map(|u| {
+                    let phone = child(u, "contact").and_then(|c| match &c.content {
+                        Some(NodeContent::String(s)) => Some(s.to_string()),
+                        Some(NodeContent::Bytes(b)) => String::from_utf8(b.clone()).ok(),
+                        _ => None,
+                    });
+                    let phone = phone.or_else(|| {
+                        attr(u, "jid")
+                            .map(|j| j.split(['@', ':']).next().unwrap_or_default().to_string())
+                    })?;
+                    let phone = phone.trim_start_matches('+').to_string();
+                    let kind = if contacts.contains_key(&phone) {
+                        "in"
+                    } else {
+                        "out"
+                    };
+                    Some(
+                        NodeBuilder::new("user")
+                            .attr("jid", format!("{phone}@s.whatsapp.net"))
+                            .children([NodeBuilder::new("contact").attr("type", kind).build()])
+                            .build(),
+                    )
+                })
+                .collect::<Vec<_>>();
+            vec![result(vec![
+                NodeBuilder::new("usync")
+                    .children([NodeBuilder::new("list").children(users).build()])
+                    .build(),
+            ])]
+        }
         Some("usync") => {
             let contacts = shared.contacts.lock().unwrap();
             let users = child(node, "usync")
@@ -728,8 +807,148 @@ fn answer(shared: &Shared, node: &Node) -> Vec<Node> {
                 NodeBuilder::new("sync").children(collections).build(),
             ])]
         }
+        Some("w:g2") => {
+            let error = |code: &str, text: &str| {
+                NodeBuilder::new("iq")
+                    .attr("from", SERVER)
+                    .attr("type", "error")
+                    .attr("id", id.clone())
+                    .children([NodeBuilder::new("error")
+                        .attr("code", code)
+                        .attr("text", text)
+                        .build()])
+                    .build()
+            };
+            vec![match groups_answer(shared, node) {
+                Ok(children) => result(children),
+                Err((code, text)) => error(code, text),
+            }]
+        }
         _ => vec![result(Vec::new())],
     }
+}
+
+/// A `w:g2` IQ: create, query, leave and participant changes, with WhatsApp's
+/// refusals (404 unknown group, 403 not a participant / not an admin).
+fn groups_answer(shared: &Shared, node: &Node) -> Result<Vec<Node>, (&'static str, &'static str)> {
+    let me = shared.account.lock().unwrap().clone();
+    let mut groups = shared.groups.lock().unwrap();
+    let first = node
+        .children()
+        .and_then(|c| c.first())
+        .ok_or(("400", "bad-request"))?;
+    let to = attr(node, "to").unwrap_or_default();
+    let role = |g: &FakeGroup| {
+        g.participants
+            .iter()
+            .find(|(j, _)| *j == me)
+            .map(|(_, r)| r.clone())
+    };
+    match first.tag.as_ref() {
+        "create" => {
+            let jid = format!("1203630000000{:05}@g.us", groups.len() + 1);
+            let mut participants = vec![(me.clone(), "superadmin".to_string())];
+            for p in first.children().unwrap_or_default() {
+                if let Some(j) = attr(p, "jid") {
+                    participants.push((j, "member".into()));
+                }
+            }
+            let g = FakeGroup {
+                subject: attr(first, "subject").unwrap_or_default(),
+                participants,
+            };
+            let out = group_node(&jid, &g, &me);
+            groups.insert(jid, g);
+            Ok(vec![out])
+        }
+        "query" => {
+            let g = groups.get(&to).ok_or(("404", "item-not-found"))?;
+            role(g).ok_or(("403", "forbidden"))?;
+            Ok(vec![group_node(&to, g, &me)])
+        }
+        "leave" => {
+            let gid = first
+                .children()
+                .and_then(|c| c.first())
+                .and_then(|g| attr(g, "id"))
+                .unwrap_or_default();
+            let g = groups.get_mut(&gid).ok_or(("404", "item-not-found"))?;
+            role(g).ok_or(("403", "forbidden"))?;
+            g.participants.retain(|(j, _)| *j != me);
+            Ok(Vec::new())
+        }
+        action @ ("add" | "remove" | "promote" | "demote") => {
+            let g = groups.get_mut(&to).ok_or(("404", "item-not-found"))?;
+            match role(g).as_deref() {
+                None => return Err(("403", "forbidden")),
+                Some("member") => return Err(("403", "not-authorized")),
+                _ => {}
+            }
+            let mut answers = Vec::new();
+            for p in first.children().unwrap_or_default() {
+                let Some(j) = attr(p, "jid") else { continue };
+                let at = g.participants.iter().position(|(x, _)| *x == j);
+                let error = match (action, at) {
+                    ("add", Some(_)) => Some("409"),
+                    ("add", None) => {
+                        g.participants.push((j.clone(), "member".into()));
+                        None
+                    }
+                    (_, None) => Some("404"),
+                    ("remove", Some(i)) => {
+                        g.participants.remove(i);
+                        None
+                    }
+                    (_, Some(i)) => {
+                        g.participants[i].1 = if action == "promote" {
+                            "admin"
+                        } else {
+                            "member"
+                        }
+                        .into();
+                        None
+                    }
+                };
+                let mut b = NodeBuilder::new("participant").attr("jid", j);
+                if let Some(e) = error {
+                    b = b.attr("error", e);
+                }
+                answers.push(b.build());
+            }
+            let tag: &'static str = match action {
+                "add" => "add",
+                "remove" => "remove",
+                "promote" => "promote",
+                _ => "demote",
+            };
+            Ok(vec![NodeBuilder::new(tag).children(answers).build()])
+        }
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// A `<group>` node as the server describes a group.
+fn group_node(jid: &str, g: &FakeGroup, creator: &str) -> Node {
+    let participants = g
+        .participants
+        .iter()
+        .map(|(j, r)| {
+            let b = NodeBuilder::new("participant").attr("jid", j.clone());
+            if r == "member" {
+                b.build()
+            } else {
+                b.attr("type", r.clone()).build()
+            }
+        })
+        .collect::<Vec<_>>();
+    NodeBuilder::new("group")
+        .attr("id", jid.trim_end_matches("@g.us"))
+        .attr("subject", g.subject.clone())
+        .attr("creation", "1700000000")
+        .attr("creator", creator)
+        .attr("s_t", "1700000000")
+        .children(participants)
+        .build()
 }
 
 /// A device's keys as the pre-key fetch answers them.

@@ -172,8 +172,19 @@ impl Core {
             status: None,
             truncated,
         };
-        self.commit_with_media(&instance, message, bytes, false)
-            .await
+        let from = (!message.from_me).then(|| message.sender.clone());
+        let stored = self
+            .commit_with_media(&instance, message, bytes, false)
+            .await?;
+        // The sender becomes a contact (issue 16); failing that loses no message.
+        if let Some(from) = from
+            && let Err(e) = self
+                .note_contact(instance_id, &from, inbound.push_name)
+                .await
+        {
+            tracing::warn!(instance = %instance_id, error = %e, "recording a contact");
+        }
+        Ok(stored)
     }
 }
 

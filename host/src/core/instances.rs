@@ -389,14 +389,20 @@ impl Core {
     }
 }
 
-/// Removes every record of an instance inside `tx`: chats, messages, message ids,
+/// Removes every record of an instance inside `tx`: chats, messages, message ids, groups, contacts,
 /// webhooks (retired) and integrations, plugin storage, bound credentials (integration
 /// inbound secrets among them), the name, the record itself; and queues its media folder.
 fn wipe_instance(tx: &WriteTransaction, record: &InstanceRecord) -> CoreResult<()> {
     let id = record.instance.id.as_str();
     let prefix = tables::instance_prefix(id);
     let end = tables::prefix_end(&prefix);
-    for def in [tables::CHATS, tables::MESSAGES, tables::MESSAGE_IDS] {
+    for def in [
+        tables::CHATS,
+        tables::MESSAGES,
+        tables::MESSAGE_IDS,
+        tables::GROUPS,
+        tables::CONTACTS,
+    ] {
         let mut t = tx.open_table(def).map_err(internal)?;
         t.retain_in(prefix.as_slice()..end.as_slice(), |_, _| false)
             .map_err(internal)?;

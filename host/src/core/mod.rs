@@ -5,8 +5,10 @@
 
 pub mod authz;
 pub mod chats;
+pub mod contacts;
 pub mod credentials;
 pub mod deliveries;
+pub mod groups;
 pub mod ingest;
 pub mod instances;
 pub mod integrations;
@@ -144,6 +146,9 @@ impl From<LinkError> for CoreError {
                 CoreError::NotConnected("instance is not connected to WhatsApp".into())
             }
             LinkError::Rejected(m) => CoreError::Conflict(m),
+            // The link reports not-found only for groups and invite codes.
+            LinkError::NotFound(m) => CoreError::NotFound(model::Resource::Group, m),
+            LinkError::Forbidden(m) => CoreError::Forbidden(m),
             LinkError::Failed(m) => {
                 tracing::warn!(error = %m, "whatsapp link failure");
                 CoreError::Internal(format!("whatsapp: {m}"))

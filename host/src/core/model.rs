@@ -701,6 +701,9 @@ pub enum Resource {
     Org,
     /// A dead letter id.
     DeadLetter,
+    /// A group the account is not in or WhatsApp does not know, or an invite code
+    /// that leads nowhere.
+    Group,
 }
 
 /// Why a core operation failed. Each dialect maps these onto its own shape.

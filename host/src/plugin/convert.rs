@@ -77,6 +77,7 @@ impl From<model::Resource> for wit::ResourceKind {
             R::Sink => wit::ResourceKind::Sink,
             R::Org => wit::ResourceKind::Org,
             R::DeadLetter => wit::ResourceKind::DeadLetter,
+            R::Group => wit::ResourceKind::Group,
         }
     }
 }
@@ -386,6 +387,124 @@ impl From<model::Event> for wit::Event {
             org: e.org,
             timestamp: e.timestamp,
             payload: e.payload.into(),
+        }
+    }
+}
+
+// ---- Groups (issue 16) -------------------------------------------------------------
+
+mod groups {
+    use crate::core::groups as g;
+    use crate::plugin::bindings::types as wit;
+
+    impl From<g::ParticipantRole> for wit::ParticipantRole {
+        fn from(r: g::ParticipantRole) -> Self {
+            match r {
+                g::ParticipantRole::Member => wit::ParticipantRole::Member,
+                g::ParticipantRole::Admin => wit::ParticipantRole::Admin,
+                g::ParticipantRole::SuperAdmin => wit::ParticipantRole::SuperAdmin,
+            }
+        }
+    }
+
+    impl From<g::Group> for wit::Group {
+        fn from(x: g::Group) -> Self {
+            wit::Group {
+                jid: x.jid,
+                subject: x.subject,
+                subject_owner: x.subject_owner,
+                subject_time: x.subject_time,
+                description: x.description,
+                description_id: x.description_id,
+                owner: x.owner,
+                created_at: x.created_at,
+                participants: x
+                    .participants
+                    .into_iter()
+                    .map(|p| wit::GroupParticipant {
+                        jid: p.jid,
+                        role: p.role.into(),
+                    })
+                    .collect(),
+                settings: wit::GroupSettings {
+                    announcement: x.settings.announcement,
+                    locked: x.settings.locked,
+                    ephemeral_secs: x.settings.ephemeral_secs,
+                    approval: x.settings.approval,
+                },
+                invite_code: x.invite_code,
+            }
+        }
+    }
+
+    impl From<wit::GroupCreate> for g::GroupCreate {
+        fn from(c: wit::GroupCreate) -> Self {
+            g::GroupCreate {
+                subject: c.subject,
+                participants: c.participants,
+                description: c.description,
+            }
+        }
+    }
+
+    impl From<wit::ParticipantAction> for g::ParticipantAction {
+        fn from(a: wit::ParticipantAction) -> Self {
+            match a {
+                wit::ParticipantAction::Add => g::ParticipantAction::Add,
+                wit::ParticipantAction::Remove => g::ParticipantAction::Remove,
+                wit::ParticipantAction::Promote => g::ParticipantAction::Promote,
+                wit::ParticipantAction::Demote => g::ParticipantAction::Demote,
+            }
+        }
+    }
+
+    impl From<g::ParticipantResult> for wit::ParticipantResult {
+        fn from(r: g::ParticipantResult) -> Self {
+            wit::ParticipantResult {
+                jid: r.jid,
+                status: r.status,
+                error: r.error,
+            }
+        }
+    }
+
+    impl From<wit::GroupSetting> for g::GroupSetting {
+        fn from(s: wit::GroupSetting) -> Self {
+            match s {
+                wit::GroupSetting::Announcement(on) => g::GroupSetting::Announcement(on),
+                wit::GroupSetting::Locked(on) => g::GroupSetting::Locked(on),
+                wit::GroupSetting::Ephemeral(secs) => g::GroupSetting::Ephemeral(secs),
+                wit::GroupSetting::Approval(on) => g::GroupSetting::Approval(on),
+            }
+        }
+    }
+}
+
+// ---- Contacts (issue 16) -----------------------------------------------------------
+
+mod contacts {
+    use crate::core::contacts as c;
+    use crate::plugin::bindings::types as wit;
+
+    impl From<c::NumberCheck> for wit::NumberCheck {
+        fn from(n: c::NumberCheck) -> Self {
+            wit::NumberCheck {
+                input: n.input,
+                jid: n.jid,
+                exists: n.exists,
+                error: n.error,
+            }
+        }
+    }
+
+    impl From<c::Contact> for wit::Contact {
+        fn from(x: c::Contact) -> Self {
+            wit::Contact {
+                jid: x.jid,
+                push_name: x.push_name,
+                created_at: x.created_at,
+                updated_at: x.updated_at,
+            }
         }
     }
 }

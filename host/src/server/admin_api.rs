@@ -8,7 +8,7 @@
 //! | GET | /admin/instances | every instance of every org |
 //! | DELETE | /admin/instances/{i}[?org=] | delete an instance (as its org's admin) |
 //! | POST | /admin/instances/{i}/connect[?org=] | start pairing `{phone?}` -> `{state, qr, pair_code}` (`wagate instance connect`) |
-//! | POST | /admin/sim/{i}/inbound | sim only: inject `{from, text, fromMe?, media?: {data, kind?, mimetype?, ext?, fileName?, durationSecs?}}` -> `{id, message, mediaPath}` |
+//! | POST | /admin/sim/{i}/inbound | sim only: inject `{from, text, fromMe?, pushName?, media?: {data, kind?, mimetype?, ext?, fileName?, durationSecs?}}` -> `{id, message, mediaPath}` |
 //! | POST | /admin/sim/{i}/link | sim only: `{up: bool}` takes the link down or up |
 //!
 //! `{i}` is an instance id or name. Names are unique per org only: `?org=<id or name>`
@@ -123,6 +123,8 @@ struct InboundBody {
     #[serde(default)]
     from_me: bool,
     media: Option<MediaBody>,
+    /// The sender's push name, as WhatsApp would carry it.
+    push_name: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -273,9 +275,10 @@ async fn dispatch(core: &Core, sim_link: Option<&SimLink>, req: &Req, seg: &[&st
             if body.text.is_none() && media.is_none() {
                 return Err(bad("give `text`, `media` or both"));
             }
-            let inbound = sim
+            let mut inbound = sim
                 .inject(&record.instance.id, &chat, body.text, body.from_me, media)
                 .map_err(crate::core::model::CoreError::from)?;
+            inbound.push_name = body.push_name;
             let message = core.ingest_message(&record.instance.id, inbound).await?;
             // Where the bytes went, relative to the data folder (the operator's own
             // disk layout; tests check deletes against it).

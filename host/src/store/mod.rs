@@ -232,6 +232,8 @@ fn migrate(db: &Database, data_dir: &Path) -> anyhow::Result<()> {
     tx.open_table(tables::DELIVERY_QUEUE)?;
     tx.open_table(tables::DEAD_LETTERS)?;
     tx.open_table(tables::PLUGIN_STORAGE)?;
+    tx.open_table(tables::GROUPS)?;
+    tx.open_table(tables::CONTACTS)?;
     for table in tables::WA_TABLES {
         tx.open_table(table)?;
     }

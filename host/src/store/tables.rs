@@ -73,6 +73,13 @@ pub const DELIVERY_QUEUE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("
 /// to list and replay.
 pub const DEAD_LETTERS: TableDefinition<&str, &[u8]> = TableDefinition::new("dead_letters");
 
+/// group key ([`group_key`]) -> `core::groups::Group`: the groups the instance is in,
+/// as WhatsApp last described them. Removed with the instance.
+pub const GROUPS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("groups");
+/// contact key ([`contact_key`]) -> `core::contacts::Contact`: the people the instance
+/// has heard from. Removed with the instance.
+pub const CONTACTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("contacts");
+
 /// plugin storage key -> the value a plugin stored (`storage` grant). Never evicted;
 /// removed with the instance, or with the plugin's integration of it.
 pub const PLUGIN_STORAGE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("plugin_storage");
@@ -194,6 +201,16 @@ pub fn chat_key(instance_id: &str, jid: &str) -> Vec<u8> {
     let mut k = instance_prefix(instance_id);
     k.extend_from_slice(jid.as_bytes());
     k
+}
+
+/// `instance_id \0 group_jid`: a stored group (the chat key's layout, in its own table).
+pub fn group_key(instance_id: &str, group_jid: &str) -> Vec<u8> {
+    chat_key(instance_id, group_jid)
+}
+
+/// `instance_id \0 jid`: a stored contact (the chat key's layout, in its own table).
+pub fn contact_key(instance_id: &str, jid: &str) -> Vec<u8> {
+    chat_key(instance_id, jid)
 }
 
 /// `instance_id \0 jid \0`: the prefix of every message key of one chat.

@@ -9,6 +9,7 @@ pub mod sim;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use crate::core::groups::{Group, GroupSetting, ParticipantAction, ParticipantResult};
 use crate::core::model::{ChatPatch, ConnectionState, DeliveryStatus, MediaInfo, MediaKind};
 
 /// What `connect` hands back while pairing.
@@ -38,6 +39,13 @@ pub enum LinkError {
     /// WhatsApp refused the action (unknown message, already revoked, ...).
     #[error("{0}")]
     Rejected(String),
+    /// WhatsApp does not know the thing asked about (a group, an invite code).
+    #[error("{0}")]
+    NotFound(String),
+    /// WhatsApp refused because of who this account is there (not a group admin, not
+    /// a participant).
+    #[error("{0}")]
+    Forbidden(String),
     /// The link itself failed (network, protocol, storage): not the caller's fault.
     #[error("{0}")]
     Failed(String),
@@ -60,6 +68,8 @@ pub struct Inbound {
     pub text: Option<String>,
     /// The message's media, if it carries any.
     pub media: Option<InboundMedia>,
+    /// The name the sender gave WhatsApp (its "push name"), when the message carried it.
+    pub push_name: Option<String>,
 }
 
 /// Media arriving with a message.
@@ -329,4 +339,146 @@ pub trait Link: Send + Sync + 'static {
     fn metrics_text(&self) -> String {
         String::new()
     }
+
+    // ---- Groups. A link that does not speak them yet answers `unsupported`. -----
+    // Errors: `NotFound` for an unknown group or invite code, `Forbidden` when this
+    // account may not do it (not an admin, not a participant).
+
+    /// Creates a group with this account as creator; answers its metadata.
+    async fn create_group(
+        &self,
+        instance_id: &str,
+        subject: &str,
+        participants: &[String],
+    ) -> Result<Group, LinkError> {
+        let _ = (instance_id, subject, participants);
+        Err(unsupported(self.name()))
+    }
+
+    /// Every group this account participates in.
+    async fn list_groups(&self, instance_id: &str) -> Result<Vec<Group>, LinkError> {
+        let _ = instance_id;
+        Err(unsupported(self.name()))
+    }
+
+    /// One group's metadata (this account must be a participant).
+    async fn group_info(&self, instance_id: &str, group: &str) -> Result<Group, LinkError> {
+        let _ = (instance_id, group);
+        Err(unsupported(self.name()))
+    }
+
+    /// Changes the subject.
+    async fn set_group_subject(
+        &self,
+        instance_id: &str,
+        group: &str,
+        subject: &str,
+    ) -> Result<(), LinkError> {
+        let _ = (instance_id, group, subject);
+        Err(unsupported(self.name()))
+    }
+
+    /// Changes or (`None`) clears the description.
+    async fn set_group_description(
+        &self,
+        instance_id: &str,
+        group: &str,
+        description: Option<&str>,
+    ) -> Result<(), LinkError> {
+        let _ = (instance_id, group, description);
+        Err(unsupported(self.name()))
+    }
+
+    /// Changes one setting.
+    async fn set_group_setting(
+        &self,
+        instance_id: &str,
+        group: &str,
+        setting: GroupSetting,
+    ) -> Result<(), LinkError> {
+        let _ = (instance_id, group, setting);
+        Err(unsupported(self.name()))
+    }
+
+    /// Adds/removes/promotes/demotes; WhatsApp's answer per participant.
+    async fn update_group_participants(
+        &self,
+        instance_id: &str,
+        group: &str,
+        action: ParticipantAction,
+        participants: &[String],
+    ) -> Result<Vec<ParticipantResult>, LinkError> {
+        let _ = (instance_id, group, action, participants);
+        Err(unsupported(self.name()))
+    }
+
+    /// The invite code; with `revoke`, a fresh one replacing it.
+    async fn group_invite_code(
+        &self,
+        instance_id: &str,
+        group: &str,
+        revoke: bool,
+    ) -> Result<String, LinkError> {
+        let _ = (instance_id, group, revoke);
+        Err(unsupported(self.name()))
+    }
+
+    /// The group an invite code leads to.
+    async fn group_invite_info(&self, instance_id: &str, code: &str) -> Result<Group, LinkError> {
+        let _ = (instance_id, code);
+        Err(unsupported(self.name()))
+    }
+
+    /// Joins by invite code; answers the group's JID.
+    async fn join_group(&self, instance_id: &str, code: &str) -> Result<String, LinkError> {
+        let _ = (instance_id, code);
+        Err(unsupported(self.name()))
+    }
+
+    /// Leaves a group.
+    async fn leave_group(&self, instance_id: &str, group: &str) -> Result<(), LinkError> {
+        let _ = (instance_id, group);
+        Err(unsupported(self.name()))
+    }
+
+    // ---- Contacts (issue 16), likewise. --------------------------------------------
+
+    /// Which of `jids` (normalised person JIDs) WhatsApp has an account for.
+    async fn check_numbers(
+        &self,
+        instance_id: &str,
+        jids: &[String],
+    ) -> Result<Vec<String>, LinkError> {
+        let _ = (instance_id, jids);
+        Err(unsupported(self.name()))
+    }
+
+    /// The profile picture URL of `jid`; `None` when there is none this account may see.
+    async fn profile_picture_url(
+        &self,
+        instance_id: &str,
+        jid: &str,
+    ) -> Result<Option<String>, LinkError> {
+        let _ = (instance_id, jid);
+        Err(unsupported(self.name()))
+    }
+
+    /// Blocks (`true`) or unblocks `jid`.
+    async fn set_blocked(
+        &self,
+        instance_id: &str,
+        jid: &str,
+        blocked: bool,
+    ) -> Result<(), LinkError> {
+        let _ = (instance_id, jid, blocked);
+        Err(unsupported(self.name()))
+    }
+}
+
+/// What a link answers for an operation it does not implement yet: the caller's
+/// request was fine, this gateway's link cannot do it (a `conflict` to the caller).
+fn unsupported(link: &str) -> LinkError {
+    LinkError::Rejected(format!(
+        "this operation is not supported by the `{link}` WhatsApp link yet"
+    ))
 }

@@ -14,7 +14,12 @@ use async_trait::async_trait;
 use rand::Rng;
 use tokio::sync::mpsc::UnboundedSender;
 
+mod groups;
+
+pub use groups::on_whatsapp;
+
 use super::{Inbound, InboundMedia, Link, LinkError, LinkEvent, OutboundMedia, Pairing, Sent};
+use crate::core::groups::{Group, GroupSetting, ParticipantAction, ParticipantResult};
 use crate::core::model::{ChatPatch, ConnectionState};
 use crate::util::now_ms;
 
@@ -26,11 +31,16 @@ struct Session {
     /// The link was taken down by the operator: stays closed until taken up again.
     held_down: bool,
     revoked: HashSet<String>,
+    /// JIDs this account blocked.
+    blocked: HashSet<String>,
 }
 
 /// The simulated network as a [`Link`](super::Link): one session per instance.
 pub struct SimLink {
     sessions: Arc<Mutex<HashMap<String, Session>>>,
+    /// The network's groups, shared by every instance (two instances can meet in one
+    /// group, one joining by the other's invite link).
+    groups: Mutex<groups::SimGroups>,
     events: UnboundedSender<LinkEvent>,
     pair_delay: Duration,
     /// The instances' choices of inbound media (the sim's default: everything).
@@ -42,6 +52,7 @@ impl SimLink {
     pub fn new(events: UnboundedSender<LinkEvent>, pair_delay: Duration) -> Self {
         SimLink {
             sessions: Arc::default(),
+            groups: Mutex::default(),
             events,
             pair_delay,
             media_choices: super::MediaDownloads::default(),
@@ -51,6 +62,13 @@ impl SimLink {
     fn with_session<T>(&self, instance_id: &str, f: impl FnOnce(&mut Session) -> T) -> T {
         let mut sessions = self.sessions.lock().expect("sim sessions lock");
         f(sessions.entry(instance_id.to_string()).or_default())
+    }
+
+    /// The account's own JID, for an open session.
+    fn me(&self, instance_id: &str) -> Result<String, LinkError> {
+        self.require_open(instance_id)?;
+        self.with_session(instance_id, |s| s.owner_jid.clone())
+            .ok_or(LinkError::NotConnected)
     }
 
     fn require_open(&self, instance_id: &str) -> Result<(), LinkError> {
@@ -94,6 +112,7 @@ impl SimLink {
             timestamp: now_ms(),
             text,
             media,
+            push_name: None,
         };
         Ok(message)
     }
@@ -122,6 +141,10 @@ impl SimLink {
         if let Some(ev) = event {
             let _ = self.events.send(ev);
         }
+    }
+
+    fn sim_groups(&self) -> std::sync::MutexGuard<'_, groups::SimGroups> {
+        self.groups.lock().expect("sim groups lock")
     }
 
     /// Number of sessions the sim holds (memory benchmarks).
@@ -358,6 +381,135 @@ impl Link for SimLink {
 
     fn set_media_download(&self, instance_id: &str, choice: Option<super::MediaDownload>) {
         self.media_choices.set(instance_id, choice);
+    }
+
+    async fn create_group(
+        &self,
+        instance_id: &str,
+        subject: &str,
+        participants: &[String],
+    ) -> Result<Group, LinkError> {
+        let me = self.me(instance_id)?;
+        Ok(self.sim_groups().create(&me, subject, participants))
+    }
+
+    async fn list_groups(&self, instance_id: &str) -> Result<Vec<Group>, LinkError> {
+        let me = self.me(instance_id)?;
+        Ok(self.sim_groups().of(&me))
+    }
+
+    async fn group_info(&self, instance_id: &str, group: &str) -> Result<Group, LinkError> {
+        let me = self.me(instance_id)?;
+        self.sim_groups().info(&me, group)
+    }
+
+    async fn set_group_subject(
+        &self,
+        instance_id: &str,
+        group: &str,
+        subject: &str,
+    ) -> Result<(), LinkError> {
+        let me = self.me(instance_id)?;
+        self.sim_groups().set_subject(&me, group, subject)
+    }
+
+    async fn set_group_description(
+        &self,
+        instance_id: &str,
+        group: &str,
+        description: Option<&str>,
+    ) -> Result<(), LinkError> {
+        let me = self.me(instance_id)?;
+        self.sim_groups().set_description(&me, group, description)
+    }
+
+    async fn set_group_setting(
+        &self,
+        instance_id: &str,
+        group: &str,
+        setting: GroupSetting,
+    ) -> Result<(), LinkError> {
+        let me = self.me(instance_id)?;
+        self.sim_groups().set_setting(&me, group, setting)
+    }
+
+    async fn update_group_participants(
+        &self,
+        instance_id: &str,
+        group: &str,
+        action: ParticipantAction,
+        participants: &[String],
+    ) -> Result<Vec<ParticipantResult>, LinkError> {
+        let me = self.me(instance_id)?;
+        self.sim_groups()
+            .update_participants(&me, group, action, participants)
+    }
+
+    async fn group_invite_code(
+        &self,
+        instance_id: &str,
+        group: &str,
+        revoke: bool,
+    ) -> Result<String, LinkError> {
+        let me = self.me(instance_id)?;
+        self.sim_groups().invite_code(&me, group, revoke)
+    }
+
+    async fn group_invite_info(&self, instance_id: &str, code: &str) -> Result<Group, LinkError> {
+        self.require_open(instance_id)?;
+        self.sim_groups().invite_info(code)
+    }
+
+    async fn join_group(&self, instance_id: &str, code: &str) -> Result<String, LinkError> {
+        let me = self.me(instance_id)?;
+        self.sim_groups().join(&me, code)
+    }
+
+    async fn leave_group(&self, instance_id: &str, group: &str) -> Result<(), LinkError> {
+        let me = self.me(instance_id)?;
+        self.sim_groups().leave(&me, group)
+    }
+
+    async fn check_numbers(
+        &self,
+        instance_id: &str,
+        jids: &[String],
+    ) -> Result<Vec<String>, LinkError> {
+        self.require_open(instance_id)?;
+        Ok(jids.iter().filter(|j| on_whatsapp(j)).cloned().collect())
+    }
+
+    /// Everybody on the sim network has a picture, at a URL made from their JID; the
+    /// unregistered have none.
+    async fn profile_picture_url(
+        &self,
+        instance_id: &str,
+        jid: &str,
+    ) -> Result<Option<String>, LinkError> {
+        self.require_open(instance_id)?;
+        let user = jid.split('@').next().unwrap_or_default();
+        Ok((on_whatsapp(jid) || jid.ends_with("@g.us"))
+            .then(|| format!("https://pps.whatsapp.net/sim/{user}.jpg")))
+    }
+
+    async fn set_blocked(
+        &self,
+        instance_id: &str,
+        jid: &str,
+        blocked: bool,
+    ) -> Result<(), LinkError> {
+        self.require_open(instance_id)?;
+        if !on_whatsapp(jid) {
+            return Err(LinkError::NotFound(format!("{jid} is not on WhatsApp")));
+        }
+        self.with_session(instance_id, |s| {
+            if blocked {
+                s.blocked.insert(jid.to_string());
+            } else {
+                s.blocked.remove(jid);
+            }
+        });
+        Ok(())
     }
 }
 

@@ -21,6 +21,8 @@
 //! | GET | /webhook/find/{instanceName} | the instance's webhook or `null` |
 //! | POST | /chatwoot/set/{instanceName} | Evolution's `ChatwootDto` -> the `chatwoot` integration (see chatwoot.rs) |
 //! | GET | /chatwoot/find/{instanceName} | the integration in Evolution's shape, token masked, `webhook_url` |
+//! | POST | /chat/whatsappNumbers, findContacts, fetchProfilePictureUrl, updateBlockStatus /{instanceName} | see contacts.rs |
+//! | | /group/* (create, updateGroupSubject, updateGroupDescription, findGroupInfos, fetchAllGroups, participants, inviteCode, inviteInfo, acceptInviteCode, sendInvite, revokeInviteCode, updateParticipant, updateSetting, toggleEphemeral, leaveGroup) /{instanceName} | see group.rs |
 //! | GET | / , /openapi.json | welcome, OpenAPI 3.1 (no key needed) |
 //! | POST | /verify-creds | `Credentials are valid` for an org-wide key (see surface.rs) |
 //! | | sendTemplate, sendList, sendButtons, /template/*, /business/*, /baileys/*, /webhook/meta, /webhook/evolution | "Method not available in the Baileys service", after the guards (see surface.rs) |
@@ -70,7 +72,9 @@ use wagate_plugin_sdk::prelude::*;
 
 mod chat;
 mod chatwoot;
+mod contacts;
 mod events;
+mod group;
 mod input;
 mod instance;
 mod media;
@@ -97,7 +101,7 @@ fn run(req: &Request, params: &Params, f: fn(&Request, &str) -> Reply) -> HttpRe
 }
 
 fn router() -> Router {
-    let routes = media::routes(Router::new())
+    let routes = contacts::routes(group::routes(media::routes(Router::new())))
         .get("/", |_, _| instance::welcome())
         .get("/openapi.json", |_, _| HttpResponse {
             status: 200,

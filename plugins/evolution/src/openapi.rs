@@ -151,11 +151,11 @@ fn finish(doc: &mut Value) {
     }
 }
 
-fn body(schema: Value) -> Value {
+pub(crate) fn body(schema: Value) -> Value {
     json!({ "required": true, "content": { "application/json": { "schema": schema } } })
 }
 
-fn ok(status: &str, description: &str, schema: Value) -> Value {
+pub(crate) fn ok(status: &str, description: &str, schema: Value) -> Value {
     json!({
         status: { "description": description, "content": { "application/json": { "schema": schema } } },
         "400": { "$ref": "#/components/responses/BadRequest" },
@@ -164,7 +164,7 @@ fn ok(status: &str, description: &str, schema: Value) -> Value {
     })
 }
 
-fn op(
+pub(crate) fn op(
     summary: &str,
     tag: &str,
     with_instance: bool,
@@ -453,7 +453,12 @@ pub(crate) fn document() -> String {
                 ok("200", "Chats, most recent first", json!({ "type": "array", "items": obj() }))) }
         }
     });
-    for (path, item) in chatwoot_paths().into_iter().chain(media_paths()) {
+    for (path, item) in chatwoot_paths()
+        .into_iter()
+        .chain(media_paths())
+        .chain(crate::group::openapi_paths())
+        .chain(crate::contacts::openapi_paths())
+    {
         doc["paths"][path] = item;
     }
     surface_paths(&mut doc);

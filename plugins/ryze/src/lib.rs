@@ -25,6 +25,7 @@
 //! | DELETE | /chat/deleteChat/{instance} | `{number, deleteMedia}` |
 //! | POST | /events/webhook/{instance} | create/update the webhook of `label` (upsert; 3 enabled max) |
 //! | GET | /events/getWebhook/{instance}[?label=] | the instance's webhooks, or one by label |
+//! | | /group/{create,list,info,subject,description,settings,participants,invite,revokeInvite,inviteInfo,join,leave}/{instance} | groups (groups.rs) |
 //! | GET | /openapi.json | this dialect's OpenAPI 3.1 document (no token needed) |
 //!
 //! Every authenticated answer carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` and
@@ -32,6 +33,7 @@
 //! again later.`. The counters are host-kept (`core.rate-limit`), per token.
 
 mod events;
+mod groups;
 mod media;
 mod openapi;
 mod routes;

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-fn err(desc: &str, example: &str) -> Value {
+pub(crate) fn err(desc: &str, example: &str) -> Value {
     json!({
         "description": desc,
         "content": { "application/json": {
@@ -12,7 +12,7 @@ fn err(desc: &str, example: &str) -> Value {
     })
 }
 
-fn okr(desc: &str, example: Value) -> Value {
+pub(crate) fn okr(desc: &str, example: Value) -> Value {
     json!({
         "description": desc,
         "content": { "application/json": {
@@ -22,7 +22,7 @@ fn okr(desc: &str, example: Value) -> Value {
     })
 }
 
-fn instance_param() -> Value {
+pub(crate) fn instance_param() -> Value {
     json!({ "name": "instance", "in": "path", "required": true,
             "description": "Instance name (an unknown one, or another account's, is 404).",
             "schema": { "type": "string", "minLength": 1 } })
@@ -38,7 +38,7 @@ fn number_schema() -> Value {
             "description": "Number with country code, 8-15 digits (5511999999999; `+`, spaces, dots, dashes and parentheses are ignored), or a JID (...@s.whatsapp.net, ...@lid, ...@g.us)." })
 }
 
-fn body(props: Value, required: &[&str], example: Value) -> Value {
+pub(crate) fn body(props: Value, required: &[&str], example: Value) -> Value {
     json!({
         "required": true,
         "content": { "application/json": {
@@ -86,7 +86,7 @@ fn too_large() -> Value {
     })
 }
 
-fn op(summary: &str, params: Value, body: Option<Value>, responses: Value) -> Value {
+pub(crate) fn op(summary: &str, params: Value, body: Option<Value>, responses: Value) -> Value {
     let mut o = json!({
         "summary": summary,
         "parameters": params,
@@ -483,6 +483,10 @@ pub(crate) fn document() -> String {
     media_paths(&mut doc);
     for (path, method, id) in OPERATION_IDS {
         doc["paths"][path][method]["operationId"] = json!(id);
+    }
+    for (path, method, id, mut o) in crate::groups::openapi_paths() {
+        o["operationId"] = json!(id);
+        doc["paths"][path][method] = o;
     }
     doc.to_string()
 }

@@ -160,6 +160,10 @@ pub mod core {
         Instance, InstanceRef, InstanceStats, Integration, IntegrationSpec, MediaFile, MediaSend,
         Message, MessagePage, RateDecision, Webhook, WebhookSpec,
     };
+    // Groups (issue 16).
+    use crate::types::{Group, GroupCreate, GroupSetting, ParticipantAction, ParticipantResult};
+    // Contacts (issue 16).
+    use crate::types::{Contact, NumberCheck};
 
     core_ops! {
         /// Create an instance in the caller's organisation (`manage`).
@@ -216,6 +220,40 @@ pub mod core {
         fn normalize_jid(input: &str) -> Result<String, CoreError>;
         /// Count one hit against a host-kept rate-limit bucket.
         fn rate_limit(bucket: &str, limit: u32, window_ms: u64) -> RateDecision;
+
+        // ---- Groups (issue 16) ----
+        /// Create a group with this account as creator (`send`).
+        fn create_group(which: &InstanceRef, spec: &GroupCreate) -> Result<Group, CoreError>;
+        /// The groups the account is in (`read`).
+        fn list_groups(which: &InstanceRef) -> Result<Vec<Group>, CoreError>;
+        /// One group's metadata (`read`).
+        fn get_group(which: &InstanceRef, group: &str) -> Result<Group, CoreError>;
+        /// Change a group's subject (`send`).
+        fn set_group_subject(which: &InstanceRef, group: &str, subject: &str) -> Result<Group, CoreError>;
+        /// Change or clear a group's description (`send`).
+        fn set_group_description(which: &InstanceRef, group: &str, description: Option<&str>) -> Result<Group, CoreError>;
+        /// Change one group setting (`send`, admins).
+        fn set_group_setting(which: &InstanceRef, group: &str, setting: GroupSetting) -> Result<Group, CoreError>;
+        /// Add/remove/promote/demote participants; WhatsApp's result for each (`send`, admins).
+        fn update_group_participants(which: &InstanceRef, group: &str, action: ParticipantAction, participants: &[String]) -> Result<Vec<ParticipantResult>, CoreError>;
+        /// A group's invite code; with `revoke`, a new one (`send`, admins).
+        fn group_invite_code(which: &InstanceRef, group: &str, revoke: bool) -> Result<String, CoreError>;
+        /// The group an invite code leads to (`read`).
+        fn group_invite_info(which: &InstanceRef, code: &str) -> Result<Group, CoreError>;
+        /// Join a group by invite code; its JID (`send`).
+        fn join_group(which: &InstanceRef, code: &str) -> Result<String, CoreError>;
+        /// Leave a group; its JID (`send`).
+        fn leave_group(which: &InstanceRef, group: &str) -> Result<String, CoreError>;
+
+        // ---- Contacts (issue 16) ----
+        /// Which numbers are on WhatsApp, each answered or its error (`read`).
+        fn check_numbers(which: &InstanceRef, numbers: &[String]) -> Result<Vec<NumberCheck>, CoreError>;
+        /// The people the instance has heard from (`read`).
+        fn list_contacts(which: &InstanceRef) -> Result<Vec<Contact>, CoreError>;
+        /// A profile picture URL, if any (`read`).
+        fn profile_picture_url(which: &InstanceRef, who: &str) -> Result<Option<String>, CoreError>;
+        /// Block or unblock; the JID (`send`).
+        fn set_blocked(which: &InstanceRef, who: &str, blocked: bool) -> Result<String, CoreError>;
     }
 }
 

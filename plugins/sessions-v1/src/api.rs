@@ -50,10 +50,10 @@ pub(crate) enum Within<'a> {
     Message,
 }
 
-type Handler = fn(&Request, &Params) -> HttpResponse;
+pub(crate) type Handler = fn(&Request, &Params) -> HttpResponse;
 
 /// Wrap a handler: no caller is 401.
-fn authed(h: Handler) -> impl Fn(&Request, &Params) -> HttpResponse {
+pub(crate) fn authed(h: Handler) -> impl Fn(&Request, &Params) -> HttpResponse {
     move |req, params| {
         if req.caller.is_none() {
             return render::unauthorized();
@@ -63,7 +63,7 @@ fn authed(h: Handler) -> impl Fn(&Request, &Params) -> HttpResponse {
 }
 
 pub(crate) fn router() -> Router {
-    Router::new()
+    crate::groups::routes(Router::new())
         .get("/openapi.json", |_, _| {
             json(200, &crate::openapi::document())
         })

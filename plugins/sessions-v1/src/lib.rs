@@ -22,9 +22,15 @@
 //! | POST | /sessions/{sid}/messages/{mid}/revoke | send |
 //! | GET, PUT | /sessions/{sid}/webhooks | manage |
 //! | GET, PUT, DELETE | /sessions/{sid}/integrations/chatwoot | manage |
+//! | GET, POST | /sessions/{sid}/groups | read, send (see groups.rs) |
+//! | GET, PATCH, DELETE | /sessions/{sid}/groups/{gid} | read, send, send (DELETE leaves) |
+//! | POST | /sessions/{sid}/groups/{gid}/participants, .../invite/revoke | send |
+//! | GET | /sessions/{sid}/groups/{gid}/invite | send |
+//! | GET, POST | /sessions/{sid}/group-invites/{code}[/join] | read, send |
 
 mod api;
 mod events;
+mod groups;
 mod integrations;
 mod media;
 mod openapi;

@@ -10,22 +10,22 @@ const PATCH_CHAT: &str = "Changes the archive, pin, and mute state of the chat i
 
 const LIST_MESSAGES: &str = "Returns a page of messages in the chat named by `cid`, served from the gateway's **stored copy** (the message history the gateway has ingested), newest first. Page through results with `limit` and `cursor`: send the `nextCursor` from the previous response back as `cursor` to fetch the next (older) page. When `nextCursor` is `null` there are no more messages. Requires the `read` capability. **Errors** - `not_found` (404): the session does not exist, is not owned by the caller's organization, or no chat with that `cid` is stored. - `forbidden` (403): the caller lacks the `read` capability.";
 
-fn r(name: &str) -> Value {
+pub(crate) fn r(name: &str) -> Value {
     json!({ "$ref": format!("#/components/schemas/{name}") })
 }
 
-fn error_response(description: &str) -> Value {
+pub(crate) fn error_response(description: &str) -> Value {
     json!({
         "description": description,
         "content": { "application/json": { "schema": r("Error") } }
     })
 }
 
-fn ok(description: &str, schema: Value) -> Value {
+pub(crate) fn ok(description: &str, schema: Value) -> Value {
     json!({ "description": description, "content": { "application/json": { "schema": schema } } })
 }
 
-fn sid() -> Value {
+pub(crate) fn sid() -> Value {
     json!({
         "name": "sid", "in": "path", "required": true,
         "description": "The WhatsApp session id (a session is one attached WhatsApp number). The session must be owned by the caller's organization or the request fails with not_found.",
@@ -45,12 +45,18 @@ fn mid() -> Value {
     json!({ "name": "mid", "in": "path", "required": true, "description": "The WhatsApp message id.", "schema": { "type": "string" } })
 }
 
-fn body(schema: Value) -> Value {
+pub(crate) fn body(schema: Value) -> Value {
     json!({ "required": true, "content": { "application/json": { "schema": schema } } })
 }
 
 /// One operation with the error responses every authenticated route shares.
-fn op(id: &str, summary: &str, description: &str, params: Vec<Value>, responses: Value) -> Value {
+pub(crate) fn op(
+    id: &str,
+    summary: &str,
+    description: &str,
+    params: Vec<Value>,
+    responses: Value,
+) -> Value {
     let mut responses = responses;
     let map = responses.as_object_mut().expect("responses is an object");
     map.entry("401")
@@ -64,7 +70,7 @@ fn op(id: &str, summary: &str, description: &str, params: Vec<Value>, responses:
     })
 }
 
-fn page_of(item: &str) -> Value {
+pub(crate) fn page_of(item: &str) -> Value {
     json!({
         "type": "object",
         "required": ["data", "nextCursor"],
@@ -305,6 +311,7 @@ pub(crate) fn document() -> Value {
     add_webhooks(&mut doc);
     add_chatwoot(&mut doc);
     add_media(&mut doc);
+    crate::groups::add_openapi(&mut doc);
     add_links(&mut doc);
     add_common_responses(&mut doc);
     doc

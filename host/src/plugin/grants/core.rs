@@ -424,6 +424,174 @@ impl wit_core::Host for CoreView<'_> {
         let scoped = format!("plugin:{}:{}:{}", self.base.plugin.name, subject, bucket);
         Ok(ctx.core.rate_limit(&scoped, limit, window_ms).into())
     }
+
+    // ---- Groups (issue 16) ---------------------------------------------------------
+
+    async fn create_group(
+        &mut self,
+        which: wit::InstanceRef,
+        spec: wit::GroupCreate,
+    ) -> wasmtime::Result<Result<wit::Group, wit::CoreError>> {
+        let (which, spec) = (which.into(), spec.into());
+        core_op!(self, |core, p| core.create_group(&p, &which, spec).await)
+    }
+
+    async fn list_groups(
+        &mut self,
+        which: wit::InstanceRef,
+    ) -> wasmtime::Result<Result<Vec<wit::Group>, wit::CoreError>> {
+        let which = which.into();
+        core_op!(self, list | core, p | core.list_groups(&p, &which).await)
+    }
+
+    async fn get_group(
+        &mut self,
+        which: wit::InstanceRef,
+        group: String,
+    ) -> wasmtime::Result<Result<wit::Group, wit::CoreError>> {
+        let which = which.into();
+        core_op!(self, |core, p| core.get_group(&p, &which, &group).await)
+    }
+
+    async fn set_group_subject(
+        &mut self,
+        which: wit::InstanceRef,
+        group: String,
+        subject: String,
+    ) -> wasmtime::Result<Result<wit::Group, wit::CoreError>> {
+        let which = which.into();
+        core_op!(self, |core, p| core
+            .set_group_subject(&p, &which, &group, &subject)
+            .await)
+    }
+
+    async fn set_group_description(
+        &mut self,
+        which: wit::InstanceRef,
+        group: String,
+        description: Option<String>,
+    ) -> wasmtime::Result<Result<wit::Group, wit::CoreError>> {
+        let which = which.into();
+        core_op!(self, |core, p| core
+            .set_group_description(&p, &which, &group, description)
+            .await)
+    }
+
+    async fn set_group_setting(
+        &mut self,
+        which: wit::InstanceRef,
+        group: String,
+        setting: wit::GroupSetting,
+    ) -> wasmtime::Result<Result<wit::Group, wit::CoreError>> {
+        let (which, setting) = (which.into(), setting.into());
+        core_op!(self, |core, p| core
+            .set_group_setting(&p, &which, &group, setting)
+            .await)
+    }
+
+    async fn update_group_participants(
+        &mut self,
+        which: wit::InstanceRef,
+        group: String,
+        action: wit::ParticipantAction,
+        participants: Vec<String>,
+    ) -> wasmtime::Result<Result<Vec<wit::ParticipantResult>, wit::CoreError>> {
+        let (which, action) = (which.into(), action.into());
+        core_op!(
+            self,
+            list | core,
+            p | core
+                .update_group_participants(&p, &which, &group, action, &participants)
+                .await
+        )
+    }
+
+    async fn group_invite_code(
+        &mut self,
+        which: wit::InstanceRef,
+        group: String,
+        revoke: bool,
+    ) -> wasmtime::Result<Result<String, wit::CoreError>> {
+        let which = which.into();
+        core_op!(self, |core, p| core
+            .group_invite_code(&p, &which, &group, revoke)
+            .await)
+    }
+
+    async fn group_invite_info(
+        &mut self,
+        which: wit::InstanceRef,
+        code: String,
+    ) -> wasmtime::Result<Result<wit::Group, wit::CoreError>> {
+        let which = which.into();
+        core_op!(self, |core, p| core
+            .group_invite_info(&p, &which, &code)
+            .await)
+    }
+
+    async fn join_group(
+        &mut self,
+        which: wit::InstanceRef,
+        code: String,
+    ) -> wasmtime::Result<Result<String, wit::CoreError>> {
+        let which = which.into();
+        core_op!(self, |core, p| core.join_group(&p, &which, &code).await)
+    }
+
+    async fn leave_group(
+        &mut self,
+        which: wit::InstanceRef,
+        group: String,
+    ) -> wasmtime::Result<Result<String, wit::CoreError>> {
+        let which = which.into();
+        core_op!(self, |core, p| core.leave_group(&p, &which, &group).await)
+    }
+
+    // ---- Contacts (issue 16) -------------------------------------------------------
+
+    async fn check_numbers(
+        &mut self,
+        which: wit::InstanceRef,
+        numbers: Vec<String>,
+    ) -> wasmtime::Result<Result<Vec<wit::NumberCheck>, wit::CoreError>> {
+        let which = which.into();
+        core_op!(
+            self,
+            list | core,
+            p | core.check_numbers(&p, &which, &numbers).await
+        )
+    }
+
+    async fn list_contacts(
+        &mut self,
+        which: wit::InstanceRef,
+    ) -> wasmtime::Result<Result<Vec<wit::Contact>, wit::CoreError>> {
+        let which = which.into();
+        core_op!(self, list | core, p | core.list_contacts(&p, &which).await)
+    }
+
+    async fn profile_picture_url(
+        &mut self,
+        which: wit::InstanceRef,
+        who: String,
+    ) -> wasmtime::Result<Result<Option<String>, wit::CoreError>> {
+        let which = which.into();
+        core_op!(self, |core, p| core
+            .profile_picture_url(&p, &which, &who)
+            .await)
+    }
+
+    async fn set_blocked(
+        &mut self,
+        which: wit::InstanceRef,
+        who: String,
+        blocked: bool,
+    ) -> wasmtime::Result<Result<String, wit::CoreError>> {
+        let which = which.into();
+        core_op!(self, |core, p| core
+            .set_blocked(&p, &which, &who, blocked)
+            .await)
+    }
 }
 
 #[cfg(test)]

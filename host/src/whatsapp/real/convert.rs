@@ -76,6 +76,7 @@ pub fn live(inbound: &InboundMessage) -> Option<(Inbound, Option<MediaRef>)> {
             timestamp: info.timestamp.timestamp_millis().max(0) as u64,
             text: text_of(&inbound.message),
             media,
+            push_name: (!info.push_name.is_empty()).then(|| info.push_name.clone()),
         },
         reference,
     ))
@@ -121,6 +122,7 @@ pub fn history(sync: &wa::HistorySync, own: &str) -> Vec<Inbound> {
                 timestamp: info.message_timestamp.unwrap_or(0).saturating_mul(1000),
                 text: text_of(message),
                 media: media_of(message).0,
+                push_name: info.push_name.clone().filter(|n| !n.is_empty()),
             });
         }
     }

@@ -23,7 +23,9 @@
 //!   after the session's tasks ended.
 
 pub mod backoff;
+mod contacts;
 pub mod convert;
+mod groups;
 pub mod http;
 pub mod media;
 pub mod session;
@@ -45,6 +47,7 @@ use self::media::DownloadConfig;
 use self::session::{Session, Settings, Shared, jid};
 use self::tasks::TaskCounter;
 use super::{Link, LinkError, LinkEvent, OutboundMedia, Pairing, Sent};
+use crate::core::groups::{Group, GroupSetting, ParticipantAction, ParticipantResult};
 use crate::core::model::{ChatPatch, ConnectionState};
 use crate::store::Store;
 use crate::util::now_ms;
@@ -486,6 +489,109 @@ impl Link for WhatsAppLink {
         if let Err(e) = store::wipe(&self.shared.store, instance_id).await {
             tracing::warn!(instance = %instance_id, error = %format!("{e:#}"), "wiping the WhatsApp keys of a deleted instance");
         }
+    }
+
+    async fn create_group(
+        &self,
+        instance_id: &str,
+        subject: &str,
+        participants: &[String],
+    ) -> Result<Group, LinkError> {
+        self.wa_create_group(instance_id, subject, participants)
+            .await
+    }
+
+    async fn list_groups(&self, instance_id: &str) -> Result<Vec<Group>, LinkError> {
+        self.wa_list_groups(instance_id).await
+    }
+
+    async fn group_info(&self, instance_id: &str, group: &str) -> Result<Group, LinkError> {
+        self.wa_group_info(instance_id, group).await
+    }
+
+    async fn set_group_subject(
+        &self,
+        instance_id: &str,
+        group: &str,
+        subject: &str,
+    ) -> Result<(), LinkError> {
+        self.wa_set_group_subject(instance_id, group, subject).await
+    }
+
+    async fn set_group_description(
+        &self,
+        instance_id: &str,
+        group: &str,
+        description: Option<&str>,
+    ) -> Result<(), LinkError> {
+        self.wa_set_group_description(instance_id, group, description)
+            .await
+    }
+
+    async fn set_group_setting(
+        &self,
+        instance_id: &str,
+        group: &str,
+        setting: GroupSetting,
+    ) -> Result<(), LinkError> {
+        self.wa_set_group_setting(instance_id, group, setting).await
+    }
+
+    async fn update_group_participants(
+        &self,
+        instance_id: &str,
+        group: &str,
+        action: ParticipantAction,
+        participants: &[String],
+    ) -> Result<Vec<ParticipantResult>, LinkError> {
+        self.wa_update_group_participants(instance_id, group, action, participants)
+            .await
+    }
+
+    async fn group_invite_code(
+        &self,
+        instance_id: &str,
+        group: &str,
+        revoke: bool,
+    ) -> Result<String, LinkError> {
+        self.wa_group_invite_code(instance_id, group, revoke).await
+    }
+
+    async fn group_invite_info(&self, instance_id: &str, code: &str) -> Result<Group, LinkError> {
+        self.wa_group_invite_info(instance_id, code).await
+    }
+
+    async fn join_group(&self, instance_id: &str, code: &str) -> Result<String, LinkError> {
+        self.wa_join_group(instance_id, code).await
+    }
+
+    async fn leave_group(&self, instance_id: &str, group: &str) -> Result<(), LinkError> {
+        self.wa_leave_group(instance_id, group).await
+    }
+
+    async fn check_numbers(
+        &self,
+        instance_id: &str,
+        jids: &[String],
+    ) -> Result<Vec<String>, LinkError> {
+        self.wa_check_numbers(instance_id, jids).await
+    }
+
+    async fn profile_picture_url(
+        &self,
+        instance_id: &str,
+        jid: &str,
+    ) -> Result<Option<String>, LinkError> {
+        self.wa_profile_picture_url(instance_id, jid).await
+    }
+
+    async fn set_blocked(
+        &self,
+        instance_id: &str,
+        jid: &str,
+        blocked: bool,
+    ) -> Result<(), LinkError> {
+        self.wa_set_blocked(instance_id, jid, blocked).await
     }
 
     fn metrics_text(&self) -> String {

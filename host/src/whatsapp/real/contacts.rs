@@ -1,0 +1,64 @@
+//! Contacts on the real network: which numbers have an account (usync's contact
+//! protocol), profile pictures, blocking, through whatsapp-rust 0.7.
+
+use super::WhatsAppLink;
+use super::session::jid;
+use crate::whatsapp::LinkError;
+
+impl WhatsAppLink {
+    pub(super) async fn wa_check_numbers(
+        &self,
+        instance_id: &str,
+        jids: &[String],
+    ) -> Result<Vec<String>, LinkError> {
+        let session = self.open(instance_id)?;
+        let asked = jids.iter().map(|j| jid(j)).collect::<Result<Vec<_>, _>>()?;
+        let answers = session
+            .client
+            .contacts()
+            .is_on_whatsapp(&asked)
+            .await
+            .map_err(|e| LinkError::Failed(format!("checking numbers: {e}")))?;
+        // WhatsApp may answer a number by its LID, with the phone JID beside it.
+        Ok(answers
+            .into_iter()
+            .filter(|r| r.is_registered)
+            .map(|r| r.pn_jid.unwrap_or(r.jid).to_non_ad().to_string())
+            .collect())
+    }
+
+    pub(super) async fn wa_profile_picture_url(
+        &self,
+        instance_id: &str,
+        who: &str,
+    ) -> Result<Option<String>, LinkError> {
+        let session = self.open(instance_id)?;
+        let picture = session
+            .client
+            .contacts()
+            .get_profile_picture(&jid(who)?, false)
+            .await
+            .map_err(|e| LinkError::Failed(format!("reading the profile picture: {e}")))?;
+        Ok(picture.map(|p| p.url))
+    }
+
+    pub(super) async fn wa_set_blocked(
+        &self,
+        instance_id: &str,
+        who: &str,
+        blocked: bool,
+    ) -> Result<(), LinkError> {
+        let session = self.open(instance_id)?;
+        let target = jid(who)?;
+        let blocking = session.client.blocking();
+        let done = if blocked {
+            blocking.block(&target).await
+        } else {
+            blocking.unblock(&target).await
+        };
+        done.map_err(|e| match e {
+            whatsapp_rust::BlockingError::InvalidJid(m) => LinkError::NotFound(m),
+            e => LinkError::Failed(format!("changing the block list: {e}")),
+        })
+    }
+}
