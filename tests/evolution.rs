@@ -1209,6 +1209,7 @@ mod library {
             revoked: false,
             deleted_for_me: false,
             truncated: false,
+            reactions: Vec::new(),
             origin: None,
             status: None,
         };

@@ -362,6 +362,37 @@ impl Link for SlowLink {
     ) -> Result<Sent, LinkError> {
         self.0.send_media(id, to, media).await
     }
+    async fn send_reaction(
+        &self,
+        id: &str,
+        target: &wagate::whatsapp::MessageRef<'_>,
+        emoji: &str,
+    ) -> Result<Sent, LinkError> {
+        self.0.send_reaction(id, target, emoji).await
+    }
+    async fn mark_read(
+        &self,
+        id: &str,
+        chat: &str,
+        sender: &str,
+        ids: &[String],
+    ) -> Result<(), LinkError> {
+        self.0.mark_read(id, chat, sender, ids).await
+    }
+    async fn mark_chat_unread(&self, id: &str, chat: &str) -> Result<(), LinkError> {
+        self.0.mark_chat_unread(id, chat).await
+    }
+    async fn send_chat_presence(
+        &self,
+        id: &str,
+        chat: &str,
+        presence: wagate::whatsapp::ChatPresence,
+    ) -> Result<(), LinkError> {
+        self.0.send_chat_presence(id, chat, presence).await
+    }
+    async fn set_presence(&self, id: &str, available: bool) -> Result<(), LinkError> {
+        self.0.set_presence(id, available).await
+    }
     async fn revoke(&self, id: &str, chat: &str, msg: &str, mine: bool) -> Result<(), LinkError> {
         self.0.revoke(id, chat, msg, mine).await
     }

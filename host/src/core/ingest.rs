@@ -120,6 +120,13 @@ impl Core {
                 .record_receipts(&instance_id, message_ids, status)
                 .await
                 .map(|_| ()),
+            LinkEvent::Reaction {
+                instance_id,
+                reaction,
+            } => self
+                .ingest_reaction(&instance_id, reaction)
+                .await
+                .map(|_| ()),
         }
     }
 
@@ -166,6 +173,7 @@ impl Core {
             origin: None,
             status: None,
             truncated,
+            reactions: Vec::new(),
         };
         self.commit_with_media(&instance, message, bytes, false)
             .await
@@ -208,6 +216,7 @@ impl Core {
                 origin: None,
                 status: None,
                 truncated,
+                reactions: Vec::new(),
             });
         }
         self.store

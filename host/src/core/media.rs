@@ -164,6 +164,7 @@ impl Core {
             origin: origin.map(str::to_string),
             status: None,
             truncated: false,
+            reactions: Vec::new(),
         };
         self.commit_with_media(&instance, message, Some(outbound.bytes), true)
             .await

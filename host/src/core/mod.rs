@@ -16,7 +16,10 @@ pub mod messages;
 pub mod model;
 pub mod outbox;
 pub mod plugin_storage;
+pub mod presence;
 pub mod ratelimit;
+pub mod reactions;
+pub mod receipts;
 pub mod records;
 pub mod webhooks;
 

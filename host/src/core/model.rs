@@ -284,7 +284,7 @@ pub struct Message {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<String>,
     /// The furthest delivery receipt WhatsApp reported for it; absent until one arrives
-    /// (the sim link reports none).
+    /// (the sim link reports them through its admin route `/admin/sim/{i}/receipt`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<DeliveryStatus>,
     /// The text arrived longer than the gateway stores (65,536 characters, WhatsApp's
@@ -292,6 +292,36 @@ pub struct Message {
     /// kept. Absent when the whole text was stored.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub truncated: bool,
+    /// The reactions on it: the latest of each account that reacted (a removed
+    /// reaction is dropped). Absent while there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<Reaction>,
+}
+
+/// One account's reaction on a message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reaction {
+    /// The reaction message's own WhatsApp id.
+    pub id: String,
+    /// Who reacted (this account's JID for its own).
+    pub sender: String,
+    /// The emoji; empty when the reaction was removed (only in events: a stored
+    /// message keeps no removed reactions).
+    pub emoji: String,
+    /// This account reacted.
+    pub from_me: bool,
+    /// Epoch ms.
+    pub timestamp: u64,
+}
+
+/// A reaction put on (or, with an empty emoji, taken off) a stored message: the
+/// message with its reactions after the change, and the change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReactionUpdate {
+    /// The message reacted to, as stored after the change.
+    pub message: Message,
+    /// The reaction that changed.
+    pub reaction: Reaction,
 }
 
 /// What kind of media a message carries: WhatsApp's message types for media.
@@ -430,6 +460,31 @@ pub enum DeliveryStatus {
     Played,
 }
 
+impl DeliveryStatus {
+    /// Every status, lowest first.
+    pub const ALL: [DeliveryStatus; 4] = [
+        DeliveryStatus::Sent,
+        DeliveryStatus::Delivered,
+        DeliveryStatus::Read,
+        DeliveryStatus::Played,
+    ];
+
+    /// Its name in the native API and stored records (`snake_case`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Sent => "sent",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Read => "read",
+            DeliveryStatus::Played => "played",
+        }
+    }
+
+    /// Parses [`DeliveryStatus::as_str`]'s names.
+    pub fn parse(s: &str) -> Option<DeliveryStatus> {
+        DeliveryStatus::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
 /// One page of a chat's messages, newest first.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessagePage {
@@ -477,11 +532,17 @@ pub enum EventPayload {
     InstanceDeleted(Instance),
     /// An instance was created.
     InstanceCreated(Instance),
+    /// A receipt raised a stored message's delivery status: the message, with its new
+    /// `status`. One event per message and step, in the order WhatsApp reported them.
+    MessageStatus(Message),
+    /// A reaction was put on or taken off a stored message (by a contact or by this
+    /// account).
+    MessageReaction(ReactionUpdate),
 }
 
 impl EventPayload {
     /// Every event kind, as webhook filters name them.
-    pub const KINDS: [&'static str; 10] = [
+    pub const KINDS: [&'static str; 12] = [
         "message_upsert",
         "message_revoked",
         "message_media",
@@ -492,6 +553,8 @@ impl EventPayload {
         "qr_updated",
         "instance_deleted",
         "instance_created",
+        "message_status",
+        "message_reaction",
     ];
 
     /// The kind of this event (one of [`Self::KINDS`]).
@@ -507,6 +570,8 @@ impl EventPayload {
             EventPayload::QrUpdated(_) => "qr_updated",
             EventPayload::InstanceDeleted(_) => "instance_deleted",
             EventPayload::InstanceCreated(_) => "instance_created",
+            EventPayload::MessageStatus(_) => "message_status",
+            EventPayload::MessageReaction(_) => "message_reaction",
         }
     }
 }

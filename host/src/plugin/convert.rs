@@ -256,6 +256,52 @@ impl From<model::Message> for wit::Message {
             media: m.media.map(Into::into),
             revoked: m.revoked,
             deleted_for_me: m.deleted_for_me,
+            status: m.status.map(Into::into),
+            reactions: m.reactions.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+impl From<model::Reaction> for wit::Reaction {
+    fn from(r: model::Reaction) -> Self {
+        wit::Reaction {
+            id: r.id,
+            sender: r.sender,
+            emoji: r.emoji,
+            from_me: r.from_me,
+            timestamp: r.timestamp,
+        }
+    }
+}
+
+impl From<wit::ChatPresence> for crate::whatsapp::ChatPresence {
+    fn from(p: wit::ChatPresence) -> Self {
+        use crate::whatsapp::ChatPresence as P;
+        match p {
+            wit::ChatPresence::Composing => P::Composing,
+            wit::ChatPresence::Recording => P::Recording,
+            wit::ChatPresence::Paused => P::Paused,
+        }
+    }
+}
+
+impl From<model::ReactionUpdate> for wit::ReactionUpdate {
+    fn from(u: model::ReactionUpdate) -> Self {
+        wit::ReactionUpdate {
+            message: u.message.into(),
+            reaction: u.reaction.into(),
+        }
+    }
+}
+
+impl From<model::DeliveryStatus> for wit::DeliveryStatus {
+    fn from(s: model::DeliveryStatus) -> Self {
+        use model::DeliveryStatus as S;
+        match s {
+            S::Sent => wit::DeliveryStatus::Sent,
+            S::Delivered => wit::DeliveryStatus::Delivered,
+            S::Read => wit::DeliveryStatus::Read,
+            S::Played => wit::DeliveryStatus::Played,
         }
     }
 }
@@ -370,6 +416,8 @@ impl From<model::EventPayload> for wit::EventPayload {
             P::QrUpdated(q) => wit::EventPayload::QrUpdated(q),
             P::InstanceDeleted(i) => wit::EventPayload::InstanceDeleted(i.into()),
             P::InstanceCreated(i) => wit::EventPayload::InstanceCreated(i.into()),
+            P::MessageStatus(m) => wit::EventPayload::MessageStatus(m.into()),
+            P::MessageReaction(u) => wit::EventPayload::MessageReaction(u.into()),
         }
     }
 }

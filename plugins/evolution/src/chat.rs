@@ -80,10 +80,12 @@ pub(crate) fn raw(m: &Message, instance_id: &str) -> MessageBody {
         id: None,
         key: key_of(m),
         push_name: push_name(m),
-        status: Some(if m.from_me {
-            "SERVER_ACK"
-        } else {
-            "DELIVERY_ACK"
+        // The receipt WhatsApp reported, else what Baileys assumes of a message it
+        // has: its own accepted by the server, a contact's delivered here.
+        status: Some(match m.status {
+            Some(s) => crate::receipts::status_name(s),
+            None if m.from_me => "SERVER_ACK",
+            None => "DELIVERY_ACK",
         }),
         message,
         context_info: None,
@@ -110,7 +112,8 @@ fn push_name(m: &Message) -> Option<String> {
 fn record(m: &Message, instance_id: &str) -> MessageBody {
     let mut body = raw(m, instance_id);
     body.id = Some(m.id.clone());
-    body.status = None;
+    // Evolution's row keeps the last status `messages.update` wrote.
+    body.status = m.status.map(crate::receipts::status_name);
     body.message_update = Some(Vec::new());
     if m.revoked {
         body.key.deleted = Some(true);

@@ -11,6 +11,8 @@
 //! | chat-deleted | CHATS_DELETE | `[remoteJid]` |
 //! | connection-update | CONNECTION_UPDATE | `{instance, state, statusReason}` |
 //! | qr-updated | QRCODE_UPDATED | `{qrcode: {instance, pairingCode, code, base64}}` |
+//! | message-reaction | MESSAGES_UPSERT | the reaction as its own `reactionMessage` (see reactions.rs) |
+//! | message-status | MESSAGES_UPDATE | `{messageId, keyId, remoteJid, fromMe, participant, status, instanceId}` (status `SERVER_ACK`, `DELIVERY_ACK`, `READ`, `PLAYED`) |
 //! | message-deleted (for me) | none: Evolution has no such event | |
 //!
 //! Event names are upper-case by default, as the spec's INSTANCE_DELETE example shows
@@ -182,6 +184,24 @@ fn translate(ev: &Event) -> Option<(&'static str, Box<RawValue>, Option<String>)
                 },
             }),
             None,
+        ),
+        EventPayload::MessageStatus(m) => (
+            "MESSAGES_UPDATE",
+            to_value(&crate::receipts::update(m, &ev.instance_id)),
+            None,
+        ),
+        EventPayload::MessageReaction(u) => (
+            "MESSAGES_UPSERT",
+            to_value(&crate::reactions::raw(
+                u,
+                &ev.instance_id,
+                if u.reaction.from_me {
+                    "SERVER_ACK"
+                } else {
+                    "DELIVERY_ACK"
+                },
+            )),
+            u.reaction.from_me.then(|| u.reaction.sender.clone()),
         ),
         EventPayload::QrUpdated(code) => (
             "QRCODE_UPDATED",

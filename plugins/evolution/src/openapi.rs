@@ -453,7 +453,12 @@ pub(crate) fn document() -> String {
                 ok("200", "Chats, most recent first", json!({ "type": "array", "items": obj() }))) }
         }
     });
-    for (path, item) in chatwoot_paths().into_iter().chain(media_paths()) {
+    for (path, item) in chatwoot_paths()
+        .into_iter()
+        .chain(media_paths())
+        .chain(reaction_paths())
+        .chain(presence_paths())
+    {
         doc["paths"][path] = item;
     }
     surface_paths(&mut doc);
@@ -461,6 +466,143 @@ pub(crate) fn document() -> String {
     finish(&mut doc);
     doc.to_string()
 }
+/// `/message/sendReaction` (see reactions.rs).
+fn reaction_paths() -> [(&'static str, Value); 1] {
+    let mut op = op(
+        "React to a stored message (an empty reaction removes it)",
+        "Message",
+        true,
+        Some(body(json!({
+            "type": "object", "required": ["key", "reaction"],
+            "properties": {
+                "key": {
+                    "type": "object", "required": ["id", "remoteJid", "fromMe"],
+                    "properties": {
+                        "id": { "type": "string", "minLength": 1, "description": "A message this instance stored." },
+                        "remoteJid": { "type": "string", "minLength": 1, "description": "Its chat." },
+                        "fromMe": { "type": "boolean" }
+                    }
+                },
+                "reaction": { "type": "string", "maxLength": 16, "description": "One emoji; empty removes the reaction." }
+            }
+        }))),
+        ok(
+            "201",
+            "The reaction message (`messageType: reactionMessage`)",
+            json!({ "type": "object", "required": ["key", "message", "messageType"],
+                    "properties": { "key": { "type": "object" }, "message": { "type": "object" },
+                                    "messageType": { "const": "reactionMessage" }, "status": { "type": "string" } } }),
+        ),
+    );
+    op["operationId"] = json!("sendReaction");
+    [(
+        "/message/sendReaction/{instanceName}",
+        json!({ "post": op }),
+    )]
+}
+
+/// Read receipts and presence (see presence.rs).
+fn presence_paths() -> Vec<(&'static str, Value)> {
+    let key = json!({
+        "type": "object", "required": ["id", "fromMe", "remoteJid"],
+        "properties": { "id": { "type": "string", "minLength": 1 }, "fromMe": { "type": "boolean" },
+                        "remoteJid": { "type": "string", "minLength": 1 } }
+    });
+    let with_id = |mut op: Value, id: &str| {
+        op["operationId"] = json!(id);
+        json!({ "post": op })
+    };
+    vec![
+        (
+            "/chat/markMessageAsRead/{instanceName}",
+            with_id(
+                op(
+                    "Send read receipts for stored messages (own messages are skipped; an unknown id is 404)",
+                    "Chat",
+                    true,
+                    Some(body(json!({
+                        "type": "object", "required": ["readMessages"],
+                        "properties": { "readMessages": { "type": "array", "minItems": 1, "maxItems": 256, "items": key.clone() } }
+                    }))),
+                    ok(
+                        "201",
+                        "Sent",
+                        json!({ "type": "object", "properties": {
+                "message": { "const": "Read messages" }, "read": { "const": "success" } } }),
+                    ),
+                ),
+                "markMessageAsRead",
+            ),
+        ),
+        (
+            "/chat/markChatUnread/{instanceName}",
+            with_id(
+                op(
+                    "Mark a stored chat unread on the account's devices",
+                    "Chat",
+                    true,
+                    Some(body(json!({
+                        "type": "object",
+                        "properties": { "chat": { "type": "string" },
+                                        "lastMessage": { "type": "object", "required": ["key"], "properties": { "key": key } } }
+                    }))),
+                    ok(
+                        "201",
+                        "Marked",
+                        json!({ "type": "object", "properties": {
+                "chatId": { "type": "string" }, "markedChatUnread": { "const": true } } }),
+                    ),
+                ),
+                "markChatUnread",
+            ),
+        ),
+        (
+            "/chat/sendPresence/{instanceName}",
+            with_id(
+                op(
+                    "Show typing or recording in a chat; `paused` follows after `delay` ms (answered at once). available/unavailable set the account's presence",
+                    "Chat",
+                    true,
+                    Some(body(json!({
+                        "type": "object", "required": ["number", "presence", "delay"],
+                        "properties": {
+                            "number": { "$ref": "#/components/schemas/Number" },
+                            "presence": { "enum": ["unavailable", "available", "composing", "recording", "paused"] },
+                            "delay": { "type": "number", "minimum": 0, "maximum": 60000 }
+                        }
+                    }))),
+                    ok(
+                        "201",
+                        "Sent",
+                        json!({ "type": "object", "properties": { "presence": { "type": "string" } } }),
+                    ),
+                ),
+                "sendPresence",
+            ),
+        ),
+        (
+            "/instance/setPresence/{instanceName}",
+            with_id(
+                op(
+                    "Set the account available (online) or unavailable",
+                    "Instance",
+                    true,
+                    Some(body(json!({
+                        "type": "object", "required": ["presence"],
+                        "properties": { "presence": { "enum": ["available", "unavailable"] } }
+                    }))),
+                    ok(
+                        "201",
+                        "Set",
+                        json!({ "type": "object", "properties": { "presence": { "type": "string" } } }),
+                    ),
+                ),
+                "setPresence",
+            ),
+        ),
+    ]
+}
+
 /// The Chatwoot routes (kept apart: one `json!` for the whole document would exceed the
 /// macro's recursion limit).
 fn chatwoot_paths() -> [(&'static str, Value); 2] {

@@ -5,14 +5,15 @@
 //!  "instanceData": {"baseUrl": "...", "instance": "<name>", "token": null}}
 //! ```
 //!
-//! - `message.exchange`: a message received or sent (`data.type` `"message"`), or
-//!   revoked for everyone (`data.type` `"message_revoke"`); `data.message` follows
+//! - `message.exchange`: a message received or sent (`data.type` `"message"`),
+//!   revoked for everyone (`data.type` `"message_revoke"`), or a reaction put on or
+//!   taken off one (`data.type` `"reaction"`, see `reactions.rs`); `data.message` follows
 //!   RyzeAPI's catalog (`id`, `direction`, `timestamp`, `chat`, `sender`, `content`).
 //! - `instance.state`: connection changes (`connected`, `connecting`, `disconnected`,
 //!   `logged_out`), a new QR (`qr_ready` with `qrCode`), and `deleted` when the
 //!   instance goes.
-//! - `message.status`: core has no delivery-receipt event yet, so nothing renders as
-//!   one; deletes "for me", chat updates and instance creation have no Ryze event.
+//! - `message.status`: a receipt raised a message's status (see `receipts.rs`);
+//!   deletes "for me", chat updates and instance creation have no Ryze event.
 //!
 //! `instanceData.token` is `null`: the gateway keeps only hashes of tokens.
 
@@ -26,6 +27,8 @@ pub(crate) fn render(ev: &Event, base_url: &str) -> Option<Value> {
     let (event, data) = match &ev.payload {
         EventPayload::MessageUpsert(m) => ("message.exchange", exchange(m, "message")),
         EventPayload::MessageRevoked(m) => ("message.exchange", exchange(m, "message_revoke")),
+        EventPayload::MessageStatus(m) => ("message.status", crate::receipts::status_event(m)),
+        EventPayload::MessageReaction(u) => ("message.exchange", crate::reactions::exchange(u)),
         EventPayload::ConnectionUpdate(state) => (
             "instance.state",
             json!({
@@ -120,6 +123,8 @@ mod tests {
             media: None,
             revoked,
             deleted_for_me: false,
+            status: None,
+            reactions: Vec::new(),
         }
     }
 

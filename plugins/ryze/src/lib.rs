@@ -34,6 +34,8 @@
 mod events;
 mod media;
 mod openapi;
+mod reactions;
+mod receipts;
 mod routes;
 mod util;
 mod webhooks;

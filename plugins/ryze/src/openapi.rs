@@ -99,7 +99,7 @@ fn op(summary: &str, params: Value, body: Option<Value>, responses: Value) -> Va
 }
 
 /// (path, method, operationId) of every operation: `links` name operations by id.
-const OPERATION_IDS: [(&str, &str, &str); 17] = [
+const OPERATION_IDS: [(&str, &str, &str); 18] = [
     ("/instance/new", "post", "createInstance"),
     ("/instance/list", "get", "listInstances"),
     ("/instance/status/{instance}", "get", "getInstanceStatus"),
@@ -107,6 +107,7 @@ const OPERATION_IDS: [(&str, &str, &str); 17] = [
     ("/instance/logout/{instance}", "delete", "logoutInstance"),
     ("/instance/delete/{instance}", "delete", "deleteInstance"),
     ("/message/text/{instance}", "post", "sendText"),
+    ("/message/reaction/{instance}", "post", "sendReaction"),
     ("/chat/archive/{instance}", "post", "archiveChat"),
     ("/chat/pin/{instance}", "post", "pinChat"),
     ("/chat/mute/{instance}", "post", "muteChat"),
@@ -296,7 +297,7 @@ pub(crate) fn document() -> String {
                 },
                 "EventName": {
                     "type": "string",
-                    "description": "RyzeAPI event types. wagate emits message.exchange (messages, revocations) and instance.state (connection, QR, deletion); the others are accepted and never sent.",
+                    "description": "RyzeAPI event types. wagate emits message.exchange (messages, revocations), message.status (a receipt raised a message to sent, delivered, read or played) and instance.state (connection, QR, deletion); the others are accepted and never sent.",
                     "enum": ["message.exchange", "message.status", "call.update", "group.flow", "instance.state", "label.update"],
                 },
                 "Webhook": {
@@ -316,7 +317,7 @@ pub(crate) fn document() -> String {
                 },
                 "Event": {
                     "type": "object",
-                    "description": "Webhook/WebSocket envelope. event: message.exchange (data.type message | message_revoke) or instance.state.",
+                    "description": "Webhook/WebSocket envelope. event: message.exchange (data.type message | message_revoke), message.status (data: {type: message_status, id, status: sent | delivered | read | played, message: {id, fromMe, direction, chat, timestamp}}) or instance.state.",
                     "properties": {
                         "event": { "type": "string", "enum": ["message.exchange", "message.status", "instance.state"] },
                         "data": { "type": "object" },
@@ -442,7 +443,7 @@ pub(crate) fn document() -> String {
                 json!({ "200": okr("Messages.", json!({ "success": true, "message": "History retrieved successfully", "chat_jid": "5511999999999@s.whatsapp.net",
                             "count": 1, "hasMore": false, "nextCursor": null, "messages": [{ "id": "3EB0...", "fromMe": false, "direction": "incoming",
                             "senderJid": "5511999999999@s.whatsapp.net", "chatJid": "5511999999999@s.whatsapp.net", "timestamp": "2026-04-28T10:30:00Z",
-                            "type": "text", "text": "Hi", "revoked": false }] })),
+                            "type": "text", "text": "Hi", "revoked": false, "status": "read" }] })),
                         "400": err("Malformed JSON, missing or invalid number, count out of 1-1000, or a bad date.", "Number is required"), "404": not_found() }),
             )},
             "/chat/delete/{instance}": { "delete": op(
@@ -481,10 +482,34 @@ pub(crate) fn document() -> String {
     doc["paths"]["/events/getWebhook/{instance}"] = json!({ "get": get_webhook_op() });
     extra_schemas(&mut doc);
     media_paths(&mut doc);
+    reaction_path(&mut doc);
     for (path, method, id) in OPERATION_IDS {
         doc["paths"][path][method]["operationId"] = json!(id);
     }
     doc.to_string()
+}
+
+/// `POST /message/reaction/{instance}` (see `reactions.rs`).
+fn reaction_path(doc: &mut Value) {
+    doc["paths"]["/message/reaction/{instance}"] = json!({ "post": op(
+        "React to a stored message with an emoji; an empty emoji removes this account's reaction. Reactions reach webhooks as message.exchange with data.type reaction.",
+        json!([instance_param()]),
+        Some(body(
+            json!({ "messageId": { "type": "string", "description": "A message this instance stored." },
+                    "emoji": { "type": "string", "maxLength": 16, "description": "One emoji; empty removes the reaction." } }),
+            &["messageId", "emoji"],
+            json!({ "messageId": "3EB0...", "emoji": "👍" }),
+        )),
+        json!({
+            "200": okr("Reacted.", json!({ "success": true, "message": "Reaction sent successfully",
+                "data": { "reactionId": "3EB0...", "messageId": "3EB0...", "emoji": "👍", "timestamp": "2026-04-28T10:30:00Z",
+                          "chat": { "jid": "5511999999999", "type": "private" } } })),
+            "400": err("A missing messageId or emoji, or more than one emoji.", "MessageID is required"),
+            "404": err("Unknown instance, or a message this instance did not store.", "Message not found"),
+            "409": err("The message was revoked.", "A revoked message cannot be reacted to"),
+            "503": err("The instance is not connected.", "Instance is not connected to WhatsApp"),
+        }),
+    )});
 }
 
 /// The media routes (see `media.rs`), with their operation ids.

@@ -27,6 +27,7 @@ pub(crate) fn router() -> Router {
         .delete("/instance/logout/{instance}", logout)
         .delete("/instance/delete/{instance}", delete_instance)
         .post("/message/text/{instance}", send_text)
+        .post("/message/reaction/{instance}", crate::reactions::send)
         .post("/chat/archive/{instance}", archive_chat)
         .post("/chat/pin/{instance}", pin_chat)
         .post("/chat/mute/{instance}", mute_chat)
@@ -174,6 +175,8 @@ pub(crate) fn message_json(m: &Message) -> Value {
         "text": m.text,
         "media": m.media.as_ref().map(crate::media::media_json),
         "revoked": m.revoked,
+        "status": crate::receipts::status_json(m),
+        "reactions": crate::reactions::reactions_json(m),
     })
 }
 

@@ -155,9 +155,10 @@ macro_rules! core_ops {
 /// caller. Needs the `core` grant. See `wit/core.wit` for what each does and needs.
 pub mod core {
     use crate::types::{
-        Chat, ChatPatch, ConnectInfo, ConnectionState, CoreError, CreateOptions, CreatedInstance,
-        Instance, InstanceRef, InstanceStats, Integration, IntegrationSpec, MediaFile, MediaSend,
-        Message, MessagePage, RateDecision, Webhook, WebhookSpec,
+        Chat, ChatPatch, ChatPresence, ConnectInfo, ConnectionState, CoreError, CreateOptions,
+        CreatedInstance, Instance, InstanceRef, InstanceStats, Integration, IntegrationSpec,
+        MediaFile, MediaSend, Message, MessagePage, RateDecision, ReactionUpdate, Webhook,
+        WebhookSpec,
     };
 
     core_ops! {
@@ -215,6 +216,16 @@ pub mod core {
         fn normalize_jid(input: &str) -> Result<String, CoreError>;
         /// Count one hit against a host-kept rate-limit bucket.
         fn rate_limit(bucket: &str, limit: u32, window_ms: u64) -> RateDecision;
+        /// React to a stored message, or take the reaction off with `""` (`send`).
+        fn send_reaction(which: &InstanceRef, message_id: &str, emoji: &str) -> Result<ReactionUpdate, CoreError>;
+        /// Send read receipts for stored messages (`send`).
+        fn mark_read(which: &InstanceRef, message_ids: &[String]) -> Result<u32, CoreError>;
+        /// Mark a stored chat unread (`send`).
+        fn mark_chat_unread(which: &InstanceRef, chat: &str) -> Result<String, CoreError>;
+        /// Show typing/recording/paused in a chat, `paused` after `delay_ms` (`send`).
+        fn send_chat_presence(which: &InstanceRef, to: &str, presence: ChatPresence, delay_ms: u32) -> Result<String, CoreError>;
+        /// Set the account available or unavailable (`send`).
+        fn set_presence(which: &InstanceRef, available: bool) -> Result<(), CoreError>;
     }
 }
 

@@ -91,6 +91,10 @@ pub(crate) fn router() -> Router {
             "/sessions/{sid}/messages/{mid}/revoke",
             authed(revoke_message),
         )
+        .post(
+            "/sessions/{sid}/messages/{mid}/reaction",
+            authed(crate::reactions::send),
+        )
         .get(
             "/sessions/{sid}/webhooks",
             authed(crate::webhooks::get_webhooks),

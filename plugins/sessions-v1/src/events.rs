@@ -6,6 +6,8 @@
 //! | message-upsert | `message` / `message.from_me` | message fields |
 //! | message-revoked | `message.revoked` | message fields + `targetId` |
 //! | message-deleted | `message.deleted` | `{chatJid, targetId}` |
+//! | message-reaction | `message.reaction` | `{waMessageId, chatJid, reactionId, senderJid, fromMe, emoji, timestamp}` |
+//! | message-status | `message.ack` | `{waMessageId, chatJid, fromMe, status, timestamp}` (`status`: `sent`, `delivered`, `read`, `played`) |
 //! | chat-deleted | `chat.deleted` | `{chatJid}` |
 //! | chat-updated | `chat.update` | `{chatJid, change:"settings", archived, pinned, mutedUntil}` |
 //! | connection-update | `session.status` | `{status}` |
@@ -29,6 +31,7 @@ fn message_payload(m: &Message) -> Value {
         "body": m.text,
         "hasMedia": m.media.is_some(),
         "timestamp": m.timestamp,
+        "status": render::delivery_status(m),
     })
 }
 
@@ -53,6 +56,17 @@ fn name_and_payload(p: &EventPayload) -> (&'static str, Value) {
             "message.deleted",
             json!({ "chatJid": m.chat_jid, "targetId": m.id }),
         ),
+        EventPayload::MessageStatus(m) => (
+            "message.ack",
+            json!({
+                "waMessageId": m.id,
+                "chatJid": m.chat_jid,
+                "fromMe": m.from_me,
+                "status": render::delivery_status(m),
+                "timestamp": m.timestamp,
+            }),
+        ),
+        EventPayload::MessageReaction(u) => ("message.reaction", crate::reactions::event(u)),
         EventPayload::ChatDeleted(jid) => ("chat.deleted", json!({ "chatJid": jid })),
         EventPayload::ChatUpdated(c) => (
             "chat.update",

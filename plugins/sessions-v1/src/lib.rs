@@ -20,6 +20,7 @@
 //! | GET | /sessions/{sid}/messages/{mid}/media | read |
 //! | DELETE | /sessions/{sid}/messages/{mid} | send |
 //! | POST | /sessions/{sid}/messages/{mid}/revoke | send |
+//! | POST | /sessions/{sid}/messages/{mid}/reaction | send (`{emoji}`, `""` removes; see reactions.rs) |
 //! | GET, PUT | /sessions/{sid}/webhooks | manage |
 //! | GET, PUT, DELETE | /sessions/{sid}/integrations/chatwoot | manage |
 
@@ -28,6 +29,7 @@ mod events;
 mod integrations;
 mod media;
 mod openapi;
+mod reactions;
 mod render;
 mod webhooks;
 

@@ -201,6 +201,27 @@ pub(crate) fn document() -> Value {
                     "404": error_response("`not_found`: no such session or message"),
                     "409": error_response("`conflict`: already revoked")
                 }))
+            },
+            "/sessions/{sid}/messages/{mid}/reaction": {
+                "post": {
+                    "operationId": "reactToMessage", "summary": "React to a message",
+                    "description": "Puts this account's reaction (one emoji) on a stored message; an empty `emoji` takes it off. Contacts' reactions and this one reach webhooks as `message.reaction`. Requires `send`.",
+                    "parameters": [sid(), mid()],
+                    "requestBody": body(json!({
+                        "type": "object", "required": ["emoji"], "additionalProperties": false,
+                        "properties": { "emoji": { "type": "string", "maxLength": 16, "description": "One emoji; empty removes the reaction." } }
+                    })),
+                    "responses": {
+                        "200": ok("The message with its reactions, and the reaction sent", json!({
+                            "type": "object",
+                            "properties": { "message": r("Message"), "reaction": r("Reaction") }
+                        })),
+                        "403": forbidden("send"),
+                        "404": error_response("`not_found`: no such session or message"),
+                        "409": error_response("`conflict`: the message was revoked; `not_connected`: the session is not connected"),
+                        "422": invalid(), "401": error_response("`unauthorized`")
+                    }
+                }
             }
         },
         "components": {
@@ -276,7 +297,19 @@ pub(crate) fn document() -> Value {
                         "type": { "type": "string", "enum": ["text", "media", "revoked"] },
                         "text": { "type": ["string", "null"] },
                         "hasMedia": { "type": "boolean" },
-                        "revoked": { "type": "boolean" }
+                        "revoked": { "type": "boolean" },
+                        "status": { "type": ["string", "null"], "enum": ["sent", "delivered", "read", "played", null], "description": "The furthest receipt WhatsApp reported (sent, delivered, read, played); null until one arrives. Each step is also a `message.ack` event." },
+                        "reactions": { "type": "array", "items": { "$ref": "#/components/schemas/Reaction" }, "description": "The latest reaction of each account that reacted." }
+                    }
+                },
+                "Reaction": {
+                    "type": "object",
+                    "properties": {
+                        "id": { "type": "string", "description": "The reaction message's own id." },
+                        "senderJid": { "type": "string" },
+                        "fromMe": { "type": "boolean" },
+                        "emoji": { "type": "string", "description": "Empty in a `message.reaction` event when the reaction was taken off." },
+                        "timestamp": { "type": "integer", "description": "epoch ms" }
                     }
                 },
                 "SendText": {
@@ -292,7 +325,7 @@ pub(crate) fn document() -> Value {
                     "properties": {
                         "schema": { "const": "v1" },
                         "id": { "type": "string", "description": "evt_…; de-duplicate on it" },
-                        "event": { "type": "string", "enum": ["message", "message.from_me", "message.media", "message.revoked", "message.deleted", "chat.deleted", "chat.update", "session.status", "auth.qr", "session.created", "session.deleted"] },
+                        "event": { "type": "string", "enum": ["message", "message.from_me", "message.media", "message.revoked", "message.deleted", "message.ack", "message.reaction", "chat.deleted", "chat.update", "session.status", "auth.qr", "session.created", "session.deleted"] },
                         "session": { "type": "string" },
                         "organization": { "type": "string" },
                         "timestamp": { "type": "integer" },

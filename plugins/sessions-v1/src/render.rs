@@ -119,6 +119,20 @@ pub(crate) fn message(m: &Message) -> Value {
             "available": i.stored,
         })),
         "revoked": m.revoked,
+        "status": delivery_status(m),
+        "reactions": crate::reactions::reactions(m),
+    })
+}
+
+/// How far a message got, by its receipts: `sent`, `delivered`, `read`, `played`, or
+/// `null` while none arrived.
+pub(crate) fn delivery_status(m: &Message) -> Option<&'static str> {
+    use wagate_plugin_sdk::types::DeliveryStatus as S;
+    m.status.map(|s| match s {
+        S::Sent => "sent",
+        S::Delivered => "delivered",
+        S::Read => "read",
+        S::Played => "played",
     })
 }
 

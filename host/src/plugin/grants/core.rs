@@ -412,6 +412,65 @@ impl wit_core::Host for CoreView<'_> {
         let scoped = format!("plugin:{}:{}:{}", self.base.plugin.name, subject, bucket);
         Ok(ctx.core.rate_limit(&scoped, limit, window_ms).into())
     }
+
+    async fn send_reaction(
+        &mut self,
+        which: wit::InstanceRef,
+        message_id: String,
+        emoji: String,
+    ) -> wasmtime::Result<Result<wit::ReactionUpdate, wit::CoreError>> {
+        let which = which.into();
+        core_op!(self, |core, p| core
+            .send_reaction(&p, &which, &message_id, &emoji)
+            .await)
+    }
+
+    async fn mark_read(
+        &mut self,
+        which: wit::InstanceRef,
+        message_ids: Vec<String>,
+    ) -> wasmtime::Result<Result<u32, wit::CoreError>> {
+        let which = which.into();
+        core_op!(self, |core, p| core
+            .mark_read(&p, &which, &message_ids)
+            .await)
+    }
+
+    async fn mark_chat_unread(
+        &mut self,
+        which: wit::InstanceRef,
+        chat: String,
+    ) -> wasmtime::Result<Result<String, wit::CoreError>> {
+        let which = which.into();
+        core_op!(self, |core, p| core
+            .mark_chat_unread(&p, &which, &chat)
+            .await)
+    }
+
+    async fn send_chat_presence(
+        &mut self,
+        which: wit::InstanceRef,
+        to: String,
+        presence: wit::ChatPresence,
+        delay_ms: u32,
+    ) -> wasmtime::Result<Result<String, wit::CoreError>> {
+        let which = which.into();
+        let presence = presence.into();
+        core_op!(self, |core, p| core
+            .send_chat_presence(&p, &which, &to, presence, delay_ms)
+            .await)
+    }
+
+    async fn set_presence(
+        &mut self,
+        which: wit::InstanceRef,
+        available: bool,
+    ) -> wasmtime::Result<Result<(), wit::CoreError>> {
+        let which = which.into();
+        core_op!(self, |core, p| core
+            .set_presence(&p, &which, available)
+            .await)
+    }
 }
 
 #[cfg(test)]

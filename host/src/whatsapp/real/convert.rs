@@ -16,7 +16,7 @@ use whatsapp_rust::waproto::whatsapp as wa;
 
 use super::media::{MediaRef, inbound_media};
 use crate::core::model::DeliveryStatus;
-use crate::whatsapp::{Inbound, InboundMedia};
+use crate::whatsapp::{Inbound, InboundMedia, InboundReaction};
 
 /// What the gateway keeps of a message's text: its text, or a media caption.
 pub fn text_of(message: &wa::Message) -> Option<String> {
@@ -79,6 +79,24 @@ pub fn live(inbound: &InboundMessage) -> Option<(Inbound, Option<MediaRef>)> {
         },
         reference,
     ))
+}
+
+/// A live reaction message as the reaction it puts on (or, empty, takes off) the
+/// message its key names; `None` for anything else.
+pub fn reaction(inbound: &InboundMessage) -> Option<InboundReaction> {
+    let base = inbound.message.get_base_message();
+    let reaction = base.reaction_message.as_option()?;
+    let target = reaction.key.as_option()?.id.clone()?;
+    let info = &inbound.info;
+    Some(InboundReaction {
+        id: info.id.to_string(),
+        chat_jid: info.source.chat.to_non_ad_string(),
+        target_id: target,
+        sender: info.source.sender.to_non_ad_string(),
+        from_me: info.source.is_from_me,
+        emoji: reaction.text.clone().unwrap_or_default(),
+        timestamp: info.timestamp.timestamp_millis().max(0) as u64,
+    })
 }
 
 /// The messages of one history sync chunk, oldest first per chat. `own` is this

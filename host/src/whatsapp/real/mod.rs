@@ -44,7 +44,7 @@ use self::http::MediaHttp;
 use self::media::DownloadConfig;
 use self::session::{Session, Settings, Shared, jid};
 use self::tasks::TaskCounter;
-use super::{Link, LinkError, LinkEvent, OutboundMedia, Pairing, Sent};
+use super::{ChatPresence, Link, LinkError, LinkEvent, MessageRef, OutboundMedia, Pairing, Sent};
 use crate::core::model::{ChatPatch, ConnectionState};
 use crate::store::Store;
 use crate::util::now_ms;
@@ -342,6 +342,95 @@ impl Link for WhatsAppLink {
             id: result.message_id,
             timestamp: now_ms(),
         })
+    }
+
+    async fn send_reaction(
+        &self,
+        instance_id: &str,
+        target: &MessageRef<'_>,
+        emoji: &str,
+    ) -> Result<Sent, LinkError> {
+        let session = self.open(instance_id)?;
+        let chat = jid(target.chat)?;
+        // Groups attribute a reaction to the member whose message it is.
+        let participant =
+            (target.chat.ends_with("@g.us") && !target.from_me).then(|| target.sender.to_string());
+        let key = whatsapp_rust::waproto::whatsapp::MessageKey {
+            remote_jid: Some(target.chat.to_string()),
+            from_me: Some(target.from_me),
+            id: Some(target.id.to_string()),
+            participant,
+        };
+        let result = session
+            .client
+            .send_reaction(chat, key, emoji)
+            .await
+            .map_err(|e| failed("sending the reaction")(e.to_string()))?;
+        Ok(Sent {
+            id: result.message_id,
+            timestamp: now_ms(),
+        })
+    }
+
+    async fn mark_read(
+        &self,
+        instance_id: &str,
+        chat: &str,
+        sender: &str,
+        message_ids: &[String],
+    ) -> Result<(), LinkError> {
+        let session = self.open(instance_id)?;
+        let chat_jid = jid(chat)?;
+        // A group's receipt names the member whose messages they are.
+        let sender = if chat.ends_with("@g.us") {
+            Some(jid(sender)?)
+        } else {
+            None
+        };
+        let ids: Vec<&str> = message_ids.iter().map(String::as_str).collect();
+        session
+            .client
+            .mark_as_read(&chat_jid, sender.as_ref(), &ids)
+            .await
+            .map_err(|e| failed("sending read receipts")(format!("{e:#}")))
+    }
+
+    async fn mark_chat_unread(&self, instance_id: &str, chat: &str) -> Result<(), LinkError> {
+        let session = self.open(instance_id)?;
+        session
+            .client
+            .chat_actions()
+            .mark_chat_as_read(&jid(chat)?, false, None)
+            .await
+            .map_err(|e| failed("marking the chat unread")(e.to_string()))
+    }
+
+    async fn send_chat_presence(
+        &self,
+        instance_id: &str,
+        chat: &str,
+        presence: ChatPresence,
+    ) -> Result<(), LinkError> {
+        let session = self.open(instance_id)?;
+        let to = jid(chat)?;
+        let chatstate = session.client.chatstate();
+        match presence {
+            ChatPresence::Composing => chatstate.send_composing(&to).await,
+            ChatPresence::Recording => chatstate.send_recording(&to).await,
+            ChatPresence::Paused => chatstate.send_paused(&to).await,
+        }
+        .map_err(|e| failed("sending the chat state")(e.to_string()))
+    }
+
+    async fn set_presence(&self, instance_id: &str, available: bool) -> Result<(), LinkError> {
+        let session = self.open(instance_id)?;
+        let presence = session.client.presence();
+        if available {
+            presence.set_available().await
+        } else {
+            presence.set_unavailable().await
+        }
+        .map_err(|e| failed("setting the presence")(e.to_string()))
     }
 
     async fn revoke(

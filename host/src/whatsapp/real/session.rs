@@ -545,6 +545,14 @@ impl EventHandler for Bridge {
                 });
             }
             Event::Messages(batch) => {
+                // Reactions are not messages of their own: core puts them on the
+                // message they name.
+                for reaction in batch.iter().filter_map(convert::reaction) {
+                    self.send(LinkEvent::Reaction {
+                        instance_id: self.id(),
+                        reaction,
+                    });
+                }
                 for (message, reference) in batch.iter().filter_map(convert::live) {
                     let job = match (&message.media, reference) {
                         (Some(media), Some(reference))
