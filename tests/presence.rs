@@ -9,6 +9,7 @@ use crate::common;
 
 use common::Gateway;
 use common::evolution::{evo_json, open_instance};
+use common::v1::v1;
 use serde_json::{Value, json};
 
 const GLOBAL_KEY: &str = "evolution-global-key-for-presence";
@@ -197,5 +198,154 @@ fn read_receipts_unread_and_presence_reach_the_link_as_evolution_asks() {
         json!({"number": PEER, "presence": "recording", "delay": 0}),
     );
     assert_eq!(s, 400, "{v}");
+    assert_eq!(actions(&gw, name), before);
+}
+
+#[test]
+fn ryze_and_sessions_v1_mark_read_and_show_presence_through_the_link() {
+    let gw = Gateway::start();
+    let account = common::ryze::account(&gw, "acme");
+    let key = gw.key("acme", None);
+    let name = "both";
+    let (instance, _) = gw.connected_instance(&key, name);
+    let sid = instance["id"].as_str().unwrap().to_string();
+    let first = gw.inbound(name, PEER, "one", false);
+    let second = gw.inbound(name, PEER, "two", false);
+
+    // RyzeAPI.
+    let ryze = |path: &str, body: Value| {
+        common::ryze::ryze_json(
+            &gw,
+            "POST",
+            &format!("/api/{path}/{name}"),
+            Some(&account),
+            body,
+        )
+    };
+    let (s, v) = ryze("chat/markRead", json!({"messageIds": [first]}));
+    assert_eq!((s, &v["count"]), (200, &json!(1)), "{v}");
+    assert_eq!(v["success"], true);
+    let (s, v) = ryze(
+        "chat/markRead",
+        json!({"messageIds": ["3EB0000000000000000000"]}),
+    );
+    assert_eq!((s, v), (404, common::ryze::error("message not found")));
+    let (s, v) = ryze("chat/markRead", json!({}));
+    assert_eq!((s, v), (400, common::ryze::error("messageIds is required")));
+    let (s, v) = ryze("chat/markUnread", json!({"number": PEER}));
+    assert_eq!((s, &v["chat_jid"]), (200, &json!(PEER_JID)), "{v}");
+    let (s, v) = ryze(
+        "chat/presence",
+        json!({"number": PEER, "presence": "recording"}),
+    );
+    assert_eq!((s, &v["presence"]), (200, &json!("recording")), "{v}");
+    let (s, v) = ryze(
+        "chat/presence",
+        json!({"number": PEER, "presence": "shouting"}),
+    );
+    assert_eq!(s, 400, "{v}");
+    let (s, v) = ryze("instance/presence", json!({"presence": "available"}));
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        actions(&gw, name),
+        [
+            format!("read {PEER_JID} {first}"),
+            format!("unread {PEER_JID}"),
+            format!("recording {PEER_JID}"),
+            "available".to_string(),
+        ]
+    );
+
+    // sessions/v1.
+    let (s, v) = v1(
+        &gw,
+        "POST",
+        &format!("/sessions/{sid}/chats/{PEER_JID}/read"),
+        &key,
+        Some(json!({"messageIds": [second]})),
+    );
+    assert_eq!((s, v), (200, json!({"marked": 1})));
+    let (s, v) = v1(
+        &gw,
+        "POST",
+        &format!("/sessions/{sid}/chats/{PEER_JID}/read"),
+        &key,
+        Some(json!({"messageIds": []})),
+    );
+    assert_eq!(
+        (s, &v["error"]["code"]),
+        (422, &json!("validation_error")),
+        "{v}"
+    );
+    let (s, _) = v1(
+        &gw,
+        "POST",
+        &format!("/sessions/{sid}/chats/{PEER_JID}/unread"),
+        &key,
+        None,
+    );
+    assert_eq!(s, 204);
+    let (s, v) = v1(
+        &gw,
+        "POST",
+        &format!("/sessions/{sid}/chats/5511900000000@s.whatsapp.net/unread"),
+        &key,
+        None,
+    );
+    assert_eq!((s, &v["error"]["code"]), (404, &json!("not_found")), "{v}");
+    let (s, _) = v1(
+        &gw,
+        "POST",
+        &format!("/sessions/{sid}/chats/{PEER_JID}/presence"),
+        &key,
+        Some(json!({"state": "composing"})),
+    );
+    assert_eq!(s, 204);
+    let (s, v) = v1(
+        &gw,
+        "POST",
+        &format!("/sessions/{sid}/chats/{PEER_JID}/presence"),
+        &key,
+        Some(json!({"state": "composing", "delayMs": 61000})),
+    );
+    assert_eq!(s, 422, "{v}");
+    let (s, v) = v1(
+        &gw,
+        "PUT",
+        &format!("/sessions/{sid}/presence"),
+        &key,
+        Some(json!({"available": false})),
+    );
+    assert_eq!((s, v), (200, json!({"available": false})));
+    assert_eq!(
+        actions(&gw, name)[4..],
+        [
+            format!("read {PEER_JID} {second}"),
+            format!("unread {PEER_JID}"),
+            format!("composing {PEER_JID}"),
+            "unavailable".to_string(),
+        ]
+    );
+
+    // A read-only key, another org's key: refused, nothing sent.
+    let before = actions(&gw, name);
+    let read_only = gw.key("acme", Some(&["read"]));
+    let (s, v) = v1(
+        &gw,
+        "PUT",
+        &format!("/sessions/{sid}/presence"),
+        &read_only,
+        Some(json!({"available": true})),
+    );
+    assert_eq!((s, &v["error"]["code"]), (403, &json!("forbidden")), "{v}");
+    let stranger = gw.org_with_key("strangers", None);
+    let (s, _) = v1(
+        &gw,
+        "PUT",
+        &format!("/sessions/{sid}/presence"),
+        &stranger,
+        Some(json!({"available": true})),
+    );
+    assert_eq!(s, 404);
     assert_eq!(actions(&gw, name), before);
 }

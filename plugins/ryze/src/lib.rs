@@ -34,6 +34,7 @@
 mod events;
 mod media;
 mod openapi;
+mod presence;
 mod reactions;
 mod receipts;
 mod routes;

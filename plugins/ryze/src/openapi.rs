@@ -99,7 +99,7 @@ fn op(summary: &str, params: Value, body: Option<Value>, responses: Value) -> Va
 }
 
 /// (path, method, operationId) of every operation: `links` name operations by id.
-const OPERATION_IDS: [(&str, &str, &str); 18] = [
+const OPERATION_IDS: [(&str, &str, &str); 22] = [
     ("/instance/new", "post", "createInstance"),
     ("/instance/list", "get", "listInstances"),
     ("/instance/status/{instance}", "get", "getInstanceStatus"),
@@ -108,6 +108,14 @@ const OPERATION_IDS: [(&str, &str, &str); 18] = [
     ("/instance/delete/{instance}", "delete", "deleteInstance"),
     ("/message/text/{instance}", "post", "sendText"),
     ("/message/reaction/{instance}", "post", "sendReaction"),
+    ("/chat/markRead/{instance}", "post", "markRead"),
+    ("/chat/markUnread/{instance}", "post", "markUnread"),
+    ("/chat/presence/{instance}", "post", "sendChatPresence"),
+    (
+        "/instance/presence/{instance}",
+        "post",
+        "setInstancePresence",
+    ),
     ("/chat/archive/{instance}", "post", "archiveChat"),
     ("/chat/pin/{instance}", "post", "pinChat"),
     ("/chat/mute/{instance}", "post", "muteChat"),
@@ -483,6 +491,7 @@ pub(crate) fn document() -> String {
     extra_schemas(&mut doc);
     media_paths(&mut doc);
     reaction_path(&mut doc);
+    presence_paths(&mut doc);
     for (path, method, id) in OPERATION_IDS {
         doc["paths"][path][method]["operationId"] = json!(id);
     }
@@ -505,9 +514,78 @@ fn reaction_path(doc: &mut Value) {
                 "data": { "reactionId": "3EB0...", "messageId": "3EB0...", "emoji": "👍", "timestamp": "2026-04-28T10:30:00Z",
                           "chat": { "jid": "5511999999999", "type": "private" } } })),
             "400": err("A missing messageId or emoji, or more than one emoji.", "MessageID is required"),
-            "404": err("Unknown instance, or a message this instance did not store.", "Message not found"),
+            "404": err("Unknown instance, or a message this instance did not store.", "message not found"),
             "409": err("The message was revoked.", "A revoked message cannot be reacted to"),
             "503": err("The instance is not connected.", "Instance is not connected to WhatsApp"),
+        }),
+    )});
+}
+
+/// Read receipts and presence (see `presence.rs`).
+fn presence_paths(doc: &mut Value) {
+    let not_connected = || {
+        err(
+            "The instance is not connected.",
+            "Instance is not connected to WhatsApp",
+        )
+    };
+    let not_found = || {
+        err(
+            "Instance does not exist (or is not visible to the token).",
+            "Instance not found",
+        )
+    };
+    let number_body = |extra: Value, example: Value| {
+        let mut props = json!({ "number": number_schema() });
+        if let (Some(p), Some(e)) = (props.as_object_mut(), extra.as_object()) {
+            p.extend(e.clone());
+        }
+        body(props, &["number"], example)
+    };
+    doc["paths"]["/chat/markRead/{instance}"] = json!({ "post": op(
+        "Send read receipts for stored messages (this account's own are skipped).",
+        json!([instance_param()]),
+        Some(body(json!({ "messageIds": { "type": "array", "minItems": 1, "maxItems": 256, "items": { "type": "string" } } }),
+                  &["messageIds"], json!({ "messageIds": ["3EB0..."] }))),
+        json!({
+            "200": okr("Marked.", json!({ "success": true, "message": "Messages marked as read", "count": 1 })),
+            "400": err("Missing messageIds, or more than 256.", "messageIds is required"),
+            "404": err("Unknown instance, or a message this instance did not store.", "message not found"),
+            "503": not_connected(),
+        }),
+    )});
+    doc["paths"]["/chat/markUnread/{instance}"] = json!({ "post": op(
+        "Mark a stored chat unread on the account's devices.",
+        json!([instance_param()]),
+        Some(number_body(json!({}), json!({ "number": "5511999999999" }))),
+        json!({
+            "200": okr("Marked.", json!({ "success": true, "message": "Chat marked as unread", "chat_jid": "5511999999999@s.whatsapp.net" })),
+            "400": err("Malformed JSON or a missing number.", "Number is required"),
+            "404": err("Unknown instance, or a chat the gateway has not stored.", "Chat not found"),
+            "503": not_connected(),
+        }),
+    )});
+    doc["paths"]["/chat/presence/{instance}"] = json!({ "post": op(
+        "Show typing or recording in a chat; paused follows after delay milliseconds.",
+        json!([instance_param()]),
+        Some(number_body(json!({ "presence": { "enum": ["composing", "recording", "paused"] },
+                                 "delay": { "type": "integer", "minimum": 0, "maximum": 60000, "default": 0 } }),
+                         json!({ "number": "5511999999999", "presence": "composing", "delay": 3000 }))),
+        json!({
+            "200": okr("Sent.", json!({ "success": true, "message": "Presence sent", "presence": "composing" })),
+            "400": err("Missing number, an unknown presence, or a delay over 60000.", "Presence must be composing, recording or paused"),
+            "404": not_found(), "503": not_connected(),
+        }),
+    )});
+    doc["paths"]["/instance/presence/{instance}"] = json!({ "post": op(
+        "Set the account available (online) or unavailable.",
+        json!([instance_param()]),
+        Some(body(json!({ "presence": { "enum": ["available", "unavailable"] } }), &["presence"],
+                  json!({ "presence": "available" }))),
+        json!({
+            "200": okr("Set.", json!({ "success": true, "message": "Presence set", "presence": "available" })),
+            "400": err("An unknown presence.", "Presence must be available or unavailable"),
+            "404": not_found(), "503": not_connected(),
         }),
     )});
 }

@@ -28,6 +28,13 @@ pub(crate) fn router() -> Router {
         .delete("/instance/delete/{instance}", delete_instance)
         .post("/message/text/{instance}", send_text)
         .post("/message/reaction/{instance}", crate::reactions::send)
+        .post("/chat/markRead/{instance}", crate::presence::mark_read)
+        .post("/chat/markUnread/{instance}", crate::presence::mark_unread)
+        .post("/chat/presence/{instance}", crate::presence::chat_presence)
+        .post(
+            "/instance/presence/{instance}",
+            crate::presence::instance_presence,
+        )
         .post("/chat/archive/{instance}", archive_chat)
         .post("/chat/pin/{instance}", pin_chat)
         .post("/chat/mute/{instance}", mute_chat)

@@ -95,6 +95,22 @@ pub(crate) fn router() -> Router {
             "/sessions/{sid}/messages/{mid}/reaction",
             authed(crate::reactions::send),
         )
+        .post(
+            "/sessions/{sid}/chats/{cid}/read",
+            authed(crate::presence::read),
+        )
+        .post(
+            "/sessions/{sid}/chats/{cid}/unread",
+            authed(crate::presence::unread),
+        )
+        .post(
+            "/sessions/{sid}/chats/{cid}/presence",
+            authed(crate::presence::chat_presence),
+        )
+        .put(
+            "/sessions/{sid}/presence",
+            authed(crate::presence::set_presence),
+        )
         .get(
             "/sessions/{sid}/webhooks",
             authed(crate::webhooks::get_webhooks),

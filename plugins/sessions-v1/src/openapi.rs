@@ -222,6 +222,75 @@ pub(crate) fn document() -> Value {
                         "422": invalid(), "401": error_response("`unauthorized`")
                     }
                 }
+            },
+            "/sessions/{sid}/chats/{cid}/read": {
+                "post": {
+                    "operationId": "markRead", "summary": "Send read receipts",
+                    "description": "Sends read receipts for stored messages (this account's own are skipped). Requires `send`.",
+                    "parameters": [sid(), cid()],
+                    "requestBody": body(json!({
+                        "type": "object", "required": ["messageIds"], "additionalProperties": false,
+                        "properties": { "messageIds": { "type": "array", "minItems": 1, "maxItems": 256, "items": { "type": "string" } } }
+                    })),
+                    "responses": {
+                        "200": ok("How many were marked", json!({ "type": "object", "properties": { "marked": { "type": "integer" } } })),
+                        "403": forbidden("send"),
+                        "404": error_response("`not_found`: no such session, chat or message"),
+                        "409": error_response("`not_connected`: the session is not connected"),
+                        "422": invalid(), "401": error_response("`unauthorized`")
+                    }
+                }
+            },
+            "/sessions/{sid}/chats/{cid}/unread": {
+                "post": {
+                    "operationId": "markUnread", "summary": "Mark a chat unread",
+                    "description": "Marks the chat unread on the account's devices. 204 with no body. Requires `send`.",
+                    "parameters": [sid(), cid()],
+                    "responses": {
+                        "204": { "description": "Marked; no body" }, "403": forbidden("send"),
+                        "404": error_response("`not_found`: no such session or chat"),
+                        "409": error_response("`not_connected`: the session is not connected"),
+                        "401": error_response("`unauthorized`")
+                    }
+                }
+            },
+            "/sessions/{sid}/chats/{cid}/presence": {
+                "post": {
+                    "operationId": "sendChatPresence", "summary": "Show typing or recording",
+                    "description": "Shows `state` in the chat; with `delayMs`, `paused` follows that long after (the call answers at once). 204 with no body. Requires `send`.",
+                    "parameters": [sid(), cid()],
+                    "requestBody": body(json!({
+                        "type": "object", "required": ["state"], "additionalProperties": false,
+                        "properties": {
+                            "state": { "enum": ["composing", "recording", "paused"] },
+                            "delayMs": { "type": "integer", "minimum": 0, "maximum": 60000 }
+                        }
+                    })),
+                    "responses": {
+                        "204": { "description": "Sent; no body" }, "403": forbidden("send"),
+                        "404": error_response("`not_found`: no such session or chat"),
+                        "409": error_response("`not_connected`: the session is not connected"),
+                        "422": invalid(), "401": error_response("`unauthorized`")
+                    }
+                }
+            },
+            "/sessions/{sid}/presence": {
+                "put": {
+                    "operationId": "setPresence", "summary": "Set the account online or offline",
+                    "description": "Sets the account available (online) or unavailable. Requires `send`.",
+                    "parameters": [sid()],
+                    "requestBody": body(json!({
+                        "type": "object", "required": ["available"], "additionalProperties": false,
+                        "properties": { "available": { "type": "boolean" } }
+                    })),
+                    "responses": {
+                        "200": ok("The presence set", json!({ "type": "object", "properties": { "available": { "type": "boolean" } } })),
+                        "403": forbidden("send"),
+                        "404": error_response("`not_found`: no such session"),
+                        "409": error_response("`not_connected`: the session is not connected"),
+                        "422": invalid(), "401": error_response("`unauthorized`")
+                    }
+                }
             }
         },
         "components": {
