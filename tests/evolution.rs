@@ -1210,6 +1210,7 @@ mod library {
             deleted_for_me: false,
             truncated: false,
             reactions: Vec::new(),
+            content: None,
             origin: None,
             status: None,
         };

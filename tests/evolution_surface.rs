@@ -448,10 +448,10 @@ const EVOLUTION_ROUTES: &[(&str, &str, Cover)] = &[
     ("POST", "/message/sendWhatsAppAudio/{i}", Served),
     ("POST", "/message/sendStatus/{i}", Pending(17)),
     ("POST", "/message/sendSticker/{i}", Served),
-    ("POST", "/message/sendLocation/{i}", Pending(17)),
-    ("POST", "/message/sendContact/{i}", Pending(17)),
+    ("POST", "/message/sendLocation/{i}", Served),
+    ("POST", "/message/sendContact/{i}", Served),
     ("POST", "/message/sendReaction/{i}", Served),
-    ("POST", "/message/sendPoll/{i}", Pending(17)),
+    ("POST", "/message/sendPoll/{i}", Served),
     ("POST", "/message/sendList/{i}", Unavailable),
     ("POST", "/message/sendButtons/{i}", Unavailable),
     // chat.router.ts

@@ -362,6 +362,14 @@ impl Link for SlowLink {
     ) -> Result<Sent, LinkError> {
         self.0.send_media(id, to, media).await
     }
+    async fn send_content(
+        &self,
+        id: &str,
+        to: &str,
+        content: &wagate::core::model::Content,
+    ) -> Result<Sent, LinkError> {
+        self.0.send_content(id, to, content).await
+    }
     async fn send_reaction(
         &self,
         id: &str,
@@ -856,6 +864,7 @@ async fn get_message_reads_a_stored_message_as_the_caller() {
                 timestamp: 1_700_000_000_000,
                 text: Some("hello".into()),
                 media: None,
+                content: None,
             },
         )
         .await

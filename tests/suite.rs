@@ -9,6 +9,7 @@ mod common;
 
 mod chatwoot;
 mod console;
+mod content;
 mod core_api;
 mod core_store;
 mod cors;

@@ -174,6 +174,7 @@ impl Core {
             status: None,
             truncated,
             reactions: Vec::new(),
+            content: inbound.content,
         };
         self.commit_with_media(&instance, message, bytes, false)
             .await
@@ -217,6 +218,7 @@ impl Core {
                 status: None,
                 truncated,
                 reactions: Vec::new(),
+                content: inbound.content,
             });
         }
         self.store

@@ -165,6 +165,7 @@ impl Core {
             status: None,
             truncated: false,
             reactions: Vec::new(),
+            content: None,
         };
         self.commit_with_media(&instance, message, Some(outbound.bytes), true)
             .await

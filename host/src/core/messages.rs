@@ -104,6 +104,7 @@ impl Core {
             deleted_for_me: false,
             truncated: false,
             reactions: Vec::new(),
+            content: None,
             origin: origin.map(str::to_string),
             status: None,
         };

@@ -5,6 +5,7 @@
 
 pub mod authz;
 pub mod chats;
+pub mod content;
 pub mod credentials;
 pub mod deliveries;
 pub mod ingest;

@@ -296,6 +296,70 @@ pub struct Message {
     /// reaction is dropped). Absent while there are none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reactions: Vec<Reaction>,
+    /// What a message that is neither text nor media carries (a location, contact
+    /// cards, a poll), or the type name of one the gateway does not understand.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<Content>,
+}
+
+/// A message's structured content, besides text and media.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Content {
+    /// A location pin.
+    Location(Location),
+    /// One or several contact cards.
+    Contacts {
+        /// The cards, in order.
+        contacts: Vec<ContactCard>,
+    },
+    /// A poll.
+    Poll(Poll),
+    /// A message kind the gateway does not understand, kept by its WhatsApp type name
+    /// (`eventMessage`, ...) so nothing arrives silently dropped.
+    Unsupported {
+        /// WhatsApp's name of the message type.
+        type_name: String,
+    },
+}
+
+/// A location pin.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Location {
+    /// Degrees, -90..=90.
+    pub latitude: f64,
+    /// Degrees, -180..=180.
+    pub longitude: f64,
+    /// The place's name, if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Its address, if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+}
+
+// Coordinates are checked finite and in range before they are stored, so equality is
+// an equivalence (no NaN) and messages stay `Eq`.
+impl Eq for Location {}
+
+/// One contact card.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactCard {
+    /// The name shown.
+    pub display_name: String,
+    /// The vCard (3.0) text.
+    pub vcard: String,
+}
+
+/// A poll.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Poll {
+    /// The question.
+    pub question: String,
+    /// The options, 2 to 12.
+    pub options: Vec<String>,
+    /// How many options a voter may pick (1..=options).
+    pub selectable: u32,
 }
 
 /// One account's reaction on a message.

@@ -258,6 +258,67 @@ impl From<model::Message> for wit::Message {
             deleted_for_me: m.deleted_for_me,
             status: m.status.map(Into::into),
             reactions: m.reactions.into_iter().map(Into::into).collect(),
+            content: m.content.map(Into::into),
+        }
+    }
+}
+
+impl From<model::Content> for wit::MessageContent {
+    fn from(c: model::Content) -> Self {
+        match c {
+            model::Content::Location(l) => wit::MessageContent::Location(wit::Location {
+                latitude: l.latitude,
+                longitude: l.longitude,
+                name: l.name,
+                address: l.address,
+            }),
+            model::Content::Contacts { contacts } => wit::MessageContent::Contacts(
+                contacts
+                    .into_iter()
+                    .map(|c| wit::ContactCard {
+                        display_name: c.display_name,
+                        vcard: c.vcard,
+                    })
+                    .collect(),
+            ),
+            model::Content::Poll(p) => wit::MessageContent::Poll(wit::Poll {
+                question: p.question,
+                options: p.options,
+                selectable: p.selectable,
+            }),
+            model::Content::Unsupported { type_name } => {
+                wit::MessageContent::Unsupported(type_name)
+            }
+        }
+    }
+}
+
+impl From<wit::MessageContent> for model::Content {
+    fn from(c: wit::MessageContent) -> Self {
+        match c {
+            wit::MessageContent::Location(l) => model::Content::Location(model::Location {
+                latitude: l.latitude,
+                longitude: l.longitude,
+                name: l.name,
+                address: l.address,
+            }),
+            wit::MessageContent::Contacts(contacts) => model::Content::Contacts {
+                contacts: contacts
+                    .into_iter()
+                    .map(|c| model::ContactCard {
+                        display_name: c.display_name,
+                        vcard: c.vcard,
+                    })
+                    .collect(),
+            },
+            wit::MessageContent::Poll(p) => model::Content::Poll(model::Poll {
+                question: p.question,
+                options: p.options,
+                selectable: p.selectable,
+            }),
+            wit::MessageContent::Unsupported(type_name) => {
+                model::Content::Unsupported { type_name }
+            }
         }
     }
 }

@@ -8,7 +8,7 @@
 //! | GET | /admin/instances | every instance of every org |
 //! | DELETE | /admin/instances/{i}[?org=] | delete an instance (as its org's admin) |
 //! | POST | /admin/instances/{i}/connect[?org=] | start pairing `{phone?}` -> `{state, qr, pair_code}` (`wagate instance connect`) |
-//! | POST | /admin/sim/{i}/inbound | sim only: inject `{from, text, fromMe?, media?: {data, kind?, mimetype?, ext?, fileName?, durationSecs?}}` -> `{id, message, mediaPath}` |
+//! | POST | /admin/sim/{i}/inbound | sim only: inject `{from, text, fromMe?, media?: {data, kind?, mimetype?, ext?, fileName?, durationSecs?}, content?: {type: location\|contacts\|poll\|unsupported, ...}}` -> `{id, message, mediaPath}` |
 //! | POST | /admin/sim/{i}/link | sim only: `{up: bool}` takes the link down or up |
 //! | POST | /admin/sim/{i}/reaction | sim only: a contact's reaction `{messageId, emoji, from?}` (`""` takes it off; `from` defaults to the message's chat) -> `{message, reaction}` |
 //! | GET | /admin/sim/{i}/actions | sim only: what the session last put on the wire besides messages (`read <chat> <ids>`, `unread <chat>`, `composing <chat>`, `paused <chat>`, `available`, ...), oldest first |
@@ -129,6 +129,9 @@ struct InboundBody {
     #[serde(default)]
     from_me: bool,
     media: Option<MediaBody>,
+    /// A location, contact cards, a poll or an unsupported kind, as the native API
+    /// shows `content` (`{"type": "location", "latitude": ..., "longitude": ...}`).
+    content: Option<crate::core::model::Content>,
 }
 
 #[derive(Deserialize)]
@@ -293,11 +296,20 @@ async fn dispatch(core: &Core, sim_link: Option<&SimLink>, req: &Req, seg: &[&st
                 Some(media) => Some(inbound_media(media)?),
                 None => None,
             };
-            if body.text.is_none() && media.is_none() {
-                return Err(bad("give `text`, `media` or both"));
+            if body.text.is_none() && media.is_none() && body.content.is_none() {
+                return Err(bad(
+                    "give `text`, `media`, `content` or text with one of them",
+                ));
             }
             let inbound = sim
-                .inject(&record.instance.id, &chat, body.text, body.from_me, media)
+                .inject(
+                    &record.instance.id,
+                    &chat,
+                    body.text,
+                    body.from_me,
+                    media,
+                    body.content,
+                )
                 .map_err(crate::core::model::CoreError::from)?;
             let message = core.ingest_message(&record.instance.id, inbound).await?;
             // Where the bytes went, relative to the data folder (the operator's own

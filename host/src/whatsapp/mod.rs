@@ -8,7 +8,9 @@ pub mod sim;
 
 use async_trait::async_trait;
 
-use crate::core::model::{ChatPatch, ConnectionState, DeliveryStatus, MediaInfo, MediaKind};
+use crate::core::model::{
+    ChatPatch, ConnectionState, Content, DeliveryStatus, MediaInfo, MediaKind,
+};
 
 /// What `connect` hands back while pairing.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -59,6 +61,9 @@ pub struct Inbound {
     pub text: Option<String>,
     /// The message's media, if it carries any.
     pub media: Option<InboundMedia>,
+    /// A location, contact cards or a poll; or the type name of a message the link
+    /// does not understand.
+    pub content: Option<Content>,
 }
 
 /// Media arriving with a message.
@@ -288,6 +293,15 @@ pub trait Link: Send + Sync + 'static {
         instance_id: &str,
         to: &str,
         media: &OutboundMedia,
+    ) -> Result<Sent, LinkError>;
+
+    /// Sends a location, contact cards or a poll (never `Unsupported`) to a
+    /// normalised JID; returns once WhatsApp accepted it.
+    async fn send_content(
+        &self,
+        instance_id: &str,
+        to: &str,
+        content: &Content,
     ) -> Result<Sent, LinkError>;
 
     /// Reacts to `target` with `emoji` (empty: takes this account's reaction off);

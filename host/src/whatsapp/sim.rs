@@ -20,7 +20,7 @@ use super::{
     ChatPresence, Inbound, InboundMedia, InboundReaction, Link, LinkError, LinkEvent, MessageRef,
     OutboundMedia, Pairing, Sent,
 };
-use crate::core::model::{ChatPatch, ConnectionState};
+use crate::core::model::{ChatPatch, ConnectionState, Content};
 use crate::util::now_ms;
 
 /// Per-instance simulated session. Kept small: idle instances cost a few hundred bytes.
@@ -78,6 +78,7 @@ impl SimLink {
         text: Option<String>,
         from_me: bool,
         media: Option<InboundMedia>,
+        content: Option<Content>,
     ) -> Result<Inbound, LinkError> {
         self.require_open(instance_id)?;
         let owner = self
@@ -92,6 +93,7 @@ impl SimLink {
             timestamp: now_ms(),
             text,
             media,
+            content,
         };
         Ok(message)
     }
@@ -278,6 +280,24 @@ impl Link for SimLink {
         // sim as strict as the network.
         if media.bytes.is_empty() {
             return Err(LinkError::Rejected("media has no bytes".into()));
+        }
+        Ok(Sent {
+            id: new_message_id(),
+            timestamp: now_ms(),
+        })
+    }
+
+    async fn send_content(
+        &self,
+        instance_id: &str,
+        _to: &str,
+        content: &Content,
+    ) -> Result<Sent, LinkError> {
+        self.require_open(instance_id)?;
+        if matches!(content, Content::Unsupported { .. }) {
+            return Err(LinkError::Rejected(
+                "cannot send an unsupported message".into(),
+            ));
         }
         Ok(Sent {
             id: new_message_id(),

@@ -43,7 +43,7 @@ pub(crate) struct MessageBody {
     pub status: Option<&'static str>,
     pub message: Value,
     pub context_info: Option<Value>,
-    pub message_type: &'static str,
+    pub message_type: std::borrow::Cow<'static, str>,
     pub message_timestamp: u64,
     pub instance_id: String,
     pub source: &'static str,
@@ -63,13 +63,20 @@ pub(crate) fn key_of(m: &Message) -> Key {
 }
 
 /// The message's type and content in Baileys' terms.
-fn content(m: &Message) -> (&'static str, Value) {
+fn content(m: &Message) -> (std::borrow::Cow<'static, str>, Value) {
+    if let Some(c) = &m.content {
+        let (kind, message) = crate::content::message_of(c);
+        return (kind.into(), message);
+    }
     match &m.media {
         None => (
-            "conversation",
+            "conversation".into(),
             j!({ "conversation": m.text.clone().unwrap_or_default() }),
         ),
-        Some(info) => crate::media::content(info, m.text.as_deref()),
+        Some(info) => {
+            let (kind, message) = crate::media::content(info, m.text.as_deref());
+            (kind.into(), message)
+        }
     }
 }
 

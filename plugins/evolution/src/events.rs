@@ -66,7 +66,7 @@ struct Deleted {
     id: String,
     instance_id: String,
     key: chat::Key,
-    message_type: &'static str,
+    message_type: std::borrow::Cow<'static, str>,
     status: &'static str,
     source: &'static str,
     message_timestamp: u64,

@@ -11,6 +11,7 @@
 //! | DELETE | /instance/logout/{instanceName} | keeps the data; pair again with connect |
 //! | DELETE | /instance/delete/{instanceName} | the spec's body, errors and rate limit |
 //! | POST | /message/sendText/{instanceName} | `{number, text}` |
+//! | POST | /message/sendLocation, sendContact, sendPoll /{instanceName} | Evolution's DTOs (see content.rs) |
 //! | POST | /message/sendReaction/{instanceName} | `{key:{remoteJid, fromMe, id}, reaction}` (`""` removes; see reactions.rs) |
 //! | POST | /chat/markMessageAsRead, /chat/markChatUnread, /chat/sendPresence, /instance/setPresence /{instanceName} | read receipts and presence (see presence.rs) |
 //! | POST | /message/sendMedia, sendWhatsAppAudio, sendSticker, sendPtv /{instanceName} | media (see media.rs) |
@@ -72,6 +73,7 @@ use wagate_plugin_sdk::prelude::*;
 
 mod chat;
 mod chatwoot;
+mod content;
 mod events;
 mod input;
 mod instance;
@@ -135,6 +137,15 @@ fn router() -> Router {
         })
         .post("/message/sendReaction/{instanceName}", |r, p| {
             run(r, p, reactions::send)
+        })
+        .post("/message/sendLocation/{instanceName}", |r, p| {
+            run(r, p, content::send_location)
+        })
+        .post("/message/sendContact/{instanceName}", |r, p| {
+            run(r, p, content::send_contact)
+        })
+        .post("/message/sendPoll/{instanceName}", |r, p| {
+            run(r, p, content::send_poll)
         })
         .post("/chat/markMessageAsRead/{instanceName}", |r, p| {
             run(r, p, presence::mark_read)

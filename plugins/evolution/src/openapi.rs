@@ -458,6 +458,7 @@ pub(crate) fn document() -> String {
         .chain(media_paths())
         .chain(reaction_paths())
         .chain(presence_paths())
+        .chain(content_paths())
     {
         doc["paths"][path] = item;
     }
@@ -499,6 +500,84 @@ fn reaction_paths() -> [(&'static str, Value); 1] {
         "/message/sendReaction/{instanceName}",
         json!({ "post": op }),
     )]
+}
+
+/// `sendLocation`, `sendContact`, `sendPoll` (see content.rs).
+fn content_paths() -> Vec<(&'static str, Value)> {
+    let send = |id: &str, summary: &str, schema: Value| {
+        let mut o = op(
+            summary,
+            "Message",
+            true,
+            Some(body(schema)),
+            ok(
+                "201",
+                "The message",
+                json!({ "$ref": "#/components/schemas/Message" }),
+            ),
+        );
+        o["operationId"] = json!(id);
+        json!({ "post": o })
+    };
+    vec![
+        (
+            "/message/sendLocation/{instanceName}",
+            send(
+                "sendLocation",
+                "Send a location (latitude -90..90, longitude -180..180)",
+                json!({
+                    "type": "object", "required": ["number", "latitude", "longitude", "name", "address"],
+                    "properties": {
+                        "number": { "$ref": "#/components/schemas/Number" },
+                        "latitude": { "type": "number", "minimum": -90, "maximum": 90 },
+                        "longitude": { "type": "number", "minimum": -180, "maximum": 180 },
+                        "name": { "type": "string", "maxLength": 1024 }, "address": { "type": "string", "maxLength": 1024 }
+                    }
+                }),
+            ),
+        ),
+        (
+            "/message/sendContact/{instanceName}",
+            send(
+                "sendContact",
+                "Send one or several contact cards (vCards are written from the fields)",
+                json!({
+                    "type": "object", "required": ["number", "contact"],
+                    "properties": {
+                        "number": { "$ref": "#/components/schemas/Number" },
+                        "contact": { "type": "array", "minItems": 1, "maxItems": 20, "items": {
+                            "type": "object", "required": ["fullName", "phoneNumber"],
+                            "properties": {
+                                "fullName": { "type": "string", "minLength": 1, "maxLength": 1024 },
+                                "wuid": { "type": "string", "minLength": 10, "pattern": "^[0-9]+$" },
+                                "phoneNumber": { "type": "string", "minLength": 10, "maxLength": 64 },
+                                "organization": { "type": "string", "maxLength": 256 },
+                                "email": { "type": "string", "maxLength": 256 },
+                                "url": { "type": "string", "maxLength": 1024 }
+                            }
+                        } }
+                    }
+                }),
+            ),
+        ),
+        (
+            "/message/sendPoll/{instanceName}",
+            send(
+                "sendPoll",
+                "Send a poll (2 to 10 distinct options; selectableCount 0 means any number)",
+                json!({
+                    "type": "object", "required": ["number", "name", "selectableCount", "values"],
+                    "properties": {
+                        "number": { "$ref": "#/components/schemas/Number" },
+                        "name": { "type": "string", "minLength": 1, "maxLength": 1024 },
+                        "selectableCount": { "type": "integer", "minimum": 0, "maximum": 10 },
+                        "values": { "type": "array", "minItems": 2, "maxItems": 10, "uniqueItems": true,
+                                    "items": { "type": "string", "minLength": 1, "maxLength": 1024 } }
+                    }
+                }),
+            ),
+        ),
+    ]
 }
 
 /// Read receipts and presence (see presence.rs).

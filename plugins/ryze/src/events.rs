@@ -84,6 +84,10 @@ fn state_name(s: ConnectionState) -> &'static str {
 fn exchange(m: &Message, kind: &str) -> Value {
     let content = if kind == "message_revoke" {
         json!({})
+    } else if let Some(c) = &m.content {
+        // A location, contact cards or a poll under its kind's name.
+        let (name, value) = wagate_plugin_sdk::content_json(c);
+        json!({ "text": m.text, name: value })
     } else {
         json!({ "text": m.text })
     };
@@ -125,6 +129,7 @@ mod tests {
             deleted_for_me: false,
             status: None,
             reactions: Vec::new(),
+            content: None,
         }
     }
 

@@ -164,8 +164,11 @@ fn chat_json(c: &Chat, now: u64) -> Value {
 
 /// One stored message as the history endpoint lists it.
 pub(crate) fn message_json(m: &Message) -> Value {
+    let structured = m.content.as_ref().map(wagate_plugin_sdk::content_json);
     let kind = if m.revoked {
         "revoked"
+    } else if let Some((kind, _)) = &structured {
+        kind
     } else if m.media.is_some() {
         "media"
     } else {
@@ -184,6 +187,7 @@ pub(crate) fn message_json(m: &Message) -> Value {
         "revoked": m.revoked,
         "status": crate::receipts::status_json(m),
         "reactions": crate::reactions::reactions_json(m),
+        "content": structured.map(|(_, v)| v),
     })
 }
 

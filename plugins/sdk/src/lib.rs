@@ -157,8 +157,8 @@ pub mod core {
     use crate::types::{
         Chat, ChatPatch, ChatPresence, ConnectInfo, ConnectionState, CoreError, CreateOptions,
         CreatedInstance, Instance, InstanceRef, InstanceStats, Integration, IntegrationSpec,
-        MediaFile, MediaSend, Message, MessagePage, RateDecision, ReactionUpdate, Webhook,
-        WebhookSpec,
+        MediaFile, MediaSend, Message, MessageContent, MessagePage, RateDecision, ReactionUpdate,
+        Webhook, WebhookSpec,
     };
 
     core_ops! {
@@ -226,6 +226,8 @@ pub mod core {
         fn send_chat_presence(which: &InstanceRef, to: &str, presence: ChatPresence, delay_ms: u32) -> Result<String, CoreError>;
         /// Set the account available or unavailable (`send`).
         fn set_presence(which: &InstanceRef, available: bool) -> Result<(), CoreError>;
+        /// Send a location, contact cards or a poll (`send`).
+        fn send_content(which: &InstanceRef, to: &str, content: &MessageContent) -> Result<Message, CoreError>;
     }
 }
 
@@ -422,4 +424,33 @@ pub mod prelude {
         Instance, InstanceRef, MediaFile, MediaInfo, MediaKind, MediaSend, MediaSource, Message,
         Missing, Principal, ResourceKind,
     };
+}
+
+/// A message's structured content (location, contact cards, poll, or the type name
+/// of an unsupported kind) as plain JSON with camelCase fields, and the kind's short
+/// name (`location`, `contacts`, `poll`, `unsupported`): the shape the bundled
+/// dialects other than Evolution show it in.
+pub fn content_json(content: &types::MessageContent) -> (&'static str, serde_json::Value) {
+    use serde_json::json;
+    use types::MessageContent as C;
+    match content {
+        C::Location(l) => (
+            "location",
+            json!({ "latitude": l.latitude, "longitude": l.longitude, "name": l.name, "address": l.address }),
+        ),
+        C::Contacts(cards) => (
+            "contacts",
+            json!(
+                cards
+                    .iter()
+                    .map(|c| json!({ "displayName": c.display_name, "vcard": c.vcard }))
+                    .collect::<Vec<_>>()
+            ),
+        ),
+        C::Poll(p) => (
+            "poll",
+            json!({ "question": p.question, "options": p.options, "selectable": p.selectable }),
+        ),
+        C::Unsupported(type_name) => ("unsupported", json!({ "typeName": type_name })),
+    }
 }

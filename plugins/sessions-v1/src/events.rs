@@ -27,7 +27,15 @@ fn message_payload(m: &Message) -> Value {
         "chatJid": m.chat_jid,
         "senderJid": m.sender,
         "fromMe": m.from_me,
-        "type": if m.revoked { "revoke" } else if m.media.is_some() { "media" } else { "text" },
+        "type": if m.revoked {
+            "revoke"
+        } else if let Some(c) = &m.content {
+            wagate_plugin_sdk::content_json(c).0
+        } else if m.media.is_some() {
+            "media"
+        } else {
+            "text"
+        },
         "body": m.text,
         "hasMedia": m.media.is_some(),
         "timestamp": m.timestamp,

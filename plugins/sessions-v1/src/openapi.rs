@@ -363,12 +363,13 @@ pub(crate) fn document() -> Value {
                         "fromMe": { "type": "boolean" },
                         "sender": { "type": "string" },
                         "timestamp": { "type": "integer", "description": "epoch ms" },
-                        "type": { "type": "string", "enum": ["text", "media", "revoked"] },
+                        "type": { "type": "string", "enum": ["text", "media", "revoked", "location", "contacts", "poll", "unsupported"] },
                         "text": { "type": ["string", "null"] },
                         "hasMedia": { "type": "boolean" },
                         "revoked": { "type": "boolean" },
                         "status": { "type": ["string", "null"], "enum": ["sent", "delivered", "read", "played", null], "description": "The furthest receipt WhatsApp reported (sent, delivered, read, played); null until one arrives. Each step is also a `message.ack` event." },
-                        "reactions": { "type": "array", "items": { "$ref": "#/components/schemas/Reaction" }, "description": "The latest reaction of each account that reacted." }
+                        "reactions": { "type": "array", "items": { "$ref": "#/components/schemas/Reaction" }, "description": "The latest reaction of each account that reacted." },
+                        "content": { "type": ["object", "array", "null"], "description": "For type location `{latitude, longitude, name, address}`, contacts `[{displayName, vcard}]`, poll `{question, options, selectable}`, unsupported `{typeName}` (WhatsApp's name of a kind the gateway does not understand); null otherwise." }
                     }
                 },
                 "Reaction": {

@@ -94,8 +94,11 @@ pub(crate) fn chat(c: &Chat) -> Value {
 }
 
 pub(crate) fn message(m: &Message) -> Value {
+    let structured = m.content.as_ref().map(wagate_plugin_sdk::content_json);
     let kind = if m.revoked {
         "revoked"
+    } else if let Some((kind, _)) = &structured {
+        kind
     } else if m.media.is_some() {
         "media"
     } else {
@@ -121,6 +124,7 @@ pub(crate) fn message(m: &Message) -> Value {
         "revoked": m.revoked,
         "status": delivery_status(m),
         "reactions": crate::reactions::reactions(m),
+        "content": structured.map(|(_, v)| v),
     })
 }
 

@@ -230,6 +230,7 @@ impl Conv<new::Message> for old::Message {
             deleted_for_me: self.deleted_for_me,
             status: None,
             reactions: Vec::new(),
+            content: None,
         }
     }
 }

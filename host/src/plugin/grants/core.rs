@@ -471,6 +471,20 @@ impl wit_core::Host for CoreView<'_> {
             .set_presence(&p, &which, available)
             .await)
     }
+
+    async fn send_content(
+        &mut self,
+        which: wit::InstanceRef,
+        to: String,
+        content: wit::MessageContent,
+    ) -> wasmtime::Result<Result<wit::Message, wit::CoreError>> {
+        let which = which.into();
+        let content = content.into();
+        let origin = self.base.plugin.name.clone();
+        core_op!(self, |core, p| core
+            .send_content(&p, &which, &to, content, Some(&origin))
+            .await)
+    }
 }
 
 #[cfg(test)]

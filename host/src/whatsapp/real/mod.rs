@@ -45,7 +45,7 @@ use self::media::DownloadConfig;
 use self::session::{Session, Settings, Shared, jid};
 use self::tasks::TaskCounter;
 use super::{ChatPresence, Link, LinkError, LinkEvent, MessageRef, OutboundMedia, Pairing, Sent};
-use crate::core::model::{ChatPatch, ConnectionState};
+use crate::core::model::{ChatPatch, ConnectionState, ContactCard, Content};
 use crate::store::Store;
 use crate::util::now_ms;
 
@@ -338,6 +338,80 @@ impl Link for WhatsAppLink {
             .send_message(to, media::message(upload, media))
             .await
             .map_err(|e| failed("sending the media message")(e.to_string()))?;
+        Ok(Sent {
+            id: result.message_id,
+            timestamp: now_ms(),
+        })
+    }
+
+    async fn send_content(
+        &self,
+        instance_id: &str,
+        to: &str,
+        content: &Content,
+    ) -> Result<Sent, LinkError> {
+        use whatsapp_rust::waproto::whatsapp as wa;
+        let session = self.open(instance_id)?;
+        let to = jid(to)?;
+        let card = |c: &ContactCard| wa::message::ContactMessage {
+            display_name: Some(c.display_name.clone()),
+            vcard: Some(c.vcard.clone()),
+            ..Default::default()
+        };
+        let message = match content {
+            Content::Poll(p) => {
+                // The library keeps the poll's secret in the message; votes are not
+                // decrypted by the gateway yet.
+                let (result, _secret) = session
+                    .client
+                    .polls()
+                    .create(to, &p.question, &p.options, p.selectable)
+                    .await
+                    .map_err(|e| failed("sending the poll")(e.to_string()))?;
+                return Ok(Sent {
+                    id: result.message_id,
+                    timestamp: now_ms(),
+                });
+            }
+            Content::Location(l) => wa::Message {
+                location_message: whatsapp_rust::waproto::buffa::MessageField::some(
+                    wa::message::LocationMessage {
+                        degrees_latitude: Some(l.latitude),
+                        degrees_longitude: Some(l.longitude),
+                        name: l.name.clone(),
+                        address: l.address.clone(),
+                        ..Default::default()
+                    },
+                ),
+                ..Default::default()
+            },
+            Content::Contacts { contacts } if contacts.len() == 1 => wa::Message {
+                contact_message: whatsapp_rust::waproto::buffa::MessageField::some(card(
+                    &contacts[0],
+                )),
+                ..Default::default()
+            },
+            Content::Contacts { contacts } => wa::Message {
+                contacts_array_message: whatsapp_rust::waproto::buffa::MessageField::some(
+                    wa::message::ContactsArrayMessage {
+                        display_name: Some(format!("{} contacts", contacts.len())),
+                        contacts: contacts.iter().map(card).collect(),
+                        ..Default::default()
+                    },
+                ),
+                ..Default::default()
+            },
+            Content::Unsupported { .. } => {
+                return Err(LinkError::Rejected(
+                    "cannot send an unsupported message".into(),
+                ));
+            }
+        };
+        let result = session
+            .client
+            .send_message(to, message)
+            .await
+            .map_err(|e| failed("sending the message")(e.to_string()))?;
         Ok(Sent {
             id: result.message_id,
             timestamp: now_ms(),
