@@ -462,7 +462,7 @@ const EVOLUTION_ROUTES: &[(&str, &str, Cover)] = &[
     ("DELETE", "/chat/deleteMessageForEveryone/{i}", Served),
     ("POST", "/chat/fetchProfilePictureUrl/{i}", Pending(16)),
     ("POST", "/chat/getBase64FromMediaMessage/{i}", Served),
-    ("POST", "/chat/updateMessage/{i}", Pending(17)),
+    ("POST", "/chat/updateMessage/{i}", Served),
     ("POST", "/chat/sendPresence/{i}", Served),
     ("POST", "/chat/updateBlockStatus/{i}", Pending(16)),
     ("POST", "/chat/findContacts/{i}", Pending(16)),

@@ -362,6 +362,15 @@ impl Link for SlowLink {
     ) -> Result<Sent, LinkError> {
         self.0.send_media(id, to, media).await
     }
+    async fn edit_message(
+        &self,
+        id: &str,
+        chat: &str,
+        msg: &str,
+        text: &str,
+    ) -> Result<(), LinkError> {
+        self.0.edit_message(id, chat, msg, text).await
+    }
     async fn send_content(
         &self,
         id: &str,

@@ -13,6 +13,7 @@ mod content;
 mod core_api;
 mod core_store;
 mod cors;
+mod edits;
 mod events;
 mod events_dialects;
 mod evolution;

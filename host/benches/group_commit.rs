@@ -70,6 +70,7 @@ async fn round(max_batch: usize, n: usize) -> (Duration, f64) {
                     timestamp: 1_700_000_000_000,
                     text: Some("hello".into()),
                     media: None,
+                    content: None,
                 };
                 core.ingest_message(&id, inbound).await.unwrap();
             }

@@ -120,6 +120,14 @@ impl Core {
                 .record_receipts(&instance_id, message_ids, status)
                 .await
                 .map(|_| ()),
+            LinkEvent::Edit {
+                instance_id,
+                message_id,
+                text,
+            } => self
+                .ingest_edit(&instance_id, &message_id, text)
+                .await
+                .map(|_| ()),
             LinkEvent::Reaction {
                 instance_id,
                 reaction,

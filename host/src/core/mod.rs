@@ -8,6 +8,7 @@ pub mod chats;
 pub mod content;
 pub mod credentials;
 pub mod deliveries;
+pub mod edits;
 pub mod ingest;
 pub mod instances;
 pub mod integrations;

@@ -602,11 +602,14 @@ pub enum EventPayload {
     /// A reaction was put on or taken off a stored message (by a contact or by this
     /// account).
     MessageReaction(ReactionUpdate),
+    /// A message's text was edited (by this account or, inbound, by its author): the
+    /// message with its new text.
+    MessageEdited(Message),
 }
 
 impl EventPayload {
     /// Every event kind, as webhook filters name them.
-    pub const KINDS: [&'static str; 12] = [
+    pub const KINDS: [&'static str; 13] = [
         "message_upsert",
         "message_revoked",
         "message_media",
@@ -619,6 +622,7 @@ impl EventPayload {
         "instance_created",
         "message_status",
         "message_reaction",
+        "message_edited",
     ];
 
     /// The kind of this event (one of [`Self::KINDS`]).
@@ -636,6 +640,7 @@ impl EventPayload {
             EventPayload::InstanceCreated(_) => "instance_created",
             EventPayload::MessageStatus(_) => "message_status",
             EventPayload::MessageReaction(_) => "message_reaction",
+            EventPayload::MessageEdited(_) => "message_edited",
         }
     }
 }

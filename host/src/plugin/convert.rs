@@ -479,6 +479,7 @@ impl From<model::EventPayload> for wit::EventPayload {
             P::InstanceCreated(i) => wit::EventPayload::InstanceCreated(i.into()),
             P::MessageStatus(m) => wit::EventPayload::MessageStatus(m.into()),
             P::MessageReaction(u) => wit::EventPayload::MessageReaction(u.into()),
+            P::MessageEdited(m) => wit::EventPayload::MessageEdited(m.into()),
         }
     }
 }

@@ -8,10 +8,11 @@
 //! | GET | /admin/instances | every instance of every org |
 //! | DELETE | /admin/instances/{i}[?org=] | delete an instance (as its org's admin) |
 //! | POST | /admin/instances/{i}/connect[?org=] | start pairing `{phone?}` -> `{state, qr, pair_code}` (`wagate instance connect`) |
-//! | POST | /admin/sim/{i}/inbound | sim only: inject `{from, text, fromMe?, media?: {data, kind?, mimetype?, ext?, fileName?, durationSecs?}, content?: {type: location\|contacts\|poll\|unsupported, ...}}` -> `{id, message, mediaPath}` |
+//! | POST | /admin/sim/{i}/inbound | sim only: inject `{from, text, fromMe?, media?: {data, kind?, mimetype?, ext?, fileName?, durationSecs?}, content?: {type: location\|contacts\|poll\|unsupported, ...}, timestamp?}` -> `{id, message, mediaPath}` |
 //! | POST | /admin/sim/{i}/link | sim only: `{up: bool}` takes the link down or up |
 //! | POST | /admin/sim/{i}/reaction | sim only: a contact's reaction `{messageId, emoji, from?}` (`""` takes it off; `from` defaults to the message's chat) -> `{message, reaction}` |
 //! | GET | /admin/sim/{i}/actions | sim only: what the session last put on the wire besides messages (`read <chat> <ids>`, `unread <chat>`, `composing <chat>`, `paused <chat>`, `available`, ...), oldest first |
+//! | POST | /admin/sim/{i}/edit | sim only: the author's edit of a stored message `{messageId, text}` -> the message as edited |
 //! | POST | /admin/sim/{i}/receipt | sim only: the contact's receipt `{messageIds: [...], status: sent\|delivered\|read\|played}` -> `{changed}` (ids not stored are skipped, as the link does) |
 //!
 //! `{i}` is an instance id or name. Names are unique per org only: `?org=<id or name>`
@@ -48,6 +49,7 @@ pub async fn handle(app: &super::App, req: &Req) -> (&'static str, ApiResult) {
         ["sim", _, "receipt"] => "admin:sim_receipt",
         ["sim", _, "reaction"] => "admin:sim_reaction",
         ["sim", _, "actions"] => "admin:sim_actions",
+        ["sim", _, "edit"] => "admin:sim_edit",
         ["plugins"] | ["plugins", "reload"] => "admin:plugins",
         ["events", ..] => "admin:events",
         _ => "admin:other",
@@ -132,6 +134,8 @@ struct InboundBody {
     /// A location, contact cards, a poll or an unsupported kind, as the native API
     /// shows `content` (`{"type": "location", "latitude": ..., "longitude": ...}`).
     content: Option<crate::core::model::Content>,
+    /// When it was sent, epoch ms; default: now (an older one tests time windows).
+    timestamp: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -311,6 +315,10 @@ async fn dispatch(core: &Core, sim_link: Option<&SimLink>, req: &Req, seg: &[&st
                     body.content,
                 )
                 .map_err(crate::core::model::CoreError::from)?;
+            let inbound = crate::whatsapp::Inbound {
+                timestamp: body.timestamp.unwrap_or(inbound.timestamp),
+                ..inbound
+            };
             let message = core.ingest_message(&record.instance.id, inbound).await?;
             // Where the bytes went, relative to the data folder (the operator's own
             // disk layout; tests check deletes against it).
@@ -349,6 +357,24 @@ async fn dispatch(core: &Core, sim_link: Option<&SimLink>, req: &Req, seg: &[&st
             let record = find(core, req, i)?;
             sim(sim_link)?.set_link_up(&record.instance.id, body.up);
             ok(&serde_json::json!({"up": body.up, "state": core.link().state(&record.instance.id)}))
+        }
+        ["sim", i, "edit"] if m == Method::POST => {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields, rename_all = "camelCase")]
+            struct EditBody {
+                message_id: String,
+                text: String,
+            }
+            let body: EditBody = req.json()?;
+            let record = find(core, req, i)?;
+            sim(sim_link)?
+                .require_open(&record.instance.id)
+                .map_err(crate::core::model::CoreError::from)?;
+            let edited = core
+                .ingest_edit(&record.instance.id, &body.message_id, body.text)
+                .await?
+                .ok_or_else(crate::core::messages::message_not_found)?;
+            ok(&edited)
         }
         ["sim", i, "actions"] if m == Method::GET => {
             let record = find(core, req, i)?;

@@ -260,6 +260,15 @@ pub enum LinkEvent {
         /// Epoch ms of the receipt.
         timestamp: u64,
     },
+    /// A message's text was edited by its author.
+    Edit {
+        /// The instance whose session reported it.
+        instance_id: String,
+        /// The edited message.
+        message_id: String,
+        /// Its new text.
+        text: String,
+    },
     /// A reaction was put on (or taken off) a message.
     Reaction {
         /// The instance whose session reported it.
@@ -303,6 +312,15 @@ pub trait Link: Send + Sync + 'static {
         to: &str,
         content: &Content,
     ) -> Result<Sent, LinkError>;
+
+    /// Replaces the text of this account's message `message_id` in `chat`.
+    async fn edit_message(
+        &self,
+        instance_id: &str,
+        chat: &str,
+        message_id: &str,
+        text: &str,
+    ) -> Result<(), LinkError>;
 
     /// Reacts to `target` with `emoji` (empty: takes this account's reaction off);
     /// returns once WhatsApp accepted the reaction message.

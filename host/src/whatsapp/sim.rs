@@ -287,6 +287,22 @@ impl Link for SimLink {
         })
     }
 
+    async fn edit_message(
+        &self,
+        instance_id: &str,
+        _chat: &str,
+        message_id: &str,
+        _text: &str,
+    ) -> Result<(), LinkError> {
+        self.require_open(instance_id)?;
+        if self.with_session(instance_id, |s| s.revoked.contains(message_id)) {
+            return Err(LinkError::Rejected(
+                "a revoked message cannot be edited".into(),
+            ));
+        }
+        Ok(())
+    }
+
     async fn send_content(
         &self,
         instance_id: &str,

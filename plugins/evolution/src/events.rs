@@ -12,6 +12,7 @@
 //! | connection-update | CONNECTION_UPDATE | `{instance, state, statusReason}` |
 //! | qr-updated | QRCODE_UPDATED | `{qrcode: {instance, pairingCode, code, base64}}` |
 //! | message-reaction | MESSAGES_UPSERT | the reaction as its own `reactionMessage` (see reactions.rs) |
+//! | message-edited | MESSAGES_EDITED | the message as edited, `status: "EDITED"` |
 //! | message-status | MESSAGES_UPDATE | `{messageId, keyId, remoteJid, fromMe, participant, status, instanceId}` (status `SERVER_ACK`, `DELIVERY_ACK`, `READ`, `PLAYED`) |
 //! | message-deleted (for me) | none: Evolution has no such event | |
 //!
@@ -202,6 +203,11 @@ fn translate(ev: &Event) -> Option<(&'static str, Box<RawValue>, Option<String>)
                 },
             )),
             u.reaction.from_me.then(|| u.reaction.sender.clone()),
+        ),
+        EventPayload::MessageEdited(m) => (
+            "MESSAGES_EDITED",
+            to_value(&crate::edits::edited(m, &ev.instance_id)),
+            m.from_me.then(|| m.sender.clone()),
         ),
         EventPayload::QrUpdated(code) => (
             "QRCODE_UPDATED",

@@ -11,6 +11,7 @@
 //! | DELETE | /instance/logout/{instanceName} | keeps the data; pair again with connect |
 //! | DELETE | /instance/delete/{instanceName} | the spec's body, errors and rate limit |
 //! | POST | /message/sendText/{instanceName} | `{number, text}` |
+//! | POST | /chat/updateMessage/{instanceName} | `{number, key, text}`: edit an own text message (see edits.rs) |
 //! | POST | /message/sendLocation, sendContact, sendPoll /{instanceName} | Evolution's DTOs (see content.rs) |
 //! | POST | /message/sendReaction/{instanceName} | `{key:{remoteJid, fromMe, id}, reaction}` (`""` removes; see reactions.rs) |
 //! | POST | /chat/markMessageAsRead, /chat/markChatUnread, /chat/sendPresence, /instance/setPresence /{instanceName} | read receipts and presence (see presence.rs) |
@@ -74,6 +75,7 @@ use wagate_plugin_sdk::prelude::*;
 mod chat;
 mod chatwoot;
 mod content;
+mod edits;
 mod events;
 mod input;
 mod instance;
@@ -137,6 +139,9 @@ fn router() -> Router {
         })
         .post("/message/sendReaction/{instanceName}", |r, p| {
             run(r, p, reactions::send)
+        })
+        .post("/chat/updateMessage/{instanceName}", |r, p| {
+            run(r, p, edits::update)
         })
         .post("/message/sendLocation/{instanceName}", |r, p| {
             run(r, p, content::send_location)

@@ -10,6 +10,7 @@
 //! | MESSAGES_UPSERT | message_upsert, message_reaction |
 //! | MESSAGES_DELETE | message_revoked |
 //! | MESSAGES_UPDATE | message_status |
+//! | MESSAGES_EDITED | message_edited |
 //! | CHATS_UPDATE | chat_updated |
 //! | CHATS_DELETE | chat_deleted |
 //! | CONNECTION_UPDATE | connection_update |
@@ -69,13 +70,14 @@ pub(crate) const EVOLUTION_EVENTS: [&str; 31] = [
 ];
 
 /// (Evolution name, core kind).
-const KINDS: [(&str, &str); 10] = [
+const KINDS: [(&str, &str); 11] = [
     ("QRCODE_UPDATED", "qr_updated"),
     ("MESSAGES_UPSERT", "message_upsert"),
     // Evolution stores a reaction as a message of its own (`reactionMessage`).
     ("MESSAGES_UPSERT", "message_reaction"),
     ("MESSAGES_DELETE", "message_revoked"),
     ("MESSAGES_UPDATE", "message_status"),
+    ("MESSAGES_EDITED", "message_edited"),
     ("CHATS_UPDATE", "chat_updated"),
     ("CHATS_DELETE", "chat_deleted"),
     ("CONNECTION_UPDATE", "connection_update"),

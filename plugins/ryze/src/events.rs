@@ -7,7 +7,8 @@
 //!
 //! - `message.exchange`: a message received or sent (`data.type` `"message"`),
 //!   revoked for everyone (`data.type` `"message_revoke"`), or a reaction put on or
-//!   taken off one (`data.type` `"reaction"`, see `reactions.rs`); `data.message` follows
+//!   taken off one (`data.type` `"reaction"`, see `reactions.rs`), or edited
+//!   (`data.type` `"message_edit"`, the message with its new text); `data.message` follows
 //!   RyzeAPI's catalog (`id`, `direction`, `timestamp`, `chat`, `sender`, `content`).
 //! - `instance.state`: connection changes (`connected`, `connecting`, `disconnected`,
 //!   `logged_out`), a new QR (`qr_ready` with `qrCode`), and `deleted` when the
@@ -27,6 +28,7 @@ pub(crate) fn render(ev: &Event, base_url: &str) -> Option<Value> {
     let (event, data) = match &ev.payload {
         EventPayload::MessageUpsert(m) => ("message.exchange", exchange(m, "message")),
         EventPayload::MessageRevoked(m) => ("message.exchange", exchange(m, "message_revoke")),
+        EventPayload::MessageEdited(m) => ("message.exchange", exchange(m, "message_edit")),
         EventPayload::MessageStatus(m) => ("message.status", crate::receipts::status_event(m)),
         EventPayload::MessageReaction(u) => ("message.exchange", crate::reactions::exchange(u)),
         EventPayload::ConnectionUpdate(state) => (

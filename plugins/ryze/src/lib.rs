@@ -31,6 +31,7 @@
 //! `X-RateLimit-Reset` (Unix seconds); past the limit, 429 `Rate limit exceeded. Try
 //! again later.`. The counters are host-kept (`core.rate-limit`), per token.
 
+mod edits;
 mod events;
 mod media;
 mod openapi;

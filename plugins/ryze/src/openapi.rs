@@ -99,7 +99,7 @@ fn op(summary: &str, params: Value, body: Option<Value>, responses: Value) -> Va
 }
 
 /// (path, method, operationId) of every operation: `links` name operations by id.
-const OPERATION_IDS: [(&str, &str, &str); 22] = [
+const OPERATION_IDS: [(&str, &str, &str); 23] = [
     ("/instance/new", "post", "createInstance"),
     ("/instance/list", "get", "listInstances"),
     ("/instance/status/{instance}", "get", "getInstanceStatus"),
@@ -108,6 +108,7 @@ const OPERATION_IDS: [(&str, &str, &str); 22] = [
     ("/instance/delete/{instance}", "delete", "deleteInstance"),
     ("/message/text/{instance}", "post", "sendText"),
     ("/message/reaction/{instance}", "post", "sendReaction"),
+    ("/message/edit/{instance}", "post", "editMessage"),
     ("/chat/markRead/{instance}", "post", "markRead"),
     ("/chat/markUnread/{instance}", "post", "markUnread"),
     ("/chat/presence/{instance}", "post", "sendChatPresence"),
@@ -521,8 +522,23 @@ fn reaction_path(doc: &mut Value) {
     )});
 }
 
-/// Read receipts and presence (see `presence.rs`).
+/// Read receipts and presence (see `presence.rs`), and edits (`edits.rs`).
 fn presence_paths(doc: &mut Value) {
+    doc["paths"]["/message/edit/{instance}"] = json!({ "post": op(
+        "Edit a text message this account sent, within 15 minutes of sending. Edits reach webhooks as message.exchange with data.type message_edit.",
+        json!([instance_param()]),
+        Some(body(json!({ "messageId": { "type": "string" }, "message": { "type": "string", "minLength": 1, "maxLength": 65536 } }),
+                  &["messageId", "message"], json!({ "messageId": "3EB0...", "message": "Fixed text" }))),
+        json!({
+            "200": okr("Edited.", json!({ "success": true, "message": "Message edited successfully",
+                "data": { "messageId": "3EB0...", "timestamp": "2026-04-28T10:30:00Z", "chat": { "jid": "5511999999999", "type": "private" },
+                          "content": { "text": "Fixed text" } } })),
+            "400": err("A missing messageId or message.", "MessageID is required"),
+            "404": err("Unknown instance, or a message this instance did not store.", "message not found"),
+            "409": err("Another person's message, a revoked or non-text one, or past the 15 minutes.", "Only messages sent by this account can be edited"),
+            "503": err("The instance is not connected.", "Instance is not connected to WhatsApp"),
+        }),
+    )});
     let not_connected = || {
         err(
             "The instance is not connected.",

@@ -28,6 +28,7 @@ pub(crate) fn router() -> Router {
         .delete("/instance/delete/{instance}", delete_instance)
         .post("/message/text/{instance}", send_text)
         .post("/message/reaction/{instance}", crate::reactions::send)
+        .post("/message/edit/{instance}", crate::edits::edit)
         .post("/chat/markRead/{instance}", crate::presence::mark_read)
         .post("/chat/markUnread/{instance}", crate::presence::mark_unread)
         .post("/chat/presence/{instance}", crate::presence::chat_presence)

@@ -17,7 +17,7 @@
 //!
 //! | RyzeAPI | core |
 //! |---|---|
-//! | message.exchange | message_upsert, message_revoked, message_reaction |
+//! | message.exchange | message_upsert, message_revoked, message_reaction, message_edited |
 //! | message.status | message_status |
 //! | instance.state | connection_update, qr_updated, instance_deleted |
 //! | call.update, group.flow, label.update | (accepted; wagate emits none) |
@@ -54,10 +54,11 @@ pub(crate) const RYZE_EVENTS: [&str; 6] = [
 ];
 
 /// (RyzeAPI name, core kind); names missing here are never emitted by wagate.
-const KINDS: [(&str, &str); 7] = [
+const KINDS: [(&str, &str); 8] = [
     ("message.exchange", "message_upsert"),
     ("message.exchange", "message_revoked"),
     ("message.exchange", "message_reaction"),
+    ("message.exchange", "message_edited"),
     ("message.status", "message_status"),
     ("instance.state", "connection_update"),
     ("instance.state", "qr_updated"),
@@ -428,7 +429,12 @@ mod tests {
         assert!(kinds_of(&[]).is_empty());
         assert_eq!(
             kinds_of(&["message.exchange".into()]),
-            ["message_upsert", "message_revoked", "message_reaction"]
+            [
+                "message_upsert",
+                "message_revoked",
+                "message_reaction",
+                "message_edited"
+            ]
         );
         assert_eq!(
             kinds_of(&["instance.state".into(), "message.status".into()]),

@@ -228,6 +228,8 @@ pub mod core {
         fn set_presence(which: &InstanceRef, available: bool) -> Result<(), CoreError>;
         /// Send a location, contact cards or a poll (`send`).
         fn send_content(which: &InstanceRef, to: &str, content: &MessageContent) -> Result<Message, CoreError>;
+        /// Edit a text message this account sent, within 15 minutes (`send`).
+        fn edit_message(which: &InstanceRef, message_id: &str, text: &str) -> Result<Message, CoreError>;
     }
 }
 

@@ -83,6 +83,10 @@ pub(crate) fn router() -> Router {
         )
         .post("/sessions/{sid}/messages", authed(send_text))
         .delete("/sessions/{sid}/messages/{mid}", authed(delete_message))
+        .patch(
+            "/sessions/{sid}/messages/{mid}",
+            authed(crate::reactions::edit),
+        )
         .get(
             "/sessions/{sid}/messages/{mid}/media",
             authed(crate::media::download),

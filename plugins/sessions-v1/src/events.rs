@@ -7,6 +7,7 @@
 //! | message-revoked | `message.revoked` | message fields + `targetId` |
 //! | message-deleted | `message.deleted` | `{chatJid, targetId}` |
 //! | message-reaction | `message.reaction` | `{waMessageId, chatJid, reactionId, senderJid, fromMe, emoji, timestamp}` |
+//! | message-edited | `message.edited` | message fields (the new text as `body`) |
 //! | message-status | `message.ack` | `{waMessageId, chatJid, fromMe, status, timestamp}` (`status`: `sent`, `delivered`, `read`, `played`) |
 //! | chat-deleted | `chat.deleted` | `{chatJid}` |
 //! | chat-updated | `chat.update` | `{chatJid, change:"settings", archived, pinned, mutedUntil}` |
@@ -60,6 +61,7 @@ fn name_and_payload(p: &EventPayload) -> (&'static str, Value) {
             ("message.revoked", v)
         }
         EventPayload::MessageMedia(m) => ("message.media", message_payload(m)),
+        EventPayload::MessageEdited(m) => ("message.edited", message_payload(m)),
         EventPayload::MessageDeleted(m) => (
             "message.deleted",
             json!({ "chatJid": m.chat_jid, "targetId": m.id }),

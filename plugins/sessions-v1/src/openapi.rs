@@ -190,6 +190,21 @@ pub(crate) fn document() -> Value {
                 }
             },
             "/sessions/{sid}/messages/{mid}": {
+                "patch": {
+                    "operationId": "editMessage", "summary": "Edit a message",
+                    "description": "Replaces the text of a text message this account sent, within 15 minutes of sending (`message.edited` event). Requires `send`.",
+                    "parameters": [sid(), mid()],
+                    "requestBody": body(json!({
+                        "type": "object", "required": ["text"], "additionalProperties": false,
+                        "properties": { "text": { "type": "string", "minLength": 1, "maxLength": 65536 } }
+                    })),
+                    "responses": {
+                        "200": ok("The message as edited", r("Message")), "403": forbidden("send"),
+                        "404": error_response("`not_found`: no such session or message"),
+                        "409": error_response("`conflict`: another person's message, a revoked or non-text one, or past the 15 minutes; `not_connected`"),
+                        "422": invalid(), "401": error_response("`unauthorized`")
+                    }
+                },
                 "delete": op("deleteMessage", "Delete a message for me", "Deletes a stored message on this account only (and from the gateway's copy). 204 with no body. Requires `send`.", vec![sid(), mid()], json!({
                     "204": { "description": "Deleted; no body" }, "403": forbidden("send"),
                     "404": error_response("`not_found`: no such session or message")
@@ -395,7 +410,7 @@ pub(crate) fn document() -> Value {
                     "properties": {
                         "schema": { "const": "v1" },
                         "id": { "type": "string", "description": "evt_…; de-duplicate on it" },
-                        "event": { "type": "string", "enum": ["message", "message.from_me", "message.media", "message.revoked", "message.deleted", "message.ack", "message.reaction", "chat.deleted", "chat.update", "session.status", "auth.qr", "session.created", "session.deleted"] },
+                        "event": { "type": "string", "enum": ["message", "message.from_me", "message.media", "message.revoked", "message.deleted", "message.ack", "message.reaction", "message.edited", "chat.deleted", "chat.update", "session.status", "auth.qr", "session.created", "session.deleted"] },
                         "session": { "type": "string" },
                         "organization": { "type": "string" },
                         "timestamp": { "type": "integer" },

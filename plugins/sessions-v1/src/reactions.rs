@@ -1,3 +1,6 @@
+//! `PATCH /sessions/{sid}/messages/{mid} {text}` edits a text message this account
+//! sent, within WhatsApp's 15 minutes (answers the message; `message.edited` event).
+//!
 //! `POST /sessions/{sid}/messages/{mid}/reaction {emoji}`: react to a stored message
 //! (`""` takes this account's reaction off); answers `{message, reaction}`. Reactions
 //! reach webhooks as `message.reaction` (`{waMessageId, chatJid, reactionId,
@@ -76,6 +79,34 @@ pub(crate) fn send(req: &Request, p: &Params) -> HttpResponse {
             200,
             &json!({ "message": render::message(&u.message), "reaction": reaction(&u.reaction) }),
         ),
+        Err(e) => core_failure(req, e, &sid, Cap::Send, Within::Message),
+    }
+}
+
+/// `PATCH /sessions/{sid}/messages/{mid}`.
+pub(crate) fn edit(req: &Request, p: &Params) -> HttpResponse {
+    let (sid, mid) = (sid(p), p.get("mid").unwrap_or_default());
+    let invalid = |r: HttpResponse| checked(req, &sid, Cap::Send, Within::Message, r);
+    let body = match body_object(req, false) {
+        Ok(o) => o,
+        Err(r) => return invalid(r),
+    };
+    let mut fields = Map::new();
+    for k in body.keys().filter(|k| *k != "text") {
+        fields.insert(k.clone(), json!("unknown field"));
+    }
+    let text = match body.get("text") {
+        Some(Value::String(t)) if !t.trim().is_empty() => Some(t.clone()),
+        _ => {
+            fields.insert("text".into(), json!("must be a non-empty string"));
+            None
+        }
+    };
+    let (Some(text), true) = (text, fields.is_empty()) else {
+        return invalid(invalid_fields(fields));
+    };
+    match core::edit_message(&session_ref(&sid), mid, &text) {
+        Ok(m) => json(200, &render::message(&m)),
         Err(e) => core_failure(req, e, &sid, Cap::Send, Within::Message),
     }
 }

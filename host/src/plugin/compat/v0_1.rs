@@ -336,6 +336,7 @@ impl Conv<old::EventPayload> for new::EventPayload {
                 O::MessageUpsert(x.conv())
             }
             N::MessageReaction(x) => O::MessageUpsert(x.message.conv()),
+            N::MessageEdited(x) => O::MessageUpsert(x.conv()),
             N::MessageRevoked(x) => O::MessageRevoked(x.conv()),
             N::MessageDeleted(x) => O::MessageDeleted(x.conv()),
             N::ChatDeleted(x) => O::ChatDeleted(x.conv()),

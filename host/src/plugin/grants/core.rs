@@ -472,6 +472,18 @@ impl wit_core::Host for CoreView<'_> {
             .await)
     }
 
+    async fn edit_message(
+        &mut self,
+        which: wit::InstanceRef,
+        message_id: String,
+        text: String,
+    ) -> wasmtime::Result<Result<wit::Message, wit::CoreError>> {
+        let which = which.into();
+        core_op!(self, |core, p| core
+            .edit_message(&p, &which, &message_id, &text)
+            .await)
+    }
+
     async fn send_content(
         &mut self,
         which: wit::InstanceRef,

@@ -172,6 +172,16 @@ pub fn live(inbound: &InboundMessage) -> Option<(Inbound, Option<MediaRef>)> {
     ))
 }
 
+/// A live edit: the id of the message it edits and its new text; `None` for anything
+/// else (an edit arrives as a protocol message carrying the new message).
+pub fn edit(inbound: &InboundMessage) -> Option<(String, String)> {
+    let base = inbound.message.get_base_message();
+    let protocol = base.protocol_message.as_option()?;
+    let edited = protocol.edited_message.as_option()?;
+    let target = protocol.key.as_option()?.id.clone()?;
+    Some((target, text_of(edited)?))
+}
+
 /// A live reaction message as the reaction it puts on (or, empty, takes off) the
 /// message its key names; `None` for anything else.
 pub fn reaction(inbound: &InboundMessage) -> Option<InboundReaction> {

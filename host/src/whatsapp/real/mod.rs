@@ -344,6 +344,26 @@ impl Link for WhatsAppLink {
         })
     }
 
+    async fn edit_message(
+        &self,
+        instance_id: &str,
+        chat: &str,
+        message_id: &str,
+        text: &str,
+    ) -> Result<(), LinkError> {
+        let session = self.open(instance_id)?;
+        let content = whatsapp_rust::waproto::whatsapp::Message {
+            conversation: Some(text.to_string()),
+            ..Default::default()
+        };
+        session
+            .client
+            .edit_message(jid(chat)?, message_id, content)
+            .await
+            .map(|_| ())
+            .map_err(|e| failed("editing the message")(e.to_string()))
+    }
+
     async fn send_content(
         &self,
         instance_id: &str,

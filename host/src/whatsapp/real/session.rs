@@ -553,6 +553,14 @@ impl EventHandler for Bridge {
                         reaction,
                     });
                 }
+                // So are edits: core replaces the text of the message they name.
+                for (message_id, text) in batch.iter().filter_map(convert::edit) {
+                    self.send(LinkEvent::Edit {
+                        instance_id: self.id(),
+                        message_id,
+                        text,
+                    });
+                }
                 for (message, reference) in batch.iter().filter_map(convert::live) {
                     let job = match (&message.media, reference) {
                         (Some(media), Some(reference))
