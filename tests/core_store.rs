@@ -62,6 +62,7 @@ fn inbound(n: usize, chat: &str, with_media: bool) -> Inbound {
             bytes: Some(vec![7u8; 64].into()),
         }),
         push_name: None,
+        content: None,
     }
 }
 

@@ -1209,6 +1209,8 @@ mod library {
             revoked: false,
             deleted_for_me: false,
             truncated: false,
+            reactions: Vec::new(),
+            content: None,
             origin: None,
             status: None,
         };

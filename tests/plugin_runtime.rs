@@ -362,6 +362,54 @@ impl Link for SlowLink {
     ) -> Result<Sent, LinkError> {
         self.0.send_media(id, to, media).await
     }
+    async fn edit_message(
+        &self,
+        id: &str,
+        chat: &str,
+        msg: &str,
+        text: &str,
+    ) -> Result<(), LinkError> {
+        self.0.edit_message(id, chat, msg, text).await
+    }
+    async fn send_content(
+        &self,
+        id: &str,
+        to: &str,
+        content: &wagate::core::model::Content,
+    ) -> Result<Sent, LinkError> {
+        self.0.send_content(id, to, content).await
+    }
+    async fn send_reaction(
+        &self,
+        id: &str,
+        target: &wagate::whatsapp::MessageRef<'_>,
+        emoji: &str,
+    ) -> Result<Sent, LinkError> {
+        self.0.send_reaction(id, target, emoji).await
+    }
+    async fn mark_read(
+        &self,
+        id: &str,
+        chat: &str,
+        sender: &str,
+        ids: &[String],
+    ) -> Result<(), LinkError> {
+        self.0.mark_read(id, chat, sender, ids).await
+    }
+    async fn mark_chat_unread(&self, id: &str, chat: &str) -> Result<(), LinkError> {
+        self.0.mark_chat_unread(id, chat).await
+    }
+    async fn send_chat_presence(
+        &self,
+        id: &str,
+        chat: &str,
+        presence: wagate::whatsapp::ChatPresence,
+    ) -> Result<(), LinkError> {
+        self.0.send_chat_presence(id, chat, presence).await
+    }
+    async fn set_presence(&self, id: &str, available: bool) -> Result<(), LinkError> {
+        self.0.set_presence(id, available).await
+    }
     async fn revoke(&self, id: &str, chat: &str, msg: &str, mine: bool) -> Result<(), LinkError> {
         self.0.revoke(id, chat, msg, mine).await
     }
@@ -830,6 +878,7 @@ async fn get_message_reads_a_stored_message_as_the_caller() {
                 text: Some("hello".into()),
                 media: None,
                 push_name: None,
+                content: None,
             },
         )
         .await

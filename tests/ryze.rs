@@ -1156,6 +1156,8 @@ async fn events_render_in_ryze_envelope() {
         revoked,
         deleted_for_me: false,
         truncated: false,
+        reactions: Vec::new(),
+        content: None,
         origin: None,
         status: None,
     };

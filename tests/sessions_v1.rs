@@ -1482,6 +1482,8 @@ async fn events_render_in_the_v1_envelope() {
         revoked: false,
         deleted_for_me: false,
         truncated: false,
+        reactions: Vec::new(),
+        content: None,
         origin: None,
         status: None,
     };
@@ -1492,7 +1494,8 @@ async fn events_render_in_the_v1_envelope() {
             "organization": "org_1", "timestamp": 1719400000000u64,
             "payload": {
                 "waMessageId": "3EB0", "chatJid": JID, "senderJid": JID, "fromMe": false,
-                "type": "text", "body": "Hello!", "hasMedia": false, "timestamp": 1719400000000u64
+                "type": "text", "body": "Hello!", "hasMedia": false, "timestamp": 1719400000000u64,
+                "status": null
             }
         })
     );

@@ -71,6 +71,7 @@ async fn round(max_batch: usize, n: usize) -> (Duration, f64) {
                     text: Some("hello".into()),
                     media: None,
                     push_name: None,
+                    content: None,
                 };
                 core.ingest_message(&id, inbound).await.unwrap();
             }

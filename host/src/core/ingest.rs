@@ -125,6 +125,21 @@ impl Core {
                 .record_receipts(&instance_id, message_ids, status)
                 .await
                 .map(|_| ()),
+            LinkEvent::Edit {
+                instance_id,
+                message_id,
+                text,
+            } => self
+                .ingest_edit(&instance_id, &message_id, text)
+                .await
+                .map(|_| ()),
+            LinkEvent::Reaction {
+                instance_id,
+                reaction,
+            } => self
+                .ingest_reaction(&instance_id, reaction)
+                .await
+                .map(|_| ()),
         }
     }
 
@@ -171,6 +186,8 @@ impl Core {
             origin: None,
             status: None,
             truncated,
+            reactions: Vec::new(),
+            content: inbound.content,
         };
         let from = (!message.from_me).then(|| message.sender.clone());
         let stored = self
@@ -224,6 +241,8 @@ impl Core {
                 origin: None,
                 status: None,
                 truncated,
+                reactions: Vec::new(),
+                content: inbound.content,
             });
         }
         self.store

@@ -175,6 +175,8 @@ impl Core {
             origin: origin.map(str::to_string),
             status: None,
             truncated: false,
+            reactions: Vec::new(),
+            content: None,
         };
         self.commit_with_media(&instance, message, Some(outbound.bytes), true)
             .await

@@ -6,8 +6,8 @@ use redb::{ReadableTable, WriteTransaction};
 use super::Core;
 use super::jid;
 use super::model::{
-    Capability, Chat, CoreError, CoreResult, DeliveryStatus, EventPayload, InstanceRef, Message,
-    MessagePage, Principal,
+    Capability, Chat, CoreError, CoreResult, EventPayload, InstanceRef, Message, MessagePage,
+    Principal,
 };
 use crate::core::outbox;
 use crate::store::{decode, encode, get_json, internal, tables};
@@ -103,6 +103,8 @@ impl Core {
             revoked: false,
             deleted_for_me: false,
             truncated: false,
+            reactions: Vec::new(),
+            content: None,
             origin: origin.map(str::to_string),
             status: None,
         };
@@ -312,55 +314,6 @@ impl Core {
             let messages = tx.open_table(tables::MESSAGES).map_err(internal)?;
             Ok(get_json(&messages, key.value())?)
         })
-    }
-}
-
-impl Core {
-    /// Raises the stored status of `message_ids` to `status` (never lowers it), in one
-    /// commit; ids the gateway never stored are skipped. Returns how many changed.
-    /// No event is emitted yet (README "Not built yet": status events).
-    ///
-    /// Looked up by id alone, not by the receipt's chat: a receipt may name the chat by
-    /// LID where the message was stored under the phone JID, and ids are random.
-    pub async fn record_receipts(
-        &self,
-        instance_id: &str,
-        message_ids: Vec<String>,
-        status: DeliveryStatus,
-    ) -> CoreResult<usize> {
-        // Most receipts change nothing (repeats, group members after the first, a late
-        // `delivery` after `read`): check on a read transaction and spare the commit.
-        let any_raised = message_ids.iter().try_fold(false, |any, id| {
-            Ok::<_, CoreError>(
-                any || self
-                    .find_message(instance_id, id)?
-                    .is_some_and(|m| m.status.is_none_or(|s| s < status)),
-            )
-        })?;
-        if !any_raised {
-            return Ok(0);
-        }
-        let instance_id = instance_id.to_string();
-        self.store
-            .write(move |tx| {
-                let mut changed = 0;
-                for id in &message_ids {
-                    let Some((key, mut message)) = load_message(tx, &instance_id, id)? else {
-                        continue;
-                    };
-                    if message.status.is_some_and(|s| s >= status) {
-                        continue;
-                    }
-                    message.status = Some(status);
-                    tx.open_table(tables::MESSAGES)
-                        .map_err(internal)?
-                        .insert(key.as_slice(), encode(&message).as_slice())
-                        .map_err(internal)?;
-                    changed += 1;
-                }
-                Ok(changed)
-            })
-            .await
     }
 }
 

@@ -284,7 +284,7 @@ pub struct Message {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<String>,
     /// The furthest delivery receipt WhatsApp reported for it; absent until one arrives
-    /// (the sim link reports none).
+    /// (the sim link reports them through its admin route `/admin/sim/{i}/receipt`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<DeliveryStatus>,
     /// The text arrived longer than the gateway stores (65,536 characters, WhatsApp's
@@ -292,6 +292,100 @@ pub struct Message {
     /// kept. Absent when the whole text was stored.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub truncated: bool,
+    /// The reactions on it: the latest of each account that reacted (a removed
+    /// reaction is dropped). Absent while there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<Reaction>,
+    /// What a message that is neither text nor media carries (a location, contact
+    /// cards, a poll), or the type name of one the gateway does not understand.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<Content>,
+}
+
+/// A message's structured content, besides text and media.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Content {
+    /// A location pin.
+    Location(Location),
+    /// One or several contact cards.
+    Contacts {
+        /// The cards, in order.
+        contacts: Vec<ContactCard>,
+    },
+    /// A poll.
+    Poll(Poll),
+    /// A message kind the gateway does not understand, kept by its WhatsApp type name
+    /// (`eventMessage`, ...) so nothing arrives silently dropped.
+    Unsupported {
+        /// WhatsApp's name of the message type.
+        type_name: String,
+    },
+}
+
+/// A location pin.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Location {
+    /// Degrees, -90..=90.
+    pub latitude: f64,
+    /// Degrees, -180..=180.
+    pub longitude: f64,
+    /// The place's name, if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Its address, if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+}
+
+// Coordinates are checked finite and in range before they are stored, so equality is
+// an equivalence (no NaN) and messages stay `Eq`.
+impl Eq for Location {}
+
+/// One contact card.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactCard {
+    /// The name shown.
+    pub display_name: String,
+    /// The vCard (3.0) text.
+    pub vcard: String,
+}
+
+/// A poll.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Poll {
+    /// The question.
+    pub question: String,
+    /// The options, 2 to 12.
+    pub options: Vec<String>,
+    /// How many options a voter may pick (1..=options).
+    pub selectable: u32,
+}
+
+/// One account's reaction on a message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reaction {
+    /// The reaction message's own WhatsApp id.
+    pub id: String,
+    /// Who reacted (this account's JID for its own).
+    pub sender: String,
+    /// The emoji; empty when the reaction was removed (only in events: a stored
+    /// message keeps no removed reactions).
+    pub emoji: String,
+    /// This account reacted.
+    pub from_me: bool,
+    /// Epoch ms.
+    pub timestamp: u64,
+}
+
+/// A reaction put on (or, with an empty emoji, taken off) a stored message: the
+/// message with its reactions after the change, and the change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReactionUpdate {
+    /// The message reacted to, as stored after the change.
+    pub message: Message,
+    /// The reaction that changed.
+    pub reaction: Reaction,
 }
 
 /// What kind of media a message carries: WhatsApp's message types for media.
@@ -430,6 +524,31 @@ pub enum DeliveryStatus {
     Played,
 }
 
+impl DeliveryStatus {
+    /// Every status, lowest first.
+    pub const ALL: [DeliveryStatus; 4] = [
+        DeliveryStatus::Sent,
+        DeliveryStatus::Delivered,
+        DeliveryStatus::Read,
+        DeliveryStatus::Played,
+    ];
+
+    /// Its name in the native API and stored records (`snake_case`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Sent => "sent",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Read => "read",
+            DeliveryStatus::Played => "played",
+        }
+    }
+
+    /// Parses [`DeliveryStatus::as_str`]'s names.
+    pub fn parse(s: &str) -> Option<DeliveryStatus> {
+        DeliveryStatus::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
 /// One page of a chat's messages, newest first.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessagePage {
@@ -477,11 +596,20 @@ pub enum EventPayload {
     InstanceDeleted(Instance),
     /// An instance was created.
     InstanceCreated(Instance),
+    /// A receipt raised a stored message's delivery status: the message, with its new
+    /// `status`. One event per message and step, in the order WhatsApp reported them.
+    MessageStatus(Message),
+    /// A reaction was put on or taken off a stored message (by a contact or by this
+    /// account).
+    MessageReaction(ReactionUpdate),
+    /// A message's text was edited (by this account or, inbound, by its author): the
+    /// message with its new text.
+    MessageEdited(Message),
 }
 
 impl EventPayload {
     /// Every event kind, as webhook filters name them.
-    pub const KINDS: [&'static str; 10] = [
+    pub const KINDS: [&'static str; 13] = [
         "message_upsert",
         "message_revoked",
         "message_media",
@@ -492,6 +620,9 @@ impl EventPayload {
         "qr_updated",
         "instance_deleted",
         "instance_created",
+        "message_status",
+        "message_reaction",
+        "message_edited",
     ];
 
     /// The kind of this event (one of [`Self::KINDS`]).
@@ -507,6 +638,9 @@ impl EventPayload {
             EventPayload::QrUpdated(_) => "qr_updated",
             EventPayload::InstanceDeleted(_) => "instance_deleted",
             EventPayload::InstanceCreated(_) => "instance_created",
+            EventPayload::MessageStatus(_) => "message_status",
+            EventPayload::MessageReaction(_) => "message_reaction",
+            EventPayload::MessageEdited(_) => "message_edited",
         }
     }
 }

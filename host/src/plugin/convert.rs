@@ -259,6 +259,113 @@ impl From<model::Message> for wit::Message {
             media: m.media.map(Into::into),
             revoked: m.revoked,
             deleted_for_me: m.deleted_for_me,
+            status: m.status.map(Into::into),
+            reactions: m.reactions.into_iter().map(Into::into).collect(),
+            content: m.content.map(Into::into),
+        }
+    }
+}
+
+impl From<model::Content> for wit::MessageContent {
+    fn from(c: model::Content) -> Self {
+        match c {
+            model::Content::Location(l) => wit::MessageContent::Location(wit::Location {
+                latitude: l.latitude,
+                longitude: l.longitude,
+                name: l.name,
+                address: l.address,
+            }),
+            model::Content::Contacts { contacts } => wit::MessageContent::Contacts(
+                contacts
+                    .into_iter()
+                    .map(|c| wit::ContactCard {
+                        display_name: c.display_name,
+                        vcard: c.vcard,
+                    })
+                    .collect(),
+            ),
+            model::Content::Poll(p) => wit::MessageContent::Poll(wit::Poll {
+                question: p.question,
+                options: p.options,
+                selectable: p.selectable,
+            }),
+            model::Content::Unsupported { type_name } => {
+                wit::MessageContent::Unsupported(type_name)
+            }
+        }
+    }
+}
+
+impl From<wit::MessageContent> for model::Content {
+    fn from(c: wit::MessageContent) -> Self {
+        match c {
+            wit::MessageContent::Location(l) => model::Content::Location(model::Location {
+                latitude: l.latitude,
+                longitude: l.longitude,
+                name: l.name,
+                address: l.address,
+            }),
+            wit::MessageContent::Contacts(contacts) => model::Content::Contacts {
+                contacts: contacts
+                    .into_iter()
+                    .map(|c| model::ContactCard {
+                        display_name: c.display_name,
+                        vcard: c.vcard,
+                    })
+                    .collect(),
+            },
+            wit::MessageContent::Poll(p) => model::Content::Poll(model::Poll {
+                question: p.question,
+                options: p.options,
+                selectable: p.selectable,
+            }),
+            wit::MessageContent::Unsupported(type_name) => {
+                model::Content::Unsupported { type_name }
+            }
+        }
+    }
+}
+
+impl From<model::Reaction> for wit::Reaction {
+    fn from(r: model::Reaction) -> Self {
+        wit::Reaction {
+            id: r.id,
+            sender: r.sender,
+            emoji: r.emoji,
+            from_me: r.from_me,
+            timestamp: r.timestamp,
+        }
+    }
+}
+
+impl From<wit::ChatPresence> for crate::whatsapp::ChatPresence {
+    fn from(p: wit::ChatPresence) -> Self {
+        use crate::whatsapp::ChatPresence as P;
+        match p {
+            wit::ChatPresence::Composing => P::Composing,
+            wit::ChatPresence::Recording => P::Recording,
+            wit::ChatPresence::Paused => P::Paused,
+        }
+    }
+}
+
+impl From<model::ReactionUpdate> for wit::ReactionUpdate {
+    fn from(u: model::ReactionUpdate) -> Self {
+        wit::ReactionUpdate {
+            message: u.message.into(),
+            reaction: u.reaction.into(),
+        }
+    }
+}
+
+impl From<model::DeliveryStatus> for wit::DeliveryStatus {
+    fn from(s: model::DeliveryStatus) -> Self {
+        use model::DeliveryStatus as S;
+        match s {
+            S::Sent => wit::DeliveryStatus::Sent,
+            S::Delivered => wit::DeliveryStatus::Delivered,
+            S::Read => wit::DeliveryStatus::Read,
+            S::Played => wit::DeliveryStatus::Played,
         }
     }
 }
@@ -374,6 +481,9 @@ impl From<model::EventPayload> for wit::EventPayload {
             P::QrUpdated(q) => wit::EventPayload::QrUpdated(q),
             P::InstanceDeleted(i) => wit::EventPayload::InstanceDeleted(i.into()),
             P::InstanceCreated(i) => wit::EventPayload::InstanceCreated(i.into()),
+            P::MessageStatus(m) => wit::EventPayload::MessageStatus(m.into()),
+            P::MessageReaction(u) => wit::EventPayload::MessageReaction(u.into()),
+            P::MessageEdited(m) => wit::EventPayload::MessageEdited(m.into()),
         }
     }
 }

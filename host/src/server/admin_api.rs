@@ -8,8 +8,12 @@
 //! | GET | /admin/instances | every instance of every org |
 //! | DELETE | /admin/instances/{i}[?org=] | delete an instance (as its org's admin) |
 //! | POST | /admin/instances/{i}/connect[?org=] | start pairing `{phone?}` -> `{state, qr, pair_code}` (`wagate instance connect`) |
-//! | POST | /admin/sim/{i}/inbound | sim only: inject `{from, text, fromMe?, pushName?, media?: {data, kind?, mimetype?, ext?, fileName?, durationSecs?}}` -> `{id, message, mediaPath}` |
+//! | POST | /admin/sim/{i}/inbound | sim only: inject `{from, text, fromMe?, pushName?, media?: {data, kind?, mimetype?, ext?, fileName?, durationSecs?}, content?: {type: location\|contacts\|poll\|unsupported, ...}, timestamp?}` -> `{id, message, mediaPath}` |
 //! | POST | /admin/sim/{i}/link | sim only: `{up: bool}` takes the link down or up |
+//! | POST | /admin/sim/{i}/reaction | sim only: a contact's reaction `{messageId, emoji, from?}` (`""` takes it off; `from` defaults to the message's chat) -> `{message, reaction}` |
+//! | GET | /admin/sim/{i}/actions | sim only: what the session last put on the wire besides messages (`read <chat> <ids>`, `unread <chat>`, `composing <chat>`, `paused <chat>`, `available`, ...), oldest first |
+//! | POST | /admin/sim/{i}/edit | sim only: the author's edit of a stored message `{messageId, text}` -> the message as edited |
+//! | POST | /admin/sim/{i}/receipt | sim only: the contact's receipt `{messageIds: [...], status: sent\|delivered\|read\|played}` -> `{changed}` (ids not stored are skipped, as the link does) |
 //!
 //! `{i}` is an instance id or name. Names are unique per org only: `?org=<id or name>`
 //! picks the org; without it a name used by several orgs is refused (400, naming them).
@@ -24,7 +28,7 @@ use serde::Deserialize;
 
 use super::http::{ApiError, ApiResult, Req, json, ok};
 use crate::core::Core;
-use crate::core::model::{Capabilities, InstanceRef};
+use crate::core::model::{Capabilities, DeliveryStatus, InstanceRef};
 use crate::core::records::{CredentialKind, InstanceRecord};
 use crate::whatsapp::sim::SimLink;
 
@@ -42,6 +46,10 @@ pub async fn handle(app: &super::App, req: &Req) -> (&'static str, ApiResult) {
         ["instances", _, "connect"] => "admin:instance_connect",
         ["sim", _, "inbound"] => "admin:sim_inbound",
         ["sim", _, "link"] => "admin:sim_link",
+        ["sim", _, "receipt"] => "admin:sim_receipt",
+        ["sim", _, "reaction"] => "admin:sim_reaction",
+        ["sim", _, "actions"] => "admin:sim_actions",
+        ["sim", _, "edit"] => "admin:sim_edit",
         ["plugins"] | ["plugins", "reload"] => "admin:plugins",
         ["events", ..] => "admin:events",
         _ => "admin:other",
@@ -125,6 +133,11 @@ struct InboundBody {
     media: Option<MediaBody>,
     /// The sender's push name, as WhatsApp would carry it.
     push_name: Option<String>,
+    /// A location, contact cards, a poll or an unsupported kind, as the native API
+    /// shows `content` (`{"type": "location", "latitude": ..., "longitude": ...}`).
+    content: Option<crate::core::model::Content>,
+    /// When it was sent, epoch ms; default: now (an older one tests time windows).
+    timestamp: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -187,6 +200,23 @@ fn inbound_media(media: MediaBody) -> Result<crate::whatsapp::InboundMedia, ApiE
 #[serde(deny_unknown_fields)]
 struct LinkBody {
     up: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ReactionBody {
+    message_id: String,
+    emoji: String,
+    /// Who reacts; default: the message's chat (the contact of a direct chat).
+    from: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ReceiptBody {
+    message_ids: Vec<String>,
+    /// `sent`, `delivered`, `read` or `played`.
+    status: String,
 }
 
 fn bad(msg: impl Into<String>) -> ApiError {
@@ -272,13 +302,26 @@ async fn dispatch(core: &Core, sim_link: Option<&SimLink>, req: &Req, seg: &[&st
                 Some(media) => Some(inbound_media(media)?),
                 None => None,
             };
-            if body.text.is_none() && media.is_none() {
-                return Err(bad("give `text`, `media` or both"));
+            if body.text.is_none() && media.is_none() && body.content.is_none() {
+                return Err(bad(
+                    "give `text`, `media`, `content` or text with one of them",
+                ));
             }
             let mut inbound = sim
-                .inject(&record.instance.id, &chat, body.text, body.from_me, media)
+                .inject(
+                    &record.instance.id,
+                    &chat,
+                    body.text,
+                    body.from_me,
+                    media,
+                    body.content,
+                )
                 .map_err(crate::core::model::CoreError::from)?;
             inbound.push_name = body.push_name;
+            let inbound = crate::whatsapp::Inbound {
+                timestamp: body.timestamp.unwrap_or(inbound.timestamp),
+                ..inbound
+            };
             let message = core.ingest_message(&record.instance.id, inbound).await?;
             // Where the bytes went, relative to the data folder (the operator's own
             // disk layout; tests check deletes against it).
@@ -317,6 +360,76 @@ async fn dispatch(core: &Core, sim_link: Option<&SimLink>, req: &Req, seg: &[&st
             let record = find(core, req, i)?;
             sim(sim_link)?.set_link_up(&record.instance.id, body.up);
             ok(&serde_json::json!({"up": body.up, "state": core.link().state(&record.instance.id)}))
+        }
+        ["sim", i, "edit"] if m == Method::POST => {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields, rename_all = "camelCase")]
+            struct EditBody {
+                message_id: String,
+                text: String,
+            }
+            let body: EditBody = req.json()?;
+            let record = find(core, req, i)?;
+            sim(sim_link)?
+                .require_open(&record.instance.id)
+                .map_err(crate::core::model::CoreError::from)?;
+            let edited = core
+                .ingest_edit(&record.instance.id, &body.message_id, body.text)
+                .await?
+                .ok_or_else(crate::core::messages::message_not_found)?;
+            ok(&edited)
+        }
+        ["sim", i, "actions"] if m == Method::GET => {
+            let record = find(core, req, i)?;
+            ok(&sim(sim_link)?.actions(&record.instance.id))
+        }
+        ["sim", i, "reaction"] if m == Method::POST => {
+            let body: ReactionBody = req.json()?;
+            let record = find(core, req, i)?;
+            let target = core
+                .find_message(&record.instance.id, &body.message_id)?
+                .ok_or_else(crate::core::messages::message_not_found)?;
+            let from = match &body.from {
+                Some(f) => crate::core::jid::normalize(f)?,
+                None => target.chat_jid.clone(),
+            };
+            let inbound = sim(sim_link)?
+                .inject_reaction(
+                    &record.instance.id,
+                    &crate::whatsapp::MessageRef {
+                        chat: &target.chat_jid,
+                        id: &target.id,
+                        from_me: target.from_me,
+                        sender: &target.sender,
+                    },
+                    &from,
+                    &body.emoji,
+                )
+                .map_err(crate::core::model::CoreError::from)?;
+            let update = core
+                .ingest_reaction(&record.instance.id, inbound)
+                .await?
+                .ok_or_else(crate::core::messages::message_not_found)?;
+            Ok(json(StatusCode::CREATED, &update))
+        }
+        ["sim", i, "receipt"] if m == Method::POST => {
+            let body: ReceiptBody = req.json()?;
+            let status = DeliveryStatus::parse(&body.status)
+                .ok_or_else(|| bad("`status` must be sent, delivered, read or played"))?;
+            if body.message_ids.is_empty() {
+                return Err(bad("`messageIds` must name at least one message"));
+            }
+            let record = find(core, req, i)?;
+            // A contact's receipts reach only an open session, as on the network.
+            sim(sim_link)?
+                .require_open(&record.instance.id)
+                .map_err(crate::core::model::CoreError::from)?;
+            // The path the link's own receipts take (`LinkEvent::Receipt`), awaited so
+            // the answer says how many messages it raised.
+            let changed = core
+                .record_receipts(&record.instance.id, body.message_ids, status)
+                .await?;
+            ok(&serde_json::json!({"changed": changed}))
         }
         _ => Err(ApiError::not_found()),
     }

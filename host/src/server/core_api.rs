@@ -15,6 +15,7 @@
 //! | PUT/DELETE | /core/instances/{i}/integrations/{sink} | create or replace `{url, settings: {..}, secret_headers?: {name: value}, enabled?}` (`secret_headers` absent: the held ones are kept) / remove |
 //! | POST | /core/instances/{i}/messages | send text `{to, text}` |
 //! | POST | /core/instances/{i}/messages/media | send media `{to, kind, data\|url, mimetype?, file_name?, caption?, duration_secs?, quoted?, mentions?}` |
+//! | POST | /core/instances/{i}/messages/{id}/reaction | react `{emoji}` (`""` takes it off) -> `{message, reaction}` |
 //! | GET | /core/instances/{i}/messages/{id} | one stored message |
 //! | GET | /core/instances/{i}/messages/{id}/media | the media bytes (its `Content-Type`) |
 //! | DELETE | /core/instances/{i}/messages/{id}?for_everyone=true | revoke / delete for me |
@@ -114,6 +115,7 @@ fn route_label(seg: &[&str]) -> &'static str {
         ["instances", _, "messages"] => "core:send",
         ["instances", _, "messages", "media"] => "core:send_media",
         ["instances", _, "messages", _, "media"] => "core:media",
+        ["instances", _, "messages", _, "reaction"] => "core:reaction",
         ["instances", _, "messages", _] => "core:message",
         ["instances", _, "chats"] => "core:chats",
         ["instances", _, "chats", _] => "core:chat",
@@ -254,6 +256,17 @@ async fn dispatch(
         ["instances", i, "messages", id, "media"] if m == Method::GET => {
             let (bytes, info) = core.get_media(p, &InstanceRef::parse(i), id).await?;
             Ok(super::http::media_response(bytes, &info))
+        }
+        ["instances", i, "messages", id, "reaction"] if m == Method::POST => {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct ReactionBody {
+                emoji: String,
+            }
+            let body: ReactionBody = req.json()?;
+            ok(&core
+                .send_reaction(p, &InstanceRef::parse(i), id, &body.emoji)
+                .await?)
         }
         ["instances", i, "messages", id] if m == Method::GET => {
             ok(&core.get_message(p, &InstanceRef::parse(i), id).await?)

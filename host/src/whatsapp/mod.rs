@@ -10,7 +10,9 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::core::groups::{Group, GroupSetting, ParticipantAction, ParticipantResult};
-use crate::core::model::{ChatPatch, ConnectionState, DeliveryStatus, MediaInfo, MediaKind};
+use crate::core::model::{
+    ChatPatch, ConnectionState, Content, DeliveryStatus, MediaInfo, MediaKind,
+};
 
 /// What `connect` hands back while pairing.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -70,6 +72,9 @@ pub struct Inbound {
     pub media: Option<InboundMedia>,
     /// The name the sender gave WhatsApp (its "push name"), when the message carried it.
     pub push_name: Option<String>,
+    /// A location, contact cards or a poll; or the type name of a message the link
+    /// does not understand.
+    pub content: Option<Content>,
 }
 
 /// Media arriving with a message.
@@ -107,6 +112,60 @@ pub struct OutboundMedia {
     pub quoted: Option<String>,
     /// JIDs mentioned in the caption.
     pub mentions: Vec<String>,
+}
+
+/// A stored message as a reaction (or another add-on) names it on the wire.
+#[derive(Clone, Debug)]
+pub struct MessageRef<'a> {
+    /// The chat it is in.
+    pub chat: &'a str,
+    /// Its WhatsApp id.
+    pub id: &'a str,
+    /// This account wrote it.
+    pub from_me: bool,
+    /// Who wrote it (groups need it to attribute the add-on).
+    pub sender: &'a str,
+}
+
+/// What this account shows a chat it is typing in (WhatsApp's chat states).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChatPresence {
+    /// "typing...".
+    Composing,
+    /// "recording audio...".
+    Recording,
+    /// Stopped typing or recording.
+    Paused,
+}
+
+impl ChatPresence {
+    /// Its name (`composing`, `recording`, `paused`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChatPresence::Composing => "composing",
+            ChatPresence::Recording => "recording",
+            ChatPresence::Paused => "paused",
+        }
+    }
+}
+
+/// A reaction arriving from WhatsApp, on a message the link names by id.
+#[derive(Clone, Debug)]
+pub struct InboundReaction {
+    /// The reaction message's own id.
+    pub id: String,
+    /// The chat of the message reacted to.
+    pub chat_jid: String,
+    /// The id of the message reacted to.
+    pub target_id: String,
+    /// Who reacted.
+    pub sender: String,
+    /// Reacted from this account (on the phone or another device).
+    pub from_me: bool,
+    /// The emoji; empty when the reaction was taken off.
+    pub emoji: String,
+    /// Epoch ms.
+    pub timestamp: u64,
 }
 
 /// Things the link reports on its own; core ingests them into the store + outbox.
@@ -212,6 +271,22 @@ pub enum LinkEvent {
         /// Epoch ms of the receipt.
         timestamp: u64,
     },
+    /// A message's text was edited by its author.
+    Edit {
+        /// The instance whose session reported it.
+        instance_id: String,
+        /// The edited message.
+        message_id: String,
+        /// Its new text.
+        text: String,
+    },
+    /// A reaction was put on (or taken off) a message.
+    Reaction {
+        /// The instance whose session reported it.
+        instance_id: String,
+        /// The reaction.
+        reaction: InboundReaction,
+    },
 }
 
 /// One instance's choice of which inbound media the link downloads, over the
@@ -291,6 +366,57 @@ pub trait Link: Send + Sync + 'static {
         to: &str,
         media: &OutboundMedia,
     ) -> Result<Sent, LinkError>;
+
+    /// Sends a location, contact cards or a poll (never `Unsupported`) to a
+    /// normalised JID; returns once WhatsApp accepted it.
+    async fn send_content(
+        &self,
+        instance_id: &str,
+        to: &str,
+        content: &Content,
+    ) -> Result<Sent, LinkError>;
+
+    /// Replaces the text of this account's message `message_id` in `chat`.
+    async fn edit_message(
+        &self,
+        instance_id: &str,
+        chat: &str,
+        message_id: &str,
+        text: &str,
+    ) -> Result<(), LinkError>;
+
+    /// Reacts to `target` with `emoji` (empty: takes this account's reaction off);
+    /// returns once WhatsApp accepted the reaction message.
+    async fn send_reaction(
+        &self,
+        instance_id: &str,
+        target: &MessageRef<'_>,
+        emoji: &str,
+    ) -> Result<Sent, LinkError>;
+
+    /// Sends read receipts for messages of `chat` written by `sender` (the chat itself
+    /// in a direct chat, the member in a group).
+    async fn mark_read(
+        &self,
+        instance_id: &str,
+        chat: &str,
+        sender: &str,
+        message_ids: &[String],
+    ) -> Result<(), LinkError>;
+
+    /// Marks a chat unread on this account's devices (app state).
+    async fn mark_chat_unread(&self, instance_id: &str, chat: &str) -> Result<(), LinkError>;
+
+    /// Shows `presence` ("typing...", ...) in `chat`.
+    async fn send_chat_presence(
+        &self,
+        instance_id: &str,
+        chat: &str,
+        presence: ChatPresence,
+    ) -> Result<(), LinkError>;
+
+    /// Sets the account available (online) or unavailable.
+    async fn set_presence(&self, instance_id: &str, available: bool) -> Result<(), LinkError>;
 
     /// Revokes a message for everyone.
     async fn revoke(

@@ -4,7 +4,9 @@
 //! and delete-for-me succeed or fail as WhatsApp would (revoking a message twice, or a
 //! message of somebody else in a direct chat, is refused); the link of an instance can
 //! be taken down and up to exercise not-connected paths. Inbound messages are injected
-//! through [`SimLink::inject`] (the admin API).
+//! through [`SimLink::inject`] (the admin API), and a contact's delivery receipts by
+//! the admin API's `/admin/sim/{i}/receipt`, which the sim only gates on an open
+//! session.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -18,9 +20,12 @@ mod groups;
 
 pub use groups::on_whatsapp;
 
-use super::{Inbound, InboundMedia, Link, LinkError, LinkEvent, OutboundMedia, Pairing, Sent};
+use super::{
+    ChatPresence, Inbound, InboundMedia, InboundReaction, Link, LinkError, LinkEvent, MessageRef,
+    OutboundMedia, Pairing, Sent,
+};
 use crate::core::groups::{Group, GroupSetting, ParticipantAction, ParticipantResult};
-use crate::core::model::{ChatPatch, ConnectionState};
+use crate::core::model::{ChatPatch, ConnectionState, Content};
 use crate::util::now_ms;
 
 /// Per-instance simulated session. Kept small: idle instances cost a few hundred bytes.
@@ -33,7 +38,12 @@ struct Session {
     revoked: HashSet<String>,
     /// JIDs this account blocked.
     blocked: HashSet<String>,
+    /// What the session put on the wire besides messages (see [`SimLink::actions`]).
+    actions: Vec<String>,
 }
+
+/// How many wire actions a simulated session remembers.
+const MAX_ACTIONS: usize = 64;
 
 /// The simulated network as a [`Link`](super::Link): one session per instance.
 pub struct SimLink {
@@ -71,7 +81,9 @@ impl SimLink {
             .ok_or(LinkError::NotConnected)
     }
 
-    fn require_open(&self, instance_id: &str) -> Result<(), LinkError> {
+    /// `NotConnected` unless the instance's session is open (what the network would
+    /// let reach it, receipts included).
+    pub fn require_open(&self, instance_id: &str) -> Result<(), LinkError> {
         match self.state(instance_id) {
             ConnectionState::Open => Ok(()),
             _ => Err(LinkError::NotConnected),
@@ -87,6 +99,7 @@ impl SimLink {
         text: Option<String>,
         from_me: bool,
         media: Option<InboundMedia>,
+        content: Option<Content>,
     ) -> Result<Inbound, LinkError> {
         self.require_open(instance_id)?;
         let owner = self
@@ -113,8 +126,47 @@ impl SimLink {
             text,
             media,
             push_name: None,
+            content,
         };
         Ok(message)
+    }
+
+    /// A contact's reaction (empty `emoji`: taken off) to the stored message `target`,
+    /// as the network would hand it over.
+    pub fn inject_reaction(
+        &self,
+        instance_id: &str,
+        target: &MessageRef<'_>,
+        from: &str,
+        emoji: &str,
+    ) -> Result<InboundReaction, LinkError> {
+        self.require_open(instance_id)?;
+        Ok(InboundReaction {
+            id: new_message_id(),
+            chat_jid: target.chat.to_string(),
+            target_id: target.id.to_string(),
+            sender: from.to_string(),
+            from_me: false,
+            emoji: emoji.to_string(),
+            timestamp: now_ms(),
+        })
+    }
+
+    /// Notes what the instance's session put on the wire besides messages (read
+    /// receipts, chat states, presence), oldest first, for tests to check.
+    fn record(&self, instance_id: &str, action: String) {
+        self.with_session(instance_id, |s| {
+            if s.actions.len() == MAX_ACTIONS {
+                s.actions.remove(0);
+            }
+            s.actions.push(action);
+        });
+    }
+
+    /// The last [`MAX_ACTIONS`] wire actions of the instance (`read <chat> <ids>`,
+    /// `unread <chat>`, `composing <chat>`, `available`, ...), oldest first.
+    pub fn actions(&self, instance_id: &str) -> Vec<String> {
+        self.with_session(instance_id, |s| s.actions.clone())
     }
 
     /// Takes the instance's link down (`up = false`) or brings it back.
@@ -270,6 +322,102 @@ impl Link for SimLink {
             id: new_message_id(),
             timestamp: now_ms(),
         })
+    }
+
+    async fn edit_message(
+        &self,
+        instance_id: &str,
+        _chat: &str,
+        message_id: &str,
+        _text: &str,
+    ) -> Result<(), LinkError> {
+        self.require_open(instance_id)?;
+        if self.with_session(instance_id, |s| s.revoked.contains(message_id)) {
+            return Err(LinkError::Rejected(
+                "a revoked message cannot be edited".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    async fn send_content(
+        &self,
+        instance_id: &str,
+        _to: &str,
+        content: &Content,
+    ) -> Result<Sent, LinkError> {
+        self.require_open(instance_id)?;
+        if matches!(content, Content::Unsupported { .. }) {
+            return Err(LinkError::Rejected(
+                "cannot send an unsupported message".into(),
+            ));
+        }
+        Ok(Sent {
+            id: new_message_id(),
+            timestamp: now_ms(),
+        })
+    }
+
+    async fn send_reaction(
+        &self,
+        instance_id: &str,
+        target: &MessageRef<'_>,
+        _emoji: &str,
+    ) -> Result<Sent, LinkError> {
+        self.require_open(instance_id)?;
+        // WhatsApp drops reactions to a revoked message; the sim refuses them.
+        if self.with_session(instance_id, |s| s.revoked.contains(target.id)) {
+            return Err(LinkError::Rejected(
+                "a revoked message cannot be reacted to".into(),
+            ));
+        }
+        Ok(Sent {
+            id: new_message_id(),
+            timestamp: now_ms(),
+        })
+    }
+
+    async fn mark_read(
+        &self,
+        instance_id: &str,
+        chat: &str,
+        _sender: &str,
+        message_ids: &[String],
+    ) -> Result<(), LinkError> {
+        self.require_open(instance_id)?;
+        self.record(
+            instance_id,
+            format!("read {chat} {}", message_ids.join(",")),
+        );
+        Ok(())
+    }
+
+    async fn mark_chat_unread(&self, instance_id: &str, chat: &str) -> Result<(), LinkError> {
+        self.require_open(instance_id)?;
+        self.record(instance_id, format!("unread {chat}"));
+        Ok(())
+    }
+
+    async fn send_chat_presence(
+        &self,
+        instance_id: &str,
+        chat: &str,
+        presence: ChatPresence,
+    ) -> Result<(), LinkError> {
+        self.require_open(instance_id)?;
+        self.record(instance_id, format!("{} {chat}", presence.as_str()));
+        Ok(())
+    }
+
+    async fn set_presence(&self, instance_id: &str, available: bool) -> Result<(), LinkError> {
+        self.require_open(instance_id)?;
+        let what = if available {
+            "available"
+        } else {
+            "unavailable"
+        };
+        self.record(instance_id, what.to_string());
+        Ok(())
     }
 
     async fn revoke(

@@ -43,7 +43,7 @@ pub(crate) struct MessageBody {
     pub status: Option<&'static str>,
     pub message: Value,
     pub context_info: Option<Value>,
-    pub message_type: &'static str,
+    pub message_type: std::borrow::Cow<'static, str>,
     pub message_timestamp: u64,
     pub instance_id: String,
     pub source: &'static str,
@@ -63,13 +63,20 @@ pub(crate) fn key_of(m: &Message) -> Key {
 }
 
 /// The message's type and content in Baileys' terms.
-fn content(m: &Message) -> (&'static str, Value) {
+fn content(m: &Message) -> (std::borrow::Cow<'static, str>, Value) {
+    if let Some(c) = &m.content {
+        let (kind, message) = crate::content::message_of(c);
+        return (kind.into(), message);
+    }
     match &m.media {
         None => (
-            "conversation",
+            "conversation".into(),
             j!({ "conversation": m.text.clone().unwrap_or_default() }),
         ),
-        Some(info) => crate::media::content(info, m.text.as_deref()),
+        Some(info) => {
+            let (kind, message) = crate::media::content(info, m.text.as_deref());
+            (kind.into(), message)
+        }
     }
 }
 
@@ -80,10 +87,12 @@ pub(crate) fn raw(m: &Message, instance_id: &str) -> MessageBody {
         id: None,
         key: key_of(m),
         push_name: push_name(m),
-        status: Some(if m.from_me {
-            "SERVER_ACK"
-        } else {
-            "DELIVERY_ACK"
+        // The receipt WhatsApp reported, else what Baileys assumes of a message it
+        // has: its own accepted by the server, a contact's delivered here.
+        status: Some(match m.status {
+            Some(s) => crate::receipts::status_name(s),
+            None if m.from_me => "SERVER_ACK",
+            None => "DELIVERY_ACK",
         }),
         message,
         context_info: None,
@@ -110,7 +119,8 @@ fn push_name(m: &Message) -> Option<String> {
 fn record(m: &Message, instance_id: &str) -> MessageBody {
     let mut body = raw(m, instance_id);
     body.id = Some(m.id.clone());
-    body.status = None;
+    // Evolution's row keeps the last status `messages.update` wrote.
+    body.status = m.status.map(crate::receipts::status_name);
     body.message_update = Some(Vec::new());
     if m.revoked {
         body.key.deleted = Some(true);

@@ -11,6 +11,9 @@
 //! | chat-deleted | CHATS_DELETE | `[remoteJid]` |
 //! | connection-update | CONNECTION_UPDATE | `{instance, state, statusReason}` |
 //! | qr-updated | QRCODE_UPDATED | `{qrcode: {instance, pairingCode, code, base64}}` |
+//! | message-reaction | MESSAGES_UPSERT | the reaction as its own `reactionMessage` (see reactions.rs) |
+//! | message-edited | MESSAGES_EDITED | the message as edited, `status: "EDITED"` |
+//! | message-status | MESSAGES_UPDATE | `{messageId, keyId, remoteJid, fromMe, participant, status, instanceId}` (status `SERVER_ACK`, `DELIVERY_ACK`, `READ`, `PLAYED`) |
 //! | message-deleted (for me) | none: Evolution has no such event | |
 //!
 //! Event names are upper-case by default, as the spec's INSTANCE_DELETE example shows
@@ -64,7 +67,7 @@ struct Deleted {
     id: String,
     instance_id: String,
     key: chat::Key,
-    message_type: &'static str,
+    message_type: std::borrow::Cow<'static, str>,
     status: &'static str,
     source: &'static str,
     message_timestamp: u64,
@@ -182,6 +185,29 @@ fn translate(ev: &Event) -> Option<(&'static str, Box<RawValue>, Option<String>)
                 },
             }),
             None,
+        ),
+        EventPayload::MessageStatus(m) => (
+            "MESSAGES_UPDATE",
+            to_value(&crate::receipts::update(m, &ev.instance_id)),
+            None,
+        ),
+        EventPayload::MessageReaction(u) => (
+            "MESSAGES_UPSERT",
+            to_value(&crate::reactions::raw(
+                u,
+                &ev.instance_id,
+                if u.reaction.from_me {
+                    "SERVER_ACK"
+                } else {
+                    "DELIVERY_ACK"
+                },
+            )),
+            u.reaction.from_me.then(|| u.reaction.sender.clone()),
+        ),
+        EventPayload::MessageEdited(m) => (
+            "MESSAGES_EDITED",
+            to_value(&crate::edits::edited(m, &ev.instance_id)),
+            m.from_me.then(|| m.sender.clone()),
         ),
         EventPayload::QrUpdated(code) => (
             "QRCODE_UPDATED",

@@ -11,6 +11,10 @@
 //! | DELETE | /instance/logout/{instanceName} | keeps the data; pair again with connect |
 //! | DELETE | /instance/delete/{instanceName} | the spec's body, errors and rate limit |
 //! | POST | /message/sendText/{instanceName} | `{number, text}` |
+//! | POST | /chat/updateMessage/{instanceName} | `{number, key, text}`: edit an own text message (see edits.rs) |
+//! | POST | /message/sendLocation, sendContact, sendPoll /{instanceName} | Evolution's DTOs (see content.rs) |
+//! | POST | /message/sendReaction/{instanceName} | `{key:{remoteJid, fromMe, id}, reaction}` (`""` removes; see reactions.rs) |
+//! | POST | /chat/markMessageAsRead, /chat/markChatUnread, /chat/sendPresence, /instance/setPresence /{instanceName} | read receipts and presence (see presence.rs) |
 //! | POST | /message/sendMedia, sendWhatsAppAudio, sendSticker, sendPtv /{instanceName} | media (see media.rs) |
 //! | POST | /chat/getBase64FromMediaMessage/{instanceName} | `{message:{key:{id}}}` -> the media as base64 |
 //! | DELETE | /chat/deleteMessageForEveryone/{instanceName} | `{id, fromMe, remoteJid, participant?}` |
@@ -73,13 +77,18 @@ use wagate_plugin_sdk::prelude::*;
 mod chat;
 mod chatwoot;
 mod contacts;
+mod content;
+mod edits;
 mod events;
 mod group;
 mod input;
 mod instance;
 mod media;
 mod openapi;
+mod presence;
 mod qr;
+mod reactions;
+mod receipts;
 pub mod shape;
 mod surface;
 mod util;
@@ -131,6 +140,33 @@ fn router() -> Router {
         })
         .post("/message/sendText/{instanceName}", |r, p| {
             run(r, p, chat::send_text)
+        })
+        .post("/message/sendReaction/{instanceName}", |r, p| {
+            run(r, p, reactions::send)
+        })
+        .post("/chat/updateMessage/{instanceName}", |r, p| {
+            run(r, p, edits::update)
+        })
+        .post("/message/sendLocation/{instanceName}", |r, p| {
+            run(r, p, content::send_location)
+        })
+        .post("/message/sendContact/{instanceName}", |r, p| {
+            run(r, p, content::send_contact)
+        })
+        .post("/message/sendPoll/{instanceName}", |r, p| {
+            run(r, p, content::send_poll)
+        })
+        .post("/chat/markMessageAsRead/{instanceName}", |r, p| {
+            run(r, p, presence::mark_read)
+        })
+        .post("/chat/markChatUnread/{instanceName}", |r, p| {
+            run(r, p, presence::mark_unread)
+        })
+        .post("/chat/sendPresence/{instanceName}", |r, p| {
+            run(r, p, presence::send_presence)
+        })
+        .post("/instance/setPresence/{instanceName}", |r, p| {
+            run(r, p, presence::set_presence)
         })
         .delete("/chat/deleteMessageForEveryone/{instanceName}", |r, p| {
             run(r, p, chat::delete_for_everyone)

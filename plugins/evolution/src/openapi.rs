@@ -458,6 +458,9 @@ pub(crate) fn document() -> String {
         .chain(media_paths())
         .chain(crate::group::openapi_paths())
         .chain(crate::contacts::openapi_paths())
+        .chain(reaction_paths())
+        .chain(presence_paths())
+        .chain(content_paths())
     {
         doc["paths"][path] = item;
     }
@@ -466,6 +469,221 @@ pub(crate) fn document() -> String {
     finish(&mut doc);
     doc.to_string()
 }
+/// `/message/sendReaction` (see reactions.rs).
+fn reaction_paths() -> [(&'static str, Value); 1] {
+    let mut op = op(
+        "React to a stored message (an empty reaction removes it)",
+        "Message",
+        true,
+        Some(body(json!({
+            "type": "object", "required": ["key", "reaction"],
+            "properties": {
+                "key": {
+                    "type": "object", "required": ["id", "remoteJid", "fromMe"],
+                    "properties": {
+                        "id": { "type": "string", "minLength": 1, "description": "A message this instance stored." },
+                        "remoteJid": { "type": "string", "minLength": 1, "description": "Its chat." },
+                        "fromMe": { "type": "boolean" }
+                    }
+                },
+                "reaction": { "type": "string", "maxLength": 16, "description": "One emoji; empty removes the reaction." }
+            }
+        }))),
+        ok(
+            "201",
+            "The reaction message (`messageType: reactionMessage`)",
+            json!({ "type": "object", "required": ["key", "message", "messageType"],
+                    "properties": { "key": { "type": "object" }, "message": { "type": "object" },
+                                    "messageType": { "const": "reactionMessage" }, "status": { "type": "string" } } }),
+        ),
+    );
+    op["operationId"] = json!("sendReaction");
+    [(
+        "/message/sendReaction/{instanceName}",
+        json!({ "post": op }),
+    )]
+}
+
+/// `sendLocation`, `sendContact`, `sendPoll` (see content.rs).
+fn content_paths() -> Vec<(&'static str, Value)> {
+    let send = |id: &str, summary: &str, schema: Value| {
+        let mut o = op(
+            summary,
+            "Message",
+            true,
+            Some(body(schema)),
+            ok(
+                "201",
+                "The message",
+                json!({ "$ref": "#/components/schemas/Message" }),
+            ),
+        );
+        o["operationId"] = json!(id);
+        json!({ "post": o })
+    };
+    vec![
+        (
+            "/message/sendLocation/{instanceName}",
+            send(
+                "sendLocation",
+                "Send a location (latitude -90..90, longitude -180..180)",
+                json!({
+                    "type": "object", "required": ["number", "latitude", "longitude", "name", "address"],
+                    "properties": {
+                        "number": { "$ref": "#/components/schemas/Number" },
+                        "latitude": { "type": "number", "minimum": -90, "maximum": 90 },
+                        "longitude": { "type": "number", "minimum": -180, "maximum": 180 },
+                        "name": { "type": "string", "maxLength": 1024 }, "address": { "type": "string", "maxLength": 1024 }
+                    }
+                }),
+            ),
+        ),
+        (
+            "/message/sendContact/{instanceName}",
+            send(
+                "sendContact",
+                "Send one or several contact cards (vCards are written from the fields)",
+                json!({
+                    "type": "object", "required": ["number", "contact"],
+                    "properties": {
+                        "number": { "$ref": "#/components/schemas/Number" },
+                        "contact": { "type": "array", "minItems": 1, "maxItems": 20, "items": {
+                            "type": "object", "required": ["fullName", "phoneNumber"],
+                            "properties": {
+                                "fullName": { "type": "string", "minLength": 1, "maxLength": 1024 },
+                                "wuid": { "type": "string", "minLength": 10, "pattern": "^[0-9]+$" },
+                                "phoneNumber": { "type": "string", "minLength": 10, "maxLength": 64 },
+                                "organization": { "type": "string", "maxLength": 256 },
+                                "email": { "type": "string", "maxLength": 256 },
+                                "url": { "type": "string", "maxLength": 1024 }
+                            }
+                        } }
+                    }
+                }),
+            ),
+        ),
+        (
+            "/message/sendPoll/{instanceName}",
+            send(
+                "sendPoll",
+                "Send a poll (2 to 10 distinct options; selectableCount 0 means any number)",
+                json!({
+                    "type": "object", "required": ["number", "name", "selectableCount", "values"],
+                    "properties": {
+                        "number": { "$ref": "#/components/schemas/Number" },
+                        "name": { "type": "string", "minLength": 1, "maxLength": 1024 },
+                        "selectableCount": { "type": "integer", "minimum": 0, "maximum": 10 },
+                        "values": { "type": "array", "minItems": 2, "maxItems": 10, "uniqueItems": true,
+                                    "items": { "type": "string", "minLength": 1, "maxLength": 1024 } }
+                    }
+                }),
+            ),
+        ),
+    ]
+}
+
+/// Read receipts and presence (see presence.rs).
+fn presence_paths() -> Vec<(&'static str, Value)> {
+    let key = json!({
+        "type": "object", "required": ["id", "fromMe", "remoteJid"],
+        "properties": { "id": { "type": "string", "minLength": 1 }, "fromMe": { "type": "boolean" },
+                        "remoteJid": { "type": "string", "minLength": 1 } }
+    });
+    let with_id = |mut op: Value, id: &str| {
+        op["operationId"] = json!(id);
+        json!({ "post": op })
+    };
+    vec![
+        (
+            "/chat/markMessageAsRead/{instanceName}",
+            with_id(
+                op(
+                    "Send read receipts for stored messages (own messages are skipped; an unknown id is 404)",
+                    "Chat",
+                    true,
+                    Some(body(json!({
+                        "type": "object", "required": ["readMessages"],
+                        "properties": { "readMessages": { "type": "array", "minItems": 1, "maxItems": 256, "items": key.clone() } }
+                    }))),
+                    ok(
+                        "201",
+                        "Sent",
+                        json!({ "type": "object", "properties": {
+                "message": { "const": "Read messages" }, "read": { "const": "success" } } }),
+                    ),
+                ),
+                "markMessageAsRead",
+            ),
+        ),
+        (
+            "/chat/markChatUnread/{instanceName}",
+            with_id(
+                op(
+                    "Mark a stored chat unread on the account's devices",
+                    "Chat",
+                    true,
+                    Some(body(json!({
+                        "type": "object",
+                        "properties": { "chat": { "type": "string" },
+                                        "lastMessage": { "type": "object", "required": ["key"], "properties": { "key": key } } }
+                    }))),
+                    ok(
+                        "201",
+                        "Marked",
+                        json!({ "type": "object", "properties": {
+                "chatId": { "type": "string" }, "markedChatUnread": { "const": true } } }),
+                    ),
+                ),
+                "markChatUnread",
+            ),
+        ),
+        (
+            "/chat/sendPresence/{instanceName}",
+            with_id(
+                op(
+                    "Show typing or recording in a chat; `paused` follows after `delay` ms (answered at once). available/unavailable set the account's presence",
+                    "Chat",
+                    true,
+                    Some(body(json!({
+                        "type": "object", "required": ["number", "presence", "delay"],
+                        "properties": {
+                            "number": { "$ref": "#/components/schemas/Number" },
+                            "presence": { "enum": ["unavailable", "available", "composing", "recording", "paused"] },
+                            "delay": { "type": "number", "minimum": 0, "maximum": 60000 }
+                        }
+                    }))),
+                    ok(
+                        "201",
+                        "Sent",
+                        json!({ "type": "object", "properties": { "presence": { "type": "string" } } }),
+                    ),
+                ),
+                "sendPresence",
+            ),
+        ),
+        (
+            "/instance/setPresence/{instanceName}",
+            with_id(
+                op(
+                    "Set the account available (online) or unavailable",
+                    "Instance",
+                    true,
+                    Some(body(json!({
+                        "type": "object", "required": ["presence"],
+                        "properties": { "presence": { "enum": ["available", "unavailable"] } }
+                    }))),
+                    ok(
+                        "201",
+                        "Set",
+                        json!({ "type": "object", "properties": { "presence": { "type": "string" } } }),
+                    ),
+                ),
+                "setPresence",
+            ),
+        ),
+    ]
+}
+
 /// The Chatwoot routes (kept apart: one `json!` for the whole document would exceed the
 /// macro's recursion limit).
 fn chatwoot_paths() -> [(&'static str, Value); 2] {

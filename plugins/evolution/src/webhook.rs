@@ -7,8 +7,10 @@
 //! | Evolution | core |
 //! |---|---|
 //! | QRCODE_UPDATED | qr_updated |
-//! | MESSAGES_UPSERT | message_upsert |
+//! | MESSAGES_UPSERT | message_upsert, message_reaction |
 //! | MESSAGES_DELETE | message_revoked |
+//! | MESSAGES_UPDATE | message_status |
+//! | MESSAGES_EDITED | message_edited |
 //! | CHATS_UPDATE | chat_updated |
 //! | CHATS_DELETE | chat_deleted |
 //! | CONNECTION_UPDATE | connection_update |
@@ -68,10 +70,14 @@ pub(crate) const EVOLUTION_EVENTS: [&str; 31] = [
 ];
 
 /// (Evolution name, core kind).
-const KINDS: [(&str, &str); 8] = [
+const KINDS: [(&str, &str); 11] = [
     ("QRCODE_UPDATED", "qr_updated"),
     ("MESSAGES_UPSERT", "message_upsert"),
+    // Evolution stores a reaction as a message of its own (`reactionMessage`).
+    ("MESSAGES_UPSERT", "message_reaction"),
     ("MESSAGES_DELETE", "message_revoked"),
+    ("MESSAGES_UPDATE", "message_status"),
+    ("MESSAGES_EDITED", "message_edited"),
     ("CHATS_UPDATE", "chat_updated"),
     ("CHATS_DELETE", "chat_deleted"),
     ("CONNECTION_UPDATE", "connection_update"),
@@ -107,11 +113,17 @@ fn row(w: Webhook, instance_id: &str) -> Row {
     } else if w.events.is_empty() {
         EVOLUTION_EVENTS.to_vec()
     } else {
-        KINDS
+        // One Evolution name may stand for several kinds (MESSAGES_UPSERT): listed once.
+        let mut names: Vec<&'static str> = Vec::new();
+        for (name, _) in KINDS
             .iter()
             .filter(|(_, k)| w.events.iter().any(|e| e == k))
-            .map(|(e, _)| *e)
-            .collect()
+        {
+            if !names.contains(name) {
+                names.push(name);
+            }
+        }
+        names
     };
     let headers: Map<String, Value> = w
         .headers
@@ -200,10 +212,10 @@ pub(crate) fn spec(
                     )));
                 };
                 named = true;
-                if let Some((_, kind)) = KINDS.iter().find(|(n, _)| *n == name)
-                    && !kinds.iter().any(|k| k == kind)
-                {
-                    kinds.push(kind.to_string());
+                for (_, kind) in KINDS.iter().filter(|(n, _)| *n == name) {
+                    if !kinds.iter().any(|k| k == kind) {
+                        kinds.push(kind.to_string());
+                    }
                 }
             }
         }

@@ -5,14 +5,16 @@
 //!  "instanceData": {"baseUrl": "...", "instance": "<name>", "token": null}}
 //! ```
 //!
-//! - `message.exchange`: a message received or sent (`data.type` `"message"`), or
-//!   revoked for everyone (`data.type` `"message_revoke"`); `data.message` follows
+//! - `message.exchange`: a message received or sent (`data.type` `"message"`),
+//!   revoked for everyone (`data.type` `"message_revoke"`), or a reaction put on or
+//!   taken off one (`data.type` `"reaction"`, see `reactions.rs`), or edited
+//!   (`data.type` `"message_edit"`, the message with its new text); `data.message` follows
 //!   RyzeAPI's catalog (`id`, `direction`, `timestamp`, `chat`, `sender`, `content`).
 //! - `instance.state`: connection changes (`connected`, `connecting`, `disconnected`,
 //!   `logged_out`), a new QR (`qr_ready` with `qrCode`), and `deleted` when the
 //!   instance goes.
-//! - `message.status`: core has no delivery-receipt event yet, so nothing renders as
-//!   one; deletes "for me", chat updates and instance creation have no Ryze event.
+//! - `message.status`: a receipt raised a message's status (see `receipts.rs`);
+//!   deletes "for me", chat updates and instance creation have no Ryze event.
 //!
 //! `instanceData.token` is `null`: the gateway keeps only hashes of tokens.
 
@@ -26,6 +28,9 @@ pub(crate) fn render(ev: &Event, base_url: &str) -> Option<Value> {
     let (event, data) = match &ev.payload {
         EventPayload::MessageUpsert(m) => ("message.exchange", exchange(m, "message")),
         EventPayload::MessageRevoked(m) => ("message.exchange", exchange(m, "message_revoke")),
+        EventPayload::MessageEdited(m) => ("message.exchange", exchange(m, "message_edit")),
+        EventPayload::MessageStatus(m) => ("message.status", crate::receipts::status_event(m)),
+        EventPayload::MessageReaction(u) => ("message.exchange", crate::reactions::exchange(u)),
         EventPayload::ConnectionUpdate(state) => (
             "instance.state",
             json!({
@@ -81,6 +86,10 @@ fn state_name(s: ConnectionState) -> &'static str {
 fn exchange(m: &Message, kind: &str) -> Value {
     let content = if kind == "message_revoke" {
         json!({})
+    } else if let Some(c) = &m.content {
+        // A location, contact cards or a poll under its kind's name.
+        let (name, value) = wagate_plugin_sdk::content_json(c);
+        json!({ "text": m.text, name: value })
     } else {
         json!({ "text": m.text })
     };
@@ -120,6 +129,9 @@ mod tests {
             media: None,
             revoked,
             deleted_for_me: false,
+            status: None,
+            reactions: Vec::new(),
+            content: None,
         }
     }
 

@@ -32,10 +32,14 @@
 //! `X-RateLimit-Reset` (Unix seconds); past the limit, 429 `Rate limit exceeded. Try
 //! again later.`. The counters are host-kept (`core.rate-limit`), per token.
 
+mod edits;
 mod events;
 mod groups;
 mod media;
 mod openapi;
+mod presence;
+mod reactions;
+mod receipts;
 mod routes;
 mod util;
 mod webhooks;

@@ -99,7 +99,7 @@ pub(crate) fn op(summary: &str, params: Value, body: Option<Value>, responses: V
 }
 
 /// (path, method, operationId) of every operation: `links` name operations by id.
-const OPERATION_IDS: [(&str, &str, &str); 17] = [
+const OPERATION_IDS: [(&str, &str, &str); 23] = [
     ("/instance/new", "post", "createInstance"),
     ("/instance/list", "get", "listInstances"),
     ("/instance/status/{instance}", "get", "getInstanceStatus"),
@@ -107,6 +107,16 @@ const OPERATION_IDS: [(&str, &str, &str); 17] = [
     ("/instance/logout/{instance}", "delete", "logoutInstance"),
     ("/instance/delete/{instance}", "delete", "deleteInstance"),
     ("/message/text/{instance}", "post", "sendText"),
+    ("/message/reaction/{instance}", "post", "sendReaction"),
+    ("/message/edit/{instance}", "post", "editMessage"),
+    ("/chat/markRead/{instance}", "post", "markRead"),
+    ("/chat/markUnread/{instance}", "post", "markUnread"),
+    ("/chat/presence/{instance}", "post", "sendChatPresence"),
+    (
+        "/instance/presence/{instance}",
+        "post",
+        "setInstancePresence",
+    ),
     ("/chat/archive/{instance}", "post", "archiveChat"),
     ("/chat/pin/{instance}", "post", "pinChat"),
     ("/chat/mute/{instance}", "post", "muteChat"),
@@ -296,7 +306,7 @@ pub(crate) fn document() -> String {
                 },
                 "EventName": {
                     "type": "string",
-                    "description": "RyzeAPI event types. wagate emits message.exchange (messages, revocations) and instance.state (connection, QR, deletion); the others are accepted and never sent.",
+                    "description": "RyzeAPI event types. wagate emits message.exchange (messages, revocations), message.status (a receipt raised a message to sent, delivered, read or played) and instance.state (connection, QR, deletion); the others are accepted and never sent.",
                     "enum": ["message.exchange", "message.status", "call.update", "group.flow", "instance.state", "label.update"],
                 },
                 "Webhook": {
@@ -316,7 +326,7 @@ pub(crate) fn document() -> String {
                 },
                 "Event": {
                     "type": "object",
-                    "description": "Webhook/WebSocket envelope. event: message.exchange (data.type message | message_revoke) or instance.state.",
+                    "description": "Webhook/WebSocket envelope. event: message.exchange (data.type message | message_revoke), message.status (data: {type: message_status, id, status: sent | delivered | read | played, message: {id, fromMe, direction, chat, timestamp}}) or instance.state.",
                     "properties": {
                         "event": { "type": "string", "enum": ["message.exchange", "message.status", "instance.state"] },
                         "data": { "type": "object" },
@@ -442,7 +452,7 @@ pub(crate) fn document() -> String {
                 json!({ "200": okr("Messages.", json!({ "success": true, "message": "History retrieved successfully", "chat_jid": "5511999999999@s.whatsapp.net",
                             "count": 1, "hasMore": false, "nextCursor": null, "messages": [{ "id": "3EB0...", "fromMe": false, "direction": "incoming",
                             "senderJid": "5511999999999@s.whatsapp.net", "chatJid": "5511999999999@s.whatsapp.net", "timestamp": "2026-04-28T10:30:00Z",
-                            "type": "text", "text": "Hi", "revoked": false }] })),
+                            "type": "text", "text": "Hi", "revoked": false, "status": "read" }] })),
                         "400": err("Malformed JSON, missing or invalid number, count out of 1-1000, or a bad date.", "Number is required"), "404": not_found() }),
             )},
             "/chat/delete/{instance}": { "delete": op(
@@ -481,6 +491,8 @@ pub(crate) fn document() -> String {
     doc["paths"]["/events/getWebhook/{instance}"] = json!({ "get": get_webhook_op() });
     extra_schemas(&mut doc);
     media_paths(&mut doc);
+    reaction_path(&mut doc);
+    presence_paths(&mut doc);
     for (path, method, id) in OPERATION_IDS {
         doc["paths"][path][method]["operationId"] = json!(id);
     }
@@ -489,6 +501,113 @@ pub(crate) fn document() -> String {
         doc["paths"][path][method] = o;
     }
     doc.to_string()
+}
+
+/// `POST /message/reaction/{instance}` (see `reactions.rs`).
+fn reaction_path(doc: &mut Value) {
+    doc["paths"]["/message/reaction/{instance}"] = json!({ "post": op(
+        "React to a stored message with an emoji; an empty emoji removes this account's reaction. Reactions reach webhooks as message.exchange with data.type reaction.",
+        json!([instance_param()]),
+        Some(body(
+            json!({ "messageId": { "type": "string", "description": "A message this instance stored." },
+                    "emoji": { "type": "string", "maxLength": 16, "description": "One emoji; empty removes the reaction." } }),
+            &["messageId", "emoji"],
+            json!({ "messageId": "3EB0...", "emoji": "👍" }),
+        )),
+        json!({
+            "200": okr("Reacted.", json!({ "success": true, "message": "Reaction sent successfully",
+                "data": { "reactionId": "3EB0...", "messageId": "3EB0...", "emoji": "👍", "timestamp": "2026-04-28T10:30:00Z",
+                          "chat": { "jid": "5511999999999", "type": "private" } } })),
+            "400": err("A missing messageId or emoji, or more than one emoji.", "MessageID is required"),
+            "404": err("Unknown instance, or a message this instance did not store.", "message not found"),
+            "409": err("The message was revoked.", "A revoked message cannot be reacted to"),
+            "503": err("The instance is not connected.", "Instance is not connected to WhatsApp"),
+        }),
+    )});
+}
+
+/// Read receipts and presence (see `presence.rs`), and edits (`edits.rs`).
+fn presence_paths(doc: &mut Value) {
+    doc["paths"]["/message/edit/{instance}"] = json!({ "post": op(
+        "Edit a text message this account sent, within 15 minutes of sending. Edits reach webhooks as message.exchange with data.type message_edit.",
+        json!([instance_param()]),
+        Some(body(json!({ "messageId": { "type": "string" }, "message": { "type": "string", "minLength": 1, "maxLength": 65536 } }),
+                  &["messageId", "message"], json!({ "messageId": "3EB0...", "message": "Fixed text" }))),
+        json!({
+            "200": okr("Edited.", json!({ "success": true, "message": "Message edited successfully",
+                "data": { "messageId": "3EB0...", "timestamp": "2026-04-28T10:30:00Z", "chat": { "jid": "5511999999999", "type": "private" },
+                          "content": { "text": "Fixed text" } } })),
+            "400": err("A missing messageId or message.", "MessageID is required"),
+            "404": err("Unknown instance, or a message this instance did not store.", "message not found"),
+            "409": err("Another person's message, a revoked or non-text one, or past the 15 minutes.", "Only messages sent by this account can be edited"),
+            "503": err("The instance is not connected.", "Instance is not connected to WhatsApp"),
+        }),
+    )});
+    let not_connected = || {
+        err(
+            "The instance is not connected.",
+            "Instance is not connected to WhatsApp",
+        )
+    };
+    let not_found = || {
+        err(
+            "Instance does not exist (or is not visible to the token).",
+            "Instance not found",
+        )
+    };
+    let number_body = |extra: Value, example: Value| {
+        let mut props = json!({ "number": number_schema() });
+        if let (Some(p), Some(e)) = (props.as_object_mut(), extra.as_object()) {
+            p.extend(e.clone());
+        }
+        body(props, &["number"], example)
+    };
+    doc["paths"]["/chat/markRead/{instance}"] = json!({ "post": op(
+        "Send read receipts for stored messages (this account's own are skipped).",
+        json!([instance_param()]),
+        Some(body(json!({ "messageIds": { "type": "array", "minItems": 1, "maxItems": 256, "items": { "type": "string" } } }),
+                  &["messageIds"], json!({ "messageIds": ["3EB0..."] }))),
+        json!({
+            "200": okr("Marked.", json!({ "success": true, "message": "Messages marked as read", "count": 1 })),
+            "400": err("Missing messageIds, or more than 256.", "messageIds is required"),
+            "404": err("Unknown instance, or a message this instance did not store.", "message not found"),
+            "503": not_connected(),
+        }),
+    )});
+    doc["paths"]["/chat/markUnread/{instance}"] = json!({ "post": op(
+        "Mark a stored chat unread on the account's devices.",
+        json!([instance_param()]),
+        Some(number_body(json!({}), json!({ "number": "5511999999999" }))),
+        json!({
+            "200": okr("Marked.", json!({ "success": true, "message": "Chat marked as unread", "chat_jid": "5511999999999@s.whatsapp.net" })),
+            "400": err("Malformed JSON or a missing number.", "Number is required"),
+            "404": err("Unknown instance, or a chat the gateway has not stored.", "Chat not found"),
+            "503": not_connected(),
+        }),
+    )});
+    doc["paths"]["/chat/presence/{instance}"] = json!({ "post": op(
+        "Show typing or recording in a chat; paused follows after delay milliseconds.",
+        json!([instance_param()]),
+        Some(number_body(json!({ "presence": { "enum": ["composing", "recording", "paused"] },
+                                 "delay": { "type": "integer", "minimum": 0, "maximum": 60000, "default": 0 } }),
+                         json!({ "number": "5511999999999", "presence": "composing", "delay": 3000 }))),
+        json!({
+            "200": okr("Sent.", json!({ "success": true, "message": "Presence sent", "presence": "composing" })),
+            "400": err("Missing number, an unknown presence, or a delay over 60000.", "Presence must be composing, recording or paused"),
+            "404": not_found(), "503": not_connected(),
+        }),
+    )});
+    doc["paths"]["/instance/presence/{instance}"] = json!({ "post": op(
+        "Set the account available (online) or unavailable.",
+        json!([instance_param()]),
+        Some(body(json!({ "presence": { "enum": ["available", "unavailable"] } }), &["presence"],
+                  json!({ "presence": "available" }))),
+        json!({
+            "200": okr("Set.", json!({ "success": true, "message": "Presence set", "presence": "available" })),
+            "400": err("An unknown presence.", "Presence must be available or unavailable"),
+            "404": not_found(), "503": not_connected(),
+        }),
+    )});
 }
 
 /// The media routes (see `media.rs`), with their operation ids.

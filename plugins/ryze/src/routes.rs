@@ -27,6 +27,15 @@ pub(crate) fn router() -> Router {
         .delete("/instance/logout/{instance}", logout)
         .delete("/instance/delete/{instance}", delete_instance)
         .post("/message/text/{instance}", send_text)
+        .post("/message/reaction/{instance}", crate::reactions::send)
+        .post("/message/edit/{instance}", crate::edits::edit)
+        .post("/chat/markRead/{instance}", crate::presence::mark_read)
+        .post("/chat/markUnread/{instance}", crate::presence::mark_unread)
+        .post("/chat/presence/{instance}", crate::presence::chat_presence)
+        .post(
+            "/instance/presence/{instance}",
+            crate::presence::instance_presence,
+        )
         .post("/chat/archive/{instance}", archive_chat)
         .post("/chat/pin/{instance}", pin_chat)
         .post("/chat/mute/{instance}", mute_chat)
@@ -156,8 +165,11 @@ fn chat_json(c: &Chat, now: u64) -> Value {
 
 /// One stored message as the history endpoint lists it.
 pub(crate) fn message_json(m: &Message) -> Value {
+    let structured = m.content.as_ref().map(wagate_plugin_sdk::content_json);
     let kind = if m.revoked {
         "revoked"
+    } else if let Some((kind, _)) = &structured {
+        kind
     } else if m.media.is_some() {
         "media"
     } else {
@@ -174,6 +186,9 @@ pub(crate) fn message_json(m: &Message) -> Value {
         "text": m.text,
         "media": m.media.as_ref().map(crate::media::media_json),
         "revoked": m.revoked,
+        "status": crate::receipts::status_json(m),
+        "reactions": crate::reactions::reactions_json(m),
+        "content": structured.map(|(_, v)| v),
     })
 }
 

@@ -17,9 +17,10 @@
 //!
 //! | RyzeAPI | core |
 //! |---|---|
-//! | message.exchange | message_upsert, message_revoked |
+//! | message.exchange | message_upsert, message_revoked, message_reaction, message_edited |
+//! | message.status | message_status |
 //! | instance.state | connection_update, qr_updated, instance_deleted |
-//! | message.status, call.update, group.flow, label.update | (accepted; wagate emits none) |
+//! | call.update, group.flow, label.update | (accepted; wagate emits none) |
 //!
 //! Where wagate differs, and says so:
 //! - core keeps no label or Ryze event list, so both ride along as delivery headers
@@ -53,9 +54,12 @@ pub(crate) const RYZE_EVENTS: [&str; 6] = [
 ];
 
 /// (RyzeAPI name, core kind); names missing here are never emitted by wagate.
-const KINDS: [(&str, &str); 5] = [
+const KINDS: [(&str, &str); 8] = [
     ("message.exchange", "message_upsert"),
     ("message.exchange", "message_revoked"),
+    ("message.exchange", "message_reaction"),
+    ("message.exchange", "message_edited"),
+    ("message.status", "message_status"),
     ("instance.state", "connection_update"),
     ("instance.state", "qr_updated"),
     ("instance.state", "instance_deleted"),
@@ -425,11 +429,21 @@ mod tests {
         assert!(kinds_of(&[]).is_empty());
         assert_eq!(
             kinds_of(&["message.exchange".into()]),
-            ["message_upsert", "message_revoked"]
+            [
+                "message_upsert",
+                "message_revoked",
+                "message_reaction",
+                "message_edited"
+            ]
         );
         assert_eq!(
             kinds_of(&["instance.state".into(), "message.status".into()]),
-            ["connection_update", "qr_updated", "instance_deleted"]
+            [
+                "message_status",
+                "connection_update",
+                "qr_updated",
+                "instance_deleted"
+            ]
         );
         assert_eq!(kinds_of(&["call.update".into()]), [NOTHING]);
     }

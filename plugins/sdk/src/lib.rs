@@ -156,9 +156,10 @@ macro_rules! core_ops {
 /// caller. Needs the `core` grant. See `wit/core.wit` for what each does and needs.
 pub mod core {
     use crate::types::{
-        Chat, ChatPatch, ConnectInfo, ConnectionState, CoreError, CreateOptions, CreatedInstance,
-        Instance, InstanceRef, InstanceStats, Integration, IntegrationSpec, MediaFile, MediaSend,
-        Message, MessagePage, RateDecision, Webhook, WebhookSpec,
+        Chat, ChatPatch, ChatPresence, ConnectInfo, ConnectionState, CoreError, CreateOptions,
+        CreatedInstance, Instance, InstanceRef, InstanceStats, Integration, IntegrationSpec,
+        MediaFile, MediaSend, Message, MessageContent, MessagePage, RateDecision, ReactionUpdate,
+        Webhook, WebhookSpec,
     };
     // Groups (issue 16).
     use crate::types::{Group, GroupCreate, GroupSetting, ParticipantAction, ParticipantResult};
@@ -254,6 +255,20 @@ pub mod core {
         fn profile_picture_url(which: &InstanceRef, who: &str) -> Result<Option<String>, CoreError>;
         /// Block or unblock; the JID (`send`).
         fn set_blocked(which: &InstanceRef, who: &str, blocked: bool) -> Result<String, CoreError>;
+        /// React to a stored message, or take the reaction off with `""` (`send`).
+        fn send_reaction(which: &InstanceRef, message_id: &str, emoji: &str) -> Result<ReactionUpdate, CoreError>;
+        /// Send read receipts for stored messages (`send`).
+        fn mark_read(which: &InstanceRef, message_ids: &[String]) -> Result<u32, CoreError>;
+        /// Mark a stored chat unread (`send`).
+        fn mark_chat_unread(which: &InstanceRef, chat: &str) -> Result<String, CoreError>;
+        /// Show typing/recording/paused in a chat, `paused` after `delay_ms` (`send`).
+        fn send_chat_presence(which: &InstanceRef, to: &str, presence: ChatPresence, delay_ms: u32) -> Result<String, CoreError>;
+        /// Set the account available or unavailable (`send`).
+        fn set_presence(which: &InstanceRef, available: bool) -> Result<(), CoreError>;
+        /// Send a location, contact cards or a poll (`send`).
+        fn send_content(which: &InstanceRef, to: &str, content: &MessageContent) -> Result<Message, CoreError>;
+        /// Edit a text message this account sent, within 15 minutes (`send`).
+        fn edit_message(which: &InstanceRef, message_id: &str, text: &str) -> Result<Message, CoreError>;
     }
 }
 
@@ -450,4 +465,33 @@ pub mod prelude {
         Instance, InstanceRef, MediaFile, MediaInfo, MediaKind, MediaSend, MediaSource, Message,
         Missing, Principal, ResourceKind,
     };
+}
+
+/// A message's structured content (location, contact cards, poll, or the type name
+/// of an unsupported kind) as plain JSON with camelCase fields, and the kind's short
+/// name (`location`, `contacts`, `poll`, `unsupported`): the shape the bundled
+/// dialects other than Evolution show it in.
+pub fn content_json(content: &types::MessageContent) -> (&'static str, serde_json::Value) {
+    use serde_json::json;
+    use types::MessageContent as C;
+    match content {
+        C::Location(l) => (
+            "location",
+            json!({ "latitude": l.latitude, "longitude": l.longitude, "name": l.name, "address": l.address }),
+        ),
+        C::Contacts(cards) => (
+            "contacts",
+            json!(
+                cards
+                    .iter()
+                    .map(|c| json!({ "displayName": c.display_name, "vcard": c.vcard }))
+                    .collect::<Vec<_>>()
+            ),
+        ),
+        C::Poll(p) => (
+            "poll",
+            json!({ "question": p.question, "options": p.options, "selectable": p.selectable }),
+        ),
+        C::Unsupported(type_name) => ("unsupported", json!({ "typeName": type_name })),
+    }
 }

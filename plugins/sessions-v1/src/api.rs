@@ -83,6 +83,10 @@ pub(crate) fn router() -> Router {
         )
         .post("/sessions/{sid}/messages", authed(send_text))
         .delete("/sessions/{sid}/messages/{mid}", authed(delete_message))
+        .patch(
+            "/sessions/{sid}/messages/{mid}",
+            authed(crate::reactions::edit),
+        )
         .get(
             "/sessions/{sid}/messages/{mid}/media",
             authed(crate::media::download),
@@ -90,6 +94,26 @@ pub(crate) fn router() -> Router {
         .post(
             "/sessions/{sid}/messages/{mid}/revoke",
             authed(revoke_message),
+        )
+        .post(
+            "/sessions/{sid}/messages/{mid}/reaction",
+            authed(crate::reactions::send),
+        )
+        .post(
+            "/sessions/{sid}/chats/{cid}/read",
+            authed(crate::presence::read),
+        )
+        .post(
+            "/sessions/{sid}/chats/{cid}/unread",
+            authed(crate::presence::unread),
+        )
+        .post(
+            "/sessions/{sid}/chats/{cid}/presence",
+            authed(crate::presence::chat_presence),
+        )
+        .put(
+            "/sessions/{sid}/presence",
+            authed(crate::presence::set_presence),
         )
         .get(
             "/sessions/{sid}/webhooks",

@@ -6,6 +6,9 @@
 //! | message-upsert | `message` / `message.from_me` | message fields |
 //! | message-revoked | `message.revoked` | message fields + `targetId` |
 //! | message-deleted | `message.deleted` | `{chatJid, targetId}` |
+//! | message-reaction | `message.reaction` | `{waMessageId, chatJid, reactionId, senderJid, fromMe, emoji, timestamp}` |
+//! | message-edited | `message.edited` | message fields (the new text as `body`) |
+//! | message-status | `message.ack` | `{waMessageId, chatJid, fromMe, status, timestamp}` (`status`: `sent`, `delivered`, `read`, `played`) |
 //! | chat-deleted | `chat.deleted` | `{chatJid}` |
 //! | chat-updated | `chat.update` | `{chatJid, change:"settings", archived, pinned, mutedUntil}` |
 //! | connection-update | `session.status` | `{status}` |
@@ -25,10 +28,19 @@ fn message_payload(m: &Message) -> Value {
         "chatJid": m.chat_jid,
         "senderJid": m.sender,
         "fromMe": m.from_me,
-        "type": if m.revoked { "revoke" } else if m.media.is_some() { "media" } else { "text" },
+        "type": if m.revoked {
+            "revoke"
+        } else if let Some(c) = &m.content {
+            wagate_plugin_sdk::content_json(c).0
+        } else if m.media.is_some() {
+            "media"
+        } else {
+            "text"
+        },
         "body": m.text,
         "hasMedia": m.media.is_some(),
         "timestamp": m.timestamp,
+        "status": render::delivery_status(m),
     })
 }
 
@@ -49,10 +61,22 @@ fn name_and_payload(p: &EventPayload) -> (&'static str, Value) {
             ("message.revoked", v)
         }
         EventPayload::MessageMedia(m) => ("message.media", message_payload(m)),
+        EventPayload::MessageEdited(m) => ("message.edited", message_payload(m)),
         EventPayload::MessageDeleted(m) => (
             "message.deleted",
             json!({ "chatJid": m.chat_jid, "targetId": m.id }),
         ),
+        EventPayload::MessageStatus(m) => (
+            "message.ack",
+            json!({
+                "waMessageId": m.id,
+                "chatJid": m.chat_jid,
+                "fromMe": m.from_me,
+                "status": render::delivery_status(m),
+                "timestamp": m.timestamp,
+            }),
+        ),
+        EventPayload::MessageReaction(u) => ("message.reaction", crate::reactions::event(u)),
         EventPayload::ChatDeleted(jid) => ("chat.deleted", json!({ "chatJid": jid })),
         EventPayload::ChatUpdated(c) => (
             "chat.update",

@@ -20,6 +20,8 @@
 //! | GET | /sessions/{sid}/messages/{mid}/media | read |
 //! | DELETE | /sessions/{sid}/messages/{mid} | send |
 //! | POST | /sessions/{sid}/messages/{mid}/revoke | send |
+//! | POST | /sessions/{sid}/chats/{cid}/read, /unread, /presence; PUT /sessions/{sid}/presence | send (see presence.rs) |
+//! | POST | /sessions/{sid}/messages/{mid}/reaction | send (`{emoji}`, `""` removes; see reactions.rs) |
 //! | GET, PUT | /sessions/{sid}/webhooks | manage |
 //! | GET, PUT, DELETE | /sessions/{sid}/integrations/chatwoot | manage |
 //! | GET, POST | /sessions/{sid}/groups | read, send (see groups.rs) |
@@ -34,6 +36,8 @@ mod groups;
 mod integrations;
 mod media;
 mod openapi;
+mod presence;
+mod reactions;
 mod render;
 mod webhooks;
 

@@ -196,6 +196,21 @@ pub(crate) fn document() -> Value {
                 }
             },
             "/sessions/{sid}/messages/{mid}": {
+                "patch": {
+                    "operationId": "editMessage", "summary": "Edit a message",
+                    "description": "Replaces the text of a text message this account sent, within 15 minutes of sending (`message.edited` event). Requires `send`.",
+                    "parameters": [sid(), mid()],
+                    "requestBody": body(json!({
+                        "type": "object", "required": ["text"], "additionalProperties": false,
+                        "properties": { "text": { "type": "string", "minLength": 1, "maxLength": 65536 } }
+                    })),
+                    "responses": {
+                        "200": ok("The message as edited", r("Message")), "403": forbidden("send"),
+                        "404": error_response("`not_found`: no such session or message"),
+                        "409": error_response("`conflict`: another person's message, a revoked or non-text one, or past the 15 minutes; `not_connected`"),
+                        "422": invalid(), "401": error_response("`unauthorized`")
+                    }
+                },
                 "delete": op("deleteMessage", "Delete a message for me", "Deletes a stored message on this account only (and from the gateway's copy). 204 with no body. Requires `send`.", vec![sid(), mid()], json!({
                     "204": { "description": "Deleted; no body" }, "403": forbidden("send"),
                     "404": error_response("`not_found`: no such session or message")
@@ -207,6 +222,96 @@ pub(crate) fn document() -> Value {
                     "404": error_response("`not_found`: no such session or message"),
                     "409": error_response("`conflict`: already revoked")
                 }))
+            },
+            "/sessions/{sid}/messages/{mid}/reaction": {
+                "post": {
+                    "operationId": "reactToMessage", "summary": "React to a message",
+                    "description": "Puts this account's reaction (one emoji) on a stored message; an empty `emoji` takes it off. Contacts' reactions and this one reach webhooks as `message.reaction`. Requires `send`.",
+                    "parameters": [sid(), mid()],
+                    "requestBody": body(json!({
+                        "type": "object", "required": ["emoji"], "additionalProperties": false,
+                        "properties": { "emoji": { "type": "string", "maxLength": 16, "description": "One emoji; empty removes the reaction." } }
+                    })),
+                    "responses": {
+                        "200": ok("The message with its reactions, and the reaction sent", json!({
+                            "type": "object",
+                            "properties": { "message": r("Message"), "reaction": r("Reaction") }
+                        })),
+                        "403": forbidden("send"),
+                        "404": error_response("`not_found`: no such session or message"),
+                        "409": error_response("`conflict`: the message was revoked; `not_connected`: the session is not connected"),
+                        "422": invalid(), "401": error_response("`unauthorized`")
+                    }
+                }
+            },
+            "/sessions/{sid}/chats/{cid}/read": {
+                "post": {
+                    "operationId": "markRead", "summary": "Send read receipts",
+                    "description": "Sends read receipts for stored messages (this account's own are skipped). Requires `send`.",
+                    "parameters": [sid(), cid()],
+                    "requestBody": body(json!({
+                        "type": "object", "required": ["messageIds"], "additionalProperties": false,
+                        "properties": { "messageIds": { "type": "array", "minItems": 1, "maxItems": 256, "items": { "type": "string" } } }
+                    })),
+                    "responses": {
+                        "200": ok("How many were marked", json!({ "type": "object", "properties": { "marked": { "type": "integer" } } })),
+                        "403": forbidden("send"),
+                        "404": error_response("`not_found`: no such session, chat or message"),
+                        "409": error_response("`not_connected`: the session is not connected"),
+                        "422": invalid(), "401": error_response("`unauthorized`")
+                    }
+                }
+            },
+            "/sessions/{sid}/chats/{cid}/unread": {
+                "post": {
+                    "operationId": "markUnread", "summary": "Mark a chat unread",
+                    "description": "Marks the chat unread on the account's devices. 204 with no body. Requires `send`.",
+                    "parameters": [sid(), cid()],
+                    "responses": {
+                        "204": { "description": "Marked; no body" }, "403": forbidden("send"),
+                        "404": error_response("`not_found`: no such session or chat"),
+                        "409": error_response("`not_connected`: the session is not connected"),
+                        "401": error_response("`unauthorized`")
+                    }
+                }
+            },
+            "/sessions/{sid}/chats/{cid}/presence": {
+                "post": {
+                    "operationId": "sendChatPresence", "summary": "Show typing or recording",
+                    "description": "Shows `state` in the chat; with `delayMs`, `paused` follows that long after (the call answers at once). 204 with no body. Requires `send`.",
+                    "parameters": [sid(), cid()],
+                    "requestBody": body(json!({
+                        "type": "object", "required": ["state"], "additionalProperties": false,
+                        "properties": {
+                            "state": { "enum": ["composing", "recording", "paused"] },
+                            "delayMs": { "type": "integer", "minimum": 0, "maximum": 60000 }
+                        }
+                    })),
+                    "responses": {
+                        "204": { "description": "Sent; no body" }, "403": forbidden("send"),
+                        "404": error_response("`not_found`: no such session or chat"),
+                        "409": error_response("`not_connected`: the session is not connected"),
+                        "422": invalid(), "401": error_response("`unauthorized`")
+                    }
+                }
+            },
+            "/sessions/{sid}/presence": {
+                "put": {
+                    "operationId": "setPresence", "summary": "Set the account online or offline",
+                    "description": "Sets the account available (online) or unavailable. Requires `send`.",
+                    "parameters": [sid()],
+                    "requestBody": body(json!({
+                        "type": "object", "required": ["available"], "additionalProperties": false,
+                        "properties": { "available": { "type": "boolean" } }
+                    })),
+                    "responses": {
+                        "200": ok("The presence set", json!({ "type": "object", "properties": { "available": { "type": "boolean" } } })),
+                        "403": forbidden("send"),
+                        "404": error_response("`not_found`: no such session"),
+                        "409": error_response("`not_connected`: the session is not connected"),
+                        "422": invalid(), "401": error_response("`unauthorized`")
+                    }
+                }
             }
         },
         "components": {
@@ -279,10 +384,23 @@ pub(crate) fn document() -> Value {
                         "fromMe": { "type": "boolean" },
                         "sender": { "type": "string" },
                         "timestamp": { "type": "integer", "description": "epoch ms" },
-                        "type": { "type": "string", "enum": ["text", "media", "revoked"] },
+                        "type": { "type": "string", "enum": ["text", "media", "revoked", "location", "contacts", "poll", "unsupported"] },
                         "text": { "type": ["string", "null"] },
                         "hasMedia": { "type": "boolean" },
-                        "revoked": { "type": "boolean" }
+                        "revoked": { "type": "boolean" },
+                        "status": { "type": ["string", "null"], "enum": ["sent", "delivered", "read", "played", null], "description": "The furthest receipt WhatsApp reported (sent, delivered, read, played); null until one arrives. Each step is also a `message.ack` event." },
+                        "reactions": { "type": "array", "items": { "$ref": "#/components/schemas/Reaction" }, "description": "The latest reaction of each account that reacted." },
+                        "content": { "type": ["object", "array", "null"], "description": "For type location `{latitude, longitude, name, address}`, contacts `[{displayName, vcard}]`, poll `{question, options, selectable}`, unsupported `{typeName}` (WhatsApp's name of a kind the gateway does not understand); null otherwise." }
+                    }
+                },
+                "Reaction": {
+                    "type": "object",
+                    "properties": {
+                        "id": { "type": "string", "description": "The reaction message's own id." },
+                        "senderJid": { "type": "string" },
+                        "fromMe": { "type": "boolean" },
+                        "emoji": { "type": "string", "description": "Empty in a `message.reaction` event when the reaction was taken off." },
+                        "timestamp": { "type": "integer", "description": "epoch ms" }
                     }
                 },
                 "SendText": {
@@ -298,7 +416,7 @@ pub(crate) fn document() -> Value {
                     "properties": {
                         "schema": { "const": "v1" },
                         "id": { "type": "string", "description": "evt_…; de-duplicate on it" },
-                        "event": { "type": "string", "enum": ["message", "message.from_me", "message.media", "message.revoked", "message.deleted", "chat.deleted", "chat.update", "session.status", "auth.qr", "session.created", "session.deleted"] },
+                        "event": { "type": "string", "enum": ["message", "message.from_me", "message.media", "message.revoked", "message.deleted", "message.ack", "message.reaction", "message.edited", "chat.deleted", "chat.update", "session.status", "auth.qr", "session.created", "session.deleted"] },
                         "session": { "type": "string" },
                         "organization": { "type": "string" },
                         "timestamp": { "type": "integer" },

@@ -94,8 +94,11 @@ pub(crate) fn chat(c: &Chat) -> Value {
 }
 
 pub(crate) fn message(m: &Message) -> Value {
+    let structured = m.content.as_ref().map(wagate_plugin_sdk::content_json);
     let kind = if m.revoked {
         "revoked"
+    } else if let Some((kind, _)) = &structured {
+        kind
     } else if m.media.is_some() {
         "media"
     } else {
@@ -119,6 +122,21 @@ pub(crate) fn message(m: &Message) -> Value {
             "available": i.stored,
         })),
         "revoked": m.revoked,
+        "status": delivery_status(m),
+        "reactions": crate::reactions::reactions(m),
+        "content": structured.map(|(_, v)| v),
+    })
+}
+
+/// How far a message got, by its receipts: `sent`, `delivered`, `read`, `played`, or
+/// `null` while none arrived.
+pub(crate) fn delivery_status(m: &Message) -> Option<&'static str> {
+    use wagate_plugin_sdk::types::DeliveryStatus as S;
+    m.status.map(|s| match s {
+        S::Sent => "sent",
+        S::Delivered => "delivered",
+        S::Read => "read",
+        S::Played => "played",
     })
 }
 

@@ -16,6 +16,9 @@
 //! | message, message.from_me | message_upsert |
 //! | message.revoked | message_revoked |
 //! | message.deleted | message_deleted |
+//! | message.ack | message_status |
+//! | message.reaction | message_reaction |
+//! | message.edited | message_edited |
 //! | chat.deleted | chat_deleted |
 //! | chat.update | chat_updated |
 //! | session.status | connection_update |
@@ -34,11 +37,14 @@ use crate::api::{Cap, Within, body_object, checked, core_failure, session_ref, s
 use crate::render::{self, validation};
 
 /// (v1 event name, core kind), in the order answers list them.
-pub(crate) const EVENTS: [(&str, &str); 10] = [
+pub(crate) const EVENTS: [(&str, &str); 13] = [
     ("message", "message_upsert"),
     ("message.from_me", "message_upsert"),
     ("message.revoked", "message_revoked"),
     ("message.deleted", "message_deleted"),
+    ("message.ack", "message_status"),
+    ("message.reaction", "message_reaction"),
+    ("message.edited", "message_edited"),
     ("chat.deleted", "chat_deleted"),
     ("chat.update", "chat_updated"),
     ("session.status", "connection_update"),

@@ -207,6 +207,9 @@ impl<T: Send + 'static> DialectPre<T> {
                 let inst = pre.instantiate_async(&mut store).await?;
                 inst.call_render_event(&mut store, ev).await
             }
+            // A 0.1 dialect knows no receipts: it has no such event (rendering it as
+            // the upsert `conv` maps it to would repeat the message to its webhooks).
+            Self::V0_1(_) if matches!(ev.payload, wit::EventPayload::MessageStatus(_)) => Ok(None),
             Self::V0_1(pre) => {
                 let inst = pre.instantiate_async(&mut store).await?;
                 let ev: old::Event = ev.clone().conv();

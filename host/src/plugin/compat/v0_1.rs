@@ -228,6 +228,9 @@ impl Conv<new::Message> for old::Message {
             }),
             revoked: self.revoked,
             deleted_for_me: self.deleted_for_me,
+            status: None,
+            reactions: Vec::new(),
+            content: None,
         }
     }
 }
@@ -325,7 +328,15 @@ impl Conv<old::EventPayload> for new::EventPayload {
         use new::EventPayload as N;
         use old::EventPayload as O;
         match self {
-            N::MessageUpsert(x) | N::MessageMedia(x) => O::MessageUpsert(x.conv()),
+            // 0.1 has no media, status or reaction events: each says "this message, as
+            // it is now", which 0.1 plugins take as an upsert of an id they have seen
+            // (`render-event` skips status and reaction events, see
+            // `compat::render_event`).
+            N::MessageUpsert(x) | N::MessageMedia(x) | N::MessageStatus(x) => {
+                O::MessageUpsert(x.conv())
+            }
+            N::MessageReaction(x) => O::MessageUpsert(x.message.conv()),
+            N::MessageEdited(x) => O::MessageUpsert(x.conv()),
             N::MessageRevoked(x) => O::MessageRevoked(x.conv()),
             N::MessageDeleted(x) => O::MessageDeleted(x.conv()),
             N::ChatDeleted(x) => O::ChatDeleted(x.conv()),

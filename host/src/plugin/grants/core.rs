@@ -592,6 +592,91 @@ impl wit_core::Host for CoreView<'_> {
             .set_blocked(&p, &which, &who, blocked)
             .await)
     }
+
+    async fn send_reaction(
+        &mut self,
+        which: wit::InstanceRef,
+        message_id: String,
+        emoji: String,
+    ) -> wasmtime::Result<Result<wit::ReactionUpdate, wit::CoreError>> {
+        let which = which.into();
+        core_op!(self, |core, p| core
+            .send_reaction(&p, &which, &message_id, &emoji)
+            .await)
+    }
+
+    async fn mark_read(
+        &mut self,
+        which: wit::InstanceRef,
+        message_ids: Vec<String>,
+    ) -> wasmtime::Result<Result<u32, wit::CoreError>> {
+        let which = which.into();
+        core_op!(self, |core, p| core
+            .mark_read(&p, &which, &message_ids)
+            .await)
+    }
+
+    async fn mark_chat_unread(
+        &mut self,
+        which: wit::InstanceRef,
+        chat: String,
+    ) -> wasmtime::Result<Result<String, wit::CoreError>> {
+        let which = which.into();
+        core_op!(self, |core, p| core
+            .mark_chat_unread(&p, &which, &chat)
+            .await)
+    }
+
+    async fn send_chat_presence(
+        &mut self,
+        which: wit::InstanceRef,
+        to: String,
+        presence: wit::ChatPresence,
+        delay_ms: u32,
+    ) -> wasmtime::Result<Result<String, wit::CoreError>> {
+        let which = which.into();
+        let presence = presence.into();
+        core_op!(self, |core, p| core
+            .send_chat_presence(&p, &which, &to, presence, delay_ms)
+            .await)
+    }
+
+    async fn set_presence(
+        &mut self,
+        which: wit::InstanceRef,
+        available: bool,
+    ) -> wasmtime::Result<Result<(), wit::CoreError>> {
+        let which = which.into();
+        core_op!(self, |core, p| core
+            .set_presence(&p, &which, available)
+            .await)
+    }
+
+    async fn edit_message(
+        &mut self,
+        which: wit::InstanceRef,
+        message_id: String,
+        text: String,
+    ) -> wasmtime::Result<Result<wit::Message, wit::CoreError>> {
+        let which = which.into();
+        core_op!(self, |core, p| core
+            .edit_message(&p, &which, &message_id, &text)
+            .await)
+    }
+
+    async fn send_content(
+        &mut self,
+        which: wit::InstanceRef,
+        to: String,
+        content: wit::MessageContent,
+    ) -> wasmtime::Result<Result<wit::Message, wit::CoreError>> {
+        let which = which.into();
+        let content = content.into();
+        let origin = self.base.plugin.name.clone();
+        core_op!(self, |core, p| core
+            .send_content(&p, &which, &to, content, Some(&origin))
+            .await)
+    }
 }
 
 #[cfg(test)]

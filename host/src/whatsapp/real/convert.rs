@@ -15,8 +15,8 @@ use whatsapp_rust::wacore::proto_helpers::MessageExt;
 use whatsapp_rust::waproto::whatsapp as wa;
 
 use super::media::{MediaRef, inbound_media};
-use crate::core::model::DeliveryStatus;
-use crate::whatsapp::{Inbound, InboundMedia};
+use crate::core::model::{ContactCard, Content, DeliveryStatus, Location, Poll};
+use crate::whatsapp::{Inbound, InboundMedia, InboundReaction};
 
 /// What the gateway keeps of a message's text: its text, or a media caption.
 pub fn text_of(message: &wa::Message) -> Option<String> {
@@ -51,6 +51,96 @@ fn is_content(message: &wa::Message) -> bool {
             && base.reaction_message.as_option().is_none())
 }
 
+/// A location, contact cards or a poll the message carries; for a message with no
+/// text, media or known content, its type as `unsupported` (so nothing arrives
+/// silently dropped).
+pub fn content_of(message: &wa::Message) -> Option<Content> {
+    let base = message.get_base_message();
+    if let Some(l) = base.location_message.as_option() {
+        return Some(Content::Location(Location {
+            latitude: l.degrees_latitude.unwrap_or(0.0),
+            longitude: l.degrees_longitude.unwrap_or(0.0),
+            name: l.name.clone(),
+            address: l.address.clone(),
+        }));
+    }
+    if let Some(l) = base.live_location_message.as_option() {
+        return Some(Content::Location(Location {
+            latitude: l.degrees_latitude.unwrap_or(0.0),
+            longitude: l.degrees_longitude.unwrap_or(0.0),
+            name: None,
+            address: None,
+        }));
+    }
+    let card = |c: &wa::message::ContactMessage| ContactCard {
+        display_name: c.display_name.clone().unwrap_or_default(),
+        vcard: c.vcard.clone().unwrap_or_default(),
+    };
+    if let Some(c) = base.contact_message.as_option() {
+        return Some(Content::Contacts {
+            contacts: vec![card(c)],
+        });
+    }
+    if let Some(a) = base.contacts_array_message.as_option() {
+        return Some(Content::Contacts {
+            contacts: a.contacts.iter().map(card).collect(),
+        });
+    }
+    let poll = base
+        .poll_creation_message
+        .as_option()
+        .or(base.poll_creation_message_v2.as_option())
+        .or(base.poll_creation_message_v3.as_option());
+    if let Some(p) = poll {
+        return Some(Content::Poll(Poll {
+            question: p.name.clone().unwrap_or_default(),
+            options: p
+                .options
+                .iter()
+                .map(|o| o.option_name.clone().unwrap_or_default())
+                .collect(),
+            selectable: p.selectable_options_count.unwrap_or(0),
+        }));
+    }
+    if text_of(message).is_some() || inbound_media(message).is_some() {
+        return None;
+    }
+    // The kinds WhatsApp-Web clients commonly get that the gateway does not model.
+    let kinds: [(&str, bool); 9] = [
+        ("eventMessage", base.event_message.as_option().is_some()),
+        (
+            "pollUpdateMessage",
+            base.poll_update_message.as_option().is_some(),
+        ),
+        (
+            "groupInviteMessage",
+            base.group_invite_message.as_option().is_some(),
+        ),
+        ("buttonsMessage", base.buttons_message.as_option().is_some()),
+        ("listMessage", base.list_message.as_option().is_some()),
+        (
+            "templateMessage",
+            base.template_message.as_option().is_some(),
+        ),
+        (
+            "interactiveMessage",
+            base.interactive_message.as_option().is_some(),
+        ),
+        (
+            "pinInChatMessage",
+            base.pin_in_chat_message.as_option().is_some(),
+        ),
+        ("editedMessage", base.edited_message.as_option().is_some()),
+    ];
+    let type_name = kinds
+        .iter()
+        .find(|(_, present)| *present)
+        .map_or("unknown", |(name, _)| *name);
+    Some(Content::Unsupported {
+        type_name: type_name.to_string(),
+    })
+}
+
 /// The media metadata core stores on the message (bytes to follow, or not).
 fn media_of(message: &wa::Message) -> (Option<InboundMedia>, Option<MediaRef>) {
     match inbound_media(message) {
@@ -77,9 +167,38 @@ pub fn live(inbound: &InboundMessage) -> Option<(Inbound, Option<MediaRef>)> {
             text: text_of(&inbound.message),
             media,
             push_name: (!info.push_name.is_empty()).then(|| info.push_name.clone()),
+            content: content_of(&inbound.message),
         },
         reference,
     ))
+}
+
+/// A live edit: the id of the message it edits and its new text; `None` for anything
+/// else (an edit arrives as a protocol message carrying the new message).
+pub fn edit(inbound: &InboundMessage) -> Option<(String, String)> {
+    let base = inbound.message.get_base_message();
+    let protocol = base.protocol_message.as_option()?;
+    let edited = protocol.edited_message.as_option()?;
+    let target = protocol.key.as_option()?.id.clone()?;
+    Some((target, text_of(edited)?))
+}
+
+/// A live reaction message as the reaction it puts on (or, empty, takes off) the
+/// message its key names; `None` for anything else.
+pub fn reaction(inbound: &InboundMessage) -> Option<InboundReaction> {
+    let base = inbound.message.get_base_message();
+    let reaction = base.reaction_message.as_option()?;
+    let target = reaction.key.as_option()?.id.clone()?;
+    let info = &inbound.info;
+    Some(InboundReaction {
+        id: info.id.to_string(),
+        chat_jid: info.source.chat.to_non_ad_string(),
+        target_id: target,
+        sender: info.source.sender.to_non_ad_string(),
+        from_me: info.source.is_from_me,
+        emoji: reaction.text.clone().unwrap_or_default(),
+        timestamp: info.timestamp.timestamp_millis().max(0) as u64,
+    })
 }
 
 /// The messages of one history sync chunk, oldest first per chat. `own` is this
@@ -123,6 +242,7 @@ pub fn history(sync: &wa::HistorySync, own: &str) -> Vec<Inbound> {
                 text: text_of(message),
                 media: media_of(message).0,
                 push_name: info.push_name.clone().filter(|n| !n.is_empty()),
+                content: content_of(message),
             });
         }
     }

@@ -46,9 +46,9 @@ use self::http::MediaHttp;
 use self::media::DownloadConfig;
 use self::session::{Session, Settings, Shared, jid};
 use self::tasks::TaskCounter;
-use super::{Link, LinkError, LinkEvent, OutboundMedia, Pairing, Sent};
+use super::{ChatPresence, Link, LinkError, LinkEvent, MessageRef, OutboundMedia, Pairing, Sent};
 use crate::core::groups::{Group, GroupSetting, ParticipantAction, ParticipantResult};
-use crate::core::model::{ChatPatch, ConnectionState};
+use crate::core::model::{ChatPatch, ConnectionState, ContactCard, Content};
 use crate::store::Store;
 use crate::util::now_ms;
 
@@ -346,6 +346,189 @@ impl Link for WhatsAppLink {
             id: result.message_id,
             timestamp: now_ms(),
         })
+    }
+
+    async fn edit_message(
+        &self,
+        instance_id: &str,
+        chat: &str,
+        message_id: &str,
+        text: &str,
+    ) -> Result<(), LinkError> {
+        let session = self.open(instance_id)?;
+        let content = whatsapp_rust::waproto::whatsapp::Message {
+            conversation: Some(text.to_string()),
+            ..Default::default()
+        };
+        session
+            .client
+            .edit_message(jid(chat)?, message_id, content)
+            .await
+            .map(|_| ())
+            .map_err(|e| failed("editing the message")(e.to_string()))
+    }
+
+    async fn send_content(
+        &self,
+        instance_id: &str,
+        to: &str,
+        content: &Content,
+    ) -> Result<Sent, LinkError> {
+        use whatsapp_rust::waproto::whatsapp as wa;
+        let session = self.open(instance_id)?;
+        let to = jid(to)?;
+        let card = |c: &ContactCard| wa::message::ContactMessage {
+            display_name: Some(c.display_name.clone()),
+            vcard: Some(c.vcard.clone()),
+            ..Default::default()
+        };
+        let message = match content {
+            Content::Poll(p) => {
+                // The library keeps the poll's secret in the message; votes are not
+                // decrypted by the gateway yet.
+                let (result, _secret) = session
+                    .client
+                    .polls()
+                    .create(to, &p.question, &p.options, p.selectable)
+                    .await
+                    .map_err(|e| failed("sending the poll")(e.to_string()))?;
+                return Ok(Sent {
+                    id: result.message_id,
+                    timestamp: now_ms(),
+                });
+            }
+            Content::Location(l) => wa::Message {
+                location_message: whatsapp_rust::waproto::buffa::MessageField::some(
+                    wa::message::LocationMessage {
+                        degrees_latitude: Some(l.latitude),
+                        degrees_longitude: Some(l.longitude),
+                        name: l.name.clone(),
+                        address: l.address.clone(),
+                        ..Default::default()
+                    },
+                ),
+                ..Default::default()
+            },
+            Content::Contacts { contacts } if contacts.len() == 1 => wa::Message {
+                contact_message: whatsapp_rust::waproto::buffa::MessageField::some(card(
+                    &contacts[0],
+                )),
+                ..Default::default()
+            },
+            Content::Contacts { contacts } => wa::Message {
+                contacts_array_message: whatsapp_rust::waproto::buffa::MessageField::some(
+                    wa::message::ContactsArrayMessage {
+                        display_name: Some(format!("{} contacts", contacts.len())),
+                        contacts: contacts.iter().map(card).collect(),
+                        ..Default::default()
+                    },
+                ),
+                ..Default::default()
+            },
+            Content::Unsupported { .. } => {
+                return Err(LinkError::Rejected(
+                    "cannot send an unsupported message".into(),
+                ));
+            }
+        };
+        let result = session
+            .client
+            .send_message(to, message)
+            .await
+            .map_err(|e| failed("sending the message")(e.to_string()))?;
+        Ok(Sent {
+            id: result.message_id,
+            timestamp: now_ms(),
+        })
+    }
+
+    async fn send_reaction(
+        &self,
+        instance_id: &str,
+        target: &MessageRef<'_>,
+        emoji: &str,
+    ) -> Result<Sent, LinkError> {
+        let session = self.open(instance_id)?;
+        let chat = jid(target.chat)?;
+        // Groups attribute a reaction to the member whose message it is.
+        let participant =
+            (target.chat.ends_with("@g.us") && !target.from_me).then(|| target.sender.to_string());
+        let key = whatsapp_rust::waproto::whatsapp::MessageKey {
+            remote_jid: Some(target.chat.to_string()),
+            from_me: Some(target.from_me),
+            id: Some(target.id.to_string()),
+            participant,
+        };
+        let result = session
+            .client
+            .send_reaction(chat, key, emoji)
+            .await
+            .map_err(|e| failed("sending the reaction")(e.to_string()))?;
+        Ok(Sent {
+            id: result.message_id,
+            timestamp: now_ms(),
+        })
+    }
+
+    async fn mark_read(
+        &self,
+        instance_id: &str,
+        chat: &str,
+        sender: &str,
+        message_ids: &[String],
+    ) -> Result<(), LinkError> {
+        let session = self.open(instance_id)?;
+        let chat_jid = jid(chat)?;
+        // A group's receipt names the member whose messages they are.
+        let sender = if chat.ends_with("@g.us") {
+            Some(jid(sender)?)
+        } else {
+            None
+        };
+        let ids: Vec<&str> = message_ids.iter().map(String::as_str).collect();
+        session
+            .client
+            .mark_as_read(&chat_jid, sender.as_ref(), &ids)
+            .await
+            .map_err(|e| failed("sending read receipts")(format!("{e:#}")))
+    }
+
+    async fn mark_chat_unread(&self, instance_id: &str, chat: &str) -> Result<(), LinkError> {
+        let session = self.open(instance_id)?;
+        session
+            .client
+            .chat_actions()
+            .mark_chat_as_read(&jid(chat)?, false, None)
+            .await
+            .map_err(|e| failed("marking the chat unread")(e.to_string()))
+    }
+
+    async fn send_chat_presence(
+        &self,
+        instance_id: &str,
+        chat: &str,
+        presence: ChatPresence,
+    ) -> Result<(), LinkError> {
+        let session = self.open(instance_id)?;
+        let to = jid(chat)?;
+        let chatstate = session.client.chatstate();
+        match presence {
+            ChatPresence::Composing => chatstate.send_composing(&to).await,
+            ChatPresence::Recording => chatstate.send_recording(&to).await,
+            ChatPresence::Paused => chatstate.send_paused(&to).await,
+        }
+        .map_err(|e| failed("sending the chat state")(e.to_string()))
+    }
+
+    async fn set_presence(&self, instance_id: &str, available: bool) -> Result<(), LinkError> {
+        let session = self.open(instance_id)?;
+        let presence = session.client.presence();
+        if available {
+            presence.set_available().await
+        } else {
+            presence.set_unavailable().await
+        }
+        .map_err(|e| failed("setting the presence")(e.to_string()))
     }
 
     async fn revoke(

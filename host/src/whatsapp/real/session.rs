@@ -550,6 +550,22 @@ impl EventHandler for Bridge {
                 });
             }
             Event::Messages(batch) => {
+                // Reactions are not messages of their own: core puts them on the
+                // message they name.
+                for reaction in batch.iter().filter_map(convert::reaction) {
+                    self.send(LinkEvent::Reaction {
+                        instance_id: self.id(),
+                        reaction,
+                    });
+                }
+                // So are edits: core replaces the text of the message they name.
+                for (message_id, text) in batch.iter().filter_map(convert::edit) {
+                    self.send(LinkEvent::Edit {
+                        instance_id: self.id(),
+                        message_id,
+                        text,
+                    });
+                }
                 for (message, reference) in batch.iter().filter_map(convert::live) {
                     let job = match (&message.media, reference) {
                         (Some(media), Some(reference))
