@@ -71,7 +71,10 @@ impl Core {
             LinkEvent::Message {
                 instance_id,
                 message,
-            } => self.ingest_message(&instance_id, message).await.map(|_| ()),
+            } => self
+                .ingest_message(&instance_id, *message)
+                .await
+                .map(|_| ()),
             LinkEvent::History {
                 instance_id,
                 messages,

@@ -199,8 +199,9 @@ pub enum LinkEvent {
     Message {
         /// The instance whose session reported it.
         instance_id: String,
-        /// The message.
-        message: Inbound,
+        /// The message (boxed: it is by far the largest event, and the link's channel
+        /// holds every event at the size of the largest).
+        message: Box<Inbound>,
     },
     /// Older messages WhatsApp sends after pairing (history sync), one chunk at a time.
     /// Stored as a backfill: one commit per chunk and no `message-upsert` events, so

@@ -594,7 +594,7 @@ impl EventHandler for Bridge {
                     // (same channel, so in this order).
                     self.send(LinkEvent::Message {
                         instance_id: self.id(),
-                        message,
+                        message: Box::new(message),
                     });
                     if let (Some(job), Some(client)) = (job, self.client.get()) {
                         self.downloads.start(client.clone(), job);
