@@ -3,12 +3,11 @@
 
 use super::Core;
 use super::jid;
-use super::messages::store_message;
+use super::messages::sent_message;
 use super::model::{
-    Capability, ContactCard, Content, CoreError, CoreResult, EventPayload, InstanceRef, Location,
-    Message, Poll, Principal,
+    Capability, ContactCard, Content, CoreError, CoreResult, InstanceRef, Location, Message, Poll,
+    Principal,
 };
-use crate::core::outbox;
 
 /// WhatsApp's bounds on a poll's options.
 pub const POLL_OPTIONS: std::ops::RangeInclusive<usize> = 2..=12;
@@ -39,34 +38,10 @@ impl Core {
             .send_content(&record.instance.id, &chat_jid, &content)
             .await?;
         let message = Message {
-            id: sent.id,
-            chat_jid,
-            from_me: true,
-            sender: record.instance.owner_jid.clone().unwrap_or_default(),
-            timestamp: sent.timestamp,
-            text: None,
-            media: None,
-            revoked: false,
-            deleted_for_me: false,
-            truncated: false,
-            origin: origin.map(str::to_string),
-            status: None,
-            reactions: Vec::new(),
             content: Some(content),
+            ..sent_message(&record.instance, sent, chat_jid, origin)
         };
-        let instance = record.instance;
-        let stored = message.clone();
-        self.store
-            .write(move |tx| -> CoreResult<()> {
-                store_message(tx, &instance.id, &stored)?;
-                outbox::append(
-                    tx,
-                    &outbox::event_for(&instance, EventPayload::MessageUpsert(stored.clone())),
-                )?;
-                Ok(())
-            })
-            .await?;
-        Ok(message)
+        self.record_sent(record.instance, message).await
     }
 }
 

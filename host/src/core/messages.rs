@@ -6,11 +6,38 @@ use redb::{ReadableTable, WriteTransaction};
 use super::Core;
 use super::jid;
 use super::model::{
-    Capability, Chat, CoreError, CoreResult, EventPayload, InstanceRef, Message, MessagePage,
-    Principal,
+    Capability, Chat, CoreError, CoreResult, EventPayload, Instance, InstanceRef, Message,
+    MessagePage, Principal,
 };
 use crate::core::outbox;
 use crate::store::{decode, encode, get_json, internal, tables};
+use crate::whatsapp::Sent;
+
+/// The record of a message this account just sent to `chat_jid` (no text, media or
+/// content yet: the caller sets what it sent), stamped with `origin`.
+pub(crate) fn sent_message(
+    instance: &Instance,
+    sent: Sent,
+    chat_jid: String,
+    origin: Option<&str>,
+) -> Message {
+    Message {
+        id: sent.id,
+        chat_jid,
+        from_me: true,
+        sender: instance.owner_jid.clone().unwrap_or_default(),
+        timestamp: sent.timestamp,
+        text: None,
+        media: None,
+        revoked: false,
+        deleted_for_me: false,
+        truncated: false,
+        reactions: Vec::new(),
+        content: None,
+        origin: origin.map(str::to_string),
+        status: None,
+    }
+}
 
 /// Messages per page when the caller gives no limit.
 pub const DEFAULT_PAGE: u32 = 50;
@@ -93,22 +120,19 @@ impl Core {
             .send_text(&record.instance.id, &chat_jid, text)
             .await?;
         let message = Message {
-            id: sent.id,
-            chat_jid,
-            from_me: true,
-            sender: record.instance.owner_jid.clone().unwrap_or_default(),
-            timestamp: sent.timestamp,
             text: Some(text.to_string()),
-            media: None,
-            revoked: false,
-            deleted_for_me: false,
-            truncated: false,
-            reactions: Vec::new(),
-            content: None,
-            origin: origin.map(str::to_string),
-            status: None,
+            ..sent_message(&record.instance, sent, chat_jid, origin)
         };
-        let instance = record.instance;
+        self.record_sent(record.instance, message).await
+    }
+
+    /// Stores a message this account just sent, with its `message_upsert` event, in
+    /// one commit.
+    pub(crate) async fn record_sent(
+        &self,
+        instance: Instance,
+        message: Message,
+    ) -> CoreResult<Message> {
         let stored = message.clone();
         self.store
             .write(move |tx| -> CoreResult<()> {
