@@ -210,25 +210,14 @@ fn inbound_locations_contacts_polls_and_unknown_kinds_are_stored_typed_and_shown
     let key = gw.key("default", None);
     let (_, inst) = gw.call("GET", &format!("/core/instances/{name}"), Some(&key), None);
     let sid = inst["id"].as_str().unwrap().to_string();
-    let account = {
-        let (s, v) = gw.admin(
-            "POST",
-            "/admin/credentials",
-            Some(json!({"org": "default", "kind": "ryze-account"})),
-        );
-        assert_eq!(s, 201, "{v}");
-        v["token"].as_str().unwrap().to_string()
-    };
-    let (s, v) = evo_json(
+    let account = gw.credential("default", "ryze-account");
+    common::evolution::set_webhook(
         &gw,
-        "POST",
-        &format!("/webhook/set/{name}"),
-        Some(GLOBAL_KEY),
-        Some(
-            json!({"webhook": {"enabled": true, "url": rx.url("evolution"), "events": ["MESSAGES_UPSERT"]}}),
-        ),
+        GLOBAL_KEY,
+        name,
+        &rx.url("evolution"),
+        &["MESSAGES_UPSERT"],
     );
-    assert_eq!(s, 201, "{v}");
 
     let inject = |content: Value| {
         let (s, v) = gw.admin(

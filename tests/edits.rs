@@ -43,31 +43,15 @@ fn own_text_messages_are_edited_in_every_dialect_and_edits_arrive() {
     let key = gw.key("default", None);
     let (_, inst) = gw.call("GET", &format!("/core/instances/{name}"), Some(&key), None);
     let sid = inst["id"].as_str().unwrap().to_string();
-    let (s, account) = gw.admin(
-        "POST",
-        "/admin/credentials",
-        Some(json!({"org": "default", "kind": "ryze-account"})),
-    );
-    assert_eq!(s, 201);
-    let account = account["token"].as_str().unwrap().to_string();
-    let (s, v) = v1(
+    let account = gw.credential("default", "ryze-account");
+    common::v1::set_webhook(&gw, &key, &sid, &rx.url("v1"), &["message.edited"]);
+    common::evolution::set_webhook(
         &gw,
-        "PUT",
-        &format!("/sessions/{sid}/webhooks"),
-        &key,
-        Some(json!({"webhooks": [{"url": rx.url("v1"), "events": ["message.edited"]}]})),
+        GLOBAL_KEY,
+        name,
+        &rx.url("evolution"),
+        &["MESSAGES_EDITED"],
     );
-    assert_eq!(s, 200, "{v}");
-    let (s, v) = evo_json(
-        &gw,
-        "POST",
-        &format!("/webhook/set/{name}"),
-        Some(GLOBAL_KEY),
-        Some(
-            json!({"webhook": {"enabled": true, "url": rx.url("evolution"), "events": ["MESSAGES_EDITED"]}}),
-        ),
-    );
-    assert_eq!(s, 201, "{v}");
 
     let (s, sent) = evo_json(
         &gw,
@@ -162,12 +146,7 @@ fn what_whatsapp_would_not_let_be_edited_is_refused_in_each_dialects_words() {
     let key = gw.key("default", None);
     let (_, inst) = gw.call("GET", &format!("/core/instances/{name}"), Some(&key), None);
     let sid = inst["id"].as_str().unwrap().to_string();
-    let (_, account) = gw.admin(
-        "POST",
-        "/admin/credentials",
-        Some(json!({"org": "default", "kind": "ryze-account"})),
-    );
-    let account = account["token"].as_str().unwrap().to_string();
+    let account = gw.credential("default", "ryze-account");
 
     let theirs = inject(&gw, name, json!({"from": PEER, "text": "not yours"}));
     let old = inject(

@@ -33,16 +33,6 @@ fn request(
     (r.status, v)
 }
 
-fn mint(gw: &Gateway, kind: &str) -> String {
-    let (s, v) = gw.admin(
-        "POST",
-        "/admin/credentials",
-        Some(json!({"org": "default", "kind": kind})),
-    );
-    assert_eq!(s, 201, "{v}");
-    v["token"].as_str().unwrap().to_string()
-}
-
 /// Creates `name` through Ryze and hooks it through all three dialects; returns its id.
 fn hooked_instance(gw: &Gateway, rx: &Receiver, account: &str, bearer: &str, name: &str) -> String {
     let (s, v) = request(
@@ -99,8 +89,8 @@ fn for_instance<'a>(got: &'a [Received], path: &str, name: &str, id: &str) -> Ve
 fn instance_deleted_reaches_the_receiver_in_all_three_envelopes() {
     let gw = Gateway::start_with_env(&[("AUTHENTICATION_API_KEY", GLOBAL_KEY)]);
     let rx = Receiver::start();
-    let account = mint(&gw, "ryze-account");
-    let bearer = mint(&gw, "api-key");
+    let account = gw.credential("default", "ryze-account");
+    let bearer = gw.credential("default", "api-key");
     let auth = format!("Bearer {bearer}");
 
     // (instance, how it is deleted)

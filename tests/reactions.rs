@@ -19,16 +19,6 @@ const GLOBAL_KEY: &str = "evolution-global-key-for-reactions";
 const PEER: &str = "5511977776666";
 const PEER_JID: &str = "5511977776666@s.whatsapp.net";
 
-fn mint(gw: &Gateway, kind: &str) -> String {
-    let (s, v) = gw.admin(
-        "POST",
-        "/admin/credentials",
-        Some(json!({"org": "default", "kind": kind})),
-    );
-    assert_eq!(s, 201, "{v}");
-    v["token"].as_str().unwrap().to_string()
-}
-
 fn at<'a>(got: &'a [Received], path: &str) -> Vec<&'a Value> {
     got.iter()
         .filter(|r| r.path == path)
@@ -51,39 +41,22 @@ fn stored(gw: &Gateway, key: &str, name: &str, id: &str) -> Value {
 fn reactions_are_sent_replaced_removed_and_received_in_every_dialect() {
     let gw = Gateway::start_with_env(&[("AUTHENTICATION_API_KEY", GLOBAL_KEY)]);
     let rx = Receiver::start();
-    let account = mint(&gw, "ryze-account");
-    let bearer = mint(&gw, "api-key");
+    let account = gw.credential("default", "ryze-account");
+    let bearer = gw.credential("default", "api-key");
     let name = "reacting";
     let (instance, _) = gw.connected_instance(&bearer, name);
     let sid = instance["id"].as_str().unwrap().to_string();
     let owner = stored_owner(&gw, &bearer, name);
 
-    let (s, v) = ryze_json(
+    common::ryze::set_webhook(&gw, &account, name, &rx.url("ryze"), &["message.exchange"]);
+    common::evolution::set_webhook(
         &gw,
-        "POST",
-        &format!("/api/events/webhook/{name}"),
-        Some(&account),
-        json!({"url": rx.url("ryze"), "events": ["message.exchange"]}),
+        GLOBAL_KEY,
+        name,
+        &rx.url("evolution"),
+        &["MESSAGES_UPSERT"],
     );
-    assert_eq!(s, 200, "ryze: {v}");
-    let (s, v) = evo_json(
-        &gw,
-        "POST",
-        &format!("/webhook/set/{name}"),
-        Some(GLOBAL_KEY),
-        Some(
-            json!({"webhook": {"enabled": true, "url": rx.url("evolution"), "events": ["MESSAGES_UPSERT"]}}),
-        ),
-    );
-    assert_eq!(s, 201, "evolution: {v}");
-    let (s, v) = v1(
-        &gw,
-        "PUT",
-        &format!("/sessions/{sid}/webhooks"),
-        &bearer,
-        Some(json!({"webhooks": [{"url": rx.url("v1"), "events": ["message.reaction"]}]})),
-    );
-    assert_eq!(s, 200, "sessions/v1: {v}");
+    common::v1::set_webhook(&gw, &bearer, &sid, &rx.url("v1"), &["message.reaction"]);
 
     let target = gw.inbound(name, PEER, "shall we?", false);
 
@@ -273,8 +246,8 @@ fn stored_owner(gw: &Gateway, key: &str, name: &str) -> String {
 #[test]
 fn reacting_to_what_cannot_take_a_reaction_is_a_clear_error_in_each_dialect() {
     let gw = Gateway::start_with_env(&[("AUTHENTICATION_API_KEY", GLOBAL_KEY)]);
-    let account = mint(&gw, "ryze-account");
-    let bearer = mint(&gw, "api-key");
+    let account = gw.credential("default", "ryze-account");
+    let bearer = gw.credential("default", "api-key");
     let name = "refusing";
     let (instance, _) = gw.connected_instance(&bearer, name);
     let sid = instance["id"].as_str().unwrap().to_string();

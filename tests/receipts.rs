@@ -17,16 +17,6 @@ const GLOBAL_KEY: &str = "evolution-global-key-for-receipts";
 const PEER: &str = "5511988887777";
 const PEER_JID: &str = "5511988887777@s.whatsapp.net";
 
-fn mint(gw: &Gateway, kind: &str) -> String {
-    let (s, v) = gw.admin(
-        "POST",
-        "/admin/credentials",
-        Some(json!({"org": "default", "kind": kind})),
-    );
-    assert_eq!(s, 201, "{v}");
-    v["token"].as_str().unwrap().to_string()
-}
-
 fn receipt(gw: &Gateway, name: &str, ids: &[&str], status: &str) -> (u16, Value) {
     gw.admin(
         "POST",
@@ -44,39 +34,22 @@ fn at<'a>(got: &'a [Received], path: &str) -> Vec<&'a Received> {
 fn a_receipt_sequence_reaches_each_dialect_in_order_and_shows_on_the_message() {
     let gw = Gateway::start_with_env(&[("AUTHENTICATION_API_KEY", GLOBAL_KEY)]);
     let rx = Receiver::start();
-    let account = mint(&gw, "ryze-account");
-    let bearer = mint(&gw, "api-key");
+    let account = gw.credential("default", "ryze-account");
+    let bearer = gw.credential("default", "api-key");
     let name = "receipts";
     let (instance, _) = gw.connected_instance(&bearer, name);
     let sid = instance["id"].as_str().unwrap().to_string();
 
     // One webhook per dialect, each subscribed to its receipt event only.
-    let (s, v) = ryze_json(
+    common::ryze::set_webhook(&gw, &account, name, &rx.url("ryze"), &["message.status"]);
+    common::evolution::set_webhook(
         &gw,
-        "POST",
-        &format!("/api/events/webhook/{name}"),
-        Some(&account),
-        json!({"url": rx.url("ryze"), "events": ["message.status"]}),
+        GLOBAL_KEY,
+        name,
+        &rx.url("evolution"),
+        &["MESSAGES_UPDATE"],
     );
-    assert_eq!(s, 200, "ryze: {v}");
-    let (s, v) = evo_json(
-        &gw,
-        "POST",
-        &format!("/webhook/set/{name}"),
-        Some(GLOBAL_KEY),
-        Some(
-            json!({"webhook": {"enabled": true, "url": rx.url("evolution"), "events": ["MESSAGES_UPDATE"]}}),
-        ),
-    );
-    assert_eq!(s, 201, "evolution: {v}");
-    let (s, v) = v1(
-        &gw,
-        "PUT",
-        &format!("/sessions/{sid}/webhooks"),
-        &bearer,
-        Some(json!({"webhooks": [{"url": rx.url("v1"), "events": ["message.ack"]}]})),
-    );
-    assert_eq!(s, 200, "sessions/v1: {v}");
+    common::v1::set_webhook(&gw, &bearer, &sid, &rx.url("v1"), &["message.ack"]);
 
     // An outbound message, sent through Evolution; a contact's message too.
     let (s, sent) = evo_json(

@@ -42,6 +42,18 @@ pub fn evo_json(
     (s, v)
 }
 
+/// Hooks `url` to instance `name`'s `events` with Evolution's `/webhook/set`.
+pub fn set_webhook(gw: &Gateway, key: &str, name: &str, url: &str, events: &[&str]) {
+    let (s, v) = evo_json(
+        gw,
+        "POST",
+        &format!("/webhook/set/{name}"),
+        Some(key),
+        Some(json!({"webhook": {"enabled": true, "url": url, "events": events}})),
+    );
+    assert_eq!(s, 201, "evolution webhook: {v}");
+}
+
 /// Creates an instance through Evolution; returns its `hash` (instance token).
 pub fn create(gw: &Gateway, key: &str, name: &str) -> String {
     let (s, v) = evo_json(

@@ -154,6 +154,18 @@ impl Gateway {
         self.key(org, caps)
     }
 
+    /// A credential of `kind` (`ryze-account`, `api-key`, ...) for `org`, with its
+    /// kind's default capabilities; returns the token.
+    pub fn credential(&self, org: &str, kind: &str) -> String {
+        let (s, v) = self.admin(
+            "POST",
+            "/admin/credentials",
+            Some(json!({"org": org, "kind": kind})),
+        );
+        assert_eq!(s, 201, "mint {kind}: {v}");
+        v["token"].as_str().unwrap().to_string()
+    }
+
     pub fn key(&self, org: &str, caps: Option<&[&str]>) -> String {
         let (s, v) = self.admin(
             "POST",

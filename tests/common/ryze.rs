@@ -30,6 +30,18 @@ pub fn ryze_json(
     (r.status, r.json())
 }
 
+/// Hooks `url` to instance `name`'s `events` with RyzeAPI's webhook route.
+pub fn set_webhook(gw: &Gateway, account: &str, name: &str, url: &str, events: &[&str]) {
+    let (s, v) = ryze_json(
+        gw,
+        "POST",
+        &format!("/api/events/webhook/{name}"),
+        Some(account),
+        json!({"url": url, "events": events}),
+    );
+    assert_eq!(s, 200, "ryze webhook: {v}");
+}
+
 /// RyzeAPI's error body.
 pub fn error(message: &str) -> Value {
     json!({"success": false, "error": {"message": message}})

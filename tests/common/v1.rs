@@ -43,6 +43,18 @@ pub fn v1(
     v1_raw(gw, method, path, token, body.as_deref())
 }
 
+/// Hooks `url` to session `sid`'s `events` with sessions/v1's webhooks route.
+pub fn set_webhook(gw: &Gateway, token: &str, sid: &str, url: &str, events: &[&str]) {
+    let (s, v) = v1(
+        gw,
+        "PUT",
+        &format!("/sessions/{sid}/webhooks"),
+        token,
+        Some(json!({"webhooks": [{"url": url, "events": events}]})),
+    );
+    assert_eq!(s, 200, "sessions/v1 webhooks: {v}");
+}
+
 /// sessions/v1's error body.
 pub fn err(code: &str, message: &str, details: Value) -> Value {
     json!({ "error": { "code": code, "message": message, "details": details } })
