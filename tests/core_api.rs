@@ -773,17 +773,6 @@ fn operator_cli_works_on_the_folder_and_against_the_server() {
     assert_eq!(cli(&["instance", "list", "--data", d]), json!([]));
 }
 
-/// Mints a credential of `kind` for `org`.
-fn mint(gw: &Gateway, org: &str, kind: &str) -> String {
-    let (s, v) = gw.admin(
-        "POST",
-        "/admin/credentials",
-        Some(json!({"org": org, "kind": kind})),
-    );
-    assert_eq!(s, 201, "mint {kind}: {v}");
-    v["token"].as_str().unwrap().to_string()
-}
-
 fn wagate_cli(args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_wagate"))
         .args(args)
@@ -823,8 +812,8 @@ fn instance_names_are_each_orgs_own() {
 
     // Evolution (`apikey`) and Ryze (`token`).
     let (ea, eb) = (
-        mint(&gw, "acme", "evolution-key"),
-        mint(&gw, "beta", "evolution-key"),
+        gw.credential("acme", "evolution-key"),
+        gw.credential("beta", "evolution-key"),
     );
     for key in [&ea, &eb] {
         let r = gw.raw(
@@ -836,8 +825,8 @@ fn instance_names_are_each_orgs_own() {
         assert_eq!(r.status, 201, "{:?}", r.json());
     }
     let (ra, rb) = (
-        mint(&gw, "acme", "ryze-account"),
-        mint(&gw, "beta", "ryze-account"),
+        gw.credential("acme", "ryze-account"),
+        gw.credential("beta", "ryze-account"),
     );
     for token in [&ra, &rb] {
         let r = gw.raw(
