@@ -397,6 +397,7 @@ async fn receipts_move_a_message_status_forward_only() {
     let stored = core
         .ingest_message(&id, inbound(1, chat, false))
         .await
+        .unwrap()
         .unwrap();
     assert_eq!(stored.status, None);
 
@@ -468,6 +469,7 @@ async fn history_is_one_commit_without_events() {
     let live = core
         .ingest_message(&id, inbound(1, chat, false))
         .await
+        .unwrap()
         .unwrap();
 
     let outbox_len = |core: &Core| {
@@ -514,7 +516,7 @@ async fn media_downloaded_later_is_stored_announced_and_served() {
     let which = InstanceRef::Id(id.clone());
     let mut pending = inbound(1, chat, true);
     pending.media.as_mut().unwrap().bytes = None;
-    let m = core.ingest_message(&id, pending).await.unwrap();
+    let m = core.ingest_message(&id, pending).await.unwrap().unwrap();
     assert!(!m.media.as_ref().unwrap().stored);
     assert!(matches!(
         core.get_media(&admin, &which, &m.id).await,
@@ -560,7 +562,7 @@ async fn media_downloaded_later_is_stored_announced_and_served() {
     // A download for a message deleted meanwhile stores nothing.
     let mut gone = inbound(2, chat, true);
     gone.media.as_mut().unwrap().bytes = None;
-    let g = core.ingest_message(&id, gone).await.unwrap();
+    let g = core.ingest_message(&id, gone).await.unwrap().unwrap();
     core.delete_message(&admin, &which, &g.id, false)
         .await
         .unwrap();

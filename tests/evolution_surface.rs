@@ -148,11 +148,7 @@ fn create_acts_on_its_inline_blocks_or_refuses_them_by_name() {
 
     // Asking for one of them: 400 naming it, and no instance left behind.
     for (extra, names_it) in [
-        (
-            json!({"rejectCall": true, "msgCall": "busy"}),
-            "rejectCall, msgCall",
-        ),
-        (json!({"alwaysOnline": true}), "alwaysOnline"),
+        (json!({"wavoipToken": "wv-123"}), "wavoipToken"),
         (
             json!({"websocket": {"enabled": true, "events": ["MESSAGES_UPSERT"]}}),
             "websocket",
@@ -259,7 +255,6 @@ fn fetch_instances_answers_evolutions_row_with_honest_values() {
         "profileName",
         "profilePicUrl",
         "businessId",
-        "Setting",
         "Proxy",
         "Websocket",
         "Rabbitmq",
@@ -274,6 +269,9 @@ fn fetch_instances_answers_evolutions_row_with_honest_values() {
             "{unknown}: {row}"
         );
     }
+    // Its settings, all off on a new instance.
+    assert_eq!(row["Setting"]["rejectCall"], false, "{row}");
+    assert_eq!(row["Setting"]["instanceId"], row["id"], "{row}");
     // The instance's own token sees the same row, with its own token.
     let (_, v) = evo_json(&gw, "GET", "/instance/fetchInstances", Some(&hash), None);
     assert_eq!(v[0]["token"], hash);
@@ -503,8 +501,8 @@ const EVOLUTION_ROUTES: &[(&str, &str, Cover)] = &[
     ("POST", "/label/handleLabel/{i}", Pending(18)),
     ("POST", "/proxy/set/{i}", Pending(18)),
     ("GET", "/proxy/find/{i}", Pending(18)),
-    ("POST", "/settings/set/{i}", Pending(17)),
-    ("GET", "/settings/find/{i}", Pending(17)),
+    ("POST", "/settings/set/{i}", Served),
+    ("GET", "/settings/find/{i}", Served),
     ("POST", "/template/create/{i}", Unavailable),
     ("GET", "/template/find/{i}", Unavailable),
     // integrations/event

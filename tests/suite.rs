@@ -36,6 +36,7 @@ mod ryze_webhooks;
 mod sessions_v1;
 mod sessions_v1_groups;
 mod sessions_v1_webhooks;
+mod settings;
 mod streams;
 mod whatsapp_fake_server;
 mod whatsapp_gateway_fake;

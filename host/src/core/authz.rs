@@ -168,6 +168,7 @@ mod tests {
             },
             settings: Default::default(),
             media_download: None,
+            behaviour: Default::default(),
         }
     }
 

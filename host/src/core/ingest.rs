@@ -23,6 +23,9 @@ impl Core {
     ) -> anyhow::Result<()> {
         for record in self.all_instances()? {
             // Before the session resumes: the first messages it receives follow it.
+            if record.behaviour.sync_full_history {
+                self.link.set_full_history(&record.instance.id, true);
+            }
             if record.media_download.is_some() {
                 self.link
                     .set_media_download(&record.instance.id, record.media_download.clone());
@@ -49,7 +52,16 @@ impl Core {
                 owner_jid,
             } => {
                 self.record_state(&instance_id, ConnectionState::Open, Some(Some(owner_jid)))
-                    .await
+                    .await?;
+                // As Evolution's `alwaysOnline` (Baileys' mark-online-on-connect): only
+                // an instance that asks for it shows online; the others stay quiet so
+                // the phone keeps its notifications.
+                if let Some(record) = self.record_by_id(&instance_id)?
+                    && record.behaviour.always_online
+                {
+                    self.show_presence(&instance_id, true).await;
+                }
+                Ok(())
             }
             LinkEvent::Disconnected { instance_id } => {
                 self.record_state(&instance_id, ConnectionState::Closed, None)
@@ -143,6 +155,9 @@ impl Core {
                 .ingest_reaction(&instance_id, reaction)
                 .await
                 .map(|_| ()),
+            LinkEvent::Call { instance_id, call } => {
+                self.ingest_call(&instance_id, call).await.map(|_| ())
+            }
         }
     }
 
@@ -151,20 +166,45 @@ impl Core {
     }
 
     fn instance_by_id(&self, id: &str) -> CoreResult<Option<Instance>> {
+        Ok(self.record_by_id(id)?.map(|r| r.instance))
+    }
+
+    /// The stored record of the instance with this id, settings and all.
+    pub(crate) fn record_by_id(&self, id: &str) -> CoreResult<Option<InstanceRecord>> {
         self.store.read(|tx| {
             let t = tx.open_table(tables::INSTANCES).map_err(internal)?;
-            Ok(get_json::<_, InstanceRecord>(&t, id)?.map(|r| r.instance))
+            Ok(get_json::<_, InstanceRecord>(&t, id)?)
         })
     }
 
     /// Stores an inbound message (its media bytes first, when the link has them) with
     /// a `message-upsert` event. A message id already stored is a no-op, so
     /// re-delivery never duplicates.
-    pub async fn ingest_message(&self, instance_id: &str, inbound: Inbound) -> CoreResult<Message> {
-        let instance = self.instance_by_id(instance_id)?.ok_or_else(|| {
+    ///
+    /// By the instance's settings, a group message is dropped (`Ok(None)`: neither
+    /// stored nor reported) and a contact's message or status update is marked read.
+    pub async fn ingest_message(
+        &self,
+        instance_id: &str,
+        inbound: Inbound,
+    ) -> CoreResult<Option<Message>> {
+        let record = self.record_by_id(instance_id)?.ok_or_else(|| {
             super::authz::instance_not_found(&InstanceRef::Id(instance_id.into()))
         })?;
+        let (instance, settings) = (record.instance, record.behaviour);
+        // Contacts' status updates are not stored (wagate has no stories); the
+        // instance may still acknowledge them.
+        if inbound.chat_jid == STATUS_BROADCAST {
+            if settings.read_status && !inbound.from_me {
+                self.auto_read(instance_id, STATUS_BROADCAST, &inbound.sender, &inbound.id)
+                    .await;
+            }
+            return Ok(None);
+        }
         let chat_jid = super::jid::normalize(&inbound.chat_jid)?;
+        if settings.ignore_groups && chat_jid.ends_with("@g.us") {
+            return Ok(None);
+        }
         let (text, truncated) = super::messages::cap_text(inbound.text);
         let (media, bytes) = match inbound.media {
             Some(m) => (
@@ -196,6 +236,10 @@ impl Core {
         let stored = self
             .commit_with_media(&instance, message, bytes, false)
             .await?;
+        if settings.read_messages && !stored.from_me {
+            self.auto_read(instance_id, &stored.chat_jid, &stored.sender, &stored.id)
+                .await;
+        }
         // The sender becomes a contact (issue 16); failing that loses no message.
         if let Some(from) = from
             && let Err(e) = self
@@ -204,9 +248,21 @@ impl Core {
         {
             tracing::warn!(instance = %instance_id, error = %e, "recording a contact");
         }
-        Ok(stored)
+        Ok(Some(stored))
+    }
+
+    /// Sends the read receipt for a message just stored; a failure costs only the
+    /// receipt.
+    async fn auto_read(&self, instance_id: &str, chat: &str, sender: &str, id: &str) {
+        let ids = [id.to_string()];
+        if let Err(e) = self.link.mark_read(instance_id, chat, sender, &ids).await {
+            tracing::warn!(instance = %instance_id, message = %id, error = %e, "auto-reading a message");
+        }
     }
 }
+
+/// The chat contacts' status updates arrive in.
+const STATUS_BROADCAST: &str = "status@broadcast";
 
 impl Core {
     /// Stores a history-sync chunk in one commit, without events (a backfill, not new

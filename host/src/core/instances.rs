@@ -73,6 +73,8 @@ impl Core {
             ));
         }
         validate_name(name)?;
+        let behaviour = options.settings.clone().unwrap_or_default();
+        behaviour.validate()?;
         let instance = Instance {
             id: ulid::Ulid::new().to_string(),
             name: name.to_string(),
@@ -105,6 +107,7 @@ impl Core {
             instance: instance.clone(),
             settings: Default::default(),
             media_download: None,
+            behaviour,
         };
         let event = outbox::event_for(&instance, EventPayload::InstanceCreated(instance.clone()));
         self.store
@@ -147,6 +150,13 @@ impl Core {
                 Ok(())
             })
             .await?;
+        if options
+            .settings
+            .as_ref()
+            .is_some_and(|s| s.sync_full_history)
+        {
+            self.link.set_full_history(&instance.id, true);
+        }
         Ok(CreatedInstance { instance, token })
     }
 

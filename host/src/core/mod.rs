@@ -4,6 +4,7 @@
 //! [`authz`]) before it touches the store or the link. Nothing in core knows a dialect.
 
 pub mod authz;
+pub mod calls;
 pub mod chats;
 pub mod contacts;
 pub mod content;
@@ -26,6 +27,7 @@ pub mod ratelimit;
 pub mod reactions;
 pub mod receipts;
 pub mod records;
+pub mod settings;
 pub mod uploads;
 pub mod webhooks;
 

@@ -200,6 +200,8 @@ pub struct CreatedInstance {
 pub struct CreateOptions {
     /// The instance token the caller chose (stored hashed); `None`: one is minted.
     pub token: Option<String>,
+    /// The instance's behaviour switches from its first moment; `None`: all off.
+    pub settings: Option<super::settings::InstanceSettings>,
 }
 
 /// What the gateway stores for an instance, counted.
@@ -605,11 +607,13 @@ pub enum EventPayload {
     /// A message's text was edited (by this account or, inbound, by its author): the
     /// message with its new text.
     MessageEdited(Message),
+    /// Someone called the account: the call, and whether the gateway declined it.
+    Call(super::calls::CallReport),
 }
 
 impl EventPayload {
     /// Every event kind, as webhook filters name them.
-    pub const KINDS: [&'static str; 13] = [
+    pub const KINDS: [&'static str; 14] = [
         "message_upsert",
         "message_revoked",
         "message_media",
@@ -623,6 +627,7 @@ impl EventPayload {
         "message_status",
         "message_reaction",
         "message_edited",
+        "call",
     ];
 
     /// The kind of this event (one of [`Self::KINDS`]).
@@ -641,6 +646,7 @@ impl EventPayload {
             EventPayload::MessageStatus(_) => "message_status",
             EventPayload::MessageReaction(_) => "message_reaction",
             EventPayload::MessageEdited(_) => "message_edited",
+            EventPayload::Call(_) => "call",
         }
     }
 }

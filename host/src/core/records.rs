@@ -163,4 +163,8 @@ pub struct InstanceRecord {
     /// deployment's default (see [`crate::whatsapp::MediaDownload`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media_download: Option<crate::whatsapp::MediaDownload>,
+    /// The instance's behaviour switches (reject calls, ignore groups, ...); all off
+    /// on instances stored before they existed.
+    #[serde(default)]
+    pub behaviour: crate::core::settings::InstanceSettings,
 }

@@ -2,7 +2,9 @@
 //! place where the contract's shapes meet the core's. Every grant uses them; none
 //! defines its own.
 
+use crate::core::calls::CallReport;
 use crate::core::model;
+use crate::core::settings::InstanceSettings;
 use crate::plugin::bindings::types as wit;
 
 impl From<wit::WebhookSpec> for model::WebhookSpec {
@@ -191,7 +193,10 @@ impl From<model::Instance> for wit::Instance {
 
 impl From<wit::CreateOptions> for model::CreateOptions {
     fn from(o: wit::CreateOptions) -> Self {
-        model::CreateOptions { token: o.token }
+        model::CreateOptions {
+            token: o.token,
+            settings: o.settings.map(Into::into),
+        }
     }
 }
 
@@ -484,6 +489,7 @@ impl From<model::EventPayload> for wit::EventPayload {
             P::MessageStatus(m) => wit::EventPayload::MessageStatus(m.into()),
             P::MessageReaction(u) => wit::EventPayload::MessageReaction(u.into()),
             P::MessageEdited(m) => wit::EventPayload::MessageEdited(m.into()),
+            P::Call(c) => wit::EventPayload::Call(c.into()),
         }
     }
 }
@@ -497,6 +503,51 @@ impl From<model::Event> for wit::Event {
             org: e.org,
             timestamp: e.timestamp,
             payload: e.payload.into(),
+        }
+    }
+}
+
+// ---- Settings and calls (issue 17) -------------------------------------------------
+
+impl From<wit::InstanceSettings> for InstanceSettings {
+    fn from(s: wit::InstanceSettings) -> Self {
+        InstanceSettings {
+            reject_calls: s.reject_calls,
+            call_reply: s.call_reply,
+            ignore_groups: s.ignore_groups,
+            always_online: s.always_online,
+            read_messages: s.read_messages,
+            read_status: s.read_status,
+            sync_full_history: s.sync_full_history,
+        }
+    }
+}
+
+impl From<InstanceSettings> for wit::InstanceSettings {
+    fn from(s: InstanceSettings) -> Self {
+        wit::InstanceSettings {
+            reject_calls: s.reject_calls,
+            call_reply: s.call_reply,
+            ignore_groups: s.ignore_groups,
+            always_online: s.always_online,
+            read_messages: s.read_messages,
+            read_status: s.read_status,
+            sync_full_history: s.sync_full_history,
+        }
+    }
+}
+
+impl From<CallReport> for wit::CallReport {
+    fn from(r: CallReport) -> Self {
+        wit::CallReport {
+            id: r.call.id,
+            from: r.call.from,
+            phone: r.call.phone,
+            video: r.call.video,
+            group_jid: r.call.group_jid,
+            timestamp: r.call.timestamp,
+            offline: r.call.offline,
+            rejected: r.rejected,
         }
     }
 }

@@ -8,10 +8,11 @@
 //! | GET | /admin/instances | every instance of every org |
 //! | DELETE | /admin/instances/{i}[?org=] | delete an instance (as its org's admin) |
 //! | POST | /admin/instances/{i}/connect[?org=] | start pairing `{phone?}` -> `{state, qr, pair_code}` (`wagate instance connect`) |
-//! | POST | /admin/sim/{i}/inbound | sim only: inject `{from, text, fromMe?, pushName?, media?: {data, kind?, mimetype?, ext?, fileName?, durationSecs?}, content?: {type: location\|contacts\|poll\|unsupported, ...}, timestamp?}` -> `{id, message, mediaPath}` |
+//! | POST | /admin/sim/{i}/inbound | sim only (202 `{ignored: true}` when the instance's settings drop it): inject `{from, text, fromMe?, pushName?, media?: {data, kind?, mimetype?, ext?, fileName?, durationSecs?}, content?: {type: location\|contacts\|poll\|unsupported, ...}, timestamp?}` -> `{id, message, mediaPath}` |
 //! | POST | /admin/sim/{i}/link | sim only: `{up: bool}` takes the link down or up |
 //! | POST | /admin/sim/{i}/reaction | sim only: a contact's reaction `{messageId, emoji, from?}` (`""` takes it off; `from` defaults to the message's chat) -> `{message, reaction}` |
-//! | GET | /admin/sim/{i}/actions | sim only: what the session last put on the wire besides messages (`read <chat> <ids>`, `unread <chat>`, `composing <chat>`, `paused <chat>`, `available`, ...), oldest first |
+//! | GET | /admin/sim/{i}/actions | sim only: what the session last put on the wire besides messages (`read <chat> <ids>`, `unread <chat>`, `composing <chat>`, `paused <chat>`, `available`, `reject-call <id> <from>`, `pair history=full`, ...), oldest first |
+//! | POST | /admin/sim/{i}/call | sim only: a contact calls `{from, video?}` -> `{id, from, video, ..., rejected}` (the instance's settings decide the rest) |
 //! | POST | /admin/sim/{i}/edit | sim only: the author's edit of a stored message `{messageId, text}` -> the message as edited |
 //! | POST | /admin/sim/{i}/receipt | sim only: the contact's receipt `{messageIds: [...], status: sent\|delivered\|read\|played}` -> `{changed}` (ids not stored are skipped, as the link does) |
 //!
@@ -50,6 +51,7 @@ pub async fn handle(app: &super::App, req: &Req) -> (&'static str, ApiResult) {
         ["sim", _, "reaction"] => "admin:sim_reaction",
         ["sim", _, "actions"] => "admin:sim_actions",
         ["sim", _, "edit"] => "admin:sim_edit",
+        ["sim", _, "call"] => "admin:sim_call",
         ["plugins"] | ["plugins", "reload"] => "admin:plugins",
         ["events", ..] => "admin:events",
         _ => "admin:other",
@@ -322,7 +324,14 @@ async fn dispatch(core: &Core, sim_link: Option<&SimLink>, req: &Req, seg: &[&st
                 timestamp: body.timestamp.unwrap_or(inbound.timestamp),
                 ..inbound
             };
-            let message = core.ingest_message(&record.instance.id, inbound).await?;
+            let Some(message) = core.ingest_message(&record.instance.id, inbound).await? else {
+                // The instance's settings dropped it (a group message with
+                // `ignore_groups`), as the link's own messages would be.
+                return Ok(json(
+                    StatusCode::ACCEPTED,
+                    &serde_json::json!({"ignored": true, "reason": "the instance ignores groups"}),
+                ));
+            };
             // Where the bytes went, relative to the data folder (the operator's own
             // disk layout; tests check deletes against it).
             let media_path = message
@@ -378,6 +387,23 @@ async fn dispatch(core: &Core, sim_link: Option<&SimLink>, req: &Req, seg: &[&st
                 .await?
                 .ok_or_else(crate::core::messages::message_not_found)?;
             ok(&edited)
+        }
+        ["sim", i, "call"] if m == Method::POST => {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct CallBody {
+                from: String,
+                #[serde(default)]
+                video: bool,
+            }
+            let body: CallBody = req.json()?;
+            let record = find(core, req, i)?;
+            let from = crate::core::jid::normalize(&body.from)?;
+            let call = sim(sim_link)?
+                .inject_call(&record.instance.id, &from, body.video)
+                .map_err(crate::core::model::CoreError::from)?;
+            let report = core.ingest_call(&record.instance.id, call).await?;
+            Ok(json(StatusCode::CREATED, &report))
         }
         ["sim", i, "actions"] if m == Method::GET => {
             let record = find(core, req, i)?;

@@ -11,6 +11,7 @@
 //! | POST | /core/instances/{i}/logout | logout |
 //! | POST | /core/instances/{i}/restart | drop the WhatsApp session and log in again with the stored keys |
 //! | GET | /core/instances/{i}/integrations | the instance's integrations (Chatwoot, ...); secret header values are never shown |
+//! | GET/PUT | /core/instances/{i}/settings | the instance's behaviour switches `{reject_calls, call_reply?, ignore_groups, always_online, read_messages, read_status, sync_full_history}` (all off by default; a PUT replaces them all, omitted ones off) |
 //! | GET/PUT/DELETE | /core/instances/{i}/media-download | the instance's choice of inbound media to download `{enabled?, kinds?, max_bytes?}` (`null`: the deployment's `[whatsapp.media]`) / set it / back to the default |
 //! | PUT/DELETE | /core/instances/{i}/integrations/{sink} | create or replace `{url, settings: {..}, secret_headers?: {name: value}, enabled?}` (`secret_headers` absent: the held ones are kept) / remove |
 //! | POST | /core/instances/{i}/messages | send text `{to, text}` |
@@ -112,6 +113,7 @@ fn route_label(seg: &[&str]) -> &'static str {
         ["instances", _, "integrations"] => "core:integrations",
         ["instances", _, "integrations", _] => "core:integration",
         ["instances", _, "media-download"] => "core:media_download",
+        ["instances", _, "settings"] => "core:settings",
         ["instances", _, "messages"] => "core:send",
         ["instances", _, "messages", "media"] => "core:send_media",
         ["instances", _, "messages", _, "media"] => "core:media",
@@ -192,6 +194,16 @@ async fn dispatch(
         ["instances", i, "integrations"] if m == Method::GET => {
             ok(&core.list_integrations(p, &InstanceRef::parse(i)).await?)
         }
+        ["instances", i, "settings"] => match *m {
+            Method::GET => ok(&core.instance_settings(p, &InstanceRef::parse(i)).await?),
+            Method::PUT => {
+                let settings: crate::core::settings::InstanceSettings = req.json()?;
+                ok(&core
+                    .set_instance_settings(p, &InstanceRef::parse(i), settings)
+                    .await?)
+            }
+            _ => Err(ApiError::method_not_allowed()),
+        },
         ["instances", i, "media-download"] => match *m {
             Method::GET => ok(&core.media_download(p, &InstanceRef::parse(i)).await?),
             Method::PUT => {

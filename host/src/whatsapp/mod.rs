@@ -168,6 +168,29 @@ pub struct InboundReaction {
     pub timestamp: u64,
 }
 
+/// A call offered to the account (WhatsApp Web cannot take it: the gateway can only
+/// report it and, when the instance says so, reject it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncomingCall {
+    /// The call's id (what a reject names).
+    pub id: String,
+    /// Who calls, as the call is addressed (a phone JID or a LID).
+    pub from: String,
+    /// The caller's phone JID, when WhatsApp gives it besides a LID `from`.
+    pub phone: Option<String>,
+    /// The caller's device that created the call (what a reject names besides the
+    /// id); the caller's own JID when WhatsApp does not say.
+    pub creator: String,
+    /// A video call.
+    pub video: bool,
+    /// The group the call is in, for group calls.
+    pub group_jid: Option<String>,
+    /// Epoch ms of the offer.
+    pub timestamp: u64,
+    /// Delivered late, while the session was offline (the caller has hung up).
+    pub offline: bool,
+}
+
 /// Things the link reports on its own; core ingests them into the store + outbox.
 #[derive(Clone, Debug)]
 pub enum LinkEvent {
@@ -287,6 +310,13 @@ pub enum LinkEvent {
         instance_id: String,
         /// The reaction.
         reaction: InboundReaction,
+    },
+    /// Someone is calling the account.
+    Call {
+        /// The instance whose session reported it.
+        instance_id: String,
+        /// The call.
+        call: IncomingCall,
     },
 }
 
@@ -461,6 +491,15 @@ pub trait Link: Send + Sync + 'static {
     /// The instance's choice of inbound media to download (`None`: the default), for
     /// the messages that arrive from now on.
     fn set_media_download(&self, instance_id: &str, choice: Option<MediaDownload>);
+
+    /// Whether the instance asks WhatsApp for its full history (rather than the recent
+    /// messages only) when it next pairs; WhatsApp reads the choice at pairing only.
+    fn set_full_history(&self, _instance_id: &str, _full: bool) {}
+
+    /// Declines an incoming call (the caller sees it rejected).
+    async fn reject_call(&self, _instance_id: &str, _call: &IncomingCall) -> Result<(), LinkError> {
+        Err(unsupported(self.name()))
+    }
 
     /// Prometheus lines the link adds to `/metrics` (sessions, tasks).
     fn metrics_text(&self) -> String {

@@ -55,6 +55,8 @@ pub struct SimLink {
     pair_delay: Duration,
     /// The instances' choices of inbound media (the sim's default: everything).
     media_choices: super::MediaDownloads,
+    /// The instances that ask for their full history when they pair.
+    full_history: Mutex<HashSet<String>>,
 }
 
 impl SimLink {
@@ -66,6 +68,7 @@ impl SimLink {
             events,
             pair_delay,
             media_choices: super::MediaDownloads::default(),
+            full_history: Mutex::default(),
         }
     }
 
@@ -152,6 +155,26 @@ impl SimLink {
         })
     }
 
+    /// A contact calling the account, as the network would offer it.
+    pub fn inject_call(
+        &self,
+        instance_id: &str,
+        from: &str,
+        video: bool,
+    ) -> Result<super::IncomingCall, LinkError> {
+        self.require_open(instance_id)?;
+        Ok(super::IncomingCall {
+            id: new_message_id(),
+            from: from.to_string(),
+            phone: None,
+            creator: from.to_string(),
+            video,
+            group_jid: None,
+            timestamp: now_ms(),
+            offline: false,
+        })
+    }
+
     /// Notes what the instance's session put on the wire besides messages (read
     /// receipts, chat states, presence), oldest first, for tests to check.
     fn record(&self, instance_id: &str, action: String) {
@@ -221,6 +244,16 @@ impl Link for SimLink {
         });
         if already {
             return Ok(Pairing::default());
+        }
+        // A pairing that asks WhatsApp for the full history (the real link's device
+        // props); the default (recent messages) is not noted.
+        if self
+            .full_history
+            .lock()
+            .expect("sim history lock")
+            .contains(instance_id)
+        {
+            self.record(instance_id, "pair history=full".to_string());
         }
         let pairing = match phone {
             Some(_) => Pairing {
@@ -525,10 +558,33 @@ impl Link for SimLink {
             .expect("sim sessions lock")
             .remove(instance_id);
         self.media_choices.set(instance_id, None);
+        self.set_full_history(instance_id, false);
     }
 
     fn set_media_download(&self, instance_id: &str, choice: Option<super::MediaDownload>) {
         self.media_choices.set(instance_id, choice);
+    }
+
+    fn set_full_history(&self, instance_id: &str, full: bool) {
+        let mut set = self.full_history.lock().expect("sim history lock");
+        if full {
+            set.insert(instance_id.to_string());
+        } else {
+            set.remove(instance_id);
+        }
+    }
+
+    async fn reject_call(
+        &self,
+        instance_id: &str,
+        call: &super::IncomingCall,
+    ) -> Result<(), LinkError> {
+        self.require_open(instance_id)?;
+        self.record(
+            instance_id,
+            format!("reject-call {} {}", call.id, call.from),
+        );
+        Ok(())
     }
 
     async fn create_group(

@@ -209,6 +209,7 @@ fn translate(ev: &Event) -> Option<(&'static str, Box<RawValue>, Option<String>)
             to_value(&crate::edits::edited(m, &ev.instance_id)),
             m.from_me.then(|| m.sender.clone()),
         ),
+        EventPayload::Call(c) => ("CALL", to_value(&call(c)), None),
         EventPayload::QrUpdated(code) => (
             "QRCODE_UPDATED",
             to_value(&QrEvent {
@@ -222,6 +223,24 @@ fn translate(ev: &Event) -> Option<(&'static str, Box<RawValue>, Option<String>)
             None,
         ),
     })
+}
+
+/// Baileys' `WACallEvent` for an offered call, as Evolution forwards it.
+fn call(c: &wagate_plugin_sdk::types::CallReport) -> Value {
+    let mut v = serde_json::json!({
+        "chatId": c.from,
+        "from": c.from,
+        "isGroup": c.group_jid.is_some(),
+        "id": c.id,
+        "date": iso(c.timestamp),
+        "isVideo": c.video,
+        "status": "offer",
+        "offline": c.offline,
+    });
+    if let Some(group) = &c.group_jid {
+        v["groupJid"] = group.as_str().into();
+    }
+    v
 }
 
 /// `INSTANCE_DELETE` -> `instance.delete` (Evolution's `Events` enum values).

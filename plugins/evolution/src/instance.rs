@@ -140,7 +140,7 @@ struct Created {
     rabbitmq: Enabled,
     nats: Enabled,
     sqs: Enabled,
-    settings: Settings,
+    settings: crate::settings::EvolutionSettings,
     #[serde(skip_serializing_if = "Option::is_none")]
     qrcode: Option<QrCodeBody>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -177,19 +177,6 @@ struct Enabled {
     enabled: Option<Value>,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Settings {
-    reject_call: bool,
-    msg_call: String,
-    groups_ignore: bool,
-    always_online: bool,
-    read_messages: bool,
-    read_status: bool,
-    sync_full_history: bool,
-    wavoip_token: String,
-}
-
 pub(crate) fn create(req: &Request) -> Reply {
     let Some(caller) = &req.caller else {
         return Err(shape::unauthorized(Style::Evolution));
@@ -212,7 +199,7 @@ pub(crate) fn create(req: &Request) -> Reply {
     }
     let want_qr = input::opt_bool(&body, "qrcode")?.unwrap_or(false);
     let number = input::opt_str(&body, "number")?.filter(|n| !n.is_empty());
-    let settings = settings(&body)?;
+    let settings = crate::settings::from_body(&body, false)?;
     refuse_unbuilt(&body)?;
 
     // Evolution's create also configures the webhook (enabled unless it says not).
@@ -228,6 +215,7 @@ pub(crate) fn create(req: &Request) -> Reply {
     }
     let options = CreateOptions {
         token: token.clone(),
+        settings: Some(settings.clone()),
     };
     let created = match core::create_instance_with(&name, &options) {
         Ok(c) => c,
@@ -302,7 +290,7 @@ pub(crate) fn create(req: &Request) -> Reply {
             rabbitmq: enabled("rabbitmq"),
             nats: enabled("nats"),
             sqs: enabled("sqs"),
-            settings,
+            settings: crate::settings::EvolutionSettings::from(&settings),
             qrcode,
             chatwoot,
         },
@@ -311,40 +299,6 @@ pub(crate) fn create(req: &Request) -> Reply {
 
 fn name_in_use(name: &str) -> HttpResponse {
     shape::evolution_msg(403, &format!("This name \"{name}\" is already in use."))
-}
-
-/// The instance settings of create's body. wagate has no per-instance settings yet
-/// (issue 18's settings routes): the defaults are accepted and answered; asking for
-/// any other value is refused by name rather than stored and ignored.
-fn settings(body: &Value) -> Result<Settings, HttpResponse> {
-    let flag = |k: &str| input::opt_bool(body, k).map(|b| b.unwrap_or(false));
-    let settings = Settings {
-        reject_call: flag("rejectCall")?,
-        msg_call: input::opt_str(body, "msgCall")?.unwrap_or_default(),
-        groups_ignore: flag("groupsIgnore")?,
-        always_online: flag("alwaysOnline")?,
-        read_messages: flag("readMessages")?,
-        read_status: flag("readStatus")?,
-        sync_full_history: flag("syncFullHistory")?,
-        wavoip_token: input::opt_str(body, "wavoipToken")?.unwrap_or_default(),
-    };
-    let asked: Vec<&str> = [
-        ("rejectCall", settings.reject_call),
-        ("msgCall", !settings.msg_call.is_empty()),
-        ("groupsIgnore", settings.groups_ignore),
-        ("alwaysOnline", settings.always_online),
-        ("readMessages", settings.read_messages),
-        ("readStatus", settings.read_status),
-        ("syncFullHistory", settings.sync_full_history),
-        ("wavoipToken", !settings.wavoip_token.is_empty()),
-    ]
-    .into_iter()
-    .filter_map(|(k, set)| set.then_some(k))
-    .collect();
-    if !asked.is_empty() {
-        return Err(not_yet(&asked.join(", "), "instance settings"));
-    }
-    Ok(settings)
 }
 
 /// The inline blocks of create whose feature wagate does not have yet: refused by
@@ -560,7 +514,7 @@ fn retry_after_secs(t: u64) -> u64 {
 /// One instance as Evolution's `fetchInstances` answers it (its Prisma `Instance` row
 /// with the relations it includes), field order as Evolution writes it. Values wagate
 /// does not have are null, never made up: `profileName`, `profilePicUrl`,
-/// `businessId`, the disconnection fields, `Setting` (no per-instance settings yet),
+/// `businessId`, the disconnection fields,
 /// `Proxy`/`Rabbitmq`/`Nats`/`Sqs`/`Websocket` (not built), `_count.Contact` (no
 /// contact store). `Chatwoot` is the instance's Chatwoot integration, if any.
 #[derive(Serialize)]
@@ -656,6 +610,7 @@ pub(crate) fn fetch(req: &Request) -> Reply {
                 .as_deref()
                 .map(|j| j.split('@').next().unwrap_or(j).to_string()),
             chatwoot: chatwoot_row(&which, caller),
+            setting: setting_row(&which, &i.id),
             id: i.id,
             name: i.name,
             connection_status: util::state(i.state),
@@ -676,7 +631,6 @@ pub(crate) fn fetch(req: &Request) -> Reply {
             nats: None,
             sqs: None,
             websocket: None,
-            setting: None,
             count: Counts {
                 message: stats.messages,
                 contact: None,
@@ -685,6 +639,15 @@ pub(crate) fn fetch(req: &Request) -> Reply {
         });
     }
     Ok(json(200, &out))
+}
+
+/// The instance's settings as Evolution's `Setting` row (the row's own id and
+/// timestamps, which wagate does not keep, left out).
+fn setting_row(which: &InstanceRef, instance_id: &str) -> Option<Value> {
+    let settings = core::get_settings(which).ok()?;
+    let mut row = serde_json::to_value(crate::settings::EvolutionSettings::from(&settings)).ok()?;
+    row["instanceId"] = instance_id.into();
+    Some(row)
 }
 
 /// The instance's Chatwoot integration as Evolution's `Chatwoot` row (token never

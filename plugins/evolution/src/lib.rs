@@ -14,6 +14,7 @@
 //! | POST | /chat/updateMessage/{instanceName} | `{number, key, text}`: edit an own text message (see edits.rs) |
 //! | POST | /message/sendLocation, sendContact, sendPoll /{instanceName} | Evolution's DTOs (see content.rs) |
 //! | POST | /message/sendReaction/{instanceName} | `{key:{remoteJid, fromMe, id}, reaction}` (`""` removes; see reactions.rs) |
+//! | POST/GET | /settings/set, /settings/find /{instanceName} | the instance's behaviour switches (see settings.rs) |
 //! | POST | /chat/markMessageAsRead, /chat/markChatUnread, /chat/sendPresence, /instance/setPresence /{instanceName} | read receipts and presence (see presence.rs) |
 //! | POST | /message/sendMedia, sendWhatsAppAudio, sendSticker, sendPtv /{instanceName} | media (see media.rs) |
 //! | POST | /chat/getBase64FromMediaMessage/{instanceName} | `{message:{key:{id}}}` -> the media as base64 |
@@ -35,10 +36,10 @@
 //! instance token, 8-512 characters, stored hashed; refused if already some
 //! credential's), `number` (the pair code's number with `qrcode`), `webhook` (set as
 //! the instance's webhook), the flat `chatwoot*` fields (the Chatwoot integration, as
-//! `/chatwoot/set`; `importContacts`/`importMessages` true are refused). Blocks whose
+//! `/chatwoot/set`; `importContacts`/`importMessages` true are refused), the flat
+//! settings (`rejectCall`, `alwaysOnline`, ..., as `/settings/set`). Blocks whose
 //! feature wagate lacks yet are refused by name with 400 when they ask for anything:
-//! the settings (`rejectCall`, `alwaysOnline`, ... other than their defaults), a
-//! proxy (`proxyHost`, ...), `websocket`/`rabbitmq`/`nats`/`sqs` with `enabled: true`.
+//! a proxy (`proxyHost`, ...), `websocket`/`rabbitmq`/`nats`/`sqs` with `enabled: true`.
 //!
 //! `fetchInstances` answers Evolution's row shape: `token` is the `apikey` the request
 //! came with (wagate keeps only hashes; that key reaches every instance listed),
@@ -89,6 +90,7 @@ mod presence;
 mod qr;
 mod reactions;
 mod receipts;
+mod settings;
 pub mod shape;
 mod surface;
 mod util;
@@ -185,6 +187,12 @@ fn router() -> Router {
         })
         .get("/webhook/find/{instanceName}", |r, p| {
             run(r, p, webhook::find)
+        })
+        .post("/settings/set/{instanceName}", |r, p| {
+            run(r, p, settings::set)
+        })
+        .get("/settings/find/{instanceName}", |r, p| {
+            run(r, p, settings::find)
         })
         .post("/chatwoot/set/{instanceName}", |r, p| {
             run(r, p, chatwoot::set)

@@ -344,10 +344,11 @@ pub(crate) fn document() -> String {
                         "webhook": { "type": "object", "description": "Set as the instance's webhook, as /webhook/set's `webhook` (enabled unless it says false)" },
                         "chatwootAccountId": { "type": "string", "description": "With chatwootToken and chatwootUrl: the Chatwoot integration, as /chatwoot/set (chatwootSignMsg, chatwootReopenConversation and chatwootConversationPending then required)" },
                         "chatwootToken": { "type": "string" }, "chatwootUrl": { "type": "string" },
-                        "rejectCall": { "const": false, "description": "Instance settings are not supported yet: true (or a non-empty msgCall/wavoipToken) is refused with 400, by name" },
-                        "groupsIgnore": { "const": false }, "alwaysOnline": { "const": false },
-                        "readMessages": { "const": false }, "readStatus": { "const": false },
-                        "syncFullHistory": { "const": false }, "msgCall": { "const": "" }, "wavoipToken": { "const": "" },
+                        "rejectCall": { "type": "boolean", "description": "The instance settings, as /settings/set (each optional here, off by default)" },
+                        "groupsIgnore": { "type": "boolean" }, "alwaysOnline": { "type": "boolean" },
+                        "readMessages": { "type": "boolean" }, "readStatus": { "type": "boolean" },
+                        "syncFullHistory": { "type": "boolean" }, "msgCall": { "type": "string", "maxLength": 4096 },
+                        "wavoipToken": { "const": "", "description": "Wavoip calls are not supported: a non-empty token is refused with 400" },
                         "proxyHost": { "const": "", "description": "A proxy per instance is not supported yet: refused with 400" },
                         "websocket": { "type": "object", "properties": { "enabled": { "const": false } }, "description": "Not supported yet: enabled true is refused with 400 (so are rabbitmq, nats, sqs)" }
                     }
@@ -461,6 +462,7 @@ pub(crate) fn document() -> String {
         .chain(reaction_paths())
         .chain(presence_paths())
         .chain(content_paths())
+        .chain(settings_paths())
     {
         doc["paths"][path] = item;
     }
@@ -579,6 +581,54 @@ fn content_paths() -> Vec<(&'static str, Value)> {
                 }),
             ),
         ),
+    ]
+}
+
+/// `/settings/set` and `/settings/find` (see settings.rs).
+fn settings_paths() -> Vec<(&'static str, Value)> {
+    let flag = || json!({ "type": "boolean" });
+    let settings = json!({
+        "type": "object",
+        "properties": {
+            "rejectCall": flag(), "msgCall": { "type": "string", "maxLength": 4096 },
+            "groupsIgnore": flag(), "alwaysOnline": flag(), "readMessages": flag(),
+            "readStatus": flag(), "syncFullHistory": flag(),
+            "wavoipToken": { "const": "", "description": "Wavoip calls are not supported: a non-empty token is refused with 400" }
+        }
+    });
+    let mut set_body = settings.clone();
+    set_body["required"] = json!([
+        "rejectCall",
+        "groupsIgnore",
+        "alwaysOnline",
+        "readMessages",
+        "readStatus",
+        "syncFullHistory"
+    ]);
+    let mut set = op(
+        "Set the instance's behaviour: reject calls (msgCall is texted to callers), ignore groups, always online, read messages and status, full history at the next pairing",
+        "Settings",
+        true,
+        Some(body(set_body)),
+        ok(
+            "201",
+            "Saved",
+            json!({ "type": "object", "required": ["settings"], "properties": { "settings": {
+                "type": "object", "properties": { "instanceName": { "type": "string" }, "settings": settings.clone() } } } }),
+        ),
+    );
+    set["operationId"] = json!("setSettings");
+    let mut find = op(
+        "The instance's settings",
+        "Settings",
+        true,
+        None,
+        ok("200", "The settings", settings),
+    );
+    find["operationId"] = json!("findSettings");
+    vec![
+        ("/settings/set/{instanceName}", json!({ "post": set })),
+        ("/settings/find/{instanceName}", json!({ "get": find })),
     ]
 }
 

@@ -16,6 +16,7 @@
 //! | CONNECTION_UPDATE | connection_update |
 //! | INSTANCE_CREATE | instance_created |
 //! | INSTANCE_DELETE | instance_deleted |
+//! | CALL | call |
 //!
 //! Evolution's other names are accepted (they are valid there) but wagate never emits
 //! them. Not supported, and refused rather than ignored: `byEvents: true` (Evolution
@@ -70,7 +71,7 @@ pub(crate) const EVOLUTION_EVENTS: [&str; 31] = [
 ];
 
 /// (Evolution name, core kind).
-const KINDS: [(&str, &str); 11] = [
+const KINDS: [(&str, &str); 12] = [
     ("QRCODE_UPDATED", "qr_updated"),
     ("MESSAGES_UPSERT", "message_upsert"),
     // Evolution stores a reaction as a message of its own (`reactionMessage`).
@@ -83,6 +84,7 @@ const KINDS: [(&str, &str); 11] = [
     ("CONNECTION_UPDATE", "connection_update"),
     ("INSTANCE_CREATE", "instance_created"),
     ("INSTANCE_DELETE", "instance_deleted"),
+    ("CALL", "call"),
 ];
 
 /// A kind this dialect never renders: stands for "only events wagate does not emit"

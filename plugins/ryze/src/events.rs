@@ -13,6 +13,9 @@
 //! - `instance.state`: connection changes (`connected`, `connecting`, `disconnected`,
 //!   `logged_out`), a new QR (`qr_ready` with `qrCode`), and `deleted` when the
 //!   instance goes.
+//! - `call.update`: someone called (`id`, `from`, `chat`, `video`, `group`, and
+//!   `rejected` when the instance's settings declined it; `missed` when it arrived
+//!   after the caller hung up).
 //! - `message.status`: a receipt raised a message's status (see `receipts.rs`);
 //!   deletes "for me", chat updates and instance creation have no Ryze event.
 //!
@@ -31,6 +34,19 @@ pub(crate) fn render(ev: &Event, base_url: &str) -> Option<Value> {
         EventPayload::MessageEdited(m) => ("message.exchange", exchange(m, "message_edit")),
         EventPayload::MessageStatus(m) => ("message.status", crate::receipts::status_event(m)),
         EventPayload::MessageReaction(u) => ("message.exchange", crate::reactions::exchange(u)),
+        EventPayload::Call(c) => (
+            "call.update",
+            json!({
+                "id": c.id,
+                "from": display_jid(&c.from),
+                "chat": c.group_jid.as_deref().map(display_jid).unwrap_or_else(|| display_jid(&c.from)),
+                "video": c.video,
+                "group": c.group_jid.is_some(),
+                "rejected": c.rejected,
+                "missed": c.offline,
+                "timestamp": iso8601(c.timestamp),
+            }),
+        ),
         EventPayload::ConnectionUpdate(state) => (
             "instance.state",
             json!({

@@ -41,6 +41,7 @@ mod presence;
 mod reactions;
 mod receipts;
 mod routes;
+mod settings;
 mod util;
 mod webhooks;
 

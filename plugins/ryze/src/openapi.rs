@@ -306,7 +306,7 @@ pub(crate) fn document() -> String {
                 },
                 "EventName": {
                     "type": "string",
-                    "description": "RyzeAPI event types. wagate emits message.exchange (messages, revocations), message.status (a receipt raised a message to sent, delivered, read or played) and instance.state (connection, QR, deletion); the others are accepted and never sent.",
+                    "description": "RyzeAPI event types. wagate emits message.exchange (messages, revocations), message.status (a receipt raised a message to sent, delivered, read or played), call.update (someone called) and instance.state (connection, QR, deletion); the others are accepted and never sent.",
                     "enum": ["message.exchange", "message.status", "call.update", "group.flow", "instance.state", "label.update"],
                 },
                 "Webhook": {
@@ -326,9 +326,9 @@ pub(crate) fn document() -> String {
                 },
                 "Event": {
                     "type": "object",
-                    "description": "Webhook/WebSocket envelope. event: message.exchange (data.type message | message_revoke), message.status (data: {type: message_status, id, status: sent | delivered | read | played, message: {id, fromMe, direction, chat, timestamp}}) or instance.state.",
+                    "description": "Webhook/WebSocket envelope. event: message.exchange (data.type message | message_revoke), message.status (data: {type: message_status, id, status: sent | delivered | read | played, message: {id, fromMe, direction, chat, timestamp}}) call.update (data: {id, from, chat, video, group, rejected, missed, timestamp}) or instance.state.",
                     "properties": {
-                        "event": { "type": "string", "enum": ["message.exchange", "message.status", "instance.state"] },
+                        "event": { "type": "string", "enum": ["message.exchange", "message.status", "call.update", "instance.state"] },
                         "data": { "type": "object" },
                         "instanceData": { "type": "object", "properties": {
                             "baseUrl": { "type": "string" }, "instance": { "type": "string" },
@@ -496,7 +496,10 @@ pub(crate) fn document() -> String {
     for (path, method, id) in OPERATION_IDS {
         doc["paths"][path][method]["operationId"] = json!(id);
     }
-    for (path, method, id, mut o) in crate::groups::openapi_paths() {
+    for (path, method, id, mut o) in crate::groups::openapi_paths()
+        .into_iter()
+        .chain(crate::settings::openapi_paths())
+    {
         o["operationId"] = json!(id);
         doc["paths"][path][method] = o;
     }

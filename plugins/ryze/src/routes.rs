@@ -19,7 +19,7 @@ use wagate_plugin_sdk::time::now_ms;
 const PERMANENT_MUTE_AFTER: u64 = 253_402_300_799_000;
 
 pub(crate) fn router() -> Router {
-    crate::groups::routes(crate::media::routes(Router::new()))
+    crate::settings::routes(crate::groups::routes(crate::media::routes(Router::new())))
         .post("/instance/new", create_instance)
         .get("/instance/list", list_instances)
         .get("/instance/status/{instance}", instance_status)

@@ -20,7 +20,8 @@
 //! | message.exchange | message_upsert, message_revoked, message_reaction, message_edited |
 //! | message.status | message_status |
 //! | instance.state | connection_update, qr_updated, instance_deleted |
-//! | call.update, group.flow, label.update | (accepted; wagate emits none) |
+//! | call.update | call |
+//! | group.flow, label.update | (accepted; wagate emits none) |
 //!
 //! Where wagate differs, and says so:
 //! - core keeps no label or Ryze event list, so both ride along as delivery headers
@@ -54,7 +55,7 @@ pub(crate) const RYZE_EVENTS: [&str; 6] = [
 ];
 
 /// (RyzeAPI name, core kind); names missing here are never emitted by wagate.
-const KINDS: [(&str, &str); 8] = [
+const KINDS: [(&str, &str); 9] = [
     ("message.exchange", "message_upsert"),
     ("message.exchange", "message_revoked"),
     ("message.exchange", "message_reaction"),
@@ -63,6 +64,7 @@ const KINDS: [(&str, &str); 8] = [
     ("instance.state", "connection_update"),
     ("instance.state", "qr_updated"),
     ("instance.state", "instance_deleted"),
+    ("call.update", "call"),
 ];
 
 /// A kind this dialect never renders: stands for "only events wagate does not emit"
@@ -445,7 +447,8 @@ mod tests {
                 "instance_deleted"
             ]
         );
-        assert_eq!(kinds_of(&["call.update".into()]), [NOTHING]);
+        assert_eq!(kinds_of(&["call.update".into()]), ["call"]);
+        assert_eq!(kinds_of(&["label.update".into()]), [NOTHING]);
     }
 
     #[test]

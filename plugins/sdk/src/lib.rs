@@ -157,9 +157,9 @@ macro_rules! core_ops {
 pub mod core {
     use crate::types::{
         Chat, ChatPatch, ChatPresence, ConnectInfo, ConnectionState, CoreError, CreateOptions,
-        CreatedInstance, Instance, InstanceRef, InstanceStats, Integration, IntegrationSpec,
-        MediaFile, MediaSend, Message, MessageContent, MessagePage, RateDecision, ReactionUpdate,
-        Webhook, WebhookSpec,
+        CreatedInstance, Instance, InstanceRef, InstanceSettings, InstanceStats, Integration,
+        IntegrationSpec, MediaFile, MediaSend, Message, MessageContent, MessagePage, RateDecision,
+        ReactionUpdate, Webhook, WebhookSpec,
     };
     // Groups (issue 16).
     use crate::types::{Group, GroupCreate, GroupSetting, ParticipantAction, ParticipantResult};
@@ -269,6 +269,10 @@ pub mod core {
         fn send_content(which: &InstanceRef, to: &str, content: &MessageContent) -> Result<Message, CoreError>;
         /// Edit a text message this account sent, within 15 minutes (`send`).
         fn edit_message(which: &InstanceRef, message_id: &str, text: &str) -> Result<Message, CoreError>;
+        /// The instance's behaviour switches (`read`).
+        fn get_settings(which: &InstanceRef) -> Result<InstanceSettings, CoreError>;
+        /// Replace the instance's behaviour switches (`manage`).
+        fn set_settings(which: &InstanceRef, settings: &InstanceSettings) -> Result<InstanceSettings, CoreError>;
     }
 }
 

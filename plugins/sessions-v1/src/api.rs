@@ -115,6 +115,8 @@ pub(crate) fn router() -> Router {
             "/sessions/{sid}/presence",
             authed(crate::presence::set_presence),
         )
+        .get("/sessions/{sid}/settings", authed(crate::settings::get))
+        .put("/sessions/{sid}/settings", authed(crate::settings::put))
         .get(
             "/sessions/{sid}/webhooks",
             authed(crate::webhooks::get_webhooks),

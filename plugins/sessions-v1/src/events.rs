@@ -77,6 +77,19 @@ fn name_and_payload(p: &EventPayload) -> (&'static str, Value) {
             }),
         ),
         EventPayload::MessageReaction(u) => ("message.reaction", crate::reactions::event(u)),
+        EventPayload::Call(c) => (
+            "call.received",
+            json!({
+                "id": c.id,
+                "from": c.from,
+                "isVideo": c.video,
+                "isGroup": c.group_jid.is_some(),
+                "groupJid": c.group_jid,
+                "timestamp": c.timestamp,
+                "offline": c.offline,
+                "rejected": c.rejected,
+            }),
+        ),
         EventPayload::ChatDeleted(jid) => ("chat.deleted", json!({ "chatJid": jid })),
         EventPayload::ChatUpdated(c) => (
             "chat.update",

@@ -39,6 +39,7 @@ mod openapi;
 mod presence;
 mod reactions;
 mod render;
+mod settings;
 mod webhooks;
 
 use wagate_plugin_sdk::dialect::Guest;

@@ -312,6 +312,42 @@ pub(crate) fn document() -> Value {
                         "422": invalid(), "401": error_response("`unauthorized`")
                     }
                 }
+            },
+            "/sessions/{sid}/settings": {
+                "get": {
+                    "operationId": "getSettings", "summary": "The session's behaviour switches",
+                    "description": "Reject calls (and the reply texted to callers), ignore group messages, show online when connected, read incoming messages and status updates automatically, and ask for the full history at the next pairing. Requires `read`.",
+                    "parameters": [sid()],
+                    "responses": {
+                        "200": ok("The settings", json!({ "$ref": "#/components/schemas/Settings" })),
+                        "403": forbidden("read"),
+                        "404": error_response("`not_found`: no such session"),
+                        "401": error_response("`unauthorized`")
+                    }
+                },
+                "put": {
+                    "operationId": "putSettings", "summary": "Replace the session's behaviour switches",
+                    "description": "Replaces every switch: one left out is off. Calls reach webhooks as `call.received`. Requires `manage`.",
+                    "parameters": [sid()],
+                    "requestBody": body(json!({
+                        "type": "object", "additionalProperties": false,
+                        "properties": {
+                            "rejectCalls": { "type": "boolean" },
+                            "callReply": { "type": ["string", "null"], "maxLength": 4096 },
+                            "ignoreGroups": { "type": "boolean" },
+                            "alwaysOnline": { "type": "boolean" },
+                            "readMessages": { "type": "boolean" },
+                            "readStatus": { "type": "boolean" },
+                            "syncFullHistory": { "type": "boolean" }
+                        }
+                    })),
+                    "responses": {
+                        "200": ok("The settings as saved", json!({ "$ref": "#/components/schemas/Settings" })),
+                        "403": forbidden("manage"),
+                        "404": error_response("`not_found`: no such session"),
+                        "422": invalid(), "401": error_response("`unauthorized`")
+                    }
+                }
             }
         },
         "components": {
@@ -319,6 +355,19 @@ pub(crate) fn document() -> Value {
                 "bearerAuth": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": AUTH_DESCRIPTION }
             },
             "schemas": {
+                "Settings": {
+                    "type": "object",
+                    "required": ["rejectCalls", "callReply", "ignoreGroups", "alwaysOnline", "readMessages", "readStatus", "syncFullHistory"],
+                    "properties": {
+                        "rejectCalls": { "type": "boolean" },
+                        "callReply": { "type": ["string", "null"] },
+                        "ignoreGroups": { "type": "boolean" },
+                        "alwaysOnline": { "type": "boolean" },
+                        "readMessages": { "type": "boolean" },
+                        "readStatus": { "type": "boolean" },
+                        "syncFullHistory": { "type": "boolean" }
+                    }
+                },
                 "Error": {
                     "type": "object", "required": ["error"],
                     "properties": { "error": {
@@ -416,7 +465,7 @@ pub(crate) fn document() -> Value {
                     "properties": {
                         "schema": { "const": "v1" },
                         "id": { "type": "string", "description": "evt_…; de-duplicate on it" },
-                        "event": { "type": "string", "enum": ["message", "message.from_me", "message.media", "message.revoked", "message.deleted", "message.ack", "message.reaction", "message.edited", "chat.deleted", "chat.update", "session.status", "auth.qr", "session.created", "session.deleted"] },
+                        "event": { "type": "string", "enum": ["message", "message.from_me", "message.media", "message.revoked", "message.deleted", "message.ack", "message.reaction", "message.edited", "chat.deleted", "chat.update", "session.status", "auth.qr", "session.created", "session.deleted", "call.received"] },
                         "session": { "type": "string" },
                         "organization": { "type": "string" },
                         "timestamp": { "type": "integer" },

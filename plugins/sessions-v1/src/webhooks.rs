@@ -25,6 +25,7 @@
 //! | auth.qr | qr_updated |
 //! | session.created | instance_created |
 //! | session.deleted | instance_deleted |
+//! | call.received | call |
 //!
 //! Core filters by kind, so `message` and `message.from_me` go together: naming either
 //! subscribes to both, and the answer lists both.
@@ -37,7 +38,7 @@ use crate::api::{Cap, Within, body_object, checked, core_failure, session_ref, s
 use crate::render::{self, validation};
 
 /// (v1 event name, core kind), in the order answers list them.
-pub(crate) const EVENTS: [(&str, &str); 13] = [
+pub(crate) const EVENTS: [(&str, &str); 14] = [
     ("message", "message_upsert"),
     ("message.from_me", "message_upsert"),
     ("message.revoked", "message_revoked"),
@@ -51,6 +52,7 @@ pub(crate) const EVENTS: [(&str, &str); 13] = [
     ("auth.qr", "qr_updated"),
     ("session.created", "instance_created"),
     ("session.deleted", "instance_deleted"),
+    ("call.received", "call"),
 ];
 
 /// Most webhooks one `PUT` may carry (core's per-instance cap).

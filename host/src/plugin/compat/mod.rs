@@ -209,7 +209,7 @@ impl<T: Send + 'static> DialectPre<T> {
             }
             // A 0.1 dialect knows no receipts: it has no such event (rendering it as
             // the upsert `conv` maps it to would repeat the message to its webhooks).
-            Self::V0_1(_) if matches!(ev.payload, wit::EventPayload::MessageStatus(_)) => Ok(None),
+            Self::V0_1(_) if !known_to_v0_1(&ev.payload) => Ok(None),
             Self::V0_1(pre) => {
                 let inst = pre.instantiate_async(&mut store).await?;
                 let ev: old::Event = ev.clone().conv();
@@ -261,7 +261,17 @@ impl<T: Send + 'static> SinkPre<T> {
                 let inst = pre.instantiate_async(&mut store).await?;
                 let destination: Option<v0_1::bindings::sink::Destination> =
                     destination.cloned().conv();
-                let batch: Vec<v0_1::bindings::sink::Outgoing> = batch.to_vec().conv();
+                // Events 0.1 has no type for never reach it (delivered, as far as
+                // this sink is concerned).
+                let batch: Vec<sink::Outgoing> = batch
+                    .iter()
+                    .filter(|o| !matches!(o.event.payload, wit::EventPayload::Call(_)))
+                    .cloned()
+                    .collect();
+                if batch.is_empty() {
+                    return Ok(sink::Delivery::Ok);
+                }
+                let batch: Vec<v0_1::bindings::sink::Outgoing> = batch.conv();
                 Ok(inst
                     .call_deliver(&mut store, destination.as_ref(), &batch)
                     .await?
@@ -269,6 +279,15 @@ impl<T: Send + 'static> SinkPre<T> {
             }
         }
     }
+}
+
+/// Whether a 0.1 dialect renders this event: it knows no receipts (rendering one as
+/// the upsert `conv` maps it to would repeat the message to its webhooks) and no calls.
+fn known_to_v0_1(payload: &wit::EventPayload) -> bool {
+    !matches!(
+        payload,
+        wit::EventPayload::MessageStatus(_) | wit::EventPayload::Call(_)
+    )
 }
 
 #[cfg(test)]

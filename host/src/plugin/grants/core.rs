@@ -652,6 +652,26 @@ impl wit_core::Host for CoreView<'_> {
             .await)
     }
 
+    async fn get_settings(
+        &mut self,
+        which: wit::InstanceRef,
+    ) -> wasmtime::Result<Result<wit::InstanceSettings, wit::CoreError>> {
+        let which = which.into();
+        core_op!(self, |core, p| core.instance_settings(&p, &which).await)
+    }
+
+    async fn set_settings(
+        &mut self,
+        which: wit::InstanceRef,
+        settings: wit::InstanceSettings,
+    ) -> wasmtime::Result<Result<wit::InstanceSettings, wit::CoreError>> {
+        let which = which.into();
+        let settings = settings.into();
+        core_op!(self, |core, p| core
+            .set_instance_settings(&p, &which, settings)
+            .await)
+    }
+
     async fn edit_message(
         &mut self,
         which: wit::InstanceRef,

@@ -16,7 +16,7 @@ use whatsapp_rust::waproto::whatsapp as wa;
 
 use super::media::{MediaRef, inbound_media};
 use crate::core::model::{ContactCard, Content, DeliveryStatus, Location, Poll};
-use crate::whatsapp::{Inbound, InboundMedia, InboundReaction};
+use crate::whatsapp::{Inbound, InboundMedia, InboundReaction, IncomingCall};
 
 /// What the gateway keeps of a message's text: its text, or a media caption.
 pub fn text_of(message: &wa::Message) -> Option<String> {
@@ -263,6 +263,33 @@ pub fn receipt_status(wire: &str) -> Option<DeliveryStatus> {
         "played" | "played-self" => Some(DeliveryStatus::Played),
         _ => None,
     }
+}
+
+/// An offered call as core sees it; the call's other signalling (accepts, relays,
+/// terminations) is not reported.
+pub fn incoming_call(call: &whatsapp_rust::types::call::IncomingCall) -> Option<IncomingCall> {
+    use whatsapp_rust::types::call::CallAction;
+    let CallAction::Offer {
+        call_id,
+        call_creator,
+        caller_pn,
+        is_video,
+        group_jid,
+        ..
+    } = &call.action
+    else {
+        return None;
+    };
+    Some(IncomingCall {
+        id: call_id.clone(),
+        from: call.from.to_non_ad_string(),
+        phone: caller_pn.as_ref().map(|j| j.to_non_ad_string()),
+        creator: call_creator.to_string(),
+        video: *is_video,
+        group_jid: group_jid.as_ref().map(|j| j.to_non_ad_string()),
+        timestamp: call.timestamp.timestamp_millis().max(0) as u64,
+        offline: call.offline,
+    })
 }
 
 #[cfg(test)]

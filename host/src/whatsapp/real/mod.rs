@@ -149,6 +149,7 @@ impl WhatsAppLink {
                 settings: config.settings()?,
                 tasks: TaskCounter::default(),
                 media_choices: Arc::default(),
+                full_history: Mutex::default(),
             }),
             sessions: Mutex::default(),
             lifecycle: tokio::sync::Mutex::new(()),
@@ -479,8 +480,9 @@ impl Link for WhatsAppLink {
     ) -> Result<(), LinkError> {
         let session = self.open(instance_id)?;
         let chat_jid = jid(chat)?;
-        // A group's receipt names the member whose messages they are.
-        let sender = if chat.ends_with("@g.us") {
+        // A group's receipt (and a status update's) names the member whose messages
+        // they are.
+        let sender = if chat.ends_with("@g.us") || chat == "status@broadcast" {
             Some(jid(sender)?)
         } else {
             None
@@ -661,8 +663,32 @@ impl Link for WhatsAppLink {
         self.shared.media_choices.set(instance_id, choice);
     }
 
+    fn set_full_history(&self, instance_id: &str, full: bool) {
+        let mut set = self.shared.full_history.lock().expect("full history lock");
+        if full {
+            set.insert(instance_id.to_string());
+        } else {
+            set.remove(instance_id);
+        }
+    }
+
+    async fn reject_call(
+        &self,
+        instance_id: &str,
+        call: &crate::whatsapp::IncomingCall,
+    ) -> Result<(), LinkError> {
+        let session = self.open(instance_id)?;
+        session
+            .client
+            .voip()
+            .reject_call(&call.id, &jid(&call.from)?, &jid(&call.creator)?)
+            .await
+            .map_err(|e| failed("rejecting the call")(e.to_string()))
+    }
+
     async fn forget(&self, instance_id: &str) {
         self.shared.media_choices.set(instance_id, None);
+        self.set_full_history(instance_id, false);
         let _guard = self.lifecycle.lock().await;
         self.forgotten
             .lock()

@@ -74,6 +74,8 @@ pub struct Shared {
     pub tasks: TaskCounter,
     /// The instances' own choices of inbound media, over `settings.media`.
     pub media_choices: Arc<crate::whatsapp::MediaDownloads>,
+    /// The instances that ask WhatsApp for their full history when they pair.
+    pub full_history: Mutex<std::collections::HashSet<String>>,
 }
 
 /// Why a session ended on WhatsApp's word.
@@ -176,7 +178,16 @@ impl Session {
                 stop_rx.clone(),
             ),
         };
-        let bot = Bot::builder()
+        let full_history = shared
+            .full_history
+            .lock()
+            .expect("full history lock")
+            .contains(instance_id);
+        let mut builder = Bot::builder();
+        if full_history {
+            builder = builder.with_device_props(full_history_props());
+        }
+        let bot = builder
             .with_backend(RedbBackend::new(shared.store.clone(), instance_id))
             .with_transport_factory(TokioWebSocketTransportFactory::new().with_url(&settings.url))
             .with_http_client(settings.http.clone())
@@ -615,6 +626,14 @@ impl EventHandler for Bridge {
                     "receipt without a delivery status"
                 ),
             },
+            Event::IncomingCall(call) => {
+                if let Some(call) = convert::incoming_call(call) {
+                    self.send(LinkEvent::Call {
+                        instance_id: self.id(),
+                        call,
+                    });
+                }
+            }
             Event::HistorySync(_) => {
                 // Decoding a chunk (zlib + protobuf, up to megabytes) is kept off the
                 // library's dispatch path.
@@ -639,6 +658,23 @@ impl EventHandler for Bridge {
             _ => {}
         }
     }
+}
+
+/// The device props that ask WhatsApp for the full history at pairing: the whole
+/// `win_hybrid` row the library documents, since the flag alone is ignored on the
+/// browser row. A session already paired keeps what it asked for then.
+fn full_history_props() -> whatsapp_rust::wacore::store::DevicePropsOverride {
+    use whatsapp_rust::wacore::store::device::default_history_sync_config;
+    use whatsapp_rust::waproto::whatsapp::device_props::{HistorySyncConfig, PlatformType};
+    whatsapp_rust::wacore::store::DevicePropsOverride::new()
+        .with_platform_type(PlatformType::UWP)
+        .with_require_full_sync(true)
+        .with_history_sync_config(HistorySyncConfig {
+            full_sync_days_limit: Some(365),
+            on_demand_ready: Some(true),
+            complete_on_demand_ready: Some(true),
+            ..default_history_sync_config()
+        })
 }
 
 /// Parses a chat id from core (already normalised) into a JID.
