@@ -1063,3 +1063,97 @@ fn group_and_number_routes_reach_the_server_as_iqs() {
         ])
     );
 }
+
+/// Issue 17: an instance that rejects calls declines an offered call on the wire (the
+/// `<call><reject call-id=…>` stanza whatsapp-rust builds) and reports it, declined, as a
+/// `call` event to its native webhook; with the setting off, the call is only reported.
+#[test]
+fn a_call_offered_by_the_server_is_rejected_by_the_instances_setting() {
+    use whatsapp_rust::wacore_binary::builder::NodeBuilder;
+
+    let server = FakeWhatsApp::start();
+    let rx = receiver::Receiver::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+
+    // Paired before (on the sim), rejecting calls; then resumed on the real link.
+    let gw = Gateway::start_on(&data, &[]);
+    let key = gw.org_with_key("acme", None);
+    let (instance, _) = gw.connected_instance(&key, "shop");
+    let id = instance["id"].as_str().expect("instance id").to_string();
+    let (s, v) = gw.call(
+        "PUT",
+        "/core/instances/shop/settings",
+        Some(&key),
+        Some(json!({"reject_calls": true})),
+    );
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = gw.call(
+        "PUT",
+        "/core/instances/shop/webhooks",
+        Some(&key),
+        Some(json!([{"url": rx.url("hook"), "events": ["call"]}])),
+    );
+    assert_eq!(s, 200, "{v}");
+    gw.stop();
+    seed_paired_device(&data, &id, None);
+    let url = server.url();
+    let gw = Gateway::start_on(&data, &["--link", "whatsapp", "--whatsapp-url", &url]);
+    gw.wait_state(&key, "shop", "open");
+
+    let offer = |call_id: &str| {
+        NodeBuilder::new("call")
+            .attr("from", PEER_JID)
+            .attr("id", format!("stanza-{call_id}"))
+            .attr("t", "1767225600")
+            .children([NodeBuilder::new("offer")
+                .attr("call-id", call_id)
+                .attr("call-creator", PEER_JID)
+                .children([NodeBuilder::new("video").build()])
+                .build()])
+            .build()
+    };
+    assert!(server.send(offer("CALL0001")));
+    let reject = server.wait_node("the call's reject", Duration::from_secs(10), |n| {
+        n.tag == "call"
+            && fake_whatsapp::child(n, "reject")
+                .is_some_and(|r| fake_whatsapp::attr(r, "call-id").as_deref() == Some("CALL0001"))
+    });
+    assert_eq!(
+        fake_whatsapp::attr(&reject, "to").as_deref(),
+        Some(PEER_JID)
+    );
+    let got = rx.wait_until("the call event", |r| r.body["payload"]["type"] == "call");
+    let event = &got[0].body["payload"];
+    assert_eq!(event["data"]["id"], "CALL0001", "{event}");
+    assert_eq!(event["data"]["from"], PEER_JID, "{event}");
+    assert_eq!(event["data"]["video"], true, "{event}");
+    assert_eq!(event["data"]["rejected"], true, "{event}");
+
+    // Off: the next call is reported, not declined.
+    let (s, _) = gw.call(
+        "PUT",
+        "/core/instances/shop/settings",
+        Some(&key),
+        Some(json!({})),
+    );
+    assert_eq!(s, 200);
+    assert!(server.send(offer("CALL0002")));
+    let got = rx.wait_until("the second call event", |r| {
+        r.body["payload"]["data"]["id"] == "CALL0002"
+    });
+    let second = got
+        .iter()
+        .find(|r| r.body["payload"]["data"]["id"] == "CALL0002")
+        .unwrap();
+    assert_eq!(second.body["payload"]["data"]["rejected"], false);
+    assert!(
+        server
+            .find(|n| n.tag == "call"
+                && fake_whatsapp::child(n, "reject").is_some_and(|r| {
+                    fake_whatsapp::attr(r, "call-id").as_deref() == Some("CALL0002")
+                }))
+            .is_none(),
+        "the second call was rejected"
+    );
+}
