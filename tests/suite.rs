@@ -28,6 +28,7 @@ mod openapi;
 mod plugin_example;
 mod plugin_runtime;
 mod presence;
+mod profile;
 mod reactions;
 mod receipts;
 mod ryze;

@@ -183,6 +183,18 @@ def main():
                 expect(page.locator("#inst-state")).to_contain_text("connected", timeout=20000)
                 expect(page.locator("#qr img")).to_have_count(0)
                 t.check(True, "the instance turns connected without a reload, and the QR goes")
+                # The paired account's profile shows, and its behaviour can be set.
+                expect(page.locator("#profile")).to_contain_text("wagate sim")
+                t.check(True, "the paired account's profile name is shown")
+                settings = page.locator("[data-settings]")
+                settings.get_by_label("reject calls").check()
+                settings.get_by_label("Reply texted to callers (empty: none)").fill("Please write instead.")
+                settings.get_by_role("button", name="Save").click()
+                expect(page.locator("#status")).to_contain_text("Settings saved")
+                _, saved = gw.call("GET", "/core/instances/shop/settings", key)
+                t.check(saved.get("reject_calls") is True and saved.get("call_reply") == "Please write instead."
+                        and saved.get("ignore_groups") is False,
+                        f"the instance's settings are saved ({saved})")
 
                 # A webhook whose receiver fails: the delivery becomes a dead letter.
                 page.get_by_label("Webhook URL").fill(receiver.url)

@@ -169,6 +169,7 @@ mod tests {
             settings: Default::default(),
             media_download: None,
             behaviour: Default::default(),
+            profile: None,
         }
     }
 

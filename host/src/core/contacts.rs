@@ -113,6 +113,19 @@ impl Core {
         })
     }
 
+    /// The push name a person's messages carried, if any.
+    pub(crate) fn contact_push_name(
+        &self,
+        instance_id: &str,
+        j: &str,
+    ) -> CoreResult<Option<String>> {
+        let key = tables::contact_key(instance_id, j);
+        self.store.read(|tx| -> CoreResult<Option<String>> {
+            let table = tx.open_table(tables::CONTACTS).map_err(internal)?;
+            Ok(get_json::<_, Contact>(&table, key.as_slice())?.and_then(|c| c.push_name))
+        })
+    }
+
     /// The URL of a person's (or group's) profile picture; `None` when they have none
     /// or do not show it to this account. Needs `read`.
     pub async fn profile_picture_url(

@@ -321,8 +321,21 @@ impl Core {
 async fn run_ingest(core: Weak<Core>, mut events: UnboundedReceiver<LinkEvent>) {
     while let Some(event) = events.recv().await {
         let Some(core) = core.upgrade() else { return };
+        let opened = match &event {
+            LinkEvent::Connected { instance_id, .. } => Some(instance_id.clone()),
+            _ => None,
+        };
         if let Err(e) = core.handle_link_event(event).await {
             tracing::warn!(error = %e, "ingesting a link event");
+        }
+        // The account's profile, kept for listings: asked of WhatsApp off the ingest
+        // path (a round trip per session that opens).
+        if let Some(id) = opened {
+            tokio::spawn(async move {
+                if let Err(e) = core.refresh_own_profile(&id).await {
+                    tracing::debug!(instance = %id, error = %e, "reading the account's profile");
+                }
+            });
         }
     }
 }

@@ -108,6 +108,7 @@ impl Core {
             settings: Default::default(),
             media_download: None,
             behaviour,
+            profile: None,
         };
         let event = outbox::event_for(&instance, EventPayload::InstanceCreated(instance.clone()));
         self.store
@@ -383,6 +384,10 @@ impl Core {
                 }
                 rec.instance.state = state;
                 if let Some(owner) = &owner_jid {
+                    // Another account (or none): its profile is not this one's.
+                    if *owner != rec.instance.owner_jid {
+                        rec.profile = None;
+                    }
                     rec.instance.owner_jid = owner.clone();
                 }
                 table

@@ -23,6 +23,7 @@ pub mod model;
 pub mod outbox;
 pub mod plugin_storage;
 pub mod presence;
+pub mod profile;
 pub mod ratelimit;
 pub mod reactions;
 pub mod receipts;

@@ -167,4 +167,8 @@ pub struct InstanceRecord {
     /// on instances stored before they existed.
     #[serde(default)]
     pub behaviour: crate::core::settings::InstanceSettings,
+    /// This account's profile as last seen (refreshed when the session opens and when
+    /// the gateway changes it); `None` before the first pairing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<crate::core::profile::Profile>,
 }

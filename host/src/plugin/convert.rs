@@ -4,6 +4,7 @@
 
 use crate::core::calls::CallReport;
 use crate::core::model;
+use crate::core::profile::Profile;
 use crate::core::settings::InstanceSettings;
 use crate::plugin::bindings::types as wit;
 
@@ -533,6 +534,18 @@ impl From<InstanceSettings> for wit::InstanceSettings {
             read_messages: s.read_messages,
             read_status: s.read_status,
             sync_full_history: s.sync_full_history,
+        }
+    }
+}
+
+impl From<Profile> for wit::Profile {
+    fn from(p: Profile) -> Self {
+        wit::Profile {
+            jid: p.jid,
+            name: p.name,
+            status: p.status,
+            picture_url: p.picture_url,
+            is_business: p.is_business,
         }
     }
 }

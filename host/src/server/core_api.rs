@@ -11,6 +11,7 @@
 //! | POST | /core/instances/{i}/logout | logout |
 //! | POST | /core/instances/{i}/restart | drop the WhatsApp session and log in again with the stored keys |
 //! | GET | /core/instances/{i}/integrations | the instance's integrations (Chatwoot, ...); secret header values are never shown |
+//! | GET/PUT | /core/instances/{i}/profile | this account's profile `{jid, name, status, picture_url, is_business}` as last seen (`?who=` a contact's, asked of WhatsApp now) / change its `{name?, status?}` |
 //! | GET/PUT | /core/instances/{i}/settings | the instance's behaviour switches `{reject_calls, call_reply?, ignore_groups, always_online, read_messages, read_status, sync_full_history}` (all off by default; a PUT replaces them all, omitted ones off) |
 //! | GET/PUT/DELETE | /core/instances/{i}/media-download | the instance's choice of inbound media to download `{enabled?, kinds?, max_bytes?}` (`null`: the deployment's `[whatsapp.media]`) / set it / back to the default |
 //! | PUT/DELETE | /core/instances/{i}/integrations/{sink} | create or replace `{url, settings: {..}, secret_headers?: {name: value}, enabled?}` (`secret_headers` absent: the held ones are kept) / remove |
@@ -114,6 +115,7 @@ fn route_label(seg: &[&str]) -> &'static str {
         ["instances", _, "integrations", _] => "core:integration",
         ["instances", _, "media-download"] => "core:media_download",
         ["instances", _, "settings"] => "core:settings",
+        ["instances", _, "profile"] => "core:profile",
         ["instances", _, "messages"] => "core:send",
         ["instances", _, "messages", "media"] => "core:send_media",
         ["instances", _, "messages", _, "media"] => "core:media",
@@ -194,6 +196,40 @@ async fn dispatch(
         ["instances", i, "integrations"] if m == Method::GET => {
             ok(&core.list_integrations(p, &InstanceRef::parse(i)).await?)
         }
+        ["instances", i, "profile"] => match *m {
+            Method::GET => {
+                let who = req.query_param("who");
+                ok(&core
+                    .get_profile(p, &InstanceRef::parse(i), who.as_deref())
+                    .await?)
+            }
+            Method::PUT => {
+                #[derive(serde::Deserialize)]
+                #[serde(deny_unknown_fields)]
+                struct ProfileChange {
+                    name: Option<String>,
+                    status: Option<String>,
+                }
+                let change: ProfileChange = req.json()?;
+                let which = InstanceRef::parse(i);
+                if change.name.is_none() && change.status.is_none() {
+                    return Err(ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "invalid",
+                        "give `name`, `status` or both".to_string(),
+                    ));
+                }
+                let mut profile = None;
+                if let Some(name) = &change.name {
+                    profile = Some(core.set_profile_name(p, &which, name).await?);
+                }
+                if let Some(status) = &change.status {
+                    profile = Some(core.set_profile_status(p, &which, status).await?);
+                }
+                ok(&profile)
+            }
+            _ => Err(ApiError::method_not_allowed()),
+        },
         ["instances", i, "settings"] => match *m {
             Method::GET => ok(&core.instance_settings(p, &InstanceRef::parse(i)).await?),
             Method::PUT => {

@@ -191,6 +191,20 @@ pub struct IncomingCall {
     pub offline: bool,
 }
 
+/// What WhatsApp tells about an account's profile (this account's or a contact's).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkProfile {
+    /// The name the account gave WhatsApp: known for this account only (a contact's
+    /// push name arrives with their messages, see `core::contacts`).
+    pub name: Option<String>,
+    /// The "about" text, when the account's privacy lets this account see it.
+    pub status: Option<String>,
+    /// A URL of the profile picture, when there is one this account may see.
+    pub picture_url: Option<String>,
+    /// A WhatsApp Business account.
+    pub is_business: bool,
+}
+
 /// Things the link reports on its own; core ingests them into the store + outbox.
 #[derive(Clone, Debug)]
 pub enum LinkEvent {
@@ -495,6 +509,25 @@ pub trait Link: Send + Sync + 'static {
     /// Whether the instance asks WhatsApp for its full history (rather than the recent
     /// messages only) when it next pairs; WhatsApp reads the choice at pairing only.
     fn set_full_history(&self, _instance_id: &str, _full: bool) {}
+
+    /// The profile of `jid` (this account's own when it is the owner's JID).
+    async fn fetch_profile(
+        &self,
+        _instance_id: &str,
+        _jid: &str,
+    ) -> Result<LinkProfile, LinkError> {
+        Err(unsupported(self.name()))
+    }
+
+    /// Changes this account's name (its push name).
+    async fn set_profile_name(&self, _instance_id: &str, _name: &str) -> Result<(), LinkError> {
+        Err(unsupported(self.name()))
+    }
+
+    /// Changes this account's "about" text.
+    async fn set_profile_status(&self, _instance_id: &str, _status: &str) -> Result<(), LinkError> {
+        Err(unsupported(self.name()))
+    }
 
     /// Declines an incoming call (the caller sees it rejected).
     async fn reject_call(&self, _instance_id: &str, _call: &IncomingCall) -> Result<(), LinkError> {

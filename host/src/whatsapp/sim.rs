@@ -40,7 +40,13 @@ struct Session {
     blocked: HashSet<String>,
     /// What the session put on the wire besides messages (see [`SimLink::actions`]).
     actions: Vec<String>,
+    /// The account's name and "about" text, once changed through the gateway.
+    profile_name: Option<String>,
+    profile_status: Option<String>,
 }
+
+/// The name a simulated account has until it is changed.
+const SIM_PROFILE_NAME: &str = "wagate sim";
 
 /// How many wire actions a simulated session remembers.
 const MAX_ACTIONS: usize = 64;
@@ -694,6 +700,48 @@ impl Link for SimLink {
         let user = jid.split('@').next().unwrap_or_default();
         Ok((on_whatsapp(jid) || jid.ends_with("@g.us"))
             .then(|| format!("https://pps.whatsapp.net/sim/{user}.jpg")))
+    }
+
+    async fn fetch_profile(
+        &self,
+        instance_id: &str,
+        jid: &str,
+    ) -> Result<super::LinkProfile, LinkError> {
+        let me = self.me(instance_id)?;
+        if jid == me {
+            let (name, status) = self.with_session(instance_id, |s| {
+                (s.profile_name.clone(), s.profile_status.clone())
+            });
+            return Ok(super::LinkProfile {
+                name: Some(name.unwrap_or_else(|| SIM_PROFILE_NAME.to_string())),
+                status,
+                picture_url: self.profile_picture_url(instance_id, jid).await?,
+                is_business: false,
+            });
+        }
+        if !on_whatsapp(jid) {
+            return Err(LinkError::NotFound(format!("{jid} is not on WhatsApp")));
+        }
+        Ok(super::LinkProfile {
+            name: None,
+            status: Some("Hey there! I am using WhatsApp.".to_string()),
+            picture_url: self.profile_picture_url(instance_id, jid).await?,
+            is_business: false,
+        })
+    }
+
+    async fn set_profile_name(&self, instance_id: &str, name: &str) -> Result<(), LinkError> {
+        self.require_open(instance_id)?;
+        self.with_session(instance_id, |s| s.profile_name = Some(name.to_string()));
+        self.record(instance_id, format!("profile-name {name}"));
+        Ok(())
+    }
+
+    async fn set_profile_status(&self, instance_id: &str, status: &str) -> Result<(), LinkError> {
+        self.require_open(instance_id)?;
+        self.with_session(instance_id, |s| s.profile_status = Some(status.to_string()));
+        self.record(instance_id, format!("profile-status {status}"));
+        Ok(())
     }
 
     async fn set_blocked(

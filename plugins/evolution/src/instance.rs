@@ -513,8 +513,8 @@ fn retry_after_secs(t: u64) -> u64 {
 
 /// One instance as Evolution's `fetchInstances` answers it (its Prisma `Instance` row
 /// with the relations it includes), field order as Evolution writes it. Values wagate
-/// does not have are null, never made up: `profileName`, `profilePicUrl`,
-/// `businessId`, the disconnection fields,
+/// does not have are null, never made up: `profileName` and `profilePicUrl` before
+/// the first pairing, `businessId`, the disconnection fields,
 /// `Proxy`/`Rabbitmq`/`Nats`/`Sqs`/`Websocket` (not built), `_count.Contact` (no
 /// contact store). `Chatwoot` is the instance's Chatwoot integration, if any.
 #[derive(Serialize)]
@@ -604,6 +604,9 @@ pub(crate) fn fetch(req: &Request) -> Reply {
     for i in list {
         let which = InstanceRef::Id(i.id.clone());
         let stats = core::get_instance_stats(&which).map_err(|e| core_error(&e))?;
+        // This account's profile as last seen (no round trip to WhatsApp); none
+        // before the first pairing.
+        let profile = core::get_profile(&which, None).ok();
         out.push(Fetched {
             number: i
                 .owner_jid
@@ -615,8 +618,8 @@ pub(crate) fn fetch(req: &Request) -> Reply {
             name: i.name,
             connection_status: util::state(i.state),
             owner_jid: i.owner_jid,
-            profile_name: None,
-            profile_pic_url: None,
+            profile_name: profile.as_ref().and_then(|p| p.name.clone()),
+            profile_pic_url: profile.and_then(|p| p.picture_url),
             integration: INTEGRATION,
             business_id: None,
             token: token.clone(),

@@ -459,6 +459,7 @@ pub(crate) fn document() -> String {
         .chain(media_paths())
         .chain(crate::group::openapi_paths())
         .chain(crate::contacts::openapi_paths())
+        .chain(crate::profile::openapi_paths())
         .chain(reaction_paths())
         .chain(presence_paths())
         .chain(content_paths())

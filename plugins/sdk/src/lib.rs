@@ -158,8 +158,8 @@ pub mod core {
     use crate::types::{
         Chat, ChatPatch, ChatPresence, ConnectInfo, ConnectionState, CoreError, CreateOptions,
         CreatedInstance, Instance, InstanceRef, InstanceSettings, InstanceStats, Integration,
-        IntegrationSpec, MediaFile, MediaSend, Message, MessageContent, MessagePage, RateDecision,
-        ReactionUpdate, Webhook, WebhookSpec,
+        IntegrationSpec, MediaFile, MediaSend, Message, MessageContent, MessagePage, Profile,
+        RateDecision, ReactionUpdate, Webhook, WebhookSpec,
     };
     // Groups (issue 16).
     use crate::types::{Group, GroupCreate, GroupSetting, ParticipantAction, ParticipantResult};
@@ -273,6 +273,12 @@ pub mod core {
         fn get_settings(which: &InstanceRef) -> Result<InstanceSettings, CoreError>;
         /// Replace the instance's behaviour switches (`manage`).
         fn set_settings(which: &InstanceRef, settings: &InstanceSettings) -> Result<InstanceSettings, CoreError>;
+        /// A profile: this account's (`None`) as last seen, else `who`'s (`read`).
+        fn get_profile(which: &InstanceRef, who: Option<&str>) -> Result<Profile, CoreError>;
+        /// Change this account's name (`manage`).
+        fn set_profile_name(which: &InstanceRef, name: &str) -> Result<Profile, CoreError>;
+        /// Change this account's "about" text (`manage`).
+        fn set_profile_status(which: &InstanceRef, status: &str) -> Result<Profile, CoreError>;
     }
 }
 

@@ -672,6 +672,39 @@ impl wit_core::Host for CoreView<'_> {
             .await)
     }
 
+    async fn get_profile(
+        &mut self,
+        which: wit::InstanceRef,
+        who: Option<String>,
+    ) -> wasmtime::Result<Result<wit::Profile, wit::CoreError>> {
+        let which = which.into();
+        core_op!(self, |core, p| core
+            .get_profile(&p, &which, who.as_deref())
+            .await)
+    }
+
+    async fn set_profile_name(
+        &mut self,
+        which: wit::InstanceRef,
+        name: String,
+    ) -> wasmtime::Result<Result<wit::Profile, wit::CoreError>> {
+        let which = which.into();
+        core_op!(self, |core, p| core
+            .set_profile_name(&p, &which, &name)
+            .await)
+    }
+
+    async fn set_profile_status(
+        &mut self,
+        which: wit::InstanceRef,
+        status: String,
+    ) -> wasmtime::Result<Result<wit::Profile, wit::CoreError>> {
+        let which = which.into();
+        core_op!(self, |core, p| core
+            .set_profile_status(&p, &which, &status)
+            .await)
+    }
+
     async fn edit_message(
         &mut self,
         which: wit::InstanceRef,

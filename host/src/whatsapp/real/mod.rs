@@ -28,6 +28,7 @@ pub mod convert;
 mod groups;
 pub mod http;
 pub mod media;
+mod profile;
 pub mod session;
 pub mod store;
 pub mod tasks;
@@ -801,6 +802,22 @@ impl Link for WhatsAppLink {
         blocked: bool,
     ) -> Result<(), LinkError> {
         self.wa_set_blocked(instance_id, jid, blocked).await
+    }
+
+    async fn fetch_profile(
+        &self,
+        instance_id: &str,
+        jid: &str,
+    ) -> Result<crate::whatsapp::LinkProfile, LinkError> {
+        self.wa_fetch_profile(instance_id, jid).await
+    }
+
+    async fn set_profile_name(&self, instance_id: &str, name: &str) -> Result<(), LinkError> {
+        self.wa_set_profile_name(instance_id, name).await
+    }
+
+    async fn set_profile_status(&self, instance_id: &str, status: &str) -> Result<(), LinkError> {
+        self.wa_set_profile_status(instance_id, status).await
     }
 
     fn metrics_text(&self) -> String {

@@ -269,12 +269,14 @@ async function viewInstance(view, name) {
   inst.state = live.state;
   state.instances.set(inst.id, inst);
   const header = el("div", { id: "inst-state" });
+  const profile = profileBox(view, name);
   const drawState = () => {
     const i = state.instances.get(inst.id) || inst;
     header.replaceChildren(...[stateBadge(i.state),
       i.state === "open" && i.owner_jid ? el("span", { text: " " + fmt(S.connected, { jid: i.owner_jid }) }) : null].filter(Boolean));
     connect.hidden = i.state === "open";
     if (i.state === "open") { const q = document.getElementById("qr"); if (q) q.replaceChildren(); }
+    profile.load(i.owner_jid);
   };
   const phone = el("input", { id: "phone", inputmode: "tel" });
   const connect = el("form", { class: "inline", onsubmit: guard(async (e) => {
@@ -313,7 +315,7 @@ async function viewInstance(view, name) {
   every(view, 5000, () => hooksPanel.refresh());
   show(view, el("section", { class: "card" },
     el("a", { href: "#/instances", text: S.back }),
-    el("h1", { text: name }), header,
+    el("h1", { text: name }), header, profile,
     connect, el("div", { id: "qr", class: "qr" }),
     el("div", { class: "actions" },
       el("button", { type: "button", text: S.restartInstance, onclick: guard(async () => {
@@ -321,7 +323,8 @@ async function viewInstance(view, name) {
       el("button", { type: "button", onclick: guard(async () => { await core("POST", "/instances/" + enc(name) + "/logout"); }) , text: S.logoutInstance }),
       el("button", { type: "button", class: "danger", onclick: () => confirmDelete(name, () => core("DELETE", "/instances/" + enc(name))), text: S.deleteInstance })),
     el("h2", { text: S.chatsTitle }), chats,
-    hooksPanel, await integrationsPanel(view, name), await mediaDownloadPanel(view, name)));
+    hooksPanel, await integrationsPanel(view, name), await settingsPanel(view, name),
+    await mediaDownloadPanel(view, name)));
 }
 
 async function viewAdminInstance(view, name) {
@@ -493,6 +496,52 @@ async function integrationsPanel(view, name) {
   const sinks = el("datalist", { id: "int-sinks" }, ...(state.who.sinks || []).map((x) => el("option", { value: x })));
   box.append(list, el("details", {}, el("summary", { text: S.integrationAdd }), form(null)), sinks);
   return box;
+}
+
+// The paired account's profile: name, about text, and its picture as a link (the
+// picture lives on WhatsApp's CDN, and this page loads nothing from another origin).
+// Empty until the instance is paired.
+function profileBox(view, name) {
+  const box = el("dl", { id: "profile", class: "profile" });
+  let shownFor = null;
+  box.load = guard(async (owner) => {
+    if (!owner) { shownFor = null; box.replaceChildren(); return; }
+    if (shownFor === owner) return;
+    let p;
+    try { p = await core("GET", "/instances/" + enc(name) + "/profile"); } catch (e) {
+      if (e.status === 503) return; // not seen yet: the next state change asks again
+      throw e;
+    }
+    if (view.left) return;
+    shownFor = owner;
+    box.replaceChildren(
+      el("dt", { text: S.profileName }), el("dd", { text: p.name || S.profileNone }),
+      el("dt", { text: S.profileAbout }), el("dd", { text: p.status || S.profileNone }),
+      ...(p.picture_url ? [el("dt", { text: S.profilePicture }), el("dd", {},
+        el("a", { href: p.picture_url, target: "_blank", rel: "noopener noreferrer", text: S.profilePictureOpen }))] : []));
+  }, view);
+  return box;
+}
+
+// The instance's behaviour switches (Evolution's instance settings).
+const SETTING_FLAGS = ["reject_calls", "ignore_groups", "always_online", "read_messages", "read_status", "sync_full_history"];
+async function settingsPanel(view, name) {
+  const path = "/instances/" + enc(name) + "/settings";
+  const current = await core("GET", path);
+  const flags = SETTING_FLAGS.map((k) => el("input", { type: "checkbox", value: k, checked: !!current[k] }));
+  const reply = el("input", { id: "set-call-reply", maxlength: "4096", value: current.call_reply || "" });
+  return el("section", {}, el("h2", { text: S.settingsTitle }),
+    el("form", { class: "stack", "data-settings": "", onsubmit: guard(async (e) => {
+        e.preventDefault();
+        const body = {};
+        flags.forEach((f) => { body[f.value] = f.checked; });
+        if (reply.value.trim()) body.call_reply = reply.value;
+        await core("PUT", path, body);
+        say(S.settingsSaved);
+      }, view) },
+      ...flags.map((f) => el("label", { class: "check" }, f, " " + S["setting_" + f.value])),
+      el("label", { for: reply.id, text: S.settingCallReply }), reply,
+      el("button", { type: "submit", text: S.save })));
 }
 
 // Which inbound media the instance downloads: the deployment's default, or its own
