@@ -251,9 +251,10 @@ fn fetch_instances_answers_evolutions_row_with_honest_values() {
         row["_count"],
         json!({"Message": 4, "Contact": null, "Chat": 2})
     );
+    // The paired account's profile as the session saw it.
+    assert_eq!(row["profileName"], "wagate sim", "{row}");
+    assert!(row["profilePicUrl"].is_string(), "{row}");
     for unknown in [
-        "profileName",
-        "profilePicUrl",
         "businessId",
         "Proxy",
         "Websocket",
