@@ -321,3 +321,127 @@ fn inbound_locations_contacts_polls_and_unknown_kinds_are_stored_typed_and_shown
     );
     assert_eq!(by_id(&v["data"], &unknown)["type"], "unsupported");
 }
+
+#[test]
+fn ryze_and_sessions_v1_send_locations_contacts_and_polls() {
+    let gw = Gateway::start_with_env(&[("AUTHENTICATION_API_KEY", GLOBAL_KEY)]);
+    let account = gw.credential("default", "ryze-account");
+    let bearer = gw.credential("default", "api-key");
+    let name = "typed";
+    let (instance, _) = gw.connected_instance(&bearer, name);
+    let sid = instance["id"].as_str().unwrap().to_string();
+    let ryze = |route: &str, body: Value| {
+        ryze_json(
+            &gw,
+            "POST",
+            &format!("/api/message/{route}/{name}"),
+            Some(&account),
+            body,
+        )
+    };
+
+    // RyzeAPI: each kind, answered as a text send is, with what was sent in `content`.
+    let (s, v) = ryze(
+        "location",
+        json!({"number": PEER, "latitude": -23.5505, "longitude": -46.6333, "name": "Shop"}),
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["success"], true);
+    assert_eq!(v["data"]["content"]["location"]["latitude"], -23.5505);
+    let loc = v["data"]["messageId"].as_str().unwrap().to_string();
+    assert_eq!(stored(&gw, name, &loc)["content"]["type"], "location");
+    let (s, v) = ryze(
+        "contact",
+        json!({"number": PEER, "contacts": [{"name": "Ana", "phone": "+55 11 97777-6666"}]}),
+    );
+    assert_eq!(s, 200, "{v}");
+    let card = v["data"]["content"]["contacts"][0]["vcard"]
+        .as_str()
+        .unwrap();
+    assert!(
+        card.contains("FN:Ana") && card.contains("waid=5511977776666"),
+        "{card}"
+    );
+    let (s, v) = ryze(
+        "poll",
+        json!({"number": PEER, "question": "Lunch?", "options": ["Yes", "No"]}),
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["data"]["content"]["poll"]["selectable"], 1);
+    // Refusals: Ryze's error shape, with the reason.
+    for (route, body) in [
+        (
+            "location",
+            json!({"number": PEER, "latitude": 91.0, "longitude": 0.0}),
+        ),
+        ("location", json!({"number": PEER, "latitude": 1.0})),
+        ("contact", json!({"number": PEER, "contacts": []})),
+        (
+            "contact",
+            json!({"number": PEER, "contacts": [{"name": "No phone"}]}),
+        ),
+        (
+            "poll",
+            json!({"number": PEER, "question": "One?", "options": ["only"]}),
+        ),
+        (
+            "poll",
+            json!({"number": PEER, "question": "Dup?", "options": ["a", "a"]}),
+        ),
+        ("poll", json!({"question": "Who?", "options": ["a", "b"]})),
+    ] {
+        let (s, v) = ryze(route, body.clone());
+        assert_eq!(s, 400, "{route} {body}: {v}");
+        assert_eq!(v["success"], false, "{v}");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{v}"
+        );
+    }
+
+    // sessions/v1: quick-whatsapp-gateway's `type`s on the one send route.
+    let v1_send = |body: Value| {
+        v1(
+            &gw,
+            "POST",
+            &format!("/sessions/{sid}/messages"),
+            &bearer,
+            Some(body),
+        )
+    };
+    let (s, v) = v1_send(
+        json!({"type": "location", "to": PEER, "latitude": 38.7223, "longitude": -9.1393, "address": "Lisboa"}),
+    );
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["content"]["address"], "Lisboa", "{v}");
+    let (s, v) = v1_send(
+        json!({"type": "contact", "to": PEER, "contact": {"vcard": "BEGIN:VCARD\nVERSION:3.0\nFN:Bia\nEND:VCARD"}}),
+    );
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["content"][0]["displayName"], "Bia", "{v}");
+    let (s, v) = v1_send(
+        json!({"type": "poll", "to": PEER, "name": "Which day?", "options": ["Mon", "Tue", "Wed"], "selectableCount": 2}),
+    );
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["content"]["selectable"], 2, "{v}");
+    let poll = v["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        stored(&gw, name, &poll)["content"]["options"],
+        json!(["Mon", "Tue", "Wed"])
+    );
+    // Each mistake named in the v1 422.
+    let (s, v) = v1_send(json!({"type": "location", "to": PEER, "latitude": "north", "extra": 1}));
+    assert_eq!(s, 422, "{v}");
+    let f = &v["error"]["details"]["fields"];
+    assert!(
+        f["latitude"].is_string() && f["longitude"].is_string() && f["extra"].is_string(),
+        "{v}"
+    );
+    let (s, v) = v1_send(json!({"type": "contact", "to": PEER, "contact": {"name": "No phone"}}));
+    assert_eq!(s, 422, "{v}");
+    let (s, v) = v1_send(json!({"type": "poll", "to": PEER, "name": "Hm?", "options": ["a"]}));
+    assert_eq!(s, 422, "{v}");
+    assert_eq!(v["error"]["code"], "validation_error");
+}

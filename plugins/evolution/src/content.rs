@@ -98,31 +98,6 @@ pub(crate) fn send_location(req: &Request, name: &str) -> Reply {
     send(instance.id, &number, MessageContent::Location(location))
 }
 
-/// A vCard as Evolution writes it (`contactMessage` in whatsapp.baileys.service.ts).
-fn vcard(
-    full_name: &str,
-    phone: &str,
-    wuid: &str,
-    org: Option<&str>,
-    email: Option<&str>,
-    url: Option<&str>,
-) -> String {
-    let mut card = format!("BEGIN:VCARD\nVERSION:3.0\nN:{full_name}\nFN:{full_name}\n");
-    if let Some(o) = org.filter(|o| !o.is_empty()) {
-        card.push_str(&format!("ORG:{o};\n"));
-    }
-    if let Some(e) = email.filter(|e| !e.is_empty()) {
-        card.push_str(&format!("EMAIL:{e}\n"));
-    }
-    if let Some(u) = url.filter(|u| !u.is_empty()) {
-        card.push_str(&format!("URL:{u}\n"));
-    }
-    card.push_str(&format!(
-        "item1.TEL;waid={wuid}:{phone}\nitem1.X-ABLabel:Celular\nEND:VCARD"
-    ));
-    card
-}
-
 /// `POST /message/sendContact/{instanceName} {number, contact: [{fullName, phoneNumber,
 /// wuid?, organization?, email?, url?}]}`.
 pub(crate) fn send_contact(req: &Request, name: &str) -> Reply {
@@ -148,17 +123,20 @@ pub(crate) fn send_contact(req: &Request, name: &str) -> Reply {
                     "contact[{i}].phoneNumber must be at least 10 characters"
                 ))
             })?;
-        let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
-        let wuid = field("wuid")?.unwrap_or(digits);
+        let (wuid, organization) = (field("wuid")?, field("organization")?);
+        let (email, url) = (field("email")?, field("url")?);
+        // As Evolution writes it (`contactMessage` in whatsapp.baileys.service.ts).
+        let vcard = wagate_plugin_sdk::vcard::build(&wagate_plugin_sdk::vcard::Person {
+            full_name: &full_name,
+            phone: &phone,
+            wuid: wuid.as_deref(),
+            organization: organization.as_deref(),
+            email: email.as_deref(),
+            url: url.as_deref(),
+            phone_label: Some("Celular"),
+        });
         cards.push(ContactCard {
-            vcard: vcard(
-                &full_name,
-                &phone,
-                &wuid,
-                field("organization")?.as_deref(),
-                field("email")?.as_deref(),
-                field("url")?.as_deref(),
-            ),
+            vcard,
             display_name: full_name,
         });
     }

@@ -1064,7 +1064,10 @@ fn surface_paths(doc: &mut Value) {
             "Chatwoot": { "type": ["object", "null"], "description": "The Chatwoot integration (token never shown), to `manage` callers" },
             "Proxy": { "type": "null" }, "Rabbitmq": { "type": "null" }, "Nats": { "type": "null" },
             "Sqs": { "type": "null" }, "Websocket": { "type": "null" },
-            "Setting": { "type": "null", "description": "No per-instance settings yet" },
+            "Setting": { "type": ["object", "null"], "description": "The instance's settings (as /settings/find) with its instanceId; null only when the caller may not read them",
+                "properties": { "rejectCall": { "type": "boolean" }, "msgCall": { "type": "string" }, "groupsIgnore": { "type": "boolean" },
+                    "alwaysOnline": { "type": "boolean" }, "readMessages": { "type": "boolean" }, "readStatus": { "type": "boolean" },
+                    "syncFullHistory": { "type": "boolean" }, "wavoipToken": { "type": "string" }, "instanceId": { "type": "string" } } },
             "_count": { "type": "object", "required": ["Message", "Contact", "Chat"], "properties": {
                 "Message": { "type": "integer" }, "Contact": { "type": "null", "description": "No contact store yet" }, "Chat": { "type": "integer" }
             } }

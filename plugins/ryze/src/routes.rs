@@ -19,7 +19,8 @@ use wagate_plugin_sdk::time::now_ms;
 const PERMANENT_MUTE_AFTER: u64 = 253_402_300_799_000;
 
 pub(crate) fn router() -> Router {
-    crate::settings::routes(crate::groups::routes(crate::media::routes(Router::new())))
+    let r = crate::groups::routes(crate::media::routes(Router::new()));
+    crate::content::routes(crate::settings::routes(r))
         .post("/instance/new", create_instance)
         .get("/instance/list", list_instances)
         .get("/instance/status/{instance}", instance_status)
@@ -411,12 +412,15 @@ fn send_text(req: &Request, params: &Params) -> Result<HttpResponse, HttpRespons
     Ok(sent(&m))
 }
 
-/// The answer to a send (text or media): the message as RyzeAPI shows a sent one; its
-/// `content` carries `media` only when the message has some.
+/// The answer to a send: the message as RyzeAPI shows a sent one; its `content`
+/// carries `media`, `location`, `contacts` or `poll` only when the message has one.
 pub(crate) fn sent(m: &Message) -> HttpResponse {
     let mut content = json!({ "text": m.text });
     if let Some(media) = &m.media {
         content["media"] = crate::media::media_json(media);
+    }
+    if let Some((kind, value)) = m.content.as_ref().map(wagate_plugin_sdk::content_json) {
+        content[kind] = value;
     }
     ok(
         200,

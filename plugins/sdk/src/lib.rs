@@ -51,6 +51,7 @@ pub mod testing;
 pub mod time;
 pub mod uploads;
 pub mod url;
+pub mod vcard;
 
 /// Generated bindings of every interface a plugin may import (and the shared types).
 #[allow(missing_docs, clippy::all)]

@@ -518,6 +518,13 @@ fn send_text(req: &Request, p: &Params) -> HttpResponse {
     {
         return crate::media::send(req, &sid, &obj, kind);
     }
+    if let Some(kind) = obj
+        .get("type")
+        .and_then(Value::as_str)
+        .filter(|t| crate::content::TYPES.contains(t))
+    {
+        return crate::content::send(req, &sid, &obj, kind);
+    }
     let mut fields = Map::new();
     unknown_fields(&obj, &["to", "text", "type"], &mut fields);
     match obj.get("type") {
@@ -526,7 +533,7 @@ fn send_text(req: &Request, p: &Params) -> HttpResponse {
         Some(_) => {
             fields.insert(
                 "type".into(),
-                json!("one of text, image, video, audio, voice, document, sticker, video_note"),
+                json!("one of text, image, video, audio, voice, document, sticker, video_note, location, contact, poll"),
             );
         }
     }

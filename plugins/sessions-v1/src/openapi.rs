@@ -709,13 +709,42 @@ fn add_media(doc: &mut Value) {
             "available": { "type": "boolean", "description": "the bytes are stored (GET .../media serves them)" }
         }
     });
+    let to = schemas["SendText"]["properties"]["to"].clone();
+    schemas["SendLocation"] = json!({
+        "type": "object", "required": ["to", "type", "latitude", "longitude"], "additionalProperties": false,
+        "properties": {
+            "to": to.clone(), "type": { "const": "location" },
+            "latitude": { "type": "number", "minimum": -90, "maximum": 90 },
+            "longitude": { "type": "number", "minimum": -180, "maximum": 180 },
+            "name": { "type": "string" }, "address": { "type": "string" }
+        }
+    });
+    schemas["SendContact"] = json!({
+        "type": "object", "required": ["to", "type", "contact"], "additionalProperties": false,
+        "properties": {
+            "to": to.clone(), "type": { "const": "contact" },
+            "contact": { "type": "object", "additionalProperties": false,
+                "description": "A `vcard` sent as given, or one built from `name` and `phone`.",
+                "properties": { "name": { "type": "string" }, "phone": { "type": "string" }, "vcard": { "type": "string" } } }
+        }
+    });
+    schemas["SendPoll"] = json!({
+        "type": "object", "required": ["to", "type", "name", "options"], "additionalProperties": false,
+        "properties": {
+            "to": to, "type": { "const": "poll" },
+            "name": { "type": "string", "minLength": 1, "description": "the question" },
+            "options": { "type": "array", "minItems": 2, "maxItems": 12, "uniqueItems": true, "items": { "type": "string", "minLength": 1 } },
+            "selectableCount": { "type": "integer", "minimum": 1, "default": 1 }
+        }
+    });
     let send = &mut doc["paths"]["/sessions/{sid}/messages"]["post"];
-    send["summary"] = json!("Send a text or media message");
+    send["summary"] = json!("Send a text, media, location, contact or poll message");
     send["description"] = json!(
-        "Text with `{to, text}`; media with `{to, type, media: {data | url, ...}}`. Media larger than the gateway's `[media] max_bytes` is 413 `too_large`. Requires `send`."
+        "Text with `{to, text}`; media with `{to, type, media: {data | url, ...}}`; a location, a contact card or a poll with `type` `location`, `contact` or `poll`. Media larger than the gateway's `[media] max_bytes` is 413 `too_large`. Requires `send`."
     );
-    send["requestBody"]["content"]["application/json"]["schema"] =
-        json!({ "oneOf": [r("SendText"), r("SendMedia")] });
+    send["requestBody"]["content"]["application/json"]["schema"] = json!({ "oneOf": [
+        r("SendText"), r("SendMedia"), r("SendLocation"), r("SendContact"), r("SendPoll")
+    ] });
     send["responses"]["413"] =
         error_response("`too_large`: the media is larger than the gateway accepts");
     doc["paths"]["/sessions/{sid}/messages/{mid}/media"] = json!({
