@@ -247,3 +247,98 @@ fn the_sim_receipt_route_refuses_what_the_network_would_not_carry() {
     );
     assert_eq!(v["status"], "played");
 }
+
+/// Evolution's `findStatusMessage` lists each message's furthest receipt, and
+/// `findChatByRemoteJid` finds a stored chat (or answers null).
+#[test]
+fn evolution_finds_message_statuses_and_a_chat_by_its_jid() {
+    let gw = Gateway::start_with_env(&[("AUTHENTICATION_API_KEY", GLOBAL_KEY)]);
+    let name = "lookups";
+    let hash = common::evolution::open_instance(&gw, GLOBAL_KEY, name);
+    let send = |text: &str| {
+        let (s, v) = evo_json(
+            &gw,
+            "POST",
+            &format!("/message/sendText/{name}"),
+            Some(&hash),
+            Some(json!({"number": PEER, "text": text})),
+        );
+        assert_eq!(s, 201, "{v}");
+        v["key"]["id"].as_str().unwrap().to_string()
+    };
+    let (a, b, quiet) = (send("a"), send("b"), send("no receipt"));
+    assert_eq!(receipt(&gw, name, &[&a, &b], "delivered").0, 200);
+    assert_eq!(receipt(&gw, name, &[&a], "read").0, 200);
+    let find = |body: Value| {
+        evo_json(
+            &gw,
+            "POST",
+            &format!("/chat/findStatusMessage/{name}"),
+            Some(&hash),
+            Some(body),
+        )
+    };
+    let (s, rows) = find(json!({"where": {"remoteJid": PEER_JID}}));
+    assert_eq!(s, 200, "{rows}");
+    let statuses: Vec<(String, String)> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["keyId"].as_str().unwrap().to_string(),
+                r["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(statuses.len(), 2, "{rows}");
+    assert!(statuses.contains(&(a.clone(), "READ".into())), "{rows}");
+    assert!(
+        statuses.contains(&(b.clone(), "DELIVERY_ACK".into())),
+        "{rows}"
+    );
+    assert!(
+        !rows.to_string().contains(&quiet),
+        "a message without a receipt has no row"
+    );
+    assert_eq!(rows[0]["remoteJid"], PEER_JID);
+    assert_eq!(rows[0]["fromMe"], true);
+    // By id; and paged one row at a time.
+    let (_, one) = find(json!({"where": {"id": b}}));
+    assert_eq!(one.as_array().unwrap().len(), 1, "{one}");
+    assert_eq!(one[0]["status"], "DELIVERY_ACK");
+    let (_, p1) = find(json!({"offset": 1, "page": 1}));
+    let (_, p2) = find(json!({"offset": 1, "page": 2}));
+    let (_, p3) = find(json!({"offset": 1, "page": 3}));
+    assert_eq!(p1.as_array().unwrap().len(), 1);
+    assert_eq!(p2.as_array().unwrap().len(), 1);
+    assert_ne!(p1[0]["keyId"], p2[0]["keyId"]);
+    assert_eq!(p3, json!([]));
+    let (s, v) = find(json!({"offset": 0}));
+    assert_eq!(s, 400, "{v}");
+
+    // A chat by its JID (any form core accepts), else null; without it, 400.
+    let by_jid = |q: &str| {
+        evo_json(
+            &gw,
+            "GET",
+            &format!("/chat/findChatByRemoteJid/{name}{q}"),
+            Some(&hash),
+            None,
+        )
+    };
+    let (s, chat) = by_jid(&format!("?remoteJid={PEER}"));
+    assert_eq!(s, 200, "{chat}");
+    assert_eq!(chat["remoteJid"], PEER_JID);
+    assert!(chat["instanceId"].is_string());
+    let (s, none) = by_jid("?remoteJid=5511900001111");
+    assert_eq!((s, none), (200, Value::Null));
+    let (s, v) = by_jid("");
+    assert_eq!(
+        (s, v),
+        (
+            400,
+            json!({"error": "remoteJid is a required query parameter"})
+        )
+    );
+}

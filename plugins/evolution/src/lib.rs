@@ -14,6 +14,7 @@
 //! | POST | /chat/updateMessage/{instanceName} | `{number, key, text}`: edit an own text message (see edits.rs) |
 //! | POST | /message/sendLocation, sendContact, sendPoll /{instanceName} | Evolution's DTOs (see content.rs) |
 //! | POST | /message/sendReaction/{instanceName} | `{key:{remoteJid, fromMe, id}, reaction}` (`""` removes; see reactions.rs) |
+//! | GET/POST | /chat/findChatByRemoteJid, /chat/findStatusMessage /{instanceName} | a chat by JID, messages' statuses (see lookup.rs) |
 //! | POST | /chat/fetchProfile, /chat/updateProfileName, /chat/updateProfileStatus /{instanceName} | the account's profile (see profile.rs) |
 //! | POST/GET | /settings/set, /settings/find /{instanceName} | the instance's behaviour switches (see settings.rs) |
 //! | POST | /chat/markMessageAsRead, /chat/markChatUnread, /chat/sendPresence, /instance/setPresence /{instanceName} | read receipts and presence (see presence.rs) |
@@ -85,6 +86,7 @@ mod events;
 mod group;
 mod input;
 mod instance;
+mod lookup;
 mod media;
 mod openapi;
 mod presence;
@@ -114,96 +116,95 @@ fn run(req: &Request, params: &Params, f: fn(&Request, &str) -> Reply) -> HttpRe
 }
 
 fn router() -> Router {
-    let routes = profile::routes(contacts::routes(group::routes(
-        media::routes(Router::new()),
-    )))
-    .get("/", |_, _| instance::welcome())
-    .get("/openapi.json", |_, _| HttpResponse {
-        status: 200,
-        headers: vec![header("content-type", "application/json")],
-        body: openapi::document().into_bytes(),
-    })
-    .post("/instance/create", |req, _| {
-        instance::create(req).unwrap_or_else(|e| e)
-    })
-    .get("/instance/fetchInstances", |req, _| {
-        instance::fetch(req).unwrap_or_else(|e| e)
-    })
-    .get("/instance/connect/{instanceName}", |r, p| {
-        run(r, p, instance::connect)
-    })
-    .get("/instance/connectionState/{instanceName}", |r, p| {
-        run(r, p, instance::connection_state)
-    })
-    .post("/instance/restart/{instanceName}", |r, p| {
-        run(r, p, instance::restart)
-    })
-    .delete("/instance/logout/{instanceName}", |r, p| {
-        run(r, p, instance::logout)
-    })
-    .delete("/instance/delete/{instanceName}", |r, p| {
-        run(r, p, instance::delete)
-    })
-    .post("/message/sendText/{instanceName}", |r, p| {
-        run(r, p, chat::send_text)
-    })
-    .post("/message/sendReaction/{instanceName}", |r, p| {
-        run(r, p, reactions::send)
-    })
-    .post("/chat/updateMessage/{instanceName}", |r, p| {
-        run(r, p, edits::update)
-    })
-    .post("/message/sendLocation/{instanceName}", |r, p| {
-        run(r, p, content::send_location)
-    })
-    .post("/message/sendContact/{instanceName}", |r, p| {
-        run(r, p, content::send_contact)
-    })
-    .post("/message/sendPoll/{instanceName}", |r, p| {
-        run(r, p, content::send_poll)
-    })
-    .post("/chat/markMessageAsRead/{instanceName}", |r, p| {
-        run(r, p, presence::mark_read)
-    })
-    .post("/chat/markChatUnread/{instanceName}", |r, p| {
-        run(r, p, presence::mark_unread)
-    })
-    .post("/chat/sendPresence/{instanceName}", |r, p| {
-        run(r, p, presence::send_presence)
-    })
-    .post("/instance/setPresence/{instanceName}", |r, p| {
-        run(r, p, presence::set_presence)
-    })
-    .delete("/chat/deleteMessageForEveryone/{instanceName}", |r, p| {
-        run(r, p, chat::delete_for_everyone)
-    })
-    .post("/chat/archiveChat/{instanceName}", |r, p| {
-        run(r, p, chat::archive)
-    })
-    .post("/chat/findMessages/{instanceName}", |r, p| {
-        run(r, p, chat::find_messages)
-    })
-    .post("/chat/findChats/{instanceName}", |r, p| {
-        run(r, p, chat::find_chats)
-    })
-    .post("/webhook/set/{instanceName}", |r, p| {
-        run(r, p, webhook::set)
-    })
-    .get("/webhook/find/{instanceName}", |r, p| {
-        run(r, p, webhook::find)
-    })
-    .post("/settings/set/{instanceName}", |r, p| {
-        run(r, p, settings::set)
-    })
-    .get("/settings/find/{instanceName}", |r, p| {
-        run(r, p, settings::find)
-    })
-    .post("/chatwoot/set/{instanceName}", |r, p| {
-        run(r, p, chatwoot::set)
-    })
-    .get("/chatwoot/find/{instanceName}", |r, p| {
-        run(r, p, chatwoot::find)
-    });
+    let dialect = group::routes(media::routes(Router::new()));
+    let routes = lookup::routes(profile::routes(contacts::routes(dialect)))
+        .get("/", |_, _| instance::welcome())
+        .get("/openapi.json", |_, _| HttpResponse {
+            status: 200,
+            headers: vec![header("content-type", "application/json")],
+            body: openapi::document().into_bytes(),
+        })
+        .post("/instance/create", |req, _| {
+            instance::create(req).unwrap_or_else(|e| e)
+        })
+        .get("/instance/fetchInstances", |req, _| {
+            instance::fetch(req).unwrap_or_else(|e| e)
+        })
+        .get("/instance/connect/{instanceName}", |r, p| {
+            run(r, p, instance::connect)
+        })
+        .get("/instance/connectionState/{instanceName}", |r, p| {
+            run(r, p, instance::connection_state)
+        })
+        .post("/instance/restart/{instanceName}", |r, p| {
+            run(r, p, instance::restart)
+        })
+        .delete("/instance/logout/{instanceName}", |r, p| {
+            run(r, p, instance::logout)
+        })
+        .delete("/instance/delete/{instanceName}", |r, p| {
+            run(r, p, instance::delete)
+        })
+        .post("/message/sendText/{instanceName}", |r, p| {
+            run(r, p, chat::send_text)
+        })
+        .post("/message/sendReaction/{instanceName}", |r, p| {
+            run(r, p, reactions::send)
+        })
+        .post("/chat/updateMessage/{instanceName}", |r, p| {
+            run(r, p, edits::update)
+        })
+        .post("/message/sendLocation/{instanceName}", |r, p| {
+            run(r, p, content::send_location)
+        })
+        .post("/message/sendContact/{instanceName}", |r, p| {
+            run(r, p, content::send_contact)
+        })
+        .post("/message/sendPoll/{instanceName}", |r, p| {
+            run(r, p, content::send_poll)
+        })
+        .post("/chat/markMessageAsRead/{instanceName}", |r, p| {
+            run(r, p, presence::mark_read)
+        })
+        .post("/chat/markChatUnread/{instanceName}", |r, p| {
+            run(r, p, presence::mark_unread)
+        })
+        .post("/chat/sendPresence/{instanceName}", |r, p| {
+            run(r, p, presence::send_presence)
+        })
+        .post("/instance/setPresence/{instanceName}", |r, p| {
+            run(r, p, presence::set_presence)
+        })
+        .delete("/chat/deleteMessageForEveryone/{instanceName}", |r, p| {
+            run(r, p, chat::delete_for_everyone)
+        })
+        .post("/chat/archiveChat/{instanceName}", |r, p| {
+            run(r, p, chat::archive)
+        })
+        .post("/chat/findMessages/{instanceName}", |r, p| {
+            run(r, p, chat::find_messages)
+        })
+        .post("/chat/findChats/{instanceName}", |r, p| {
+            run(r, p, chat::find_chats)
+        })
+        .post("/webhook/set/{instanceName}", |r, p| {
+            run(r, p, webhook::set)
+        })
+        .get("/webhook/find/{instanceName}", |r, p| {
+            run(r, p, webhook::find)
+        })
+        .post("/settings/set/{instanceName}", |r, p| {
+            run(r, p, settings::set)
+        })
+        .get("/settings/find/{instanceName}", |r, p| {
+            run(r, p, settings::find)
+        })
+        .post("/chatwoot/set/{instanceName}", |r, p| {
+            run(r, p, chatwoot::set)
+        })
+        .get("/chatwoot/find/{instanceName}", |r, p| {
+            run(r, p, chatwoot::find)
+        });
     surface::routes(routes)
         .method_not_allowed(|req, _| {
             shape::evolution(
