@@ -251,6 +251,8 @@ fn ryze_and_sessions_v1_mark_read_and_show_presence_through_the_link() {
         [
             format!("read {PEER_JID} {first}"),
             format!("unread {PEER_JID}"),
+            // A chat state subscribes to the contact's presence first.
+            format!("subscribe {PEER_JID}"),
             format!("recording {PEER_JID}"),
             "available".to_string(),
         ]
@@ -318,10 +320,11 @@ fn ryze_and_sessions_v1_mark_read_and_show_presence_through_the_link() {
     );
     assert_eq!((s, v), (200, json!({"available": false})));
     assert_eq!(
-        actions(&gw, name)[4..],
+        actions(&gw, name)[5..],
         [
             format!("read {PEER_JID} {second}"),
             format!("unread {PEER_JID}"),
+            format!("subscribe {PEER_JID}"),
             format!("composing {PEER_JID}"),
             "unavailable".to_string(),
         ]
@@ -348,4 +351,102 @@ fn ryze_and_sessions_v1_mark_read_and_show_presence_through_the_link() {
     );
     assert_eq!(s, 404);
     assert_eq!(actions(&gw, name), before);
+}
+
+/// A chat state sent through a dialect subscribes to the contact's presence (as
+/// Evolution does), and the contact's presence and chat states come back as events:
+/// Evolution `PRESENCE_UPDATE` in Baileys' `presence.update` shape, sessions/v1
+/// `presence.update`; RyzeAPI has no such event and its webhook gets none.
+#[test]
+fn a_contacts_presence_comes_back_as_events_once_subscribed() {
+    use common::receiver::Receiver;
+    let gw = Gateway::start_with_env(&[("AUTHENTICATION_API_KEY", GLOBAL_KEY)]);
+    let rx = Receiver::start();
+    let account = gw.credential("default", "ryze-account");
+    let bearer = gw.credential("default", "api-key");
+    let name = "watching";
+    let (instance, _) = gw.connected_instance(&bearer, name);
+    let sid = instance["id"].as_str().unwrap().to_string();
+    common::evolution::set_webhook(
+        &gw,
+        GLOBAL_KEY,
+        name,
+        &rx.url("evolution"),
+        &["PRESENCE_UPDATE"],
+    );
+    common::v1::set_webhook(&gw, &bearer, &sid, &rx.url("v1"), &["presence.update"]);
+    common::ryze::set_webhook(&gw, &account, name, &rx.url("ryze"), &[]);
+
+    let (s, v) = post(
+        &gw,
+        &format!("/chat/sendPresence/{name}"),
+        GLOBAL_KEY,
+        json!({"number": PEER, "presence": "composing", "delay": 0}),
+    );
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(
+        actions(&gw, name),
+        [
+            format!("subscribe {PEER_JID}"),
+            format!("composing {PEER_JID}")
+        ]
+    );
+    // Natively too; a group has no presence to subscribe to.
+    let (s, v) = gw.call(
+        "POST",
+        &format!("/core/instances/{name}/presence/subscribe"),
+        Some(&bearer),
+        Some(json!({"who": "5511933332222"})),
+    );
+    assert_eq!(
+        (s, v),
+        (200, json!({"jid": "5511933332222@s.whatsapp.net"}))
+    );
+    let (s, _) = gw.call(
+        "POST",
+        &format!("/core/instances/{name}/presence/subscribe"),
+        Some(&bearer),
+        Some(json!({"who": "120363000000000001@g.us"})),
+    );
+    assert_eq!(s, 400);
+
+    let presence = |body: Value| {
+        let (s, v) = gw.admin("POST", &format!("/admin/sim/{name}/presence"), Some(body));
+        assert_eq!(s, 201, "{v}");
+    };
+    presence(json!({"from": PEER, "presence": "composing", "chat": PEER}));
+    presence(json!({"from": PEER, "presence": "unavailable", "lastSeen": 1767225600000u64}));
+    let got = rx.wait_until_all("two presence events per dialect", |got| {
+        got.iter().filter(|r| r.path == "/evolution").count() >= 2
+            && got.iter().filter(|r| r.path == "/v1").count() >= 2
+    });
+    let evo: Vec<&Value> = got
+        .iter()
+        .filter(|r| r.path == "/evolution")
+        .map(|r| &r.body)
+        .collect();
+    assert_eq!(evo[0]["event"], "PRESENCE_UPDATE");
+    assert_eq!(
+        evo[0]["data"],
+        json!({"id": PEER_JID, "presences": {PEER_JID: {"lastKnownPresence": "composing"}}})
+    );
+    assert_eq!(
+        evo[1]["data"],
+        json!({"id": PEER_JID, "presences": {PEER_JID: {"lastKnownPresence": "unavailable", "lastSeen": 1767225600u64}}})
+    );
+    let v1: Vec<&Value> = got
+        .iter()
+        .filter(|r| r.path == "/v1")
+        .map(|r| &r.body)
+        .collect();
+    assert_eq!(v1[0]["event"], "presence.update");
+    assert_eq!(v1[0]["payload"]["presence"], "composing");
+    assert_eq!(v1[0]["payload"]["chatJid"], PEER_JID);
+    assert_eq!(v1[1]["payload"]["lastSeen"], 1767225600000u64);
+    // Ryze's webhook (all its events) got none of these.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(
+        !rx.all().iter().any(|r| r.path == "/ryze"),
+        "RyzeAPI has no presence event"
+    );
 }

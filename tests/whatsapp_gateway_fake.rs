@@ -1157,3 +1157,75 @@ fn a_call_offered_by_the_server_is_rejected_by_the_instances_setting() {
         "the second call was rejected"
     );
 }
+
+/// Issue 17: on the real link, subscribing to a contact's presence puts
+/// `<presence type="subscribe">` on the wire, and the contact's presence and chat
+/// states the server pushes come back as `presence_update` events.
+#[test]
+fn presence_subscriptions_and_updates_cross_the_real_link() {
+    use whatsapp_rust::wacore_binary::builder::NodeBuilder;
+
+    let server = FakeWhatsApp::start();
+    let rx = receiver::Receiver::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let gw = Gateway::start_on(&data, &[]);
+    let key = gw.org_with_key("acme", None);
+    let (instance, _) = gw.connected_instance(&key, "shop");
+    let id = instance["id"].as_str().expect("instance id").to_string();
+    let (s, v) = gw.call(
+        "PUT",
+        "/core/instances/shop/webhooks",
+        Some(&key),
+        Some(json!([{"url": rx.url("hook"), "events": ["presence_update"]}])),
+    );
+    assert_eq!(s, 200, "{v}");
+    gw.stop();
+    seed_paired_device(&data, &id, None);
+    let url = server.url();
+    let gw = Gateway::start_on(&data, &["--link", "whatsapp", "--whatsapp-url", &url]);
+    gw.wait_state(&key, "shop", "open");
+
+    let (s, v) = gw.call(
+        "POST",
+        "/core/instances/shop/presence/subscribe",
+        Some(&key),
+        Some(json!({"who": PEER})),
+    );
+    assert_eq!(s, 200, "{v}");
+    let sub = server.wait_node("the presence subscription", Duration::from_secs(10), |n| {
+        n.tag == "presence" && fake_whatsapp::attr(n, "type").as_deref() == Some("subscribe")
+    });
+    assert_eq!(fake_whatsapp::attr(&sub, "to").as_deref(), Some(PEER_JID));
+
+    assert!(
+        server.send(
+            NodeBuilder::new("presence")
+                .attr("from", PEER_JID)
+                .attr("type", "unavailable")
+                .attr("last", "1767225600")
+                .build()
+        )
+    );
+    assert!(
+        server.send(
+            NodeBuilder::new("chatstate")
+                .attr("from", PEER_JID)
+                .children([NodeBuilder::new("composing").build()])
+                .build()
+        )
+    );
+    let got = rx.wait_until_all("two presence events", |got| got.len() >= 2);
+    // The library handles the two stanza kinds apart: their order is not kept.
+    let data: Vec<&Value> = got.iter().map(|r| &r.body["payload"]["data"]).collect();
+    assert!(
+        data.contains(&&json!({"jid": PEER_JID, "chat": null, "presence": "unavailable", "last_seen": 1767225600000u64})),
+        "{data:?}"
+    );
+    assert!(
+        data.contains(
+            &&json!({"jid": PEER_JID, "chat": PEER_JID, "presence": "composing", "last_seen": null})
+        ),
+        "{data:?}"
+    );
+}

@@ -155,6 +155,10 @@ impl Core {
                 .ingest_reaction(&instance_id, reaction)
                 .await
                 .map(|_| ()),
+            LinkEvent::Presence {
+                instance_id,
+                update,
+            } => self.ingest_presence(&instance_id, update).await,
             LinkEvent::Call { instance_id, call } => {
                 self.ingest_call(&instance_id, call).await.map(|_| ())
             }

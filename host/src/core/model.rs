@@ -609,11 +609,13 @@ pub enum EventPayload {
     MessageEdited(Message),
     /// Someone called the account: the call, and whether the gateway declined it.
     Call(super::calls::CallReport),
+    /// A contact's presence or chat state changed (not stored).
+    PresenceUpdate(crate::whatsapp::PresenceUpdate),
 }
 
 impl EventPayload {
     /// Every event kind, as webhook filters name them.
-    pub const KINDS: [&'static str; 14] = [
+    pub const KINDS: [&'static str; 15] = [
         "message_upsert",
         "message_revoked",
         "message_media",
@@ -628,6 +630,7 @@ impl EventPayload {
         "message_reaction",
         "message_edited",
         "call",
+        "presence_update",
     ];
 
     /// The kind of this event (one of [`Self::KINDS`]).
@@ -647,6 +650,7 @@ impl EventPayload {
             EventPayload::MessageReaction(_) => "message_reaction",
             EventPayload::MessageEdited(_) => "message_edited",
             EventPayload::Call(_) => "call",
+            EventPayload::PresenceUpdate(_) => "presence_update",
         }
     }
 }

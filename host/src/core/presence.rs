@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::Core;
 use super::model::{Capability, CoreError, CoreResult, InstanceRef, Principal};
-use crate::whatsapp::ChatPresence;
+use crate::whatsapp::{ChatPresence, PresenceUpdate};
 
 /// The most messages one mark-read call may name.
 pub const MAX_READ_IDS: usize = 256;
@@ -93,6 +93,13 @@ impl Core {
             )));
         }
         let id = record.instance.id;
+        // As Evolution does before a chat state: ask for the contact's presence too, so
+        // their "typing..." and online state come back as `presence_update` events.
+        if !chat.ends_with("@g.us")
+            && let Err(e) = self.link.subscribe_presence(&id, &chat).await
+        {
+            tracing::debug!(instance = %id, error = %e, "subscribing to a presence");
+        }
         self.link.send_chat_presence(&id, &chat, presence).await?;
         if delay_ms > 0 && presence != ChatPresence::Paused {
             let core = Arc::downgrade(self);
@@ -110,6 +117,52 @@ impl Core {
             });
         }
         Ok(chat)
+    }
+
+    /// Asks WhatsApp for a contact's presence updates (online, last seen, typing),
+    /// reported as `presence_update` events while the session lasts. Answers their
+    /// JID. Needs `send`.
+    pub async fn subscribe_presence(
+        &self,
+        p: &Principal,
+        which: &InstanceRef,
+        who: &str,
+    ) -> CoreResult<String> {
+        let record = self.authorize(p, which, Capability::Send)?;
+        let jid = super::jid::normalize(who)?;
+        if jid.ends_with("@g.us") {
+            return Err(CoreError::Invalid(
+                "presence is a person's: name a contact, not a group".into(),
+            ));
+        }
+        self.link
+            .subscribe_presence(&record.instance.id, &jid)
+            .await?;
+        Ok(jid)
+    }
+
+    /// Reports a contact's presence change as a `presence_update` event (a group's
+    /// chat states are dropped when the instance ignores groups).
+    pub async fn ingest_presence(
+        &self,
+        instance_id: &str,
+        update: PresenceUpdate,
+    ) -> CoreResult<()> {
+        let Some(record) = self.record_by_id(instance_id)? else {
+            return Ok(());
+        };
+        if record.behaviour.ignore_groups
+            && update.chat.as_deref().is_some_and(|c| c.ends_with("@g.us"))
+        {
+            return Ok(());
+        }
+        let event = super::outbox::event_for(
+            &record.instance,
+            super::model::EventPayload::PresenceUpdate(update),
+        );
+        self.store
+            .write(move |tx| super::outbox::append(tx, &event).map(|_| ()))
+            .await
     }
 
     /// Sets the account available (online) or unavailable. Needs `send`.

@@ -7,6 +7,7 @@ use crate::core::model;
 use crate::core::profile::Profile;
 use crate::core::settings::InstanceSettings;
 use crate::plugin::bindings::types as wit;
+use crate::whatsapp::PresenceUpdate;
 
 impl From<wit::WebhookSpec> for model::WebhookSpec {
     fn from(w: wit::WebhookSpec) -> Self {
@@ -491,6 +492,7 @@ impl From<model::EventPayload> for wit::EventPayload {
             P::MessageReaction(u) => wit::EventPayload::MessageReaction(u.into()),
             P::MessageEdited(m) => wit::EventPayload::MessageEdited(m.into()),
             P::Call(c) => wit::EventPayload::Call(c.into()),
+            P::PresenceUpdate(u) => wit::EventPayload::PresenceUpdate(u.into()),
         }
     }
 }
@@ -546,6 +548,24 @@ impl From<Profile> for wit::Profile {
             status: p.status,
             picture_url: p.picture_url,
             is_business: p.is_business,
+        }
+    }
+}
+
+impl From<PresenceUpdate> for wit::PresenceUpdate {
+    fn from(u: PresenceUpdate) -> Self {
+        use crate::whatsapp::PresenceState as S;
+        wit::PresenceUpdate {
+            jid: u.jid,
+            chat: u.chat,
+            presence: match u.presence {
+                S::Available => wit::PresenceState::Available,
+                S::Unavailable => wit::PresenceState::Unavailable,
+                S::Composing => wit::PresenceState::Composing,
+                S::Recording => wit::PresenceState::Recording,
+                S::Paused => wit::PresenceState::Paused,
+            },
+            last_seen: u.last_seen,
         }
     }
 }

@@ -12,6 +12,7 @@
 //! | POST | /admin/sim/{i}/link | sim only: `{up: bool}` takes the link down or up |
 //! | POST | /admin/sim/{i}/reaction | sim only: a contact's reaction `{messageId, emoji, from?}` (`""` takes it off; `from` defaults to the message's chat) -> `{message, reaction}` |
 //! | GET | /admin/sim/{i}/actions | sim only: what the session last put on the wire besides messages (`read <chat> <ids>`, `unread <chat>`, `composing <chat>`, `paused <chat>`, `available`, `reject-call <id> <from>`, `pair history=full`, ...), oldest first |
+//! | POST | /admin/sim/{i}/presence | sim only: a contact's presence `{from, presence: available\|unavailable\|composing\|recording\|paused, chat?, lastSeen?}` -> the update as reported |
 //! | POST | /admin/sim/{i}/call | sim only: a contact calls `{from, video?}` -> `{id, from, video, ..., rejected}` (the instance's settings decide the rest) |
 //! | POST | /admin/sim/{i}/edit | sim only: the author's edit of a stored message `{messageId, text}` -> the message as edited |
 //! | POST | /admin/sim/{i}/receipt | sim only: the contact's receipt `{messageIds: [...], status: sent\|delivered\|read\|played}` -> `{changed}` (ids not stored are skipped, as the link does) |
@@ -52,6 +53,7 @@ pub async fn handle(app: &super::App, req: &Req) -> (&'static str, ApiResult) {
         ["sim", _, "actions"] => "admin:sim_actions",
         ["sim", _, "edit"] => "admin:sim_edit",
         ["sim", _, "call"] => "admin:sim_call",
+        ["sim", _, "presence"] => "admin:sim_presence",
         ["plugins"] | ["plugins", "reload"] => "admin:plugins",
         ["events", ..] => "admin:events",
         _ => "admin:other",
@@ -387,6 +389,34 @@ async fn dispatch(core: &Core, sim_link: Option<&SimLink>, req: &Req, seg: &[&st
                 .await?
                 .ok_or_else(crate::core::messages::message_not_found)?;
             ok(&edited)
+        }
+        ["sim", i, "presence"] if m == Method::POST => {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields, rename_all = "camelCase")]
+            struct PresenceBody {
+                from: String,
+                presence: crate::whatsapp::PresenceState,
+                chat: Option<String>,
+                last_seen: Option<u64>,
+            }
+            let body: PresenceBody = req.json()?;
+            let record = find(core, req, i)?;
+            sim(sim_link)?
+                .require_open(&record.instance.id)
+                .map_err(crate::core::model::CoreError::from)?;
+            let update = crate::whatsapp::PresenceUpdate {
+                jid: crate::core::jid::normalize(&body.from)?,
+                chat: body
+                    .chat
+                    .as_deref()
+                    .map(crate::core::jid::normalize)
+                    .transpose()?,
+                presence: body.presence,
+                last_seen: body.last_seen,
+            };
+            core.ingest_presence(&record.instance.id, update.clone())
+                .await?;
+            Ok(json(StatusCode::CREATED, &update))
         }
         ["sim", i, "call"] if m == Method::POST => {
             #[derive(Deserialize)]

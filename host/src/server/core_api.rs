@@ -11,6 +11,7 @@
 //! | POST | /core/instances/{i}/logout | logout |
 //! | POST | /core/instances/{i}/restart | drop the WhatsApp session and log in again with the stored keys |
 //! | GET | /core/instances/{i}/integrations | the instance's integrations (Chatwoot, ...); secret header values are never shown |
+//! | POST | /core/instances/{i}/presence/subscribe | `{who}`: ask for a contact's presence updates (`presence_update` events) -> `{jid}` |
 //! | GET/PUT | /core/instances/{i}/profile | this account's profile `{jid, name, status, picture_url, is_business}` as last seen (`?who=` a contact's, asked of WhatsApp now) / change its `{name?, status?}` |
 //! | GET/PUT | /core/instances/{i}/settings | the instance's behaviour switches `{reject_calls, call_reply?, ignore_groups, always_online, read_messages, read_status, sync_full_history}` (all off by default; a PUT replaces them all, omitted ones off) |
 //! | GET/PUT/DELETE | /core/instances/{i}/media-download | the instance's choice of inbound media to download `{enabled?, kinds?, max_bytes?}` (`null`: the deployment's `[whatsapp.media]`) / set it / back to the default |
@@ -116,6 +117,7 @@ fn route_label(seg: &[&str]) -> &'static str {
         ["instances", _, "media-download"] => "core:media_download",
         ["instances", _, "settings"] => "core:settings",
         ["instances", _, "profile"] => "core:profile",
+        ["instances", _, "presence", "subscribe"] => "core:presence_subscribe",
         ["instances", _, "messages"] => "core:send",
         ["instances", _, "messages", "media"] => "core:send_media",
         ["instances", _, "messages", _, "media"] => "core:media",
@@ -195,6 +197,18 @@ async fn dispatch(
         }
         ["instances", i, "integrations"] if m == Method::GET => {
             ok(&core.list_integrations(p, &InstanceRef::parse(i)).await?)
+        }
+        ["instances", i, "presence", "subscribe"] if m == Method::POST => {
+            #[derive(serde::Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct Subscribe {
+                who: String,
+            }
+            let body: Subscribe = req.json()?;
+            let jid = core
+                .subscribe_presence(p, &InstanceRef::parse(i), &body.who)
+                .await?;
+            ok(&serde_json::json!({ "jid": jid }))
         }
         ["instances", i, "profile"] => match *m {
             Method::GET => {

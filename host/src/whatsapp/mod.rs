@@ -149,6 +149,38 @@ impl ChatPresence {
     }
 }
 
+/// A contact's presence as WhatsApp reports it: online state, or what they do in a
+/// chat.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PresenceState {
+    /// Online.
+    Available,
+    /// Offline (with when they were last seen, if they show it).
+    Unavailable,
+    /// Typing in a chat.
+    Composing,
+    /// Recording audio in a chat.
+    Recording,
+    /// Stopped typing or recording.
+    Paused,
+}
+
+/// A contact's presence changed (WhatsApp reports it for contacts this account
+/// subscribed to, and for the chats it is in).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PresenceUpdate {
+    /// Whose presence.
+    pub jid: String,
+    /// The chat a chat state is in (a group, or the contact's own chat); `None` for an
+    /// online/offline change.
+    pub chat: Option<String>,
+    /// What it is now.
+    pub presence: PresenceState,
+    /// Epoch ms they were last seen, when offline and they show it.
+    pub last_seen: Option<u64>,
+}
+
 /// A reaction arriving from WhatsApp, on a message the link names by id.
 #[derive(Clone, Debug)]
 pub struct InboundReaction {
@@ -324,6 +356,13 @@ pub enum LinkEvent {
         instance_id: String,
         /// The reaction.
         reaction: InboundReaction,
+    },
+    /// A contact's presence or chat state changed.
+    Presence {
+        /// The instance whose session reported it.
+        instance_id: String,
+        /// The change.
+        update: PresenceUpdate,
     },
     /// Someone is calling the account.
     Call {
@@ -509,6 +548,11 @@ pub trait Link: Send + Sync + 'static {
     /// Whether the instance asks WhatsApp for its full history (rather than the recent
     /// messages only) when it next pairs; WhatsApp reads the choice at pairing only.
     fn set_full_history(&self, _instance_id: &str, _full: bool) {}
+
+    /// Asks WhatsApp for `jid`'s presence updates (online, last seen, typing).
+    async fn subscribe_presence(&self, _instance_id: &str, _jid: &str) -> Result<(), LinkError> {
+        Err(unsupported(self.name()))
+    }
 
     /// The profile of `jid` (this account's own when it is the owner's JID).
     async fn fetch_profile(

@@ -730,6 +730,12 @@ impl Link for SimLink {
         })
     }
 
+    async fn subscribe_presence(&self, instance_id: &str, jid: &str) -> Result<(), LinkError> {
+        self.require_open(instance_id)?;
+        self.record(instance_id, format!("subscribe {jid}"));
+        Ok(())
+    }
+
     async fn set_profile_name(&self, instance_id: &str, name: &str) -> Result<(), LinkError> {
         self.require_open(instance_id)?;
         self.with_session(instance_id, |s| s.profile_name = Some(name.to_string()));

@@ -210,6 +210,7 @@ fn translate(ev: &Event) -> Option<(&'static str, Box<RawValue>, Option<String>)
             m.from_me.then(|| m.sender.clone()),
         ),
         EventPayload::Call(c) => ("CALL", to_value(&call(c)), None),
+        EventPayload::PresenceUpdate(u) => ("PRESENCE_UPDATE", to_value(&presence(u)), None),
         EventPayload::QrUpdated(code) => (
             "QRCODE_UPDATED",
             to_value(&QrEvent {
@@ -223,6 +224,26 @@ fn translate(ev: &Event) -> Option<(&'static str, Box<RawValue>, Option<String>)
             None,
         ),
     })
+}
+
+/// Baileys' `presence.update` payload: `{id: chat, presences: {jid: {lastKnownPresence,
+/// lastSeen?}}}` (`lastSeen` in Unix seconds).
+fn presence(u: &wagate_plugin_sdk::types::PresenceUpdate) -> Value {
+    use wagate_plugin_sdk::types::PresenceState as P;
+    let state = match u.presence {
+        P::Available => "available",
+        P::Unavailable => "unavailable",
+        P::Composing => "composing",
+        P::Recording => "recording",
+        P::Paused => "paused",
+    };
+    let mut entry = serde_json::json!({ "lastKnownPresence": state });
+    if let Some(ms) = u.last_seen {
+        entry["lastSeen"] = (ms / 1000).into();
+    }
+    let mut presences = serde_json::Map::new();
+    presences.insert(u.jid.clone(), entry);
+    serde_json::json!({ "id": u.chat.as_deref().unwrap_or(&u.jid), "presences": presences })
 }
 
 /// Baileys' `WACallEvent` for an offered call, as Evolution forwards it.

@@ -17,6 +17,7 @@
 //! | INSTANCE_CREATE | instance_created |
 //! | INSTANCE_DELETE | instance_deleted |
 //! | CALL | call |
+//! | PRESENCE_UPDATE | presence_update |
 //!
 //! Evolution's other names are accepted (they are valid there) but wagate never emits
 //! them. Not supported, and refused rather than ignored: `byEvents: true` (Evolution
@@ -71,7 +72,7 @@ pub(crate) const EVOLUTION_EVENTS: [&str; 31] = [
 ];
 
 /// (Evolution name, core kind).
-const KINDS: [(&str, &str); 12] = [
+const KINDS: [(&str, &str); 13] = [
     ("QRCODE_UPDATED", "qr_updated"),
     ("MESSAGES_UPSERT", "message_upsert"),
     // Evolution stores a reaction as a message of its own (`reactionMessage`).
@@ -85,6 +86,7 @@ const KINDS: [(&str, &str); 12] = [
     ("INSTANCE_CREATE", "instance_created"),
     ("INSTANCE_DELETE", "instance_deleted"),
     ("CALL", "call"),
+    ("PRESENCE_UPDATE", "presence_update"),
 ];
 
 /// A kind this dialect never renders: stands for "only events wagate does not emit"

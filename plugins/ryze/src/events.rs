@@ -17,7 +17,8 @@
 //!   `rejected` when the instance's settings declined it; `missed` when it arrived
 //!   after the caller hung up).
 //! - `message.status`: a receipt raised a message's status (see `receipts.rs`);
-//!   deletes "for me", chat updates and instance creation have no Ryze event.
+//!   deletes "for me", chat updates, instance creation and presence have no Ryze
+//!   event.
 //!
 //! `instanceData.token` is `null`: the gateway keeps only hashes of tokens.
 
@@ -76,7 +77,9 @@ pub(crate) fn render(ev: &Event, base_url: &str) -> Option<Value> {
         | EventPayload::MessageMedia(_)
         | EventPayload::ChatDeleted(_)
         | EventPayload::ChatUpdated(_)
-        | EventPayload::InstanceCreated(_) => return None,
+        | EventPayload::InstanceCreated(_)
+        // RyzeAPI's catalog has no presence event.
+        | EventPayload::PresenceUpdate(_) => return None,
     };
     Some(json!({
         "event": event,

@@ -264,6 +264,8 @@ pub mod core {
         fn mark_chat_unread(which: &InstanceRef, chat: &str) -> Result<String, CoreError>;
         /// Show typing/recording/paused in a chat, `paused` after `delay_ms` (`send`).
         fn send_chat_presence(which: &InstanceRef, to: &str, presence: ChatPresence, delay_ms: u32) -> Result<String, CoreError>;
+        /// Ask for a contact's presence updates (`send`).
+        fn subscribe_presence(which: &InstanceRef, who: &str) -> Result<String, CoreError>;
         /// Set the account available or unavailable (`send`).
         fn set_presence(which: &InstanceRef, available: bool) -> Result<(), CoreError>;
         /// Send a location, contact cards or a poll (`send`).

@@ -77,6 +77,15 @@ fn name_and_payload(p: &EventPayload) -> (&'static str, Value) {
             }),
         ),
         EventPayload::MessageReaction(u) => ("message.reaction", crate::reactions::event(u)),
+        EventPayload::PresenceUpdate(u) => (
+            "presence.update",
+            json!({
+                "jid": u.jid,
+                "chatJid": u.chat,
+                "presence": crate::presence::state_name(u.presence),
+                "lastSeen": u.last_seen,
+            }),
+        ),
         EventPayload::Call(c) => (
             "call.received",
             json!({

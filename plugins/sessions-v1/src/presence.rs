@@ -19,6 +19,18 @@ use crate::api::{
 };
 use crate::render;
 
+/// A presence state's v1 name.
+pub(crate) fn state_name(p: wagate_plugin_sdk::types::PresenceState) -> &'static str {
+    use wagate_plugin_sdk::types::PresenceState as P;
+    match p {
+        P::Available => "available",
+        P::Unavailable => "unavailable",
+        P::Composing => "composing",
+        P::Recording => "recording",
+        P::Paused => "paused",
+    }
+}
+
 /// Reject fields outside `allowed` (into `fields`).
 fn unknown(obj: &Map<String, Value>, allowed: &[&str], fields: &mut Map<String, Value>) {
     for k in obj.keys().filter(|k| !allowed.contains(&k.as_str())) {

@@ -26,6 +26,7 @@
 //! | session.created | instance_created |
 //! | session.deleted | instance_deleted |
 //! | call.received | call |
+//! | presence.update | presence_update |
 //!
 //! Core filters by kind, so `message` and `message.from_me` go together: naming either
 //! subscribes to both, and the answer lists both.
@@ -38,7 +39,7 @@ use crate::api::{Cap, Within, body_object, checked, core_failure, session_ref, s
 use crate::render::{self, validation};
 
 /// (v1 event name, core kind), in the order answers list them.
-pub(crate) const EVENTS: [(&str, &str); 14] = [
+pub(crate) const EVENTS: [(&str, &str); 15] = [
     ("message", "message_upsert"),
     ("message.from_me", "message_upsert"),
     ("message.revoked", "message_revoked"),
@@ -53,6 +54,7 @@ pub(crate) const EVENTS: [(&str, &str); 14] = [
     ("session.created", "instance_created"),
     ("session.deleted", "instance_deleted"),
     ("call.received", "call"),
+    ("presence.update", "presence_update"),
 ];
 
 /// Most webhooks one `PUT` may carry (core's per-instance cap).

@@ -265,7 +265,7 @@ impl<T: Send + 'static> SinkPre<T> {
                 // this sink is concerned).
                 let batch: Vec<sink::Outgoing> = batch
                     .iter()
-                    .filter(|o| !matches!(o.event.payload, wit::EventPayload::Call(_)))
+                    .filter(|o| !has_no_v0_1_type(&o.event.payload))
                     .cloned()
                     .collect();
                 if batch.is_empty() {
@@ -282,11 +282,21 @@ impl<T: Send + 'static> SinkPre<T> {
 }
 
 /// Whether a 0.1 dialect renders this event: it knows no receipts (rendering one as
-/// the upsert `conv` maps it to would repeat the message to its webhooks) and no calls.
+/// the upsert `conv` maps it to would repeat the message to its webhooks), no calls
+/// and no presence.
 fn known_to_v0_1(payload: &wit::EventPayload) -> bool {
-    !matches!(
+    !is_status(payload) && !has_no_v0_1_type(payload)
+}
+
+fn is_status(payload: &wit::EventPayload) -> bool {
+    matches!(payload, wit::EventPayload::MessageStatus(_))
+}
+
+/// Events 0.1 has no type for at all (a 0.1 sink never sees them).
+fn has_no_v0_1_type(payload: &wit::EventPayload) -> bool {
+    matches!(
         payload,
-        wit::EventPayload::MessageStatus(_) | wit::EventPayload::Call(_)
+        wit::EventPayload::Call(_) | wit::EventPayload::PresenceUpdate(_)
     )
 }
 

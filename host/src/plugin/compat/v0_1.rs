@@ -338,7 +338,9 @@ impl Conv<old::EventPayload> for new::EventPayload {
             N::MessageReaction(x) => O::MessageUpsert(x.message.conv()),
             N::MessageEdited(x) => O::MessageUpsert(x.conv()),
             // Filtered out before any 0.1 conversion (`compat::known_to_v0_1`).
-            N::Call(_) => unreachable!("a call event reached a 0.1 plugin"),
+            N::Call(_) | N::PresenceUpdate(_) => {
+                unreachable!("an event 0.1 has no type for reached a 0.1 plugin")
+            }
             N::MessageRevoked(x) => O::MessageRevoked(x.conv()),
             N::MessageDeleted(x) => O::MessageDeleted(x.conv()),
             N::ChatDeleted(x) => O::ChatDeleted(x.conv()),

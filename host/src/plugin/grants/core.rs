@@ -641,6 +641,17 @@ impl wit_core::Host for CoreView<'_> {
             .await)
     }
 
+    async fn subscribe_presence(
+        &mut self,
+        which: wit::InstanceRef,
+        who: String,
+    ) -> wasmtime::Result<Result<String, wit::CoreError>> {
+        let which = which.into();
+        core_op!(self, |core, p| core
+            .subscribe_presence(&p, &which, &who)
+            .await)
+    }
+
     async fn set_presence(
         &mut self,
         which: wit::InstanceRef,

@@ -16,7 +16,9 @@ use whatsapp_rust::waproto::whatsapp as wa;
 
 use super::media::{MediaRef, inbound_media};
 use crate::core::model::{ContactCard, Content, DeliveryStatus, Location, Poll};
-use crate::whatsapp::{Inbound, InboundMedia, InboundReaction, IncomingCall};
+use crate::whatsapp::{
+    Inbound, InboundMedia, InboundReaction, IncomingCall, PresenceState, PresenceUpdate,
+};
 
 /// What the gateway keeps of a message's text: its text, or a media caption.
 pub fn text_of(message: &wa::Message) -> Option<String> {
@@ -262,6 +264,35 @@ pub fn receipt_status(wire: &str) -> Option<DeliveryStatus> {
         "read" | "read-self" => Some(DeliveryStatus::Read),
         "played" | "played-self" => Some(DeliveryStatus::Played),
         _ => None,
+    }
+}
+
+/// A contact's online state (from a presence they let this account see).
+pub fn presence(p: &whatsapp_rust::types::events::PresenceUpdate) -> PresenceUpdate {
+    PresenceUpdate {
+        jid: p.from.to_non_ad_string(),
+        chat: None,
+        presence: if p.unavailable {
+            PresenceState::Unavailable
+        } else {
+            PresenceState::Available
+        },
+        last_seen: p.last_seen.map(|t| t.timestamp_millis().max(0) as u64),
+    }
+}
+
+/// A contact's chat state: typing, recording (typing with audio), or paused.
+pub fn chat_presence(p: &whatsapp_rust::types::events::ChatPresenceUpdate) -> PresenceUpdate {
+    use whatsapp_rust::types::presence::{ChatPresence, ChatPresenceMedia};
+    PresenceUpdate {
+        jid: p.source.sender.to_non_ad_string(),
+        chat: Some(p.source.chat.to_non_ad_string()),
+        presence: match (p.state, p.media) {
+            (ChatPresence::Paused, _) => PresenceState::Paused,
+            (ChatPresence::Composing, ChatPresenceMedia::Audio) => PresenceState::Recording,
+            (ChatPresence::Composing, _) => PresenceState::Composing,
+        },
+        last_seen: None,
     }
 }
 

@@ -804,6 +804,16 @@ impl Link for WhatsAppLink {
         self.wa_set_blocked(instance_id, jid, blocked).await
     }
 
+    async fn subscribe_presence(&self, instance_id: &str, jid: &str) -> Result<(), LinkError> {
+        let session = self.open(instance_id)?;
+        session
+            .client
+            .presence()
+            .subscribe(session::jid(jid)?)
+            .await
+            .map_err(|e| failed("subscribing to a presence")(e.to_string()))
+    }
+
     async fn fetch_profile(
         &self,
         instance_id: &str,

@@ -626,6 +626,14 @@ impl EventHandler for Bridge {
                     "receipt without a delivery status"
                 ),
             },
+            Event::Presence(p) => self.send(LinkEvent::Presence {
+                instance_id: self.id(),
+                update: convert::presence(p),
+            }),
+            Event::ChatPresence(p) => self.send(LinkEvent::Presence {
+                instance_id: self.id(),
+                update: convert::chat_presence(p),
+            }),
             Event::IncomingCall(call) => {
                 if let Some(call) = convert::incoming_call(call) {
                     self.send(LinkEvent::Call {
