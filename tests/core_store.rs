@@ -456,10 +456,12 @@ async fn receipts_move_a_message_status_forward_only() {
 }
 
 /// A history-sync chunk is stored in one commit as a backfill: no `message-upsert`
-/// events (webhooks and Chatwoot must not see the backlog as new traffic), and ids
-/// already stored are skipped.
+/// events (webhooks and Chatwoot must not see the backlog as new traffic) but
+/// `history_sync` events of at most 100 messages each, in the same commit, carrying
+/// only the new messages (ids already stored are skipped).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn history_is_one_commit_without_events() {
+async fn history_is_one_commit_with_bounded_history_events() {
+    use wagate::core::model::EventPayload;
     let tmp = tempfile::tempdir().unwrap();
     let core = core_on(&tmp.path().join("data")).await;
     let org = core.create_org("acme").await.unwrap();
@@ -489,13 +491,41 @@ async fn history_is_one_commit_without_events() {
         commits_before + 1,
         "one commit for the chunk"
     );
-    assert_eq!(outbox_len(&core), events_before, "no events for a backfill");
+    let events = core
+        .store()
+        .read(|tx| wagate::core::outbox::read_after(tx, 0, 100_000))
+        .unwrap();
+    assert_eq!(events.len(), events_before + 1, "one history event");
+    match &events.last().unwrap().1.payload {
+        EventPayload::HistorySync(ms) => {
+            assert_eq!(ms.len(), 4);
+            assert!(ms.iter().all(|m| m.id != live.id), "only the new messages");
+        }
+        other => panic!("not a history event: {other:?}"),
+    }
+
     let page = core
         .list_messages(&admin, &InstanceRef::Name("history".into()), chat, 50, None)
         .await
         .unwrap();
     assert_eq!(page.messages.len(), 5);
     assert!(page.messages.iter().any(|m| m.id == live.id));
+
+    // A large chunk is reported in batches of 100.
+    let big: Vec<Inbound> = (100..350).map(|n| inbound(n, chat, false)).collect();
+    assert_eq!(core.ingest_history(&id, big).await.unwrap(), 250);
+    let events = core
+        .store()
+        .read(|tx| wagate::core::outbox::read_after(tx, 0, 100_000))
+        .unwrap();
+    let sizes: Vec<usize> = events[events_before + 1..]
+        .iter()
+        .map(|(_, e)| match &e.payload {
+            EventPayload::HistorySync(ms) => ms.len(),
+            other => panic!("not a history event: {other:?}"),
+        })
+        .collect();
+    assert_eq!(sizes, [100, 100, 50]);
 }
 
 /// The real link reports inbound media without bytes and downloads them later: the

@@ -21,6 +21,7 @@ mod evolution_contacts;
 mod evolution_groups;
 mod evolution_surface;
 mod faults;
+mod history;
 mod integrations;
 mod media;
 mod net_hardening;

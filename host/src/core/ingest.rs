@@ -265,27 +265,35 @@ impl Core {
     }
 }
 
+/// The most messages one `history_sync` event carries.
+pub const HISTORY_EVENT_BATCH: usize = 100;
+
 /// The chat contacts' status updates arrive in.
 const STATUS_BROADCAST: &str = "status@broadcast";
 
 impl Core {
-    /// Stores a history-sync chunk in one commit, without events (a backfill, not new
-    /// traffic); ids already stored are skipped. Returns how many were new. History
-    /// media is not downloaded: its messages say `stored: false`.
+    /// Stores a history-sync chunk in one commit with its `history_sync` events (a
+    /// backfill, not new traffic: no `message_upsert`); ids already stored are
+    /// skipped, and group messages when the instance ignores groups. Returns how many
+    /// were new. History media is not downloaded: its messages say `stored: false`.
     pub async fn ingest_history(
         &self,
         instance_id: &str,
         messages: Vec<Inbound>,
     ) -> CoreResult<usize> {
-        let Some(instance) = self.instance_by_id(instance_id)? else {
+        let Some(record) = self.record_by_id(instance_id)? else {
             return Ok(0); // deleted while the chunk was decoded
         };
+        let (instance, ignore_groups) = (record.instance, record.behaviour.ignore_groups);
         let mut stored = Vec::with_capacity(messages.len());
         for inbound in messages {
             let Ok(chat_jid) = super::jid::normalize(&inbound.chat_jid) else {
                 tracing::debug!(instance = %instance_id, chat = %inbound.chat_jid, "history message of an odd chat skipped");
                 continue;
             };
+            if ignore_groups && chat_jid.ends_with("@g.us") {
+                continue;
+            }
             let (text, truncated) = super::messages::cap_text(inbound.text);
             stored.push(Message {
                 id: inbound.id,
@@ -310,13 +318,23 @@ impl Core {
         }
         self.store
             .write(move |tx| {
-                let mut new = 0;
+                let mut new = Vec::new();
                 for message in &stored {
                     if store_message(tx, &instance.id, message)? {
-                        new += 1;
+                        new.push(message.clone());
                     }
                 }
-                Ok(new)
+                let count = new.len();
+                // Reported in bounded batches, in the commit that stores them.
+                let mut rest = new.into_iter().peekable();
+                while rest.peek().is_some() {
+                    let batch: Vec<Message> = rest.by_ref().take(HISTORY_EVENT_BATCH).collect();
+                    outbox::append(
+                        tx,
+                        &outbox::event_for(&instance, EventPayload::HistorySync(batch)),
+                    )?;
+                }
+                Ok(count)
             })
             .await
     }

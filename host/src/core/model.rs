@@ -611,11 +611,15 @@ pub enum EventPayload {
     Call(super::calls::CallReport),
     /// A contact's presence or chat state changed (not stored).
     PresenceUpdate(crate::whatsapp::PresenceUpdate),
+    /// Older messages WhatsApp sent after pairing (history sync), newly stored: one
+    /// event per batch of at most [`super::ingest::HISTORY_EVENT_BATCH`], oldest chunk
+    /// first. Kept apart from `message_upsert` so the backlog is not new traffic.
+    HistorySync(Vec<Message>),
 }
 
 impl EventPayload {
     /// Every event kind, as webhook filters name them.
-    pub const KINDS: [&'static str; 15] = [
+    pub const KINDS: [&'static str; 16] = [
         "message_upsert",
         "message_revoked",
         "message_media",
@@ -631,6 +635,7 @@ impl EventPayload {
         "message_edited",
         "call",
         "presence_update",
+        "history_sync",
     ];
 
     /// The kind of this event (one of [`Self::KINDS`]).
@@ -651,6 +656,7 @@ impl EventPayload {
             EventPayload::MessageEdited(_) => "message_edited",
             EventPayload::Call(_) => "call",
             EventPayload::PresenceUpdate(_) => "presence_update",
+            EventPayload::HistorySync(_) => "history_sync",
         }
     }
 }

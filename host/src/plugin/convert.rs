@@ -493,6 +493,9 @@ impl From<model::EventPayload> for wit::EventPayload {
             P::MessageEdited(m) => wit::EventPayload::MessageEdited(m.into()),
             P::Call(c) => wit::EventPayload::Call(c.into()),
             P::PresenceUpdate(u) => wit::EventPayload::PresenceUpdate(u.into()),
+            P::HistorySync(ms) => {
+                wit::EventPayload::HistorySync(ms.into_iter().map(Into::into).collect())
+            }
         }
     }
 }

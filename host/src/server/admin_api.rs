@@ -12,6 +12,7 @@
 //! | POST | /admin/sim/{i}/link | sim only: `{up: bool}` takes the link down or up |
 //! | POST | /admin/sim/{i}/reaction | sim only: a contact's reaction `{messageId, emoji, from?}` (`""` takes it off; `from` defaults to the message's chat) -> `{message, reaction}` |
 //! | GET | /admin/sim/{i}/actions | sim only: what the session last put on the wire besides messages (`read <chat> <ids>`, `unread <chat>`, `composing <chat>`, `paused <chat>`, `available`, `reject-call <id> <from>`, `pair history=full`, ...), oldest first |
+//! | POST | /admin/sim/{i}/history | sim only: a history-sync chunk `{messages: [inbound bodies without media]}` -> `{stored}` (how many were new) |
 //! | POST | /admin/sim/{i}/presence | sim only: a contact's presence `{from, presence: available\|unavailable\|composing\|recording\|paused, chat?, lastSeen?}` -> the update as reported |
 //! | POST | /admin/sim/{i}/call | sim only: a contact calls `{from, video?}` -> `{id, from, video, ..., rejected}` (the instance's settings decide the rest) |
 //! | POST | /admin/sim/{i}/edit | sim only: the author's edit of a stored message `{messageId, text}` -> the message as edited |
@@ -54,6 +55,7 @@ pub async fn handle(app: &super::App, req: &Req) -> (&'static str, ApiResult) {
         ["sim", _, "edit"] => "admin:sim_edit",
         ["sim", _, "call"] => "admin:sim_call",
         ["sim", _, "presence"] => "admin:sim_presence",
+        ["sim", _, "history"] => "admin:sim_history",
         ["plugins"] | ["plugins", "reload"] => "admin:plugins",
         ["events", ..] => "admin:events",
         _ => "admin:other",
@@ -389,6 +391,43 @@ async fn dispatch(core: &Core, sim_link: Option<&SimLink>, req: &Req, seg: &[&st
                 .await?
                 .ok_or_else(crate::core::messages::message_not_found)?;
             ok(&edited)
+        }
+        ["sim", i, "history"] if m == Method::POST => {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct HistoryBody {
+                messages: Vec<InboundBody>,
+            }
+            let body: HistoryBody = req.json()?;
+            let record = find(core, req, i)?;
+            let sim = sim(sim_link)?;
+            let mut chunk = Vec::with_capacity(body.messages.len());
+            for m in body.messages {
+                if m.media.is_some() {
+                    return Err(bad(
+                        "history messages carry no media bytes: leave `media` out",
+                    ));
+                }
+                let chat = crate::core::jid::normalize(&m.from)?;
+                let mut inbound = sim
+                    .inject(
+                        &record.instance.id,
+                        &chat,
+                        m.text,
+                        m.from_me,
+                        None,
+                        m.content,
+                    )
+                    .map_err(crate::core::model::CoreError::from)?;
+                inbound.push_name = m.push_name;
+                inbound.timestamp = m.timestamp.unwrap_or(inbound.timestamp);
+                chunk.push(inbound);
+            }
+            let stored = core.ingest_history(&record.instance.id, chunk).await?;
+            Ok(json(
+                StatusCode::CREATED,
+                &serde_json::json!({ "stored": stored }),
+            ))
         }
         ["sim", i, "presence"] if m == Method::POST => {
             #[derive(Deserialize)]

@@ -273,8 +273,9 @@ pub enum LinkEvent {
         message: Box<Inbound>,
     },
     /// Older messages WhatsApp sends after pairing (history sync), one chunk at a time.
-    /// Stored as a backfill: one commit per chunk and no `message-upsert` events, so
-    /// webhooks and the Chatwoot sync do not see the backlog as new traffic.
+    /// Stored as a backfill: one commit per chunk, reported as `history-sync` events
+    /// and not `message-upsert`, so webhooks and the Chatwoot sync do not see the
+    /// backlog as new traffic.
     History {
         /// The instance whose session reported it.
         instance_id: String,

@@ -211,6 +211,16 @@ fn translate(ev: &Event) -> Option<(&'static str, Box<RawValue>, Option<String>)
         ),
         EventPayload::Call(c) => ("CALL", to_value(&call(c)), None),
         EventPayload::PresenceUpdate(u) => ("PRESENCE_UPDATE", to_value(&presence(u)), None),
+        // Evolution's `messaging-history.set`: the chunk's new messages as raw records.
+        EventPayload::HistorySync(ms) => (
+            "MESSAGES_SET",
+            to_value(
+                &ms.iter()
+                    .map(|m| chat::raw(m, &ev.instance_id))
+                    .collect::<Vec<_>>(),
+            ),
+            None,
+        ),
         EventPayload::QrUpdated(code) => (
             "QRCODE_UPDATED",
             to_value(&QrEvent {

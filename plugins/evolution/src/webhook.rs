@@ -18,6 +18,7 @@
 //! | INSTANCE_DELETE | instance_deleted |
 //! | CALL | call |
 //! | PRESENCE_UPDATE | presence_update |
+//! | MESSAGES_SET | history_sync |
 //!
 //! Evolution's other names are accepted (they are valid there) but wagate never emits
 //! them. Not supported, and refused rather than ignored: `byEvents: true` (Evolution
@@ -72,7 +73,7 @@ pub(crate) const EVOLUTION_EVENTS: [&str; 31] = [
 ];
 
 /// (Evolution name, core kind).
-const KINDS: [(&str, &str); 13] = [
+const KINDS: [(&str, &str); 14] = [
     ("QRCODE_UPDATED", "qr_updated"),
     ("MESSAGES_UPSERT", "message_upsert"),
     // Evolution stores a reaction as a message of its own (`reactionMessage`).
@@ -87,6 +88,7 @@ const KINDS: [(&str, &str); 13] = [
     ("INSTANCE_DELETE", "instance_deleted"),
     ("CALL", "call"),
     ("PRESENCE_UPDATE", "presence_update"),
+    ("MESSAGES_SET", "history_sync"),
 ];
 
 /// A kind this dialect never renders: stands for "only events wagate does not emit"

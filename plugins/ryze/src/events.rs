@@ -17,8 +17,8 @@
 //!   `rejected` when the instance's settings declined it; `missed` when it arrived
 //!   after the caller hung up).
 //! - `message.status`: a receipt raised a message's status (see `receipts.rs`);
-//!   deletes "for me", chat updates, instance creation and presence have no Ryze
-//!   event.
+//!   deletes "for me", chat updates, instance creation, presence and history sync
+//!   have no Ryze event.
 //!
 //! `instanceData.token` is `null`: the gateway keeps only hashes of tokens.
 
@@ -78,8 +78,9 @@ pub(crate) fn render(ev: &Event, base_url: &str) -> Option<Value> {
         | EventPayload::ChatDeleted(_)
         | EventPayload::ChatUpdated(_)
         | EventPayload::InstanceCreated(_)
-        // RyzeAPI's catalog has no presence event.
-        | EventPayload::PresenceUpdate(_) => return None,
+        // RyzeAPI's catalog has no presence or history event.
+        | EventPayload::PresenceUpdate(_)
+        | EventPayload::HistorySync(_) => return None,
     };
     Some(json!({
         "event": event,

@@ -77,6 +77,10 @@ fn name_and_payload(p: &EventPayload) -> (&'static str, Value) {
             }),
         ),
         EventPayload::MessageReaction(u) => ("message.reaction", crate::reactions::event(u)),
+        EventPayload::HistorySync(ms) => (
+            "message.history",
+            json!({ "messages": ms.iter().map(message_payload).collect::<Vec<_>>() }),
+        ),
         EventPayload::PresenceUpdate(u) => (
             "presence.update",
             json!({

@@ -27,6 +27,7 @@
 //! | session.deleted | instance_deleted |
 //! | call.received | call |
 //! | presence.update | presence_update |
+//! | message.history | history_sync |
 //!
 //! Core filters by kind, so `message` and `message.from_me` go together: naming either
 //! subscribes to both, and the answer lists both.
@@ -39,7 +40,7 @@ use crate::api::{Cap, Within, body_object, checked, core_failure, session_ref, s
 use crate::render::{self, validation};
 
 /// (v1 event name, core kind), in the order answers list them.
-pub(crate) const EVENTS: [(&str, &str); 15] = [
+pub(crate) const EVENTS: [(&str, &str); 16] = [
     ("message", "message_upsert"),
     ("message.from_me", "message_upsert"),
     ("message.revoked", "message_revoked"),
@@ -55,6 +56,7 @@ pub(crate) const EVENTS: [(&str, &str); 15] = [
     ("session.deleted", "instance_deleted"),
     ("call.received", "call"),
     ("presence.update", "presence_update"),
+    ("message.history", "history_sync"),
 ];
 
 /// Most webhooks one `PUT` may carry (core's per-instance cap).

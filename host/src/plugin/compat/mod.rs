@@ -282,8 +282,8 @@ impl<T: Send + 'static> SinkPre<T> {
 }
 
 /// Whether a 0.1 dialect renders this event: it knows no receipts (rendering one as
-/// the upsert `conv` maps it to would repeat the message to its webhooks), no calls
-/// and no presence.
+/// the upsert `conv` maps it to would repeat the message to its webhooks), no calls,
+/// presence or history events.
 fn known_to_v0_1(payload: &wit::EventPayload) -> bool {
     !is_status(payload) && !has_no_v0_1_type(payload)
 }
@@ -296,7 +296,9 @@ fn is_status(payload: &wit::EventPayload) -> bool {
 fn has_no_v0_1_type(payload: &wit::EventPayload) -> bool {
     matches!(
         payload,
-        wit::EventPayload::Call(_) | wit::EventPayload::PresenceUpdate(_)
+        wit::EventPayload::Call(_)
+            | wit::EventPayload::PresenceUpdate(_)
+            | wit::EventPayload::HistorySync(_)
     )
 }
 
