@@ -208,3 +208,205 @@ fn contacts_numbers_pictures_and_blocks_through_evolution_routes() {
         assert_eq!(s, 404, "{path}: {v}");
     }
 }
+
+/// Issue 16: RyzeAPI's and sessions/v1's contact routes over the same core operations
+/// (number checks, the contacts heard from, a contact's about text and picture,
+/// blocking), each in its dialect's shape; unknown numbers are 404.
+#[test]
+fn ryze_and_sessions_v1_serve_contacts() {
+    use crate::common::ryze::ryze_json;
+    use crate::common::v1::v1;
+    let gw = Gateway::start_with_env(&[("AUTHENTICATION_API_KEY", "evolution-key-contacts-2")]);
+    let account = gw.credential("default", "ryze-account");
+    let bearer = gw.credential("default", "api-key");
+    let name = "people";
+    let (instance, _) = gw.connected_instance(&bearer, name);
+    let sid = instance["id"].as_str().unwrap().to_string();
+    let (s, v) = gw.admin(
+        "POST",
+        &format!("/admin/sim/{name}/inbound"),
+        Some(json!({"from": "5511922221111", "text": "oi", "pushName": "Bea"})),
+    );
+    assert_eq!(s, 201, "{v}");
+
+    // RyzeAPI.
+    let (s, v) = ryze_json(
+        &gw,
+        "POST",
+        &format!("/api/contact/check/{name}"),
+        Some(&account),
+        json!({"numbers": ["5511922221111", "5511900000000", "nonsense"]}),
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["data"][0]["exists"], true);
+    assert_eq!(v["data"][1]["exists"], false);
+    assert!(v["data"][2]["error"].is_string(), "{v}");
+    let (s, v) = ryze_json(
+        &gw,
+        "GET",
+        &format!("/api/contact/list/{name}"),
+        Some(&account),
+        Value::Null,
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["data"][0]["jid"], "5511922221111@s.whatsapp.net");
+    assert_eq!(v["data"][0]["pushName"], "Bea");
+    let (s, v) = ryze_json(
+        &gw,
+        "GET",
+        &format!("/api/contact/profile/{name}?number=5511922221111"),
+        Some(&account),
+        Value::Null,
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["data"]["name"], "Bea");
+    assert!(v["data"]["picture"].is_string(), "{v}");
+    let (s, v) = ryze_json(
+        &gw,
+        "GET",
+        &format!("/api/contact/profile/{name}"),
+        Some(&account),
+        Value::Null,
+    );
+    assert_eq!((s, &v["data"]["name"]), (200, &json!("wagate sim")), "{v}");
+    let (s, v) = ryze_json(
+        &gw,
+        "POST",
+        &format!("/api/contact/block/{name}"),
+        Some(&account),
+        json!({"number": "5511922221111"}),
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["data"]["blocked"], true);
+    // A number WhatsApp does not know: its profile is not found; blocking it is a
+    // bad request, naming it.
+    for (method, path, body, status) in [
+        ("POST", "block", json!({"number": "5511900000000"}), 400),
+        ("GET", "profile", Value::Null, 404),
+    ] {
+        let q = if method == "GET" {
+            "?number=5511900000000"
+        } else {
+            ""
+        };
+        let (s, v) = ryze_json(
+            &gw,
+            method,
+            &format!("/api/contact/{path}/{name}{q}"),
+            Some(&account),
+            body,
+        );
+        assert_eq!(s, status, "{path}: {v}");
+        assert_eq!(v["success"], false);
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("not on WhatsApp"),
+            "{v}"
+        );
+    }
+    let (s, _) = ryze_json(
+        &gw,
+        "POST",
+        &format!("/api/contact/check/{name}"),
+        Some(&account),
+        json!({"numbers": []}),
+    );
+    assert_eq!(s, 400);
+
+    // sessions/v1, as quick-whatsapp-gateway shapes it.
+    let (s, v) = v1(
+        &gw,
+        "GET",
+        &format!("/sessions/{sid}/contacts"),
+        &bearer,
+        None,
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        v["data"][0],
+        json!({"phoneNumber": "5511922221111", "name": "Bea", "source": "dm"})
+    );
+    let (s, v) = v1(
+        &gw,
+        "GET",
+        &format!("/sessions/{sid}/contacts/check?phone=5511922221111"),
+        &bearer,
+        None,
+    );
+    assert_eq!(
+        (s, v),
+        (
+            200,
+            json!({"query": "5511922221111", "jid": "5511922221111@s.whatsapp.net", "isOnWhatsApp": true})
+        )
+    );
+    let (s, v) = v1(
+        &gw,
+        "GET",
+        &format!("/sessions/{sid}/contacts/5511922221111/about"),
+        &bearer,
+        None,
+    );
+    assert_eq!(s, 200, "{v}");
+    assert!(v["about"].is_string(), "{v}");
+    let (s, v) = v1(
+        &gw,
+        "GET",
+        &format!("/sessions/{sid}/contacts/5511922221111/picture"),
+        &bearer,
+        None,
+    );
+    assert_eq!(s, 200, "{v}");
+    assert!(v["url"].is_string(), "{v}");
+    let (s, _) = v1(
+        &gw,
+        "POST",
+        &format!("/sessions/{sid}/contacts/5511922221111/unblock"),
+        &bearer,
+        None,
+    );
+    assert_eq!(s, 204);
+    let (s, v) = v1(
+        &gw,
+        "POST",
+        &format!("/sessions/{sid}/contacts/5511900000000/block"),
+        &bearer,
+        None,
+    );
+    assert_eq!(s, 422, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not on WhatsApp"),
+        "{v}"
+    );
+    let (s, v) = v1(
+        &gw,
+        "GET",
+        &format!("/sessions/{sid}/contacts/check"),
+        &bearer,
+        None,
+    );
+    assert_eq!(s, 422, "{v}");
+    // A read-only key may look, not block.
+    let reader = gw.key("default", Some(&["read"]));
+    let (s, _) = v1(
+        &gw,
+        "GET",
+        &format!("/sessions/{sid}/contacts"),
+        &reader,
+        None,
+    );
+    assert_eq!(s, 200);
+    let (s, _) = v1(
+        &gw,
+        "POST",
+        &format!("/sessions/{sid}/contacts/5511922221111/block"),
+        &reader,
+        None,
+    );
+    assert_eq!(s, 403);
+}

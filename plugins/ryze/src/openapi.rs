@@ -500,6 +500,7 @@ pub(crate) fn document() -> String {
         .into_iter()
         .chain(crate::settings::openapi_paths())
         .chain(crate::content::openapi_paths())
+        .chain(crate::contacts::openapi_paths())
     {
         o["operationId"] = json!(id);
         doc["paths"][path][method] = o;

@@ -63,7 +63,7 @@ pub(crate) fn authed(h: Handler) -> impl Fn(&Request, &Params) -> HttpResponse {
 }
 
 pub(crate) fn router() -> Router {
-    crate::groups::routes(Router::new())
+    crate::contacts::routes(crate::groups::routes(Router::new()))
         .get("/openapi.json", |_, _| {
             json(200, &crate::openapi::document())
         })

@@ -31,6 +31,7 @@
 //! | GET, POST | /sessions/{sid}/group-invites/{code}[/join] | read, send |
 
 mod api;
+mod contacts;
 mod content;
 mod events;
 mod groups;

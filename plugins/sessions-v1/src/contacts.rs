@@ -1,0 +1,173 @@
+//! Contacts, as quick-whatsapp-gateway's API shapes them:
+//!
+//! | method | path | answer |
+//! |---|---|---|
+//! | GET | /sessions/{sid}/contacts | `{data: [{phoneNumber?, lid?, name?, source}]}`: the people the session heard from (`source` `dm`) |
+//! | GET | /sessions/{sid}/contacts/check?phone= | `{query, jid, isOnWhatsApp}` (a live lookup) |
+//! | GET | /sessions/{sid}/contacts/{jid}/about | `{about}` (null when hidden) |
+//! | GET | /sessions/{sid}/contacts/{jid}/picture | `{url}` (null when none) |
+//! | POST | /sessions/{sid}/contacts/{jid}/block, .../unblock | 204 |
+//!
+//! Reads need `read`; blocking `send`. Live lookups need a connected session (409
+//! `not_connected`); a number WhatsApp does not know is 404 on its about text and
+//! picture, 422 on block (naming it).
+
+use serde_json::{Value, json};
+use wagate_plugin_sdk::prelude::*;
+
+use crate::api::{Cap, Within, authed, checked, core_failure, session_ref, sid};
+use crate::render::{self, validation};
+
+pub(crate) fn routes(r: Router) -> Router {
+    r.get("/sessions/{sid}/contacts", authed(list))
+        .get("/sessions/{sid}/contacts/check", authed(check))
+        .get("/sessions/{sid}/contacts/{jid}/about", authed(about))
+        .get("/sessions/{sid}/contacts/{jid}/picture", authed(picture))
+        .post("/sessions/{sid}/contacts/{jid}/block", authed(block))
+        .post("/sessions/{sid}/contacts/{jid}/unblock", authed(unblock))
+}
+
+fn list(req: &Request, p: &Params) -> HttpResponse {
+    let sid = sid(p);
+    match core::list_contacts(&session_ref(&sid)) {
+        Ok(contacts) => {
+            let data: Vec<Value> = contacts
+                .into_iter()
+                .map(|c| {
+                    let (user, server) = c.jid.split_once('@').unwrap_or((&c.jid, ""));
+                    let mut v = json!({ "name": c.push_name, "source": "dm" });
+                    if server == "lid" {
+                        v["lid"] = json!(c.jid);
+                    } else {
+                        v["phoneNumber"] = json!(user);
+                    }
+                    v
+                })
+                .collect();
+            json(200, &json!({ "data": data }))
+        }
+        Err(e) => core_failure(req, e, &sid, Cap::Read, Within::Session),
+    }
+}
+
+fn check(req: &Request, p: &Params) -> HttpResponse {
+    let sid = sid(p);
+    let Some(phone) = req.query("phone").filter(|s| !s.trim().is_empty()) else {
+        return checked(
+            req,
+            &sid,
+            Cap::Read,
+            Within::Session,
+            validation("request is invalid", json!({ "phone": "required" })),
+        );
+    };
+    match core::check_numbers(&session_ref(&sid), std::slice::from_ref(&phone)) {
+        Ok(mut checks) => {
+            let c = checks.pop();
+            let (jid, exists) = c.map(|c| (c.jid, c.exists)).unwrap_or((None, false));
+            json(
+                200,
+                &json!({ "query": phone, "jid": jid, "isOnWhatsApp": exists }),
+            )
+        }
+        Err(e) => core_failure(req, e, &sid, Cap::Read, Within::Session),
+    }
+}
+
+fn about(req: &Request, p: &Params) -> HttpResponse {
+    let (sid, jid) = (sid(p), p.get("jid").unwrap_or_default());
+    match core::get_profile(&session_ref(&sid), Some(jid)) {
+        Ok(profile) => json(200, &json!({ "about": profile.status })),
+        Err(e) => contact_failure(req, e, &sid, Cap::Read),
+    }
+}
+
+fn picture(req: &Request, p: &Params) -> HttpResponse {
+    let (sid, jid) = (sid(p), p.get("jid").unwrap_or_default());
+    match core::profile_picture_url(&session_ref(&sid), jid) {
+        Ok(url) => json(200, &json!({ "url": url })),
+        Err(e) => contact_failure(req, e, &sid, Cap::Read),
+    }
+}
+
+fn block(req: &Request, p: &Params) -> HttpResponse {
+    set_blocked(req, p, true)
+}
+
+fn unblock(req: &Request, p: &Params) -> HttpResponse {
+    set_blocked(req, p, false)
+}
+
+fn set_blocked(req: &Request, p: &Params, blocked: bool) -> HttpResponse {
+    let (sid, jid) = (sid(p), p.get("jid").unwrap_or_default());
+    match core::set_blocked(&session_ref(&sid), jid, blocked) {
+        Ok(_) => render::no_content(),
+        Err(e) => contact_failure(req, e, &sid, Cap::Send),
+    }
+}
+
+/// A contact route's failure: an unknown number is `not_found` (after the session
+/// and capability checks), the rest as every route answers them.
+fn contact_failure(req: &Request, e: CoreError, sid: &str, cap: Cap) -> HttpResponse {
+    match e {
+        CoreError::NotFound(_) => checked(
+            req,
+            sid,
+            cap,
+            Within::Session,
+            render::not_found("contact not found"),
+        ),
+        other => core_failure(req, other, sid, cap, Within::Session),
+    }
+}
+
+/// The contact routes' OpenAPI paths.
+pub(crate) fn add_openapi(doc: &mut Value) {
+    use crate::openapi::{error_response, ok, op, sid};
+    let jid = json!({ "name": "jid", "in": "path", "required": true, "description": "A number with country code, or a JID.", "schema": { "type": "string" } });
+    let phone = json!({ "name": "phone", "in": "query", "required": true, "schema": { "type": "string", "minLength": 1 } });
+    let missing =
+        || error_response("`not_found`: no such session, or a number WhatsApp does not know");
+    let offline = || error_response("`not_connected`: the session is not connected");
+    let forbidden = |cap: &str| error_response(&format!("`forbidden`: the caller lacks `{cap}`"));
+    let invalid = || error_response("`validation_error`: a missing or malformed number");
+    let nullable = |t: &str| json!({ "type": [t, "null"] });
+    let blocking = |id: &str, summary: &str| {
+        json!({ "post": op(id, summary, "Requires `send` and a connected session.", vec![sid(), jid.clone()], json!({
+            "204": { "description": "Done" }, "403": forbidden("send"), "404": missing(), "409": offline(),
+            "422": error_response("`validation_error`: a malformed number, or one WhatsApp does not know")
+        })) })
+    };
+    let paths = json!({
+        "/sessions/{sid}/contacts": { "get": op("listContacts", "Contacts the session heard from",
+            "The people whose messages the session received, with the name their messages carried. Requires `read`.",
+            vec![sid()], json!({
+                "200": ok("Contacts", json!({ "type": "object", "required": ["data"], "properties": { "data": { "type": "array", "items": {
+                    "type": "object", "required": ["source"], "properties": {
+                        "phoneNumber": { "type": "string" }, "lid": { "type": "string" },
+                        "name": nullable("string"), "source": { "enum": ["dm", "group"] } } } } } })),
+                "403": forbidden("read"), "404": missing()
+            })) },
+        "/sessions/{sid}/contacts/check": { "get": op("checkContact", "Is a number on WhatsApp",
+            "A live lookup. Requires `read` and a connected session.", vec![sid(), phone], json!({
+                "200": ok("The answer", json!({ "type": "object", "required": ["query", "isOnWhatsApp"], "properties": {
+                    "query": { "type": "string" }, "jid": nullable("string"), "isOnWhatsApp": { "type": "boolean" } } })),
+                "403": forbidden("read"), "404": missing(), "409": offline(), "422": invalid()
+            })) },
+        "/sessions/{sid}/contacts/{jid}/about": { "get": op("getContactAbout", "A contact's about text",
+            "Null when they hide it. Requires `read` and a connected session.", vec![sid(), jid.clone()], json!({
+                "200": ok("The about text", json!({ "type": "object", "required": ["about"], "properties": { "about": nullable("string") } })),
+                "403": forbidden("read"), "404": missing(), "409": offline(), "422": invalid()
+            })) },
+        "/sessions/{sid}/contacts/{jid}/picture": { "get": op("getContactPicture", "A contact's profile picture URL",
+            "Null when there is none to see. Requires `read` and a connected session.", vec![sid(), jid.clone()], json!({
+                "200": ok("The picture", json!({ "type": "object", "required": ["url"], "properties": { "url": nullable("string") } })),
+                "403": forbidden("read"), "404": missing(), "409": offline(), "422": invalid()
+            })) },
+        "/sessions/{sid}/contacts/{jid}/block": blocking("blockContact", "Block a contact"),
+        "/sessions/{sid}/contacts/{jid}/unblock": blocking("unblockContact", "Unblock a contact"),
+    });
+    if let (Some(all), Some(new)) = (doc["paths"].as_object_mut(), paths.as_object()) {
+        all.extend(new.clone());
+    }
+}
