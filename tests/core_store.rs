@@ -189,6 +189,20 @@ async fn deleting_an_instance_with_10000_messages_leaves_nothing_of_it() {
     .await
     .unwrap();
     let kept = connected(&core, &admin, "kept").await;
+    // Socket.IO settings for both: the doomed instance's go with it.
+    for name in ["doomed", "kept"] {
+        core.set_socketio(
+            &admin,
+            &InstanceRef::Name(name.into()),
+            wagate::core::socketio::SocketIoSettings {
+                enabled: true,
+                events: vec!["message_upsert".into()],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    }
     // An integration and plugin storage for both: the doomed instance's go with it.
     let mut inbound_secrets = Vec::new();
     for (name, id) in [("doomed", &doomed), ("kept", &kept)] {
@@ -342,6 +356,10 @@ async fn deleting_an_instance_with_10000_messages_leaves_nothing_of_it() {
     assert!(
         live.iter().any(|(table, _)| table == "groups"),
         "the scan reads the groups table: {live:?}"
+    );
+    assert!(
+        live.iter().any(|(table, _)| table == "socketio"),
+        "the scan reads the socketio table: {live:?}"
     );
     assert!(
         live.iter().any(|(table, _)| table == "contacts"),

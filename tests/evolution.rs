@@ -1132,10 +1132,14 @@ mod library {
     }
 
     async fn render(host: &PluginHost, payload: EventPayload) -> Option<String> {
-        host.render_event("evolution", &event(payload))
-            .await
-            .unwrap()
-            .map(|b| String::from_utf8(b).unwrap())
+        host.render_event(
+            "evolution",
+            &event(payload),
+            wagate::plugin::RenderTarget::Webhook,
+        )
+        .await
+        .unwrap()
+        .map(|b| String::from_utf8(b).unwrap())
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

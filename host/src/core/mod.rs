@@ -26,6 +26,7 @@ pub mod ratelimit;
 pub mod reactions;
 pub mod receipts;
 pub mod records;
+pub mod socketio;
 pub mod uploads;
 pub mod webhooks;
 
