@@ -31,7 +31,10 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "browser"))
+import harness  # noqa: E402
 from harness import Gateway, Tally, find_binary, log  # noqa: E402
+
+harness.PREFIX = "socketio"
 
 try:
     import socketio
