@@ -305,8 +305,11 @@ async fn pump(
                 false
             }
         };
-        let namespace = io.of(format!("/{}", ev.instance_name));
-        if !global && !(per_instance && namespace.is_some()) {
+        // The instance's namespace exists once someone connected to it.
+        let namespace = io
+            .of(format!("/{}", ev.instance_name))
+            .filter(|_| per_instance);
+        if !global && namespace.is_none() {
             continue;
         }
         let body = match ctx
@@ -332,7 +335,7 @@ async fn pump(
                 .emit(&name, &body)
                 .await;
         }
-        if per_instance && let Some(ns) = namespace {
+        if let Some(ns) = namespace {
             let _ = ns.to(room).emit(&name, &body).await;
         }
     }
