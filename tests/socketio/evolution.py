@@ -43,7 +43,7 @@ except ImportError:
 
 GLOBAL_KEY = "socketio-test-global-key"
 PEER = "5511988887777"
-EVENTS = ("messages.upsert", "connection.update", "qrcode.updated", "messages.update")
+EVENTS = ("messages.upsert", "connection.update", "qrcode.updated", "messages.update", "instance.delete")
 
 
 class Listener:
@@ -56,6 +56,8 @@ class Listener:
         self.client = socketio.Client(reconnection=False)
         for name in EVENTS:
             self.client.on(name, self._recorder(name), namespace=namespace)
+        self.dropped = threading.Event()
+        self.client.on("disconnect", lambda *_: self.dropped.set(), namespace=namespace)
         url, headers, auth = base, {}, None
         if key is not None and how == "header":
             headers["apikey"] = key
@@ -209,6 +211,14 @@ def global_mode(binary, tmp, t):
         check(status == 201, f"/websocket/set/quiet answers 201 ({status} {v})")
         gw.admin("POST", "/admin/sim/quiet/inbound", {"from": PEER, "text": "now heard", "fromMe": False})
         check(wait_for(lambda: quiet_ns.events("messages.upsert")), "/quiet receives events once set")
+
+        # Deleting an instance closes its listeners: its namespace's and its own token's.
+        status, v = evo(gw, "DELETE", "/instance/delete/shop", GLOBAL_KEY)
+        check(status == 200, f"shop is deleted ({status} {v})")
+        check(shop_ns.dropped.wait(10), "the /shop listener is disconnected once shop is deleted")
+        check(shop_only.dropped.wait(10), "shop's own token on / is disconnected once shop is deleted")
+        check(wait_for(lambda: everyone.events("instance.delete")), "/ with the global key hears instance.delete")
+        check(not everyone.dropped.is_set(), "the org key's listener on / stays connected")
     finally:
         for lst in listeners:
             lst.close()

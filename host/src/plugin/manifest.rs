@@ -780,6 +780,29 @@ mod tests {
     }
 
     #[test]
+    fn socketio_is_for_dialects_and_not_the_hosts_variables() {
+        let m = Manifest::parse(
+            "name='x'\nversion='1'\nworlds=['dialect']\n[socketio]\nenabled_env='X_WS'\nglobal_events_env='X_WS_GLOBAL'",
+        )
+        .unwrap();
+        let decl = m.socketio.expect("declared");
+        assert_eq!(decl.names().collect::<Vec<_>>(), ["X_WS", "X_WS_GLOBAL"]);
+        assert!(
+            Manifest::parse("name='x'\nversion='1'\nworlds=['dialect']")
+                .unwrap()
+                .socketio
+                .is_none()
+        );
+        for bad in [
+            "name='x'\nversion='1'\nworlds=['auth']\n[socketio]\nenabled_env='X'",
+            "name='x'\nversion='1'\nworlds=['dialect']\n[socketio]\nenabled_env='WAGATE_SOCKETIO_ENABLED'",
+            "name='x'\nversion='1'\nworlds=['dialect']\n[socketio]\ntypo='X'",
+        ] {
+            assert!(Manifest::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn cors_env_is_for_dialects_and_not_the_hosts_variables() {
         let m = Manifest::parse(
             "name='x'\nversion='1'\nworlds=['dialect']\n[cors_env]\norigins='X_ORIGIN'\ncredentials='X_CRED'",

@@ -49,7 +49,7 @@ use socketioxide::handler::ConnectHandler;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::core::Core;
-use crate::core::model::{Event, InstanceRef, Principal};
+use crate::core::model::{Event, EventPayload, InstanceRef, Principal};
 use crate::events::live::LiveFeed;
 use crate::plugin::manifest::SocketIoDecl;
 use crate::plugin::{PluginHost, RenderTarget};
@@ -298,46 +298,61 @@ async fn pump(
             }
             Err(RecvError::Closed) => return,
         };
-        let per_instance = match ctx.core.socketio_of(&ev.instance_id) {
-            Ok(settings) => settings.is_some_and(|s| s.emits(ev.payload.kind())),
-            Err(e) => {
-                tracing::warn!(error = %e, "reading an instance's Socket.IO settings");
-                false
+        emit(&ctx, &io, &ev, global).await;
+        // A deleted instance's listeners have nothing more to hear (and an instance
+        // token's credential is gone with it): closed, as the plain streams are.
+        if matches!(ev.payload, EventPayload::InstanceDeleted(_)) {
+            let room = instance_room(&ev.instance_id);
+            let _ = io.to(room.clone()).disconnect().await;
+            if let Some(ns) = io.of(format!("/{}", ev.instance_name)) {
+                let _ = ns.to(room).disconnect().await;
             }
-        };
-        // The instance's namespace exists once someone connected to it.
-        let namespace = io
-            .of(format!("/{}", ev.instance_name))
-            .filter(|_| per_instance);
-        if !global && namespace.is_none() {
-            continue;
         }
-        let body = match ctx
-            .plugins
-            .render_event(&ctx.dialect, &ev, RenderTarget::SocketIo)
-            .await
-        {
-            Ok(Some(body)) => body,
-            Ok(None) => continue,
-            Err(e) => {
-                tracing::warn!(error = %format!("{e:#}"), dialect = %ctx.dialect, "rendering a Socket.IO event");
-                continue;
-            }
-        };
-        let Some((name, body)) = message(&body) else {
-            tracing::warn!(dialect = %ctx.dialect, "a Socket.IO body without an `event` name");
-            continue;
-        };
-        let room = instance_room(&ev.instance_id);
-        if global {
-            let _ = io
-                .to([room.clone(), org_room(&ev.org)])
-                .emit(&name, &body)
-                .await;
+    }
+}
+
+/// Emits one event on `/` (global mode) and on its instance's namespace (when the
+/// instance's settings list its kind and someone listens there).
+async fn emit(ctx: &Ctx, io: &SocketIo, ev: &Event, global: bool) {
+    let per_instance = match ctx.core.socketio_of(&ev.instance_id) {
+        Ok(settings) => settings.is_some_and(|s| s.emits(ev.payload.kind())),
+        Err(e) => {
+            tracing::warn!(error = %e, "reading an instance's Socket.IO settings");
+            false
         }
-        if let Some(ns) = namespace {
-            let _ = ns.to(room).emit(&name, &body).await;
+    };
+    // The instance's namespace exists once someone connected to it.
+    let namespace = io
+        .of(format!("/{}", ev.instance_name))
+        .filter(|_| per_instance);
+    if !global && namespace.is_none() {
+        return;
+    }
+    let body = match ctx
+        .plugins
+        .render_event(&ctx.dialect, ev, RenderTarget::SocketIo)
+        .await
+    {
+        Ok(Some(body)) => body,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::warn!(error = %format!("{e:#}"), dialect = %ctx.dialect, "rendering a Socket.IO event");
+            return;
         }
+    };
+    let Some((name, body)) = message(&body) else {
+        tracing::warn!(dialect = %ctx.dialect, "a Socket.IO body without an `event` name");
+        return;
+    };
+    let room = instance_room(&ev.instance_id);
+    if global {
+        let _ = io
+            .to([room.clone(), org_room(&ev.org)])
+            .emit(&name, &body)
+            .await;
+    }
+    if let Some(ns) = namespace {
+        let _ = ns.to(room).emit(&name, &body).await;
     }
 }
 
