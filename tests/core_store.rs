@@ -189,6 +189,20 @@ async fn deleting_an_instance_with_10000_messages_leaves_nothing_of_it() {
     .await
     .unwrap();
     let kept = connected(&core, &admin, "kept").await;
+    // Socket.IO settings for both: the doomed instance's go with it.
+    for name in ["doomed", "kept"] {
+        core.set_socketio(
+            &admin,
+            &InstanceRef::Name(name.into()),
+            wagate::core::socketio::SocketIoSettings {
+                enabled: true,
+                events: vec!["message_upsert".into()],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    }
     // An integration and plugin storage for both: the doomed instance's go with it.
     let mut inbound_secrets = Vec::new();
     for (name, id) in [("doomed", &doomed), ("kept", &kept)] {
@@ -342,6 +356,10 @@ async fn deleting_an_instance_with_10000_messages_leaves_nothing_of_it() {
     assert!(
         live.iter().any(|(table, _)| table == "groups"),
         "the scan reads the groups table: {live:?}"
+    );
+    assert!(
+        live.iter().any(|(table, _)| table == "socketio"),
+        "the scan reads the socketio table: {live:?}"
     );
     assert!(
         live.iter().any(|(table, _)| table == "contacts"),
@@ -606,4 +624,76 @@ async fn media_downloaded_later_is_stored_announced_and_served() {
     .unwrap();
     let path = dir.path().join("media").join(&id).join(chat).join(&g.id);
     assert!(!path.exists(), "{}", path.display());
+}
+
+/// `set_socketio`/`get_socketio` (issue 18): validated kinds, kept per instance with
+/// their first-stored time, and only within the caller's org and rights.
+#[tokio::test]
+async fn socketio_settings_are_validated_and_kept_per_instance() {
+    use wagate::core::model::Capabilities;
+    use wagate::core::socketio::SocketIoSettings;
+    let tmp = tempfile::tempdir().unwrap();
+    let core = core_on(&tmp.path().join("data")).await;
+    let org = core.create_org("acme").await.unwrap();
+    let admin = Core::admin_principal(&org.id);
+    core.create_instance(&admin, "shop").await.unwrap();
+    let shop = InstanceRef::Name("shop".into());
+    let wanted = |events: &[&str]| SocketIoSettings {
+        enabled: true,
+        events: events.iter().map(|e| e.to_string()).collect(),
+        ..Default::default()
+    };
+
+    assert_eq!(core.get_socketio(&admin, &shop).await.unwrap(), None);
+    let err = core
+        .set_socketio(&admin, &shop, wanted(&["message_upsert", "nope"]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, CoreError::Invalid(m) if m.contains("`nope`")),
+        "{err:?}"
+    );
+    assert_eq!(core.get_socketio(&admin, &shop).await.unwrap(), None);
+
+    let first = core
+        .set_socketio(&admin, &shop, wanted(&["message_upsert"]))
+        .await
+        .unwrap();
+    assert!(first.created_at > 0 && first.updated_at == first.created_at);
+    assert!(first.emits("message_upsert") && !first.emits("connection_update"));
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let second = core.set_socketio(&admin, &shop, wanted(&[])).await.unwrap();
+    assert_eq!(second.created_at, first.created_at);
+    assert!(second.updated_at > first.updated_at);
+    assert!(second.emits("connection_update"), "no kinds: every kind");
+    assert_eq!(
+        core.get_socketio(&admin, &shop).await.unwrap(),
+        Some(second)
+    );
+
+    // Read-only: may read, may not set. Another org: no such instance.
+    let reader = Principal {
+        caps: Capabilities {
+            read: true,
+            send: false,
+            manage: false,
+            admin: false,
+        },
+        ..admin.clone()
+    };
+    assert!(core.get_socketio(&reader, &shop).await.unwrap().is_some());
+    assert!(matches!(
+        core.set_socketio(&reader, &shop, wanted(&[])).await,
+        Err(CoreError::Forbidden(_))
+    ));
+    let other = core.create_org("other").await.unwrap();
+    let stranger = Core::admin_principal(&other.id);
+    assert!(matches!(
+        core.get_socketio(&stranger, &shop).await,
+        Err(CoreError::NotFound(..))
+    ));
+    assert!(matches!(
+        core.set_socketio(&stranger, &shop, wanted(&[])).await,
+        Err(CoreError::NotFound(..))
+    ));
 }

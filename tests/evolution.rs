@@ -1132,10 +1132,14 @@ mod library {
     }
 
     async fn render(host: &PluginHost, payload: EventPayload) -> Option<String> {
-        host.render_event("evolution", &event(payload))
-            .await
-            .unwrap()
-            .map(|b| String::from_utf8(b).unwrap())
+        host.render_event(
+            "evolution",
+            &event(payload),
+            wagate::plugin::RenderTarget::Webhook,
+        )
+        .await
+        .unwrap()
+        .map(|b| String::from_utf8(b).unwrap())
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1191,6 +1195,41 @@ mod library {
                 "apikey": null
             })
         );
+
+        // The Socket.IO message (issue 18): Evolution's websocket fields, never a
+        // `destination`, dotted names whatever `event_names` says (that is the
+        // webhook's), and the full envelope even with `envelope = "minimal"`.
+        for cfg in [
+            "server_url = \"https://gw.example\", webhook_url = \"https://hooks.example/evo\"",
+            "server_url = \"https://gw.example\", envelope = \"minimal\", event_names = \"upper\"",
+        ] {
+            let h = host(core.clone(), &config(cfg), dir.path()).await;
+            let mut paired = seed_instance();
+            paired.owner_jid = Some("5500123456789@s.whatsapp.net".into());
+            let body = h
+                .render_event(
+                    "evolution",
+                    &event(EventPayload::InstanceDeleted(paired)),
+                    wagate::plugin::RenderTarget::SocketIo,
+                )
+                .await
+                .unwrap()
+                .unwrap();
+            let v: Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(
+                v,
+                json!({
+                    "event": "instance.delete",
+                    "instance": "my-instance",
+                    "data": {"instanceName": "my-instance", "instanceId": "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"},
+                    "date_time": "2024-05-01T12:34:56.789Z",
+                    "sender": "5500123456789@s.whatsapp.net",
+                    "server_url": "https://gw.example",
+                    "apikey": null
+                }),
+                "{cfg}"
+            );
+        }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

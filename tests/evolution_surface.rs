@@ -150,8 +150,8 @@ fn create_acts_on_its_inline_blocks_or_refuses_them_by_name() {
     for (extra, names_it) in [
         (json!({"wavoipToken": "wv-123"}), "wavoipToken"),
         (
-            json!({"websocket": {"enabled": true, "events": ["MESSAGES_UPSERT"]}}),
-            "websocket",
+            json!({"rabbitmq": {"enabled": true, "events": ["MESSAGES_UPSERT"]}}),
+            "rabbitmq",
         ),
         (json!({"rabbitmqEnabled": true}), "rabbitmq"),
         (
@@ -509,8 +509,8 @@ const EVOLUTION_ROUTES: &[(&str, &str, Cover)] = &[
     // integrations/event
     ("POST", "/webhook/set/{i}", Served),
     ("GET", "/webhook/find/{i}", Served),
-    ("POST", "/websocket/set/{i}", Pending(18)),
-    ("GET", "/websocket/find/{i}", Pending(18)),
+    ("POST", "/websocket/set/{i}", Served),
+    ("GET", "/websocket/find/{i}", Served),
     ("POST", "/rabbitmq/set/{i}", Pending(21)),
     ("GET", "/rabbitmq/find/{i}", Pending(21)),
     ("POST", "/nats/set/{i}", Pending(21)),

@@ -706,7 +706,11 @@ async fn rate_limit_and_render_event() {
         payload: wagate::core::model::EventPayload::InstanceDeleted(inst),
     };
     let body = host
-        .render_event("fixture-dialect", &ev)
+        .render_event(
+            "fixture-dialect",
+            &ev,
+            wagate::plugin::RenderTarget::Webhook,
+        )
         .await
         .unwrap()
         .unwrap();
@@ -720,7 +724,13 @@ async fn rate_limit_and_render_event() {
         ..ev
     };
     assert_eq!(
-        host.render_event("fixture-dialect", &ev2).await.unwrap(),
+        host.render_event(
+            "fixture-dialect",
+            &ev2,
+            wagate::plugin::RenderTarget::Webhook
+        )
+        .await
+        .unwrap(),
         None
     );
     assert!(

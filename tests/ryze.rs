@@ -1170,10 +1170,14 @@ async fn events_render_in_ryze_envelope() {
         payload,
     };
     let render = async |payload: EventPayload| -> Option<Value> {
-        host.render_event("ryze", &event(payload))
-            .await
-            .unwrap()
-            .map(|b| serde_json::from_slice(&b).unwrap())
+        host.render_event(
+            "ryze",
+            &event(payload),
+            wagate::plugin::RenderTarget::Webhook,
+        )
+        .await
+        .unwrap()
+        .map(|b| serde_json::from_slice(&b).unwrap())
     };
 
     let v = render(EventPayload::MessageRevoked(message(true)))

@@ -19,6 +19,7 @@ mod events_dialects;
 mod evolution;
 mod evolution_contacts;
 mod evolution_groups;
+mod evolution_socketio;
 mod evolution_surface;
 mod faults;
 mod history;

@@ -189,13 +189,25 @@ async fn run(iters: usize) {
         payload: EventPayload::ConnectionUpdate(ConnectionState::Open),
     };
     let bare = sample(iters, async || {
-        std::hint::black_box(host.render_event("fixture-dialect", &ev).await.unwrap());
+        std::hint::black_box(
+            host.render_event(
+                "fixture-dialect",
+                &ev,
+                wagate::plugin::RenderTarget::Webhook,
+            )
+            .await
+            .unwrap(),
+        );
     })
     .await;
     let bare_madvise = sample(iters, async || {
         std::hint::black_box(
             host_madvise
-                .render_event("fixture-dialect", &ev)
+                .render_event(
+                    "fixture-dialect",
+                    &ev,
+                    wagate::plugin::RenderTarget::Webhook,
+                )
                 .await
                 .unwrap(),
         );

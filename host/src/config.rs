@@ -58,6 +58,10 @@
 //! max_age_secs = 600
 //! admin = false                  # also cover /admin and /metrics
 //!
+//! [socketio]                     # Socket.IO for the dialect declaring it (Evolution's
+//! enabled = false                # WEBSOCKET_ENABLED / WEBSOCKET_GLOBAL_EVENTS override
+//! global_events = false          # these; see `server::socketio`)
+//!
 //! [plugins]                      # which plugins load and where dialects mount;
 //!                                # see `plugin::config` (default: all bundled)
 //! ```
@@ -174,6 +178,8 @@ pub struct Config {
     pub console: crate::server::console::ConsoleConfig,
     /// The `[cors]` table (see [`crate::server::cors`]).
     pub cors: crate::server::cors::CorsConfig,
+    /// The `[socketio]` table (see [`crate::server::socketio`]).
+    pub socketio: crate::server::socketio::SocketIoConfig,
 }
 
 impl Default for Config {
@@ -197,6 +203,7 @@ impl Default for Config {
             streams: None,
             console: Default::default(),
             cors: Default::default(),
+            socketio: Default::default(),
         }
     }
 }

@@ -122,11 +122,18 @@ pub async fn serve(
         "listening on {}://{addr}",
         if tls.is_some() { "https" } else { "http" }
     );
+    let live = crate::events::live::LiveFeed::start(core.store().clone());
+    let socketio = server::socketio::SocketIoServer::start(
+        &config.socketio,
+        core.clone(),
+        plugins.clone(),
+        &live,
+    )?;
     let app = Arc::new(App {
         core: core.clone(),
         sim,
         plugins,
-        live: crate::events::live::LiveFeed::start(core.store().clone()),
+        live,
         tickets: Default::default(),
         streams: config.streams.clone().map(Arc::new),
         metrics: Default::default(),
@@ -134,6 +141,7 @@ pub async fn serve(
         limits: config.server.clone(),
         console: server::console::Console::new(&config.console, tls.is_some()),
         cors,
+        socketio,
     });
     server::serve(app, listener, tls, shutdown).await?;
     drop(core);

@@ -18,8 +18,12 @@ import urllib.request
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+# The tag of every line; a script that is not a browser test sets its own.
+PREFIX = "browser"
+
+
 def log(msg):
-    print(f"browser: {msg}", flush=True)
+    print(f"{PREFIX}: {msg}", flush=True)
 
 
 class Gateway:

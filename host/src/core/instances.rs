@@ -405,7 +405,7 @@ impl Core {
 }
 
 /// Removes every record of an instance inside `tx`: chats, messages, message ids, groups, contacts,
-/// webhooks (retired) and integrations, plugin storage, bound credentials (integration
+/// webhooks (retired) and integrations, plugin storage, Socket.IO settings, bound credentials (integration
 /// inbound secrets among them), the name, the record itself; and queues its media folder.
 fn wipe_instance(tx: &WriteTransaction, record: &InstanceRecord) -> CoreResult<()> {
     let id = record.instance.id.as_str();
@@ -424,6 +424,7 @@ fn wipe_instance(tx: &WriteTransaction, record: &InstanceRecord) -> CoreResult<(
     }
     super::webhooks::retire_instance_webhooks(tx, id)?;
     super::plugin_storage::wipe_instance(tx, id)?;
+    super::socketio::wipe_instance(tx, id)?;
     // The WhatsApp session keys go in the same commit: the link's own wipe (on forget)
     // does not run when the instance is deleted offline (`wagate instance delete --data`).
     crate::whatsapp::real::store::wipe_in(tx, id).map_err(internal)?;

@@ -29,6 +29,7 @@ pub mod reactions;
 pub mod receipts;
 pub mod records;
 pub mod settings;
+pub mod socketio;
 pub mod uploads;
 pub mod webhooks;
 

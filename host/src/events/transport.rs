@@ -24,7 +24,9 @@ impl Transport for PluginTransport {
         if dialect == NATIVE_DIALECT {
             return Ok(Some(serde_json::to_vec(event)?));
         }
-        self.plugins.render_event(dialect, event).await
+        self.plugins
+            .render_event(dialect, event, crate::plugin::RenderTarget::Webhook)
+            .await
     }
 
     async fn send(&self, hook: &Webhook, event: &Event, body: Vec<u8>) -> anyhow::Result<Outcome> {

@@ -23,6 +23,28 @@ impl From<wit::WebhookSpec> for model::WebhookSpec {
     }
 }
 
+impl From<crate::core::socketio::SocketIoSettings> for wit::SocketioSettings {
+    fn from(s: crate::core::socketio::SocketIoSettings) -> Self {
+        wit::SocketioSettings {
+            enabled: s.enabled,
+            events: s.events,
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+        }
+    }
+}
+
+impl From<wit::SocketioSettings> for crate::core::socketio::SocketIoSettings {
+    fn from(s: wit::SocketioSettings) -> Self {
+        crate::core::socketio::SocketIoSettings {
+            enabled: s.enabled,
+            events: s.events,
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+        }
+    }
+}
+
 impl From<model::Webhook> for wit::Webhook {
     fn from(w: model::Webhook) -> Self {
         wit::Webhook {

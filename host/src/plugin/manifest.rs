@@ -33,6 +33,10 @@
 //! credentials = "HELLO_CORS_CREDENTIALS"  # may be WAGATE_* (see `server::cors`)
 //! max_age = "HELLO_CORS_MAX_AGE"
 //!
+//! [socketio]                     # dialects: the host serves Socket.IO at /socket.io/ for
+//! enabled_env = "HELLO_WS"       # this dialect (its auth, its render-event) when this
+//! global_events_env = "HELLO_WS_GLOBAL"  # variable is `true` (see `server::socketio`)
+//!
 //! [uploads]                      # dialects: media routes (POST, paths under the mount)
 //! routes = ["/send/{instance}"]  # whose bodies may be as large as [media] max_bytes in
 //! fields = ["/media"]            # base64; these JSON fields' large base64 values reach
@@ -204,6 +208,10 @@ pub struct Manifest {
     /// dialect is mounted (Evolution's `CORS_ORIGIN`, ...).
     #[serde(default)]
     pub cors_env: CorsEnv,
+    /// For dialects: the host serves Socket.IO for this dialect (Evolution's websocket
+    /// integration), switched by the variables named here.
+    #[serde(default)]
+    pub socketio: Option<SocketIoDecl>,
     /// For dialects: the routes whose bodies carry media, and the fields the host
     /// stages out of them (see [`UploadRoutes`]).
     #[serde(default)]
@@ -283,6 +291,27 @@ impl CorsEnv {
         ]
         .into_iter()
         .filter_map(|v| v.as_deref())
+    }
+}
+
+/// The environment variables that switch the host's Socket.IO server for a dialect
+/// (`[socketio]`), as the API the dialect mirrors names them (Evolution's
+/// `WEBSOCKET_ENABLED`, `WEBSOCKET_GLOBAL_EVENTS`). Each holds `true` or `false`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SocketIoDecl {
+    /// `true`: serve Socket.IO (with the per-instance namespaces).
+    pub enabled_env: Option<String>,
+    /// `true`: also emit every event on the main namespace `/` (global mode).
+    pub global_events_env: Option<String>,
+}
+
+impl SocketIoDecl {
+    /// The variables named.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        [&self.enabled_env, &self.global_events_env]
+            .into_iter()
+            .filter_map(|v| v.as_deref())
     }
 }
 
@@ -588,6 +617,18 @@ impl Manifest {
                 "plugin `{name}`: cors_env: `{env}` is not a variable a plugin may claim (WAGATE_* are the host's)"
             );
         }
+        if let Some(decl) = &self.socketio {
+            ensure!(
+                self.implements(World::Dialect),
+                "plugin `{name}`: socketio needs the dialect world"
+            );
+            for env in decl.names() {
+                ensure!(
+                    !env.is_empty() && !env.starts_with("WAGATE_"),
+                    "plugin `{name}`: socketio: `{env}` is not a variable a plugin may claim (WAGATE_* are the host's)"
+                );
+            }
+        }
         if !self.uploads.routes.is_empty() || !self.uploads.fields.is_empty() {
             ensure!(
                 self.implements(World::Dialect),
@@ -736,6 +777,29 @@ mod tests {
             Manifest::parse("name='x'\nversion='1'\nworlds=['auth']\n[uploads]\nroutes=['/a']")
                 .is_err()
         );
+    }
+
+    #[test]
+    fn socketio_is_for_dialects_and_not_the_hosts_variables() {
+        let m = Manifest::parse(
+            "name='x'\nversion='1'\nworlds=['dialect']\n[socketio]\nenabled_env='X_WS'\nglobal_events_env='X_WS_GLOBAL'",
+        )
+        .unwrap();
+        let decl = m.socketio.expect("declared");
+        assert_eq!(decl.names().collect::<Vec<_>>(), ["X_WS", "X_WS_GLOBAL"]);
+        assert!(
+            Manifest::parse("name='x'\nversion='1'\nworlds=['dialect']")
+                .unwrap()
+                .socketio
+                .is_none()
+        );
+        for bad in [
+            "name='x'\nversion='1'\nworlds=['auth']\n[socketio]\nenabled_env='X'",
+            "name='x'\nversion='1'\nworlds=['dialect']\n[socketio]\nenabled_env='WAGATE_SOCKETIO_ENABLED'",
+            "name='x'\nversion='1'\nworlds=['dialect']\n[socketio]\ntypo='X'",
+        ] {
+            assert!(Manifest::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -35,6 +35,7 @@ use wasmtime::Store;
 use crate::core::model::{Event, Principal};
 use bindings::auth::AuthOutcome;
 use bindings::types as wit;
+pub use bindings::types::RenderTarget;
 pub use check::{check_component, check_component_with};
 pub use config::{MountConfig, PluginsConfig};
 use manifest::ErrorShape;
@@ -181,6 +182,22 @@ impl PluginHost {
                 && !out.iter().any(|(n, _)| n == &manifest.name)
             {
                 out.push((manifest.name.clone(), manifest.cors_env.clone()));
+            }
+        }
+        out
+    }
+
+    /// The mounted dialects that declare `[socketio]`, with each one's declaration
+    /// (the first one is the one served: there is one `/socket.io/`).
+    pub fn socketio_decls(&self) -> Vec<(String, manifest::SocketIoDecl)> {
+        let set = self.inner.set.load();
+        let mut out: Vec<(String, manifest::SocketIoDecl)> = Vec::new();
+        for m in &set.mounts {
+            let manifest = &m.dialect.manifest;
+            if let Some(decl) = &manifest.socketio
+                && !out.iter().any(|(n, _)| n == &manifest.name)
+            {
+                out.push((manifest.name.clone(), decl.clone()));
             }
         }
         out
@@ -368,15 +385,21 @@ impl PluginHost {
         }
     }
 
-    /// Render one event with the named dialect (webhook bodies, stream frames).
-    pub async fn render_event(&self, dialect: &str, ev: &Event) -> anyhow::Result<Option<Vec<u8>>> {
+    /// Render one event with the named dialect for `target` (webhook bodies, stream
+    /// frames, Socket.IO messages).
+    pub async fn render_event(
+        &self,
+        dialect: &str,
+        ev: &Event,
+        target: RenderTarget,
+    ) -> anyhow::Result<Option<Vec<u8>>> {
         let set = self.inner.set.load_full();
         let (plugin, pre) = set.dialect(dialect)?;
         let ev: wit::Event = ev.clone().into();
         let out = self
             .call(
                 self.dialect_call(plugin, None, Arc::default()),
-                async |store| pre.render_event(&mut *store, &ev).await,
+                async |store| pre.render_event(&mut *store, &ev, target).await,
             )
             .await?;
         Ok(out)

@@ -209,6 +209,11 @@ impl Cors {
         }))
     }
 
+    /// Whether `origin` is one the policy allows.
+    pub(crate) fn allows_origin(&self, origin: &HeaderValue) -> bool {
+        self.origins.allows(origin)
+    }
+
     /// The tower-http layer that writes the headers.
     pub(crate) fn layer(&self) -> &CorsLayer {
         &self.layer

@@ -8,6 +8,7 @@ pub mod console;
 pub mod core_api;
 pub mod cors;
 pub mod http;
+pub mod socketio;
 pub mod stream;
 mod tls;
 mod uploads;
@@ -56,6 +57,8 @@ pub struct App {
     pub console: console::Console,
     /// The CORS policy; `None`: no cross-origin request is allowed (see [`cors`]).
     pub cors: Option<cors::Cors>,
+    /// Socket.IO for the dialect that declares it, when switched on (see [`socketio`]).
+    pub socketio: Option<socketio::SocketIoServer>,
 }
 
 impl App {
@@ -224,6 +227,24 @@ impl tower::Service<hyper::Request<Incoming>> for Handler {
 
 async fn handle(app: &Arc<App>, req: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
     let started = Instant::now();
+    if let Some(sio) = &app.socketio
+        && socketio::SocketIoServer::serves(req.uri().path())
+    {
+        // CORS does not cover a browser's WebSocket handshake: refuse a foreign page's.
+        let resp = if stream::is_upgrade(&req) && foreign_origin(app, &req) {
+            ApiError::new(
+                ::http::StatusCode::FORBIDDEN,
+                "forbidden",
+                "this origin may not open the Socket.IO stream",
+            )
+            .into_response()
+        } else {
+            sio.handle(req).await
+        };
+        app.metrics
+            .observe("socketio", resp.status().as_u16(), started.elapsed());
+        return resp.map(Full::new);
+    }
     if stream::is_upgrade(&req) && app.console.sub_path(req.uri().path()) == Some("/api/events") {
         let resp = console::live::upgrade(app, req).await;
         app.metrics
@@ -349,6 +370,27 @@ async fn handle(app: &Arc<App>, req: hyper::Request<Incoming>) -> hyper::Respons
     app.metrics
         .observe(route, resp.status().as_u16(), started.elapsed());
     resp.map(Full::new)
+}
+
+/// Whether `req` comes from a page on an origin that is neither the server's own (its
+/// `Host`) nor one the CORS policy allows. No `Origin` (not a browser): not foreign.
+fn foreign_origin<B>(app: &App, req: &hyper::Request<B>) -> bool {
+    let Some(origin) = req.headers().get(::http::header::ORIGIN) else {
+        return false;
+    };
+    if app.cors.as_ref().is_some_and(|c| c.allows_origin(origin)) {
+        return false;
+    }
+    let own = req
+        .headers()
+        .get(::http::header::HOST)
+        .and_then(|h| h.to_str().ok());
+    let authority = origin
+        .to_str()
+        .ok()
+        .and_then(|o| o.split_once("://"))
+        .map(|(_, a)| a);
+    own.is_none() || authority != own
 }
 
 fn body_timeout(app: &App) -> Duration {

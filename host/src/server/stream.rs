@@ -272,7 +272,7 @@ fn query_param(parts: &http::request::Parts, name: &str) -> Option<String> {
 
 /// Browsers cannot set headers on a WebSocket: accept the credential as a query
 /// parameter too, in the header each scheme reads (a header, when present, wins).
-fn credentials_from_query(parts: &mut http::request::Parts) {
+pub(crate) fn credentials_from_query(parts: &mut http::request::Parts) {
     let Some(query) = parts.uri.query().map(str::to_string) else {
         return;
     };
@@ -306,7 +306,7 @@ where
         tokio::select! {
             event = feed.recv() => match event {
                 Ok(event) if event.instance_id == instance_id => {
-                    let body = match app.plugins.render_event(&dialect, &event).await {
+                    let body = match app.plugins.render_event(&dialect, &event, crate::plugin::RenderTarget::Stream).await {
                         Ok(Some(body)) => body,
                         Ok(None) => continue,
                         Err(e) => {

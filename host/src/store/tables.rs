@@ -84,6 +84,10 @@ pub const CONTACTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("contac
 /// removed with the instance, or with the plugin's integration of it.
 pub const PLUGIN_STORAGE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("plugin_storage");
 
+/// instance id -> `core::socketio::SocketIoSettings`: which events the host's
+/// Socket.IO server emits on the instance's namespace. Removed with the instance.
+pub const SOCKETIO: TableDefinition<&str, &[u8]> = TableDefinition::new("socketio");
+
 // --- WhatsApp session keys (whatsapp-rust's Backend traits), one row per item. ---
 
 /// `instance \0` -> the paired device (wacore `Device`, JSON): our own keys and ids.

@@ -275,7 +275,7 @@ fn call(c: &wagate_plugin_sdk::types::CallReport) -> Value {
 }
 
 /// `INSTANCE_DELETE` -> `instance.delete` (Evolution's `Events` enum values).
-fn dotted(name: &str) -> String {
+pub(crate) fn dotted(name: &str) -> String {
     name.to_ascii_lowercase().replacen('_', ".", 1)
 }
 
@@ -309,6 +309,28 @@ pub(crate) fn render(ev: &Event) -> Option<Vec<u8>> {
             server_url: util::setting("server_url"),
             apikey: Some(None),
         }
+    };
+    serde_json::to_vec(&envelope).ok()
+}
+
+/// The Socket.IO message of `ev`, as Evolution's websocket integration emits it:
+/// `{event, instance, data, server_url, date_time, sender, apikey}` with the dotted
+/// event name (`messages.upsert`), which is also the name the host emits it under
+/// (Evolution uses the same string for both). Unlike the webhook body it never carries
+/// `destination`, and its names do not follow `event_names` (that setting is the
+/// webhook's). `apikey` is `null` as in the webhook body; `server_url` and `sender` are
+/// omitted when unknown, as Evolution leaves them `undefined`.
+pub(crate) fn render_socketio(ev: &Event) -> Option<Vec<u8>> {
+    let (name, data, sender) = translate(ev)?;
+    let envelope = Envelope {
+        event: dotted(name),
+        instance: &ev.instance_name,
+        data,
+        destination: None,
+        date_time: Some(iso(ev.timestamp)),
+        sender,
+        server_url: util::setting("server_url"),
+        apikey: Some(None),
     };
     serde_json::to_vec(&envelope).ok()
 }

@@ -208,6 +208,14 @@ pub(crate) fn create(req: &Request) -> Reply {
         _ => None,
     };
     let chatwoot = inline_chatwoot(&body)?;
+    // Evolution's create enables the websocket when the block is there (it ignores the
+    // block's `enabled`); an explicit `enabled: false` is honoured here.
+    let websocket = match body.get("websocket") {
+        Some(v) if !v.is_null() => {
+            Some(crate::websocket::settings(&body, "websocket", Some(true))?)
+        }
+        _ => None,
+    };
 
     // Evolution's instanceLoggedGuard: a name in use is 403 before anything is made.
     if core::get_instance(&InstanceRef::Name(name.clone())).is_ok() {
@@ -234,6 +242,9 @@ pub(crate) fn create(req: &Request) -> Reply {
     };
     if let Some(spec) = hook_spec {
         crate::webhook::apply(&instance, spec).map_err(undo)?;
+    }
+    if let Some(settings) = &websocket {
+        crate::websocket::apply(&instance, settings).map_err(undo)?;
     }
     let chatwoot = match chatwoot {
         Some(dto) => Some(chatwoot_answer(
@@ -305,7 +316,7 @@ fn name_in_use(name: &str) -> HttpResponse {
 /// name when they ask for something (an `enabled: false` block or an empty proxy
 /// asks for nothing and is accepted).
 fn refuse_unbuilt(body: &Value) -> Result<(), HttpResponse> {
-    for block in ["websocket", "rabbitmq", "nats", "sqs"] {
+    for block in ["rabbitmq", "nats", "sqs"] {
         let on = match body.get(block).and_then(|b| b.get("enabled")) {
             None | Some(Value::Null) => false,
             Some(Value::Bool(b)) => *b,
@@ -515,8 +526,9 @@ fn retry_after_secs(t: u64) -> u64 {
 /// with the relations it includes), field order as Evolution writes it. Values wagate
 /// does not have are null, never made up: `profileName` and `profilePicUrl` before
 /// the first pairing, `businessId`, the disconnection fields,
-/// `Proxy`/`Rabbitmq`/`Nats`/`Sqs`/`Websocket` (not built), `_count.Contact` (no
-/// contact store). `Chatwoot` is the instance's Chatwoot integration, if any.
+/// `Proxy`/`Rabbitmq`/`Nats`/`Sqs` (not built), `_count.Contact` (no contact store).
+/// `Chatwoot` is the instance's Chatwoot integration, if any; `Websocket` its
+/// websocket settings (as `/websocket/find`), if ever set.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Fetched {
@@ -614,6 +626,7 @@ pub(crate) fn fetch(req: &Request) -> Reply {
                 .map(|j| j.split('@').next().unwrap_or(j).to_string()),
             chatwoot: chatwoot_row(&which, caller),
             setting: setting_row(&which, &i.id),
+            websocket: crate::websocket::row_of(&which, &i.id),
             id: i.id,
             name: i.name,
             connection_status: util::state(i.state),
@@ -633,7 +646,6 @@ pub(crate) fn fetch(req: &Request) -> Reply {
             rabbitmq: None,
             nats: None,
             sqs: None,
-            websocket: None,
             count: Counts {
                 message: stats.messages,
                 contact: None,

@@ -26,6 +26,8 @@
 //! | POST | /chat/findChats/{instanceName} | `{where:{remoteJid}, take, skip}` -> `[...]` |
 //! | POST | /webhook/set/{instanceName} | `{webhook:{enabled, url, headers?, events?}}` (see webhook.rs) |
 //! | GET | /webhook/find/{instanceName} | the instance's webhook or `null` |
+//! | POST | /websocket/set/{instanceName} | `{websocket:{enabled, events?}}`: what its Socket.IO namespace gets (see websocket.rs) |
+//! | GET | /websocket/find/{instanceName} | the instance's websocket settings or `null` |
 //! | POST | /chatwoot/set/{instanceName} | Evolution's `ChatwootDto` -> the `chatwoot` integration (see chatwoot.rs) |
 //! | GET | /chatwoot/find/{instanceName} | the integration in Evolution's shape, token masked, `webhook_url` |
 //! | POST | /chat/whatsappNumbers, findContacts, fetchProfilePictureUrl, updateBlockStatus /{instanceName} | see contacts.rs |
@@ -99,6 +101,7 @@ pub mod shape;
 mod surface;
 mod util;
 mod webhook;
+mod websocket;
 
 use shape::Style;
 
@@ -198,6 +201,12 @@ fn router() -> Router {
         })
         .get("/settings/find/{instanceName}", |r, p| {
             run(r, p, settings::find)
+        })
+        .post("/websocket/set/{instanceName}", |r, p| {
+            run(r, p, websocket::set)
+        })
+        .get("/websocket/find/{instanceName}", |r, p| {
+            run(r, p, websocket::find)
         })
         .post("/chatwoot/set/{instanceName}", |r, p| {
             run(r, p, chatwoot::set)
@@ -334,8 +343,11 @@ impl Guest for Evolution {
         router().handle(&Request::new(req, caller))
     }
 
-    fn render_event(ev: Event) -> Option<Vec<u8>> {
-        events::render(&ev)
+    fn render_event(ev: Event, target: RenderTarget) -> Option<Vec<u8>> {
+        match target {
+            RenderTarget::SocketIo => events::render_socketio(&ev),
+            RenderTarget::Webhook | RenderTarget::Stream => events::render(&ev),
+        }
     }
 
     fn openapi() -> String {

@@ -11,7 +11,7 @@ fn instance_param() -> Value {
 }
 
 /// (path, method, operationId) of every operation: `links` name operations by id.
-const OPERATION_IDS: [(&str, &str, &str); 16] = [
+const OPERATION_IDS: [(&str, &str, &str); 18] = [
     ("/instance/create", "post", "createInstance"),
     ("/instance/fetchInstances", "get", "fetchInstances"),
     ("/instance/connect/{instanceName}", "get", "connectInstance"),
@@ -46,6 +46,8 @@ const OPERATION_IDS: [(&str, &str, &str); 16] = [
     ("/chat/findChats/{instanceName}", "post", "findChats"),
     ("/webhook/set/{instanceName}", "post", "setWebhook"),
     ("/webhook/find/{instanceName}", "get", "findWebhook"),
+    ("/websocket/set/{instanceName}", "post", "setWebsocket"),
+    ("/websocket/find/{instanceName}", "get", "findWebsocket"),
     ("/chatwoot/set/{instanceName}", "post", "setChatwoot"),
     ("/chatwoot/find/{instanceName}", "get", "findChatwoot"),
 ];
@@ -265,6 +267,16 @@ pub(crate) fn document() -> String {
         "components": {
             "securitySchemes": { "apikey": { "type": "apiKey", "in": "header", "name": "apikey" } },
             "schemas": {
+                "Websocket": {
+                    "type": "object", "required": ["id", "enabled", "events", "createdAt", "updatedAt", "instanceId"],
+                    "properties": {
+                        "id": { "type": "string" }, "enabled": { "type": "boolean" },
+                        "events": { "type": "array", "items": { "enum": crate::webhook::EVOLUTION_EVENTS } },
+                        "createdAt": { "type": "string", "format": "date-time" },
+                        "updatedAt": { "type": "string", "format": "date-time" },
+                        "instanceId": { "type": "string" }
+                    }
+                },
                 "Chatwoot": {
                     "type": "object",
                     "properties": {
@@ -350,7 +362,8 @@ pub(crate) fn document() -> String {
                         "syncFullHistory": { "type": "boolean" }, "msgCall": { "type": "string", "maxLength": 4096 },
                         "wavoipToken": { "const": "", "description": "Wavoip calls are not supported: a non-empty token is refused with 400" },
                         "proxyHost": { "const": "", "description": "A proxy per instance is not supported yet: refused with 400" },
-                        "websocket": { "type": "object", "properties": { "enabled": { "const": false } }, "description": "Not supported yet: enabled true is refused with 400 (so are rabbitmq, nats, sqs)" }
+                        "websocket": { "type": "object", "properties": { "enabled": { "type": "boolean" }, "events": { "type": "array", "items": { "enum": crate::webhook::EVOLUTION_EVENTS } } }, "description": "Set as the instance's Socket.IO settings, as /websocket/set's `websocket` (enabled unless it says false)" },
+                        "rabbitmq": { "type": "object", "properties": { "enabled": { "const": false } }, "description": "Not supported yet: enabled true is refused with 400 (so are nats, sqs)" }
                     }
                 }))),
                 created()) },
@@ -443,6 +456,20 @@ pub(crate) fn document() -> String {
                 ok("201", "The stored webhook (`secret` signs deliveries, HMAC-SHA256)", obj())) },
             "/webhook/find/{instanceName}": { "get": op("The instance's webhook", "Webhook", true, None,
                 ok("200", "The stored webhook, or null", json!({ "type": ["object", "null"] }))) },
+            "/websocket/set/{instanceName}": { "post": op("Set which events the instance's Socket.IO namespace /{instanceName} gets (served at /socket.io/ when WEBSOCKET_ENABLED=true; authorised by apikey)", "Websocket", true,
+                Some(body(json!({
+                    "type": "object", "required": ["websocket"],
+                    "properties": { "websocket": {
+                        "type": "object", "required": ["enabled"],
+                        "properties": {
+                            "enabled": { "type": "boolean" },
+                            "events": { "type": "array", "items": { "enum": crate::webhook::EVOLUTION_EVENTS }, "description": "empty or absent: every event" }
+                        }
+                    } }
+                }))),
+                ok("201", "The stored settings", json!({ "$ref": "#/components/schemas/Websocket" }))) },
+            "/websocket/find/{instanceName}": { "get": op("The instance's Socket.IO settings", "Websocket", true, None,
+                ok("200", "The stored settings, or null when never set", json!({ "oneOf": [{ "$ref": "#/components/schemas/Websocket" }, { "type": "null" }] }))) },
             "/chat/findChats/{instanceName}": { "post": op("Find stored chats", "Chat", true,
                 Some(body(json!({
                     "type": "object",
@@ -1064,7 +1091,7 @@ fn surface_paths(doc: &mut Value) {
             "createdAt": { "type": "string" }, "updatedAt": { "type": "string" },
             "Chatwoot": { "type": ["object", "null"], "description": "The Chatwoot integration (token never shown), to `manage` callers" },
             "Proxy": { "type": "null" }, "Rabbitmq": { "type": "null" }, "Nats": { "type": "null" },
-            "Sqs": { "type": "null" }, "Websocket": { "type": "null" },
+            "Sqs": { "type": "null" }, "Websocket": { "oneOf": [{ "$ref": "#/components/schemas/Websocket" }, { "type": "null" }], "description": "The websocket settings (/websocket/find), if ever set" },
             "Setting": { "type": ["object", "null"], "description": "The instance's settings (as /settings/find) with its instanceId; null only when the caller may not read them",
                 "properties": { "rejectCall": { "type": "boolean" }, "msgCall": { "type": "string" }, "groupsIgnore": { "type": "boolean" },
                     "alwaysOnline": { "type": "boolean" }, "readMessages": { "type": "boolean" }, "readStatus": { "type": "boolean" },

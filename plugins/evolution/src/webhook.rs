@@ -95,6 +95,58 @@ const KINDS: [(&str, &str); 14] = [
 /// (core reads an empty list as "all").
 const NOTHING: &str = "message_deleted";
 
+/// Core event kinds for Evolution's `events` list (`what` names it in messages):
+/// empty for none or an empty list (every event); a list naming only events wagate
+/// never emits gets [`NOTHING`]. Shared by the webhook and the websocket settings.
+pub(crate) fn kinds_of(events: Option<&Value>, what: &str) -> Result<Vec<String>, HttpResponse> {
+    let mut kinds = Vec::new();
+    let mut named = false;
+    match events {
+        None => {}
+        Some(Value::Array(list)) => {
+            for (i, e) in list.iter().enumerate() {
+                let name = e.as_str().filter(|n| EVOLUTION_EVENTS.contains(n));
+                let Some(name) = name else {
+                    return Err(bad(&format!(
+                        "{what}[{i}] is not one of enum values: {}",
+                        EVOLUTION_EVENTS.join(",")
+                    )));
+                };
+                named = true;
+                for (_, kind) in KINDS.iter().filter(|(n, _)| *n == name) {
+                    if !kinds.iter().any(|k| k == kind) {
+                        kinds.push(kind.to_string());
+                    }
+                }
+            }
+        }
+        Some(_) => return Err(bad(&format!("{what} is not of a type(s) array"))),
+    }
+    if named && kinds.is_empty() {
+        kinds.push(NOTHING.to_string());
+    }
+    Ok(kinds)
+}
+
+/// Evolution's names for stored kinds, as its rows list them: none when disabled,
+/// every name for "all kinds" (empty).
+pub(crate) fn names_of(enabled: bool, kinds: &[String]) -> Vec<&'static str> {
+    if !enabled {
+        Vec::new()
+    } else if kinds.is_empty() {
+        EVOLUTION_EVENTS.to_vec()
+    } else {
+        // One Evolution name may stand for several kinds (MESSAGES_UPSERT): listed once.
+        let mut names: Vec<&'static str> = Vec::new();
+        for (name, _) in KINDS.iter().filter(|(_, k)| kinds.iter().any(|e| e == k)) {
+            if !names.contains(name) {
+                names.push(name);
+            }
+        }
+        names
+    }
+}
+
 /// Evolution's stored webhook row.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -114,23 +166,7 @@ struct Row {
 }
 
 fn row(w: Webhook, instance_id: &str) -> Row {
-    let events: Vec<&'static str> = if !w.enabled {
-        Vec::new()
-    } else if w.events.is_empty() {
-        EVOLUTION_EVENTS.to_vec()
-    } else {
-        // One Evolution name may stand for several kinds (MESSAGES_UPSERT): listed once.
-        let mut names: Vec<&'static str> = Vec::new();
-        for (name, _) in KINDS
-            .iter()
-            .filter(|(_, k)| w.events.iter().any(|e| e == k))
-        {
-            if !names.contains(name) {
-                names.push(name);
-            }
-        }
-        names
-    };
+    let events = names_of(w.enabled, &w.events);
     let headers: Map<String, Value> = w
         .headers
         .into_iter()
@@ -203,38 +239,7 @@ pub(crate) fn spec(
             )));
         }
     }
-    let mut kinds = Vec::new();
-    let mut named = false;
-    match lookup("events") {
-        None => {}
-        Some(Value::Array(list)) => {
-            for (i, e) in list.iter().enumerate() {
-                let name = e.as_str().filter(|n| EVOLUTION_EVENTS.contains(n));
-                let Some(name) = name else {
-                    return Err(bad(&format!(
-                        "{}[{i}] is not one of enum values: {}",
-                        path("events"),
-                        EVOLUTION_EVENTS.join(",")
-                    )));
-                };
-                named = true;
-                for (_, kind) in KINDS.iter().filter(|(n, _)| *n == name) {
-                    if !kinds.iter().any(|k| k == kind) {
-                        kinds.push(kind.to_string());
-                    }
-                }
-            }
-        }
-        Some(_) => {
-            return Err(bad(&format!(
-                "{} is not of a type(s) array",
-                path("events")
-            )));
-        }
-    }
-    if named && kinds.is_empty() {
-        kinds.push(NOTHING.to_string());
-    }
+    let kinds = kinds_of(lookup("events"), &path("events"))?;
     Ok(WebhookSpec {
         url,
         events: kinds,

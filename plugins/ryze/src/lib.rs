@@ -167,7 +167,7 @@ impl Guest for Ryze {
         resp
     }
 
-    fn render_event(ev: Event) -> Option<Vec<u8>> {
+    fn render_event(ev: Event, _target: RenderTarget) -> Option<Vec<u8>> {
         let base_url = wagate_plugin_sdk::config::get("base_url").unwrap_or_default();
         events::render(&ev, &base_url).map(|v| v.to_string().into_bytes())
     }

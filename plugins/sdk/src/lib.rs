@@ -23,7 +23,7 @@
 //!             })
 //!             .handle(&Request::new(req, caller))
 //!     }
-//!     fn render_event(_ev: Event) -> Option<Vec<u8>> { None }
+//!     fn render_event(_ev: Event, _target: RenderTarget) -> Option<Vec<u8>> { None }
 //!     fn openapi() -> String { "{}".into() }
 //! }
 //!
@@ -162,6 +162,8 @@ pub mod core {
         IntegrationSpec, MediaFile, MediaSend, Message, MessageContent, MessagePage, Profile,
         RateDecision, ReactionUpdate, Webhook, WebhookSpec,
     };
+    // Socket.IO (issue 18).
+    use crate::types::SocketioSettings;
     // Groups (issue 16).
     use crate::types::{Group, GroupCreate, GroupSetting, ParticipantAction, ParticipantResult};
     // Contacts (issue 16).
@@ -212,6 +214,10 @@ pub mod core {
         fn get_webhooks(which: &InstanceRef) -> Result<Vec<Webhook>, CoreError>;
         /// Replace this dialect's webhooks of the instance (`manage`).
         fn set_webhooks(which: &InstanceRef, hooks: &[WebhookSpec]) -> Result<Vec<Webhook>, CoreError>;
+        /// Which events the host's Socket.IO server emits on the instance's namespace (`read`).
+        fn get_socketio(which: &InstanceRef) -> Result<Option<SocketioSettings>, CoreError>;
+        /// Store the instance's Socket.IO settings (`manage`).
+        fn set_socketio(which: &InstanceRef, settings: &SocketioSettings) -> Result<SocketioSettings, CoreError>;
         /// The instance's integration with the sink plugin `sink` (`manage`).
         fn get_integration(which: &InstanceRef, sink: &str) -> Result<Option<Integration>, CoreError>;
         /// Create or replace the instance's integration with `spec.sink` (`manage`).
@@ -476,7 +482,7 @@ pub mod prelude {
     pub use crate::types::{
         Capabilities, Chat, ConnectionState, CoreError, Event, Header, HttpRequest, HttpResponse,
         Instance, InstanceRef, MediaFile, MediaInfo, MediaKind, MediaSend, MediaSource, Message,
-        Missing, Principal, ResourceKind,
+        Missing, Principal, RenderTarget, ResourceKind,
     };
 }
 

@@ -196,16 +196,18 @@ impl<T: Send + 'static> DialectPre<T> {
         }
     }
 
-    /// Instantiate in `store` and call `render-event`.
+    /// Instantiate in `store` and call `render-event` (a 0.1 dialect renders every
+    /// target alike: its contract has no target).
     pub async fn render_event(
         &self,
         mut store: impl AsContextMut<Data = T>,
         ev: &wit::Event,
+        target: wit::RenderTarget,
     ) -> wasmtime::Result<Option<Vec<u8>>> {
         match self {
             Self::Current(pre) => {
                 let inst = pre.instantiate_async(&mut store).await?;
-                inst.call_render_event(&mut store, ev).await
+                inst.call_render_event(&mut store, ev, target).await
             }
             // A 0.1 dialect knows no receipts: it has no such event (rendering it as
             // the upsert `conv` maps it to would repeat the message to its webhooks).

@@ -143,6 +143,28 @@ impl wit_core::Host for CoreView<'_> {
             p | core.set_webhooks(&p, &which, &dialect, specs).await
         )
     }
+
+    async fn get_socketio(
+        &mut self,
+        which: wit::InstanceRef,
+    ) -> wasmtime::Result<Result<Option<wit::SocketioSettings>, wit::CoreError>> {
+        let which = which.into();
+        let res = core_op!(@run self, |core, p| core.get_socketio(&p, &which).await);
+        Ok(res.and_then(|r| r.map(|s| s.map(Into::into)).map_err(Into::into)))
+    }
+
+    async fn set_socketio(
+        &mut self,
+        which: wit::InstanceRef,
+        settings: wit::SocketioSettings,
+    ) -> wasmtime::Result<Result<wit::SocketioSettings, wit::CoreError>> {
+        let which = which.into();
+        let settings = settings.into();
+        core_op!(self, |core, p| core
+            .set_socketio(&p, &which, settings)
+            .await)
+    }
+
     async fn create_instance(
         &mut self,
         name: String,
