@@ -174,6 +174,9 @@ pub struct Config {
     pub console: crate::server::console::ConsoleConfig,
     /// The `[cors]` table (see [`crate::server::cors`]).
     pub cors: crate::server::cors::CorsConfig,
+    /// The `[brokers.<name>]` tables: message brokers events are published to (see
+    /// [`crate::events::brokers::config`]).
+    pub brokers: std::collections::BTreeMap<String, crate::events::brokers::config::BrokerConfig>,
 }
 
 impl Default for Config {
@@ -197,6 +200,7 @@ impl Default for Config {
             streams: None,
             console: Default::default(),
             cors: Default::default(),
+            brokers: Default::default(),
         }
     }
 }

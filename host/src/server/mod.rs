@@ -56,6 +56,8 @@ pub struct App {
     pub console: console::Console,
     /// The CORS policy; `None`: no cross-origin request is allowed (see [`cors`]).
     pub cors: Option<cors::Cors>,
+    /// The message brokers' clients (their counters are served at `/metrics`).
+    pub brokers: std::sync::Arc<crate::events::brokers::Brokers>,
 }
 
 impl App {
@@ -436,6 +438,7 @@ fn metrics_text(app: &App) -> String {
     );
     extra.push_str(&app.core.link().metrics_text());
     extra.push_str(&app.plugins.metrics_text());
+    extra.push_str(&app.brokers.metrics_text(app.core.store()));
     app.metrics.render(&extra)
 }
 

@@ -23,6 +23,8 @@
 //! | POST | /chat/findChats/{instanceName} | `{where:{remoteJid}, take, skip}` -> `[...]` |
 //! | POST | /webhook/set/{instanceName} | `{webhook:{enabled, url, headers?, events?}}` (see webhook.rs) |
 //! | GET | /webhook/find/{instanceName} | the instance's webhook or `null` |
+//! | POST | /rabbitmq/set/{instanceName}, /nats/set/{instanceName} | `{rabbitmq:{enabled, events?}}` / `{nats:{...}}`: the instance's events into the broker (see brokers.rs) |
+//! | GET | /rabbitmq/find/{instanceName}, /nats/find/{instanceName} | the stored row or `null` |
 //! | POST | /chatwoot/set/{instanceName} | Evolution's `ChatwootDto` -> the `chatwoot` integration (see chatwoot.rs) |
 //! | GET | /chatwoot/find/{instanceName} | the integration in Evolution's shape, token masked, `webhook_url` |
 //! | POST | /chat/whatsappNumbers, findContacts, fetchProfilePictureUrl, updateBlockStatus /{instanceName} | see contacts.rs |
@@ -93,6 +95,7 @@ pub mod shape;
 mod surface;
 mod util;
 mod webhook;
+mod brokers;
 
 use shape::Style;
 
@@ -185,6 +188,18 @@ fn router() -> Router {
         })
         .get("/webhook/find/{instanceName}", |r, p| {
             run(r, p, webhook::find)
+        })
+        .post("/rabbitmq/set/{instanceName}", |r, p| {
+            run(r, p, brokers::rabbitmq_set)
+        })
+        .get("/rabbitmq/find/{instanceName}", |r, p| {
+            run(r, p, brokers::rabbitmq_find)
+        })
+        .post("/nats/set/{instanceName}", |r, p| {
+            run(r, p, brokers::nats_set)
+        })
+        .get("/nats/find/{instanceName}", |r, p| {
+            run(r, p, brokers::nats_find)
         })
         .post("/chatwoot/set/{instanceName}", |r, p| {
             run(r, p, chatwoot::set)

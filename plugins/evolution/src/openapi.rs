@@ -461,6 +461,7 @@ pub(crate) fn document() -> String {
         .chain(reaction_paths())
         .chain(presence_paths())
         .chain(content_paths())
+        .chain(crate::brokers::openapi_paths())
     {
         doc["paths"][path] = item;
     }

@@ -107,24 +107,59 @@ struct Row {
     secret: String,
 }
 
-fn row(w: Webhook, instance_id: &str) -> Row {
-    let events: Vec<&'static str> = if !w.enabled {
+/// Evolution's event names of a destination's core kinds (empty kinds: all; disabled:
+/// none, as Evolution stores it).
+pub(crate) fn event_names(enabled: bool, kinds: &[String]) -> Vec<&'static str> {
+    if !enabled {
         Vec::new()
-    } else if w.events.is_empty() {
+    } else if kinds.is_empty() {
         EVOLUTION_EVENTS.to_vec()
     } else {
         // One Evolution name may stand for several kinds (MESSAGES_UPSERT): listed once.
         let mut names: Vec<&'static str> = Vec::new();
-        for (name, _) in KINDS
-            .iter()
-            .filter(|(_, k)| w.events.iter().any(|e| e == k))
-        {
+        for (name, _) in KINDS.iter().filter(|(_, k)| kinds.iter().any(|e| e == k)) {
             if !names.contains(name) {
                 names.push(name);
             }
         }
         names
-    };
+    }
+}
+
+/// Core's kinds of an Evolution `events` list (`path` names it in messages); absent or
+/// empty: all (an empty list of kinds).
+pub(crate) fn event_kinds(list: Option<&Value>, path: &str) -> Result<Vec<String>, HttpResponse> {
+    let mut kinds = Vec::new();
+    let mut named = false;
+    match list {
+        None => {}
+        Some(Value::Array(list)) => {
+            for (i, e) in list.iter().enumerate() {
+                let name = e.as_str().filter(|n| EVOLUTION_EVENTS.contains(n));
+                let Some(name) = name else {
+                    return Err(bad(&format!(
+                        "{path}[{i}] is not one of enum values: {}",
+                        EVOLUTION_EVENTS.join(",")
+                    )));
+                };
+                named = true;
+                for (_, kind) in KINDS.iter().filter(|(n, _)| *n == name) {
+                    if !kinds.iter().any(|k| k == kind) {
+                        kinds.push(kind.to_string());
+                    }
+                }
+            }
+        }
+        Some(_) => return Err(bad(&format!("{path} is not of a type(s) array"))),
+    }
+    if named && kinds.is_empty() {
+        kinds.push(NOTHING.to_string());
+    }
+    Ok(kinds)
+}
+
+fn row(w: Webhook, instance_id: &str) -> Row {
+    let events = event_names(w.enabled, &w.events);
     let headers: Map<String, Value> = w
         .headers
         .into_iter()
@@ -197,38 +232,7 @@ pub(crate) fn spec(
             )));
         }
     }
-    let mut kinds = Vec::new();
-    let mut named = false;
-    match lookup("events") {
-        None => {}
-        Some(Value::Array(list)) => {
-            for (i, e) in list.iter().enumerate() {
-                let name = e.as_str().filter(|n| EVOLUTION_EVENTS.contains(n));
-                let Some(name) = name else {
-                    return Err(bad(&format!(
-                        "{}[{i}] is not one of enum values: {}",
-                        path("events"),
-                        EVOLUTION_EVENTS.join(",")
-                    )));
-                };
-                named = true;
-                for (_, kind) in KINDS.iter().filter(|(n, _)| *n == name) {
-                    if !kinds.iter().any(|k| k == kind) {
-                        kinds.push(kind.to_string());
-                    }
-                }
-            }
-        }
-        Some(_) => {
-            return Err(bad(&format!(
-                "{} is not of a type(s) array",
-                path("events")
-            )));
-        }
-    }
-    if named && kinds.is_empty() {
-        kinds.push(NOTHING.to_string());
-    }
+    let kinds = event_kinds(lookup("events"), &path("events"))?;
     Ok(WebhookSpec {
         url,
         events: kinds,
