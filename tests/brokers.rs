@@ -33,7 +33,9 @@ fn config(dir: &Path, extra: &str) -> String {
     let path = dir.join("wagate.toml");
     std::fs::write(
         &path,
-        format!("[events]\nmax_attempts = 100000\nbase_backoff_ms = 20\nmax_backoff_ms = 400\n{extra}"),
+        format!(
+            "[events]\nmax_attempts = 100000\nbase_backoff_ms = 20\nmax_backoff_ms = 400\n{extra}"
+        ),
     )
     .unwrap();
     path.to_str().unwrap().to_string()
@@ -41,7 +43,11 @@ fn config(dir: &Path, extra: &str) -> String {
 
 /// Sends inbound messages `range` round-robin over [`INSTANCES`], recording each
 /// instance's message ids in order.
-fn drive(gw: &Gateway, range: std::ops::Range<usize>, sent: &mut HashMap<&'static str, Vec<String>>) {
+fn drive(
+    gw: &Gateway,
+    range: std::ops::Range<usize>,
+    sent: &mut HashMap<&'static str, Vec<String>>,
+) {
     for i in range {
         let name = INSTANCES[i % INSTANCES.len()];
         let id = gw.inbound(name, PEER, &format!("m{i}"), false);
@@ -52,12 +58,19 @@ fn drive(gw: &Gateway, range: std::ops::Range<usize>, sent: &mut HashMap<&'stati
 /// The consumer's view checked against what was sent: every message arrived, each id
 /// always with the same body, and per instance the first sightings in the sent order.
 /// Returns how many duplicates there were.
-fn check(got: &[Got], sent: &HashMap<&'static str, Vec<String>>, subject_of: impl Fn(&str) -> String) -> usize {
+fn check(
+    got: &[Got],
+    sent: &HashMap<&'static str, Vec<String>>,
+    subject_of: impl Fn(&str) -> String,
+) -> usize {
     let mut first: HashMap<String, Vec<String>> = HashMap::new();
     let mut by_event: HashMap<String, &Got> = HashMap::new();
     let mut duplicates = 0;
     for g in got {
-        assert!(g.id.starts_with("evt_"), "the event id travels with the message: {g:?}");
+        assert!(
+            g.id.starts_with("evt_"),
+            "the event id travels with the message: {g:?}"
+        );
         assert_eq!(g.body["event"], "MESSAGES_UPSERT", "{g:?}");
         let instance = g.body["instance"].as_str().unwrap().to_string();
         assert_eq!(g.subject, subject_of(&instance), "routing of {g:?}");
@@ -101,7 +114,11 @@ fn outage_scenario(
     body: Value,
     kill: &mut dyn FnMut(),
     resume: &mut dyn FnMut(),
-) -> (tempfile::TempDir, HashMap<&'static str, Vec<String>>, Gateway) {
+) -> (
+    tempfile::TempDir,
+    HashMap<&'static str, Vec<String>>,
+    Gateway,
+) {
     let tmp = tempfile::tempdir().unwrap();
     let cfg = config(tmp.path(), "");
     let data = tmp.path().join("data");
@@ -109,7 +126,13 @@ fn outage_scenario(
     let gw = Gateway::start_on_with_env(&data, &args, envs);
     for name in INSTANCES {
         open_instance(&gw, KEY, name);
-        let (s, v) = evo_json(&gw, "POST", &format!("{set_path}/{name}"), Some(KEY), Some(body.clone()));
+        let (s, v) = evo_json(
+            &gw,
+            "POST",
+            &format!("{set_path}/{name}"),
+            Some(KEY),
+            Some(body.clone()),
+        );
         assert_eq!(s, 201, "{set_path}: {v}");
         assert_eq!(v["enabled"], true);
         assert_eq!(v["events"], json!(["MESSAGES_UPSERT"]));
@@ -204,7 +227,10 @@ fn rabbitmq_gets_every_event_in_order_across_an_outage_and_a_sigkill() {
     assert_eq!(v["events"], json!(["MESSAGES_UPSERT"]));
     assert!(metric(&gw, "wagate_broker_acknowledged_total", "rabbitmq") >= 400);
     assert!(metric(&gw, "wagate_broker_retried_total", "rabbitmq") > 0);
-    assert_eq!(metric(&gw, "wagate_broker_dead_lettered_total", "rabbitmq"), 0);
+    assert_eq!(
+        metric(&gw, "wagate_broker_dead_lettered_total", "rabbitmq"),
+        0
+    );
     let (_, dead) = gw.admin("GET", "/admin/events/dead-letters", None);
     assert_eq!(dead, json!([]));
 }
@@ -282,7 +308,10 @@ declare = false
     );
     assert_eq!(s, 400, "{v}");
     let msg = v["error"]["message"].as_str().unwrap();
-    assert!(msg.contains("no broker named `nope`") && msg.contains("unreachable"), "{msg}");
+    assert!(
+        msg.contains("no broker named `nope`") && msg.contains("unreachable"),
+        "{msg}"
+    );
     let (s, v) = gw.call(
         "PUT",
         "/core/instances/bad/brokers/nostream",
@@ -334,11 +363,24 @@ declare = false
         }
     }
     assert_eq!(metric(&gw, "wagate_broker_dead_lettered_total", "nats"), 2);
-    assert_eq!(metric(&gw, "wagate_broker_dead_lettered_total", "rabbitmq"), 2);
+    assert_eq!(
+        metric(&gw, "wagate_broker_dead_lettered_total", "rabbitmq"),
+        2
+    );
     // Still serving, and a removed destination is gone with its queue.
-    let (s, _) = gw.call("DELETE", "/core/instances/bad/brokers/unreachable", Some(&key), None);
+    let (s, _) = gw.call(
+        "DELETE",
+        "/core/instances/bad/brokers/unreachable",
+        Some(&key),
+        None,
+    );
     assert_eq!(s, 204);
-    let (s, _) = gw.call("GET", "/core/instances/bad/brokers/unreachable", Some(&key), None);
+    let (s, _) = gw.call(
+        "GET",
+        "/core/instances/bad/brokers/unreachable",
+        Some(&key),
+        None,
+    );
     assert_eq!(s, 404);
 }
 
@@ -359,14 +401,29 @@ fn another_orgs_keys_and_tokens_cannot_read_or_set_an_instances_brokers() {
     let other = gw.org_with_key("globex", None);
     let reader = gw.key("acme", Some(&["read"]));
     gw.instance(&owner, "mine");
-    let (s, v) = gw.call("PUT", "/core/instances/mine/brokers/nats", Some(&owner), Some(json!({})));
+    let (s, v) = gw.call(
+        "PUT",
+        "/core/instances/mine/brokers/nats",
+        Some(&owner),
+        Some(json!({})),
+    );
     assert_eq!(s, 200, "{v}");
     for (who, key) in [("another org", &other), ("a read-only key", &reader)] {
         let (s, _) = gw.call("GET", "/core/instances/mine/brokers", Some(key), None);
         assert!(s == 403 || s == 404, "{who} listed: {s}");
-        let (s, _) = gw.call("PUT", "/core/instances/mine/brokers/nats", Some(key), Some(json!({"enabled": false})));
+        let (s, _) = gw.call(
+            "PUT",
+            "/core/instances/mine/brokers/nats",
+            Some(key),
+            Some(json!({"enabled": false})),
+        );
         assert!(s == 403 || s == 404, "{who} set: {s}");
-        let (s, _) = gw.call("DELETE", "/core/instances/mine/brokers/nats", Some(key), None);
+        let (s, _) = gw.call(
+            "DELETE",
+            "/core/instances/mine/brokers/nats",
+            Some(key),
+            None,
+        );
         assert!(s == 403 || s == 404, "{who} deleted: {s}");
     }
     // Evolution: one instance's token on another instance.
@@ -385,7 +442,64 @@ fn another_orgs_keys_and_tokens_cannot_read_or_set_an_instances_brokers() {
     let (s, v) = evo_json(&gw, "GET", "/nats/find/evo-b", Some(KEY), None);
     assert_eq!((s, v), (200, Value::Null), "nothing was set on evo-b");
     // Unchanged for its owner.
-    let (s, v) = gw.call("GET", "/core/instances/mine/brokers/nats", Some(&owner), None);
+    let (s, v) = gw.call(
+        "GET",
+        "/core/instances/mine/brokers/nats",
+        Some(&owner),
+        None,
+    );
     assert_eq!(s, 200);
     assert_eq!(v["enabled"], true);
+}
+
+#[test]
+fn evolutions_global_switch_sends_every_instances_selected_events_to_the_prefixed_subject() {
+    let nats = Nats::start();
+    let url = nats.url();
+    brokers::nats_stream(&url, "GLOBAL", &["wa.>"]);
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path(), "");
+    let gw = Gateway::start_on_with_env(
+        &tmp.path().join("data"),
+        &["--config", cfg.as_str()],
+        &[
+            ("AUTHENTICATION_API_KEY", KEY),
+            ("NATS_ENABLED", "true"),
+            ("NATS_URI", url.as_str()),
+            ("NATS_GLOBAL_ENABLED", "true"),
+            ("NATS_PREFIX_KEY", "wa"),
+            // Only this event; CONNECTION_UPDATE (which pairing raises) is not selected.
+            ("NATS_EVENTS_MESSAGES_UPSERT", "true"),
+            ("NATS_EVENTS_CONNECTION_UPDATE", "false"),
+        ],
+    );
+    // No per-instance set: the global switch covers every instance.
+    let mut sent = Vec::new();
+    for name in ["g0", "g1"] {
+        open_instance(&gw, KEY, name);
+        sent.push(gw.inbound(name, PEER, "hi", false));
+    }
+    let got = brokers::nats_read(&url, "GLOBAL", 2, Duration::from_secs(30));
+    assert_eq!(got.len(), 2, "{got:?}");
+    let mut ids: Vec<String> = got
+        .iter()
+        .map(|g| {
+            assert_eq!(g.subject, "wa.messages.upsert");
+            assert_eq!(g.body["event"], "MESSAGES_UPSERT");
+            g.body["data"]["key"]["id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    ids.sort();
+    sent.sort();
+    assert_eq!(
+        ids, sent,
+        "each instance's message, with no per-instance set"
+    );
+    // Nothing else reached the stream (the connection updates were filtered out).
+    std::thread::sleep(Duration::from_millis(500));
+    let again = brokers::nats_read(&url, "GLOBAL", 3, Duration::from_secs(2));
+    assert_eq!(again.len(), 2, "{again:?}");
+    // The per-instance find shows nothing: the global switch is not an instance's setting.
+    let (s, v) = evo_json(&gw, "GET", "/nats/find/g0", Some(KEY), None);
+    assert_eq!((s, v), (200, Value::Null));
 }

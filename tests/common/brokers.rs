@@ -95,9 +95,15 @@ impl Drop for Nats {
     }
 }
 
+/// One RabbitMQ node at a time: two nodes booting at once on this machine did not come
+/// up within the deadline (the Erlang VMs and their port mappers compete), so the
+/// tests that need one take turns.
+static ONE_RABBIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// `rabbitmq-server` as its own node (own name, ports, data, logs and Erlang cookie),
 /// unprivileged, on free ports. Only the `guest` user exists (loopback only).
 pub struct Rabbit {
+    _turn: std::sync::MutexGuard<'static, ()>,
     pub port: u16,
     dist_port: u16,
     epmd_port: u16,
@@ -112,10 +118,12 @@ impl Rabbit {
             Path::new("/usr/lib/rabbitmq/bin/rabbitmq-server").exists(),
             "rabbitmq-server is not installed (apt-get install -y rabbitmq-server; .ci/run does it)"
         );
+        let turn = ONE_RABBIT.lock().unwrap_or_else(|e| e.into_inner());
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("enabled_plugins"), "[].\n").unwrap();
         let port = free_port();
         let mut r = Rabbit {
+            _turn: turn,
             port,
             dist_port: free_port(),
             epmd_port: free_port(),
@@ -287,10 +295,7 @@ pub fn rabbit_drain(url: &str, queues: &[String], want: usize, within: Duration)
                             .unwrap_or_default();
                         ids.insert(id.clone());
                         out.push(Got {
-                            subject: format!(
-                                "{} {}",
-                                m.delivery.exchange, m.delivery.routing_key
-                            ),
+                            subject: format!("{} {}", m.delivery.exchange, m.delivery.routing_key),
                             id,
                             body: serde_json::from_slice(&m.delivery.data).unwrap_or_default(),
                         });

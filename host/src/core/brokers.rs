@@ -297,7 +297,9 @@ fn find(tx: &WriteTransaction, instance_id: &str, name: &str) -> CoreResult<Opti
     for wid in by_instance.get(instance_id).map_err(internal)? {
         let wid = wid.map_err(internal)?;
         if let Some(w) = get_json::<_, Webhook>(&hooks, wid.value())?
-            && w.broker.as_ref().is_some_and(|r| !r.global && r.name == name)
+            && w.broker
+                .as_ref()
+                .is_some_and(|r| !r.global && r.name == name)
         {
             return Ok(Some(w));
         }
@@ -348,7 +350,11 @@ pub(crate) fn ensure_global_destinations(
     for wid in by_instance.get(instance_id).map_err(internal)? {
         let wid = wid.map_err(internal)?;
         if let Some(w) = get_json::<_, Webhook>(&hooks, wid.value())?
-            && let Some(name) = w.broker.as_ref().filter(|r| r.global).map(|r| r.name.clone())
+            && let Some(name) = w
+                .broker
+                .as_ref()
+                .filter(|r| r.global)
+                .map(|r| r.name.clone())
         {
             existing.insert(name, w);
         }

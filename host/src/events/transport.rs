@@ -5,10 +5,10 @@
 
 use async_trait::async_trait;
 
-use super::dispatcher::{Outcome, Transport};
-use crate::core::model::NATIVE_DIALECT;
 use super::brokers::Brokers;
+use super::dispatcher::{Outcome, Transport};
 use crate::core::deliveries::DeliveryOutcome;
+use crate::core::model::NATIVE_DIALECT;
 use crate::core::model::{Event, Webhook};
 use crate::plugin::{Delivery, PluginHost};
 

@@ -324,10 +324,15 @@ pub struct BrokerEnv {
 impl BrokerEnv {
     /// The variables named (prefixes included).
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        [&self.exchange, &self.global_enabled, &self.prefix, &self.events_prefix]
-            .into_iter()
-            .filter_map(|v| v.as_deref())
-            .chain([self.enabled.as_str(), self.uri.as_str()])
+        [
+            &self.exchange,
+            &self.global_enabled,
+            &self.prefix,
+            &self.events_prefix,
+        ]
+        .into_iter()
+        .filter_map(|v| v.as_deref())
+        .chain([self.enabled.as_str(), self.uri.as_str()])
     }
 }
 

@@ -194,7 +194,10 @@ impl PluginHost {
         for m in &set.mounts {
             let manifest = &m.dialect.manifest;
             for (broker, env) in &manifest.broker_env {
-                if !out.iter().any(|(d, b, _)| d == &manifest.name && b == broker) {
+                if !out
+                    .iter()
+                    .any(|(d, b, _)| d == &manifest.name && b == broker)
+                {
                     out.push((manifest.name.clone(), broker.clone(), env.clone()));
                 }
             }

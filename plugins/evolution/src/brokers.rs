@@ -75,14 +75,11 @@ fn set(req: &Request, name: &str, broker: &str) -> Reply {
         events,
         enabled,
     };
-    let stored = core::set_broker(&InstanceRef::Id(instance.id.clone()), &spec).map_err(|e| {
-        match &e {
-            CoreError::Invalid(msg) if msg.starts_with("no broker named") => {
-                not_configured(broker)
-            }
+    let stored =
+        core::set_broker(&InstanceRef::Id(instance.id.clone()), &spec).map_err(|e| match &e {
+            CoreError::Invalid(msg) if msg.starts_with("no broker named") => not_configured(broker),
             _ => core_error(&e),
-        }
-    })?;
+        })?;
     Ok(json(201, &row(stored, &instance.id)))
 }
 

@@ -76,6 +76,7 @@
 use wagate_plugin_sdk::dialect::Guest;
 use wagate_plugin_sdk::prelude::*;
 
+mod brokers;
 mod chat;
 mod chatwoot;
 mod contacts;
@@ -95,7 +96,6 @@ pub mod shape;
 mod surface;
 mod util;
 mod webhook;
-mod brokers;
 
 use shape::Style;
 

@@ -139,7 +139,10 @@ pub fn resolve(
     let mut out: BTreeMap<String, BrokerSettings> = BTreeMap::new();
     for (name, c) in toml {
         ensure!(
-            !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
+            !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
             "[brokers.{name}]: a broker name is letters, digits, `-` and `_`"
         );
         ensure!(!c.uri.is_empty(), "[brokers.{name}]: uri is empty");
@@ -170,11 +173,7 @@ pub fn resolve(
         );
     }
     for (dialect, name, decl) in dialects {
-        let var = |v: &Option<String>| {
-            v.as_deref()
-                .and_then(&env)
-                .filter(|s| !s.is_empty())
-        };
+        let var = |v: &Option<String>| v.as_deref().and_then(&env).filter(|s| !s.is_empty());
         if env(&decl.enabled).as_deref() != Some("true") {
             continue;
         }
@@ -247,7 +246,11 @@ mod tests {
             ("RABBITMQ_EVENTS_MESSAGES_UPSERT", "true"),
             ("RABBITMQ_EVENTS_CHATS_UPDATE", "false"),
         ];
-        let env = |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string());
+        let env = |k: &str| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        };
         let all = || {
             vars.iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -264,8 +267,18 @@ mod tests {
         assert!(b.rendered_events_allow("messages.upsert"));
         assert!(!b.rendered_events_allow("chats.update"));
         // Not enabled: no broker.
-        let off = |k: &str| if k == "RABBITMQ_URI" { Some("amqp://x".into()) } else { None };
-        assert!(resolve(&BTreeMap::new(), &dialects, off, Vec::new).unwrap().is_empty());
+        let off = |k: &str| {
+            if k == "RABBITMQ_URI" {
+                Some("amqp://x".into())
+            } else {
+                None
+            }
+        };
+        assert!(
+            resolve(&BTreeMap::new(), &dialects, off, Vec::new)
+                .unwrap()
+                .is_empty()
+        );
         // Enabled without a URI: a clear error.
         let no_uri = |k: &str| (k == "RABBITMQ_ENABLED").then(|| "true".to_string());
         let err = resolve(&BTreeMap::new(), &dialects, no_uri, Vec::new).unwrap_err();

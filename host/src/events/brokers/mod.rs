@@ -115,8 +115,7 @@ pub fn route(broker: &BrokerSettings, global: bool, instance: &str, name: &str) 
 
 /// Upper bounds of the commit-to-ack histogram's buckets, in seconds.
 const ACK_BUCKETS: [f64; 16] = [
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
-    300.0,
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
 ];
 
 /// Counters of one transport, served on `/metrics`.
@@ -298,7 +297,10 @@ impl Brokers {
             }
             cumulative += c.ack_buckets[ACK_BUCKETS.len()].load(Ordering::Relaxed);
             let t = t.as_str();
-            let _ = writeln!(out, "{metric}_bucket{{transport=\"{t}\",le=\"+Inf\"}} {cumulative}");
+            let _ = writeln!(
+                out,
+                "{metric}_bucket{{transport=\"{t}\",le=\"+Inf\"}} {cumulative}"
+            );
             let sum = c.ack_sum_ms.load(Ordering::Relaxed) as f64 / 1000.0;
             let _ = writeln!(out, "{metric}_sum{{transport=\"{t}\"}} {sum}");
             let _ = writeln!(out, "{metric}_count{{transport=\"{t}\"}} {cumulative}");
@@ -357,7 +359,10 @@ mod tests {
             route(&nats, false, "sales", "messages.upsert").key,
             "sales.messages.upsert"
         );
-        assert_eq!(route(&nats, true, "sales", "messages.upsert").key, "messages.upsert");
+        assert_eq!(
+            route(&nats, true, "sales", "messages.upsert").key,
+            "messages.upsert"
+        );
         let prefixed = settings(Transport::Nats, Some("wa"));
         assert_eq!(
             route(&prefixed, true, "sales", "messages.upsert").key,
@@ -366,13 +371,25 @@ mod tests {
         let amqp = settings(Transport::Rabbitmq, Some("wa"));
         let local = route(&amqp, false, "sales", "messages.upsert");
         assert_eq!(
-            (local.exchange.as_str(), local.key.as_str(), local.queue.as_str()),
+            (
+                local.exchange.as_str(),
+                local.key.as_str(),
+                local.queue.as_str()
+            ),
             ("sales", "messages.upsert", "sales.messages.upsert")
         );
         let global = route(&amqp, true, "sales", "messages.upsert");
         assert_eq!(
-            (global.exchange.as_str(), global.key.as_str(), global.queue.as_str()),
-            ("evolution_exchange", "messages.upsert", "wa.messages.upsert")
+            (
+                global.exchange.as_str(),
+                global.key.as_str(),
+                global.queue.as_str()
+            ),
+            (
+                "evolution_exchange",
+                "messages.upsert",
+                "wa.messages.upsert"
+            )
         );
         // A hostile event name cannot add subject wildcards.
         assert_eq!(route(&nats, false, "s", "a b>*").key, "s.a_b__");

@@ -74,7 +74,10 @@ impl NatsClient {
                     route.key,
                     route.key
                 )),
-                _ => Err(anyhow::anyhow!("publishing to NATS subject `{}`: {e}", route.key)),
+                _ => Err(anyhow::anyhow!(
+                    "publishing to NATS subject `{}`: {e}",
+                    route.key
+                )),
             },
         }
     }

@@ -66,7 +66,11 @@ impl RabbitClient {
             });
         }
         let open = state.as_mut().expect("opened above");
-        let binding = (route.exchange.clone(), route.queue.clone(), route.key.clone());
+        let binding = (
+            route.exchange.clone(),
+            route.queue.clone(),
+            route.key.clone(),
+        );
         if self.declare && !open.declared.contains(&binding) {
             let declared = async {
                 open.channel
@@ -158,7 +162,10 @@ impl RabbitClient {
             }
         };
         if confirmation.is_nack() {
-            anyhow::bail!("RabbitMQ refused (nack) the message for exchange `{}`", route.exchange);
+            anyhow::bail!(
+                "RabbitMQ refused (nack) the message for exchange `{}`",
+                route.exchange
+            );
         }
         if let Some(returned) = confirmation.take_message() {
             anyhow::bail!(

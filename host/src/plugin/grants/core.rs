@@ -325,7 +325,9 @@ impl wit_core::Host for CoreView<'_> {
         // The destination renders through the dialect that sets it.
         let dialect = self.base.plugin.name.clone();
         let spec: crate::core::brokers::BrokerSpec = spec.into();
-        core_op!(self, |core, p| core.set_broker(&p, &which, &dialect, spec).await)
+        core_op!(self, |core, p| core
+            .set_broker(&p, &which, &dialect, spec)
+            .await)
     }
 
     async fn delete_integration(
