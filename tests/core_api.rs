@@ -987,7 +987,24 @@ fn a_global_name_index_is_migrated_per_org() {
 #[test]
 fn large_inbound_messages_page_through_every_dialect() {
     use std::collections::HashSet;
-    let gw = Gateway::start_with_env(&[("AUTHENTICATION_API_KEY", "evo-global-for-big")]);
+    // What is checked is paging, not speed: a ~1 MiB page costs the dialects tens of
+    // milliseconds of guest time, but on a starved machine (the suite's gateways plus
+    // the builds) a 200 ms deadline ran out now and then and the page was a 500. The
+    // deadline's own behaviour is tested in plugin_runtime.
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("wagate.toml");
+    std::fs::write(
+        &cfg,
+        "[plugins.settings.ryze]\ndeadline_ms = 10000\n\
+         [plugins.settings.evolution]\ndeadline_ms = 10000\n\
+         [plugins.settings.sessions-v1]\ndeadline_ms = 10000\n",
+    )
+    .unwrap();
+    let gw = Gateway::start_on_with_env(
+        &tmp.path().join("data"),
+        &["--config", cfg.to_str().unwrap()],
+        &[("AUTHENTICATION_API_KEY", "evo-global-for-big")],
+    );
     let key = gw.org_with_key("default", None);
     gw.connected_instance(&key, "big");
     let huge = "x".repeat(1_000_000);

@@ -247,6 +247,34 @@ async fn deleting_an_instance_with_10000_messages_leaves_nothing_of_it() {
         .unwrap();
     }
 
+    // Message brokers (issue 21): a per-instance destination for both, and a global
+    // broker, whose destinations the fan-out creates at each instance's first event.
+    core.set_broker_names([("events".to_string(), "nats".to_string())].into());
+    wagate::core::brokers::store_globals(
+        core.store(),
+        vec![wagate::core::brokers::GlobalBroker {
+            name: "everything".into(),
+            dialect: "core".into(),
+            events: Vec::new(),
+        }],
+    )
+    .await
+    .unwrap();
+    for name in ["doomed", "kept"] {
+        core.set_broker(
+            &admin,
+            &InstanceRef::Name(name.into()),
+            "core",
+            wagate::core::brokers::BrokerSpec {
+                broker: "events".into(),
+                events: Vec::new(),
+                enabled: true,
+            },
+        )
+        .await
+        .unwrap();
+    }
+
     // 10,000 messages over 20 chats, every tenth with a media file; ingested
     // concurrently so the writer's group commit keeps this quick.
     let mut tasks = Vec::new();
@@ -341,8 +369,21 @@ async fn deleting_an_instance_with_10000_messages_leaves_nothing_of_it() {
         (),
     );
     assert_eq!(s, 1);
-    // The same name can be created again at once.
+    // The same name can be created again at once, with no broker destination.
     core.create_instance(&admin, "doomed").await.unwrap();
+    assert!(
+        core.list_brokers(&admin, &InstanceRef::Name("doomed".into()))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        core.list_brokers(&admin, &InstanceRef::Name("kept".into()))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     drop(core);
 
     let hits = keys_containing(&data.join("wagate.redb"), &doomed);

@@ -7,6 +7,7 @@
 
 mod common;
 
+mod brokers;
 mod chatwoot;
 mod console;
 mod content;

@@ -180,6 +180,9 @@ pub struct Config {
     pub cors: crate::server::cors::CorsConfig,
     /// The `[socketio]` table (see [`crate::server::socketio`]).
     pub socketio: crate::server::socketio::SocketIoConfig,
+    /// The `[brokers.<name>]` tables: message brokers events are published to (see
+    /// [`crate::events::brokers::config`]).
+    pub brokers: std::collections::BTreeMap<String, crate::events::brokers::config::BrokerConfig>,
 }
 
 impl Default for Config {
@@ -204,6 +207,7 @@ impl Default for Config {
             console: Default::default(),
             cors: Default::default(),
             socketio: Default::default(),
+            brokers: Default::default(),
         }
     }
 }

@@ -95,10 +95,12 @@ pub async fn serve(
     .context("reading the CORS configuration")?;
     tracing::info!(enabled = cors.is_some(), "cross-origin requests");
     reload_on_sighup(plugins.clone());
+    let brokers = open_brokers(&config, &core, &plugins).await?;
     crate::events::dispatcher::Dispatcher::new(
         core.store().clone(),
         Arc::new(crate::events::transport::PluginTransport {
             plugins: plugins.clone(),
+            brokers: brokers.clone(),
         }),
         config.events.clone(),
         core.delivery_log(),
@@ -142,11 +144,45 @@ pub async fn serve(
         console: server::console::Console::new(&config.console, tls.is_some()),
         cors,
         socketio,
+        brokers,
     });
     server::serve(app, listener, tls, shutdown).await?;
     drop(core);
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The message brokers of wagate.toml and of the mounted dialects' variables: core
+/// learns their names (what a per-instance set may name) and which are global (what
+/// the fan-out adds for every instance) before the dispatcher starts.
+async fn open_brokers(
+    config: &Config,
+    core: &Core,
+    plugins: &crate::plugin::PluginHost,
+) -> anyhow::Result<Arc<crate::events::brokers::Brokers>> {
+    let settings = crate::events::brokers::config::resolve(
+        &config.brokers,
+        &plugins.broker_env(),
+        |name| std::env::var(name).ok(),
+        || std::env::vars().collect(),
+    )
+    .context("reading the broker configuration")?;
+    for b in &settings {
+        tracing::info!(broker = %b.name, transport = b.transport.as_str(), global = b.global, dialect = %b.dialect, "message broker");
+    }
+    core.set_broker_names(
+        settings
+            .iter()
+            .map(|b| (b.name.clone(), b.transport.as_str().to_string()))
+            .collect(),
+    );
+    crate::core::brokers::store_globals(
+        core.store(),
+        settings.iter().filter_map(|b| b.global_broker()).collect(),
+    )
+    .await
+    .context("recording the global brokers")?;
+    Ok(crate::events::brokers::Brokers::new(settings))
 }
 
 /// Registers the keys the loaded plugins declare in `[[env_credentials]]` (Evolution's

@@ -5,6 +5,7 @@
 // files", so the workspace's `unreachable_pub` lint is noise for this harness.
 #![allow(unreachable_pub)]
 
+pub mod brokers;
 pub mod evolution;
 pub mod fake_whatsapp;
 pub mod receiver;

@@ -173,6 +173,7 @@ impl Core {
                                 inbound_hash,
                                 inbound_credential_id: fresh_credential_id.clone(),
                             }),
+                            broker: None,
                         }
                     }
                 };

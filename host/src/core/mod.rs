@@ -4,6 +4,7 @@
 //! [`authz`]) before it touches the store or the link. Nothing in core knows a dialect.
 
 pub mod authz;
+pub mod brokers;
 pub mod calls;
 pub mod chats;
 pub mod contacts;
@@ -59,6 +60,8 @@ pub struct Core {
     media_config: crate::media::MediaConfig,
     /// Media bytes the server took out of request bodies in flight.
     uploads: Arc<uploads::Uploads>,
+    /// The configured message brokers' names (what `set-broker` accepts).
+    brokers: brokers::BrokerDirectory,
 }
 
 impl Core {
@@ -90,6 +93,7 @@ impl Core {
             ),
             deliveries: Arc::default(),
             uploads: Arc::default(),
+            brokers: Default::default(),
         })
     }
 

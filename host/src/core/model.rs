@@ -723,6 +723,22 @@ pub struct Webhook {
     /// listed or replaced as a webhook.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub integration: Option<IntegrationData>,
+    /// Set when this destination is a message broker (see `core::brokers`): its
+    /// deliveries are published by the host's broker client, not a sink plugin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broker: Option<BrokerRoute>,
+}
+
+/// Which configured broker a broker destination publishes to (see `core::brokers`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrokerRoute {
+    /// The broker's name in the configuration (`[brokers.<name>]`, or the name a
+    /// dialect's `[broker_env.<name>]` gives it).
+    pub name: String,
+    /// `true`: created by the broker's `global` switch, not by a per-instance set.
+    /// Global deliveries go to the broker's shared exchange / subject prefix.
+    #[serde(default)]
+    pub global: bool,
 }
 
 /// The bundled sink of plain webhooks.
@@ -743,7 +759,7 @@ fn is_webhook_sink(sink: &str) -> bool {
 impl Webhook {
     /// Whether this is a plain webhook that `dialect` set (not an integration).
     pub fn is_webhook_of(&self, dialect: &str) -> bool {
-        self.integration.is_none() && self.dialect == dialect
+        self.integration.is_none() && self.broker.is_none() && self.dialect == dialect
     }
 }
 

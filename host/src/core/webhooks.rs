@@ -102,7 +102,7 @@ impl Core {
                     match get_json::<_, Webhook>(&table, wid.as_str())? {
                         Some(w) if w.is_webhook_of(&dialect) => current.push(w),
                         // Integrations have their own limit (one per sink).
-                        Some(w) if w.integration.is_none() => others += 1,
+                        Some(w) if w.integration.is_none() && w.broker.is_none() => others += 1,
                         _ => {}
                     }
                 }
@@ -137,6 +137,7 @@ impl Core {
                         retired: false,
                         sink: super::model::WEBHOOK_SINK.to_string(),
                         integration: None,
+                        broker: None,
                     });
                 }
                 for gone in &current {
@@ -249,6 +250,8 @@ pub(crate) fn validate_headers(what: &str, headers: &[(String, String)]) -> Core
 /// Queues `event` (already in the outbox at `seq`) for every live, enabled webhook of
 /// its instance whose filter matches. Runs inside the transaction of the change.
 pub(crate) fn fan_out(tx: &WriteTransaction, seq: u64, event: &Event) -> CoreResult<usize> {
+    // Global brokers' destinations are created here, on an instance's first event.
+    let global_brokers = super::brokers::ensure_global_destinations(tx, &event.instance_id)?;
     let by_instance = tx
         .open_multimap_table(tables::WEBHOOKS_BY_INSTANCE)
         .map_err(internal)?;
@@ -270,6 +273,14 @@ pub(crate) fn fan_out(tx: &WriteTransaction, seq: u64, event: &Event) -> CoreRes
             continue;
         };
         if !w.enabled || w.retired || !(w.events.is_empty() || w.events.iter().any(|k| k == kind)) {
+            continue;
+        }
+        // A broker whose `global` switch was turned off keeps its destinations (they
+        // go with their instances) but gets nothing more.
+        if w.broker
+            .as_ref()
+            .is_some_and(|r| r.global && !global_brokers.contains(&r.name))
+        {
             continue;
         }
         let item = QueuedDelivery {

@@ -51,6 +51,8 @@ pub trait Transport: Send + Sync + 'static {
     async fn render(&self, dialect: &str, event: &Event) -> anyhow::Result<Option<Vec<u8>>>;
     /// Sends one rendered event to the webhook.
     async fn send(&self, hook: &Webhook, event: &Event, body: Vec<u8>) -> anyhow::Result<Outcome>;
+    /// How an attempt to deliver to `hook` ended (for the transport's own counters).
+    fn observe(&self, _hook: &Webhook, _outcome: DeliveryOutcome) {}
 }
 
 /// Retry policy (`[events]` in wagate.toml).
@@ -360,6 +362,7 @@ impl Dispatcher {
             ),
             Outcome::Permanent(reason) => (DeliveryOutcome::DeadLettered, Some(reason.clone())),
         };
+        self.transport.observe(&head.webhook, outcome);
         self.log.record(
             &head.webhook.id,
             DeliveryAttempt {

@@ -4,6 +4,7 @@
 //! the [`dispatcher`] delivers the queues to sinks, [`live`] feeds the streams.
 //! Dependencies point one way: events -> core, never back.
 
+pub mod brokers;
 pub mod dispatcher;
 pub mod live;
 pub mod transport;

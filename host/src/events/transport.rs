@@ -1,10 +1,13 @@
 //! The dispatcher's transport over the plugin host: dialect plugins render (integrations
 //! get the native `/core` JSON), and the destination's sink plugin sends through
 //! http-out: `webhook` for plain webhooks, the integration's sink (`chatwoot`) else.
+//! Broker destinations are published by the host's broker clients ([`super::brokers`]).
 
 use async_trait::async_trait;
 
+use super::brokers::Brokers;
 use super::dispatcher::{Outcome, Transport};
+use crate::core::deliveries::DeliveryOutcome;
 use crate::core::model::NATIVE_DIALECT;
 use crate::core::model::{Event, Webhook};
 use crate::plugin::{Delivery, PluginHost};
@@ -16,6 +19,8 @@ pub use crate::core::model::WEBHOOK_SINK;
 pub struct PluginTransport {
     /// The loaded dialects (to render) and sinks (to send).
     pub plugins: PluginHost,
+    /// The configured message brokers.
+    pub brokers: std::sync::Arc<Brokers>,
 }
 
 #[async_trait]
@@ -30,6 +35,9 @@ impl Transport for PluginTransport {
     }
 
     async fn send(&self, hook: &Webhook, event: &Event, body: Vec<u8>) -> anyhow::Result<Outcome> {
+        if hook.broker.is_some() {
+            return self.brokers.publish(hook, event, body).await;
+        }
         let outcome = self
             .plugins
             .deliver(&hook.sink, Some(hook), &[(event.clone(), body)])
@@ -39,5 +47,11 @@ impl Transport for PluginTransport {
             Delivery::RetryAfter(ms) => Outcome::RetryAfter(ms),
             Delivery::Permanent(reason) => Outcome::Permanent(reason),
         })
+    }
+
+    fn observe(&self, hook: &Webhook, outcome: DeliveryOutcome) {
+        if hook.broker.is_some() {
+            self.brokers.observe(hook, outcome);
+        }
     }
 }

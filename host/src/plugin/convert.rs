@@ -91,6 +91,29 @@ impl From<model::Integration> for wit::Integration {
     }
 }
 
+impl From<crate::core::brokers::BrokerDestination> for wit::BrokerDestination {
+    fn from(d: crate::core::brokers::BrokerDestination) -> Self {
+        wit::BrokerDestination {
+            id: d.id,
+            broker: d.broker,
+            transport: d.transport,
+            events: d.events,
+            enabled: d.enabled,
+            created_at: d.created_at,
+        }
+    }
+}
+
+impl From<wit::BrokerSpec> for crate::core::brokers::BrokerSpec {
+    fn from(s: wit::BrokerSpec) -> Self {
+        crate::core::brokers::BrokerSpec {
+            broker: s.broker,
+            events: s.events,
+            enabled: s.enabled,
+        }
+    }
+}
+
 impl From<model::Resource> for wit::ResourceKind {
     fn from(r: model::Resource) -> Self {
         use model::Resource as R;

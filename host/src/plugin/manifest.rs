@@ -216,6 +216,10 @@ pub struct Manifest {
     /// stages out of them (see [`UploadRoutes`]).
     #[serde(default)]
     pub uploads: UploadRoutes,
+    /// For dialects: environment variables that configure a message broker while the
+    /// dialect is mounted (Evolution's `RABBITMQ_*`, `NATS_*`), by broker name.
+    #[serde(default)]
+    pub broker_env: BTreeMap<String, BrokerEnv>,
     /// What the plugin may use.
     #[serde(default)]
     pub grants: Grants,
@@ -312,6 +316,52 @@ impl SocketIoDecl {
         [&self.enabled_env, &self.global_events_env]
             .into_iter()
             .filter_map(|v| v.as_deref())
+    }
+}
+
+/// The environment variables that configure one broker for a dialect
+/// (`[broker_env.<name>]`), as the API the dialect mirrors reads them; see
+/// `events::brokers::config` for what each becomes. The broker exists when `enabled`
+/// is `true` and `uri` is set; the dialect renders its global deliveries.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrokerEnv {
+    /// `nats` or `rabbitmq`.
+    pub transport: String,
+    /// `true` turns the broker on (`RABBITMQ_ENABLED`).
+    pub enabled: String,
+    /// The server's URI (`RABBITMQ_URI`).
+    pub uri: String,
+    /// RabbitMQ: the exchange of global deliveries (`RABBITMQ_EXCHANGE_NAME`).
+    #[serde(default)]
+    pub exchange: Option<String>,
+    /// The exchange when `exchange` is unset or empty.
+    #[serde(default)]
+    pub default_exchange: Option<String>,
+    /// `true`: every instance's events go to the broker (`RABBITMQ_GLOBAL_ENABLED`).
+    #[serde(default)]
+    pub global_enabled: Option<String>,
+    /// Prefix of global subjects / queue names (`RABBITMQ_PREFIX_KEY`).
+    #[serde(default)]
+    pub prefix: Option<String>,
+    /// Prefix of the per-event switches of global deliveries (`RABBITMQ_EVENTS_`):
+    /// `<prefix><EVENT>=true` selects the event as the dialect names it upper-cased.
+    #[serde(default)]
+    pub events_prefix: Option<String>,
+}
+
+impl BrokerEnv {
+    /// The variables named (prefixes included).
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        [
+            &self.exchange,
+            &self.global_enabled,
+            &self.prefix,
+            &self.events_prefix,
+        ]
+        .into_iter()
+        .filter_map(|v| v.as_deref())
+        .chain([self.enabled.as_str(), self.uri.as_str()])
     }
 }
 
@@ -626,6 +676,22 @@ impl Manifest {
                 ensure!(
                     !env.is_empty() && !env.starts_with("WAGATE_"),
                     "plugin `{name}`: socketio: `{env}` is not a variable a plugin may claim (WAGATE_* are the host's)"
+                );
+            }
+        }
+        for (broker, env) in &self.broker_env {
+            ensure!(
+                self.implements(World::Dialect),
+                "plugin `{name}`: broker_env needs the dialect world"
+            );
+            ensure!(
+                matches!(env.transport.as_str(), "nats" | "rabbitmq"),
+                "plugin `{name}`: broker_env.{broker}: transport must be `nats` or `rabbitmq`"
+            );
+            for var in env.names() {
+                ensure!(
+                    !var.is_empty() && !var.starts_with("WAGATE_"),
+                    "plugin `{name}`: broker_env.{broker}: `{var}` is not a variable a plugin may claim (WAGATE_* are the host's)"
                 );
             }
         }

@@ -203,6 +203,25 @@ impl PluginHost {
         out
     }
 
+    /// The `[broker_env]` declarations of the mounted dialects: (dialect, broker name,
+    /// variables). An unmounted dialect configures no broker.
+    pub fn broker_env(&self) -> Vec<(String, String, manifest::BrokerEnv)> {
+        let set = self.inner.set.load();
+        let mut out: Vec<(String, String, manifest::BrokerEnv)> = Vec::new();
+        for m in &set.mounts {
+            let manifest = &m.dialect.manifest;
+            for (broker, env) in &manifest.broker_env {
+                if !out
+                    .iter()
+                    .any(|(d, b, _)| d == &manifest.name && b == broker)
+                {
+                    out.push((manifest.name.clone(), broker.clone(), env.clone()));
+                }
+            }
+        }
+        out
+    }
+
     /// Route by longest mount prefix; None if no mount matches (server then 404s).
     /// Runs the mount's auth plugins in order (allow/deny/skip), then the dialect.
     pub async fn handle(&self, req: http::Request<Bytes>) -> Option<http::Response<Bytes>> {

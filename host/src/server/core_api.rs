@@ -16,6 +16,8 @@
 //! | GET/PUT | /core/instances/{i}/settings | the instance's behaviour switches `{reject_calls, call_reply?, ignore_groups, always_online, read_messages, read_status, sync_full_history}` (all off by default; a PUT replaces them all, omitted ones off) |
 //! | GET/PUT/DELETE | /core/instances/{i}/media-download | the instance's choice of inbound media to download `{enabled?, kinds?, max_bytes?}` (`null`: the deployment's `[whatsapp.media]`) / set it / back to the default |
 //! | PUT/DELETE | /core/instances/{i}/integrations/{sink} | create or replace `{url, settings: {..}, secret_headers?: {name: value}, enabled?}` (`secret_headers` absent: the held ones are kept) / remove |
+//! | GET | /core/instances/{i}/brokers | the instance's message-broker destinations |
+//! | GET/PUT/DELETE | /core/instances/{i}/brokers/{name} | one / create or replace `{events?, enabled?}` (events rendered as core JSON; `name` is a configured broker) / remove with its queued deliveries |
 //! | POST | /core/instances/{i}/messages | send text `{to, text}` |
 //! | POST | /core/instances/{i}/messages/media | send media `{to, kind, data\|url, mimetype?, file_name?, caption?, duration_secs?, quoted?, mentions?}` |
 //! | POST | /core/instances/{i}/messages/{id}/reaction | react `{emoji}` (`""` takes it off) -> `{message, reaction}` |
@@ -118,6 +120,8 @@ fn route_label(seg: &[&str]) -> &'static str {
         ["instances", _, "settings"] => "core:settings",
         ["instances", _, "profile"] => "core:profile",
         ["instances", _, "presence", "subscribe"] => "core:presence_subscribe",
+        ["instances", _, "brokers"] => "core:brokers",
+        ["instances", _, "brokers", _] => "core:broker",
         ["instances", _, "messages"] => "core:send",
         ["instances", _, "messages", "media"] => "core:send_media",
         ["instances", _, "messages", _, "media"] => "core:media",
@@ -269,6 +273,39 @@ async fn dispatch(
             }
             _ => Err(ApiError::method_not_allowed()),
         },
+        ["instances", i, "brokers"] if m == Method::GET => {
+            ok(&core.list_brokers(p, &InstanceRef::parse(i)).await?)
+        }
+        ["instances", i, "brokers", name] => {
+            let which = InstanceRef::parse(i);
+            let none = || {
+                ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "not_found",
+                    format!("the instance has no destination for broker `{name}`"),
+                )
+            };
+            match *m {
+                Method::GET => ok(&core.get_broker(p, &which, name).await?.ok_or_else(none)?),
+                Method::PUT => {
+                    let body: BrokerBody = req.json()?;
+                    let spec = crate::core::brokers::BrokerSpec {
+                        broker: name.to_string(),
+                        events: body.events,
+                        enabled: body.enabled,
+                    };
+                    ok(&core.set_broker(p, &which, NATIVE_DIALECT, spec).await?)
+                }
+                Method::DELETE => {
+                    if core.delete_broker(p, &which, name).await? {
+                        no_content()
+                    } else {
+                        Err(none())
+                    }
+                }
+                _ => Err(ApiError::method_not_allowed()),
+            }
+        }
         ["instances", i, "integrations", sink] if m == Method::PUT => {
             if !sinks.contains(*sink) {
                 return Err(ApiError::new(
@@ -477,4 +514,14 @@ impl MediaBody {
             },
         ))
     }
+}
+
+/// `PUT /core/instances/{i}/brokers/{name}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BrokerBody {
+    #[serde(default)]
+    events: Vec<String>,
+    #[serde(default = "enabled_by_default")]
+    enabled: bool,
 }

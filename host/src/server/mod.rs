@@ -59,6 +59,8 @@ pub struct App {
     pub cors: Option<cors::Cors>,
     /// Socket.IO for the dialect that declares it, when switched on (see [`socketio`]).
     pub socketio: Option<socketio::SocketIoServer>,
+    /// The message brokers' clients (their counters are served at `/metrics`).
+    pub brokers: std::sync::Arc<crate::events::brokers::Brokers>,
 }
 
 impl App {
@@ -478,6 +480,7 @@ fn metrics_text(app: &App) -> String {
     );
     extra.push_str(&app.core.link().metrics_text());
     extra.push_str(&app.plugins.metrics_text());
+    extra.push_str(&app.brokers.metrics_text(app.core.store()));
     app.metrics.render(&extra)
 }
 

@@ -69,6 +69,9 @@ pub const WEBHOOKS_BY_INSTANCE: MultimapTableDefinition<&str, &str> =
 /// transaction as the outbox event (fan-out at write), drained by the dispatcher in
 /// key order, so each destination receives its instance's events in order.
 pub const DELIVERY_QUEUE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("delivery_queue");
+/// broker name -> `core::brokers::GlobalBroker`: the brokers whose `global` switch is
+/// on this run (rewritten at start from the configuration). Read by the fan-out.
+pub const BROKER_GLOBALS: TableDefinition<&str, &[u8]> = TableDefinition::new("broker_globals");
 /// dead-letter id -> `DeadLetter`: deliveries that failed for good, for an operator
 /// to list and replay.
 pub const DEAD_LETTERS: TableDefinition<&str, &[u8]> = TableDefinition::new("dead_letters");

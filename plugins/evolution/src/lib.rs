@@ -28,6 +28,8 @@
 //! | GET | /webhook/find/{instanceName} | the instance's webhook or `null` |
 //! | POST | /websocket/set/{instanceName} | `{websocket:{enabled, events?}}`: what its Socket.IO namespace gets (see websocket.rs) |
 //! | GET | /websocket/find/{instanceName} | the instance's websocket settings or `null` |
+//! | POST | /rabbitmq/set/{instanceName}, /nats/set/{instanceName} | `{rabbitmq:{enabled, events?}}` / `{nats:{...}}`: the instance's events into the broker (see brokers.rs) |
+//! | GET | /rabbitmq/find/{instanceName}, /nats/find/{instanceName} | the stored row or `null` |
 //! | POST | /chatwoot/set/{instanceName} | Evolution's `ChatwootDto` -> the `chatwoot` integration (see chatwoot.rs) |
 //! | GET | /chatwoot/find/{instanceName} | the integration in Evolution's shape, token masked, `webhook_url` |
 //! | POST | /chat/whatsappNumbers, findContacts, fetchProfilePictureUrl, updateBlockStatus /{instanceName} | see contacts.rs |
@@ -79,6 +81,7 @@
 use wagate_plugin_sdk::dialect::Guest;
 use wagate_plugin_sdk::prelude::*;
 
+mod brokers;
 mod chat;
 mod chatwoot;
 mod contacts;
@@ -207,6 +210,18 @@ fn router() -> Router {
         })
         .get("/websocket/find/{instanceName}", |r, p| {
             run(r, p, websocket::find)
+        })
+        .post("/rabbitmq/set/{instanceName}", |r, p| {
+            run(r, p, brokers::rabbitmq_set)
+        })
+        .get("/rabbitmq/find/{instanceName}", |r, p| {
+            run(r, p, brokers::rabbitmq_find)
+        })
+        .post("/nats/set/{instanceName}", |r, p| {
+            run(r, p, brokers::nats_set)
+        })
+        .get("/nats/find/{instanceName}", |r, p| {
+            run(r, p, brokers::nats_find)
         })
         .post("/chatwoot/set/{instanceName}", |r, p| {
             run(r, p, chatwoot::set)

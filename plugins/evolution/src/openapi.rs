@@ -492,6 +492,7 @@ pub(crate) fn document() -> String {
         .chain(presence_paths())
         .chain(content_paths())
         .chain(settings_paths())
+        .chain(crate::brokers::openapi_paths())
     {
         doc["paths"][path] = item;
     }

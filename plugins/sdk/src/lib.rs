@@ -168,6 +168,8 @@ pub mod core {
     use crate::types::{Group, GroupCreate, GroupSetting, ParticipantAction, ParticipantResult};
     // Contacts (issue 16).
     use crate::types::{Contact, NumberCheck};
+    // Message brokers (issue 21).
+    use crate::types::{BrokerDestination, BrokerSpec};
 
     core_ops! {
         /// Create an instance in the caller's organisation (`manage`).
@@ -224,6 +226,10 @@ pub mod core {
         fn set_integration(which: &InstanceRef, spec: &IntegrationSpec) -> Result<Integration, CoreError>;
         /// Remove the instance's integration with `sink` (`manage`).
         fn delete_integration(which: &InstanceRef, sink: &str) -> Result<bool, CoreError>;
+        /// The instance's destination for the configured broker `broker` (`manage`).
+        fn get_broker(which: &InstanceRef, broker: &str) -> Result<Option<BrokerDestination>, CoreError>;
+        /// Create or replace the instance's destination for `spec.broker`, rendered by this dialect (`manage`).
+        fn set_broker(which: &InstanceRef, spec: &BrokerSpec) -> Result<BrokerDestination, CoreError>;
         /// Normalise a number or JID the way core does.
         fn normalize_jid(input: &str) -> Result<String, CoreError>;
         /// Count one hit against a host-kept rate-limit bucket.

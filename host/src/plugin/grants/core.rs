@@ -326,6 +326,32 @@ impl wit_core::Host for CoreView<'_> {
         core_op!(self, |core, p| core.set_integration(&p, &which, spec).await)
     }
 
+    async fn get_broker(
+        &mut self,
+        which: wit::InstanceRef,
+        broker: String,
+    ) -> wasmtime::Result<Result<Option<wit::BrokerDestination>, wit::CoreError>> {
+        let which = which.into();
+        core_op!(self, |core, p| core
+            .get_broker(&p, &which, &broker)
+            .await
+            .map(|d| d.map(Into::into)))
+    }
+
+    async fn set_broker(
+        &mut self,
+        which: wit::InstanceRef,
+        spec: wit::BrokerSpec,
+    ) -> wasmtime::Result<Result<wit::BrokerDestination, wit::CoreError>> {
+        let which = which.into();
+        // The destination renders through the dialect that sets it.
+        let dialect = self.base.plugin.name.clone();
+        let spec: crate::core::brokers::BrokerSpec = spec.into();
+        core_op!(self, |core, p| core
+            .set_broker(&p, &which, &dialect, spec)
+            .await)
+    }
+
     async fn delete_integration(
         &mut self,
         which: wit::InstanceRef,

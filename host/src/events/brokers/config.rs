@@ -1,0 +1,287 @@
+//! Which brokers exist: `[brokers.<name>]` in wagate.toml, and the brokers a mounted
+//! dialect declares from the environment (`[broker_env.<name>]` in its manifest:
+//! Evolution's `RABBITMQ_ENABLED`, `RABBITMQ_URI`, ...). A wagate.toml broker wins over
+//! a dialect's of the same name.
+//!
+//! ```toml
+//! [brokers.events]
+//! transport = "nats"                 # or "rabbitmq"
+//! uri = "nats://127.0.0.1:4222"      # amqp://user:pass@host:5672/%2f for RabbitMQ
+//! exchange = "wagate"                # RabbitMQ: the exchange of global deliveries
+//! prefix = ""                        # global subjects / queue names: <prefix>.<event>
+//! declare = true                     # RabbitMQ: declare exchanges and queues as Evolution does
+//! global = false                     # every instance's events, not only those set per instance
+//! dialect = "core"                   # who renders global deliveries (a dialect's name)
+//! events = []                        # core event kinds of global deliveries; empty: all
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use anyhow::{bail, ensure};
+use serde::Deserialize;
+
+use crate::core::brokers::GlobalBroker;
+use crate::core::model::{EventPayload, NATIVE_DIALECT};
+use crate::plugin::manifest::BrokerEnv;
+
+/// A broker's protocol.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    /// NATS with JetStream: a stream must capture the subjects.
+    Nats = 0,
+    /// RabbitMQ (AMQP 0-9-1) with publisher confirms.
+    Rabbitmq = 1,
+}
+
+impl Transport {
+    /// Its name in configuration and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Nats => "nats",
+            Transport::Rabbitmq => "rabbitmq",
+        }
+    }
+}
+
+/// `[brokers.<name>]` in wagate.toml.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrokerConfig {
+    /// `nats` or `rabbitmq`.
+    pub transport: Transport,
+    /// The server: `nats://host:4222`, `amqp://user:pass@host:5672/%2f` (`tls://`,
+    /// `amqps://` for TLS).
+    pub uri: String,
+    /// RabbitMQ: the exchange of global deliveries (default `wagate`).
+    #[serde(default)]
+    pub exchange: Option<String>,
+    /// Global subjects / queue names are `<prefix>.<event>`.
+    #[serde(default)]
+    pub prefix: Option<String>,
+    /// RabbitMQ: declare exchanges and queues before the first publish (default on).
+    #[serde(default = "yes")]
+    pub declare: bool,
+    /// Every instance's events, without a per-instance set.
+    #[serde(default)]
+    pub global: bool,
+    /// The dialect that renders global deliveries (default: the native JSON).
+    #[serde(default)]
+    pub dialect: Option<String>,
+    /// Core event kinds of global deliveries; empty: all.
+    #[serde(default)]
+    pub events: Vec<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// One broker as the clients use it.
+#[derive(Clone, Debug)]
+pub struct BrokerSettings {
+    /// Its name (`[brokers.<name>]`, or the dialect's `[broker_env.<name>]`).
+    pub name: String,
+    /// Its protocol.
+    pub transport: Transport,
+    /// The server's URI.
+    pub uri: String,
+    /// RabbitMQ: the exchange of global deliveries.
+    pub exchange: String,
+    /// Global subjects / queue names: `<prefix>.<event>`.
+    pub prefix: Option<String>,
+    /// RabbitMQ: declare the exchange and a durable queue per routing key before the
+    /// first publish to them; `false`: they must exist (a missing exchange is an error).
+    pub declare: bool,
+    /// Every instance's events go to it.
+    pub global: bool,
+    /// Renders global deliveries.
+    pub dialect: String,
+    /// Core kinds of global deliveries; empty: all.
+    pub events: Vec<String>,
+    /// Global deliveries: the rendered event names selected by a dialect's per-event
+    /// variables (`MESSAGES_UPSERT`), `None`: every name.
+    pub rendered_events: Option<BTreeSet<String>>,
+}
+
+impl BrokerSettings {
+    /// Whether a global delivery of the event rendered as `name` (dotted) is selected.
+    pub fn rendered_events_allow(&self, name: &str) -> bool {
+        self.rendered_events.as_ref().is_none_or(|set| {
+            let upper: String = name
+                .chars()
+                .map(|c| match c {
+                    '.' | '-' => '_',
+                    c => c.to_ascii_uppercase(),
+                })
+                .collect();
+            set.contains(&upper)
+        })
+    }
+
+    /// What the fan-out needs to know of a global broker.
+    pub fn global_broker(&self) -> Option<GlobalBroker> {
+        self.global.then(|| GlobalBroker {
+            name: self.name.clone(),
+            dialect: self.dialect.clone(),
+            events: self.events.clone(),
+        })
+    }
+}
+
+/// Reads wagate.toml's brokers and the dialects' variables (`env` reads one).
+pub fn resolve(
+    toml: &BTreeMap<String, BrokerConfig>,
+    dialects: &[(String, String, BrokerEnv)],
+    env: impl Fn(&str) -> Option<String>,
+    env_vars: impl Fn() -> Vec<(String, String)>,
+) -> anyhow::Result<Vec<BrokerSettings>> {
+    let mut out: BTreeMap<String, BrokerSettings> = BTreeMap::new();
+    for (name, c) in toml {
+        ensure!(
+            !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
+            "[brokers.{name}]: a broker name is letters, digits, `-` and `_`"
+        );
+        ensure!(!c.uri.is_empty(), "[brokers.{name}]: uri is empty");
+        for kind in &c.events {
+            ensure!(
+                EventPayload::KINDS.contains(&kind.as_str()),
+                "[brokers.{name}]: unknown event `{kind}`; known: {}",
+                EventPayload::KINDS.join(", ")
+            );
+        }
+        out.insert(
+            name.clone(),
+            BrokerSettings {
+                name: name.clone(),
+                transport: c.transport,
+                uri: c.uri.clone(),
+                exchange: c.exchange.clone().unwrap_or_else(|| "wagate".into()),
+                prefix: c.prefix.clone(),
+                declare: c.declare,
+                global: c.global,
+                dialect: c
+                    .dialect
+                    .clone()
+                    .unwrap_or_else(|| NATIVE_DIALECT.to_string()),
+                events: c.events.clone(),
+                rendered_events: None,
+            },
+        );
+    }
+    for (dialect, name, decl) in dialects {
+        let var = |v: &Option<String>| v.as_deref().and_then(&env).filter(|s| !s.is_empty());
+        if env(&decl.enabled).as_deref() != Some("true") {
+            continue;
+        }
+        if out.contains_key(name) {
+            tracing::info!(broker = %name, %dialect, "wagate.toml configures this broker; the dialect's variables are ignored");
+            continue;
+        }
+        let Some(uri) = env(&decl.uri).filter(|u| !u.is_empty()) else {
+            bail!(
+                "{} is true but {} is empty (broker `{name}` of the {dialect} dialect)",
+                decl.enabled,
+                decl.uri
+            );
+        };
+        let transport = match decl.transport.as_str() {
+            "nats" => Transport::Nats,
+            _ => Transport::Rabbitmq,
+        };
+        let rendered_events = decl.events_prefix.as_deref().map(|prefix| {
+            env_vars()
+                .into_iter()
+                .filter(|(_, v)| v == "true")
+                .filter_map(|(k, _)| k.strip_prefix(prefix).map(str::to_string))
+                .collect()
+        });
+        out.insert(
+            name.clone(),
+            BrokerSettings {
+                name: name.clone(),
+                transport,
+                uri,
+                exchange: var(&decl.exchange)
+                    .or_else(|| decl.default_exchange.clone())
+                    .unwrap_or_else(|| "wagate".into()),
+                prefix: var(&decl.prefix),
+                declare: true,
+                global: var(&decl.global_enabled).as_deref() == Some("true"),
+                dialect: dialect.clone(),
+                events: Vec::new(),
+                rendered_events,
+            },
+        );
+    }
+    Ok(out.into_values().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn evolution_rabbit() -> BrokerEnv {
+        BrokerEnv {
+            transport: "rabbitmq".into(),
+            enabled: "RABBITMQ_ENABLED".into(),
+            uri: "RABBITMQ_URI".into(),
+            exchange: Some("RABBITMQ_EXCHANGE_NAME".into()),
+            default_exchange: Some("evolution_exchange".into()),
+            global_enabled: Some("RABBITMQ_GLOBAL_ENABLED".into()),
+            prefix: Some("RABBITMQ_PREFIX_KEY".into()),
+            events_prefix: Some("RABBITMQ_EVENTS_".into()),
+        }
+    }
+
+    #[test]
+    fn evolution_variables_make_a_broker() {
+        let vars = [
+            ("RABBITMQ_ENABLED", "true"),
+            ("RABBITMQ_URI", "amqp://localhost"),
+            ("RABBITMQ_GLOBAL_ENABLED", "true"),
+            ("RABBITMQ_EVENTS_MESSAGES_UPSERT", "true"),
+            ("RABBITMQ_EVENTS_CHATS_UPDATE", "false"),
+        ];
+        let env = |k: &str| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        };
+        let all = || {
+            vars.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let dialects = [("evolution".into(), "rabbitmq".into(), evolution_rabbit())];
+        let got = resolve(&BTreeMap::new(), &dialects, env, all).unwrap();
+        assert_eq!(got.len(), 1);
+        let b = &got[0];
+        assert_eq!(
+            (b.name.as_str(), b.transport, b.exchange.as_str(), b.global),
+            ("rabbitmq", Transport::Rabbitmq, "evolution_exchange", true)
+        );
+        assert!(b.rendered_events_allow("messages.upsert"));
+        assert!(!b.rendered_events_allow("chats.update"));
+        // Not enabled: no broker.
+        let off = |k: &str| {
+            if k == "RABBITMQ_URI" {
+                Some("amqp://x".into())
+            } else {
+                None
+            }
+        };
+        assert!(
+            resolve(&BTreeMap::new(), &dialects, off, Vec::new)
+                .unwrap()
+                .is_empty()
+        );
+        // Enabled without a URI: a clear error.
+        let no_uri = |k: &str| (k == "RABBITMQ_ENABLED").then(|| "true".to_string());
+        let err = resolve(&BTreeMap::new(), &dialects, no_uri, Vec::new).unwrap_err();
+        assert!(err.to_string().contains("RABBITMQ_URI is empty"), "{err}");
+    }
+}
