@@ -1064,6 +1064,43 @@ fn group_and_number_routes_reach_the_server_as_iqs() {
     );
 }
 
+/// A gateway whose instance `shop` (org `acme`) was paired on the sim, set up by
+/// `prepare` and given a native webhook to `rx` for `event`, then restarted on the real
+/// link against `server` with a seeded device, and open there.
+struct Resumed {
+    gw: Gateway,
+    key: String,
+    _tmp: tempfile::TempDir,
+}
+
+fn resume_on_the_real_link(
+    server: &FakeWhatsApp,
+    rx: &receiver::Receiver,
+    event: &str,
+    prepare: impl FnOnce(&Gateway, &str),
+) -> Resumed {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let gw = Gateway::start_on(&data, &[]);
+    let key = gw.org_with_key("acme", None);
+    let (instance, _) = gw.connected_instance(&key, "shop");
+    let id = instance["id"].as_str().expect("instance id").to_string();
+    prepare(&gw, &key);
+    let (s, v) = gw.call(
+        "PUT",
+        "/core/instances/shop/webhooks",
+        Some(&key),
+        Some(json!([{"url": rx.url("hook"), "events": [event]}])),
+    );
+    assert_eq!(s, 200, "{v}");
+    gw.stop();
+    seed_paired_device(&data, &id, None);
+    let url = server.url();
+    let gw = Gateway::start_on(&data, &["--link", "whatsapp", "--whatsapp-url", &url]);
+    gw.wait_state(&key, "shop", "open");
+    Resumed { gw, key, _tmp: tmp }
+}
+
 /// Issue 17: an instance that rejects calls declines an offered call on the wire (the
 /// `<call><reject call-id=…>` stanza whatsapp-rust builds) and reports it, declined, as a
 /// `call` event to its native webhook; with the setting off, the call is only reported.
@@ -1073,33 +1110,17 @@ fn a_call_offered_by_the_server_is_rejected_by_the_instances_setting() {
 
     let server = FakeWhatsApp::start();
     let rx = receiver::Receiver::start();
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-
-    // Paired before (on the sim), rejecting calls; then resumed on the real link.
-    let gw = Gateway::start_on(&data, &[]);
-    let key = gw.org_with_key("acme", None);
-    let (instance, _) = gw.connected_instance(&key, "shop");
-    let id = instance["id"].as_str().expect("instance id").to_string();
-    let (s, v) = gw.call(
-        "PUT",
-        "/core/instances/shop/settings",
-        Some(&key),
-        Some(json!({"reject_calls": true})),
-    );
-    assert_eq!(s, 200, "{v}");
-    let (s, v) = gw.call(
-        "PUT",
-        "/core/instances/shop/webhooks",
-        Some(&key),
-        Some(json!([{"url": rx.url("hook"), "events": ["call"]}])),
-    );
-    assert_eq!(s, 200, "{v}");
-    gw.stop();
-    seed_paired_device(&data, &id, None);
-    let url = server.url();
-    let gw = Gateway::start_on(&data, &["--link", "whatsapp", "--whatsapp-url", &url]);
-    gw.wait_state(&key, "shop", "open");
+    // Paired before, rejecting calls; then resumed on the real link.
+    let resumed = resume_on_the_real_link(&server, &rx, "call", |gw, key| {
+        let (s, v) = gw.call(
+            "PUT",
+            "/core/instances/shop/settings",
+            Some(key),
+            Some(json!({"reject_calls": true})),
+        );
+        assert_eq!(s, 200, "{v}");
+    });
+    let (gw, key) = (&resumed.gw, &resumed.key);
 
     let offer = |call_id: &str| {
         NodeBuilder::new("call")
@@ -1134,7 +1155,7 @@ fn a_call_offered_by_the_server_is_rejected_by_the_instances_setting() {
     let (s, _) = gw.call(
         "PUT",
         "/core/instances/shop/settings",
-        Some(&key),
+        Some(key),
         Some(json!({})),
     );
     assert_eq!(s, 200);
@@ -1167,29 +1188,13 @@ fn presence_subscriptions_and_updates_cross_the_real_link() {
 
     let server = FakeWhatsApp::start();
     let rx = receiver::Receiver::start();
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let gw = Gateway::start_on(&data, &[]);
-    let key = gw.org_with_key("acme", None);
-    let (instance, _) = gw.connected_instance(&key, "shop");
-    let id = instance["id"].as_str().expect("instance id").to_string();
-    let (s, v) = gw.call(
-        "PUT",
-        "/core/instances/shop/webhooks",
-        Some(&key),
-        Some(json!([{"url": rx.url("hook"), "events": ["presence_update"]}])),
-    );
-    assert_eq!(s, 200, "{v}");
-    gw.stop();
-    seed_paired_device(&data, &id, None);
-    let url = server.url();
-    let gw = Gateway::start_on(&data, &["--link", "whatsapp", "--whatsapp-url", &url]);
-    gw.wait_state(&key, "shop", "open");
+    let resumed = resume_on_the_real_link(&server, &rx, "presence_update", |_, _| {});
+    let (gw, key) = (&resumed.gw, &resumed.key);
 
     let (s, v) = gw.call(
         "POST",
         "/core/instances/shop/presence/subscribe",
-        Some(&key),
+        Some(key),
         Some(json!({"who": PEER})),
     );
     assert_eq!(s, 200, "{v}");

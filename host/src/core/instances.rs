@@ -6,7 +6,7 @@ use super::Core;
 use super::authz::{can_see, instance_not_found, require};
 use super::model::{
     Capabilities, Capability, ConnectInfo, ConnectionState, CoreError, CoreResult, CreateOptions,
-    CreatedInstance, EventPayload, Instance, InstanceRef, InstanceStats, Principal,
+    CreatedInstance, EventPayload, Instance, InstanceRef, InstanceStats, Principal, Resource,
 };
 use crate::core::outbox;
 use crate::core::records::{
@@ -51,6 +51,33 @@ impl Drop for DeletingGuard<'_> {
 }
 
 impl Core {
+    /// Changes one stored instance record in its own commit (`not-found` when the
+    /// instance went meanwhile): the per-instance choices kept on the record
+    /// (settings, media download, profile) are written through here.
+    pub(crate) async fn update_record(
+        &self,
+        instance_id: &str,
+        change: impl Fn(&mut InstanceRecord) + Send + 'static,
+    ) -> CoreResult<()> {
+        let id = instance_id.to_string();
+        self.store
+            .write(move |tx| {
+                let mut table = tx.open_table(tables::INSTANCES).map_err(internal)?;
+                let Some(mut rec) = get_json::<_, InstanceRecord>(&table, id.as_str())? else {
+                    return Err(CoreError::NotFound(
+                        Resource::Instance,
+                        "instance not found".into(),
+                    ));
+                };
+                change(&mut rec);
+                table
+                    .insert(id.as_str(), encode(&rec).as_slice())
+                    .map_err(internal)?;
+                Ok(())
+            })
+            .await
+    }
+
     /// Creates an instance in the caller's org and mints its token (shown once).
     pub async fn create_instance(&self, p: &Principal, name: &str) -> CoreResult<CreatedInstance> {
         self.create_instance_with(p, name, &CreateOptions::default())

@@ -3,9 +3,7 @@
 //! message, before any byte is fetched).
 
 use super::Core;
-use super::model::{Capability, CoreError, CoreResult, InstanceRef, Principal, Resource};
-use super::records::InstanceRecord;
-use crate::store::{encode, get_json, internal, tables};
+use super::model::{Capability, CoreResult, InstanceRef, Principal};
 use crate::whatsapp::MediaDownload;
 
 impl Core {
@@ -27,24 +25,11 @@ impl Core {
         choice: Option<MediaDownload>,
     ) -> CoreResult<Option<MediaDownload>> {
         let record = self.authorize(p, which, Capability::Manage)?;
-        let id = record.instance.id.clone();
         let stored = choice.clone();
-        self.store
-            .write(move |tx| {
-                let mut table = tx.open_table(tables::INSTANCES).map_err(internal)?;
-                let Some(mut rec) = get_json::<_, InstanceRecord>(&table, id.as_str())? else {
-                    return Err(CoreError::NotFound(
-                        Resource::Instance,
-                        "instance not found".into(),
-                    ));
-                };
-                rec.media_download = stored.clone();
-                table
-                    .insert(id.as_str(), encode(&rec).as_slice())
-                    .map_err(internal)?;
-                Ok(())
-            })
-            .await?;
+        self.update_record(&record.instance.id, move |rec| {
+            rec.media_download = stored.clone()
+        })
+        .await?;
         self.link
             .set_media_download(&record.instance.id, choice.clone());
         Ok(choice)

@@ -10,9 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use super::Core;
 use super::jid;
-use super::model::{Capability, CoreError, CoreResult, InstanceRef, Principal, Resource};
+use super::model::{Capability, CoreError, CoreResult, InstanceRef, Principal};
 use super::records::InstanceRecord;
-use crate::store::{encode, get_json, internal, tables};
 use crate::whatsapp::LinkProfile;
 
 /// WhatsApp's longest push name.
@@ -147,22 +146,7 @@ impl Core {
     }
 
     async fn keep_profile(&self, instance_id: &str, profile: Profile) -> CoreResult<()> {
-        let id = instance_id.to_string();
-        self.store
-            .write(move |tx| {
-                let mut table = tx.open_table(tables::INSTANCES).map_err(internal)?;
-                let Some(mut rec) = get_json::<_, InstanceRecord>(&table, id.as_str())? else {
-                    return Err(CoreError::NotFound(
-                        Resource::Instance,
-                        "instance not found".into(),
-                    ));
-                };
-                rec.profile = Some(profile.clone());
-                table
-                    .insert(id.as_str(), encode(&rec).as_slice())
-                    .map_err(internal)?;
-                Ok(())
-            })
+        self.update_record(instance_id, move |rec| rec.profile = Some(profile.clone()))
             .await
     }
 }

@@ -7,9 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::Core;
-use super::model::{Capability, CoreError, CoreResult, InstanceRef, Principal, Resource};
-use super::records::InstanceRecord;
-use crate::store::{encode, get_json, internal, tables};
+use super::model::{Capability, CoreError, CoreResult, InstanceRef, Principal};
 
 /// The longest reply a rejected caller gets.
 pub const MAX_CALL_REPLY_CHARS: usize = 4_096;
@@ -80,24 +78,11 @@ impl Core {
     ) -> CoreResult<InstanceSettings> {
         settings.validate()?;
         let record = self.authorize(p, which, Capability::Manage)?;
-        let id = record.instance.id.clone();
         let stored = settings.clone();
-        self.store
-            .write(move |tx| {
-                let mut table = tx.open_table(tables::INSTANCES).map_err(internal)?;
-                let Some(mut rec) = get_json::<_, InstanceRecord>(&table, id.as_str())? else {
-                    return Err(CoreError::NotFound(
-                        Resource::Instance,
-                        "instance not found".into(),
-                    ));
-                };
-                rec.behaviour = stored.clone();
-                table
-                    .insert(id.as_str(), encode(&rec).as_slice())
-                    .map_err(internal)?;
-                Ok(())
-            })
-            .await?;
+        self.update_record(&record.instance.id, move |rec| {
+            rec.behaviour = stored.clone()
+        })
+        .await?;
         self.apply_settings(&record.instance.id, &record.behaviour, &settings)
             .await;
         Ok(settings)
