@@ -1,6 +1,8 @@
 //! Incoming calls. WhatsApp Web cannot take a call, so the gateway reports each one
 //! (a `call` event) and, by the instance's settings, declines it and texts the caller.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use super::Core;
@@ -24,7 +26,7 @@ impl Core {
     /// then sends the instance's call reply (a stored message with its own event).
     /// A call delivered late (`offline`) is only reported: the caller has hung up.
     pub async fn ingest_call(
-        &self,
+        self: &Arc<Self>,
         instance_id: &str,
         call: IncomingCall,
     ) -> CoreResult<CallReport> {
@@ -49,13 +51,15 @@ impl Core {
         self.store
             .write(move |tx| outbox::append(tx, &event).map(|_| ()))
             .await?;
-        if live
-            && let Some(reply) = settings.call_reply()
-            && let Err(e) = self
-                .reply_to_caller(&record.instance, &report.call, reply)
-                .await
-        {
-            tracing::warn!(instance = %instance_id, call = %report.call.id, error = %e, "replying to a caller");
+        // The reply is a send (seconds at worst): off the ingest path.
+        if live && let Some(reply) = settings.call_reply() {
+            let (core, reply) = (self.clone(), reply.to_string());
+            let (instance, call) = (record.instance.clone(), report.call.clone());
+            tokio::spawn(async move {
+                if let Err(e) = core.reply_to_caller(&instance, &call, &reply).await {
+                    tracing::warn!(instance = %instance.id, call = %call.id, error = %e, "replying to a caller");
+                }
+            });
         }
         Ok(report)
     }

@@ -45,7 +45,7 @@ impl Core {
 
     /// Ingests one event the link reported (the ingest loop calls it for each; tests
     /// drive it directly).
-    pub async fn handle_link_event(&self, event: LinkEvent) -> CoreResult<()> {
+    pub async fn handle_link_event(self: &Arc<Self>, event: LinkEvent) -> CoreResult<()> {
         match event {
             LinkEvent::Connected {
                 instance_id,
@@ -53,6 +53,7 @@ impl Core {
             } => {
                 self.record_state(&instance_id, ConnectionState::Open, Some(Some(owner_jid)))
                     .await?;
+                self.refresh_profile_later(&instance_id);
                 // As Evolution's `alwaysOnline` (Baileys' mark-online-on-connect): only
                 // an instance that asks for it shows online; the others stay quiet so
                 // the phone keeps its notifications.
@@ -343,21 +344,8 @@ impl Core {
 async fn run_ingest(core: Weak<Core>, mut events: UnboundedReceiver<LinkEvent>) {
     while let Some(event) = events.recv().await {
         let Some(core) = core.upgrade() else { return };
-        let opened = match &event {
-            LinkEvent::Connected { instance_id, .. } => Some(instance_id.clone()),
-            _ => None,
-        };
         if let Err(e) = core.handle_link_event(event).await {
             tracing::warn!(error = %e, "ingesting a link event");
-        }
-        // The account's profile, kept for listings: asked of WhatsApp off the ingest
-        // path (a round trip per session that opens).
-        if let Some(id) = opened {
-            tokio::spawn(async move {
-                if let Err(e) = core.refresh_own_profile(&id).await {
-                    tracing::debug!(instance = %id, error = %e, "reading the account's profile");
-                }
-            });
         }
     }
 }

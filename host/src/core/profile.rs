@@ -6,6 +6,8 @@
 //! Reads need `read`; changing this account's name or about text needs `manage` (it
 //! is the account's identity, as every contact sees it).
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use super::Core;
@@ -72,6 +74,17 @@ impl Core {
                 None => self.refresh_own_profile(&record.instance.id).await,
             },
         }
+    }
+
+    /// Refreshes the kept profile off the ingest path (a round trip to WhatsApp per
+    /// session that opens must not hold up other instances' events).
+    pub(crate) fn refresh_profile_later(self: &Arc<Self>, instance_id: &str) {
+        let (core, id) = (self.clone(), instance_id.to_string());
+        tokio::spawn(async move {
+            if let Err(e) = core.refresh_own_profile(&id).await {
+                tracing::debug!(instance = %id, error = %e, "reading the account's profile");
+            }
+        });
     }
 
     /// Asks WhatsApp for this account's profile and keeps it with the instance.

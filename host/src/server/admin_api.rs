@@ -229,7 +229,12 @@ fn bad(msg: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, "invalid", msg)
 }
 
-async fn dispatch(core: &Core, sim_link: Option<&SimLink>, req: &Req, seg: &[&str]) -> ApiResult {
+async fn dispatch(
+    core: &std::sync::Arc<Core>,
+    sim_link: Option<&SimLink>,
+    req: &Req,
+    seg: &[&str],
+) -> ApiResult {
     let m = &req.method;
     match seg {
         ["orgs"] if m == Method::POST => {
