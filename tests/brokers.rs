@@ -426,6 +426,19 @@ fn another_orgs_keys_and_tokens_cannot_read_or_set_an_instances_brokers() {
         );
         assert!(s == 403 || s == 404, "{who} deleted: {s}");
     }
+    // Another org's instance of the same name would share `mine`'s subject on this
+    // broker (routes are named after the instance): refused, naming why.
+    gw.instance(&other, "mine");
+    let (s, v) = gw.call(
+        "PUT",
+        "/core/instances/mine/brokers/nats",
+        Some(&other),
+        Some(json!({})),
+    );
+    assert_eq!(s, 409, "{v}");
+    assert!(v.to_string().contains("already publishes"), "{v}");
+    let (_, list) = gw.call("GET", "/core/instances/mine/brokers", Some(&other), None);
+    assert_eq!(list, json!([]), "nothing stored for the refused one");
     // Evolution: one instance's token on another instance.
     let a = open_instance(&gw, KEY, "evo-a");
     open_instance(&gw, KEY, "evo-b");

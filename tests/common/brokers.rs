@@ -202,7 +202,7 @@ impl Drop for Rabbit {
 pub struct Got {
     /// NATS subject, or RabbitMQ `<exchange> <routing key>`.
     pub subject: String,
-    /// `Nats-Msg-Id`, or the AMQP `message_id`.
+    /// The `Wagate-Event-Id` header (NATS), or the AMQP `message_id`.
     pub id: String,
     pub body: serde_json::Value,
 }
@@ -250,7 +250,7 @@ pub fn nats_read(url: &str, name: &str, want: usize, within: Duration) -> Vec<Go
             let id = m
                 .headers
                 .as_ref()
-                .and_then(|h| h.get("Nats-Msg-Id"))
+                .and_then(|h| h.get("Wagate-Event-Id"))
                 .map(|v| v.to_string())
                 .unwrap_or_default();
             out.push(Got {

@@ -23,7 +23,7 @@
 //!   the instance. The dispatcher's transport sends broker destinations to the host's
 //!   broker client instead of a sink plugin; a delivery is done only when the broker
 //!   acknowledged it (JetStream `PubAck`, RabbitMQ publisher confirm), and JetStream
-//!   drops a redelivery by its `Nats-Msg-Id` (the event id).
+//!   drops a redelivery by its `Nats-Msg-Id` (the subject and the event id).
 //!
 //! # Per instance and global
 //!
@@ -213,10 +213,21 @@ impl Core {
         let fresh_secret = new_secret("whsec_");
         let now = now_ms();
         let instance_id = record.instance.id;
+        let instance_name = record.instance.name;
         let dialect = dialect.to_string();
         let hook = self
             .store
             .write(move |tx| {
+                // Per-instance routes are named after the instance (Evolution's scheme),
+                // and names are unique per org only: an instance of another org with the
+                // same name on the same broker would share its subject / exchange.
+                if named_alike_elsewhere(tx, &instance_id, &instance_name, &spec.broker)? {
+                    return Err(CoreError::Conflict(format!(
+                        "another instance named `{instance_name}` already publishes to broker `{}` \
+                         (its routes are named after the instance); rename this instance",
+                        spec.broker
+                    )));
+                }
                 let current = find(tx, &instance_id, &spec.broker)?;
                 let hook = Webhook {
                     id: current
@@ -305,6 +316,34 @@ fn find(tx: &WriteTransaction, instance_id: &str, name: &str) -> CoreResult<Opti
         }
     }
     Ok(None)
+}
+
+/// Whether an instance other than `instance_id`, of any org, named `name`, has a
+/// per-instance destination on broker `broker` (their routes would be the same).
+fn named_alike_elsewhere(
+    tx: &WriteTransaction,
+    instance_id: &str,
+    name: &str,
+    broker: &str,
+) -> CoreResult<bool> {
+    let instances = tx.open_table(tables::INSTANCES).map_err(internal)?;
+    let mut others = Vec::new();
+    for row in instances.iter().map_err(internal)? {
+        let (id, value) = row.map_err(internal)?;
+        if id.value() != instance_id {
+            let rec: crate::core::records::InstanceRecord = decode(value.value())?;
+            if rec.instance.name == name {
+                others.push(rec.instance.id);
+            }
+        }
+    }
+    drop(instances);
+    for other in others {
+        if find(tx, &other, broker)?.is_some() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Records which brokers are global this run (called at start, before any event).

@@ -11,6 +11,9 @@ use super::model::{CoreResult, EventPayload, Message};
 use crate::core::outbox;
 use crate::whatsapp::IncomingCall;
 
+/// The longest the ingest loop waits for a call's reject to go out.
+const REJECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// What the `call` event reports.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CallReport {
@@ -39,7 +42,15 @@ impl Core {
         let live = !call.offline;
         let mut rejected = false;
         if live && settings.reject_calls {
-            match self.link.reject_call(instance_id, &call).await {
+            // Awaited (the event says whether it was declined), but bounded: the ingest
+            // loop must not wait long on one session's socket.
+            let reject =
+                tokio::time::timeout(REJECT_TIMEOUT, self.link.reject_call(instance_id, &call));
+            match reject.await.unwrap_or_else(|_| {
+                Err(crate::whatsapp::LinkError::Failed(
+                    "the reject was not sent in time".into(),
+                ))
+            }) {
                 Ok(()) => rejected = true,
                 Err(e) => {
                     tracing::warn!(instance = %instance_id, call = %call.id, error = %e, "rejecting a call")

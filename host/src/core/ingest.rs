@@ -60,7 +60,7 @@ impl Core {
                 if let Some(record) = self.record_by_id(&instance_id)?
                     && record.behaviour.always_online
                 {
-                    self.show_presence(&instance_id, true).await;
+                    self.show_presence(&instance_id, true);
                 }
                 Ok(())
             }
@@ -189,7 +189,7 @@ impl Core {
     /// By the instance's settings, a group message is dropped (`Ok(None)`: neither
     /// stored nor reported) and a contact's message or status update is marked read.
     pub async fn ingest_message(
-        &self,
+        self: &Arc<Self>,
         instance_id: &str,
         inbound: Inbound,
     ) -> CoreResult<Option<Message>> {
@@ -201,8 +201,7 @@ impl Core {
         // instance may still acknowledge them.
         if inbound.chat_jid == STATUS_BROADCAST {
             if settings.read_status && !inbound.from_me {
-                self.auto_read(instance_id, STATUS_BROADCAST, &inbound.sender, &inbound.id)
-                    .await;
+                self.auto_read(instance_id, STATUS_BROADCAST, &inbound.sender, &inbound.id);
             }
             return Ok(None);
         }
@@ -242,8 +241,7 @@ impl Core {
             .commit_with_media(&instance, message, bytes, false)
             .await?;
         if settings.read_messages && !stored.from_me {
-            self.auto_read(instance_id, &stored.chat_jid, &stored.sender, &stored.id)
-                .await;
+            self.auto_read(instance_id, &stored.chat_jid, &stored.sender, &stored.id);
         }
         // The sender becomes a contact (issue 16); failing that loses no message.
         if let Some(from) = from
@@ -256,13 +254,26 @@ impl Core {
         Ok(Some(stored))
     }
 
-    /// Sends the read receipt for a message just stored; a failure costs only the
-    /// receipt.
-    async fn auto_read(&self, instance_id: &str, chat: &str, sender: &str, id: &str) {
+    /// Sends the read receipt for a message just stored, off the ingest path (a write
+    /// to one session's socket must not hold up other instances' events); a failure
+    /// costs only the receipt.
+    fn auto_read(self: &Arc<Self>, instance_id: &str, chat: &str, sender: &str, id: &str) {
+        let core = self.clone();
+        let (instance_id, chat, sender) = (
+            instance_id.to_string(),
+            chat.to_string(),
+            sender.to_string(),
+        );
         let ids = [id.to_string()];
-        if let Err(e) = self.link.mark_read(instance_id, chat, sender, &ids).await {
-            tracing::warn!(instance = %instance_id, message = %id, error = %e, "auto-reading a message");
-        }
+        tokio::spawn(async move {
+            if let Err(e) = core
+                .link
+                .mark_read(&instance_id, &chat, &sender, &ids)
+                .await
+            {
+                tracing::warn!(instance = %instance_id, message = %ids[0], error = %e, "auto-reading a message");
+            }
+        });
     }
 }
 

@@ -158,8 +158,14 @@ impl Core {
         Ok(profile)
     }
 
+    /// Keeps `profile` with the instance, unless the instance paired another account
+    /// meanwhile (a late refresh must not label the new account with the old one).
     async fn keep_profile(&self, instance_id: &str, profile: Profile) -> CoreResult<()> {
-        self.update_record(instance_id, move |rec| rec.profile = Some(profile.clone()))
-            .await
+        self.update_record(instance_id, move |rec| {
+            if rec.instance.owner_jid.as_deref() == Some(profile.jid.as_str()) {
+                rec.profile = Some(profile.clone());
+            }
+        })
+        .await
     }
 }

@@ -4,6 +4,8 @@
 //! happens: calls in `calls.rs`, groups and reads in `ingest.rs`, presence when the
 //! session opens, history when it pairs.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use super::Core;
@@ -71,7 +73,7 @@ impl Core {
     /// Replaces the instance's settings; they apply from the next call, message or
     /// session start on (presence at once when the session is open). Needs `manage`.
     pub async fn set_instance_settings(
-        &self,
+        self: &Arc<Self>,
         p: &Principal,
         which: &InstanceRef,
         settings: InstanceSettings,
@@ -90,7 +92,7 @@ impl Core {
 
     /// Hands the link what it acts on itself, and shows a changed presence at once.
     async fn apply_settings(
-        &self,
+        self: &Arc<Self>,
         instance_id: &str,
         was: &InstanceSettings,
         now: &InstanceSettings,
@@ -100,14 +102,18 @@ impl Core {
         if was.always_online != now.always_online
             && self.link.state(instance_id) == super::model::ConnectionState::Open
         {
-            self.show_presence(instance_id, now.always_online).await;
+            self.show_presence(instance_id, now.always_online);
         }
     }
 
-    /// The presence an opened session shows, by the instance's `always_online`.
-    pub(crate) async fn show_presence(&self, instance_id: &str, always_online: bool) {
-        if let Err(e) = self.link.set_presence(instance_id, always_online).await {
-            tracing::warn!(instance = %instance_id, error = %e, "setting the presence");
-        }
+    /// Shows the account online (or not) by the instance's `always_online`, off the
+    /// caller's path (the ingest loop must not wait on one session's socket).
+    pub(crate) fn show_presence(self: &Arc<Self>, instance_id: &str, always_online: bool) {
+        let (core, id) = (self.clone(), instance_id.to_string());
+        tokio::spawn(async move {
+            if let Err(e) = core.link.set_presence(&id, always_online).await {
+                tracing::warn!(instance = %id, error = %e, "setting the presence");
+            }
+        });
     }
 }

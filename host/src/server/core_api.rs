@@ -46,7 +46,11 @@ use crate::core::model::{
 
 /// Returns the metrics route label and the response. `sinks` are the loaded sink
 /// plugins: what an integration may name.
-pub async fn handle(core: &Core, sinks: &BTreeSet<String>, req: &Req) -> (&'static str, ApiResult) {
+pub async fn handle(
+    core: &std::sync::Arc<Core>,
+    sinks: &BTreeSet<String>,
+    req: &Req,
+) -> (&'static str, ApiResult) {
     let Some(seg) = req.segments("/core") else {
         return ("core:other", Err(ApiError::not_found()));
     };
@@ -157,7 +161,7 @@ struct SendBody {
 }
 
 async fn dispatch(
-    core: &Core,
+    core: &std::sync::Arc<Core>,
     sinks: &BTreeSet<String>,
     p: &Principal,
     req: &Req,

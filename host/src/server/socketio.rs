@@ -131,6 +131,7 @@ struct Ctx {
     core: Arc<Core>,
     plugins: PluginHost,
     dialect: Arc<str>,
+    io: SocketIo,
 }
 
 /// The room of one instance's listeners (in any namespace).
@@ -168,6 +169,7 @@ impl SocketIoServer {
             core,
             plugins,
             dialect: dialect.as_str().into(),
+            io: io.clone(),
         };
         let global = ctx.clone();
         io.ns(
@@ -184,7 +186,11 @@ impl SocketIoServer {
                 let ctx = per_instance.clone();
                 async move {
                     let name = s.ns().trim_start_matches('/').to_string();
-                    ctx.admit(&s, auth.ok(), Some(name)).await
+                    let admitted = ctx.admit(&s, auth.ok(), Some(name)).await;
+                    if admitted.is_err() {
+                        ctx.drop_if_empty(s.ns());
+                    }
+                    admitted
                 }
             }),
         )
@@ -236,6 +242,19 @@ struct Auth {
 }
 
 impl Ctx {
+    /// Drops the namespace at `path` shortly after a refused connection if no socket
+    /// is in it: socketioxide creates a dynamic namespace before its connect handler
+    /// runs, so refused attempts at made-up names would otherwise pile up for ever.
+    fn drop_if_empty(&self, path: &str) {
+        let (io, path) = (self.io.clone(), path.to_string());
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            if io.of(&path).is_some_and(|ns| ns.sockets().is_empty()) {
+                io.delete_ns(&path);
+            }
+        });
+    }
+
     /// Authorises one namespace connection and puts the socket in the rooms of what
     /// it may hear; `instance` is the per-instance namespace's name (`None`: `/`).
     async fn admit(

@@ -26,6 +26,8 @@ use crate::{Cap, Reply, core_error, guard};
 
 /// The most rows one `findStatusMessage` page holds.
 const MAX_OFFSET: u64 = 500;
+/// The most status rows one call may page through (offset × page).
+const MAX_WALK: u64 = 50_000;
 
 pub(crate) fn routes(r: Router) -> Router {
     r.get("/chat/findChatByRemoteJid/{instanceName}", |q, p| {
@@ -81,6 +83,13 @@ fn find_status(req: &Request, name: &str) -> Reply {
     let page = input::opt_uint(&body, "page")?.unwrap_or(1).max(1);
     if offset == 0 || offset > MAX_OFFSET {
         return Err(bad(&format!("offset must be from 1 to {MAX_OFFSET}")));
+    }
+    // Each page walks the messages before it: bounded, so one call cannot walk a
+    // whole large instance.
+    if offset.saturating_mul(page) > MAX_WALK {
+        return Err(bad(&format!(
+            "offset × page must be at most {MAX_WALK}; narrow with where.remoteJid"
+        )));
     }
     let skip = usize::try_from(offset.saturating_mul(page - 1)).unwrap_or(usize::MAX);
     let take = offset as usize;

@@ -1,5 +1,6 @@
 //! NATS JetStream: a message is delivered when the stream that captures its subject
-//! answered a `PubAck`. The event id travels as `Nats-Msg-Id`, so JetStream drops a
+//! answered a `PubAck`. The event id travels as `Wagate-Event-Id`, and with the
+//! subject as `Nats-Msg-Id`, so JetStream drops a
 //! redelivery (after a lost ack or a crash) within its duplicate window. The client
 //! reconnects by itself; a publish while disconnected times out and is retried.
 
@@ -55,7 +56,13 @@ impl NatsClient {
     ) -> anyhow::Result<Outcome> {
         let context = self.context().await?;
         let mut headers = async_nats::HeaderMap::new();
-        headers.insert("Nats-Msg-Id", event.id.as_str());
+        // Per subject: JetStream deduplicates per stream, and one stream may capture
+        // both an instance's own subject and a global one the same event goes to.
+        headers.insert(
+            "Nats-Msg-Id",
+            format!("{}:{}", route.key, event.id).as_str(),
+        );
+        headers.insert("Wagate-Event-Id", event.id.as_str());
         headers.insert("Wagate-Instance-Id", event.instance_id.as_str());
         let publish = async {
             context

@@ -19,6 +19,11 @@ use super::{BrokerSettings, Route};
 use crate::core::model::Event;
 use crate::events::dispatcher::Outcome;
 
+/// How long connecting, opening the channel and declaring a route may take.
+const SETUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long a published message may wait for its publisher confirm.
+const CONFIRM_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 pub(super) struct RabbitClient {
     uri: String,
     declare: bool,
@@ -128,7 +133,16 @@ impl RabbitClient {
         event: &Event,
         body: Vec<u8>,
     ) -> anyhow::Result<Outcome> {
-        let channel = self.channel_for(route).await?;
+        // Bounded, as NATS's are: a black-holed connect or a broker that stops
+        // confirming (a memory or disk alarm) must come back as a retry, not hold a
+        // dispatcher slot (and the connection's lock) for ever.
+        let channel = tokio::time::timeout(SETUP_TIMEOUT, self.channel_for(route))
+            .await
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "RabbitMQ did not answer within {SETUP_TIMEOUT:?} (connecting or declaring)"
+                )
+            })??;
         let properties = BasicProperties::default()
             .with_delivery_mode(2)
             .with_content_type("application/json".into())
@@ -147,6 +161,12 @@ impl RabbitClient {
                 )
                 .await?
                 .await
+        };
+        let confirmed = async {
+            tokio::time::timeout(CONFIRM_TIMEOUT, confirmed)
+                .await
+                .map_err(|_| anyhow::anyhow!("no publisher confirm within {CONFIRM_TIMEOUT:?}"))?
+                .map_err(anyhow::Error::from)
         };
         let confirmation = match confirmed.await {
             Ok(c) => c,
