@@ -491,8 +491,11 @@ fn a_webhooks_recent_deliveries_show_each_attempt_and_a_test_delivery() {
 
     let id = gw.inbound("hooked", PEER, "watched", false);
     receiver.wait_until("the delivery", |r| message_id(r) == id);
+    // The attempt's log entry follows its delivery by a commit: wait for it (a
+    // generous bound: CI's machine is shared with builds).
     let mut attempts = Value::Null;
-    for _ in 0..200 {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while std::time::Instant::now() < deadline {
         attempts = gw.call("GET", &path, Some(&key), None).1;
         if attempts.as_array().is_some_and(|a| a.len() == 3) {
             break;
@@ -531,7 +534,16 @@ fn a_webhooks_recent_deliveries_show_each_attempt_and_a_test_delivery() {
         last.body
     );
     assert_eq!(last.body["payload"]["data"], "open");
-    let (_, recent) = gw.call("GET", &path, Some(&key), None);
+    // Its log entry follows the receiver's answer by a commit.
+    let mut recent = Value::Null;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while std::time::Instant::now() < deadline {
+        recent = gw.call("GET", &path, Some(&key), None).1;
+        if recent[0]["event_id"] == event_id.as_str() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
     assert_eq!(recent[0]["event_id"], event_id.as_str(), "{recent}");
     assert_eq!(recent[0]["outcome"], "delivered");
     // Not for another org's webhook; not for a disabled one.
