@@ -23,6 +23,7 @@ mod evolution_groups;
 mod evolution_socketio;
 mod evolution_surface;
 mod faults;
+mod group_events;
 mod history;
 mod integrations;
 mod media;

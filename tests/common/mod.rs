@@ -6,6 +6,7 @@
 #![allow(unreachable_pub)]
 
 pub mod brokers;
+pub mod dialect_hooks;
 pub mod evolution;
 pub mod fake_whatsapp;
 pub mod receiver;

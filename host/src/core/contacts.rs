@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Core;
 use super::jid;
-use super::model::{Capability, CoreError, CoreResult, InstanceRef, Principal};
+use super::model::{Capability, CoreError, CoreResult, EventPayload, InstanceRef, Principal};
 use crate::store::{decode, encode, get_json, internal, tables};
 use crate::util::now_ms;
 
@@ -170,8 +170,9 @@ impl Core {
     }
 
     /// Records that `who` wrote to the instance, with the push name the message
-    /// carried. Reads first and writes only a new contact or a changed name, so the
-    /// message path pays a write only when there is something to keep.
+    /// carried, and reports it: `contact_upsert` for a new contact, `contact_update`
+    /// for a new name. Reads first and writes only a new contact or a changed name, so
+    /// the message path pays a write only when there is something to keep.
     pub(crate) async fn note_contact(
         &self,
         instance_id: &str,
@@ -199,35 +200,42 @@ impl Core {
         self.store
             .write(move |tx| {
                 // The instance may have been deleted meanwhile: keep nothing of it then.
-                if get_json::<_, crate::core::records::InstanceRecord>(
+                let Some(record) = get_json::<_, crate::core::records::InstanceRecord>(
                     &tx.open_table(tables::INSTANCES).map_err(internal)?,
                     id.as_str(),
                 )?
-                .is_none()
-                {
+                else {
                     return Ok(());
-                }
+                };
                 let mut table = tx.open_table(tables::CONTACTS).map_err(internal)?;
                 let now = now_ms();
-                let contact = match get_json::<_, Contact>(&table, key.as_slice())? {
-                    Some(mut c) => {
-                        if push_name.is_some() {
-                            c.push_name = push_name.clone();
+                let (contact, payload): (Contact, fn(Contact) -> EventPayload) =
+                    match get_json::<_, Contact>(&table, key.as_slice())? {
+                        // Raced with another message's write: nothing new to keep.
+                        Some(c) if push_name.is_none() || c.push_name == push_name => {
+                            return Ok(());
                         }
-                        c.updated_at = now;
-                        c
-                    }
-                    None => Contact {
-                        jid: j.clone(),
-                        push_name: push_name.clone(),
-                        created_at: now,
-                        updated_at: now,
-                    },
-                };
+                        Some(mut c) => {
+                            c.push_name = push_name.clone();
+                            c.updated_at = now;
+                            (c, EventPayload::ContactUpdate)
+                        }
+                        None => (
+                            Contact {
+                                jid: j.clone(),
+                                push_name: push_name.clone(),
+                                created_at: now,
+                                updated_at: now,
+                            },
+                            EventPayload::ContactUpsert,
+                        ),
+                    };
                 table
                     .insert(key.as_slice(), encode(&contact).as_slice())
                     .map_err(internal)?;
-                Ok(())
+                drop(table);
+                let event = super::outbox::event_for(&record.instance, payload(contact));
+                super::outbox::append(tx, &event).map(|_| ())
             })
             .await
     }

@@ -88,7 +88,8 @@ pub struct Group {
 }
 
 /// What a participants update does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ParticipantAction {
     /// Add members.
     Add,
@@ -114,7 +115,8 @@ pub struct ParticipantResult {
 }
 
 /// One setting change.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum GroupSetting {
     /// Only admins send (`true`) or everybody (`false`).
     Announcement(bool),

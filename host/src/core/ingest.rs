@@ -163,6 +163,10 @@ impl Core {
             LinkEvent::Call { instance_id, call } => {
                 self.ingest_call(&instance_id, call).await.map(|_| ())
             }
+            LinkEvent::Group {
+                instance_id,
+                change,
+            } => self.ingest_group_change(&instance_id, change).await,
         }
     }
 

@@ -12,6 +12,7 @@ pub mod content;
 pub mod credentials;
 pub mod deliveries;
 pub mod edits;
+pub mod group_events;
 pub mod groups;
 pub mod ingest;
 pub mod instances;

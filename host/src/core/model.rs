@@ -615,11 +615,21 @@ pub enum EventPayload {
     /// event per batch of at most [`super::ingest::HISTORY_EVENT_BATCH`], oldest chunk
     /// first. Kept apart from `message_upsert` so the backlog is not new traffic.
     HistorySync(Vec<Message>),
+    /// The account created or joined a group: its metadata.
+    GroupUpsert(super::groups::Group),
+    /// A group's subject, description or a setting changed.
+    GroupUpdate(super::group_events::GroupUpdate),
+    /// Members were added to, removed from, promoted or demoted in a group.
+    GroupParticipants(super::group_events::GroupParticipantsUpdate),
+    /// Someone wrote to the instance for the first time.
+    ContactUpsert(super::contacts::Contact),
+    /// A known contact's name changed.
+    ContactUpdate(super::contacts::Contact),
 }
 
 impl EventPayload {
     /// Every event kind, as webhook filters name them.
-    pub const KINDS: [&'static str; 16] = [
+    pub const KINDS: [&'static str; 21] = [
         "message_upsert",
         "message_revoked",
         "message_media",
@@ -636,6 +646,11 @@ impl EventPayload {
         "call",
         "presence_update",
         "history_sync",
+        "group_upsert",
+        "group_update",
+        "group_participants",
+        "contact_upsert",
+        "contact_update",
     ];
 
     /// The kind of this event (one of [`Self::KINDS`]).
@@ -657,6 +672,11 @@ impl EventPayload {
             EventPayload::Call(_) => "call",
             EventPayload::PresenceUpdate(_) => "presence_update",
             EventPayload::HistorySync(_) => "history_sync",
+            EventPayload::GroupUpsert(_) => "group_upsert",
+            EventPayload::GroupUpdate(_) => "group_update",
+            EventPayload::GroupParticipants(_) => "group_participants",
+            EventPayload::ContactUpsert(_) => "contact_upsert",
+            EventPayload::ContactUpdate(_) => "contact_update",
         }
     }
 }

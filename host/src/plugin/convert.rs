@@ -541,6 +541,11 @@ impl From<model::EventPayload> for wit::EventPayload {
             P::HistorySync(ms) => {
                 wit::EventPayload::HistorySync(ms.into_iter().map(Into::into).collect())
             }
+            P::GroupUpsert(g) => wit::EventPayload::GroupUpsert(g.into()),
+            P::GroupUpdate(u) => wit::EventPayload::GroupUpdate(u.into()),
+            P::GroupParticipants(u) => wit::EventPayload::GroupParticipants(u.into()),
+            P::ContactUpsert(c) => wit::EventPayload::ContactUpsert(c.into()),
+            P::ContactUpdate(c) => wit::EventPayload::ContactUpdate(c.into()),
         }
     }
 }
@@ -717,6 +722,73 @@ mod groups {
                 wit::GroupSetting::Locked(on) => g::GroupSetting::Locked(on),
                 wit::GroupSetting::Ephemeral(secs) => g::GroupSetting::Ephemeral(secs),
                 wit::GroupSetting::Approval(on) => g::GroupSetting::Approval(on),
+            }
+        }
+    }
+
+    impl From<g::ParticipantAction> for wit::ParticipantAction {
+        fn from(a: g::ParticipantAction) -> Self {
+            match a {
+                g::ParticipantAction::Add => wit::ParticipantAction::Add,
+                g::ParticipantAction::Remove => wit::ParticipantAction::Remove,
+                g::ParticipantAction::Promote => wit::ParticipantAction::Promote,
+                g::ParticipantAction::Demote => wit::ParticipantAction::Demote,
+            }
+        }
+    }
+
+    impl From<g::GroupSetting> for wit::GroupSetting {
+        fn from(s: g::GroupSetting) -> Self {
+            match s {
+                g::GroupSetting::Announcement(on) => wit::GroupSetting::Announcement(on),
+                g::GroupSetting::Locked(on) => wit::GroupSetting::Locked(on),
+                g::GroupSetting::Ephemeral(secs) => wit::GroupSetting::Ephemeral(secs),
+                g::GroupSetting::Approval(on) => wit::GroupSetting::Approval(on),
+            }
+        }
+    }
+}
+
+// ---- Group events (issue 16) -------------------------------------------------------
+
+mod group_events {
+    use crate::core::group_events as e;
+    use crate::plugin::bindings::types as wit;
+
+    impl From<e::GroupMember> for wit::GroupMember {
+        fn from(m: e::GroupMember) -> Self {
+            wit::GroupMember {
+                jid: m.jid,
+                phone: m.phone,
+            }
+        }
+    }
+
+    impl From<e::GroupParticipantsUpdate> for wit::GroupParticipantsUpdate {
+        fn from(u: e::GroupParticipantsUpdate) -> Self {
+            wit::GroupParticipantsUpdate {
+                group_jid: u.group_jid,
+                author: u.author,
+                timestamp: u.timestamp,
+                action: u.action.into(),
+                members: u.members.into_iter().map(Into::into).collect(),
+                group: u.group.map(Into::into),
+            }
+        }
+    }
+
+    impl From<e::GroupUpdate> for wit::GroupUpdate {
+        fn from(u: e::GroupUpdate) -> Self {
+            wit::GroupUpdate {
+                group_jid: u.group_jid,
+                author: u.author,
+                timestamp: u.timestamp,
+                change: match u.change {
+                    e::GroupInfoChange::Subject(s) => wit::GroupInfoChange::Subject(s),
+                    e::GroupInfoChange::Description(d) => wit::GroupInfoChange::Description(d),
+                    e::GroupInfoChange::Setting(s) => wit::GroupInfoChange::Setting(s.into()),
+                },
+                group: u.group.map(Into::into),
             }
         }
     }

@@ -14,6 +14,7 @@
 //! | GET | /admin/sim/{i}/actions | sim only: what the session last put on the wire besides messages (`read <chat> <ids>`, `unread <chat>`, `composing <chat>`, `paused <chat>`, `available`, `reject-call <id> <from>`, `pair history=full`, ...), oldest first |
 //! | POST | /admin/sim/{i}/history | sim only: a history-sync chunk `{messages: [inbound bodies without media]}` -> `{stored}` (how many were new) |
 //! | POST | /admin/sim/{i}/presence | sim only: a contact's presence `{from, presence: available\|unavailable\|composing\|recording\|paused, chat?, lastSeen?}` -> the update as reported |
+//! | POST | /admin/sim/{i}/group | sim only: a member's change on their phone `{group, author, action: add\|remove\|promote\|demote\|subject\|description\|announcement\|locked\|ephemeral\|approval, participants?, value?}`, ruled as WhatsApp would (the author must be an admin for participants and settings) and announced to the members' sessions -> `{group, participants: [{jid, status, error}]}` |
 //! | POST | /admin/sim/{i}/call | sim only: a contact calls `{from, video?}` -> `{id, from, video, ..., rejected}` (the instance's settings decide the rest) |
 //! | POST | /admin/sim/{i}/edit | sim only: the author's edit of a stored message `{messageId, text}` -> the message as edited |
 //! | POST | /admin/sim/{i}/receipt | sim only: the contact's receipt `{messageIds: [...], status: sent\|delivered\|read\|played}` -> `{changed}` (ids not stored are skipped, as the link does) |
@@ -54,6 +55,7 @@ pub async fn handle(app: &super::App, req: &Req) -> (&'static str, ApiResult) {
         ["sim", _, "actions"] => "admin:sim_actions",
         ["sim", _, "edit"] => "admin:sim_edit",
         ["sim", _, "call"] => "admin:sim_call",
+        ["sim", _, "group"] => "admin:sim_group",
         ["sim", _, "presence"] => "admin:sim_presence",
         ["sim", _, "history"] => "admin:sim_history",
         ["plugins"] | ["plugins", "reload"] => "admin:plugins",
@@ -462,6 +464,25 @@ async fn dispatch(
                 .await?;
             Ok(json(StatusCode::CREATED, &update))
         }
+        ["sim", i, "group"] if m == Method::POST => {
+            let body: SimGroupBody = req.json()?;
+            let record = find(core, req, i)?;
+            let group = crate::core::groups::group_jid(&body.group)?;
+            let author = crate::core::jid::normalize(&body.author)?;
+            let change = body.change()?;
+            let results = sim(sim_link)?
+                .inject_group_change(&record.instance.id, &author, &group, change)
+                .map_err(|e| match e {
+                    crate::whatsapp::LinkError::NotFound(_) => {
+                        crate::core::groups::group_not_found(&group)
+                    }
+                    e => e.into(),
+                })?;
+            Ok(json(
+                StatusCode::CREATED,
+                &serde_json::json!({ "group": group, "participants": results }),
+            ))
+        }
         ["sim", i, "call"] if m == Method::POST => {
             #[derive(Deserialize)]
             #[serde(deny_unknown_fields)]
@@ -540,6 +561,71 @@ async fn dispatch(
 fn find(core: &Core, req: &Req, i: &str) -> Result<InstanceRecord, ApiError> {
     let org = req.query_param("org");
     Ok(core.find_instance_for_operator(org.as_deref(), &InstanceRef::parse(i))?)
+}
+
+/// `/admin/sim/{i}/group`: a change a group member makes on their phone.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SimGroupBody {
+    group: String,
+    author: String,
+    action: String,
+    #[serde(default)]
+    participants: Vec<String>,
+    #[serde(default)]
+    value: serde_json::Value,
+}
+
+impl SimGroupBody {
+    fn change(&self) -> Result<crate::core::group_events::GroupChangeKind, ApiError> {
+        use crate::core::group_events::{GroupChangeKind as K, GroupInfoChange as I, GroupMember};
+        use crate::core::groups::{GroupSetting as S, ParticipantAction as A};
+        let flag = || {
+            self.value
+                .as_bool()
+                .ok_or_else(|| bad("`value` must be true or false for this action"))
+        };
+        let participants = |action| -> Result<K, ApiError> {
+            if self.participants.is_empty() {
+                return Err(bad("`participants` may not be empty"));
+            }
+            let members = self
+                .participants
+                .iter()
+                .map(|p| {
+                    Ok(GroupMember {
+                        jid: crate::core::jid::normalize(p)?,
+                        phone: None,
+                    })
+                })
+                .collect::<Result<Vec<_>, crate::core::model::CoreError>>()?;
+            Ok(K::Participants { action, members })
+        };
+        Ok(match self.action.as_str() {
+            "add" => participants(A::Add)?,
+            "remove" => participants(A::Remove)?,
+            "promote" => participants(A::Promote)?,
+            "demote" => participants(A::Demote)?,
+            "subject" => K::Info(I::Subject(
+                self.value
+                    .as_str()
+                    .filter(|s| !s.trim().is_empty())
+                    .ok_or_else(|| bad("`value` must be the new subject"))?
+                    .to_string(),
+            )),
+            "description" => K::Info(I::Description(self.value.as_str().map(str::to_string))),
+            "announcement" => K::Info(I::Setting(S::Announcement(flag()?))),
+            "locked" => K::Info(I::Setting(S::Locked(flag()?))),
+            "approval" => K::Info(I::Setting(S::Approval(flag()?))),
+            "ephemeral" => K::Info(I::Setting(S::Ephemeral(
+                self.value
+                    .as_u64()
+                    .and_then(|n| u32::try_from(n).ok())
+                    .ok_or_else(|| bad("`value` must be the timer in seconds"))?,
+            ))),
+            other => return Err(bad(&format!("unknown group action `{other}`"))),
+        })
+    }
 }
 
 fn sim(sim_link: Option<&SimLink>) -> Result<&SimLink, ApiError> {

@@ -372,6 +372,14 @@ pub enum LinkEvent {
         /// The call.
         call: IncomingCall,
     },
+    /// WhatsApp announced a change to a group the account is in (made by anyone,
+    /// this account included).
+    Group {
+        /// The instance whose session reported it.
+        instance_id: String,
+        /// The change.
+        change: crate::core::group_events::GroupChange,
+    },
 }
 
 /// One instance's choice of which inbound media the link downloads, over the

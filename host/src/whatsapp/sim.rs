@@ -16,6 +16,7 @@ use async_trait::async_trait;
 use rand::Rng;
 use tokio::sync::mpsc::UnboundedSender;
 
+mod group_notices;
 mod groups;
 
 pub use groups::on_whatsapp;
@@ -24,6 +25,7 @@ use super::{
     ChatPresence, Inbound, InboundMedia, InboundReaction, Link, LinkError, LinkEvent, MessageRef,
     OutboundMedia, Pairing, Sent,
 };
+use crate::core::group_events::{GroupChangeKind, GroupInfoChange};
 use crate::core::groups::{Group, GroupSetting, ParticipantAction, ParticipantResult};
 use crate::core::model::{ChatPatch, ConnectionState, Content};
 use crate::util::now_ms;
@@ -600,7 +602,10 @@ impl Link for SimLink {
         participants: &[String],
     ) -> Result<Group, LinkError> {
         let me = self.me(instance_id)?;
-        Ok(self.sim_groups().create(&me, subject, participants))
+        let group = self.sim_groups().create(&me, subject, participants);
+        let members: Vec<String> = group.participants.iter().map(|p| p.jid.clone()).collect();
+        self.announce_group(&group.jid, &me, GroupChangeKind::Joined, &members);
+        Ok(group)
     }
 
     async fn list_groups(&self, instance_id: &str) -> Result<Vec<Group>, LinkError> {
@@ -620,7 +625,10 @@ impl Link for SimLink {
         subject: &str,
     ) -> Result<(), LinkError> {
         let me = self.me(instance_id)?;
-        self.sim_groups().set_subject(&me, group, subject)
+        self.sim_groups().set_subject(&me, group, subject)?;
+        let change = GroupInfoChange::Subject(subject.to_string());
+        self.announce_info(group, &me, change);
+        Ok(())
     }
 
     async fn set_group_description(
@@ -630,7 +638,10 @@ impl Link for SimLink {
         description: Option<&str>,
     ) -> Result<(), LinkError> {
         let me = self.me(instance_id)?;
-        self.sim_groups().set_description(&me, group, description)
+        self.sim_groups().set_description(&me, group, description)?;
+        let change = GroupInfoChange::Description(description.map(str::to_string));
+        self.announce_info(group, &me, change);
+        Ok(())
     }
 
     async fn set_group_setting(
@@ -640,7 +651,9 @@ impl Link for SimLink {
         setting: GroupSetting,
     ) -> Result<(), LinkError> {
         let me = self.me(instance_id)?;
-        self.sim_groups().set_setting(&me, group, setting)
+        self.sim_groups().set_setting(&me, group, setting)?;
+        self.announce_info(group, &me, GroupInfoChange::Setting(setting));
+        Ok(())
     }
 
     async fn update_group_participants(
@@ -651,8 +664,7 @@ impl Link for SimLink {
         participants: &[String],
     ) -> Result<Vec<ParticipantResult>, LinkError> {
         let me = self.me(instance_id)?;
-        self.sim_groups()
-            .update_participants(&me, group, action, participants)
+        self.change_participants(&me, group, action, participants)
     }
 
     async fn group_invite_code(
@@ -672,12 +684,17 @@ impl Link for SimLink {
 
     async fn join_group(&self, instance_id: &str, code: &str) -> Result<String, LinkError> {
         let me = self.me(instance_id)?;
-        self.sim_groups().join(&me, code)
+        let group = self.sim_groups().join(&me, code)?;
+        self.announce_participants(&group, &me, ParticipantAction::Add, &[me.clone()], &[]);
+        Ok(group)
     }
 
     async fn leave_group(&self, instance_id: &str, group: &str) -> Result<(), LinkError> {
         let me = self.me(instance_id)?;
-        self.sim_groups().leave(&me, group)
+        self.sim_groups().leave(&me, group)?;
+        let me_too = [me.clone()];
+        self.announce_participants(group, &me, ParticipantAction::Remove, &me_too, &me_too);
+        Ok(())
     }
 
     async fn check_numbers(

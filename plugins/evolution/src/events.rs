@@ -15,6 +15,7 @@
 //! | message-edited | MESSAGES_EDITED | the message as edited, `status: "EDITED"` |
 //! | message-status | MESSAGES_UPDATE | `{messageId, keyId, remoteJid, fromMe, participant, status, instanceId}` (status `SERVER_ACK`, `DELIVERY_ACK`, `READ`, `PLAYED`) |
 //! | message-deleted (for me) | none: Evolution has no such event | |
+//! | group-upsert, group-update, group-participants, contact-upsert, contact-update | GROUPS_UPSERT, GROUP_UPDATE, GROUP_PARTICIPANTS_UPDATE, CONTACTS_UPSERT, CONTACTS_UPDATE | see group_events.rs |
 //!
 //! Event names are upper-case by default, as the spec's INSTANCE_DELETE example shows
 //! (and as Evolution's own webhook config names them); config `event_names = "dotted"`
@@ -221,6 +222,31 @@ fn translate(ev: &Event) -> Option<(&'static str, Box<RawValue>, Option<String>)
             ),
             None,
         ),
+        EventPayload::GroupUpsert(g) => (
+            "GROUPS_UPSERT",
+            to_value(&[crate::group::metadata(g)]),
+            None,
+        ),
+        EventPayload::GroupUpdate(u) => (
+            "GROUP_UPDATE",
+            to_value(&crate::group_events::group_update(u)),
+            None,
+        ),
+        EventPayload::GroupParticipants(u) => (
+            "GROUP_PARTICIPANTS_UPDATE",
+            to_value(&crate::group_events::participants_update(u)),
+            None,
+        ),
+        EventPayload::ContactUpsert(c) => (
+            "CONTACTS_UPSERT",
+            to_value(&crate::group_events::contact(c, &ev.instance_id)),
+            None,
+        ),
+        EventPayload::ContactUpdate(c) => (
+            "CONTACTS_UPDATE",
+            to_value(&crate::group_events::contact(c, &ev.instance_id)),
+            None,
+        ),
         EventPayload::QrUpdated(code) => (
             "QRCODE_UPDATED",
             to_value(&QrEvent {
@@ -274,9 +300,14 @@ fn call(c: &wagate_plugin_sdk::types::CallReport) -> Value {
     v
 }
 
-/// `INSTANCE_DELETE` -> `instance.delete` (Evolution's `Events` enum values).
+/// `INSTANCE_DELETE` -> `instance.delete` (Evolution's `Events` enum values; the two
+/// group events' values do not follow the pattern).
 pub(crate) fn dotted(name: &str) -> String {
-    name.to_ascii_lowercase().replacen('_', ".", 1)
+    match name {
+        "GROUP_UPDATE" => "groups.update".into(),
+        "GROUP_PARTICIPANTS_UPDATE" => "group-participants.update".into(),
+        _ => name.to_ascii_lowercase().replacen('_', ".", 1),
+    }
 }
 
 /// The webhook body of `ev`, or `None` when Evolution has no such event.

@@ -118,8 +118,8 @@ fn participants_of(g: &Group) -> Vec<Participant> {
 }
 
 /// Baileys' `GroupMetadata` (what `groupMetadata`, `groupCreate` and
-/// `groupGetInviteInfo` answer); times in seconds.
-fn metadata(g: &Group) -> Value {
+/// `groupGetInviteInfo` answer, and `groups.upsert` carries); times in seconds.
+pub(crate) fn metadata(g: &Group) -> Value {
     let mut v = j!({
         "id": g.jid,
         "subject": g.subject,

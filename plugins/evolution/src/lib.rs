@@ -89,6 +89,7 @@ mod content;
 mod edits;
 mod events;
 mod group;
+mod group_events;
 mod input;
 mod instance;
 mod lookup;

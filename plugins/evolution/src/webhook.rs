@@ -19,6 +19,11 @@
 //! | CALL | call |
 //! | PRESENCE_UPDATE | presence_update |
 //! | MESSAGES_SET | history_sync |
+//! | GROUPS_UPSERT | group_upsert |
+//! | GROUP_UPDATE | group_update |
+//! | GROUP_PARTICIPANTS_UPDATE | group_participants |
+//! | CONTACTS_UPSERT | contact_upsert |
+//! | CONTACTS_UPDATE | contact_update |
 //!
 //! Evolution's other names are accepted (they are valid there) but wagate never emits
 //! them. Not supported, and refused rather than ignored: `byEvents: true` (Evolution
@@ -73,7 +78,7 @@ pub(crate) const EVOLUTION_EVENTS: [&str; 31] = [
 ];
 
 /// (Evolution name, core kind).
-const KINDS: [(&str, &str); 14] = [
+const KINDS: [(&str, &str); 19] = [
     ("QRCODE_UPDATED", "qr_updated"),
     ("MESSAGES_UPSERT", "message_upsert"),
     // Evolution stores a reaction as a message of its own (`reactionMessage`).
@@ -89,6 +94,11 @@ const KINDS: [(&str, &str); 14] = [
     ("CALL", "call"),
     ("PRESENCE_UPDATE", "presence_update"),
     ("MESSAGES_SET", "history_sync"),
+    ("GROUPS_UPSERT", "group_upsert"),
+    ("GROUP_UPDATE", "group_update"),
+    ("GROUP_PARTICIPANTS_UPDATE", "group_participants"),
+    ("CONTACTS_UPSERT", "contact_upsert"),
+    ("CONTACTS_UPDATE", "contact_update"),
 ];
 
 /// A kind this dialect never renders: stands for "only events wagate does not emit"

@@ -17,6 +17,7 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 use wagate_plugin_sdk::prelude::*;
+use wagate_plugin_sdk::types::Contact;
 
 use crate::routes::{find_instance, require_connected, required, which};
 use crate::util::iso8601;
@@ -55,21 +56,21 @@ fn check(req: &Request, params: &Params) -> Result<HttpResponse, HttpResponse> {
     Ok(ok(200, json!({ "success": true, "data": data })))
 }
 
+/// One contact as `/contact/list` lists it.
+fn contact_json(c: &Contact) -> Value {
+    json!({
+        "jid": c.jid,
+        "pushName": c.push_name,
+        "firstSeen": iso8601(c.created_at),
+        "lastSeen": iso8601(c.updated_at),
+    })
+}
+
 fn list(req: &Request, params: &Params) -> Result<HttpResponse, HttpResponse> {
     let which = which(params);
     find_instance(req, &which, Capabilities::READ)?;
     let contacts = core::list_contacts(&which).map_err(|e| core_fail(&e))?;
-    let data: Vec<Value> = contacts
-        .into_iter()
-        .map(|c| {
-            json!({
-                "jid": c.jid,
-                "pushName": c.push_name,
-                "firstSeen": iso8601(c.created_at),
-                "lastSeen": iso8601(c.updated_at),
-            })
-        })
-        .collect();
+    let data: Vec<Value> = contacts.iter().map(contact_json).collect();
     Ok(ok(200, json!({ "success": true, "data": data })))
 }
 

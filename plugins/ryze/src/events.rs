@@ -16,9 +16,16 @@
 //! - `call.update`: someone called (`id`, `from`, `chat`, `video`, `group`, and
 //!   `rejected` when the instance's settings declined it; `missed` when it arrived
 //!   after the caller hung up).
+//! - `group.flow`: a group change WhatsApp announced (changes made through the API
+//!   included): `data.type` `joined` (the account created or joined the group; `info`
+//!   is the group as `/api/group/info` answers it), `info` (`change` names the field:
+//!   `subject`, `description`, `announcement`, `locked`, `ephemeralSeconds`,
+//!   `approval`; `value` is its new value) or `participants` (`action` `add`,
+//!   `remove`, `promote`, `demote`; `participants` with each member's `jid` and, for a
+//!   LID, its `phone` when WhatsApp said it).
 //! - `message.status`: a receipt raised a message's status (see `receipts.rs`);
-//!   deletes "for me", chat updates, instance creation, presence and history sync
-//!   have no Ryze event.
+//!   deletes "for me", chat updates, instance creation, presence, history sync and
+//!   contacts have no Ryze event.
 //!
 //! `instanceData.token` is `null`: the gateway keeps only hashes of tokens.
 
@@ -73,14 +80,53 @@ pub(crate) fn render(ev: &Event, base_url: &str) -> Option<Value> {
                 "timestamp": iso8601(ev.timestamp),
             }),
         ),
+        EventPayload::GroupUpsert(g) => (
+            "group.flow",
+            json!({
+                "type": "joined",
+                "group": display_jid(&g.jid),
+                "info": crate::groups::group_json(g),
+                "timestamp": iso8601(ev.timestamp),
+            }),
+        ),
+        EventPayload::GroupUpdate(u) => {
+            let (field, value) = wagate_plugin_sdk::group_change_json(&u.change);
+            (
+                "group.flow",
+                json!({
+                    "type": "info",
+                    "group": display_jid(&u.group_jid),
+                    "author": u.author.as_deref().map(display_jid),
+                    "change": field,
+                    "value": value,
+                    "timestamp": iso8601(u.timestamp),
+                }),
+            )
+        }
+        EventPayload::GroupParticipants(u) => (
+            "group.flow",
+            json!({
+                "type": "participants",
+                "group": display_jid(&u.group_jid),
+                "author": u.author.as_deref().map(display_jid),
+                "action": wagate_plugin_sdk::participant_action_name(u.action),
+                "participants": u.members.iter().map(|m| json!({
+                    "jid": m.jid,
+                    "phone": m.phone.as_deref().map(display_jid),
+                })).collect::<Vec<_>>(),
+                "timestamp": iso8601(u.timestamp),
+            }),
+        ),
         EventPayload::MessageDeleted(_)
         | EventPayload::MessageMedia(_)
         | EventPayload::ChatDeleted(_)
         | EventPayload::ChatUpdated(_)
         | EventPayload::InstanceCreated(_)
-        // RyzeAPI's catalog has no presence or history event.
+        // RyzeAPI's catalog has no presence, history or contact event.
         | EventPayload::PresenceUpdate(_)
-        | EventPayload::HistorySync(_) => return None,
+        | EventPayload::HistorySync(_)
+        | EventPayload::ContactUpsert(_)
+        | EventPayload::ContactUpdate(_) => return None,
     };
     Some(json!({
         "event": event,

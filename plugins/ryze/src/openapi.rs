@@ -306,7 +306,7 @@ pub(crate) fn document() -> String {
                 },
                 "EventName": {
                     "type": "string",
-                    "description": "RyzeAPI event types. wagate emits message.exchange (messages, revocations), message.status (a receipt raised a message to sent, delivered, read or played), call.update (someone called) and instance.state (connection, QR, deletion); the others are accepted and never sent.",
+                    "description": "RyzeAPI event types. wagate emits message.exchange (messages, revocations), message.status (a receipt raised a message to sent, delivered, read or played), call.update (someone called), group.flow (a group change WhatsApp announced: joined, info or participants) and instance.state (connection, QR, deletion); label.update is accepted and never sent.",
                     "enum": ["message.exchange", "message.status", "call.update", "group.flow", "instance.state", "label.update"],
                 },
                 "Webhook": {
@@ -326,9 +326,9 @@ pub(crate) fn document() -> String {
                 },
                 "Event": {
                     "type": "object",
-                    "description": "Webhook/WebSocket envelope. event: message.exchange (data.type message | message_revoke), message.status (data: {type: message_status, id, status: sent | delivered | read | played, message: {id, fromMe, direction, chat, timestamp}}) call.update (data: {id, from, chat, video, group, rejected, missed, timestamp}) or instance.state.",
+                    "description": "Webhook/WebSocket envelope. event: message.exchange (data.type message | message_revoke), message.status (data: {type: message_status, id, status: sent | delivered | read | played, message: {id, fromMe, direction, chat, timestamp}}) call.update (data: {id, from, chat, video, group, rejected, missed, timestamp}), group.flow (data: {type: joined, group, info} | {type: info, group, author, change: subject | description | announcement | locked | ephemeralSeconds | approval, value, timestamp} | {type: participants, group, author, action: add | remove | promote | demote, participants: [{jid, phone}], timestamp}) or instance.state.",
                     "properties": {
-                        "event": { "type": "string", "enum": ["message.exchange", "message.status", "call.update", "instance.state"] },
+                        "event": { "type": "string", "enum": ["message.exchange", "message.status", "call.update", "group.flow", "instance.state"] },
                         "data": { "type": "object" },
                         "instanceData": { "type": "object", "properties": {
                             "baseUrl": { "type": "string" }, "instance": { "type": "string" },

@@ -21,7 +21,8 @@
 //! | message.status | message_status |
 //! | instance.state | connection_update, qr_updated, instance_deleted |
 //! | call.update | call |
-//! | group.flow, label.update | (accepted; wagate emits none) |
+//! | group.flow | group_upsert, group_update, group_participants |
+//! | label.update | (accepted; wagate emits none) |
 //!
 //! Where wagate differs, and says so:
 //! - core keeps no label or Ryze event list, so both ride along as delivery headers
@@ -55,7 +56,7 @@ pub(crate) const RYZE_EVENTS: [&str; 6] = [
 ];
 
 /// (RyzeAPI name, core kind); names missing here are never emitted by wagate.
-const KINDS: [(&str, &str); 9] = [
+const KINDS: [(&str, &str); 12] = [
     ("message.exchange", "message_upsert"),
     ("message.exchange", "message_revoked"),
     ("message.exchange", "message_reaction"),
@@ -65,6 +66,9 @@ const KINDS: [(&str, &str); 9] = [
     ("instance.state", "qr_updated"),
     ("instance.state", "instance_deleted"),
     ("call.update", "call"),
+    ("group.flow", "group_upsert"),
+    ("group.flow", "group_update"),
+    ("group.flow", "group_participants"),
 ];
 
 /// A kind this dialect never renders: stands for "only events wagate does not emit"

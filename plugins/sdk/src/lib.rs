@@ -520,3 +520,31 @@ pub fn content_json(content: &types::MessageContent) -> (&'static str, serde_jso
         C::Unsupported(type_name) => ("unsupported", json!({ "typeName": type_name })),
     }
 }
+
+/// A group change's field name and new value as plain JSON (`subject`, `description`,
+/// `announcement`, `locked`, `ephemeralSeconds`, `approval`): the shape the bundled
+/// dialects other than Evolution show `group-update` events in.
+pub fn group_change_json(change: &types::GroupInfoChange) -> (&'static str, serde_json::Value) {
+    use serde_json::json;
+    use types::{GroupInfoChange as C, GroupSetting as S};
+    match change {
+        C::Subject(s) => ("subject", json!(s)),
+        C::Description(d) => ("description", json!(d)),
+        C::Setting(S::Announcement(on)) => ("announcement", json!(on)),
+        C::Setting(S::Locked(on)) => ("locked", json!(on)),
+        C::Setting(S::Ephemeral(secs)) => ("ephemeralSeconds", json!(secs)),
+        C::Setting(S::Approval(on)) => ("approval", json!(on)),
+    }
+}
+
+/// A participants change's action as the bundled dialects name it (`add`, `remove`,
+/// `promote`, `demote`).
+pub fn participant_action_name(action: types::ParticipantAction) -> &'static str {
+    use types::ParticipantAction as A;
+    match action {
+        A::Add => "add",
+        A::Remove => "remove",
+        A::Promote => "promote",
+        A::Demote => "demote",
+    }
+}

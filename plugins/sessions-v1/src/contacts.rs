@@ -14,6 +14,7 @@
 
 use serde_json::{Value, json};
 use wagate_plugin_sdk::prelude::*;
+use wagate_plugin_sdk::types::Contact;
 
 use crate::api::{Cap, Within, authed, checked, core_failure, session_ref, sid};
 use crate::render::{self, validation};
@@ -27,23 +28,23 @@ pub(crate) fn routes(r: Router) -> Router {
         .post("/sessions/{sid}/contacts/{jid}/unblock", authed(unblock))
 }
 
+/// One contact as the list and the `contact.*` events show it.
+pub(crate) fn contact(c: &Contact) -> Value {
+    let (user, server) = c.jid.split_once('@').unwrap_or((&c.jid, ""));
+    let mut v = json!({ "name": c.push_name, "source": "dm" });
+    if server == "lid" {
+        v["lid"] = json!(c.jid);
+    } else {
+        v["phoneNumber"] = json!(user);
+    }
+    v
+}
+
 fn list(req: &Request, p: &Params) -> HttpResponse {
     let sid = sid(p);
     match core::list_contacts(&session_ref(&sid)) {
         Ok(contacts) => {
-            let data: Vec<Value> = contacts
-                .into_iter()
-                .map(|c| {
-                    let (user, server) = c.jid.split_once('@').unwrap_or((&c.jid, ""));
-                    let mut v = json!({ "name": c.push_name, "source": "dm" });
-                    if server == "lid" {
-                        v["lid"] = json!(c.jid);
-                    } else {
-                        v["phoneNumber"] = json!(user);
-                    }
-                    v
-                })
-                .collect();
+            let data: Vec<Value> = contacts.iter().map(contact).collect();
             json(200, &json!({ "data": data }))
         }
         Err(e) => core_failure(req, e, &sid, Cap::Read, Within::Session),

@@ -15,6 +15,10 @@
 //! | qr-updated | `auth.qr` | `{code}` |
 //! | instance-created | `session.created` | the session |
 //! | instance-deleted | `session.deleted` | the session |
+//! | group-upsert | `group.joined` | the group (as `GET /groups/{gid}` answers it) |
+//! | group-update | `group.update` | `{groupJid, author, change, value, timestamp, group}` (`change`: `subject`, `description`, `announcement`, `locked`, `ephemeralSeconds`, `approval`) |
+//! | group-participants | `group.participants` | `{groupJid, author, action, participants: [{id, phoneNumber}], timestamp, group}` |
+//! | contact-upsert / contact-update | `contact.upsert` / `contact.update` | the contact (as `GET /contacts` lists it) |
 
 use serde_json::{Value, json};
 use wagate_plugin_sdk::prelude::*;
@@ -120,6 +124,37 @@ fn name_and_payload(p: &EventPayload) -> (&'static str, Value) {
         EventPayload::QrUpdated(code) => ("auth.qr", json!({ "code": code })),
         EventPayload::InstanceCreated(i) => ("session.created", render::session(i)),
         EventPayload::InstanceDeleted(i) => ("session.deleted", render::session(i)),
+        EventPayload::GroupUpsert(g) => ("group.joined", crate::groups::group(g)),
+        EventPayload::GroupUpdate(u) => {
+            let (field, value) = wagate_plugin_sdk::group_change_json(&u.change);
+            (
+                "group.update",
+                json!({
+                    "groupJid": u.group_jid,
+                    "author": u.author,
+                    "change": field,
+                    "value": value,
+                    "timestamp": u.timestamp,
+                    "group": u.group.as_ref().map(crate::groups::group),
+                }),
+            )
+        }
+        EventPayload::GroupParticipants(u) => (
+            "group.participants",
+            json!({
+                "groupJid": u.group_jid,
+                "author": u.author,
+                "action": wagate_plugin_sdk::participant_action_name(u.action),
+                "participants": u.members.iter().map(|m| json!({
+                    "id": m.jid,
+                    "phoneNumber": m.phone.as_deref().map(|p| p.split('@').next().unwrap_or(p)),
+                })).collect::<Vec<_>>(),
+                "timestamp": u.timestamp,
+                "group": u.group.as_ref().map(crate::groups::group),
+            }),
+        ),
+        EventPayload::ContactUpsert(c) => ("contact.upsert", crate::contacts::contact(c)),
+        EventPayload::ContactUpdate(c) => ("contact.update", crate::contacts::contact(c)),
     }
 }
 

@@ -465,7 +465,7 @@ pub(crate) fn document() -> Value {
                     "properties": {
                         "schema": { "const": "v1" },
                         "id": { "type": "string", "description": "evt_…; de-duplicate on it" },
-                        "event": { "type": "string", "enum": ["message", "message.from_me", "message.media", "message.revoked", "message.deleted", "message.ack", "message.reaction", "message.edited", "chat.deleted", "chat.update", "session.status", "auth.qr", "session.created", "session.deleted", "call.received", "presence.update", "message.history"] },
+                        "event": { "type": "string", "enum": ["message", "message.from_me", "message.media", "message.revoked", "message.deleted", "message.ack", "message.reaction", "message.edited", "chat.deleted", "chat.update", "session.status", "auth.qr", "session.created", "session.deleted", "call.received", "presence.update", "message.history", "group.joined", "group.update", "group.participants", "contact.upsert", "contact.update"] },
                         "session": { "type": "string" },
                         "organization": { "type": "string" },
                         "timestamp": { "type": "integer" },

@@ -28,6 +28,11 @@
 //! | call.received | call |
 //! | presence.update | presence_update |
 //! | message.history | history_sync |
+//! | group.joined | group_upsert |
+//! | group.update | group_update |
+//! | group.participants | group_participants |
+//! | contact.upsert | contact_upsert |
+//! | contact.update | contact_update |
 //!
 //! Core filters by kind, so `message` and `message.from_me` go together: naming either
 //! subscribes to both, and the answer lists both.
@@ -40,7 +45,7 @@ use crate::api::{Cap, Within, body_object, checked, core_failure, session_ref, s
 use crate::render::{self, validation};
 
 /// (v1 event name, core kind), in the order answers list them.
-pub(crate) const EVENTS: [(&str, &str); 16] = [
+pub(crate) const EVENTS: [(&str, &str); 21] = [
     ("message", "message_upsert"),
     ("message.from_me", "message_upsert"),
     ("message.revoked", "message_revoked"),
@@ -57,6 +62,11 @@ pub(crate) const EVENTS: [(&str, &str); 16] = [
     ("call.received", "call"),
     ("presence.update", "presence_update"),
     ("message.history", "history_sync"),
+    ("group.joined", "group_upsert"),
+    ("group.update", "group_update"),
+    ("group.participants", "group_participants"),
+    ("contact.upsert", "contact_upsert"),
+    ("contact.update", "contact_update"),
 ];
 
 /// Most webhooks one `PUT` may carry (core's per-instance cap).

@@ -301,6 +301,11 @@ fn has_no_v0_1_type(payload: &wit::EventPayload) -> bool {
         wit::EventPayload::Call(_)
             | wit::EventPayload::PresenceUpdate(_)
             | wit::EventPayload::HistorySync(_)
+            | wit::EventPayload::GroupUpsert(_)
+            | wit::EventPayload::GroupUpdate(_)
+            | wit::EventPayload::GroupParticipants(_)
+            | wit::EventPayload::ContactUpsert(_)
+            | wit::EventPayload::ContactUpdate(_)
     )
 }
 

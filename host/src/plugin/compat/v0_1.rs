@@ -338,7 +338,14 @@ impl Conv<old::EventPayload> for new::EventPayload {
             N::MessageReaction(x) => O::MessageUpsert(x.message.conv()),
             N::MessageEdited(x) => O::MessageUpsert(x.conv()),
             // Filtered out before any 0.1 conversion (`compat::known_to_v0_1`).
-            N::Call(_) | N::PresenceUpdate(_) | N::HistorySync(_) => {
+            N::Call(_)
+            | N::PresenceUpdate(_)
+            | N::HistorySync(_)
+            | N::GroupUpsert(_)
+            | N::GroupUpdate(_)
+            | N::GroupParticipants(_)
+            | N::ContactUpsert(_)
+            | N::ContactUpdate(_) => {
                 unreachable!("an event 0.1 has no type for reached a 0.1 plugin")
             }
             N::MessageRevoked(x) => O::MessageRevoked(x.conv()),

@@ -15,6 +15,7 @@ use whatsapp_rust::wacore::proto_helpers::MessageExt;
 use whatsapp_rust::waproto::whatsapp as wa;
 
 use super::media::{MediaRef, inbound_media};
+use crate::core::group_events::{GroupChange, GroupChangeKind, GroupInfoChange, GroupMember};
 use crate::core::model::{ContactCard, Content, DeliveryStatus, Location, Poll};
 use crate::whatsapp::{
     Inbound, InboundMedia, InboundReaction, IncomingCall, PresenceState, PresenceUpdate,
@@ -431,4 +432,56 @@ mod tests {
         assert_eq!(info.file_name.as_deref(), Some("report.pdf"));
         assert!(reference.is_none(), "no CDN fields: nothing to download");
     }
+}
+
+/// A group notification as a change core applies and reports; `None` for the kinds
+/// wagate does not track (communities, invites, moderation flags, join requests).
+pub fn group_change(u: &whatsapp_rust::types::events::GroupUpdate) -> Option<GroupChange> {
+    use crate::core::groups::{GroupSetting as S, ParticipantAction as P};
+    use GroupInfoChange as I;
+    use whatsapp_rust::wacore::stanza::groups::GroupNotificationAction as A;
+    let members = |ps: &[whatsapp_rust::wacore::stanza::groups::GroupParticipantInfo]| {
+        ps.iter()
+            .map(|p| GroupMember {
+                jid: p.jid.to_non_ad_string(),
+                phone: p.phone_number.as_ref().map(|j| j.to_non_ad_string()),
+            })
+            .collect()
+    };
+    let participants = |action, ps| GroupChangeKind::Participants {
+        action,
+        members: members(ps),
+    };
+    let kind = match &u.action {
+        A::Add { participants: ps, .. } => participants(P::Add, ps),
+        A::Remove { participants: ps, .. } => participants(P::Remove, ps),
+        A::Promote { participants: ps } => participants(P::Promote, ps),
+        A::Demote { participants: ps } => participants(P::Demote, ps),
+        A::Subject { subject, .. } => GroupChangeKind::Info(I::Subject(subject.clone())),
+        A::Description { description, .. } => {
+            GroupChangeKind::Info(I::Description(description.clone()))
+        }
+        A::Locked { .. } => GroupChangeKind::Info(I::Setting(S::Locked(true))),
+        A::Unlocked => GroupChangeKind::Info(I::Setting(S::Locked(false))),
+        A::Announce => GroupChangeKind::Info(I::Setting(S::Announcement(true))),
+        A::NotAnnounce => GroupChangeKind::Info(I::Setting(S::Announcement(false))),
+        A::Ephemeral { expiration, .. } => {
+            GroupChangeKind::Info(I::Setting(S::Ephemeral(*expiration)))
+        }
+        A::MembershipApprovalMode { enabled } => {
+            GroupChangeKind::Info(I::Setting(S::Approval(*enabled)))
+        }
+        A::Create { .. } => GroupChangeKind::Joined,
+        _ => return None,
+    };
+    Some(GroupChange {
+        group_jid: u.group_jid.to_non_ad_string(),
+        author: u
+            .participant_pn
+            .as_ref()
+            .or(u.participant.as_ref())
+            .map(|j| j.to_non_ad_string()),
+        timestamp: u.timestamp.timestamp_millis().max(0) as u64,
+        kind,
+    })
 }

@@ -634,6 +634,17 @@ impl EventHandler for Bridge {
                 instance_id: self.id(),
                 update: convert::chat_presence(p),
             }),
+            Event::GroupUpdate(u) => match convert::group_change(u) {
+                Some(change) => self.send(LinkEvent::Group {
+                    instance_id: self.id(),
+                    change,
+                }),
+                None => tracing::debug!(
+                    instance = %self.id(),
+                    group = %u.group_jid,
+                    "group notification wagate does not track"
+                ),
+            },
             Event::IncomingCall(call) => {
                 if let Some(call) = convert::incoming_call(call) {
                     self.send(LinkEvent::Call {

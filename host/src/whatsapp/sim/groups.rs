@@ -129,6 +129,14 @@ impl SimGroups {
         group
     }
 
+    /// The JIDs of a group's members (none for an unknown group).
+    pub(super) fn member_jids(&self, group: &str) -> Vec<String> {
+        self.by_jid
+            .get(group)
+            .map(|g| g.participants.iter().map(|p| p.jid.clone()).collect())
+            .unwrap_or_default()
+    }
+
     pub(super) fn of(&self, me: &str) -> Vec<Group> {
         let mut out: Vec<Group> = self
             .by_jid
