@@ -39,7 +39,15 @@ fn group_changes_made_through_the_api_and_by_other_members_reach_every_dialect()
     let gw = Gateway::start_with_env(&[("AUTHENTICATION_API_KEY", GLOBAL_KEY)]);
     let rx = Receiver::start();
     let name = "groupevents";
-    hook_all_dialects(&gw, &rx, GLOBAL_KEY, name, &EVOLUTION_GROUP_EVENTS, &[], &[]);
+    hook_all_dialects(
+        &gw,
+        &rx,
+        GLOBAL_KEY,
+        name,
+        &EVOLUTION_GROUP_EVENTS,
+        &[],
+        &[],
+    );
 
     // Created through the API: the account joined it.
     let (s, created) = post(
@@ -50,9 +58,15 @@ fn group_changes_made_through_the_api_and_by_other_members_reach_every_dialect()
     assert_eq!(s, 201, "{created}");
     let gid = created["id"].as_str().unwrap().to_string();
     let got = rx.wait_until_all("the join in every dialect", |got| {
-        bodies_of(got, "evolution").iter().any(|b| b["event"] == "GROUPS_UPSERT")
-            && bodies_of(got, "v1").iter().any(|b| b["event"] == "group.joined")
-            && bodies_of(got, "ryze").iter().any(|b| b["event"] == "group.flow")
+        bodies_of(got, "evolution")
+            .iter()
+            .any(|b| b["event"] == "GROUPS_UPSERT")
+            && bodies_of(got, "v1")
+                .iter()
+                .any(|b| b["event"] == "group.joined")
+            && bodies_of(got, "ryze")
+                .iter()
+                .any(|b| b["event"] == "group.flow")
     });
     let evo = bodies_of(&got, "evolution");
     let upsert = events_named(&evo, "GROUPS_UPSERT");
@@ -95,7 +109,9 @@ fn group_changes_made_through_the_api_and_by_other_members_reach_every_dialect()
     let (s, v) = gw.admin(
         "POST",
         &format!("/admin/sim/{name}/group"),
-        Some(json!({"group": gid, "author": PEER_JID, "action": "add", "participants": [OTHER_JID]})),
+        Some(
+            json!({"group": gid, "author": PEER_JID, "action": "add", "participants": [OTHER_JID]}),
+        ),
     );
     assert_eq!(s, 201, "{v}");
     assert_eq!(v["participants"][0]["status"], 200, "{v}");
@@ -161,13 +177,7 @@ fn group_changes_made_through_the_api_and_by_other_members_reach_every_dialect()
         .collect();
     assert_eq!(
         ryze_types,
-        [
-            "joined",
-            "info",
-            "participants",
-            "participants",
-            "info"
-        ]
+        ["joined", "info", "participants", "participants", "info"]
     );
 
     // With the link down the stored copy answers, with the other member's changes.
@@ -254,7 +264,11 @@ fn an_instance_added_to_a_group_reports_it_joined_and_the_adder_reports_the_memb
     );
     assert_eq!(s, 200, "{groups}");
     assert!(
-        groups.as_array().unwrap().iter().any(|g| g["id"] == gid.as_str()),
+        groups
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["id"] == gid.as_str()),
         "{groups}"
     );
 
@@ -274,7 +288,15 @@ fn a_member_change_on_the_phone_is_ruled_as_whatsapp_would() {
     let gw = Gateway::start_with_env(&[("AUTHENTICATION_API_KEY", GLOBAL_KEY)]);
     let rx = Receiver::start();
     let name = "groupruling";
-    hook_all_dialects(&gw, &rx, GLOBAL_KEY, name, &EVOLUTION_GROUP_EVENTS, &[], &[]);
+    hook_all_dialects(
+        &gw,
+        &rx,
+        GLOBAL_KEY,
+        name,
+        &EVOLUTION_GROUP_EVENTS,
+        &[],
+        &[],
+    );
     let (s, created) = post(
         &gw,
         &format!("/group/create/{name}"),
@@ -292,11 +314,26 @@ fn a_member_change_on_the_phone_is_ruled_as_whatsapp_would() {
     assert_eq!(s, 403, "{v}");
     // Bad requests, each named.
     for (body, status) in [
-        (json!({"group": gid, "author": PEER_JID, "action": "rename"}), 400),
-        (json!({"group": gid, "author": PEER_JID, "action": "locked", "value": "yes"}), 400),
-        (json!({"group": gid, "author": PEER_JID, "action": "add"}), 400),
-        (json!({"group": "120363000000000001@g.us", "author": PEER_JID, "action": "subject", "value": "x"}), 404),
-        (json!({"group": gid, "author": "not a jid", "action": "subject", "value": "x"}), 400),
+        (
+            json!({"group": gid, "author": PEER_JID, "action": "rename"}),
+            400,
+        ),
+        (
+            json!({"group": gid, "author": PEER_JID, "action": "locked", "value": "yes"}),
+            400,
+        ),
+        (
+            json!({"group": gid, "author": PEER_JID, "action": "add"}),
+            400,
+        ),
+        (
+            json!({"group": "120363000000000001@g.us", "author": PEER_JID, "action": "subject", "value": "x"}),
+            404,
+        ),
+        (
+            json!({"group": gid, "author": "not a jid", "action": "subject", "value": "x"}),
+            400,
+        ),
     ] {
         let (s, v) = gw.admin("POST", &sim, Some(body.clone()));
         assert_eq!(s, status, "{body} -> {v}");

@@ -149,10 +149,8 @@ impl Core {
             .write(move |tx| {
                 let instances = tx.open_table(tables::INSTANCES).map_err(internal)?;
                 // The instance may have been deleted meanwhile: keep nothing of it then.
-                let Some(record) = get_json::<_, super::records::InstanceRecord>(
-                    &instances,
-                    id.as_str(),
-                )?
+                let Some(record) =
+                    get_json::<_, super::records::InstanceRecord>(&instances, id.as_str())?
                 else {
                     return Ok(());
                 };
@@ -233,10 +231,8 @@ impl Core {
         self.store
             .write(move |tx| {
                 let instances = tx.open_table(tables::INSTANCES).map_err(internal)?;
-                let Some(record) = get_json::<_, super::records::InstanceRecord>(
-                    &instances,
-                    id.as_str(),
-                )?
+                let Some(record) =
+                    get_json::<_, super::records::InstanceRecord>(&instances, id.as_str())?
                 else {
                     return Ok(());
                 };
@@ -275,7 +271,10 @@ fn apply(g: &mut Group, change: &GroupChange) {
     match &change.kind {
         GroupChangeKind::Participants { action, members } => {
             for m in members {
-                let at = g.participants.iter().position(|p| same_user(&p.jid, &m.jid));
+                let at = g
+                    .participants
+                    .iter()
+                    .position(|p| same_user(&p.jid, &m.jid));
                 match (action, at) {
                     (ParticipantAction::Add, None) => g.participants.push(GroupParticipant {
                         jid: m.jid.clone(),
@@ -374,7 +373,7 @@ mod tests {
             &mut g,
             &change(GroupChangeKind::Participants {
                 action: ParticipantAction::Promote,
-                members: members(&["333@s.whatsapp.net:4", "111@s.whatsapp.net"]),
+                members: members(&["333:4@s.whatsapp.net", "111@s.whatsapp.net"]),
             }),
         );
         assert_eq!(g.participants[2].role, ParticipantRole::Admin);
@@ -395,7 +394,9 @@ mod tests {
         let mut g = group();
         apply(
             &mut g,
-            &change(GroupChangeKind::Info(GroupInfoChange::Subject("new".into()))),
+            &change(GroupChangeKind::Info(GroupInfoChange::Subject(
+                "new".into(),
+            ))),
         );
         apply(
             &mut g,

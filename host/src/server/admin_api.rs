@@ -623,7 +623,7 @@ impl SimGroupBody {
                     .and_then(|n| u32::try_from(n).ok())
                     .ok_or_else(|| bad("`value` must be the timer in seconds"))?,
             ))),
-            other => return Err(bad(&format!("unknown group action `{other}`"))),
+            other => return Err(bad(format!("unknown group action `{other}`"))),
         })
     }
 }

@@ -685,7 +685,8 @@ impl Link for SimLink {
     async fn join_group(&self, instance_id: &str, code: &str) -> Result<String, LinkError> {
         let me = self.me(instance_id)?;
         let group = self.sim_groups().join(&me, code)?;
-        self.announce_participants(&group, &me, ParticipantAction::Add, &[me.clone()], &[]);
+        let joiner = std::slice::from_ref(&me);
+        self.announce_participants(&group, &me, ParticipantAction::Add, joiner, &[]);
         Ok(group)
     }
 

@@ -37,9 +37,7 @@ pub(crate) fn group_update(u: &GroupUpdate) -> Value {
         GroupInfoChange::Setting(GroupSetting::Ephemeral(secs)) => {
             v["ephemeralDuration"] = json!(secs)
         }
-        GroupInfoChange::Setting(GroupSetting::Approval(on)) => {
-            v["joinApprovalMode"] = json!(on)
-        }
+        GroupInfoChange::Setting(GroupSetting::Approval(on)) => v["joinApprovalMode"] = json!(on),
     }
     json!([v])
 }

@@ -324,6 +324,62 @@ pub fn incoming_call(call: &whatsapp_rust::types::call::IncomingCall) -> Option<
     })
 }
 
+/// A group notification as a change core applies and reports; `None` for the kinds
+/// wagate does not track (communities, invites, moderation flags, join requests).
+pub fn group_change(u: &whatsapp_rust::types::events::GroupUpdate) -> Option<GroupChange> {
+    use crate::core::groups::{GroupSetting as S, ParticipantAction as P};
+    use GroupInfoChange as I;
+    use whatsapp_rust::wacore::stanza::groups::GroupNotificationAction as A;
+    let members = |ps: &[whatsapp_rust::wacore::stanza::groups::GroupParticipantInfo]| {
+        ps.iter()
+            .map(|p| GroupMember {
+                jid: p.jid.to_non_ad_string(),
+                phone: p.phone_number.as_ref().map(|j| j.to_non_ad_string()),
+            })
+            .collect()
+    };
+    let participants = |action, ps| GroupChangeKind::Participants {
+        action,
+        members: members(ps),
+    };
+    let kind = match &u.action {
+        A::Add {
+            participants: ps, ..
+        } => participants(P::Add, ps),
+        A::Remove {
+            participants: ps, ..
+        } => participants(P::Remove, ps),
+        A::Promote { participants: ps } => participants(P::Promote, ps),
+        A::Demote { participants: ps } => participants(P::Demote, ps),
+        A::Subject { subject, .. } => GroupChangeKind::Info(I::Subject(subject.clone())),
+        A::Description { description, .. } => {
+            GroupChangeKind::Info(I::Description(description.clone()))
+        }
+        A::Locked { .. } => GroupChangeKind::Info(I::Setting(S::Locked(true))),
+        A::Unlocked => GroupChangeKind::Info(I::Setting(S::Locked(false))),
+        A::Announce => GroupChangeKind::Info(I::Setting(S::Announcement(true))),
+        A::NotAnnounce => GroupChangeKind::Info(I::Setting(S::Announcement(false))),
+        A::Ephemeral { expiration, .. } => {
+            GroupChangeKind::Info(I::Setting(S::Ephemeral(*expiration)))
+        }
+        A::MembershipApprovalMode { enabled } => {
+            GroupChangeKind::Info(I::Setting(S::Approval(*enabled)))
+        }
+        A::Create { .. } => GroupChangeKind::Joined,
+        _ => return None,
+    };
+    Some(GroupChange {
+        group_jid: u.group_jid.to_non_ad_string(),
+        author: u
+            .participant_pn
+            .as_ref()
+            .or(u.participant.as_ref())
+            .map(|j| j.to_non_ad_string()),
+        timestamp: u.timestamp.timestamp_millis().max(0) as u64,
+        kind,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -347,6 +403,69 @@ mod tests {
             }),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn group_notifications_become_changes_with_the_members_phone_numbers() {
+        use whatsapp_rust::types::events::GroupUpdate;
+        use whatsapp_rust::wacore::stanza::groups::{
+            GroupNotificationAction as A, GroupParticipantInfo,
+        };
+        let jid = |s: &str| s.parse::<whatsapp_rust::Jid>().unwrap();
+        let member = GroupParticipantInfo {
+            jid: jid("12345678901234@lid"),
+            phone_number: Some(jid("5511955554444@s.whatsapp.net")),
+            display_name: None,
+            r#type: None,
+            lid: None,
+            username: None,
+            join_time: None,
+            group_history_sent_state: None,
+        };
+        let update = |action| {
+            GroupUpdate::builder()
+                .group_jid(jid("120363000000000001@g.us"))
+                .participant(jid("999@lid"))
+                .participant_pn(jid("5511900000001@s.whatsapp.net"))
+                .timestamp(
+                    whatsapp_rust::wacore::chrono::DateTime::from_timestamp_millis(
+                        1_700_000_000_000,
+                    )
+                    .unwrap(),
+                )
+                .is_lid_addressing_mode(true)
+                .action(action)
+                .build()
+        };
+        let change = group_change(&update(A::Promote {
+            participants: vec![member],
+        }))
+        .unwrap();
+        assert_eq!(change.group_jid, "120363000000000001@g.us");
+        // The author by phone number when WhatsApp said it.
+        assert_eq!(
+            change.author.as_deref(),
+            Some("5511900000001@s.whatsapp.net")
+        );
+        assert_eq!(change.timestamp, 1_700_000_000_000);
+        assert_eq!(
+            change.kind,
+            GroupChangeKind::Participants {
+                action: crate::core::groups::ParticipantAction::Promote,
+                members: vec![GroupMember {
+                    jid: "12345678901234@lid".into(),
+                    phone: Some("5511955554444@s.whatsapp.net".into()),
+                }],
+            }
+        );
+        let change = group_change(&update(A::NotAnnounce)).unwrap();
+        assert_eq!(
+            change.kind,
+            GroupChangeKind::Info(GroupInfoChange::Setting(
+                crate::core::groups::GroupSetting::Announcement(false)
+            ))
+        );
+        assert!(group_change(&update(A::RevokeInvite)).is_none());
     }
 
     #[test]
@@ -432,56 +551,4 @@ mod tests {
         assert_eq!(info.file_name.as_deref(), Some("report.pdf"));
         assert!(reference.is_none(), "no CDN fields: nothing to download");
     }
-}
-
-/// A group notification as a change core applies and reports; `None` for the kinds
-/// wagate does not track (communities, invites, moderation flags, join requests).
-pub fn group_change(u: &whatsapp_rust::types::events::GroupUpdate) -> Option<GroupChange> {
-    use crate::core::groups::{GroupSetting as S, ParticipantAction as P};
-    use GroupInfoChange as I;
-    use whatsapp_rust::wacore::stanza::groups::GroupNotificationAction as A;
-    let members = |ps: &[whatsapp_rust::wacore::stanza::groups::GroupParticipantInfo]| {
-        ps.iter()
-            .map(|p| GroupMember {
-                jid: p.jid.to_non_ad_string(),
-                phone: p.phone_number.as_ref().map(|j| j.to_non_ad_string()),
-            })
-            .collect()
-    };
-    let participants = |action, ps| GroupChangeKind::Participants {
-        action,
-        members: members(ps),
-    };
-    let kind = match &u.action {
-        A::Add { participants: ps, .. } => participants(P::Add, ps),
-        A::Remove { participants: ps, .. } => participants(P::Remove, ps),
-        A::Promote { participants: ps } => participants(P::Promote, ps),
-        A::Demote { participants: ps } => participants(P::Demote, ps),
-        A::Subject { subject, .. } => GroupChangeKind::Info(I::Subject(subject.clone())),
-        A::Description { description, .. } => {
-            GroupChangeKind::Info(I::Description(description.clone()))
-        }
-        A::Locked { .. } => GroupChangeKind::Info(I::Setting(S::Locked(true))),
-        A::Unlocked => GroupChangeKind::Info(I::Setting(S::Locked(false))),
-        A::Announce => GroupChangeKind::Info(I::Setting(S::Announcement(true))),
-        A::NotAnnounce => GroupChangeKind::Info(I::Setting(S::Announcement(false))),
-        A::Ephemeral { expiration, .. } => {
-            GroupChangeKind::Info(I::Setting(S::Ephemeral(*expiration)))
-        }
-        A::MembershipApprovalMode { enabled } => {
-            GroupChangeKind::Info(I::Setting(S::Approval(*enabled)))
-        }
-        A::Create { .. } => GroupChangeKind::Joined,
-        _ => return None,
-    };
-    Some(GroupChange {
-        group_jid: u.group_jid.to_non_ad_string(),
-        author: u
-            .participant_pn
-            .as_ref()
-            .or(u.participant.as_ref())
-            .map(|j| j.to_non_ad_string()),
-        timestamp: u.timestamp.timestamp_millis().max(0) as u64,
-        kind,
-    })
 }

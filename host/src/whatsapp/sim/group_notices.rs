@@ -7,8 +7,8 @@ use super::SimLink;
 use crate::core::group_events::{GroupChange, GroupChangeKind, GroupInfoChange, GroupMember};
 use crate::core::groups::{ParticipantAction, ParticipantResult};
 use crate::core::model::ConnectionState;
-use crate::whatsapp::LinkError;
 use crate::util::now_ms;
+use crate::whatsapp::LinkError;
 use crate::whatsapp::LinkEvent;
 
 impl SimLink {
