@@ -7,6 +7,7 @@
 
 mod common;
 
+mod account_settings;
 mod brokers;
 mod chatwoot;
 mod console;

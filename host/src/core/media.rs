@@ -61,7 +61,61 @@ pub struct SendMedia {
     pub mentions: Vec<String>,
 }
 
+/// A media source's bytes, with what was said about them.
+pub(crate) struct SourceBytes {
+    /// The bytes (never empty, never over `[media] max_bytes`).
+    pub bytes: Bytes,
+    /// The type the caller stated or, for a URL, the server's header.
+    pub stated_type: Option<String>,
+    /// The file name a URL's path or header gave.
+    pub url_name: Option<String>,
+}
+
 impl Core {
+    /// A media source's bytes: as given, taken from this request's uploads, or
+    /// fetched under `[media]` and the SSRF guard. Empty or over the cap is refused.
+    /// `stated` is the caller's type; for a URL it wins over the server's header.
+    pub(crate) async fn source_bytes(
+        &self,
+        source: MediaSource,
+        stated: Option<String>,
+    ) -> CoreResult<SourceBytes> {
+        let max = self.media_config.max_bytes;
+        let got = match source {
+            MediaSource::Bytes(bytes) => SourceBytes {
+                bytes,
+                stated_type: stated,
+                url_name: None,
+            },
+            MediaSource::Upload(id) => SourceBytes {
+                bytes: self.uploads.take(&id).ok_or_else(|| {
+                    CoreError::Invalid(
+                        "the media upload this send names is not part of its request".into(),
+                    )
+                })?,
+                stated_type: stated,
+                url_name: None,
+            },
+            MediaSource::Url(url) => {
+                let fetched = crate::media::fetch::fetch(&url, &self.media_config)
+                    .await
+                    .map_err(fetch_error)?;
+                SourceBytes {
+                    bytes: fetched.bytes,
+                    stated_type: stated.or(fetched.content_type),
+                    url_name: fetched.file_name,
+                }
+            }
+        };
+        if got.bytes.is_empty() {
+            return Err(CoreError::Invalid("media is empty".into()));
+        }
+        if got.bytes.len() as u64 > max {
+            return Err(too_large(max));
+        }
+        Ok(got)
+    }
+
     /// Sends media and stores it as the account's own message, stamped with `origin`
     /// (the plugin whose request caused it). Needs `send`.
     pub async fn send_media(
@@ -99,32 +153,11 @@ impl Core {
                 "quoted message not found".into(),
             ));
         }
-        let max = self.media_config.max_bytes;
-        let (bytes, stated_type, url_name) = match req.source {
-            MediaSource::Bytes(b) => (b, req.mimetype.clone(), None),
-            MediaSource::Upload(id) => {
-                let bytes = self.uploads.take(&id).ok_or_else(|| {
-                    CoreError::Invalid(
-                        "the media upload this send names is not part of its request".into(),
-                    )
-                })?;
-                (bytes, req.mimetype.clone(), None)
-            }
-            MediaSource::Url(url) => {
-                let fetched = crate::media::fetch::fetch(&url, &self.media_config)
-                    .await
-                    .map_err(fetch_error)?;
-                // The caller's type wins over the server's header; the bytes over both.
-                let stated = req.mimetype.clone().or(fetched.content_type);
-                (fetched.bytes, stated, fetched.file_name)
-            }
-        };
-        if bytes.is_empty() {
-            return Err(CoreError::Invalid("media is empty".into()));
-        }
-        if bytes.len() as u64 > max {
-            return Err(too_large(max));
-        }
+        let SourceBytes {
+            bytes,
+            stated_type,
+            url_name,
+        } = self.source_bytes(req.source, req.mimetype.clone()).await?;
         let mimetype = sniff::resolve(stated_type.as_deref(), &bytes);
         check_type(req.kind, &mimetype)?;
         let file_name = req

@@ -5,6 +5,7 @@
 
 pub mod authz;
 pub mod brokers;
+pub mod business;
 pub mod calls;
 pub mod chats;
 pub mod contacts;
@@ -23,8 +24,10 @@ pub mod media_download;
 pub mod messages;
 pub mod model;
 pub mod outbox;
+pub mod pictures;
 pub mod plugin_storage;
 pub mod presence;
+pub mod privacy;
 pub mod profile;
 pub mod ratelimit;
 pub mod reactions;

@@ -468,15 +468,22 @@ impl From<model::MediaInfo> for wit::MediaInfo {
     }
 }
 
+impl From<wit::MediaSource> for crate::core::media::MediaSource {
+    fn from(s: wit::MediaSource) -> Self {
+        use crate::core::media::MediaSource as M;
+        match s {
+            wit::MediaSource::Bytes(b) => M::Bytes(b.into()),
+            wit::MediaSource::Url(u) => M::Url(u),
+            wit::MediaSource::Upload(id) => M::Upload(id),
+        }
+    }
+}
+
 impl From<wit::MediaSend> for crate::core::media::SendMedia {
     fn from(m: wit::MediaSend) -> Self {
         crate::core::media::SendMedia {
             kind: m.kind.into(),
-            source: match m.source {
-                wit::MediaSource::Bytes(b) => crate::core::media::MediaSource::Bytes(b.into()),
-                wit::MediaSource::Url(u) => crate::core::media::MediaSource::Url(u),
-                wit::MediaSource::Upload(id) => crate::core::media::MediaSource::Upload(id),
-            },
+            source: m.source.into(),
             mimetype: m.mimetype,
             file_name: m.file_name,
             caption: m.caption,
@@ -744,6 +751,82 @@ mod groups {
                 g::GroupSetting::Locked(on) => wit::GroupSetting::Locked(on),
                 g::GroupSetting::Ephemeral(secs) => wit::GroupSetting::Ephemeral(secs),
                 g::GroupSetting::Approval(on) => wit::GroupSetting::Approval(on),
+            }
+        }
+    }
+}
+
+// ---- Privacy and business profiles (issue 16) -------------------------------------
+
+mod account {
+    use crate::core::business as b;
+    use crate::core::privacy as p;
+    use crate::plugin::bindings::types as wit;
+
+    impl From<p::PrivacySetting> for wit::PrivacySetting {
+        fn from(s: p::PrivacySetting) -> Self {
+            use p::PrivacyCategory as C;
+            use p::PrivacyValue as V;
+            wit::PrivacySetting {
+                category: match s.category {
+                    C::LastSeen => wit::PrivacyCategory::LastSeen,
+                    C::Online => wit::PrivacyCategory::Online,
+                    C::ProfilePicture => wit::PrivacyCategory::ProfilePicture,
+                    C::About => wit::PrivacyCategory::About,
+                    C::GroupAdd => wit::PrivacyCategory::GroupAdd,
+                    C::ReadReceipts => wit::PrivacyCategory::ReadReceipts,
+                    C::CallAdd => wit::PrivacyCategory::CallAdd,
+                    C::Messages => wit::PrivacyCategory::Messages,
+                },
+                value: match s.value {
+                    V::All => wit::PrivacyValue::All,
+                    V::Contacts => wit::PrivacyValue::Contacts,
+                    V::ContactBlacklist => wit::PrivacyValue::ContactBlacklist,
+                    V::Nobody => wit::PrivacyValue::Nobody,
+                    V::MatchLastSeen => wit::PrivacyValue::MatchLastSeen,
+                    V::Known => wit::PrivacyValue::Known,
+                },
+            }
+        }
+    }
+
+    impl From<wit::PrivacySetting> for p::PrivacySetting {
+        fn from(s: wit::PrivacySetting) -> Self {
+            use p::PrivacyCategory as C;
+            use p::PrivacyValue as V;
+            p::PrivacySetting {
+                category: match s.category {
+                    wit::PrivacyCategory::LastSeen => C::LastSeen,
+                    wit::PrivacyCategory::Online => C::Online,
+                    wit::PrivacyCategory::ProfilePicture => C::ProfilePicture,
+                    wit::PrivacyCategory::About => C::About,
+                    wit::PrivacyCategory::GroupAdd => C::GroupAdd,
+                    wit::PrivacyCategory::ReadReceipts => C::ReadReceipts,
+                    wit::PrivacyCategory::CallAdd => C::CallAdd,
+                    wit::PrivacyCategory::Messages => C::Messages,
+                },
+                value: match s.value {
+                    wit::PrivacyValue::All => V::All,
+                    wit::PrivacyValue::Contacts => V::Contacts,
+                    wit::PrivacyValue::ContactBlacklist => V::ContactBlacklist,
+                    wit::PrivacyValue::Nobody => V::Nobody,
+                    wit::PrivacyValue::MatchLastSeen => V::MatchLastSeen,
+                    wit::PrivacyValue::Known => V::Known,
+                },
+            }
+        }
+    }
+
+    impl From<b::BusinessProfile> for wit::BusinessProfile {
+        fn from(x: b::BusinessProfile) -> Self {
+            wit::BusinessProfile {
+                jid: x.jid,
+                description: x.description,
+                email: x.email,
+                websites: x.websites,
+                categories: x.categories,
+                address: x.address,
+                timezone: x.timezone,
             }
         }
     }

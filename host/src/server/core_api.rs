@@ -13,6 +13,10 @@
 //! | GET | /core/instances/{i}/integrations | the instance's integrations (Chatwoot, ...); secret header values are never shown |
 //! | POST | /core/instances/{i}/presence/subscribe | `{who}`: ask for a contact's presence updates (`presence_update` events) -> `{jid}` |
 //! | GET/PUT | /core/instances/{i}/profile | this account's profile `{jid, name, status, picture_url, is_business}` as last seen (`?who=` a contact's, asked of WhatsApp now) / change its `{name?, status?}` |
+//! | PUT/DELETE | /core/instances/{i}/profile/picture | set this account's picture from `{data}` (base64 of a JPEG) or `{url}` / remove it -> 204 |
+//! | PUT/DELETE | /core/instances/{i}/groups/{g}/picture | the same for a group (`send`; WhatsApp decides who may) -> 204 |
+//! | GET/PUT | /core/instances/{i}/privacy | the account's privacy settings `[{category, value}]` (categories `last_seen`, `online`, `profile_picture`, `about`, `group_add`, `read_receipts`, `call_add`, `messages`; values `all`, `contacts`, `contact_blacklist`, `none`, `match_last_seen`, `known`) / change the ones given, answering all |
+//! | GET | /core/instances/{i}/contacts/{jid}/business | a business account's profile `{jid, description, email, websites, categories, address, timezone}`, `null` when not a business |
 //! | GET/PUT | /core/instances/{i}/settings | the instance's behaviour switches `{reject_calls, call_reply?, ignore_groups, always_online, read_messages, read_status, sync_full_history}` (all off by default; a PUT replaces them all, omitted ones off) |
 //! | GET/PUT/DELETE | /core/instances/{i}/media-download | the instance's choice of inbound media to download `{enabled?, kinds?, max_bytes?}` (`null`: the deployment's `[whatsapp.media]`) / set it / back to the default |
 //! | PUT/DELETE | /core/instances/{i}/integrations/{sink} | create or replace `{url, settings: {..}, secret_headers?: {name: value}, enabled?}` (`secret_headers` absent: the held ones are kept) / remove |
@@ -123,6 +127,10 @@ fn route_label(seg: &[&str]) -> &'static str {
         ["instances", _, "media-download"] => "core:media_download",
         ["instances", _, "settings"] => "core:settings",
         ["instances", _, "profile"] => "core:profile",
+        ["instances", _, "profile", "picture"] => "core:profile_picture",
+        ["instances", _, "groups", _, "picture"] => "core:group_picture",
+        ["instances", _, "privacy"] => "core:privacy",
+        ["instances", _, "contacts", _, "business"] => "core:business_profile",
         ["instances", _, "presence", "subscribe"] => "core:presence_subscribe",
         ["instances", _, "brokers"] => "core:brokers",
         ["instances", _, "brokers", _] => "core:broker",
@@ -252,6 +260,49 @@ async fn dispatch(
             }
             _ => Err(ApiError::method_not_allowed()),
         },
+        ["instances", i, "profile", "picture"] => match *m {
+            Method::PUT => {
+                let body: PictureBody = req.json()?;
+                let source = media_source(body.data, body.url)?;
+                core.set_profile_picture(p, &InstanceRef::parse(i), Some(source))
+                    .await?;
+                no_content()
+            }
+            Method::DELETE => {
+                core.set_profile_picture(p, &InstanceRef::parse(i), None)
+                    .await?;
+                no_content()
+            }
+            _ => Err(ApiError::method_not_allowed()),
+        },
+        ["instances", i, "groups", g, "picture"] => match *m {
+            Method::PUT => {
+                let body: PictureBody = req.json()?;
+                let source = media_source(body.data, body.url)?;
+                core.set_group_picture(p, &InstanceRef::parse(i), g, Some(source))
+                    .await?;
+                no_content()
+            }
+            Method::DELETE => {
+                core.set_group_picture(p, &InstanceRef::parse(i), g, None)
+                    .await?;
+                no_content()
+            }
+            _ => Err(ApiError::method_not_allowed()),
+        },
+        ["instances", i, "privacy"] => match *m {
+            Method::GET => ok(&core.get_privacy(p, &InstanceRef::parse(i)).await?),
+            Method::PUT => {
+                let settings: Vec<crate::core::privacy::PrivacySetting> = req.json()?;
+                ok(&core
+                    .set_privacy(p, &InstanceRef::parse(i), &settings)
+                    .await?)
+            }
+            _ => Err(ApiError::method_not_allowed()),
+        },
+        ["instances", i, "contacts", who, "business"] if m == Method::GET => ok(&core
+            .business_profile(p, &InstanceRef::parse(i), who)
+            .await?),
         ["instances", i, "settings"] => match *m {
             Method::GET => ok(&core.instance_settings(p, &InstanceRef::parse(i)).await?),
             Method::PUT => {
@@ -484,24 +535,40 @@ struct MediaBody {
     mentions: Vec<String>,
 }
 
+/// A media source given as `data` (base64, or the host's staged upload) or `url`.
+fn media_source(
+    data: Option<String>,
+    url: Option<String>,
+) -> Result<crate::core::media::MediaSource, ApiError> {
+    use crate::core::media::MediaSource;
+    use base64::Engine;
+    let invalid = |m: &str| ApiError::new(StatusCode::BAD_REQUEST, "invalid", m);
+    Ok(match (data, url) {
+        (Some(d), None) if d.starts_with(crate::core::uploads::REFERENCE_PREFIX) => {
+            MediaSource::Upload(d[crate::core::uploads::REFERENCE_PREFIX.len()..].to_string())
+        }
+        (Some(d), None) => MediaSource::Bytes(
+            base64::engine::general_purpose::STANDARD
+                .decode(d.trim().as_bytes())
+                .map_err(|_| invalid("`data` is not valid base64"))?
+                .into(),
+        ),
+        (None, Some(u)) => MediaSource::Url(u),
+        _ => return Err(invalid("give exactly one of `data` (base64) and `url`")),
+    })
+}
+
+/// A picture: `data` (base64 of a JPEG) or `url`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PictureBody {
+    data: Option<String>,
+    url: Option<String>,
+}
+
 impl MediaBody {
     fn into_send(self) -> Result<(String, crate::core::media::SendMedia), ApiError> {
-        use crate::core::media::MediaSource;
-        use base64::Engine;
-        let invalid = |m: &str| ApiError::new(StatusCode::BAD_REQUEST, "invalid", m);
-        let source = match (self.data, self.url) {
-            (Some(d), None) if d.starts_with(crate::core::uploads::REFERENCE_PREFIX) => {
-                MediaSource::Upload(d[crate::core::uploads::REFERENCE_PREFIX.len()..].to_string())
-            }
-            (Some(d), None) => MediaSource::Bytes(
-                base64::engine::general_purpose::STANDARD
-                    .decode(d.trim().as_bytes())
-                    .map_err(|_| invalid("`data` is not valid base64"))?
-                    .into(),
-            ),
-            (None, Some(u)) => MediaSource::Url(u),
-            _ => return Err(invalid("give exactly one of `data` (base64) and `url`")),
-        };
+        let source = media_source(self.data, self.url)?;
         Ok((
             self.to,
             crate::core::media::SendMedia {

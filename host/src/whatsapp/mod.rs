@@ -715,6 +715,48 @@ pub trait Link: Send + Sync + 'static {
         Err(unsupported(self.name()))
     }
 
+    /// Sets the picture of the account itself (`target` is its own JID) or of a group
+    /// it may change; `None` removes it. The bytes are a JPEG (core checked).
+    async fn set_picture(
+        &self,
+        instance_id: &str,
+        target: &str,
+        jpeg: Option<bytes::Bytes>,
+    ) -> Result<(), LinkError> {
+        let _ = (instance_id, target, jpeg);
+        Err(unsupported(self.name()))
+    }
+
+    /// The account's privacy settings.
+    async fn privacy_settings(
+        &self,
+        instance_id: &str,
+    ) -> Result<Vec<crate::core::privacy::PrivacySetting>, LinkError> {
+        let _ = instance_id;
+        Err(unsupported(self.name()))
+    }
+
+    /// Changes one privacy setting.
+    async fn set_privacy(
+        &self,
+        instance_id: &str,
+        setting: crate::core::privacy::PrivacySetting,
+    ) -> Result<(), LinkError> {
+        let _ = (instance_id, setting);
+        Err(unsupported(self.name()))
+    }
+
+    /// The business profile of `jid`; `None` when it is not a business account,
+    /// `NotFound` when it is not on WhatsApp.
+    async fn business_profile(
+        &self,
+        instance_id: &str,
+        jid: &str,
+    ) -> Result<Option<crate::core::business::BusinessProfile>, LinkError> {
+        let _ = (instance_id, jid);
+        Err(unsupported(self.name()))
+    }
+
     /// Blocks (`true`) or unblocks `jid`.
     async fn set_blocked(
         &self,

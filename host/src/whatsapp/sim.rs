@@ -16,9 +16,11 @@ use async_trait::async_trait;
 use rand::Rng;
 use tokio::sync::mpsc::UnboundedSender;
 
+mod account;
 mod group_notices;
 mod groups;
 
+pub use account::is_business;
 pub use groups::on_whatsapp;
 
 use super::{
@@ -65,6 +67,10 @@ pub struct SimLink {
     media_choices: super::MediaDownloads,
     /// The instances that ask for their full history when they pair.
     full_history: Mutex<HashSet<String>>,
+    /// Pictures changed through the network (the rest keep their starting one).
+    pictures: Mutex<account::SimPictures>,
+    /// Each instance's privacy settings, once changed.
+    privacy: Mutex<HashMap<String, Vec<crate::core::privacy::PrivacySetting>>>,
 }
 
 impl SimLink {
@@ -77,6 +83,8 @@ impl SimLink {
             pair_delay,
             media_choices: super::MediaDownloads::default(),
             full_history: Mutex::default(),
+            pictures: Mutex::default(),
+            privacy: Mutex::default(),
         }
     }
 
@@ -715,9 +723,42 @@ impl Link for SimLink {
         jid: &str,
     ) -> Result<Option<String>, LinkError> {
         self.require_open(instance_id)?;
-        let user = jid.split('@').next().unwrap_or_default();
-        Ok((on_whatsapp(jid) || jid.ends_with("@g.us"))
-            .then(|| format!("https://pps.whatsapp.net/sim/{user}.jpg")))
+        if !(on_whatsapp(jid) || jid.ends_with("@g.us")) {
+            return Ok(None);
+        }
+        Ok(self.pictures.lock().expect("sim pictures lock").url_of(jid))
+    }
+
+    async fn set_picture(
+        &self,
+        instance_id: &str,
+        target: &str,
+        jpeg: Option<bytes::Bytes>,
+    ) -> Result<(), LinkError> {
+        self.sim_set_picture(instance_id, target, jpeg.as_deref())
+    }
+
+    async fn privacy_settings(
+        &self,
+        instance_id: &str,
+    ) -> Result<Vec<crate::core::privacy::PrivacySetting>, LinkError> {
+        self.sim_privacy(instance_id)
+    }
+
+    async fn set_privacy(
+        &self,
+        instance_id: &str,
+        setting: crate::core::privacy::PrivacySetting,
+    ) -> Result<(), LinkError> {
+        self.sim_set_privacy(instance_id, setting)
+    }
+
+    async fn business_profile(
+        &self,
+        instance_id: &str,
+        jid: &str,
+    ) -> Result<Option<crate::core::business::BusinessProfile>, LinkError> {
+        self.sim_business_profile(instance_id, jid)
     }
 
     async fn fetch_profile(
@@ -744,7 +785,7 @@ impl Link for SimLink {
             name: None,
             status: Some("Hey there! I am using WhatsApp.".to_string()),
             picture_url: self.profile_picture_url(instance_id, jid).await?,
-            is_business: false,
+            is_business: is_business(jid),
         })
     }
 

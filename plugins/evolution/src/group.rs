@@ -6,6 +6,7 @@
 //! | POST | /group/create | `{subject, participants, description?, promoteParticipants?}` | 201 the group's metadata (Baileys' `GroupMetadata`) |
 //! | POST | /group/updateGroupSubject | `{subject}` | 201 `{"update":"success"}` |
 //! | POST | /group/updateGroupDescription | `{description}` | 201 `{"update":"success"}` |
+//! | POST | /group/updateGroupPicture | `{image}`: a URL or base64 of a JPEG | 201 `{"update":"success"}` |
 //! | GET | /group/findGroupInfos | `?groupJid=` | 200 the group (with `pictureUrl`, `size`, `participants`) |
 //! | GET | /group/fetchAllGroups | `?getParticipants=true\|false` | 200 `[group, ...]` (`participants` only with `true`) |
 //! | GET | /group/participants | `?groupJid=` | 200 `{"participants":[{id, admin}]}` |
@@ -29,7 +30,6 @@
 //! title and WhatsApp's reason as the two messages; where Evolution answers 500 for
 //! anything (create, subject, description) the client's mistakes answer as core rates
 //! them (404 unknown group, 403 not an admin, 400 bad input) instead.
-//! `updateGroupPicture` is not built (no picture upload in the link yet).
 
 use serde::Serialize;
 use serde_json::{Value, json as j};
@@ -50,6 +50,9 @@ pub(crate) fn routes(r: Router) -> Router {
         })
         .post("/group/updateGroupDescription/{instanceName}", |q, p| {
             run(q, p, update_description)
+        })
+        .post("/group/updateGroupPicture/{instanceName}", |q, p| {
+            run(q, p, update_picture)
         })
         .get("/group/findGroupInfos/{instanceName}", |q, p| {
             run(q, p, find_group_infos)
@@ -295,6 +298,16 @@ fn update_subject(req: &Request, name: &str) -> Reply {
     let subject = input::req_str(&body, "subject")?;
     core::set_group_subject(&me(&instance), &gjid, &subject)
         .map_err(|e| failed(None, "Error updating group subject", &e))?;
+    Ok(json(201, &j!({ "update": "success" })))
+}
+
+fn update_picture(req: &Request, name: &str) -> Reply {
+    let instance = guard(req, name, Style::Evolution, Cap::Send)?;
+    let body = input::body(req)?;
+    let gjid = group_jid(req, &body)?;
+    let source = crate::account::picture_source(&body, "image")?;
+    core::set_group_picture(&me(&instance), &gjid, Some(&source))
+        .map_err(|e| failed(None, "Error update group picture", &e))?;
     Ok(json(201, &j!({ "update": "success" })))
 }
 
@@ -632,6 +645,16 @@ pub(crate) fn openapi_paths() -> Vec<(&'static str, Value)> {
                 "updateGroupDescription",
                 j!({ "description": { "type": "string" } }),
                 j!(["description"]),
+                update.clone(),
+            ),
+        ),
+        (
+            "/group/updateGroupPicture/{instanceName}",
+            post_group(
+                "Change the group's picture (a JPEG, by URL or base64)",
+                "updateGroupPicture",
+                j!({ "image": { "type": "string", "minLength": 1, "description": "An http(s) URL or base64 of a JPEG image (no conversion is done)" } }),
+                j!(["image"]),
                 update,
             ),
         ),

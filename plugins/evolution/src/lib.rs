@@ -81,6 +81,7 @@
 use wagate_plugin_sdk::dialect::Guest;
 use wagate_plugin_sdk::prelude::*;
 
+mod account;
 mod brokers;
 mod chat;
 mod chatwoot;
@@ -124,7 +125,7 @@ fn run(req: &Request, params: &Params, f: fn(&Request, &str) -> Reply) -> HttpRe
 
 fn router() -> Router {
     let dialect = group::routes(media::routes(Router::new()));
-    let routes = lookup::routes(profile::routes(contacts::routes(dialect)))
+    let routes = account::routes(lookup::routes(profile::routes(contacts::routes(dialect))))
         .get("/", |_, _| instance::welcome())
         .get("/openapi.json", |_, _| HttpResponse {
             status: 200,

@@ -94,17 +94,10 @@ fn source(form: &mut Form, field: &str) -> Result<(MediaSource, bool), HttpRespo
         Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
         _ => return Err(owned()),
     };
-    if let Some(staged) = wagate_plugin_sdk::uploads::source(&value) {
-        return Ok((staged, true));
-    }
-    let lower = value.to_ascii_lowercase();
-    if lower.starts_with("http://") || lower.starts_with("https://") {
-        return Ok((MediaSource::Url(value), false));
-    }
-    let compact: String = value.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    match wagate_plugin_sdk::base64::decode(&compact) {
-        Some(bytes) if !bytes.is_empty() => Ok((MediaSource::Bytes(bytes), true)),
-        _ => Err(owned()),
+    match wagate_plugin_sdk::uploads::text_source(&value) {
+        Some(MediaSource::Url(url)) => Ok((MediaSource::Url(url), false)),
+        Some(inline) => Ok((inline, true)),
+        None => Err(owned()),
     }
 }
 

@@ -487,6 +487,7 @@ pub(crate) fn document() -> String {
         .chain(crate::group::openapi_paths())
         .chain(crate::contacts::openapi_paths())
         .chain(crate::profile::openapi_paths())
+        .chain(crate::account::openapi_paths())
         .chain(crate::lookup::openapi_paths())
         .chain(reaction_paths())
         .chain(presence_paths())

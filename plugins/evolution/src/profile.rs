@@ -9,8 +9,9 @@
 //! Without `number`, `fetchProfile` answers this account's profile as Evolution does
 //! (its `status` is then the connection state, not the about text); with one, that
 //! person's (their about text; `name` is the push name their messages carried). A
-//! number not on WhatsApp is 400. wagate reads no business profile: `email`,
-//! `description` and `website` are null. Reads need `read`, changes `manage`.
+//! number not on WhatsApp is 400. A business account's `email`, `description` and
+//! `website` (its first) come from its business profile; null for everyone else.
+//! Reads need `read`, changes `manage`.
 
 use serde_json::{Value, json as j};
 use wagate_plugin_sdk::prelude::*;
@@ -53,6 +54,16 @@ fn fetch(req: &Request, name: &str) -> Reply {
         Some(_) => j!(profile.status),
         None => j!(util::state(instance.state)),
     };
+    // A business account's profile fills Evolution's business fields (its own call to
+    // WhatsApp; without it they stay null, as for everyone else).
+    let business = profile
+        .is_business
+        .then(|| {
+            core::get_business_profile(&which, &profile.jid)
+                .ok()
+                .flatten()
+        })
+        .flatten();
     Ok(json(
         200,
         &j!({
@@ -62,9 +73,9 @@ fn fetch(req: &Request, name: &str) -> Reply {
             "picture": profile.picture_url,
             "status": status,
             "isBusiness": profile.is_business,
-            "email": Value::Null,
-            "description": Value::Null,
-            "website": Value::Null,
+            "email": business.as_ref().and_then(|b| b.email.clone()),
+            "description": business.as_ref().map(|b| b.description.clone()),
+            "website": business.as_ref().and_then(|b| b.websites.first().cloned()),
         }),
     ))
 }
@@ -95,7 +106,7 @@ fn update_status(req: &Request, name: &str) -> Reply {
 
 /// Evolution's "Error updating profile …" with the reason, at the status core's error
 /// maps to (bad input stays 400, a closed session 400, the network 500).
-fn update_failed(what: &str, e: &CoreError) -> HttpResponse {
+pub(crate) fn update_failed(what: &str, e: &CoreError) -> HttpResponse {
     let status = core_error(e).status;
     shape::evolution(
         status,
@@ -132,7 +143,7 @@ pub(crate) fn openapi_paths() -> Vec<(&'static str, Value)> {
                             "wuid": { "type": "string" }, "name": { "type": ["string", "null"] },
                             "numberExists": { "type": "boolean" }, "picture": { "type": ["string", "null"] },
                             "status": { "type": ["string", "null"] }, "isBusiness": { "type": "boolean" },
-                            "email": { "type": "null" }, "description": { "type": "null" }, "website": { "type": "null" }
+                            "email": { "type": ["string", "null"] }, "description": { "type": ["string", "null"] }, "website": { "type": ["string", "null"] }
                         } }),
                     ),
                 ),

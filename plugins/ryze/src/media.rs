@@ -80,22 +80,8 @@ fn send(req: &Request, params: &Params, kind: MediaKind) -> Result<HttpResponse,
 /// A URL, base64, a `data:<type>;base64,` URL, or the host's reference to a large one
 /// it decoded itself (`[uploads]` in plugin.toml).
 fn source(media: &str) -> Result<MediaSource, HttpResponse> {
-    if let Some(staged) = wagate_plugin_sdk::uploads::source(media) {
-        return Ok(staged);
-    }
-    let lower = media.to_ascii_lowercase();
-    if lower.starts_with("http://") || lower.starts_with("https://") {
-        return Ok(MediaSource::Url(media.to_string()));
-    }
-    let data = match lower.starts_with("data:") {
-        true => media.split_once(',').map_or("", |(_, d)| d),
-        false => media,
-    };
-    let compact: String = data.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    match wagate_plugin_sdk::base64::decode(&compact) {
-        Some(bytes) if !bytes.is_empty() => Ok(MediaSource::Bytes(bytes)),
-        _ => Err(fail(400, "Media must be an http(s) URL or base64")),
-    }
+    wagate_plugin_sdk::uploads::text_source(media)
+        .ok_or_else(|| fail(400, "Media must be an http(s) URL or base64"))
 }
 
 /// A message's media as the dialect's message shapes carry it.

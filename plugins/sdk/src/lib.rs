@@ -168,6 +168,8 @@ pub mod core {
     use crate::types::{Group, GroupCreate, GroupSetting, ParticipantAction, ParticipantResult};
     // Contacts (issue 16).
     use crate::types::{Contact, NumberCheck};
+    // Account settings (issue 16).
+    use crate::types::{BusinessProfile, MediaSource, PrivacySetting};
     // Message brokers (issue 21).
     use crate::types::{BrokerDestination, BrokerSpec};
 
@@ -294,6 +296,16 @@ pub mod core {
         fn set_profile_name(which: &InstanceRef, name: &str) -> Result<Profile, CoreError>;
         /// Change this account's "about" text (`manage`).
         fn set_profile_status(which: &InstanceRef, status: &str) -> Result<Profile, CoreError>;
+        /// Set (a JPEG) or remove (`None`) this account's picture (`manage`).
+        fn set_profile_picture(which: &InstanceRef, image: Option<&MediaSource>) -> Result<(), CoreError>;
+        /// Set (a JPEG) or remove (`None`) a group's picture (`send`).
+        fn set_group_picture(which: &InstanceRef, group: &str, image: Option<&MediaSource>) -> Result<(), CoreError>;
+        /// The account's privacy settings (`read`).
+        fn get_privacy(which: &InstanceRef) -> Result<Vec<PrivacySetting>, CoreError>;
+        /// Change privacy settings; all of them afterwards (`manage`).
+        fn set_privacy(which: &InstanceRef, settings: &[PrivacySetting]) -> Result<Vec<PrivacySetting>, CoreError>;
+        /// A business account's profile; `None` when it is not one (`read`).
+        fn get_business_profile(which: &InstanceRef, who: &str) -> Result<Option<BusinessProfile>, CoreError>;
     }
 }
 

@@ -16,9 +16,48 @@ pub fn source(text: &str) -> Option<MediaSource> {
     (!id.is_empty()).then(|| MediaSource::Upload(id.to_string()))
 }
 
+/// The media source a text field stands for, the way dialects accept media in JSON:
+/// a staged upload, an `http(s)` URL (the host fetches it, never the plugin), base64
+/// (whitespace ignored) or a `data:<type>;base64,` URL. `None` when it is none of
+/// these or decodes to nothing.
+pub fn text_source(text: &str) -> Option<MediaSource> {
+    if let Some(staged) = source(text) {
+        return Some(staged);
+    }
+    let value = text.trim();
+    let lower = value.to_ascii_lowercase();
+    if lower.starts_with("http://") || lower.starts_with("https://") {
+        return Some(MediaSource::Url(value.to_string()));
+    }
+    let data = match lower.starts_with("data:") {
+        true => value.split_once(',').map_or("", |(_, d)| d),
+        false => value,
+    };
+    let compact: String = data.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    crate::base64::decode(&compact)
+        .filter(|bytes| !bytes.is_empty())
+        .map(MediaSource::Bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_text_field_is_an_upload_a_url_or_base64() {
+        assert!(
+            matches!(text_source(" wagate-upload:x "), Some(MediaSource::Upload(id)) if id == "x")
+        );
+        assert!(
+            matches!(text_source("HTTPS://example.com/a.jpg"), Some(MediaSource::Url(u)) if u == "HTTPS://example.com/a.jpg")
+        );
+        assert!(matches!(text_source("aGk=\n"), Some(MediaSource::Bytes(b)) if b == b"hi"));
+        assert!(
+            matches!(text_source("data:image/jpeg;base64,aGk="), Some(MediaSource::Bytes(b)) if b == b"hi")
+        );
+        assert!(text_source("not base64!").is_none());
+        assert!(text_source("").is_none());
+    }
 
     #[test]
     fn only_a_reference_is_an_upload() {

@@ -112,6 +112,16 @@ impl CoreView<'_> {
         let ctx = self.ctx?;
         Some((ctx.core.clone(), ctx.principal.clone()?))
     }
+
+    /// The deadline of a call that may fetch a media URL: the fetch runs inside the
+    /// call under `[media]`'s own timeouts, which the grant's usual timeout (10 s)
+    /// must not cut.
+    fn media_timeout(&self) -> std::time::Duration {
+        match self.caller() {
+            Some((core, _)) => self.base.plugin.core_timeout.max(core.media_send_timeout()),
+            None => self.base.plugin.core_timeout,
+        }
+    }
 }
 
 impl wit_core::Host for CoreView<'_> {
@@ -271,12 +281,7 @@ impl wit_core::Host for CoreView<'_> {
         let which = which.into();
         let origin = self.base.plugin.name.clone();
         let req = media.into();
-        // A URL source is fetched inside this call, under `[media]`'s own timeouts:
-        // the grant's usual timeout (10 s) must not cut a fetch the operator allows.
-        let timeout = match self.caller() {
-            Some((core, _)) => self.base.plugin.core_timeout.max(core.media_send_timeout()),
-            None => self.base.plugin.core_timeout,
-        };
+        let timeout = self.media_timeout();
         let res = core_op!(@run_within self, timeout, |core, p| core
             .send_media(&p, &which, &to, req, Some(&origin))
             .await);
@@ -762,6 +767,67 @@ impl wit_core::Host for CoreView<'_> {
         core_op!(self, |core, p| core
             .set_profile_status(&p, &which, &status)
             .await)
+    }
+
+    async fn set_profile_picture(
+        &mut self,
+        which: wit::InstanceRef,
+        image: Option<wit::MediaSource>,
+    ) -> wasmtime::Result<Result<(), wit::CoreError>> {
+        let which = which.into();
+        let image = image.map(Into::into);
+        let timeout = self.media_timeout();
+        let res = core_op!(@run_within self, timeout, |core, p| core
+            .set_profile_picture(&p, &which, image)
+            .await);
+        Ok(res.and_then(|r| r.map_err(Into::into)))
+    }
+
+    async fn set_group_picture(
+        &mut self,
+        which: wit::InstanceRef,
+        group: String,
+        image: Option<wit::MediaSource>,
+    ) -> wasmtime::Result<Result<(), wit::CoreError>> {
+        let which = which.into();
+        let image = image.map(Into::into);
+        let timeout = self.media_timeout();
+        let res = core_op!(@run_within self, timeout, |core, p| core
+            .set_group_picture(&p, &which, &group, image)
+            .await);
+        Ok(res.and_then(|r| r.map_err(Into::into)))
+    }
+
+    async fn get_privacy(
+        &mut self,
+        which: wit::InstanceRef,
+    ) -> wasmtime::Result<Result<Vec<wit::PrivacySetting>, wit::CoreError>> {
+        let which = which.into();
+        core_op!(self, list | core, p | core.get_privacy(&p, &which).await)
+    }
+
+    async fn set_privacy(
+        &mut self,
+        which: wit::InstanceRef,
+        settings: Vec<wit::PrivacySetting>,
+    ) -> wasmtime::Result<Result<Vec<wit::PrivacySetting>, wit::CoreError>> {
+        let which = which.into();
+        let settings: Vec<_> = settings.into_iter().map(Into::into).collect();
+        core_op!(
+            self,
+            list | core,
+            p | core.set_privacy(&p, &which, &settings).await
+        )
+    }
+
+    async fn get_business_profile(
+        &mut self,
+        which: wit::InstanceRef,
+        who: String,
+    ) -> wasmtime::Result<Result<Option<wit::BusinessProfile>, wit::CoreError>> {
+        let which = which.into();
+        let res = core_op!(@run self, |core, p| core.business_profile(&p, &which, &who).await);
+        Ok(res.and_then(|r| r.map(|o| o.map(Into::into)).map_err(Into::into)))
     }
 
     async fn edit_message(

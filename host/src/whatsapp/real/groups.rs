@@ -18,7 +18,7 @@ use crate::whatsapp::LinkError;
 /// WhatsApp's refusal of a group IQ in core's terms: 401/403 is this account's
 /// standing (not an admin, not a participant), 404 an unknown group or code, 406/409
 /// a conflict with the group's state; anything else is the link's failure.
-fn group_error(what: &str, e: GroupError) -> LinkError {
+pub(super) fn group_error(what: &str, e: GroupError) -> LinkError {
     use whatsapp_rust::request::IqError;
     match e {
         GroupError::Iq(IqError::ServerError { code, text, .. }) => match code {

@@ -22,6 +22,7 @@
 //!   keys; `forget` (instance deleted) stops it and wipes its keys. Both return only
 //!   after the session's tasks ended.
 
+mod account;
 pub mod backoff;
 mod contacts;
 pub mod convert;
@@ -802,6 +803,38 @@ impl Link for WhatsAppLink {
         blocked: bool,
     ) -> Result<(), LinkError> {
         self.wa_set_blocked(instance_id, jid, blocked).await
+    }
+
+    async fn set_picture(
+        &self,
+        instance_id: &str,
+        target: &str,
+        jpeg: Option<bytes::Bytes>,
+    ) -> Result<(), LinkError> {
+        self.wa_set_picture(instance_id, target, jpeg).await
+    }
+
+    async fn privacy_settings(
+        &self,
+        instance_id: &str,
+    ) -> Result<Vec<crate::core::privacy::PrivacySetting>, LinkError> {
+        self.wa_privacy_settings(instance_id).await
+    }
+
+    async fn set_privacy(
+        &self,
+        instance_id: &str,
+        setting: crate::core::privacy::PrivacySetting,
+    ) -> Result<(), LinkError> {
+        self.wa_set_privacy(instance_id, setting).await
+    }
+
+    async fn business_profile(
+        &self,
+        instance_id: &str,
+        jid: &str,
+    ) -> Result<Option<crate::core::business::BusinessProfile>, LinkError> {
+        self.wa_business_profile(instance_id, jid).await
     }
 
     async fn subscribe_presence(&self, instance_id: &str, jid: &str) -> Result<(), LinkError> {

@@ -129,6 +129,12 @@ impl SimGroups {
         group
     }
 
+    /// `Ok` when `me` may change the group's info (picture, subject): an admin, or
+    /// any member while the group is not locked.
+    pub(super) fn may_edit_info(&mut self, me: &str, group: &str) -> Result<(), LinkError> {
+        self.editor_of(me, group).map(|_| ())
+    }
+
     /// The JIDs of a group's members (none for an unknown group).
     pub(super) fn member_jids(&self, group: &str) -> Vec<String> {
         self.by_jid

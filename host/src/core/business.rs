@@ -1,0 +1,51 @@
+//! Business profiles: what a WhatsApp Business account shows about itself
+//! (description, email, websites, categories, address). Asked of WhatsApp each time;
+//! nothing is stored. Needs `read`.
+
+use serde::{Deserialize, Serialize};
+
+use super::Core;
+use super::jid;
+use super::model::{Capability, CoreError, CoreResult, InstanceRef, Principal};
+
+/// A business account's profile. Opening hours are not carried (WhatsApp's per-day
+/// schedule has no counterpart in the dialects' answers).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BusinessProfile {
+    /// The account's JID.
+    pub jid: String,
+    /// The business's description.
+    pub description: String,
+    /// Its email address, if shown.
+    pub email: Option<String>,
+    /// Its websites.
+    pub websites: Vec<String>,
+    /// Its categories' names ("Retail", ...).
+    pub categories: Vec<String>,
+    /// Its address, if shown.
+    pub address: Option<String>,
+    /// The time zone its opening hours are in, if it set hours.
+    pub timezone: Option<String>,
+}
+
+impl Core {
+    /// The business profile of `who` (a number or JID); `None` when the account is
+    /// not a business. Needs `read`.
+    pub async fn business_profile(
+        &self,
+        p: &Principal,
+        which: &InstanceRef,
+        who: &str,
+    ) -> CoreResult<Option<BusinessProfile>> {
+        let record = self.authorize(p, which, Capability::Read)?;
+        let j = jid::normalize(who)?;
+        if j.ends_with("@g.us") {
+            return Err(CoreError::Invalid("a group has no business profile".into()));
+        }
+        match self.link.business_profile(&record.instance.id, &j).await {
+            Ok(profile) => Ok(profile),
+            Err(crate::whatsapp::LinkError::NotFound(m)) => Err(CoreError::Invalid(m)),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
