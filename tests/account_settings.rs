@@ -368,3 +368,123 @@ fn a_business_profile_is_answered_for_business_accounts_only() {
     );
     assert_eq!((s, v), (200, Value::Null));
 }
+
+#[test]
+fn sessions_v1_serves_pictures_privacy_and_business_profiles() {
+    use common::v1::{paired_session, v1};
+    let gw = Gateway::start();
+    let key = gw.org_with_key("acme", None);
+    let reader = gw.key("acme", Some(&["read"]));
+    let sid = paired_session(&gw, &key, "v1account");
+    let path = |p: &str| format!("/sessions/{sid}/{p}");
+
+    let (s, v) = v1(&gw, "GET", &path("privacy"), &reader, None);
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["lastSeen"], "all");
+    assert_eq!(v["callAdd"], "all");
+    let (s, v) = v1(
+        &gw,
+        "PATCH",
+        &path("privacy"),
+        &key,
+        Some(json!({"lastSeen": "contacts", "callAdd": "known"})),
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        (&v["lastSeen"], &v["callAdd"], &v["online"]),
+        (&json!("contacts"), &json!("known"), &json!("all"))
+    );
+    // Unknown fields and values are named; a value its setting does not take is
+    // core's `invalid`; a read-only key cannot change anything.
+    let (s, v) = v1(
+        &gw,
+        "PATCH",
+        &path("privacy"),
+        &key,
+        Some(json!({"lastSeen": "friends", "color": "red"})),
+    );
+    assert_eq!(s, 422, "{v}");
+    assert_eq!(
+        v["error"]["details"]["fields"]["lastSeen"], "not a privacy value",
+        "{v}"
+    );
+    assert_eq!(
+        v["error"]["details"]["fields"]["color"], "unknown field",
+        "{v}"
+    );
+    let (s, v) = v1(
+        &gw,
+        "PATCH",
+        &path("privacy"),
+        &key,
+        Some(json!({"online": "contacts"})),
+    );
+    assert_eq!(s, 422, "{v}");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("online"),
+        "{v}"
+    );
+    let (s, _) = v1(
+        &gw,
+        "PATCH",
+        &path("privacy"),
+        &reader,
+        Some(json!({"online": "all"})),
+    );
+    assert_eq!(s, 403);
+    let (_, v) = v1(&gw, "GET", &path("privacy"), &reader, None);
+    assert_eq!(v["online"], "all");
+
+    let (s, v) = v1(
+        &gw,
+        "PUT",
+        &path("profile/picture"),
+        &key,
+        Some(json!({"data": b64(&jpeg(9))})),
+    );
+    assert_eq!(s, 204, "{v}");
+    let (s, v) = v1(
+        &gw,
+        "PUT",
+        &path("profile/picture"),
+        &key,
+        Some(json!({"data": "????"})),
+    );
+    assert_eq!(s, 422, "{v}");
+    let (s, _) = v1(
+        &gw,
+        "PUT",
+        &path("profile/picture"),
+        &reader,
+        Some(json!({"data": b64(&jpeg(9))})),
+    );
+    assert_eq!(s, 403);
+    let (s, v) = v1(&gw, "DELETE", &path("profile/picture"), &key, None);
+    assert_eq!(s, 204, "{v}");
+    let (s, v) = v1(
+        &gw,
+        "PUT",
+        &path("groups/120363000000000009@g.us/picture"),
+        &key,
+        Some(json!({"data": b64(&jpeg(9))})),
+    );
+    assert_eq!(s, 404, "{v}");
+
+    let (s, v) = v1(
+        &gw,
+        "GET",
+        &path(&format!("contacts/{SHOP}/business")),
+        &reader,
+        None,
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["business"]["categories"], json!(["Bakery"]));
+    let (s, v) = v1(
+        &gw,
+        "GET",
+        &path("contacts/5511933332222/business"),
+        &reader,
+        None,
+    );
+    assert_eq!((s, v), (200, json!({"business": null})));
+}

@@ -63,89 +63,91 @@ pub(crate) fn authed(h: Handler) -> impl Fn(&Request, &Params) -> HttpResponse {
 }
 
 pub(crate) fn router() -> Router {
-    crate::contacts::routes(crate::groups::routes(Router::new()))
-        .get("/openapi.json", |_, _| {
-            json(200, &crate::openapi::document())
-        })
-        .get("/sessions", authed(list_sessions))
-        .post("/sessions", authed(create_session))
-        .get("/sessions/{sid}", authed(get_session))
-        .delete("/sessions/{sid}", authed(delete_session))
-        .post("/sessions/{sid}/connect", authed(connect))
-        .post("/sessions/{sid}/logout", authed(logout))
-        .get("/sessions/{sid}/chats", authed(list_chats))
-        .get("/sessions/{sid}/chats/{cid}", authed(get_chat))
-        .patch("/sessions/{sid}/chats/{cid}", authed(patch_chat))
-        .delete("/sessions/{sid}/chats/{cid}", authed(delete_chat))
-        .get(
-            "/sessions/{sid}/chats/{cid}/messages",
-            authed(list_messages),
+    crate::account::routes(crate::contacts::routes(
+        crate::groups::routes(Router::new()),
+    ))
+    .get("/openapi.json", |_, _| {
+        json(200, &crate::openapi::document())
+    })
+    .get("/sessions", authed(list_sessions))
+    .post("/sessions", authed(create_session))
+    .get("/sessions/{sid}", authed(get_session))
+    .delete("/sessions/{sid}", authed(delete_session))
+    .post("/sessions/{sid}/connect", authed(connect))
+    .post("/sessions/{sid}/logout", authed(logout))
+    .get("/sessions/{sid}/chats", authed(list_chats))
+    .get("/sessions/{sid}/chats/{cid}", authed(get_chat))
+    .patch("/sessions/{sid}/chats/{cid}", authed(patch_chat))
+    .delete("/sessions/{sid}/chats/{cid}", authed(delete_chat))
+    .get(
+        "/sessions/{sid}/chats/{cid}/messages",
+        authed(list_messages),
+    )
+    .post("/sessions/{sid}/messages", authed(send_text))
+    .delete("/sessions/{sid}/messages/{mid}", authed(delete_message))
+    .patch(
+        "/sessions/{sid}/messages/{mid}",
+        authed(crate::reactions::edit),
+    )
+    .get(
+        "/sessions/{sid}/messages/{mid}/media",
+        authed(crate::media::download),
+    )
+    .post(
+        "/sessions/{sid}/messages/{mid}/revoke",
+        authed(revoke_message),
+    )
+    .post(
+        "/sessions/{sid}/messages/{mid}/reaction",
+        authed(crate::reactions::send),
+    )
+    .post(
+        "/sessions/{sid}/chats/{cid}/read",
+        authed(crate::presence::read),
+    )
+    .post(
+        "/sessions/{sid}/chats/{cid}/unread",
+        authed(crate::presence::unread),
+    )
+    .post(
+        "/sessions/{sid}/chats/{cid}/presence",
+        authed(crate::presence::chat_presence),
+    )
+    .put(
+        "/sessions/{sid}/presence",
+        authed(crate::presence::set_presence),
+    )
+    .get("/sessions/{sid}/settings", authed(crate::settings::get))
+    .put("/sessions/{sid}/settings", authed(crate::settings::put))
+    .get(
+        "/sessions/{sid}/webhooks",
+        authed(crate::webhooks::get_webhooks),
+    )
+    .put(
+        "/sessions/{sid}/webhooks",
+        authed(crate::webhooks::put_webhooks),
+    )
+    .get(
+        "/sessions/{sid}/integrations/chatwoot",
+        authed(crate::integrations::get_chatwoot),
+    )
+    .put(
+        "/sessions/{sid}/integrations/chatwoot",
+        authed(crate::integrations::put_chatwoot),
+    )
+    .delete(
+        "/sessions/{sid}/integrations/chatwoot",
+        authed(crate::integrations::delete_chatwoot),
+    )
+    .method_not_allowed(|_, _| {
+        error(
+            405,
+            "method_not_allowed",
+            "method not allowed on this path",
+            json!({}),
         )
-        .post("/sessions/{sid}/messages", authed(send_text))
-        .delete("/sessions/{sid}/messages/{mid}", authed(delete_message))
-        .patch(
-            "/sessions/{sid}/messages/{mid}",
-            authed(crate::reactions::edit),
-        )
-        .get(
-            "/sessions/{sid}/messages/{mid}/media",
-            authed(crate::media::download),
-        )
-        .post(
-            "/sessions/{sid}/messages/{mid}/revoke",
-            authed(revoke_message),
-        )
-        .post(
-            "/sessions/{sid}/messages/{mid}/reaction",
-            authed(crate::reactions::send),
-        )
-        .post(
-            "/sessions/{sid}/chats/{cid}/read",
-            authed(crate::presence::read),
-        )
-        .post(
-            "/sessions/{sid}/chats/{cid}/unread",
-            authed(crate::presence::unread),
-        )
-        .post(
-            "/sessions/{sid}/chats/{cid}/presence",
-            authed(crate::presence::chat_presence),
-        )
-        .put(
-            "/sessions/{sid}/presence",
-            authed(crate::presence::set_presence),
-        )
-        .get("/sessions/{sid}/settings", authed(crate::settings::get))
-        .put("/sessions/{sid}/settings", authed(crate::settings::put))
-        .get(
-            "/sessions/{sid}/webhooks",
-            authed(crate::webhooks::get_webhooks),
-        )
-        .put(
-            "/sessions/{sid}/webhooks",
-            authed(crate::webhooks::put_webhooks),
-        )
-        .get(
-            "/sessions/{sid}/integrations/chatwoot",
-            authed(crate::integrations::get_chatwoot),
-        )
-        .put(
-            "/sessions/{sid}/integrations/chatwoot",
-            authed(crate::integrations::put_chatwoot),
-        )
-        .delete(
-            "/sessions/{sid}/integrations/chatwoot",
-            authed(crate::integrations::delete_chatwoot),
-        )
-        .method_not_allowed(|_, _| {
-            error(
-                405,
-                "method_not_allowed",
-                "method not allowed on this path",
-                json!({}),
-            )
-        })
-        .fallback(|_, _| not_found("no such route"))
+    })
+    .fallback(|_, _| not_found("no such route"))
 }
 
 fn caller(req: &Request) -> &Principal {

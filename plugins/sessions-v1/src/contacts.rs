@@ -109,7 +109,7 @@ fn set_blocked(req: &Request, p: &Params, blocked: bool) -> HttpResponse {
 
 /// A contact route's failure: an unknown number is `not_found` (after the session
 /// and capability checks), the rest as every route answers them.
-fn contact_failure(req: &Request, e: CoreError, sid: &str, cap: Cap) -> HttpResponse {
+pub(crate) fn contact_failure(req: &Request, e: CoreError, sid: &str, cap: Cap) -> HttpResponse {
     match e {
         CoreError::NotFound(_) => checked(
             req,

@@ -78,7 +78,7 @@ fn invite_json(code: &str) -> Value {
 /// A core error of a group operation: an unknown group or code is `not_found`;
 /// WhatsApp's refusal is `forbidden` with its reason (the capability is checked
 /// first); the rest as the dialect answers everywhere.
-fn failure(req: &Request, e: CoreError, sid: &str, cap: Cap) -> HttpResponse {
+pub(crate) fn failure(req: &Request, e: CoreError, sid: &str, cap: Cap) -> HttpResponse {
     let capable = req.caller.as_ref().is_some_and(|c| {
         c.capabilities.contains(match cap {
             Cap::Read => Capabilities::READ,

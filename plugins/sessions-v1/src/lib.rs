@@ -30,6 +30,7 @@
 //! | GET | /sessions/{sid}/groups/{gid}/invite | send |
 //! | GET, POST | /sessions/{sid}/group-invites/{code}[/join] | read, send |
 
+mod account;
 mod api;
 mod contacts;
 mod content;
