@@ -488,3 +488,102 @@ fn sessions_v1_serves_pictures_privacy_and_business_profiles() {
     );
     assert_eq!((s, v), (200, json!({"business": null})));
 }
+
+#[test]
+fn ryze_serves_pictures_privacy_and_business_profiles() {
+    use common::ryze::{account, connected, error, ryze, ryze_json};
+    let gw = Gateway::start();
+    let acct = account(&gw, "acme");
+    let name = "ryzeaccount";
+    let token = connected(&gw, &acct, name);
+
+    let (s, v) = ryze_json(
+        &gw,
+        "GET",
+        &format!("/api/instance/privacy/{name}"),
+        Some(&token),
+        json!(null),
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["data"]["readReceipts"], "all");
+    let (s, v) = ryze_json(
+        &gw,
+        "POST",
+        &format!("/api/instance/privacy/{name}"),
+        Some(&acct),
+        json!({"readReceipts": "none", "groupAdd": "contacts"}),
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        (&v["data"]["readReceipts"], &v["data"]["groupAdd"]),
+        (&json!("none"), &json!("contacts"))
+    );
+    let (s, v) = ryze_json(
+        &gw,
+        "POST",
+        &format!("/api/instance/privacy/{name}"),
+        Some(&acct),
+        json!({"readReceipts": "sometimes"}),
+    );
+    assert_eq!(
+        (s, v),
+        (400, error("`readReceipts` is not a privacy value"))
+    );
+
+    let (s, v) = ryze_json(
+        &gw,
+        "POST",
+        &format!("/api/profile/picture/{name}"),
+        Some(&acct),
+        json!({"picture": b64(&jpeg(7))}),
+    );
+    assert_eq!(
+        (s, v),
+        (
+            200,
+            json!({"success": true, "message": "Profile picture updated"})
+        )
+    );
+    let (s, v) = ryze_json(
+        &gw,
+        "POST",
+        &format!("/api/profile/picture/{name}"),
+        Some(&acct),
+        json!({}),
+    );
+    assert_eq!((s, v), (400, error("Picture is required")));
+    let r = ryze(
+        &gw,
+        "DELETE",
+        &format!("/api/profile/picture/{name}"),
+        Some(&acct),
+        "",
+    );
+    assert_eq!(r.status, 200, "{}", r.json());
+    let (s, v) = ryze_json(
+        &gw,
+        "POST",
+        &format!("/api/group/picture/{name}"),
+        Some(&acct),
+        json!({"group": "120363000000000009@g.us", "picture": b64(&jpeg(7))}),
+    );
+    assert_eq!(s, 404, "{v}");
+
+    let (s, v) = ryze_json(
+        &gw,
+        "GET",
+        &format!("/api/contact/business/{name}?number={SHOP}"),
+        Some(&token),
+        json!(null),
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["data"]["description"], "Fresh bread every morning");
+    let (s, v) = ryze_json(
+        &gw,
+        "GET",
+        &format!("/api/contact/business/{name}?number=5511933332222"),
+        Some(&token),
+        json!(null),
+    );
+    assert_eq!((s, v), (200, json!({"success": true, "data": null})));
+}

@@ -84,7 +84,7 @@ fn invite_link(code: &str) -> String {
 
 /// A group operation's error: WhatsApp's refusal (`forbidden`) keeps its reason, as
 /// the capability was checked before (by `find_instance`); the rest as everywhere.
-fn group_fail(e: &CoreError) -> HttpResponse {
+pub(crate) fn group_fail(e: &CoreError) -> HttpResponse {
     match e {
         CoreError::Forbidden(m) => fail(403, &sentence(m)),
         CoreError::NotFound(m) => fail(404, &sentence(&m.message)),

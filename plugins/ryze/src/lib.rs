@@ -32,6 +32,7 @@
 //! `X-RateLimit-Reset` (Unix seconds); past the limit, 429 `Rate limit exceeded. Try
 //! again later.`. The counters are host-kept (`core.rate-limit`), per token.
 
+mod account;
 mod contacts;
 mod content;
 mod edits;

@@ -501,6 +501,7 @@ pub(crate) fn document() -> String {
         .chain(crate::settings::openapi_paths())
         .chain(crate::content::openapi_paths())
         .chain(crate::contacts::openapi_paths())
+        .chain(crate::account::openapi_paths())
     {
         o["operationId"] = json!(id);
         doc["paths"][path][method] = o;
