@@ -30,7 +30,7 @@ pub struct BusinessProfile {
 
 impl Core {
     /// The business profile of `who` (a number or JID); `None` when the account is
-    /// not a business. Needs `read`.
+    /// not a business, `not-found` when WhatsApp has no such account. Needs `read`.
     pub async fn business_profile(
         &self,
         p: &Principal,
@@ -42,10 +42,7 @@ impl Core {
         if j.ends_with("@g.us") {
             return Err(CoreError::Invalid("a group has no business profile".into()));
         }
-        match self.link.business_profile(&record.instance.id, &j).await {
-            Ok(profile) => Ok(profile),
-            Err(crate::whatsapp::LinkError::NotFound(m)) => Err(CoreError::Invalid(m)),
-            Err(e) => Err(e.into()),
-        }
+        // Not on WhatsApp is `not-found`, as for a profile read.
+        Ok(self.link.business_profile(&record.instance.id, &j).await?)
     }
 }

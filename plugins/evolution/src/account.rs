@@ -199,7 +199,7 @@ fn fetch_business(req: &Request, name: &str) -> Reply {
     let which = InstanceRef::Id(instance.id.clone());
     let profile = core::get_business_profile(&which, &who).map_err(|e| match e {
         // Evolution: a number not on WhatsApp answers as its number check does.
-        CoreError::Invalid(_) => shape::evolution(
+        CoreError::NotFound(_) => shape::evolution(
             400,
             [j!({ "exists": false, "jid": who.clone(), "number": number.clone().unwrap_or_default() })],
         ),

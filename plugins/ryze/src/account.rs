@@ -175,7 +175,7 @@ fn business(req: &Request, params: &Params) -> Result<HttpResponse, HttpResponse
     let number = required(req.query("number"), "Number is required")?;
     require_connected(&instance)?;
     let profile = core::get_business_profile(&which, &number).map_err(|e| match e {
-        CoreError::Invalid(_) => fail(400, "Number is not on WhatsApp"),
+        CoreError::NotFound(_) => fail(404, "Number is not on WhatsApp"),
         other => core_fail(&other),
     })?;
     Ok(ok(
@@ -308,8 +308,9 @@ pub(crate) fn openapi_paths() -> Vec<(&'static str, &'static str, &'static str, 
                     "200": okr("The profile.", json!({ "success": true, "data": {
                         "jid": "5511900004242@s.whatsapp.net", "description": "Fresh bread", "email": null,
                         "websites": [], "categories": ["Bakery"], "address": null, "timezone": null } })),
-                    "400": err("No number, or one WhatsApp does not know.", "Number is required"),
-                    "404": unknown(), "503": not_connected(),
+                    "400": err("No number, or a malformed one.", "Number is required"),
+                    "404": err("Unknown instance, or a number WhatsApp does not know.", "Number is not on WhatsApp"),
+                    "503": not_connected(),
                 }),
             ),
         ),
