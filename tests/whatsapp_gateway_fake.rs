@@ -1234,3 +1234,80 @@ fn presence_subscriptions_and_updates_cross_the_real_link() {
         "{data:?}"
     );
 }
+
+/// Issue 16: on the real link, WhatsApp's group notifications (`w:gp2`) become
+/// `group_participants` and `group_update` events: a member promoted by an admin, with
+/// the member's phone number behind its LID, and a new subject.
+#[test]
+fn group_notifications_from_the_server_become_group_events() {
+    use whatsapp_rust::wacore_binary::builder::NodeBuilder;
+
+    const GROUP: &str = "120363000000000077@g.us";
+    let server = FakeWhatsApp::start();
+    let rx = receiver::Receiver::start();
+    let resumed = resume_on_the_real_link(&server, &rx, "group_participants", |_, _| {});
+    let (gw, key) = (&resumed.gw, &resumed.key);
+    let (s, v) = gw.call(
+        "PUT",
+        "/core/instances/shop/webhooks",
+        Some(key),
+        Some(json!([{"url": rx.url("hook"), "events": ["group_participants", "group_update"]}])),
+    );
+    assert_eq!(s, 200, "{v}");
+
+    let notification = |id: &str, change: whatsapp_rust::wacore_binary::Node| {
+        NodeBuilder::new("notification")
+            .attr("type", "w:gp2")
+            .attr("from", GROUP)
+            .attr("participant", PEER_JID)
+            .attr("id", id)
+            .attr("t", "1767225600")
+            .children([change])
+            .build()
+    };
+    assert!(
+        server.send(notification(
+            "gp2-promote-1",
+            NodeBuilder::new("promote")
+                .children([NodeBuilder::new("participant")
+                    .attr("jid", "98765432109876@lid")
+                    .attr("phone_number", "5511977776666@s.whatsapp.net")
+                    .build()])
+                .build(),
+        ))
+    );
+    assert!(
+        server.send(notification(
+            "gp2-subject-1",
+            NodeBuilder::new("subject")
+                .attr("subject", "Renamed on a phone")
+                .attr("s_o", PEER_JID)
+                .attr("s_t", "1767225600")
+                .build(),
+        ))
+    );
+    let got = rx.wait_until_all("both group events", |got| got.len() >= 2);
+    let payloads: Vec<&Value> = got.iter().map(|r| &r.body["payload"]).collect();
+    let promote = payloads
+        .iter()
+        .find(|p| p["type"] == "group_participants")
+        .unwrap_or_else(|| panic!("{payloads:#?}"));
+    assert_eq!(promote["data"]["group_jid"], GROUP, "{promote}");
+    assert_eq!(promote["data"]["author"], PEER_JID, "{promote}");
+    assert_eq!(promote["data"]["action"], "promote", "{promote}");
+    assert_eq!(
+        promote["data"]["members"],
+        json!([{"jid": "98765432109876@lid", "phone": "5511977776666@s.whatsapp.net"}]),
+        "{promote}"
+    );
+    assert_eq!(promote["data"]["timestamp"], 1_767_225_600_000u64);
+    let subject = payloads
+        .iter()
+        .find(|p| p["type"] == "group_update")
+        .unwrap_or_else(|| panic!("{payloads:#?}"));
+    assert_eq!(
+        subject["data"]["change"],
+        json!({"subject": "Renamed on a phone"}),
+        "{subject}"
+    );
+}
