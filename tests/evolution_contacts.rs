@@ -278,6 +278,20 @@ fn ryze_and_sessions_v1_serve_contacts() {
     );
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["data"]["blocked"], true);
+    let (s, v) = ryze_json(
+        &gw,
+        "GET",
+        &format!("/api/contact/blocklist/{name}"),
+        Some(&account),
+        Value::Null,
+    );
+    assert_eq!(
+        (s, v),
+        (
+            200,
+            json!({"success": true, "data": ["5511922221111@s.whatsapp.net"]})
+        )
+    );
     // A number WhatsApp does not know: its profile is not found; blocking it is a
     // bad request, naming it.
     for (method, path, body, status) in [
@@ -360,6 +374,26 @@ fn ryze_and_sessions_v1_serve_contacts() {
     );
     assert_eq!(s, 200, "{v}");
     assert!(v["url"].is_string(), "{v}");
+    let blocked = |gw: &Gateway| {
+        let (s, v) = v1(
+            gw,
+            "GET",
+            &format!("/sessions/{sid}/contacts/blocked"),
+            &bearer,
+            None,
+        );
+        assert_eq!(s, 200, "{v}");
+        v["data"].clone()
+    };
+    let (s, _) = v1(
+        &gw,
+        "POST",
+        &format!("/sessions/{sid}/contacts/5511922221111/block"),
+        &bearer,
+        None,
+    );
+    assert_eq!(s, 204);
+    assert_eq!(blocked(&gw), json!(["5511922221111@s.whatsapp.net"]));
     let (s, _) = v1(
         &gw,
         "POST",
@@ -368,6 +402,7 @@ fn ryze_and_sessions_v1_serve_contacts() {
         None,
     );
     assert_eq!(s, 204);
+    assert_eq!(blocked(&gw), json!([]));
     let (s, v) = v1(
         &gw,
         "POST",

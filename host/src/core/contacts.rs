@@ -2,8 +2,8 @@
 //! (stored per instance with the push name WhatsApp gave), a contact's profile picture,
 //! and blocking.
 //!
-//! Reads (`check_numbers`, `list_contacts`, `profile_picture_url`) need `read`;
-//! blocking and unblocking need `send`.
+//! Reads (`check_numbers`, `list_contacts`, `profile_picture_url`, `list_blocked`)
+//! need `read`; blocking and unblocking need `send`.
 
 use serde::{Deserialize, Serialize};
 
@@ -140,6 +140,19 @@ impl Core {
             .link
             .profile_picture_url(&record.instance.id, &j)
             .await?)
+    }
+
+    /// The JIDs this account blocked, as WhatsApp lists them (sorted). Needs `read`.
+    pub async fn list_blocked(
+        &self,
+        p: &Principal,
+        which: &InstanceRef,
+    ) -> CoreResult<Vec<String>> {
+        let record = self.authorize(p, which, Capability::Read)?;
+        let mut blocked = self.link.blocklist(&record.instance.id).await?;
+        blocked.sort();
+        blocked.dedup();
+        Ok(blocked)
     }
 
     /// Blocks (`true`) or unblocks a person; answers their JID. Needs `send`.

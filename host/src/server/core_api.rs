@@ -16,6 +16,7 @@
 //! | PUT/DELETE | /core/instances/{i}/profile/picture | set this account's picture from `{data}` (base64 of a JPEG) or `{url}` / remove it -> 204 |
 //! | PUT/DELETE | /core/instances/{i}/groups/{g}/picture | the same for a group (`send`; WhatsApp decides who may) -> 204 |
 //! | GET/PUT | /core/instances/{i}/privacy | the account's privacy settings `[{category, value}]` (categories `last_seen`, `online`, `profile_picture`, `about`, `group_add`, `read_receipts`, `call_add`, `messages`; values `all`, `contacts`, `contact_blacklist`, `none`, `match_last_seen`, `known`) / change the ones given, answering all |
+//! | GET | /core/instances/{i}/contacts/blocked | the JIDs this account blocked, as WhatsApp lists them |
 //! | GET | /core/instances/{i}/contacts/{jid}/business | a business account's profile `{jid, description, email, websites, categories, address, timezone}`, `null` when not a business |
 //! | GET/PUT | /core/instances/{i}/settings | the instance's behaviour switches `{reject_calls, call_reply?, ignore_groups, always_online, read_messages, read_status, sync_full_history}` (all off by default; a PUT replaces them all, omitted ones off) |
 //! | GET/PUT/DELETE | /core/instances/{i}/media-download | the instance's choice of inbound media to download `{enabled?, kinds?, max_bytes?}` (`null`: the deployment's `[whatsapp.media]`) / set it / back to the default |
@@ -130,6 +131,7 @@ fn route_label(seg: &[&str]) -> &'static str {
         ["instances", _, "profile", "picture"] => "core:profile_picture",
         ["instances", _, "groups", _, "picture"] => "core:group_picture",
         ["instances", _, "privacy"] => "core:privacy",
+        ["instances", _, "contacts", "blocked"] => "core:blocked",
         ["instances", _, "contacts", _, "business"] => "core:business_profile",
         ["instances", _, "presence", "subscribe"] => "core:presence_subscribe",
         ["instances", _, "brokers"] => "core:brokers",
@@ -300,6 +302,9 @@ async fn dispatch(
             }
             _ => Err(ApiError::method_not_allowed()),
         },
+        ["instances", i, "contacts", "blocked"] if m == Method::GET => {
+            ok(&core.list_blocked(p, &InstanceRef::parse(i)).await?)
+        }
         ["instances", i, "contacts", who, "business"] if m == Method::GET => ok(&core
             .business_profile(p, &InstanceRef::parse(i), who)
             .await?),

@@ -757,6 +757,12 @@ pub trait Link: Send + Sync + 'static {
         Err(unsupported(self.name()))
     }
 
+    /// The JIDs this account blocked.
+    async fn blocklist(&self, instance_id: &str) -> Result<Vec<String>, LinkError> {
+        let _ = instance_id;
+        Err(unsupported(self.name()))
+    }
+
     /// Blocks (`true`) or unblocks `jid`.
     async fn set_blocked(
         &self,

@@ -809,6 +809,11 @@ impl Link for SimLink {
         Ok(())
     }
 
+    async fn blocklist(&self, instance_id: &str) -> Result<Vec<String>, LinkError> {
+        self.require_open(instance_id)?;
+        Ok(self.with_session(instance_id, |s| s.blocked.iter().cloned().collect()))
+    }
+
     async fn set_blocked(
         &self,
         instance_id: &str,

@@ -7,6 +7,7 @@
 //! |---|---|---|---|
 //! | POST | /contact/check/{instance} | `{numbers: [...]}` (1-500) | `[{number, jid, exists, error}]` in the order given |
 //! | GET | /contact/list/{instance} | | `[{jid, pushName, firstSeen, lastSeen}]`: the people the instance heard from |
+//! | GET | /contact/blocklist/{instance} | | `{success, data: [jid]}`: whom this account blocked |
 //! | GET | /contact/profile/{instance} | `?number=` (absent: this account) | `{jid, name, status, picture, business}` |
 //! | POST | /contact/block/{instance} | `{number}` | `{jid, blocked: true}` |
 //! | POST | /contact/unblock/{instance} | `{number}` | `{jid, blocked: false}` |
@@ -30,6 +31,7 @@ pub(crate) fn routes(r: Router) -> Router {
     r.post("/contact/check/{instance}", check)
         .get("/contact/list/{instance}", list)
         .get("/contact/profile/{instance}", profile)
+        .get("/contact/blocklist/{instance}", blocklist)
         .post("/contact/block/{instance}", |q, p| block(q, p, true))
         .post("/contact/unblock/{instance}", |q, p| block(q, p, false))
 }
@@ -94,6 +96,14 @@ fn profile(req: &Request, params: &Params) -> Result<HttpResponse, HttpResponse>
     ))
 }
 
+fn blocklist(req: &Request, params: &Params) -> Result<HttpResponse, HttpResponse> {
+    let which = which(params);
+    let instance = find_instance(req, &which, Capabilities::READ)?;
+    require_connected(&instance)?;
+    let jids = core::list_blocked(&which).map_err(|e| core_fail(&e))?;
+    Ok(ok(200, json!({ "success": true, "data": jids })))
+}
+
 #[derive(Deserialize)]
 struct NumberBody {
     number: Option<String>,
@@ -149,6 +159,21 @@ pub(crate) fn openapi_paths() -> Vec<(&'static str, &'static str, &'static str, 
         )
     };
     vec![
+        (
+            "/contact/blocklist/{instance}",
+            "get",
+            "listBlocked",
+            op(
+                "The numbers this account blocked, as WhatsApp lists them.",
+                json!([instance_param()]),
+                None,
+                json!({
+                    "200": okr("Blocked JIDs.", json!({ "success": true, "data": ["5511999999999@s.whatsapp.net"] })),
+                    "404": err("Unknown instance.", "Instance not found"),
+                    "503": not_connected(),
+                }),
+            ),
+        ),
         (
             "/contact/check/{instance}",
             "post",

@@ -270,6 +270,8 @@ pub mod core {
         fn profile_picture_url(which: &InstanceRef, who: &str) -> Result<Option<String>, CoreError>;
         /// Block or unblock; the JID (`send`).
         fn set_blocked(which: &InstanceRef, who: &str, blocked: bool) -> Result<String, CoreError>;
+        /// The JIDs this account blocked (`read`).
+        fn list_blocked(which: &InstanceRef) -> Result<Vec<String>, CoreError>;
         /// React to a stored message, or take the reaction off with `""` (`send`).
         fn send_reaction(which: &InstanceRef, message_id: &str, emoji: &str) -> Result<ReactionUpdate, CoreError>;
         /// Send read receipts for stored messages (`send`).

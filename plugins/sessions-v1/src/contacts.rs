@@ -6,6 +6,7 @@
 //! | GET | /sessions/{sid}/contacts/check?phone= | `{query, jid, isOnWhatsApp}` (a live lookup) |
 //! | GET | /sessions/{sid}/contacts/{jid}/about | `{about}` (null when hidden) |
 //! | GET | /sessions/{sid}/contacts/{jid}/picture | `{url}` (null when none) |
+//! | GET | /sessions/{sid}/contacts/blocked | `{data: [jid]}`: whom this account blocked, as WhatsApp lists them |
 //! | POST | /sessions/{sid}/contacts/{jid}/block, .../unblock | 204 |
 //!
 //! Reads need `read`; blocking `send`. Live lookups need a connected session (409
@@ -24,6 +25,7 @@ pub(crate) fn routes(r: Router) -> Router {
         .get("/sessions/{sid}/contacts/check", authed(check))
         .get("/sessions/{sid}/contacts/{jid}/about", authed(about))
         .get("/sessions/{sid}/contacts/{jid}/picture", authed(picture))
+        .get("/sessions/{sid}/contacts/blocked", authed(blocked))
         .post("/sessions/{sid}/contacts/{jid}/block", authed(block))
         .post("/sessions/{sid}/contacts/{jid}/unblock", authed(unblock))
 }
@@ -88,6 +90,14 @@ fn picture(req: &Request, p: &Params) -> HttpResponse {
     match core::profile_picture_url(&session_ref(&sid), jid) {
         Ok(url) => json(200, &json!({ "url": url })),
         Err(e) => contact_failure(req, e, &sid, Cap::Read),
+    }
+}
+
+fn blocked(req: &Request, p: &Params) -> HttpResponse {
+    let sid = sid(p);
+    match core::list_blocked(&session_ref(&sid)) {
+        Ok(jids) => json(200, &json!({ "data": jids })),
+        Err(e) => core_failure(req, e, &sid, Cap::Read, Within::Session),
     }
 }
 
@@ -164,6 +174,11 @@ pub(crate) fn add_openapi(doc: &mut Value) {
             "Null when there is none to see. Requires `read` and a connected session.", vec![sid(), jid.clone()], json!({
                 "200": ok("The picture", json!({ "type": "object", "required": ["url"], "properties": { "url": nullable("string") } })),
                 "403": forbidden("read"), "404": missing(), "409": offline(), "422": invalid()
+            })) },
+        "/sessions/{sid}/contacts/blocked": { "get": op("listBlocked", "The contacts this account blocked",
+            "As WhatsApp lists them. Requires `read` and a connected session.", vec![sid()], json!({
+                "200": ok("Blocked JIDs", json!({ "type": "object", "required": ["data"], "properties": { "data": { "type": "array", "items": { "type": "string" } } } })),
+                "403": forbidden("read"), "404": missing(), "409": offline()
             })) },
         "/sessions/{sid}/contacts/{jid}/block": blocking("blockContact", "Block a contact"),
         "/sessions/{sid}/contacts/{jid}/unblock": blocking("unblockContact", "Unblock a contact"),

@@ -798,6 +798,14 @@ impl wit_core::Host for CoreView<'_> {
         Ok(res.and_then(|r| r.map_err(Into::into)))
     }
 
+    async fn list_blocked(
+        &mut self,
+        which: wit::InstanceRef,
+    ) -> wasmtime::Result<Result<Vec<String>, wit::CoreError>> {
+        let which = which.into();
+        core_op!(self, |core, p| core.list_blocked(&p, &which).await)
+    }
+
     async fn get_privacy(
         &mut self,
         which: wit::InstanceRef,

@@ -42,6 +42,17 @@ impl WhatsAppLink {
         Ok(picture.map(|p| p.url))
     }
 
+    pub(super) async fn wa_blocklist(&self, instance_id: &str) -> Result<Vec<String>, LinkError> {
+        let session = self.open(instance_id)?;
+        let entries = session
+            .client
+            .blocking()
+            .get_blocklist()
+            .await
+            .map_err(|e| LinkError::Failed(format!("reading the block list: {e}")))?;
+        Ok(entries.iter().map(|e| e.jid.to_non_ad_string()).collect())
+    }
+
     pub(super) async fn wa_set_blocked(
         &self,
         instance_id: &str,

@@ -796,6 +796,10 @@ impl Link for WhatsAppLink {
         self.wa_profile_picture_url(instance_id, jid).await
     }
 
+    async fn blocklist(&self, instance_id: &str) -> Result<Vec<String>, LinkError> {
+        self.wa_blocklist(instance_id).await
+    }
+
     async fn set_blocked(
         &self,
         instance_id: &str,
