@@ -331,13 +331,19 @@ fn a_business_profile_is_answered_for_business_accounts_only() {
         json!({"isBusiness": false, "message": "Not is business profile", "exists": true,
             "jid": PEER_JID, "number": "5511933332222"})
     );
-    // Not on WhatsApp (the sim has no account for numbers ending in 0000).
+    // Not on WhatsApp (the sim has no account for numbers ending in 0000): as
+    // Evolution's number check answers it.
     let (s, v) = post(
         &gw,
         &format!("/chat/fetchBusinessProfile/{name}"),
         json!({"number": "5511933330000"}),
     );
-    assert_eq!(s, 400, "{v}");
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        v,
+        json!({"isBusiness": false, "message": "Not is business profile", "exists": false,
+            "jid": "5511933330000@s.whatsapp.net", "number": "5511933330000"})
+    );
 
     // fetchProfile fills Evolution's business fields for a business.
     let (s, v) = post(

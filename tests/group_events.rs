@@ -143,13 +143,16 @@ fn group_changes_made_through_the_api_and_by_other_members_reach_every_dialect()
     );
     let parts = events_named(&evo, "GROUP_PARTICIPANTS_UPDATE");
     assert_eq!(parts[0]["data"]["action"], "promote");
-    assert_eq!(parts[0]["data"]["participants"], json!([PEER_JID]));
+    assert_eq!(
+        parts[0]["data"]["participants"],
+        json!([{"id": PEER_JID, "phoneNumber": null, "admin": "admin"}])
+    );
     assert_eq!(
         parts[1]["data"],
         json!({
             "id": gid,
             "author": PEER_JID,
-            "participants": [OTHER_JID],
+            "participants": [{"id": OTHER_JID, "phoneNumber": null, "admin": null}],
             "action": "add",
             "participantsData": [{"jid": OTHER_JID, "phoneNumber": "5511955553333"}],
         })
@@ -247,7 +250,7 @@ fn an_instance_added_to_a_group_reports_it_joined_and_the_adder_reports_the_memb
     assert_eq!(upsert[0]["data"][0]["id"], gid.as_str());
     assert_eq!(upsert[0]["data"][0]["size"], 3);
     let parts = events_named(&evo, "GROUP_PARTICIPANTS_UPDATE");
-    assert_eq!(parts[0]["data"]["participants"], json!([b_jid]));
+    assert_eq!(parts[0]["data"]["participants"][0]["id"], b_jid.as_str());
     // B now lists the group from its stored copy, even with its link down.
     let (s, _) = gw.admin(
         "POST",
@@ -272,15 +275,69 @@ fn an_instance_added_to_a_group_reports_it_joined_and_the_adder_reports_the_memb
         "{groups}"
     );
 
-    // A: its own create, then B added; never an event of B's.
-    let got = rx_a.wait_until("A's participants event", |r| {
-        r.path == "/evolution" && r.body["event"] == "GROUP_PARTICIPANTS_UPDATE"
+    // A: its own create, then B added, then (a sentinel: events of one instance
+    // arrive in order) a rename; exactly those.
+    let (s, v) = post(
+        &gw,
+        &format!("/group/updateGroupSubject/{a}?groupJid={gid}"),
+        json!({"subject": "Club 2"}),
+    );
+    assert_eq!(s, 201, "{v}");
+    let got = rx_a.wait_until("A's rename", |r| {
+        r.path == "/evolution" && r.body["event"] == "GROUP_UPDATE"
     });
     let evo = bodies_of(&got, "evolution");
-    assert!(evo.iter().all(|b| b["instance"] == a), "{evo:#?}");
+    let names: Vec<&Value> = evo.iter().map(|b| &b["event"]).collect();
+    assert_eq!(
+        names,
+        [
+            &json!("GROUPS_UPSERT"),
+            &json!("GROUP_PARTICIPANTS_UPDATE"),
+            &json!("GROUP_UPDATE")
+        ]
+    );
     let parts = events_named(&evo, "GROUP_PARTICIPANTS_UPDATE");
     assert_eq!(parts[0]["data"]["action"], "add");
-    assert_eq!(parts[0]["data"]["participants"], json!([b_jid]));
+    assert_eq!(parts[0]["data"]["participants"][0]["id"], b_jid.as_str());
+
+    // B is removed: its stored copy goes (it is no longer a member).
+    let (s, v) = gw.admin(
+        "POST",
+        &format!("/admin/sim/{b}/link"),
+        Some(json!({"up": true})),
+    );
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = post(
+        &gw,
+        &format!("/group/updateParticipant/{a}?groupJid={gid}"),
+        json!({"action": "remove", "participants": [b_jid]}),
+    );
+    assert_eq!(s, 201, "{v}");
+    rx_b.wait_until("B's removal", |r| {
+        r.body["event"] == "GROUP_PARTICIPANTS_UPDATE" && r.body["data"]["action"] == "remove"
+    });
+    let (s, _) = gw.admin(
+        "POST",
+        &format!("/admin/sim/{b}/link"),
+        Some(json!({"up": false})),
+    );
+    assert_eq!(s, 200);
+    let (s, groups) = evo_json(
+        &gw,
+        "GET",
+        &format!("/group/fetchAllGroups/{b}?getParticipants=false"),
+        Some(GLOBAL_KEY),
+        None,
+    );
+    assert_eq!(s, 200, "{groups}");
+    assert!(
+        groups
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|g| g["id"] != gid.as_str()),
+        "{groups}"
+    );
 }
 
 #[test]
@@ -409,13 +466,77 @@ fn a_new_contact_and_a_new_name_are_reported_once_each() {
         json!({"name": "Ana", "source": "dm", "phoneNumber": "5511955554444"})
     );
     // RyzeAPI's catalog has no contact event: its webhook (all events) got the three
-    // messages and nothing else.
-    let got = rx.wait_until_all("Ryze's three messages", |got| {
-        bodies_of(got, "ryze").len() >= 3
+    // messages and nothing else, up to a sentinel (one instance's events arrive in
+    // order).
+    let (s, v) = gw.admin(
+        "POST",
+        &format!("/admin/sim/{name}/inbound"),
+        Some(json!({"from": OTHER_JID, "text": "sentinel"})),
+    );
+    assert_eq!(s, 201, "{v}");
+    let got = rx.wait_until_all("Ryze's sentinel", |got| {
+        bodies_of(got, "ryze")
+            .iter()
+            .any(|b| b["data"]["message"]["content"]["text"] == "sentinel")
     });
     let ryze: Vec<&Value> = bodies_of(&got, "ryze")
         .into_iter()
         .map(|b| &b["event"])
         .collect();
-    assert_eq!(ryze, [&json!("message.exchange"); 3]);
+    assert_eq!(ryze, [&json!("message.exchange"); 4]);
+}
+
+#[test]
+fn an_instance_that_ignores_groups_reports_no_group_changes() {
+    let gw = Gateway::start_with_env(&[("AUTHENTICATION_API_KEY", GLOBAL_KEY)]);
+    let rx = Receiver::start();
+    let name = "groupsignored";
+    let mut events = EVOLUTION_GROUP_EVENTS.to_vec();
+    events.push("MESSAGES_UPSERT");
+    let hooked = hook_all_dialects(&gw, &rx, GLOBAL_KEY, name, &events, &[], &[]);
+    let (s, v) = gw.call(
+        "PUT",
+        &format!("/core/instances/{name}/settings"),
+        Some(&hooked.bearer),
+        Some(json!({"ignore_groups": true})),
+    );
+    assert_eq!(s, 200, "{v}");
+    let (s, created) = post(
+        &gw,
+        &format!("/group/create/{name}"),
+        json!({"subject": "Quiet", "participants": [PEER_JID]}),
+    );
+    assert_eq!(s, 201, "{created}");
+    let gid = created["id"].as_str().unwrap().to_string();
+    let (s, v) = gw.admin(
+        "POST",
+        &format!("/admin/sim/{name}/group"),
+        Some(
+            json!({"group": gid, "author": PEER_JID, "action": "subject", "value": "Still quiet"}),
+        ),
+    );
+    assert_eq!(s, 201, "{v}");
+    // A direct message is the sentinel: the instance's events arrive in order.
+    gw.inbound(name, PEER_JID, "after the group changes", false);
+    let got = rx.wait_until("the sentinel", |r| {
+        r.path == "/evolution" && r.body["event"] == "MESSAGES_UPSERT"
+    });
+    let evo = bodies_of(&got, "evolution");
+    assert_eq!(evo.len(), 1, "{evo:#?}");
+    // The stored copy still follows the group.
+    let (s, _) = gw.admin(
+        "POST",
+        &format!("/admin/sim/{name}/link"),
+        Some(json!({"up": false})),
+    );
+    assert_eq!(s, 200);
+    let (s, group) = evo_json(
+        &gw,
+        "GET",
+        &format!("/group/findGroupInfos/{name}?groupJid={gid}"),
+        Some(GLOBAL_KEY),
+        None,
+    );
+    assert_eq!(s, 200, "{group}");
+    assert_eq!(group["subject"], "Still quiet");
 }

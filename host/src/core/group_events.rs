@@ -42,8 +42,13 @@ pub struct GroupMember {
 pub enum GroupInfoChange {
     /// A new subject (name).
     Subject(String),
-    /// A new description; `None` when it was removed.
-    Description(Option<String>),
+    /// A new description (`text` `None` when it was removed) and WhatsApp's id of it.
+    Description {
+        /// The description.
+        text: Option<String>,
+        /// WhatsApp's id of this description, when it said.
+        id: Option<String>,
+    },
     /// One setting changed.
     Setting(GroupSetting),
 }
@@ -128,22 +133,30 @@ impl Core {
             GroupChangeKind::Participants {
                 action: ParticipantAction::Add,
                 members,
-            } => me
-                .as_deref()
-                .is_some_and(|me| members.iter().any(|m| same_user(&m.jid, me))),
+            } => names_account(members, me.as_deref()),
             _ => false,
         };
+        // An instance that ignores groups keeps its stored copies current but reports
+        // nothing about them, as it reports none of their messages.
+        let report = !record.behaviour.ignore_groups;
         if !matches!(change.kind, GroupChangeKind::Joined) {
-            self.apply_group_change(instance_id, change.clone()).await?;
+            self.apply_group_change(instance_id, change.clone(), report)
+                .await?;
         }
         if joined {
-            self.report_joined_group(instance_id, change.group_jid);
+            self.report_joined_group(instance_id, change.group_jid, report);
         }
         Ok(())
     }
 
-    /// One commit: the stored group as changed, and the event that reports it.
-    async fn apply_group_change(&self, instance_id: &str, change: GroupChange) -> CoreResult<()> {
+    /// One commit: the stored group as changed (gone when the account was removed
+    /// from it), and the event that reports it (unless `report` is off).
+    async fn apply_group_change(
+        &self,
+        instance_id: &str,
+        change: GroupChange,
+        report: bool,
+    ) -> CoreResult<()> {
         let id = instance_id.to_string();
         self.store
             .write(move |tx| {
@@ -158,13 +171,25 @@ impl Core {
                 let key = tables::group_key(&id, &change.group_jid);
                 let mut groups = tx.open_table(tables::GROUPS).map_err(internal)?;
                 let mut group = get_json::<_, Group>(&groups, key.as_slice())?;
-                if let Some(g) = group.as_mut() {
+                let removed_me = matches!(
+                    &change.kind,
+                    GroupChangeKind::Participants { action: ParticipantAction::Remove, members }
+                        if names_account(members, record.instance.owner_jid.as_deref())
+                );
+                if removed_me {
+                    // No longer a member: WhatsApp will not show it again; the event
+                    // carries the group as it was.
+                    groups.remove(key.as_slice()).map_err(internal)?;
+                } else if let Some(g) = group.as_mut() {
                     apply(g, &change);
                     groups
                         .insert(key.as_slice(), encode(&*g).as_slice())
                         .map_err(internal)?;
                 }
                 drop(groups);
+                if !report {
+                    return Ok(());
+                }
                 // The writer may run this closure again (group commit retries), so
                 // the change is cloned, not moved out.
                 let GroupChange {
@@ -200,7 +225,7 @@ impl Core {
 
     /// Asks the link for a newly joined group's metadata (off the event path: it is a
     /// round trip to WhatsApp), stores it and reports `group_upsert`.
-    fn report_joined_group(self: &Arc<Self>, instance_id: &str, group_jid: String) {
+    fn report_joined_group(self: &Arc<Self>, instance_id: &str, group_jid: String, report: bool) {
         let core = Arc::clone(self);
         let id = instance_id.to_string();
         tokio::spawn(async move {
@@ -220,13 +245,18 @@ impl Core {
                     return;
                 }
             };
-            if let Err(e) = core.store_joined_group(&id, group).await {
+            if let Err(e) = core.store_joined_group(&id, group, report).await {
                 tracing::warn!(instance = %id, error = %e, "storing a joined group failed");
             }
         });
     }
 
-    async fn store_joined_group(&self, instance_id: &str, group: Group) -> CoreResult<()> {
+    async fn store_joined_group(
+        &self,
+        instance_id: &str,
+        group: Group,
+        report: bool,
+    ) -> CoreResult<()> {
         let id = instance_id.to_string();
         self.store
             .write(move |tx| {
@@ -237,23 +267,25 @@ impl Core {
                     return Ok(());
                 };
                 drop(instances);
-                let key = tables::group_key(&id, &group.jid);
-                let mut groups = tx.open_table(tables::GROUPS).map_err(internal)?;
-                let mut group = group.clone();
-                if group.invite_code.is_none()
-                    && let Some(old) = get_json::<_, Group>(&groups, key.as_slice())?
-                {
-                    group.invite_code = old.invite_code;
+                let group = super::groups::put_group(tx, &id, group.clone())?;
+                if !report {
+                    return Ok(());
                 }
-                groups
-                    .insert(key.as_slice(), encode(&group).as_slice())
-                    .map_err(internal)?;
-                drop(groups);
                 let event = outbox::event_for(&record.instance, EventPayload::GroupUpsert(group));
                 outbox::append(tx, &event).map(|_| ())
             })
             .await
     }
+}
+
+/// Whether `members` names the account `me` (by its phone JID, or by a LID whose
+/// phone WhatsApp gave).
+fn names_account(members: &[GroupMember], me: Option<&str>) -> bool {
+    me.is_some_and(|me| {
+        members
+            .iter()
+            .any(|m| same_user(&m.jid, me) || m.phone.as_deref().is_some_and(|p| same_user(p, me)))
+    })
 }
 
 /// Two JIDs name the same account (a device suffix `:N` aside).
@@ -300,7 +332,10 @@ fn apply(g: &mut Group, change: &GroupChange) {
             g.subject_owner = change.author.clone();
             g.subject_time = Some(change.timestamp);
         }
-        GroupChangeKind::Info(GroupInfoChange::Description(d)) => g.description = d.clone(),
+        GroupChangeKind::Info(GroupInfoChange::Description { text, id }) => {
+            g.description = text.clone();
+            g.description_id = id.clone();
+        }
         GroupChangeKind::Info(GroupInfoChange::Setting(s)) => match *s {
             GroupSetting::Announcement(on) => g.settings.announcement = on,
             GroupSetting::Locked(on) => g.settings.locked = on,

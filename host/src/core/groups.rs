@@ -159,6 +159,26 @@ pub fn group_jid(input: &str) -> CoreResult<String> {
     }
 }
 
+/// Stores `group` for the instance (in the caller's transaction), keeping the invite
+/// code already known: WhatsApp tells it only when asked.
+pub(crate) fn put_group(
+    tx: &redb::WriteTransaction,
+    instance_id: &str,
+    mut group: Group,
+) -> CoreResult<Group> {
+    let key = tables::group_key(instance_id, &group.jid);
+    let mut table = tx.open_table(tables::GROUPS).map_err(internal)?;
+    if group.invite_code.is_none()
+        && let Some(old) = crate::store::get_json::<_, Group>(&table, key.as_slice())?
+    {
+        group.invite_code = old.invite_code;
+    }
+    table
+        .insert(key.as_slice(), encode(&group).as_slice())
+        .map_err(internal)?;
+    Ok(group)
+}
+
 /// The not-found error of a group.
 pub fn group_not_found(jid: &str) -> CoreError {
     CoreError::NotFound(Resource::Group, format!("group {jid} not found"))
@@ -507,22 +527,9 @@ impl Core {
     }
 
     async fn store_group(&self, instance_id: &str, group: Group) -> CoreResult<Group> {
-        let key = tables::group_key(instance_id, &group.jid);
+        let id = instance_id.to_string();
         self.store
-            .write(move |tx| {
-                let mut table = tx.open_table(tables::GROUPS).map_err(internal)?;
-                let mut group = group.clone();
-                // WhatsApp tells the invite code only when asked: keep the one we know.
-                if group.invite_code.is_none()
-                    && let Some(old) = crate::store::get_json::<_, Group>(&table, key.as_slice())?
-                {
-                    group.invite_code = old.invite_code;
-                }
-                table
-                    .insert(key.as_slice(), encode(&group).as_slice())
-                    .map_err(internal)?;
-                Ok(group)
-            })
+            .write(move |tx| put_group(tx, &id, group.clone()))
             .await
     }
 

@@ -107,12 +107,14 @@ impl PrivacyCategory {
         use PrivacyCategory as C;
         use PrivacyValue as V;
         match self {
-            C::LastSeen | C::ProfilePicture | C::About | C::GroupAdd => {
+            C::LastSeen | C::ProfilePicture | C::About => {
                 matches!(
                     value,
                     V::All | V::Contacts | V::ContactBlacklist | V::Nobody
                 )
             }
+            // WhatsApp has no "nobody" for group adds.
+            C::GroupAdd => matches!(value, V::All | V::Contacts | V::ContactBlacklist),
             C::Online => matches!(value, V::All | V::MatchLastSeen),
             C::ReadReceipts => matches!(value, V::All | V::Nobody),
             C::CallAdd => matches!(value, V::All | V::Known | V::Contacts),
@@ -168,8 +170,17 @@ impl Core {
                 bad.value.name()
             )));
         }
-        let id = &record.instance.id;
+        // One request per category, the last value given for it winning (a long list
+        // is at most eight round trips).
+        let mut wanted: Vec<PrivacySetting> = Vec::new();
         for s in settings {
+            match wanted.iter_mut().find(|w| w.category == s.category) {
+                Some(w) => w.value = s.value,
+                None => wanted.push(*s),
+            }
+        }
+        let id = &record.instance.id;
+        for s in &wanted {
             self.link.set_privacy(id, *s).await?;
         }
         Ok(self.link.privacy_settings(id).await?)

@@ -868,7 +868,9 @@ mod group_events {
                 timestamp: u.timestamp,
                 change: match u.change {
                     e::GroupInfoChange::Subject(s) => wit::GroupInfoChange::Subject(s),
-                    e::GroupInfoChange::Description(d) => wit::GroupInfoChange::Description(d),
+                    e::GroupInfoChange::Description { text, .. } => {
+                        wit::GroupInfoChange::Description(text)
+                    }
                     e::GroupInfoChange::Setting(s) => wit::GroupInfoChange::Setting(s.into()),
                 },
                 group: u.group.map(Into::into),

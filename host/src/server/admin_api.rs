@@ -613,7 +613,10 @@ impl SimGroupBody {
                     .ok_or_else(|| bad("`value` must be the new subject"))?
                     .to_string(),
             )),
-            "description" => K::Info(I::Description(self.value.as_str().map(str::to_string))),
+            "description" => K::Info(I::Description {
+                text: self.value.as_str().map(str::to_string),
+                id: None,
+            }),
             "announcement" => K::Info(I::Setting(S::Announcement(flag()?))),
             "locked" => K::Info(I::Setting(S::Locked(flag()?))),
             "approval" => K::Info(I::Setting(S::Approval(flag()?))),

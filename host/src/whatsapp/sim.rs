@@ -575,6 +575,10 @@ impl Link for SimLink {
             .remove(instance_id);
         self.media_choices.set(instance_id, None);
         self.set_full_history(instance_id, false);
+        self.privacy
+            .lock()
+            .expect("sim privacy lock")
+            .remove(instance_id);
     }
 
     fn set_media_download(&self, instance_id: &str, choice: Option<super::MediaDownload>) {
@@ -646,8 +650,11 @@ impl Link for SimLink {
         description: Option<&str>,
     ) -> Result<(), LinkError> {
         let me = self.me(instance_id)?;
-        self.sim_groups().set_description(&me, group, description)?;
-        let change = GroupInfoChange::Description(description.map(str::to_string));
+        let id = self.sim_groups().set_description(&me, group, description)?;
+        let change = GroupInfoChange::Description {
+            text: description.map(str::to_string),
+            id,
+        };
         self.announce_info(group, &me, change);
         Ok(())
     }

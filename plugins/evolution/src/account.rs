@@ -6,18 +6,19 @@
 //! | DELETE | /chat/removeProfilePicture/{i} | | 200 `{update: "success"}` |
 //! | GET | /chat/fetchPrivacySettings/{i} | | 200 `{readreceipts, profile, status, online, last, groupadd}` |
 //! | POST | /chat/updatePrivacySettings/{i} | the same six, all required | 201 `{update: "success", data: {...}}` |
-//! | POST | /chat/fetchBusinessProfile/{i} | `{number?}` (absent: this account) | 200 `{isBusiness: true, wid, description, email, website, category, address, business_hours}`, or `{isBusiness: false, message: "Not is business profile", exists, jid, number}` |
+//! | POST | /chat/fetchBusinessProfile/{i} | `{number?}` (absent: this account) | 200 `{isBusiness: true, wid, description, email, website, category, address, business_hours}`, or `{isBusiness: false, message: "Not is business profile", exists, jid, number}` (`exists` false for a number not on WhatsApp) |
 //!
 //! Where Evolution answers 500 for everything that goes wrong (its Baileys service
 //! wraps each failure), wagate answers the caller's mistakes as 400 (no picture, not a
 //! JPEG: WhatsApp takes JPEG and wagate does not convert images, an unreachable URL)
 //! with Evolution's title ("Error updating profile picture") and the reason. The
-//! privacy values are Evolution's schema's enums. Reads need `read`; the picture and
+//! privacy values are Evolution's schema's enums (its `groupadd: none`, which
+//! WhatsApp does not take, is refused before anything changes). Reads need `read`; the picture and
 //! privacy changes need `manage`, as the account's name does.
 
 use serde_json::{Value, json as j};
 use wagate_plugin_sdk::prelude::*;
-use wagate_plugin_sdk::types::{PrivacyCategory, PrivacySetting, PrivacyValue};
+use wagate_plugin_sdk::types::{PrivacyCategory, PrivacySetting};
 
 use crate::input::{self, bad};
 use crate::shape::{self, Style};
@@ -111,40 +112,12 @@ fn remove_picture(req: &Request, name: &str) -> Reply {
     Ok(json(200, &j!({ "update": "success" })))
 }
 
-fn value_name(v: PrivacyValue) -> &'static str {
-    match v {
-        PrivacyValue::All => "all",
-        PrivacyValue::Contacts => "contacts",
-        PrivacyValue::ContactBlacklist => "contact_blacklist",
-        PrivacyValue::Nobody => "none",
-        PrivacyValue::MatchLastSeen => "match_last_seen",
-        PrivacyValue::Known => "known",
-    }
-}
-
-fn value_of(name: &str) -> Option<PrivacyValue> {
-    Some(match name {
-        "all" => PrivacyValue::All,
-        "contacts" => PrivacyValue::Contacts,
-        "contact_blacklist" => PrivacyValue::ContactBlacklist,
-        "none" => PrivacyValue::Nobody,
-        "match_last_seen" => PrivacyValue::MatchLastSeen,
-        _ => return None,
-    })
-}
-
 /// Evolution's six fields from the account's settings (a category WhatsApp did not
 /// report is null).
 fn privacy_json(settings: &[PrivacySetting]) -> Value {
-    let mut out = serde_json::Map::new();
-    for (field, category, _) in PRIVACY_FIELDS {
-        let value = settings
-            .iter()
-            .find(|s| s.category == category)
-            .map(|s| value_name(s.value));
-        out.insert(field.to_string(), j!(value));
-    }
-    Value::Object(out)
+    let fields: Vec<(&str, PrivacyCategory)> =
+        PRIVACY_FIELDS.iter().map(|(f, c, _)| (*f, *c)).collect();
+    wagate_plugin_sdk::privacy_json(&fields, settings)
 }
 
 fn fetch_privacy(req: &Request, name: &str) -> Reply {
@@ -159,7 +132,7 @@ fn update_privacy(req: &Request, name: &str) -> Reply {
     let mut settings = Vec::with_capacity(PRIVACY_FIELDS.len());
     for (field, category, allowed) in PRIVACY_FIELDS {
         let given = input::req_str(&body, field)?;
-        let value = value_of(&given)
+        let value = wagate_plugin_sdk::privacy_value_of(&given)
             .filter(|_| allowed.contains(&given.as_str()))
             .ok_or_else(|| {
                 bad(&format!(
@@ -197,14 +170,26 @@ fn fetch_business(req: &Request, name: &str) -> Reply {
         })?,
     };
     let which = InstanceRef::Id(instance.id.clone());
-    let profile = core::get_business_profile(&which, &who).map_err(|e| match e {
-        // Evolution: a number not on WhatsApp answers as its number check does.
-        CoreError::NotFound(_) => shape::evolution(
-            400,
-            [j!({ "exists": false, "jid": who.clone(), "number": number.clone().unwrap_or_default() })],
-        ),
-        other => core_error(&other),
-    })?;
+    let jid = if who.contains('@') {
+        who.clone()
+    } else {
+        format!("{who}@s.whatsapp.net")
+    };
+    let not_business = |exists: bool| {
+        j!({
+            "isBusiness": false,
+            "message": "Not is business profile",
+            "exists": exists,
+            "jid": jid,
+            "number": number.clone().unwrap_or_else(|| jid.split('@').next().unwrap_or_default().to_string()),
+        })
+    };
+    let profile = match core::get_business_profile(&which, &who) {
+        Ok(p) => p,
+        // Evolution answers a number not on WhatsApp as its number check does.
+        Err(CoreError::NotFound(_)) => return Ok(json(200, &not_business(false))),
+        Err(e) => return Err(core_error(&e)),
+    };
     let answer = match profile {
         Some(p) => j!({
             "isBusiness": true,
@@ -216,20 +201,7 @@ fn fetch_business(req: &Request, name: &str) -> Reply {
             "address": p.address,
             "business_hours": { "timezone": p.timezone },
         }),
-        None => {
-            let jid = if who.contains('@') {
-                who.clone()
-            } else {
-                format!("{who}@s.whatsapp.net")
-            };
-            j!({
-                "isBusiness": false,
-                "message": "Not is business profile",
-                "exists": true,
-                "jid": jid,
-                "number": number.unwrap_or_else(|| jid.split('@').next().unwrap_or_default().to_string()),
-            })
-        }
+        None => not_business(true),
     };
     Ok(json(200, &answer))
 }

@@ -229,7 +229,7 @@ fn translate(ev: &Event) -> Option<(&'static str, Box<RawValue>, Option<String>)
         ),
         EventPayload::GroupUpdate(u) => (
             "GROUP_UPDATE",
-            to_value(&crate::group_events::group_update(u)),
+            to_value(&crate::group_events::group_update(u)?),
             None,
         ),
         EventPayload::GroupParticipants(u) => (

@@ -16,31 +16,12 @@
 
 use serde_json::{Map, Value, json};
 use wagate_plugin_sdk::prelude::*;
-use wagate_plugin_sdk::types::{PrivacyCategory, PrivacySetting, PrivacyValue};
+use wagate_plugin_sdk::types::PrivacySetting;
 
 use crate::routes::{find_instance, require_connected, required, which};
 use crate::{core_fail, fail, ok};
 
-/// (Ryze field, category).
-const FIELDS: [(&str, PrivacyCategory); 8] = [
-    ("lastSeen", PrivacyCategory::LastSeen),
-    ("online", PrivacyCategory::Online),
-    ("profilePicture", PrivacyCategory::ProfilePicture),
-    ("about", PrivacyCategory::About),
-    ("groupAdd", PrivacyCategory::GroupAdd),
-    ("readReceipts", PrivacyCategory::ReadReceipts),
-    ("callAdd", PrivacyCategory::CallAdd),
-    ("messages", PrivacyCategory::Messages),
-];
-
-const VALUES: [(&str, PrivacyValue); 6] = [
-    ("all", PrivacyValue::All),
-    ("contacts", PrivacyValue::Contacts),
-    ("contact_blacklist", PrivacyValue::ContactBlacklist),
-    ("none", PrivacyValue::Nobody),
-    ("match_last_seen", PrivacyValue::MatchLastSeen),
-    ("known", PrivacyValue::Known),
-];
+use wagate_plugin_sdk::{PRIVACY_FIELDS as FIELDS, privacy_json, privacy_value_of};
 
 pub(crate) fn routes(r: Router) -> Router {
     r.post("/profile/picture/{instance}", set_picture)
@@ -115,19 +96,6 @@ fn set_group_picture(req: &Request, params: &Params) -> Result<HttpResponse, Htt
     ))
 }
 
-fn shown(settings: &[PrivacySetting]) -> Value {
-    let mut out = Map::new();
-    for (field, category) in FIELDS {
-        let value = settings
-            .iter()
-            .find(|s| s.category == category)
-            .and_then(|s| VALUES.iter().find(|(_, v)| *v == s.value))
-            .map(|(name, _)| *name);
-        out.insert(field.into(), json!(value));
-    }
-    Value::Object(out)
-}
-
 fn get_privacy(req: &Request, params: &Params) -> Result<HttpResponse, HttpResponse> {
     let which = which(params);
     let instance = find_instance(req, &which, Capabilities::READ)?;
@@ -135,7 +103,7 @@ fn get_privacy(req: &Request, params: &Params) -> Result<HttpResponse, HttpRespo
     let settings = core::get_privacy(&which).map_err(|e| core_fail(&e))?;
     Ok(ok(
         200,
-        json!({ "success": true, "data": shown(&settings) }),
+        json!({ "success": true, "data": privacy_json(&FIELDS, &settings) }),
     ))
 }
 
@@ -150,8 +118,7 @@ fn set_privacy(req: &Request, params: &Params) -> Result<HttpResponse, HttpRespo
         };
         let value = v
             .as_str()
-            .and_then(|name| VALUES.iter().find(|(n, _)| *n == name))
-            .map(|(_, value)| *value)
+            .and_then(privacy_value_of)
             .ok_or_else(|| fail(400, &format!("`{k}` is not a privacy value")))?;
         settings.push(PrivacySetting {
             category: *category,
@@ -165,7 +132,7 @@ fn set_privacy(req: &Request, params: &Params) -> Result<HttpResponse, HttpRespo
     let settings = core::set_privacy(&which, &settings).map_err(|e| core_fail(&e))?;
     Ok(ok(
         200,
-        json!({ "success": true, "data": shown(&settings) }),
+        json!({ "success": true, "data": privacy_json(&FIELDS, &settings) }),
     ))
 }
 

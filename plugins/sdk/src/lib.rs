@@ -551,6 +551,62 @@ pub fn group_change_json(change: &types::GroupInfoChange) -> (&'static str, serd
     }
 }
 
+/// Privacy values by the names the bundled dialects use on the wire.
+pub const PRIVACY_VALUES: [(&str, types::PrivacyValue); 6] = [
+    ("all", types::PrivacyValue::All),
+    ("contacts", types::PrivacyValue::Contacts),
+    ("contact_blacklist", types::PrivacyValue::ContactBlacklist),
+    ("none", types::PrivacyValue::Nobody),
+    ("match_last_seen", types::PrivacyValue::MatchLastSeen),
+    ("known", types::PrivacyValue::Known),
+];
+
+/// Privacy categories by the camelCase field names of the bundled dialects other than
+/// Evolution (which has its own six).
+pub const PRIVACY_FIELDS: [(&str, types::PrivacyCategory); 8] = [
+    ("lastSeen", types::PrivacyCategory::LastSeen),
+    ("online", types::PrivacyCategory::Online),
+    ("profilePicture", types::PrivacyCategory::ProfilePicture),
+    ("about", types::PrivacyCategory::About),
+    ("groupAdd", types::PrivacyCategory::GroupAdd),
+    ("readReceipts", types::PrivacyCategory::ReadReceipts),
+    ("callAdd", types::PrivacyCategory::CallAdd),
+    ("messages", types::PrivacyCategory::Messages),
+];
+
+/// A privacy value's wire name (`none` for nobody).
+pub fn privacy_value_name(value: types::PrivacyValue) -> &'static str {
+    PRIVACY_VALUES
+        .iter()
+        .find(|(_, v)| *v == value)
+        .map_or("all", |(name, _)| name)
+}
+
+/// The privacy value a wire name stands for.
+pub fn privacy_value_of(name: &str) -> Option<types::PrivacyValue> {
+    PRIVACY_VALUES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| *v)
+}
+
+/// The settings as an object of `fields` (field name -> category) to value names; a
+/// category WhatsApp did not report is null.
+pub fn privacy_json(
+    fields: &[(&str, types::PrivacyCategory)],
+    settings: &[types::PrivacySetting],
+) -> serde_json::Value {
+    let mut out = serde_json::Map::new();
+    for (field, category) in fields {
+        let value = settings
+            .iter()
+            .find(|s| s.category == *category)
+            .map(|s| privacy_value_name(s.value));
+        out.insert(field.to_string(), serde_json::json!(value));
+    }
+    serde_json::Value::Object(out)
+}
+
 /// A participants change's action as the bundled dialects name it (`add`, `remove`,
 /// `promote`, `demote`).
 pub fn participant_action_name(action: types::ParticipantAction) -> &'static str {

@@ -17,33 +17,14 @@
 
 use serde_json::{Map, Value, json};
 use wagate_plugin_sdk::prelude::*;
-use wagate_plugin_sdk::types::{PrivacyCategory, PrivacySetting, PrivacyValue};
+use wagate_plugin_sdk::types::PrivacySetting;
 
 use crate::api::{
     Cap, Within, authed, body_object, checked, core_failure, invalid_fields, session_ref, sid,
 };
 use crate::render;
 
-/// (v1 field, category).
-const FIELDS: [(&str, PrivacyCategory); 8] = [
-    ("lastSeen", PrivacyCategory::LastSeen),
-    ("online", PrivacyCategory::Online),
-    ("profilePicture", PrivacyCategory::ProfilePicture),
-    ("about", PrivacyCategory::About),
-    ("groupAdd", PrivacyCategory::GroupAdd),
-    ("readReceipts", PrivacyCategory::ReadReceipts),
-    ("callAdd", PrivacyCategory::CallAdd),
-    ("messages", PrivacyCategory::Messages),
-];
-
-const VALUES: [(&str, PrivacyValue); 6] = [
-    ("all", PrivacyValue::All),
-    ("contacts", PrivacyValue::Contacts),
-    ("contact_blacklist", PrivacyValue::ContactBlacklist),
-    ("none", PrivacyValue::Nobody),
-    ("match_last_seen", PrivacyValue::MatchLastSeen),
-    ("known", PrivacyValue::Known),
-];
+use wagate_plugin_sdk::{PRIVACY_FIELDS as FIELDS, privacy_json, privacy_value_of};
 
 /// Adds the routes to `r`.
 pub(crate) fn routes(r: Router) -> Router {
@@ -75,20 +56,16 @@ fn picture(req: &Request) -> Result<MediaSource, HttpResponse> {
     {
         fields.insert(k.clone(), json!("unknown field"));
     }
-    let source = match (body.get("data"), body.get("url")) {
-        (Some(Value::String(d)), None) => {
-            let d = d.trim();
-            wagate_plugin_sdk::uploads::source(d).or_else(|| {
-                wagate_plugin_sdk::base64::decode(d)
-                    .filter(|b| !b.is_empty())
-                    .map(MediaSource::Bytes)
-            })
-        }
-        (None, Some(Value::String(u))) if u.starts_with("http://") || u.starts_with("https://") => {
-            Some(MediaSource::Url(u.clone()))
-        }
-        _ => None,
-    };
+    // `data` is base64 (or the host's staged upload), `url` an http(s) URL: each
+    // parsed by the SDK's one URL-or-base64 reader, and held to its own kind.
+    let source =
+        match (body.get("data"), body.get("url")) {
+            (Some(Value::String(d)), None) => wagate_plugin_sdk::uploads::text_source(d)
+                .filter(|s| !matches!(s, MediaSource::Url(_))),
+            (None, Some(Value::String(u))) => wagate_plugin_sdk::uploads::text_source(u)
+                .filter(|s| matches!(s, MediaSource::Url(_))),
+            _ => None,
+        };
     if source.is_none() {
         fields.insert(
             "data".into(),
@@ -141,23 +118,10 @@ fn remove_group_picture(req: &Request, p: &Params) -> HttpResponse {
     }
 }
 
-fn shown(settings: &[PrivacySetting]) -> Value {
-    let mut out = Map::new();
-    for (field, category) in FIELDS {
-        let value = settings
-            .iter()
-            .find(|s| s.category == category)
-            .and_then(|s| VALUES.iter().find(|(_, v)| *v == s.value))
-            .map(|(name, _)| *name);
-        out.insert(field.into(), json!(value));
-    }
-    Value::Object(out)
-}
-
 fn get_privacy(req: &Request, p: &Params) -> HttpResponse {
     let sid = sid(p);
     match core::get_privacy(&session_ref(&sid)) {
-        Ok(s) => json(200, &shown(&s)),
+        Ok(s) => json(200, &privacy_json(&FIELDS, &s)),
         Err(e) => core_failure(req, e, &sid, Cap::Read, Within::Session),
     }
 }
@@ -176,10 +140,7 @@ fn patch_privacy(req: &Request, p: &Params) -> HttpResponse {
             fields.insert(k.clone(), json!("unknown field"));
             continue;
         };
-        let value = v
-            .as_str()
-            .and_then(|name| VALUES.iter().find(|(n, _)| *n == name))
-            .map(|(_, value)| *value);
+        let value = v.as_str().and_then(privacy_value_of);
         match value {
             Some(value) => settings.push(PrivacySetting {
                 category: *category,
@@ -197,7 +158,7 @@ fn patch_privacy(req: &Request, p: &Params) -> HttpResponse {
         return invalid(invalid_fields(fields));
     }
     match core::set_privacy(&session_ref(&sid), &settings) {
-        Ok(s) => json(200, &shown(&s)),
+        Ok(s) => json(200, &privacy_json(&FIELDS, &s)),
         Err(e) => core_failure(req, e, &sid, Cap::Manage, Within::Session),
     }
 }

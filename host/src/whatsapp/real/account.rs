@@ -101,8 +101,11 @@ impl WhatsAppLink {
                 Some(bytes) => profile.set_profile_picture(bytes.to_vec()).await,
                 None => profile.remove_profile_picture().await,
             };
-            done.map(|_| ())
-                .map_err(|e| LinkError::Failed(format!("changing the profile picture: {e}")))
+            done.map(|_| ()).map_err(|e| match e {
+                whatsapp_rust::ProfileError::Iq(e) => iq_error("the profile picture change", e),
+                whatsapp_rust::ProfileError::InvalidArgument(m) => LinkError::Rejected(m),
+                e => LinkError::Failed(format!("changing the profile picture: {e}")),
+            })
         }
     }
 
@@ -149,6 +152,15 @@ impl WhatsAppLink {
             .get_business_profile(&target)
             .await
             .map_err(|e| iq_error("reading the business profile", e))?;
+        // WhatsApp answers no profile alike for a person and for nobody: ask which.
+        if profile.is_none()
+            && self
+                .wa_check_numbers(instance_id, &[who.to_string()])
+                .await?
+                .is_empty()
+        {
+            return Err(LinkError::NotFound(format!("{who} is not on WhatsApp")));
+        }
         Ok(profile.map(|p| BusinessProfile {
             jid: who.to_string(),
             description: p.description,

@@ -352,9 +352,10 @@ pub fn group_change(u: &whatsapp_rust::types::events::GroupUpdate) -> Option<Gro
         A::Promote { participants: ps } => participants(P::Promote, ps),
         A::Demote { participants: ps } => participants(P::Demote, ps),
         A::Subject { subject, .. } => GroupChangeKind::Info(I::Subject(subject.clone())),
-        A::Description { description, .. } => {
-            GroupChangeKind::Info(I::Description(description.clone()))
-        }
+        A::Description { id, description } => GroupChangeKind::Info(I::Description {
+            text: description.clone(),
+            id: Some(id.clone()).filter(|id| !id.is_empty()),
+        }),
         A::Locked { .. } => GroupChangeKind::Info(I::Setting(S::Locked(true))),
         A::Unlocked => GroupChangeKind::Info(I::Setting(S::Locked(false))),
         A::Announce => GroupChangeKind::Info(I::Setting(S::Announcement(true))),

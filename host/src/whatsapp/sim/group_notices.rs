@@ -69,23 +69,33 @@ impl SimLink {
         group: &str,
         change: GroupChangeKind,
     ) -> Result<Vec<ParticipantResult>, LinkError> {
-        self.require_open(instance_id)?;
+        // The instance's account must be in the group (it would hear nothing else):
+        // an unknown group is `NotFound`, one it is not in `Forbidden`.
+        let me = self.me(instance_id)?;
+        self.sim_groups().info(&me, group)?;
         match change {
             GroupChangeKind::Participants { action, members } => {
                 let jids: Vec<String> = members.into_iter().map(|m| m.jid).collect();
                 self.change_participants(author, group, action, &jids)
             }
             GroupChangeKind::Info(change) => {
-                {
+                let change = {
                     let mut groups = self.sim_groups();
-                    match &change {
-                        GroupInfoChange::Subject(s) => groups.set_subject(author, group, s)?,
-                        GroupInfoChange::Description(d) => {
-                            groups.set_description(author, group, d.as_deref())?
+                    match change {
+                        GroupInfoChange::Subject(s) => {
+                            groups.set_subject(author, group, &s)?;
+                            GroupInfoChange::Subject(s)
                         }
-                        GroupInfoChange::Setting(s) => groups.set_setting(author, group, *s)?,
+                        GroupInfoChange::Description { text, .. } => {
+                            let id = groups.set_description(author, group, text.as_deref())?;
+                            GroupInfoChange::Description { text, id }
+                        }
+                        GroupInfoChange::Setting(s) => {
+                            groups.set_setting(author, group, s)?;
+                            GroupInfoChange::Setting(s)
+                        }
                     }
-                }
+                };
                 self.announce_info(group, author, change);
                 Ok(Vec::new())
             }

@@ -172,16 +172,17 @@ impl SimGroups {
         Ok(())
     }
 
+    /// Sets (or with `None` removes) the description; answers its new id.
     pub(super) fn set_description(
         &mut self,
         me: &str,
         group: &str,
         description: Option<&str>,
-    ) -> Result<(), LinkError> {
+    ) -> Result<Option<String>, LinkError> {
         let g = self.editor_of(me, group)?;
         g.description = description.map(str::to_string);
         g.description_id = description.map(|_| format!("{:016X}", rand::rng().random::<u64>()));
-        Ok(())
+        Ok(g.description_id.clone())
     }
 
     pub(super) fn set_setting(
