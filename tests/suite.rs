@@ -26,6 +26,7 @@ mod faults;
 mod history;
 mod integrations;
 mod media;
+mod media_s3;
 mod net_hardening;
 mod openapi;
 mod plugin_example;

@@ -8,6 +8,7 @@
 pub mod brokers;
 pub mod evolution;
 pub mod fake_whatsapp;
+pub mod moto;
 pub mod receiver;
 pub mod ryze;
 pub mod v1;
