@@ -464,3 +464,82 @@ fn a_bad_media_store_stops_the_start_with_its_reason() {
     assert!(err.contains("is not usable"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+/// Evolution's `webhook.base64`: MESSAGES_UPSERT of a media message carries its bytes
+/// in `data.message.base64` (read from the bucket), and not without the switch or for
+/// media over the inline cap.
+#[test]
+fn evolution_webhook_base64_carries_the_media_bytes() {
+    let moto = Moto::start();
+    // Room for a 5 MiB file through the admin inbound route.
+    let w = world(&format!("max_body_bytes = 16777216\n{}", moto.toml()), &[]);
+    let rx = crate::common::receiver::Receiver::start();
+    let set = |base64: bool| {
+        let (s, v) = evo(
+            &w,
+            "/webhook/set/shop",
+            json!({"webhook": {"enabled": true, "url": rx.url("/hook"), "base64": base64,
+                   "events": ["MESSAGES_UPSERT"]}}),
+        );
+        assert_eq!(s, 201, "{v}");
+        assert_eq!(v["webhookBase64"], base64, "{v}");
+    };
+    set(true);
+    let r = w.gw.raw(
+        "GET",
+        "/webhook/find/shop",
+        &[("apikey", w.key.as_str())],
+        b"",
+    );
+    assert_eq!(r.json()["webhookBase64"], true);
+
+    let photo = w.inbound("image", &png(), json!({}));
+    let got = rx.wait_until("the photo's MESSAGES_UPSERT", |r| {
+        r.body["data"]["key"]["id"] == photo["id"]
+    });
+    let data = &got
+        .iter()
+        .find(|r| r.body["data"]["key"]["id"] == photo["id"])
+        .unwrap()
+        .body["data"];
+    assert_eq!(data["messageType"], "imageMessage");
+    let b64 = data["message"]["base64"]
+        .as_str()
+        .expect("base64 in the event");
+    assert!(
+        B64.decode(b64).unwrap() == png(),
+        "the event carried other bytes"
+    );
+
+    // Over the cap (5 MiB): the event without the bytes.
+    let big = {
+        let mut b = png();
+        b.resize(5 * 1024 * 1024 + 1, 7);
+        b
+    };
+    let large = w.inbound("image", &big, json!({}));
+    let got = rx.wait_until("the large photo's MESSAGES_UPSERT", |r| {
+        r.body["data"]["key"]["id"] == large["id"]
+    });
+    let data = &got
+        .iter()
+        .find(|r| r.body["data"]["key"]["id"] == large["id"])
+        .unwrap()
+        .body["data"];
+    assert_eq!(data["messageType"], "imageMessage");
+    assert!(data["message"].get("base64").is_none(), "over the cap");
+
+    // Switched off: no bytes.
+    set(false);
+    let doc = w.inbound("document", &pdf(), json!({}));
+    let got = rx.wait_until("the document's MESSAGES_UPSERT", |r| {
+        r.body["data"]["key"]["id"] == doc["id"]
+    });
+    let data = &got
+        .iter()
+        .find(|r| r.body["data"]["key"]["id"] == doc["id"])
+        .unwrap()
+        .body["data"];
+    assert_eq!(data["messageType"], "documentMessage");
+    assert!(data["message"].get("base64").is_none(), "{data}");
+}
