@@ -197,4 +197,28 @@ mod tests {
         store.remove(&key).await.unwrap();
         assert_eq!(store.get(&key).await.unwrap(), None);
     }
+
+    #[tokio::test]
+    async fn disk_remove_entry_takes_a_file_or_an_instance_folder_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DiskStore::new(dir.path());
+        let a = MediaKey::message("01A", "c@s.whatsapp.net", "M1").unwrap();
+        let b = MediaKey::message("01A", "c@s.whatsapp.net", "M2").unwrap();
+        store.put(&a, Bytes::from_static(b"a")).await.unwrap();
+        store.put(&b, Bytes::from_static(b"b")).await.unwrap();
+        store.remove_entry(a.as_str()).await.unwrap();
+        assert_eq!(store.get(&a).await.unwrap(), None);
+        assert_eq!(store.get(&b).await.unwrap().unwrap(), &b"b"[..]);
+        let instance = MediaKey::instance_prefix("01A");
+        store.remove_entry(&instance).await.unwrap();
+        assert!(!dir.path().join("media/01A").exists());
+        // Already gone: done, not an error (the journal drops the entry).
+        store.remove_entry(&instance).await.unwrap();
+        // Outside the media folder: refused, nothing removed.
+        std::fs::write(dir.path().join("keep"), b"x").unwrap();
+        for outside in ["keep", "media/../keep", "media//keep"] {
+            store.remove_entry(outside).await.unwrap();
+        }
+        assert!(dir.path().join("keep").is_file());
+    }
 }
