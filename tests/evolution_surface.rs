@@ -522,8 +522,8 @@ const EVOLUTION_ROUTES: &[(&str, &str, Cover)] = &[
     ("POST", "/kafka/set/{i}", Pending(21)),
     ("GET", "/kafka/find/{i}", Pending(21)),
     // integrations/storage
-    ("POST", "/s3/getMedia/{i}", Pending(15)),
-    ("POST", "/s3/getMediaUrl/{i}", Pending(15)),
+    ("POST", "/s3/getMedia/{i}", Served),
+    ("POST", "/s3/getMediaUrl/{i}", Served),
     // integrations/channel
     ("GET", "/webhook/meta", Unavailable),
     ("POST", "/webhook/meta", Unavailable),

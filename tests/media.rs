@@ -19,8 +19,8 @@ use serde_json::{Value, json};
 
 use crate::common::receiver;
 
-const PEER: &str = "5511999999999";
-const PEER_JID: &str = "5511999999999@s.whatsapp.net";
+pub(crate) const PEER: &str = "5511999999999";
+pub(crate) const PEER_JID: &str = "5511999999999@s.whatsapp.net";
 
 /// Bytes whose magic number says what they are, padded to `len`.
 fn file(magic: &[u8], len: usize) -> Vec<u8> {
@@ -29,19 +29,19 @@ fn file(magic: &[u8], len: usize) -> Vec<u8> {
     b
 }
 
-fn png() -> Vec<u8> {
+pub(crate) fn png() -> Vec<u8> {
     file(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 3000)
 }
-fn mp4() -> Vec<u8> {
+pub(crate) fn mp4() -> Vec<u8> {
     file(b"\0\0\0\x18ftypisom\0\0\x02\0", 5000)
 }
-fn ogg() -> Vec<u8> {
+pub(crate) fn ogg() -> Vec<u8> {
     file(b"OggS\0\x02\0\0\0\0\0\0\0\0", 2000)
 }
 fn mp3() -> Vec<u8> {
     file(b"ID3\x04\0\0\0\0\0\0", 2500)
 }
-fn pdf() -> Vec<u8> {
+pub(crate) fn pdf() -> Vec<u8> {
     file(b"%PDF-1.4\n", 1500)
 }
 fn webp() -> Vec<u8> {
@@ -66,13 +66,13 @@ fn kinds() -> Vec<(&'static str, Vec<u8>, &'static str)> {
 /// What the file server answers for a path: status, headers, body.
 type Route = (u16, Vec<(String, String)>, Vec<u8>);
 
-struct Files {
+pub(crate) struct Files {
     base: String,
     routes: Arc<Mutex<HashMap<String, Route>>>,
 }
 
 impl Files {
-    fn start() -> Files {
+    pub(crate) fn start() -> Files {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let routes: Arc<Mutex<HashMap<String, Route>>> = Arc::default();
@@ -113,7 +113,7 @@ impl Files {
     }
 
     /// Serves `body` at `path` with `content_type`; returns its URL.
-    fn serve(&self, path: &str, content_type: &str, body: Vec<u8>) -> String {
+    pub(crate) fn serve(&self, path: &str, content_type: &str, body: Vec<u8>) -> String {
         self.routes.lock().unwrap().insert(
             path.into(),
             (
@@ -136,16 +136,16 @@ impl Files {
 
 // ---- helpers ----------------------------------------------------------------------------
 
-struct World {
-    gw: Gateway,
-    key: String,
-    instance_id: String,
+pub(crate) struct World {
+    pub(crate) gw: Gateway,
+    pub(crate) key: String,
+    pub(crate) instance_id: String,
     _dir: Option<tempfile::TempDir>,
 }
 
 /// A gateway (all bundled plugins) with org `acme`, an api key and a paired instance
 /// `shop`. `toml` is extra `wagate.toml` text; `env` extra environment.
-fn world(toml: &str, env: &[(&str, &str)]) -> World {
+pub(crate) fn world(toml: &str, env: &[(&str, &str)]) -> World {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("wagate.toml");
     std::fs::write(&cfg, toml).unwrap();
@@ -165,16 +165,16 @@ fn world(toml: &str, env: &[(&str, &str)]) -> World {
 }
 
 impl World {
-    fn native(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub(crate) fn native(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         self.gw.call(method, path, Some(&self.key), body)
     }
 
-    fn send(&self, body: Value) -> (u16, Value) {
+    pub(crate) fn send(&self, body: Value) -> (u16, Value) {
         self.native("POST", "/core/instances/shop/messages/media", Some(body))
     }
 
     /// The raw answer of a GET with the api key as Bearer.
-    fn get_raw(&self, path: &str) -> wagate::client::Response {
+    pub(crate) fn get_raw(&self, path: &str) -> wagate::client::Response {
         let auth = format!("Bearer {}", self.key);
         self.gw
             .raw("GET", path, &[("Authorization", auth.as_str())], b"")
@@ -190,7 +190,7 @@ impl World {
     }
 
     /// Injects inbound media through the sim; returns the stored message.
-    fn inbound(&self, kind: &str, bytes: &[u8], extra: Value) -> Value {
+    pub(crate) fn inbound(&self, kind: &str, bytes: &[u8], extra: Value) -> Value {
         let mut media = json!({"data": B64.encode(bytes), "kind": kind});
         if let Value::Object(x) = extra {
             media.as_object_mut().unwrap().extend(x);
@@ -205,7 +205,7 @@ impl World {
     }
 }
 
-fn sha256_hex(b: &[u8]) -> String {
+pub(crate) fn sha256_hex(b: &[u8]) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(b)
         .iter()
@@ -509,7 +509,7 @@ fn a_loopback_url_is_refused_without_the_operators_allowance() {
 
 // ---- inbound media through every dialect ------------------------------------------------
 
-fn ryze_token(gw: &Gateway) -> String {
+pub(crate) fn ryze_token(gw: &Gateway) -> String {
     let (s, v) = gw.admin(
         "POST",
         "/admin/credentials",
@@ -695,7 +695,7 @@ fn inbound_media_of_every_kind_reads_back_byte_identical_in_every_dialect() {
 
 // ---- the dialects' media sends ------------------------------------------------------------
 
-fn evo(w: &World, path: &str, body: Value) -> (u16, Value) {
+pub(crate) fn evo(w: &World, path: &str, body: Value) -> (u16, Value) {
     let r = w.gw.raw(
         "POST",
         path,
@@ -710,7 +710,7 @@ fn evo(w: &World, path: &str, body: Value) -> (u16, Value) {
 }
 
 /// The bytes of a message as the native API serves them.
-fn stored_bytes(w: &World, id: &str) -> Vec<u8> {
+pub(crate) fn stored_bytes(w: &World, id: &str) -> Vec<u8> {
     let r = w.get_raw(&format!("/core/instances/shop/messages/{id}/media"));
     assert_eq!(r.status, 200);
     r.body

@@ -28,6 +28,7 @@ mod group_events;
 mod history;
 mod integrations;
 mod media;
+mod media_s3;
 mod net_hardening;
 mod openapi;
 mod plugin_example;

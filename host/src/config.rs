@@ -28,6 +28,12 @@
 //! fetch_timeout_ms = 120000      # a whole media URL fetch, redirects included
 //! max_redirects = 5              # each redirect re-checked by the SSRF guard
 //!
+//! [media.store]                  # where media bytes are kept (see `media::s3`)
+//! kind = "disk"                  # "disk": under the data folder | "s3": a bucket
+//! bucket = "wagate-media"        # s3: required; region, endpoint, access_key_id,
+//! path_style = true              # secret_access_key (else AWS_*), prefix,
+//!                                # url_expiry_max_secs (presigned URLs; 3600)
+//!
 //! [whatsapp]                     # the real link (whatsapp-rust)
 //! url = "wss://web.whatsapp.com/ws/chat"
 //! version = "2.3000.1042742319"  # WhatsApp Web version announced; never fetched

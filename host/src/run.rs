@@ -38,7 +38,10 @@ async fn open_core_and_sim(config: &Config) -> anyhow::Result<(Arc<Core>, Option
             None,
         ),
     };
-    let core = Core::with_media(store, link, config.media.clone());
+    let media_store = crate::media::open_store(&config.media.store, &config.data)
+        .await
+        .context("opening the media store ([media.store])")?;
+    let core = Core::with_media_store(store, link, config.media.clone(), media_store);
     // Known before any plugin is compiled, so operator commands on a stopped gateway
     // mint the plugins' kinds too; loading the plugins declares them again.
     core.declare_credential_kinds(crate::plugin::registry::declared_credential_kinds(

@@ -9,6 +9,7 @@ pub mod brokers;
 pub mod dialect_hooks;
 pub mod evolution;
 pub mod fake_whatsapp;
+pub mod moto;
 pub mod receiver;
 pub mod ryze;
 pub mod v1;

@@ -153,7 +153,7 @@ impl Core {
             })
             .await?;
         if media {
-            self.store.collect_media_garbage();
+            self.media_gc.collect_now().await;
         }
         Ok(jid_out)
     }

@@ -21,6 +21,8 @@ impl Core {
         self: &Arc<Self>,
         events: UnboundedReceiver<LinkEvent>,
     ) -> anyhow::Result<()> {
+        // Finishes the media removals a crash or an outage left in the journal.
+        self.media_gc.spawn();
         for record in self.all_instances()? {
             // Before the session resumes: the first messages it receives follow it.
             if record.behaviour.sync_full_history {

@@ -382,7 +382,7 @@ impl Core {
             })
             .await?;
         self.link.forget(&deleted.id).await;
-        self.store.collect_media_garbage();
+        self.media_gc.collect_now().await;
         Ok(Instance {
             state: instance.state,
             ..deleted

@@ -248,6 +248,47 @@ impl Core {
         }
     }
 
+    /// A presigned URL of a stored message's media, valid for `expires_in` (capped by
+    /// the store; `None`: the cap); `None` when the media store hands out no URLs (the
+    /// data folder is not served). The same errors as [`Core::get_media`]. Needs `read`.
+    pub async fn get_media_url(
+        &self,
+        p: &Principal,
+        which: &InstanceRef,
+        message_id: &str,
+        expires_in: Option<std::time::Duration>,
+    ) -> CoreResult<Option<MediaUrl>> {
+        let record = self.authorize(p, which, Capability::Read)?;
+        let message = self
+            .find_message(&record.instance.id, message_id)?
+            .ok_or_else(message_not_found)?;
+        let Some(info) = message.media.clone() else {
+            return Err(CoreError::NotFound(
+                Resource::Message,
+                "the message has no media".into(),
+            ));
+        };
+        if !info.stored {
+            return Err(CoreError::NotFound(
+                Resource::Message,
+                "the message's media is not stored (its download is pending or failed)".into(),
+            ));
+        }
+        let key = media_key(&record.instance.id, &message)?;
+        // Signing is local (no request to the bucket): the URL answers 404 only if
+        // the object went since, which the record would say.
+        let signed = self
+            .media_store
+            .signed_url(&key, expires_in)
+            .await
+            .map_err(internal_io)?;
+        Ok(signed.map(|(url, expires_in)| MediaUrl {
+            url,
+            expires_in,
+            info,
+        }))
+    }
+
     /// Puts `bytes` (if any) in the media store, then commits `message` (marked
     /// `stored` when the put succeeded) with a `message-upsert` event. A failed commit
     /// takes the bytes back. With `always_event` false, a message id already stored
@@ -424,4 +465,15 @@ fn fetch_error(e: FetchError) -> CoreError {
 fn internal_io(e: std::io::Error) -> CoreError {
     tracing::warn!(error = %e, "media store");
     CoreError::Internal("media store failure".into())
+}
+
+/// A presigned URL of a stored message's media ([`Core::get_media_url`]).
+#[derive(Clone, Debug)]
+pub struct MediaUrl {
+    /// The URL, signed for a GET of the object.
+    pub url: String,
+    /// How long it stays valid from now.
+    pub expires_in: std::time::Duration,
+    /// The media record of the message.
+    pub info: MediaInfo,
 }

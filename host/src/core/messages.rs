@@ -225,7 +225,7 @@ impl Core {
                 Ok(message)
             })
             .await?;
-        self.store.collect_media_garbage();
+        self.media_gc.collect_now().await;
         Ok(result)
     }
 

@@ -21,6 +21,7 @@ pub mod integrations;
 pub mod jid;
 pub mod media;
 pub mod media_download;
+pub mod media_gc;
 pub mod messages;
 pub mod model;
 pub mod outbox;
@@ -60,6 +61,8 @@ pub struct Core {
     deliveries: Arc<deliveries::DeliveryLog>,
     /// Where media bytes are kept (the data folder by default).
     media_store: Arc<dyn crate::media::store::MediaStore>,
+    /// Removes from `media_store` what deletes journalled (`tables::MEDIA_GC`).
+    media_gc: Arc<media_gc::MediaCollector>,
     /// The `[media]` limits of sends and URL fetches.
     media_config: crate::media::MediaConfig,
     /// Media bytes the server took out of request bodies in flight.
@@ -82,8 +85,20 @@ impl Core {
         link: Arc<dyn Link>,
         media_config: crate::media::MediaConfig,
     ) -> Arc<Self> {
+        let media_store = Arc::new(crate::media::store::DiskStore::new(store.data_dir()));
+        Self::with_media_store(store, link, media_config, media_store)
+    }
+
+    /// [`Core::with_media`] over a given media store (`crate::media::open_store`).
+    pub fn with_media_store(
+        store: Store,
+        link: Arc<dyn Link>,
+        media_config: crate::media::MediaConfig,
+        media_store: Arc<dyn crate::media::store::MediaStore>,
+    ) -> Arc<Self> {
         Arc::new(Core {
-            media_store: Arc::new(crate::media::store::DiskStore::new(store.data_dir())),
+            media_gc: media_gc::MediaCollector::new(store.clone(), media_store.clone()),
+            media_store,
             media_config,
             store,
             link,

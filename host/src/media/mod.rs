@@ -3,8 +3,12 @@
 //! record: core decides what to store and when, this layer only moves bytes.
 
 pub mod fetch;
+pub mod s3;
 pub mod sniff;
 pub mod store;
+
+use std::path::Path;
+use std::sync::Arc;
 
 use serde::Deserialize;
 
@@ -21,6 +25,8 @@ pub struct MediaConfig {
     pub fetch_timeout_ms: u64,
     /// Redirects a URL fetch follows, each re-checked by the SSRF guard.
     pub max_redirects: u32,
+    /// The `[media.store]` table: the data folder (default) or an S3 bucket.
+    pub store: s3::StoreConfig,
 }
 
 impl Default for MediaConfig {
@@ -30,6 +36,19 @@ impl Default for MediaConfig {
             connect_timeout_ms: 10_000,
             fetch_timeout_ms: 120_000,
             max_redirects: 5,
+            store: s3::StoreConfig::default(),
         }
     }
+}
+
+/// The media store `[media.store]` selects: files under `data_dir`, or a bucket
+/// (checked reachable now, so a bad configuration stops the start-up with its reason).
+pub async fn open_store(
+    config: &s3::StoreConfig,
+    data_dir: &Path,
+) -> anyhow::Result<Arc<dyn store::MediaStore>> {
+    Ok(match config.kind {
+        s3::StoreKind::Disk => Arc::new(store::DiskStore::new(data_dir)),
+        s3::StoreKind::S3 => Arc::new(s3::S3Store::open(config).await?),
+    })
 }

@@ -1,6 +1,6 @@
 //! The media store: a message's bytes under a key derived from instance, chat and
-//! message id. [`MediaStore`] is the seam another backend (an S3-compatible bucket)
-//! plugs into beside [`DiskStore`], the default.
+//! message id. [`MediaStore`] is the seam the backends plug into: [`DiskStore`], the
+//! default, and an S3-compatible bucket (`super::s3::S3Store`).
 //!
 //! Keys double as the entries of the store's removal journal (`tables::MEDIA_GC`):
 //! `media/<instance>` names everything of an instance, `media/<instance>/<chat>/<id>`
@@ -61,6 +61,23 @@ pub trait MediaStore: Send + Sync + 'static {
     /// Removes the bytes under `key` now (undoing a `put` whose message was not
     /// stored); a missing key is not an error.
     async fn remove(&self, key: &MediaKey) -> std::io::Result<()>;
+
+    /// Removes what a removal-journal entry names: one message's bytes
+    /// (`media/<instance>/<chat>/<message>`) or everything of an instance
+    /// (`media/<instance>`). Nothing there is not an error; an error means "try again
+    /// later" (the journal keeps the entry).
+    async fn remove_entry(&self, entry: &str) -> std::io::Result<()>;
+
+    /// A URL anyone holding it can GET `key`'s bytes from for `expires_in` (capped by
+    /// the store; `None`: the store's longest), with the validity granted; `None` when
+    /// the store cannot hand out URLs (the data folder is not served).
+    async fn signed_url(
+        &self,
+        _key: &MediaKey,
+        _expires_in: Option<std::time::Duration>,
+    ) -> std::io::Result<Option<(String, std::time::Duration)>> {
+        Ok(None)
+    }
 }
 
 /// Media as files under the data folder: `<data>/media/<instance>/<chat>/<message>`.
@@ -122,6 +139,30 @@ impl MediaStore for DiskStore {
             _ => Ok(()),
         }
     }
+
+    async fn remove_entry(&self, entry: &str) -> std::io::Result<()> {
+        // Entries are written by core, never by callers; checked to stay inside the
+        // data folder anyway.
+        if !entry.starts_with("media/")
+            || entry.split('/').any(|part| part == ".." || part.is_empty())
+        {
+            tracing::warn!(
+                path = entry,
+                "refusing to remove a media path outside the media folder"
+            );
+            return Ok(());
+        }
+        let path = self.root.join(entry);
+        let res = match tokio::fs::metadata(&path).await {
+            Ok(m) if m.is_dir() => tokio::fs::remove_dir_all(&path).await,
+            Ok(_) => tokio::fs::remove_file(&path).await,
+            Err(e) => Err(e),
+        };
+        match res {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -155,5 +196,29 @@ mod tests {
         store.remove(&key).await.unwrap();
         store.remove(&key).await.unwrap();
         assert_eq!(store.get(&key).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn disk_remove_entry_takes_a_file_or_an_instance_folder_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DiskStore::new(dir.path());
+        let a = MediaKey::message("01A", "c@s.whatsapp.net", "M1").unwrap();
+        let b = MediaKey::message("01A", "c@s.whatsapp.net", "M2").unwrap();
+        store.put(&a, Bytes::from_static(b"a")).await.unwrap();
+        store.put(&b, Bytes::from_static(b"b")).await.unwrap();
+        store.remove_entry(a.as_str()).await.unwrap();
+        assert_eq!(store.get(&a).await.unwrap(), None);
+        assert_eq!(store.get(&b).await.unwrap().unwrap(), &b"b"[..]);
+        let instance = MediaKey::instance_prefix("01A");
+        store.remove_entry(&instance).await.unwrap();
+        assert!(!dir.path().join("media/01A").exists());
+        // Already gone: done, not an error (the journal drops the entry).
+        store.remove_entry(&instance).await.unwrap();
+        // Outside the media folder: refused, nothing removed.
+        std::fs::write(dir.path().join("keep"), b"x").unwrap();
+        for outside in ["keep", "media/../keep", "media//keep"] {
+            store.remove_entry(outside).await.unwrap();
+        }
+        assert!(dir.path().join("keep").is_file());
     }
 }

@@ -506,6 +506,17 @@ impl From<(bytes::Bytes, model::MediaInfo)> for wit::MediaFile {
     }
 }
 
+/// `get-media-url`'s answer.
+impl From<crate::core::media::MediaUrl> for wit::MediaUrl {
+    fn from(u: crate::core::media::MediaUrl) -> Self {
+        wit::MediaUrl {
+            url: u.url,
+            expires_in_secs: u32::try_from(u.expires_in.as_secs()).unwrap_or(u32::MAX),
+            info: u.info.into(),
+        }
+    }
+}
+
 impl From<model::MessagePage> for wit::MessagePage {
     fn from(p: model::MessagePage) -> Self {
         wit::MessagePage {

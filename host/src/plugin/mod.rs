@@ -414,10 +414,26 @@ impl PluginHost {
     ) -> anyhow::Result<Option<Vec<u8>>> {
         let set = self.inner.set.load_full();
         let (plugin, pre) = set.dialect(dialect)?;
+        // The render acts as a read-only caller bound to the event's instance: it may
+        // read that instance's stored media and the dialect's own storage of it (to
+        // inline media bytes where the dialect's webhooks ask for them, as Evolution's
+        // `webhookBase64`), nothing of another instance and nothing that changes.
+        let reader = Principal {
+            subject: format!("render:{}", ev.id),
+            org: ev.org.clone(),
+            caps: crate::core::model::Capabilities {
+                read: true,
+                send: false,
+                manage: false,
+                admin: false,
+            },
+            instance: Some(ev.instance_id.clone()),
+            may_delete_own_instance: false,
+        };
         let ev: wit::Event = ev.clone().into();
         let out = self
             .call(
-                self.dialect_call(plugin, None, Arc::default()),
+                self.dialect_call(plugin, Some(reader), Arc::default()),
                 async |store| pre.render_event(&mut *store, &ev, target).await,
             )
             .await?;

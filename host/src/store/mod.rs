@@ -49,8 +49,7 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (or creates) `<data_dir>/wagate.redb`, runs migrations and finishes any
-    /// media removals a crash interrupted.
+    /// Opens (or creates) `<data_dir>/wagate.redb` and runs migrations.
     pub fn open(data_dir: &Path) -> anyhow::Result<Self> {
         Self::open_with(data_dir, writer::DEFAULT_MAX_BATCH)
     }
@@ -75,7 +74,8 @@ impl Store {
             db,
             data_dir: data_dir.to_path_buf(),
         };
-        store.collect_media_garbage();
+        // Media removals a crash interrupted are finished by core's collector
+        // (core::media_gc), which knows the media store.
         Ok(store)
     }
 
@@ -114,45 +114,6 @@ impl Store {
         self.writer.submit(job).await
     }
 
-    /// Deletes media files whose removal has been committed (see `tables::MEDIA_GC`),
-    /// then clears their entries. Core calls it after a commit that queued removals;
-    /// `open` calls it for removals a crash interrupted.
-    pub fn collect_media_garbage(&self) {
-        let pending: Vec<String> = match self.read(|tx| -> StoreResult<Vec<String>> {
-            let table = match tx.open_table(tables::MEDIA_GC) {
-                Ok(t) => t,
-                Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-                Err(e) => return Err(internal(e)),
-            };
-            let mut out = Vec::new();
-            for row in table.iter().map_err(internal)? {
-                out.push(row.map_err(internal)?.0.value().to_string());
-            }
-            Ok(out)
-        }) {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::warn!(error = %e, "reading pending media removals");
-                return;
-            }
-        };
-        if pending.is_empty() {
-            return;
-        }
-        for rel in &pending {
-            remove_media_path(&self.data_dir, rel);
-        }
-        // Clearing the entries is itself a write; queue it without waiting so the caller
-        // is not held up by a second commit. If it is lost, the next start-up redoes it.
-        self.writer.submit_detached(move |tx: &WriteTransaction| {
-            let mut t = tx.open_table(tables::MEDIA_GC).map_err(internal)?;
-            for rel in &pending {
-                t.remove(rel.as_str()).map_err(internal)?;
-            }
-            Ok(())
-        });
-    }
-
     /// Reads the current schema version (for `wagate` diagnostics and tests).
     pub fn schema_version(&self) -> StoreResult<u64> {
         self.read(|tx| {
@@ -162,29 +123,6 @@ impl Store {
                 .map(|v| v.value())
                 .unwrap_or(0))
         })
-    }
-}
-
-/// Removes a media file or folder under the data folder. Paths are produced by core
-/// (never by callers) and are checked to stay inside the data folder anyway.
-fn remove_media_path(data_dir: &Path, rel: &str) {
-    if rel.split('/').any(|part| part == ".." || part.is_empty()) {
-        tracing::warn!(
-            path = rel,
-            "refusing to remove a media path outside the data folder"
-        );
-        return;
-    }
-    let path = data_dir.join(rel);
-    let res = if path.is_dir() {
-        std::fs::remove_dir_all(&path)
-    } else {
-        std::fs::remove_file(&path)
-    };
-    match res {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => tracing::warn!(path = %path.display(), error = %e, "removing media"),
     }
 }
 

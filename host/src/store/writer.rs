@@ -83,19 +83,6 @@ impl Writer {
                 .expect("writer returns the job's own error type")),
         }
     }
-
-    /// Queues a job nobody waits for (housekeeping).
-    pub(super) fn submit_detached<F>(&self, mut job: F)
-    where
-        F: FnMut(&WriteTransaction) -> Result<(), StoreError> + Send + 'static,
-    {
-        let job: WriteJob = Box::new(move |tx| {
-            job(tx)
-                .map(|v| Box::new(v) as Output)
-                .map_err(|e| Box::new(e) as Output)
-        });
-        let _ = self.tx.send(Queued { job, reply: None });
-    }
 }
 
 fn run(

@@ -116,7 +116,7 @@ fn push_name(m: &Message) -> Option<String> {
     }
 }
 
-fn record(m: &Message, instance_id: &str) -> MessageBody {
+pub(crate) fn record(m: &Message, instance_id: &str) -> MessageBody {
     let mut body = raw(m, instance_id);
     body.id = Some(m.id.clone());
     // Evolution's row keeps the last status `messages.update` wrote.

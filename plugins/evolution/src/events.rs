@@ -137,7 +137,17 @@ fn translate(ev: &Event) -> Option<(&'static str, Box<RawValue>, Option<String>)
         ),
         EventPayload::MessageUpsert(m) => (
             "MESSAGES_UPSERT",
-            to_value(&chat::raw(m, &ev.instance_id)),
+            to_value(&{
+                let mut raw = chat::raw(m, &ev.instance_id);
+                // Evolution's `webhookBase64`: the bytes beside the media message.
+                if let (Some(b64), Value::Object(message)) = (
+                    crate::webhook::inline_media(m, &ev.instance_id),
+                    &mut raw.message,
+                ) {
+                    message.insert("base64".into(), Value::String(b64));
+                }
+                raw
+            }),
             m.from_me.then(|| m.sender.clone()),
         ),
         EventPayload::MessageRevoked(m) => {

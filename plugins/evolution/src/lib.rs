@@ -20,6 +20,7 @@
 //! | POST | /chat/markMessageAsRead, /chat/markChatUnread, /chat/sendPresence, /instance/setPresence /{instanceName} | read receipts and presence (see presence.rs) |
 //! | POST | /message/sendMedia, sendWhatsAppAudio, sendSticker, sendPtv /{instanceName} | media (see media.rs) |
 //! | POST | /chat/getBase64FromMediaMessage/{instanceName} | `{message:{key:{id}}}` -> the media as base64 |
+//! | POST | /s3/getMedia, /s3/getMediaUrl /{instanceName} | a stored media record, its presigned URL on the S3 store (see s3.rs) |
 //! | DELETE | /chat/deleteMessageForEveryone/{instanceName} | `{id, fromMe, remoteJid, participant?}` |
 //! | POST | /chat/archiveChat/{instanceName} | `{chat | lastMessage.key.remoteJid, archive}` |
 //! | POST | /chat/findMessages/{instanceName} | `{where, page, offset}` -> `{messages:{total,pages,currentPage,records}}` |
@@ -101,6 +102,7 @@ mod profile;
 mod qr;
 mod reactions;
 mod receipts;
+mod s3;
 mod settings;
 pub mod shape;
 mod surface;
@@ -124,7 +126,7 @@ fn run(req: &Request, params: &Params, f: fn(&Request, &str) -> Reply) -> HttpRe
 }
 
 fn router() -> Router {
-    let dialect = group::routes(media::routes(Router::new()));
+    let dialect = group::routes(s3::routes(media::routes(Router::new())));
     let routes = account::routes(lookup::routes(profile::routes(contacts::routes(dialect))))
         .get("/", |_, _| instance::welcome())
         .get("/openapi.json", |_, _| HttpResponse {

@@ -321,7 +321,7 @@ fn hex_to_base64(hex: &str) -> String {
 }
 
 /// The extension Evolution's `mime-types` would give (the common ones).
-fn extension(mimetype: &str) -> &'static str {
+pub(crate) fn extension(mimetype: &str) -> &'static str {
     match mimetype.split(';').next().unwrap_or("").trim() {
         "image/jpeg" => "jpeg",
         "image/png" => "png",

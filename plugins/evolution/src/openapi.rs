@@ -916,6 +916,70 @@ fn media_paths() -> Vec<(&'static str, Value)> {
             json!({ "post": base64_op }),
         ),
     ]
+    .into_iter()
+    .chain(s3_paths())
+    .collect()
+}
+
+/// Evolution's S3 routes (see s3.rs): a media row is a stored message's media, `id`
+/// the message id; 400 "Media not found" when nothing matches or no bucket is set.
+fn s3_paths() -> Vec<(&'static str, Value)> {
+    let row = json!({
+        "type": "object", "required": ["id", "fileName", "type", "mimetype", "createdAt", "Message"],
+        "properties": {
+            "id": { "type": "string", "description": "the message id" },
+            "fileName": { "type": "string" }, "type": { "type": "string", "description": "imageMessage, documentMessage, ..." },
+            "mimetype": { "type": "string" }, "createdAt": { "type": "string", "format": "date-time" },
+            "Message": { "$ref": "#/components/schemas/Message" }
+        }
+    });
+    let mut get_media = op(
+        "Stored media records (on the S3 media store)",
+        "S3",
+        true,
+        Some(body(json!({
+            "type": "object",
+            "properties": {
+                "id": { "type": "string", "description": "a message id" },
+                "type": { "type": "string", "description": "a Baileys message type, e.g. imageMessage" },
+                "messageId": { "type": "integer", "description": "Evolution's message row id: wagate has none, so nothing matches" }
+            }
+        }))),
+        ok(
+            "201",
+            "The media records (at most 500)",
+            json!({ "type": "array", "items": row.clone() }),
+        ),
+    );
+    get_media["operationId"] = json!("s3GetMedia");
+    let mut url_row = row;
+    url_row["required"]
+        .as_array_mut()
+        .expect("a list")
+        .push(json!("mediaUrl"));
+    url_row["properties"]["mediaUrl"] =
+        json!({ "type": "string", "description": "a presigned GET URL of the bucket" });
+    let mut get_media_url = op(
+        "A short-lived presigned URL of a stored message's media (on the S3 media store)",
+        "S3",
+        true,
+        Some(body(json!({
+            "type": "object", "required": ["id"],
+            "properties": {
+                "id": { "type": "string", "minLength": 1, "description": "the message id" },
+                "expiry": { "type": ["string", "integer"], "pattern": "^[0-9]+$", "minimum": 1, "description": "seconds the URL stays valid (capped by the operator's url_expiry_max_secs, default 3600)" }
+            }
+        }))),
+        ok("200", "The media record with its URL", url_row),
+    );
+    get_media_url["operationId"] = json!("s3GetMediaUrl");
+    vec![
+        ("/s3/getMedia/{instanceName}", json!({ "post": get_media })),
+        (
+            "/s3/getMediaUrl/{instanceName}",
+            json!({ "post": get_media_url }),
+        ),
+    ]
 }
 
 /// `GET /`, `POST /verify-creds`, the `FetchedInstance` schema and the routes a

@@ -29,8 +29,11 @@
 //! them. Not supported, and refused rather than ignored: `byEvents: true` (Evolution
 //! posts each event to `url/<event-name>`; wagate posts to the one URL) and a
 //! `jwt_key` header (Evolution signs a JWT with it; wagate signs every delivery with
-//! HMAC-SHA256, see the README). `base64` is accepted and answered `false`: wagate's
-//! events carry no media bytes.
+//! HMAC-SHA256, see the README). `base64: true` (Evolution's `webhookBase64`) puts a
+//! media message's bytes, base64, in `data.message.base64` of MESSAGES_UPSERT (on
+//! every transport, as Evolution does: it sets it on the message before emitting),
+//! when the bytes are stored and at most [`MAX_INLINE_BYTES`]; the switch is kept in
+//! this plugin's storage of the instance.
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -175,6 +178,39 @@ struct Row {
     secret: String,
 }
 
+/// Largest media whose bytes MESSAGES_UPSERT carries (larger: the message without
+/// them; `getBase64FromMediaMessage` serves any size).
+pub(crate) const MAX_INLINE_BYTES: u64 = 5 * 1024 * 1024;
+
+/// The storage key of the instance's `base64` switch.
+const BASE64_KEY: &str = "webhook_base64";
+
+/// Evolution's `webhook` object: core's spec and the `base64` switch, which core's
+/// webhooks do not know.
+pub(crate) struct HookInput {
+    spec: WebhookSpec,
+    base64: bool,
+}
+
+/// Whether the instance's webhook asked for media bytes in its events.
+pub(crate) fn base64_enabled(instance_id: &str) -> bool {
+    wagate_plugin_sdk::storage::get(instance_id, BASE64_KEY)
+        .ok()
+        .flatten()
+        .is_some()
+}
+
+/// The base64 of `m`'s media for its MESSAGES_UPSERT, when the instance asked for it
+/// and the bytes are stored and small enough.
+pub(crate) fn inline_media(m: &Message, instance_id: &str) -> Option<String> {
+    let info = m.media.as_ref()?;
+    if !info.stored || info.size > MAX_INLINE_BYTES || !base64_enabled(instance_id) {
+        return None;
+    }
+    let file = core::get_media(&InstanceRef::Id(instance_id.to_string()), &m.id).ok()?;
+    Some(wagate_plugin_sdk::base64::encode(&file.bytes))
+}
+
 fn row(w: Webhook, instance_id: &str) -> Row {
     let events = names_of(w.enabled, &w.events);
     let headers: Map<String, Value> = w
@@ -189,7 +225,7 @@ fn row(w: Webhook, instance_id: &str) -> Row {
         enabled: w.enabled,
         events,
         webhook_by_events: false,
-        webhook_base64: false,
+        webhook_base64: base64_enabled(instance_id),
         created_at: iso(w.created_at),
         updated_at: iso(w.created_at),
         instance_id: instance_id.to_string(),
@@ -198,12 +234,13 @@ fn row(w: Webhook, instance_id: &str) -> Row {
 }
 
 /// Reads Evolution's `webhook` object (`{enabled, url, headers?, byEvents?, base64?,
-/// events?}`) into core's spec. `prefix` names the object in messages (`webhook`).
+/// events?}`) into core's spec and the `base64` switch. `prefix` names the object in
+/// messages (`webhook`).
 pub(crate) fn spec(
     v: &Value,
     prefix: &str,
     default_enabled: Option<bool>,
-) -> Result<WebhookSpec, HttpResponse> {
+) -> Result<HookInput, HttpResponse> {
     let path = |k: &str| format!("{prefix}.{k}");
     let enabled = match default_enabled {
         Some(d) => input::opt_bool(v, &path("enabled"))?.unwrap_or(d),
@@ -216,7 +253,7 @@ pub(crate) fn spec(
             path("byEvents")
         )));
     }
-    input::opt_bool(v, &path("base64"))?;
+    let base64 = input::opt_bool(v, &path("base64"))?.unwrap_or(false);
     let lookup = |k: &str| {
         prefix
             .split('.')
@@ -250,19 +287,28 @@ pub(crate) fn spec(
         }
     }
     let kinds = kinds_of(lookup("events"), &path("events"))?;
-    Ok(WebhookSpec {
-        url,
-        events: kinds,
-        headers,
-        enabled,
-        secret: None,
+    Ok(HookInput {
+        spec: WebhookSpec {
+            url,
+            events: kinds,
+            headers,
+            enabled,
+            secret: None,
+        },
+        base64,
     })
 }
 
 /// Replaces this dialect's webhook of the instance; the answer in Evolution's row shape.
-pub(crate) fn apply(instance: &Instance, spec: WebhookSpec) -> Result<Value, HttpResponse> {
-    let set = core::set_webhooks(&InstanceRef::Id(instance.id.clone()), &[spec])
+pub(crate) fn apply(instance: &Instance, input: HookInput) -> Result<Value, HttpResponse> {
+    let set = core::set_webhooks(&InstanceRef::Id(instance.id.clone()), &[input.spec])
         .map_err(|e| core_error(&e))?;
+    let stored = if input.base64 {
+        wagate_plugin_sdk::storage::set(&instance.id, BASE64_KEY, b"1")
+    } else {
+        wagate_plugin_sdk::storage::delete(&instance.id, BASE64_KEY)
+    };
+    stored.map_err(|e| crate::shape::evolution_msg(500, &e))?;
     let hook = set
         .into_iter()
         .next()

@@ -162,6 +162,8 @@ pub mod core {
         IntegrationSpec, MediaFile, MediaSend, Message, MessageContent, MessagePage, Profile,
         RateDecision, ReactionUpdate, Webhook, WebhookSpec,
     };
+    // The S3 media store's presigned URLs (issue 15).
+    use crate::types::MediaUrl;
     // Socket.IO (issue 18).
     use crate::types::SocketioSettings;
     // Groups (issue 16).
@@ -200,6 +202,8 @@ pub mod core {
         fn send_media(which: &InstanceRef, to: &str, media: &MediaSend) -> Result<Message, CoreError>;
         /// A stored message's media bytes and record (`read`).
         fn get_media(which: &InstanceRef, message_id: &str) -> Result<MediaFile, CoreError>;
+        /// A presigned URL of a stored message's media; `None` on the disk store (`read`).
+        fn get_media_url(which: &InstanceRef, message_id: &str, expires_in_secs: Option<u32>) -> Result<Option<MediaUrl>, CoreError>;
         /// Revoke a message for everyone or delete it for me (`send`).
         fn delete_message(which: &InstanceRef, message_id: &str, for_everyone: bool) -> Result<Message, CoreError>;
         /// Remove a chat from the gateway's copy (`send`).
@@ -501,8 +505,8 @@ pub mod prelude {
     pub use crate::router::{IntoResponse, Params, Router};
     pub use crate::types::{
         Capabilities, Chat, ConnectionState, CoreError, Event, Header, HttpRequest, HttpResponse,
-        Instance, InstanceRef, MediaFile, MediaInfo, MediaKind, MediaSend, MediaSource, Message,
-        Missing, Principal, RenderTarget, ResourceKind,
+        Instance, InstanceRef, MediaFile, MediaInfo, MediaKind, MediaSend, MediaSource, MediaUrl,
+        Message, Missing, Principal, RenderTarget, ResourceKind,
     };
 }
 

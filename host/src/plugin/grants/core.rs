@@ -299,6 +299,20 @@ impl wit_core::Host for CoreView<'_> {
             .await)
     }
 
+    async fn get_media_url(
+        &mut self,
+        which: wit::InstanceRef,
+        message_id: String,
+        expires_in_secs: Option<u32>,
+    ) -> wasmtime::Result<Result<Option<wit::MediaUrl>, wit::CoreError>> {
+        let which = which.into();
+        let expires_in = expires_in_secs.map(|s| std::time::Duration::from_secs(s.into()));
+        core_op!(self, |core, p| core
+            .get_media_url(&p, &which, &message_id, expires_in)
+            .await
+            .map(|u| u.map(Into::into)))
+    }
+
     async fn get_integration(
         &mut self,
         which: wit::InstanceRef,
