@@ -10,7 +10,7 @@ use crate::common::Gateway;
 fn healthz_answers_while_plugins_compile_and_plugin_requests_wait_for_them() {
     // A fresh temp folder: no compiled plugin is cached, so every bundled plugin is
     // compiled on this start (seconds in a debug build).
-    let gw = Gateway::start();
+    let gw = Gateway::start_unready();
     let asked = Instant::now();
     let first = gw.raw("GET", "/healthz", &[], b"");
     let health_took = asked.elapsed();
