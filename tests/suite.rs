@@ -44,6 +44,7 @@ mod sessions_v1;
 mod sessions_v1_groups;
 mod sessions_v1_webhooks;
 mod settings;
+mod startup;
 mod streams;
 mod whatsapp_fake_server;
 mod whatsapp_gateway_fake;

@@ -1,7 +1,7 @@
 //! Putting the gateway together: store, link, core, admin token, server.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
@@ -78,37 +78,6 @@ pub async fn serve(
         // Printed once, on the first start without WAGATE_ADMIN_TOKEN; only its hash is kept.
         println!("admin token (shown once, keep it): {token}");
     }
-    let plugins = crate::plugin::PluginHost::load(
-        &config.plugins,
-        core.clone(),
-        &config.data.join("plugin-cache"),
-    )
-    .await
-    .context("loading plugins")?;
-    for p in plugins.plugins() {
-        tracing::info!(plugin = %p.name, version = %p.version, origin = %p.origin, "plugin loaded");
-    }
-    for m in plugins.mounts() {
-        tracing::info!(prefix = %m.prefix, dialect = %m.dialect, auth = ?m.auth, "mounted");
-    }
-    register_env_credentials(&core, &plugins).await?;
-    let cors = server::cors::Cors::from_sources(&config.cors, &plugins.cors_env(), |name| {
-        std::env::var(name).ok()
-    })
-    .context("reading the CORS configuration")?;
-    tracing::info!(enabled = cors.is_some(), "cross-origin requests");
-    reload_on_sighup(plugins.clone());
-    let brokers = open_brokers(&config, &core, &plugins).await?;
-    crate::events::dispatcher::Dispatcher::new(
-        core.store().clone(),
-        Arc::new(crate::events::transport::PluginTransport {
-            plugins: plugins.clone(),
-            brokers: brokers.clone(),
-        }),
-        config.events.clone(),
-        core.delivery_log(),
-    )
-    .spawn();
     let tls = match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => Some(server::load_tls(cert, key)?),
         (None, None) => None,
@@ -127,6 +96,67 @@ pub async fn serve(
         "listening on {}://{addr}",
         if tls.is_some() { "https" } else { "http" }
     );
+    // The server answers `/healthz` from now on; loading the plugins (compiling them,
+    // on a fresh data folder: about a second) runs beside it, and every other request
+    // waits for it (see `server::app_for`). A plugin that fails to load still stops
+    // the gateway, as before.
+    let (ready_tx, ready) = tokio::sync::watch::channel(None);
+    let started = Instant::now();
+    let https = tls.is_some();
+    let start = async {
+        let app = start_app(&config, core.clone(), sim, https).await?;
+        let _ = ready_tx.send(Some(app));
+        tracing::info!(took = ?started.elapsed(), "ready");
+        anyhow::Ok(())
+    };
+    let server = server::serve(config.server.clone(), ready, listener, tls, shutdown);
+    tokio::try_join!(start, server)?;
+    drop(ready_tx);
+    drop(core);
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Loads the plugins and puts the app together: what the server waits for before it
+/// answers anything but `/healthz`.
+async fn start_app(
+    config: &Config,
+    core: Arc<Core>,
+    sim: Option<Arc<SimLink>>,
+    tls: bool,
+) -> anyhow::Result<Arc<App>> {
+    let plugins = crate::plugin::PluginHost::load(
+        &config.plugins,
+        core.clone(),
+        &config.data.join("plugin-cache"),
+    )
+    .await
+    .context("loading plugins")?;
+    crate::util::release_freed_memory();
+    for p in plugins.plugins() {
+        tracing::info!(plugin = %p.name, version = %p.version, origin = %p.origin, "plugin loaded");
+    }
+    for m in plugins.mounts() {
+        tracing::info!(prefix = %m.prefix, dialect = %m.dialect, auth = ?m.auth, "mounted");
+    }
+    register_env_credentials(&core, &plugins).await?;
+    let cors = server::cors::Cors::from_sources(&config.cors, &plugins.cors_env(), |name| {
+        std::env::var(name).ok()
+    })
+    .context("reading the CORS configuration")?;
+    tracing::info!(enabled = cors.is_some(), "cross-origin requests");
+    reload_on_sighup(plugins.clone());
+    let brokers = open_brokers(config, &core, &plugins).await?;
+    crate::events::dispatcher::Dispatcher::new(
+        core.store().clone(),
+        Arc::new(crate::events::transport::PluginTransport {
+            plugins: plugins.clone(),
+            brokers: brokers.clone(),
+        }),
+        config.events.clone(),
+        core.delivery_log(),
+    )
+    .spawn();
     let live = crate::events::live::LiveFeed::start(core.store().clone());
     let socketio = server::socketio::SocketIoServer::start(
         &config.socketio,
@@ -144,15 +174,12 @@ pub async fn serve(
         metrics: Default::default(),
         max_body_bytes: config.max_body_bytes,
         limits: config.server.clone(),
-        console: server::console::Console::new(&config.console, tls.is_some()),
+        console: server::console::Console::new(&config.console, tls),
         cors,
         socketio,
         brokers,
     });
-    server::serve(app, listener, tls, shutdown).await?;
-    drop(core);
-    tracing::info!("stopped");
-    Ok(())
+    Ok(app)
 }
 
 /// The message brokers of wagate.toml and of the mounted dialects' variables: core

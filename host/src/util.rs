@@ -33,6 +33,23 @@ pub fn new_secret(prefix: &str) -> String {
     )
 }
 
+/// Hands the memory glibc's allocator keeps after a burst of frees (compiling the
+/// plugins: ~90 MB of freed Cranelift state on a fresh data folder) back to the
+/// system. No-op elsewhere than glibc.
+pub fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        unsafe extern "C" {
+            fn malloc_trim(pad: usize) -> std::ffi::c_int;
+        }
+        // SAFETY: glibc's malloc_trim only walks the allocator's own free lists; it
+        // is thread-safe (takes each arena's lock) and keeps `pad` = 0 bytes spare.
+        unsafe {
+            malloc_trim(0);
+        }
+    }
+}
+
 /// Constant-time equality for secrets of equal length.
 pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0

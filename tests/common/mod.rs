@@ -59,8 +59,35 @@ impl Gateway {
         Gateway::start_on_with_env(data, extra, &[])
     }
 
-    /// [`Gateway::start_on`] with extra environment variables for the child.
+    /// Starts a gateway on a fresh temporary data folder and returns as soon as its
+    /// address is printed: its plugins may still be loading (`/healthz` says
+    /// `starting`).
+    pub fn start_unready() -> Gateway {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let data = tmp.path().join("data");
+        let mut gw = Gateway::spawn_on(&data, &[], &[]);
+        gw._tmp = Some(tmp);
+        gw
+    }
+
+    /// [`Gateway::start_on`] with extra environment variables for the child. Returns
+    /// once the gateway is ready (its plugins loaded: `/healthz` says `ok`), so the
+    /// tests' own timings do not include the plugins' compilation.
     pub fn start_on_with_env(data: &Path, extra: &[&str], envs: &[(&str, &str)]) -> Gateway {
+        let gw = Gateway::spawn_on(data, extra, envs);
+        for _ in 0..6000 {
+            if let Ok(r) = wagate::client::request(&gw.base, "GET", "/healthz", &[], None)
+                && r.body == b"ok\n"
+            {
+                return gw;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        panic!("wagate did not become ready within 60 s");
+    }
+
+    /// Spawns the gateway and waits for its address only.
+    fn spawn_on(data: &Path, extra: &[&str], envs: &[(&str, &str)]) -> Gateway {
         let mut child = Command::new(env!("CARGO_BIN_EXE_wagate"))
             .args([
                 "serve",

@@ -390,6 +390,8 @@ impl PluginHost {
                     .metrics
                     .reloads_ok
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                // The old set's compiled code and the compiler's scratch are freed.
+                crate::util::release_freed_memory();
                 tracing::info!(plugins = ?names, took = ?started.elapsed(), "plugins reloaded");
                 Ok(())
             }

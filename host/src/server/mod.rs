@@ -79,9 +79,16 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest request head (request line and headers) read; larger ones get 431.
 const MAX_HEAD_BYTES: usize = 64 * 1024;
 
+/// The [`App`] once the gateway has started: `None` while its plugins are still being
+/// loaded (compiled, on a fresh data folder). The server accepts connections from the
+/// moment its port is bound; see [`app_for`].
+pub type Ready = tokio::sync::watch::Receiver<Option<Arc<App>>>;
+
 /// Serves until `shutdown` resolves, then stops accepting and drains open connections.
+/// `limits` are the `[server]` caps and timeouts (known before the app is ready).
 pub async fn serve(
-    app: Arc<App>,
+    limits: crate::config::ServerConfig,
+    ready: Ready,
     listener: TcpListener,
     tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown: impl Future<Output = ()>,
@@ -90,8 +97,8 @@ pub async fn serve(
     // its in-flight request and closes (upgraded WebSocket streams end with the process).
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut connections = tokio::task::JoinSet::new();
-    let gate = ConnectionGate::new(&app.limits);
-    let header_timeout = Duration::from_millis(app.limits.header_timeout_ms.max(1));
+    let gate = ConnectionGate::new(&limits);
+    let header_timeout = Duration::from_millis(limits.header_timeout_ms.max(1));
     tokio::pin!(shutdown);
     loop {
         while connections.try_join_next().is_some() {}
@@ -107,20 +114,27 @@ pub async fn serve(
             _ = &mut shutdown => break,
         };
         let Some(slot) = gate.admit(peer.ip()) else {
-            app.metrics
-                .observe("connection_refused", 503, Duration::ZERO);
+            if let Some(app) = ready.borrow().as_ref() {
+                app.metrics
+                    .observe("connection_refused", 503, Duration::ZERO);
+            }
             refuse(stream);
             continue;
         };
         let _ = stream.set_nodelay(true);
         let slot = Arc::new(slot);
-        let app = app.clone();
+        let ready = ready.clone();
         let request_slot = slot.clone();
         let service = service_fn(move |mut req: hyper::Request<Incoming>| {
-            let app = app.clone();
+            let ready = ready.clone();
             // A WebSocket upgrade keeps it for as long as its stream runs.
             req.extensions_mut().insert(request_slot.clone());
-            async move { Ok::<_, Infallible>(respond(app, req).await) }
+            async move {
+                Ok::<_, Infallible>(match app_for(ready, &req).await {
+                    Ok(app) => respond(app, req).await,
+                    Err(resp) => resp,
+                })
+            }
         });
         let builder = {
             let mut b = hyper::server::conn::http1::Builder::new();
@@ -171,6 +185,32 @@ pub async fn serve(
         tracing::warn!("drain timed out; closing remaining connections");
     }
     Ok(())
+}
+
+/// The app that answers `req`. While the gateway is still starting (its plugins
+/// compiling), `/healthz` answers `200 starting` at once (the process is alive and
+/// will serve), and every other request waits until the app is ready rather than
+/// failing; `Err(503)` only if the gateway stops before it was ever ready.
+async fn app_for(
+    mut ready: Ready,
+    req: &hyper::Request<Incoming>,
+) -> Result<Arc<App>, hyper::Response<Full<Bytes>>> {
+    if let Some(app) = ready.borrow().as_ref() {
+        return Ok(app.clone());
+    }
+    if req.uri().path() == "/healthz" {
+        return Err(text(::http::StatusCode::OK, "text/plain", "starting\n".into()).map(Full::new));
+    }
+    match ready.wait_for(Option::is_some).await {
+        Ok(app) => Ok(app.as_ref().expect("waited for Some").clone()),
+        Err(_) => Err(ApiError::new(
+            ::http::StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the gateway stopped before it was ready",
+        )
+        .into_response()
+        .map(Full::new)),
+    }
 }
 
 /// Answers one request: CORS first (a preflight never reaches auth or a plugin), then
