@@ -212,12 +212,7 @@ impl Core {
         let id = instance_id.to_string();
         self.store
             .write(move |tx| {
-                // The instance may have been deleted meanwhile: keep nothing of it then.
-                let Some(record) = get_json::<_, crate::core::records::InstanceRecord>(
-                    &tx.open_table(tables::INSTANCES).map_err(internal)?,
-                    id.as_str(),
-                )?
-                else {
+                let Some(record) = super::records::live_record(tx, &id)? else {
                     return Ok(());
                 };
                 let mut table = tx.open_table(tables::CONTACTS).map_err(internal)?;

@@ -160,14 +160,9 @@ impl Core {
         let id = instance_id.to_string();
         self.store
             .write(move |tx| {
-                let instances = tx.open_table(tables::INSTANCES).map_err(internal)?;
-                // The instance may have been deleted meanwhile: keep nothing of it then.
-                let Some(record) =
-                    get_json::<_, super::records::InstanceRecord>(&instances, id.as_str())?
-                else {
+                let Some(record) = super::records::live_record(tx, &id)? else {
                     return Ok(());
                 };
-                drop(instances);
                 let key = tables::group_key(&id, &change.group_jid);
                 let mut groups = tx.open_table(tables::GROUPS).map_err(internal)?;
                 let mut group = get_json::<_, Group>(&groups, key.as_slice())?;
@@ -260,13 +255,9 @@ impl Core {
         let id = instance_id.to_string();
         self.store
             .write(move |tx| {
-                let instances = tx.open_table(tables::INSTANCES).map_err(internal)?;
-                let Some(record) =
-                    get_json::<_, super::records::InstanceRecord>(&instances, id.as_str())?
-                else {
+                let Some(record) = super::records::live_record(tx, &id)? else {
                     return Ok(());
                 };
-                drop(instances);
                 let group = super::groups::put_group(tx, &id, group.clone())?;
                 if !report {
                     return Ok(());

@@ -172,3 +172,15 @@ pub struct InstanceRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile: Option<crate::core::profile::Profile>,
 }
+
+/// The instance's record inside a write, `None` when it was deleted meanwhile: work
+/// that lands after an instance's delete (a late event of its session) keeps nothing.
+pub(crate) fn live_record(
+    tx: &redb::WriteTransaction,
+    instance_id: &str,
+) -> crate::core::model::CoreResult<Option<InstanceRecord>> {
+    let table = tx
+        .open_table(crate::store::tables::INSTANCES)
+        .map_err(crate::store::internal)?;
+    Ok(crate::store::get_json::<_, InstanceRecord>(&table, instance_id)?)
+}
