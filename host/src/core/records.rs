@@ -182,5 +182,8 @@ pub(crate) fn live_record(
     let table = tx
         .open_table(crate::store::tables::INSTANCES)
         .map_err(crate::store::internal)?;
-    Ok(crate::store::get_json::<_, InstanceRecord>(&table, instance_id)?)
+    Ok(crate::store::get_json::<_, InstanceRecord>(
+        &table,
+        instance_id,
+    )?)
 }
