@@ -21,7 +21,7 @@ use wagate_plugin_sdk::prelude::*;
 use wagate_plugin_sdk::types::{PrivacyCategory, PrivacySetting};
 
 use crate::input::{self, bad};
-use crate::shape::{self, Style};
+use crate::shape::Style;
 use crate::{Cap, Reply, core_error, guard};
 
 /// Evolution's six privacy fields: (field, category, the values its schema takes).
@@ -100,15 +100,8 @@ fn update_picture(req: &Request, name: &str) -> Reply {
 
 fn remove_picture(req: &Request, name: &str) -> Reply {
     let instance = guard(req, name, Style::Evolution, Cap::Manage)?;
-    core::set_profile_picture(&InstanceRef::Id(instance.id), None).map_err(|e| {
-        shape::evolution(
-            core_error(&e).status,
-            [
-                "Error removing profile picture".to_string(),
-                wagate_plugin_sdk::http::core_error_message(&e),
-            ],
-        )
-    })?;
+    core::set_profile_picture(&InstanceRef::Id(instance.id), None)
+        .map_err(|e| crate::titled_error("Error removing profile picture", &e))?;
     Ok(json(200, &j!({ "update": "success" })))
 }
 
@@ -142,15 +135,8 @@ fn update_privacy(req: &Request, name: &str) -> Reply {
             })?;
         settings.push(PrivacySetting { category, value });
     }
-    core::set_privacy(&InstanceRef::Id(instance.id), &settings).map_err(|e| {
-        shape::evolution(
-            core_error(&e).status,
-            [
-                "Error updating privacy settings".to_string(),
-                wagate_plugin_sdk::http::core_error_message(&e),
-            ],
-        )
-    })?;
+    core::set_privacy(&InstanceRef::Id(instance.id), &settings)
+        .map_err(|e| crate::titled_error("Error updating privacy settings", &e))?;
     Ok(json(
         201,
         &j!({ "update": "success", "data": privacy_json(&settings) }),

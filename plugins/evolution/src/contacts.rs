@@ -19,7 +19,7 @@ use wagate_plugin_sdk::prelude::*;
 use wagate_plugin_sdk::types::Contact;
 
 use crate::input::{self, bad};
-use crate::shape::{self, Style};
+use crate::shape::Style;
 use crate::util::iso;
 use crate::{Cap, Reply, core_error, guard};
 
@@ -158,14 +158,7 @@ fn update_block_status(req: &Request, name: &str) -> Reply {
             if matches!(e, CoreError::Internal(_) | CoreError::RateLimited(_)) {
                 return core_error(&e);
             }
-            let status = core_error(&e).status;
-            shape::evolution(
-                status,
-                [
-                    "Error blocking user".to_string(),
-                    wagate_plugin_sdk::http::core_error_message(&e),
-                ],
-            )
+            crate::titled_error("Error blocking user", &e)
         },
     )?;
     Ok(json(201, &j!({ "block": "success" })))

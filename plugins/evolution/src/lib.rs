@@ -336,6 +336,18 @@ pub(crate) fn forbidden(style: Style, cap: Cap) -> HttpResponse {
     }
 }
 
+/// Evolution's two-message error for a failed operation: its `title` ("Error updating
+/// profile picture"), then the reason, at the status `core_error` gives the failure.
+pub(crate) fn titled_error(title: &str, e: &CoreError) -> HttpResponse {
+    shape::evolution(
+        core_error(e).status,
+        [
+            title.to_string(),
+            wagate_plugin_sdk::http::core_error_message(e),
+        ],
+    )
+}
+
 /// The one mapping of a core error onto Evolution's exception shape, used by every
 /// route: a client's mistake (unknown thing, missing right, bad input, a state that
 /// does not allow the operation) is a 4xx; only the gateway's own failure is a 500.

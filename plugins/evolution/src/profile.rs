@@ -107,14 +107,7 @@ fn update_status(req: &Request, name: &str) -> Reply {
 /// Evolution's "Error updating profile …" with the reason, at the status core's error
 /// maps to (bad input stays 400, a closed session 400, the network 500).
 pub(crate) fn update_failed(what: &str, e: &CoreError) -> HttpResponse {
-    let status = core_error(e).status;
-    shape::evolution(
-        status,
-        [
-            format!("Error updating profile {what}"),
-            wagate_plugin_sdk::http::core_error_message(e),
-        ],
-    )
+    crate::titled_error(&format!("Error updating profile {what}"), e)
 }
 
 /// The profile routes' OpenAPI path items.
