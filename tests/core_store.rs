@@ -44,6 +44,8 @@ fn inbound(n: usize, chat: &str, with_media: bool) -> Inbound {
         id: format!("3EB0{n:016X}"),
         chat_jid: chat.into(),
         sender: chat.into(),
+        sender_alt: None,
+        chat_jid_alt: None,
         from_me: false,
         timestamp: 1_700_000_000_000 + n as u64,
         text: Some(format!("message {n}")),
@@ -296,6 +298,21 @@ async fn deleting_an_instance_with_10000_messages_leaves_nothing_of_it() {
     core.ingest_message(&kept, inbound(1, "5511000000001@s.whatsapp.net", true))
         .await
         .unwrap();
+    // A LID sender with its phone beside it (issue 16): the learned pair goes with the
+    // instance too.
+    for id in [&doomed, &kept] {
+        let lid = "190000000000009@lid";
+        core.ingest_message(
+            id,
+            Inbound {
+                sender_alt: Some("5511000000009@s.whatsapp.net".into()),
+                chat_jid_alt: Some("5511000000009@s.whatsapp.net".into()),
+                ..inbound(20_000, lid, false)
+            },
+        )
+        .await
+        .unwrap();
+    }
     let media_dir = data.join("media").join(&doomed);
     let files = walk(&media_dir);
     assert_eq!(files, 1_000, "media files written");
@@ -405,6 +422,10 @@ async fn deleting_an_instance_with_10000_messages_leaves_nothing_of_it() {
     assert!(
         live.iter().any(|(table, _)| table == "contacts"),
         "the scan reads the contacts table: {live:?}"
+    );
+    assert!(
+        live.iter().any(|(table, _)| table == "jid_alts"),
+        "the scan reads the LID <-> phone table: {live:?}"
     );
 }
 

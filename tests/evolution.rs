@@ -1240,8 +1240,10 @@ mod library {
         let msg = Message {
             id: "3EB0ABCDEF0123456789AB".into(),
             chat_jid: PEER_JID.into(),
+            chat_jid_alt: None,
             from_me: false,
             sender: PEER_JID.into(),
+            sender_alt: None,
             timestamp: 1_714_566_896_789,
             text: Some("hello".into()),
             media: None,

@@ -883,6 +883,8 @@ async fn get_message_reads_a_stored_message_as_the_caller() {
                 id: "3EB0AAAA".into(),
                 chat_jid: "5511999999999@s.whatsapp.net".into(),
                 sender: "5511999999999@s.whatsapp.net".into(),
+                sender_alt: None,
+                chat_jid_alt: None,
                 from_me: false,
                 timestamp: 1_700_000_000_000,
                 text: Some("hello".into()),

@@ -1148,8 +1148,10 @@ async fn events_render_in_ryze_envelope() {
     let message = |revoked: bool| Message {
         id: "3EB08FCF27E532F1B0F5".into(),
         chat_jid: "5511999999999@s.whatsapp.net".into(),
+        chat_jid_alt: None,
         from_me: false,
         sender: "5511999999999@s.whatsapp.net".into(),
+        sender_alt: None,
         timestamp: 1_777_372_200_000,
         text: (!revoked).then(|| "Hello".into()),
         media: None,

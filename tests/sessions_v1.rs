@@ -1474,8 +1474,10 @@ async fn events_render_in_the_v1_envelope() {
     let message = Message {
         id: "3EB0".into(),
         chat_jid: JID.into(),
+        chat_jid_alt: None,
         from_me: false,
         sender: JID.into(),
+        sender_alt: None,
         timestamp: 1719400000000,
         text: Some("Hello!".into()),
         media: None,

@@ -2,6 +2,7 @@
 
 use super::Core;
 use super::jid;
+use super::lid_map::{self, Alts};
 use super::messages::chat_not_found;
 use super::model::{
     Capability, Chat, ChatPatch, ConnectionState, CoreResult, EventPayload, InstanceRef, Principal,
@@ -17,12 +18,18 @@ impl Core {
         let end = tables::prefix_end(&prefix);
         let mut chats = self.store.read(|tx| -> CoreResult<Vec<Chat>> {
             let table = tx.open_table(tables::CHATS).map_err(internal)?;
+            let mut alts = Alts::new(
+                tx.open_table(tables::JID_ALTS).map_err(internal)?,
+                &record.instance.id,
+            );
             let mut out = Vec::new();
             for row in table
                 .range::<&[u8]>(prefix.as_slice()..end.as_slice())
                 .map_err(internal)?
             {
-                out.push(decode::<Chat>(row.map_err(internal)?.1.value())?);
+                let mut chat = decode::<Chat>(row.map_err(internal)?.1.value())?;
+                alts.fill_chat(&mut chat)?;
+                out.push(chat);
             }
             Ok(out)
         })?;
@@ -46,13 +53,23 @@ impl Core {
         self.stored_chat(&record.instance.id, &chat_jid)
     }
 
-    /// A stored chat, without authorization: callers have authorized already (with the
-    /// capability their own operation needs).
+    /// A stored chat, by either half of a LID <-> phone pair, without authorization:
+    /// callers have authorized already (with the capability their own operation needs).
+    /// Its `jid` is the key it is stored under.
     fn stored_chat(&self, instance_id: &str, chat_jid: &str) -> CoreResult<Chat> {
         self.store.read(|tx| {
             let table = tx.open_table(tables::CHATS).map_err(internal)?;
-            get_json::<_, Chat>(&table, tables::chat_key(instance_id, chat_jid).as_slice())?
-                .ok_or_else(chat_not_found)
+            let mut alts = Alts::new(
+                tx.open_table(tables::JID_ALTS).map_err(internal)?,
+                instance_id,
+            );
+            let key = lid_map::stored_chat_jid(&table, &mut alts, instance_id, chat_jid)?
+                .ok_or_else(chat_not_found)?;
+            let mut chat =
+                get_json::<_, Chat>(&table, tables::chat_key(instance_id, &key).as_slice())?
+                    .ok_or_else(chat_not_found)?;
+            alts.fill_chat(&mut chat)?;
+            Ok(chat)
         })
     }
 
@@ -66,8 +83,8 @@ impl Core {
         patch: ChatPatch,
     ) -> CoreResult<Chat> {
         let record = self.authorize(p, which, Capability::Send)?;
-        let chat_jid = jid::normalize(chat)?;
-        let current = self.stored_chat(&record.instance.id, &chat_jid)?;
+        let current = self.stored_chat(&record.instance.id, &jid::normalize(chat)?)?;
+        let chat_jid = current.jid.clone();
         if self.link.state(&record.instance.id) == ConnectionState::Open {
             self.link
                 .update_chat(&record.instance.id, &current.jid, &patch)
@@ -86,6 +103,7 @@ impl Core {
                     .insert(key.as_slice(), encode(&chat).as_slice())
                     .map_err(internal)?;
                 drop(table);
+                chat.jid_alt = current.jid_alt.clone();
                 outbox::append(
                     tx,
                     &outbox::event_for(&instance, EventPayload::ChatUpdated(chat.clone())),
@@ -106,8 +124,10 @@ impl Core {
         media: bool,
     ) -> CoreResult<String> {
         let record = self.authorize(p, which, Capability::Send)?;
-        let chat_jid = jid::normalize(chat)?;
-        self.stored_chat(&record.instance.id, &chat_jid)?;
+        // The key it is stored under, when named by the other half of a LID pair.
+        let chat_jid = self
+            .stored_chat(&record.instance.id, &jid::normalize(chat)?)?
+            .jid;
         if self.link.state(&record.instance.id) == ConnectionState::Open {
             self.link
                 .delete_chat(&record.instance.id, &chat_jid)
@@ -182,6 +202,7 @@ mod tests {
     fn unmute_wins_and_omitted_fields_stay() {
         let mut chat = Chat {
             jid: "j".into(),
+            jid_alt: None,
             name: None,
             archived: true,
             pinned: false,

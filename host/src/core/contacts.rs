@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Core;
 use super::jid;
+use super::lid_map::{self, Alts};
 use super::model::{Capability, CoreError, CoreResult, EventPayload, InstanceRef, Principal};
 use crate::store::{decode, encode, get_json, internal, tables};
 use crate::util::now_ms;
@@ -30,11 +31,30 @@ pub struct NumberCheck {
     pub error: Option<String>,
 }
 
+/// Contacts per page when the caller gives no limit.
+pub const DEFAULT_CONTACT_PAGE: u32 = 100;
+/// The largest page of contacts a caller may ask for (a page is lifted whole into a
+/// dialect plugin, whose memory is capped).
+pub const MAX_CONTACT_PAGE: u32 = 1000;
+
+/// One page of an instance's contacts, in JID order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ContactPage {
+    /// The contacts of this page.
+    pub contacts: Vec<Contact>,
+    /// Pass back as `cursor` for the next page; `None` at the end.
+    pub next_cursor: Option<String>,
+}
+
 /// A person the instance has heard from.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Contact {
-    /// Their JID (phone or LID).
+    /// Their JID (phone or LID): the address they first wrote from.
     pub jid: String,
+    /// Their other address, when known: the phone JID behind a LID, or the LID of a
+    /// phone JID (`core::lid_map`; filled on reads).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jid_alt: Option<String>,
     /// The name they gave WhatsApp (the "push name"), when a message carried it.
     pub push_name: Option<String>,
     /// First heard from, epoch ms.
@@ -91,25 +111,72 @@ impl Core {
         Ok(checks)
     }
 
-    /// The people the instance has heard from, by JID. Needs `read`.
+    /// The people the instance has heard from, a page at a time in JID order: `limit`
+    /// of them (0: [`DEFAULT_CONTACT_PAGE`], at most [`MAX_CONTACT_PAGE`]) after
+    /// `cursor` (the `next_cursor` of the page before). Needs `read`.
     pub async fn list_contacts(
         &self,
         p: &Principal,
         which: &InstanceRef,
-    ) -> CoreResult<Vec<Contact>> {
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> CoreResult<ContactPage> {
         let record = self.authorize(p, which, Capability::Read)?;
+        let limit = match limit {
+            0 => DEFAULT_CONTACT_PAGE,
+            1..=MAX_CONTACT_PAGE => limit,
+            _ => {
+                return Err(CoreError::Invalid(format!(
+                    "limit must be between 1 and {MAX_CONTACT_PAGE}"
+                )));
+            }
+        };
         let prefix = tables::instance_prefix(&record.instance.id);
         let end = tables::prefix_end(&prefix);
-        self.store.read(|tx| -> CoreResult<Vec<Contact>> {
-            let table = tx.open_table(tables::CONTACTS).map_err(internal)?;
-            let mut out = Vec::new();
-            for row in table
-                .range::<&[u8]>(prefix.as_slice()..end.as_slice())
-                .map_err(internal)?
-            {
-                out.push(decode::<Contact>(row.map_err(internal)?.1.value())?);
+        // The cursor is the last JID of the page before; the next page starts after it.
+        let start = match cursor.filter(|c| !c.is_empty()) {
+            Some(c) => {
+                let after = jid::normalize(c).map_err(|_| {
+                    CoreError::Invalid(
+                        "cursor: pass back the next_cursor of the page before".into(),
+                    )
+                })?;
+                std::ops::Bound::Excluded(tables::contact_key(&record.instance.id, &after))
             }
-            Ok(out)
+            None => std::ops::Bound::Included(prefix),
+        };
+        self.store.read(|tx| -> CoreResult<ContactPage> {
+            let table = tx.open_table(tables::CONTACTS).map_err(internal)?;
+            let mut alts = Alts::new(
+                tx.open_table(tables::JID_ALTS).map_err(internal)?,
+                &record.instance.id,
+            );
+            let mut contacts = Vec::new();
+            let mut more = false;
+            let range = (
+                start.as_ref().map(Vec::as_slice),
+                std::ops::Bound::Excluded(end.as_slice()),
+            );
+            for row in table.range::<&[u8]>(range).map_err(internal)? {
+                if contacts.len() == limit as usize {
+                    more = true;
+                    break;
+                }
+                let mut contact = decode::<Contact>(row.map_err(internal)?.1.value())?;
+                if contact.jid_alt.is_none() {
+                    contact.jid_alt = alts.of(&contact.jid)?;
+                }
+                contacts.push(contact);
+            }
+            let next_cursor = if more {
+                contacts.last().map(|c| c.jid.clone())
+            } else {
+                None
+            };
+            Ok(ContactPage {
+                contacts,
+                next_cursor,
+            })
         })
     }
 
@@ -119,9 +186,16 @@ impl Core {
         instance_id: &str,
         j: &str,
     ) -> CoreResult<Option<String>> {
-        let key = tables::contact_key(instance_id, j);
         self.store.read(|tx| -> CoreResult<Option<String>> {
             let table = tx.open_table(tables::CONTACTS).map_err(internal)?;
+            let mut alts = Alts::new(
+                tx.open_table(tables::JID_ALTS).map_err(internal)?,
+                instance_id,
+            );
+            let Some(j) = lid_map::stored_chat_jid(&table, &mut alts, instance_id, j)? else {
+                return Ok(None);
+            };
+            let key = tables::contact_key(instance_id, &j);
             Ok(get_json::<_, Contact>(&table, key.as_slice())?.and_then(|c| c.push_name))
         })
     }
@@ -198,11 +272,24 @@ impl Core {
         if j.ends_with("@g.us") {
             return Ok(());
         }
+        // One record per person: a LID and its phone JID share the record of whichever
+        // wrote first (contacts are keyed like chats, so they are placed like chats).
+        let (j, current) = self
+            .store
+            .read(|tx| -> CoreResult<(String, Option<Contact>)> {
+                let table = tx.open_table(tables::CONTACTS).map_err(internal)?;
+                let mut alts = Alts::new(
+                    tx.open_table(tables::JID_ALTS).map_err(internal)?,
+                    instance_id,
+                );
+                let j = lid_map::place_chat(&table, &mut alts, instance_id, &j)?;
+                let current = get_json::<_, Contact>(
+                    &table,
+                    tables::contact_key(instance_id, &j).as_slice(),
+                )?;
+                Ok((j, current))
+            })?;
         let key = tables::contact_key(instance_id, &j);
-        let current = self.store.read(|tx| -> CoreResult<Option<Contact>> {
-            let table = tx.open_table(tables::CONTACTS).map_err(internal)?;
-            Ok(get_json::<_, Contact>(&table, key.as_slice())?)
-        })?;
         let push_name = push_name.filter(|n| !n.trim().is_empty());
         if let Some(c) = &current
             && (push_name.is_none() || c.push_name == push_name)
@@ -231,6 +318,7 @@ impl Core {
                         None => (
                             Contact {
                                 jid: j.clone(),
+                                jid_alt: None,
                                 push_name: push_name.clone(),
                                 created_at: now,
                                 updated_at: now,

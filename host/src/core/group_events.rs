@@ -128,6 +128,17 @@ impl Core {
             return Ok(());
         };
         let me = record.instance.owner_jid.clone();
+        // A LID member's phone number, when WhatsApp said it, is a pair the instance
+        // keeps (`lid_map`); failing to keep it loses no group change.
+        if let GroupChangeKind::Participants { members, .. } = &change.kind {
+            let pairs = members
+                .iter()
+                .filter_map(|m| super::lid_map::pair(&m.jid, m.phone.as_deref()?))
+                .collect();
+            if let Err(e) = self.learn_alts(instance_id, pairs).await {
+                tracing::warn!(instance = %instance_id, error = %e, "recording members' phone numbers");
+            }
+        }
         let joined = match &change.kind {
             GroupChangeKind::Joined => true,
             GroupChangeKind::Participants {

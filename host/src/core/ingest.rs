@@ -4,6 +4,7 @@
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::Core;
+use super::lid_map;
 use super::messages::store_message;
 use super::model::{
     ConnectionState, CoreResult, EventPayload, Instance, InstanceRef, MediaInfo, Message,
@@ -215,6 +216,17 @@ impl Core {
         if settings.ignore_groups && chat_jid.ends_with("@g.us") {
             return Ok(None);
         }
+        let sender_alt = alt_of(inbound.sender_alt.as_deref());
+        let chat_jid_alt = alt_of(inbound.chat_jid_alt.as_deref());
+        // Who is behind a LID, as WhatsApp told us with the message; failing to keep
+        // it loses no message.
+        let pairs = learned_pairs([
+            (inbound.sender.as_str(), sender_alt.as_deref()),
+            (chat_jid.as_str(), chat_jid_alt.as_deref()),
+        ]);
+        if let Err(e) = self.learn_alts(instance_id, pairs).await {
+            tracing::warn!(instance = %instance_id, error = %e, "recording a LID's phone number");
+        }
         let (text, truncated) = super::messages::cap_text(inbound.text);
         let (media, bytes) = match inbound.media {
             Some(m) => (
@@ -229,8 +241,10 @@ impl Core {
         let message = Message {
             id: inbound.id,
             chat_jid,
+            chat_jid_alt,
             from_me: inbound.from_me,
             sender: inbound.sender,
+            sender_alt,
             timestamp: inbound.timestamp,
             text,
             media,
@@ -304,6 +318,7 @@ impl Core {
         };
         let (instance, ignore_groups) = (record.instance, record.behaviour.ignore_groups);
         let mut stored = Vec::with_capacity(messages.len());
+        let mut pairs = Vec::new();
         for inbound in messages {
             let Ok(chat_jid) = super::jid::normalize(&inbound.chat_jid) else {
                 tracing::debug!(instance = %instance_id, chat = %inbound.chat_jid, "history message of an odd chat skipped");
@@ -312,12 +327,19 @@ impl Core {
             if ignore_groups && chat_jid.ends_with("@g.us") {
                 continue;
             }
+            let chat_jid_alt = alt_of(inbound.chat_jid_alt.as_deref());
+            pairs.extend(learned_pairs([(
+                chat_jid.as_str(),
+                chat_jid_alt.as_deref(),
+            )]));
             let (text, truncated) = super::messages::cap_text(inbound.text);
             stored.push(Message {
                 id: inbound.id,
                 chat_jid,
+                chat_jid_alt,
                 from_me: inbound.from_me,
                 sender: inbound.sender,
+                sender_alt: None,
                 timestamp: inbound.timestamp,
                 text,
                 // History media is never downloaded: its metadata is kept, unstored.
@@ -334,6 +356,21 @@ impl Core {
                 content: inbound.content,
             });
         }
+        pairs.sort();
+        pairs.dedup();
+        self.learn_alts(instance_id, pairs).await?;
+        // Each message joins the chat of either half of its address.
+        self.store.read(|tx| -> CoreResult<()> {
+            let chats = tx.open_table(tables::CHATS).map_err(internal)?;
+            let mut alts = lid_map::Alts::new(
+                tx.open_table(tables::JID_ALTS).map_err(internal)?,
+                instance_id,
+            );
+            for m in &mut stored {
+                lid_map::place_message(&chats, &mut alts, instance_id, m)?;
+            }
+            Ok(())
+        })?;
         self.store
             .write(move |tx| {
                 let mut new = Vec::new();
@@ -356,6 +393,21 @@ impl Core {
             })
             .await
     }
+}
+
+/// A normalised alternate address, dropping one that is not a JID.
+fn alt_of(alt: Option<&str>) -> Option<String> {
+    alt.and_then(|a| super::jid::normalize(a).ok())
+}
+
+/// The LID <-> phone pairs among `(address, its alternate)`.
+fn learned_pairs<'a>(
+    addresses: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
+) -> Vec<(String, String)> {
+    addresses
+        .into_iter()
+        .filter_map(|(jid, alt)| lid_map::pair(jid, alt?))
+        .collect()
 }
 
 async fn run_ingest(core: Weak<Core>, mut events: UnboundedReceiver<LinkEvent>) {

@@ -432,6 +432,7 @@ impl Core {
 }
 
 /// Removes every record of an instance inside `tx`: chats, messages, message ids, groups, contacts,
+/// the LID <-> phone mapping,
 /// webhooks (retired) and integrations, plugin storage, Socket.IO settings, bound credentials (integration
 /// inbound secrets among them), the name, the record itself; and queues its media folder.
 fn wipe_instance(tx: &WriteTransaction, record: &InstanceRecord) -> CoreResult<()> {
@@ -444,6 +445,7 @@ fn wipe_instance(tx: &WriteTransaction, record: &InstanceRecord) -> CoreResult<(
         tables::MESSAGE_IDS,
         tables::GROUPS,
         tables::CONTACTS,
+        tables::JID_ALTS,
     ] {
         let mut t = tx.open_table(def).map_err(internal)?;
         t.retain_in(prefix.as_slice()..end.as_slice(), |_, _| false)

@@ -198,8 +198,10 @@ impl Core {
         let message = Message {
             id: sent.id,
             chat_jid,
+            chat_jid_alt: None,
             from_me: true,
             sender: instance.owner_jid.clone().unwrap_or_default(),
+            sender_alt: None,
             timestamp: sent.timestamp,
             text: caption,
             media: Some(info),
@@ -300,6 +302,7 @@ impl Core {
         bytes: Option<Bytes>,
         always_event: bool,
     ) -> CoreResult<Message> {
+        self.place_message(&instance.id, &mut message)?;
         let key = match &message.media {
             Some(_) => Some(media_key(&instance.id, &message)?),
             None => None,

@@ -5,6 +5,7 @@ use redb::{ReadableTable, WriteTransaction};
 
 use super::Core;
 use super::jid;
+use super::lid_map::{self, Alts};
 use super::model::{
     Capability, Chat, CoreError, CoreResult, EventPayload, Instance, InstanceRef, Message,
     MessagePage, Principal,
@@ -24,8 +25,10 @@ pub(crate) fn sent_message(
     Message {
         id: sent.id,
         chat_jid,
+        chat_jid_alt: None,
         from_me: true,
         sender: instance.owner_jid.clone().unwrap_or_default(),
+        sender_alt: None,
         timestamp: sent.timestamp,
         text: None,
         media: None,
@@ -127,12 +130,14 @@ impl Core {
     }
 
     /// Stores a message this account just sent, with its `message_upsert` event, in
-    /// one commit.
+    /// one commit; filed under the chat of either half of its address
+    /// (`lid_map::place_chat`).
     pub(crate) async fn record_sent(
         &self,
         instance: Instance,
-        message: Message,
+        mut message: Message,
     ) -> CoreResult<Message> {
+        self.place_message(&instance.id, &mut message)?;
         let stored = message.clone();
         self.store
             .write(move |tx| -> CoreResult<()> {
@@ -256,13 +261,10 @@ impl Core {
         let id = record.instance.id;
         self.store.read(|tx| {
             let chats = tx.open_table(tables::CHATS).map_err(internal)?;
-            if chats
-                .get(tables::chat_key(&id, &chat_jid).as_slice())
-                .map_err(internal)?
-                .is_none()
-            {
-                return Err(chat_not_found());
-            }
+            let mut alts = Alts::new(tx.open_table(tables::JID_ALTS).map_err(internal)?, &id);
+            // Either half of a LID <-> phone pair names the chat.
+            let chat_jid = lid_map::stored_chat_jid(&chats, &mut alts, &id, &chat_jid)?
+                .ok_or_else(chat_not_found)?;
             let prefix = tables::chat_messages_prefix(&id, &chat_jid);
             let end = tables::prefix_end(&prefix);
             let start = match &after {
@@ -286,7 +288,8 @@ impl Core {
                     more = true;
                     break;
                 }
-                let message = decode::<Message>(v.value())?;
+                let mut message = decode::<Message>(v.value())?;
+                alts.fill_message(&mut message)?;
                 let weight = page_weight(&message);
                 if !messages.is_empty() && bytes + weight > PAGE_BYTES {
                     // The cursor stays on the last message taken: this one opens the
@@ -336,7 +339,15 @@ impl Core {
                 return Ok(None);
             };
             let messages = tx.open_table(tables::MESSAGES).map_err(internal)?;
-            Ok(get_json(&messages, key.value())?)
+            let Some(mut message) = get_json::<_, Message>(&messages, key.value())? else {
+                return Ok(None);
+            };
+            Alts::new(
+                tx.open_table(tables::JID_ALTS).map_err(internal)?,
+                instance_id,
+            )
+            .fill_message(&mut message)?;
+            Ok(Some(message))
         })
     }
 }
@@ -407,6 +418,7 @@ pub(crate) fn store_message(
     let chat_key = tables::chat_key(instance_id, &message.chat_jid);
     let mut chat: Chat = get_json(&chats, chat_key.as_slice())?.unwrap_or_else(|| Chat {
         jid: message.chat_jid.clone(),
+        jid_alt: None,
         name: None,
         archived: false,
         pinned: false,

@@ -229,6 +229,10 @@ pub struct ConnectInfo {
 pub struct Chat {
     /// The contact's or group's JID.
     pub jid: String,
+    /// The contact's other address, when known: the phone JID of a LID chat, or the
+    /// LID of a phone chat (`core::lid_map`; filled on reads).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jid_alt: Option<String>,
     /// Display name, when WhatsApp told us one.
     pub name: Option<String>,
     /// Archived on the account.
@@ -262,10 +266,17 @@ pub struct Message {
     pub id: String,
     /// The chat it belongs to.
     pub chat_jid: String,
+    /// The chat's other address, when known: the phone JID of a LID chat, or the LID
+    /// of a phone chat (`core::lid_map`; filled on reads, so older records pick it up).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chat_jid_alt: Option<String>,
     /// Written by this account.
     pub from_me: bool,
     /// Who wrote it (in a group, the member).
     pub sender: String,
+    /// The author's other address, when known (as `chat_jid_alt`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender_alt: Option<String>,
     /// Epoch ms.
     pub timestamp: u64,
     /// Text or caption, if any.

@@ -279,6 +279,7 @@ impl From<model::Chat> for wit::Chat {
     fn from(c: model::Chat) -> Self {
         wit::Chat {
             jid: c.jid,
+            jid_alt: c.jid_alt,
             name: c.name,
             archived: c.archived,
             pinned: c.pinned,
@@ -304,8 +305,10 @@ impl From<model::Message> for wit::Message {
         wit::Message {
             id: m.id,
             chat_jid: m.chat_jid,
+            chat_jid_alt: m.chat_jid_alt,
             from_me: m.from_me,
             sender: m.sender,
+            sender_alt: m.sender_alt,
             timestamp: m.timestamp,
             text: m.text,
             media: m.media.map(Into::into),
@@ -907,10 +910,20 @@ mod contacts {
         }
     }
 
+    impl From<c::ContactPage> for wit::ContactPage {
+        fn from(x: c::ContactPage) -> Self {
+            wit::ContactPage {
+                contacts: x.contacts.into_iter().map(Into::into).collect(),
+                next_cursor: x.next_cursor,
+            }
+        }
+    }
+
     impl From<c::Contact> for wit::Contact {
         fn from(x: c::Contact) -> Self {
             wit::Contact {
                 jid: x.jid,
+                jid_alt: x.jid_alt,
                 push_name: x.push_name,
                 created_at: x.created_at,
                 updated_at: x.updated_at,

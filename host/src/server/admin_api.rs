@@ -8,7 +8,7 @@
 //! | GET | /admin/instances | every instance of every org |
 //! | DELETE | /admin/instances/{i}[?org=] | delete an instance (as its org's admin) |
 //! | POST | /admin/instances/{i}/connect[?org=] | start pairing `{phone?}` -> `{state, qr, pair_code}` (`wagate instance connect`) |
-//! | POST | /admin/sim/{i}/inbound | sim only (202 `{ignored: true}` when the instance's settings drop it): inject `{from, text, fromMe?, pushName?, media?: {data, kind?, mimetype?, ext?, fileName?, durationSecs?}, content?: {type: location\|contacts\|poll\|unsupported, ...}, timestamp?}` -> `{id, message, mediaPath}` |
+//! | POST | /admin/sim/{i}/inbound | sim only (202 `{ignored: true}` when the instance's settings drop it): inject `{from, fromAlt?, text, fromMe?, pushName?, media?: {data, kind?, mimetype?, ext?, fileName?, durationSecs?}, content?: {type: location\|contacts\|poll\|unsupported, ...}, timestamp?}` -> `{id, message, mediaPath}` |
 //! | POST | /admin/sim/{i}/link | sim only: `{up: bool}` takes the link down or up |
 //! | POST | /admin/sim/{i}/reaction | sim only: a contact's reaction `{messageId, emoji, from?}` (`""` takes it off; `from` defaults to the message's chat) -> `{message, reaction}` |
 //! | GET | /admin/sim/{i}/actions | sim only: what the session last put on the wire besides messages (`read <chat> <ids>`, `unread <chat>`, `composing <chat>`, `paused <chat>`, `available`, `reject-call <id> <from>`, `pair history=full`, ...), oldest first |
@@ -135,6 +135,9 @@ struct ConnectBody {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct InboundBody {
     from: String,
+    /// `from`'s other address, as WhatsApp gives it beside a message: the phone number
+    /// behind a LID `from`, or the LID of a phone `from` (the core learns the pair).
+    from_alt: Option<String>,
     text: Option<String>,
     #[serde(default)]
     from_me: bool,
@@ -146,6 +149,18 @@ struct InboundBody {
     content: Option<crate::core::model::Content>,
     /// When it was sent, epoch ms; default: now (an older one tests time windows).
     timestamp: Option<u64>,
+}
+
+/// Puts a sim message's `fromAlt` where the real link puts WhatsApp's alternate
+/// addresses: on the chat of a one-to-one message, and on the sender of a contact's.
+fn with_alt(inbound: &mut crate::whatsapp::Inbound, from_alt: Option<String>) {
+    if inbound.chat_jid.ends_with("@g.us") {
+        return;
+    }
+    if !inbound.from_me {
+        inbound.sender_alt = from_alt.clone();
+    }
+    inbound.chat_jid_alt = from_alt;
 }
 
 #[derive(Deserialize)]
@@ -331,6 +346,7 @@ async fn dispatch(
                 )
                 .map_err(crate::core::model::CoreError::from)?;
             inbound.push_name = body.push_name;
+            with_alt(&mut inbound, body.from_alt);
             let inbound = crate::whatsapp::Inbound {
                 timestamp: body.timestamp.unwrap_or(inbound.timestamp),
                 ..inbound
@@ -427,6 +443,7 @@ async fn dispatch(
                     )
                     .map_err(crate::core::model::CoreError::from)?;
                 inbound.push_name = m.push_name;
+                with_alt(&mut inbound, m.from_alt);
                 inbound.timestamp = m.timestamp.unwrap_or(inbound.timestamp);
                 chunk.push(inbound);
             }

@@ -16,6 +16,7 @@
 //! | PUT/DELETE | /core/instances/{i}/profile/picture | set this account's picture from `{data}` (base64 of a JPEG) or `{url}` / remove it -> 204 |
 //! | PUT/DELETE | /core/instances/{i}/groups/{g}/picture | the same for a group (`send`; WhatsApp decides who may) -> 204 |
 //! | GET/PUT | /core/instances/{i}/privacy | the account's privacy settings `[{category, value}]` (categories `last_seen`, `online`, `profile_picture`, `about`, `group_add`, `read_receipts`, `call_add`, `messages`; values `all`, `contacts`, `contact_blacklist`, `none`, `match_last_seen`, `known`) / change the ones given, answering all |
+//! | GET | /core/instances/{i}/contacts?limit&cursor | a page of the people the instance heard from `{contacts: [{jid, jid_alt?, push_name, created_at, updated_at}], next_cursor}` (JID order; limit 1-1000, default 100) |
 //! | GET | /core/instances/{i}/contacts/blocked | the JIDs this account blocked, as WhatsApp lists them |
 //! | GET | /core/instances/{i}/contacts/{jid}/business | a business account's profile `{jid, description, email, websites, categories, address, timezone}`, `null` when not a business |
 //! | GET/PUT | /core/instances/{i}/settings | the instance's behaviour switches `{reject_calls, call_reply?, ignore_groups, always_online, read_messages, read_status, sync_full_history}` (all off by default; a PUT replaces them all, omitted ones off) |
@@ -131,6 +132,7 @@ fn route_label(seg: &[&str]) -> &'static str {
         ["instances", _, "profile", "picture"] => "core:profile_picture",
         ["instances", _, "groups", _, "picture"] => "core:group_picture",
         ["instances", _, "privacy"] => "core:privacy",
+        ["instances", _, "contacts"] => "core:contacts",
         ["instances", _, "contacts", "blocked"] => "core:blocked",
         ["instances", _, "contacts", _, "business"] => "core:business_profile",
         ["instances", _, "presence", "subscribe"] => "core:presence_subscribe",
@@ -302,6 +304,23 @@ async fn dispatch(
             }
             _ => Err(ApiError::method_not_allowed()),
         },
+        ["instances", i, "contacts"] if m == Method::GET => {
+            // 0 (absent) is core's default; out-of-range numbers are core's `invalid`.
+            let limit = match req.query_param("limit") {
+                None => 0,
+                Some(l) => l.parse::<u32>().ok().filter(|l| *l >= 1).ok_or_else(|| {
+                    ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "invalid",
+                        "limit must be between 1 and 1000",
+                    )
+                })?,
+            };
+            let cursor = req.query_param("cursor");
+            ok(&core
+                .list_contacts(p, &InstanceRef::parse(i), limit, cursor.as_deref())
+                .await?)
+        }
         ["instances", i, "contacts", "blocked"] if m == Method::GET => {
             ok(&core.list_blocked(p, &InstanceRef::parse(i)).await?)
         }

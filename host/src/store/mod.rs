@@ -172,6 +172,7 @@ fn migrate(db: &Database, data_dir: &Path) -> anyhow::Result<()> {
     tx.open_table(tables::PLUGIN_STORAGE)?;
     tx.open_table(tables::GROUPS)?;
     tx.open_table(tables::CONTACTS)?;
+    tx.open_table(tables::JID_ALTS)?;
     tx.open_table(tables::SOCKETIO)?;
     for table in tables::WA_TABLES {
         tx.open_table(table)?;

@@ -82,6 +82,11 @@ pub const GROUPS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("groups")
 /// contact key ([`contact_key`]) -> `core::contacts::Contact`: the people the instance
 /// has heard from. Removed with the instance.
 pub const CONTACTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("contacts");
+/// `instance_id \0 jid` -> the other address of the same account, both ways: a LID
+/// (`…@lid`) maps to its phone JID and the phone JID back to the LID
+/// (`core::lid_map`). The two halves end differently, so one table holds both
+/// directions. Removed with the instance.
+pub const JID_ALTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("jid_alts");
 
 /// plugin storage key -> the value a plugin stored (`storage` grant). Never evicted;
 /// removed with the instance, or with the plugin's integration of it.

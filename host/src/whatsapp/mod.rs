@@ -62,6 +62,11 @@ pub struct Inbound {
     pub chat_jid: String,
     /// Who wrote it (in a group, the member; else the chat's JID or our own).
     pub sender: String,
+    /// The sender's other address when WhatsApp gave it: the phone JID behind a LID
+    /// sender, or the LID of a phone sender. The core learns the pair from it.
+    pub sender_alt: Option<String>,
+    /// The chat's other address when WhatsApp gave it (a one-to-one chat only).
+    pub chat_jid_alt: Option<String>,
     /// Written by this account (on the paired phone or another device).
     pub from_me: bool,
     /// Epoch ms WhatsApp gave the message.

@@ -140,6 +140,8 @@ impl SimLink {
             id: new_message_id(),
             chat_jid: chat_jid.to_string(),
             sender,
+            sender_alt: None,
+            chat_jid_alt: None,
             from_me,
             timestamp: now_ms(),
             text,

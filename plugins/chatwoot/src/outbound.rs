@@ -53,6 +53,10 @@ fn api(what: &str) -> impl Fn(ApiError) -> Fail + '_ {
 pub(crate) struct WaMessage {
     pub id: String,
     pub chat_jid: String,
+    /// The chat's other address when the instance knows it (the phone JID behind a LID
+    /// chat): what gives a LID contact its phone number in Chatwoot.
+    #[serde(default)]
+    pub chat_jid_alt: Option<String>,
     #[serde(default)]
     pub from_me: bool,
     #[serde(default)]
@@ -130,7 +134,7 @@ impl Sync<'_> {
             return Ok(());
         };
         let inbox = self.inbox()?;
-        let conversation = self.conversation(inbox, &m.chat_jid)?;
+        let conversation = self.conversation(inbox, &m.chat_jid, m.chat_jid_alt.as_deref())?;
         let source_id = format!("WAID:{}", m.id);
 
         let intent = keys::intent(&m.id);
@@ -259,7 +263,7 @@ impl Sync<'_> {
 
     /// The conversation a chat's messages go to: cached, or the contact's (found or
     /// created) open conversation in the inbox, or a new one.
-    fn conversation(&self, inbox: u64, jid: &str) -> Step<u64> {
+    fn conversation(&self, inbox: u64, jid: &str, alt: Option<&str>) -> Step<u64> {
         let key = keys::chat(inbox, jid);
         if let Some(id) = self
             .kv
@@ -269,7 +273,14 @@ impl Sync<'_> {
         {
             return Ok(id);
         }
-        let who = Identity::of(jid);
+        let mut who = Identity::of(jid);
+        // A LID chat whose phone the instance knows is found and created by that phone.
+        if who.phone.is_none()
+            && let Some(phone) = alt.and_then(|a| Identity::of(a).phone)
+        {
+            who.name = phone.clone();
+            who.phone = Some(phone);
+        }
         let contact = self.contact(inbox, &who)?;
         let listed = match self.api.contact_conversations(contact) {
             Ok(list) => list,

@@ -17,14 +17,25 @@ const CORE_PAGE: u32 = 200;
 
 // ---- messages as Evolution writes them (`prepareMessage`) --------------------------
 
-#[derive(Serialize, Clone)]
+#[derive(Serialize, Clone, Default)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Key {
     pub remote_jid: String,
+    /// Baileys 7's other address of the chat: the phone JID of a LID chat, or the LID
+    /// of a phone chat, when the instance knows it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remote_jid_alt: Option<String>,
     pub from_me: bool,
     pub id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub participant: Option<String>,
+    /// The group member's other address (as `remote_jid_alt`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub participant_alt: Option<String>,
+    /// `lid` or `pn`: which kind of address `remoteJid` (in a group, `participant`)
+    /// is, given when the other one is known (Baileys 7 sets it from the stanza).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub addressing_mode: Option<&'static str>,
     /// Logical delete marker (`logical_message_delete`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deleted: Option<bool>,
@@ -53,11 +64,29 @@ pub(crate) struct MessageBody {
 
 pub(crate) fn key_of(m: &Message) -> Key {
     let group = m.chat_jid.ends_with("@g.us");
+    let member = group && !m.from_me;
+    let participant_alt = if member { m.sender_alt.clone() } else { None };
+    // The address the mode describes: the member's in a group, else the chat's.
+    let (addressed, alt) = if group {
+        (m.sender.as_str(), participant_alt.as_ref())
+    } else {
+        (m.chat_jid.as_str(), m.chat_jid_alt.as_ref())
+    };
+    let addressing_mode = alt.map(|_| {
+        if addressed.ends_with("@lid") {
+            "lid"
+        } else {
+            "pn"
+        }
+    });
     Key {
         remote_jid: m.chat_jid.clone(),
+        remote_jid_alt: m.chat_jid_alt.clone(),
         from_me: m.from_me,
         id: m.id.clone(),
-        participant: (group && !m.from_me).then(|| m.sender.clone()),
+        participant: member.then(|| m.sender.clone()),
+        participant_alt,
+        addressing_mode,
         deleted: None,
     }
 }
@@ -208,7 +237,7 @@ pub(crate) fn delete_for_everyone(req: &Request, name: &str) -> Reply {
         from_me,
         id: revoked.id.clone(),
         participant,
-        deleted: None,
+        ..Key::default()
     };
     Ok(json(
         201,
@@ -217,8 +246,7 @@ pub(crate) fn delete_for_everyone(req: &Request, name: &str) -> Reply {
                 remote_jid: remote,
                 from_me: true,
                 id: revoked.id,
-                participant: None,
-                deleted: None,
+                ..Key::default()
             },
             message: RevokeMessage {
                 protocol_message: Protocol {

@@ -70,7 +70,7 @@ fn whatsapp_numbers(req: &Request, name: &str) -> Reply {
         .map(|n| crate::chat::strip_device(n))
         .collect();
     let checks = core::check_numbers(&me(&instance), &asked).map_err(|e| core_error(&e))?;
-    let contacts = core::list_contacts(&me(&instance)).unwrap_or_default();
+    let contacts = core::all_contacts(&me(&instance)).unwrap_or_default();
     let rows: Vec<Value> = checks
         .iter()
         .zip(&numbers)
@@ -102,10 +102,15 @@ fn find_contacts(req: &Request, name: &str) -> Reply {
     };
     let offset = input::opt_uint(&body, "offset")?;
     let page = input::opt_uint(&body, "page")?.unwrap_or(1).max(1);
-    let contacts = core::list_contacts(&me(&instance)).map_err(|e| core_error(&e))?;
+    let contacts = core::all_contacts(&me(&instance)).map_err(|e| core_error(&e))?;
     let matching = contacts
         .into_iter()
-        .filter(|c| wanted.as_ref().is_none_or(|w| *w == c.jid));
+        // Either half of a LID <-> phone pair finds the contact.
+        .filter(|c| {
+            wanted
+                .as_ref()
+                .is_none_or(|w| *w == c.jid || Some(w) == c.jid_alt.as_ref())
+        });
     let rows: Vec<Value> = match offset {
         Some(take) => matching
             .skip((take * (page - 1)) as usize)
@@ -120,7 +125,7 @@ fn find_contacts(req: &Request, name: &str) -> Reply {
 /// Evolution's `Contact` row with `fetchContacts`' `isGroup`, `isSaved` and `type`.
 fn row(c: &Contact, instance_id: &str) -> Value {
     let saved = c.push_name.is_some();
-    j!({
+    let mut row = j!({
         "id": c.jid,
         "remoteJid": c.jid,
         "pushName": c.push_name,
@@ -131,7 +136,12 @@ fn row(c: &Contact, instance_id: &str) -> Value {
         "isGroup": false,
         "isSaved": saved,
         "type": if saved { "contact" } else { "group_member" },
-    })
+    });
+    // The other address, as Baileys 7 keys name it, when the instance knows it.
+    if let Some(alt) = &c.jid_alt {
+        row["remoteJidAlt"] = j!(alt);
+    }
+    row
 }
 
 fn profile_picture(req: &Request, name: &str) -> Reply {
@@ -217,6 +227,7 @@ pub(crate) fn openapi_paths() -> Vec<(&'static str, Value)> {
                         j!({ "type": "array", "items": {
                         "type": "object", "required": ["id", "remoteJid"], "properties": {
                             "id": { "type": "string" }, "remoteJid": { "type": "string" },
+                            "remoteJidAlt": { "type": "string", "description": "The phone JID behind a LID contact, or the LID of a phone contact, when known" },
                             "pushName": { "type": ["string", "null"] }, "profilePicUrl": { "type": "null" },
                             "createdAt": { "type": "string" }, "updatedAt": { "type": "string" },
                             "instanceId": { "type": "string" }, "isGroup": { "type": "boolean" },

@@ -221,7 +221,10 @@ pub(crate) fn document() -> String {
         "type": "object",
         "properties": {
             "remoteJid": { "type": "string" }, "fromMe": { "type": "boolean" },
-            "id": { "type": "string" }, "participant": { "type": "string" }
+            "id": { "type": "string" }, "participant": { "type": "string" },
+            "remoteJidAlt": { "type": "string", "description": "The chat's other address when known: the phone JID of a LID chat, or the LID of a phone chat" },
+            "participantAlt": { "type": "string", "description": "The group member's other address when known" },
+            "addressingMode": { "enum": ["lid", "pn"], "description": "Which kind of address remoteJid (in a group: participant) is; given with an Alt" }
         }
     });
     let seed_error = json!({

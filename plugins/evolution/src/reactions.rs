@@ -40,7 +40,7 @@ pub(crate) fn raw(u: &ReactionUpdate, instance_id: &str, status: &'static str) -
             from_me: r.from_me,
             id: r.id.clone(),
             participant: (group && !r.from_me).then(|| r.sender.clone()),
-            deleted: None,
+            ..Key::default()
         },
         push_name: r.from_me.then(|| "Você".to_string()),
         status,

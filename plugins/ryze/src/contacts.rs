@@ -6,7 +6,7 @@
 //! | method | path | body / query | answer `data` |
 //! |---|---|---|---|
 //! | POST | /contact/check/{instance} | `{numbers: [...]}` (1-500) | `[{number, jid, exists, error}]` in the order given |
-//! | GET | /contact/list/{instance} | | `[{jid, pushName, firstSeen, lastSeen}]`: the people the instance heard from |
+//! | GET | /contact/list/{instance} | `?limit&cursor` | `{data: [{jid, jidAlt, pushName, firstSeen, lastSeen}], hasMore, nextCursor}`: the people the instance heard from, a page at a time |
 //! | GET | /contact/blocklist/{instance} | | `{success, data: [jid]}`: whom this account blocked |
 //! | GET | /contact/profile/{instance} | `?number=` (absent: this account) | `{jid, name, status, picture, business}` |
 //! | POST | /contact/block/{instance} | `{number}` | `{jid, blocked: true}` |
@@ -62,18 +62,42 @@ fn check(req: &Request, params: &Params) -> Result<HttpResponse, HttpResponse> {
 fn contact_json(c: &Contact) -> Value {
     json!({
         "jid": c.jid,
+        "jidAlt": c.jid_alt,
         "pushName": c.push_name,
         "firstSeen": iso8601(c.created_at),
         "lastSeen": iso8601(c.updated_at),
     })
 }
 
+/// The most contacts one page holds.
+const MAX_LIMIT: u32 = 1000;
+
 fn list(req: &Request, params: &Params) -> Result<HttpResponse, HttpResponse> {
     let which = which(params);
     find_instance(req, &which, Capabilities::READ)?;
-    let contacts = core::list_contacts(&which).map_err(|e| core_fail(&e))?;
-    let data: Vec<Value> = contacts.iter().map(contact_json).collect();
-    Ok(ok(200, json!({ "success": true, "data": data })))
+    let limit = match req.query("limit") {
+        None => 0,
+        Some(l) => match l.parse::<u32>() {
+            Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+            _ => {
+                return Err(fail(
+                    400,
+                    &format!("limit must be between 1 and {MAX_LIMIT}"),
+                ));
+            }
+        },
+    };
+    let cursor = req.query("cursor").filter(|c| !c.is_empty());
+    let page = core::list_contacts(&which, limit, cursor.as_deref()).map_err(|e| match e {
+        // The cursor is the only input core validates here.
+        CoreError::Invalid(_) => fail(400, "cursor must be the nextCursor of the previous page"),
+        other => core_fail(&other),
+    })?;
+    let data: Vec<Value> = page.contacts.iter().map(contact_json).collect();
+    Ok(ok(
+        200,
+        json!({ "success": true, "data": data, "hasMore": page.next_cursor.is_some(), "nextCursor": page.next_cursor }),
+    ))
 }
 
 fn profile(req: &Request, params: &Params) -> Result<HttpResponse, HttpResponse> {
@@ -200,12 +224,15 @@ pub(crate) fn openapi_paths() -> Vec<(&'static str, &'static str, &'static str, 
             "get",
             "listContacts",
             op(
-                "The people the instance has heard from, with the name their messages carried.",
-                json!([instance_param()]),
+                "The people the instance has heard from, with the name their messages carried, a page at a time in JID order (limit, default 100; pass nextCursor back as cursor). jidAlt is the other address when known: the phone JID behind a LID, or the LID of a phone JID.",
+                json!([instance_param(),
+                       { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 1000, "default": 100 } },
+                       { "name": "cursor", "in": "query", "schema": { "type": "string" } }]),
                 None,
                 json!({
-                    "200": okr("Contacts.", json!({ "success": true, "data": [
-                        { "jid": "5511999999999@s.whatsapp.net", "pushName": "Ana", "firstSeen": "2026-04-28T10:30:00Z", "lastSeen": "2026-04-28T10:31:00Z" }] })),
+                    "200": okr("Contacts.", json!({ "success": true, "hasMore": false, "nextCursor": null, "data": [
+                        { "jid": "190000000000001@lid", "jidAlt": "5511999999999@s.whatsapp.net", "pushName": "Ana", "firstSeen": "2026-04-28T10:30:00Z", "lastSeen": "2026-04-28T10:31:00Z" }] })),
+                    "400": err("limit out of 1-1000, or a cursor this route did not give.", "limit must be between 1 and 1000"),
                     "404": err("Unknown instance.", "Instance not found"),
                 }),
             ),

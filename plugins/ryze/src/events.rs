@@ -172,6 +172,13 @@ fn exchange(m: &Message, kind: &str) -> Value {
         "sender": { "jid": display_jid(&m.sender) },
         "content": content,
     });
+    // The other address (the phone behind a LID, or back), when the instance knows it.
+    if let Some(alt) = &m.chat_jid_alt {
+        message["chat"]["jidAlt"] = json!(display_jid(alt));
+    }
+    if let Some(alt) = &m.sender_alt {
+        message["sender"]["jidAlt"] = json!(display_jid(alt));
+    }
     if kind == "message_revoke" {
         message["revoked"] = json!(true);
     } else if let Some(media) = &m.media {
@@ -188,8 +195,10 @@ mod tests {
         Message {
             id: "3EB0X".into(),
             chat_jid: "5511999999999@s.whatsapp.net".into(),
+            chat_jid_alt: None,
             from_me: false,
             sender: "5511999999999@s.whatsapp.net".into(),
+            sender_alt: None,
             timestamp: 1_777_372_200_000,
             text: (!revoked).then(|| "hi".into()),
             media: None,

@@ -169,7 +169,7 @@ pub mod core {
     // Groups (issue 16).
     use crate::types::{Group, GroupCreate, GroupSetting, ParticipantAction, ParticipantResult};
     // Contacts (issue 16).
-    use crate::types::{Contact, NumberCheck};
+    use crate::types::{Contact, ContactPage, NumberCheck};
     // Account settings (issue 16).
     use crate::types::{BusinessProfile, MediaSource, PrivacySetting};
     // Message brokers (issue 21).
@@ -269,7 +269,7 @@ pub mod core {
         /// Which numbers are on WhatsApp, each answered or its error (`read`).
         fn check_numbers(which: &InstanceRef, numbers: &[String]) -> Result<Vec<NumberCheck>, CoreError>;
         /// The people the instance has heard from (`read`).
-        fn list_contacts(which: &InstanceRef) -> Result<Vec<Contact>, CoreError>;
+        fn list_contacts(which: &InstanceRef, limit: u32, cursor: Option<&str>) -> Result<ContactPage, CoreError>;
         /// A profile picture URL, if any (`read`).
         fn profile_picture_url(which: &InstanceRef, who: &str) -> Result<Option<String>, CoreError>;
         /// Block or unblock; the JID (`send`).
@@ -312,6 +312,21 @@ pub mod core {
         fn set_privacy(which: &InstanceRef, settings: &[PrivacySetting]) -> Result<Vec<PrivacySetting>, CoreError>;
         /// A business account's profile; `None` when it is not one (`read`).
         fn get_business_profile(which: &InstanceRef, who: &str) -> Result<Option<BusinessProfile>, CoreError>;
+    }
+
+    /// Every contact of an instance, walking [`list_contacts`]'s pages (for a dialect
+    /// whose product answers them all at once, or filters them itself).
+    pub fn all_contacts(which: &InstanceRef) -> Result<Vec<Contact>, CoreError> {
+        let mut all = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = list_contacts(which, 1000, cursor.as_deref())?;
+            all.extend(page.contacts);
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => return Ok(all),
+            }
+        }
     }
 }
 

@@ -32,22 +32,54 @@ pub(crate) fn routes(r: Router) -> Router {
 
 /// One contact as the list and the `contact.*` events show it.
 pub(crate) fn contact(c: &Contact) -> Value {
-    let (user, server) = c.jid.split_once('@').unwrap_or((&c.jid, ""));
+    // Both addresses when the session knows the pair: the LID and the phone behind it.
     let mut v = json!({ "name": c.push_name, "source": "dm" });
-    if server == "lid" {
-        v["lid"] = json!(c.jid);
-    } else {
-        v["phoneNumber"] = json!(user);
+    for jid in std::iter::once(&c.jid).chain(c.jid_alt.as_ref()) {
+        let (user, server) = jid.split_once('@').unwrap_or((jid, ""));
+        if server == "lid" {
+            v["lid"] = json!(jid);
+        } else {
+            v["phoneNumber"] = json!(user);
+        }
     }
     v
 }
 
+/// The most contacts one page holds, and the default.
+const MAX_LIMIT: u32 = 1000;
+const DEFAULT_LIMIT: u32 = 100;
+
 fn list(req: &Request, p: &Params) -> HttpResponse {
     let sid = sid(p);
-    match core::list_contacts(&session_ref(&sid)) {
-        Ok(contacts) => {
-            let data: Vec<Value> = contacts.iter().map(contact).collect();
-            json(200, &json!({ "data": data }))
+    let limit = match req.query("limit") {
+        None => DEFAULT_LIMIT,
+        Some(l) => match l.parse::<u32>() {
+            Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+            _ => {
+                let r = validation(
+                    "invalid query parameter",
+                    json!({ "limit": format!("must be an integer from 1 to {MAX_LIMIT}") }),
+                );
+                return checked(req, &sid, Cap::Read, Within::Session, r);
+            }
+        },
+    };
+    let cursor = req.query("cursor").filter(|c| !c.is_empty());
+    match core::list_contacts(&session_ref(&sid), limit, cursor.as_deref()) {
+        Ok(page) => json(
+            200,
+            &render::page(
+                page.contacts.iter().map(contact).collect(),
+                page.next_cursor,
+            ),
+        ),
+        // The cursor is the only input core validates here.
+        Err(CoreError::Invalid(_)) => {
+            let r = validation(
+                "invalid query parameter",
+                json!({ "cursor": "pass back the nextCursor of the previous page" }),
+            );
+            checked(req, &sid, Cap::Read, Within::Session, r)
         }
         Err(e) => core_failure(req, e, &sid, Cap::Read, Within::Session),
     }
@@ -151,13 +183,18 @@ pub(crate) fn add_openapi(doc: &mut Value) {
     };
     let paths = json!({
         "/sessions/{sid}/contacts": { "get": op("listContacts", "Contacts the session heard from",
-            "The people whose messages the session received, with the name their messages carried. Requires `read`.",
-            vec![sid()], json!({
-                "200": ok("Contacts", json!({ "type": "object", "required": ["data"], "properties": { "data": { "type": "array", "items": {
+            "The people whose messages the session received, with the name their messages carried, a page at a time (pass `nextCursor` back as `cursor`). A contact known by both addresses has both `phoneNumber` and `lid`. Requires `read`.",
+            vec![sid(),
+                 json!({ "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 1000, "default": 100 } }),
+                 json!({ "name": "cursor", "in": "query", "schema": { "type": "string" } })],
+            json!({
+                "200": ok("Contacts", json!({ "type": "object", "required": ["data", "nextCursor"], "properties": { "data": { "type": "array", "items": {
                     "type": "object", "required": ["source"], "properties": {
                         "phoneNumber": { "type": "string" }, "lid": { "type": "string" },
-                        "name": nullable("string"), "source": { "enum": ["dm", "group"] } } } } } })),
-                "403": forbidden("read"), "404": missing()
+                        "name": nullable("string"), "source": { "enum": ["dm", "group"] } } } },
+                    "nextCursor": nullable("string") } })),
+                "403": forbidden("read"), "404": missing(),
+                "422": error_response("`validation_error`: a limit out of 1-1000, or a cursor that is not one this route gave")
             })) },
         "/sessions/{sid}/contacts/check": { "get": op("checkContact", "Is a number on WhatsApp",
             "A live lookup. Requires `read` and a connected session.", vec![sid(), phone], json!({

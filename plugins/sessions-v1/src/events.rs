@@ -30,7 +30,9 @@ fn message_payload(m: &Message) -> Value {
     json!({
         "waMessageId": m.id,
         "chatJid": m.chat_jid,
+        "chatJidAlt": m.chat_jid_alt,
         "senderJid": m.sender,
+        "senderJidAlt": m.sender_alt,
         "fromMe": m.from_me,
         "type": if m.revoked {
             "revoke"

@@ -430,8 +430,10 @@ pub(crate) fn document() -> Value {
                     "properties": {
                         "id": { "type": "string" },
                         "chatId": { "type": "string" },
+                        "chatIdAlt": { "type": ["string", "null"], "description": "The chat's other address when the session knows it: the phone JID behind a LID chat, or the LID of a phone chat. Either one names the chat in routes." },
                         "fromMe": { "type": "boolean" },
                         "sender": { "type": "string" },
+                        "senderAlt": { "type": ["string", "null"], "description": "The author's other address when known (the phone JID behind a LID author, or back)." },
                         "timestamp": { "type": "integer", "description": "epoch ms" },
                         "type": { "type": "string", "enum": ["text", "media", "revoked", "location", "contacts", "poll", "unsupported"] },
                         "text": { "type": ["string", "null"] },

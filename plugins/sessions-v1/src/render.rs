@@ -107,8 +107,10 @@ pub(crate) fn message(m: &Message) -> Value {
     json!({
         "id": m.id,
         "chatId": m.chat_jid,
+        "chatIdAlt": m.chat_jid_alt,
         "fromMe": m.from_me,
         "sender": m.sender,
+        "senderAlt": m.sender_alt,
         "timestamp": m.timestamp,
         "type": kind,
         "text": m.text,

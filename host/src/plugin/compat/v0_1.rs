@@ -185,16 +185,32 @@ record!(
         pair_code
     }
 );
-record!(
-    old / new::Chat {
-        jid,
-        name,
-        archived,
-        pinned,
-        muted_until,
-        last_activity
+/// 0.1 knew no LID <-> phone pairs: a chat from a 0.1 plugin names none.
+impl Conv<new::Chat> for old::Chat {
+    fn conv(self) -> new::Chat {
+        new::Chat {
+            jid: self.jid,
+            jid_alt: None,
+            name: self.name,
+            archived: self.archived,
+            pinned: self.pinned,
+            muted_until: self.muted_until,
+            last_activity: self.last_activity,
+        }
     }
-);
+}
+impl Conv<old::Chat> for new::Chat {
+    fn conv(self) -> old::Chat {
+        old::Chat {
+            jid: self.jid,
+            name: self.name,
+            archived: self.archived,
+            pinned: self.pinned,
+            muted_until: self.muted_until,
+            last_activity: self.last_activity,
+        }
+    }
+}
 record!(
     old / new::ChatPatch {
         archived,
@@ -211,8 +227,10 @@ impl Conv<new::Message> for old::Message {
         new::Message {
             id: self.id,
             chat_jid: self.chat_jid,
+            chat_jid_alt: None,
             from_me: self.from_me,
             sender: self.sender,
+            sender_alt: None,
             timestamp: self.timestamp,
             text: self.text,
             media: self.media.map(|mimetype| new::MediaInfo {

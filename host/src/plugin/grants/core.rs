@@ -632,9 +632,13 @@ impl wit_core::Host for CoreView<'_> {
     async fn list_contacts(
         &mut self,
         which: wit::InstanceRef,
-    ) -> wasmtime::Result<Result<Vec<wit::Contact>, wit::CoreError>> {
+        limit: u32,
+        cursor: Option<String>,
+    ) -> wasmtime::Result<Result<wit::ContactPage, wit::CoreError>> {
         let which = which.into();
-        core_op!(self, list | core, p | core.list_contacts(&p, &which).await)
+        core_op!(self, |core, p| core
+            .list_contacts(&p, &which, limit, cursor.as_deref())
+            .await)
     }
 
     async fn profile_picture_url(

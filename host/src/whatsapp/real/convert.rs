@@ -165,6 +165,12 @@ pub fn live(inbound: &InboundMessage) -> Option<(Inbound, Option<MediaRef>)> {
             id: info.id.to_string(),
             chat_jid: info.source.chat.to_non_ad_string(),
             sender: info.source.sender.to_non_ad_string(),
+            sender_alt: info
+                .source
+                .sender_alt
+                .as_ref()
+                .map(|j| j.to_non_ad_string()),
+            chat_jid_alt: chat_alt(&info.source),
             from_me: info.source.is_from_me,
             timestamp: info.timestamp.timestamp_millis().max(0) as u64,
             text: text_of(&inbound.message),
@@ -174,6 +180,21 @@ pub fn live(inbound: &InboundMessage) -> Option<(Inbound, Option<MediaRef>)> {
         },
         reference,
     ))
+}
+
+/// The other address of a one-to-one chat, as the message's source gives it: the
+/// author's alternate on a contact's message, the recipient's on our own (a group has
+/// none: its members' alternates are per sender).
+fn chat_alt(source: &whatsapp_rust::wacore::types::message::MessageSource) -> Option<String> {
+    if source.chat.to_non_ad_string().ends_with("@g.us") {
+        return None;
+    }
+    let alt = if source.is_from_me {
+        source.recipient_alt.as_ref()
+    } else {
+        source.sender_alt.as_ref()
+    };
+    alt.map(|j| j.to_non_ad_string())
 }
 
 /// A live edit: the id of the message it edits and its new text; `None` for anything
@@ -226,6 +247,13 @@ pub fn history(sync: &wa::HistorySync, own: &str) -> Vec<Inbound> {
                 .remote_jid
                 .clone()
                 .unwrap_or_else(|| conversation.id.clone());
+            // The conversation's other address (its phone JID when it is a LID chat,
+            // and back), when the chunk names it.
+            let chat_alt = if chat.ends_with("@lid") {
+                conversation.pn_jid.clone()
+            } else {
+                conversation.lid_jid.clone()
+            };
             let from_me = key.from_me.unwrap_or(false);
             let sender = if from_me {
                 own.to_string()
@@ -239,6 +267,8 @@ pub fn history(sync: &wa::HistorySync, own: &str) -> Vec<Inbound> {
                 id,
                 chat_jid: chat,
                 sender,
+                sender_alt: None,
+                chat_jid_alt: chat_alt,
                 from_me,
                 // WebMessageInfo timestamps are seconds.
                 timestamp: info.message_timestamp.unwrap_or(0).saturating_mul(1000),
