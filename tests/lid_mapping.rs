@@ -290,3 +290,109 @@ fn a_conversation_stays_one_chat_when_whatsapp_switches_addresses() {
         assert_eq!(s, 404, "{v}");
     }
 }
+
+/// The phone's address book reaches linked devices as contact sync actions: the saved
+/// name (and the LID <-> phone pair the entry is filed under) goes on the contact and
+/// is reported, and a cleared entry clears it.
+#[test]
+fn saved_contact_names_from_the_address_book_are_kept_and_reported() {
+    let gw = Gateway::start_with_env(&[("AUTHENTICATION_API_KEY", GLOBAL_KEY)]);
+    let rx = Receiver::start();
+    let name = "book";
+    let hooked = hook_all_dialects(
+        &gw,
+        &rx,
+        GLOBAL_KEY,
+        name,
+        &["CONTACTS_UPSERT", "CONTACTS_UPDATE"],
+        &["contact.upsert", "contact.update"],
+        &[],
+    );
+    let lid = "190000000000004@lid";
+    let phone = "5511944443333@s.whatsapp.net";
+    inbound(
+        &gw,
+        name,
+        json!({"from": lid, "text": "hi", "pushName": "Bia"}),
+    );
+    let (s, v) = gw.admin(
+        "POST",
+        &format!("/admin/sim/{name}/contact"),
+        Some(json!({"jid": phone, "name": "Beatriz Lima", "lid": lid, "phone": phone})),
+    );
+    assert_eq!(s, 204, "{v}");
+
+    // One contact (the LID one, by the pair), with both names.
+    let (_, page) = gw.call(
+        "GET",
+        &format!("/core/instances/{name}/contacts"),
+        Some(&hooked.bearer),
+        None,
+    );
+    let contacts = page["contacts"].as_array().unwrap();
+    assert_eq!(contacts.len(), 1, "{page}");
+    assert_eq!(contacts[0]["jid"], lid);
+    assert_eq!(contacts[0]["jid_alt"], phone);
+    assert_eq!(contacts[0]["push_name"], "Bia");
+    assert_eq!(contacts[0]["saved_name"], "Beatriz Lima");
+    let (_, found) = evo_json(
+        &gw,
+        "POST",
+        &format!("/chat/findContacts/{name}"),
+        Some(GLOBAL_KEY),
+        Some(json!({"where": {"remoteJid": phone}})),
+    );
+    assert_eq!(found[0]["pushName"], "Beatriz Lima", "{found}");
+    assert_eq!(found[0]["isSaved"], true, "{found}");
+    let (_, v) = v1(
+        &gw,
+        "GET",
+        &format!("/sessions/{}/contacts", hooked.id),
+        &hooked.bearer,
+        None,
+    );
+    assert_eq!(
+        v["data"][0],
+        json!({"name": "Beatriz Lima", "lid": lid, "phoneNumber": "5511944443333", "source": "dm"}),
+        "{v}"
+    );
+
+    // Reported as an update in each dialect's name (RyzeAPI's catalog has no contact
+    // event).
+    let got = rx.wait_until_all("the saved name in every dialect", |got| {
+        ["evolution", "v1"].iter().all(|d| {
+            bodies_of(got, d)
+                .iter()
+                .any(|b| b.to_string().contains("Beatriz"))
+        })
+    });
+    let evo: Vec<&Value> = bodies_of(&got, "evolution")
+        .into_iter()
+        .filter(|b| b.to_string().contains("Beatriz"))
+        .collect();
+    assert_eq!(evo[0]["event"], "contacts.update", "{evo:?}");
+
+    // A cleared entry clears the saved name; a cleared entry of a stranger makes no
+    // contact.
+    for (jid, who) in [
+        (phone, "cleared"),
+        ("5511900001111@s.whatsapp.net", "stranger"),
+    ] {
+        let (s, v) = gw.admin(
+            "POST",
+            &format!("/admin/sim/{name}/contact"),
+            Some(json!({"jid": jid})),
+        );
+        assert_eq!(s, 204, "{who}: {v}");
+    }
+    let (_, page) = gw.call(
+        "GET",
+        &format!("/core/instances/{name}/contacts"),
+        Some(&hooked.bearer),
+        None,
+    );
+    let contacts = page["contacts"].as_array().unwrap();
+    assert_eq!(contacts.len(), 1, "{page}");
+    assert!(contacts[0].get("saved_name").is_none(), "{page}");
+    assert_eq!(contacts[0]["push_name"], "Bia");
+}

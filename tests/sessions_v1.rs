@@ -1495,7 +1495,8 @@ async fn events_render_in_the_v1_envelope() {
             "schema": "v1", "id": "evt_01J9ZX", "event": "message", "session": "01HFSESSION",
             "organization": "org_1", "timestamp": 1719400000000u64,
             "payload": {
-                "waMessageId": "3EB0", "chatJid": JID, "senderJid": JID, "fromMe": false,
+                "waMessageId": "3EB0", "chatJid": JID, "chatJidAlt": null, "senderJid": JID,
+                "senderJidAlt": null, "fromMe": false,
                 "type": "text", "body": "Hello!", "hasMedia": false, "timestamp": 1719400000000u64,
                 "status": null
             }

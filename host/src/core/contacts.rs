@@ -31,6 +31,36 @@ pub struct NumberCheck {
     pub error: Option<String>,
 }
 
+/// The one field of a contact that an event changes.
+#[derive(Clone)]
+enum ContactField {
+    /// The name their messages carried (`None`: the message carried none, which
+    /// changes nothing but makes a new contact).
+    PushName(Option<String>),
+    /// The name the account's address book gives them (`None`: cleared).
+    SavedName(Option<String>),
+}
+
+impl ContactField {
+    /// Whether applying it to `current` (absent: no contact yet) keeps anything new.
+    fn changes(&self, current: Option<&Contact>) -> bool {
+        match (self, current) {
+            (ContactField::PushName(_), None) => true,
+            (ContactField::SavedName(name), None) => name.is_some(),
+            (ContactField::PushName(name), Some(c)) => name.is_some() && *name != c.push_name,
+            (ContactField::SavedName(name), Some(c)) => *name != c.saved_name,
+        }
+    }
+
+    fn apply(&self, c: &mut Contact) {
+        match self {
+            ContactField::PushName(Some(name)) => c.push_name = Some(name.clone()),
+            ContactField::PushName(None) => {}
+            ContactField::SavedName(name) => c.saved_name = name.clone(),
+        }
+    }
+}
+
 /// Contacts per page when the caller gives no limit.
 pub const DEFAULT_CONTACT_PAGE: u32 = 100;
 /// The largest page of contacts a caller may ask for (a page is lifted whole into a
@@ -57,6 +87,10 @@ pub struct Contact {
     pub jid_alt: Option<String>,
     /// The name they gave WhatsApp (the "push name"), when a message carried it.
     pub push_name: Option<String>,
+    /// The name the account saved them under in its address book, when WhatsApp
+    /// synced it to this device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saved_name: Option<String>,
     /// First heard from, epoch ms.
     pub created_at: u64,
     /// Last change of this record, epoch ms.
@@ -258,13 +292,45 @@ impl Core {
 
     /// Records that `who` wrote to the instance, with the push name the message
     /// carried, and reports it: `contact_upsert` for a new contact, `contact_update`
-    /// for a new name. Reads first and writes only a new contact or a changed name, so
-    /// the message path pays a write only when there is something to keep.
+    /// for a new name.
     pub(crate) async fn note_contact(
         &self,
         instance_id: &str,
         who: &str,
         push_name: Option<String>,
+    ) -> CoreResult<()> {
+        let push_name = push_name.filter(|n| !n.trim().is_empty());
+        self.upsert_contact(instance_id, who, ContactField::PushName(push_name))
+            .await
+    }
+
+    /// Records the name the account's address book gives `who` (`None`: the entry
+    /// was cleared) and the LID <-> phone pair it is filed under; reported like
+    /// [`Core::note_contact`]. Nobody becomes a contact by an empty entry.
+    pub(crate) async fn note_saved_contact(
+        &self,
+        instance_id: &str,
+        who: &str,
+        name: Option<String>,
+        pair: Option<(String, String)>,
+    ) -> CoreResult<()> {
+        self.learn_alts(instance_id, pair.into_iter().collect())
+            .await?;
+        let name = name.filter(|n| !n.trim().is_empty());
+        self.upsert_contact(instance_id, who, ContactField::SavedName(name))
+            .await
+    }
+
+    /// Creates or changes `who`'s contact record (one per person: a LID and its phone
+    /// JID share the record of whichever came first; contacts are keyed like chats, so
+    /// they are placed like chats) and reports it in the same commit. Reads first and
+    /// writes only a new contact or a changed field, so the message path pays a write
+    /// only when there is something to keep.
+    async fn upsert_contact(
+        &self,
+        instance_id: &str,
+        who: &str,
+        field: ContactField,
     ) -> CoreResult<()> {
         let Ok(j) = jid::normalize(who) else {
             return Ok(());
@@ -272,8 +338,6 @@ impl Core {
         if j.ends_with("@g.us") {
             return Ok(());
         }
-        // One record per person: a LID and its phone JID share the record of whichever
-        // wrote first (contacts are keyed like chats, so they are placed like chats).
         let (j, current) = self
             .store
             .read(|tx| -> CoreResult<(String, Option<Contact>)> {
@@ -289,13 +353,10 @@ impl Core {
                 )?;
                 Ok((j, current))
             })?;
-        let key = tables::contact_key(instance_id, &j);
-        let push_name = push_name.filter(|n| !n.trim().is_empty());
-        if let Some(c) = &current
-            && (push_name.is_none() || c.push_name == push_name)
-        {
+        if !field.changes(current.as_ref()) {
             return Ok(());
         }
+        let key = tables::contact_key(instance_id, &j);
         let id = instance_id.to_string();
         self.store
             .write(move |tx| {
@@ -303,33 +364,35 @@ impl Core {
                     return Ok(());
                 };
                 let mut table = tx.open_table(tables::CONTACTS).map_err(internal)?;
+                let current = get_json::<_, Contact>(&table, key.as_slice())?;
+                // Raced with another write: nothing new to keep.
+                if !field.changes(current.as_ref()) {
+                    return Ok(());
+                }
                 let now = now_ms();
-                let (contact, payload): (Contact, fn(Contact) -> EventPayload) =
-                    match get_json::<_, Contact>(&table, key.as_slice())? {
-                        // Raced with another message's write: nothing new to keep.
-                        Some(c) if push_name.is_none() || c.push_name == push_name => {
-                            return Ok(());
-                        }
-                        Some(mut c) => {
-                            c.push_name = push_name.clone();
-                            c.updated_at = now;
-                            (c, EventPayload::ContactUpdate)
-                        }
-                        None => (
-                            Contact {
-                                jid: j.clone(),
-                                jid_alt: None,
-                                push_name: push_name.clone(),
-                                created_at: now,
-                                updated_at: now,
-                            },
-                            EventPayload::ContactUpsert,
-                        ),
-                    };
+                let (mut contact, payload): (Contact, fn(Contact) -> EventPayload) = match current {
+                    Some(c) => (c, EventPayload::ContactUpdate),
+                    None => (
+                        Contact {
+                            jid: j.clone(),
+                            jid_alt: None,
+                            push_name: None,
+                            saved_name: None,
+                            created_at: now,
+                            updated_at: now,
+                        },
+                        EventPayload::ContactUpsert,
+                    ),
+                };
+                field.apply(&mut contact);
+                contact.updated_at = now;
                 table
                     .insert(key.as_slice(), encode(&contact).as_slice())
                     .map_err(internal)?;
                 drop(table);
+                contact.jid_alt =
+                    Alts::new(tx.open_table(tables::JID_ALTS).map_err(internal)?, &id)
+                        .of(&contact.jid)?;
                 let event = super::outbox::event_for(&record.instance, payload(contact));
                 super::outbox::append(tx, &event).map(|_| ())
             })

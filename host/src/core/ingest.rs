@@ -170,6 +170,20 @@ impl Core {
                 instance_id,
                 change,
             } => self.ingest_group_change(&instance_id, change).await,
+            LinkEvent::ContactSaved {
+                instance_id,
+                jid,
+                name,
+                lid,
+                phone,
+            } => {
+                let pair = match (lid, phone) {
+                    (Some(lid), Some(phone)) => super::lid_map::pair(&lid, &phone),
+                    _ => None,
+                };
+                self.note_saved_contact(&instance_id, &jid, name, pair)
+                    .await
+            }
         }
     }
 

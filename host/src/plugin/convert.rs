@@ -924,6 +924,7 @@ mod contacts {
             wit::Contact {
                 jid: x.jid,
                 jid_alt: x.jid_alt,
+                saved_name: x.saved_name,
                 push_name: x.push_name,
                 created_at: x.created_at,
                 updated_at: x.updated_at,

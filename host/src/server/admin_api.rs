@@ -13,6 +13,7 @@
 //! | POST | /admin/sim/{i}/reaction | sim only: a contact's reaction `{messageId, emoji, from?}` (`""` takes it off; `from` defaults to the message's chat) -> `{message, reaction}` |
 //! | GET | /admin/sim/{i}/actions | sim only: what the session last put on the wire besides messages (`read <chat> <ids>`, `unread <chat>`, `composing <chat>`, `paused <chat>`, `available`, `reject-call <id> <from>`, `pair history=full`, ...), oldest first |
 //! | POST | /admin/sim/{i}/history | sim only: a history-sync chunk `{messages: [inbound bodies without media]}` -> `{stored}` (how many were new) |
+//! | POST | /admin/sim/{i}/contact | sim only: the phone's address book entry `{jid, name?, lid?, phone?}` as WhatsApp syncs it (`name` absent: cleared) -> 204 |
 //! | POST | /admin/sim/{i}/presence | sim only: a contact's presence `{from, presence: available\|unavailable\|composing\|recording\|paused, chat?, lastSeen?}` -> the update as reported |
 //! | POST | /admin/sim/{i}/group | sim only: a member's change on their phone `{group, author, action: add\|remove\|promote\|demote\|subject\|description\|announcement\|locked\|ephemeral\|approval, participants?, value?}`, ruled as WhatsApp would (the author must be an admin for participants and settings) and announced to the members' sessions -> `{group, participants: [{jid, status, error}]}` |
 //! | POST | /admin/sim/{i}/call | sim only: a contact calls `{from, video?}` -> `{id, from, video, ..., rejected}` (the instance's settings decide the rest) |
@@ -57,6 +58,7 @@ pub async fn handle(app: &super::App, req: &Req) -> (&'static str, ApiResult) {
         ["sim", _, "call"] => "admin:sim_call",
         ["sim", _, "group"] => "admin:sim_group",
         ["sim", _, "presence"] => "admin:sim_presence",
+        ["sim", _, "contact"] => "admin:sim_contact",
         ["sim", _, "history"] => "admin:sim_history",
         ["plugins"] | ["plugins", "reload"] => "admin:plugins",
         ["events", ..] => "admin:events",
@@ -452,6 +454,31 @@ async fn dispatch(
                 StatusCode::CREATED,
                 &serde_json::json!({ "stored": stored }),
             ))
+        }
+        ["sim", i, "contact"] if m == Method::POST => {
+            // The phone's address book entry for a contact, as WhatsApp syncs it to
+            // linked devices (the real link reports it from the app-state sync).
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct ContactBody {
+                jid: String,
+                name: Option<String>,
+                lid: Option<String>,
+                phone: Option<String>,
+            }
+            let body: ContactBody = req.json()?;
+            let record = find(core, req, i)?;
+            sim(sim_link)?;
+            crate::core::jid::normalize(&body.jid)?;
+            core.handle_link_event(crate::whatsapp::LinkEvent::ContactSaved {
+                instance_id: record.instance.id,
+                jid: body.jid,
+                name: body.name,
+                lid: body.lid,
+                phone: body.phone,
+            })
+            .await?;
+            super::http::no_content()
         }
         ["sim", i, "presence"] if m == Method::POST => {
             #[derive(Deserialize)]

@@ -377,6 +377,21 @@ pub enum LinkEvent {
         /// The call.
         call: IncomingCall,
     },
+    /// The account's address book named a contact (WhatsApp syncs the phone's saved
+    /// contacts to linked devices), with the LID <-> phone pair it files them under.
+    ContactSaved {
+        /// The instance whose session reported it.
+        instance_id: String,
+        /// The contact as the address book entry is keyed (phone JID or LID).
+        jid: String,
+        /// The name saved on the phone (full name, else first name); `None` when the
+        /// entry was cleared.
+        name: Option<String>,
+        /// The entry's LID, when WhatsApp gave it.
+        lid: Option<String>,
+        /// The entry's phone JID, when WhatsApp gave it.
+        phone: Option<String>,
+    },
     /// WhatsApp announced a change to a group the account is in (made by anyone,
     /// this account included).
     Group {

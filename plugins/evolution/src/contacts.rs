@@ -80,7 +80,7 @@ fn whatsapp_numbers(req: &Request, name: &str) -> Reply {
             if let Some(name) = contacts
                 .iter()
                 .find(|k| c.exists && Some(&k.jid) == c.jid.as_ref())
-                .and_then(|k| k.push_name.clone())
+                .and_then(|k| k.saved_name.clone().or_else(|| k.push_name.clone()))
             {
                 row["name"] = j!(name);
             }
@@ -124,11 +124,13 @@ fn find_contacts(req: &Request, name: &str) -> Reply {
 
 /// Evolution's `Contact` row with `fetchContacts`' `isGroup`, `isSaved` and `type`.
 fn row(c: &Contact, instance_id: &str) -> Value {
-    let saved = c.push_name.is_some();
+    // Evolution names a contact by its address book name first (Baileys' `name`),
+    // else the name its messages carried; saved means in the address book.
+    let saved = c.saved_name.is_some();
     let mut row = j!({
         "id": c.jid,
         "remoteJid": c.jid,
-        "pushName": c.push_name,
+        "pushName": c.saved_name.as_ref().or(c.push_name.as_ref()),
         "profilePicUrl": Value::Null,
         "createdAt": iso(c.created_at),
         "updatedAt": iso(c.updated_at),

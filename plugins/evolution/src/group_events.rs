@@ -75,8 +75,10 @@ pub(crate) fn participants_update(u: &GroupParticipantsUpdate) -> Value {
 pub(crate) fn contact(c: &Contact, instance_id: &str) -> Value {
     json!({
         "remoteJid": c.jid,
-        // Evolution falls back to the number when a contact has no name.
-        "pushName": c.push_name.clone().unwrap_or_else(|| c.jid.split('@').next().unwrap_or(&c.jid).to_string()),
+        // The address book name first (Baileys' `name`), else the name their messages
+        // carried; Evolution falls back to the number when a contact has neither.
+        "pushName": c.saved_name.clone().or_else(|| c.push_name.clone())
+            .unwrap_or_else(|| c.jid.split('@').next().unwrap_or(&c.jid).to_string()),
         "profilePicUrl": Value::Null,
         "instanceId": instance_id,
     })

@@ -6,7 +6,7 @@
 //! | method | path | body / query | answer `data` |
 //! |---|---|---|---|
 //! | POST | /contact/check/{instance} | `{numbers: [...]}` (1-500) | `[{number, jid, exists, error}]` in the order given |
-//! | GET | /contact/list/{instance} | `?limit&cursor` | `{data: [{jid, jidAlt, pushName, firstSeen, lastSeen}], hasMore, nextCursor}`: the people the instance heard from, a page at a time |
+//! | GET | /contact/list/{instance} | `?limit&cursor` | `{data: [{jid, jidAlt, pushName, savedName, firstSeen, lastSeen}], hasMore, nextCursor}`: the people the instance heard from, a page at a time |
 //! | GET | /contact/blocklist/{instance} | | `{success, data: [jid]}`: whom this account blocked |
 //! | GET | /contact/profile/{instance} | `?number=` (absent: this account) | `{jid, name, status, picture, business}` |
 //! | POST | /contact/block/{instance} | `{number}` | `{jid, blocked: true}` |
@@ -64,6 +64,7 @@ fn contact_json(c: &Contact) -> Value {
         "jid": c.jid,
         "jidAlt": c.jid_alt,
         "pushName": c.push_name,
+        "savedName": c.saved_name,
         "firstSeen": iso8601(c.created_at),
         "lastSeen": iso8601(c.updated_at),
     })
@@ -231,7 +232,7 @@ pub(crate) fn openapi_paths() -> Vec<(&'static str, &'static str, &'static str, 
                 None,
                 json!({
                     "200": okr("Contacts.", json!({ "success": true, "hasMore": false, "nextCursor": null, "data": [
-                        { "jid": "190000000000001@lid", "jidAlt": "5511999999999@s.whatsapp.net", "pushName": "Ana", "firstSeen": "2026-04-28T10:30:00Z", "lastSeen": "2026-04-28T10:31:00Z" }] })),
+                        { "jid": "190000000000001@lid", "jidAlt": "5511999999999@s.whatsapp.net", "pushName": "Ana", "savedName": "Ana Souza", "firstSeen": "2026-04-28T10:30:00Z", "lastSeen": "2026-04-28T10:31:00Z" }] })),
                     "400": err("limit out of 1-1000, or a cursor this route did not give.", "limit must be between 1 and 1000"),
                     "404": err("Unknown instance.", "Instance not found"),
                 }),

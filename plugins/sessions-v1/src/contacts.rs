@@ -33,7 +33,9 @@ pub(crate) fn routes(r: Router) -> Router {
 /// One contact as the list and the `contact.*` events show it.
 pub(crate) fn contact(c: &Contact) -> Value {
     // Both addresses when the session knows the pair: the LID and the phone behind it.
-    let mut v = json!({ "name": c.push_name, "source": "dm" });
+    // The address book name first, else the name their messages carried.
+    let name = c.saved_name.as_ref().or(c.push_name.as_ref());
+    let mut v = json!({ "name": name, "source": "dm" });
     for jid in std::iter::once(&c.jid).chain(c.jid_alt.as_ref()) {
         let (user, server) = jid.split_once('@').unwrap_or((jid, ""));
         if server == "lid" {

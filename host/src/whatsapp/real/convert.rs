@@ -197,6 +197,31 @@ fn chat_alt(source: &whatsapp_rust::wacore::types::message::MessageSource) -> Op
     alt.map(|j| j.to_non_ad_string())
 }
 
+/// An address book entry as the app-state sync reports it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct SavedContact {
+    /// The entry's key.
+    pub jid: String,
+    /// Full name, else first name; `None` for an empty entry.
+    pub name: Option<String>,
+    /// The entry's LID and phone JID, when given.
+    pub lid: Option<String>,
+    /// See `lid`.
+    pub phone: Option<String>,
+}
+
+/// The saved name and addresses of an address book sync action.
+pub fn saved_contact(u: &whatsapp_rust::types::events::ContactUpdate) -> SavedContact {
+    let a = &u.action;
+    let non_empty = |s: &Option<String>| s.clone().filter(|s| !s.trim().is_empty());
+    SavedContact {
+        jid: u.jid.to_non_ad_string(),
+        name: non_empty(&a.full_name).or_else(|| non_empty(&a.first_name)),
+        lid: non_empty(&a.lid_jid),
+        phone: non_empty(&a.pn_jid),
+    }
+}
+
 /// A live edit: the id of the message it edits and its new text; `None` for anything
 /// else (an edit arrives as a protocol message carrying the new message).
 pub fn edit(inbound: &InboundMessage) -> Option<(String, String)> {

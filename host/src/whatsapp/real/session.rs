@@ -645,6 +645,16 @@ impl EventHandler for Bridge {
                     "group notification wagate does not track"
                 ),
             },
+            Event::ContactUpdate(u) => {
+                let saved = convert::saved_contact(u);
+                self.send(LinkEvent::ContactSaved {
+                    instance_id: self.id(),
+                    jid: saved.jid,
+                    name: saved.name,
+                    lid: saved.lid,
+                    phone: saved.phone,
+                });
+            }
             Event::IncomingCall(call) => {
                 if let Some(call) = convert::incoming_call(call) {
                     self.send(LinkEvent::Call {
