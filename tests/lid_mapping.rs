@@ -370,7 +370,7 @@ fn saved_contact_names_from_the_address_book_are_kept_and_reported() {
         .into_iter()
         .filter(|b| b.to_string().contains("Beatriz"))
         .collect();
-    assert_eq!(evo[0]["event"], "contacts.update", "{evo:?}");
+    assert_eq!(evo[0]["event"], "CONTACTS_UPDATE", "{evo:?}");
 
     // A cleared entry clears the saved name; a cleared entry of a stranger makes no
     // contact.

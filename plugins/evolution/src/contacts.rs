@@ -125,12 +125,13 @@ fn find_contacts(req: &Request, name: &str) -> Reply {
 /// Evolution's `Contact` row with `fetchContacts`' `isGroup`, `isSaved` and `type`.
 fn row(c: &Contact, instance_id: &str) -> Value {
     // Evolution names a contact by its address book name first (Baileys' `name`),
-    // else the name its messages carried; saved means in the address book.
-    let saved = c.saved_name.is_some();
+    // else the name its messages carried; it counts a contact with a name as saved.
+    let name = c.saved_name.as_ref().or(c.push_name.as_ref());
+    let saved = name.is_some();
     let mut row = j!({
         "id": c.jid,
         "remoteJid": c.jid,
-        "pushName": c.saved_name.as_ref().or(c.push_name.as_ref()),
+        "pushName": name,
         "profilePicUrl": Value::Null,
         "createdAt": iso(c.created_at),
         "updatedAt": iso(c.updated_at),
