@@ -63,6 +63,7 @@ fn inbound(n: usize, chat: &str, with_media: bool) -> Inbound {
         }),
         push_name: None,
         content: None,
+        poll_secret: None,
     }
 }
 
@@ -245,6 +246,20 @@ async fn deleting_an_instance_with_10000_messages_leaves_nothing_of_it() {
         )
         .await
         .unwrap();
+        // A sent poll (issue 17): its secret, kept apart for the votes, goes too.
+        core.send_content(
+            &admin,
+            &InstanceRef::Name(name.into()),
+            "5511999990001",
+            wagate::core::model::Content::Poll(wagate::core::model::Poll {
+                question: "Stay?".into(),
+                options: vec!["yes".into(), "no".into()],
+                selectable: 1,
+            }),
+            None,
+        )
+        .await
+        .unwrap();
     }
 
     // Message brokers (issue 21): a per-instance destination for both, and a global
@@ -405,6 +420,10 @@ async fn deleting_an_instance_with_10000_messages_leaves_nothing_of_it() {
     assert!(
         live.iter().any(|(table, _)| table == "contacts"),
         "the scan reads the contacts table: {live:?}"
+    );
+    assert!(
+        live.iter().any(|(table, _)| table == "poll_secrets"),
+        "the scan reads the poll_secrets table: {live:?}"
     );
 }
 

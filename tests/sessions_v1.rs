@@ -1483,6 +1483,7 @@ async fn events_render_in_the_v1_envelope() {
         deleted_for_me: false,
         truncated: false,
         reactions: Vec::new(),
+        poll_votes: Vec::new(),
         content: None,
         origin: None,
         status: None,

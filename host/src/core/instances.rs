@@ -444,6 +444,7 @@ fn wipe_instance(tx: &WriteTransaction, record: &InstanceRecord) -> CoreResult<(
         tables::MESSAGE_IDS,
         tables::GROUPS,
         tables::CONTACTS,
+        tables::POLL_SECRETS,
     ] {
         let mut t = tx.open_table(def).map_err(internal)?;
         t.retain_in(prefix.as_slice()..end.as_slice(), |_, _| false)
