@@ -233,7 +233,7 @@ fn votes_on_own_and_inbound_polls_are_decrypted_tallied_and_reported_in_every_di
 
 #[test]
 fn a_vote_on_a_message_that_is_not_a_stored_poll_is_refused() {
-    let gw = Gateway::start();
+    let gw = Gateway::start_with_env(&[("AUTHENTICATION_API_KEY", GLOBAL_KEY)]);
     let bearer = gw.credential("default", "api-key");
     let name = "novote";
     gw.connected_instance(&bearer, name);
