@@ -65,6 +65,7 @@ fn inbound(n: usize, chat: &str, with_media: bool) -> Inbound {
         }),
         push_name: None,
         content: None,
+        poll_secret: None,
     }
 }
 
@@ -244,6 +245,21 @@ async fn deleting_an_instance_with_10000_messages_leaves_nothing_of_it() {
                 participants: vec!["5511999990001".into()],
                 description: None,
             },
+        )
+        .await
+        .unwrap();
+        // A sent poll (issue 17): its secret, kept apart for the votes, goes too.
+        core.send_content(
+            &admin,
+            &InstanceRef::Name(name.into()),
+            // The chat the kept instance has anyway (below), so it keeps one chat.
+            "5511000000001",
+            wagate::core::model::Content::Poll(wagate::core::model::Poll {
+                question: "Stay?".into(),
+                options: vec!["yes".into(), "no".into()],
+                selectable: 1,
+            }),
+            None,
         )
         .await
         .unwrap();
@@ -427,6 +443,10 @@ async fn deleting_an_instance_with_10000_messages_leaves_nothing_of_it() {
     assert!(
         live.iter().any(|(table, _)| table == "jid_alts"),
         "the scan reads the LID <-> phone table: {live:?}"
+    );
+    assert!(
+        live.iter().any(|(table, _)| table == "poll_secrets"),
+        "the scan reads the poll_secrets table: {live:?}"
     );
 }
 

@@ -1251,6 +1251,7 @@ mod library {
             deleted_for_me: false,
             truncated: false,
             reactions: Vec::new(),
+            poll_votes: Vec::new(),
             content: None,
             origin: None,
             status: None,

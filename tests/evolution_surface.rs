@@ -445,7 +445,7 @@ const EVOLUTION_ROUTES: &[(&str, &str, Cover)] = &[
     ("POST", "/message/sendMedia/{i}", Served),
     ("POST", "/message/sendPtv/{i}", Served),
     ("POST", "/message/sendWhatsAppAudio/{i}", Served),
-    ("POST", "/message/sendStatus/{i}", Pending(17)),
+    ("POST", "/message/sendStatus/{i}", Served),
     ("POST", "/message/sendSticker/{i}", Served),
     ("POST", "/message/sendLocation/{i}", Served),
     ("POST", "/message/sendContact/{i}", Served),
@@ -497,7 +497,7 @@ const EVOLUTION_ROUTES: &[(&str, &str, Cover)] = &[
     // business, call, label, proxy, settings, template
     ("POST", "/business/getCatalog/{i}", Unavailable),
     ("POST", "/business/getCollections/{i}", Unavailable),
-    ("POST", "/call/offer/{i}", Pending(17)),
+    ("POST", "/call/offer/{i}", Unavailable),
     ("GET", "/label/findLabels/{i}", Pending(18)),
     ("POST", "/label/handleLabel/{i}", Pending(18)),
     ("POST", "/proxy/set/{i}", Pending(18)),

@@ -1,7 +1,8 @@
 //! Issue 17: history sync. Older messages WhatsApp sends after pairing are stored as a
 //! backfill and reported as history events, not as new messages: Evolution
 //! `MESSAGES_SET` (its raw message records), sessions/v1 `message.history`; RyzeAPI
-//! has no such event. The sim takes a chunk at `POST /admin/sim/{i}/history`.
+//! has no such event. The chats a chunk brings that were not stored yet come first:
+//! Evolution `CHATS_SET`, sessions/v1 `chat.history`. The sim takes a chunk at `POST /admin/sim/{i}/history`.
 
 use crate::common;
 
@@ -44,7 +45,10 @@ fn a_history_chunk_is_stored_and_reported_as_history_not_as_new_messages() {
     assert_eq!((s, v), (201, json!({"stored": 4})));
 
     let got = rx.wait_until_all("the history in both dialects", |got| {
-        got.iter().any(|r| r.path == "/evolution") && got.iter().any(|r| r.path == "/v1")
+        got.iter().any(|r| r.path == "/evolution")
+            && got
+                .iter()
+                .any(|r| r.path == "/v1" && r.body["event"] == "message.history")
     });
     let evo = got.iter().find(|r| r.path == "/evolution").unwrap();
     assert_eq!(evo.body["event"], "MESSAGES_SET");
@@ -53,8 +57,23 @@ fn a_history_chunk_is_stored_and_reported_as_history_not_as_new_messages() {
     assert_eq!(records[0]["key"]["remoteJid"], PEER_JID);
     assert_eq!(records[0]["message"]["conversation"], "old 0");
     assert_eq!(records[3]["key"]["fromMe"], true);
-    let v1 = got.iter().find(|r| r.path == "/v1").unwrap();
-    assert_eq!(v1.body["event"], "message.history");
+    // sessions/v1: the chat the chunk brought first, then its messages.
+    let v1_events: Vec<&Value> = got
+        .iter()
+        .filter(|r| r.path == "/v1")
+        .map(|r| &r.body["event"])
+        .collect();
+    assert_eq!(v1_events, ["chat.history", "message.history"]);
+    let chats = got.iter().find(|r| r.path == "/v1").unwrap();
+    assert_eq!(
+        chats.body["payload"]["chats"][0]["id"], PEER_JID,
+        "{}",
+        chats.body
+    );
+    let v1 = got
+        .iter()
+        .find(|r| r.path == "/v1" && r.body["event"] == "message.history")
+        .unwrap();
     assert_eq!(v1.body["payload"]["messages"].as_array().unwrap().len(), 4);
     // Not new traffic: no upsert, and nothing for RyzeAPI.
     std::thread::sleep(std::time::Duration::from_millis(300));
@@ -77,4 +96,62 @@ fn a_history_chunk_is_stored_and_reported_as_history_not_as_new_messages() {
     );
     assert_eq!(s, 200, "{page}");
     assert_eq!(page["messages"].as_array().unwrap().len(), 4);
+}
+
+#[test]
+fn chats_new_to_the_gateway_are_reported_as_chats_set_before_the_messages() {
+    let gw = Gateway::start_with_env(&[("AUTHENTICATION_API_KEY", GLOBAL_KEY)]);
+    let rx = Receiver::start();
+    let bearer = gw.credential("default", "api-key");
+    let name = "chatsset";
+    gw.connected_instance(&bearer, name);
+    // A chat the gateway has already: not new, so not in CHATS_SET.
+    gw.inbound(name, PEER, "live", false);
+    common::evolution::set_webhook(
+        &gw,
+        GLOBAL_KEY,
+        name,
+        &rx.url("evolution"),
+        &["CHATS_SET", "MESSAGES_SET"],
+    );
+    let others = ["5511900000001", "5511900000002", "120363000000000009@g.us"];
+    let messages: Vec<Value> = others
+        .iter()
+        .chain([PEER].iter())
+        .enumerate()
+        .map(|(n, from)| json!({"from": from, "text": format!("old {n}"), "timestamp": 1_700_000_000_000u64 + n as u64}))
+        .collect();
+    let (s, v) = gw.admin(
+        "POST",
+        &format!("/admin/sim/{name}/history"),
+        Some(json!({"messages": messages})),
+    );
+    assert_eq!((s, v), (201, json!({"stored": 4})));
+    let got = rx.wait_until_all("CHATS_SET and MESSAGES_SET", |got| got.len() >= 2);
+    let events: Vec<&Value> = got.iter().map(|r| &r.body["event"]).collect();
+    assert_eq!(events, ["CHATS_SET", "MESSAGES_SET"]);
+    let data = got[0].body["data"].as_array().unwrap();
+    let jids: Vec<&Value> = data.iter().map(|c| &c["remoteJid"]).collect();
+    assert_eq!(
+        jids,
+        [
+            "5511900000001@s.whatsapp.net",
+            "5511900000002@s.whatsapp.net",
+            "120363000000000009@g.us"
+        ]
+    );
+    assert!(data.iter().all(|c| c["instanceId"].is_string()), "{data:?}");
+
+    // Another chunk in the same chats (the sim gives its messages new ids): its
+    // messages, and no chats.
+    let (s, v) = gw.admin(
+        "POST",
+        &format!("/admin/sim/{name}/history"),
+        Some(json!({"messages": messages})),
+    );
+    assert_eq!((s, v), (201, json!({"stored": 4})));
+    rx.wait_until_all("the second MESSAGES_SET", |got| got.len() >= 3);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let events: Vec<Value> = rx.all().iter().map(|r| r.body["event"].clone()).collect();
+    assert_eq!(events, ["CHATS_SET", "MESSAGES_SET", "MESSAGES_SET"]);
 }

@@ -891,6 +891,7 @@ async fn get_message_reads_a_stored_message_as_the_caller() {
                 media: None,
                 push_name: None,
                 content: None,
+                poll_secret: None,
             },
         )
         .await

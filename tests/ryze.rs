@@ -1159,6 +1159,7 @@ async fn events_render_in_ryze_envelope() {
         deleted_for_me: false,
         truncated: false,
         reactions: Vec::new(),
+        poll_votes: Vec::new(),
         content: None,
         origin: None,
         status: None,

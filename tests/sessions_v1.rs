@@ -1485,6 +1485,7 @@ async fn events_render_in_the_v1_envelope() {
         deleted_for_me: false,
         truncated: false,
         reactions: Vec::new(),
+        poll_votes: Vec::new(),
         content: None,
         origin: None,
         status: None,

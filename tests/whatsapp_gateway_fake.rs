@@ -1311,3 +1311,111 @@ fn group_notifications_from_the_server_become_group_events() {
         "{subject}"
     );
 }
+
+/// Issue 17, poll votes on the real link: a contact's poll arrives with its message
+/// secret, then the contact's vote, encrypted with that secret as WhatsApp clients do;
+/// the gateway keeps the secret, opens the vote and puts it on the stored poll.
+#[test]
+fn a_contacts_poll_vote_crosses_the_real_link_and_is_decrypted_with_the_kept_secret() {
+    use whatsapp_rust::wacore::poll;
+    use whatsapp_rust::waproto::buffa::MessageField;
+    use whatsapp_rust::waproto::whatsapp as wa;
+    let server = FakeWhatsApp::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let MediaGateway {
+        gw, key, bundle, ..
+    } = media_gateway(&server, &tmp);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut contact = rt.block_on(fake_whatsapp::fake_peer::Peer::new());
+    server.add_contact(PEER, contact.bundle().clone());
+    rt.block_on(contact.start_session(&device_address(), &bundle));
+    let mut send = |id: &str, message: &wa::Message| {
+        let (kind, ciphertext) = rt.block_on(contact.encrypt(&device_address(), message));
+        assert!(
+            server.send(fake_whatsapp::message_node(
+                PEER_JID, id, kind, ciphertext, None
+            )),
+            "no live connection"
+        );
+    };
+
+    let secret = vec![0x5a; 32];
+    let option = |name: &str| wa::message::poll_creation_message::Option {
+        option_name: Some(name.into()),
+        ..Default::default()
+    };
+    let poll_message = wa::Message {
+        poll_creation_message_v3: MessageField::some(wa::message::PollCreationMessage {
+            name: Some("Lunch?".into()),
+            options: vec![option("pizza"), option("sushi")],
+            selectable_options_count: Some(1),
+            ..Default::default()
+        }),
+        message_context_info: MessageField::some(wa::MessageContextInfo {
+            message_secret: Some(secret.clone()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    send("3EB0POLL0001", &poll_message);
+    let m = wait_message(&gw, &key, "3EB0POLL0001", "the stored poll", |m| {
+        m["content"]["type"] == "poll"
+    });
+    assert_eq!(m["content"]["options"], json!(["pizza", "sushi"]), "{m}");
+    assert!(
+        !m.to_string().contains("secret"),
+        "the secret stays out: {m}"
+    );
+
+    // The contact votes on their own poll (`fromMe` from the voter's side).
+    let (enc_payload, iv) = poll::encrypt_poll_vote_with_secret(
+        &[poll::compute_option_hash("sushi").to_vec()],
+        &secret,
+        "3EB0POLL0001",
+        PEER_JID,
+        PEER_JID,
+    )
+    .unwrap();
+    let vote = wa::Message {
+        poll_update_message: MessageField::some(wa::message::PollUpdateMessage {
+            poll_creation_message_key: MessageField::some(wa::MessageKey {
+                remote_jid: Some(PEER_JID.into()),
+                from_me: Some(true),
+                id: Some("3EB0POLL0001".into()),
+                participant: None,
+            }),
+            vote: MessageField::some(wa::message::PollEncValue {
+                enc_payload: Some(enc_payload),
+                enc_iv: Some(iv.to_vec()),
+            }),
+            sender_timestamp_ms: Some(1_777_000_000_000),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    send("3EB0VOTE0001", &vote);
+    let m = wait_message(&gw, &key, "3EB0POLL0001", "the vote on the poll", |m| {
+        m["poll_votes"].as_array().is_some_and(|v| !v.is_empty())
+    });
+    assert_eq!(
+        m["poll_votes"],
+        json!([{"id": "3EB0VOTE0001", "voter": PEER_JID, "options": ["sushi"], "timestamp": 1_777_000_000_000u64}]),
+        "{m}"
+    );
+    // The vote is no message of its own.
+    let (s, page) = gw.call(
+        "GET",
+        &format!("/core/instances/shop/chats/{PEER_JID}/messages"),
+        Some(&key),
+        None,
+    );
+    assert_eq!(s, 200, "{page}");
+    assert!(
+        !page["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["id"] == "3EB0VOTE0001"),
+        "{page}"
+    );
+}

@@ -72,6 +72,7 @@ async fn round(max_batch: usize, n: usize) -> (Duration, f64) {
                     media: None,
                     push_name: None,
                     content: None,
+                    poll_secret: None,
                 };
                 core.ingest_message(&id, inbound).await.unwrap();
             }

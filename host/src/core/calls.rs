@@ -1,5 +1,6 @@
 //! Incoming calls. WhatsApp Web cannot take a call, so the gateway reports each one
-//! (a `call` event) and, by the instance's settings, declines it and texts the caller.
+//! (a `call` event) and, by the instance's settings, declines it and texts the caller;
+//! and how it ended (a `call_ended` event: missed, or taken or declined on the phone).
 
 use std::sync::Arc;
 
@@ -9,7 +10,7 @@ use super::Core;
 use super::messages::sent_message;
 use super::model::{CoreResult, EventPayload, Message};
 use crate::core::outbox;
-use crate::whatsapp::IncomingCall;
+use crate::whatsapp::{CallEnded, IncomingCall};
 
 /// The longest the ingest loop waits for a call's reject to go out.
 const REJECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
@@ -73,6 +74,18 @@ impl Core {
             });
         }
         Ok(report)
+    }
+
+    /// Reports how a call ended (missed, or taken or declined on another device).
+    /// A call of an instance deleted meanwhile is dropped.
+    pub async fn ingest_call_end(&self, instance_id: &str, call: CallEnded) -> CoreResult<()> {
+        let Some(instance) = self.instance_of(instance_id)? else {
+            return Ok(());
+        };
+        let event = outbox::event_for(&instance, EventPayload::CallEnded(call));
+        self.store
+            .write(move |tx| outbox::append(tx, &event).map(|_| ()))
+            .await
     }
 
     async fn reply_to_caller(

@@ -33,15 +33,23 @@ impl Core {
         let record = self.authorize(p, which, Capability::Send)?;
         let chat_jid = jid::normalize(to)?;
         check(&content)?;
-        let sent = self
+        let mut sent = self
             .link
             .send_content(&record.instance.id, &chat_jid, &content)
             .await?;
+        // A poll's secret, kept for its votes (see `core::polls`).
+        let poll_secret = sent.poll_secret.take();
         let message = Message {
             content: Some(content),
             ..sent_message(&record.instance, sent, chat_jid, origin)
         };
-        self.record_sent(record.instance, message).await
+        let instance_id = record.instance.id.clone();
+        let message = self.record_sent(record.instance, message).await?;
+        if let Some(secret) = poll_secret {
+            self.keep_poll_secret(&instance_id, &message.id, secret)
+                .await?;
+        }
+        Ok(message)
     }
 }
 

@@ -159,12 +159,18 @@ impl Core {
                 .ingest_reaction(&instance_id, reaction)
                 .await
                 .map(|_| ()),
+            LinkEvent::PollVote { instance_id, vote } => {
+                self.ingest_poll_vote(&instance_id, vote).await.map(|_| ())
+            }
             LinkEvent::Presence {
                 instance_id,
                 update,
             } => self.ingest_presence(&instance_id, update).await,
             LinkEvent::Call { instance_id, call } => {
                 self.ingest_call(&instance_id, call).await.map(|_| ())
+            }
+            LinkEvent::CallEnded { instance_id, call } => {
+                self.ingest_call_end(&instance_id, call).await
             }
             LinkEvent::Group {
                 instance_id,
@@ -268,12 +274,17 @@ impl Core {
             status: None,
             truncated,
             reactions: Vec::new(),
+            poll_votes: Vec::new(),
             content: inbound.content,
         };
         let from = (!message.from_me).then(|| message.sender.clone());
         let stored = self
             .commit_with_media(&instance, message, bytes, false)
             .await?;
+        if let Some(secret) = inbound.poll_secret {
+            self.keep_poll_secret(instance_id, &stored.id, secret)
+                .await?;
+        }
         if settings.read_messages && !stored.from_me {
             self.auto_read(instance_id, &stored.chat_jid, &stored.sender, &stored.id);
         }
@@ -333,6 +344,8 @@ impl Core {
         let (instance, ignore_groups) = (record.instance, record.behaviour.ignore_groups);
         let mut stored = Vec::with_capacity(messages.len());
         let mut pairs = Vec::new();
+        // Polls' secrets, kept with the polls for their votes.
+        let mut secrets = Vec::new();
         for inbound in messages {
             let Ok(chat_jid) = super::jid::normalize(&inbound.chat_jid) else {
                 tracing::debug!(instance = %instance_id, chat = %inbound.chat_jid, "history message of an odd chat skipped");
@@ -347,6 +360,9 @@ impl Core {
                 chat_jid_alt.as_deref(),
             )]));
             let (text, truncated) = super::messages::cap_text(inbound.text);
+            if let Some(secret) = inbound.poll_secret {
+                secrets.push((inbound.id.clone(), secret));
+            }
             stored.push(Message {
                 id: inbound.id,
                 chat_jid,
@@ -367,6 +383,7 @@ impl Core {
                 status: None,
                 truncated,
                 reactions: Vec::new(),
+                poll_votes: Vec::new(),
                 content: inbound.content,
             });
         }
@@ -387,11 +404,51 @@ impl Core {
         })?;
         self.store
             .write(move |tx| {
+                // The chats this chunk creates (Evolution's `CHATS_SET`), known before
+                // the messages create them.
+                let mut new_chats: Vec<String> = Vec::new();
+                {
+                    use redb::ReadableTable;
+                    let chats = tx.open_table(tables::CHATS).map_err(internal)?;
+                    for message in &stored {
+                        let key = tables::chat_key(&instance.id, &message.chat_jid);
+                        if !new_chats.contains(&message.chat_jid)
+                            && chats.get(key.as_slice()).map_err(internal)?.is_none()
+                        {
+                            new_chats.push(message.chat_jid.clone());
+                        }
+                    }
+                }
                 let mut new = Vec::new();
                 for message in &stored {
                     if store_message(tx, &instance.id, message)? {
                         new.push(message.clone());
                     }
+                }
+                let chats = tx.open_table(tables::CHATS).map_err(internal)?;
+                let mut alts = lid_map::Alts::new(
+                    tx.open_table(tables::JID_ALTS).map_err(internal)?,
+                    &instance.id,
+                );
+                let mut created = Vec::with_capacity(new_chats.len());
+                for jid in &new_chats {
+                    let key = tables::chat_key(&instance.id, jid);
+                    if let Some(mut chat) =
+                        get_json::<_, super::model::Chat>(&chats, key.as_slice())?
+                    {
+                        alts.fill_chat(&mut chat)?;
+                        created.push(chat);
+                    }
+                }
+                drop((chats, alts));
+                for batch in created.chunks(HISTORY_EVENT_BATCH) {
+                    outbox::append(
+                        tx,
+                        &outbox::event_for(&instance, EventPayload::HistoryChats(batch.to_vec())),
+                    )?;
+                }
+                for (poll_id, secret) in &secrets {
+                    super::polls::put_poll_secret(tx, &instance.id, poll_id, secret)?;
                 }
                 let count = new.len();
                 // Reported in bounded batches, in the commit that stores them.

@@ -446,6 +446,7 @@ fn wipe_instance(tx: &WriteTransaction, record: &InstanceRecord) -> CoreResult<(
         tables::GROUPS,
         tables::CONTACTS,
         tables::JID_ALTS,
+        tables::POLL_SECRETS,
     ] {
         let mut t = tx.open_table(def).map_err(internal)?;
         t.retain_in(prefix.as_slice()..end.as_slice(), |_, _| false)

@@ -129,6 +129,41 @@ impl Core {
         let record = self.authorize(p, which, Capability::Send)?;
         let chat_jid = jid::normalize(to)?;
         let instance = record.instance;
+        let (outbound, info) = self.outbound_media(&instance.id, req).await?;
+        let sent = self
+            .link
+            .send_media(&instance.id, &chat_jid, &outbound)
+            .await?;
+        let message = Message {
+            id: sent.id,
+            chat_jid,
+            chat_jid_alt: None,
+            from_me: true,
+            sender: instance.owner_jid.clone().unwrap_or_default(),
+            sender_alt: None,
+            timestamp: sent.timestamp,
+            text: outbound.caption.clone(),
+            media: Some(info),
+            revoked: false,
+            deleted_for_me: false,
+            origin: origin.map(str::to_string),
+            status: None,
+            truncated: false,
+            reactions: Vec::new(),
+            poll_votes: Vec::new(),
+            content: None,
+        };
+        self.commit_with_media(&instance, message, Some(outbound.bytes), true)
+            .await
+    }
+
+    /// A media send's bytes, checked and typed, as the link sends them, with the
+    /// metadata the stored message keeps (`stored: false` until committed).
+    pub(crate) async fn outbound_media(
+        &self,
+        instance_id: &str,
+        req: SendMedia,
+    ) -> CoreResult<(OutboundMedia, MediaInfo)> {
         let caption = req
             .caption
             .filter(|c| !c.trim().is_empty() && takes_caption(req.kind));
@@ -146,7 +181,7 @@ impl Core {
             .map(|m| jid::normalize(m))
             .collect::<CoreResult<Vec<_>>>()?;
         if let Some(q) = &req.quoted
-            && self.find_message(&instance.id, q)?.is_none()
+            && self.find_message(instance_id, q)?.is_none()
         {
             return Err(CoreError::NotFound(
                 Resource::Message,
@@ -180,10 +215,6 @@ impl Core {
             quoted: req.quoted,
             mentions,
         };
-        let sent = self
-            .link
-            .send_media(&instance.id, &chat_jid, &outbound)
-            .await?;
         let info = MediaInfo {
             kind: req.kind,
             mimetype,
@@ -195,26 +226,7 @@ impl Core {
             height: req.height,
             stored: false,
         };
-        let message = Message {
-            id: sent.id,
-            chat_jid,
-            chat_jid_alt: None,
-            from_me: true,
-            sender: instance.owner_jid.clone().unwrap_or_default(),
-            sender_alt: None,
-            timestamp: sent.timestamp,
-            text: caption,
-            media: Some(info),
-            revoked: false,
-            deleted_for_me: false,
-            origin: origin.map(str::to_string),
-            status: None,
-            truncated: false,
-            reactions: Vec::new(),
-            content: None,
-        };
-        self.commit_with_media(&instance, message, Some(outbound.bytes), true)
-            .await
+        Ok((outbound, info))
     }
 
     /// The bytes of a stored message's media, with its metadata. Needs `read`.

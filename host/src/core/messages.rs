@@ -36,6 +36,7 @@ pub(crate) fn sent_message(
         deleted_for_me: false,
         truncated: false,
         reactions: Vec::new(),
+        poll_votes: Vec::new(),
         content: None,
         origin: origin.map(str::to_string),
         status: None,

@@ -28,6 +28,7 @@ pub mod model;
 pub mod outbox;
 pub mod pictures;
 pub mod plugin_storage;
+pub mod polls;
 pub mod presence;
 pub mod privacy;
 pub mod profile;
@@ -37,6 +38,7 @@ pub mod receipts;
 pub mod records;
 pub mod settings;
 pub mod socketio;
+pub mod status;
 pub mod uploads;
 pub mod webhooks;
 

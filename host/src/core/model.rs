@@ -313,6 +313,38 @@ pub struct Message {
     /// cards, a poll), or the type name of one the gateway does not understand.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content: Option<Content>,
+    /// On a poll: the votes on it, the latest of each voter (see `core::polls`).
+    /// Absent while there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub poll_votes: Vec<PollVote>,
+}
+
+/// One account's vote on a poll, as its latest vote message said.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PollVote {
+    /// The vote message's own WhatsApp id.
+    pub id: String,
+    /// Who voted (this account's JID for its own).
+    pub voter: String,
+    /// The options selected, by name, in the poll's order; empty when the voter
+    /// took their vote back (or when it could not be read, see `error`).
+    pub options: Vec<String>,
+    /// Epoch ms.
+    pub timestamp: u64,
+    /// Why the vote could not be read (the poll's secret unknown, decryption failed,
+    /// an option the poll does not have): kept, so no vote vanishes silently.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// A vote put on a stored poll: the poll with its votes after the change, and the
+/// vote.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PollVoteUpdate {
+    /// The poll, as stored after the change.
+    pub message: Message,
+    /// The vote that changed.
+    pub vote: PollVote,
 }
 
 /// A message's structured content, besides text and media.
@@ -618,14 +650,23 @@ pub enum EventPayload {
     /// A message's text was edited (by this account or, inbound, by its author): the
     /// message with its new text.
     MessageEdited(Message),
+    /// A vote on a stored poll arrived (decrypted, or kept with why it could not be).
+    PollVote(PollVoteUpdate),
     /// Someone called the account: the call, and whether the gateway declined it.
     Call(super::calls::CallReport),
+    /// A call the account was offered ended: missed, or taken or declined on another
+    /// device.
+    CallEnded(crate::whatsapp::CallEnded),
     /// A contact's presence or chat state changed (not stored).
     PresenceUpdate(crate::whatsapp::PresenceUpdate),
     /// Older messages WhatsApp sent after pairing (history sync), newly stored: one
     /// event per batch of at most [`super::ingest::HISTORY_EVENT_BATCH`], oldest chunk
     /// first. Kept apart from `message_upsert` so the backlog is not new traffic.
     HistorySync(Vec<Message>),
+    /// The chats a history-sync chunk brought that the gateway did not have yet, in
+    /// the commit that stored them: one event per batch of at most
+    /// [`super::ingest::HISTORY_EVENT_BATCH`], before the chunk's `history_sync`.
+    HistoryChats(Vec<Chat>),
     /// The account created or joined a group: its metadata.
     GroupUpsert(super::groups::Group),
     /// A group's subject, description or a setting changed.
@@ -640,7 +681,7 @@ pub enum EventPayload {
 
 impl EventPayload {
     /// Every event kind, as webhook filters name them.
-    pub const KINDS: [&'static str; 21] = [
+    pub const KINDS: [&'static str; 24] = [
         "message_upsert",
         "message_revoked",
         "message_media",
@@ -654,9 +695,12 @@ impl EventPayload {
         "message_status",
         "message_reaction",
         "message_edited",
+        "poll_vote",
         "call",
+        "call_ended",
         "presence_update",
         "history_sync",
+        "history_chats",
         "group_upsert",
         "group_update",
         "group_participants",
@@ -680,9 +724,12 @@ impl EventPayload {
             EventPayload::MessageStatus(_) => "message_status",
             EventPayload::MessageReaction(_) => "message_reaction",
             EventPayload::MessageEdited(_) => "message_edited",
+            EventPayload::PollVote(_) => "poll_vote",
             EventPayload::Call(_) => "call",
+            EventPayload::CallEnded(_) => "call_ended",
             EventPayload::PresenceUpdate(_) => "presence_update",
             EventPayload::HistorySync(_) => "history_sync",
+            EventPayload::HistoryChats(_) => "history_chats",
             EventPayload::GroupUpsert(_) => "group_upsert",
             EventPayload::GroupUpdate(_) => "group_update",
             EventPayload::GroupParticipants(_) => "group_participants",

@@ -317,6 +317,28 @@ impl From<model::Message> for wit::Message {
             status: m.status.map(Into::into),
             reactions: m.reactions.into_iter().map(Into::into).collect(),
             content: m.content.map(Into::into),
+            poll_votes: m.poll_votes.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+impl From<model::PollVote> for wit::PollVote {
+    fn from(v: model::PollVote) -> Self {
+        wit::PollVote {
+            id: v.id,
+            voter: v.voter,
+            options: v.options,
+            timestamp: v.timestamp,
+            error: v.error,
+        }
+    }
+}
+
+impl From<model::PollVoteUpdate> for wit::PollVoteUpdate {
+    fn from(u: model::PollVoteUpdate) -> Self {
+        wit::PollVoteUpdate {
+            message: u.message.into(),
+            vote: u.vote.into(),
         }
     }
 }
@@ -499,6 +521,23 @@ impl From<wit::MediaSend> for crate::core::media::SendMedia {
     }
 }
 
+impl From<wit::StatusPost> for crate::core::status::StatusPost {
+    fn from(p: wit::StatusPost) -> Self {
+        use crate::core::status::StatusContent;
+        crate::core::status::StatusPost {
+            content: match p.content {
+                wit::StatusContent::Text(t) => StatusContent::Text {
+                    text: t.text,
+                    background_argb: t.background_argb,
+                    font: t.font,
+                },
+                wit::StatusContent::Media(m) => StatusContent::Media(m.into()),
+            },
+            recipients: p.recipients,
+        }
+    }
+}
+
 /// `get-media`'s answer: the bytes are copied into the guest once, here.
 impl From<(bytes::Bytes, model::MediaInfo)> for wit::MediaFile {
     fn from((bytes, info): (bytes::Bytes, model::MediaInfo)) -> Self {
@@ -557,8 +596,26 @@ impl From<model::EventPayload> for wit::EventPayload {
             P::MessageStatus(m) => wit::EventPayload::MessageStatus(m.into()),
             P::MessageReaction(u) => wit::EventPayload::MessageReaction(u.into()),
             P::MessageEdited(m) => wit::EventPayload::MessageEdited(m.into()),
+            P::PollVote(u) => wit::EventPayload::PollVote(u.into()),
             P::Call(c) => wit::EventPayload::Call(c.into()),
+            P::CallEnded(c) => wit::EventPayload::CallEnded(wit::CallEnd {
+                id: c.id,
+                from: c.from,
+                reason: match c.reason {
+                    crate::whatsapp::CallEndReason::Missed => wit::CallEndReason::Missed,
+                    crate::whatsapp::CallEndReason::AcceptedElsewhere => {
+                        wit::CallEndReason::AcceptedElsewhere
+                    }
+                    crate::whatsapp::CallEndReason::RejectedElsewhere => {
+                        wit::CallEndReason::RejectedElsewhere
+                    }
+                },
+                timestamp: c.timestamp,
+            }),
             P::PresenceUpdate(u) => wit::EventPayload::PresenceUpdate(u.into()),
+            P::HistoryChats(cs) => {
+                wit::EventPayload::HistoryChats(cs.into_iter().map(Into::into).collect())
+            }
             P::HistorySync(ms) => {
                 wit::EventPayload::HistorySync(ms.into_iter().map(Into::into).collect())
             }

@@ -10,6 +10,7 @@
 //! | POST | /admin/instances/{i}/connect[?org=] | start pairing `{phone?}` -> `{state, qr, pair_code}` (`wagate instance connect`) |
 //! | POST | /admin/sim/{i}/inbound | sim only (202 `{ignored: true}` when the instance's settings drop it): inject `{from, fromAlt?, text, fromMe?, pushName?, media?: {data, kind?, mimetype?, ext?, fileName?, durationSecs?}, content?: {type: location\|contacts\|poll\|unsupported, ...}, timestamp?}` -> `{id, message, mediaPath}` |
 //! | POST | /admin/sim/{i}/link | sim only: `{up: bool}` takes the link down or up |
+//! | POST | /admin/sim/{i}/poll-vote | sim only: a contact's vote on a stored poll `{pollId, options: [names], from?, garbled?}` (no options takes the vote back; `from` defaults to the poll's chat; `garbled` encrypts it with another secret, a vote the gateway cannot read), encrypted as WhatsApp does with the poll's secret -> `{message, vote}` |
 //! | POST | /admin/sim/{i}/reaction | sim only: a contact's reaction `{messageId, emoji, from?}` (`""` takes it off; `from` defaults to the message's chat) -> `{message, reaction}` |
 //! | GET | /admin/sim/{i}/actions | sim only: what the session last put on the wire besides messages (`read <chat> <ids>`, `unread <chat>`, `composing <chat>`, `paused <chat>`, `available`, `reject-call <id> <from>`, `pair history=full`, ...), oldest first |
 //! | POST | /admin/sim/{i}/history | sim only: a history-sync chunk `{messages: [inbound bodies without media]}` -> `{stored}` (how many were new) |
@@ -17,6 +18,7 @@
 //! | POST | /admin/sim/{i}/presence | sim only: a contact's presence `{from, presence: available\|unavailable\|composing\|recording\|paused, chat?, lastSeen?}` -> the update as reported |
 //! | POST | /admin/sim/{i}/group | sim only: a member's change on their phone `{group, author, action: add\|remove\|promote\|demote\|subject\|description\|announcement\|locked\|ephemeral\|approval, participants?, value?}`, ruled as WhatsApp would (the author must be an admin for participants and settings) and announced to the members' sessions -> `{group, participants: [{jid, status, error}]}` |
 //! | POST | /admin/sim/{i}/call | sim only: a contact calls `{from, video?}` -> `{id, from, video, ..., rejected}` (the instance's settings decide the rest) |
+//! | POST | /admin/sim/{i}/call-end | sim only: how a call ended `{id, from, reason: missed\|accepted_elsewhere\|rejected_elsewhere}` -> the end as reported (a `call_ended` event) |
 //! | POST | /admin/sim/{i}/edit | sim only: the author's edit of a stored message `{messageId, text}` -> the message as edited |
 //! | POST | /admin/sim/{i}/receipt | sim only: the contact's receipt `{messageIds: [...], status: sent\|delivered\|read\|played}` -> `{changed}` (ids not stored are skipped, as the link does) |
 //!
@@ -53,9 +55,11 @@ pub async fn handle(app: &super::App, req: &Req) -> (&'static str, ApiResult) {
         ["sim", _, "link"] => "admin:sim_link",
         ["sim", _, "receipt"] => "admin:sim_receipt",
         ["sim", _, "reaction"] => "admin:sim_reaction",
+        ["sim", _, "poll-vote"] => "admin:sim_poll_vote",
         ["sim", _, "actions"] => "admin:sim_actions",
         ["sim", _, "edit"] => "admin:sim_edit",
         ["sim", _, "call"] => "admin:sim_call",
+        ["sim", _, "call-end"] => "admin:sim_call_end",
         ["sim", _, "group"] => "admin:sim_group",
         ["sim", _, "presence"] => "admin:sim_presence",
         ["sim", _, "contact"] => "admin:sim_contact",
@@ -544,6 +548,30 @@ async fn dispatch(
             let report = core.ingest_call(&record.instance.id, call).await?;
             Ok(json(StatusCode::CREATED, &report))
         }
+        ["sim", i, "call-end"] if m == Method::POST => {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct CallEndBody {
+                id: String,
+                from: String,
+                reason: crate::whatsapp::CallEndReason,
+            }
+            let body: CallEndBody = req.json()?;
+            let record = find(core, req, i)?;
+            let from = crate::core::jid::normalize(&body.from)?;
+            let sim = sim(sim_link)?;
+            sim.require_open(&record.instance.id)
+                .map_err(crate::core::model::CoreError::from)?;
+            let ended = crate::whatsapp::CallEnded {
+                id: body.id,
+                from,
+                reason: body.reason,
+                timestamp: crate::util::now_ms(),
+            };
+            core.ingest_call_end(&record.instance.id, ended.clone())
+                .await?;
+            Ok(json(StatusCode::CREATED, &ended))
+        }
         ["sim", i, "actions"] if m == Method::GET => {
             let record = find(core, req, i)?;
             ok(&sim(sim_link)?.actions(&record.instance.id))
@@ -575,6 +603,44 @@ async fn dispatch(
                 .ingest_reaction(&record.instance.id, inbound)
                 .await?
                 .ok_or_else(crate::core::messages::message_not_found)?;
+            Ok(json(StatusCode::CREATED, &update))
+        }
+        ["sim", i, "poll-vote"] if m == Method::POST => {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields, rename_all = "camelCase")]
+            struct PollVoteBody {
+                poll_id: String,
+                options: Vec<String>,
+                from: Option<String>,
+                #[serde(default)]
+                garbled: bool,
+            }
+            let body: PollVoteBody = req.json()?;
+            let record = find(core, req, i)?;
+            let poll = core
+                .find_message(&record.instance.id, &body.poll_id)?
+                .ok_or_else(crate::core::messages::message_not_found)?;
+            if !matches!(poll.content, Some(crate::core::model::Content::Poll(_))) {
+                return Err(bad("the message is not a poll"));
+            }
+            let from = match &body.from {
+                Some(f) => crate::core::jid::normalize(f)?,
+                None => poll.chat_jid.clone(),
+            };
+            let vote = sim(sim_link)?
+                .inject_poll_vote(
+                    &record.instance.id,
+                    &poll.chat_jid,
+                    &poll.id,
+                    &from,
+                    &body.options,
+                    body.garbled,
+                )
+                .map_err(crate::core::model::CoreError::from)?;
+            let update = core
+                .ingest_poll_vote(&record.instance.id, vote)
+                .await?
+                .ok_or_else(|| bad("the message is not a poll"))?;
             Ok(json(StatusCode::CREATED, &update))
         }
         ["sim", i, "receipt"] if m == Method::POST => {

@@ -88,6 +88,10 @@ pub const CONTACTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("contac
 /// directions. Removed with the instance.
 pub const JID_ALTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("jid_alts");
 
+/// message id key ([`message_id_key`]) -> a poll's 32-byte message secret, which the
+/// votes on it are encrypted with (`core::polls`). Kept apart from the message, so no
+/// dialect ever renders it; removed with the instance.
+pub const POLL_SECRETS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("poll_secrets");
 /// plugin storage key -> the value a plugin stored (`storage` grant). Never evicted;
 /// removed with the instance, or with the plugin's integration of it.
 pub const PLUGIN_STORAGE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("plugin_storage");

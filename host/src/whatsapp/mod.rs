@@ -30,6 +30,20 @@ pub struct Sent {
     pub id: String,
     /// Epoch ms WhatsApp gave the message.
     pub timestamp: u64,
+    /// A poll's message secret, which its votes are encrypted with (core keeps it,
+    /// see `core::polls`); `None` for anything else.
+    pub poll_secret: Option<Vec<u8>>,
+}
+
+impl Sent {
+    /// A message WhatsApp accepted with this id, now.
+    pub fn now(id: String) -> Self {
+        Sent {
+            id,
+            timestamp: crate::util::now_ms(),
+            poll_secret: None,
+        }
+    }
 }
 
 /// Why a link operation failed; core maps each to its own error kind.
@@ -80,6 +94,9 @@ pub struct Inbound {
     /// A location, contact cards or a poll; or the type name of a message the link
     /// does not understand.
     pub content: Option<Content>,
+    /// A poll's message secret (from its `messageContextInfo`), which its votes are
+    /// encrypted with; `None` for anything else.
+    pub poll_secret: Option<Vec<u8>>,
 }
 
 /// Media arriving with a message.
@@ -117,6 +134,22 @@ pub struct OutboundMedia {
     pub quoted: Option<String>,
     /// JIDs mentioned in the caption.
     pub mentions: Vec<String>,
+}
+
+/// A status update to post (see `core::status`), checked by core.
+#[derive(Clone, Debug)]
+pub enum OutboundStatus {
+    /// A text on a background.
+    Text {
+        /// The text.
+        text: String,
+        /// The background, `0xAARRGGBB`.
+        background_argb: u32,
+        /// One of WhatsApp's status fonts (0-2, 6-10).
+        font: u32,
+    },
+    /// An image, a video or audio.
+    Media(OutboundMedia),
 }
 
 /// A stored message as a reaction (or another add-on) names it on the wire.
@@ -205,6 +238,33 @@ pub struct InboundReaction {
     pub timestamp: u64,
 }
 
+/// A vote on a poll, as it arrives: still encrypted with the poll's message secret,
+/// which core keeps (see `core::polls`).
+#[derive(Clone, Debug)]
+pub struct InboundPollVote {
+    /// The vote message's own id.
+    pub id: String,
+    /// The chat the poll is in.
+    pub chat_jid: String,
+    /// The id of the poll voted on.
+    pub poll_id: String,
+    /// The poll's author as the vote names it (keys the decryption).
+    pub poll_creator: String,
+    /// Who voted (keys the decryption).
+    pub voter: String,
+    /// Voted from this account (on the phone or another device).
+    pub from_me: bool,
+    /// The encrypted selection (AES-GCM, tag included).
+    pub enc_payload: Vec<u8>,
+    /// Its IV.
+    pub enc_iv: Vec<u8>,
+    /// The same two JIDs in the other namespace (LID <-> phone), when the link knows
+    /// both: a vote authored across WhatsApp's LID migration opens only under them.
+    pub alternate: Option<(String, String)>,
+    /// Epoch ms.
+    pub timestamp: u64,
+}
+
 /// A call offered to the account (WhatsApp Web cannot take it: the gateway can only
 /// report it and, when the instance says so, reject it).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -226,6 +286,31 @@ pub struct IncomingCall {
     pub timestamp: u64,
     /// Delivered late, while the session was offline (the caller has hung up).
     pub offline: bool,
+}
+
+/// How a call the account was offered ended, as WhatsApp tells it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallEndReason {
+    /// Nobody answered (the caller hung up, or it timed out).
+    Missed,
+    /// Another of the account's devices (the phone) took it.
+    AcceptedElsewhere,
+    /// Another of the account's devices declined it.
+    RejectedElsewhere,
+}
+
+/// A call that ended (WhatsApp's `terminate`), after its offer was reported.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallEnded {
+    /// The call's id (the offer's).
+    pub id: String,
+    /// Who called, as the call is addressed.
+    pub from: String,
+    /// How it ended.
+    pub reason: CallEndReason,
+    /// Epoch ms of the end.
+    pub timestamp: u64,
 }
 
 /// What WhatsApp tells about an account's profile (this account's or a contact's).
@@ -363,6 +448,13 @@ pub enum LinkEvent {
         /// The reaction.
         reaction: InboundReaction,
     },
+    /// A vote on a poll (still encrypted).
+    PollVote {
+        /// The instance whose session reported it.
+        instance_id: String,
+        /// The vote.
+        vote: InboundPollVote,
+    },
     /// A contact's presence or chat state changed.
     Presence {
         /// The instance whose session reported it.
@@ -391,6 +483,13 @@ pub enum LinkEvent {
         lid: Option<String>,
         /// The entry's phone JID, when WhatsApp gave it.
         phone: Option<String>,
+    },
+    /// A call the account was offered ended.
+    CallEnded {
+        /// The instance whose session reported it.
+        instance_id: String,
+        /// How it ended.
+        call: CallEnded,
     },
     /// WhatsApp announced a change to a group the account is in (made by anyone,
     /// this account included).
@@ -577,6 +676,17 @@ pub trait Link: Send + Sync + 'static {
     /// Whether the instance asks WhatsApp for its full history (rather than the recent
     /// messages only) when it next pairs; WhatsApp reads the choice at pairing only.
     fn set_full_history(&self, _instance_id: &str, _full: bool) {}
+
+    /// Posts a status update for `recipients` (JIDs of contacts); returns once
+    /// WhatsApp accepted it.
+    async fn send_status(
+        &self,
+        _instance_id: &str,
+        _status: &OutboundStatus,
+        _recipients: &[String],
+    ) -> Result<Sent, LinkError> {
+        Err(unsupported(self.name()))
+    }
 
     /// Asks WhatsApp for `jid`'s presence updates (online, last seen, typing).
     async fn subscribe_presence(&self, _instance_id: &str, _jid: &str) -> Result<(), LinkError> {

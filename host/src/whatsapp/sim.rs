@@ -47,6 +47,15 @@ struct Session {
     /// The account's name and "about" text, once changed through the gateway.
     profile_name: Option<String>,
     profile_status: Option<String>,
+    /// The polls this session saw sent or arrive, by id: their message secret and
+    /// author, which a contact's vote is encrypted with (see [`SimLink::inject_poll_vote`]).
+    polls: HashMap<String, SimPoll>,
+}
+
+/// What the network's voters know of a poll: its secret and who wrote it.
+struct SimPoll {
+    secret: Vec<u8>,
+    creator: String,
 }
 
 /// The name a simulated account has until it is changed.
@@ -136,8 +145,12 @@ impl SimLink {
             }
             m
         });
+        let id = new_message_id();
+        // A poll carries its secret, as WhatsApp's `messageContextInfo` does.
+        let poll_secret = matches!(content, Some(Content::Poll(_)))
+            .then(|| self.remember_poll(instance_id, &id, &sender));
         let message = Inbound {
-            id: new_message_id(),
+            id,
             chat_jid: chat_jid.to_string(),
             sender,
             sender_alt: None,
@@ -148,6 +161,7 @@ impl SimLink {
             media,
             push_name: None,
             content,
+            poll_secret,
         };
         Ok(message)
     }
@@ -169,6 +183,71 @@ impl SimLink {
             sender: from.to_string(),
             from_me: false,
             emoji: emoji.to_string(),
+            timestamp: now_ms(),
+        })
+    }
+
+    /// Makes a poll's message secret and remembers it with the poll, as the poll's
+    /// voters would.
+    fn remember_poll(&self, instance_id: &str, poll_id: &str, creator: &str) -> Vec<u8> {
+        let mut secret = vec![0u8; 32];
+        rand::rng().fill(&mut secret[..]);
+        self.with_session(instance_id, |s| {
+            s.polls.insert(
+                poll_id.to_string(),
+                SimPoll {
+                    secret: secret.clone(),
+                    creator: creator.to_string(),
+                },
+            )
+        });
+        secret
+    }
+
+    /// `voter`'s vote for `options` (by name; none takes the vote back) on the poll
+    /// `poll_id` in `chat`, encrypted as a WhatsApp client encrypts it: with the poll's
+    /// secret, keyed by the poll's author and the voter. With `garbled`, encrypted
+    /// with another secret, as a vote core cannot read. `NotFound` for a poll the
+    /// session never saw.
+    pub fn inject_poll_vote(
+        &self,
+        instance_id: &str,
+        chat: &str,
+        poll_id: &str,
+        voter: &str,
+        options: &[String],
+        garbled: bool,
+    ) -> Result<super::InboundPollVote, LinkError> {
+        use whatsapp_rust::wacore::poll;
+        self.require_open(instance_id)?;
+        let (mut secret, creator) = self
+            .with_session(instance_id, |s| {
+                s.polls
+                    .get(poll_id)
+                    .map(|p| (p.secret.clone(), p.creator.clone()))
+            })
+            .ok_or_else(|| LinkError::NotFound("the network knows no such poll".into()))?;
+        if garbled {
+            secret.iter_mut().for_each(|b| *b ^= 0xff);
+        }
+        let hashes: Vec<Vec<u8>> = options
+            .iter()
+            .map(|o| poll::compute_option_hash(o).to_vec())
+            .collect();
+        let (enc_payload, iv) =
+            poll::encrypt_poll_vote_with_secret(&hashes, &secret, poll_id, &creator, voter)
+                .map_err(|e| LinkError::Failed(format!("encrypting the vote: {e}")))?;
+        let owner = self.with_session(instance_id, |s| s.owner_jid.clone());
+        Ok(super::InboundPollVote {
+            id: new_message_id(),
+            chat_jid: chat.to_string(),
+            poll_id: poll_id.to_string(),
+            poll_creator: creator,
+            voter: voter.to_string(),
+            from_me: owner.as_deref() == Some(voter),
+            enc_payload,
+            enc_iv: iv.to_vec(),
+            alternate: None,
             timestamp: now_ms(),
         })
     }
@@ -351,10 +430,7 @@ impl Link for SimLink {
         _text: &str,
     ) -> Result<Sent, LinkError> {
         self.require_open(instance_id)?;
-        Ok(Sent {
-            id: new_message_id(),
-            timestamp: now_ms(),
-        })
+        Ok(Sent::now(new_message_id()))
     }
 
     async fn send_media(
@@ -369,10 +445,7 @@ impl Link for SimLink {
         if media.bytes.is_empty() {
             return Err(LinkError::Rejected("media has no bytes".into()));
         }
-        Ok(Sent {
-            id: new_message_id(),
-            timestamp: now_ms(),
-        })
+        Ok(Sent::now(new_message_id()))
     }
 
     async fn edit_message(
@@ -403,10 +476,43 @@ impl Link for SimLink {
                 "cannot send an unsupported message".into(),
             ));
         }
-        Ok(Sent {
-            id: new_message_id(),
-            timestamp: now_ms(),
-        })
+        let sent = Sent::now(new_message_id());
+        if matches!(content, Content::Poll(_)) {
+            let me = self.me(instance_id)?;
+            let secret = self.remember_poll(instance_id, &sent.id, &me);
+            return Ok(Sent {
+                poll_secret: Some(secret),
+                ..sent
+            });
+        }
+        Ok(sent)
+    }
+
+    async fn send_status(
+        &self,
+        instance_id: &str,
+        status: &super::OutboundStatus,
+        recipients: &[String],
+    ) -> Result<Sent, LinkError> {
+        self.require_open(instance_id)?;
+        let what = match status {
+            super::OutboundStatus::Text {
+                background_argb,
+                font,
+                ..
+            } => format!("text #{background_argb:08x} font={font}"),
+            super::OutboundStatus::Media(m) => {
+                if m.bytes.is_empty() {
+                    return Err(LinkError::Rejected("media has no bytes".into()));
+                }
+                format!("media {}", m.mimetype)
+            }
+        };
+        self.record(
+            instance_id,
+            format!("status {what} to {}", recipients.join(",")),
+        );
+        Ok(Sent::now(new_message_id()))
     }
 
     async fn send_reaction(
@@ -422,10 +528,7 @@ impl Link for SimLink {
                 "a revoked message cannot be reacted to".into(),
             ));
         }
-        Ok(Sent {
-            id: new_message_id(),
-            timestamp: now_ms(),
-        })
+        Ok(Sent::now(new_message_id()))
     }
 
     async fn mark_read(

@@ -150,7 +150,13 @@ pub(crate) fn record(m: &Message, instance_id: &str) -> MessageBody {
     body.id = Some(m.id.clone());
     // Evolution's row keeps the last status `messages.update` wrote.
     body.status = m.status.map(crate::receipts::status_name);
-    body.message_update = Some(Vec::new());
+    // A poll's votes, as the update Evolution's row would have (see polls.rs).
+    body.message_update = Some(
+        crate::polls::update(m, instance_id)
+            .map(|u| serde_json::to_value(u).unwrap_or_default())
+            .into_iter()
+            .collect(),
+    );
     if m.revoked {
         body.key.deleted = Some(true);
         body.status = Some("DELETED");

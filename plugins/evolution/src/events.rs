@@ -12,8 +12,11 @@
 //! | connection-update | CONNECTION_UPDATE | `{instance, state, statusReason}` |
 //! | qr-updated | QRCODE_UPDATED | `{qrcode: {instance, pairingCode, code, base64}}` |
 //! | message-reaction | MESSAGES_UPSERT | the reaction as its own `reactionMessage` (see reactions.rs) |
+//! | poll-vote | MESSAGES_UPDATE | `{messageId, keyId, remoteJid, fromMe, participant, status, pollUpdates: [{name, voters}], instanceId}` (see polls.rs) |
+//! | history-sync / history-chats | MESSAGES_SET / CHATS_SET | the new messages as raw records / `[{remoteJid, instanceId, name}]` |
 //! | message-edited | MESSAGES_EDITED | the message as edited, `status: "EDITED"` |
 //! | message-status | MESSAGES_UPDATE | `{messageId, keyId, remoteJid, fromMe, participant, status, instanceId}` (status `SERVER_ACK`, `DELIVERY_ACK`, `READ`, `PLAYED`) |
+//! | call-ended | CALL | Baileys' `WACallEvent`, `status` `timeout` (missed) or `terminate` (taken or declined on the phone), with `reason` |
 //! | message-deleted (for me) | none: Evolution has no such event | |
 //! | group-upsert, group-update, group-participants, contact-upsert, contact-update | GROUPS_UPSERT, GROUP_UPDATE, GROUP_PARTICIPANTS_UPDATE, CONTACTS_UPSERT, CONTACTS_UPDATE | see group_events.rs |
 //!
@@ -215,14 +218,38 @@ fn translate(ev: &Event) -> Option<(&'static str, Box<RawValue>, Option<String>)
             )),
             u.reaction.from_me.then(|| u.reaction.sender.clone()),
         ),
+        // As Evolution's `messages.update` with `pollUpdates` (see polls.rs).
+        EventPayload::PollVote(u) => (
+            "MESSAGES_UPDATE",
+            to_value(&crate::polls::update(&u.message, &ev.instance_id)?),
+            None,
+        ),
         EventPayload::MessageEdited(m) => (
             "MESSAGES_EDITED",
             to_value(&crate::edits::edited(m, &ev.instance_id)),
             m.from_me.then(|| m.sender.clone()),
         ),
         EventPayload::Call(c) => ("CALL", to_value(&call(c)), None),
+        EventPayload::CallEnded(c) => ("CALL", to_value(&call_end(c)), None),
         EventPayload::PresenceUpdate(u) => ("PRESENCE_UPDATE", to_value(&presence(u)), None),
-        // Evolution's `messaging-history.set`: the chunk's new messages as raw records.
+        // Evolution's `messaging-history.set`: first the chats it did not have, as
+        // `chatsRaw` (`{remoteJid, instanceId, name}`)...
+        EventPayload::HistoryChats(cs) => (
+            "CHATS_SET",
+            to_value(
+                &cs.iter()
+                    .map(|c| {
+                        serde_json::json!({
+                            "remoteJid": c.jid,
+                            "instanceId": ev.instance_id,
+                            "name": c.name,
+                        })
+                    })
+                    .collect::<Vec<_>>(),
+            ),
+            None,
+        ),
+        // ... then the chunk's new messages as raw records.
         EventPayload::HistorySync(ms) => (
             "MESSAGES_SET",
             to_value(
@@ -308,6 +335,22 @@ fn call(c: &wagate_plugin_sdk::types::CallReport) -> Value {
         v["groupJid"] = group.as_str().into();
     }
     v
+}
+
+/// Baileys' `WACallEvent` for a call's end: `status` `timeout` for a missed call,
+/// `terminate` for one the phone took or declined (Baileys' statuses; wagate's reason
+/// rides along as `reason`).
+fn call_end(c: &wagate_plugin_sdk::types::CallEnd) -> Value {
+    use wagate_plugin_sdk::types::CallEndReason;
+    serde_json::json!({
+        "chatId": c.from,
+        "from": c.from,
+        "id": c.id,
+        "date": iso(c.timestamp),
+        "status": if c.reason == CallEndReason::Missed { "timeout" } else { "terminate" },
+        "reason": wagate_plugin_sdk::call_end_reason(c.reason),
+        "offline": false,
+    })
 }
 
 /// `INSTANCE_DELETE` -> `instance.delete` (Evolution's `Events` enum values; the two

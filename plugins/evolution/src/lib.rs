@@ -13,6 +13,7 @@
 //! | POST | /message/sendText/{instanceName} | `{number, text}` |
 //! | POST | /chat/updateMessage/{instanceName} | `{number, key, text}`: edit an own text message (see edits.rs) |
 //! | POST | /message/sendLocation, sendContact, sendPoll /{instanceName} | Evolution's DTOs (see content.rs) |
+//! | POST | /message/sendStatus/{instanceName} | a status update to `SendStatusDto` (see status.rs) |
 //! | POST | /message/sendReaction/{instanceName} | `{key:{remoteJid, fromMe, id}, reaction}` (`""` removes; see reactions.rs) |
 //! | GET/POST | /chat/findChatByRemoteJid, /chat/findStatusMessage /{instanceName} | a chat by JID, messages' statuses (see lookup.rs) |
 //! | POST | /chat/fetchProfile, /chat/updateProfileName, /chat/updateProfileStatus /{instanceName} | the account's profile (see profile.rs) |
@@ -97,6 +98,7 @@ mod instance;
 mod lookup;
 mod media;
 mod openapi;
+mod polls;
 mod presence;
 mod profile;
 mod qr;
@@ -105,6 +107,7 @@ mod receipts;
 mod s3;
 mod settings;
 pub mod shape;
+mod status;
 mod surface;
 mod util;
 mod webhook;
@@ -172,6 +175,9 @@ fn router() -> Router {
         })
         .post("/message/sendPoll/{instanceName}", |r, p| {
             run(r, p, content::send_poll)
+        })
+        .post("/message/sendStatus/{instanceName}", |r, p| {
+            run(r, p, status::send_status)
         })
         .post("/chat/markMessageAsRead/{instanceName}", |r, p| {
             run(r, p, presence::mark_read)

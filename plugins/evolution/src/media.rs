@@ -39,18 +39,18 @@ pub(crate) fn routes(r: Router) -> Router {
 }
 
 /// A send's body: the JSON object, or a multipart form's text fields with its `file`.
-struct Form {
-    fields: Value,
-    file: Option<Upload>,
+pub(crate) struct Form {
+    pub(crate) fields: Value,
+    pub(crate) file: Option<Upload>,
 }
 
-struct Upload {
+pub(crate) struct Upload {
     bytes: Vec<u8>,
     file_name: Option<String>,
     content_type: Option<String>,
 }
 
-fn form(req: &Request) -> Result<Form, HttpResponse> {
+pub(crate) fn form(req: &Request) -> Result<Form, HttpResponse> {
     let Some(boundary) = req.header("content-type").and_then(multipart::boundary) else {
         return Ok(Form {
             fields: crate::input::body(req)?,
@@ -85,7 +85,7 @@ fn form(req: &Request) -> Result<Form, HttpResponse> {
 }
 
 /// Where the bytes come from: the upload, else the field as a URL or base64.
-fn source(form: &mut Form, field: &str) -> Result<(MediaSource, bool), HttpResponse> {
+pub(crate) fn source(form: &mut Form, field: &str) -> Result<(MediaSource, bool), HttpResponse> {
     if let Some(up) = form.file.as_mut() {
         return Ok((MediaSource::Bytes(std::mem::take(&mut up.bytes)), false));
     }

@@ -540,7 +540,7 @@ fn reaction_paths() -> [(&'static str, Value); 1] {
     )]
 }
 
-/// `sendLocation`, `sendContact`, `sendPoll` (see content.rs).
+/// `sendLocation`, `sendContact`, `sendPoll` (see content.rs), `sendStatus` (status.rs).
 fn content_paths() -> Vec<(&'static str, Value)> {
     let send = |id: &str, summary: &str, schema: Value| {
         let mut o = op(
@@ -611,6 +611,26 @@ fn content_paths() -> Vec<(&'static str, Value)> {
                         "selectableCount": { "type": "integer", "minimum": 0, "maximum": 10 },
                         "values": { "type": "array", "minItems": 2, "maxItems": 10, "uniqueItems": true,
                                     "items": { "type": "string", "minLength": 1, "maxLength": 1024 } }
+                    }
+                }),
+            ),
+        ),
+        (
+            "/message/sendStatus/{instanceName}",
+            send(
+                "sendStatus",
+                "Post a status update (story) for the contacts named, or for every contact with a push name (allContacts); stored in the status@broadcast chat",
+                json!({
+                    "type": "object", "required": ["type", "content"],
+                    "properties": {
+                        "type": { "type": "string", "enum": ["text", "image", "video", "audio"] },
+                        "content": { "type": "string", "minLength": 1, "maxLength": 4096, "description": "The text, or the media as a URL or base64" },
+                        "caption": { "type": "string", "maxLength": 1024 },
+                        "backgroundColor": { "type": "string", "pattern": "^#?([0-9A-Fa-f]{6}|[0-9A-Fa-f]{8})$", "description": "Required for a text: #RRGGBB or #AARRGGBB" },
+                        "font": { "type": "integer", "minimum": 0, "maximum": 5, "description": "Required (non-zero) for a text; 3-5 show in WhatsApp's default font" },
+                        "statusJidList": { "type": "array", "minItems": 1, "maxItems": 5000, "uniqueItems": true,
+                                           "items": { "type": "string", "pattern": "^[0-9]{8,15}(@s\\.whatsapp\\.net)?$" } },
+                        "allContacts": { "type": "boolean" }
                     }
                 }),
             ),
@@ -1050,6 +1070,15 @@ fn surface_paths(doc: &mut Value) {
                 "Cloud API templates: not available on WhatsApp Web",
                 "Template",
                 "findTemplate",
+            ),
+        ),
+        (
+            "/call/offer/{instanceName}".into(),
+            "post",
+            not_available(
+                "Place a call: not available (WhatsApp Web carries no voice here)",
+                "Call",
+                "offerCall",
             ),
         ),
         (

@@ -5,7 +5,7 @@
 //! | route | answer |
 //! |---|---|
 //! | POST /verify-creds | 200 `{"status":200,"message":"Credentials are valid"}` for an org-wide key; 401 otherwise |
-//! | POST /message/sendTemplate/{i}, /message/sendList/{i}, /message/sendButtons/{i}, POST /template/create/{i}, GET /template/find/{i}, POST /business/getCatalog/{i}, /business/getCollections/{i}, POST /baileys/*/{i} | 400 `{"status":400,"error":"Bad Request","response":{"message":["Method not available in the Baileys service"]}}` |
+//! | POST /message/sendTemplate/{i}, /message/sendList/{i}, /message/sendButtons/{i}, POST /call/offer/{i}, POST /template/create/{i}, GET /template/find/{i}, POST /business/getCatalog/{i}, /business/getCollections/{i}, POST /baileys/*/{i} | 400 `{"status":400,"error":"Bad Request","response":{"message":["Method not available in the Baileys service"]}}` |
 //! | GET/POST /webhook/meta, POST /webhook/evolution | the same 400: the inbound webhooks of Evolution's Cloud API and Evolution channels, which a Baileys gateway has not |
 //!
 //! The text is Evolution's Baileys service's own (`templateMessage` throws it); the
@@ -20,7 +20,9 @@
 //!
 //! Why these cannot be served: WhatsApp Web clients cannot send Cloud API templates;
 //! list and button messages are refused or not shown by WhatsApp for non-Cloud-API
-//! senders (and no core operation carries them); whatsapp-rust 0.7 has no catalog or
+//! senders (and no core operation carries them); a call needs a voice engine the
+//! gateway does not have (Evolution's own `offerCall` only pretends, answering a
+//! made-up call id); whatsapp-rust 0.7 has no catalog or
 //! collection query; `/baileys/*` exposes Baileys' own internals (its auth state, raw
 //! nodes) that a gateway must not hand out.
 
@@ -63,6 +65,11 @@ pub(crate) fn routes(r: Router) -> Router {
             not_on_channel(req, p, Cap::Send)
         })
         .post("/message/sendButtons/{instanceName}", |req, p| {
+            not_on_channel(req, p, Cap::Send)
+        })
+        // whatsapp-rust places calls only with its `voip` engine (audio codecs,
+        // relays), which the gateway does not build: it has no voice to carry.
+        .post("/call/offer/{instanceName}", |req, p| {
             not_on_channel(req, p, Cap::Send)
         })
         .post("/business/getCatalog/{instanceName}", |req, p| {

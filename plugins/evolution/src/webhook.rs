@@ -9,16 +9,17 @@
 //! | QRCODE_UPDATED | qr_updated |
 //! | MESSAGES_UPSERT | message_upsert, message_reaction |
 //! | MESSAGES_DELETE | message_revoked |
-//! | MESSAGES_UPDATE | message_status |
+//! | MESSAGES_UPDATE | message_status, poll_vote |
 //! | MESSAGES_EDITED | message_edited |
 //! | CHATS_UPDATE | chat_updated |
 //! | CHATS_DELETE | chat_deleted |
 //! | CONNECTION_UPDATE | connection_update |
 //! | INSTANCE_CREATE | instance_created |
 //! | INSTANCE_DELETE | instance_deleted |
-//! | CALL | call |
+//! | CALL | call, call_ended |
 //! | PRESENCE_UPDATE | presence_update |
 //! | MESSAGES_SET | history_sync |
+//! | CHATS_SET | history_chats |
 //! | GROUPS_UPSERT | group_upsert |
 //! | GROUP_UPDATE | group_update |
 //! | GROUP_PARTICIPANTS_UPDATE | group_participants |
@@ -81,13 +82,15 @@ pub(crate) const EVOLUTION_EVENTS: [&str; 31] = [
 ];
 
 /// (Evolution name, core kind).
-const KINDS: [(&str, &str); 19] = [
+const KINDS: [(&str, &str); 22] = [
     ("QRCODE_UPDATED", "qr_updated"),
     ("MESSAGES_UPSERT", "message_upsert"),
     // Evolution stores a reaction as a message of its own (`reactionMessage`).
     ("MESSAGES_UPSERT", "message_reaction"),
     ("MESSAGES_DELETE", "message_revoked"),
     ("MESSAGES_UPDATE", "message_status"),
+    // Evolution's `messages.update` carries poll votes too (`pollUpdates`).
+    ("MESSAGES_UPDATE", "poll_vote"),
     ("MESSAGES_EDITED", "message_edited"),
     ("CHATS_UPDATE", "chat_updated"),
     ("CHATS_DELETE", "chat_deleted"),
@@ -95,8 +98,10 @@ const KINDS: [(&str, &str); 19] = [
     ("INSTANCE_CREATE", "instance_created"),
     ("INSTANCE_DELETE", "instance_deleted"),
     ("CALL", "call"),
+    ("CALL", "call_ended"),
     ("PRESENCE_UPDATE", "presence_update"),
     ("MESSAGES_SET", "history_sync"),
+    ("CHATS_SET", "history_chats"),
     ("GROUPS_UPSERT", "group_upsert"),
     ("GROUP_UPDATE", "group_update"),
     ("GROUP_PARTICIPANTS_UPDATE", "group_participants"),

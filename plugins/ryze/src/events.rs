@@ -8,14 +8,17 @@
 //! - `message.exchange`: a message received or sent (`data.type` `"message"`),
 //!   revoked for everyone (`data.type` `"message_revoke"`), or a reaction put on or
 //!   taken off one (`data.type` `"reaction"`, see `reactions.rs`), or edited
-//!   (`data.type` `"message_edit"`, the message with its new text); `data.message` follows
+//!   (`data.type` `"message_edit"`, the message with its new text), or a vote on a
+//!   poll (`data.type` `"poll_vote"`: `data.message.content.pollVote` is `{targetId,
+//!   options, error}`, `data.poll` the poll's tally `[{option, votes, voters}]`); `data.message` follows
 //!   RyzeAPI's catalog (`id`, `direction`, `timestamp`, `chat`, `sender`, `content`).
 //! - `instance.state`: connection changes (`connected`, `connecting`, `disconnected`,
 //!   `logged_out`), a new QR (`qr_ready` with `qrCode`), and `deleted` when the
 //!   instance goes.
 //! - `call.update`: someone called (`id`, `from`, `chat`, `video`, `group`, and
 //!   `rejected` when the instance's settings declined it; `missed` when it arrived
-//!   after the caller hung up).
+//!   after the caller hung up); and how it ended (`ended`: `missed`,
+//!   `accepted_elsewhere` or `rejected_elsewhere`, with `missed`).
 //! - `group.flow`: a group change WhatsApp announced (changes made through the API
 //!   included): `data.type` `joined` (the account created or joined the group; `info`
 //!   is the group as `/api/group/info` answers it), `info` (`change` names the field:
@@ -42,6 +45,18 @@ pub(crate) fn render(ev: &Event, base_url: &str) -> Option<Value> {
         EventPayload::MessageEdited(m) => ("message.exchange", exchange(m, "message_edit")),
         EventPayload::MessageStatus(m) => ("message.status", crate::receipts::status_event(m)),
         EventPayload::MessageReaction(u) => ("message.exchange", crate::reactions::exchange(u)),
+        EventPayload::PollVote(u) => ("message.exchange", poll_vote(u)),
+        EventPayload::CallEnded(c) => (
+            "call.update",
+            json!({
+                "id": c.id,
+                "from": display_jid(&c.from),
+                "chat": display_jid(&c.from),
+                "ended": wagate_plugin_sdk::call_end_reason(c.reason),
+                "missed": c.reason == wagate_plugin_sdk::types::CallEndReason::Missed,
+                "timestamp": iso8601(c.timestamp),
+            }),
+        ),
         EventPayload::Call(c) => (
             "call.update",
             json!({
@@ -125,6 +140,7 @@ pub(crate) fn render(ev: &Event, base_url: &str) -> Option<Value> {
         // RyzeAPI's catalog has no presence, history or contact event.
         | EventPayload::PresenceUpdate(_)
         | EventPayload::HistorySync(_)
+        | EventPayload::HistoryChats(_)
         | EventPayload::ContactUpsert(_)
         | EventPayload::ContactUpdate(_) => return None,
     };
@@ -206,6 +222,7 @@ mod tests {
             deleted_for_me: false,
             status: None,
             reactions: Vec::new(),
+            poll_votes: Vec::new(),
             content: None,
         }
     }
@@ -249,4 +266,25 @@ mod tests {
         assert_eq!(v["data"]["state"], "connected");
         assert!(render(&event(EventPayload::ChatDeleted("x".into())), "").is_none());
     }
+}
+
+/// `data` of the `message.exchange` event a poll vote raises.
+fn poll_vote(u: &wagate_plugin_sdk::types::PollVoteUpdate) -> Value {
+    let (v, m) = (&u.vote, &u.message);
+    let from_me = m.from_me && v.voter == m.sender;
+    json!({
+        "type": "poll_vote",
+        "id": v.id,
+        "message": {
+            "id": v.id,
+            "type": "poll_vote",
+            "direction": if from_me { "outgoing" } else { "incoming" },
+            "fromMe": from_me,
+            "timestamp": iso8601(v.timestamp),
+            "chat": { "jid": display_jid(&m.chat_jid), "type": chat_type(&m.chat_jid) },
+            "sender": { "jid": display_jid(&v.voter) },
+            "content": { "pollVote": { "targetId": m.id, "options": v.options, "error": v.error } },
+        },
+        "poll": wagate_plugin_sdk::poll_results_json(m),
+    })
 }

@@ -444,7 +444,7 @@ pub(crate) fn document() -> String {
                         "404": not_found() }),
             )},
             "/chat/history/{instance}": { "post": op(
-                "A chat's stored messages, newest first; from/to bound the window, nextCursor continues. A chat is named by its number or by its LID; each message also carries chatJidAlt and senderJidAlt, the other address (the phone JID behind a LID, or back) when the instance knows it, else null.",
+                "A chat's stored messages, newest first; from/to bound the window, nextCursor continues. A chat is named by its number or by its LID; each message also carries chatJidAlt and senderJidAlt, the other address (the phone JID behind a LID, or back) when the instance knows it, else null. A poll also lists pollResults: each option, in order, with its votes and voters (each vote arrives as message.exchange with data.type poll_vote).",
                 json!([instance_param()]),
                 Some(number_body(json!({ "count": { "type": "integer", "minimum": 1, "maximum": 1000, "default": 50 }, "from": { "type": "string", "format": "date-time" },
                                          "to": { "type": "string", "format": "date-time" }, "cursor": { "type": "string" } }),

@@ -177,7 +177,7 @@ pub(crate) fn message_json(m: &Message) -> Value {
     } else {
         "text"
     };
-    json!({
+    let mut out = json!({
         "id": m.id,
         "fromMe": m.from_me,
         "direction": if m.from_me { "outgoing" } else { "incoming" },
@@ -193,7 +193,12 @@ pub(crate) fn message_json(m: &Message) -> Value {
         "status": crate::receipts::status_json(m),
         "reactions": crate::reactions::reactions_json(m),
         "content": structured.map(|(_, v)| v),
-    })
+    });
+    // A poll shows its tally: `[{option, votes, voters}]`.
+    if let Some(results) = wagate_plugin_sdk::poll_results_json(m) {
+        out["pollResults"] = results;
+    }
+    out
 }
 
 // ---- instances ------------------------------------------------------------------------

@@ -17,10 +17,10 @@
 //!
 //! | RyzeAPI | core |
 //! |---|---|
-//! | message.exchange | message_upsert, message_revoked, message_reaction, message_edited |
+//! | message.exchange | message_upsert, message_revoked, message_reaction, message_edited, poll_vote |
 //! | message.status | message_status |
 //! | instance.state | connection_update, qr_updated, instance_deleted |
-//! | call.update | call |
+//! | call.update | call, call_ended |
 //! | group.flow | group_upsert, group_update, group_participants |
 //! | label.update | (accepted; wagate emits none) |
 //!
@@ -56,16 +56,18 @@ pub(crate) const RYZE_EVENTS: [&str; 6] = [
 ];
 
 /// (RyzeAPI name, core kind); names missing here are never emitted by wagate.
-const KINDS: [(&str, &str); 12] = [
+const KINDS: [(&str, &str); 14] = [
     ("message.exchange", "message_upsert"),
     ("message.exchange", "message_revoked"),
     ("message.exchange", "message_reaction"),
     ("message.exchange", "message_edited"),
+    ("message.exchange", "poll_vote"),
     ("message.status", "message_status"),
     ("instance.state", "connection_update"),
     ("instance.state", "qr_updated"),
     ("instance.state", "instance_deleted"),
     ("call.update", "call"),
+    ("call.update", "call_ended"),
     ("group.flow", "group_upsert"),
     ("group.flow", "group_update"),
     ("group.flow", "group_participants"),
@@ -439,7 +441,8 @@ mod tests {
                 "message_upsert",
                 "message_revoked",
                 "message_reaction",
-                "message_edited"
+                "message_edited",
+                "poll_vote"
             ]
         );
         assert_eq!(
@@ -451,7 +454,7 @@ mod tests {
                 "instance_deleted"
             ]
         );
-        assert_eq!(kinds_of(&["call.update".into()]), ["call"]);
+        assert_eq!(kinds_of(&["call.update".into()]), ["call", "call_ended"]);
         assert_eq!(kinds_of(&["label.update".into()]), [NOTHING]);
     }
 

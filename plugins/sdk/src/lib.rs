@@ -174,6 +174,8 @@ pub mod core {
     use crate::types::{BusinessProfile, MediaSource, PrivacySetting};
     // Message brokers (issue 21).
     use crate::types::{BrokerDestination, BrokerSpec};
+    // Status updates (issue 17).
+    use crate::types::StatusPost;
 
     core_ops! {
         /// Create an instance in the caller's organisation (`manage`).
@@ -290,6 +292,8 @@ pub mod core {
         fn set_presence(which: &InstanceRef, available: bool) -> Result<(), CoreError>;
         /// Send a location, contact cards or a poll (`send`).
         fn send_content(which: &InstanceRef, to: &str, content: &MessageContent) -> Result<Message, CoreError>;
+        /// Post a status update for the contacts named (`send`).
+        fn send_status(which: &InstanceRef, post: &StatusPost) -> Result<Message, CoreError>;
         /// Edit a text message this account sent, within 15 minutes (`send`).
         fn edit_message(which: &InstanceRef, message_id: &str, text: &str) -> Result<Message, CoreError>;
         /// The instance's behaviour switches (`read`).
@@ -552,6 +556,53 @@ pub fn content_json(content: &types::MessageContent) -> (&'static str, serde_jso
         ),
         C::Unsupported(type_name) => ("unsupported", json!({ "typeName": type_name })),
     }
+}
+
+/// How a call ended, by name: `missed`, `accepted_elsewhere`, `rejected_elsewhere`.
+pub fn call_end_reason(reason: types::CallEndReason) -> &'static str {
+    match reason {
+        types::CallEndReason::Missed => "missed",
+        types::CallEndReason::AcceptedElsewhere => "accepted_elsewhere",
+        types::CallEndReason::RejectedElsewhere => "rejected_elsewhere",
+    }
+}
+
+/// A poll's tally: each option in the poll's order with the voters (JIDs) whose latest
+/// vote selects it, from the message's `poll-votes` (votes that could not be read
+/// select nothing). Empty for a message that is not a poll.
+pub fn poll_tally(m: &types::Message) -> Vec<(String, Vec<String>)> {
+    let Some(types::MessageContent::Poll(p)) = &m.content else {
+        return Vec::new();
+    };
+    p.options
+        .iter()
+        .map(|option| {
+            let voters = m
+                .poll_votes
+                .iter()
+                .filter(|v| v.options.contains(option))
+                .map(|v| v.voter.clone())
+                .collect();
+            (option.clone(), voters)
+        })
+        .collect()
+}
+
+/// A poll's results as plain JSON, the shape the bundled dialects other than
+/// Evolution show: `[{option, votes, voters}]` in the poll's order; `None` for a
+/// message that is not a poll.
+pub fn poll_results_json(m: &types::Message) -> Option<serde_json::Value> {
+    if !matches!(m.content, Some(types::MessageContent::Poll(_))) {
+        return None;
+    }
+    Some(
+        poll_tally(m)
+            .into_iter()
+            .map(|(option, voters)| {
+                serde_json::json!({ "option": option, "votes": voters.len(), "voters": voters })
+            })
+            .collect(),
+    )
 }
 
 /// A group change's field name and new value as plain JSON (`subject`, `description`,

@@ -7,14 +7,17 @@
 //! | message-revoked | `message.revoked` | message fields + `targetId` |
 //! | message-deleted | `message.deleted` | `{chatJid, targetId}` |
 //! | message-reaction | `message.reaction` | `{waMessageId, chatJid, reactionId, senderJid, fromMe, emoji, timestamp}` |
+//! | poll-vote | `message.poll_vote` | `{waMessageId, chatJid, voteId, voterJid, options, error, timestamp, results: [{option, votes, voters}]}` |
 //! | message-edited | `message.edited` | message fields (the new text as `body`) |
 //! | message-status | `message.ack` | `{waMessageId, chatJid, fromMe, status, timestamp}` (`status`: `sent`, `delivered`, `read`, `played`) |
+//! | history-chats | `chat.history` | `{chats: [...]}` (each as `GET /chats` lists it): the chats a history sync brought |
 //! | chat-deleted | `chat.deleted` | `{chatJid}` |
 //! | chat-updated | `chat.update` | `{chatJid, change:"settings", archived, pinned, mutedUntil}` |
 //! | connection-update | `session.status` | `{status}` |
 //! | qr-updated | `auth.qr` | `{code}` |
 //! | instance-created | `session.created` | the session |
 //! | instance-deleted | `session.deleted` | the session |
+//! | call-ended | `call.ended` | `{id, from, reason, timestamp}` (`reason`: `missed`, `accepted_elsewhere`, `rejected_elsewhere`) |
 //! | group-upsert | `group.joined` | the group (as `GET /groups/{gid}` answers it) |
 //! | group-update | `group.update` | `{groupJid, author, change, value, timestamp, group}` (`change`: `subject`, `description`, `announcement`, `locked`, `ephemeralSeconds`, `approval`) |
 //! | group-participants | `group.participants` | `{groupJid, author, action, participants: [{id, phoneNumber}], timestamp, group}` |
@@ -83,6 +86,23 @@ fn name_and_payload(p: &EventPayload) -> (&'static str, Value) {
             }),
         ),
         EventPayload::MessageReaction(u) => ("message.reaction", crate::reactions::event(u)),
+        EventPayload::PollVote(u) => (
+            "message.poll_vote",
+            json!({
+                "waMessageId": u.message.id,
+                "chatJid": u.message.chat_jid,
+                "voteId": u.vote.id,
+                "voterJid": u.vote.voter,
+                "options": u.vote.options,
+                "error": u.vote.error,
+                "timestamp": u.vote.timestamp,
+                "results": wagate_plugin_sdk::poll_results_json(&u.message),
+            }),
+        ),
+        EventPayload::HistoryChats(cs) => (
+            "chat.history",
+            json!({ "chats": cs.iter().map(render::chat).collect::<Vec<_>>() }),
+        ),
         EventPayload::HistorySync(ms) => (
             "message.history",
             json!({ "messages": ms.iter().map(message_payload).collect::<Vec<_>>() }),
@@ -94,6 +114,15 @@ fn name_and_payload(p: &EventPayload) -> (&'static str, Value) {
                 "chatJid": u.chat,
                 "presence": crate::presence::state_name(u.presence),
                 "lastSeen": u.last_seen,
+            }),
+        ),
+        EventPayload::CallEnded(c) => (
+            "call.ended",
+            json!({
+                "id": c.id,
+                "from": c.from,
+                "reason": wagate_plugin_sdk::call_end_reason(c.reason),
+                "timestamp": c.timestamp,
             }),
         ),
         EventPayload::Call(c) => (

@@ -29,6 +29,8 @@
 //! | POST | /sessions/{sid}/groups/{gid}/participants, .../invite/revoke | send |
 //! | GET | /sessions/{sid}/groups/{gid}/invite | send |
 //! | GET, POST | /sessions/{sid}/group-invites/{code}[/join] | read, send |
+// The OpenAPI document is one large `json!` literal (openapi.rs).
+#![recursion_limit = "256"]
 
 mod account;
 mod api;

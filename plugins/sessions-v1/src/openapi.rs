@@ -467,7 +467,7 @@ pub(crate) fn document() -> Value {
                     "properties": {
                         "schema": { "const": "v1" },
                         "id": { "type": "string", "description": "evt_…; de-duplicate on it" },
-                        "event": { "type": "string", "enum": ["message", "message.from_me", "message.media", "message.revoked", "message.deleted", "message.ack", "message.reaction", "message.edited", "chat.deleted", "chat.update", "session.status", "auth.qr", "session.created", "session.deleted", "call.received", "presence.update", "message.history", "group.joined", "group.update", "group.participants", "contact.upsert", "contact.update"] },
+                        "event": { "type": "string", "enum": ["message", "message.from_me", "message.media", "message.revoked", "message.deleted", "message.ack", "message.reaction", "message.edited", "message.poll_vote", "chat.deleted", "chat.update", "session.status", "auth.qr", "session.created", "session.deleted", "call.received", "call.ended", "presence.update", "message.history", "chat.history", "group.joined", "group.update", "group.participants", "contact.upsert", "contact.update"] },
                         "session": { "type": "string" },
                         "organization": { "type": "string" },
                         "timestamp": { "type": "integer" },
@@ -476,6 +476,15 @@ pub(crate) fn document() -> Value {
                 }
             }
         }
+    });
+    // Polls show their tally (kept out of the literal above, at the macro's depth).
+    doc["components"]["schemas"]["Message"]["properties"]["pollResults"] = json!({
+        "type": "array",
+        "description": "Polls only: each option, in order, with the voters whose latest vote selects it (votes arrive as `message.poll_vote` events).",
+        "items": { "type": "object", "properties": {
+            "option": { "type": "string" }, "votes": { "type": "integer" },
+            "voters": { "type": "array", "items": { "type": "string" } }
+        } }
     });
     add_webhooks(&mut doc);
     add_chatwoot(&mut doc);

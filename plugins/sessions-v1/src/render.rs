@@ -104,7 +104,7 @@ pub(crate) fn message(m: &Message) -> Value {
     } else {
         "text"
     };
-    json!({
+    let mut out = json!({
         "id": m.id,
         "chatId": m.chat_jid,
         "chatIdAlt": m.chat_jid_alt,
@@ -127,7 +127,12 @@ pub(crate) fn message(m: &Message) -> Value {
         "status": delivery_status(m),
         "reactions": crate::reactions::reactions(m),
         "content": structured.map(|(_, v)| v),
-    })
+    });
+    // A poll shows its tally: `[{option, votes, voters}]`.
+    if let Some(results) = wagate_plugin_sdk::poll_results_json(m) {
+        out["pollResults"] = results;
+    }
+    out
 }
 
 /// How far a message got, by its receipts: `sent`, `delivered`, `read`, `played`, or

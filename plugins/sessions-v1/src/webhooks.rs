@@ -19,6 +19,9 @@
 //! | message.ack | message_status |
 //! | message.reaction | message_reaction |
 //! | message.edited | message_edited |
+//! | message.poll_vote | poll_vote |
+//! | chat.history | history_chats |
+//! | call.ended | call_ended |
 //! | chat.deleted | chat_deleted |
 //! | chat.update | chat_updated |
 //! | session.status | connection_update |
@@ -45,7 +48,7 @@ use crate::api::{Cap, Within, body_object, checked, core_failure, session_ref, s
 use crate::render::{self, validation};
 
 /// (v1 event name, core kind), in the order answers list them.
-pub(crate) const EVENTS: [(&str, &str); 21] = [
+pub(crate) const EVENTS: [(&str, &str); 24] = [
     ("message", "message_upsert"),
     ("message.from_me", "message_upsert"),
     ("message.revoked", "message_revoked"),
@@ -53,6 +56,7 @@ pub(crate) const EVENTS: [(&str, &str); 21] = [
     ("message.ack", "message_status"),
     ("message.reaction", "message_reaction"),
     ("message.edited", "message_edited"),
+    ("message.poll_vote", "poll_vote"),
     ("chat.deleted", "chat_deleted"),
     ("chat.update", "chat_updated"),
     ("session.status", "connection_update"),
@@ -60,8 +64,10 @@ pub(crate) const EVENTS: [(&str, &str); 21] = [
     ("session.created", "instance_created"),
     ("session.deleted", "instance_deleted"),
     ("call.received", "call"),
+    ("call.ended", "call_ended"),
     ("presence.update", "presence_update"),
     ("message.history", "history_sync"),
+    ("chat.history", "history_chats"),
     ("group.joined", "group_upsert"),
     ("group.update", "group_update"),
     ("group.participants", "group_participants"),

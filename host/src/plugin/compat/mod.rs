@@ -299,8 +299,11 @@ fn has_no_v0_1_type(payload: &wit::EventPayload) -> bool {
     matches!(
         payload,
         wit::EventPayload::Call(_)
+            | wit::EventPayload::CallEnded(_)
+            | wit::EventPayload::PollVote(_)
             | wit::EventPayload::PresenceUpdate(_)
             | wit::EventPayload::HistorySync(_)
+            | wit::EventPayload::HistoryChats(_)
             | wit::EventPayload::GroupUpsert(_)
             | wit::EventPayload::GroupUpdate(_)
             | wit::EventPayload::GroupParticipants(_)

@@ -248,6 +248,7 @@ impl Conv<new::Message> for old::Message {
             deleted_for_me: self.deleted_for_me,
             status: None,
             reactions: Vec::new(),
+            poll_votes: Vec::new(),
             content: None,
         }
     }
@@ -357,8 +358,11 @@ impl Conv<old::EventPayload> for new::EventPayload {
             N::MessageEdited(x) => O::MessageUpsert(x.conv()),
             // Filtered out before any 0.1 conversion (`compat::known_to_v0_1`).
             N::Call(_)
+            | N::CallEnded(_)
+            | N::PollVote(_)
             | N::PresenceUpdate(_)
             | N::HistorySync(_)
+            | N::HistoryChats(_)
             | N::GroupUpsert(_)
             | N::GroupUpdate(_)
             | N::GroupParticipants(_)

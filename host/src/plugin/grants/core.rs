@@ -881,6 +881,22 @@ impl wit_core::Host for CoreView<'_> {
             .send_content(&p, &which, &to, content, Some(&origin))
             .await)
     }
+
+    async fn send_status(
+        &mut self,
+        which: wit::InstanceRef,
+        post: wit::StatusPost,
+    ) -> wasmtime::Result<Result<wit::Message, wit::CoreError>> {
+        let which = which.into();
+        let origin = self.base.plugin.name.clone();
+        let post = post.into();
+        // A media status fetches its media as `send-media` does.
+        let timeout = self.media_timeout();
+        let res = core_op!(@run_within self, timeout, |core, p| core
+            .send_status(&p, &which, post, Some(&origin))
+            .await);
+        Ok(res.and_then(|r| r.map(Into::into).map_err(Into::into)))
+    }
 }
 
 #[cfg(test)]

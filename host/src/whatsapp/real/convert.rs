@@ -18,7 +18,8 @@ use super::media::{MediaRef, inbound_media};
 use crate::core::group_events::{GroupChange, GroupChangeKind, GroupInfoChange, GroupMember};
 use crate::core::model::{ContactCard, Content, DeliveryStatus, Location, Poll};
 use crate::whatsapp::{
-    Inbound, InboundMedia, InboundReaction, IncomingCall, PresenceState, PresenceUpdate,
+    CallEndReason, CallEnded, Inbound, InboundMedia, InboundPollVote, InboundReaction,
+    IncomingCall, PresenceState, PresenceUpdate,
 };
 
 /// What the gateway keeps of a message's text: its text, or a media caption.
@@ -45,13 +46,74 @@ pub fn text_of(message: &wa::Message) -> Option<String> {
 }
 
 /// Whether a message carries something a chat shows: text, or anything that is not a
-/// protocol message (revoke, edit), a bare sender-key distribution or a reaction.
+/// protocol message (revoke, edit), a bare sender-key distribution, a reaction or a
+/// poll vote (the last two land on the message they name).
 fn is_content(message: &wa::Message) -> bool {
     let base = message.get_base_message();
     text_of(message).is_some()
         || (base.protocol_message.as_option().is_none()
             && base.sender_key_distribution_message.as_option().is_none()
-            && base.reaction_message.as_option().is_none())
+            && base.reaction_message.as_option().is_none()
+            && base.poll_update_message.as_option().is_none())
+}
+
+/// A poll's message secret, which its votes are encrypted with: WhatsApp carries it
+/// in the poll creation's `messageContextInfo`. `None` for anything but a poll.
+pub fn poll_secret(message: &wa::Message) -> Option<Vec<u8>> {
+    let base = message.get_base_message();
+    let is_poll = base.poll_creation_message.as_option().is_some()
+        || base.poll_creation_message_v2.as_option().is_some()
+        || base.poll_creation_message_v3.as_option().is_some();
+    if !is_poll {
+        return None;
+    }
+    [message, base]
+        .iter()
+        .find_map(|m| m.message_context_info.as_option()?.message_secret.clone())
+        .filter(|s| !s.is_empty())
+}
+
+/// A live poll vote, still encrypted; `None` for anything else. The poll's author is
+/// read off the vote's key from the voter's side: the voter itself when `fromMe`,
+/// else the group member it names, else the voter's chat (this account).
+pub fn poll_vote(inbound: &InboundMessage) -> Option<InboundPollVote> {
+    let base = inbound.message.get_base_message();
+    let update = base.poll_update_message.as_option()?;
+    let key = update.poll_creation_message_key.as_option()?;
+    let vote = update.vote.as_option()?;
+    let info = &inbound.info;
+    let voter = info.source.sender.to_non_ad_string();
+    let creator = if key.from_me.unwrap_or(false) {
+        voter.clone()
+    } else {
+        key.participant
+            .clone()
+            .or_else(|| key.remote_jid.clone())
+            .unwrap_or_else(|| info.source.chat.to_non_ad_string())
+    };
+    Some(InboundPollVote {
+        id: info.id.to_string(),
+        chat_jid: info.source.chat.to_non_ad_string(),
+        poll_id: key.id.clone()?,
+        poll_creator: non_ad(&creator),
+        voter,
+        from_me: info.source.is_from_me,
+        enc_payload: vote.enc_payload.clone().unwrap_or_default(),
+        enc_iv: vote.enc_iv.clone().unwrap_or_default(),
+        alternate: None,
+        timestamp: update
+            .sender_timestamp_ms
+            .and_then(|t| u64::try_from(t).ok())
+            .unwrap_or_else(|| info.timestamp.timestamp_millis().max(0) as u64),
+    })
+}
+
+/// A JID without its device part (`123:4@s.whatsapp.net` -> `123@s.whatsapp.net`), as
+/// the vote's key derivation names accounts.
+fn non_ad(jid: &str) -> String {
+    jid.parse::<whatsapp_rust::Jid>()
+        .map(|j| j.to_non_ad_string())
+        .unwrap_or_else(|_| jid.to_string())
 }
 
 /// A location, contact cards or a poll the message carries; for a message with no
@@ -177,6 +239,7 @@ pub fn live(inbound: &InboundMessage) -> Option<(Inbound, Option<MediaRef>)> {
             media,
             push_name: (!info.push_name.is_empty()).then(|| info.push_name.clone()),
             content: content_of(&inbound.message),
+            poll_secret: poll_secret(&inbound.message),
         },
         reference,
     ))
@@ -301,6 +364,7 @@ pub fn history(sync: &wa::HistorySync, own: &str) -> Vec<Inbound> {
                 media: media_of(message).0,
                 push_name: info.push_name.clone().filter(|n| !n.is_empty()),
                 content: content_of(message),
+                poll_secret: poll_secret(message),
             });
         }
     }
@@ -376,6 +440,29 @@ pub fn incoming_call(call: &whatsapp_rust::types::call::IncomingCall) -> Option<
         group_jid: group_jid.as_ref().map(|j| j.to_non_ad_string()),
         timestamp: call.timestamp.timestamp_millis().max(0) as u64,
         offline: call.offline,
+    })
+}
+
+/// A call's end (`terminate`) as core reports it; `None` for the call's other
+/// signalling. WhatsApp's reasons `accepted_elsewhere`/`rejected_elsewhere` mean the
+/// phone took or declined it; any other (timeout, none) is a missed call.
+pub fn call_ended(call: &whatsapp_rust::types::call::IncomingCall) -> Option<CallEnded> {
+    use whatsapp_rust::types::call::CallAction;
+    let CallAction::Terminate {
+        call_id, reason, ..
+    } = &call.action
+    else {
+        return None;
+    };
+    Some(CallEnded {
+        id: call_id.clone(),
+        from: call.from.to_non_ad_string(),
+        reason: match reason.as_deref() {
+            Some("accepted_elsewhere") => CallEndReason::AcceptedElsewhere,
+            Some("rejected_elsewhere") => CallEndReason::RejectedElsewhere,
+            _ => CallEndReason::Missed,
+        },
+        timestamp: call.timestamp.timestamp_millis().max(0) as u64,
     })
 }
 

@@ -52,7 +52,6 @@ use super::{ChatPresence, Link, LinkError, LinkEvent, MessageRef, OutboundMedia,
 use crate::core::groups::{Group, GroupSetting, ParticipantAction, ParticipantResult};
 use crate::core::model::{ChatPatch, ConnectionState, ContactCard, Content};
 use crate::store::Store;
-use crate::util::now_ms;
 
 /// How long `connect` waits for WhatsApp's first QR or pair code (the library's own
 /// transport connect timeout is 20 s).
@@ -315,10 +314,7 @@ impl Link for WhatsAppLink {
             .send_message(jid(to)?, message)
             .await
             .map_err(|e| failed("sending the message")(e.to_string()))?;
-        Ok(Sent {
-            id: result.message_id,
-            timestamp: now_ms(),
-        })
+        Ok(Sent::now(result.message_id))
     }
 
     async fn send_media(
@@ -345,10 +341,7 @@ impl Link for WhatsAppLink {
             .send_message(to, media::message(upload, media))
             .await
             .map_err(|e| failed("sending the media message")(e.to_string()))?;
-        Ok(Sent {
-            id: result.message_id,
-            timestamp: now_ms(),
-        })
+        Ok(Sent::now(result.message_id))
     }
 
     async fn edit_message(
@@ -387,17 +380,17 @@ impl Link for WhatsAppLink {
         };
         let message = match content {
             Content::Poll(p) => {
-                // The library keeps the poll's secret in the message; votes are not
-                // decrypted by the gateway yet.
-                let (result, _secret) = session
+                // The poll's secret goes back to core, which keeps it to decrypt
+                // the votes (see `core::polls`).
+                let (result, secret) = session
                     .client
                     .polls()
                     .create(to, &p.question, &p.options, p.selectable)
                     .await
                     .map_err(|e| failed("sending the poll")(e.to_string()))?;
                 return Ok(Sent {
-                    id: result.message_id,
-                    timestamp: now_ms(),
+                    poll_secret: Some(secret),
+                    ..Sent::now(result.message_id)
                 });
             }
             Content::Location(l) => wa::Message {
@@ -439,10 +432,65 @@ impl Link for WhatsAppLink {
             .send_message(to, message)
             .await
             .map_err(|e| failed("sending the message")(e.to_string()))?;
-        Ok(Sent {
-            id: result.message_id,
-            timestamp: now_ms(),
-        })
+        Ok(Sent::now(result.message_id))
+    }
+
+    async fn send_status(
+        &self,
+        instance_id: &str,
+        status: &crate::whatsapp::OutboundStatus,
+        recipients: &[String],
+    ) -> Result<Sent, LinkError> {
+        use crate::whatsapp::OutboundStatus;
+        use whatsapp_rust::waproto::whatsapp::message::extended_text_message::FontType;
+        let session = self.open(instance_id)?;
+        let recipients = recipients
+            .iter()
+            .map(|r| jid(r))
+            .collect::<Result<Vec<_>, _>>()?;
+        let options = whatsapp_rust::StatusSendOptions::default();
+        let result = match status {
+            OutboundStatus::Text {
+                text,
+                background_argb,
+                font,
+            } => {
+                let font = match font {
+                    1 => FontType::SYSTEM_TEXT,
+                    2 => FontType::FB_SCRIPT,
+                    6 => FontType::SYSTEM_BOLD,
+                    7 => FontType::MORNINGBREEZE_REGULAR,
+                    8 => FontType::CALISTOGA_REGULAR,
+                    9 => FontType::EXO2_EXTRABOLD,
+                    10 => FontType::COURIERPRIME_BOLD,
+                    _ => FontType::SYSTEM,
+                };
+                session
+                    .client
+                    .status()
+                    .send_text(text, *background_argb, font, &recipients, options)
+                    .await
+            }
+            OutboundStatus::Media(media) => {
+                // Uploaded as any media message, then sent to the status broadcast.
+                let upload = session
+                    .client
+                    .upload(
+                        media.bytes.to_vec(),
+                        media::media_type(media.kind),
+                        whatsapp_rust::upload::UploadOptions::default(),
+                    )
+                    .await
+                    .map_err(|e| failed("uploading the status media")(format!("{e:#}")))?;
+                session
+                    .client
+                    .status()
+                    .send_raw(media::message(upload, media), &recipients, options)
+                    .await
+            }
+        }
+        .map_err(|e| failed("posting the status")(e.to_string()))?;
+        Ok(Sent::now(result.message_id))
     }
 
     async fn send_reaction(
@@ -467,10 +515,7 @@ impl Link for WhatsAppLink {
             .send_reaction(chat, key, emoji)
             .await
             .map_err(|e| failed("sending the reaction")(e.to_string()))?;
-        Ok(Sent {
-            id: result.message_id,
-            timestamp: now_ms(),
-        })
+        Ok(Sent::now(result.message_id))
     }
 
     async fn mark_read(

@@ -569,6 +569,14 @@ impl EventHandler for Bridge {
                         reaction,
                     });
                 }
+                // And poll votes: core decrypts each with the poll's secret it keeps
+                // and puts it on the poll.
+                for vote in batch.iter().filter_map(convert::poll_vote) {
+                    self.send(LinkEvent::PollVote {
+                        instance_id: self.id(),
+                        vote,
+                    });
+                }
                 // So are edits: core replaces the text of the message they name.
                 for (message_id, text) in batch.iter().filter_map(convert::edit) {
                     self.send(LinkEvent::Edit {
@@ -656,10 +664,15 @@ impl EventHandler for Bridge {
                 });
             }
             Event::IncomingCall(call) => {
-                if let Some(call) = convert::incoming_call(call) {
+                if let Some(offer) = convert::incoming_call(call) {
                     self.send(LinkEvent::Call {
                         instance_id: self.id(),
-                        call,
+                        call: offer,
+                    });
+                } else if let Some(ended) = convert::call_ended(call) {
+                    self.send(LinkEvent::CallEnded {
+                        instance_id: self.id(),
+                        call: ended,
                     });
                 }
             }
