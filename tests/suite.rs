@@ -35,6 +35,7 @@ mod plugin_example;
 mod plugin_runtime;
 mod presence;
 mod profile;
+mod proxy;
 mod reactions;
 mod receipts;
 mod ryze;

@@ -30,6 +30,7 @@ pub mod plugin_storage;
 pub mod presence;
 pub mod privacy;
 pub mod profile;
+pub mod proxy;
 pub mod ratelimit;
 pub mod reactions;
 pub mod receipts;

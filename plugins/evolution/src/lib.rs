@@ -17,6 +17,7 @@
 //! | GET/POST | /chat/findChatByRemoteJid, /chat/findStatusMessage /{instanceName} | a chat by JID, messages' statuses (see lookup.rs) |
 //! | POST | /chat/fetchProfile, /chat/updateProfileName, /chat/updateProfileStatus /{instanceName} | the account's profile (see profile.rs) |
 //! | POST/GET | /settings/set, /settings/find /{instanceName} | the instance's behaviour switches (see settings.rs) |
+//! | POST/GET | /proxy/set, /proxy/find /{instanceName} | the instance's proxy, password masked on reads (see proxy.rs) |
 //! | POST | /chat/markMessageAsRead, /chat/markChatUnread, /chat/sendPresence, /instance/setPresence /{instanceName} | read receipts and presence (see presence.rs) |
 //! | POST | /message/sendMedia, sendWhatsAppAudio, sendSticker, sendPtv /{instanceName} | media (see media.rs) |
 //! | POST | /chat/getBase64FromMediaMessage/{instanceName} | `{message:{key:{id}}}` -> the media as base64 |
@@ -99,6 +100,7 @@ mod media;
 mod openapi;
 mod presence;
 mod profile;
+mod proxy;
 mod qr;
 mod reactions;
 mod receipts;
@@ -209,6 +211,8 @@ fn router() -> Router {
         .get("/settings/find/{instanceName}", |r, p| {
             run(r, p, settings::find)
         })
+        .post("/proxy/set/{instanceName}", |r, p| run(r, p, proxy::set))
+        .get("/proxy/find/{instanceName}", |r, p| run(r, p, proxy::find))
         .post("/websocket/set/{instanceName}", |r, p| {
             run(r, p, websocket::set)
         })

@@ -20,6 +20,8 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::rt::TokioIo;
 use whatsapp_rust::http::{HttpClient, HttpRequest, HttpResponse};
 
+use super::proxy::Conn;
+
 /// Connecting (TCP + TLS) to a media host.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 /// One whole request, body included (a 100 MB video on a slow link).
@@ -32,6 +34,8 @@ const ERROR_BODY_CAP: usize = 64 * 1024;
 pub struct MediaHttp {
     tls: tokio_rustls::TlsConnector,
     max_body: usize,
+    /// The instance's proxy: transfers are dialled through it.
+    proxy: Option<std::sync::Arc<crate::core::proxy::Proxy>>,
 }
 
 impl std::fmt::Debug for MediaHttp {
@@ -48,7 +52,30 @@ impl MediaHttp {
         MediaHttp {
             tls,
             max_body: usize::try_from(max_body).unwrap_or(usize::MAX),
+            proxy: None,
         }
+    }
+
+    /// The same client, dialling through `proxy` (an instance's) when given.
+    pub fn through(&self, proxy: Option<crate::core::proxy::Proxy>) -> Self {
+        MediaHttp {
+            proxy: proxy.map(std::sync::Arc::new),
+            ..self.clone()
+        }
+    }
+
+    /// A TCP stream to `host:port`, through the proxy when there is one.
+    async fn open(&self, host: &str, port: u16) -> anyhow::Result<Box<dyn Conn>> {
+        if let Some(proxy) = &self.proxy {
+            return super::proxy::dial(proxy, host, port).await;
+        }
+        let stream = tokio::time::timeout(
+            CONNECT_TIMEOUT,
+            tokio::net::TcpStream::connect((host.trim_matches(['[', ']']), port)),
+        )
+        .await
+        .map_err(|_| anyhow::anyhow!("connecting to {host}:{port} timed out"))??;
+        Ok(Box::new(stream))
     }
 
     async fn exchange(&self, request: HttpRequest) -> anyhow::Result<HttpResponse> {
@@ -61,12 +88,7 @@ impl MediaHttp {
             .ok_or_else(|| anyhow::anyhow!("media URL without a host"))?
             .to_string();
         let port = uri.port_u16().unwrap_or(443);
-        let stream = tokio::time::timeout(
-            CONNECT_TIMEOUT,
-            tokio::net::TcpStream::connect((host.trim_matches(['[', ']']), port)),
-        )
-        .await
-        .map_err(|_| anyhow::anyhow!("connecting to {host}:{port} timed out"))??;
+        let stream = self.open(&host, port).await?;
         let name =
             rustls::pki_types::ServerName::try_from(host.trim_matches(['[', ']']).to_string())?;
         let tls = tokio::time::timeout(CONNECT_TIMEOUT, self.tls.connect(name, stream))

@@ -28,6 +28,7 @@ use super::backoff::Backoff;
 use super::convert;
 use super::http::MediaHttp;
 use super::media::{DownloadConfig, Downloads, Job};
+use super::proxy::ProxiedTransportFactory;
 use super::store::RedbBackend;
 use super::tasks::{CountingRuntime, TaskCounter, spawn_counted};
 use crate::core::model::ConnectionState;
@@ -76,6 +77,8 @@ pub struct Shared {
     pub media_choices: Arc<crate::whatsapp::MediaDownloads>,
     /// The instances that ask WhatsApp for their full history when they pair.
     pub full_history: Mutex<std::collections::HashSet<String>>,
+    /// The instances whose connection and media go through a proxy.
+    pub proxies: Mutex<std::collections::HashMap<String, crate::core::proxy::Proxy>>,
 }
 
 /// Why a session ended on WhatsApp's word.
@@ -108,6 +111,9 @@ pub struct Status {
     pub stopped: bool,
     /// Why WhatsApp ended the session, when it did.
     pub verdict: Option<Verdict>,
+    /// Why the instance's proxy failed the latest attempt (cleared when it carries
+    /// one again): the session shows as down, not as forever connecting.
+    pub proxy_error: Option<String>,
 }
 
 impl Status {
@@ -122,6 +128,7 @@ impl Status {
                 _ => ConnectionState::Disconnected,
             },
             s if s.paired => ConnectionState::Closed,
+            s if s.proxy_error.is_some() => ConnectionState::Disconnected,
             _ => ConnectionState::Connecting,
         }
     }
@@ -183,14 +190,33 @@ impl Session {
             .lock()
             .expect("full history lock")
             .contains(instance_id);
+        let proxy = shared
+            .proxies
+            .lock()
+            .expect("proxies lock")
+            .get(instance_id)
+            .cloned();
         let mut builder = Bot::builder();
         if full_history {
             builder = builder.with_device_props(full_history_props());
         }
+        let builder = builder.with_backend(RedbBackend::new(shared.store.clone(), instance_id));
+        let builder = match &proxy {
+            Some(proxy) => {
+                tracing::info!(instance = %instance_id, proxy = %proxy.address(), protocol = proxy.protocol.as_str(), "connecting through the instance's proxy");
+                builder.with_transport_factory(ProxiedTransportFactory {
+                    url: settings.url.clone(),
+                    proxy: proxy.clone(),
+                    instance_id: instance_id.to_string(),
+                    status: status.clone(),
+                })
+            }
+            None => builder.with_transport_factory(
+                TokioWebSocketTransportFactory::new().with_url(&settings.url),
+            ),
+        };
         let bot = builder
-            .with_backend(RedbBackend::new(shared.store.clone(), instance_id))
-            .with_transport_factory(TokioWebSocketTransportFactory::new().with_url(&settings.url))
-            .with_http_client(settings.http.clone())
+            .with_http_client(settings.http.through(proxy))
             .with_runtime(CountingRuntime::new(shared.tasks.clone()))
             .with_version(settings.version)
             .with_event_handler(handler)
