@@ -354,3 +354,95 @@ fn a_proxy_refusing_the_credentials_leaves_the_instance_closed_and_paced() {
     assert!(retries <= 4, "{retries} attempts in 3 s");
     assert_eq!(state(&gw, GLOBAL_KEY, "shop"), "close");
 }
+
+#[test]
+fn ryze_and_v1_set_read_and_remove_the_proxy_in_their_shapes() {
+    use common::ryze::{self, ryze_json};
+    use common::v1::{create_session, v1};
+    let gw = Gateway::start();
+    let proxy = TestProxy::start(Kind::Socks5);
+
+    // RyzeAPI: /api/instance/proxy/{instance}.
+    let account = ryze::account(&gw, "acme");
+    let instance_token = ryze::create(&gw, &account, "shop");
+    let path = "/api/instance/proxy/shop";
+    let (s, v) = ryze_json(&gw, "GET", path, Some(&account), json!(null));
+    assert_eq!((s, v), (200, json!({"success": true, "proxy": null})));
+    let (s, v) = ryze_json(
+        &gw,
+        "POST",
+        path,
+        Some(&account),
+        json!({"protocol": "socks5", "host": "127.0.0.1", "port": proxy.port(),
+               "username": "alice", "password": "pw"}),
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["success"], true);
+    assert_eq!(v["proxy"]["password"], "********", "{v}");
+    let (s, v) = ryze_json(&gw, "GET", path, Some(&instance_token), json!(null));
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        v["proxy"],
+        json!({"enabled": true, "protocol": "socks5", "host": "127.0.0.1", "port": proxy.port(),
+               "username": "alice", "password": "********"})
+    );
+    for body in [
+        json!({"protocol": "socks5", "host": "127.0.0.1", "port": 70000}),
+        json!({"protocol": "gopher", "host": "127.0.0.1", "port": proxy.port()}),
+        json!({"protocol": "http", "host": "127.0.0.1", "port": dead_port()}),
+    ] {
+        let (s, v) = ryze_json(&gw, "POST", path, Some(&account), body.clone());
+        assert_eq!(s, 400, "{body}: {v}");
+        assert_eq!(v["success"], false, "{v}");
+        assert!(v["error"]["message"].is_string(), "{v}");
+    }
+    // Another account's org has no such instance.
+    let other = ryze::account(&gw, "other");
+    let (s, v) = ryze_json(&gw, "GET", path, Some(&other), json!(null));
+    assert_eq!(s, 404, "{v}");
+    let (s, v) = ryze_json(&gw, "POST", path, Some(&account), json!({"enabled": false}));
+    assert_eq!((s, &v["proxy"]), (200, &Value::Null), "{v}");
+
+    // sessions/v1: /sessions/{sid}/proxy.
+    let key = gw.org_with_key("v1org", None);
+    let sid = create_session(&gw, &key, "sess");
+    let path = format!("/sessions/{sid}/proxy");
+    let (s, v) = v1(&gw, "GET", &path, &key, None);
+    assert_eq!((s, v), (200, json!({"proxy": null})));
+    let (s, v) = v1(
+        &gw,
+        "PUT",
+        &path,
+        &key,
+        Some(
+            json!({"protocol": "http", "host": "127.0.0.1", "port": proxy.port(), "password": "x"}),
+        ),
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["proxy"]["protocol"], "http");
+    assert_eq!(v["proxy"]["password"], "********");
+    let (s, v) = v1(
+        &gw,
+        "PUT",
+        &path,
+        &key,
+        Some(json!({"protocol": "ftp", "host": "", "port": 0})),
+    );
+    assert_eq!(s, 422, "{v}");
+    assert_eq!(v["error"]["code"], "validation_error", "{v}");
+    for field in ["protocol", "host", "port"] {
+        assert!(
+            v["error"]["details"]["fields"].get(field).is_some(),
+            "{field}: {v}"
+        );
+    }
+    let read_only = gw.key("v1org", Some(&["read"]));
+    let (s, _) = v1(&gw, "GET", &path, &read_only, None);
+    assert_eq!(s, 200);
+    let (s, v) = v1(&gw, "DELETE", &path, &read_only, None);
+    assert_eq!(s, 403, "{v}");
+    let (s, _) = v1(&gw, "DELETE", &path, &key, None);
+    assert_eq!(s, 204);
+    let (_, v) = v1(&gw, "GET", &path, &key, None);
+    assert_eq!(v, json!({"proxy": null}));
+}
