@@ -3,7 +3,10 @@
 //! the fake WhatsApp server, the instance's connection really passing through a
 //! small proxy run by the test (`tests/common/proxy.rs`, HTTP CONNECT and SOCKS5,
 //! counting its tunnels) while another instance's goes direct; a proxy refusing the
-//! credentials leaves the instance in a clear `close` state, retried with backoff.
+//! credentials leaves the instance in a clear `close` state, retried with backoff,
+//! until the proxy is fixed (used at the next attempt, no restart). Ryze's and
+//! sessions/v1's routes. (The media download through the proxy is in
+//! whatsapp_gateway_fake.rs, beside the media helpers.)
 
 use crate::common;
 use crate::common::fake_whatsapp;
@@ -353,6 +356,32 @@ fn a_proxy_refusing_the_credentials_leaves_the_instance_closed_and_paced() {
     let retries = proxy.refused() - before;
     assert!(retries <= 4, "{retries} attempts in 3 s");
     assert_eq!(state(&gw, GLOBAL_KEY, "shop"), "close");
+
+    // Fixing the credentials takes effect at the session's next attempt, no restart.
+    let mut fixed = proxy_body(proxy.port().to_string(), "socks5");
+    fixed["username"] = json!("alice");
+    fixed["password"] = json!("right");
+    let (s, v) = evo_json(
+        &gw,
+        "POST",
+        "/proxy/set/shop",
+        Some(GLOBAL_KEY),
+        Some(fixed),
+    );
+    assert_eq!(s, 201, "{v}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while proxy.tunnels() == 0 || server.sessions().is_empty() {
+        assert!(Instant::now() < deadline, "the fixed proxy was never used");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while state(&gw, GLOBAL_KEY, "shop") == "close" {
+        assert!(
+            Instant::now() < deadline,
+            "still close after the proxy carried it"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 #[test]

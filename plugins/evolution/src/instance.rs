@@ -548,7 +548,8 @@ fn retry_after_secs(t: u64) -> u64 {
 /// with the relations it includes), field order as Evolution writes it. Values wagate
 /// does not have are null, never made up: `profileName` and `profilePicUrl` before
 /// the first pairing, `businessId`, the disconnection fields,
-/// `Proxy`/`Rabbitmq`/`Nats`/`Sqs` (not built), `_count.Contact` (no contact store).
+/// `Rabbitmq`/`Nats`/`Sqs` (not built), `_count.Contact` (no contact store).
+/// `Proxy` is the proxy as `/proxy/find` shows it (password masked), if one is set;
 /// `Chatwoot` is the instance's Chatwoot integration, if any; `Websocket` its
 /// websocket settings (as `/websocket/find`), if ever set.
 #[derive(Serialize)]

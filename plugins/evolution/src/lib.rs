@@ -45,16 +45,17 @@
 //! credential's), `number` (the pair code's number with `qrcode`), `webhook` (set as
 //! the instance's webhook), the flat `chatwoot*` fields (the Chatwoot integration, as
 //! `/chatwoot/set`; `importContacts`/`importMessages` true are refused), the flat
-//! settings (`rejectCall`, `alwaysOnline`, ..., as `/settings/set`). Blocks whose
-//! feature wagate lacks yet are refused by name with 400 when they ask for anything:
-//! a proxy (`proxyHost`, ...), `websocket`/`rabbitmq`/`nats`/`sqs` with `enabled: true`.
+//! settings (`rejectCall`, `alwaysOnline`, ..., as `/settings/set`), the flat proxy
+//! (`proxyHost`, `proxyPort`, `proxyProtocol`, `proxyUsername`, `proxyPassword`, as
+//! `/proxy/set`). Blocks whose feature wagate lacks yet are refused by name with 400
+//! when they ask for anything: `rabbitmq`/`nats`/`sqs` with `enabled: true`.
 //!
 //! `fetchInstances` answers Evolution's row shape: `token` is the `apikey` the request
 //! came with (wagate keeps only hashes; that key reaches every instance listed),
 //! `_count.Message`/`_count.Chat` are the stored counts, `_count.Contact`,
-//! `profileName`, `profilePicUrl`, `Setting`, `Proxy`, `Websocket`, the brokers and
-//! the disconnection fields are null (not known or not built), `Chatwoot` is the
-//! Chatwoot integration (to `manage` callers).
+//! `Proxy` is the proxy as `/proxy/find` shows it (password masked) or null,
+//! `Chatwoot` is the Chatwoot integration (to `manage` callers); see instance.rs for
+//! the other fields.
 //!
 //! `restart` drops the session's connection and logs in again with the stored keys
 //! (core's `restart-instance`); an instance's own token may delete or log out its

@@ -34,8 +34,9 @@ const ERROR_BODY_CAP: usize = 64 * 1024;
 pub struct MediaHttp {
     tls: tokio_rustls::TlsConnector,
     max_body: usize,
-    /// The instance's proxy: transfers are dialled through it.
-    proxy: Option<std::sync::Arc<crate::core::proxy::Proxy>>,
+    /// The instance whose proxy transfers are dialled through, looked up per
+    /// transfer (none: the link-wide client, direct).
+    route: Option<(super::proxy::ProxyTable, String)>,
 }
 
 impl std::fmt::Debug for MediaHttp {
@@ -52,22 +53,27 @@ impl MediaHttp {
         MediaHttp {
             tls,
             max_body: usize::try_from(max_body).unwrap_or(usize::MAX),
-            proxy: None,
+            route: None,
         }
     }
 
-    /// The same client, dialling through `proxy` (an instance's) when given.
-    pub fn through(&self, proxy: Option<crate::core::proxy::Proxy>) -> Self {
+    /// The same client for one instance: each transfer goes through the proxy the
+    /// instance has in `proxies` at that moment.
+    pub fn for_instance(&self, proxies: super::proxy::ProxyTable, instance_id: &str) -> Self {
         MediaHttp {
-            proxy: proxy.map(std::sync::Arc::new),
+            route: Some((proxies, instance_id.to_string())),
             ..self.clone()
         }
     }
 
     /// A TCP stream to `host:port`, through the proxy when there is one.
     async fn open(&self, host: &str, port: u16) -> anyhow::Result<Box<dyn Conn>> {
-        if let Some(proxy) = &self.proxy {
-            return super::proxy::dial(proxy, host, port).await;
+        if let Some(proxy) = self
+            .route
+            .as_ref()
+            .and_then(|(table, id)| super::proxy::lookup(table, id))
+        {
+            return super::proxy::dial(&proxy, host, port).await;
         }
         let stream = tokio::time::timeout(
             CONNECT_TIMEOUT,

@@ -153,7 +153,7 @@ impl WhatsAppLink {
                 tasks: TaskCounter::default(),
                 media_choices: Arc::default(),
                 full_history: Mutex::default(),
-                proxies: Mutex::default(),
+                proxies: Arc::default(),
             }),
             sessions: Mutex::default(),
             lifecycle: tokio::sync::Mutex::new(()),
@@ -677,7 +677,7 @@ impl Link for WhatsAppLink {
     }
 
     fn set_proxy(&self, instance_id: &str, proxy: Option<crate::core::proxy::Proxy>) {
-        let mut proxies = self.shared.proxies.lock().expect("proxies lock");
+        let mut proxies = self.shared.proxies.lock().expect("proxy table lock");
         match proxy {
             Some(proxy) => proxies.insert(instance_id.to_string(), proxy),
             None => proxies.remove(instance_id),

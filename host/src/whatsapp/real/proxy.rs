@@ -9,12 +9,15 @@
 //! The proxy itself is dialled through the gateway's outbound policy
 //! ([`crate::outbound::connect`]), like webhooks.
 //!
-//! [`ProxiedTransportFactory`] is whatsapp-rust's stock WebSocket factory with that
-//! one change: the TCP stream comes from [`dial`]; the TLS (WhatsApp's roots) and the
-//! WebSocket upgrade (`Origin: https://web.whatsapp.com`) are the library's own
-//! pieces over it. A proxy that fails is logged with its reason and marks the
-//! session's status ([`super::session::Status::proxy_error`]); the supervisor's
-//! backoff paces the retries as for any failed attempt.
+//! [`InstanceTransportFactory`] looks the instance's proxy up in the link's
+//! [`ProxyTable`] at every connection attempt (so a proxy set, fixed or removed
+//! applies at the next attempt, no restart needed): none, and it is whatsapp-rust's
+//! stock WebSocket factory; one, and the TCP stream comes from [`dial`], with the
+//! library's own TLS (WhatsApp's roots) and WebSocket upgrade (`Origin:
+//! https://web.whatsapp.com`) over it. A proxy that fails is logged with its reason
+//! and marks the session's status ([`super::session::Status::proxy_error`]); the
+//! supervisor's backoff paces the retries as for any failed attempt. The media HTTP
+//! client looks it up the same way ([`super::http::MediaHttp::for_instance`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,6 +30,18 @@ use whatsapp_rust::transport::{Connector, Transport, TransportEvent, TransportFa
 
 use super::session::Status;
 use crate::core::proxy::{Proxy, ProxyProtocol};
+
+/// The link's instances that have a proxy, by instance id; read at every dial.
+pub type ProxyTable = Arc<std::sync::Mutex<std::collections::HashMap<String, Proxy>>>;
+
+/// The instance's proxy now, if any.
+pub fn lookup(table: &ProxyTable, instance_id: &str) -> Option<Proxy> {
+    table
+        .lock()
+        .expect("proxy table lock")
+        .get(instance_id)
+        .cloned()
+}
 
 /// Reaching the proxy and getting its go-ahead.
 const DIAL_TIMEOUT: Duration = Duration::from_secs(20);
@@ -266,25 +281,34 @@ async fn socks4(
     Ok(Box::new(stream))
 }
 
-/// whatsapp-rust's WebSocket transport, dialled through a proxy.
-pub struct ProxiedTransportFactory {
+/// whatsapp-rust's WebSocket transport for one instance, dialled through its proxy
+/// when it has one.
+pub struct InstanceTransportFactory {
     /// WhatsApp's WebSocket URL (or a test server's).
     pub url: String,
-    /// The instance's proxy.
-    pub proxy: Proxy,
-    /// For log lines.
+    /// Where the instance's proxy is looked up at each attempt.
+    pub proxies: ProxyTable,
+    /// The instance (the table's key; log lines).
     pub instance_id: String,
     /// The session's status, where a proxy failure is shown.
     pub status: Arc<watch::Sender<Status>>,
 }
 
-impl ProxiedTransportFactory {
+impl InstanceTransportFactory {
     async fn connect(
         &self,
     ) -> anyhow::Result<(
         Arc<dyn Transport>,
         whatsapp_rust::async_channel::Receiver<TransportEvent>,
     )> {
+        let Some(proxy) = lookup(&self.proxies, &self.instance_id) else {
+            self.status
+                .send_if_modified(|s| s.proxy_error.take().is_some());
+            return whatsapp_rust::transport::TokioWebSocketTransportFactory::new()
+                .with_url(&self.url)
+                .create_transport()
+                .await;
+        };
         let uri: http::Uri = self.url.parse()?;
         let host = uri
             .host()
@@ -297,14 +321,14 @@ impl ProxiedTransportFactory {
             _ => anyhow::bail!("WhatsApp URL `{}` is neither ws nor wss", self.url),
         };
         let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
-        let stream = match dial(&self.proxy, &host, port).await {
+        let stream = match dial(&proxy, &host, port).await {
             Ok(stream) => {
                 self.status
                     .send_if_modified(|s| s.proxy_error.take().is_some());
                 stream
             }
             Err(e) => {
-                tracing::warn!(instance = %self.instance_id, proxy = %self.proxy.address(), error = %format!("{e:#}"), "WhatsApp connection through the instance's proxy failed");
+                tracing::warn!(instance = %self.instance_id, proxy = %proxy.address(), error = %format!("{e:#}"), "WhatsApp connection through the instance's proxy failed");
                 let reason = format!("{e:#}");
                 self.status.send_modify(|s| s.proxy_error = Some(reason));
                 return Err(e);
@@ -327,7 +351,7 @@ impl ProxiedTransportFactory {
 }
 
 #[async_trait]
-impl TransportFactory for ProxiedTransportFactory {
+impl TransportFactory for InstanceTransportFactory {
     async fn create_transport(
         &self,
     ) -> Result<

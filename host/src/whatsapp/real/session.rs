@@ -20,7 +20,6 @@ use tokio::sync::{mpsc::UnboundedSender, watch};
 use tokio::task::JoinHandle;
 use whatsapp_rust::bot::{Bot, BotHandle};
 use whatsapp_rust::pair_code::PairCodeOptions;
-use whatsapp_rust::transport::TokioWebSocketTransportFactory;
 use whatsapp_rust::types::events::{Event, EventHandler};
 use whatsapp_rust::{Client, Jid};
 
@@ -28,7 +27,7 @@ use super::backoff::Backoff;
 use super::convert;
 use super::http::MediaHttp;
 use super::media::{DownloadConfig, Downloads, Job};
-use super::proxy::ProxiedTransportFactory;
+use super::proxy::InstanceTransportFactory;
 use super::store::RedbBackend;
 use super::tasks::{CountingRuntime, TaskCounter, spawn_counted};
 use crate::core::model::ConnectionState;
@@ -78,7 +77,7 @@ pub struct Shared {
     /// The instances that ask WhatsApp for their full history when they pair.
     pub full_history: Mutex<std::collections::HashSet<String>>,
     /// The instances whose connection and media go through a proxy.
-    pub proxies: Mutex<std::collections::HashMap<String, crate::core::proxy::Proxy>>,
+    pub proxies: super::proxy::ProxyTable,
 }
 
 /// Why a session ended on WhatsApp's word.
@@ -190,33 +189,25 @@ impl Session {
             .lock()
             .expect("full history lock")
             .contains(instance_id);
-        let proxy = shared
-            .proxies
-            .lock()
-            .expect("proxies lock")
-            .get(instance_id)
-            .cloned();
         let mut builder = Bot::builder();
         if full_history {
             builder = builder.with_device_props(full_history_props());
         }
         let builder = builder.with_backend(RedbBackend::new(shared.store.clone(), instance_id));
-        let builder = match &proxy {
-            Some(proxy) => {
-                tracing::info!(instance = %instance_id, proxy = %proxy.address(), protocol = proxy.protocol.as_str(), "connecting through the instance's proxy");
-                builder.with_transport_factory(ProxiedTransportFactory {
-                    url: settings.url.clone(),
-                    proxy: proxy.clone(),
-                    instance_id: instance_id.to_string(),
-                    status: status.clone(),
-                })
-            }
-            None => builder.with_transport_factory(
-                TokioWebSocketTransportFactory::new().with_url(&settings.url),
-            ),
-        };
+        // Every attempt looks the instance's proxy up: set, fixed or removed, it
+        // applies at the next connection without a restart.
+        let builder = builder.with_transport_factory(InstanceTransportFactory {
+            url: settings.url.clone(),
+            proxies: shared.proxies.clone(),
+            instance_id: instance_id.to_string(),
+            status: status.clone(),
+        });
         let bot = builder
-            .with_http_client(settings.http.through(proxy))
+            .with_http_client(
+                settings
+                    .http
+                    .for_instance(shared.proxies.clone(), instance_id),
+            )
             .with_runtime(CountingRuntime::new(shared.tasks.clone()))
             .with_version(settings.version)
             .with_event_handler(handler)
