@@ -154,10 +154,6 @@ fn create_acts_on_its_inline_blocks_or_refuses_them_by_name() {
             "rabbitmq",
         ),
         (json!({"rabbitmqEnabled": true}), "rabbitmq"),
-        (
-            json!({"proxyHost": "127.0.0.1", "proxyPort": "3128", "proxyProtocol": "http"}),
-            "proxy",
-        ),
     ] {
         let (s, v) = create(&gw, "refused", extra.clone());
         assert_eq!(s, 400, "{extra}: {v}");
@@ -500,8 +496,8 @@ const EVOLUTION_ROUTES: &[(&str, &str, Cover)] = &[
     ("POST", "/call/offer/{i}", Unavailable),
     ("GET", "/label/findLabels/{i}", Pending(18)),
     ("POST", "/label/handleLabel/{i}", Pending(18)),
-    ("POST", "/proxy/set/{i}", Pending(18)),
-    ("GET", "/proxy/find/{i}", Pending(18)),
+    ("POST", "/proxy/set/{i}", Served),
+    ("GET", "/proxy/find/{i}", Served),
     ("POST", "/settings/set/{i}", Served),
     ("GET", "/settings/find/{i}", Served),
     ("POST", "/template/create/{i}", Unavailable),

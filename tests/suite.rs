@@ -39,6 +39,7 @@ mod plugin_runtime;
 mod polls;
 mod presence;
 mod profile;
+mod proxy;
 mod reactions;
 mod receipts;
 mod ryze;

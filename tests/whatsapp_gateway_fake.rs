@@ -1419,3 +1419,66 @@ fn a_contacts_poll_vote_crosses_the_real_link_and_is_decrypted_with_the_kept_sec
         "{page}"
     );
 }
+
+/// Proxy per instance (issue 18): once `shop` has a proxy and restarts, both its
+/// WhatsApp connection and the download of an inbound image go through the proxy
+/// (the test's counting SOCKS5 proxy, tests/common/proxy.rs).
+#[test]
+fn a_proxied_instances_connection_and_media_download_pass_its_proxy() {
+    use crate::common::proxy::{Kind, TestProxy};
+    use whatsapp_rust::download::MediaType;
+    use whatsapp_rust::waproto::buffa::MessageField;
+    use whatsapp_rust::waproto::whatsapp as wa;
+    let server = FakeWhatsApp::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let MediaGateway {
+        gw, key, bundle, ..
+    } = media_gateway(&server, &tmp);
+    let proxy = TestProxy::start_with(Kind::Socks5, Some(("shop", "pw")));
+    assert_eq!(proxy.tunnels(), 0, "nothing goes through before it is set");
+
+    let evolution = gw.credential("acme", "evolution-key");
+    let (s, v) = evo(
+        &gw,
+        "POST",
+        "/proxy/set/shop",
+        &evolution,
+        Some(
+            json!({"enabled": true, "host": "127.0.0.1", "port": proxy.port().to_string(),
+                    "protocol": "socks5", "username": "shop", "password": "pw"}),
+        ),
+    );
+    assert_eq!(s, 201, "{v}");
+    let (s, v) = evo(&gw, "POST", "/instance/restart/shop", &evolution, None);
+    assert_eq!(s, 200, "{v}");
+    gw.wait_state(&key, "shop", "open");
+    let ws = server.url();
+    let ws = ws.trim_start_matches("ws://").trim_end_matches("/ws/chat");
+    assert!(
+        proxy.targets().iter().any(|t| t == ws),
+        "the WhatsApp connection did not pass the proxy: {:?}",
+        proxy.targets()
+    );
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut contact = rt.block_on(fake_whatsapp::fake_peer::Peer::new());
+    server.add_contact(PEER, contact.bundle().clone());
+    rt.block_on(contact.start_session(&device_address(), &bundle));
+    let photo = sample(40_000, 3);
+    let (path, enc) = host_file(&server, &photo, MediaType::Image, "image");
+    let image = wa::Message {
+        image_message: MessageField::some(image_fields(&path, &enc, photo.len())),
+        ..Default::default()
+    };
+    deliver(&server, &rt, &mut contact, "3EB0PROXIED01", &image, "image");
+    wait_message(&gw, &key, "3EB0PROXIED01", "stored image", |m| {
+        m["media"]["stored"] == true
+    });
+    let media_host = server.media().hostname();
+    assert!(
+        proxy.targets().contains(&media_host),
+        "the media download did not pass the proxy ({media_host}): {:?}",
+        proxy.targets()
+    );
+    assert_eq!(proxy.refused(), 0);
+}

@@ -10,6 +10,7 @@ pub mod dialect_hooks;
 pub mod evolution;
 pub mod fake_whatsapp;
 pub mod moto;
+pub mod proxy;
 pub mod receiver;
 pub mod ryze;
 pub mod v1;

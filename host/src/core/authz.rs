@@ -170,6 +170,7 @@ mod tests {
             media_download: None,
             behaviour: Default::default(),
             profile: None,
+            proxy: None,
         }
     }
 

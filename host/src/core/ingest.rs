@@ -29,6 +29,9 @@ impl Core {
             if record.behaviour.sync_full_history {
                 self.link.set_full_history(&record.instance.id, true);
             }
+            if let Some(proxy) = crate::core::proxy::Proxy::active(record.proxy.as_ref()) {
+                self.link.set_proxy(&record.instance.id, Some(proxy));
+            }
             if record.media_download.is_some() {
                 self.link
                     .set_media_download(&record.instance.id, record.media_download.clone());

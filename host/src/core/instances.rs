@@ -136,6 +136,7 @@ impl Core {
             media_download: None,
             behaviour,
             profile: None,
+            proxy: None,
         };
         let event = outbox::event_for(&instance, EventPayload::InstanceCreated(instance.clone()));
         self.store

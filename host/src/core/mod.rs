@@ -32,6 +32,7 @@ pub mod polls;
 pub mod presence;
 pub mod privacy;
 pub mod profile;
+pub mod proxy;
 pub mod ratelimit;
 pub mod reactions;
 pub mod receipts;

@@ -171,6 +171,10 @@ pub struct InstanceRecord {
     /// the gateway changes it); `None` before the first pairing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile: Option<crate::core::profile::Profile>,
+    /// The proxy the instance's WhatsApp connection goes through (password kept as
+    /// given: the link authenticates with it); `None`: never set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<crate::core::proxy::Proxy>,
 }
 
 /// The instance's record inside a write, `None` when it was deleted meanwhile: work

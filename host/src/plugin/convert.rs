@@ -671,6 +671,46 @@ impl From<InstanceSettings> for wit::InstanceSettings {
     }
 }
 
+// ---- Proxy per instance (issue 18) -------------------------------------------------
+
+impl From<wit::ProxySettings> for crate::core::proxy::Proxy {
+    fn from(p: wit::ProxySettings) -> Self {
+        use crate::core::proxy::ProxyProtocol;
+        crate::core::proxy::Proxy {
+            enabled: p.enabled,
+            protocol: match p.protocol {
+                wit::ProxyProtocol::Http => ProxyProtocol::Http,
+                wit::ProxyProtocol::Https => ProxyProtocol::Https,
+                wit::ProxyProtocol::Socks4 => ProxyProtocol::Socks4,
+                wit::ProxyProtocol::Socks5 => ProxyProtocol::Socks5,
+            },
+            host: p.host,
+            port: p.port,
+            username: p.username.filter(|u| !u.is_empty()),
+            password: p.password.filter(|u| !u.is_empty()),
+        }
+    }
+}
+
+impl From<crate::core::proxy::Proxy> for wit::ProxySettings {
+    fn from(p: crate::core::proxy::Proxy) -> Self {
+        use crate::core::proxy::ProxyProtocol;
+        wit::ProxySettings {
+            enabled: p.enabled,
+            protocol: match p.protocol {
+                ProxyProtocol::Http => wit::ProxyProtocol::Http,
+                ProxyProtocol::Https => wit::ProxyProtocol::Https,
+                ProxyProtocol::Socks4 => wit::ProxyProtocol::Socks4,
+                ProxyProtocol::Socks5 => wit::ProxyProtocol::Socks5,
+            },
+            host: p.host,
+            port: p.port,
+            username: p.username,
+            password: p.password,
+        }
+    }
+}
+
 impl From<Profile> for wit::Profile {
     fn from(p: Profile) -> Self {
         wit::Profile {

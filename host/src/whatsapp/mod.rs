@@ -688,6 +688,10 @@ pub trait Link: Send + Sync + 'static {
         Err(unsupported(self.name()))
     }
 
+    /// The proxy the instance's connection and media transfers go through from its
+    /// next connection on (`None`: direct). A link that dials nothing ignores it.
+    fn set_proxy(&self, _instance_id: &str, _proxy: Option<crate::core::proxy::Proxy>) {}
+
     /// Asks WhatsApp for `jid`'s presence updates (online, last seen, typing).
     async fn subscribe_presence(&self, _instance_id: &str, _jid: &str) -> Result<(), LinkError> {
         Err(unsupported(self.name()))

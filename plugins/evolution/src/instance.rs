@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde_json::Value;
 use wagate_plugin_sdk::prelude::*;
-use wagate_plugin_sdk::types::CreateOptions;
+use wagate_plugin_sdk::types::{CreateOptions, ProxySettings};
 
 use crate::input::{self, bad};
 use crate::shape::{self, Style};
@@ -201,6 +201,7 @@ pub(crate) fn create(req: &Request) -> Reply {
     let number = input::opt_str(&body, "number")?.filter(|n| !n.is_empty());
     let settings = crate::settings::from_body(&body, false)?;
     refuse_unbuilt(&body)?;
+    let proxy = inline_proxy(&body)?;
 
     // Evolution's create also configures the webhook (enabled unless it says not).
     let hook_spec = match body.get("webhook") {
@@ -245,6 +246,15 @@ pub(crate) fn create(req: &Request) -> Reply {
     }
     if let Some(settings) = &websocket {
         crate::websocket::apply(&instance, settings).map_err(undo)?;
+    }
+    // Before a `qrcode` connect below: the first connection already goes through it.
+    if let Some(proxy) = &proxy {
+        core::set_proxy(&InstanceRef::Id(instance.id.clone()), Some(proxy))
+            .map_err(|e| match e {
+                CoreError::Invalid(_) => crate::titled_error("Invalid proxy", &e),
+                e => core_error(&e),
+            })
+            .map_err(undo)?;
     }
     let chatwoot = match chatwoot {
         Some(dto) => Some(chatwoot_answer(
@@ -313,8 +323,8 @@ fn name_in_use(name: &str) -> HttpResponse {
 }
 
 /// The inline blocks of create whose feature wagate does not have yet: refused by
-/// name when they ask for something (an `enabled: false` block or an empty proxy
-/// asks for nothing and is accepted).
+/// name when they ask for something (an `enabled: false` block asks for nothing
+/// and is accepted).
 fn refuse_unbuilt(body: &Value) -> Result<(), HttpResponse> {
     for block in ["rabbitmq", "nats", "sqs"] {
         let on = match body.get(block).and_then(|b| b.get("enabled")) {
@@ -328,12 +338,24 @@ fn refuse_unbuilt(body: &Value) -> Result<(), HttpResponse> {
             return Err(not_yet(block, "this event transport"));
         }
     }
-    for key in ["proxyHost", "proxyPort", "proxyProtocol"] {
-        if input::opt_str(body, key)?.is_some_and(|v| !v.is_empty()) {
-            return Err(not_yet("proxy", "a proxy per instance"));
-        }
-    }
     Ok(())
+}
+
+/// Create's flat proxy fields (`proxyHost`, `proxyPort`, `proxyProtocol`,
+/// `proxyUsername`, `proxyPassword`); an empty `proxyHost` asks for none.
+fn inline_proxy(body: &Value) -> Result<Option<ProxySettings>, HttpResponse> {
+    let Some(host) = input::opt_str(body, "proxyHost")?.filter(|h| !h.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let protocol = crate::proxy::parse_protocol(&input::req_str(body, "proxyProtocol")?)?;
+    Ok(Some(ProxySettings {
+        enabled: true,
+        protocol,
+        host: host.trim().to_string(),
+        port: crate::proxy::parse_port(body, "proxyPort")?,
+        username: input::opt_str(body, "proxyUsername")?.filter(|u| !u.is_empty()),
+        password: input::opt_str(body, "proxyPassword")?.filter(|p| !p.is_empty()),
+    }))
 }
 
 /// 400: `what` names a feature wagate does not have yet.
@@ -526,7 +548,8 @@ fn retry_after_secs(t: u64) -> u64 {
 /// with the relations it includes), field order as Evolution writes it. Values wagate
 /// does not have are null, never made up: `profileName` and `profilePicUrl` before
 /// the first pairing, `businessId`, the disconnection fields,
-/// `Proxy`/`Rabbitmq`/`Nats`/`Sqs` (not built), `_count.Contact` (no contact store).
+/// `Rabbitmq`/`Nats`/`Sqs` (not built), `_count.Contact` (no contact store).
+/// `Proxy` is the proxy as `/proxy/find` shows it (password masked), if one is set;
 /// `Chatwoot` is the instance's Chatwoot integration, if any; `Websocket` its
 /// websocket settings (as `/websocket/find`), if ever set.
 #[derive(Serialize)]
@@ -642,7 +665,10 @@ pub(crate) fn fetch(req: &Request) -> Reply {
             disconnection_at: None,
             created_at: iso(i.created_at),
             updated_at: iso(i.created_at),
-            proxy: None,
+            proxy: core::get_proxy(&which)
+                .ok()
+                .flatten()
+                .map(|p| crate::proxy::row(&p)),
             rabbitmq: None,
             nats: None,
             sqs: None,

@@ -18,6 +18,7 @@
 //! | GET/POST | /chat/findChatByRemoteJid, /chat/findStatusMessage /{instanceName} | a chat by JID, messages' statuses (see lookup.rs) |
 //! | POST | /chat/fetchProfile, /chat/updateProfileName, /chat/updateProfileStatus /{instanceName} | the account's profile (see profile.rs) |
 //! | POST/GET | /settings/set, /settings/find /{instanceName} | the instance's behaviour switches (see settings.rs) |
+//! | POST/GET | /proxy/set, /proxy/find /{instanceName} | the instance's proxy, password masked on reads (see proxy.rs) |
 //! | POST | /chat/markMessageAsRead, /chat/markChatUnread, /chat/sendPresence, /instance/setPresence /{instanceName} | read receipts and presence (see presence.rs) |
 //! | POST | /message/sendMedia, sendWhatsAppAudio, sendSticker, sendPtv /{instanceName} | media (see media.rs) |
 //! | POST | /chat/getBase64FromMediaMessage/{instanceName} | `{message:{key:{id}}}` -> the media as base64 |
@@ -45,16 +46,17 @@
 //! credential's), `number` (the pair code's number with `qrcode`), `webhook` (set as
 //! the instance's webhook), the flat `chatwoot*` fields (the Chatwoot integration, as
 //! `/chatwoot/set`; `importContacts`/`importMessages` true are refused), the flat
-//! settings (`rejectCall`, `alwaysOnline`, ..., as `/settings/set`). Blocks whose
-//! feature wagate lacks yet are refused by name with 400 when they ask for anything:
-//! a proxy (`proxyHost`, ...), `websocket`/`rabbitmq`/`nats`/`sqs` with `enabled: true`.
+//! settings (`rejectCall`, `alwaysOnline`, ..., as `/settings/set`), the flat proxy
+//! (`proxyHost`, `proxyPort`, `proxyProtocol`, `proxyUsername`, `proxyPassword`, as
+//! `/proxy/set`). Blocks whose feature wagate lacks yet are refused by name with 400
+//! when they ask for anything: `rabbitmq`/`nats`/`sqs` with `enabled: true`.
 //!
 //! `fetchInstances` answers Evolution's row shape: `token` is the `apikey` the request
 //! came with (wagate keeps only hashes; that key reaches every instance listed),
 //! `_count.Message`/`_count.Chat` are the stored counts, `_count.Contact`,
-//! `profileName`, `profilePicUrl`, `Setting`, `Proxy`, `Websocket`, the brokers and
-//! the disconnection fields are null (not known or not built), `Chatwoot` is the
-//! Chatwoot integration (to `manage` callers).
+//! `Proxy` is the proxy as `/proxy/find` shows it (password masked) or null,
+//! `Chatwoot` is the Chatwoot integration (to `manage` callers); see instance.rs for
+//! the other fields.
 //!
 //! `restart` drops the session's connection and logs in again with the stored keys
 //! (core's `restart-instance`); an instance's own token may delete or log out its
@@ -101,6 +103,7 @@ mod openapi;
 mod polls;
 mod presence;
 mod profile;
+mod proxy;
 mod qr;
 mod reactions;
 mod receipts;
@@ -215,6 +218,8 @@ fn router() -> Router {
         .get("/settings/find/{instanceName}", |r, p| {
             run(r, p, settings::find)
         })
+        .post("/proxy/set/{instanceName}", |r, p| run(r, p, proxy::set))
+        .get("/proxy/find/{instanceName}", |r, p| run(r, p, proxy::find))
         .post("/websocket/set/{instanceName}", |r, p| {
             run(r, p, websocket::set)
         })

@@ -211,6 +211,16 @@ fn created() -> Value {
     })
 }
 
+/// Create's flat proxy fields besides `proxyHost` (one `json!` would be too deep).
+fn with_proxy_fields(mut schema: Value) -> Value {
+    let props = &mut schema["properties"];
+    props["proxyPort"] = json!({ "type": "string" });
+    props["proxyProtocol"] = json!({ "enum": ["http", "https", "socks4", "socks5"] });
+    props["proxyUsername"] = json!({ "type": "string" });
+    props["proxyPassword"] = json!({ "type": "string" });
+    schema
+}
+
 fn obj() -> Value {
     json!({ "type": "object" })
 }
@@ -270,6 +280,7 @@ pub(crate) fn document() -> String {
         "components": {
             "securitySchemes": { "apikey": { "type": "apiKey", "in": "header", "name": "apikey" } },
             "schemas": {
+                "Proxy": crate::proxy::schema(),
                 "Websocket": {
                     "type": "object", "required": ["id", "enabled", "events", "createdAt", "updatedAt", "instanceId"],
                     "properties": {
@@ -348,7 +359,7 @@ pub(crate) fn document() -> String {
         },
         "paths": {
             "/instance/create": { "post": op("Create an instance", "Instance", false,
-                Some(body(json!({
+                Some(body(with_proxy_fields(json!({
                     "type": "object", "required": ["instanceName"],
                     "properties": {
                         "instanceName": { "$ref": "#/components/schemas/InstanceName" },
@@ -364,11 +375,11 @@ pub(crate) fn document() -> String {
                         "readMessages": { "type": "boolean" }, "readStatus": { "type": "boolean" },
                         "syncFullHistory": { "type": "boolean" }, "msgCall": { "type": "string", "maxLength": 4096 },
                         "wavoipToken": { "const": "", "description": "Wavoip calls are not supported: a non-empty token is refused with 400" },
-                        "proxyHost": { "const": "", "description": "A proxy per instance is not supported yet: refused with 400" },
+                        "proxyHost": { "type": "string", "description": "With proxyPort and proxyProtocol: the instance's proxy, as /proxy/set (an unreachable one is refused with 400 Invalid proxy); empty: none" },
                         "websocket": { "type": "object", "properties": { "enabled": { "type": "boolean" }, "events": { "type": "array", "items": { "enum": crate::webhook::EVOLUTION_EVENTS } } }, "description": "Set as the instance's Socket.IO settings, as /websocket/set's `websocket` (enabled unless it says false)" },
                         "rabbitmq": { "type": "object", "properties": { "enabled": { "const": false } }, "description": "Not supported yet: enabled true is refused with 400 (so are nats, sqs)" }
                     }
-                }))),
+                })))),
                 created()) },
             "/instance/fetchInstances": { "get": {
                 "summary": "List instances", "tags": ["Instance"], "security": [{ "apikey": [] }],
@@ -496,6 +507,7 @@ pub(crate) fn document() -> String {
         .chain(presence_paths())
         .chain(content_paths())
         .chain(settings_paths())
+        .chain(crate::proxy::openapi_paths())
         .chain(crate::brokers::openapi_paths())
     {
         doc["paths"][path] = item;
@@ -1188,7 +1200,7 @@ fn surface_paths(doc: &mut Value) {
             "disconnectionReasonCode": nullable("integer"), "disconnectionObject": {}, "disconnectionAt": nullable("string"),
             "createdAt": { "type": "string" }, "updatedAt": { "type": "string" },
             "Chatwoot": { "type": ["object", "null"], "description": "The Chatwoot integration (token never shown), to `manage` callers" },
-            "Proxy": { "type": "null" }, "Rabbitmq": { "type": "null" }, "Nats": { "type": "null" },
+            "Proxy": { "oneOf": [{ "$ref": "#/components/schemas/Proxy" }, { "type": "null" }], "description": "The proxy (/proxy/find), password masked, if one is set" }, "Rabbitmq": { "type": "null" }, "Nats": { "type": "null" },
             "Sqs": { "type": "null" }, "Websocket": { "oneOf": [{ "$ref": "#/components/schemas/Websocket" }, { "type": "null" }], "description": "The websocket settings (/websocket/find), if ever set" },
             "Setting": { "type": ["object", "null"], "description": "The instance's settings (as /settings/find) with its instanceId; null only when the caller may not read them",
                 "properties": { "rejectCall": { "type": "boolean" }, "msgCall": { "type": "string" }, "groupsIgnore": { "type": "boolean" },

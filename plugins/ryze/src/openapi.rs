@@ -499,6 +499,7 @@ pub(crate) fn document() -> String {
     for (path, method, id, mut o) in crate::groups::openapi_paths()
         .into_iter()
         .chain(crate::settings::openapi_paths())
+        .chain(crate::proxy::openapi_paths())
         .chain(crate::content::openapi_paths())
         .chain(crate::contacts::openapi_paths())
         .chain(crate::account::openapi_paths())

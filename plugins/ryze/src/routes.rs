@@ -21,6 +21,7 @@ const PERMANENT_MUTE_AFTER: u64 = 253_402_300_799_000;
 pub(crate) fn router() -> Router {
     let r = crate::groups::routes(crate::media::routes(Router::new()));
     let r = crate::account::routes(r);
+    let r = crate::proxy::routes(r);
     crate::contacts::routes(crate::content::routes(crate::settings::routes(r)))
         .post("/instance/new", create_instance)
         .get("/instance/list", list_instances)

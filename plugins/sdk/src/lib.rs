@@ -166,6 +166,8 @@ pub mod core {
     use crate::types::MediaUrl;
     // Socket.IO (issue 18).
     use crate::types::SocketioSettings;
+    // Proxy per instance (issue 18).
+    use crate::types::ProxySettings;
     // Groups (issue 16).
     use crate::types::{Group, GroupCreate, GroupSetting, ParticipantAction, ParticipantResult};
     // Contacts (issue 16).
@@ -300,6 +302,10 @@ pub mod core {
         fn get_settings(which: &InstanceRef) -> Result<InstanceSettings, CoreError>;
         /// Replace the instance's behaviour switches (`manage`).
         fn set_settings(which: &InstanceRef, settings: &InstanceSettings) -> Result<InstanceSettings, CoreError>;
+        /// The instance's proxy, password masked; `None` when none was set (`read`).
+        fn get_proxy(which: &InstanceRef) -> Result<Option<ProxySettings>, CoreError>;
+        /// Set (`None`: remove) the instance's proxy; used from its next connection (`manage`).
+        fn set_proxy(which: &InstanceRef, proxy: Option<&ProxySettings>) -> Result<Option<ProxySettings>, CoreError>;
         /// A profile: this account's (`None`) as last seen, else `who`'s (`read`).
         fn get_profile(which: &InstanceRef, who: Option<&str>) -> Result<Profile, CoreError>;
         /// Change this account's name (`manage`).

@@ -117,6 +117,9 @@ pub(crate) fn router() -> Router {
         "/sessions/{sid}/presence",
         authed(crate::presence::set_presence),
     )
+    .get("/sessions/{sid}/proxy", authed(crate::proxy::get))
+    .put("/sessions/{sid}/proxy", authed(crate::proxy::put))
+    .delete("/sessions/{sid}/proxy", authed(crate::proxy::delete))
     .get("/sessions/{sid}/settings", authed(crate::settings::get))
     .put("/sessions/{sid}/settings", authed(crate::settings::put))
     .get(

@@ -42,6 +42,7 @@ mod integrations;
 mod media;
 mod openapi;
 mod presence;
+mod proxy;
 mod reactions;
 mod render;
 mod settings;

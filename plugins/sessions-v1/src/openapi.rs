@@ -492,6 +492,7 @@ pub(crate) fn document() -> Value {
     crate::groups::add_openapi(&mut doc);
     crate::contacts::add_openapi(&mut doc);
     crate::account::add_openapi(&mut doc);
+    crate::proxy::add_openapi(&mut doc);
     add_links(&mut doc);
     add_common_responses(&mut doc);
     doc

@@ -754,6 +754,30 @@ impl wit_core::Host for CoreView<'_> {
             .await)
     }
 
+    async fn get_proxy(
+        &mut self,
+        which: wit::InstanceRef,
+    ) -> wasmtime::Result<Result<Option<wit::ProxySettings>, wit::CoreError>> {
+        let which = which.into();
+        core_op!(self, |core, p| core
+            .instance_proxy(&p, &which)
+            .await
+            .map(|proxy| proxy.map(wit::ProxySettings::from)))
+    }
+
+    async fn set_proxy(
+        &mut self,
+        which: wit::InstanceRef,
+        proxy: Option<wit::ProxySettings>,
+    ) -> wasmtime::Result<Result<Option<wit::ProxySettings>, wit::CoreError>> {
+        let which = which.into();
+        let proxy = proxy.map(crate::core::proxy::Proxy::from);
+        core_op!(self, |core, p| core
+            .set_instance_proxy(&p, &which, proxy)
+            .await
+            .map(|proxy| proxy.map(wit::ProxySettings::from)))
+    }
+
     async fn get_profile(
         &mut self,
         which: wit::InstanceRef,

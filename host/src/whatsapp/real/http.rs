@@ -20,6 +20,8 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::rt::TokioIo;
 use whatsapp_rust::http::{HttpClient, HttpRequest, HttpResponse};
 
+use super::proxy::Conn;
+
 /// Connecting (TCP + TLS) to a media host.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 /// One whole request, body included (a 100 MB video on a slow link).
@@ -32,6 +34,9 @@ const ERROR_BODY_CAP: usize = 64 * 1024;
 pub struct MediaHttp {
     tls: tokio_rustls::TlsConnector,
     max_body: usize,
+    /// The instance whose proxy transfers are dialled through, looked up per
+    /// transfer (none: the link-wide client, direct).
+    route: Option<(super::proxy::ProxyTable, String)>,
 }
 
 impl std::fmt::Debug for MediaHttp {
@@ -48,7 +53,35 @@ impl MediaHttp {
         MediaHttp {
             tls,
             max_body: usize::try_from(max_body).unwrap_or(usize::MAX),
+            route: None,
         }
+    }
+
+    /// The same client for one instance: each transfer goes through the proxy the
+    /// instance has in `proxies` at that moment.
+    pub fn for_instance(&self, proxies: super::proxy::ProxyTable, instance_id: &str) -> Self {
+        MediaHttp {
+            route: Some((proxies, instance_id.to_string())),
+            ..self.clone()
+        }
+    }
+
+    /// A TCP stream to `host:port`, through the proxy when there is one.
+    async fn open(&self, host: &str, port: u16) -> anyhow::Result<Box<dyn Conn>> {
+        if let Some(proxy) = self
+            .route
+            .as_ref()
+            .and_then(|(table, id)| super::proxy::lookup(table, id))
+        {
+            return super::proxy::dial(&proxy, host, port).await;
+        }
+        let stream = tokio::time::timeout(
+            CONNECT_TIMEOUT,
+            tokio::net::TcpStream::connect((host.trim_matches(['[', ']']), port)),
+        )
+        .await
+        .map_err(|_| anyhow::anyhow!("connecting to {host}:{port} timed out"))??;
+        Ok(Box::new(stream))
     }
 
     async fn exchange(&self, request: HttpRequest) -> anyhow::Result<HttpResponse> {
@@ -61,12 +94,7 @@ impl MediaHttp {
             .ok_or_else(|| anyhow::anyhow!("media URL without a host"))?
             .to_string();
         let port = uri.port_u16().unwrap_or(443);
-        let stream = tokio::time::timeout(
-            CONNECT_TIMEOUT,
-            tokio::net::TcpStream::connect((host.trim_matches(['[', ']']), port)),
-        )
-        .await
-        .map_err(|_| anyhow::anyhow!("connecting to {host}:{port} timed out"))??;
+        let stream = self.open(&host, port).await?;
         let name =
             rustls::pki_types::ServerName::try_from(host.trim_matches(['[', ']']).to_string())?;
         let tls = tokio::time::timeout(CONNECT_TIMEOUT, self.tls.connect(name, stream))

@@ -30,6 +30,7 @@ mod groups;
 pub mod http;
 pub mod media;
 mod profile;
+pub mod proxy;
 pub mod session;
 pub mod store;
 pub mod tasks;
@@ -151,6 +152,7 @@ impl WhatsAppLink {
                 tasks: TaskCounter::default(),
                 media_choices: Arc::default(),
                 full_history: Mutex::default(),
+                proxies: Arc::default(),
             }),
             sessions: Mutex::default(),
             lifecycle: tokio::sync::Mutex::new(()),
@@ -719,6 +721,14 @@ impl Link for WhatsAppLink {
         }
     }
 
+    fn set_proxy(&self, instance_id: &str, proxy: Option<crate::core::proxy::Proxy>) {
+        let mut proxies = self.shared.proxies.lock().expect("proxy table lock");
+        match proxy {
+            Some(proxy) => proxies.insert(instance_id.to_string(), proxy),
+            None => proxies.remove(instance_id),
+        };
+    }
+
     async fn reject_call(
         &self,
         instance_id: &str,
@@ -736,6 +746,7 @@ impl Link for WhatsAppLink {
     async fn forget(&self, instance_id: &str) {
         self.shared.media_choices.set(instance_id, None);
         self.set_full_history(instance_id, false);
+        self.set_proxy(instance_id, None);
         let _guard = self.lifecycle.lock().await;
         self.forgotten
             .lock()

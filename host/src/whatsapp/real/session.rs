@@ -20,7 +20,6 @@ use tokio::sync::{mpsc::UnboundedSender, watch};
 use tokio::task::JoinHandle;
 use whatsapp_rust::bot::{Bot, BotHandle};
 use whatsapp_rust::pair_code::PairCodeOptions;
-use whatsapp_rust::transport::TokioWebSocketTransportFactory;
 use whatsapp_rust::types::events::{Event, EventHandler};
 use whatsapp_rust::{Client, Jid};
 
@@ -28,6 +27,7 @@ use super::backoff::Backoff;
 use super::convert;
 use super::http::MediaHttp;
 use super::media::{DownloadConfig, Downloads, Job};
+use super::proxy::InstanceTransportFactory;
 use super::store::RedbBackend;
 use super::tasks::{CountingRuntime, TaskCounter, spawn_counted};
 use crate::core::model::ConnectionState;
@@ -76,6 +76,8 @@ pub struct Shared {
     pub media_choices: Arc<crate::whatsapp::MediaDownloads>,
     /// The instances that ask WhatsApp for their full history when they pair.
     pub full_history: Mutex<std::collections::HashSet<String>>,
+    /// The instances whose connection and media go through a proxy.
+    pub proxies: super::proxy::ProxyTable,
 }
 
 /// Why a session ended on WhatsApp's word.
@@ -108,6 +110,9 @@ pub struct Status {
     pub stopped: bool,
     /// Why WhatsApp ended the session, when it did.
     pub verdict: Option<Verdict>,
+    /// Why the instance's proxy failed the latest attempt (cleared when it carries
+    /// one again): the session shows as down, not as forever connecting.
+    pub proxy_error: Option<String>,
 }
 
 impl Status {
@@ -122,6 +127,7 @@ impl Status {
                 _ => ConnectionState::Disconnected,
             },
             s if s.paired => ConnectionState::Closed,
+            s if s.proxy_error.is_some() => ConnectionState::Disconnected,
             _ => ConnectionState::Connecting,
         }
     }
@@ -187,10 +193,21 @@ impl Session {
         if full_history {
             builder = builder.with_device_props(full_history_props());
         }
+        let builder = builder.with_backend(RedbBackend::new(shared.store.clone(), instance_id));
+        // Every attempt looks the instance's proxy up: set, fixed or removed, it
+        // applies at the next connection without a restart.
+        let builder = builder.with_transport_factory(InstanceTransportFactory {
+            url: settings.url.clone(),
+            proxies: shared.proxies.clone(),
+            instance_id: instance_id.to_string(),
+            status: status.clone(),
+        });
         let bot = builder
-            .with_backend(RedbBackend::new(shared.store.clone(), instance_id))
-            .with_transport_factory(TokioWebSocketTransportFactory::new().with_url(&settings.url))
-            .with_http_client(settings.http.clone())
+            .with_http_client(
+                settings
+                    .http
+                    .for_instance(shared.proxies.clone(), instance_id),
+            )
             .with_runtime(CountingRuntime::new(shared.tasks.clone()))
             .with_version(settings.version)
             .with_event_handler(handler)
