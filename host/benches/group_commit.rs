@@ -66,6 +66,8 @@ async fn round(max_batch: usize, n: usize) -> (Duration, f64) {
                     id: msg,
                     chat_jid: "5511999999999@s.whatsapp.net".into(),
                     sender: "5511999999999@s.whatsapp.net".into(),
+                    sender_alt: None,
+                    chat_jid_alt: None,
                     from_me: false,
                     timestamp: 1_700_000_000_000,
                     text: Some("hello".into()),
