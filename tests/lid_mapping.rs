@@ -47,7 +47,7 @@ fn a_lid_message_picks_up_its_phone_number_when_whatsapp_tells_it_later() {
         GLOBAL_KEY,
         name,
         &["MESSAGES_UPSERT"],
-        &["message"],
+        &["message", "message.edited"],
         &[],
     );
     let key = hooked.bearer.as_str();
@@ -214,6 +214,26 @@ fn a_lid_message_picks_up_its_phone_number_when_whatsapp_tells_it_later() {
     let v1_event = second("v1");
     assert_eq!(v1_event["payload"]["chatJidAlt"], PHONE, "{v1_event}");
     assert_eq!(v1_event["payload"]["senderJidAlt"], PHONE, "{v1_event}");
+    // A later event about the first message (its author's edit) reports the pair
+    // learned since it was stored.
+    let (s, v) = gw.admin(
+        "POST",
+        &format!("/admin/sim/{name}/edit"),
+        Some(json!({"messageId": first_id, "text": "who am I, really?"})),
+    );
+    assert_eq!(s, 200, "{v}");
+    let edited = rx.wait_until("the edit in sessions/v1", |r| {
+        r.path == "/v1" && r.body["event"] == "message.edited"
+    });
+    let edited = edited
+        .iter()
+        .find(|r| r.path == "/v1" && r.body["event"] == "message.edited")
+        .unwrap();
+    assert_eq!(
+        edited.body["payload"]["chatJidAlt"], PHONE,
+        "{}",
+        edited.body
+    );
     let evo_first = bodies_of(&got, "evolution")
         .into_iter()
         .find(|b| b.to_string().contains("who am I?"))

@@ -12,7 +12,7 @@ mod brokers;
 mod call_ends;
 mod chatwoot;
 mod console;
-mod contacts_paging;
+
 mod content;
 mod core_api;
 mod core_store;
@@ -34,6 +34,7 @@ mod media;
 mod media_s3;
 mod net_hardening;
 mod openapi;
+mod paging;
 mod plugin_example;
 mod plugin_runtime;
 mod polls;

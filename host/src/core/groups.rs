@@ -59,6 +59,21 @@ pub struct GroupSettings {
     pub approval: bool,
 }
 
+/// Groups per page when the caller gives no limit.
+pub const DEFAULT_GROUP_PAGE: u32 = 50;
+/// The largest page of groups a caller may ask for: a group carries its participants
+/// (up to 1,024), and a page is lifted whole into a dialect plugin.
+pub const MAX_GROUP_PAGE: u32 = 200;
+
+/// One page of the groups an account is in, in JID order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct GroupPage {
+    /// The groups of this page.
+    pub groups: Vec<Group>,
+    /// Pass back as `cursor` for the next page; `None` at the end.
+    pub next_cursor: Option<String>,
+}
+
 /// A group as WhatsApp describes it (and the gateway stores it).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Group {
@@ -276,16 +291,41 @@ impl Core {
         self.store_group(id, group).await
     }
 
-    /// The groups this account is in: asked of WhatsApp when the link is open (and
-    /// stored), else the stored copies. Needs `read`.
-    pub async fn list_groups(&self, p: &Principal, which: &InstanceRef) -> CoreResult<Vec<Group>> {
+    /// The groups this account is in, a page at a time in JID order: `limit` of them
+    /// (0: [`DEFAULT_GROUP_PAGE`], at most [`MAX_GROUP_PAGE`]) after `cursor` (the
+    /// `next_cursor` of the page before). The first page (no cursor) asks WhatsApp
+    /// when the link is open and stores its answer; every page reads the stored
+    /// copies, so a walk sees one consistent list. Needs `read`.
+    pub async fn list_groups(
+        &self,
+        p: &Principal,
+        which: &InstanceRef,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> CoreResult<GroupPage> {
         let record = self.authorize(p, which, Capability::Read)?;
+        let limit = match limit {
+            0 => DEFAULT_GROUP_PAGE,
+            1..=MAX_GROUP_PAGE => limit,
+            _ => {
+                return Err(CoreError::Invalid(format!(
+                    "limit must be between 1 and {MAX_GROUP_PAGE}"
+                )));
+            }
+        };
+        let cursor = cursor.filter(|c| !c.is_empty());
+        let after = match cursor {
+            Some(c) => Some(group_jid(c).map_err(|_| {
+                CoreError::Invalid("cursor: pass back the next_cursor of the page before".into())
+            })?),
+            None => None,
+        };
         let id = record.instance.id.clone();
-        if self.link.state(&id) == ConnectionState::Open {
+        if after.is_none() && self.link.state(&id) == ConnectionState::Open {
             let groups = self.link.list_groups(&id).await?;
-            return self.replace_groups(&id, groups).await;
+            self.replace_groups(&id, groups).await?;
         }
-        self.stored_groups(&id)
+        self.stored_groups(&id, limit, after.as_deref())
     }
 
     /// One group's metadata: from WhatsApp when the link is open (and stored), else the
@@ -510,19 +550,43 @@ impl Core {
         })
     }
 
-    fn stored_groups(&self, instance_id: &str) -> CoreResult<Vec<Group>> {
+    /// A page of the stored groups after the group `after`.
+    fn stored_groups(
+        &self,
+        instance_id: &str,
+        limit: u32,
+        after: Option<&str>,
+    ) -> CoreResult<GroupPage> {
         let prefix = tables::instance_prefix(instance_id);
         let end = tables::prefix_end(&prefix);
-        self.store.read(|tx| -> CoreResult<Vec<Group>> {
+        let start = match after {
+            Some(g) => std::ops::Bound::Excluded(tables::group_key(instance_id, g)),
+            None => std::ops::Bound::Included(prefix),
+        };
+        self.store.read(|tx| -> CoreResult<GroupPage> {
             let table = tx.open_table(tables::GROUPS).map_err(internal)?;
-            let mut out = Vec::new();
-            for row in table
-                .range::<&[u8]>(prefix.as_slice()..end.as_slice())
-                .map_err(internal)?
-            {
-                out.push(decode::<Group>(row.map_err(internal)?.1.value())?);
+            let range = (
+                start.as_ref().map(Vec::as_slice),
+                std::ops::Bound::Excluded(end.as_slice()),
+            );
+            let mut groups = Vec::new();
+            let mut more = false;
+            for row in table.range::<&[u8]>(range).map_err(internal)? {
+                if groups.len() == limit as usize {
+                    more = true;
+                    break;
+                }
+                groups.push(decode::<Group>(row.map_err(internal)?.1.value())?);
             }
-            Ok(out)
+            let next_cursor = if more {
+                groups.last().map(|g: &Group| g.jid.clone())
+            } else {
+                None
+            };
+            Ok(GroupPage {
+                groups,
+                next_cursor,
+            })
         })
     }
 

@@ -250,6 +250,9 @@ impl Core {
         if let Err(e) = self.learn_alts(instance_id, pairs).await {
             tracing::warn!(instance = %instance_id, error = %e, "recording a LID's phone number");
         }
+        // Where WhatsApp addressed it (the stored chat may be its other half): the read
+        // receipt goes back there.
+        let wa_chat = chat_jid.clone();
         let (text, truncated) = super::messages::cap_text(inbound.text);
         let (media, bytes) = match inbound.media {
             Some(m) => (
@@ -289,7 +292,7 @@ impl Core {
                 .await?;
         }
         if settings.read_messages && !stored.from_me {
-            self.auto_read(instance_id, &stored.chat_jid, &stored.sender, &stored.id);
+            self.auto_read(instance_id, &wa_chat, &stored.sender, &stored.id);
         }
         // The sender becomes a contact (issue 16); failing that loses no message.
         if let Some(from) = from
@@ -392,7 +395,10 @@ impl Core {
         }
         pairs.sort();
         pairs.dedup();
-        self.learn_alts(instance_id, pairs).await?;
+        // Failing to keep the pairs loses no message, as on the live path.
+        if let Err(e) = self.learn_alts(instance_id, pairs).await {
+            tracing::warn!(instance = %instance_id, error = %e, "recording LIDs' phone numbers");
+        }
         // Each message joins the chat of either half of its address.
         self.store.read(|tx| -> CoreResult<()> {
             let chats = tx.open_table(tables::CHATS).map_err(internal)?;

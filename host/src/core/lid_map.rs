@@ -11,9 +11,9 @@
 //!   before the mapping was known (they are filled when read, not only when written);
 //! - a client may address a chat by either half ([`place_chat`], [`stored_chat_jid`]);
 //! - one person's conversation is not split in two when WhatsApp switches addressing:
-//!   a chat is stored under the key of its first message (the phone JID when the
-//!   mapping is already known then, else the LID), and later messages to or from
-//!   either half join it.
+//!   a chat is stored under the address of its first message, and later messages to
+//!   or from either half join it. (Two chats stored before their pair was known stay
+//!   two; nothing merges them.)
 
 use std::collections::HashMap;
 
@@ -125,22 +125,26 @@ impl<'i, T: ReadableTable<&'static [u8], &'static [u8]>> Alts<'i, T> {
         Ok(found)
     }
 
-    /// Fills a message's missing alternates (a record stored before its mapping was
-    /// learned picks it up here).
+    /// Sets a message's alternates from the table, which wins over what the record
+    /// was stored with (a record stored before its pair was learned picks it up here,
+    /// and one stored before a re-pairing shows the current pair); what the table does
+    /// not know keeps the record's own.
     pub(crate) fn fill_message(&mut self, m: &mut Message) -> CoreResult<()> {
-        if m.chat_jid_alt.is_none() {
-            m.chat_jid_alt = self.of(&m.chat_jid)?;
+        if let Some(alt) = self.of(&m.chat_jid)? {
+            m.chat_jid_alt = Some(alt);
         }
-        if m.sender_alt.is_none() && !m.sender.is_empty() {
-            m.sender_alt = self.of(&m.sender)?;
+        if !m.sender.is_empty()
+            && let Some(alt) = self.of(&m.sender)?
+        {
+            m.sender_alt = Some(alt);
         }
         Ok(())
     }
 
-    /// Fills a chat's alternate.
+    /// Sets a chat's alternate from the table.
     pub(crate) fn fill_chat(&mut self, c: &mut Chat) -> CoreResult<()> {
-        if c.jid_alt.is_none() {
-            c.jid_alt = self.of(&c.jid)?;
+        if let Some(alt) = self.of(&c.jid)? {
+            c.jid_alt = Some(alt);
         }
         Ok(())
     }
@@ -175,9 +179,10 @@ where
 }
 
 /// The chat a new message to or from `jid` belongs in: the stored chat of either half
-/// ([`stored_chat_jid`]); for a new conversation, the phone JID when the LID's phone
-/// is known (the address people recognise), else `jid`. Contacts are keyed like chats
-/// and placed the same way (`chats` is then the contacts table).
+/// ([`stored_chat_jid`]), else a new one under `jid` itself, the address the
+/// conversation began with. (Not the phone JID by preference: a phone number can pass
+/// to another person, a LID cannot.) Contacts are keyed like chats and placed the same
+/// way (`chats` is then the contacts table).
 pub(crate) fn place_chat<C, T>(
     chats: &C,
     alts: &mut Alts<'_, T>,
@@ -188,13 +193,62 @@ where
     C: ReadableTable<&'static [u8], &'static [u8]>,
     T: ReadableTable<&'static [u8], &'static [u8]>,
 {
-    if let Some(stored) = stored_chat_jid(chats, alts, instance_id, jid)? {
-        return Ok(stored);
+    Ok(stored_chat_jid(chats, alts, instance_id, jid)?.unwrap_or_else(|| jid.to_string()))
+}
+
+/// An event as it is committed: the messages it carries show the pairs known in
+/// this transaction (an edit, receipt, reaction or vote on a message stored before its
+/// pair was learned reports the pair). `None` when it carries no message.
+pub(crate) fn event_with_alts(
+    tx: &WriteTransaction,
+    event: &super::model::Event,
+) -> CoreResult<Option<super::model::Event>> {
+    use super::model::EventPayload as P;
+    let carries = matches!(
+        &event.payload,
+        P::MessageUpsert(_)
+            | P::MessageRevoked(_)
+            | P::MessageMedia(_)
+            | P::MessageDeleted(_)
+            | P::MessageStatus(_)
+            | P::MessageEdited(_)
+            | P::MessageReaction(_)
+            | P::PollVote(_)
+            | P::HistorySync(_)
+            | P::ChatUpdated(_)
+            | P::HistoryChats(_)
+    );
+    if !carries {
+        return Ok(None);
     }
-    Ok(match alts.of(jid)? {
-        Some(phone) if is_lid(jid) => phone,
-        _ => jid.to_string(),
-    })
+    let mut alts = Alts::new(
+        tx.open_table(tables::JID_ALTS).map_err(internal)?,
+        &event.instance_id,
+    );
+    let mut event = event.clone();
+    match &mut event.payload {
+        P::MessageUpsert(m)
+        | P::MessageRevoked(m)
+        | P::MessageMedia(m)
+        | P::MessageDeleted(m)
+        | P::MessageStatus(m)
+        | P::MessageEdited(m) => alts.fill_message(m)?,
+        P::MessageReaction(u) => alts.fill_message(&mut u.message)?,
+        P::PollVote(u) => alts.fill_message(&mut u.message)?,
+        P::HistorySync(ms) => {
+            for m in ms {
+                alts.fill_message(m)?;
+            }
+        }
+        P::ChatUpdated(c) => alts.fill_chat(c)?,
+        P::HistoryChats(cs) => {
+            for c in cs {
+                alts.fill_chat(c)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(Some(event))
 }
 
 /// Files `m` under the chat it belongs in ([`place_chat`]) and fills its alternates.

@@ -21,6 +21,8 @@ pub fn event_for(instance: &Instance, payload: EventPayload) -> Event {
 /// Appends `event` at the next sequence number, inside the caller's transaction, and
 /// queues it for the instance's webhooks in the same transaction.
 pub fn append(tx: &WriteTransaction, event: &Event) -> CoreResult<u64> {
+    let filled = super::lid_map::event_with_alts(tx, event)?;
+    let event = filled.as_ref().unwrap_or(event);
     let next = next_seq(tx)?;
     tx.open_table(tables::OUTBOX)
         .map_err(internal)?

@@ -772,6 +772,15 @@ mod groups {
         }
     }
 
+    impl From<g::GroupPage> for wit::GroupPage {
+        fn from(x: g::GroupPage) -> Self {
+            wit::GroupPage {
+                groups: x.groups.into_iter().map(Into::into).collect(),
+                next_cursor: x.next_cursor,
+            }
+        }
+    }
+
     impl From<g::Group> for wit::Group {
         fn from(x: g::Group) -> Self {
             wit::Group {

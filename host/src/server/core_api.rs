@@ -16,7 +16,7 @@
 //! | PUT/DELETE | /core/instances/{i}/profile/picture | set this account's picture from `{data}` (base64 of a JPEG) or `{url}` / remove it -> 204 |
 //! | PUT/DELETE | /core/instances/{i}/groups/{g}/picture | the same for a group (`send`; WhatsApp decides who may) -> 204 |
 //! | GET/PUT | /core/instances/{i}/privacy | the account's privacy settings `[{category, value}]` (categories `last_seen`, `online`, `profile_picture`, `about`, `group_add`, `read_receipts`, `call_add`, `messages`; values `all`, `contacts`, `contact_blacklist`, `none`, `match_last_seen`, `known`) / change the ones given, answering all |
-//! | GET | /core/instances/{i}/contacts?limit&cursor | a page of the people the instance heard from `{contacts: [{jid, jid_alt?, push_name, created_at, updated_at}], next_cursor}` (JID order; limit 1-1000, default 100) |
+//! | GET | /core/instances/{i}/contacts?limit&cursor | a page of the people the instance heard from `{contacts: [{jid, jid_alt?, push_name, saved_name?, created_at, updated_at}], next_cursor}` (JID order; limit 1-1000, default 100) |
 //! | GET | /core/instances/{i}/contacts/blocked | the JIDs this account blocked, as WhatsApp lists them |
 //! | GET | /core/instances/{i}/contacts/{jid}/business | a business account's profile `{jid, description, email, websites, categories, address, timezone}`, `null` when not a business |
 //! | GET/PUT | /core/instances/{i}/settings | the instance's behaviour switches `{reject_calls, call_reply?, ignore_groups, always_online, read_messages, read_status, sync_full_history}` (all off by default; a PUT replaces them all, omitted ones off) |

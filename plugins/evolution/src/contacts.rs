@@ -79,7 +79,11 @@ fn whatsapp_numbers(req: &Request, name: &str) -> Reply {
             let mut row = j!({ "jid": jid, "exists": c.exists, "number": given });
             if let Some(name) = contacts
                 .iter()
-                .find(|k| c.exists && Some(&k.jid) == c.jid.as_ref())
+                .find(|k| {
+                    c.exists
+                        && c.jid.is_some()
+                        && (Some(&k.jid) == c.jid.as_ref() || k.jid_alt.as_ref() == c.jid.as_ref())
+                })
                 .and_then(|k| k.saved_name.clone().or_else(|| k.push_name.clone()))
             {
                 row["name"] = j!(name);

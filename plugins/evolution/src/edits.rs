@@ -35,7 +35,8 @@ pub(crate) fn update(req: &Request, name: &str) -> Reply {
     let jid = core::normalize_jid(&strip_device(&number)).map_err(|e| core_error(&e))?;
     let which = InstanceRef::Id(instance.id.clone());
     let target = core::get_message(&which, &id).map_err(|e| core_error(&e))?;
-    if target.chat_jid != jid {
+    // Either address of a LID <-> phone pair names the chat.
+    if target.chat_jid != jid && target.chat_jid_alt.as_ref() != Some(&jid) {
         return Err(bad("RemoteJid does not match"));
     }
     let edited = core::edit_message(&which, &id, &text).map_err(|e| core_error(&e))?;

@@ -340,7 +340,7 @@ fn fetch_all_groups(req: &Request, name: &str) -> Reply {
     let Some(flag) = req.query("getParticipants").filter(|s| !s.is_empty()) else {
         return Err(bad("The getParticipants needs to be informed in the query"));
     };
-    let groups = core::list_groups(&me(&instance)).map_err(|e| core_error(&e))?;
+    let groups = core::all_groups(&me(&instance)).map_err(|e| core_error(&e))?;
     let with = flag == "true";
     Ok(json(
         200,

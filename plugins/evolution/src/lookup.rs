@@ -161,7 +161,9 @@ fn find_status(req: &Request, name: &str) -> Reply {
 }
 
 fn same_chat(remote: &str, m: &Message) -> bool {
-    core::normalize_jid(&strip_device(remote)).is_ok_and(|j| j == m.chat_jid)
+    // Either address of a LID <-> phone pair names the chat.
+    core::normalize_jid(&strip_device(remote))
+        .is_ok_and(|j| j == m.chat_jid || m.chat_jid_alt.as_ref() == Some(&j))
 }
 
 /// The two routes' OpenAPI path items.

@@ -76,7 +76,8 @@ pub(crate) fn send(req: &Request, name: &str) -> Reply {
     let remote = core::normalize_jid(&strip_device(&remote)).map_err(|e| core_error(&e))?;
     let which = InstanceRef::Id(instance.id.clone());
     let target = core::get_message(&which, &id).map_err(|e| core_error(&e))?;
-    if target.chat_jid != remote {
+    // Either address of a LID <-> phone pair names the chat.
+    if target.chat_jid != remote && target.chat_jid_alt.as_ref() != Some(&remote) {
         return Err(bad(&format!(
             "message {id} is not in the chat {remote} (key.remoteJid)"
         )));

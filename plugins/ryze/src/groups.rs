@@ -6,7 +6,7 @@
 //! | method | path | body / query | answer |
 //! |---|---|---|---|
 //! | POST | /group/create/{i} | `{subject, participants, description?}` | 201 `{success, message, group}` |
-//! | GET | /group/list/{i} | | `{success, groups}` |
+//! | GET | /group/list/{i} | `?limit&cursor` | `{success, groups, hasMore, nextCursor}` (a page, JID order) |
 //! | GET | /group/info/{i} | `?groupJid=` | `{success, group}` |
 //! | POST | /group/subject/{i} | `{groupJid, subject}` | `{success, message, group}` |
 //! | POST | /group/description/{i} | `{groupJid, description}` (empty clears) | `{success, message, group}` |
@@ -140,13 +140,36 @@ fn create(req: &Request, params: &Params) -> HttpResponse {
     })())
 }
 
+/// The most groups one page holds (each carries its participants).
+const MAX_LIMIT: u32 = 200;
+
 fn list(req: &Request, params: &Params) -> HttpResponse {
     answer((|| {
         let which = instance_for(req, params, Capabilities::READ)?;
-        let groups = core::list_groups(&which).map_err(|e| group_fail(&e))?;
+        let limit = match req.query("limit") {
+            None => 0,
+            Some(l) => match l.parse::<u32>() {
+                Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+                _ => {
+                    return Err(fail(
+                        400,
+                        &format!("limit must be between 1 and {MAX_LIMIT}"),
+                    ));
+                }
+            },
+        };
+        let cursor = req.query("cursor").filter(|c| !c.is_empty());
+        let page = core::list_groups(&which, limit, cursor.as_deref()).map_err(|e| match e {
+            // The cursor is the only input core validates here.
+            CoreError::Invalid(_) => {
+                fail(400, "cursor must be the nextCursor of the previous page")
+            }
+            other => group_fail(&other),
+        })?;
         Ok(ok(
             200,
-            json!({ "success": true, "groups": groups.iter().map(group_json).collect::<Vec<_>>() }),
+            json!({ "success": true, "groups": page.groups.iter().map(group_json).collect::<Vec<_>>(),
+                    "hasMore": page.next_cursor.is_some(), "nextCursor": page.next_cursor }),
         ))
     })())
 }
@@ -439,9 +462,16 @@ pub(crate) fn openapi_paths() -> Vec<(&'static str, &'static str, &'static str, 
             "get",
             "listGroups",
             reading(
-                "The groups the account is in (stored copies while disconnected).",
-                params.clone(),
-                json!({ "success": true, "groups": [group] }),
+                "The groups the account is in, a page at a time in JID order (limit 1-200, default 50; pass nextCursor back as cursor; 400 for a bad limit or cursor). The first page asks WhatsApp when connected; pages read the stored copies.",
+                {
+                    let mut p = params.clone();
+                    if let Some(list) = p.as_array_mut() {
+                        list.push(json!({ "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 200, "default": 50 } }));
+                        list.push(json!({ "name": "cursor", "in": "query", "schema": { "type": "string" } }));
+                    }
+                    p
+                },
+                json!({ "success": true, "groups": [group], "hasMore": false, "nextCursor": null }),
             ),
         ),
         (

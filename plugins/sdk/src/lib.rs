@@ -169,7 +169,9 @@ pub mod core {
     // Proxy per instance (issue 18).
     use crate::types::ProxySettings;
     // Groups (issue 16).
-    use crate::types::{Group, GroupCreate, GroupSetting, ParticipantAction, ParticipantResult};
+    use crate::types::{
+        Group, GroupCreate, GroupPage, GroupSetting, ParticipantAction, ParticipantResult,
+    };
     // Contacts (issue 16).
     use crate::types::{Contact, ContactPage, NumberCheck};
     // Account settings (issue 16).
@@ -249,7 +251,7 @@ pub mod core {
         /// Create a group with this account as creator (`send`).
         fn create_group(which: &InstanceRef, spec: &GroupCreate) -> Result<Group, CoreError>;
         /// The groups the account is in (`read`).
-        fn list_groups(which: &InstanceRef) -> Result<Vec<Group>, CoreError>;
+        fn list_groups(which: &InstanceRef, limit: u32, cursor: Option<&str>) -> Result<GroupPage, CoreError>;
         /// One group's metadata (`read`).
         fn get_group(which: &InstanceRef, group: &str) -> Result<Group, CoreError>;
         /// Change a group's subject (`send`).
@@ -322,6 +324,21 @@ pub mod core {
         fn set_privacy(which: &InstanceRef, settings: &[PrivacySetting]) -> Result<Vec<PrivacySetting>, CoreError>;
         /// A business account's profile; `None` when it is not one (`read`).
         fn get_business_profile(which: &InstanceRef, who: &str) -> Result<Option<BusinessProfile>, CoreError>;
+    }
+
+    /// Every group the account is in, walking [`list_groups`]'s pages (the first asks
+    /// WhatsApp when connected).
+    pub fn all_groups(which: &InstanceRef) -> Result<Vec<Group>, CoreError> {
+        let mut all = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = list_groups(which, 200, cursor.as_deref())?;
+            all.extend(page.groups);
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => return Ok(all),
+            }
+        }
     }
 
     /// Every contact of an instance, walking [`list_contacts`]'s pages (for a dialect

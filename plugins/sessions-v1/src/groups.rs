@@ -134,10 +134,42 @@ fn strings(obj: &Map<String, Value>, name: &str, fields: &mut Map<String, Value>
     }
 }
 
+/// The most groups one page holds (each carries its participants), and the default.
+const MAX_LIMIT: u32 = 200;
+const DEFAULT_LIMIT: u32 = 50;
+
 fn list(req: &Request, p: &Params) -> HttpResponse {
     let sid = sid(p);
-    match core::list_groups(&session_ref(&sid)) {
-        Ok(groups) => json(200, &page(groups.iter().map(group).collect(), None)),
+    let limit = match req.query("limit") {
+        None => DEFAULT_LIMIT,
+        Some(l) => match l.parse::<u32>() {
+            Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+            _ => {
+                let r = crate::render::validation(
+                    "invalid query parameter",
+                    json!({ "limit": format!("must be an integer from 1 to {MAX_LIMIT}") }),
+                );
+                return crate::api::checked(req, &sid, Cap::Read, Within::Session, r);
+            }
+        },
+    };
+    let cursor = req.query("cursor").filter(|c| !c.is_empty());
+    match core::list_groups(&session_ref(&sid), limit, cursor.as_deref()) {
+        Ok(groups) => json(
+            200,
+            &page(
+                groups.groups.iter().map(group).collect(),
+                groups.next_cursor,
+            ),
+        ),
+        // The cursor is the only input core validates here.
+        Err(CoreError::Invalid(_)) => {
+            let r = crate::render::validation(
+                "invalid query parameter",
+                json!({ "cursor": "pass back the nextCursor of the previous page" }),
+            );
+            crate::api::checked(req, &sid, Cap::Read, Within::Session, r)
+        }
         Err(e) => failure(req, e, &sid, Cap::Read),
     }
 }
@@ -422,8 +454,11 @@ pub(crate) fn add_openapi(doc: &mut Value) {
     };
     let paths = json!({
         "/sessions/{sid}/groups": {
-            "get": op("listGroups", "List groups", "The groups the account is in: from WhatsApp when connected, else the stored copies. Requires `read`.", vec![sid()], json!({
-                "200": ok("Groups", page_of("Group")), "403": refused("read"), "404": missing() })),
+            "get": op("listGroups", "List groups", "The groups the account is in, a page at a time in JID order (pass `nextCursor` back as `cursor`): the first page asks WhatsApp when connected and stores its answer; every page reads the stored copies. Requires `read`.",
+                vec![sid(),
+                     json!({ "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 200, "default": 50 } }),
+                     json!({ "name": "cursor", "in": "query", "schema": { "type": "string" } })],
+                json!({ "200": ok("Groups", page_of("Group")), "403": refused("read"), "404": missing(), "422": invalid() })),
             "post": with_body(op("createGroup", "Create a group", "This account becomes its creator (superadmin). Requires `send`.", vec![sid()], json!({
                 "201": ok("The group", r("Group")), "403": refused("send"), "404": missing(), "409": conflict(), "422": invalid() })),
                 json!({ "type": "object", "required": ["subject", "participants"], "properties": {

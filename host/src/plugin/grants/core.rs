@@ -506,9 +506,13 @@ impl wit_core::Host for CoreView<'_> {
     async fn list_groups(
         &mut self,
         which: wit::InstanceRef,
-    ) -> wasmtime::Result<Result<Vec<wit::Group>, wit::CoreError>> {
+        limit: u32,
+        cursor: Option<String>,
+    ) -> wasmtime::Result<Result<wit::GroupPage, wit::CoreError>> {
         let which = which.into();
-        core_op!(self, list | core, p | core.list_groups(&p, &which).await)
+        core_op!(self, |core, p| core
+            .list_groups(&p, &which, limit, cursor.as_deref())
+            .await)
     }
 
     async fn get_group(
