@@ -156,15 +156,7 @@ impl Core {
         cursor: Option<&str>,
     ) -> CoreResult<ContactPage> {
         let record = self.authorize(p, which, Capability::Read)?;
-        let limit = match limit {
-            0 => DEFAULT_CONTACT_PAGE,
-            1..=MAX_CONTACT_PAGE => limit,
-            _ => {
-                return Err(CoreError::Invalid(format!(
-                    "limit must be between 1 and {MAX_CONTACT_PAGE}"
-                )));
-            }
-        };
+        let limit = super::messages::page_limit(limit, DEFAULT_CONTACT_PAGE, MAX_CONTACT_PAGE)?;
         let prefix = tables::instance_prefix(&record.instance.id);
         let end = tables::prefix_end(&prefix);
         // The cursor is the last JID of the page before; the next page starts after it.

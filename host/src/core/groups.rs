@@ -304,15 +304,7 @@ impl Core {
         cursor: Option<&str>,
     ) -> CoreResult<GroupPage> {
         let record = self.authorize(p, which, Capability::Read)?;
-        let limit = match limit {
-            0 => DEFAULT_GROUP_PAGE,
-            1..=MAX_GROUP_PAGE => limit,
-            _ => {
-                return Err(CoreError::Invalid(format!(
-                    "limit must be between 1 and {MAX_GROUP_PAGE}"
-                )));
-            }
-        };
+        let limit = super::messages::page_limit(limit, DEFAULT_GROUP_PAGE, MAX_GROUP_PAGE)?;
         let cursor = cursor.filter(|c| !c.is_empty());
         let after = match cursor {
             Some(c) => Some(group_jid(c).map_err(|_| {

@@ -43,6 +43,17 @@ pub(crate) fn sent_message(
     }
 }
 
+/// A paged read's `limit`: 0 is `default`, 1..=`max` is itself, more is `invalid`.
+pub(crate) fn page_limit(limit: u32, default: u32, max: u32) -> CoreResult<u32> {
+    match limit {
+        0 => Ok(default),
+        l if l <= max => Ok(l),
+        _ => Err(CoreError::Invalid(format!(
+            "limit must be between 1 and {max}"
+        ))),
+    }
+}
+
 /// Messages per page when the caller gives no limit.
 pub const DEFAULT_PAGE: u32 = 50;
 /// Largest page a caller may ask for, so one request cannot scan a whole chat.
@@ -246,15 +257,7 @@ impl Core {
     ) -> CoreResult<MessagePage> {
         let record = self.authorize(p, which, Capability::Read)?;
         let chat_jid = jid::normalize(chat)?;
-        let limit = match limit {
-            0 => DEFAULT_PAGE,
-            1..=MAX_PAGE => limit,
-            _ => {
-                return Err(CoreError::Invalid(format!(
-                    "limit must be between 1 and {MAX_PAGE}"
-                )));
-            }
-        };
+        let limit = page_limit(limit, DEFAULT_PAGE, MAX_PAGE)?;
         let after = cursor
             .filter(|c| !c.is_empty())
             .map(decode_cursor)

@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use wagate_plugin_sdk::prelude::*;
 use wagate_plugin_sdk::types::Contact;
 
-use crate::routes::{find_instance, require_connected, required, which};
+use crate::routes::{find_instance, page_fail, page_query, require_connected, required, which};
 use crate::util::iso8601;
 use crate::{core_fail, fail, msg, ok};
 
@@ -76,24 +76,9 @@ const MAX_LIMIT: u32 = 1000;
 fn list(req: &Request, params: &Params) -> Result<HttpResponse, HttpResponse> {
     let which = which(params);
     find_instance(req, &which, Capabilities::READ)?;
-    let limit = match req.query("limit") {
-        None => 0,
-        Some(l) => match l.parse::<u32>() {
-            Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
-            _ => {
-                return Err(fail(
-                    400,
-                    &format!("limit must be between 1 and {MAX_LIMIT}"),
-                ));
-            }
-        },
-    };
-    let cursor = req.query("cursor").filter(|c| !c.is_empty());
-    let page = core::list_contacts(&which, limit, cursor.as_deref()).map_err(|e| match e {
-        // The cursor is the only input core validates here.
-        CoreError::Invalid(_) => fail(400, "cursor must be the nextCursor of the previous page"),
-        other => core_fail(&other),
-    })?;
+    let (limit, cursor) = page_query(req, MAX_LIMIT)?;
+    let page = core::list_contacts(&which, limit, cursor.as_deref())
+        .map_err(|e| page_fail(e, core_fail))?;
     let data: Vec<Value> = page.contacts.iter().map(contact_json).collect();
     Ok(ok(
         200,

@@ -29,7 +29,7 @@ use wagate_plugin_sdk::types::{
     Group, GroupCreate, GroupSetting, ParticipantAction, ParticipantRole,
 };
 
-use crate::routes::{find_instance, required, sentence, which};
+use crate::routes::{find_instance, page_fail, page_query, required, sentence, which};
 use crate::util::iso8601;
 use crate::{core_fail, fail, ok};
 
@@ -146,26 +146,9 @@ const MAX_LIMIT: u32 = 200;
 fn list(req: &Request, params: &Params) -> HttpResponse {
     answer((|| {
         let which = instance_for(req, params, Capabilities::READ)?;
-        let limit = match req.query("limit") {
-            None => 0,
-            Some(l) => match l.parse::<u32>() {
-                Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
-                _ => {
-                    return Err(fail(
-                        400,
-                        &format!("limit must be between 1 and {MAX_LIMIT}"),
-                    ));
-                }
-            },
-        };
-        let cursor = req.query("cursor").filter(|c| !c.is_empty());
-        let page = core::list_groups(&which, limit, cursor.as_deref()).map_err(|e| match e {
-            // The cursor is the only input core validates here.
-            CoreError::Invalid(_) => {
-                fail(400, "cursor must be the nextCursor of the previous page")
-            }
-            other => group_fail(&other),
-        })?;
+        let (limit, cursor) = page_query(req, MAX_LIMIT)?;
+        let page = core::list_groups(&which, limit, cursor.as_deref())
+            .map_err(|e| page_fail(e, group_fail))?;
         Ok(ok(
             200,
             json!({ "success": true, "groups": page.groups.iter().map(group_json).collect::<Vec<_>>(),

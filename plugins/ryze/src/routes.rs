@@ -104,6 +104,31 @@ fn body_detailed<T: DeserializeOwned>(req: &Request) -> Result<T, HttpResponse> 
 }
 
 /// A required, non-blank string field.
+/// A paged list's `?limit&cursor`: `limit` within 1..=`max` (absent: 0, core's
+/// default) and the cursor when given; a bad limit is the route's 400.
+pub(crate) fn page_query(req: &Request, max: u32) -> Result<(u32, Option<String>), HttpResponse> {
+    let limit = match req.query("limit") {
+        None => 0,
+        Some(l) => match l.parse::<u32>() {
+            Ok(n) if (1..=max).contains(&n) => n,
+            _ => return Err(fail(400, &format!("limit must be between 1 and {max}"))),
+        },
+    };
+    Ok((limit, req.query("cursor").filter(|c| !c.is_empty())))
+}
+
+/// A paged read's core error: `invalid` can only be the cursor (core checked the
+/// limit's range with the same bounds as [`page_query`]).
+pub(crate) fn page_fail(
+    e: CoreError,
+    other: impl FnOnce(&CoreError) -> HttpResponse,
+) -> HttpResponse {
+    match e {
+        CoreError::Invalid(_) => fail(400, "cursor must be the nextCursor of the previous page"),
+        e => other(&e),
+    }
+}
+
 pub(crate) fn required(v: Option<String>, message: &str) -> Result<String, HttpResponse> {
     match v.map(|s| s.trim().to_string()) {
         Some(s) if !s.is_empty() => Ok(s),

@@ -329,27 +329,26 @@ pub mod core {
     /// Every group the account is in, walking [`list_groups`]'s pages (the first asks
     /// WhatsApp when connected).
     pub fn all_groups(which: &InstanceRef) -> Result<Vec<Group>, CoreError> {
-        let mut all = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let page = list_groups(which, 200, cursor.as_deref())?;
-            all.extend(page.groups);
-            match page.next_cursor {
-                Some(next) => cursor = Some(next),
-                None => return Ok(all),
-            }
-        }
+        walk_pages(|cursor| list_groups(which, 200, cursor).map(|p| (p.groups, p.next_cursor)))
     }
 
     /// Every contact of an instance, walking [`list_contacts`]'s pages (for a dialect
     /// whose product answers them all at once, or filters them itself).
     pub fn all_contacts(which: &InstanceRef) -> Result<Vec<Contact>, CoreError> {
+        walk_pages(|cursor| list_contacts(which, 1000, cursor).map(|p| (p.contacts, p.next_cursor)))
+    }
+
+    /// Everything a paged read lists: `page(cursor)` answers one page and the cursor
+    /// of the next (`None` at the end), starting from `None`.
+    fn walk_pages<T>(
+        mut page: impl FnMut(Option<&str>) -> Result<(Vec<T>, Option<String>), CoreError>,
+    ) -> Result<Vec<T>, CoreError> {
         let mut all = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
-            let page = list_contacts(which, 1000, cursor.as_deref())?;
-            all.extend(page.contacts);
-            match page.next_cursor {
+            let (items, next) = page(cursor.as_deref())?;
+            all.extend(items);
+            match next {
                 Some(next) => cursor = Some(next),
                 None => return Ok(all),
             }

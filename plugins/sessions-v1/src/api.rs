@@ -472,20 +472,44 @@ fn delete_chat(req: &Request, p: &Params) -> HttpResponse {
     }
 }
 
-fn list_messages(req: &Request, p: &Params) -> HttpResponse {
-    let (sid, cid) = (sid(p), p.get("cid").unwrap_or_default());
-    let limit = match req.query("limit") {
-        None => DEFAULT_LIMIT,
+/// A paged read's `?limit`: within 1..=`max`, `default` when absent; a bad one is the
+/// 422 `validation_error` (after the session and capability checks).
+pub(crate) fn limit_param(
+    req: &Request,
+    sid: &str,
+    within: Within<'_>,
+    default: u32,
+    max: u32,
+) -> Result<u32, HttpResponse> {
+    match req.query("limit") {
+        None => Ok(default),
         Some(l) => match l.parse::<u32>() {
-            Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+            Ok(n) if (1..=max).contains(&n) => Ok(n),
             _ => {
                 let r = validation(
                     "invalid query parameter",
-                    json!({ "limit": format!("must be an integer from 1 to {MAX_LIMIT}") }),
+                    json!({ "limit": format!("must be an integer from 1 to {max}") }),
                 );
-                return checked(req, &sid, Cap::Read, Within::Chat(cid), r);
+                Err(checked(req, sid, Cap::Read, within, r))
             }
         },
+    }
+}
+
+/// A paged read's core `invalid`: the cursor is the only input core checks there.
+pub(crate) fn bad_cursor(req: &Request, sid: &str, within: Within<'_>) -> HttpResponse {
+    let r = validation(
+        "invalid query parameter",
+        json!({ "cursor": "pass back the nextCursor of the previous page" }),
+    );
+    checked(req, sid, Cap::Read, within, r)
+}
+
+fn list_messages(req: &Request, p: &Params) -> HttpResponse {
+    let (sid, cid) = (sid(p), p.get("cid").unwrap_or_default());
+    let limit = match limit_param(req, &sid, Within::Chat(cid), DEFAULT_LIMIT, MAX_LIMIT) {
+        Ok(l) => l,
+        Err(r) => return r,
     };
     let cursor = req.query("cursor").filter(|c| !c.is_empty());
     match core::list_messages(&session_ref(&sid), cid, limit, cursor.as_deref()) {
@@ -496,13 +520,9 @@ fn list_messages(req: &Request, p: &Params) -> HttpResponse {
                 page.next_cursor,
             ),
         ),
+        // The cursor is the only other input core validates.
         Err(CoreError::Invalid(_)) if core::normalize_jid(cid).is_ok() => {
-            // The cursor is the only other input core validates.
-            let r = validation(
-                "invalid query parameter",
-                json!({ "cursor": "pass back the nextCursor of the previous page" }),
-            );
-            checked(req, &sid, Cap::Read, Within::Chat(cid), r)
+            bad_cursor(req, &sid, Within::Chat(cid))
         }
         Err(e) => core_failure(req, e, &sid, Cap::Read, Within::Chat(cid)),
     }

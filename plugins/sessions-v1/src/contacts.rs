@@ -17,7 +17,9 @@ use serde_json::{Value, json};
 use wagate_plugin_sdk::prelude::*;
 use wagate_plugin_sdk::types::Contact;
 
-use crate::api::{Cap, Within, authed, checked, core_failure, session_ref, sid};
+use crate::api::{
+    Cap, Within, authed, bad_cursor, checked, core_failure, limit_param, session_ref, sid,
+};
 use crate::render::{self, validation};
 
 pub(crate) fn routes(r: Router) -> Router {
@@ -53,18 +55,9 @@ const DEFAULT_LIMIT: u32 = 100;
 
 fn list(req: &Request, p: &Params) -> HttpResponse {
     let sid = sid(p);
-    let limit = match req.query("limit") {
-        None => DEFAULT_LIMIT,
-        Some(l) => match l.parse::<u32>() {
-            Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
-            _ => {
-                let r = validation(
-                    "invalid query parameter",
-                    json!({ "limit": format!("must be an integer from 1 to {MAX_LIMIT}") }),
-                );
-                return checked(req, &sid, Cap::Read, Within::Session, r);
-            }
-        },
+    let limit = match limit_param(req, &sid, Within::Session, DEFAULT_LIMIT, MAX_LIMIT) {
+        Ok(l) => l,
+        Err(r) => return r,
     };
     let cursor = req.query("cursor").filter(|c| !c.is_empty());
     match core::list_contacts(&session_ref(&sid), limit, cursor.as_deref()) {
@@ -76,13 +69,7 @@ fn list(req: &Request, p: &Params) -> HttpResponse {
             ),
         ),
         // The cursor is the only input core validates here.
-        Err(CoreError::Invalid(_)) => {
-            let r = validation(
-                "invalid query parameter",
-                json!({ "cursor": "pass back the nextCursor of the previous page" }),
-            );
-            checked(req, &sid, Cap::Read, Within::Session, r)
-        }
+        Err(CoreError::Invalid(_)) => bad_cursor(req, &sid, Within::Session),
         Err(e) => core_failure(req, e, &sid, Cap::Read, Within::Session),
     }
 }

@@ -24,7 +24,8 @@ use wagate_plugin_sdk::types::{
 };
 
 use crate::api::{
-    Cap, Within, authed, body_object, core_failure, invalid_fields, session_ref, sid,
+    Cap, Within, authed, bad_cursor, body_object, core_failure, invalid_fields, limit_param,
+    session_ref, sid,
 };
 use crate::render::{error, forbidden, no_content, not_found, page};
 
@@ -140,18 +141,9 @@ const DEFAULT_LIMIT: u32 = 50;
 
 fn list(req: &Request, p: &Params) -> HttpResponse {
     let sid = sid(p);
-    let limit = match req.query("limit") {
-        None => DEFAULT_LIMIT,
-        Some(l) => match l.parse::<u32>() {
-            Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
-            _ => {
-                let r = crate::render::validation(
-                    "invalid query parameter",
-                    json!({ "limit": format!("must be an integer from 1 to {MAX_LIMIT}") }),
-                );
-                return crate::api::checked(req, &sid, Cap::Read, Within::Session, r);
-            }
-        },
+    let limit = match limit_param(req, &sid, Within::Session, DEFAULT_LIMIT, MAX_LIMIT) {
+        Ok(l) => l,
+        Err(r) => return r,
     };
     let cursor = req.query("cursor").filter(|c| !c.is_empty());
     match core::list_groups(&session_ref(&sid), limit, cursor.as_deref()) {
@@ -163,13 +155,7 @@ fn list(req: &Request, p: &Params) -> HttpResponse {
             ),
         ),
         // The cursor is the only input core validates here.
-        Err(CoreError::Invalid(_)) => {
-            let r = crate::render::validation(
-                "invalid query parameter",
-                json!({ "cursor": "pass back the nextCursor of the previous page" }),
-            );
-            crate::api::checked(req, &sid, Cap::Read, Within::Session, r)
-        }
+        Err(CoreError::Invalid(_)) => bad_cursor(req, &sid, Within::Session),
         Err(e) => failure(req, e, &sid, Cap::Read),
     }
 }
