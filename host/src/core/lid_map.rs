@@ -198,7 +198,10 @@ where
 
 /// An event as it is committed: the messages it carries show the pairs known in
 /// this transaction (an edit, receipt, reaction or vote on a message stored before its
-/// pair was learned reports the pair). `None` when it carries no message.
+/// pair was learned reports the pair). `None` when it carries none to fill. New
+/// messages and chats (`message_upsert`, history, chat updates) are left out: they
+/// were filled as they were placed, just before their commit, and the inbound path
+/// should not pay for a second lookup and a copy of every message.
 pub(crate) fn event_with_alts(
     tx: &WriteTransaction,
     event: &super::model::Event,
@@ -206,17 +209,13 @@ pub(crate) fn event_with_alts(
     use super::model::EventPayload as P;
     let carries = matches!(
         &event.payload,
-        P::MessageUpsert(_)
-            | P::MessageRevoked(_)
+        P::MessageRevoked(_)
             | P::MessageMedia(_)
             | P::MessageDeleted(_)
             | P::MessageStatus(_)
             | P::MessageEdited(_)
             | P::MessageReaction(_)
             | P::PollVote(_)
-            | P::HistorySync(_)
-            | P::ChatUpdated(_)
-            | P::HistoryChats(_)
     );
     if !carries {
         return Ok(None);
@@ -227,25 +226,13 @@ pub(crate) fn event_with_alts(
     );
     let mut event = event.clone();
     match &mut event.payload {
-        P::MessageUpsert(m)
-        | P::MessageRevoked(m)
+        P::MessageRevoked(m)
         | P::MessageMedia(m)
         | P::MessageDeleted(m)
         | P::MessageStatus(m)
         | P::MessageEdited(m) => alts.fill_message(m)?,
         P::MessageReaction(u) => alts.fill_message(&mut u.message)?,
         P::PollVote(u) => alts.fill_message(&mut u.message)?,
-        P::HistorySync(ms) => {
-            for m in ms {
-                alts.fill_message(m)?;
-            }
-        }
-        P::ChatUpdated(c) => alts.fill_chat(c)?,
-        P::HistoryChats(cs) => {
-            for c in cs {
-                alts.fill_chat(c)?;
-            }
-        }
         _ => {}
     }
     Ok(Some(event))
