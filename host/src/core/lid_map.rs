@@ -2,8 +2,9 @@
 //!
 //! WhatsApp addresses more and more contacts by a LID (`<digits>@lid`), an alias that
 //! hides the phone number; the same person may write from their LID today and from
-//! their phone JID tomorrow. The link learns which phone is behind a LID (a message's
-//! alternate sender address, a number check, a group notice) and the core keeps that
+//! their phone JID tomorrow. The link reports which phone is behind a LID (a
+//! message's alternate addresses, a history conversation, a group notice, an address
+//! book entry; not yet a number check) and the core keeps that
 //! mapping per instance in [`tables::JID_ALTS`], so that:
 //!
 //! - reads carry the other half beside the JID: a message's `chat_jid_alt` and
