@@ -64,6 +64,7 @@ fn inbound(n: usize, chat: &str, with_media: bool) -> Inbound {
             bytes: Some(vec![7u8; 64].into()),
         }),
         push_name: None,
+        sender_is_business: false,
         content: None,
         poll_secret: None,
     }

@@ -340,7 +340,7 @@ fn ryze_and_sessions_v1_serve_contacts() {
     assert_eq!(s, 200, "{v}");
     assert_eq!(
         v["data"][0],
-        json!({"phoneNumber": "5511922221111", "name": "Bea", "source": "dm"})
+        json!({"phoneNumber": "5511922221111", "name": "Bea", "source": "dm", "isBusiness": false})
     );
     let (s, v) = v1(
         &gw,
@@ -353,7 +353,8 @@ fn ryze_and_sessions_v1_serve_contacts() {
         (s, v),
         (
             200,
-            json!({"query": "5511922221111", "jid": "5511922221111@s.whatsapp.net", "isOnWhatsApp": true})
+            json!({"query": "5511922221111", "jid": "5511922221111@s.whatsapp.net", "isOnWhatsApp": true,
+                   "isBusiness": false})
         )
     );
     let (s, v) = v1(

@@ -373,7 +373,8 @@ fn saved_contact_names_from_the_address_book_are_kept_and_reported() {
     );
     assert_eq!(
         v["data"][0],
-        json!({"name": "Beatriz Lima", "lid": lid, "phoneNumber": "5511944443333", "source": "dm"}),
+        json!({"name": "Beatriz Lima", "lid": lid, "phoneNumber": "5511944443333", "source": "dm",
+               "isBusiness": false}),
         "{v}"
     );
 
@@ -415,4 +416,96 @@ fn saved_contact_names_from_the_address_book_are_kept_and_reported() {
     assert_eq!(contacts.len(), 1, "{page}");
     assert!(contacts[0].get("saved_name").is_none(), "{page}");
     assert_eq!(contacts[0]["push_name"], "Bia");
+}
+
+/// A number check answers the LID behind a number (where WhatsApp gives it) and the
+/// instance keeps the pair: a conversation begun from the LID is then named by the
+/// phone number too. A business's message marks its contact a business, which the
+/// contact lists and the checks show.
+#[test]
+fn a_number_check_teaches_the_lid_behind_a_number_and_contacts_carry_the_business_flag() {
+    let gw = Gateway::start_with_env(&[("AUTHENTICATION_API_KEY", GLOBAL_KEY)]);
+    let rx = Receiver::start();
+    let hooked = hook_all_dialects(&gw, &rx, GLOBAL_KEY, "checker", &[], &[], &[]);
+    let key = hooked.bearer.as_str();
+    // Another instance on the network learns the pair from a message: WhatsApp (the
+    // sim network) now knows it, the checking instance does not.
+    gw.connected_instance(key, "other");
+    inbound(
+        &gw,
+        "other",
+        json!({"from": LID, "fromAlt": PHONE, "text": "hi other"}),
+    );
+    inbound(&gw, "checker", json!({"from": LID, "text": "hi checker"}));
+    let (s, v) = messages(&gw, key, "checker", PHONE);
+    assert_eq!(s, 404, "the phone names no chat of the checker yet: {v}");
+
+    // sessions/v1: the LID beside the answer.
+    let (s, v) = v1(
+        &gw,
+        "GET",
+        &format!("/sessions/{}/contacts/check?phone=5511977776666", hooked.id),
+        key,
+        None,
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["isOnWhatsApp"], true, "{v}");
+    assert_eq!(v["lid"], LID, "{v}");
+    assert_eq!(v["isBusiness"], false, "{v}");
+    // Kept: the LID's conversation is now named by the phone too, and carries it.
+    let (s, page) = messages(&gw, key, "checker", PHONE);
+    assert_eq!(s, 200, "{page}");
+    assert_eq!(page["messages"][0]["chat_jid"], LID, "{page}");
+    assert_eq!(page["messages"][0]["chat_jid_alt"], PHONE, "{page}");
+
+    // Evolution's OnWhatsAppDto `lid`, and none for a number whose LID is unknown.
+    let (s, v) = evo_json(
+        &gw,
+        "POST",
+        "/chat/whatsappNumbers/checker",
+        Some(GLOBAL_KEY),
+        Some(json!({"numbers": ["5511977776666", "5511955554444"]})),
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v[0]["lid"], LID, "{v}");
+    assert_eq!(v[1]["exists"], true, "{v}");
+    assert!(v[1].get("lid").is_none(), "{v}");
+
+    // A business writes (the sim network's businesses end in 4242): its contact is
+    // marked, and RyzeAPI's check says so too.
+    let bakery = "5511900004242@s.whatsapp.net";
+    inbound(
+        &gw,
+        "checker",
+        json!({"from": bakery, "text": "fresh bread today"}),
+    );
+    let (s, v) = common::ryze::ryze_json(
+        &gw,
+        "GET",
+        "/api/contact/list/checker",
+        Some(&hooked.account),
+        Value::Null,
+    );
+    assert_eq!(s, 200, "{v}");
+    let listed = v["data"].as_array().unwrap();
+    let flag = |jid: &str| {
+        listed
+            .iter()
+            .find(|c| c["jid"] == jid)
+            .unwrap_or_else(|| panic!("{jid} listed: {v}"))["business"]
+            .clone()
+    };
+    assert_eq!(flag(bakery), true);
+    assert_eq!(flag(LID), false);
+    let (s, v) = common::ryze::ryze_json(
+        &gw,
+        "POST",
+        "/api/contact/check/checker",
+        Some(&hooked.account),
+        json!({"numbers": ["5511900004242", "5511977776666"]}),
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["data"][0]["business"], true, "{v}");
+    assert_eq!(v["data"][1]["business"], false, "{v}");
+    assert_eq!(v["data"][1]["jidAlt"], LID, "{v}");
 }

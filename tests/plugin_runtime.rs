@@ -890,6 +890,7 @@ async fn get_message_reads_a_stored_message_as_the_caller() {
                 text: Some("hello".into()),
                 media: None,
                 push_name: None,
+                sender_is_business: false,
                 content: None,
                 poll_secret: None,
             },

@@ -53,6 +53,7 @@ mod settings;
 mod startup;
 mod status;
 mod streams;
+mod whatsapp_fake_contacts;
 mod whatsapp_fake_server;
 mod whatsapp_gateway_fake;
 mod whatsapp_link;

@@ -1067,13 +1067,15 @@ fn group_and_number_routes_reach_the_server_as_iqs() {
 /// A gateway whose instance `shop` (org `acme`) was paired on the sim, set up by
 /// `prepare` and given a native webhook to `rx` for `event`, then restarted on the real
 /// link against `server` with a seeded device, and open there.
-struct Resumed {
-    gw: Gateway,
-    key: String,
+pub(crate) struct Resumed {
+    pub(crate) gw: Gateway,
+    pub(crate) key: String,
+    /// The instance's id (sessions/v1's session id).
+    pub(crate) id: String,
     _tmp: tempfile::TempDir,
 }
 
-fn resume_on_the_real_link(
+pub(crate) fn resume_on_the_real_link(
     server: &FakeWhatsApp,
     rx: &receiver::Receiver,
     event: &str,
@@ -1098,7 +1100,12 @@ fn resume_on_the_real_link(
     let url = server.url();
     let gw = Gateway::start_on(&data, &["--link", "whatsapp", "--whatsapp-url", &url]);
     gw.wait_state(&key, "shop", "open");
-    Resumed { gw, key, _tmp: tmp }
+    Resumed {
+        gw,
+        key,
+        id,
+        _tmp: tmp,
+    }
 }
 
 /// Issue 17: an instance that rejects calls declines an offered call on the wire (the

@@ -73,6 +73,7 @@ async fn round(max_batch: usize, n: usize) -> (Duration, f64) {
                     text: Some("hello".into()),
                     media: None,
                     push_name: None,
+                    sender_is_business: false,
                     content: None,
                     poll_secret: None,
                 };

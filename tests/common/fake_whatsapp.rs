@@ -34,6 +34,8 @@
 // files", so the workspace's `unreachable_pub` lint is noise for this harness.
 #![allow(unreachable_pub)]
 
+#[path = "fake_directory.rs"]
+pub mod fake_directory;
 #[path = "fake_media.rs"]
 pub mod fake_media;
 #[path = "fake_peer.rs"]
@@ -123,6 +125,9 @@ struct Shared {
     groups: Mutex<std::collections::BTreeMap<String, FakeGroup>>,
     /// The paired account's JID, as groups name their creator and check admins.
     account: Mutex<String>,
+    /// People's LIDs, pictures, business profiles; the account's block list and
+    /// privacy settings.
+    directory: Mutex<fake_directory::Directory>,
 }
 
 /// A group the fake server keeps.
@@ -169,6 +174,7 @@ impl FakeWhatsApp {
             contacts: Mutex::default(),
             groups: Mutex::default(),
             account: Mutex::default(),
+            directory: Mutex::default(),
         });
         // Bound synchronously so the port is known before anything connects.
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind fake server");
@@ -228,6 +234,30 @@ impl FakeWhatsApp {
     }
 
     /// Adds (or replaces) a group the server knows.
+    /// What the network knows about the person with phone number `user` (a contact
+    /// is registered only by [`FakeWhatsApp::add_contact`]).
+    pub fn set_person(&self, user: &str, person: fake_directory::Person) {
+        let mut dir = self.shared.directory.lock().unwrap();
+        dir.people.insert(user.to_string(), person);
+    }
+
+    /// The account's block list as the server holds it.
+    pub fn blocked(&self) -> Vec<String> {
+        let dir = self.shared.directory.lock().unwrap();
+        dir.blocked.iter().cloned().collect()
+    }
+
+    /// The account's privacy settings as the server holds them (category -> value).
+    pub fn privacy(&self) -> std::collections::BTreeMap<String, String> {
+        self.shared.directory.lock().unwrap().privacy.clone()
+    }
+
+    /// Sets one privacy setting on the server's side.
+    pub fn set_privacy(&self, category: &str, value: &str) {
+        let mut dir = self.shared.directory.lock().unwrap();
+        dir.privacy.insert(category.to_string(), value.to_string());
+    }
+
     pub fn add_group(&self, jid: &str, group: FakeGroup) {
         self.shared
             .groups
@@ -666,6 +696,23 @@ fn answer(shared: &Shared, node: &Node) -> Vec<Node> {
             b.children(children).build()
         }
     };
+    let error = |code: &str, text: &str| {
+        NodeBuilder::new("iq")
+            .attr("from", SERVER)
+            .attr("type", "error")
+            .attr("id", id.clone())
+            .children([NodeBuilder::new("error")
+                .attr("code", code)
+                .attr("text", text)
+                .build()])
+            .build()
+    };
+    if let Some(answer) = shared.directory.lock().unwrap().answer(node) {
+        return vec![match answer {
+            Ok(children) => result(children),
+            Err((code, text)) => error(code, text),
+        }];
+    }
     match attr(node, "xmlns").as_deref() {
         // Leaving passive mode is when the real server flushes the offline queue
         // and then says it is done; the client waits for that before `Connected`.
@@ -687,6 +734,8 @@ fn answer(shared: &Shared, node: &Node) -> Vec<Node> {
                 .is_some() =>
         {
             let contacts = shared.contacts.lock().unwrap();
+            let dir = shared.directory.lock().unwrap();
+            let query = child(node, "usync").and_then(|u| child(u, "query"));
             let users = child(node, "usync")
                 .and_then(|u| child(u, "list"))
                 .and_then(|l| l.children())
@@ -709,10 +758,18 @@ fn answer(shared: &Shared, node: &Node) -> Vec<Node> {
                     } else {
                         "out"
                     };
+                    let mut children = vec![NodeBuilder::new("contact").attr("type", kind).build()];
+                    if kind == "in" {
+                        children.extend(
+                            query
+                                .map(|q| dir.usync_children(&phone, q))
+                                .unwrap_or_default(),
+                        );
+                    }
                     Some(
                         NodeBuilder::new("user")
                             .attr("jid", format!("{phone}@s.whatsapp.net"))
-                            .children([NodeBuilder::new("contact").attr("type", kind).build()])
+                            .children(children)
                             .build(),
                     )
                 })
@@ -725,6 +782,8 @@ fn answer(shared: &Shared, node: &Node) -> Vec<Node> {
         }
         Some("usync") => {
             let contacts = shared.contacts.lock().unwrap();
+            let dir = shared.directory.lock().unwrap();
+            let query = child(node, "usync").and_then(|u| child(u, "query"));
             let users = child(node, "usync")
                 .and_then(|u| child(u, "list"))
                 .and_then(|l| l.children())
@@ -739,11 +798,19 @@ fn answer(shared: &Shared, node: &Node) -> Vec<Node> {
                     } else {
                         Vec::new()
                     };
+                    let mut children = vec![
+                        NodeBuilder::new("devices")
+                            .children([NodeBuilder::new("device-list").children(devices).build()])
+                            .build(),
+                    ];
+                    children.extend(
+                        query
+                            .map(|q| dir.usync_children(&user, q))
+                            .unwrap_or_default(),
+                    );
                     NodeBuilder::new("user")
                         .attr("jid", jid)
-                        .children([NodeBuilder::new("devices")
-                            .children([NodeBuilder::new("device-list").children(devices).build()])
-                            .build()])
+                        .children(children)
                         .build()
                 })
                 .collect::<Vec<_>>();
@@ -808,17 +875,6 @@ fn answer(shared: &Shared, node: &Node) -> Vec<Node> {
             ])]
         }
         Some("w:g2") => {
-            let error = |code: &str, text: &str| {
-                NodeBuilder::new("iq")
-                    .attr("from", SERVER)
-                    .attr("type", "error")
-                    .attr("id", id.clone())
-                    .children([NodeBuilder::new("error")
-                        .attr("code", code)
-                        .attr("text", text)
-                        .build()])
-                    .build()
-            };
             vec![match groups_answer(shared, node) {
                 Ok(children) => result(children),
                 Err((code, text)) => error(code, text),

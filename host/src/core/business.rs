@@ -1,6 +1,6 @@
 //! Business profiles: what a WhatsApp Business account shows about itself
-//! (description, email, websites, categories, address). Asked of WhatsApp each time;
-//! nothing is stored. Needs `read`.
+//! (description, email, websites, categories, address, opening hours). Asked of
+//! WhatsApp each time; nothing is stored. Needs `read`.
 
 use serde::{Deserialize, Serialize};
 
@@ -8,8 +8,7 @@ use super::Core;
 use super::jid;
 use super::model::{Capability, CoreError, CoreResult, InstanceRef, Principal};
 
-/// A business account's profile. Opening hours are not carried (WhatsApp's per-day
-/// schedule has no counterpart in the dialects' answers).
+/// A business account's profile.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BusinessProfile {
     /// The account's JID.
@@ -26,6 +25,22 @@ pub struct BusinessProfile {
     pub address: Option<String>,
     /// The time zone its opening hours are in, if it set hours.
     pub timezone: Option<String>,
+    /// Its opening hours, one entry per day it set (none: it set no hours).
+    pub hours: Vec<OpeningHours>,
+}
+
+/// One day of a business's opening hours, as WhatsApp keeps them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpeningHours {
+    /// The day: `sun`, `mon`, `tue`, `wed`, `thu`, `fri` or `sat`.
+    pub day: String,
+    /// `specific_hours` (open from `open_minute` to `close_minute`), `open_24h` or
+    /// `appointment_only`.
+    pub mode: String,
+    /// Opening time in minutes after midnight (`specific_hours` only).
+    pub open_minute: Option<u32>,
+    /// Closing time in minutes after midnight (`specific_hours` only).
+    pub close_minute: Option<u32>,
 }
 
 impl Core {

@@ -27,6 +27,11 @@ pub struct NumberCheck {
     pub jid: Option<String>,
     /// WhatsApp has an account for it.
     pub exists: bool,
+    /// Its other address, when WhatsApp gave it: the LID behind a phone number, or
+    /// the phone JID of a LID (kept in `core::lid_map` too).
+    pub jid_alt: Option<String>,
+    /// A WhatsApp Business account (`false` when it does not exist).
+    pub business: bool,
     /// Why it was not checked (malformed, or not a person's number).
     pub error: Option<String>,
 }
@@ -39,6 +44,10 @@ enum ContactField {
     PushName(Option<String>),
     /// The name the account's address book gives them (`None`: cleared).
     SavedName(Option<String>),
+    /// Whether they are a WhatsApp Business account, as WhatsApp last said (a number
+    /// check, a profile read, a verified name on their message). Only ever changes an
+    /// existing contact: checking a number does not make it one.
+    Business(bool),
 }
 
 impl ContactField {
@@ -47,8 +56,10 @@ impl ContactField {
         match (self, current) {
             (ContactField::PushName(_), None) => true,
             (ContactField::SavedName(name), None) => name.is_some(),
+            (ContactField::Business(_), None) => false,
             (ContactField::PushName(name), Some(c)) => name.is_some() && *name != c.push_name,
             (ContactField::SavedName(name), Some(c)) => *name != c.saved_name,
+            (ContactField::Business(b), Some(c)) => *b != c.business,
         }
     }
 
@@ -57,6 +68,7 @@ impl ContactField {
             ContactField::PushName(Some(name)) => c.push_name = Some(name.clone()),
             ContactField::PushName(None) => {}
             ContactField::SavedName(name) => c.saved_name = name.clone(),
+            ContactField::Business(b) => c.business = *b,
         }
     }
 }
@@ -91,6 +103,10 @@ pub struct Contact {
     /// synced it to this device.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub saved_name: Option<String>,
+    /// A WhatsApp Business account, as WhatsApp last said (a number check, a profile
+    /// read, or a verified business name on their message).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub business: bool,
     /// First heard from, epoch ms.
     pub created_at: u64,
     /// Last change of this record, epoch ms.
@@ -127,6 +143,8 @@ impl Core {
                     input: input.clone(),
                     jid,
                     exists: false,
+                    jid_alt: None,
+                    business: false,
                     error,
                 }
             })
@@ -137,9 +155,29 @@ impl Core {
             .filter_map(|c| c.jid.clone())
             .collect();
         if !asked.is_empty() {
-            let found = self.link.check_numbers(&record.instance.id, &asked).await?;
+            let id = &record.instance.id;
+            let found = self.link.check_numbers(id, &asked).await?;
             for c in checks.iter_mut().filter(|c| c.error.is_none()) {
-                c.exists = c.jid.as_ref().is_some_and(|j| found.contains(j));
+                if let Some(f) = found.iter().find(|f| c.jid.as_ref() == Some(&f.jid)) {
+                    c.exists = true;
+                    c.jid_alt = f.alt.clone();
+                    c.business = f.is_business;
+                }
+            }
+            // What WhatsApp said is kept: the pairs for every later read, the business
+            // flag on the contacts the instance already has.
+            let pairs = found
+                .iter()
+                .filter_map(|f| lid_map::pair(&f.jid, f.alt.as_deref()?))
+                .collect();
+            // Keeping them is a bonus to the answer, so a failure is only a warning.
+            if let Err(e) = self.learn_alts(id, pairs).await {
+                tracing::warn!(instance = %id, error = %e, "keeping the pairs a number check gave");
+            }
+            for f in &found {
+                if let Err(e) = self.note_business(id, &f.jid, f.is_business).await {
+                    tracing::warn!(instance = %id, error = %e, "keeping a contact's business flag");
+                }
             }
         }
         Ok(checks)
@@ -296,6 +334,17 @@ impl Core {
             .await
     }
 
+    /// Records whether `who`, already a contact, is a WhatsApp Business account.
+    pub(crate) async fn note_business(
+        &self,
+        instance_id: &str,
+        who: &str,
+        business: bool,
+    ) -> CoreResult<()> {
+        self.upsert_contact(instance_id, who, ContactField::Business(business))
+            .await
+    }
+
     /// Records the name the account's address book gives `who` (`None`: the entry
     /// was cleared) and the LID <-> phone pair it is filed under; reported like
     /// [`Core::note_contact`]. Nobody becomes a contact by an empty entry.
@@ -370,6 +419,7 @@ impl Core {
                             jid_alt: None,
                             push_name: None,
                             saved_name: None,
+                            business: false,
                             created_at: now,
                             updated_at: now,
                         },

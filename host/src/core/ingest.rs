@@ -295,12 +295,18 @@ impl Core {
             self.auto_read(instance_id, &wa_chat, &stored.sender, &stored.id);
         }
         // The sender becomes a contact (issue 16); failing that loses no message.
-        if let Some(from) = from
-            && let Err(e) = self
+        if let Some(from) = from {
+            let mut noted = self
                 .note_contact(instance_id, &from, inbound.push_name)
-                .await
-        {
-            tracing::warn!(instance = %instance_id, error = %e, "recording a contact");
+                .await;
+            // A verified business name says they are a business; its absence says
+            // nothing (so it never clears the flag).
+            if noted.is_ok() && inbound.sender_is_business {
+                noted = self.note_business(instance_id, &from, true).await;
+            }
+            if let Err(e) = noted {
+                tracing::warn!(instance = %instance_id, error = %e, "recording a contact");
+            }
         }
         Ok(Some(stored))
     }

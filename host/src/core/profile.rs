@@ -65,6 +65,12 @@ impl Core {
         match target {
             Some(j) if Some(&j) != owner.as_ref() => {
                 let found = self.link.fetch_profile(&record.instance.id, &j).await?;
+                if let Err(e) = self
+                    .note_business(&record.instance.id, &j, found.is_business)
+                    .await
+                {
+                    tracing::warn!(error = %e, "keeping a contact's business flag");
+                }
                 let mut profile = Profile::from_link(j.clone(), found);
                 profile.name = self.contact_push_name(&record.instance.id, &j)?;
                 Ok(profile)

@@ -947,6 +947,16 @@ mod account {
                 categories: x.categories,
                 address: x.address,
                 timezone: x.timezone,
+                hours: x
+                    .hours
+                    .into_iter()
+                    .map(|h| wit::OpeningHours {
+                        day: h.day,
+                        mode: h.mode,
+                        open_minute: h.open_minute,
+                        close_minute: h.close_minute,
+                    })
+                    .collect(),
             }
         }
     }
@@ -1011,6 +1021,8 @@ mod contacts {
                 input: n.input,
                 jid: n.jid,
                 exists: n.exists,
+                jid_alt: n.jid_alt,
+                business: n.business,
                 error: n.error,
             }
         }
@@ -1032,6 +1044,7 @@ mod contacts {
                 jid_alt: x.jid_alt,
                 saved_name: x.saved_name,
                 push_name: x.push_name,
+                business: x.business,
                 created_at: x.created_at,
                 updated_at: x.updated_at,
             }

@@ -159,9 +159,13 @@ struct InboundBody {
 
 /// Puts a sim message's `fromAlt` where the real link puts WhatsApp's alternate
 /// addresses: on the chat of a one-to-one message, and on the sender of a contact's.
-fn with_alt(inbound: &mut crate::whatsapp::Inbound, from_alt: Option<String>) {
+/// The network learns the pair too, so a later number check answers it.
+fn with_alt(sim: &SimLink, inbound: &mut crate::whatsapp::Inbound, from_alt: Option<String>) {
     if inbound.chat_jid.ends_with("@g.us") {
         return;
+    }
+    if let Some(alt) = &from_alt {
+        sim.know_alt(&inbound.chat_jid, alt);
     }
     if !inbound.from_me {
         inbound.sender_alt = from_alt.clone();
@@ -352,7 +356,7 @@ async fn dispatch(
                 )
                 .map_err(crate::core::model::CoreError::from)?;
             inbound.push_name = body.push_name;
-            with_alt(&mut inbound, body.from_alt);
+            with_alt(sim, &mut inbound, body.from_alt);
             let inbound = crate::whatsapp::Inbound {
                 timestamp: body.timestamp.unwrap_or(inbound.timestamp),
                 ..inbound
@@ -449,7 +453,7 @@ async fn dispatch(
                     )
                     .map_err(crate::core::model::CoreError::from)?;
                 inbound.push_name = m.push_name;
-                with_alt(&mut inbound, m.from_alt);
+                with_alt(sim, &mut inbound, m.from_alt);
                 inbound.timestamp = m.timestamp.unwrap_or(inbound.timestamp);
                 chunk.push(inbound);
             }
@@ -472,8 +476,11 @@ async fn dispatch(
             }
             let body: ContactBody = req.json()?;
             let record = find(core, req, i)?;
-            sim(sim_link)?;
+            let network = sim(sim_link)?;
             crate::core::jid::normalize(&body.jid)?;
+            if let (Some(lid), Some(phone)) = (&body.lid, &body.phone) {
+                network.know_alt(lid, phone);
+            }
             core.handle_link_event(crate::whatsapp::LinkEvent::ContactSaved {
                 instance_id: record.instance.id,
                 jid: body.jid,

@@ -91,6 +91,9 @@ pub struct Inbound {
     pub media: Option<InboundMedia>,
     /// The name the sender gave WhatsApp (its "push name"), when the message carried it.
     pub push_name: Option<String>,
+    /// The message carried a verified business name: the sender is a WhatsApp
+    /// Business account (`false` says nothing).
+    pub sender_is_business: bool,
     /// A location, contact cards or a poll; or the type name of a message the link
     /// does not understand.
     pub content: Option<Content>,
@@ -311,6 +314,18 @@ pub struct CallEnded {
     pub reason: CallEndReason,
     /// Epoch ms of the end.
     pub timestamp: u64,
+}
+
+/// A number (or LID) a check found on WhatsApp.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FoundNumber {
+    /// The JID as it was asked.
+    pub jid: String,
+    /// Its other address when WhatsApp gave it: the LID of a phone number, or the
+    /// phone JID of a LID.
+    pub alt: Option<String>,
+    /// A WhatsApp Business account.
+    pub is_business: bool,
 }
 
 /// What WhatsApp tells about an account's profile (this account's or a contact's).
@@ -829,12 +844,13 @@ pub trait Link: Send + Sync + 'static {
 
     // ---- Contacts (issue 16), likewise. --------------------------------------------
 
-    /// Which of `jids` (normalised person JIDs) WhatsApp has an account for.
+    /// Which of `jids` (normalised person JIDs) WhatsApp has an account for: one
+    /// answer per registered JID, keyed by the JID as asked.
     async fn check_numbers(
         &self,
         instance_id: &str,
         jids: &[String],
-    ) -> Result<Vec<String>, LinkError> {
+    ) -> Result<Vec<FoundNumber>, LinkError> {
         let _ = (instance_id, jids);
         Err(unsupported(self.name()))
     }

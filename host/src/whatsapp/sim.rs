@@ -80,6 +80,9 @@ pub struct SimLink {
     pictures: Mutex<account::SimPictures>,
     /// Each instance's privacy settings, once changed.
     privacy: Mutex<HashMap<String, Vec<crate::core::privacy::PrivacySetting>>>,
+    /// The network's LID <-> phone pairs, both ways, as tests reveal them (a message's
+    /// `fromAlt`, an address-book entry): what a number check answers beside a JID.
+    lids: Mutex<HashMap<String, String>>,
 }
 
 impl SimLink {
@@ -94,7 +97,16 @@ impl SimLink {
             full_history: Mutex::default(),
             pictures: Mutex::default(),
             privacy: Mutex::default(),
+            lids: Mutex::default(),
         }
+    }
+
+    /// Makes the network know that `a` and `b` are one person's two addresses (a LID
+    /// and a phone JID, in either order).
+    pub fn know_alt(&self, a: &str, b: &str) {
+        let mut lids = self.lids.lock().expect("sim lids lock");
+        lids.insert(a.to_string(), b.to_string());
+        lids.insert(b.to_string(), a.to_string());
     }
 
     fn with_session<T>(&self, instance_id: &str, f: impl FnOnce(&mut Session) -> T) -> T {
@@ -149,6 +161,7 @@ impl SimLink {
         // A poll carries its secret, as WhatsApp's `messageContextInfo` does.
         let poll_secret = matches!(content, Some(Content::Poll(_)))
             .then(|| self.remember_poll(instance_id, &id, &sender));
+        let sender_is_business = !from_me && is_business(&sender);
         let message = Inbound {
             id,
             chat_jid: chat_jid.to_string(),
@@ -160,6 +173,7 @@ impl SimLink {
             text,
             media,
             push_name: None,
+            sender_is_business,
             content,
             poll_secret,
         };
@@ -822,9 +836,18 @@ impl Link for SimLink {
         &self,
         instance_id: &str,
         jids: &[String],
-    ) -> Result<Vec<String>, LinkError> {
+    ) -> Result<Vec<super::FoundNumber>, LinkError> {
         self.require_open(instance_id)?;
-        Ok(jids.iter().filter(|j| on_whatsapp(j)).cloned().collect())
+        let lids = self.lids.lock().expect("sim lids lock");
+        Ok(jids
+            .iter()
+            .filter(|j| on_whatsapp(j))
+            .map(|j| super::FoundNumber {
+                jid: j.clone(),
+                alt: lids.get(j).cloned(),
+                is_business: is_business(j),
+            })
+            .collect())
     }
 
     /// Everybody on the sim network has a picture, at a URL made from their JID; the

@@ -185,7 +185,16 @@ fn fetch_business(req: &Request, name: &str) -> Reply {
             "website": p.websites,
             "category": p.categories.first(),
             "address": p.address,
-            "business_hours": { "timezone": p.timezone },
+            // Baileys' shape: `business_config` per day, times in minutes after midnight.
+            "business_hours": {
+                "timezone": p.timezone,
+                "business_config": p.hours.iter().map(|h| j!({
+                    "day_of_week": h.day,
+                    "mode": h.mode,
+                    "open_time": h.open_minute,
+                    "close_time": h.close_minute,
+                })).collect::<Vec<_>>(),
+            },
         }),
         None => not_business(true),
     };

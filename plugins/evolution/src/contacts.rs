@@ -3,7 +3,7 @@
 //!
 //! | method | path | body | answer |
 //! |---|---|---|---|
-//! | POST | /chat/whatsappNumbers/{i} | `{numbers: [..]}` | 200 `[{jid, exists, number, name?}]` in the order given |
+//! | POST | /chat/whatsappNumbers/{i} | `{numbers: [..]}` | 200 `[{jid, exists, number, name?, lid?}]` in the order given (`lid`: the LID behind the number, when WhatsApp gave it) |
 //! | POST | /chat/findContacts/{i} | `{where?: {remoteJid?}, offset?, page?}` | 200 the stored contacts, Evolution's `Contact` rows |
 //! | POST | /chat/fetchProfilePictureUrl/{i} | `{number}` | 200 `{wuid, profilePictureUrl}` (null when none) |
 //! | POST | /chat/updateBlockStatus/{i} | `{number, status: block\|unblock}` | 201 `{"block":"success"}` |
@@ -77,6 +77,10 @@ fn whatsapp_numbers(req: &Request, name: &str) -> Reply {
         .map(|(c, given)| {
             let jid = c.jid.clone().unwrap_or_else(|| given.clone());
             let mut row = j!({ "jid": jid, "exists": c.exists, "number": given });
+            // OnWhatsAppDto's `lid`: the LID behind the number, when WhatsApp gave it.
+            if let Some(lid) = c.jid_alt.as_ref().filter(|a| a.ends_with("@lid")) {
+                row["lid"] = j!(lid);
+            }
             if let Some(name) = contacts
                 .iter()
                 .find(|k| {
@@ -210,7 +214,8 @@ pub(crate) fn openapi_paths() -> Vec<(&'static str, Value)> {
                         j!({ "type": "array", "items": {
                         "type": "object", "required": ["jid", "exists", "number"], "properties": {
                             "jid": { "type": "string" }, "exists": { "type": "boolean" },
-                            "number": { "type": "string" }, "name": { "type": "string" }
+                            "number": { "type": "string" }, "name": { "type": "string" },
+                            "lid": { "type": "string", "description": "The LID behind the number, when WhatsApp gave it" }
                         } } }),
                     ),
                 ),

@@ -16,7 +16,7 @@
 
 use serde_json::{Map, Value, json};
 use wagate_plugin_sdk::prelude::*;
-use wagate_plugin_sdk::types::PrivacySetting;
+use wagate_plugin_sdk::types::{OpeningHours, PrivacySetting};
 
 use crate::routes::{find_instance, require_connected, required, which};
 use crate::{core_fail, fail, ok};
@@ -155,8 +155,24 @@ fn business(req: &Request, params: &Params) -> Result<HttpResponse, HttpResponse
             "categories": b.categories,
             "address": b.address,
             "timezone": b.timezone,
+            "hours": b.hours.iter().map(hours_json).collect::<Vec<_>>(),
         })) }),
     ))
+}
+
+/// One day of opening hours: `opens`/`closes` as `HH:MM` (for `specific_hours`).
+fn hours_json(h: &OpeningHours) -> Value {
+    json!({
+        "day": h.day,
+        "mode": h.mode,
+        "opens": h.open_minute.map(clock),
+        "closes": h.close_minute.map(clock),
+    })
+}
+
+/// Minutes after midnight as `HH:MM`.
+fn clock(minutes: u32) -> String {
+    format!("{:02}:{:02}", minutes / 60, minutes % 60)
 }
 
 /// The routes for the OpenAPI document: (path, method, operationId, op).
@@ -268,13 +284,14 @@ pub(crate) fn openapi_paths() -> Vec<(&'static str, &'static str, &'static str, 
             "get",
             "getBusinessProfile",
             op(
-                "A business account's profile (`data` null when the number is not a business).",
+                "A business account's profile (`data` null when the number is not a business). `hours` lists the days it set: `mode` is `specific_hours` (from `opens` to `closes`, local `HH:MM` in `timezone`), `open_24h` or `appointment_only`.",
                 json!([instance_param(), { "name": "number", "in": "query", "required": true, "schema": { "type": "string", "minLength": 1 } }]),
                 None,
                 json!({
                     "200": okr("The profile.", json!({ "success": true, "data": {
                         "jid": "5511900004242@s.whatsapp.net", "description": "Fresh bread", "email": null,
-                        "websites": [], "categories": ["Bakery"], "address": null, "timezone": null } })),
+                        "websites": [], "categories": ["Bakery"], "address": null, "timezone": "America/Sao_Paulo",
+                        "hours": [{ "day": "mon", "mode": "specific_hours", "opens": "07:00", "closes": "19:00" }] } })),
                     "400": err("No number, or a malformed one.", "Number is required"),
                     "404": err("Unknown instance, or a number WhatsApp does not know.", "Number is not on WhatsApp"),
                     "503": not_connected(),

@@ -5,8 +5,8 @@
 //!
 //! | method | path | body / query | answer `data` |
 //! |---|---|---|---|
-//! | POST | /contact/check/{instance} | `{numbers: [...]}` (1-500) | `[{number, jid, exists, error}]` in the order given |
-//! | GET | /contact/list/{instance} | `?limit&cursor` | `{data: [{jid, jidAlt, pushName, savedName, firstSeen, lastSeen}], hasMore, nextCursor}`: the people the instance heard from, a page at a time |
+//! | POST | /contact/check/{instance} | `{numbers: [...]}` (1-500) | `[{number, jid, exists, jidAlt, business, error}]` in the order given |
+//! | GET | /contact/list/{instance} | `?limit&cursor` | `{data: [{jid, jidAlt, pushName, savedName, business, firstSeen, lastSeen}], hasMore, nextCursor}`: the people the instance heard from, a page at a time |
 //! | GET | /contact/blocklist/{instance} | | `{success, data: [jid]}`: whom this account blocked |
 //! | GET | /contact/profile/{instance} | `?number=` (absent: this account) | `{jid, name, status, picture, business}` |
 //! | POST | /contact/block/{instance} | `{number}` | `{jid, blocked: true}` |
@@ -53,7 +53,10 @@ fn check(req: &Request, params: &Params) -> Result<HttpResponse, HttpResponse> {
     let checks = core::check_numbers(&which, &numbers).map_err(|e| core_fail(&e))?;
     let data: Vec<Value> = checks
         .into_iter()
-        .map(|c| json!({ "number": c.input, "jid": c.jid, "exists": c.exists, "error": c.error }))
+        .map(|c| {
+            json!({ "number": c.input, "jid": c.jid, "exists": c.exists, "jidAlt": c.jid_alt,
+                    "business": c.business, "error": c.error })
+        })
         .collect();
     Ok(ok(200, json!({ "success": true, "data": data })))
 }
@@ -65,6 +68,7 @@ fn contact_json(c: &Contact) -> Value {
         "jidAlt": c.jid_alt,
         "pushName": c.push_name,
         "savedName": c.saved_name,
+        "business": c.business,
         "firstSeen": iso8601(c.created_at),
         "lastSeen": iso8601(c.updated_at),
     })
@@ -189,7 +193,7 @@ pub(crate) fn openapi_paths() -> Vec<(&'static str, &'static str, &'static str, 
             "post",
             "checkNumbers",
             op(
-                "Which numbers are on WhatsApp (answers in the order given).",
+                "Which numbers are on WhatsApp (answers in the order given). jidAlt is the number's other address when WhatsApp gave it (the LID behind a phone number); business says it is a WhatsApp Business account.",
                 json!([instance_param()]),
                 Some(body(
                     json!({ "numbers": { "type": "array", "minItems": 1, "maxItems": 500, "items": { "type": "string" } } }),
@@ -198,7 +202,8 @@ pub(crate) fn openapi_paths() -> Vec<(&'static str, &'static str, &'static str, 
                 )),
                 json!({
                     "200": okr("Checked.", json!({ "success": true, "data": [
-                        { "number": "5511999999999", "jid": "5511999999999@s.whatsapp.net", "exists": true, "error": null }] })),
+                        { "number": "5511999999999", "jid": "5511999999999@s.whatsapp.net", "exists": true,
+                          "jidAlt": "190000000000001@lid", "business": false, "error": null }] })),
                     "400": err("No numbers, or more than 500.", "numbers must list 1 to 500 numbers"),
                     "404": err("Unknown instance.", "Instance not found"),
                     "503": not_connected(),
@@ -210,14 +215,15 @@ pub(crate) fn openapi_paths() -> Vec<(&'static str, &'static str, &'static str, 
             "get",
             "listContacts",
             op(
-                "The people the instance has heard from, with the name their messages carried, a page at a time in JID order (limit, default 100; pass nextCursor back as cursor). jidAlt is the other address when known: the phone JID behind a LID, or the LID of a phone JID.",
+                "The people the instance has heard from, with the name their messages carried and whether they are a WhatsApp Business account (as WhatsApp last said), a page at a time in JID order (limit, default 100; pass nextCursor back as cursor). jidAlt is the other address when known: the phone JID behind a LID, or the LID of a phone JID.",
                 json!([instance_param(),
                        { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 1000, "default": 100 } },
                        { "name": "cursor", "in": "query", "schema": { "type": "string" } }]),
                 None,
                 json!({
                     "200": okr("Contacts.", json!({ "success": true, "hasMore": false, "nextCursor": null, "data": [
-                        { "jid": "190000000000001@lid", "jidAlt": "5511999999999@s.whatsapp.net", "pushName": "Ana", "savedName": "Ana Souza", "firstSeen": "2026-04-28T10:30:00Z", "lastSeen": "2026-04-28T10:31:00Z" }] })),
+                        { "jid": "190000000000001@lid", "jidAlt": "5511999999999@s.whatsapp.net", "pushName": "Ana", "savedName": "Ana Souza",
+                          "business": false, "firstSeen": "2026-04-28T10:30:00Z", "lastSeen": "2026-04-28T10:31:00Z" }] })),
                     "400": err("limit out of 1-1000, or a cursor this route did not give.", "limit must be between 1 and 1000"),
                     "404": err("Unknown instance.", "Instance not found"),
                 }),

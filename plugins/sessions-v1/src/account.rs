@@ -8,7 +8,7 @@
 //! | DELETE | /sessions/{sid}/groups/{gid}/picture | none | 204 (`send`) |
 //! | GET | /sessions/{sid}/privacy | none | `{lastSeen, online, profilePicture, about, groupAdd, readReceipts, callAdd, messages}` (`read`) |
 //! | PATCH | /sessions/{sid}/privacy | any of those fields | every setting afterwards (`manage`) |
-//! | GET | /sessions/{sid}/contacts/{jid}/business | none | `{business: {description, email, websites, categories, address, timezone} \| null}` (`read`) |
+//! | GET | /sessions/{sid}/contacts/{jid}/business | none | `{business: {description, email, websites, categories, address, timezone, hours: [{day, mode, openMinute, closeMinute}]} \| null}` (`read`) |
 //!
 //! Values: `all`, `contacts`, `contact_blacklist`, `none`, `match_last_seen`
 //! (`online` only), `known` (`callAdd` only); an unknown value is a
@@ -175,6 +175,12 @@ fn business(req: &Request, p: &Params) -> HttpResponse {
                 "categories": b.categories,
                 "address": b.address,
                 "timezone": b.timezone,
+                "hours": b.hours.iter().map(|h| json!({
+                    "day": h.day,
+                    "mode": h.mode,
+                    "openMinute": h.open_minute,
+                    "closeMinute": h.close_minute,
+                })).collect::<Vec<_>>(),
             })) }),
         ),
         Err(e) => crate::contacts::contact_failure(req, e, &sid, Cap::Read),

@@ -2,8 +2,8 @@
 //!
 //! | method | path | answer |
 //! |---|---|---|
-//! | GET | /sessions/{sid}/contacts | `{data: [{phoneNumber?, lid?, name?, source}]}`: the people the session heard from (`source` `dm`) |
-//! | GET | /sessions/{sid}/contacts/check?phone= | `{query, jid, isOnWhatsApp}` (a live lookup) |
+//! | GET | /sessions/{sid}/contacts | `{data: [{phoneNumber?, lid?, name?, isBusiness, source}]}`: the people the session heard from (`source` `dm`) |
+//! | GET | /sessions/{sid}/contacts/check?phone= | `{query, jid, isOnWhatsApp, isBusiness?, lid?, phoneNumber?}` (a live lookup; the other address when WhatsApp gave it) |
 //! | GET | /sessions/{sid}/contacts/{jid}/about | `{about}` (null when hidden) |
 //! | GET | /sessions/{sid}/contacts/{jid}/picture | `{url}` (null when none) |
 //! | GET | /sessions/{sid}/contacts/blocked | `{data: [jid]}`: whom this account blocked, as WhatsApp lists them |
@@ -37,7 +37,7 @@ pub(crate) fn contact(c: &Contact) -> Value {
     // Both addresses when the session knows the pair: the LID and the phone behind it.
     // The address book name first, else the name their messages carried.
     let name = c.saved_name.as_ref().or(c.push_name.as_ref());
-    let mut v = json!({ "name": name, "source": "dm" });
+    let mut v = json!({ "name": name, "source": "dm", "isBusiness": c.business });
     for jid in std::iter::once(&c.jid).chain(c.jid_alt.as_ref()) {
         let (user, server) = jid.split_once('@').unwrap_or((jid, ""));
         if server == "lid" {
@@ -87,12 +87,25 @@ fn check(req: &Request, p: &Params) -> HttpResponse {
     };
     match core::check_numbers(&session_ref(&sid), std::slice::from_ref(&phone)) {
         Ok(mut checks) => {
-            let c = checks.pop();
-            let (jid, exists) = c.map(|c| (c.jid, c.exists)).unwrap_or((None, false));
-            json(
-                200,
-                &json!({ "query": phone, "jid": jid, "isOnWhatsApp": exists }),
-            )
+            let Some(c) = checks.pop() else {
+                return json(
+                    200,
+                    &json!({ "query": phone, "jid": null, "isOnWhatsApp": false }),
+                );
+            };
+            let mut v = json!({ "query": phone, "jid": c.jid, "isOnWhatsApp": c.exists });
+            if c.exists {
+                v["isBusiness"] = json!(c.business);
+            }
+            // The LID behind the number (or the number behind a LID), as contacts show it.
+            if let Some(alt) = &c.jid_alt {
+                match alt.split_once('@') {
+                    Some((_, "lid")) => v["lid"] = json!(alt),
+                    Some((user, _)) => v["phoneNumber"] = json!(user),
+                    None => {}
+                }
+            }
+            json(200, &v)
         }
         Err(e) => core_failure(req, e, &sid, Cap::Read, Within::Session),
     }
@@ -180,15 +193,17 @@ pub(crate) fn add_openapi(doc: &mut Value) {
                 "200": ok("Contacts", json!({ "type": "object", "required": ["data", "nextCursor"], "properties": { "data": { "type": "array", "items": {
                     "type": "object", "required": ["source"], "properties": {
                         "phoneNumber": { "type": "string" }, "lid": { "type": "string" },
-                        "name": nullable("string"), "source": { "enum": ["dm", "group"] } } } },
+                        "name": nullable("string"), "isBusiness": { "type": "boolean" },
+                        "source": { "enum": ["dm", "group"] } } } },
                     "nextCursor": nullable("string") } })),
                 "403": forbidden("read"), "404": missing(),
                 "422": error_response("`validation_error`: a limit out of 1-1000, or a cursor that is not one this route gave")
             })) },
         "/sessions/{sid}/contacts/check": { "get": op("checkContact", "Is a number on WhatsApp",
-            "A live lookup. Requires `read` and a connected session.", vec![sid(), phone], json!({
+            "A live lookup. A number on WhatsApp says whether it is a business (`isBusiness`) and, when WhatsApp gave it, its other address: the `lid` behind a phone number, or the `phoneNumber` of a LID. Requires `read` and a connected session.", vec![sid(), phone], json!({
                 "200": ok("The answer", json!({ "type": "object", "required": ["query", "isOnWhatsApp"], "properties": {
-                    "query": { "type": "string" }, "jid": nullable("string"), "isOnWhatsApp": { "type": "boolean" } } })),
+                    "query": { "type": "string" }, "jid": nullable("string"), "isOnWhatsApp": { "type": "boolean" },
+                    "isBusiness": { "type": "boolean" }, "lid": { "type": "string" }, "phoneNumber": { "type": "string" } } })),
                 "403": forbidden("read"), "404": missing(), "409": offline(), "422": invalid()
             })) },
         "/sessions/{sid}/contacts/{jid}/about": { "get": op("getContactAbout", "A contact's about text",

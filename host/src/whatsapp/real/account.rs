@@ -7,7 +7,7 @@ use whatsapp_rust::wacore::iq::privacy::{PrivacyCategory as WaCategory, PrivacyV
 
 use super::WhatsAppLink;
 use super::session::jid;
-use crate::core::business::BusinessProfile;
+use crate::core::business::{BusinessProfile, OpeningHours};
 use crate::core::privacy::{PrivacyCategory, PrivacySetting, PrivacyValue};
 use crate::whatsapp::LinkError;
 
@@ -168,6 +168,18 @@ impl WhatsAppLink {
             websites: p.website,
             categories: p.categories.into_iter().map(|c| c.name).collect(),
             address: p.address,
+            hours: p
+                .business_hours
+                .business_config
+                .unwrap_or_default()
+                .into_iter()
+                .map(|h| OpeningHours {
+                    day: h.day_of_week.as_str().to_string(),
+                    mode: h.mode.as_str().to_string(),
+                    open_minute: h.open_time,
+                    close_minute: h.close_time,
+                })
+                .collect(),
             timezone: p.business_hours.timezone,
         }))
     }

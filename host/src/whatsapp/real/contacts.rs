@@ -3,14 +3,14 @@
 
 use super::WhatsAppLink;
 use super::session::jid;
-use crate::whatsapp::LinkError;
+use crate::whatsapp::{FoundNumber, LinkError};
 
 impl WhatsAppLink {
     pub(super) async fn wa_check_numbers(
         &self,
         instance_id: &str,
         jids: &[String],
-    ) -> Result<Vec<String>, LinkError> {
+    ) -> Result<Vec<FoundNumber>, LinkError> {
         let session = self.open(instance_id)?;
         let asked = jids.iter().map(|j| jid(j)).collect::<Result<Vec<_>, _>>()?;
         let answers = session
@@ -19,11 +19,23 @@ impl WhatsAppLink {
             .is_on_whatsapp(&asked)
             .await
             .map_err(|e| LinkError::Failed(format!("checking numbers: {e}")))?;
-        // WhatsApp may answer a number by its LID, with the phone JID beside it.
         Ok(answers
             .into_iter()
             .filter(|r| r.is_registered)
-            .map(|r| r.pn_jid.unwrap_or(r.jid).to_non_ad().to_string())
+            .map(|r| {
+                // A phone is answered under its JID with its LID beside it; a LID
+                // under itself with its phone beside it.
+                let (this, other) = if r.jid.is_lid() {
+                    (r.jid, r.pn_jid)
+                } else {
+                    (r.jid, r.lid)
+                };
+                FoundNumber {
+                    jid: this.to_non_ad().to_string(),
+                    alt: other.map(|j| j.to_non_ad().to_string()),
+                    is_business: r.is_business,
+                }
+            })
             .collect())
     }
 
@@ -61,11 +73,27 @@ impl WhatsAppLink {
     ) -> Result<(), LinkError> {
         let session = self.open(instance_id)?;
         let target = jid(who)?;
-        let blocking = session.client.blocking();
-        let done = if blocked {
-            blocking.block(&target).await
-        } else {
-            blocking.unblock(&target).await
+        let change = || async {
+            let blocking = session.client.blocking();
+            if blocked {
+                blocking.block(&target).await
+            } else {
+                blocking.unblock(&target).await
+            }
+        };
+        let done = match change().await {
+            // whatsapp-rust blocks by LID and phone together and knows the pair only
+            // for people it has met: a number check asks WhatsApp for it, then again.
+            Err(whatsapp_rust::BlockingError::InvalidJid(_)) if target.is_pn() => {
+                session
+                    .client
+                    .contacts()
+                    .is_on_whatsapp(std::slice::from_ref(&target))
+                    .await
+                    .map_err(|e| LinkError::Failed(format!("checking the number: {e}")))?;
+                change().await
+            }
+            other => other,
         };
         done.map_err(|e| match e {
             whatsapp_rust::BlockingError::InvalidJid(m) => LinkError::NotFound(m),

@@ -238,6 +238,8 @@ pub fn live(inbound: &InboundMessage) -> Option<(Inbound, Option<MediaRef>)> {
             text: text_of(&inbound.message),
             media,
             push_name: (!info.push_name.is_empty()).then(|| info.push_name.clone()),
+            // Only a business account's messages carry a verified name.
+            sender_is_business: !info.source.is_from_me && info.verified_name.is_some(),
             content: content_of(&inbound.message),
             poll_secret: poll_secret(&inbound.message),
         },
@@ -363,6 +365,7 @@ pub fn history(sync: &wa::HistorySync, own: &str) -> Vec<Inbound> {
                 text: text_of(message),
                 media: media_of(message).0,
                 push_name: info.push_name.clone().filter(|n| !n.is_empty()),
+                sender_is_business: !from_me && info.verified_biz_name.is_some(),
                 content: content_of(message),
                 poll_secret: poll_secret(message),
             });

@@ -840,7 +840,7 @@ impl Link for WhatsAppLink {
         &self,
         instance_id: &str,
         jids: &[String],
-    ) -> Result<Vec<String>, LinkError> {
+    ) -> Result<Vec<crate::whatsapp::FoundNumber>, LinkError> {
         self.wa_check_numbers(instance_id, jids).await
     }
 

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use super::SimLink;
-use crate::core::business::BusinessProfile;
+use crate::core::business::{BusinessProfile, OpeningHours};
 use crate::core::privacy::{self, PrivacySetting};
 use crate::whatsapp::LinkError;
 
@@ -118,6 +118,22 @@ impl SimLink {
             categories: vec!["Bakery".into()],
             address: Some("1 Baker Street".into()),
             timezone: Some("America/Sao_Paulo".into()),
+            // Weekdays 07:00-19:00, Saturday by appointment.
+            hours: ["mon", "tue", "wed", "thu", "fri"]
+                .iter()
+                .map(|day| OpeningHours {
+                    day: day.to_string(),
+                    mode: "specific_hours".into(),
+                    open_minute: Some(7 * 60),
+                    close_minute: Some(19 * 60),
+                })
+                .chain(std::iter::once(OpeningHours {
+                    day: "sat".into(),
+                    mode: "appointment_only".into(),
+                    open_minute: None,
+                    close_minute: None,
+                }))
+                .collect(),
         }))
     }
 }
