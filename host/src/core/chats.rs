@@ -18,10 +18,7 @@ impl Core {
         let end = tables::prefix_end(&prefix);
         let mut chats = self.store.read(|tx| -> CoreResult<Vec<Chat>> {
             let table = tx.open_table(tables::CHATS).map_err(internal)?;
-            let mut alts = Alts::new(
-                tx.open_table(tables::JID_ALTS).map_err(internal)?,
-                &record.instance.id,
-            );
+            let mut alts = Alts::open(tx, &record.instance.id)?;
             let mut out = Vec::new();
             for row in table
                 .range::<&[u8]>(prefix.as_slice()..end.as_slice())
@@ -59,10 +56,7 @@ impl Core {
     fn stored_chat(&self, instance_id: &str, chat_jid: &str) -> CoreResult<Chat> {
         self.store.read(|tx| {
             let table = tx.open_table(tables::CHATS).map_err(internal)?;
-            let mut alts = Alts::new(
-                tx.open_table(tables::JID_ALTS).map_err(internal)?,
-                instance_id,
-            );
+            let mut alts = Alts::open(tx, instance_id)?;
             let key = lid_map::stored_chat_jid(&table, &mut alts, instance_id, chat_jid)?
                 .ok_or_else(chat_not_found)?;
             let mut chat =

@@ -211,10 +211,7 @@ impl Core {
         };
         self.store.read(|tx| -> CoreResult<ContactPage> {
             let table = tx.open_table(tables::CONTACTS).map_err(internal)?;
-            let mut alts = Alts::new(
-                tx.open_table(tables::JID_ALTS).map_err(internal)?,
-                &record.instance.id,
-            );
+            let mut alts = Alts::open(tx, &record.instance.id)?;
             let mut contacts = Vec::new();
             let mut more = false;
             let range = (
@@ -252,10 +249,7 @@ impl Core {
     ) -> CoreResult<Option<String>> {
         self.store.read(|tx| -> CoreResult<Option<String>> {
             let table = tx.open_table(tables::CONTACTS).map_err(internal)?;
-            let mut alts = Alts::new(
-                tx.open_table(tables::JID_ALTS).map_err(internal)?,
-                instance_id,
-            );
+            let mut alts = Alts::open(tx, instance_id)?;
             let Some(j) = lid_map::stored_chat_jid(&table, &mut alts, instance_id, j)? else {
                 return Ok(None);
             };
@@ -383,10 +377,7 @@ impl Core {
             .store
             .read(|tx| -> CoreResult<(String, Option<Contact>)> {
                 let table = tx.open_table(tables::CONTACTS).map_err(internal)?;
-                let mut alts = Alts::new(
-                    tx.open_table(tables::JID_ALTS).map_err(internal)?,
-                    instance_id,
-                );
+                let mut alts = Alts::open(tx, instance_id)?;
                 let j = lid_map::place_chat(&table, &mut alts, instance_id, &j)?;
                 let current = get_json::<_, Contact>(
                     &table,
@@ -432,9 +423,7 @@ impl Core {
                     .insert(key.as_slice(), encode(&contact).as_slice())
                     .map_err(internal)?;
                 drop(table);
-                contact.jid_alt =
-                    Alts::new(tx.open_table(tables::JID_ALTS).map_err(internal)?, &id)
-                        .of(&contact.jid)?;
+                contact.jid_alt = Alts::open(tx, &id)?.of(&contact.jid)?;
                 let event = super::outbox::event_for(&record.instance, payload(contact));
                 super::outbox::append(tx, &event).map(|_| ())
             })

@@ -408,10 +408,7 @@ impl Core {
         // Each message joins the chat of either half of its address.
         self.store.read(|tx| -> CoreResult<()> {
             let chats = tx.open_table(tables::CHATS).map_err(internal)?;
-            let mut alts = lid_map::Alts::new(
-                tx.open_table(tables::JID_ALTS).map_err(internal)?,
-                instance_id,
-            );
+            let mut alts = lid_map::Alts::open(tx, instance_id)?;
             for m in &mut stored {
                 lid_map::place_message(&chats, &mut alts, instance_id, m)?;
             }
@@ -441,10 +438,7 @@ impl Core {
                     }
                 }
                 let chats = tx.open_table(tables::CHATS).map_err(internal)?;
-                let mut alts = lid_map::Alts::new(
-                    tx.open_table(tables::JID_ALTS).map_err(internal)?,
-                    &instance.id,
-                );
+                let mut alts = lid_map::Alts::open(tx, &instance.id)?;
                 let mut created = Vec::with_capacity(new_chats.len());
                 for jid in &new_chats {
                     let key = tables::chat_key(&instance.id, jid);

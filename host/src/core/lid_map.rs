@@ -98,14 +98,38 @@ pub(crate) struct Alts<'i, T> {
     seen: HashMap<String, Option<String>>,
 }
 
+/// A transaction the pair table is read through: a read or a write transaction.
+pub(crate) trait PairTable<'t> {
+    type Table: ReadableTable<&'static [u8], &'static [u8]>;
+    /// Opens [`tables::JID_ALTS`].
+    fn open_pairs(&'t self) -> CoreResult<Self::Table>;
+}
+
+impl<'t> PairTable<'t> for redb::ReadTransaction {
+    type Table = redb::ReadOnlyTable<&'static [u8], &'static [u8]>;
+    fn open_pairs(&'t self) -> CoreResult<Self::Table> {
+        Ok(self.open_table(tables::JID_ALTS).map_err(internal)?)
+    }
+}
+
+impl<'t> PairTable<'t> for WriteTransaction {
+    type Table = redb::Table<'t, &'static [u8], &'static [u8]>;
+    fn open_pairs(&'t self) -> CoreResult<Self::Table> {
+        Ok(self.open_table(tables::JID_ALTS).map_err(internal)?)
+    }
+}
+
 impl<'i, T: ReadableTable<&'static [u8], &'static [u8]>> Alts<'i, T> {
-    /// Reads `table` (an open [`tables::JID_ALTS`]) for `instance_id`.
-    pub(crate) fn new(table: T, instance_id: &'i str) -> Self {
-        Self {
-            table,
+    /// The pairs of `instance_id`, read through `tx`.
+    pub(crate) fn open<'t, X: PairTable<'t, Table = T> + ?Sized>(
+        tx: &'t X,
+        instance_id: &'i str,
+    ) -> CoreResult<Self> {
+        Ok(Self {
+            table: tx.open_pairs()?,
             instance_id,
             seen: HashMap::new(),
-        }
+        })
     }
 
     /// The other half of `jid` (the phone JID of a LID, the LID of a phone JID), when
@@ -221,10 +245,7 @@ pub(crate) fn event_with_alts(
     if !carries {
         return Ok(None);
     }
-    let mut alts = Alts::new(
-        tx.open_table(tables::JID_ALTS).map_err(internal)?,
-        &event.instance_id,
-    );
+    let mut alts = Alts::open(tx, &event.instance_id)?;
     let mut event = event.clone();
     match &mut event.payload {
         P::MessageRevoked(m)
@@ -271,10 +292,7 @@ impl Core {
             return Ok(());
         }
         let known = self.store.read(|tx| -> CoreResult<bool> {
-            let mut alts = Alts::new(
-                tx.open_table(tables::JID_ALTS).map_err(internal)?,
-                instance_id,
-            );
+            let mut alts = Alts::open(tx, instance_id)?;
             for (lid, phone) in &pairs {
                 if alts.of(lid)?.as_deref() != Some(phone.as_str()) {
                     return Ok(false);
@@ -305,10 +323,7 @@ impl Core {
     pub(crate) fn place_message(&self, instance_id: &str, m: &mut Message) -> CoreResult<()> {
         self.store.read(|tx| {
             let chats = tx.open_table(tables::CHATS).map_err(internal)?;
-            let mut alts = Alts::new(
-                tx.open_table(tables::JID_ALTS).map_err(internal)?,
-                instance_id,
-            );
+            let mut alts = Alts::open(tx, instance_id)?;
             place_message(&chats, &mut alts, instance_id, m)
         })
     }

@@ -265,7 +265,7 @@ impl Core {
         let id = record.instance.id;
         self.store.read(|tx| {
             let chats = tx.open_table(tables::CHATS).map_err(internal)?;
-            let mut alts = Alts::new(tx.open_table(tables::JID_ALTS).map_err(internal)?, &id);
+            let mut alts = Alts::open(tx, &id)?;
             // Either half of a LID <-> phone pair names the chat.
             let chat_jid = lid_map::stored_chat_jid(&chats, &mut alts, &id, &chat_jid)?
                 .ok_or_else(chat_not_found)?;
@@ -346,11 +346,7 @@ impl Core {
             let Some(mut message) = get_json::<_, Message>(&messages, key.value())? else {
                 return Ok(None);
             };
-            Alts::new(
-                tx.open_table(tables::JID_ALTS).map_err(internal)?,
-                instance_id,
-            )
-            .fill_message(&mut message)?;
+            Alts::open(tx, instance_id)?.fill_message(&mut message)?;
             Ok(Some(message))
         })
     }
