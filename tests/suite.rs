@@ -54,6 +54,7 @@ mod startup;
 mod status;
 mod streams;
 mod whatsapp_fake_contacts;
+mod whatsapp_fake_rich;
 mod whatsapp_fake_server;
 mod whatsapp_gateway_fake;
 mod whatsapp_link;

@@ -7,12 +7,11 @@ use crate::common;
 use crate::common::fake_whatsapp::fake_directory::{BusinessCard, Person};
 use crate::common::fake_whatsapp::{FakeWhatsApp, fake_peer};
 use crate::common::receiver;
-use crate::whatsapp_gateway_fake::resume_on_the_real_link;
+use crate::whatsapp_gateway_fake::{PEER, resume_on_the_real_link};
 
 use common::v1::v1;
 use serde_json::json;
 
-const PEER: &str = "5511999999999";
 const PEER_LID: &str = "190000000000077@lid";
 const STRANGER: &str = "5511977776666";
 

@@ -326,8 +326,8 @@ fn owner_jid(gw: &Gateway, key: &str) -> Value {
         .clone()
 }
 
-const PEER: &str = "5511999999999";
-const PEER_JID: &str = "5511999999999@s.whatsapp.net";
+pub(crate) const PEER: &str = "5511999999999";
+pub(crate) const PEER_JID: &str = "5511999999999@s.whatsapp.net";
 
 #[test]
 fn archive_and_delete_chat_reach_the_server_as_app_state_patches() {
@@ -432,7 +432,7 @@ fn evolution_restart_drops_the_connection_and_logs_in_again() {
 }
 
 /// The seeded device's Signal address (how a contact names its session with it).
-fn device_address() -> whatsapp_rust::wacore::libsignal::protocol::ProtocolAddress {
+pub(crate) fn device_address() -> whatsapp_rust::wacore::libsignal::protocol::ProtocolAddress {
     use whatsapp_rust::wacore::types::jid::JidExt as _;
     let jid: whatsapp_rust::Jid = format!("{PHONE}:{DEVICE}@s.whatsapp.net").parse().unwrap();
     jid.to_protocol_address()
