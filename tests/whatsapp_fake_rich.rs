@@ -117,7 +117,7 @@ fn reactions_edits_locations_polls_and_read_receipts_reach_the_contact_as_whatsa
         .expect("a protocol message");
     assert_eq!(
         protocol.r#type,
-        Some(wa::message::protocol_message::Type::MessageEdit.into()),
+        Some(wa::message::protocol_message::Type::MessageEdit),
         "{protocol:?}"
     );
     assert_eq!(
