@@ -1108,6 +1108,49 @@ pub(crate) fn resume_on_the_real_link(
     }
 }
 
+/// Issue 17: a call that ends without this device taking it (the caller gave up, or
+/// another of the account's devices answered) arrives as `<call><terminate reason=…>`
+/// and becomes a `call_ended` event with the reason mapped.
+#[test]
+fn a_terminated_call_from_the_server_becomes_a_call_ended_event() {
+    use whatsapp_rust::wacore_binary::builder::NodeBuilder;
+
+    let server = FakeWhatsApp::start();
+    let rx = receiver::Receiver::start();
+    let resumed = resume_on_the_real_link(&server, &rx, "call_ended", |_, _| {});
+    let terminate = |call_id: &str, reason: &str| {
+        NodeBuilder::new("call")
+            .attr("from", PEER_JID)
+            .attr("id", format!("stanza-end-{call_id}"))
+            .attr("t", "1767225700")
+            .children([NodeBuilder::new("terminate")
+                .attr("call-id", call_id)
+                .attr("call-creator", PEER_JID)
+                .attr("reason", reason)
+                .build()])
+            .build()
+    };
+    assert!(server.send(terminate("CALL0101", "timeout")));
+    assert!(server.send(terminate("CALL0102", "accepted_elsewhere")));
+    let got = rx.wait_until_all("two call_ended events", |all| {
+        all.iter()
+            .filter(|r| r.body["payload"]["type"] == "call_ended")
+            .count()
+            == 2
+    });
+    let ended = |id: &str| {
+        got.iter()
+            .find(|r| r.body["payload"]["data"]["id"] == id)
+            .unwrap_or_else(|| panic!("no call_ended for {id}"))
+            .body["payload"]["data"]
+            .clone()
+    };
+    assert_eq!(ended("CALL0101")["from"], PEER_JID);
+    assert_eq!(ended("CALL0101")["reason"], "missed");
+    assert_eq!(ended("CALL0102")["reason"], "accepted_elsewhere");
+    drop(resumed);
+}
+
 /// Issue 17: an instance that rejects calls declines an offered call on the wire (the
 /// `<call><reject call-id=…>` stanza whatsapp-rust builds) and reports it, declined, as a
 /// `call` event to its native webhook; with the setting off, the call is only reported.
