@@ -463,7 +463,7 @@ fn a_new_contact_and_a_new_name_are_reported_once_each() {
     assert_eq!(v1[0]["event"], "contact.upsert");
     assert_eq!(
         v1[0]["payload"],
-        json!({"name": "Ana", "source": "dm", "phoneNumber": "5511955554444"})
+        json!({"name": "Ana", "source": "dm", "phoneNumber": "5511955554444", "isBusiness": false})
     );
     // RyzeAPI's catalog has no contact event: its webhook (all events) got the three
     // messages and nothing else, up to a sentinel (one instance's events arrive in

@@ -178,3 +178,80 @@ fn evolution_refuses_a_status_as_evolution_does() {
     let (s, v) = post(&gw, name, &read_only, text(json!({})));
     assert_eq!(s, 403, "{v}");
 }
+
+/// A contact's status update is stored in `status@broadcast` (author: the contact),
+/// reaches Evolution's webhook as `MESSAGES_UPSERT` with the author as `participant`
+/// (as Baileys keys it), and with `readStatus` on is acknowledged on the wire.
+#[test]
+fn a_contacts_status_update_is_stored_reported_and_read_when_the_instance_reads_statuses() {
+    let gw = Gateway::start_with_env(&[("AUTHENTICATION_API_KEY", GLOBAL_KEY)]);
+    let rx = common::receiver::Receiver::start();
+    let name = "feeds";
+    let hooked = common::dialect_hooks::hook_all_dialects(
+        &gw,
+        &rx,
+        GLOBAL_KEY,
+        name,
+        &["MESSAGES_UPSERT"],
+        &[],
+        &[],
+    );
+    let (s, v) = evo_json(
+        &gw,
+        "POST",
+        &format!("/settings/set/{name}"),
+        Some(GLOBAL_KEY),
+        Some(
+            json!({"rejectCall": false, "groupsIgnore": false, "alwaysOnline": false,
+                    "readMessages": false, "readStatus": true, "syncFullHistory": false}),
+        ),
+    );
+    assert_eq!(s, 201, "{v}");
+    let (s, v) = gw.admin(
+        "POST",
+        &format!("/admin/sim/{name}/inbound"),
+        Some(json!({"from": "status@broadcast", "author": PEER, "text": "At the beach"})),
+    );
+    assert_eq!(s, 201, "{v}");
+    let id = v["id"].as_str().unwrap().to_string();
+    let (s, m) = gw.call(
+        "GET",
+        &format!("/core/instances/{name}/messages/{id}"),
+        Some(&hooked.bearer),
+        None,
+    );
+    assert_eq!(s, 200, "{m}");
+    assert_eq!(m["chat_jid"], "status@broadcast");
+    assert_eq!(m["sender"], PEER_JID);
+    assert_eq!(m["text"], "At the beach");
+    assert_eq!(m["from_me"], false);
+    let got = rx.wait_until("the status upsert", |r| {
+        r.path == "/evolution" && r.body["data"]["key"]["id"] == id
+    });
+    let data = &got
+        .iter()
+        .find(|r| r.path == "/evolution" && r.body["data"]["key"]["id"] == id)
+        .unwrap()
+        .body["data"];
+    assert_eq!(data["key"]["remoteJid"], "status@broadcast", "{data}");
+    assert_eq!(data["key"]["participant"], PEER_JID, "{data}");
+    assert_eq!(data["key"]["fromMe"], false, "{data}");
+    // `readStatus`: the update is marked read, addressed to its author.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !actions(&gw, name).iter().any(|a| a.contains(&id)) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no read receipt: {:?}",
+            actions(&gw, name)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+
+    // `author` names who wrote in a group or the status feed only.
+    let (s, v) = gw.admin(
+        "POST",
+        &format!("/admin/sim/{name}/inbound"),
+        Some(json!({"from": PEER, "author": PEER, "text": "x"})),
+    );
+    assert_eq!(s, 400, "{v}");
+}

@@ -227,15 +227,19 @@ impl Core {
             super::authz::instance_not_found(&InstanceRef::Id(instance_id.into()))
         })?;
         let (instance, settings) = (record.instance, record.behaviour);
-        // Contacts' status updates are not stored (wagate has no stories); the
-        // instance may still acknowledge them.
-        if inbound.chat_jid == STATUS_BROADCAST {
-            if settings.read_status && !inbound.from_me {
-                self.auto_read(instance_id, STATUS_BROADCAST, &inbound.sender, &inbound.id);
-            }
-            return Ok(None);
+        // Contacts' status updates are stored in the `status@broadcast` chat, beside
+        // this account's own posts (their author is the sender), and acknowledged when
+        // the instance reads statuses.
+        if inbound.chat_jid == STATUS_BROADCAST && settings.read_status && !inbound.from_me {
+            self.auto_read(instance_id, STATUS_BROADCAST, &inbound.sender, &inbound.id);
         }
-        let chat_jid = super::jid::normalize(&inbound.chat_jid)?;
+        // The status feed is no address a caller may send to, so `normalize` refuses
+        // it; stored, it is a chat like any other.
+        let chat_jid = if inbound.chat_jid == STATUS_BROADCAST {
+            STATUS_BROADCAST.to_string()
+        } else {
+            super::jid::normalize(&inbound.chat_jid)?
+        };
         if settings.ignore_groups && chat_jid.ends_with("@g.us") {
             return Ok(None);
         }

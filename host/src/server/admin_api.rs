@@ -8,7 +8,7 @@
 //! | GET | /admin/instances | every instance of every org |
 //! | DELETE | /admin/instances/{i}[?org=] | delete an instance (as its org's admin) |
 //! | POST | /admin/instances/{i}/connect[?org=] | start pairing `{phone?}` -> `{state, qr, pair_code}` (`wagate instance connect`) |
-//! | POST | /admin/sim/{i}/inbound | sim only (202 `{ignored: true}` when the instance's settings drop it): inject `{from, fromAlt?, text, fromMe?, pushName?, media?: {data, kind?, mimetype?, ext?, fileName?, durationSecs?}, content?: {type: location\|contacts\|poll\|unsupported, ...}, timestamp?}` -> `{id, message, mediaPath}` |
+//! | POST | /admin/sim/{i}/inbound | sim only (202 `{ignored: true}` when the instance's settings drop it): inject `{from, fromAlt?, author?, text, fromMe?, pushName?, media?: {data, kind?, mimetype?, ext?, fileName?, durationSecs?}, content?: {type: location\|contacts\|poll\|unsupported, ...}, timestamp?}` -> `{id, message, mediaPath}` |
 //! | POST | /admin/sim/{i}/link | sim only: `{up: bool}` takes the link down or up |
 //! | POST | /admin/sim/{i}/poll-vote | sim only: a contact's vote on a stored poll `{pollId, options: [names], from?, garbled?}` (no options takes the vote back; `from` defaults to the poll's chat; `garbled` encrypts it with another secret, a vote the gateway cannot read), encrypted as WhatsApp does with the poll's secret -> `{message, vote}` |
 //! | POST | /admin/sim/{i}/reaction | sim only: a contact's reaction `{messageId, emoji, from?}` (`""` takes it off; `from` defaults to the message's chat) -> `{message, reaction}` |
@@ -155,6 +155,38 @@ struct InboundBody {
     content: Option<crate::core::model::Content>,
     /// When it was sent, epoch ms; default: now (an older one tests time windows).
     timestamp: Option<u64>,
+    /// Who wrote it when `from` is a group or `status@broadcast` (a contact's status
+    /// update); default: `from`.
+    author: Option<String>,
+}
+
+/// The chat a sim message arrives in: a number or JID, or the status feed.
+fn sim_chat(from: &str) -> Result<String, ApiError> {
+    if from == crate::core::status::STATUS_CHAT {
+        return Ok(from.to_string());
+    }
+    Ok(crate::core::jid::normalize(from)?)
+}
+
+/// Names a group message's or a status update's author, as WhatsApp's `participant`.
+fn with_author(
+    inbound: &mut crate::whatsapp::Inbound,
+    author: Option<String>,
+) -> Result<(), ApiError> {
+    let Some(author) = author else {
+        return Ok(());
+    };
+    if !(inbound.chat_jid.ends_with("@g.us") || inbound.chat_jid == "status@broadcast") {
+        return Err(bad(
+            "`author` names who wrote in a group or in status@broadcast",
+        ));
+    }
+    if inbound.from_me {
+        return Err(bad("`author` is for a contact's message, not `fromMe`"));
+    }
+    inbound.sender = crate::core::jid::normalize(&author)?;
+    inbound.sender_is_business = crate::whatsapp::sim::is_business(&inbound.sender);
+    Ok(())
 }
 
 /// Puts a sim message's `fromAlt` where the real link puts WhatsApp's alternate
@@ -335,7 +367,7 @@ async fn dispatch(
             let body: InboundBody = req.json()?;
             let record = find(core, req, i)?;
             let sim = sim(sim_link)?;
-            let chat = crate::core::jid::normalize(&body.from)?;
+            let chat = sim_chat(&body.from)?;
             let media = match body.media {
                 Some(media) => Some(inbound_media(media)?),
                 None => None,
@@ -357,6 +389,7 @@ async fn dispatch(
                 .map_err(crate::core::model::CoreError::from)?;
             inbound.push_name = body.push_name;
             with_alt(sim, &mut inbound, body.from_alt);
+            with_author(&mut inbound, body.author)?;
             let inbound = crate::whatsapp::Inbound {
                 timestamp: body.timestamp.unwrap_or(inbound.timestamp),
                 ..inbound
@@ -441,7 +474,7 @@ async fn dispatch(
                         "history messages carry no media bytes: leave `media` out",
                     ));
                 }
-                let chat = crate::core::jid::normalize(&m.from)?;
+                let chat = sim_chat(&m.from)?;
                 let mut inbound = sim
                     .inject(
                         &record.instance.id,
@@ -454,6 +487,7 @@ async fn dispatch(
                     .map_err(crate::core::model::CoreError::from)?;
                 inbound.push_name = m.push_name;
                 with_alt(sim, &mut inbound, m.from_alt);
+                with_author(&mut inbound, m.author)?;
                 inbound.timestamp = m.timestamp.unwrap_or(inbound.timestamp);
                 chunk.push(inbound);
             }

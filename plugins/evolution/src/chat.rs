@@ -63,7 +63,8 @@ pub(crate) struct MessageBody {
 }
 
 pub(crate) fn key_of(m: &Message) -> Key {
-    let group = m.chat_jid.ends_with("@g.us");
+    // A group's message, or a contact's status update, names its author.
+    let group = m.chat_jid.ends_with("@g.us") || m.chat_jid == "status@broadcast";
     let member = group && !m.from_me;
     let participant_alt = if member { m.sender_alt.clone() } else { None };
     // The address the mode describes: the member's in a group, else the chat's.
