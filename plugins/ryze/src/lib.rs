@@ -41,6 +41,7 @@ mod groups;
 mod media;
 mod openapi;
 mod presence;
+mod labels;
 mod proxy;
 mod reactions;
 mod receipts;
