@@ -82,7 +82,13 @@ fn the_phones_labels_reach_every_dialect_and_handle_label_round_trips() {
     );
 
     // Nothing yet.
-    let (s, v) = evo_json(&gw, "GET", &format!("/label/findLabels/{name}"), Some(GLOBAL_KEY), None);
+    let (s, v) = evo_json(
+        &gw,
+        "GET",
+        &format!("/label/findLabels/{name}"),
+        Some(GLOBAL_KEY),
+        None,
+    );
     assert_eq!((s, v), (200, json!([])));
 
     // The phone creates two labels and puts one on a chat.
@@ -94,7 +100,13 @@ fn the_phones_labels_reach_every_dialect_and_handle_label_round_trips() {
     );
     phone_labels_chat(&gw, name, "5", PEER, true);
 
-    let (s, v) = evo_json(&gw, "GET", &format!("/label/findLabels/{name}"), Some(GLOBAL_KEY), None);
+    let (s, v) = evo_json(
+        &gw,
+        "GET",
+        &format!("/label/findLabels/{name}"),
+        Some(GLOBAL_KEY),
+        None,
+    );
     assert_eq!(s, 200, "{v}");
     assert_eq!(
         v,
@@ -123,7 +135,10 @@ fn the_phones_labels_reach_every_dialect_and_handle_label_round_trips() {
         json!({"instance": name, "type": "add", "chatId": PEER_JID, "labelId": "5"})
     );
     let ryze = bodies_of(&got, "ryze");
-    assert!(ryze.iter().all(|b| b["event"] == "label.update"), "{ryze:#?}");
+    assert!(
+        ryze.iter().all(|b| b["event"] == "label.update"),
+        "{ryze:#?}"
+    );
     assert_eq!(ryze[0]["data"]["type"], "edit");
     assert_eq!(
         ryze[0]["data"]["label"],
@@ -131,7 +146,11 @@ fn the_phones_labels_reach_every_dialect_and_handle_label_round_trips() {
     );
     assert_eq!(ryze[2]["data"]["type"], "association");
     assert_eq!(
-        (&ryze[2]["data"]["chat"], &ryze[2]["data"]["labelId"], &ryze[2]["data"]["labeled"]),
+        (
+            &ryze[2]["data"]["chat"],
+            &ryze[2]["data"]["labelId"],
+            &ryze[2]["data"]["labeled"]
+        ),
         (&json!(PEER), &json!("5"), &json!(true))
     );
     let v1_events = bodies_of(&got, "v1");
@@ -139,7 +158,10 @@ fn the_phones_labels_reach_every_dialect_and_handle_label_round_trips() {
     assert_eq!(v1_events[0]["payload"]["name"], "Paid");
     assert_eq!(v1_events[2]["event"], "label.association");
     assert_eq!(
-        (&v1_events[2]["payload"]["chatJid"], &v1_events[2]["payload"]["labeled"]),
+        (
+            &v1_events[2]["payload"]["chatJid"],
+            &v1_events[2]["payload"]["labeled"]
+        ),
         (&json!(PEER_JID), &json!(true))
     );
 
@@ -151,7 +173,10 @@ fn the_phones_labels_reach_every_dialect_and_handle_label_round_trips() {
         json!({"number": CLIENT, "labelId": "5", "action": "add"}),
     );
     assert_eq!(s, 200, "{v}");
-    assert_eq!(v, json!({"numberJid": CLIENT_JID, "labelId": "5", "add": true}));
+    assert_eq!(
+        v,
+        json!({"numberJid": CLIENT_JID, "labelId": "5", "add": true})
+    );
     let (s, actions) = gw.admin("GET", &format!("/admin/sim/{name}/actions"), None);
     assert_eq!(s, 200);
     assert!(
@@ -179,7 +204,10 @@ fn the_phones_labels_reach_every_dialect_and_handle_label_round_trips() {
         json!({"number": CLIENT, "labelId": "5", "action": "remove"}),
     );
     assert_eq!(s, 200, "{v}");
-    assert_eq!(v, json!({"numberJid": CLIENT_JID, "labelId": "5", "remove": true}));
+    assert_eq!(
+        v,
+        json!({"numberJid": CLIENT_JID, "labelId": "5", "remove": true})
+    );
     let (s, v) = v1(
         &gw,
         "GET",
@@ -247,7 +275,10 @@ fn the_phones_labels_reach_every_dialect_and_handle_label_round_trips() {
     let path = format!("/sessions/{}/chats/{CLIENT_JID}/labels/5", hooked.id);
     let (s, v) = v1(&gw, "PUT", &path, &hooked.bearer, None);
     assert_eq!(s, 200, "{v}");
-    assert_eq!((&v["labelId"], &v["chatJid"], &v["labeled"]), (&json!("5"), &json!(CLIENT_JID), &json!(true)));
+    assert_eq!(
+        (&v["labelId"], &v["chatJid"], &v["labeled"]),
+        (&json!("5"), &json!(CLIENT_JID), &json!(true))
+    );
     let (s, _) = v1(&gw, "DELETE", &path, &hooked.bearer, None);
     assert_eq!(s, 204);
 }
@@ -301,7 +332,11 @@ fn label_routes_refuse_bad_input_and_other_tenants_in_each_dialects_shape() {
         ),
     ] {
         let (s, v) = handle_label(&gw, GLOBAL_KEY, name, body.clone());
-        assert_eq!((s, v), (status, evolution_error(status, &messages)), "{body}");
+        assert_eq!(
+            (s, v),
+            (status, evolution_error(status, &messages)),
+            "{body}"
+        );
     }
     // Nothing of that reached the sim's wire.
     let (_, actions) = gw.admin("GET", &format!("/admin/sim/{name}/actions"), None);
@@ -318,7 +353,13 @@ fn label_routes_refuse_bad_input_and_other_tenants_in_each_dialects_shape() {
     );
     assert_eq!(s, 201, "{ro}");
     let ro = ro["token"].as_str().unwrap();
-    let (s, v) = evo_json(&gw, "GET", &format!("/label/findLabels/{name}"), Some(ro), None);
+    let (s, v) = evo_json(
+        &gw,
+        "GET",
+        &format!("/label/findLabels/{name}"),
+        Some(ro),
+        None,
+    );
     assert_eq!((s, v[0]["id"].clone()), (200, json!("1")));
     let add = json!({"number": PEER, "labelId": "1", "action": "add"});
     let (s, v) = handle_label(&gw, ro, name, add.clone());
@@ -332,7 +373,13 @@ fn label_routes_refuse_bad_input_and_other_tenants_in_each_dialects_shape() {
     );
     assert_eq!(s, 201, "{other}");
     let other = other["token"].as_str().unwrap();
-    let (s, v) = evo_json(&gw, "GET", &format!("/label/findLabels/{name}"), Some(other), None);
+    let (s, v) = evo_json(
+        &gw,
+        "GET",
+        &format!("/label/findLabels/{name}"),
+        Some(other),
+        None,
+    );
     assert_eq!(s, 404, "{v}");
     let (s, v) = handle_label(&gw, other, name, add.clone());
     assert_eq!(s, 404, "{v}");
@@ -340,10 +387,26 @@ fn label_routes_refuse_bad_input_and_other_tenants_in_each_dialects_shape() {
     // RyzeAPI.
     let ryze_path = format!("/api/label/chat/{name}");
     for (body, status, message) in [
-        (json!({"labelId": "1", "action": "add"}), 400, "Number is required"),
-        (json!({"number": PEER, "action": "add"}), 400, "labelId is required"),
-        (json!({"number": PEER, "labelId": "1", "action": "x"}), 400, "action must be add or remove"),
-        (json!({"number": PEER, "labelId": "99", "action": "add"}), 404, "Label not found"),
+        (
+            json!({"labelId": "1", "action": "add"}),
+            400,
+            "Number is required",
+        ),
+        (
+            json!({"number": PEER, "action": "add"}),
+            400,
+            "labelId is required",
+        ),
+        (
+            json!({"number": PEER, "labelId": "1", "action": "x"}),
+            400,
+            "action must be add or remove",
+        ),
+        (
+            json!({"number": PEER, "labelId": "99", "action": "add"}),
+            404,
+            "Label not found",
+        ),
     ] {
         let (s, v) = ryze_json(&gw, "POST", &ryze_path, Some(&hooked.account), body.clone());
         assert_eq!((s, v), (status, common::ryze::error(message)), "{body}");
@@ -354,18 +417,66 @@ fn label_routes_refuse_bad_input_and_other_tenants_in_each_dialects_shape() {
 
     // sessions/v1.
     let sid = &hooked.id;
-    let (s, v) = v1(&gw, "PUT", &format!("/sessions/{sid}/chats/{PEER_JID}/labels/99"), &hooked.bearer, None);
-    assert_eq!((s, v), (404, common::v1::err("not_found", "label not found", json!({}))));
-    let (s, v) = v1(&gw, "PUT", &format!("/sessions/{sid}/chats/not-a-jid/labels/1"), &hooked.bearer, None);
-    assert_eq!((s, v), (404, common::v1::err("not_found", "chat not found", json!({}))));
+    let (s, v) = v1(
+        &gw,
+        "PUT",
+        &format!("/sessions/{sid}/chats/{PEER_JID}/labels/99"),
+        &hooked.bearer,
+        None,
+    );
+    assert_eq!(
+        (s, v),
+        (
+            404,
+            common::v1::err("not_found", "label not found", json!({}))
+        )
+    );
+    let (s, v) = v1(
+        &gw,
+        "PUT",
+        &format!("/sessions/{sid}/chats/not-a-jid/labels/1"),
+        &hooked.bearer,
+        None,
+    );
+    assert_eq!(
+        (s, v),
+        (
+            404,
+            common::v1::err("not_found", "chat not found", json!({}))
+        )
+    );
     let read_only = gw.key("default", Some(&["read"]));
-    let (s, v) = v1(&gw, "PUT", &format!("/sessions/{sid}/chats/{PEER_JID}/labels/1"), &read_only, None);
+    let (s, v) = v1(
+        &gw,
+        "PUT",
+        &format!("/sessions/{sid}/chats/{PEER_JID}/labels/1"),
+        &read_only,
+        None,
+    );
     assert_eq!(s, 403, "{v}");
     let other_key = gw.key("other", None);
-    let (s, v) = v1(&gw, "GET", &format!("/sessions/{sid}/labels"), &other_key, None);
-    assert_eq!((s, v), (404, common::v1::err("not_found", "session not found", json!({}))));
+    let (s, v) = v1(
+        &gw,
+        "GET",
+        &format!("/sessions/{sid}/labels"),
+        &other_key,
+        None,
+    );
+    assert_eq!(
+        (s, v),
+        (
+            404,
+            common::v1::err("not_found", "session not found", json!({}))
+        )
+    );
 
     // None of it labelled anything.
-    let (_, v) = v1(&gw, "GET", &format!("/sessions/{sid}/chats/{PEER_JID}/labels"), &hooked.bearer, None);
+    let (_, v) = v1(
+        &gw,
+        "GET",
+        &format!("/sessions/{sid}/chats/{PEER_JID}/labels"),
+        &hooked.bearer,
+        None,
+    );
     assert_eq!(v["data"], json!([]));
 }

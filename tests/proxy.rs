@@ -493,7 +493,11 @@ fn media_urls_are_fetched_through_the_instances_proxy_and_still_guarded() {
         .to_string();
     let socks = TestProxy::start(Kind::Socks5);
     let http = TestProxy::start(Kind::HttpConnect);
-    for (name, proxy) in [("viasocks", Some((&socks, "socks5"))), ("viahttp", Some((&http, "http"))), ("direct", None)] {
+    for (name, proxy) in [
+        ("viasocks", Some((&socks, "socks5"))),
+        ("viahttp", Some((&http, "http"))),
+        ("direct", None),
+    ] {
         common::evolution::open_instance(&gw, GLOBAL_KEY, name);
         if let Some((p, protocol)) = proxy {
             let (s, v) = evo_json(
@@ -518,7 +522,11 @@ fn media_urls_are_fetched_through_the_instances_proxy_and_still_guarded() {
 
     let (s, v) = send("direct", &url);
     assert_eq!(s, 201, "{v}");
-    assert_eq!((socks.tunnels(), http.tunnels()), (0, 0), "a direct fetch used a proxy");
+    assert_eq!(
+        (socks.tunnels(), http.tunnels()),
+        (0, 0),
+        "a direct fetch used a proxy"
+    );
     let (s, v) = send("viasocks", &url);
     assert_eq!(s, 201, "{v}");
     assert_eq!((socks.tunnels(), http.tunnels()), (1, 0));
@@ -533,5 +541,9 @@ fn media_urls_are_fetched_through_the_instances_proxy_and_still_guarded() {
     let (s, v) = send("viasocks", "http://169.254.169.254/latest/meta-data/x.png");
     assert_eq!(s, 400, "{v}");
     assert!(v.to_string().contains("refused"), "{v}");
-    assert_eq!(socks.tunnels(), 1, "the proxy was asked for a refused address");
+    assert_eq!(
+        socks.tunnels(),
+        1,
+        "the proxy was asked for a refused address"
+    );
 }

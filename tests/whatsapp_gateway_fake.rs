@@ -413,7 +413,11 @@ fn labelling_a_chat_reaches_the_server_as_a_label_jid_app_state_patch() {
             fake_whatsapp::is_app_state_patch(n, "regular")
                 && fake_whatsapp::decode_app_state_patch(n, key_id, &key_data)
                     .action_value
-                    .and_then(|a| a.label_association_action.as_option().and_then(|l| l.labeled))
+                    .and_then(|a| {
+                        a.label_association_action
+                            .as_option()
+                            .and_then(|l| l.labeled)
+                    })
                     == Some(labeled)
         });
         let patch = fake_whatsapp::decode_app_state_patch(&iq, key_id, &key_data);
@@ -426,7 +430,11 @@ fn labelling_a_chat_reaches_the_server_as_a_label_jid_app_state_patch() {
             None,
         );
         assert_eq!(s, 200, "{v}");
-        assert_eq!(v["data"].as_array().map(Vec::len), Some(usize::from(labeled)), "{v}");
+        assert_eq!(
+            v["data"].as_array().map(Vec::len),
+            Some(usize::from(labeled)),
+            "{v}"
+        );
     }
 }
 

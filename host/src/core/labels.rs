@@ -319,7 +319,9 @@ fn unlabel_all(tx: &redb::WriteTransaction, instance_id: &str, label_id: &str) -
     };
     tx.open_table(tables::CHAT_LABELS)
         .map_err(internal)?
-        .retain_in(prefix.as_slice()..end.as_slice(), |k, _| !k.ends_with(&suffix))
+        .retain_in(prefix.as_slice()..end.as_slice(), |k, _| {
+            !k.ends_with(&suffix)
+        })
         .map_err(internal)?;
     Ok(())
 }

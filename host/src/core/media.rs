@@ -100,10 +100,9 @@ impl Core {
             },
             MediaSource::Url(url) => {
                 let proxy = self.proxy_in_use(instance_id)?;
-                let fetched =
-                    crate::media::fetch::fetch(&url, &self.media_config, proxy.as_ref())
-                        .await
-                        .map_err(fetch_error)?;
+                let fetched = crate::media::fetch::fetch(&url, &self.media_config, proxy.as_ref())
+                    .await
+                    .map_err(fetch_error)?;
                 SourceBytes {
                     bytes: fetched.bytes,
                     stated_type: stated.or(fetched.content_type),

@@ -225,7 +225,9 @@ async fn open(host: &str, port: u16, proxy: Option<&Proxy>) -> Result<Box<dyn Co
         }
     };
     let Some(proxy) = proxy else {
-        let stream = crate::outbound::connect(host, port).await.map_err(refused)?;
+        let stream = crate::outbound::connect(host, port)
+            .await
+            .map_err(refused)?;
         return Ok(Box::new(stream));
     };
     let addrs = crate::outbound::allowed_addrs(host, port)

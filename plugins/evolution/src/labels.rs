@@ -176,7 +176,10 @@ pub(crate) fn openapi_paths() -> Vec<(&'static str, Value)> {
     handle["responses"]["403"] = json!({ "$ref": "#/components/responses/Forbidden" });
     vec![
         ("/label/findLabels/{instanceName}", json!({ "get": find })),
-        ("/label/handleLabel/{instanceName}", json!({ "post": handle })),
+        (
+            "/label/handleLabel/{instanceName}",
+            json!({ "post": handle }),
+        ),
     ]
 }
 

@@ -116,7 +116,8 @@ fn label_chat(req: &Request, params: &Params) -> Result<HttpResponse, HttpRespon
         _ => return Err(fail(400, BAD_ACTION)),
     };
     require_connected(&instance)?;
-    let done = core::label_chat(&which, &number, &label_id, labeled).map_err(|e| labels_fail(&e))?;
+    let done =
+        core::label_chat(&which, &number, &label_id, labeled).map_err(|e| labels_fail(&e))?;
     Ok(crate::ok(
         200,
         json!({

@@ -866,7 +866,11 @@ impl wit_core::Host for CoreView<'_> {
         chat: String,
     ) -> wasmtime::Result<Result<Vec<wit::Label>, wit::CoreError>> {
         let which = which.into();
-        core_op!(self, list | core, p | core.chat_labels(&p, &which, &chat).await)
+        core_op!(
+            self,
+            list | core,
+            p | core.chat_labels(&p, &which, &chat).await
+        )
     }
 
     async fn label_chat(
