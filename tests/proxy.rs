@@ -530,7 +530,7 @@ fn media_urls_are_fetched_through_the_instances_proxy_and_still_guarded() {
     let (s, v) = send("viasocks", &url);
     assert_eq!(s, 201, "{v}");
     assert_eq!((socks.tunnels(), http.tunnels()), (1, 0));
-    assert_eq!(socks.targets(), [file_host.clone()]);
+    assert_eq!(socks.targets(), std::slice::from_ref(&file_host));
     let (s, v) = send("viahttp", &url);
     assert_eq!(s, 201, "{v}");
     assert_eq!((socks.tunnels(), http.tunnels()), (1, 1));
