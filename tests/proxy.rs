@@ -5,8 +5,10 @@
 //! counting its tunnels) while another instance's goes direct; a proxy refusing the
 //! credentials leaves the instance in a clear `close` state, retried with backoff,
 //! until the proxy is fixed (used at the next attempt, no restart). Ryze's and
-//! sessions/v1's routes. (The media download through the proxy is in
-//! whatsapp_gateway_fake.rs, beside the media helpers.)
+//! sessions/v1's routes; media fetched from a URL for `sendMedia` passing the
+//! instance's proxy (and the SSRF guard still refusing a metadata address). (The
+//! media download through the proxy is in whatsapp_gateway_fake.rs, beside the media
+//! helpers.)
 
 use crate::common;
 use crate::common::fake_whatsapp;
