@@ -271,6 +271,29 @@ fn the_phones_labels_reach_every_dialect_and_handle_label_round_trips() {
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["data"].as_array().map(Vec::len), Some(1), "{v}");
 
+    // The phone labels a chat by its LID; the gateway knows the phone number behind
+    // it (a message carried both), so the chat's labels are found by either address.
+    let lid = "190000000000077@lid";
+    let (s, v) = gw.admin(
+        "POST",
+        &format!("/admin/sim/{name}/inbound"),
+        Some(json!({"from": lid, "fromAlt": CLIENT, "text": "it's me"})),
+    );
+    assert_eq!(s, 201, "{v}");
+    phone_labels_chat(&gw, name, "5", lid, true);
+    // (CLIENT_JID's own label came off above: only the LID's is left to find.)
+    for address in [lid, CLIENT_JID] {
+        let (s, v) = v1(
+            &gw,
+            "GET",
+            &format!("/sessions/{}/chats/{address}/labels", hooked.id),
+            &hooked.bearer,
+            None,
+        );
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(v["data"][0]["id"], "5", "{address}: {v}");
+    }
+
     // sessions/v1 puts it on and takes it off too.
     let path = format!("/sessions/{}/chats/{CLIENT_JID}/labels/5", hooked.id);
     let (s, v) = v1(&gw, "PUT", &path, &hooked.bearer, None);

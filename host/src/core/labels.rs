@@ -107,7 +107,9 @@ impl Core {
         self.labels_of(&record.instance.id)
     }
 
-    /// The labels on one chat (a number or JID), by id. Needs `read`.
+    /// The labels on one chat (a number or JID), by id: those put on it under either
+    /// half of its LID <-> phone pair, when the instance knows the pair (the phone
+    /// names a chat by the address it uses). Needs `read`.
     pub async fn chat_labels(
         &self,
         p: &Principal,
@@ -118,16 +120,21 @@ impl Core {
         let chat = jid::normalize(chat)?;
         let id = record.instance.id;
         let on_chat = self.store.read(|tx| -> CoreResult<Vec<String>> {
+            let alt =
+                super::lid_map::Alts::new(tx.open_table(tables::JID_ALTS).map_err(internal)?, &id)
+                    .of(&chat)?;
             let table = tx.open_table(tables::CHAT_LABELS).map_err(internal)?;
-            let prefix = chat_labels_prefix(&id, &chat);
-            let end = tables::prefix_end(&prefix);
             let mut ids = Vec::new();
-            for row in table
-                .range(prefix.as_slice()..end.as_slice())
-                .map_err(internal)?
-            {
-                let (k, _) = row.map_err(internal)?;
-                ids.push(String::from_utf8_lossy(&k.value()[prefix.len()..]).into_owned());
+            for address in std::iter::once(&chat).chain(alt.as_ref()) {
+                let prefix = chat_labels_prefix(&id, address);
+                let end = tables::prefix_end(&prefix);
+                for row in table
+                    .range(prefix.as_slice()..end.as_slice())
+                    .map_err(internal)?
+                {
+                    let (k, _) = row.map_err(internal)?;
+                    ids.push(String::from_utf8_lossy(&k.value()[prefix.len()..]).into_owned());
+                }
             }
             Ok(ids)
         })?;
