@@ -330,6 +330,32 @@ async fn deleting_an_instance_with_10000_messages_leaves_nothing_of_it() {
         .await
         .unwrap();
     }
+    // Chat labels (issue 18): a label and a labelled chat for both; the doomed
+    // instance's go with it.
+    for id in [&doomed, &kept] {
+        core.ingest_label_edit(
+            id,
+            wagate::core::labels::LabelEdit {
+                id: "5".into(),
+                name: Some("Paid".into()),
+                color: Some(3),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        core.ingest_label_association(
+            id,
+            wagate::core::labels::LabelAssociation {
+                label_id: "5".into(),
+                chat_jid: "5511000000001@s.whatsapp.net".into(),
+                labeled: true,
+                timestamp: 1,
+            },
+        )
+        .await
+        .unwrap();
+    }
     let media_dir = data.join("media").join(&doomed);
     let files = walk(&media_dir);
     assert_eq!(files, 1_000, "media files written");
@@ -455,6 +481,12 @@ async fn deleting_an_instance_with_10000_messages_leaves_nothing_of_it() {
         live.iter().any(|(table, _)| table == "poll_secrets"),
         "the scan reads the poll_secrets table: {live:?}"
     );
+    for table in ["labels", "chat_labels"] {
+        assert!(
+            live.iter().any(|(t, _)| t == table),
+            "the scan reads the {table} table: {live:?}"
+        );
+    }
 }
 
 fn walk(dir: &std::path::Path) -> usize {

@@ -943,7 +943,7 @@ fn webhooks_deliver_evolution_envelopes_and_the_deletion_event_last() {
             "enabled": true,
             "url": receiver.url(),
             "headers": {"x-tenant": "acme"},
-            "events": ["MESSAGES_UPSERT", "CONNECTION_UPDATE", "INSTANCE_DELETE", "LABELS_EDIT"]
+            "events": ["MESSAGES_UPSERT", "CONNECTION_UPDATE", "INSTANCE_DELETE", "TYPEBOT_START"]
         }})),
     );
     assert_eq!(s, 201, "{v}");

@@ -5,8 +5,10 @@
 //! counting its tunnels) while another instance's goes direct; a proxy refusing the
 //! credentials leaves the instance in a clear `close` state, retried with backoff,
 //! until the proxy is fixed (used at the next attempt, no restart). Ryze's and
-//! sessions/v1's routes. (The media download through the proxy is in
-//! whatsapp_gateway_fake.rs, beside the media helpers.)
+//! sessions/v1's routes; media fetched from a URL for `sendMedia` passing the
+//! instance's proxy (and the SSRF guard still refusing a metadata address). (The
+//! media download through the proxy is in whatsapp_gateway_fake.rs, beside the media
+//! helpers.)
 
 use crate::common;
 use crate::common::fake_whatsapp;
@@ -474,4 +476,76 @@ fn ryze_and_v1_set_read_and_remove_the_proxy_in_their_shapes() {
     assert_eq!(s, 204);
     let (_, v) = v1(&gw, "GET", &path, &key, None);
     assert_eq!(v, json!({"proxy": null}));
+}
+
+/// Issue 18, media fetched from a URL for `sendMedia` goes through the instance's
+/// proxy (SOCKS5 for one instance, HTTP CONNECT for another), while a third instance
+/// without a proxy fetches directly; the SSRF guard still refuses a URL whose host is
+/// a refused address, before the proxy is asked for anything.
+#[test]
+fn media_urls_are_fetched_through_the_instances_proxy_and_still_guarded() {
+    let gw = Gateway::start_with_env(&[("AUTHENTICATION_API_KEY", GLOBAL_KEY)]);
+    let files = crate::media::Files::start();
+    let url = files.serve("/p.png", "image/png", crate::media::png());
+    let file_host = url
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let socks = TestProxy::start(Kind::Socks5);
+    let http = TestProxy::start(Kind::HttpConnect);
+    for (name, proxy) in [
+        ("viasocks", Some((&socks, "socks5"))),
+        ("viahttp", Some((&http, "http"))),
+        ("direct", None),
+    ] {
+        common::evolution::open_instance(&gw, GLOBAL_KEY, name);
+        if let Some((p, protocol)) = proxy {
+            let (s, v) = evo_json(
+                &gw,
+                "POST",
+                &format!("/proxy/set/{name}"),
+                Some(GLOBAL_KEY),
+                Some(proxy_body(p.port().to_string(), protocol)),
+            );
+            assert_eq!(s, 201, "{v}");
+        }
+    }
+    let send = |name: &str, media: &str| {
+        evo_json(
+            &gw,
+            "POST",
+            &format!("/message/sendMedia/{name}"),
+            Some(GLOBAL_KEY),
+            Some(json!({"number": "5511999999999", "mediatype": "image", "media": media})),
+        )
+    };
+
+    let (s, v) = send("direct", &url);
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(
+        (socks.tunnels(), http.tunnels()),
+        (0, 0),
+        "a direct fetch used a proxy"
+    );
+    let (s, v) = send("viasocks", &url);
+    assert_eq!(s, 201, "{v}");
+    assert_eq!((socks.tunnels(), http.tunnels()), (1, 0));
+    assert_eq!(socks.targets(), std::slice::from_ref(&file_host));
+    let (s, v) = send("viahttp", &url);
+    assert_eq!(s, 201, "{v}");
+    assert_eq!((socks.tunnels(), http.tunnels()), (1, 1));
+    assert_eq!(http.targets(), [file_host]);
+
+    // A link-local (metadata) address stays refused behind a proxy, and the proxy is
+    // not asked to reach it.
+    let (s, v) = send("viasocks", "http://169.254.169.254/latest/meta-data/x.png");
+    assert_eq!(s, 400, "{v}");
+    assert!(v.to_string().contains("refused"), "{v}");
+    assert_eq!(
+        socks.tunnels(),
+        1,
+        "the proxy was asked for a refused address"
+    );
 }

@@ -29,6 +29,7 @@ mod faults;
 mod group_events;
 mod history;
 mod integrations;
+mod labels;
 mod lid_mapping;
 mod media;
 mod media_s3;

@@ -376,6 +376,68 @@ fn archive_and_delete_chat_reach_the_server_as_app_state_patches() {
     assert_eq!(delete.index, ["deleteChat", PEER_JID, "0"]);
 }
 
+/// Issue 18, labels: putting a label on a chat through a dialect reaches WhatsApp as a
+/// `label_jid` app-state patch (collection `regular`), which decrypts with the app-state
+/// key and carries `labeled`; taking it off sends `labeled: false`. The label itself
+/// came from the phone (played by the sim before the switch to the real link).
+#[test]
+fn labelling_a_chat_reaches_the_server_as_a_label_jid_app_state_patch() {
+    let server = FakeWhatsApp::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+
+    let gw = Gateway::start_on(&data, &[]);
+    let key = gw.org_with_key("acme", None);
+    let (instance, _) = gw.connected_instance(&key, "shop");
+    let (s, v) = gw.admin(
+        "POST",
+        "/admin/sim/shop/label",
+        Some(json!({"id": "5", "name": "Paid", "color": 3})),
+    );
+    assert_eq!(s, 204, "{v}");
+    let id = instance["id"].as_str().expect("instance id").to_string();
+    gw.stop();
+    let (key_id, key_data) = (b"gateway-key-1".as_slice(), [0x33u8; 32]);
+    seed_paired_device(&data, &id, Some((key_id, &key_data)));
+
+    let url = server.url();
+    let gw = Gateway::start_on(&data, &["--link", "whatsapp", "--whatsapp-url", &url]);
+    gw.wait_state(&key, "shop", "open");
+
+    let path = format!("/sessions/{id}/chats/{PEER_JID}/labels/5");
+    for labeled in [true, false] {
+        let method = if labeled { "PUT" } else { "DELETE" };
+        let (s, v) = common::v1::v1(&gw, method, &path, &key, None);
+        assert_eq!(s, if labeled { 200 } else { 204 }, "{method}: {v}");
+        let iq = server.wait_node("a label_jid patch", Duration::from_secs(10), |n| {
+            fake_whatsapp::is_app_state_patch(n, "regular")
+                && fake_whatsapp::decode_app_state_patch(n, key_id, &key_data)
+                    .action_value
+                    .and_then(|a| {
+                        a.label_association_action
+                            .as_option()
+                            .and_then(|l| l.labeled)
+                    })
+                    == Some(labeled)
+        });
+        let patch = fake_whatsapp::decode_app_state_patch(&iq, key_id, &key_data);
+        assert_eq!(patch.index, ["label_jid", "5", PEER_JID]);
+        let (s, v) = common::v1::v1(
+            &gw,
+            "GET",
+            &format!("/sessions/{id}/chats/{PEER_JID}/labels"),
+            &key,
+            None,
+        );
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(
+            v["data"].as_array().map(Vec::len),
+            Some(usize::from(labeled)),
+            "{v}"
+        );
+    }
+}
+
 /// Issue 18: Evolution's `POST /instance/restart` really restarts the session on the
 /// real link: the open connection is dropped and the stored device logs in again over
 /// a new handshake (a second `Device` login on the server), then the instance is open.

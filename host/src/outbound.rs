@@ -231,6 +231,22 @@ impl std::fmt::Display for ConnectError {
 /// drops every address the policy refuses, and connects to the first remaining one
 /// that answers. The address dialled is always one that was checked.
 pub async fn connect(host: &str, port: u16) -> Result<tokio::net::TcpStream, ConnectError> {
+    let mut last_err = None;
+    for addr in allowed_addrs(host, port).await? {
+        match tokio::net::TcpStream::connect(addr).await {
+            Ok(stream) => return Ok(stream),
+            Err(e) => last_err = Some(e),
+        }
+    }
+    Err(ConnectError::Io(last_err.unwrap_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::NotFound, "no address to connect to")
+    })))
+}
+
+/// What `host` resolves to (once), without the addresses the policy refuses: never
+/// empty. For a connection made elsewhere (through a proxy) that must reach only a
+/// checked address.
+pub async fn allowed_addrs(host: &str, port: u16) -> Result<Vec<SocketAddr>, ConnectError> {
     let bare = host.trim_matches(['[', ']']);
     let addrs: Vec<SocketAddr> = match bare.parse::<IpAddr>() {
         Ok(ip) => vec![SocketAddr::new(ip, port)],
@@ -241,19 +257,17 @@ pub async fn connect(host: &str, port: u16) -> Result<tokio::net::TcpStream, Con
     };
     let policy = policy();
     let mut refused = None;
-    let mut last_err = None;
+    let mut allowed = Vec::with_capacity(addrs.len());
     for addr in addrs {
-        if let Some(range) = policy.refusal(addr.ip()) {
-            refused.get_or_insert((addr.ip(), range));
-            continue;
-        }
-        match tokio::net::TcpStream::connect(addr).await {
-            Ok(stream) => return Ok(stream),
-            Err(e) => last_err = Some(e),
+        match policy.refusal(addr.ip()) {
+            Some(range) => {
+                refused.get_or_insert((addr.ip(), range));
+            }
+            None => allowed.push(addr),
         }
     }
-    if let Some(e) = last_err {
-        return Err(ConnectError::Io(e));
+    if !allowed.is_empty() {
+        return Ok(allowed);
     }
     Err(match refused {
         Some((ip, range)) => ConnectError::Refused(format!(

@@ -179,6 +179,16 @@ impl Core {
                 instance_id,
                 change,
             } => self.ingest_group_change(&instance_id, change).await,
+            LinkEvent::LabelEdit { instance_id, edit } => {
+                self.ingest_label_edit(&instance_id, edit).await
+            }
+            LinkEvent::LabelAssociation {
+                instance_id,
+                association,
+            } => {
+                self.ingest_label_association(&instance_id, association)
+                    .await
+            }
             LinkEvent::ContactSaved {
                 instance_id,
                 jid,

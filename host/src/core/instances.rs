@@ -433,7 +433,7 @@ impl Core {
 }
 
 /// Removes every record of an instance inside `tx`: chats, messages, message ids, groups, contacts,
-/// the LID <-> phone mapping,
+/// the LID <-> phone mapping, labels and their chats,
 /// webhooks (retired) and integrations, plugin storage, Socket.IO settings, bound credentials (integration
 /// inbound secrets among them), the name, the record itself; and queues its media folder.
 fn wipe_instance(tx: &WriteTransaction, record: &InstanceRecord) -> CoreResult<()> {
@@ -448,6 +448,8 @@ fn wipe_instance(tx: &WriteTransaction, record: &InstanceRecord) -> CoreResult<(
         tables::CONTACTS,
         tables::JID_ALTS,
         tables::POLL_SECRETS,
+        tables::LABELS,
+        tables::CHAT_LABELS,
     ] {
         let mut t = tx.open_table(def).map_err(internal)?;
         t.retain_in(prefix.as_slice()..end.as_slice(), |_, _| false)

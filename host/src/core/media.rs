@@ -73,10 +73,12 @@ pub(crate) struct SourceBytes {
 
 impl Core {
     /// A media source's bytes: as given, taken from this request's uploads, or
-    /// fetched under `[media]` and the SSRF guard. Empty or over the cap is refused.
-    /// `stated` is the caller's type; for a URL it wins over the server's header.
+    /// fetched under `[media]` and the SSRF guard (through the proxy of instance
+    /// `instance_id`, when it has one). Empty or over the cap is refused. `stated` is
+    /// the caller's type; for a URL it wins over the server's header.
     pub(crate) async fn source_bytes(
         &self,
+        instance_id: &str,
         source: MediaSource,
         stated: Option<String>,
     ) -> CoreResult<SourceBytes> {
@@ -97,7 +99,8 @@ impl Core {
                 url_name: None,
             },
             MediaSource::Url(url) => {
-                let fetched = crate::media::fetch::fetch(&url, &self.media_config)
+                let proxy = self.proxy_in_use(instance_id)?;
+                let fetched = crate::media::fetch::fetch(&url, &self.media_config, proxy.as_ref())
                     .await
                     .map_err(fetch_error)?;
                 SourceBytes {
@@ -192,7 +195,9 @@ impl Core {
             bytes,
             stated_type,
             url_name,
-        } = self.source_bytes(req.source, req.mimetype.clone()).await?;
+        } = self
+            .source_bytes(instance_id, req.source, req.mimetype.clone())
+            .await?;
         let mimetype = sniff::resolve(stated_type.as_deref(), &bytes);
         check_type(req.kind, &mimetype)?;
         let file_name = req

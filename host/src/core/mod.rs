@@ -19,6 +19,7 @@ pub mod ingest;
 pub mod instances;
 pub mod integrations;
 pub mod jid;
+pub mod labels;
 pub mod lid_map;
 pub mod media;
 pub mod media_download;

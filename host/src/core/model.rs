@@ -677,11 +677,15 @@ pub enum EventPayload {
     ContactUpsert(super::contacts::Contact),
     /// A known contact's name changed.
     ContactUpdate(super::contacts::Contact),
+    /// A label was created, changed or (`deleted`) deleted on the account.
+    LabelEdit(super::labels::Label),
+    /// A label was put on a chat or taken off it.
+    LabelAssociation(super::labels::LabelAssociation),
 }
 
 impl EventPayload {
     /// Every event kind, as webhook filters name them.
-    pub const KINDS: [&'static str; 24] = [
+    pub const KINDS: [&'static str; 26] = [
         "message_upsert",
         "message_revoked",
         "message_media",
@@ -706,6 +710,8 @@ impl EventPayload {
         "group_participants",
         "contact_upsert",
         "contact_update",
+        "label_edit",
+        "label_association",
     ];
 
     /// The kind of this event (one of [`Self::KINDS`]).
@@ -735,6 +741,8 @@ impl EventPayload {
             EventPayload::GroupParticipants(_) => "group_participants",
             EventPayload::ContactUpsert(_) => "contact_upsert",
             EventPayload::ContactUpdate(_) => "contact_update",
+            EventPayload::LabelEdit(_) => "label_edit",
+            EventPayload::LabelAssociation(_) => "label_association",
         }
     }
 }
@@ -948,6 +956,8 @@ pub enum Resource {
     /// A group the account is not in or WhatsApp does not know, or an invite code
     /// that leads nowhere.
     Group,
+    /// A label the instance does not have.
+    Label,
 }
 
 /// Why a core operation failed. Each dialect maps these onto its own shape.

@@ -26,7 +26,7 @@ impl Core {
             .owner_jid
             .clone()
             .ok_or_else(|| CoreError::NotConnected("instance is not paired yet".into()))?;
-        let jpeg = self.jpeg(image).await?;
+        let jpeg = self.jpeg(&record.instance.id, image).await?;
         let id = &record.instance.id;
         self.link.set_picture(id, &owner, jpeg).await?;
         // The kept profile names the picture's URL, which just changed: ask again. The
@@ -48,7 +48,7 @@ impl Core {
     ) -> CoreResult<()> {
         let record = self.authorize(p, which, Capability::Send)?;
         let gjid = group_jid(group)?;
-        let jpeg = self.jpeg(image).await?;
+        let jpeg = self.jpeg(&record.instance.id, image).await?;
         match self
             .link
             .set_picture(&record.instance.id, &gjid, jpeg)
@@ -61,11 +61,15 @@ impl Core {
     }
 
     /// The image's bytes when they are a JPEG.
-    async fn jpeg(&self, image: Option<MediaSource>) -> CoreResult<Option<bytes::Bytes>> {
+    async fn jpeg(
+        &self,
+        instance_id: &str,
+        image: Option<MediaSource>,
+    ) -> CoreResult<Option<bytes::Bytes>> {
         let Some(source) = image else {
             return Ok(None);
         };
-        let got = self.source_bytes(source, None).await?;
+        let got = self.source_bytes(instance_id, source, None).await?;
         // The bytes decide: a server's header or a caller's word does not make a JPEG.
         let sniffed = sniff::from_bytes(&got.bytes);
         if sniffed != Some("image/jpeg") {

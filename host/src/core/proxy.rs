@@ -149,6 +149,15 @@ impl Proxy {
 }
 
 impl Core {
+    /// The proxy instance `instance_id` dials through now (an enabled one), if any:
+    /// the media the host fetches from URLs for it goes through it too.
+    pub(crate) fn proxy_in_use(&self, instance_id: &str) -> CoreResult<Option<Proxy>> {
+        Ok(self
+            .record_by_id(instance_id)?
+            .and_then(|r| r.proxy)
+            .filter(|p| p.enabled))
+    }
+
     /// The instance's proxy, password masked; `None` when none was ever set. Needs
     /// `read`.
     pub async fn instance_proxy(

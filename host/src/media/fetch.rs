@@ -7,6 +7,13 @@
 //! the same way, and the body is read frame by frame against
 //! [`MediaConfig::max_bytes`]: a server that lies about (or omits) its length is cut
 //! off at the cap, not buffered whole.
+//!
+//! For an instance with a proxy, every connection goes through the proxy instead
+//! ([`crate::whatsapp::real::proxy::dial`], the dialler its WhatsApp connection uses).
+//! The SSRF guard still holds for the URL: its host is resolved and checked here
+//! ([`crate::outbound::allowed_addrs`]) and the proxy is handed the checked address,
+//! not the name (which it could resolve to something else). The proxy's own address
+//! was checked when it was set, and is checked again at each dial.
 
 use std::time::Duration;
 
@@ -15,6 +22,8 @@ use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;
 
 use super::MediaConfig;
+use crate::core::proxy::Proxy;
+use crate::whatsapp::real::proxy::Conn;
 
 /// What a URL delivered.
 #[derive(Debug)]
@@ -44,10 +53,15 @@ pub enum FetchError {
     TooLarge(u64),
 }
 
-/// Fetches `url` under `config`'s cap, timeouts and redirect bound.
-pub async fn fetch(url: &str, config: &MediaConfig) -> Result<Fetched, FetchError> {
+/// Fetches `url` under `config`'s cap, timeouts and redirect bound, through `proxy`
+/// when given.
+pub async fn fetch(
+    url: &str,
+    config: &MediaConfig,
+    proxy: Option<&Proxy>,
+) -> Result<Fetched, FetchError> {
     let total = Duration::from_millis(config.fetch_timeout_ms);
-    match tokio::time::timeout(total, follow(url, config)).await {
+    match tokio::time::timeout(total, follow(url, config, proxy)).await {
         Ok(r) => r,
         Err(_) => Err(FetchError::Unreachable(format!(
             "no complete answer within {} ms",
@@ -56,12 +70,16 @@ pub async fn fetch(url: &str, config: &MediaConfig) -> Result<Fetched, FetchErro
     }
 }
 
-async fn follow(url: &str, config: &MediaConfig) -> Result<Fetched, FetchError> {
+async fn follow(
+    url: &str,
+    config: &MediaConfig,
+    proxy: Option<&Proxy>,
+) -> Result<Fetched, FetchError> {
     let mut current =
         url::Url::parse(url.trim()).map_err(|e| FetchError::Invalid(e.to_string()))?;
     let mut redirects = 0;
     loop {
-        let resp = get(&current, config).await?;
+        let resp = get(&current, config, proxy).await?;
         let status = resp.status();
         if status.is_redirection() {
             if redirects >= config.max_redirects {
@@ -129,10 +147,11 @@ fn header(resp: &http::Response<hyper::body::Incoming>, name: http::HeaderName) 
         .map(str::to_string)
 }
 
-/// One GET through the outbound guard, plain or TLS.
+/// One GET through the outbound guard (and the proxy, when given), plain or TLS.
 async fn get(
     url: &url::Url,
     config: &MediaConfig,
+    proxy: Option<&Proxy>,
 ) -> Result<http::Response<hyper::body::Incoming>, FetchError> {
     let https = match url.scheme() {
         "http" => false,
@@ -150,21 +169,17 @@ async fn get(
     let port = url
         .port_or_known_default()
         .unwrap_or(if https { 443 } else { 80 });
-    let connect = crate::outbound::connect(&host, port);
-    let stream = tokio::time::timeout(Duration::from_millis(config.connect_timeout_ms), connect)
-        .await
-        .map_err(|_| {
-            FetchError::Unreachable(format!(
-                "connecting to {host}:{port} took longer than {} ms",
-                config.connect_timeout_ms
-            ))
-        })?
-        .map_err(|e| match e {
-            crate::outbound::ConnectError::Refused(why) => FetchError::Refused(why),
-            crate::outbound::ConnectError::Io(e) => {
-                FetchError::Unreachable(format!("connecting to {host}:{port}: {e}"))
-            }
-        })?;
+    let stream = tokio::time::timeout(
+        Duration::from_millis(config.connect_timeout_ms),
+        open(&host, port, proxy),
+    )
+    .await
+    .map_err(|_| {
+        FetchError::Unreachable(format!(
+            "connecting to {host}:{port} took longer than {} ms",
+            config.connect_timeout_ms
+        ))
+    })??;
     let host_header = match url.port() {
         Some(p) => format!("{host}:{p}"),
         None => host.clone(),
@@ -198,6 +213,37 @@ async fn get(
             .await
             .map_err(|e| unreachable("request", &e))
     }
+}
+
+/// A stream to `host:port` the outbound policy allows: direct, or through `proxy` to
+/// an address checked here.
+async fn open(host: &str, port: u16, proxy: Option<&Proxy>) -> Result<Box<dyn Conn>, FetchError> {
+    let refused = |e| match e {
+        crate::outbound::ConnectError::Refused(why) => FetchError::Refused(why),
+        crate::outbound::ConnectError::Io(e) => {
+            FetchError::Unreachable(format!("connecting to {host}:{port}: {e}"))
+        }
+    };
+    let Some(proxy) = proxy else {
+        let stream = crate::outbound::connect(host, port)
+            .await
+            .map_err(refused)?;
+        return Ok(Box::new(stream));
+    };
+    let addrs = crate::outbound::allowed_addrs(host, port)
+        .await
+        .map_err(refused)?;
+    let mut last = None;
+    for addr in addrs {
+        match crate::whatsapp::real::proxy::dial(proxy, &addr.ip().to_string(), port).await {
+            Ok(stream) => return Ok(stream),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(FetchError::Unreachable(format!(
+        "connecting to {host}:{port} through the instance's proxy: {:#}",
+        last.unwrap_or_else(|| anyhow::anyhow!("no address"))
+    )))
 }
 
 async fn exchange<S>(
@@ -265,16 +311,16 @@ mod tests {
     async fn bad_urls_are_the_callers_error() {
         let c = MediaConfig::default();
         assert!(matches!(
-            fetch("not a url", &c).await,
+            fetch("not a url", &c, None).await,
             Err(FetchError::Invalid(_))
         ));
         assert!(matches!(
-            fetch("ftp://example.com/x", &c).await,
+            fetch("ftp://example.com/x", &c, None).await,
             Err(FetchError::Invalid(_))
         ));
         // No allowance is installed in unit tests: loopback is refused.
         assert!(matches!(
-            fetch("http://127.0.0.1:9/x.png", &c).await,
+            fetch("http://127.0.0.1:9/x.png", &c, None).await,
             Err(FetchError::Refused(_))
         ));
     }

@@ -127,6 +127,7 @@ impl From<model::Resource> for wit::ResourceKind {
             R::Org => wit::ResourceKind::Org,
             R::DeadLetter => wit::ResourceKind::DeadLetter,
             R::Group => wit::ResourceKind::Group,
+            R::Label => wit::ResourceKind::Label,
         }
     }
 }
@@ -624,6 +625,8 @@ impl From<model::EventPayload> for wit::EventPayload {
             P::GroupParticipants(u) => wit::EventPayload::GroupParticipants(u.into()),
             P::ContactUpsert(c) => wit::EventPayload::ContactUpsert(c.into()),
             P::ContactUpdate(c) => wit::EventPayload::ContactUpdate(c.into()),
+            P::LabelEdit(l) => wit::EventPayload::LabelEdit(l.into()),
+            P::LabelAssociation(a) => wit::EventPayload::LabelAssociation(a.into()),
         }
     }
 }
@@ -1048,6 +1051,31 @@ mod contacts {
                 created_at: x.created_at,
                 updated_at: x.updated_at,
             }
+        }
+    }
+}
+
+/// Labels (`list-labels`, `chat-labels`, the `label-edit` event).
+impl From<crate::core::labels::Label> for wit::Label {
+    fn from(l: crate::core::labels::Label) -> Self {
+        wit::Label {
+            id: l.id,
+            name: l.name,
+            color: l.color,
+            predefined_id: l.predefined_id,
+            deleted: l.deleted,
+        }
+    }
+}
+
+/// `label-chat`'s answer and the `label-association` event.
+impl From<crate::core::labels::LabelAssociation> for wit::LabelAssociation {
+    fn from(a: crate::core::labels::LabelAssociation) -> Self {
+        wit::LabelAssociation {
+            label_id: a.label_id,
+            chat_jid: a.chat_jid,
+            labeled: a.labeled,
+            timestamp: a.timestamp,
         }
     }
 }

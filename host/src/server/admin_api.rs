@@ -15,6 +15,8 @@
 //! | GET | /admin/sim/{i}/actions | sim only: what the session last put on the wire besides messages (`read <chat> <ids>`, `unread <chat>`, `composing <chat>`, `paused <chat>`, `available`, `reject-call <id> <from>`, `pair history=full`, ...), oldest first |
 //! | POST | /admin/sim/{i}/history | sim only: a history-sync chunk `{messages: [inbound bodies without media]}` -> `{stored}` (how many were new) |
 //! | POST | /admin/sim/{i}/contact | sim only: the phone's address book entry `{jid, name?, lid?, phone?}` as WhatsApp syncs it (`name` absent: cleared) -> 204 |
+//! | POST | /admin/sim/{i}/label | sim only: the phone creates, changes or deletes a label `{id, name?, color?, predefinedId?, deleted?}` as WhatsApp syncs it -> 204 (a `label_edit` event when it changed anything) |
+//! | POST | /admin/sim/{i}/label-chat | sim only: the phone puts a label it has on a chat or takes it off `{labelId, chat, labeled}` -> 204 (a `label_association` event when it changed anything) |
 //! | POST | /admin/sim/{i}/presence | sim only: a contact's presence `{from, presence: available\|unavailable\|composing\|recording\|paused, chat?, lastSeen?}` -> the update as reported |
 //! | POST | /admin/sim/{i}/group | sim only: a member's change on their phone `{group, author, action: add\|remove\|promote\|demote\|subject\|description\|announcement\|locked\|ephemeral\|approval, participants?, value?}`, ruled as WhatsApp would (the author must be an admin for participants and settings) and announced to the members' sessions -> `{group, participants: [{jid, status, error}]}` |
 //! | POST | /admin/sim/{i}/call | sim only: a contact calls `{from, video?}` -> `{id, from, video, ..., rejected}` (the instance's settings decide the rest) |
@@ -63,6 +65,8 @@ pub async fn handle(app: &super::App, req: &Req) -> (&'static str, ApiResult) {
         ["sim", _, "group"] => "admin:sim_group",
         ["sim", _, "presence"] => "admin:sim_presence",
         ["sim", _, "contact"] => "admin:sim_contact",
+        ["sim", _, "label"] => "admin:sim_label",
+        ["sim", _, "label-chat"] => "admin:sim_label_chat",
         ["sim", _, "history"] => "admin:sim_history",
         ["plugins"] | ["plugins", "reload"] => "admin:plugins",
         ["events", ..] => "admin:events",
@@ -523,6 +527,53 @@ async fn dispatch(
                 phone: body.phone,
             })
             .await?;
+            super::http::no_content()
+        }
+        ["sim", i, "label"] if m == Method::POST => {
+            // The phone's label edit, as WhatsApp syncs it to linked devices (the real
+            // link reports `LabelEditUpdate`s from the app-state sync).
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields, rename_all = "camelCase")]
+            struct LabelBody {
+                id: String,
+                name: Option<String>,
+                color: Option<i32>,
+                predefined_id: Option<String>,
+                #[serde(default)]
+                deleted: bool,
+            }
+            let body: LabelBody = req.json()?;
+            let record = find(core, req, i)?;
+            let event = sim(sim_link)?
+                .phone_edits_label(
+                    &record.instance.id,
+                    crate::core::labels::LabelEdit {
+                        id: body.id,
+                        name: body.name,
+                        color: body.color,
+                        predefined_id: body.predefined_id,
+                        deleted: body.deleted,
+                    },
+                )
+                .map_err(crate::core::model::CoreError::from)?;
+            core.handle_link_event(event).await?;
+            super::http::no_content()
+        }
+        ["sim", i, "label-chat"] if m == Method::POST => {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields, rename_all = "camelCase")]
+            struct LabelChatBody {
+                label_id: String,
+                chat: String,
+                labeled: bool,
+            }
+            let body: LabelChatBody = req.json()?;
+            let record = find(core, req, i)?;
+            let chat = crate::core::jid::normalize(&body.chat)?;
+            let event = sim(sim_link)?
+                .phone_labels_chat(&record.instance.id, &body.label_id, &chat, body.labeled)
+                .map_err(crate::core::model::CoreError::from)?;
+            core.handle_link_event(event).await?;
             super::http::no_content()
         }
         ["sim", i, "presence"] if m == Method::POST => {

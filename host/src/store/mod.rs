@@ -174,6 +174,8 @@ fn migrate(db: &Database, data_dir: &Path) -> anyhow::Result<()> {
     tx.open_table(tables::CONTACTS)?;
     tx.open_table(tables::JID_ALTS)?;
     tx.open_table(tables::SOCKETIO)?;
+    tx.open_table(tables::LABELS)?;
+    tx.open_table(tables::CHAT_LABELS)?;
     for table in tables::WA_TABLES {
         tx.open_table(table)?;
     }

@@ -92,6 +92,12 @@ pub const JID_ALTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("jid_al
 /// votes on it are encrypted with (`core::polls`). Kept apart from the message, so no
 /// dialect ever renders it; removed with the instance.
 pub const POLL_SECRETS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("poll_secrets");
+/// `instance_id \0 label_id` -> `core::labels::Label`: the account's chat labels.
+/// Removed with the instance.
+pub const LABELS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("labels");
+/// `instance_id \0 chat_jid \0 label_id` -> nothing: which chats carry which label
+/// (`core::labels`). Removed with the instance.
+pub const CHAT_LABELS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("chat_labels");
 /// plugin storage key -> the value a plugin stored (`storage` grant). Never evicted;
 /// removed with the instance, or with the plugin's integration of it.
 pub const PLUGIN_STORAGE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("plugin_storage");

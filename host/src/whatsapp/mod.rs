@@ -506,6 +506,20 @@ pub enum LinkEvent {
         /// How it ended.
         call: CallEnded,
     },
+    /// A label was created, changed or deleted on the account's devices (app state).
+    LabelEdit {
+        /// The instance whose session reported it.
+        instance_id: String,
+        /// The fields the change carried.
+        edit: crate::core::labels::LabelEdit,
+    },
+    /// A label was put on a chat or taken off it on the account's devices (app state).
+    LabelAssociation {
+        /// The instance whose session reported it.
+        instance_id: String,
+        /// The change.
+        association: crate::core::labels::LabelAssociation,
+    },
     /// WhatsApp announced a change to a group the account is in (made by anyone,
     /// this account included).
     Group {
@@ -733,6 +747,17 @@ pub trait Link: Send + Sync + 'static {
 
     /// Declines an incoming call (the caller sees it rejected).
     async fn reject_call(&self, _instance_id: &str, _call: &IncomingCall) -> Result<(), LinkError> {
+        Err(unsupported(self.name()))
+    }
+
+    /// Puts label `label_id` on `chat` (`labeled`) or takes it off, through app state.
+    async fn label_chat(
+        &self,
+        _instance_id: &str,
+        _chat: &str,
+        _label_id: &str,
+        _labeled: bool,
+    ) -> Result<(), LinkError> {
         Err(unsupported(self.name()))
     }
 

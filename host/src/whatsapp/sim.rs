@@ -19,6 +19,7 @@ use tokio::sync::mpsc::UnboundedSender;
 mod account;
 mod group_notices;
 mod groups;
+mod labels;
 
 pub use account::is_business;
 pub use groups::on_whatsapp;
@@ -50,6 +51,8 @@ struct Session {
     /// The polls this session saw sent or arrive, by id: their message secret and
     /// author, which a contact's vote is encrypted with (see [`SimLink::inject_poll_vote`]).
     polls: HashMap<String, SimPoll>,
+    /// The account's labels and the chats carrying them, as its phone keeps them.
+    labels: labels::SimLabels,
 }
 
 /// What the network's voters know of a poll: its secret and who wrote it.
@@ -830,6 +833,16 @@ impl Link for SimLink {
         let me_too = [me.clone()];
         self.announce_participants(group, &me, ParticipantAction::Remove, &me_too, &me_too);
         Ok(())
+    }
+
+    async fn label_chat(
+        &self,
+        instance_id: &str,
+        chat: &str,
+        label_id: &str,
+        labeled: bool,
+    ) -> Result<(), LinkError> {
+        self.sim_label_chat(instance_id, chat, label_id, labeled)
     }
 
     async fn check_numbers(

@@ -17,6 +17,8 @@
 //! | message-edited | MESSAGES_EDITED | the message as edited, `status: "EDITED"` |
 //! | message-status | MESSAGES_UPDATE | `{messageId, keyId, remoteJid, fromMe, participant, status, instanceId}` (status `SERVER_ACK`, `DELIVERY_ACK`, `READ`, `PLAYED`) |
 //! | call-ended | CALL | Baileys' `WACallEvent`, `status` `timeout` (missed) or `terminate` (taken or declined on the phone), with `reason` |
+//! | label-edit | LABELS_EDIT | Baileys' `Label` `{id, name, color, deleted, predefinedId?}` with `instance` (see labels.rs) |
+//! | label-association | LABELS_ASSOCIATION | `{instance, type: add\|remove, chatId, labelId}` |
 //! | message-deleted (for me) | none: Evolution has no such event | |
 //! | group-upsert, group-update, group-participants, contact-upsert, contact-update | GROUPS_UPSERT, GROUP_UPDATE, GROUP_PARTICIPANTS_UPDATE, CONTACTS_UPSERT, CONTACTS_UPDATE | see group_events.rs |
 //!
@@ -282,6 +284,16 @@ fn translate(ev: &Event) -> Option<(&'static str, Box<RawValue>, Option<String>)
         EventPayload::ContactUpdate(c) => (
             "CONTACTS_UPDATE",
             to_value(&crate::group_events::contact(c, &ev.instance_id)),
+            None,
+        ),
+        EventPayload::LabelEdit(l) => (
+            "LABELS_EDIT",
+            to_value(&crate::labels::edit_event(l, &ev.instance_name)),
+            None,
+        ),
+        EventPayload::LabelAssociation(a) => (
+            "LABELS_ASSOCIATION",
+            to_value(&crate::labels::association_event(a, &ev.instance_name)),
             None,
         ),
         EventPayload::QrUpdated(code) => (

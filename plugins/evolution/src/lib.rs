@@ -18,6 +18,7 @@
 //! | GET/POST | /chat/findChatByRemoteJid, /chat/findStatusMessage /{instanceName} | a chat by JID, messages' statuses (see lookup.rs) |
 //! | POST | /chat/fetchProfile, /chat/updateProfileName, /chat/updateProfileStatus /{instanceName} | the account's profile (see profile.rs) |
 //! | POST/GET | /settings/set, /settings/find /{instanceName} | the instance's behaviour switches (see settings.rs) |
+//! | GET/POST | /label/findLabels, /label/handleLabel /{instanceName} | the account's chat labels; put one on a chat or take it off (see labels.rs) |
 //! | POST/GET | /proxy/set, /proxy/find /{instanceName} | the instance's proxy, password masked on reads (see proxy.rs) |
 //! | POST | /chat/markMessageAsRead, /chat/markChatUnread, /chat/sendPresence, /instance/setPresence /{instanceName} | read receipts and presence (see presence.rs) |
 //! | POST | /message/sendMedia, sendWhatsAppAudio, sendSticker, sendPtv /{instanceName} | media (see media.rs) |
@@ -97,6 +98,7 @@ mod group;
 mod group_events;
 mod input;
 mod instance;
+mod labels;
 mod lookup;
 mod media;
 mod openapi;
@@ -133,6 +135,7 @@ fn run(req: &Request, params: &Params, f: fn(&Request, &str) -> Reply) -> HttpRe
 
 fn router() -> Router {
     let dialect = group::routes(s3::routes(media::routes(Router::new())));
+    let dialect = labels::routes(dialect);
     let routes = account::routes(lookup::routes(profile::routes(contacts::routes(dialect))))
         .get("/", |_, _| instance::welcome())
         .get("/openapi.json", |_, _| HttpResponse {

@@ -101,6 +101,7 @@ fn extras(doc: &mut Value) {
             into.extend(extra.clone());
         }
     }
+    doc["components"]["schemas"]["Label"] = crate::labels::openapi_schema();
 }
 
 /// Operation ids, the create -> use -> delete `links`, and the statuses every
@@ -509,6 +510,7 @@ pub(crate) fn document() -> String {
         .chain(settings_paths())
         .chain(crate::proxy::openapi_paths())
         .chain(crate::brokers::openapi_paths())
+        .chain(crate::labels::openapi_paths())
     {
         doc["paths"][path] = item;
     }

@@ -25,6 +25,8 @@
 //! | GROUP_PARTICIPANTS_UPDATE | group_participants |
 //! | CONTACTS_UPSERT | contact_upsert |
 //! | CONTACTS_UPDATE | contact_update |
+//! | LABELS_EDIT | label_edit |
+//! | LABELS_ASSOCIATION | label_association |
 //!
 //! Evolution's other names are accepted (they are valid there) but wagate never emits
 //! them. Not supported, and refused rather than ignored: `byEvents: true` (Evolution
@@ -82,7 +84,7 @@ pub(crate) const EVOLUTION_EVENTS: [&str; 31] = [
 ];
 
 /// (Evolution name, core kind).
-const KINDS: [(&str, &str); 22] = [
+const KINDS: [(&str, &str); 24] = [
     ("QRCODE_UPDATED", "qr_updated"),
     ("MESSAGES_UPSERT", "message_upsert"),
     // Evolution stores a reaction as a message of its own (`reactionMessage`).
@@ -107,6 +109,8 @@ const KINDS: [(&str, &str); 22] = [
     ("GROUP_PARTICIPANTS_UPDATE", "group_participants"),
     ("CONTACTS_UPSERT", "contact_upsert"),
     ("CONTACTS_UPDATE", "contact_update"),
+    ("LABELS_EDIT", "label_edit"),
+    ("LABELS_ASSOCIATION", "label_association"),
 ];
 
 /// A kind this dialect never renders: stands for "only events wagate does not emit"

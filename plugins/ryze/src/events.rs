@@ -26,6 +26,9 @@
 //!   `approval`; `value` is its new value) or `participants` (`action` `add`,
 //!   `remove`, `promote`, `demote`; `participants` with each member's `jid` and, for a
 //!   LID, its `phone` when WhatsApp said it).
+//! - `label.update`: a label edited on the phone (`{type: "edit", label: {id, name,
+//!   color, predefinedId, deleted}}`), or put on or taken off a chat (`{type:
+//!   "association", labelId, chat, labeled}`); see labels.rs.
 //! - `message.status`: a receipt raised a message's status (see `receipts.rs`);
 //!   deletes "for me", chat updates, instance creation, presence, history sync and
 //!   contacts have no Ryze event.
@@ -70,6 +73,8 @@ pub(crate) fn render(ev: &Event, base_url: &str) -> Option<Value> {
                 "timestamp": iso8601(c.timestamp),
             }),
         ),
+        EventPayload::LabelEdit(l) => ("label.update", crate::labels::edit_event(l, ev.timestamp)),
+        EventPayload::LabelAssociation(a) => ("label.update", crate::labels::association_event(a)),
         EventPayload::ConnectionUpdate(state) => (
             "instance.state",
             json!({

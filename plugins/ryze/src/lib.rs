@@ -38,6 +38,7 @@ mod content;
 mod edits;
 mod events;
 mod groups;
+mod labels;
 mod media;
 mod openapi;
 mod presence;

@@ -306,7 +306,7 @@ pub(crate) fn document() -> String {
                 },
                 "EventName": {
                     "type": "string",
-                    "description": "RyzeAPI event types. wagate emits message.exchange (messages, revocations), message.status (a receipt raised a message to sent, delivered, read or played), call.update (someone called), group.flow (a group change WhatsApp announced: joined, info or participants) and instance.state (connection, QR, deletion); label.update is accepted and never sent.",
+                    "description": "RyzeAPI event types. wagate emits message.exchange (messages, revocations), message.status (a receipt raised a message to sent, delivered, read or played), call.update (someone called), group.flow (a group change WhatsApp announced: joined, info or participants), instance.state (connection, QR, deletion) and label.update (a label edited on the phone, or put on or taken off a chat).",
                     "enum": ["message.exchange", "message.status", "call.update", "group.flow", "instance.state", "label.update"],
                 },
                 "Webhook": {
@@ -500,6 +500,7 @@ pub(crate) fn document() -> String {
         .into_iter()
         .chain(crate::settings::openapi_paths())
         .chain(crate::proxy::openapi_paths())
+        .chain(crate::labels::openapi_paths())
         .chain(crate::content::openapi_paths())
         .chain(crate::contacts::openapi_paths())
         .chain(crate::account::openapi_paths())

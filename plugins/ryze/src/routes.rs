@@ -22,6 +22,7 @@ pub(crate) fn router() -> Router {
     let r = crate::groups::routes(crate::media::routes(Router::new()));
     let r = crate::account::routes(r);
     let r = crate::proxy::routes(r);
+    let r = crate::labels::routes(r);
     crate::contacts::routes(crate::content::routes(crate::settings::routes(r)))
         .post("/instance/new", create_instance)
         .get("/instance/list", list_instances)

@@ -22,10 +22,10 @@
 //! | instance.state | connection_update, qr_updated, instance_deleted |
 //! | call.update | call, call_ended |
 //! | group.flow | group_upsert, group_update, group_participants |
-//! | label.update | (accepted; wagate emits none) |
+//! | label.update | label_edit, label_association |
 //!
 //! Where wagate differs, and says so:
-//! - core keeps no label or Ryze event list, so both ride along as delivery headers
+//! - core keeps no webhook label or Ryze event list, so both ride along as delivery headers
 //!   `x-ryze-label` and `x-ryze-events` (the receiver sees them; they also let one
 //!   URL tell webhooks apart).
 //! - `authorization` is an object: either `{"type": "Bearer", "token": "..."}` (sent
@@ -56,7 +56,7 @@ pub(crate) const RYZE_EVENTS: [&str; 6] = [
 ];
 
 /// (RyzeAPI name, core kind); names missing here are never emitted by wagate.
-const KINDS: [(&str, &str); 14] = [
+const KINDS: [(&str, &str); 16] = [
     ("message.exchange", "message_upsert"),
     ("message.exchange", "message_revoked"),
     ("message.exchange", "message_reaction"),
@@ -71,6 +71,8 @@ const KINDS: [(&str, &str); 14] = [
     ("group.flow", "group_upsert"),
     ("group.flow", "group_update"),
     ("group.flow", "group_participants"),
+    ("label.update", "label_edit"),
+    ("label.update", "label_association"),
 ];
 
 /// A kind this dialect never renders: stands for "only events wagate does not emit"
@@ -455,7 +457,10 @@ mod tests {
             ]
         );
         assert_eq!(kinds_of(&["call.update".into()]), ["call", "call_ended"]);
-        assert_eq!(kinds_of(&["label.update".into()]), [NOTHING]);
+        assert_eq!(
+            kinds_of(&["label.update".into()]),
+            ["label_edit", "label_association"]
+        );
     }
 
     #[test]

@@ -180,6 +180,8 @@ pub mod core {
     use crate::types::{BrokerDestination, BrokerSpec};
     // Status updates (issue 17).
     use crate::types::StatusPost;
+    // Labels (issue 18).
+    use crate::types::{Label, LabelAssociation};
 
     core_ops! {
         /// Create an instance in the caller's organisation (`manage`).
@@ -322,6 +324,12 @@ pub mod core {
         fn get_privacy(which: &InstanceRef) -> Result<Vec<PrivacySetting>, CoreError>;
         /// Change privacy settings; all of them afterwards (`manage`).
         fn set_privacy(which: &InstanceRef, settings: &[PrivacySetting]) -> Result<Vec<PrivacySetting>, CoreError>;
+        /// The account's chat labels (`read`).
+        fn list_labels(which: &InstanceRef) -> Result<Vec<Label>, CoreError>;
+        /// The labels on one chat (`read`).
+        fn chat_labels(which: &InstanceRef, chat: &str) -> Result<Vec<Label>, CoreError>;
+        /// Put a label on a chat, or take it off (`send`).
+        fn label_chat(which: &InstanceRef, chat: &str, label_id: &str, labeled: bool) -> Result<LabelAssociation, CoreError>;
         /// A business account's profile; `None` when it is not one (`read`).
         fn get_business_profile(which: &InstanceRef, who: &str) -> Result<Option<BusinessProfile>, CoreError>;
     }

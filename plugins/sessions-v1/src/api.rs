@@ -117,6 +117,19 @@ pub(crate) fn router() -> Router {
         "/sessions/{sid}/presence",
         authed(crate::presence::set_presence),
     )
+    .get("/sessions/{sid}/labels", authed(crate::labels::list))
+    .get(
+        "/sessions/{sid}/chats/{cid}/labels",
+        authed(crate::labels::of_chat),
+    )
+    .put(
+        "/sessions/{sid}/chats/{cid}/labels/{labelId}",
+        authed(crate::labels::put),
+    )
+    .delete(
+        "/sessions/{sid}/chats/{cid}/labels/{labelId}",
+        authed(crate::labels::delete),
+    )
     .get("/sessions/{sid}/proxy", authed(crate::proxy::get))
     .put("/sessions/{sid}/proxy", authed(crate::proxy::put))
     .delete("/sessions/{sid}/proxy", authed(crate::proxy::delete))

@@ -21,6 +21,8 @@
 //! | group-upsert | `group.joined` | the group (as `GET /groups/{gid}` answers it) |
 //! | group-update | `group.update` | `{groupJid, author, change, value, timestamp, group}` (`change`: `subject`, `description`, `announcement`, `locked`, `ephemeralSeconds`, `approval`) |
 //! | group-participants | `group.participants` | `{groupJid, author, action, participants: [{id, phoneNumber}], timestamp, group}` |
+//! | label-edit | `label.edit` | `{id, name, color, predefinedId, deleted}` |
+//! | label-association | `label.association` | `{labelId, chatJid, labeled, timestamp}` |
 //! | contact-upsert / contact-update | `contact.upsert` / `contact.update` | the contact (as `GET /contacts` lists it) |
 
 use serde_json::{Value, json};
@@ -186,6 +188,8 @@ fn name_and_payload(p: &EventPayload) -> (&'static str, Value) {
         ),
         EventPayload::ContactUpsert(c) => ("contact.upsert", crate::contacts::contact(c)),
         EventPayload::ContactUpdate(c) => ("contact.update", crate::contacts::contact(c)),
+        EventPayload::LabelEdit(l) => ("label.edit", crate::labels::edit_event(l)),
+        EventPayload::LabelAssociation(a) => ("label.association", crate::labels::association(a)),
     }
 }
 

@@ -29,6 +29,8 @@
 //! | POST | /sessions/{sid}/groups/{gid}/participants, .../invite/revoke | send |
 //! | GET | /sessions/{sid}/groups/{gid}/invite | send |
 //! | GET, POST | /sessions/{sid}/group-invites/{code}[/join] | read, send |
+//! | GET | /sessions/{sid}/labels, /sessions/{sid}/chats/{cid}/labels | read (see labels.rs) |
+//! | PUT, DELETE | /sessions/{sid}/chats/{cid}/labels/{labelId} | send |
 // The OpenAPI document is one large `json!` literal (openapi.rs).
 #![recursion_limit = "256"]
 
@@ -39,6 +41,7 @@ mod content;
 mod events;
 mod groups;
 mod integrations;
+mod labels;
 mod media;
 mod openapi;
 mod presence;

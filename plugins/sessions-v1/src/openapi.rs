@@ -33,7 +33,7 @@ pub(crate) fn sid() -> Value {
     })
 }
 
-fn cid() -> Value {
+pub(crate) fn cid() -> Value {
     json!({
         "name": "cid", "in": "path", "required": true,
         "description": "The chat's JID. Format is 123...@s.whatsapp.net for a direct chat or 123...@g.us for a group.",
@@ -467,7 +467,7 @@ pub(crate) fn document() -> Value {
                     "properties": {
                         "schema": { "const": "v1" },
                         "id": { "type": "string", "description": "evt_…; de-duplicate on it" },
-                        "event": { "type": "string", "enum": ["message", "message.from_me", "message.media", "message.revoked", "message.deleted", "message.ack", "message.reaction", "message.edited", "message.poll_vote", "chat.deleted", "chat.update", "session.status", "auth.qr", "session.created", "session.deleted", "call.received", "call.ended", "presence.update", "message.history", "chat.history", "group.joined", "group.update", "group.participants", "contact.upsert", "contact.update"] },
+                        "event": { "type": "string", "enum": ["message", "message.from_me", "message.media", "message.revoked", "message.deleted", "message.ack", "message.reaction", "message.edited", "message.poll_vote", "chat.deleted", "chat.update", "session.status", "auth.qr", "session.created", "session.deleted", "call.received", "call.ended", "presence.update", "message.history", "chat.history", "group.joined", "group.update", "group.participants", "contact.upsert", "contact.update", "label.edit", "label.association"] },
                         "session": { "type": "string" },
                         "organization": { "type": "string" },
                         "timestamp": { "type": "integer" },
@@ -493,6 +493,7 @@ pub(crate) fn document() -> Value {
     crate::contacts::add_openapi(&mut doc);
     crate::account::add_openapi(&mut doc);
     crate::proxy::add_openapi(&mut doc);
+    crate::labels::add_openapi(&mut doc);
     add_links(&mut doc);
     add_common_responses(&mut doc);
     doc

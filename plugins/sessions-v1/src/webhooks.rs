@@ -36,6 +36,8 @@
 //! | group.participants | group_participants |
 //! | contact.upsert | contact_upsert |
 //! | contact.update | contact_update |
+//! | label.edit | label_edit |
+//! | label.association | label_association |
 //!
 //! Core filters by kind, so `message` and `message.from_me` go together: naming either
 //! subscribes to both, and the answer lists both.
@@ -48,7 +50,7 @@ use crate::api::{Cap, Within, body_object, checked, core_failure, session_ref, s
 use crate::render::{self, validation};
 
 /// (v1 event name, core kind), in the order answers list them.
-pub(crate) const EVENTS: [(&str, &str); 24] = [
+pub(crate) const EVENTS: [(&str, &str); 26] = [
     ("message", "message_upsert"),
     ("message.from_me", "message_upsert"),
     ("message.revoked", "message_revoked"),
@@ -73,6 +75,8 @@ pub(crate) const EVENTS: [(&str, &str); 24] = [
     ("group.participants", "group_participants"),
     ("contact.upsert", "contact_upsert"),
     ("contact.update", "contact_update"),
+    ("label.edit", "label_edit"),
+    ("label.association", "label_association"),
 ];
 
 /// Most webhooks one `PUT` may carry (core's per-instance cap).

@@ -309,6 +309,8 @@ fn has_no_v0_1_type(payload: &wit::EventPayload) -> bool {
             | wit::EventPayload::GroupParticipants(_)
             | wit::EventPayload::ContactUpsert(_)
             | wit::EventPayload::ContactUpdate(_)
+            | wit::EventPayload::LabelEdit(_)
+            | wit::EventPayload::LabelAssociation(_)
     )
 }
 

@@ -367,7 +367,9 @@ impl Conv<old::EventPayload> for new::EventPayload {
             | N::GroupUpdate(_)
             | N::GroupParticipants(_)
             | N::ContactUpsert(_)
-            | N::ContactUpdate(_) => {
+            | N::ContactUpdate(_)
+            | N::LabelEdit(_)
+            | N::LabelAssociation(_) => {
                 unreachable!("an event 0.1 has no type for reached a 0.1 plugin")
             }
             N::MessageRevoked(x) => O::MessageRevoked(x.conv()),

@@ -852,6 +852,40 @@ impl wit_core::Host for CoreView<'_> {
         core_op!(self, |core, p| core.list_blocked(&p, &which).await)
     }
 
+    async fn list_labels(
+        &mut self,
+        which: wit::InstanceRef,
+    ) -> wasmtime::Result<Result<Vec<wit::Label>, wit::CoreError>> {
+        let which = which.into();
+        core_op!(self, list | core, p | core.list_labels(&p, &which).await)
+    }
+
+    async fn chat_labels(
+        &mut self,
+        which: wit::InstanceRef,
+        chat: String,
+    ) -> wasmtime::Result<Result<Vec<wit::Label>, wit::CoreError>> {
+        let which = which.into();
+        core_op!(
+            self,
+            list | core,
+            p | core.chat_labels(&p, &which, &chat).await
+        )
+    }
+
+    async fn label_chat(
+        &mut self,
+        which: wit::InstanceRef,
+        chat: String,
+        label_id: String,
+        labeled: bool,
+    ) -> wasmtime::Result<Result<wit::LabelAssociation, wit::CoreError>> {
+        let which = which.into();
+        core_op!(self, |core, p| core
+            .label_chat(&p, &which, &chat, &label_id, labeled)
+            .await)
+    }
+
     async fn get_privacy(
         &mut self,
         which: wit::InstanceRef,

@@ -287,6 +287,32 @@ pub fn saved_contact(u: &whatsapp_rust::types::events::ContactUpdate) -> SavedCo
     }
 }
 
+/// A label edit as the app-state sync reports it (`deleted` when the phone deleted it).
+pub fn label_edit(
+    u: &whatsapp_rust::types::events::LabelEditUpdate,
+) -> crate::core::labels::LabelEdit {
+    let a = &u.action;
+    crate::core::labels::LabelEdit {
+        id: u.label_id.clone(),
+        name: a.name.clone(),
+        color: a.color,
+        predefined_id: a.predefined_id.map(|p| p.to_string()),
+        deleted: a.deleted.unwrap_or(false),
+    }
+}
+
+/// A label put on a chat or taken off it, as the app-state sync reports it.
+pub fn label_association(
+    u: &whatsapp_rust::types::events::LabelAssociationUpdate,
+) -> crate::core::labels::LabelAssociation {
+    crate::core::labels::LabelAssociation {
+        label_id: u.label_id.clone(),
+        chat_jid: u.chat_jid.to_non_ad_string(),
+        labeled: u.action.labeled.unwrap_or(false),
+        timestamp: u64::try_from(u.timestamp.timestamp_millis()).unwrap_or(0),
+    }
+}
+
 /// A live edit: the id of the message it edits and its new text; `None` for anything
 /// else (an edit arrives as a protocol message carrying the new message).
 pub fn edit(inbound: &InboundMessage) -> Option<(String, String)> {

@@ -682,6 +682,27 @@ impl Link for WhatsAppLink {
         Ok(())
     }
 
+    async fn label_chat(
+        &self,
+        instance_id: &str,
+        chat: &str,
+        label_id: &str,
+        labeled: bool,
+    ) -> Result<(), LinkError> {
+        let session = self.open(instance_id)?;
+        let chat = jid(chat)?;
+        let labels = session.client.labels();
+        let sent = if labeled {
+            labels.add_chat_label(label_id, &chat).await
+        } else {
+            labels.remove_chat_label(label_id, &chat).await
+        };
+        sent.map_err(|e| match e {
+            whatsapp_rust::AppStateError::InvalidRequest(m) => LinkError::Rejected(m),
+            other => failed("labelling the chat")(other.to_string()),
+        })
+    }
+
     async fn restart(&self, instance_id: &str) -> Result<(), LinkError> {
         let _guard = self.lifecycle.lock().await;
         // The old client goes with its socket; the new one logs in with the stored

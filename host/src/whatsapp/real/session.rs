@@ -680,6 +680,14 @@ impl EventHandler for Bridge {
                     phone: saved.phone,
                 });
             }
+            Event::LabelEditUpdate(u) => self.send(LinkEvent::LabelEdit {
+                instance_id: self.id(),
+                edit: convert::label_edit(u),
+            }),
+            Event::LabelAssociationUpdate(u) => self.send(LinkEvent::LabelAssociation {
+                instance_id: self.id(),
+                association: convert::label_association(u),
+            }),
             Event::IncomingCall(call) => {
                 if let Some(offer) = convert::incoming_call(call) {
                     self.send(LinkEvent::Call {
