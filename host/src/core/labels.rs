@@ -120,9 +120,7 @@ impl Core {
         let chat = jid::normalize(chat)?;
         let id = record.instance.id;
         let on_chat = self.store.read(|tx| -> CoreResult<Vec<String>> {
-            let alt =
-                super::lid_map::Alts::new(tx.open_table(tables::JID_ALTS).map_err(internal)?, &id)
-                    .of(&chat)?;
+            let alt = super::lid_map::Alts::open(tx, &id)?.of(&chat)?;
             let table = tx.open_table(tables::CHAT_LABELS).map_err(internal)?;
             let mut ids = Vec::new();
             for address in std::iter::once(&chat).chain(alt.as_ref()) {
