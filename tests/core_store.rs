@@ -67,6 +67,7 @@ fn inbound(n: usize, chat: &str, with_media: bool) -> Inbound {
         sender_is_business: false,
         content: None,
         poll_secret: None,
+        poll_votes: Vec::new(),
     }
 }
 

@@ -7,6 +7,7 @@
 use crate::common;
 
 use common::Gateway;
+use common::dialect_hooks::hook_all_dialects;
 use common::receiver::Receiver;
 use serde_json::{Value, json};
 
@@ -154,4 +155,53 @@ fn chats_new_to_the_gateway_are_reported_as_chats_set_before_the_messages() {
     std::thread::sleep(std::time::Duration::from_millis(300));
     let events: Vec<Value> = rx.all().iter().map(|r| r.body["event"].clone()).collect();
     assert_eq!(events, ["CHATS_SET", "MESSAGES_SET", "MESSAGES_SET"]);
+}
+
+/// A poll in a history chunk carries its votes (WhatsApp's `pollUpdates`, opened by
+/// the phone): stored on the poll, named by option, shown in the listings' tallies.
+#[test]
+fn a_history_poll_keeps_the_votes_the_chunk_carries() {
+    let gw = Gateway::start_with_env(&[("AUTHENTICATION_API_KEY", GLOBAL_KEY)]);
+    let rx = Receiver::start();
+    let name = "polls-past";
+    let hooked = hook_all_dialects(&gw, &rx, GLOBAL_KEY, name, &[], &[], &[]);
+    let poll = json!({"type": "poll", "question": "Lunch?", "options": ["pizza", "sushi"], "selectable": 0});
+    let (s, v) = gw.admin(
+        "POST",
+        &format!("/admin/sim/{name}/history"),
+        Some(json!({"messages": [{"from": "120363000000000042@g.us", "author": "5511922221111",
+            "content": poll, "pollVotes": [
+                {"voter": "5511922221111", "options": ["sushi", "pizza"], "timestamp": 1700000000000u64},
+                {"voter": "5511933332222", "options": []}]}]})),
+    );
+    assert_eq!(s, 201, "{v}");
+    let (s, page) = gw.call(
+        "GET",
+        &format!("/core/instances/{name}/chats/120363000000000042@g.us/messages"),
+        Some(&hooked.bearer),
+        None,
+    );
+    assert_eq!(s, 200, "{page}");
+    let votes = &page["messages"][0]["poll_votes"];
+    assert_eq!(votes[0]["voter"], "5511922221111@s.whatsapp.net", "{votes}");
+    assert_eq!(votes[0]["options"], json!(["pizza", "sushi"]), "{votes}");
+    assert_eq!(votes[1]["options"], json!([]), "{votes}");
+
+    // An option the poll does not have, or votes on anything but a poll: refused.
+    let (s, v) = gw.admin(
+        "POST",
+        &format!("/admin/sim/{name}/history"),
+        Some(
+            json!({"messages": [{"from": "5511922221111", "content": poll,
+            "pollVotes": [{"voter": "5511922221111", "options": ["paella"]}]}]}),
+        ),
+    );
+    assert_eq!(s, 400, "{v}");
+    let (s, v) = gw.admin(
+        "POST",
+        &format!("/admin/sim/{name}/history"),
+        Some(json!({"messages": [{"from": "5511922221111", "text": "hi",
+            "pollVotes": [{"voter": "5511922221111", "options": []}]}]})),
+    );
+    assert_eq!(s, 400, "{v}");
 }

@@ -893,6 +893,7 @@ async fn get_message_reads_a_stored_message_as_the_caller() {
                 sender_is_business: false,
                 content: None,
                 poll_secret: None,
+                poll_votes: Vec::new(),
             },
         )
         .await

@@ -76,6 +76,7 @@ async fn round(max_batch: usize, n: usize) -> (Duration, f64) {
                     sender_is_business: false,
                     content: None,
                     poll_secret: None,
+                    poll_votes: Vec::new(),
                 };
                 core.ingest_message(&id, inbound).await.unwrap();
             }

@@ -409,7 +409,7 @@ impl Core {
                 status: None,
                 truncated,
                 reactions: Vec::new(),
-                poll_votes: Vec::new(),
+                poll_votes: inbound.poll_votes,
                 content: inbound.content,
             });
         }

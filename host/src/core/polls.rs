@@ -175,18 +175,20 @@ pub fn open_vote(
         alternate,
     )
     .map_err(|e| format!("the vote could not be decrypted: {e}"))?;
-    // Votes name options by the SHA-256 of their text.
+    option_names(&hashes, poll)
+}
+
+/// The options a vote selects, named: votes name options by the SHA-256 of their
+/// text. In the poll's order; an unknown hash is an error.
+pub fn option_names<H: AsRef<[u8]>>(hashes: &[H], poll: &Poll) -> Result<Vec<String>, String> {
     let by_hash: Vec<([u8; 32], &String)> = poll
         .options
         .iter()
         .map(|o| (poll::compute_option_hash(o), o))
         .collect();
     let mut selected = Vec::with_capacity(hashes.len());
-    for hash in &hashes {
-        match by_hash
-            .iter()
-            .find(|(h, _)| h.as_slice() == hash.as_slice())
-        {
+    for hash in hashes {
+        match by_hash.iter().find(|(h, _)| h.as_slice() == hash.as_ref()) {
             Some((_, name)) => selected.push((*name).clone()),
             None => return Err("the vote selects an option the poll does not have".into()),
         }

@@ -13,7 +13,7 @@
 //! | POST | /admin/sim/{i}/poll-vote | sim only: a contact's vote on a stored poll `{pollId, options: [names], from?, garbled?}` (no options takes the vote back; `from` defaults to the poll's chat; `garbled` encrypts it with another secret, a vote the gateway cannot read), encrypted as WhatsApp does with the poll's secret -> `{message, vote}` |
 //! | POST | /admin/sim/{i}/reaction | sim only: a contact's reaction `{messageId, emoji, from?}` (`""` takes it off; `from` defaults to the message's chat) -> `{message, reaction}` |
 //! | GET | /admin/sim/{i}/actions | sim only: what the session last put on the wire besides messages (`read <chat> <ids>`, `unread <chat>`, `composing <chat>`, `paused <chat>`, `available`, `reject-call <id> <from>`, `pair history=full`, ...), oldest first |
-//! | POST | /admin/sim/{i}/history | sim only: a history-sync chunk `{messages: [inbound bodies without media]}` -> `{stored}` (how many were new) |
+//! | POST | /admin/sim/{i}/history | sim only: a history-sync chunk `{messages: [inbound bodies without media; a poll may carry `pollVotes: [{voter, options, timestamp?}]`]}` -> `{stored}` (how many were new) |
 //! | POST | /admin/sim/{i}/contact | sim only: the phone's address book entry `{jid, name?, lid?, phone?}` as WhatsApp syncs it (`name` absent: cleared) -> 204 |
 //! | POST | /admin/sim/{i}/label | sim only: the phone creates, changes or deletes a label `{id, name?, color?, predefinedId?, deleted?}` as WhatsApp syncs it -> 204 (a `label_edit` event when it changed anything) |
 //! | POST | /admin/sim/{i}/label-chat | sim only: the phone puts a label it has on a chat or takes it off `{labelId, chat, labeled}` -> 204 (a `label_association` event when it changed anything) |
@@ -162,6 +162,50 @@ struct InboundBody {
     /// Who wrote it when `from` is a group or `status@broadcast` (a contact's status
     /// update); default: `from`.
     author: Option<String>,
+    /// History only, on a poll: its votes as a history sync carries them (opened by
+    /// the phone already).
+    poll_votes: Option<Vec<HistoryVote>>,
+}
+
+/// A vote on a poll in a sim history chunk.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HistoryVote {
+    voter: String,
+    /// The options chosen, by name (none: the vote was taken back).
+    options: Vec<String>,
+    /// Epoch ms; default: now.
+    timestamp: Option<u64>,
+}
+
+/// Puts a sim history poll's votes on it, named through their option hashes as the
+/// `whatsapp` link names a history's `pollUpdates`.
+fn with_history_votes(
+    inbound: &mut crate::whatsapp::Inbound,
+    votes: Option<Vec<HistoryVote>>,
+) -> Result<(), ApiError> {
+    let Some(votes) = votes else {
+        return Ok(());
+    };
+    let Some(crate::core::model::Content::Poll(poll)) = &inbound.content else {
+        return Err(bad("`pollVotes` go on a poll (`content.type` `poll`)"));
+    };
+    for v in votes {
+        let hashes: Vec<[u8; 32]> = v
+            .options
+            .iter()
+            .map(|o| whatsapp_rust::wacore::poll::compute_option_hash(o))
+            .collect();
+        let options = crate::core::polls::option_names(&hashes, poll).map_err(bad)?;
+        inbound.poll_votes.push(crate::core::model::PollVote {
+            id: crate::whatsapp::sim::new_message_id(),
+            voter: crate::core::jid::normalize(&v.voter)?,
+            options,
+            timestamp: v.timestamp.unwrap_or_else(crate::util::now_ms),
+            error: None,
+        });
+    }
+    Ok(())
 }
 
 /// The chat a sim message arrives in: a number or JID, or the status feed.
@@ -394,6 +438,11 @@ async fn dispatch(
             inbound.push_name = body.push_name;
             with_alt(sim, &mut inbound, body.from_alt);
             with_author(&mut inbound, body.author)?;
+            if body.poll_votes.is_some() {
+                return Err(bad(
+                    "`pollVotes` come with history messages: a live vote is /poll-vote",
+                ));
+            }
             let inbound = crate::whatsapp::Inbound {
                 timestamp: body.timestamp.unwrap_or(inbound.timestamp),
                 ..inbound
@@ -492,6 +541,7 @@ async fn dispatch(
                 inbound.push_name = m.push_name;
                 with_alt(sim, &mut inbound, m.from_alt);
                 with_author(&mut inbound, m.author)?;
+                with_history_votes(&mut inbound, m.poll_votes)?;
                 inbound.timestamp = m.timestamp.unwrap_or(inbound.timestamp);
                 chunk.push(inbound);
             }

@@ -100,6 +100,9 @@ pub struct Inbound {
     /// A poll's message secret (from its `messageContextInfo`), which its votes are
     /// encrypted with; `None` for anything else.
     pub poll_secret: Option<Vec<u8>>,
+    /// The votes a history sync carries on a poll (the phone opened them already:
+    /// WhatsApp's `pollUpdates`); empty for live messages, whose votes arrive alone.
+    pub poll_votes: Vec<crate::core::model::PollVote>,
 }
 
 /// Media arriving with a message.

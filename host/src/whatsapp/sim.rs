@@ -179,6 +179,7 @@ impl SimLink {
             sender_is_business,
             content,
             poll_secret,
+            poll_votes: Vec::new(),
         };
         Ok(message)
     }
@@ -984,7 +985,7 @@ impl Link for SimLink {
 }
 
 /// A WhatsApp-web-like message id: `3EB0` + 16 upper-case hex digits.
-fn new_message_id() -> String {
+pub fn new_message_id() -> String {
     format!("3EB0{:016X}", rand::rng().random::<u64>())
 }
 

@@ -16,7 +16,7 @@ use whatsapp_rust::waproto::whatsapp as wa;
 
 use super::media::{MediaRef, inbound_media};
 use crate::core::group_events::{GroupChange, GroupChangeKind, GroupInfoChange, GroupMember};
-use crate::core::model::{ContactCard, Content, DeliveryStatus, Location, Poll};
+use crate::core::model::{ContactCard, Content, DeliveryStatus, Location, Poll, PollVote};
 use crate::whatsapp::{
     CallEndReason, CallEnded, Inbound, InboundMedia, InboundPollVote, InboundReaction,
     IncomingCall, PresenceState, PresenceUpdate,
@@ -242,6 +242,7 @@ pub fn live(inbound: &InboundMessage) -> Option<(Inbound, Option<MediaRef>)> {
             sender_is_business: !info.source.is_from_me && info.verified_name.is_some(),
             content: content_of(&inbound.message),
             poll_secret: poll_secret(&inbound.message),
+            poll_votes: Vec::new(),
         },
         reference,
     ))
@@ -341,6 +342,53 @@ pub fn reaction(inbound: &InboundMessage) -> Option<InboundReaction> {
     })
 }
 
+/// The votes a history conversation carries on its poll (`pollUpdates`, opened by the
+/// phone: plain option hashes), named by the poll's options; the latest per voter.
+fn history_votes(
+    info: &wa::WebMessageInfo,
+    content: Option<&Content>,
+    own: &str,
+    chat: &str,
+) -> Vec<PollVote> {
+    let Some(Content::Poll(poll)) = content else {
+        return Vec::new();
+    };
+    let mut votes: Vec<PollVote> = Vec::new();
+    for update in &info.poll_updates {
+        let Some(key) = update.poll_update_message_key.as_option() else {
+            continue;
+        };
+        let voter = if key.from_me == Some(true) {
+            own.to_string()
+        } else {
+            let j = key.participant.clone().unwrap_or_else(|| chat.to_string());
+            crate::core::jid::normalize(&j).unwrap_or(j)
+        };
+        let hashes = update
+            .vote
+            .as_option()
+            .map(|v| v.selected_options.clone())
+            .unwrap_or_default();
+        let (options, error) = match crate::core::polls::option_names(&hashes, poll) {
+            Ok(options) => (options, None),
+            Err(why) => (Vec::new(), Some(why)),
+        };
+        let vote = PollVote {
+            id: key.id.clone().unwrap_or_default(),
+            voter,
+            options,
+            timestamp: update.sender_timestamp_ms.unwrap_or(0).max(0) as u64,
+            error,
+        };
+        match votes.iter_mut().find(|v| v.voter == vote.voter) {
+            Some(held) if held.timestamp <= vote.timestamp => *held = vote,
+            Some(_) => {}
+            None => votes.push(vote),
+        }
+    }
+    votes
+}
+
 /// The messages of one history sync chunk, oldest first per chat. `own` is this
 /// account's JID, the sender of its own messages.
 pub fn history(sync: &wa::HistorySync, own: &str) -> Vec<Inbound> {
@@ -379,6 +427,8 @@ pub fn history(sync: &wa::HistorySync, own: &str) -> Vec<Inbound> {
                     .or_else(|| info.participant.clone())
                     .unwrap_or_else(|| chat.clone())
             };
+            let content = content_of(message);
+            let poll_votes = history_votes(info, content.as_ref(), own, &chat);
             out.push(Inbound {
                 id,
                 chat_jid: chat,
@@ -392,8 +442,9 @@ pub fn history(sync: &wa::HistorySync, own: &str) -> Vec<Inbound> {
                 media: media_of(message).0,
                 push_name: info.push_name.clone().filter(|n| !n.is_empty()),
                 sender_is_business: !from_me && info.verified_biz_name.is_some(),
-                content: content_of(message),
+                content,
                 poll_secret: poll_secret(message),
+                poll_votes,
             });
         }
     }
@@ -661,6 +712,93 @@ mod tests {
         assert_eq!(got[1].text.as_deref(), Some("reply"));
         assert_eq!(got[1].sender, "5500000000000@s.whatsapp.net");
         assert!(got[1].from_me);
+    }
+
+    #[test]
+    fn a_history_poll_carries_its_votes_named_by_option_latest_per_voter() {
+        use whatsapp_rust::wacore::poll::compute_option_hash;
+        let option = |name: &str| wa::message::poll_creation_message::Option {
+            option_name: Some(name.into()),
+            ..Default::default()
+        };
+        let vote = |id: &str, voter: Option<&str>, from_me: bool, picks: &[&str], ts: i64| {
+            wa::PollUpdate {
+                poll_update_message_key: MessageField::some(wa::MessageKey {
+                    remote_jid: Some("120363000000000001@g.us".into()),
+                    from_me: Some(from_me),
+                    id: Some(id.into()),
+                    participant: voter.map(str::to_string),
+                }),
+                vote: MessageField::some(wa::message::PollVoteMessage {
+                    selected_options: picks
+                        .iter()
+                        .map(|p| compute_option_hash(p).to_vec())
+                        .collect(),
+                }),
+                sender_timestamp_ms: Some(ts),
+                ..Default::default()
+            }
+        };
+        let mut poll = web_message("P", false, "", 100);
+        let info = poll.message.as_option_mut().unwrap();
+        info.key.as_option_mut().unwrap().remote_jid = Some("120363000000000001@g.us".into());
+        info.key.as_option_mut().unwrap().participant = Some("5511999999999@s.whatsapp.net".into());
+        info.message = MessageField::some(wa::Message {
+            poll_creation_message_v3: MessageField::some(wa::message::PollCreationMessage {
+                name: Some("Lunch?".into()),
+                options: vec![option("pizza"), option("sushi")],
+                selectable_options_count: Some(0),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        info.poll_updates = vec![
+            vote(
+                "V1",
+                Some("5511922221111@s.whatsapp.net"),
+                false,
+                &["pizza"],
+                1_000,
+            ),
+            vote(
+                "V2",
+                Some("5511922221111@s.whatsapp.net"),
+                false,
+                &["sushi", "pizza"],
+                2_000,
+            ),
+            vote("V3", None, true, &["sushi"], 1_500),
+            vote(
+                "V4",
+                Some("5511933332222@s.whatsapp.net"),
+                false,
+                &["paella"],
+                1_200,
+            ),
+        ];
+        let sync = wa::HistorySync {
+            conversations: vec![wa::Conversation {
+                id: "120363000000000001@g.us".into(),
+                messages: vec![poll],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let got = history(&sync, "5500000000000@s.whatsapp.net");
+        let votes = &got[0].poll_votes;
+        assert_eq!(votes.len(), 3, "{votes:?}");
+        let of = |voter: &str| votes.iter().find(|v| v.voter == voter).unwrap();
+        // The later vote wins; options in the poll's order.
+        assert_eq!(
+            of("5511922221111@s.whatsapp.net").options,
+            ["pizza", "sushi"]
+        );
+        assert_eq!(of("5511922221111@s.whatsapp.net").id, "V2");
+        assert_eq!(of("5500000000000@s.whatsapp.net").options, ["sushi"]);
+        // An option the poll does not have is kept as an unreadable vote.
+        let odd = of("5511933332222@s.whatsapp.net");
+        assert!(odd.options.is_empty());
+        assert!(odd.error.is_some());
     }
 
     #[test]
