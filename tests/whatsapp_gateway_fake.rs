@@ -1043,6 +1043,33 @@ fn group_and_number_routes_reach_the_server_as_iqs() {
     assert_eq!(s, 200, "{info}");
     assert_eq!(info["size"], 2);
 
+    // The invite link: read, then reset to a new code, as the server hands them out.
+    let code = format!("FAKE{}R", gjid.trim_end_matches("@g.us"));
+    let (s, v) = evo(
+        &gw,
+        "GET",
+        &format!("/group/inviteCode/shop?groupJid={gjid}"),
+        GLOBAL_KEY,
+        None,
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["inviteCode"], format!("{code}0"), "{v}");
+    assert_eq!(
+        v["inviteUrl"],
+        format!("https://chat.whatsapp.com/{code}0"),
+        "{v}"
+    );
+    let (s, v) = evo(
+        &gw,
+        "POST",
+        &format!("/group/revokeInviteCode/shop?groupJid={gjid}"),
+        GLOBAL_KEY,
+        None,
+    );
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["revoked"], true, "{v}");
+    assert_eq!(v["inviteCode"], format!("{code}1"), "{v}");
+
     // A group where this account is a plain member: the server refuses the remove.
     let theirs = "120363000000000099@g.us";
     server.add_group(

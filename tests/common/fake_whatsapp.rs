@@ -125,6 +125,8 @@ struct Shared {
     groups: Mutex<std::collections::BTreeMap<String, FakeGroup>>,
     /// The paired account's JID, as groups name their creator and check admins.
     account: Mutex<String>,
+    /// How often each group's invite link was reset (its code changes each time).
+    invite_resets: Mutex<std::collections::HashMap<String, u32>>,
     /// People's LIDs, pictures, business profiles; the account's block list and
     /// privacy settings.
     directory: Mutex<fake_directory::Directory>,
@@ -174,6 +176,7 @@ impl FakeWhatsApp {
             contacts: Mutex::default(),
             groups: Mutex::default(),
             account: Mutex::default(),
+            invite_resets: Mutex::default(),
             directory: Mutex::default(),
         });
         // Bound synchronously so the port is known before anything connects.
@@ -932,6 +935,22 @@ fn groups_answer(shared: &Shared, node: &Node) -> Result<Vec<Node>, (&'static st
             role(g).ok_or(("403", "forbidden"))?;
             g.participants.retain(|(j, _)| *j != me);
             Ok(Vec::new())
+        }
+        // A group's invite link: read (`get`), or reset to a new code (`set`); admins only.
+        "invite" if to.ends_with("@g.us") => {
+            let g = groups.get(&to).ok_or(("404", "item-not-found"))?;
+            match role(g).as_deref() {
+                None => return Err(("403", "forbidden")),
+                Some("member") => return Err(("401", "not-authorized")),
+                _ => {}
+            }
+            let mut resets = shared.invite_resets.lock().unwrap();
+            let n = resets.entry(to.clone()).or_default();
+            if attr(node, "type").as_deref() == Some("set") {
+                *n += 1;
+            }
+            let code = format!("FAKE{}R{n}", to.trim_end_matches("@g.us"));
+            Ok(vec![NodeBuilder::new("invite").attr("code", code).build()])
         }
         action @ ("add" | "remove" | "promote" | "demote") => {
             let g = groups.get_mut(&to).ok_or(("404", "item-not-found"))?;

@@ -74,12 +74,7 @@ impl SimLink {
         chat: &str,
         labeled: bool,
     ) -> Result<LinkEvent, LinkError> {
-        self.require_open(instance_id)?;
-        self.with_session(instance_id, |s| {
-            s.labels.require(label_id)?;
-            s.labels.set_on_chat(label_id, chat, labeled);
-            Ok::<_, LinkError>(())
-        })?;
+        self.set_chat_label(instance_id, label_id, chat, labeled)?;
         Ok(LinkEvent::LabelAssociation {
             instance_id: instance_id.to_string(),
             association: LabelAssociation {
@@ -91,6 +86,23 @@ impl SimLink {
         })
     }
 
+    /// Puts a label the phone has on a chat of an open session, or takes it off (the
+    /// phone's change and the gateway's alike).
+    fn set_chat_label(
+        &self,
+        instance_id: &str,
+        label_id: &str,
+        chat: &str,
+        labeled: bool,
+    ) -> Result<(), LinkError> {
+        self.require_open(instance_id)?;
+        self.with_session(instance_id, |s| {
+            s.labels.require(label_id)?;
+            s.labels.set_on_chat(label_id, chat, labeled);
+            Ok(())
+        })
+    }
+
     /// The gateway's `label_chat`: the label must be one the phone has.
     pub(super) fn sim_label_chat(
         &self,
@@ -99,12 +111,7 @@ impl SimLink {
         label_id: &str,
         labeled: bool,
     ) -> Result<(), LinkError> {
-        self.require_open(instance_id)?;
-        self.with_session(instance_id, |s| {
-            s.labels.require(label_id)?;
-            s.labels.set_on_chat(label_id, chat, labeled);
-            Ok::<_, LinkError>(())
-        })?;
+        self.set_chat_label(instance_id, label_id, chat, labeled)?;
         let verb = if labeled { "label-add" } else { "label-remove" };
         self.record(instance_id, format!("{verb} {label_id} {chat}"));
         Ok(())
