@@ -4,6 +4,7 @@
 use super::WhatsAppLink;
 use super::session::jid;
 use crate::whatsapp::{FoundNumber, LinkError};
+use whatsapp_rust::Jid;
 
 impl WhatsAppLink {
     pub(super) async fn wa_check_numbers(
@@ -23,16 +24,10 @@ impl WhatsAppLink {
             .into_iter()
             .filter(|r| r.is_registered)
             .map(|r| {
-                // A phone is answered under its JID with its LID beside it; a LID
-                // under itself with its phone beside it.
-                let (this, other) = if r.jid.is_lid() {
-                    (r.jid, r.pn_jid)
-                } else {
-                    (r.jid, r.lid)
-                };
+                let (jid, alt) = addresses(&r.jid, r.lid.as_ref(), r.pn_jid.as_ref(), jids);
                 FoundNumber {
-                    jid: this.to_non_ad().to_string(),
-                    alt: other.map(|j| j.to_non_ad().to_string()),
+                    jid,
+                    alt,
                     is_business: r.is_business,
                 }
             })
@@ -99,5 +94,49 @@ impl WhatsAppLink {
             whatsapp_rust::BlockingError::InvalidJid(m) => LinkError::NotFound(m),
             e => LinkError::Failed(format!("changing the block list: {e}")),
         })
+    }
+}
+
+/// A check's answer as (the JID that was asked, its other address). WhatsApp answers a
+/// phone under its JID with its `lid` beside it, or LID-first with the phone as
+/// `pn_jid`; a LID query LID-first. Whichever half was asked is the key.
+fn addresses(
+    jid: &Jid,
+    lid: Option<&Jid>,
+    pn_jid: Option<&Jid>,
+    asked: &[String],
+) -> (String, Option<String>) {
+    let name = |j: &Jid| j.to_non_ad().to_string();
+    let (this, other) = if jid.is_lid() {
+        (name(jid), pn_jid.map(name))
+    } else {
+        (name(jid), lid.map(name))
+    };
+    match other {
+        Some(other) if !asked.contains(&this) && asked.contains(&other) => (other, Some(this)),
+        other => (this, other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_check_is_keyed_by_the_half_that_was_asked() {
+        let j = |s: &str| s.parse::<Jid>().unwrap();
+        let (phone, lid) = ("5511999999999@s.whatsapp.net", "190000000000077@lid");
+        // A phone answered under its JID, its LID beside it.
+        let got = addresses(&j(phone), Some(&j(lid)), None, &[phone.to_string()]);
+        assert_eq!(got, (phone.to_string(), Some(lid.to_string())));
+        // A phone answered LID-first: still the phone's answer.
+        let got = addresses(&j(lid), None, Some(&j(phone)), &[phone.to_string()]);
+        assert_eq!(got, (phone.to_string(), Some(lid.to_string())));
+        // A LID asked and answered as itself.
+        let got = addresses(&j(lid), None, Some(&j(phone)), &[lid.to_string()]);
+        assert_eq!(got, (lid.to_string(), Some(phone.to_string())));
+        // No other half known.
+        let got = addresses(&j(phone), None, None, &[phone.to_string()]);
+        assert_eq!(got, (phone.to_string(), None));
     }
 }
