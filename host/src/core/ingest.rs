@@ -9,6 +9,7 @@ use super::messages::store_message;
 use super::model::{
     ConnectionState, CoreResult, EventPayload, Instance, InstanceRef, MediaInfo, Message,
 };
+use super::status::STATUS_CHAT;
 use crate::core::outbox;
 use crate::core::records::InstanceRecord;
 use crate::store::{get_json, internal, tables};
@@ -240,13 +241,13 @@ impl Core {
         // Contacts' status updates are stored in the `status@broadcast` chat, beside
         // this account's own posts (their author is the sender), and acknowledged when
         // the instance reads statuses.
-        if inbound.chat_jid == STATUS_BROADCAST && settings.read_status && !inbound.from_me {
-            self.auto_read(instance_id, STATUS_BROADCAST, &inbound.sender, &inbound.id);
+        if inbound.chat_jid == STATUS_CHAT && settings.read_status && !inbound.from_me {
+            self.auto_read(instance_id, STATUS_CHAT, &inbound.sender, &inbound.id);
         }
         // The status feed is no address a caller may send to, so `normalize` refuses
         // it; stored, it is a chat like any other.
-        let chat_jid = if inbound.chat_jid == STATUS_BROADCAST {
-            STATUS_BROADCAST.to_string()
+        let chat_jid = if inbound.chat_jid == STATUS_CHAT {
+            STATUS_CHAT.to_string()
         } else {
             super::jid::normalize(&inbound.chat_jid)?
         };
@@ -350,9 +351,6 @@ impl Core {
 
 /// The most messages one `history_sync` event carries.
 pub const HISTORY_EVENT_BATCH: usize = 100;
-
-/// The chat contacts' status updates arrive in.
-const STATUS_BROADCAST: &str = "status@broadcast";
 
 impl Core {
     /// Stores a history-sync chunk in one commit with its `history_sync` events (a
