@@ -24,12 +24,12 @@ use crate::common::Gateway;
 use crate::common::brokers::{self, Got, Nats, Rabbit};
 use crate::common::evolution::{evo_json, open_instance, wait_open};
 
-const KEY: &str = "evo-global-key";
-const PEER: &str = "5511999999999";
-const INSTANCES: [&str; 3] = ["b0", "b1", "b2"];
+pub(crate) const KEY: &str = "evo-global-key";
+pub(crate) const PEER: &str = "5511999999999";
+pub(crate) const INSTANCES: [&str; 3] = ["b0", "b1", "b2"];
 
 /// Fast retries, and never a dead letter during an outage.
-fn config(dir: &Path, extra: &str) -> String {
+pub(crate) fn config(dir: &Path, extra: &str) -> String {
     let path = dir.join("wagate.toml");
     std::fs::write(
         &path,
@@ -43,7 +43,7 @@ fn config(dir: &Path, extra: &str) -> String {
 
 /// Sends inbound messages `range` round-robin over [`INSTANCES`], recording each
 /// instance's message ids in order.
-fn drive(
+pub(crate) fn drive(
     gw: &Gateway,
     range: std::ops::Range<usize>,
     sent: &mut HashMap<&'static str, Vec<String>>,
@@ -58,7 +58,7 @@ fn drive(
 /// The consumer's view checked against what was sent: every message arrived, each id
 /// always with the same body, and per instance the first sightings in the sent order.
 /// Returns how many duplicates there were.
-fn check(
+pub(crate) fn check(
     got: &[Got],
     sent: &HashMap<&'static str, Vec<String>>,
     subject_of: impl Fn(&str) -> String,
@@ -94,7 +94,7 @@ fn check(
     duplicates
 }
 
-fn metric(gw: &Gateway, name: &str, transport: &str) -> u64 {
+pub(crate) fn metric(gw: &Gateway, name: &str, transport: &str) -> u64 {
     let resp = gw.raw("GET", "/metrics", &[], b"");
     let text = String::from_utf8(resp.body).unwrap();
     let line = format!("{name}{{transport=\"{transport}\"}} ");
@@ -108,7 +108,7 @@ fn metric(gw: &Gateway, name: &str, transport: &str) -> u64 {
 
 /// The outage scenario over one broker: 400 events, broker killed, 200 more, gateway
 /// SIGKILLed and restarted (the broker still down), 200 more, broker back, 200 more.
-fn outage_scenario(
+pub(crate) fn outage_scenario(
     envs: &[(&str, &str)],
     set_path: &str,
     body: Value,
@@ -236,7 +236,7 @@ fn rabbitmq_gets_every_event_in_order_across_an_outage_and_a_sigkill() {
 }
 
 /// Waits for a dead letter of the destination `url` (`broker:<name>`); its error.
-fn dead_letter_of(gw: &Gateway, url: &str) -> String {
+pub(crate) fn dead_letter_of(gw: &Gateway, url: &str) -> String {
     for _ in 0..600 {
         let (_, v) = gw.admin("GET", "/admin/events/dead-letters", None);
         if let Some(l) = v

@@ -364,3 +364,92 @@ pub fn rabbit_declare(url: &str, exchange: &str, queue: &str, key: &str) {
             .unwrap();
     });
 }
+
+/// An SQS client of `endpoint` (moto: any keys, region `us-east-1`).
+fn sqs_client(endpoint: &str) -> aws_sdk_sqs::Client {
+    let config = aws_sdk_sqs::Config::builder()
+        .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
+        .region(aws_sdk_sqs::config::Region::new("us-east-1"))
+        .credentials_provider(aws_credential_types::Credentials::from_keys(
+            "test", "test", None,
+        ))
+        .endpoint_url(endpoint)
+        .http_client(
+            aws_smithy_http_client::Builder::new()
+                .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+                    aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+                ))
+                .build_https(),
+        )
+        .build();
+    aws_sdk_sqs::Client::from_conf(config)
+}
+
+/// Receives (and deletes) every message of SQS queues `queues` until `want` distinct
+/// ids came or `within` passed; queue by queue, in receive order (a FIFO queue hands
+/// out a group's next message only once the one before is deleted). A queue the
+/// gateway has not created yet is tried again later.
+pub fn sqs_drain(endpoint: &str, queues: &[String], want: usize, within: Duration) -> Vec<Got> {
+    runtime().block_on(async {
+        let client = sqs_client(endpoint);
+        let deadline = Instant::now() + within;
+        let mut out: Vec<Got> = Vec::new();
+        let mut ids = std::collections::HashSet::new();
+        let mut urls = std::collections::HashMap::new();
+        while ids.len() < want && Instant::now() < deadline {
+            let mut took = false;
+            for q in queues {
+                if !urls.contains_key(q) {
+                    match client.get_queue_url().queue_name(q).send().await {
+                        Ok(o) => {
+                            urls.insert(q.clone(), o.queue_url.unwrap());
+                        }
+                        Err(e)
+                            if e.as_service_error()
+                                .is_some_and(|s| s.is_queue_does_not_exist()) =>
+                        {
+                            continue;
+                        }
+                        Err(e) => panic!("looking up {q}: {e:?}"),
+                    }
+                }
+                let url = &urls[q];
+                let got = client
+                    .receive_message()
+                    .queue_url(url)
+                    .max_number_of_messages(10)
+                    .message_attribute_names("All")
+                    .send()
+                    .await
+                    .unwrap_or_else(|e| panic!("receiving from {q}: {e:?}"));
+                for m in got.messages.unwrap_or_default() {
+                    took = true;
+                    let id = m
+                        .message_attributes
+                        .as_ref()
+                        .and_then(|a| a.get("wagate-event-id"))
+                        .and_then(|v| v.string_value.clone())
+                        .unwrap_or_default();
+                    ids.insert(id.clone());
+                    out.push(Got {
+                        subject: q.clone(),
+                        id,
+                        body: serde_json::from_str(m.body.as_deref().unwrap_or(""))
+                            .unwrap_or_default(),
+                    });
+                    client
+                        .delete_message()
+                        .queue_url(url)
+                        .receipt_handle(m.receipt_handle.unwrap())
+                        .send()
+                        .await
+                        .unwrap();
+                }
+            }
+            if !took {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        out
+    })
+}

@@ -326,11 +326,12 @@ impl SocketIoDecl {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BrokerEnv {
-    /// `nats` or `rabbitmq`.
+    /// `nats`, `rabbitmq` or `sqs`.
     pub transport: String,
     /// `true` turns the broker on (`RABBITMQ_ENABLED`).
     pub enabled: String,
-    /// The server's URI (`RABBITMQ_URI`).
+    /// The server's URI (`RABBITMQ_URI`); SQS: an endpoint, optional (its region names
+    /// AWS's).
     pub uri: String,
     /// RabbitMQ: the exchange of global deliveries (`RABBITMQ_EXCHANGE_NAME`).
     #[serde(default)]
@@ -348,6 +349,22 @@ pub struct BrokerEnv {
     /// `<prefix><EVENT>=true` selects the event as the dialect names it upper-cased.
     #[serde(default)]
     pub events_prefix: Option<String>,
+    /// The prefix when `prefix` is unset or empty (SQS's `global`).
+    #[serde(default)]
+    pub default_prefix: Option<String>,
+    /// SQS: the region (`SQS_REGION`), required when enabled.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// SQS: the access key (`SQS_ACCESS_KEY_ID`).
+    #[serde(default)]
+    pub access_key_id: Option<String>,
+    /// SQS: the secret key (`SQS_SECRET_ACCESS_KEY`).
+    #[serde(default)]
+    pub secret_access_key: Option<String>,
+    /// SQS: `true` sends global deliveries to one queue
+    /// (`SQS_GLOBAL_FORCE_SINGLE_QUEUE`).
+    #[serde(default)]
+    pub single_queue: Option<String>,
 }
 
 impl BrokerEnv {
@@ -358,6 +375,10 @@ impl BrokerEnv {
             &self.global_enabled,
             &self.prefix,
             &self.events_prefix,
+            &self.region,
+            &self.access_key_id,
+            &self.secret_access_key,
+            &self.single_queue,
         ]
         .into_iter()
         .filter_map(|v| v.as_deref())
@@ -685,8 +706,12 @@ impl Manifest {
                 "plugin `{name}`: broker_env needs the dialect world"
             );
             ensure!(
-                matches!(env.transport.as_str(), "nats" | "rabbitmq"),
-                "plugin `{name}`: broker_env.{broker}: transport must be `nats` or `rabbitmq`"
+                matches!(env.transport.as_str(), "nats" | "rabbitmq" | "sqs"),
+                "plugin `{name}`: broker_env.{broker}: transport must be `nats`, `rabbitmq` or `sqs`"
+            );
+            ensure!(
+                env.transport != "sqs" || env.region.is_some(),
+                "plugin `{name}`: broker_env.{broker}: an sqs broker names its `region` variable"
             );
             for var in env.names() {
                 ensure!(

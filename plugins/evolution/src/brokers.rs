@@ -1,11 +1,15 @@
 //! `POST /rabbitmq/set/{instanceName}`, `GET /rabbitmq/find/{instanceName}` and the same
-//! under `/nats`, on core's broker destinations (`core.set-broker`): the instance's
-//! events go to the brokers the gateway configures as `rabbitmq` and `nats`
-//! (Evolution's `RABBITMQ_*` / `NATS_*` variables, declared in plugin.toml, or
-//! wagate.toml's `[brokers.rabbitmq]` / `[brokers.nats]`), rendered by `render-event`
+//! under `/nats` and `/sqs`, on core's broker destinations (`core.set-broker`): the
+//! instance's events go to the brokers the gateway configures as `rabbitmq`, `nats` and
+//! `sqs` (Evolution's `RABBITMQ_*` / `NATS_*` / `SQS_*` variables, declared in
+//! plugin.toml, or wagate.toml's `[brokers.rabbitmq]` ...), rendered by `render-event`
 //! exactly as this dialect's webhooks are, and published by the host with its routing
 //! (RabbitMQ: exchange `<instance>`, routing key `messages.upsert`, queue
-//! `<instance>.messages.upsert`; NATS: subject `<instance>.messages.upsert`).
+//! `<instance>.messages.upsert`; NATS: subject `<instance>.messages.upsert`; SQS: FIFO
+//! queue `<instance>_messages_upsert.fifo`). `/instance/create` takes the same blocks
+//! (`{"rabbitmq": {"events": [...]}}`, or the flat `rabbitmqEnabled`/`rabbitmqEvents`):
+//! a block that is there turns its broker on unless it says `enabled: false`, as
+//! Evolution's `EventManager.setInstance` does.
 //!
 //! The body is Evolution's `EventDto`: `{"rabbitmq": {"enabled": true, "events":
 //! ["MESSAGES_UPSERT"]}}`; enabled with no events means all (Evolution's
@@ -52,6 +56,7 @@ fn row(d: BrokerDestination, instance_id: &str) -> Row {
 fn not_configured(broker: &str) -> HttpResponse {
     let (label, vars) = match broker {
         "nats" => ("NATS", "NATS_ENABLED=true and NATS_URI"),
+        "sqs" => ("SQS", "SQS_ENABLED=true and SQS_REGION"),
         _ => ("RabbitMQ", "RABBITMQ_ENABLED=true and RABBITMQ_URI"),
     };
     bad(&format!(
@@ -75,12 +80,56 @@ fn set(req: &Request, name: &str, broker: &str) -> Reply {
         events,
         enabled,
     };
-    let stored =
-        core::set_broker(&InstanceRef::Id(instance.id.clone()), &spec).map_err(|e| match &e {
-            CoreError::Invalid(msg) if msg.starts_with("no broker named") => not_configured(broker),
-            _ => core_error(&e),
-        })?;
+    let stored = apply(&instance.id, &spec)?;
     Ok(json(201, &row(stored, &instance.id)))
+}
+
+/// Stores `spec` for the instance; a broker the gateway does not configure is a 400
+/// saying how to turn it on.
+pub(crate) fn apply(
+    instance_id: &str,
+    spec: &BrokerSpec,
+) -> Result<BrokerDestination, HttpResponse> {
+    core::set_broker(&InstanceRef::Id(instance_id.to_string()), spec).map_err(|e| match &e {
+        CoreError::Invalid(msg) if msg.starts_with("no broker named") => {
+            not_configured(&spec.broker)
+        }
+        _ => core_error(&e),
+    })
+}
+
+/// The brokers Evolution's `/instance/create` may turn on inline.
+const INLINE: [&str; 3] = ["rabbitmq", "nats", "sqs"];
+
+/// Create's broker blocks (`{"sqs": {"enabled"?, "events"?}}`, or the flat
+/// `sqsEnabled` / `sqsEvents`), checked before anything is made: a block that is there
+/// turns its broker on unless it says `enabled: false`.
+pub(crate) fn inline(body: &Value) -> Result<Vec<BrokerSpec>, HttpResponse> {
+    let mut out = Vec::new();
+    for broker in INLINE {
+        let block = body.get(broker).filter(|v| !v.is_null());
+        let flat_on = input::opt_bool(body, &format!("{broker}Enabled"))?;
+        let (enabled, events) = match block {
+            Some(b) if b.is_object() => (
+                input::opt_bool(body, &format!("{broker}.enabled"))?.unwrap_or(true),
+                b.get("events").filter(|v| !v.is_null()),
+            ),
+            Some(_) => return Err(bad(&format!("{broker} is not of a type(s) object"))),
+            None => (
+                flat_on.unwrap_or(false),
+                body.get(format!("{broker}Events")).filter(|v| !v.is_null()),
+            ),
+        };
+        if !enabled {
+            continue;
+        }
+        out.push(BrokerSpec {
+            broker: broker.to_string(),
+            events: kinds_of(events, &format!("{broker}.events"))?,
+            enabled,
+        });
+    }
+    Ok(out)
 }
 
 fn find(req: &Request, name: &str, broker: &str) -> Reply {
@@ -109,7 +158,15 @@ pub(crate) fn nats_find(req: &Request, name: &str) -> Reply {
     find(req, name, "nats")
 }
 
-/// The four routes in the OpenAPI document, with their operation ids.
+pub(crate) fn sqs_set(req: &Request, name: &str) -> Reply {
+    set(req, name, "sqs")
+}
+
+pub(crate) fn sqs_find(req: &Request, name: &str) -> Reply {
+    find(req, name, "sqs")
+}
+
+/// The broker routes in the OpenAPI document, with their operation ids.
 pub(crate) fn openapi_paths() -> Vec<(&'static str, Value)> {
     use crate::openapi::{body, ok, op};
     use serde_json::json;
@@ -139,6 +196,14 @@ pub(crate) fn openapi_paths() -> Vec<(&'static str, Value)> {
             "/nats/find/{instanceName}",
             "setNats",
             "findNats",
+        ),
+        (
+            "sqs",
+            "SQS",
+            "/sqs/set/{instanceName}",
+            "/sqs/find/{instanceName}",
+            "setSqs",
+            "findSqs",
         ),
     ] {
         let request = body(json!({

@@ -200,7 +200,7 @@ pub(crate) fn create(req: &Request) -> Reply {
     let want_qr = input::opt_bool(&body, "qrcode")?.unwrap_or(false);
     let number = input::opt_str(&body, "number")?.filter(|n| !n.is_empty());
     let settings = crate::settings::from_body(&body, false)?;
-    refuse_unbuilt(&body)?;
+    let brokers = crate::brokers::inline(&body)?;
     let proxy = inline_proxy(&body)?;
 
     // Evolution's create also configures the webhook (enabled unless it says not).
@@ -246,6 +246,9 @@ pub(crate) fn create(req: &Request) -> Reply {
     }
     if let Some(settings) = &websocket {
         crate::websocket::apply(&instance, settings).map_err(undo)?;
+    }
+    for spec in &brokers {
+        crate::brokers::apply(&instance.id, spec).map_err(undo)?;
     }
     // Before a `qrcode` connect below: the first connection already goes through it.
     if let Some(proxy) = &proxy {
@@ -322,25 +325,6 @@ fn name_in_use(name: &str) -> HttpResponse {
     shape::evolution_msg(403, &format!("This name \"{name}\" is already in use."))
 }
 
-/// The inline blocks of create whose feature wagate does not have yet: refused by
-/// name when they ask for something (an `enabled: false` block asks for nothing
-/// and is accepted).
-fn refuse_unbuilt(body: &Value) -> Result<(), HttpResponse> {
-    for block in ["rabbitmq", "nats", "sqs"] {
-        let on = match body.get(block).and_then(|b| b.get("enabled")) {
-            None | Some(Value::Null) => false,
-            Some(Value::Bool(b)) => *b,
-            Some(_) => return Err(bad(&format!("{block}.enabled is not of a type(s) boolean"))),
-        };
-        // The flat forms of the JSON schema (`rabbitmqEnabled`, ...).
-        let flat = input::opt_bool(body, &format!("{block}Enabled"))?.unwrap_or(false);
-        if on || flat {
-            return Err(not_yet(block, "this event transport"));
-        }
-    }
-    Ok(())
-}
-
 /// Create's flat proxy fields (`proxyHost`, `proxyPort`, `proxyProtocol`,
 /// `proxyUsername`, `proxyPassword`); an empty `proxyHost` asks for none.
 fn inline_proxy(body: &Value) -> Result<Option<ProxySettings>, HttpResponse> {
@@ -356,13 +340,6 @@ fn inline_proxy(body: &Value) -> Result<Option<ProxySettings>, HttpResponse> {
         username: input::opt_str(body, "proxyUsername")?.filter(|u| !u.is_empty()),
         password: input::opt_str(body, "proxyPassword")?.filter(|p| !p.is_empty()),
     }))
-}
-
-/// 400: `what` names a feature wagate does not have yet.
-fn not_yet(what: &str, feature: &str) -> HttpResponse {
-    bad(&format!(
-        "{what}: {feature} is not supported by this gateway yet; create the instance without it"
-    ))
 }
 
 /// Create's flat `chatwoot*` fields as a `ChatwootDto` for `chatwoot::configure`, when

@@ -32,8 +32,8 @@
 //! | GET | /webhook/find/{instanceName} | the instance's webhook or `null` |
 //! | POST | /websocket/set/{instanceName} | `{websocket:{enabled, events?}}`: what its Socket.IO namespace gets (see websocket.rs) |
 //! | GET | /websocket/find/{instanceName} | the instance's websocket settings or `null` |
-//! | POST | /rabbitmq/set/{instanceName}, /nats/set/{instanceName} | `{rabbitmq:{enabled, events?}}` / `{nats:{...}}`: the instance's events into the broker (see brokers.rs) |
-//! | GET | /rabbitmq/find/{instanceName}, /nats/find/{instanceName} | the stored row or `null` |
+//! | POST | /rabbitmq/set/{instanceName}, /nats/set/{instanceName}, /sqs/set/{instanceName} | `{rabbitmq:{enabled, events?}}` / `{nats:{...}}` / `{sqs:{...}}`: the instance's events into the broker (see brokers.rs) |
+//! | GET | /rabbitmq/find/{instanceName}, /nats/find/{instanceName}, /sqs/find/{instanceName} | the stored row or `null` |
 //! | POST | /chatwoot/set/{instanceName} | Evolution's `ChatwootDto` -> the `chatwoot` integration (see chatwoot.rs) |
 //! | GET | /chatwoot/find/{instanceName} | the integration in Evolution's shape, token masked, `webhook_url` |
 //! | POST | /chat/whatsappNumbers, findContacts, fetchProfilePictureUrl, updateBlockStatus /{instanceName} | see contacts.rs |
@@ -49,8 +49,8 @@
 //! `/chatwoot/set`; `importContacts`/`importMessages` true are refused), the flat
 //! settings (`rejectCall`, `alwaysOnline`, ..., as `/settings/set`), the flat proxy
 //! (`proxyHost`, `proxyPort`, `proxyProtocol`, `proxyUsername`, `proxyPassword`, as
-//! `/proxy/set`). Blocks whose feature wagate lacks yet are refused by name with 400
-//! when they ask for anything: `rabbitmq`/`nats`/`sqs` with `enabled: true`.
+//! `/proxy/set`), and the broker blocks `rabbitmq`/`nats`/`sqs` (as `/rabbitmq/set`
+//! ...; a broker the gateway does not configure is a 400 and no instance is made).
 //!
 //! `fetchInstances` answers Evolution's row shape: `token` is the `apikey` the request
 //! came with (wagate keeps only hashes; that key reaches every instance listed),
@@ -240,6 +240,12 @@ fn router() -> Router {
         })
         .get("/nats/find/{instanceName}", |r, p| {
             run(r, p, brokers::nats_find)
+        })
+        .post("/sqs/set/{instanceName}", |r, p| {
+            run(r, p, brokers::sqs_set)
+        })
+        .get("/sqs/find/{instanceName}", |r, p| {
+            run(r, p, brokers::sqs_find)
         })
         .post("/chatwoot/set/{instanceName}", |r, p| {
             run(r, p, chatwoot::set)

@@ -378,7 +378,9 @@ pub(crate) fn document() -> String {
                         "wavoipToken": { "const": "", "description": "Wavoip calls are not supported: a non-empty token is refused with 400" },
                         "proxyHost": { "type": "string", "description": "With proxyPort and proxyProtocol: the instance's proxy, as /proxy/set (an unreachable one is refused with 400 Invalid proxy); empty: none" },
                         "websocket": { "type": "object", "properties": { "enabled": { "type": "boolean" }, "events": { "type": "array", "items": { "enum": crate::webhook::EVOLUTION_EVENTS } } }, "description": "Set as the instance's Socket.IO settings, as /websocket/set's `websocket` (enabled unless it says false)" },
-                        "rabbitmq": { "type": "object", "properties": { "enabled": { "const": false } }, "description": "Not supported yet: enabled true is refused with 400 (so are nats, sqs)" }
+                        "rabbitmq": { "type": "object", "properties": { "enabled": { "type": "boolean" }, "events": { "type": "array", "items": { "enum": crate::webhook::EVOLUTION_EVENTS } } }, "description": "The instance's events into RabbitMQ, as /rabbitmq/set (enabled unless it says false; 400 and no instance when the gateway configures no such broker); `nats` and `sqs` alike, and the flat rabbitmqEnabled/rabbitmqEvents" },
+                        "nats": { "type": "object", "properties": { "enabled": { "type": "boolean" }, "events": { "type": "array", "items": { "enum": crate::webhook::EVOLUTION_EVENTS } } } },
+                        "sqs": { "type": "object", "properties": { "enabled": { "type": "boolean" }, "events": { "type": "array", "items": { "enum": crate::webhook::EVOLUTION_EVENTS } } } }
                     }
                 })))),
                 created()) },

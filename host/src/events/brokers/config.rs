@@ -5,14 +5,21 @@
 //!
 //! ```toml
 //! [brokers.events]
-//! transport = "nats"                 # or "rabbitmq"
-//! uri = "nats://127.0.0.1:4222"      # amqp://user:pass@host:5672/%2f for RabbitMQ
+//! transport = "nats"                 # or "rabbitmq", "sqs"
+//! uri = "nats://127.0.0.1:4222"      # amqp://user:pass@host:5672/%2f for RabbitMQ;
+//!                                    # SQS: an endpoint, empty for AWS's in `region`
 //! exchange = "wagate"                # RabbitMQ: the exchange of global deliveries
 //! prefix = ""                        # global subjects / queue names: <prefix>.<event>
 //! declare = true                     # RabbitMQ: declare exchanges and queues as Evolution does
 //! global = false                     # every instance's events, not only those set per instance
 //! dialect = "core"                   # who renders global deliveries (a dialect's name)
 //! events = []                        # core event kinds of global deliveries; empty: all
+//! # SQS only:
+//! region = "us-east-1"
+//! access_key_id = "AKIA..."
+//! secret_access_key = "..."
+//! fifo = true                        # <queue>.fifo, grouped by instance, deduplicated by event id
+//! single_queue = false               # global deliveries: one `<prefix>_singlequeue` queue
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -32,6 +39,8 @@ pub enum Transport {
     Nats = 0,
     /// RabbitMQ (AMQP 0-9-1) with publisher confirms.
     Rabbitmq = 1,
+    /// Amazon SQS (or a server speaking its protocol).
+    Sqs = 2,
 }
 
 impl Transport {
@@ -40,18 +49,40 @@ impl Transport {
         match self {
             Transport::Nats => "nats",
             Transport::Rabbitmq => "rabbitmq",
+            Transport::Sqs => "sqs",
         }
     }
+
+    /// Every transport, in metrics order.
+    pub const ALL: [Transport; 3] = [Transport::Nats, Transport::Rabbitmq, Transport::Sqs];
+}
+
+/// What only SQS needs: where its queues are and who sends.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SqsSettings {
+    /// The AWS region (`us-east-1`); it also names AWS's endpoint when `uri` is empty.
+    pub region: String,
+    /// The access key the SigV4 signatures are made with.
+    pub access_key_id: String,
+    /// Its secret.
+    pub secret_access_key: String,
+    /// FIFO queues (`.fifo`, group = instance, deduplication id = event id); `false`:
+    /// standard queues, unordered.
+    pub fifo: bool,
+    /// Global deliveries all go to `<prefix>_singlequeue` (Evolution's
+    /// `SQS_GLOBAL_FORCE_SINGLE_QUEUE`) instead of a queue per event.
+    pub single_queue: bool,
 }
 
 /// `[brokers.<name>]` in wagate.toml.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BrokerConfig {
-    /// `nats` or `rabbitmq`.
+    /// `nats`, `rabbitmq` or `sqs`.
     pub transport: Transport,
     /// The server: `nats://host:4222`, `amqp://user:pass@host:5672/%2f` (`tls://`,
-    /// `amqps://` for TLS).
+    /// `amqps://` for TLS); SQS: an endpoint URL, or empty for AWS's of `region`.
+    #[serde(default)]
     pub uri: String,
     /// RabbitMQ: the exchange of global deliveries (default `wagate`).
     #[serde(default)]
@@ -71,6 +102,21 @@ pub struct BrokerConfig {
     /// Core event kinds of global deliveries; empty: all.
     #[serde(default)]
     pub events: Vec<String>,
+    /// SQS: the AWS region.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// SQS: the access key.
+    #[serde(default)]
+    pub access_key_id: Option<String>,
+    /// SQS: the secret key.
+    #[serde(default)]
+    pub secret_access_key: Option<String>,
+    /// SQS: FIFO queues (default on).
+    #[serde(default = "yes")]
+    pub fifo: bool,
+    /// SQS: global deliveries into one queue.
+    #[serde(default)]
+    pub single_queue: bool,
 }
 
 fn yes() -> bool {
@@ -102,6 +148,8 @@ pub struct BrokerSettings {
     /// Global deliveries: the rendered event names selected by a dialect's per-event
     /// variables (`MESSAGES_UPSERT`), `None`: every name.
     pub rendered_events: Option<BTreeSet<String>>,
+    /// SQS: region, credentials and queue kind (default for other transports).
+    pub sqs: SqsSettings,
 }
 
 impl BrokerSettings {
@@ -145,7 +193,14 @@ pub fn resolve(
                     .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
             "[brokers.{name}]: a broker name is letters, digits, `-` and `_`"
         );
-        ensure!(!c.uri.is_empty(), "[brokers.{name}]: uri is empty");
+        if c.transport == Transport::Sqs {
+            ensure!(
+                c.region.as_deref().is_some_and(|r| !r.is_empty()),
+                "[brokers.{name}]: an SQS broker needs `region`"
+            );
+        } else {
+            ensure!(!c.uri.is_empty(), "[brokers.{name}]: uri is empty");
+        }
         for kind in &c.events {
             ensure!(
                 EventPayload::KINDS.contains(&kind.as_str()),
@@ -169,6 +224,13 @@ pub fn resolve(
                     .unwrap_or_else(|| NATIVE_DIALECT.to_string()),
                 events: c.events.clone(),
                 rendered_events: None,
+                sqs: SqsSettings {
+                    region: c.region.clone().unwrap_or_default(),
+                    access_key_id: c.access_key_id.clone().unwrap_or_default(),
+                    secret_access_key: c.secret_access_key.clone().unwrap_or_default(),
+                    fifo: c.fifo,
+                    single_queue: c.single_queue,
+                },
             },
         );
     }
@@ -181,17 +243,25 @@ pub fn resolve(
             tracing::info!(broker = %name, %dialect, "wagate.toml configures this broker; the dialect's variables are ignored");
             continue;
         }
-        let Some(uri) = env(&decl.uri).filter(|u| !u.is_empty()) else {
-            bail!(
-                "{} is true but {} is empty (broker `{name}` of the {dialect} dialect)",
-                decl.enabled,
-                decl.uri
-            );
-        };
         let transport = match decl.transport.as_str() {
             "nats" => Transport::Nats,
+            "sqs" => Transport::Sqs,
             _ => Transport::Rabbitmq,
         };
+        let uri = env(&decl.uri).filter(|u| !u.is_empty());
+        // SQS's endpoint follows from its region; the others need their server.
+        let required = match transport {
+            Transport::Sqs => decl.region.as_ref(),
+            _ => Some(&decl.uri),
+        };
+        if let Some(required) = required
+            && env(required).is_none_or(|v| v.is_empty())
+        {
+            bail!(
+                "{} is true but {required} is empty (broker `{name}` of the {dialect} dialect)",
+                decl.enabled,
+            );
+        }
         let rendered_events = decl.events_prefix.as_deref().map(|prefix| {
             env_vars()
                 .into_iter()
@@ -204,16 +274,23 @@ pub fn resolve(
             BrokerSettings {
                 name: name.clone(),
                 transport,
-                uri,
+                uri: uri.unwrap_or_default(),
                 exchange: var(&decl.exchange)
                     .or_else(|| decl.default_exchange.clone())
                     .unwrap_or_else(|| "wagate".into()),
-                prefix: var(&decl.prefix),
+                prefix: var(&decl.prefix).or_else(|| decl.default_prefix.clone()),
                 declare: true,
                 global: var(&decl.global_enabled).as_deref() == Some("true"),
                 dialect: dialect.clone(),
                 events: Vec::new(),
                 rendered_events,
+                sqs: SqsSettings {
+                    region: var(&decl.region).unwrap_or_default(),
+                    access_key_id: var(&decl.access_key_id).unwrap_or_default(),
+                    secret_access_key: var(&decl.secret_access_key).unwrap_or_default(),
+                    fifo: true,
+                    single_queue: var(&decl.single_queue).as_deref() == Some("true"),
+                },
             },
         );
     }
@@ -234,6 +311,7 @@ mod tests {
             global_enabled: Some("RABBITMQ_GLOBAL_ENABLED".into()),
             prefix: Some("RABBITMQ_PREFIX_KEY".into()),
             events_prefix: Some("RABBITMQ_EVENTS_".into()),
+            ..Default::default()
         }
     }
 

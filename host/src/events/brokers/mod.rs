@@ -12,13 +12,16 @@
 //! Routing ([`route`]) follows Evolution API's, so its consumers keep their bindings:
 //! per-instance deliveries go to subject `<instance>.<event>` (NATS) or to exchange
 //! `<instance>` with routing key `<event>` (RabbitMQ), global ones to
-//! `[<prefix>.]<event>` or to the broker's exchange with key `<event>`; `<event>` is the
+//! `[<prefix>.]<event>` or to the broker's exchange with key `<event>`; SQS deliveries
+//! go to queue `<instance>_<event>` (global: `<prefix>_<event>`, or
+//! `<prefix>_singlequeue`) with `.fifo` appended for FIFO queues; `<event>` is the
 //! event's name as the destination's dialect rendered it, dotted and lower-case
 //! (`MESSAGES_UPSERT` -> `messages.upsert`), or core's kind (`message.upsert`).
 
 pub mod config;
 mod nats;
 mod rabbitmq;
+mod sqs;
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -36,13 +39,14 @@ pub use config::{BrokerSettings, Transport};
 /// Where one message goes, and what it carries.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Route {
-    /// RabbitMQ: the exchange (NATS: unused).
+    /// RabbitMQ: the exchange (NATS, SQS: unused).
     pub exchange: String,
-    /// NATS: the subject; RabbitMQ: the routing key.
+    /// NATS: the subject; RabbitMQ: the routing key; SQS: the message group (the
+    /// instance).
     pub key: String,
     /// RabbitMQ: the durable queue bound to `exchange` with `key` when the broker
     /// declares its topology (as Evolution does), so a message is kept even before a
-    /// consumer binds one of its own.
+    /// consumer binds one of its own. SQS: the queue (without `.fifo`).
     pub queue: String,
 }
 
@@ -85,6 +89,9 @@ fn token(s: &str) -> String {
 pub fn route(broker: &BrokerSettings, global: bool, instance: &str, name: &str) -> Route {
     let name = token(name);
     let instance = token(instance);
+    if broker.transport == Transport::Sqs {
+        return sqs_route(broker, global, &instance, &name);
+    }
     if global {
         let key = match broker.prefix.as_deref().filter(|p| !p.is_empty()) {
             Some(prefix) => format!("{}.{name}", token(prefix)),
@@ -106,10 +113,36 @@ pub fn route(broker: &BrokerSettings, global: bool, instance: &str, name: &str) 
             exchange: instance.clone(),
             key: match broker.transport {
                 Transport::Nats => format!("{instance}.{name}"),
-                Transport::Rabbitmq => name.clone(),
+                _ => name.clone(),
             },
             queue: format!("{instance}.{name}"),
         }
+    }
+}
+
+/// Evolution's SQS queue names: `<instance>_<event>` (`b0_messages_upsert`), global
+/// `<prefix>_<event>` or `<prefix>_singlequeue`; SQS allows no `.` in a name (but its
+/// `.fifo` suffix). The message group is the instance, so its order holds.
+fn sqs_route(broker: &BrokerSettings, global: bool, instance: &str, name: &str) -> Route {
+    let event = name.replace('.', "_");
+    let owner = if global {
+        broker
+            .prefix
+            .as_deref()
+            .filter(|p| !p.is_empty())
+            .unwrap_or("global")
+    } else {
+        instance
+    };
+    let tail = if global && broker.sqs.single_queue {
+        "singlequeue"
+    } else {
+        event.as_str()
+    };
+    Route {
+        exchange: String::new(),
+        key: instance.to_string(),
+        queue: format!("{owner}_{tail}").replace('.', "_"),
     }
 }
 
@@ -135,12 +168,13 @@ pub struct TransportCounters {
 enum Client {
     Nats(nats::NatsClient),
     Rabbitmq(rabbitmq::RabbitClient),
+    Sqs(sqs::SqsClient),
 }
 
 /// The configured brokers' clients and counters.
 pub struct Brokers {
     clients: BTreeMap<String, (BrokerSettings, Client)>,
-    counters: [TransportCounters; 2],
+    counters: [TransportCounters; Transport::ALL.len()],
 }
 
 impl Brokers {
@@ -152,6 +186,7 @@ impl Brokers {
                 let client = match s.transport {
                     Transport::Nats => Client::Nats(nats::NatsClient::new(&s)),
                     Transport::Rabbitmq => Client::Rabbitmq(rabbitmq::RabbitClient::new(&s)),
+                    Transport::Sqs => Client::Sqs(sqs::SqsClient::new(&s)),
                 };
                 (s.name.clone(), (s, client))
             })
@@ -206,6 +241,7 @@ impl Brokers {
         let outcome = match client {
             Client::Nats(c) => c.publish(&route, event, body).await,
             Client::Rabbitmq(c) => c.publish(&route, event, body).await,
+            Client::Sqs(c) => c.publish(&route, event, body).await,
         };
         if let Ok(Outcome::Delivered) = outcome {
             let ms = crate::util::now_ms().saturating_sub(event.timestamp);
@@ -247,7 +283,7 @@ impl Brokers {
             ),
             (
                 "wagate_broker_acknowledged_total",
-                "Messages the broker acknowledged (JetStream PubAck, RabbitMQ confirm).",
+                "Messages the broker acknowledged (JetStream PubAck, RabbitMQ confirm, SQS message id).",
                 "counter",
             ),
             (
@@ -267,7 +303,7 @@ impl Brokers {
             ),
         ] {
             let _ = writeln!(out, "# HELP {metric} {help}\n# TYPE {metric} {kind}");
-            for t in [Transport::Nats, Transport::Rabbitmq] {
+            for t in Transport::ALL {
                 let c = self.counters(t);
                 let v = match metric {
                     "wagate_broker_published_total" => c.published.load(Ordering::Relaxed),
@@ -284,7 +320,7 @@ impl Brokers {
             out,
             "# HELP {metric} Time from an event's commit to the broker's acknowledgment of it.\n# TYPE {metric} histogram"
         );
-        for t in [Transport::Nats, Transport::Rabbitmq] {
+        for t in Transport::ALL {
             let c = self.counters(t);
             let mut cumulative = 0;
             for (i, bound) in ACK_BUCKETS.iter().enumerate() {
@@ -309,12 +345,15 @@ impl Brokers {
     }
 
     /// Queued deliveries of broker destinations, per transport.
-    fn queue_depths(&self, store: &Store) -> crate::core::model::CoreResult<[u64; 2]> {
+    fn queue_depths(
+        &self,
+        store: &Store,
+    ) -> crate::core::model::CoreResult<[u64; Transport::ALL.len()]> {
         use crate::store::internal;
         store.read(|tx| {
             let hooks = tx.open_table(tables::WEBHOOKS).map_err(internal)?;
             let queue = tx.open_table(tables::DELIVERY_QUEUE).map_err(internal)?;
-            let mut depth = [0u64; 2];
+            let mut depth = [0u64; Transport::ALL.len()];
             for row in hooks.iter().map_err(internal)? {
                 let (_, v) = row.map_err(internal)?;
                 let w: Webhook = decode(v.value())?;
@@ -349,6 +388,7 @@ mod tests {
             dialect: "evolution".into(),
             events: Vec::new(),
             rendered_events: None,
+            sqs: Default::default(),
         }
     }
 
@@ -393,5 +433,31 @@ mod tests {
         );
         // A hostile event name cannot add subject wildcards.
         assert_eq!(route(&nats, false, "s", "a b>*").key, "s.a_b__");
+    }
+
+    #[test]
+    fn sqs_queues_follow_evolution() {
+        let mut sqs = settings(Transport::Sqs, None);
+        let local = route(&sqs, false, "sales", "messages.upsert");
+        assert_eq!(
+            (local.queue.as_str(), local.key.as_str()),
+            ("sales_messages_upsert", "sales")
+        );
+        let global = route(&sqs, true, "sales", "messages.upsert");
+        assert_eq!(
+            (global.queue.as_str(), global.key.as_str()),
+            ("global_messages_upsert", "sales")
+        );
+        sqs.prefix = Some("wa".into());
+        sqs.sqs.single_queue = true;
+        assert_eq!(
+            route(&sqs, true, "sales", "messages.upsert").queue,
+            "wa_singlequeue"
+        );
+        // Instance names may hold dots; SQS names may not.
+        assert_eq!(
+            route(&sqs, false, "a.b", "chats.update").queue,
+            "a_b_chats_update"
+        );
     }
 }
