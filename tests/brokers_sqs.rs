@@ -97,7 +97,12 @@ fn evolutions_global_sqs_single_queue_keeps_each_instances_order() {
     let mut sent = HashMap::new();
     drive(&gw, 0..60, &mut sent);
     let queue = "global_singlequeue.fifo".to_string();
-    let got = sqs_drain(&moto.direct, std::slice::from_ref(&queue), 60, Duration::from_secs(60));
+    let got = sqs_drain(
+        &moto.direct,
+        std::slice::from_ref(&queue),
+        60,
+        Duration::from_secs(60),
+    );
     // Only the selected event: no chats.upsert although each first message makes a chat.
     let duplicates = check(&got, &sent, |_| queue.clone());
     assert_eq!(duplicates, 0);

@@ -518,8 +518,8 @@ const EVOLUTION_ROUTES: &[(&str, &str, Cover)] = &[
     ("GET", "/pusher/find/{i}", Pending(21)),
     ("POST", "/sqs/set/{i}", Served),
     ("GET", "/sqs/find/{i}", Served),
-    ("POST", "/kafka/set/{i}", Pending(21)),
-    ("GET", "/kafka/find/{i}", Pending(21)),
+    ("POST", "/kafka/set/{i}", Served),
+    ("GET", "/kafka/find/{i}", Served),
     // integrations/storage
     ("POST", "/s3/getMedia/{i}", Served),
     ("POST", "/s3/getMediaUrl/{i}", Served),

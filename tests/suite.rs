@@ -9,6 +9,7 @@ mod common;
 
 mod account_settings;
 mod brokers;
+mod brokers_kafka;
 mod brokers_sqs;
 mod call_ends;
 mod chatwoot;

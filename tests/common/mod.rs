@@ -8,6 +8,7 @@
 pub mod brokers;
 pub mod dialect_hooks;
 pub mod evolution;
+pub mod fake_kafka;
 pub mod fake_whatsapp;
 pub mod moto;
 pub mod proxy;

@@ -365,6 +365,22 @@ pub struct BrokerEnv {
     /// (`SQS_GLOBAL_FORCE_SINGLE_QUEUE`).
     #[serde(default)]
     pub single_queue: Option<String>,
+    /// Kafka: the client id (`KAFKA_CLIENT_ID`).
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// Kafka: partitions of created topics (`KAFKA_NUM_PARTITIONS`).
+    #[serde(default)]
+    pub partitions: Option<String>,
+    /// Kafka: replication factor of created topics (`KAFKA_REPLICATION_FACTOR`).
+    #[serde(default)]
+    pub replication_factor: Option<String>,
+    /// The URI when `uri` is unset or empty (Kafka's `localhost:9092`).
+    #[serde(default)]
+    pub default_uri: Option<String>,
+    /// Variables of the product that the gateway does not honour: `true` in one of
+    /// them refuses the start rather than ignoring what it asks (`KAFKA_SASL_ENABLED`).
+    #[serde(default)]
+    pub refuse_when_true: Vec<String>,
 }
 
 impl BrokerEnv {
@@ -379,10 +395,14 @@ impl BrokerEnv {
             &self.access_key_id,
             &self.secret_access_key,
             &self.single_queue,
+            &self.client_id,
+            &self.partitions,
+            &self.replication_factor,
         ]
         .into_iter()
         .filter_map(|v| v.as_deref())
         .chain([self.enabled.as_str(), self.uri.as_str()])
+        .chain(self.refuse_when_true.iter().map(String::as_str))
     }
 }
 
@@ -706,8 +726,11 @@ impl Manifest {
                 "plugin `{name}`: broker_env needs the dialect world"
             );
             ensure!(
-                matches!(env.transport.as_str(), "nats" | "rabbitmq" | "sqs"),
-                "plugin `{name}`: broker_env.{broker}: transport must be `nats`, `rabbitmq` or `sqs`"
+                matches!(
+                    env.transport.as_str(),
+                    "nats" | "rabbitmq" | "sqs" | "kafka"
+                ),
+                "plugin `{name}`: broker_env.{broker}: transport must be `nats`, `rabbitmq`, `sqs` or `kafka`"
             );
             ensure!(
                 env.transport != "sqs" || env.region.is_some(),

@@ -1,12 +1,13 @@
 //! `POST /rabbitmq/set/{instanceName}`, `GET /rabbitmq/find/{instanceName}` and the same
-//! under `/nats` and `/sqs`, on core's broker destinations (`core.set-broker`): the
+//! under `/nats`, `/sqs` and `/kafka`, on core's broker destinations (`core.set-broker`): the
 //! instance's events go to the brokers the gateway configures as `rabbitmq`, `nats` and
 //! `sqs` (Evolution's `RABBITMQ_*` / `NATS_*` / `SQS_*` variables, declared in
 //! plugin.toml, or wagate.toml's `[brokers.rabbitmq]` ...), rendered by `render-event`
 //! exactly as this dialect's webhooks are, and published by the host with its routing
 //! (RabbitMQ: exchange `<instance>`, routing key `messages.upsert`, queue
 //! `<instance>.messages.upsert`; NATS: subject `<instance>.messages.upsert`; SQS: FIFO
-//! queue `<instance>_messages_upsert.fifo`). `/instance/create` takes the same blocks
+//! queue `<instance>_messages_upsert.fifo`; Kafka: topic
+//! `evolution.<instance>.messages.upsert`, key `<instance>`). `/instance/create` takes the same blocks
 //! (`{"rabbitmq": {"events": [...]}}`, or the flat `rabbitmqEnabled`/`rabbitmqEvents`):
 //! a block that is there turns its broker on unless it says `enabled: false`, as
 //! Evolution's `EventManager.setInstance` does.
@@ -57,6 +58,7 @@ fn not_configured(broker: &str) -> HttpResponse {
     let (label, vars) = match broker {
         "nats" => ("NATS", "NATS_ENABLED=true and NATS_URI"),
         "sqs" => ("SQS", "SQS_ENABLED=true and SQS_REGION"),
+        "kafka" => ("Kafka", "KAFKA_ENABLED=true and KAFKA_BROKERS"),
         _ => ("RabbitMQ", "RABBITMQ_ENABLED=true and RABBITMQ_URI"),
     };
     bad(&format!(
@@ -166,6 +168,14 @@ pub(crate) fn sqs_find(req: &Request, name: &str) -> Reply {
     find(req, name, "sqs")
 }
 
+pub(crate) fn kafka_set(req: &Request, name: &str) -> Reply {
+    set(req, name, "kafka")
+}
+
+pub(crate) fn kafka_find(req: &Request, name: &str) -> Reply {
+    find(req, name, "kafka")
+}
+
 /// The broker routes in the OpenAPI document, with their operation ids.
 pub(crate) fn openapi_paths() -> Vec<(&'static str, Value)> {
     use crate::openapi::{body, ok, op};
@@ -204,6 +214,14 @@ pub(crate) fn openapi_paths() -> Vec<(&'static str, Value)> {
             "/sqs/find/{instanceName}",
             "setSqs",
             "findSqs",
+        ),
+        (
+            "kafka",
+            "Kafka",
+            "/kafka/set/{instanceName}",
+            "/kafka/find/{instanceName}",
+            "setKafka",
+            "findKafka",
         ),
     ] {
         let request = body(json!({

@@ -32,8 +32,8 @@
 //! | GET | /webhook/find/{instanceName} | the instance's webhook or `null` |
 //! | POST | /websocket/set/{instanceName} | `{websocket:{enabled, events?}}`: what its Socket.IO namespace gets (see websocket.rs) |
 //! | GET | /websocket/find/{instanceName} | the instance's websocket settings or `null` |
-//! | POST | /rabbitmq/set/{instanceName}, /nats/set/{instanceName}, /sqs/set/{instanceName} | `{rabbitmq:{enabled, events?}}` / `{nats:{...}}` / `{sqs:{...}}`: the instance's events into the broker (see brokers.rs) |
-//! | GET | /rabbitmq/find/{instanceName}, /nats/find/{instanceName}, /sqs/find/{instanceName} | the stored row or `null` |
+//! | POST | /rabbitmq/set/{instanceName}, /nats/set/{instanceName}, /sqs/set/{instanceName}, /kafka/set/{instanceName} | `{rabbitmq:{enabled, events?}}` / `{nats:{...}}` / `{sqs:{...}}` / `{kafka:{...}}`: the instance's events into the broker (see brokers.rs) |
+//! | GET | /rabbitmq/find/{instanceName}, /nats/find/{instanceName}, /sqs/find/{instanceName}, /kafka/find/{instanceName} | the stored row or `null` |
 //! | POST | /chatwoot/set/{instanceName} | Evolution's `ChatwootDto` -> the `chatwoot` integration (see chatwoot.rs) |
 //! | GET | /chatwoot/find/{instanceName} | the integration in Evolution's shape, token masked, `webhook_url` |
 //! | POST | /chat/whatsappNumbers, findContacts, fetchProfilePictureUrl, updateBlockStatus /{instanceName} | see contacts.rs |
@@ -246,6 +246,12 @@ fn router() -> Router {
         })
         .get("/sqs/find/{instanceName}", |r, p| {
             run(r, p, brokers::sqs_find)
+        })
+        .post("/kafka/set/{instanceName}", |r, p| {
+            run(r, p, brokers::kafka_set)
+        })
+        .get("/kafka/find/{instanceName}", |r, p| {
+            run(r, p, brokers::kafka_find)
         })
         .post("/chatwoot/set/{instanceName}", |r, p| {
             run(r, p, chatwoot::set)

@@ -5,9 +5,10 @@
 //!
 //! ```toml
 //! [brokers.events]
-//! transport = "nats"                 # or "rabbitmq", "sqs"
+//! transport = "nats"                 # or "rabbitmq", "sqs", "kafka"
 //! uri = "nats://127.0.0.1:4222"      # amqp://user:pass@host:5672/%2f for RabbitMQ;
-//!                                    # SQS: an endpoint, empty for AWS's in `region`
+//!                                    # SQS: an endpoint, empty for AWS's in `region`;
+//!                                    # Kafka: bootstrap brokers, `host:9092,host2:9092`
 //! exchange = "wagate"                # RabbitMQ: the exchange of global deliveries
 //! prefix = ""                        # global subjects / queue names: <prefix>.<event>
 //! declare = true                     # RabbitMQ: declare exchanges and queues as Evolution does
@@ -20,6 +21,10 @@
 //! secret_access_key = "..."
 //! fifo = true                        # <queue>.fifo, grouped by instance, deduplicated by event id
 //! single_queue = false               # global deliveries: one `<prefix>_singlequeue` queue
+//! # Kafka only (topics `<prefix>.<instance>.<event>`, global `<prefix>.global.<event>`):
+//! client_id = "wagate"
+//! partitions = 1                     # of the topics the gateway creates (declare)
+//! replication_factor = 1
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -41,6 +46,8 @@ pub enum Transport {
     Rabbitmq = 1,
     /// Amazon SQS (or a server speaking its protocol).
     Sqs = 2,
+    /// Apache Kafka (or a server speaking its protocol).
+    Kafka = 3,
 }
 
 impl Transport {
@@ -50,11 +57,38 @@ impl Transport {
             Transport::Nats => "nats",
             Transport::Rabbitmq => "rabbitmq",
             Transport::Sqs => "sqs",
+            Transport::Kafka => "kafka",
         }
     }
 
     /// Every transport, in metrics order.
-    pub const ALL: [Transport; 3] = [Transport::Nats, Transport::Rabbitmq, Transport::Sqs];
+    pub const ALL: [Transport; 4] = [
+        Transport::Nats,
+        Transport::Rabbitmq,
+        Transport::Sqs,
+        Transport::Kafka,
+    ];
+}
+
+/// What only Kafka needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KafkaSettings {
+    /// The client id the brokers see (Evolution's `KAFKA_CLIENT_ID`).
+    pub client_id: String,
+    /// Partitions of a topic the gateway creates.
+    pub partitions: i32,
+    /// Replication factor of a topic the gateway creates.
+    pub replication: i16,
+}
+
+impl Default for KafkaSettings {
+    fn default() -> Self {
+        KafkaSettings {
+            client_id: "wagate".into(),
+            partitions: 1,
+            replication: 1,
+        }
+    }
 }
 
 /// What only SQS needs: where its queues are and who sends.
@@ -117,6 +151,15 @@ pub struct BrokerConfig {
     /// SQS: global deliveries into one queue.
     #[serde(default)]
     pub single_queue: bool,
+    /// Kafka: the client id (default `wagate`).
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// Kafka: partitions of created topics (default 1).
+    #[serde(default)]
+    pub partitions: Option<i32>,
+    /// Kafka: replication factor of created topics (default 1).
+    #[serde(default)]
+    pub replication_factor: Option<i16>,
 }
 
 fn yes() -> bool {
@@ -150,6 +193,8 @@ pub struct BrokerSettings {
     pub rendered_events: Option<BTreeSet<String>>,
     /// SQS: region, credentials and queue kind (default for other transports).
     pub sqs: SqsSettings,
+    /// Kafka: client id and the shape of created topics.
+    pub kafka: KafkaSettings,
 }
 
 impl BrokerSettings {
@@ -231,6 +276,12 @@ pub fn resolve(
                     fifo: c.fifo,
                     single_queue: c.single_queue,
                 },
+                kafka: kafka_settings(
+                    c.client_id.clone(),
+                    c.partitions,
+                    c.replication_factor,
+                    name,
+                )?,
             },
         );
     }
@@ -246,12 +297,27 @@ pub fn resolve(
         let transport = match decl.transport.as_str() {
             "nats" => Transport::Nats,
             "sqs" => Transport::Sqs,
+            "kafka" => Transport::Kafka,
             _ => Transport::Rabbitmq,
         };
-        let uri = env(&decl.uri).filter(|u| !u.is_empty());
+        // Variables of the dialect's product that wagate does not honour yet: on, they
+        // would be silently ignored (a Kafka without its SASL login), so refuse.
+        if let Some(on) = decl
+            .refuse_when_true
+            .iter()
+            .find(|v| env(v).as_deref() == Some("true"))
+        {
+            bail!(
+                "{on}=true is not supported by this gateway yet (broker `{name}` of the {dialect} dialect)"
+            );
+        }
+        let uri = env(&decl.uri)
+            .filter(|u| !u.is_empty())
+            .or_else(|| decl.default_uri.clone());
         // SQS's endpoint follows from its region; the others need their server.
         let required = match transport {
             Transport::Sqs => decl.region.as_ref(),
+            _ if decl.default_uri.is_some() => None,
             _ => Some(&decl.uri),
         };
         if let Some(required) = required
@@ -291,10 +357,51 @@ pub fn resolve(
                     fifo: true,
                     single_queue: var(&decl.single_queue).as_deref() == Some("true"),
                 },
+                kafka: kafka_settings(
+                    var(&decl.client_id),
+                    number(&decl.partitions, var)?,
+                    number(&decl.replication_factor, var)?,
+                    name,
+                )?,
             },
         );
     }
     Ok(out.into_values().collect())
+}
+
+/// A numeric variable, if set.
+fn number<T: std::str::FromStr>(
+    name: &Option<String>,
+    var: impl Fn(&Option<String>) -> Option<String>,
+) -> anyhow::Result<Option<T>> {
+    match var(name) {
+        None => Ok(None),
+        Some(v) => v.trim().parse().map(Some).map_err(|_| {
+            anyhow::anyhow!(
+                "{} is not a number: {v:?}",
+                name.as_deref().unwrap_or_default()
+            )
+        }),
+    }
+}
+
+fn kafka_settings(
+    client_id: Option<String>,
+    partitions: Option<i32>,
+    replication: Option<i16>,
+    broker: &str,
+) -> anyhow::Result<KafkaSettings> {
+    let d = KafkaSettings::default();
+    let s = KafkaSettings {
+        client_id: client_id.filter(|c| !c.is_empty()).unwrap_or(d.client_id),
+        partitions: partitions.unwrap_or(d.partitions),
+        replication: replication.unwrap_or(d.replication),
+    };
+    ensure!(
+        s.partitions >= 1 && s.replication >= 1,
+        "broker `{broker}`: partitions and replication factor are at least 1"
+    );
+    Ok(s)
 }
 
 #[cfg(test)]

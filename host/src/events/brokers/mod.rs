@@ -14,11 +14,14 @@
 //! `<instance>` with routing key `<event>` (RabbitMQ), global ones to
 //! `[<prefix>.]<event>` or to the broker's exchange with key `<event>`; SQS deliveries
 //! go to queue `<instance>_<event>` (global: `<prefix>_<event>`, or
-//! `<prefix>_singlequeue`) with `.fifo` appended for FIFO queues; `<event>` is the
+//! `<prefix>_singlequeue`) with `.fifo` appended for FIFO queues; Kafka records to
+//! topic `[<prefix>.]<instance>.<event>` (global: `[<prefix>.]global.<event>`) keyed by
+//! the instance (global: `<instance>-<event>`); `<event>` is the
 //! event's name as the destination's dialect rendered it, dotted and lower-case
 //! (`MESSAGES_UPSERT` -> `messages.upsert`), or core's kind (`message.upsert`).
 
 pub mod config;
+mod kafka;
 mod nats;
 mod rabbitmq;
 mod sqs;
@@ -46,8 +49,12 @@ pub struct Route {
     pub key: String,
     /// RabbitMQ: the durable queue bound to `exchange` with `key` when the broker
     /// declares its topology (as Evolution does), so a message is kept even before a
-    /// consumer binds one of its own. SQS: the queue (without `.fifo`).
+    /// consumer binds one of its own. SQS: the queue (without `.fifo`); Kafka: the
+    /// topic.
     pub queue: String,
+    /// The event's name (dotted, lower-case), for transports that carry it beside the
+    /// body (a Kafka header).
+    pub event: String,
 }
 
 /// The event's name for routing: the `event` field of a rendered JSON envelope when
@@ -89,8 +96,10 @@ fn token(s: &str) -> String {
 pub fn route(broker: &BrokerSettings, global: bool, instance: &str, name: &str) -> Route {
     let name = token(name);
     let instance = token(instance);
-    if broker.transport == Transport::Sqs {
-        return sqs_route(broker, global, &instance, &name);
+    match broker.transport {
+        Transport::Sqs => return sqs_route(broker, global, &instance, &name),
+        Transport::Kafka => return kafka_route(broker, global, &instance, &name),
+        _ => {}
     }
     if global {
         let key = match broker.prefix.as_deref().filter(|p| !p.is_empty()) {
@@ -107,6 +116,7 @@ pub fn route(broker: &BrokerSettings, global: bool, instance: &str, name: &str) 
                 name.clone()
             },
             queue: key,
+            event: name,
         }
     } else {
         Route {
@@ -116,7 +126,29 @@ pub fn route(broker: &BrokerSettings, global: bool, instance: &str, name: &str) 
                 _ => name.clone(),
             },
             queue: format!("{instance}.{name}"),
+            event: name,
         }
+    }
+}
+
+/// Evolution's Kafka topics: `<prefix>.<instance>.<event>` keyed by the instance,
+/// global `<prefix>.global.<event>` keyed by `<instance>-<event>` (one topic per event,
+/// so that key still keeps each instance's order within the topic).
+fn kafka_route(broker: &BrokerSettings, global: bool, instance: &str, name: &str) -> Route {
+    let prefix = match broker.prefix.as_deref().filter(|p| !p.is_empty()) {
+        Some(p) => format!("{}.", token(p)),
+        None => String::new(),
+    };
+    let (owner, key) = if global {
+        ("global", format!("{instance}-{name}"))
+    } else {
+        (instance, instance.to_string())
+    };
+    Route {
+        exchange: String::new(),
+        key,
+        queue: format!("{prefix}{owner}.{name}"),
+        event: name.to_string(),
     }
 }
 
@@ -143,6 +175,7 @@ fn sqs_route(broker: &BrokerSettings, global: bool, instance: &str, name: &str) 
         exchange: String::new(),
         key: instance.to_string(),
         queue: format!("{owner}_{tail}").replace('.', "_"),
+        event: name.to_string(),
     }
 }
 
@@ -169,6 +202,7 @@ enum Client {
     Nats(nats::NatsClient),
     Rabbitmq(rabbitmq::RabbitClient),
     Sqs(sqs::SqsClient),
+    Kafka(kafka::KafkaClient),
 }
 
 /// The configured brokers' clients and counters.
@@ -187,6 +221,7 @@ impl Brokers {
                     Transport::Nats => Client::Nats(nats::NatsClient::new(&s)),
                     Transport::Rabbitmq => Client::Rabbitmq(rabbitmq::RabbitClient::new(&s)),
                     Transport::Sqs => Client::Sqs(sqs::SqsClient::new(&s)),
+                    Transport::Kafka => Client::Kafka(kafka::KafkaClient::new(&s)),
                 };
                 (s.name.clone(), (s, client))
             })
@@ -242,6 +277,7 @@ impl Brokers {
             Client::Nats(c) => c.publish(&route, event, body).await,
             Client::Rabbitmq(c) => c.publish(&route, event, body).await,
             Client::Sqs(c) => c.publish(&route, event, body).await,
+            Client::Kafka(c) => c.publish(&route, event, body).await,
         };
         if let Ok(Outcome::Delivered) = outcome {
             let ms = crate::util::now_ms().saturating_sub(event.timestamp);
@@ -283,7 +319,7 @@ impl Brokers {
             ),
             (
                 "wagate_broker_acknowledged_total",
-                "Messages the broker acknowledged (JetStream PubAck, RabbitMQ confirm, SQS message id).",
+                "Messages the broker acknowledged (JetStream PubAck, RabbitMQ confirm, SQS message id, Kafka offset).",
                 "counter",
             ),
             (
@@ -389,6 +425,7 @@ mod tests {
             events: Vec::new(),
             rendered_events: None,
             sqs: Default::default(),
+            kafka: Default::default(),
         }
     }
 
@@ -433,6 +470,26 @@ mod tests {
         );
         // A hostile event name cannot add subject wildcards.
         assert_eq!(route(&nats, false, "s", "a b>*").key, "s.a_b__");
+    }
+
+    #[test]
+    fn kafka_topics_follow_evolution() {
+        let mut kafka = settings(Transport::Kafka, Some("evolution"));
+        let local = route(&kafka, false, "sales", "messages.upsert");
+        assert_eq!(
+            (local.queue.as_str(), local.key.as_str()),
+            ("evolution.sales.messages.upsert", "sales")
+        );
+        let global = route(&kafka, true, "sales", "messages.upsert");
+        assert_eq!(
+            (global.queue.as_str(), global.key.as_str()),
+            ("evolution.global.messages.upsert", "sales-messages.upsert")
+        );
+        kafka.prefix = None;
+        assert_eq!(
+            route(&kafka, false, "sales", "chats.update").queue,
+            "sales.chats.update"
+        );
     }
 
     #[test]

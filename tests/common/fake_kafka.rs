@@ -1,0 +1,368 @@
+//! A fake Kafka broker for the Kafka transport's tests: no Kafka server installs from
+//! the registries this project reaches (Kafka's own jars come from Maven Central, which
+//! is not among them), so, as for WhatsApp, the tests talk to a fake speaking the real
+//! wire protocol. Requests are decoded and responses encoded with the `kafka-protocol`
+//! crate; the gateway's client (rskafka) negotiates versions with it through
+//! `ApiVersions` as with a real broker.
+//!
+//! One node (id 0) that leads every partition. It answers `ApiVersions`, `Metadata`,
+//! `CreateTopics` and `Produce` (record batches decoded and kept per partition, in
+//! order, with their offsets); anything else closes the connection. It can be killed
+//! (the port refuses, open connections are cut) and resumed on the same port with what
+//! it had stored, as a broker outage.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use kafka_protocol::messages::api_versions_response::ApiVersion;
+use kafka_protocol::messages::create_topics_response::CreatableTopicResult;
+use kafka_protocol::messages::metadata_response::{
+    MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
+};
+use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::*;
+use kafka_protocol::protocol::{Decodable, Encodable, Message, StrBytes};
+use kafka_protocol::records::RecordBatchDecoder;
+
+use super::brokers::{Got, free_port};
+
+/// One stored record.
+#[derive(Clone, Debug)]
+pub struct Stored {
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Vec<u8>,
+    pub value: Vec<u8>,
+    pub headers: BTreeMap<String, Vec<u8>>,
+}
+
+#[derive(Default)]
+struct State {
+    /// topic -> partitions -> records in offset order.
+    topics: BTreeMap<String, Vec<Vec<Stored>>>,
+    /// Produce requests answered (the test checks the gateway's retries arrived).
+    produced: u64,
+}
+
+pub struct FakeKafka {
+    pub port: u16,
+    state: Arc<Mutex<State>>,
+    up: Arc<AtomicBool>,
+    conns: Arc<Mutex<Vec<TcpStream>>>,
+}
+
+impl FakeKafka {
+    pub fn start() -> FakeKafka {
+        let fake = FakeKafka {
+            port: free_port(),
+            state: Arc::default(),
+            up: Arc::new(AtomicBool::new(false)),
+            conns: Arc::default(),
+        };
+        fake.resume();
+        fake
+    }
+
+    /// The bootstrap address (`KAFKA_BROKERS`).
+    pub fn url(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Makes `topic` with `partitions` (as an operator would before the gateway runs).
+    pub fn create_topic(&self, topic: &str, partitions: usize) {
+        self.state
+            .lock()
+            .unwrap()
+            .topics
+            .entry(topic.to_string())
+            .or_insert_with(|| vec![Vec::new(); partitions]);
+    }
+
+    /// Partition counts of the topics that exist.
+    pub fn topics(&self) -> BTreeMap<String, usize> {
+        let state = self.state.lock().unwrap();
+        state
+            .topics
+            .iter()
+            .map(|(t, p)| (t.clone(), p.len()))
+            .collect()
+    }
+
+    /// Every record of `topic`, partition by partition, each in offset order.
+    pub fn records(&self, topic: &str) -> Vec<Stored> {
+        let state = self.state.lock().unwrap();
+        state
+            .topics
+            .get(topic)
+            .map(|ps| ps.iter().flatten().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The records of `topics` as the broker tests' consumers see messages: subject
+    /// `<topic> <key>`, id from the `wagate-event-id` header. Waits until `want` records
+    /// are there or `within` passed.
+    pub fn read(&self, topics: &[String], want: usize, within: Duration) -> Vec<Got> {
+        let deadline = Instant::now() + within;
+        loop {
+            let got: Vec<Got> = topics
+                .iter()
+                .flat_map(|t| {
+                    self.records(t).into_iter().map(move |r| Got {
+                        subject: format!("{t} {}", String::from_utf8_lossy(&r.key)),
+                        id: String::from_utf8_lossy(
+                            r.headers.get("wagate-event-id").map_or(&[][..], |v| v),
+                        )
+                        .into_owned(),
+                        body: serde_json::from_slice(&r.value).unwrap_or_default(),
+                    })
+                })
+                .collect();
+            if got.len() >= want || Instant::now() > deadline {
+                return got;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Produce requests answered so far.
+    pub fn produced(&self) -> u64 {
+        self.state.lock().unwrap().produced
+    }
+
+    /// The broker goes away: its port refuses and open connections are cut; what it
+    /// stored is kept for [`FakeKafka::resume`].
+    pub fn kill(&self) {
+        self.up.store(false, Ordering::SeqCst);
+        for c in self.conns.lock().unwrap().drain(..) {
+            let _ = c.shutdown(Shutdown::Both);
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+            assert!(Instant::now() < deadline, "the fake broker did not stop");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Listens again on the same port.
+    pub fn resume(&self) {
+        let listener = TcpListener::bind(("127.0.0.1", self.port)).expect("fake kafka port");
+        listener.set_nonblocking(true).unwrap();
+        self.up.store(true, Ordering::SeqCst);
+        let (up, conns, state, port) = (
+            self.up.clone(),
+            self.conns.clone(),
+            self.state.clone(),
+            self.port,
+        );
+        std::thread::spawn(move || {
+            while up.load(Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((conn, _)) => {
+                        conn.set_nonblocking(false).unwrap();
+                        conns.lock().unwrap().push(conn.try_clone().unwrap());
+                        let state = state.clone();
+                        std::thread::spawn(move || serve(conn, state, port));
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+    }
+}
+
+impl Drop for FakeKafka {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Answers one connection's requests until it closes or asks for something unknown.
+fn serve(mut conn: TcpStream, state: Arc<Mutex<State>>, port: u16) {
+    loop {
+        let mut len = [0u8; 4];
+        if conn.read_exact(&mut len).is_err() {
+            return;
+        }
+        let mut frame = vec![0u8; u32::from_be_bytes(len) as usize];
+        if conn.read_exact(&mut frame).is_err() {
+            return;
+        }
+        let Some(reply) = answer(Bytes::from(frame), &state, port) else {
+            return;
+        };
+        let mut out = BytesMut::new();
+        out.put_u32(reply.len() as u32);
+        out.extend_from_slice(&reply);
+        if conn.write_all(&out).is_err() {
+            return;
+        }
+    }
+}
+
+fn topic_name(s: &str) -> TopicName {
+    TopicName(StrBytes::from_string(s.to_string()))
+}
+
+fn versions<M: Message>(key: ApiKey) -> ApiVersion {
+    ApiVersion::default()
+        .with_api_key(key as i16)
+        .with_min_version(M::VERSIONS.min)
+        .with_max_version(M::VERSIONS.max)
+}
+
+/// The encoded response (header and body) to one request frame.
+fn answer(mut frame: Bytes, state: &Mutex<State>, port: u16) -> Option<BytesMut> {
+    let key = ApiKey::try_from(i16::from_be_bytes([frame[0], frame[1]])).ok()?;
+    let version = i16::from_be_bytes([frame[2], frame[3]]);
+    let header = RequestHeader::decode(&mut frame, key.request_header_version(version)).ok()?;
+    let mut out = BytesMut::new();
+    ResponseHeader::default()
+        .with_correlation_id(header.correlation_id)
+        .encode(&mut out, key.response_header_version(version))
+        .ok()?;
+    match key {
+        ApiKey::ApiVersions => ApiVersionsResponse::default()
+            .with_api_keys(vec![
+                versions::<ApiVersionsRequest>(ApiKey::ApiVersions),
+                versions::<MetadataRequest>(ApiKey::Metadata),
+                versions::<ProduceRequest>(ApiKey::Produce),
+                versions::<CreateTopicsRequest>(ApiKey::CreateTopics),
+            ])
+            .encode(&mut out, version)
+            .ok()?,
+        ApiKey::Metadata => {
+            let req = MetadataRequest::decode(&mut frame, version).ok()?;
+            let state = state.lock().unwrap();
+            let names: Vec<String> = match req.topics {
+                None => state.topics.keys().cloned().collect(),
+                Some(ts) => ts
+                    .into_iter()
+                    .filter_map(|t| t.name.map(|n| n.0.to_string()))
+                    .collect(),
+            };
+            let topics = names
+                .into_iter()
+                .map(|name| match state.topics.get(&name) {
+                    Some(ps) => MetadataResponseTopic::default()
+                        .with_name(Some(topic_name(&name)))
+                        .with_partitions(
+                            (0..ps.len() as i32)
+                                .map(|i| {
+                                    MetadataResponsePartition::default()
+                                        .with_partition_index(i)
+                                        .with_leader_id(BrokerId(0))
+                                        .with_replica_nodes(vec![BrokerId(0)])
+                                        .with_isr_nodes(vec![BrokerId(0)])
+                                })
+                                .collect(),
+                        ),
+                    // UNKNOWN_TOPIC_OR_PARTITION
+                    None => MetadataResponseTopic::default()
+                        .with_name(Some(topic_name(&name)))
+                        .with_error_code(3),
+                })
+                .collect();
+            MetadataResponse::default()
+                .with_brokers(vec![
+                    MetadataResponseBroker::default()
+                        .with_node_id(BrokerId(0))
+                        .with_host(StrBytes::from_static_str("127.0.0.1"))
+                        .with_port(i32::from(port)),
+                ])
+                .with_controller_id(BrokerId(0))
+                .with_topics(topics)
+                .encode(&mut out, version)
+                .ok()?
+        }
+        ApiKey::CreateTopics => {
+            let req = CreateTopicsRequest::decode(&mut frame, version).ok()?;
+            let mut state = state.lock().unwrap();
+            let results = req
+                .topics
+                .into_iter()
+                .map(|t| {
+                    let name = t.name.0.to_string();
+                    let exists = state.topics.contains_key(&name);
+                    if !exists {
+                        let n = t.num_partitions.max(1) as usize;
+                        state.topics.insert(name.clone(), vec![Vec::new(); n]);
+                    }
+                    // TOPIC_ALREADY_EXISTS
+                    CreatableTopicResult::default()
+                        .with_name(topic_name(&name))
+                        .with_error_code(if exists { 36 } else { 0 })
+                })
+                .collect();
+            CreateTopicsResponse::default()
+                .with_topics(results)
+                .encode(&mut out, version)
+                .ok()?
+        }
+        ApiKey::Produce => {
+            let req = ProduceRequest::decode(&mut frame, version).ok()?;
+            let mut state = state.lock().unwrap();
+            state.produced += 1;
+            let mut responses = Vec::new();
+            for t in req.topic_data {
+                let name = t.name.0.to_string();
+                let mut parts = Vec::new();
+                for p in t.partition_data {
+                    let Some(partition) = state
+                        .topics
+                        .get_mut(&name)
+                        .and_then(|ps| ps.get_mut(p.index as usize))
+                    else {
+                        parts.push(
+                            PartitionProduceResponse::default()
+                                .with_index(p.index)
+                                .with_error_code(3),
+                        );
+                        continue;
+                    };
+                    let base = partition.len() as i64;
+                    let mut records = p.records.unwrap_or_default();
+                    while records.has_remaining() {
+                        let set = RecordBatchDecoder::decode(&mut records).ok()?;
+                        for r in set.records {
+                            let offset = partition.len() as i64;
+                            partition.push(Stored {
+                                partition: p.index,
+                                offset,
+                                key: r.key.map(|k| k.to_vec()).unwrap_or_default(),
+                                value: r.value.map(|v| v.to_vec()).unwrap_or_default(),
+                                headers: r
+                                    .headers
+                                    .into_iter()
+                                    .map(|(k, v)| {
+                                        (k.to_string(), v.map(|v| v.to_vec()).unwrap_or_default())
+                                    })
+                                    .collect(),
+                            });
+                        }
+                    }
+                    parts.push(
+                        PartitionProduceResponse::default()
+                            .with_index(p.index)
+                            .with_base_offset(base),
+                    );
+                }
+                responses.push(
+                    TopicProduceResponse::default()
+                        .with_name(t.name)
+                        .with_partition_responses(parts),
+                );
+            }
+            ProduceResponse::default()
+                .with_responses(responses)
+                .encode(&mut out, version)
+                .ok()?
+        }
+        _ => return None,
+    }
+    Some(out)
+}
