@@ -4,7 +4,8 @@ gateway: events per second delivered and the latency from the event's commit to 
 broker's acknowledgment (to the receiver's 200 for the webhook).
 
 Starts its own nats-server (JetStream) and rabbitmq-server on loopback with throwaway
-folders (Debian's packages), then, for each of webhook / nats / rabbitmq, a fresh
+folders (Debian's packages) and moto's SQS server (target/moto-venv), then, for each of
+webhook / nats / rabbitmq / sqs, a fresh
 gateway (the given binary, sim link) with N instances whose events go to that one
 destination (native API: `PUT /core/instances/{i}/brokers/{name}`, or a native webhook
 to a receiver in this process). P producer threads inject inbound messages over the
@@ -24,7 +25,7 @@ ap.add_argument("binary")
 ap.add_argument("--events", type=int, default=3000)
 ap.add_argument("--instances", type=int, default=6)
 ap.add_argument("--producers", type=int, default=6)
-ap.add_argument("--only", choices=["webhook", "nats", "rabbitmq"], action="append")
+ap.add_argument("--only", choices=["webhook", "nats", "rabbitmq", "sqs"], action="append")
 args = ap.parse_args()
 ADMIN = "bench-admin"
 
@@ -190,8 +191,17 @@ def report(kind, n, produced, delivered, p50, p99):
           f"commit-to-ack p50 {p50:6.1f} ms, p99 {p99:6.1f} ms")
 
 
-def broker_run(kind, uri):
-    toml = (f'[brokers.{kind}]\ntransport = "{kind}"\nuri = "{uri}"\n')
+def start_moto():
+    """moto's SQS server, from the venv `.ci/run` makes (target/moto-venv)."""
+    port = free_port()
+    p = subprocess.Popen(["target/moto-venv/bin/moto_server", "-H", "127.0.0.1", "-p", str(port)],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(port, 30)
+    return p, f"http://127.0.0.1:{port}"
+
+
+def broker_run(kind, uri, extra=""):
+    toml = (f'[brokers.{kind}]\ntransport = "{kind}"\nuri = "{uri}"\n{extra}')
     gw, start, produced = run(kind, toml, lambda gw, key, n: gw.call(
         "PUT", f"/core/instances/{n}/brokers/{kind}", key, {"events": ["message_upsert"]}))
     while True:
@@ -240,7 +250,7 @@ def webhook_run():
 
 
 tmp = tempfile.mkdtemp()
-kinds = args.only or ["webhook", "nats", "rabbitmq"]
+kinds = args.only or ["webhook", "nats", "rabbitmq", "sqs"]
 print(f"{args.events} events, {args.instances} instances, {args.producers} producers, binary {args.binary}")
 if "webhook" in kinds:
     webhook_run()
@@ -260,4 +270,10 @@ if "rabbitmq" in kinds:
         rabbit.kill()
         rabbit.wait()
         subprocess.run(["epmd", "-kill"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+if "sqs" in kinds:
+    moto, uri = start_moto()
+    try:
+        broker_run("sqs", uri, 'region = "us-east-1"\naccess_key_id = "test"\nsecret_access_key = "test"\n')
+    finally:
+        moto.kill()
 shutil.rmtree(tmp, ignore_errors=True)
