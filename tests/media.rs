@@ -1446,3 +1446,104 @@ fn an_instances_media_choice_survives_a_restart() {
     assert_eq!(v["message"]["media"]["stored"], false, "{v}");
     assert!(!gw.data.join("media").join(&id).exists());
 }
+
+// ---- RyzeAPI's mediaBase64 ----------------------------------------------------------
+
+/// A Ryze webhook saved with `mediaBase64: true` gets a new media message's bytes in
+/// `data.message.media.base64`; another webhook of the same instance without it gets
+/// the same event without them.
+#[test]
+fn ryze_media_base64_is_per_webhook() {
+    let w = world("", &[]);
+    let token = ryze_token(&w.gw);
+    let rx = receiver::Receiver::start();
+    let save = |body: Value| {
+        let r = crate::common::ryze::ryze(
+            &w.gw,
+            "POST",
+            "/api/events/webhook/shop",
+            Some(&token),
+            &body.to_string(),
+        );
+        (r.status, r.json())
+    };
+    let (s, v) = save(json!({"label": "with-bytes", "url": rx.url("bytes"),
+        "events": ["message.exchange"], "mediaBase64": true}));
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["webhook"]["mediaBase64"], true, "{v}");
+    let (s, v) = save(json!({"label": "plain", "url": rx.url("plain"),
+        "events": ["message.exchange"]}));
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["webhook"]["mediaBase64"], false, "{v}");
+    // Answered back as stored (the other upsert gave every webhook a new id).
+    let r = crate::common::ryze::ryze(
+        &w.gw,
+        "GET",
+        "/api/events/getWebhook/shop",
+        Some(&token),
+        "",
+    );
+    let listed = r.json();
+    let flags: Vec<(Value, Value)> = listed["webhooks"]
+        .as_array()
+        .expect("webhooks")
+        .iter()
+        .map(|h| (h["label"].clone(), h["mediaBase64"].clone()))
+        .collect();
+    assert_eq!(
+        flags,
+        [
+            (json!("plain"), json!(false)),
+            (json!("with-bytes"), json!(true))
+        ]
+    );
+    // Not a boolean: refused in Ryze's shape.
+    let (s, v) = save(json!({"label": "x", "url": rx.url("x"), "mediaBase64": "yes"}));
+    assert_eq!(s, 400, "{v}");
+    assert_eq!(v["success"], false, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("mediaBase64 must be a boolean"),
+        "{v}"
+    );
+
+    let photo = w.inbound("image", &png(), json!({}));
+    let id = photo["id"].clone();
+    rx.wait_until("the photo at the plain webhook", |r| {
+        r.body["data"]["id"] == id && r.path == "/plain"
+    });
+    let got = rx.wait_until("the photo at the bytes webhook", |r| {
+        r.body["data"]["id"] == id && r.path == "/bytes"
+    });
+    let at = |path: &str| {
+        got.iter()
+            .find(|r| r.path == path && r.body["data"]["id"] == id)
+            .unwrap_or_else(|| panic!("no delivery at {path}"))
+    };
+    let with = at("/bytes");
+    assert_eq!(with.body["event"], "message.exchange");
+    let media = &with.body["data"]["message"]["media"];
+    assert_eq!(media["type"], "image", "{media}");
+    let b64 = media["base64"].as_str().expect("base64 in the event");
+    assert!(B64.decode(b64).unwrap() == png(), "other bytes came");
+    assert_eq!(with.header("x-ryze-media-base64"), Some("true"));
+    let plain = at("/plain");
+    let media = &plain.body["data"]["message"]["media"];
+    assert_eq!(media["type"], "image", "{media}");
+    assert!(media.get("base64").is_none(), "{media}");
+    assert_eq!(plain.header("x-ryze-media-base64"), None);
+
+    // A text message has no media to carry, with the switch on too.
+    let text = w.gw.inbound("shop", PEER, "just words", false);
+    let got = rx.wait_until("the text at the bytes webhook", |r| {
+        r.body["data"]["id"] == text.as_str() && r.path == "/bytes"
+    });
+    let body = &got
+        .iter()
+        .find(|r| r.body["data"]["id"] == text.as_str() && r.path == "/bytes")
+        .unwrap()
+        .body;
+    assert!(body["data"]["message"].get("media").is_none(), "{body}");
+}
