@@ -224,10 +224,10 @@ async fn upload_in_parts(
         Ok(_) => upload.complete().await.map(|_| ()),
         Err(e) => Err(e),
     };
-    if let Err(e) = &outcome {
-        if let Err(abort) = upload.abort().await {
-            tracing::warn!(error = %e, abort_error = %abort, "aborting a failed multipart media upload failed; its parts stay until the bucket's lifecycle rule removes them");
-        }
+    if let Err(e) = &outcome
+        && let Err(abort) = upload.abort().await
+    {
+        tracing::warn!(error = %e, abort_error = %abort, "aborting a failed multipart media upload failed; its parts stay until the bucket's lifecycle rule removes them");
     }
     outcome
 }
