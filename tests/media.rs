@@ -380,10 +380,10 @@ fn bad_media_input_is_the_callers_error_and_stores_nothing() {
             "unsupported media type `application/pdf` for image",
         ),
         (
-            json!({"to": PEER, "kind": "sticker", "data": B64.encode(png())}),
+            json!({"to": PEER, "kind": "sticker", "data": B64.encode(pdf())}),
             400,
             "invalid",
-            "unsupported media type `image/png` for sticker",
+            "unsupported media type `application/pdf` for sticker",
         ),
         (
             json!({"to": PEER, "kind": "voice", "data": B64.encode(file(b"\0\0\0\x18ftypisom", 500))}),
@@ -851,11 +851,11 @@ fn evolution_media_routes() {
     let (s, v) = evo(
         &w,
         "/message/sendSticker/shop",
-        json!({"number": PEER, "sticker": B64.encode(png())}),
+        json!({"number": PEER, "sticker": B64.encode(pdf())}),
     );
     assert_eq!(
         (s, v),
-        (400, bad("unsupported media type `image/png` for sticker"))
+        (400, bad("unsupported media type `application/pdf` for sticker"))
     );
 }
 
@@ -1546,4 +1546,61 @@ fn ryze_media_base64_is_per_webhook() {
         .unwrap()
         .body;
     assert!(body["data"]["message"].get("media").is_none(), "{body}");
+}
+
+// ---- sticker transcoding --------------------------------------------------------------
+
+/// A real image of `width` x `height` (opaque) in `format`.
+fn real_image(width: u32, height: u32, format: image::ImageFormat) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(width, height, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, 120])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(img)
+        .write_to(&mut out, format)
+        .unwrap();
+    out.into_inner()
+}
+
+/// A PNG or JPEG sent as a sticker goes out, and is stored, as the 512x512 WebP
+/// WhatsApp requires: fitted, centred on a transparent square. A WebP is sent as is;
+/// a file that only claims to be a PNG is refused with the reason.
+#[test]
+fn png_and_jpeg_stickers_become_512_webp() {
+    let w = world("", &[]);
+    for (name, bytes) in [
+        ("png", real_image(300, 600, image::ImageFormat::Png)),
+        ("jpeg", real_image(900, 450, image::ImageFormat::Jpeg)),
+    ] {
+        let (s, v) = w.send(json!({"to": PEER, "kind": "sticker", "data": B64.encode(&bytes)}));
+        assert_eq!(s, 201, "{name}: {v}");
+        assert_eq!(v["media"]["mimetype"], "image/webp", "{name}: {v}");
+        assert_eq!(v["media"]["width"], 512, "{name}: {v}");
+        assert_eq!(v["media"]["height"], 512, "{name}: {v}");
+        let id = v["id"].as_str().unwrap();
+        let r = w.get_raw(&format!("/core/instances/shop/messages/{id}/media"));
+        assert_eq!(r.status, 200, "{name}");
+        assert_eq!(r.header("content-type"), Some("image/webp"), "{name}");
+        assert_eq!(v["media"]["size"], r.body.len(), "{name}");
+        let back = image::load_from_memory_with_format(&r.body, image::ImageFormat::WebP)
+            .unwrap_or_else(|e| panic!("{name}: not a WebP: {e}"))
+            .to_rgba8();
+        assert_eq!(back.dimensions(), (512, 512), "{name}");
+        // The picture in the middle, transparent margins beside (300x600 fits as
+        // 256x512) or above (900x450 fits as 512x256).
+        assert_eq!(back.get_pixel(256, 256)[3], 255, "{name}");
+        let margin = if name == "png" { (5, 256) } else { (256, 5) };
+        assert_eq!(back.get_pixel(margin.0, margin.1)[3], 0, "{name}");
+    }
+
+    let (s, v) = w.send(json!({"to": PEER, "kind": "sticker", "data": B64.encode(png())}));
+    assert_eq!(s, 400, "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .or(v["error"]["message"].as_str())
+            .unwrap_or_default()
+            .contains("not a readable image/png image"),
+        "{v}"
+    );
 }
