@@ -1136,6 +1136,7 @@ mod library {
             "evolution",
             &event(payload),
             wagate::plugin::RenderTarget::Webhook,
+            None,
         )
         .await
         .unwrap()
@@ -1211,6 +1212,7 @@ mod library {
                     "evolution",
                     &event(EventPayload::InstanceDeleted(paired)),
                     wagate::plugin::RenderTarget::SocketIo,
+                    None,
                 )
                 .await
                 .unwrap()

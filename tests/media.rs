@@ -380,10 +380,10 @@ fn bad_media_input_is_the_callers_error_and_stores_nothing() {
             "unsupported media type `application/pdf` for image",
         ),
         (
-            json!({"to": PEER, "kind": "sticker", "data": B64.encode(png())}),
+            json!({"to": PEER, "kind": "sticker", "data": B64.encode(pdf())}),
             400,
             "invalid",
-            "unsupported media type `image/png` for sticker",
+            "unsupported media type `application/pdf` for sticker",
         ),
         (
             json!({"to": PEER, "kind": "voice", "data": B64.encode(file(b"\0\0\0\x18ftypisom", 500))}),
@@ -851,11 +851,11 @@ fn evolution_media_routes() {
     let (s, v) = evo(
         &w,
         "/message/sendSticker/shop",
-        json!({"number": PEER, "sticker": B64.encode(png())}),
+        json!({"number": PEER, "sticker": B64.encode(pdf())}),
     );
     assert_eq!(
         (s, v),
-        (400, bad("unsupported media type `image/png` for sticker"))
+        (400, bad("unsupported media type `application/pdf` for sticker"))
     );
 }
 
@@ -1445,4 +1445,162 @@ fn an_instances_media_choice_survives_a_restart() {
     assert_eq!(s, 201, "{v}");
     assert_eq!(v["message"]["media"]["stored"], false, "{v}");
     assert!(!gw.data.join("media").join(&id).exists());
+}
+
+// ---- RyzeAPI's mediaBase64 ----------------------------------------------------------
+
+/// A Ryze webhook saved with `mediaBase64: true` gets a new media message's bytes in
+/// `data.message.media.base64`; another webhook of the same instance without it gets
+/// the same event without them.
+#[test]
+fn ryze_media_base64_is_per_webhook() {
+    let w = world("", &[]);
+    let token = ryze_token(&w.gw);
+    let rx = receiver::Receiver::start();
+    let save = |body: Value| {
+        let r = crate::common::ryze::ryze(
+            &w.gw,
+            "POST",
+            "/api/events/webhook/shop",
+            Some(&token),
+            &body.to_string(),
+        );
+        (r.status, r.json())
+    };
+    let (s, v) = save(json!({"label": "with-bytes", "url": rx.url("bytes"),
+        "events": ["message.exchange"], "mediaBase64": true}));
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["webhook"]["mediaBase64"], true, "{v}");
+    let (s, v) = save(json!({"label": "plain", "url": rx.url("plain"),
+        "events": ["message.exchange"]}));
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["webhook"]["mediaBase64"], false, "{v}");
+    // Answered back as stored (the other upsert gave every webhook a new id).
+    let r = crate::common::ryze::ryze(
+        &w.gw,
+        "GET",
+        "/api/events/getWebhook/shop",
+        Some(&token),
+        "",
+    );
+    let listed = r.json();
+    let flags: Vec<(Value, Value)> = listed["webhooks"]
+        .as_array()
+        .expect("webhooks")
+        .iter()
+        .map(|h| (h["label"].clone(), h["mediaBase64"].clone()))
+        .collect();
+    assert_eq!(
+        flags,
+        [
+            (json!("plain"), json!(false)),
+            (json!("with-bytes"), json!(true))
+        ]
+    );
+    // Not a boolean: refused in Ryze's shape.
+    let (s, v) = save(json!({"label": "x", "url": rx.url("x"), "mediaBase64": "yes"}));
+    assert_eq!(s, 400, "{v}");
+    assert_eq!(v["success"], false, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("mediaBase64 must be a boolean"),
+        "{v}"
+    );
+
+    let photo = w.inbound("image", &png(), json!({}));
+    let id = photo["id"].clone();
+    rx.wait_until("the photo at the plain webhook", |r| {
+        r.body["data"]["id"] == id && r.path == "/plain"
+    });
+    let got = rx.wait_until("the photo at the bytes webhook", |r| {
+        r.body["data"]["id"] == id && r.path == "/bytes"
+    });
+    let at = |path: &str| {
+        got.iter()
+            .find(|r| r.path == path && r.body["data"]["id"] == id)
+            .unwrap_or_else(|| panic!("no delivery at {path}"))
+    };
+    let with = at("/bytes");
+    assert_eq!(with.body["event"], "message.exchange");
+    let media = &with.body["data"]["message"]["media"];
+    assert_eq!(media["type"], "image", "{media}");
+    let b64 = media["base64"].as_str().expect("base64 in the event");
+    assert!(B64.decode(b64).unwrap() == png(), "other bytes came");
+    assert_eq!(with.header("x-ryze-media-base64"), Some("true"));
+    let plain = at("/plain");
+    let media = &plain.body["data"]["message"]["media"];
+    assert_eq!(media["type"], "image", "{media}");
+    assert!(media.get("base64").is_none(), "{media}");
+    assert_eq!(plain.header("x-ryze-media-base64"), None);
+
+    // A text message has no media to carry, with the switch on too.
+    let text = w.gw.inbound("shop", PEER, "just words", false);
+    let got = rx.wait_until("the text at the bytes webhook", |r| {
+        r.body["data"]["id"] == text.as_str() && r.path == "/bytes"
+    });
+    let body = &got
+        .iter()
+        .find(|r| r.body["data"]["id"] == text.as_str() && r.path == "/bytes")
+        .unwrap()
+        .body;
+    assert!(body["data"]["message"].get("media").is_none(), "{body}");
+}
+
+// ---- sticker transcoding --------------------------------------------------------------
+
+/// A real image of `width` x `height` (opaque) in `format`.
+fn real_image(width: u32, height: u32, format: image::ImageFormat) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(width, height, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, 120])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(img)
+        .write_to(&mut out, format)
+        .unwrap();
+    out.into_inner()
+}
+
+/// A PNG or JPEG sent as a sticker goes out, and is stored, as the 512x512 WebP
+/// WhatsApp requires: fitted, centred on a transparent square. A WebP is sent as is;
+/// a file that only claims to be a PNG is refused with the reason.
+#[test]
+fn png_and_jpeg_stickers_become_512_webp() {
+    let w = world("", &[]);
+    for (name, bytes) in [
+        ("png", real_image(300, 600, image::ImageFormat::Png)),
+        ("jpeg", real_image(900, 450, image::ImageFormat::Jpeg)),
+    ] {
+        let (s, v) = w.send(json!({"to": PEER, "kind": "sticker", "data": B64.encode(&bytes)}));
+        assert_eq!(s, 201, "{name}: {v}");
+        assert_eq!(v["media"]["mimetype"], "image/webp", "{name}: {v}");
+        assert_eq!(v["media"]["width"], 512, "{name}: {v}");
+        assert_eq!(v["media"]["height"], 512, "{name}: {v}");
+        let id = v["id"].as_str().unwrap();
+        let r = w.get_raw(&format!("/core/instances/shop/messages/{id}/media"));
+        assert_eq!(r.status, 200, "{name}");
+        assert_eq!(r.header("content-type"), Some("image/webp"), "{name}");
+        assert_eq!(v["media"]["size"], r.body.len(), "{name}");
+        let back = image::load_from_memory_with_format(&r.body, image::ImageFormat::WebP)
+            .unwrap_or_else(|e| panic!("{name}: not a WebP: {e}"))
+            .to_rgba8();
+        assert_eq!(back.dimensions(), (512, 512), "{name}");
+        // The picture in the middle, transparent margins beside (300x600 fits as
+        // 256x512) or above (900x450 fits as 512x256).
+        assert_eq!(back.get_pixel(256, 256)[3], 255, "{name}");
+        let margin = if name == "png" { (5, 256) } else { (256, 5) };
+        assert_eq!(back.get_pixel(margin.0, margin.1)[3], 0, "{name}");
+    }
+
+    let (s, v) = w.send(json!({"to": PEER, "kind": "sticker", "data": B64.encode(png())}));
+    assert_eq!(s, 400, "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .or(v["error"]["message"].as_str())
+            .unwrap_or_default()
+            .contains("not a readable image/png image"),
+        "{v}"
+    );
 }

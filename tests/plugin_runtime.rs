@@ -710,6 +710,7 @@ async fn rate_limit_and_render_event() {
             "fixture-dialect",
             &ev,
             wagate::plugin::RenderTarget::Webhook,
+            None,
         )
         .await
         .unwrap()
@@ -727,7 +728,8 @@ async fn rate_limit_and_render_event() {
         host.render_event(
             "fixture-dialect",
             &ev2,
-            wagate::plugin::RenderTarget::Webhook
+            wagate::plugin::RenderTarget::Webhook,
+            None
         )
         .await
         .unwrap(),

@@ -1177,6 +1177,7 @@ async fn events_render_in_ryze_envelope() {
             "ryze",
             &event(payload),
             wagate::plugin::RenderTarget::Webhook,
+            None,
         )
         .await
         .unwrap()

@@ -102,7 +102,7 @@ fn set_and_get_round_trip_by_label_with_the_limit_of_three() {
         analytics["events"],
         json!(["message.exchange", "message.status"])
     );
-    assert_eq!(analytics["mediaBase64"], false);
+    assert_eq!(analytics["mediaBase64"], true);
 
     // The list is sorted by label; the default webhook kept its secret.
     let (s, v) = get(&gw, &tok, "hooks", "");

@@ -1465,7 +1465,12 @@ async fn events_render_in_the_v1_envelope() {
     };
     let render = async |ev: Event| -> Value {
         let body = host
-            .render_event("sessions-v1", &ev, wagate::plugin::RenderTarget::Webhook)
+            .render_event(
+                "sessions-v1",
+                &ev,
+                wagate::plugin::RenderTarget::Webhook,
+                None,
+            )
             .await
             .unwrap()
             .expect("rendered");

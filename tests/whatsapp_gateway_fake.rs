@@ -871,6 +871,150 @@ fn a_media_download_failing_at_the_host_is_retried_then_given_up() {
     assert_eq!(resp.status, 404, "{}", String::from_utf8_lossy(&resp.body));
 }
 
+/// `data` as a zlib stream of stored (uncompressed) deflate blocks: what a history
+/// sync's inline payload is, without a compressor in the tests' dependencies.
+fn zlib_stored(data: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x78, 0x01];
+    let blocks: Vec<&[u8]> = if data.is_empty() {
+        vec![&[]]
+    } else {
+        data.chunks(65_535).collect()
+    };
+    for (i, block) in blocks.iter().enumerate() {
+        out.push(u8::from(i + 1 == blocks.len())); // BFINAL, BTYPE 00 (stored)
+        let len = block.len() as u16;
+        out.extend(len.to_le_bytes());
+        out.extend((!len).to_le_bytes());
+        out.extend_from_slice(block);
+    }
+    let (mut a, mut b) = (1u32, 0u32);
+    for &x in data {
+        a = (a + u32::from(x)) % 65_521;
+        b = (b + a) % 65_521;
+    }
+    out.extend(((b << 16) | a).to_be_bytes());
+    out
+}
+
+/// A history sync chunk from the account's own phone carrying a contact's image (and
+/// a text): both are stored from the chunk, the image `stored: false` at first; its
+/// file is then downloaded in the background as live media is (same policy, same
+/// downloader), and Evolution's `getBase64FromMediaMessage` serves it back
+/// byte-identical.
+#[test]
+fn history_sync_media_is_downloaded_and_served_back_byte_identical() {
+    use base64::Engine as _;
+    use whatsapp_rust::download::MediaType;
+    use whatsapp_rust::waproto::buffa::{Message as _, MessageField};
+    use whatsapp_rust::waproto::whatsapp as wa;
+    let server = FakeWhatsApp::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let MediaGateway {
+        gw,
+        key,
+        bundle,
+        media_dir,
+    } = media_gateway(&server, &tmp);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    // The account's own phone (device 0): history sync is honoured from it only.
+    let mut phone = rt.block_on(fake_whatsapp::fake_peer::Peer::new());
+    rt.block_on(phone.start_session(&device_address(), &bundle));
+
+    let photo = sample(70_000, 5);
+    let (photo_path, enc) = host_file(&server, &photo, MediaType::Image, "image");
+    let old = |id: &str, message: wa::Message, ts: u64| wa::HistorySyncMsg {
+        message: MessageField::some(wa::WebMessageInfo {
+            key: MessageField::some(wa::MessageKey {
+                remote_jid: Some(PEER_JID.into()),
+                from_me: Some(false),
+                id: Some(id.into()),
+                participant: None,
+            }),
+            message: MessageField::some(message),
+            message_timestamp: Some(ts),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let image = wa::Message {
+        image_message: MessageField::some(wa::message::ImageMessage {
+            caption: Some("from the archive".into()),
+            ..image_fields(&photo_path, &enc, photo.len())
+        }),
+        ..Default::default()
+    };
+    let text = wa::Message {
+        conversation: Some("an old hello".into()),
+        ..Default::default()
+    };
+    let sync = wa::HistorySync {
+        conversations: vec![wa::Conversation {
+            id: PEER_JID.into(),
+            messages: vec![
+                old("3EB0HISTIMG01", image, 1_700_000_100),
+                old("3EB0HISTTXT01", text, 1_700_000_000),
+            ],
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let payload = zlib_stored(&sync.encode_to_vec());
+    let notification = wa::Message {
+        protocol_message: MessageField::some(wa::message::ProtocolMessage {
+            r#type: Some(wa::message::protocol_message::Type::HISTORY_SYNC_NOTIFICATION),
+            history_sync_notification: MessageField::some(wa::message::HistorySyncNotification {
+                sync_type: Some(wa::message::HistorySyncType::INITIAL_BOOTSTRAP),
+                file_length: Some(payload.len() as u64),
+                initial_hist_bootstrap_inline_payload: Some(payload),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let (kind, ciphertext) = rt.block_on(phone.encrypt(&device_address(), &notification));
+    assert!(
+        server.send(fake_whatsapp::message_node(
+            &format!("{PHONE}@s.whatsapp.net"),
+            "3EB0HISTSYNC1",
+            kind,
+            ciphertext,
+            None,
+        )),
+        "no live connection"
+    );
+
+    let m = wait_message(&gw, &key, "3EB0HISTTXT01", "the history text", |_| true);
+    assert_eq!(m["text"], "an old hello", "{m}");
+    let m = wait_message(
+        &gw,
+        &key,
+        "3EB0HISTIMG01",
+        "the history image's bytes",
+        |m| m["media"]["stored"] == true,
+    );
+    assert_eq!(m["text"], "from the archive", "{m}");
+    assert_eq!(m["media"]["kind"], "image", "{m}");
+    assert_eq!(m["media"]["size"], photo.len(), "{m}");
+    assert_eq!(server.media().downloads_of(&photo_path), 1);
+    let stored = std::fs::read(media_dir.join("3EB0HISTIMG01")).expect("the stored file");
+    assert!(stored == photo, "stored bytes differ");
+
+    // Served back through a dialect's media read.
+    let (s, v) = evo(
+        &gw,
+        "POST",
+        "/chat/getBase64FromMediaMessage/shop",
+        &key,
+        Some(json!({"message": {"key": {"id": "3EB0HISTIMG01"}}})),
+    );
+    assert_eq!(s, 201, "{v}");
+    let got = base64::engine::general_purpose::STANDARD
+        .decode(v["base64"].as_str().expect("base64"))
+        .unwrap();
+    assert!(got == photo, "served bytes differ");
+}
+
 #[test]
 fn an_instances_media_choice_keeps_the_real_link_from_downloading() {
     use whatsapp_rust::download::MediaType;

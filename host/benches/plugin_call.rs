@@ -194,6 +194,7 @@ async fn run(iters: usize) {
                 "fixture-dialect",
                 &ev,
                 wagate::plugin::RenderTarget::Webhook,
+                None,
             )
             .await
             .unwrap(),
@@ -207,6 +208,7 @@ async fn run(iters: usize) {
                     "fixture-dialect",
                     &ev,
                     wagate::plugin::RenderTarget::Webhook,
+                    None,
                 )
                 .await
                 .unwrap(),

@@ -133,6 +133,22 @@ impl Moto {
         (r.status == 200).then_some(r.body)
     }
 
+    /// The ETag of one object (a multipart upload's ends in `-<parts>`).
+    pub fn etag(&self, key: &str) -> Option<String> {
+        let r = self.s3("HEAD", &format!("/{BUCKET}/{key}"));
+        (r.status == 200)
+            .then(|| r.header("etag").map(|e| e.trim_matches('"').to_string()))
+            .flatten()
+    }
+
+    /// The ids of the bucket's multipart uploads begun and neither completed nor
+    /// aborted (ListMultipartUploads): parts S3 keeps, and bills, until removed.
+    pub fn open_uploads(&self) -> Vec<String> {
+        let r = self.s3("GET", &format!("/{BUCKET}?uploads"));
+        assert_eq!(r.status, 200, "listing multipart uploads");
+        elements(&String::from_utf8_lossy(&r.body), "UploadId")
+    }
+
     /// Waits (up to `within`) until nothing is left under `prefix`.
     pub fn empty_within(&self, prefix: &str, within: Duration) -> bool {
         let deadline = Instant::now() + within;

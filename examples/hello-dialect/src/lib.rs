@@ -105,7 +105,7 @@ impl Guest for Hello {
     /// Webhook bodies: `{"hello": "message", "instance": "shop", "from": ..., "text":
     /// ..., "at": "2026-04-28T10:30:00Z"}` for messages, `{"hello": "state", ...}` for
     /// connection changes; other events are not delivered by this dialect.
-    fn render_event(ev: Event, _target: RenderTarget) -> Option<Vec<u8>> {
+    fn render_event(ev: Event, _target: RenderTarget, _hook: Option<Webhook>) -> Option<Vec<u8>> {
         let at = time::iso8601(ev.timestamp);
         let body = match ev.payload {
             EventPayload::MessageUpsert(m) => serde_json::json!({

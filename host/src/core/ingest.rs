@@ -356,7 +356,8 @@ impl Core {
     /// Stores a history-sync chunk in one commit with its `history_sync` events (a
     /// backfill, not new traffic: no `message_upsert`); ids already stored are
     /// skipped, and group messages when the instance ignores groups. Returns how many
-    /// were new. History media is not downloaded: its messages say `stored: false`.
+    /// were new. History media arrives without bytes (`stored: false`); the link
+    /// downloads it afterwards as it does live media ([`LinkEvent::MediaDownloaded`]).
     pub async fn ingest_history(
         &self,
         instance_id: &str,
@@ -396,7 +397,7 @@ impl Core {
                 sender_alt: None,
                 timestamp: inbound.timestamp,
                 text,
-                // History media is never downloaded: its metadata is kept, unstored.
+                // Unstored until the link's background download brings the bytes.
                 media: inbound.media.map(|m| MediaInfo {
                     stored: false,
                     ..m.info

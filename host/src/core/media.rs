@@ -198,7 +198,29 @@ impl Core {
         } = self
             .source_bytes(instance_id, req.source, req.mimetype.clone())
             .await?;
-        let mimetype = sniff::resolve(stated_type.as_deref(), &bytes);
+        let mut mimetype = sniff::resolve(stated_type.as_deref(), &bytes);
+        let (mut width, mut height) = (req.width, req.height);
+        let bytes = if req.kind == MediaKind::Sticker
+            && crate::media::sticker::needs_transcoding(&sniff::essence(&mimetype))
+        {
+            // WhatsApp shows only 512x512 WebP stickers; decoding and encoding are
+            // CPU work, kept off the async workers.
+            let essence = sniff::essence(&mimetype);
+            let webp = tokio::task::spawn_blocking(move || {
+                crate::media::sticker::to_webp(&bytes, &essence)
+            })
+            .await
+            .map_err(|e| CoreError::Internal(format!("sticker transcoding: {e}")))?
+            .map_err(CoreError::Invalid)?;
+            mimetype = "image/webp".to_string();
+            (width, height) = (
+                Some(crate::media::sticker::SIDE),
+                Some(crate::media::sticker::SIDE),
+            );
+            bytes::Bytes::from(webp)
+        } else {
+            bytes
+        };
         check_type(req.kind, &mimetype)?;
         let file_name = req
             .file_name
@@ -215,8 +237,8 @@ impl Core {
             file_name: file_name.clone(),
             caption: caption.clone(),
             duration_secs: req.duration_secs,
-            width: req.width,
-            height: req.height,
+            width,
+            height,
             quoted: req.quoted,
             mentions,
         };
@@ -227,8 +249,8 @@ impl Core {
             sha256: crate::util::sha256_hex(&outbound.bytes),
             file_name,
             duration_secs: req.duration_secs,
-            width: req.width,
-            height: req.height,
+            width,
+            height,
             stored: false,
         };
         Ok((outbound, info))

@@ -46,9 +46,10 @@ pub enum Outcome {
 /// How the dispatcher renders and sends; implemented over the plugin host.
 #[async_trait]
 pub trait Transport: Send + Sync + 'static {
-    /// The body for `event` in the envelope of `dialect`; `None` when that dialect has no
-    /// such event (the delivery is then skipped).
-    async fn render(&self, dialect: &str, event: &Event) -> anyhow::Result<Option<Vec<u8>>>;
+    /// The body for `event` to `hook`, in the envelope of the hook's dialect (which may
+    /// render per destination); `None` when that dialect has no such event (the
+    /// delivery is then skipped).
+    async fn render(&self, hook: &Webhook, event: &Event) -> anyhow::Result<Option<Vec<u8>>>;
     /// Sends one rendered event to the webhook.
     async fn send(&self, hook: &Webhook, event: &Event, body: Vec<u8>) -> anyhow::Result<Outcome>;
     /// How an attempt to deliver to `hook` ended (for the transport's own counters).
@@ -288,11 +289,7 @@ impl Dispatcher {
 
     /// One delivery attempt of a queue head, and its bookkeeping.
     async fn attempt(&self, head: Head) {
-        let (outcome, error) = match self
-            .transport
-            .render(&head.webhook.dialect, &head.item.event)
-            .await
-        {
+        let (outcome, error) = match self.transport.render(&head.webhook, &head.item.event).await {
             Ok(None) => (Outcome::Delivered, None), // the dialect has no such event
             Ok(Some(body)) => match self
                 .transport

@@ -25,12 +25,17 @@ pub struct PluginTransport {
 
 #[async_trait]
 impl Transport for PluginTransport {
-    async fn render(&self, dialect: &str, event: &Event) -> anyhow::Result<Option<Vec<u8>>> {
-        if dialect == NATIVE_DIALECT {
+    async fn render(&self, hook: &Webhook, event: &Event) -> anyhow::Result<Option<Vec<u8>>> {
+        if hook.dialect == NATIVE_DIALECT {
             return Ok(Some(serde_json::to_vec(event)?));
         }
         self.plugins
-            .render_event(dialect, event, crate::plugin::RenderTarget::Webhook)
+            .render_event(
+                &hook.dialect,
+                event,
+                crate::plugin::RenderTarget::Webhook,
+                Some(hook),
+            )
             .await
     }
 

@@ -5,6 +5,7 @@
 pub mod fetch;
 pub mod s3;
 pub mod sniff;
+pub mod sticker;
 pub mod store;
 
 use std::path::Path;

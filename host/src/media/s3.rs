@@ -6,6 +6,10 @@
 //! `<prefix>/media/<instance>/<chat>/<message>`. A removal-journal entry for a whole
 //! instance (`media/<instance>`) lists and deletes every object under it.
 //!
+//! An object over [`MULTIPART_THRESHOLD`] is uploaded in parts (S3's multipart upload)
+//! rather than one PUT; a failed part aborts the upload, so the bucket keeps no
+//! orphan parts (which S3 would bill and keep until a lifecycle rule removes them).
+//!
 //! The endpoint is the operator's configuration, never a caller's input, so requests
 //! to it do not go through the SSRF guard (`crate::outbound`): a MinIO on loopback or
 //! on a private network is the usual set-up, and no API caller can choose where these
@@ -20,7 +24,8 @@ use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path;
 use object_store::signer::Signer;
 use object_store::{
-    BackoffConfig, ClientOptions, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig,
+    BackoffConfig, ClientOptions, MultipartUpload, ObjectStore, ObjectStoreExt, PutPayload,
+    RetryConfig,
 };
 use serde::Deserialize;
 
@@ -63,6 +68,19 @@ pub enum StoreKind {
     /// Objects in an S3-compatible bucket.
     S3,
 }
+
+/// Objects larger than this go up in parts, not in one PUT: a retried part resends
+/// 8 MiB rather than the whole file, and some S3-compatible stores cap a single PUT
+/// well below `[media] max_bytes`. It is above S3's 5 MiB minimum part size, so a
+/// file just over it still makes valid parts.
+pub const MULTIPART_THRESHOLD: usize = 8 * 1024 * 1024;
+
+/// The size of every part but the last (equal parts, as R2 requires; S3 wants at
+/// least 5 MiB).
+pub const PART_SIZE: usize = 8 * 1024 * 1024;
+
+/// Parts being sent at once (bounds the connections one upload holds).
+const PARTS_IN_FLIGHT: usize = 2;
 
 /// Default and ceiling of a presigned URL's validity when the operator sets none.
 const DEFAULT_URL_EXPIRY_MAX: Duration = Duration::from_secs(3600);
@@ -183,12 +201,49 @@ fn io_error(e: object_store::Error) -> std::io::Error {
     std::io::Error::other(e)
 }
 
+/// Sends `bytes` as the parts of `upload` (slices of the staged buffer, no copies)
+/// and completes it; on any failure aborts it, so no part is left in the bucket, and
+/// returns the failure.
+async fn upload_in_parts(
+    mut upload: Box<dyn MultipartUpload>,
+    bytes: Bytes,
+) -> object_store::Result<()> {
+    // `put_part` numbers the parts in call order; the futures may then run together.
+    let parts: Vec<_> = (0..bytes.len())
+        .step_by(PART_SIZE)
+        .map(|start| {
+            let end = (start + PART_SIZE).min(bytes.len());
+            upload.put_part(PutPayload::from_bytes(bytes.slice(start..end)))
+        })
+        .collect();
+    let sent = futures_util::stream::iter(parts)
+        .buffer_unordered(PARTS_IN_FLIGHT)
+        .try_collect::<Vec<()>>()
+        .await;
+    let outcome = match sent {
+        Ok(_) => upload.complete().await.map(|_| ()),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = &outcome
+        && let Err(abort) = upload.abort().await
+    {
+        tracing::warn!(error = %e, abort_error = %abort, "aborting a failed multipart media upload failed; its parts stay until the bucket's lifecycle rule removes them");
+    }
+    outcome
+}
+
 #[async_trait]
 impl MediaStore for S3Store {
     async fn put(&self, key: &MediaKey, bytes: Bytes) -> std::io::Result<()> {
-        // One PUT: S3 makes an object visible only once it is whole.
+        // S3 makes an object visible only once it is whole, in one PUT or once a
+        // multipart upload completes.
+        let path = self.path(key.as_str());
+        if bytes.len() > MULTIPART_THRESHOLD {
+            let upload = self.client.put_multipart(&path).await.map_err(io_error)?;
+            return upload_in_parts(upload, bytes).await.map_err(io_error);
+        }
         self.client
-            .put(&self.path(key.as_str()), PutPayload::from_bytes(bytes))
+            .put(&path, PutPayload::from_bytes(bytes))
             .await
             .map(|_| ())
             .map_err(io_error)
@@ -238,5 +293,92 @@ impl MediaStore for S3Store {
             .await
             .map_err(io_error)?;
         Ok(Some((url.to_string(), expires_in)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use object_store::{PutResult, UploadPart};
+
+    use super::*;
+
+    /// What a fake upload was asked to do.
+    #[derive(Debug, Default)]
+    struct Log {
+        parts: Vec<usize>,
+        completed: bool,
+        aborted: bool,
+    }
+
+    /// A multipart upload that fails the part numbered `fail_at` (if any).
+    #[derive(Debug)]
+    struct FakeUpload {
+        log: Arc<Mutex<Log>>,
+        fail_at: Option<usize>,
+    }
+
+    #[async_trait]
+    impl MultipartUpload for FakeUpload {
+        fn put_part(&mut self, data: PutPayload) -> UploadPart {
+            let mut log = self.log.lock().unwrap();
+            let n = log.parts.len();
+            log.parts.push(data.content_length());
+            let fail = self.fail_at == Some(n);
+            Box::pin(async move {
+                if fail {
+                    Err(object_store::Error::Generic {
+                        store: "fake",
+                        source: "the part was refused".into(),
+                    })
+                } else {
+                    Ok(())
+                }
+            })
+        }
+
+        async fn complete(&mut self) -> object_store::Result<PutResult> {
+            self.log.lock().unwrap().completed = true;
+            Ok(PutResult {
+                e_tag: None,
+                version: None,
+            })
+        }
+
+        async fn abort(&mut self) -> object_store::Result<()> {
+            self.log.lock().unwrap().aborted = true;
+            Ok(())
+        }
+    }
+
+    fn run(len: usize, fail_at: Option<usize>) -> (object_store::Result<()>, Log) {
+        let log = Arc::new(Mutex::new(Log::default()));
+        let upload = Box::new(FakeUpload {
+            log: log.clone(),
+            fail_at,
+        });
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let result = rt.block_on(upload_in_parts(upload, Bytes::from(vec![7u8; len])));
+        let log = std::mem::take(&mut *log.lock().unwrap());
+        (result, log)
+    }
+
+    #[test]
+    fn a_large_object_goes_up_in_equal_parts_and_is_completed() {
+        let (result, log) = run(2 * PART_SIZE + 5, None);
+        assert!(result.is_ok());
+        assert_eq!(log.parts, [PART_SIZE, PART_SIZE, 5]);
+        assert!(log.completed && !log.aborted);
+    }
+
+    #[test]
+    fn a_failed_part_aborts_the_upload_and_never_completes_it() {
+        let (result, log) = run(3 * PART_SIZE, Some(1));
+        assert!(result.is_err());
+        assert!(log.aborted, "no orphan parts");
+        assert!(!log.completed);
     }
 }

@@ -407,12 +407,13 @@ impl PluginHost {
     }
 
     /// Render one event with the named dialect for `target` (webhook bodies, stream
-    /// frames, Socket.IO messages).
+    /// frames, Socket.IO messages); `hook` is the destination a webhook body is for.
     pub async fn render_event(
         &self,
         dialect: &str,
         ev: &Event,
         target: RenderTarget,
+        hook: Option<&crate::core::model::Webhook>,
     ) -> anyhow::Result<Option<Vec<u8>>> {
         let set = self.inner.set.load_full();
         let (plugin, pre) = set.dialect(dialect)?;
@@ -433,10 +434,14 @@ impl PluginHost {
             may_delete_own_instance: false,
         };
         let ev: wit::Event = ev.clone().into();
+        let hook: Option<wit::Webhook> = hook.cloned().map(Into::into);
         let out = self
             .call(
                 self.dialect_call(plugin, Some(reader), Arc::default()),
-                async |store| pre.render_event(&mut *store, &ev, target).await,
+                async |store| {
+                    pre.render_event(&mut *store, &ev, target, hook.as_ref())
+                        .await
+                },
             )
             .await?;
         Ok(out)

@@ -349,7 +349,7 @@ async fn emit(ctx: &Ctx, io: &SocketIo, ev: &Event, global: bool) {
     }
     let body = match ctx
         .plugins
-        .render_event(&ctx.dialect, ev, RenderTarget::SocketIo)
+        .render_event(&ctx.dialect, ev, RenderTarget::SocketIo, None)
         .await
     {
         Ok(Some(body)) => body,

@@ -306,7 +306,7 @@ where
         tokio::select! {
             event = feed.recv() => match event {
                 Ok(event) if event.instance_id == instance_id => {
-                    let body = match app.plugins.render_event(&dialect, &event, crate::plugin::RenderTarget::Stream).await {
+                    let body = match app.plugins.render_event(&dialect, &event, crate::plugin::RenderTarget::Stream, None).await {
                         Ok(Some(body)) => body,
                         Ok(None) => continue,
                         Err(e) => {

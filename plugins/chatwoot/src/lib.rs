@@ -191,7 +191,7 @@ impl DialectGuest for Chatwoot {
             .handle(&Request::new(req, caller))
     }
 
-    fn render_event(_ev: Event, _target: RenderTarget) -> Option<Vec<u8>> {
+    fn render_event(_ev: Event, _target: RenderTarget, _hook: Option<Webhook>) -> Option<Vec<u8>> {
         // Deliveries to the integration carry the native JSON; this dialect has no
         // webhooks of its own.
         None

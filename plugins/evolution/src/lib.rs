@@ -400,7 +400,7 @@ impl Guest for Evolution {
         router().handle(&Request::new(req, caller))
     }
 
-    fn render_event(ev: Event, target: RenderTarget) -> Option<Vec<u8>> {
+    fn render_event(ev: Event, target: RenderTarget, _hook: Option<Webhook>) -> Option<Vec<u8>> {
         match target {
             RenderTarget::SocketIo => events::render_socketio(&ev),
             RenderTarget::Webhook | RenderTarget::Stream => events::render(&ev),

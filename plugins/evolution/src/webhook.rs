@@ -35,7 +35,7 @@
 //! HMAC-SHA256, see the README). `base64: true` (Evolution's `webhookBase64`) puts a
 //! media message's bytes, base64, in `data.message.base64` of MESSAGES_UPSERT (on
 //! every transport, as Evolution does: it sets it on the message before emitting),
-//! when the bytes are stored and at most [`MAX_INLINE_BYTES`]; the switch is kept in
+//! when the bytes are stored and at most [`wagate_plugin_sdk::media::MAX_INLINE_BYTES`]; the switch is kept in
 //! this plugin's storage of the instance.
 
 use serde::Serialize;
@@ -187,10 +187,6 @@ struct Row {
     secret: String,
 }
 
-/// Largest media whose bytes MESSAGES_UPSERT carries (larger: the message without
-/// them; `getBase64FromMediaMessage` serves any size).
-pub(crate) const MAX_INLINE_BYTES: u64 = 5 * 1024 * 1024;
-
 /// The storage key of the instance's `base64` switch.
 const BASE64_KEY: &str = "webhook_base64";
 
@@ -210,14 +206,13 @@ pub(crate) fn base64_enabled(instance_id: &str) -> bool {
 }
 
 /// The base64 of `m`'s media for its MESSAGES_UPSERT, when the instance asked for it
-/// and the bytes are stored and small enough.
+/// and the bytes are stored and small enough (the SDK's rule, shared with RyzeAPI's
+/// `mediaBase64`; larger files: `getBase64FromMediaMessage` serves any size).
 pub(crate) fn inline_media(m: &Message, instance_id: &str) -> Option<String> {
-    let info = m.media.as_ref()?;
-    if !info.stored || info.size > MAX_INLINE_BYTES || !base64_enabled(instance_id) {
+    if m.media.is_none() || !base64_enabled(instance_id) {
         return None;
     }
-    let file = core::get_media(&InstanceRef::Id(instance_id.to_string()), &m.id).ok()?;
-    Some(wagate_plugin_sdk::base64::encode(&file.bytes))
+    wagate_plugin_sdk::media::inline_base64(instance_id, m)
 }
 
 fn row(w: Webhook, instance_id: &str) -> Row {

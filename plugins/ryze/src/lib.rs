@@ -53,6 +53,7 @@ mod webhooks;
 use serde_json::{Value, json};
 use wagate_plugin_sdk::dialect::Guest;
 use wagate_plugin_sdk::prelude::*;
+use wagate_plugin_sdk::types::EventPayload;
 
 /// RyzeAPI's literal error messages.
 pub(crate) mod msg {
@@ -170,9 +171,18 @@ impl Guest for Ryze {
         resp
     }
 
-    fn render_event(ev: Event, _target: RenderTarget) -> Option<Vec<u8>> {
+    fn render_event(ev: Event, _target: RenderTarget, hook: Option<Webhook>) -> Option<Vec<u8>> {
         let base_url = wagate_plugin_sdk::config::get("base_url").unwrap_or_default();
-        events::render(&ev, &base_url).map(|v| v.to_string().into_bytes())
+        let mut body = events::render(&ev, &base_url)?;
+        // `mediaBase64`: this webhook's copy of a new media message carries its bytes.
+        if let (Some(hook), EventPayload::MessageUpsert(m)) = (&hook, &ev.payload)
+            && webhooks::wants_media(hook)
+            && let Some(b64) = wagate_plugin_sdk::media::inline_base64(&ev.instance_id, m)
+            && let Some(media) = body["data"]["message"].get_mut("media")
+        {
+            media["base64"] = Value::String(b64);
+        }
+        Some(body.to_string().into_bytes())
     }
 
     fn openapi() -> String {

@@ -205,7 +205,7 @@ fn extra_schemas(doc: &mut Value) {
 /// `POST /events/webhook/{instance}`.
 fn set_webhook_op(not_found: Value) -> Value {
     op(
-        "Create or update the webhook of `label` (upsert by label, default `default`; at most 3 enabled per instance). Without events it receives every type; {\"label\": ..., \"enabled\": false} soft-disables. Deliveries are the Event envelope, signed with HMAC-SHA256 under the webhook's `secret`, with headers x-ryze-label and x-ryze-events. byEvents: true is not supported; mediaBase64 is answered false. TokenAccount or TokenInstance.",
+        "Create or update the webhook of `label` (upsert by label, default `default`; at most 3 enabled per instance). Without events it receives every type; {\"label\": ..., \"enabled\": false} soft-disables. Deliveries are the Event envelope, signed with HMAC-SHA256 under the webhook's `secret`, with headers x-ryze-label and x-ryze-events. byEvents: true is not supported. mediaBase64: true puts a new media message's bytes, base64, in data.message.media.base64 of this webhook's message.exchange deliveries (when stored and at most 5 MiB; larger: GET /message/download), and its deliveries carry the header x-ryze-media-base64: true. TokenAccount or TokenInstance.",
         json!([instance_param()]),
         Some(json!({
             "required": true,
@@ -217,7 +217,7 @@ fn set_webhook_op(not_found: Value) -> Value {
                     "authorization": { "type": "object", "description": "{\"type\": \"Bearer\", \"token\": \"...\"} (sent as Authorization: Bearer ...) or a map of header name to value." },
                     "byEvents": { "type": "boolean", "const": false },
                     "events": { "type": "array", "items": { "$ref": "#/components/schemas/EventName" } },
-                    "mediaBase64": { "type": "boolean" },
+                    "mediaBase64": { "type": "boolean", "default": false, "description": "Media bytes (base64) in this webhook's message.exchange bodies, as data.message.media.base64." },
                 }},
                 "example": { "label": "analytics-pipeline", "enabled": true, "url": "https://meuapp.com/webhook",
                              "authorization": { "type": "Bearer", "token": "svc-token-xyz" },
@@ -318,7 +318,7 @@ pub(crate) fn document() -> String {
                         "authorization": { "type": ["object", "null"], "description": "The headers sent with each delivery (lower-case names); null when none or disabled." },
                         "byEvents": { "const": false },
                         "events": { "type": "array", "items": { "$ref": "#/components/schemas/EventName" }, "description": "Empty: every type." },
-                        "mediaBase64": { "const": false },
+                        "mediaBase64": { "type": "boolean", "description": "As saved (false while disabled)." },
                         "id": { "type": "string", "description": "wagate's webhook id (changes on every upsert of the instance's webhooks)." },
                         "secret": { "type": "string", "description": "HMAC-SHA256 key of the deliveries' signature." },
                         "createdAt": { "type": "string", "format": "date-time" },
@@ -326,7 +326,7 @@ pub(crate) fn document() -> String {
                 },
                 "Event": {
                     "type": "object",
-                    "description": "Webhook/WebSocket envelope. event: message.exchange (data.type message | message_revoke), message.status (data: {type: message_status, id, status: sent | delivered | read | played, message: {id, fromMe, direction, chat, timestamp}}) call.update (data: {id, from, chat, video, group, rejected, missed, timestamp}), group.flow (data: {type: joined, group, info} | {type: info, group, author, change: subject | description | announcement | locked | ephemeralSeconds | approval, value, timestamp} | {type: participants, group, author, action: add | remove | promote | demote, participants: [{jid, phone}], timestamp}) or instance.state.",
+                    "description": "Webhook/WebSocket envelope. event: message.exchange (data.type message | message_revoke; a media message's data.message.media, and with the webhook's mediaBase64 also data.message.media.base64), message.status (data: {type: message_status, id, status: sent | delivered | read | played, message: {id, fromMe, direction, chat, timestamp}}) call.update (data: {id, from, chat, video, group, rejected, missed, timestamp}), group.flow (data: {type: joined, group, info} | {type: info, group, author, change: subject | description | announcement | locked | ephemeralSeconds | approval, value, timestamp} | {type: participants, group, author, action: add | remove | promote | demote, participants: [{jid, phone}], timestamp}) or instance.state.",
                     "properties": {
                         "event": { "type": "string", "enum": ["message.exchange", "message.status", "call.update", "group.flow", "instance.state"] },
                         "data": { "type": "object" },

@@ -31,9 +31,13 @@
 //! - `authorization` is an object: either `{"type": "Bearer", "token": "..."}` (sent
 //!   as `Authorization: Bearer ...`; `type` defaults to `Bearer`) or a map of header
 //!   name to value. It is answered as the map of headers it became.
-//! - `byEvents: true` is refused (wagate posts every event to the one url);
-//!   `mediaBase64` is accepted and answered `false` (wagate's events carry no media
-//!   bytes).
+//! - `byEvents: true` is refused (wagate posts every event to the one url).
+//! - `mediaBase64: true` puts a media message's bytes, base64, in
+//!   `data.message.media.base64` of its `message.exchange` (a new message) for this
+//!   webhook only, when the bytes are stored and at most 5 MiB (the SDK's
+//!   `media::MAX_INLINE_BYTES`; larger: `GET /message/download` serves them). Kept,
+//!   like the label, as a delivery header (`x-ryze-media-base64: true`); the render
+//!   is told which webhook it is for and reads the bytes then.
 //! - core replaces a dialect's webhooks as a set: an upsert gives every Ryze webhook of
 //!   the instance a new `id` (secrets are kept), and deliveries still queued for them
 //!   are dropped.
@@ -84,6 +88,8 @@ pub(crate) const MAX_ENABLED: usize = 3;
 
 pub(crate) const LABEL_HEADER: &str = "x-ryze-label";
 pub(crate) const EVENTS_HEADER: &str = "x-ryze-events";
+/// Present (`true`) on a webhook saved with `mediaBase64: true`.
+pub(crate) const MEDIA_HEADER: &str = "x-ryze-media-base64";
 const DEFAULT_LABEL: &str = "default";
 const NOT_FOUND: &str = "Webhook not found";
 
@@ -104,11 +110,22 @@ pub(crate) fn kinds_of(names: &[String]) -> Vec<String> {
     kinds
 }
 
+/// Whether deliveries to `hook` carry media bytes (`mediaBase64`).
+pub(crate) fn wants_media(hook: &Webhook) -> bool {
+    hook.enabled
+        && hook
+            .headers
+            .iter()
+            .any(|h| h.name.eq_ignore_ascii_case(MEDIA_HEADER) && h.value == "true")
+}
+
 /// A webhook as this dialect reads it back from core.
 struct Row {
     label: String,
     /// RyzeAPI names as given (empty: all).
     names: Vec<String>,
+    /// `mediaBase64` as saved.
+    media_base64: bool,
     /// The headers of `authorization` (without the `x-ryze-*` ones).
     auth: Vec<(String, String)>,
     hook: Webhook,
@@ -119,8 +136,11 @@ impl Row {
         let mut label = DEFAULT_LABEL.to_string();
         let mut names = Vec::new();
         let mut auth = Vec::new();
+        let media_base64 = wants_media(&hook);
         for h in &hook.headers {
-            if h.name.eq_ignore_ascii_case(LABEL_HEADER) {
+            if h.name.eq_ignore_ascii_case(MEDIA_HEADER) {
+                continue;
+            } else if h.name.eq_ignore_ascii_case(LABEL_HEADER) {
                 label = h.value.clone();
             } else if h.name.eq_ignore_ascii_case(EVENTS_HEADER) {
                 names = h
@@ -137,6 +157,7 @@ impl Row {
         Row {
             label,
             names,
+            media_base64,
             auth,
             hook,
         }
@@ -172,7 +193,7 @@ impl Row {
             "authorization": authorization,
             "byEvents": false,
             "events": if enabled { json!(self.names) } else { json!([]) },
-            "mediaBase64": false,
+            "mediaBase64": self.media_base64,
             "id": self.hook.id,
             "secret": self.hook.secret,
             "createdAt": iso8601(self.hook.created_at),
@@ -188,6 +209,7 @@ pub(crate) struct Wanted {
     pub url: Option<String>,
     pub names: Vec<String>,
     pub auth: Vec<(String, String)>,
+    pub media_base64: bool,
 }
 
 fn bad(m: &str) -> HttpResponse {
@@ -241,10 +263,11 @@ pub(crate) fn parse(body: &[u8]) -> Result<Wanted, HttpResponse> {
         }
         Some(_) => return Err(type_err("byEvents", "a boolean")),
     }
-    match field("mediaBase64") {
-        None | Some(Value::Bool(_)) => {}
+    let media_base64 = match field("mediaBase64") {
+        None => false,
+        Some(Value::Bool(b)) => *b,
         Some(_) => return Err(type_err("mediaBase64", "a boolean")),
-    }
+    };
     let mut names: Vec<String> = Vec::new();
     match field("events") {
         None => {}
@@ -279,6 +302,7 @@ pub(crate) fn parse(body: &[u8]) -> Result<Wanted, HttpResponse> {
         url,
         names,
         auth,
+        media_base64,
     })
 }
 
@@ -329,6 +353,9 @@ fn spec_of(w: &Wanted, previous: Option<&Row>) -> Result<WebhookSpec, HttpRespon
     if w.enabled {
         if !w.names.is_empty() {
             headers.push(header(EVENTS_HEADER, &w.names.join(",")));
+        }
+        if w.media_base64 {
+            headers.push(header(MEDIA_HEADER, "true"));
         }
         headers.extend(w.auth.iter().map(|(k, v)| header(k, v)));
     }

@@ -23,7 +23,7 @@
 //!             })
 //!             .handle(&Request::new(req, caller))
 //!     }
-//!     fn render_event(_ev: Event, _target: RenderTarget) -> Option<Vec<u8>> { None }
+//!     fn render_event(_ev: Event, _target: RenderTarget, _hook: Option<Webhook>) -> Option<Vec<u8>> { None }
 //!     fn openapi() -> String { "{}".into() }
 //! }
 //!
@@ -43,6 +43,7 @@ pub use wit_bindgen;
 
 pub mod base64;
 pub mod http;
+pub mod media;
 pub mod multipart;
 pub mod router;
 // Also under `cfg(test)`, so the SDK's own `cargo test` exercises the fakes.
@@ -555,7 +556,7 @@ pub mod prelude {
     pub use crate::types::{
         Capabilities, Chat, ConnectionState, CoreError, Event, Header, HttpRequest, HttpResponse,
         Instance, InstanceRef, MediaFile, MediaInfo, MediaKind, MediaSend, MediaSource, MediaUrl,
-        Message, Missing, Principal, RenderTarget, ResourceKind,
+        Message, Missing, Principal, RenderTarget, ResourceKind, Webhook,
     };
 }
 

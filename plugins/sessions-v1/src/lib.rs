@@ -62,7 +62,7 @@ impl Guest for SessionsV1 {
         api::router().handle(&req)
     }
 
-    fn render_event(ev: Event, _target: RenderTarget) -> Option<Vec<u8>> {
+    fn render_event(ev: Event, _target: RenderTarget, _hook: Option<Webhook>) -> Option<Vec<u8>> {
         events::render(&ev).map(|v| v.to_string().into_bytes())
     }
 

@@ -197,17 +197,18 @@ impl<T: Send + 'static> DialectPre<T> {
     }
 
     /// Instantiate in `store` and call `render-event` (a 0.1 dialect renders every
-    /// target alike: its contract has no target).
+    /// target and destination alike: its contract has neither).
     pub async fn render_event(
         &self,
         mut store: impl AsContextMut<Data = T>,
         ev: &wit::Event,
         target: wit::RenderTarget,
+        hook: Option<&wit::Webhook>,
     ) -> wasmtime::Result<Option<Vec<u8>>> {
         match self {
             Self::Current(pre) => {
                 let inst = pre.instantiate_async(&mut store).await?;
-                inst.call_render_event(&mut store, ev, target).await
+                inst.call_render_event(&mut store, ev, target, hook).await
             }
             // A 0.1 dialect knows no receipts: it has no such event (rendering it as
             // the upsert `conv` maps it to would repeat the message to its webhooks).

@@ -5,10 +5,11 @@
 //! no-op, so a history chunk repeating live traffic never duplicates anything).
 //!
 //! A media message becomes its caption (as `text`) plus its media metadata with
-//! `bytes: None`; the live path also hands back the reference the session's
-//! background downloader fetches the file by (see [`super::media`]). History sync
-//! media is recorded but not downloaded (an old backlog's files are mostly expired,
-//! and fetching them all at pairing would swamp the link).
+//! `bytes: None`, and the reference the session's background downloader fetches the
+//! file by (see [`super::media`]), for live and history sync messages alike: both
+//! go through the same per-instance download policy, concurrency cap and retries
+//! (an old backlog's expired files end as `media_failed` after the re-upload request,
+//! their messages keeping `stored: false`).
 
 use whatsapp_rust::types::events::InboundMessage;
 use whatsapp_rust::wacore::proto_helpers::MessageExt;
@@ -389,9 +390,10 @@ fn history_votes(
     votes
 }
 
-/// The messages of one history sync chunk, oldest first per chat. `own` is this
-/// account's JID, the sender of its own messages.
-pub fn history(sync: &wa::HistorySync, own: &str) -> Vec<Inbound> {
+/// The messages of one history sync chunk, oldest first per chat, each with the
+/// reference to download its media by. `own` is this account's JID, the sender of
+/// its own messages.
+pub fn history(sync: &wa::HistorySync, own: &str) -> Vec<(Inbound, Option<MediaRef>)> {
     let mut out = Vec::new();
     for conversation in &sync.conversations {
         for entry in &conversation.messages {
@@ -429,26 +431,30 @@ pub fn history(sync: &wa::HistorySync, own: &str) -> Vec<Inbound> {
             };
             let content = content_of(message);
             let poll_votes = history_votes(info, content.as_ref(), own, &chat);
-            out.push(Inbound {
-                id,
-                chat_jid: chat,
-                sender,
-                sender_alt: None,
-                chat_jid_alt: chat_alt,
-                from_me,
-                // WebMessageInfo timestamps are seconds.
-                timestamp: info.message_timestamp.unwrap_or(0).saturating_mul(1000),
-                text: text_of(message),
-                media: media_of(message).0,
-                push_name: info.push_name.clone().filter(|n| !n.is_empty()),
-                sender_is_business: !from_me && info.verified_biz_name.is_some(),
-                content,
-                poll_secret: poll_secret(message),
-                poll_votes,
-            });
+            let (media, reference) = media_of(message);
+            out.push((
+                Inbound {
+                    id,
+                    chat_jid: chat,
+                    sender,
+                    sender_alt: None,
+                    chat_jid_alt: chat_alt,
+                    from_me,
+                    // WebMessageInfo timestamps are seconds.
+                    timestamp: info.message_timestamp.unwrap_or(0).saturating_mul(1000),
+                    text: text_of(message),
+                    media,
+                    push_name: info.push_name.clone().filter(|n| !n.is_empty()),
+                    sender_is_business: !from_me && info.verified_biz_name.is_some(),
+                    content,
+                    poll_secret: poll_secret(message),
+                    poll_votes,
+                },
+                reference,
+            ));
         }
     }
-    out.sort_by_key(|m| m.timestamp);
+    out.sort_by_key(|(m, _)| m.timestamp);
     out
 }
 
@@ -704,7 +710,10 @@ mod tests {
             }],
             ..Default::default()
         };
-        let got = history(&sync, "5500000000000@s.whatsapp.net");
+        let got: Vec<Inbound> = history(&sync, "5500000000000@s.whatsapp.net")
+            .into_iter()
+            .map(|(m, _)| m)
+            .collect();
         assert_eq!(got.len(), 2);
         assert_eq!(got[0].id, "A");
         assert_eq!(got[0].sender, "5511999999999@s.whatsapp.net");
@@ -784,7 +793,10 @@ mod tests {
             }],
             ..Default::default()
         };
-        let got = history(&sync, "5500000000000@s.whatsapp.net");
+        let got: Vec<Inbound> = history(&sync, "5500000000000@s.whatsapp.net")
+            .into_iter()
+            .map(|(m, _)| m)
+            .collect();
         let votes = &got[0].poll_votes;
         assert_eq!(votes.len(), 3, "{votes:?}");
         let of = |voter: &str| votes.iter().find(|v| v.voter == voter).unwrap();

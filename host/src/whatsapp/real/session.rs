@@ -603,29 +603,13 @@ impl EventHandler for Bridge {
                     });
                 }
                 for (message, reference) in batch.iter().filter_map(convert::live) {
-                    let job = match (&message.media, reference) {
-                        (Some(media), Some(reference))
-                            if self
-                                .downloads
-                                .config
-                                .wants(media.info.kind, media.info.size)
-                                && self.media_choices.allows(
-                                    &self.instance_id,
-                                    media.info.kind,
-                                    media.info.size,
-                                ) =>
-                        {
-                            Some(Job {
-                                instance_id: self.id(),
-                                chat_jid: message.chat_jid.clone(),
-                                message_id: message.id.clone(),
-                                sender: message.sender.clone(),
-                                from_me: message.from_me,
-                                reference,
-                            })
-                        }
-                        _ => None,
-                    };
+                    let job = media_job(
+                        &self.downloads,
+                        &self.media_choices,
+                        &self.instance_id,
+                        &message,
+                        reference,
+                    );
                     // The message first: core stores it before its bytes arrive
                     // (same channel, so in this order).
                     self.send(LinkEvent::Message {
@@ -708,6 +692,8 @@ impl EventHandler for Bridge {
                 let id = self.id();
                 let own = self.own_jid().unwrap_or_default();
                 let event = event.clone();
+                let (downloads, choices) = (self.downloads.clone(), self.media_choices.clone());
+                let client = self.client.clone();
                 drop(spawn_counted(&self.tasks, async move {
                     let Event::HistorySync(lazy) = &*event else {
                         return;
@@ -716,15 +702,54 @@ impl EventHandler for Bridge {
                         tracing::warn!(instance = %id, "undecodable history sync chunk");
                         return;
                     };
+                    let mut messages = Vec::new();
+                    let mut jobs = Vec::new();
+                    for (message, reference) in convert::history(sync, &own) {
+                        jobs.extend(media_job(&downloads, &choices, &id, &message, reference));
+                        messages.push(message);
+                    }
+                    // The chunk first (core stores its messages, `stored: false`),
+                    // then its media, downloaded as live media is: same policy, same
+                    // concurrency cap (a large backlog queues behind it), same retries.
                     let _ = events.send(LinkEvent::History {
                         instance_id: id,
-                        messages: convert::history(sync, &own),
+                        messages,
                     });
+                    if let Some(client) = client.get() {
+                        for job in jobs {
+                            downloads.start(client.clone(), job);
+                        }
+                    }
                 }));
             }
             _ => {}
         }
     }
+}
+
+/// The download of `message`'s media, when it has a reference to fetch it by and the
+/// deployment's policy and the instance's own choice both want it.
+fn media_job(
+    downloads: &Downloads,
+    choices: &crate::whatsapp::MediaDownloads,
+    instance_id: &str,
+    message: &crate::whatsapp::Inbound,
+    reference: Option<super::media::MediaRef>,
+) -> Option<Job> {
+    let media = message.media.as_ref()?;
+    let reference = reference?;
+    let (kind, size) = (media.info.kind, media.info.size);
+    if !downloads.config.wants(kind, size) || !choices.allows(instance_id, kind, size) {
+        return None;
+    }
+    Some(Job {
+        instance_id: instance_id.to_string(),
+        chat_jid: message.chat_jid.clone(),
+        message_id: message.id.clone(),
+        sender: message.sender.clone(),
+        from_me: message.from_me,
+        reference,
+    })
 }
 
 /// The device props that ask WhatsApp for the full history at pairing: the whole

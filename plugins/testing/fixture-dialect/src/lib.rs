@@ -152,7 +152,7 @@ impl Guest for Fixture {
         router().handle(&Request::new(req, caller))
     }
 
-    fn render_event(ev: Event, _target: RenderTarget) -> Option<Vec<u8>> {
+    fn render_event(ev: Event, _target: RenderTarget, _hook: Option<Webhook>) -> Option<Vec<u8>> {
         let kind = match &ev.payload {
             EventPayload::MessageUpsert(_) => "message.upsert",
             EventPayload::InstanceDeleted(_) => "instance.deleted",

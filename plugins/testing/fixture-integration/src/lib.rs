@@ -135,7 +135,7 @@ impl DialectGuest for Fixture {
         router().handle(&Request::new(req, caller))
     }
 
-    fn render_event(_ev: Event, _target: RenderTarget) -> Option<Vec<u8>> {
+    fn render_event(_ev: Event, _target: RenderTarget, _hook: Option<Webhook>) -> Option<Vec<u8>> {
         None
     }
 
