@@ -855,7 +855,10 @@ fn evolution_media_routes() {
     );
     assert_eq!(
         (s, v),
-        (400, bad("unsupported media type `application/pdf` for sticker"))
+        (
+            400,
+            bad("unsupported media type `application/pdf` for sticker")
+        )
     );
 }
 
