@@ -220,30 +220,8 @@ declare = false
 
 #[test]
 fn an_sqs_broker_without_a_region_is_refused_at_start() {
-    let tmp = tempfile::tempdir().unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wagate"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(tmp.path().join("data"))
-        .env("SQS_ENABLED", "true")
-        .env("AUTHENTICATION_API_KEY", KEY)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if std::time::Instant::now() > deadline {
-            child.kill().unwrap();
-            panic!("the gateway started without an SQS region");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert!(!status.success());
-    let mut err = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    let err =
+        crate::common::refused_start(&[("SQS_ENABLED", "true"), ("AUTHENTICATION_API_KEY", KEY)]);
     assert!(
         err.contains("SQS_ENABLED is true but SQS_REGION is empty"),
         "{err}"

@@ -286,3 +286,33 @@ pub fn stored_schema_version(data: &Path) -> u64 {
         .expect("a schema_version is stored")
         .value()
 }
+
+/// Runs `wagate serve` on a fresh data folder with `envs`, expecting it to refuse to
+/// start (a configuration error): returns what it printed on stderr. Panics if it is
+/// still running after 60 s, or exits 0.
+pub fn refused_start(envs: &[(&str, &str)]) -> String {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wagate"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(tmp.path().join("data"))
+        .envs(envs.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("the gateway started with {envs:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(!status.success(), "the gateway exited 0 with {envs:?}");
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    err
+}
