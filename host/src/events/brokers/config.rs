@@ -11,7 +11,8 @@
 //!                                    # Kafka: bootstrap brokers, `host:9092,host2:9092`
 //! exchange = "wagate"                # RabbitMQ: the exchange of global deliveries
 //! prefix = ""                        # global subjects / queue names: <prefix>.<event>
-//! declare = true                     # RabbitMQ: declare exchanges and queues as Evolution does
+//! declare = true                     # create what is missing first (RabbitMQ exchanges and
+//!                                    # queues as Evolution does, SQS queues, Kafka topics)
 //! global = false                     # every instance's events, not only those set per instance
 //! dialect = "core"                   # who renders global deliveries (a dialect's name)
 //! events = []                        # core event kinds of global deliveries; empty: all
@@ -112,10 +113,11 @@ pub struct SqsSettings {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BrokerConfig {
-    /// `nats`, `rabbitmq` or `sqs`.
+    /// `nats`, `rabbitmq`, `sqs` or `kafka`.
     pub transport: Transport,
     /// The server: `nats://host:4222`, `amqp://user:pass@host:5672/%2f` (`tls://`,
-    /// `amqps://` for TLS); SQS: an endpoint URL, or empty for AWS's of `region`.
+    /// `amqps://` for TLS); SQS: an endpoint URL, or empty for AWS's of `region`;
+    /// Kafka: bootstrap brokers, `host:9092,host2:9092`.
     #[serde(default)]
     pub uri: String,
     /// RabbitMQ: the exchange of global deliveries (default `wagate`).
