@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use rskafka::BackoffConfig;
 use rskafka::client::error::{Error as KafkaError, ProtocolError};
-use rskafka::client::partition::{Compression, UnknownTopicHandling};
+use rskafka::client::partition::{Compression, PartitionClient, UnknownTopicHandling};
 use rskafka::client::{Client, ClientBuilder};
 use rskafka::record::Record;
 use tokio::sync::Mutex;
@@ -44,10 +44,13 @@ pub(super) struct KafkaClient {
     state: Mutex<Option<Open>>,
 }
 
-/// A connected client and the partition counts of the topics it met.
+/// A connected client, the partition counts of the topics it met, and a client per
+/// partition it produced to (making one looks the partition's leader up: kept, so a
+/// record costs one produce round trip, not a metadata lookup as well).
 struct Open {
     client: Client,
     partitions: HashMap<String, i32>,
+    leaders: HashMap<(String, i32), PartitionClient>,
 }
 
 impl KafkaClient {
@@ -135,18 +138,24 @@ impl KafkaClient {
             *state = Some(Open {
                 client,
                 partitions: HashMap::new(),
+                leaders: HashMap::new(),
             });
         }
         let open = state.as_mut().expect("opened above");
         let key = record.key.clone().unwrap_or_default();
         let partition = self.partition_of(open, &route.queue, &key).await?;
-        let client = open
-            .client
-            .partition_client(route.queue.as_str(), partition, UnknownTopicHandling::Error)
-            .await
-            .map_err(|e| {
-                anyhow::anyhow!("reaching partition {partition} of `{}`: {e}", route.queue)
-            })?;
+        let slot = (route.queue.clone(), partition);
+        if !open.leaders.contains_key(&slot) {
+            let client = open
+                .client
+                .partition_client(route.queue.as_str(), partition, UnknownTopicHandling::Error)
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!("reaching partition {partition} of `{}`: {e}", route.queue)
+                })?;
+            open.leaders.insert(slot.clone(), client);
+        }
+        let client = &open.leaders[&slot];
         client
             .produce(vec![record], Compression::NoCompression)
             .await
