@@ -1280,6 +1280,95 @@ fn a_file_larger_than_the_body_cap_is_sent_by_base64_in_every_dialect() {
 }
 
 #[test]
+fn a_large_file_is_served_back_by_every_dialect_whatever_its_plugin_memory_cap() {
+    // 24 MiB: 32 MiB as base64. A dialect that copied the file into its memory and
+    // encoded it there would need several copies of it under a 64 MiB cap; the host
+    // attaches the bytes to the dialect's answer instead (`core.attach-media`).
+    let w = world("", &[]);
+    let big = file(b"%PDF-1.7\n", 24 << 20);
+    let (s, v) = w.send(json!({
+        "to": PEER, "kind": "document", "data": B64.encode(&big),
+        "mimetype": "application/pdf", "file_name": "annual \"report\".pdf",
+    }));
+    assert_eq!(s, 201, "{}", short(&v));
+    let id = v["id"].as_str().unwrap().to_string();
+
+    let (s, v) = evo(
+        &w,
+        "/chat/getBase64FromMediaMessage/shop",
+        json!({"message": {"key": {"id": id}}}),
+    );
+    assert_eq!(s, 201, "evolution: {}", short(&v));
+    assert_eq!(v["mimetype"], "application/pdf");
+    assert_eq!(v["size"]["fileLength"], big.len().to_string());
+    assert!(
+        B64.decode(v["base64"].as_str().unwrap()).unwrap() == big,
+        "evolution's base64"
+    );
+
+    let ryze = ryze_token(&w.gw);
+    let r = w.gw.raw(
+        "GET",
+        &format!("/api/message/download/shop?messageId={id}"),
+        &[("token", ryze.as_str())],
+        b"",
+    );
+    assert_eq!(r.status, 200, "ryze binary: {}", short(&r.json()));
+    assert_eq!(r.header("content-type"), Some("application/pdf"));
+    assert_eq!(
+        r.header("content-disposition"),
+        Some("attachment; filename=\"annual _report_.pdf\"")
+    );
+    assert_eq!(
+        r.header("content-length"),
+        Some(big.len().to_string().as_str())
+    );
+    assert!(r.body == big, "ryze's binary download");
+    let r = w.gw.raw(
+        "GET",
+        &format!("/api/message/download/shop?messageId={id}&format=base64"),
+        &[("token", ryze.as_str())],
+        b"",
+    );
+    assert_eq!(r.status, 200, "ryze base64");
+    let v: Value = r.json();
+    assert_eq!(v["success"], true);
+    assert_eq!(v["data"]["messageId"], id.as_str());
+    assert!(
+        B64.decode(v["data"]["base64"].as_str().unwrap()).unwrap() == big,
+        "ryze's base64"
+    );
+
+    let auth = format!("Bearer {}", w.key);
+    let r = w.gw.raw(
+        "GET",
+        &format!("/api/v1/sessions/{}/messages/{id}/media", w.instance_id),
+        &[("Authorization", auth.as_str())],
+        b"",
+    );
+    assert_eq!(r.status, 200, "sessions/v1");
+    assert_eq!(r.header("content-type"), Some("application/pdf"));
+    assert!(r.body == big, "sessions/v1's download");
+
+    // The errors are still each dialect's own: an unknown id, and a message without
+    // media.
+    let r = w.gw.raw(
+        "GET",
+        "/api/message/download/shop?messageId=NOPE",
+        &[("token", ryze.as_str())],
+        b"",
+    );
+    assert_eq!(r.status, 404, "{}", short(&r.json()));
+    assert_eq!(r.json()["success"], false);
+    let (s, v) = evo(
+        &w,
+        "/chat/getBase64FromMediaMessage/shop",
+        json!({"message": {"key": {"id": "NOPE"}}}),
+    );
+    assert_eq!(s, 400, "{}", short(&v));
+}
+
+#[test]
 fn a_media_body_over_the_media_cap_is_413_in_each_dialects_shape_and_stores_nothing() {
     // [media] max_bytes 1 MiB: a media route reads at most about 2.4 MiB (the base64 of
     // 1 MiB, room for line breaks in it, and 1 MiB for the rest).

@@ -806,6 +806,85 @@ fn inbound_media_is_downloaded_stored_and_served_back_byte_identical() {
     assert_eq!(plain, reply, "byte-identical at the contact");
 }
 
+/// A benchmark, not a timed test (run it on demand; it asserts only that every file
+/// arrives byte-identical): `files` inbound 1 MiB images from the contact, downloaded
+/// from the fake media host over HTTPS, decrypted, verified and stored by the real
+/// link with its default concurrency (4 at once per instance); prints the rate from
+/// the first message sent to the last file stored.
+///
+/// `cargo test -p wagate --test suite -- --ignored --nocapture inbound_media_download_throughput`
+#[test]
+#[ignore = "benchmark: run with --ignored --nocapture"]
+fn inbound_media_download_throughput() {
+    use whatsapp_rust::download::MediaType;
+    use whatsapp_rust::waproto::buffa::MessageField;
+    use whatsapp_rust::waproto::whatsapp as wa;
+    let files: usize = std::env::var("WAGATE_BENCH_FILES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(40);
+    let server = FakeWhatsApp::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let MediaGateway {
+        gw,
+        key: _,
+        bundle,
+        media_dir,
+    } = media_gateway(&server, &tmp);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut contact = rt.block_on(fake_whatsapp::fake_peer::Peer::new());
+    server.add_contact(PEER, contact.bundle().clone());
+    rt.block_on(contact.start_session(&device_address(), &bundle));
+
+    // Encrypted and hosted before the clock starts.
+    let photos: Vec<(String, Vec<u8>, wa::Message)> = (0..files)
+        .map(|i| {
+            let photo = sample(1 << 20, i);
+            let (path, enc) = host_file(&server, &photo, MediaType::Image, "image");
+            let message = wa::Message {
+                image_message: MessageField::some(image_fields(&path, &enc, photo.len())),
+                ..Default::default()
+            };
+            (format!("3EB0BENCH{i:05}"), photo, message)
+        })
+        .collect();
+    let started = std::time::Instant::now();
+    for (id, _, message) in &photos {
+        deliver(&server, &rt, &mut contact, id, message, "image");
+    }
+    let sent = started.elapsed();
+    let deadline = started + Duration::from_secs(600);
+    let mut left: Vec<&(String, Vec<u8>, wa::Message)> = photos.iter().collect();
+    while !left.is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} files never stored",
+            left.len()
+        );
+        left.retain(|(id, photo, _)| {
+            std::fs::read(media_dir.join(id)).map_or(true, |b| b.len() != photo.len())
+        });
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let took = started.elapsed();
+    for (id, photo, _) in &photos {
+        assert!(
+            &std::fs::read(media_dir.join(id)).unwrap() == photo,
+            "{id} byte-identical"
+        );
+    }
+    let mib = (files << 20) as f64 / (1 << 20) as f64;
+    println!(
+        "inbound media: {files} x 1 MiB images stored in {:.2} s ({:.1} files/s, {:.1} MiB/s); \
+         sending them took {:.2} s of it",
+        took.as_secs_f64(),
+        files as f64 / took.as_secs_f64(),
+        mib / took.as_secs_f64(),
+        sent.as_secs_f64(),
+    );
+    drop(gw);
+}
+
 #[test]
 fn a_media_download_failing_at_the_host_is_retried_then_given_up() {
     use whatsapp_rust::download::MediaType;

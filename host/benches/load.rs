@@ -146,6 +146,47 @@ impl Gateway {
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
             .unwrap()
     }
+
+    /// Where the resident set is, from `/proc/<pid>/smaps`: the largest mappings by
+    /// `Rss` (the plugin pool is one large anonymous reservation; `[heap]` and the
+    /// anonymous arenas are malloc's; the binary's own pages are file-backed).
+    fn print_rss_breakdown(&self) {
+        let Ok(smaps) = std::fs::read_to_string(format!("/proc/{}/smaps", self.child.id())) else {
+            return;
+        };
+        let mut maps: Vec<(u64, u64, String)> = Vec::new(); // (rss KiB, size KiB, name)
+        for line in smaps.lines() {
+            let mut fields = line.split_whitespace();
+            let first = fields.next().unwrap_or_default();
+            if first.contains('-') && !first.ends_with(':') {
+                let (lo, hi) = first.split_once('-').unwrap_or_default();
+                let size = u64::from_str_radix(hi, 16)
+                    .unwrap_or(0)
+                    .saturating_sub(u64::from_str_radix(lo, 16).unwrap_or(0))
+                    / 1024;
+                let name = fields.nth(4).unwrap_or("[anon]").to_string();
+                maps.push((0, size, name));
+            } else if first == "Rss:"
+                && let Some(m) = maps.last_mut()
+            {
+                m.0 = fields.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+            }
+        }
+        let mut by_name: std::collections::BTreeMap<String, u64> = Default::default();
+        for (rss, _, name) in &maps {
+            *by_name
+                .entry(name.rsplit('/').next().unwrap_or(name).to_string())
+                .or_default() += rss;
+        }
+        maps.sort_by(|a, b| b.0.cmp(&a.0));
+        println!("largest resident mappings (KiB resident / KiB mapped / name):");
+        for (rss, size, name) in maps.iter().take(6) {
+            println!("  {rss:>8} / {size:>10} / {name}");
+        }
+        let mut names: Vec<_> = by_name.into_iter().filter(|(_, r)| *r >= 1024).collect();
+        names.sort_by(|a, b| b.1.cmp(&a.1));
+        println!("resident by name (>= 1 MiB): {names:?}");
+    }
 }
 
 impl Drop for Gateway {
@@ -718,6 +759,7 @@ async fn load(o: &Opts) {
         floor_rps,
     );
     println!("\ngateway VmRSS after the load: {} KiB", gw.rss_kib());
+    gw.print_rss_breakdown();
 }
 
 // ---- memory ------------------------------------------------------------------------------

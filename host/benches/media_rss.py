@@ -2,7 +2,9 @@
 """RSS growth of the gateway while it sends one 16 MiB video: through the native media
 route from a URL source (a loopback server in this script) and as base64 in the JSON
 body, then as base64 through Evolution's sendMedia (a dialect plugin; the host stages
-the field, see `core::uploads`). Starts the given binary on the sim link with the
+the field, see `core::uploads`); then reads the stored video back through the native
+route and each dialect's media read (the dialects' bytes attached by the host, see
+`plugin::attachments`). Starts the given binary on the sim link with the
 default limits, samples /proc/<pid>/status VmRSS every 5 ms during each request,
 prints the baseline, the peak and the growth as a multiple of the file size.
 
@@ -68,7 +70,34 @@ for label, path, body in [
     stop[0] = True; t.join()
     assert s == 201, (label, s, b[:200])
     out[label] = (before, peak[0], dt)
+    last_id = json.loads(b).get("id") or json.loads(b)["key"]["id"]
     time.sleep(0.5)
+def measure(label, fn):
+    before = rss()
+    peak = [before]
+    stop = [False]
+    def sample():
+        while not stop[0]:
+            peak[0] = max(peak[0], rss()); time.sleep(0.005)
+    t = threading.Thread(target=sample); t.start()
+    t0 = time.time(); s, b = fn(); dt = time.time() - t0
+    stop[0] = True; t.join()
+    assert s in (200, 201), (label, s, b[:200])
+    out[label] = (before, peak[0], dt)
+    time.sleep(0.5)
+s, b = call("POST", "/admin/credentials", "adm", {"org": "acme", "kind": "ryze-account"})
+ryze = json.loads(b)["token"]
+s, b = call("GET", "/core/instances/shop", key)
+iid = json.loads(b)["id"]
+def get(path, headers):
+    req = urllib.request.Request(base + path, headers=headers)
+    with urllib.request.urlopen(req) as r:
+        return r.status, r.read()
+measure("read: native", lambda: get(f"/core/instances/shop/messages/{last_id}/media", {"Authorization": "Bearer " + key}))
+measure("read: ryze binary", lambda: get(f"/api/message/download/shop?messageId={last_id}", {"token": ryze}))
+measure("read: ryze base64", lambda: get(f"/api/message/download/shop?messageId={last_id}&format=base64", {"token": ryze}))
+measure("read: sessions/v1", lambda: get(f"/api/v1/sessions/{iid}/messages/{last_id}/media", {"Authorization": "Bearer " + key}))
+measure("read: evolution getBase64FromMediaMessage", lambda: call("POST", "/chat/getBase64FromMediaMessage/shop", key, {"message": {"key": {"id": last_id}}}))
 p.terminate(); p.wait()
 for k, (before, peak, dt) in out.items():
     print(f"{k}: RSS before {before/2**20:.1f} MiB, peak {peak/2**20:.1f} MiB, growth {(peak-before)/2**20:.1f} MiB for a 16 MiB video ({(peak-before)/len(video):.2f}x), {dt*1000:.0f} ms")

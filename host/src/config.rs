@@ -10,6 +10,7 @@
 //! tls_key = "key.pem"            # --tls-key
 //! max_body_bytes = 1048576       # larger request bodies get 413
 //! max_write_batch = 512          # mutations per durable commit (1: no group commit)
+//! store_cache_mib = 64           # redb's page cache (reads and writes), in MiB
 //!
 //! [server]                       # slow clients and connection bounds
 //! header_timeout_ms = 10000      # a request head must be complete by then (also the
@@ -163,6 +164,9 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Most mutations folded into one durable commit (group commit); 1 turns it off.
     pub max_write_batch: usize,
+    /// The store's page cache in MiB (redb's default, 1 GiB, would let the cache
+    /// alone grow the gateway's memory to a gigabyte on a large store).
+    pub store_cache_mib: usize,
     /// The `[sim]` table, used only with the `sim` link.
     pub sim: SimConfig,
     /// The `[server]` table: timeouts and connection caps.
@@ -202,6 +206,7 @@ impl Default for Config {
             tls_key: None,
             max_body_bytes: 1024 * 1024,
             max_write_batch: 512,
+            store_cache_mib: crate::store::DEFAULT_CACHE_MIB,
             sim: SimConfig::default(),
             server: ServerConfig::default(),
             outbound: Default::default(),

@@ -20,7 +20,16 @@ pub async fn open_core(config: &Config) -> anyhow::Result<Arc<Core>> {
 /// admin API's injection endpoints drive it directly, so no test hook sits on the
 /// [`Link`] trait that production links implement.
 async fn open_core_and_sim(config: &Config) -> anyhow::Result<(Arc<Core>, Option<Arc<SimLink>>)> {
-    let store = Store::open_with(&config.data, config.max_write_batch)?;
+    anyhow::ensure!(
+        (1..=1 << 20).contains(&config.store_cache_mib),
+        "store_cache_mib must be between 1 and 1048576 (MiB), not {}",
+        config.store_cache_mib
+    );
+    let store = Store::open_with(
+        &config.data,
+        config.max_write_batch,
+        config.store_cache_mib << 20,
+    )?;
     let (events_tx, events_rx) = tokio::sync::mpsc::unbounded_channel();
     let (link, sim): (Arc<dyn Link>, _) = match config.link {
         LinkKind::Sim => {

@@ -8,6 +8,7 @@
 //! deadline. A trap, deadline, memory cap or malformed output becomes that request's
 //! 5xx (in the dialect's error shape), a log line and a metric, never a host crash.
 
+pub mod attachments;
 pub mod bindings;
 pub mod bundled;
 pub mod cache;
@@ -264,14 +265,19 @@ impl PluginHost {
         } = admitted;
         req.body = body.to_vec();
         let dialect = &set.mounts[mount].dialect;
+        let attachments = attachments::Attachments::default();
         let resp = match self
-            .call_dialect(dialect, caller, &req, set.sinks.clone())
+            .call_dialect(dialect, caller, &req, set.sinks.clone(), &attachments)
             .await
         {
             Ok(resp) => self.to_response(dialect, resp),
             Err(f) => Err(f),
         };
-        resp.unwrap_or_else(|f| self.failure(&dialect.shared.errors, f))
+        match resp {
+            Ok(resp) if !attachments.is_empty() => splice_attachments(resp, &attachments),
+            Ok(resp) => resp,
+            Err(f) => self.failure(&dialect.shared.errors, f),
+        }
     }
 
     /// The 413 an admitted request's too-large body gets, in its dialect's shape.
@@ -437,7 +443,7 @@ impl PluginHost {
         let hook: Option<wit::Webhook> = hook.cloned().map(Into::into);
         let out = self
             .call(
-                self.dialect_call(plugin, Some(reader), Arc::default()),
+                self.dialect_call(plugin, Some(reader), Arc::default(), None),
                 async |store| {
                     pre.render_event(&mut *store, &ev, target, hook.as_ref())
                         .await
@@ -453,7 +459,7 @@ impl PluginHost {
         let (plugin, pre) = set.dialect(dialect)?;
         let out = self
             .call(
-                self.dialect_call(plugin, None, Arc::default()),
+                self.dialect_call(plugin, None, Arc::default(), None),
                 async |store| pre.openapi(&mut *store).await,
             )
             .await?;
@@ -609,21 +615,25 @@ impl PluginHost {
         caller: Option<Principal>,
         req: &wit::HttpRequest,
         sinks: Arc<std::collections::BTreeSet<String>>,
+        attachments: &attachments::Attachments,
     ) -> Result<wit::HttpResponse, PluginFailure> {
         let pre = plugin.dialect.as_ref().expect("mounts only name dialects");
         let wit_caller: Option<wit::Principal> = caller.clone().map(Into::into);
-        self.call(self.dialect_call(plugin, caller, sinks), async |store| {
+        let state = self.dialect_call(plugin, caller, sinks, Some(attachments.clone()));
+        self.call(state, async |store| {
             pre.handle(&mut *store, req, wit_caller.as_ref()).await
         })
         .await
     }
 
-    /// The store data of a dialect call as `caller` (none: `render-event`, `openapi`).
+    /// The store data of a dialect call as `caller` (none: `openapi`); `attachments`
+    /// where the call's answer is a response the host splices media into (`handle`).
     fn dialect_call(
         &self,
         plugin: &LoadedPlugin,
         caller: Option<Principal>,
         sinks: Arc<std::collections::BTreeSet<String>>,
+        attachments: Option<attachments::Attachments>,
     ) -> DialectCall {
         let core = self.inner.core.clone();
         let scope = match &caller {
@@ -636,6 +646,7 @@ impl PluginHost {
                 core: core.clone(),
                 principal: caller,
                 loaded_sinks: sinks,
+                attachments,
             },
             storage: grants::storage::StorageCtx { core, scope },
             http_out: Default::default(),
@@ -772,6 +783,17 @@ impl Admitted {
         };
         (self.req.method == "POST" && uploads.matches(under)).then_some(uploads)
     }
+}
+
+/// `resp` with the media its dialect attached put where their references are. The
+/// length the plugin may have declared was the reference's: hyper sets the real one.
+fn splice_attachments(
+    resp: http::Response<Bytes>,
+    attachments: &attachments::Attachments,
+) -> http::Response<Bytes> {
+    let (mut parts, body) = resp.into_parts();
+    parts.headers.remove(http::header::CONTENT_LENGTH);
+    http::Response::from_parts(parts, attachments.splice(body))
 }
 
 /// The request head as plugins see it (the body is filled in for dialects only).

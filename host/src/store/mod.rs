@@ -40,6 +40,11 @@ pub enum StoreError {
 /// A result whose error is the store's own.
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// The store's default page cache, in MiB (`store_cache_mib`). redb's own default is
+/// 1 GiB, which a gateway reading a large store fills: its resident set grows to it.
+/// 64 MiB holds the hot part of a store of a few hundred thousand messages.
+pub const DEFAULT_CACHE_MIB: usize = 64;
+
 /// Handle to the database; cheap to clone.
 #[derive(Clone)]
 pub struct Store {
@@ -51,16 +56,23 @@ pub struct Store {
 impl Store {
     /// Opens (or creates) `<data_dir>/wagate.redb` and runs migrations.
     pub fn open(data_dir: &Path) -> anyhow::Result<Self> {
-        Self::open_with(data_dir, writer::DEFAULT_MAX_BATCH)
+        Self::open_with(data_dir, writer::DEFAULT_MAX_BATCH, DEFAULT_CACHE_MIB << 20)
     }
 
     /// [`Store::open`] with the most mutations one commit may hold (1: no group
-    /// commit; benchmarks compare the two).
-    pub fn open_with(data_dir: &Path, max_batch: usize) -> anyhow::Result<Self> {
+    /// commit; benchmarks compare the two) and the size of the page cache in bytes.
+    pub fn open_with(
+        data_dir: &Path,
+        max_batch: usize,
+        cache_bytes: usize,
+    ) -> anyhow::Result<Self> {
         std::fs::create_dir_all(data_dir)
             .with_context(|| format!("creating data folder {}", data_dir.display()))?;
         let path = data_dir.join("wagate.redb");
-        let db = Database::create(&path).map_err(|e| match e {
+        let db = Database::builder()
+            .set_cache_size(cache_bytes)
+            .create(&path)
+            .map_err(|e| match e {
             redb::DatabaseError::DatabaseAlreadyOpen => anyhow::anyhow!(
                 "{} is in use by another process (a running gateway?); stop it or talk to it with --server",
                 path.display()

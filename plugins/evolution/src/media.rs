@@ -227,8 +227,10 @@ fn get_base64(req: &Request, name: &str) -> Reply {
     let Some(info) = &message.media else {
         return Err(bad("The message is not of the media type"));
     };
-    let file = match core::get_media(&which, &id) {
-        Ok(f) => f,
+    // The bytes are attached by the host (`core.attach-media`), never copied in here,
+    // so a file of any stored size is answered.
+    let attached = match core::attach_media(&which, &id, MediaEncoding::Base64) {
+        Ok(a) => a,
         Err(CoreError::NotFound(m)) => return Err(bad(&m.message)),
         Err(e) => return Err(core_error(&e)),
     };
@@ -248,7 +250,7 @@ fn get_base64(req: &Request, name: &str) -> Reply {
                 "width": info.width,
             },
             "mimetype": info.mimetype,
-            "base64": wagate_plugin_sdk::base64::encode(&file.bytes),
+            "base64": attached.reference,
             "buffer": null,
         }),
     ))

@@ -116,53 +116,37 @@ fn download(req: &Request, params: &Params) -> Result<HttpResponse, HttpResponse
     let which = which(params);
     find_instance(req, &which, Capabilities::READ)?;
     let id = required(req.query("messageId"), msg::MESSAGE_ID_REQUIRED)?;
-    let file = core::get_media(&which, &id).map_err(|e| match e {
-        // Core words the cases of a stored message (no media, bytes not stored); an
-        // unknown id is RyzeAPI's usual "message not found".
+    // Core words the cases of a stored message (no media, bytes not stored); an unknown
+    // id is RyzeAPI's usual "message not found".
+    let failed = |e: CoreError| match e {
         CoreError::NotFound(m)
             if m.kind == ResourceKind::Message && m.message != msg::MESSAGE_NOT_FOUND =>
         {
             fail(404, &crate::routes::sentence(&m.message))
         }
         other => core_fail(&other),
-    })?;
-    let info = &file.info;
+    };
+    // The bytes are attached by the host (`core.attach-media`), never copied in here,
+    // so a file of any stored size is served.
     match req.query("format").as_deref() {
         None | Some("") | Some("binary") => {
-            let mut headers = vec![header("content-type", &info.mimetype)];
-            if let Some(n) = &info.file_name {
-                let safe: String = n
-                    .chars()
-                    .map(|c| {
-                        if c.is_ascii_graphic() && c != '"' || c == ' ' {
-                            c
-                        } else {
-                            '_'
-                        }
-                    })
-                    .collect();
-                headers.push(header(
-                    "content-disposition",
-                    &format!("attachment; filename=\"{safe}\""),
-                ));
-            }
-            Ok(HttpResponse {
-                status: 200,
-                headers,
-                body: file.bytes,
-            })
+            wagate_plugin_sdk::media::download(&which, &id).map_err(failed)
         }
-        Some("base64") => Ok(ok(
-            200,
-            json!({
-                "success": true,
-                "data": {
-                    "messageId": id,
-                    "media": media_json(info),
-                    "base64": wagate_plugin_sdk::base64::encode(&file.bytes),
-                },
-            }),
-        )),
+        Some("base64") => {
+            let attached =
+                core::attach_media(&which, &id, MediaEncoding::Base64).map_err(failed)?;
+            Ok(ok(
+                200,
+                json!({
+                    "success": true,
+                    "data": {
+                        "messageId": id,
+                        "media": media_json(&attached.info),
+                        "base64": attached.reference,
+                    },
+                }),
+            ))
+        }
         Some(_) => Err(fail(400, "format must be binary or base64")),
     }
 }

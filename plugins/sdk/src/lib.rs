@@ -163,8 +163,9 @@ pub mod core {
         IntegrationSpec, MediaFile, MediaSend, Message, MessageContent, MessagePage, Profile,
         RateDecision, ReactionUpdate, Webhook, WebhookSpec,
     };
-    // The S3 media store's presigned URLs (issue 15).
-    use crate::types::MediaUrl;
+    // The S3 media store's presigned URLs, and media served without copying it in
+    // (issue 15).
+    use crate::types::{MediaAttachment, MediaEncoding, MediaUrl};
     // Socket.IO (issue 18).
     use crate::types::SocketioSettings;
     // Proxy per instance (issue 18).
@@ -211,6 +212,10 @@ pub mod core {
         fn send_media(which: &InstanceRef, to: &str, media: &MediaSend) -> Result<Message, CoreError>;
         /// A stored message's media bytes and record (`read`).
         fn get_media(which: &InstanceRef, message_id: &str) -> Result<MediaFile, CoreError>;
+        /// A stored message's media attached to this request's answer without entering the
+        /// plugin: the host puts the bytes where the answer's body carries `reference`
+        /// (`read`; see `media::download`).
+        fn attach_media(which: &InstanceRef, message_id: &str, encoding: MediaEncoding) -> Result<MediaAttachment, CoreError>;
         /// A presigned URL of a stored message's media; `None` on the disk store (`read`).
         fn get_media_url(which: &InstanceRef, message_id: &str, expires_in_secs: Option<u32>) -> Result<Option<MediaUrl>, CoreError>;
         /// Revoke a message for everyone or delete it for me (`send`).
@@ -555,8 +560,9 @@ pub mod prelude {
     pub use crate::router::{IntoResponse, Params, Router};
     pub use crate::types::{
         Capabilities, Chat, ConnectionState, CoreError, Event, Header, HttpRequest, HttpResponse,
-        Instance, InstanceRef, MediaFile, MediaInfo, MediaKind, MediaSend, MediaSource, MediaUrl,
-        Message, Missing, Principal, RenderTarget, ResourceKind, Webhook,
+        Instance, InstanceRef, MediaAttachment, MediaEncoding, MediaFile, MediaInfo, MediaKind,
+        MediaSend, MediaSource, MediaUrl, Message, Missing, Principal, RenderTarget, ResourceKind,
+        Webhook,
     };
 }
 

@@ -135,31 +135,8 @@ pub(crate) fn send(
 /// `GET /sessions/{sid}/messages/{mid}/media`.
 pub(crate) fn download(req: &Request, p: &Params) -> HttpResponse {
     let (sid, mid) = (sid(p), p.get("mid").unwrap_or_default());
-    match core::get_media(&session_ref(&sid), mid) {
-        Ok(file) => {
-            let mut headers = vec![header("content-type", &file.info.mimetype)];
-            if let Some(n) = &file.info.file_name {
-                let safe: String = n
-                    .chars()
-                    .map(|c| {
-                        if c.is_ascii_graphic() && c != '"' || c == ' ' {
-                            c
-                        } else {
-                            '_'
-                        }
-                    })
-                    .collect();
-                headers.push(header(
-                    "content-disposition",
-                    &format!("attachment; filename=\"{safe}\""),
-                ));
-            }
-            HttpResponse {
-                status: 200,
-                headers,
-                body: file.bytes,
-            }
-        }
+    match wagate_plugin_sdk::media::download(&session_ref(&sid), mid) {
+        Ok(resp) => resp,
         Err(e) => core_failure(req, e, &sid, Cap::Read, Within::Message),
     }
 }

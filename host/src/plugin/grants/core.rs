@@ -22,6 +22,9 @@ pub struct CoreCtx {
     pub principal: Option<Principal>,
     /// Names of the loaded sink plugins.
     pub loaded_sinks: Arc<BTreeSet<String>>,
+    /// Where `attach-media` keeps the files the answer carries; `None` outside
+    /// `handle`, whose answer is the only body the host splices them into.
+    pub attachments: Option<crate::plugin::attachments::Attachments>,
 }
 
 /// The grant's view of one call.
@@ -297,6 +300,40 @@ impl wit_core::Host for CoreView<'_> {
         core_op!(self, |core, p| core
             .get_media(&p, &which, &message_id)
             .await)
+    }
+
+    async fn attach_media(
+        &mut self,
+        which: wit::InstanceRef,
+        message_id: String,
+        encoding: wit::MediaEncoding,
+    ) -> wasmtime::Result<Result<wit::MediaAttachment, wit::CoreError>> {
+        use crate::plugin::attachments::{Encoding, MAX_PER_CALL};
+        let Some(attachments) = self.ctx.and_then(|c| c.attachments.clone()) else {
+            return Ok(Err(wit::CoreError::Forbidden(
+                "media is attached only to the answer of `handle`".into(),
+            )));
+        };
+        let which = which.into();
+        let encoding = match encoding {
+            wit::MediaEncoding::Raw => Encoding::Raw,
+            wit::MediaEncoding::Base64 => Encoding::Base64,
+        };
+        let got = core_op!(@run self, |core, p| core.get_media(&p, &which, &message_id).await);
+        Ok(got.and_then(|r| {
+            let (bytes, info) = r.map_err(wit::CoreError::from)?;
+            let encoded_length = encoding.encoded_len(bytes.len()) as u64;
+            let reference = attachments.attach(bytes, encoding).ok_or_else(|| {
+                wit::CoreError::Invalid(format!(
+                    "an answer carries at most {MAX_PER_CALL} attached media"
+                ))
+            })?;
+            Ok(wit::MediaAttachment {
+                info: info.into(),
+                reference,
+                encoded_length,
+            })
+        }))
     }
 
     async fn get_media_url(
@@ -976,6 +1013,7 @@ mod tests {
             core: core.clone(),
             principal: Some(caller),
             loaded_sinks: Arc::default(),
+            attachments: None,
         };
         let mut view = CoreView {
             ctx: Some(&ctx),
