@@ -99,3 +99,77 @@ fn a_plugin_that_fails_to_load_still_stops_the_gateway() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("no-such-dialect"), "{stderr}");
 }
+
+#[test]
+fn a_fresh_start_compiles_the_plugins_in_a_child_process_and_a_warm_one_compiles_none() {
+    use std::io::BufRead;
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    // Runs the gateway until it has loaded its plugins; returns its log lines.
+    let run = || -> Vec<String> {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wagate"))
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--link",
+                "sim",
+                "--data",
+            ])
+            .arg(&data)
+            .env("WAGATE_ADMIN_TOKEN", "t")
+            .env("RUST_LOG", "wagate=info")
+            .env("WAGATE_LOG_FORMAT", "json")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("running wagate");
+        let mut lines = Vec::new();
+        for line in std::io::BufReader::new(child.stderr.take().unwrap()).lines() {
+            let line = line.unwrap();
+            let loaded = line.contains("\"message\":\"ready\"");
+            lines.push(line);
+            if loaded {
+                break;
+            }
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        lines
+    };
+    let fresh = run();
+    let compiled: Vec<&String> = fresh
+        .iter()
+        .filter(|l| l.contains("plugins compiled in a child process"))
+        .collect();
+    assert_eq!(
+        compiled.len(),
+        1,
+        "one child compiles every plugin: {fresh:#?}"
+    );
+    assert!(
+        !fresh.iter().any(|l| l.contains("compiling in-process")),
+        "the child did its work: {fresh:#?}"
+    );
+    let cached = std::fs::read_dir(data.join("plugin-cache"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "cwasm")
+        })
+        .count();
+    assert!(
+        cached >= 5,
+        "the bundled plugins are in the cache: {cached}"
+    );
+
+    // A warm start loads them from the cache: no child at all.
+    let warm = run();
+    assert!(
+        !warm.iter().any(|l| l.contains("compiled")),
+        "nothing to compile on a warm start: {warm:#?}"
+    );
+}

@@ -15,7 +15,8 @@
 //! per case (500000), `--pool N` messages ingested per delete case (20000),
 //! `--idle 0,1000,10000`, `--skip-memory`, `--skip-load`, `--bin PATH`, `--only TEXT`
 //! (only the cases whose name contains TEXT, and the floor). The gateway logs at `warn`
-//! on stderr; `WAGATE_LOAD_LOG` sets its `RUST_LOG` instead.
+//! on stderr; `WAGATE_LOAD_LOG` sets its `RUST_LOG` instead; `WAGATE_LOAD_CONFIG` adds
+//! top-level `wagate.toml` lines (to compare settings on one binary).
 //! Every case is bounded by its time and request count; a delete case also by its pool.
 //!
 //! Evolution has no delete-for-me route: its delete case is `deleteMessageForEveryone`
@@ -92,9 +93,14 @@ impl Gateway {
         let dir = tempfile::tempdir().unwrap();
         let cfg = dir.path().join("wagate.toml");
         // Lift Ryze's per-token rate limits (100/min) so the load reaches the handlers.
+        // `WAGATE_LOAD_CONFIG`: top-level `wagate.toml` lines to compare settings with
+        // the same binary (e.g. `store_cache_mib = 1024`).
+        let extra = std::env::var("WAGATE_LOAD_CONFIG").unwrap_or_default();
         std::fs::write(
             &cfg,
-            "[plugins.settings.ryze]\nconfig = { rate_limit = 100000000, create_rate_limit = 100000000 }\n",
+            format!(
+                "{extra}\n[plugins.settings.ryze]\nconfig = {{ rate_limit = 100000000, create_rate_limit = 100000000 }}\n"
+            ),
         )
         .unwrap();
         let mut child = Command::new(bin)
@@ -172,6 +178,8 @@ impl Gateway {
                 m.0 = fields.next().and_then(|v| v.parse().ok()).unwrap_or(0);
             }
         }
+        let reserved: u64 = maps.iter().filter(|m| m.1 >= 1 << 20).map(|m| m.0).sum();
+        println!("resident in mappings of 1 GiB and more (the plugin pool): {reserved} KiB");
         let mut by_name: std::collections::BTreeMap<String, u64> = Default::default();
         for (rss, _, name) in &maps {
             *by_name
@@ -556,6 +564,10 @@ async fn load(o: &Opts) {
     let floor = start_floor();
     let addr = gw.addr.clone();
     let w = setup(&addr).await;
+    println!(
+        "gateway VmRSS before the setup's ingest: {} KiB",
+        gw.rss_kib()
+    );
     let (ids, rate) = ingest(&addr, READ_NUMBER, PAGE).await;
     assert_eq!(ids.len(), PAGE);
     println!("gateway pid {} on {addr}; floor on {floor}", gw.child.id());
@@ -637,8 +649,9 @@ async fn load(o: &Opts) {
     }
     let ingest_rate = ingest_rates[1..].iter().sum::<f64>() / (ingest_rates.len() - 1) as f64;
     println!(
-        "ingested 5 x {} messages through POST /admin/sim/bench/inbound at {ingest_rate:.0}/s (32 connections)",
-        o.pool
+        "ingested 5 x {} messages through POST /admin/sim/bench/inbound at {ingest_rate:.0}/s (32 connections); gateway VmRSS then {} KiB",
+        o.pool,
+        gw.rss_kib()
     );
     type PoolReq = Arc<dyn Fn(&str, &str) -> Req + Send + Sync>;
     let pool_case = |k: usize, f: PoolReq| -> Make {
@@ -760,6 +773,23 @@ async fn load(o: &Opts) {
     );
     println!("\ngateway VmRSS after the load: {} KiB", gw.rss_kib());
     gw.print_rss_breakdown();
+    if std::env::var_os("WAGATE_LOAD_TRIM").is_some() {
+        // A plugin reload ends with malloc_trim: what it gives back was free memory
+        // malloc kept, not live data.
+        let mut c = Conn::open(&gw.addr).await;
+        let (s, _) = c
+            .json(req(
+                "POST",
+                "/admin/plugins/reload",
+                &Auth::Bearer(ADMIN.into()),
+                None,
+            ))
+            .await;
+        println!(
+            "after POST /admin/plugins/reload ({s}, which trims malloc): {} KiB",
+            gw.rss_kib()
+        );
+    }
 }
 
 // ---- memory ------------------------------------------------------------------------------

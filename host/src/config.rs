@@ -10,7 +10,7 @@
 //! tls_key = "key.pem"            # --tls-key
 //! max_body_bytes = 1048576       # larger request bodies get 413
 //! max_write_batch = 512          # mutations per durable commit (1: no group commit)
-//! store_cache_mib = 64           # redb's page cache (reads and writes), in MiB
+//! store_cache_mib = 32           # redb's page cache (reads and writes), in MiB
 //!
 //! [server]                       # slow clients and connection bounds
 //! header_timeout_ms = 10000      # a request head must be complete by then (also the

@@ -87,6 +87,18 @@ enum PluginAction {
         /// The .wasm component.
         file: PathBuf,
     },
+    /// Compile components (framed on stdin, see `plugin::cache::precompile`) into the
+    /// plugin code cache: what `wagate serve` runs as a child so the compiler's memory
+    /// leaves with it.
+    #[command(hide = true)]
+    Precompile {
+        /// The engine's pool size (`[plugins.runtime] max_instances`).
+        #[arg(long)]
+        max_instances: u32,
+        /// The engine's `keep_resident`, in bytes.
+        #[arg(long)]
+        keep_resident_bytes: Option<usize>,
+    },
     /// Ask a running gateway to reload its plugins (SIGHUP does the same).
     Reload {
         /// The running gateway.
@@ -246,6 +258,9 @@ fn main() -> anyhow::Result<()> {
             if let Some(v) = args.whatsapp_url {
                 config.whatsapp.url = v;
             }
+            // Plugins are compiled by this binary in a child process (see
+            // `plugin::cache`); without a path to it, in-process.
+            config.plugins.runtime.compile_with = std::env::current_exe().ok();
             init_tracing(config.log_format);
             runtime.block_on(wagate::run::serve(config, wagate::run::shutdown_signal()))
         }
@@ -337,6 +352,13 @@ fn main() -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&out)?);
             Ok(())
         }
+        Command::Plugin {
+            action:
+                PluginAction::Precompile {
+                    max_instances,
+                    keep_resident_bytes,
+                },
+        } => wagate::plugin::cache::precompile(max_instances, keep_resident_bytes),
         Command::Plugin {
             action: PluginAction::Check { file },
         } => {

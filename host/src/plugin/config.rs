@@ -125,6 +125,12 @@ pub struct RuntimeConfig {
     /// Linux's PAGEMAP_SCAN is available (only dirtied pages are reset), else 0
     /// (reset by madvise).
     pub keep_resident_kib: Option<u32>,
+    /// The wagate binary plugins are compiled by, in a child process (`wagate serve`
+    /// sets its own path); `None`: in this process. Compiling (Cranelift) leaves about
+    /// a hundred MiB of freed memory in malloc's arenas that `malloc_trim` cannot give
+    /// back (it is interleaved with live data); a child returns all of it when it exits.
+    #[serde(skip)]
+    pub compile_with: Option<std::path::PathBuf>,
 }
 
 impl Default for RuntimeConfig {
@@ -132,6 +138,7 @@ impl Default for RuntimeConfig {
         Self {
             max_instances: 256,
             keep_resident_kib: None,
+            compile_with: None,
         }
     }
 }

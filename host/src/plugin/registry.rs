@@ -13,7 +13,7 @@ use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 
 use super::bundled::BUNDLED;
-use super::cache::CodeCache;
+use super::cache::{ChildCompiler, CodeCache};
 use super::compat::{AuthPre, Contract, DialectPre, SinkPre};
 use super::config::{MountConfig, PluginsConfig, RuntimeConfig, StreamRoute, prefix_matches};
 use super::engine::PluginEngine;
@@ -45,15 +45,18 @@ impl Runtime {
     /// Build the engine and linker.
     pub fn new(cfg: &RuntimeConfig, cache_dir: &Path) -> anyhow::Result<Self> {
         let max_instances = cfg.max_instances;
-        let engine = PluginEngine::new(
-            max_instances,
-            cfg.keep_resident_kib.map(|k| (k as usize) << 10),
-        )?;
+        let keep_resident = cfg.keep_resident_kib.map(|k| (k as usize) << 10);
+        let engine = PluginEngine::new(max_instances, keep_resident)?;
         let linkers = Linkers::new(engine.engine()).context("linking host interfaces")?;
+        let compiler = cfg.compile_with.clone().map(|exe| ChildCompiler {
+            exe,
+            max_instances,
+            keep_resident,
+        });
         Ok(Self {
             engine,
             linkers,
-            cache: CodeCache::new(cache_dir)?,
+            cache: CodeCache::new(cache_dir, compiler)?,
             caches: Default::default(),
             permits: Arc::new(Semaphore::new(max_instances.max(1) as usize)),
         })
@@ -261,6 +264,13 @@ pub fn build_set(
             .with_context(|| format!("[plugins.settings.{name}]"))?;
     }
 
+    // Everything not compiled yet, at once (in a child process: see `cache`).
+    rt.cache.warm(
+        rt.engine.engine(),
+        sources
+            .values()
+            .map(|s| (s.wasm.as_slice(), s.sha256.as_str())),
+    );
     let mut plugins = BTreeMap::new();
     for (name, src) in sources {
         let origin = src.origin.clone();

@@ -42,8 +42,9 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 /// The store's default page cache, in MiB (`store_cache_mib`). redb's own default is
 /// 1 GiB, which a gateway reading a large store fills: its resident set grows to it.
-/// 64 MiB holds the hot part of a store of a few hundred thousand messages.
-pub const DEFAULT_CACHE_MIB: usize = 64;
+/// 32 MiB keeps the gateway after a load run on 100,000 messages near 100 MB (see
+/// BENCHMARKS.md); a larger store read at random wants more.
+pub const DEFAULT_CACHE_MIB: usize = 32;
 
 /// Handle to the database; cheap to clone.
 #[derive(Clone)]
