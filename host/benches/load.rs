@@ -186,13 +186,13 @@ impl Gateway {
                 .entry(name.rsplit('/').next().unwrap_or(name).to_string())
                 .or_default() += rss;
         }
-        maps.sort_by(|a, b| b.0.cmp(&a.0));
+        maps.sort_by_key(|m| std::cmp::Reverse(m.0));
         println!("largest resident mappings (KiB resident / KiB mapped / name):");
         for (rss, size, name) in maps.iter().take(6) {
             println!("  {rss:>8} / {size:>10} / {name}");
         }
         let mut names: Vec<_> = by_name.into_iter().filter(|(_, r)| *r >= 1024).collect();
-        names.sort_by(|a, b| b.1.cmp(&a.1));
+        names.sort_by_key(|n| std::cmp::Reverse(n.1));
         println!("resident by name (>= 1 MiB): {names:?}");
     }
 }
