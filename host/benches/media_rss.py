@@ -54,25 +54,8 @@ url = f"http://127.0.0.1:{srv.server_address[1]}/v.mp4"
 call("POST", "/core/instances/shop/messages/media", key, {"to": "5511999999999", "kind": "video", "data": base64.b64encode(video[:4096]).decode()})
 time.sleep(0.5)
 out = {}
-native = "/core/instances/shop/messages/media"
-for label, path, body in [
-        ("native url", native, {"to": "5511999999999", "kind": "video", "url": url}),
-        ("native base64", native, {"to": "5511999999999", "kind": "video", "data": base64.b64encode(video).decode()}),
-        ("evolution base64", "/message/sendMedia/shop", {"number": "5511999999999", "mediatype": "video", "media": base64.b64encode(video).decode()})]:
-    before = rss()
-    peak = [before]
-    stop = [False]
-    def sample():
-        while not stop[0]:
-            peak[0] = max(peak[0], rss()); time.sleep(0.005)
-    t = threading.Thread(target=sample); t.start()
-    t0 = time.time(); s, b = call("POST", path, key, body); dt = time.time() - t0
-    stop[0] = True; t.join()
-    assert s == 201, (label, s, b[:200])
-    out[label] = (before, peak[0], dt)
-    last_id = json.loads(b).get("id") or json.loads(b)["key"]["id"]
-    time.sleep(0.5)
 def measure(label, fn):
+    """Runs `fn` (an HTTP call) while sampling the gateway's VmRSS; keeps the peak."""
     before = rss()
     peak = [before]
     stop = [False]
@@ -85,6 +68,14 @@ def measure(label, fn):
     assert s in (200, 201), (label, s, b[:200])
     out[label] = (before, peak[0], dt)
     time.sleep(0.5)
+    return b
+native = "/core/instances/shop/messages/media"
+for label, path, body in [
+        ("native url", native, {"to": "5511999999999", "kind": "video", "url": url}),
+        ("native base64", native, {"to": "5511999999999", "kind": "video", "data": base64.b64encode(video).decode()}),
+        ("evolution base64", "/message/sendMedia/shop", {"number": "5511999999999", "mediatype": "video", "media": base64.b64encode(video).decode()})]:
+    b = measure(label, lambda: call("POST", path, key, body))
+    last_id = json.loads(b).get("id") or json.loads(b)["key"]["id"]
 s, b = call("POST", "/admin/credentials", "adm", {"org": "acme", "kind": "ryze-account"})
 ryze = json.loads(b)["token"]
 s, b = call("GET", "/core/instances/shop", key)
