@@ -251,6 +251,29 @@ fn journalled_removals_survive_a_restart_while_the_bucket_is_unreachable() {
     );
 }
 
+/// Evolution's `message.mediaUrl` of the stored message `id` as findMessages shows it.
+fn find_messages_media_url(w: &World, id: &str) -> Option<String> {
+    let (s, v) = evo(
+        w,
+        "/chat/findMessages/shop",
+        json!({"where": {"key": {"remoteJid": PEER_JID}}}),
+    );
+    assert_eq!(s, 200, "{v}");
+    let records = v["messages"]["records"].as_array().unwrap();
+    let row = records
+        .iter()
+        .find(|r| r["key"]["id"] == id)
+        .expect("the message's row");
+    row["message"]["mediaUrl"].as_str().map(str::to_string)
+}
+
+/// GETs a presigned URL without credentials.
+fn get_presigned(url: &str) -> wagate::client::Response {
+    let rest = url.strip_prefix("http://").unwrap();
+    let (authority, path) = rest.split_at(rest.find('/').unwrap());
+    wagate::client::request(&format!("http://{authority}"), "GET", path, &[], None).unwrap()
+}
+
 #[test]
 fn evolution_get_media_url_hands_out_a_presigned_url_that_serves_the_bytes() {
     let moto = Moto::start();
@@ -278,12 +301,16 @@ fn evolution_get_media_url_hands_out_a_presigned_url_that_serves_the_bytes() {
     assert!(url.contains("X-Amz-Signature="), "{url}");
     assert!(url.contains("X-Amz-Expires=120"), "{url}");
     // An HTTP GET of it (no credentials) answers the bytes.
-    let rest = url.strip_prefix("http://").unwrap();
-    let (authority, path) = rest.split_at(rest.find('/').unwrap());
-    let r =
-        wagate::client::request(&format!("http://{authority}"), "GET", path, &[], None).unwrap();
+    let r = get_presigned(url);
     assert_eq!(r.status, 200);
     assert!(r.body == png(), "the presigned URL served other bytes");
+
+    // As in Evolution with S3 on, the message row carries a presigned `mediaUrl` too.
+    let url = find_messages_media_url(&w, id).expect("findMessages' message.mediaUrl");
+    assert!(url.contains("X-Amz-Expires=3600"), "{url}");
+    let r = get_presigned(&url);
+    assert_eq!(r.status, 200);
+    assert!(r.body == png(), "message.mediaUrl served other bytes");
 
     // No expiry: the operator's cap (an hour by default); a larger one is capped.
     let (_, v) = evo(&w, "/s3/getMediaUrl/shop", json!({"id": id}));
@@ -388,9 +415,10 @@ fn on_the_disk_store_the_s3_routes_answer_as_evolution_without_s3() {
         evo(&w, "/s3/getMedia/shop", json!({"id": id})),
         (400, not_found)
     );
-    // The media itself is there, on disk, for the other reads.
+    // The media itself is there, on disk, for the other reads; no row gives a URL.
     let r = w.get_raw(&format!("/core/instances/shop/messages/{id}/media"));
     assert_eq!((r.status, r.body), (200, png()));
+    assert_eq!(find_messages_media_url(&w, id), None);
 }
 
 /// Runs `wagate serve` with `toml` and returns (exit success, stderr) once it exits
@@ -528,6 +556,14 @@ fn evolution_webhook_base64_carries_the_media_bytes() {
         .body["data"];
     assert_eq!(data["messageType"], "imageMessage");
     assert!(data["message"].get("base64").is_none(), "over the cap");
+    // The bucket's presigned URL instead, as Evolution gives with S3 on.
+    let url = data["message"]["mediaUrl"]
+        .as_str()
+        .expect("mediaUrl in the event");
+    assert!(
+        get_presigned(url).body == big,
+        "the event's mediaUrl serves the file"
+    );
 
     // Switched off: no bytes.
     set(false);

@@ -110,9 +110,26 @@ fn content(m: &Message) -> (std::borrow::Cow<'static, str>, Value) {
     }
 }
 
+/// With the S3 media store, a stored file's presigned URL, which Evolution gives as
+/// `message.mediaUrl` in its webhooks and message rows (valid for the operator's
+/// `url_expiry_max_secs`); none on the data folder, which hands out no URLs.
+fn media_url(m: &Message, instance_id: &str) -> Option<String> {
+    if !m.media.as_ref()?.stored {
+        return None;
+    }
+    let which = InstanceRef::Id(instance_id.to_string());
+    core::get_media_url(&which, &m.id, None)
+        .ok()
+        .flatten()
+        .map(|u| u.url)
+}
+
 /// `messageRaw` (sendText's answer, MESSAGES_UPSERT's data).
 pub(crate) fn raw(m: &Message, instance_id: &str) -> MessageBody {
-    let (kind, message) = content(m);
+    let (kind, mut message) = content(m);
+    if let (Some(url), Value::Object(fields)) = (media_url(m, instance_id), &mut message) {
+        fields.insert("mediaUrl".into(), Value::String(url));
+    }
     MessageBody {
         id: None,
         key: key_of(m),
