@@ -4,6 +4,8 @@
 //! ```toml
 //! listen = "127.0.0.1:8080"     # WAGATE_LISTEN / --listen
 //! data = "./wagate-data"         # WAGATE_DATA / --data
+//! plugin_cache = "/var/cache/wagate"  # WAGATE_PLUGIN_CACHE / --plugin-cache
+//!                                # (default <data>/plugin-cache)
 //! link = "whatsapp"              # --link whatsapp|sim
 //! log_format = "human"           # --log-format human|json
 //! tls_cert = "cert.pem"          # --tls-cert (with tls_key: serve HTTPS)
@@ -152,6 +154,10 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Folder of the redb file and received media.
     pub data: PathBuf,
+    /// Folder of compiled plugin code; `None`: `<data>/plugin-cache`. Its files are
+    /// loaded as native code: only the gateway may write to it. Gateways of the same
+    /// binary may share one (entries are written whole, then renamed into place).
+    pub plugin_cache: Option<PathBuf>,
     /// The real WhatsApp network or the simulated one.
     pub link: LinkKind,
     /// Human or JSON log lines.
@@ -200,6 +206,7 @@ impl Default for Config {
         Config {
             listen: "127.0.0.1:8080".parse().expect("valid default address"),
             data: PathBuf::from("./wagate-data"),
+            plugin_cache: None,
             link: LinkKind::Whatsapp,
             log_format: LogFormat::Human,
             tls_cert: None,

@@ -120,6 +120,10 @@ struct ServeArgs {
     /// Data folder [default: ./wagate-data].
     #[arg(long, env = "WAGATE_DATA")]
     data: Option<PathBuf>,
+    /// Folder of compiled plugin code [default: <data>/plugin-cache]; gateways of one
+    /// binary may share it.
+    #[arg(long, env = "WAGATE_PLUGIN_CACHE")]
+    plugin_cache: Option<PathBuf>,
     /// WhatsApp link [default: whatsapp].
     #[arg(long, value_enum, env = "WAGATE_LINK")]
     link: Option<LinkKind>,
@@ -239,6 +243,9 @@ fn main() -> anyhow::Result<()> {
             }
             if let Some(v) = args.data {
                 config.data = v;
+            }
+            if let Some(v) = args.plugin_cache {
+                config.plugin_cache = Some(v);
             }
             if let Some(v) = args.link {
                 config.link = v;

@@ -137,7 +137,10 @@ async fn start_app(
     let plugins = crate::plugin::PluginHost::load(
         &config.plugins,
         core.clone(),
-        &config.data.join("plugin-cache"),
+        &config
+            .plugin_cache
+            .clone()
+            .unwrap_or_else(|| config.data.join("plugin-cache")),
     )
     .await
     .context("loading plugins")?;

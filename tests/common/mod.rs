@@ -67,7 +67,9 @@ impl Gateway {
     pub fn start_unready() -> Gateway {
         let tmp = tempfile::tempdir().expect("temp dir");
         let data = tmp.path().join("data");
-        let mut gw = Gateway::spawn_on(&data, &[], &[]);
+        let cache = data.join("plugin-cache");
+        let cold = [("WAGATE_PLUGIN_CACHE", cache.to_str().expect("UTF-8 path"))];
+        let mut gw = Gateway::spawn_on(&data, &[], &cold);
         gw._tmp = Some(tmp);
         gw
     }
@@ -110,6 +112,10 @@ impl Gateway {
             // outbound guard refuses by default. (A test passes
             // `("WAGATE_OUTBOUND_ALLOW", "")` to run with the default policy.)
             .env("WAGATE_OUTBOUND_ALLOW", LOOPBACK)
+            // One code cache for every gateway the tests start: each plugin is compiled
+            // once per build, not once per test (a test that needs a cold start, as
+            // `Gateway::start_unready`, passes a cache of its own).
+            .env("WAGATE_PLUGIN_CACHE", shared_plugin_cache())
             .envs(envs.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -315,4 +321,10 @@ pub fn refused_start(envs: &[(&str, &str)]) -> String {
     let mut err = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
     err
+}
+
+/// The compiled-plugin cache the tests' gateways share (under cargo's per-build test
+/// temp folder, so a rebuilt plugin gets new entries by its sha256).
+pub fn shared_plugin_cache() -> &'static str {
+    concat!(env!("CARGO_TARGET_TMPDIR"), "/plugin-cache")
 }

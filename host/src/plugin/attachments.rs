@@ -23,9 +23,10 @@ use bytes::Bytes;
 /// What every reference starts with.
 pub const REFERENCE_PREFIX: &str = "wagate-media:";
 
-/// Attachments one call may make: an answer carries one file (a few for a gallery),
-/// and each holds a file of up to `[media] max_bytes` in the host until it is answered.
-pub const MAX_PER_CALL: usize = 4;
+/// Attachments one call may make: an answer carries a file (two: a file and, say, its
+/// preview), and each holds a file of up to `[media] max_bytes` in the host until the
+/// answer is sent.
+pub const MAX_PER_CALL: usize = 2;
 
 /// How the bytes go into the body.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

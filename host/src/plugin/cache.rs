@@ -124,19 +124,28 @@ impl ChildCompiler {
             .spawn()
             .with_context(|| format!("starting {}", self.exe.display()))?;
         let mut stdin = child.stdin.take().context("the child's stdin")?;
-        // A child that exits early closes its end: the write fails, its exit says why.
-        let written = jobs.iter().try_for_each(|(wasm, path)| {
-            let path = path.to_str().context("a cache path that is not UTF-8")?;
-            stdin.write_all(&(path.len() as u32).to_le_bytes())?;
-            stdin.write_all(path.as_bytes())?;
-            stdin.write_all(&(wasm.len() as u64).to_le_bytes())?;
-            stdin.write_all(wasm)?;
-            anyhow::Ok(())
+        // Written from a thread of its own while this one drains the child's stderr, so
+        // neither side can block on a full pipe. A child that exits early closes its
+        // end: the write fails, and its exit says why.
+        let (written, out) = std::thread::scope(|s| {
+            let writer = s.spawn(move || {
+                jobs.iter().try_for_each(|(wasm, path)| {
+                    let path = path.to_str().context("a cache path that is not UTF-8")?;
+                    stdin.write_all(&(path.len() as u32).to_le_bytes())?;
+                    stdin.write_all(path.as_bytes())?;
+                    stdin.write_all(&(wasm.len() as u64).to_le_bytes())?;
+                    stdin.write_all(wasm)?;
+                    anyhow::Ok(())
+                })
+                // `stdin` drops here: the child sees the end of its jobs.
+            });
+            let out = child.wait_with_output();
+            let written = writer
+                .join()
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("the writer thread panicked")));
+            (written, out)
         });
-        drop(stdin);
-        let out = child
-            .wait_with_output()
-            .context("waiting for the compiler")?;
+        let out = out.context("waiting for the compiler")?;
         anyhow::ensure!(
             out.status.success(),
             "{} ({})",
