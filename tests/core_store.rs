@@ -62,6 +62,7 @@ fn inbound(n: usize, chat: &str, with_media: bool) -> Inbound {
                 stored: false,
             },
             bytes: Some(vec![7u8; 64].into()),
+            downloading: false,
         }),
         push_name: None,
         sender_is_business: false,

@@ -512,6 +512,11 @@ struct MediaGateway {
 }
 
 fn media_gateway(server: &FakeWhatsApp, tmp: &tempfile::TempDir) -> MediaGateway {
+    media_gateway_with(server, tmp, "")
+}
+
+/// [`media_gateway`] with `extra` lines in its `wagate.toml`.
+fn media_gateway_with(server: &FakeWhatsApp, tmp: &tempfile::TempDir, extra: &str) -> MediaGateway {
     let data = tmp.path().join("data");
     let gw = Gateway::start_on(&data, &[]);
     let key = gw.org_with_key("acme", None);
@@ -524,7 +529,7 @@ fn media_gateway(server: &FakeWhatsApp, tmp: &tempfile::TempDir) -> MediaGateway
     let config = tmp.path().join("wagate.toml");
     std::fs::write(
         &config,
-        "[whatsapp.media]\nattempts = 3\nretry_base_ms = 50\n",
+        format!("{extra}\n[whatsapp.media]\nattempts = 3\nretry_base_ms = 50\n"),
     )
     .unwrap();
     let url = server.url();
@@ -948,6 +953,156 @@ fn a_media_download_failing_at_the_host_is_retried_then_given_up() {
         b"",
     );
     assert_eq!(resp.status, 404, "{}", String::from_utf8_lossy(&resp.body));
+}
+
+/// A media message's upsert waits for the link's download: an Evolution webhook with
+/// `base64` gets the bytes of a slow file, the native one `stored: true`; a failed
+/// download lets the upsert go at once without them, and a download slower than
+/// `[events] media_wait_ms` lets it go at the bound, the bytes' `message_media` after.
+#[test]
+fn a_media_upsert_waits_for_its_download_and_carries_the_bytes() {
+    use base64::Engine as _;
+    use whatsapp_rust::download::MediaType;
+    use whatsapp_rust::waproto::buffa::MessageField;
+    use whatsapp_rust::waproto::whatsapp as wa;
+    let server = FakeWhatsApp::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let MediaGateway {
+        gw, key, bundle, ..
+    } = media_gateway_with(&server, &tmp, "[events]\nmedia_wait_ms = 5000\n");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut contact = rt.block_on(fake_whatsapp::fake_peer::Peer::new());
+    server.add_contact(PEER, contact.bundle().clone());
+    rt.block_on(contact.start_session(&device_address(), &bundle));
+    let evolution = receiver::Receiver::start();
+    let (s, v) = evo(
+        &gw,
+        "POST",
+        "/webhook/set/shop",
+        &key,
+        Some(
+            json!({"webhook": {"enabled": true, "url": evolution.url("evolution"),
+                    "base64": true, "events": ["MESSAGES_UPSERT"]}}),
+        ),
+    );
+    assert_eq!(s, 201, "evolution webhook: {v}");
+    let native = receiver::Receiver::start();
+    let (s, v) = gw.call(
+        "PUT",
+        "/core/instances/shop/webhooks",
+        Some(&key),
+        Some(json!([{"url": native.url("native"), "events": ["message_upsert", "message_media"]}])),
+    );
+    assert_eq!(s, 200, "native webhook: {v}");
+    let image =
+        |path: &str, enc: &whatsapp_rust::wacore::upload::EncryptedMedia, len| wa::Message {
+            image_message: MessageField::some(image_fields(path, enc, len)),
+            ..Default::default()
+        };
+    let upsert = |rx: &receiver::Receiver, what: &str, id: &str| -> Value {
+        let is_it = |r: &receiver::Received| {
+            r.body["data"]["key"]["id"] == id
+                || (r.body["payload"]["type"] == "message_upsert"
+                    && r.body["payload"]["data"]["id"] == id)
+        };
+        rx.wait_until(what, is_it)
+            .into_iter()
+            .find(|r| is_it(r))
+            .unwrap()
+            .body
+    };
+
+    // A file the host serves a second late: the upsert waits and carries it.
+    let photo = sample(60_000, 2);
+    let (path, enc) = host_file(&server, &photo, MediaType::Image, "image");
+    server.media().slow_down(&path, Duration::from_millis(1000));
+    deliver(
+        &server,
+        &rt,
+        &mut contact,
+        "3EB0SLOW00001",
+        &image(&path, &enc, photo.len()),
+        "image",
+    );
+    let body = upsert(&evolution, "the photo's MESSAGES_UPSERT", "3EB0SLOW00001");
+    let b64 = body["data"]["message"]["base64"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no base64 in {body}"));
+    assert!(
+        base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap()
+            == photo,
+        "the webhook carried other bytes"
+    );
+    let body = upsert(&native, "the photo's message_upsert", "3EB0SLOW00001");
+    let media = &body["payload"]["data"]["media"];
+    assert_eq!(media["stored"], true, "{body}");
+    assert_eq!(media["size"], photo.len(), "{body}");
+
+    // A file the host refuses (3 attempts 50 ms apart): the upsert goes once the
+    // link gave up, without bytes.
+    let lost = sample(10_000, 4);
+    let (path, enc) = host_file(&server, &lost, MediaType::Image, "image");
+    server.media().fail(&path, 503);
+    deliver(
+        &server,
+        &rt,
+        &mut contact,
+        "3EB0LOST00001",
+        &image(&path, &enc, lost.len()),
+        "image",
+    );
+    let body = upsert(
+        &evolution,
+        "the lost photo's MESSAGES_UPSERT",
+        "3EB0LOST00001",
+    );
+    assert!(body["data"]["message"].get("base64").is_none(), "{body}");
+    let body = upsert(&native, "the lost photo's message_upsert", "3EB0LOST00001");
+    assert_eq!(body["payload"]["data"]["media"]["stored"], false, "{body}");
+    assert_eq!(server.media().downloads_of(&path), 3, "given up first");
+
+    // A file slower than the bound: the upsert goes at the bound without the bytes,
+    // and the bytes' own event follows on the native webhook.
+    let late = sample(20_000, 6);
+    let (path, enc) = host_file(&server, &late, MediaType::Image, "image");
+    server.media().slow_down(&path, Duration::from_secs(10));
+    deliver(
+        &server,
+        &rt,
+        &mut contact,
+        "3EB0LATE00001",
+        &image(&path, &enc, late.len()),
+        "image",
+    );
+    let body = upsert(&native, "the late photo's message_upsert", "3EB0LATE00001");
+    assert_eq!(body["payload"]["data"]["media"]["stored"], false, "{body}");
+    let body = upsert(
+        &evolution,
+        "the late photo's MESSAGES_UPSERT",
+        "3EB0LATE00001",
+    );
+    assert!(body["data"]["message"].get("base64").is_none(), "{body}");
+    let got = native.wait_until("the late photo's message_media", |r| {
+        r.body["payload"]["type"] == "message_media"
+            && r.body["payload"]["data"]["id"] == "3EB0LATE00001"
+    });
+    let media_event = got
+        .iter()
+        .position(|r| {
+            r.body["payload"]["type"] == "message_media"
+                && r.body["payload"]["data"]["id"] == "3EB0LATE00001"
+        })
+        .unwrap();
+    let upsert_event = got
+        .iter()
+        .position(|r| {
+            r.body["payload"]["type"] == "message_upsert"
+                && r.body["payload"]["data"]["id"] == "3EB0LATE00001"
+        })
+        .unwrap();
+    assert!(upsert_event < media_event, "in order");
 }
 
 /// `data` as a zlib stream of stored (uncompressed) deflate blocks: what a history

@@ -51,6 +51,7 @@ async fn open_core_and_sim(config: &Config) -> anyhow::Result<(Arc<Core>, Option
         .await
         .context("opening the media store ([media.store])")?;
     let core = Core::with_media_store(store, link, config.media.clone(), media_store);
+    core.pending_media().set_bound(config.events.media_wait());
     // Known before any plugin is compiled, so operator commands on a stopped gateway
     // mint the plugins' kinds too; loading the plugins declares them again.
     core.declare_credential_kinds(crate::plugin::registry::declared_credential_kinds(
@@ -168,6 +169,7 @@ async fn start_app(
         config.events.clone(),
         core.delivery_log(),
     )
+    .with_media_wait(core.clone())
     .spawn();
     let live = crate::events::live::LiveFeed::start(core.store().clone());
     let socketio = server::socketio::SocketIoServer::start(

@@ -9,7 +9,8 @@
 //!   server's integrity check of the encrypted file); kept under a new direct path,
 //!   answered with `{"url", "direct_path"}` as the real host does.
 //! - `GET <direct_path>?auth=…&token=…` serves a kept (or [`MediaHost::put`]) blob;
-//!   [`MediaHost::fail`] makes a path answer an error status instead.
+//!   [`MediaHost::fail`] makes a path answer an error status instead,
+//!   [`MediaHost::slow_down`] answer late.
 //!
 //! TLS with a self-signed certificate for `localhost` made at start
 //! ([`MediaHost::ca_pem`]); clients trust it through `WAGATE_EXTRA_CA_FILE` (the
@@ -52,6 +53,8 @@ struct State {
     downloads: Vec<String>,
     /// Paths answering an error status instead of their blob.
     failing: HashMap<String, u16>,
+    /// Paths answered only after a pause (a slow download).
+    slow: HashMap<String, std::time::Duration>,
 }
 
 /// A running media host (stops with the fake server's runtime).
@@ -155,6 +158,12 @@ impl MediaHost {
         direct_path
     }
 
+    /// Makes GETs of `direct_path` answer only after `pause` from now on.
+    pub fn slow_down(&self, direct_path: &str, pause: std::time::Duration) {
+        let mut state = self.state.lock().unwrap();
+        state.slow.insert(direct_path.to_string(), pause);
+    }
+
     /// Makes GETs of `direct_path` answer `status` from now on.
     pub fn fail(&self, direct_path: &str, status: u16) {
         let mut state = self.state.lock().unwrap();
@@ -218,6 +227,10 @@ async fn handle(state: &Mutex<State>, port: u16, req: Request<Incoming>) -> Resp
             "direct_path": direct_path,
         });
         return respond(200, answer.to_string());
+    }
+    let pause = state.lock().unwrap().slow.get(&path).copied();
+    if let Some(pause) = pause {
+        tokio::time::sleep(pause).await;
     }
     let mut state = state.lock().unwrap();
     state.downloads.push(path.clone());

@@ -126,8 +126,12 @@ impl Core {
                 bytes,
                 ..
             } => {
-                self.media_downloaded(&instance_id, &message_id, bytes)
-                    .await
+                let stored = self
+                    .media_downloaded(&instance_id, &message_id, bytes)
+                    .await;
+                // Committed (or failed for good): deliveries waiting for it go on.
+                self.pending_media.settled(&instance_id, &message_id);
+                stored
             }
             LinkEvent::MediaFailed {
                 instance_id,
@@ -137,6 +141,7 @@ impl Core {
             } => {
                 // The message keeps `stored: false`, which every read of it shows.
                 tracing::warn!(instance = %instance_id, chat = %chat_jid, message = %message_id, %reason, "media download failed");
+                self.pending_media.settled(&instance_id, &message_id);
                 Ok(())
             }
             LinkEvent::Receipt {
@@ -269,15 +274,16 @@ impl Core {
         // receipt goes back there.
         let wa_chat = chat_jid.clone();
         let (text, truncated) = super::messages::cap_text(inbound.text);
-        let (media, bytes) = match inbound.media {
+        let (media, bytes, downloading) = match inbound.media {
             Some(m) => (
                 Some(MediaInfo {
                     stored: false,
                     ..m.info
                 }),
                 m.bytes,
+                m.downloading,
             ),
-            None => (None, None),
+            None => (None, None, false),
         };
         let message = Message {
             id: inbound.id,
@@ -299,9 +305,15 @@ impl Core {
             content: inbound.content,
         };
         let from = (!message.from_me).then(|| message.sender.clone());
+        // Noted before the commit queues the upsert, so no delivery misses the wait.
+        let message_id = message.id.clone();
+        if downloading {
+            self.pending_media.began(instance_id, &message_id);
+        }
         let stored = self
             .commit_with_media(&instance, message, bytes, false)
-            .await?;
+            .await
+            .inspect_err(|_| self.pending_media.settled(instance_id, &message_id))?;
         if let Some(secret) = inbound.poll_secret {
             self.keep_poll_secret(instance_id, &stored.id, secret)
                 .await?;

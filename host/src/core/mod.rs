@@ -27,6 +27,7 @@ pub mod media_gc;
 pub mod messages;
 pub mod model;
 pub mod outbox;
+pub mod pending_media;
 pub mod pictures;
 pub mod plugin_storage;
 pub mod polls;
@@ -74,6 +75,8 @@ pub struct Core {
     uploads: Arc<uploads::Uploads>,
     /// The configured message brokers' names (what `set-broker` accepts).
     brokers: brokers::BrokerDirectory,
+    /// Inbound media the link is downloading, which event deliveries wait for.
+    pending_media: Arc<pending_media::PendingMedia>,
 }
 
 impl Core {
@@ -118,7 +121,15 @@ impl Core {
             deliveries: Arc::default(),
             uploads: Arc::default(),
             brokers: Default::default(),
+            pending_media: Arc::new(pending_media::PendingMedia::new(
+                pending_media::DEFAULT_WAIT,
+            )),
         })
+    }
+
+    /// The inbound media downloads in flight (see [`pending_media`]).
+    pub fn pending_media(&self) -> &Arc<pending_media::PendingMedia> {
+        &self.pending_media
     }
 
     /// The media bytes staged by the requests in flight (see [`uploads`]).

@@ -9,6 +9,10 @@
 //!   between delivery and the queue update redelivers.
 //! - Ordered per instance: a webhook belongs to one instance; its queue is keyed by
 //!   the outbox sequence and only its head is ever in flight.
+//! - A media message's upsert goes out with its bytes when the link is still
+//!   downloading them: the delivery waits for the download to settle (bounded by
+//!   `media_wait_ms`; see `core::pending_media`) and renders the message's media
+//!   record as it is then. Only that destination's queue waits, so order holds.
 //! - Retries: exponential backoff with jitter, at least the sink's `retry-after`; after
 //!   `max_attempts` the delivery goes to the dead-letter table, where an operator can
 //!   list and replay it.
@@ -24,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use tokio::task::JoinSet;
 
 use crate::core::deliveries::{DeliveryAttempt, DeliveryLog, DeliveryOutcome};
-use crate::core::model::{CoreError, CoreResult, Event, Webhook};
+use crate::core::model::{CoreError, CoreResult, Event, EventPayload, MediaInfo, Webhook};
 use crate::core::webhooks::QueuedDelivery;
 use crate::store::{Store, decode, encode, get_json, internal, tables};
 use crate::util::now_ms;
@@ -56,6 +60,15 @@ pub trait Transport: Send + Sync + 'static {
     fn observe(&self, _hook: &Webhook, _outcome: DeliveryOutcome) {}
 }
 
+/// Where a delivery learns that an inbound file arrived; implemented over core.
+#[async_trait]
+pub trait MediaWait: Send + Sync + 'static {
+    /// The media record of stored message `message_id` once the link's download of
+    /// it (if one is in flight) settled or the wait's bound passed; `None` when the
+    /// message is gone.
+    async fn settled_media(&self, instance_id: &str, message_id: &str) -> Option<MediaInfo>;
+}
+
 /// Retry policy (`[events]` in wagate.toml).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -68,6 +81,17 @@ pub struct DispatchConfig {
     pub max_backoff_ms: u64,
     /// Webhooks delivered to at the same time.
     pub concurrency: usize,
+    /// How long a media message's `message-upsert` waits, per destination, for the
+    /// link to download its bytes (counted from when the message arrived; 0: never
+    /// wait). Inlined bytes (`webhookBase64`), URLs and `stored: true` need them.
+    pub media_wait_ms: u64,
+}
+
+impl DispatchConfig {
+    /// [`DispatchConfig::media_wait_ms`] as a duration.
+    pub fn media_wait(&self) -> Duration {
+        Duration::from_millis(self.media_wait_ms)
+    }
 }
 
 impl Default for DispatchConfig {
@@ -77,6 +101,7 @@ impl Default for DispatchConfig {
             base_backoff_ms: 500,
             max_backoff_ms: 300_000,
             concurrency: 32,
+            media_wait_ms: crate::core::pending_media::DEFAULT_WAIT.as_millis() as u64,
         }
     }
 }
@@ -113,6 +138,8 @@ pub struct Dispatcher {
     removing: Arc<std::sync::Mutex<HashSet<Vec<u8>>>>,
     /// Where each attempt's outcome is shown to operators (core's recent-attempts window).
     log: Arc<DeliveryLog>,
+    /// Media downloads a message's upsert waits for; `None`: never wait.
+    media: Option<Arc<dyn MediaWait>>,
 }
 
 /// The head of one webhook's queue.
@@ -137,7 +164,16 @@ impl Dispatcher {
             config,
             removing: Default::default(),
             log,
+            media: None,
         })
+    }
+
+    /// A dispatcher whose media upserts wait for their downloads through `media`.
+    pub fn with_media_wait(mut self: Arc<Self>, media: Arc<dyn MediaWait>) -> Arc<Self> {
+        Arc::get_mut(&mut self)
+            .expect("configured before it is shared")
+            .media = Some(media);
+        self
     }
 
     /// Runs until the process ends.
@@ -287,15 +323,34 @@ impl Dispatcher {
         Ok((heads, next))
     }
 
+    /// `event`, with the media of a message upsert as it is once its download settled
+    /// (see [`MediaWait`]); any other event as it is.
+    async fn with_settled_media<'e>(&self, event: &'e Event) -> std::borrow::Cow<'e, Event> {
+        use std::borrow::Cow;
+        let (Some(media), EventPayload::MessageUpsert(m)) = (&self.media, &event.payload) else {
+            return Cow::Borrowed(event);
+        };
+        if m.media.as_ref().is_none_or(|info| info.stored) {
+            return Cow::Borrowed(event);
+        }
+        match media.settled_media(&event.instance_id, &m.id).await {
+            Some(now) if m.media.as_ref() != Some(&now) => {
+                let mut event = event.clone();
+                if let EventPayload::MessageUpsert(m) = &mut event.payload {
+                    m.media = Some(now);
+                }
+                Cow::Owned(event)
+            }
+            _ => Cow::Borrowed(event),
+        }
+    }
+
     /// One delivery attempt of a queue head, and its bookkeeping.
     async fn attempt(&self, head: Head) {
-        let (outcome, error) = match self.transport.render(&head.webhook, &head.item.event).await {
+        let event = self.with_settled_media(&head.item.event).await;
+        let (outcome, error) = match self.transport.render(&head.webhook, &event).await {
             Ok(None) => (Outcome::Delivered, None), // the dialect has no such event
-            Ok(Some(body)) => match self
-                .transport
-                .send(&head.webhook, &head.item.event, body)
-                .await
-            {
+            Ok(Some(body)) => match self.transport.send(&head.webhook, &event, body).await {
                 Ok(outcome) => (outcome, None),
                 Err(e) => (Outcome::RetryAfter(0), Some(format!("{e:#}"))),
             },

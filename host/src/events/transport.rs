@@ -6,7 +6,7 @@
 use async_trait::async_trait;
 
 use super::brokers::Brokers;
-use super::dispatcher::{Outcome, Transport};
+use super::dispatcher::{MediaWait, Outcome, Transport};
 use crate::core::deliveries::DeliveryOutcome;
 use crate::core::model::NATIVE_DIALECT;
 use crate::core::model::{Event, Webhook};
@@ -58,5 +58,21 @@ impl Transport for PluginTransport {
         if hook.broker.is_some() {
             self.brokers.observe(hook, outcome);
         }
+    }
+}
+
+#[async_trait]
+impl MediaWait for crate::core::Core {
+    async fn settled_media(
+        &self,
+        instance_id: &str,
+        message_id: &str,
+    ) -> Option<crate::core::model::MediaInfo> {
+        self.media_when_settled(instance_id, message_id)
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!(instance = %instance_id, message = %message_id, error = %e, "reading a message's media");
+                None
+            })
     }
 }

@@ -306,6 +306,7 @@ fn inbound_media(media: MediaBody) -> Result<crate::whatsapp::InboundMedia, ApiE
             stored: false,
         },
         bytes: Some(bytes.into()),
+        downloading: false,
     })
 }
 

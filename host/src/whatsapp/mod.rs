@@ -114,6 +114,9 @@ pub struct InboundMedia {
     /// and downloads them in the background, then reports
     /// [`LinkEvent::MediaDownloaded`] or [`LinkEvent::MediaFailed`].
     pub bytes: Option<bytes::Bytes>,
+    /// The link is downloading the bytes and will report either event (the real
+    /// link, when the deployment's and the instance's choices want the file).
+    pub downloading: bool,
 }
 
 /// Media to send: the bytes (already fetched and checked by core) and what WhatsApp

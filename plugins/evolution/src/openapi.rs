@@ -465,7 +465,7 @@ pub(crate) fn document() -> String {
                             "url": { "type": "string", "format": "uri" },
                             "headers": { "type": "object", "additionalProperties": { "type": "string" } },
                             "byEvents": { "const": false, "description": "true is not supported" },
-                            "base64": { "type": "boolean", "description": "accepted; events carry no media bytes" },
+                            "base64": { "type": "boolean", "description": "webhookBase64: MESSAGES_UPSERT of a media message carries its bytes as data.message.base64 (stored files of at most 5 MiB; a file the link is still downloading is waited for, up to the gateway's [events] media_wait_ms)" },
                             "events": { "type": "array", "items": { "enum": crate::webhook::EVOLUTION_EVENTS } }
                         }
                     } }

@@ -210,7 +210,14 @@ pub fn content_of(message: &wa::Message) -> Option<Content> {
 /// The media metadata core stores on the message (bytes to follow, or not).
 fn media_of(message: &wa::Message) -> (Option<InboundMedia>, Option<MediaRef>) {
     match inbound_media(message) {
-        Some((info, reference)) => (Some(InboundMedia { info, bytes: None }), reference),
+        Some((info, reference)) => (
+            Some(InboundMedia {
+                info,
+                bytes: None,
+                downloading: false,
+            }),
+            reference,
+        ),
         None => (None, None),
     }
 }

@@ -602,7 +602,7 @@ impl EventHandler for Bridge {
                         text,
                     });
                 }
-                for (message, reference) in batch.iter().filter_map(convert::live) {
+                for (mut message, reference) in batch.iter().filter_map(convert::live) {
                     let job = media_job(
                         &self.downloads,
                         &self.media_choices,
@@ -610,13 +610,18 @@ impl EventHandler for Bridge {
                         &message,
                         reference,
                     );
+                    let client = self.client.get();
+                    if let Some(media) = message.media.as_mut() {
+                        // Core holds the message's event deliveries for the bytes.
+                        media.downloading = job.is_some() && client.is_some();
+                    }
                     // The message first: core stores it before its bytes arrive
                     // (same channel, so in this order).
                     self.send(LinkEvent::Message {
                         instance_id: self.id(),
                         message: Box::new(message),
                     });
-                    if let (Some(job), Some(client)) = (job, self.client.get()) {
+                    if let (Some(job), Some(client)) = (job, client) {
                         self.downloads.start(client.clone(), job);
                     }
                 }
