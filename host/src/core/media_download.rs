@@ -3,7 +3,7 @@
 //! message, before any byte is fetched).
 
 use super::Core;
-use super::model::{Capability, CoreResult, InstanceRef, MediaInfo, Principal};
+use super::model::{Capability, CoreResult, InstanceRef, Principal};
 use crate::whatsapp::MediaDownload;
 
 impl Core {
@@ -33,21 +33,5 @@ impl Core {
         self.link
             .set_media_download(&record.instance.id, choice.clone());
         Ok(choice)
-    }
-}
-
-impl Core {
-    /// The media record of stored message `message_id` once the link's download of
-    /// its file settled (or the `[events] media_wait_ms` bound since the message
-    /// arrived passed); `None` when the message is gone.
-    pub async fn media_when_settled(
-        &self,
-        instance_id: &str,
-        message_id: &str,
-    ) -> CoreResult<Option<MediaInfo>> {
-        self.pending_media.wait(instance_id, message_id).await;
-        Ok(self
-            .find_message(instance_id, message_id)?
-            .and_then(|m| m.media))
     }
 }

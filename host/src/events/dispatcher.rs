@@ -10,9 +10,10 @@
 //! - Ordered per instance: a webhook belongs to one instance; its queue is keyed by
 //!   the outbox sequence and only its head is ever in flight.
 //! - A media message's upsert goes out with its bytes when the link is still
-//!   downloading them: the delivery waits for the download to settle (bounded by
-//!   `media_wait_ms`; see `core::pending_media`) and renders the message's media
-//!   record as it is then. Only that destination's queue waits, so order holds.
+//!   downloading them: the delivery is not due until the download settles (bounded
+//!   by `media_wait_ms`; see `core::pending_media`), and renders the message's media
+//!   record as it is then. Only that destination's queue waits, so order holds, and
+//!   a waiting queue holds no delivery slot.
 //! - Retries: exponential backoff with jitter, at least the sink's `retry-after`; after
 //!   `max_attempts` the delivery goes to the dead-letter table, where an operator can
 //!   list and replay it.
@@ -60,13 +61,16 @@ pub trait Transport: Send + Sync + 'static {
     fn observe(&self, _hook: &Webhook, _outcome: DeliveryOutcome) {}
 }
 
-/// Where a delivery learns that an inbound file arrived; implemented over core.
+/// Which inbound files are still being downloaded; implemented over core.
 #[async_trait]
 pub trait MediaWait: Send + Sync + 'static {
-    /// The media record of stored message `message_id` once the link's download of
-    /// it (if one is in flight) settled or the wait's bound passed; `None` when the
-    /// message is gone.
-    async fn settled_media(&self, instance_id: &str, message_id: &str) -> Option<MediaInfo>;
+    /// How much longer deliveries of message `message_id` wait for its file; `None`
+    /// when they need not (no download in flight, or its bound passed).
+    fn remaining(&self, instance_id: &str, message_id: &str) -> Option<Duration>;
+    /// Changes whenever a download settles (so waiting deliveries become due).
+    fn settles(&self) -> tokio::sync::watch::Receiver<u64>;
+    /// The media record of stored message `message_id` now; `None` when it is gone.
+    async fn current_media(&self, instance_id: &str, message_id: &str) -> Option<MediaInfo>;
 }
 
 /// Retry policy (`[events]` in wagate.toml).
@@ -184,6 +188,7 @@ impl Dispatcher {
 
     async fn run(self: Arc<Self>) {
         let mut commits = self.store.commits();
+        let mut settles = self.media.as_ref().map(|m| m.settles());
         let mut in_flight: HashSet<String> = HashSet::new();
         let mut tasks: JoinSet<String> = JoinSet::new();
         let mut last_compaction = std::time::Instant::now();
@@ -219,6 +224,7 @@ impl Dispatcher {
             }
             tokio::select! {
                 _ = commits.changed() => {}
+                _ = settled(&mut settles) => {}
                 Some(done) = tasks.join_next(), if !tasks.is_empty() => {
                     if let Ok(id) = done { in_flight.remove(&id); }
                 }
@@ -280,7 +286,11 @@ impl Dispatcher {
                         .map_err(internal)?,
                 );
                 let item: QueuedDelivery = decode(v.value())?;
-                if item.next_attempt_at <= now {
+                let due = match self.media_wait(&item.event) {
+                    Some(left) => now.saturating_add(left.as_millis() as u64),
+                    None => item.next_attempt_at,
+                };
+                if due <= now {
                     heads.push(Head {
                         webhook,
                         key,
@@ -288,9 +298,7 @@ impl Dispatcher {
                         item,
                     });
                 } else {
-                    next = Some(
-                        next.map_or(item.next_attempt_at, |n: u64| n.min(item.next_attempt_at)),
-                    );
+                    next = Some(next.map_or(due, |n: u64| n.min(due)));
                 }
             }
             Ok((heads, next))
@@ -323,9 +331,21 @@ impl Dispatcher {
         Ok((heads, next))
     }
 
-    /// `event`, with the media of a message upsert as it is once its download settled
-    /// (see [`MediaWait`]); any other event as it is.
-    async fn with_settled_media<'e>(&self, event: &'e Event) -> std::borrow::Cow<'e, Event> {
+    /// How much longer `event` waits for its message's file: a media message's
+    /// upsert whose bytes the link is still downloading.
+    fn media_wait(&self, event: &Event) -> Option<Duration> {
+        let (Some(media), EventPayload::MessageUpsert(m)) = (&self.media, &event.payload) else {
+            return None;
+        };
+        if m.media.as_ref().is_none_or(|info| info.stored) {
+            return None;
+        }
+        media.remaining(&event.instance_id, &m.id)
+    }
+
+    /// `event`, with the media record of a message upsert whose bytes were not
+    /// stored when it was queued as it is now (see [`MediaWait`]).
+    async fn with_current_media<'e>(&self, event: &'e Event) -> std::borrow::Cow<'e, Event> {
         use std::borrow::Cow;
         let (Some(media), EventPayload::MessageUpsert(m)) = (&self.media, &event.payload) else {
             return Cow::Borrowed(event);
@@ -333,7 +353,7 @@ impl Dispatcher {
         if m.media.as_ref().is_none_or(|info| info.stored) {
             return Cow::Borrowed(event);
         }
-        match media.settled_media(&event.instance_id, &m.id).await {
+        match media.current_media(&event.instance_id, &m.id).await {
             Some(now) if m.media.as_ref() != Some(&now) => {
                 let mut event = event.clone();
                 if let EventPayload::MessageUpsert(m) = &mut event.payload {
@@ -347,7 +367,7 @@ impl Dispatcher {
 
     /// One delivery attempt of a queue head, and its bookkeeping.
     async fn attempt(&self, head: Head) {
-        let event = self.with_settled_media(&head.item.event).await;
+        let event = self.with_current_media(&head.item.event).await;
         let (outcome, error) = match self.transport.render(&head.webhook, &event).await {
             Ok(None) => (Outcome::Delivered, None), // the dialect has no such event
             Ok(Some(body)) => match self.transport.send(&head.webhook, &event, body).await {
@@ -579,4 +599,13 @@ pub async fn replay_dead_letters(store: &Store, ids: Vec<String>) -> CoreResult<
             Ok(replayed)
         })
         .await
+}
+/// Returns when a download settles; never without a [`MediaWait`].
+async fn settled(settles: &mut Option<tokio::sync::watch::Receiver<u64>>) {
+    if let Some(rx) = settles
+        && rx.changed().await.is_ok()
+    {
+        return;
+    }
+    std::future::pending().await
 }

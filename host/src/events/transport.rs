@@ -63,16 +63,25 @@ impl Transport for PluginTransport {
 
 #[async_trait]
 impl MediaWait for crate::core::Core {
-    async fn settled_media(
+    fn remaining(&self, instance_id: &str, message_id: &str) -> Option<std::time::Duration> {
+        self.pending_media().remaining(instance_id, message_id)
+    }
+
+    fn settles(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.pending_media().settles()
+    }
+
+    async fn current_media(
         &self,
         instance_id: &str,
         message_id: &str,
     ) -> Option<crate::core::model::MediaInfo> {
-        self.media_when_settled(instance_id, message_id)
-            .await
-            .unwrap_or_else(|e| {
+        match self.find_message(instance_id, message_id) {
+            Ok(m) => m.and_then(|m| m.media),
+            Err(e) => {
                 tracing::warn!(instance = %instance_id, message = %message_id, error = %e, "reading a message's media");
                 None
-            })
+            }
+        }
     }
 }
