@@ -113,15 +113,25 @@ fn content(m: &Message) -> (std::borrow::Cow<'static, str>, Value) {
 /// With the S3 media store, a stored file's presigned URL, which Evolution gives as
 /// `message.mediaUrl` in its webhooks and message rows (valid for the operator's
 /// `url_expiry_max_secs`); none on the data folder, which hands out no URLs.
+///
+/// The gateway's media store is fixed for its life, so once it said it hands out no
+/// URLs this instance of the plugin asks no more (a page of photos makes one call,
+/// not one a photo).
 fn media_url(m: &Message, instance_id: &str) -> Option<String> {
-    if !m.media.as_ref()?.stored {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static NO_URLS: AtomicBool = AtomicBool::new(false);
+    if !m.media.as_ref()?.stored || NO_URLS.load(Ordering::Relaxed) {
         return None;
     }
     let which = InstanceRef::Id(instance_id.to_string());
-    core::get_media_url(&which, &m.id, None)
-        .ok()
-        .flatten()
-        .map(|u| u.url)
+    match core::get_media_url(&which, &m.id, None) {
+        Ok(Some(u)) => Some(u.url),
+        Ok(None) => {
+            NO_URLS.store(true, Ordering::Relaxed);
+            None
+        }
+        Err(_) => None,
+    }
 }
 
 /// `messageRaw` (sendText's answer, MESSAGES_UPSERT's data).
