@@ -1279,6 +1279,52 @@ fn a_file_larger_than_the_body_cap_is_sent_by_base64_in_every_dialect() {
     assert_eq!(staged_now(&w.gw), "0");
 }
 
+/// Evolution's multipart `sendMedia` with a file near `[media] max_bytes`: the host
+/// takes the `file` part out of the form before the plugin reads it (a plugin that
+/// copied 40 MiB into its 64 MiB memory would fail), and the part's own headers still
+/// give the file name and type.
+#[test]
+fn a_large_multipart_upload_is_sent_whatever_the_plugins_memory_cap() {
+    let w = world("", &[]);
+    let big = file(b"%PDF-1.7\n", 40 << 20);
+    let boundary = "----wagate-large-form";
+    let mut form = Vec::with_capacity(big.len() + 1024);
+    for (name, value) in [
+        ("number", PEER),
+        ("mediatype", "document"),
+        ("caption", "Q3"),
+    ] {
+        form.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    form.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"annual.pdf\"\r\nContent-Type: application/pdf\r\n\r\n").as_bytes(),
+    );
+    form.extend_from_slice(&big);
+    form.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let ct = format!("multipart/form-data; boundary={boundary}");
+    let r = w.gw.raw(
+        "POST",
+        "/message/sendMedia/shop",
+        &[("apikey", w.key.as_str()), ("content-type", ct.as_str())],
+        &form,
+    );
+    let v: Value = r.json();
+    assert_eq!(r.status, 201, "{}", short(&v));
+    let document = &v["message"]["documentMessage"];
+    assert_eq!(document["fileName"], "annual.pdf", "{}", short(&v));
+    assert_eq!(document["mimetype"], "application/pdf", "{}", short(&v));
+    assert_eq!(document["caption"], "Q3", "{}", short(&v));
+    assert!(
+        stored_bytes(&w, v["key"]["id"].as_str().unwrap()) == big,
+        "stored byte-identical"
+    );
+}
+
 #[test]
 fn a_large_file_is_served_back_by_every_dialect_whatever_its_plugin_memory_cap() {
     // 24 MiB: 32 MiB as base64. A dialect that copied the file into its memory and

@@ -421,6 +421,10 @@ pub struct UploadRoutes {
     /// JSON pointers of the fields to stage (`/media`, `/media/data`).
     #[serde(default)]
     pub fields: Vec<String>,
+    /// Field names of the `multipart/form-data` file parts to stage (`file`): a large
+    /// part's content becomes the reference, its headers stay.
+    #[serde(default)]
+    pub file_parts: Vec<String>,
     /// Whether a `data:<type>;base64,` URL in those fields is staged too (RyzeAPI
     /// accepts one; Evolution does not, and its plugin answers such a value itself).
     #[serde(default)]

@@ -113,6 +113,7 @@ pub fn media_uploads() -> crate::plugin::manifest::UploadRoutes {
         fields: vec!["/data".into()],
         data_urls: false,
         too_large_body: None,
+        file_parts: Vec::new(),
     }
 }
 

@@ -11,6 +11,7 @@ pub mod http;
 pub mod socketio;
 pub mod stream;
 mod tls;
+mod upload_parts;
 mod uploads;
 
 use std::convert::Infallible;
@@ -350,7 +351,21 @@ async fn handle(app: &Arc<App>, req: hyper::Request<Incoming>) -> hyper::Respons
     // Staged media lives until the request has been answered, used or not.
     let (read, staged) = match (read, &uploads) {
         (Ok(body), Some(routes)) => {
-            let (body, staged) = uploads::stage(app.core.uploads(), routes, body);
+            let form = parts
+                .headers
+                .get(::http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(upload_parts::boundary)
+                .filter(|_| !routes.file_parts.is_empty());
+            let (body, staged) = match form {
+                Some(boundary) => upload_parts::stage(
+                    app.core.uploads(),
+                    &routes.file_parts,
+                    &boundary,
+                    body.freeze(),
+                ),
+                None => uploads::stage(app.core.uploads(), routes, body),
+            };
             (Ok(body), staged)
         }
         (read, _) => (read.map(bytes::BytesMut::freeze), Vec::new()),

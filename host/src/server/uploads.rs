@@ -269,6 +269,7 @@ mod tests {
             fields: fields.iter().map(|f| f.to_string()).collect(),
             data_urls,
             too_large_body: None,
+            file_parts: Vec::new(),
         }
     }
 

@@ -45,7 +45,8 @@ pub(crate) struct Form {
 }
 
 pub(crate) struct Upload {
-    bytes: Vec<u8>,
+    /// The bytes, or the host's reference to them (a large part, see plugin.toml).
+    source: Option<MediaSource>,
     file_name: Option<String>,
     content_type: Option<String>,
 }
@@ -63,7 +64,7 @@ pub(crate) fn form(req: &Request) -> Result<Form, HttpResponse> {
     for part in parts {
         if part.name == "file" {
             file = Some(Upload {
-                bytes: part.data.to_vec(),
+                source: Some(wagate_plugin_sdk::uploads::part_source(part.data)),
                 file_name: part.file_name.clone(),
                 content_type: part.content_type.clone(),
             });
@@ -86,8 +87,8 @@ pub(crate) fn form(req: &Request) -> Result<Form, HttpResponse> {
 
 /// Where the bytes come from: the upload, else the field as a URL or base64.
 pub(crate) fn source(form: &mut Form, field: &str) -> Result<(MediaSource, bool), HttpResponse> {
-    if let Some(up) = form.file.as_mut() {
-        return Ok((MediaSource::Bytes(std::mem::take(&mut up.bytes)), false));
+    if let Some(source) = form.file.as_mut().and_then(|up| up.source.take()) {
+        return Ok((source, false));
     }
     let owned = || bad("Owned media must be a url or base64");
     let value = match form.fields.get(field) {

@@ -4,6 +4,7 @@
 //! itself and puts `wagate-upload:<id>` in its place, so megabytes never cross into
 //! the plugin's memory. A handler that reads such a field asks [`source`] first: a
 //! reference becomes `MediaSource::Upload`, anything else is the plugin's to parse.
+//! A multipart file part the host staged (`file_parts`) is read with [`part_source`].
 
 use crate::types::MediaSource;
 
@@ -14,6 +15,17 @@ pub const PREFIX: &str = "wagate-upload:";
 pub fn source(text: &str) -> Option<MediaSource> {
     let id = text.trim().strip_prefix(PREFIX)?;
     (!id.is_empty()).then(|| MediaSource::Upload(id.to_string()))
+}
+
+/// The media source of a `multipart/form-data` file part's content: the staged
+/// upload when the host replaced a large part with its reference (the manifest's
+/// `file_parts`), else the bytes themselves.
+pub fn part_source(data: &[u8]) -> MediaSource {
+    std::str::from_utf8(data)
+        .ok()
+        .filter(|text| text.starts_with(PREFIX))
+        .and_then(source)
+        .unwrap_or_else(|| MediaSource::Bytes(data.to_vec()))
 }
 
 /// The media source a text field stands for, the way dialects accept media in JSON:
@@ -57,6 +69,18 @@ mod tests {
         );
         assert!(text_source("not base64!").is_none());
         assert!(text_source("").is_none());
+    }
+
+    #[test]
+    fn a_file_part_is_its_upload_or_its_bytes() {
+        assert!(
+            matches!(part_source(b"wagate-upload:abc"), MediaSource::Upload(id) if id == "abc")
+        );
+        assert!(matches!(part_source(b"\x89PNG"), MediaSource::Bytes(b) if b == b"\x89PNG"));
+        assert!(matches!(
+            part_source(b" wagate-upload:abc"),
+            MediaSource::Bytes(_)
+        ));
     }
 
     #[test]
