@@ -13,7 +13,11 @@
 //! - Evolution's global topics (`evolution.global.<event>`, key `<instance>-<event>`),
 //!   only the selected events.
 //! - Bad configuration: a missing topic with `declare = false` and an unreachable broker
-//!   end as dead letters with the reason; `KAFKA_SASL_ENABLED=true` refuses the start.
+//!   end as dead letters with the reason.
+//! - `SASL_SSL` (Evolution's `KAFKA_SASL_*`, `KAFKA_SSL_*`; wagate.toml's `sasl_*`,
+//!   `tls*`): delivered with the right login and a trusted certificate, dead letters
+//!   naming a wrong password or an untrusted certificate, and settings that cannot work
+//!   refuse the start.
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
@@ -147,15 +151,128 @@ uri = "127.0.0.1:{closed}"
     assert_eq!(metric(&gw, "wagate_broker_dead_lettered_total", "kafka"), 2);
 }
 
+/// Evolution's `KAFKA_SASL_*` and `KAFKA_SSL_*` variables: a `SASL_SSL` broker (TLS
+/// with a private CA, a `PLAIN` login) gets the events; a wrong password ends as a
+/// dead letter naming the refused login; a certificate nobody trusts is refused, and
+/// accepted with the check off (`tls_verify = false`, Evolution's
+/// `KAFKA_SSL_REJECT_UNAUTHORIZED=false`).
 #[test]
-fn kafkas_sasl_switch_refuses_the_start_rather_than_connecting_without_it() {
-    let err = crate::common::refused_start(&[
-        ("KAFKA_ENABLED", "true"),
-        ("KAFKA_SASL_ENABLED", "true"),
-        ("AUTHENTICATION_API_KEY", KEY),
-    ]);
-    assert!(
-        err.contains("KAFKA_SASL_ENABLED=true is not supported"),
-        "{err}"
+fn kafka_over_sasl_ssl_with_evolutions_variables() {
+    let kafka = FakeKafka::start_secured(("evo", "s3cret"), true);
+    let tmp = tempfile::tempdir().unwrap();
+    let ca = tmp.path().join("kafka-ca.pem");
+    std::fs::write(&ca, kafka.ca_pem().unwrap()).unwrap();
+    let url = kafka.url();
+    let broker = |name: &str, password: &str, tls: &str| {
+        format!(
+            "\n[brokers.{name}]\ntransport = \"kafka\"\nuri = \"{url}\"\ntls = true\n{tls}\n\
+             sasl_mechanism = \"plain\"\nsasl_username = \"evo\"\nsasl_password = \"{password}\"\n"
+        )
+    };
+    let ca_line = format!("tls_ca = \"{}\"", ca.display());
+    let cfg = config(
+        tmp.path(),
+        &[
+            broker("wrongpass", "nope", &ca_line),
+            broker("untrusted", "s3cret", ""),
+            broker("noverify", "s3cret", "tls_verify = false"),
+        ]
+        .concat(),
     );
+    let cfg_text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("max_attempts = 100000", "max_attempts = 3");
+    std::fs::write(&cfg, cfg_text).unwrap();
+    let ca_path = ca.to_str().unwrap();
+    let gw = Gateway::start_on_with_env(
+        &tmp.path().join("data"),
+        &["--config", cfg.as_str()],
+        &[
+            ("AUTHENTICATION_API_KEY", KEY),
+            ("KAFKA_ENABLED", "true"),
+            ("KAFKA_BROKERS", url.as_str()),
+            ("KAFKA_GLOBAL_ENABLED", "true"),
+            ("KAFKA_EVENTS_MESSAGES_UPSERT", "true"),
+            ("KAFKA_SASL_ENABLED", "true"),
+            ("KAFKA_SASL_MECHANISM", "plain"),
+            ("KAFKA_SASL_USERNAME", "evo"),
+            ("KAFKA_SASL_PASSWORD", "s3cret"),
+            ("KAFKA_SSL_ENABLED", "true"),
+            ("KAFKA_SSL_CA", ca_path),
+        ],
+    );
+    for name in INSTANCES {
+        open_instance(&gw, KEY, name);
+    }
+    let mut sent = HashMap::new();
+    drive(&gw, 0..12, &mut sent);
+    let topic = "evolution.global.messages.upsert".to_string();
+    let got = kafka.read(std::slice::from_ref(&topic), 12, Duration::from_secs(60));
+    check(&got, &sent, |i| format!("{topic} {i}-messages.upsert"));
+
+    let key = gw.org_with_key("acme", None);
+    gw.connected_instance(&key, "sec");
+    for name in ["wrongpass", "untrusted", "noverify"] {
+        let (s, v) = gw.call(
+            "PUT",
+            &format!("/core/instances/sec/brokers/{name}"),
+            Some(&key),
+            Some(json!({"events": ["message_upsert"]})),
+        );
+        assert_eq!(s, 200, "{name}: {v}");
+    }
+    gw.inbound("sec", PEER, "hello", false);
+    // The login with the check off got through: its topic holds the message.
+    let got = kafka.read(
+        &["sec.message.upsert".to_string()],
+        1,
+        Duration::from_secs(60),
+    );
+    assert_eq!(got.len(), 1, "noverify delivered: {got:?}");
+    for (name, want) in [("wrongpass", "sasl"), ("untrusted", "certificate")] {
+        let reason = dead_letter_of(&gw, &format!("broker:{name}"));
+        assert!(
+            reason.to_lowercase().contains(want),
+            "{name}: {reason} lacks {want}"
+        );
+    }
+}
+
+#[test]
+fn kafka_security_variables_that_cannot_work_refuse_the_start() {
+    for (envs, want) in [
+        (
+            vec![
+                ("KAFKA_SASL_ENABLED", "true"),
+                ("KAFKA_SASL_MECHANISM", "gssapi"),
+            ],
+            "unsupported Kafka SASL mechanism `gssapi`",
+        ),
+        (
+            vec![("KAFKA_SASL_ENABLED", "true"), ("KAFKA_SASL_USERNAME", "")],
+            "a SASL login needs a username",
+        ),
+        (
+            vec![
+                ("KAFKA_SSL_ENABLED", "true"),
+                ("KAFKA_SSL_CA", "/nonexistent/ca.pem"),
+            ],
+            "reading its TLS CA /nonexistent/ca.pem",
+        ),
+        (
+            vec![
+                ("KAFKA_SSL_ENABLED", "true"),
+                (
+                    "KAFKA_SSL_CERT",
+                    "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n",
+                ),
+            ],
+            "certificate",
+        ),
+    ] {
+        let mut all = vec![("KAFKA_ENABLED", "true"), ("AUTHENTICATION_API_KEY", KEY)];
+        all.extend(envs.iter().copied());
+        let err = crate::common::refused_start(&all);
+        assert!(err.contains(want), "{envs:?}: {err}");
+    }
 }

@@ -10,6 +10,12 @@
 //! order, with their offsets); anything else closes the connection. It can be killed
 //! (the port refuses, open connections are cut) and resumed on the same port with what
 //! it had stored, as a broker outage.
+//!
+//! [`FakeKafka::start_secured`] makes it a `SASL_SSL` (or `SASL_PLAINTEXT`) listener:
+//! TLS with a self-signed certificate for `127.0.0.1` made at start
+//! ([`FakeKafka::ca_pem`]), and a `PLAIN` login (`SaslHandshake`, `SaslAuthenticate`)
+//! before anything but `ApiVersions` is answered; a wrong password is refused with
+//! Kafka's `SASL_AUTHENTICATION_FAILED` and the connection closed, as a broker does.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -49,23 +55,76 @@ struct State {
     produced: u64,
 }
 
+/// What a connection must go through before it is served.
+#[derive(Clone, Default)]
+struct Security {
+    /// The one `PLAIN` login accepted (username, password).
+    login: Option<(String, String)>,
+    /// TLS, with the certificate made at start.
+    tls: Option<Arc<rustls::ServerConfig>>,
+}
+
 pub struct FakeKafka {
     pub port: u16,
     state: Arc<Mutex<State>>,
     up: Arc<AtomicBool>,
     conns: Arc<Mutex<Vec<TcpStream>>>,
+    security: Security,
+    ca_pem: Option<String>,
 }
 
 impl FakeKafka {
     pub fn start() -> FakeKafka {
+        Self::with_security(Security::default(), None)
+    }
+
+    /// A broker asking for the `PLAIN` login `(username, password)`, over TLS when
+    /// `tls`.
+    pub fn start_secured(login: (&str, &str), tls: bool) -> FakeKafka {
+        let (tls, ca_pem) = if tls {
+            let cert = rcgen::generate_simple_self_signed(vec![
+                "127.0.0.1".to_string(),
+                "localhost".to_string(),
+            ])
+            .expect("self-signed certificate");
+            let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![cert.cert.der().clone()],
+                rustls::pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into()),
+            )
+            .expect("server certificate");
+            (Some(Arc::new(config)), Some(cert.cert.pem()))
+        } else {
+            (None, None)
+        };
+        let security = Security {
+            login: Some((login.0.to_string(), login.1.to_string())),
+            tls,
+        };
+        Self::with_security(security, ca_pem)
+    }
+
+    fn with_security(security: Security, ca_pem: Option<String>) -> FakeKafka {
         let fake = FakeKafka {
             port: free_port(),
             state: Arc::default(),
             up: Arc::new(AtomicBool::new(false)),
             conns: Arc::default(),
+            security,
+            ca_pem,
         };
         fake.resume();
         fake
+    }
+
+    /// The certificate a TLS broker presents, PEM (what `KAFKA_SSL_CA` trusts).
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
     }
 
     /// The bootstrap address (`KAFKA_BROKERS`).
@@ -153,11 +212,12 @@ impl FakeKafka {
         let listener = TcpListener::bind(("127.0.0.1", self.port)).expect("fake kafka port");
         listener.set_nonblocking(true).unwrap();
         self.up.store(true, Ordering::SeqCst);
-        let (up, conns, state, port) = (
+        let (up, conns, state, port, security) = (
             self.up.clone(),
             self.conns.clone(),
             self.state.clone(),
             self.port,
+            self.security.clone(),
         );
         std::thread::spawn(move || {
             while up.load(Ordering::SeqCst) {
@@ -165,8 +225,17 @@ impl FakeKafka {
                     Ok((conn, _)) => {
                         conn.set_nonblocking(false).unwrap();
                         conns.lock().unwrap().push(conn.try_clone().unwrap());
-                        let state = state.clone();
-                        std::thread::spawn(move || serve(conn, state, port));
+                        let (state, security) = (state.clone(), security.clone());
+                        std::thread::spawn(move || match security.tls.clone() {
+                            Some(tls) => {
+                                let Ok(session) = rustls::ServerConnection::new(tls) else {
+                                    return;
+                                };
+                                let stream = rustls::StreamOwned::new(session, conn);
+                                serve(stream, state, port, security.login)
+                            }
+                            None => serve(conn, state, port, security.login),
+                        });
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(5)),
                 }
@@ -181,8 +250,19 @@ impl Drop for FakeKafka {
     }
 }
 
-/// Answers one connection's requests until it closes or asks for something unknown.
-fn serve(mut conn: TcpStream, state: Arc<Mutex<State>>, port: u16) {
+/// Answers one connection's requests until it closes or asks for something unknown;
+/// with a `login`, only `ApiVersions` and the SASL exchange until it is given.
+fn serve(
+    mut conn: impl Read + Write,
+    state: Arc<Mutex<State>>,
+    port: u16,
+    login: Option<(String, String)>,
+) {
+    let mut session = Session {
+        login,
+        authenticated: false,
+        failed: false,
+    };
     loop {
         let mut len = [0u8; 4];
         if conn.read_exact(&mut len).is_err() {
@@ -192,15 +272,36 @@ fn serve(mut conn: TcpStream, state: Arc<Mutex<State>>, port: u16) {
         if conn.read_exact(&mut frame).is_err() {
             return;
         }
-        let Some(reply) = answer(Bytes::from(frame), &state, port) else {
+        let Some(reply) = answer(Bytes::from(frame), &state, port, &mut session) else {
             return;
         };
         let mut out = BytesMut::new();
         out.put_u32(reply.len() as u32);
         out.extend_from_slice(&reply);
-        if conn.write_all(&out).is_err() {
+        if conn.write_all(&out).and_then(|_| conn.flush()).is_err() {
             return;
         }
+        if session.refused() {
+            return; // a failed login ends the connection
+        }
+    }
+}
+
+/// One connection's login.
+struct Session {
+    login: Option<(String, String)>,
+    authenticated: bool,
+    /// A login was tried and refused: the connection ends after the answer.
+    failed: bool,
+}
+
+impl Session {
+    fn open(&self) -> bool {
+        self.login.is_none() || self.authenticated
+    }
+
+    fn refused(&self) -> bool {
+        self.failed
     }
 }
 
@@ -216,8 +317,20 @@ fn versions<M: Message>(key: ApiKey) -> ApiVersion {
 }
 
 /// The encoded response (header and body) to one request frame.
-fn answer(mut frame: Bytes, state: &Mutex<State>, port: u16) -> Option<BytesMut> {
+fn answer(
+    mut frame: Bytes,
+    state: &Mutex<State>,
+    port: u16,
+    session: &mut Session,
+) -> Option<BytesMut> {
     let key = ApiKey::try_from(i16::from_be_bytes([frame[0], frame[1]])).ok()?;
+    let before_login = matches!(
+        key,
+        ApiKey::ApiVersions | ApiKey::SaslHandshake | ApiKey::SaslAuthenticate
+    );
+    if !session.open() && !before_login {
+        return None; // a broker closes an unauthenticated connection
+    }
     let version = i16::from_be_bytes([frame[2], frame[3]]);
     let header = RequestHeader::decode(&mut frame, key.request_header_version(version)).ok()?;
     let mut out = BytesMut::new();
@@ -232,9 +345,51 @@ fn answer(mut frame: Bytes, state: &Mutex<State>, port: u16) -> Option<BytesMut>
                 versions::<MetadataRequest>(ApiKey::Metadata),
                 versions::<ProduceRequest>(ApiKey::Produce),
                 versions::<CreateTopicsRequest>(ApiKey::CreateTopics),
+                versions::<SaslHandshakeRequest>(ApiKey::SaslHandshake),
+                versions::<SaslAuthenticateRequest>(ApiKey::SaslAuthenticate),
             ])
             .encode(&mut out, version)
             .ok()?,
+        ApiKey::SaslHandshake => {
+            let req = SaslHandshakeRequest::decode(&mut frame, version).ok()?;
+            // UNSUPPORTED_SASL_MECHANISM
+            let error = if req.mechanism.as_str() == "PLAIN" {
+                0
+            } else {
+                33
+            };
+            SaslHandshakeResponse::default()
+                .with_error_code(error)
+                .with_mechanisms(vec![StrBytes::from_static_str("PLAIN")])
+                .encode(&mut out, version)
+                .ok()?
+        }
+        ApiKey::SaslAuthenticate => {
+            let req = SaslAuthenticateRequest::decode(&mut frame, version).ok()?;
+            // PLAIN (RFC 4616): [authzid] NUL authcid NUL passwd
+            let fields: Vec<&[u8]> = req.auth_bytes.split(|b| *b == 0).collect();
+            let given = match fields.as_slice() {
+                [_, user, pass] => Some((user.to_vec(), pass.to_vec())),
+                _ => None,
+            };
+            let wanted = session
+                .login
+                .as_ref()
+                .map(|(u, p)| (u.as_bytes().to_vec(), p.as_bytes().to_vec()));
+            let ok = given.is_some() && given == wanted;
+            session.authenticated = ok;
+            session.failed = !ok;
+            let mut resp = SaslAuthenticateResponse::default();
+            if !ok {
+                // SASL_AUTHENTICATION_FAILED
+                resp =
+                    resp.with_error_code(58)
+                        .with_error_message(Some(StrBytes::from_static_str(
+                            "Authentication failed: Invalid username or password",
+                        )));
+            }
+            resp.encode(&mut out, version).ok()?
+        }
         ApiKey::Metadata => {
             let req = MetadataRequest::decode(&mut frame, version).ok()?;
             let state = state.lock().unwrap();

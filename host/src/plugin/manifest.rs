@@ -374,6 +374,33 @@ pub struct BrokerEnv {
     /// Kafka: replication factor of created topics (`KAFKA_REPLICATION_FACTOR`).
     #[serde(default)]
     pub replication_factor: Option<String>,
+    /// Kafka: `true` logs in with SASL (`KAFKA_SASL_ENABLED`).
+    #[serde(default)]
+    pub sasl_enabled: Option<String>,
+    /// Kafka: `plain`, `scram-sha-256` or `scram-sha-512` (`KAFKA_SASL_MECHANISM`).
+    #[serde(default)]
+    pub sasl_mechanism: Option<String>,
+    /// Kafka: the SASL username (`KAFKA_SASL_USERNAME`).
+    #[serde(default)]
+    pub sasl_username: Option<String>,
+    /// Kafka: the SASL password (`KAFKA_SASL_PASSWORD`).
+    #[serde(default)]
+    pub sasl_password: Option<String>,
+    /// Kafka: `true` connects with TLS (`KAFKA_SSL_ENABLED`).
+    #[serde(default)]
+    pub tls_enabled: Option<String>,
+    /// Kafka: `false` accepts any broker certificate (`KAFKA_SSL_REJECT_UNAUTHORIZED`).
+    #[serde(default)]
+    pub tls_verify: Option<String>,
+    /// Kafka: a CA to trust, PEM text or a file (`KAFKA_SSL_CA`).
+    #[serde(default)]
+    pub tls_ca: Option<String>,
+    /// Kafka: a client certificate, PEM text or a file (`KAFKA_SSL_CERT`).
+    #[serde(default)]
+    pub tls_cert: Option<String>,
+    /// Kafka: the client certificate's key, PEM text or a file (`KAFKA_SSL_KEY`).
+    #[serde(default)]
+    pub tls_key: Option<String>,
     /// The URI when `uri` is unset or empty (Kafka's `localhost:9092`).
     #[serde(default)]
     pub default_uri: Option<String>,
@@ -398,6 +425,15 @@ impl BrokerEnv {
             &self.client_id,
             &self.partitions,
             &self.replication_factor,
+            &self.sasl_enabled,
+            &self.sasl_mechanism,
+            &self.sasl_username,
+            &self.sasl_password,
+            &self.tls_enabled,
+            &self.tls_verify,
+            &self.tls_ca,
+            &self.tls_cert,
+            &self.tls_key,
         ]
         .into_iter()
         .filter_map(|v| v.as_deref())

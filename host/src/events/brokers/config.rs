@@ -26,6 +26,15 @@
 //! client_id = "wagate"
 //! partitions = 1                     # of the topics the gateway creates (declare)
 //! replication_factor = 1
+//! sasl_mechanism = "plain"           # or "scram-sha-256", "scram-sha-512"; unset: no SASL
+//! sasl_username = "..."
+//! sasl_password = "..."
+//! tls = false                        # TLS to every broker (SASL_SSL with a mechanism)
+//! tls_ca = "/path/ca.pem"            # PEM file or PEM text: the CA trusted besides
+//!                                    # Mozilla's roots
+//! tls_cert = "/path/client.pem"      # a client certificate and its key (mutual TLS)
+//! tls_key = "/path/client.key"
+//! tls_verify = true                  # false: accept any server certificate
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -80,6 +89,10 @@ pub struct KafkaSettings {
     pub partitions: i32,
     /// Replication factor of a topic the gateway creates.
     pub replication: i16,
+    /// The SASL login, if the brokers ask for one.
+    pub sasl: Option<KafkaSasl>,
+    /// TLS to the brokers, if on.
+    pub tls: Option<KafkaTls>,
 }
 
 impl Default for KafkaSettings {
@@ -88,7 +101,114 @@ impl Default for KafkaSettings {
             client_id: "wagate".into(),
             partitions: 1,
             replication: 1,
+            sasl: None,
+            tls: None,
         }
+    }
+}
+
+/// A Kafka SASL mechanism (those rskafka speaks, and Evolution's kafkajs offers).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SaslMechanism {
+    /// `PLAIN`: the password in the clear (use it over TLS).
+    Plain,
+    /// `SCRAM-SHA-256`.
+    ScramSha256,
+    /// `SCRAM-SHA-512`.
+    ScramSha512,
+}
+
+impl SaslMechanism {
+    /// Reads `plain`, `scram-sha-256` or `scram-sha-512` (any case).
+    pub fn parse(name: &str) -> anyhow::Result<Self> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "plain" => Ok(SaslMechanism::Plain),
+            "scram-sha-256" => Ok(SaslMechanism::ScramSha256),
+            "scram-sha-512" => Ok(SaslMechanism::ScramSha512),
+            other => bail!(
+                "unsupported Kafka SASL mechanism `{other}` (plain, scram-sha-256 or scram-sha-512)"
+            ),
+        }
+    }
+}
+
+/// A Kafka SASL login.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KafkaSasl {
+    /// How it is exchanged.
+    pub mechanism: SaslMechanism,
+    /// Who logs in.
+    pub username: String,
+    /// Their password.
+    pub password: String,
+}
+
+/// TLS to Kafka brokers; certificates as PEM text (read from their files at start).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KafkaTls {
+    /// A CA trusted besides Mozilla's roots (a private cluster's).
+    pub ca: Option<String>,
+    /// A client certificate chain, for brokers that ask for one (with `key`).
+    pub cert: Option<String>,
+    /// The client certificate's private key.
+    pub key: Option<String>,
+    /// Check the broker's certificate (Evolution's `KAFKA_SSL_REJECT_UNAUTHORIZED`);
+    /// `false` accepts any.
+    pub verify: bool,
+}
+
+/// Kafka's login and TLS as written in wagate.toml or a dialect's variables, checked.
+struct KafkaAccess {
+    sasl_mechanism: Option<String>,
+    sasl_username: Option<String>,
+    sasl_password: Option<String>,
+    tls: bool,
+    tls_ca: Option<String>,
+    tls_cert: Option<String>,
+    tls_key: Option<String>,
+    tls_verify: bool,
+}
+
+impl KafkaAccess {
+    fn resolve(self, broker: &str) -> anyhow::Result<(Option<KafkaSasl>, Option<KafkaTls>)> {
+        let sasl = match self.sasl_mechanism.filter(|m| !m.trim().is_empty()) {
+            None => None,
+            Some(m) => Some(KafkaSasl {
+                mechanism: SaslMechanism::parse(&m)
+                    .map_err(|e| anyhow::anyhow!("broker `{broker}`: {e}"))?,
+                username: self.sasl_username.unwrap_or_default(),
+                password: self.sasl_password.unwrap_or_default(),
+            }),
+        };
+        if let Some(s) = &sasl {
+            ensure!(
+                !s.username.is_empty(),
+                "broker `{broker}`: a SASL login needs a username"
+            );
+        }
+        let tls = if self.tls {
+            let pem = |what: &str, v: Option<String>| -> anyhow::Result<Option<String>> {
+                match v.filter(|v| !v.trim().is_empty()) {
+                    None => Ok(None),
+                    Some(v) if v.trim_start().starts_with("-----BEGIN") => Ok(Some(v)),
+                    Some(path) => std::fs::read_to_string(path.trim()).map(Some).map_err(|e| {
+                        anyhow::anyhow!("broker `{broker}`: reading its TLS {what} {path}: {e}")
+                    }),
+                }
+            };
+            let tls = KafkaTls {
+                ca: pem("CA", self.tls_ca)?,
+                cert: pem("certificate", self.tls_cert)?,
+                key: pem("key", self.tls_key)?,
+                verify: self.tls_verify,
+            };
+            super::kafka::tls_config(&tls)
+                .map_err(|e| anyhow::anyhow!("broker `{broker}`: {e}"))?;
+            Some(tls)
+        } else {
+            None
+        };
+        Ok((sasl, tls))
     }
 }
 
@@ -162,6 +282,30 @@ pub struct BrokerConfig {
     /// Kafka: replication factor of created topics (default 1).
     #[serde(default)]
     pub replication_factor: Option<i16>,
+    /// Kafka: `plain`, `scram-sha-256` or `scram-sha-512`; unset: no SASL.
+    #[serde(default)]
+    pub sasl_mechanism: Option<String>,
+    /// Kafka: the SASL username.
+    #[serde(default)]
+    pub sasl_username: Option<String>,
+    /// Kafka: the SASL password.
+    #[serde(default)]
+    pub sasl_password: Option<String>,
+    /// Kafka: TLS to the brokers.
+    #[serde(default)]
+    pub tls: bool,
+    /// Kafka: a CA to trust (PEM file or text).
+    #[serde(default)]
+    pub tls_ca: Option<String>,
+    /// Kafka: a client certificate (PEM file or text).
+    #[serde(default)]
+    pub tls_cert: Option<String>,
+    /// Kafka: the client certificate's key (PEM file or text).
+    #[serde(default)]
+    pub tls_key: Option<String>,
+    /// Kafka: check the brokers' certificates (default on).
+    #[serde(default = "yes")]
+    pub tls_verify: bool,
 }
 
 fn yes() -> bool {
@@ -282,6 +426,16 @@ pub fn resolve(
                     c.client_id.clone(),
                     c.partitions,
                     c.replication_factor,
+                    KafkaAccess {
+                        sasl_mechanism: c.sasl_mechanism.clone(),
+                        sasl_username: c.sasl_username.clone(),
+                        sasl_password: c.sasl_password.clone(),
+                        tls: c.tls,
+                        tls_ca: c.tls_ca.clone(),
+                        tls_cert: c.tls_cert.clone(),
+                        tls_key: c.tls_key.clone(),
+                        tls_verify: c.tls_verify,
+                    },
                     name,
                 )?,
             },
@@ -363,6 +517,19 @@ pub fn resolve(
                     var(&decl.client_id),
                     number(&decl.partitions, var)?,
                     number(&decl.replication_factor, var)?,
+                    KafkaAccess {
+                        // The mechanism counts only with the switch on (Evolution's
+                        // `.env.example` sets `KAFKA_SASL_MECHANISM=plain` either way).
+                        sasl_mechanism: (var(&decl.sasl_enabled).as_deref() == Some("true"))
+                            .then(|| var(&decl.sasl_mechanism).unwrap_or_else(|| "plain".into())),
+                        sasl_username: var(&decl.sasl_username),
+                        sasl_password: var(&decl.sasl_password),
+                        tls: var(&decl.tls_enabled).as_deref() == Some("true"),
+                        tls_ca: var(&decl.tls_ca),
+                        tls_cert: var(&decl.tls_cert),
+                        tls_key: var(&decl.tls_key),
+                        tls_verify: var(&decl.tls_verify).as_deref() != Some("false"),
+                    },
                     name,
                 )?,
             },
@@ -391,13 +558,17 @@ fn kafka_settings(
     client_id: Option<String>,
     partitions: Option<i32>,
     replication: Option<i16>,
+    access: KafkaAccess,
     broker: &str,
 ) -> anyhow::Result<KafkaSettings> {
     let d = KafkaSettings::default();
+    let (sasl, tls) = access.resolve(broker)?;
     let s = KafkaSettings {
         client_id: client_id.filter(|c| !c.is_empty()).unwrap_or(d.client_id),
         partitions: partitions.unwrap_or(d.partitions),
         replication: replication.unwrap_or(d.replication),
+        sasl,
+        tls,
     };
     ensure!(
         s.partitions >= 1 && s.replication >= 1,

@@ -12,21 +12,27 @@
 //! lost is produced again on retry, so a redelivery is a duplicate carrying the same
 //! `wagate-event-id` header (consumers deduplicate by it).
 //!
+//! A SASL login (`PLAIN`, `SCRAM-SHA-256/512`, through rskafka's rsasl) and TLS (rustls
+//! on ring, Mozilla's roots plus the operator's CA, optionally a client certificate)
+//! are set per broker (`config::KafkaSettings`); the TLS settings are checked at start.
+//!
 //! As RabbitMQ's exchange is, a missing topic is created before the first record to it
 //! (`declare`, with the broker's partition count and replication factor); with
 //! `declare` off a missing topic is an error the dispatcher retries, and at the end a
 //! dead letter naming the topic.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rskafka::BackoffConfig;
 use rskafka::client::error::{Error as KafkaError, ProtocolError};
 use rskafka::client::partition::{Compression, PartitionClient, UnknownTopicHandling};
-use rskafka::client::{Client, ClientBuilder};
+use rskafka::client::{Client, ClientBuilder, Credentials, SaslConfig};
 use rskafka::record::Record;
 use tokio::sync::Mutex;
 
+use super::config::{KafkaTls, SaslMechanism};
 use super::{BrokerSettings, Route};
 use crate::core::model::Event;
 use crate::events::dispatcher::Outcome;
@@ -38,6 +44,10 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 pub(super) struct KafkaClient {
     brokers: Vec<String>,
     client_id: String,
+    sasl: Option<SaslConfig>,
+    /// Checked at start ([`tls_config`] in `config::resolve`); an error here is reported
+    /// by each connect.
+    tls: Option<Result<Arc<rustls::ClientConfig>, String>>,
     declare: bool,
     partitions: i32,
     replication: i16,
@@ -64,6 +74,19 @@ impl KafkaClient {
                 .map(str::to_string)
                 .collect(),
             client_id: settings.kafka.client_id.clone(),
+            sasl: settings.kafka.sasl.as_ref().map(|s| {
+                let login = Credentials::new(s.username.clone(), s.password.clone());
+                match s.mechanism {
+                    SaslMechanism::Plain => SaslConfig::Plain(login),
+                    SaslMechanism::ScramSha256 => SaslConfig::ScramSha256(login),
+                    SaslMechanism::ScramSha512 => SaslConfig::ScramSha512(login),
+                }
+            }),
+            tls: settings
+                .kafka
+                .tls
+                .as_ref()
+                .map(|t| tls_config(t).map_err(|e| e.to_string())),
             declare: settings.declare,
             partitions: settings.kafka.partitions,
             replication: settings.kafka.replication,
@@ -129,12 +152,22 @@ impl KafkaClient {
     async fn produce(&self, route: &Route, record: Record) -> anyhow::Result<()> {
         let mut state = self.state.lock().await;
         if state.is_none() {
-            let client = ClientBuilder::new(self.brokers.clone())
+            let mut builder = ClientBuilder::new(self.brokers.clone())
                 .client_id(self.client_id.as_str())
-                .backoff_config(Self::backoff())
+                .backoff_config(Self::backoff());
+            if let Some(sasl) = &self.sasl {
+                builder = builder.sasl_config(sasl.clone());
+            }
+            if let Some(tls) = &self.tls {
+                let tls = tls
+                    .clone()
+                    .map_err(|e| anyhow::anyhow!("Kafka TLS settings: {e}"))?;
+                builder = builder.tls_config(tls);
+            }
+            let client = builder
                 .build()
                 .await
-                .map_err(|e| anyhow::anyhow!("connecting to Kafka: {e}"))?;
+                .map_err(|e| anyhow::anyhow!("connecting to Kafka: {}", reason(&e)))?;
             *state = Some(Open {
                 client,
                 partitions: HashMap::new(),
@@ -286,5 +319,117 @@ mod tests {
             assert!((0..n).contains(&p));
             assert_eq!(p, partition_for(b"sales", n));
         }
+    }
+}
+
+/// An rskafka error with its cause: a refused SASL login shows as the broker's error
+/// code behind a generic "SASL" line otherwise.
+fn reason(e: &KafkaError) -> String {
+    let mut out = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}
+
+/// The TLS client configuration of a Kafka broker: Mozilla's roots and the operator's
+/// CA (`tls_ca`), a client certificate when one is given, and no check of the
+/// broker's certificate with `verify` off.
+pub(super) fn tls_config(tls: &KafkaTls) -> anyhow::Result<Arc<rustls::ClientConfig>> {
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let certs = |what: &str, pem: &str| -> anyhow::Result<Vec<CertificateDer<'static>>> {
+        let certs = rustls_pemfile::certs(&mut pem.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| anyhow::anyhow!("reading the TLS {what}: {e}"))?;
+        anyhow::ensure!(!certs.is_empty(), "the TLS {what} holds no PEM certificate");
+        Ok(certs)
+    };
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()?;
+    let builder = if tls.verify {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        if let Some(ca) = &tls.ca {
+            for cert in certs("CA", ca)? {
+                roots
+                    .add(cert)
+                    .map_err(|e| anyhow::anyhow!("adding the TLS CA: {e}"))?;
+            }
+        }
+        builder.with_root_certificates(roots)
+    } else {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
+    };
+    Ok(Arc::new(match (&tls.cert, &tls.key) {
+        (Some(cert), Some(key)) => {
+            let key: PrivateKeyDer<'static> = rustls_pemfile::private_key(&mut key.as_bytes())
+                .map_err(|e| anyhow::anyhow!("reading the TLS key: {e}"))?
+                .ok_or_else(|| anyhow::anyhow!("the TLS key holds no PEM private key"))?;
+            builder
+                .with_client_auth_cert(certs("certificate", cert)?, key)
+                .map_err(|e| anyhow::anyhow!("the TLS certificate and key: {e}"))?
+        }
+        (None, None) => builder.with_no_client_auth(),
+        _ => anyhow::bail!("a TLS client certificate needs both its certificate and its key"),
+    }))
+}
+
+/// Accepts any server certificate (`tls_verify = false`, Evolution's
+/// `KAFKA_SSL_REJECT_UNAUTHORIZED=false`); signatures are still checked, so the
+/// handshake is real, only the certificate's identity is not.
+#[derive(Debug)]
+struct AnyCertificate(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
     }
 }
