@@ -274,6 +274,11 @@ uri = "nats://127.0.0.1:{closed}"
 [brokers.nostream]
 transport = "nats"
 uri = "{nats}"
+declare = false
+
+[brokers.declared]
+transport = "nats"
+uri = "{nats}"
 
 [brokers.badcreds]
 transport = "rabbitmq"
@@ -367,6 +372,19 @@ declare = false
         metric(&gw, "wagate_broker_dead_lettered_total", "rabbitmq"),
         2
     );
+    // With `declare` (the default) the missing stream is created: `wagate_<instance>`
+    // (which from then on captures `nostream`'s subject too).
+    let (s, v) = gw.call(
+        "PUT",
+        "/core/instances/bad/brokers/declared",
+        Some(&key),
+        Some(json!({"events": ["message_upsert"]})),
+    );
+    assert_eq!(s, 200, "declared: {v}");
+    gw.inbound("bad", PEER, "again", false);
+    let got = brokers::nats_read(&nats.url(), "wagate_bad", 1, Duration::from_secs(30));
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].subject, "bad.message.upsert");
     // Still serving, and a removed destination is gone with its queue.
     let (s, _) = gw.call(
         "DELETE",

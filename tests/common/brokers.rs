@@ -230,19 +230,29 @@ pub fn nats_stream(url: &str, name: &str, subjects: &[&str]) {
     });
 }
 
-/// Every message in stream `name`, in stream order (read until `want` or `within`).
+/// Every message in stream `name`, in stream order (read until `want` or `within`;
+/// the stream may appear meanwhile).
 pub fn nats_read(url: &str, name: &str, want: usize, within: Duration) -> Vec<Got> {
     use futures_util::StreamExt;
     runtime().block_on(async {
         let client = async_nats::connect(url).await.unwrap();
         let js = async_nats::jetstream::new(client);
-        let stream = js.get_stream(name).await.unwrap();
+        let deadline = tokio::time::Instant::now() + within;
+        // The stream may be the gateway's to create: wait for it as for its messages.
+        let stream = loop {
+            match js.get_stream(name).await {
+                Ok(stream) => break stream,
+                Err(e) if tokio::time::Instant::now() > deadline => {
+                    panic!("no stream {name}: {e}")
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        };
         let consumer = stream
             .create_consumer(async_nats::jetstream::consumer::pull::OrderedConfig::default())
             .await
             .unwrap();
         let mut messages = consumer.messages().await.unwrap();
-        let deadline = tokio::time::Instant::now() + within;
         let mut out = Vec::new();
         while out.len() < want {
             let next = tokio::time::timeout_at(deadline, messages.next()).await;

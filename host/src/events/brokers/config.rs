@@ -12,7 +12,8 @@
 //! exchange = "wagate"                # RabbitMQ: the exchange of global deliveries
 //! prefix = ""                        # global subjects / queue names: <prefix>.<event>
 //! declare = true                     # create what is missing first (RabbitMQ exchanges and
-//!                                    # queues as Evolution does, SQS queues, Kafka topics)
+//!                                    # queues as Evolution does, SQS queues, Kafka topics,
+//!                                    # NATS JetStream streams `wagate_<token>`)
 //! global = false                     # every instance's events, not only those set per instance
 //! dialect = "core"                   # who renders global deliveries (a dialect's name)
 //! events = []                        # core event kinds of global deliveries; empty: all

@@ -3,6 +3,13 @@
 //! subject as `Nats-Msg-Id`, so JetStream drops a
 //! redelivery (after a lost ack or a crash) within its duplicate window. The client
 //! reconnects by itself; a publish while disconnected times out and is retried.
+//!
+//! With `declare` on (the default, as for RabbitMQ's exchanges), a subject no stream
+//! captures gets one: `wagate_<token>` capturing `<token>.>`, where the token is the
+//! subject's first (the instance, or a global prefix), file-backed and keeping
+//! [`CREATED_MAX_AGE`] of messages. With it off, or when the server refuses (no
+//! JetStream, a stream already claiming those subjects), the delivery is retried and
+//! dead-lettered with the reason.
 
 use std::time::Duration;
 
@@ -17,9 +24,13 @@ use crate::events::dispatcher::Outcome;
 const ACK_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long the first connection may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a stream the gateway creates keeps a message (an operator who wants
+/// otherwise creates the stream, or edits it: `nats stream edit`).
+pub(super) const CREATED_MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
 
 pub(super) struct NatsClient {
     uri: String,
+    declare: bool,
     context: Mutex<Option<jetstream::Context>>,
 }
 
@@ -27,8 +38,39 @@ impl NatsClient {
     pub(super) fn new(settings: &BrokerSettings) -> Self {
         NatsClient {
             uri: settings.uri.clone(),
+            declare: settings.declare,
             context: Mutex::new(None),
         }
+    }
+
+    /// Creates the stream that captures `subject`'s first token (see the module
+    /// comment); an existing one of that name is kept as it is.
+    async fn declare_stream(
+        &self,
+        context: &jetstream::Context,
+        subject: &str,
+    ) -> anyhow::Result<()> {
+        let token = subject.split('.').next().unwrap_or(subject);
+        let name: String = format!("wagate_{token}")
+            .chars()
+            .map(|c| match c {
+                'a'..='z' | 'A'..='Z' | '0'..='9' | '_' | '-' => c,
+                _ => '_',
+            })
+            .collect();
+        context
+            .get_or_create_stream(jetstream::stream::Config {
+                name: name.clone(),
+                subjects: vec![format!("{token}.>")],
+                max_age: CREATED_MAX_AGE,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!("creating JetStream stream `{name}` for subjects `{token}.>`: {e}")
+            })?;
+        tracing::info!(stream = %name, subjects = %format!("{token}.>"), "created a JetStream stream");
+        Ok(())
     }
 
     async fn context(&self) -> anyhow::Result<jetstream::Context> {
@@ -64,20 +106,29 @@ impl NatsClient {
         );
         headers.insert("Wagate-Event-Id", event.id.as_str());
         headers.insert("Wagate-Instance-Id", event.instance_id.as_str());
-        let publish = async {
+        let body = bytes::Bytes::from(body);
+        let publish = || async {
             context
-                .publish_with_headers(route.key.clone(), headers, body.into())
+                .publish_with_headers(route.key.clone(), headers.clone(), body.clone())
                 .await?
                 .await
         };
-        match publish.await {
+        let mut result = publish().await;
+        if let Err(e) = &result
+            && e.kind() == PublishErrorKind::StreamNotFound
+            && self.declare
+        {
+            self.declare_stream(&context, &route.key).await?;
+            result = publish().await;
+        }
+        match result {
             Ok(_ack) => Ok(Outcome::Delivered),
             Err(e) => match e.kind() {
                 PublishErrorKind::MaxPayloadExceeded => Ok(Outcome::Permanent(format!(
                     "NATS refused the message for good: {e}"
                 ))),
                 PublishErrorKind::StreamNotFound => Err(anyhow::anyhow!(
-                    "no JetStream stream captures subject `{}` (create one, e.g. `nats stream add --subjects '{}'`)",
+                    "no JetStream stream captures subject `{}` (create one, e.g. `nats stream add --subjects '{}'`, or let the gateway: `declare = true`)",
                     route.key,
                     route.key
                 )),
