@@ -286,8 +286,11 @@ impl Dispatcher {
                         .map_err(internal)?,
                 );
                 let item: QueuedDelivery = decode(v.value())?;
+                // A retry's backoff and a media wait both hold the head; the later wins.
                 let due = match self.media_wait(&item.event) {
-                    Some(left) => now.saturating_add(left.as_millis() as u64),
+                    Some(left) => item
+                        .next_attempt_at
+                        .max(now.saturating_add(left.as_millis() as u64)),
                     None => item.next_attempt_at,
                 };
                 if due <= now {
