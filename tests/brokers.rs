@@ -30,11 +30,20 @@ pub(crate) const INSTANCES: [&str; 3] = ["b0", "b1", "b2"];
 
 /// Fast retries, and never a dead letter during an outage.
 pub(crate) fn config(dir: &Path, extra: &str) -> String {
+    config_with_attempts(dir, 100_000, extra)
+}
+
+/// Fast retries, and a dead letter after 3 attempts (for deliveries meant to fail).
+pub(crate) fn config_failing_fast(dir: &Path, extra: &str) -> String {
+    config_with_attempts(dir, 3, extra)
+}
+
+fn config_with_attempts(dir: &Path, attempts: u32, extra: &str) -> String {
     let path = dir.join("wagate.toml");
     std::fs::write(
         &path,
         format!(
-            "[events]\nmax_attempts = 100000\nbase_backoff_ms = 20\nmax_backoff_ms = 400\n{extra}"
+            "[events]\nmax_attempts = {attempts}\nbase_backoff_ms = 20\nmax_backoff_ms = 400\n{extra}"
         ),
     )
     .unwrap();

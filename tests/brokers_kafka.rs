@@ -25,7 +25,8 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::brokers::{
-    INSTANCES, KEY, PEER, check, config, dead_letter_of, drive, metric, outage_scenario,
+    INSTANCES, KEY, PEER, check, config_failing_fast, dead_letter_of, drive, metric,
+    outage_scenario,
 };
 use crate::common::Gateway;
 use crate::common::brokers;
@@ -82,7 +83,7 @@ fn kafka_global_topics_and_bad_configuration() {
     let kafka = FakeKafka::start();
     let closed = brokers::free_port();
     let tmp = tempfile::tempdir().unwrap();
-    let cfg = config(
+    let cfg = config_failing_fast(
         tmp.path(),
         &format!(
             r#"
@@ -98,10 +99,6 @@ uri = "127.0.0.1:{closed}"
             url = kafka.url()
         ),
     );
-    let cfg_text = std::fs::read_to_string(&cfg)
-        .unwrap()
-        .replace("max_attempts = 100000", "max_attempts = 3");
-    std::fs::write(&cfg, cfg_text).unwrap();
     let url = kafka.url();
     let gw = Gateway::start_on_with_env(
         &tmp.path().join("data"),
@@ -170,7 +167,7 @@ fn kafka_over_sasl_ssl_with_evolutions_variables() {
         )
     };
     let ca_line = format!("tls_ca = \"{}\"", ca.display());
-    let cfg = config(
+    let cfg = config_failing_fast(
         tmp.path(),
         &[
             broker("wrongpass", "nope", &ca_line),
@@ -179,10 +176,6 @@ fn kafka_over_sasl_ssl_with_evolutions_variables() {
         ]
         .concat(),
     );
-    let cfg_text = std::fs::read_to_string(&cfg)
-        .unwrap()
-        .replace("max_attempts = 100000", "max_attempts = 3");
-    std::fs::write(&cfg, cfg_text).unwrap();
     let ca_path = ca.to_str().unwrap();
     let gw = Gateway::start_on_with_env(
         &tmp.path().join("data"),

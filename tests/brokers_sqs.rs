@@ -21,7 +21,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::brokers::{
-    INSTANCES, KEY, PEER, check, config, dead_letter_of, drive, metric, outage_scenario,
+    INSTANCES, KEY, PEER, check, config, config_failing_fast, dead_letter_of, drive, metric,
+    outage_scenario,
 };
 use crate::common::Gateway;
 use crate::common::brokers::{self, sqs_drain};
@@ -115,7 +116,7 @@ fn create_with_an_sqs_block_and_bad_sqs_configuration() {
     let checking = Moto::start_checking_credentials();
     let closed = brokers::free_port();
     let tmp = tempfile::tempdir().unwrap();
-    let cfg = config(
+    let cfg = config_failing_fast(
         tmp.path(),
         &format!(
             r#"
@@ -149,10 +150,6 @@ declare = false
         ),
     );
     // Few attempts, so the bad ones dead-letter soon.
-    let cfg_text = std::fs::read_to_string(&cfg)
-        .unwrap()
-        .replace("max_attempts = 100000", "max_attempts = 3");
-    std::fs::write(&cfg, cfg_text).unwrap();
     let gw = Gateway::start_on_with_env(
         &tmp.path().join("data"),
         &["--config", cfg.as_str()],

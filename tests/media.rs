@@ -35,8 +35,34 @@ pub(crate) fn png() -> Vec<u8> {
 pub(crate) fn mp4() -> Vec<u8> {
     file(b"\0\0\0\x18ftypisom\0\0\x02\0", 5000)
 }
+/// A real Opus voice note in Ogg (0.3 s of a 440 Hz tone, made with ffmpeg), which a
+/// voice send keeps as it is.
 pub(crate) fn ogg() -> Vec<u8> {
-    file(b"OggS\0\x02\0\0\0\0\0\0\0\0", 2000)
+    include_bytes!("fixtures/voice.ogg").to_vec()
+}
+
+/// `secs` seconds of a 440 Hz tone as a 16-bit mono 8 kHz WAV file.
+fn wav(secs: f64) -> Vec<u8> {
+    let samples: Vec<i16> = (0..(8000.0 * secs) as usize)
+        .map(|i| ((i as f64 * 440.0 * std::f64::consts::TAU / 8000.0).sin() * 12_000.0) as i16)
+        .collect();
+    let data_len = (samples.len() * 2) as u32;
+    let mut out = b"RIFF".to_vec();
+    out.extend_from_slice(&(36 + data_len).to_le_bytes());
+    out.extend_from_slice(b"WAVEfmt ");
+    out.extend_from_slice(&16u32.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    out.extend_from_slice(&1u16.to_le_bytes()); // mono
+    out.extend_from_slice(&8000u32.to_le_bytes());
+    out.extend_from_slice(&16000u32.to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&16u16.to_le_bytes());
+    out.extend_from_slice(b"data");
+    out.extend_from_slice(&data_len.to_le_bytes());
+    for s in samples {
+        out.extend_from_slice(&s.to_le_bytes());
+    }
+    out
 }
 fn mp3() -> Vec<u8> {
     file(b"ID3\x04\0\0\0\0\0\0", 2500)
@@ -54,7 +80,7 @@ fn kinds() -> Vec<(&'static str, Vec<u8>, &'static str)> {
         ("image", png(), "image/png"),
         ("video", mp4(), "video/mp4"),
         ("audio", mp3(), "audio/mpeg"),
-        ("voice", ogg(), "audio/ogg"),
+        ("voice", ogg(), "audio/ogg; codecs=opus"),
         ("document", pdf(), "application/pdf"),
         ("sticker", webp(), "image/webp"),
         ("video_note", mp4(), "video/mp4"),
@@ -709,6 +735,42 @@ pub(crate) fn evo(w: &World, path: &str, body: Value) -> (u16, Value) {
     (r.status, v)
 }
 
+/// A `multipart/form-data` body as Evolution's multer routes take it: text `fields`,
+/// then the `file` part; and its content type.
+fn evolution_form(
+    fields: &[(&str, &str)],
+    file_name: &str,
+    mimetype: &str,
+    bytes: &[u8],
+) -> (Vec<u8>, String) {
+    let boundary = "----wagate-test-boundary";
+    let mut form = Vec::with_capacity(bytes.len() + 1024);
+    for (name, value) in fields {
+        form.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    form.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: {mimetype}\r\n\r\n").as_bytes(),
+    );
+    form.extend_from_slice(bytes);
+    form.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (form, format!("multipart/form-data; boundary={boundary}"))
+}
+
+/// POSTs a form made by [`evolution_form`] with the world's api key.
+fn post_form(w: &World, path: &str, (form, ct): &(Vec<u8>, String)) -> wagate::client::Response {
+    w.gw.raw(
+        "POST",
+        path,
+        &[("apikey", w.key.as_str()), ("content-type", ct.as_str())],
+        form,
+    )
+}
+
 /// The bytes of a message as the native API serves them.
 pub(crate) fn stored_bytes(w: &World, id: &str) -> Vec<u8> {
     let r = w.get_raw(&format!("/core/instances/shop/messages/{id}/media"));
@@ -782,32 +844,17 @@ fn evolution_media_routes() {
     );
     assert_eq!(v["message"]["audioMessage"]["ptt"], true, "{v}");
     // Multipart with a `file` field, as Evolution's multer route takes it.
-    let boundary = "----wagate-test-boundary";
-    let mut form = Vec::new();
-    for (name, value) in [
-        ("number", PEER),
-        ("mediatype", "image"),
-        ("caption", "uploaded"),
-    ] {
-        form.extend_from_slice(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
-            )
-            .as_bytes(),
-        );
-    }
-    form.extend_from_slice(
-        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"shot.png\"\r\nContent-Type: image/png\r\n\r\n").as_bytes(),
+    let form = evolution_form(
+        &[
+            ("number", PEER),
+            ("mediatype", "image"),
+            ("caption", "uploaded"),
+        ],
+        "shot.png",
+        "image/png",
+        &png(),
     );
-    form.extend_from_slice(&png());
-    form.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let ct = format!("multipart/form-data; boundary={boundary}");
-    let r = w.gw.raw(
-        "POST",
-        "/message/sendMedia/shop",
-        &[("apikey", w.key.as_str()), ("content-type", ct.as_str())],
-        &form,
-    );
+    let r = post_form(&w, "/message/sendMedia/shop", &form);
     let v: Value = r.json();
     assert_eq!(r.status, 201, "{v}");
     assert_eq!(v["message"]["imageMessage"]["caption"], "uploaded");
@@ -1279,6 +1326,75 @@ fn a_file_larger_than_the_body_cap_is_sent_by_base64_in_every_dialect() {
     assert_eq!(staged_now(&w.gw), "0");
 }
 
+/// A voice note that is not Opus is converted to it by ffmpeg (as Evolution does), on
+/// the native route and Evolution's `sendWhatsAppAudio`, with its length; one that is
+/// Opus already goes as given; plain audio is never converted; audio ffmpeg cannot
+/// read is the caller's 400 in each API's shape, and nothing is stored.
+#[test]
+fn a_voice_note_is_converted_to_opus() {
+    assert!(
+        std::process::Command::new("ffmpeg")
+            .arg("-version")
+            .output()
+            .is_ok_and(|o| o.status.success()),
+        "these tests need ffmpeg on the PATH (Debian: apt-get install ffmpeg; .ci/run installs it)"
+    );
+    let w = world("", &[]);
+    let is_opus = |b: &[u8]| b.starts_with(b"OggS") && b.windows(8).any(|x| x == b"OpusHead");
+    let (s, v) = w.send(json!({
+        "to": PEER, "kind": "voice", "data": B64.encode(wav(2.5)), "mimetype": "audio/wav",
+    }));
+    assert_eq!(s, 201, "{}", short(&v));
+    assert_eq!(v["media"]["mimetype"], "audio/ogg; codecs=opus", "{v}");
+    assert_eq!(v["media"]["duration_secs"], 3, "2.5 s, rounded up: {v}");
+    let stored = stored_bytes(&w, v["id"].as_str().unwrap());
+    assert!(is_opus(&stored), "stored as Opus in Ogg");
+    assert_eq!(v["media"]["size"], stored.len());
+
+    let (s, v) = evo(
+        &w,
+        "/message/sendWhatsAppAudio/shop",
+        json!({"number": PEER, "audio": B64.encode(wav(1.0))}),
+    );
+    assert_eq!(s, 201, "{}", short(&v));
+    let audio = &v["message"]["audioMessage"];
+    assert_eq!(audio["ptt"], true, "{v}");
+    assert_eq!(audio["mimetype"], "audio/ogg; codecs=opus", "{v}");
+    assert!(is_opus(&stored_bytes(&w, v["key"]["id"].as_str().unwrap())));
+
+    // Opus already: as given. Plain audio: never converted.
+    let (s, v) = w.send(json!({"to": PEER, "kind": "voice", "data": B64.encode(ogg())}));
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(stored_bytes(&w, v["id"].as_str().unwrap()), ogg());
+    let (s, v) = w.send(json!({
+        "to": PEER, "kind": "audio", "data": B64.encode(wav(0.5)), "mimetype": "audio/wav",
+    }));
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["media"]["mimetype"], "audio/wav");
+    assert_eq!(stored_bytes(&w, v["id"].as_str().unwrap()), wav(0.5));
+
+    // Not audio at all, though it says so.
+    let (_, before) = w.native("GET", "/core/instances/shop/chats", None);
+    let (s, v) = w.send(json!({
+        "to": PEER, "kind": "voice", "data": B64.encode(mp3()), "mimetype": "audio/mpeg",
+    }));
+    assert_eq!(s, 400, "{v}");
+    let msg = v["error"]["message"].as_str().unwrap();
+    assert!(
+        msg.starts_with("the audio could not be converted to a voice note"),
+        "{msg}"
+    );
+    let (s, v) = evo(
+        &w,
+        "/message/sendWhatsAppAudio/shop",
+        json!({"number": PEER, "audio": B64.encode(mp3())}),
+    );
+    assert_eq!(s, 400, "{v}");
+    assert_eq!(v["error"], "Bad Request", "{v}");
+    let (_, after) = w.native("GET", "/core/instances/shop/chats", None);
+    assert_eq!(before, after, "nothing stored");
+}
+
 /// Evolution's multipart `sendMedia` with a file near `[media] max_bytes`: the host
 /// takes the `file` part out of the form before the plugin reads it (a plugin that
 /// copied 40 MiB into its 64 MiB memory would fail), and the part's own headers still
@@ -1287,32 +1403,17 @@ fn a_file_larger_than_the_body_cap_is_sent_by_base64_in_every_dialect() {
 fn a_large_multipart_upload_is_sent_whatever_the_plugins_memory_cap() {
     let w = world("", &[]);
     let big = file(b"%PDF-1.7\n", 40 << 20);
-    let boundary = "----wagate-large-form";
-    let mut form = Vec::with_capacity(big.len() + 1024);
-    for (name, value) in [
-        ("number", PEER),
-        ("mediatype", "document"),
-        ("caption", "Q3"),
-    ] {
-        form.extend_from_slice(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
-            )
-            .as_bytes(),
-        );
-    }
-    form.extend_from_slice(
-        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"annual.pdf\"\r\nContent-Type: application/pdf\r\n\r\n").as_bytes(),
+    let form = evolution_form(
+        &[
+            ("number", PEER),
+            ("mediatype", "document"),
+            ("caption", "Q3"),
+        ],
+        "annual.pdf",
+        "application/pdf",
+        &big,
     );
-    form.extend_from_slice(&big);
-    form.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let ct = format!("multipart/form-data; boundary={boundary}");
-    let r = w.gw.raw(
-        "POST",
-        "/message/sendMedia/shop",
-        &[("apikey", w.key.as_str()), ("content-type", ct.as_str())],
-        &form,
-    );
+    let r = post_form(&w, "/message/sendMedia/shop", &form);
     let v: Value = r.json();
     assert_eq!(r.status, 201, "{}", short(&v));
     let document = &v["message"]["documentMessage"];

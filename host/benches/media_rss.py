@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """RSS growth of the gateway while it sends one 16 MiB video: through the native media
 route from a URL source (a loopback server in this script) and as base64 in the JSON
-body, then as base64 through Evolution's sendMedia (a dialect plugin; the host stages
-the field, see `core::uploads`); then reads the stored video back through the native
+body, then as base64 and as a multipart upload through Evolution's sendMedia (a dialect
+plugin; the host stages the field or the file part, see `core::uploads`); then reads the stored video back through the native
 route and each dialect's media read (the dialects' bytes attached by the host, see
 `plugin::attachments`). Starts the given binary on the sim link with the
 default limits, samples /proc/<pid>/status VmRSS every 5 ms during each request,
@@ -76,6 +76,16 @@ for label, path, body in [
         ("evolution base64", "/message/sendMedia/shop", {"number": "5511999999999", "mediatype": "video", "media": base64.b64encode(video).decode()})]:
     b = measure(label, lambda: call("POST", path, key, body))
     last_id = json.loads(b).get("id") or json.loads(b)["key"]["id"]
+def post_form(path, fields, file_name, mimetype, data):
+    """A multipart/form-data POST (Evolution's multer routes) with the api key."""
+    boundary = "----wagate-bench"
+    parts = b"".join(f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode() for k, v in fields.items())
+    parts += f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{file_name}"\r\nContent-Type: {mimetype}\r\n\r\n'.encode()
+    body = parts + data + f"\r\n--{boundary}--\r\n".encode()
+    req = urllib.request.Request(base + path, data=body, method="POST", headers={"apikey": key, "content-type": f"multipart/form-data; boundary={boundary}"})
+    with urllib.request.urlopen(req) as r:
+        return r.status, r.read()
+measure("evolution multipart", lambda: post_form("/message/sendMedia/shop", {"number": "5511999999999", "mediatype": "video"}, "clip.mp4", "video/mp4", video))
 s, b = call("POST", "/admin/credentials", "adm", {"org": "acme", "kind": "ryze-account"})
 ryze = json.loads(b)["token"]
 s, b = call("GET", "/core/instances/shop", key)

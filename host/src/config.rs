@@ -30,6 +30,9 @@
 //! connect_timeout_ms = 10000     # connecting to a media URL
 //! fetch_timeout_ms = 120000      # a whole media URL fetch, redirects included
 //! max_redirects = 5              # each redirect re-checked by the SSRF guard
+//! ffmpeg = "ffmpeg"              # converts voice notes to Opus (a path or a name on
+//!                                # the PATH; "" or not found: sent as given)
+//! transcode_timeout_ms = 60000   # converting one voice note
 //!
 //! [media.store]                  # where media bytes are kept (see `media::s3`)
 //! kind = "disk"                  # "disk": under the data folder | "s3": a bucket

@@ -52,6 +52,8 @@ async fn open_core_and_sim(config: &Config) -> anyhow::Result<(Arc<Core>, Option
         .context("opening the media store ([media.store])")?;
     let core = Core::with_media_store(store, link, config.media.clone(), media_store);
     core.pending_media().set_bound(config.events.media_wait());
+    // Said once at start: whether voice notes will be converted to Opus.
+    let _ = crate::media::voice::ffmpeg(&config.media.ffmpeg);
     // Known before any plugin is compiled, so operator commands on a stopped gateway
     // mint the plugins' kinds too; loading the plugins declares them again.
     core.declare_credential_kinds(crate::plugin::registry::declared_credential_kinds(

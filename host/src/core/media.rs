@@ -222,6 +222,28 @@ impl Core {
             bytes
         };
         check_type(req.kind, &mimetype)?;
+        let mut duration_secs = req.duration_secs;
+        let bytes = match crate::media::voice::ffmpeg(&self.media_config.ffmpeg) {
+            Some(ffmpeg)
+                if req.kind == MediaKind::Voice && !crate::media::voice::is_ogg_opus(&bytes) =>
+            {
+                let opus = crate::media::voice::to_opus(
+                    ffmpeg,
+                    &bytes,
+                    std::time::Duration::from_millis(self.media_config.transcode_timeout_ms),
+                    self.media_config.max_bytes,
+                )
+                .await
+                .map_err(CoreError::Invalid)?;
+                duration_secs = duration_secs.or_else(|| crate::media::voice::duration_secs(&opus));
+                Bytes::from(opus)
+            }
+            _ => bytes,
+        };
+        if req.kind == MediaKind::Voice && crate::media::voice::is_ogg_opus(&bytes) {
+            // What WhatsApp's own voice notes say, whatever the caller called it.
+            mimetype = crate::media::voice::OPUS_MIMETYPE.to_string();
+        }
         let file_name = req
             .file_name
             .filter(|n| !n.trim().is_empty())
@@ -236,7 +258,7 @@ impl Core {
             mimetype: mimetype.clone(),
             file_name: file_name.clone(),
             caption: caption.clone(),
-            duration_secs: req.duration_secs,
+            duration_secs,
             width,
             height,
             quoted: req.quoted,
@@ -248,7 +270,7 @@ impl Core {
             size: outbound.bytes.len() as u64,
             sha256: crate::util::sha256_hex(&outbound.bytes),
             file_name,
-            duration_secs: req.duration_secs,
+            duration_secs,
             width,
             height,
             stored: false,

@@ -1,5 +1,6 @@
-//! Media bytes: where they are kept ([`store`]), what a byte string is ([`sniff`]) and
-//! how a URL source is fetched for a caller ([`fetch`]). Nothing here knows a message
+//! Media bytes: where they are kept ([`store`]), what a byte string is ([`sniff`]),
+//! how a URL source is fetched for a caller ([`fetch`]) and how stickers and voice
+//! notes are made into what WhatsApp shows ([`sticker`], [`voice`]). Nothing here knows a message
 //! record: core decides what to store and when, this layer only moves bytes.
 
 pub mod fetch;
@@ -7,6 +8,7 @@ pub mod s3;
 pub mod sniff;
 pub mod sticker;
 pub mod store;
+pub mod voice;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -28,6 +30,11 @@ pub struct MediaConfig {
     pub max_redirects: u32,
     /// The `[media.store]` table: the data folder (default) or an S3 bucket.
     pub store: s3::StoreConfig,
+    /// The ffmpeg that converts voice notes to Opus (see [`voice`]): a path, or a name
+    /// looked up on the `PATH`; empty: voice notes go as given.
+    pub ffmpeg: String,
+    /// How long converting one voice note may take.
+    pub transcode_timeout_ms: u64,
 }
 
 impl Default for MediaConfig {
@@ -38,6 +45,8 @@ impl Default for MediaConfig {
             fetch_timeout_ms: 120_000,
             max_redirects: 5,
             store: s3::StoreConfig::default(),
+            ffmpeg: "ffmpeg".into(),
+            transcode_timeout_ms: 60_000,
         }
     }
 }

@@ -5,7 +5,12 @@
 
 /// The MIME type the bytes' magic number says, if they have a known one.
 pub fn from_bytes(bytes: &[u8]) -> Option<&'static str> {
-    infer::get(bytes).map(|t| t.mime_type())
+    infer::get(bytes).map(|t| match t.mime_type() {
+        // Opus in an Ogg file is `audio/ogg` with its codec (RFC 7845), as WhatsApp's
+        // voice notes say; `infer`'s `audio/opus` names Opus over RTP.
+        "audio/opus" => "audio/ogg; codecs=opus",
+        other => other,
+    })
 }
 
 /// The type of a file by its extension (case-insensitive); `application/octet-stream`

@@ -6,9 +6,8 @@
 //!
 //! A `media`/`audio`/`sticker`/`video` value is a URL (the host fetches it, never this
 //! plugin) or base64; anything else is Evolution's 400 "Owned media must be a url or
-//! base64". Evolution converts stickers to WebP and audio to Opus with ffmpeg; wagate
-//! does not transcode, so a sticker must already be WebP and a voice note is sent as
-//! given (`audio/ogg; codecs=opus` plays everywhere).
+//! base64". As Evolution does, the host makes a PNG or JPEG sticker a 512x512 WebP and
+//! a voice note Opus in Ogg (with ffmpeg, when the host has it): see the README.
 
 use serde_json::{Map, Value, json as j};
 use wagate_plugin_sdk::multipart;

@@ -930,16 +930,16 @@ fn media_paths() -> Vec<(&'static str, Value)> {
             "/message/sendWhatsAppAudio/{instanceName}",
             sent(
                 "sendWhatsAppAudio",
-                "Send a voice note (push-to-talk)",
-                single("audio", "The audio"),
+                "Send a voice note (push-to-talk); audio that is not Opus in Ogg is converted to it when the gateway has ffmpeg",
+                single("audio", "The audio (any format ffmpeg reads)"),
             ),
         ),
         (
             "/message/sendSticker/{instanceName}",
             sent(
                 "sendSticker",
-                "Send a sticker (WebP; not converted)",
-                single("sticker", "The WebP image"),
+                "Send a sticker (a PNG or JPEG is made a 512x512 WebP; a WebP goes as given)",
+                single("sticker", "The WebP, PNG or JPEG image"),
             ),
         ),
         (
