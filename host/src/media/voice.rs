@@ -6,14 +6,19 @@
 //! ffmpeg`, default `ffmpeg` on the `PATH`); without it a voice note goes as given.
 //!
 //! The input is written to a temporary file (MP4/M4A cannot be read from a pipe when
-//! their index comes last), the output read from ffmpeg's stdout up to a cap, the
-//! whole run bounded by a timeout, and the process killed if the request is dropped.
+//! their index comes last), read with local file access and audio demuxers only, the
+//! output read from ffmpeg's stdout up to a cap, the whole run bounded by a timeout,
+//! and the process killed if the request is dropped.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
 use tokio::io::AsyncReadExt;
+
+/// The ffmpeg demuxers a voice note may be read with: WAV, MP3, Ogg, MP4/M4A/3GP
+/// (`mov`), AAC, FLAC, Matroska/WebM, AMR, WMA (`asf`), CAF and AIFF.
+const AUDIO_DEMUXERS: &str = "wav,mp3,ogg,mov,aac,flac,matroska,webm,amr,asf,caf,aiff";
 
 /// The MIME type of what [`to_opus`] makes (WhatsApp's own voice notes carry it).
 pub const OPUS_MIMETYPE: &str = "audio/ogg; codecs=opus";
@@ -74,7 +79,18 @@ pub async fn to_opus(
         .await
         .map_err(|e| format!("staging the audio: {e}"))?;
     let mut child = tokio::process::Command::new(ffmpeg)
-        .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-i"])
+        .args(["-hide_banner", "-loglevel", "error", "-nostdin"])
+        // The caller's bytes choose the demuxer: only audio containers (ffmpeg's many
+        // other demuxers are attack surface, not features) and only local reads (no
+        // demuxer may open a URL the bytes name, past the SSRF guard; ffmpeg's own
+        // rules refuse that for playlists already, this holds for every demuxer).
+        .args([
+            "-protocol_whitelist",
+            "file",
+            "-format_whitelist",
+            AUDIO_DEMUXERS,
+            "-i",
+        ])
         .arg(input.path())
         .args([
             "-map",
