@@ -411,6 +411,82 @@ declare = false
     assert_eq!(s, 404);
 }
 
+/// NATS beyond the URI: a token, and TLS with a private CA (`tls_ca`). The right
+/// token over a trusted certificate delivers (into the stream the gateway creates);
+/// a wrong token and a certificate nobody trusts end as dead letters saying why.
+#[test]
+fn nats_with_a_token_over_tls_with_a_private_ca() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    let (cert_path, key_path) = (tmp.path().join("nats.pem"), tmp.path().join("nats.key"));
+    std::fs::write(&cert_path, cert.cert.pem()).unwrap();
+    std::fs::write(&key_path, cert.signing_key.serialize_pem()).unwrap();
+    let (cert_arg, key_arg) = (cert_path.to_str().unwrap(), key_path.to_str().unwrap());
+    let nats = Nats::start_with(&[
+        "--auth",
+        "s3cret",
+        "--tls",
+        "--tlscert",
+        cert_arg,
+        "--tlskey",
+        key_arg,
+    ]);
+    let broker = |name: &str, token: &str, ca: bool| {
+        let ca = if ca {
+            format!("tls_ca = \"{cert_arg}\"\n")
+        } else {
+            String::new()
+        };
+        format!(
+            "\n[brokers.{name}]\ntransport = \"nats\"\nuri = \"{}\"\ntoken = \"{token}\"\ntls = true\n{ca}",
+            nats.url()
+        )
+    };
+    let cfg = config_failing_fast(
+        tmp.path(),
+        &[
+            broker("good", "s3cret", true),
+            broker("badtoken", "nope", true),
+            broker("untrusted", "s3cret", false),
+        ]
+        .concat(),
+    );
+    let gw = Gateway::start_on_with_env(
+        &tmp.path().join("data"),
+        &["--config", cfg.as_str()],
+        &[("AUTHENTICATION_API_KEY", KEY)],
+    );
+    let key = gw.org_with_key("acme", None);
+    gw.connected_instance(&key, "n");
+    for name in ["good", "badtoken", "untrusted"] {
+        let (s, v) = gw.call(
+            "PUT",
+            &format!("/core/instances/n/brokers/{name}"),
+            Some(&key),
+            Some(json!({"events": ["message_upsert"]})),
+        );
+        assert_eq!(s, 200, "{name}: {v}");
+    }
+    gw.inbound("n", PEER, "hello", false);
+    let reader = async_nats::ConnectOptions::new()
+        .token("s3cret".into())
+        .add_root_certificates(cert_path.clone())
+        .require_tls(true);
+    let got = brokers::nats_read_as(reader, &nats.url(), "wagate_n", 1, Duration::from_secs(30));
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].subject, "n.message.upsert");
+    for (name, want) in [
+        ("badtoken", "authorization"),
+        ("untrusted", "invalid peer certificate"),
+    ] {
+        let reason = dead_letter_of(&gw, &format!("broker:{name}"));
+        assert!(
+            reason.to_lowercase().contains(want),
+            "{name}: {reason} lacks {want}"
+        );
+    }
+}
+
 #[test]
 fn another_orgs_keys_and_tokens_cannot_read_or_set_an_instances_brokers() {
     let tmp = tempfile::tempdir().unwrap();

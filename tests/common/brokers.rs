@@ -44,10 +44,17 @@ pub struct Nats {
     pub port: u16,
     dir: tempfile::TempDir,
     child: Option<Child>,
+    /// More `nats-server` flags (`--auth`, `--tls`, ...).
+    extra: Vec<String>,
 }
 
 impl Nats {
     pub fn start() -> Nats {
+        Self::start_with(&[])
+    }
+
+    /// A server started with `extra` flags as well.
+    pub fn start_with(extra: &[&str]) -> Nats {
         assert!(
             installed("nats-server"),
             "nats-server is not installed (apt-get install -y nats-server; .ci/run does it)"
@@ -56,6 +63,7 @@ impl Nats {
             port: free_port(),
             dir: tempfile::tempdir().unwrap(),
             child: None,
+            extra: extra.iter().map(|s| s.to_string()).collect(),
         };
         n.resume();
         n
@@ -72,6 +80,7 @@ impl Nats {
             .args(["-js", "-sd"])
             .arg(self.dir.path())
             .args(["-p", &self.port.to_string(), "-a", "127.0.0.1"])
+            .args(&self.extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -233,9 +242,20 @@ pub fn nats_stream(url: &str, name: &str, subjects: &[&str]) {
 /// Every message in stream `name`, in stream order (read until `want` or `within`;
 /// the stream may appear meanwhile).
 pub fn nats_read(url: &str, name: &str, want: usize, within: Duration) -> Vec<Got> {
+    nats_read_as(async_nats::ConnectOptions::new(), url, name, want, within)
+}
+
+/// [`nats_read`] connecting with `options` (a token, TLS).
+pub fn nats_read_as(
+    options: async_nats::ConnectOptions,
+    url: &str,
+    name: &str,
+    want: usize,
+    within: Duration,
+) -> Vec<Got> {
     use futures_util::StreamExt;
     runtime().block_on(async {
-        let client = async_nats::connect(url).await.unwrap();
+        let client = options.connect(url).await.unwrap();
         let js = async_nats::jetstream::new(client);
         let deadline = tokio::time::Instant::now() + within;
         // The stream may be the gateway's to create: wait for it as for its messages.

@@ -23,6 +23,9 @@
 //! secret_access_key = "..."
 //! fifo = true                        # <queue>.fifo, grouped by instance, deduplicated by event id
 //! single_queue = false               # global deliveries: one `<prefix>_singlequeue` queue
+//! # NATS only (besides `user:password@` in the URI):
+//! token = "..."                      # the server's authorization token
+//! # Kafka and NATS: tls, tls_ca, tls_cert, tls_key, tls_verify (below)
 //! # Kafka only (topics `<prefix>.<instance>.<event>`, global `<prefix>.global.<event>`):
 //! client_id = "wagate"
 //! partitions = 1                     # of the topics the gateway creates (declare)
@@ -43,6 +46,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use anyhow::{bail, ensure};
 use serde::Deserialize;
 
+use super::tls::BrokerTls;
 use crate::core::brokers::GlobalBroker;
 use crate::core::model::{EventPayload, NATIVE_DIALECT};
 use crate::plugin::manifest::BrokerEnv;
@@ -93,7 +97,7 @@ pub struct KafkaSettings {
     /// The SASL login, if the brokers ask for one.
     pub sasl: Option<KafkaSasl>,
     /// TLS to the brokers, if on.
-    pub tls: Option<KafkaTls>,
+    pub tls: Option<BrokerTls>,
 }
 
 impl Default for KafkaSettings {
@@ -144,73 +148,95 @@ pub struct KafkaSasl {
     pub password: String,
 }
 
-/// TLS to Kafka brokers; certificates as PEM text (read from their files at start).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct KafkaTls {
-    /// A CA trusted besides Mozilla's roots (a private cluster's).
-    pub ca: Option<String>,
-    /// A client certificate chain, for brokers that ask for one (with `key`).
-    pub cert: Option<String>,
-    /// The client certificate's private key.
-    pub key: Option<String>,
-    /// Check the broker's certificate (Evolution's `KAFKA_SSL_REJECT_UNAUTHORIZED`);
-    /// `false` accepts any.
-    pub verify: bool,
+/// Kafka's login as written in wagate.toml or a dialect's variables, checked.
+struct KafkaLogin {
+    mechanism: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
 }
 
-/// Kafka's login and TLS as written in wagate.toml or a dialect's variables, checked.
-struct KafkaAccess {
-    sasl_mechanism: Option<String>,
-    sasl_username: Option<String>,
-    sasl_password: Option<String>,
-    tls: bool,
-    tls_ca: Option<String>,
-    tls_cert: Option<String>,
-    tls_key: Option<String>,
-    tls_verify: bool,
-}
-
-impl KafkaAccess {
-    fn resolve(self, broker: &str) -> anyhow::Result<(Option<KafkaSasl>, Option<KafkaTls>)> {
-        let sasl = match self.sasl_mechanism.filter(|m| !m.trim().is_empty()) {
-            None => None,
-            Some(m) => Some(KafkaSasl {
-                mechanism: SaslMechanism::parse(&m)
-                    .map_err(|e| anyhow::anyhow!("broker `{broker}`: {e}"))?,
-                username: self.sasl_username.unwrap_or_default(),
-                password: self.sasl_password.unwrap_or_default(),
-            }),
+impl KafkaLogin {
+    fn resolve(self, broker: &str) -> anyhow::Result<Option<KafkaSasl>> {
+        let Some(m) = self.mechanism.filter(|m| !m.trim().is_empty()) else {
+            return Ok(None);
         };
-        if let Some(s) = &sasl {
-            ensure!(
-                !s.username.is_empty(),
-                "broker `{broker}`: a SASL login needs a username"
-            );
-        }
-        let tls = if self.tls {
-            let pem = |what: &str, v: Option<String>| -> anyhow::Result<Option<String>> {
-                match v.filter(|v| !v.trim().is_empty()) {
-                    None => Ok(None),
-                    Some(v) if v.trim_start().starts_with("-----BEGIN") => Ok(Some(v)),
-                    Some(path) => std::fs::read_to_string(path.trim()).map(Some).map_err(|e| {
-                        anyhow::anyhow!("broker `{broker}`: reading its TLS {what} {path}: {e}")
-                    }),
-                }
-            };
-            let tls = KafkaTls {
-                ca: pem("CA", self.tls_ca)?,
-                cert: pem("certificate", self.tls_cert)?,
-                key: pem("key", self.tls_key)?,
-                verify: self.tls_verify,
-            };
-            super::kafka::tls_config(&tls)
-                .map_err(|e| anyhow::anyhow!("broker `{broker}`: {e}"))?;
-            Some(tls)
-        } else {
-            None
+        let sasl = KafkaSasl {
+            mechanism: SaslMechanism::parse(&m)
+                .map_err(|e| anyhow::anyhow!("broker `{broker}`: {e}"))?,
+            username: self.username.unwrap_or_default(),
+            password: self.password.unwrap_or_default(),
         };
-        Ok((sasl, tls))
+        ensure!(
+            !sasl.username.is_empty(),
+            "broker `{broker}`: a SASL login needs a username"
+        );
+        Ok(Some(sasl))
     }
+}
+
+/// A broker's TLS as written in wagate.toml or a dialect's variables: the
+/// certificates are read (PEM text, or a file path) and the whole checked now.
+struct TlsAccess {
+    on: bool,
+    ca: Option<String>,
+    cert: Option<String>,
+    key: Option<String>,
+    verify: bool,
+}
+
+impl TlsAccess {
+    fn of(c: &BrokerConfig) -> TlsAccess {
+        TlsAccess {
+            on: c.tls,
+            ca: c.tls_ca.clone(),
+            cert: c.tls_cert.clone(),
+            key: c.tls_key.clone(),
+            verify: c.tls_verify,
+        }
+    }
+
+    fn off() -> TlsAccess {
+        TlsAccess {
+            on: false,
+            ca: None,
+            cert: None,
+            key: None,
+            verify: true,
+        }
+    }
+
+    fn resolve(self, broker: &str) -> anyhow::Result<Option<BrokerTls>> {
+        if !self.on {
+            return Ok(None);
+        }
+        let pem = |what: &str, v: Option<String>| -> anyhow::Result<Option<String>> {
+            match v.filter(|v| !v.trim().is_empty()) {
+                None => Ok(None),
+                Some(v) if v.trim_start().starts_with("-----BEGIN") => Ok(Some(v)),
+                Some(path) => std::fs::read_to_string(path.trim()).map(Some).map_err(|e| {
+                    anyhow::anyhow!("broker `{broker}`: reading its TLS {what} {path}: {e}")
+                }),
+            }
+        };
+        let tls = BrokerTls {
+            ca: pem("CA", self.ca)?,
+            cert: pem("certificate", self.cert)?,
+            key: pem("key", self.key)?,
+            verify: self.verify,
+        };
+        super::tls::client_config(&tls).map_err(|e| anyhow::anyhow!("broker `{broker}`: {e}"))?;
+        Ok(Some(tls))
+    }
+}
+
+/// What only NATS needs beyond its URI (which may carry `user:password@`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NatsSettings {
+    /// A token the server asks for (`authorization { token }`).
+    pub token: Option<String>,
+    /// TLS to the server, with a private CA or a client certificate; `None`: as the
+    /// URI says (`tls://` with Mozilla's roots, or plain).
+    pub tls: Option<BrokerTls>,
 }
 
 /// What only SQS needs: where its queues are and who sends.
@@ -283,6 +309,9 @@ pub struct BrokerConfig {
     /// Kafka: replication factor of created topics (default 1).
     #[serde(default)]
     pub replication_factor: Option<i16>,
+    /// NATS: the server's token.
+    #[serde(default)]
+    pub token: Option<String>,
     /// Kafka: `plain`, `scram-sha-256` or `scram-sha-512`; unset: no SASL.
     #[serde(default)]
     pub sasl_mechanism: Option<String>,
@@ -292,19 +321,19 @@ pub struct BrokerConfig {
     /// Kafka: the SASL password.
     #[serde(default)]
     pub sasl_password: Option<String>,
-    /// Kafka: TLS to the brokers.
+    /// Kafka, NATS: TLS to the brokers.
     #[serde(default)]
     pub tls: bool,
-    /// Kafka: a CA to trust (PEM file or text).
+    /// Kafka, NATS: a CA to trust (PEM file or text).
     #[serde(default)]
     pub tls_ca: Option<String>,
-    /// Kafka: a client certificate (PEM file or text).
+    /// Kafka, NATS: a client certificate (PEM file or text).
     #[serde(default)]
     pub tls_cert: Option<String>,
-    /// Kafka: the client certificate's key (PEM file or text).
+    /// Kafka, NATS: the client certificate's key (PEM file or text).
     #[serde(default)]
     pub tls_key: Option<String>,
-    /// Kafka: check the brokers' certificates (default on).
+    /// Kafka, NATS: check the brokers' certificates (default on).
     #[serde(default = "yes")]
     pub tls_verify: bool,
 }
@@ -342,6 +371,8 @@ pub struct BrokerSettings {
     pub sqs: SqsSettings,
     /// Kafka: client id and the shape of created topics.
     pub kafka: KafkaSettings,
+    /// NATS: a token and TLS beyond the URI.
+    pub nats: NatsSettings,
 }
 
 impl BrokerSettings {
@@ -427,18 +458,24 @@ pub fn resolve(
                     c.client_id.clone(),
                     c.partitions,
                     c.replication_factor,
-                    KafkaAccess {
-                        sasl_mechanism: c.sasl_mechanism.clone(),
-                        sasl_username: c.sasl_username.clone(),
-                        sasl_password: c.sasl_password.clone(),
-                        tls: c.tls,
-                        tls_ca: c.tls_ca.clone(),
-                        tls_cert: c.tls_cert.clone(),
-                        tls_key: c.tls_key.clone(),
-                        tls_verify: c.tls_verify,
+                    KafkaLogin {
+                        mechanism: c.sasl_mechanism.clone(),
+                        username: c.sasl_username.clone(),
+                        password: c.sasl_password.clone(),
+                    },
+                    match c.transport {
+                        Transport::Kafka => TlsAccess::of(c),
+                        _ => TlsAccess::off(),
                     },
                     name,
                 )?,
+                nats: NatsSettings {
+                    token: c.token.clone().filter(|t| !t.is_empty()),
+                    tls: match c.transport {
+                        Transport::Nats => TlsAccess::of(c).resolve(name)?,
+                        _ => None,
+                    },
+                },
             },
         );
     }
@@ -518,21 +555,24 @@ pub fn resolve(
                     var(&decl.client_id),
                     number(&decl.partitions, var)?,
                     number(&decl.replication_factor, var)?,
-                    KafkaAccess {
+                    KafkaLogin {
                         // The mechanism counts only with the switch on (Evolution's
                         // `.env.example` sets `KAFKA_SASL_MECHANISM=plain` either way).
-                        sasl_mechanism: (var(&decl.sasl_enabled).as_deref() == Some("true"))
+                        mechanism: (var(&decl.sasl_enabled).as_deref() == Some("true"))
                             .then(|| var(&decl.sasl_mechanism).unwrap_or_else(|| "plain".into())),
-                        sasl_username: var(&decl.sasl_username),
-                        sasl_password: var(&decl.sasl_password),
-                        tls: var(&decl.tls_enabled).as_deref() == Some("true"),
-                        tls_ca: var(&decl.tls_ca),
-                        tls_cert: var(&decl.tls_cert),
-                        tls_key: var(&decl.tls_key),
-                        tls_verify: var(&decl.tls_verify).as_deref() != Some("false"),
+                        username: var(&decl.sasl_username),
+                        password: var(&decl.sasl_password),
+                    },
+                    TlsAccess {
+                        on: var(&decl.tls_enabled).as_deref() == Some("true"),
+                        ca: var(&decl.tls_ca),
+                        cert: var(&decl.tls_cert),
+                        key: var(&decl.tls_key),
+                        verify: var(&decl.tls_verify).as_deref() != Some("false"),
                     },
                     name,
                 )?,
+                nats: NatsSettings::default(),
             },
         );
     }
@@ -559,11 +599,12 @@ fn kafka_settings(
     client_id: Option<String>,
     partitions: Option<i32>,
     replication: Option<i16>,
-    access: KafkaAccess,
+    login: KafkaLogin,
+    tls: TlsAccess,
     broker: &str,
 ) -> anyhow::Result<KafkaSettings> {
     let d = KafkaSettings::default();
-    let (sasl, tls) = access.resolve(broker)?;
+    let (sasl, tls) = (login.resolve(broker)?, tls.resolve(broker)?);
     let s = KafkaSettings {
         client_id: client_id.filter(|c| !c.is_empty()).unwrap_or(d.client_id),
         partitions: partitions.unwrap_or(d.partitions),

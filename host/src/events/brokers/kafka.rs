@@ -32,7 +32,7 @@ use rskafka::client::{Client, ClientBuilder, Credentials, SaslConfig};
 use rskafka::record::Record;
 use tokio::sync::Mutex;
 
-use super::config::{KafkaTls, SaslMechanism};
+use super::config::SaslMechanism;
 use super::{BrokerSettings, Route};
 use crate::core::model::Event;
 use crate::events::dispatcher::Outcome;
@@ -45,8 +45,7 @@ pub(super) struct KafkaClient {
     brokers: Vec<String>,
     client_id: String,
     sasl: Option<SaslConfig>,
-    /// Checked at start ([`tls_config`] in `config::resolve`); an error here is reported
-    /// by each connect.
+    /// Checked at start (`config::resolve`); an error here is reported by each connect.
     tls: Option<Result<Arc<rustls::ClientConfig>, String>>,
     declare: bool,
     partitions: i32,
@@ -86,7 +85,7 @@ impl KafkaClient {
                 .kafka
                 .tls
                 .as_ref()
-                .map(|t| tls_config(t).map_err(|e| e.to_string())),
+                .map(|t| super::tls::client_config(t).map_err(|e| e.to_string())),
             declare: settings.declare,
             partitions: settings.kafka.partitions,
             replication: settings.kafka.replication,
@@ -297,6 +296,22 @@ fn murmur2(data: &[u8]) -> u32 {
     h
 }
 
+/// An rskafka error with its cause: a refused SASL login shows as the broker's error
+/// code behind a generic "SASL" line otherwise.
+fn reason(e: &KafkaError) -> String {
+    let mut out = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -319,117 +334,5 @@ mod tests {
             assert!((0..n).contains(&p));
             assert_eq!(p, partition_for(b"sales", n));
         }
-    }
-}
-
-/// An rskafka error with its cause: a refused SASL login shows as the broker's error
-/// code behind a generic "SASL" line otherwise.
-fn reason(e: &KafkaError) -> String {
-    let mut out = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    out
-}
-
-/// The TLS client configuration of a Kafka broker: Mozilla's roots and the operator's
-/// CA (`tls_ca`), a client certificate when one is given, and no check of the
-/// broker's certificate with `verify` off.
-pub(super) fn tls_config(tls: &KafkaTls) -> anyhow::Result<Arc<rustls::ClientConfig>> {
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let certs = |what: &str, pem: &str| -> anyhow::Result<Vec<CertificateDer<'static>>> {
-        let certs = rustls_pemfile::certs(&mut pem.as_bytes())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| anyhow::anyhow!("reading the TLS {what}: {e}"))?;
-        anyhow::ensure!(!certs.is_empty(), "the TLS {what} holds no PEM certificate");
-        Ok(certs)
-    };
-    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()?;
-    let builder = if tls.verify {
-        let mut roots = rustls::RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        if let Some(ca) = &tls.ca {
-            for cert in certs("CA", ca)? {
-                roots
-                    .add(cert)
-                    .map_err(|e| anyhow::anyhow!("adding the TLS CA: {e}"))?;
-            }
-        }
-        builder.with_root_certificates(roots)
-    } else {
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
-    };
-    Ok(Arc::new(match (&tls.cert, &tls.key) {
-        (Some(cert), Some(key)) => {
-            let key: PrivateKeyDer<'static> = rustls_pemfile::private_key(&mut key.as_bytes())
-                .map_err(|e| anyhow::anyhow!("reading the TLS key: {e}"))?
-                .ok_or_else(|| anyhow::anyhow!("the TLS key holds no PEM private key"))?;
-            builder
-                .with_client_auth_cert(certs("certificate", cert)?, key)
-                .map_err(|e| anyhow::anyhow!("the TLS certificate and key: {e}"))?
-        }
-        (None, None) => builder.with_no_client_auth(),
-        _ => anyhow::bail!("a TLS client certificate needs both its certificate and its key"),
-    }))
-}
-
-/// Accepts any server certificate (`tls_verify = false`, Evolution's
-/// `KAFKA_SSL_REJECT_UNAUTHORIZED=false`); signatures are still checked, so the
-/// handshake is real, only the certificate's identity is not.
-#[derive(Debug)]
-struct AnyCertificate(Arc<rustls::crypto::CryptoProvider>);
-
-impl rustls::client::danger::ServerCertVerifier for AnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &rustls::pki_types::CertificateDer<'_>,
-        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
-        _server_name: &rustls::pki_types::ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: rustls::pki_types::UnixTime,
-    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
-        Ok(rustls::client::danger::ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &rustls::pki_types::CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &rustls::pki_types::CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
     }
 }

@@ -25,6 +25,7 @@ mod kafka;
 mod nats;
 mod rabbitmq;
 mod sqs;
+pub mod tls;
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -426,6 +427,7 @@ mod tests {
             rendered_events: None,
             sqs: Default::default(),
             kafka: Default::default(),
+            nats: Default::default(),
         }
     }
 

@@ -31,6 +31,9 @@ pub(super) const CREATED_MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
 pub(super) struct NatsClient {
     uri: String,
     declare: bool,
+    token: Option<String>,
+    /// Checked at start (`config::resolve`); an error here is reported by each connect.
+    tls: Option<Result<std::sync::Arc<rustls::ClientConfig>, String>>,
     context: Mutex<Option<jetstream::Context>>,
 }
 
@@ -39,6 +42,12 @@ impl NatsClient {
         NatsClient {
             uri: settings.uri.clone(),
             declare: settings.declare,
+            token: settings.nats.token.clone(),
+            tls: settings
+                .nats
+                .tls
+                .as_ref()
+                .map(|t| super::tls::client_config(t).map_err(|e| e.to_string())),
             context: Mutex::new(None),
         }
     }
@@ -78,9 +87,19 @@ impl NatsClient {
         if let Some(c) = slot.as_ref() {
             return Ok(c.clone());
         }
-        let client = async_nats::ConnectOptions::new()
+        let mut options = async_nats::ConnectOptions::new()
             .connection_timeout(CONNECT_TIMEOUT)
-            .name("wagate")
+            .name("wagate");
+        if let Some(token) = &self.token {
+            options = options.token(token.clone());
+        }
+        if let Some(tls) = &self.tls {
+            let tls = tls
+                .clone()
+                .map_err(|e| anyhow::anyhow!("NATS TLS settings: {e}"))?;
+            options = options.tls_client_config((*tls).clone()).require_tls(true);
+        }
+        let client = options
             .connect(self.uri.as_str())
             .await
             .map_err(|e| anyhow::anyhow!("connecting to NATS: {e}"))?;
