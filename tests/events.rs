@@ -325,22 +325,9 @@ fn webhook_specs_are_validated() {
 #[test]
 fn webhooks_reach_https_receivers_trusting_an_extra_ca() {
     let tmp = tempfile::tempdir().unwrap();
-    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let (config, ca_pem) = crate::common::tls::self_signed(&["localhost"]);
     let ca_path = tmp.path().join("ca.pem");
-    std::fs::write(&ca_path, cert.cert.pem()).unwrap();
-    let config = std::sync::Arc::new(
-        rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![cert.cert.der().clone()],
-            rustls::pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into()),
-        )
-        .unwrap(),
-    );
+    std::fs::write(&ca_path, ca_pem).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let got: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();

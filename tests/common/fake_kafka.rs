@@ -82,23 +82,8 @@ impl FakeKafka {
     /// `tls`.
     pub fn start_secured(login: (&str, &str), tls: bool) -> FakeKafka {
         let (tls, ca_pem) = if tls {
-            let cert = rcgen::generate_simple_self_signed(vec![
-                "127.0.0.1".to_string(),
-                "localhost".to_string(),
-            ])
-            .expect("self-signed certificate");
-            let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-                rustls::crypto::ring::default_provider(),
-            ))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(
-                vec![cert.cert.der().clone()],
-                rustls::pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into()),
-            )
-            .expect("server certificate");
-            (Some(Arc::new(config)), Some(cert.cert.pem()))
+            let (config, pem) = crate::common::tls::self_signed(&["127.0.0.1", "localhost"]);
+            (Some(config), Some(pem))
         } else {
             (None, None)
         };

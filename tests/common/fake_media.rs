@@ -67,20 +67,8 @@ pub struct MediaHost {
 impl MediaHost {
     /// Starts the host on a free loopback port, served on `runtime`.
     pub fn start(runtime: &tokio::runtime::Runtime) -> MediaHost {
-        let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()])
-            .expect("self-signed certificate");
-        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .expect("TLS versions")
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![cert.cert.der().clone()],
-            rustls::pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into()),
-        )
-        .expect("server certificate");
-        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let (config, ca_pem) = crate::common::tls::self_signed(&["localhost"]);
+        let acceptor = tokio_rustls::TlsAcceptor::from(config);
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind media host");
         listener.set_nonblocking(true).expect("nonblocking");
         let port = listener.local_addr().expect("media host address").port();
@@ -107,7 +95,7 @@ impl MediaHost {
         });
         MediaHost {
             port,
-            ca_pem: cert.cert.pem(),
+            ca_pem,
             state,
         }
     }

@@ -14,6 +14,7 @@ pub mod moto;
 pub mod proxy;
 pub mod receiver;
 pub mod ryze;
+pub mod tls;
 pub mod v1;
 pub mod ws;
 
