@@ -42,6 +42,7 @@
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use anyhow::{bail, ensure};
 use serde::Deserialize;
@@ -86,7 +87,7 @@ impl Transport {
 }
 
 /// What only Kafka needs.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct KafkaSettings {
     /// The client id the brokers see (Evolution's `KAFKA_CLIENT_ID`).
     pub client_id: String,
@@ -96,8 +97,8 @@ pub struct KafkaSettings {
     pub replication: i16,
     /// The SASL login, if the brokers ask for one.
     pub sasl: Option<KafkaSasl>,
-    /// TLS to the brokers, if on.
-    pub tls: Option<BrokerTls>,
+    /// TLS to the brokers, if on (built and checked at start).
+    pub tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl Default for KafkaSettings {
@@ -205,7 +206,7 @@ impl TlsAccess {
         }
     }
 
-    fn resolve(self, broker: &str) -> anyhow::Result<Option<BrokerTls>> {
+    fn resolve(self, broker: &str) -> anyhow::Result<Option<Arc<rustls::ClientConfig>>> {
         if !self.on {
             return Ok(None);
         }
@@ -224,19 +225,20 @@ impl TlsAccess {
             key: pem("key", self.key)?,
             verify: self.verify,
         };
-        super::tls::client_config(&tls).map_err(|e| anyhow::anyhow!("broker `{broker}`: {e}"))?;
-        Ok(Some(tls))
+        super::tls::client_config(&tls)
+            .map(Some)
+            .map_err(|e| anyhow::anyhow!("broker `{broker}`: {e}"))
     }
 }
 
 /// What only NATS needs beyond its URI (which may carry `user:password@`).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct NatsSettings {
     /// A token the server asks for (`authorization { token }`).
     pub token: Option<String>,
     /// TLS to the server, with a private CA or a client certificate; `None`: as the
     /// URI says (`tls://` with Mozilla's roots, or plain).
-    pub tls: Option<BrokerTls>,
+    pub tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 /// What only SQS needs: where its queues are and who sends.

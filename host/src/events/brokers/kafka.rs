@@ -14,7 +14,7 @@
 //!
 //! A SASL login (`PLAIN`, `SCRAM-SHA-256/512`, through rskafka's rsasl) and TLS (rustls
 //! on ring, Mozilla's roots plus the operator's CA, optionally a client certificate)
-//! are set per broker (`config::KafkaSettings`); the TLS settings are checked at start.
+//! are set per broker (`config::KafkaSettings`); the TLS configuration is built once, at start.
 //!
 //! As RabbitMQ's exchange is, a missing topic is created before the first record to it
 //! (`declare`, with the broker's partition count and replication factor); with
@@ -45,8 +45,7 @@ pub(super) struct KafkaClient {
     brokers: Vec<String>,
     client_id: String,
     sasl: Option<SaslConfig>,
-    /// Checked at start (`config::resolve`); an error here is reported by each connect.
-    tls: Option<Result<Arc<rustls::ClientConfig>, String>>,
+    tls: Option<Arc<rustls::ClientConfig>>,
     declare: bool,
     partitions: i32,
     replication: i16,
@@ -81,11 +80,7 @@ impl KafkaClient {
                     SaslMechanism::ScramSha512 => SaslConfig::ScramSha512(login),
                 }
             }),
-            tls: settings
-                .kafka
-                .tls
-                .as_ref()
-                .map(|t| super::tls::client_config(t).map_err(|e| e.to_string())),
+            tls: settings.kafka.tls.clone(),
             declare: settings.declare,
             partitions: settings.kafka.partitions,
             replication: settings.kafka.replication,
@@ -158,10 +153,7 @@ impl KafkaClient {
                 builder = builder.sasl_config(sasl.clone());
             }
             if let Some(tls) = &self.tls {
-                let tls = tls
-                    .clone()
-                    .map_err(|e| anyhow::anyhow!("Kafka TLS settings: {e}"))?;
-                builder = builder.tls_config(tls);
+                builder = builder.tls_config(tls.clone());
             }
             let client = builder
                 .build()

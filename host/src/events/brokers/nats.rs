@@ -32,8 +32,7 @@ pub(super) struct NatsClient {
     uri: String,
     declare: bool,
     token: Option<String>,
-    /// Checked at start (`config::resolve`); an error here is reported by each connect.
-    tls: Option<Result<std::sync::Arc<rustls::ClientConfig>, String>>,
+    tls: Option<std::sync::Arc<rustls::ClientConfig>>,
     context: Mutex<Option<jetstream::Context>>,
 }
 
@@ -43,11 +42,7 @@ impl NatsClient {
             uri: settings.uri.clone(),
             declare: settings.declare,
             token: settings.nats.token.clone(),
-            tls: settings
-                .nats
-                .tls
-                .as_ref()
-                .map(|t| super::tls::client_config(t).map_err(|e| e.to_string())),
+            tls: settings.nats.tls.clone(),
             context: Mutex::new(None),
         }
     }
@@ -94,10 +89,7 @@ impl NatsClient {
             options = options.token(token.clone());
         }
         if let Some(tls) = &self.tls {
-            let tls = tls
-                .clone()
-                .map_err(|e| anyhow::anyhow!("NATS TLS settings: {e}"))?;
-            options = options.tls_client_config((*tls).clone()).require_tls(true);
+            options = options.tls_client_config((**tls).clone()).require_tls(true);
         }
         let client = options
             .connect(self.uri.as_str())

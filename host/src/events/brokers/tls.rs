@@ -5,8 +5,9 @@
 
 use std::sync::Arc;
 
-/// TLS settings of a broker; certificates as PEM text (read from their files at start).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// TLS settings of a broker as configured; certificates as PEM text (read from their
+/// files at start). [`client_config`] turns them into what the clients use.
+#[derive(Clone, Debug)]
 pub struct BrokerTls {
     /// A CA trusted besides Mozilla's roots (a private cluster's).
     pub ca: Option<String>,
