@@ -337,35 +337,39 @@ impl Dispatcher {
     /// How much longer `event` waits for its message's file: a media message's
     /// upsert whose bytes the link is still downloading.
     fn media_wait(&self, event: &Event) -> Option<Duration> {
+        let (media, id) = self.unstored_upsert(event)?;
+        media.remaining(&event.instance_id, id)
+    }
+
+    /// The media source and the message id of `event` when it is the upsert of a
+    /// media message whose bytes were not stored when it was queued.
+    fn unstored_upsert<'e>(&'e self, event: &'e Event) -> Option<(&'e dyn MediaWait, &'e str)> {
         let (Some(media), EventPayload::MessageUpsert(m)) = (&self.media, &event.payload) else {
             return None;
         };
-        if m.media.as_ref().is_none_or(|info| info.stored) {
-            return None;
-        }
-        media.remaining(&event.instance_id, &m.id)
+        let unstored = m.media.as_ref().is_some_and(|info| !info.stored);
+        unstored.then_some((media.as_ref(), m.id.as_str()))
     }
 
     /// `event`, with the media record of a message upsert whose bytes were not
     /// stored when it was queued as it is now (see [`MediaWait`]).
     async fn with_current_media<'e>(&self, event: &'e Event) -> std::borrow::Cow<'e, Event> {
         use std::borrow::Cow;
-        let (Some(media), EventPayload::MessageUpsert(m)) = (&self.media, &event.payload) else {
+        let Some((media, id)) = self.unstored_upsert(event) else {
             return Cow::Borrowed(event);
         };
-        if m.media.as_ref().is_none_or(|info| info.stored) {
+        let Some(now) = media.current_media(&event.instance_id, id).await else {
+            return Cow::Borrowed(event); // deleted meanwhile: as it was queued
+        };
+        if matches!(&event.payload, EventPayload::MessageUpsert(m) if m.media.as_ref() == Some(&now))
+        {
             return Cow::Borrowed(event);
         }
-        match media.current_media(&event.instance_id, &m.id).await {
-            Some(now) if m.media.as_ref() != Some(&now) => {
-                let mut event = event.clone();
-                if let EventPayload::MessageUpsert(m) = &mut event.payload {
-                    m.media = Some(now);
-                }
-                Cow::Owned(event)
-            }
-            _ => Cow::Borrowed(event),
+        let mut changed = event.clone();
+        if let EventPayload::MessageUpsert(m) = &mut changed.payload {
+            m.media = Some(now);
         }
+        Cow::Owned(changed)
     }
 
     /// One delivery attempt of a queue head, and its bookkeeping.
