@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use redb::{ReadableDatabase, ReadableTable, TableHandle};
+use wagate::store::kv::ReadableTable as _;
 use wagate::store::{Store, tables};
 use wagate::whatsapp::real::store::{RedbBackend, paired_jid, wipe};
 use whatsapp_rust::wacore::appstate::hash::HashState;

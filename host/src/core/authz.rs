@@ -5,7 +5,7 @@
 //!    other instance, does not exist for the caller: `not-found`, never `forbidden`.
 //! 2. A visible instance with a missing capability: `forbidden`.
 
-use redb::ReadTransaction;
+use crate::store::kv::{ReadTx, ReadableTable};
 
 use super::Core;
 use super::model::{Capability, CoreError, CoreResult, InstanceRef, Principal, Resource};
@@ -42,7 +42,7 @@ pub fn instance_not_found(which: &InstanceRef) -> CoreError {
 /// only), without any authorization: an id of another org is returned, and the
 /// caller decides what it may see.
 pub fn load_instance(
-    tx: &ReadTransaction,
+    tx: &ReadTx,
     org: &str,
     which: &InstanceRef,
 ) -> CoreResult<Option<InstanceRecord>> {

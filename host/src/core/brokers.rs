@@ -39,7 +39,7 @@
 use std::collections::BTreeMap;
 use std::sync::RwLock;
 
-use redb::{ReadableMultimapTable, ReadableTable, WriteTransaction};
+use crate::store::kv::{ReadableMultimapTable, ReadableTable, WriteTx};
 use serde::{Deserialize, Serialize};
 
 use super::Core;
@@ -300,7 +300,7 @@ impl Core {
 }
 
 /// The instance's per-instance destination for broker `name`, inside a write.
-fn find(tx: &WriteTransaction, instance_id: &str, name: &str) -> CoreResult<Option<Webhook>> {
+fn find(tx: &WriteTx, instance_id: &str, name: &str) -> CoreResult<Option<Webhook>> {
     let by_instance = tx
         .open_multimap_table(tables::WEBHOOKS_BY_INSTANCE)
         .map_err(internal)?;
@@ -321,7 +321,7 @@ fn find(tx: &WriteTransaction, instance_id: &str, name: &str) -> CoreResult<Opti
 /// Whether an instance other than `instance_id`, of any org, named `name`, has a
 /// per-instance destination on broker `broker` (their routes would be the same).
 fn named_alike_elsewhere(
-    tx: &WriteTransaction,
+    tx: &WriteTx,
     instance_id: &str,
     name: &str,
     broker: &str,
@@ -366,7 +366,7 @@ pub async fn store_globals(store: &Store, globals: Vec<GlobalBroker>) -> CoreRes
 /// configuration), and returns the names of the global brokers, so destinations of
 /// brokers no longer global are skipped.
 pub(crate) fn ensure_global_destinations(
-    tx: &WriteTransaction,
+    tx: &WriteTx,
     instance_id: &str,
 ) -> CoreResult<Vec<String>> {
     let globals: Vec<GlobalBroker> = {

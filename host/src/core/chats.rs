@@ -8,6 +8,7 @@ use super::model::{
     Capability, Chat, ChatPatch, ConnectionState, CoreResult, EventPayload, InstanceRef, Principal,
 };
 use crate::core::outbox;
+use crate::store::kv::ReadableTable;
 use crate::store::{decode, encode, get_json, internal, tables};
 
 impl Core {

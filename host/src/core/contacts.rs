@@ -11,6 +11,7 @@ use super::Core;
 use super::jid;
 use super::lid_map::{self, Alts};
 use super::model::{Capability, CoreError, CoreResult, EventPayload, InstanceRef, Principal};
+use crate::store::kv::ReadableTable;
 use crate::store::{decode, encode, get_json, internal, tables};
 use crate::util::now_ms;
 

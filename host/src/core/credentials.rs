@@ -1,7 +1,7 @@
 //! Organisations, credentials and the admin token. Secrets are shown once, when
 //! minted; the store keeps their sha256 only.
 
-use redb::ReadableTable;
+use crate::store::kv::ReadableTable;
 
 use super::Core;
 use super::model::{Capabilities, CoreError, CoreResult, Principal};

@@ -16,6 +16,7 @@ use super::jid;
 use super::model::{
     Capability, ConnectionState, CoreError, CoreResult, InstanceRef, Principal, Resource,
 };
+use crate::store::kv::ReadableTable;
 use crate::store::{decode, encode, internal, tables};
 
 /// A participant's standing in a group.
@@ -177,7 +178,7 @@ pub fn group_jid(input: &str) -> CoreResult<String> {
 /// Stores `group` for the instance (in the caller's transaction), keeping the invite
 /// code already known: WhatsApp tells it only when asked.
 pub(crate) fn put_group(
-    tx: &redb::WriteTransaction,
+    tx: &crate::store::kv::WriteTx,
     instance_id: &str,
     mut group: Group,
 ) -> CoreResult<Group> {

@@ -445,7 +445,7 @@ impl Core {
                 // the messages create them.
                 let mut new_chats: Vec<String> = Vec::new();
                 {
-                    use redb::ReadableTable;
+                    use crate::store::kv::ReadableTable;
                     let chats = tx.open_table(tables::CHATS).map_err(internal)?;
                     for message in &stored {
                         let key = tables::chat_key(&instance.id, &message.chat_jid);

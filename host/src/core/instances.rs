@@ -1,6 +1,6 @@
 //! Instance lifecycle: create, read, connect, state, logout, delete.
 
-use redb::{ReadableTable, WriteTransaction};
+use crate::store::kv::{ReadableTable, WriteTx};
 
 use super::Core;
 use super::authz::{can_see, instance_not_found, require};
@@ -283,7 +283,7 @@ impl Core {
         let prefix = tables::instance_prefix(&record.instance.id);
         let end = tables::prefix_end(&prefix);
         self.store.read(|tx| {
-            let count = |def: redb::TableDefinition<&[u8], &[u8]>| -> CoreResult<u64> {
+            let count = |def: crate::store::kv::TableDefinition<&[u8], &[u8]>| -> CoreResult<u64> {
                 let table = tx.open_table(def).map_err(internal)?;
                 let mut n = 0u64;
                 for row in table
@@ -436,7 +436,7 @@ impl Core {
 /// the LID <-> phone mapping, labels and their chats,
 /// webhooks (retired) and integrations, plugin storage, Socket.IO settings, bound credentials (integration
 /// inbound secrets among them), the name, the record itself; and queues its media folder.
-fn wipe_instance(tx: &WriteTransaction, record: &InstanceRecord) -> CoreResult<()> {
+fn wipe_instance(tx: &WriteTx, record: &InstanceRecord) -> CoreResult<()> {
     let id = record.instance.id.as_str();
     let prefix = tables::instance_prefix(id);
     let end = tables::prefix_end(&prefix);

@@ -14,7 +14,7 @@
 //! back. The inbound secret is minted on the first set, kept across later sets (the
 //! service's callback URL holds it), and removed with the integration or the instance.
 
-use redb::{ReadableMultimapTable, ReadableTable, WriteTransaction};
+use crate::store::kv::{ReadableMultimapTable, ReadableTable, WriteTx};
 
 use super::Core;
 use super::model::{
@@ -230,7 +230,7 @@ impl Core {
 }
 
 /// The integration destination of `instance_id` with `sink`, inside a write.
-fn find(tx: &WriteTransaction, instance_id: &str, sink: &str) -> CoreResult<Option<Webhook>> {
+fn find(tx: &WriteTx, instance_id: &str, sink: &str) -> CoreResult<Option<Webhook>> {
     let by_instance = tx
         .open_multimap_table(tables::WEBHOOKS_BY_INSTANCE)
         .map_err(internal)?;

@@ -10,7 +10,7 @@
 //! them too); its `label_edit` event carries the label as last known, `deleted: true`.
 //! Both tables are keyed by instance and go with it.
 
-use redb::ReadableTable;
+use crate::store::kv::ReadableTable;
 use serde::{Deserialize, Serialize};
 
 use super::Core;
@@ -314,7 +314,11 @@ impl Core {
 }
 
 /// Takes a deleted label off every chat of the instance inside `tx`.
-fn unlabel_all(tx: &redb::WriteTransaction, instance_id: &str, label_id: &str) -> CoreResult<()> {
+fn unlabel_all(
+    tx: &crate::store::kv::WriteTx,
+    instance_id: &str,
+    label_id: &str,
+) -> CoreResult<()> {
     let prefix = tables::instance_prefix(instance_id);
     let end = tables::prefix_end(&prefix);
     let suffix = {

@@ -18,7 +18,7 @@
 
 use std::collections::HashMap;
 
-use redb::{ReadableTable, WriteTransaction};
+use crate::store::kv::{ReadableTable, WriteTx};
 
 use super::Core;
 use super::model::{Chat, CoreResult, Message};
@@ -54,19 +54,15 @@ pub fn pair(a: &str, b: &str) -> Option<(String, String)> {
 /// Records that `lid` and `phone` are one person on this instance. A LID that moved to
 /// another phone (or a phone to another LID) drops its old pair, so each half maps to
 /// exactly one other. Returns whether anything changed.
-pub(crate) fn learn(
-    tx: &WriteTransaction,
-    instance_id: &str,
-    lid: &str,
-    phone: &str,
-) -> CoreResult<bool> {
+pub(crate) fn learn(tx: &WriteTx, instance_id: &str, lid: &str, phone: &str) -> CoreResult<bool> {
     let mut table = tx.open_table(tables::JID_ALTS).map_err(internal)?;
     let key = |jid: &str| tables::chat_key(instance_id, jid);
-    let current = |t: &redb::Table<&[u8], &[u8]>, jid: &str| -> CoreResult<Option<String>> {
-        Ok(t.get(key(jid).as_slice())
-            .map_err(internal)?
-            .map(|v| String::from_utf8_lossy(v.value()).into_owned()))
-    };
+    let current =
+        |t: &crate::store::kv::Table<&[u8], &[u8]>, jid: &str| -> CoreResult<Option<String>> {
+            Ok(t.get(key(jid).as_slice())
+                .map_err(internal)?
+                .map(|v| String::from_utf8_lossy(v.value()).into_owned()))
+        };
     if current(&table, lid)?.as_deref() == Some(phone) {
         return Ok(false);
     }
@@ -105,15 +101,15 @@ pub(crate) trait PairTable<'t> {
     fn open_pairs(&'t self) -> CoreResult<Self::Table>;
 }
 
-impl<'t> PairTable<'t> for redb::ReadTransaction {
-    type Table = redb::ReadOnlyTable<&'static [u8], &'static [u8]>;
+impl<'t> PairTable<'t> for crate::store::kv::ReadTx {
+    type Table = crate::store::kv::ReadTable<&'static [u8], &'static [u8]>;
     fn open_pairs(&'t self) -> CoreResult<Self::Table> {
         Ok(self.open_table(tables::JID_ALTS).map_err(internal)?)
     }
 }
 
-impl<'t> PairTable<'t> for WriteTransaction {
-    type Table = redb::Table<'t, &'static [u8], &'static [u8]>;
+impl<'t> PairTable<'t> for WriteTx {
+    type Table = crate::store::kv::Table<'t, &'static [u8], &'static [u8]>;
     fn open_pairs(&'t self) -> CoreResult<Self::Table> {
         Ok(self.open_table(tables::JID_ALTS).map_err(internal)?)
     }
@@ -228,7 +224,7 @@ where
 /// were filled as they were placed, just before their commit, and the inbound path
 /// should not pay for a second lookup and a copy of every message.
 pub(crate) fn event_with_alts(
-    tx: &WriteTransaction,
+    tx: &WriteTx,
     event: &super::model::Event,
 ) -> CoreResult<Option<super::model::Event>> {
     use super::model::EventPayload as P;

@@ -11,7 +11,7 @@
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use redb::ReadableTable;
+use crate::store::kv::ReadableTable;
 use tokio::sync::Notify;
 
 use crate::media::store::MediaStore;

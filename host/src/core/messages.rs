@@ -1,7 +1,7 @@
 //! Messages: send, store, delete for me / revoke, page through.
 
+use crate::store::kv::{ReadableTable, WriteTx};
 use base64::Engine;
-use redb::{ReadableTable, WriteTransaction};
 
 use super::Core;
 use super::jid;
@@ -364,7 +364,7 @@ pub fn chat_not_found() -> CoreError {
 
 /// Loads a message and its key inside a write transaction.
 pub(crate) fn load_message(
-    tx: &WriteTransaction,
+    tx: &WriteTx,
     instance_id: &str,
     message_id: &str,
 ) -> CoreResult<Option<(Vec<u8>, Message)>> {
@@ -383,7 +383,7 @@ pub(crate) fn load_message(
 /// Stores a message and bumps (or creates) its chat. Returns false, writing nothing,
 /// when a message with this id is already stored (re-delivered events are no-ops).
 pub(crate) fn store_message(
-    tx: &WriteTransaction,
+    tx: &WriteTx,
     instance_id: &str,
     message: &Message,
 ) -> CoreResult<bool> {

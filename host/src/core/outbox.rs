@@ -1,6 +1,6 @@
 //! Appending to and reading the outbox table.
 
-use redb::{ReadTransaction, ReadableTable, WriteTransaction};
+use crate::store::kv::{ReadTx, ReadableTable, WriteTx};
 
 use crate::core::model::{CoreResult, Event, EventPayload, Instance};
 use crate::store::{decode, encode, internal, tables};
@@ -20,7 +20,7 @@ pub fn event_for(instance: &Instance, payload: EventPayload) -> Event {
 
 /// Appends `event` at the next sequence number, inside the caller's transaction, and
 /// queues it for the instance's webhooks in the same transaction.
-pub fn append(tx: &WriteTransaction, event: &Event) -> CoreResult<u64> {
+pub fn append(tx: &WriteTx, event: &Event) -> CoreResult<u64> {
     let filled = super::lid_map::event_with_alts(tx, event)?;
     let event = filled.as_ref().unwrap_or(event);
     let next = next_seq(tx)?;
@@ -36,7 +36,7 @@ pub fn append(tx: &WriteTransaction, event: &Event) -> CoreResult<u64> {
 /// key: the outbox is compacted, and a reused number would collide with deliveries
 /// still queued under it. (A webhook test delivery takes one too, so its place in its
 /// webhook's queue is after everything queued before it.)
-pub(crate) fn next_seq(tx: &WriteTransaction) -> CoreResult<u64> {
+pub(crate) fn next_seq(tx: &WriteTx) -> CoreResult<u64> {
     let mut meta = tx.open_table(tables::META).map_err(internal)?;
     let next = meta
         .get("outbox_seq")
@@ -49,7 +49,7 @@ pub(crate) fn next_seq(tx: &WriteTransaction) -> CoreResult<u64> {
 }
 
 /// Events with sequence numbers above `after`, oldest first, at most `limit`.
-pub fn read_after(tx: &ReadTransaction, after: u64, limit: usize) -> CoreResult<Vec<(u64, Event)>> {
+pub fn read_after(tx: &ReadTx, after: u64, limit: usize) -> CoreResult<Vec<(u64, Event)>> {
     let table = tx.open_table(tables::OUTBOX).map_err(internal)?;
     let mut out = Vec::new();
     for row in table.range(after + 1..).map_err(internal)?.take(limit) {

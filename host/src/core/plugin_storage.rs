@@ -7,7 +7,7 @@
 //! write checks, in its own transaction, that the instance still exists, so an entry
 //! can never outlive its instance's deletion.
 
-use redb::{ReadableTable, WriteTransaction};
+use crate::store::kv::{ReadableTable, WriteTx};
 
 use super::Core;
 use super::model::{CoreError, CoreResult};
@@ -106,20 +106,16 @@ fn check_key(key: &str) -> CoreResult<()> {
 }
 
 /// Removes every plugin's entries for an instance (instance deletion).
-pub(crate) fn wipe_instance(tx: &WriteTransaction, instance_id: &str) -> CoreResult<()> {
+pub(crate) fn wipe_instance(tx: &WriteTx, instance_id: &str) -> CoreResult<()> {
     wipe_prefix(tx, &tables::instance_prefix(instance_id))
 }
 
 /// Removes `plugin`'s entries for an instance (its integration was deleted).
-pub(crate) fn wipe_plugin(
-    tx: &WriteTransaction,
-    instance_id: &str,
-    plugin: &str,
-) -> CoreResult<()> {
+pub(crate) fn wipe_plugin(tx: &WriteTx, instance_id: &str, plugin: &str) -> CoreResult<()> {
     wipe_prefix(tx, &tables::plugin_storage_prefix(instance_id, plugin))
 }
 
-fn wipe_prefix(tx: &WriteTransaction, prefix: &[u8]) -> CoreResult<()> {
+fn wipe_prefix(tx: &WriteTx, prefix: &[u8]) -> CoreResult<()> {
     let end = tables::prefix_end(prefix);
     tx.open_table(tables::PLUGIN_STORAGE)
         .map_err(internal)?

@@ -16,7 +16,7 @@
 //! encrypts its injected votes the way a WhatsApp client does, so both go through
 //! [`open_vote`].
 
-use redb::{ReadableTable, WriteTransaction};
+use crate::store::kv::{ReadableTable, WriteTx};
 use whatsapp_rust::wacore::poll;
 
 use super::Core;
@@ -119,7 +119,7 @@ impl Core {
 
 /// Stores a poll's secret (in the caller's commit).
 pub(crate) fn put_poll_secret(
-    tx: &WriteTransaction,
+    tx: &WriteTx,
     instance_id: &str,
     poll_id: &str,
     secret: &[u8],
@@ -134,11 +134,7 @@ pub(crate) fn put_poll_secret(
     Ok(())
 }
 
-fn poll_secret(
-    tx: &WriteTransaction,
-    instance_id: &str,
-    poll_id: &str,
-) -> CoreResult<Option<Vec<u8>>> {
+fn poll_secret(tx: &WriteTx, instance_id: &str, poll_id: &str) -> CoreResult<Option<Vec<u8>>> {
     let table = tx.open_table(tables::POLL_SECRETS).map_err(internal)?;
     let got = table
         .get(tables::message_id_key(instance_id, poll_id).as_slice())

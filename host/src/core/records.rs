@@ -180,7 +180,7 @@ pub struct InstanceRecord {
 /// The instance's record inside a write, `None` when it was deleted meanwhile: work
 /// that lands after an instance's delete (a late event of its session) keeps nothing.
 pub(crate) fn live_record(
-    tx: &redb::WriteTransaction,
+    tx: &crate::store::kv::WriteTx,
     instance_id: &str,
 ) -> crate::core::model::CoreResult<Option<InstanceRecord>> {
     let table = tx

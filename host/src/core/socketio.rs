@@ -100,7 +100,7 @@ impl Core {
 }
 
 /// Removes an instance's settings inside `tx` (instance deletion).
-pub(crate) fn wipe_instance(tx: &redb::WriteTransaction, instance_id: &str) -> CoreResult<()> {
+pub(crate) fn wipe_instance(tx: &crate::store::kv::WriteTx, instance_id: &str) -> CoreResult<()> {
     tx.open_table(tables::SOCKETIO)
         .map_err(internal)?
         .remove(instance_id)

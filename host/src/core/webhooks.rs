@@ -3,7 +3,7 @@
 //! Each dialect manages its own webhooks (the host records which dialect set them, and
 //! that dialect renders their bodies); the native API's are rendered as core JSON.
 
-use redb::{ReadableMultimapTable, ReadableTable, WriteTransaction};
+use crate::store::kv::{ReadableMultimapTable, ReadableTable, WriteTx};
 
 use super::Core;
 use super::model::{
@@ -249,7 +249,7 @@ pub(crate) fn validate_headers(what: &str, headers: &[(String, String)]) -> Core
 
 /// Queues `event` (already in the outbox at `seq`) for every live, enabled webhook of
 /// its instance whose filter matches. Runs inside the transaction of the change.
-pub(crate) fn fan_out(tx: &WriteTransaction, seq: u64, event: &Event) -> CoreResult<usize> {
+pub(crate) fn fan_out(tx: &WriteTx, seq: u64, event: &Event) -> CoreResult<usize> {
     // Global brokers' destinations are created here, on an instance's first event.
     let global_brokers = super::brokers::ensure_global_destinations(tx, &event.instance_id)?;
     let by_instance = tx
@@ -306,7 +306,7 @@ pub(crate) fn fan_out(tx: &WriteTransaction, seq: u64, event: &Event) -> CoreRes
 /// once with their queues: their sink's stored state for the instance is wiped in the
 /// same transaction, so there is nothing left for late deliveries to act on (and their
 /// secret headers must not outlive the instance).
-pub(crate) fn retire_instance_webhooks(tx: &WriteTransaction, instance_id: &str) -> CoreResult<()> {
+pub(crate) fn retire_instance_webhooks(tx: &WriteTx, instance_id: &str) -> CoreResult<()> {
     let mut by_instance = tx
         .open_multimap_table(tables::WEBHOOKS_BY_INSTANCE)
         .map_err(internal)?;
@@ -338,7 +338,7 @@ pub(crate) fn retire_instance_webhooks(tx: &WriteTransaction, instance_id: &str)
 }
 
 /// Removes every queued delivery of destination `webhook_id`.
-pub(crate) fn drop_queue(tx: &WriteTransaction, webhook_id: &str) -> CoreResult<()> {
+pub(crate) fn drop_queue(tx: &WriteTx, webhook_id: &str) -> CoreResult<()> {
     let prefix = tables::instance_prefix(webhook_id);
     let end = tables::prefix_end(&prefix);
     tx.open_table(tables::DELIVERY_QUEUE)

@@ -22,9 +22,9 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::store::kv::ReadableTable;
 use async_trait::async_trait;
 use rand::Rng;
-use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinSet;
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use tokio::sync::broadcast;
 
 use crate::core::model::Event;
+use crate::store::kv::ReadableTable;
 use crate::store::{Store, internal, tables};
 
 /// Events buffered for slow listeners before they start missing some (a listener that

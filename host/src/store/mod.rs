@@ -5,6 +5,7 @@
 //! writer thread; the writer batches concurrent mutations into one durable commit
 //! (group commit, see [`writer`]) and answers each caller once its commit is on disk.
 
+pub mod kv;
 mod migrations;
 pub mod tables;
 mod writer;
@@ -13,9 +14,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, WriteTransaction};
+use redb::{Database, ReadableDatabase, ReadableTable as _};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+
+use kv::{Key, ReadTx, ReadableTable, WriteTx};
 
 pub use writer::WriteJob;
 
@@ -106,10 +109,10 @@ impl Store {
     /// Runs `f` in a read transaction on the calling thread.
     pub fn read<T, E: From<StoreError>>(
         &self,
-        f: impl FnOnce(&ReadTransaction) -> Result<T, E>,
+        f: impl FnOnce(&ReadTx) -> Result<T, E>,
     ) -> Result<T, E> {
         let tx = self.db.begin_read().map_err(internal)?;
-        f(&tx)
+        f(&ReadTx::new(tx))
     }
 
     /// Runs `job` in a durable write transaction on the writer thread, possibly batched
@@ -122,7 +125,7 @@ impl Store {
     where
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
-        F: FnMut(&WriteTransaction) -> Result<T, E> + Send + 'static,
+        F: FnMut(&WriteTx) -> Result<T, E> + Send + 'static,
     {
         self.writer.submit(job).await
     }
@@ -219,7 +222,7 @@ pub fn get_json<K, T>(
     key: K::SelfType<'_>,
 ) -> StoreResult<Option<T>>
 where
-    K: redb::Key + 'static,
+    K: Key + 'static,
     T: DeserializeOwned,
 {
     match table.get(key).map_err(internal)? {

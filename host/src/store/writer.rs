@@ -12,9 +12,10 @@ use std::any::Any;
 use std::sync::Arc;
 use std::sync::mpsc;
 
-use redb::{Database, WriteTransaction};
+use redb::Database;
 use tokio::sync::oneshot;
 
+use super::kv::WriteTx;
 use super::{StoreError, internal};
 
 /// Most jobs folded into one commit by default; bounds the latency one batch can add.
@@ -26,7 +27,7 @@ type Output = Box<dyn Any + Send>;
 /// What a job answers: `Ok` its value, `Err` its own (caller-typed) error.
 type JobResult = Result<Output, Output>;
 /// A mutation as the writer runs it: may be run more than once (see `Store::write`).
-pub type WriteJob = Box<dyn FnMut(&WriteTransaction) -> JobResult + Send>;
+pub type WriteJob = Box<dyn FnMut(&WriteTx) -> JobResult + Send>;
 
 /// What a caller is answered: its job's result, or why the store could not commit it.
 type Reply = Result<JobResult, StoreError>;
@@ -60,7 +61,7 @@ impl Writer {
     where
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
-        F: FnMut(&WriteTransaction) -> Result<T, E> + Send + 'static,
+        F: FnMut(&WriteTx) -> Result<T, E> + Send + 'static,
     {
         let (reply, rx) = oneshot::channel();
         let job: WriteJob = Box::new(move |tx| {
@@ -128,7 +129,7 @@ fn run_batch(db: &Database, batch: &mut [Queued]) -> Vec<Reply> {
 /// Runs the whole batch in one transaction. `Err(None)`: a job failed and the batch was
 /// rolled back; `Err(Some(e))`: storage failed for everyone.
 fn try_together(db: &Database, batch: &mut [Queued]) -> Result<Vec<Output>, Option<StoreError>> {
-    let tx = db.begin_write().map_err(|e| Some(internal(e)))?;
+    let tx = WriteTx::new(db.begin_write().map_err(|e| Some(internal(e)))?);
     let mut outputs = Vec::with_capacity(batch.len());
     for queued in batch.iter_mut() {
         match (queued.job)(&tx) {
@@ -144,7 +145,7 @@ fn try_together(db: &Database, batch: &mut [Queued]) -> Result<Vec<Output>, Opti
 }
 
 fn run_alone(db: &Database, job: &mut WriteJob) -> Reply {
-    let tx = db.begin_write().map_err(internal)?;
+    let tx = WriteTx::new(db.begin_write().map_err(internal)?);
     match job(&tx) {
         Ok(out) => {
             tx.commit().map_err(internal)?;

@@ -32,7 +32,7 @@ use std::fmt::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use redb::ReadableTable;
+use crate::store::kv::ReadableTable;
 
 use super::dispatcher::Outcome;
 use crate::core::deliveries::DeliveryOutcome;

@@ -9,6 +9,7 @@ use whatsapp_rust::wacore::store::error::Result;
 use whatsapp_rust::wacore::store::traits::{AppStateSyncKey, AppSyncStore};
 
 use super::{RedbBackend, db, from_json, get_in, to_json};
+use crate::store::kv::ReadableTable;
 use crate::store::tables::{WA_APP_VERSIONS, WA_META, WA_MUTATION_MACS, WA_SYNC_KEYS};
 
 /// `WA_META` name of the key id `set_sync_key` stored last.

@@ -46,7 +46,7 @@ mod signal;
 
 use std::sync::Arc;
 
-use redb::{ReadTransaction, ReadableTable, TableDefinition, WriteTransaction};
+use crate::store::kv::{KvError, ReadTx, ReadableTable, TableDefinition, WriteTx};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use whatsapp_rust::wacore::store::error::{Result, StoreError};
@@ -88,7 +88,7 @@ impl RedbBackend {
     async fn read<T, F>(&self, what: &'static str, f: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&ReadTransaction) -> Result<T> + Send + 'static,
+        F: FnOnce(&ReadTx) -> Result<T> + Send + 'static,
     {
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || {
@@ -108,7 +108,7 @@ impl RedbBackend {
     async fn write<T, F>(&self, what: &'static str, f: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnMut(&WriteTransaction) -> Result<T> + Send + 'static,
+        F: FnMut(&WriteTx) -> Result<T> + Send + 'static,
     {
         write_job(&self.store, what, f).await
     }
@@ -221,13 +221,13 @@ pub async fn wipe(store: &Store, instance_id: &str) -> anyhow::Result<()> {
 }
 
 /// [`wipe`] inside a write transaction the caller holds (its commit decides).
-pub fn wipe_in(tx: &WriteTransaction, instance_id: &str) -> anyhow::Result<()> {
+pub fn wipe_in(tx: &WriteTx, instance_id: &str) -> anyhow::Result<()> {
     let prefix = instance_key(instance_id, &[])?;
     wipe_prefix(tx, &prefix)?;
     Ok(())
 }
 
-fn wipe_prefix(tx: &WriteTransaction, prefix: &[u8]) -> Result<()> {
+fn wipe_prefix(tx: &WriteTx, prefix: &[u8]) -> Result<()> {
     let end = tables::prefix_end(prefix);
     for table in tables::WA_TABLES {
         tx.open_table(table)
@@ -250,7 +250,7 @@ pub async fn paired_jid(store: &Store, instance_id: &str) -> anyhow::Result<Opti
 async fn write_job<T, F>(store: &Store, what: &'static str, mut f: F) -> Result<T>
 where
     T: Send + 'static,
-    F: FnMut(&WriteTransaction) -> Result<T> + Send + 'static,
+    F: FnMut(&WriteTx) -> Result<T> + Send + 'static,
 {
     store
         .write(move |tx| f(tx).map_err(|e| CoreError::Internal(error_chain(&e))))
@@ -278,23 +278,23 @@ trait ReadableTableOpen {
     fn get_value(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>>;
 }
 
-impl ReadableTableOpen for ReadTransaction {
+impl ReadableTableOpen for ReadTx {
     fn get_value(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>> {
         let t = self.open_table(table).map_err(db)?;
         Ok(t.get(key).map_err(db)?.map(|v| v.value().to_vec()))
     }
 }
 
-impl ReadableTableOpen for WriteTransaction {
+impl ReadableTableOpen for WriteTx {
     fn get_value(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>> {
         let t = self.open_table(table).map_err(db)?;
         Ok(t.get(key).map_err(db)?.map(|v| v.value().to_vec()))
     }
 }
 
-/// A redb failure.
-fn db(e: impl Into<redb::Error>) -> StoreError {
-    StoreError::Database(Box::new(e.into()))
+/// A storage engine failure.
+fn db(e: KvError) -> StoreError {
+    StoreError::Database(Box::new(e))
 }
 
 fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>> {

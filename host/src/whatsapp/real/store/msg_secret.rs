@@ -1,7 +1,7 @@
 //! `MsgSecretStore`: per-message secrets (poll votes, reactions, edits refer to them).
 
+use crate::store::kv::ReadableTable;
 use async_trait::async_trait;
-use redb::ReadableTable;
 use whatsapp_rust::wacore::store::error::Result;
 use whatsapp_rust::wacore::store::traits::{
     MessageSecret, MsgSecretEntry, MsgSecretStore, merge_msg_secret_expiry,

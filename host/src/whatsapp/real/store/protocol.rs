@@ -2,8 +2,8 @@
 //! device lists, group metadata, trusted-contact tokens, sent messages kept for
 //! retries and the pending-inbound buffer.
 
+use crate::store::kv::{ReadableTable, WriteTx};
 use async_trait::async_trait;
-use redb::{ReadableTable, WriteTransaction};
 use whatsapp_rust::wacore::store::error::Result;
 use whatsapp_rust::wacore::store::traits::{
     DeviceListRecord, LidPnMappingEntry, PendingInboundKey, PendingInboundRow, ProtocolStore,
@@ -25,7 +25,7 @@ impl RedbBackend {
 /// Inserts a LID mapping and keeps the phone -> LID index in step: when the LID moved
 /// to another phone, the old phone's entry goes if it still points at this LID.
 fn put_lid_mapping_in(
-    tx: &WriteTransaction,
+    tx: &WriteTx,
     instance_prefix: &[u8],
     entry: &LidPnMappingEntry,
     value: &[u8],
@@ -63,13 +63,13 @@ fn put_lid_mapping_in(
 }
 
 /// Reads a tc-token row inside a write transaction (for the atomic merges).
-fn tc_token_in(tx: &WriteTransaction, key: &[u8]) -> Result<Option<TcTokenEntry>> {
+fn tc_token_in(tx: &WriteTx, key: &[u8]) -> Result<Option<TcTokenEntry>> {
     get_in(tx, WA_TC_TOKENS, key)?
         .map(|v| from_json(&v))
         .transpose()
 }
 
-fn put_tc_token_in(tx: &WriteTransaction, key: &[u8], entry: &TcTokenEntry) -> Result<()> {
+fn put_tc_token_in(tx: &WriteTx, key: &[u8], entry: &TcTokenEntry) -> Result<()> {
     let value = to_json(entry)?;
     tx.open_table(WA_TC_TOKENS)
         .map_err(db)?

@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
+use crate::store::kv::ReadableTable;
 use async_trait::async_trait;
 use bytes::Bytes;
-use redb::ReadableTable;
 use whatsapp_rust::wacore::store::error::{Result, StoreError};
 use whatsapp_rust::wacore::store::traits::SignalStore;
 
