@@ -14,14 +14,70 @@ use wagate::whatsapp::Inbound;
 use wagate::whatsapp::real::store::RedbBackend;
 use whatsapp_rust::wacore::store::traits::SignalStore;
 
+use crate::common::postgres;
+
+/// Where a test's core keeps its state: a data folder, and with
+/// `WAGATE_TEST_STORE=postgres` a fresh PostgreSQL database too.
+struct Place {
+    data: std::path::PathBuf,
+    pg: Option<String>,
+}
+
+impl Place {
+    fn new(data: &std::path::Path) -> Place {
+        Place {
+            data: data.to_path_buf(),
+            pg: postgres::selected().then(|| postgres::shared().fresh_database()),
+        }
+    }
+
+    async fn core(&self) -> Arc<Core> {
+        let mut config = Config {
+            data: self.data.clone(),
+            link: LinkKind::Sim,
+            ..Config::default()
+        };
+        config.store.url = self.pg.clone();
+        config.sim.pair_delay_ms = 0;
+        wagate::run::open_core(&config).await.unwrap()
+    }
+
+    /// Every stored key that mentions `needle`, as (table, key), read behind the
+    /// gateway's back once its core is gone.
+    fn keys_containing(&self, needle: &str) -> Vec<(String, String)> {
+        match &self.pg {
+            Some(url) => pg_keys_containing(url, needle),
+            None => keys_containing(&self.data.join("wagate.redb"), needle),
+        }
+    }
+}
+
+/// [`keys_containing`] on PostgreSQL: keys of every table and multimap, and the values
+/// of the two name tables (whose values are ids), as the redb scan reads them.
+fn pg_keys_containing(url: &str, needle: &str) -> Vec<(String, String)> {
+    assert!(needle.chars().all(|c| c.is_ascii_alphanumeric()));
+    let out = postgres::shared().query(
+        postgres::Postgres::database_of(url),
+        &format!(
+            "select tbl, encode(k, 'escape') from wagate_kv \
+               where position('{needle}'::bytea in k) > 0 \
+                  or (tbl in ('org_names', 'instance_names') and position('{needle}'::bytea in v) > 0) \
+             union all \
+             select tbl, encode(k, 'escape') from wagate_kv_multi \
+               where position('{needle}'::bytea in k) > 0"
+        ),
+    );
+    out.lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let (t, k) = l.split_once('|').unwrap();
+            (t.to_string(), k.to_string())
+        })
+        .collect()
+}
+
 async fn core_on(dir: &std::path::Path) -> Arc<Core> {
-    let mut config = Config {
-        data: dir.to_path_buf(),
-        link: LinkKind::Sim,
-        ..Config::default()
-    };
-    config.sim.pair_delay_ms = 0;
-    wagate::run::open_core(&config).await.unwrap()
+    Place::new(dir).core().await
 }
 
 async fn connected(core: &Core, p: &Principal, name: &str) -> String {
@@ -175,8 +231,8 @@ fn keys_containing(db_path: &std::path::Path, needle: &str) -> Vec<(String, Stri
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deleting_an_instance_with_10000_messages_leaves_nothing_of_it() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let core = core_on(&data).await;
+    let place = Place::new(&tmp.path().join("data"));
+    let core = place.core().await;
     let org = core.create_org("acme").await.unwrap();
     let admin = Core::admin_principal(&org.id);
     let doomed = connected(&core, &admin, "doomed").await;
@@ -358,7 +414,7 @@ async fn deleting_an_instance_with_10000_messages_leaves_nothing_of_it() {
         .await
         .unwrap();
     }
-    let media_dir = data.join("media").join(&doomed);
+    let media_dir = place.data.join("media").join(&doomed);
     let files = walk(&media_dir);
     assert_eq!(files, 1_000, "media files written");
     let extra = core
@@ -425,7 +481,7 @@ async fn deleting_an_instance_with_10000_messages_leaves_nothing_of_it() {
     }
     assert!(!media_dir.exists(), "media folder removed");
     assert_eq!(
-        walk(&data.join("media").join(&kept)),
+        walk(&place.data.join("media").join(&kept)),
         1,
         "other instance's media untouched"
     );
@@ -455,13 +511,13 @@ async fn deleting_an_instance_with_10000_messages_leaves_nothing_of_it() {
     );
     drop(core);
 
-    let hits = keys_containing(&data.join("wagate.redb"), &doomed);
+    let hits = place.keys_containing(&doomed);
     assert!(
         hits.is_empty(),
         "keys of the deleted instance remain: {:?}",
         &hits[..hits.len().min(5)]
     );
-    let live = keys_containing(&data.join("wagate.redb"), &kept);
+    let live = place.keys_containing(&kept);
     assert!(!live.is_empty(), "the scan does find live keys");
     assert!(
         live.iter().any(|(table, _)| table == "groups"),
@@ -509,18 +565,29 @@ async fn media_removal_is_finished_after_a_crash_between_commit_and_unlink() {
     let data = tmp.path().join("data");
     std::fs::create_dir_all(data.join("media/01ORPHAN/x")).unwrap();
     std::fs::write(data.join("media/01ORPHAN/x/file.jpg"), b"x").unwrap();
-    {
-        // Simulate the state a crash leaves: the removal committed, the files still there.
-        let db = redb::Database::create(data.join("wagate.redb")).unwrap();
-        let tx = db.begin_write().unwrap();
-        tx.open_table(redb::TableDefinition::<&str, ()>::new("media_gc"))
-            .unwrap()
-            .insert("media/01ORPHAN", ())
-            .unwrap();
-        tx.commit().unwrap();
+    // Simulate the state a crash leaves: the removal committed, the files still there.
+    let place = Place::new(&data);
+    match &place.pg {
+        Some(url) => {
+            // The schema first (as the gateway creates it), then the committed removal.
+            drop(place.core().await);
+            postgres::shared().query(
+                postgres::Postgres::database_of(url),
+                "insert into wagate_kv (tbl, k, v) values ('media_gc', 'media/01ORPHAN', '')",
+            );
+        }
+        None => {
+            let db = redb::Database::create(data.join("wagate.redb")).unwrap();
+            let tx = db.begin_write().unwrap();
+            tx.open_table(redb::TableDefinition::<&str, ()>::new("media_gc"))
+                .unwrap()
+                .insert("media/01ORPHAN", ())
+                .unwrap();
+            tx.commit().unwrap();
+        }
     }
     // The media collector's first pass (core start) finishes it, in the background.
-    let core = core_on(&data).await;
+    let core = place.core().await;
     for _ in 0..500 {
         if !data.join("media/01ORPHAN").exists() {
             break;

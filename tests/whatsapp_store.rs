@@ -14,6 +14,8 @@ use bytes::Bytes;
 use redb::{ReadableDatabase, ReadableTable, TableHandle};
 use wagate::store::kv::ReadableTable as _;
 use wagate::store::{Store, tables};
+
+use crate::common::postgres;
 use wagate::whatsapp::real::store::{RedbBackend, paired_jid, wipe};
 use whatsapp_rust::wacore::appstate::hash::HashState;
 use whatsapp_rust::wacore::appstate::processor::AppStateMutationMAC;
@@ -27,6 +29,8 @@ const B: &str = "01JBBBBBBBBBBBBBBBBBBBBBBB";
 struct Env {
     _tmp: tempfile::TempDir,
     data: PathBuf,
+    /// The database's URL when the store is on PostgreSQL (`WAGATE_TEST_STORE=postgres`).
+    pg: Option<String>,
     store: Store,
 }
 
@@ -34,10 +38,12 @@ impl Env {
     fn new() -> Env {
         let tmp = tempfile::tempdir().unwrap();
         let data = tmp.path().join("data");
-        let store = open_store(&data);
+        let pg = postgres::selected().then(|| postgres::shared().fresh_database());
+        let store = open_store(&data, pg.as_deref());
         Env {
             _tmp: tmp,
             data,
+            pg,
             store,
         }
     }
@@ -48,12 +54,21 @@ impl Env {
 
     /// Closes the database (every handle, then the writer thread) and opens it again.
     fn reopen(self) -> Env {
-        let Env { _tmp, data, store } = self;
+        let Env {
+            _tmp,
+            data,
+            pg,
+            store,
+        } = self;
         drop(store);
-        // The writer thread closes the file a moment after the last handle goes.
+        // The writer thread closes the redb file a moment after the last handle goes.
         let deadline = Instant::now() + Duration::from_secs(10);
         let store = loop {
-            match Store::open(&data) {
+            let reopened = match &pg {
+                Some(url) => Store::open_postgres(url, &data),
+                None => Store::open(&data),
+            };
+            match reopened {
                 Ok(s) => break s,
                 Err(e) if Instant::now() < deadline && format!("{e:#}").contains("in use") => {
                     std::thread::sleep(Duration::from_millis(20))
@@ -61,17 +76,62 @@ impl Env {
                 Err(e) => panic!("reopening the store: {e:#}"),
             }
         };
-        Env { _tmp, data, store }
+        Env {
+            _tmp,
+            data,
+            pg,
+            store,
+        }
+    }
+
+    /// Closes the store, then reads every WhatsApp key of each of `instances` as
+    /// stored, as (table, key): from the redb file, or from PostgreSQL, behind the
+    /// gateway's back.
+    fn close_and_read_keys(self, instances: &[&str]) -> Vec<Vec<(String, Vec<u8>)>> {
+        drop(self.store);
+        instances
+            .iter()
+            .map(|instance| {
+                let prefix = tables::instance_prefix(instance);
+                match &self.pg {
+                    Some(url) => raw_pg_keys(url, &prefix),
+                    None => raw_redb_keys(&self.data.join("wagate.redb"), &prefix),
+                }
+            })
+            .collect()
     }
 }
 
-fn open_store(data: &Path) -> Store {
-    Store::open(data).unwrap()
+fn open_store(data: &Path, pg: Option<&str>) -> Store {
+    match pg {
+        Some(url) => Store::open_postgres(url, data).unwrap(),
+        None => Store::open(data).unwrap(),
+    }
 }
 
-/// Every key of every `wa_*` table that starts with `instance \0`, opened straight
-/// from the file (after the gateway's handles are gone).
-fn raw_keys_of(db_path: &Path, instance: &str) -> Vec<(String, Vec<u8>)> {
+fn raw_pg_keys(url: &str, prefix: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let hex: String = prefix.iter().map(|b| format!("{b:02x}")).collect();
+    let out = postgres::shared().query(
+        postgres::Postgres::database_of(url),
+        &format!(
+            "select tbl, encode(k, 'hex') from wagate_kv \
+             where tbl like 'wa\\_%' and position('\\x{hex}'::bytea in k) = 1 order by tbl, k"
+        ),
+    );
+    out.lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let (table, key) = l.split_once('|').unwrap();
+            let key = (0..key.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&key[i..i + 2], 16).unwrap())
+                .collect();
+            (table.to_string(), key)
+        })
+        .collect()
+}
+
+fn raw_redb_keys(db_path: &Path, prefix: &[u8]) -> Vec<(String, Vec<u8>)> {
     let deadline = Instant::now() + Duration::from_secs(10);
     let db = loop {
         match redb::Database::open(db_path) {
@@ -80,7 +140,6 @@ fn raw_keys_of(db_path: &Path, instance: &str) -> Vec<(String, Vec<u8>)> {
             Err(e) => panic!("database still open: {e}"),
         }
     };
-    let prefix = tables::instance_prefix(instance);
     let tx = db.begin_read().unwrap();
     let mut out = Vec::new();
     let names: Vec<String> = tx
@@ -100,7 +159,7 @@ fn raw_keys_of(db_path: &Path, instance: &str) -> Vec<(String, Vec<u8>)> {
             .unwrap();
         for row in t.iter().unwrap() {
             let (k, _) = row.unwrap();
-            if k.value().starts_with(&prefix) {
+            if k.value().starts_with(prefix) {
                 out.push((name.clone(), k.value().to_vec()));
             }
         }
@@ -1214,12 +1273,10 @@ async fn wipe_removes_exactly_one_instances_keys() {
     wipe(&tmp_env.store, A).await.unwrap();
     wipe(&tmp_env.store, "01JNEVERSEEN").await.unwrap();
 
-    let Env { _tmp, data, store } = tmp_env;
-    drop((a, b, store));
-    let db = data.join("wagate.redb");
-    assert_eq!(raw_keys_of(&db, A), Vec::new(), "no key of A is left");
-    let b_tables: std::collections::BTreeSet<String> =
-        raw_keys_of(&db, B).into_iter().map(|(t, _)| t).collect();
+    drop((a, b));
+    let [keys_a, keys_b] = <[_; 2]>::try_from(tmp_env.close_and_read_keys(&[A, B])).unwrap();
+    assert_eq!(keys_a, Vec::new(), "no key of A is left");
+    let b_tables: std::collections::BTreeSet<String> = keys_b.into_iter().map(|(t, _)| t).collect();
     // B still has a row in every table but the sent messages (taken by assert_filled).
     assert_eq!(b_tables.len(), tables::WA_TABLES.len() - 1, "{b_tables:?}");
 }

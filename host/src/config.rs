@@ -14,6 +14,10 @@
 //! max_write_batch = 512          # mutations per durable commit (1: no group commit)
 //! store_cache_mib = 32           # redb's page cache (reads and writes), in MiB
 //!
+//! [store]                        # where the state is kept (see `store`)
+//! url = "postgres://wagate:secret@db:5432/wagate"  # WAGATE_STORE / --store: PostgreSQL
+//!                                # instead of the redb file (default: redb)
+//!
 //! [server]                       # slow clients and connection bounds
 //! header_timeout_ms = 10000      # a request head must be complete by then (also the
 //!                                # idle keep-alive timeout); else the connection closes
@@ -176,6 +180,8 @@ pub struct Config {
     /// The store's page cache in MiB (redb's default, 1 GiB, would let the cache
     /// alone grow the gateway's memory to a gigabyte on a large store).
     pub store_cache_mib: usize,
+    /// The `[store]` table: redb in the data folder, or PostgreSQL.
+    pub store: crate::store::StoreConfig,
     /// The `[sim]` table, used only with the `sim` link.
     pub sim: SimConfig,
     /// The `[server]` table: timeouts and connection caps.
@@ -217,6 +223,7 @@ impl Default for Config {
             max_body_bytes: 1024 * 1024,
             max_write_batch: 512,
             store_cache_mib: crate::store::DEFAULT_CACHE_MIB,
+            store: Default::default(),
             sim: SimConfig::default(),
             server: ServerConfig::default(),
             outbound: Default::default(),

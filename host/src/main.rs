@@ -124,6 +124,10 @@ struct ServeArgs {
     /// binary may share it.
     #[arg(long, env = "WAGATE_PLUGIN_CACHE")]
     plugin_cache: Option<PathBuf>,
+    /// Keep the state in PostgreSQL (postgres://user:password@host:port/database)
+    /// instead of the redb file in the data folder.
+    #[arg(long, env = "WAGATE_STORE", hide_env_values = true)]
+    store: Option<String>,
     /// WhatsApp link [default: whatsapp].
     #[arg(long, value_enum, env = "WAGATE_LINK")]
     link: Option<LinkKind>,
@@ -246,6 +250,9 @@ fn main() -> anyhow::Result<()> {
             }
             if let Some(v) = args.plugin_cache {
                 config.plugin_cache = Some(v);
+            }
+            if let Some(v) = args.store {
+                config.store.url = Some(v);
             }
             if let Some(v) = args.link {
                 config.link = v;

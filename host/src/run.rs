@@ -25,11 +25,14 @@ async fn open_core_and_sim(config: &Config) -> anyhow::Result<(Arc<Core>, Option
         "store_cache_mib must be between 1 and 1048576 (MiB), not {}",
         config.store_cache_mib
     );
-    let store = Store::open_with(
-        &config.data,
-        config.max_write_batch,
-        config.store_cache_mib << 20,
-    )?;
+    let store = match &config.store.url {
+        Some(url) => Store::open_postgres_with(url, &config.data, config.max_write_batch)?,
+        None => Store::open_with(
+            &config.data,
+            config.max_write_batch,
+            config.store_cache_mib << 20,
+        )?,
+    };
     let (events_tx, events_rx) = tokio::sync::mpsc::unbounded_channel();
     let (link, sim): (Arc<dyn Link>, _) = match config.link {
         LinkKind::Sim => {

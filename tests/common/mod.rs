@@ -11,6 +11,7 @@ pub mod evolution;
 pub mod fake_kafka;
 pub mod fake_whatsapp;
 pub mod moto;
+pub mod postgres;
 pub mod proxy;
 pub mod receiver;
 pub mod ryze;

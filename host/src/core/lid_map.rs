@@ -102,7 +102,7 @@ pub(crate) trait PairTable<'t> {
 }
 
 impl<'t> PairTable<'t> for crate::store::kv::ReadTx {
-    type Table = crate::store::kv::ReadTable<&'static [u8], &'static [u8]>;
+    type Table = crate::store::kv::ReadTable<'t, &'static [u8], &'static [u8]>;
     fn open_pairs(&'t self) -> CoreResult<Self::Table> {
         Ok(self.open_table(tables::JID_ALTS).map_err(internal)?)
     }

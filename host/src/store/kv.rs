@@ -1,12 +1,12 @@
 //! The storage engine seam: the table operations the gateway's code uses, so that core,
 //! the dispatcher and the WhatsApp session store never name the engine.
 //!
-//! The one engine today is redb, the embedded default, and every type here is a thin
-//! wrapper over its counterpart (no copy, no allocation). The shapes are the ones any
-//! ordered key-value engine offers: typed tables of ordered keys, point reads that hand
-//! back a guard with `.value()`, ordered double-ended ranges, and removal by predicate
-//! over a range. Cluster mode (issue 22, `docs/design/cluster.md`) puts PostgreSQL
-//! behind these same types; nothing outside `store` changes then.
+//! Two engines sit behind it: redb, the embedded default, where every type here is a
+//! thin wrapper over its redb counterpart (no copy, no allocation), and PostgreSQL
+//! (`pg.rs`, cluster mode, issue 22), where reads hand back owned bytes. The shapes are
+//! the ones any ordered key-value engine offers: typed tables of ordered keys, point
+//! reads that hand back a guard with `.value()`, ordered ranges, and removal by
+//! predicate over a range.
 //!
 //! Keys and values keep redb's type-level codecs ([`Key`], [`Value`]: `&str`, `&[u8]`,
 //! `u64`, `()`), so the table definitions in `tables.rs` are the schema for every
@@ -16,24 +16,37 @@
 //! written by an older build, which is an engine's business, not core's.
 
 use std::borrow::Borrow;
-use std::ops::RangeBounds;
+use std::collections::VecDeque;
+use std::marker::PhantomData;
+use std::ops::{Bound, RangeBounds};
 
 pub use redb::{Key, MultimapTableDefinition, TableDefinition, Value};
 use redb::{
     ReadableMultimapTable as _, ReadableTable as _, ReadableTableMetadata as _, StorageError,
+    TableHandle as _,
 };
 
-/// A storage engine failure: I/O, a corrupt page, a table opened with the wrong types.
-/// Callers map it into their own error (`store::internal`, which logs the detail).
+use super::pg;
+pub use super::pg::PgError;
+
+/// A storage engine failure: I/O, a corrupt page, a table opened with the wrong types,
+/// a database that refused. Callers map it into their own error (`store::internal`,
+/// which logs the detail).
 #[derive(Debug, thiserror::Error)]
-#[error(transparent)]
-pub struct KvError(redb::Error);
+pub enum KvError {
+    /// redb failed.
+    #[error(transparent)]
+    Redb(redb::Error),
+    /// PostgreSQL failed.
+    #[error(transparent)]
+    Pg(#[from] pg::PgError),
+}
 
 macro_rules! from_redb {
     ($($error:ty),*) => {$(
         impl From<$error> for KvError {
             fn from(e: $error) -> Self {
-                KvError(e.into())
+                KvError::Redb(e.into())
             }
         }
     )*};
@@ -50,47 +63,80 @@ from_redb!(
 pub type KvResult<T> = Result<T, KvError>;
 
 /// A consistent snapshot of committed state (`Store::read`).
-pub struct ReadTx(redb::ReadTransaction);
+pub struct ReadTx(ReadEngine);
+
+enum ReadEngine {
+    Redb(redb::ReadTransaction),
+    Pg(pg::Session),
+}
 
 /// The transaction a write job runs in (`Store::write`): its changes commit with the
 /// rest of the job's batch, or not at all.
-pub struct WriteTx(redb::WriteTransaction);
+pub struct WriteTx(WriteEngine);
+
+// One lives per write batch, on the writer thread: its size is of no consequence.
+#[allow(clippy::large_enum_variant)]
+enum WriteEngine {
+    Redb(redb::WriteTransaction),
+    Pg(pg::Session),
+}
 
 impl ReadTx {
-    pub(super) fn new(tx: redb::ReadTransaction) -> Self {
-        ReadTx(tx)
+    pub(super) fn redb(tx: redb::ReadTransaction) -> Self {
+        ReadTx(ReadEngine::Redb(tx))
+    }
+
+    pub(super) fn pg(session: pg::Session) -> Self {
+        ReadTx(ReadEngine::Pg(session))
     }
 
     /// Opens `def` for reading. Every table exists (the store creates them at open).
     pub fn open_table<K: Key + 'static, V: Value + 'static>(
         &self,
         def: TableDefinition<K, V>,
-    ) -> KvResult<ReadTable<K, V>> {
-        Ok(ReadTable(self.0.open_table(def)?))
+    ) -> KvResult<ReadTable<'_, K, V>> {
+        Ok(ReadTable(match &self.0 {
+            ReadEngine::Redb(tx) => Either::Redb(tx.open_table(def)?),
+            ReadEngine::Pg(s) => Either::Pg(PgTable::new(s, def.name())),
+        }))
     }
 
     /// Opens a table whose keys each hold a set of values, for reading.
     pub fn open_multimap_table<K: Key + 'static, V: Key + 'static>(
         &self,
         def: MultimapTableDefinition<K, V>,
-    ) -> KvResult<ReadMultimap<K, V>> {
-        Ok(ReadMultimap(self.0.open_multimap_table(def)?))
+    ) -> KvResult<ReadMultimap<'_, K, V>> {
+        use redb::MultimapTableHandle as _;
+        Ok(ReadMultimap(match &self.0 {
+            ReadEngine::Redb(tx) => Either::Redb(tx.open_multimap_table(def)?),
+            ReadEngine::Pg(s) => Either::Pg(PgTable::new(s, def.name())),
+        }))
     }
 }
 
 impl WriteTx {
-    pub(super) fn new(tx: redb::WriteTransaction) -> Self {
-        WriteTx(tx)
+    pub(super) fn redb(tx: redb::WriteTransaction) -> Self {
+        WriteTx(WriteEngine::Redb(tx))
+    }
+
+    pub(super) fn pg(session: pg::Session) -> Self {
+        WriteTx(WriteEngine::Pg(session))
     }
 
     /// Makes the transaction's changes durable.
     pub(super) fn commit(self) -> KvResult<()> {
-        Ok(self.0.commit()?)
+        match self.0 {
+            WriteEngine::Redb(tx) => Ok(tx.commit()?),
+            WriteEngine::Pg(s) => Ok(s.commit()?),
+        }
     }
 
     /// Drops the transaction's changes.
     pub(super) fn abort(self) -> KvResult<()> {
-        Ok(self.0.abort()?)
+        match self.0 {
+            WriteEngine::Redb(tx) => Ok(tx.abort()?),
+            WriteEngine::Pg(s) => Ok(s.rollback()?),
+        }
     }
 
     /// Opens `def` for reading and writing. A table is open once at a time in a
@@ -99,7 +145,10 @@ impl WriteTx {
         &self,
         def: TableDefinition<K, V>,
     ) -> KvResult<Table<'_, K, V>> {
-        Ok(Table(self.0.open_table(def)?))
+        Ok(Table(match &self.0 {
+            WriteEngine::Redb(tx) => Either::Redb(tx.open_table(def)?),
+            WriteEngine::Pg(s) => Either::Pg(PgTable::new(s, def.name())),
+        }))
     }
 
     /// Opens a table whose keys each hold a set of values, for reading and writing.
@@ -107,43 +156,236 @@ impl WriteTx {
         &self,
         def: MultimapTableDefinition<K, V>,
     ) -> KvResult<MultimapTable<'_, K, V>> {
-        Ok(MultimapTable(self.0.open_multimap_table(def)?))
+        use redb::MultimapTableHandle as _;
+        Ok(MultimapTable(match &self.0 {
+            WriteEngine::Redb(tx) => Either::Redb(tx.open_multimap_table(def)?),
+            WriteEngine::Pg(s) => Either::Pg(PgTable::new(s, def.name())),
+        }))
+    }
+}
+
+/// A table on one engine or the other.
+enum Either<R, P> {
+    Redb(R),
+    Pg(P),
+}
+
+/// A logical table in a PostgreSQL session: its rows are those tagged with its name.
+struct PgTable<'tx, K, V> {
+    session: &'tx pg::Session,
+    name: String,
+    _types: PhantomData<fn() -> (K, V)>,
+}
+
+impl<'tx, K, V> PgTable<'tx, K, V> {
+    fn new(session: &'tx pg::Session, name: &str) -> Self {
+        PgTable {
+            session,
+            name: name.to_owned(),
+            _types: PhantomData,
+        }
+    }
+}
+
+/// Whether `K` is `u64`, whose redb encoding (little-endian) PostgreSQL must store
+/// reversed so that keys sort as bytes.
+fn is_u64<K: Value>() -> bool {
+    K::type_name() == <u64 as Value>::type_name()
+}
+
+/// The bytes PostgreSQL stores for key `k`.
+fn stored_key<K: Value>(k: &K::SelfType<'_>) -> Vec<u8> {
+    let mut bytes = K::as_bytes(k).as_ref().to_vec();
+    if is_u64::<K>() {
+        bytes.reverse();
+    }
+    bytes
+}
+
+/// A key as PostgreSQL stored it, back in `K`'s own encoding.
+fn loaded_key<K: Value>(mut bytes: Vec<u8>) -> Vec<u8> {
+    if is_u64::<K>() {
+        bytes.reverse();
+    }
+    bytes
+}
+
+fn stored_bound<'a, K: Key + 'static, KR: Borrow<K::SelfType<'a>>>(
+    b: Bound<&KR>,
+) -> Bound<Vec<u8>> {
+    match b {
+        Bound::Included(k) => Bound::Included(stored_key::<K>(k.borrow())),
+        Bound::Excluded(k) => Bound::Excluded(stored_key::<K>(k.borrow())),
+        Bound::Unbounded => Bound::Unbounded,
     }
 }
 
 /// A stored key or value, borrowed from the engine for as long as the guard lives.
-pub struct Guard<'a, V: Value + 'static>(redb::AccessGuard<'a, V>);
+pub struct Guard<'a, V: Value + 'static>(GuardEngine<'a, V>);
+
+enum GuardEngine<'a, V: Value + 'static> {
+    Redb(redb::AccessGuard<'a, V>),
+    Owned(Vec<u8>),
+}
 
 impl<V: Value + 'static> Guard<'_, V> {
+    fn owned(bytes: Vec<u8>) -> Self {
+        Guard(GuardEngine::Owned(bytes))
+    }
+
     /// The stored value, decoded by its type (`&[u8]`, `&str`, `u64`, ...).
     pub fn value(&self) -> V::SelfType<'_> {
-        self.0.value()
+        match &self.0 {
+            GuardEngine::Redb(g) => g.value(),
+            GuardEngine::Owned(bytes) => V::from_bytes(bytes),
+        }
     }
 }
 
 /// One row: its key and its value.
 pub type Row<'a, K, V> = (Guard<'a, K>, Guard<'a, V>);
 
-fn row<'a, K: Key + 'static, V: Value + 'static>(
+fn redb_row<'a, K: Key + 'static, V: Value + 'static>(
     (k, v): (redb::AccessGuard<'a, K>, redb::AccessGuard<'a, V>),
 ) -> Row<'a, K, V> {
-    (Guard(k), Guard(v))
+    (Guard(GuardEngine::Redb(k)), Guard(GuardEngine::Redb(v)))
 }
 
-/// Rows in key order (or reversed, from the back), as [`ReadableTable::range`] gives.
-pub struct Range<'a, K: Key + 'static, V: Value + 'static>(redb::Range<'a, K, V>);
+fn pg_row<'a, K: Key + 'static, V: Value + 'static>((k, v): pg::Pair) -> Row<'a, K, V> {
+    (Guard::owned(loaded_key::<K>(k)), Guard::owned(v))
+}
 
-impl<'a, K: Key + 'static, V: Value + 'static> Iterator for Range<'a, K, V> {
-    type Item = KvResult<Row<'a, K, V>>;
+/// Rows in key order (or from the back), as [`ReadableTable::range`] gives.
+pub struct Range<'a, K: Key + 'static, V: Value + 'static>(
+    Either<redb::Range<'a, K, V>, PgRange<'a>>,
+);
 
-    fn next(&mut self) -> Option<Self::Item> {
-        Some(self.0.next()?.map(row).map_err(KvError::from))
+/// A PostgreSQL range, fetched a chunk at a time as it is iterated (a page of 20
+/// messages must not read the chat's every message), from either end.
+struct PgRange<'a> {
+    session: &'a pg::Session,
+    table: String,
+    /// What is left to fetch: past the last row fetched from the front, and before the
+    /// last row fetched from the back, so the two ends never fetch a row twice.
+    lo: Bound<Vec<u8>>,
+    hi: Bound<Vec<u8>>,
+    /// Fetched from the front, in key order.
+    front: VecDeque<pg::Pair>,
+    /// Fetched from the back, largest key first.
+    back: VecDeque<pg::Pair>,
+    /// Nothing is left to fetch between `lo` and `hi`.
+    drained: bool,
+}
+
+impl PgRange<'_> {
+    /// Fetches the next chunk from one end; `Ok(false)` once nothing is left to fetch.
+    fn fetch(&mut self, reversed: bool) -> KvResult<bool> {
+        if self.drained {
+            return Ok(false);
+        }
+        let rows = self
+            .session
+            .range_chunk(&self.table, &self.lo, &self.hi, reversed)?;
+        self.drained = rows.len() < pg::RANGE_CHUNK as usize;
+        let Some((edge, _)) = rows.last() else {
+            return Ok(false);
+        };
+        if reversed {
+            self.hi = Bound::Excluded(edge.clone());
+            self.back.extend(rows);
+        } else {
+            self.lo = Bound::Excluded(edge.clone());
+            self.front.extend(rows);
+        }
+        Ok(true)
+    }
+
+    fn next_pair(&mut self) -> Option<KvResult<pg::Pair>> {
+        if self.front.is_empty() {
+            match self.fetch(false) {
+                Ok(true) => {}
+                // Everything left was fetched from the back: its smallest comes next.
+                Ok(false) => return self.back.pop_back().map(Ok),
+                Err(e) => {
+                    self.drained = true;
+                    return Some(Err(e));
+                }
+            }
+        }
+        self.front.pop_front().map(Ok)
+    }
+
+    fn next_pair_back(&mut self) -> Option<KvResult<pg::Pair>> {
+        if self.back.is_empty() {
+            match self.fetch(true) {
+                Ok(true) => {}
+                Ok(false) => return self.front.pop_back().map(Ok),
+                Err(e) => {
+                    self.drained = true;
+                    return Some(Err(e));
+                }
+            }
+        }
+        self.back.pop_front().map(Ok)
     }
 }
 
 impl<K: Key + 'static, V: Value + 'static> DoubleEndedIterator for Range<'_, K, V> {
     fn next_back(&mut self) -> Option<Self::Item> {
-        Some(self.0.next_back()?.map(row).map_err(KvError::from))
+        match &mut self.0 {
+            Either::Redb(r) => Some(r.next_back()?.map(redb_row).map_err(KvError::from)),
+            Either::Pg(r) => Some(r.next_pair_back()?.map(pg_row)),
+        }
+    }
+}
+
+impl<'a, K: Key + 'static, V: Value + 'static> Iterator for Range<'a, K, V> {
+    type Item = KvResult<Row<'a, K, V>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match &mut self.0 {
+            Either::Redb(r) => Some(r.next()?.map(redb_row).map_err(KvError::from)),
+            Either::Pg(r) => Some(r.next_pair()?.map(pg_row)),
+        }
+    }
+}
+
+impl<K: Key + 'static, V: Value + 'static> PgTable<'_, K, V> {
+    fn range<'a, KR>(&self, range: impl RangeBounds<KR> + 'a) -> PgRange<'_>
+    where
+        KR: Borrow<K::SelfType<'a>> + 'a,
+    {
+        PgRange {
+            session: self.session,
+            table: self.name.clone(),
+            lo: stored_bound::<K, KR>(range.start_bound()),
+            hi: stored_bound::<K, KR>(range.end_bound()),
+            front: VecDeque::new(),
+            back: VecDeque::new(),
+            drained: false,
+        }
+    }
+
+    /// The stored keys in `range` whose rows `pick` selects, with their values.
+    fn select<'a, KR, F>(
+        &self,
+        range: impl RangeBounds<KR> + 'a,
+        mut pick: F,
+    ) -> KvResult<Vec<pg::Pair>>
+    where
+        KR: Borrow<K::SelfType<'a>> + 'a,
+        F: for<'f> FnMut(K::SelfType<'f>, V::SelfType<'f>) -> bool,
+    {
+        let mut rows = self.range::<KR>(range);
+        let mut picked = Vec::new();
+        while let Some(pair) = rows.next_pair() {
+            let (k, v) = pair?;
+            let key = loaded_key::<K>(k.clone());
+            if pick(K::from_bytes(&key), V::from_bytes(&v)) {
+                picked.push((k, v));
+            }
+        }
+        Ok(picked)
     }
 }
 
@@ -178,43 +420,63 @@ pub trait ReadableTable<K: Key + 'static, V: Value + 'static> {
 }
 
 /// A table opened in a read transaction.
-pub struct ReadTable<K: Key + 'static, V: Value + 'static>(redb::ReadOnlyTable<K, V>);
+pub struct ReadTable<'tx, K: Key + 'static, V: Value + 'static>(
+    Either<redb::ReadOnlyTable<K, V>, PgTable<'tx, K, V>>,
+);
 
 /// A table opened in a write transaction.
-pub struct Table<'tx, K: Key + 'static, V: Value + 'static>(redb::Table<'tx, K, V>);
+pub struct Table<'tx, K: Key + 'static, V: Value + 'static>(
+    Either<redb::Table<'tx, K, V>, PgTable<'tx, K, V>>,
+);
 
-/// The read side of [`ReadTable`] and [`Table`]: the same calls on either engine table.
+/// The read side of [`ReadTable`] and [`Table`]: the same calls on either.
 macro_rules! readable {
-    ($($table:ident $(<$tx:lifetime>)?),*) => {$(
-        impl<$($tx,)? K: Key + 'static, V: Value + 'static> ReadableTable<K, V>
-            for $table<$($tx,)? K, V>
-        {
+    ($($table:ident),*) => {$(
+        impl<K: Key + 'static, V: Value + 'static> ReadableTable<K, V> for $table<'_, K, V> {
             fn get<'a>(&self, key: impl Borrow<K::SelfType<'a>>) -> KvResult<Option<Guard<'_, V>>> {
-                Ok(self.0.get(key)?.map(Guard))
+                match &self.0 {
+                    Either::Redb(t) => Ok(t.get(key)?.map(|g| Guard(GuardEngine::Redb(g)))),
+                    Either::Pg(t) => Ok(t
+                        .session
+                        .get(&t.name, &stored_key::<K>(key.borrow()))?
+                        .map(Guard::owned)),
+                }
             }
 
             fn range<'a, KR>(&self, range: impl RangeBounds<KR> + 'a) -> KvResult<Range<'_, K, V>>
             where
                 KR: Borrow<K::SelfType<'a>> + 'a,
             {
-                Ok(Range(self.0.range(range)?))
+                Ok(Range(match &self.0 {
+                    Either::Redb(t) => Either::Redb(t.range(range)?),
+                    Either::Pg(t) => Either::Pg(t.range::<KR>(range)),
+                }))
             }
 
             fn first(&self) -> KvResult<Option<Row<'_, K, V>>> {
-                Ok(self.0.first()?.map(row))
+                match &self.0 {
+                    Either::Redb(t) => Ok(t.first()?.map(redb_row)),
+                    Either::Pg(t) => Ok(t.session.end_row(&t.name, false)?.map(pg_row)),
+                }
             }
 
             fn last(&self) -> KvResult<Option<Row<'_, K, V>>> {
-                Ok(self.0.last()?.map(row))
+                match &self.0 {
+                    Either::Redb(t) => Ok(t.last()?.map(redb_row)),
+                    Either::Pg(t) => Ok(t.session.end_row(&t.name, true)?.map(pg_row)),
+                }
             }
 
             fn len(&self) -> KvResult<u64> {
-                Ok(self.0.len()?)
+                match &self.0 {
+                    Either::Redb(t) => Ok(t.len()?),
+                    Either::Pg(t) => Ok(t.session.count(&t.name)?),
+                }
             }
         }
     )*};
 }
-readable!(ReadTable, Table<'tx>);
+readable!(ReadTable, Table);
 
 impl<K: Key + 'static, V: Value + 'static> Table<'_, K, V> {
     /// Sets `key` to `value`; returns the value it replaced, if any.
@@ -223,7 +485,17 @@ impl<K: Key + 'static, V: Value + 'static> Table<'_, K, V> {
         key: impl Borrow<K::SelfType<'k>>,
         value: impl Borrow<V::SelfType<'v>>,
     ) -> KvResult<Option<Guard<'_, V>>> {
-        Ok(self.0.insert(key, value)?.map(Guard))
+        match &mut self.0 {
+            Either::Redb(t) => Ok(t.insert(key, value)?.map(|g| Guard(GuardEngine::Redb(g)))),
+            Either::Pg(t) => Ok(t
+                .session
+                .put(
+                    &t.name,
+                    &stored_key::<K>(key.borrow()),
+                    V::as_bytes(value.borrow()).as_ref(),
+                )?
+                .map(Guard::owned)),
+        }
     }
 
     /// Removes `key`; returns the value it held, if any.
@@ -231,16 +503,32 @@ impl<K: Key + 'static, V: Value + 'static> Table<'_, K, V> {
         &mut self,
         key: impl Borrow<K::SelfType<'a>>,
     ) -> KvResult<Option<Guard<'_, V>>> {
-        Ok(self.0.remove(key)?.map(Guard))
+        match &mut self.0 {
+            Either::Redb(t) => Ok(t.remove(key)?.map(|g| Guard(GuardEngine::Redb(g)))),
+            Either::Pg(t) => Ok(t
+                .session
+                .delete(&t.name, &stored_key::<K>(key.borrow()))?
+                .map(Guard::owned)),
+        }
     }
 
     /// Removes and returns the row with the smallest key.
     pub fn pop_first(&mut self) -> KvResult<Option<Row<'_, K, V>>> {
-        Ok(self.0.pop_first()?.map(row))
+        match &mut self.0 {
+            Either::Redb(t) => Ok(t.pop_first()?.map(redb_row)),
+            Either::Pg(t) => {
+                let Some((k, v)) = t.session.end_row(&t.name, false)? else {
+                    return Ok(None);
+                };
+                t.session.delete(&t.name, &k)?;
+                Ok(Some(pg_row((k, v))))
+            }
+        }
     }
 
-    /// Removes the rows in `range` for which `take` holds, handing each back as the
-    /// iterator reaches it (a row the iterator is not driven to stays).
+    /// Removes the rows in `range` for which `take` holds and hands them back. On redb
+    /// a row is removed as the iterator reaches it (one the iterator is not driven to
+    /// stays); on PostgreSQL all are removed by this call. Drive it to the end.
     pub fn extract_from_if<'a, KR, F>(
         &mut self,
         range: impl RangeBounds<KR> + 'a,
@@ -250,7 +538,15 @@ impl<K: Key + 'static, V: Value + 'static> Table<'_, K, V> {
         KR: Borrow<K::SelfType<'a>> + 'a,
         F: for<'f> FnMut(K::SelfType<'f>, V::SelfType<'f>) -> bool,
     {
-        Ok(Extracted(self.0.extract_from_if(range, take)?))
+        match &mut self.0 {
+            Either::Redb(t) => Ok(Extracted(Either::Redb(t.extract_from_if(range, take)?))),
+            Either::Pg(t) => {
+                let taken = t.select::<KR, F>(range, take)?;
+                let keys: Vec<Vec<u8>> = taken.iter().map(|(k, _)| k.clone()).collect();
+                t.session.delete_keys(&t.name, &keys)?;
+                Ok(Extracted(Either::Pg((taken.into_iter(), PhantomData))))
+            }
+        }
     }
 
     /// Keeps the rows for which `keep` holds and removes the others.
@@ -258,25 +554,35 @@ impl<K: Key + 'static, V: Value + 'static> Table<'_, K, V> {
     where
         F: for<'f> FnMut(K::SelfType<'f>, V::SelfType<'f>) -> bool,
     {
-        Ok(self.0.retain(keep)?)
+        self.retain_in::<K::SelfType<'_>, F>(.., keep)
     }
 
     /// [`Table::retain`] over the rows whose keys fall in `range` only.
     pub fn retain_in<'a, KR, F>(
         &mut self,
         range: impl RangeBounds<KR> + 'a,
-        keep: F,
+        mut keep: F,
     ) -> KvResult<()>
     where
         KR: Borrow<K::SelfType<'a>> + 'a,
         F: for<'f> FnMut(K::SelfType<'f>, V::SelfType<'f>) -> bool,
     {
-        Ok(self.0.retain_in(range, keep)?)
+        match &mut self.0 {
+            Either::Redb(t) => Ok(t.retain_in(range, keep)?),
+            Either::Pg(t) => {
+                let doomed = t.select::<KR, _>(range, |k, v| !keep(k, v))?;
+                let keys: Vec<Vec<u8>> = doomed.into_iter().map(|(k, _)| k).collect();
+                Ok(t.session.delete_keys(&t.name, &keys)?)
+            }
+        }
     }
 }
 
+/// The rows PostgreSQL removed for [`Table::extract_from_if`] (the predicate has run).
+type PgExtracted<F> = (std::vec::IntoIter<pg::Pair>, PhantomData<F>);
+
 /// The rows [`Table::extract_from_if`] removes, in key order.
-pub struct Extracted<'a, K, V, F>(redb::ExtractIf<'a, K, V, F>)
+pub struct Extracted<'a, K, V, F>(Either<redb::ExtractIf<'a, K, V, F>, PgExtracted<F>>)
 where
     K: Key + 'static,
     V: Value + 'static,
@@ -291,18 +597,30 @@ where
     type Item = KvResult<Row<'a, K, V>>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        Some(self.0.next()?.map(row).map_err(KvError::from))
+        match &mut self.0 {
+            Either::Redb(r) => Some(r.next()?.map(redb_row).map_err(KvError::from)),
+            Either::Pg((rows, _)) => Some(Ok(pg_row(rows.next()?))),
+        }
     }
 }
 
 /// The values one key of a multimap table holds, in order.
-pub struct MultimapValues<'a, V: Key + 'static>(redb::MultimapValue<'a, V>);
+pub struct MultimapValues<'a, V: Key + 'static>(
+    Either<redb::MultimapValue<'a, V>, std::vec::IntoIter<Vec<u8>>>,
+);
 
 impl<'a, V: Key + 'static> Iterator for MultimapValues<'a, V> {
     type Item = KvResult<Guard<'a, V>>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        Some(self.0.next()?.map(Guard).map_err(KvError::from))
+        match &mut self.0 {
+            Either::Redb(r) => Some(
+                r.next()?
+                    .map(|g| Guard(GuardEngine::Redb(g)))
+                    .map_err(KvError::from),
+            ),
+            Either::Pg(values) => Some(Ok(Guard::owned(loaded_key::<V>(values.next()?)))),
+        }
     }
 }
 
@@ -313,23 +631,32 @@ pub trait ReadableMultimapTable<K: Key + 'static, V: Key + 'static> {
 }
 
 /// A multimap table opened in a read transaction.
-pub struct ReadMultimap<K: Key + 'static, V: Key + 'static>(redb::ReadOnlyMultimapTable<K, V>);
+pub struct ReadMultimap<'tx, K: Key + 'static, V: Key + 'static>(
+    Either<redb::ReadOnlyMultimapTable<K, V>, PgTable<'tx, K, V>>,
+);
 
 /// A multimap table opened in a write transaction.
-pub struct MultimapTable<'tx, K: Key + 'static, V: Key + 'static>(redb::MultimapTable<'tx, K, V>);
+pub struct MultimapTable<'tx, K: Key + 'static, V: Key + 'static>(
+    Either<redb::MultimapTable<'tx, K, V>, PgTable<'tx, K, V>>,
+);
 
 macro_rules! readable_multimap {
-    ($($table:ident $(<$tx:lifetime>)?),*) => {$(
-        impl<$($tx,)? K: Key + 'static, V: Key + 'static> ReadableMultimapTable<K, V>
-            for $table<$($tx,)? K, V>
-        {
+    ($($table:ident),*) => {$(
+        impl<K: Key + 'static, V: Key + 'static> ReadableMultimapTable<K, V> for $table<'_, K, V> {
             fn get<'a>(&self, key: impl Borrow<K::SelfType<'a>>) -> KvResult<MultimapValues<'_, V>> {
-                Ok(MultimapValues(self.0.get(key)?))
+                match &self.0 {
+                    Either::Redb(t) => Ok(MultimapValues(Either::Redb(t.get(key)?))),
+                    Either::Pg(t) => Ok(MultimapValues(Either::Pg(
+                        t.session
+                            .multi_get(&t.name, &stored_key::<K>(key.borrow()))?
+                            .into_iter(),
+                    ))),
+                }
             }
         }
     )*};
 }
-readable_multimap!(ReadMultimap, MultimapTable<'tx>);
+readable_multimap!(ReadMultimap, MultimapTable);
 
 impl<K: Key + 'static, V: Key + 'static> MultimapTable<'_, K, V> {
     /// Adds `value` to the set `key` holds; returns whether it was there already.
@@ -338,7 +665,14 @@ impl<K: Key + 'static, V: Key + 'static> MultimapTable<'_, K, V> {
         key: impl Borrow<K::SelfType<'k>>,
         value: impl Borrow<V::SelfType<'v>>,
     ) -> KvResult<bool> {
-        Ok(self.0.insert(key, value)?)
+        match &mut self.0 {
+            Either::Redb(t) => Ok(t.insert(key, value)?),
+            Either::Pg(t) => Ok(t.session.multi_put(
+                &t.name,
+                &stored_key::<K>(key.borrow()),
+                &stored_key::<V>(value.borrow()),
+            )?),
+        }
     }
 
     /// Takes `value` out of the set `key` holds; returns whether it was there.
@@ -347,7 +681,14 @@ impl<K: Key + 'static, V: Key + 'static> MultimapTable<'_, K, V> {
         key: impl Borrow<K::SelfType<'k>>,
         value: impl Borrow<V::SelfType<'v>>,
     ) -> KvResult<bool> {
-        Ok(self.0.remove(key, value)?)
+        match &mut self.0 {
+            Either::Redb(t) => Ok(t.remove(key, value)?),
+            Either::Pg(t) => Ok(t.session.multi_delete(
+                &t.name,
+                &stored_key::<K>(key.borrow()),
+                &stored_key::<V>(value.borrow()),
+            )?),
+        }
     }
 
     /// Empties the set `key` holds; returns the values it held.
@@ -355,6 +696,13 @@ impl<K: Key + 'static, V: Key + 'static> MultimapTable<'_, K, V> {
         &mut self,
         key: impl Borrow<K::SelfType<'a>>,
     ) -> KvResult<MultimapValues<'_, V>> {
-        Ok(MultimapValues(self.0.remove_all(key)?))
+        match &mut self.0 {
+            Either::Redb(t) => Ok(MultimapValues(Either::Redb(t.remove_all(key)?))),
+            Either::Pg(t) => Ok(MultimapValues(Either::Pg(
+                t.session
+                    .multi_delete_all(&t.name, &stored_key::<K>(key.borrow()))?
+                    .into_iter(),
+            ))),
+        }
     }
 }

@@ -1,12 +1,15 @@
-//! The embedded store: one redb file in the data folder.
+//! The store: one redb file in the data folder (the embedded default), or a PostgreSQL
+//! database (cluster mode, issue 22). Core sees the same tables either way, through the
+//! engine seam in [`kv`].
 //!
-//! Reads run on the caller's thread in a redb read transaction (cheap, never blocked by
+//! Reads run on the caller's thread in a read transaction (a snapshot, never blocked by
 //! writers). Every mutation goes through [`Store::write`], which hands it to the single
 //! writer thread; the writer batches concurrent mutations into one durable commit
 //! (group commit, see [`writer`]) and answers each caller once its commit is on disk.
 
 pub mod kv;
 mod migrations;
+mod pg;
 pub mod tables;
 mod writer;
 
@@ -49,10 +52,28 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// BENCHMARKS.md); a larger store read at random wants more.
 pub const DEFAULT_CACHE_MIB: usize = 32;
 
+/// The `[store]` table: where the gateway keeps its state.
+#[derive(Clone, Default, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    /// `postgres://user:password@host:port/database`: keep the state in PostgreSQL
+    /// (cluster mode) instead of the redb file in the data folder. Absent: redb.
+    pub url: Option<String>,
+}
+
+impl std::fmt::Debug for StoreConfig {
+    // The URL may carry a password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreConfig")
+            .field("url", &self.url.as_ref().map(|_| "<set>"))
+            .finish()
+    }
+}
+
 /// Handle to the database; cheap to clone.
 #[derive(Clone)]
 pub struct Store {
-    db: Arc<Database>,
+    engine: Arc<Engine>,
     writer: writer::Writer,
     data_dir: PathBuf,
 }
@@ -86,13 +107,43 @@ impl Store {
         migrate(&db, data_dir).context("migrating the database schema")?;
         let db = Arc::new(db);
         let store = Store {
-            writer: writer::Writer::start(db.clone(), max_batch),
-            db,
+            writer: writer::Writer::start(writer::Engine::Redb(db.clone()), max_batch),
+            engine: Arc::new(Engine::Redb(db)),
             data_dir: data_dir.to_path_buf(),
         };
         // Media removals a crash interrupted are finished by core's collector
         // (core::media_gc), which knows the media store.
         Ok(store)
+    }
+
+    /// Opens the PostgreSQL database at `url` (`postgres://user:pass@host/db`), creating
+    /// or migrating its schema. `data_dir` still holds what is not in the database
+    /// (media on disk, the plugin cache).
+    pub fn open_postgres(url: &str, data_dir: &Path) -> anyhow::Result<Self> {
+        Self::open_postgres_with(url, data_dir, writer::DEFAULT_MAX_BATCH)
+    }
+
+    /// [`Store::open_postgres`] with the most mutations one commit may hold.
+    pub fn open_postgres_with(
+        url: &str,
+        data_dir: &Path,
+        max_batch: usize,
+    ) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(data_dir)
+            .with_context(|| format!("creating data folder {}", data_dir.display()))?;
+        let pg = pg::Pg::connect(url)?;
+        let writer = pg::Pool::writer(pg.clone());
+        // A fresh database is at this build's schema: there is no older layout to bring
+        // forward, but `schema_version` answers as on redb.
+        let tx = WriteTx::pg(writer.begin_write()?);
+        tx.open_table(tables::META)?
+            .insert("schema_version", SCHEMA_VERSION)?;
+        tx.commit()?;
+        Ok(Store {
+            writer: writer::Writer::start(writer::Engine::Pg(writer), max_batch),
+            engine: Arc::new(Engine::Pg(pg::Pool::readers(pg))),
+            data_dir: data_dir.to_path_buf(),
+        })
     }
 
     /// Changes after every durable commit (the event dispatcher and the live event
@@ -111,8 +162,11 @@ impl Store {
         &self,
         f: impl FnOnce(&ReadTx) -> Result<T, E>,
     ) -> Result<T, E> {
-        let tx = self.db.begin_read().map_err(internal)?;
-        f(&ReadTx::new(tx))
+        let tx = match &*self.engine {
+            Engine::Redb(db) => ReadTx::redb(db.begin_read().map_err(internal)?),
+            Engine::Pg(readers) => ReadTx::pg(readers.begin_read().map_err(internal)?),
+        };
+        f(&tx)
     }
 
     /// Runs `job` in a durable write transaction on the writer thread, possibly batched
@@ -140,6 +194,13 @@ impl Store {
                 .unwrap_or(0))
         })
     }
+}
+
+/// Where reads run.
+enum Engine {
+    Redb(Arc<Database>),
+    /// The pool of read connections.
+    Pg(pg::Pool),
 }
 
 /// Creates every table and brings an older file up to [`SCHEMA_VERSION`].

@@ -1,7 +1,7 @@
 //! The single writer thread and its group commit.
 //!
-//! redb allows one write transaction at a time and each durable commit costs an fsync,
-//! so the writer drains every job that is already queued and runs them in one
+//! redb allows one write transaction at a time and each durable commit costs an fsync
+//! (PostgreSQL's commit costs a WAL flush), so the writer drains every job that is already queued and runs them in one
 //! transaction: N concurrent mutations cost one fsync instead of N. Each caller is
 //! answered only after the commit that holds its change is durable.
 //!
@@ -16,7 +16,7 @@ use redb::Database;
 use tokio::sync::oneshot;
 
 use super::kv::WriteTx;
-use super::{StoreError, internal};
+use super::{StoreError, internal, pg};
 
 /// Most jobs folded into one commit by default; bounds the latency one batch can add.
 pub(crate) const DEFAULT_MAX_BATCH: usize = 512;
@@ -37,6 +37,22 @@ struct Queued {
     reply: Option<oneshot::Sender<Reply>>,
 }
 
+/// Where the writer's transactions run.
+pub(super) enum Engine {
+    Redb(Arc<Database>),
+    /// A pool of one connection, the writer's own.
+    Pg(pg::Pool),
+}
+
+impl Engine {
+    fn begin(&self) -> Result<WriteTx, StoreError> {
+        match self {
+            Engine::Redb(db) => Ok(WriteTx::redb(db.begin_write().map_err(internal)?)),
+            Engine::Pg(pool) => Ok(WriteTx::pg(pool.begin_write().map_err(internal)?)),
+        }
+    }
+}
+
 #[derive(Clone)]
 pub(super) struct Writer {
     tx: mpsc::Sender<Queued>,
@@ -46,7 +62,7 @@ pub(super) struct Writer {
 
 impl Writer {
     /// Starts the writer thread; `max_batch` of 1 turns group commit off.
-    pub(super) fn start(db: Arc<Database>, max_batch: usize) -> Self {
+    pub(super) fn start(db: Engine, max_batch: usize) -> Self {
         let (tx, rx) = mpsc::channel::<Queued>();
         let commits = Arc::new(tokio::sync::watch::Sender::new(0u64));
         let notify = commits.clone();
@@ -87,7 +103,7 @@ impl Writer {
 }
 
 fn run(
-    db: Arc<Database>,
+    db: Engine,
     rx: mpsc::Receiver<Queued>,
     commits: Arc<tokio::sync::watch::Sender<u64>>,
     max_batch: usize,
@@ -111,7 +127,7 @@ fn run(
 }
 
 /// Commits the batch, together when it can, and returns each job's result in order.
-fn run_batch(db: &Database, batch: &mut [Queued]) -> Vec<Reply> {
+fn run_batch(db: &Engine, batch: &mut [Queued]) -> Vec<Reply> {
     if batch.len() > 1 {
         match try_together(db, batch) {
             Ok(outputs) => return outputs.into_iter().map(|o| Ok(Ok(o))).collect(),
@@ -128,8 +144,8 @@ fn run_batch(db: &Database, batch: &mut [Queued]) -> Vec<Reply> {
 
 /// Runs the whole batch in one transaction. `Err(None)`: a job failed and the batch was
 /// rolled back; `Err(Some(e))`: storage failed for everyone.
-fn try_together(db: &Database, batch: &mut [Queued]) -> Result<Vec<Output>, Option<StoreError>> {
-    let tx = WriteTx::new(db.begin_write().map_err(|e| Some(internal(e)))?);
+fn try_together(db: &Engine, batch: &mut [Queued]) -> Result<Vec<Output>, Option<StoreError>> {
+    let tx = db.begin().map_err(Some)?;
     let mut outputs = Vec::with_capacity(batch.len());
     for queued in batch.iter_mut() {
         match (queued.job)(&tx) {
@@ -144,8 +160,8 @@ fn try_together(db: &Database, batch: &mut [Queued]) -> Result<Vec<Output>, Opti
     Ok(outputs)
 }
 
-fn run_alone(db: &Database, job: &mut WriteJob) -> Reply {
-    let tx = WriteTx::new(db.begin_write().map_err(internal)?);
+fn run_alone(db: &Engine, job: &mut WriteJob) -> Reply {
+    let tx = db.begin()?;
     match job(&tx) {
         Ok(out) => {
             tx.commit().map_err(internal)?;

@@ -1,0 +1,573 @@
+//! The PostgreSQL engine behind [`super::kv`] (cluster mode, issue 22).
+//!
+//! # Layout
+//! Every logical table (the `TableDefinition`s of `tables.rs`) lives in one PostgreSQL
+//! table, `wagate_kv(tbl, k, v)` with primary key `(tbl, k)`; multimap tables live in
+//! `wagate_kv_multi(tbl, k, v)` with primary key `(tbl, k, v)`. `bytea` compares
+//! bytewise, as redb orders `&[u8]` and `&str` keys, so a range scan is an index range
+//! scan with the same order. `u64` keys are stored big-endian (redb's own encoding is
+//! little-endian, which does not sort as bytes); `kv` converts them.
+//!
+//! # Driving an async driver from synchronous calls
+//! The store's calls are synchronous: a read runs on the caller's thread, a write job
+//! on the writer thread. Connections therefore run as tasks on a small runtime of
+//! their own (one thread, `wagate-pg`), and a caller blocks on a query's future with
+//! `futures_executor::block_on`, which needs no runtime context: the future only waits
+//! on a channel to the connection task. So the same call is legal on a tokio worker
+//! (where tokio's own `block_on` would panic) and on the writer thread. The cost is
+//! that a read holds its thread for its round trips, as a redb read holds it for its
+//! page reads.
+//!
+//! # Transactions
+//! A read is one `REPEATABLE READ READ ONLY` transaction: every query of one
+//! `Store::read` sees the same committed snapshot, as a redb read transaction does. The
+//! writer runs each batch in one transaction on a connection of its own, so commits
+//! are grouped as with redb.
+
+use std::collections::HashMap;
+use std::ops::Bound;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, NoTls, Statement};
+
+/// Most connections the gateway opens for reads; a read waits for one when all are
+/// busy (reads that block in `spawn_blocking` could otherwise open hundreds).
+const MAX_READ_CONNECTIONS: usize = 16;
+/// Rows fetched per round trip while a range is iterated.
+pub(crate) const RANGE_CHUNK: i64 = 512;
+/// How long connecting may take before the store reports the database unreachable.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Versioned schema steps, applied in order once each and recorded in
+/// `wagate_schema_migrations`. Append; never edit a step that has shipped.
+const MIGRATIONS: &[(i32, &str)] = &[(
+    1,
+    "create table wagate_kv (
+         tbl text not null,
+         k bytea not null,
+         v bytea not null,
+         primary key (tbl, k)
+     );
+     create table wagate_kv_multi (
+         tbl text not null,
+         k bytea not null,
+         v bytea not null,
+         primary key (tbl, k, v)
+     );",
+)];
+
+/// A PostgreSQL failure, or a connection the engine could not get.
+#[derive(Debug, thiserror::Error)]
+pub enum PgError {
+    /// The server or the driver refused.
+    #[error(transparent)]
+    Db(#[from] tokio_postgres::Error),
+    /// The connection runtime is gone (the store is shutting down).
+    #[error("the PostgreSQL connection runtime has stopped")]
+    Stopped,
+}
+
+/// A result whose error is PostgreSQL's.
+pub(crate) type PgResult<T> = Result<T, PgError>;
+
+/// The engine: where connections run, and the pools reads and the writer take them from.
+pub(crate) struct Pg {
+    config: tokio_postgres::Config,
+    runtime: tokio::runtime::Handle,
+    /// Dropped with the engine: ends the runtime thread.
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Pg {
+    /// Starts the connection runtime, checks the database is reachable and brings its
+    /// schema up to date.
+    pub(crate) fn connect(url: &str) -> anyhow::Result<Arc<Self>> {
+        let mut config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| anyhow::anyhow!("the PostgreSQL URL is not valid: {e}"))?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("wagate");
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let handle = runtime.handle().clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        std::thread::Builder::new()
+            .name("wagate-pg".into())
+            .spawn(move || {
+                runtime.block_on(async {
+                    let _ = stopped.await;
+                });
+            })?;
+        let pg = Arc::new(Pg {
+            config,
+            runtime: handle,
+            _stop: stop,
+        });
+        let mut conn = pg
+            .open()
+            .map_err(|e| anyhow::anyhow!("connecting to PostgreSQL: {}", error_chain(&e)))?;
+        migrate(&mut conn)?;
+        Ok(pg)
+    }
+
+    /// Opens a new connection (its task runs on the engine's runtime).
+    fn open(&self) -> PgResult<Conn> {
+        let config = self.config.clone();
+        let task = self.runtime.spawn(async move {
+            let (client, connection) = config.connect(NoTls).await?;
+            tokio::spawn(async move {
+                if let Err(e) = connection.await {
+                    tracing::warn!(error = %e, "a PostgreSQL connection closed with an error");
+                }
+            });
+            Ok::<_, tokio_postgres::Error>(client)
+        });
+        let client = block_on(task).map_err(|_| PgError::Stopped)??;
+        Ok(Conn {
+            client,
+            statements: HashMap::new(),
+        })
+    }
+}
+
+/// One connection and the statements prepared on it.
+pub(crate) struct Conn {
+    client: Client,
+    statements: HashMap<&'static str, Statement>,
+}
+
+impl Conn {
+    fn statement(&mut self, sql: &'static str) -> PgResult<Statement> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = block_on(self.client.prepare(sql))?;
+        self.statements.insert(sql, s.clone());
+        Ok(s)
+    }
+
+    fn query(
+        &mut self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> PgResult<Vec<tokio_postgres::Row>> {
+        let statement = self.statement(sql)?;
+        Ok(block_on(self.client.query(&statement, params))?)
+    }
+
+    fn execute(&mut self, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> PgResult<u64> {
+        let statement = self.statement(sql)?;
+        Ok(block_on(self.client.execute(&statement, params))?)
+    }
+
+    fn batch(&mut self, sql: &str) -> PgResult<()> {
+        Ok(block_on(self.client.batch_execute(sql))?)
+    }
+}
+
+/// Applies the [`MIGRATIONS`] the database lacks, under an advisory lock so that
+/// gateways starting together do not race.
+fn migrate(conn: &mut Conn) -> anyhow::Result<()> {
+    conn.batch(
+        "create table if not exists wagate_schema_migrations (
+             version integer primary key,
+             applied_at timestamptz not null default now()
+         )",
+    )?;
+    conn.batch("begin; select pg_advisory_xact_lock(7217301417)")?;
+    let applied = (|| -> anyhow::Result<()> {
+        let rows = conn.query("select version from wagate_schema_migrations", &[])?;
+        let have: Vec<i32> = rows.iter().map(|r| r.get(0)).collect();
+        if let Some(newest) = have.iter().max()
+            && *newest > MIGRATIONS.last().map_or(0, |m| m.0)
+        {
+            anyhow::bail!(
+                "the database has schema {newest}, newer than this build's; use a newer wagate"
+            );
+        }
+        for (version, sql) in MIGRATIONS {
+            if !have.contains(version) {
+                conn.batch(sql)?;
+                conn.execute(
+                    "insert into wagate_schema_migrations (version) values ($1)",
+                    &[version],
+                )?;
+            }
+        }
+        Ok(())
+    })();
+    match applied {
+        Ok(()) => conn.batch("commit")?,
+        Err(e) => {
+            let _ = conn.batch("rollback");
+            return Err(e.context("migrating the PostgreSQL schema"));
+        }
+    }
+    Ok(())
+}
+
+/// Connections of one kind (reads, or the writer's one), reused across transactions.
+#[derive(Clone)]
+pub(crate) struct Pool {
+    pg: Arc<Pg>,
+    state: Arc<(Mutex<PoolState>, Condvar)>,
+    max: usize,
+}
+
+struct PoolState {
+    idle: Vec<Conn>,
+    open: usize,
+}
+
+impl Pool {
+    /// The pool reads take their connections from.
+    pub(crate) fn readers(pg: Arc<Pg>) -> Self {
+        Self::new(pg, MAX_READ_CONNECTIONS)
+    }
+
+    /// A pool of one, for the writer thread.
+    pub(crate) fn writer(pg: Arc<Pg>) -> Self {
+        Self::new(pg, 1)
+    }
+
+    fn new(pg: Arc<Pg>, max: usize) -> Self {
+        Pool {
+            pg,
+            state: Arc::new((
+                Mutex::new(PoolState {
+                    idle: Vec::new(),
+                    open: 0,
+                }),
+                Condvar::new(),
+            )),
+            max,
+        }
+    }
+
+    /// A session in a read-only snapshot transaction.
+    pub(crate) fn begin_read(&self) -> PgResult<Session> {
+        self.begin("begin isolation level repeatable read read only")
+    }
+
+    /// A session in a write transaction.
+    pub(crate) fn begin_write(&self) -> PgResult<Session> {
+        self.begin("begin")
+    }
+
+    fn begin(&self, begin: &str) -> PgResult<Session> {
+        let mut conn = self.checkout()?;
+        match conn.batch(begin) {
+            Ok(()) => Ok(Session {
+                conn: std::cell::RefCell::new(Some(conn)),
+                pool: self.clone(),
+                open: true,
+            }),
+            Err(e) => {
+                self.checkin(conn);
+                Err(e)
+            }
+        }
+    }
+
+    fn checkout(&self) -> PgResult<Conn> {
+        let (lock, freed) = &*self.state;
+        let mut state = lock.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if let Some(conn) = state.idle.pop() {
+                return Ok(conn);
+            }
+            if state.open < self.max {
+                state.open += 1;
+                drop(state);
+                return self.pg.open().inspect_err(|_| {
+                    lock.lock().unwrap_or_else(|p| p.into_inner()).open -= 1;
+                    freed.notify_one();
+                });
+            }
+            state = freed.wait(state).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// Returns a connection; a closed one is dropped and its slot freed.
+    fn checkin(&self, conn: Conn) {
+        let (lock, freed) = &*self.state;
+        let mut state = lock.lock().unwrap_or_else(|p| p.into_inner());
+        if conn.client.is_closed() {
+            state.open -= 1;
+        } else {
+            state.idle.push(conn);
+        }
+        freed.notify_one();
+    }
+}
+
+/// Which side of a range bound a key falls on.
+#[derive(Clone, Copy)]
+enum Side {
+    Unbounded,
+    Included,
+    Excluded,
+}
+
+fn side<T>(b: &Bound<T>) -> Side {
+    match b {
+        Bound::Unbounded => Side::Unbounded,
+        Bound::Included(_) => Side::Included,
+        Bound::Excluded(_) => Side::Excluded,
+    }
+}
+
+/// The chunked range query for each pair of bound kinds, in key order or reversed
+/// (`$1` the table, then the bounds that exist, then the limit).
+fn range_sql(lo: Side, hi: Side, reversed: bool) -> &'static str {
+    macro_rules! ranged {
+        ($where:literal, $limit:literal) => {
+            if reversed {
+                concat!(
+                    "select k, v from wagate_kv where tbl = $1",
+                    $where,
+                    " order by k desc limit ",
+                    $limit
+                )
+            } else {
+                concat!(
+                    "select k, v from wagate_kv where tbl = $1",
+                    $where,
+                    " order by k limit ",
+                    $limit
+                )
+            }
+        };
+    }
+    use Side::*;
+    match (lo, hi) {
+        (Unbounded, Unbounded) => ranged!("", "$2"),
+        (Included, Unbounded) => ranged!(" and k >= $2", "$3"),
+        (Excluded, Unbounded) => ranged!(" and k > $2", "$3"),
+        (Unbounded, Included) => ranged!(" and k <= $2", "$3"),
+        (Unbounded, Excluded) => ranged!(" and k < $2", "$3"),
+        (Included, Included) => ranged!(" and k >= $2 and k <= $3", "$4"),
+        (Included, Excluded) => ranged!(" and k >= $2 and k < $3", "$4"),
+        (Excluded, Included) => ranged!(" and k > $2 and k <= $3", "$4"),
+        (Excluded, Excluded) => ranged!(" and k > $2 and k < $3", "$4"),
+    }
+}
+
+/// A key and its value, as stored.
+pub(crate) type Pair = (Vec<u8>, Vec<u8>);
+
+/// One transaction on one connection; the connection goes back to its pool when the
+/// session ends (a session dropped without [`Session::commit`] rolls back).
+pub(crate) struct Session {
+    conn: std::cell::RefCell<Option<Conn>>,
+    pool: Pool,
+    open: bool,
+}
+
+impl Session {
+    fn with<T>(&self, f: impl FnOnce(&mut Conn) -> PgResult<T>) -> PgResult<T> {
+        let mut slot = self.conn.borrow_mut();
+        let conn = slot.as_mut().ok_or(PgError::Stopped)?;
+        f(conn)
+    }
+
+    /// Makes the transaction's changes durable.
+    pub(crate) fn commit(mut self) -> PgResult<()> {
+        self.open = false;
+        self.with(|c| c.batch("commit"))
+    }
+
+    /// Drops the transaction's changes.
+    pub(crate) fn rollback(mut self) -> PgResult<()> {
+        self.open = false;
+        self.with(|c| c.batch("rollback"))
+    }
+
+    pub(crate) fn get(&self, tbl: &str, k: &[u8]) -> PgResult<Option<Vec<u8>>> {
+        self.with(|c| {
+            let rows = c.query(
+                "select v from wagate_kv where tbl = $1 and k = $2",
+                &[&tbl, &k],
+            )?;
+            Ok(rows.first().map(|r| r.get(0)))
+        })
+    }
+
+    /// Sets `k` to `v`; returns the value it replaced.
+    pub(crate) fn put(&self, tbl: &str, k: &[u8], v: &[u8]) -> PgResult<Option<Vec<u8>>> {
+        self.with(|c| {
+            // The CTE reads the row as it was before the statement.
+            let rows = c.query(
+                "with old as (select v from wagate_kv where tbl = $1 and k = $2),
+                      put as (insert into wagate_kv (tbl, k, v) values ($1, $2, $3)
+                              on conflict (tbl, k) do update set v = excluded.v)
+                 select v from old",
+                &[&tbl, &k, &v],
+            )?;
+            Ok(rows.first().map(|r| r.get(0)))
+        })
+    }
+
+    /// Removes `k`; returns the value it held.
+    pub(crate) fn delete(&self, tbl: &str, k: &[u8]) -> PgResult<Option<Vec<u8>>> {
+        self.with(|c| {
+            let rows = c.query(
+                "delete from wagate_kv where tbl = $1 and k = $2 returning v",
+                &[&tbl, &k],
+            )?;
+            Ok(rows.first().map(|r| r.get(0)))
+        })
+    }
+
+    /// Removes every key of `keys`.
+    pub(crate) fn delete_keys(&self, tbl: &str, keys: &[Vec<u8>]) -> PgResult<()> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        self.with(|c| {
+            c.execute(
+                "delete from wagate_kv where tbl = $1 and k = any($2)",
+                &[&tbl, &keys],
+            )
+            .map(drop)
+        })
+    }
+
+    /// Up to [`RANGE_CHUNK`] rows of `(lo, hi)`, in key order (`reversed`: from the
+    /// largest key down).
+    pub(crate) fn range_chunk(
+        &self,
+        tbl: &str,
+        lo: &Bound<Vec<u8>>,
+        hi: &Bound<Vec<u8>>,
+        reversed: bool,
+    ) -> PgResult<Vec<Pair>> {
+        let sql = range_sql(side(lo), side(hi), reversed);
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&tbl];
+        for b in [lo, hi] {
+            if let Bound::Included(k) | Bound::Excluded(k) = b {
+                params.push(k);
+            }
+        }
+        params.push(&RANGE_CHUNK);
+        self.with(|c| {
+            let rows = c.query(sql, &params)?;
+            Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        })
+    }
+
+    /// The row with the smallest (`last`: largest) key.
+    pub(crate) fn end_row(&self, tbl: &str, last: bool) -> PgResult<Option<Pair>> {
+        let sql = if last {
+            "select k, v from wagate_kv where tbl = $1 order by k desc limit 1"
+        } else {
+            "select k, v from wagate_kv where tbl = $1 order by k limit 1"
+        };
+        self.with(|c| {
+            let rows = c.query(sql, &[&tbl])?;
+            Ok(rows.first().map(|r| (r.get(0), r.get(1))))
+        })
+    }
+
+    /// How many rows the table holds.
+    pub(crate) fn count(&self, tbl: &str) -> PgResult<u64> {
+        self.with(|c| {
+            let rows = c.query("select count(*) from wagate_kv where tbl = $1", &[&tbl])?;
+            Ok(rows.first().map_or(0, |r| r.get::<_, i64>(0)) as u64)
+        })
+    }
+
+    /// The values multimap key `k` holds, in order.
+    pub(crate) fn multi_get(&self, tbl: &str, k: &[u8]) -> PgResult<Vec<Vec<u8>>> {
+        self.with(|c| {
+            let rows = c.query(
+                "select v from wagate_kv_multi where tbl = $1 and k = $2 order by v",
+                &[&tbl, &k],
+            )?;
+            Ok(rows.iter().map(|r| r.get(0)).collect())
+        })
+    }
+
+    /// Adds `v` to `k`'s set; returns whether it was there already.
+    pub(crate) fn multi_put(&self, tbl: &str, k: &[u8], v: &[u8]) -> PgResult<bool> {
+        self.with(|c| {
+            let added = c.execute(
+                "insert into wagate_kv_multi (tbl, k, v) values ($1, $2, $3) on conflict do nothing",
+                &[&tbl, &k, &v],
+            )?;
+            Ok(added == 0)
+        })
+    }
+
+    /// Takes `v` out of `k`'s set; returns whether it was there.
+    pub(crate) fn multi_delete(&self, tbl: &str, k: &[u8], v: &[u8]) -> PgResult<bool> {
+        self.with(|c| {
+            let removed = c.execute(
+                "delete from wagate_kv_multi where tbl = $1 and k = $2 and v = $3",
+                &[&tbl, &k, &v],
+            )?;
+            Ok(removed > 0)
+        })
+    }
+
+    /// Empties `k`'s set; returns what it held, in order.
+    pub(crate) fn multi_delete_all(&self, tbl: &str, k: &[u8]) -> PgResult<Vec<Vec<u8>>> {
+        self.with(|c| {
+            let rows = c.query(
+                "delete from wagate_kv_multi where tbl = $1 and k = $2 returning v",
+                &[&tbl, &k],
+            )?;
+            let mut values: Vec<Vec<u8>> = rows.iter().map(|r| r.get(0)).collect();
+            values.sort();
+            Ok(values)
+        })
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let Some(mut conn) = self.conn.get_mut().take() else {
+            return;
+        };
+        // A read ends here; so does a write that was neither committed nor rolled back
+        // (its changes are dropped). A connection that cannot end its transaction is
+        // not reused.
+        if self.open && conn.batch("rollback").is_err() {
+            return self.pool.forget();
+        }
+        self.pool.checkin(conn);
+    }
+}
+
+impl Pool {
+    /// Frees the slot of a connection that was dropped instead of returned.
+    fn forget(&self) {
+        let (lock, freed) = &*self.state;
+        lock.lock().unwrap_or_else(|p| p.into_inner()).open -= 1;
+        freed.notify_one();
+    }
+}
+
+/// Waits for `future` on the calling thread (see the module docs).
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    futures_executor::block_on(future)
+}
+
+/// `e` and its sources, for an operator's log line.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
