@@ -31,6 +31,8 @@ impl Place {
         }
     }
 
+    /// Core on the place's store. A store closed a moment ago may still be in use
+    /// (its writer thread lets go after the last handle): that is waited out.
     async fn core(&self) -> Arc<Core> {
         let mut config = Config {
             data: self.data.clone(),
@@ -39,7 +41,24 @@ impl Place {
         };
         config.store.url = self.pg.clone();
         config.sim.pair_delay_ms = 0;
-        wagate::run::open_core(&config).await.unwrap()
+        for _ in 0..200 {
+            match wagate::run::open_core(&config).await {
+                Ok(core) => return core,
+                Err(e) if format!("{e:#}").contains("in use") => {
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await
+                }
+                Err(e) => panic!("opening core: {e:#}"),
+            }
+        }
+        panic!("the store stayed in use");
+    }
+
+    /// The place's store alone, as core would open it.
+    fn store(&self) -> wagate::store::Store {
+        match &self.pg {
+            Some(url) => wagate::store::Store::open_postgres(url, &self.data).unwrap(),
+            None => wagate::store::Store::open(&self.data).unwrap(),
+        }
     }
 
     /// Every stored key that mentions `needle`, as (table, key), read behind the
@@ -567,25 +586,18 @@ async fn media_removal_is_finished_after_a_crash_between_commit_and_unlink() {
     std::fs::write(data.join("media/01ORPHAN/x/file.jpg"), b"x").unwrap();
     // Simulate the state a crash leaves: the removal committed, the files still there.
     let place = Place::new(&data);
-    match &place.pg {
-        Some(url) => {
-            // The schema first (as the gateway creates it), then the committed removal.
-            drop(place.core().await);
-            postgres::shared().query(
-                postgres::Postgres::database_of(url),
-                "insert into wagate_kv (tbl, k, v) values ('media_gc', 'media/01ORPHAN', '')",
-            );
-        }
-        None => {
-            let db = redb::Database::create(data.join("wagate.redb")).unwrap();
-            let tx = db.begin_write().unwrap();
-            tx.open_table(redb::TableDefinition::<&str, ()>::new("media_gc"))
-                .unwrap()
+    let store = place.store();
+    store
+        .write(|tx| {
+            tx.open_table(wagate::store::tables::MEDIA_GC)
+                .map_err(wagate::store::internal)?
                 .insert("media/01ORPHAN", ())
-                .unwrap();
-            tx.commit().unwrap();
-        }
-    }
+                .map_err(wagate::store::internal)?;
+            Ok::<_, wagate::store::StoreError>(())
+        })
+        .await
+        .unwrap();
+    drop(store);
     // The media collector's first pass (core start) finishes it, in the background.
     let core = place.core().await;
     for _ in 0..500 {

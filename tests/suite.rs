@@ -55,6 +55,7 @@ mod sessions_v1_webhooks;
 mod settings;
 mod startup;
 mod status;
+mod store_postgres;
 mod streams;
 mod whatsapp_fake_contacts;
 mod whatsapp_fake_rich;

@@ -118,6 +118,9 @@ impl Gateway {
             // once per build, not once per test (a test that needs a cold start, as
             // `Gateway::start_unready`, passes a cache of its own).
             .env("WAGATE_PLUGIN_CACHE", shared_plugin_cache())
+            // `WAGATE_TEST_STORE=postgres`: the state in PostgreSQL, one database per
+            // data folder (so a restart on the same folder finds its state).
+            .envs(postgres::selected().then(|| ("WAGATE_STORE", postgres::database_for(data))))
             .envs(envs.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

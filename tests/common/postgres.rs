@@ -9,6 +9,7 @@
 //! stops the server and removes its folder when the pipe closes, i.e. when the test
 //! binary exits, however it exits.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -32,6 +33,11 @@ static NEXT_DB: AtomicU32 = AtomicU32::new(0);
 /// The test binary's server, started on first use.
 pub fn shared() -> &'static Postgres {
     SHARED.get_or_init(Postgres::start)
+}
+
+/// [`Postgres::database_for`] on the shared server.
+pub fn database_for(data: &Path) -> String {
+    shared().database_for(data)
 }
 
 /// Whether this run puts the store on PostgreSQL (`WAGATE_TEST_STORE=postgres`): the
@@ -202,6 +208,17 @@ impl Postgres {
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// The URL of the database that goes with data folder `data`: created empty the
+    /// first time the folder is named, the same one after.
+    pub fn database_for(&self, data: &Path) -> String {
+        static BY_FOLDER: OnceLock<Mutex<HashMap<PathBuf, String>>> = OnceLock::new();
+        let mut by_folder = BY_FOLDER.get_or_init(Default::default).lock().unwrap();
+        by_folder
+            .entry(data.to_path_buf())
+            .or_insert_with(|| self.fresh_database())
+            .clone()
     }
 
     /// The URL of a new, empty database.

@@ -76,6 +76,9 @@ pub(crate) type PgResult<T> = Result<T, PgError>;
 pub(crate) struct Pg {
     config: tokio_postgres::Config,
     runtime: tokio::runtime::Handle,
+    /// Holds the database's gateway lock for as long as the engine lives (see
+    /// [`Pg::connect`]).
+    _lock: Mutex<Option<Conn>>,
     /// Dropped with the engine: ends the runtime thread.
     _stop: tokio::sync::oneshot::Sender<()>,
 }
@@ -105,16 +108,30 @@ impl Pg {
                     let _ = stopped.await;
                 });
             })?;
-        let pg = Arc::new(Pg {
+        let mut pg = Pg {
             config,
             runtime: handle,
+            _lock: Mutex::new(None),
             _stop: stop,
-        });
+        };
         let mut conn = pg
             .open()
             .map_err(|e| anyhow::anyhow!("connecting to PostgreSQL: {}", error_chain(&e)))?;
+        // One gateway per database until instances have owners (cluster mode's leases,
+        // not built yet): two would each run every instance's WhatsApp session. The
+        // lock is PostgreSQL's, held by this connection's session, so it goes when the
+        // gateway does, however it ends.
+        let locked: bool = conn
+            .query("select pg_try_advisory_lock(7217301418)", &[])?
+            .first()
+            .is_some_and(|r| r.get(0));
+        anyhow::ensure!(
+            locked,
+            "this PostgreSQL database is in use by another gateway; stop it first (several gateways on one database is cluster mode, which is not built yet)"
+        );
         migrate(&mut conn)?;
-        Ok(pg)
+        pg._lock = Mutex::new(Some(conn));
+        Ok(Arc::new(pg))
     }
 
     /// Opens a new connection (its task runs on the engine's runtime).

@@ -1,0 +1,145 @@
+//! The gateway on the PostgreSQL store (`--store postgres://...`, issue 22), through the
+//! real binary over loopback HTTP, against a real PostgreSQL server the tests start.
+//! These run in every `cargo test`; `WAGATE_TEST_STORE=postgres` also runs the store
+//! suites and every gateway test on PostgreSQL (see `common::postgres`).
+
+use std::process::{Command, Stdio};
+
+use serde_json::json;
+
+use crate::common::postgres::{self, Postgres};
+use crate::common::{ADMIN, Gateway, refused_start};
+
+const PEER: &str = "5511999999999";
+
+fn on_postgres(data: &std::path::Path, url: &str) -> Gateway {
+    Gateway::start_on_with_env(data, &[], &[("WAGATE_STORE", url)])
+}
+
+fn count(url: &str, sql: &str) -> u64 {
+    postgres::shared()
+        .query(Postgres::database_of(url), sql)
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn state_lives_in_postgresql_and_survives_a_restart() {
+    let pg = postgres::shared();
+    let url = pg.fresh_database();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+
+    let gw = on_postgres(&data, &url);
+    let key = gw.org_with_key("acme", None);
+    gw.connected_instance(&key, "shop");
+    let kept = gw.inbound("shop", PEER, "kept", false);
+    let doomed = gw.inbound("shop", PEER, "doomed", false);
+    let (s, _) = gw.call(
+        "DELETE",
+        &format!("/core/instances/shop/messages/{doomed}"),
+        Some(&key),
+        None,
+    );
+    assert_eq!(s, 200);
+    assert!(gw.stop().success());
+
+    // What is stored is in PostgreSQL, not in a redb file.
+    assert!(!data.join("wagate.redb").exists(), "no redb file is made");
+    assert_eq!(
+        count(
+            &url,
+            "select count(*) from wagate_kv where tbl = 'messages'"
+        ),
+        1,
+        "the kept message, and not the deleted one"
+    );
+    assert_eq!(
+        count(&url, "select max(version) from wagate_schema_migrations"),
+        1
+    );
+
+    // A new gateway on the same database (and a fresh data folder) finds it all.
+    let tmp2 = tempfile::tempdir().unwrap();
+    let gw = on_postgres(&tmp2.path().join("data"), &url);
+    let (s, page) = gw.call(
+        "GET",
+        &format!("/core/instances/shop/chats/{PEER}/messages"),
+        Some(&key),
+        None,
+    );
+    assert_eq!(s, 200, "{page}");
+    let ids: Vec<&str> = page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [kept.as_str()]);
+    let (s, sent) = gw.call(
+        "POST",
+        "/core/instances/shop/messages",
+        Some(&key),
+        Some(json!({"to": PEER, "text": "after the restart"})),
+    );
+    assert_eq!(s, 201, "{sent}");
+    assert_eq!(
+        count(
+            &url,
+            "select count(*) from wagate_kv where tbl = 'messages'"
+        ),
+        2
+    );
+}
+
+#[test]
+fn one_gateway_per_database_until_cluster_mode() {
+    let url = postgres::shared().fresh_database();
+    let tmp = tempfile::tempdir().unwrap();
+    let gw = on_postgres(&tmp.path().join("a"), &url);
+    let err = refused_start(&[("WAGATE_STORE", &url), ("WAGATE_ADMIN_TOKEN", ADMIN)]);
+    assert!(
+        err.contains("in use by another gateway"),
+        "the second gateway says why: {err}"
+    );
+    // Once the first is gone, the lock goes with its session.
+    assert!(gw.stop().success());
+    let gw = on_postgres(&tmp.path().join("b"), &url);
+    assert_eq!(gw.admin("GET", "/admin/orgs", None).0, 200);
+}
+
+#[test]
+fn a_store_that_cannot_be_reached_or_parsed_refuses_the_start() {
+    let closed = crate::common::brokers::free_port();
+    let err = refused_start(&[(
+        "WAGATE_STORE",
+        &format!("postgres://wagate@127.0.0.1:{closed}/nothing"),
+    )]);
+    assert!(
+        err.contains("connecting to PostgreSQL"),
+        "an unreachable database is named: {err}"
+    );
+    let err = refused_start(&[("WAGATE_STORE", "postgres://wagate@127.0.0.1:notaport/x")]);
+    assert!(
+        err.contains("PostgreSQL URL is not valid"),
+        "a malformed URL is named: {err}"
+    );
+    // A database that does not exist: the server's own reason.
+    let err = refused_start(&[("WAGATE_STORE", &postgres::shared().url("no_such_database"))]);
+    assert!(err.contains("no_such_database"), "{err}");
+}
+
+#[test]
+fn the_url_is_not_printed_with_its_password() {
+    // `--help` shows the variable without its value.
+    let out = Command::new(env!("CARGO_BIN_EXE_wagate"))
+        .args(["serve", "--help"])
+        .env("WAGATE_STORE", "postgres://wagate:hunter2@127.0.0.1/x")
+        .stdout(Stdio::piped())
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("WAGATE_STORE"), "{help}");
+    assert!(!help.contains("hunter2"), "{help}");
+}
