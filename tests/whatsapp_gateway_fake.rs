@@ -172,8 +172,7 @@ fn seed_paired_device(
 
     let rt = tokio::runtime::Runtime::new().unwrap();
     let bundle = rt.block_on(async {
-        let store = wagate::store::Store::open(data).expect("open the gateway's store");
-        let backend = Arc::new(RedbBackend::new(store, instance_id));
+        let backend = Arc::new(RedbBackend::new(common::open_store(data), instance_id));
         if let Some((key_id, key_data)) = app_state_key {
             // Normally shared by the phone after pairing; lets the client seal
             // app-state patches (archive, delete chat).
@@ -214,12 +213,7 @@ fn seed_paired_device(
         }
     });
     drop(rt);
-    // The store's writer thread closes the file a moment after the last handle.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while redb::Database::open(data.join("wagate.redb")).is_err() {
-        assert!(std::time::Instant::now() < deadline, "store never closed");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    common::wait_store_free(data);
     bundle
 }
 

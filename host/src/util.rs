@@ -2,6 +2,23 @@
 
 use sha2::{Digest, Sha256};
 
+/// `e` and its sources, `: `-joined, for a log line or an operator's error message
+/// (a source whose text the line already holds is not repeated: many errors quote
+/// their cause).
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}
+
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {
     std::time::SystemTime::now()

@@ -283,6 +283,44 @@ impl Drop for Gateway {
     }
 }
 
+/// The store of data folder `data` as the gateway opens it: its redb file, or (under
+/// `WAGATE_TEST_STORE=postgres`) the PostgreSQL database that goes with the folder.
+/// For a test that seeds state before a gateway starts; close it with
+/// [`wait_store_free`] before starting one.
+pub fn open_store(data: &Path) -> wagate::store::Store {
+    if postgres::selected() {
+        wagate::store::Store::open_postgres(&postgres::database_for(data), data)
+            .expect("open the gateway's PostgreSQL store")
+    } else {
+        wagate::store::Store::open(data).expect("open the gateway's store")
+    }
+}
+
+/// Waits until the store of `data` is free for a gateway: the writer thread of a
+/// dropped [`open_store`] lets go of it a moment after the last handle.
+pub fn wait_store_free(data: &Path) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let free = || {
+        if postgres::selected() {
+            // The gateway's lock (store/pg.rs), taken and let go by a psql session.
+            let url = postgres::database_for(data);
+            postgres::shared()
+                .query(
+                    postgres::Postgres::database_of(&url),
+                    "select pg_try_advisory_lock(7217301418)",
+                )
+                .trim()
+                == "t"
+        } else {
+            redb::Database::open(data.join("wagate.redb")).is_ok()
+        }
+    };
+    while !free() {
+        assert!(std::time::Instant::now() < deadline, "store never closed");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 /// The `schema_version` stored in a data folder's redb file, read without opening the
 /// store (which would migrate it): what a migration test checks after the gateway ran.
 pub fn stored_schema_version(data: &Path) -> u64 {

@@ -32,6 +32,8 @@ use std::time::Duration;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, NoTls, Statement};
 
+use crate::util::error_chain;
+
 /// Most connections the gateway opens for reads; a read waits for one when all are
 /// busy (reads that block in `spawn_blocking` could otherwise open hundreds).
 const MAX_READ_CONNECTIONS: usize = 16;
@@ -575,16 +577,4 @@ impl Pool {
 /// Waits for `future` on the calling thread (see the module docs).
 fn block_on<F: std::future::Future>(future: F) -> F::Output {
     futures_executor::block_on(future)
-}
-
-/// `e` and its sources, for an operator's log line.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }

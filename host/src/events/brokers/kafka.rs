@@ -291,17 +291,7 @@ fn murmur2(data: &[u8]) -> u32 {
 /// An rskafka error with its cause: a refused SASL login shows as the broker's error
 /// code behind a generic "SASL" line otherwise.
 fn reason(e: &KafkaError) -> String {
-    let mut out = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    out
+    crate::util::error_chain(e)
 }
 
 #[cfg(test)]

@@ -53,6 +53,7 @@ use whatsapp_rust::wacore::store::error::{Result, StoreError};
 
 use crate::core::model::CoreError;
 use crate::store::{Store, tables};
+use crate::util::error_chain;
 
 /// One of the `wa_*` tables.
 type Table = TableDefinition<'static, &'static [u8], &'static [u8]>;
@@ -320,17 +321,6 @@ fn with_context(what: &'static str, e: StoreError) -> StoreError {
             detail: error_chain(&other),
         })),
     }
-}
-
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }
 
 #[derive(Debug, thiserror::Error)]
