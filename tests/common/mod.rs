@@ -288,11 +288,24 @@ impl Drop for Gateway {
 /// For a test that seeds state before a gateway starts; close it with
 /// [`wait_store_free`] before starting one.
 pub fn open_store(data: &Path) -> wagate::store::Store {
-    if postgres::selected() {
-        wagate::store::Store::open_postgres(&postgres::database_for(data), data)
-            .expect("open the gateway's PostgreSQL store")
-    } else {
-        wagate::store::Store::open(data).expect("open the gateway's store")
+    // A gateway stopped a moment ago may still hold it: PostgreSQL lets go of a dead
+    // session's lock once it notices the connection closed.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let opened = if postgres::selected() {
+            wagate::store::Store::open_postgres(&postgres::database_for(data), data)
+        } else {
+            wagate::store::Store::open(data)
+        };
+        match opened {
+            Ok(store) => return store,
+            Err(e)
+                if std::time::Instant::now() < deadline && format!("{e:#}").contains("in use") =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            Err(e) => panic!("open the gateway's store: {e:#}"),
+        }
     }
 }
 
