@@ -143,3 +143,45 @@ fn the_url_is_not_printed_with_its_password() {
     assert!(help.contains("WAGATE_STORE"), "{help}");
     assert!(!help.contains("hunter2"), "{help}");
 }
+
+/// The store suites and the real WhatsApp link's tests once more, with every store on
+/// PostgreSQL: this test binary runs itself with `WAGATE_TEST_STORE=postgres` and
+/// those modules' filters (inside `cargo test`, so no second build is needed).
+#[test]
+fn the_store_suites_and_the_real_link_pass_on_postgresql() {
+    if postgres::selected() {
+        return; // already the inner run
+    }
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "core_store::",
+            "whatsapp_store::",
+            "whatsapp_gateway_fake::",
+            "whatsapp_fake_",
+            "--test-threads",
+            "2",
+        ])
+        .env("WAGATE_TEST_STORE", "postgres")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let failures: Vec<&str> = stdout.lines().filter(|l| l.ends_with("FAILED")).collect();
+    assert!(
+        out.status.success(),
+        "on PostgreSQL: {failures:?}\n{}",
+        stdout.lines().rev().take(40).collect::<Vec<_>>().join("\n")
+    );
+    let summary = stdout
+        .lines()
+        .find(|l| l.starts_with("test result:"))
+        .unwrap_or_default();
+    let passed: u32 = summary
+        .split_whitespace()
+        .skip_while(|w| *w != "ok.")
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(passed >= 60, "the inner run ran the suites: {summary}");
+}
