@@ -219,6 +219,8 @@ fn rabbitmq_gets_every_event_in_order_across_an_outage_and_a_sigkill() {
         ("AUTHENTICATION_API_KEY", KEY),
         ("RABBITMQ_ENABLED", "true"),
         ("RABBITMQ_URI", url.as_str()),
+        // Evolution's default: the connection asks for 8 KiB frames.
+        ("RABBITMQ_FRAME_MAX", "8192"),
     ];
     let (_tmp, sent, gw) = outage_scenario(
         &envs,

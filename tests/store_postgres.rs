@@ -185,3 +185,128 @@ fn the_store_suites_and_the_real_link_pass_on_postgresql() {
         .unwrap_or(0);
     assert!(passed >= 60, "the inner run ran the suites: {summary}");
 }
+
+/// Runs `wagate store <args>`; returns (success, stdout, stderr).
+fn store_command(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_wagate"))
+        .arg("store")
+        .args(args)
+        .env_remove("WAGATE_STORE")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// What a user checks after moving a store: the same credential opens the same
+/// instance, its chat holds the same messages in order, its webhook is there, and
+/// sending goes on (the message sequence continues, no id is reused).
+fn same_state(gw: &Gateway, key: &str, ids: &[String]) {
+    let (s, page) = gw.call(
+        "GET",
+        &format!("/core/instances/shop/chats/{PEER}/messages"),
+        Some(key),
+        None,
+    );
+    assert_eq!(s, 200, "{page}");
+    let got: Vec<&str> = page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    let mut want: Vec<&str> = ids.iter().map(String::as_str).collect();
+    want.reverse(); // newest first
+    assert_eq!(got, want);
+    let (s, hooks) = gw.call("GET", "/core/instances/shop/webhooks", Some(key), None);
+    assert_eq!(s, 200, "{hooks}");
+    assert_eq!(hooks.as_array().map(Vec::len), Some(1), "{hooks}");
+    let (s, sent) = gw.call(
+        "POST",
+        "/core/instances/shop/messages",
+        Some(key),
+        Some(json!({"to": PEER, "text": "after the move"})),
+    );
+    assert_eq!(s, 201, "{sent}");
+    assert!(!ids.contains(&sent["id"].as_str().unwrap().to_string()));
+}
+
+#[test]
+fn store_copy_moves_a_redb_install_into_postgresql_and_back() {
+    let pg = postgres::shared();
+    let url = pg.fresh_database();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let data_str = data.to_str().unwrap();
+
+    // A single node on redb, with an org, a credential, an instance, a webhook and a chat.
+    let gw = Gateway::start_on_with_env(&data, &[], &[]);
+    let key = gw.org_with_key("acme", None);
+    gw.connected_instance(&key, "shop");
+    // (Loopback: refused by the outbound guard, so no delivery leaves the machine.)
+    let (s, hook) = gw.call(
+        "PUT",
+        "/core/instances/shop/webhooks",
+        Some(&key),
+        Some(json!([{"url": "http://127.0.0.1:9/in", "events": ["message_upsert"]}])),
+    );
+    assert_eq!(s, 200, "{hook}");
+    let ids: Vec<String> = (0..5)
+        .map(|i| gw.inbound("shop", PEER, &format!("hello {i}"), false))
+        .collect();
+    // The copy refuses a store a gateway has open.
+    let (ok, _, err) = store_command(&["copy", "--from", data_str, "--to", &url]);
+    assert!(!ok && err.contains("in use"), "{err}");
+    assert!(gw.stop().success());
+    crate::common::wait_store_free(&data);
+
+    let (ok, out, err) = store_command(&["copy", "--from", data_str, "--to", &url]);
+    assert!(ok, "{err}");
+    assert!(out.starts_with("copied "), "{out}");
+    assert!(
+        !out.contains("hunter") && err.contains("messages: 5 rows"),
+        "{err}"
+    );
+    assert_eq!(
+        count(
+            &url,
+            "select count(*) from wagate_kv where tbl = 'messages'"
+        ),
+        5
+    );
+    // Into a store that holds something: refused, nothing written.
+    let (ok, _, err) = store_command(&["copy", "--from", data_str, "--to", &url]);
+    assert!(!ok && err.contains("not empty"), "{err}");
+
+    // The gateway on PostgreSQL (a fresh data folder) serves the same state.
+    let tmp2 = tempfile::tempdir().unwrap();
+    let gw = on_postgres(&tmp2.path().join("data"), &url);
+    same_state(&gw, &key, &ids);
+    assert!(gw.stop().success());
+
+    // And back, into a new data folder, which a redb gateway then serves.
+    let back = tmp.path().join("back");
+    let (ok, out, err) = store_command(&["copy", "--from", &url, "--to", back.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(out.contains(" to "), "{out}");
+    let gw = Gateway::start_on_with_env(&back, &[], &[]);
+    let mut with_sent = ids.clone();
+    let (_, page) = gw.call(
+        "GET",
+        &format!("/core/instances/shop/chats/{PEER}/messages"),
+        Some(&key),
+        None,
+    );
+    // The one sent on PostgreSQL came along too.
+    with_sent.push(page["messages"][0]["id"].as_str().unwrap().to_string());
+    same_state(&gw, &key, &with_sent);
+
+    // `store migrate` on a database: the schema version, the password not printed.
+    let fresh = pg.fresh_database();
+    let (ok, out, err) = store_command(&["migrate", "--store", &fresh]);
+    assert!(ok, "{err}");
+    assert!(out.contains("schema version"), "{out}");
+}

@@ -53,6 +53,33 @@ enum Command {
         #[command(subcommand)]
         action: PluginAction,
     },
+    /// The store itself: its schema, and moving it between redb and PostgreSQL.
+    Store {
+        #[command(subcommand)]
+        action: StoreAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum StoreAction {
+    /// Create or bring the schema up to this build's (as `serve` does at start), then
+    /// print its version. The gateway must not be running on it.
+    Migrate {
+        /// A data folder, or postgres://user:password@host:port/database.
+        #[arg(long, env = "WAGATE_STORE", hide_env_values = true)]
+        store: String,
+    },
+    /// Copy every table of one store into another, empty one: a redb data folder into
+    /// PostgreSQL to grow into cluster mode, or back. No gateway may run on either.
+    /// Media files stay where they are (data folder or S3 bucket).
+    Copy {
+        /// The source: a data folder, or postgres://...
+        #[arg(long)]
+        from: String,
+        /// The destination: a data folder, or postgres://... (must hold nothing yet).
+        #[arg(long)]
+        to: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -364,6 +391,40 @@ fn main() -> anyhow::Result<()> {
                 ))?,
             };
             println!("{}", serde_json::to_string_pretty(&out)?);
+            Ok(())
+        }
+        Command::Store {
+            action: StoreAction::Migrate { store },
+        } => {
+            init_tracing(cli.log_format.unwrap_or(LogFormat::Human));
+            let opened = wagate::store::Store::open_location(&store)?;
+            println!(
+                "{}: schema version {}",
+                wagate::store::describe_location(&store),
+                opened.schema_version()?
+            );
+            Ok(())
+        }
+        Command::Store {
+            action: StoreAction::Copy { from, to },
+        } => {
+            init_tracing(cli.log_format.unwrap_or(LogFormat::Human));
+            let (source, destination) = (
+                wagate::store::Store::open_location(&from).context("opening the source")?,
+                wagate::store::Store::open_location(&to).context("opening the destination")?,
+            );
+            let report = runtime.block_on(wagate::store::copy::copy(
+                &source,
+                &destination,
+                |table, rows| eprintln!("{table}: {rows} rows"),
+            ))?;
+            println!(
+                "copied {} rows in {} tables from {} to {}",
+                report.rows(),
+                report.tables.len(),
+                wagate::store::describe_location(&from),
+                wagate::store::describe_location(&to)
+            );
             Ok(())
         }
         Command::Plugin {

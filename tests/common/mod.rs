@@ -10,6 +10,7 @@ pub mod dialect_hooks;
 pub mod evolution;
 pub mod fake_kafka;
 pub mod fake_whatsapp;
+pub mod kafka;
 pub mod moto;
 pub mod postgres;
 pub mod proxy;

@@ -365,6 +365,9 @@ pub struct BrokerEnv {
     /// (`SQS_GLOBAL_FORCE_SINGLE_QUEUE`).
     #[serde(default)]
     pub single_queue: Option<String>,
+    /// RabbitMQ: the largest frame the connection asks for (`RABBITMQ_FRAME_MAX`).
+    #[serde(default)]
+    pub frame_max: Option<String>,
     /// Kafka: the client id (`KAFKA_CLIENT_ID`).
     #[serde(default)]
     pub client_id: Option<String>,
@@ -422,6 +425,7 @@ impl BrokerEnv {
             &self.access_key_id,
             &self.secret_access_key,
             &self.single_queue,
+            &self.frame_max,
             &self.client_id,
             &self.partitions,
             &self.replication_factor,

@@ -628,6 +628,10 @@ impl<'a, V: Key + 'static> Iterator for MultimapValues<'a, V> {
 pub trait ReadableMultimapTable<K: Key + 'static, V: Key + 'static> {
     /// The values `key` holds (none when the key is absent).
     fn get<'a>(&self, key: impl Borrow<K::SelfType<'a>>) -> KvResult<MultimapValues<'_, V>>;
+
+    /// Every (key, value) pair in order, each in its type's encoding (`K::as_bytes`):
+    /// for `wagate store copy`, which moves tables it does not interpret.
+    fn pairs(&self) -> KvResult<Vec<(Vec<u8>, Vec<u8>)>>;
 }
 
 /// A multimap table opened in a read transaction.
@@ -651,6 +655,29 @@ macro_rules! readable_multimap {
                             .multi_get(&t.name, &stored_key::<K>(key.borrow()))?
                             .into_iter(),
                     ))),
+                }
+            }
+
+            fn pairs(&self) -> KvResult<Vec<(Vec<u8>, Vec<u8>)>> {
+                match &self.0 {
+                    Either::Redb(t) => {
+                        let mut out = Vec::new();
+                        for entry in t.iter()? {
+                            let (key, values) = entry?;
+                            let key = K::as_bytes(&key.value()).as_ref().to_vec();
+                            for value in values {
+                                let value = V::as_bytes(&value?.value()).as_ref().to_vec();
+                                out.push((key.clone(), value));
+                            }
+                        }
+                        Ok(out)
+                    }
+                    Either::Pg(t) => Ok(t
+                        .session
+                        .multi_all(&t.name)?
+                        .into_iter()
+                        .map(|(k, v)| (loaded_key::<K>(k), loaded_key::<V>(v)))
+                        .collect()),
                 }
             }
         }

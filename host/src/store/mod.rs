@@ -7,6 +7,7 @@
 //! writer thread; the writer batches concurrent mutations into one durable commit
 //! (group commit, see [`writer`]) and answers each caller once its commit is on disk.
 
+pub mod copy;
 pub mod kv;
 mod migrations;
 mod pg;
@@ -146,6 +147,17 @@ impl Store {
         })
     }
 
+    /// Opens the store an operator names: `postgres://...` (or `postgresql://...`) is a
+    /// PostgreSQL database, anything else a data folder holding the redb file. For the
+    /// `store` commands, which touch no media: a database's media folder is not needed.
+    pub fn open_location(location: &str) -> anyhow::Result<Self> {
+        if is_postgres_url(location) {
+            Self::open_postgres(location, &std::env::temp_dir().join("wagate-store-tool"))
+        } else {
+            Self::open(Path::new(location))
+        }
+    }
+
     /// Changes after every durable commit (the event dispatcher and the live event
     /// feed wait on it).
     pub fn commits(&self) -> tokio::sync::watch::Receiver<u64> {
@@ -195,6 +207,26 @@ impl Store {
                 .map(|v| v.value())
                 .unwrap_or(0))
         })
+    }
+}
+
+/// Whether an operator's store location is a PostgreSQL URL.
+pub fn is_postgres_url(location: &str) -> bool {
+    location.starts_with("postgres://") || location.starts_with("postgresql://")
+}
+
+/// A store location fit to print: a PostgreSQL URL without its password.
+pub fn describe_location(location: &str) -> String {
+    if !is_postgres_url(location) {
+        return location.to_string();
+    }
+    match location.split_once("://").and_then(|(scheme, rest)| {
+        let (login, host) = rest.rsplit_once('@')?;
+        let user = login.split(':').next().unwrap_or_default();
+        Some(format!("{scheme}://{user}@{host}"))
+    }) {
+        Some(safe) => safe,
+        None => location.to_string(),
     }
 }
 

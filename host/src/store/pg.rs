@@ -514,6 +514,17 @@ impl Session {
         })
     }
 
+    /// Every (key, value) pair of a multimap table, in order.
+    pub(crate) fn multi_all(&self, tbl: &str) -> PgResult<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.with(|c| {
+            let rows = c.query(
+                "select k, v from wagate_kv_multi where tbl = $1 order by k, v",
+                &[&tbl],
+            )?;
+            Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        })
+    }
+
     /// Adds `v` to `k`'s set; returns whether it was there already.
     pub(crate) fn multi_put(&self, tbl: &str, k: &[u8], v: &[u8]) -> PgResult<bool> {
         self.with(|c| {

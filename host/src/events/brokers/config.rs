@@ -10,6 +10,7 @@
 //!                                    # SQS: an endpoint, empty for AWS's in `region`;
 //!                                    # Kafka: bootstrap brokers, `host:9092,host2:9092`
 //! exchange = "wagate"                # RabbitMQ: the exchange of global deliveries
+//! frame_max = 131072                 # RabbitMQ: the largest frame asked for (>= 4096)
 //! prefix = ""                        # global subjects / queue names: <prefix>.<event>
 //! declare = true                     # create what is missing first (RabbitMQ exchanges and
 //!                                    # queues as Evolution does, SQS queues, Kafka topics,
@@ -97,8 +98,8 @@ pub struct KafkaSettings {
     pub replication: i16,
     /// The SASL login, if the brokers ask for one.
     pub sasl: Option<KafkaSasl>,
-    /// TLS to the brokers, if on (built and checked at start).
-    pub tls: Option<Arc<rustls::ClientConfig>>,
+    /// TLS to the brokers, if on (its certificates read and checked at start).
+    pub tls: Option<BrokerTls>,
 }
 
 impl Default for KafkaSettings {
@@ -113,7 +114,7 @@ impl Default for KafkaSettings {
     }
 }
 
-/// A Kafka SASL mechanism (those rskafka speaks, and Evolution's kafkajs offers).
+/// A Kafka SASL mechanism (those Evolution's kafkajs offers; librdkafka speaks them too).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SaslMechanism {
     /// `PLAIN`: the password in the clear (use it over TLS).
@@ -206,7 +207,9 @@ impl TlsAccess {
         }
     }
 
-    fn resolve(self, broker: &str) -> anyhow::Result<Option<Arc<rustls::ClientConfig>>> {
+    /// The certificates, read, and the TLS client configuration built from them
+    /// (which checks them: a certificate that cannot be used stops the start).
+    fn resolve(self, broker: &str) -> anyhow::Result<Option<CheckedTls>> {
         if !self.on {
             return Ok(None);
         }
@@ -225,10 +228,17 @@ impl TlsAccess {
             key: pem("key", self.key)?,
             verify: self.verify,
         };
-        super::tls::client_config(&tls)
-            .map(Some)
-            .map_err(|e| anyhow::anyhow!("broker `{broker}`: {e}"))
+        let rustls = super::tls::client_config(&tls)
+            .map_err(|e| anyhow::anyhow!("broker `{broker}`: {e}"))?;
+        Ok(Some(CheckedTls { pem: tls, rustls }))
     }
+}
+
+/// A broker's TLS, checked: the PEM texts (librdkafka, for Kafka, takes those) and the
+/// rustls configuration (NATS's client takes that).
+struct CheckedTls {
+    pem: BrokerTls,
+    rustls: Arc<rustls::ClientConfig>,
 }
 
 /// What only NATS needs beyond its URI (which may carry `user:password@`).
@@ -302,6 +312,10 @@ pub struct BrokerConfig {
     /// SQS: global deliveries into one queue.
     #[serde(default)]
     pub single_queue: bool,
+    /// RabbitMQ: the largest frame the connection asks for (AMQP's `frame_max`, at
+    /// least 4096; default: the server's).
+    #[serde(default)]
+    pub frame_max: Option<u32>,
     /// Kafka: the client id (default `wagate`).
     #[serde(default)]
     pub client_id: Option<String>,
@@ -369,6 +383,8 @@ pub struct BrokerSettings {
     /// Global deliveries: the rendered event names selected by a dialect's per-event
     /// variables (`MESSAGES_UPSERT`), `None`: every name.
     pub rendered_events: Option<BTreeSet<String>>,
+    /// RabbitMQ: the largest frame the connection asks for; `None`: the server's.
+    pub frame_max: Option<u32>,
     /// SQS: region, credentials and queue kind (default for other transports).
     pub sqs: SqsSettings,
     /// Kafka: client id and the shape of created topics.
@@ -449,6 +465,7 @@ pub fn resolve(
                     .unwrap_or_else(|| NATIVE_DIALECT.to_string()),
                 events: c.events.clone(),
                 rendered_events: None,
+                frame_max: frame_max(c.frame_max, name)?,
                 sqs: SqsSettings {
                     region: c.region.clone().unwrap_or_default(),
                     access_key_id: c.access_key_id.clone().unwrap_or_default(),
@@ -474,7 +491,7 @@ pub fn resolve(
                 nats: NatsSettings {
                     token: c.token.clone().filter(|t| !t.is_empty()),
                     tls: match c.transport {
-                        Transport::Nats => TlsAccess::of(c).resolve(name)?,
+                        Transport::Nats => TlsAccess::of(c).resolve(name)?.map(|t| t.rustls),
                         _ => None,
                     },
                 },
@@ -546,6 +563,7 @@ pub fn resolve(
                 dialect: dialect.clone(),
                 events: Vec::new(),
                 rendered_events,
+                frame_max: frame_max(number(&decl.frame_max, var)?, name)?,
                 sqs: SqsSettings {
                     region: var(&decl.region).unwrap_or_default(),
                     access_key_id: var(&decl.access_key_id).unwrap_or_default(),
@@ -581,6 +599,16 @@ pub fn resolve(
     Ok(out.into_values().collect())
 }
 
+/// AMQP's smallest allowed `frame_max` is 4096 (RabbitMQ refuses less): a smaller
+/// value stops the start instead of failing every connection.
+fn frame_max(v: Option<u32>, broker: &str) -> anyhow::Result<Option<u32>> {
+    ensure!(
+        v.is_none_or(|n| n >= 4096),
+        "broker `{broker}`: frame_max is at least 4096 (AMQP's minimum)"
+    );
+    Ok(v)
+}
+
 /// A numeric variable, if set.
 fn number<T: std::str::FromStr>(
     name: &Option<String>,
@@ -606,7 +634,7 @@ fn kafka_settings(
     broker: &str,
 ) -> anyhow::Result<KafkaSettings> {
     let d = KafkaSettings::default();
-    let (sasl, tls) = (login.resolve(broker)?, tls.resolve(broker)?);
+    let (sasl, tls) = (login.resolve(broker)?, tls.resolve(broker)?.map(|t| t.pem));
     let s = KafkaSettings {
         client_id: client_id.filter(|c| !c.is_empty()).unwrap_or(d.client_id),
         partitions: partitions.unwrap_or(d.partitions),
@@ -635,6 +663,7 @@ mod tests {
             global_enabled: Some("RABBITMQ_GLOBAL_ENABLED".into()),
             prefix: Some("RABBITMQ_PREFIX_KEY".into()),
             events_prefix: Some("RABBITMQ_EVENTS_".into()),
+            frame_max: Some("RABBITMQ_FRAME_MAX".into()),
             ..Default::default()
         }
     }
@@ -647,6 +676,7 @@ mod tests {
             ("RABBITMQ_GLOBAL_ENABLED", "true"),
             ("RABBITMQ_EVENTS_MESSAGES_UPSERT", "true"),
             ("RABBITMQ_EVENTS_CHATS_UPDATE", "false"),
+            ("RABBITMQ_FRAME_MAX", "8192"),
         ];
         let env = |k: &str| {
             vars.iter()
@@ -668,6 +698,14 @@ mod tests {
         );
         assert!(b.rendered_events_allow("messages.upsert"));
         assert!(!b.rendered_events_allow("chats.update"));
+        assert_eq!(b.frame_max, Some(8192));
+        // A frame smaller than AMQP allows stops the start.
+        let small = |k: &str| match k {
+            "RABBITMQ_FRAME_MAX" => Some("100".to_string()),
+            _ => env(k),
+        };
+        let err = resolve(&BTreeMap::new(), &dialects, small, all).unwrap_err();
+        assert!(err.to_string().contains("at least 4096"), "{err}");
         // Not enabled: no broker.
         let off = |k: &str| {
             if k == "RABBITMQ_URI" {

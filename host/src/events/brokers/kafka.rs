@@ -1,190 +1,277 @@
-//! Apache Kafka: a message is delivered when the partition leader answered the produce
-//! request with the record's offset (rskafka asks for `acks = all`: every in-sync
-//! replica has it).
+//! Apache Kafka through librdkafka (the `rdkafka` crate): an **idempotent producer**
+//! (`enable.idempotence`: the broker gets a producer id and a sequence number per
+//! partition, so a batch librdkafka sends again after a lost acknowledgment is dropped
+//! by the broker instead of written twice, and `acks = all`). A message is delivered
+//! when librdkafka reports the partition leader's acknowledgment with an offset.
 //!
 //! The record's key is the instance (Evolution's: `<instance>` per instance,
-//! `<instance>-<event>` global), and the partition is chosen from the key with Kafka's
-//! own default partitioner (murmur2, as the Java client and librdkafka's
-//! `murmur2_random` do), so one instance's events land in one partition, in order, and
-//! a consumer that partitions the same way agrees. Order also needs one record in
-//! flight per instance, which the dispatcher gives (one delivery at a time per
-//! destination). rskafka has no idempotent producer: a record whose acknowledgment was
-//! lost is produced again on retry, so a redelivery is a duplicate carrying the same
-//! `wagate-event-id` header (consumers deduplicate by it).
+//! `<instance>-<event>` global), and librdkafka's `murmur2_random` partitioner is
+//! Kafka's own default (the Java client's murmur2), so one instance's events land in
+//! one partition, in order, and a consumer that partitions the same way agrees. Order
+//! also needs one record in flight per instance, which the dispatcher gives (one
+//! delivery at a time per destination). What idempotence cannot cover: a delivery that
+//! timed out here is produced again by the dispatcher's retry as a new record, so that
+//! redelivery is a duplicate carrying the same `wagate-event-id` header (consumers
+//! deduplicate by it).
 //!
-//! A SASL login (`PLAIN`, `SCRAM-SHA-256/512`, through rskafka's rsasl) and TLS (rustls
-//! on ring, Mozilla's roots plus the operator's CA, optionally a client certificate)
-//! are set per broker (`config::KafkaSettings`); the TLS configuration is built once, at start.
+//! A SASL login (`PLAIN`, `SCRAM-SHA-256/512`) and TLS (the operator's CA, else the
+//! system's roots; optionally a client certificate; a verify switch) are set per
+//! broker (`config::KafkaSettings`). librdkafka reports a refused login or certificate
+//! through its error callback, not the message's failure, so the context below keeps
+//! the last one and a failed delivery's reason names it.
 //!
 //! As RabbitMQ's exchange is, a missing topic is created before the first record to it
 //! (`declare`, with the broker's partition count and replication factor); with
 //! `declare` off a missing topic is an error the dispatcher retries, and at the end a
 //! dead letter naming the topic.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rskafka::BackoffConfig;
-use rskafka::client::error::{Error as KafkaError, ProtocolError};
-use rskafka::client::partition::{Compression, PartitionClient, UnknownTopicHandling};
-use rskafka::client::{Client, ClientBuilder, Credentials, SaslConfig};
-use rskafka::record::Record;
-use tokio::sync::Mutex;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::{ClientContext, DefaultClientContext};
+use rdkafka::config::ClientConfig;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::util::Timeout;
 
 use super::config::SaslMechanism;
 use super::{BrokerSettings, Route};
 use crate::core::model::Event;
 use crate::events::dispatcher::Outcome;
 
-/// How long connecting, a metadata lookup or a produce may take before the attempt is
-/// given back to the dispatcher as a retry.
+/// How long a delivery may take (librdkafka's `message.timeout.ms`, its own retries
+/// included) before the attempt is given back to the dispatcher as a retry.
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a metadata lookup (does the topic exist?) may take.
+const METADATA_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub(super) struct KafkaClient {
-    brokers: Vec<String>,
-    client_id: String,
-    sasl: Option<SaslConfig>,
-    tls: Option<Arc<rustls::ClientConfig>>,
+    config: ClientConfig,
     declare: bool,
     partitions: i32,
-    replication: i16,
-    state: Mutex<Option<Open>>,
+    replication: i32,
+    state: tokio::sync::Mutex<Option<Open>>,
 }
 
-/// A connected client, the partition counts of the topics it met, and a client per
-/// partition it produced to (making one looks the partition's leader up: kept, so a
-/// record costs one produce round trip, not a metadata lookup as well).
+/// A producer, its last client error, and the topics it has seen exist.
 struct Open {
-    client: Client,
-    partitions: HashMap<String, i32>,
-    leaders: HashMap<(String, i32), PartitionClient>,
+    producer: FutureProducer<Context>,
+    last_error: LastError,
+    topics: HashSet<String>,
+}
+
+/// librdkafka's last client-level error (a refused login, a bad certificate, a broker
+/// that cannot be reached), which a failed delivery only reports as a timeout.
+#[derive(Clone, Default)]
+struct LastError(Arc<Mutex<Option<String>>>);
+
+impl LastError {
+    /// ` (<reason>)`, or nothing when librdkafka reported no error.
+    fn suffix(&self) -> String {
+        let last = self.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        last.map(|r| format!(" ({r})")).unwrap_or_default()
+    }
+}
+
+/// The producer's context: it records client errors into a [`LastError`].
+struct Context(LastError);
+
+impl ClientContext for Context {
+    fn error(&self, error: KafkaError, reason: &str) {
+        tracing::debug!(%error, reason, "Kafka client error");
+        // "All brokers are down" follows the error that brought them down (a refused
+        // login, a certificate): keep that one, it says why.
+        if matches!(error, KafkaError::Global(RDKafkaErrorCode::AllBrokersDown)) {
+            return;
+        }
+        *self.0.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(reason.to_string());
+    }
 }
 
 impl KafkaClient {
     pub(super) fn new(settings: &BrokerSettings) -> Self {
-        KafkaClient {
-            brokers: settings
-                .uri
-                .split(',')
-                .map(str::trim)
-                .filter(|b| !b.is_empty())
-                .map(str::to_string)
-                .collect(),
-            client_id: settings.kafka.client_id.clone(),
-            sasl: settings.kafka.sasl.as_ref().map(|s| {
-                let login = Credentials::new(s.username.clone(), s.password.clone());
-                match s.mechanism {
-                    SaslMechanism::Plain => SaslConfig::Plain(login),
-                    SaslMechanism::ScramSha256 => SaslConfig::ScramSha256(login),
-                    SaslMechanism::ScramSha512 => SaslConfig::ScramSha512(login),
-                }
-            }),
-            tls: settings.kafka.tls.clone(),
-            declare: settings.declare,
-            partitions: settings.kafka.partitions,
-            replication: settings.kafka.replication,
-            state: Mutex::new(None),
-        }
-    }
-
-    /// rskafka retries inside a call until its deadline; ours is shorter than the
-    /// call's timeout, so a broker that is down comes back as an error with its reason.
-    fn backoff() -> BackoffConfig {
-        BackoffConfig {
-            init_backoff: Duration::from_millis(50),
-            max_backoff: Duration::from_secs(1),
-            base: 2.0,
-            deadline: Some(CALL_TIMEOUT / 2),
-        }
-    }
-
-    /// The partition `key` goes to in `topic`, creating the topic first when it is
-    /// missing and `declare` is on.
-    async fn partition_of(&self, open: &mut Open, topic: &str, key: &[u8]) -> anyhow::Result<i32> {
-        let count = match open.partitions.get(topic) {
-            Some(n) => *n,
-            None => {
-                let listed = open
-                    .client
-                    .list_topics()
-                    .await
-                    .map_err(|e| anyhow::anyhow!("listing Kafka topics: {e}"))?;
-                let mut n = listed
-                    .iter()
-                    .find(|t| t.name == topic)
-                    .map(|t| t.partitions.len() as i32);
-                if n.is_none() && self.declare {
-                    let created = open
-                        .client
-                        .controller_client()?
-                        .create_topic(topic, self.partitions, self.replication, 5_000)
-                        .await;
-                    match created {
-                        Ok(()) => {}
-                        // Another producer made it meanwhile.
-                        Err(KafkaError::ServerError {
-                            protocol_error: ProtocolError::TopicAlreadyExists,
-                            ..
-                        }) => {}
-                        Err(e) => anyhow::bail!("creating Kafka topic `{topic}`: {e}"),
-                    }
-                    n = Some(self.partitions);
-                }
-                let Some(n) = n.filter(|n| *n > 0) else {
-                    anyhow::bail!(
-                        "Kafka topic `{topic}` does not exist (create it, or let the gateway: `declare = true`)"
-                    );
-                };
-                open.partitions.insert(topic.to_string(), n);
-                n
-            }
+        let kafka = &settings.kafka;
+        let brokers: Vec<&str> = settings
+            .uri
+            .split(',')
+            .map(str::trim)
+            .filter(|b| !b.is_empty())
+            .collect();
+        let mut config = ClientConfig::new();
+        config
+            .set("bootstrap.servers", brokers.join(","))
+            .set("client.id", &kafka.client_id)
+            .set("enable.idempotence", "true")
+            .set("partitioner", "murmur2_random")
+            // A producer's metadata requests would otherwise let the broker create a
+            // missing topic with its own defaults; `declare` decides that here.
+            .set("allow.auto.create.topics", "false")
+            .set("message.timeout.ms", CALL_TIMEOUT.as_millis().to_string())
+            // Records from several instances' deliveries share a request when they
+            // meet within a millisecond; one instance has one in flight anyway.
+            .set("linger.ms", "1")
+            // Its own log lines would go to stderr; the reasons reach the dead letters.
+            .set("log_level", "3");
+        let protocol = match (&kafka.sasl, &kafka.tls) {
+            (None, None) => "plaintext",
+            (None, Some(_)) => "ssl",
+            (Some(_), None) => "sasl_plaintext",
+            (Some(_), Some(_)) => "sasl_ssl",
         };
-        Ok(partition_for(key, count))
+        config.set("security.protocol", protocol);
+        if let Some(sasl) = &kafka.sasl {
+            let mechanism = match sasl.mechanism {
+                SaslMechanism::Plain => "PLAIN",
+                SaslMechanism::ScramSha256 => "SCRAM-SHA-256",
+                SaslMechanism::ScramSha512 => "SCRAM-SHA-512",
+            };
+            config
+                .set("sasl.mechanisms", mechanism)
+                .set("sasl.username", &sasl.username)
+                .set("sasl.password", &sasl.password);
+        }
+        if let Some(tls) = &kafka.tls {
+            if let Some(ca) = &tls.ca {
+                config.set("ssl.ca.pem", ca);
+            }
+            if let (Some(cert), Some(key)) = (&tls.cert, &tls.key) {
+                config
+                    .set("ssl.certificate.pem", cert)
+                    .set("ssl.key.pem", key);
+            }
+            if !tls.verify {
+                config
+                    .set("enable.ssl.certificate.verification", "false")
+                    .set("ssl.endpoint.identification.algorithm", "none");
+            }
+        }
+        KafkaClient {
+            config,
+            declare: settings.declare,
+            partitions: kafka.partitions,
+            replication: i32::from(kafka.replication),
+            state: tokio::sync::Mutex::new(None),
+        }
     }
 
-    async fn produce(&self, route: &Route, record: Record) -> anyhow::Result<()> {
+    /// Makes sure `topic` exists, creating it when it is missing and `declare` is on.
+    async fn ensure_topic(&self, open: &mut Open, topic: &str) -> anyhow::Result<()> {
+        if open.topics.contains(topic) {
+            return Ok(());
+        }
+        let exists = self
+            .topic_exists(open.producer.clone(), &open.last_error, topic)
+            .await?;
+        if !exists {
+            anyhow::ensure!(
+                self.declare,
+                "Kafka topic `{topic}` does not exist (create it, or let the gateway: `declare = true`)"
+            );
+            self.create_topic(topic).await?;
+        }
+        open.topics.insert(topic.to_string());
+        Ok(())
+    }
+
+    async fn topic_exists(
+        &self,
+        producer: FutureProducer<Context>,
+        last_error: &LastError,
+        topic: &str,
+    ) -> anyhow::Result<bool> {
+        // librdkafka's metadata call blocks its caller: off the async workers.
+        let wanted = topic.to_string();
+        let lookup = tokio::task::spawn_blocking(move || {
+            producer
+                .client()
+                .fetch_metadata(Some(&wanted), Timeout::After(METADATA_TIMEOUT))
+        })
+        .await?;
+        let metadata = lookup
+            .map_err(|e| anyhow::anyhow!("connecting to Kafka: {e}{}", last_error.suffix()))?;
+        Ok(metadata
+            .topics()
+            .iter()
+            .any(|t| t.name() == topic && t.error().is_none() && !t.partitions().is_empty()))
+    }
+
+    async fn create_topic(&self, topic: &str) -> anyhow::Result<()> {
+        let admin: AdminClient<DefaultClientContext> = self
+            .config
+            .create()
+            .map_err(|e| anyhow::anyhow!("configuring the Kafka admin client: {e}"))?;
+        let new = NewTopic::new(
+            topic,
+            self.partitions,
+            TopicReplication::Fixed(self.replication),
+        );
+        let options = AdminOptions::new().operation_timeout(Some(Timeout::After(METADATA_TIMEOUT)));
+        let results = admin
+            .create_topics([&new], &options)
+            .await
+            .map_err(|e| anyhow::anyhow!("creating Kafka topic `{topic}`: {e}"))?;
+        for result in results {
+            match result {
+                Ok(_) => {}
+                // Another producer made it meanwhile.
+                Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                Err((_, code)) => anyhow::bail!("creating Kafka topic `{topic}`: {code}"),
+            }
+        }
+        Ok(())
+    }
+
+    async fn produce(
+        &self,
+        route: &Route,
+        event: &Event,
+        headers: OwnedHeaders,
+        body: &[u8],
+    ) -> anyhow::Result<Outcome> {
         let mut state = self.state.lock().await;
+        // After a fatal error (the idempotent producer's state is broken, for example
+        // the broker lost its sequence numbers) only a new producer can go on.
+        if state
+            .as_ref()
+            .is_some_and(|o| o.producer.client().fatal_error().is_some())
+        {
+            *state = None;
+        }
         if state.is_none() {
-            let mut builder = ClientBuilder::new(self.brokers.clone())
-                .client_id(self.client_id.as_str())
-                .backoff_config(Self::backoff());
-            if let Some(sasl) = &self.sasl {
-                builder = builder.sasl_config(sasl.clone());
-            }
-            if let Some(tls) = &self.tls {
-                builder = builder.tls_config(tls.clone());
-            }
-            let client = builder
-                .build()
-                .await
-                .map_err(|e| anyhow::anyhow!("connecting to Kafka: {}", reason(&e)))?;
+            let last_error = LastError::default();
+            let producer = self
+                .config
+                .create_with_context(Context(last_error.clone()))
+                .map_err(|e| anyhow::anyhow!("configuring the Kafka producer: {e}"))?;
             *state = Some(Open {
-                client,
-                partitions: HashMap::new(),
-                leaders: HashMap::new(),
+                producer,
+                last_error,
+                topics: HashSet::new(),
             });
         }
         let open = state.as_mut().expect("opened above");
-        let key = record.key.clone().unwrap_or_default();
-        let partition = self.partition_of(open, &route.queue, &key).await?;
-        let slot = (route.queue.clone(), partition);
-        if !open.leaders.contains_key(&slot) {
-            let client = open
-                .client
-                .partition_client(route.queue.as_str(), partition, UnknownTopicHandling::Error)
-                .await
-                .map_err(|e| {
-                    anyhow::anyhow!("reaching partition {partition} of `{}`: {e}", route.queue)
-                })?;
-            open.leaders.insert(slot.clone(), client);
+        self.ensure_topic(open, &route.queue).await?;
+        let (producer, last_error) = (open.producer.clone(), open.last_error.clone());
+        drop(state);
+        let record = FutureRecord::to(&route.queue)
+            .key(route.key.as_bytes())
+            .payload(body)
+            .headers(headers)
+            .timestamp(event.timestamp as i64);
+        match producer.send(record, Timeout::After(CALL_TIMEOUT)).await {
+            Ok(_) => Ok(Outcome::Delivered),
+            Err((KafkaError::MessageProduction(code), _)) if refused_for_good(code) => Ok(
+                Outcome::Permanent(format!("Kafka refused the record for good: {code}")),
+            ),
+            Err((e, _)) => anyhow::bail!(
+                "producing to Kafka topic `{}`: {e}{}",
+                route.queue,
+                last_error.suffix()
+            ),
         }
-        let client = &open.leaders[&slot];
-        client
-            .produce(vec![record], Compression::NoCompression)
-            .await
-            .map_err(|e| anyhow::anyhow!("producing to Kafka topic `{}`: {e}", route.queue))?;
-        Ok(())
     }
 
     pub(super) async fn publish(
@@ -193,128 +280,40 @@ impl KafkaClient {
         event: &Event,
         body: Vec<u8>,
     ) -> anyhow::Result<Outcome> {
-        let name = route.event.clone();
-        let headers = BTreeMap::from([
-            ("event".to_string(), name.into_bytes()),
-            (
-                "instance".to_string(),
-                event.instance_name.clone().into_bytes(),
-            ),
-            ("wagate-event-id".to_string(), event.id.clone().into_bytes()),
-            (
-                "wagate-instance-id".to_string(),
-                event.instance_id.clone().into_bytes(),
-            ),
-        ]);
-        let record = Record {
-            key: Some(route.key.clone().into_bytes()),
-            value: Some(body),
-            headers,
-            timestamp: chrono_now(),
-        };
-        match tokio::time::timeout(CALL_TIMEOUT, self.produce(route, record)).await {
-            Ok(Ok(())) => Ok(Outcome::Delivered),
-            Ok(Err(e)) => {
-                if too_large(&e) {
-                    return Ok(Outcome::Permanent(format!(
-                        "Kafka refused the record for good: {e}"
-                    )));
-                }
-                // The connection may be what failed: open a new one next time.
-                *self.state.lock().await = None;
-                Err(e)
-            }
-            Err(_) => {
-                *self.state.lock().await = None;
-                anyhow::bail!("Kafka did not answer within {CALL_TIMEOUT:?}")
-            }
-        }
-    }
-}
-
-fn too_large(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        matches!(
-            c.downcast_ref::<KafkaError>(),
-            Some(KafkaError::ServerError {
-                protocol_error: ProtocolError::MessageTooLarge
-                    | ProtocolError::RecordListTooLarge
-                    | ProtocolError::InvalidRecord,
-                ..
-            })
+        let headers = OwnedHeaders::new_with_capacity(4)
+            .insert(header("event", &route.event))
+            .insert(header("instance", &event.instance_name))
+            .insert(header("wagate-event-id", &event.id))
+            .insert(header("wagate-instance-id", &event.instance_id));
+        // The metadata lookup and the delivery each have their own bound; this one
+        // covers both, so a call never outlives the dispatcher's patience.
+        match tokio::time::timeout(
+            CALL_TIMEOUT + METADATA_TIMEOUT * 2,
+            self.produce(route, event, headers, &body),
         )
-    })
-}
-
-fn chrono_now() -> chrono::DateTime<chrono::Utc> {
-    chrono::DateTime::from_timestamp_millis(crate::util::now_ms() as i64).unwrap_or_default()
-}
-
-/// Kafka's default partitioner for a keyed record: `toPositive(murmur2(key)) %
-/// partitions`.
-pub(super) fn partition_for(key: &[u8], partitions: i32) -> i32 {
-    ((murmur2(key) & 0x7fff_ffff) % partitions.max(1) as u32) as i32
-}
-
-/// MurmurHash2 with Kafka's seed (`org.apache.kafka.common.utils.Utils.murmur2`).
-fn murmur2(data: &[u8]) -> u32 {
-    const SEED: u32 = 0x9747_b28c;
-    const M: u32 = 0x5bd1_e995;
-    const R: u32 = 24;
-    let mut h = SEED ^ data.len() as u32;
-    let mut chunks = data.chunks_exact(4);
-    for c in &mut chunks {
-        let mut k = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
-        k = k.wrapping_mul(M);
-        k ^= k >> R;
-        k = k.wrapping_mul(M);
-        h = h.wrapping_mul(M);
-        h ^= k;
-    }
-    let tail = chunks.remainder();
-    if tail.len() >= 3 {
-        h ^= u32::from(tail[2]) << 16;
-    }
-    if tail.len() >= 2 {
-        h ^= u32::from(tail[1]) << 8;
-    }
-    if !tail.is_empty() {
-        h ^= u32::from(tail[0]);
-        h = h.wrapping_mul(M);
-    }
-    h ^= h >> 13;
-    h = h.wrapping_mul(M);
-    h ^= h >> 15;
-    h
-}
-
-/// An rskafka error with its cause: a refused SASL login shows as the broker's error
-/// code behind a generic "SASL" line otherwise.
-fn reason(e: &KafkaError) -> String {
-    crate::util::error_chain(e)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn partitions_match_kafkas_default_partitioner() {
-        // Values of the Java client's `Utils.murmur2` (its own unit test vectors).
-        assert_eq!(murmur2(b"21") as i32, -973932308);
-        assert_eq!(murmur2(b"foobar") as i32, -790332482);
-        assert_eq!(murmur2(b"a-little-bit-long-string") as i32, -985981536);
-        assert_eq!(murmur2(b"a-little-bit-longer-string") as i32, -1486304829);
-        assert_eq!(
-            murmur2(b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8") as i32,
-            -58897971
-        );
-        assert_eq!(murmur2(b"abc") as i32, 479470107);
-        // Always within range, and stable for a key.
-        for n in 1..20 {
-            let p = partition_for(b"sales", n);
-            assert!((0..n).contains(&p));
-            assert_eq!(p, partition_for(b"sales", n));
+        .await
+        {
+            Ok(outcome) => outcome,
+            Err(_) => anyhow::bail!("Kafka did not answer within {CALL_TIMEOUT:?}"),
         }
     }
+}
+
+/// A record header with a text value.
+fn header<'a>(key: &'a str, value: &'a str) -> Header<'a, &'a str> {
+    Header {
+        key,
+        value: Some(value),
+    }
+}
+
+/// Errors a retry cannot mend: the record is too large or malformed for the broker.
+fn refused_for_good(code: RDKafkaErrorCode) -> bool {
+    matches!(
+        code,
+        RDKafkaErrorCode::MessageSizeTooLarge
+            | RDKafkaErrorCode::InvalidMessageSize
+            | RDKafkaErrorCode::InvalidMessage
+            | RDKafkaErrorCode::InvalidRecord
+    )
 }

@@ -425,6 +425,7 @@ mod tests {
             dialect: "evolution".into(),
             events: Vec::new(),
             rendered_events: None,
+            frame_max: None,
             sqs: Default::default(),
             kafka: Default::default(),
             nats: Default::default(),

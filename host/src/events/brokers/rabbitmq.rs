@@ -26,6 +26,9 @@ const CONFIRM_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 pub(super) struct RabbitClient {
     uri: String,
+    /// The largest frame asked for (Evolution's `RABBITMQ_FRAME_MAX`), as the URI's
+    /// `frame_max` query would; `None`: the URI's, or the server's.
+    frame_max: Option<u32>,
     declare: bool,
     state: Mutex<Option<Open>>,
 }
@@ -42,6 +45,7 @@ impl RabbitClient {
     pub(super) fn new(settings: &BrokerSettings) -> Self {
         RabbitClient {
             uri: settings.uri.clone(),
+            frame_max: settings.frame_max,
             declare: settings.declare,
             state: Mutex::new(None),
         }
@@ -57,7 +61,13 @@ impl RabbitClient {
             close(state.take());
         }
         if state.is_none() {
-            let connection = Connection::connect(&self.uri, ConnectionProperties::default())
+            let mut uri: lapin::uri::AMQPUri = self.uri.parse().map_err(|e| {
+                anyhow::anyhow!("connecting to RabbitMQ: the URI is not valid: {e}")
+            })?;
+            if let Some(n) = self.frame_max {
+                uri.query.frame_max = Some(n);
+            }
+            let connection = Connection::connect_uri(uri, ConnectionProperties::default())
                 .await
                 .map_err(|e| anyhow::anyhow!("connecting to RabbitMQ: {e}"))?;
             let channel = connection.create_channel().await?;
