@@ -367,7 +367,7 @@ async function webhooksPanel(view, name) {
   const url = el("input", { id: "hook-url", type: "url", required: true });
   let hooks = [];
   const specs = (xs) => xs.map((x) => ({ id: x.id, url: x.url, events: x.events || [], headers: x.headers || [], enabled: x.enabled, secret: x.secret }));
-  const save = async (next) => { hooks = await core("PUT", base, next); await draw(); };
+  const save = async (next) => { hooks = await core("PUT", base, next); await draw(true); };
   const deliveries = async (h) => {
     const recent = await core("GET", base + "/" + enc(h.id) + "/deliveries");
     if (!recent.length) return el("p", { class: "meta", text: S.noDeliveries });
@@ -378,15 +378,22 @@ async function webhooksPanel(view, name) {
         el("td", { text: String(d.attempt) }), el("td", {}, el("span", { class: "badge " + d.outcome, text: S["outcome_" + d.outcome] || d.outcome })),
         el("td", { class: "wrap", text: d.error || "" })))));
   };
+  // The webhook whose edit form is open. The panel redraws every few seconds
+  // (deliveries change without a new event); while a form is open it does not, so
+  // what the user is typing is neither wiped nor loses focus.
+  let editing = null;
   // One webhook's URL and event filter edited in place; its headers and secret stay.
-  const editHook = (n, h) => {
+  const editHook = (h) => {
     const hookUrl = el("input", { id: "hook-url-" + n, type: "url", required: true, value: h.url });
     const events = el("input", { id: "hook-events-" + n, value: (h.events || []).join(", ") });
     return el("form", { class: "stack", "data-webhook-form": h.id, onsubmit: guard(async (e) => {
         e.preventDefault();
         const next = specs(hooks);
-        next[n].url = hookUrl.value;
-        next[n].events = events.value.split(",").map((x) => x.trim()).filter(Boolean);
+        const mine = next.find((x) => x.id === h.id);
+        if (mine) {
+          mine.url = hookUrl.value;
+          mine.events = events.value.split(",").map((x) => x.trim()).filter(Boolean);
+        }
         await save(next);
         say(S.webhookSaved);
       }, view) },
@@ -394,9 +401,9 @@ async function webhooksPanel(view, name) {
       el("label", { for: events.id, text: S.webhookEvents }), events,
       el("div", { class: "actions" },
         el("button", { type: "submit", text: S.save }),
-        el("button", { type: "button", text: S.cancel, onclick: () => draw().catch(() => {}) })));
+        el("button", { type: "button", text: S.cancel, onclick: () => draw(true).catch(() => {}) })));
   };
-  const draw = async () => {
+  const draw = async (userChange) => {
     const items = [];
     for (const [n, h] of hooks.entries()) {
       items.push(el("div", { class: "hook" },
@@ -406,7 +413,8 @@ async function webhooksPanel(view, name) {
         el("div", { class: "actions" },
           el("button", { type: "button", text: S.edit, onclick: (e) => {
             const row = e.target.closest(".hook");
-            row.replaceChildren(editHook(n, h));
+            editing = h.id;
+            row.replaceChildren(editHook(h));
             row.querySelector("input").focus();
           } }),
           el("button", { type: "button", text: h.enabled ? S.disable : S.enable, onclick: guard(async () => {
@@ -419,6 +427,10 @@ async function webhooksPanel(view, name) {
             await save(specs(hooks.filter((_, k) => k !== n))); }) })),
         el("h3", { text: S.deliveriesTitle }), await deliveries(h)));
     }
+    // Checked after the awaits above: an Edit clicked while this redraw was fetching
+    // deliveries keeps its form too. A change the user makes (save) redraws anyway.
+    if (editing && !userChange) return;
+    editing = null;
     list.replaceChildren(...items);
     if (!hooks.length) list.append(el("p", { text: S.noWebhooks }));
   };
@@ -430,7 +442,7 @@ async function webhooksPanel(view, name) {
       await save(specs(hooks).concat([{ url: url.value, events: [] }]));
       url.value = "";
     }) }, el("label", { for: "hook-url", text: S.webhookUrl }), url, el("button", { type: "submit", text: S.webhookAdd })));
-  panel.refresh = guard(draw, view);
+  panel.refresh = guard(() => draw(false), view);
   return panel;
 }
 
