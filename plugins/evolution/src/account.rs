@@ -22,7 +22,7 @@ use wagate_plugin_sdk::types::{PrivacyCategory, PrivacySetting};
 
 use crate::input::{self, bad};
 use crate::shape::Style;
-use crate::{Cap, Reply, core_error, guard};
+use crate::{Cap, Reply, core_error, guard, run};
 
 /// Evolution's six privacy fields: (field, category, the values its schema takes).
 const PRIVACY_FIELDS: [(&str, PrivacyCategory, &[&str]); 6] = [
@@ -75,11 +75,6 @@ pub(crate) fn routes(r: Router) -> Router {
     .post("/chat/fetchBusinessProfile/{instanceName}", |q, p| {
         run(q, p, fetch_business)
     })
-}
-
-fn run(req: &Request, params: &Params, f: fn(&Request, &str) -> Reply) -> HttpResponse {
-    let name = params.get("instanceName").unwrap_or_default();
-    f(req, name).unwrap_or_else(|e| e)
 }
 
 /// A picture field (`field` names it in messages): a URL or base64.

@@ -21,7 +21,7 @@ use wagate_plugin_sdk::types::Contact;
 use crate::input::{self, bad};
 use crate::shape::Style;
 use crate::util::iso;
-use crate::{Cap, Reply, core_error, guard};
+use crate::{Cap, Reply, core_error, guard, run};
 
 /// Adds the contact routes to `r`.
 pub(crate) fn routes(r: Router) -> Router {
@@ -37,11 +37,6 @@ pub(crate) fn routes(r: Router) -> Router {
     .post("/chat/updateBlockStatus/{instanceName}", |q, p| {
         run(q, p, update_block_status)
     })
-}
-
-fn run(req: &Request, params: &Params, f: fn(&Request, &str) -> Reply) -> HttpResponse {
-    let name = params.get("instanceName").unwrap_or_default();
-    f(req, name).unwrap_or_else(|e| e)
 }
 
 fn me(instance: &Instance) -> InstanceRef {

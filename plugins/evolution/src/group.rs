@@ -40,7 +40,7 @@ use wagate_plugin_sdk::types::{
 
 use crate::input::{self, bad};
 use crate::shape::{self, Style};
-use crate::{Cap, Reply, core_error, guard};
+use crate::{Cap, Reply, core_error, guard, run};
 
 /// Adds the group routes to `r`.
 pub(crate) fn routes(r: Router) -> Router {
@@ -90,11 +90,6 @@ pub(crate) fn routes(r: Router) -> Router {
         .delete("/group/leaveGroup/{instanceName}", |q, p| {
             run(q, p, leave_group)
         })
-}
-
-fn run(req: &Request, params: &Params, f: fn(&Request, &str) -> Reply) -> HttpResponse {
-    let name = params.get("instanceName").unwrap_or_default();
-    f(req, name).unwrap_or_else(|e| e)
 }
 
 // ---- shapes ---------------------------------------------------------------------

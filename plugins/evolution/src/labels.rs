@@ -20,7 +20,7 @@ use wagate_plugin_sdk::types::Label;
 
 use crate::input::{self, bad};
 use crate::shape::{self, Style};
-use crate::{Cap, Reply, core_error, guard};
+use crate::{Cap, Reply, core_error, guard, run};
 
 /// `handleLabelSchema`'s required fields, in its order.
 const REQUIRED: [&str; 3] = ["number", "labelId", "action"];
@@ -33,11 +33,6 @@ pub(crate) fn routes(r: Router) -> Router {
     .post("/label/handleLabel/{instanceName}", |q, p| {
         run(q, p, handle_label)
     })
-}
-
-fn run(req: &Request, params: &Params, f: fn(&Request, &str) -> Reply) -> HttpResponse {
-    let name = params.get("instanceName").unwrap_or_default();
-    f(req, name).unwrap_or_else(|e| e)
 }
 
 /// Evolution's `LabelDto` of a label.

@@ -128,7 +128,8 @@ pub(crate) const EVOLUTION_VERSION: &str = "2.3.6";
 
 struct Evolution;
 
-fn run(req: &Request, params: &Params, f: fn(&Request, &str) -> Reply) -> HttpResponse {
+/// Runs an instance-scoped handler with the `{instanceName}` the route captured.
+pub(crate) fn run(req: &Request, params: &Params, f: fn(&Request, &str) -> Reply) -> HttpResponse {
     let name = params.get("instanceName").unwrap_or_default();
     f(req, name).unwrap_or_else(|e| e)
 }

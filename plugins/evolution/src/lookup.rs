@@ -22,7 +22,7 @@ use crate::chat::strip_device;
 use crate::input::{self, bad};
 use crate::shape::Style;
 use crate::util::iso;
-use crate::{Cap, Reply, core_error, guard};
+use crate::{Cap, Reply, core_error, guard, run};
 
 /// The most rows one `findStatusMessage` page holds.
 const MAX_OFFSET: u64 = 500;
@@ -36,11 +36,6 @@ pub(crate) fn routes(r: Router) -> Router {
     .post("/chat/findStatusMessage/{instanceName}", |q, p| {
         run(q, p, find_status)
     })
-}
-
-fn run(req: &Request, params: &Params, f: fn(&Request, &str) -> Reply) -> HttpResponse {
-    let name = params.get("instanceName").unwrap_or_default();
-    f(req, name).unwrap_or_else(|e| e)
 }
 
 fn find_chat(req: &Request, name: &str) -> Reply {

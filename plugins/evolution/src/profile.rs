@@ -18,7 +18,7 @@ use wagate_plugin_sdk::prelude::*;
 
 use crate::input::{self, bad};
 use crate::shape::{self, Style};
-use crate::{Cap, Reply, core_error, guard, util};
+use crate::{Cap, Reply, core_error, guard, run, util};
 
 /// Adds the profile routes to `r`.
 pub(crate) fn routes(r: Router) -> Router {
@@ -29,11 +29,6 @@ pub(crate) fn routes(r: Router) -> Router {
         .post("/chat/updateProfileStatus/{instanceName}", |q, p| {
             run(q, p, update_status)
         })
-}
-
-fn run(req: &Request, params: &Params, f: fn(&Request, &str) -> Reply) -> HttpResponse {
-    let name = params.get("instanceName").unwrap_or_default();
-    f(req, name).unwrap_or_else(|e| e)
 }
 
 fn fetch(req: &Request, name: &str) -> Reply {

@@ -82,7 +82,7 @@ pub(crate) fn routes(r: Router) -> Router {
         .post("/webhook/meta", |_, _| channel_error())
         .post("/webhook/evolution", |_, _| channel_error());
     for route in BAILEYS_INTERNALS {
-        r = r.post(&format!("/baileys/{route}/{{instanceName}}"), |req, p| {
+        r = r.post(format!("/baileys/{route}/{{instanceName}}"), |req, p| {
             not_on_channel(req, p, Cap::Manage)
         });
     }

@@ -208,6 +208,27 @@ fn exchange(m: &Message, kind: &str) -> Value {
     json!({ "type": kind, "id": m.id, "message": message })
 }
 
+/// `data` of the `message.exchange` event a poll vote raises.
+fn poll_vote(u: &wagate_plugin_sdk::types::PollVoteUpdate) -> Value {
+    let (v, m) = (&u.vote, &u.message);
+    let from_me = m.from_me && v.voter == m.sender;
+    json!({
+        "type": "poll_vote",
+        "id": v.id,
+        "message": {
+            "id": v.id,
+            "type": "poll_vote",
+            "direction": if from_me { "outgoing" } else { "incoming" },
+            "fromMe": from_me,
+            "timestamp": iso8601(v.timestamp),
+            "chat": { "jid": display_jid(&m.chat_jid), "type": chat_type(&m.chat_jid) },
+            "sender": { "jid": display_jid(&v.voter) },
+            "content": { "pollVote": { "targetId": m.id, "options": v.options, "error": v.error } },
+        },
+        "poll": wagate_plugin_sdk::poll_results_json(m),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,25 +292,4 @@ mod tests {
         assert_eq!(v["data"]["state"], "connected");
         assert!(render(&event(EventPayload::ChatDeleted("x".into())), "").is_none());
     }
-}
-
-/// `data` of the `message.exchange` event a poll vote raises.
-fn poll_vote(u: &wagate_plugin_sdk::types::PollVoteUpdate) -> Value {
-    let (v, m) = (&u.vote, &u.message);
-    let from_me = m.from_me && v.voter == m.sender;
-    json!({
-        "type": "poll_vote",
-        "id": v.id,
-        "message": {
-            "id": v.id,
-            "type": "poll_vote",
-            "direction": if from_me { "outgoing" } else { "incoming" },
-            "fromMe": from_me,
-            "timestamp": iso8601(v.timestamp),
-            "chat": { "jid": display_jid(&m.chat_jid), "type": chat_type(&m.chat_jid) },
-            "sender": { "jid": display_jid(&v.voter) },
-            "content": { "pollVote": { "targetId": m.id, "options": v.options, "error": v.error } },
-        },
-        "poll": wagate_plugin_sdk::poll_results_json(m),
-    })
 }

@@ -1,4 +1,12 @@
 //! A small router: method + path pattern with `{params}`, first match wins.
+//!
+//! A dialect builds its router on every request (each plugin call runs in a fresh
+//! instance, so nothing survives between calls): adding a route must cost next to
+//! nothing. A route keeps its pattern as given (a `&'static str` is not copied) and is
+//! only parsed while matching, without allocating; parameters are captured for the
+//! one route that answers.
+
+use std::borrow::Cow;
 
 use crate::http::{BodyError, Request, header, json_error, percent_decode};
 use crate::types::HttpResponse;
@@ -53,16 +61,29 @@ pub type Handler = Box<dyn Fn(&Request, &Params) -> HttpResponse>;
 pub type NotAllowedHandler = Box<dyn Fn(&Request, &[&str]) -> HttpResponse>;
 
 struct Route {
-    method: String,
-    segments: Vec<Segment>,
+    /// Upper-case.
+    method: Cow<'static, str>,
+    pattern: Cow<'static, str>,
     handler: Handler,
 }
 
-enum Segment {
-    Literal(String),
-    Param(String),
+enum Segment<'p> {
+    Literal(&'p str),
+    Param(&'p str),
     /// `{*rest}` as the last segment: the remainder of the path.
-    Rest(String),
+    Rest(&'p str),
+}
+
+impl<'p> Segment<'p> {
+    fn parse(s: &'p str) -> Self {
+        if let Some(name) = s.strip_prefix("{*").and_then(|s| s.strip_suffix('}')) {
+            Segment::Rest(name)
+        } else if let Some(name) = s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            Segment::Param(name)
+        } else {
+            Segment::Literal(s)
+        }
+    }
 }
 
 /// Routes requests by method and the path relative to the mount.
@@ -87,28 +108,32 @@ impl Router {
         Self::default()
     }
 
-    /// Add a route for `method` (upper-case, e.g. `"PATCH"`). The handler returns an
+    /// Add a route for `method` (e.g. `"PATCH"`). The handler returns an
     /// [`HttpResponse`] or a `Result<HttpResponse, HttpResponse>` ([`IntoResponse`]).
     pub fn route<R: IntoResponse>(
-        mut self,
+        self,
         method: &str,
-        pattern: &str,
+        pattern: impl Into<Cow<'static, str>>,
         handler: impl Fn(&Request, &Params) -> R + 'static,
     ) -> Self {
-        let segments = split(pattern)
-            .map(|s| {
-                if let Some(name) = s.strip_prefix("{*").and_then(|s| s.strip_suffix('}')) {
-                    Segment::Rest(name.to_string())
-                } else if let Some(name) = s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-                    Segment::Param(name.to_string())
-                } else {
-                    Segment::Literal(s.to_string())
-                }
-            })
-            .collect();
+        self.add(Cow::Owned(method.to_ascii_uppercase()), pattern, handler)
+    }
+
+    fn add<R: IntoResponse>(
+        mut self,
+        method: Cow<'static, str>,
+        pattern: impl Into<Cow<'static, str>>,
+        handler: impl Fn(&Request, &Params) -> R + 'static,
+    ) -> Self {
+        if self.routes.capacity() == 0 {
+            // Dialects declare on the order of a hundred routes: one allocation.
+            self.routes.reserve(128);
+        }
         self.routes.push(Route {
-            method: method.to_ascii_uppercase(),
-            segments,
+            method,
+            pattern: pattern.into(),
+            // A handler that captures nothing (a function item, a closure over fn
+            // items) is zero-sized: boxing it does not allocate.
             handler: Box::new(move |req, params| handler(req, params).into_response()),
         });
         self
@@ -117,42 +142,42 @@ impl Router {
     /// Add a `GET` route.
     pub fn get<R: IntoResponse>(
         self,
-        p: &str,
+        p: impl Into<Cow<'static, str>>,
         h: impl Fn(&Request, &Params) -> R + 'static,
     ) -> Self {
-        self.route("GET", p, h)
+        self.add(Cow::Borrowed("GET"), p, h)
     }
     /// Add a `POST` route.
     pub fn post<R: IntoResponse>(
         self,
-        p: &str,
+        p: impl Into<Cow<'static, str>>,
         h: impl Fn(&Request, &Params) -> R + 'static,
     ) -> Self {
-        self.route("POST", p, h)
+        self.add(Cow::Borrowed("POST"), p, h)
     }
     /// Add a `PUT` route.
     pub fn put<R: IntoResponse>(
         self,
-        p: &str,
+        p: impl Into<Cow<'static, str>>,
         h: impl Fn(&Request, &Params) -> R + 'static,
     ) -> Self {
-        self.route("PUT", p, h)
+        self.add(Cow::Borrowed("PUT"), p, h)
     }
     /// Add a `PATCH` route.
     pub fn patch<R: IntoResponse>(
         self,
-        p: &str,
+        p: impl Into<Cow<'static, str>>,
         h: impl Fn(&Request, &Params) -> R + 'static,
     ) -> Self {
-        self.route("PATCH", p, h)
+        self.add(Cow::Borrowed("PATCH"), p, h)
     }
     /// Add a `DELETE` route.
     pub fn delete<R: IntoResponse>(
         self,
-        p: &str,
+        p: impl Into<Cow<'static, str>>,
         h: impl Fn(&Request, &Params) -> R + 'static,
     ) -> Self {
-        self.route("DELETE", p, h)
+        self.add(Cow::Borrowed("DELETE"), p, h)
     }
 
     /// Answer a body that [`Request::body`] cannot read (empty, not JSON, not the
@@ -194,11 +219,11 @@ impl Router {
         let method = req.method().to_ascii_uppercase();
         let mut allowed: Vec<&str> = Vec::new();
         for route in &self.routes {
-            if let Some(params) = match_route(&route.segments, &path) {
+            if matches(&route.pattern, &path) {
                 if route.method == method {
-                    return (route.handler)(req, &params);
+                    return (route.handler)(req, &capture(&route.pattern, &path));
                 }
-                if !allowed.contains(&route.method.as_str()) {
+                if !allowed.contains(&route.method.as_ref()) {
                     allowed.push(&route.method);
                 }
             }
@@ -224,50 +249,81 @@ fn split(path: &str) -> impl Iterator<Item = &str> {
     path.split('/').filter(|s| !s.is_empty())
 }
 
-fn match_route(segments: &[Segment], path: &[&str]) -> Option<Params> {
-    let mut params = Vec::new();
-    for (i, seg) in segments.iter().enumerate() {
-        match seg {
-            Segment::Rest(name) => {
-                let rest = path.get(i..).unwrap_or(&[]).join("/");
-                params.push((name.clone(), percent_decode(&rest)));
-                return Some(Params(params));
-            }
-            Segment::Literal(lit) => {
-                if path.get(i)? != lit {
-                    return None;
-                }
-            }
-            Segment::Param(name) => {
-                params.push((name.clone(), percent_decode(path.get(i)?)));
-            }
+/// Whether `pattern` matches the path's segments; allocates nothing.
+fn matches(pattern: &str, path: &[&str]) -> bool {
+    let mut n = 0;
+    for seg in split(pattern) {
+        let Some(got) = path.get(n) else {
+            return matches!(Segment::parse(seg), Segment::Rest(_));
+        };
+        match Segment::parse(seg) {
+            Segment::Rest(_) => return true,
+            Segment::Literal(lit) if lit != *got => return false,
+            _ => n += 1,
         }
     }
-    (path.len() == segments.len()).then_some(Params(params))
+    n == path.len()
+}
+
+/// The parameters of a `pattern` that [`matches`] the path, percent-decoded.
+fn capture(pattern: &str, path: &[&str]) -> Params {
+    let mut params = Vec::new();
+    for (i, seg) in split(pattern).enumerate() {
+        match Segment::parse(seg) {
+            Segment::Rest(name) => {
+                let rest = path.get(i..).unwrap_or(&[]).join("/");
+                params.push((name.to_string(), percent_decode(&rest)));
+                break;
+            }
+            Segment::Param(name) => {
+                params.push((name.to_string(), percent_decode(path[i])));
+            }
+            Segment::Literal(_) => {}
+        }
+    }
+    Params(params)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn match_route(pattern: &str, path: &[&str]) -> Option<Params> {
+        matches(pattern, path).then(|| capture(pattern, path))
+    }
+
     #[test]
-    fn matches() {
-        let segs = |p: &str| {
-            Router::new()
-                .get(p, |_, _| crate::http::text(200, ""))
-                .routes
-                .remove(0)
-                .segments
-        };
-        let p = match_route(
-            &segs("/chat/{jid}/messages"),
-            &["chat", "a%40b", "messages"],
-        )
-        .unwrap();
+    fn patterns_match_and_capture() {
+        let p = match_route("/chat/{jid}/messages", &["chat", "a%40b", "messages"]).unwrap();
         assert_eq!(p.get("jid"), Some("a@b"));
-        assert!(match_route(&segs("/chat/{jid}"), &["chat"]).is_none());
-        let p = match_route(&segs("/files/{*rest}"), &["files", "a", "b"]).unwrap();
+        assert!(match_route("/chat/{jid}", &["chat"]).is_none());
+        assert!(match_route("/chat/{jid}", &["chat", "a", "b"]).is_none());
+        assert!(match_route("/chat/{jid}", &["chats", "a"]).is_none());
+        let p = match_route("/files/{*rest}", &["files", "a", "b"]).unwrap();
         assert_eq!(p.get("rest"), Some("a/b"));
+        let p = match_route("/files/{*rest}", &["files"]).unwrap();
+        assert_eq!(p.get("rest"), Some(""), "the rest may be empty");
+        assert!(match_route("/", &[]).is_some());
+        assert!(match_route("/", &["x"]).is_none());
+        let p = match_route("/a/{x}/b/{y}", &["a", "1", "b", "2%2F3"]).unwrap();
+        assert_eq!((p.get("x"), p.get("y")), (Some("1"), Some("2/3")));
+    }
+
+    #[test]
+    fn patterns_built_at_run_time_work_too() {
+        let ok = |_: &Request, p: &Params| crate::http::text(200, p.get("id").unwrap());
+        let router = Router::new()
+            .get(format!("/{}/{{id}}", "dyn"), ok)
+            .route("patch", "/x", ok);
+        let resp = router.handle(&request("GET", "/m/dyn/7", ""));
+        assert_eq!((resp.status, resp.body.as_slice()), (200, b"7".as_slice()));
+        let resp = router.handle(&request("GET", "/m/x", ""));
+        assert_eq!(resp.status, 405);
+        assert_eq!(
+            allow(&resp),
+            Some("PATCH"),
+            "route() upper-cases the method"
+        );
     }
 
     fn request(method: &str, path: &str, body: &str) -> Request {

@@ -50,10 +50,11 @@ pub(crate) enum Within<'a> {
     Message,
 }
 
-pub(crate) type Handler = fn(&Request, &Params) -> HttpResponse;
-
-/// Wrap a handler: no caller is 401.
-pub(crate) fn authed(h: Handler) -> impl Fn(&Request, &Params) -> HttpResponse {
+/// Wrap a handler: no caller is 401. Generic so that wrapping a function item stays
+/// zero-sized (the router then boxes it without allocating; it is built per request).
+pub(crate) fn authed(
+    h: impl Fn(&Request, &Params) -> HttpResponse,
+) -> impl Fn(&Request, &Params) -> HttpResponse {
     move |req, params| {
         if req.caller.is_none() {
             return render::unauthorized();

@@ -31,20 +31,19 @@ use crate::render::{error, forbidden, no_content, not_found, page};
 
 /// Adds the group routes to `r` (each behind the dialect's no-caller check).
 pub(crate) fn routes(r: Router) -> Router {
-    let wrap = authed;
-    r.get("/sessions/{sid}/groups", wrap(list))
-        .post("/sessions/{sid}/groups", wrap(create))
-        .get("/sessions/{sid}/groups/{gid}", wrap(get))
-        .patch("/sessions/{sid}/groups/{gid}", wrap(patch))
-        .delete("/sessions/{sid}/groups/{gid}", wrap(leave))
+    r.get("/sessions/{sid}/groups", authed(list))
+        .post("/sessions/{sid}/groups", authed(create))
+        .get("/sessions/{sid}/groups/{gid}", authed(get))
+        .patch("/sessions/{sid}/groups/{gid}", authed(patch))
+        .delete("/sessions/{sid}/groups/{gid}", authed(leave))
         .post(
             "/sessions/{sid}/groups/{gid}/participants",
-            wrap(participants),
+            authed(participants),
         )
-        .get("/sessions/{sid}/groups/{gid}/invite", wrap(invite))
-        .post("/sessions/{sid}/groups/{gid}/invite/revoke", wrap(revoke))
-        .get("/sessions/{sid}/group-invites/{code}", wrap(invite_info))
-        .post("/sessions/{sid}/group-invites/{code}/join", wrap(join))
+        .get("/sessions/{sid}/groups/{gid}/invite", authed(invite))
+        .post("/sessions/{sid}/groups/{gid}/invite/revoke", authed(revoke))
+        .get("/sessions/{sid}/group-invites/{code}", authed(invite_info))
+        .post("/sessions/{sid}/group-invites/{code}/join", authed(join))
 }
 
 pub(crate) fn group(g: &Group) -> Value {
