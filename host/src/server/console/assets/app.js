@@ -384,8 +384,8 @@ async function webhooksPanel(view, name) {
   let editing = null;
   // One webhook's URL and event filter edited in place; its headers and secret stay.
   const editHook = (h) => {
-    const hookUrl = el("input", { id: "hook-url-" + n, type: "url", required: true, value: h.url });
-    const events = el("input", { id: "hook-events-" + n, value: (h.events || []).join(", ") });
+    const hookUrl = el("input", { id: "hook-url-" + h.id, type: "url", required: true, value: h.url });
+    const events = el("input", { id: "hook-events-" + h.id, value: (h.events || []).join(", ") });
     return el("form", { class: "stack", "data-webhook-form": h.id, onsubmit: guard(async (e) => {
         e.preventDefault();
         const next = specs(hooks);
