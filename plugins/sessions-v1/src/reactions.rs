@@ -7,28 +7,40 @@
 //! senderJid, fromMe, emoji, timestamp}`, `emoji` empty when taken off), and a
 //! message's JSON lists its `reactions`.
 
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 use wagate_plugin_sdk::prelude::*;
-use wagate_plugin_sdk::types::{Reaction, ReactionUpdate};
+use wagate_plugin_sdk::types::{Reaction as StoredReaction, ReactionUpdate};
 
 use crate::api::{
     Cap, Within, body_object, checked, core_failure, invalid_fields, session_ref, sid,
 };
 use crate::render;
 
-/// A reaction as the answer and a message's `reactions` show it.
-pub(crate) fn reaction(r: &Reaction) -> Value {
-    json!({
-        "id": r.id,
-        "senderJid": r.sender,
-        "fromMe": r.from_me,
-        "emoji": r.emoji,
-        "timestamp": r.timestamp,
-    })
+/// A reaction as the answer and a message's `reactions` show it (keys in sorted order,
+/// as they have always been).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Reaction<'a> {
+    emoji: &'a str,
+    from_me: bool,
+    id: &'a str,
+    sender_jid: &'a str,
+    timestamp: u64,
+}
+
+pub(crate) fn reaction(r: &StoredReaction) -> Reaction<'_> {
+    Reaction {
+        emoji: &r.emoji,
+        from_me: r.from_me,
+        id: &r.id,
+        sender_jid: &r.sender,
+        timestamp: r.timestamp,
+    }
 }
 
 /// A message's reactions.
-pub(crate) fn reactions(m: &Message) -> Value {
+pub(crate) fn reactions(m: &Message) -> Vec<Reaction<'_>> {
     m.reactions.iter().map(reaction).collect()
 }
 

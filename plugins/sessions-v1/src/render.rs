@@ -1,7 +1,10 @@
 //! The sessions/v1 wire shapes: sessions, chats, messages, pages and errors.
 
+use serde::Serialize;
 use serde_json::{Value, json};
 use wagate_plugin_sdk::prelude::*;
+
+use crate::reactions::Reaction;
 use wagate_plugin_sdk::types::ConnectInfo;
 
 /// `{"error":{"code","message","details"}}` with `status`.
@@ -93,7 +96,7 @@ pub(crate) fn chat(c: &Chat) -> Value {
     })
 }
 
-pub(crate) fn message(m: &Message) -> Value {
+pub(crate) fn message(m: &Message) -> MessageView<'_> {
     let structured = m.content.as_ref().map(wagate_plugin_sdk::content_json);
     let kind = if m.revoked {
         "revoked"
@@ -104,35 +107,68 @@ pub(crate) fn message(m: &Message) -> Value {
     } else {
         "text"
     };
-    let mut out = json!({
-        "id": m.id,
-        "chatId": m.chat_jid,
-        "chatIdAlt": m.chat_jid_alt,
-        "fromMe": m.from_me,
-        "sender": m.sender,
-        "senderAlt": m.sender_alt,
-        "timestamp": m.timestamp,
-        "type": kind,
-        "text": m.text,
-        "hasMedia": m.media.is_some(),
-        "media": m.media.as_ref().map(|i| json!({
-            "kind": crate::media::kind_name(i.kind),
-            "mimetype": i.mimetype,
-            "size": i.size,
-            "filename": i.file_name,
-            "sha256": i.sha256,
-            "available": i.stored,
-        })),
-        "revoked": m.revoked,
-        "status": delivery_status(m),
-        "reactions": crate::reactions::reactions(m),
-        "content": structured.map(|(_, v)| v),
-    });
-    // A poll shows its tally: `[{option, votes, voters}]`.
-    if let Some(results) = wagate_plugin_sdk::poll_results_json(m) {
-        out["pollResults"] = results;
+    MessageView {
+        chat_id: &m.chat_jid,
+        chat_id_alt: &m.chat_jid_alt,
+        content: structured.map(|(_, v)| v),
+        from_me: m.from_me,
+        has_media: m.media.is_some(),
+        id: &m.id,
+        media: m.media.as_ref().map(|i| MediaView {
+            available: i.stored,
+            filename: &i.file_name,
+            kind: crate::media::kind_name(i.kind),
+            mimetype: &i.mimetype,
+            sha256: &i.sha256,
+            size: i.size,
+        }),
+        // A poll shows its tally: `[{option, votes, voters}]`.
+        poll_results: wagate_plugin_sdk::poll_results_json(m),
+        reactions: crate::reactions::reactions(m),
+        revoked: m.revoked,
+        sender: &m.sender,
+        sender_alt: &m.sender_alt,
+        status: delivery_status(m),
+        text: &m.text,
+        timestamp: m.timestamp,
+        kind,
     }
-    out
+}
+
+/// A message as sessions/v1 shows it, serialised straight from the stored record: a
+/// page of them is the dialect's hottest answer, so no intermediate JSON tree is built.
+/// Fields in the order their keys sort (the order the answer has always had).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct MessageView<'a> {
+    chat_id: &'a str,
+    chat_id_alt: &'a Option<String>,
+    content: Option<Value>,
+    from_me: bool,
+    has_media: bool,
+    id: &'a str,
+    media: Option<MediaView<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    poll_results: Option<Value>,
+    reactions: Vec<Reaction<'a>>,
+    revoked: bool,
+    sender: &'a str,
+    sender_alt: &'a Option<String>,
+    status: Option<&'static str>,
+    text: &'a Option<String>,
+    timestamp: u64,
+    #[serde(rename = "type")]
+    kind: &'a str,
+}
+
+#[derive(Serialize)]
+pub(crate) struct MediaView<'a> {
+    available: bool,
+    filename: &'a Option<String>,
+    kind: &'static str,
+    mimetype: &'a str,
+    sha256: &'a str,
+    size: u64,
 }
 
 /// How far a message got, by its receipts: `sent`, `delivered`, `read`, `played`, or
@@ -148,6 +184,13 @@ pub(crate) fn delivery_status(m: &Message) -> Option<&'static str> {
 }
 
 /// The list envelope: `{"data":[...],"nextCursor":...}` (`null` at the end).
-pub(crate) fn page(data: Vec<Value>, next_cursor: Option<String>) -> Value {
-    json!({ "data": data, "nextCursor": next_cursor })
+pub(crate) fn page<T: Serialize>(data: Vec<T>, next_cursor: Option<String>) -> Page<T> {
+    Page { data, next_cursor }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Page<T> {
+    data: Vec<T>,
+    next_cursor: Option<String>,
 }
