@@ -253,12 +253,11 @@ fn split(path: &str) -> impl Iterator<Item = &str> {
 fn matches(pattern: &str, path: &[&str]) -> bool {
     let mut n = 0;
     for seg in split(pattern) {
-        let Some(got) = path.get(n) else {
-            return matches!(Segment::parse(seg), Segment::Rest(_));
-        };
-        match Segment::parse(seg) {
-            Segment::Rest(_) => return true,
-            Segment::Literal(lit) if lit != *got => return false,
+        match (Segment::parse(seg), path.get(n)) {
+            // The rest may be empty.
+            (Segment::Rest(_), _) => return true,
+            (_, None) => return false,
+            (Segment::Literal(lit), Some(got)) if lit != *got => return false,
             _ => n += 1,
         }
     }
