@@ -3,9 +3,9 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 use wagate_plugin_sdk::prelude::*;
+use wagate_plugin_sdk::types::ConnectInfo;
 
 use crate::reactions::Reaction;
-use wagate_plugin_sdk::types::ConnectInfo;
 
 /// `{"error":{"code","message","details"}}` with `status`.
 pub(crate) fn error(status: u16, code: &str, message: &str, details: Value) -> HttpResponse {
