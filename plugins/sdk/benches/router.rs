@@ -19,8 +19,8 @@ fn ok(_: &Request, _: &Params) -> HttpResponse {
     text(200, "")
 }
 
-/// `ROUTES` routes shaped like a dialect's: `/area{n}/action/{instance}` and friends,
-/// each under its own name so that the request below matches only the last ones.
+/// `ROUTES` routes shaped like a dialect's (`/sessions/{sid}/area{n}/{id}` under GET and
+/// POST), none of which the request below matches: it matches the last route only.
 fn table() -> Router {
     let mut r = Router::new();
     for pattern in patterns() {
