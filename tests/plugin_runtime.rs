@@ -437,6 +437,9 @@ impl Link for SlowLink {
     async fn forget(&self, id: &str) {
         self.0.forget(id).await
     }
+    async fn release(&self, id: &str) {
+        self.0.release(id).await
+    }
 
     fn set_media_download(&self, id: &str, choice: Option<wagate::whatsapp::MediaDownload>) {
         self.0.set_media_download(id, choice)

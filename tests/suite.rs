@@ -13,6 +13,7 @@ mod brokers_kafka;
 mod brokers_sqs;
 mod call_ends;
 mod chatwoot;
+mod cluster;
 mod console;
 
 mod content;

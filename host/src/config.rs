@@ -18,6 +18,13 @@
 //! url = "postgres://wagate:secret@db:5432/wagate"  # WAGATE_STORE / --store: PostgreSQL
 //!                                # instead of the redb file (default: redb)
 //!
+//! [cluster]                      # several gateways on one PostgreSQL store (see `cluster`)
+//! node = "node-a"                # WAGATE_NODE / --node: this node's id; turns cluster
+//!                                # mode on (needs [store] url)
+//! advertise = "http://10.0.0.5:8080"  # WAGATE_ADVERTISE / --advertise: where the
+//!                                # others reach it (default http://<listen>)
+//! lease_ms = 15000               # WAGATE_LEASE_MS / --lease-ms: a dead node's instances move within about this long
+//!
 //! [server]                       # slow clients and connection bounds
 //! header_timeout_ms = 10000      # a request head must be complete by then (also the
 //!                                # idle keep-alive timeout); else the connection closes
@@ -182,6 +189,8 @@ pub struct Config {
     pub store_cache_mib: usize,
     /// The `[store]` table: redb in the data folder, or PostgreSQL.
     pub store: crate::store::StoreConfig,
+    /// The `[cluster]` table: this gateway as one node of several on one PostgreSQL store.
+    pub cluster: crate::cluster::ClusterConfig,
     /// The `[sim]` table, used only with the `sim` link.
     pub sim: SimConfig,
     /// The `[server]` table: timeouts and connection caps.
@@ -224,6 +233,7 @@ impl Default for Config {
             max_write_batch: 512,
             store_cache_mib: crate::store::DEFAULT_CACHE_MIB,
             store: Default::default(),
+            cluster: Default::default(),
             sim: SimConfig::default(),
             server: ServerConfig::default(),
             outbound: Default::default(),

@@ -155,6 +155,16 @@ struct ServeArgs {
     /// instead of the redb file in the data folder.
     #[arg(long, env = "WAGATE_STORE", hide_env_values = true)]
     store: Option<String>,
+    /// Cluster mode: this gateway's node id among several on one PostgreSQL store
+    /// (needs --store).
+    #[arg(long, env = "WAGATE_NODE")]
+    node: Option<String>,
+    /// Cluster mode: the URL other nodes reach this one at [default: http://<listen>].
+    #[arg(long, env = "WAGATE_ADVERTISE")]
+    advertise: Option<String>,
+    /// Cluster mode: how long a lease lasts, in ms [default: 15000].
+    #[arg(long, env = "WAGATE_LEASE_MS")]
+    lease_ms: Option<u64>,
     /// WhatsApp link [default: whatsapp].
     #[arg(long, value_enum, env = "WAGATE_LINK")]
     link: Option<LinkKind>,
@@ -280,6 +290,15 @@ fn main() -> anyhow::Result<()> {
             }
             if let Some(v) = args.store {
                 config.store.url = Some(v);
+            }
+            if let Some(v) = args.node {
+                config.cluster.node = Some(v);
+            }
+            if let Some(v) = args.advertise {
+                config.cluster.advertise = Some(v);
+            }
+            if let Some(v) = args.lease_ms {
+                config.cluster.lease_ms = v;
             }
             if let Some(v) = args.link {
                 config.link = v;

@@ -9,24 +9,48 @@ use crate::config::{Config, LinkKind};
 use crate::core::Core;
 use crate::server::{self, App};
 use crate::store::Store;
-use crate::whatsapp::{Link, real::WhatsAppLink, sim::SimLink};
+use crate::whatsapp::{Link, cluster::ClusterLink, real::WhatsAppLink, sim::SimLink};
 
 /// Opens the data folder and starts the core on the configured link.
 pub async fn open_core(config: &Config) -> anyhow::Result<Arc<Core>> {
-    Ok(open_core_and_sim(config).await?.0)
+    Ok(open_core_and_sim(config).await?.core)
+}
+
+/// What [`open_core_and_sim`] opens.
+struct Opened {
+    core: Arc<Core>,
+    /// The simulated network, with the `sim` link.
+    sim: Option<Arc<SimLink>>,
+    /// Cluster mode: the link sessions run on, under the cluster link core sees.
+    sessions: Option<Arc<dyn Link>>,
 }
 
 /// [`open_core`], plus the simulated network when the configured link is `sim`: the
 /// admin API's injection endpoints drive it directly, so no test hook sits on the
 /// [`Link`] trait that production links implement.
-async fn open_core_and_sim(config: &Config) -> anyhow::Result<(Arc<Core>, Option<Arc<SimLink>>)> {
+async fn open_core_and_sim(config: &Config) -> anyhow::Result<Opened> {
     anyhow::ensure!(
         (1..=1 << 20).contains(&config.store_cache_mib),
         "store_cache_mib must be between 1 and 1048576 (MiB), not {}",
         config.store_cache_mib
     );
+    config.cluster.validate()?;
+    let node = config
+        .cluster
+        .node
+        .as_ref()
+        .map(|node_id| crate::store::ClusterNode {
+            node_id: node_id.clone(),
+            lease: Duration::from_millis(config.cluster.lease_ms),
+        });
+    anyhow::ensure!(
+        node.is_none() || config.store.url.is_some(),
+        "cluster mode (--node) needs a PostgreSQL store (--store postgres://...): nodes share their state there"
+    );
     let store = match &config.store.url {
-        Some(url) => Store::open_postgres_with(url, &config.data, config.max_write_batch)?,
+        Some(url) => {
+            Store::open_postgres_with(url, &config.data, config.max_write_batch, node.as_ref())?
+        }
         None => Store::open_with(
             &config.data,
             config.max_write_batch,
@@ -50,6 +74,14 @@ async fn open_core_and_sim(config: &Config) -> anyhow::Result<(Arc<Core>, Option
             None,
         ),
     };
+    // In cluster mode a session runs only on the node holding its instance's lease.
+    let (link, sessions): (Arc<dyn Link>, _) = match store.cluster() {
+        Some(cluster) => (
+            Arc::new(ClusterLink::new(link.clone(), cluster.clone())),
+            Some(link),
+        ),
+        None => (link, None),
+    };
     let media_store = crate::media::open_store(&config.media.store, &config.data)
         .await
         .context("opening the media store ([media.store])")?;
@@ -63,7 +95,11 @@ async fn open_core_and_sim(config: &Config) -> anyhow::Result<(Arc<Core>, Option
         &config.plugins,
     )?)?;
     core.start(events_rx).await?;
-    Ok((core, sim))
+    Ok(Opened {
+        core,
+        sim,
+        sessions,
+    })
 }
 
 /// Runs the gateway until `shutdown` resolves, then drains and closes the database.
@@ -81,7 +117,11 @@ pub async fn serve(
         )
         .context("reading the [outbound] configuration")?,
     );
-    let (core, sim) = open_core_and_sim(&config).await?;
+    let Opened {
+        core,
+        sim,
+        sessions,
+    } = open_core_and_sim(&config).await?;
     let admin_env = std::env::var("WAGATE_ADMIN_TOKEN")
         .ok()
         .filter(|t| !t.is_empty());
@@ -99,6 +139,22 @@ pub async fn serve(
         _ => anyhow::bail!("TLS needs both --tls-cert and --tls-key"),
     };
     let addr = listener.local_addr()?;
+    // Cluster mode: join (heartbeat, first leases) before answering.
+    let coordinator = match (core.store().cluster(), sessions) {
+        (Some(cluster), Some(sessions)) => {
+            let address = config
+                .cluster
+                .advertise
+                .clone()
+                .unwrap_or_else(|| format!("http://{addr}"));
+            let coordinator =
+                crate::cluster::Coordinator::new(core.clone(), cluster.clone(), sessions, address);
+            coordinator.start().await?;
+            tracing::info!(node = %cluster.held.node_id(), lease_ms = config.cluster.lease_ms, "joined the cluster");
+            Some(coordinator)
+        }
+        _ => None,
+    };
     tracing::info!(
         %addr,
         data = %config.data.display(),
@@ -119,13 +175,16 @@ pub async fn serve(
     let started = Instant::now();
     let https = tls.is_some();
     let start = async {
-        let app = start_app(&config, core.clone(), sim, https).await?;
+        let app = start_app(&config, core.clone(), sim, coordinator.clone(), https).await?;
         let _ = ready_tx.send(Some(app));
         tracing::info!(took = ?started.elapsed(), "ready");
         anyhow::Ok(())
     };
     let server = server::serve(config.server.clone(), ready, listener, tls, shutdown);
     tokio::try_join!(start, server)?;
+    if let Some(coordinator) = &coordinator {
+        coordinator.leave().await;
+    }
     drop(ready_tx);
     drop(core);
     tracing::info!("stopped");
@@ -138,6 +197,7 @@ async fn start_app(
     config: &Config,
     core: Arc<Core>,
     sim: Option<Arc<SimLink>>,
+    coordinator: Option<Arc<crate::cluster::Coordinator>>,
     tls: bool,
 ) -> anyhow::Result<Arc<App>> {
     let plugins = crate::plugin::PluginHost::load(
@@ -175,6 +235,7 @@ async fn start_app(
         core.delivery_log(),
     )
     .with_media_wait(core.clone())
+    .with_gate(coordinator.as_ref().map(|c| c.dispatching()))
     .spawn();
     let live = crate::events::live::LiveFeed::start(core.store().clone());
     let socketio = server::socketio::SocketIoServer::start(
@@ -197,6 +258,7 @@ async fn start_app(
         cors,
         socketio,
         brokers,
+        cluster: coordinator,
     });
     Ok(app)
 }

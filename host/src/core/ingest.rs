@@ -26,28 +26,34 @@ impl Core {
         // Finishes the media removals a crash or an outage left in the journal.
         self.media_gc.spawn();
         for record in self.all_instances()? {
-            // Before the session resumes: the first messages it receives follow it.
-            if record.behaviour.sync_full_history {
-                self.link.set_full_history(&record.instance.id, true);
-            }
-            if let Some(proxy) = crate::core::proxy::Proxy::active(record.proxy.as_ref()) {
-                self.link.set_proxy(&record.instance.id, Some(proxy));
-            }
-            if record.media_download.is_some() {
-                self.link
-                    .set_media_download(&record.instance.id, record.media_download.clone());
-            }
-            if let Some(owner) = &record.instance.owner_jid
-                && let Err(e) = self.link.resume(&record.instance.id, owner).await
-            {
-                tracing::warn!(instance = %record.instance.name, error = %e, "resuming session");
-            }
+            self.resume_session(&record).await;
         }
         // A weak handle: the link (owned by core) holds the sending side, so a strong
         // one would keep core, and with it the database, alive forever.
         let core = Arc::downgrade(self);
         tokio::spawn(run_ingest(core, events));
         Ok(())
+    }
+
+    /// Hands the link an instance's session settings and, when it was paired,
+    /// reconnects it (at start; in cluster mode, when this node takes its lease).
+    pub async fn resume_session(&self, record: &InstanceRecord) {
+        // Before the session resumes: the first messages it receives follow it.
+        if record.behaviour.sync_full_history {
+            self.link.set_full_history(&record.instance.id, true);
+        }
+        if let Some(proxy) = crate::core::proxy::Proxy::active(record.proxy.as_ref()) {
+            self.link.set_proxy(&record.instance.id, Some(proxy));
+        }
+        if record.media_download.is_some() {
+            self.link
+                .set_media_download(&record.instance.id, record.media_download.clone());
+        }
+        if let Some(owner) = &record.instance.owner_jid
+            && let Err(e) = self.link.resume(&record.instance.id, owner).await
+        {
+            tracing::warn!(instance = %record.instance.name, error = %e, "resuming session");
+        }
     }
 
     /// Ingests one event the link reported (the ingest loop calls it for each; tests

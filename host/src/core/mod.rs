@@ -176,7 +176,12 @@ impl Core {
     /// The link's live state of a stored instance. The link turns `Open` a moment before
     /// core has stored the pairing (owner JID) it reported with it; until then the
     /// instance reads as `Connecting`, so "connected" always comes with its number.
+    /// In cluster mode, an instance whose session runs on another node reads as that
+    /// node last stored it.
     fn live_state(&self, instance: &Instance) -> model::ConnectionState {
+        if !self.link.runs_here(&instance.id) {
+            return instance.state;
+        }
         match self.link.state(&instance.id) {
             model::ConnectionState::Open if instance.owner_jid.is_none() => {
                 model::ConnectionState::Connecting

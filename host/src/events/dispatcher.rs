@@ -144,6 +144,8 @@ pub struct Dispatcher {
     log: Arc<DeliveryLog>,
     /// Media downloads a message's upsert waits for; `None`: never wait.
     media: Option<Arc<dyn MediaWait>>,
+    /// Cluster mode: delivers only while this reads `true` (see [`Dispatcher::with_gate`]).
+    gate: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 /// The head of one webhook's queue.
@@ -169,6 +171,7 @@ impl Dispatcher {
             removing: Default::default(),
             log,
             media: None,
+            gate: None,
         })
     }
 
@@ -177,6 +180,18 @@ impl Dispatcher {
         Arc::get_mut(&mut self)
             .expect("configured before it is shared")
             .media = Some(media);
+        self
+    }
+
+    /// A dispatcher that delivers only while `gate` reads `true` (cluster mode: while
+    /// this node holds the dispatcher's lease); `None`: always.
+    pub fn with_gate(
+        mut self: Arc<Self>,
+        gate: Option<tokio::sync::watch::Receiver<bool>>,
+    ) -> Arc<Self> {
+        Arc::get_mut(&mut self)
+            .expect("configured before it is shared")
+            .gate = gate;
         self
     }
 
@@ -192,7 +207,18 @@ impl Dispatcher {
         let mut in_flight: HashSet<String> = HashSet::new();
         let mut tasks: JoinSet<String> = JoinSet::new();
         let mut last_compaction = std::time::Instant::now();
+        let mut gate = self.gate.clone();
         loop {
+            // Another node delivers meanwhile; what is in flight here finishes (a
+            // delivery that then runs twice carries the same event id).
+            if let Some(gate) = &mut gate
+                && !*gate.borrow_and_update()
+            {
+                if gate.changed().await.is_err() {
+                    return;
+                }
+                continue;
+            }
             if last_compaction.elapsed() > COMPACT_EVERY {
                 last_compaction = std::time::Instant::now();
                 match crate::core::outbox::compact(&self.store).await {

@@ -70,6 +70,7 @@ pub async fn handle(app: &super::App, req: &Req) -> (&'static str, ApiResult) {
         ["sim", _, "history"] => "admin:sim_history",
         ["plugins"] | ["plugins", "reload"] => "admin:plugins",
         ["events", ..] => "admin:events",
+        ["cluster"] => "admin:cluster",
         _ => "admin:other",
     };
     match req.bearer() {
@@ -91,9 +92,29 @@ pub async fn handle(app: &super::App, req: &Req) -> (&'static str, ApiResult) {
                 format!("{e:#}; the previous plugins keep serving"),
             )),
         },
+        ["cluster"] if req.method == Method::GET => cluster(app).await,
         _ => dispatch(core, app.sim.as_deref(), req, &seg).await,
     };
     (route, result)
+}
+
+/// Cluster mode: the nodes, whether each is alive, and who holds which lease.
+async fn cluster(app: &super::App) -> ApiResult {
+    let Some(coordinator) = &app.cluster else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_clustered",
+            "this gateway does not run in cluster mode (start it with --node and a PostgreSQL --store)",
+        ));
+    };
+    match coordinator.view().await {
+        Ok(view) => ok(&view),
+        Err(e) => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "cluster_unavailable",
+            format!("reading the cluster's state: {e:#}"),
+        )),
+    }
 }
 
 fn plugins(app: &super::App) -> ApiResult {

@@ -62,6 +62,8 @@ pub struct App {
     pub socketio: Option<socketio::SocketIoServer>,
     /// The message brokers' clients (their counters are served at `/metrics`).
     pub brokers: std::sync::Arc<crate::events::brokers::Brokers>,
+    /// Cluster mode's coordinator (`/admin/cluster`, `/metrics`); `None` outside it.
+    pub cluster: Option<std::sync::Arc<crate::cluster::Coordinator>>,
 }
 
 impl App {
@@ -512,14 +514,17 @@ async fn route(
 fn metrics_text(app: &App) -> String {
     let mut extra = String::new();
     extra.push_str(
-        "# HELP wagate_instances Instances by connection state.\n# TYPE wagate_instances gauge\n",
+        "# HELP wagate_instances Instances by connection state (cluster mode: those whose session runs on this node).\n# TYPE wagate_instances gauge\n",
     );
     let mut counts = std::collections::BTreeMap::new();
     for state in ["disconnected", "connecting", "open", "closed"] {
         counts.insert(state, 0u64);
     }
     if let Ok(all) = app.core.all_instances() {
-        for r in all {
+        for r in all
+            .iter()
+            .filter(|r| app.core.link().runs_here(&r.instance.id))
+        {
             *counts
                 .entry(app.core.link().state(&r.instance.id).as_str())
                 .or_default() += 1;
@@ -536,6 +541,9 @@ fn metrics_text(app: &App) -> String {
     extra.push_str(&app.core.link().metrics_text());
     extra.push_str(&app.plugins.metrics_text());
     extra.push_str(&app.brokers.metrics_text(app.core.store()));
+    if let Some(cluster) = &app.cluster {
+        extra.push_str(&cluster.metrics_text());
+    }
     app.metrics.render(&extra)
 }
 

@@ -40,6 +40,10 @@ pub enum KvError {
     /// PostgreSQL failed.
     #[error(transparent)]
     Pg(#[from] pg::PgError),
+    /// Cluster mode: this node no longer holds the instance's lease with the token the
+    /// write carries (another node took it over), so the write is refused.
+    #[error("instance {0}'s lease has moved to another node; this node may not write its session")]
+    Fenced(String),
 }
 
 macro_rules! from_redb {
@@ -136,6 +140,24 @@ impl WriteTx {
         match self.0 {
             WriteEngine::Redb(tx) => Ok(tx.abort()?),
             WriteEngine::Pg(s) => Ok(s.rollback()?),
+        }
+    }
+
+    /// Cluster mode: fails with [`KvError::Fenced`] unless `fence` (`None`: no lease
+    /// held) is still `instance_id`'s lease, and keeps the lease row from changing until
+    /// this transaction ends. The embedded redb store has one gateway and no leases:
+    /// there it always passes.
+    pub fn check_fence(
+        &self,
+        instance_id: &str,
+        fence: Option<&super::leases::Fence>,
+    ) -> KvResult<()> {
+        match &self.0 {
+            WriteEngine::Redb(_) => Ok(()),
+            WriteEngine::Pg(s) => match fence {
+                Some(f) if s.lease_holds(instance_id, &f.node_id, f.token)? => Ok(()),
+                _ => Err(KvError::Fenced(instance_id.to_string())),
+            },
         }
     }
 

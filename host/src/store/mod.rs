@@ -9,6 +9,7 @@
 
 pub mod copy;
 pub mod kv;
+pub mod leases;
 mod migrations;
 mod pg;
 pub mod tables;
@@ -77,6 +78,28 @@ pub struct Store {
     engine: Arc<Engine>,
     writer: writer::Writer,
     data_dir: PathBuf,
+    /// Cluster mode only (several gateways on one PostgreSQL database).
+    cluster: Option<Arc<Cluster>>,
+}
+
+/// Who this gateway is in a cluster, as the store needs to know it.
+#[derive(Clone, Debug)]
+pub struct ClusterNode {
+    /// The node's id, unique among the gateways on the database.
+    pub node_id: String,
+    /// How long a lease and a heartbeat last.
+    pub lease: std::time::Duration,
+}
+
+/// Cluster mode's side of the store: the lease book, the leases this node holds (what
+/// its session writes are fenced with), and the other nodes' announcements.
+pub struct Cluster {
+    /// The lease book in PostgreSQL.
+    pub leases: leases::Leases,
+    /// The leases this node holds, with their tokens.
+    pub held: Arc<leases::Held>,
+    /// Signalled when a node leaves or releases leases (PostgreSQL `NOTIFY`).
+    pub changed: Arc<tokio::sync::Notify>,
 }
 
 impl Store {
@@ -111,6 +134,7 @@ impl Store {
             writer: writer::Writer::start(writer::Engine::Redb(db.clone()), max_batch),
             engine: Arc::new(Engine::Redb(db)),
             data_dir: data_dir.to_path_buf(),
+            cluster: None,
         };
         // Media removals a crash interrupted are finished by core's collector
         // (core::media_gc), which knows the media store.
@@ -121,18 +145,20 @@ impl Store {
     /// or migrating its schema. `data_dir` still holds what is not in the database
     /// (media on disk, the plugin cache).
     pub fn open_postgres(url: &str, data_dir: &Path) -> anyhow::Result<Self> {
-        Self::open_postgres_with(url, data_dir, writer::DEFAULT_MAX_BATCH)
+        Self::open_postgres_with(url, data_dir, writer::DEFAULT_MAX_BATCH, None)
     }
 
-    /// [`Store::open_postgres`] with the most mutations one commit may hold.
+    /// [`Store::open_postgres`] with the most mutations one commit may hold, as one
+    /// node of a cluster when `node` is given (else the only gateway on the database).
     pub fn open_postgres_with(
         url: &str,
         data_dir: &Path,
         max_batch: usize,
+        node: Option<&ClusterNode>,
     ) -> anyhow::Result<Self> {
         std::fs::create_dir_all(data_dir)
             .with_context(|| format!("creating data folder {}", data_dir.display()))?;
-        let pg = pg::Pg::connect(url)?;
+        let pg = pg::Pg::connect(url, node.is_some())?;
         let writer = pg::Pool::writer(pg.clone());
         // A fresh database is at this build's schema: there is no older layout to bring
         // forward, but `schema_version` answers as on redb.
@@ -140,11 +166,38 @@ impl Store {
         tx.open_table(tables::META)?
             .insert("schema_version", SCHEMA_VERSION)?;
         tx.commit()?;
+        let writer = writer::Writer::start(writer::Engine::Pg(writer), max_batch);
+        let cluster = node.map(|node| {
+            let changed = Arc::new(tokio::sync::Notify::new());
+            // Another node's commit wakes this node's dispatcher and live feed as a
+            // local one does; a node leaving wakes the cluster coordinator.
+            let commits = writer.commits.clone();
+            let announced = changed.clone();
+            pg.listen(&[pg::COMMIT_CHANNEL, pg::CLUSTER_CHANNEL], move |channel| {
+                if channel == pg::COMMIT_CHANNEL {
+                    commits.send_modify(|n| *n = n.wrapping_add(1));
+                } else {
+                    announced.notify_one();
+                }
+            });
+            Arc::new(Cluster {
+                leases: leases::Leases::new(pg.clone(), node.lease),
+                held: Arc::new(leases::Held::new(&node.node_id)),
+                changed,
+            })
+        });
         Ok(Store {
-            writer: writer::Writer::start(writer::Engine::Pg(writer), max_batch),
+            writer,
             engine: Arc::new(Engine::Pg(pg::Pool::readers(pg))),
             data_dir: data_dir.to_path_buf(),
+            cluster,
         })
+    }
+
+    /// Cluster mode's lease book and held leases; `None` for a gateway alone on its
+    /// store (redb, or PostgreSQL outside cluster mode).
+    pub fn cluster(&self) -> Option<&Arc<Cluster>> {
+        self.cluster.as_ref()
     }
 
     /// Opens the store an operator names: `postgres://...` (or `postgresql://...`) is a

@@ -44,9 +44,10 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Versioned schema steps, applied in order once each and recorded in
 /// `wagate_schema_migrations`. Append; never edit a step that has shipped.
-const MIGRATIONS: &[(i32, &str)] = &[(
-    1,
-    "create table wagate_kv (
+const MIGRATIONS: &[(i32, &str)] = &[
+    (
+        1,
+        "create table wagate_kv (
          tbl text not null,
          k bytea not null,
          v bytea not null,
@@ -58,7 +59,38 @@ const MIGRATIONS: &[(i32, &str)] = &[(
          v bytea not null,
          primary key (tbl, k, v)
      );",
-)];
+    ),
+    (
+        2,
+        // Cluster mode's ownership records (see `leases`).
+        "create table wagate_nodes (
+             id text primary key,
+             address text not null,
+             started_at timestamptz not null default now(),
+             heartbeat_at timestamptz not null default now()
+         );
+         create table wagate_leases (
+             instance_id text primary key,
+             node_id text not null,
+             token bigint not null,
+             expires_at timestamptz not null
+         );
+         create index wagate_leases_node on wagate_leases (node_id);",
+    ),
+];
+
+/// The advisory lock that keeps gateways outside cluster mode alone on a database: one
+/// such gateway holds it exclusively; cluster nodes hold it shared, so the two kinds
+/// refuse each other.
+const GATEWAY_LOCK: i64 = 7217301418;
+/// How a cluster node's write batch begins: it takes the lock that serializes the
+/// write batches of every node (released at commit or rollback) and announces its
+/// commit on [`COMMIT_CHANNEL`] (PostgreSQL sends it only if the batch commits).
+const CLUSTER_BEGIN: &str = "begin; select pg_advisory_xact_lock(7217301419); notify wagate_commit";
+/// The notification channel a commit announces itself on (cluster mode).
+pub(crate) const COMMIT_CHANNEL: &str = "wagate_commit";
+/// The notification channel a node leaving or releasing leases announces itself on.
+pub(crate) const CLUSTER_CHANNEL: &str = "wagate_cluster";
 
 /// A PostgreSQL failure, or a connection the engine could not get.
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +110,8 @@ pub(crate) type PgResult<T> = Result<T, PgError>;
 pub(crate) struct Pg {
     config: tokio_postgres::Config,
     runtime: tokio::runtime::Handle,
+    /// Cluster mode: several gateways share the database (see [`Pool::begin_write`]).
+    cluster: bool,
     /// Holds the database's gateway lock for as long as the engine lives (see
     /// [`Pg::connect`]).
     _lock: Mutex<Option<Conn>>,
@@ -87,8 +121,9 @@ pub(crate) struct Pg {
 
 impl Pg {
     /// Starts the connection runtime, checks the database is reachable and brings its
-    /// schema up to date.
-    pub(crate) fn connect(url: &str) -> anyhow::Result<Arc<Self>> {
+    /// schema up to date. `cluster`: this gateway is one node of several on the
+    /// database; otherwise it must be the only gateway there.
+    pub(crate) fn connect(url: &str, cluster: bool) -> anyhow::Result<Arc<Self>> {
         let mut config: tokio_postgres::Config = url
             .parse()
             .map_err(|e| anyhow::anyhow!("the PostgreSQL URL is not valid: {e}"))?;
@@ -113,27 +148,90 @@ impl Pg {
         let mut pg = Pg {
             config,
             runtime: handle,
+            cluster,
             _lock: Mutex::new(None),
             _stop: stop,
         };
         let mut conn = pg
             .open()
             .map_err(|e| anyhow::anyhow!("connecting to PostgreSQL: {}", error_chain(&e)))?;
-        // One gateway per database until instances have owners (cluster mode's leases,
-        // not built yet): two would each run every instance's WhatsApp session. The
-        // lock is PostgreSQL's, held by this connection's session, so it goes when the
-        // gateway does, however it ends.
-        let locked: bool = conn
-            .query("select pg_try_advisory_lock(7217301418)", &[])?
-            .first()
-            .is_some_and(|r| r.get(0));
+        // Outside cluster mode a gateway is alone on its database: two would each run
+        // every instance's WhatsApp session. Cluster nodes share the lock, and leases
+        // decide which node runs which session. The lock is PostgreSQL's, held by this
+        // connection's session, so it goes when the gateway does, however it ends.
+        let locked: bool = if cluster {
+            conn.query("select pg_try_advisory_lock_shared($1)", &[&GATEWAY_LOCK])?
+        } else {
+            conn.query("select pg_try_advisory_lock($1)", &[&GATEWAY_LOCK])?
+        }
+        .first()
+        .is_some_and(|r| r.get(0));
         anyhow::ensure!(
             locked,
-            "this PostgreSQL database is in use by another gateway; stop it first (several gateways on one database is cluster mode, which is not built yet)"
+            "{}",
+            if cluster {
+                "this PostgreSQL database is in use by a gateway outside cluster mode; stop it, or start it as a cluster node too (--node)"
+            } else {
+                "this PostgreSQL database is in use by another gateway; stop it first, or run every gateway on it as a cluster node (--node)"
+            }
         );
         migrate(&mut conn)?;
         pg._lock = Mutex::new(Some(conn));
         Ok(Arc::new(pg))
+    }
+
+    /// Listens on `channels` on a connection of its own and calls `on` with the
+    /// channel of each notification, for as long as the engine lives. A connection
+    /// that drops is opened again a second later, and `on` is then called once for
+    /// every channel (what was announced meanwhile is unknown).
+    pub(crate) fn listen(
+        &self,
+        channels: &'static [&'static str],
+        on: impl Fn(&str) + Send + Sync + 'static,
+    ) {
+        let config = self.config.clone();
+        self.runtime.spawn(async move {
+            let mut first = true;
+            loop {
+                match config.connect(NoTls).await {
+                    Ok((client, mut connection)) => {
+                        let driver = async {
+                            loop {
+                                match std::future::poll_fn(|cx| connection.poll_message(cx)).await
+                                {
+                                    Some(Ok(tokio_postgres::AsyncMessage::Notification(n))) => {
+                                        on(n.channel())
+                                    }
+                                    Some(Ok(_)) => {}
+                                    Some(Err(e)) => {
+                                        tracing::warn!(error = %e, "the PostgreSQL notification connection failed");
+                                        break;
+                                    }
+                                    None => break,
+                                }
+                            }
+                        };
+                        let subscribe = async {
+                            let sql: String =
+                                channels.iter().map(|c| format!("listen {c};")).collect();
+                            if let Err(e) = client.batch_execute(&sql).await {
+                                tracing::warn!(error = %e, "subscribing to PostgreSQL notifications");
+                            }
+                            if !first {
+                                channels.iter().for_each(|c| on(c));
+                            }
+                            std::future::pending::<()>().await
+                        };
+                        tokio::select! { _ = driver => {}, _ = subscribe => {} }
+                        first = false;
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "connecting for PostgreSQL notifications");
+                    }
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
     }
 
     /// Opens a new connection (its task runs on the engine's runtime).
@@ -177,7 +275,7 @@ impl Conn {
         Ok(s)
     }
 
-    fn query(
+    pub(crate) fn query(
         &mut self,
         sql: &'static str,
         params: &[&(dyn ToSql + Sync)],
@@ -193,7 +291,11 @@ impl Conn {
         })
     }
 
-    fn execute(&mut self, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> PgResult<u64> {
+    pub(crate) fn execute(
+        &mut self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> PgResult<u64> {
         let statement = self.statement(sql)?;
         let execute = self.client.execute(&statement, params);
         Ok(match self.unsent_begin.take() {
@@ -310,7 +412,7 @@ impl Pool {
         Self::new(pg, 1)
     }
 
-    fn new(pg: Arc<Pg>, max: usize) -> Self {
+    pub(crate) fn new(pg: Arc<Pg>, max: usize) -> Self {
         Pool {
             pg,
             state: Arc::new((
@@ -324,6 +426,15 @@ impl Pool {
         }
     }
 
+    /// Runs `f` on a connection outside any transaction: each statement commits on
+    /// its own.
+    pub(crate) fn autocommit<T>(&self, f: impl FnOnce(&mut Conn) -> PgResult<T>) -> PgResult<T> {
+        let mut conn = self.checkout()?;
+        let out = f(&mut conn);
+        self.checkin(conn);
+        out
+    }
+
     /// A session in a read-only snapshot transaction.
     pub(crate) fn begin_read(&self) -> PgResult<Session> {
         // The snapshot is taken at the transaction's first statement, not at `BEGIN`,
@@ -331,9 +442,16 @@ impl Pool {
         self.begin("begin isolation level repeatable read read only")
     }
 
-    /// A session in a write transaction.
+    /// A session in a write transaction. In cluster mode the transaction first takes
+    /// the cluster-wide write lock, so batches of different nodes run one after the
+    /// other as redb's single writer runs them (core's read-modify-writes, such as the
+    /// outbox sequence, stay correct), and announces its commit to the other nodes.
     pub(crate) fn begin_write(&self) -> PgResult<Session> {
-        self.begin("begin")
+        if self.pg.cluster {
+            self.begin(CLUSTER_BEGIN)
+        } else {
+            self.begin("begin")
+        }
     }
 
     /// A session whose transaction starts with its first statement (see
@@ -557,6 +675,24 @@ impl Session {
         self.with(|c| {
             let rows = c.query("select count(*) from wagate_kv where tbl = $1", &[&tbl])?;
             Ok(rows.first().map_or(0, |r| r.get::<_, i64>(0)) as u64)
+        })
+    }
+
+    /// Whether `instance_id`'s lease still names `node_id` with `token`; the row is
+    /// locked (`for share`) until the transaction ends, so a takeover waits for it.
+    pub(crate) fn lease_holds(
+        &self,
+        instance_id: &str,
+        node_id: &str,
+        token: i64,
+    ) -> PgResult<bool> {
+        self.with(|c| {
+            let rows = c.query(
+                "select 1 from wagate_leases
+                 where instance_id = $1 and node_id = $2 and token = $3 for share",
+                &[&instance_id, &node_id, &token],
+            )?;
+            Ok(!rows.is_empty())
         })
     }
 

@@ -2,7 +2,10 @@
 //!
 //! - [`sim`]: an in-process simulated network (demos, tests, benchmarks).
 //! - [`real`]: the real network through whatsapp-rust (`--link whatsapp`, the default).
+//! - [`cluster`]: either of them behind cluster mode's leases (several gateways on one
+//!   PostgreSQL store; a session runs on the node holding its instance's lease).
 
+pub mod cluster;
 pub mod real;
 pub mod sim;
 
@@ -703,6 +706,16 @@ pub trait Link: Send + Sync + 'static {
 
     /// Forgets everything about the instance (after delete).
     async fn forget(&self, instance_id: &str);
+
+    /// Stops the instance's session on this gateway and keeps its keys: in cluster
+    /// mode another node takes the session over. Nothing to stop is fine.
+    async fn release(&self, instance_id: &str);
+
+    /// Whether the instance's session runs on this gateway (in cluster mode it may run
+    /// on another node: its live state is then the one stored).
+    fn runs_here(&self, _instance_id: &str) -> bool {
+        true
+    }
 
     /// The instance's choice of inbound media to download (`None`: the default), for
     /// the messages that arrive from now on.

@@ -704,6 +704,14 @@ impl Link for SimLink {
             .remove(instance_id);
     }
 
+    async fn release(&self, instance_id: &str) {
+        // The simulated network keeps no keys: the session simply stops here.
+        self.sessions
+            .lock()
+            .expect("sim sessions lock")
+            .remove(instance_id);
+    }
+
     fn set_media_download(&self, instance_id: &str, choice: Option<super::MediaDownload>) {
         self.media_choices.set(instance_id, choice);
     }

@@ -779,6 +779,11 @@ impl Link for WhatsAppLink {
         }
     }
 
+    async fn release(&self, instance_id: &str) {
+        let _guard = self.lifecycle.lock().await;
+        self.stop_session(instance_id).await;
+    }
+
     async fn create_group(
         &self,
         instance_id: &str,

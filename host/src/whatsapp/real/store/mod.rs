@@ -106,12 +106,25 @@ impl RedbBackend {
     /// whatever else the writer batches, or not at all. `f` may run more than once (the
     /// writer replays a batch when another job in it fails), so it must only read and
     /// write tables: build keys and values before.
-    async fn write<T, F>(&self, what: &'static str, f: F) -> Result<T>
+    ///
+    /// In cluster mode the job first checks this node still holds the instance's
+    /// lease with the token it took (fencing): a node that lost the lease while paused
+    /// must not write over the new owner's ratchets.
+    async fn write<T, F>(&self, what: &'static str, mut f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnMut(&WriteTx) -> Result<T> + Send + 'static,
     {
-        write_job(&self.store, what, f).await
+        let Some(cluster) = self.store.cluster() else {
+            return write_job(&self.store, what, f).await;
+        };
+        let fence = cluster.held.fence(&self.instance_id);
+        let instance_id = self.instance_id.clone();
+        write_job(&self.store, what, move |tx| {
+            tx.check_fence(&instance_id, fence.as_ref()).map_err(db)?;
+            f(tx)
+        })
+        .await
     }
 
     /// The value at `key`, if any.
