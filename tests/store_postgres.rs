@@ -57,7 +57,7 @@ fn state_lives_in_postgresql_and_survives_a_restart() {
     );
     assert_eq!(
         count(&url, "select max(version) from wagate_schema_migrations"),
-        2
+        3
     );
 
     // A new gateway on the same database (and a fresh data folder) finds it all.
@@ -94,7 +94,7 @@ fn state_lives_in_postgresql_and_survives_a_restart() {
 }
 
 #[test]
-fn one_gateway_per_database_until_cluster_mode() {
+fn one_gateway_per_database_outside_cluster_mode() {
     let url = postgres::shared().fresh_database();
     let tmp = tempfile::tempdir().unwrap();
     let gw = on_postgres(&tmp.path().join("a"), &url);

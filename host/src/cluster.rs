@@ -29,6 +29,7 @@ use crate::core::records::InstanceRecord;
 use crate::store::Cluster;
 use crate::store::leases::{LeaseRow, NodeRow};
 use crate::whatsapp::Link;
+use crate::whatsapp::cluster::ClusterLink;
 
 /// The lease of the event dispatcher. Not a ULID, so never an instance's id.
 pub const DISPATCHER_LEASE: &str = "~dispatcher";
@@ -113,6 +114,8 @@ pub struct NodeView {
 pub struct Coordinator {
     core: Arc<Core>,
     cluster: Arc<Cluster>,
+    /// The link core sees: forwarded calls run on it.
+    link: Arc<ClusterLink>,
     /// The link sessions run on (under the cluster link), to stop sessions whose
     /// lease was lost or handed back.
     sessions: Arc<dyn Link>,
@@ -125,21 +128,27 @@ pub struct Coordinator {
 
 impl Coordinator {
     /// The coordinator of the node `cluster` names, resuming sessions through `core` and
-    /// stopping them on `sessions`; other nodes are told it is at `address`.
+    /// stopping them on `link`'s inner link; other nodes are told it is at `address`.
     pub fn new(
         core: Arc<Core>,
         cluster: Arc<Cluster>,
-        sessions: Arc<dyn Link>,
+        link: Arc<ClusterLink>,
         address: String,
     ) -> Arc<Self> {
         Arc::new(Coordinator {
             core,
             cluster,
-            sessions,
+            sessions: link.inner().clone(),
+            link,
             address,
             dispatching: watch::Sender::new(false),
             last: Default::default(),
         })
+    }
+
+    /// The cluster link (the forwarding route runs calls on it).
+    pub fn link(&self) -> &Arc<ClusterLink> {
+        &self.link
     }
 
     /// Whether this node holds the dispatcher's lease (the dispatcher waits on it).

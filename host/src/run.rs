@@ -21,8 +21,8 @@ struct Opened {
     core: Arc<Core>,
     /// The simulated network, with the `sim` link.
     sim: Option<Arc<SimLink>>,
-    /// Cluster mode: the link sessions run on, under the cluster link core sees.
-    sessions: Option<Arc<dyn Link>>,
+    /// Cluster mode: the link core sees, over the one sessions run on.
+    cluster_link: Option<Arc<ClusterLink>>,
 }
 
 /// [`open_core`], plus the simulated network when the configured link is `sim`: the
@@ -75,11 +75,17 @@ async fn open_core_and_sim(config: &Config) -> anyhow::Result<Opened> {
         ),
     };
     // In cluster mode a session runs only on the node holding its instance's lease.
-    let (link, sessions): (Arc<dyn Link>, _) = match store.cluster() {
-        Some(cluster) => (
-            Arc::new(ClusterLink::new(link.clone(), cluster.clone())),
-            Some(link),
-        ),
+    let (link, cluster_link): (Arc<dyn Link>, _) = match store.cluster() {
+        Some(cluster) => {
+            let leases = cluster.leases.clone();
+            let secret = tokio::task::spawn_blocking(move || {
+                leases.secret(&crate::util::new_secret("node_"))
+            })
+            .await?
+            .context("reading the cluster's node secret")?;
+            let cluster_link = Arc::new(ClusterLink::new(link, cluster.clone(), secret));
+            (cluster_link.clone() as Arc<dyn Link>, Some(cluster_link))
+        }
         None => (link, None),
     };
     let media_store = crate::media::open_store(&config.media.store, &config.data)
@@ -98,7 +104,7 @@ async fn open_core_and_sim(config: &Config) -> anyhow::Result<Opened> {
     Ok(Opened {
         core,
         sim,
-        sessions,
+        cluster_link,
     })
 }
 
@@ -120,7 +126,7 @@ pub async fn serve(
     let Opened {
         core,
         sim,
-        sessions,
+        cluster_link,
     } = open_core_and_sim(&config).await?;
     let admin_env = std::env::var("WAGATE_ADMIN_TOKEN")
         .ok()
@@ -140,15 +146,15 @@ pub async fn serve(
     };
     let addr = listener.local_addr()?;
     // Cluster mode: join (heartbeat, first leases) before answering.
-    let coordinator = match (core.store().cluster(), sessions) {
-        (Some(cluster), Some(sessions)) => {
+    let coordinator = match (core.store().cluster(), cluster_link) {
+        (Some(cluster), Some(link)) => {
             let address = config
                 .cluster
                 .advertise
                 .clone()
                 .unwrap_or_else(|| format!("http://{addr}"));
             let coordinator =
-                crate::cluster::Coordinator::new(core.clone(), cluster.clone(), sessions, address);
+                crate::cluster::Coordinator::new(core.clone(), cluster.clone(), link, address);
             coordinator.start().await?;
             tracing::info!(node = %cluster.held.node_id(), lease_ms = config.cluster.lease_ms, "joined the cluster");
             Some(coordinator)

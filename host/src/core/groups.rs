@@ -120,7 +120,7 @@ pub enum ParticipantAction {
 /// WhatsApp's answer for one participant of an update: `status` 200 when done, else
 /// WhatsApp's code (403 refused by the member's privacy or the creator's standing,
 /// 404 not on WhatsApp or not a member, 409 already a member).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ParticipantResult {
     /// The participant's JID.
     pub jid: String,

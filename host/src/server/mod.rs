@@ -4,6 +4,7 @@
 
 pub mod admin_api;
 mod body;
+mod cluster_api;
 pub mod console;
 pub mod core_api;
 pub mod cors;
@@ -341,6 +342,8 @@ async fn handle(app: &Arc<App>, req: hyper::Request<Incoming>) -> hyper::Respons
     };
     let cap = match uploads {
         Some(_) => app.core.media_body_cap(),
+        // A forwarded media send carries the file base64-encoded (4/3 of its size).
+        None if is_node_call(app, &parts) => app.core.media_body_cap() / 3 * 4 + (64 << 10),
         None => app.max_body_bytes,
     };
     // The whole body must arrive within the body timeout: a client trickling it a byte
@@ -462,6 +465,8 @@ enum HostRoute {
     Metrics,
     Admin,
     Core,
+    /// Link calls other cluster nodes forward to this one.
+    Cluster,
     /// The console, with the path under it.
     Console(String),
 }
@@ -477,6 +482,7 @@ impl HostRoute {
             "/metrics" => HostRoute::Metrics,
             _ if under("/admin") => HostRoute::Admin,
             _ if under("/core") => HostRoute::Core,
+            crate::whatsapp::cluster::FORWARD_PATH => HostRoute::Cluster,
             _ => HostRoute::Console(app.console.sub_path(path)?.to_string()),
         })
     }
@@ -504,11 +510,24 @@ async fn route(
         ),
         Some(HostRoute::Admin) => admin_api::handle(app, &req).await,
         Some(HostRoute::Core) => core_api::handle(&app.core, &app.plugins.sinks(), &req).await,
+        Some(HostRoute::Cluster) => cluster_api::handle(app, &req).await,
         Some(HostRoute::Console(sub)) => console::handle(app, req, &sub).await,
         // Dialect paths were served before their body was read (`handle`).
         None => ("unmatched", Err(ApiError::not_found())),
     };
     (label, result.unwrap_or_else(ApiError::into_response))
+}
+
+/// Whether the request is another cluster node's forwarded link call (it presents the
+/// nodes' shared secret).
+fn is_node_call(app: &App, parts: &::http::request::Parts) -> bool {
+    parts.uri.path() == crate::whatsapp::cluster::FORWARD_PATH
+        && app.cluster.as_ref().is_some_and(|c| {
+            parts
+                .headers
+                .get(crate::whatsapp::cluster::SECRET_HEADER)
+                .is_some_and(|v| c.link().accepts(v.as_bytes()))
+        })
 }
 
 fn metrics_text(app: &App) -> String {

@@ -228,6 +228,38 @@ impl Leases {
         })
     }
 
+    /// The secret the nodes' calls to each other carry: made by the first node that
+    /// asks (`candidate`, random), read by every other. It lives in the database the
+    /// nodes share, so there is nothing to configure; whoever can read the database can
+    /// read everything anyway.
+    pub fn secret(&self, candidate: &str) -> PgResult<String> {
+        self.pool.autocommit(|c| {
+            c.execute(
+                "insert into wagate_cluster (name, value) values ('node_secret', $1)
+                 on conflict (name) do nothing",
+                &[&candidate],
+            )?;
+            let rows = c.query(
+                "select value from wagate_cluster where name = 'node_secret'",
+                &[],
+            )?;
+            Ok(rows.first().map(|r| r.get(0)).unwrap_or_default())
+        })
+    }
+
+    /// The node holding `instance_id`'s unexpired lease and where it is reached.
+    pub fn owner(&self, instance_id: &str) -> PgResult<Option<(String, String)>> {
+        self.pool.autocommit(|c| {
+            let rows = c.query(
+                "select n.id, n.address from wagate_leases l
+                 join wagate_nodes n on n.id = l.node_id
+                 where l.instance_id = $1 and l.expires_at > now()",
+                &[&instance_id],
+            )?;
+            Ok(rows.first().map(|r| (r.get(0), r.get(1))))
+        })
+    }
+
     /// Every node that ever sent a heartbeat and has not left, oldest id first.
     pub fn nodes(&self) -> PgResult<Vec<NodeRow>> {
         self.pool.autocommit(|c| {

@@ -77,6 +77,15 @@ const MIGRATIONS: &[(i32, &str)] = &[
          );
          create index wagate_leases_node on wagate_leases (node_id);",
     ),
+    (
+        3,
+        // Cluster-wide values: the secret nodes authenticate their calls to each
+        // other with (see `leases::Leases::secret`).
+        "create table wagate_cluster (
+             name text primary key,
+             value text not null
+         );",
+    ),
 ];
 
 /// The advisory lock that keeps gateways outside cluster mode alone on a database: one

@@ -18,7 +18,7 @@ use crate::core::model::{
 };
 
 /// What `connect` hands back while pairing.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pairing {
     /// Raw QR payload (what the phone scans).
     pub qr: Option<String>,
@@ -27,7 +27,7 @@ pub struct Pairing {
 }
 
 /// A message accepted by WhatsApp.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Sent {
     /// WhatsApp's message id, by which later receipts and revokes name it.
     pub id: String,
@@ -50,7 +50,7 @@ impl Sent {
 }
 
 /// Why a link operation failed; core maps each to its own error kind.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 pub enum LinkError {
     /// The instance has no open session (never paired, logged out, or reconnecting).
     #[error("instance is not connected to WhatsApp")]
@@ -124,11 +124,12 @@ pub struct InboundMedia {
 
 /// Media to send: the bytes (already fetched and checked by core) and what WhatsApp
 /// shows with them.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct OutboundMedia {
     /// How WhatsApp shows it.
     pub kind: MediaKind,
-    /// The bytes.
+    /// The bytes (base64 when serialized: cluster mode forwards sends between nodes).
+    #[serde(with = "base64_bytes")]
     pub bytes: bytes::Bytes,
     /// Their MIME type.
     pub mimetype: String,
@@ -149,7 +150,7 @@ pub struct OutboundMedia {
 }
 
 /// A status update to post (see `core::status`), checked by core.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum OutboundStatus {
     /// A text on a background.
     Text {
@@ -165,7 +166,7 @@ pub enum OutboundStatus {
 }
 
 /// A stored message as a reaction (or another add-on) names it on the wire.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize)]
 pub struct MessageRef<'a> {
     /// The chat it is in.
     pub chat: &'a str,
@@ -178,7 +179,7 @@ pub struct MessageRef<'a> {
 }
 
 /// What this account shows a chat it is typing in (WhatsApp's chat states).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ChatPresence {
     /// "typing...".
     Composing,
@@ -326,7 +327,7 @@ pub struct CallEnded {
 }
 
 /// A number (or LID) a check found on WhatsApp.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FoundNumber {
     /// The JID as it was asked.
     pub jid: String,
@@ -971,6 +972,24 @@ pub trait Link: Send + Sync + 'static {
 
 /// What a link answers for an operation it does not implement yet: the caller's
 /// request was fine, this gateway's link cannot do it (a `conflict` to the caller).
+/// Bytes as a base64 string in serialized form.
+mod base64_bytes {
+    use base64::Engine as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(bytes: &bytes::Bytes, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(bytes))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<bytes::Bytes, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        base64::engine::general_purpose::STANDARD
+            .decode(text.as_bytes())
+            .map(bytes::Bytes::from)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
 fn unsupported(link: &str) -> LinkError {
     LinkError::Rejected(format!(
         "this operation is not supported by the `{link}` WhatsApp link yet"
