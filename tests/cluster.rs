@@ -468,3 +468,38 @@ fn takeover_benchmark() {
         took[took.len() - 1]
     );
 }
+
+#[test]
+fn a_rate_limit_holds_across_the_nodes() {
+    use crate::common::ryze::{account, error, ryze};
+
+    let url = postgres::shared().fresh_database();
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("wagate.toml");
+    std::fs::write(
+        &cfg,
+        "[plugins.settings.ryze]\nconfig = { rate_limit = 3 }\n",
+    )
+    .unwrap();
+    let start = |id: &str| {
+        Gateway::start_on_with_env(
+            &tmp.path().join(id),
+            &["--node", id, "--config", cfg.to_str().unwrap()],
+            &[("WAGATE_STORE", &url)],
+        )
+    };
+    let (a, b) = (start("a"), start("b"));
+    let token = account(&a, "acme");
+    // Three hits spread over both nodes use up the one window; the fourth is refused
+    // on either node.
+    for (gw, remaining) in [(&a, "2"), (&b, "1"), (&a, "0")] {
+        let r = ryze(gw, "GET", "/api/instance/list", Some(&token), "");
+        assert_eq!(r.status, 200);
+        assert_eq!(r.header("x-ratelimit-remaining"), Some(remaining));
+    }
+    let r = ryze(&b, "GET", "/api/instance/list", Some(&token), "");
+    assert_eq!(
+        (r.status, r.json()),
+        (429, error("Rate limit exceeded. Try again later."))
+    );
+}

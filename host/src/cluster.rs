@@ -13,7 +13,8 @@
 //!    that joins gets its share and instances spread evenly;
 //! 4. holds or takes the event dispatcher's lease: one node at a time delivers
 //!    webhooks, integrations and broker events, in order, and another one resumes
-//!    within the lease time when it dies.
+//!    within the lease time when it dies (that node also sweeps the shared
+//!    rate-limit windows that have ended).
 //!
 //! A graceful stop hands every lease back at once ([`Coordinator::leave`]). Session
 //! writes are fenced with the lease's token (see `store::leases`).
@@ -375,8 +376,13 @@ impl Coordinator {
             self.cluster.held.insert(DISPATCHER_LEASE, token);
             tracing::info!("this node delivers events now");
         }
-        self.dispatching
-            .send_replace(self.cluster.held.holds(DISPATCHER_LEASE));
+        let dispatching = self.cluster.held.holds(DISPATCHER_LEASE);
+        self.dispatching.send_replace(dispatching);
+        // One node sweeps the rate-limit windows that have ended.
+        if dispatching {
+            let counters = self.cluster.counters.clone();
+            blocking(move || Ok(counters.sweep()?)).await?;
+        }
         Ok(())
     }
 

@@ -108,10 +108,10 @@ impl Core {
             media_gc: media_gc::MediaCollector::new(store.clone(), media_store.clone()),
             media_store,
             media_config,
+            limiter: ratelimit::RateLimiter::new(store.cluster().map(|c| c.counters.clone())),
             store,
             link,
             deleting: Mutex::default(),
-            limiter: ratelimit::RateLimiter::default(),
             credential_kinds: RwLock::new(
                 records::CredentialKindSpec::builtin()
                     .into_iter()

@@ -1,5 +1,6 @@
 //! Fixed-window rate limits kept by the host, so they hold across plugin instances,
-//! reloads and dialects.
+//! reloads and dialects; in cluster mode, across the nodes too (the windows live in
+//! PostgreSQL, `store::counters`).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -11,6 +12,8 @@ use crate::util::now_ms;
 #[derive(Default)]
 pub struct RateLimiter {
     windows: Mutex<HashMap<String, Window>>,
+    /// Cluster mode: the windows every node counts in.
+    shared: Option<crate::store::counters::SharedCounters>,
 }
 
 struct Window {
@@ -23,8 +26,37 @@ struct Window {
 const SWEEP_AT: usize = 10_000;
 
 impl RateLimiter {
+    /// A limiter counting in `shared` when given (cluster mode), else in memory.
+    pub fn new(shared: Option<crate::store::counters::SharedCounters>) -> Self {
+        RateLimiter {
+            windows: Mutex::default(),
+            shared,
+        }
+    }
+
     /// Counts one hit against `bucket`: at most `limit` hits per `window_ms`.
     pub fn hit(&self, bucket: &str, limit: u32, window_ms: u64) -> RateDecision {
+        if let Some(shared) = &self.shared {
+            let len = i64::try_from(window_ms.max(1)).unwrap_or(i64::MAX);
+            match shared.hit(bucket, len) {
+                Ok(w) => {
+                    return RateDecision {
+                        allowed: w.hits <= i64::from(limit),
+                        limit,
+                        remaining: u32::try_from(i64::from(limit) - w.hits).unwrap_or(0),
+                        reset_at: u64::try_from(w.resets_at_ms).unwrap_or(0),
+                    };
+                }
+                // The database unreachable: this node's own count still limits.
+                Err(e) => {
+                    tracing::warn!(error = %e, "shared rate limit unavailable; counting on this node")
+                }
+            }
+        }
+        self.hit_here(bucket, limit, window_ms)
+    }
+
+    fn hit_here(&self, bucket: &str, limit: u32, window_ms: u64) -> RateDecision {
         let now = now_ms();
         let window_ms = window_ms.max(1);
         let mut map = self.windows.lock().expect("rate limiter lock");

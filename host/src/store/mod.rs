@@ -8,6 +8,7 @@
 //! (group commit, see [`writer`]) and answers each caller once its commit is on disk.
 
 pub mod copy;
+pub mod counters;
 pub mod kv;
 pub mod leases;
 mod migrations;
@@ -98,6 +99,8 @@ pub struct Cluster {
     pub leases: leases::Leases,
     /// The leases this node holds, with their tokens.
     pub held: Arc<leases::Held>,
+    /// Rate-limit windows every node counts in.
+    pub counters: counters::SharedCounters,
     /// Signalled when a node leaves or releases leases (PostgreSQL `NOTIFY`).
     pub changed: Arc<tokio::sync::Notify>,
 }
@@ -183,6 +186,7 @@ impl Store {
             Arc::new(Cluster {
                 leases: leases::Leases::new(pg.clone(), node.lease),
                 held: Arc::new(leases::Held::new(&node.node_id)),
+                counters: counters::SharedCounters::new(pg.clone()),
                 changed,
             })
         });

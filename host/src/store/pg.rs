@@ -86,6 +86,16 @@ const MIGRATIONS: &[(i32, &str)] = &[
              value text not null
          );",
     ),
+    (
+        4,
+        // Cluster mode's shared rate-limit windows (see `counters`).
+        "create table wagate_rate_windows (
+             bucket text primary key,
+             started_ms bigint not null,
+             len_ms bigint not null,
+             hits bigint not null
+         );",
+    ),
 ];
 
 /// The advisory lock that keeps gateways outside cluster mode alone on a database: one
