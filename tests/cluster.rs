@@ -136,14 +136,15 @@ fn three_nodes_spread_thirty_instances_and_take_over_a_killed_one() {
         assert_eq!(s, 200, "{v}");
     }
 
-    // Spread: every node holds ten, and one of them delivers events.
+    // Spread: every node runs ten sessions and delivers ten webhooks' queues, and one
+    // of them keeps the outbox.
     wait("ten instances per node", Duration::from_secs(20), || {
         let v = view(&nodes[1]);
         let nodes_view = v["nodes"].as_array().unwrap();
         nodes_view.len() == 3
             && nodes_view
                 .iter()
-                .all(|n| n["live"] == true && n["instances"] == 10)
+                .all(|n| n["live"] == true && n["instances"] == 10 && n["destinations"] == 10)
             && nodes_view
                 .iter()
                 .filter(|n| n["dispatcher"] == true)
@@ -210,7 +211,8 @@ fn three_nodes_spread_thirty_instances_and_take_over_a_killed_one() {
     let killed_held: usize = owned.values().filter(|n| *n == "a").count();
     assert!(killed_held >= 10, "node a holds its share: {owned:?}");
 
-    // SIGKILL node a: b and c take its instances (and the dispatcher, if a had it).
+    // SIGKILL node a: b and c take its instances and destinations (and the
+    // housekeeping, if a had it).
     nodes[0].child.kill().unwrap();
     nodes[0].child.wait().unwrap();
     let took = wait(
@@ -218,9 +220,12 @@ fn three_nodes_spread_thirty_instances_and_take_over_a_killed_one() {
         Duration::from_millis(LEASE_MS * 6),
         || {
             let owned = owners(&view(&nodes[1]));
+            let leases = owned.len();
             ids.keys()
                 .chain(std::iter::once(&"~dispatcher".to_string()))
                 .all(|id| owned.get(id).is_some_and(|n| n == "b" || n == "c"))
+                && leases == 30 + 30 + 1
+                && owned.values().all(|n| n == "b" || n == "c")
         },
     );
     eprintln!("takeover after SIGKILL: {took:?} (lease {LEASE_MS} ms)");

@@ -690,6 +690,9 @@ fn health_and_metrics() {
 
 #[test]
 fn operator_cli_works_on_the_folder_and_against_the_server() {
+    if crate::common::redb_only("operator_cli_works_on_the_folder_and_against_the_server") {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let cli = |args: &[&str]| {
@@ -880,6 +883,9 @@ fn instance_names_are_each_orgs_own() {
     assert_eq!(r.status, 200, "acme's ry is still there: {:?}", r.json());
 
     // The CLI on the data folder: the same choice as `--org`.
+    if crate::common::redb_only("instance_names_are_each_orgs_own (its CLI part)") {
+        return;
+    }
     let (a_shop2, _) = gw.instance(&a, "shop");
     gw.stop();
     let d = data.to_str().unwrap();
@@ -914,6 +920,9 @@ fn instance_names_are_each_orgs_own() {
 /// another org can now use the name.
 #[test]
 fn a_global_name_index_is_migrated_per_org() {
+    if crate::common::redb_only("a_global_name_index_is_migrated_per_org") {
+        return;
+    }
     use redb::{ReadableTable, TableDefinition};
     const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
     const NAMES: TableDefinition<&str, &str> = TableDefinition::new("instance_names");

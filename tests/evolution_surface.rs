@@ -120,6 +120,11 @@ fn a_caller_chosen_token_is_the_instance_token_and_is_stored_hashed() {
     assert_eq!(s, 201, "{v}");
     assert!(v["hash"].as_str().unwrap().len() > 20);
 
+    if crate::common::redb_only(
+        "a_caller_chosen_token_is_the_instance_token_and_is_stored_hashed (its file part)",
+    ) {
+        return;
+    }
     // Stored as a hash: the token's text is nowhere in the data file.
     assert!(gw.stop().success());
     let bytes = std::fs::read(data.join("wagate.redb")).unwrap();

@@ -191,23 +191,26 @@ fn storage_is_scoped_to_reachable_instances_durable_and_deleted_with_the_instanc
     assert_eq!(storage_rows(&data, &mine_id), 0);
 }
 
-/// Rows of `plugin_storage` whose key starts with `instance_id`.
+/// Rows of `plugin_storage` whose key starts with `instance_id` (in the redb file, or
+/// the PostgreSQL database under `WAGATE_TEST_STORE=postgres`).
 fn storage_rows(data: &Path, instance_id: &str) -> usize {
-    let db = redb::Database::open(data.join("wagate.redb")).unwrap();
-    let tx = db.begin_read().unwrap();
-    let t = tx
-        .open_table(redb::TableDefinition::<&[u8], &[u8]>::new("plugin_storage"))
-        .unwrap();
-    t.iter()
-        .unwrap()
-        .filter(|r| {
-            r.as_ref()
-                .unwrap()
-                .0
-                .value()
-                .starts_with(instance_id.as_bytes())
+    use wagate::store::kv::ReadableTable as _;
+    let store = crate::common::open_store(data);
+    let rows = store
+        .read(|tx| -> anyhow::Result<usize> {
+            let t = tx.open_table(wagate::store::tables::PLUGIN_STORAGE)?;
+            let mut n = 0;
+            for row in t.iter()? {
+                if row?.0.value().starts_with(instance_id.as_bytes()) {
+                    n += 1;
+                }
+            }
+            Ok(n)
         })
-        .count()
+        .unwrap();
+    drop(store);
+    crate::common::wait_store_free(data);
+    rows
 }
 
 #[test]

@@ -236,6 +236,9 @@ fn same_state(gw: &Gateway, key: &str, ids: &[String]) {
 
 #[test]
 fn store_copy_moves_a_redb_install_into_postgresql_and_back() {
+    if crate::common::redb_only("store_copy_moves_a_redb_install_into_postgresql_and_back") {
+        return;
+    }
     let pg = postgres::shared();
     let url = pg.fresh_database();
     let tmp = tempfile::tempdir().unwrap();

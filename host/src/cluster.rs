@@ -11,10 +11,12 @@
 //!    of paired instances up to its fair share, `ceil(paired / live nodes)`, and
 //!    resumes their sessions; a node above its share hands the excess back, so a node
 //!    that joins gets its share and instances spread evenly;
-//! 4. holds or takes the event dispatcher's lease: one node at a time delivers
-//!    webhooks, integrations and broker events, in order, and another one resumes
-//!    within the lease time when it dies (that node also sweeps the shared
-//!    rate-limit windows that have ended).
+//! 4. does the same for destinations (webhooks, integrations, brokers): each
+//!    destination's queue is delivered by the node holding its lease, so deliveries
+//!    are spread over the nodes and still one at a time, in order, per destination;
+//!    another node resumes a dead node's destinations within the lease time;
+//! 5. holds or takes the housekeeping lease (`~dispatcher`): one node compacts the
+//!    outbox and sweeps the shared rate-limit windows that have ended.
 //!
 //! A graceful stop hands every lease back at once ([`Coordinator::leave`]). Session
 //! writes are fenced with the lease's token (see `store::leases`).
@@ -32,8 +34,20 @@ use crate::store::leases::{LeaseRow, NodeRow};
 use crate::whatsapp::Link;
 use crate::whatsapp::cluster::ClusterLink;
 
-/// The lease of the event dispatcher. Not a ULID, so never an instance's id.
+/// The lease of the node that keeps the outbox (compaction) and sweeps ended
+/// rate-limit windows. Lease names starting with `~` are never an instance's (ULID).
 pub const DISPATCHER_LEASE: &str = "~dispatcher";
+
+/// The lease of the node that delivers a destination's queue (a webhook, integration
+/// or broker destination), by its id.
+pub fn destination_lease(webhook_id: &str) -> String {
+    format!("~hook:{webhook_id}")
+}
+
+/// Whether a lease name is an instance's (not the dispatcher's or a destination's).
+fn is_instance_lease(name: &str) -> bool {
+    !name.starts_with('~')
+}
 
 /// Default lease (and heartbeat) time.
 pub const DEFAULT_LEASE_MS: u64 = 15_000;
@@ -105,9 +119,11 @@ pub struct NodeView {
     pub row: NodeRow,
     /// Whether its heartbeat is fresher than the lease time.
     pub live: bool,
-    /// Unexpired instance leases it holds (the dispatcher's not counted).
+    /// Unexpired instance leases it holds.
     pub instances: usize,
-    /// Whether it delivers events now.
+    /// Destinations (webhooks, integrations, brokers) whose queues it delivers.
+    pub destinations: usize,
+    /// Whether it keeps the outbox (compaction, rate-limit sweeps).
     pub dispatcher: bool,
 }
 
@@ -147,12 +163,18 @@ impl Coordinator {
         })
     }
 
+    /// The leases this node holds.
+    pub fn held(&self) -> &Arc<crate::store::leases::Held> {
+        &self.cluster.held
+    }
+
     /// The cluster link (the forwarding route runs calls on it).
     pub fn link(&self) -> &Arc<ClusterLink> {
         &self.link
     }
 
-    /// Whether this node holds the dispatcher's lease (the dispatcher waits on it).
+    /// Whether this node holds the housekeeping lease (the dispatcher compacts the
+    /// outbox only then).
     pub fn dispatching(&self) -> watch::Receiver<bool> {
         self.dispatching.subscribe()
     }
@@ -224,6 +246,14 @@ impl Coordinator {
                 n.row.id, n.instances
             );
         }
+        out.push_str("# HELP wagate_cluster_node_destinations Destinations (webhooks, integrations, brokers) whose queues a cluster node delivers.\n# TYPE wagate_cluster_node_destinations gauge\n");
+        for n in &view.nodes {
+            let _ = writeln!(
+                out,
+                "wagate_cluster_node_destinations{{node=\"{}\"}} {}",
+                n.row.id, n.destinations
+            );
+        }
         out.push_str("# HELP wagate_cluster_node_heartbeat_age_seconds Time since a cluster node's last heartbeat.\n# TYPE wagate_cluster_node_heartbeat_age_seconds gauge\n");
         for n in &view.nodes {
             let _ = writeln!(
@@ -235,7 +265,7 @@ impl Coordinator {
         }
         let _ = writeln!(
             out,
-            "# HELP wagate_cluster_dispatching Whether this node delivers events now.\n# TYPE wagate_cluster_dispatching gauge\nwagate_cluster_dispatching {}",
+            "# HELP wagate_cluster_housekeeping Whether this node keeps the outbox (compaction, rate-limit sweeps) now.\n# TYPE wagate_cluster_housekeeping gauge\nwagate_cluster_housekeeping {}",
             u8::from(*self.dispatching.borrow())
         );
         out
@@ -253,7 +283,11 @@ impl Coordinator {
                     live: row.heartbeat_age_ms < ttl,
                     instances: mine
                         .clone()
-                        .filter(|l| l.instance_id != DISPATCHER_LEASE)
+                        .filter(|l| is_instance_lease(&l.instance_id))
+                        .count(),
+                    destinations: mine
+                        .clone()
+                        .filter(|l| l.instance_id.starts_with("~hook:"))
                         .count(),
                     dispatcher: mine.clone().any(|l| l.instance_id == DISPATCHER_LEASE),
                     row,
@@ -291,7 +325,7 @@ impl Coordinator {
         for id in held_before {
             if !renewed.contains_key(&id) {
                 self.cluster.held.remove(&id);
-                if id != DISPATCHER_LEASE {
+                if is_instance_lease(&id) {
                     tracing::warn!(instance = %id, "lease lost to another node; stopping its session here");
                     self.sessions.release(&id).await;
                 }
@@ -326,63 +360,99 @@ impl Coordinator {
             .filter(|l| l.expires_in_ms > 0)
             .map(|l| l.instance_id.as_str())
             .collect();
-        let mut paired: Vec<&InstanceRecord> = records
+
+        // Sessions: every paired instance runs somewhere, spread evenly.
+        let mut paired: Vec<String> = records
             .values()
             .filter(|r| r.instance.owner_jid.is_some())
+            .map(|r| r.instance.id.clone())
             .collect();
-        paired.sort_by(|a, b| a.instance.id.cmp(&b.instance.id));
-        let fair = paired.len().div_ceil(live);
-        let mut mine: Vec<&str> = paired
-            .iter()
-            .map(|r| r.instance.id.as_str())
-            .filter(|id| self.cluster.held.holds(id))
-            .collect();
-
-        // Take free leases up to the fair share.
-        for record in &paired {
-            if mine.len() >= fair {
-                break;
-            }
-            let id = record.instance.id.as_str();
-            if taken.contains(id) || self.cluster.held.holds(id) {
-                continue;
-            }
-            if let Some(token) = self.claim(id).await? {
-                self.cluster.held.insert(id, token);
-                tracing::info!(instance = %record.instance.name, token, "lease taken; resuming the session here");
+        paired.sort();
+        let (took, excess) = self.balance(&paired, &taken, live).await?;
+        for id in &took {
+            if let Some(record) = records.get(id) {
+                tracing::info!(instance = %record.instance.name, "lease taken; resuming the session here");
                 self.core.resume_session(record).await;
-                mine.push(id);
             }
         }
-        // Hand back what is above the share, so other nodes take it.
-        if mine.len() > fair {
-            let excess: Vec<String> = mine[fair..].iter().map(|s| s.to_string()).collect();
-            for id in &excess {
-                self.cluster.held.remove(id);
-                self.sessions.release(id).await;
-            }
-            let leases = self.cluster.leases.clone();
-            let node = self.node_id();
-            let count = excess.len();
-            blocking(move || Ok(leases.release(&node, &excess)?)).await?;
-            tracing::info!(count, fair, "leases handed back to balance the cluster");
+        for id in &excess {
+            self.sessions.release(id).await;
         }
+        self.hand_back(excess).await?;
 
-        // The dispatcher runs on one node.
+        // Deliveries: each destination's queue is delivered by one node at a time, in
+        // order; destinations are spread the same way.
+        let core = self.core.clone();
+        let mut destinations: Vec<String> = blocking(move || Ok(core.webhook_ids()?))
+            .await?
+            .iter()
+            .map(|id| destination_lease(id))
+            .collect();
+        destinations.sort();
+        let (_, excess) = self.balance(&destinations, &taken, live).await?;
+        self.hand_back(excess).await?;
+
+        // Housekeeping (outbox compaction, ended rate-limit windows) runs on one node.
         if !self.cluster.held.holds(DISPATCHER_LEASE)
             && !taken.contains(DISPATCHER_LEASE)
             && let Some(token) = self.claim(DISPATCHER_LEASE).await?
         {
             self.cluster.held.insert(DISPATCHER_LEASE, token);
-            tracing::info!("this node delivers events now");
+            tracing::info!("this node keeps the outbox now");
         }
-        let dispatching = self.cluster.held.holds(DISPATCHER_LEASE);
-        self.dispatching.send_replace(dispatching);
-        // One node sweeps the rate-limit windows that have ended.
-        if dispatching {
+        let housekeeping = self.cluster.held.holds(DISPATCHER_LEASE);
+        self.dispatching.send_replace(housekeeping);
+        if housekeeping {
             let counters = self.cluster.counters.clone();
             blocking(move || Ok(counters.sweep()?)).await?;
         }
+        Ok(())
+    }
+
+    /// Brings this node's share of `keys` (lease names, sorted) to
+    /// `ceil(keys / live nodes)`: takes free leases while below it; returns those
+    /// taken, and those above it, which the caller stops using and then hands back.
+    async fn balance(
+        &self,
+        keys: &[String],
+        taken: &HashSet<&str>,
+        live: usize,
+    ) -> anyhow::Result<(Vec<String>, Vec<String>)> {
+        let fair = keys.len().div_ceil(live);
+        let held = &self.cluster.held;
+        let mut mine: Vec<&String> = keys.iter().filter(|k| held.holds(k)).collect();
+        let mut took = Vec::new();
+        for key in keys {
+            if mine.len() >= fair {
+                break;
+            }
+            if taken.contains(key.as_str()) || held.holds(key) {
+                continue;
+            }
+            if let Some(token) = self.claim(key).await? {
+                held.insert(key, token);
+                mine.push(key);
+                took.push(key.clone());
+            }
+        }
+        let excess: Vec<String> = mine.iter().skip(fair).map(|k| k.to_string()).collect();
+        for key in &excess {
+            held.remove(key);
+        }
+        Ok((took, excess))
+    }
+
+    /// Gives leases back so the other nodes take them (after this node stopped using
+    /// them).
+    async fn hand_back(&self, keys: Vec<String>) -> anyhow::Result<()> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let count = keys.len();
+        let leases = self.cluster.leases.clone();
+        let node = self.node_id();
+        blocking(move || Ok(leases.release(&node, &keys)?)).await?;
+        tracing::info!(count, "leases handed back to balance the cluster");
         Ok(())
     }
 

@@ -231,7 +231,7 @@ async fn start_app(
     tracing::info!(enabled = cors.is_some(), "cross-origin requests");
     reload_on_sighup(plugins.clone());
     let brokers = open_brokers(config, &core, &plugins).await?;
-    crate::events::dispatcher::Dispatcher::new(
+    let mut dispatcher = crate::events::dispatcher::Dispatcher::new(
         core.store().clone(),
         Arc::new(crate::events::transport::PluginTransport {
             plugins: plugins.clone(),
@@ -240,9 +240,15 @@ async fn start_app(
         config.events.clone(),
         core.delivery_log(),
     )
-    .with_media_wait(core.clone())
-    .with_gate(coordinator.as_ref().map(|c| c.dispatching()))
-    .spawn();
+    .with_media_wait(core.clone());
+    if let Some(coordinator) = &coordinator {
+        let held = coordinator.held().clone();
+        dispatcher = dispatcher.in_cluster(
+            coordinator.dispatching(),
+            Arc::new(move |id: &str| held.holds(&crate::cluster::destination_lease(id))),
+        );
+    }
+    dispatcher.spawn();
     let live = crate::events::live::LiveFeed::start(core.store().clone());
     let socketio = server::socketio::SocketIoServer::start(
         &config.socketio,

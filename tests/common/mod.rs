@@ -310,6 +310,17 @@ pub fn open_store(data: &Path) -> wagate::store::Store {
     }
 }
 
+/// `true` (and says so) when the tests run on PostgreSQL (`WAGATE_TEST_STORE=postgres`)
+/// and the calling test is about the redb file itself (its bytes, its migrations, or
+/// the operator commands that open it with `--data`): such a test returns early.
+pub fn redb_only(test: &str) -> bool {
+    let skip = postgres::selected();
+    if skip {
+        eprintln!("{test}: about the redb file; skipped with WAGATE_TEST_STORE=postgres");
+    }
+    skip
+}
+
 /// Waits until the store of `data` is free for a gateway: the writer thread of a
 /// dropped [`open_store`] lets go of it a moment after the last handle.
 pub fn wait_store_free(data: &Path) {

@@ -29,6 +29,19 @@ pub struct QueuedDelivery {
 }
 
 impl Core {
+    /// Every destination's id (webhooks, integrations, brokers; retired ones too, whose
+    /// queues still drain): what cluster mode spreads over the nodes to deliver.
+    pub fn webhook_ids(&self) -> CoreResult<Vec<String>> {
+        self.store.read(|tx| {
+            let hooks = tx.open_table(tables::WEBHOOKS).map_err(internal)?;
+            let mut ids = Vec::new();
+            for row in hooks.iter().map_err(internal)? {
+                ids.push(row.map_err(internal)?.0.value().to_string());
+            }
+            Ok(ids)
+        })
+    }
+
     /// The webhooks of `which` set through `dialect`.
     pub async fn list_webhooks(
         &self,

@@ -144,8 +144,17 @@ pub struct Dispatcher {
     log: Arc<DeliveryLog>,
     /// Media downloads a message's upsert waits for; `None`: never wait.
     media: Option<Arc<dyn MediaWait>>,
-    /// Cluster mode: delivers only while this reads `true` (see [`Dispatcher::with_gate`]).
-    gate: Option<tokio::sync::watch::Receiver<bool>>,
+    /// Cluster mode (see [`Dispatcher::in_cluster`]); `None`: one gateway, which
+    /// delivers every destination and keeps the outbox.
+    cluster: Option<ClusterShare>,
+}
+
+/// A cluster node's share of the dispatching.
+struct ClusterShare {
+    /// Whether this node keeps the outbox (compacts it) now.
+    housekeeping: tokio::sync::watch::Receiver<bool>,
+    /// Whether this node delivers a destination's queue now, by its id.
+    delivers: Arc<dyn Fn(&str) -> bool + Send + Sync>,
 }
 
 /// The head of one webhook's queue.
@@ -171,7 +180,7 @@ impl Dispatcher {
             removing: Default::default(),
             log,
             media: None,
-            gate: None,
+            cluster: None,
         })
     }
 
@@ -183,16 +192,33 @@ impl Dispatcher {
         self
     }
 
-    /// A dispatcher that delivers only while `gate` reads `true` (cluster mode: while
-    /// this node holds the dispatcher's lease); `None`: always.
-    pub fn with_gate(
+    /// Cluster mode: this node delivers only the destinations `delivers` names (those
+    /// whose lease it holds) and compacts the outbox only while `housekeeping` reads
+    /// `true`. Another node's commits wake it as its own do (PostgreSQL `NOTIFY`).
+    pub fn in_cluster(
         mut self: Arc<Self>,
-        gate: Option<tokio::sync::watch::Receiver<bool>>,
+        housekeeping: tokio::sync::watch::Receiver<bool>,
+        delivers: Arc<dyn Fn(&str) -> bool + Send + Sync>,
     ) -> Arc<Self> {
         Arc::get_mut(&mut self)
             .expect("configured before it is shared")
-            .gate = gate;
+            .cluster = Some(ClusterShare {
+            housekeeping,
+            delivers,
+        });
         self
+    }
+
+    /// Whether this node compacts the outbox now.
+    fn keeps_outbox(&self) -> bool {
+        self.cluster
+            .as_ref()
+            .is_none_or(|c| *c.housekeeping.borrow())
+    }
+
+    /// Whether this node delivers destination `id`'s queue now.
+    fn delivers(&self, id: &str) -> bool {
+        self.cluster.as_ref().is_none_or(|c| (c.delivers)(id))
     }
 
     /// Runs until the process ends.
@@ -207,19 +233,8 @@ impl Dispatcher {
         let mut in_flight: HashSet<String> = HashSet::new();
         let mut tasks: JoinSet<String> = JoinSet::new();
         let mut last_compaction = std::time::Instant::now();
-        let mut gate = self.gate.clone();
         loop {
-            // Another node delivers meanwhile; what is in flight here finishes (a
-            // delivery that then runs twice carries the same event id).
-            if let Some(gate) = &mut gate
-                && !*gate.borrow_and_update()
-            {
-                if gate.changed().await.is_err() {
-                    return;
-                }
-                continue;
-            }
-            if last_compaction.elapsed() > COMPACT_EVERY {
+            if last_compaction.elapsed() > COMPACT_EVERY && self.keeps_outbox() {
                 last_compaction = std::time::Instant::now();
                 match crate::core::outbox::compact(&self.store).await {
                     Ok(0) => {}
@@ -284,7 +299,10 @@ impl Dispatcher {
             for row in hooks.iter().map_err(internal)? {
                 let (_, v) = row.map_err(internal)?;
                 let webhook: Webhook = decode(v.value())?;
-                if in_flight.contains(&webhook.id) {
+                // In cluster mode another node may deliver this one: a delivery in
+                // flight here when its lease moved finishes, and if the new node sends
+                // the same event again it carries the same id.
+                if in_flight.contains(&webhook.id) || !self.delivers(&webhook.id) {
                     continue;
                 }
                 let prefix = tables::instance_prefix(&webhook.id);
