@@ -508,3 +508,93 @@ fn a_rate_limit_holds_across_the_nodes() {
         (429, error("Rate limit exceeded. Try again later."))
     );
 }
+
+/// One node against three on a mixed load (reads of a page, sends, which a node
+/// forwards when another runs the session, and state reads), through every node in turn:
+/// a benchmark, not a test (run it by hand; the figures are in BENCHMARKS.md):
+/// `cargo test -p wagate --test suite -- cluster::mixed_load_benchmark --ignored --nocapture`
+#[test]
+#[ignore = "a benchmark: run by hand, figures in BENCHMARKS.md"]
+fn mixed_load_benchmark() {
+    const SECS: u64 = 5;
+    const THREADS: usize = 8;
+    for count in [1, 3] {
+        let url = postgres::shared().fresh_database();
+        let tmp = tempfile::tempdir().unwrap();
+        let nodes: Vec<Gateway> = (0..count)
+            .map(|i| node(&tmp.path().join(format!("n{i}")), &url, &format!("n{i}")))
+            .collect();
+        let key = nodes[0].org_with_key("acme", None);
+        let names: Vec<String> = (0..12).map(|i| format!("m{i}")).collect();
+        for (i, name) in names.iter().enumerate() {
+            nodes[i % count].connected_instance(&key, name);
+            for _ in 0..20 {
+                nodes[i % count].inbound(name, PEER, "seed", false);
+            }
+        }
+        wait("instances spread", Duration::from_secs(20), || {
+            let v = view(&nodes[0]);
+            v["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|n| n["instances"].as_u64().unwrap() as usize == 12 / count)
+        });
+        let bases: Vec<String> = nodes.iter().map(|n| n.base.clone()).collect();
+        let started = Instant::now();
+        let deadline = started + Duration::from_secs(SECS);
+        let done: Vec<(u64, u64)> = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..THREADS)
+                .map(|t| {
+                    let (bases, names, key) = (&bases, &names, &key);
+                    s.spawn(move || {
+                        let (mut ok, mut failed) = (0u64, 0u64);
+                        let auth = format!("Bearer {key}");
+                        let mut i = t;
+                        while Instant::now() < deadline {
+                            let base = &bases[i % bases.len()];
+                            let name = &names[(i / 3) % names.len()];
+                            let (method, path, body) = match i % 10 {
+                                0..=6 => (
+                                    "GET",
+                                    format!("/core/instances/{name}/chats/{PEER}/messages"),
+                                    None,
+                                ),
+                                7 | 8 => (
+                                    "POST",
+                                    format!("/core/instances/{name}/messages"),
+                                    Some(json!({"to": PEER, "text": "load"}).to_string()),
+                                ),
+                                _ => ("GET", format!("/core/instances/{name}/state"), None),
+                            };
+                            let headers = [
+                                ("authorization", auth.as_str()),
+                                ("content-type", "application/json"),
+                            ];
+                            match wagate::client::request(
+                                base,
+                                method,
+                                &path,
+                                &headers,
+                                body.as_deref().map(str::as_bytes),
+                            ) {
+                                Ok(r) if r.status < 300 => ok += 1,
+                                _ => failed += 1,
+                            }
+                            i += THREADS;
+                        }
+                        (ok, failed)
+                    })
+                })
+                .collect();
+            workers.into_iter().map(|w| w.join().unwrap()).collect()
+        });
+        let secs = started.elapsed().as_secs_f64();
+        let ok: u64 = done.iter().map(|d| d.0).sum();
+        let failed: u64 = done.iter().map(|d| d.1).sum();
+        eprintln!(
+            "{count} node(s): {:.0} requests/s ({ok} ok, {failed} failed in {secs:.1} s; 70% page reads, 20% sends, 10% state; {THREADS} clients, a connection per request)",
+            ok as f64 / secs
+        );
+    }
+}

@@ -10,7 +10,6 @@ use crate::common::receiver;
 
 use std::path::{Path, PathBuf};
 
-use redb::{ReadableDatabase, ReadableTable};
 use std::time::Duration;
 
 use common::Gateway;
@@ -533,17 +532,21 @@ fn deleting_the_instance_removes_integration_storage_and_inbound_credential() {
     let data = gw.data.clone();
     gw.stop();
     assert_eq!(storage_rows(&data, &id), 0);
-    let db = redb::Database::open(data.join("wagate.redb")).unwrap();
-    let tx = db.begin_read().unwrap();
-    let hooks = tx
-        .open_table(redb::TableDefinition::<&str, &[u8]>::new("webhooks"))
+    let store = crate::common::open_store(&data);
+    let left: Vec<String> = store
+        .read(|tx| -> anyhow::Result<Vec<String>> {
+            use wagate::store::kv::ReadableTable as _;
+            let hooks = tx.open_table(wagate::store::tables::WEBHOOKS)?;
+            let mut left = Vec::new();
+            for row in hooks.iter()? {
+                let text = String::from_utf8_lossy(row?.1.value()).into_owned();
+                if text.contains(&id) {
+                    left.push(text);
+                }
+            }
+            Ok(left)
+        })
         .unwrap();
-    let left: Vec<String> = hooks
-        .iter()
-        .unwrap()
-        .map(|r| String::from_utf8_lossy(r.unwrap().1.value()).into_owned())
-        .filter(|w| w.contains(&id))
-        .collect();
     assert!(left.is_empty(), "integration left behind: {left:?}");
 }
 
