@@ -211,24 +211,79 @@ fn three_nodes_spread_thirty_instances_and_take_over_a_killed_one() {
     let killed_held: usize = owned.values().filter(|n| *n == "a").count();
     assert!(killed_held >= 10, "node a holds its share: {owned:?}");
 
-    // SIGKILL node a: b and c take its instances and destinations (and the
-    // housekeeping, if a had it).
-    nodes[0].child.kill().unwrap();
-    nodes[0].child.wait().unwrap();
-    let took = wait(
-        "the killed node's instances taken over",
-        Duration::from_millis(LEASE_MS * 6),
-        || {
-            let owned = owners(&view(&nodes[1]));
-            let leases = owned.len();
-            ids.keys()
-                .chain(std::iter::once(&"~dispatcher".to_string()))
-                .all(|id| owned.get(id).is_some_and(|n| n == "b" || n == "c"))
-                && leases == 30 + 30 + 1
-                && owned.values().all(|n| n == "b" || n == "c")
-        },
-    );
-    eprintln!("takeover after SIGKILL: {took:?} (lease {LEASE_MS} ms)");
+    // Under load: a client sends through b and c, to every instance in turn, for as
+    // long as the kill and the takeover last; what was acknowledged (201) must be
+    // stored and delivered. (Sends to a's instances fail until they resume.)
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let survivors = [nodes[1].base.clone(), nodes[2].base.clone()];
+    let auth = format!("Bearer {key}");
+    std::thread::scope(|scope| {
+        let load = scope.spawn(|| {
+            let mut acked: Vec<(String, String)> = Vec::new();
+            let mut failed = 0;
+            let mut i = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let name = &names[i % names.len()];
+                let r = wagate::client::request(
+                    &survivors[i % 2],
+                    "POST",
+                    &format!("/core/instances/{name}/messages"),
+                    &[
+                        ("authorization", auth.as_str()),
+                        ("content-type", "application/json"),
+                    ],
+                    Some(
+                        json!({"to": PEER, "text": format!("under load {i}")})
+                            .to_string()
+                            .as_bytes(),
+                    ),
+                )
+                .unwrap();
+                if r.status == 201 {
+                    acked.push((name.clone(), r.json()["id"].as_str().unwrap().to_string()));
+                } else {
+                    failed += 1;
+                }
+                i += 1;
+            }
+            (acked, failed)
+        });
+        std::thread::sleep(Duration::from_millis(300));
+
+        // SIGKILL node a: b and c take its instances and destinations (and the
+        // housekeeping, if a had it).
+        nodes[0].child.kill().unwrap();
+        nodes[0].child.wait().unwrap();
+        let took = wait(
+            "the killed node's instances taken over",
+            Duration::from_millis(LEASE_MS * 6),
+            || {
+                let owned = owners(&view(&nodes[1]));
+                let leases = owned.len();
+                ids.keys()
+                    .chain(std::iter::once(&"~dispatcher".to_string()))
+                    .all(|id| owned.get(id).is_some_and(|n| n == "b" || n == "c"))
+                    && leases == 30 + 30 + 1
+                    && owned.values().all(|n| n == "b" || n == "c")
+            },
+        );
+        eprintln!("takeover after SIGKILL: {took:?} (lease {LEASE_MS} ms)");
+        std::thread::sleep(Duration::from_millis(500));
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let (acked, failed) = load.join().unwrap();
+        eprintln!(
+            "sends under the kill: {} acknowledged, {failed} refused",
+            acked.len()
+        );
+        assert!(
+            acked.len() > 30,
+            "the load ran: {} acknowledged",
+            acked.len()
+        );
+        for (name, id) in acked {
+            sent.get_mut(&name).unwrap().push(id);
+        }
+    });
 
     // The sessions run on their new owners: they receive again.
     let owned = owners(&view(&nodes[1]));

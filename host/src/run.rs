@@ -91,6 +91,14 @@ async fn open_core_and_sim(config: &Config) -> anyhow::Result<Opened> {
     let media_store = crate::media::open_store(&config.media.store, &config.data)
         .await
         .context("opening the media store ([media.store])")?;
+    if store.cluster().is_some() && config.media.store.kind == crate::media::s3::StoreKind::Disk {
+        // Not refused: the data folder may be a shared mount. Said, because otherwise a
+        // file received on one node is missing on the others.
+        tracing::warn!(
+            data = %config.data.display(),
+            "cluster mode with media on disk: unless this data folder is shared by every node, media received on one node cannot be read through the others; use [media.store] kind = \"s3\""
+        );
+    }
     let core = Core::with_media_store(store, link, config.media.clone(), media_store);
     core.pending_media().set_bound(config.events.media_wait());
     // Said once at start: whether voice notes will be converted to Opus.
