@@ -110,6 +110,41 @@ fn one_gateway_per_database_outside_cluster_mode() {
 }
 
 #[test]
+fn a_database_asked_for_tls_is_reached_over_tls_with_its_certificate_checked() {
+    let pg = postgres::shared();
+    let url = pg.fresh_database();
+    let over_tls = format!("{url}?sslmode=require");
+    // The server's certificate is checked: without its CA the start is refused.
+    let err = refused_start(&[("WAGATE_STORE", &over_tls), ("WAGATE_ADMIN_TOKEN", ADMIN)]);
+    assert!(err.contains("TLS") || err.contains("certificate"), "{err}");
+
+    let tmp = tempfile::tempdir().unwrap();
+    let ca = pg.ca_file.to_str().unwrap();
+    let gw = Gateway::start_on_with_env(
+        &tmp.path().join("data"),
+        &[],
+        &[("WAGATE_STORE", &over_tls), ("WAGATE_EXTRA_CA_FILE", ca)],
+    );
+    let key = gw.org_with_key("acme", None);
+    gw.connected_instance(&key, "shop");
+    gw.inbound("shop", PEER, "over tls", false);
+    // PostgreSQL says every connection of the gateway to this database is encrypted.
+    let (on, off) = ("s.ssl", "not s.ssl");
+    let connections = |which: &str| {
+        count(
+            &url,
+            &format!(
+                "select count(*) from pg_stat_ssl s join pg_stat_activity a using (pid)
+                 where a.datname = current_database() and a.application_name = 'wagate'
+                 and {which}"
+            ),
+        )
+    };
+    assert!(connections(on) >= 2, "the writer's and a reader's at least");
+    assert_eq!(connections(off), 0);
+}
+
+#[test]
 fn a_store_that_cannot_be_reached_or_parsed_refuses_the_start() {
     let closed = crate::common::brokers::free_port();
     let err = refused_start(&[(

@@ -21,6 +21,9 @@ use super::brokers::free_port;
 /// The running server.
 pub struct Postgres {
     pub port: u16,
+    /// The PEM certificate the server presents to TLS clients (`sslmode=require`): a
+    /// client trusts it as its CA.
+    pub ca_file: PathBuf,
     bin: PathBuf,
     /// The shell that runs the server; its stdin is held open for the life of the
     /// process, and its closing stops the server.
@@ -124,11 +127,31 @@ impl Postgres {
             "initdb failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        // TLS for the clients that ask for it (plain connections stay allowed): a
+        // self-signed certificate for the loopback address, its key readable by the
+        // server's user only, as PostgreSQL requires.
+        let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()])
+            .expect("self-signed certificate");
+        let ca_file = dir.join("ca.pem");
+        std::fs::write(&ca_file, cert.cert.pem()).unwrap();
+        for (name, pem, mode) in [
+            ("server.crt", cert.cert.pem(), 0o644),
+            ("server.key", cert.signing_key.serialize_pem(), 0o600),
+        ] {
+            let path = data.join(name);
+            std::fs::write(&path, pem).unwrap();
+            std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(mode))
+                .unwrap();
+            if let Some((uid, gid)) = user {
+                std::os::unix::fs::chown(&path, Some(uid), Some(gid)).unwrap();
+            }
+        }
         let port = free_port();
         // Durability is not what these tests check: a throwaway server skips fsync.
         let server = format!(
             "'{bin}/postgres' -D '{data}' -p {port} -k '{dir}' -c listen_addresses=127.0.0.1 \
-             -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
+             -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 \
+             -c ssl=on",
             bin = bin.display(),
             data = data.display(),
             dir = dir.display(),
@@ -149,6 +172,7 @@ impl Postgres {
         let lifeline = child.stdin.take().unwrap();
         let pg = Postgres {
             port,
+            ca_file,
             bin,
             _shell: Mutex::new((child, lifeline)),
         };

@@ -13,6 +13,7 @@ pub mod kv;
 pub mod leases;
 mod migrations;
 mod pg;
+mod pg_tls;
 pub mod tables;
 mod writer;
 

@@ -29,8 +29,9 @@ use std::ops::Bound;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
+use tokio_postgres::tls::MakeTlsConnect;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, NoTls, Statement};
+use tokio_postgres::{Client, NoTls, Socket, Statement};
 
 use crate::util::error_chain;
 
@@ -131,6 +132,8 @@ pub(crate) struct Pg {
     runtime: tokio::runtime::Handle,
     /// Cluster mode: several gateways share the database (see [`Pool::begin_write`]).
     cluster: bool,
+    /// TLS, when the URL says `sslmode=require` (see `pg_tls`).
+    tls: Option<super::pg_tls::Rustls>,
     /// Holds the database's gateway lock for as long as the engine lives (see
     /// [`Pg::connect`]).
     _lock: Mutex<Option<Conn>>,
@@ -164,10 +167,15 @@ impl Pg {
                     let _ = stopped.await;
                 });
             })?;
+        let tls = match config.get_ssl_mode() {
+            tokio_postgres::config::SslMode::Require => Some(super::pg_tls::Rustls::new()?),
+            _ => None,
+        };
         let mut pg = Pg {
             config,
             runtime: handle,
             cluster,
+            tls,
             _lock: Mutex::new(None),
             _stop: stop,
         };
@@ -209,45 +217,18 @@ impl Pg {
         on: impl Fn(&str) + Send + Sync + 'static,
     ) {
         let config = self.config.clone();
+        let tls = self.tls.clone();
         self.runtime.spawn(async move {
             let mut first = true;
             loop {
-                match config.connect(NoTls).await {
-                    Ok((client, mut connection)) => {
-                        let driver = async {
-                            loop {
-                                match std::future::poll_fn(|cx| connection.poll_message(cx)).await
-                                {
-                                    Some(Ok(tokio_postgres::AsyncMessage::Notification(n))) => {
-                                        on(n.channel())
-                                    }
-                                    Some(Ok(_)) => {}
-                                    Some(Err(e)) => {
-                                        tracing::warn!(error = %e, "the PostgreSQL notification connection failed");
-                                        break;
-                                    }
-                                    None => break,
-                                }
-                            }
-                        };
-                        let subscribe = async {
-                            let sql: String =
-                                channels.iter().map(|c| format!("listen {c};")).collect();
-                            if let Err(e) = client.batch_execute(&sql).await {
-                                tracing::warn!(error = %e, "subscribing to PostgreSQL notifications");
-                            }
-                            if !first {
-                                channels.iter().for_each(|c| on(c));
-                            }
-                            std::future::pending::<()>().await
-                        };
-                        tokio::select! { _ = driver => {}, _ = subscribe => {} }
-                        first = false;
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "connecting for PostgreSQL notifications");
-                    }
+                let listened = match &tls {
+                    Some(tls) => listen_once(&config, tls.clone(), channels, &on, first).await,
+                    None => listen_once(&config, NoTls, channels, &on, first).await,
+                };
+                if let Err(e) = listened {
+                    tracing::warn!(error = %e, "connecting for PostgreSQL notifications");
                 }
+                first = false;
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         });
@@ -256,14 +237,12 @@ impl Pg {
     /// Opens a new connection (its task runs on the engine's runtime).
     fn open(&self) -> PgResult<Conn> {
         let config = self.config.clone();
+        let tls = self.tls.clone();
         let task = self.runtime.spawn(async move {
-            let (client, connection) = config.connect(NoTls).await?;
-            tokio::spawn(async move {
-                if let Err(e) = connection.await {
-                    tracing::warn!(error = %e, "a PostgreSQL connection closed with an error");
-                }
-            });
-            Ok::<_, tokio_postgres::Error>(client)
+            match tls {
+                Some(tls) => connect(&config, tls).await,
+                None => connect(&config, NoTls).await,
+            }
         });
         let client = block_on(task).map_err(|_| PgError::Stopped)??;
         Ok(Conn {
@@ -272,6 +251,63 @@ impl Pg {
             unsent_begin: None,
         })
     }
+}
+
+/// Connects and runs the connection as a task of its own (on the engine's runtime).
+async fn connect<T>(
+    config: &tokio_postgres::Config,
+    tls: T,
+) -> Result<Client, tokio_postgres::Error>
+where
+    T: MakeTlsConnect<Socket>,
+    T::Stream: Send + 'static,
+{
+    let (client, connection) = config.connect(tls).await?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::warn!(error = %e, "a PostgreSQL connection closed with an error");
+        }
+    });
+    Ok(client)
+}
+
+/// One notification connection, until it drops (see [`Pg::listen`]).
+async fn listen_once<T>(
+    config: &tokio_postgres::Config,
+    tls: T,
+    channels: &[&str],
+    on: &(impl Fn(&str) + Send + Sync),
+    first: bool,
+) -> Result<(), tokio_postgres::Error>
+where
+    T: MakeTlsConnect<Socket>,
+{
+    let (client, mut connection) = config.connect(tls).await?;
+    let driver = async {
+        loop {
+            match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+                Some(Ok(tokio_postgres::AsyncMessage::Notification(n))) => on(n.channel()),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => {
+                    tracing::warn!(error = %e, "the PostgreSQL notification connection failed");
+                    break;
+                }
+                None => break,
+            }
+        }
+    };
+    let subscribe = async {
+        let sql: String = channels.iter().map(|c| format!("listen {c};")).collect();
+        if let Err(e) = client.batch_execute(&sql).await {
+            tracing::warn!(error = %e, "subscribing to PostgreSQL notifications");
+        }
+        if !first {
+            channels.iter().for_each(|c| on(c));
+        }
+        std::future::pending::<()>().await
+    };
+    tokio::select! { _ = driver => {}, _ = subscribe => {} }
+    Ok(())
 }
 
 /// One connection and the statements prepared on it.
