@@ -147,7 +147,7 @@ fn three_nodes_spread_thirty_instances_and_take_over_a_killed_one() {
                 .all(|n| n["live"] == true && n["instances"] == 10 && n["destinations"] == 10)
             && nodes_view
                 .iter()
-                .filter(|n| n["dispatcher"] == true)
+                .filter(|n| n["housekeeping"] == true)
                 .count()
                 == 1
     });
@@ -261,13 +261,30 @@ fn three_nodes_spread_thirty_instances_and_take_over_a_killed_one() {
                 let owned = owners(&view(&nodes[1]));
                 let leases = owned.len();
                 ids.keys()
-                    .chain(std::iter::once(&"~dispatcher".to_string()))
+                    .chain(std::iter::once(&"~housekeeping".to_string()))
                     .all(|id| owned.get(id).is_some_and(|n| n == "b" || n == "c"))
                     && leases == 30 + 30 + 1
                     && owned.values().all(|n| n == "b" || n == "c")
             },
         );
         eprintln!("takeover after SIGKILL: {took:?} (lease {LEASE_MS} ms)");
+        // `/metrics` on a survivor says (as of its last round) that a is down and holds
+        // nothing.
+        wait(
+            "the metrics to show a down",
+            Duration::from_millis(LEASE_MS * 2),
+            || {
+                let metrics =
+                    String::from_utf8(nodes[1].raw("GET", "/metrics", &[], b"").body).unwrap();
+                [
+                    "wagate_cluster_node_up{node=\"a\"} 0",
+                    "wagate_cluster_node_up{node=\"b\"} 1",
+                    "wagate_cluster_node_instances{node=\"a\"} 0",
+                ]
+                .iter()
+                .all(|line| metrics.lines().any(|l| l == *line))
+            },
+        );
         std::thread::sleep(Duration::from_millis(500));
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         let (acked, failed) = load.join().unwrap();

@@ -15,7 +15,7 @@
 //!    destination's queue is delivered by the node holding its lease, so deliveries
 //!    are spread over the nodes and still one at a time, in order, per destination;
 //!    another node resumes a dead node's destinations within the lease time;
-//! 5. holds or takes the housekeeping lease (`~dispatcher`): one node compacts the
+//! 5. holds or takes the housekeeping lease (`~housekeeping`): one node compacts the
 //!    outbox and sweeps the shared rate-limit windows that have ended.
 //!
 //! A graceful stop hands every lease back at once ([`Coordinator::leave`]). Session
@@ -36,12 +36,15 @@ use crate::whatsapp::cluster::ClusterLink;
 
 /// The lease of the node that keeps the outbox (compaction) and sweeps ended
 /// rate-limit windows. Lease names starting with `~` are never an instance's (ULID).
-pub const DISPATCHER_LEASE: &str = "~dispatcher";
+pub const HOUSEKEEPING_LEASE: &str = "~housekeeping";
+
+/// What a destination's lease name starts with (then the destination's id).
+const DESTINATION_PREFIX: &str = "~hook:";
 
 /// The lease of the node that delivers a destination's queue (a webhook, integration
 /// or broker destination), by its id.
 pub fn destination_lease(webhook_id: &str) -> String {
-    format!("~hook:{webhook_id}")
+    format!("{DESTINATION_PREFIX}{webhook_id}")
 }
 
 /// Whether a lease name is an instance's (not the dispatcher's or a destination's).
@@ -124,7 +127,7 @@ pub struct NodeView {
     /// Destinations (webhooks, integrations, brokers) whose queues it delivers.
     pub destinations: usize,
     /// Whether it keeps the outbox (compaction, rate-limit sweeps).
-    pub dispatcher: bool,
+    pub housekeeping: bool,
 }
 
 /// This node's coordinator.
@@ -137,7 +140,7 @@ pub struct Coordinator {
     /// lease was lost or handed back.
     sessions: Arc<dyn Link>,
     address: String,
-    dispatching: watch::Sender<bool>,
+    housekeeping: watch::Sender<bool>,
     /// The nodes and leases as the last round read them (what `/metrics` shows,
     /// without a query per scrape).
     last: std::sync::Mutex<(Vec<NodeRow>, Vec<LeaseRow>)>,
@@ -158,7 +161,7 @@ impl Coordinator {
             sessions: link.inner().clone(),
             link,
             address,
-            dispatching: watch::Sender::new(false),
+            housekeeping: watch::Sender::new(false),
             last: Default::default(),
         })
     }
@@ -175,8 +178,8 @@ impl Coordinator {
 
     /// Whether this node holds the housekeeping lease (the dispatcher compacts the
     /// outbox only then).
-    pub fn dispatching(&self) -> watch::Receiver<bool> {
-        self.dispatching.subscribe()
+    pub fn housekeeping(&self) -> watch::Receiver<bool> {
+        self.housekeeping.subscribe()
     }
 
     /// Registers the node and takes its first leases before the gateway answers, then
@@ -204,9 +207,11 @@ impl Coordinator {
         let node = self.node_id();
         for id in self.cluster.held.instances() {
             self.cluster.held.remove(&id);
-            self.sessions.release(&id).await;
+            if is_instance_lease(&id) {
+                self.sessions.release(&id).await;
+            }
         }
-        self.dispatching.send_replace(false);
+        self.housekeeping.send_replace(false);
         let leases = self.cluster.leases.clone();
         match blocking(move || Ok(leases.leave(&node)?)).await {
             Ok(()) => tracing::info!("left the cluster; leases handed back"),
@@ -227,46 +232,37 @@ impl Coordinator {
         use std::fmt::Write as _;
         let (nodes, rows) = self.last.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let view = self.view_of(nodes, rows);
-        let mut out = String::from(
-            "# HELP wagate_cluster_node_up Whether a cluster node's heartbeat is fresher than the lease time.\n# TYPE wagate_cluster_node_up gauge\n",
+        let mut out = String::new();
+        let mut per_node = |name: &str, help: &str, value: &dyn Fn(&NodeView) -> String| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+            for n in &view.nodes {
+                let _ = writeln!(out, "{name}{{node=\"{}\"}} {}", n.row.id, value(n));
+            }
+        };
+        per_node(
+            "wagate_cluster_node_up",
+            "Whether a cluster node's heartbeat is fresher than the lease time.",
+            &|n| u8::from(n.live).to_string(),
         );
-        for n in &view.nodes {
-            let _ = writeln!(
-                out,
-                "wagate_cluster_node_up{{node=\"{}\"}} {}",
-                n.row.id,
-                u8::from(n.live)
-            );
-        }
-        out.push_str("# HELP wagate_cluster_node_instances Instance leases a cluster node holds.\n# TYPE wagate_cluster_node_instances gauge\n");
-        for n in &view.nodes {
-            let _ = writeln!(
-                out,
-                "wagate_cluster_node_instances{{node=\"{}\"}} {}",
-                n.row.id, n.instances
-            );
-        }
-        out.push_str("# HELP wagate_cluster_node_destinations Destinations (webhooks, integrations, brokers) whose queues a cluster node delivers.\n# TYPE wagate_cluster_node_destinations gauge\n");
-        for n in &view.nodes {
-            let _ = writeln!(
-                out,
-                "wagate_cluster_node_destinations{{node=\"{}\"}} {}",
-                n.row.id, n.destinations
-            );
-        }
-        out.push_str("# HELP wagate_cluster_node_heartbeat_age_seconds Time since a cluster node's last heartbeat.\n# TYPE wagate_cluster_node_heartbeat_age_seconds gauge\n");
-        for n in &view.nodes {
-            let _ = writeln!(
-                out,
-                "wagate_cluster_node_heartbeat_age_seconds{{node=\"{}\"}} {:.3}",
-                n.row.id,
-                n.row.heartbeat_age_ms as f64 / 1000.0
-            );
-        }
+        per_node(
+            "wagate_cluster_node_instances",
+            "Instance leases a cluster node holds.",
+            &|n| n.instances.to_string(),
+        );
+        per_node(
+            "wagate_cluster_node_destinations",
+            "Destinations (webhooks, integrations, brokers) whose queues a cluster node delivers.",
+            &|n| n.destinations.to_string(),
+        );
+        per_node(
+            "wagate_cluster_node_heartbeat_age_seconds",
+            "Time since a cluster node's last heartbeat.",
+            &|n| format!("{:.3}", n.row.heartbeat_age_ms as f64 / 1000.0),
+        );
         let _ = writeln!(
             out,
             "# HELP wagate_cluster_housekeeping Whether this node keeps the outbox (compaction, rate-limit sweeps) now.\n# TYPE wagate_cluster_housekeeping gauge\nwagate_cluster_housekeeping {}",
-            u8::from(*self.dispatching.borrow())
+            u8::from(*self.housekeeping.borrow())
         );
         out
     }
@@ -287,9 +283,9 @@ impl Coordinator {
                         .count(),
                     destinations: mine
                         .clone()
-                        .filter(|l| l.instance_id.starts_with("~hook:"))
+                        .filter(|l| l.instance_id.starts_with(DESTINATION_PREFIX))
                         .count(),
-                    dispatcher: mine.clone().any(|l| l.instance_id == DISPATCHER_LEASE),
+                    housekeeping: mine.clone().any(|l| l.instance_id == HOUSEKEEPING_LEASE),
                     row,
                 }
             })
@@ -393,15 +389,15 @@ impl Coordinator {
         self.hand_back(excess).await?;
 
         // Housekeeping (outbox compaction, ended rate-limit windows) runs on one node.
-        if !self.cluster.held.holds(DISPATCHER_LEASE)
-            && !taken.contains(DISPATCHER_LEASE)
-            && let Some(token) = self.claim(DISPATCHER_LEASE).await?
+        if !self.cluster.held.holds(HOUSEKEEPING_LEASE)
+            && !taken.contains(HOUSEKEEPING_LEASE)
+            && let Some(token) = self.claim(HOUSEKEEPING_LEASE).await?
         {
-            self.cluster.held.insert(DISPATCHER_LEASE, token);
+            self.cluster.held.insert(HOUSEKEEPING_LEASE, token);
             tracing::info!("this node keeps the outbox now");
         }
-        let housekeeping = self.cluster.held.holds(DISPATCHER_LEASE);
-        self.dispatching.send_replace(housekeeping);
+        let housekeeping = self.cluster.held.holds(HOUSEKEEPING_LEASE);
+        self.housekeeping.send_replace(housekeeping);
         if housekeeping {
             let counters = self.cluster.counters.clone();
             blocking(move || Ok(counters.sweep()?)).await?;

@@ -156,6 +156,9 @@ pub async fn serve(
     // Cluster mode: join (heartbeat, first leases) before answering.
     let coordinator = match (core.store().cluster(), cluster_link) {
         (Some(cluster), Some(link)) => {
+            if config.cluster.advertise.is_none() && addr.ip().is_unspecified() {
+                tracing::warn!(%addr, "listening on every address without --advertise: other nodes on other machines cannot reach this one at {addr}; set --advertise to its URL");
+            }
             let address = config
                 .cluster
                 .advertise
@@ -252,7 +255,7 @@ async fn start_app(
     if let Some(coordinator) = &coordinator {
         let held = coordinator.held().clone();
         dispatcher = dispatcher.in_cluster(
-            coordinator.dispatching(),
+            coordinator.housekeeping(),
             Arc::new(move |id: &str| held.holds(&crate::cluster::destination_lease(id))),
         );
     }

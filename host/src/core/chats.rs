@@ -80,7 +80,7 @@ impl Core {
         let record = self.authorize(p, which, Capability::Send)?;
         let current = self.stored_chat(&record.instance.id, &jid::normalize(chat)?)?;
         let chat_jid = current.jid.clone();
-        if self.link.state(&record.instance.id) == ConnectionState::Open {
+        if self.live_state(&record.instance) == ConnectionState::Open {
             self.link
                 .update_chat(&record.instance.id, &current.jid, &patch)
                 .await?;
@@ -123,7 +123,7 @@ impl Core {
         let chat_jid = self
             .stored_chat(&record.instance.id, &jid::normalize(chat)?)?
             .jid;
-        if self.link.state(&record.instance.id) == ConnectionState::Open {
+        if self.live_state(&record.instance) == ConnectionState::Open {
             self.link
                 .delete_chat(&record.instance.id, &chat_jid)
                 .await?;

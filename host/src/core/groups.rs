@@ -314,7 +314,7 @@ impl Core {
             None => None,
         };
         let id = record.instance.id.clone();
-        if after.is_none() && self.link.state(&id) == ConnectionState::Open {
+        if after.is_none() && self.live_state(&record.instance) == ConnectionState::Open {
             let groups = self.link.list_groups(&id).await?;
             self.replace_groups(&id, groups).await?;
         }
@@ -332,7 +332,7 @@ impl Core {
         let record = self.authorize(p, which, Capability::Read)?;
         let gjid = group_jid(group)?;
         let id = &record.instance.id;
-        if self.link.state(id) != ConnectionState::Open {
+        if self.live_state(&record.instance) != ConnectionState::Open {
             return self
                 .stored_group(id, &gjid)?
                 .ok_or_else(|| group_not_found(&gjid));

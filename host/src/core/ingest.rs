@@ -25,8 +25,12 @@ impl Core {
     ) -> anyhow::Result<()> {
         // Finishes the media removals a crash or an outage left in the journal.
         self.media_gc.spawn();
+        // In cluster mode nothing runs here yet: the cluster coordinator resumes the
+        // sessions whose leases this node takes.
         for record in self.all_instances()? {
-            self.resume_session(&record).await;
+            if self.link.runs_here(&record.instance.id) {
+                self.resume_session(&record).await;
+            }
         }
         // A weak handle: the link (owned by core) holds the sending side, so a strong
         // one would keep core, and with it the database, alive forever.

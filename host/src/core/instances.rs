@@ -357,7 +357,7 @@ impl Core {
         };
 
         // The data goes anyway; a failed logout must not keep a deleted instance.
-        if self.link.state(&id) != ConnectionState::Disconnected
+        if self.live_state(&record.instance) != ConnectionState::Disconnected
             && let Err(e) = self.link.logout(&id).await
         {
             tracing::warn!(instance = %id, error = %e, "logout during delete failed");

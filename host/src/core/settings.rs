@@ -85,7 +85,7 @@ impl Core {
             rec.behaviour = stored.clone()
         })
         .await?;
-        self.apply_settings(&record.instance.id, &record.behaviour, &settings)
+        self.apply_settings(&record.instance, &record.behaviour, &settings)
             .await;
         Ok(settings)
     }
@@ -93,16 +93,16 @@ impl Core {
     /// Hands the link what it acts on itself, and shows a changed presence at once.
     async fn apply_settings(
         self: &Arc<Self>,
-        instance_id: &str,
+        instance: &super::model::Instance,
         was: &InstanceSettings,
         now: &InstanceSettings,
     ) {
         self.link
-            .set_full_history(instance_id, now.sync_full_history);
+            .set_full_history(&instance.id, now.sync_full_history);
         if was.always_online != now.always_online
-            && self.link.state(instance_id) == super::model::ConnectionState::Open
+            && self.live_state(instance) == super::model::ConnectionState::Open
         {
-            self.show_presence(instance_id, now.always_online);
+            self.show_presence(&instance.id, now.always_online);
         }
     }
 

@@ -39,7 +39,7 @@ pub struct NodeRow {
 /// One instance's lease.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct LeaseRow {
-    /// The instance (or `~dispatcher`, the event dispatcher's lease).
+    /// The instance, or `~housekeeping` or `~hook:<destination>` (see `crate::cluster`).
     pub instance_id: String,
     /// The node holding it (or that held it last, when expired).
     pub node_id: String,

@@ -63,7 +63,9 @@ const MIGRATIONS: &[(i32, &str)] = &[
     ),
     (
         2,
-        // Cluster mode's ownership records (see `leases`).
+        // Cluster mode: the nodes and their leases (`leases`), cluster-wide values
+        // such as the secret nodes authenticate their calls to each other with
+        // (`leases::Leases::secret`), and the shared rate-limit windows (`counters`).
         "create table wagate_nodes (
              id text primary key,
              address text not null,
@@ -76,21 +78,12 @@ const MIGRATIONS: &[(i32, &str)] = &[
              token bigint not null,
              expires_at timestamptz not null
          );
-         create index wagate_leases_node on wagate_leases (node_id);",
-    ),
-    (
-        3,
-        // Cluster-wide values: the secret nodes authenticate their calls to each
-        // other with (see `leases::Leases::secret`).
-        "create table wagate_cluster (
+         create index wagate_leases_node on wagate_leases (node_id);
+         create table wagate_cluster (
              name text primary key,
              value text not null
-         );",
-    ),
-    (
-        4,
-        // Cluster mode's shared rate-limit windows (see `counters`).
-        "create table wagate_rate_windows (
+         );
+         create table wagate_rate_windows (
              bucket text primary key,
              started_ms bigint not null,
              len_ms bigint not null,

@@ -15,6 +15,8 @@
 //! - `resume` at start only resumes what this node holds: the cluster coordinator
 //!   (`crate::cluster`) takes leases and resumes their sessions.
 //! - `logout` and `forget` end the session and drop the lease, so no node resumes it.
+//! - The settings a session reads from its link's memory (media downloads, proxy, full
+//!   history) are applied here and passed to the node running the session.
 //!
 //! Core does not know about any of this: it sees a [`Link`].
 
@@ -72,8 +74,15 @@ impl WireMessageRef {
 pub struct ClusterLink {
     inner: Arc<dyn Link>,
     cluster: Arc<Cluster>,
+    forwarder: Forwarder,
+}
+
+/// Sends link calls to the node running a session.
+#[derive(Clone)]
+struct Forwarder {
+    cluster: Arc<Cluster>,
     /// What forwarded calls carry, and what this node's forwarding route expects.
-    secret: String,
+    secret: Arc<str>,
 }
 
 impl ClusterLink {
@@ -81,8 +90,11 @@ impl ClusterLink {
     pub fn new(inner: Arc<dyn Link>, cluster: Arc<Cluster>, secret: String) -> Self {
         ClusterLink {
             inner,
+            forwarder: Forwarder {
+                cluster: cluster.clone(),
+                secret: Arc::from(secret),
+            },
             cluster,
-            secret,
         }
     }
 
@@ -93,7 +105,7 @@ impl ClusterLink {
 
     /// Whether `presented` is the nodes' shared secret.
     pub fn accepts(&self, presented: &[u8]) -> bool {
-        crate::util::ct_eq(presented, self.secret.as_bytes())
+        crate::util::ct_eq(presented, self.forwarder.secret.as_bytes())
     }
 
     /// `Ok` when the instance's session runs here.
@@ -141,9 +153,42 @@ impl ClusterLink {
         }
     }
 
+    /// Sends `op` to the node running the session (see [`Forwarder::call`]).
+    async fn forward(
+        &self,
+        instance_id: &str,
+        op: &'static str,
+        args: serde_json::Value,
+    ) -> Result<serde_json::Value, LinkError> {
+        self.forwarder.call(instance_id, op, args).await
+    }
+
+    /// A setting the session reads from its link's memory: applied here, and sent to
+    /// the node running the session when that is another one (in the background: a
+    /// session resumed later reads it from the stored record anyway).
+    fn set_everywhere(&self, instance_id: &str, op: &'static str, args: serde_json::Value) {
+        if self.cluster.held.holds(instance_id) {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let (forwarder, id) = (self.forwarder.clone(), instance_id.to_string());
+        runtime.spawn(async move {
+            match forwarder.call(&id, op, args).await {
+                Ok(_) | Err(LinkError::NotConnected) => {}
+                Err(e) => {
+                    tracing::warn!(instance = %id, op, error = %e, "passing a setting to the session's node")
+                }
+            }
+        });
+    }
+}
+
+impl Forwarder {
     /// Sends `op` to the node holding the instance's lease and returns its answer. No
     /// live owner (a session being taken over, or never paired) reads as not connected.
-    async fn forward(
+    async fn call(
         &self,
         instance_id: &str,
         op: &'static str,
@@ -257,6 +302,24 @@ macro_rules! link_behind_leases {
                         self.drop_lease(instance_id).await;
                         to_wire(&())
                     }
+                    "set_media_download" => {
+                        let (choice,): (Option<MediaDownload>,) = from_wire(call.args)?;
+                        self.here(instance_id)?;
+                        self.inner.set_media_download(instance_id, choice);
+                        to_wire(&())
+                    }
+                    "set_full_history" => {
+                        let (full,): (bool,) = from_wire(call.args)?;
+                        self.here(instance_id)?;
+                        self.inner.set_full_history(instance_id, full);
+                        to_wire(&())
+                    }
+                    "set_proxy" => {
+                        let (proxy,): (Option<crate::core::proxy::Proxy>,) = from_wire(call.args)?;
+                        self.here(instance_id)?;
+                        self.inner.set_proxy(instance_id, proxy);
+                        to_wire(&())
+                    }
                     $(
                         stringify!($name) => {
                             #[allow(unused_parens)]
@@ -326,14 +389,23 @@ link_behind_leases! {
         }
 
         fn set_media_download(&self, instance_id: &str, choice: Option<MediaDownload>) {
+            if let Ok(args) = to_wire(&(&choice,)) {
+                self.set_everywhere(instance_id, "set_media_download", args);
+            }
             self.inner.set_media_download(instance_id, choice)
         }
 
         fn set_full_history(&self, instance_id: &str, full: bool) {
+            if let Ok(args) = to_wire(&(full,)) {
+                self.set_everywhere(instance_id, "set_full_history", args);
+            }
             self.inner.set_full_history(instance_id, full)
         }
 
         fn set_proxy(&self, instance_id: &str, proxy: Option<crate::core::proxy::Proxy>) {
+            if let Ok(args) = to_wire(&(&proxy,)) {
+                self.set_everywhere(instance_id, "set_proxy", args);
+            }
             self.inner.set_proxy(instance_id, proxy)
         }
 
