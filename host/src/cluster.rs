@@ -205,7 +205,7 @@ impl Coordinator {
     /// Hands every lease back and leaves the cluster (graceful stop).
     pub async fn leave(&self) {
         let node = self.node_id();
-        for id in self.cluster.held.instances() {
+        for id in self.cluster.held.names() {
             self.cluster.held.remove(&id);
             if is_instance_lease(&id) {
                 self.sessions.release(&id).await;
@@ -308,7 +308,7 @@ impl Coordinator {
         let leases = self.cluster.leases.clone();
         let address = self.address.clone();
         // Taken before the renewal: a lease `connect` takes meanwhile is not lost.
-        let held_before = self.cluster.held.instances();
+        let held_before = self.cluster.held.names();
         let (renewed, nodes, rows) = blocking(move || {
             leases.heartbeat(&node, &address)?;
             let renewed: HashMap<String, i64> = leases.renew(&node)?.into_iter().collect();

@@ -104,8 +104,9 @@ impl Held {
         self.lock().remove(instance_id).is_some()
     }
 
-    /// The instances held, sorted.
-    pub fn instances(&self) -> Vec<String> {
+    /// The names of the leases held (instances, and the `~`-named ones of
+    /// `crate::cluster`), sorted.
+    pub fn names(&self) -> Vec<String> {
         let mut ids: Vec<String> = self.lock().keys().cloned().collect();
         ids.sort();
         ids

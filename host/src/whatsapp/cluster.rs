@@ -126,10 +126,10 @@ impl ClusterLink {
         let leases = self.cluster.leases.clone();
         let node = self.cluster.held.node_id().to_string();
         let id = instance_id.to_string();
-        let token = tokio::task::spawn_blocking(move || leases.claim(&node, &id))
-            .await
-            .map_err(|e| LinkError::Failed(e.to_string()))?
-            .map_err(|e| LinkError::Failed(format!("taking the instance's lease: {e}")))?;
+        let token = lease_call("taking the instance's lease", move || {
+            leases.claim(&node, &id)
+        })
+        .await?;
         Ok(match token {
             Some(token) => {
                 self.cluster.held.insert(instance_id, token);
@@ -144,12 +144,8 @@ impl ClusterLink {
         self.cluster.held.remove(instance_id);
         let leases = self.cluster.leases.clone();
         let id = instance_id.to_string();
-        match tokio::task::spawn_blocking(move || leases.forget(&id)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                tracing::warn!(instance = %instance_id, error = %e, "dropping a lease")
-            }
-            Err(e) => tracing::warn!(instance = %instance_id, error = %e, "dropping a lease"),
+        if let Err(e) = lease_call("dropping a lease", move || leases.forget(&id)).await {
+            tracing::warn!(instance = %instance_id, error = %e, "dropping a lease");
         }
     }
 
@@ -196,10 +192,7 @@ impl Forwarder {
     ) -> Result<serde_json::Value, LinkError> {
         let leases = self.cluster.leases.clone();
         let id = instance_id.to_string();
-        let owner = tokio::task::spawn_blocking(move || leases.owner(&id))
-            .await
-            .map_err(|e| LinkError::Failed(e.to_string()))?
-            .map_err(|e| LinkError::Failed(format!("looking up the instance's node: {e}")))?;
+        let owner = lease_call("looking up the instance's node", move || leases.owner(&id)).await?;
         let Some((node, address)) = owner else {
             return Err(LinkError::NotConnected);
         };
@@ -246,6 +239,18 @@ impl Forwarder {
             |e| LinkError::Failed(format!("node {node} answered a forwarded call with {e}")),
         )?
     }
+}
+
+/// Runs a call of the lease book (synchronous) off the async workers; its failure is
+/// the link's, said with `what`.
+async fn lease_call<T: Send + 'static>(
+    what: &'static str,
+    call: impl FnOnce() -> Result<T, crate::store::kv::PgError> + Send + 'static,
+) -> Result<T, LinkError> {
+    tokio::task::spawn_blocking(call)
+        .await
+        .map_err(|e| LinkError::Failed(e.to_string()))?
+        .map_err(|e| LinkError::Failed(format!("{what}: {e}")))
 }
 
 fn to_wire<T: Serialize>(value: &T) -> Result<serde_json::Value, LinkError> {
