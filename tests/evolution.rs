@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::Gateway;
-use common::evolution::{connect_and_wait, create, evo, evo_json, state, wait_open};
+use common::evolution::{connect_and_wait, create, evo, evo_json, open_instance, state, wait_open};
 use serde_json::{Value, json};
 
 const GLOBAL_KEY: &str = "evolution-global-key-for-tests";
@@ -1526,3 +1526,54 @@ fn chat_route_errors_map_to_client_statuses() {
 
 /// One row of a table-driven error test.
 type Case<'a> = (&'a str, &'a str, &'a str, String, Value, u16, &'a str);
+
+/// findMessages over a chat whose matches weigh more than one answer may carry (4 MiB):
+/// the gateway reads the chat twice (find and count, then pick the page) instead of
+/// holding every record, and the pages still list each message once, newest first.
+#[test]
+fn find_messages_pages_a_chat_heavier_than_one_answer() {
+    let gw = start();
+    let hash = open_instance(&gw, GLOBAL_KEY, "heavy");
+    // 72 messages of 64 KiB of text: 4.6 MiB of matches. Stored as a history chunk
+    // of 8 at a time (a request body stays under the admin API's cap).
+    let text = |n: u64| format!("{n:03}{}", "x".repeat(64 << 10));
+    for chunk in 0..9u64 {
+        let messages: Vec<Value> = (0..8u64)
+            .map(|i| {
+                let n = chunk * 8 + i;
+                json!({"from": PEER, "text": text(n), "timestamp": 1_700_000_000_000u64 + n * 1000})
+            })
+            .collect();
+        let (s, v) = gw.admin(
+            "POST",
+            "/admin/sim/heavy/history",
+            Some(json!({"messages": messages})),
+        );
+        assert_eq!((s, v), (201, json!({"stored": 8})));
+    }
+    let page = |n: u64| {
+        let (s, v) = evo_json(
+            &gw,
+            "POST",
+            "/chat/findMessages/heavy",
+            Some(&hash),
+            Some(json!({"where": {"key": {"remoteJid": PEER_JID}}, "offset": 50, "page": n})),
+        );
+        assert_eq!(s, 200, "{v}");
+        v
+    };
+    let first = page(1);
+    assert_eq!(first["messages"]["total"], 72);
+    assert_eq!(first["messages"]["pages"], 2, "50 records a page fit 4 MiB");
+    let second = page(2);
+    let numbers: Vec<u64> = [&first, &second]
+        .iter()
+        .flat_map(|v| v["messages"]["records"].as_array().unwrap().clone())
+        .map(|r| {
+            let text = r["message"]["conversation"].as_str().unwrap();
+            assert_eq!(text.len(), 3 + (64 << 10));
+            text[..3].parse().unwrap()
+        })
+        .collect();
+    assert_eq!(numbers, (0..72u64).rev().collect::<Vec<_>>());
+}

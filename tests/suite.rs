@@ -8,6 +8,7 @@
 mod common;
 
 mod account_settings;
+mod auth_reuse;
 mod brokers;
 mod brokers_kafka;
 mod brokers_sqs;

@@ -340,6 +340,21 @@ struct Outcome {
     p90: f64,
     p99: f64,
     max: f64,
+    /// The gateway's CPU time (user + system) per request served, in microseconds:
+    /// steadier than req/s on a machine whose other tenants take CPU, since time the
+    /// gateway waits for a core is not counted. `None` for the floor (in this process).
+    cpu_us: Option<f64>,
+}
+
+/// A process's CPU time so far (user + system), in microseconds, from
+/// `/proc/<pid>/stat` (clock ticks of 10 ms: over a 3 s case at 2 cores, about 1%).
+fn cpu_micros(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command (which may hold spaces) start at state, field 3.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split(' ').collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks * 10_000.0)
 }
 
 /// Runs `make(i)` for i in 0.. over `conns` keep-alive connections to `addr` until
@@ -352,7 +367,9 @@ async fn run_case(
     secs: f64,
     limit: usize,
     make: Arc<dyn Fn(usize) -> Req + Send + Sync>,
+    gateway_pid: Option<u32>,
 ) -> Outcome {
+    let cpu_before = gateway_pid.and_then(cpu_micros);
     let next = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
     let warm = start + Duration::from_secs_f64(secs * 0.1);
@@ -364,6 +381,7 @@ async fn run_case(
             let mut conn = Conn::open(&addr).await;
             let mut lat = Vec::new();
             let (mut errors, mut first_error, mut last) = (0usize, None, Instant::now());
+            let mut answered = 0usize;
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 if i >= limit || Instant::now() >= deadline {
@@ -373,6 +391,7 @@ async fn run_case(
                 let t = Instant::now();
                 let res = conn.send(&r).await;
                 last = Instant::now();
+                answered += 1;
                 let ok = matches!(res, Ok((s, _)) if (200..300).contains(&s));
                 if t >= warm {
                     lat.push((last - t).as_micros() as u32);
@@ -395,17 +414,23 @@ async fn run_case(
                     conn = Conn::open(&addr).await;
                 }
             }
-            (lat, errors, first_error, last)
+            (lat, errors, first_error, last, answered)
         }));
     }
     let (mut lat, mut errors, mut first_error, mut end) = (Vec::new(), 0, None, warm);
+    let mut answered = 0;
     for t in tasks {
-        let (l, e, f, last) = t.await.unwrap();
+        let (l, e, f, last, a) = t.await.unwrap();
         lat.extend(l);
         errors += e;
         first_error = first_error.or(f);
         end = end.max(last);
+        answered += a;
     }
+    // Over the whole case, warm-up included: CPU time is read at its start and end.
+    let cpu_us = cpu_before
+        .zip(gateway_pid.and_then(cpu_micros))
+        .map(|(before, after)| (after - before) / answered.max(1) as f64);
     lat.sort_unstable();
     let pct = |p: f64| {
         if lat.is_empty() {
@@ -425,18 +450,19 @@ async fn run_case(
         p90: pct(0.9),
         p99: pct(0.99),
         max: pct(1.0),
+        cpu_us,
     }
 }
 
 fn print_table(title: &str, rows: &[Outcome], floor_rps: f64) {
     println!("\n{title}\n");
     println!(
-        "| case | requests | req/s | % of floor | p50 ms | p90 ms | p99 ms | max ms | errors |"
+        "| case | requests | req/s | % of floor | p50 ms | p90 ms | p99 ms | max ms | errors | gateway CPU us/req |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for o in rows {
         println!(
-            "| {} | {} | {:.0} | {:.1}% | {:.2} | {:.2} | {:.2} | {:.1} | {} |",
+            "| {} | {} | {:.0} | {:.1}% | {:.2} | {:.2} | {:.2} | {:.1} | {} | {} |",
             o.name,
             o.done,
             o.rps,
@@ -445,7 +471,8 @@ fn print_table(title: &str, rows: &[Outcome], floor_rps: f64) {
             o.p90,
             o.p99,
             o.max,
-            o.errors
+            o.errors,
+            o.cpu_us.map_or("-".to_string(), |c| format!("{c:.0}"))
         );
     }
     for o in rows {
@@ -756,14 +783,28 @@ async fn load(o: &Opts) {
     let wanted = |name: &str| {
         name.starts_with("floor") || o.only.as_deref().is_none_or(|w| name.contains(w))
     };
+    // The floor runs in this process: no gateway CPU to count.
+    let pid_for = |name: &str| (!name.starts_with("floor")).then(|| gw.child.id());
     for (name, a, make) in reads.into_iter().filter(|c| wanted(c.0)) {
-        rows.push(run_case(name, a, o.conns, o.secs, o.max_requests, make).await);
+        rows.push(
+            run_case(
+                name,
+                a,
+                o.conns,
+                o.secs,
+                o.max_requests,
+                make,
+                pid_for(name),
+            )
+            .await,
+        );
     }
     let floor_rps = rows[0].rps;
     print_table("Read: one page of 20 messages", &rows, floor_rps);
     let mut rows = Vec::new();
     for (name, a, make, limit) in deletes.into_iter().filter(|c| wanted(c.0)) {
-        rows.push(run_case(name, a, o.conns, o.secs, limit.min(o.max_requests), make).await);
+        let limit = limit.min(o.max_requests);
+        rows.push(run_case(name, a, o.conns, o.secs, limit, make, pid_for(name)).await);
     }
     let floor_rps = rows[0].rps;
     print_table(

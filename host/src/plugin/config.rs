@@ -131,6 +131,9 @@ pub struct RuntimeConfig {
     /// back (it is interleaved with live data); a child returns all of it when it exits.
     #[serde(skip)]
     pub compile_with: Option<std::path::PathBuf>,
+    /// Auth outcomes kept per mount for reuse, at most (see `plugin::auth_cache`); 0
+    /// runs the auth plugins on every request.
+    pub auth_cache_entries: usize,
 }
 
 impl Default for RuntimeConfig {
@@ -139,6 +142,7 @@ impl Default for RuntimeConfig {
             max_instances: 256,
             keep_resident_kib: None,
             compile_with: None,
+            auth_cache_entries: 4096,
         }
     }
 }

@@ -15,6 +15,14 @@
 //! instance_tokens_may_delete = false  # auth plugins: an instance token resolved here
 //!                                # may delete its own instance (logout is always allowed)
 //!
+//! [auth_cache]                   # auth plugins: the host may reuse this plugin's allow
+//! vary = ["hello-key"]           # for requests with the same values of these headers
+//! ttl_ms = 10000                 # for at most this long (1..=60000); only an allow whose
+//!                                # call resolved a stored credential through `identity`,
+//!                                # dropped at once by any credential change, and only
+//!                                # when every auth plugin of the mount declares it
+//!                                # (see `plugin::auth_cache`)
+//!
 //! [[credential_kinds]]           # auth plugins: a kind of credential the admin API and
 //! name = "hello-key"             # `wagate token create --kind` mint; [a-z0-9-]+
 //! prefix = "hello_"              # token prefix, [a-z0-9]+_ , unique in a deployment
@@ -204,6 +212,9 @@ pub struct Manifest {
     /// instance; RyzeAPI refuses it). Core decides on it; default `false`.
     #[serde(default)]
     pub instance_tokens_may_delete: bool,
+    /// For auth plugins: when the host may reuse this plugin's outcome.
+    #[serde(default)]
+    pub auth_cache: Option<AuthCacheDecl>,
     /// For dialects: environment variables that set the host's CORS policy while the
     /// dialect is mounted (Evolution's `CORS_ORIGIN`, ...).
     #[serde(default)]
@@ -245,6 +256,22 @@ pub struct CredentialKindDecl {
     #[serde(default)]
     pub description: Option<String>,
 }
+
+/// An auth plugin's promise that its `allow` depends only on the values of `vary`
+/// headers and on the stored credentials it resolves through `identity`
+/// (`[auth_cache]`): the host may then reuse it for up to `ttl_ms`, dropping it at
+/// the first credential change (see `plugin::auth_cache`).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthCacheDecl {
+    /// The request headers the outcome depends on (any case).
+    pub vary: Vec<String>,
+    /// The longest an outcome is reused, in milliseconds (1 to 60,000).
+    pub ttl_ms: u64,
+}
+
+/// The longest `[auth_cache] ttl_ms` a manifest may declare.
+pub const AUTH_CACHE_MAX_TTL_MS: u64 = 60_000;
 
 /// A key the host reads from the environment at start and keeps registered as a
 /// credential (`[[env_credentials]]`), as Evolution API does with
@@ -742,6 +769,24 @@ impl Manifest {
             !self.instance_tokens_may_delete || self.implements(World::Auth),
             "plugin `{name}`: instance_tokens_may_delete needs the auth world"
         );
+        if let Some(decl) = &self.auth_cache {
+            ensure!(
+                self.implements(World::Auth),
+                "plugin `{name}`: auth_cache needs the auth world"
+            );
+            ensure!(
+                (1..=AUTH_CACHE_MAX_TTL_MS).contains(&decl.ttl_ms),
+                "plugin `{name}`: auth_cache ttl_ms must be 1 to {AUTH_CACHE_MAX_TTL_MS}"
+            );
+            ensure!(
+                !decl.vary.is_empty()
+                    && decl
+                        .vary
+                        .iter()
+                        .all(|h| http::HeaderName::from_bytes(h.as_bytes()).is_ok()),
+                "plugin `{name}`: auth_cache vary must name one or more request headers"
+            );
+        }
         for env in self.cors_env.names() {
             ensure!(
                 self.implements(World::Dialect),

@@ -106,6 +106,9 @@ pub struct Metrics {
     pub reloads_ok: AtomicU64,
     /// Refused reloads (the old set kept serving).
     pub reloads_failed: AtomicU64,
+    /// Requests whose auth outcome was reused instead of running the mount's auth
+    /// plugins (see `plugin::auth_cache`).
+    pub auth_reused: AtomicU64,
 }
 
 impl Metrics {
@@ -201,6 +204,16 @@ impl Metrics {
             out,
             "wagate_plugin_reloads_total{{result=\"error\"}} {}",
             self.reloads_failed.load(Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP wagate_auth_reused_total Requests answered with a reused auth outcome (no auth plugin call)."
+        );
+        let _ = writeln!(out, "# TYPE wagate_auth_reused_total counter");
+        let _ = writeln!(
+            out,
+            "wagate_auth_reused_total {}",
+            self.auth_reused.load(Relaxed)
         );
         out
     }

@@ -9,6 +9,7 @@
 //! 5xx (in the dialect's error shape), a log line and a metric, never a host crash.
 
 pub mod attachments;
+pub mod auth_cache;
 pub mod bindings;
 pub mod bundled;
 pub mod cache;
@@ -26,6 +27,7 @@ pub mod state;
 
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use anyhow::Context;
@@ -320,27 +322,49 @@ impl PluginHost {
     }
 
     /// The mount's auth plugins in order: the first `allow` names the caller, a `deny`
-    /// is the answer, all `skip`: no caller.
+    /// is the answer, all `skip`: no caller. An `allow` the mount may reuse (see
+    /// [`auth_cache`]) answers the same credentials again without running the plugins.
     async fn run_auth(
         &self,
         mount: &registry::Mount,
         req: &wit::HttpRequest,
     ) -> Result<Option<Principal>, http::Response<Bytes>> {
+        // Read before the plugins run: a credential change committed while they run
+        // makes what they derive stale at once.
+        let reuse = mount
+            .auth_cache
+            .as_ref()
+            .zip(self.inner.core.store().credential_changes())
+            .map(|(cache, changes)| (cache, cache.key(req), changes));
+        if let Some((cache, key, changes)) = &reuse
+            && let Some(p) = cache.get(key, *changes)
+        {
+            self.inner
+                .metrics
+                .auth_reused
+                .fetch_add(1, Ordering::Relaxed);
+            return Ok(Some(p));
+        }
         let errors = &mount.dialect.shared.errors;
         for auth in &mount.auth {
             match self.call_auth(auth, req).await {
-                Ok(AuthOutcome::Allow(p)) => {
+                Ok((AuthOutcome::Allow(p), resolved)) => {
                     let mut p: Principal = p.into();
                     p.may_delete_own_instance =
                         p.instance.is_some() && auth.manifest.instance_tokens_may_delete;
+                    if let Some((cache, key, changes)) = reuse
+                        && resolved
+                    {
+                        cache.put(key, p.clone(), changes);
+                    }
                     return Ok(Some(p));
                 }
-                Ok(AuthOutcome::Deny(resp)) => {
+                Ok((AuthOutcome::Deny(resp), _)) => {
                     return Err(self
                         .to_response(auth, resp)
                         .unwrap_or_else(|f| self.failure(errors, f)));
                 }
-                Ok(AuthOutcome::Skip) => {}
+                Ok((AuthOutcome::Skip, _)) => {}
                 Err(f) => return Err(self.failure(errors, f)),
             }
         }
@@ -590,23 +614,27 @@ impl PluginHost {
             .collect()
     }
 
+    /// One auth plugin's outcome, and whether its call resolved a stored credential
+    /// through `identity`.
     async fn call_auth(
         &self,
         plugin: &LoadedPlugin,
         req: &wit::HttpRequest,
-    ) -> Result<AuthOutcome, PluginFailure> {
+    ) -> Result<(AuthOutcome, bool), PluginFailure> {
         let pre = plugin.auth.as_ref().expect("mounts only list auth plugins");
+        let identity = grants::identity::IdentityCtx::new(self.inner.core.clone());
+        let resolved = identity.resolved.clone();
         let state = AuthCall {
             base: CallBase::new(plugin.shared.clone()),
-            identity: grants::identity::IdentityCtx {
-                core: self.inner.core.clone(),
-            },
+            identity,
             http_out: Default::default(),
         };
-        self.call(state, async |store| {
-            pre.authenticate(&mut *store, req).await
-        })
-        .await
+        let outcome = self
+            .call(state, async |store| {
+                pre.authenticate(&mut *store, req).await
+            })
+            .await?;
+        Ok((outcome, resolved.load(Ordering::Relaxed)))
     }
 
     async fn call_dialect(

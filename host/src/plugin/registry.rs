@@ -125,6 +125,8 @@ pub struct Mount {
     pub dialect: Arc<LoadedPlugin>,
     /// Auth plugins, in order.
     pub auth: Vec<Arc<LoadedPlugin>>,
+    /// Outcomes of `auth` kept for reuse, when every one of them allows it.
+    pub auth_cache: Option<super::auth_cache::AuthCache>,
 }
 
 /// An immutable set of loaded plugins and the mount table over them.
@@ -279,7 +281,11 @@ pub fn build_set(
         plugins.insert(name, Arc::new(loaded));
     }
 
-    let mounts = build_mounts(&plugins, cfg.mount.as_deref())?;
+    let mounts = build_mounts(
+        &plugins,
+        cfg.mount.as_deref(),
+        cfg.runtime.auth_cache_entries,
+    )?;
     let sinks = Arc::new(
         plugins
             .values()
@@ -621,6 +627,7 @@ fn default_mounts(
 fn build_mounts(
     plugins: &BTreeMap<String, Arc<LoadedPlugin>>,
     configured: Option<&[MountConfig]>,
+    auth_cache_entries: usize,
 ) -> anyhow::Result<Vec<Mount>> {
     let table: Vec<MountConfig> = match configured {
         Some(m) => m.to_vec(),
@@ -658,9 +665,14 @@ fn build_mounts(
             );
             auth.push(p.clone());
         }
+        let decls: Vec<_> = auth
+            .iter()
+            .map(|a| a.manifest.auth_cache.as_ref())
+            .collect();
         mounts.push(Mount {
             prefix: m.prefix.clone(),
             dialect: dialect.clone(),
+            auth_cache: super::auth_cache::AuthCache::for_chain(&decls, auth_cache_entries),
             auth,
         });
     }

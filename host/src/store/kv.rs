@@ -19,6 +19,7 @@ use std::borrow::Borrow;
 use std::collections::VecDeque;
 use std::marker::PhantomData;
 use std::ops::{Bound, RangeBounds};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 pub use redb::{Key, MultimapTableDefinition, TableDefinition, Value};
 use redb::{
@@ -76,7 +77,12 @@ enum ReadEngine {
 
 /// The transaction a write job runs in (`Store::write`): its changes commit with the
 /// rest of the job's batch, or not at all.
-pub struct WriteTx(WriteEngine);
+pub struct WriteTx {
+    engine: WriteEngine,
+    /// Whether a job opened the credentials table: the writer then counts a credential
+    /// change once the batch is committed (see `Store::credential_changes`).
+    opened_credentials: AtomicBool,
+}
 
 // One lives per write batch, on the writer thread: its size is of no consequence.
 #[allow(clippy::large_enum_variant)]
@@ -120,16 +126,29 @@ impl ReadTx {
 
 impl WriteTx {
     pub(super) fn redb(tx: redb::WriteTransaction) -> Self {
-        WriteTx(WriteEngine::Redb(tx))
+        Self::new(WriteEngine::Redb(tx))
     }
 
     pub(super) fn pg(session: pg::Session) -> Self {
-        WriteTx(WriteEngine::Pg(session))
+        Self::new(WriteEngine::Pg(session))
+    }
+
+    fn new(engine: WriteEngine) -> Self {
+        WriteTx {
+            engine,
+            opened_credentials: AtomicBool::new(false),
+        }
+    }
+
+    /// Whether a job of this transaction opened the credentials table (to read or to
+    /// change it: either counts, so nothing that changes a credential is missed).
+    pub(super) fn opened_credentials(&self) -> bool {
+        self.opened_credentials.load(Ordering::Relaxed)
     }
 
     /// Makes the transaction's changes durable.
     pub(super) fn commit(self) -> KvResult<()> {
-        match self.0 {
+        match self.engine {
             WriteEngine::Redb(tx) => Ok(tx.commit()?),
             WriteEngine::Pg(s) => Ok(s.commit()?),
         }
@@ -137,7 +156,7 @@ impl WriteTx {
 
     /// Drops the transaction's changes.
     pub(super) fn abort(self) -> KvResult<()> {
-        match self.0 {
+        match self.engine {
             WriteEngine::Redb(tx) => Ok(tx.abort()?),
             WriteEngine::Pg(s) => Ok(s.rollback()?),
         }
@@ -152,7 +171,7 @@ impl WriteTx {
         instance_id: &str,
         fence: Option<&super::leases::Fence>,
     ) -> KvResult<()> {
-        match &self.0 {
+        match &self.engine {
             WriteEngine::Redb(_) => Ok(()),
             WriteEngine::Pg(s) => match fence {
                 Some(f) if s.lease_holds(instance_id, &f.node_id, f.token)? => Ok(()),
@@ -167,7 +186,10 @@ impl WriteTx {
         &self,
         def: TableDefinition<K, V>,
     ) -> KvResult<Table<'_, K, V>> {
-        Ok(Table(match &self.0 {
+        if def.name() == super::tables::CREDENTIALS.name() {
+            self.opened_credentials.store(true, Ordering::Relaxed);
+        }
+        Ok(Table(match &self.engine {
             WriteEngine::Redb(tx) => Either::Redb(tx.open_table(def)?),
             WriteEngine::Pg(s) => Either::Pg(PgTable::new(s, def.name())),
         }))
@@ -179,7 +201,7 @@ impl WriteTx {
         def: MultimapTableDefinition<K, V>,
     ) -> KvResult<MultimapTable<'_, K, V>> {
         use redb::MultimapTableHandle as _;
-        Ok(MultimapTable(match &self.0 {
+        Ok(MultimapTable(match &self.engine {
             WriteEngine::Redb(tx) => Either::Redb(tx.open_multimap_table(def)?),
             WriteEngine::Pg(s) => Either::Pg(PgTable::new(s, def.name())),
         }))

@@ -222,6 +222,22 @@ impl Store {
         self.writer.commits.subscribe()
     }
 
+    /// How many committed write batches so far may have changed a stored credential
+    /// (they opened the credentials table), counted before their callers are answered:
+    /// what an outcome derived from stored credentials was derived under. `None` in
+    /// cluster mode, where other nodes change credentials without this node's writer
+    /// seeing it, so nothing derived from them may be reused there.
+    pub fn credential_changes(&self) -> Option<u64> {
+        if self.cluster.is_some() {
+            return None;
+        }
+        Some(
+            self.writer
+                .credential_changes
+                .load(std::sync::atomic::Ordering::SeqCst),
+        )
+    }
+
     /// The data folder holding the redb file; media files live beside it.
     pub fn data_dir(&self) -> &Path {
         &self.data_dir

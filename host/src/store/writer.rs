@@ -10,6 +10,7 @@
 
 use std::any::Any;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 
 use redb::Database;
@@ -58,6 +59,9 @@ pub(super) struct Writer {
     tx: mpsc::Sender<Queued>,
     /// Counts commits; every subscriber sees each change (dispatcher, live feed).
     pub(super) commits: Arc<tokio::sync::watch::Sender<u64>>,
+    /// Counts commits that may have changed a stored credential (see
+    /// `Store::credential_changes`).
+    pub(super) credential_changes: Arc<AtomicU64>,
 }
 
 impl Writer {
@@ -65,12 +69,20 @@ impl Writer {
     pub(super) fn start(db: Engine, max_batch: usize) -> Self {
         let (tx, rx) = mpsc::channel::<Queued>();
         let commits = Arc::new(tokio::sync::watch::Sender::new(0u64));
-        let notify = commits.clone();
+        let credential_changes = Arc::new(AtomicU64::new(0));
+        let counters = Counters {
+            commits: commits.clone(),
+            credential_changes: credential_changes.clone(),
+        };
         std::thread::Builder::new()
             .name("wagate-writer".into())
-            .spawn(move || run(db, rx, notify, max_batch.max(1)))
+            .spawn(move || run(db, rx, counters, max_batch.max(1)))
             .expect("spawning the writer thread");
-        Writer { tx, commits }
+        Writer {
+            tx,
+            commits,
+            credential_changes,
+        }
     }
 
     pub(super) async fn submit<T, E, F>(&self, mut job: F) -> Result<T, E>
@@ -102,12 +114,24 @@ impl Writer {
     }
 }
 
-fn run(
-    db: Engine,
-    rx: mpsc::Receiver<Queued>,
+/// What the writer thread counts, each before it answers the batch it counts.
+struct Counters {
     commits: Arc<tokio::sync::watch::Sender<u64>>,
-    max_batch: usize,
-) {
+    credential_changes: Arc<AtomicU64>,
+}
+
+impl Counters {
+    /// After a transaction ended (committed, or failed to commit: it may have landed
+    /// anyway on PostgreSQL), before its callers are answered: a request that follows a
+    /// credential change's answer meets the new count.
+    fn ended(&self, tx_opened_credentials: bool) {
+        if tx_opened_credentials {
+            self.credential_changes.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+fn run(db: Engine, rx: mpsc::Receiver<Queued>, counters: Counters, max_batch: usize) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < max_batch {
@@ -116,10 +140,10 @@ fn run(
                 Err(_) => break,
             }
         }
-        let results = run_batch(&db, &mut batch);
+        let results = run_batch(&db, &mut batch, &counters);
         // Counted before anyone is answered: a caller that got its reply always sees
         // its commit in `Store::commits` (and so does a dispatcher woken by it).
-        commits.send_modify(|n| *n += 1);
+        counters.commits.send_modify(|n| *n += 1);
         for (queued, result) in batch.into_iter().zip(results) {
             reply(queued, result);
         }
@@ -127,9 +151,9 @@ fn run(
 }
 
 /// Commits the batch, together when it can, and returns each job's result in order.
-fn run_batch(db: &Engine, batch: &mut [Queued]) -> Vec<Reply> {
+fn run_batch(db: &Engine, batch: &mut [Queued], counters: &Counters) -> Vec<Reply> {
     if batch.len() > 1 {
-        match try_together(db, batch) {
+        match try_together(db, batch, counters) {
             Ok(outputs) => return outputs.into_iter().map(|o| Ok(Ok(o))).collect(),
             // The commit itself failed: nothing of the batch is stored.
             Err(Some(e)) => return batch.iter().map(|_| Err(e.clone())).collect(),
@@ -138,13 +162,17 @@ fn run_batch(db: &Engine, batch: &mut [Queued]) -> Vec<Reply> {
     }
     batch
         .iter_mut()
-        .map(|queued| run_alone(db, &mut queued.job))
+        .map(|queued| run_alone(db, &mut queued.job, counters))
         .collect()
 }
 
 /// Runs the whole batch in one transaction. `Err(None)`: a job failed and the batch was
 /// rolled back; `Err(Some(e))`: storage failed for everyone.
-fn try_together(db: &Engine, batch: &mut [Queued]) -> Result<Vec<Output>, Option<StoreError>> {
+fn try_together(
+    db: &Engine,
+    batch: &mut [Queued],
+    counters: &Counters,
+) -> Result<Vec<Output>, Option<StoreError>> {
     let tx = db.begin().map_err(Some)?;
     let mut outputs = Vec::with_capacity(batch.len());
     for queued in batch.iter_mut() {
@@ -156,15 +184,21 @@ fn try_together(db: &Engine, batch: &mut [Queued]) -> Result<Vec<Output>, Option
             }
         }
     }
-    tx.commit().map_err(|e| Some(internal(e)))?;
+    let opened_credentials = tx.opened_credentials();
+    let committed = tx.commit();
+    counters.ended(opened_credentials);
+    committed.map_err(|e| Some(internal(e)))?;
     Ok(outputs)
 }
 
-fn run_alone(db: &Engine, job: &mut WriteJob) -> Reply {
+fn run_alone(db: &Engine, job: &mut WriteJob, counters: &Counters) -> Reply {
     let tx = db.begin()?;
     match job(&tx) {
         Ok(out) => {
-            tx.commit().map_err(internal)?;
+            let opened_credentials = tx.opened_credentials();
+            let committed = tx.commit();
+            counters.ended(opened_credentials);
+            committed.map_err(internal)?;
             Ok(Ok(out))
         }
         Err(e) => {

@@ -411,6 +411,8 @@ struct Hit {
     timestamp: u64,
     chat: usize,
     weight: u64,
+    /// Its place among the matches as found (in the held records, while held).
+    found: usize,
 }
 
 /// `{where: {id?, key: {id?, fromMe?, remoteJid?, participant(s)?}, messageTimestamp:
@@ -419,7 +421,9 @@ struct Hit {
 ///
 /// The chat is read twice, one core page at a time: first to find, count and sort the
 /// matching messages by their metadata only, then to pick the records of the asked
-/// page. So a page never holds more than it shows, whatever the chat holds. When the
+/// page. So a page never holds more than it shows, whatever the chat holds. While
+/// every match together weighs no more than a page may ([`PAGE_BYTES`]), the first
+/// read keeps their records and the second is skipped (a small chat is read once). When the
 /// largest matching message times `offset` would exceed [`PAGE_BYTES`], every page of
 /// this query holds fewer records (the same number on each page, at least one) and
 /// `pages` counts pages of that size, so walking `page` from 1 to `pages` still reads
@@ -468,17 +472,26 @@ pub(crate) fn find_messages(req: &Request, name: &str) -> Reply {
             && lte.is_none_or(|l| secs(m.timestamp) <= secs(l))
     };
 
-    // 1. Find, count and sort by metadata.
+    // 1. Find, count and sort by metadata; hold the records while they fit in a page.
     let mut hits: Vec<Hit> = Vec::new();
+    let mut held: Option<Vec<Message>> = Some(Vec::new());
+    let mut held_weight = 0u64;
     for (chat, jid) in chats.iter().enumerate() {
         walk_chat(&which, jid, keep_revoked, |m| {
             if matches(&m) {
+                let w = weight(&m);
                 hits.push(Hit {
-                    weight: weight(&m),
+                    weight: w,
                     timestamp: m.timestamp,
                     chat,
-                    id: m.id,
+                    id: m.id.clone(),
+                    found: hits.len(),
                 });
+                held_weight = held_weight.saturating_add(w);
+                match &mut held {
+                    Some(records) if held_weight <= PAGE_BYTES => records.push(m),
+                    _ => held = None,
+                }
             }
             true
         })?;
@@ -492,31 +505,20 @@ pub(crate) fn find_messages(req: &Request, name: &str) -> Reply {
     let take = usize::try_from(per_page).unwrap_or(usize::MAX);
     let wanted: Vec<&Hit> = hits.iter().skip(skip).take(take).collect();
 
-    // 2. Pick the page's records by id (ids are unique per instance), in the sorted
-    // order; a chat's walk stops once its records are found.
-    let mut picked: Vec<Option<Message>> = (0..wanted.len()).map(|_| None).collect();
-    for (chat, jid) in chats.iter().enumerate() {
-        let mut slots: std::collections::HashMap<&str, usize> = wanted
+    // 2. The page's records: held from step 1, or picked by id (ids are unique per
+    // instance) in a second read, in the sorted order; a chat's walk stops once its
+    // records are found.
+    let records: Vec<MessageBody> = match held {
+        Some(held) => wanted
             .iter()
-            .enumerate()
-            .filter(|(_, h)| h.chat == chat)
-            .map(|(slot, h)| (h.id.as_str(), slot))
-            .collect();
-        if slots.is_empty() {
-            continue;
-        }
-        walk_chat(&which, jid, keep_revoked, |m| {
-            if let Some(slot) = slots.remove(m.id.as_str()) {
-                picked[slot] = Some(m);
-            }
-            !slots.is_empty()
-        })?;
-    }
-    let records = picked
-        .iter()
-        .flatten()
-        .map(|m| record(m, &instance.id))
-        .collect();
+            .map(|h| record(&held[h.found], &instance.id))
+            .collect(),
+        None => pick(&which, &chats, &wanted, keep_revoked)?
+            .iter()
+            .flatten()
+            .map(|m| record(m, &instance.id))
+            .collect(),
+    };
     Ok(json(
         200,
         &MessagesPage {
@@ -528,6 +530,34 @@ pub(crate) fn find_messages(req: &Request, name: &str) -> Reply {
             },
         },
     ))
+}
+
+/// The records of `wanted` (hits of `chats`), in its order, read again from core.
+fn pick(
+    which: &InstanceRef,
+    chats: &[String],
+    wanted: &[&Hit],
+    keep_revoked: bool,
+) -> Result<Vec<Option<Message>>, HttpResponse> {
+    let mut picked: Vec<Option<Message>> = (0..wanted.len()).map(|_| None).collect();
+    for (chat, jid) in chats.iter().enumerate() {
+        let mut slots: std::collections::HashMap<&str, usize> = wanted
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| h.chat == chat)
+            .map(|(slot, h)| (h.id.as_str(), slot))
+            .collect();
+        if slots.is_empty() {
+            continue;
+        }
+        walk_chat(which, jid, keep_revoked, |m| {
+            if let Some(slot) = slots.remove(m.id.as_str()) {
+                picked[slot] = Some(m);
+            }
+            !slots.is_empty()
+        })?;
+    }
+    Ok(picked)
 }
 
 // ---- POST /chat/findChats/{instanceName} ---------------------------------------

@@ -40,6 +40,7 @@ mod events;
 mod groups;
 mod labels;
 mod media;
+mod message_view;
 mod openapi;
 mod presence;
 mod proxy;

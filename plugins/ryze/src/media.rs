@@ -84,19 +84,10 @@ fn source(media: &str) -> Result<MediaSource, HttpResponse> {
         .ok_or_else(|| fail(400, "Media must be an http(s) URL or base64"))
 }
 
-/// A message's media as the dialect's message shapes carry it.
+/// A message's media as the dialect's message shapes carry it (see
+/// [`MediaView`](crate::message_view::MediaView)), for the shapes built as JSON trees.
 pub(crate) fn media_json(i: &MediaInfo) -> Value {
-    json!({
-        "type": kind_name(i.kind),
-        "mimetype": i.mimetype,
-        "size": i.size,
-        "sha256": i.sha256,
-        "fileName": i.file_name,
-        "seconds": i.duration_secs,
-        "width": i.width,
-        "height": i.height,
-        "available": i.stored,
-    })
+    serde_json::to_value(crate::message_view::MediaView::of(i)).unwrap_or_default()
 }
 
 pub(crate) fn kind_name(k: MediaKind) -> &'static str {

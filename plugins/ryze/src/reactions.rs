@@ -62,14 +62,6 @@ pub(crate) fn send(req: &Request, params: &Params) -> Result<HttpResponse, HttpR
     ))
 }
 
-/// A message's reactions as its JSON lists them.
-pub(crate) fn reactions_json(m: &Message) -> Value {
-    m.reactions
-        .iter()
-        .map(|r| json!({ "sender": display_jid(&r.sender), "emoji": r.emoji, "fromMe": r.from_me }))
-        .collect()
-}
-
 /// `data` of the `message.exchange` event a reaction raises.
 pub(crate) fn exchange(u: &ReactionUpdate) -> Value {
     let r = &u.reaction;

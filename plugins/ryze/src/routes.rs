@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use wagate_plugin_sdk::prelude::*;
 use wagate_plugin_sdk::types::{ChatPatch, ConnectionState};
 
+use crate::message_view::{HistoryPage, MessageView};
 use crate::util::{display_jid, human_duration, iso8601, parse_duration, parse_iso8601};
 use crate::{core_fail, fail, msg, ok};
 use wagate_plugin_sdk::time::now_ms;
@@ -190,42 +191,6 @@ fn chat_json(c: &Chat, now: u64) -> Value {
         "mutedUntil": muted_until,
         "lastActivity": iso8601(c.last_activity),
     })
-}
-
-/// One stored message as the history endpoint lists it.
-pub(crate) fn message_json(m: &Message) -> Value {
-    let structured = m.content.as_ref().map(wagate_plugin_sdk::content_json);
-    let kind = if m.revoked {
-        "revoked"
-    } else if let Some((kind, _)) = &structured {
-        kind
-    } else if m.media.is_some() {
-        "media"
-    } else {
-        "text"
-    };
-    let mut out = json!({
-        "id": m.id,
-        "fromMe": m.from_me,
-        "direction": if m.from_me { "outgoing" } else { "incoming" },
-        "senderJid": m.sender,
-        "senderJidAlt": m.sender_alt,
-        "chatJid": m.chat_jid,
-        "chatJidAlt": m.chat_jid_alt,
-        "timestamp": iso8601(m.timestamp),
-        "type": kind,
-        "text": m.text,
-        "media": m.media.as_ref().map(crate::media::media_json),
-        "revoked": m.revoked,
-        "status": crate::receipts::status_json(m),
-        "reactions": crate::reactions::reactions_json(m),
-        "content": structured.map(|(_, v)| v),
-    });
-    // A poll shows its tally: `[{option, votes, voters}]`.
-    if let Some(results) = wagate_plugin_sdk::poll_results_json(m) {
-        out["pollResults"] = results;
-    }
-    out
 }
 
 // ---- instances ------------------------------------------------------------------------
@@ -798,12 +763,13 @@ fn history(req: &Request, params: &Params) -> Result<HttpResponse, HttpResponse>
     let to = bound(&b.to, "to")?;
     let jid = normalize(&number)?;
 
-    let mut out: Vec<Value> = Vec::new();
+    // The records are kept (pages are moved in whole) and rendered borrowed at the end.
+    let mut kept: Vec<Message> = Vec::new();
     let mut cursor = b.cursor.filter(|c| !c.is_empty());
     let mut past_window = false;
     let mut bytes = 0;
     loop {
-        let want = (count as usize - out.len()).min(200) as u32;
+        let want = (count as usize - kept.len()).min(200) as u32;
         let page = match core::list_messages(&which, &jid, want, cursor.as_deref()) {
             Ok(p) => p,
             // A chat the gateway never stored has no history.
@@ -813,7 +779,7 @@ fn history(req: &Request, params: &Params) -> Result<HttpResponse, HttpResponse>
             }
             Err(e) => return Err(core_fail(&e)),
         };
-        for m in &page.messages {
+        for m in page.messages {
             if to.is_some_and(|to| m.timestamp > to) {
                 continue;
             }
@@ -822,27 +788,27 @@ fn history(req: &Request, params: &Params) -> Result<HttpResponse, HttpResponse>
                 break;
             }
             bytes += m.text.as_ref().map_or(0, String::len);
-            out.push(message_json(m));
+            kept.push(m);
         }
         cursor = page.next_cursor;
         // Core pages are taken whole, so the cursor is exact wherever this stops.
-        if past_window || cursor.is_none() || out.len() >= count as usize || bytes >= HISTORY_BYTES
+        if past_window || cursor.is_none() || kept.len() >= count as usize || bytes >= HISTORY_BYTES
         {
             break;
         }
     }
     let next = if past_window { None } else { cursor };
-    Ok(ok(
+    Ok(json(
         200,
-        json!({
-            "success": true,
-            "message": "History retrieved successfully",
-            "chat_jid": jid,
-            "count": out.len(),
-            "hasMore": next.is_some(),
-            "nextCursor": next,
-            "messages": out,
-        }),
+        &HistoryPage {
+            chat_jid: &jid,
+            count: kept.len(),
+            has_more: next.is_some(),
+            message: "History retrieved successfully",
+            messages: kept.iter().map(MessageView::of).collect(),
+            next_cursor: next,
+            success: true,
+        },
     ))
 }
 

@@ -3,6 +3,7 @@
 //! worlds nothing resolves.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use wasmtime::component::{HasData, Linker};
 
@@ -14,6 +15,19 @@ use crate::plugin::state::{AuthCall, CallBase, CallState, DialectCall, SinkCall}
 pub struct IdentityCtx {
     /// The gateway's core.
     pub core: Arc<Core>,
+    /// Set once a `resolve` of this call found a stored credential: only such an
+    /// outcome may be reused (see `plugin::auth_cache`).
+    pub resolved: Arc<AtomicBool>,
+}
+
+impl IdentityCtx {
+    /// The context of one auth call.
+    pub fn new(core: Arc<Core>) -> Self {
+        IdentityCtx {
+            core,
+            resolved: Arc::default(),
+        }
+    }
 }
 
 /// The grant's view of one call.
@@ -84,7 +98,12 @@ impl identity::Host for IdentityView<'_> {
             })
             .await;
         match found {
-            Ok(p) => Ok(p.map(Into::into)),
+            Ok(p) => {
+                if p.is_some() {
+                    ctx.resolved.store(true, Ordering::Relaxed);
+                }
+                Ok(p.map(Into::into))
+            }
             Err(_) => {
                 tracing::warn!(plugin = %self.base.plugin.name, "identity.resolve timed out");
                 Ok(None)
@@ -102,15 +121,20 @@ mod tests {
     async fn resolves_stored_credentials_only_where_granted() {
         let (core, _dir) = super::super::tests::core().await;
         let (token, caller) = super::super::tests::api_key(&core, "acme").await;
-        let ctx = IdentityCtx { core: core.clone() };
+        let ctx = IdentityCtx::new(core.clone());
         let mut base = super::super::tests::base("");
         let mut view = IdentityView {
             ctx: Some(&ctx),
             base: &mut base,
         };
+        assert!(view.resolve("wa_nope".into()).await.unwrap().is_none());
+        assert!(!ctx.resolved.load(Ordering::Relaxed), "nothing found yet");
         let p = view.resolve(token.clone()).await.unwrap().unwrap();
         assert_eq!(p.subject, caller.subject);
-        assert!(view.resolve("wa_nope".into()).await.unwrap().is_none());
+        assert!(
+            ctx.resolved.load(Ordering::Relaxed),
+            "a stored credential found"
+        );
 
         // A world without the grant resolves nothing, even a valid secret.
         let mut view = IdentityView {
