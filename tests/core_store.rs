@@ -907,3 +907,33 @@ async fn socketio_settings_are_validated_and_kept_per_instance() {
         Err(CoreError::NotFound(..))
     ));
 }
+
+/// `Store::credential_changes` (what reused auth outcomes are checked against) counts
+/// every commit that touched the credentials (an instance's token minted or removed with
+/// it), before the call that made it returns, and nothing else.
+#[tokio::test]
+async fn credential_changes_count_only_commits_that_touch_credentials() {
+    let tmp = tempfile::tempdir().unwrap();
+    let core = core_on(&tmp.path().join("data")).await;
+    let changes = || core.store().credential_changes().expect("not cluster mode");
+    let org = core.create_org("acme").await.unwrap();
+    let admin = Core::admin_principal(&org.id);
+    let start = changes();
+
+    core.create_instance(&admin, "shop").await.unwrap();
+    let after_create = changes();
+    assert!(after_create > start, "its token was minted");
+
+    let shop = InstanceRef::Name("shop".into());
+    core.set_socketio(&admin, &shop, Default::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        changes(),
+        after_create,
+        "a settings write leaves credentials alone"
+    );
+
+    core.delete_instance(&admin, &shop).await.unwrap();
+    assert!(changes() > after_create, "its token was removed with it");
+}

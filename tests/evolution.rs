@@ -1534,9 +1534,10 @@ type Case<'a> = (&'a str, &'a str, &'a str, String, Value, u16, &'a str);
 fn find_messages_pages_a_chat_heavier_than_one_answer() {
     let gw = start();
     let hash = open_instance(&gw, GLOBAL_KEY, "heavy");
-    // 72 messages of 64 KiB of text: 4.6 MiB of matches. Stored as a history chunk
-    // of 8 at a time (a request body stays under the admin API's cap).
-    let text = |n: u64| format!("{n:03}{}", "x".repeat(64 << 10));
+    // 72 messages of 60,003 characters (under the 65,536 a message keeps): 4.2 MiB of
+    // matches. Stored as history chunks of 8 (a request body stays under the admin
+    // API's cap).
+    let text = |n: u64| format!("{n:03}{}", "x".repeat(60_000));
     for chunk in 0..9u64 {
         let messages: Vec<Value> = (0..8u64)
             .map(|i| {
@@ -1571,7 +1572,7 @@ fn find_messages_pages_a_chat_heavier_than_one_answer() {
         .flat_map(|v| v["messages"]["records"].as_array().unwrap().clone())
         .map(|r| {
             let text = r["message"]["conversation"].as_str().unwrap();
-            assert_eq!(text.len(), 3 + (64 << 10));
+            assert_eq!(text.len(), 60_003);
             text[..3].parse().unwrap()
         })
         .collect();
