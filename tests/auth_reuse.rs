@@ -13,12 +13,8 @@ const GLOBAL_KEY: &str = "auth-reuse-global-key";
 
 /// `wagate_auth_reused_total` now.
 pub(crate) fn reused(gw: &Gateway) -> u64 {
-    let resp = gw.raw("GET", "/metrics", &[], b"");
-    let text = String::from_utf8(resp.body).unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix("wagate_auth_reused_total "))
+    gw.metric("wagate_auth_reused_total")
         .expect("wagate_auth_reused_total in /metrics")
-        .trim()
         .parse()
         .unwrap()
 }

@@ -104,13 +104,9 @@ pub(crate) fn check(
 }
 
 pub(crate) fn metric(gw: &Gateway, name: &str, transport: &str) -> u64 {
-    let resp = gw.raw("GET", "/metrics", &[], b"");
-    let text = String::from_utf8(resp.body).unwrap();
-    let line = format!("{name}{{transport=\"{transport}\"}} ");
-    text.lines()
-        .find_map(|l| l.strip_prefix(line.as_str()))
-        .unwrap_or_else(|| panic!("no {line} in /metrics"))
-        .trim()
+    let series = format!("{name}{{transport=\"{transport}\"}}");
+    gw.metric(&series)
+        .unwrap_or_else(|| panic!("no {series} in /metrics"))
         .parse()
         .unwrap()
 }

@@ -1236,12 +1236,8 @@ fn schema_4_turns_stored_media_paths_into_media_records() {
 
 /// The `wagate_media_uploads_staged` gauge.
 fn staged_now(gw: &Gateway) -> String {
-    let r = gw.raw("GET", "/metrics", &[], b"");
-    let text = String::from_utf8(r.body).unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix("wagate_media_uploads_staged "))
-        .unwrap_or("absent")
-        .to_string()
+    gw.metric("wagate_media_uploads_staged")
+        .unwrap_or_else(|| "absent".to_string())
 }
 
 #[test]

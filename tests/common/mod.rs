@@ -187,6 +187,16 @@ impl Gateway {
         wagate::client::request(&self.base, method, path, headers, Some(body)).expect("request")
     }
 
+    /// The value of one series of `/metrics` (`name{labels}` exactly as printed), if
+    /// the gateway reports it.
+    pub fn metric(&self, series: &str) -> Option<String> {
+        let text = String::from_utf8(self.raw("GET", "/metrics", &[], b"").body).unwrap();
+        let prefix = format!("{series} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(prefix.as_str()))
+            .map(|v| v.trim().to_string())
+    }
+
     pub fn admin(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         self.call(method, path, Some(ADMIN), body)
     }
