@@ -132,7 +132,8 @@ pub struct RuntimeConfig {
     #[serde(skip)]
     pub compile_with: Option<std::path::PathBuf>,
     /// Auth outcomes kept per mount for reuse, at most (see `plugin::auth_cache`); 0
-    /// runs the auth plugins on every request.
+    /// runs the auth plugins on every request. Unlike the engine sizing above, applied
+    /// at every load: a reload builds the mounts, and their caches, anew.
     pub auth_cache_entries: usize,
 }
 
